@@ -1,0 +1,60 @@
+# Engage: `make run` and `make test` work on a fresh machine; each installs what it needs first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+# The stamp names the pyproject it was installed from: editing dependencies reinstalls.
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+NODE_CONTRACT := tests/contract/node
+NODE_STAMP := $(NODE_CONTRACT)/node_modules/.installed
+PROTO_FILES := $(shell find protos/engage -name '*.proto' | sort)
+
+.PHONY: install run server worker test check protos protos-check lint bench clean node-deps
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+# Node's grpc-js and proto-loader: a gRPC client no one here wrote, for the contract test.
+node-deps: $(NODE_STAMP)
+
+$(NODE_STAMP): $(NODE_CONTRACT)/package.json $(NODE_CONTRACT)/package-lock.json
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+	cd $(NODE_CONTRACT) && npm ci --silent --no-audit --no-fund
+	@touch $@
+
+run: install
+	$(PY) -m server.launcher
+
+server: install
+	$(PY) -m server
+
+worker: install
+	$(PY) -m workers
+
+protos: install
+	$(PY) protos/generate.py
+
+# Regenerates the stubs into a scratch folder and fails when they differ from the committed ones.
+protos-check: install
+	$(PY) protos/generate.py --check
+
+lint: install
+	$(BIN)/ruff check .
+
+check: lint protos-check
+
+test: install node-deps check
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: install
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf $(VENV) var $(NODE_CONTRACT)/node_modules

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import typer
+
+from server.config import Settings
+
+app = typer.Typer(no_args_is_help=True, help="The database schema.")
+
+
+@app.command("upgrade")
+def upgrade(revision: str = typer.Argument("head")) -> None:
+    """Applies the Alembic migrations to DATABASE_URL (or the SQLite file under var/)."""
+    from server.store.migrate import upgrade as run_upgrade  # alembic is slow to import: only when used
+
+    settings = Settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.effective_database_url()
+    run_upgrade(url, revision)
+    print(f"database upgraded to {revision}: {url.split('@')[-1]}")

@@ -1,0 +1,130 @@
+"""engagectl subscriptions: bank defaults and user overrides per insight."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from google.protobuf.json_format import ParseDict, ParseError
+
+from clients.engagectl.context import cli_context
+from clients.engagectl.output import as_dict, emit_json, emit_table
+from engage.subscriptions.v1 import subscriptions_service_pb2 as pb
+
+app = typer.Typer(no_args_is_help=True, help="Bank-level defaults and user-level overrides per insight.")
+
+
+def _rows(subscriptions: list[pb.InsightSubscription]) -> list[list[Any]]:
+    rows = []
+    for s in subscriptions:
+        for level, configurations in (("bank", s.customer_configuration), ("user", s.user_configuration)):
+            for c in configurations:
+                rows.append([s.insight_name, level, c.is_subscribed, c.duration,
+                             ", ".join(f"{t.name}={t.value}" for t in c.threshold), s.insight_title])
+    return rows
+
+
+def _emit(subscriptions: list[pb.InsightSubscription], json_output: bool) -> None:
+    if json_output:
+        emit_json([as_dict(s) for s in subscriptions])
+    else:
+        emit_table("subscriptions", ["insight", "level", "subscribed", "duration", "thresholds", "title"],
+                   _rows(subscriptions))
+
+
+@app.command("get")
+def get(ctx: typer.Context, customer: str | None = typer.Option(None, help="A user's (default: the bank's)."),
+        insight: list[str] = typer.Option([], help="Only these insights.")) -> None:
+    """Shows the bank's defaults, or a user's configuration beside the bank's."""
+    cli = cli_context(ctx)
+    if customer is None:
+        response = cli.call(lambda s: s.subscriptions.GetBankSubscriptions(
+            pb.GetBankSubscriptionsRequest(insight_names=insight)))
+        _emit(list(response.customer_subscription), cli.json_output)
+    else:
+        response = cli.call(lambda s: s.subscriptions.GetUserSubscriptions(
+            pb.GetUserSubscriptionsRequest(customer_id=customer, insight_names=insight)))
+        _emit(list(response.user_subscription), cli.json_output)
+
+
+def _threshold(text: str) -> dict[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise typer.BadParameter("give thresholds as NAME=VALUE, e.g. CHANGE=15", param_hint="--threshold")
+    return {"name": name, "value": value}
+
+
+@app.command("set")
+def set_subscription(
+    ctx: typer.Context,
+    insight: str = typer.Option(..., help="Insight name."),
+    customer: str | None = typer.Option(None, help="Set a user's override (default: the bank's default)."),
+    subscribed: bool | None = typer.Option(None, "--subscribed/--unsubscribed", help="Subscribe or unsubscribe."),
+    duration: str | None = typer.Option(None, help="LAST_THREE_MONTHS, LAST_SIX_MONTHS or LAST_TWELVE_MONTHS."),
+    threshold: list[str] = typer.Option([], help="NAME=VALUE (type taken from the catalogue), e.g. CHANGE=15."),
+    title: str | None = typer.Option(None, help="Bank level: the insight's title."),
+    body: Path | None = typer.Option(None, help="A JSON body in the reference's shape instead of the options."),
+) -> None:
+    """Changes the bank's defaults or a user's override (only what is given changes)."""
+    cli = cli_context(ctx)
+    level = "userSubscription" if customer is not None else "customerSubscription"
+    if body is not None:
+        try:
+            document = json.loads(body.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise typer.BadParameter(f"cannot read a JSON body: {exc}", param_hint="--body") from exc
+    else:
+        document = {level: [_element(cli, insight, customer, subscribed, duration, threshold, title)]}
+    try:
+        if customer is None:
+            request: Any = ParseDict(document, pb.UpdateBankSubscriptionsRequest())
+        else:
+            request = ParseDict({**document, "customerId": customer}, pb.UpdateUserSubscriptionsRequest())
+    except ParseError as exc:
+        raise typer.BadParameter(f"the body does not fit the API: {exc}", param_hint="--body") from exc
+    if customer is None:
+        response = cli.call(lambda s: s.subscriptions.UpdateBankSubscriptions(request))
+        _emit(list(response.customer_subscription), cli.json_output)
+    else:
+        response = cli.call(lambda s: s.subscriptions.UpdateUserSubscriptions(request))
+        _emit(list(response.user_subscription), cli.json_output)
+
+
+def _element(cli: Any, insight: str, customer: str | None, subscribed: bool | None, duration: str | None,
+             thresholds: list[str], title: str | None) -> dict[str, Any]:
+    configuration: dict[str, Any] = {"entityType": "ACCOUNT"}
+    if subscribed is not None:
+        configuration["isSubscribed"] = subscribed
+    if duration:
+        configuration["duration"] = duration
+    if thresholds:
+        from engage.insights.v1 import insights_service_pb2 as insights_pb
+
+        catalogue = cli.call(lambda s: s.insights.ListInsightDefinitions(insights_pb.ListInsightDefinitionsRequest()))
+        types = {t.name: insights_pb.ThresholdType.Name(t.type).removeprefix("THRESHOLD_TYPE_")
+                 for d in catalogue.insight_definitions if d.insight_name == insight for t in d.thresholds}
+        configuration["threshold"] = [{**(parsed := _threshold(t)), "type": types.get(parsed["name"], "")}
+                                      for t in thresholds]
+    element: dict[str, Any] = {"insightName": insight}
+    if title is not None:
+        element["insightTitle"] = title
+    if len(configuration) > 1:
+        element["userConfiguration" if customer is not None else "customerConfiguration"] = [configuration]
+    return element
+
+
+@app.command("history")
+def history(ctx: typer.Context, customer: str | None = typer.Option(None, help="Only this user's changes."),
+            limit: int = typer.Option(50, min=1, max=1000)) -> None:
+    """Lists configuration changes, newest first: who, when, before and after."""
+    cli = cli_context(ctx)
+    response = cli.call(lambda s: s.subscriptions.ListSubscriptionChanges(
+        pb.ListSubscriptionChangesRequest(customer_id=customer or "", page_size=limit)))
+    if cli.json_output:
+        emit_json([as_dict(c) for c in response.changes])
+        return
+    emit_table("subscription changes", ["when", "insight", "level", "by", "before", "after"], [
+        [c.change_time.ToJsonString(), c.insight_name, c.customer_id or "bank", f"{c.changed_by} ({c.changed_by_role})",
+         c.before_json, c.after_json] for c in response.changes])

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+
+from server.config import Settings
+from server.domain.auth import Role
+from server.security.tokens import mint_token
+
+app = typer.Typer(no_args_is_help=True, help="Tokens for operators and development.")
+
+
+@app.command("mint")
+def mint(tenant: str = typer.Option(..., help="Tenant (bank) id."),
+         role: Role = typer.Option(..., help="bank_admin, service or user."),
+         sub: str = typer.Option(..., help="Subject: the user's customer id, or a service name."),
+         ttl_minutes: int = typer.Option(60, min=1, max=60 * 24 * 30, help="Lifetime in minutes."),
+         algorithm: str = typer.Option("HS256", help="HS256 (ENGAGE_JWT_SECRET) or RS256 (ENGAGE_JWT_PRIVATE_KEY).")
+         ) -> None:
+    """Prints a signed JWT with the server's issuer and audience."""
+    print(mint_token(Settings(), tenant=tenant, role=role, subject=sub, ttl=dt.timedelta(minutes=ttl_minutes),
+                     algorithm=algorithm))

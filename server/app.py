@@ -1,0 +1,51 @@
+"""build_server: the grpc.aio server with every landed service, health and reflection. No I/O here
+beyond binding the port."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from engage.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
+from engage.insights.v1 import insights_service_pb2, insights_service_pb2_grpc
+from engage.subscriptions.v1 import subscriptions_service_pb2, subscriptions_service_pb2_grpc
+from server.bootstrap import Services
+from server.rpc.ingest_servicer import IngestServicer
+from server.rpc.insights_servicer import InsightsServicer
+from server.rpc.interceptor import EngageInterceptor
+from server.rpc.subscriptions_servicer import SubscriptionsServicer
+from server.security.tokens import TokenVerifier
+
+SERVICE_NAMES = [
+    ingest_service_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name,
+    insights_service_pb2.DESCRIPTOR.services_by_name["InsightsService"].full_name,
+    subscriptions_service_pb2.DESCRIPTOR.services_by_name["SubscriptionsService"].full_name,
+]
+
+
+def build_server(services: Services, address: str) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+    settings = services.settings
+    interceptor = EngageInterceptor(TokenVerifier.from_settings(settings), services.tenants)
+    server = grpc.aio.server(
+        interceptors=[interceptor],
+        # Past this many calls in flight new ones get RESOURCE_EXHAUSTED instead of queueing forever.
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+        options=[
+            ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
+            ("grpc.max_send_message_length", settings.max_receive_message_bytes),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    ingest_service_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(services.ingestion), server)
+    insights_service_pb2_grpc.add_InsightsServiceServicer_to_server(InsightsServicer(services.insights), server)
+    subscriptions_service_pb2_grpc.add_SubscriptionsServiceServicer_to_server(
+        SubscriptionsServicer(services.subscriptions), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise RuntimeError(f"could not bind {address}")
+    return server, port, health_servicer

@@ -1,0 +1,62 @@
+"""Configuration from environment variables; each one is documented in README.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ENGAGE_", extra="ignore")
+
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL"))
+
+    var_dir: Path = Path("var")
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    max_receive_message_bytes: int = 16 * 1024 * 1024
+    max_concurrent_rpcs: int = 256
+    shutdown_grace_seconds: float = 10.0
+    db_pool_size: int = 10
+
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None  # PEM text, or @/path/to/key.pem
+    jwt_private_key: str | None = None  # only for `engagectl token mint` with RS256
+    jwt_issuer: str = "engage"
+    jwt_audience: str = "engage-api"
+    jwt_leeway_seconds: int = 30
+
+    queue_name: str = "engage:queue"
+    worker_max_jobs: int = 20
+    retry_backoff_seconds: float = 5.0  # first retry delay of a failed job; doubles each try, with jitter
+    log_level: str = "INFO"
+    log_format: str = "json"  # json | console
+
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'engage.db').resolve()}"
+
+    def hmac_secret(self) -> str | None:
+        """The HS256 secret: configured, or else a random one kept under var/ for development."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        if self.jwt_public_key:
+            return None  # RS256 only
+        path = self.var_dir / "jwt-secret"
+        if not path.exists():
+            import secrets
+
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def read_key(value: str | None) -> str | None:
+    if value and value.startswith("@"):
+        return Path(value[1:]).read_text()
+    return value

@@ -1,0 +1,54 @@
+"""Domain errors: each carries a stable code that clients can rely on (documented in README)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    field: str
+    description: str
+
+
+@dataclass
+class DomainError(Exception):
+    """Base of every error the service layer raises on purpose; the RPC layer maps the kind."""
+
+    code: str
+    message: str
+    violations: list[FieldViolation] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class InvalidArgument(DomainError):
+    pass
+
+
+class NotFound(DomainError):
+    pass
+
+
+class AlreadyExists(DomainError):
+    pass
+
+
+class FailedPrecondition(DomainError):
+    pass
+
+
+class PermissionDenied(DomainError):
+    pass
+
+
+class Unauthenticated(DomainError):
+    pass
+
+
+def not_found(kind: str, identifier: str) -> NotFound:
+    # The same answer whether the resource does not exist or belongs to another tenant.
+    return NotFound(f"{kind.upper()}_NOT_FOUND", f"{kind} '{identifier}' was not found",
+                    metadata={"resource": kind, "id": identifier})

@@ -1,0 +1,32 @@
+"""Feed items: what a user is shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+
+class Interaction(enum.StrEnum):
+    VIEWED = "VIEWED"
+    CLICKED = "CLICKED"
+    DISMISSED = "DISMISSED"
+    ACTED = "ACTED"
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    feed_item_id: str
+    customer_id: str
+    insight_name: str
+    period: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    # The item's content in the reference's feed shape: subscription snapshot, accounts,
+    # accountDerived, changeValue or transaction; amounts as decimal strings.
+    payload: dict[str, Any]
+    last_interaction: Interaction | None = None
+
+    def is_valid(self, now: dt.datetime) -> bool:
+        return self.expires_at > now and self.last_interaction is not Interaction.DISMISSED

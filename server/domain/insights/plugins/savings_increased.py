@@ -1,0 +1,114 @@
+"""SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE: the user's savings (BANK and INVESTMENT balances) are
+above their average month-end total over the chosen duration by more than the CHANGE threshold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from server.domain.ingest.model import Container
+from server.domain.insights.definition import (
+    Duration,
+    EffectiveSubscription,
+    EntityType,
+    Frequency,
+    InsightDefinition,
+    InsightType,
+    ThresholdDefinition,
+    ThresholdType,
+    TriggerType,
+)
+
+NAME = "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE"
+CENT = Decimal("0.01")
+
+DEFINITION = InsightDefinition(
+    name=NAME,
+    title="Savings increased compared to historical average",
+    description="Generates an insight when the overall savings of the user has increased by a defined threshold "
+                "percentage compared to their historic average savings.",
+    insight_type=InsightType.AGGREGATE,
+    trigger_type=TriggerType.SCHEDULE,
+    containers=(Container.BANK, Container.INVESTMENT),
+    applicable_entity=(EntityType.ACCOUNT,),
+    frequency=Frequency.MONTHLY,
+    durations=(Duration.LAST_THREE_MONTHS, Duration.LAST_SIX_MONTHS, Duration.LAST_TWELVE_MONTHS),
+    default_duration=Duration.LAST_THREE_MONTHS,
+    thresholds=(ThresholdDefinition("CHANGE", ThresholdType.PERCENT, Decimal("0.00"), Decimal("500.00"),
+                                    Decimal("10.00")),),
+)
+
+
+def round_money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class SavingsAccount:
+    account_id: str
+    provider_name: str
+    account_name: str
+    account_type: str
+    container: str
+    currency: str
+    # The balance at the start of the as-of day (the latest end-of-day balance before it).
+    balance: Decimal
+    # End-of-day balance on each month end, oldest first; 0 before the account had any balance.
+    month_end_balances: tuple[Decimal, ...]
+
+
+@dataclass(frozen=True)
+class SavingsFigures:
+    total: Decimal
+    average: Decimal
+    change_amount: Decimal
+    change_percent: Decimal
+
+
+def savings_figures(total: Decimal, month_end_totals: list[Decimal]) -> SavingsFigures | None:
+    """total vs the average month-end total. None when there is no positive average to compare with.
+    The average is money, rounded half-up to cents; the percent is rounded half-up to 2 places."""
+    if not month_end_totals:
+        return None
+    average = round_money(sum(month_end_totals, Decimal(0)) / len(month_end_totals))
+    if average <= 0:
+        return None
+    change = total - average
+    percent = (change / average * 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    return SavingsFigures(total, average, change, percent)
+
+
+def evaluate(accounts: list[SavingsAccount], subscription: EffectiveSubscription) -> dict[str, Any] | None:
+    """The feed item's content when the user's savings rose above the threshold, else None."""
+    if not accounts or subscription.duration is None:
+        return None
+    months = subscription.duration.months
+    currency = _main_currency(accounts)
+    eligible = [a for a in accounts if a.currency == currency]
+    total = sum((a.balance for a in eligible), Decimal(0))
+    month_totals = [sum((a.month_end_balances[-months:][i] for a in eligible), Decimal(0)) for i in range(months)]
+    figures = savings_figures(total, month_totals)
+    threshold = subscription.thresholds["CHANGE"]
+    if figures is None or figures.change_amount <= 0 or figures.change_percent <= threshold:
+        return None
+    return {
+        "accounts": [{"accountId": a.account_id, "providerName": a.provider_name, "accountName": a.account_name,
+                      "accountType": a.account_type, "container": a.container} for a in eligible],
+        "accountDerived": {
+            "totalAvailableBalance": {"amount": str(round_money(figures.total)), "currency": currency},
+            "averageAvailableBalance": {"amount": str(figures.average), "currency": currency},
+        },
+        "changeValue": [{"changeType": "SAVINGS_AMOUNT",
+                         "changeAmount": {"amount": str(round_money(figures.change_amount)), "currency": currency},
+                         "changePercent": str(figures.change_percent)}],
+    }
+
+
+def _main_currency(accounts: list[SavingsAccount]) -> str:
+    """Balances in different currencies are not added up: the currency most accounts use counts
+    (ties: alphabetical), which is every account for nearly every customer."""
+    counts: dict[str, int] = {}
+    for account in accounts:
+        counts[account.currency] = counts.get(account.currency, 0) + 1
+    return min(counts, key=lambda c: (-counts[c], c))

@@ -1,0 +1,66 @@
+"""Money: Decimal in Python, a fixed number of decimal places in storage."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+# Amounts are stored as whole ten-thousandths (4 decimal places) in a 64-bit integer: exact sums
+# in SQL on PostgreSQL and SQLite alike. An amount finer than that is rejected, never rounded.
+STORAGE_SCALE = 4
+_SCALE_FACTOR = Decimal(10) ** STORAGE_SCALE
+# 18 digits left for the whole part keeps every value inside a signed 64-bit integer.
+MAX_ABS_AMOUNT = Decimal("99999999999999.9999")
+_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+
+
+class AmountError(ValueError):
+    """An amount that cannot be stored exactly."""
+
+
+def is_currency_code(code: str) -> bool:
+    return bool(_CURRENCY_CODE.match(code))
+
+
+def to_scaled(amount: Decimal) -> int:
+    """Decimal -> whole ten-thousandths; raises AmountError rather than lose a digit."""
+    if not amount.is_finite():
+        raise AmountError("amount is not a finite number")
+    if abs(amount) > MAX_ABS_AMOUNT:
+        raise AmountError(f"amount {amount} is larger than {MAX_ABS_AMOUNT}")
+    scaled = amount * _SCALE_FACTOR
+    if scaled != scaled.to_integral_value():
+        raise AmountError(f"amount {amount} has more than {STORAGE_SCALE} decimal places")
+    return int(scaled)
+
+
+def from_scaled(scaled: int) -> Decimal:
+    # scaleb shifts the exponent exactly (no division, no rounding): hot in set-based evaluation.
+    return Decimal(scaled).scaleb(-STORAGE_SCALE)
+
+
+def parse_decimal(text: str) -> Decimal:
+    """Parses a decimal string such as '-12.50'; raises AmountError on anything else."""
+    try:
+        value = Decimal(text.strip())
+    except (InvalidOperation, AttributeError) as exc:
+        raise AmountError(f"'{text}' is not a decimal number") from exc
+    if not value.is_finite():
+        raise AmountError(f"'{text}' is not a finite number")
+    return value
+
+
+def units_nanos_to_decimal(units: int, nanos: int) -> Decimal:
+    """google.type.Money parts -> Decimal; raises AmountError when the parts disagree."""
+    if not -999_999_999 <= nanos <= 999_999_999:
+        raise AmountError("nanos must be between -999,999,999 and 999,999,999")
+    if (units > 0 and nanos < 0) or (units < 0 and nanos > 0):
+        raise AmountError("units and nanos must have the same sign")
+    return Decimal(units) + Decimal(nanos).scaleb(-9)
+
+
+def decimal_to_units_nanos(amount: Decimal) -> tuple[int, int]:
+    amount = Decimal(amount)
+    units = int(amount)  # truncates toward zero, so the remainder keeps the sign
+    nanos = int(((amount - units) * 1_000_000_000).to_integral_value())
+    return units, nanos

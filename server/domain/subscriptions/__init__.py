@@ -1,0 +1,1 @@
+"""Bank (customer) and user subscription settings: validation of update bodies."""

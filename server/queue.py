@@ -1,0 +1,42 @@
+"""arq on Redis: the adapter behind the EventPublisher port, shared by server and workers."""
+
+from __future__ import annotations
+
+from arq import ArqRedis, create_pool
+from arq.connections import RedisSettings
+
+PROCESS_INGEST_EVENT = "process_ingest_event"
+EVALUATE_INSIGHT_CHUNK = "evaluate_insight_chunk"
+
+
+def redis_settings(redis_url: str) -> RedisSettings:
+    settings = RedisSettings.from_dsn(redis_url)
+    settings.conn_timeout = 2
+    settings.conn_retries = 2
+    return settings
+
+
+async def open_queue(redis_url: str) -> ArqRedis:
+    return await create_pool(redis_settings(redis_url))
+
+
+class ArqPublisher:
+    def __init__(self, redis: ArqRedis, queue_name: str) -> None:
+        self._redis = redis
+        self._queue_name = queue_name
+
+    async def announce_ingest_events(self, event_ids: list[int], resend: int = 0) -> None:
+        for event_id in event_ids:
+            # The job id makes a repeated announcement a no-op while its job is queued or kept. A resend
+            # gets a new id: Redis may have lost the queue entry but kept the job key. Ids name the queue
+            # because they are global to the Redis database.
+            await self._redis.enqueue_job(PROCESS_INGEST_EVENT, event_id,
+                                          _job_id=f"{self._queue_name}:ingest-event:{event_id}:{resend}",
+                                          _queue_name=self._queue_name)
+
+    async def enqueue_insight_chunks(self, tenant_id: str, batch_id: str, chunk_numbers: list[int],
+                                     resend: int = 0) -> None:
+        for number in chunk_numbers:
+            await self._redis.enqueue_job(EVALUATE_INSIGHT_CHUNK, tenant_id, batch_id, number,
+                                          _job_id=f"{self._queue_name}:insight-chunk:{batch_id}:{number}:{resend}",
+                                          _queue_name=self._queue_name)

@@ -1,0 +1,82 @@
+"""Shared wire <-> domain conversions: Money, Date, Timestamp, enum names."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import TypeVar
+
+from google.protobuf import timestamp_pb2
+
+from engage.type.v1 import date_pb2, money_pb2
+from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.money import AmountError, decimal_to_units_nanos, units_nanos_to_decimal
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def money_to_proto(amount: Decimal, currency: str) -> money_pb2.Money:
+    units, nanos = decimal_to_units_nanos(amount)
+    return money_pb2.Money(currency_code=currency, units=units, nanos=nanos)
+
+
+def money_from_proto(money: money_pb2.Money) -> tuple[Decimal, str]:
+    """Raises AmountError on inconsistent units/nanos."""
+    return units_nanos_to_decimal(money.units, money.nanos), money.currency_code
+
+
+def money_field(message, field_name: str, path: str) -> tuple[Decimal | None, str | None]:  # type: ignore[no-untyped-def]
+    """An optional Money field: (None, None) when unset; INVALID_ARGUMENT when malformed."""
+    if not message.HasField(field_name):
+        return None, None
+    try:
+        return money_from_proto(getattr(message, field_name))
+    except AmountError as exc:
+        raise InvalidArgument("INVALID_AMOUNT", f"{path}: {exc}", violations=[FieldViolation(path, str(exc))]) from exc
+
+
+def date_to_proto(value: dt.date | None) -> date_pb2.Date | None:
+    return None if value is None else date_pb2.Date(year=value.year, month=value.month, day=value.day)
+
+
+def date_from_proto(value: date_pb2.Date) -> dt.date:
+    """Raises ValueError when the parts are not a real calendar date."""
+    return dt.date(value.year, value.month, value.day)
+
+
+def date_field(message, field_name: str, path: str) -> dt.date | None:  # type: ignore[no-untyped-def]
+    if not message.HasField(field_name):
+        return None
+    try:
+        return date_from_proto(getattr(message, field_name))
+    except ValueError as exc:
+        raise InvalidArgument("INVALID_DATE", f"{path} is not a calendar date",
+                              violations=[FieldViolation(path, "not a calendar date")]) from exc
+
+
+def timestamp_to_proto(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def timestamp_from_proto(value: timestamp_pb2.Timestamp) -> dt.datetime:
+    return value.ToDatetime(tzinfo=dt.UTC)
+
+
+def enum_from_proto(enum_type: type[E], prefix: str, number: int, names: dict[int, str], path: str) -> E:
+    """Wire enum number -> domain enum; UNSPECIFIED or unknown numbers are INVALID_ARGUMENT."""
+    name = names.get(number, "")
+    try:
+        return enum_type(name.removeprefix(prefix))
+    except ValueError as exc:
+        allowed = ", ".join(member.value for member in enum_type)  # type: ignore[attr-defined]
+        raise InvalidArgument("INVALID_ENUM", f"{path} must be one of {allowed}",
+                              violations=[FieldViolation(path, f"must be one of {allowed}")]) from exc
+
+
+def enum_to_proto(value: enum.Enum, prefix: str, numbers: dict[str, int]) -> int:
+    return numbers[prefix + str(value.value)]

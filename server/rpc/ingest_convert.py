@@ -1,0 +1,165 @@
+"""engage.ingest.v1 messages <-> ingestion domain objects."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from engage.ingest.v1 import ingest_service_pb2 as pb
+from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.ingest.model import (
+    Account,
+    AccountType,
+    Container,
+    Customer,
+    DailyBalance,
+    Direction,
+    Holding,
+    HoldingKind,
+    Rejection,
+    Transaction,
+)
+from server.domain.money import AmountError
+from server.rpc.convert import (
+    date_field,
+    date_from_proto,
+    date_to_proto,
+    enum_from_proto,
+    enum_to_proto,
+    money_field,
+    money_from_proto,
+    money_to_proto,
+    timestamp_from_proto,
+    timestamp_to_proto,
+)
+
+_ACCOUNT_TYPES = dict(pb.AccountType.items())
+_CONTAINERS = dict(pb.Container.items())
+_DIRECTIONS = dict(pb.Direction.items())
+_HOLDING_KINDS = dict(pb.HoldingKind.items())
+
+
+def _zero_if_none(amount: Decimal | None) -> Decimal:
+    return Decimal(0) if amount is None else amount
+
+
+def _names(numbers: dict[str, int]) -> dict[int, str]:
+    return {number: name for name, number in numbers.items()}
+
+
+def customer_from_proto(message: pb.Customer) -> Customer:
+    return Customer(customer_id=message.customer_id, attributes=dict(message.attributes))
+
+
+def customer_to_proto(customer: Customer) -> pb.Customer:
+    return pb.Customer(name=f"customers/{customer.customer_id}", customer_id=customer.customer_id,
+                       attributes=customer.attributes, create_time=timestamp_to_proto(customer.created_at),
+                       update_time=timestamp_to_proto(customer.updated_at))
+
+
+def account_from_proto(message: pb.Account, path: str = "account") -> Account:
+    current, current_currency = money_field(message, "current_balance", f"{path}.current_balance")
+    available, available_currency = money_field(message, "available_balance", f"{path}.available_balance")
+    currency = message.currency_code
+    for field_name, given in (("current_balance", current_currency), ("available_balance", available_currency)):
+        if given is not None and given != currency:
+            raise InvalidArgument("CURRENCY_MISMATCH", f"{path}.{field_name} is in {given}, the account in {currency}",
+                                  violations=[FieldViolation(f"{path}.{field_name}.currency_code",
+                                                             f"must be the account's currency {currency}")])
+    return Account(
+        account_id=message.account_id, customer_id=message.customer_id,
+        type=enum_from_proto(AccountType, "ACCOUNT_TYPE_", message.type, _names(_ACCOUNT_TYPES), f"{path}.type"),
+        container=enum_from_proto(Container, "CONTAINER_", message.container, _names(_CONTAINERS),
+                                  f"{path}.container"),
+        currency=currency, provider_name=message.provider_name, account_name=message.account_name,
+        current_balance=current, available_balance=available,
+        open_date=date_field(message, "open_date", f"{path}.open_date"),
+        authorized_customer_ids=list(message.authorized_customer_ids), attributes=dict(message.attributes))
+
+
+def account_to_proto(account: Account) -> pb.Account:
+    return pb.Account(
+        name=f"accounts/{account.account_id}", account_id=account.account_id, customer_id=account.customer_id,
+        authorized_customer_ids=account.authorized_customer_ids,
+        type=enum_to_proto(account.type, "ACCOUNT_TYPE_", _ACCOUNT_TYPES),  # type: ignore[arg-type]
+        container=enum_to_proto(account.container, "CONTAINER_", _CONTAINERS),  # type: ignore[arg-type]
+        currency_code=account.currency, provider_name=account.provider_name, account_name=account.account_name,
+        current_balance=money_to_proto(_zero_if_none(account.current_balance), account.currency),
+        available_balance=money_to_proto(_zero_if_none(account.available_balance), account.currency),
+        open_date=date_to_proto(account.open_date), attributes=account.attributes,
+        create_time=timestamp_to_proto(account.created_at), update_time=timestamp_to_proto(account.updated_at))
+
+
+def holding_from_proto(message: pb.Holding, path: str) -> Holding:
+    amount, currency = money_field(message, "amount", f"{path}.amount")
+    return Holding(
+        holding_id=message.holding_id,
+        kind=enum_from_proto(HoldingKind, "HOLDING_KIND_", message.kind, _names(_HOLDING_KINDS), f"{path}.kind"),
+        customer_id=message.customer_id or None, account_id=message.account_id or None, amount=amount,
+        currency=currency, start_date=date_field(message, "start_date", f"{path}.start_date"),
+        attributes=dict(message.attributes))
+
+
+def holding_to_proto(holding: Holding) -> pb.Holding:
+    return pb.Holding(
+        name=f"holdings/{holding.holding_id}", holding_id=holding.holding_id,
+        kind=enum_to_proto(holding.kind, "HOLDING_KIND_", _HOLDING_KINDS),  # type: ignore[arg-type]
+        customer_id=holding.customer_id or "", account_id=holding.account_id or "",
+        amount=None if holding.amount is None else money_to_proto(holding.amount, holding.currency or ""),
+        start_date=date_to_proto(holding.start_date), attributes=holding.attributes)
+
+
+def transaction_from_proto(message: pb.Transaction, index: int) -> Transaction | Rejection:
+    """A row that cannot even be read becomes a Rejection: one bad row must not fail its batch."""
+    txn_id = message.transaction_id
+    if not message.HasField("amount"):
+        return Rejection(index, txn_id, "MISSING_AMOUNT", "amount is required")
+    try:
+        amount, currency = money_from_proto(message.amount)
+        running = money_from_proto(message.running_balance)[0] if message.HasField("running_balance") else None
+    except AmountError as exc:
+        return Rejection(index, txn_id, "INVALID_AMOUNT", str(exc))
+    direction_name = _names(_DIRECTIONS).get(message.direction, "").removeprefix("DIRECTION_")
+    direction = Direction(direction_name) if direction_name in Direction.__members__ else None
+    posted = timestamp_from_proto(message.post_time) if message.HasField("post_time") else None
+    return Transaction(transaction_id=txn_id, account_id=message.account_id, amount=amount, currency=currency,
+                       direction=direction, posted_at=posted, description=message.description,  # type: ignore[arg-type]
+                       category=message.category, running_balance=running)
+
+
+def transaction_to_proto(txn: Transaction) -> pb.Transaction:
+    return pb.Transaction(
+        name=f"accounts/{txn.account_id}/transactions/{txn.transaction_id}", transaction_id=txn.transaction_id,
+        account_id=txn.account_id, amount=money_to_proto(txn.amount, txn.currency),
+        direction=_DIRECTIONS["DIRECTION_" + txn.direction.value], post_time=timestamp_to_proto(txn.posted_at),
+        description=txn.description, category=txn.category,
+        running_balance=None if txn.running_balance is None else money_to_proto(txn.running_balance, txn.currency),
+        ingest_time=timestamp_to_proto(txn.ingested_at))
+
+
+def balance_from_proto(message: pb.DailyBalance, index: int) -> DailyBalance | Rejection:
+    if not message.HasField("balance"):
+        return Rejection(index, message.account_id, "MISSING_AMOUNT", "balance is required")
+    try:
+        amount, currency = money_from_proto(message.balance)
+    except AmountError as exc:
+        return Rejection(index, message.account_id, "INVALID_AMOUNT", str(exc))
+    try:
+        day = date_from_proto(message.date) if message.HasField("date") else None
+    except ValueError:
+        day = None
+    return DailyBalance(account_id=message.account_id, date=day, balance=amount, currency=currency)  # type: ignore[arg-type]
+
+
+def balance_to_proto(balance: DailyBalance) -> pb.DailyBalance:
+    return pb.DailyBalance(account_id=balance.account_id, date=date_to_proto(balance.date),
+                           balance=money_to_proto(balance.balance, balance.currency))
+
+
+def rejection_to_transaction_proto(rejection: Rejection) -> pb.RejectedTransaction:
+    return pb.RejectedTransaction(index=rejection.index, transaction_id=rejection.item_id, reason=rejection.reason,
+                                  message=rejection.message)
+
+
+def rejection_to_balance_proto(rejection: Rejection) -> pb.RejectedBalance:
+    return pb.RejectedBalance(index=rejection.index, account_id=rejection.item_id, reason=rejection.reason,
+                              message=rejection.message)

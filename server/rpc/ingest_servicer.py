@@ -1,0 +1,158 @@
+"""engage.ingest.v1.IngestService: translation between the wire and IngestionService only."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import grpc
+
+from engage.ingest.v1 import ingest_service_pb2 as pb
+from engage.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
+from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.ingest.model import DailyBalance, Rejection, Transaction
+from server.domain.pagination import page_request
+from server.rpc.context import current_caller
+from server.rpc.convert import date_field
+from server.rpc.ingest_convert import (
+    account_from_proto,
+    account_to_proto,
+    balance_from_proto,
+    balance_to_proto,
+    customer_from_proto,
+    customer_to_proto,
+    holding_from_proto,
+    holding_to_proto,
+    rejection_to_balance_proto,
+    rejection_to_transaction_proto,
+    transaction_from_proto,
+    transaction_to_proto,
+)
+from server.services.ingestion import IngestionService
+
+# Rejections echoed back in one response; the count covers all of them.
+MAX_REPORTED_REJECTIONS = 1000
+
+
+def _resource_id(name: str, collection: str, field_name: str = "name") -> str:
+    match = re.fullmatch(rf"{collection}/([^/]+)", name)
+    if not match:
+        raise InvalidArgument("INVALID_RESOURCE_NAME", f"{field_name} must look like '{collection}/{{id}}'",
+                              violations=[FieldViolation(field_name, f"must be {collection}/{{id}}")])
+    return match.group(1)
+
+
+def _date_range(request: pb.ListTransactionsRequest | pb.ListBalancesRequest):  # type: ignore[no-untyped-def]
+    if not request.HasField("date_range"):
+        return None, None
+    return (date_field(request.date_range, "start_date", "date_range.start_date"),
+            date_field(request.date_range, "end_date", "date_range.end_date"))
+
+
+class IngestServicer(pb_grpc.IngestServiceServicer):
+    def __init__(self, ingestion: IngestionService) -> None:
+        self._ingestion = ingestion
+
+    async def UpsertCustomer(self, request: pb.UpsertCustomerRequest, context: grpc.aio.ServicerContext) -> pb.Customer:
+        customer = customer_from_proto(request.customer)
+        await self._ingestion.upsert_customers(current_caller(), [customer])
+        return customer_to_proto(await self._ingestion.get_customer(current_caller(), customer.customer_id))
+
+    async def BatchUpsertCustomers(self, request: pb.BatchUpsertCustomersRequest,
+                                   context: grpc.aio.ServicerContext) -> pb.BatchUpsertCustomersResponse:
+        count = await self._ingestion.upsert_customers(
+            current_caller(), [customer_from_proto(c) for c in request.customers])
+        return pb.BatchUpsertCustomersResponse(upserted_count=count)
+
+    async def GetCustomer(self, request: pb.GetCustomerRequest, context: grpc.aio.ServicerContext) -> pb.Customer:
+        customer_id = _resource_id(request.name, "customers")
+        return customer_to_proto(await self._ingestion.get_customer(current_caller(), customer_id))
+
+    async def ListCustomers(self, request: pb.ListCustomersRequest,
+                            context: grpc.aio.ServicerContext) -> pb.ListCustomersResponse:
+        page = await self._ingestion.list_customers(
+            current_caller(), page_request(request.page_size, request.page_token, "customers"))
+        return pb.ListCustomersResponse(customers=[customer_to_proto(c) for c in page.items],
+                                        next_page_token=page.next_page_token)
+
+    async def UpsertAccount(self, request: pb.UpsertAccountRequest, context: grpc.aio.ServicerContext) -> pb.Account:
+        account = account_from_proto(request.account)
+        await self._ingestion.upsert_accounts(current_caller(), [account])
+        return account_to_proto(await self._ingestion.get_account(current_caller(), account.account_id))
+
+    async def BatchUpsertAccounts(self, request: pb.BatchUpsertAccountsRequest,
+                                  context: grpc.aio.ServicerContext) -> pb.BatchUpsertAccountsResponse:
+        accounts = [account_from_proto(a, f"accounts[{i}]") for i, a in enumerate(request.accounts)]
+        return pb.BatchUpsertAccountsResponse(
+            upserted_count=await self._ingestion.upsert_accounts(current_caller(), accounts))
+
+    async def GetAccount(self, request: pb.GetAccountRequest, context: grpc.aio.ServicerContext) -> pb.Account:
+        account_id = _resource_id(request.name, "accounts")
+        return account_to_proto(await self._ingestion.get_account(current_caller(), account_id))
+
+    async def ListAccounts(self, request: pb.ListAccountsRequest,
+                           context: grpc.aio.ServicerContext) -> pb.ListAccountsResponse:
+        page = await self._ingestion.list_accounts(
+            current_caller(), request.customer_id or None,
+            page_request(request.page_size, request.page_token, "accounts"))
+        return pb.ListAccountsResponse(accounts=[account_to_proto(a) for a in page.items],
+                                       next_page_token=page.next_page_token)
+
+    async def BatchUpsertHoldings(self, request: pb.BatchUpsertHoldingsRequest,
+                                  context: grpc.aio.ServicerContext) -> pb.BatchUpsertHoldingsResponse:
+        holdings = [holding_from_proto(h, f"holdings[{i}]") for i, h in enumerate(request.holdings)]
+        return pb.BatchUpsertHoldingsResponse(
+            upserted_count=await self._ingestion.upsert_holdings(current_caller(), holdings))
+
+    async def ListHoldings(self, request: pb.ListHoldingsRequest,
+                           context: grpc.aio.ServicerContext) -> pb.ListHoldingsResponse:
+        page = await self._ingestion.list_holdings(
+            current_caller(), request.customer_id or None,
+            page_request(request.page_size, request.page_token, "holdings"))
+        return pb.ListHoldingsResponse(holdings=[holding_to_proto(h) for h in page.items],
+                                       next_page_token=page.next_page_token)
+
+    async def IngestTransactions(self, request_iterator: AsyncIterator[pb.IngestTransactionsRequest],
+                                 context: grpc.aio.ServicerContext) -> pb.IngestTransactionsResponse:
+        caller = current_caller()
+        response = pb.IngestTransactionsResponse()
+        next_index = 0
+        async for request in request_iterator:
+            batch: list[Transaction | Rejection] = [
+                transaction_from_proto(t, next_index + i) for i, t in enumerate(request.transactions)]
+            outcome = await self._ingestion.ingest_transactions(caller, batch, next_index)
+            next_index += len(batch)
+            response.accepted_count += outcome.accepted
+            response.duplicate_count += outcome.duplicate
+            response.rejected_count += len(outcome.rejected)
+            room = MAX_REPORTED_REJECTIONS - len(response.rejected)
+            response.rejected.extend(rejection_to_transaction_proto(r) for r in outcome.rejected[:max(room, 0)])
+        return response
+
+    async def ListTransactions(self, request: pb.ListTransactionsRequest,
+                               context: grpc.aio.ServicerContext) -> pb.ListTransactionsResponse:
+        account_id = _resource_id(request.parent, "accounts", "parent")
+        since, until = _date_range(request)
+        page = await self._ingestion.list_transactions(
+            current_caller(), account_id, since, until,
+            page_request(request.page_size, request.page_token, "transactions"))
+        return pb.ListTransactionsResponse(transactions=[transaction_to_proto(t) for t in page.items],
+                                           next_page_token=page.next_page_token)
+
+    async def RecordBalances(self, request: pb.RecordBalancesRequest,
+                             context: grpc.aio.ServicerContext) -> pb.RecordBalancesResponse:
+        balances: list[DailyBalance | Rejection] = [balance_from_proto(b, i) for i, b in enumerate(request.balances)]
+        outcome = await self._ingestion.record_balances(current_caller(), balances)
+        return pb.RecordBalancesResponse(
+            recorded_count=outcome.accepted, rejected_count=len(outcome.rejected),
+            rejected=[rejection_to_balance_proto(r) for r in outcome.rejected[:MAX_REPORTED_REJECTIONS]])
+
+    async def ListBalances(self, request: pb.ListBalancesRequest,
+                           context: grpc.aio.ServicerContext) -> pb.ListBalancesResponse:
+        account_id = _resource_id(request.parent, "accounts", "parent")
+        since, until = _date_range(request)
+        page = await self._ingestion.list_balances(
+            current_caller(), account_id, since, until,
+            page_request(request.page_size, request.page_token, "balances"))
+        return pb.ListBalancesResponse(balances=[balance_to_proto(b) for b in page.items],
+                                       next_page_token=page.next_page_token)

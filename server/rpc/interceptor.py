@@ -1,0 +1,122 @@
+"""One server interceptor for every service: request id and structured log line, authentication,
+and the mapping of errors to statuses with details. Servicers stay translation only."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+import structlog
+from google.rpc import code_pb2
+
+from server.domain.errors import DomainError, Unauthenticated
+from server.rpc.context import set_caller
+from server.rpc.errors import status_for, to_grpc_status
+from server.security.tokens import TokenVerifier
+from server.services.tenants import TenantService
+
+log = structlog.get_logger("engage.rpc")
+
+PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+class EngageInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, verifier: TokenVerifier, tenants: TenantService) -> None:
+        self._verifier = verifier
+        self._tenants = tenants
+
+    async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+                                details: grpc.HandlerCallDetails) -> Any:
+        handler = await continuation(details)
+        if handler is None:
+            return None
+        method: str = details.method  # type: ignore[attr-defined]
+        if method.startswith(PUBLIC_PREFIXES):
+            return handler
+        metadata = {k: v for k, v in (details.invocation_metadata or ())}  # type: ignore[attr-defined]
+        request_id = str(metadata.get("x-request-id") or uuid.uuid4())
+        guard = _Guard(self, method, metadata, request_id)
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                guard.unary(handler.unary_unary), handler.request_deserializer, handler.response_serializer)
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                guard.unary(handler.stream_unary), handler.request_deserializer, handler.response_serializer)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                guard.streaming(handler.unary_stream), handler.request_deserializer, handler.response_serializer)
+        return grpc.stream_stream_rpc_method_handler(
+            guard.streaming(handler.stream_stream), handler.request_deserializer, handler.response_serializer)
+
+    async def authenticate(self, metadata: dict[str, Any]) -> Any:
+        header = metadata.get("authorization")
+        if not header:
+            raise Unauthenticated("TOKEN_MISSING", "send metadata 'authorization: Bearer <JWT>'")
+        scheme, _, token = str(header).partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("TOKEN_MALFORMED", "the authorization metadata must be 'Bearer <JWT>'")
+        caller = self._verifier.verify(token.strip())
+        await self._tenants.require_known(caller.tenant_id)
+        return caller
+
+
+class _Guard:
+    """Runs one call: authenticate, bind log context, map errors, log the outcome."""
+
+    def __init__(self, interceptor: EngageInterceptor, method: str, metadata: dict[str, Any],
+                 request_id: str) -> None:
+        self._interceptor = interceptor
+        self._method = method
+        self._metadata = metadata
+        self._request_id = request_id
+
+    async def _begin(self, context: grpc.aio.ServicerContext) -> float:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=self._request_id, method=self._method)
+        context.set_trailing_metadata((("x-request-id", self._request_id),))
+        caller = await self._interceptor.authenticate(self._metadata)
+        set_caller(caller)
+        structlog.contextvars.bind_contextvars(tenant=caller.tenant_id, subject=caller.subject, role=caller.role.value)
+        return time.perf_counter()
+
+    async def _fail(self, exc: BaseException, context: grpc.aio.ServicerContext, started: float) -> None:
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        if isinstance(exc, DomainError):
+            log.info("rpc", outcome=exc.code, ms=elapsed_ms)
+            await context.abort_with_status(to_grpc_status(exc))
+        log.error("rpc", outcome="INTERNAL", ms=elapsed_ms, exc_info=exc)
+        await context.abort_with_status(status_for(code_pb2.INTERNAL, "INTERNAL",
+                                                   f"internal error (request id {self._request_id})"))
+
+    def unary(self, behaviour: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            try:
+                started = await self._begin(context)
+                response = await behaviour(request, context)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as exc:
+                await self._fail(exc, context, started)
+            log.info("rpc", outcome="OK", ms=round((time.perf_counter() - started) * 1000, 2))
+            return response
+
+        return run
+
+    def streaming(self, behaviour: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+        async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            try:
+                started = await self._begin(context)
+                async for item in behaviour(request, context):
+                    yield item
+            except grpc.aio.AbortError:
+                raise
+            except Exception as exc:
+                await self._fail(exc, context, started)
+            log.info("rpc", outcome="OK", ms=round((time.perf_counter() - started) * 1000, 2))
+
+        return run

@@ -1,0 +1,28 @@
+"""The port through which committed ingestion events reach the queue (arq in production)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class EventPublisher(Protocol):
+    async def announce_ingest_events(self, event_ids: list[int], resend: int = 0) -> None:
+        """Hands the events to the workers. May fail or lose them: the outbox sweep re-sends, each
+        time with a new `resend` number (jobs run at least once; processing is idempotent)."""
+
+
+class ChunkQueue(Protocol):
+    async def enqueue_insight_chunks(self, tenant_id: str, batch_id: str, chunk_numbers: list[int],
+                                     resend: int = 0) -> None:
+        """Hands batch chunks to the workers; a lost one is re-sent by the sweep."""
+
+
+class NoPublisher:
+    """For operator commands that run without a queue: the workers' sweeps pick the work up."""
+
+    async def announce_ingest_events(self, event_ids: list[int], resend: int = 0) -> None:
+        return None
+
+    async def enqueue_insight_chunks(self, tenant_id: str, batch_id: str, chunk_numbers: list[int],
+                                     resend: int = 0) -> None:
+        return None

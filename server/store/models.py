@@ -1,0 +1,253 @@
+"""SQLAlchemy models. Every row carries its tenant, and every key starts with it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from server.store.types import ScaledAmount, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TenantRow(Base):
+    __tablename__ = "tenants"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attributes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.customer_id"]),
+        Index("ix_accounts_tenant_customer", "tenant_id", "customer_id"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64))
+    authorized_customer_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    account_type: Mapped[str] = mapped_column(String(16))
+    container: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    provider_name: Mapped[str] = mapped_column(String(512), default="")
+    account_name: Mapped[str] = mapped_column(String(512), default="")
+    current_balance: Mapped[Decimal] = mapped_column(ScaledAmount())
+    available_balance: Mapped[Decimal] = mapped_column(ScaledAmount())
+    open_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    attributes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class AccountPartyRow(Base):
+    """Customers allowed to use an account besides its owner: lets a user's token see it."""
+
+    __tablename__ = "account_parties"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "account_id"], ["accounts.tenant_id", "accounts.account_id"]),
+        Index("ix_account_parties_tenant_customer", "tenant_id", "customer_id"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class HoldingRow(Base):
+    __tablename__ = "holdings"
+    __table_args__ = (Index("ix_holdings_tenant_customer", "tenant_id", "customer_id"),)
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holding_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    account_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    amount: Mapped[Decimal | None] = mapped_column(ScaledAmount(), nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    start_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    attributes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class TransactionRow(Base):
+    __tablename__ = "transactions"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "account_id"], ["accounts.tenant_id", "accounts.account_id"]),
+        Index("ix_transactions_tenant_account_posted", "tenant_id", "account_id", "posted_at"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64))
+    # Signed: credits positive, debits negative, so balances are plain sums.
+    signed_amount: Mapped[Decimal] = mapped_column(ScaledAmount())
+    direction: Mapped[str] = mapped_column(String(6))
+    currency: Mapped[str] = mapped_column(String(3))
+    posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(128), default="")
+    running_balance: Mapped[Decimal | None] = mapped_column(ScaledAmount(), nullable=True)
+    ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class DailyBalanceRow(Base):
+    __tablename__ = "daily_balances"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "account_id"], ["accounts.tenant_id", "accounts.account_id"]),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    balance_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    balance: Mapped[Decimal] = mapped_column(ScaledAmount())
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class IngestEventRow(Base):
+    """Outbox: written in the same database transaction as the transactions it announces, then
+    relayed to the queue. The database is the source of truth; Redis may lose a job."""
+
+    __tablename__ = "ingest_events"
+    __table_args__ = (Index("ix_ingest_events_pending", "processed_at", "created_at"),)
+
+    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                          autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    transaction_ids: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    enqueued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SubscriptionSettingsRow(Base):
+    """One level's settings for one insight: the bank default (customer_id '') or a user override.
+    Unset values are absent, so a bank change reaches every user who did not override that value."""
+
+    __tablename__ = "subscription_settings"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),)
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # '' = the bank level
+    insight_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    settings: Mapped[dict[str, object]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class SubscriptionChangeRow(Base):
+    __tablename__ = "subscription_changes"
+    __table_args__ = (Index("ix_subscription_changes_tenant_customer", "tenant_id", "customer_id", "change_id"),)
+
+    change_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                           autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str] = mapped_column(String(64))  # '' = the bank level
+    insight_name: Mapped[str] = mapped_column(String(100))
+    changed_by: Mapped[str] = mapped_column(String(128))
+    changed_by_role: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    before: Mapped[dict[str, object]] = mapped_column(JSON)
+    after: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class FeedItemRow(Base):
+    """A generated insight. The unique period key is the duplicate check: at most one item per user,
+    insight and frequency period, whoever generates it (batch, retry, on-demand trigger, event)."""
+
+    __tablename__ = "feed_items"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "customer_id", "insight_name", "period", name="uq_feed_items_period"),
+        Index("ix_feed_items_tenant_customer_created", "tenant_id", "customer_id", "created_at"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    feed_item_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64))
+    insight_name: Mapped[str] = mapped_column(String(100))
+    period: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    last_interaction: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class FeedInteractionRow(Base):
+    __tablename__ = "feed_interactions"
+    __table_args__ = (Index("ix_feed_interactions_item", "tenant_id", "feed_item_id"),)
+
+    interaction_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                                autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    feed_item_id: Mapped[str] = mapped_column(String(32))
+    interaction: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class InsightBatchRow(Base):
+    __tablename__ = "insight_batches"
+    __table_args__ = (UniqueConstraint("tenant_id", "as_of", name="uq_insight_batches_as_of"),)
+
+    batch_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    total_chunks: Mapped[int] = mapped_column(Integer)
+    done_chunks: Mapped[int] = mapped_column(Integer, default=0)
+    users_evaluated: Mapped[int] = mapped_column(BigInteger, default=0)
+    items_generated: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class InsightBatchChunkRow(Base):
+    """A range of customers (first..last inclusive, by id) that one job evaluates."""
+
+    __tablename__ = "insight_batch_chunks"
+
+    batch_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chunk_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_customer_id: Mapped[str] = mapped_column(String(64))
+    last_customer_id: Mapped[str] = mapped_column(String(64))
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

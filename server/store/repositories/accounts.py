@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import delete, or_, select
+
+from server.domain.ingest.model import Account, AccountType, Container
+from server.store.models import AccountPartyRow, AccountRow
+from server.store.repositories.base import TenantRepository
+
+_DESCRIPTIVE_COLUMNS = ("customer_id", "authorized_customer_ids", "account_type", "container", "currency",
+                        "provider_name", "account_name", "open_date", "attributes", "updated_at")
+
+
+def _to_domain(row: AccountRow) -> Account:
+    return Account(
+        account_id=row.account_id, customer_id=row.customer_id, type=AccountType(row.account_type),
+        container=Container(row.container), currency=row.currency, provider_name=row.provider_name,
+        account_name=row.account_name, current_balance=row.current_balance,
+        available_balance=row.available_balance, open_date=row.open_date,
+        authorized_customer_ids=list(row.authorized_customer_ids or []), attributes=dict(row.attributes or {}),
+        created_at=row.created_at, updated_at=row.updated_at)
+
+
+class AccountsRepository(TenantRepository):
+    async def upsert_many(self, accounts: list[Account], now: dt.datetime) -> None:
+        with_balances = [a for a in accounts if a.current_balance is not None or a.available_balance is not None]
+        without_balances = [a for a in accounts if a.current_balance is None and a.available_balance is None]
+        for group, balances_given in ((with_balances, True), (without_balances, False)):
+            if not group:
+                continue
+            stmt = self.upsert(AccountRow)
+            updated = {name: stmt.excluded[name] for name in _DESCRIPTIVE_COLUMNS}
+            if balances_given:
+                updated |= {"current_balance": stmt.excluded.current_balance,
+                            "available_balance": stmt.excluded.available_balance}
+            stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "account_id"], set_=updated)
+            await self.session.execute(stmt, [self._row_values(a, now) for a in group])
+        await self._replace_parties(accounts)
+
+    def _row_values(self, account: Account, now: dt.datetime) -> dict[str, object]:
+        current = account.current_balance
+        available = account.available_balance
+        # Only one balance given: the other follows it (a bank feed often sends just one).
+        current = current if current is not None else (available if available is not None else Decimal(0))
+        available = available if available is not None else current
+        return {"tenant_id": self.tenant_id, "account_id": account.account_id, "customer_id": account.customer_id,
+                "authorized_customer_ids": account.authorized_customer_ids, "account_type": account.type.value,
+                "container": account.container.value, "currency": account.currency,
+                "provider_name": account.provider_name, "account_name": account.account_name,
+                "current_balance": current, "available_balance": available, "open_date": account.open_date,
+                "attributes": account.attributes, "created_at": now, "updated_at": now}
+
+    async def _replace_parties(self, accounts: list[Account]) -> None:
+        ids = [a.account_id for a in accounts]
+        await self.session.execute(delete(AccountPartyRow).where(
+            AccountPartyRow.tenant_id == self.tenant_id, AccountPartyRow.account_id.in_(ids)))
+        parties = {(a.account_id, c) for a in accounts for c in [a.customer_id, *a.authorized_customer_ids]}
+        if parties:
+            await self.session.execute(self.upsert(AccountPartyRow).on_conflict_do_nothing(), [
+                {"tenant_id": self.tenant_id, "account_id": a, "customer_id": c} for a, c in sorted(parties)])
+
+    async def get(self, account_id: str) -> Account | None:
+        row = await self.session.get(AccountRow, (self.tenant_id, account_id))
+        return None if row is None else _to_domain(row)
+
+    async def currencies(self, account_ids: set[str]) -> dict[str, str]:
+        """account id -> currency, for the ids that exist."""
+        if not account_ids:
+            return {}
+        rows = await self.session.execute(select(AccountRow.account_id, AccountRow.currency).where(
+            AccountRow.tenant_id == self.tenant_id, AccountRow.account_id.in_(account_ids)))
+        return {account_id: currency for account_id, currency in rows}
+
+    async def is_party(self, account_id: str, customer_id: str) -> bool:
+        found = await self.session.get(AccountPartyRow, (self.tenant_id, account_id, customer_id))
+        return found is not None
+
+    async def list_after(self, after: str | None, limit: int, customer_id: str | None = None) -> list[Account]:
+        query = select(AccountRow).where(AccountRow.tenant_id == self.tenant_id)
+        if customer_id is not None:
+            party_of = select(AccountPartyRow.account_id).where(
+                AccountPartyRow.tenant_id == self.tenant_id, AccountPartyRow.customer_id == customer_id)
+            query = query.where(or_(AccountRow.customer_id == customer_id, AccountRow.account_id.in_(party_of)))
+        if after is not None:
+            query = query.where(AccountRow.account_id > after)
+        rows = await self.session.scalars(query.order_by(AccountRow.account_id).limit(limit))
+        return [_to_domain(row) for row in rows]
+
+    async def get_many(self, account_ids: set[str]) -> list[Account]:
+        if not account_ids:
+            return []
+        rows = await self.session.scalars(select(AccountRow).where(
+            AccountRow.tenant_id == self.tenant_id, AccountRow.account_id.in_(account_ids)))
+        return [_to_domain(row) for row in rows]

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, or_, select, update
+
+from server.domain.insights.feed import FeedItem, Interaction
+from server.store.models import FeedInteractionRow, FeedItemRow
+from server.store.repositories.base import TenantRepository
+
+
+def _to_domain(row: FeedItemRow) -> FeedItem:
+    return FeedItem(row.feed_item_id, row.customer_id, row.insight_name, row.period, row.created_at,
+                    row.expires_at, dict(row.payload), Interaction(row.last_interaction) if row.last_interaction
+                    else None)
+
+
+class FeedRepository(TenantRepository):
+    async def insert_new(self, items: list[FeedItem]) -> set[str]:
+        """Inserts the items whose (customer, insight, period) has none yet: the duplicate check.
+        Returns the ids inserted."""
+        if not items:
+            return set()
+        stmt = (self.upsert(FeedItemRow)
+                .on_conflict_do_nothing(index_elements=["tenant_id", "customer_id", "insight_name", "period"])
+                .returning(FeedItemRow.feed_item_id))
+        connection = await self.session.connection()  # Core: no ORM bookkeeping for a bulk insert
+        result = await connection.execute(stmt, [
+            {"tenant_id": self.tenant_id, "feed_item_id": i.feed_item_id, "customer_id": i.customer_id,
+             "insight_name": i.insight_name, "period": i.period, "created_at": i.created_at,
+             "expires_at": i.expires_at, "payload": i.payload} for i in items])
+        return set(result.scalars())
+
+    async def in_periods(self, customer_id: str, keys: list[tuple[str, str]]) -> list[FeedItem]:
+        """The customer's items for these (insight, period) pairs, valid or not."""
+        if not keys:
+            return []
+        rows = await self.session.scalars(select(FeedItemRow).where(
+            FeedItemRow.tenant_id == self.tenant_id, FeedItemRow.customer_id == customer_id,
+            or_(*[and_(FeedItemRow.insight_name == name, FeedItemRow.period == period) for name, period in keys])))
+        return [_to_domain(r) for r in rows]
+
+    async def get(self, customer_id: str, feed_item_id: str) -> FeedItem | None:
+        row = await self.session.get(FeedItemRow, (self.tenant_id, feed_item_id))
+        return None if row is None or row.customer_id != customer_id else _to_domain(row)
+
+    async def valid_newest_first(self, customer_id: str, *, names: list[str], since: dt.datetime | None,
+                                 until: dt.datetime | None, before: tuple[dt.datetime, str] | None,
+                                 now: dt.datetime, limit: int) -> list[FeedItem]:
+        query = select(FeedItemRow).where(
+            FeedItemRow.tenant_id == self.tenant_id, FeedItemRow.customer_id == customer_id,
+            FeedItemRow.expires_at > now,
+            or_(FeedItemRow.last_interaction.is_(None), FeedItemRow.last_interaction != Interaction.DISMISSED.value))
+        if names:
+            query = query.where(FeedItemRow.insight_name.in_(names))
+        if since is not None:
+            query = query.where(FeedItemRow.created_at >= since)
+        if until is not None:
+            query = query.where(FeedItemRow.created_at < until)
+        if before is not None:
+            created, item_id = before
+            query = query.where(or_(FeedItemRow.created_at < created,
+                                    and_(FeedItemRow.created_at == created, FeedItemRow.feed_item_id < item_id)))
+        rows = await self.session.scalars(
+            query.order_by(FeedItemRow.created_at.desc(), FeedItemRow.feed_item_id.desc()).limit(limit))
+        return [_to_domain(r) for r in rows]
+
+    async def record_interaction(self, feed_item_id: str, interaction: Interaction, subject: str,
+                                 now: dt.datetime) -> None:
+        self.session.add(FeedInteractionRow(tenant_id=self.tenant_id, feed_item_id=feed_item_id,
+                                            interaction=interaction.value, subject=subject, created_at=now))
+        await self.session.execute(update(FeedItemRow).where(
+            FeedItemRow.tenant_id == self.tenant_id, FeedItemRow.feed_item_id == feed_item_id)
+            .values(last_interaction=interaction.value))

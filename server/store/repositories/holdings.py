@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from server.domain.ingest.model import Holding, HoldingKind
+from server.store.models import HoldingRow
+from server.store.repositories.base import TenantRepository
+
+_UPDATED = ("kind", "customer_id", "account_id", "amount", "currency", "start_date", "attributes", "updated_at")
+
+
+class HoldingsRepository(TenantRepository):
+    async def upsert_many(self, holdings: list[Holding], now: dt.datetime) -> None:
+        stmt = self.upsert(HoldingRow)
+        stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "holding_id"],
+                                          set_={name: stmt.excluded[name] for name in _UPDATED})
+        await self.session.execute(stmt, [
+            {"tenant_id": self.tenant_id, "holding_id": h.holding_id, "kind": h.kind.value,
+             "customer_id": h.customer_id, "account_id": h.account_id, "amount": h.amount,
+             "currency": h.currency, "start_date": h.start_date, "attributes": h.attributes,
+             "updated_at": now} for h in holdings])
+
+    async def list_after(self, after: str | None, limit: int, customer_id: str | None = None) -> list[Holding]:
+        query = select(HoldingRow).where(HoldingRow.tenant_id == self.tenant_id)
+        if customer_id is not None:
+            query = query.where(HoldingRow.customer_id == customer_id)
+        if after is not None:
+            query = query.where(HoldingRow.holding_id > after)
+        rows = await self.session.scalars(query.order_by(HoldingRow.holding_id).limit(limit))
+        return [Holding(r.holding_id, HoldingKind(r.kind), r.customer_id, r.account_id, r.amount, r.currency,
+                        r.start_date, dict(r.attributes or {})) for r in rows]

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, or_, select
+
+from server.domain.ingest.model import Direction, Transaction
+from server.store.models import TransactionRow
+from server.store.repositories.base import TenantRepository
+from server.store.repositories.transaction_bulk import insert_moving_balances
+
+
+def _to_domain(row: TransactionRow) -> Transaction:
+    return Transaction(
+        transaction_id=row.transaction_id, account_id=row.account_id, amount=abs(row.signed_amount),
+        currency=row.currency, direction=Direction(row.direction), posted_at=row.posted_at,
+        description=row.description, category=row.category, running_balance=row.running_balance,
+        ingested_at=row.ingested_at)
+
+
+class TransactionsRepository(TenantRepository):
+    async def insert_new_moving_balances(self, transactions: list[Transaction], now: dt.datetime) -> set[str]:
+        """Inserts the transactions whose id is not stored yet and moves their accounts' balances by
+        exactly those; returns the ids inserted. Bulk statements: this is the ingestion hot path."""
+        return await insert_moving_balances(await self.session.connection(), self.tenant_id, transactions, now)
+
+    async def existing_ids(self, transaction_ids: list[str]) -> set[str]:
+        found = await self.session.scalars(select(TransactionRow.transaction_id).where(
+            TransactionRow.tenant_id == self.tenant_id, TransactionRow.transaction_id.in_(transaction_ids)))
+        return set(found)
+
+    async def get_many(self, transaction_ids: list[str]) -> list[Transaction]:
+        rows = await self.session.scalars(select(TransactionRow).where(
+            TransactionRow.tenant_id == self.tenant_id, TransactionRow.transaction_id.in_(transaction_ids)))
+        return [_to_domain(row) for row in rows]
+
+    async def list_newest_first(self, account_id: str, *, since: dt.datetime | None, until: dt.datetime | None,
+                                before: tuple[dt.datetime, str] | None, limit: int) -> list[Transaction]:
+        query = select(TransactionRow).where(TransactionRow.tenant_id == self.tenant_id,
+                                             TransactionRow.account_id == account_id)
+        if since is not None:
+            query = query.where(TransactionRow.posted_at >= since)
+        if until is not None:
+            query = query.where(TransactionRow.posted_at < until)
+        if before is not None:
+            posted, txn_id = before
+            query = query.where(or_(TransactionRow.posted_at < posted,
+                                    and_(TransactionRow.posted_at == posted, TransactionRow.transaction_id < txn_id)))
+        rows = await self.session.scalars(
+            query.order_by(TransactionRow.posted_at.desc(), TransactionRow.transaction_id.desc()).limit(limit))
+        return [_to_domain(row) for row in rows]

@@ -1,0 +1,107 @@
+"""Figures as a person reads them, with the goals beside them, and as var/bench.json."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.bench.ingest import IngestFigures
+
+# Goals: ingestion keeps up with a bank's feed on PostgreSQL, and costs no more than ten times the
+# raw bulk load of the same rows.
+GOAL_POSTGRES_TX_PER_SECOND = 25_000
+GOAL_SHARE_OF_BARE = 0.10
+BARE_METHODS = {"postgresql": "COPY (asyncpg copy_records_to_table), one transaction",
+                "sqlite": "sqlite3 executemany, one transaction"}
+
+
+@dataclass
+class BackendResult:
+    backend: str
+    ingest: IngestFigures
+    bare_seconds: float
+
+    @property
+    def bare_per_second(self) -> float:
+        return self.ingest.transactions / self.bare_seconds
+
+    @property
+    def share_of_bare(self) -> float:
+        return self.ingest.per_second / self.bare_per_second
+
+    def goals(self) -> dict[str, dict[str, Any]]:
+        goals = {"ingest_share_of_bare": {"goal": GOAL_SHARE_OF_BARE, "value": round(self.share_of_bare, 4),
+                                          "met": self.share_of_bare >= GOAL_SHARE_OF_BARE}}
+        if self.backend == "postgresql":
+            goals["ingest_tx_per_second"] = {"goal": GOAL_POSTGRES_TX_PER_SECOND,
+                                             "value": round(self.ingest.per_second),
+                                             "met": self.ingest.per_second >= GOAL_POSTGRES_TX_PER_SECOND}
+        return goals
+
+    def as_dict(self) -> dict[str, Any]:
+        figures = self.ingest
+        return {
+            "ingest": {"transactions": figures.transactions, "seconds": round(figures.seconds, 3),
+                       "transactions_per_second": round(figures.per_second),
+                       "accepted": figures.accepted, "duplicate": figures.duplicate, "rejected": figures.rejected,
+                       "first_rejections": figures.first_rejections,
+                       "setup_seconds": round(figures.setup_seconds, 3),
+                       "server_cpu_seconds": round(figures.server_cpu_seconds, 3),
+                       "server_core_share": round(figures.server_core_share, 3),
+                       "client_cpu_seconds": round(figures.client_cpu_seconds, 3),
+                       "server_cpu_us_per_row": round(figures.microseconds_per_row(figures.server_cpu_seconds), 1),
+                       "database_cpu_seconds": None if figures.database_cpu_seconds is None
+                       else round(figures.database_cpu_seconds, 3),
+                       "database_cpu_us_per_row": None if figures.database_cpu_seconds is None
+                       else round(figures.microseconds_per_row(figures.database_cpu_seconds), 1),
+                       "machine_busy_cpu_seconds": round(figures.machine_busy_cpu_seconds, 3),
+                       "other_cpu_seconds": round(figures.other_cpu_seconds, 3),
+                       "server_peak_rss_bytes": figures.server_peak_rss_bytes},
+            "bare": {"method": BARE_METHODS[self.backend], "seconds": round(self.bare_seconds, 3),
+                     "transactions_per_second": round(self.bare_per_second)},
+            "ingest_share_of_bare": round(self.share_of_bare, 4),
+            "goals": self.goals(),
+        }
+
+
+def _met(flag: bool) -> str:
+    return "met" if flag else "NOT MET"
+
+
+def print_result(result: BackendResult) -> None:
+    figures = result.ingest
+    goals = result.goals()
+    print(f"\n== {result.backend}")
+    rate_goal = goals.get("ingest_tx_per_second")
+    goal_note = f"   goal >= {GOAL_POSTGRES_TX_PER_SECOND:,}: {_met(rate_goal['met'])}" if rate_goal else ""
+    print(f"  ingest  {figures.per_second:>10,.0f} tx/s  ({figures.transactions:,} in {figures.seconds:.2f} s; "
+          f"accepted {figures.accepted:,}, duplicate {figures.duplicate:,}, rejected {figures.rejected:,}){goal_note}")
+    print(f"  bare    {result.bare_per_second:>10,.0f} tx/s  ({result.bare_seconds:.2f} s, "
+          f"{BARE_METHODS[result.backend]})")
+    share = goals["ingest_share_of_bare"]
+    print(f"  ingest/bare {result.share_of_bare:>6.1%}   goal >= {GOAL_SHARE_OF_BARE:.0%}: {_met(share['met'])}")
+    print(f"  server  peak RSS {figures.server_peak_rss_bytes / 2**20:,.0f} MiB, "
+          f"CPU {figures.server_cpu_seconds:.1f} s = {figures.server_core_share:.0%} of one core; "
+          f"client CPU {figures.client_cpu_seconds:.1f} s; set-up (customers, accounts) {figures.setup_seconds:.2f} s")
+    cost = f"  CPU per transaction: server {figures.microseconds_per_row(figures.server_cpu_seconds):.0f} us"
+    if figures.database_cpu_seconds is not None:
+        cost += (f", PostgreSQL {figures.microseconds_per_row(figures.database_cpu_seconds):.0f} us "
+                 f"({figures.database_cpu_seconds:.1f} CPU-s in the server's connections)")
+    print(cost + "  (steadier than tx/s when other programs share the machine)")
+    print(f"  machine busy {figures.machine_busy_cpu_seconds:.1f} CPU-s over {figures.seconds:.1f} s on "
+          f"{os.cpu_count()} cores; besides server and client (the database, anything else running) "
+          f"{figures.other_cpu_seconds:.1f} CPU-s")
+    if figures.rejected:
+        print(f"  first rejections: {figures.first_rejections}")
+
+
+def print_skipped(backend: str, reason: str) -> None:
+    print(f"\n== {backend}\n  skipped: {reason}")
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n")

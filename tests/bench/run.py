@@ -1,0 +1,117 @@
+"""One backend's run: a fresh database for the server and another for the bare load, the server as
+its own process, the figures, then everything the run made is removed (server logs are kept)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from server.config import Settings
+from server.domain.auth import Role
+from server.security.tokens import mint_token
+from tests.bench.bare import bare_load
+from tests.bench.databases import BenchDatabase, PostgresServer, analyze, drop_sqlite, fresh_sqlite
+from tests.bench.ingest import IngestFigures, run_ingest
+from tests.bench.redis_queue import clear_queue
+from tests.bench.report import BackendResult, print_result, print_skipped
+from tests.bench.seed import create_tenant, create_tenant_with_accounts
+from tests.bench.server_process import ServerProcess
+from tests.bench.workload import Workload
+
+JWT_SECRET = "bench-secret-" + "x" * 40
+TENANT_ID = "bench-bank"
+
+
+@dataclass
+class BenchOptions:
+    workload: Workload
+    batch_size: int
+    redis_url: str
+    run_dir: Path
+    profile_dir: Path | None = None
+    # ANALYZE on PostgreSQL once customers and accounts are in, before anything is timed.
+    analyze: bool = True
+    postgres: PostgresServer | None = None  # set while the PostgreSQL backend runs
+
+
+class _Databases:
+    """Creates and drops the run's databases on one backend."""
+
+    def __init__(self, run_dir: Path, postgres: PostgresServer | None) -> None:
+        self.run_dir = run_dir
+        self.postgres = postgres
+        self.made: list[BenchDatabase] = []
+
+    async def fresh(self, label: str) -> BenchDatabase:
+        if self.postgres is not None:
+            database = await self.postgres.fresh(label)
+        else:
+            database = await fresh_sqlite(self.run_dir, label)
+        self.made.append(database)
+        return database
+
+    async def drop_all(self) -> None:
+        for database in self.made:
+            if self.postgres is not None:
+                await self.postgres.drop(database)
+            else:
+                drop_sqlite(database)
+
+
+async def run_backend(backend: str, options: BenchOptions) -> dict[str, Any]:
+    """Runs and prints one backend; returns its part of var/bench.json."""
+    if backend == "sqlite":
+        result = await bench_backend(backend, options, None)
+        print_result(result)
+        return result.as_dict()
+    postgres = PostgresServer()
+    reason = await postgres.unavailable_reason()
+    if reason:
+        print_skipped(backend, reason)
+        return {"skipped": reason}
+    autovacuum = await postgres.autovacuum()
+    print(f"\n(PostgreSQL autovacuum is {autovacuum}; planner statistics: "
+          f"{'ANALYZE after set-up' if options.analyze else 'none (--no-analyze)'})")
+    result = await bench_backend(backend, dataclasses.replace(options, postgres=postgres), postgres)
+    print_result(result)
+    return result.as_dict() | {"autovacuum": autovacuum, "analyzed_after_setup": options.analyze}
+
+
+async def bench_backend(backend: str, options: BenchOptions, postgres: PostgresServer | None) -> BackendResult:
+    databases = _Databases(options.run_dir, postgres)
+    try:
+        ingest_db = await databases.fresh("ingest")
+        bare_db = await databases.fresh("bare")
+        await create_tenant(ingest_db.url, TENANT_ID, JWT_SECRET, options.run_dir)
+        figures = await _ingest_through_server(backend, ingest_db, options)
+        # The bare load runs after the server has stopped: it gets the whole machine, as the server did.
+        await create_tenant_with_accounts(bare_db.url, TENANT_ID, options.workload, JWT_SECRET, options.run_dir)
+        if options.analyze:
+            await analyze(bare_db)
+        bare_seconds = await bare_load(bare_db, options.workload, TENANT_ID)
+    finally:
+        await databases.drop_all()
+    return BackendResult(backend, figures, bare_seconds)
+
+
+async def _ingest_through_server(backend: str, database: BenchDatabase, options: BenchOptions) -> IngestFigures:
+    queue_name = f"engage:bench:{uuid.uuid4().hex[:12]}"
+    profile = options.profile_dir / f"server-{backend}.prof" if options.profile_dir else None
+    server = ServerProcess(database_url=database.url, redis_url=options.redis_url, jwt_secret=JWT_SECRET,
+                           queue_name=queue_name, log_path=options.run_dir / f"server-{backend}.log",
+                           profile_path=profile)
+    await server.start()
+    try:
+        token = mint_token(Settings(jwt_secret=JWT_SECRET), tenant=TENANT_ID, role=Role.SERVICE, subject="bench",
+                           ttl=dt.timedelta(hours=4))
+        postgres = options.postgres
+        return await run_ingest(server, token, options.workload, options.batch_size,
+                                after_setup=(lambda: analyze(database)) if options.analyze else None,
+                                database_pids=(lambda: postgres.backend_pids(database)) if postgres else None)
+    finally:
+        await server.stop()
+        await clear_queue(options.redis_url, queue_name)

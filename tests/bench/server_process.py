@@ -1,0 +1,114 @@
+"""`python -m server` as its own process, so the server and the bench's client each get a core;
+with its peak resident memory and CPU time read from outside."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+from grpc_health.v1 import health_pb2
+
+from clients.stubs import connect
+from server.embedded_redis import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 30.0
+
+
+def _high_water_mark(pid: int) -> int | None:
+    """Linux's VmHWM: the peak resident set, exact however short the peak was."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+@dataclass
+class ServerProcess:
+    database_url: str
+    redis_url: str
+    jwt_secret: str
+    queue_name: str
+    log_path: Path
+    # `python -m cProfile -o PATH -m server`: the profile is written when the server exits cleanly.
+    profile_path: Path | None = None
+    port: int = field(default_factory=free_port)
+    _process: asyncio.subprocess.Process | None = None
+    _sampled_peak_rss: int = 0
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def _command(self) -> list[str]:
+        if self.profile_path is None:
+            return [sys.executable, "-m", "server"]
+        return [sys.executable, "-m", "cProfile", "-o", str(self.profile_path), "-m", "server"]
+
+    async def start(self) -> None:
+        environment = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
+                       "ENGAGE_GRPC_PORT": str(self.port), "ENGAGE_JWT_SECRET": self.jwt_secret,
+                       "ENGAGE_LOG_LEVEL": "WARNING", "ENGAGE_QUEUE_NAME": self.queue_name}
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self._process = await asyncio.create_subprocess_exec(
+                *self._command(), cwd=REPO_ROOT, env=environment, stdout=log, stderr=asyncio.subprocess.STDOUT)
+        await self._wait_serving()
+
+    async def _wait_serving(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        async with connect(self.address) as stubs:
+            while time.monotonic() < deadline:
+                if self._process is not None and self._process.returncode is not None:
+                    raise RuntimeError(f"the server exited with {self._process.returncode}: {self._log_tail()}")
+                with contextlib.suppress(Exception):
+                    answer = await stubs.health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                await asyncio.sleep(0.2)
+        await self.stop()
+        raise RuntimeError(f"the server was not SERVING within {START_TIMEOUT_SECONDS:.0f}s: {self._log_tail()}")
+
+    def _log_tail(self, lines: int = 20) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return "(no log)"
+
+    def cpu_seconds(self) -> float:
+        times = psutil.Process(self.pid).cpu_times()
+        return times.user + times.system
+
+    def sample_rss(self) -> None:
+        """For systems without VmHWM: call now and then to keep the largest resident set seen."""
+        with contextlib.suppress(psutil.Error):
+            self._sampled_peak_rss = max(self._sampled_peak_rss, psutil.Process(self.pid).memory_info().rss)
+
+    def peak_rss_bytes(self) -> int:
+        self.sample_rss()
+        return max(_high_water_mark(self.pid) or 0, self._sampled_peak_rss)
+
+    async def stop(self) -> None:
+        """SIGTERM, as an orchestrator would: the server drains its calls and exits."""
+        process = self._process
+        if process is None or process.returncode is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), STOP_TIMEOUT_SECONDS)
+        except TimeoutError:
+            process.kill()
+            await process.wait()

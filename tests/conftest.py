@@ -1,0 +1,156 @@
+"""Shared fixtures: real databases (SQLite always; PostgreSQL where it runs, and in CI it must),
+real Redis, a real grpc.aio server on a free port, tokens, and engagectl as a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from clients.stubs import Stubs, connect
+from server.app import SERVICE_NAMES, build_server
+from server.bootstrap import Services, build_services
+from server.config import Settings
+from server.domain.auth import Role
+from server.health import is_ready
+from server.security.tokens import mint_token
+from tests.support.databases import PostgresDatabases, SqliteDatabases, postgres_admin_url
+from tests.support.redis import existing_redis_url, start_redis
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+REPO_ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    found = existing_redis_url()
+    if found:
+        yield found
+        return
+    redis = start_redis(tmp_path_factory.mktemp("redis"))
+    yield redis.url
+    redis.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def sqlite_databases(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SqliteDatabases]:
+    databases = SqliteDatabases(tmp_path_factory.mktemp("sqlite"))
+    await databases.prepare()
+    yield databases
+
+
+@pytest_asyncio.fixture(scope="session")
+async def postgres_databases() -> AsyncIterator[PostgresDatabases | None]:
+    admin = postgres_admin_url()
+    if admin is None:
+        if IN_CI:
+            pytest.fail("CI must run the PostgreSQL tests, but nothing answers on 127.0.0.1:5432")
+        yield None
+        return
+    databases = PostgresDatabases(admin)
+    await databases.prepare()
+    yield databases
+    await databases.close()
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, sqlite_databases: SqliteDatabases,
+                       postgres_databases: PostgresDatabases | None) -> AsyncIterator[str]:
+    """A fresh, migrated database for this test, on each backend."""
+    databases = sqlite_databases if request.param == "sqlite" else postgres_databases
+    if databases is None:
+        pytest.skip("PostgreSQL is not running here (set TEST_DATABASE_URL or start it on 127.0.0.1:5432)")
+    url = await databases.fresh()
+    yield url
+    await databases.drop(url)
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, redis_url=redis_url, jwt_secret=TEST_JWT_SECRET, var_dir=tmp_path,
+                    queue_name=f"engage:test:{uuid.uuid4().hex}", log_format="console", max_concurrent_rpcs=64)
+
+
+@pytest_asyncio.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    built = await build_services(settings)
+    yield built
+    await built.close()
+
+
+@dataclass
+class RunningServer:
+    address: str
+    settings: Settings
+    services: Services
+
+    def token(self, tenant: str, role: Role | str = Role.SERVICE, sub: str = "tester",
+              ttl: dt.timedelta = dt.timedelta(hours=1)) -> str:
+        return mint_token(self.settings, tenant=tenant, role=Role(role), subject=sub, ttl=ttl)
+
+    def stubs(self, token: str | None) -> Stubs:
+        return connect(self.address, token)
+
+
+@pytest_asyncio.fixture
+async def server(services: Services, settings: Settings) -> AsyncIterator[RunningServer]:
+    grpc_server, port, health_servicer = build_server(services, "127.0.0.1:0")
+    await grpc_server.start()
+    ready, why = await is_ready(services)
+    assert ready, why
+    from grpc_health.v1 import health_pb2
+
+    for name in ["", *SERVICE_NAMES]:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    yield RunningServer(f"127.0.0.1:{port}", settings, services)
+    await grpc_server.stop(2)
+
+
+@pytest_asyncio.fixture
+async def tenant(services: Services) -> str:
+    created = await services.tenants.create(f"bank-{uuid.uuid4().hex[:12]}")
+    return created.tenant_id
+
+
+@pytest_asyncio.fixture
+async def service_stubs(server: RunningServer, tenant: str) -> AsyncIterator[Stubs]:
+    stubs = server.stubs(server.token(tenant, Role.SERVICE, "loader"))
+    yield stubs
+    await stubs.close()
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def engagectl(server: RunningServer) -> Callable[..., object]:
+    """Runs engagectl as its own process against the test server (awaitable)."""
+
+    async def run(*args: str, token: str | None = None, env: dict[str, str] | None = None,
+                  timeout: float = 600) -> CliResult:
+        environment = {**os.environ, "ENGAGE_ADDRESS": server.address, "DATABASE_URL": server.settings.database_url,
+                       "REDIS_URL": server.settings.redis_url, "ENGAGE_JWT_SECRET": TEST_JWT_SECRET,
+                       "ENGAGE_VAR_DIR": str(server.settings.var_dir), "COLUMNS": "200", **(env or {})}
+        environment.pop("ENGAGE_TOKEN", None)
+        if token:
+            environment["ENGAGE_TOKEN"] = token
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "clients.engagectl.main", *args, cwd=REPO_ROOT, env=environment,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(process.communicate(), timeout)
+        return CliResult(process.returncode or 0, out.decode(), err.decode())
+
+    return run

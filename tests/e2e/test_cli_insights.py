@@ -1,0 +1,55 @@
+"""engagectl insights and subscriptions as an operator runs them, against the real server and worker."""
+
+import json
+
+from server.domain.auth import Role
+from tests.e2e.test_insights_savings import seed_reference_customer
+from tests.integration.test_insight_batches import run_worker
+
+
+async def test_subscriptions_get_set_and_history(engagectl, server, tenant, service_stubs):
+    await seed_reference_customer(service_stubs)
+    admin = server.token(tenant, Role.BANK_ADMIN, "ops")
+    changed = await engagectl("--json", "subscriptions", "set", "--insight",
+                              "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE", "--duration", "LAST_SIX_MONTHS",
+                              "--threshold", "CHANGE=12.5", token=admin)
+    assert changed.exit_code == 0, changed.stderr
+    [savings] = json.loads(changed.stdout)
+    assert savings["customer_configuration"][0]["duration"] == "LAST_SIX_MONTHS"
+    assert savings["customer_configuration"][0]["threshold"][0]["value"] == "12.5"
+
+    user = await engagectl("--json", "subscriptions", "set", "--insight", "LARGE_DEPOSIT", "--customer", "u1",
+                           "--unsubscribed", token=server.token(tenant))
+    assert user.exit_code == 0, user.stderr
+    shown = await engagectl("subscriptions", "get", "--customer", "u1", "--insight", "LARGE_DEPOSIT",
+                            token=server.token(tenant))
+    assert "LARGE_DEPOSIT" in shown.stdout and "False" in shown.stdout
+
+    bad = await engagectl("subscriptions", "set", "--insight", "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE",
+                          "--threshold", "CHANGE=501", token=admin)
+    assert bad.exit_code != 0
+    assert bad.stderr.strip() == ("error: INVALID_ARGUMENT Y800: Invalid value for CHANGE in "
+                                  "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE insight Min = 0.00 and Max = 500.00")
+    history = json.loads((await engagectl("--json", "subscriptions", "history", token=admin)).stdout)
+    assert [(c.get("customer_id", ""), c["insight_name"]) for c in history] == [
+        ("u1", "LARGE_DEPOSIT"), ("", "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE")]
+
+
+async def test_insights_list_trigger_feed_and_batch(engagectl, server, settings, tenant, service_stubs):
+    await seed_reference_customer(service_stubs)
+    listed = json.loads((await engagectl("--json", "insights", "list", token=server.token(tenant))).stdout)
+    assert {d["insight_name"] for d in listed} >= {"SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE", "LOW_BALANCE_WARNING",
+                                                   "LARGE_DEPOSIT", "LARGE_WITHDRAWAL"}
+    user = server.token(tenant, Role.USER, "u1")
+    triggered = await engagectl("insights", "trigger", "--as-of", "2021-07-01", token=user)
+    assert triggered.exit_code == 0, triggered.stderr
+    assert "26,555.01 USD (11.88%)" in triggered.stdout
+    feed = json.loads((await engagectl("--json", "insights", "feed", token=user)).stdout)
+    assert [i["change_values"][0]["change_percent"] for i in feed] == ["11.88"]
+
+    admin = server.token(tenant, Role.BANK_ADMIN, "ops")
+    started = json.loads((await engagectl("--json", "insights", "run-batch", "--as-of", "2021-08-01",
+                                          token=admin)).stdout)
+    await run_worker(settings)
+    status = json.loads((await engagectl("--json", "insights", "batch", started["batch_id"], token=admin)).stdout)
+    assert (status["state"], status["users_evaluated"]) == ("BATCH_STATE_SUCCEEDED", "1")

@@ -1,0 +1,32 @@
+"""Retries for jobs that failed on a passing fault (database restart, deadlock): arq retries only
+what raises Retry, so a task turns other exceptions into a deferred Retry until its tries run out."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import structlog
+from arq import Retry
+
+T = TypeVar("T")
+log = structlog.get_logger(__name__)
+
+
+def backoff_seconds(base: float, job_try: int) -> float:
+    """Exponential with full jitter: base, 2*base, 4*base ... capped at 5 minutes."""
+    return random.uniform(0, min(base * 2 ** (job_try - 1), 300.0))
+
+
+async def with_retries(ctx: dict[str, Any], work: Callable[[], Awaitable[T]], max_tries: int) -> T:
+    try:
+        return await work()
+    except Exception as exc:
+        job_try = int(ctx.get("job_try", 1))
+        if job_try >= max_tries:
+            raise
+        delay = backoff_seconds(ctx["settings"].retry_backoff_seconds, job_try)
+        log.warning("job_retry", job_id=ctx.get("job_id"), job_try=job_try, defer_seconds=round(delay, 2),
+                    error=repr(exc))
+        raise Retry(defer=delay) from exc
