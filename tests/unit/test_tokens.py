@@ -15,7 +15,6 @@ from server.domain.errors import Unauthenticated
 from server.security.tokens import TokenVerifier, mint_token
 
 SECRET = "s" * 48
-NOW = dt.datetime.now(dt.UTC)
 
 
 def _rsa_pair() -> tuple[str, str]:
@@ -35,9 +34,11 @@ def verifier(secret: str | None = SECRET, public: str | None = None) -> TokenVer
 
 
 def claims(**overrides: object) -> dict[str, object]:
-    base = {"iss": "engage", "aud": "engage-api", "sub": "u1", "tenant": "bank-a", "role": "user",
-            "iat": NOW, "nbf": NOW, "exp": NOW + dt.timedelta(minutes=5)}
-    base.update(overrides)
+    # Times are offsets from the moment the token is made: a module-level "now" goes stale in a long run.
+    now = dt.datetime.now(dt.UTC)
+    base: dict[str, object] = {"iss": "engage", "aud": "engage-api", "sub": "u1", "tenant": "bank-a", "role": "user",
+                               "iat": now, "nbf": now, "exp": now + dt.timedelta(minutes=5)}
+    base.update({k: now + v if isinstance(v, dt.timedelta) else v for k, v in overrides.items()})
     return {k: v for k, v in base.items() if v is not None}
 
 
@@ -58,8 +59,8 @@ def test_valid_rs256_token_with_public_key() -> None:
 
 
 @pytest.mark.parametrize(("overrides", "reason"), [
-    ({"exp": NOW - dt.timedelta(minutes=5)}, "TOKEN_EXPIRED"),
-    ({"nbf": NOW + dt.timedelta(minutes=5)}, "TOKEN_NOT_YET_VALID"),
+    ({"exp": -dt.timedelta(minutes=5)}, "TOKEN_EXPIRED"),
+    ({"nbf": dt.timedelta(minutes=5)}, "TOKEN_NOT_YET_VALID"),
     ({"iss": "someone-else"}, "TOKEN_WRONG_ISSUER"),
     ({"aud": "another-api"}, "TOKEN_WRONG_AUDIENCE"),
     ({"tenant": None}, "TOKEN_MISSING_CLAIM"),
@@ -72,7 +73,7 @@ def test_claim_problems_have_their_own_reason(overrides: dict[str, object], reas
 
 
 def test_small_clock_skew_is_tolerated() -> None:
-    token = jwt.encode(claims(exp=NOW - dt.timedelta(seconds=10)), SECRET, algorithm="HS256")
+    token = jwt.encode(claims(exp=-dt.timedelta(seconds=10)), SECRET, algorithm="HS256")
     assert verifier().verify(token).subject == "u1"
 
 
@@ -92,8 +93,9 @@ def _b64(raw: bytes) -> str:
 def test_algorithm_confusion_public_key_as_hmac_secret_is_rejected() -> None:
     # An attacker signs HS256 with the server's *public* RSA key as the HMAC secret.
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    expires = int((dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)).timestamp())
     payload = _b64(json.dumps({"iss": "engage", "aud": "engage-api", "sub": "x", "tenant": "bank-a",
-                               "role": "bank_admin", "exp": int((NOW + dt.timedelta(minutes=5)).timestamp())}).encode())
+                               "role": "bank_admin", "exp": expires}).encode())
     signature = _b64(hmac.new(PUBLIC.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest())
     assert reason_of(f"{header}.{payload}.{signature}", verifier(None, PUBLIC)) == "TOKEN_ALGORITHM_NOT_ALLOWED"
 
