@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2_grpc
 
+from engage.engagement.v1 import engagement_service_pb2_grpc
 from engage.ingest.v1 import ingest_service_pb2_grpc
 from engage.insights.v1 import insights_service_pb2_grpc
 from engage.subscriptions.v1 import subscriptions_service_pb2_grpc
@@ -64,6 +65,7 @@ class Stubs:
     ingest: ingest_service_pb2_grpc.IngestServiceStub
     insights: insights_service_pb2_grpc.InsightsServiceStub
     subscriptions: subscriptions_service_pb2_grpc.SubscriptionsServiceStub
+    engagement: engagement_service_pb2_grpc.EngagementServiceStub
     health: health_pb2_grpc.HealthStub
 
     async def close(self) -> None:
@@ -85,4 +87,5 @@ def connect(address: str, token: str | None = None, *, max_message_bytes: int = 
     return Stubs(channel=channel, ingest=ingest_service_pb2_grpc.IngestServiceStub(channel),
                  insights=insights_service_pb2_grpc.InsightsServiceStub(channel),
                  subscriptions=subscriptions_service_pb2_grpc.SubscriptionsServiceStub(channel),
+                 engagement=engagement_service_pb2_grpc.EngagementServiceStub(channel),
                  health=health_pb2_grpc.HealthStub(channel))

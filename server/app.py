@@ -7,10 +7,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from engage.engagement.v1 import engagement_service_pb2, engagement_service_pb2_grpc
 from engage.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 from engage.insights.v1 import insights_service_pb2, insights_service_pb2_grpc
 from engage.subscriptions.v1 import subscriptions_service_pb2, subscriptions_service_pb2_grpc
 from server.bootstrap import Services
+from server.rpc.engagement_servicer import EngagementServicer
 from server.rpc.ingest_servicer import IngestServicer
 from server.rpc.insights_servicer import InsightsServicer
 from server.rpc.interceptor import EngageInterceptor
@@ -21,6 +23,7 @@ SERVICE_NAMES = [
     ingest_service_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name,
     insights_service_pb2.DESCRIPTOR.services_by_name["InsightsService"].full_name,
     subscriptions_service_pb2.DESCRIPTOR.services_by_name["SubscriptionsService"].full_name,
+    engagement_service_pb2.DESCRIPTOR.services_by_name["EngagementService"].full_name,
 ]
 
 
@@ -41,6 +44,8 @@ def build_server(services: Services, address: str) -> tuple[grpc.aio.Server, int
     insights_service_pb2_grpc.add_InsightsServiceServicer_to_server(InsightsServicer(services.insights), server)
     subscriptions_service_pb2_grpc.add_SubscriptionsServiceServicer_to_server(
         SubscriptionsServicer(services.subscriptions), server)
+    engagement_service_pb2_grpc.add_EngagementServiceServicer_to_server(EngagementServicer(
+        services.engagement_setup, services.engagement, services.campaigns, services.otp), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

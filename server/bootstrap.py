@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from arq import ArqRedis
@@ -9,10 +11,15 @@ from arq import ArqRedis
 from server.config import Settings
 from server.domain.insights.catalogue import Catalogue, default_catalogue
 from server.queue import ArqPublisher, open_queue
+from server.security.secret_box import SecretBox
+from server.services.campaigns import CampaignService
+from server.services.engagement import EngagementService
+from server.services.engagement_setup import EngagementSetupService
 from server.services.events import EventPublisher, NoPublisher
 from server.services.ingest_events import IngestEventsService
 from server.services.ingestion import IngestionService
 from server.services.insights import InsightsService
+from server.services.otp import OtpService
 from server.services.subscriptions import SubscriptionsService
 from server.services.tenants import TenantService
 from server.store.db import Database, open_database
@@ -30,6 +37,11 @@ class Services:
     catalogue: Catalogue
     insights: InsightsService
     subscriptions: SubscriptionsService
+    secret_box: SecretBox
+    engagement_setup: EngagementSetupService
+    engagement: EngagementService
+    campaigns: CampaignService
+    otp: OtpService
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -48,9 +60,22 @@ async def build_services(settings: Settings, *, with_queue: bool = True) -> Serv
         publisher = ArqPublisher(redis, settings.queue_name)
     catalogue = default_catalogue()
     insights = InsightsService(database, catalogue, publisher)  # type: ignore[arg-type]
+    keys = settings.secret_keys()
+    box = SecretBox.from_keys(keys)
+    engagement = EngagementService(database, box, publisher)  # type: ignore[arg-type]
+    # New feed items of insights bound to an event are sent too (insight notifications).
+    insights.add_feed_listener(engagement)
+    otp_hash_key = hashlib.sha256(b"engage-otp:" + keys[0].encode()).digest()
     return Services(settings=settings, database=database, redis=redis, publisher=publisher,
                     tenants=TenantService(database), ingestion=IngestionService(database, publisher),
-                    # Each committed ingestion batch reaches the EVENT insights through the outbox.
-                    ingest_events=IngestEventsService(database, publisher, [insights.on_transactions]),
+                    # Each committed ingestion batch reaches the EVENT insights and the transaction alerts
+                    # through the outbox.
+                    ingest_events=IngestEventsService(database, publisher,
+                                                      [insights.on_transactions, engagement.on_transactions]),
                     catalogue=catalogue, insights=insights,
-                    subscriptions=SubscriptionsService(database, catalogue))
+                    subscriptions=SubscriptionsService(database, catalogue), secret_box=box,
+                    engagement_setup=EngagementSetupService(database, box, catalogue), engagement=engagement,
+                    campaigns=CampaignService(database, box, publisher, engagement),  # type: ignore[arg-type]
+                    otp=OtpService(database, box, otp_hash_key, engagement,
+                                   dt.timedelta(seconds=settings.otp_ttl_seconds), settings.otp_max_attempts,
+                                   settings.otp_digits))

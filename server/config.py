@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,6 +35,22 @@ class Settings(BaseSettings):
     queue_name: str = "engage:queue"
     worker_max_jobs: int = 20
     retry_backoff_seconds: float = 5.0  # first retry delay of a failed job; doubles each try, with jitter
+    # Engagement: channel secrets are sealed with the first of these Fernet keys (comma-separated;
+    # the others still open older secrets during a key rotation). Unset: a key kept under var/.
+    secrets_keys: str | None = None
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    otp_digits: int = 6
+    delivery_max_tries: int = 8
+    # The wait before the first retry of a temporary delivery error; it doubles with each try.
+    delivery_retry_base_seconds: float = 15.0
+    # A worker holds a delivery this long while it sends; past it another worker may take it over.
+    delivery_lease_seconds: int = 30
+    default_rate_limit_per_second: int = 100
+    # Public base URL of the delivery-receipt endpoint (providers post delivery reports there), and the
+    # local port the server listens on for them; 0 = no receipt endpoint.
+    receipts_base_url: str | None = None
+    receipts_port: int = 0
     log_level: str = "INFO"
     log_format: str = "json"  # json | console
 
@@ -46,14 +65,22 @@ class Settings(BaseSettings):
             return self.jwt_secret
         if self.jwt_public_key:
             return None  # RS256 only
-        path = self.var_dir / "jwt-secret"
-        if not path.exists():
-            import secrets
+        return _var_secret(self.var_dir, "jwt-secret", lambda: secrets.token_urlsafe(48))
 
-            self.var_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+    def secret_keys(self) -> list[str]:
+        """Fernet keys for channel secrets: configured, or else one kept under var/ for development."""
+        if self.secrets_keys:
+            return [k.strip() for k in self.secrets_keys.split(",") if k.strip()]
+        return [_var_secret(self.var_dir, "secrets-key", lambda: Fernet.generate_key().decode())]
+
+
+def _var_secret(var_dir: Path, name: str, make: Callable[[], str]) -> str:
+    path = var_dir / name
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def read_key(value: str | None) -> str | None:

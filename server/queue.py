@@ -7,6 +7,8 @@ from arq.connections import RedisSettings
 
 PROCESS_INGEST_EVENT = "process_ingest_event"
 EVALUATE_INSIGHT_CHUNK = "evaluate_insight_chunk"
+DISPATCH_DELIVERY = "dispatch_delivery"
+RUN_CAMPAIGN = "run_campaign"
 
 
 def redis_settings(redis_url: str) -> RedisSettings:
@@ -40,3 +42,16 @@ class ArqPublisher:
             await self._redis.enqueue_job(EVALUATE_INSIGHT_CHUNK, tenant_id, batch_id, number,
                                           _job_id=f"{self._queue_name}:insight-chunk:{batch_id}:{number}:{resend}",
                                           _queue_name=self._queue_name)
+
+    async def enqueue_deliveries(self, tenant_id: str, delivery_ids: list[str], *, defer_seconds: float = 0.0,
+                                 tag: str = "0") -> None:
+        defer = defer_seconds if defer_seconds > 0 else None
+        for delivery_id in delivery_ids:
+            await self._redis.enqueue_job(DISPATCH_DELIVERY, tenant_id, delivery_id,
+                                          _job_id=f"{self._queue_name}:delivery:{delivery_id}:{tag}",
+                                          _queue_name=self._queue_name, _defer_by=defer)
+
+    async def enqueue_campaign(self, tenant_id: str, campaign_id: str, tag: str) -> None:
+        await self._redis.enqueue_job(RUN_CAMPAIGN, tenant_id, campaign_id,
+                                      _job_id=f"{self._queue_name}:campaign:{campaign_id}:{tag}",
+                                      _queue_name=self._queue_name)

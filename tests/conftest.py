@@ -24,6 +24,7 @@ from server.health import is_ready
 from server.security.tokens import mint_token
 from tests.support.databases import PostgresDatabases, SqliteDatabases, postgres_admin_url
 from tests.support.redis import existing_redis_url, start_redis
+from tests.support.sinks.fixtures import provider_sink, smtp_sink  # noqa: F401  (fixtures)
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +77,9 @@ async def database_url(request: pytest.FixtureRequest, sqlite_databases: SqliteD
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    # Delivery retries wait a few milliseconds here, not the production minutes.
     return Settings(database_url=database_url, redis_url=redis_url, jwt_secret=TEST_JWT_SECRET, var_dir=tmp_path,
+                    delivery_retry_base_seconds=0.02,
                     queue_name=f"engage:test:{uuid.uuid4().hex}", log_format="console", max_concurrent_rpcs=64)
 
 

@@ -3,22 +3,40 @@ gRPC server uses into ctx."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from arq import cron
+from arq import cron, func
 
 from server.bootstrap import build_services
 from server.config import Settings
+from server.domain.engagement.retry_policy import RetryPolicy
 from server.queue import redis_settings
+from server.services.dispatch import DispatchService
+from workers.gateway import ChannelSenders
+from workers.rate_limit import RedisRateLimiter
+from workers.tasks.engagement import dispatch_delivery, relay_lost_deliveries, run_campaign, start_due_campaigns
 from workers.tasks.ingest_events import process_ingest_event, relay_lost_ingest_events
 from workers.tasks.insights import evaluate_insight_chunk, resend_lost_insight_chunks, start_due_insight_batches
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    ctx["services"] = await build_services(ctx.get("settings") or Settings())
+    settings = ctx.get("settings") or Settings()
+    services = await build_services(settings)
+    ctx["services"] = services
+    ctx["senders"] = ChannelSenders()
+    ctx["dispatch"] = DispatchService(
+        services.database, services.secret_box, services.publisher, ctx["senders"],  # type: ignore[arg-type]
+        RedisRateLimiter(services.redis, settings.queue_name),  # type: ignore[arg-type]
+        RetryPolicy(max_tries=settings.delivery_max_tries, base_delay_seconds=settings.delivery_retry_base_seconds),
+        dt.timedelta(seconds=settings.delivery_lease_seconds),
+        settings.default_rate_limit_per_second, settings.receipts_base_url)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    senders = ctx.get("senders")
+    if senders is not None:
+        await senders.aclose()
     services = ctx.get("services")
     if services is not None:
         await services.close()
@@ -27,12 +45,18 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 def worker_settings(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for arq.Worker; tests pass their own settings (queue name, Redis)."""
     return {
-        "functions": [process_ingest_event, evaluate_insight_chunk],
+        "functions": [process_ingest_event, evaluate_insight_chunk, run_campaign,
+                      # A worker killed mid-send leaves its job to another within about a minute (arq
+                      # re-runs it once the longest function timeout + 10 s has passed; the lease is 30 s).
+                      func(dispatch_delivery, timeout=settings.delivery_lease_seconds)],
         "cron_jobs": [
             cron(relay_lost_ingest_events, second=30, run_at_startup=True),
             cron(resend_lost_insight_chunks, minute={5, 20, 35, 50}, second=0),
             # Hourly, so that each tenant's 1st is caught in its own time zone; a batch per day at most.
             cron(start_due_insight_batches, minute=1, second=0, unique=True),
+            # Redis is lossy: the outbox sweep re-sends what it lost, four times a minute.
+            cron(relay_lost_deliveries, second={5, 20, 35, 50}, run_at_startup=True),
+            cron(start_due_campaigns, second=10, unique=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,
@@ -40,7 +64,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "queue_name": settings.queue_name,
         "max_jobs": settings.worker_max_jobs,
         # A worker killed mid-job leaves the job to be retried after this long.
-        "job_timeout": 60,
+        "job_timeout": 40,
         "max_tries": 8,
         "keep_result": 3600,
         "ctx": {"settings": settings},

@@ -17,6 +17,16 @@ class ChunkQueue(Protocol):
         """Hands batch chunks to the workers; a lost one is re-sent by the sweep."""
 
 
+class DeliveryQueue(Protocol):
+    async def enqueue_deliveries(self, tenant_id: str, delivery_ids: list[str], *, defer_seconds: float = 0.0,
+                                 tag: str = "0") -> None:
+        """Hands deliveries to the dispatch workers, each job no earlier than `defer_seconds` from now.
+        The same (delivery, tag) is enqueued once; a lost job is re-sent by the relay sweep."""
+
+    async def enqueue_campaign(self, tenant_id: str, campaign_id: str, tag: str) -> None:
+        """Hands a campaign's fan-out to a worker; the campaign sweep re-sends a lost one."""
+
+
 class NoPublisher:
     """For operator commands that run without a queue: the workers' sweeps pick the work up."""
 
@@ -25,4 +35,11 @@ class NoPublisher:
 
     async def enqueue_insight_chunks(self, tenant_id: str, batch_id: str, chunk_numbers: list[int],
                                      resend: int = 0) -> None:
+        return None
+
+    async def enqueue_deliveries(self, tenant_id: str, delivery_ids: list[str], *, defer_seconds: float = 0.0,
+                                 tag: str = "0") -> None:
+        return None
+
+    async def enqueue_campaign(self, tenant_id: str, campaign_id: str, tag: str) -> None:
         return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
+from typing import Any, Protocol
 
 import structlog
 
@@ -31,12 +32,36 @@ MAX_CHUNK_SIZE = 10000
 CHUNK_LOST_AFTER = dt.timedelta(minutes=10)
 
 
+class FeedListener(Protocol):
+    """Told about new feed items inside the transaction that writes them (insight notifications record
+    their deliveries there: nothing is lost between the two); `announce` runs after the commit."""
+
+    async def record_feed_items(self, uow: UnitOfWork, tenant_id: str, items: list[FeedItem]) -> list[Any]: ...
+
+    async def announce(self, tenant_id: str, recorded: list[Any]) -> None: ...
+
+
 class InsightsService:
     def __init__(self, database: Database, catalogue: Catalogue, queue: ChunkQueue, clock: Clock = utc_now) -> None:
         self._database = database
         self._catalogue = catalogue
         self._queue = queue
         self._clock = clock
+        self._listeners: list[FeedListener] = []
+
+    def add_feed_listener(self, listener: FeedListener) -> None:
+        self._listeners.append(listener)
+
+    async def _record_for_listeners(self, uow: UnitOfWork, tenant_id: str, items: list[FeedItem]
+                                    ) -> list[tuple[FeedListener, list[Any]]]:
+        if not items:
+            return []
+        return [(listener, await listener.record_feed_items(uow, tenant_id, items)) for listener in self._listeners]
+
+    async def _announce(self, tenant_id: str, recorded: list[tuple[FeedListener, list[Any]]]) -> None:
+        for listener, records in recorded:
+            if records:
+                await listener.announce(tenant_id, records)
 
     def definitions(self, caller: Caller) -> list[InsightDefinition]:
         return list(self._catalogue)
@@ -70,7 +95,9 @@ class InsightsService:
             as_of = as_of or await self._today(uow, caller.tenant_id)
             result = await evaluate_scheduled(uow, self._catalogue, as_of=as_of, now=self._clock(),
                                               customer_ids=[customer_id], names=names or None)
+            recorded = await self._record_for_listeners(uow, caller.tenant_id, result.generated)
             await uow.commit()
+        await self._announce(caller.tenant_id, recorded)
         return result.generated
 
     # -- batches --------------------------------------------------------------------------------
@@ -125,7 +152,9 @@ class InsightsService:
                                               id_range=(chunk.first_customer_id, chunk.last_customer_id))
             await uow.insight_batches.complete_chunk(batch_id, chunk_number, result.users_evaluated,
                                                      len(result.generated), self._clock())
+            recorded = await self._record_for_listeners(uow, tenant_id, result.generated)
             await uow.commit()
+        await self._announce(tenant_id, recorded)
         return len(result.generated)
 
     async def start_due_batches(self) -> list[str]:
@@ -197,7 +226,9 @@ class InsightsService:
         """The ingestion consumer: EVENT insights for each committed batch (idempotent per period)."""
         async with UnitOfWork(self._database, tenant_id) as uow:
             generated = await evaluate_transactions(uow, self._catalogue, transactions, self._clock())
+            recorded = await self._record_for_listeners(uow, tenant_id, generated)
             await uow.commit()
+        await self._announce(tenant_id, recorded)
         if generated:
             log.info("event_insights_generated", tenant=tenant_id, count=len(generated))
 

@@ -9,12 +9,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.store.db import Database
 from server.store.repositories.accounts import AccountsRepository
 from server.store.repositories.balances import DailyBalancesRepository
+from server.store.repositories.campaigns import CampaignsRepository
+from server.store.repositories.contacts import ContactsRepository
 from server.store.repositories.customers import CustomersRepository
+from server.store.repositories.deliveries import DeliveriesRepository, OutboxRepository
+from server.store.repositories.engagement_bindings import InsightNotificationsRepository, TransactionAlertsRepository
+from server.store.repositories.engagement_setup import (
+    AppsRepository,
+    ChannelConfigsRepository,
+    EventsRepository,
+    EventTypesRepository,
+    TemplatesRepository,
+)
 from server.store.repositories.feed import FeedRepository
 from server.store.repositories.holdings import HoldingsRepository
 from server.store.repositories.ingest_events import IngestEventsRepository
 from server.store.repositories.insight_batches import InsightBatchesRepository
 from server.store.repositories.month_end_balances import MonthEndBalancesRepository
+from server.store.repositories.otps import OtpsRepository
 from server.store.repositories.subscriptions import SubscriptionsRepository
 from server.store.repositories.tenants import TenantsRepository
 from server.store.repositories.transactions import TransactionsRepository
@@ -31,6 +43,7 @@ class UnitOfWork:
         self.session = self._database.sessions()
         self.tenants = TenantsRepository(self.session)
         self.ingest_events = IngestEventsRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
         if self._tenant_id is not None:
             tenant = self._tenant_id
             self.customers = CustomersRepository(self.session, tenant)
@@ -42,6 +55,17 @@ class UnitOfWork:
             self.feed = FeedRepository(self.session, tenant)
             self.month_end_balances = MonthEndBalancesRepository(self.session, tenant)
             self.insight_batches = InsightBatchesRepository(self.session, tenant)
+            self.apps = AppsRepository(self.session, tenant)
+            self.event_types = EventTypesRepository(self.session, tenant)
+            self.contacts = ContactsRepository(self.session, tenant)
+            self.channel_configs = ChannelConfigsRepository(self.session, tenant)
+            self.templates = TemplatesRepository(self.session, tenant)
+            self.events = EventsRepository(self.session, tenant)
+            self.deliveries = DeliveriesRepository(self.session, tenant)
+            self.transaction_alerts = TransactionAlertsRepository(self.session, tenant)
+            self.insight_notifications = InsightNotificationsRepository(self.session, tenant)
+            self.campaigns = CampaignsRepository(self.session, tenant)
+            self.otps = OtpsRepository(self.session, tenant)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

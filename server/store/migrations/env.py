@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from server.store import engagement_models  # noqa: F401  (registers its tables)
 from server.store.models import Base
 
 target_metadata = Base.metadata

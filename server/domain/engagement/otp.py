@@ -1,0 +1,49 @@
+"""One-time passwords: random codes, kept only as a keyed hash, single use, limited attempts."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import Enum
+
+
+class VerifyOutcome(Enum):
+    VERIFIED = "VERIFIED"
+    WRONG_CODE = "WRONG_CODE"
+    EXPIRED = "EXPIRED"
+    ALREADY_USED = "ALREADY_USED"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+
+
+@dataclass(frozen=True)
+class OtpRecord:
+    otp_id: str
+    code_hash: str
+    expires_at: dt.datetime
+    attempts: int
+    max_attempts: int
+    consumed_at: dt.datetime | None
+
+
+def generate_code(digits: int = 6) -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(digits))
+
+
+def hash_code(key: bytes, otp_id: str, code: str) -> str:
+    return hmac.new(key, f"{otp_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def verify(record: OtpRecord, key: bytes, code: str, now: dt.datetime) -> tuple[VerifyOutcome, OtpRecord]:
+    if record.consumed_at is not None:
+        return VerifyOutcome.ALREADY_USED, record
+    if record.attempts >= record.max_attempts:
+        return VerifyOutcome.TOO_MANY_ATTEMPTS, record
+    if now >= record.expires_at:
+        return VerifyOutcome.EXPIRED, record
+    if hmac.compare_digest(hash_code(key, record.otp_id, code), record.code_hash):
+        return VerifyOutcome.VERIFIED, dataclasses.replace(record, attempts=record.attempts + 1, consumed_at=now)
+    return VerifyOutcome.WRONG_CODE, dataclasses.replace(record, attempts=record.attempts + 1)

@@ -1,0 +1,183 @@
+"""Checks of the engagement set-up objects. Each failure is INVALID_ARGUMENT with a stable code and the
+offending fields:
+
+| code | when |
+| --- | --- |
+| APP_NAME_REQUIRED / APP_NAME_INVALID | no app name / longer than 100 characters |
+| APP_CATEGORY_INVALID | category not one of APP_CATEGORIES |
+| APP_PLATFORM_REQUIRED | no platform, an unknown one, or one given twice |
+| EVENT_TYPE_NAME_REQUIRED | an event type without a name (1-100 characters) |
+| EVENT_NAME_REQUIRED / EVENT_DESCRIPTION_REQUIRED / EVENT_TYPE_REQUIRED | an event without them |
+| TEMPLATE_INVALID | a message's parts are missing, too long or use unknown tokens |
+| CHANNEL_CONFIG_INVALID | a provider's settings or secrets are missing or malformed |
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+
+from server.domain.engagement.addresses import email_violations, phone_violations
+from server.domain.engagement.entities import PROVIDERS_BY_CHANNEL, Channel
+from server.domain.engagement.sms import check_sms_text
+from server.domain.engagement.templates import validate_parts
+from server.domain.errors import FieldViolation, InvalidArgument
+
+APP_CATEGORIES = frozenset({"BANKING", "FINANCE", "PAYMENTS", "INSURANCE", "LIFESTYLE", "OTHER"})
+PLATFORMS = frozenset({"APPLE", "ANDROID", "WINDOWS", "WEB"})
+_HTTPS_URL = re.compile(r"^https://[^\s/$.?#].[^\s]*$")
+_HTTP_URL = re.compile(r"^https?://[^\s/$.?#].[^\s]*$")
+_PEM = re.compile(r"-----BEGIN [A-Z ]+-----")
+
+
+def _fail(code: str, message: str, violations: list[FieldViolation]) -> None:
+    if violations:
+        raise InvalidArgument(code, message, violations=violations)
+
+
+def validate_app(display_name: str, category: str, platforms: list[str]) -> None:
+    if not display_name.strip():
+        _fail("APP_NAME_REQUIRED", "an app needs a name", [FieldViolation("app.display_name", "is required")])
+    if len(display_name) > 100:
+        _fail("APP_NAME_INVALID", "an app name has at most 100 characters",
+              [FieldViolation("app.display_name", "at most 100 characters")])
+    if category not in APP_CATEGORIES:
+        _fail("APP_CATEGORY_INVALID", f"category must be one of {', '.join(sorted(APP_CATEGORIES))}",
+              [FieldViolation("app.category", f"one of {sorted(APP_CATEGORIES)}")])
+    if not platforms or len(set(platforms)) != len(platforms) or not set(platforms) <= PLATFORMS:
+        _fail("APP_PLATFORM_REQUIRED", "choose at least one platform (APPLE, ANDROID, WINDOWS, WEB), each once",
+              [FieldViolation("app.platforms", "one or more of APPLE, ANDROID, WINDOWS, WEB, each once")])
+
+
+def validate_event_type(display_name: str) -> None:
+    if not display_name.strip() or len(display_name) > 100:
+        _fail("EVENT_TYPE_NAME_REQUIRED", "an event type needs a name of 1-100 characters",
+              [FieldViolation("event_type.display_name", "1-100 characters")])
+
+
+def validate_event(display_name: str, description: str, event_type_id: str) -> None:
+    if not display_name.strip() or len(display_name) > 100:
+        _fail("EVENT_NAME_REQUIRED", "enter a name for the event (1-100 characters)",
+              [FieldViolation("event.display_name", "1-100 characters")])
+    if not description.strip() or len(description) > 2000:
+        _fail("EVENT_DESCRIPTION_REQUIRED", "enter a description of the event (1-2000 characters)",
+              [FieldViolation("event.description", "1-2000 characters")])
+    if not event_type_id:
+        _fail("EVENT_TYPE_REQUIRED", "select the event type", [FieldViolation("event.event_type", "is required")])
+
+
+def template_violations(channel: str, content: Mapping[str, str], prefix: str = "content") -> list[FieldViolation]:
+    violations: list[FieldViolation] = []
+
+    def required(*names: str) -> None:
+        for name in names:
+            if not content.get(name, "").strip():
+                violations.append(FieldViolation(f"{prefix}.{name}", "is required"))
+
+    if channel == Channel.PUSH:
+        required("title", "body")
+        if bool(content.get("image_url")) != bool(content.get("rich_text")):
+            violations.append(FieldViolation(f"{prefix}.image_url", "a rich push needs both image_url and rich_text"))
+        if content.get("image_url") and not _HTTPS_URL.match(content["image_url"]):
+            violations.append(FieldViolation(f"{prefix}.image_url", "an https URL"))
+        if len(content.get("title", "")) > 200 or len(content.get("body", "")) > 2000:
+            violations.append(FieldViolation(f"{prefix}.body", "title at most 200, body at most 2000 characters"))
+    elif channel == Channel.SMS:
+        violations += check_sms_text(content.get("text", ""), f"{prefix}.text")
+    elif channel == Channel.EMAIL:
+        required("subject")
+        if not (content.get("html", "").strip() or content.get("text", "").strip()):
+            violations.append(FieldViolation(f"{prefix}.text", "an email needs an html or a text part"))
+        if len(content.get("subject", "")) > 500:
+            violations.append(FieldViolation(f"{prefix}.subject", "at most 500 characters"))
+    elif channel == Channel.PASS:
+        required("pass_type_identifier", "message")
+        if content.get("pass_type_identifier") and not content["pass_type_identifier"].startswith("pass."):
+            violations.append(FieldViolation(f"{prefix}.pass_type_identifier", "starts with 'pass.'"))
+    token_parts = {k: v for k, v in content.items() if k not in ("image_url", "pass_type_identifier")}
+    violations += [FieldViolation(f"{prefix}.{v.field}", v.description) for v in validate_parts(token_parts)]
+    return violations
+
+
+def validate_template(channel: str, content: Mapping[str, str]) -> None:
+    _fail("TEMPLATE_INVALID", f"the {channel.lower()} message is not valid", template_violations(channel, content))
+
+
+_REQUIRED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # provider: (required settings, required secrets)
+    "smtp": (("host", "port", "security", "from_address"), ()),
+    "twilio": (("account_sid",), ("auth_token",)),
+    "vonage": (("api_key", "from"), ("api_secret",)),
+    "clickatell": ((), ("api_key",)),
+    "fcm": (("project_id",), ()),
+    "apns": (("topic", "team_id", "key_id"), ("private_key",)),
+    "apple_pass": (("pass_type_identifier",), ("certificate_pem", "private_key_pem")),
+}
+
+
+def validate_channel_config(channel: str, provider: str, settings: Mapping[str, str], secrets: Mapping[str, str],
+                            *, creating: bool) -> None:
+    violations: list[FieldViolation] = []
+    try:
+        allowed = PROVIDERS_BY_CHANNEL[Channel(channel)]
+    except ValueError:
+        allowed = frozenset()
+    if provider not in allowed:
+        violations.append(FieldViolation("channel_config.provider",
+                                         f"for {channel} one of {sorted(allowed) or 'EMAIL/SMS/PUSH/PASS providers'}"))
+        _fail("CHANNEL_CONFIG_INVALID", "the channel configuration is not valid", violations)
+    needed_settings, needed_secrets = _REQUIRED[provider]
+    for name in needed_settings:
+        if not settings.get(name, "").strip():
+            violations.append(FieldViolation(f"channel_config.settings.{name}", "is required"))
+    for name in needed_secrets if creating else ():
+        if not secrets.get(name, "").strip():
+            violations.append(FieldViolation(f"channel_config.secrets.{name}", "is required"))
+    if settings.get("base_url") and not _HTTP_URL.match(settings["base_url"]):
+        violations.append(FieldViolation("channel_config.settings.base_url", "an http(s) URL"))
+    violations += _provider_rules(provider, settings, secrets)
+    _fail("CHANNEL_CONFIG_INVALID", "the channel configuration is not valid", violations)
+
+
+def _provider_rules(provider: str, settings: Mapping[str, str], secrets: Mapping[str, str]) -> list[FieldViolation]:
+    found: list[FieldViolation] = []
+    if provider == "smtp":
+        if not settings.get("port", "").isdigit() or not 1 <= int(settings["port"]) <= 65535:
+            found.append(FieldViolation("channel_config.settings.port", "1-65535"))
+        if settings.get("security") not in ("NONE", "STARTTLS", "TLS"):
+            found.append(FieldViolation("channel_config.settings.security", "NONE, STARTTLS or TLS"))
+        if settings.get("from_address"):
+            found += email_violations(settings["from_address"], "channel_config.settings.from_address")
+    elif provider == "twilio":
+        if settings.get("account_sid") and not re.fullmatch(r"AC[0-9a-fA-F]{32}", settings["account_sid"]):
+            found.append(FieldViolation("channel_config.settings.account_sid", "AC and 32 hexadecimal digits"))
+        if settings.get("from_number"):
+            found += phone_violations(settings["from_number"], "channel_config.settings.from_number")
+        elif not settings.get("messaging_service_sid"):
+            found.append(FieldViolation("channel_config.settings.from_number", "from_number or messaging_service_sid"))
+    elif provider == "fcm":
+        if not (secrets.get("access_token") or secrets.get("service_account_json")):
+            found.append(FieldViolation("channel_config.secrets.access_token",
+                                        "access_token or service_account_json is required"))
+        if secrets.get("service_account_json"):
+            try:
+                account = json.loads(secrets["service_account_json"])
+                missing = [k for k in ("client_email", "private_key", "token_uri") if not account.get(k)]
+            except (ValueError, AttributeError):
+                missing = ["a JSON object"]
+            if missing:
+                found.append(FieldViolation("channel_config.secrets.service_account_json", f"needs {missing}"))
+    elif provider == "apns":
+        for name in ("team_id", "key_id"):
+            if settings.get(name) and len(settings[name]) != 10:
+                found.append(FieldViolation(f"channel_config.settings.{name}", "10 characters"))
+        if secrets.get("private_key") and not _PEM.search(secrets["private_key"]):
+            found.append(FieldViolation("channel_config.secrets.private_key", "a PEM private key (.p8)"))
+    elif provider == "apple_pass":
+        if settings.get("pass_type_identifier") and not settings["pass_type_identifier"].startswith("pass."):
+            found.append(FieldViolation("channel_config.settings.pass_type_identifier", "starts with 'pass.'"))
+        for name in ("certificate_pem", "private_key_pem"):
+            if secrets.get(name) and not _PEM.search(secrets[name]):
+                found.append(FieldViolation(f"channel_config.secrets.{name}", "PEM text"))
+    return found

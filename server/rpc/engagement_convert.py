@@ -1,0 +1,278 @@
+"""engage.engagement.v1 <-> engagement domain objects."""
+
+from __future__ import annotations
+
+from engage.engagement.v1 import engagement_service_pb2 as pb
+from server.domain.engagement.entities import (
+    App,
+    Campaign,
+    Channel,
+    ChannelConfig,
+    Contact,
+    Delivery,
+    DeliveryState,
+    Device,
+    Event,
+    EventMessage,
+    EventType,
+    InsightNotification,
+    Platform,
+    Preferences,
+    QuietHoursSetting,
+    Template,
+    TransactionAlert,
+    WalletPass,
+)
+from server.domain.engagement.sms import sms_segments
+from server.domain.errors import FieldViolation, InvalidArgument
+from server.rpc.convert import timestamp_from_proto, timestamp_to_proto
+
+CONTENT_FIELD = {Channel.PUSH: "push", Channel.SMS: "sms", Channel.EMAIL: "email", Channel.PASS: "pass"}
+CONTENT_PARTS = {"push": ("title", "body", "image_url", "rich_text"), "sms": ("text",),
+                 "email": ("subject", "html", "text"), "pass": ("pass_type_identifier", "message")}
+
+
+def resource_id(name: str, collection: str, path: str, required: bool = True) -> str:
+    """`apps/abc` -> `abc` (a bare id is accepted too); INVALID_ARGUMENT for another collection."""
+    if not name:
+        if required:
+            raise InvalidArgument("RESOURCE_NAME_REQUIRED", f"{path} is required",
+                                  violations=[FieldViolation(path, f"is required ({collection}/{{id}})")])
+        return ""
+    prefix, _, identifier = name.rpartition("/")
+    if (prefix and prefix != collection) or not identifier or len(identifier) > 40:
+        raise InvalidArgument("RESOURCE_NAME_INVALID", f"{path} must be {collection}/{{id}}",
+                              violations=[FieldViolation(path, f"must be {collection}/{{id}}")])
+    return identifier
+
+
+def channel_from_proto(number: int, path: str, allow_unspecified: bool = False) -> Channel | None:
+    name = pb.Channel.Name(number) if number in pb.Channel.values() else ""
+    if name == "CHANNEL_UNSPECIFIED" and allow_unspecified:
+        return None
+    try:
+        return Channel(name.removeprefix("CHANNEL_"))
+    except ValueError as exc:
+        raise InvalidArgument("CHANNEL_REQUIRED", f"{path} must be EMAIL, SMS, PUSH or PASS",
+                              violations=[FieldViolation(path, "CHANNEL_EMAIL, CHANNEL_SMS, CHANNEL_PUSH or "
+                                                         "CHANNEL_PASS")]) from exc
+
+
+def channel_to_proto(channel: Channel) -> int:
+    return pb.Channel.Value(f"CHANNEL_{channel}")
+
+
+def platform_names(numbers: list[int]) -> list[str]:
+    """Wire platforms -> names; the validator reports unspecified/unknown ones."""
+    return [pb.Platform.Name(n).removeprefix("PLATFORM_") if n in pb.Platform.values() else str(n) for n in numbers]
+
+
+def app_to_proto(app: App) -> pb.App:
+    return pb.App(name=f"apps/{app.app_id}", application_id=app.app_id, display_name=app.display_name,
+                  category=app.category, platforms=[pb.Platform.Value(f"PLATFORM_{p}") for p in app.platforms],
+                  state=pb.App.State.Value(str(app.state)), create_time=timestamp_to_proto(app.created_at),
+                  update_time=timestamp_to_proto(app.updated_at))
+
+
+def event_type_to_proto(event_type: EventType) -> pb.EventType:
+    return pb.EventType(name=f"eventTypes/{event_type.event_type_id}", display_name=event_type.display_name,
+                        description=event_type.description, create_time=timestamp_to_proto(event_type.created_at))
+
+
+def contact_from_proto(message: pb.Contact) -> Contact:
+    devices = []
+    for index, device in enumerate(message.devices):
+        platform = platform_names([device.platform])[0]
+        if platform not in Platform.__members__:
+            raise InvalidArgument("CONTACT_INVALID", "a device needs a platform",
+                                  violations=[FieldViolation(f"contact.devices[{index}].platform", "required")])
+        devices.append(Device(resource_id(device.app, "apps", f"contact.devices[{index}].app"), Platform(platform),
+                              device.push_token))
+    quiet = None
+    if message.preferences.HasField("quiet_hours"):
+        q = message.preferences.quiet_hours
+        quiet = QuietHoursSetting(q.start, q.end, q.time_zone)
+    preferences = Preferences(
+        opted_out_channels=[c for c in (channel_from_proto(n, "contact.preferences.opted_out_channels")
+                                        for n in message.preferences.opted_out_channels) if c],
+        opted_out_event_types=[resource_id(n, "eventTypes", "contact.preferences.opted_out_event_types")
+                               for n in message.preferences.opted_out_event_types],
+        quiet_hours=quiet)
+    return Contact(message.customer_id, message.email, message.phone, devices,
+                   [WalletPass(p.pass_type_identifier, p.serial_number, p.push_token) for p in message.passes],
+                   preferences)
+
+
+def contact_to_proto(contact: Contact) -> pb.Contact:
+    quiet = contact.preferences.quiet_hours
+    return pb.Contact(
+        customer_id=contact.customer_id, email=contact.email, phone=contact.phone,
+        devices=[pb.Device(app=f"apps/{d.app_id}", platform=pb.Platform.Value(f"PLATFORM_{d.platform}"),
+                           push_token=d.push_token) for d in contact.devices],
+        passes=[pb.WalletPass(pass_type_identifier=p.pass_type_identifier, serial_number=p.serial_number,
+                              push_token=p.push_token) for p in contact.passes],
+        preferences=pb.Preferences(
+            opted_out_channels=[channel_to_proto(c) for c in contact.preferences.opted_out_channels],
+            opted_out_event_types=[f"eventTypes/{e}" for e in contact.preferences.opted_out_event_types],
+            quiet_hours=pb.QuietHours(start=quiet.start, end=quiet.end, time_zone=quiet.time_zone) if quiet else None),
+        update_time=timestamp_to_proto(contact.updated_at))
+
+
+def channel_config_to_proto(config: ChannelConfig) -> pb.ChannelConfig:
+    # Secrets never leave the server: only the names of those that are set.
+    return pb.ChannelConfig(name=f"channelConfigs/{config.config_id}", display_name=config.display_name,
+                            channel=channel_to_proto(config.channel), provider=config.provider,
+                            settings=config.settings, secret_keys=config.secret_keys,
+                            rate_limit_per_second=config.rate_limit_per_second,
+                            create_time=timestamp_to_proto(config.created_at),
+                            update_time=timestamp_to_proto(config.updated_at))
+
+
+def content_from_proto(message: pb.MessageContent, channel: Channel, path: str) -> dict[str, str]:
+    """The oneof's parts as a dict; empty when no content was given. The oneof must match the channel."""
+    which = message.WhichOneof("content")
+    if which is None:
+        return {}
+    if which != CONTENT_FIELD[channel]:
+        raise InvalidArgument("CONTENT_CHANNEL_MISMATCH", f"{path} holds {which} content for the {channel} channel",
+                              violations=[FieldViolation(f"{path}.{which}", f"{CONTENT_FIELD[channel]} expected")])
+    part = getattr(message, which)
+    return {name: getattr(part, name) for name in CONTENT_PARTS[which] if getattr(part, name)}
+
+
+def content_to_proto(content: dict[str, str], channel: Channel) -> pb.MessageContent:
+    which = CONTENT_FIELD[channel]
+    parts = {name: content.get(name, "") for name in CONTENT_PARTS[which]}
+    if channel is Channel.SMS:
+        segments = sms_segments(parts["text"])
+        return pb.MessageContent(sms=pb.SmsContent(text=parts["text"], encoding=segments.encoding,
+                                                   segments=segments.segments))
+    message_type = {"push": pb.PushContent, "email": pb.EmailContent, "pass": pb.PassContent}[which]
+    return pb.MessageContent(**{which: message_type(**parts)})
+
+
+def template_to_proto(template: Template) -> pb.Template:
+    return pb.Template(name=f"templates/{template.template_id}", display_name=template.display_name,
+                       channel=channel_to_proto(template.channel),
+                       content=content_to_proto(template.content, template.channel),
+                       create_time=timestamp_to_proto(template.created_at),
+                       update_time=timestamp_to_proto(template.updated_at))
+
+
+def event_messages_from_proto(messages: list[pb.EventMessage]) -> list[EventMessage]:
+    resolved = []
+    for index, message in enumerate(messages):
+        path = f"event.messages[{index}]"
+        channel = channel_from_proto(message.channel, f"{path}.channel")
+        assert channel is not None
+        resolved.append(EventMessage(channel, resource_id(message.template, "templates", f"{path}.template",
+                                                          required=False),
+                                     content_from_proto(message.content, channel, f"{path}.content")))
+    return resolved
+
+
+def message_class_name(number: int) -> str:
+    return pb.MessageClass.Name(number).removeprefix("MESSAGE_CLASS_") if number in pb.MessageClass.values() else "?"
+
+
+def event_to_proto(event: Event) -> pb.Event:
+    return pb.Event(
+        name=f"events/{event.event_id}", event_id=event.event_id, display_name=event.display_name,
+        description=event.description, owner=event.owner, event_type=f"eventTypes/{event.event_type_id}",
+        app=f"apps/{event.app_id}", message_class=pb.MessageClass.Value(f"MESSAGE_CLASS_{event.message_class}"),
+        messages=[pb.EventMessage(channel=channel_to_proto(m.channel),
+                                  template=f"templates/{m.template_id}" if m.template_id else "",
+                                  content=content_to_proto(m.content, m.channel)) for m in event.messages],
+        create_time=timestamp_to_proto(event.created_at), update_time=timestamp_to_proto(event.updated_at))
+
+
+def mask_address(channel: Channel, address: str) -> str:
+    """Enough to recognise an address in a status list, not enough to harvest it."""
+    if not address:
+        return ""
+    if channel is Channel.EMAIL and "@" in address:
+        local, _, domain = address.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if channel is Channel.SMS:
+        return f"{address[:6]}****{address[-3:]}" if len(address) > 9 else "****"
+    return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else "****"
+
+
+def delivery_to_proto(delivery: Delivery) -> pb.Delivery:
+    return pb.Delivery(
+        name=f"deliveries/{delivery.delivery_id}",
+        event=f"events/{delivery.event_id}" if delivery.event_id != "otp" else "",
+        campaign=f"campaigns/{delivery.campaign_id}" if delivery.campaign_id else "",
+        customer_id=delivery.customer_id, channel=channel_to_proto(delivery.channel), provider=delivery.provider,
+        address=mask_address(delivery.channel, delivery.address), state=pb.DeliveryState.Value(str(delivery.state)),
+        skip_reason=delivery.skip_reason, attempts=delivery.attempts,
+        next_attempt_time=timestamp_to_proto(delivery.next_attempt_at) if delivery.state is DeliveryState.QUEUED
+        else None, provider_message_id=delivery.provider_message_id, error_code=delivery.error_code,
+        error_message=delivery.error_message, create_time=timestamp_to_proto(delivery.created_at),
+        sent_time=timestamp_to_proto(delivery.sent_at), delivered_time=timestamp_to_proto(delivery.delivered_at),
+        update_time=timestamp_to_proto(delivery.updated_at))
+
+
+def delivery_state_from_proto(number: int) -> DeliveryState | None:
+    name = pb.DeliveryState.Name(number) if number in pb.DeliveryState.values() else ""
+    if name in ("", "DELIVERY_STATE_UNSPECIFIED"):
+        if number:
+            raise InvalidArgument("INVALID_ENUM", "state is not a delivery state",
+                                  violations=[FieldViolation("state", "unknown value")])
+        return None
+    return DeliveryState(name)
+
+
+def alert_condition_from_proto(alert: pb.TransactionAlert) -> dict[str, object]:
+    return {"directions": list(alert.directions), "categories": list(alert.categories),
+            "description_contains": list(alert.description_contains), "operation": alert.operation,
+            "min_amount": alert.min_amount, "account_types": list(alert.account_types)}
+
+
+def alert_to_proto(alert: TransactionAlert) -> pb.TransactionAlert:
+    c = alert.condition
+    return pb.TransactionAlert(
+        name=f"transactionAlerts/{alert.alert_id}", event=f"events/{alert.event_id}",
+        directions=list(c.get("directions", [])), categories=list(c.get("categories", [])),  # type: ignore[call-overload]
+        description_contains=list(c.get("description_contains", [])),  # type: ignore[call-overload]
+        operation=str(c.get("operation", "")), min_amount=str(c.get("min_amount", "") or ""),
+        account_types=list(c.get("account_types", [])),  # type: ignore[call-overload]
+        create_time=timestamp_to_proto(alert.created_at))
+
+
+def insight_notification_to_proto(notification: InsightNotification) -> pb.InsightNotification:
+    return pb.InsightNotification(name=f"insightNotifications/{notification.notification_id}",
+                                  insight_name=notification.insight_name, event=f"events/{notification.event_id}",
+                                  create_time=timestamp_to_proto(notification.created_at))
+
+
+def audience_from_proto(audience: pb.Audience) -> dict[str, object]:
+    which = audience.WhichOneof("audience")
+    if which == "all_customers" and audience.all_customers:
+        return {"all_customers": True}
+    if which == "customer_list":
+        return {"customer_ids": sorted(set(audience.customer_list.customer_ids))}
+    if which == "attribute_filter":
+        return {"attributes": dict(audience.attribute_filter.equals)}
+    return {}
+
+
+def campaign_to_proto(campaign: Campaign) -> pb.Campaign:
+    audience = campaign.audience
+    if audience.get("customer_ids") is not None:
+        wire_audience = pb.Audience(customer_list=pb.CustomerList(customer_ids=audience["customer_ids"]))  # type: ignore[arg-type]
+    elif audience.get("attributes"):
+        wire_audience = pb.Audience(attribute_filter=pb.AttributeFilter(equals=audience["attributes"]))  # type: ignore[arg-type]
+    else:
+        wire_audience = pb.Audience(all_customers=True)
+    return pb.Campaign(
+        name=f"campaigns/{campaign.campaign_id}", display_name=campaign.display_name,
+        event=f"events/{campaign.event_id}", audience=wire_audience, send_time=timestamp_to_proto(campaign.send_at),
+        is_offer=campaign.is_offer, state=pb.Campaign.State.Value(str(campaign.state)), creator=campaign.creator,
+        approver=campaign.approver, customers_targeted=campaign.customers_targeted,
+        deliveries_created=campaign.deliveries_created, create_time=timestamp_to_proto(campaign.created_at),
+        update_time=timestamp_to_proto(campaign.updated_at), rejection_reason=campaign.rejection_reason)
+
+
+def optional_timestamp(message, field_name: str):  # type: ignore[no-untyped-def]
+    return timestamp_from_proto(getattr(message, field_name)) if message.HasField(field_name) else None

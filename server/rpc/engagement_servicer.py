@@ -1,0 +1,307 @@
+"""engage.engagement.v1.EngagementService: translation between the wire and the engagement use cases."""
+
+from __future__ import annotations
+
+import grpc
+
+from engage.engagement.v1 import engagement_service_pb2 as pb
+from engage.engagement.v1 import engagement_service_pb2_grpc as pb_grpc
+from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.pagination import page_request
+from server.rpc import engagement_convert as conv
+from server.rpc.context import current_caller
+from server.rpc.convert import timestamp_to_proto
+from server.services.campaigns import CampaignService
+from server.services.engagement import EngagementService
+from server.services.engagement_setup import EngagementSetupService
+from server.services.otp import OtpService
+
+Context = grpc.aio.ServicerContext
+
+
+def _mask(paths: list[str], allowed: set[str]) -> set[str]:
+    if not paths:
+        raise InvalidArgument("UPDATE_MASK_REQUIRED", "update_mask must name the fields to change",
+                              violations=[FieldViolation("update_mask", f"one or more of {sorted(allowed)}")])
+    unknown = set(paths) - allowed
+    if unknown:
+        raise InvalidArgument("UPDATE_MASK_INVALID", f"these fields cannot be changed: {sorted(unknown)}",
+                              violations=[FieldViolation("update_mask", f"allowed: {sorted(allowed)}")])
+    return set(paths)
+
+
+class EngagementServicer(pb_grpc.EngagementServiceServicer):
+    def __init__(self, setup: EngagementSetupService, engagement: EngagementService, campaigns: CampaignService,
+                 otp: OtpService) -> None:
+        self._setup = setup
+        self._engagement = engagement
+        self._campaigns = campaigns
+        self._otp = otp
+
+    # -- apps -----------------------------------------------------------------------------------
+
+    async def CreateApp(self, request: pb.CreateAppRequest, context: Context) -> pb.App:
+        app = request.app
+        return conv.app_to_proto(await self._setup.create_app(
+            current_caller(), app.display_name, app.category, conv.platform_names(list(app.platforms))))
+
+    async def GetApp(self, request: pb.GetAppRequest, context: Context) -> pb.App:
+        return conv.app_to_proto(await self._setup.get_app(current_caller(), conv.resource_id(request.name, "apps",
+                                                                                              "name")))
+
+    async def ListApps(self, request: pb.ListAppsRequest, context: Context) -> pb.ListAppsResponse:
+        page = await self._setup.list_apps(current_caller(), page_request(request.page_size, request.page_token,
+                                                                          "apps"))
+        return pb.ListAppsResponse(apps=[conv.app_to_proto(a) for a in page.items],
+                                   next_page_token=page.next_page_token)
+
+    async def UpdateApp(self, request: pb.UpdateAppRequest, context: Context) -> pb.App:
+        paths = _mask(list(request.update_mask.paths), {"display_name", "category", "platforms"})
+        values = {"display_name": request.app.display_name, "category": request.app.category,
+                  "platforms": conv.platform_names(list(request.app.platforms))}
+        return conv.app_to_proto(await self._setup.update_app(
+            current_caller(), conv.resource_id(request.app.name, "apps", "app.name"),
+            {k: v for k, v in values.items() if k in paths}))
+
+    async def PublishApp(self, request: pb.PublishAppRequest, context: Context) -> pb.App:
+        return conv.app_to_proto(await self._setup.publish_app(
+            current_caller(), conv.resource_id(request.name, "apps", "name")))
+
+    # -- event types, contacts ------------------------------------------------------------------
+
+    async def CreateEventType(self, request: pb.CreateEventTypeRequest, context: Context) -> pb.EventType:
+        return conv.event_type_to_proto(await self._setup.create_event_type(
+            current_caller(), request.event_type.display_name, request.event_type.description))
+
+    async def ListEventTypes(self, request: pb.ListEventTypesRequest, context: Context) -> pb.ListEventTypesResponse:
+        page = await self._setup.list_event_types(current_caller(), page_request(request.page_size,
+                                                                                 request.page_token, "eventTypes"))
+        return pb.ListEventTypesResponse(event_types=[conv.event_type_to_proto(e) for e in page.items],
+                                         next_page_token=page.next_page_token)
+
+    async def UpsertContact(self, request: pb.UpsertContactRequest, context: Context) -> pb.Contact:
+        return conv.contact_to_proto(await self._setup.upsert_contact(current_caller(),
+                                                                      conv.contact_from_proto(request.contact)))
+
+    async def GetContact(self, request: pb.GetContactRequest, context: Context) -> pb.Contact:
+        return conv.contact_to_proto(await self._setup.get_contact(current_caller(), request.customer_id))
+
+    # -- channel configurations -----------------------------------------------------------------
+
+    async def CreateChannelConfig(self, request: pb.CreateChannelConfigRequest, context: Context) -> pb.ChannelConfig:
+        config = request.channel_config
+        channel = conv.channel_from_proto(config.channel, "channel_config.channel")
+        return conv.channel_config_to_proto(await self._setup.create_channel_config(
+            current_caller(), config.display_name, str(channel), config.provider, dict(config.settings),
+            dict(config.secrets), config.rate_limit_per_second))
+
+    async def GetChannelConfig(self, request: pb.GetChannelConfigRequest, context: Context) -> pb.ChannelConfig:
+        return conv.channel_config_to_proto(await self._setup.get_channel_config(
+            current_caller(), conv.resource_id(request.name, "channelConfigs", "name")))
+
+    async def ListChannelConfigs(self, request: pb.ListChannelConfigsRequest, context: Context
+                                 ) -> pb.ListChannelConfigsResponse:
+        page = await self._setup.list_channel_configs(
+            current_caller(), page_request(request.page_size, request.page_token, "channelConfigs"))
+        return pb.ListChannelConfigsResponse(channel_configs=[conv.channel_config_to_proto(c) for c in page.items],
+                                             next_page_token=page.next_page_token)
+
+    async def UpdateChannelConfig(self, request: pb.UpdateChannelConfigRequest, context: Context) -> pb.ChannelConfig:
+        paths = _mask(list(request.update_mask.paths), {"display_name", "settings", "secrets",
+                                                        "rate_limit_per_second"})
+        config = request.channel_config
+        values = {"display_name": config.display_name, "settings": dict(config.settings),
+                  "secrets": dict(config.secrets), "rate_limit_per_second": config.rate_limit_per_second}
+        return conv.channel_config_to_proto(await self._setup.update_channel_config(
+            current_caller(), conv.resource_id(config.name, "channelConfigs", "channel_config.name"),
+            {k: v for k, v in values.items() if k in paths}))
+
+    # -- templates ------------------------------------------------------------------------------
+
+    async def CreateTemplate(self, request: pb.CreateTemplateRequest, context: Context) -> pb.Template:
+        template = request.template
+        channel = conv.channel_from_proto(template.channel, "template.channel")
+        assert channel is not None
+        content = conv.content_from_proto(template.content, channel, "template.content")
+        return conv.template_to_proto(await self._setup.create_template(
+            current_caller(), template.display_name, str(channel), content))
+
+    async def GetTemplate(self, request: pb.GetTemplateRequest, context: Context) -> pb.Template:
+        return conv.template_to_proto(await self._setup.get_template(
+            current_caller(), conv.resource_id(request.name, "templates", "name")))
+
+    async def ListTemplates(self, request: pb.ListTemplatesRequest, context: Context) -> pb.ListTemplatesResponse:
+        channel = conv.channel_from_proto(request.channel, "channel", allow_unspecified=True)
+        page = await self._setup.list_templates(current_caller(), str(channel) if channel else None,
+                                                page_request(request.page_size, request.page_token, "templates"))
+        return pb.ListTemplatesResponse(templates=[conv.template_to_proto(t) for t in page.items],
+                                        next_page_token=page.next_page_token)
+
+    async def UpdateTemplate(self, request: pb.UpdateTemplateRequest, context: Context) -> pb.Template:
+        paths = _mask(list(request.update_mask.paths), {"display_name", "content"})
+        caller = current_caller()
+        template_id = conv.resource_id(request.template.name, "templates", "template.name")
+        changes: dict[str, object] = {}
+        if "display_name" in paths:
+            changes["display_name"] = request.template.display_name
+        if "content" in paths:
+            existing = await self._setup.get_template(caller, template_id)
+            changes["content"] = conv.content_from_proto(request.template.content, existing.channel,
+                                                         "template.content")
+        return conv.template_to_proto(await self._setup.update_template(caller, template_id, changes))
+
+    # -- events ---------------------------------------------------------------------------------
+
+    async def CreateEvent(self, request: pb.CreateEventRequest, context: Context) -> pb.Event:
+        event = request.event
+        return conv.event_to_proto(await self._setup.create_event(
+            current_caller(), event.display_name, event.description,
+            conv.resource_id(event.event_type, "eventTypes", "event.event_type"),
+            conv.resource_id(event.app, "apps", "event.app"), _message_class(event.message_class),
+            conv.event_messages_from_proto(list(event.messages))))
+
+    async def GetEvent(self, request: pb.GetEventRequest, context: Context) -> pb.Event:
+        return conv.event_to_proto(await self._setup.get_event(current_caller(),
+                                                               conv.resource_id(request.name, "events", "name")))
+
+    async def ListEvents(self, request: pb.ListEventsRequest, context: Context) -> pb.ListEventsResponse:
+        page = await self._setup.list_events(current_caller(), page_request(request.page_size, request.page_token,
+                                                                            "events"))
+        return pb.ListEventsResponse(events=[conv.event_to_proto(e) for e in page.items],
+                                     next_page_token=page.next_page_token)
+
+    async def UpdateEvent(self, request: pb.UpdateEventRequest, context: Context) -> pb.Event:
+        paths = _mask(list(request.update_mask.paths), {"display_name", "description", "event_type",
+                                                        "message_class", "messages"})
+        event = request.event
+        changes: dict[str, object] = {}
+        if "display_name" in paths:
+            changes["display_name"] = event.display_name
+        if "description" in paths:
+            changes["description"] = event.description
+        if "event_type" in paths:
+            changes["event_type_id"] = conv.resource_id(event.event_type, "eventTypes", "event.event_type")
+        if "message_class" in paths:
+            changes["message_class"] = _message_class(event.message_class)
+        if "messages" in paths:
+            changes["messages"] = conv.event_messages_from_proto(list(event.messages))
+        return conv.event_to_proto(await self._setup.update_event(
+            current_caller(), conv.resource_id(event.name, "events", "event.name"), changes))
+
+    async def TriggerEvent(self, request: pb.TriggerEventRequest, context: Context) -> pb.TriggerEventResponse:
+        deliveries = await self._engagement.trigger_event(
+            current_caller(), conv.resource_id(request.event, "events", "event"), request.customer_id,
+            dict(request.data), request.request_id)
+        return pb.TriggerEventResponse(deliveries=[conv.delivery_to_proto(d) for d in deliveries])
+
+    # -- alerts and notifications ---------------------------------------------------------------
+
+    async def CreateTransactionAlert(self, request: pb.CreateTransactionAlertRequest, context: Context
+                                     ) -> pb.TransactionAlert:
+        alert = request.transaction_alert
+        return conv.alert_to_proto(await self._setup.create_transaction_alert(
+            current_caller(), conv.resource_id(alert.event, "events", "transaction_alert.event"),
+            conv.alert_condition_from_proto(alert)))
+
+    async def ListTransactionAlerts(self, request: pb.ListTransactionAlertsRequest, context: Context
+                                    ) -> pb.ListTransactionAlertsResponse:
+        page = await self._setup.list_transaction_alerts(
+            current_caller(), page_request(request.page_size, request.page_token, "transactionAlerts"))
+        return pb.ListTransactionAlertsResponse(transaction_alerts=[conv.alert_to_proto(a) for a in page.items],
+                                                next_page_token=page.next_page_token)
+
+    async def DeleteTransactionAlert(self, request: pb.DeleteTransactionAlertRequest, context: Context
+                                     ) -> pb.DeleteResponse:
+        await self._setup.delete_transaction_alert(current_caller(), conv.resource_id(request.name,
+                                                                                      "transactionAlerts", "name"))
+        return pb.DeleteResponse()
+
+    async def CreateInsightNotification(self, request: pb.CreateInsightNotificationRequest, context: Context
+                                        ) -> pb.InsightNotification:
+        notification = request.insight_notification
+        return conv.insight_notification_to_proto(await self._setup.create_insight_notification(
+            current_caller(), notification.insight_name,
+            conv.resource_id(notification.event, "events", "insight_notification.event")))
+
+    async def ListInsightNotifications(self, request: pb.ListInsightNotificationsRequest, context: Context
+                                       ) -> pb.ListInsightNotificationsResponse:
+        page = await self._setup.list_insight_notifications(
+            current_caller(), page_request(request.page_size, request.page_token, "insightNotifications"))
+        return pb.ListInsightNotificationsResponse(
+            insight_notifications=[conv.insight_notification_to_proto(n) for n in page.items],
+            next_page_token=page.next_page_token)
+
+    async def DeleteInsightNotification(self, request: pb.DeleteInsightNotificationRequest, context: Context
+                                        ) -> pb.DeleteResponse:
+        await self._setup.delete_insight_notification(
+            current_caller(), conv.resource_id(request.name, "insightNotifications", "name"))
+        return pb.DeleteResponse()
+
+    # -- campaigns ------------------------------------------------------------------------------
+
+    async def CreateCampaign(self, request: pb.CreateCampaignRequest, context: Context) -> pb.Campaign:
+        campaign = request.campaign
+        return conv.campaign_to_proto(await self._campaigns.create(
+            current_caller(), campaign.display_name, conv.resource_id(campaign.event, "events", "campaign.event"),
+            conv.audience_from_proto(campaign.audience), conv.optional_timestamp(campaign, "send_time"),
+            campaign.is_offer))
+
+    async def GetCampaign(self, request: pb.GetCampaignRequest, context: Context) -> pb.Campaign:
+        return conv.campaign_to_proto(await self._campaigns.get(current_caller(),
+                                                                conv.resource_id(request.name, "campaigns", "name")))
+
+    async def ListCampaigns(self, request: pb.ListCampaignsRequest, context: Context) -> pb.ListCampaignsResponse:
+        page = await self._campaigns.list(current_caller(), page_request(request.page_size, request.page_token,
+                                                                         "campaigns"))
+        return pb.ListCampaignsResponse(campaigns=[conv.campaign_to_proto(c) for c in page.items],
+                                        next_page_token=page.next_page_token)
+
+    async def ApproveCampaign(self, request: pb.ApproveCampaignRequest, context: Context) -> pb.Campaign:
+        return conv.campaign_to_proto(await self._campaigns.approve(
+            current_caller(), conv.resource_id(request.name, "campaigns", "name")))
+
+    async def RejectCampaign(self, request: pb.RejectCampaignRequest, context: Context) -> pb.Campaign:
+        return conv.campaign_to_proto(await self._campaigns.reject(
+            current_caller(), conv.resource_id(request.name, "campaigns", "name"), request.reason))
+
+    async def CancelCampaign(self, request: pb.CancelCampaignRequest, context: Context) -> pb.Campaign:
+        return conv.campaign_to_proto(await self._campaigns.cancel(
+            current_caller(), conv.resource_id(request.name, "campaigns", "name")))
+
+    # -- one-time passwords ---------------------------------------------------------------------
+
+    async def SendOtp(self, request: pb.SendOtpRequest, context: Context) -> pb.SendOtpResponse:
+        channel = conv.channel_from_proto(request.channel, "channel", allow_unspecified=True)
+        sent = await self._otp.send(current_caller(), request.customer_id, request.purpose, channel)
+        return pb.SendOtpResponse(name=f"otps/{sent.otp_id}", expire_time=timestamp_to_proto(sent.expires_at),
+                                  channel=conv.channel_to_proto(sent.channel),
+                                  delivery=conv.delivery_to_proto(sent.delivery))
+
+    async def VerifyOtp(self, request: pb.VerifyOtpRequest, context: Context) -> pb.VerifyOtpResponse:
+        return pb.VerifyOtpResponse(verified=await self._otp.verify(
+            current_caller(), conv.resource_id(request.name, "otps", "name"), request.code))
+
+    # -- deliveries -----------------------------------------------------------------------------
+
+    async def GetDelivery(self, request: pb.GetDeliveryRequest, context: Context) -> pb.Delivery:
+        return conv.delivery_to_proto(await self._engagement.get_delivery(
+            current_caller(), conv.resource_id(request.name, "deliveries", "name")))
+
+    async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: Context) -> pb.ListDeliveriesResponse:
+        page = await self._engagement.list_deliveries(
+            current_caller(), conv.delivery_state_from_proto(request.state), request.customer_id,
+            conv.resource_id(request.event, "events", "event", required=False),
+            conv.resource_id(request.campaign, "campaigns", "campaign", required=False),
+            page_request(request.page_size, request.page_token, "deliveries"))
+        return pb.ListDeliveriesResponse(deliveries=[conv.delivery_to_proto(d) for d in page.items],
+                                         next_page_token=page.next_page_token)
+
+    async def RetryDeliveries(self, request: pb.RetryDeliveriesRequest, context: Context
+                              ) -> pb.RetryDeliveriesResponse:
+        ids = [conv.resource_id(n, "deliveries", "names") for n in request.names]
+        return pb.RetryDeliveriesResponse(requeued=await self._engagement.retry_deliveries(current_caller(), ids))
+
+
+def _message_class(number: int) -> str:
+    name = conv.message_class_name(number)
+    return "" if name == "UNSPECIFIED" else name

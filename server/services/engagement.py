@@ -1,0 +1,253 @@
+"""Sending use cases: TriggerEvent, transaction alerts (an ingestion consumer), insight notifications (a
+feed listener), delivery status and re-drive, and the relay sweep of the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import structlog
+
+from server.domain.auth import Caller, Role
+from server.domain.engagement.alerts import TransactionFacts, condition_from_json, matches
+from server.domain.engagement.entities import Delivery, DeliveryState, Event
+from server.domain.errors import FieldViolation, InvalidArgument, not_found
+from server.domain.ingest.model import Transaction
+from server.domain.insights.feed import FeedItem
+from server.domain.pagination import Page, PageRequest, paginate
+from server.security.secret_box import SecretBox
+from server.services.clock import Clock, utc_now
+from server.services.events import DeliveryQueue
+from server.services.fanout import Trigger, record_trigger
+from server.store.db import Database
+from server.store.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+# A queued delivery not picked up this long after it was due is taken as lost by Redis and re-sent.
+RELAY_GRACE = dt.timedelta(seconds=30)
+# Deliveries deferred further than this (quiet hours) are not parked in Redis: the relay sweep
+# enqueues them when they fall due.
+PARK_HORIZON = dt.timedelta(minutes=5)
+
+
+class EngagementService:
+    def __init__(self, database: Database, box: SecretBox, queue: DeliveryQueue, clock: Clock = utc_now) -> None:
+        self._database = database
+        self._box = box
+        self._queue = queue
+        self._clock = clock
+
+    # -- TriggerEvent ---------------------------------------------------------------------------
+
+    async def trigger_event(self, caller: Caller, event_id: str, customer_id: str, data: dict[str, str],
+                            request_id: str) -> list[Delivery]:
+        caller.require_role(Role.SERVICE, Role.BANK_ADMIN)
+        if not customer_id:
+            raise InvalidArgument("MISSING_CUSTOMER_ID", "customer_id is required",
+                                  violations=[FieldViolation("customer_id", "is required")])
+        if len(request_id) > 120:
+            raise InvalidArgument("REQUEST_ID_TOO_LONG", "request_id must be at most 120 characters",
+                                  violations=[FieldViolation("request_id", "at most 120 characters")])
+        now = self._clock()
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            event = await uow.events.get(event_id)
+            if event is None:
+                raise not_found("event", event_id)
+            customer = await uow.customers.get(customer_id)
+            if customer is None:
+                raise not_found("customer", customer_id)
+            key = f"req:{request_id}" if request_id else f"call:{now.timestamp():.6f}:{event_id}:{customer_id}"
+            trigger = Trigger(event, customer_id, key, {"data": dict(data),
+                                                        "customer": {"attributes": dict(customer.attributes)}})
+            deliveries, new = await record_trigger(uow, trigger, self._box, now, await self._bank_name(uow))
+            await uow.commit()
+        if new:
+            await self.announce(caller.tenant_id, deliveries)
+        return deliveries
+
+    async def _bank_name(self, uow: UnitOfWork) -> str:
+        tenant = await uow.tenants.get(uow.customers.tenant_id)
+        return tenant.display_name if tenant else ""
+
+    async def announce(self, tenant_id: str, deliveries: list[Delivery]) -> None:
+        """Hands the recorded deliveries to the workers; if this fails the relay sweep does it."""
+        now = self._clock()
+        due_now = [d.delivery_id for d in deliveries if d.state is DeliveryState.QUEUED and d.next_attempt_at <= now]
+        try:
+            if due_now:
+                await self._queue.enqueue_deliveries(tenant_id, due_now)
+            parked = [d for d in deliveries if d.state is DeliveryState.QUEUED
+                      and now < d.next_attempt_at <= now + PARK_HORIZON]
+            for delivery in parked:
+                await self._queue.enqueue_deliveries(
+                    tenant_id, [delivery.delivery_id], tag="deferred",
+                    defer_seconds=(delivery.next_attempt_at - now).total_seconds())
+        except Exception as exc:  # Redis down: the outbox keeps them and the relay sends them later
+            log.warning("deliveries_not_enqueued", tenant=tenant_id, count=len(deliveries), error=repr(exc))
+            return
+        async with UnitOfWork(self._database, tenant_id) as uow:
+            await uow.deliveries.mark_enqueued(due_now + [d.delivery_id for d in parked], now)
+            await uow.commit()
+
+    # -- automatic triggers ---------------------------------------------------------------------
+
+    async def on_transactions(self, tenant_id: str, transactions: list[Transaction]) -> None:
+        """Ingestion consumer: each transaction matching a transaction alert triggers its event for the
+        account's customer. Keys make a re-run of the same ingestion event send nothing twice."""
+        if not transactions:
+            return
+        created: list[Delivery] = []
+        now = self._clock()
+        async with UnitOfWork(self._database, tenant_id) as uow:
+            alerts = await uow.transaction_alerts.all()
+            if not alerts:
+                return
+            accounts = {a.account_id: a for a in await uow.accounts.get_many({t.account_id for t in transactions})}
+            events: dict[str, Event | None] = {}
+            bank_name = await self._bank_name(uow)
+            for transaction in transactions:
+                account = accounts.get(transaction.account_id)
+                if account is None:
+                    continue
+                facts = TransactionFacts(direction=str(transaction.direction), category=transaction.category,
+                                         description=transaction.description, amount=transaction.amount,
+                                         account_type=str(account.type), currency=transaction.currency)
+                for alert in alerts:
+                    if not matches(condition_from_json(alert.condition), facts):
+                        continue
+                    if alert.event_id not in events:
+                        events[alert.event_id] = await uow.events.get(alert.event_id)
+                    event = events[alert.event_id]
+                    if event is None:
+                        continue
+                    tokens = {"transaction": _transaction_tokens(transaction, account.current_balance),
+                              "account": {"id": account.account_id, "name": account.account_name,
+                                          "type": str(account.type), "currency": account.currency}}
+                    trigger = Trigger(event, account.customer_id, f"txn:{alert.alert_id}:{transaction.transaction_id}",
+                                      tokens)
+                    try:
+                        deliveries, new = await record_trigger(uow, trigger, self._box, now, bank_name)
+                    except Exception as exc:  # a broken alert (e.g. a token it cannot fill) must not stop ingestion
+                        log.warning("transaction_alert_not_sent", tenant=tenant_id, alert=alert.alert_id,
+                                    error=str(exc))
+                        continue
+                    if new:
+                        created.extend(deliveries)
+            await uow.commit()
+        if created:
+            await self.announce(tenant_id, created)
+
+    async def record_feed_items(self, uow: UnitOfWork, tenant_id: str, items: list[FeedItem]) -> list[Delivery]:
+        """Insight listener, inside the insight's own transaction: each new item of a bound insight
+        triggers the bound event with the item's figures as tokens."""
+        notifications = await uow.insight_notifications.for_insights({i.insight_name for i in items})
+        if not notifications:
+            return []
+        created: list[Delivery] = []
+        now = self._clock()
+        bank_name = await self._bank_name(uow)
+        for notification in notifications:
+            event = await uow.events.get(notification.event_id)
+            if event is None:
+                continue
+            for item in items:
+                if item.insight_name != notification.insight_name:
+                    continue
+                tokens = {"insight": {"name": item.insight_name, "title": str(item.payload.get("title", "")),
+                                      "figures": _figures(item.payload)}}
+                trigger = Trigger(event, item.customer_id, f"insight:{notification.notification_id}:"
+                                  f"{item.feed_item_id}", tokens)
+                try:
+                    deliveries, new = await record_trigger(uow, trigger, self._box, now, bank_name)
+                except Exception as exc:  # a broken notification must not undo the insight
+                    log.warning("insight_notification_not_sent", tenant=tenant_id, error=str(exc))
+                    continue
+                if new:
+                    created.extend(deliveries)
+        return created
+
+    # -- deliveries -----------------------------------------------------------------------------
+
+    async def get_delivery(self, caller: Caller, delivery_id: str) -> Delivery:
+        caller.require_role(Role.SERVICE, Role.BANK_ADMIN)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            delivery = await uow.deliveries.get(delivery_id)
+        if delivery is None:
+            raise not_found("delivery", delivery_id)
+        return delivery
+
+    async def list_deliveries(self, caller: Caller, state: DeliveryState | None, customer_id: str, event_id: str,
+                              campaign_id: str, page: PageRequest) -> Page[Delivery]:
+        caller.require_role(Role.SERVICE, Role.BANK_ADMIN)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            found = await uow.deliveries.page(state=state, customer_id=customer_id, event_id=event_id,
+                                              campaign_id=campaign_id, before=page.after, limit=page.size + 1)
+        return paginate(found, page, "deliveries", lambda d: d.delivery_id)
+
+    async def retry_deliveries(self, caller: Caller, delivery_ids: list[str]) -> int:
+        """Re-drives dead-lettered deliveries (named ones may also be FAILED)."""
+        caller.require_role(Role.BANK_ADMIN)
+        now = self._clock()
+        states = [DeliveryState.DEAD_LETTER, DeliveryState.FAILED] if delivery_ids else [DeliveryState.DEAD_LETTER]
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            for delivery_id in delivery_ids:
+                if await uow.deliveries.get(delivery_id) is None:
+                    raise not_found("delivery", delivery_id)
+            requeued = await uow.deliveries.requeue(delivery_ids or None, states, now)
+            await uow.commit()
+        if requeued:
+            await self._queue.enqueue_deliveries(caller.tenant_id, requeued, tag=f"redrive{int(now.timestamp())}")
+        return len(requeued)
+
+    async def relay_lost(self, limit: int = 5000) -> int:
+        """The relay sweep: Redis is lossy, the database is the truth. Re-enqueues deliveries that are
+        due but were never enqueued, were not picked up in time, or whose worker died mid-send."""
+        now = self._clock()
+        async with UnitOfWork(self._database) as uow:
+            lost = await uow.outbox.lost(now, RELAY_GRACE, limit)
+            await uow.outbox.mark_enqueued([delivery_id for _, delivery_id, _ in lost], now)
+            await uow.commit()
+        for tenant_id, delivery_id, attempts in lost:
+            await self._queue.enqueue_deliveries(tenant_id, [delivery_id],
+                                                 tag=f"relay{attempts}-{int(now.timestamp())}")
+        if lost:
+            log.info("deliveries_relayed", count=len(lost))
+        return len(lost)
+
+
+def _transaction_tokens(transaction: Transaction, balance: Decimal | None) -> dict[str, str]:
+    return {"id": transaction.transaction_id, "amount": f"{transaction.amount:,.2f}", "currency": transaction.currency,
+            "balance": "" if balance is None else f"{balance:,.2f}",
+            "time": transaction.posted_at.strftime("%Y-%m-%d %H:%M UTC"), "description": transaction.description,
+            "direction": str(transaction.direction), "category": transaction.category}
+
+
+def _figures(payload: dict[str, object]) -> dict[str, str]:
+    """An insight item's figures as strings for the message tokens: every number in accountDerived,
+    changeValue and transaction under its path (e.g. changeValue_changePercent), plus short names for
+    the usual ones (total, average, change_amount, change_percent, amount, currency)."""
+    figures: dict[str, str] = {}
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}_{key}", inner)
+        elif isinstance(value, list):
+            for index, inner in enumerate(value):
+                walk(prefix if len(value) == 1 else f"{prefix}_{index}", inner)
+        elif isinstance(value, str | int | Decimal) and not isinstance(value, bool):
+            figures[prefix] = str(value)
+
+    for key in ("accountDerived", "changeValue", "transaction"):
+        if key in payload:
+            walk(key, payload[key])
+    aliases = {"total": "accountDerived_totalAvailableBalance_amount",
+               "average": "accountDerived_averageAvailableBalance_amount",
+               "currency": "accountDerived_totalAvailableBalance_currency",
+               "change_amount": "changeValue_changeAmount_amount", "change_percent": "changeValue_changePercent",
+               "amount": "transaction_amount_amount", "balance": "transaction_balance_amount"}
+    figures.update({short: figures[long] for short, long in aliases.items() if long in figures})
+    if "currency" not in figures and "transaction_amount_currency" in figures:
+        figures["currency"] = figures["transaction_amount_currency"]
+    return figures

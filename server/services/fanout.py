@@ -1,0 +1,144 @@
+"""Fan-out: one trigger of an event for one customer becomes one delivery per channel address, recorded
+in the caller's unit of work (the transactional outbox). Every trigger path uses it: TriggerEvent,
+transaction alerts, insight notifications, campaigns and one-time passwords."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.domain.engagement.entities import (
+    App,
+    AppState,
+    Channel,
+    ChannelConfig,
+    Contact,
+    Delivery,
+    DeliveryState,
+    Event,
+    EventMessage,
+    Platform,
+)
+from server.domain.engagement.preferences import ChannelPreferences, Decision, MessageClass, decide
+from server.domain.engagement.quiet_hours import QuietHours
+from server.domain.engagement.templates import TemplateRenderError, render_parts
+from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from server.domain.ids import new_id
+from server.security.secret_box import SecretBox
+from server.store.uow import UnitOfWork
+
+
+@dataclass
+class Trigger:
+    """What is being sent, to whom, and the values its tokens may use."""
+
+    event: Event
+    customer_id: str
+    trigger_key: str
+    tokens: dict[str, Any] = field(default_factory=dict)
+    campaign_id: str = ""
+    message_class: MessageClass = MessageClass.REGULAR
+    # Only these channels (one-time passwords pick one); None = every message of the event.
+    channels: frozenset[Channel] | None = None
+    # Content with a secret in it (a one-time password) is stored sealed.
+    sensitive: bool = False
+
+
+@dataclass
+class Target:
+    address: str
+    config: ChannelConfig | None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+async def record_trigger(uow: UnitOfWork, trigger: Trigger, box: SecretBox, now: dt.datetime,
+                         bank_name: str) -> tuple[list[Delivery], bool]:
+    """Records the deliveries of one trigger. Returns them and whether they are new: a trigger key seen
+    before returns the first call's deliveries and records nothing."""
+    event = trigger.event
+    if not await uow.deliveries.add_trigger(trigger.trigger_key, event.event_id, trigger.customer_id, now):
+        return await uow.deliveries.of_trigger(trigger.trigger_key), False
+    # Only published apps send. A one-time password by SMS names no app.
+    app = await uow.apps.get(event.app_id) if event.app_id else None
+    if event.app_id and (app is None or app.state is not AppState.PUBLISHED):
+        raise FailedPrecondition("APP_NOT_PUBLISHED", f"app '{event.app_id}' is not published: it cannot send",
+                                 metadata={"app": event.app_id})
+    contact = await uow.contacts.get(trigger.customer_id) or Contact(trigger.customer_id)
+    configs = await uow.channel_configs.all()
+    context = {"customer": {"id": trigger.customer_id, **trigger.tokens.get("customer", {})},
+               "event": {"name": event.display_name}, "bank": {"name": bank_name},
+               **{k: v for k, v in trigger.tokens.items() if k != "customer"}}
+    deliveries: list[Delivery] = []
+    for message in event.messages:
+        if trigger.channels is not None and message.channel not in trigger.channels:
+            continue
+        content = _render(message, context)
+        for target in _targets(message, contact, app, configs):
+            deliveries.append(_delivery(trigger, message.channel, target, {**content, **target.extra}, contact,
+                                        box, now))
+    await uow.deliveries.add_many(deliveries)
+    return deliveries, True
+
+
+def _render(message: EventMessage, context: dict[str, Any]) -> dict[str, str]:
+    try:
+        return render_parts(message.content, context)
+    except TemplateRenderError as exc:
+        raise InvalidArgument("TEMPLATE_TOKEN_MISSING", f"the {message.channel} message cannot be rendered: {exc}",
+                              violations=[FieldViolation("data", str(exc))]) from exc
+
+
+def _targets(message: EventMessage, contact: Contact, app: App | None, configs: list[ChannelConfig]) -> list[Target]:
+    """The addresses of this channel and the configuration that sends to each; an empty address stands
+    for 'nowhere to send' and is recorded as skipped."""
+    if message.channel is Channel.EMAIL:
+        return [Target(contact.email, _config(configs, Channel.EMAIL, {"smtp"}))]
+    if message.channel is Channel.SMS:
+        return [Target(contact.phone, _config(configs, Channel.SMS, {"twilio", "vonage", "clickatell"}))]
+    if message.channel is Channel.PUSH:
+        devices = [d for d in contact.devices if app and d.app_id == app.app_id and d.platform in app.platforms]
+        return [Target(d.push_token, _config(configs, Channel.PUSH, {"apns"} if d.platform is Platform.APPLE
+                                             else {"fcm"}), {"platform": str(d.platform)})
+                for d in devices] or [Target("", None)]
+    passes = [p for p in contact.passes if p.pass_type_identifier == message.content.get("pass_type_identifier")]
+    return [Target(p.push_token, _config(configs, Channel.PASS, {"apple_pass"}),
+                   {"serial_number": p.serial_number}) for p in passes] or [Target("", None)]
+
+
+def _config(configs: list[ChannelConfig], channel: Channel, providers: set[str]) -> ChannelConfig | None:
+    # The most recently updated configuration of the channel (and provider family) is the active one.
+    matching = [c for c in configs if c.channel is channel and c.provider in providers]
+    return max(matching, key=lambda c: (c.updated_at, c.config_id)) if matching else None
+
+
+def _preferences(contact: Contact) -> ChannelPreferences:
+    quiet = contact.preferences.quiet_hours
+    return ChannelPreferences(
+        opted_out_channels=frozenset(str(c) for c in contact.preferences.opted_out_channels),
+        opted_out_event_types=frozenset(contact.preferences.opted_out_event_types),
+        quiet_hours=None if quiet is None else QuietHours(dt.time.fromisoformat(quiet.start),
+                                                          dt.time.fromisoformat(quiet.end), quiet.time_zone))
+
+
+def _delivery(trigger: Trigger, channel: Channel, target: Target, content: dict[str, str], contact: Contact,
+              box: SecretBox, now: dt.datetime) -> Delivery:
+    state, skip_reason, due = DeliveryState.QUEUED, "", now
+    if target.address and target.config is None:
+        state, skip_reason = DeliveryState.SKIPPED, "NO_CHANNEL_CONFIG"
+    else:
+        decision: Decision = decide(str(channel), trigger.event.event_type_id, trigger.message_class,
+                                    _preferences(contact), target.address or None, now)
+        if decision.skip_reason:
+            state, skip_reason = DeliveryState.SKIPPED, decision.skip_reason
+        elif decision.defer_until is not None:
+            due = decision.defer_until
+    sealed = box.seal(content) if trigger.sensitive and state is DeliveryState.QUEUED else None
+    return Delivery(
+        delivery_id=new_id(), trigger_key=trigger.trigger_key, event_id=trigger.event.event_id,
+        campaign_id=trigger.campaign_id, customer_id=trigger.customer_id, channel=channel,
+        provider=target.config.provider if target.config else "", config_id=target.config.config_id
+        if target.config else "", address=target.address, message_class=str(trigger.message_class),
+        content={} if trigger.sensitive or state is DeliveryState.SKIPPED else content, state=state,
+        skip_reason=skip_reason, attempts=0, next_attempt_at=due, provider_message_id="", error_code="",
+        error_message="", created_at=now, updated_at=now, sealed_content=sealed)

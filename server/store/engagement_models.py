@@ -1,0 +1,207 @@
+"""Engagement tables: set-up objects, the delivery outbox, campaigns and one-time passwords. Every row
+carries its tenant and every key starts with it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.store.models import Base
+from server.store.types import UTCDateTime
+
+
+class AppRow(Base):
+    __tablename__ = "apps"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    app_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(32))
+    platforms: Mapped[list[str]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class EventTypeRow(Base):
+    __tablename__ = "event_types"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_type_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ContactRow(Base):
+    __tablename__ = "contacts"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    devices: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    passes: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    preferences: Mapped[dict[str, object]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ChannelConfigRow(Base):
+    __tablename__ = "channel_configs"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    config_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(8))
+    provider: Mapped[str] = mapped_column(String(16))
+    settings: Mapped[dict[str, str]] = mapped_column(JSON)
+    # Fernet token of the JSON secrets; only workers open it.
+    sealed_secrets: Mapped[bytes] = mapped_column(LargeBinary)
+    secret_keys: Mapped[list[str]] = mapped_column(JSON)
+    rate_limit_per_second: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class TemplateRow(Base):
+    __tablename__ = "templates"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(8))
+    content: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(128))
+    event_type_id: Mapped[str] = mapped_column(String(40))
+    app_id: Mapped[str] = mapped_column(String(40))
+    message_class: Mapped[str] = mapped_column(String(8))
+    # [{"channel": "SMS", "template_id": "...", "content": {...}}]
+    messages: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class TriggerRow(Base):
+    """One row per fan-out (a TriggerEvent request id, a transaction alert hit, an insight item, a
+    campaign recipient, an OTP): its key makes every repeated trigger a no-op."""
+
+    __tablename__ = "event_triggers"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trigger_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class DeliveryRow(Base):
+    """The outbox: a message to one address through one channel, and its delivery status."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "trigger_key", "channel", "address", name="uq_deliveries_trigger_address"),
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_deliveries_tenant_customer", "tenant_id", "customer_id", "created_at"),
+        Index("ix_deliveries_tenant_state", "tenant_id", "state", "created_at"),
+        Index("ix_deliveries_provider_message", "provider", "provider_message_id"),
+    )
+
+    delivery_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    trigger_key: Mapped[str] = mapped_column(String(200))
+    event_id: Mapped[str] = mapped_column(String(40))
+    campaign_id: Mapped[str] = mapped_column(String(40), default="")
+    customer_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(8))
+    provider: Mapped[str] = mapped_column(String(16), default="")
+    config_id: Mapped[str] = mapped_column(String(40), default="")
+    address: Mapped[str] = mapped_column(String(4096))
+    message_class: Mapped[str] = mapped_column(String(8))
+    # The rendered message; sealed (encrypted) instead when it carries a one-time password, and
+    # wiped once the delivery is final.
+    content: Mapped[dict[str, str]] = mapped_column(JSON)
+    sealed_content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    state: Mapped[str] = mapped_column(String(12))
+    skip_reason: Mapped[str] = mapped_column(String(40), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    enqueued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    provider_message_id: Mapped[str] = mapped_column(String(200), default="")
+    error_code: Mapped[str] = mapped_column(String(64), default="")
+    error_message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class TransactionAlertRow(Base):
+    __tablename__ = "transaction_alerts"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    condition: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class InsightNotificationRow(Base):
+    __tablename__ = "insight_notifications"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    notification_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    insight_name: Mapped[str] = mapped_column(String(100))
+    event_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class CampaignRow(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_state_send_at", "state", "send_at"),)
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    event_id: Mapped[str] = mapped_column(String(40))
+    audience: Mapped[dict[str, object]] = mapped_column(JSON)
+    send_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    is_offer: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(20))
+    creator: Mapped[str] = mapped_column(String(128))
+    approver: Mapped[str] = mapped_column(String(128), default="")
+    rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    # The last customer id fanned out: a re-run job carries on after it.
+    cursor: Mapped[str] = mapped_column(String(64), default="")
+    customers_targeted: Mapped[int] = mapped_column(Integer, default=0)
+    deliveries_created: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class OtpRow(Base):
+    __tablename__ = "otps"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    otp_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    consumed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,58 @@
+"""Campaigns and their progress through the audience."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+
+from server.domain.engagement.entities import Campaign, CampaignState
+from server.store.engagement_models import CampaignRow
+from server.store.models import CustomerRow
+from server.store.repositories.engagement_base import IdKeyedRepository
+
+
+class CampaignsRepository(IdKeyedRepository):
+    model = CampaignRow
+    id_column = "campaign_id"
+
+    async def get(self, campaign_id: str) -> Campaign | None:
+        row = await self._row(campaign_id)
+        return _campaign(row) if row else None
+
+    async def page(self, after: str | None, limit: int) -> list[Campaign]:
+        return [_campaign(r) for r in await self._page(after, limit)]
+
+    async def save(self, campaign: Campaign) -> None:
+        await self.session.merge(CampaignRow(
+            tenant_id=self.tenant_id, campaign_id=campaign.campaign_id, display_name=campaign.display_name,
+            event_id=campaign.event_id, audience=campaign.audience, send_at=campaign.send_at,
+            is_offer=campaign.is_offer, state=str(campaign.state), creator=campaign.creator,
+            approver=campaign.approver, rejection_reason=campaign.rejection_reason, cursor=campaign.cursor,
+            customers_targeted=campaign.customers_targeted, deliveries_created=campaign.deliveries_created,
+            created_at=campaign.created_at, updated_at=campaign.updated_at))
+
+    async def audience_page(self, audience: dict[str, Any], after: str, limit: int) -> list[tuple[str, dict]]:
+        """(customer id, attributes) of the next customers of the audience, by id."""
+        query = select(CustomerRow.customer_id, CustomerRow.attributes).where(
+            CustomerRow.tenant_id == self.tenant_id, CustomerRow.customer_id > after)
+        if audience.get("customer_ids") is not None:
+            query = query.where(CustomerRow.customer_id.in_(list(audience["customer_ids"])))  # type: ignore[arg-type]
+        rows = await self.session.execute(query.order_by(CustomerRow.customer_id).limit(limit))
+        return [(r.customer_id, dict(r.attributes or {})) for r in rows]
+
+
+async def due_campaigns(session: Any, now: dt.datetime) -> list[tuple[str, str]]:
+    """(tenant, campaign id) of every tenant's campaigns that should be running now."""
+    rows = await session.execute(select(CampaignRow.tenant_id, CampaignRow.campaign_id).where(or_(
+        and_(CampaignRow.state == CampaignState.SCHEDULED.value,
+             or_(CampaignRow.send_at.is_(None), CampaignRow.send_at <= now)),
+        CampaignRow.state == CampaignState.RUNNING.value)))
+    return [(r.tenant_id, r.campaign_id) for r in rows]
+
+
+def _campaign(row: CampaignRow) -> Campaign:
+    return Campaign(row.campaign_id, row.display_name, row.event_id, dict(row.audience), row.send_at, row.is_offer,
+                    CampaignState(row.state), row.creator, row.approver, row.rejection_reason, row.cursor,
+                    row.customers_targeted, row.deliveries_created, row.created_at, row.updated_at)

@@ -1,0 +1,180 @@
+"""The delivery outbox of one tenant: recorded with the trigger in one transaction, claimed by one
+worker at a time (a lease), finished with the provider's answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from server.domain.engagement.entities import Channel, Delivery, DeliveryState
+from server.store.engagement_models import DeliveryRow, TriggerRow
+from server.store.repositories.base import TenantRepository
+
+
+class DeliveriesRepository(TenantRepository):
+    async def add_trigger(self, trigger_key: str, event_id: str, customer_id: str, now: dt.datetime) -> bool:
+        """False when the trigger was recorded before: the caller must not fan out again."""
+        stmt = self.upsert(TriggerRow).values(tenant_id=self.tenant_id, trigger_key=trigger_key, event_id=event_id,
+                                              customer_id=customer_id, created_at=now)
+        result = await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["tenant_id", "trigger_key"]))
+        return bool(result.rowcount)
+
+    async def add_many(self, deliveries: list[Delivery]) -> None:
+        if deliveries:
+            await self.session.execute(DeliveryRow.__table__.insert(), [_values(self.tenant_id, d) for d in deliveries])
+
+    async def of_trigger(self, trigger_key: str) -> list[Delivery]:
+        rows = await self.session.scalars(select(DeliveryRow).where(
+            DeliveryRow.tenant_id == self.tenant_id, DeliveryRow.trigger_key == trigger_key
+        ).order_by(DeliveryRow.delivery_id))
+        return [_delivery(r) for r in rows]
+
+    async def get(self, delivery_id: str) -> Delivery | None:
+        row = await self.session.get(DeliveryRow, delivery_id)
+        return _delivery(row) if row is not None and row.tenant_id == self.tenant_id else None
+
+    async def page(self, *, state: DeliveryState | None, customer_id: str, event_id: str, campaign_id: str,
+                   before: str | None, limit: int) -> list[Delivery]:
+        """Newest first."""
+        query = select(DeliveryRow).where(DeliveryRow.tenant_id == self.tenant_id)
+        if state is not None:
+            query = query.where(DeliveryRow.state == str(state))
+        if customer_id:
+            query = query.where(DeliveryRow.customer_id == customer_id)
+        if event_id:
+            query = query.where(DeliveryRow.event_id == event_id)
+        if campaign_id:
+            query = query.where(DeliveryRow.campaign_id == campaign_id)
+        if before:
+            query = query.where(DeliveryRow.delivery_id < before)
+        rows = await self.session.scalars(query.order_by(DeliveryRow.delivery_id.desc()).limit(limit))
+        return [_delivery(r) for r in rows]
+
+    async def claim(self, delivery_id: str, now: dt.datetime, lease: dt.timedelta) -> Delivery | None:
+        """Takes the delivery for one send when it is due, or when another worker's lease ran out (that
+        worker died mid-send). None when it is not this worker's to send (done, not due, leased)."""
+        result = await self.session.execute(update(DeliveryRow).where(
+            DeliveryRow.delivery_id == delivery_id, DeliveryRow.tenant_id == self.tenant_id,
+            or_(and_(DeliveryRow.state == DeliveryState.QUEUED.value, DeliveryRow.next_attempt_at <= now),
+                and_(DeliveryRow.state == DeliveryState.SENDING.value, DeliveryRow.lease_until < now)),
+        ).values(state=DeliveryState.SENDING.value, attempts=DeliveryRow.attempts + 1, lease_until=now + lease,
+                 updated_at=now))
+        if not result.rowcount:
+            return None
+        row = await self.session.get(DeliveryRow, delivery_id, populate_existing=True)
+        return _delivery(row) if row else None
+
+    async def finish(self, delivery_id: str, state: DeliveryState, now: dt.datetime, *,
+                     provider_message_id: str = "", error_code: str = "", error_message: str = "") -> bool:
+        """A final answer for a delivery this worker holds. Wipes sealed (one-time password) content."""
+        values: dict[str, Any] = {"state": state.value, "lease_until": None, "updated_at": now,
+                                  "error_code": error_code[:64], "error_message": error_message[:2000],
+                                  "sealed_content": None}
+        if provider_message_id:
+            values["provider_message_id"] = provider_message_id[:200]
+        if state is DeliveryState.SENT:
+            values["sent_at"] = now
+        result = await self.session.execute(update(DeliveryRow).where(
+            DeliveryRow.delivery_id == delivery_id, DeliveryRow.tenant_id == self.tenant_id,
+            DeliveryRow.state == DeliveryState.SENDING.value).values(**values))
+        return bool(result.rowcount)
+
+    async def reschedule(self, delivery_id: str, at: dt.datetime, now: dt.datetime, *, error_code: str = "",
+                         error_message: str = "") -> bool:
+        """Back to the queue until `at` (a temporary error); the job for `at` counts as enqueued."""
+        result = await self.session.execute(update(DeliveryRow).where(
+            DeliveryRow.delivery_id == delivery_id, DeliveryRow.tenant_id == self.tenant_id,
+            DeliveryRow.state == DeliveryState.SENDING.value,
+        ).values(state=DeliveryState.QUEUED.value, lease_until=None, next_attempt_at=at, enqueued_at=at,
+                 updated_at=now, error_code=error_code[:64], error_message=error_message[:2000]))
+        return bool(result.rowcount)
+
+    async def requeue(self, delivery_ids: list[str] | None, states: list[DeliveryState], now: dt.datetime) -> list[str]:
+        """Re-drives deliveries in the given states with their tries starting again (RetryDeliveries)."""
+        query = select(DeliveryRow.delivery_id).where(DeliveryRow.tenant_id == self.tenant_id,
+                                                      DeliveryRow.state.in_([s.value for s in states]))
+        if delivery_ids is not None:
+            query = query.where(DeliveryRow.delivery_id.in_(delivery_ids))
+        ids = list(await self.session.scalars(query))
+        if ids:
+            await self.session.execute(update(DeliveryRow).where(
+                DeliveryRow.tenant_id == self.tenant_id, DeliveryRow.delivery_id.in_(ids)
+            ).values(state=DeliveryState.QUEUED.value, attempts=0, next_attempt_at=now, enqueued_at=now,
+                     lease_until=None, updated_at=now, error_code="", error_message=""))
+        return ids
+
+    async def mark_enqueued(self, delivery_ids: list[str], now: dt.datetime) -> None:
+        if delivery_ids:
+            await self.session.execute(update(DeliveryRow).where(
+                DeliveryRow.tenant_id == self.tenant_id, DeliveryRow.delivery_id.in_(delivery_ids),
+                DeliveryRow.enqueued_at.is_(None)).values(enqueued_at=now))
+
+    async def record_receipt(self, provider: str, provider_message_id: str, state: DeliveryState,
+                             now: dt.datetime, error_code: str, error_message: str) -> str | None:
+        """A provider's delivery report; returns the delivery id it matched, if any."""
+        row = (await self.session.scalars(select(DeliveryRow).where(
+            DeliveryRow.tenant_id == self.tenant_id, DeliveryRow.provider == provider,
+            DeliveryRow.provider_message_id == provider_message_id).limit(1))).first()
+        if row is None:
+            return None
+        if row.state in (DeliveryState.SENT.value, DeliveryState.DELIVERED.value, DeliveryState.FAILED.value):
+            row.state = state.value
+            row.updated_at = now
+            if state is DeliveryState.DELIVERED:
+                row.delivered_at = now
+            if error_code or error_message:
+                row.error_code, row.error_message = error_code[:64], error_message[:2000]
+        return row.delivery_id
+
+
+class OutboxRepository:
+    """The relay's cross-tenant view: deliveries whose job Redis may have lost."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def lost(self, now: dt.datetime, grace: dt.timedelta, limit: int) -> list[tuple[str, str, int]]:
+        """(tenant, delivery id, attempts) of deliveries due but not picked up within `grace`, never
+        enqueued, or held by a worker whose lease ran out."""
+        cutoff = now - grace
+        rows = await self.session.execute(select(
+            DeliveryRow.tenant_id, DeliveryRow.delivery_id, DeliveryRow.attempts).where(or_(
+                and_(DeliveryRow.state == DeliveryState.QUEUED.value, DeliveryRow.next_attempt_at <= now,
+                     DeliveryRow.enqueued_at.is_(None)),
+                and_(DeliveryRow.state == DeliveryState.QUEUED.value, DeliveryRow.next_attempt_at <= cutoff,
+                     DeliveryRow.enqueued_at <= cutoff),
+                and_(DeliveryRow.state == DeliveryState.SENDING.value, DeliveryRow.lease_until < now),
+            )).order_by(DeliveryRow.next_attempt_at).limit(limit))
+        return [(r.tenant_id, r.delivery_id, r.attempts) for r in rows]
+
+    async def mark_enqueued(self, delivery_ids: list[str], now: dt.datetime) -> None:
+        if delivery_ids:
+            await self.session.execute(update(DeliveryRow).where(
+                DeliveryRow.delivery_id.in_(delivery_ids),
+                DeliveryRow.state == DeliveryState.QUEUED.value).values(enqueued_at=now))
+
+
+def _values(tenant_id: str, d: Delivery) -> dict[str, Any]:
+    return {"delivery_id": d.delivery_id, "tenant_id": tenant_id, "trigger_key": d.trigger_key,
+            "event_id": d.event_id, "campaign_id": d.campaign_id, "customer_id": d.customer_id,
+            "channel": str(d.channel), "provider": d.provider, "config_id": d.config_id, "address": d.address,
+            "message_class": d.message_class, "content": d.content, "sealed_content": d.sealed_content,
+            "state": str(d.state), "skip_reason": d.skip_reason, "attempts": d.attempts,
+            "next_attempt_at": d.next_attempt_at, "lease_until": None, "enqueued_at": None,
+            "provider_message_id": d.provider_message_id, "error_code": d.error_code,
+            "error_message": d.error_message, "created_at": d.created_at, "updated_at": d.updated_at,
+            "sent_at": d.sent_at, "delivered_at": d.delivered_at}
+
+
+def _delivery(row: DeliveryRow) -> Delivery:
+    return Delivery(
+        delivery_id=row.delivery_id, trigger_key=row.trigger_key, event_id=row.event_id, campaign_id=row.campaign_id,
+        customer_id=row.customer_id, channel=Channel(row.channel), provider=row.provider, config_id=row.config_id,
+        address=row.address, message_class=row.message_class, content=dict(row.content or {}),
+        state=DeliveryState(row.state), skip_reason=row.skip_reason, attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at, provider_message_id=row.provider_message_id,
+        error_code=row.error_code, error_message=row.error_message, created_at=row.created_at,
+        updated_at=row.updated_at, sent_at=row.sent_at, delivered_at=row.delivered_at,
+        sealed_content=row.sealed_content)

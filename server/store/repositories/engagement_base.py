@@ -1,0 +1,32 @@
+"""Shared reads of the engagement set-up tables: get by id, and list a page ordered by id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from server.store.repositories.base import TenantRepository
+
+
+class IdKeyedRepository(TenantRepository):
+    """A table keyed by (tenant_id, <id column>); subclasses name the model and the id column."""
+
+    model: Any
+    id_column: str
+
+    async def _row(self, identifier: str) -> Any:
+        return await self.session.get(self.model, (self.tenant_id, identifier))
+
+    async def _page(self, after: str | None, limit: int, *conditions: Any) -> list[Any]:
+        column = getattr(self.model, self.id_column)
+        query = select(self.model).where(self.model.tenant_id == self.tenant_id, *conditions)
+        if after:
+            query = query.where(column > after)
+        return list(await self.session.scalars(query.order_by(column).limit(limit)))
+
+    async def _delete(self, identifier: str) -> bool:
+        column = getattr(self.model, self.id_column)
+        result = await self.session.execute(
+            delete(self.model).where(self.model.tenant_id == self.tenant_id, column == identifier))
+        return bool(result.rowcount)

@@ -1,0 +1,145 @@
+"""Apps, event types, templates, events and channel configurations of one tenant."""
+
+from __future__ import annotations
+
+from server.domain.engagement.entities import (
+    App,
+    AppState,
+    Channel,
+    ChannelConfig,
+    Event,
+    EventMessage,
+    EventType,
+    Platform,
+    Template,
+)
+from server.store.engagement_models import AppRow, ChannelConfigRow, EventRow, EventTypeRow, TemplateRow
+from server.store.repositories.engagement_base import IdKeyedRepository
+
+
+class AppsRepository(IdKeyedRepository):
+    model = AppRow
+    id_column = "app_id"
+
+    async def get(self, app_id: str) -> App | None:
+        row = await self._row(app_id)
+        return _app(row) if row else None
+
+    async def page(self, after: str | None, limit: int) -> list[App]:
+        return [_app(r) for r in await self._page(after, limit)]
+
+    async def save(self, app: App) -> None:
+        await self.session.merge(AppRow(
+            tenant_id=self.tenant_id, app_id=app.app_id, display_name=app.display_name, category=app.category,
+            platforms=[str(p) for p in app.platforms], state=str(app.state), created_at=app.created_at,
+            updated_at=app.updated_at))
+
+
+def _app(row: AppRow) -> App:
+    return App(row.app_id, row.display_name, row.category, [Platform(p) for p in row.platforms],
+               AppState(row.state), row.created_at, row.updated_at)
+
+
+class EventTypesRepository(IdKeyedRepository):
+    model = EventTypeRow
+    id_column = "event_type_id"
+
+    async def get(self, event_type_id: str) -> EventType | None:
+        row = await self._row(event_type_id)
+        return _event_type(row) if row else None
+
+    async def page(self, after: str | None, limit: int) -> list[EventType]:
+        return [_event_type(r) for r in await self._page(after, limit)]
+
+    async def add(self, event_type: EventType) -> None:
+        self.session.add(EventTypeRow(tenant_id=self.tenant_id, event_type_id=event_type.event_type_id,
+                                      display_name=event_type.display_name, description=event_type.description,
+                                      created_at=event_type.created_at))
+
+
+def _event_type(row: EventTypeRow) -> EventType:
+    return EventType(row.event_type_id, row.display_name, row.description, row.created_at)
+
+
+class TemplatesRepository(IdKeyedRepository):
+    model = TemplateRow
+    id_column = "template_id"
+
+    async def get(self, template_id: str) -> Template | None:
+        row = await self._row(template_id)
+        return _template(row) if row else None
+
+    async def page(self, after: str | None, limit: int, channel: Channel | None) -> list[Template]:
+        conditions = [TemplateRow.channel == str(channel)] if channel else []
+        return [_template(r) for r in await self._page(after, limit, *conditions)]
+
+    async def save(self, template: Template) -> None:
+        await self.session.merge(TemplateRow(
+            tenant_id=self.tenant_id, template_id=template.template_id, display_name=template.display_name,
+            channel=str(template.channel), content=dict(template.content), created_at=template.created_at,
+            updated_at=template.updated_at))
+
+
+def _template(row: TemplateRow) -> Template:
+    return Template(row.template_id, row.display_name, Channel(row.channel), dict(row.content), row.created_at,
+                    row.updated_at)
+
+
+class EventsRepository(IdKeyedRepository):
+    model = EventRow
+    id_column = "event_id"
+
+    async def get(self, event_id: str) -> Event | None:
+        row = await self._row(event_id)
+        return _event(row) if row else None
+
+    async def page(self, after: str | None, limit: int) -> list[Event]:
+        return [_event(r) for r in await self._page(after, limit)]
+
+    async def save(self, event: Event) -> None:
+        await self.session.merge(EventRow(
+            tenant_id=self.tenant_id, event_id=event.event_id, display_name=event.display_name,
+            description=event.description, owner=event.owner, event_type_id=event.event_type_id, app_id=event.app_id,
+            message_class=event.message_class,
+            messages=[{"channel": str(m.channel), "template_id": m.template_id, "content": dict(m.content)}
+                      for m in event.messages],
+            created_at=event.created_at, updated_at=event.updated_at))
+
+
+def _event(row: EventRow) -> Event:
+    messages = [EventMessage(Channel(str(m["channel"])), str(m.get("template_id") or ""),
+                             dict(m["content"])) for m in row.messages]  # type: ignore[call-overload]
+    return Event(row.event_id, row.display_name, row.description, row.owner, row.event_type_id, row.app_id,
+                 row.message_class, messages, row.created_at, row.updated_at)
+
+
+class ChannelConfigsRepository(IdKeyedRepository):
+    model = ChannelConfigRow
+    id_column = "config_id"
+
+    async def get(self, config_id: str) -> ChannelConfig | None:
+        row = await self._row(config_id)
+        return _config(row) if row else None
+
+    async def sealed_secrets(self, config_id: str) -> bytes | None:
+        row = await self._row(config_id)
+        return row.sealed_secrets if row else None
+
+    async def page(self, after: str | None, limit: int) -> list[ChannelConfig]:
+        return [_config(r) for r in await self._page(after, limit)]
+
+    async def all(self) -> list[ChannelConfig]:
+        return [_config(r) for r in await self._page(None, 10_000)]
+
+    async def save(self, config: ChannelConfig, sealed_secrets: bytes) -> None:
+        await self.session.merge(ChannelConfigRow(
+            tenant_id=self.tenant_id, config_id=config.config_id, display_name=config.display_name,
+            channel=str(config.channel), provider=config.provider, settings=dict(config.settings),
+            sealed_secrets=sealed_secrets, secret_keys=sorted(config.secret_keys),
+            rate_limit_per_second=config.rate_limit_per_second, created_at=config.created_at,
+            updated_at=config.updated_at))
+
+
+def _config(row: ChannelConfigRow) -> ChannelConfig:
+    return ChannelConfig(row.config_id, row.display_name, Channel(row.channel), row.provider, dict(row.settings),
+                         list(row.secret_keys), row.rate_limit_per_second, row.created_at, row.updated_at)

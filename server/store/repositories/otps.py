@@ -1,0 +1,43 @@
+"""One-time passwords: only their hashes are stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from server.store.engagement_models import OtpRow
+from server.store.repositories.base import TenantRepository
+
+
+@dataclass
+class StoredOtp:
+    otp_id: str
+    customer_id: str
+    purpose: str
+    code_hash: str
+    expires_at: dt.datetime
+    attempts: int
+    max_attempts: int
+    consumed_at: dt.datetime | None
+
+
+class OtpsRepository(TenantRepository):
+    async def add(self, otp: StoredOtp, now: dt.datetime) -> None:
+        self.session.add(OtpRow(tenant_id=self.tenant_id, otp_id=otp.otp_id, customer_id=otp.customer_id,
+                                purpose=otp.purpose, code_hash=otp.code_hash, expires_at=otp.expires_at,
+                                attempts=otp.attempts, max_attempts=otp.max_attempts, consumed_at=otp.consumed_at,
+                                created_at=now))
+
+    async def get_for_update(self, otp_id: str) -> StoredOtp | None:
+        # FOR UPDATE (PostgreSQL): two concurrent verifications of one code cannot both succeed.
+        row = await self.session.get(OtpRow, (self.tenant_id, otp_id), with_for_update=True)
+        if row is None:
+            return None
+        return StoredOtp(row.otp_id, row.customer_id, row.purpose, row.code_hash, row.expires_at, row.attempts,
+                         row.max_attempts, row.consumed_at)
+
+    async def save_attempt(self, otp_id: str, attempts: int, consumed_at: dt.datetime | None) -> None:
+        row = await self.session.get(OtpRow, (self.tenant_id, otp_id))
+        if row is not None:
+            row.attempts = attempts
+            row.consumed_at = consumed_at

@@ -1,0 +1,93 @@
+"""Campaigns with bank approval, insight notifications and tenant isolation, through the real server and
+worker against the test sinks."""
+
+import datetime as dt
+
+import grpc
+
+from engage.engagement.v1 import engagement_service_pb2 as pb
+from engage.insights.v1 import insights_service_pb2 as insights
+from server.domain.auth import Role
+from tests.e2e.test_insights_savings import day, seed_reference_customer
+from tests.integration.test_insight_batches import run_worker
+from tests.support.builders import failure
+from tests.support.yes_bank import add_customer, set_up_yes_bank
+
+
+async def test_an_offer_waits_for_another_admins_approval(server, settings, tenant, service_stubs, smtp_sink,
+                                                          provider_sink):
+    lisa = server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa"))
+    bank = await set_up_yes_bank(lisa, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                 provider_base_url=provider_sink.base_url)
+    await add_customer(service_stubs, bank.app, "c1", email="c1@example.com", phone="+420601000001", push_token="")
+    await add_customer(service_stubs, bank.app, "c2", email="c2@example.com", phone="+420601000002", push_token="")
+    event = await lisa.engagement.CreateEvent(pb.CreateEventRequest(event=pb.Event(
+        display_name="Savings offer", description="2% on a new savings account", event_type=bank.event_type,
+        app=bank.app, messages=[pb.EventMessage(channel=pb.CHANNEL_EMAIL, content=pb.MessageContent(
+            email=pb.EmailContent(subject="An offer for {{ customer.id }}", text="Save with {{ bank.name }}.")))])))
+    offer = await lisa.engagement.CreateCampaign(pb.CreateCampaignRequest(campaign=pb.Campaign(
+        display_name="Spring savings", event=event.name, is_offer=True,
+        audience=pb.Audience(customer_list=pb.CustomerList(customer_ids=["c1", "c2"])))))
+    assert offer.state == pb.Campaign.PENDING_APPROVAL
+
+    await run_worker(settings)
+    assert smtp_sink.messages == []  # nothing goes out before the approval
+    code, reason, _ = await failure(lisa.engagement.ApproveCampaign(pb.ApproveCampaignRequest(name=offer.name)))
+    assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "CAMPAIGN_SELF_APPROVAL")
+
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "raj")) as raj:
+        approved = await raj.engagement.ApproveCampaign(pb.ApproveCampaignRequest(name=offer.name))
+        assert (approved.state, approved.approver) == (pb.Campaign.SCHEDULED, "raj")
+    await server.services.campaigns.start_due()
+    await run_worker(settings)
+    messages = await smtp_sink.wait_for(2)
+    assert sorted(m["Subject"] for m in messages) == ["An offer for c1", "An offer for c2"]
+    done = await lisa.engagement.GetCampaign(pb.GetCampaignRequest(name=offer.name))
+    assert (done.state, done.customers_targeted, done.deliveries_created) == (pb.Campaign.COMPLETED, 2, 2)
+    # Running it again sends nothing twice.
+    await server.services.campaigns.run(tenant, offer.name.split("/")[1])
+    await run_worker(settings)
+    assert len(smtp_sink.messages) == 2
+    await lisa.close()
+
+
+async def test_a_new_insight_is_also_sent_as_a_push(server, settings, tenant, service_stubs, smtp_sink,
+                                                    provider_sink):
+    admin = server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa"))
+    bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                 provider_base_url=provider_sink.base_url)
+    await seed_reference_customer(service_stubs, "u1")
+    await add_customer(service_stubs, bank.app, "u1", email="", phone="", with_account=False)
+    event = await admin.engagement.CreateEvent(pb.CreateEventRequest(event=pb.Event(
+        display_name="Savings grew", description="Push for the savings insight", event_type=bank.event_type,
+        app=bank.app, messages=[pb.EventMessage(channel=pb.CHANNEL_PUSH, content=pb.MessageContent(
+            push=pb.PushContent(title="Your savings grew",
+                                body="Up {{ insight.figures.change_percent }}% on your average")))])))
+    await admin.engagement.CreateInsightNotification(pb.CreateInsightNotificationRequest(
+        insight_notification=pb.InsightNotification(insight_name="SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE",
+                                                    event=event.name)))
+    generated = await service_stubs.insights.TriggerInsights(insights.TriggerInsightsRequest(
+        customer_id="u1", as_of=day(dt.date(2021, 7, 1))))
+    assert len(generated.generated) == 1
+    await run_worker(settings)
+    [push] = await provider_sink.wait_for("fcm", 1)
+    assert push.body["message"]["notification"] == {"title": "Your savings grew", "body": "Up 11.88% on your average"}
+    await admin.close()
+
+
+async def test_a_tenant_never_sees_another_tenants_engagement_objects(server, tenant, services, smtp_sink,
+                                                                      provider_sink):
+    admin = server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa"))
+    bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                 provider_base_url=provider_sink.base_url)
+    other = (await services.tenants.create("bank-other-engagement")).tenant_id
+    async with server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as eve:
+        for call in (eve.engagement.GetApp(pb.GetAppRequest(name=bank.app)),
+                     eve.engagement.GetEvent(pb.GetEventRequest(name=bank.event)),
+                     eve.engagement.GetChannelConfig(pb.GetChannelConfigRequest(name=bank.email_config)),
+                     eve.engagement.PublishApp(pb.PublishAppRequest(name=bank.app))):
+            code, _, _ = await failure(call)
+            assert code == grpc.StatusCode.NOT_FOUND
+        assert list((await eve.engagement.ListApps(pb.ListAppsRequest())).apps) == []
+        assert list((await eve.engagement.ListChannelConfigs(pb.ListChannelConfigsRequest())).channel_configs) == []
+    await admin.close()

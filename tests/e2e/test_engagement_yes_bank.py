@@ -1,0 +1,89 @@
+"""The reference's scenario end to end: Yes Bank sets up an app, channels, templates and an event, binds
+the event to ATM withdrawals, and a withdrawal ingested for a customer produces a real email on a
+real SMTP server, and SMS and push requests on provider endpoints, with the delivery status visible."""
+
+import asyncio
+
+import grpc
+
+from engage.engagement.v1 import engagement_service_pb2 as pb
+from server.domain.auth import Role
+from tests.integration.test_insight_batches import run_worker
+from tests.support.builders import failure, stream, transaction
+from tests.support.yes_bank import add_customer, set_up_yes_bank
+
+
+async def deliveries_of(stubs, **filters) -> list[pb.Delivery]:
+    response = await stubs.engagement.ListDeliveries(pb.ListDeliveriesRequest(**filters))
+    return list(response.deliveries)
+
+
+async def test_atm_withdrawal_alert_reaches_email_sms_and_push(server, settings, tenant, service_stubs, smtp_sink,
+                                                               provider_sink):
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                     provider_base_url=provider_sink.base_url)
+        await add_customer(service_stubs, bank.app)
+        await admin.engagement.CreateTransactionAlert(pb.CreateTransactionAlertRequest(
+            transaction_alert=pb.TransactionAlert(event=bank.event, operation="ATM_WITHDRAWAL", min_amount="100")))
+
+        withdrawal = transaction("t-atm-1", "lisa-customer-chk", "2500.00", "DEBIT", currency="CZK",
+                                 description="ATM withdrawal Prague 1", category="VYBER")
+        small = transaction("t-atm-2", "lisa-customer-chk", "50.00", "DEBIT", currency="CZK",
+                            description="ATM withdrawal Prague 1", category="VYBER")
+        salary = transaction("t-salary", "lisa-customer-chk", "30000.00", "CREDIT", currency="CZK",
+                             description="Salary", category="PRIJEM")
+        counts = await service_stubs.ingest.IngestTransactions(stream([withdrawal, small, salary]))
+        assert counts.accepted_count == 3
+
+        await run_worker(settings)
+
+        [email] = await smtp_sink.wait_for(1)
+        assert email["To"] == "lisa@example.com"
+        assert email["Subject"] == "ATM withdrawal of 2,500.00 CZK"
+        assert "2,500.00 CZK was withdrawn" in email.get_body(("plain",)).get_content()
+        assert "ATM withdrawal Prague 1" in email.get_body(("html",)).get_content()
+        [sms] = await provider_sink.wait_for("twilio", 1)
+        assert sms.body["To"] == "+420601234567"
+        assert sms.body["Body"].startswith(f"{tenant}: 2,500.00 CZK withdrawn at 2024-01-15 12:00")
+        [push] = await provider_sink.wait_for("fcm", 1)
+        assert push.body["message"]["token"] == "fcm-device-token-1"
+        assert push.body["message"]["notification"]["body"] == "2,500.00 CZK"
+
+        sent = await deliveries_of(admin, customer_id="lisa-customer")
+        assert sorted((d.channel, d.state) for d in sent) == [
+            (pb.CHANNEL_EMAIL, pb.SENT), (pb.CHANNEL_SMS, pb.SENT), (pb.CHANNEL_PUSH, pb.SENT)]
+        assert all(d.provider_message_id and d.attempts == 1 for d in sent)
+
+        # The same ingestion event processed again (a job run twice) sends nothing more.
+        await server.services.ingest_events.process(1)
+        await run_worker(settings)
+        await asyncio.sleep(0.2)
+        assert len(smtp_sink.messages) == 1 and len(provider_sink.received("twilio")) == 1
+        assert len(await deliveries_of(admin, customer_id="lisa-customer")) == 3
+
+
+async def test_unpublished_app_cannot_send(server, tenant, service_stubs, smtp_sink, provider_sink):
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                     provider_base_url=provider_sink.base_url)
+        await add_customer(service_stubs, bank.app)
+        draft = await admin.engagement.CreateApp(pb.CreateAppRequest(app=pb.App(
+            display_name="Draft app", category="BANKING", platforms=[pb.PLATFORM_WEB])))
+        assert draft.state == pb.App.UNPUBLISHED
+        event = await admin.engagement.CreateEvent(pb.CreateEventRequest(event=pb.Event(
+            display_name="Draft event", description="Sent through an app that is not published",
+            event_type=bank.event_type, app=draft.name,
+            messages=[pb.EventMessage(channel=pb.CHANNEL_SMS, content=pb.MessageContent(
+                sms=pb.SmsContent(text="Hello {{ data.name }}")))])))
+        code, reason, _ = await failure(service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+            event=event.name, customer_id="lisa-customer", data={"name": "Lisa"})))
+        assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "APP_NOT_PUBLISHED")
+        assert await deliveries_of(admin) == []
+        await admin.engagement.PublishApp(pb.PublishAppRequest(name=draft.name))
+        sent = await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+            event=event.name, customer_id="lisa-customer", data={"name": "Lisa"}, request_id="r1"))
+        assert [d.state for d in sent.deliveries] == [pb.QUEUED]
+        again = await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+            event=event.name, customer_id="lisa-customer", data={"name": "Lisa"}, request_id="r1"))
+        assert [d.name for d in again.deliveries] == [d.name for d in sent.deliveries]

@@ -1,0 +1,131 @@
+"""Delivery through the real arq worker against real provider endpoints: temporary errors are retried
+and send exactly once, permanent ones are not retried, exhausted tries dead-letter and are re-driven,
+quiet hours defer, opt-outs skip (one-time passwords do not), and a worker killed mid-send leads to
+exactly one delivery."""
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import sys
+
+from engage.engagement.v1 import engagement_service_pb2 as pb
+from server.domain.auth import Role
+from tests.conftest import REPO_ROOT, TEST_JWT_SECRET
+from tests.integration.test_insight_batches import run_worker
+from tests.support.yes_bank import add_customer, set_up_yes_bank
+
+
+async def yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink, **customer):
+    admin = server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa"))
+    bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                 provider_base_url=provider_sink.base_url)
+    await add_customer(service_stubs, bank.app, **customer)
+    return admin, bank
+
+
+async def trigger(service_stubs, bank, request_id: str = "r1", customer_id: str = "lisa-customer"):
+    response = await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+        event=bank.notice_event, customer_id=customer_id, request_id=request_id,
+        data={"note": "test"}))
+    return {pb.Channel.Name(d.channel): d for d in response.deliveries}
+
+
+async def state_of(admin, delivery: pb.Delivery) -> pb.Delivery:
+    return await admin.engagement.GetDelivery(pb.GetDeliveryRequest(name=delivery.name))
+
+
+async def test_a_500_then_200_sends_exactly_once(server, settings, tenant, service_stubs, smtp_sink, provider_sink):
+    admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink)
+    provider_sink.script("twilio", [500, 200])
+    sent = await trigger(service_stubs, bank)
+    await run_worker(settings)
+    sms = await state_of(admin, sent["CHANNEL_SMS"])
+    assert (sms.state, sms.attempts) == (pb.SENT, 2)
+    assert len(provider_sink.received("twilio")) == 1
+    assert sms.provider_message_id == provider_sink.received("twilio")[0].response_id
+    await admin.close()
+
+
+async def test_a_400_is_not_retried(server, settings, tenant, service_stubs, smtp_sink, provider_sink):
+    admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink, phone="+15005550001")
+    provider_sink.script("twilio", [400])
+    sent = await trigger(service_stubs, bank)
+    await run_worker(settings)
+    sms = await state_of(admin, sent["CHANNEL_SMS"])
+    assert (sms.state, sms.attempts) == (pb.FAILED, 1)
+    assert sms.error_code
+    assert provider_sink.received("twilio") == []
+    await admin.close()
+
+
+async def test_tries_run_out_into_the_dead_letter_and_are_redriven(server, settings, tenant, service_stubs,
+                                                                   smtp_sink, provider_sink):
+    admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink)
+    provider_sink.script("twilio", [503] * settings.delivery_max_tries)
+    sent = await trigger(service_stubs, bank)
+    await run_worker(settings)
+    sms = await state_of(admin, sent["CHANNEL_SMS"])
+    assert (sms.state, sms.attempts) == (pb.DEAD_LETTER, settings.delivery_max_tries)
+    listed = await admin.engagement.ListDeliveries(pb.ListDeliveriesRequest(state=pb.DEAD_LETTER))
+    assert [d.name for d in listed.deliveries] == [sms.name]
+    redriven = await admin.engagement.RetryDeliveries(pb.RetryDeliveriesRequest())
+    assert redriven.requeued == 1
+    await run_worker(settings)
+    assert (await state_of(admin, sms)).state == pb.SENT
+    assert len(provider_sink.received("twilio")) == 1
+    await admin.close()
+
+
+async def test_quiet_hours_defer_and_opt_outs_skip_but_not_otp(server, settings, tenant, service_stubs, smtp_sink,
+                                                              provider_sink):
+    now = dt.datetime.now(dt.UTC)
+    quiet = pb.QuietHours(start=(now - dt.timedelta(hours=1)).strftime("%H:%M"),
+                          end=(now + dt.timedelta(hours=2)).strftime("%H:%M"), time_zone="UTC")
+    preferences = pb.Preferences(opted_out_channels=[pb.CHANNEL_EMAIL], quiet_hours=quiet)
+    admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink, preferences=preferences)
+    sent = await trigger(service_stubs, bank)
+    assert (sent["CHANNEL_EMAIL"].state, sent["CHANNEL_EMAIL"].skip_reason) == (pb.SKIPPED, "OPTED_OUT_CHANNEL")
+    deferred = sent["CHANNEL_SMS"]
+    assert deferred.state == pb.QUEUED
+    assert deferred.next_attempt_time.ToDatetime(tzinfo=dt.UTC) > now + dt.timedelta(hours=1)
+    otp = await service_stubs.engagement.SendOtp(pb.SendOtpRequest(customer_id="lisa-customer", purpose="login",
+                                                                   channel=pb.CHANNEL_SMS))
+    await run_worker(settings)
+    assert smtp_sink.messages == []
+    [otp_sms] = provider_sink.received("twilio")
+    code = otp_sms.body["Body"].split(" is ")[1][:6]
+    assert (await state_of(admin, deferred)).state == pb.QUEUED
+    verified = await service_stubs.engagement.VerifyOtp(pb.VerifyOtpRequest(name=otp.name, code=code))
+    assert verified.verified
+    await admin.close()
+
+
+async def test_a_worker_killed_mid_send_leads_to_exactly_one_delivery(server, settings, tenant, service_stubs,
+                                                                      smtp_sink, provider_sink):
+    admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink, email="", push_token="")
+    provider_sink.delay("twilio", 30)  # the first worker is killed while the provider holds its request
+    sent = await trigger(service_stubs, bank)
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+           "ENGAGE_QUEUE_NAME": settings.queue_name, "ENGAGE_JWT_SECRET": TEST_JWT_SECRET,
+           "ENGAGE_VAR_DIR": str(settings.var_dir), "ENGAGE_DELIVERY_LEASE_SECONDS": "3"}
+    worker = await asyncio.create_subprocess_exec(sys.executable, "-m", "workers", cwd=REPO_ROOT, env=env,
+                                                  stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        await provider_sink.wait_for_request("twilio", timeout=30)
+        worker.send_signal(signal.SIGKILL)
+        await worker.wait()
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+    provider_sink.delay("twilio", 0)
+    # A new worker takes the delivery over once the dead one's lease has run out (the relay sweep).
+    await asyncio.sleep(4)
+    await server.services.engagement.relay_lost()
+    await run_worker(settings.model_copy(update={"delivery_lease_seconds": 3}))
+    sms = await state_of(admin, sent["CHANNEL_SMS"])
+    assert (sms.state, sms.attempts) == (pb.SENT, 2)
+    # The provider saw the same idempotency token twice and delivered once.
+    assert len(provider_sink.received("twilio")) == 1
+    await admin.close()

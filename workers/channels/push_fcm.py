@@ -1,0 +1,86 @@
+"""Push through Firebase Cloud Messaging HTTP v1: POST {base}/v1/projects/{project}/messages:send with
+{"message": {"token", "notification": {"title", "body", "image"}, "data"}} and an OAuth2 bearer token:
+a ready access_token secret, or one minted from service_account_json (an RS256 JWT assertion
+exchanged at its token_uri, cached until shortly before it expires). Settings: base_url, project_id."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import jwt
+
+from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
+from workers.channels.http import http_error, new_client, post
+
+SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+PERMANENT_ERRORS = {"UNREGISTERED", "INVALID_ARGUMENT", "SENDER_ID_MISMATCH", "THIRD_PARTY_AUTH_ERROR"}
+
+
+class FcmSender:
+    provider = "fcm"
+
+    def __init__(self, config: ProviderConfig, timeout_seconds: float) -> None:
+        base = config.setting("base_url", "https://fcm.googleapis.com").rstrip("/")
+        self._url = f"{base}/v1/projects/{config.setting('project_id')}/messages:send"
+        self._static_token = config.secrets.get("access_token", "")
+        account = config.secrets.get("service_account_json", "")
+        self._account = json.loads(account) if account else None
+        if not self._static_token and self._account is None:
+            raise ValueError("fcm: secret 'access_token' or 'service_account_json' is required")
+        self._token, self._token_expires = "", 0.0
+        self._client = new_client(timeout_seconds)
+
+    async def _access_token(self) -> str:
+        if self._static_token:
+            return self._static_token
+        assert self._account is not None
+        if self._token and time.time() < self._token_expires - 60:
+            return self._token
+        now = int(time.time())
+        assertion = jwt.encode({"iss": self._account["client_email"], "scope": SCOPE, "aud": self._account["token_uri"],
+                                "iat": now, "exp": now + 3600}, self._account["private_key"], algorithm="RS256")
+        response = await self._client.post(self._account["token_uri"], data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
+        response.raise_for_status()
+        body = response.json()
+        self._token, self._token_expires = body["access_token"], time.time() + float(body.get("expires_in", 3600))
+        return self._token
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        content = message.content
+        notification = {"title": content.get("title", ""), "body": content.get("body", "")}
+        if content.get("image_url"):
+            notification["image"] = content["image_url"]
+        payload: dict[str, object] = {"token": message.address, "notification": notification}
+        data = {"delivery_id": message.delivery_id}
+        if content.get("rich_text"):
+            data["rich_text"] = content["rich_text"]
+        payload["data"] = data
+        try:
+            token = await self._access_token()
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            return temporary("FCM_AUTH", f"could not get an access token: {exc!r}")
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": message.idempotency_key}
+        return await post(lambda: self._client.post(self._url, json={"message": payload}, headers=headers),
+                          _interpret)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _interpret(response: httpx.Response) -> SendResult:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.is_success and body.get("name"):
+        return sent(str(body["name"]))
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    status = str(error.get("status", ""))
+    details = error.get("details") or [{}]
+    fcm_code = str(details[0].get("errorCode", status)) if isinstance(details[0], dict) else status
+    if fcm_code in PERMANENT_ERRORS or response.status_code in (400, 403, 404):
+        return permanent(f"FCM_{fcm_code or response.status_code}", str(error.get("message", response.text)))
+    return http_error(response, f"FCM_{fcm_code or response.status_code}")

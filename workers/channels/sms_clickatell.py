@@ -1,0 +1,47 @@
+"""SMS through Clickatell's Platform API: POST {base}/messages, JSON {"content", "to": [...], "from"},
+header Authorization: <api key>. Settings: base_url, from (optional); secrets: api_key."""
+
+from __future__ import annotations
+
+import httpx
+
+from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
+from workers.channels.http import new_client, post
+
+
+class ClickatellSender:
+    provider = "clickatell"
+
+    def __init__(self, config: ProviderConfig, timeout_seconds: float) -> None:
+        self._url = config.setting("base_url", "https://platform.clickatell.com").rstrip("/") + "/messages"
+        self._from = config.settings.get("from", "")
+        self._headers = {"Authorization": config.secret("api_key"), "Accept": "application/json"}
+        self._client = new_client(timeout_seconds)
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        body: dict[str, object] = {"content": message.content.get("text", ""), "to": [message.address.lstrip("+")]}
+        if self._from:
+            body["from"] = self._from
+        if message.callback_url:
+            body["callbackUrl"] = message.callback_url
+        headers = {**self._headers, "Idempotency-Key": message.idempotency_key}
+        return await post(lambda: self._client.post(self._url, json=body, headers=headers), _interpret)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _interpret(response: httpx.Response) -> SendResult:
+    try:
+        body = response.json()
+        first = (body.get("messages") or [{}])[0]
+    except (ValueError, AttributeError):
+        body, first = {}, {}
+    if response.is_success and first.get("accepted") and first.get("apiMessageId"):
+        return sent(str(first["apiMessageId"]))
+    error = first.get("error") or body.get("error") or {}
+    if isinstance(error, dict):
+        code, description = error.get("code", response.status_code), error.get("description", response.text)
+    else:
+        code, description = response.status_code, str(error)
+    return permanent(f"CLICKATELL_{code}", str(description))

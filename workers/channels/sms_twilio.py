@@ -1,0 +1,46 @@
+"""SMS through Twilio's Messages API: POST {base}/2010-04-01/Accounts/{sid}/Messages.json, form fields
+To, From (or MessagingServiceSid), Body, StatusCallback; HTTP basic auth sid:auth_token. Settings:
+base_url, account_sid, from_number | messaging_service_sid; secrets: auth_token."""
+
+from __future__ import annotations
+
+import httpx
+
+from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
+from workers.channels.http import new_client, post
+
+
+class TwilioSender:
+    provider = "twilio"
+
+    def __init__(self, config: ProviderConfig, timeout_seconds: float) -> None:
+        self._sid = config.setting("account_sid")
+        base = config.setting("base_url", "https://api.twilio.com").rstrip("/")
+        self._url = f"{base}/2010-04-01/Accounts/{self._sid}/Messages.json"
+        self._from = config.settings.get("from_number", "")
+        self._service = config.settings.get("messaging_service_sid", "")
+        self._auth = (self._sid, config.secret("auth_token"))
+        self._client = new_client(timeout_seconds)
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        form = {"To": message.address, "Body": message.content.get("text", "")}
+        form.update({"MessagingServiceSid": self._service} if self._service else {"From": self._from})
+        if message.callback_url:
+            form["StatusCallback"] = message.callback_url
+        headers = {"I-Twilio-Idempotency-Token": message.idempotency_key}
+        return await post(lambda: self._client.post(self._url, data=form, auth=self._auth, headers=headers),
+                          _interpret)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _interpret(response: httpx.Response) -> SendResult:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.is_success and body.get("sid"):
+        return sent(str(body["sid"]))
+    # Twilio's error body: {"code": 21211, "message": "The 'To' number ... is not a valid phone number."}
+    return permanent(f"TWILIO_{body.get('code', response.status_code)}", str(body.get("message", response.text)))

@@ -1,0 +1,52 @@
+"""SMS through Vonage (Nexmo)'s SMS API: POST {base}/sms/json with api_key, api_secret, from, to (no
+'+'), text, type=unicode when the text is not GSM-7, callback. Settings: base_url, api_key, from;
+secrets: api_secret. Status "0" is success; 1 (throttled) and 5 (internal error) are temporary."""
+
+from __future__ import annotations
+
+import httpx
+
+from server.domain.engagement.sms import is_gsm7
+from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
+from workers.channels.http import http_error, new_client, post
+
+TEMPORARY_STATUSES = {"1", "5"}
+
+
+class VonageSender:
+    provider = "vonage"
+
+    def __init__(self, config: ProviderConfig, timeout_seconds: float) -> None:
+        self._url = config.setting("base_url", "https://rest.nexmo.com").rstrip("/") + "/sms/json"
+        self._key = config.setting("api_key")
+        self._from = config.setting("from")
+        self._secret = config.secret("api_secret")
+        self._client = new_client(timeout_seconds)
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        text = message.content.get("text", "")
+        form = {"api_key": self._key, "api_secret": self._secret, "from": self._from,
+                "to": message.address.lstrip("+"), "text": text, "client-ref": message.delivery_id[:40]}
+        if not is_gsm7(text):
+            form["type"] = "unicode"
+        if message.callback_url:
+            form["callback"] = message.callback_url
+        return await post(lambda: self._client.post(self._url, data=form), _interpret)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _interpret(response: httpx.Response) -> SendResult:
+    if not response.is_success:
+        return http_error(response)
+    try:
+        first = response.json()["messages"][0]
+    except (ValueError, KeyError, IndexError):
+        return permanent("VONAGE_BAD_RESPONSE", response.text[:300])
+    status = str(first.get("status", ""))
+    if status == "0":
+        return sent(str(first.get("message-id", "")))
+    error = str(first.get("error-text", "rejected"))
+    return temporary(f"VONAGE_{status}", error) if status in TEMPORARY_STATUSES else permanent(f"VONAGE_{status}",
+                                                                                                 error)

@@ -1,0 +1,42 @@
+"""The ChannelGateway the dispatch use case sends through: one sender per channel configuration (its
+HTTP client reused across sends), rebuilt when the configuration changes."""
+
+from __future__ import annotations
+
+from server.domain.engagement.entities import ChannelConfig, Delivery
+from server.domain.engagement.sending import SendOutcome, SendReport
+from workers.channels import build_sender
+from workers.channels.base import ChannelKind, ChannelSender, OutgoingMessage, ProviderConfig
+
+
+class ChannelSenders:
+    def __init__(self, timeout_seconds: float = 10.0) -> None:
+        self._timeout = timeout_seconds
+        self._senders: dict[str, tuple[object, ChannelSender]] = {}
+
+    async def send(self, delivery: Delivery, content: dict[str, str], config: ChannelConfig,
+                   secrets: dict[str, str], callback_url: str | None) -> SendReport:
+        sender = await self._sender(config, secrets)
+        result = await sender.send(OutgoingMessage(
+            delivery_id=delivery.delivery_id, idempotency_key=f"engage-{delivery.delivery_id}",
+            kind=ChannelKind(str(delivery.channel)), address=delivery.address, content=content,
+            callback_url=callback_url))
+        return SendReport(SendOutcome(str(result.outcome)), result.provider_message_id or "",
+                          result.error_code or "", result.error_message or "", result.retry_after_seconds)
+
+    async def _sender(self, config: ChannelConfig, secrets: dict[str, str]) -> ChannelSender:
+        version = (config.updated_at, config.provider)
+        cached = self._senders.get(config.config_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        if cached is not None:
+            await cached[1].aclose()
+        sender = build_sender(ProviderConfig(ChannelKind(str(config.channel)), config.provider, config.settings,
+                                             secrets), timeout_seconds=self._timeout)
+        self._senders[config.config_id] = (version, sender)
+        return sender
+
+    async def aclose(self) -> None:
+        for _, sender in self._senders.values():
+            await sender.aclose()
+        self._senders.clear()

@@ -1,0 +1,27 @@
+"""arq task functions for engagement: translation to the service layer only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workers.retry import with_retries
+
+MAX_TRIES = 8
+
+
+async def dispatch_delivery(ctx: dict[str, Any], tenant_id: str, delivery_id: str) -> str:
+    # Sending problems are recorded by the service (with its own backoff); what reaches with_retries is a
+    # passing fault such as a database restart, and the claim makes a re-run safe.
+    return await with_retries(ctx, lambda: ctx["dispatch"].dispatch(tenant_id, delivery_id), MAX_TRIES)
+
+
+async def relay_lost_deliveries(ctx: dict[str, Any]) -> int:
+    return await ctx["services"].engagement.relay_lost()
+
+
+async def run_campaign(ctx: dict[str, Any], tenant_id: str, campaign_id: str) -> int:
+    return await with_retries(ctx, lambda: ctx["services"].campaigns.run(tenant_id, campaign_id), MAX_TRIES)
+
+
+async def start_due_campaigns(ctx: dict[str, Any]) -> int:
+    return await ctx["services"].campaigns.start_due()
