@@ -7,12 +7,14 @@ import contextlib
 import signal
 
 import structlog
+from aiohttp import web
 
 from server.app import SERVICE_NAMES, build_server
 from server.bootstrap import build_services
 from server.config import Settings
 from server.health import watch_readiness
 from server.logging import configure_logging
+from server.receipts import receipts_app
 
 log = structlog.get_logger("engage.server")
 
@@ -23,6 +25,12 @@ async def serve(settings: Settings) -> None:
     await server.start()
     log.info("server_started", address=f"{settings.grpc_host}:{port}")
     watcher = asyncio.create_task(watch_readiness(services, health_servicer, SERVICE_NAMES))
+    receipts = None
+    if settings.receipts_port:
+        receipts = web.AppRunner(receipts_app(services), access_log=None)
+        await receipts.setup()
+        await web.TCPSite(receipts, settings.grpc_host, settings.receipts_port).start()
+        log.info("receipts_endpoint_started", port=settings.receipts_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -31,6 +39,8 @@ async def serve(settings: Settings) -> None:
     log.info("server_stopping", grace_seconds=settings.shutdown_grace_seconds)
     await health_servicer.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)
+    if receipts is not None:
+        await receipts.cleanup()
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher

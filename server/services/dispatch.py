@@ -118,11 +118,3 @@ class DispatchService:
                  provider=delivery.provider, attempt=delivery.attempts, state=str(state),
                  error_code=report.error_code or None)
         return str(state)
-
-    async def record_receipt(self, tenant_id: str, provider: str, provider_message_id: str, state: DeliveryState,
-                             error_code: str = "", error_message: str = "") -> str | None:
-        async with UnitOfWork(self._database, tenant_id) as uow:
-            matched = await uow.deliveries.record_receipt(provider, provider_message_id, state, self._clock(),
-                                                          error_code, error_message)
-            await uow.commit()
-        return matched

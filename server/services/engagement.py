@@ -200,6 +200,15 @@ class EngagementService:
             await self._queue.enqueue_deliveries(caller.tenant_id, requeued, tag=f"redrive{int(now.timestamp())}")
         return len(requeued)
 
+    async def record_receipt(self, tenant_id: str, provider: str, provider_message_id: str, state: DeliveryState,
+                             error_code: str = "", error_message: str = "") -> str | None:
+        """A provider's delivery report: SENT becomes DELIVERED or FAILED."""
+        async with UnitOfWork(self._database, tenant_id) as uow:
+            matched = await uow.deliveries.record_receipt(provider, provider_message_id, state, self._clock(),
+                                                          error_code, error_message)
+            await uow.commit()
+        return matched
+
     async def relay_lost(self, limit: int = 5000) -> int:
         """The relay sweep: Redis is lossy, the database is the truth. Re-enqueues deliveries that are
         due but were never enqueued, were not picked up in time, or whose worker died mid-send."""

@@ -31,6 +31,10 @@ def quiet_until(now_utc: dt.datetime, quiet: QuietHours) -> dt.datetime | None:
     # Wall-clock end in the zone; a time skipped by a DST jump resolves to the first instant after it.
     end_local = dt.datetime.combine(end_day, quiet.end, zone)
     end_utc = end_local.astimezone(dt.UTC)
-    if end_utc.astimezone(zone).replace(tzinfo=None) != end_local.replace(tzinfo=None):  # in a DST gap
-        end_utc = dt.datetime.combine(end_day, quiet.end, zone).replace(fold=1).astimezone(dt.UTC)
+    if end_utc.astimezone(zone).replace(tzinfo=None) != end_local.replace(tzinfo=None):
+        # The end falls in a DST gap: the window ends when the clocks jump past it.
+        candidate = end_local.replace(fold=1).astimezone(dt.UTC)
+        while candidate.astimezone(zone).replace(tzinfo=None) < end_local.replace(tzinfo=None):
+            candidate += dt.timedelta(minutes=1)
+        end_utc = candidate.replace(second=0, microsecond=0)
     return max(end_utc, now_utc)

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from tests.support.sinks.smtp import free_port
 
@@ -25,7 +26,7 @@ E164 = "+"
 class Received:
     provider: str
     path: str
-    headers: dict[str, str]
+    headers: CIMultiDict[str]  # case-insensitive, as HTTP headers are
     body: Any
     response_id: str
     idempotency_key: str = ""
@@ -114,7 +115,7 @@ class ProviderSink:
             return web.json_response(ERROR_BODIES[provider](status), status=status)
         existing = self._by_key.get((provider, key)) if key else None
         if existing is None:
-            existing = Received(provider, request.path, dict(request.headers), body, make(), key)
+            existing = Received(provider, request.path, CIMultiDict(request.headers), body, make(), key)
             self.accepted.setdefault(provider, []).append(existing)
             if key:
                 self._by_key[(provider, key)] = existing
@@ -175,7 +176,7 @@ class ProviderSink:
         form = dict(parse_qsl(await request.text()))
         if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or not form.get("assertion"):
             return web.json_response({"error": "invalid_grant"}, status=400)
-        self.accepted.setdefault("oauth", []).append(Received("oauth", request.path, dict(request.headers), form,
+        self.accepted.setdefault("oauth", []).append(Received("oauth", request.path, CIMultiDict(request.headers), form,
                                                               "minted-access-token"))
         return web.json_response({"access_token": "minted-access-token", "expires_in": 3599, "token_type": "Bearer"})
 

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -39,7 +40,16 @@ class SmtpSink:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.scripted: list[str] = []  # replies for the next messages instead of 250, e.g. "451 4.3.0 busy"
-        self._controller = Controller(_Handler(self), hostname=self.host, port=self.port, auth_require_tls=False)
+        self.logins: list[tuple[str, str]] = []
+        self._controller = Controller(_Handler(self), hostname=self.host, port=self.port, auth_require_tls=False,
+                                      authenticator=self._authenticate)
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        # Any credentials are accepted and remembered, so that tests can check what was sent.
+        if isinstance(auth_data, LoginPassword):
+            self.logins.append((auth_data.login.decode(), auth_data.password.decode()))
+            return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
 
     def script(self, *replies: str) -> None:
         self.scripted.extend(replies)

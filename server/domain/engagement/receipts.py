@@ -1,0 +1,62 @@
+"""Providers' delivery reports (callbacks) read into one shape. Twilio posts a form with MessageSid and
+MessageStatus; Vonage posts a delivery receipt with messageId and status (JSON or query string);
+Clickatell posts JSON with apiMessageId and status (or messageStatus codes). Twilio signs its
+requests (X-Twilio-Signature), which is checked with the configuration's auth token."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    provider: str
+    provider_message_id: str
+    status: str  # DELIVERED | FAILED
+    error_code: str = ""
+    error_message: str = ""
+
+
+_TWILIO = {"delivered": "DELIVERED", "undelivered": "FAILED", "failed": "FAILED"}
+_VONAGE = {"delivered": "DELIVERED", "failed": "FAILED", "rejected": "FAILED", "expired": "FAILED"}
+# Clickatell's message status names and codes (004 = received by recipient; 005-012 are failures).
+_CLICKATELL = {"RECEIVED_BY_RECIPIENT": "DELIVERED", "004": "DELIVERED", "ERROR_DELIVERING": "FAILED",
+               "005": "FAILED", "ROUTING_ERROR": "FAILED", "009": "FAILED", "ROUTE_ERROR": "FAILED",
+               "EXPIRED": "FAILED", "010": "FAILED", "OUT_OF_CREDIT": "FAILED", "012": "FAILED",
+               "CANCELLED": "FAILED", "006": "FAILED", "007": "FAILED"}
+
+
+def parse_receipt(provider: str, fields: Mapping[str, object]) -> DeliveryReceipt | None:
+    """None for reports that do not change a delivery (queued, sent, accepted, buffered ...)."""
+    if provider == "twilio":
+        status = _TWILIO.get(str(fields.get("MessageStatus", "")))
+        message_id, code = str(fields.get("MessageSid", "")), str(fields.get("ErrorCode", "") or "")
+    elif provider == "vonage":
+        status = _VONAGE.get(str(fields.get("status", "")))
+        message_id, code = str(fields.get("messageId", "")), str(fields.get("err-code", "") or "")
+        code = "" if code == "0" else code
+    elif provider == "clickatell":
+        raw = str(fields.get("status") or fields.get("messageStatus") or fields.get("statusCode") or "")
+        status = _CLICKATELL.get(raw.upper()) or _CLICKATELL.get(raw.zfill(3))
+        message_id, code = str(fields.get("apiMessageId") or fields.get("messageId") or ""), ""
+        code = raw if status == "FAILED" else ""
+    else:
+        return None
+    if status is None or not message_id:
+        return None
+    return DeliveryReceipt(provider, message_id, status, f"{provider.upper()}_{code}" if code else "",
+                           str(fields.get("ErrorMessage") or fields.get("statusDescription") or ""))
+
+
+def twilio_signature(auth_token: str, url: str, form: Mapping[str, str]) -> str:
+    """Twilio's scheme: HMAC-SHA1 over the full URL followed by each form key and value, keys sorted."""
+    payload = url + "".join(f"{key}{form[key]}" for key in sorted(form))
+    return base64.b64encode(hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
+
+
+def twilio_signature_valid(auth_token: str, url: str, form: Mapping[str, str], signature: str) -> bool:
+    return hmac.compare_digest(twilio_signature(auth_token, url, form), signature)

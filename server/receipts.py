@@ -1,0 +1,55 @@
+"""The delivery-receipt endpoint providers call: POST (or GET, for Vonage) /receipts/{tenant}/{config}.
+It runs in the server process beside gRPC when ENGAGE_RECEIPTS_PORT is set, and only translates: the
+dispatch service records the new state."""
+
+from __future__ import annotations
+
+import json
+
+import structlog
+from aiohttp import web
+
+from server.bootstrap import Services
+from server.domain.engagement.entities import DeliveryState
+from server.domain.engagement.receipts import parse_receipt, twilio_signature_valid
+from server.store.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+def receipts_app(services: Services) -> web.Application:
+    async def receive(request: web.Request) -> web.Response:
+        tenant_id, config_id = request.match_info["tenant"], request.match_info["config"]
+        async with UnitOfWork(services.database, tenant_id) as uow:
+            config = await uow.channel_configs.get(config_id) if await uow.tenants.get(tenant_id) else None
+            sealed = await uow.channel_configs.sealed_secrets(config_id) if config else None
+        if config is None:
+            return web.Response(status=404, text="unknown receipt endpoint")
+        fields: dict[str, object] = dict(request.query)
+        if request.method == "POST":
+            if request.content_type == "application/json":
+                try:
+                    fields.update(json.loads(await request.text() or "{}"))
+                except ValueError:
+                    return web.Response(status=400, text="not JSON")
+            else:
+                fields.update(await request.post())
+        if config.provider == "twilio":
+            token = services.secret_box.open(sealed).get("auth_token", "") if sealed else ""
+            url = f"{services.settings.receipts_base_url or ''}".rstrip("/") + f"/{tenant_id}/{config_id}"
+            form = {k: str(v) for k, v in fields.items()}
+            if not twilio_signature_valid(token, url, form, request.headers.get("X-Twilio-Signature", "")):
+                return web.Response(status=403, text="bad signature")
+        receipt = parse_receipt(config.provider, fields)
+        if receipt is not None:
+            matched = await services.engagement.record_receipt(
+                tenant_id, receipt.provider, receipt.provider_message_id, DeliveryState(receipt.status),
+                receipt.error_code, receipt.error_message)
+            log.info("delivery_receipt", tenant=tenant_id, provider=receipt.provider, status=receipt.status,
+                     delivery=matched)
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_route("POST", "/receipts/{tenant}/{config}", receive)
+    app.router.add_route("GET", "/receipts/{tenant}/{config}", receive)
+    return app
