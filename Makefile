@@ -53,8 +53,10 @@ check: lint protos-check
 test: install node-deps check
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# Ingest and insight batches (var/bench.json), then engagement dispatch (var/bench-dispatch.json).
 bench: install
 	$(PY) -m tests.bench
+	$(PY) -m tests.bench.dispatch
 
 clean:
 	rm -rf $(VENV) var $(NODE_CONTRACT)/node_modules

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
 
     queue_name: str = "engage:queue"
     worker_max_jobs: int = 20
+    # How long an idle worker waits before looking at the queue again (arq's default, 0.5 s, caps a
+    # worker at max_jobs per half second and adds up to that much latency to every message).
+    worker_poll_delay_seconds: float = 0.05
     retry_backoff_seconds: float = 5.0  # first retry delay of a failed job; doubles each try, with jitter
     # Engagement: channel secrets are sealed with the first of these Fernet keys (comma-separated;
     # the others still open older secrets during a key rotation). Unset: a key kept under var/.

@@ -63,6 +63,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "redis_settings": redis_settings(settings.redis_url or "redis://127.0.0.1:6379/0"),
         "queue_name": settings.queue_name,
         "max_jobs": settings.worker_max_jobs,
+        "poll_delay": settings.worker_poll_delay_seconds,
         # A worker killed mid-job leaves the job to be retried after this long.
         "job_timeout": 40,
         "max_tries": 8,

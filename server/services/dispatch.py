@@ -14,7 +14,7 @@ import structlog
 from server.domain.engagement.entities import ChannelConfig, Delivery, DeliveryState
 from server.domain.engagement.retry_policy import RetryPolicy
 from server.domain.engagement.sending import SendOutcome, SendReport
-from server.security.secret_box import SecretBox
+from server.security.secret_box import SecretBox, SecretBoxError
 from server.services.clock import Clock, utc_now
 from server.services.engagement import PARK_HORIZON
 from server.services.events import DeliveryQueue
@@ -65,14 +65,21 @@ class DispatchService:
             return await self._finish(tenant_id, delivery, SendReport(
                 SendOutcome.PERMANENT_FAILURE, error_code="CHANNEL_CONFIG_MISSING",
                 error_message=f"channel configuration '{delivery.config_id}' no longer exists"))
-        content = self._box.open(delivery.sealed_content) if delivery.sealed_content else delivery.content
+        try:
+            content = self._box.open(delivery.sealed_content) if delivery.sealed_content else delivery.content
+            secrets = self._box.open(sealed) if sealed else {}
+        except SecretBoxError as exc:
+            # A key that was rotated away or mistyped: retrying cannot help, an operator must look.
+            log.error("delivery_secrets_unreadable", tenant=tenant_id, delivery=delivery.delivery_id, error=str(exc))
+            return await self._finish(tenant_id, delivery, SendReport(
+                SendOutcome.PERMANENT_FAILURE, error_code="SECRETS_UNREADABLE", error_message=str(exc)))
         await self._respect_rate_limit(tenant_id, config)
         callback = (f"{self._receipts_base_url}/{tenant_id}/{config.config_id}"
                     if self._receipts_base_url else None)
         try:
             # Stay well inside the lease, so that no other worker takes the delivery over mid-send.
             report = await asyncio.wait_for(
-                self._gateway.send(delivery, content, config, self._box.open(sealed) if sealed else {}, callback),
+                self._gateway.send(delivery, content, config, secrets, callback),
                 timeout=max(self._lease.total_seconds() - 5, 1))
         except TimeoutError:
             report = SendReport(SendOutcome.TEMPORARY_FAILURE, error_code="TIMEOUT",

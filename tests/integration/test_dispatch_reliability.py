@@ -129,3 +129,17 @@ async def test_a_worker_killed_mid_send_leads_to_exactly_one_delivery(server, se
     # The provider saw the same idempotency token twice and delivered once.
     assert len(provider_sink.received("twilio")) == 1
     await admin.close()
+
+
+async def test_secrets_no_key_opens_fail_the_delivery_instead_of_looping(server, settings, tenant, service_stubs,
+                                                                         smtp_sink, provider_sink):
+    from cryptography.fernet import Fernet
+
+    admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink, email="", push_token="")
+    sent = await trigger(service_stubs, bank)
+    # A worker configured with another key (a rotation that dropped the old one) cannot open the secrets.
+    await run_worker(settings.model_copy(update={"secrets_keys": Fernet.generate_key().decode()}))
+    sms = await state_of(admin, sent["CHANNEL_SMS"])
+    assert (sms.state, sms.error_code, sms.attempts) == (pb.FAILED, "SECRETS_UNREADABLE", 1)
+    assert provider_sink.received("twilio") == []
+    await admin.close()

@@ -1,0 +1,210 @@
+"""`python -m tests.bench.dispatch`: end-to-end dispatch (TriggerEvent through the gRPC server, the
+outbox, 2 arq worker processes, Twilio's API on a local HTTP sink) in messages/s, side by side with
+arq's rate for no-op jobs on the same Redis with 2 workers (the ceiling), and the enqueue-to-sent
+latency (p50/p99) at a steady 200 messages/s. Writes var/bench-dispatch.json."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from arq import create_pool
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from clients.stubs import connect
+from engage.engagement.v1 import engagement_service_pb2 as pb
+from server.bootstrap import build_services
+from server.config import Settings
+from server.domain.auth import Role
+from server.domain.engagement.entities import Contact
+from server.domain.ingest.model import Customer
+from server.queue import redis_settings
+from server.security.tokens import mint_token
+from server.store.engagement_models import DeliveryRow
+from server.store.uow import UnitOfWork
+from tests.bench.databases import PostgresServer, fresh_sqlite
+from tests.bench.redis_queue import clear_queue, resolve_redis
+from tests.bench.report import write_json
+from tests.bench.server_process import REPO_ROOT, ServerProcess
+from tests.support.sinks.providers import ProviderSink
+
+SECRET = "bench-secret-" + "x" * 40
+WORKERS = 2
+
+
+def _worker_env(database_url: str, redis_url: str, queue: str, var_dir: Path) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "ENGAGE_QUEUE_NAME": queue,
+            "ENGAGE_JWT_SECRET": SECRET, "ENGAGE_LOG_LEVEL": "WARNING", "ENGAGE_VAR_DIR": str(var_dir),
+            "ENGAGE_DEFAULT_RATE_LIMIT_PER_SECOND": "100000", "ENGAGE_WORKER_MAX_JOBS": "50"}
+
+
+async def _start(module: str, env: dict[str, str], count: int) -> list[asyncio.subprocess.Process]:
+    return [await asyncio.create_subprocess_exec(sys.executable, "-m", module, cwd=REPO_ROOT, env=env,
+                                                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            for _ in range(count)]
+
+
+async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
+    for process in processes:
+        if process.returncode is None:
+            process.terminate()
+    for process in processes:
+        await process.wait()
+
+
+async def noop_rate(redis_url: str, jobs: int, var_dir: Path) -> float:
+    queue = f"engage:bench:noop:{uuid.uuid4().hex[:8]}"
+    pool = await create_pool(redis_settings(redis_url))
+    try:
+        for start in range(0, jobs, 500):
+            await asyncio.gather(*(pool.enqueue_job("noop", i, _queue_name=queue) for i in range(start,
+                                                                                              min(start + 500, jobs))))
+        started = time.perf_counter()
+        workers = await _start("tests.bench.noop_worker", _worker_env("", redis_url, queue, var_dir), WORKERS)
+        try:
+            while await pool.zcard(queue):  # noqa: ASYNC110 (polling Redis)
+                await asyncio.sleep(0.01)
+        finally:
+            await _stop(workers)
+        return jobs / (time.perf_counter() - started)
+    finally:
+        await clear_queue(redis_url, queue)
+        await pool.aclose()
+
+
+async def _seed(settings: Settings, customers: int, base_url: str) -> tuple[str, str]:
+    services = await build_services(settings, with_queue=False)
+    try:
+        tenant = (await services.tenants.create(f"bench-{uuid.uuid4().hex[:8]}")).tenant_id
+        now = dt.datetime.now(dt.UTC)
+        async with UnitOfWork(services.database, tenant) as uow:
+            await uow.customers.upsert_many([Customer(f"c{i:06d}") for i in range(customers)], now)
+            for i in range(customers):
+                await uow.contacts.save(Contact(f"c{i:06d}", phone=f"+4206{i:08d}", updated_at=now))
+            await uow.commit()
+    finally:
+        await services.close()
+    return tenant, base_url
+
+
+async def _set_up_event(stubs: Any, base_url: str) -> str:
+    e = stubs.engagement
+    app = await e.CreateApp(pb.CreateAppRequest(app=pb.App(display_name="Bench", category="BANKING",
+                                                           platforms=[pb.PLATFORM_WEB])))
+    await e.PublishApp(pb.PublishAppRequest(name=app.name))
+    kind = await e.CreateEventType(pb.CreateEventTypeRequest(event_type=pb.EventType(display_name="Bench")))
+    await e.CreateChannelConfig(pb.CreateChannelConfigRequest(channel_config=pb.ChannelConfig(
+        channel=pb.CHANNEL_SMS, provider="twilio", secrets={"auth_token": "t"},
+        settings={"base_url": base_url, "account_sid": "AC" + "0" * 32, "from_number": "+15005550006"})))
+    event = await e.CreateEvent(pb.CreateEventRequest(event=pb.Event(
+        display_name="Alert", description="bench", event_type=kind.name, app=app.name,
+        messages=[pb.EventMessage(channel=pb.CHANNEL_SMS, content=pb.MessageContent(
+            sms=pb.SmsContent(text="Alert {{ data.n }} for {{ customer.id }}")))])))
+    return event.name
+
+
+async def _trigger(stubs: Any, event: str, numbers: range, customers: int, per_second: float | None) -> None:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in numbers:
+        queue.put_nowait(n)
+    started = time.perf_counter()
+
+    async def caller() -> None:
+        while not queue.empty():
+            n = queue.get_nowait()
+            if per_second:
+                await asyncio.sleep(max(started + (n - numbers.start) / per_second - time.perf_counter(), 0))
+            await stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+                event=event, customer_id=f"c{n % customers:06d}", data={"n": str(n)}, request_id=f"b{n}"))
+
+    await asyncio.gather(*(caller() for _ in range(64 if per_second is None else 16)))
+
+
+async def run(backend: str, messages: int, steady_seconds: int) -> dict[str, Any]:
+    run_dir = Path("var/bench") / f"dispatch-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    redis_url, embedded = resolve_redis(run_dir / "redis")
+    postgres = PostgresServer()
+    database = await postgres.fresh("dispatch") if backend == "postgresql" else \
+        await fresh_sqlite(run_dir, "dispatch")
+    queue = f"engage:bench:dispatch:{uuid.uuid4().hex[:8]}"
+    # One secrets key for this process, the server and the workers (all read ENGAGE_SECRETS_KEYS).
+    os.environ["ENGAGE_SECRETS_KEYS"] = Fernet.generate_key().decode()
+    settings = Settings(database_url=database.url, redis_url=redis_url, jwt_secret=SECRET, queue_name=queue,
+                        var_dir=run_dir)
+    customers = 1000
+    processes: list[asyncio.subprocess.Process] = []
+    server = ServerProcess(database.url, redis_url, SECRET, queue, run_dir / "server.log")
+    try:
+        async with ProviderSink() as sink:
+            tenant, _ = await _seed(settings, customers, sink.base_url)
+            await server.start()
+            token = mint_token(settings, tenant=tenant, role=Role.BANK_ADMIN, subject="bench",
+                               ttl=dt.timedelta(hours=2))
+            async with connect(server.address, token) as stubs:
+                event = await _set_up_event(stubs, sink.base_url)
+                processes = await _start("workers", _worker_env(database.url, redis_url, queue, run_dir), WORKERS)
+                await asyncio.sleep(3)  # the workers connect
+                started = time.perf_counter()
+                await _trigger(stubs, event, range(messages), customers, None)
+                await sink.wait_for("twilio", messages, timeout=600)
+                throughput = messages / (time.perf_counter() - started)
+                steady = int(200 * steady_seconds)
+                await _trigger(stubs, event, range(messages, messages + steady), customers, 200.0)
+                await sink.wait_for("twilio", messages + steady, timeout=600)
+            latencies = await _latencies(settings, tenant, messages)
+    finally:
+        await _stop(processes)
+        await server.stop()
+        await clear_queue(redis_url, queue)
+        if backend == "postgresql":
+            await postgres.drop(database)
+    ceiling = await noop_rate(redis_url, messages, run_dir)
+    if embedded is not None:
+        embedded.stop()
+    return {"messages": messages, "messages_per_second": round(throughput, 1),
+            "noop_jobs_per_second": round(ceiling, 1), "share_of_noop": round(throughput / ceiling, 3),
+            "steady_rate_per_second": 200, "steady_messages": steady,
+            "enqueue_to_sent_p50_ms": round(statistics.median(latencies), 1),
+            "enqueue_to_sent_p99_ms": round(statistics.quantiles(latencies, n=100)[98], 1)}
+
+
+async def _latencies(settings: Settings, tenant: str, skip: int) -> list[float]:
+    """created (recorded in the outbox and enqueued) -> sent, of the steady-rate deliveries."""
+    services = await build_services(settings, with_queue=False)
+    try:
+        async with services.database.sessions() as session:
+            rows = (await session.execute(select(DeliveryRow.created_at, DeliveryRow.sent_at).where(
+                DeliveryRow.tenant_id == tenant).order_by(DeliveryRow.created_at))).all()
+    finally:
+        await services.close()
+    return [(sent - created).total_seconds() * 1000 for created, sent in rows[skip:] if sent is not None]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.dispatch", description=__doc__)
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--steady-seconds", type=int, default=10)
+    parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--output", type=Path, default=Path("var/bench-dispatch.json"))
+    arguments = parser.parse_args()
+    figures = asyncio.run(run(arguments.backend, arguments.messages, arguments.steady_seconds))
+    print(f"dispatch ({arguments.backend}, {WORKERS} workers): {figures['messages_per_second']:,} messages/s "
+          f"end to end; arq no-op jobs {figures['noop_jobs_per_second']:,}/s "
+          f"({figures['share_of_noop']:.0%}); at 200/s enqueue-to-sent p50 {figures['enqueue_to_sent_p50_ms']} ms, "
+          f"p99 {figures['enqueue_to_sent_p99_ms']} ms")
+    write_json(arguments.output, {"finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                                  "backend": arguments.backend, "results": figures})
+    print(f"wrote {arguments.output}")
+
+
+if __name__ == "__main__":
+    main()
