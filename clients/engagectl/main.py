@@ -11,13 +11,22 @@ from grpc_status import rpc_status
 
 from clients.engagectl import (
     accounts,
+    apps,
+    campaigns,
+    channels,
+    contacts,
     db,
+    deliveries,
     demo,
+    event_types,
+    events,
     health,
     import_data,
     ingest_file,
     insights,
+    otp,
     subscriptions,
+    templates,
     tenants,
     token,
     transactions,
@@ -51,6 +60,15 @@ app.add_typer(import_data.app, name="import")
 app.command("ingest")(ingest_file.ingest)
 app.add_typer(insights.app, name="insights")
 app.add_typer(subscriptions.app, name="subscriptions")
+app.add_typer(apps.app, name="apps")
+app.add_typer(event_types.app, name="event-types")
+app.add_typer(contacts.app, name="contacts")
+app.add_typer(channels.app, name="channels")
+app.add_typer(templates.app, name="templates")
+app.add_typer(events.app, name="events")
+app.add_typer(campaigns.app, name="campaigns")
+app.add_typer(deliveries.app, name="deliveries")
+app.add_typer(otp.app, name="otp")
 
 
 def _rpc_error_line(error: grpc.aio.AioRpcError | grpc.RpcError) -> str:
