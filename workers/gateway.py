@@ -4,9 +4,9 @@ HTTP client reused across sends), rebuilt when the configuration changes."""
 from __future__ import annotations
 
 from server.domain.engagement.entities import ChannelConfig, Delivery
-from server.domain.engagement.sending import SendOutcome, SendReport
+from server.domain.engagement.sending import SendReport
 from workers.channels import build_sender
-from workers.channels.base import ChannelKind, ChannelSender, OutgoingMessage, ProviderConfig
+from workers.channels.base import ChannelSender, OutgoingMessage, ProviderConfig
 
 
 class ChannelSenders:
@@ -19,9 +19,9 @@ class ChannelSenders:
         sender = await self._sender(config, secrets)
         result = await sender.send(OutgoingMessage(
             delivery_id=delivery.delivery_id, idempotency_key=f"engage-{delivery.delivery_id}",
-            kind=ChannelKind(str(delivery.channel)), address=delivery.address, content=content,
+            kind=delivery.channel, address=delivery.address, content=content,
             callback_url=callback_url))
-        return SendReport(SendOutcome(str(result.outcome)), result.provider_message_id or "",
+        return SendReport(result.outcome, result.provider_message_id or "",
                           result.error_code or "", result.error_message or "", result.retry_after_seconds)
 
     async def _sender(self, config: ChannelConfig, secrets: dict[str, str]) -> ChannelSender:
@@ -31,7 +31,7 @@ class ChannelSenders:
             return cached[1]
         if cached is not None:
             await cached[1].aclose()
-        sender = build_sender(ProviderConfig(ChannelKind(str(config.channel)), config.provider, config.settings,
+        sender = build_sender(ProviderConfig(config.channel, config.provider, config.settings,
                                              secrets), timeout_seconds=self._timeout)
         self._senders[config.config_id] = (version, sender)
         return sender

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
+from server.domain.engagement.entities import Channel
+from server.domain.engagement.sending import SendOutcome
 
-class ChannelKind(StrEnum):
-    EMAIL = "EMAIL"
-    SMS = "SMS"
-    PUSH = "PUSH"
-    PASS = "PASS"
-
-
-class Outcome(StrEnum):
-    SENT = "SENT"
-    TEMPORARY_FAILURE = "TEMPORARY_FAILURE"
-    PERMANENT_FAILURE = "PERMANENT_FAILURE"
+# The adapters speak the domain's words: which channel, and how a send ended.
+ChannelKind = Channel
+Outcome = SendOutcome
 
 
 @dataclass(frozen=True)

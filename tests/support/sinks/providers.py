@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import CIMultiDict
 
-from tests.support.sinks.smtp import free_port
+from server.embedded_redis import free_port
 
 E164 = "+"
 

@@ -5,18 +5,13 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import socket
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from server.embedded_redis import free_port
 
 
 class _Handler:
