@@ -14,6 +14,7 @@ from server.bootstrap import build_services
 from server.config import Settings
 from server.health import watch_readiness
 from server.logging import configure_logging
+from server.process_tuning import tune_garbage_collector
 from server.receipts import receipts_app
 
 log = structlog.get_logger("engage.server")
@@ -23,6 +24,7 @@ async def serve(settings: Settings) -> None:
     services = await build_services(settings)
     server, port, health_servicer = build_server(services, f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()
+    tune_garbage_collector()
     log.info("server_started", address=f"{settings.grpc_host}:{port}")
     watcher = asyncio.create_task(watch_readiness(services, health_servicer, SERVICE_NAMES))
     receipts = None

@@ -8,6 +8,7 @@ from arq import Worker
 
 from server.config import Settings
 from server.logging import configure_logging
+from server.process_tuning import tune_garbage_collector
 from workers.settings import worker_settings
 
 
@@ -15,7 +16,9 @@ def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     asyncio.set_event_loop(asyncio.new_event_loop())
-    Worker(**worker_settings(settings)).run()
+    worker = Worker(**worker_settings(settings))
+    tune_garbage_collector()
+    worker.run()
 
 
 if __name__ == "__main__":

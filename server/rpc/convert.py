@@ -63,7 +63,17 @@ def timestamp_to_proto(value: dt.datetime | None) -> timestamp_pb2.Timestamp | N
     return stamp
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# The range google.protobuf.Timestamp allows (0001-01-01 to 9999-12-31).
+_MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799
+
+
 def timestamp_from_proto(value: timestamp_pb2.Timestamp) -> dt.datetime:
+    """Timestamp.ToDatetime(tzinfo=UTC), several times faster for valid values (every ingested
+    transaction has one); anything else goes to ToDatetime for its usual error."""
+    seconds, nanos = value.seconds, value.nanos
+    if _MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000:
+        return _EPOCH + dt.timedelta(0, seconds, nanos // 1000)  # (days, seconds, microseconds)
     return value.ToDatetime(tzinfo=dt.UTC)
 
 

@@ -15,10 +15,11 @@ from server.domain.ingest.model import (
     Direction,
     Holding,
     HoldingKind,
+    IncomingTransaction,
     Rejection,
     Transaction,
 )
-from server.domain.money import AmountError
+from server.domain.money import AmountError, check_units_nanos, units_nanos_to_scaled
 from server.rpc.convert import (
     date_field,
     date_from_proto,
@@ -36,6 +37,7 @@ _ACCOUNT_TYPES = dict(pb.AccountType.items())
 _CONTAINERS = dict(pb.Container.items())
 _DIRECTIONS = dict(pb.Direction.items())
 _HOLDING_KINDS = dict(pb.HoldingKind.items())
+_DIRECTION_BY_NUMBER = {_DIRECTIONS["DIRECTION_" + d.value]: d for d in Direction}
 
 
 def _zero_if_none(amount: Decimal | None) -> Decimal:
@@ -108,22 +110,35 @@ def holding_to_proto(holding: Holding) -> pb.Holding:
         start_date=date_to_proto(holding.start_date), attributes=holding.attributes)
 
 
-def transaction_from_proto(message: pb.Transaction, index: int) -> Transaction | Rejection:
-    """A row that cannot even be read becomes a Rejection: one bad row must not fail its batch."""
+def _scaled(units: int, nanos: int) -> tuple[int | None, str]:
+    """(whole ten-thousandths, "") or (None, why the amount cannot be stored exactly)."""
+    try:
+        return units_nanos_to_scaled(units, nanos), ""
+    except AmountError as exc:
+        return None, str(exc)
+
+
+def transaction_from_proto(message: pb.Transaction, index: int) -> IncomingTransaction | Rejection:
+    """A row that cannot even be read becomes a Rejection: one bad row must not fail its batch. The
+    ingestion hot path: one call per transaction, so plain attribute reads and integer arithmetic."""
     txn_id = message.transaction_id
     if not message.HasField("amount"):
         return Rejection(index, txn_id, "MISSING_AMOUNT", "amount is required")
+    amount = message.amount
+    has_running = message.HasField("running_balance")
+    running = message.running_balance if has_running else None
     try:
-        amount, currency = money_from_proto(message.amount)
-        running = money_from_proto(message.running_balance)[0] if message.HasField("running_balance") else None
+        check_units_nanos(amount.units, amount.nanos)
+        if running is not None:
+            check_units_nanos(running.units, running.nanos)
     except AmountError as exc:
         return Rejection(index, txn_id, "INVALID_AMOUNT", str(exc))
-    direction_name = _names(_DIRECTIONS).get(message.direction, "").removeprefix("DIRECTION_")
-    direction = Direction(direction_name) if direction_name in Direction.__members__ else None
+    scaled, amount_error = _scaled(amount.units, amount.nanos)
+    running_scaled, running_error = _scaled(running.units, running.nanos) if running is not None else (None, "")
     posted = timestamp_from_proto(message.post_time) if message.HasField("post_time") else None
-    return Transaction(transaction_id=txn_id, account_id=message.account_id, amount=amount, currency=currency,
-                       direction=direction, posted_at=posted, description=message.description,  # type: ignore[arg-type]
-                       category=message.category, running_balance=running)
+    return IncomingTransaction(txn_id, message.account_id, scaled, amount.currency_code,
+                               _DIRECTION_BY_NUMBER.get(message.direction), posted, message.description,
+                               message.category, running_scaled, amount_error, running_error)
 
 
 def transaction_to_proto(txn: Transaction) -> pb.Transaction:

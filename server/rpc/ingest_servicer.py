@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import grpc
 
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
 from server.domain.errors import FieldViolation, InvalidArgument
-from server.domain.ingest.model import DailyBalance, Rejection, Transaction
+from server.domain.ingest.model import BatchOutcome, DailyBalance, IncomingTransaction, Rejection
 from server.domain.pagination import page_request
 from server.rpc.context import current_caller
 from server.rpc.convert import date_field
@@ -32,6 +33,8 @@ from server.services.ingestion import IngestionService
 
 # Rejections echoed back in one response; the count covers all of them.
 MAX_REPORTED_REJECTIONS = 1000
+# Rows converted between two yields to the event loop (about a millisecond of work).
+CONVERSION_SLICE = 100
 
 
 def _resource_id(name: str, collection: str, field_name: str = "name") -> str:
@@ -47,6 +50,26 @@ def _date_range(request: pb.ListTransactionsRequest | pb.ListBalancesRequest):  
         return None, None
     return (date_field(request.date_range, "start_date", "date_range.start_date"),
             date_field(request.date_range, "end_date", "date_range.end_date"))
+
+
+async def _converted(messages: Sequence[pb.Transaction], first_index: int) -> list[IncomingTransaction | Rejection]:
+    """The batch's rows as domain objects, converted a slice at a time: between slices the batch being
+    stored gets the event loop for its round trips, so the conversion overlaps its statements."""
+    batch: list[IncomingTransaction | Rejection] = []
+    for start in range(0, len(messages), CONVERSION_SLICE):
+        if start:
+            await asyncio.sleep(0)
+        batch += [transaction_from_proto(message, first_index + start + offset)
+                  for offset, message in enumerate(messages[start:start + CONVERSION_SLICE])]
+    return batch
+
+
+def _add_outcome(response: pb.IngestTransactionsResponse, outcome: BatchOutcome) -> None:
+    response.accepted_count += outcome.accepted
+    response.duplicate_count += outcome.duplicate
+    response.rejected_count += len(outcome.rejected)
+    room = MAX_REPORTED_REJECTIONS - len(response.rejected)
+    response.rejected.extend(rejection_to_transaction_proto(r) for r in outcome.rejected[:max(room, 0)])
 
 
 class IngestServicer(pb_grpc.IngestServiceServicer):
@@ -114,19 +137,20 @@ class IngestServicer(pb_grpc.IngestServiceServicer):
 
     async def IngestTransactions(self, request_iterator: AsyncIterator[pb.IngestTransactionsRequest],
                                  context: grpc.aio.ServicerContext) -> pb.IngestTransactionsResponse:
-        caller = current_caller()
         response = pb.IngestTransactionsResponse()
+        stream = self._ingestion.transaction_stream(current_caller())
         next_index = 0
-        async for request in request_iterator:
-            batch: list[Transaction | Rejection] = [
-                transaction_from_proto(t, next_index + i) for i, t in enumerate(request.transactions)]
-            outcome = await self._ingestion.ingest_transactions(caller, batch, next_index)
-            next_index += len(batch)
-            response.accepted_count += outcome.accepted
-            response.duplicate_count += outcome.duplicate
-            response.rejected_count += len(outcome.rejected)
-            room = MAX_REPORTED_REJECTIONS - len(response.rejected)
-            response.rejected.extend(rejection_to_transaction_proto(r) for r in outcome.rejected[:max(room, 0)])
+        try:
+            async for request in request_iterator:
+                # Converted while earlier batches are being stored.
+                batch = await _converted(request.transactions, next_index)
+                for outcome in await stream.add(batch, next_index):
+                    _add_outcome(response, outcome)
+                next_index += len(batch)
+            for outcome in await stream.finish():
+                _add_outcome(response, outcome)
+        finally:
+            await stream.close()
         return response
 
     async def ListTransactions(self, request: pb.ListTransactionsRequest,

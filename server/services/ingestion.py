@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -14,6 +17,7 @@ from server.domain.ingest.model import (
     Customer,
     DailyBalance,
     Holding,
+    IncomingTransaction,
     Rejection,
     Transaction,
 )
@@ -29,6 +33,7 @@ from server.domain.pagination import Page, PageRequest, paginate
 from server.services.clock import Clock, utc_now
 from server.services.events import EventPublisher
 from server.store.db import Database
+from server.store.statistics import PlannerStatistics
 from server.store.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -46,11 +51,84 @@ def _day_bounds(since: dt.date | None, until: dt.date | None) -> tuple[dt.dateti
     return start, end
 
 
+@dataclass
+class PreparedBatch:
+    """A batch of transactions checked for everything that needs no database, ready to store."""
+
+    tenant_id: str
+    outcome: BatchOutcome = field(default_factory=BatchOutcome)
+    candidates: list[tuple[int, IncomingTransaction]] = field(default_factory=list)  # (index, row)
+
+
+@dataclass
+class StoreProgress:
+    """How far the storing of one batch got, for the batch sent after it."""
+
+    inserted: asyncio.Event = field(default_factory=asyncio.Event)  # its rows are in (or it ended)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)  # committed, or failed
+    failed: bool = False
+
+
+class _PreviousBatchFailed(Exception):
+    """The batch sent before this one failed: the stream stops there, as if this one was never sent."""
+
+
+class TransactionStream:
+    """The batches of one IngestTransactions stream, stored in the order they were sent. On PostgreSQL
+    two are in flight: while one moves its balances and commits, the next inserts its rows (and the
+    caller converts the one after), so the server, the database's two processes and the round trips
+    overlap. Outcomes come back in order; a batch that fails stops the stream (nothing sent after it
+    is kept)."""
+
+    def __init__(self, service: IngestionService, caller: Caller, in_flight: int) -> None:
+        self._service = service
+        self._caller = caller
+        self._in_flight = in_flight
+        self._storing: deque[asyncio.Task[BatchOutcome]] = deque()
+        self._last: StoreProgress | None = None
+
+    async def add(self, batch: list[IncomingTransaction | Rejection], first_index: int) -> list[BatchOutcome]:
+        """Starts storing the batch; returns the outcomes of earlier batches that had to finish first."""
+        prepared = self._service.prepare_transactions(self._caller, batch, first_index)
+        finished = []
+        while len(self._storing) >= self._in_flight:
+            finished.append(await self._storing.popleft())
+        progress = StoreProgress()
+        self._storing.append(asyncio.ensure_future(
+            self._service.store_transactions(prepared, self._last, progress)))
+        self._last = progress
+        return finished
+
+    async def finish(self) -> list[BatchOutcome]:
+        """The outcomes of the batches still being stored."""
+        finished = []
+        while self._storing:
+            finished.append(await self._storing.popleft())
+        return finished
+
+    async def close(self) -> None:
+        """After a failure: lets every batch in flight end (committed or rolled back) before the call
+        does; the stream's own error is the one reported."""
+        if self._storing:
+            await asyncio.wait(self._storing)
+        for task in self._storing:
+            if not task.cancelled():
+                task.exception()
+        self._storing.clear()
+
+
 class IngestionService:
     def __init__(self, database: Database, publisher: EventPublisher, clock: Clock = utc_now) -> None:
         self._database = database
         self._publisher = publisher
         self._clock = clock
+        self._statistics = PlannerStatistics(database)
+
+    async def _ensure_statistics(self, *tables: str) -> None:
+        """After a write: the tables it filled get planner statistics if they never had any."""
+        analyzed = await self._statistics.ensure(*tables)
+        if analyzed:
+            log.info("planner_statistics_gathered", tables=analyzed)
 
     # -- customers ------------------------------------------------------------------------------
 
@@ -63,6 +141,7 @@ class IngestionService:
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             await uow.customers.upsert_many(customers, self._clock())
             await uow.commit()
+        await self._ensure_statistics("customers")
         return len(customers)
 
     async def get_customer(self, caller: Caller, customer_id: str) -> Customer:
@@ -97,6 +176,7 @@ class IngestionService:
                     metadata={"customer_ids": ",".join(missing[:50])})
             await uow.accounts.upsert_many(accounts, self._clock())
             await uow.commit()
+        await self._ensure_statistics("accounts", "account_parties")
         return len(accounts)
 
     async def get_account(self, caller: Caller, account_id: str) -> Account:
@@ -138,6 +218,7 @@ class IngestionService:
                                          f"holdings name unknown customers or accounts: {', '.join(missing[:10])}")
             await uow.holdings.upsert_many(holdings, self._clock())
             await uow.commit()
+        await self._ensure_statistics("holdings")
         return len(holdings)
 
     async def list_holdings(self, caller: Caller, customer_id: str | None, page: PageRequest) -> Page[Holding]:
@@ -151,33 +232,68 @@ class IngestionService:
 
     # -- transactions ---------------------------------------------------------------------------
 
-    async def ingest_transactions(self, caller: Caller, batch: list[Transaction | Rejection],
-                                  first_index: int) -> BatchOutcome:
-        """Stores one batch in one database transaction. `batch` holds the rows as the client sent
+    def prepare_transactions(self, caller: Caller, batch: list[IncomingTransaction | Rejection],
+                             first_index: int) -> PreparedBatch:
+        """Everything about one batch that needs no database: the caller's role, the batch size, each
+        row's own validity and ids repeated inside the batch. `batch` holds the rows as the client sent
         them, already turned into domain objects, or Rejections where even that failed."""
         caller.require_role(*WRITERS)
         if len(batch) > MAX_TRANSACTION_BATCH:
             check_batch_size(len(batch), MAX_TRANSACTION_BATCH, "transactions")
-        outcome = BatchOutcome()
-        candidates: list[tuple[int, Transaction]] = []
+        prepared = PreparedBatch(caller.tenant_id)
+        outcome = prepared.outcome
         seen: set[str] = set()
         for offset, item in enumerate(batch):
-            index = first_index + offset
             if isinstance(item, Rejection):
                 outcome.rejected.append(item)
                 continue
             reason = transaction_rejection_reason(item)
             if reason:
-                outcome.rejected.append(Rejection(index, item.transaction_id, *reason))
+                outcome.rejected.append(Rejection(first_index + offset, item.transaction_id, *reason))
             elif item.transaction_id in seen:
                 outcome.duplicate += 1  # repeated inside the batch: the first one stands
             else:
                 seen.add(item.transaction_id)
-                candidates.append((index, item))
-        if not candidates:
-            return outcome
+                prepared.candidates.append((first_index + offset, item))
+        return prepared
 
-        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+    def transaction_stream(self, caller: Caller) -> TransactionStream:
+        """One IngestTransactions stream of batches (see TransactionStream)."""
+        # SQLite has one writer at a time (and a transaction that read before another committed may not
+        # write): its batches are stored strictly one after the other.
+        return TransactionStream(self, caller, in_flight=2 if self._database.dialect == "postgresql" else 1)
+
+    async def store_transactions(self, prepared: PreparedBatch, previous: StoreProgress | None = None,
+                                 progress: StoreProgress | None = None) -> BatchOutcome:
+        """Stores a prepared batch in one database transaction: ids already stored are duplicates, rows
+        of unknown accounts or in another currency are rejected, the rest is inserted, moves its
+        accounts' balances and is announced through the outbox. With `previous` (the batch sent before,
+        still being stored) the rows are inserted only once that batch's are, so that a transaction id
+        sent twice is stored as first sent, and committed only once that batch is, so that nothing sent
+        after a batch that failed is kept; `progress` tells the next batch the same."""
+        progress = progress or StoreProgress()
+        try:
+            outcome, event_id = await self._store(prepared, previous, progress)
+        except BaseException:
+            progress.failed = True
+            raise
+        finally:
+            progress.inserted.set()
+            progress.ended.set()
+        if event_id is not None:
+            await self._announce([event_id])
+            await self._ensure_statistics("transactions")
+        return outcome
+
+    async def _store(self, prepared: PreparedBatch, previous: StoreProgress | None,
+                     progress: StoreProgress) -> tuple[BatchOutcome, int | None]:
+        """The outcome, and the outbox event that announces the accepted rows (None: nothing accepted)."""
+        outcome = prepared.outcome
+        candidates = prepared.candidates
+        event_id = None
+        if not candidates:
+            return outcome, event_id
+        async with UnitOfWork(self._database, prepared.tenant_id) as uow:
             currencies = await uow.accounts.currencies({t.account_id for _, t in candidates})
             storable = []
             for index, txn in candidates:
@@ -191,19 +307,38 @@ class IngestionService:
                         f"amount is in {txn.currency} but account '{txn.account_id}' is in {currency}"))
                 else:
                     storable.append(txn)
+            outcome.rejected.sort(key=lambda r: r.index)
+            if previous is not None:
+                await previous.inserted.wait()
+                if previous.failed:
+                    raise _PreviousBatchFailed
             now = self._clock()
-            inserted = await uow.transactions.insert_new_moving_balances(storable, now)
+            inserted = await uow.transactions.insert_new(storable, now)
+            progress.inserted.set()
             outcome.duplicate += len(storable) - len(inserted)
-            outcome.accepted_ids = [t.transaction_id for t in storable if t.transaction_id in inserted]
-            outcome.accepted = len(outcome.accepted_ids)
-            event_id = None
-            if inserted:
-                event_id = await uow.ingest_events.add(caller.tenant_id, outcome.accepted_ids, now)
+            accepted = [t for t in storable if t.transaction_id in inserted]
+            outcome.accepted_ids = [t.transaction_id for t in accepted]
+            outcome.accepted = len(accepted)
+            if previous is not None:
+                # Before taking any account lock: a batch never holds one while it waits for another.
+                await previous.ended.wait()
+                if previous.failed:
+                    raise _PreviousBatchFailed
+            if accepted:
+                deltas: dict[str, int] = defaultdict(int)
+                for txn in accepted:
+                    deltas[txn.account_id] += txn.signed_amount
+                # Locks the accounts in id order: batches stored at the same time (other streams) wait
+                # for each other here instead of deadlocking.
+                await uow.accounts.add_to_balances(deltas, now)
+                event_id = await uow.ingest_events.add(prepared.tenant_id, outcome.accepted_ids, now)
             await uow.commit()
-        outcome.rejected.sort(key=lambda r: r.index)
-        if event_id is not None:
-            await self._announce([event_id])
-        return outcome
+        return outcome, event_id
+
+    async def ingest_transactions(self, caller: Caller, batch: list[IncomingTransaction | Rejection],
+                                  first_index: int) -> BatchOutcome:
+        """prepare_transactions then store_transactions: one batch, in one database transaction."""
+        return await self.store_transactions(self.prepare_transactions(caller, batch, first_index))
 
     async def _announce(self, event_ids: list[int]) -> None:
         try:
@@ -252,6 +387,7 @@ class IngestionService:
                     storable.append(balance)
             await uow.balances.upsert_many(storable)
             await uow.commit()
+        await self._ensure_statistics("daily_balances")
         outcome.accepted = len(storable)
         outcome.rejected.sort(key=lambda r: r.index)
         return outcome

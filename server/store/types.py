@@ -27,6 +27,12 @@ class ScaledAmount(TypeDecorator[Decimal]):
         return None if value is None else from_scaled(int(value))
 
 
+def sqlite_datetime_text(value: dt.datetime) -> str:
+    """What UTCDateTime stores on SQLite, for plain SQL on the hot paths: SQLAlchemy's text of the
+    naive UTC time (microseconds always shown), so that comparisons in SQL stay consistent."""
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Timezone-aware UTC in, timezone-aware UTC out, whatever the database keeps."""
 

@@ -1,5 +1,6 @@
 """Ingestion through the real server: idempotency, rejections with reasons, balances, pages."""
 
+import asyncio
 import datetime as dt
 
 import grpc
@@ -34,6 +35,42 @@ async def test_repeated_id_inside_one_batch_counts_once(service_stubs):
         stream([transaction("t1", "a1", "5.00"), transaction("t1", "a1", "5.00")]))
     assert (response.accepted_count, response.duplicate_count) == (1, 1)
     assert await balance_of(service_stubs, "a1") == "5.00"
+
+
+async def test_an_id_sent_again_in_a_later_batch_of_the_stream_keeps_the_first(service_stubs):
+    # Batches of one stream are stored while the next ones arrive: still in the order sent.
+    await seed_accounts(service_stubs, "c1", "a1")
+    batches = [[transaction(f"t{b}-{i}", "a1", "1.00") for i in range(50)] + [transaction("same", "a1", f"{b + 1}.00")]
+               for b in range(6)]
+    response = await service_stubs.ingest.IngestTransactions(stream(*batches))
+    assert (response.accepted_count, response.duplicate_count) == (301, 5)
+    assert await balance_of(service_stubs, "a1") == "301.00"  # 300 x 1.00 and the first "same": 1.00
+
+
+async def test_concurrent_streams_on_the_same_accounts_all_land(service_stubs):
+    # Each batch moves the balances of accounts the other streams move too, in another order: none waits
+    # forever for another (deadlock) and every amount is added once.
+    accounts = [f"a{n}" for n in range(20)]
+    await seed_accounts(service_stubs, "c1", *accounts)
+
+    def batches(name: str, order: list[str]) -> list[list[pb.Transaction]]:
+        return [[transaction(f"{name}-{b}-{a}", a, "1.00") for a in order] for b in range(8)]
+
+    orders = [accounts, accounts[::-1], accounts[7:] + accounts[:7], accounts[::2] + accounts[1::2]]
+    responses = await asyncio.gather(*(service_stubs.ingest.IngestTransactions(stream(*batches(f"s{i}", order)))
+                                       for i, order in enumerate(orders)))
+    assert [r.accepted_count for r in responses] == [160] * 4
+    for account_id in accounts:
+        assert await balance_of(service_stubs, account_id) == "32.00"
+
+
+async def test_a_failing_batch_ends_the_stream_after_the_batches_before_it(service_stubs):
+    await seed_accounts(service_stubs, "c1", "a1")
+    too_large = [transaction(f"big-{i}", "a1", "1.00") for i in range(5001)]
+    code, reason, _ = await failure(service_stubs.ingest.IngestTransactions(
+        stream([transaction("first", "a1", "2.00")], too_large, [transaction("after", "a1", "4.00")])))
+    assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "BATCH_TOO_LARGE")
+    assert await balance_of(service_stubs, "a1") == "2.00"
 
 
 def _bad_rows() -> list[tuple[pb.Transaction, str]]:

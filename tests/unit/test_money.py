@@ -12,6 +12,7 @@ from server.domain.money import (
     parse_decimal,
     to_scaled,
     units_nanos_to_decimal,
+    units_nanos_to_scaled,
 )
 
 storable = st.decimals(min_value=-MAX_ABS_AMOUNT, max_value=MAX_ABS_AMOUNT, places=4, allow_nan=False,
@@ -60,3 +61,26 @@ def test_parse_decimal_rejects_non_numbers(text: str) -> None:
 def test_too_large_is_rejected() -> None:
     with pytest.raises(AmountError):
         to_scaled(MAX_ABS_AMOUNT + 1)
+
+
+def _scaled_or_error(convert, units: int, nanos: int) -> int | str:  # type: ignore[no-untyped-def]
+    try:
+        return convert(units, nanos)
+    except AmountError as exc:
+        return f"AmountError: {exc}"
+
+
+@given(st.integers(min_value=-10**15, max_value=10**15),
+       st.one_of(st.integers(min_value=-10**9, max_value=10**9),
+                 st.integers(min_value=-9999, max_value=9999).map(lambda n: n * 100_000)))
+def test_integer_conversion_is_exactly_the_decimal_one(units: int, nanos: int) -> None:
+    # The ingestion hot path converts wire amounts without Decimal: same value, same error, same message.
+    assert _scaled_or_error(units_nanos_to_scaled, units, nanos) == \
+        _scaled_or_error(lambda u, n: to_scaled(units_nanos_to_decimal(u, n)), units, nanos)
+
+
+@pytest.mark.parametrize(("units", "nanos"), [(99_999_999_999_999, 999_900_000), (-99_999_999_999_999, -999_900_000),
+                                              (100_000_000_000_000, 0), (1, 10_000), (1, -500_000_000), (0, -100_000)])
+def test_integer_conversion_at_the_edges(units: int, nanos: int) -> None:
+    assert _scaled_or_error(units_nanos_to_scaled, units, nanos) == \
+        _scaled_or_error(lambda u, n: to_scaled(units_nanos_to_decimal(u, n)), units, nanos)

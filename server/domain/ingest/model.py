@@ -93,6 +93,31 @@ class Transaction:
         return self.amount if self.direction is Direction.CREDIT else -self.amount
 
 
+@dataclass(slots=True)
+class IncomingTransaction:
+    """A transaction as a batch brings it, before it is stored. Money is already in storage units
+    (whole ten-thousandths, see server.domain.money), so the ingestion hot path does no Decimal
+    arithmetic per row; an amount that cannot be stored exactly is None with the reason beside it.
+    Fields the bank left out are None (direction, posted_at) for validation to name."""
+
+    transaction_id: str
+    account_id: str
+    amount: int | None  # never negative once valid: direction gives the sign
+    currency: str
+    direction: Direction | None
+    posted_at: dt.datetime | None
+    description: str = ""
+    category: str = ""
+    running_balance: int | None = None
+    amount_error: str = ""  # why amount cannot be stored exactly ("" when it can)
+    running_balance_error: str = ""
+
+    @property
+    def signed_amount(self) -> int:
+        assert self.amount is not None
+        return self.amount if self.direction is Direction.CREDIT else -self.amount
+
+
 @dataclass
 class DailyBalance:
     account_id: str

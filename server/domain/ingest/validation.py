@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 
 from server.domain.errors import FieldViolation, InvalidArgument
-from server.domain.ingest.model import Account, Customer, DailyBalance, Holding, Transaction
+from server.domain.ingest.model import Account, Customer, DailyBalance, Holding, IncomingTransaction
 from server.domain.money import AmountError, is_currency_code, to_scaled
 
 # Ids are the bank's own keys: printable, no slash (they appear in resource names), bounded.
@@ -109,7 +109,7 @@ def check_batch_size(count: int, limit: int, what: str) -> None:
                               violations=[FieldViolation(what, f"at most {limit}")])
 
 
-def transaction_rejection_reason(txn: Transaction) -> tuple[str, str] | None:
+def transaction_rejection_reason(txn: IncomingTransaction) -> tuple[str, str] | None:
     """The first reason a transaction cannot be stored, as (code, message), or None."""
     if not txn.transaction_id:
         return "MISSING_TRANSACTION_ID", "transaction_id is required"
@@ -121,12 +121,12 @@ def transaction_rejection_reason(txn: Transaction) -> tuple[str, str] | None:
         return "UNKNOWN_ACCOUNT", f"account '{txn.account_id}' does not exist"
     if not is_currency_code(txn.currency):
         return "INVALID_CURRENCY", "amount.currency_code must be a three-letter ISO 4217 code"
-    violation = amount_violation("amount", txn.amount, non_negative=True)
-    if violation:
-        return "INVALID_AMOUNT", f"amount {violation.description}"
-    violation = amount_violation("running_balance", txn.running_balance)
-    if violation:
-        return "INVALID_AMOUNT", f"running_balance {violation.description}"
+    if txn.amount is None:
+        return "INVALID_AMOUNT", f"amount {txn.amount_error}"
+    if txn.amount < 0:
+        return "INVALID_AMOUNT", "amount must not be negative"
+    if txn.running_balance_error:
+        return "INVALID_AMOUNT", f"running_balance {txn.running_balance_error}"
     if txn.direction is None:
         return "MISSING_DIRECTION", "direction must be CREDIT or DEBIT"
     if txn.posted_at is None:

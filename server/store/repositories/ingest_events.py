@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.store.models import IngestEventRow
@@ -24,10 +24,12 @@ class IngestEventsRepository:
         self.session = session
 
     async def add(self, tenant_id: str, transaction_ids: list[str], now: dt.datetime) -> int:
-        row = IngestEventRow(tenant_id=tenant_id, transaction_ids=transaction_ids, created_at=now, attempts=0)
-        self.session.add(row)
-        await self.session.flush()
-        return row.event_id
+        # Core, not the ORM's unit of work: one per ingested batch.
+        event_id = await self.session.scalar(insert(IngestEventRow).values(
+            tenant_id=tenant_id, transaction_ids=transaction_ids, created_at=now, attempts=0,
+        ).returning(IngestEventRow.event_id))
+        assert event_id is not None
+        return int(event_id)
 
     async def get(self, event_id: int) -> IngestEvent | None:
         row = await self.session.get(IngestEventRow, event_id)

@@ -4,10 +4,10 @@ import datetime as dt
 
 from sqlalchemy import and_, or_, select
 
-from server.domain.ingest.model import Direction, Transaction
+from server.domain.ingest.model import Direction, IncomingTransaction, Transaction
 from server.store.models import TransactionRow
 from server.store.repositories.base import TenantRepository
-from server.store.repositories.transaction_bulk import insert_moving_balances
+from server.store.repositories.transaction_bulk import insert_new
 
 
 def _to_domain(row: TransactionRow) -> Transaction:
@@ -19,10 +19,10 @@ def _to_domain(row: TransactionRow) -> Transaction:
 
 
 class TransactionsRepository(TenantRepository):
-    async def insert_new_moving_balances(self, transactions: list[Transaction], now: dt.datetime) -> set[str]:
-        """Inserts the transactions whose id is not stored yet and moves their accounts' balances by
-        exactly those; returns the ids inserted. Bulk statements: this is the ingestion hot path."""
-        return await insert_moving_balances(await self.session.connection(), self.tenant_id, transactions, now)
+    async def insert_new(self, transactions: list[IncomingTransaction], now: dt.datetime) -> set[str]:
+        """Inserts the transactions whose id is not stored yet; returns the ids inserted. Bulk
+        statements: this is the ingestion hot path."""
+        return await insert_new(await self.session.connection(), self.tenant_id, transactions, now)
 
     async def existing_ids(self, transaction_ids: list[str]) -> set[str]:
         found = await self.session.scalars(select(TransactionRow.transaction_id).where(
