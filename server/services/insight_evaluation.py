@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from server.domain.ingest.model import Transaction
 from server.domain.insights.catalogue import Catalogue, MonthEndBalancesPlugin, Payload
@@ -33,25 +34,33 @@ class EvaluationResult:
     generated: list[FeedItem]
 
 
-def _item(definition: InsightDefinition, customer_id: str, period: str, payload: Payload,
-          subscription: EffectiveSubscription, now: dt.datetime) -> FeedItem:
+def _content_header(definition: InsightDefinition, subscription: EffectiveSubscription) -> dict[str, Any]:
+    """What every item of this insight and configuration carries besides its payload."""
     snapshot = {"entityType": definition.applicable_entity[0].value, "frequency": definition.frequency.value,
                 "duration": subscription.duration.value if subscription.duration else None,
                 "threshold": [{"name": t.name, "value": str(subscription.thresholds[t.name]), "type": t.type.value}
                               for t in definition.thresholds]}
-    content = {"insightTitle": subscription.insight_title, "insightType": definition.insight_type.value,
-               "triggerType": definition.trigger_type.value, "subscription": snapshot, **payload}
+    return {"insightTitle": subscription.insight_title, "insightType": definition.insight_type.value,
+            "triggerType": definition.trigger_type.value, "subscription": snapshot}
+
+
+def _item(definition: InsightDefinition, customer_id: str, period: str, payload: Payload,
+          subscription: EffectiveSubscription, now: dt.datetime, header: dict[str, Any] | None = None) -> FeedItem:
+    content = {**(header or _content_header(definition, subscription)), **payload}
     return FeedItem(uuid.uuid4().hex, customer_id, definition.name, period, now, now + VALIDITY[definition.frequency],
                     content)
 
 
 def _subscriptions(definition: InsightDefinition, customer_ids: list[str],
                    stored: dict[tuple[str, str], SubscriptionSettings]) -> dict[str, EffectiveSubscription]:
-    """The effective configuration of each customer who is subscribed."""
+    """The effective configuration of each customer who is subscribed. Customers who override nothing
+    (nearly all of them) share one object."""
     bank = stored.get((BANK_LEVEL, definition.name))
+    default = effective_subscription(definition, bank, None)
     found = {}
     for customer_id in customer_ids:
-        effective = effective_subscription(definition, bank, stored.get((customer_id, definition.name)))
+        user = stored.get((customer_id, definition.name))
+        effective = default if user is None else effective_subscription(definition, bank, user)
         if effective.is_subscribed:
             found[customer_id] = effective
     return found
@@ -90,11 +99,15 @@ async def _evaluate_month_end_plugin(uow: UnitOfWork, plugin: MonthEndBalancesPl
         containers=[c.value for c in definition.containers], as_of=as_of,
         month_ends=previous_month_ends(as_of, months), **scope)
     period = month_period(as_of)
+    headers: dict[int, dict[str, Any]] = {}  # by subscription object: one per distinct configuration
     items = []
     for customer_id, subscription in subscribed.items():
         payload = plugin.evaluate(accounts.get(customer_id, []), subscription)
         if payload is not None:
-            items.append(_item(definition, customer_id, period, payload, subscription, now))
+            header = headers.get(id(subscription))
+            if header is None:
+                header = headers[id(subscription)] = _content_header(definition, subscription)
+            items.append(_item(definition, customer_id, period, payload, subscription, now, header))
     return items
 
 

@@ -142,8 +142,7 @@ class InsightsService:
         crash leaves nothing half-done and a retry after success changes nothing."""
         async with UnitOfWork(self._database, tenant_id) as uow:
             batch = await uow.insight_batches.get(batch_id)
-            chunk = next((c for c in await uow.insight_batches.chunks(batch_id) if c.chunk_number == chunk_number),
-                         None)
+            chunk = await uow.insight_batches.chunk(batch_id, chunk_number)
             if batch is None or chunk is None or chunk.done:
                 return 0
             customers = await uow.customers.ids_in_range(chunk.first_customer_id, chunk.last_customer_id)

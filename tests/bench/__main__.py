@@ -1,4 +1,4 @@
-"""`python -m tests.bench [--transactions N]`: the entry point of `make bench`."""
+"""`python -m tests.bench`: the entry point of `make bench` (see README.md, Benchmarks)."""
 
 from __future__ import annotations
 
@@ -12,64 +12,123 @@ from pathlib import Path
 from typing import Any
 
 import tests.bench
+from server.logging import configure_logging
+from server.services.insights import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
 from tests.bench.redis_queue import resolve_redis
 from tests.bench.report import write_json
-from tests.bench.run import BenchOptions, run_backend
+from tests.bench.run import BenchOptions, InsightsOptions, run_backend, run_insights_backend
 from tests.bench.workload import Workload
 
 BACKENDS = ("sqlite", "postgresql")
+SUITES = ("ingest", "insights")
+DEFAULT_INSIGHT_USERS = "10000,100000"
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(part.replace("_", "")) for part in text.split(",") if part]
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=tests.bench.__doc__)
-    parser.add_argument("--transactions", type=int, default=200_000, help="transactions to ingest (default 200000)")
-    parser.add_argument("--accounts", type=int, default=2_000, help="accounts they are spread over (default 2000)")
-    parser.add_argument("--batch-size", type=int, default=500, help="transactions per stream message (default 500)")
+    parser.add_argument("--suite", default=",".join(SUITES), help="comma-separated: ingest,insights (default both)")
     parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated: sqlite,postgresql")
     parser.add_argument("--output", type=Path, default=Path("var/bench.json"))
-    parser.add_argument("--profile-server", type=Path, default=None, metavar="DIR",
+    ingest = parser.add_argument_group("ingest")
+    ingest.add_argument("--transactions", type=int, default=200_000, help="transactions to ingest (default 200000)")
+    ingest.add_argument("--accounts", type=int, default=2_000, help="accounts they are spread over (default 2000)")
+    ingest.add_argument("--batch-size", type=int, default=500, help="transactions per stream message (default 500)")
+    ingest.add_argument("--profile-server", type=Path, default=None, metavar="DIR",
                         help="run the server under cProfile and write DIR/server-<backend>.prof")
-    parser.add_argument("--no-analyze", action="store_true",
-                        help="skip ANALYZE after set-up on PostgreSQL: time a tenant whose tables have no statistics")
+    insights = parser.add_argument_group("insights")
+    insights.add_argument("--insight-users", default=DEFAULT_INSIGHT_USERS, metavar="N,N",
+                          help=f"users of each monthly batch, a fresh database each (default {DEFAULT_INSIGHT_USERS})")
+    insights.add_argument("--insight-chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
+                          help=f"users per chunk job (default {DEFAULT_CHUNK_SIZE}, the service's default)")
     arguments = parser.parse_args(argv)
-    unknown = set(arguments.backends.split(",")) - set(BACKENDS)
-    if unknown:
-        parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
+    for name, given, known in (("backends", arguments.backends, BACKENDS), ("suite", arguments.suite, SUITES)):
+        unknown = set(given.split(",")) - set(known)
+        if unknown:
+            parser.error(f"unknown {name}: {', '.join(sorted(unknown))}")
     if min(arguments.transactions, arguments.accounts, arguments.batch_size) < 1:
         parser.error("--transactions, --accounts and --batch-size must be positive")
+    try:
+        arguments.insight_users = _numbers(arguments.insight_users)
+    except ValueError:
+        parser.error("--insight-users takes numbers separated by commas")
+    if not arguments.insight_users or min(arguments.insight_users) < 1:
+        parser.error("--insight-users must be positive")
+    if not 1 <= arguments.insight_chunk_size <= MAX_CHUNK_SIZE:
+        parser.error(f"--insight-chunk-size must be 1-{MAX_CHUNK_SIZE}")
     return arguments
 
 
-async def _bench(arguments: argparse.Namespace) -> dict[str, Any]:
-    run_dir = Path("var/bench") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+async def _ingest(arguments: argparse.Namespace, redis_url: str, run_dir: Path) -> dict[str, Any]:
     workload = Workload(transactions=arguments.transactions, accounts=arguments.accounts)
-    redis_url, embedded_redis = resolve_redis(run_dir / "redis")
     if arguments.profile_server:
         arguments.profile_server.mkdir(parents=True, exist_ok=True)
     options = BenchOptions(workload=workload, batch_size=arguments.batch_size, redis_url=redis_url, run_dir=run_dir,
-                           profile_dir=arguments.profile_server, analyze=not arguments.no_analyze)
+                           profile_dir=arguments.profile_server)
     print(f"Engage ingest bench: {workload.transactions:,} transactions in batches of {arguments.batch_size} over "
           f"{workload.accounts:,} accounts; `python -m server` and this client as separate processes "
           f"on {os.cpu_count()} cores")
-    results: dict[str, Any] = {}
-    try:
-        for backend in arguments.backends.split(","):
-            results[backend] = await run_backend(backend, options)
-    finally:
-        if embedded_redis is not None:
-            embedded_redis.stop()
-    return {"finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform()},
-            "parameters": {"transactions": workload.transactions, "accounts": workload.accounts,
+    results = {backend: await run_backend(backend, options) for backend in arguments.backends.split(",")}
+    return {"parameters": {"transactions": workload.transactions, "accounts": workload.accounts,
                            "batch_size": arguments.batch_size, "profiled": bool(arguments.profile_server)},
             "results": results}
 
 
+async def _insights(arguments: argparse.Namespace, redis_url: str, run_dir: Path) -> dict[str, Any]:
+    from tests.bench.insights_batch import ACCOUNTS_PER_USER, JOBS_PER_WORKER, MONTHS, SAVINGS, WORKERS
+
+    options = InsightsOptions(users=arguments.insight_users, chunk_size=arguments.insight_chunk_size,
+                              redis_url=redis_url, run_dir=run_dir)
+    sizes = " and ".join(f"{users:,}" for users in options.users)
+    print(f"\nEngage insight batch bench: monthly {SAVINGS} over {sizes} users ({ACCOUNTS_PER_USER} accounts "
+          f"each, {MONTHS} month ends of balances); {WORKERS} `python -m workers` processes ({JOBS_PER_WORKER} jobs "
+          f"each) on {os.cpu_count()} cores; the bare ceiling is one INSERT ... SELECT")
+    results = {backend: await run_insights_backend(backend, options) for backend in arguments.backends.split(",")}
+    return {"parameters": {"users": options.users, "accounts_per_user": ACCOUNTS_PER_USER, "months": MONTHS,
+                           "workers": WORKERS, "jobs_per_worker": JOBS_PER_WORKER, "chunk_size": options.chunk_size},
+            "results": results}
+
+
+async def _bench(arguments: argparse.Namespace) -> dict[str, Any]:
+    run_dir = Path("var/bench") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    redis_url, embedded_redis = resolve_redis(run_dir / "redis")
+    document: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform()}}
+    suites = arguments.suite.split(",")
+    try:
+        if "ingest" in suites:
+            document["ingest"] = await _ingest(arguments, redis_url, run_dir)
+        if "insights" in suites:
+            document["insights"] = await _insights(arguments, redis_url, run_dir)
+    finally:
+        if embedded_redis is not None:
+            embedded_redis.stop()
+    document["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return document
+
+
+def _mismatches(document: dict[str, Any]) -> list[str]:
+    found = []
+    for backend, result in document.get("insights", {}).get("results", {}).items():
+        for users, figures in result.get("sizes", {}).items():
+            if not figures["items_match_bare"]:
+                found.append(f"{backend} {users} users: {figures['items_generated']} items vs bare "
+                             f"{figures['bare_items']}")
+    return found
+
+
 def main(argv: list[str] | None = None) -> None:
     arguments = _arguments(argv)
+    configure_logging("WARNING", "console")  # the services the bench runs in-process: only what goes wrong
     document = asyncio.run(_bench(arguments))
     write_json(arguments.output, document)
     print(f"\nwrote {arguments.output}")
+    mismatches = _mismatches(document)
+    if mismatches:
+        sys.exit("MISMATCH between the batch and the bare statement: " + "; ".join(mismatches))
 
 
 if __name__ == "__main__":

@@ -105,14 +105,3 @@ class PostgresServer:
         name = urlsplit(database.url).path.lstrip("/")
         await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-
-async def analyze(database: BenchDatabase) -> None:
-    """Gathers planner statistics, as autovacuum would have by the time a bank's feed runs. Without
-    them PostgreSQL may check each row's account through the wrong index (see the bench's note)."""
-    if database.backend != "postgresql":
-        return
-    connection = await asyncpg.connect(database.postgres_dsn)
-    try:
-        await connection.execute("ANALYZE")
-    finally:
-        await connection.close()

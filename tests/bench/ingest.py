@@ -77,7 +77,6 @@ async def _sample_rss(server: ServerProcess) -> None:
 
 
 async def run_ingest(server: ServerProcess, token: str, workload: Workload, batch_size: int,
-                     after_setup: Callable[[], Awaitable[None]] | None = None,
                      database_pids: BackendPids | None = None) -> IngestFigures:
     """database_pids lists the database's processes serving the server (PostgreSQL); their CPU is
     read before and after the stream, so a busy machine does not blur what the database itself spent."""
@@ -89,8 +88,6 @@ async def run_ingest(server: ServerProcess, token: str, workload: Workload, batc
         await writer.customers(workload.customer_messages())
         await writer.accounts(workload.account_messages())
         setup_seconds = time.perf_counter() - started
-        if after_setup is not None:
-            await after_setup()
 
         database_before = _cpu_seconds(await database_pids()) if database_pids else {}
         server_cpu, client_cpu, machine_busy = server.cpu_seconds(), time.process_time(), _machine_busy_seconds()

@@ -1,19 +1,22 @@
 """The monthly SAVINGS_INCREASED batch at scale: N users (3 savings accounts each, 12 month ends of
 balances) evaluated by 2 arq workers as separate processes, against one bare INSERT ... SELECT that
-computes the same totals and averages and writes the same feed rows (the ceiling)."""
+computes the same totals and averages and writes the same feed rows (the ceiling). Each size gets a
+fresh database; the data is bulk-loaded (COPY / executemany) and analyzed before anything is timed."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-import json
 import os
 import random
 import sqlite3
 import sys
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -22,136 +25,232 @@ import psutil
 from server.bootstrap import build_services
 from server.config import Settings
 from server.domain.insights.periods import previous_month_ends
-from tests.bench.databases import BenchDatabase
+from server.store.repositories.insight_batches import InsightBatchesRepository
+from server.store.types import sqlite_datetime_text
+from tests.bench.databases import BenchDatabase, PostgresServer
+from tests.bench.redis_queue import clear_queue
 from tests.bench.server_process import REPO_ROOT, _high_water_mark
 
 AS_OF = dt.date(2026, 11, 1)
 ACCOUNTS_PER_USER = 3
 MONTHS = 12
-CHUNK_SIZE = 1000
 WORKERS = 2
+JOBS_PER_WORKER = 2
 SAVINGS = "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE"
+LOAD_BLOCK = 10_000  # users generated and loaded at a time: the loader's memory stays small
+WORKER_START_TIMEOUT_SECONDS = 60.0
+BATCH_TIMEOUT_SECONDS = 1800.0
 
 
 @dataclass
 class BatchFigures:
     users: int
     seconds: float
-    users_per_second: float
     items_generated: int
     worker_peak_rss_bytes: list[int]
     bare_seconds: float
     bare_items: int
+    chunk_size: int
+    load_seconds: float
+    worker_cpu_seconds: float  # both workers, from the start of the batch to its end
+    database_cpu_seconds: float | None  # PostgreSQL's processes serving this database; None on SQLite
+
+    def microseconds_per_user(self, cpu_seconds: float) -> float:
+        return cpu_seconds / self.users * 1e6
+
+    @property
+    def users_per_second(self) -> float:
+        return self.users / self.seconds
+
+    @property
+    def ratio_to_bare(self) -> float:
+        return self.seconds / self.bare_seconds
+
+    @property
+    def items_match(self) -> bool:
+        return self.items_generated == self.bare_items
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "ratio_to_bare": round(self.seconds / self.bare_seconds, 2)
-                if self.bare_seconds else None}
+        return {"users": self.users, "seconds": round(self.seconds, 3),
+                "users_per_second": round(self.users_per_second), "items_generated": self.items_generated,
+                "bare_seconds": round(self.bare_seconds, 3), "bare_items": self.bare_items,
+                "items_match_bare": self.items_match, "ratio_to_bare": round(self.ratio_to_bare, 2),
+                "worker_peak_rss_bytes": self.worker_peak_rss_bytes, "chunk_size": self.chunk_size,
+                "worker_cpu_us_per_user": round(self.microseconds_per_user(self.worker_cpu_seconds), 1),
+                "database_cpu_us_per_user": None if self.database_cpu_seconds is None
+                else round(self.microseconds_per_user(self.database_cpu_seconds), 1),
+                "load_seconds": round(self.load_seconds, 1)}
 
 
-def _rows(tenant_id: str, users: int, seed: int = 7) -> tuple[list[tuple], list[tuple], list[tuple]]:
-    """Customers, accounts and month-end balances (whole ten-thousandths); about a third of the users
-    grew their savings enough to get the insight."""
-    rng = random.Random(seed)
-    now = dt.datetime.now(dt.UTC)
-    month_ends = previous_month_ends(AS_OF, MONTHS)
-    customers, accounts, balances = [], [], []
-    for u in range(users):
-        customer_id = f"u{u:07d}"
-        customers.append((tenant_id, customer_id, "{}", now, now))
-        growth = rng.choice((1.0, 1.0, 1.3))
-        for a in range(ACCOUNTS_PER_USER):
-            account_id = f"{customer_id}-{a}"
-            base = rng.randint(1_000, 50_000)
-            accounts.append((tenant_id, account_id, customer_id, "[]", "SAVINGS", "BANK" if a else "INVESTMENT",
-                             "EUR", "Bench Bank", f"Savings {a}", 0, 0, None, "{}", now, now))
-            for i, end in enumerate(month_ends):
-                factor = growth if i == MONTHS - 1 else 1.0
-                balances.append((tenant_id, account_id, end, int(base * factor) * 10_000, "EUR"))
-    return customers, accounts, balances
-
+# -- the data ------------------------------------------------------------------------------------
 
 _CUSTOMER_COLUMNS = ["tenant_id", "customer_id", "attributes", "created_at", "updated_at"]
 _ACCOUNT_COLUMNS = ["tenant_id", "account_id", "customer_id", "authorized_customer_ids", "account_type", "container",
                     "currency", "provider_name", "account_name", "current_balance", "available_balance", "open_date",
                     "attributes", "created_at", "updated_at"]
 _BALANCE_COLUMNS = ["tenant_id", "account_id", "balance_date", "balance", "currency"]
+_TABLES = (("customers", _CUSTOMER_COLUMNS), ("accounts", _ACCOUNT_COLUMNS), ("daily_balances", _BALANCE_COLUMNS))
+
+
+def _blocks(tenant_id: str, users: int, seed: int = 7) -> Iterator[tuple[list[tuple], list[tuple], list[tuple]]]:
+    """Customers, accounts and month-end balances (whole ten-thousandths), LOAD_BLOCK users at a time;
+    about a third of the users grew their savings enough to get the insight. The same seed gives the
+    same rows whatever the block size."""
+    rng = random.Random(seed)
+    now = dt.datetime.now(dt.UTC)
+    month_ends = previous_month_ends(AS_OF, MONTHS)
+    for first in range(0, users, LOAD_BLOCK):
+        customers, accounts, balances = [], [], []
+        for u in range(first, min(first + LOAD_BLOCK, users)):
+            customer_id = f"u{u:07d}"
+            customers.append((tenant_id, customer_id, "{}", now, now))
+            growth = rng.choice((1.0, 1.0, 1.3))
+            for a in range(ACCOUNTS_PER_USER):
+                account_id = f"{customer_id}-{a}"
+                base = rng.randint(1_000, 50_000)
+                accounts.append((tenant_id, account_id, customer_id, "[]", "SAVINGS", "BANK" if a else "INVESTMENT",
+                                 "EUR", "Bench Bank", f"Savings {a}", 0, 0, None, "{}", now, now))
+                for i, end in enumerate(month_ends):
+                    factor = growth if i == MONTHS - 1 else 1.0
+                    balances.append((tenant_id, account_id, end, int(base * factor) * 10_000, "EUR"))
+        yield customers, accounts, balances
 
 
 async def load(database: BenchDatabase, tenant_id: str, users: int) -> None:
-    customers, accounts, balances = _rows(tenant_id, users)
+    """The tenant and its users straight into the tables, then ANALYZE, as after any bulk load."""
     now = dt.datetime.now(dt.UTC)
     if database.backend == "postgresql":
         connection = await asyncpg.connect(database.postgres_dsn)
         try:
             await connection.execute("INSERT INTO tenants VALUES ($1, $1, 'UTC', $2)", tenant_id, now)
-            for table, columns, rows in (("customers", _CUSTOMER_COLUMNS, customers),
-                                         ("accounts", _ACCOUNT_COLUMNS, accounts),
-                                         ("daily_balances", _BALANCE_COLUMNS, balances)):
-                await connection.copy_records_to_table(table, records=rows, columns=columns)
+            for block in _blocks(tenant_id, users):
+                for (table, columns), rows in zip(_TABLES, block, strict=True):
+                    await connection.copy_records_to_table(table, records=rows, columns=columns)
             await connection.execute("ANALYZE")
         finally:
             await connection.close()
         return
 
-    def sqlite_load() -> None:
-        def text(value: Any) -> Any:
-            return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, dt.datetime) else (
-                value.isoformat() if isinstance(value, dt.date) else value)
+    def text(value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return sqlite_datetime_text(value)
+        return value.isoformat() if isinstance(value, dt.date) else value
 
+    def sqlite_load() -> None:
         connection = sqlite3.connect(str(database.sqlite_path))
-        with connection:
-            connection.execute("INSERT INTO tenants VALUES (?, ?, 'UTC', ?)", (tenant_id, tenant_id, text(now)))
-            for table, columns, rows in (("customers", _CUSTOMER_COLUMNS, customers),
-                                         ("accounts", _ACCOUNT_COLUMNS, accounts),
-                                         ("daily_balances", _BALANCE_COLUMNS, balances)):
-                marks = ", ".join("?" * len(columns))
-                connection.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                                       ([text(v) for v in row] for row in rows))
-        connection.close()
+        try:
+            with connection:
+                connection.execute("INSERT INTO tenants VALUES (?, ?, 'UTC', ?)", (tenant_id, tenant_id, text(now)))
+                for block in _blocks(tenant_id, users):
+                    for (table, columns), rows in zip(_TABLES, block, strict=True):
+                        marks = ", ".join("?" * len(columns))
+                        connection.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                                               ([text(v) for v in row] for row in rows))
+            connection.execute("ANALYZE")
+        finally:
+            connection.close()
 
     await asyncio.to_thread(sqlite_load)
 
 
+# -- the batch through the workers ---------------------------------------------------------------
+
 def _worker_env(database: BenchDatabase, redis_url: str, queue_name: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database.url, "REDIS_URL": redis_url, "ENGAGE_QUEUE_NAME": queue_name,
-            "ENGAGE_LOG_LEVEL": "WARNING", "ENGAGE_WORKER_MAX_JOBS": "2", "ENGAGE_DB_POOL_SIZE": "4"}
+            "ENGAGE_LOG_LEVEL": "WARNING", "ENGAGE_WORKER_MAX_JOBS": str(JOBS_PER_WORKER)}
 
 
-async def run_batch(database: BenchDatabase, redis_url: str, tenant_id: str, users: int) -> tuple[float, int,
-                                                                                                   list[int]]:
-    """Starts WORKERS `python -m workers` processes, runs the batch, returns (seconds, items, peak RSS)."""
+async def _wait_for_workers(redis_url: str, queue_name: str, workers: list[asyncio.subprocess.Process]) -> None:
+    """Until every worker has started (arq writes a health-check key per queue once it polls)."""
+    import redis.asyncio as redis
+
+    client = redis.from_url(redis_url)
+    deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
+    try:
+        while not await client.exists(f"{queue_name}:health-check"):
+            if any(w.returncode is not None for w in workers) or time.monotonic() > deadline:
+                raise RuntimeError("the bench's workers did not start (see var/bench/*/worker-*.log)")
+            await asyncio.sleep(0.1)
+    finally:
+        await client.aclose()
+    await asyncio.sleep(1.0)  # the second worker starts alongside; give it time to poll too
+
+
+@dataclass
+class BatchRun:
+    seconds: float
+    items: int
+    worker_peak_rss_bytes: list[int]
+    worker_cpu_seconds: float
+    database_cpu_seconds: float | None
+
+
+def _cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(pid).cpu_times()
+            found[pid] = times.user + times.system
+    return found
+
+
+async def run_batch(database: BenchDatabase, redis_url: str, tenant_id: str, users: int, chunk_size: int,
+                    log_dir: Path, postgres: PostgresServer | None = None) -> BatchRun:
+    """Starts WORKERS `python -m workers` processes and runs the batch. The time runs from the
+    start_batch call to the batch's finished_at; CPU is read from the processes (PostgreSQL's: those
+    serving this database) before the workers stop."""
     queue_name = f"engage:bench:{uuid.uuid4().hex[:8]}"
     env = _worker_env(database, redis_url, queue_name)
-    workers = [await asyncio.create_subprocess_exec(sys.executable, "-m", "workers", cwd=REPO_ROOT, env=env,
-                                                    stdout=asyncio.subprocess.DEVNULL)
-               for _ in range(WORKERS)]
+    log_dir.mkdir(parents=True, exist_ok=True)
+    workers = []
+    for number in range(WORKERS):
+        with (log_dir / f"worker-{database.backend}-{users}-{number}.log").open("wb") as log:
+            workers.append(await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "workers", cwd=REPO_ROOT, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT))
     settings = Settings(database_url=database.url, redis_url=redis_url, queue_name=queue_name, jwt_secret="x" * 40)
     services = await build_services(settings)
     try:
-        await asyncio.sleep(2.0)  # let the workers connect before the clock starts
-        started = time.perf_counter()
-        batch = await services.insights.start_batch(tenant_id, AS_OF, CHUNK_SIZE)
+        await _wait_for_workers(redis_url, queue_name, workers)
+        worker_cpu = sum(_cpu_seconds(w.pid for w in workers).values())
+        database_before = _cpu_seconds(await postgres.backend_pids(database)) if postgres else {}
+        started = dt.datetime.now(dt.UTC)
+        batch = await services.insights.start_batch(tenant_id, AS_OF, chunk_size)
+        deadline = time.monotonic() + BATCH_TIMEOUT_SECONDS
         while True:
             async with services.database.sessions() as session:
-                from server.store.repositories.insight_batches import InsightBatchesRepository
-
                 current = await InsightBatchesRepository(session, tenant_id).get(batch.batch_id)
-            if current is not None and current.finished_at is not None:
+            assert current is not None
+            if current.finished_at is not None:
                 break
+            if time.monotonic() > deadline or any(w.returncode is not None for w in workers):
+                raise RuntimeError(f"the batch did not finish ({current.done_chunks}/{current.total_chunks} chunks)")
             await asyncio.sleep(0.05)
-        seconds = time.perf_counter() - started
+        seconds = (current.finished_at - started).total_seconds()
+        worker_cpu = sum(_cpu_seconds(w.pid for w in workers).values()) - worker_cpu
+        database_cpu = None
+        if postgres:
+            # A connection opened during the batch counts from zero.
+            after = _cpu_seconds(await postgres.backend_pids(database))
+            database_cpu = sum(total - database_before.get(pid, 0.0) for pid, total in after.items())
         peaks = [_high_water_mark(w.pid) or psutil.Process(w.pid).memory_info().rss for w in workers]
-        assert current.users_evaluated == users, (current.users_evaluated, users)
-        return seconds, current.items_generated, peaks
+        if current.users_evaluated != users:
+            raise RuntimeError(f"the batch evaluated {current.users_evaluated} users, not {users}")
+        return BatchRun(seconds, current.items_generated, peaks, worker_cpu, database_cpu)
     finally:
         await services.close()
         for worker in workers:
-            worker.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                worker.terminate()
         for worker in workers:
             await worker.wait()
+        await clear_queue(redis_url, queue_name)
 
+
+# -- the ceiling ---------------------------------------------------------------------------------
 
 def _bare_sql(dialect: str, tenant_id: str) -> str:
+    """Totals and three-month averages per user straight from the month-end rows (the bench's data
+    has a balance on every month end), the same threshold, one feed row per user who qualifies."""
     ends = previous_month_ends(AS_OF, 3)
     in_list = ", ".join(f"'{d.isoformat()}'" for d in ends)
     last = ends[-1].isoformat()
@@ -179,6 +278,7 @@ WHERE s.average > 0 AND s.total > s.average AND (s.total - s.average) * 100 > s.
 
 
 async def bare_batch(database: BenchDatabase, tenant_id: str) -> tuple[float, int]:
+    """(seconds, rows written) of the bare statement, run once in its own transaction."""
     sql = _bare_sql(database.backend, tenant_id)
     if database.backend == "postgresql":
         connection = await asyncpg.connect(database.postgres_dsn)
@@ -192,33 +292,25 @@ async def bare_batch(database: BenchDatabase, tenant_id: str) -> tuple[float, in
 
     def run() -> tuple[float, int]:
         connection = sqlite3.connect(str(database.sqlite_path))
-        connection.execute("CREATE TABLE IF NOT EXISTS bare_feed_items AS SELECT * FROM feed_items WHERE 0")
-        started = time.perf_counter()
-        with connection:
-            count = connection.execute(sql).rowcount
-        connection.close()
-        return time.perf_counter() - started, count
+        try:
+            connection.execute("CREATE TABLE IF NOT EXISTS bare_feed_items AS SELECT * FROM feed_items WHERE 0")
+            started = time.perf_counter()
+            with connection:
+                count = connection.execute(sql).rowcount
+            return time.perf_counter() - started, count
+        finally:
+            connection.close()
 
     return await asyncio.to_thread(run)
 
 
-async def insights_figures(database: BenchDatabase, redis_url: str, users: int) -> BatchFigures:
+async def insights_figures(database: BenchDatabase, redis_url: str, users: int, chunk_size: int, log_dir: Path,
+                           postgres: PostgresServer | None = None) -> BatchFigures:
     tenant_id = f"bench-{users}"
+    started = time.perf_counter()
     await load(database, tenant_id, users)
-    seconds, items, peaks = await run_batch(database, redis_url, tenant_id, users)
+    load_seconds = time.perf_counter() - started
+    run = await run_batch(database, redis_url, tenant_id, users, chunk_size, log_dir, postgres)
     bare_seconds, bare_items = await bare_batch(database, tenant_id)
-    return BatchFigures(users, round(seconds, 3), round(users / seconds), items, peaks, round(bare_seconds, 3),
-                        bare_items)
-
-
-def describe(backend: str, figures: BatchFigures) -> str:
-    mib = ", ".join(f"{p / 2**20:.0f}" for p in figures.worker_peak_rss_bytes)
-    return (f"  {backend:<10} {figures.users:>7,} users: {figures.users_per_second:>7,} users/s "
-            f"({figures.seconds:.2f} s, {figures.items_generated:,} items); bare INSERT..SELECT "
-            f"{figures.bare_seconds:.2f} s ({figures.bare_items:,} rows), ratio {figures.as_dict()['ratio_to_bare']}x; "
-            f"worker peak RSS {mib} MiB")
-
-
-def as_json(figures: dict[str, dict[int, BatchFigures]]) -> dict[str, Any]:
-    return json.loads(json.dumps({b: {str(n): f.as_dict() for n, f in by_size.items()}
-                                  for b, by_size in figures.items()}))
+    return BatchFigures(users, run.seconds, run.items, run.worker_peak_rss_bytes, bare_seconds, bare_items,
+                        chunk_size, load_seconds, run.worker_cpu_seconds, run.database_cpu_seconds)

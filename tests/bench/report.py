@@ -9,11 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.ingest import IngestFigures
+from tests.bench.insights_batch import BatchFigures
 
 # Goals: ingestion keeps up with a bank's feed on PostgreSQL, and costs no more than ten times the
 # raw bulk load of the same rows.
 GOAL_POSTGRES_TX_PER_SECOND = 25_000
 GOAL_SHARE_OF_BARE = 0.10
+# Goals of the monthly insight batch: users evaluated per second on PostgreSQL with 2 workers, time
+# within 3x the bare INSERT ... SELECT, and worker memory flat as users grow (the largest size may use
+# at most a quarter more than the smallest).
+GOAL_POSTGRES_USERS_PER_SECOND = 20_000
+GOAL_INSIGHTS_RATIO_TO_BARE = 3.0
+GOAL_RSS_GROWTH = 1.25
 BARE_METHODS = {"postgresql": "COPY (asyncpg copy_records_to_table), one transaction",
                 "sqlite": "sqlite3 executemany, one transaction"}
 
@@ -105,3 +112,49 @@ def print_skipped(backend: str, reason: str) -> None:
 def write_json(path: Path, document: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def insights_goals(backend: str, by_size: dict[int, BatchFigures]) -> dict[str, dict[str, Any]]:
+    goals: dict[str, dict[str, Any]] = {}
+    for users, figures in sorted(by_size.items()):
+        ratio = figures.ratio_to_bare
+        goals[f"{users}_ratio_to_bare"] = {"goal": GOAL_INSIGHTS_RATIO_TO_BARE, "value": round(ratio, 2),
+                                           "met": ratio <= GOAL_INSIGHTS_RATIO_TO_BARE}
+        goals[f"{users}_items_match_bare"] = {"goal": True, "value": figures.items_match, "met": figures.items_match}
+        if backend == "postgresql":
+            goals[f"{users}_users_per_second"] = {"goal": GOAL_POSTGRES_USERS_PER_SECOND,
+                                                  "value": round(figures.users_per_second),
+                                                  "met": figures.users_per_second >= GOAL_POSTGRES_USERS_PER_SECOND}
+    if len(by_size) > 1:
+        smallest, largest = by_size[min(by_size)], by_size[max(by_size)]
+        growth = max(largest.worker_peak_rss_bytes) / max(smallest.worker_peak_rss_bytes)
+        goals["worker_rss_growth"] = {"goal": GOAL_RSS_GROWTH, "value": round(growth, 2),
+                                      "met": growth <= GOAL_RSS_GROWTH}
+    return goals
+
+
+def print_insights(backend: str, figures: BatchFigures) -> None:
+    mib = ", ".join(f"{p / 2**20:.0f}" for p in figures.worker_peak_rss_bytes)
+    rate_goal = ""
+    if backend == "postgresql":
+        met = figures.users_per_second >= GOAL_POSTGRES_USERS_PER_SECOND
+        rate_goal = f"   goal >= {GOAL_POSTGRES_USERS_PER_SECOND:,}: {_met(met)}"
+    print(f"  {figures.users:>7,} users  {figures.users_per_second:>8,.0f} users/s ({figures.seconds:.2f} s, "
+          f"{figures.items_generated:,} items, chunks of {figures.chunk_size:,}){rate_goal}")
+    ratio_met = figures.ratio_to_bare <= GOAL_INSIGHTS_RATIO_TO_BARE
+    print(f"           bare INSERT ... SELECT {figures.bare_seconds:.2f} s ({figures.bare_items:,} rows): batch/bare "
+          f"{figures.ratio_to_bare:.1f}x   goal <= {GOAL_INSIGHTS_RATIO_TO_BARE:.0f}x: {_met(ratio_met)}")
+    cost = f"CPU per user: workers {figures.microseconds_per_user(figures.worker_cpu_seconds):.0f} us"
+    if figures.database_cpu_seconds is not None:
+        cost += f", PostgreSQL {figures.microseconds_per_user(figures.database_cpu_seconds):.0f} us"
+    print(f"           {cost}; worker peak RSS {mib} MiB; data loaded in {figures.load_seconds:.0f} s (not timed)")
+    if not figures.items_match:
+        print(f"  !!! MISMATCH: the batch generated {figures.items_generated:,} items, the bare statement "
+              f"{figures.bare_items:,} rows: the two do not compute the same thing")
+
+
+def print_rss_growth(goals: dict[str, dict[str, Any]]) -> None:
+    growth = goals.get("worker_rss_growth")
+    if growth:
+        print(f"  worker peak RSS, largest size / smallest: {growth['value']:.2f}   goal <= {GOAL_RSS_GROWTH}: "
+              f"{_met(growth['met'])}")

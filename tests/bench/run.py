@@ -1,5 +1,6 @@
-"""One backend's run: a fresh database for the server and another for the bare load, the server as
-its own process, the figures, then everything the run made is removed (server logs are kept)."""
+"""One backend's runs. Ingest: a fresh database for the server and another for the bare load, the
+server as its own process. Insights: a fresh database per number of users, two workers as their own
+processes. Then everything the run made is removed (server and worker logs are kept)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,18 @@ from server.config import Settings
 from server.domain.auth import Role
 from server.security.tokens import mint_token
 from tests.bench.bare import bare_load
-from tests.bench.databases import BenchDatabase, PostgresServer, analyze, drop_sqlite, fresh_sqlite
+from tests.bench.databases import BenchDatabase, PostgresServer, drop_sqlite, fresh_sqlite
 from tests.bench.ingest import IngestFigures, run_ingest
+from tests.bench.insights_batch import BatchFigures, insights_figures
 from tests.bench.redis_queue import clear_queue
-from tests.bench.report import BackendResult, print_result, print_skipped
+from tests.bench.report import (
+    BackendResult,
+    insights_goals,
+    print_insights,
+    print_result,
+    print_rss_growth,
+    print_skipped,
+)
 from tests.bench.seed import create_tenant, create_tenant_with_accounts
 from tests.bench.server_process import ServerProcess
 from tests.bench.workload import Workload
@@ -33,9 +42,15 @@ class BenchOptions:
     redis_url: str
     run_dir: Path
     profile_dir: Path | None = None
-    # ANALYZE on PostgreSQL once customers and accounts are in, before anything is timed.
-    analyze: bool = True
     postgres: PostgresServer | None = None  # set while the PostgreSQL backend runs
+
+
+@dataclass
+class InsightsOptions:
+    users: list[int]
+    chunk_size: int
+    redis_url: str
+    run_dir: Path
 
 
 class _Databases:
@@ -74,11 +89,11 @@ async def run_backend(backend: str, options: BenchOptions) -> dict[str, Any]:
         print_skipped(backend, reason)
         return {"skipped": reason}
     autovacuum = await postgres.autovacuum()
-    print(f"\n(PostgreSQL autovacuum is {autovacuum}; planner statistics: "
-          f"{'ANALYZE after set-up' if options.analyze else 'none (--no-analyze)'})")
+    print(f"\n(PostgreSQL autovacuum is {autovacuum}; the bench runs no ANALYZE: the server analyzes the tables "
+          "it filled that never had statistics)")
     result = await bench_backend(backend, dataclasses.replace(options, postgres=postgres), postgres)
     print_result(result)
-    return result.as_dict() | {"autovacuum": autovacuum, "analyzed_after_setup": options.analyze}
+    return result.as_dict() | {"autovacuum": autovacuum}
 
 
 async def bench_backend(backend: str, options: BenchOptions, postgres: PostgresServer | None) -> BackendResult:
@@ -90,8 +105,6 @@ async def bench_backend(backend: str, options: BenchOptions, postgres: PostgresS
         figures = await _ingest_through_server(backend, ingest_db, options)
         # The bare load runs after the server has stopped: it gets the whole machine, as the server did.
         await create_tenant_with_accounts(bare_db.url, TENANT_ID, options.workload, JWT_SECRET, options.run_dir)
-        if options.analyze:
-            await analyze(bare_db)
         bare_seconds = await bare_load(bare_db, options.workload, TENANT_ID)
     finally:
         await databases.drop_all()
@@ -110,8 +123,32 @@ async def _ingest_through_server(backend: str, database: BenchDatabase, options:
                            ttl=dt.timedelta(hours=4))
         postgres = options.postgres
         return await run_ingest(server, token, options.workload, options.batch_size,
-                                after_setup=(lambda: analyze(database)) if options.analyze else None,
                                 database_pids=(lambda: postgres.backend_pids(database)) if postgres else None)
     finally:
         await server.stop()
         await clear_queue(options.redis_url, queue_name)
+
+
+async def run_insights_backend(backend: str, options: InsightsOptions) -> dict[str, Any]:
+    """Every size of the insight batch on one backend; prints and returns its part of var/bench.json."""
+    postgres = None
+    if backend == "postgresql":
+        postgres = PostgresServer()
+        reason = await postgres.unavailable_reason()
+        if reason:
+            print_skipped(backend, reason)
+            return {"skipped": reason}
+    print(f"\n== {backend}")
+    by_size: dict[int, BatchFigures] = {}
+    for users in options.users:
+        databases = _Databases(options.run_dir, postgres)
+        try:
+            database = await databases.fresh(f"insights{users}")
+            by_size[users] = await insights_figures(database, options.redis_url, users, options.chunk_size,
+                                                    options.run_dir, postgres)
+        finally:
+            await databases.drop_all()
+        print_insights(backend, by_size[users])
+    goals = insights_goals(backend, by_size)
+    print_rss_growth(goals)
+    return {"sizes": {str(users): figures.as_dict() for users, figures in by_size.items()}, "goals": goals}

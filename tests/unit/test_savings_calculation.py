@@ -9,6 +9,7 @@ from server.domain.insights.definition import Duration, SubscriptionSettings, ef
 from server.domain.insights.periods import month_period, previous_month_ends
 from server.domain.insights.plugins import savings_increased as savings
 from server.domain.insights.plugins.savings_increased import SavingsAccount, evaluate, savings_figures
+from server.domain.money import to_scaled
 
 cents = st.decimals(min_value=-10**7, max_value=10**7, places=2, allow_nan=False, allow_infinity=False)
 
@@ -19,8 +20,8 @@ def subscription(duration: Duration = Duration.LAST_THREE_MONTHS, change: str | 
 
 
 def account(balance: str, months: list[str], currency: str = "USD", account_id: str = "a1") -> SavingsAccount:
-    return SavingsAccount(account_id, "Bank", "Savings", "SAVINGS", "BANK", currency, Decimal(balance),
-                          tuple(Decimal(m) for m in months))
+    return SavingsAccount(account_id, "Bank", "Savings", "SAVINGS", "BANK", currency, to_scaled(Decimal(balance)),
+                          tuple(to_scaled(Decimal(m)) for m in months))
 
 
 def test_reference_sample() -> None:

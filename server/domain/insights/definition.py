@@ -33,7 +33,10 @@ class Duration(enum.StrEnum):
 
     @property
     def months(self) -> int:
-        return {"LAST_THREE_MONTHS": 3, "LAST_SIX_MONTHS": 6, "LAST_TWELVE_MONTHS": 12}[self.value]
+        return _DURATION_MONTHS[self.value]
+
+
+_DURATION_MONTHS = {"LAST_THREE_MONTHS": 3, "LAST_SIX_MONTHS": 6, "LAST_TWELVE_MONTHS": 12}
 
 
 class ThresholdType(enum.StrEnum):

@@ -1,12 +1,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import and_, or_, select, update
 
 from server.domain.insights.feed import FeedItem, Interaction
 from server.store.models import FeedInteractionRow, FeedItemRow
 from server.store.repositories.base import TenantRepository
+from server.store.types import sqlite_datetime_text
+
+_POSTGRES_INSERT = """
+INSERT INTO feed_items (tenant_id, feed_item_id, customer_id, insight_name, period, created_at, expires_at, payload)
+SELECT $1, t.feed_item_id, t.customer_id, t.insight_name, t.period, t.created_at, t.expires_at, t.payload::json
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[])
+     AS t(feed_item_id, customer_id, insight_name, period, created_at, expires_at, payload)
+ON CONFLICT (tenant_id, customer_id, insight_name, period) DO NOTHING
+RETURNING feed_item_id
+"""
+
+_SQLITE_INSERT = """
+INSERT INTO feed_items (tenant_id, feed_item_id, customer_id, insight_name, period, created_at, expires_at, payload)
+SELECT ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6
+FROM json_each(?) AS j WHERE true
+ON CONFLICT (tenant_id, customer_id, insight_name, period) DO NOTHING
+RETURNING feed_item_id
+"""
 
 
 def _to_domain(row: FeedItemRow) -> FeedItem:
@@ -21,15 +40,21 @@ class FeedRepository(TenantRepository):
         Returns the ids inserted."""
         if not items:
             return set()
-        stmt = (self.upsert(FeedItemRow)
-                .on_conflict_do_nothing(index_elements=["tenant_id", "customer_id", "insight_name", "period"])
-                .returning(FeedItemRow.feed_item_id))
         connection = await self.session.connection()  # Core: no ORM bookkeeping for a bulk insert
-        result = await connection.execute(stmt, [
-            {"tenant_id": self.tenant_id, "feed_item_id": i.feed_item_id, "customer_id": i.customer_id,
-             "insight_name": i.insight_name, "period": i.period, "created_at": i.created_at,
-             "expires_at": i.expires_at, "payload": i.payload} for i in items])
-        return set(result.scalars())
+        if connection.dialect.name == "postgresql":
+            # One array per column: the same prepared statement whatever the number of items (a batch
+            # chunk writes hundreds).
+            result = await connection.exec_driver_sql(_POSTGRES_INSERT, (
+                self.tenant_id, [i.feed_item_id for i in items], [i.customer_id for i in items],
+                [i.insight_name for i in items], [i.period for i in items], [i.created_at for i in items],
+                [i.expires_at for i in items], [json.dumps(i.payload) for i in items]))
+            return {row[0] for row in result}
+        # SQLite: the rows as one JSON parameter, so that the statement's text (and the prepared statement
+        # sqlite3 caches for it) is the same whatever the number of items.
+        result = await connection.exec_driver_sql(_SQLITE_INSERT, (self.tenant_id, json.dumps([
+            [i.feed_item_id, i.customer_id, i.insight_name, i.period, sqlite_datetime_text(i.created_at),
+             sqlite_datetime_text(i.expires_at), json.dumps(i.payload)] for i in items])))
+        return {row[0] for row in result}
 
     async def in_periods(self, customer_id: str, keys: list[tuple[str, str]]) -> list[FeedItem]:
         """The customer's items for these (insight, period) pairs, valid or not."""

@@ -70,6 +70,11 @@ class InsightBatchesRepository(TenantRepository):
         return [Chunk(r.batch_id, r.chunk_number, r.first_customer_id, r.last_customer_id, r.done_at is not None)
                 for r in rows]
 
+    async def chunk(self, batch_id: str, chunk_number: int) -> Chunk | None:
+        row = await self.session.get(InsightBatchChunkRow, (batch_id, chunk_number))
+        return None if row is None else Chunk(row.batch_id, row.chunk_number, row.first_customer_id,
+                                               row.last_customer_id, row.done_at is not None)
+
     async def count_attempt(self, batch_id: str, chunk_number: int) -> None:
         await self.session.execute(update(InsightBatchChunkRow).where(
             InsightBatchChunkRow.batch_id == batch_id, InsightBatchChunkRow.chunk_number == chunk_number)

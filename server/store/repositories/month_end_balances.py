@@ -6,23 +6,36 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Date, TextClause, bindparam, select, text
 
 from server.domain.insights.plugins.savings_increased import SavingsAccount
-from server.store.models import AccountRow, DailyBalanceRow
+from server.store.models import DailyBalanceRow
 from server.store.repositories.base import TenantRepository
 
 
-def _balance_at(day: dt.date, *, before: bool) -> object:
-    """The account's latest end-of-day balance on (or, with before, strictly before) the day."""
-    on_time = DailyBalanceRow.balance_date < day if before else DailyBalanceRow.balance_date <= day
-    return (select(DailyBalanceRow.balance)
-            .where(DailyBalanceRow.tenant_id == AccountRow.tenant_id,
-                   DailyBalanceRow.account_id == AccountRow.account_id, on_time)
-            .order_by(DailyBalanceRow.balance_date.desc()).limit(1)
-            .correlate(AccountRow).scalar_subquery())
+def _balance_at(day: str, *, before: bool) -> str:
+    """The account's latest end-of-day balance on (or, with before, strictly before) the day named by
+    the bind parameter: one backward index probe on the daily_balances key."""
+    return ("(SELECT b.balance FROM daily_balances AS b WHERE b.tenant_id = a.tenant_id AND b.account_id = "
+            f"a.account_id AND b.balance_date {'<' if before else '<='} :{day} "
+            "ORDER BY b.balance_date DESC LIMIT 1)")
+
+
+def _query(probes: int, by_ids: bool) -> TextClause:
+    """Plain SQL (the same on both databases): built from a chunk's shape only, so it is compiled once,
+    and its rows carry the stored integers as they are."""
+    scope = "a.customer_id IN :customer_ids" if by_ids else "a.customer_id >= :first AND a.customer_id <= :last"
+    balances = ", ".join([_balance_at("as_of", before=True), *(_balance_at(f"end{i}", before=False)
+                                                                for i in range(probes))])
+    return text(
+        "SELECT a.customer_id, a.account_id, a.provider_name, a.account_name, a.account_type, a.container, "
+        f"a.currency, a.current_balance, {balances} FROM accounts AS a "
+        f"WHERE a.tenant_id = :tenant_id AND a.container IN :containers AND {scope} "
+        "ORDER BY a.customer_id, a.account_id"
+    ).bindparams(bindparam("containers", expanding=True), bindparam("as_of", type_=Date),
+                 *(bindparam(f"end{i}", type_=Date) for i in range(probes)),
+                 *([bindparam("customer_ids", expanding=True)] if by_ids else []))
 
 
 class MonthEndBalancesRepository(TenantRepository):
@@ -36,33 +49,26 @@ class MonthEndBalancesRepository(TenantRepository):
         # probe less per account.
         last_is_opening = bool(month_ends) and month_ends[-1] == as_of - dt.timedelta(days=1)
         probed_ends = month_ends[:-1] if last_is_opening else month_ends
-        query = select(
-            AccountRow.customer_id, AccountRow.account_id, AccountRow.provider_name, AccountRow.account_name,
-            AccountRow.account_type, AccountRow.container, AccountRow.currency, AccountRow.current_balance,
-            _balance_at(as_of, before=True),
-            *[_balance_at(end, before=False) for end in probed_ends],
-        ).where(AccountRow.tenant_id == self.tenant_id, AccountRow.container.in_(containers))
+        parameters: dict[str, object] = {"tenant_id": self.tenant_id, "containers": containers, "as_of": as_of,
+                                         **{f"end{i}": end for i, end in enumerate(probed_ends)}}
         if customer_ids is not None:
-            query = query.where(AccountRow.customer_id.in_(customer_ids))
-        if first is not None:
-            query = query.where(AccountRow.customer_id >= first)
-        if last is not None:
-            query = query.where(AccountRow.customer_id <= last)
-        # Core on the connection: plain rows, without the ORM's result machinery.
+            parameters["customer_ids"] = customer_ids
+        else:
+            parameters |= {"first": first, "last": last}
         connection = await self.session.connection()
-        rows = (await connection.execute(query.order_by(AccountRow.customer_id, AccountRow.account_id))).all()
+        rows = (await connection.execute(_query(len(probed_ends), customer_ids is not None), parameters)).all()
         without_opening = {row[1] for row in rows if row[8] is None}
         with_history = await self._with_history(without_opening)
         found: dict[str, list[SavingsAccount]] = defaultdict(list)
-        zero = Decimal(0)
+        no_history = tuple(0 for _ in month_ends)
         for customer_id, account_id, provider, name, kind, container, currency, current, opening, *months in rows:
             if last_is_opening:
                 months.append(opening)
             if opening is not None or account_id in with_history:
-                balance = opening if opening is not None else zero
-                month_balances = tuple(zero if m is None else m for m in months)
+                balance = opening or 0
+                month_balances = tuple([m or 0 for m in months])
             else:
-                balance, month_balances = current, tuple(zero for _ in months)
+                balance, month_balances = current, no_history
             found[customer_id].append(SavingsAccount(account_id, provider, name, kind, container, currency, balance,
                                                      month_balances))
         return found

@@ -19,6 +19,7 @@ from server.domain.insights.definition import (
     ThresholdType,
     TriggerType,
 )
+from server.domain.money import from_scaled
 
 NAME = "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE"
 CENT = Decimal("0.01")
@@ -44,8 +45,12 @@ def round_money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SavingsAccount:
+    """One eligible account of a user. Balances are whole ten-thousandths (server.domain.money's
+    storage scale), as stored: a monthly batch reads hundreds of thousands of them, and integer sums
+    are exact and cheap; the figures compared and shown are Decimal (savings_figures)."""
+
     account_id: str
     provider_name: str
     account_name: str
@@ -53,9 +58,9 @@ class SavingsAccount:
     container: str
     currency: str
     # The balance at the start of the as-of day (the latest end-of-day balance before it).
-    balance: Decimal
+    balance: int
     # End-of-day balance on each month end, oldest first; 0 before the account had any balance.
-    month_end_balances: tuple[Decimal, ...]
+    month_end_balances: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -86,9 +91,9 @@ def evaluate(accounts: list[SavingsAccount], subscription: EffectiveSubscription
     months = subscription.duration.months
     currency = _main_currency(accounts)
     eligible = [a for a in accounts if a.currency == currency]
-    total = sum((a.balance for a in eligible), Decimal(0))
-    month_totals = [sum((a.month_end_balances[-months:][i] for a in eligible), Decimal(0)) for i in range(months)]
-    figures = savings_figures(total, month_totals)
+    total = sum(a.balance for a in eligible)
+    month_totals = [sum(a.month_end_balances[-months + i] for a in eligible) for i in range(months)]
+    figures = savings_figures(from_scaled(total), [from_scaled(m) for m in month_totals])
     threshold = subscription.thresholds["CHANGE"]
     if figures is None or figures.change_amount <= 0 or figures.change_percent <= threshold:
         return None
@@ -108,6 +113,9 @@ def evaluate(accounts: list[SavingsAccount], subscription: EffectiveSubscription
 def _main_currency(accounts: list[SavingsAccount]) -> str:
     """Balances in different currencies are not added up: the currency most accounts use counts
     (ties: alphabetical), which is every account for nearly every customer."""
+    first = accounts[0].currency
+    if all(a.currency == first for a in accounts):
+        return first
     counts: dict[str, int] = {}
     for account in accounts:
         counts[account.currency] = counts.get(account.currency, 0) + 1
