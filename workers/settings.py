@@ -15,7 +15,13 @@ from server.queue import redis_settings
 from server.services.dispatch import DispatchService
 from workers.gateway import ChannelSenders
 from workers.rate_limit import RedisRateLimiter
-from workers.tasks.engagement import dispatch_delivery, relay_lost_deliveries, run_campaign, start_due_campaigns
+from workers.tasks.engagement import (
+    dispatch_delivery,
+    dispatch_due,
+    relay_lost_deliveries,
+    run_campaign,
+    start_due_campaigns,
+)
 from workers.tasks.ingest_events import process_ingest_event, relay_lost_ingest_events
 from workers.tasks.insights import evaluate_insight_chunk, resend_lost_insight_chunks, start_due_insight_batches
 
@@ -48,7 +54,9 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "functions": [process_ingest_event, evaluate_insight_chunk, run_campaign,
                       # A worker killed mid-send leaves its job to another within about a minute (arq
                       # re-runs it once the longest function timeout + 10 s has passed; the lease is 30 s).
-                      func(dispatch_delivery, timeout=settings.delivery_lease_seconds)],
+                      func(dispatch_delivery, timeout=settings.delivery_lease_seconds),
+                      # One job per tenant and dispatch window: no result worth keeping.
+                      func(dispatch_due, timeout=settings.delivery_lease_seconds, keep_result=0)],
         "cron_jobs": [
             cron(relay_lost_ingest_events, second=30, run_at_startup=True),
             cron(resend_lost_insight_chunks, minute={5, 20, 35, 50}, second=0),

@@ -1,12 +1,18 @@
-"""Dispatch (worker side): claims one delivery, sends it through its channel, and records the answer.
+"""Dispatch (worker side): claims deliveries, sends each through its channel, and records the answers.
 Temporary errors come back later with exponential backoff and jitter until the tries run out
-(dead letter); permanent errors fail at once; a sent delivery is never claimed again."""
+(dead letter); permanent errors fail at once; a sent delivery is never claimed again.
+
+Two ways in, the same steps: `dispatch_due` drains a tenant's due deliveries in batches (one claim and
+one recording transaction per batch, the sends of a batch concurrent), which is how fresh deliveries
+go; `dispatch` takes one named delivery, which is how retries, deferred ones and the relay sweep go."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import random
+import time
+from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
@@ -16,12 +22,25 @@ from server.domain.engagement.retry_policy import RetryPolicy
 from server.domain.engagement.sending import SendOutcome, SendReport
 from server.security.secret_box import SecretBox, SecretBoxError
 from server.services.clock import Clock, utc_now
-from server.services.engagement import PARK_HORIZON
 from server.services.events import DeliveryQueue
+from server.services.fanout import PARK_HORIZON
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
+
+# Deliveries claimed together: their sends run at once, so a batch takes about as long as its slowest.
+DISPATCH_BATCH = 100
+
+
+@dataclass
+class _Answer:
+    """What became of one claimed delivery, to record."""
+
+    delivery: Delivery
+    report: SendReport
+    state: DeliveryState
+    retry_at: dt.datetime | None = None
 
 
 class ChannelGateway(Protocol):
@@ -52,39 +71,64 @@ class DispatchService:
         self._random = random.Random()
 
     async def dispatch(self, tenant_id: str, delivery_id: str) -> str:
-        """One job. Returns what happened (for logs and tests): a state, or 'not-mine' when the delivery
-        is done, not due yet or held by a live worker."""
+        """One named delivery. Returns what happened (for logs and tests): a state, or 'not-mine' when
+        the delivery is done, not due yet or held by a live worker."""
         async with UnitOfWork(self._database, tenant_id) as uow:
             delivery = await uow.deliveries.claim(delivery_id, self._clock(), self._lease)
-            config = await uow.channel_configs.get(delivery.config_id) if delivery else None
-            sealed = await uow.channel_configs.sealed_secrets(delivery.config_id) if delivery and config else None
+            configs = await uow.channel_configs.with_sealed_secrets({delivery.config_id}) if delivery else {}
             await uow.commit()
         if delivery is None:
             return "not-mine"
-        if config is None:
-            return await self._finish(tenant_id, delivery, SendReport(
-                SendOutcome.PERMANENT_FAILURE, error_code="CHANNEL_CONFIG_MISSING",
-                error_message=f"channel configuration '{delivery.config_id}' no longer exists"))
+        report = await self._send(tenant_id, delivery, configs)
+        [answer] = await self._record(tenant_id, [(delivery, report)])
+        return str(answer.state)
+
+    async def dispatch_due(self, tenant_id: str) -> int:
+        """Sends every delivery of the tenant that is due, a batch at a time, until none is left or half
+        the lease has gone by (then a new job takes over the rest). Returns how many were claimed."""
+        started = time.monotonic()
+        claimed = 0
+        while True:
+            async with UnitOfWork(self._database, tenant_id) as uow:
+                batch = await uow.deliveries.claim_due(self._clock(), self._lease, DISPATCH_BATCH)
+                configs = await uow.channel_configs.with_sealed_secrets({d.config_id for d in batch})
+                await uow.commit()
+            if not batch:
+                return claimed
+            claimed += len(batch)
+            reports = await asyncio.gather(*(self._send(tenant_id, d, configs) for d in batch))
+            await self._record(tenant_id, list(zip(batch, reports, strict=True)))
+            if len(batch) < DISPATCH_BATCH:
+                return claimed
+            if time.monotonic() - started > self._lease.total_seconds() / 2:
+                await self._queue.enqueue_due_dispatch(tenant_id)
+                return claimed
+
+    async def _send(self, tenant_id: str, delivery: Delivery,
+                    configs: dict[str, tuple[ChannelConfig, bytes | None]]) -> SendReport:
+        """One send of a claimed delivery; every problem comes back as a report, none as an exception."""
+        found = configs.get(delivery.config_id)
+        if found is None:
+            return SendReport(SendOutcome.PERMANENT_FAILURE, error_code="CHANNEL_CONFIG_MISSING",
+                              error_message=f"channel configuration '{delivery.config_id}' no longer exists")
+        config, sealed = found
         try:
             content = self._box.open(delivery.sealed_content) if delivery.sealed_content else delivery.content
             secrets = self._box.open(sealed) if sealed else {}
         except SecretBoxError as exc:
             # A key that was rotated away or mistyped: retrying cannot help, an operator must look.
             log.error("delivery_secrets_unreadable", tenant=tenant_id, delivery=delivery.delivery_id, error=str(exc))
-            return await self._finish(tenant_id, delivery, SendReport(
-                SendOutcome.PERMANENT_FAILURE, error_code="SECRETS_UNREADABLE", error_message=str(exc)))
+            return SendReport(SendOutcome.PERMANENT_FAILURE, error_code="SECRETS_UNREADABLE", error_message=str(exc))
         await self._respect_rate_limit(tenant_id, config)
         callback = (f"{self._receipts_base_url}/{tenant_id}/{config.config_id}"
                     if self._receipts_base_url else None)
         try:
             # Stay well inside the lease, so that no other worker takes the delivery over mid-send.
-            report = await asyncio.wait_for(
-                self._gateway.send(delivery, content, config, secrets, callback),
-                timeout=max(self._lease.total_seconds() - 5, 1))
+            return await asyncio.wait_for(self._gateway.send(delivery, content, config, secrets, callback),
+                                          timeout=max(self._lease.total_seconds() - 5, 1))
         except TimeoutError:
-            report = SendReport(SendOutcome.TEMPORARY_FAILURE, error_code="TIMEOUT",
-                                error_message="the provider did not answer in time")
-        return await self._finish(tenant_id, delivery, report)
+            return SendReport(SendOutcome.TEMPORARY_FAILURE, error_code="TIMEOUT",
+                              error_message="the provider did not answer in time")
 
     async def _respect_rate_limit(self, tenant_id: str, config: ChannelConfig) -> None:
         per_second = config.rate_limit_per_second or self._default_rate_limit
@@ -94,34 +138,39 @@ class DispatchService:
                 return
             await asyncio.sleep(wait)
 
-    async def _finish(self, tenant_id: str, delivery: Delivery, report: SendReport) -> str:
+    def _answer(self, delivery: Delivery, report: SendReport, now: dt.datetime) -> _Answer:
+        if report.outcome is SendOutcome.SENT:
+            return _Answer(delivery, report, DeliveryState.SENT)
+        if report.outcome is SendOutcome.PERMANENT_FAILURE:
+            return _Answer(delivery, report, DeliveryState.FAILED)
+        if self._policy.is_exhausted(delivery.attempts):
+            return _Answer(delivery, report, DeliveryState.DEAD_LETTER)
+        delay = self._policy.delay_before_try(delivery.attempts + 1, self._random)
+        delay = max(delay, report.retry_after_seconds or 0.0)
+        return _Answer(delivery, report, DeliveryState.QUEUED, now + dt.timedelta(seconds=delay))
+
+    async def _record(self, tenant_id: str, sent: list[tuple[Delivery, SendReport]]) -> list[_Answer]:
+        """Records the answers in one transaction, then hands retries due soon back to the queue."""
         now = self._clock()
-        retry_at: dt.datetime | None = None
+        answers = [self._answer(delivery, report, now) for delivery, report in sent]
         async with UnitOfWork(self._database, tenant_id) as uow:
-            if report.outcome is SendOutcome.SENT:
-                state = DeliveryState.SENT
-                await uow.deliveries.finish(delivery.delivery_id, state, now,
-                                            provider_message_id=report.provider_message_id)
-            elif report.outcome is SendOutcome.PERMANENT_FAILURE:
-                state = DeliveryState.FAILED
-                await uow.deliveries.finish(delivery.delivery_id, state, now, error_code=report.error_code,
-                                            error_message=report.error_message)
-            elif self._policy.is_exhausted(delivery.attempts):
-                state = DeliveryState.DEAD_LETTER
-                await uow.deliveries.finish(delivery.delivery_id, state, now, error_code=report.error_code,
-                                            error_message=report.error_message)
-            else:
-                state = DeliveryState.QUEUED
-                delay = self._policy.delay_before_try(delivery.attempts + 1, self._random)
-                delay = max(delay, report.retry_after_seconds or 0.0)
-                retry_at = now + dt.timedelta(seconds=delay)
-                await uow.deliveries.reschedule(delivery.delivery_id, retry_at, now, error_code=report.error_code,
-                                                error_message=report.error_message)
+            for answer in answers:
+                delivery_id, report = answer.delivery.delivery_id, answer.report
+                if answer.retry_at is not None:
+                    await uow.deliveries.reschedule(delivery_id, answer.retry_at, now, error_code=report.error_code,
+                                                    error_message=report.error_message)
+                else:
+                    await uow.deliveries.finish(delivery_id, answer.state, now,
+                                                provider_message_id=report.provider_message_id,
+                                                error_code=report.error_code, error_message=report.error_message)
             await uow.commit()
-        if retry_at is not None and retry_at - now <= PARK_HORIZON:
-            await self._queue.enqueue_deliveries(tenant_id, [delivery.delivery_id], tag=f"try{delivery.attempts + 1}",
-                                                 defer_seconds=(retry_at - now).total_seconds())
-        log.info("delivery_dispatched", tenant=tenant_id, delivery=delivery.delivery_id, channel=str(delivery.channel),
-                 provider=delivery.provider, attempt=delivery.attempts, state=str(state),
-                 error_code=report.error_code or None)
-        return str(state)
+        for answer in answers:
+            delivery, report = answer.delivery, answer.report
+            if answer.retry_at is not None and answer.retry_at - now <= PARK_HORIZON:
+                await self._queue.enqueue_deliveries(tenant_id, [delivery.delivery_id],
+                                                     tag=f"try{delivery.attempts + 1}",
+                                                     defer_seconds=(answer.retry_at - now).total_seconds())
+            log.info("delivery_dispatched", tenant=tenant_id, delivery=delivery.delivery_id,
+                     channel=str(delivery.channel), provider=delivery.provider, attempt=delivery.attempts,
+                     state=str(answer.state), error_code=report.error_code or None)
+        return answers

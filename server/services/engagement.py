@@ -18,7 +18,7 @@ from server.domain.pagination import Page, PageRequest, paginate
 from server.security.secret_box import SecretBox
 from server.services.clock import Clock, utc_now
 from server.services.events import DeliveryQueue
-from server.services.fanout import Trigger, record_trigger
+from server.services.fanout import PARK_HORIZON, Trigger, record_trigger
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -26,9 +26,6 @@ log = structlog.get_logger(__name__)
 
 # A queued delivery not picked up this long after it was due is taken as lost by Redis and re-sent.
 RELAY_GRACE = dt.timedelta(seconds=30)
-# Deliveries deferred further than this (quiet hours) are not parked in Redis: the relay sweep
-# enqueues them when they fall due.
-PARK_HORIZON = dt.timedelta(minutes=5)
 
 
 class EngagementService:
@@ -71,12 +68,13 @@ class EngagementService:
         return tenant.display_name if tenant else ""
 
     async def announce(self, tenant_id: str, deliveries: list[Delivery]) -> None:
-        """Hands the recorded deliveries to the workers; if this fails the relay sweep does it."""
+        """Hands the recorded deliveries to the workers (the outbox already counts them as enqueued); if
+        this fails the relay sweep re-sends them after its grace period."""
         now = self._clock()
         due_now = [d.delivery_id for d in deliveries if d.state is DeliveryState.QUEUED and d.next_attempt_at <= now]
         try:
             if due_now:
-                await self._queue.enqueue_deliveries(tenant_id, due_now)
+                await self._queue.enqueue_due_dispatch(tenant_id)
             parked = [d for d in deliveries if d.state is DeliveryState.QUEUED
                       and now < d.next_attempt_at <= now + PARK_HORIZON]
             for delivery in parked:
@@ -85,10 +83,6 @@ class EngagementService:
                     defer_seconds=(delivery.next_attempt_at - now).total_seconds())
         except Exception as exc:  # Redis down: the outbox keeps them and the relay sends them later
             log.warning("deliveries_not_enqueued", tenant=tenant_id, count=len(deliveries), error=repr(exc))
-            return
-        async with UnitOfWork(self._database, tenant_id) as uow:
-            await uow.deliveries.mark_enqueued(due_now + [d.delivery_id for d in parked], now)
-            await uow.commit()
 
     # -- automatic triggers ---------------------------------------------------------------------
 

@@ -23,6 +23,10 @@ class DeliveryQueue(Protocol):
         """Hands deliveries to the dispatch workers, each job no earlier than `defer_seconds` from now.
         The same (delivery, tag) is enqueued once; a lost job is re-sent by the relay sweep."""
 
+    async def enqueue_due_dispatch(self, tenant_id: str) -> None:
+        """Asks the dispatch workers to send every delivery of the tenant that is due: one job serves
+        the deliveries recorded within a short window. A lost one is covered by the relay sweep."""
+
     async def enqueue_campaign(self, tenant_id: str, campaign_id: str, tag: str) -> None:
         """Hands a campaign's fan-out to a worker; the campaign sweep re-sends a lost one."""
 
@@ -39,6 +43,9 @@ class NoPublisher:
 
     async def enqueue_deliveries(self, tenant_id: str, delivery_ids: list[str], *, defer_seconds: float = 0.0,
                                  tag: str = "0") -> None:
+        return None
+
+    async def enqueue_due_dispatch(self, tenant_id: str) -> None:
         return None
 
     async def enqueue_campaign(self, tenant_id: str, campaign_id: str, tag: str) -> None:

@@ -28,6 +28,11 @@ from server.domain.ids import new_id
 from server.security.secret_box import SecretBox
 from server.store.uow import UnitOfWork
 
+# Deliveries due within this horizon are handed to Redis right after their transaction commits (a job
+# deferred until due); later ones (quiet hours) are left to the relay sweep, which enqueues them when
+# they fall due.
+PARK_HORIZON = dt.timedelta(minutes=5)
+
 
 @dataclass
 class Trigger:
@@ -77,7 +82,10 @@ async def record_trigger(uow: UnitOfWork, trigger: Trigger, box: SecretBox, now:
         for target in _targets(message, contact, app, configs):
             deliveries.append(_delivery(trigger, message.channel, target, {**content, **target.extra}, contact,
                                         box, now))
-    await uow.deliveries.add_many(deliveries)
+    # Recorded as handed to the queue: the caller enqueues them once this transaction commits, and should
+    # that fail the relay sweep finds them not picked up after its grace period. So enqueuing costs no
+    # second transaction per trigger.
+    await uow.deliveries.add_many(deliveries, queued_until=now + PARK_HORIZON)
     return deliveries, True
 
 

@@ -143,3 +143,25 @@ async def test_secrets_no_key_opens_fail_the_delivery_instead_of_looping(server,
     assert (sms.state, sms.error_code, sms.attempts) == (pb.FAILED, "SECRETS_UNREADABLE", 1)
     assert provider_sink.received("twilio") == []
     await admin.close()
+
+
+async def test_many_triggers_are_sent_in_batches_once_each_by_concurrent_workers(server, settings, tenant,
+                                                                                  service_stubs, smtp_sink,
+                                                                                  provider_sink):
+    admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink, email="", push_token="")
+    customers = [f"batch-{n:02d}" for n in range(40)]
+    for number, customer_id in enumerate(customers):
+        await add_customer(service_stubs, bank.app, customer_id, email="", push_token="",
+                           phone=f"+4206012300{number:02d}")
+    sent = [(await trigger(service_stubs, bank, f"r-{c}", c))["CHANNEL_SMS"] for c in customers]
+    # Two workers drain the same tenant at once: each delivery is claimed by one of them.
+    workers = await asyncio.gather(run_worker(settings), run_worker(settings))
+    states = [await state_of(admin, delivery) for delivery in sent]
+    assert {(s.state, s.attempts) for s in states} == {(pb.SENT, 1)}
+    assert provider_sink.requests["twilio"] == 40
+    assert sorted(r.body["To"] for r in provider_sink.received("twilio")) == \
+        [f"+4206012300{n:02d}" for n in range(40)]
+    # Deliveries recorded within one dispatch window share a job: far fewer jobs than messages (the
+    # rest are the sweeps each worker runs at start).
+    assert sum(w.jobs_complete for w in workers) < 30
+    await admin.close()

@@ -15,6 +15,10 @@ async def dispatch_delivery(ctx: dict[str, Any], tenant_id: str, delivery_id: st
     return await with_retries(ctx, lambda: ctx["dispatch"].dispatch(tenant_id, delivery_id), MAX_TRIES)
 
 
+async def dispatch_due(ctx: dict[str, Any], tenant_id: str) -> int:
+    return await with_retries(ctx, lambda: ctx["dispatch"].dispatch_due(tenant_id), MAX_TRIES)
+
+
 async def relay_lost_deliveries(ctx: dict[str, Any]) -> int:
     return await ctx["services"].engagement.relay_lost()
 

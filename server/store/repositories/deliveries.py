@@ -21,9 +21,13 @@ class DeliveriesRepository(TenantRepository):
         result = await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["tenant_id", "trigger_key"]))
         return bool(result.rowcount)
 
-    async def add_many(self, deliveries: list[Delivery]) -> None:
+    async def add_many(self, deliveries: list[Delivery], queued_until: dt.datetime) -> None:
+        """Queued deliveries due by `queued_until` are recorded as enqueued for their due time (the caller
+        enqueues them after commit); later ones are left for the relay sweep."""
         if deliveries:
-            await self.session.execute(DeliveryRow.__table__.insert(), [_values(self.tenant_id, d) for d in deliveries])
+            await self.session.execute(DeliveryRow.__table__.insert(), [
+                _values(self.tenant_id, d, d.next_attempt_at if d.state is DeliveryState.QUEUED
+                        and d.next_attempt_at <= queued_until else None) for d in deliveries])
 
     async def of_trigger(self, trigger_key: str) -> list[Delivery]:
         rows = await self.session.scalars(select(DeliveryRow).where(
@@ -55,16 +59,29 @@ class DeliveriesRepository(TenantRepository):
     async def claim(self, delivery_id: str, now: dt.datetime, lease: dt.timedelta) -> Delivery | None:
         """Takes the delivery for one send when it is due, or when another worker's lease ran out (that
         worker died mid-send). None when it is not this worker's to send (done, not due, leased)."""
-        result = await self.session.execute(update(DeliveryRow).where(
+        # One statement: the claim and the row as claimed (RETURNING; SQLite has it since 3.35).
+        row = (await self.session.scalars(update(DeliveryRow).where(
             DeliveryRow.delivery_id == delivery_id, DeliveryRow.tenant_id == self.tenant_id,
             or_(and_(DeliveryRow.state == DeliveryState.QUEUED.value, DeliveryRow.next_attempt_at <= now),
                 and_(DeliveryRow.state == DeliveryState.SENDING.value, DeliveryRow.lease_until < now)),
         ).values(state=DeliveryState.SENDING.value, attempts=DeliveryRow.attempts + 1, lease_until=now + lease,
-                 updated_at=now))
-        if not result.rowcount:
-            return None
-        row = await self.session.get(DeliveryRow, delivery_id, populate_existing=True)
-        return _delivery(row) if row else None
+                 updated_at=now).returning(DeliveryRow), execution_options={"populate_existing": True})).first()
+        return _delivery(row) if row is not None else None
+
+    async def claim_due(self, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[Delivery]:
+        """Takes up to `limit` of the tenant's due deliveries, oldest due first, for one send each. Rows
+        another worker is claiming at the same moment are skipped, not waited for (PostgreSQL's SKIP
+        LOCKED; SQLite has one writer at a time)."""
+        due = (select(DeliveryRow.delivery_id).where(
+            DeliveryRow.tenant_id == self.tenant_id, DeliveryRow.state == DeliveryState.QUEUED.value,
+            DeliveryRow.next_attempt_at <= now,
+        ).order_by(DeliveryRow.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
+        rows = await self.session.scalars(update(DeliveryRow).where(
+            DeliveryRow.delivery_id.in_(due.scalar_subquery()), DeliveryRow.tenant_id == self.tenant_id,
+            DeliveryRow.state == DeliveryState.QUEUED.value,
+        ).values(state=DeliveryState.SENDING.value, attempts=DeliveryRow.attempts + 1, lease_until=now + lease,
+                 updated_at=now).returning(DeliveryRow), execution_options={"populate_existing": True})
+        return sorted((_delivery(r) for r in rows), key=lambda d: (d.next_attempt_at, d.delivery_id))
 
     async def finish(self, delivery_id: str, state: DeliveryState, now: dt.datetime, *,
                      provider_message_id: str = "", error_code: str = "", error_message: str = "") -> bool:
@@ -104,12 +121,6 @@ class DeliveriesRepository(TenantRepository):
             ).values(state=DeliveryState.QUEUED.value, attempts=0, next_attempt_at=now, enqueued_at=now,
                      lease_until=None, updated_at=now, error_code="", error_message=""))
         return ids
-
-    async def mark_enqueued(self, delivery_ids: list[str], now: dt.datetime) -> None:
-        if delivery_ids:
-            await self.session.execute(update(DeliveryRow).where(
-                DeliveryRow.tenant_id == self.tenant_id, DeliveryRow.delivery_id.in_(delivery_ids),
-                DeliveryRow.enqueued_at.is_(None)).values(enqueued_at=now))
 
     async def record_receipt(self, provider: str, provider_message_id: str, state: DeliveryState,
                              now: dt.datetime, error_code: str, error_message: str) -> str | None:
@@ -156,13 +167,13 @@ class OutboxRepository:
                 DeliveryRow.state == DeliveryState.QUEUED.value).values(enqueued_at=now))
 
 
-def _values(tenant_id: str, d: Delivery) -> dict[str, Any]:
+def _values(tenant_id: str, d: Delivery, enqueued_at: dt.datetime | None) -> dict[str, Any]:
     return {"delivery_id": d.delivery_id, "tenant_id": tenant_id, "trigger_key": d.trigger_key,
             "event_id": d.event_id, "campaign_id": d.campaign_id, "customer_id": d.customer_id,
             "channel": str(d.channel), "provider": d.provider, "config_id": d.config_id, "address": d.address,
             "message_class": d.message_class, "content": d.content, "sealed_content": d.sealed_content,
             "state": str(d.state), "skip_reason": d.skip_reason, "attempts": d.attempts,
-            "next_attempt_at": d.next_attempt_at, "lease_until": None, "enqueued_at": None,
+            "next_attempt_at": d.next_attempt_at, "lease_until": None, "enqueued_at": enqueued_at,
             "provider_message_id": d.provider_message_id, "error_code": d.error_code,
             "error_message": d.error_message, "created_at": d.created_at, "updated_at": d.updated_at,
             "sent_at": d.sent_at, "delivered_at": d.delivered_at}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from server.domain.engagement.entities import (
     App,
     AppState,
@@ -120,6 +122,14 @@ class ChannelConfigsRepository(IdKeyedRepository):
     async def get(self, config_id: str) -> ChannelConfig | None:
         row = await self._row(config_id)
         return _config(row) if row else None
+
+    async def with_sealed_secrets(self, config_ids: set[str]) -> dict[str, tuple[ChannelConfig, bytes | None]]:
+        """The named configurations that exist, each with its sealed secrets, in one query."""
+        if not config_ids:
+            return {}
+        rows = await self.session.scalars(select(ChannelConfigRow).where(
+            ChannelConfigRow.tenant_id == self.tenant_id, ChannelConfigRow.config_id.in_(config_ids)))
+        return {row.config_id: (_config(row), row.sealed_secrets) for row in rows}
 
     async def sealed_secrets(self, config_id: str) -> bytes | None:
         row = await self._row(config_id)
