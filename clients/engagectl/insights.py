@@ -108,7 +108,7 @@ def _emit_batch(batch: pb.InsightBatch, json_output: bool) -> None:
 
 @app.command("run-batch")
 def run_batch(ctx: typer.Context, as_of: str | None = typer.Option(None, help="As of YYYY-MM-DD (default: today)."),
-              chunk_size: int = typer.Option(1000, min=1, max=10000, help="Users per worker job."),
+              chunk_size: int = typer.Option(2500, min=1, max=10000, help="Users per worker job."),
               wait: bool = typer.Option(False, help="Wait until the workers have finished it."),
               ) -> None:
     """Starts the scheduled evaluation of every subscribed user (what the 1st-of-month cron does)."""

@@ -26,7 +26,9 @@ from server.store.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_CHUNK_SIZE = 1000
+# Measured with make bench (100k users, PostgreSQL): at 1,000 a fifth of the workers' time went to
+# per-chunk bookkeeping; 2,500 ran about 20% faster; 5,000 no faster, with 15% more memory.
+DEFAULT_CHUNK_SIZE = 2500
 MAX_CHUNK_SIZE = 10000
 # A chunk not finished this long after its batch started (or was last re-sent) is taken as lost.
 CHUNK_LOST_AFTER = dt.timedelta(minutes=10)

@@ -714,7 +714,7 @@ class RunInsightBatchRequest(_message.Message):
     AS_OF_FIELD_NUMBER: _builtins.int
     CHUNK_SIZE_FIELD_NUMBER: _builtins.int
     chunk_size: _builtins.int
-    """Users per chunk job (default 1000)."""
+    """Users per chunk job (default 2500)."""
     @_builtins.property
     def as_of(self) -> _date_pb2.Date: ...
     def __init__(
