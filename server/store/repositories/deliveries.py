@@ -12,6 +12,9 @@ from server.domain.engagement.entities import Channel, Delivery, DeliveryState
 from server.store.engagement_models import DeliveryRow, TriggerRow
 from server.store.repositories.base import TenantRepository
 
+# The dispatch hot path changes rows it never loaded into the session: nothing there to keep in step.
+_NO_SYNC = {"synchronize_session": False}
+
 
 class DeliveriesRepository(TenantRepository):
     async def add_trigger(self, trigger_key: str, event_id: str, customer_id: str, now: dt.datetime) -> bool:
@@ -95,7 +98,7 @@ class DeliveriesRepository(TenantRepository):
             values["sent_at"] = now
         result = await self.session.execute(update(DeliveryRow).where(
             DeliveryRow.delivery_id == delivery_id, DeliveryRow.tenant_id == self.tenant_id,
-            DeliveryRow.state == DeliveryState.SENDING.value).values(**values))
+            DeliveryRow.state == DeliveryState.SENDING.value).values(**values), execution_options=_NO_SYNC)
         return bool(result.rowcount)
 
     async def reschedule(self, delivery_id: str, at: dt.datetime, now: dt.datetime, *, error_code: str = "",
@@ -105,7 +108,8 @@ class DeliveriesRepository(TenantRepository):
             DeliveryRow.delivery_id == delivery_id, DeliveryRow.tenant_id == self.tenant_id,
             DeliveryRow.state == DeliveryState.SENDING.value,
         ).values(state=DeliveryState.QUEUED.value, lease_until=None, next_attempt_at=at, enqueued_at=at,
-                 updated_at=now, error_code=error_code[:64], error_message=error_message[:2000]))
+                 updated_at=now, error_code=error_code[:64], error_message=error_message[:2000]),
+            execution_options=_NO_SYNC)
         return bool(result.rowcount)
 
     async def requeue(self, delivery_ids: list[str] | None, states: list[DeliveryState], now: dt.datetime) -> list[str]:
