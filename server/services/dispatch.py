@@ -33,6 +33,13 @@ log = structlog.get_logger(__name__)
 DISPATCH_BATCH = 100
 
 
+@dataclass(frozen=True)
+class _HeldBack:
+    """Not sent: the provider's rate limit would have kept it waiting past its share of the lease."""
+
+    seconds: float  # how long it would still have had to wait
+
+
 @dataclass
 class _Answer:
     """What became of one claimed delivery, to record."""
@@ -41,6 +48,7 @@ class _Answer:
     report: SendReport
     state: DeliveryState
     retry_at: dt.datetime | None = None
+    held_back: bool = False  # back to the queue without using up a try
 
 
 class ChannelGateway(Protocol):
@@ -105,7 +113,7 @@ class DispatchService:
                 return claimed
 
     async def _send(self, tenant_id: str, delivery: Delivery,
-                    configs: dict[str, tuple[ChannelConfig, bytes | None]]) -> SendReport:
+                    configs: dict[str, tuple[ChannelConfig, bytes | None]]) -> SendReport | _HeldBack:
         """One send of a claimed delivery; every problem comes back as a report, none as an exception."""
         found = configs.get(delivery.config_id)
         if found is None:
@@ -119,7 +127,9 @@ class DispatchService:
             # A key that was rotated away or mistyped: retrying cannot help, an operator must look.
             log.error("delivery_secrets_unreadable", tenant=tenant_id, delivery=delivery.delivery_id, error=str(exc))
             return SendReport(SendOutcome.PERMANENT_FAILURE, error_code="SECRETS_UNREADABLE", error_message=str(exc))
-        await self._respect_rate_limit(tenant_id, config)
+        held_back = await self._wait_for_rate_limit(tenant_id, config)
+        if held_back:
+            return _HeldBack(held_back)
         callback = (f"{self._receipts_base_url}/{tenant_id}/{config.config_id}"
                     if self._receipts_base_url else None)
         try:
@@ -130,15 +140,25 @@ class DispatchService:
             return SendReport(SendOutcome.TEMPORARY_FAILURE, error_code="TIMEOUT",
                               error_message="the provider did not answer in time")
 
-    async def _respect_rate_limit(self, tenant_id: str, config: ChannelConfig) -> None:
+    async def _wait_for_rate_limit(self, tenant_id: str, config: ChannelConfig) -> float:
+        """Waits for the send's turn under the configuration's rate limit, for at most a third of the
+        lease (a batch of a hundred behind a limit of a few per second must not outlive its lease, or
+        the relay would hand its deliveries to another worker). Returns 0 when the send may go, else
+        how long it would still have to wait."""
         per_second = config.rate_limit_per_second or self._default_rate_limit
-        for _ in range(50):
+        deadline = time.monotonic() + self._lease.total_seconds() / 3
+        while True:
             wait = await self._limiter.wait_time(f"{tenant_id}:{config.config_id}", per_second)
             if wait <= 0:
-                return
+                return 0.0
+            if time.monotonic() + wait > deadline:
+                return wait
             await asyncio.sleep(wait)
 
-    def _answer(self, delivery: Delivery, report: SendReport, now: dt.datetime) -> _Answer:
+    def _answer(self, delivery: Delivery, report: SendReport | _HeldBack, now: dt.datetime) -> _Answer:
+        if isinstance(report, _HeldBack):
+            return _Answer(delivery, SendReport(SendOutcome.TEMPORARY_FAILURE, error_code="RATE_LIMITED"),
+                           DeliveryState.QUEUED, now + dt.timedelta(seconds=report.seconds), held_back=True)
         if report.outcome is SendOutcome.SENT:
             return _Answer(delivery, report, DeliveryState.SENT)
         if report.outcome is SendOutcome.PERMANENT_FAILURE:
@@ -149,14 +169,16 @@ class DispatchService:
         delay = max(delay, report.retry_after_seconds or 0.0)
         return _Answer(delivery, report, DeliveryState.QUEUED, now + dt.timedelta(seconds=delay))
 
-    async def _record(self, tenant_id: str, sent: list[tuple[Delivery, SendReport]]) -> list[_Answer]:
+    async def _record(self, tenant_id: str, sent: list[tuple[Delivery, SendReport | _HeldBack]]) -> list[_Answer]:
         """Records the answers in one transaction, then hands retries due soon back to the queue."""
         now = self._clock()
         answers = [self._answer(delivery, report, now) for delivery, report in sent]
         async with UnitOfWork(self._database, tenant_id) as uow:
             for answer in answers:
                 delivery_id, report = answer.delivery.delivery_id, answer.report
-                if answer.retry_at is not None:
+                if answer.held_back:
+                    await uow.deliveries.release(delivery_id, answer.retry_at, now)  # type: ignore[arg-type]
+                elif answer.retry_at is not None:
                     await uow.deliveries.reschedule(delivery_id, answer.retry_at, now, error_code=report.error_code,
                                                     error_message=report.error_message)
                 else:
@@ -167,8 +189,9 @@ class DispatchService:
         for answer in answers:
             delivery, report = answer.delivery, answer.report
             if answer.retry_at is not None and answer.retry_at - now <= PARK_HORIZON:
-                await self._queue.enqueue_deliveries(tenant_id, [delivery.delivery_id],
-                                                     tag=f"try{delivery.attempts + 1}",
+                tag = f"held{delivery.attempts}-{now.timestamp():.3f}" if answer.held_back \
+                    else f"try{delivery.attempts + 1}"
+                await self._queue.enqueue_deliveries(tenant_id, [delivery.delivery_id], tag=tag,
                                                      defer_seconds=(answer.retry_at - now).total_seconds())
             log.info("delivery_dispatched", tenant=tenant_id, delivery=delivery.delivery_id,
                      channel=str(delivery.channel), provider=delivery.provider, attempt=delivery.attempts,

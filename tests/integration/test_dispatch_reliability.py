@@ -9,6 +9,8 @@ import os
 import signal
 import sys
 
+from redis.asyncio import Redis
+
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
 from tests.conftest import REPO_ROOT, TEST_JWT_SECRET
@@ -164,4 +166,34 @@ async def test_many_triggers_are_sent_in_batches_once_each_by_concurrent_workers
     # Deliveries recorded within one dispatch window share a job: far fewer jobs than messages (the
     # rest are the sweeps each worker runs at start).
     assert sum(w.jobs_complete for w in workers) < 30
+    await admin.close()
+
+
+async def test_a_rate_limit_holds_deliveries_back_without_using_up_their_tries(server, settings, tenant,
+                                                                                 service_stubs, smtp_sink,
+                                                                                 provider_sink):
+    from google.protobuf import field_mask_pb2
+
+    admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink, email="", push_token="")
+    await admin.engagement.UpdateChannelConfig(pb.UpdateChannelConfigRequest(
+        channel_config=pb.ChannelConfig(name=bank.sms_config, rate_limit_per_second=2),
+        update_mask=field_mask_pb2.FieldMask(paths=["rate_limit_per_second"])))
+    customers = [f"limited-{n}" for n in range(6)]
+    for number, customer_id in enumerate(customers):
+        await add_customer(service_stubs, bank.app, customer_id, email="", push_token="", phone=f"+42060123450{number}")
+    sent = [(await trigger(service_stubs, bank, f"r-{c}", c))["CHANNEL_SMS"] for c in customers]
+    # A lease of 3 s lets a send wait 1 s for its turn: at 2 a second, some of the six cannot go in the
+    # first batch and return to the queue, to be sent in a later second.
+    await run_worker(settings.model_copy(update={"delivery_lease_seconds": 3}))
+    states = [await state_of(admin, delivery) for delivery in sent]
+    assert {(s.state, s.attempts) for s in states} == {(pb.SENT, 1)}
+    received = provider_sink.received("twilio")
+    assert provider_sink.requests["twilio"] == len(received) == 6
+    # Some were held back and sent by their own job later (arq keeps those jobs' results).
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        held = [key async for key in redis.scan_iter(f"arq:result:{settings.queue_name}:delivery:*:held*")]
+    finally:
+        await redis.aclose()
+    assert held
     await admin.close()

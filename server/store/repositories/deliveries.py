@@ -112,6 +112,16 @@ class DeliveriesRepository(TenantRepository):
             execution_options=_NO_SYNC)
         return bool(result.rowcount)
 
+    async def release(self, delivery_id: str, at: dt.datetime, now: dt.datetime) -> bool:
+        """Back to the queue until `at` without having been sent (held back by a rate limit): the
+        claim's try is given back."""
+        result = await self.session.execute(update(DeliveryRow).where(
+            DeliveryRow.delivery_id == delivery_id, DeliveryRow.tenant_id == self.tenant_id,
+            DeliveryRow.state == DeliveryState.SENDING.value,
+        ).values(state=DeliveryState.QUEUED.value, attempts=DeliveryRow.attempts - 1, lease_until=None,
+                 next_attempt_at=at, enqueued_at=at, updated_at=now), execution_options=_NO_SYNC)
+        return bool(result.rowcount)
+
     async def requeue(self, delivery_ids: list[str] | None, states: list[DeliveryState], now: dt.datetime) -> list[str]:
         """Re-drives deliveries in the given states with their tries starting again (RetryDeliveries)."""
         query = select(DeliveryRow.delivery_id).where(DeliveryRow.tenant_id == self.tenant_id,
