@@ -12,7 +12,7 @@ from server.domain.engagement.entities import (
     App,
     AppState,
     Channel,
-    ChannelConfig,
+    ChannelRoute,
     Contact,
     Delivery,
     DeliveryState,
@@ -53,7 +53,7 @@ class Trigger:
 @dataclass
 class Target:
     address: str
-    config: ChannelConfig | None
+    config: ChannelRoute | None
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -70,7 +70,7 @@ async def record_trigger(uow: UnitOfWork, trigger: Trigger, box: SecretBox, now:
         raise FailedPrecondition("APP_NOT_PUBLISHED", f"app '{event.app_id}' is not published: it cannot send",
                                  metadata={"app": event.app_id})
     contact = await uow.contacts.get(trigger.customer_id) or Contact(trigger.customer_id)
-    configs = await uow.channel_configs.all()
+    configs = await uow.channel_configs.routes()
     context = {"customer": {"id": trigger.customer_id, **trigger.tokens.get("customer", {})},
                "event": {"name": event.display_name}, "bank": {"name": bank_name},
                **{k: v for k, v in trigger.tokens.items() if k != "customer"}}
@@ -97,7 +97,7 @@ def _render(message: EventMessage, context: dict[str, Any]) -> dict[str, str]:
                               violations=[FieldViolation("data", str(exc))]) from exc
 
 
-def _targets(message: EventMessage, contact: Contact, app: App | None, configs: list[ChannelConfig]) -> list[Target]:
+def _targets(message: EventMessage, contact: Contact, app: App | None, configs: list[ChannelRoute]) -> list[Target]:
     """The addresses of this channel and the configuration that sends to each; an empty address stands
     for 'nowhere to send' and is recorded as skipped."""
     if message.channel is Channel.EMAIL:
@@ -114,7 +114,7 @@ def _targets(message: EventMessage, contact: Contact, app: App | None, configs: 
                    {"serial_number": p.serial_number}) for p in passes] or [Target("", None)]
 
 
-def _config(configs: list[ChannelConfig], channel: Channel, providers: set[str]) -> ChannelConfig | None:
+def _config(configs: list[ChannelRoute], channel: Channel, providers: set[str]) -> ChannelRoute | None:
     # The most recently updated configuration of the channel (and provider family) is the active one.
     matching = [c for c in configs if c.channel is channel and c.provider in providers]
     return max(matching, key=lambda c: (c.updated_at, c.config_id)) if matching else None

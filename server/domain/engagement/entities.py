@@ -130,6 +130,16 @@ class ChannelConfig:
     updated_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class ChannelRoute:
+    """What fan-out needs of a channel configuration: which one sends for a channel and provider."""
+
+    config_id: str
+    channel: Channel
+    provider: str
+    updated_at: dt.datetime
+
+
 @dataclass
 class Template:
     template_id: str

@@ -9,6 +9,7 @@ from server.domain.engagement.entities import (
     AppState,
     Channel,
     ChannelConfig,
+    ChannelRoute,
     Event,
     EventMessage,
     EventType,
@@ -138,8 +139,14 @@ class ChannelConfigsRepository(IdKeyedRepository):
     async def page(self, after: str | None, limit: int) -> list[ChannelConfig]:
         return [_config(r) for r in await self._page(after, limit)]
 
-    async def all(self) -> list[ChannelConfig]:
-        return [_config(r) for r in await self._page(None, 10_000)]
+    async def routes(self) -> list[ChannelRoute]:
+        """Every configuration's routing facts: fan-out chooses with these, and has no use for the
+        settings or the sealed secrets (only the worker that sends opens those)."""
+        rows = await self.session.execute(select(
+            ChannelConfigRow.config_id, ChannelConfigRow.channel, ChannelConfigRow.provider,
+            ChannelConfigRow.updated_at).where(ChannelConfigRow.tenant_id == self.tenant_id))
+        return [ChannelRoute(config_id, Channel(channel), provider, updated_at)
+                for config_id, channel, provider, updated_at in rows]
 
     async def save(self, config: ChannelConfig, sealed_secrets: bytes) -> None:
         await self.session.merge(ChannelConfigRow(
