@@ -122,3 +122,28 @@ def test_effective_configuration_layers() -> None:
                                  SubscriptionSettings(is_subscribed=True))
     assert off.is_subscribed is False
     assert effective_subscription(savings.DEFINITION, None, None).thresholds["CHANGE"] == Decimal("10.00")
+
+
+units = st.integers(min_value=-10**12, max_value=10**12)  # whole ten-thousandths, as stored
+
+
+@given(units, st.lists(units, min_size=12, max_size=12), st.sampled_from(list(Duration)),
+       st.decimals(min_value=0, max_value=500, places=2))
+def test_the_integer_shortcut_decides_as_the_decimal_figures(total: int, months: list[int], duration: Duration,
+                                                             threshold: Decimal) -> None:
+    # Amounts finer than cents included: the shortcut must reject exactly what the figures reject.
+    held = SavingsAccount("a1", "Bank", "Savings", "SAVINGS", "BANK", "USD", total, tuple(months))
+    item = evaluate([held], subscription(duration, change=str(threshold)))
+    scale = Decimal(10) ** -4
+    figures = savings_figures(total * scale, [m * scale for m in months[-duration.months:]])
+    expected = figures is not None and figures.change_amount > 0 and figures.change_percent > threshold
+    assert (item is not None) == expected
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**9), min_size=12, max_size=12), st.sampled_from(list(Duration)),
+       st.integers(min_value=-300, max_value=300), st.decimals(min_value=0, max_value=1, places=2))
+def test_the_integer_shortcut_at_the_rounding_edges(months: list[int], duration: Duration, offset: int,
+                                                    threshold: Decimal) -> None:
+    # A total within 3 cents of the average: where rounding the average to cents decides.
+    total = sum(months[-duration.months:]) // duration.months + offset
+    test_the_integer_shortcut_decides_as_the_decimal_figures.hypothesis.inner_test(total, months, duration, threshold)

@@ -19,7 +19,7 @@ from server.domain.insights.definition import (
     ThresholdType,
     TriggerType,
 )
-from server.domain.money import from_scaled
+from server.domain.money import STORAGE_SCALE, from_scaled
 
 NAME = "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE"
 CENT = Decimal("0.01")
@@ -93,6 +93,8 @@ def evaluate(accounts: list[SavingsAccount], subscription: EffectiveSubscription
     eligible = [a for a in accounts if a.currency == currency]
     total = sum(a.balance for a in eligible)
     month_totals = [sum(a.month_end_balances[-months + i] for a in eligible) for i in range(months)]
+    if not _may_have_grown(total, sum(month_totals), months):
+        return None
     figures = savings_figures(from_scaled(total), [from_scaled(m) for m in month_totals])
     threshold = subscription.thresholds["CHANGE"]
     if figures is None or figures.change_amount <= 0 or figures.change_percent <= threshold:
@@ -108,6 +110,17 @@ def evaluate(accounts: list[SavingsAccount], subscription: EffectiveSubscription
                          "changeAmount": {"amount": str(round_money(figures.change_amount)), "currency": currency},
                          "changePercent": str(figures.change_percent)}],
     }
+
+
+def _may_have_grown(total: int, month_totals_sum: int, months: int) -> bool:
+    """False when savings_figures would find no positive average or no increase, decided in whole
+    ten-thousandths: most users of a monthly batch stop here, before any Decimal arithmetic. The
+    average is rounded half-up to cents (100 units) as savings_figures does."""
+    if month_totals_sum <= 0:
+        return False
+    cent = 10 ** (STORAGE_SCALE - 2)
+    average_cents = (2 * month_totals_sum + months * cent) // (2 * months * cent)
+    return average_cents > 0 and total > average_cents * cent
 
 
 def _main_currency(accounts: list[SavingsAccount]) -> str:
