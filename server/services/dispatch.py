@@ -87,7 +87,7 @@ class DispatchService:
             await uow.commit()
         if delivery is None:
             return "not-mine"
-        report = await self._send(tenant_id, delivery, configs)
+        report = await self._send_safely(tenant_id, delivery, configs)
         [answer] = await self._record(tenant_id, [(delivery, report)])
         return str(answer.state)
 
@@ -104,13 +104,25 @@ class DispatchService:
             if not batch:
                 return claimed
             claimed += len(batch)
-            reports = await asyncio.gather(*(self._send(tenant_id, d, configs) for d in batch))
+            reports = await asyncio.gather(*(self._send_safely(tenant_id, d, configs) for d in batch))
             await self._record(tenant_id, list(zip(batch, reports, strict=True)))
             if len(batch) < DISPATCH_BATCH:
                 return claimed
             if time.monotonic() - started > self._lease.total_seconds() / 2:
                 await self._queue.enqueue_due_dispatch(tenant_id)
                 return claimed
+
+    async def _send_safely(self, tenant_id: str, delivery: Delivery,
+                           configs: dict[str, tuple[ChannelConfig, bytes | None]]) -> SendReport | _HeldBack:
+        """_send, with a fault of our own sending code (a bug, not a provider's answer) turned into a
+        temporary failure: logged with its traceback and retried with backoff like one, while the
+        rest of the batch is recorded as it went. Left to raise, it would leave the whole batch
+        claimed until the leases ran out, and the relay would then send the sent ones again."""
+        try:
+            return await self._send(tenant_id, delivery, configs)
+        except Exception as exc:
+            log.error("delivery_send_crashed", tenant=tenant_id, delivery=delivery.delivery_id, exc_info=exc)
+            return SendReport(SendOutcome.TEMPORARY_FAILURE, error_code="SEND_CRASHED", error_message=repr(exc)[:300])
 
     async def _send(self, tenant_id: str, delivery: Delivery,
                     configs: dict[str, tuple[ChannelConfig, bytes | None]]) -> SendReport | _HeldBack:
