@@ -32,6 +32,7 @@ from server.queue import redis_settings
 from server.security.tokens import mint_token
 from server.store.engagement_models import DeliveryRow
 from server.store.uow import UnitOfWork
+from tests.bench.cpu import cpu_seconds_by_pid, machine_busy_seconds
 from tests.bench.databases import PostgresServer, fresh_sqlite
 from tests.bench.redis_queue import clear_queue, resolve_redis
 from tests.bench.report import write_json
@@ -40,17 +41,6 @@ from tests.support.sinks.providers import ProviderSink
 
 SECRET = "bench-secret-" + "x" * 40
 WORKERS = 2
-
-
-def _cpu_seconds(processes: list[psutil.Process]) -> float:
-    total = 0.0
-    for process in processes:
-        try:
-            times = process.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
 
 
 def _named(name: str) -> list[psutil.Process]:
@@ -69,11 +59,11 @@ class CpuShares:
         self._start = self._read()
 
     def _read(self) -> dict[str, float]:
-        machine = psutil.cpu_times()
         # PostgreSQL starts a process per connection: those started since the first reading count too.
         self._parts["postgresql"] = list({p.pid: p for p in self._parts["postgresql"] + _named("postgres")}.values())
-        return {**{part: _cpu_seconds(processes) for part, processes in self._parts.items()},
-                "whole_machine": sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)}
+        return {**{part: sum(cpu_seconds_by_pid(p.pid for p in processes).values())
+                   for part, processes in self._parts.items()},
+                "whole_machine": machine_busy_seconds()}
 
     def per_message_ms(self, messages: int) -> dict[str, float]:
         end = self._read()

@@ -9,10 +9,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import psutil
-
 from clients.ingest_writer import IngestWriter
 from clients.stubs import connect
+from tests.bench.cpu import cpu_seconds_by_pid, machine_busy_seconds
 from tests.bench.server_process import ServerProcess
 from tests.bench.workload import Workload
 
@@ -56,20 +55,6 @@ class IngestFigures:
         return self.server_cpu_seconds / self.seconds
 
 
-def _machine_busy_seconds() -> float:
-    times = psutil.cpu_times()
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
-
-
-def _cpu_seconds(pids: set[int]) -> dict[int, float]:
-    found = {}
-    for pid in pids:
-        with contextlib.suppress(psutil.Error):
-            times = psutil.Process(pid).cpu_times()
-            found[pid] = times.user + times.system
-    return found
-
-
 async def _sample_rss(server: ServerProcess) -> None:
     while True:
         server.sample_rss()
@@ -89,8 +74,8 @@ async def run_ingest(server: ServerProcess, token: str, workload: Workload, batc
         await writer.accounts(workload.account_messages())
         setup_seconds = time.perf_counter() - started
 
-        database_before = _cpu_seconds(await database_pids()) if database_pids else {}
-        server_cpu, client_cpu, machine_busy = server.cpu_seconds(), time.process_time(), _machine_busy_seconds()
+        database_before = cpu_seconds_by_pid(await database_pids()) if database_pids else {}
+        server_cpu, client_cpu, machine_busy = server.cpu_seconds(), time.process_time(), machine_busy_seconds()
         sampler = asyncio.create_task(_sample_rss(server))
         started = time.perf_counter()
         try:
@@ -98,14 +83,14 @@ async def run_ingest(server: ServerProcess, token: str, workload: Workload, batc
         finally:
             seconds = time.perf_counter() - started
             server_cpu, client_cpu = server.cpu_seconds() - server_cpu, time.process_time() - client_cpu
-            machine_busy = _machine_busy_seconds() - machine_busy
+            machine_busy = machine_busy_seconds() - machine_busy
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
     database_cpu = None
     if database_pids:
         # A connection opened during the stream counts from zero.
-        after = _cpu_seconds(await database_pids())
+        after = cpu_seconds_by_pid(await database_pids())
         database_cpu = sum(total - database_before.get(pid, 0.0) for pid, total in after.items())
     return IngestFigures(
         transactions=len(messages), seconds=seconds, setup_seconds=setup_seconds,

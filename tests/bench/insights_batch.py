@@ -14,7 +14,7 @@ import sqlite3
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from server.config import Settings
 from server.domain.insights.periods import previous_month_ends
 from server.store.repositories.insight_batches import InsightBatchesRepository
 from server.store.types import sqlite_datetime_text
+from tests.bench.cpu import cpu_seconds_by_pid
 from tests.bench.databases import BenchDatabase, PostgresServer
 from tests.bench.redis_queue import clear_queue
 from tests.bench.server_process import REPO_ROOT, _high_water_mark
@@ -185,15 +186,6 @@ class BatchRun:
     database_cpu_seconds: float | None
 
 
-def _cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
-    found = {}
-    for pid in pids:
-        with contextlib.suppress(psutil.Error):
-            times = psutil.Process(pid).cpu_times()
-            found[pid] = times.user + times.system
-    return found
-
-
 async def run_batch(database: BenchDatabase, redis_url: str, tenant_id: str, users: int, chunk_size: int,
                     log_dir: Path, postgres: PostgresServer | None = None) -> BatchRun:
     """Starts WORKERS `python -m workers` processes and runs the batch. The time runs from the
@@ -211,8 +203,8 @@ async def run_batch(database: BenchDatabase, redis_url: str, tenant_id: str, use
     services = await build_services(settings)
     try:
         await _wait_for_workers(redis_url, queue_name, workers)
-        worker_cpu = sum(_cpu_seconds(w.pid for w in workers).values())
-        database_before = _cpu_seconds(await postgres.backend_pids(database)) if postgres else {}
+        worker_cpu = sum(cpu_seconds_by_pid(w.pid for w in workers).values())
+        database_before = cpu_seconds_by_pid(await postgres.backend_pids(database)) if postgres else {}
         started = dt.datetime.now(dt.UTC)
         batch = await services.insights.start_batch(tenant_id, AS_OF, chunk_size)
         deadline = time.monotonic() + BATCH_TIMEOUT_SECONDS
@@ -226,11 +218,11 @@ async def run_batch(database: BenchDatabase, redis_url: str, tenant_id: str, use
                 raise RuntimeError(f"the batch did not finish ({current.done_chunks}/{current.total_chunks} chunks)")
             await asyncio.sleep(0.05)
         seconds = (current.finished_at - started).total_seconds()
-        worker_cpu = sum(_cpu_seconds(w.pid for w in workers).values()) - worker_cpu
+        worker_cpu = sum(cpu_seconds_by_pid(w.pid for w in workers).values()) - worker_cpu
         database_cpu = None
         if postgres:
             # A connection opened during the batch counts from zero.
-            after = _cpu_seconds(await postgres.backend_pids(database))
+            after = cpu_seconds_by_pid(await postgres.backend_pids(database))
             database_cpu = sum(total - database_before.get(pid, 0.0) for pid, total in after.items())
         peaks = [_high_water_mark(w.pid) or psutil.Process(w.pid).memory_info().rss for w in workers]
         if current.users_evaluated != users:
