@@ -55,8 +55,9 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
                       # A worker killed mid-send leaves its job to another within about a minute (arq
                       # re-runs it once the longest function timeout + 10 s has passed; the lease is 30 s).
                       func(dispatch_delivery, timeout=settings.delivery_lease_seconds),
-                      # One job per tenant and dispatch window: no result worth keeping.
-                      func(dispatch_due, timeout=settings.delivery_lease_seconds, keep_result=0)],
+                      # One job per tenant and dispatch window, draining batches for up to one and a
+                      # half leases; no result worth keeping.
+                      func(dispatch_due, timeout=2 * settings.delivery_lease_seconds, keep_result=0)],
         "cron_jobs": [
             cron(relay_lost_ingest_events, second=30, run_at_startup=True),
             cron(resend_lost_insight_chunks, minute={5, 20, 35, 50}, second=0),

@@ -31,6 +31,9 @@ log = structlog.get_logger(__name__)
 
 # Deliveries claimed together: their sends run at once, so a batch takes about as long as its slowest.
 DISPATCH_BATCH = 100
+# A claimed delivery is sent (or given up on) this long before its lease runs out, so that no other
+# worker takes it over mid-send.
+LEASE_MARGIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -81,22 +84,25 @@ class DispatchService:
     async def dispatch(self, tenant_id: str, delivery_id: str) -> str:
         """One named delivery. Returns what happened (for logs and tests): a state, or 'not-mine' when
         the delivery is done, not due yet or held by a live worker."""
+        deadline = self._send_deadline()
         async with UnitOfWork(self._database, tenant_id) as uow:
             delivery = await uow.deliveries.claim(delivery_id, self._clock(), self._lease)
             configs = await uow.channel_configs.with_sealed_secrets({delivery.config_id}) if delivery else {}
             await uow.commit()
         if delivery is None:
             return "not-mine"
-        report = await self._send_safely(tenant_id, delivery, configs)
+        report = await self._send_safely(tenant_id, delivery, configs, deadline)
         [answer] = await self._record(tenant_id, [(delivery, report)])
         return str(answer.state)
 
     async def dispatch_due(self, tenant_id: str) -> int:
         """Sends every delivery of the tenant that is due, a batch at a time, until none is left or half
-        the lease has gone by (then a new job takes over the rest). Returns how many were claimed."""
+        the lease has gone by (then a new job takes over the rest): with each batch done within its
+        lease, the job ends within one and a half leases. Returns how many were claimed."""
         started = time.monotonic()
         claimed = 0
         while True:
+            deadline = self._send_deadline()
             async with UnitOfWork(self._database, tenant_id) as uow:
                 batch = await uow.deliveries.claim_due(self._clock(), self._lease, DISPATCH_BATCH)
                 configs = await uow.channel_configs.with_sealed_secrets({d.config_id for d in batch})
@@ -104,7 +110,7 @@ class DispatchService:
             if not batch:
                 return claimed
             claimed += len(batch)
-            reports = await asyncio.gather(*(self._send_safely(tenant_id, d, configs) for d in batch))
+            reports = await asyncio.gather(*(self._send_safely(tenant_id, d, configs, deadline) for d in batch))
             await self._record(tenant_id, list(zip(batch, reports, strict=True)))
             if len(batch) < DISPATCH_BATCH:
                 return claimed
@@ -112,21 +118,27 @@ class DispatchService:
                 await self._queue.enqueue_due_dispatch(tenant_id)
                 return claimed
 
+    def _send_deadline(self) -> float:
+        """When, on the monotonic clock, sends claimed from now on must be over."""
+        return time.monotonic() + self._lease.total_seconds() - LEASE_MARGIN_SECONDS
+
     async def _send_safely(self, tenant_id: str, delivery: Delivery,
-                           configs: dict[str, tuple[ChannelConfig, bytes | None]]) -> SendReport | _HeldBack:
+                           configs: dict[str, tuple[ChannelConfig, bytes | None]],
+                           deadline: float) -> SendReport | _HeldBack:
         """_send, with a fault of our own sending code (a bug, not a provider's answer) turned into a
         temporary failure: logged with its traceback and retried with backoff like one, while the
         rest of the batch is recorded as it went. Left to raise, it would leave the whole batch
         claimed until the leases ran out, and the relay would then send the sent ones again."""
         try:
-            return await self._send(tenant_id, delivery, configs)
+            return await self._send(tenant_id, delivery, configs, deadline)
         except Exception as exc:
             log.error("delivery_send_crashed", tenant=tenant_id, delivery=delivery.delivery_id, exc_info=exc)
             return SendReport(SendOutcome.TEMPORARY_FAILURE, error_code="SEND_CRASHED", error_message=repr(exc)[:300])
 
-    async def _send(self, tenant_id: str, delivery: Delivery,
-                    configs: dict[str, tuple[ChannelConfig, bytes | None]]) -> SendReport | _HeldBack:
-        """One send of a claimed delivery; every problem comes back as a report, none as an exception."""
+    async def _send(self, tenant_id: str, delivery: Delivery, configs: dict[str, tuple[ChannelConfig, bytes | None]],
+                    deadline: float) -> SendReport | _HeldBack:
+        """One send of a claimed delivery, over by `deadline` (the wait for the rate limit included);
+        every problem comes back as a report, none as an exception."""
         found = configs.get(delivery.config_id)
         if found is None:
             return SendReport(SendOutcome.PERMANENT_FAILURE, error_code="CHANNEL_CONFIG_MISSING",
@@ -145,9 +157,8 @@ class DispatchService:
         callback = (f"{self._receipts_base_url}/{tenant_id}/{config.config_id}"
                     if self._receipts_base_url else None)
         try:
-            # Stay well inside the lease, so that no other worker takes the delivery over mid-send.
             return await asyncio.wait_for(self._gateway.send(delivery, content, config, secrets, callback),
-                                          timeout=max(self._lease.total_seconds() - 5, 1))
+                                          timeout=max(deadline - time.monotonic(), 1.0))
         except TimeoutError:
             return SendReport(SendOutcome.TEMPORARY_FAILURE, error_code="TIMEOUT",
                               error_message="the provider did not answer in time")
