@@ -13,7 +13,7 @@ _SCALE = 10**STORAGE_SCALE
 _NANOS_PER_SCALED = 10 ** (9 - STORAGE_SCALE)
 # 18 digits left for the whole part keeps every value inside a signed 64-bit integer.
 MAX_ABS_AMOUNT = Decimal("99999999999999.9999")
-_MAX_ABS_SCALED = 999_999_999_999_999_999  # MAX_ABS_AMOUNT in whole ten-thousandths
+_MAX_ABS_SCALED = int(MAX_ABS_AMOUNT * _SCALE_FACTOR)
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
 

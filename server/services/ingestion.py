@@ -238,7 +238,7 @@ class IngestionService:
         row's own validity and ids repeated inside the batch. `batch` holds the rows as the client sent
         them, already turned into domain objects, or Rejections where even that failed."""
         caller.require_role(*WRITERS)
-        if len(batch) > MAX_TRANSACTION_BATCH:
+        if len(batch) > MAX_TRANSACTION_BATCH:  # an empty message of a stream is allowed: only the upper bound
             check_batch_size(len(batch), MAX_TRANSACTION_BATCH, "transactions")
         prepared = PreparedBatch(caller.tenant_id)
         outcome = prepared.outcome
@@ -334,11 +334,6 @@ class IngestionService:
                 event_id = await uow.ingest_events.add(prepared.tenant_id, outcome.accepted_ids, now)
             await uow.commit()
         return outcome, event_id
-
-    async def ingest_transactions(self, caller: Caller, batch: list[IncomingTransaction | Rejection],
-                                  first_index: int) -> BatchOutcome:
-        """prepare_transactions then store_transactions: one batch, in one database transaction."""
-        return await self.store_transactions(self.prepare_transactions(caller, batch, first_index))
 
     async def _announce(self, event_ids: list[int]) -> None:
         try:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
+from server.store.types import sqlite_datetime_text
 from tests.bench.databases import BenchDatabase
 from tests.bench.workload import CURRENCY, Workload
 
@@ -27,11 +28,6 @@ def _rows(workload: Workload, tenant_id: str,
              stored_time(s.posted_at), s.description, s.category, None, ingested_at) for s in workload.specs()]
 
 
-def _sqlite_time(value: dt.datetime) -> str:
-    """What SQLAlchemy writes for the server's UTCDateTime on SQLite: naive UTC text."""
-    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-
-
 async def bare_load(database: BenchDatabase, workload: Workload, tenant_id: str) -> float:
     """Loads every transaction of the workload; returns the seconds the load and its commit took
     (building the rows in memory is not timed)."""
@@ -39,7 +35,7 @@ async def bare_load(database: BenchDatabase, workload: Workload, tenant_id: str)
         return await _copy_postgres(database.postgres_dsn, _rows(workload, tenant_id, lambda value: value))
     assert database.sqlite_path is not None
     return await asyncio.to_thread(_executemany_sqlite, database.sqlite_path,
-                                   _rows(workload, tenant_id, _sqlite_time))
+                                   _rows(workload, tenant_id, sqlite_datetime_text))
 
 
 async def _copy_postgres(dsn: str, rows: list[tuple[object, ...]]) -> float:

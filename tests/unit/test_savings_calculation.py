@@ -132,6 +132,10 @@ units = st.integers(min_value=-10**12, max_value=10**12)  # whole ten-thousandth
 def test_the_integer_shortcut_decides_as_the_decimal_figures(total: int, months: list[int], duration: Duration,
                                                              threshold: Decimal) -> None:
     # Amounts finer than cents included: the shortcut must reject exactly what the figures reject.
+    _assert_decided_as_the_figures(total, months, duration, threshold)
+
+
+def _assert_decided_as_the_figures(total: int, months: list[int], duration: Duration, threshold: Decimal) -> None:
     held = SavingsAccount("a1", "Bank", "Savings", "SAVINGS", "BANK", "USD", total, tuple(months))
     item = evaluate([held], subscription(duration, change=str(threshold)))
     scale = Decimal(10) ** -4
@@ -146,4 +150,4 @@ def test_the_integer_shortcut_at_the_rounding_edges(months: list[int], duration:
                                                     threshold: Decimal) -> None:
     # A total within 3 cents of the average: where rounding the average to cents decides.
     total = sum(months[-duration.months:]) // duration.months + offset
-    test_the_integer_shortcut_decides_as_the_decimal_figures.hypothesis.inner_test(total, months, duration, threshold)
+    _assert_decided_as_the_figures(total, months, duration, threshold)
