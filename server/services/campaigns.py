@@ -20,7 +20,7 @@ from server.security.secret_box import SecretBox
 from server.services.clock import Clock, utc_now
 from server.services.engagement import EngagementService
 from server.services.events import DeliveryQueue
-from server.services.fanout import Trigger, record_trigger
+from server.services.fanout import Trigger, load_sending_setup, record_trigger
 from server.store.db import Database
 from server.store.repositories.campaigns import due_campaigns
 from server.store.uow import UnitOfWork
@@ -136,7 +136,8 @@ class CampaignService:
                     return created_total
                 event = await uow.events.get(campaign.event_id)
                 customers = await uow.campaigns.audience_page(campaign.audience, campaign.cursor, AUDIENCE_PAGE)
-                tenant = await uow.tenants.get(tenant_id)
+                setup = await load_sending_setup(uow, [event] if event else [])
+                contacts = await uow.contacts.get_many([customer_id for customer_id, _ in customers])
                 targeted = 0
                 for customer_id, attributes in customers:
                     if not _in_audience(campaign.audience, attributes) or event is None:
@@ -145,8 +146,8 @@ class CampaignService:
                     trigger = Trigger(event, customer_id, f"campaign:{campaign_id}:{customer_id}",
                                       {"customer": {"attributes": attributes}}, campaign_id=campaign_id)
                     try:
-                        deliveries, new = await record_trigger(uow, trigger, self._box, now,
-                                                               tenant.display_name if tenant else "")
+                        deliveries, new = await record_trigger(uow, trigger, setup, contacts.get(customer_id),
+                                                               self._box, now)
                     except (InvalidArgument, FailedPrecondition) as exc:
                         log.warning("campaign_recipient_skipped", campaign=campaign_id, customer=customer_id,
                                     error=str(exc))

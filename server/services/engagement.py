@@ -10,15 +10,15 @@ import structlog
 
 from server.domain.auth import Caller, Role
 from server.domain.engagement.alerts import TransactionFacts, condition_from_json, matches
-from server.domain.engagement.entities import Delivery, DeliveryState, Event
+from server.domain.engagement.entities import Delivery, DeliveryState
 from server.domain.errors import FieldViolation, InvalidArgument, not_found
-from server.domain.ingest.model import Transaction
+from server.domain.ingest.model import Account, Transaction
 from server.domain.insights.feed import FeedItem
 from server.domain.pagination import Page, PageRequest, paginate
 from server.security.secret_box import SecretBox
 from server.services.clock import Clock, utc_now
 from server.services.events import DeliveryQueue
-from server.services.fanout import PARK_HORIZON, Trigger, record_trigger
+from server.services.fanout import PARK_HORIZON, SendingSetup, Trigger, load_sending_setup, record_trigger
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -48,24 +48,20 @@ class EngagementService:
                                   violations=[FieldViolation("request_id", "at most 120 characters")])
         now = self._clock()
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            event = await uow.events.get(event_id)
-            if event is None:
+            reads = await uow.trigger_reads.read(event_id, customer_id)
+            if reads.event is None:
                 raise not_found("event", event_id)
-            customer = await uow.customers.get(customer_id)
-            if customer is None:
+            if reads.customer is None:
                 raise not_found("customer", customer_id)
             key = f"req:{request_id}" if request_id else f"call:{now.timestamp():.6f}:{event_id}:{customer_id}"
-            trigger = Trigger(event, customer_id, key, {"data": dict(data),
-                                                        "customer": {"attributes": dict(customer.attributes)}})
-            deliveries, new = await record_trigger(uow, trigger, self._box, now, await self._bank_name(uow))
+            trigger = Trigger(reads.event, customer_id, key,
+                              {"data": dict(data), "customer": {"attributes": dict(reads.customer.attributes)}})
+            setup = SendingSetup({reads.app.app_id: reads.app} if reads.app else {}, reads.routes, reads.bank_name)
+            deliveries, new = await record_trigger(uow, trigger, setup, reads.contact, self._box, now)
             await uow.commit()
         if new:
             await self.announce(caller.tenant_id, deliveries)
         return deliveries
-
-    async def _bank_name(self, uow: UnitOfWork) -> str:
-        tenant = await uow.tenants.get(uow.customers.tenant_id)
-        return tenant.display_name if tenant else ""
 
     async def announce(self, tenant_id: str, deliveries: list[Delivery]) -> None:
         """Hands the recorded deliveries to the workers (the outbox already counts them as enqueued); if
@@ -98,36 +94,37 @@ class EngagementService:
             if not alerts:
                 return
             accounts = {a.account_id: a for a in await uow.accounts.get_many({t.account_id for t in transactions})}
-            events: dict[str, Event | None] = {}
-            bank_name = await self._bank_name(uow)
+            conditions = [(alert, condition_from_json(alert.condition)) for alert in alerts]
+            matched = []
             for transaction in transactions:
                 account = accounts.get(transaction.account_id)
                 if account is None:
                     continue
-                facts = TransactionFacts(direction=str(transaction.direction), category=transaction.category,
-                                         description=transaction.description, amount=transaction.amount,
-                                         account_type=str(account.type), currency=transaction.currency)
-                for alert in alerts:
-                    if not matches(condition_from_json(alert.condition), facts):
-                        continue
-                    if alert.event_id not in events:
-                        events[alert.event_id] = await uow.events.get(alert.event_id)
-                    event = events[alert.event_id]
-                    if event is None:
-                        continue
-                    tokens = {"transaction": _transaction_tokens(transaction, account.current_balance),
-                              "account": {"id": account.account_id, "name": account.account_name,
-                                          "type": str(account.type), "currency": account.currency}}
-                    trigger = Trigger(event, account.customer_id, f"txn:{alert.alert_id}:{transaction.transaction_id}",
-                                      tokens)
-                    try:
-                        deliveries, new = await record_trigger(uow, trigger, self._box, now, bank_name)
-                    except Exception as exc:  # a broken alert (e.g. a token it cannot fill) must not stop ingestion
-                        log.warning("transaction_alert_not_sent", tenant=tenant_id, alert=alert.alert_id,
-                                    error=str(exc))
-                        continue
-                    if new:
-                        created.extend(deliveries)
+                facts = _facts(transaction, account)
+                matched.extend((alert, transaction, account) for alert, condition in conditions
+                               if matches(condition, facts))
+            if not matched:
+                return
+            events = {e.event_id: e for e in await uow.events.get_many({alert.event_id for alert, _, _ in matched})}
+            setup = await load_sending_setup(uow, list(events.values()))
+            contacts = await uow.contacts.get_many(list({account.customer_id for _, _, account in matched}))
+            for alert, transaction, account in matched:
+                event = events.get(alert.event_id)
+                if event is None:
+                    continue
+                tokens = {"transaction": _transaction_tokens(transaction, account.current_balance),
+                          "account": {"id": account.account_id, "name": account.account_name,
+                                      "type": str(account.type), "currency": account.currency}}
+                trigger = Trigger(event, account.customer_id, f"txn:{alert.alert_id}:{transaction.transaction_id}",
+                                  tokens)
+                try:
+                    deliveries, new = await record_trigger(uow, trigger, setup, contacts.get(account.customer_id),
+                                                           self._box, now)
+                except Exception as exc:  # a broken alert (e.g. a token it cannot fill) must not stop ingestion
+                    log.warning("transaction_alert_not_sent", tenant=tenant_id, alert=alert.alert_id, error=str(exc))
+                    continue
+                if new:
+                    created.extend(deliveries)
             await uow.commit()
         if created:
             await self.announce(tenant_id, created)
@@ -140,9 +137,11 @@ class EngagementService:
             return []
         created: list[Delivery] = []
         now = self._clock()
-        bank_name = await self._bank_name(uow)
+        events = {e.event_id: e for e in await uow.events.get_many({n.event_id for n in notifications})}
+        setup = await load_sending_setup(uow, list(events.values()))
+        contacts = await uow.contacts.get_many(list({i.customer_id for i in items}))
         for notification in notifications:
-            event = await uow.events.get(notification.event_id)
+            event = events.get(notification.event_id)
             if event is None:
                 continue
             for item in items:
@@ -153,7 +152,8 @@ class EngagementService:
                 trigger = Trigger(event, item.customer_id, f"insight:{notification.notification_id}:"
                                   f"{item.feed_item_id}", tokens)
                 try:
-                    deliveries, new = await record_trigger(uow, trigger, self._box, now, bank_name)
+                    deliveries, new = await record_trigger(uow, trigger, setup, contacts.get(item.customer_id),
+                                                           self._box, now)
                 except Exception as exc:  # a broken notification must not undo the insight
                     log.warning("insight_notification_not_sent", tenant=tenant_id, error=str(exc))
                     continue
@@ -217,6 +217,12 @@ class EngagementService:
         if lost:
             log.info("deliveries_relayed", count=len(lost))
         return len(lost)
+
+
+def _facts(transaction: Transaction, account: Account) -> TransactionFacts:
+    return TransactionFacts(direction=str(transaction.direction), category=transaction.category,
+                            description=transaction.description, amount=transaction.amount,
+                            account_type=str(account.type), currency=transaction.currency)
 
 
 def _transaction_tokens(transaction: Transaction, balance: Decimal | None) -> dict[str, str]:

@@ -50,6 +50,23 @@ class Trigger:
     sensitive: bool = False
 
 
+@dataclass(frozen=True)
+class SendingSetup:
+    """The tenant's side of sending, read once and shared by every customer a trigger path sends to:
+    the apps of the events sent (only published apps send), the channel routes and the bank's name."""
+
+    apps: dict[str, App]
+    routes: list[ChannelRoute]
+    bank_name: str
+
+
+async def load_sending_setup(uow: UnitOfWork, events: list[Event]) -> SendingSetup:
+    apps = {app_id: app for app_id in {e.app_id for e in events if e.app_id}
+            if (app := await uow.apps.get(app_id)) is not None}
+    tenant = await uow.tenants.get(uow.tenant_id)
+    return SendingSetup(apps, await uow.channel_configs.routes(), tenant.display_name if tenant else "")
+
+
 @dataclass
 class Target:
     address: str
@@ -57,22 +74,23 @@ class Target:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-async def record_trigger(uow: UnitOfWork, trigger: Trigger, box: SecretBox, now: dt.datetime,
-                         bank_name: str) -> tuple[list[Delivery], bool]:
-    """Records the deliveries of one trigger. Returns them and whether they are new: a trigger key seen
-    before returns the first call's deliveries and records nothing."""
+async def record_trigger(uow: UnitOfWork, trigger: Trigger, setup: SendingSetup, contact: Contact | None,
+                         box: SecretBox, now: dt.datetime) -> tuple[list[Delivery], bool]:
+    """Records the deliveries of one trigger to the customer whose contact is given (None: no
+    addresses). Returns them and whether they are new: a trigger key seen before returns the first
+    call's deliveries and records nothing."""
     event = trigger.event
     if not await uow.deliveries.add_trigger(trigger.trigger_key, event.event_id, trigger.customer_id, now):
         return await uow.deliveries.of_trigger(trigger.trigger_key), False
     # Only published apps send. A one-time password by SMS names no app.
-    app = await uow.apps.get(event.app_id) if event.app_id else None
+    app = setup.apps.get(event.app_id) if event.app_id else None
     if event.app_id and (app is None or app.state is not AppState.PUBLISHED):
         raise FailedPrecondition("APP_NOT_PUBLISHED", f"app '{event.app_id}' is not published: it cannot send",
                                  metadata={"app": event.app_id})
-    contact = await uow.contacts.get(trigger.customer_id) or Contact(trigger.customer_id)
-    configs = await uow.channel_configs.routes()
+    contact = contact or Contact(trigger.customer_id)
+    configs = setup.routes
     context = {"customer": {"id": trigger.customer_id, **trigger.tokens.get("customer", {})},
-               "event": {"name": event.display_name}, "bank": {"name": bank_name},
+               "event": {"name": event.display_name}, "bank": {"name": setup.bank_name},
                **{k: v for k, v in trigger.tokens.items() if k != "customer"}}
     deliveries: list[Delivery] = []
     for message in event.messages:

@@ -16,7 +16,7 @@ from server.domain.ids import new_id
 from server.security.secret_box import SecretBox
 from server.services.clock import Clock, utc_now
 from server.services.engagement import EngagementService
-from server.services.fanout import Trigger, record_trigger
+from server.services.fanout import Trigger, load_sending_setup, record_trigger
 from server.store.db import Database
 from server.store.repositories.otps import StoredOtp
 from server.store.uow import UnitOfWork
@@ -79,7 +79,8 @@ class OtpService:
                       "data": {"purpose": purpose}}
             trigger = Trigger(event, customer_id, f"otp:{otp_id}", tokens, message_class=MessageClass.OTP,
                               channels=frozenset({chosen}), sensitive=True)
-            deliveries, _ = await record_trigger(uow, trigger, self._box, now, await _bank_name(uow))
+            setup = await load_sending_setup(uow, [event])
+            deliveries, _ = await record_trigger(uow, trigger, setup, contact, self._box, now)
             await uow.otps.add(StoredOtp(otp_id, customer_id, purpose,
                                          otp_rules.hash_code(self._hash_key, otp_id, code), expires_at, 0,
                                          self._max_attempts, None), now)
@@ -118,7 +119,3 @@ def _answer(outcome: otp_rules.VerifyOutcome, record: otp_rules.OtpRecord) -> bo
                 otp_rules.VerifyOutcome.TOO_MANY_ATTEMPTS: "too many wrong attempts: ask for a new code"}
     raise FailedPrecondition(f"OTP_{outcome.name}", messages[outcome])
 
-
-async def _bank_name(uow: UnitOfWork) -> str:
-    tenant = await uow.tenants.get(uow.customers.tenant_id)
-    return tenant.display_name if tenant else ""

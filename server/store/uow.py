@@ -30,6 +30,7 @@ from server.store.repositories.otps import OtpsRepository
 from server.store.repositories.subscriptions import SubscriptionsRepository
 from server.store.repositories.tenants import TenantsRepository
 from server.store.repositories.transactions import TransactionsRepository
+from server.store.repositories.trigger_reads import TriggerReadsRepository
 
 
 class UnitOfWork:
@@ -38,6 +39,12 @@ class UnitOfWork:
     def __init__(self, database: Database, tenant_id: str | None = None) -> None:
         self._database = database
         self._tenant_id = tenant_id
+
+    @property
+    def tenant_id(self) -> str:
+        if self._tenant_id is None:
+            raise ValueError("this unit of work is not bound to a tenant")
+        return self._tenant_id
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._database.sessions()
@@ -66,6 +73,7 @@ class UnitOfWork:
             self.insight_notifications = InsightNotificationsRepository(self.session, tenant)
             self.campaigns = CampaignsRepository(self.session, tenant)
             self.otps = OtpsRepository(self.session, tenant)
+            self.trigger_reads = TriggerReadsRepository(self.session, tenant)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

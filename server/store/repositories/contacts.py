@@ -22,14 +22,14 @@ from server.store.repositories.base import TenantRepository
 class ContactsRepository(TenantRepository):
     async def get(self, customer_id: str) -> Contact | None:
         row = await self.session.get(ContactRow, (self.tenant_id, customer_id))
-        return _contact(row) if row else None
+        return contact_from_row(row) if row else None
 
     async def get_many(self, customer_ids: list[str]) -> dict[str, Contact]:
         if not customer_ids:
             return {}
         rows = await self.session.scalars(select(ContactRow).where(
             ContactRow.tenant_id == self.tenant_id, ContactRow.customer_id.in_(customer_ids)))
-        return {r.customer_id: _contact(r) for r in rows}
+        return {r.customer_id: contact_from_row(r) for r in rows}
 
     async def save(self, contact: Contact) -> None:
         preferences = contact.preferences
@@ -47,7 +47,7 @@ class ContactsRepository(TenantRepository):
             updated_at=contact.updated_at))
 
 
-def _contact(row: ContactRow) -> Contact:
+def contact_from_row(row: ContactRow) -> Contact:
     raw: dict[str, Any] = dict(row.preferences or {})
     quiet = raw.get("quiet_hours")
     preferences = Preferences(

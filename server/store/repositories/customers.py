@@ -9,7 +9,7 @@ from server.store.models import CustomerRow
 from server.store.repositories.base import TenantRepository
 
 
-def _to_domain(row: CustomerRow) -> Customer:
+def customer_from_row(row: CustomerRow) -> Customer:
     return Customer(row.customer_id, dict(row.attributes or {}), row.created_at, row.updated_at)
 
 
@@ -26,7 +26,7 @@ class CustomersRepository(TenantRepository):
 
     async def get(self, customer_id: str) -> Customer | None:
         row = await self.session.get(CustomerRow, (self.tenant_id, customer_id))
-        return None if row is None else _to_domain(row)
+        return None if row is None else customer_from_row(row)
 
     async def existing_ids(self, customer_ids: set[str]) -> set[str]:
         if not customer_ids:
@@ -40,7 +40,7 @@ class CustomersRepository(TenantRepository):
         if after is not None:
             query = query.where(CustomerRow.customer_id > after)
         rows = await self.session.scalars(query.order_by(CustomerRow.customer_id).limit(limit))
-        return [_to_domain(row) for row in rows]
+        return [customer_from_row(row) for row in rows]
 
     async def ids_in_range(self, first: str, last: str) -> list[str]:
         found = await self.session.scalars(select(CustomerRow.customer_id).where(

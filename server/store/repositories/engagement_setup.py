@@ -26,10 +26,10 @@ class AppsRepository(IdKeyedRepository):
 
     async def get(self, app_id: str) -> App | None:
         row = await self._row(app_id)
-        return _app(row) if row else None
+        return app_from_row(row) if row else None
 
     async def page(self, after: str | None, limit: int) -> list[App]:
-        return [_app(r) for r in await self._page(after, limit)]
+        return [app_from_row(r) for r in await self._page(after, limit)]
 
     async def save(self, app: App) -> None:
         await self.session.merge(AppRow(
@@ -38,7 +38,7 @@ class AppsRepository(IdKeyedRepository):
             updated_at=app.updated_at))
 
 
-def _app(row: AppRow) -> App:
+def app_from_row(row: AppRow) -> App:
     return App(row.app_id, row.display_name, row.category, [Platform(p) for p in row.platforms],
                AppState(row.state), row.created_at, row.updated_at)
 
@@ -94,10 +94,18 @@ class EventsRepository(IdKeyedRepository):
 
     async def get(self, event_id: str) -> Event | None:
         row = await self._row(event_id)
-        return _event(row) if row else None
+        return event_from_row(row) if row else None
+
+    async def get_many(self, event_ids: set[str]) -> list[Event]:
+        """The named events that exist, in one query."""
+        if not event_ids:
+            return []
+        rows = await self.session.scalars(select(EventRow).where(
+            EventRow.tenant_id == self.tenant_id, EventRow.event_id.in_(event_ids)))
+        return [event_from_row(r) for r in rows]
 
     async def page(self, after: str | None, limit: int) -> list[Event]:
-        return [_event(r) for r in await self._page(after, limit)]
+        return [event_from_row(r) for r in await self._page(after, limit)]
 
     async def save(self, event: Event) -> None:
         await self.session.merge(EventRow(
@@ -109,7 +117,7 @@ class EventsRepository(IdKeyedRepository):
             created_at=event.created_at, updated_at=event.updated_at))
 
 
-def _event(row: EventRow) -> Event:
+def event_from_row(row: EventRow) -> Event:
     messages = [EventMessage(Channel(str(m["channel"])), str(m.get("template_id") or ""),
                              dict(m["content"])) for m in row.messages]  # type: ignore[call-overload]
     return Event(row.event_id, row.display_name, row.description, row.owner, row.event_type_id, row.app_id,
