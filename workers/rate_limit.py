@@ -6,21 +6,29 @@ import time
 
 from redis.asyncio import Redis
 
+# Grants up to ARGV[2] sends of this second's budget ARGV[1] at once, and counts only those granted:
+# a batch asks once for all its sends to one configuration instead of once per send.
+_TAKE = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local granted = math.min(tonumber(ARGV[2]), math.max(tonumber(ARGV[1]) - used, 0))
+if granted > 0 then
+  redis.call('INCRBY', KEYS[1], granted)
+  redis.call('EXPIRE', KEYS[1], 2)
+end
+return granted
+"""
+
 
 class RedisRateLimiter:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._take = redis.register_script(_TAKE)
 
-    async def wait_time(self, key: str, per_second: int) -> float:
+    async def take(self, key: str, per_second: int, wanted: int) -> tuple[int, float]:
+        """How many of `wanted` sends may go now, and (when not all may) the seconds until the next
+        second's budget opens."""
         now = time.time()
         second = int(now)
-        counter = f"{self._prefix}:rate:{key}:{second}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(counter)
-            pipe.expire(counter, 2)
-            count, _ = await pipe.execute()
-        if count <= per_second:
-            return 0.0
-        # Over this second's budget: try again at the start of the next second.
-        return max(second + 1 - now, 0.001)
+        granted = int(await self._take(keys=[f"{self._prefix}:rate:{key}:{second}"], args=[per_second, wanted]))
+        return granted, 0.0 if granted == wanted else max(second + 1 - now, 0.001)

@@ -25,6 +25,7 @@ from server.services.clock import Clock, utc_now
 from server.services.events import DeliveryQueue
 from server.services.fanout import PARK_HORIZON
 from server.store.db import Database
+from server.store.repositories.deliveries import FinishedSend
 from server.store.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -61,8 +62,9 @@ class ChannelGateway(Protocol):
 
 
 class RateLimiter(Protocol):
-    async def wait_time(self, key: str, per_second: int) -> float:
-        """Seconds to wait before this send may go (0: go now); counts the send when it may go."""
+    async def take(self, key: str, per_second: int, wanted: int) -> tuple[int, float]:
+        """How many of `wanted` sends may go now under a limit of `per_second` (counted as sent), and
+        the seconds until more may go when not all of them may."""
 
 
 class DispatchService:
@@ -91,7 +93,8 @@ class DispatchService:
             await uow.commit()
         if delivery is None:
             return "not-mine"
-        report = await self._send_safely(tenant_id, delivery, configs, deadline)
+        cleared = await self._clear_rate_limits(tenant_id, [delivery], configs)
+        report = await self._send_safely(tenant_id, delivery, configs, deadline, delivery.delivery_id in cleared)
         [answer] = await self._record(tenant_id, [(delivery, report)])
         return str(answer.state)
 
@@ -110,7 +113,9 @@ class DispatchService:
             if not batch:
                 return claimed
             claimed += len(batch)
-            reports = await asyncio.gather(*(self._send_safely(tenant_id, d, configs, deadline) for d in batch))
+            cleared = await self._clear_rate_limits(tenant_id, batch, configs)
+            reports = await asyncio.gather(*(
+                self._send_safely(tenant_id, d, configs, deadline, d.delivery_id in cleared) for d in batch))
             await self._record(tenant_id, list(zip(batch, reports, strict=True)))
             if len(batch) < DISPATCH_BATCH:
                 return claimed
@@ -118,27 +123,47 @@ class DispatchService:
                 await self._queue.enqueue_due_dispatch(tenant_id)
                 return claimed
 
+    async def _clear_rate_limits(self, tenant_id: str, batch: list[Delivery],
+                                 configs: dict[str, tuple[ChannelConfig, bytes | None]]) -> set[str]:
+        """Asks each configuration's rate limit once for all of the batch's sends through it; returns
+        the deliveries that may go at once (the others wait for their turn one by one)."""
+        cleared: set[str] = set()
+        for config_id in {d.config_id for d in batch if d.config_id in configs}:
+            config = configs[config_id][0]
+            waiting = [d.delivery_id for d in batch if d.config_id == config_id]
+            granted, _ = await self._limiter.take(self._rate_key(tenant_id, config), self._per_second(config),
+                                                  len(waiting))
+            cleared.update(waiting[:granted])
+        return cleared
+
+    def _rate_key(self, tenant_id: str, config: ChannelConfig) -> str:
+        return f"{tenant_id}:{config.config_id}"
+
+    def _per_second(self, config: ChannelConfig) -> int:
+        return config.rate_limit_per_second or self._default_rate_limit
+
     def _send_deadline(self) -> float:
         """When, on the monotonic clock, sends claimed from now on must be over."""
         return time.monotonic() + self._lease.total_seconds() - LEASE_MARGIN_SECONDS
 
     async def _send_safely(self, tenant_id: str, delivery: Delivery,
                            configs: dict[str, tuple[ChannelConfig, bytes | None]],
-                           deadline: float) -> SendReport | _HeldBack:
+                           deadline: float, cleared: bool) -> SendReport | _HeldBack:
         """_send, with a fault of our own sending code (a bug, not a provider's answer) turned into a
         temporary failure: logged with its traceback and retried with backoff like one, while the
         rest of the batch is recorded as it went. Left to raise, it would leave the whole batch
         claimed until the leases ran out, and the relay would then send the sent ones again."""
         try:
-            return await self._send(tenant_id, delivery, configs, deadline)
+            return await self._send(tenant_id, delivery, configs, deadline, cleared)
         except Exception as exc:
             log.error("delivery_send_crashed", tenant=tenant_id, delivery=delivery.delivery_id, exc_info=exc)
             return SendReport(SendOutcome.TEMPORARY_FAILURE, error_code="SEND_CRASHED", error_message=repr(exc)[:300])
 
     async def _send(self, tenant_id: str, delivery: Delivery, configs: dict[str, tuple[ChannelConfig, bytes | None]],
-                    deadline: float) -> SendReport | _HeldBack:
-        """One send of a claimed delivery, over by `deadline` (the wait for the rate limit included);
-        every problem comes back as a report, none as an exception."""
+                    deadline: float, cleared: bool) -> SendReport | _HeldBack:
+        """One send of a claimed delivery, over by `deadline` (the wait for the rate limit included,
+        unless the rate limit `cleared` it already); every problem comes back as a report, none as an
+        exception."""
         found = configs.get(delivery.config_id)
         if found is None:
             return SendReport(SendOutcome.PERMANENT_FAILURE, error_code="CHANNEL_CONFIG_MISSING",
@@ -151,7 +176,7 @@ class DispatchService:
             # A key that was rotated away or mistyped: retrying cannot help, an operator must look.
             log.error("delivery_secrets_unreadable", tenant=tenant_id, delivery=delivery.delivery_id, error=str(exc))
             return SendReport(SendOutcome.PERMANENT_FAILURE, error_code="SECRETS_UNREADABLE", error_message=str(exc))
-        held_back = await self._wait_for_rate_limit(tenant_id, config)
+        held_back = 0.0 if cleared else await self._wait_for_rate_limit(tenant_id, config)
         if held_back:
             return _HeldBack(held_back)
         callback = (f"{self._receipts_base_url}/{tenant_id}/{config.config_id}"
@@ -168,11 +193,10 @@ class DispatchService:
         lease (a batch of a hundred behind a limit of a few per second must not outlive its lease, or
         the relay would hand its deliveries to another worker). Returns 0 when the send may go, else
         how long it would still have to wait."""
-        per_second = config.rate_limit_per_second or self._default_rate_limit
         deadline = time.monotonic() + self._lease.total_seconds() / 3
         while True:
-            wait = await self._limiter.wait_time(f"{tenant_id}:{config.config_id}", per_second)
-            if wait <= 0:
+            granted, wait = await self._limiter.take(self._rate_key(tenant_id, config), self._per_second(config), 1)
+            if granted:
                 return 0.0
             if time.monotonic() + wait > deadline:
                 return wait
@@ -197,6 +221,7 @@ class DispatchService:
         now = self._clock()
         answers = [self._answer(delivery, report, now) for delivery, report in sent]
         async with UnitOfWork(self._database, tenant_id) as uow:
+            finished: list[FinishedSend] = []
             for answer in answers:
                 delivery_id, report = answer.delivery.delivery_id, answer.report
                 if answer.held_back:
@@ -205,9 +230,9 @@ class DispatchService:
                     await uow.deliveries.reschedule(delivery_id, answer.retry_at, now, error_code=report.error_code,
                                                     error_message=report.error_message)
                 else:
-                    await uow.deliveries.finish(delivery_id, answer.state, now,
-                                                provider_message_id=report.provider_message_id,
-                                                error_code=report.error_code, error_message=report.error_message)
+                    finished.append(FinishedSend(delivery_id, answer.state, report.provider_message_id,
+                                                 report.error_code, report.error_message))
+            await uow.deliveries.finish_many(finished, now)
             await uow.commit()
         for answer in answers:
             delivery, report = answer.delivery, answer.report

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -28,6 +31,31 @@ def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-
     cursor.close()
 
 
+# A pooled PostgreSQL connection back from use within this many seconds is taken as alive; one idle for
+# longer is pinged before it is handed out. SQLAlchemy's pool_pre_ping pings on every checkout, which
+# with asyncpg costs three round trips (BEGIN, the ping, ROLLBACK), as much as a small request's own
+# work. A database restart within the window fails the requests that were using the pool at that moment
+# (their connections are then replaced); later ones get fresh connections.
+IDLE_SECONDS_BEFORE_PING = 5.0
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    def stamp(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at <= idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the pool drops this connection and hands out another
+            raise DisconnectionError(f"a pooled connection failed its ping: {exc!r}") from exc
+
+    event.listen(engine.sync_engine, "checkin", stamp)
+    event.listen(engine.sync_engine, "checkout", ping_if_idle)
+
+
 @dataclass
 class Database:
     engine: AsyncEngine
@@ -41,11 +69,13 @@ class Database:
         await self.engine.dispose()
 
 
-def open_database(url: str, *, pool_size: int = 10) -> Database:
+def open_database(url: str, *, pool_size: int = 10,
+                  idle_seconds_before_ping: float = IDLE_SECONDS_BEFORE_PING) -> Database:
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
     else:
-        engine = create_async_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        _ping_when_idle(engine, idle_seconds_before_ping)
     return Database(engine, async_sessionmaker(engine, expire_on_commit=False))

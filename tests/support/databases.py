@@ -59,7 +59,7 @@ class PostgresDatabases:
         self.admin_url = admin_url.replace("postgresql+asyncpg://", "postgresql://")
         self.template_name = f"engage_template_{uuid.uuid4().hex[:10]}"
 
-    async def _admin(self, sql: str) -> None:
+    async def admin(self, sql: str) -> None:
         connection = await asyncpg.connect(self.admin_url)
         try:
             await connection.execute(sql)
@@ -67,17 +67,17 @@ class PostgresDatabases:
             await connection.close()
 
     async def prepare(self) -> None:
-        await self._admin(f'CREATE DATABASE "{self.template_name}"')
+        await self.admin(f'CREATE DATABASE "{self.template_name}"')
         await asyncio.to_thread(upgrade, _with_database(self.admin_url, self.template_name))
 
     async def fresh(self) -> str:
         name = f"engage_test_{uuid.uuid4().hex[:16]}"
-        await self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template_name}"')
+        await self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template_name}"')
         return _with_database(self.admin_url, name).replace("postgresql://", "postgresql+asyncpg://")
 
     async def drop(self, url: str) -> None:
         name = urlsplit(url).path.lstrip("/")
-        await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     async def close(self) -> None:
-        await self._admin(f'DROP DATABASE IF EXISTS "{self.template_name}" WITH (FORCE)')
+        await self.admin(f'DROP DATABASE IF EXISTS "{self.template_name}" WITH (FORCE)')

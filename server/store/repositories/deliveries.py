@@ -4,9 +4,10 @@ worker at a time (a lease), finished with the provider's answer."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from server.domain.engagement.entities import Channel, Delivery, DeliveryState
 from server.store.engagement_models import DeliveryRow, TriggerRow
@@ -14,6 +15,17 @@ from server.store.repositories.base import TenantRepository
 
 # The dispatch hot path changes rows it never loaded into the session: nothing there to keep in step.
 _NO_SYNC = {"synchronize_session": False}
+
+
+@dataclass(frozen=True)
+class FinishedSend:
+    """A provider's final answer to one send (SENT, or FAILED / DEAD_LETTER with the error)."""
+
+    delivery_id: str
+    state: DeliveryState
+    provider_message_id: str = ""
+    error_code: str = ""
+    error_message: str = ""
 
 
 class DeliveriesRepository(TenantRepository):
@@ -86,20 +98,28 @@ class DeliveriesRepository(TenantRepository):
                  updated_at=now).returning(DeliveryRow), execution_options={"populate_existing": True})
         return sorted((_delivery(r) for r in rows), key=lambda d: (d.next_attempt_at, d.delivery_id))
 
-    async def finish(self, delivery_id: str, state: DeliveryState, now: dt.datetime, *,
-                     provider_message_id: str = "", error_code: str = "", error_message: str = "") -> bool:
-        """A final answer for a delivery this worker holds. Wipes sealed (one-time password) content."""
-        values: dict[str, Any] = {"state": state.value, "lease_until": None, "updated_at": now,
-                                  "error_code": error_code[:64], "error_message": error_message[:2000],
-                                  "sealed_content": None}
-        if provider_message_id:
-            values["provider_message_id"] = provider_message_id[:200]
-        if state is DeliveryState.SENT:
-            values["sent_at"] = now
-        result = await self.session.execute(update(DeliveryRow).where(
-            DeliveryRow.delivery_id == delivery_id, DeliveryRow.tenant_id == self.tenant_id,
-            DeliveryRow.state == DeliveryState.SENDING.value).values(**values), execution_options=_NO_SYNC)
-        return bool(result.rowcount)
+    async def finish_many(self, finished: list[FinishedSend], now: dt.datetime) -> None:
+        """Final answers for deliveries this worker holds, one statement per kind of answer (executed
+        for all its rows at once). Wipes sealed (one-time password) content."""
+        kinds: dict[tuple[DeliveryState, bool], list[FinishedSend]] = {}
+        for answer in finished:
+            kinds.setdefault((answer.state, bool(answer.provider_message_id)), []).append(answer)
+        table = DeliveryRow.__table__
+        for (state, has_provider_id), answers in kinds.items():
+            values: dict[str, Any] = {"state": state.value, "lease_until": None, "updated_at": now,
+                                      "error_code": bindparam("b_error_code"),
+                                      "error_message": bindparam("b_error_message"), "sealed_content": None}
+            if has_provider_id:
+                values["provider_message_id"] = bindparam("b_provider_message_id")
+            if state is DeliveryState.SENT:
+                values["sent_at"] = now
+            statement = update(table).where(
+                table.c.delivery_id == bindparam("b_delivery_id"), table.c.tenant_id == self.tenant_id,
+                table.c.state == DeliveryState.SENDING.value).values(**values)
+            await self.session.execute(statement, [
+                {"b_delivery_id": a.delivery_id, "b_error_code": a.error_code[:64],
+                 "b_error_message": a.error_message[:2000], "b_provider_message_id": a.provider_message_id[:200]}
+                for a in answers])
 
     async def reschedule(self, delivery_id: str, at: dt.datetime, now: dt.datetime, *, error_code: str = "",
                          error_message: str = "") -> bool:

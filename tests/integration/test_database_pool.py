@@ -1,0 +1,54 @@
+"""Pooled PostgreSQL connections that died while idle (a database restart, a killed backend) are
+found by the ping before use and replaced, so the request that takes them does not fail."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from server.store.db import open_database
+from tests.support.databases import PostgresDatabases
+
+
+async def _kill_pooled_backend(databases: PostgresDatabases, url: str, idle_seconds_before_ping: float) -> int:
+    """Opens a pool of one connection, kills its backend from outside, then asks the pool for a
+    connection again and returns what it answers."""
+    database = open_database(url, pool_size=1, idle_seconds_before_ping=idle_seconds_before_ping)
+    try:
+        async with database.engine.connect() as connection:
+            pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        await databases.admin(f"SELECT pg_terminate_backend({pid})")
+        await asyncio.sleep(0.2)
+        async with database.engine.connect() as connection:
+            return int((await connection.execute(text("SELECT 1"))).scalar_one())
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+async def postgres(postgres_databases: PostgresDatabases | None) -> PostgresDatabases:
+    if postgres_databases is None:
+        pytest.skip("PostgreSQL is not running here")
+    return postgres_databases
+
+
+async def test_a_connection_that_died_while_idle_is_replaced_before_use(postgres: PostgresDatabases) -> None:
+    url = await postgres.fresh()
+    try:
+        assert await _kill_pooled_backend(postgres, url, idle_seconds_before_ping=0.0) == 1
+    finally:
+        await postgres.drop(url)
+
+
+async def test_a_connection_used_within_the_window_is_not_pinged(postgres: PostgresDatabases) -> None:
+    # The other side of the trade: inside the window the dead connection reaches the request, which
+    # fails (and the pool replaces the connection for the next one). This is what the ping saves.
+    url = await postgres.fresh()
+    try:
+        with pytest.raises(DBAPIError):
+            await _kill_pooled_backend(postgres, url, idle_seconds_before_ping=60.0)
+    finally:
+        await postgres.drop(url)
