@@ -8,6 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from server.embedded_redis import free_port
 from workers.channels import build_sender
 from workers.channels.base import ChannelKind, Outcome, OutgoingMessage, ProviderConfig
 
@@ -154,3 +155,16 @@ async def test_a_provider_that_does_not_answer_is_temporary(provider_sink):
     provider_sink.delay("twilio", 5)
     result = await send(config, message(ChannelKind.SMS, "+420601234567", text="slow"))
     assert (result.outcome, result.error_code) == (Outcome.TEMPORARY_FAILURE, "TIMEOUT")
+
+
+@pytest.mark.parametrize(("provider", "settings", "secrets"), [
+    ("twilio", {"account_sid": "AC" + "3" * 32, "from_number": "+15005550006"}, {"auth_token": "token"}),
+    ("vonage", {"api_key": "key", "from": "Bank"}, {"api_secret": "secret"}),
+    ("clickatell", {}, {"api_key": "ck"}),
+])
+async def test_an_unreachable_sms_provider_is_temporary(provider, settings, secrets):
+    closed_port = free_port()  # nothing listens there
+    config = ProviderConfig(ChannelKind.SMS, provider, {"base_url": f"http://127.0.0.1:{closed_port}", **settings},
+                            secrets)
+    result = await send(config, message(ChannelKind.SMS, "+420601234567", text="x"))
+    assert (result.outcome, result.error_code) == (Outcome.TEMPORARY_FAILURE, "CONNECTION_ERROR")

@@ -1,21 +1,82 @@
-"""What the HTTP providers share: one client per sender, and the usual classification of answers."""
+"""What the HTTP providers share: one client per sender, one shape of answer, and the usual
+classification of answers.
+
+HTTP/1.1 providers (the SMS APIs, FCM) go through aiohttp, HTTP/2 ones (APNs, wallet passes) through
+httpx, which speaks HTTP/2. aiohttp because httpx's connection pool looks at every pooled connection
+on every request (a socket check each): with a batch's sends in flight at once that was the largest
+part of a dispatch worker's CPU."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
+import aiohttp
 import httpx
 
 from workers.channels.base import SendResult, permanent, temporary
 
 
-def new_client(timeout_seconds: float, http2: bool = False, cert: tuple[str, str] | None = None) -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds), http2=http2, cert=cert)
+@dataclass(frozen=True)
+class HttpAnswer:
+    """A provider's answer, read whole; the adapters decide what it means."""
+
+    status_code: int
+    reason_phrase: str
+    headers: Mapping[str, str]  # names case-insensitive
+    text: str
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    def json(self) -> Any:
+        """The body as JSON; ValueError when it is not."""
+        return json.loads(self.text)
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
+class Http1Client:
+    """A pooled aiohttp session, opened on first use (aiohttp wants a running event loop)."""
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def post(self, url: str, *, form: dict[str, str] | None = None, json_body: Any = None,
+                   headers: dict[str, str] | None = None) -> HttpAnswer:
+        if self._session is None:
+            # Providers set no cookies that matter, and a cookie jar costs work on every answer.
+            self._session = aiohttp.ClientSession(timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar())
+        async with self._session.post(url, data=form, json=json_body, headers=headers) as response:
+            body = await response.read()
+            return HttpAnswer(response.status, response.reason or "", response.headers,
+                              body.decode(response.charset or "utf-8", errors="replace"))
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class Http2Client:
+    """httpx over HTTP/2, optionally with a TLS client certificate."""
+
+    def __init__(self, timeout_seconds: float, cert: tuple[str, str] | None = None) -> None:
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds), http2=True, cert=cert)
+
+    async def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> HttpAnswer:
+        response = await self._client.post(url, content=content, headers=headers)
+        return HttpAnswer(response.status_code, response.reason_phrase, response.headers, response.text)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def retry_after(answer: HttpAnswer) -> float | None:
+    value = answer.headers.get("retry-after", "")
     try:
         return max(float(value), 0.0)
     except ValueError:
@@ -26,21 +87,19 @@ def stable_uuid(idempotency_key: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"engage:{idempotency_key}"))
 
 
-async def post(call: Callable[[], Awaitable[httpx.Response]],
-               interpret: Callable[[httpx.Response], SendResult]) -> SendResult:
+async def post(call: Callable[[], Awaitable[HttpAnswer]], interpret: Callable[[HttpAnswer], SendResult]) -> SendResult:
     """Runs one provider request: transport problems and 429/5xx are temporary, other 4xx permanent;
     `interpret` reads the provider's own answer (success or its error body)."""
     try:
-        response = await call()
-    except httpx.TimeoutException as exc:
+        answer = await call()
+    except (TimeoutError, httpx.TimeoutException) as exc:
         return temporary("TIMEOUT", f"the provider did not answer in time ({type(exc).__name__})")
-    except httpx.TransportError as exc:
+    except (aiohttp.ClientError, httpx.TransportError) as exc:
         return temporary("CONNECTION_ERROR", f"could not reach the provider: {exc!r}")
-    if response.status_code == 429 or response.status_code >= 500:
-        return temporary(f"HTTP_{response.status_code}", response.text[:300] or response.reason_phrase,
-                         retry_after(response))
-    return interpret(response)
+    if answer.status_code == 429 or answer.status_code >= 500:
+        return temporary(f"HTTP_{answer.status_code}", answer.text[:300] or answer.reason_phrase, retry_after(answer))
+    return interpret(answer)
 
 
-def http_error(response: httpx.Response, code: str | None = None, message: str | None = None) -> SendResult:
-    return permanent(code or f"HTTP_{response.status_code}", message or response.text[:300] or response.reason_phrase)
+def http_error(answer: HttpAnswer, code: str | None = None, message: str | None = None) -> SendResult:
+    return permanent(code or f"HTTP_{answer.status_code}", message or answer.text[:300] or answer.reason_phrase)

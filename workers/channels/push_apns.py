@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 import time
 
-import httpx
 import jwt
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
-from workers.channels.http import new_client, post, stable_uuid
+from workers.channels.http import Http2Client, HttpAnswer, post, stable_uuid
 
 TOKEN_LIFETIME = 50 * 60
 
@@ -27,7 +26,7 @@ class ApnsSender:
         self._key_id = config.setting("key_id")
         self._key = config.secret("private_key")
         self._token, self._token_made = "", 0.0
-        self._client = new_client(timeout_seconds, http2=True)
+        self._client = Http2Client(timeout_seconds)
 
     def _provider_token(self) -> str:
         if not self._token or time.time() - self._token_made > TOKEN_LIFETIME:
@@ -58,7 +57,7 @@ class ApnsSender:
         await self._client.aclose()
 
 
-def interpret_apns(response: httpx.Response) -> SendResult:
+def interpret_apns(response: HttpAnswer) -> SendResult:
     if response.status_code == 200:
         return sent(response.headers.get("apns-id", ""))
     try:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import time
 
-import httpx
+import aiohttp
 import jwt
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
-from workers.channels.http import http_error, new_client, post
+from workers.channels.http import Http1Client, HttpAnswer, http_error, post
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 PERMANENT_ERRORS = {"UNREGISTERED", "INVALID_ARGUMENT", "SENDER_ID_MISMATCH", "THIRD_PARTY_AUTH_ERROR"}
@@ -30,7 +30,7 @@ class FcmSender:
         if not self._static_token and self._account is None:
             raise ValueError("fcm: secret 'access_token' or 'service_account_json' is required")
         self._token, self._token_expires = "", 0.0
-        self._client = new_client(timeout_seconds)
+        self._client = Http1Client(timeout_seconds)
 
     async def _access_token(self) -> str:
         if self._static_token:
@@ -41,10 +41,11 @@ class FcmSender:
         now = int(time.time())
         assertion = jwt.encode({"iss": self._account["client_email"], "scope": SCOPE, "aud": self._account["token_uri"],
                                 "iat": now, "exp": now + 3600}, self._account["private_key"], algorithm="RS256")
-        response = await self._client.post(self._account["token_uri"], data={
+        answer = await self._client.post(self._account["token_uri"], form={
             "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
-        response.raise_for_status()
-        body = response.json()
+        if not answer.is_success:
+            raise ValueError(f"the token endpoint answered {answer.status_code}: {answer.text[:200]}")
+        body = answer.json()
         self._token, self._token_expires = body["access_token"], time.time() + float(body.get("expires_in", 3600))
         return self._token
 
@@ -60,17 +61,17 @@ class FcmSender:
         payload["data"] = data
         try:
             token = await self._access_token()
-        except (httpx.HTTPError, KeyError, ValueError) as exc:
+        except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
             return temporary("FCM_AUTH", f"could not get an access token: {exc!r}")
         headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": message.idempotency_key}
-        return await post(lambda: self._client.post(self._url, json={"message": payload}, headers=headers),
+        return await post(lambda: self._client.post(self._url, json_body={"message": payload}, headers=headers),
                           _interpret)
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
 
-def _interpret(response: httpx.Response) -> SendResult:
+def _interpret(response: HttpAnswer) -> SendResult:
     try:
         body = response.json()
     except ValueError:

@@ -3,10 +3,8 @@ header Authorization: <api key>. Settings: base_url, from (optional); secrets: a
 
 from __future__ import annotations
 
-import httpx
-
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
-from workers.channels.http import new_client, post
+from workers.channels.http import Http1Client, HttpAnswer, post
 
 
 class ClickatellSender:
@@ -16,7 +14,7 @@ class ClickatellSender:
         self._url = config.setting("base_url", "https://platform.clickatell.com").rstrip("/") + "/messages"
         self._from = config.settings.get("from", "")
         self._headers = {"Authorization": config.secret("api_key"), "Accept": "application/json"}
-        self._client = new_client(timeout_seconds)
+        self._client = Http1Client(timeout_seconds)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         body: dict[str, object] = {"content": message.content.get("text", ""), "to": [message.address.lstrip("+")]}
@@ -25,13 +23,13 @@ class ClickatellSender:
         if message.callback_url:
             body["callbackUrl"] = message.callback_url
         headers = {**self._headers, "Idempotency-Key": message.idempotency_key}
-        return await post(lambda: self._client.post(self._url, json=body, headers=headers), _interpret)
+        return await post(lambda: self._client.post(self._url, json_body=body, headers=headers), _interpret)
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
 
-def _interpret(response: httpx.Response) -> SendResult:
+def _interpret(response: HttpAnswer) -> SendResult:
     try:
         body = response.json()
         first = (body.get("messages") or [{}])[0]

@@ -4,10 +4,10 @@ base_url, account_sid, from_number | messaging_service_sid; secrets: auth_token.
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
-from workers.channels.http import new_client, post
+from workers.channels.http import Http1Client, HttpAnswer, post
 
 
 class TwilioSender:
@@ -19,23 +19,23 @@ class TwilioSender:
         self._url = f"{base}/2010-04-01/Accounts/{self._sid}/Messages.json"
         self._from = config.settings.get("from_number", "")
         self._service = config.settings.get("messaging_service_sid", "")
-        self._auth = (self._sid, config.secret("auth_token"))
-        self._client = new_client(timeout_seconds)
+        self._authorization = aiohttp.encode_basic_auth(self._sid, config.secret("auth_token"))
+        self._client = Http1Client(timeout_seconds)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         form = {"To": message.address, "Body": message.content.get("text", "")}
         form.update({"MessagingServiceSid": self._service} if self._service else {"From": self._from})
         if message.callback_url:
             form["StatusCallback"] = message.callback_url
-        headers = {"I-Twilio-Idempotency-Token": message.idempotency_key}
-        return await post(lambda: self._client.post(self._url, data=form, auth=self._auth, headers=headers),
+        headers = {"Authorization": self._authorization, "I-Twilio-Idempotency-Token": message.idempotency_key}
+        return await post(lambda: self._client.post(self._url, form=form, headers=headers),
                           _interpret)
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
 
-def _interpret(response: httpx.Response) -> SendResult:
+def _interpret(response: HttpAnswer) -> SendResult:
     try:
         body = response.json()
     except ValueError:

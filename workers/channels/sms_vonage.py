@@ -4,11 +4,9 @@ secrets: api_secret. Status "0" is success; 1 (throttled) and 5 (internal error)
 
 from __future__ import annotations
 
-import httpx
-
 from server.domain.engagement.sms import is_gsm7
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
-from workers.channels.http import http_error, new_client, post
+from workers.channels.http import Http1Client, HttpAnswer, http_error, post
 
 TEMPORARY_STATUSES = {"1", "5"}
 
@@ -21,7 +19,7 @@ class VonageSender:
         self._key = config.setting("api_key")
         self._from = config.setting("from")
         self._secret = config.secret("api_secret")
-        self._client = new_client(timeout_seconds)
+        self._client = Http1Client(timeout_seconds)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         text = message.content.get("text", "")
@@ -31,13 +29,13 @@ class VonageSender:
             form["type"] = "unicode"
         if message.callback_url:
             form["callback"] = message.callback_url
-        return await post(lambda: self._client.post(self._url, data=form), _interpret)
+        return await post(lambda: self._client.post(self._url, form=form), _interpret)
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
 
-def _interpret(response: httpx.Response) -> SendResult:
+def _interpret(response: HttpAnswer) -> SendResult:
     if not response.is_success:
         return http_error(response)
     try:

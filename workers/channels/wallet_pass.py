@@ -9,7 +9,7 @@ import os
 import tempfile
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult
-from workers.channels.http import new_client, post, stable_uuid
+from workers.channels.http import Http2Client, post, stable_uuid
 from workers.channels.push_apns import interpret_apns
 
 
@@ -24,7 +24,7 @@ class WalletPassSender:
         if self._base.startswith("https://"):
             cert = (self._secret_file(config.secret("certificate_pem")),
                     self._secret_file(config.secret("private_key_pem")))
-        self._client = new_client(timeout_seconds, http2=True, cert=cert)
+        self._client = Http2Client(timeout_seconds, cert=cert)
 
     def _secret_file(self, text: str) -> str:
         descriptor, path = tempfile.mkstemp(prefix="engage-pass-", suffix=".pem")
