@@ -3,6 +3,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import time
 
 import jwt
 import pytest
@@ -120,3 +121,23 @@ def test_development_secret_is_generated_once_and_kept(tmp_path) -> None:
     first = Settings(var_dir=tmp_path).hmac_secret()
     assert first and len(first) >= 32
     assert Settings(var_dir=tmp_path).hmac_secret() == first
+
+
+def test_a_token_verified_before_is_refused_once_it_expires() -> None:
+    # Verified tokens are kept for their lifetime: the kept answer must end with the token's.
+    check = TokenVerifier("engage", "engage-api", 0, SECRET, None)
+    token = jwt.encode(claims(exp=dt.timedelta(seconds=1.5)), SECRET, algorithm="HS256")
+    assert check.verify(token).subject == "u1"
+    assert check.verify(token).subject == "u1"
+    time.sleep(2.0)
+    assert reason_of(token, check) == "TOKEN_EXPIRED"
+
+
+def test_a_kept_token_does_not_vouch_for_a_tampered_copy() -> None:
+    check = verifier()
+    token = jwt.encode(claims(), SECRET, algorithm="HS256")
+    check.verify(token)
+    header, payload, signature = token.split(".")
+    other = base64.urlsafe_b64encode(json.dumps({**json.loads(base64.urlsafe_b64decode(payload + "==")),
+                                                 "tenant": "bank-b"}).encode()).rstrip(b"=").decode()
+    assert reason_of(f"{header}.{other}.{signature}", check) == "TOKEN_BAD_SIGNATURE"
