@@ -34,7 +34,7 @@ class EvaluationResult:
     generated: list[FeedItem]
 
 
-def _content_header(definition: InsightDefinition, subscription: EffectiveSubscription) -> dict[str, Any]:
+def content_header(definition: InsightDefinition, subscription: EffectiveSubscription) -> dict[str, Any]:
     """What every item of this insight and configuration carries besides its payload."""
     snapshot = {"entityType": definition.applicable_entity[0].value, "frequency": definition.frequency.value,
                 "duration": subscription.duration.value if subscription.duration else None,
@@ -46,7 +46,7 @@ def _content_header(definition: InsightDefinition, subscription: EffectiveSubscr
 
 def _item(definition: InsightDefinition, customer_id: str, period: str, payload: Payload,
           subscription: EffectiveSubscription, now: dt.datetime, header: dict[str, Any] | None = None) -> FeedItem:
-    content = {**(header or _content_header(definition, subscription)), **payload}
+    content = {**(header or content_header(definition, subscription)), **payload}
     return FeedItem(uuid.uuid4().hex, customer_id, definition.name, period, now, now + VALIDITY[definition.frequency],
                     content)
 
@@ -106,7 +106,7 @@ async def _evaluate_month_end_plugin(uow: UnitOfWork, plugin: MonthEndBalancesPl
         if payload is not None:
             header = headers.get(id(subscription))
             if header is None:
-                header = headers[id(subscription)] = _content_header(definition, subscription)
+                header = headers[id(subscription)] = content_header(definition, subscription)
             items.append(_item(definition, customer_id, period, payload, subscription, now, header))
     return items
 

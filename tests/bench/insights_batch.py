@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import os
 import random
 import sqlite3
@@ -24,7 +25,10 @@ import psutil
 
 from server.bootstrap import build_services
 from server.config import Settings
+from server.domain.insights.definition import effective_subscription
 from server.domain.insights.periods import previous_month_ends
+from server.domain.insights.plugins import savings_increased
+from server.services.insight_evaluation import content_header
 from server.store.repositories.insight_batches import InsightBatchesRepository
 from server.store.types import sqlite_datetime_text
 from tests.bench.cpu import cpu_seconds_by_pid
@@ -55,6 +59,9 @@ class BatchFigures:
     load_seconds: float
     worker_cpu_seconds: float  # both workers, from the start of the batch to its end
     database_cpu_seconds: float | None  # PostgreSQL's processes serving this database; None on SQLite
+    # The first customers' items from the batch and from the bare statement: the same payloads?
+    payloads_compared: int = 0
+    payloads_differ: int = 0
 
     def microseconds_per_user(self, cpu_seconds: float) -> float:
         return cpu_seconds / self.users * 1e6
@@ -69,12 +76,13 @@ class BatchFigures:
 
     @property
     def items_match(self) -> bool:
-        return self.items_generated == self.bare_items
+        return self.items_generated == self.bare_items and self.payloads_compared > 0 and not self.payloads_differ
 
     def as_dict(self) -> dict[str, Any]:
         return {"users": self.users, "seconds": round(self.seconds, 3),
                 "users_per_second": round(self.users_per_second), "items_generated": self.items_generated,
                 "bare_seconds": round(self.bare_seconds, 3), "bare_items": self.bare_items,
+                "payloads_compared": self.payloads_compared, "payloads_differ": self.payloads_differ,
                 "items_match_bare": self.items_match, "ratio_to_bare": round(self.ratio_to_bare, 2),
                 "worker_peak_rss_bytes": self.worker_peak_rss_bytes, "chunk_size": self.chunk_size,
                 "worker_cpu_us_per_user": round(self.microseconds_per_user(self.worker_cpu_seconds), 1),
@@ -240,32 +248,74 @@ async def run_batch(database: BenchDatabase, redis_url: str, tenant_id: str, use
 
 # -- the ceiling ---------------------------------------------------------------------------------
 
+def _header() -> dict[str, Any]:
+    """What the batch writes in every item besides the figures: the insight's title, type and the
+    subscription snapshot of the bank defaults (no one in the bench overrides them)."""
+    definition = savings_increased.DEFINITION
+    return content_header(definition, effective_subscription(definition, None, None))
+
+
 def _bare_sql(dialect: str, tenant_id: str) -> str:
-    """Totals and three-month averages per user straight from the month-end rows (the bench's data
-    has a balance on every month end), the same threshold, one feed row per user who qualifies."""
+    """The same feed rows as the batch, payload and all, straight from the month-end rows (the bench's
+    data has a balance on every month end and one currency), in whole ten-thousandths and cents as
+    integers, rounded half-up as the insight rounds (every figure here is positive): one feed row per
+    user whose savings rose by more than the default 10.00 percent."""
     ends = previous_month_ends(AS_OF, 3)
     in_list = ", ".join(f"'{d.isoformat()}'" for d in ends)
     last = ends[-1].isoformat()
     if dialect == "postgresql":
-        item_id, payload, created = ("md5(s.customer_id)",
-                                     "json_build_object('total', s.total, 'average', s.average)",
-                                     "now()")
-        expires = "now() + interval '35 days'"
+        def amount(cents: str) -> str:
+            return f"(({cents}) / 100)::text || '.' || lpad((({cents}) % 100)::text, 2, '0')"
+
+        def literal(value: object) -> str:
+            return "'" + json.dumps(value).replace("'", "''") + "'::json"
+        build, array = "json_build_object", "json_build_array"
+        accounts_of = "(SELECT json_agg({} ORDER BY a.account_id) FROM accounts a WHERE {})"
+        item_id, created, expires, whole = "md5(customer_id)", "now()", "now() + interval '35 days'", "::bigint"
     else:
+        def amount(cents: str) -> str:
+            return f"printf('%d.%02d', ({cents}) / 100, ({cents}) % 100)"
+
+        def literal(value: object) -> str:
+            return "json('" + json.dumps(value).replace("'", "''") + "')"
+        # SQLite 3.40 has no ORDER BY inside an aggregate: the rows reach it in the subquery's order.
+        build, array = "json_object", "json_array"
+        accounts_of = "(SELECT json_group_array({}) FROM (SELECT * FROM accounts a WHERE {} ORDER BY a.account_id) a)"
         item_id, created = "lower(hex(randomblob(16)))", "strftime('%Y-%m-%d %H:%M:%f', 'now')"
-        payload = "json_object('total', s.total, 'average', s.average)"
-        expires = "strftime('%Y-%m-%d %H:%M:%f', 'now', '+35 days')"
+        expires, whole = "strftime('%Y-%m-%d %H:%M:%f', 'now', '+35 days')", ""
+    header = ", ".join(f"'{key}', {literal(value)}" for key, value in _header().items())
+    account = (f"{build}('accountId', a.account_id, 'providerName', a.provider_name, 'accountName', a.account_name, "
+               "'accountType', a.account_type, 'container', a.container)")
+    # Built only for the users who get an item, as the batch does.
+    accounts = accounts_of.format(account, f"a.tenant_id = '{tenant_id}' AND a.customer_id = f.customer_id "
+                                           "AND a.container IN ('BANK', 'INVESTMENT')")
+    money = f"{build}('amount', {{}}, 'currency', currency)"
+    payload = (
+        f"{build}({header}, 'accounts', {accounts}, 'accountDerived', {build}("
+        f"'totalAvailableBalance', {money.format(amount('(total + 50) / 100'))}, "
+        f"'averageAvailableBalance', {money.format(amount('average_cents'))}), "
+        f"'changeValue', {array}({build}('changeType', 'SAVINGS_AMOUNT', "
+        f"'changeAmount', {money.format(amount('(change + 50) / 100'))}, "
+        f"'changePercent', {amount('percent_hundredths')})))")
     return f"""
+WITH per_customer AS (
+  SELECT a.customer_id, min(a.currency) AS currency,
+         sum(CASE WHEN b.balance_date = '{last}' THEN b.balance ELSE 0 END){whole} AS total,
+         (2 * sum(b.balance) + 300){whole} / 600 AS average_cents
+  FROM accounts a JOIN daily_balances b ON b.tenant_id = a.tenant_id AND b.account_id = a.account_id
+  WHERE a.tenant_id = '{tenant_id}' AND a.container IN ('BANK', 'INVESTMENT') AND b.balance_date IN ({in_list})
+  GROUP BY a.customer_id
+), changes AS (
+  SELECT customer_id, currency, total, average_cents, total - average_cents * 100 AS change
+  FROM per_customer WHERE average_cents > 0
+), figures AS (
+  SELECT *, (2 * change * 100 + average_cents) / (2 * average_cents) AS percent_hundredths
+  FROM changes WHERE change > 0
+)
 INSERT INTO bare_feed_items (tenant_id, feed_item_id, customer_id, insight_name, period, created_at, expires_at,
                              payload, last_interaction)
-SELECT '{tenant_id}', {item_id}, s.customer_id, '{SAVINGS}', '{AS_OF:%Y-%m}', {created}, {expires}, {payload}, NULL
-FROM (SELECT a.customer_id,
-             sum(CASE WHEN b.balance_date = '{last}' THEN b.balance ELSE 0 END) AS total,
-             round(sum(b.balance) / 3.0) AS average
-      FROM accounts a JOIN daily_balances b ON b.tenant_id = a.tenant_id AND b.account_id = a.account_id
-      WHERE a.tenant_id = '{tenant_id}' AND a.container IN ('BANK', 'INVESTMENT') AND b.balance_date IN ({in_list})
-      GROUP BY a.customer_id) AS s
-WHERE s.average > 0 AND s.total > s.average AND (s.total - s.average) * 100 > s.average * 10
+SELECT '{tenant_id}', {item_id}, customer_id, '{SAVINGS}', '{AS_OF:%Y-%m}', {created}, {expires}, {payload}, NULL
+FROM figures AS f WHERE percent_hundredths > 1000
 """
 
 
@@ -276,6 +326,8 @@ async def bare_batch(database: BenchDatabase, tenant_id: str) -> tuple[float, in
         connection = await asyncpg.connect(database.postgres_dsn)
         try:
             await connection.execute("CREATE TABLE IF NOT EXISTS bare_feed_items (LIKE feed_items)")
+            # Memory enough for its hash joins and aggregates not to spill to disk: the ceiling at its best.
+            await connection.execute("SET work_mem = '256MB'")
             started = time.perf_counter()
             status = await connection.execute(sql)
             return time.perf_counter() - started, int(status.split()[-1])
@@ -288,12 +340,43 @@ async def bare_batch(database: BenchDatabase, tenant_id: str) -> tuple[float, in
             connection.execute("CREATE TABLE IF NOT EXISTS bare_feed_items AS SELECT * FROM feed_items WHERE 0")
             started = time.perf_counter()
             with connection:
-                count = connection.execute(sql).rowcount
+                connection.execute(sql)
+                # sqlite3 gives no rowcount for a statement that starts with WITH.
+                count = connection.execute("SELECT changes()").fetchone()[0]
             return time.perf_counter() - started, count
         finally:
             connection.close()
 
     return await asyncio.to_thread(run)
+
+
+async def compare_payloads(database: BenchDatabase, tenant_id: str, sample: int = 2000) -> tuple[int, int]:
+    """(compared, differing): the payloads of the first `sample` customers' items, batch vs bare, as
+    parsed JSON; a customer with an item on one side only counts as differing."""
+    query = ("SELECT customer_id, payload FROM {} WHERE tenant_id = '" + tenant_id + "' AND insight_name = '"
+             + SAVINGS + "' ORDER BY customer_id LIMIT " + str(sample))
+    if database.backend == "postgresql":
+        connection = await asyncpg.connect(database.postgres_dsn)
+        try:
+            batch, bare = [dict(list(await connection.fetch(query.format(table)))) for table in
+                           ("feed_items", "bare_feed_items")]
+        finally:
+            await connection.close()
+    else:
+        def read() -> list[dict[str, Any]]:
+            connection = sqlite3.connect(str(database.sqlite_path))
+            try:
+                return [dict(connection.execute(query.format(table)).fetchall())
+                        for table in ("feed_items", "bare_feed_items")]
+            finally:
+                connection.close()
+        batch, bare = await asyncio.to_thread(read)
+    # Compared where both sides reach (the two LIMITs can stop at different customers).
+    last = min(max(batch, default=""), max(bare, default=""))
+    customers = sorted(c for c in set(batch) | set(bare) if c <= last)
+    differing = sum(1 for c in customers if c not in batch or c not in bare
+                    or json.loads(batch[c]) != json.loads(bare[c]))
+    return len(customers), differing
 
 
 async def insights_figures(database: BenchDatabase, redis_url: str, users: int, chunk_size: int, log_dir: Path,
@@ -304,5 +387,7 @@ async def insights_figures(database: BenchDatabase, redis_url: str, users: int, 
     load_seconds = time.perf_counter() - started
     run = await run_batch(database, redis_url, tenant_id, users, chunk_size, log_dir, postgres)
     bare_seconds, bare_items = await bare_batch(database, tenant_id)
+    compared, differing = await compare_payloads(database, tenant_id)
     return BatchFigures(users, run.seconds, run.items, run.worker_peak_rss_bytes, bare_seconds, bare_items,
-                        chunk_size, load_seconds, run.worker_cpu_seconds, run.database_cpu_seconds)
+                        chunk_size, load_seconds, run.worker_cpu_seconds, run.database_cpu_seconds, compared,
+                        differing)

@@ -148,9 +148,12 @@ def print_insights(backend: str, figures: BatchFigures) -> None:
     if figures.database_cpu_seconds is not None:
         cost += f", PostgreSQL {figures.microseconds_per_user(figures.database_cpu_seconds):.0f} us"
     print(f"           {cost}; worker peak RSS {mib} MiB; data loaded in {figures.load_seconds:.0f} s (not timed)")
+    print(f"           payloads of the first {figures.payloads_compared:,} users' items, batch vs bare: "
+          f"{figures.payloads_differ:,} differ")
     if not figures.items_match:
         print(f"  !!! MISMATCH: the batch generated {figures.items_generated:,} items, the bare statement "
-              f"{figures.bare_items:,} rows: the two do not compute the same thing")
+              f"{figures.bare_items:,} rows, {figures.payloads_differ:,} of {figures.payloads_compared:,} payloads "
+              "differ: the two do not compute the same thing")
 
 
 def print_rss_growth(goals: dict[str, dict[str, Any]]) -> None:
