@@ -14,6 +14,7 @@ from typing import Any
 import tests.bench
 from server.logging import configure_logging
 from server.services.insights import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
+from tests.bench.cpu import machine_speed_ms
 from tests.bench.redis_queue import resolve_redis
 from tests.bench.report import write_json
 from tests.bench.run import BenchOptions, InsightsOptions, run_backend, run_insights_backend
@@ -95,8 +96,12 @@ async def _insights(arguments: argparse.Namespace, redis_url: str, run_dir: Path
 async def _bench(arguments: argparse.Namespace) -> dict[str, Any]:
     run_dir = Path("var/bench") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     redis_url, embedded_redis = resolve_redis(run_dir / "redis")
+    speed = machine_speed_ms()
+    print(f"machine speed: {speed} ms for the fixed Python workload of tests/bench/cpu.py (lower is faster; "
+          "compare runs of different days by it)")
     document: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform()}}
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform(),
+                    "speed_ms": speed}}
     suites = arguments.suite.split(",")
     try:
         if "ingest" in suites:
