@@ -14,7 +14,7 @@ from server.bootstrap import build_services
 from server.config import Settings
 from server.health import watch_readiness
 from server.logging import configure_logging
-from server.process_tuning import tune_garbage_collector
+from server.process_tuning import new_event_loop, tune_garbage_collector
 from server.receipts import receipts_app
 
 log = structlog.get_logger("engage.server")
@@ -53,7 +53,8 @@ async def serve(settings: Settings) -> None:
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(serve(settings))
+    with asyncio.Runner(loop_factory=lambda: new_event_loop(settings.event_loop)) as runner:
+        runner.run(serve(settings))
 
 
 if __name__ == "__main__":

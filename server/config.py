@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from cryptography.fernet import Fernet
 from pydantic import AliasChoices, Field
@@ -56,6 +57,8 @@ class Settings(BaseSettings):
     receipts_port: int = 0
     log_level: str = "INFO"
     log_format: str = "json"  # json | console
+    # The event loop of `python -m server` and `python -m workers`.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
     def effective_database_url(self) -> str:
         if self.database_url:

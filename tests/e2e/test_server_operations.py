@@ -7,6 +7,7 @@ import signal
 import sys
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -79,13 +80,16 @@ async def test_oversized_messages_are_refused(server, services, tenant):
         await grpc_server.stop(1)
 
 
-async def test_sigterm_lets_the_call_in_flight_finish(server, services, tenant, service_stubs):
-    """`python -m server` as its own process: SIGTERM mid-stream, the stream still completes."""
+@pytest.mark.parametrize("event_loop", ["uvloop", "asyncio"])
+async def test_sigterm_lets_the_call_in_flight_finish(server, services, tenant, service_stubs, event_loop):
+    """`python -m server` as its own process, on either event loop: SIGTERM mid-stream, the stream
+    still completes."""
     await seed_accounts(service_stubs, "c1", "a1")
     port = free_port()
     env = {**os.environ, "DATABASE_URL": server.settings.database_url, "REDIS_URL": server.settings.redis_url,
            "ENGAGE_JWT_SECRET": TEST_JWT_SECRET, "ENGAGE_GRPC_PORT": str(port), "ENGAGE_LOG_LEVEL": "WARNING",
-           "ENGAGE_QUEUE_NAME": server.settings.queue_name, "ENGAGE_SHUTDOWN_GRACE_SECONDS": "20"}
+           "ENGAGE_QUEUE_NAME": server.settings.queue_name, "ENGAGE_SHUTDOWN_GRACE_SECONDS": "20",
+           "ENGAGE_EVENT_LOOP": event_loop}
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", cwd=REPO_ROOT, env=env)
     try:
         async with connect(f"127.0.0.1:{port}", server.token(tenant)) as stubs:
