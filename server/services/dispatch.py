@@ -93,8 +93,7 @@ class DispatchService:
             await uow.commit()
         if delivery is None:
             return "not-mine"
-        cleared = await self._clear_rate_limits(tenant_id, [delivery], configs)
-        report = await self._send_safely(tenant_id, delivery, configs, deadline, delivery.delivery_id in cleared)
+        report = await self._send_safely(tenant_id, delivery, configs, deadline, cleared=False)
         [answer] = await self._record(tenant_id, [(delivery, report)])
         return str(answer.state)
 
