@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     max_receive_message_bytes: int = 16 * 1024 * 1024
     max_concurrent_rpcs: int = 256
     shutdown_grace_seconds: float = 10.0
-    db_pool_size: int = 10
+    db_pool_size: int = 20
 
     jwt_secret: str | None = None
     jwt_public_key: str | None = None  # PEM text, or @/path/to/key.pem

@@ -69,13 +69,16 @@ class Database:
         await self.engine.dispose()
 
 
-def open_database(url: str, *, pool_size: int = 10,
+def open_database(url: str, *, pool_size: int = 20,
                   idle_seconds_before_ping: float = IDLE_SECONDS_BEFORE_PING) -> Database:
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
     else:
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        # No overflow: SQLAlchemy closes an overflow connection as soon as it is back, so under a steady
+        # load above the pool size every request opened (TLS, authentication, type set-up) and closed a
+        # connection of its own. Requests beyond the pool wait their turn for one instead.
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
         _ping_when_idle(engine, idle_seconds_before_ping)
     return Database(engine, async_sessionmaker(engine, expire_on_commit=False))
