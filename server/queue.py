@@ -67,12 +67,21 @@ class ArqPublisher:
         # before its enqueue. The window's end is after this call, hence after the caller's commit.
         window = math.floor(time.time() / DISPATCH_WINDOW_SECONDS) + 1
         if self._due_windows.get(tenant_id) == window:
-            return  # this process enqueued the window's job, which has not started yet: nothing to ask
-        await self._redis.enqueue_job(
-            DISPATCH_DUE, tenant_id, _job_id=f"{self._queue_name}:due:{tenant_id}:{window}",
-            _queue_name=self._queue_name,
-            _defer_until=dt.datetime.fromtimestamp(window * DISPATCH_WINDOW_SECONDS, dt.UTC))
+            # This process enqueued the window's job or is enqueuing it now: either way it starts after
+            # this caller's commit. Marked before the enqueue so that concurrent calls do not all ask.
+            return
         self._due_windows[tenant_id] = window
+        try:
+            await self._redis.enqueue_job(
+                DISPATCH_DUE, tenant_id, _job_id=f"{self._queue_name}:due:{tenant_id}:{window}",
+                _queue_name=self._queue_name,
+                _defer_until=dt.datetime.fromtimestamp(window * DISPATCH_WINDOW_SECONDS, dt.UTC))
+        except BaseException:
+            # Not enqueued: the next caller asks again; those that relied on this one are found by the
+            # relay sweep, as when Redis loses a job.
+            if self._due_windows.get(tenant_id) == window:
+                del self._due_windows[tenant_id]
+            raise
 
     async def enqueue_campaign(self, tenant_id: str, campaign_id: str, tag: str) -> None:
         await self._redis.enqueue_job(RUN_CAMPAIGN, tenant_id, campaign_id,

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, select
+from sqlalchemy import Select, Table, and_, bindparam, select
 
 from server.domain.engagement.entities import App, Channel, ChannelRoute, Contact, Event
 from server.domain.ingest.model import Customer
@@ -30,24 +31,46 @@ class TriggerReads:
     bank_name: str
 
 
+# The tables whose whole row is read, in the statement's column order. Read as plain columns: loading
+# them as ORM objects (identity map, instance state) cost more than the rest of the read.
+_WHOLE_ROWS: tuple[Table, ...] = (EventRow.__table__, AppRow.__table__, CustomerRow.__table__,  # type: ignore[assignment]
+                                  ContactRow.__table__)
+
+
 @functools.cache
 def _read_statement() -> Select[Any]:
     # Built once, with the ids as bound parameters: building it per call cost as much as running it.
     # Anchored on the tenant's own row (which exists for every authenticated caller); the other tables
     # are left-joined, so a missing event or customer comes back as NULLs. Each channel configuration
     # adds a row: a tenant has a handful, and the one-to-one parts repeat on each.
-    tenant = TenantRow.tenant_id
+    # Table columns only (no ORM attributes): an ORM-enabled select runs the ORM's row loading.
+    tenants, events, apps, customers, contacts, configs = (
+        TenantRow.__table__.c, EventRow.__table__.c, AppRow.__table__.c, CustomerRow.__table__.c,
+        ContactRow.__table__.c, ChannelConfigRow.__table__.c)
+    tenant = tenants.tenant_id
     event_id, customer_id = bindparam("event_id"), bindparam("customer_id")
     return (
-        select(TenantRow.display_name, EventRow, AppRow, CustomerRow, ContactRow, ChannelConfigRow.config_id,
-               ChannelConfigRow.channel, ChannelConfigRow.provider, ChannelConfigRow.updated_at)
-        .select_from(TenantRow)
-        .outerjoin(EventRow, and_(EventRow.tenant_id == tenant, EventRow.event_id == event_id))
-        .outerjoin(AppRow, and_(AppRow.tenant_id == tenant, AppRow.app_id == EventRow.app_id))
-        .outerjoin(CustomerRow, and_(CustomerRow.tenant_id == tenant, CustomerRow.customer_id == customer_id))
-        .outerjoin(ContactRow, and_(ContactRow.tenant_id == tenant, ContactRow.customer_id == customer_id))
-        .outerjoin(ChannelConfigRow, ChannelConfigRow.tenant_id == tenant)
+        select(tenants.display_name, *(column for table in _WHOLE_ROWS for column in table.c),
+               configs.config_id, configs.channel, configs.provider, configs.updated_at)
+        .select_from(TenantRow.__table__)
+        .outerjoin(EventRow.__table__, and_(events.tenant_id == tenant, events.event_id == event_id))
+        .outerjoin(AppRow.__table__, and_(apps.tenant_id == tenant, apps.app_id == events.app_id))
+        .outerjoin(CustomerRow.__table__, and_(customers.tenant_id == tenant, customers.customer_id == customer_id))
+        .outerjoin(ContactRow.__table__, and_(contacts.tenant_id == tenant, contacts.customer_id == customer_id))
+        .outerjoin(ChannelConfigRow.__table__, configs.tenant_id == tenant)
         .where(tenant == bindparam("tenant_id")))
+
+
+def _whole_rows(row: Any) -> list[SimpleNamespace | None]:
+    """Each table's part of a result row, by column name; None where the outer join found no row
+    (its primary key is NULL)."""
+    parts: list[SimpleNamespace | None] = []
+    offset = 1
+    for table in _WHOLE_ROWS:
+        values = row[offset:offset + len(table.c)]
+        offset += len(table.c)
+        parts.append(None if values[0] is None else SimpleNamespace(**dict(zip(table.c.keys(), values, strict=True))))
+    return parts
 
 
 class TriggerReadsRepository(TenantRepository):
@@ -56,9 +79,11 @@ class TriggerReadsRepository(TenantRepository):
             "tenant_id": self.tenant_id, "event_id": event_id, "customer_id": customer_id})).all()
         if not rows:
             return TriggerReads(None, None, None, None, [], "")
-        bank_name, event, app, customer, contact = rows[0][:5]
+        event, app, customer, contact = _whole_rows(rows[0])
         routes = [ChannelRoute(config_id, Channel(channel), provider, updated_at)
                   for *_, config_id, channel, provider, updated_at in rows if config_id is not None]
-        return TriggerReads(event_from_row(event) if event else None, app_from_row(app) if app else None,
-                            customer_from_row(customer) if customer else None,
-                            contact_from_row(contact) if contact else None, routes, bank_name)
+        return TriggerReads(event_from_row(event) if event else None,  # type: ignore[arg-type]
+                            app_from_row(app) if app else None,  # type: ignore[arg-type]
+                            customer_from_row(customer) if customer else None,  # type: ignore[arg-type]
+                            contact_from_row(contact) if contact else None, routes,  # type: ignore[arg-type]
+                            rows[0][0])
