@@ -47,7 +47,8 @@ class EngagementService:
             raise InvalidArgument("REQUEST_ID_TOO_LONG", "request_id must be at most 120 characters",
                                   violations=[FieldViolation("request_id", "at most 120 characters")])
         now = self._clock()
-        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+        # Its one write (the trigger with its deliveries) is a single statement.
+        async with UnitOfWork(self._database, caller.tenant_id, single_statement_write=True) as uow:
             reads = await uow.trigger_reads.read(event_id, customer_id)
             if reads.event is None:
                 raise not_found("event", event_id)

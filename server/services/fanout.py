@@ -78,17 +78,33 @@ async def record_trigger(uow: UnitOfWork, trigger: Trigger, setup: SendingSetup,
                          box: SecretBox, now: dt.datetime) -> tuple[list[Delivery], bool]:
     """Records the deliveries of one trigger to the customer whose contact is given (None: no
     addresses). Returns them and whether they are new: a trigger key seen before returns the first
-    call's deliveries and records nothing."""
-    event = trigger.event
-    if not await uow.deliveries.add_trigger(trigger.trigger_key, event.event_id, trigger.customer_id, now):
+    call's deliveries and records nothing, even if the event could no longer be sent now."""
+    try:
+        deliveries = plan_deliveries(trigger, setup, contact, box, now)
+    except (FailedPrecondition, InvalidArgument):
+        if await uow.deliveries.trigger_recorded(trigger.trigger_key):
+            return await uow.deliveries.of_trigger(trigger.trigger_key), False
+        raise
+    # Recorded as handed to the queue: the caller enqueues them once this is committed, and should that
+    # fail the relay sweep finds them not picked up after its grace period. So enqueuing costs no second
+    # write per trigger.
+    if not await uow.deliveries.add_trigger(trigger.trigger_key, trigger.event.event_id, trigger.customer_id, now,
+                                            deliveries, queued_until=now + PARK_HORIZON):
         return await uow.deliveries.of_trigger(trigger.trigger_key), False
+    return deliveries, True
+
+
+def plan_deliveries(trigger: Trigger, setup: SendingSetup, contact: Contact | None, box: SecretBox,
+                    now: dt.datetime) -> list[Delivery]:
+    """One delivery per channel address, rendered; raises when the event cannot be sent (its app is
+    not published, its content does not render)."""
+    event = trigger.event
     # Only published apps send. A one-time password by SMS names no app.
     app = setup.apps.get(event.app_id) if event.app_id else None
     if event.app_id and (app is None or app.state is not AppState.PUBLISHED):
         raise FailedPrecondition("APP_NOT_PUBLISHED", f"app '{event.app_id}' is not published: it cannot send",
                                  metadata={"app": event.app_id})
     contact = contact or Contact(trigger.customer_id)
-    configs = setup.routes
     context = {"customer": {"id": trigger.customer_id, **trigger.tokens.get("customer", {})},
                "event": {"name": event.display_name}, "bank": {"name": setup.bank_name},
                **{k: v for k, v in trigger.tokens.items() if k != "customer"}}
@@ -97,14 +113,10 @@ async def record_trigger(uow: UnitOfWork, trigger: Trigger, setup: SendingSetup,
         if trigger.channels is not None and message.channel not in trigger.channels:
             continue
         content = _render(message, context)
-        for target in _targets(message, contact, app, configs):
+        for target in _targets(message, contact, app, setup.routes):
             deliveries.append(_delivery(trigger, message.channel, target, {**content, **target.extra}, contact,
                                         box, now))
-    # Recorded as handed to the queue: the caller enqueues them once this transaction commits, and should
-    # that fail the relay sweep finds them not picked up after its grace period. So enqueuing costs no
-    # second transaction per trigger.
-    await uow.deliveries.add_many(deliveries, queued_until=now + PARK_HORIZON)
-    return deliveries, True
+    return deliveries
 
 
 def _render(message: EventMessage, context: dict[str, Any]) -> dict[str, str]:

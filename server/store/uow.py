@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.store import driver
 from server.store.db import Database
 from server.store.repositories.accounts import AccountsRepository
 from server.store.repositories.balances import DailyBalancesRepository
@@ -83,9 +84,13 @@ class UnitOfWork:
     otps = _Repository[OtpsRepository](OtpsRepository)
     trigger_reads = _Repository[TriggerReadsRepository](TriggerReadsRepository)
 
-    def __init__(self, database: Database, tenant_id: str | None = None) -> None:
+    def __init__(self, database: Database, tenant_id: str | None = None, *,
+                 single_statement_write: bool = False) -> None:
+        """`single_statement_write`: the caller writes with at most one statement (atomic by itself), so
+        on PostgreSQL that statement may commit on its own instead of inside BEGIN ... COMMIT."""
         self._database = database
         self._tenant_id = tenant_id
+        self._single_statement_write = single_statement_write
 
     @property
     def tenant_id(self) -> str:
@@ -95,6 +100,8 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._database.sessions()
+        if self._single_statement_write:
+            self.session.info[driver.SINGLE_STATEMENT_WRITE] = True
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

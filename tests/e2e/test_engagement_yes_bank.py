@@ -87,3 +87,12 @@ async def test_unpublished_app_cannot_send(server, tenant, service_stubs, smtp_s
         again = await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
             event=event.name, customer_id="lisa-customer", data={"name": "Lisa"}, request_id="r1"))
         assert [d.name for d in again.deliveries] == [d.name for d in sent.deliveries]
+        # A repeat is answered with the first call's deliveries even where it could not be sent itself
+        # (here its data lacks a token the message uses); a new request id with that data is refused.
+        repeat_without_data = await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+            event=event.name, customer_id="lisa-customer", request_id="r1"))
+        assert [d.name for d in repeat_without_data.deliveries] == [d.name for d in sent.deliveries]
+        code, reason, _ = await failure(service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+            event=event.name, customer_id="lisa-customer", request_id="r2")))
+        assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "TEMPLATE_TOKEN_MISSING")
+        assert len(await deliveries_of(admin)) == 1

@@ -8,10 +8,11 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, and_, bindparam, or_, select, update
+from sqlalchemy import Insert, and_, bindparam, insert, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.domain.engagement.entities import Channel, Delivery, DeliveryState
+from server.store import driver
 from server.store.engagement_models import DeliveryRow, TriggerRow
 from server.store.repositories.base import TenantRepository
 
@@ -25,8 +26,29 @@ _INSERT_DELIVERIES = DeliveryRow.__table__.insert()
 
 @functools.cache
 def _insert_trigger(dialect: str) -> Insert:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(TriggerRow.__table__).on_conflict_do_nothing(index_elements=["tenant_id", "trigger_key"])
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return upsert(TriggerRow.__table__).on_conflict_do_nothing(index_elements=["tenant_id", "trigger_key"])
+
+
+# A customer with many devices has many deliveries per trigger; past this many (26 parameters each,
+# PostgreSQL takes at most 32,767 per statement) the trigger is written with two statements instead.
+_MOST_DELIVERIES_IN_ONE_STATEMENT = 100
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_trigger_and_deliveries(count: int) -> Insert:
+    """PostgreSQL: the trigger (skipped when its key is taken) and, only if it was new, its `count`
+    deliveries, in one statement. Parameters t_<column> and d<n>_<column>."""
+    triggers, deliveries = TriggerRow.__table__, DeliveryRow.__table__
+    new_trigger = (postgresql.insert(triggers)
+                   .values({c.key: bindparam(f"t_{c.key}", type_=c.type) for c in triggers.c})
+                   .on_conflict_do_nothing(index_elements=["tenant_id", "trigger_key"])
+                   .returning(triggers.c.trigger_key).cte("new_trigger"))
+    is_new = select(new_trigger.c.trigger_key).exists()
+    rows = [select(*(bindparam(f"d{number}_{c.key}", type_=c.type) for c in deliveries.c)).where(is_new)
+            for number in range(count)]
+    return (insert(deliveries).from_select([c.key for c in deliveries.c], union_all(*rows) if count > 1 else rows[0])
+            .add_cte(new_trigger))
 
 
 @dataclass(frozen=True)
@@ -41,20 +63,32 @@ class FinishedSend:
 
 
 class DeliveriesRepository(TenantRepository):
-    async def add_trigger(self, trigger_key: str, event_id: str, customer_id: str, now: dt.datetime) -> bool:
-        """False when the trigger was recorded before: the caller must not fan out again."""
-        result = await self.session.execute(_insert_trigger(self.session.bind.dialect.name), {
-            "tenant_id": self.tenant_id, "trigger_key": trigger_key, "event_id": event_id,
-            "customer_id": customer_id, "created_at": now})
-        return bool(result.rowcount)
+    async def add_trigger(self, trigger_key: str, event_id: str, customer_id: str, now: dt.datetime,
+                          deliveries: list[Delivery], queued_until: dt.datetime) -> bool:
+        """Records a trigger and its deliveries; False (and nothing recorded) when the trigger was
+        recorded before. Queued deliveries due by `queued_until` are recorded as enqueued for their due
+        time (the caller enqueues them after commit); later ones are left for the relay sweep."""
+        trigger = {"tenant_id": self.tenant_id, "trigger_key": trigger_key, "event_id": event_id,
+                   "customer_id": customer_id, "created_at": now}
+        rows = [_values(self.tenant_id, d, d.next_attempt_at if d.state is DeliveryState.QUEUED
+                        and d.next_attempt_at <= queued_until else None) for d in deliveries]
+        dialect = self.session.bind.dialect.name
+        if dialect == "postgresql" and 0 < len(rows) <= _MOST_DELIVERIES_IN_ONE_STATEMENT:
+            # One statement, atomic on its own: the deliveries are inserted only if the trigger is new.
+            params = {f"t_{key}": value for key, value in trigger.items()}
+            for number, row in enumerate(rows):
+                params.update({f"d{number}_{key}": value for key, value in row.items()})
+            return await driver.execute(self.session, _insert_trigger_and_deliveries(len(rows)), params) > 0
+        # Two statements, through the session and so inside the unit of work's transaction.
+        if not (await self.session.execute(_insert_trigger(dialect), trigger)).rowcount:  # type: ignore[attr-defined]
+            return False
+        if rows:
+            await self.session.execute(_INSERT_DELIVERIES, rows)
+        return True
 
-    async def add_many(self, deliveries: list[Delivery], queued_until: dt.datetime) -> None:
-        """Queued deliveries due by `queued_until` are recorded as enqueued for their due time (the caller
-        enqueues them after commit); later ones are left for the relay sweep."""
-        if deliveries:
-            await self.session.execute(_INSERT_DELIVERIES, [
-                _values(self.tenant_id, d, d.next_attempt_at if d.state is DeliveryState.QUEUED
-                        and d.next_attempt_at <= queued_until else None) for d in deliveries])
+    async def trigger_recorded(self, trigger_key: str) -> bool:
+        return await self.session.scalar(select(TriggerRow.trigger_key).where(
+            TriggerRow.tenant_id == self.tenant_id, TriggerRow.trigger_key == trigger_key)) is not None
 
     async def of_trigger(self, trigger_key: str) -> list[Delivery]:
         rows = await self.session.scalars(select(DeliveryRow).where(

@@ -13,6 +13,7 @@ from sqlalchemy import Select, Table, and_, bindparam, select
 
 from server.domain.engagement.entities import App, Channel, ChannelRoute, Contact, Event
 from server.domain.ingest.model import Customer
+from server.store import driver
 from server.store.engagement_models import AppRow, ChannelConfigRow, ContactRow, EventRow
 from server.store.models import CustomerRow, TenantRow
 from server.store.repositories.base import TenantRepository
@@ -75,8 +76,8 @@ def _whole_rows(row: Any) -> list[SimpleNamespace | None]:
 
 class TriggerReadsRepository(TenantRepository):
     async def read(self, event_id: str, customer_id: str) -> TriggerReads:
-        rows = (await self.session.execute(_read_statement(), {
-            "tenant_id": self.tenant_id, "event_id": event_id, "customer_id": customer_id})).all()
+        rows = await driver.fetch_all(self.session, _read_statement(), {
+            "tenant_id": self.tenant_id, "event_id": event_id, "customer_id": customer_id})
         if not rows:
             return TriggerReads(None, None, None, None, [], "")
         event, app, customer, contact = _whole_rows(rows[0])

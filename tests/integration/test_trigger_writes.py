@@ -1,0 +1,64 @@
+"""The trigger write of the outbox (a trigger key and its deliveries) on both databases: recorded
+once per key, all or nothing, and inside the caller's transaction unless the caller declared it its
+only write. On PostgreSQL it runs as one statement on the driver's connection."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from server.bootstrap import Services
+from server.domain.engagement.entities import Channel, Delivery, DeliveryState
+from server.domain.ids import new_id
+from server.store.uow import UnitOfWork
+
+
+def _delivery(trigger_key: str, channel: Channel, now: dt.datetime, content: dict[str, str],
+              address: str = "+420600000001") -> Delivery:
+    return Delivery(delivery_id=new_id(), trigger_key=trigger_key, event_id="e1", campaign_id="", customer_id="c1",
+                    channel=channel, provider="twilio", config_id="cfg", address=address,
+                    message_class="REGULAR", content=content, state=DeliveryState.QUEUED, skip_reason="",
+                    attempts=0, next_attempt_at=now, provider_message_id="", error_code="", error_message="",
+                    created_at=now, updated_at=now)
+
+
+# 120: more deliveries than PostgreSQL's one-statement write takes (written with two statements then).
+@pytest.mark.parametrize("pushes", [0, 120])
+async def test_a_trigger_and_its_deliveries_are_recorded_once(services: Services, tenant: str, pushes: int) -> None:
+    now = dt.datetime.now(dt.UTC)
+    first = [_delivery("k1", Channel.SMS, now, {"text": "Výběr 500 Kč"}),
+             _delivery("k1", Channel.EMAIL, now, {"subject": "s", "text": "t"}),
+             *(_delivery("k1", Channel.PUSH, now, {"title": f"device {n}"}, f"push-token-{n}") for n in range(pushes))]
+    async with UnitOfWork(services.database, tenant, single_statement_write=True) as uow:
+        assert await uow.deliveries.add_trigger("k1", "e1", "c1", now, first, queued_until=now)
+        await uow.commit()
+    async with UnitOfWork(services.database, tenant, single_statement_write=True) as uow:
+        again = [_delivery("k1", Channel.SMS, now, {"text": "other"})]
+        assert not await uow.deliveries.add_trigger("k1", "e1", "c1", now, again, queued_until=now)
+        await uow.commit()
+    async with UnitOfWork(services.database, tenant) as uow:
+        recorded = await uow.deliveries.of_trigger("k1")
+    assert sorted(d.delivery_id for d in recorded) == sorted(d.delivery_id for d in first)
+    by_id = {d.delivery_id: d for d in recorded}
+    for sent in first:  # every column comes back as written (JSON, times with their zone)
+        assert by_id[sent.delivery_id].content == sent.content
+        assert by_id[sent.delivery_id].next_attempt_at == sent.next_attempt_at
+        assert by_id[sent.delivery_id].state is DeliveryState.QUEUED
+
+
+async def test_without_the_declaration_the_write_is_part_of_the_transaction(services: Services, tenant: str) -> None:
+    now = dt.datetime.now(dt.UTC)
+    async with UnitOfWork(services.database, tenant) as uow:
+        assert await uow.deliveries.add_trigger("k2", "e1", "c1", now, [_delivery("k2", Channel.SMS, now, {})],
+                                                queued_until=now)
+        # not committed: the unit of work rolls back
+    async with UnitOfWork(services.database, tenant) as uow:
+        await uow.tenants.get(tenant)  # a read first: the transaction is open when the write comes
+        assert await uow.deliveries.add_trigger("k3", "e1", "c1", now, [_delivery("k3", Channel.SMS, now, {})],
+                                                queued_until=now)
+    async with UnitOfWork(services.database, tenant) as uow:
+        assert not await uow.deliveries.trigger_recorded("k2")
+        assert not await uow.deliveries.trigger_recorded("k3")
+        assert await uow.deliveries.of_trigger("k2") == []
+        assert await uow.deliveries.of_trigger("k3") == []
