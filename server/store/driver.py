@@ -13,8 +13,9 @@ and otherwise joins the unit of work's transaction, through the session if none 
 
 from __future__ import annotations
 
+import contextlib
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ClauseElement
 
 Processor = Callable[[Any], Any] | None
+_REQUIRED = object()  # a bound parameter the caller must give
 
 # Session.info key set by a unit of work whose only write is one statement, atomic by itself.
 SINGLE_STATEMENT_WRITE = "engage.single_statement_write"
@@ -32,11 +34,14 @@ SINGLE_STATEMENT_WRITE = "engage.single_statement_write"
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    binds: tuple[tuple[str, Processor], ...]  # in the order of the statement's $n placeholders
+    # In the order of the statement's $n placeholders: name, processor, the value the statement carries.
+    binds: tuple[tuple[str, Processor, Any], ...]
     results: tuple[Processor, ...]  # one per selected or returned column
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
-        return [params[name] if processor is None else processor(params[name]) for name, processor in self.binds]
+        values = [params[name] if name in params or own is _REQUIRED else own for name, _, own in self.binds]
+        return [value if processor is None else processor(value)
+                for value, (_, processor, _) in zip(values, self.binds, strict=True)]
 
     def row(self, values: Sequence[Any]) -> tuple[Any, ...]:
         return tuple(value if processor is None else processor(value)
@@ -54,7 +59,8 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     if known is not None and known[0] is statement:
         return known[1]
     compiled = statement.compile(dialect=dialect)
-    binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+    binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
+                   _REQUIRED if compiled.binds[name].required else compiled.binds[name].effective_value)
                   for name in compiled.positiontup or ())
     columns = list(getattr(statement, "selected_columns", None) or ())
     if not columns and getattr(statement, "_returning", None):
@@ -65,10 +71,18 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     return made
 
 
-async def _driver_connection(session: AsyncSession) -> Any:
+@contextlib.asynccontextmanager
+async def _driver_connection(session: AsyncSession) -> AsyncIterator[Any]:
     connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
+    driver = (await connection.get_raw_connection()).driver_connection
+    try:
+        yield driver
+    except BaseException:
+        # SQLAlchemy invalidates a connection that was lost under its own execute; one lost under the
+        # driver's is invalidated here, so that the pool does not hand it out again.
+        if driver.is_closed():
+            await connection.invalidate()
+        raise
 
 
 def _on_driver(session: AsyncSession) -> bool:
@@ -80,8 +94,9 @@ async def fetch_all(session: AsyncSession, statement: Executable, params: Mappin
     if not _on_driver(session):
         return [tuple(row) for row in (await session.execute(statement, params)).all()]
     compiled = _compile(statement, session.bind.dialect)  # type: ignore[arg-type]
-    driver = await _driver_connection(session)
-    return [compiled.row(row) for row in await driver.fetch(compiled.sql, *compiled.arguments(params))]
+    async with _driver_connection(session) as driver:
+        rows = await driver.fetch(compiled.sql, *compiled.arguments(params))
+    return [compiled.row(row) for row in rows]
 
 
 async def execute(session: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> int:
@@ -89,12 +104,12 @@ async def execute(session: AsyncSession, statement: Executable, params: Mapping[
     if not _on_driver(session):
         result = await session.execute(statement, params)
         return int(result.rowcount)  # type: ignore[attr-defined]
-    driver = await _driver_connection(session)
-    if not driver.is_in_transaction() and not session.info.get(SINGLE_STATEMENT_WRITE):
-        # The unit of work may write more: the session opens its transaction with this statement.
-        result = await session.execute(statement, params)
-        return int(result.rowcount)  # type: ignore[attr-defined]
-    compiled = _compile(statement, session.bind.dialect)  # type: ignore[arg-type]
-    status: str = await driver.execute(compiled.sql, *compiled.arguments(params))
+    async with _driver_connection(session) as driver:
+        if not driver.is_in_transaction() and not session.info.get(SINGLE_STATEMENT_WRITE):
+            # The unit of work may write more: the session opens its transaction with this statement.
+            result = await session.execute(statement, params)
+            return int(result.rowcount)  # type: ignore[attr-defined]
+        compiled = _compile(statement, session.bind.dialect)  # type: ignore[arg-type]
+        status: str = await driver.execute(compiled.sql, *compiled.arguments(params))
     # asyncpg answers with the command tag, e.g. "INSERT 0 3" or "UPDATE 2".
     return int(status.rsplit(" ", 1)[-1])

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import literal, select, text
 from sqlalchemy.exc import DBAPIError
 
+from server.store import driver
 from server.store.db import open_database
 from tests.support.databases import PostgresDatabases
 
@@ -51,4 +53,27 @@ async def test_a_connection_used_within_the_window_is_not_pinged(postgres: Postg
         with pytest.raises(DBAPIError):
             await _kill_pooled_backend(postgres, url, idle_seconds_before_ping=60.0)
     finally:
+        await postgres.drop(url)
+
+
+async def test_a_connection_lost_under_a_driver_statement_is_not_handed_out_again(
+        postgres: PostgresDatabases) -> None:
+    # Statements of server/store/driver.py run on asyncpg's connection, beneath SQLAlchemy's error
+    # handling: a connection lost there must still be dropped from the pool.
+    url = await postgres.fresh()
+    database = open_database(url, pool_size=1, idle_seconds_before_ping=60.0)
+    one = select(literal(1))
+    try:
+        async with database.sessions() as session:
+            assert await driver.fetch_all(session, one, {}) == [(1,)]
+            pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        await postgres.admin(f"SELECT pg_terminate_backend({pid})")
+        await asyncio.sleep(0.2)
+        async with database.sessions() as session:
+            with pytest.raises((OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
+                await driver.fetch_all(session, one, {})
+        async with database.sessions() as session:
+            assert await driver.fetch_all(session, one, {}) == [(1,)]
+    finally:
+        await database.dispose()
         await postgres.drop(url)
