@@ -48,7 +48,8 @@ class _Compiled:
                      for value, processor in zip(values, self.results, strict=True))
 
 
-# Per dialect (the engine's, with its JSON serialisers), per statement object.
+# Per dialect (the engine's, with its JSON serialisers), per statement object: statements given here are
+# built once (module level or a bounded cache), and each is compiled once and kept.
 _compiled: weakref.WeakKeyDictionary[Dialect, dict[int, tuple[ClauseElement, _Compiled]]] = \
     weakref.WeakKeyDictionary()
 
@@ -63,8 +64,6 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
                    _REQUIRED if compiled.binds[name].required else compiled.binds[name].effective_value)
                   for name in compiled.positiontup or ())
     columns = list(getattr(statement, "selected_columns", None) or ())
-    if not columns and getattr(statement, "_returning", None):
-        columns = list(statement._returning)  # type: ignore[attr-defined]
     results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
     made = _Compiled(compiled.string, binds, results)
     by_statement[id(statement)] = (statement, made)
@@ -90,7 +89,7 @@ def _on_driver(session: AsyncSession) -> bool:
 
 
 async def fetch_all(session: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """The rows of a SELECT (or of an INSERT ... RETURNING), as tuples in the statement's column order."""
+    """The rows of a SELECT, as tuples in the statement's column order."""
     if not _on_driver(session):
         return [tuple(row) for row in (await session.execute(statement, params)).all()]
     compiled = _compile(statement, session.bind.dialect)  # type: ignore[arg-type]
