@@ -19,6 +19,9 @@ class TenantRepository:
 
     def upsert(self, table: Any) -> Any:
         """INSERT with ON CONFLICT support, in the current database's dialect."""
-        if self.session.bind.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+        return dialect_insert(self.session.bind.dialect.name)(table)
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The insert() with ON CONFLICT support of a dialect, for statements built once per dialect."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert

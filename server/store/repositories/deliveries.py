@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Insert, and_, bindparam, insert, or_, select, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from server.domain.engagement.entities import Channel, Delivery, DeliveryState
 from server.store import driver
 from server.store.engagement_models import DeliveryRow, TriggerRow
-from server.store.repositories.base import TenantRepository
+from server.store.repositories.base import TenantRepository, dialect_insert
 
 # The dispatch hot path changes rows it never loaded into the session: nothing there to keep in step.
 _NO_SYNC = {"synchronize_session": False}
@@ -26,8 +26,8 @@ _INSERT_DELIVERIES = DeliveryRow.__table__.insert()
 
 @functools.cache
 def _insert_trigger(dialect: str) -> Insert:
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return upsert(TriggerRow.__table__).on_conflict_do_nothing(index_elements=["tenant_id", "trigger_key"])
+    return dialect_insert(dialect)(TriggerRow.__table__).on_conflict_do_nothing(
+        index_elements=["tenant_id", "trigger_key"])
 
 
 # A customer with many devices has many deliveries per trigger; past this many (26 parameters each,
