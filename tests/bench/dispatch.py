@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import uvloop
 from arq import create_pool
 from cryptography.fernet import Fernet
 from sqlalchemy import select
@@ -255,7 +256,10 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=Path("var/bench-dispatch.json"))
     arguments = parser.parse_args()
     speed = machine_speed_ms()
-    figures = asyncio.run(run(arguments.backend, arguments.messages, arguments.steady_seconds))
+    # The bench's own gRPC client and provider sink share the 2 cores with what they measure: on uvloop,
+    # as the server and the workers, they take less of them.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        figures = runner.run(run(arguments.backend, arguments.messages, arguments.steady_seconds))
     figures["machine_speed_ms"] = speed
     figures["goals"] = _goals(figures)
     verdict = {True: "met", False: "NOT MET"}
