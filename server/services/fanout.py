@@ -61,8 +61,7 @@ class SendingSetup:
 
 
 async def load_sending_setup(uow: UnitOfWork, events: list[Event]) -> SendingSetup:
-    apps = {app_id: app for app_id in {e.app_id for e in events if e.app_id}
-            if (app := await uow.apps.get(app_id)) is not None}
+    apps = {app.app_id: app for app in await uow.apps.get_many({e.app_id for e in events if e.app_id})}
     tenant = await uow.tenants.get(uow.tenant_id)
     return SendingSetup(apps, await uow.channel_configs.routes(), tenant.display_name if tenant else "")
 
@@ -80,7 +79,7 @@ async def record_trigger(uow: UnitOfWork, trigger: Trigger, setup: SendingSetup,
     addresses). Returns them and whether they are new: a trigger key seen before returns the first
     call's deliveries and records nothing, even if the event could no longer be sent now."""
     try:
-        deliveries = plan_deliveries(trigger, setup, contact, box, now)
+        deliveries = _plan_deliveries(trigger, setup, contact, box, now)
     except (FailedPrecondition, InvalidArgument):
         if await uow.deliveries.trigger_recorded(trigger.trigger_key):
             return await uow.deliveries.of_trigger(trigger.trigger_key), False
@@ -94,7 +93,7 @@ async def record_trigger(uow: UnitOfWork, trigger: Trigger, setup: SendingSetup,
     return deliveries, True
 
 
-def plan_deliveries(trigger: Trigger, setup: SendingSetup, contact: Contact | None, box: SecretBox,
+def _plan_deliveries(trigger: Trigger, setup: SendingSetup, contact: Contact | None, box: SecretBox,
                     now: dt.datetime) -> list[Delivery]:
     """One delivery per channel address, rendered; raises when the event cannot be sent (its app is
     not published, its content does not render)."""

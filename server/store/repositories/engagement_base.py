@@ -1,4 +1,4 @@
-"""Shared reads of the engagement set-up tables: get by id, and list a page ordered by id."""
+"""Shared reads of the engagement set-up tables: get by id (one or many), and list a page ordered by id."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ class IdKeyedRepository(TenantRepository):
 
     async def _row(self, identifier: str) -> Any:
         return await self.session.get(self.model, (self.tenant_id, identifier))
+
+    async def _rows(self, identifiers: set[str]) -> list[Any]:
+        """The rows of the named ids that exist, in one query."""
+        if not identifiers:
+            return []
+        column = getattr(self.model, self.id_column)
+        return list(await self.session.scalars(select(self.model).where(
+            self.model.tenant_id == self.tenant_id, column.in_(identifiers))))
 
     async def _page(self, after: str | None, limit: int, *conditions: Any) -> list[Any]:
         column = getattr(self.model, self.id_column)

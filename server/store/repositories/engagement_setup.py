@@ -28,6 +28,10 @@ class AppsRepository(IdKeyedRepository):
         row = await self._row(app_id)
         return app_from_row(row) if row else None
 
+    async def get_many(self, app_ids: set[str]) -> list[App]:
+        """The named apps that exist, in one query."""
+        return [app_from_row(r) for r in await self._rows(app_ids)]
+
     async def page(self, after: str | None, limit: int) -> list[App]:
         return [app_from_row(r) for r in await self._page(after, limit)]
 
@@ -98,11 +102,7 @@ class EventsRepository(IdKeyedRepository):
 
     async def get_many(self, event_ids: set[str]) -> list[Event]:
         """The named events that exist, in one query."""
-        if not event_ids:
-            return []
-        rows = await self.session.scalars(select(EventRow).where(
-            EventRow.tenant_id == self.tenant_id, EventRow.event_id.in_(event_ids)))
-        return [event_from_row(r) for r in rows]
+        return [event_from_row(r) for r in await self._rows(event_ids)]
 
     async def page(self, after: str | None, limit: int) -> list[Event]:
         return [event_from_row(r) for r in await self._page(after, limit)]
@@ -134,11 +134,7 @@ class ChannelConfigsRepository(IdKeyedRepository):
 
     async def with_sealed_secrets(self, config_ids: set[str]) -> dict[str, tuple[ChannelConfig, bytes | None]]:
         """The named configurations that exist, each with its sealed secrets, in one query."""
-        if not config_ids:
-            return {}
-        rows = await self.session.scalars(select(ChannelConfigRow).where(
-            ChannelConfigRow.tenant_id == self.tenant_id, ChannelConfigRow.config_id.in_(config_ids)))
-        return {row.config_id: (_config(row), row.sealed_secrets) for row in rows}
+        return {row.config_id: (_config(row), row.sealed_secrets) for row in await self._rows(config_ids)}
 
     async def sealed_secrets(self, config_id: str) -> bytes | None:
         row = await self._row(config_id)
