@@ -115,7 +115,7 @@ class DeliveryRow(Base):
         UniqueConstraint("tenant_id", "trigger_key", "channel", "address", name="uq_deliveries_trigger_address"),
         Index("ix_deliveries_due", "state", "next_attempt_at"),
         Index("ix_deliveries_tenant_customer", "tenant_id", "customer_id", "created_at"),
-        Index("ix_deliveries_tenant_state", "tenant_id", "state", "created_at"),
+        Index("ix_deliveries_tenant_due", "tenant_id", "state", "next_attempt_at"),
         Index("ix_deliveries_provider_message", "provider", "provider_message_id"),
     )
 
