@@ -51,7 +51,8 @@ def _insert_trigger_and_deliveries(count: int) -> Insert:
             .add_cte(new_trigger))
 
 
-# finish_many's answers, one array per column, zipped back into rows by unnest().
+# finish_many's answers, in the order of its rows; on PostgreSQL one array per column, zipped back into
+# rows by unnest().
 _FINISHED_COLUMNS = ("delivery_id", "state", "provider_message_id", "error_code", "error_message")
 
 
@@ -178,34 +179,36 @@ class DeliveriesRepository(TenantRepository):
         """Final answers for deliveries this worker holds, in one statement on PostgreSQL (one per kind
         of answer, executed for all its rows at once, on SQLite). Wipes sealed (one-time password)
         content."""
-        if not finished:
+        # Each answer as stored: (delivery_id, state, provider_message_id, error_code, error_message).
+        rows = [(a.delivery_id, a.state.value, a.provider_message_id[:200], a.error_code[:64], a.error_message[:2000])
+                for a in finished]
+        if not rows:
             return
         if self.session.bind.dialect.name == "postgresql":
+            columns = zip(*rows, strict=True)
             await self.session.execute(_finish_by_arrays(), {
                 "b_tenant_id": self.tenant_id, "b_now": now,
-                **{f"a_{name}": values for name, values in zip(_FINISHED_COLUMNS, zip(*(
-                    (a.delivery_id, a.state.value, a.provider_message_id[:200], a.error_code[:64],
-                     a.error_message[:2000]) for a in finished), strict=True), strict=True)}})
+                **{f"a_{name}": list(values) for name, values in zip(_FINISHED_COLUMNS, columns, strict=True)}})
             return
-        kinds: dict[tuple[DeliveryState, bool], list[FinishedSend]] = {}
-        for answer in finished:
-            kinds.setdefault((answer.state, bool(answer.provider_message_id)), []).append(answer)
+        kinds: dict[tuple[str, bool], list[tuple[str, str, str, str, str]]] = {}
+        for row in rows:
+            kinds.setdefault((row[1], bool(row[2])), []).append(row)
         table = DeliveryRow.__table__
         for (state, has_provider_id), answers in kinds.items():
-            values: dict[str, Any] = {"state": state.value, "lease_until": None, "updated_at": now,
+            values: dict[str, Any] = {"state": state, "lease_until": None, "updated_at": now,
                                       "error_code": bindparam("b_error_code"),
                                       "error_message": bindparam("b_error_message"), "sealed_content": None}
             if has_provider_id:
                 values["provider_message_id"] = bindparam("b_provider_message_id")
-            if state is DeliveryState.SENT:
+            if state == DeliveryState.SENT.value:
                 values["sent_at"] = now
             statement = update(table).where(
                 table.c.delivery_id == bindparam("b_delivery_id"), table.c.tenant_id == self.tenant_id,
                 table.c.state == DeliveryState.SENDING.value).values(**values)
             await self.session.execute(statement, [
-                {"b_delivery_id": a.delivery_id, "b_error_code": a.error_code[:64],
-                 "b_error_message": a.error_message[:2000], "b_provider_message_id": a.provider_message_id[:200]}
-                for a in answers])
+                {"b_delivery_id": delivery_id, "b_provider_message_id": provider_message_id,
+                 "b_error_code": error_code, "b_error_message": error_message}
+                for delivery_id, _, provider_message_id, error_code, error_message in answers])
 
     async def reschedule(self, delivery_id: str, at: dt.datetime, now: dt.datetime, *, error_code: str = "",
                          error_message: str = "") -> bool:
