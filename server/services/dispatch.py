@@ -44,6 +44,21 @@ class _HeldBack:
     seconds: float  # how long it would still have had to wait
 
 
+@dataclass(frozen=True)
+class _OpenConfig:
+    """A channel configuration with its secrets opened for a batch's sends."""
+
+    config: ChannelConfig
+    secrets: dict[str, str]
+    unreadable: SecretBoxError | None = None  # the secrets could not be opened (a rotated-away key)
+
+
+def _secrets_unreadable(tenant_id: str, delivery: Delivery, error: SecretBoxError) -> SendReport:
+    # A key that was rotated away or mistyped: retrying cannot help, an operator must look.
+    log.error("delivery_secrets_unreadable", tenant=tenant_id, delivery=delivery.delivery_id, error=str(error))
+    return SendReport(SendOutcome.PERMANENT_FAILURE, error_code="SECRETS_UNREADABLE", error_message=str(error))
+
+
 @dataclass
 class _Answer:
     """What became of one claimed delivery, to record."""
@@ -94,10 +109,11 @@ class DispatchService:
         deadline = self._send_deadline()
         async with UnitOfWork(self._database, tenant_id) as uow:
             delivery = await uow.deliveries.claim(delivery_id, self._clock(), self._lease)
-            configs = await uow.channel_configs.with_sealed_secrets({delivery.config_id}) if delivery else {}
+            sealed = await uow.channel_configs.with_sealed_secrets({delivery.config_id}) if delivery else {}
             await uow.commit()
         if delivery is None:
             return "not-mine"
+        configs = self._open_secrets(sealed)
         report = await self._send_safely(tenant_id, delivery, configs, deadline, cleared=False)
         [answer] = await self._record(tenant_id, [(delivery, report)])
         return str(answer.state)
@@ -112,10 +128,11 @@ class DispatchService:
             async with self._claiming, UnitOfWork(self._database, tenant_id) as uow:
                 deadline = self._send_deadline()
                 batch = await uow.deliveries.claim_due(self._clock(), self._lease, DISPATCH_BATCH)
-                configs = await uow.channel_configs.with_sealed_secrets({d.config_id for d in batch})
+                sealed = await uow.channel_configs.with_sealed_secrets({d.config_id for d in batch})
                 await uow.commit()
             if not batch:
                 return claimed
+            configs = self._open_secrets(sealed)
             claimed += len(batch)
             cleared = await self._clear_rate_limits(tenant_id, batch, configs)
             reports = await asyncio.gather(*(
@@ -127,13 +144,24 @@ class DispatchService:
                 await self._queue.enqueue_due_dispatch(tenant_id)
                 return claimed
 
+    def _open_secrets(self, configs: dict[str, tuple[ChannelConfig, bytes | None]]) -> dict[str, _OpenConfig]:
+        """Each configuration with its secrets opened, once for all the sends through it (opening is a
+        decryption and a JSON parse); an unreadable one keeps its error, which fails its sends."""
+        opened: dict[str, _OpenConfig] = {}
+        for config_id, (config, sealed) in configs.items():
+            try:
+                opened[config_id] = _OpenConfig(config, self._box.open(sealed) if sealed else {})
+            except SecretBoxError as exc:
+                opened[config_id] = _OpenConfig(config, {}, exc)
+        return opened
+
     async def _clear_rate_limits(self, tenant_id: str, batch: list[Delivery],
-                                 configs: dict[str, tuple[ChannelConfig, bytes | None]]) -> set[str]:
+                                 configs: dict[str, _OpenConfig]) -> set[str]:
         """Asks each configuration's rate limit once for all of the batch's sends through it; returns
         the deliveries that may go at once (the others wait for their turn one by one)."""
         cleared: set[str] = set()
         for config_id in {d.config_id for d in batch if d.config_id in configs}:
-            config = configs[config_id][0]
+            config = configs[config_id].config
             waiting = [d.delivery_id for d in batch if d.config_id == config_id]
             granted, _ = await self._limiter.take(self._rate_key(tenant_id, config), self._per_second(config),
                                                   len(waiting))
@@ -150,8 +178,7 @@ class DispatchService:
         """When, on the monotonic clock, sends claimed from now on must be over."""
         return time.monotonic() + self._lease.total_seconds() - LEASE_MARGIN_SECONDS
 
-    async def _send_safely(self, tenant_id: str, delivery: Delivery,
-                           configs: dict[str, tuple[ChannelConfig, bytes | None]],
+    async def _send_safely(self, tenant_id: str, delivery: Delivery, configs: dict[str, _OpenConfig],
                            deadline: float, cleared: bool) -> SendReport | _HeldBack:
         """_send, with a fault of our own sending code (a bug, not a provider's answer) turned into a
         temporary failure: logged with its traceback and retried with backoff like one, while the
@@ -163,7 +190,7 @@ class DispatchService:
             log.error("delivery_send_crashed", tenant=tenant_id, delivery=delivery.delivery_id, exc_info=exc)
             return SendReport(SendOutcome.TEMPORARY_FAILURE, error_code="SEND_CRASHED", error_message=repr(exc)[:300])
 
-    async def _send(self, tenant_id: str, delivery: Delivery, configs: dict[str, tuple[ChannelConfig, bytes | None]],
+    async def _send(self, tenant_id: str, delivery: Delivery, configs: dict[str, _OpenConfig],
                     deadline: float, cleared: bool) -> SendReport | _HeldBack:
         """One send of a claimed delivery, over by `deadline` (the wait for the rate limit included,
         unless the rate limit `cleared` it already); every problem comes back as a report, none as an
@@ -172,14 +199,13 @@ class DispatchService:
         if found is None:
             return SendReport(SendOutcome.PERMANENT_FAILURE, error_code="CHANNEL_CONFIG_MISSING",
                               error_message=f"channel configuration '{delivery.config_id}' no longer exists")
-        config, sealed = found
+        config, secrets = found.config, found.secrets
+        if found.unreadable is not None:
+            return _secrets_unreadable(tenant_id, delivery, found.unreadable)
         try:
             content = self._box.open(delivery.sealed_content) if delivery.sealed_content else delivery.content
-            secrets = self._box.open(sealed) if sealed else {}
         except SecretBoxError as exc:
-            # A key that was rotated away or mistyped: retrying cannot help, an operator must look.
-            log.error("delivery_secrets_unreadable", tenant=tenant_id, delivery=delivery.delivery_id, error=str(exc))
-            return SendReport(SendOutcome.PERMANENT_FAILURE, error_code="SECRETS_UNREADABLE", error_message=str(exc))
+            return _secrets_unreadable(tenant_id, delivery, exc)
         held_back = 0.0 if cleared else await self._wait_for_rate_limit(tenant_id, config)
         if held_back:
             return _HeldBack(held_back)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import httpx
@@ -50,7 +51,16 @@ class Http1Client:
         if self._session is None:
             # Providers set no cookies that matter, and a cookie jar costs work on every answer.
             self._session = aiohttp.ClientSession(timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar())
-        async with self._session.post(url, data=form, json=json_body, headers=headers) as response:
+        # The body is encoded here, as bytes with its content type: given a dict, aiohttp builds a FormData
+        # (and a multipart writer it then does not use) or a JSON payload object per request, about a
+        # fifth of a dispatch worker's CPU per message in py-spy.
+        headers = dict(headers or {})
+        body: bytes | None = None
+        if form is not None:
+            body, headers["Content-Type"] = urlencode(form).encode(), "application/x-www-form-urlencoded"
+        elif json_body is not None:
+            body, headers["Content-Type"] = json.dumps(json_body).encode(), "application/json"
+        async with self._session.post(url, data=body, headers=headers) as response:
             body = await response.read()
             return HttpAnswer(response.status, response.reason or "", response.headers,
                               body.decode(response.charset or "utf-8", errors="replace"))
