@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,44 +18,43 @@ DEFAULT_DEADLINE_SECONDS = 30.0
 DEFAULT_STREAM_DEADLINE_SECONDS = 3600.0
 
 
-class _CallDefaults:
-    """Adds the bearer token and a default deadline to every call."""
+class _WithDefaults:
+    """One method of a stub: each call sends the bearer token first and gets the default deadline
+    unless it names its own."""
 
-    def __init__(self, token: str | None) -> None:
+    def __init__(self, method: Any, metadata: tuple[tuple[str, str], ...], deadline: float) -> None:
+        self._method = method
+        self._metadata = metadata
+        self._deadline = deadline
+
+    def __call__(self, request: Any, *, timeout: float | None = None, metadata: Any = None, **options: Any) -> Any:
+        return self._method(request, timeout=timeout or self._deadline,
+                            metadata=self._metadata + tuple(metadata or ()), **options)
+
+
+class _ChannelWithDefaults:
+    """What the generated stubs are built on: the channel's methods, each wrapped in _WithDefaults.
+    A client interceptor would do the same, but grpc.aio runs every intercepted call through an
+    interceptor chain of its own (an extra task and call object per call)."""
+
+    def __init__(self, channel: grpc.aio.Channel, token: str | None) -> None:
+        self._channel = channel
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
 
-    def details(self, details: grpc.aio.ClientCallDetails, deadline: float) -> grpc.aio.ClientCallDetails:
-        metadata = grpc.aio.Metadata(*self._metadata)
-        for key, value in details.metadata or ():
-            metadata.add(key, value)
-        return grpc.aio.ClientCallDetails(details.method, details.timeout or deadline, metadata,
-                                          details.credentials, details.wait_for_ready)
+    def unary_unary(self, *args: Any, **kwargs: Any) -> _WithDefaults:
+        return _WithDefaults(self._channel.unary_unary(*args, **kwargs), self._metadata, DEFAULT_DEADLINE_SECONDS)
 
+    def unary_stream(self, *args: Any, **kwargs: Any) -> _WithDefaults:
+        return _WithDefaults(self._channel.unary_stream(*args, **kwargs), self._metadata,
+                             DEFAULT_STREAM_DEADLINE_SECONDS)
 
-# grpc.aio files an interceptor under the first call kind it implements, so one class per kind.
-class _UnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
-    def __init__(self, defaults: _CallDefaults) -> None:
-        self._defaults = defaults
+    def stream_unary(self, *args: Any, **kwargs: Any) -> _WithDefaults:
+        return _WithDefaults(self._channel.stream_unary(*args, **kwargs), self._metadata,
+                             DEFAULT_STREAM_DEADLINE_SECONDS)
 
-    async def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
-        return await continuation(self._defaults.details(details, DEFAULT_DEADLINE_SECONDS), request)
-
-
-class _UnaryStream(grpc.aio.UnaryStreamClientInterceptor):
-    def __init__(self, defaults: _CallDefaults) -> None:
-        self._defaults = defaults
-
-    async def intercept_unary_stream(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
-        return await continuation(self._defaults.details(details, DEFAULT_STREAM_DEADLINE_SECONDS), request)
-
-
-class _StreamUnary(grpc.aio.StreamUnaryClientInterceptor):
-    def __init__(self, defaults: _CallDefaults) -> None:
-        self._defaults = defaults
-
-    async def intercept_stream_unary(self, continuation: Callable[..., Any], details: Any,
-                                     request_iterator: Any) -> Any:
-        return await continuation(self._defaults.details(details, DEFAULT_STREAM_DEADLINE_SECONDS), request_iterator)
+    def stream_stream(self, *args: Any, **kwargs: Any) -> _WithDefaults:
+        return _WithDefaults(self._channel.stream_stream(*args, **kwargs), self._metadata,
+                             DEFAULT_STREAM_DEADLINE_SECONDS)
 
 
 @dataclass
@@ -79,13 +77,12 @@ class Stubs:
 
 
 def connect(address: str, token: str | None = None, *, max_message_bytes: int = 64 * 1024 * 1024) -> Stubs:
-    defaults = _CallDefaults(token)
     channel = grpc.aio.insecure_channel(
-        address, interceptors=[kind(defaults) for kind in (_UnaryUnary, _UnaryStream, _StreamUnary)],
-        options=[("grpc.max_receive_message_length", max_message_bytes),
-                 ("grpc.max_send_message_length", max_message_bytes)])
-    return Stubs(channel=channel, ingest=ingest_service_pb2_grpc.IngestServiceStub(channel),
-                 insights=insights_service_pb2_grpc.InsightsServiceStub(channel),
-                 subscriptions=subscriptions_service_pb2_grpc.SubscriptionsServiceStub(channel),
-                 engagement=engagement_service_pb2_grpc.EngagementServiceStub(channel),
-                 health=health_pb2_grpc.HealthStub(channel))
+        address, options=[("grpc.max_receive_message_length", max_message_bytes),
+                          ("grpc.max_send_message_length", max_message_bytes)])
+    with_defaults: Any = _ChannelWithDefaults(channel, token)
+    return Stubs(channel=channel, ingest=ingest_service_pb2_grpc.IngestServiceStub(with_defaults),
+                 insights=insights_service_pb2_grpc.InsightsServiceStub(with_defaults),
+                 subscriptions=subscriptions_service_pb2_grpc.SubscriptionsServiceStub(with_defaults),
+                 engagement=engagement_service_pb2_grpc.EngagementServiceStub(with_defaults),
+                 health=health_pb2_grpc.HealthStub(with_defaults))
