@@ -8,20 +8,17 @@ import datetime as dt
 import uuid
 
 from server.bootstrap import Services
-from server.domain.engagement.entities import Channel, Delivery, DeliveryState
-from server.domain.ids import new_id
+from server.domain.engagement.entities import Delivery, DeliveryState
 from server.store.repositories.deliveries import FinishedSend
 from server.store.uow import UnitOfWork
+from tests.support.outbox import queued_delivery
 
 LEASE = dt.timedelta(seconds=30)
 
 
 def _delivery(key: str, due: dt.datetime, now: dt.datetime, sealed: bytes | None = None) -> Delivery:
-    return Delivery(delivery_id=new_id(), trigger_key=key, event_id="e1", campaign_id="", customer_id="c1",
-                    channel=Channel.SMS, provider="twilio", config_id="cfg", address=f"+4206{key[-8:]:0>8}",
-                    message_class="REGULAR", content={} if sealed else {"text": key}, state=DeliveryState.QUEUED,
-                    skip_reason="", attempts=0, next_attempt_at=due, provider_message_id="", error_code="",
-                    error_message="", created_at=now, updated_at=now, sealed_content=sealed)
+    return queued_delivery(key, now, address=f"+4206{key[-8:]:0>8}", content={} if sealed else {"text": key},
+                           next_attempt_at=due, sealed_content=sealed)
 
 
 async def _record(services: Services, tenant: str, deliveries: list[Delivery], now: dt.datetime) -> None:

@@ -10,17 +10,13 @@ import pytest
 
 from server.bootstrap import Services
 from server.domain.engagement.entities import Channel, Delivery, DeliveryState
-from server.domain.ids import new_id
 from server.store.uow import UnitOfWork
+from tests.support.outbox import queued_delivery
 
 
 def _delivery(trigger_key: str, channel: Channel, now: dt.datetime, content: dict[str, str],
               address: str = "+420600000001") -> Delivery:
-    return Delivery(delivery_id=new_id(), trigger_key=trigger_key, event_id="e1", campaign_id="", customer_id="c1",
-                    channel=channel, provider="twilio", config_id="cfg", address=address,
-                    message_class="REGULAR", content=content, state=DeliveryState.QUEUED, skip_reason="",
-                    attempts=0, next_attempt_at=now, provider_message_id="", error_code="", error_message="",
-                    created_at=now, updated_at=now)
+    return queued_delivery(trigger_key, now, channel=channel, content=content, address=address)
 
 
 # 120: more deliveries than PostgreSQL's one-statement write takes (written with two statements then).
