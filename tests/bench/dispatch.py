@@ -1,8 +1,8 @@
 """`python -m tests.bench.dispatch`: end-to-end dispatch (TriggerEvent through the gRPC server, the
 outbox, 2 arq worker processes, Twilio's API on a local HTTP sink) in messages/s, side by side with
 arq's rate for no-op jobs on the same Redis with 2 workers (the ceiling, measured just before and just
-after, their mean taken), and the enqueue-to-sent latency (p50/p99) at a steady 200 messages/s.
-Writes var/bench-dispatch.json."""
+after, their mean taken), and the enqueue-to-sent latency (p50/p99) at a steady 200 messages/s. Then
+the same for email, to a local SMTP server (aiosmtpd), for its own rate. Writes var/bench-dispatch.json."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ from tests.bench.redis_queue import clear_queue, resolve_redis
 from tests.bench.report import write_json
 from tests.bench.server_process import REPO_ROOT, ServerProcess
 from tests.support.sinks.providers import ProviderSink
+from tests.support.sinks.smtp import SmtpSink
 
 SECRET = "bench-secret-" + "x" * 40
 WORKERS = 2
@@ -120,14 +121,16 @@ async def _seed(settings: Settings, customers: int, base_url: str) -> tuple[str,
         async with UnitOfWork(services.database, tenant) as uow:
             await uow.customers.upsert_many([Customer(f"c{i:06d}") for i in range(customers)], now)
             for i in range(customers):
-                await uow.contacts.save(Contact(f"c{i:06d}", phone=f"+4206{i:08d}", updated_at=now))
+                await uow.contacts.save(Contact(f"c{i:06d}", phone=f"+4206{i:08d}", email=f"c{i:06d}@bank.example",
+                                                updated_at=now))
             await uow.commit()
     finally:
         await services.close()
     return tenant, base_url
 
 
-async def _set_up_event(stubs: Any, base_url: str) -> str:
+async def _set_up_event(stubs: Any, base_url: str) -> tuple[str, str, str]:
+    """(the SMS event, its app, its event type)."""
     e = stubs.engagement
     app = await e.CreateApp(pb.CreateAppRequest(app=pb.App(display_name="Bench", category="BANKING",
                                                            platforms=[pb.PLATFORM_WEB])))
@@ -140,6 +143,20 @@ async def _set_up_event(stubs: Any, base_url: str) -> str:
         display_name="Alert", description="bench", event_type=kind.name, app=app.name,
         messages=[pb.EventMessage(channel=pb.CHANNEL_SMS, content=pb.MessageContent(
             sms=pb.SmsContent(text="Alert {{ data.n }} for {{ customer.id }}")))])))
+    return event.name, app.name, kind.name
+
+
+async def _set_up_email_event(stubs: Any, app: str, event_type: str, smtp: SmtpSink) -> str:
+    e = stubs.engagement
+    await e.CreateChannelConfig(pb.CreateChannelConfigRequest(channel_config=pb.ChannelConfig(
+        channel=pb.CHANNEL_EMAIL, provider="smtp",
+        settings={"host": smtp.host, "port": str(smtp.port), "security": "NONE",
+                  "from_address": "alerts@bank.example"})))
+    event = await e.CreateEvent(pb.CreateEventRequest(event=pb.Event(
+        display_name="Mail alert", description="bench", event_type=event_type, app=app,
+        messages=[pb.EventMessage(channel=pb.CHANNEL_EMAIL, content=pb.MessageContent(email=pb.EmailContent(
+            subject="Alert {{ data.n }}", text="Alert {{ data.n }} for {{ customer.id }}",
+            html="<p>Alert <b>{{ data.n }}</b> for {{ customer.id }}</p>")))])))
     return event.name
 
 
@@ -173,7 +190,7 @@ async def _trigger_at_rate(stubs: Any, event: str, numbers: range, customers: in
     await asyncio.gather(*calls)
 
 
-async def run(backend: str, messages: int, steady_seconds: int) -> dict[str, Any]:
+async def run(backend: str, messages: int, steady_seconds: int, emails: int) -> dict[str, Any]:
     run_dir = Path("var/bench") / f"dispatch-{dt.datetime.now():%Y%m%d-%H%M%S}"
     redis_url, embedded = resolve_redis(run_dir / "redis")
     postgres = PostgresServer()
@@ -188,7 +205,7 @@ async def run(backend: str, messages: int, steady_seconds: int) -> dict[str, Any
     processes: list[asyncio.subprocess.Process] = []
     server = ServerProcess(database.url, redis_url, SECRET, queue, run_dir / "server.log")
     try:
-        async with ProviderSink() as sink:
+        async with ProviderSink() as sink, SmtpSink() as smtp:
             tenant, _ = await _seed(settings, customers, sink.base_url)
             # The ceiling is measured just before and just after the dispatch run, and their mean taken:
             # this machine's speed drifts within minutes (one reading after the run alone moved from
@@ -198,7 +215,8 @@ async def run(backend: str, messages: int, steady_seconds: int) -> dict[str, Any
             token = mint_token(settings, tenant=tenant, role=Role.BANK_ADMIN, subject="bench",
                                ttl=dt.timedelta(hours=2))
             async with connect(server.address, token) as stubs:
-                event = await _set_up_event(stubs, sink.base_url)
+                event, app, event_type = await _set_up_event(stubs, sink.base_url)
+                email_event = await _set_up_email_event(stubs, app, event_type, smtp)
                 processes = await _start("workers", _worker_env(database.url, redis_url, queue, run_dir), WORKERS)
                 await asyncio.sleep(3)  # the workers connect
                 cpu = CpuShares(server.pid, [p.pid for p in processes])
@@ -213,7 +231,14 @@ async def run(backend: str, messages: int, steady_seconds: int) -> dict[str, Any
                 await _trigger_at_rate(stubs, event, range(messages, messages + steady), customers, 200.0)
                 steady_achieved = steady / (time.perf_counter() - steady_started)
                 await sink.wait_for("twilio", messages + steady, timeout=600)
-            latencies = await _latencies(settings, tenant, messages)
+                email_cpu = CpuShares(server.pid, [p.pid for p in processes])
+                email_started = time.perf_counter()
+                await _trigger_all(stubs, email_event, range(messages + steady, messages + steady + emails), customers)
+                await smtp.wait_for_count(emails, timeout=600)
+                email_rate = emails / (time.perf_counter() - email_started)
+                email_cpu_ms = email_cpu.per_message_ms(emails)
+            latencies = await _latencies(settings, tenant, messages, steady)
+            email_tries = await _tries_per_message(settings, tenant, "EMAIL")
     finally:
         await _stop(processes)
         await server.stop()
@@ -232,10 +257,12 @@ async def run(backend: str, messages: int, steady_seconds: int) -> dict[str, Any
             "steady_messages": steady,
             "cpu_ms_per_message": cpu_ms,
             "enqueue_to_sent_p50_ms": round(statistics.median(latencies), 1),
-            "enqueue_to_sent_p99_ms": round(statistics.quantiles(latencies, n=100)[98], 1)}
+            "enqueue_to_sent_p99_ms": round(statistics.quantiles(latencies, n=100)[98], 1),
+            "emails": emails, "emails_per_second": round(email_rate, 1), "email_cpu_ms_per_message": email_cpu_ms,
+            "email_tries_per_message": email_tries}
 
 
-async def _latencies(settings: Settings, tenant: str, skip: int) -> list[float]:
+async def _latencies(settings: Settings, tenant: str, skip: int, count: int) -> list[float]:
     """created (recorded in the outbox and enqueued) -> sent, of the steady-rate deliveries."""
     services = await build_services(settings, with_queue=False)
     try:
@@ -244,7 +271,19 @@ async def _latencies(settings: Settings, tenant: str, skip: int) -> list[float]:
                 DeliveryRow.tenant_id == tenant).order_by(DeliveryRow.created_at))).all()
     finally:
         await services.close()
-    return [(sent - created).total_seconds() * 1000 for created, sent in rows[skip:] if sent is not None]
+    return [(sent - created).total_seconds() * 1000 for created, sent in rows[skip:skip + count] if sent is not None]
+
+
+async def _tries_per_message(settings: Settings, tenant: str, channel: str) -> float:
+    """Send attempts per delivery of the channel: above 1 when sends failed for the moment and were retried."""
+    services = await build_services(settings, with_queue=False)
+    try:
+        async with services.database.sessions() as session:
+            attempts = (await session.execute(select(DeliveryRow.attempts).where(
+                DeliveryRow.tenant_id == tenant, DeliveryRow.channel == channel))).scalars().all()
+    finally:
+        await services.close()
+    return round(sum(attempts) / max(len(attempts), 1), 3)
 
 
 def _goals(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -259,6 +298,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.dispatch", description=__doc__)
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--steady-seconds", type=int, default=10)
+    parser.add_argument("--emails", type=int, default=2000)
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--output", type=Path, default=Path("var/bench-dispatch.json"))
     arguments = parser.parse_args()
@@ -266,7 +306,8 @@ def main() -> None:
     # The bench's own gRPC client and provider sink share the 2 cores with what they measure: on uvloop,
     # as the server and the workers, they take less of them.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        figures = runner.run(run(arguments.backend, arguments.messages, arguments.steady_seconds))
+        figures = runner.run(run(arguments.backend, arguments.messages, arguments.steady_seconds,
+                                   arguments.emails))
     figures["machine_speed_ms"] = speed
     figures["goals"] = _goals(figures)
     verdict = {True: "met", False: "NOT MET"}
@@ -283,6 +324,9 @@ def main() -> None:
           f"{verdict[goals['enqueue_to_sent_p99_ms']['met']]}")
     print(f"  machine speed {speed} ms (tests/bench/cpu.py; lower is faster)")
     print("  CPU ms per message: " + ", ".join(f"{part} {ms}" for part, ms in figures["cpu_ms_per_message"].items()))
+    print(f"  email to an SMTP server (aiosmtpd): {figures['emails_per_second']:,} messages/s, "
+          f"{figures['email_tries_per_message']} tries per message; CPU ms per message: "
+          + ", ".join(f"{part} {ms}" for part, ms in figures["email_cpu_ms_per_message"].items()))
     write_json(arguments.output, {"finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                                   "backend": arguments.backend, "results": figures})
     print(f"wrote {arguments.output}")
