@@ -1,16 +1,18 @@
 """Email over SMTP (aiosmtplib). Settings: host, port, security NONE | STARTTLS | TLS, from_address,
 from_name (optional); secrets: username, password (optional). The Message-ID derives from the
-idempotency key, so a retried delivery carries the same id."""
+idempotency key, so a retried delivery carries the same id. Sessions with the server are kept open
+and reused (workers.channels.smtp_sessions)."""
 
 from __future__ import annotations
 
 import email.utils
-from email.message import EmailMessage
 
 import aiosmtplib
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
+from workers.channels.email_message import email_bytes
 from workers.channels.http import stable_uuid
+from workers.channels.smtp_sessions import SmtpSessions
 
 
 class SmtpSender:
@@ -20,32 +22,32 @@ class SmtpSender:
         self._host = config.setting("host")
         self._port = int(config.setting("port"))
         self._security = config.setting("security", "NONE")
-        self._from = email.utils.formataddr((config.settings.get("from_name", ""), config.setting("from_address")))
+        self._from_address = config.setting("from_address")
+        self._from = email.utils.formataddr((config.settings.get("from_name", ""), self._from_address),
+                                            charset="utf-8")
         self._username = config.secrets.get("username") or None
         self._password = config.secrets.get("password") or None
         self._timeout = timeout_seconds
+        self._sessions = SmtpSessions(self._client)
 
-    def build(self, message: OutgoingMessage) -> EmailMessage:
-        mail = EmailMessage()
-        mail["From"] = self._from
-        mail["To"] = message.address
-        mail["Subject"] = message.content.get("subject", "")
-        mail["Message-ID"] = f"<{stable_uuid(message.idempotency_key)}@engage>"
-        mail["Date"] = email.utils.formatdate(usegmt=True)
-        mail["X-Engage-Delivery-Id"] = message.delivery_id
-        text, html = message.content.get("text", ""), message.content.get("html", "")
-        mail.set_content(text or "This message is best viewed as HTML.")
-        if html:
-            mail.add_alternative(html, subtype="html")
-        return mail
+    def _client(self) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(hostname=self._host, port=self._port, username=self._username,
+                               password=self._password, use_tls=self._security == "TLS",
+                               start_tls=self._security == "STARTTLS", timeout=self._timeout)
+
+    def build(self, message: OutgoingMessage) -> tuple[str, bytes]:
+        """(its Message-ID, the message as sent)."""
+        message_id = f"<{stable_uuid(message.idempotency_key)}@engage>"
+        return message_id, email_bytes(
+            from_header=self._from, to=message.address, subject=message.content.get("subject", ""),
+            message_id=message_id, delivery_id=message.delivery_id, text=message.content.get("text", ""),
+            html=message.content.get("html", ""))
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        mail = self.build(message)
+        message_id, data = self.build(message)
         try:
-            await aiosmtplib.send(mail, hostname=self._host, port=self._port, username=self._username,
-                                  password=self._password, use_tls=self._security == "TLS",
-                                  start_tls=True if self._security == "STARTTLS" else False,
-                                  timeout=self._timeout)
+            async with self._sessions.session() as client:
+                await client.sendmail(self._from_address, [message.address], data)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             if all(400 <= c < 500 for c in codes):
@@ -57,7 +59,7 @@ class SmtpSender:
             return permanent(f"SMTP_{exc.code}", exc.message)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             return temporary("SMTP_CONNECTION", repr(exc))
-        return sent(str(mail["Message-ID"]))
+        return sent(message_id)
 
     async def aclose(self) -> None:
-        return None
+        await self._sessions.aclose()
