@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import ssl
 from email.message import EmailMessage
 from typing import Any
 
@@ -34,7 +35,13 @@ class _Handler:
 class SmtpSink:
     host = "127.0.0.1"
 
-    def __init__(self) -> None:
+    def __init__(self, security: str = "NONE", certificate: ssl.SSLContext | None = None) -> None:
+        """`security` as a channel configuration names it: NONE, STARTTLS (offered and required before
+        anything else) or TLS (from the first byte); the last two present `certificate`."""
+        if (security == "NONE") != (certificate is None):
+            raise ValueError("STARTTLS and TLS need a certificate, NONE none")
+        self.security = security
+        self._certificate = certificate
         self.port = free_port()
         self.raw: list[bytes] = []  # as received; appended by the server's thread
         self._parsed: list[EmailMessage] = []
@@ -46,8 +53,11 @@ class SmtpSink:
         self._controller = self._new_controller()
 
     def _new_controller(self) -> Controller:
+        tls: dict[str, Any] = {"TLS": {"ssl_context": self._certificate},
+                               "STARTTLS": {"tls_context": self._certificate, "require_starttls": True}
+                               }.get(self.security, {})
         return Controller(_Handler(self), hostname=self.host, port=self.port, auth_require_tls=False,
-                          authenticator=self._authenticate)
+                          authenticator=self._authenticate, **tls)
 
     def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         # Any credentials are accepted and remembered, so that tests can check what was sent.
