@@ -75,7 +75,12 @@ class Http2Client:
     """httpx over HTTP/2, optionally with a TLS client certificate."""
 
     def __init__(self, timeout_seconds: float, cert: tuple[str, str] | None = None) -> None:
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds), http2=True, cert=cert)
+        # httpx's own trust roots (SSL_CERT_FILE / SSL_CERT_DIR when set), with the client certificate
+        # loaded into the context: httpx's cert= argument is deprecated.
+        context = httpx.create_ssl_context()
+        if cert is not None:
+            context.load_cert_chain(*cert)
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds), http2=True, verify=context)
 
     async def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> HttpAnswer:
         response = await self._client.post(url, content=content, headers=headers)
