@@ -59,5 +59,5 @@ def email_bytes(*, from_header: str, to: str, subject: str, message_id: str, del
     mail["Subject"] = one_line(subject)
     mail["Message-ID"] = message_id
     mail["Date"] = email.utils.formatdate(usegmt=True)
-    mail["X-Engage-Delivery-Id"] = one_line(delivery_id)
+    mail["X-Engage-Delivery-Id"] = delivery_id
     return mail.as_bytes(policy=_WIRE)

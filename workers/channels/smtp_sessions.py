@@ -30,10 +30,10 @@ class _Session:
 
 
 class SmtpSessions:
-    def __init__(self, open_client: Callable[[], aiosmtplib.SMTP], limit: int = MAX_SESSIONS) -> None:
+    def __init__(self, open_client: Callable[[], aiosmtplib.SMTP]) -> None:
         self._open_client = open_client
         self._idle: list[_Session] = []
-        self._slots = asyncio.Semaphore(limit)
+        self._slots = asyncio.Semaphore(MAX_SESSIONS)
         self._closed = False
 
     @contextlib.asynccontextmanager
