@@ -3,9 +3,11 @@
 
 import asyncio
 
+import pytest
+
 from workers.channels import build_sender, smtp_sessions
 from workers.channels.base import ChannelKind, Outcome, OutgoingMessage, ProviderConfig
-from workers.channels.smtp_sessions import MAX_MESSAGES_PER_SESSION, MAX_SESSIONS
+from workers.channels.smtp_sessions import DEFAULT_SESSIONS, MAX_MESSAGES_PER_SESSION
 
 
 def mail(number: int) -> OutgoingMessage:
@@ -13,9 +15,10 @@ def mail(number: int) -> OutgoingMessage:
                            address=f"c{number}@example.com", content={"subject": f"Alert {number}", "text": "t"})
 
 
-def config(sink, from_name: str = "Bank") -> ProviderConfig:
+def config(sink, from_name: str = "Bank", **settings: str) -> ProviderConfig:
     return ProviderConfig(ChannelKind.EMAIL, "smtp", {"host": sink.host, "port": str(sink.port), "security": "NONE",
-                                                      "from_address": "alerts@bank.example", "from_name": from_name},
+                                                      "from_address": "alerts@bank.example", "from_name": from_name,
+                                                      **settings},
                           {"username": "u", "password": "p"})
 
 
@@ -33,15 +36,16 @@ async def test_messages_in_a_row_share_one_session(smtp_sink):
     assert smtp_sink.envelopes[0] == ("alerts@bank.example", ["c0@example.com"])
 
 
-async def test_concurrent_messages_use_a_few_sessions_at_most(smtp_sink):
-    sender = build_sender(config(smtp_sink), timeout_seconds=5)
+@pytest.mark.parametrize(("settings", "most"), [({}, DEFAULT_SESSIONS), ({"max_sessions": "2"}, 2)])
+async def test_concurrent_messages_use_a_few_sessions_at_most(smtp_sink, settings, most):
+    sender = build_sender(config(smtp_sink, **settings), timeout_seconds=5)
     try:
-        results = await asyncio.gather(*(sender.send(mail(n)) for n in range(20)))
+        results = await asyncio.gather(*(sender.send(mail(n)) for n in range(30)))
     finally:
         await sender.aclose()
     assert {r.outcome for r in results} == {Outcome.SENT}
-    assert len(await smtp_sink.wait_for(20)) == 20
-    assert 1 < len(smtp_sink.logins) <= MAX_SESSIONS
+    assert len(await smtp_sink.wait_for(30)) == 30
+    assert 1 < len(smtp_sink.logins) <= most
 
 
 async def test_a_session_is_replaced_after_its_share_of_messages(smtp_sink):

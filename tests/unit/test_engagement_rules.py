@@ -177,6 +177,10 @@ def test_alert_conditions_and_presets():
     (lambda: validate_channel_config("EMAIL", "smtp", {"host": "h", "port": "99999", "security": "SSL",
                                                        "from_address": "nope"}, {}, creating=True),
      "CHANNEL_CONFIG_INVALID"),
+    *[(lambda sessions=sessions: validate_channel_config(
+        "EMAIL", "smtp", {"host": "h", "port": "25", "security": "NONE", "from_address": "a@b.example",
+                          "max_sessions": sessions}, {}, creating=True), "CHANNEL_CONFIG_INVALID")
+      for sessions in ("0", "21", "four", "-1")],
     (lambda: validate_channel_config("SMS", "twilio", {"account_sid": "AC1", "from_number": "123"}, {},
                                      creating=True), "CHANNEL_CONFIG_INVALID"),
     (lambda: validate_channel_config("PUSH", "fcm", {"project_id": "p"}, {"service_account_json": "{}"},

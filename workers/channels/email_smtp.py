@@ -1,5 +1,5 @@
 """Email over SMTP (aiosmtplib). Settings: host, port, security NONE | STARTTLS | TLS, from_address,
-from_name (optional); secrets: username, password (optional). The Message-ID derives from the
+from_name and max_sessions (optional); secrets: username, password (optional). The Message-ID derives from the
 idempotency key, so a retried delivery carries the same id. Sessions with the server are kept open
 and reused (workers.channels.smtp_sessions)."""
 
@@ -12,7 +12,7 @@ import aiosmtplib
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
 from workers.channels.email_message import email_bytes
 from workers.channels.http import stable_uuid
-from workers.channels.smtp_sessions import SmtpSessions
+from workers.channels.smtp_sessions import DEFAULT_SESSIONS, SmtpSessions
 
 
 class SmtpSender:
@@ -28,7 +28,7 @@ class SmtpSender:
         self._username = config.secrets.get("username") or None
         self._password = config.secrets.get("password") or None
         self._timeout = timeout_seconds
-        self._sessions = SmtpSessions(self._client)
+        self._sessions = SmtpSessions(self._client, int(config.settings.get("max_sessions") or DEFAULT_SESSIONS))
 
     def _client(self) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(hostname=self._host, port=self._port, username=self._username,

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import aiosmtplib
 
-# Sessions to one server at once, per worker process, and messages per session before it is replaced:
-# mail servers limit connections per client (Postfix: 50 by default) and some limit messages per
-# session; both stay low.
-MAX_SESSIONS = 4
+# Sessions to one server at once, per worker process, unless the configuration's max_sessions says
+# otherwise: a dispatch batch (100 deliveries, 25 s) then needs under 2 s per message, and two workers
+# stay far below the connections a server allows one client (Postfix: 50 by default). Messages per
+# session before it is replaced: some servers limit them.
+DEFAULT_SESSIONS = 8
 MAX_MESSAGES_PER_SESSION = 25
 # A session idle this long is asked NOOP before its next message: servers close idle sessions (RFC 5321
 # allows after 5 minutes), and a message sent into one that is closing would fail for nothing.
@@ -30,10 +31,10 @@ class _Session:
 
 
 class SmtpSessions:
-    def __init__(self, open_client: Callable[[], aiosmtplib.SMTP]) -> None:
+    def __init__(self, open_client: Callable[[], aiosmtplib.SMTP], limit: int = DEFAULT_SESSIONS) -> None:
         self._open_client = open_client
         self._idle: list[_Session] = []
-        self._slots = asyncio.Semaphore(MAX_SESSIONS)
+        self._slots = asyncio.Semaphore(limit)
         self._closed = False
 
     @contextlib.asynccontextmanager

@@ -104,6 +104,10 @@ def validate_template(channel: str, content: Mapping[str, str]) -> None:
     _fail("TEMPLATE_INVALID", f"the {channel.lower()} message is not valid", template_violations(channel, content))
 
 
+# SMTP sessions a worker process may hold open to one server (setting max_sessions): Postfix, for one,
+# refuses a client more than 50 at once by default, and workers run side by side.
+MAX_SMTP_SESSIONS = 20
+
 _REQUIRED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # provider: (required settings, required secrets)
     "smtp": (("host", "port", "security", "from_address"), ()),
@@ -149,6 +153,9 @@ def _provider_rules(provider: str, settings: Mapping[str, str], secrets: Mapping
             found.append(FieldViolation("channel_config.settings.security", "NONE, STARTTLS or TLS"))
         if settings.get("from_address"):
             found += email_violations(settings["from_address"], "channel_config.settings.from_address")
+        sessions = settings.get("max_sessions", "")
+        if sessions and not (sessions.isdigit() and 1 <= int(sessions) <= MAX_SMTP_SESSIONS):
+            found.append(FieldViolation("channel_config.settings.max_sessions", f"1-{MAX_SMTP_SESSIONS}"))
     elif provider == "twilio":
         if settings.get("account_sid") and not re.fullmatch(r"AC[0-9a-fA-F]{32}", settings["account_sid"]):
             found.append(FieldViolation("channel_config.settings.account_sid", "AC and 32 hexadecimal digits"))
