@@ -237,8 +237,7 @@ async def run(backend: str, messages: int, steady_seconds: int, emails: int) -> 
                 await smtp.wait_for_count(emails, timeout=600)
                 email_rate = emails / (time.perf_counter() - email_started)
                 email_cpu_ms = email_cpu.per_message_ms(emails)
-            latencies = await _latencies(settings, tenant, messages, steady)
-            email_tries = await _tries_per_message(settings, tenant, "EMAIL")
+            latencies, email_tries = await _outcomes(settings, tenant, messages, steady)
     finally:
         await _stop(processes)
         await server.stop()
@@ -262,28 +261,22 @@ async def run(backend: str, messages: int, steady_seconds: int, emails: int) -> 
             "email_tries_per_message": email_tries}
 
 
-async def _latencies(settings: Settings, tenant: str, skip: int, count: int) -> list[float]:
-    """created (recorded in the outbox and enqueued) -> sent, of the steady-rate deliveries."""
+async def _outcomes(settings: Settings, tenant: str, skip: int, count: int) -> tuple[list[float], float]:
+    """The run's deliveries, read back: created (recorded in the outbox and enqueued) -> sent of the
+    steady-rate ones, in ms; and the emails' send attempts per delivery, above 1 when sends failed for
+    the moment and were retried."""
     services = await build_services(settings, with_queue=False)
     try:
         async with services.database.sessions() as session:
-            rows = (await session.execute(select(DeliveryRow.created_at, DeliveryRow.sent_at).where(
+            rows = (await session.execute(select(
+                DeliveryRow.channel, DeliveryRow.attempts, DeliveryRow.created_at, DeliveryRow.sent_at).where(
                 DeliveryRow.tenant_id == tenant).order_by(DeliveryRow.created_at))).all()
     finally:
         await services.close()
-    return [(sent - created).total_seconds() * 1000 for created, sent in rows[skip:skip + count] if sent is not None]
-
-
-async def _tries_per_message(settings: Settings, tenant: str, channel: str) -> float:
-    """Send attempts per delivery of the channel: above 1 when sends failed for the moment and were retried."""
-    services = await build_services(settings, with_queue=False)
-    try:
-        async with services.database.sessions() as session:
-            attempts = (await session.execute(select(DeliveryRow.attempts).where(
-                DeliveryRow.tenant_id == tenant, DeliveryRow.channel == channel))).scalars().all()
-    finally:
-        await services.close()
-    return round(sum(attempts) / max(len(attempts), 1), 3)
+    latencies = [(row.sent_at - row.created_at).total_seconds() * 1000 for row in rows[skip:skip + count]
+                 if row.sent_at is not None]
+    email_attempts = [row.attempts for row in rows if row.channel == "EMAIL"]
+    return latencies, round(sum(email_attempts) / max(len(email_attempts), 1), 3)
 
 
 def _goals(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:

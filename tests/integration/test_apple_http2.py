@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.support.sinks.http2_front import Http2Front
 from workers.channels import build_sender
-from workers.channels.base import ChannelKind, Outcome, OutgoingMessage, ProviderConfig
+from workers.channels.base import ChannelKind, Outcome, OutgoingMessage, ProviderConfig, SendResult
 
 
 @pytest.fixture
@@ -53,23 +53,23 @@ async def test_apns_pushes_go_over_http2_sharing_a_connection(provider_sink, aut
     assert first.provider_message_id == received[0].headers["apns-id"]
 
 
-def pass_config(front: Http2Front, issuer: trustme.CA) -> ProviderConfig:
+async def send_pass_update(front: Http2Front, issuer: trustme.CA) -> SendResult:
+    """One pass update, authenticated with a pass certificate that `issuer` issued."""
     certificate = issuer.issue_cert("pass.com.yesbank.store")
-    return ProviderConfig(ChannelKind.PASS, "apple_pass", {"base_url": front.base_url,
-                                                           "pass_type_identifier": "pass.com.yesbank.store"},
-                          {"certificate_pem": certificate.cert_chain_pems[0].bytes().decode(),
-                           "private_key_pem": certificate.private_key_pem.bytes().decode()})
+    sender = build_sender(ProviderConfig(
+        ChannelKind.PASS, "apple_pass", {"base_url": front.base_url, "pass_type_identifier": "pass.com.yesbank.store"},
+        {"certificate_pem": certificate.cert_chain_pems[0].bytes().decode(),
+         "private_key_pem": certificate.private_key_pem.bytes().decode()}), timeout_seconds=5)
+    try:
+        return await sender.send(OutgoingMessage(delivery_id="d1", idempotency_key="k1", kind=ChannelKind.PASS,
+                                                 address="pass-device-token", content={"message": "Balance updated"}))
+    finally:
+        await sender.aclose()
 
 
 async def test_pass_updates_go_over_http2_with_the_pass_certificate(provider_sink, authority, tmp_path):
     async with Http2Front(provider_sink, authority, tmp_path, require_client_certificate=True) as front:
-        sender = build_sender(pass_config(front, authority), timeout_seconds=5)
-        try:
-            result = await sender.send(OutgoingMessage(
-                delivery_id="d1", idempotency_key="k1", kind=ChannelKind.PASS, address="pass-device-token",
-                content={"message": "Balance updated"}))
-        finally:
-            await sender.aclose()
+        result = await send_pass_update(front, authority)
     assert result.outcome is Outcome.SENT and front.http_versions == ["2"]
     [update] = provider_sink.received("apple_pass")
     assert (update.body, update.headers["apns-topic"]) == ({}, "pass.com.yesbank.store")
@@ -77,11 +77,5 @@ async def test_pass_updates_go_over_http2_with_the_pass_certificate(provider_sin
 
 async def test_a_pass_certificate_apple_did_not_issue_is_refused(provider_sink, authority, tmp_path):
     async with Http2Front(provider_sink, authority, tmp_path, require_client_certificate=True) as front:
-        sender = build_sender(pass_config(front, trustme.CA()), timeout_seconds=5)
-        try:
-            result = await sender.send(OutgoingMessage(
-                delivery_id="d1", idempotency_key="k1", kind=ChannelKind.PASS, address="pass-device-token",
-                content={"message": "Balance updated"}))
-        finally:
-            await sender.aclose()
+        result = await send_pass_update(front, trustme.CA())
     assert result.outcome is not Outcome.SENT and provider_sink.received("apple_pass") == []
