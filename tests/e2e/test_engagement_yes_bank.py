@@ -96,3 +96,20 @@ async def test_unpublished_app_cannot_send(server, tenant, service_stubs, smtp_s
             event=event.name, customer_id="lisa-customer", request_id="r2")))
         assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "TEMPLATE_TOKEN_MISSING")
         assert len(await deliveries_of(admin)) == 1
+
+
+async def test_smtp_sessions_setting_is_checked_and_kept(server, tenant):
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        settings = {"host": "smtp.yesbank.example", "port": "587", "security": "STARTTLS",
+                    "from_address": "alerts@yesbank.example"}
+        for sessions in ("0", "21", "many"):
+            code, reason, fields = await failure(admin.engagement.CreateChannelConfig(pb.CreateChannelConfigRequest(
+                channel_config=pb.ChannelConfig(channel=pb.CHANNEL_EMAIL, provider="smtp",
+                                                settings={**settings, "max_sessions": sessions}))))
+            assert (code, reason, fields) == (grpc.StatusCode.INVALID_ARGUMENT, "CHANNEL_CONFIG_INVALID",
+                                              ["channel_config.settings.max_sessions"])
+        created = await admin.engagement.CreateChannelConfig(pb.CreateChannelConfigRequest(
+            channel_config=pb.ChannelConfig(channel=pb.CHANNEL_EMAIL, provider="smtp",
+                                            settings={**settings, "max_sessions": "12"})))
+        read = await admin.engagement.GetChannelConfig(pb.GetChannelConfigRequest(name=created.name))
+        assert read.settings["max_sessions"] == "12"
