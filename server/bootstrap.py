@@ -11,6 +11,7 @@ from arq import ArqRedis
 from server.config import Settings
 from server.domain.insights.catalogue import Catalogue, default_catalogue
 from server.queue import ArqPublisher, open_queue
+from server.security.receipt_urls import ReceiptUrls
 from server.security.secret_box import SecretBox
 from server.services.campaigns import CampaignService
 from server.services.engagement import EngagementService
@@ -38,6 +39,7 @@ class Services:
     insights: InsightsService
     subscriptions: SubscriptionsService
     secret_box: SecretBox
+    receipt_urls: ReceiptUrls
     engagement_setup: EngagementSetupService
     engagement: EngagementService
     campaigns: CampaignService
@@ -74,6 +76,7 @@ async def build_services(settings: Settings, *, with_queue: bool = True) -> Serv
                                                       [insights.on_transactions, engagement.on_transactions]),
                     catalogue=catalogue, insights=insights,
                     subscriptions=SubscriptionsService(database, catalogue), secret_box=box,
+                    receipt_urls=ReceiptUrls(settings.receipts_base_url or "", keys),
                     engagement_setup=EngagementSetupService(database, box, catalogue), engagement=engagement,
                     campaigns=CampaignService(database, box, publisher, engagement),  # type: ignore[arg-type]
                     otp=OtpService(database, box, otp_hash_key, engagement,

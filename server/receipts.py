@@ -1,5 +1,7 @@
-"""The delivery-receipt endpoint providers call: POST (or GET, for Vonage) /receipts/{tenant}/{config}.
-It runs in the server process beside gRPC when ENGAGE_RECEIPTS_PORT is set, and only translates: the
+"""The delivery-receipt endpoint providers call: POST (or GET, for Vonage)
+/receipts/{tenant}/{config}/{token}, the URL the workers gave the provider with the message. The token
+is checked before anything is read (server/security/receipt_urls.py), and Twilio's signature too. It
+runs in the server process beside gRPC when ENGAGE_RECEIPTS_PORT is set, and only translates: the
 dispatch service records the new state."""
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ log = structlog.get_logger(__name__)
 def receipts_app(services: Services) -> web.Application:
     async def receive(request: web.Request) -> web.Response:
         tenant_id, config_id = request.match_info["tenant"], request.match_info["config"]
+        token = request.match_info["token"]
+        if not services.receipt_urls.token_valid(tenant_id, config_id, token):
+            return web.Response(status=403, text="not a receipt URL Engage gave out")
         async with UnitOfWork(services.database, tenant_id) as uow:
             config = await uow.channel_configs.get(config_id) if await uow.tenants.get(tenant_id) else None
             sealed = await uow.channel_configs.sealed_secrets(config_id) if config else None
@@ -29,16 +34,20 @@ def receipts_app(services: Services) -> web.Application:
         if request.method == "POST":
             if request.content_type == "application/json":
                 try:
-                    fields.update(json.loads(await request.text() or "{}"))
+                    body = json.loads(await request.text() or "{}")
                 except ValueError:
                     return web.Response(status=400, text="not JSON")
+                if not isinstance(body, dict):
+                    return web.Response(status=400, text="not a JSON object")
+                fields.update(body)
             else:
                 fields.update(await request.post())
         if config.provider == "twilio":
-            token = services.secret_box.open(sealed).get("auth_token", "") if sealed else ""
-            url = f"{services.settings.receipts_base_url or ''}".rstrip("/") + f"/{tenant_id}/{config_id}"
+            auth_token = services.secret_box.open(sealed).get("auth_token", "") if sealed else ""
+            # Twilio signs the URL it called: the one given with the message, whichever key made its token.
+            url = f"{services.receipt_urls.base_url}/{tenant_id}/{config_id}/{token}"
             form = {k: str(v) for k, v in fields.items()}
-            if not twilio_signature_valid(token, url, form, request.headers.get("X-Twilio-Signature", "")):
+            if not twilio_signature_valid(auth_token, url, form, request.headers.get("X-Twilio-Signature", "")):
                 return web.Response(status=403, text="bad signature")
         receipt = parse_receipt(config.provider, fields)
         if receipt is not None:
@@ -50,6 +59,6 @@ def receipts_app(services: Services) -> web.Application:
         return web.Response(status=204)
 
     app = web.Application()
-    app.router.add_route("POST", "/receipts/{tenant}/{config}", receive)
-    app.router.add_route("GET", "/receipts/{tenant}/{config}", receive)
+    app.router.add_route("POST", "/receipts/{tenant}/{config}/{token}", receive)
+    app.router.add_route("GET", "/receipts/{tenant}/{config}/{token}", receive)
     return app

@@ -36,7 +36,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         RedisRateLimiter(services.redis, settings.queue_name),  # type: ignore[arg-type]
         RetryPolicy(max_tries=settings.delivery_max_tries, base_delay_seconds=settings.delivery_retry_base_seconds),
         dt.timedelta(seconds=settings.delivery_lease_seconds),
-        settings.default_rate_limit_per_second, settings.receipts_base_url)
+        settings.default_rate_limit_per_second, services.receipt_urls if settings.receipts_base_url else None)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

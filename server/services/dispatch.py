@@ -20,6 +20,7 @@ import structlog
 from server.domain.engagement.entities import ChannelConfig, Delivery, DeliveryState
 from server.domain.engagement.retry_policy import RetryPolicy
 from server.domain.engagement.sending import SendOutcome, SendReport
+from server.security.receipt_urls import ReceiptUrls
 from server.security.secret_box import SecretBox, SecretBoxError
 from server.services.clock import Clock, utc_now
 from server.services.events import DeliveryQueue
@@ -85,7 +86,7 @@ class RateLimiter(Protocol):
 class DispatchService:
     def __init__(self, database: Database, box: SecretBox, queue: DeliveryQueue, gateway: ChannelGateway,
                  limiter: RateLimiter, policy: RetryPolicy, lease: dt.timedelta, default_rate_limit: int,
-                 receipts_base_url: str | None = None, clock: Clock = utc_now) -> None:
+                 receipt_urls: ReceiptUrls | None = None, clock: Clock = utc_now) -> None:
         self._database = database
         self._box = box
         self._queue = queue
@@ -94,7 +95,7 @@ class DispatchService:
         self._policy = policy
         self._lease = lease
         self._default_rate_limit = default_rate_limit
-        self._receipts_base_url = receipts_base_url.rstrip("/") if receipts_base_url else None
+        self._receipt_urls = receipt_urls  # None: no receipt endpoint, providers are not asked to report
         self._clock = clock
         self._random = random.Random()
         # One claim at a time from this process; sends of claimed batches still overlap. Many jobs of
@@ -209,8 +210,7 @@ class DispatchService:
         held_back = 0.0 if cleared else await self._wait_for_rate_limit(tenant_id, config)
         if held_back:
             return _HeldBack(held_back)
-        callback = (f"{self._receipts_base_url}/{tenant_id}/{config.config_id}"
-                    if self._receipts_base_url else None)
+        callback = self._receipt_urls.url(tenant_id, config.config_id) if self._receipt_urls else None
         try:
             return await asyncio.wait_for(self._gateway.send(delivery, content, config, secrets, callback),
                                           timeout=max(deadline - time.monotonic(), 1.0))

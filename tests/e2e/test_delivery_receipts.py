@@ -1,7 +1,13 @@
-"""Providers' delivery receipts through the receipt endpoint: a signed Twilio status callback turns a
-sent SMS into DELIVERED; an unsigned one is refused; unknown endpoints are 404."""
+"""Providers' delivery receipts, as a provider sends them: the workers give each SMS provider a callback
+URL with the message (read here from the request the provider sink received), and the provider's report
+to that URL, in its own format, turns the sent SMS into DELIVERED or FAILED. A URL whose token Engage
+did not make is refused before anything is read, and no report reaches another tenant's messages."""
+
+from collections.abc import AsyncIterator
 
 import httpx
+import pytest
+import pytest_asyncio
 from aiohttp import web
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
@@ -12,12 +18,37 @@ from server.receipts import receipts_app
 from tests.integration.test_insight_batches import run_worker
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
+# Where each provider's send request names the callback URL.
+CALLBACK_FIELD = {"twilio": "StatusCallback", "vonage": "callback", "clickatell": "callbackUrl"}
 
-async def test_a_signed_twilio_callback_marks_the_sms_delivered(server, settings, tenant, service_stubs, smtp_sink,
-                                                                provider_sink):
+
+@pytest.fixture
+def receipts_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def settings(settings, receipts_port):
+    # The server and the workers are built from these settings: both know the public receipt URL.
+    settings.receipts_base_url = f"http://127.0.0.1:{receipts_port}/receipts"
+    return settings
+
+
+@pytest_asyncio.fixture
+async def receipts_endpoint(server, receipts_port) -> AsyncIterator[str]:
+    runner = web.AppRunner(receipts_app(server.services), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", receipts_port).start()
+    yield server.settings.receipts_base_url
+    await runner.cleanup()
+
+
+async def _send_sms(server, tenant, service_stubs, smtp_sink, provider_sink, settings, provider: str):
+    """A bank with this SMS provider sends one SMS; returns the admin stubs, the bank, the sent delivery
+    and the callback URL the provider was given."""
     admin = server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa"))
     bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
-                                 provider_base_url=provider_sink.base_url)
+                                 provider_base_url=provider_sink.base_url, sms_provider=provider)
     await add_customer(service_stubs, bank.app, email="", push_token="")
     sent = await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
         event=bank.notice_event, customer_id="lisa-customer", data={"note": "hello"}))
@@ -25,29 +56,89 @@ async def test_a_signed_twilio_callback_marks_the_sms_delivered(server, settings
     sms = await admin.engagement.GetDelivery(pb.GetDeliveryRequest(
         name=next(d.name for d in sent.deliveries if d.channel == pb.CHANNEL_SMS)))
     assert sms.state == pb.SENT
+    [request] = provider_sink.received(provider)
+    body = request.body
+    return admin, bank, sms, body[CALLBACK_FIELD[provider]]
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/receipts"
-    server.services.settings.receipts_base_url = base
-    runner = web.AppRunner(receipts_app(server.services), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+
+async def _state(admin, sms) -> pb.Delivery:
+    return await admin.engagement.GetDelivery(pb.GetDeliveryRequest(name=sms.name))
+
+
+async def test_twilio_reports_to_its_signed_callback_url(server, settings, tenant, service_stubs, smtp_sink,
+                                                         provider_sink, receipts_endpoint):
+    admin, bank, sms, url = await _send_sms(server, tenant, service_stubs, smtp_sink, provider_sink, settings,
+                                            "twilio")
     config_id = bank.sms_config.split("/")[1]
-    url = f"{base}/{tenant}/{config_id}"
+    assert url.startswith(f"{receipts_endpoint}/{tenant}/{config_id}/")
     form = {"MessageSid": sms.provider_message_id, "MessageStatus": "delivered", "To": "+420601234567"}
-    try:
-        async with httpx.AsyncClient() as client:
-            forged = await client.post(url, data=form, headers={"X-Twilio-Signature": "forged"})
-            assert forged.status_code == 403
-            signed = await client.post(url, data=form,
-                                       headers={"X-Twilio-Signature": twilio_signature("twilio-token", url, form)})
-            assert signed.status_code == 204
-            unknown = await client.post(f"{base}/{tenant}/nope", data=form)
-            assert unknown.status_code == 404
-    finally:
-        await runner.cleanup()
-    delivered = await admin.engagement.GetDelivery(pb.GetDeliveryRequest(name=sms.name))
+    async with httpx.AsyncClient() as client:
+        forged = await client.post(url, data=form, headers={"X-Twilio-Signature": "forged"})
+        assert forged.status_code == 403
+        assert (await _state(admin, sms)).state == pb.SENT
+        signed = await client.post(url, data=form, headers={"X-Twilio-Signature": twilio_signature("twilio-token",
+                                                                                                  url, form)})
+        assert signed.status_code == 204
+    delivered = await _state(admin, sms)
     assert delivered.state == pb.DELIVERED and delivered.HasField("delivered_time")
+    await admin.close()
+
+
+async def test_vonage_reports_a_failure_by_get_to_its_callback_url(server, settings, tenant, service_stubs,
+                                                                   smtp_sink, provider_sink, receipts_endpoint):
+    admin, _, sms, url = await _send_sms(server, tenant, service_stubs, smtp_sink, provider_sink, settings,
+                                         "vonage")
+    report = {"msisdn": "420601234567", "to": "YesBank", "messageId": sms.provider_message_id, "status": "failed",
+              "err-code": "6", "scts": "2611301200", "message-timestamp": "2026-11-30 12:00:00"}
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(url, params=report)).status_code == 204
+    failed = await _state(admin, sms)
+    assert (failed.state, failed.error_code) == (pb.FAILED, "VONAGE_6")
+    await admin.close()
+
+
+async def test_clickatell_reports_delivery_as_json_to_its_callback_url(server, settings, tenant, service_stubs,
+                                                                       smtp_sink, provider_sink,
+                                                                       receipts_endpoint):
+    admin, _, sms, url = await _send_sms(server, tenant, service_stubs, smtp_sink, provider_sink, settings,
+                                         "clickatell")
+    report = {"integrationName": "Yes Bank", "messageId": sms.provider_message_id, "to": "420601234567",
+              "statusCode": 4, "status": "RECEIVED_BY_RECIPIENT", "timestamp": 1796040000000}
+    async with httpx.AsyncClient() as client:
+        assert (await client.post(url, json=["not", "an", "object"])).status_code == 400
+        assert (await client.post(url, json=report)).status_code == 204
+    assert (await _state(admin, sms)).state == pb.DELIVERED
+    await admin.close()
+
+
+async def test_reports_to_urls_engage_did_not_give_out_change_nothing(server, settings, services, tenant,
+                                                                      service_stubs, smtp_sink, provider_sink,
+                                                                      receipts_endpoint):
+    admin, bank, sms, url = await _send_sms(server, tenant, service_stubs, smtp_sink, provider_sink, settings,
+                                            "vonage")
+    config_id = bank.sms_config.split("/")[1]
+    token = url.rsplit("/", 1)[1]
+    delivered = {"messageId": sms.provider_message_id, "status": "delivered", "err-code": "0"}
+    # Another bank with its own Vonage configuration: its own URL is genuine, but names only its messages.
+    other = (await services.tenants.create("bank-other-receipts")).tenant_id
+    async with server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as eve:
+        other_config = (await eve.engagement.CreateChannelConfig(pb.CreateChannelConfigRequest(
+            channel_config=pb.ChannelConfig(channel=pb.CHANNEL_SMS, provider="vonage",
+                                            settings={"base_url": provider_sink.base_url, "api_key": "k",
+                                                      "from": "Other"},
+                                            secrets={"api_secret": "s"})))).name.split("/")[1]
+    flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
+    async with httpx.AsyncClient() as client:
+        for refused in (f"{receipts_endpoint}/{tenant}/{config_id}/{flipped}",  # a forged token
+                        f"{receipts_endpoint}/{tenant}/{config_id}/{'é' * len(token)}",  # not even ASCII
+                        f"{receipts_endpoint}/{other}/{config_id}/{token}",  # the token with another tenant
+                        f"{receipts_endpoint}/{tenant}/{other_config}/{token}"):  # ... or configuration
+            assert (await client.get(refused, params=delivered)).status_code == 403, refused
+        # The URL form without a token (before tokens) is no receipt endpoint at all.
+        assert (await client.get(f"{receipts_endpoint}/{tenant}/{config_id}", params=delivered)).status_code == 404
+        other_url = services.receipt_urls.url(other, other_config)
+        assert (await client.get(other_url, params=delivered)).status_code == 204
+    assert (await _state(admin, sms)).state == pb.SENT
     await admin.close()
 
 
