@@ -192,7 +192,7 @@ class EngagementSetupService:
                               ) -> Template:
         caller.require_role(*SETUP_ROLES)
         _require_channel(channel)
-        rules.validate_template(channel, content)
+        rules.validate_template(channel, content, "template.content")
         now = self._clock()
         template = Template(new_id(), display_name.strip() or channel.lower(), Channel(channel), content, now, now)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
@@ -219,7 +219,7 @@ class EngagementSetupService:
             if "channel" in changes and changes["channel"] != str(template.channel):
                 raise InvalidArgument("TEMPLATE_CHANNEL_NOT_MODIFIABLE", "a template's channel cannot be changed",
                                       violations=[FieldViolation("template.channel", "not modifiable")])
-            rules.validate_template(str(template.channel), content)
+            rules.validate_template(str(template.channel), content, "template.content")
             template = dataclasses.replace(template, content=content, updated_at=self._clock(),
                                            display_name=str(changes.get("display_name", template.display_name)))
             await uow.templates.save(template)
@@ -294,7 +294,7 @@ class EngagementSetupService:
             if not content:
                 raise InvalidArgument("EVENT_MESSAGE_EMPTY", "a message needs a template or content",
                                       violations=[FieldViolation(f"{field}.content", "template or content")])
-            rules.validate_template(str(message.channel), content)
+            rules.validate_template(str(message.channel), content, f"{field}.content")
             resolved.append(EventMessage(message.channel, message.template_id, dict(content)))
         return resolved
 

@@ -111,19 +111,26 @@ def _plan_deliveries(trigger: Trigger, setup: SendingSetup, contact: Contact | N
     for message in event.messages:
         if trigger.channels is not None and message.channel not in trigger.channels:
             continue
-        content = _render(message, context)
+        content = _render(message, context, event.event_id)
         for target in _targets(message, contact, app, setup.routes):
             deliveries.append(_delivery(trigger, message.channel, target, {**content, **target.extra}, contact,
                                         box, now))
     return deliveries
 
 
-def _render(message: EventMessage, context: dict[str, Any]) -> dict[str, str]:
+def _render(message: EventMessage, context: dict[str, Any], event_id: str) -> dict[str, str]:
     try:
         return render_parts(message.content, context)
     except TemplateRenderError as exc:
-        raise InvalidArgument("TEMPLATE_TOKEN_MISSING", f"the {message.channel} message cannot be rendered: {exc}",
-                              violations=[FieldViolation("data", str(exc))]) from exc
+        problem = f"the {message.channel} message cannot be rendered: {exc}"
+        if exc.reason == "TOKEN_MISSING":
+            raise InvalidArgument("TEMPLATE_TOKEN_MISSING", problem,
+                                  violations=[FieldViolation("data", str(exc))]) from exc
+        if exc.reason == "TOO_LONG":
+            raise InvalidArgument("MESSAGE_TOO_LONG", problem, violations=[FieldViolation("data", str(exc))]) from exc
+        # The event's content, not the request, is at fault: it has to be corrected first.
+        raise FailedPrecondition("TEMPLATE_RENDER_FAILED", problem,
+                                 metadata={"event": event_id, "channel": str(message.channel)}) from exc
 
 
 def _targets(message: EventMessage, contact: Contact, app: App | None, configs: list[ChannelRoute]) -> list[Target]:

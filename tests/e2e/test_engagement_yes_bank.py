@@ -113,3 +113,41 @@ async def test_smtp_sessions_setting_is_checked_and_kept(server, tenant):
                                             settings={**settings, "max_sessions": "12"})))
         read = await admin.engagement.GetChannelConfig(pb.GetChannelConfigRequest(name=created.name))
         assert read.settings["max_sessions"] == "12"
+
+
+async def test_templates_cannot_grow_without_bound_and_render_errors_are_clear(server, tenant, service_stubs,
+                                                                               smtp_sink, provider_sink):
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                     provider_base_url=provider_sink.base_url)
+        await add_customer(service_stubs, bank.app)
+        # Refused when saved: repetition, powers and a loop in a loop could make a message of any size.
+        for text in ("{{ data.a * 100000000 }}", "{{ data.a ** 99 }}",
+                     "{% for a in data.a %}{% for b in data.a %}.{% endfor %}{% endfor %}"):
+            code, reason, fields = await failure(admin.engagement.CreateTemplate(pb.CreateTemplateRequest(
+                template=pb.Template(display_name="Big", channel=pb.CHANNEL_SMS,
+                                     content=pb.MessageContent(sms=pb.SmsContent(text=text))))))
+            assert (code, reason, fields) == (grpc.StatusCode.INVALID_ARGUMENT, "TEMPLATE_INVALID",
+                                              ["template.content.sms.text"]), text
+
+        async def event_with(text: str) -> str:
+            return (await admin.engagement.CreateEvent(pb.CreateEventRequest(event=pb.Event(
+                display_name="Digits", description="A loop and an operator", event_type=bank.event_type,
+                app=bank.app, messages=[pb.EventMessage(channel=pb.CHANNEL_SMS, content=pb.MessageContent(
+                    sms=pb.SmsContent(text=text)))])))).name
+
+        # A loop's own variable is a token of its body.
+        digits = await event_with("Code {% for c in data.code %}{{ c }} {% endfor %}")
+        sent = await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+            event=digits, customer_id="lisa-customer", data={"code": "1234"}))
+        assert [d.state for d in sent.deliveries] == [pb.QUEUED]
+        # Data that would make the message longer than 256 KiB is the request's fault ...
+        code, reason, _ = await failure(service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+            event=digits, customer_id="lisa-customer", data={"code": "9" * 140_000})))
+        assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "MESSAGE_TOO_LONG")
+        # ... an operator that cannot take the values is the event's (it was an INTERNAL error).
+        ratio = await event_with("Ratio {{ data.a / data.b }}")
+        code, reason, _ = await failure(service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+            event=ratio, customer_id="lisa-customer", data={"a": "1", "b": "2"})))
+        assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TEMPLATE_RENDER_FAILED")
+        assert len(await deliveries_of(admin)) == 1

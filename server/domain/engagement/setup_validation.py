@@ -67,8 +67,11 @@ def validate_event(display_name: str, description: str, event_type_id: str) -> N
         _fail("EVENT_TYPE_REQUIRED", "select the event type", [FieldViolation("event.event_type", "is required")])
 
 
-def template_violations(channel: str, content: Mapping[str, str], prefix: str = "content") -> list[FieldViolation]:
+def template_violations(channel: str, content: Mapping[str, str], prefix: str) -> list[FieldViolation]:
+    """`prefix`: the request's path to the MessageContent; each part is named as the request names it
+    (`template.content.sms.text`)."""
     violations: list[FieldViolation] = []
+    prefix = f"{prefix}.{channel.lower()}"
 
     def required(*names: str) -> None:
         for name in names:
@@ -100,8 +103,9 @@ def template_violations(channel: str, content: Mapping[str, str], prefix: str = 
     return violations
 
 
-def validate_template(channel: str, content: Mapping[str, str]) -> None:
-    _fail("TEMPLATE_INVALID", f"the {channel.lower()} message is not valid", template_violations(channel, content))
+def validate_template(channel: str, content: Mapping[str, str], prefix: str) -> None:
+    _fail("TEMPLATE_INVALID", f"the {channel.lower()} message is not valid",
+          template_violations(channel, content, prefix))
 
 
 # SMTP sessions a worker process may hold open to one server (setting max_sessions): Postfix, for one,
