@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # local port the server listens on for them; 0 = no receipt endpoint.
     receipts_base_url: str | None = None
     receipts_port: int = 0
+    # Networks the workers may send to although they are not public (loopback, private, link-local),
+    # comma-separated, e.g. a bank's own mail relay: '10.1.2.3/32'. Public addresses are always allowed.
+    provider_networks_allowed: str = ""
     log_level: str = "INFO"
     log_format: str = "json"  # json | console
     # The event loop of `python -m server` and `python -m workers`.

@@ -23,6 +23,7 @@ from server.domain.auth import Role
 from server.health import is_ready
 from server.security.tokens import mint_token
 from tests.support.databases import PostgresDatabases, SqliteDatabases, postgres_admin_url
+from tests.support.egress import LOCAL_NETWORKS
 from tests.support.redis import existing_redis_url, start_redis
 from tests.support.sinks.fixtures import provider_sink, smtp_sink  # noqa: F401  (fixtures)
 
@@ -80,7 +81,8 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     # Delivery retries wait a few milliseconds here, not the production minutes.
     return Settings(database_url=database_url, redis_url=redis_url, jwt_secret=TEST_JWT_SECRET, var_dir=tmp_path,
                     delivery_retry_base_seconds=0.02,
-                    queue_name=f"engage:test:{uuid.uuid4().hex}", log_format="console", max_concurrent_rpcs=64)
+                    queue_name=f"engage:test:{uuid.uuid4().hex}", log_format="console", max_concurrent_rpcs=64,
+                    provider_networks_allowed=LOCAL_NETWORKS)
 
 
 @pytest_asyncio.fixture

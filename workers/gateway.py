@@ -7,10 +7,12 @@ from server.domain.engagement.entities import ChannelConfig, Delivery
 from server.domain.engagement.sending import SendReport
 from workers.channels import build_sender
 from workers.channels.base import ChannelSender, OutgoingMessage, ProviderConfig
+from workers.channels.egress import EgressPolicy
 
 
 class ChannelSenders:
-    def __init__(self, timeout_seconds: float = 10.0) -> None:
+    def __init__(self, egress: EgressPolicy, timeout_seconds: float = 10.0) -> None:
+        self._egress = egress
         self._timeout = timeout_seconds
         self._senders: dict[str, tuple[object, ChannelSender]] = {}
 
@@ -32,7 +34,7 @@ class ChannelSenders:
         if cached is not None:
             await cached[1].aclose()
         sender = build_sender(ProviderConfig(config.channel, config.provider, config.settings,
-                                             secrets), timeout_seconds=self._timeout)
+                                             secrets), egress=self._egress, timeout_seconds=self._timeout)
         self._senders[config.config_id] = (version, sender)
         return sender
 

@@ -13,6 +13,7 @@ from server.config import Settings
 from server.domain.engagement.retry_policy import RetryPolicy
 from server.queue import redis_settings
 from server.services.dispatch import DispatchService
+from workers.channels.egress import EgressPolicy
 from workers.gateway import ChannelSenders
 from workers.rate_limit import RedisRateLimiter
 from workers.tasks.engagement import (
@@ -30,7 +31,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings = ctx.get("settings") or Settings()
     services = await build_services(settings)
     ctx["services"] = services
-    ctx["senders"] = ChannelSenders()
+    ctx["senders"] = ChannelSenders(EgressPolicy.from_setting(settings.provider_networks_allowed))
     ctx["dispatch"] = DispatchService(
         services.database, services.secret_box, services.publisher, ctx["senders"],  # type: ignore[arg-type]
         RedisRateLimiter(services.redis, settings.queue_name),  # type: ignore[arg-type]

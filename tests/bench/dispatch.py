@@ -76,7 +76,8 @@ class CpuShares:
 def _worker_env(database_url: str, redis_url: str, queue: str, var_dir: Path) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "ENGAGE_QUEUE_NAME": queue,
             "ENGAGE_JWT_SECRET": SECRET, "ENGAGE_LOG_LEVEL": "WARNING", "ENGAGE_VAR_DIR": str(var_dir),
-            "ENGAGE_DEFAULT_RATE_LIMIT_PER_SECOND": "100000", "ENGAGE_WORKER_MAX_JOBS": "50"}
+            "ENGAGE_DEFAULT_RATE_LIMIT_PER_SECOND": "100000", "ENGAGE_WORKER_MAX_JOBS": "50",
+            "ENGAGE_PROVIDER_NETWORKS_ALLOWED": "127.0.0.0/8"}  # the sinks are on this machine
 
 
 async def _start(module: str, env: dict[str, str], count: int) -> list[asyncio.subprocess.Process]:

@@ -9,6 +9,7 @@ import trustme
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.support.egress import LOCAL_EGRESS
 from tests.support.sinks.http2_front import Http2Front
 from workers.channels import build_sender
 from workers.channels.base import ChannelKind, Outcome, OutgoingMessage, ProviderConfig, SendResult
@@ -38,7 +39,7 @@ def apns_config(front: Http2Front) -> ProviderConfig:
 
 async def test_apns_pushes_go_over_http2_sharing_a_connection(provider_sink, authority, tmp_path):
     async with Http2Front(provider_sink, authority, tmp_path) as front:
-        sender = build_sender(apns_config(front), timeout_seconds=5)
+        sender = build_sender(apns_config(front), egress=LOCAL_EGRESS, timeout_seconds=5)
         try:
             first = await sender.send(push(0))
             rest = await asyncio.gather(*(sender.send(push(n)) for n in range(1, 20)))
@@ -59,7 +60,7 @@ async def send_pass_update(front: Http2Front, issuer: trustme.CA) -> SendResult:
     sender = build_sender(ProviderConfig(
         ChannelKind.PASS, "apple_pass", {"base_url": front.base_url, "pass_type_identifier": "pass.com.yesbank.store"},
         {"certificate_pem": certificate.cert_chain_pems[0].bytes().decode(),
-         "private_key_pem": certificate.private_key_pem.bytes().decode()}), timeout_seconds=5)
+         "private_key_pem": certificate.private_key_pem.bytes().decode()}), egress=LOCAL_EGRESS, timeout_seconds=5)
     try:
         return await sender.send(OutgoingMessage(delivery_id="d1", idempotency_key="k1", kind=ChannelKind.PASS,
                                                  address="pass-device-token", content={"message": "Balance updated"}))

@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from server.embedded_redis import free_port
+from tests.support.egress import LOCAL_EGRESS
 from workers.channels import build_sender
 from workers.channels.base import ChannelKind, Outcome, OutgoingMessage, ProviderConfig
 
@@ -18,7 +19,7 @@ def message(kind: ChannelKind, address: str, key: str = "k1", **content: str) ->
 
 
 async def send(config: ProviderConfig, outgoing: OutgoingMessage):
-    sender = build_sender(config, timeout_seconds=2)
+    sender = build_sender(config, egress=LOCAL_EGRESS, timeout_seconds=2)
     try:
         return await sender.send(outgoing)
     finally:

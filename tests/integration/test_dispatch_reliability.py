@@ -110,7 +110,8 @@ async def test_a_worker_killed_mid_send_leads_to_exactly_one_delivery(server, se
     sent = await trigger(service_stubs, bank)
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
            "ENGAGE_QUEUE_NAME": settings.queue_name, "ENGAGE_JWT_SECRET": TEST_JWT_SECRET,
-           "ENGAGE_VAR_DIR": str(settings.var_dir), "ENGAGE_DELIVERY_LEASE_SECONDS": "3"}
+           "ENGAGE_VAR_DIR": str(settings.var_dir), "ENGAGE_DELIVERY_LEASE_SECONDS": "3",
+           "ENGAGE_PROVIDER_NETWORKS_ALLOWED": settings.provider_networks_allowed}
     worker = await asyncio.create_subprocess_exec(sys.executable, "-m", "workers", cwd=REPO_ROOT, env=env,
                                                   stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     try:

@@ -7,6 +7,7 @@ import ssl
 import pytest
 import trustme
 
+from tests.support.egress import LOCAL_EGRESS
 from tests.support.sinks.smtp import SmtpSink
 from workers.channels import build_sender
 from workers.channels.base import ChannelKind, Outcome, OutgoingMessage, ProviderConfig
@@ -40,7 +41,7 @@ async def test_messages_go_over_tls_with_one_login(security, certificate_authori
     certificate_authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
     async with SmtpSink(security, server_certificate(certificate_authority)) as sink:
-        sender = build_sender(config(sink), timeout_seconds=5)
+        sender = build_sender(config(sink), egress=LOCAL_EGRESS, timeout_seconds=5)
         try:
             results = [await sender.send(mail(n)) for n in range(2)]
         finally:
@@ -53,7 +54,7 @@ async def test_messages_go_over_tls_with_one_login(security, certificate_authori
 @pytest.mark.parametrize("security", ["STARTTLS", "TLS"])
 async def test_a_certificate_from_an_unknown_authority_stops_the_send(security, certificate_authority):
     async with SmtpSink(security, server_certificate(certificate_authority)) as sink:
-        sender = build_sender(config(sink), timeout_seconds=5)
+        sender = build_sender(config(sink), egress=LOCAL_EGRESS, timeout_seconds=5)
         try:
             result = await sender.send(mail(1))
         finally:

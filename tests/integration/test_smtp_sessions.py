@@ -5,6 +5,7 @@ import asyncio
 
 import pytest
 
+from tests.support.egress import LOCAL_EGRESS
 from workers.channels import build_sender, smtp_sessions
 from workers.channels.base import ChannelKind, Outcome, OutgoingMessage, ProviderConfig
 from workers.channels.smtp_sessions import DEFAULT_SESSIONS, MAX_MESSAGES_PER_SESSION
@@ -23,7 +24,7 @@ def config(sink, from_name: str = "Bank", **settings: str) -> ProviderConfig:
 
 
 async def test_messages_in_a_row_share_one_session(smtp_sink):
-    sender = build_sender(config(smtp_sink, from_name="Banka Česká"), timeout_seconds=5)
+    sender = build_sender(config(smtp_sink, from_name="Banka Česká"), egress=LOCAL_EGRESS, timeout_seconds=5)
     try:
         results = [await sender.send(mail(n)) for n in range(3)]
     finally:
@@ -38,7 +39,7 @@ async def test_messages_in_a_row_share_one_session(smtp_sink):
 
 @pytest.mark.parametrize(("settings", "most"), [({}, DEFAULT_SESSIONS), ({"max_sessions": "2"}, 2)])
 async def test_concurrent_messages_use_a_few_sessions_at_most(smtp_sink, settings, most):
-    sender = build_sender(config(smtp_sink, **settings), timeout_seconds=5)
+    sender = build_sender(config(smtp_sink, **settings), egress=LOCAL_EGRESS, timeout_seconds=5)
     try:
         results = await asyncio.gather(*(sender.send(mail(n)) for n in range(30)))
     finally:
@@ -49,7 +50,7 @@ async def test_concurrent_messages_use_a_few_sessions_at_most(smtp_sink, setting
 
 
 async def test_a_session_is_replaced_after_its_share_of_messages(smtp_sink):
-    sender = build_sender(config(smtp_sink), timeout_seconds=5)
+    sender = build_sender(config(smtp_sink), egress=LOCAL_EGRESS, timeout_seconds=5)
     try:
         for n in range(MAX_MESSAGES_PER_SESSION + 1):
             assert (await sender.send(mail(n))).outcome is Outcome.SENT
@@ -61,7 +62,7 @@ async def test_a_session_is_replaced_after_its_share_of_messages(smtp_sink):
 
 async def test_a_refused_message_ends_its_session_and_the_next_one_goes_through(smtp_sink):
     smtp_sink.script("550 5.1.1 No such user")
-    sender = build_sender(config(smtp_sink), timeout_seconds=5)
+    sender = build_sender(config(smtp_sink), egress=LOCAL_EGRESS, timeout_seconds=5)
     try:
         refused, accepted = await sender.send(mail(1)), await sender.send(mail(2))
     finally:
@@ -73,7 +74,7 @@ async def test_a_refused_message_ends_its_session_and_the_next_one_goes_through(
 
 
 async def test_sessions_the_server_ended_are_not_used_again(smtp_sink):
-    sender = build_sender(config(smtp_sink), timeout_seconds=5)
+    sender = build_sender(config(smtp_sink), egress=LOCAL_EGRESS, timeout_seconds=5)
     try:
         assert (await sender.send(mail(1))).outcome is Outcome.SENT
         await smtp_sink.restart()  # the server goes away and comes back: the idle session is gone
@@ -87,7 +88,7 @@ async def test_sessions_the_server_ended_are_not_used_again(smtp_sink):
 async def test_a_session_idle_for_a_while_is_checked_before_its_next_message(smtp_sink, monkeypatch):
     monkeypatch.setattr(smtp_sessions, "IDLE_CHECK_SECONDS", 0.0)
     smtp_sink.noop_replies = ["250 OK", "421 4.4.2 Idle too long, closing"]
-    sender = build_sender(config(smtp_sink), timeout_seconds=5)
+    sender = build_sender(config(smtp_sink), egress=LOCAL_EGRESS, timeout_seconds=5)
     try:
         for n in range(3):
             assert (await sender.send(mail(n))).outcome is Outcome.SENT

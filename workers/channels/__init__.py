@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workers.channels.base import ChannelSender, ProviderConfig
+from workers.channels.egress import EgressPolicy
 from workers.channels.email_smtp import SmtpSender
 from workers.channels.push_apns import ApnsSender
 from workers.channels.push_fcm import FcmSender
@@ -15,8 +16,9 @@ SENDERS = {"smtp": SmtpSender, "twilio": TwilioSender, "vonage": VonageSender, "
            "fcm": FcmSender, "apns": ApnsSender, "apple_pass": WalletPassSender}
 
 
-def build_sender(config: ProviderConfig, *, timeout_seconds: float = 10.0) -> ChannelSender:
+def build_sender(config: ProviderConfig, *, egress: EgressPolicy, timeout_seconds: float = 10.0) -> ChannelSender:
+    """`egress`: where the sender may connect (workers.channels.egress)."""
     sender = SENDERS.get(config.provider)
     if sender is None:
         raise ValueError(f"unknown provider '{config.provider}'; known: {', '.join(sorted(SENDERS))}")
-    return sender(config, timeout_seconds)  # type: ignore[no-any-return]
+    return sender(config, timeout_seconds, egress)  # type: ignore[no-any-return]

@@ -10,6 +10,7 @@ import email.utils
 import aiosmtplib
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
+from workers.channels.egress import EgressDenied, EgressPolicy
 from workers.channels.email_message import email_bytes
 from workers.channels.http import stable_uuid
 from workers.channels.smtp_sessions import DEFAULT_SESSIONS, SmtpSessions
@@ -18,7 +19,7 @@ from workers.channels.smtp_sessions import DEFAULT_SESSIONS, SmtpSessions
 class SmtpSender:
     provider = "smtp"
 
-    def __init__(self, config: ProviderConfig, timeout_seconds: float) -> None:
+    def __init__(self, config: ProviderConfig, timeout_seconds: float, egress: EgressPolicy) -> None:
         self._host = config.setting("host")
         self._port = int(config.setting("port"))
         self._security = config.setting("security", "NONE")
@@ -28,12 +29,23 @@ class SmtpSender:
         self._username = config.secrets.get("username") or None
         self._password = config.secrets.get("password") or None
         self._timeout = timeout_seconds
-        self._sessions = SmtpSessions(self._client, int(config.settings.get("max_sessions") or DEFAULT_SESSIONS))
+        self._egress = egress
+        self._sessions = SmtpSessions(self._connect, int(config.settings.get("max_sessions") or DEFAULT_SESSIONS))
 
-    def _client(self) -> aiosmtplib.SMTP:
-        return aiosmtplib.SMTP(hostname=self._host, port=self._port, username=self._username,
-                               password=self._password, use_tls=self._security == "TLS",
-                               start_tls=self._security == "STARTTLS", timeout=self._timeout)
+    async def _connect(self) -> aiosmtplib.SMTP:
+        """A session with the server: the socket is opened here, to an address the egress policy allows,
+        and aiosmtplib speaks SMTP (and TLS, still checked against the host's name) over it."""
+        sock = await self._egress.open_socket(self._host, self._port, self._timeout)
+        client = aiosmtplib.SMTP(hostname=self._host, sock=sock, username=self._username, password=self._password,
+                                 use_tls=self._security == "TLS", start_tls=self._security == "STARTTLS",
+                                 timeout=self._timeout)
+        try:
+            await client.connect()
+        except BaseException:
+            client.close()  # e.g. connected but the login was refused
+            sock.close()
+            raise
+        return client
 
     def build(self, message: OutgoingMessage) -> tuple[str, bytes]:
         """(its Message-ID, the message as sent)."""
@@ -57,6 +69,8 @@ class SmtpSender:
             if 400 <= exc.code < 500:
                 return temporary(f"SMTP_{exc.code}", exc.message)
             return permanent(f"SMTP_{exc.code}", exc.message)
+        except EgressDenied as exc:
+            return permanent("EGRESS_DENIED", str(exc))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             return temporary("SMTP_CONNECTION", repr(exc))
         return sent(message_id)

@@ -2,13 +2,17 @@
 classification of answers.
 
 HTTP/1.1 providers (the SMS APIs, FCM) go through aiohttp, HTTP/2 ones (APNs, wallet passes) through
-httpx, which speaks HTTP/2. aiohttp because httpx's connection pool looks at every pooled connection
-on every request (a socket check each): with a batch's sends in flight at once that was the largest
-part of a dispatch worker's CPU."""
+httpcore (httpx's transport), which speaks HTTP/2. aiohttp because httpcore's connection pool looks at
+every pooled connection on every request (a socket check each): with a batch's sends in flight at once
+that was the largest part of a dispatch worker's CPU.
+
+Both connect only where the egress policy allows (workers.channels.egress): aiohttp through its
+resolver and socket factory, httpcore through its network backend."""
 
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -16,9 +20,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import httpcore
 import httpx
 
 from workers.channels.base import SendResult, permanent, temporary
+from workers.channels.egress import EgressDenied, EgressPolicy
 
 
 @dataclass(frozen=True)
@@ -39,18 +45,40 @@ class HttpAnswer:
         return json.loads(self.text)
 
 
+class _GuardedResolver(aiohttp.abc.AbstractResolver):
+    """aiohttp's name resolution through the egress policy: a name with no allowed address fails with
+    the policy's EgressDenied. (Addresses written as such skip resolvers: the socket factory checks them.)"""
+
+    def __init__(self, egress: EgressPolicy) -> None:
+        self._egress = egress
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+                      ) -> list[aiohttp.abc.ResolveResult]:
+        return [aiohttp.abc.ResolveResult(hostname=host, host=address, port=port, family=found, proto=0,
+                                          flags=socket.AI_NUMERICHOST)
+                for found, address in await self._egress.resolve(host, port)
+                if family in (socket.AF_UNSPEC, found)]
+
+    async def close(self) -> None:
+        pass
+
+
 class Http1Client:
     """A pooled aiohttp session, opened on first use (aiohttp wants a running event loop)."""
 
-    def __init__(self, timeout_seconds: float) -> None:
+    def __init__(self, timeout_seconds: float, egress: EgressPolicy) -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._egress = egress
         self._session: aiohttp.ClientSession | None = None
 
     async def post(self, url: str, *, form: dict[str, str] | None = None, json_body: Any = None,
                    headers: dict[str, str] | None = None) -> HttpAnswer:
         if self._session is None:
             # Providers set no cookies that matter, and a cookie jar costs work on every answer.
-            self._session = aiohttp.ClientSession(timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar())
+            connector = aiohttp.TCPConnector(resolver=_GuardedResolver(self._egress),
+                                             socket_factory=self._egress.socket_for)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
+                                                  cookie_jar=aiohttp.DummyCookieJar())
         # The body is encoded here, as bytes with its content type: given a dict, aiohttp builds a FormData
         # (and a multipart writer it then does not use) or a JSON payload object per request, about a
         # fifth of a dispatch worker's CPU per message in py-spy.
@@ -71,23 +99,56 @@ class Http1Client:
             self._session = None
 
 
-class Http2Client:
-    """httpx over HTTP/2, optionally with a TLS client certificate."""
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's connections opened to the allowed addresses of a host, one after another. TLS still
+    names the host (httpcore passes the origin's name to the handshake, not the address)."""
 
-    def __init__(self, timeout_seconds: float, cert: tuple[str, str] | None = None) -> None:
-        # httpx's own trust roots (SSL_CERT_FILE / SSL_CERT_DIR when set), with the client certificate
-        # loaded into the context: httpx's cert= argument is deprecated.
+    def __init__(self, egress: EgressPolicy) -> None:
+        self._egress = egress
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                          socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        last: Exception | None = None
+        for _, address in await self._egress.resolve(host, port, timeout):
+            try:
+                return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None  # resolve() returned at least one address
+        raise last
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        raise EgressDenied("a provider is not reached through a unix socket")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class Http2Client:
+    """httpcore over HTTP/2 (HTTP/1.1 where the server has no HTTP/2), optionally with a TLS client
+    certificate."""
+
+    def __init__(self, timeout_seconds: float, egress: EgressPolicy, cert: tuple[str, str] | None = None) -> None:
+        # httpx's trust roots (SSL_CERT_FILE / SSL_CERT_DIR when set), with the client certificate.
         context = httpx.create_ssl_context()
         if cert is not None:
             context.load_cert_chain(*cert)
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds), http2=True, verify=context)
+        self._pool = httpcore.AsyncConnectionPool(ssl_context=context, http1=True, http2=True,
+                                                  network_backend=_GuardedBackend(egress))
+        self._timeouts = {"connect": timeout_seconds, "read": timeout_seconds, "write": timeout_seconds,
+                          "pool": timeout_seconds}
 
     async def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> HttpAnswer:
-        response = await self._client.post(url, content=content, headers=headers)
-        return HttpAnswer(response.status_code, response.reason_phrase, response.headers, response.text)
+        response = await self._pool.request("POST", url, headers=list(headers.items()), content=content,
+                                            extensions={"timeout": self._timeouts})
+        reason = response.extensions.get("reason_phrase", b"").decode("ascii", errors="replace")
+        return HttpAnswer(response.status, reason, httpx.Headers(response.headers),
+                          response.content.decode("utf-8", errors="replace"))
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._pool.aclose()
 
 
 def retry_after(answer: HttpAnswer) -> float | None:
@@ -107,13 +168,28 @@ async def post(call: Callable[[], Awaitable[HttpAnswer]], interpret: Callable[[H
     `interpret` reads the provider's own answer (success or its error body)."""
     try:
         answer = await call()
-    except (TimeoutError, httpx.TimeoutException) as exc:
+    except (TimeoutError, httpcore.TimeoutException) as exc:
         return temporary("TIMEOUT", f"the provider did not answer in time ({type(exc).__name__})")
-    except (aiohttp.ClientError, httpx.TransportError) as exc:
+    except (EgressDenied, aiohttp.ClientError, httpcore.NetworkError, httpcore.ProtocolError,
+            httpcore.UnsupportedProtocol) as exc:
+        denied = _egress_denial(exc)
+        if denied is not None:
+            return permanent("EGRESS_DENIED", str(denied))
         return temporary("CONNECTION_ERROR", f"could not reach the provider: {exc!r}")
     if answer.status_code == 429 or answer.status_code >= 500:
         return temporary(f"HTTP_{answer.status_code}", answer.text[:300] or answer.reason_phrase, retry_after(answer))
     return interpret(answer)
+
+
+def _egress_denial(exc: BaseException) -> EgressDenied | None:
+    """The policy's refusal, as raised or as wrapped by aiohttp (a connector error holding it)."""
+    seen: BaseException | None = exc
+    for _ in range(4):  # a refusal is at most a wrapper or two deep
+        if seen is None or isinstance(seen, EgressDenied):
+            return seen
+        wrapped = getattr(seen, "os_error", None)
+        seen = wrapped if isinstance(wrapped, BaseException) else seen.__cause__
+    return None
 
 
 def http_error(answer: HttpAnswer, code: str | None = None, message: str | None = None) -> SendResult:

@@ -11,6 +11,7 @@ import time
 import jwt
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
+from workers.channels.egress import EgressPolicy
 from workers.channels.http import Http2Client, HttpAnswer, post, stable_uuid
 
 TOKEN_LIFETIME = 50 * 60
@@ -19,14 +20,14 @@ TOKEN_LIFETIME = 50 * 60
 class ApnsSender:
     provider = "apns"
 
-    def __init__(self, config: ProviderConfig, timeout_seconds: float) -> None:
+    def __init__(self, config: ProviderConfig, timeout_seconds: float, egress: EgressPolicy) -> None:
         self._base = config.setting("base_url", "https://api.push.apple.com").rstrip("/")
         self._topic = config.setting("topic")
         self._team = config.setting("team_id")
         self._key_id = config.setting("key_id")
         self._key = config.secret("private_key")
         self._token, self._token_made = "", 0.0
-        self._client = Http2Client(timeout_seconds)
+        self._client = Http2Client(timeout_seconds, egress)
 
     def _provider_token(self) -> str:
         if not self._token or time.time() - self._token_made > TOKEN_LIFETIME:

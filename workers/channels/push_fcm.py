@@ -12,6 +12,7 @@ import aiohttp
 import jwt
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
+from workers.channels.egress import EgressPolicy
 from workers.channels.http import Http1Client, HttpAnswer, http_error, post
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -21,7 +22,7 @@ PERMANENT_ERRORS = {"UNREGISTERED", "INVALID_ARGUMENT", "SENDER_ID_MISMATCH", "T
 class FcmSender:
     provider = "fcm"
 
-    def __init__(self, config: ProviderConfig, timeout_seconds: float) -> None:
+    def __init__(self, config: ProviderConfig, timeout_seconds: float, egress: EgressPolicy) -> None:
         base = config.setting("base_url", "https://fcm.googleapis.com").rstrip("/")
         self._url = f"{base}/v1/projects/{config.setting('project_id')}/messages:send"
         self._static_token = config.secrets.get("access_token", "")
@@ -30,7 +31,7 @@ class FcmSender:
         if not self._static_token and self._account is None:
             raise ValueError("fcm: secret 'access_token' or 'service_account_json' is required")
         self._token, self._token_expires = "", 0.0
-        self._client = Http1Client(timeout_seconds)
+        self._client = Http1Client(timeout_seconds, egress)
 
     async def _access_token(self) -> str:
         if self._static_token:

@@ -4,17 +4,18 @@ header Authorization: <api key>. Settings: base_url, from (optional); secrets: a
 from __future__ import annotations
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
+from workers.channels.egress import EgressPolicy
 from workers.channels.http import Http1Client, HttpAnswer, post
 
 
 class ClickatellSender:
     provider = "clickatell"
 
-    def __init__(self, config: ProviderConfig, timeout_seconds: float) -> None:
+    def __init__(self, config: ProviderConfig, timeout_seconds: float, egress: EgressPolicy) -> None:
         self._url = config.setting("base_url", "https://platform.clickatell.com").rstrip("/") + "/messages"
         self._from = config.settings.get("from", "")
         self._headers = {"Authorization": config.secret("api_key"), "Accept": "application/json"}
-        self._client = Http1Client(timeout_seconds)
+        self._client = Http1Client(timeout_seconds, egress)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         body: dict[str, object] = {"content": message.content.get("text", ""), "to": [message.address.lstrip("+")]}

@@ -7,20 +7,21 @@ from __future__ import annotations
 import aiohttp
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
+from workers.channels.egress import EgressPolicy
 from workers.channels.http import Http1Client, HttpAnswer, post
 
 
 class TwilioSender:
     provider = "twilio"
 
-    def __init__(self, config: ProviderConfig, timeout_seconds: float) -> None:
+    def __init__(self, config: ProviderConfig, timeout_seconds: float, egress: EgressPolicy) -> None:
         self._sid = config.setting("account_sid")
         base = config.setting("base_url", "https://api.twilio.com").rstrip("/")
         self._url = f"{base}/2010-04-01/Accounts/{self._sid}/Messages.json"
         self._from = config.settings.get("from_number", "")
         self._service = config.settings.get("messaging_service_sid", "")
         self._authorization = aiohttp.encode_basic_auth(self._sid, config.secret("auth_token"))
-        self._client = Http1Client(timeout_seconds)
+        self._client = Http1Client(timeout_seconds, egress)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         form = {"To": message.address, "Body": message.content.get("text", "")}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from server.domain.engagement.sms import is_gsm7
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
+from workers.channels.egress import EgressPolicy
 from workers.channels.http import Http1Client, HttpAnswer, http_error, post
 
 TEMPORARY_STATUSES = {"1", "5"}
@@ -14,12 +15,12 @@ TEMPORARY_STATUSES = {"1", "5"}
 class VonageSender:
     provider = "vonage"
 
-    def __init__(self, config: ProviderConfig, timeout_seconds: float) -> None:
+    def __init__(self, config: ProviderConfig, timeout_seconds: float, egress: EgressPolicy) -> None:
         self._url = config.setting("base_url", "https://rest.nexmo.com").rstrip("/") + "/sms/json"
         self._key = config.setting("api_key")
         self._from = config.setting("from")
         self._secret = config.secret("api_secret")
-        self._client = Http1Client(timeout_seconds)
+        self._client = Http1Client(timeout_seconds, egress)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         text = message.content.get("text", "")

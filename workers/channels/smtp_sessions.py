@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiosmtplib
@@ -31,8 +31,8 @@ class _Session:
 
 
 class SmtpSessions:
-    def __init__(self, open_client: Callable[[], aiosmtplib.SMTP], limit: int = DEFAULT_SESSIONS) -> None:
-        self._open_client = open_client
+    def __init__(self, connect: Callable[[], Awaitable[aiosmtplib.SMTP]], limit: int = DEFAULT_SESSIONS) -> None:
+        self._connect = connect  # a new session, connected (and logged in where configured)
         self._idle: list[_Session] = []
         self._slots = asyncio.Semaphore(limit)
         self._closed = False
@@ -61,13 +61,7 @@ class SmtpSessions:
             if await _still_open(session):
                 return session
             session.client.close()
-        client = self._open_client()
-        try:
-            await client.connect()
-        except BaseException:
-            client.close()  # e.g. connected but the login was refused
-            raise
-        return _Session(client)
+        return _Session(await self._connect())
 
     async def aclose(self) -> None:
         """Ends the idle sessions; those in use end when their message is through."""

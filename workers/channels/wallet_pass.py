@@ -9,6 +9,7 @@ import os
 import tempfile
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult
+from workers.channels.egress import EgressPolicy
 from workers.channels.http import Http2Client, post, stable_uuid
 from workers.channels.push_apns import interpret_apns
 
@@ -16,7 +17,7 @@ from workers.channels.push_apns import interpret_apns
 class WalletPassSender:
     provider = "apple_pass"
 
-    def __init__(self, config: ProviderConfig, timeout_seconds: float) -> None:
+    def __init__(self, config: ProviderConfig, timeout_seconds: float, egress: EgressPolicy) -> None:
         self._base = config.setting("base_url", "https://api.push.apple.com").rstrip("/")
         self._topic = config.setting("pass_type_identifier")
         self._files: list[str] = []
@@ -24,7 +25,7 @@ class WalletPassSender:
         if self._base.startswith("https://"):
             cert = (self._secret_file(config.secret("certificate_pem")),
                     self._secret_file(config.secret("private_key_pem")))
-        self._client = Http2Client(timeout_seconds, cert=cert)
+        self._client = Http2Client(timeout_seconds, egress, cert=cert)
 
     def _secret_file(self, text: str) -> str:
         descriptor, path = tempfile.mkstemp(prefix="engage-pass-", suffix=".pem")
