@@ -274,5 +274,5 @@ def campaign_to_proto(campaign: Campaign) -> pb.Campaign:
         update_time=timestamp_to_proto(campaign.updated_at), rejection_reason=campaign.rejection_reason)
 
 
-def optional_timestamp(message, field_name: str):  # type: ignore[no-untyped-def]
-    return timestamp_from_proto(getattr(message, field_name)) if message.HasField(field_name) else None
+def optional_timestamp(message, field_name: str, path: str):  # type: ignore[no-untyped-def]
+    return timestamp_from_proto(getattr(message, field_name), path) if message.HasField(field_name) else None

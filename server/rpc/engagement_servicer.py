@@ -243,7 +243,8 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
         campaign = request.campaign
         return conv.campaign_to_proto(await self._campaigns.create(
             current_caller(), campaign.display_name, conv.resource_id(campaign.event, "events", "campaign.event"),
-            conv.audience_from_proto(campaign.audience), conv.optional_timestamp(campaign, "send_time"),
+            conv.audience_from_proto(campaign.audience),
+            conv.optional_timestamp(campaign, "send_time", "campaign.send_time"),
             campaign.is_offer))
 
     async def GetCampaign(self, request: pb.GetCampaignRequest, context: Context) -> pb.Campaign:

@@ -135,7 +135,10 @@ def transaction_from_proto(message: pb.Transaction, index: int) -> IncomingTrans
         return Rejection(index, txn_id, "INVALID_AMOUNT", str(exc))
     scaled, amount_error = _scaled(amount.units, amount.nanos)
     running_scaled, running_error = _scaled(running.units, running.nanos) if running is not None else (None, "")
-    posted = timestamp_from_proto(message.post_time) if message.HasField("post_time") else None
+    try:
+        posted = timestamp_from_proto(message.post_time, "post_time") if message.HasField("post_time") else None
+    except InvalidArgument as exc:
+        return Rejection(index, txn_id, "INVALID_POST_TIME", exc.message)
     return IncomingTransaction(txn_id, message.account_id, scaled, amount.currency_code,
                                _DIRECTION_BY_NUMBER.get(message.direction), posted, message.description,
                                message.category, running_scaled, amount_error, running_error)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.store import driver
 from server.store.db import Database
+from server.store.errors import request_error
 from server.store.repositories.accounts import AccountsRepository
 from server.store.repositories.balances import DailyBalancesRepository
 from server.store.repositories.campaigns import CampaignsRepository
@@ -110,6 +111,9 @@ class UnitOfWork:
             await self.session.rollback()
         finally:
             await self.session.close()
+        refused = request_error(exc)
+        if refused is not None:
+            raise refused from exc
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -82,6 +82,10 @@ def _bad_rows() -> list[tuple[pb.Transaction, str]]:
     no_direction.direction = pb.DIRECTION_UNSPECIFIED
     mixed_signs = transaction("r-mixed", "a1", "1.00")
     mixed_signs.amount.CopyFrom(money_pb2.Money(currency_code="EUR", units=1, nanos=-5))
+    after_year_9999 = transaction("r-year-10000", "a1", "1.00")
+    after_year_9999.post_time.seconds = 253_402_300_800
+    negative_nanos = transaction("r-negative-nanos", "a1", "1.00")
+    negative_nanos.post_time.nanos = -1
     return [
         (transaction("r-unknown", "nope", "1.00"), "UNKNOWN_ACCOUNT"),
         (transaction("r-currency", "a1", "1.00", currency="USD"), "CURRENCY_MISMATCH"),
@@ -95,6 +99,9 @@ def _bad_rows() -> list[tuple[pb.Transaction, str]]:
         (no_amount, "MISSING_AMOUNT"),
         (no_time, "MISSING_POST_TIME"),
         (no_direction, "MISSING_DIRECTION"),
+        (after_year_9999, "INVALID_POST_TIME"),
+        (negative_nanos, "INVALID_POST_TIME"),
+        (transaction("r-nul", "a1", "1.00", description="ATM\x00"), "TEXT_NUL_CHARACTER"),
     ]
 
 

@@ -133,6 +133,9 @@ def transaction_rejection_reason(txn: IncomingTransaction) -> tuple[str, str] | 
         return "MISSING_POST_TIME", "post_time is required"
     if len(txn.description) > MAX_TEXT_LENGTH or len(txn.category) > 128:
         return "TEXT_TOO_LONG", f"description is at most {MAX_TEXT_LENGTH} and category 128 characters"
+    if "\x00" in txn.description or "\x00" in txn.category:
+        # PostgreSQL's text cannot hold it: the row, not its whole batch, is refused.
+        return "TEXT_NUL_CHARACTER", "description and category cannot contain the NUL character (U+0000)"
     return None
 
 
