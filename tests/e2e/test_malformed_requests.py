@@ -1,6 +1,6 @@
 """Every RPC of every service, called with requests of any shape by each role: none may end in INTERNAL
-(a fault of ours) or hang; bad input gets a clear status. This found NUL characters in any string on
-PostgreSQL, out-of-range Timestamps, and template render errors, all answered INTERNAL before."""
+(a fault of ours) or hang; bad input gets a clear status. When written, it found NUL characters in any
+string on PostgreSQL and out-of-range Timestamps, both answered INTERNAL before."""
 
 import random
 

@@ -1,9 +1,11 @@
 import datetime as dt
 
+import pytest
 from google.protobuf import timestamp_pb2
 from hypothesis import given
 from hypothesis import strategies as st
 
+from server.domain.errors import InvalidArgument
 from server.rpc.convert import timestamp_from_proto
 
 
@@ -11,6 +13,21 @@ from server.rpc.convert import timestamp_from_proto
 def test_timestamps_convert_as_protobuf_does(seconds: int, nanos: int) -> None:
     # The ingestion hot path's own conversion: the same aware UTC datetime as Timestamp.ToDatetime.
     stamp = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
-    converted = timestamp_from_proto(stamp)
+    converted = timestamp_from_proto(stamp, "post_time")
     expected = stamp.ToDatetime(tzinfo=dt.UTC)
     assert (converted, converted.tzinfo, converted.utcoffset()) == (expected, expected.tzinfo, expected.utcoffset())
+
+
+@given(st.one_of(st.tuples(st.integers(min_value=-2**63, max_value=-62_135_596_801), st.integers(0, 999_999_999)),
+                 st.tuples(st.integers(min_value=253_402_300_800, max_value=2**63 - 1), st.integers(0, 999_999_999)),
+                 st.tuples(st.integers(-62_135_596_800, 253_402_300_799),
+                           st.one_of(st.integers(max_value=-1, min_value=-2**31),
+                                     st.integers(min_value=1_000_000_000, max_value=2**31 - 1)))))
+def test_timestamps_protobuf_refuses_are_invalid_arguments_naming_the_field(seconds_and_nanos) -> None:
+    seconds, nanos = seconds_and_nanos
+    with pytest.raises(InvalidArgument) as raised:
+        timestamp_from_proto(timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos), "campaign.send_time")
+    assert raised.value.code == "TIMESTAMP_INVALID"
+    assert [v.field for v in raised.value.violations] == ["campaign.send_time"]
+    with pytest.raises(ValueError):
+        timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos).ToDatetime()
