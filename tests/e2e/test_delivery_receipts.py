@@ -12,7 +12,7 @@ from aiohttp import web
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
-from server.domain.engagement.receipts import parse_receipt, twilio_signature
+from server.domain.engagement.receipts import parse_receipt, receipt_applies, twilio_signature
 from server.embedded_redis import free_port
 from server.receipts import receipts_app
 from tests.integration.test_insight_batches import run_worker
@@ -81,6 +81,13 @@ async def test_twilio_reports_to_its_signed_callback_url(server, settings, tenan
         assert signed.status_code == 204
     delivered = await _state(admin, sms)
     assert delivered.state == pb.DELIVERED and delivered.HasField("delivered_time")
+    # A failure reported after the handset confirmed (a duplicate, reports out of order) changes nothing.
+    late = {**form, "MessageStatus": "undelivered", "ErrorCode": "30003"}
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(url, data=late, headers={"X-Twilio-Signature": twilio_signature("twilio-token",
+                                                                                                  url, late)})
+        assert answer.status_code == 204
+    assert (await _state(admin, sms)) == delivered
     await admin.close()
 
 
@@ -94,6 +101,11 @@ async def test_vonage_reports_a_failure_by_get_to_its_callback_url(server, setti
         assert (await client.get(url, params=report)).status_code == 204
     failed = await _state(admin, sms)
     assert (failed.state, failed.error_code) == (pb.FAILED, "VONAGE_6")
+    # A later delivery report is the more definite news.
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(url, params={**report, "status": "delivered", "err-code": "0"})).status_code == 204
+    delivered = await _state(admin, sms)
+    assert (delivered.state, delivered.error_code, delivered.error_message) == (pb.DELIVERED, "", "")
     await admin.close()
 
 
@@ -140,6 +152,16 @@ async def test_reports_to_urls_engage_did_not_give_out_change_nothing(server, se
         assert (await client.get(other_url, params=delivered)).status_code == 204
     assert (await _state(admin, sms)).state == pb.SENT
     await admin.close()
+
+
+@pytest.mark.parametrize(("current", "reported", "applies"), [
+    ("SENT", "DELIVERED", True), ("SENT", "FAILED", True), ("FAILED", "DELIVERED", True),
+    ("DELIVERED", "FAILED", False), ("DELIVERED", "DELIVERED", False), ("FAILED", "FAILED", False),
+    *[(state, reported, False) for state in ("QUEUED", "SENDING", "SKIPPED", "DEAD_LETTER")
+      for reported in ("DELIVERED", "FAILED")],
+])
+def test_which_reports_change_a_delivery(current, reported, applies):
+    assert receipt_applies(current, reported) is applies
 
 
 def test_receipt_parsers_read_each_providers_report():

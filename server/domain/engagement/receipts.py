@@ -52,6 +52,18 @@ def parse_receipt(provider: str, fields: Mapping[str, object]) -> DeliveryReceip
                            str(fields.get("ErrorMessage") or fields.get("statusDescription") or ""))
 
 
+def receipt_applies(current: str, reported: str) -> bool:
+    """Whether a report of `reported` (DELIVERED | FAILED) changes a delivery now in `current`. Only
+    sent messages have receipts. A handset's confirmation is final: a later FAILED for a DELIVERED
+    message (a provider's duplicate, reports out of order) changes nothing; a DELIVERED after a FAILED
+    report does (the later, more definite news)."""
+    if current == "SENT":
+        return True
+    if current == "FAILED":
+        return reported == "DELIVERED"
+    return False
+
+
 def twilio_signature(auth_token: str, url: str, form: Mapping[str, str]) -> str:
     """Twilio's scheme: HMAC-SHA1 over the full URL followed by each form key and value, keys sorted."""
     payload = url + "".join(f"{key}{form[key]}" for key in sorted(form))

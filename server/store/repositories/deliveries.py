@@ -12,6 +12,7 @@ from sqlalchemy import Insert, String, Update, and_, bindparam, case, func, inse
 from sqlalchemy.dialects import postgresql
 
 from server.domain.engagement.entities import Channel, Delivery, DeliveryState
+from server.domain.engagement.receipts import receipt_applies
 from server.store import driver
 from server.store.engagement_models import DeliveryRow, TriggerRow
 from server.store.repositories.base import TenantRepository, dialect_insert
@@ -264,11 +265,12 @@ class DeliveriesRepository(TenantRepository):
             DeliveryRow.provider_message_id == provider_message_id).limit(1))).first()
         if row is None:
             return None
-        if row.state in (DeliveryState.SENT.value, DeliveryState.DELIVERED.value, DeliveryState.FAILED.value):
+        if receipt_applies(row.state, state.value):
             row.state = state.value
             row.updated_at = now
             if state is DeliveryState.DELIVERED:
                 row.delivered_at = now
+                row.error_code, row.error_message = "", ""  # an earlier failure report no longer holds
             if error_code or error_message:
                 row.error_code, row.error_message = error_code[:64], error_message[:2000]
         return row.delivery_id
