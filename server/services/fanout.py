@@ -112,7 +112,14 @@ def _plan_deliveries(trigger: Trigger, setup: SendingSetup, contact: Contact | N
         if trigger.channels is not None and message.channel not in trigger.channels:
             continue
         content = _render(message, context, event.event_id)
+        # One delivery per address: Wallet passes of one type on one device share its push token (Apple
+        # asks the device which passes changed), and contacts saved before repeats were refused may
+        # list a token twice.
+        addresses: set[str] = set()
         for target in _targets(message, contact, app, setup.routes):
+            if target.address in addresses:
+                continue
+            addresses.add(target.address)
             deliveries.append(_delivery(trigger, message.channel, target, {**content, **target.extra}, contact,
                                         box, now))
     return deliveries

@@ -5,6 +5,7 @@ real SMTP server, and SMS and push requests on provider endpoints, with the deli
 import asyncio
 
 import grpc
+import trustme
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
@@ -151,3 +152,63 @@ async def test_templates_cannot_grow_without_bound_and_render_errors_are_clear(s
             event=ratio, customer_id="lisa-customer", data={"a": "1", "b": "2"})))
         assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TEMPLATE_RENDER_FAILED")
         assert len(await deliveries_of(admin)) == 1
+
+
+async def test_repeated_and_too_many_addresses_in_a_contact_are_refused(server, tenant, service_stubs, smtp_sink,
+                                                                          provider_sink):
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                     provider_base_url=provider_sink.base_url)
+        await add_customer(service_stubs, bank.app)
+
+        async def refused(devices: list[pb.Device]) -> list[str]:
+            code, reason, fields = await failure(service_stubs.engagement.UpsertContact(pb.UpsertContactRequest(
+                contact=pb.Contact(customer_id="lisa-customer", phone="+420601234567", devices=devices))))
+            assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "CONTACT_INVALID")
+            return fields
+
+        # The same token twice made every later trigger for the customer fail (INTERNAL: a unique key).
+        phone = pb.Device(app=bank.app, platform=pb.PLATFORM_ANDROID, push_token="token-1")
+        assert await refused([phone, pb.Device(app=bank.app, platform=pb.PLATFORM_APPLE, push_token="token-1")]) == [
+            "contact.devices[1].push_token"]
+        many = [pb.Device(app=bank.app, platform=pb.PLATFORM_ANDROID, push_token=f"token-{n}") for n in range(21)]
+        assert await refused(many) == ["contact.devices"]
+        sent = await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+            event=bank.notice_event, customer_id="lisa-customer", data={"note": "still sends"}))
+        assert sorted(d.channel for d in sent.deliveries) == [pb.CHANNEL_EMAIL, pb.CHANNEL_SMS, pb.CHANNEL_PUSH]
+
+
+async def test_a_pass_update_goes_once_to_each_device_holding_passes_of_its_type(server, settings, tenant,
+                                                                                 service_stubs, provider_sink):
+    certificate = trustme.CA().issue_cert("pass.com.yesbank.store")
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        e = admin.engagement
+        app = await e.CreateApp(pb.CreateAppRequest(app=pb.App(display_name="Yes Wallet", category="BANKING",
+                                                               platforms=[pb.PLATFORM_APPLE])))
+        await e.PublishApp(pb.PublishAppRequest(name=app.name))
+        kind = await e.CreateEventType(pb.CreateEventTypeRequest(event_type=pb.EventType(display_name="Cards")))
+        await e.CreateChannelConfig(pb.CreateChannelConfigRequest(channel_config=pb.ChannelConfig(
+            channel=pb.CHANNEL_PASS, provider="apple_pass",
+            settings={"base_url": provider_sink.base_url, "pass_type_identifier": "pass.com.yesbank.store"},
+            secrets={"certificate_pem": certificate.cert_chain_pems[0].bytes().decode(),
+                     "private_key_pem": certificate.private_key_pem.bytes().decode()})))
+        event = await e.CreateEvent(pb.CreateEventRequest(event=pb.Event(
+            display_name="Card balance", description="The store card's balance changed", event_type=kind.name,
+            app=app.name, messages=[pb.EventMessage(channel=pb.CHANNEL_PASS, content=pb.MessageContent(
+                **{"pass": pb.PassContent(pass_type_identifier="pass.com.yesbank.store",
+                                          message="Balance {{ data.balance }}")}))])))
+        await add_customer(service_stubs, app.name, email="", phone="", push_token="")
+        # Two store cards on one iPhone share its Wallet push token; Apple then asks it which changed.
+        passes = [pb.WalletPass(pass_type_identifier="pass.com.yesbank.store", serial_number=serial,
+                                push_token=token)
+                  for serial, token in (("card-1", "iphone"), ("card-2", "iphone"), ("card-3", "ipad"))]
+        passes.append(pb.WalletPass(pass_type_identifier="pass.com.other", serial_number="x", push_token="iphone"))
+        await service_stubs.engagement.UpsertContact(pb.UpsertContactRequest(contact=pb.Contact(
+            customer_id="lisa-customer", passes=passes)))
+        sent = await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+            event=event.name, customer_id="lisa-customer", data={"balance": "120 CZK"}))
+        assert [d.channel for d in sent.deliveries] == [pb.CHANNEL_PASS, pb.CHANNEL_PASS]
+        await run_worker(settings)
+    updates = provider_sink.received("apple_pass")
+    assert sorted(u.path.rsplit("/", 1)[1] for u in updates) == ["ipad", "iphone"]
+    assert {u.headers["apns-topic"] for u in updates} == {"pass.com.yesbank.store"}
