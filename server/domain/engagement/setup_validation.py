@@ -18,6 +18,9 @@ import json
 import re
 from collections.abc import Mapping
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from server.domain.engagement import pem_keys
 from server.domain.engagement.addresses import email_violations, phone_violations
 from server.domain.engagement.entities import PROVIDERS_BY_CHANNEL, Channel
 from server.domain.engagement.sms import check_sms_text
@@ -28,7 +31,6 @@ APP_CATEGORIES = frozenset({"BANKING", "FINANCE", "PAYMENTS", "INSURANCE", "LIFE
 PLATFORMS = frozenset({"APPLE", "ANDROID", "WINDOWS", "WEB"})
 _HTTPS_URL = re.compile(r"^https://[^\s/$.?#].[^\s]*$")
 _HTTP_URL = re.compile(r"^https?://[^\s/$.?#].[^\s]*$")
-_PEM = re.compile(r"-----BEGIN [A-Z ]+-----")
 
 
 def _fail(code: str, message: str, violations: list[FieldViolation]) -> None:
@@ -179,16 +181,32 @@ def _provider_rules(provider: str, settings: Mapping[str, str], secrets: Mapping
                 missing = ["a JSON object"]
             if missing:
                 found.append(FieldViolation("channel_config.secrets.service_account_json", f"needs {missing}"))
+            elif not isinstance(pem_keys.private_key(str(account["private_key"])), rsa.RSAPrivateKey):
+                found.append(FieldViolation("channel_config.secrets.service_account_json",
+                                            "its private_key must be a PEM RSA key (tokens are signed RS256)"))
     elif provider == "apns":
         for name in ("team_id", "key_id"):
             if settings.get(name) and len(settings[name]) != 10:
                 found.append(FieldViolation(f"channel_config.settings.{name}", "10 characters"))
-        if secrets.get("private_key") and not _PEM.search(secrets["private_key"]):
-            found.append(FieldViolation("channel_config.secrets.private_key", "a PEM private key (.p8)"))
+        if secrets.get("private_key") and not pem_keys.is_p256_key(secrets["private_key"]):
+            found.append(FieldViolation("channel_config.secrets.private_key",
+                                        "a PEM P-256 private key (.p8): provider tokens are signed ES256"))
     elif provider == "apple_pass":
         if settings.get("pass_type_identifier") and not settings["pass_type_identifier"].startswith("pass."):
             found.append(FieldViolation("channel_config.settings.pass_type_identifier", "starts with 'pass.'"))
-        for name in ("certificate_pem", "private_key_pem"):
-            if secrets.get(name) and not _PEM.search(secrets[name]):
-                found.append(FieldViolation(f"channel_config.secrets.{name}", "PEM text"))
+        found += _pass_certificate_violations(secrets)
+    return found
+
+
+def _pass_certificate_violations(secrets: Mapping[str, str]) -> list[FieldViolation]:
+    certificate_pem, key_pem = secrets.get("certificate_pem", ""), secrets.get("private_key_pem", "")
+    certificate = pem_keys.certificate(certificate_pem) if certificate_pem else None
+    key = pem_keys.private_key(key_pem) if key_pem else None
+    found: list[FieldViolation] = []
+    if certificate_pem and certificate is None:
+        found.append(FieldViolation("channel_config.secrets.certificate_pem", "a PEM X.509 certificate"))
+    if key_pem and key is None:
+        found.append(FieldViolation("channel_config.secrets.private_key_pem", "a PEM private key"))
+    if certificate is not None and key is not None and not pem_keys.belong_together(certificate, key):
+        found.append(FieldViolation("channel_config.secrets.private_key_pem", "the key of certificate_pem"))
     return found
