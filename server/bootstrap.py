@@ -81,4 +81,4 @@ async def build_services(settings: Settings, *, with_queue: bool = True) -> Serv
                     campaigns=CampaignService(database, box, publisher, engagement),  # type: ignore[arg-type]
                     otp=OtpService(database, box, otp_hash_key, engagement,
                                    dt.timedelta(seconds=settings.otp_ttl_seconds), settings.otp_max_attempts,
-                                   settings.otp_digits))
+                                   settings.otp_digits, settings.otp_max_sends_per_hour))

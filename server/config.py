@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     secrets_keys: str | None = None
     otp_ttl_seconds: int = 300
     otp_max_attempts: int = 5
+    # Codes sent to one customer in any hour, at most (each is an SMS the bank pays for).
+    otp_max_sends_per_hour: int = Field(default=10, ge=1)
     otp_digits: int = 6
     delivery_max_tries: int = 8
     # The wait before the first retry of a temporary delivery error; it doubles with each try.

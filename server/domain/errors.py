@@ -44,6 +44,10 @@ class PermissionDenied(DomainError):
     pass
 
 
+class ResourceExhausted(DomainError):
+    """A quota that this caller has used up for now; metadata says when to try again."""
+
+
 class Unauthenticated(DomainError):
     pass
 

@@ -11,7 +11,7 @@ from server.domain.auth import Caller, Role
 from server.domain.engagement import otp as otp_rules
 from server.domain.engagement.entities import AppState, Channel, Delivery, Event, EventMessage
 from server.domain.engagement.preferences import MessageClass
-from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, not_found
+from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, ResourceExhausted, not_found
 from server.domain.ids import new_id
 from server.security.secret_box import SecretBox
 from server.services.clock import Clock, utc_now
@@ -39,7 +39,8 @@ class SentOtp:
 
 class OtpService:
     def __init__(self, database: Database, box: SecretBox, hash_key: bytes, engagement: EngagementService,
-                 ttl: dt.timedelta, max_attempts: int, digits: int, clock: Clock = utc_now) -> None:
+                 ttl: dt.timedelta, max_attempts: int, digits: int, max_sends_per_hour: int,
+                 clock: Clock = utc_now) -> None:
         self._database = database
         self._box = box
         self._hash_key = hash_key
@@ -47,6 +48,7 @@ class OtpService:
         self._ttl = ttl
         self._max_attempts = max_attempts
         self._digits = digits
+        self._max_sends_per_hour = max_sends_per_hour
         self._clock = clock
 
     async def send(self, caller: Caller, customer_id: str, purpose: str, channel: Channel | None) -> SentOtp:
@@ -63,6 +65,13 @@ class OtpService:
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             if await uow.customers.get(customer_id) is None:
                 raise not_found("customer", customer_id)
+            wait = otp_rules.wait_before_next_send(
+                await uow.otps.sent_since(customer_id, now - otp_rules.SEND_WINDOW), now, self._max_sends_per_hour)
+            if wait is not None:
+                seconds = max(int(wait.total_seconds()) + 1, 1)
+                raise ResourceExhausted("OTP_TOO_MANY_SENDS", f"at most {self._max_sends_per_hour} one-time passwords "
+                                        f"per customer per hour; the next may be sent in {seconds} s",
+                                        metadata={"retry_after_seconds": str(seconds)})
             contact = await uow.contacts.get(customer_id)
             published = {a.app_id for a in await uow.apps.page(None, 10_000) if a.state is AppState.PUBLISHED}
             device = next((d for d in (contact.devices if contact else []) if d.app_id in published), None)

@@ -194,6 +194,8 @@ class CampaignRow(Base):
 
 class OtpRow(Base):
     __tablename__ = "otps"
+    # The codes sent to a customer lately (the limit on sends).
+    __table_args__ = (Index("ix_otps_tenant_customer_created", "tenant_id", "customer_id", "created_at"),)
 
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     otp_id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -47,3 +47,18 @@ def verify(record: OtpRecord, key: bytes, code: str, now: dt.datetime) -> tuple[
     if hmac.compare_digest(hash_code(key, record.otp_id, code), record.code_hash):
         return VerifyOutcome.VERIFIED, dataclasses.replace(record, attempts=record.attempts + 1, consumed_at=now)
     return VerifyOutcome.WRONG_CODE, dataclasses.replace(record, attempts=record.attempts + 1)
+
+
+# The window of the limit on codes sent to one customer.
+SEND_WINDOW = dt.timedelta(hours=1)
+
+
+def wait_before_next_send(sent_at: list[dt.datetime], now: dt.datetime, limit: int) -> dt.timedelta | None:
+    """None when another code may be sent to a customer who was sent codes at `sent_at`; else how long
+    until one may. Each code is an SMS the bank pays for and a message the customer did not ask for
+    when someone else is asking: at most `limit` in any SEND_WINDOW."""
+    recent = sorted(t for t in sent_at if now - SEND_WINDOW < t <= now)
+    if len(recent) < limit:
+        return None
+    # The window must first pass the oldest sends that keep it full.
+    return recent[len(recent) - limit] + SEND_WINDOW - now

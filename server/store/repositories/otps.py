@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from server.store.engagement_models import OtpRow
 from server.store.repositories.base import TenantRepository
 
@@ -27,6 +29,12 @@ class OtpsRepository(TenantRepository):
                                 purpose=otp.purpose, code_hash=otp.code_hash, expires_at=otp.expires_at,
                                 attempts=otp.attempts, max_attempts=otp.max_attempts, consumed_at=otp.consumed_at,
                                 created_at=now))
+
+    async def sent_since(self, customer_id: str, since: dt.datetime) -> list[dt.datetime]:
+        """When codes were sent to the customer after `since`."""
+        rows = await self.session.scalars(select(OtpRow.created_at).where(
+            OtpRow.tenant_id == self.tenant_id, OtpRow.customer_id == customer_id, OtpRow.created_at > since))
+        return list(rows)
 
     async def get_for_update(self, otp_id: str) -> StoredOtp | None:
         # FOR UPDATE (PostgreSQL): two concurrent verifications of one code cannot both succeed.
