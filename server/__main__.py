@@ -14,6 +14,7 @@ from server.bootstrap import build_services
 from server.config import Settings
 from server.health import watch_readiness
 from server.logging import configure_logging
+from server.metrics import serve_metrics
 from server.process_tuning import new_event_loop, tune_garbage_collector
 from server.receipts import receipts_app
 
@@ -27,6 +28,7 @@ async def serve(settings: Settings) -> None:
     tune_garbage_collector()
     log.info("server_started", address=f"{settings.grpc_host}:{port}")
     watcher = asyncio.create_task(watch_readiness(services, health_servicer, SERVICE_NAMES))
+    stop_metrics = serve_metrics(settings.grpc_host, settings.metrics_port) if settings.metrics_port else None
     receipts = None
     if settings.receipts_port:
         receipts = web.AppRunner(receipts_app(services), access_log=None)
@@ -43,6 +45,8 @@ async def serve(settings: Settings) -> None:
     await server.stop(settings.shutdown_grace_seconds)
     if receipts is not None:
         await receipts.cleanup()
+    if stop_metrics is not None:
+        stop_metrics()
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # Networks the workers may send to although they are not public (loopback, private, link-local),
     # comma-separated, e.g. a bank's own mail relay: '10.1.2.3/32'. Public addresses are always allowed.
     provider_networks_allowed: str = ""
+    # Prometheus /metrics of the server and of a worker process (each its own port; 0 = off), on
+    # grpc_host.
+    metrics_port: int = 0
+    worker_metrics_port: int = 0
     log_level: str = "INFO"
     log_format: str = "json"  # json | console
     # The event loop of `python -m server` and `python -m workers`.

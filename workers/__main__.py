@@ -8,6 +8,7 @@ from arq import Worker
 
 from server.config import Settings
 from server.logging import configure_logging
+from server.metrics import serve_metrics
 from server.process_tuning import new_event_loop, tune_garbage_collector
 from workers.settings import worker_settings
 
@@ -18,7 +19,13 @@ def main() -> None:
     asyncio.set_event_loop(new_event_loop(settings.event_loop))
     worker = Worker(**worker_settings(settings))
     tune_garbage_collector()
-    worker.run()
+    stop_metrics = serve_metrics(settings.grpc_host, settings.worker_metrics_port) \
+        if settings.worker_metrics_port else None
+    try:
+        worker.run()
+    finally:
+        if stop_metrics is not None:
+            stop_metrics()
 
 
 if __name__ == "__main__":

@@ -3,8 +3,11 @@ HTTP client reused across sends), rebuilt when the configuration changes."""
 
 from __future__ import annotations
 
+import time
+
 from server.domain.engagement.entities import ChannelConfig, Delivery
 from server.domain.engagement.sending import SendReport
+from server.metrics import SEND_SECONDS, SENDS
 from workers.channels import build_sender
 from workers.channels.base import ChannelSender, OutgoingMessage, ProviderConfig
 from workers.channels.egress import EgressPolicy
@@ -19,10 +22,14 @@ class ChannelSenders:
     async def send(self, delivery: Delivery, content: dict[str, str], config: ChannelConfig,
                    secrets: dict[str, str], callback_url: str | None) -> SendReport:
         sender = await self._sender(config, secrets)
+        started = time.perf_counter()
         result = await sender.send(OutgoingMessage(
             delivery_id=delivery.delivery_id, idempotency_key=f"engage-{delivery.delivery_id}",
             kind=delivery.channel, address=delivery.address, content=content,
             callback_url=callback_url))
+        channel, provider = str(delivery.channel), config.provider
+        SEND_SECONDS.labels(channel, provider).observe(time.perf_counter() - started)
+        SENDS.labels(channel, provider, result.outcome.name).inc()
         return SendReport(result.outcome, result.provider_message_id or "",
                           result.error_code or "", result.error_message or "", result.retry_after_seconds)
 

@@ -13,6 +13,7 @@ import structlog
 from google.rpc import code_pb2
 
 from server.domain.errors import DomainError, Unauthenticated
+from server.metrics import RPC_REQUESTS, RPC_SECONDS
 from server.rpc.context import set_caller
 from server.rpc.errors import status_for, to_grpc_status
 from server.security.tokens import TokenVerifier
@@ -82,12 +83,20 @@ class _Guard:
         structlog.contextvars.bind_contextvars(tenant=caller.tenant_id, subject=caller.subject, role=caller.role.value)
         return time.perf_counter()
 
+    def _measure(self, code: grpc.StatusCode, elapsed: float) -> None:
+        RPC_REQUESTS.labels(self._method, code.name).inc()
+        RPC_SECONDS.labels(self._method).observe(elapsed)
+
     async def _fail(self, exc: BaseException, context: grpc.aio.ServicerContext, started: float) -> None:
-        elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        elapsed = time.perf_counter() - started
+        elapsed_ms = round(elapsed * 1000, 2)
         if isinstance(exc, DomainError):
             log.info("rpc", outcome=exc.code, ms=elapsed_ms)
-            await context.abort_with_status(to_grpc_status(exc))
+            status = to_grpc_status(exc)
+            self._measure(status.code, elapsed)
+            await context.abort_with_status(status)
         log.error("rpc", outcome="INTERNAL", ms=elapsed_ms, exc_info=exc)
+        self._measure(grpc.StatusCode.INTERNAL, elapsed)
         await context.abort_with_status(status_for(code_pb2.INTERNAL, "INTERNAL",
                                                    f"internal error (request id {self._request_id})"))
 
@@ -101,7 +110,9 @@ class _Guard:
                 raise
             except Exception as exc:
                 await self._fail(exc, context, started)
-            log.info("rpc", outcome="OK", ms=round((time.perf_counter() - started) * 1000, 2))
+            elapsed = time.perf_counter() - started
+            log.info("rpc", outcome="OK", ms=round(elapsed * 1000, 2))
+            self._measure(grpc.StatusCode.OK, elapsed)
             return response
 
         return run
@@ -117,6 +128,8 @@ class _Guard:
                 raise
             except Exception as exc:
                 await self._fail(exc, context, started)
-            log.info("rpc", outcome="OK", ms=round((time.perf_counter() - started) * 1000, 2))
+            elapsed = time.perf_counter() - started
+            log.info("rpc", outcome="OK", ms=round(elapsed * 1000, 2))
+            self._measure(grpc.StatusCode.OK, elapsed)
 
         return run
