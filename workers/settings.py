@@ -11,6 +11,7 @@ from arq import cron, func
 from server.bootstrap import build_services
 from server.config import Settings
 from server.domain.engagement.retry_policy import RetryPolicy
+from server.metrics import count_recorded
 from server.queue import redis_settings
 from server.services.dispatch import DispatchService
 from workers.channels.egress import EgressPolicy
@@ -37,7 +38,8 @@ async def startup(ctx: dict[str, Any]) -> None:
         RedisRateLimiter(services.redis, settings.queue_name),  # type: ignore[arg-type]
         RetryPolicy(max_tries=settings.delivery_max_tries, base_delay_seconds=settings.delivery_retry_base_seconds),
         dt.timedelta(seconds=settings.delivery_lease_seconds),
-        settings.default_rate_limit_per_second, services.receipt_urls if settings.receipts_base_url else None)
+        settings.default_rate_limit_per_second, services.receipt_urls if settings.receipts_base_url else None,
+        on_recorded=count_recorded)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -86,7 +87,10 @@ class RateLimiter(Protocol):
 class DispatchService:
     def __init__(self, database: Database, box: SecretBox, queue: DeliveryQueue, gateway: ChannelGateway,
                  limiter: RateLimiter, policy: RetryPolicy, lease: dt.timedelta, default_rate_limit: int,
-                 receipt_urls: ReceiptUrls | None = None, clock: Clock = utc_now) -> None:
+                 receipt_urls: ReceiptUrls | None = None, clock: Clock = utc_now,
+                 on_recorded: Callable[[Delivery, DeliveryState], None] = lambda delivery, state: None) -> None:
+        """`on_recorded` hears each recorded outcome (for metrics): the delivery as claimed and its new
+        state (QUEUED again for a retry, or SENT / FAILED / DEAD_LETTER)."""
         self._database = database
         self._box = box
         self._queue = queue
@@ -97,6 +101,7 @@ class DispatchService:
         self._default_rate_limit = default_rate_limit
         self._receipt_urls = receipt_urls  # None: no receipt endpoint, providers are not asked to report
         self._clock = clock
+        self._on_recorded = on_recorded
         self._random = random.Random()
         # One claim at a time from this process; sends of claimed batches still overlap. Many jobs of
         # one tenant claiming at once (a busy queue, 50 jobs per worker) each ran the same due-rows scan
@@ -271,6 +276,7 @@ class DispatchService:
                     else f"try{delivery.attempts + 1}"
                 await self._queue.enqueue_deliveries(tenant_id, [delivery.delivery_id], tag=tag,
                                                      defer_seconds=(answer.retry_at - now).total_seconds())
+            self._on_recorded(delivery, answer.state)
             log.info("delivery_dispatched", tenant=tenant_id, delivery=delivery.delivery_id,
                      channel=str(delivery.channel), provider=delivery.provider, attempt=delivery.attempts,
                      state=str(answer.state), error_code=report.error_code or None)

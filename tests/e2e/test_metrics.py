@@ -60,6 +60,7 @@ async def test_calls_and_sends_are_counted(server, settings, tenant, service_stu
     assert grew("engage_rpc_duration_seconds_count", method=TRIGGER) == 2
     assert grew("engage_delivery_sends_total", channel="SMS", provider="twilio", outcome="SENT") == 1
     assert grew("engage_delivery_send_duration_seconds_count", channel="SMS", provider="twilio") == 1
+    assert grew("engage_deliveries_recorded_total", channel="SMS", provider="twilio", state="SENT") == 1
 
 
 async def _scrape_when_up(url: str) -> str:
