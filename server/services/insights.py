@@ -16,6 +16,7 @@ from server.domain.ingest.model import Transaction
 from server.domain.insights.catalogue import Catalogue
 from server.domain.insights.definition import InsightDefinition, TriggerType
 from server.domain.insights.feed import FeedItem, Interaction
+from server.domain.insights.periods import check_as_of
 from server.domain.pagination import Page, PageRequest, paginate
 from server.services.clock import Clock, utc_now
 from server.services.events import ChunkQueue
@@ -91,6 +92,8 @@ class InsightsService:
         caller.require_role(Role.USER, Role.SERVICE)
         customer_id = _user_of(caller, customer_id)
         names = self._scheduled_names(names)
+        if as_of is not None:
+            check_as_of(as_of)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             if await uow.customers.get(customer_id) is None:
                 raise not_found("customer", customer_id)
@@ -109,6 +112,8 @@ class InsightsService:
         if not 0 <= chunk_size <= MAX_CHUNK_SIZE:
             raise InvalidArgument("INVALID_CHUNK_SIZE", f"chunk_size must be 1-{MAX_CHUNK_SIZE}",
                                   violations=[FieldViolation("chunk_size", f"1-{MAX_CHUNK_SIZE}")])
+        if as_of is not None:
+            check_as_of(as_of)
         return await self.start_batch(caller.tenant_id, as_of, chunk_size or DEFAULT_CHUNK_SIZE)
 
     async def start_batch(self, tenant_id: str, as_of: dt.date | None, chunk_size: int = DEFAULT_CHUNK_SIZE

@@ -116,3 +116,18 @@ async def test_leap_february_and_an_account_opened_mid_duration(server, tenant, 
     assert (amount_of(item.change_values[0].change_amount), item.change_values[0].change_percent) == \
         ("200.00", "100.00")
     assert item.period == "2024-03"
+
+
+async def test_an_evaluation_as_of_a_date_with_no_months_before_it_is_refused(server, tenant, service_stubs):
+    """As of 0001-02-01 there is no month end a year back: it was INTERNAL on demand, and in a batch a
+    chunk job failing on every try."""
+    await seed_reference_customer(service_stubs)
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        for call in (service_stubs.insights.TriggerInsights(pb.TriggerInsightsRequest(
+                         customer_id="u1", as_of=day(dt.date(1, 2, 1)))),
+                     admin.insights.RunInsightBatch(pb.RunInsightBatchRequest(as_of=day(dt.date(1899, 12, 31))))):
+            code, reason, fields = await failure(call)
+            assert (code, reason, fields) == (grpc.StatusCode.INVALID_ARGUMENT, "AS_OF_OUT_OF_RANGE", ["as_of"])
+        await service_stubs.insights.TriggerInsights(pb.TriggerInsightsRequest(
+            customer_id="u1", as_of=day(dt.date(1900, 1, 1))))
+        await admin.insights.RunInsightBatch(pb.RunInsightBatchRequest(as_of=day(dt.date(9999, 12, 31))))

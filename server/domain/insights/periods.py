@@ -5,6 +5,19 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+from server.domain.errors import FieldViolation, InvalidArgument
+
+# The dates an evaluation may be made as of. Evaluations look back whole months (a year of month ends
+# at most), which before year 2 is no date at all; a bank's data does not go back past 1900 either.
+EARLIEST_AS_OF = dt.date(1900, 1, 1)
+LATEST_AS_OF = dt.date(9999, 12, 31)
+
+
+def check_as_of(as_of: dt.date) -> None:
+    if not EARLIEST_AS_OF <= as_of <= LATEST_AS_OF:
+        raise InvalidArgument("AS_OF_OUT_OF_RANGE", f"as_of must be {EARLIEST_AS_OF} or later",
+                              violations=[FieldViolation("as_of", f"{EARLIEST_AS_OF} to {LATEST_AS_OF}")])
+
 
 def month_period(day: dt.date) -> str:
     """The MONTHLY period a date falls in: the duplicate check spans the 1st to the end of the month,
