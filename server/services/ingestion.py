@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from server.domain.auth import Caller, Role
+from server.domain.date_ranges import day_bounds
 from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, not_found
 from server.domain.ingest.model import (
     Account,
@@ -43,12 +44,6 @@ MAX_TRANSACTION_BATCH = 5000
 MAX_BALANCE_BATCH = 20000
 WRITERS = (Role.SERVICE,)
 READERS = (Role.SERVICE, Role.BANK_ADMIN, Role.USER)
-
-
-def _day_bounds(since: dt.date | None, until: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
-    start = dt.datetime.combine(since, dt.time(), dt.UTC) if since else None
-    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC) if until else None
-    return start, end
 
 
 @dataclass
@@ -344,7 +339,7 @@ class IngestionService:
     async def list_transactions(self, caller: Caller, account_id: str, since: dt.date | None,
                                 until: dt.date | None, page: PageRequest) -> Page[Transaction]:
         await self.get_account(caller, account_id)  # existence and visibility
-        start, end = _day_bounds(since, until)
+        start, end = day_bounds(since, until)
         before = _cursor(page, lambda after: (dt.datetime.fromisoformat(after[0]), str(after[1])))
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             found = await uow.transactions.list_newest_first(account_id, since=start, until=end, before=before,

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import structlog
 
 from server.domain.auth import Caller, Role
+from server.domain.date_ranges import day_bounds
 from server.domain.errors import FieldViolation, InvalidArgument, not_found
 from server.domain.ingest.model import Transaction
 from server.domain.insights.catalogue import Catalogue
@@ -199,8 +200,7 @@ class InsightsService:
         for name in names:
             if self._catalogue.get(name) is None:
                 raise not_found("insight", name)
-        start = dt.datetime.combine(since, dt.time(), dt.UTC) if since else None
-        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC) if until else None
+        start, end = day_bounds(since, until)
         before = None
         if page.after is not None:
             try:

@@ -157,6 +157,11 @@ async def test_transactions_pages_newest_first_with_date_filter(service_stubs):
         if not token:
             break
     assert seen == [f"t{day:02d}" for day in range(15, 4, -1)]
+    # A range to the last day a Date can name (its next day, the end bound, was an INTERNAL error).
+    to_the_end = await service_stubs.ingest.ListTransactions(pb.ListTransactionsRequest(
+        parent="accounts/a1", page_size=100, date_range={"start_date": date_pb2.Date(year=2024, month=3, day=19),
+                                                         "end_date": date_pb2.Date(year=9999, month=12, day=31)}))
+    assert [t.transaction_id for t in to_the_end.transactions] == ["t20", "t19"]
 
 
 async def test_balances_recorded_replaced_and_listed(service_stubs):

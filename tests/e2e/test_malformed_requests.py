@@ -40,7 +40,7 @@ async def _call(method, call, request, rng, strings):
         await answer
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", range(10))
 async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, service_stubs, smtp_sink, provider_sink,
                                                           seed):
     rng = random.Random(seed)

@@ -19,6 +19,12 @@ STRINGS = ["", " ", "x", "\x00", "a\x00b", "éé", "😀", "x" * 3000, "-1", "0"
            "{% for a in data.x %}{% for b in data.x %}{% endfor %}{% endfor %}", "+420601234567", "a@b.c",
            "CZK", "XXX", "usd", "ATM_WITHDRAWAL", "DEBIT", "CREDIT", "*", "%", "_", "../../etc/passwd"]
 _INTS = [0, -1, 1, 1000, 2**31 - 1, -2**31]
+# Dates and instants at the edges of what their types allow (and just past them), where calendar
+# arithmetic breaks: (year, month, day) and (seconds, nanos).
+_DATES = [(1, 1, 1), (1, 2, 1), (1899, 12, 31), (1900, 1, 1), (2024, 2, 29), (2023, 2, 29), (9999, 12, 31),
+          (10000, 1, 1), (2026, 13, 1), (0, 0, 0)]
+_INSTANTS = [(-62_135_596_800, 0), (253_402_300_799, 999_999_999), (0, 0), (1_796_040_000, 0),
+             (253_402_300_800, 0), (0, -1)]
 _LONGS = [0, -1, 1, 1000, 2**63 - 1, -2**63]
 _UNSIGNED = [0, 1, 2**32 - 1]
 
@@ -49,6 +55,10 @@ def _fill(message: Message, rng: random.Random, strings: list[str], depth: int) 
                     value.append(_scalar(field, rng, strings))
                 elif depth < 3:
                     _fill(value.add(), rng, strings, depth + 1)
+        elif field.message_type is not None and field.message_type.full_name == "engage.type.v1.Date":
+            value.year, value.month, value.day = rng.choice(_DATES)
+        elif field.message_type is not None and field.message_type.full_name == "google.protobuf.Timestamp":
+            value.seconds, value.nanos = rng.choice(_INSTANTS)
         elif field.message_type is not None:
             if depth < 3:
                 value.SetInParent()
