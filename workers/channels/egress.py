@@ -44,11 +44,12 @@ class EgressPolicy:
 
     def allows(self, address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone (fe80::1%eth0)
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-        if any(ip in network for network in self.allowed_networks):
+        # ::ffff:127.0.0.1 is 127.0.0.1: judged as such, and allowed by a network written either way.
+        mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+        if any(form in network for form in (ip, mapped) if form is not None for network in self.allowed_networks):
             return True
-        return ip.is_global and not ip.is_multicast
+        judged = mapped or ip
+        return judged.is_global and not judged.is_multicast
 
     def socket_for(self, addr_info: tuple[Any, ...]) -> socket.socket:
         """A socket for one resolved address (family, type, proto, canonname, sockaddr), made only when
