@@ -7,19 +7,15 @@ import json
 import grpc
 import pytest
 import trustme
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
 from tests.support.builders import failure
+from tests.support.keys import apns_key_pem, pkcs8_pem
 
 PEM_SHAPED_JUNK = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"
-
-
-def pem(key) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+RSA_KEY = pkcs8_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
 
 def apns(private_key: str) -> pb.ChannelConfig:
@@ -48,9 +44,9 @@ OTHER_CERTIFICATE = trustme.CA().issue_cert("pass.com.other.store")
 
 @pytest.mark.parametrize(("config", "field"), [
     (apns(PEM_SHAPED_JUNK), "channel_config.secrets.private_key"),
-    (apns(pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))), "channel_config.secrets.private_key"),
-    (apns(pem(ec.generate_private_key(ec.SECP384R1()))), "channel_config.secrets.private_key"),
-    (fcm(pem(ec.generate_private_key(ec.SECP256R1()))), "channel_config.secrets.service_account_json"),
+    (apns(RSA_KEY), "channel_config.secrets.private_key"),
+    (apns(pkcs8_pem(ec.generate_private_key(ec.SECP384R1()))), "channel_config.secrets.private_key"),
+    (fcm(apns_key_pem()), "channel_config.secrets.service_account_json"),
     (fcm(PEM_SHAPED_JUNK), "channel_config.secrets.service_account_json"),
     (wallet(PASS_CERTIFICATE, OTHER_CERTIFICATE.private_key_pem.bytes().decode()),
      "channel_config.secrets.private_key_pem"),
@@ -66,8 +62,8 @@ async def test_credentials_that_cannot_work_are_refused_when_saved(server, tenan
 
 async def test_working_credentials_are_kept(server, tenant):
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
-        for config in (apns(pem(ec.generate_private_key(ec.SECP256R1()))),
-                       fcm(pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))),
+        for config in (apns(apns_key_pem()),
+                       fcm(RSA_KEY),
                        wallet(PASS_CERTIFICATE, PASS_CERTIFICATE.private_key_pem.bytes().decode())):
             await admin.engagement.CreateChannelConfig(pb.CreateChannelConfigRequest(channel_config=config))
         listed = await admin.engagement.ListChannelConfigs(pb.ListChannelConfigsRequest())

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
+from server.domain.engagement.entities import DeliveryState
 from server.domain.engagement.receipts import parse_receipt, receipt_applies, twilio_signature
 from server.embedded_redis import free_port
 from server.receipts import receipts_app
@@ -161,7 +162,7 @@ async def test_reports_to_urls_engage_did_not_give_out_change_nothing(server, se
       for reported in ("DELIVERED", "FAILED")],
 ])
 def test_which_reports_change_a_delivery(current, reported, applies):
-    assert receipt_applies(current, reported) is applies
+    assert receipt_applies(DeliveryState(current), DeliveryState(reported)) is applies
 
 
 def test_receipt_parsers_read_each_providers_report():

@@ -2,7 +2,6 @@
 method and status code and times them; the workers' counts sends by channel, provider and outcome."""
 
 import asyncio
-import os
 import signal
 import sys
 
@@ -14,9 +13,10 @@ from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
 from server.embedded_redis import free_port
 from server.metrics import serve_metrics
-from tests.conftest import REPO_ROOT, TEST_JWT_SECRET
+from tests.conftest import REPO_ROOT
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import failure
+from tests.support.processes import process_env
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 TRIGGER = "/engage.engagement.v1.EngagementService/TriggerEvent"
@@ -75,10 +75,8 @@ async def _scrape_when_up(url: str) -> str:
 
 async def test_the_server_and_worker_processes_serve_their_metrics(server, tenant):
     grpc_port, server_metrics, worker_metrics = free_port(), free_port(), free_port()
-    env = {**os.environ, "DATABASE_URL": server.settings.database_url, "REDIS_URL": server.settings.redis_url,
-           "ENGAGE_JWT_SECRET": TEST_JWT_SECRET, "ENGAGE_GRPC_PORT": str(grpc_port), "ENGAGE_LOG_LEVEL": "WARNING",
-           "ENGAGE_QUEUE_NAME": server.settings.queue_name, "ENGAGE_VAR_DIR": str(server.settings.var_dir),
-           "ENGAGE_METRICS_PORT": str(server_metrics), "ENGAGE_WORKER_METRICS_PORT": str(worker_metrics)}
+    env = process_env(server.settings, ENGAGE_GRPC_PORT=str(grpc_port), ENGAGE_LOG_LEVEL="WARNING",
+                      ENGAGE_METRICS_PORT=str(server_metrics), ENGAGE_WORKER_METRICS_PORT=str(worker_metrics))
     processes = [await asyncio.create_subprocess_exec(sys.executable, "-m", module, cwd=REPO_ROOT, env=env)
                  for module in ("server", "workers")]
     try:

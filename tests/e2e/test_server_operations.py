@@ -2,7 +2,6 @@
 
 import asyncio
 import dataclasses
-import os
 import signal
 import sys
 
@@ -15,8 +14,9 @@ from clients.stubs import connect
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from server.app import build_server
 from server.embedded_redis import free_port
-from tests.conftest import REPO_ROOT, TEST_JWT_SECRET
+from tests.conftest import REPO_ROOT
 from tests.support.builders import customer, failure, seed_accounts, transaction
+from tests.support.processes import process_env
 
 
 async def test_health_needs_no_token_and_reports_serving(server):
@@ -86,10 +86,8 @@ async def test_sigterm_lets_the_call_in_flight_finish(server, services, tenant, 
     still completes."""
     await seed_accounts(service_stubs, "c1", "a1")
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": server.settings.database_url, "REDIS_URL": server.settings.redis_url,
-           "ENGAGE_JWT_SECRET": TEST_JWT_SECRET, "ENGAGE_GRPC_PORT": str(port), "ENGAGE_LOG_LEVEL": "WARNING",
-           "ENGAGE_QUEUE_NAME": server.settings.queue_name, "ENGAGE_SHUTDOWN_GRACE_SECONDS": "20",
-           "ENGAGE_EVENT_LOOP": event_loop}
+    env = process_env(server.settings, ENGAGE_GRPC_PORT=str(port), ENGAGE_LOG_LEVEL="WARNING",
+                      ENGAGE_SHUTDOWN_GRACE_SECONDS="20", ENGAGE_EVENT_LOOP=event_loop)
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", cwd=REPO_ROOT, env=env)
     try:
         async with connect(f"127.0.0.1:{port}", server.token(tenant)) as stubs:

@@ -6,10 +6,9 @@ import asyncio
 
 import pytest
 import trustme
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.support.egress import LOCAL_EGRESS
+from tests.support.keys import apns_key_pem
 from tests.support.sinks.http2_front import Http2Front
 from workers.channels import build_sender
 from workers.channels.base import ChannelKind, Outcome, OutgoingMessage, ProviderConfig, SendResult
@@ -30,8 +29,7 @@ def push(number: int) -> OutgoingMessage:
 
 
 def apns_config(front: Http2Front) -> ProviderConfig:
-    key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    key = apns_key_pem()
     return ProviderConfig(ChannelKind.PUSH, "apns", {"base_url": front.base_url, "topic": "com.yesbank.app",
                                                      "team_id": "TEAM123456", "key_id": "KEY1234567"},
                           {"private_key": key})

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from server.embedded_redis import free_port
 from tests.support.egress import LOCAL_EGRESS
+from tests.support.keys import pkcs8_pem
 from workers.channels import build_sender
 from workers.channels.base import ChannelKind, Outcome, OutgoingMessage, ProviderConfig
 
@@ -120,8 +121,7 @@ async def test_fcm_unregistered_token_is_permanent(provider_sink):
 
 async def test_apns_signs_es256_and_derives_apns_id(provider_sink):
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    pem = pkcs8_pem(key)
     config = ProviderConfig(ChannelKind.PUSH, "apns", {"base_url": provider_sink.base_url, "topic": "com.yesbank.app",
                                                        "team_id": "TEAM123456", "key_id": "KEY1234567"},
                             {"private_key": pem})

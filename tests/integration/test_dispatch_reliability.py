@@ -5,7 +5,6 @@ exactly one delivery."""
 
 import asyncio
 import datetime as dt
-import os
 import signal
 import sys
 
@@ -13,8 +12,9 @@ from redis.asyncio import Redis
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
-from tests.conftest import REPO_ROOT, TEST_JWT_SECRET
+from tests.conftest import REPO_ROOT
 from tests.integration.test_insight_batches import run_worker
+from tests.support.processes import process_env
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 
@@ -108,10 +108,7 @@ async def test_a_worker_killed_mid_send_leads_to_exactly_one_delivery(server, se
     admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink, email="", push_token="")
     provider_sink.delay("twilio", 30)  # the first worker is killed while the provider holds its request
     sent = await trigger(service_stubs, bank)
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-           "ENGAGE_QUEUE_NAME": settings.queue_name, "ENGAGE_JWT_SECRET": TEST_JWT_SECRET,
-           "ENGAGE_VAR_DIR": str(settings.var_dir), "ENGAGE_DELIVERY_LEASE_SECONDS": "3",
-           "ENGAGE_PROVIDER_NETWORKS_ALLOWED": settings.provider_networks_allowed}
+    env = process_env(settings, ENGAGE_DELIVERY_LEASE_SECONDS="3")
     worker = await asyncio.create_subprocess_exec(sys.executable, "-m", "workers", cwd=REPO_ROOT, env=env,
                                                   stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     try:

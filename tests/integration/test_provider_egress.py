@@ -8,6 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from tests.support.keys import apns_key_pem
 from workers.channels import build_sender
 from workers.channels.base import ChannelKind, Outcome, OutgoingMessage, ProviderConfig
 from workers.channels.egress import EgressPolicy
@@ -45,7 +46,7 @@ async def test_sms_through_aiohttp_to_this_machine_is_refused_unless_allowed(pro
 async def test_push_through_httpcore_to_this_machine_is_refused(provider_sink, host):
     config = ProviderConfig(ChannelKind.PUSH, "apns", {"base_url": f"http://{host}:{provider_sink.port}",
                                                        "topic": "com.yesbank.app", "team_id": "TEAM123456",
-                                                       "key_id": "KEY1234567"}, {"private_key": _ec_key()})
+                                                       "key_id": "KEY1234567"}, {"private_key": apns_key_pem()})
     push = OutgoingMessage(delivery_id="d1", idempotency_key="k1", kind=ChannelKind.PUSH, address="ab" * 32,
                            content={"title": "T", "body": "B"})
     refused = await send(config, push, PUBLIC_ONLY)
@@ -82,10 +83,3 @@ def test_an_address_is_allowed_when_public_or_in_an_allowed_network(address):
 def test_an_ipv4_address_written_as_ipv6_is_judged_as_itself(address):
     assert PUBLIC_ONLY.allows(f"::ffff:{address}") == PUBLIC_ONLY.allows(str(address))
 
-
-def _ec_key() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()

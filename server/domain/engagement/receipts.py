@@ -11,6 +11,8 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from server.domain.engagement.entities import DeliveryState
+
 
 @dataclass(frozen=True)
 class DeliveryReceipt:
@@ -52,15 +54,15 @@ def parse_receipt(provider: str, fields: Mapping[str, object]) -> DeliveryReceip
                            str(fields.get("ErrorMessage") or fields.get("statusDescription") or ""))
 
 
-def receipt_applies(current: str, reported: str) -> bool:
+def receipt_applies(current: DeliveryState, reported: DeliveryState) -> bool:
     """Whether a report of `reported` (DELIVERED | FAILED) changes a delivery now in `current`. Only
     sent messages have receipts. A handset's confirmation is final: a later FAILED for a DELIVERED
     message (a provider's duplicate, reports out of order) changes nothing; a DELIVERED after a FAILED
     report does (the later, more definite news)."""
-    if current == "SENT":
+    if current is DeliveryState.SENT:
         return True
-    if current == "FAILED":
-        return reported == "DELIVERED"
+    if current is DeliveryState.FAILED:
+        return reported is DeliveryState.DELIVERED
     return False
 
 

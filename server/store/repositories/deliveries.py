@@ -265,7 +265,7 @@ class DeliveriesRepository(TenantRepository):
             DeliveryRow.provider_message_id == provider_message_id).limit(1))).first()
         if row is None:
             return None
-        if receipt_applies(row.state, state.value):
+        if receipt_applies(DeliveryState(row.state), state):
             row.state = state.value
             row.updated_at = now
             if state is DeliveryState.DELIVERED:
