@@ -41,6 +41,7 @@ from tests.bench.report import write_json
 from tests.bench.server_process import REPO_ROOT, ServerProcess
 from tests.support.sinks.providers import ProviderSink
 from tests.support.sinks.smtp import SmtpSink
+from tests.support.yes_bank import published_app
 
 SECRET = "bench-secret-" + "x" * 40
 WORKERS = 2
@@ -133,10 +134,7 @@ async def _seed(settings: Settings, customers: int, base_url: str) -> tuple[str,
 async def _set_up_event(stubs: Any, base_url: str) -> tuple[str, str, str]:
     """(the SMS event, its app, its event type)."""
     e = stubs.engagement
-    app = await e.CreateApp(pb.CreateAppRequest(app=pb.App(display_name="Bench", category="BANKING",
-                                                           platforms=[pb.PLATFORM_WEB])))
-    await e.PublishApp(pb.PublishAppRequest(name=app.name))
-    kind = await e.CreateEventType(pb.CreateEventTypeRequest(event_type=pb.EventType(display_name="Bench")))
+    app, kind = await published_app(e, "Bench", [pb.PLATFORM_WEB], "Bench")
     await e.CreateChannelConfig(pb.CreateChannelConfigRequest(channel_config=pb.ChannelConfig(
         channel=pb.CHANNEL_SMS, provider="twilio", secrets={"auth_token": "t"},
         settings={"base_url": base_url, "account_sid": "AC" + "0" * 32, "from_number": "+15005550006"})))

@@ -11,7 +11,7 @@ from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import failure, stream, transaction
-from tests.support.yes_bank import add_customer, set_up_yes_bank
+from tests.support.yes_bank import add_customer, published_app, set_up_yes_bank
 
 
 async def deliveries_of(stubs, **filters) -> list[pb.Delivery]:
@@ -183,10 +183,7 @@ async def test_a_pass_update_goes_once_to_each_device_holding_passes_of_its_type
     certificate = trustme.CA().issue_cert("pass.com.yesbank.store")
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
         e = admin.engagement
-        app = await e.CreateApp(pb.CreateAppRequest(app=pb.App(display_name="Yes Wallet", category="BANKING",
-                                                               platforms=[pb.PLATFORM_APPLE])))
-        await e.PublishApp(pb.PublishAppRequest(name=app.name))
-        kind = await e.CreateEventType(pb.CreateEventTypeRequest(event_type=pb.EventType(display_name="Cards")))
+        app, kind = await published_app(e, "Yes Wallet", [pb.PLATFORM_APPLE], "Cards")
         await e.CreateChannelConfig(pb.CreateChannelConfigRequest(channel_config=pb.ChannelConfig(
             channel=pb.CHANNEL_PASS, provider="apple_pass",
             settings={"base_url": provider_sink.base_url, "pass_type_identifier": "pass.com.yesbank.store"},

@@ -26,14 +26,22 @@ class YesBank:
     notice_event: str
 
 
+async def published_app(engagement, display_name: str, platforms: list[int],
+                        event_type: str) -> tuple[pb.App, pb.EventType]:
+    """A published app and an event type, the first two steps of every set-up that sends."""
+    app = await engagement.CreateApp(pb.CreateAppRequest(app=pb.App(display_name=display_name, category="BANKING",
+                                                                    platforms=platforms)))
+    await engagement.PublishApp(pb.PublishAppRequest(name=app.name))
+    kind = await engagement.CreateEventType(pb.CreateEventTypeRequest(event_type=pb.EventType(
+        display_name=event_type)))
+    return app, kind
+
+
 async def set_up_yes_bank(admin, *, smtp_host: str, smtp_port: int, provider_base_url: str,
                           sms_provider: str = "twilio") -> YesBank:
     e = admin.engagement
-    app = await e.CreateApp(pb.CreateAppRequest(app=pb.App(
-        display_name="Yes Bank", category="BANKING",
-        platforms=[pb.PLATFORM_APPLE, pb.PLATFORM_ANDROID, pb.PLATFORM_WINDOWS, pb.PLATFORM_WEB])))
-    await e.PublishApp(pb.PublishAppRequest(name=app.name))
-    event_type = await e.CreateEventType(pb.CreateEventTypeRequest(event_type=pb.EventType(display_name="Yes Bank")))
+    app, event_type = await published_app(
+        e, "Yes Bank", [pb.PLATFORM_APPLE, pb.PLATFORM_ANDROID, pb.PLATFORM_WINDOWS, pb.PLATFORM_WEB], "Yes Bank")
     email = await e.CreateChannelConfig(pb.CreateChannelConfigRequest(channel_config=pb.ChannelConfig(
         display_name="Yes Bank mail", channel=pb.CHANNEL_EMAIL, provider="smtp",
         settings={"host": smtp_host, "port": str(smtp_port), "security": "NONE",
