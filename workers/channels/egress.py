@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Connection = TypeVar("Connection")
 
 
 class EgressDenied(OSError):
@@ -72,19 +74,32 @@ class EgressPolicy:
                                f"address the workers may reach (ENGAGE_PROVIDER_NETWORKS_ALLOWED)")
         return allowed
 
-    async def open_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        """A TCP socket connected to an allowed address of the host (the next one if one fails)."""
-        loop = asyncio.get_running_loop()
-        last: OSError | None = None
+    async def connect_first(self, host: str, port: int, timeout: float | None,
+                            connect: Callable[[socket.AddressFamily, str], Awaitable[Connection]],
+                            failures: tuple[type[Exception], ...]) -> Connection:
+        """`connect` to the host's allowed addresses in resolver order until one succeeds; the last
+        of `failures` if none does."""
+        last: Exception | None = None
         for family, address in await self.resolve(host, port, timeout):
+            try:
+                return await connect(family, address)
+            except failures as exc:
+                last = exc
+        assert last is not None  # resolve() returned at least one address
+        raise last
+
+    async def open_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        """A TCP socket connected to an allowed address of the host."""
+
+        async def connect(family: socket.AddressFamily, address: str) -> socket.socket:
             sock = socket.socket(family, socket.SOCK_STREAM)
             sock.setblocking(False)
             try:
                 async with asyncio.timeout(timeout):
-                    await loop.sock_connect(sock, (address, port))
-                return sock
-            except OSError as exc:  # TimeoutError included
+                    await asyncio.get_running_loop().sock_connect(sock, (address, port))
+            except BaseException:
                 sock.close()
-                last = exc
-        assert last is not None  # resolve() returned at least one address
-        raise last
+                raise
+            return sock
+
+        return await self.connect_first(host, port, timeout, connect, (OSError,))  # TimeoutError included

@@ -109,14 +109,10 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                           socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        last: Exception | None = None
-        for _, address in await self._egress.resolve(host, port, timeout):
-            try:
-                return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        assert last is not None  # resolve() returned at least one address
-        raise last
+        return await self._egress.connect_first(
+            host, port, timeout,
+            lambda _, address: self._inner.connect_tcp(address, port, timeout, local_address, socket_options),
+            (httpcore.ConnectError, httpcore.ConnectTimeout))
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Any = None) -> httpcore.AsyncNetworkStream:
