@@ -247,8 +247,7 @@ class DispatchService:
             return _Answer(delivery, report, DeliveryState.FAILED)
         if self._policy.is_exhausted(delivery.attempts):
             return _Answer(delivery, report, DeliveryState.DEAD_LETTER)
-        delay = self._policy.delay_before_try(delivery.attempts + 1, self._random)
-        delay = max(delay, report.retry_after_seconds or 0.0)
+        delay = self._policy.delay_after_failure(delivery.attempts + 1, self._random, report.retry_after_seconds)
         return _Answer(delivery, report, DeliveryState.QUEUED, now + dt.timedelta(seconds=delay))
 
     async def _record(self, tenant_id: str, sent: list[tuple[Delivery, SendReport | _HeldBack]]) -> list[_Answer]:

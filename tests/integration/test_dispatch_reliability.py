@@ -12,9 +12,11 @@ from redis.asyncio import Redis
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
+from server.domain.engagement.retry_policy import RetryPolicy
 from tests.conftest import REPO_ROOT
 from tests.integration.test_insight_batches import run_worker
 from tests.support.processes import process_env
+from tests.support.sinks.providers import RawAnswer
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 
@@ -58,6 +60,28 @@ async def test_a_400_is_not_retried(server, settings, tenant, service_stubs, smt
     assert (sms.state, sms.attempts) == (pb.FAILED, 1)
     assert sms.error_code
     assert provider_sink.received("twilio") == []
+    await admin.close()
+
+
+async def test_a_retry_after_beyond_reason_is_capped_and_the_rest_of_the_batch_recorded(
+        server, settings, tenant, service_stubs, smtp_sink, provider_sink):
+    """A provider's Retry-After sets the wait up to the retry policy's longest one: a value past any
+    date (here 1e300 seconds) once failed the recording of the whole batch, so the email sent beside
+    the SMS stayed claimed and would have been sent again when its lease ran out."""
+    admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink)
+    provider_sink.script("twilio", [RawAnswer(429, b'{"code": 20429, "message": "Too Many Requests"}',
+                                              {"Content-Type": "application/json", "Retry-After": "1e300"})])
+    sent = await trigger(service_stubs, bank)
+    before = dt.datetime.now(dt.UTC)
+    await run_worker(settings)
+    sms = await state_of(admin, sent["CHANNEL_SMS"])
+    assert (sms.state, sms.attempts, sms.error_code) == (pb.QUEUED, 1, "HTTP_429")
+    policy = RetryPolicy()
+    longest = dt.timedelta(seconds=policy.max_delay_seconds * (1 + policy.jitter_fraction) + 60)
+    assert before < sms.next_attempt_time.ToDatetime(dt.UTC) < before + longest
+    mail = await state_of(admin, sent["CHANNEL_EMAIL"])
+    assert (mail.state, mail.attempts) == (pb.SENT, 1)
+    assert len(smtp_sink.raw) == 1
     await admin.close()
 
 

@@ -3,6 +3,7 @@ alert conditions and set-up validation (examples and hypothesis properties)."""
 
 import datetime as dt
 import itertools
+import math
 import random
 from decimal import Decimal
 
@@ -139,6 +140,17 @@ def test_default_retries_wait_at_least_thirty_minutes(seed):
     assert sum(waits) >= 30 * 60
     assert all(later >= earlier / (1 + policy.jitter_fraction) for earlier, later in itertools.pairwise(waits))
     assert policy.is_exhausted(8) and not policy.is_exhausted(7)
+
+
+@given(st.integers(min_value=2, max_value=40), st.integers(min_value=0, max_value=2**32),
+       st.none() | st.floats(allow_nan=True, allow_infinity=True))
+def test_a_providers_retry_after_lengthens_a_wait_up_to_the_cap_only(try_number, seed, provider_wait):
+    policy = RetryPolicy()
+    backoff = policy.delay_before_try(try_number, random.Random(seed))
+    wait = policy.delay_after_failure(try_number, random.Random(seed), provider_wait)
+    assert math.isfinite(wait) and backoff <= wait <= max(backoff, policy.max_delay_seconds)
+    if provider_wait is not None and backoff <= provider_wait <= policy.max_delay_seconds:
+        assert wait == provider_wait
 
 
 def test_alert_conditions_and_presets():

@@ -12,6 +12,7 @@ resolver and socket factory, httpcore through its network backend."""
 from __future__ import annotations
 
 import json
+import math
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -148,11 +149,12 @@ class Http2Client:
 
 
 def retry_after(answer: HttpAnswer) -> float | None:
-    value = answer.headers.get("retry-after", "")
+    """Retry-After in seconds; None when absent, an HTTP date, or not a finite number."""
     try:
-        return max(float(value), 0.0)
+        seconds = float(answer.headers.get("retry-after", ""))
     except ValueError:
         return None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def stable_uuid(idempotency_key: str) -> str:

@@ -1,7 +1,8 @@
 """One local HTTP server that answers like Twilio, Vonage, Clickatell, FCM (and its OAuth token
 endpoint) and APNs (alerts and Wallet pass updates) at the real APIs' paths: it checks what the real
 API would reject, records what it accepted, de-duplicates where the real provider does (Twilio's
-idempotency token, APNs' apns-id), and can be scripted to fail or to hold its answer."""
+idempotency token, APNs' apns-id), and can be scripted to fail, to hold its answer, or to answer in ways
+no provider should (RawAnswer)."""
 
 from __future__ import annotations
 
@@ -32,9 +33,20 @@ class Received:
     idempotency_key: str = ""
 
 
+@dataclass(frozen=True)
+class RawAnswer:
+    """An answer given as is, whatever the provider's format: status, headers and body; or, with
+    `stream_bytes`, that much filler streamed after the headers."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    stream_bytes: int = 0
+
+
 @dataclass
 class _Behaviour:
-    statuses: list[int] = field(default_factory=list)
+    statuses: list[int | RawAnswer] = field(default_factory=list)
     delay: float = 0.0
 
 
@@ -62,11 +74,14 @@ class ProviderSink:
         self._by_key: dict[tuple[str, str], Received] = {}
         self._behaviour: dict[str, _Behaviour] = {}
         self._runner: web.AppRunner | None = None
+        # Streamed answers the client hung up on before their end.
+        self.streams_cut_short = 0
 
     # -- scripting and reading -----------------------------------------------------------------
 
-    def script(self, provider: str, statuses: list[int]) -> None:
-        """The next answers of this provider get these statuses (200 = answer normally)."""
+    def script(self, provider: str, statuses: list[int | RawAnswer]) -> None:
+        """The next answers of this provider get these statuses (200 = answer normally) or are these
+        raw answers."""
         self._behaviour.setdefault(provider, _Behaviour()).statuses.extend(statuses)
 
     def delay(self, provider: str, seconds: float) -> None:
@@ -106,11 +121,13 @@ class ProviderSink:
             await self._runner.cleanup()
 
     async def _answer(self, provider: str, request: web.Request, body: Any, key: str,
-                      make: Any) -> web.Response:
+                      make: Any) -> web.StreamResponse:
         """Scripted failure, or accept (de-duplicated by key) and answer like the provider."""
         self.requests[provider] = self.requests.get(provider, 0) + 1
         behaviour = self._behaviour.setdefault(provider, _Behaviour())
         status = behaviour.statuses.pop(0) if behaviour.statuses else 200
+        if isinstance(status, RawAnswer):
+            return await self._raw(request, status)
         if status != 200:
             return web.json_response(ERROR_BODIES[provider](status), status=status)
         existing = self._by_key.get((provider, key)) if key else None
@@ -122,6 +139,21 @@ class ProviderSink:
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
         return self._success(provider, existing)
+
+    async def _raw(self, request: web.Request, answer: RawAnswer) -> web.StreamResponse:
+        if not answer.stream_bytes:
+            return web.Response(status=answer.status, body=answer.body, headers=answer.headers)
+        response = web.StreamResponse(status=answer.status, headers=answer.headers)
+        await response.prepare(request)
+        chunk = b" " * 65536
+        try:
+            for _ in range(answer.stream_bytes // len(chunk)):
+                await response.write(chunk)
+        except (ConnectionError, RuntimeError):  # aiohttp: ClientConnectionResetError / "closing transport"
+            self.streams_cut_short += 1
+            return response
+        await response.write_eof()
+        return response
 
     def _success(self, provider: str, record: Received) -> web.Response:
         if provider == "twilio":
@@ -137,7 +169,7 @@ class ProviderSink:
             return web.json_response({"name": record.response_id})
         return web.Response(status=200, headers={"apns-id": record.response_id})
 
-    async def _twilio(self, request: web.Request) -> web.Response:
+    async def _twilio(self, request: web.Request) -> web.StreamResponse:
         form = dict(parse_qsl(await request.text()))
         sid = request.match_info["sid"]
         auth = request.headers.get("Authorization", "")
@@ -150,7 +182,7 @@ class ProviderSink:
         return await self._answer("twilio", request, form, request.headers.get("I-Twilio-Idempotency-Token", ""),
                                   lambda: "SM" + secrets.token_hex(16))
 
-    async def _vonage(self, request: web.Request) -> web.Response:
+    async def _vonage(self, request: web.Request) -> web.StreamResponse:
         form = dict(parse_qsl(await request.text()))
         if not form.get("api_key") or not form.get("api_secret"):
             return web.json_response({"message-count": "1", "messages": [
@@ -160,7 +192,7 @@ class ProviderSink:
                 {"status": "3", "error-text": "Invalid to number"}]})
         return await self._answer("vonage", request, form, "", lambda: uuid.uuid4().hex)
 
-    async def _clickatell(self, request: web.Request) -> web.Response:
+    async def _clickatell(self, request: web.Request) -> web.StreamResponse:
         if not request.headers.get("Authorization"):
             return web.json_response({"error": {"code": 1, "description": "Invalid or missing API key"}},
                                      status=401)
@@ -172,7 +204,7 @@ class ProviderSink:
         return await self._answer("clickatell", request, body, request.headers.get("Idempotency-Key", ""),
                                   lambda: uuid.uuid4().hex)
 
-    async def _oauth_token(self, request: web.Request) -> web.Response:
+    async def _oauth_token(self, request: web.Request) -> web.StreamResponse:
         form = dict(parse_qsl(await request.text()))
         if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or not form.get("assertion"):
             return web.json_response({"error": "invalid_grant"}, status=400)
@@ -180,7 +212,7 @@ class ProviderSink:
                                                               "minted-access-token"))
         return web.json_response({"access_token": "minted-access-token", "expires_in": 3599, "token_type": "Bearer"})
 
-    async def _fcm(self, request: web.Request) -> web.Response:
+    async def _fcm(self, request: web.Request) -> web.StreamResponse:
         if not request.headers.get("Authorization", "").startswith("Bearer "):
             return web.json_response({"error": {"code": 401, "status": "UNAUTHENTICATED"}}, status=401)
         body = await request.json()
@@ -191,7 +223,7 @@ class ProviderSink:
         return await self._answer("fcm", request, body, request.headers.get("Idempotency-Key", ""),
                                   lambda: f"projects/{project}/messages/{uuid.uuid4().int % 10**16}")
 
-    async def _apns(self, request: web.Request) -> web.Response:
+    async def _apns(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         body = json.loads(raw or b"{}")
         provider = "apple_pass" if request.headers.get("apns-push-type") == "background" and body == {} else "apns"
