@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -27,23 +28,54 @@ import httpx
 from workers.channels.base import SendResult, permanent, temporary
 from workers.channels.egress import EgressDenied, EgressPolicy
 
+# A provider's answer is a few hundred bytes of JSON; the workers serve every bank, so an endpoint that
+# streams without end must not take their memory. Past this the rest is not read.
+ANSWER_LIMIT_BYTES = 256 * 1024
+
+# A provider's own error code, kept in ours when it looks like one (documented codes are short tokens).
+_PROVIDER_CODE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
 
 @dataclass(frozen=True)
 class HttpAnswer:
-    """A provider's answer, read whole; the adapters decide what it means."""
+    """A provider's answer, read up to ANSWER_LIMIT_BYTES; the adapters decide what it means."""
 
     status_code: int
     reason_phrase: str
     headers: Mapping[str, str]  # names case-insensitive
     text: str
+    truncated: bool = False  # the body went on past ANSWER_LIMIT_BYTES; `text` is its start
 
     @property
     def is_success(self) -> bool:
         return 200 <= self.status_code < 300
 
-    def json(self) -> Any:
-        """The body as JSON; ValueError when it is not."""
-        return json.loads(self.text)
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object, or {} when it is none (not JSON, or a list, a number...): the
+        adapters read the provider's fields from it without guarding against every other shape."""
+        try:
+            value = json.loads(self.text)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
+def json_field(value: Any, name: str) -> dict[str, Any]:
+    """`value[name]` when value is a JSON object whose `name` is an object too, else {}."""
+    found = value.get(name) if isinstance(value, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def first_object(value: Any) -> dict[str, Any]:
+    """The first element of a JSON array when it is an object, else {}."""
+    return value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else {}
+
+
+def provider_code(prefix: str, code: Any, fallback: int | str) -> str:
+    """PREFIX_code for a provider's error code that is a short token or number, else PREFIX_fallback
+    (usually the HTTP status): our error codes stay stable, and free text never becomes one."""
+    text = str(code) if isinstance(code, (str, int)) and not isinstance(code, bool) else ""
+    return f"{prefix}_{text if _PROVIDER_CODE.fullmatch(text) else fallback}"
 
 
 class _GuardedResolver(aiohttp.abc.AbstractResolver):
@@ -90,9 +122,12 @@ class Http1Client:
         elif json_body is not None:
             body, headers["Content-Type"] = json.dumps(json_body).encode(), "application/json"
         async with self._session.post(url, data=body, headers=headers) as response:
-            body = await response.read()
+            if response.content_length is not None and response.content_length <= ANSWER_LIMIT_BYTES:
+                body, truncated = await response.read(), False  # the usual answer: read at once
+            else:
+                body, truncated = await _read_at_most(response.content.iter_chunked(65536))
             return HttpAnswer(response.status, response.reason or "", response.headers,
-                              body.decode(response.charset or "utf-8", errors="replace"))
+                              body.decode(response.charset or "utf-8", errors="replace"), truncated)
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -138,14 +173,28 @@ class Http2Client:
                           "pool": timeout_seconds}
 
     async def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> HttpAnswer:
-        response = await self._pool.request("POST", url, headers=list(headers.items()), content=content,
-                                            extensions={"timeout": self._timeouts})
+        async with self._pool.stream("POST", url, headers=list(headers.items()), content=content,
+                                     extensions={"timeout": self._timeouts}) as response:
+            body, truncated = await _read_at_most(response.aiter_stream())
         reason = response.extensions.get("reason_phrase", b"").decode("ascii", errors="replace")
         return HttpAnswer(response.status, reason, httpx.Headers(response.headers),
-                          response.content.decode("utf-8", errors="replace"))
+                          body.decode("utf-8", errors="replace"), truncated)
 
     async def aclose(self) -> None:
         await self._pool.aclose()
+
+
+async def _read_at_most(chunks: AsyncIterator[bytes]) -> tuple[bytes, bool]:
+    """The body up to ANSWER_LIMIT_BYTES, and whether there was more (left unread: the connection
+    is then closed rather than reused)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if size > ANSWER_LIMIT_BYTES:
+            return b"".join(parts)[:ANSWER_LIMIT_BYTES], True
+    return b"".join(parts), False
 
 
 def retry_after(answer: HttpAnswer) -> float | None:
@@ -162,8 +211,9 @@ def stable_uuid(idempotency_key: str) -> str:
 
 
 async def post(call: Callable[[], Awaitable[HttpAnswer]], interpret: Callable[[HttpAnswer], SendResult]) -> SendResult:
-    """Runs one provider request: transport problems and 429/5xx are temporary, other 4xx permanent;
-    `interpret` reads the provider's own answer (success or its error body)."""
+    """Runs one provider request: transport problems and 429/5xx are temporary, other 4xx permanent,
+    as is an answer too large to be the provider's; `interpret` reads the provider's own answer
+    (success or its error body)."""
     try:
         answer = await call()
     except (TimeoutError, httpcore.TimeoutException) as exc:
@@ -176,6 +226,10 @@ async def post(call: Callable[[], Awaitable[HttpAnswer]], interpret: Callable[[H
         return temporary("CONNECTION_ERROR", f"could not reach the provider: {exc!r}")
     if answer.status_code == 429 or answer.status_code >= 500:
         return temporary(f"HTTP_{answer.status_code}", answer.text[:300] or answer.reason_phrase, retry_after(answer))
+    if answer.truncated:
+        # Not a provider's answer. Not retried either: a 2xx may mean the message went out.
+        return permanent("PROVIDER_ANSWER_TOO_LARGE", f"the provider answered {answer.status_code} with more than "
+                                                      f"{ANSWER_LIMIT_BYTES} bytes: {answer.text[:200]}")
     return interpret(answer)
 
 

@@ -12,7 +12,7 @@ import jwt
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
 from workers.channels.egress import EgressPolicy
-from workers.channels.http import Http2Client, HttpAnswer, post, stable_uuid
+from workers.channels.http import Http2Client, HttpAnswer, post, provider_code, stable_uuid
 
 TOKEN_LIFETIME = 50 * 60
 
@@ -61,9 +61,8 @@ class ApnsSender:
 def interpret_apns(response: HttpAnswer) -> SendResult:
     if response.status_code == 200:
         return sent(response.headers.get("apns-id", ""))
-    try:
-        reason = str(response.json().get("reason", ""))
-    except ValueError:
-        reason = response.text[:200]
+    reason = response.json_object().get("reason")
+    said = response.text[:200] if reason is None else reason
     # 400 BadDeviceToken, 403, 410 Unregistered ...: a retry cannot help.
-    return permanent(f"APNS_{reason or response.status_code}", f"APNs answered {response.status_code} {reason}")
+    return permanent(provider_code("APNS", reason, response.status_code),
+                     f"APNs answered {response.status_code} {said}")

@@ -6,6 +6,7 @@ exchanged at its token_uri, cached until shortly before it expires). Settings: b
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import aiohttp
@@ -13,9 +14,10 @@ import jwt
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
 from workers.channels.egress import EgressPolicy
-from workers.channels.http import Http1Client, HttpAnswer, http_error, post
+from workers.channels.http import Http1Client, HttpAnswer, first_object, http_error, json_field, post, provider_code
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+TOKEN_LIFETIME_SECONDS = 3600.0
 PERMANENT_ERRORS = {"UNREGISTERED", "INVALID_ARGUMENT", "SENDER_ID_MISMATCH", "THIRD_PARTY_AUTH_ERROR"}
 
 
@@ -46,8 +48,11 @@ class FcmSender:
             "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
         if not answer.is_success:
             raise ValueError(f"the token endpoint answered {answer.status_code}: {answer.text[:200]}")
-        body = answer.json()
-        self._token, self._token_expires = body["access_token"], time.time() + float(body.get("expires_in", 3600))
+        body = answer.json_object()
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise ValueError(f"the token endpoint's answer has no access_token: {answer.text[:200]}")
+        self._token, self._token_expires = token, time.time() + _token_lifetime(body.get("expires_in"))
         return self._token
 
     async def send(self, message: OutgoingMessage) -> SendResult:
@@ -72,17 +77,22 @@ class FcmSender:
         await self._client.aclose()
 
 
-def _interpret(response: HttpAnswer) -> SendResult:
+def _token_lifetime(expires_in: object) -> float:
+    """Seconds a minted token is used for: as the endpoint says, within Google's hour."""
     try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.is_success and body.get("name"):
-        return sent(str(body["name"]))
-    error = body.get("error", {}) if isinstance(body, dict) else {}
-    status = str(error.get("status", ""))
-    details = error.get("details") or [{}]
-    fcm_code = str(details[0].get("errorCode", status)) if isinstance(details[0], dict) else status
+        seconds = float(expires_in)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return TOKEN_LIFETIME_SECONDS
+    return min(max(seconds, 0.0), TOKEN_LIFETIME_SECONDS) if math.isfinite(seconds) else TOKEN_LIFETIME_SECONDS
+
+
+def _interpret(response: HttpAnswer) -> SendResult:
+    body = response.json_object()
+    if response.is_success and isinstance(body.get("name"), str) and body["name"]:
+        return sent(body["name"])
+    error = json_field(body, "error")
+    fcm_code = first_object(error.get("details")).get("errorCode", error.get("status"))
+    code = provider_code("FCM", fcm_code, response.status_code)
     if fcm_code in PERMANENT_ERRORS or response.status_code in (400, 403, 404):
-        return permanent(f"FCM_{fcm_code or response.status_code}", str(error.get("message", response.text)))
-    return http_error(response, f"FCM_{fcm_code or response.status_code}")
+        return permanent(code, str(error.get("message", response.text)))
+    return http_error(response, code)

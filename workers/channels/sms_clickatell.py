@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
 from workers.channels.egress import EgressPolicy
-from workers.channels.http import Http1Client, HttpAnswer, post
+from workers.channels.http import Http1Client, HttpAnswer, first_object, post, provider_code
 
 
 class ClickatellSender:
@@ -31,16 +31,13 @@ class ClickatellSender:
 
 
 def _interpret(response: HttpAnswer) -> SendResult:
-    try:
-        body = response.json()
-        first = (body.get("messages") or [{}])[0]
-    except (ValueError, AttributeError):
-        body, first = {}, {}
-    if response.is_success and first.get("accepted") and first.get("apiMessageId"):
+    body = response.json_object()
+    first = first_object(body.get("messages"))
+    if response.is_success and first.get("accepted") is True and first.get("apiMessageId"):
         return sent(str(first["apiMessageId"]))
     error = first.get("error") or body.get("error") or {}
     if isinstance(error, dict):
-        code, description = error.get("code", response.status_code), error.get("description", response.text)
+        code, description = error.get("code"), error.get("description", response.text)
     else:
-        code, description = response.status_code, str(error)
-    return permanent(f"CLICKATELL_{code}", str(description))
+        code, description = None, str(error)
+    return permanent(provider_code("CLICKATELL", code, response.status_code), str(description))

@@ -8,7 +8,7 @@ import aiohttp
 
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
 from workers.channels.egress import EgressPolicy
-from workers.channels.http import Http1Client, HttpAnswer, post
+from workers.channels.http import Http1Client, HttpAnswer, post, provider_code
 
 
 class TwilioSender:
@@ -37,11 +37,9 @@ class TwilioSender:
 
 
 def _interpret(response: HttpAnswer) -> SendResult:
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.is_success and body.get("sid"):
-        return sent(str(body["sid"]))
+    body = response.json_object()
+    if response.is_success and isinstance(body.get("sid"), str) and body["sid"]:
+        return sent(body["sid"])
     # Twilio's error body: {"code": 21211, "message": "The 'To' number ... is not a valid phone number."}
-    return permanent(f"TWILIO_{body.get('code', response.status_code)}", str(body.get("message", response.text)))
+    return permanent(provider_code("TWILIO", body.get("code"), response.status_code),
+                     str(body.get("message", response.text)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from server.domain.engagement.sms import is_gsm7
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
 from workers.channels.egress import EgressPolicy
-from workers.channels.http import Http1Client, HttpAnswer, http_error, post
+from workers.channels.http import Http1Client, HttpAnswer, first_object, http_error, post, provider_code
 
 TEMPORARY_STATUSES = {"1", "5"}
 
@@ -39,13 +39,11 @@ class VonageSender:
 def _interpret(response: HttpAnswer) -> SendResult:
     if not response.is_success:
         return http_error(response)
-    try:
-        first = response.json()["messages"][0]
-    except (ValueError, KeyError, IndexError):
+    first = first_object(response.json_object().get("messages"))
+    if not first:
         return permanent("VONAGE_BAD_RESPONSE", response.text[:300])
     status = str(first.get("status", ""))
     if status == "0":
         return sent(str(first.get("message-id", "")))
-    error = str(first.get("error-text", "rejected"))
-    return temporary(f"VONAGE_{status}", error) if status in TEMPORARY_STATUSES else permanent(f"VONAGE_{status}",
-                                                                                                 error)
+    error, code = str(first.get("error-text", "rejected")), provider_code("VONAGE", status, "BAD_RESPONSE")
+    return temporary(code, error) if status in TEMPORARY_STATUSES else permanent(code, error)

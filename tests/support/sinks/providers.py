@@ -206,6 +206,9 @@ class ProviderSink:
 
     async def _oauth_token(self, request: web.Request) -> web.StreamResponse:
         form = dict(parse_qsl(await request.text()))
+        scripted = self._behaviour.get("oauth", _Behaviour()).statuses
+        if scripted and isinstance(scripted[0], RawAnswer):
+            return await self._raw(request, scripted.pop(0))
         if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or not form.get("assertion"):
             return web.json_response({"error": "invalid_grant"}, status=400)
         self.accepted.setdefault("oauth", []).append(Received("oauth", request.path, CIMultiDict(request.headers), form,
