@@ -175,3 +175,28 @@ def test_receipt_parsers_read_each_providers_report():
         "DELIVERED"
     assert parse_receipt("clickatell", {"apiMessageId": "c1", "messageStatus": "005"}).status == "FAILED"
     assert parse_receipt("smtp", {"x": "y"}) is None
+
+
+@pytest.mark.parametrize(("odd", "state", "error_code"), [
+    ({"err-code": "free text, not a code"}, pb.FAILED, "VONAGE_FAILED"),
+    ({"err-code": "6", "statusDescription": "no\x00such\x00handset"}, pb.FAILED, "VONAGE_6"),
+    ({"messageId": "v\x00id"}, pb.SENT, ""),
+    ({"messageId": "v" * 100_000}, pb.SENT, ""),
+    ({"messageId": {"nested": ["id"]}}, pb.SENT, ""),
+    ({"status": ["failed"]}, pb.SENT, ""),
+    ({"status": None, "err-code": None}, pb.SENT, ""),
+])
+async def test_odd_reports_are_answered_without_a_fault_and_change_only_what_they_name(
+        server, settings, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint, odd, state, error_code):
+    """Values no provider documents, in a JSON report to a genuine URL: answered 204 (read) or 400 (refused),
+    never a server fault, and the message changes only for a report that names it with a known status."""
+    admin, _, sms, url = await _send_sms(server, tenant, service_stubs, smtp_sink, provider_sink, settings,
+                                         "vonage")
+    report = {"messageId": sms.provider_message_id, "status": "failed", "err-code": "6", **odd}
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(url, json=report)
+    assert answer.status_code in (204, 400), answer.text
+    after = await _state(admin, sms)
+    assert (after.state, after.error_code) == (state, error_code)
+    assert "\x00" not in after.error_message
+    await admin.close()

@@ -85,6 +85,22 @@ async def test_a_retry_after_beyond_reason_is_capped_and_the_rest_of_the_batch_r
     await admin.close()
 
 
+async def test_a_nul_in_a_providers_answer_is_not_stored_and_the_rest_of_the_batch_recorded(
+        server, settings, tenant, service_stubs, smtp_sink, provider_sink):
+    """PostgreSQL's text holds no NUL: one in a provider's error message (or message id) failed the
+    recording of the whole batch, as the Retry-After above did."""
+    admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink)
+    provider_sink.script("twilio", [RawAnswer(400, b'{"code": 21211, "message": "bad\\u0000number"}')])
+    sent = await trigger(service_stubs, bank)
+    await run_worker(settings)
+    sms = await state_of(admin, sent["CHANNEL_SMS"])
+    assert (sms.state, sms.attempts, sms.error_code, sms.error_message) == (pb.FAILED, 1, "TWILIO_21211", "badnumber")
+    mail = await state_of(admin, sent["CHANNEL_EMAIL"])
+    assert (mail.state, mail.attempts) == (pb.SENT, 1)
+    assert len(smtp_sink.raw) == 1
+    await admin.close()
+
+
 async def test_tries_run_out_into_the_dead_letter_and_are_redriven(server, settings, tenant, service_stubs,
                                                                    smtp_sink, provider_sink):
     admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink)

@@ -5,6 +5,7 @@ import datetime as dt
 import itertools
 import math
 import random
+import re
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from server.domain.engagement import otp
 from server.domain.engagement.alerts import TransactionFacts, condition_from_json, matches, validate_condition
 from server.domain.engagement.preferences import ChannelPreferences, MessageClass, decide
+from server.domain.engagement.provider_codes import provider_code
 from server.domain.engagement.quiet_hours import QuietHours, quiet_until
 from server.domain.engagement.retry_policy import RetryPolicy
 from server.domain.engagement.setup_validation import (
@@ -151,6 +153,14 @@ def test_a_providers_retry_after_lengthens_a_wait_up_to_the_cap_only(try_number,
     assert math.isfinite(wait) and backoff <= wait <= max(backoff, policy.max_delay_seconds)
     if provider_wait is not None and backoff <= provider_wait <= policy.max_delay_seconds:
         assert wait == provider_wait
+
+
+@given(st.text() | st.integers() | st.floats() | st.booleans() | st.none() | st.lists(st.text()),
+       st.sampled_from([400, "FAILED", "BAD_RESPONSE"]))
+def test_a_providers_code_enters_ours_only_as_a_short_token(code, fallback):
+    ours = provider_code("TWILIO", code, fallback)
+    assert re.fullmatch(r"TWILIO_[A-Za-z0-9_.-]{1,40}", ours) and len(ours) <= 64
+    assert ours == f"TWILIO_{code}" or ours == f"TWILIO_{fallback}"
 
 
 def test_alert_conditions_and_presets():

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -31,10 +30,6 @@ from workers.channels.egress import EgressDenied, EgressPolicy
 # A provider's answer is a few hundred bytes of JSON; the workers serve every bank, so an endpoint that
 # streams without end must not take their memory. Past this the rest is not read.
 ANSWER_LIMIT_BYTES = 256 * 1024
-
-# A provider's own error code, kept in ours when it looks like one (documented codes are short tokens).
-_PROVIDER_CODE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
-
 
 @dataclass(frozen=True)
 class HttpAnswer:
@@ -69,13 +64,6 @@ def json_field(value: Any, name: str) -> dict[str, Any]:
 def first_object(value: Any) -> dict[str, Any]:
     """The first element of a JSON array when it is an object, else {}."""
     return value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else {}
-
-
-def provider_code(prefix: str, code: Any, fallback: int | str) -> str:
-    """PREFIX_code for a provider's error code that is a short token or number, else PREFIX_fallback
-    (usually the HTTP status): our error codes stay stable, and free text never becomes one."""
-    text = str(code) if isinstance(code, (str, int)) and not isinstance(code, bool) else ""
-    return f"{prefix}_{text if _PROVIDER_CODE.fullmatch(text) else fallback}"
 
 
 class _GuardedResolver(aiohttp.abc.AbstractResolver):

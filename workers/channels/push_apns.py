@@ -10,9 +10,10 @@ import time
 
 import jwt
 
+from server.domain.engagement.provider_codes import provider_code
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
 from workers.channels.egress import EgressPolicy
-from workers.channels.http import Http2Client, HttpAnswer, post, provider_code, stable_uuid
+from workers.channels.http import Http2Client, HttpAnswer, post, stable_uuid
 
 TOKEN_LIFETIME = 50 * 60
 

@@ -12,9 +12,10 @@ import time
 import aiohttp
 import jwt
 
+from server.domain.engagement.provider_codes import provider_code
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
 from workers.channels.egress import EgressPolicy
-from workers.channels.http import Http1Client, HttpAnswer, first_object, http_error, json_field, post, provider_code
+from workers.channels.http import Http1Client, HttpAnswer, first_object, http_error, json_field, post
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 TOKEN_LIFETIME_SECONDS = 3600.0

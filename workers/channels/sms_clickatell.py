@@ -3,9 +3,10 @@ header Authorization: <api key>. Settings: base_url, from (optional); secrets: a
 
 from __future__ import annotations
 
+from server.domain.engagement.provider_codes import provider_code
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
 from workers.channels.egress import EgressPolicy
-from workers.channels.http import Http1Client, HttpAnswer, first_object, post, provider_code
+from workers.channels.http import Http1Client, HttpAnswer, first_object, post
 
 
 class ClickatellSender:

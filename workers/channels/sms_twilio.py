@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import aiohttp
 
+from server.domain.engagement.provider_codes import provider_code
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent
 from workers.channels.egress import EgressPolicy
-from workers.channels.http import Http1Client, HttpAnswer, post, provider_code
+from workers.channels.http import Http1Client, HttpAnswer, post
 
 
 class TwilioSender:

@@ -4,10 +4,11 @@ secrets: api_secret. Status "0" is success; 1 (throttled) and 5 (internal error)
 
 from __future__ import annotations
 
+from server.domain.engagement.provider_codes import provider_code
 from server.domain.engagement.sms import is_gsm7
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
 from workers.channels.egress import EgressPolicy
-from workers.channels.http import Http1Client, HttpAnswer, first_object, http_error, post, provider_code
+from workers.channels.http import Http1Client, HttpAnswer, first_object, http_error, post
 
 TEMPORARY_STATUSES = {"1", "5"}
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from server.domain.engagement.entities import DeliveryState
+from server.domain.engagement.provider_codes import provider_code
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def parse_receipt(provider: str, fields: Mapping[str, object]) -> DeliveryReceip
         return None
     if status is None or not message_id:
         return None
-    return DeliveryReceipt(provider, message_id, status, f"{provider.upper()}_{code}" if code else "",
+    return DeliveryReceipt(provider, message_id, status, provider_code(provider.upper(), code, status) if code else "",
                            str(fields.get("ErrorMessage") or fields.get("statusDescription") or ""))
 
 
