@@ -251,9 +251,42 @@ class DispatchService:
         return _Answer(delivery, report, DeliveryState.QUEUED, now + dt.timedelta(seconds=delay))
 
     async def _record(self, tenant_id: str, sent: list[tuple[Delivery, SendReport | _HeldBack]]) -> list[_Answer]:
-        """Records the answers in one transaction, then hands retries due soon back to the queue."""
+        """Records the answers in one transaction, then hands retries due soon back to the queue. If the
+        database refuses that transaction, each answer is recorded on its own: the sends are done, and an
+        answer left unrecorded is a message sent again once its lease runs out, so one answer the
+        database refuses must not take the others with it."""
         now = self._clock()
         answers = [self._answer(delivery, report, now) for delivery, report in sent]
+        try:
+            await self._store_answers(tenant_id, answers, now)
+        except Exception as exc:
+            if len(answers) == 1:
+                raise
+            log.error("delivery_answers_not_recorded_together", tenant=tenant_id, count=len(answers), exc_info=exc)
+            recorded = []
+            for answer in answers:
+                try:
+                    await self._store_answers(tenant_id, [answer], now)
+                except Exception as single:  # this one is sent again when its lease runs out
+                    log.error("delivery_answer_not_recorded", tenant=tenant_id, delivery=answer.delivery.delivery_id,
+                              exc_info=single)
+                else:
+                    recorded.append(answer)
+            answers = recorded
+        for answer in answers:
+            delivery, report = answer.delivery, answer.report
+            if answer.retry_at is not None and answer.retry_at - now <= PARK_HORIZON:
+                tag = f"held{delivery.attempts}-{now.timestamp():.3f}" if answer.held_back \
+                    else f"try{delivery.attempts + 1}"
+                await self._queue.enqueue_deliveries(tenant_id, [delivery.delivery_id], tag=tag,
+                                                     defer_seconds=(answer.retry_at - now).total_seconds())
+            self._on_recorded(delivery, answer.state)
+            log.info("delivery_dispatched", tenant=tenant_id, delivery=delivery.delivery_id,
+                     channel=str(delivery.channel), provider=delivery.provider, attempt=delivery.attempts,
+                     state=str(answer.state), error_code=report.error_code or None)
+        return answers
+
+    async def _store_answers(self, tenant_id: str, answers: list[_Answer], now: dt.datetime) -> None:
         async with UnitOfWork(self._database, tenant_id) as uow:
             finished: list[FinishedSend] = []
             for answer in answers:
@@ -268,15 +301,3 @@ class DispatchService:
                                                  report.error_code, report.error_message))
             await uow.deliveries.finish_many(finished, now)
             await uow.commit()
-        for answer in answers:
-            delivery, report = answer.delivery, answer.report
-            if answer.retry_at is not None and answer.retry_at - now <= PARK_HORIZON:
-                tag = f"held{delivery.attempts}-{now.timestamp():.3f}" if answer.held_back \
-                    else f"try{delivery.attempts + 1}"
-                await self._queue.enqueue_deliveries(tenant_id, [delivery.delivery_id], tag=tag,
-                                                     defer_seconds=(answer.retry_at - now).total_seconds())
-            self._on_recorded(delivery, answer.state)
-            log.info("delivery_dispatched", tenant=tenant_id, delivery=delivery.delivery_id,
-                     channel=str(delivery.channel), provider=delivery.provider, attempt=delivery.attempts,
-                     state=str(answer.state), error_code=report.error_code or None)
-        return answers

@@ -9,6 +9,7 @@ import signal
 import sys
 
 from redis.asyncio import Redis
+from sqlalchemy import text
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
@@ -98,6 +99,35 @@ async def test_a_nul_in_a_providers_answer_is_not_stored_and_the_rest_of_the_bat
     mail = await state_of(admin, sent["CHANNEL_EMAIL"])
     assert (mail.state, mail.attempts) == (pb.SENT, 1)
     assert len(smtp_sink.raw) == 1
+    await admin.close()
+
+
+REFUSING_TRIGGER = {  # the database refuses to record one answer: a fault injected in the database itself
+    "postgresql": ["CREATE FUNCTION refuse_answer() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                   "IF NEW.error_code = 'TWILIO_21666' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+                   "RETURN NEW; END $$",
+                   "CREATE TRIGGER refuse_answer BEFORE UPDATE ON deliveries FOR EACH ROW "
+                   "EXECUTE FUNCTION refuse_answer()"],
+    "sqlite": ["CREATE TRIGGER refuse_answer BEFORE UPDATE ON deliveries WHEN NEW.error_code = 'TWILIO_21666' "
+               "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"],
+}
+
+
+async def test_an_answer_the_database_refuses_does_not_take_the_batchs_other_answers_with_it(
+        server, services, settings, tenant, service_stubs, smtp_sink, provider_sink):
+    admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink)
+    async with services.database.sessions() as session:
+        for statement in REFUSING_TRIGGER[session.bind.dialect.name]:
+            await session.execute(text(statement))
+        await session.commit()
+    provider_sink.script("twilio", [RawAnswer(400, b'{"code": 21666, "message": "refused"}')])
+    sent = await trigger(service_stubs, bank)
+    await run_worker(settings)
+    mail = await state_of(admin, sent["CHANNEL_EMAIL"])
+    assert (mail.state, mail.attempts) == (pb.SENT, 1)
+    assert len(smtp_sink.raw) == 1
+    # The refused one stays claimed; the relay hands it on when its lease runs out.
+    assert (await state_of(admin, sent["CHANNEL_SMS"])).state == pb.SENDING
     await admin.close()
 
 
