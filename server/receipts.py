@@ -12,7 +12,6 @@ import structlog
 from aiohttp import web
 
 from server.bootstrap import Services
-from server.domain.engagement.entities import DeliveryState
 from server.domain.engagement.receipts import parse_receipt, twilio_signature_valid
 from server.store.uow import UnitOfWork
 
@@ -51,9 +50,7 @@ def receipts_app(services: Services) -> web.Application:
                 return web.Response(status=403, text="bad signature")
         receipt = parse_receipt(config.provider, fields)
         if receipt is not None:
-            matched = await services.engagement.record_receipt(
-                tenant_id, receipt.provider, receipt.provider_message_id, DeliveryState(receipt.status),
-                receipt.error_code, receipt.error_message)
+            matched = await services.engagement.record_receipt(tenant_id, receipt)
             log.info("delivery_receipt", tenant=tenant_id, provider=receipt.provider, status=receipt.status,
                      delivery=matched)
         return web.Response(status=204)

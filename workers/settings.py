@@ -18,6 +18,7 @@ from workers.channels.egress import EgressPolicy
 from workers.gateway import ChannelSenders
 from workers.rate_limit import RedisRateLimiter
 from workers.tasks.engagement import (
+    apply_early_receipts,
     dispatch_delivery,
     dispatch_due,
     relay_lost_deliveries,
@@ -68,6 +69,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
             cron(start_due_insight_batches, minute=1, second=0, unique=True),
             # Redis is lossy: the outbox sweep re-sends what it lost, four times a minute.
             cron(relay_lost_deliveries, second={5, 20, 35, 50}, run_at_startup=True),
+            # Delivery reports that came before their message was recorded as sent.
+            cron(apply_early_receipts, second={12, 27, 42, 57}, run_at_startup=True),
             cron(start_due_campaigns, second=10, unique=True),
         ],
         "on_startup": startup,

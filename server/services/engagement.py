@@ -11,6 +11,7 @@ import structlog
 from server.domain.auth import Caller, Role
 from server.domain.engagement.alerts import TransactionFacts, condition_from_json, matches
 from server.domain.engagement.entities import Delivery, DeliveryState
+from server.domain.engagement.receipts import DeliveryReceipt, could_name_a_message
 from server.domain.errors import FieldViolation, InvalidArgument, not_found
 from server.domain.ingest.model import Account, Transaction
 from server.domain.insights.feed import FeedItem
@@ -26,6 +27,8 @@ log = structlog.get_logger(__name__)
 
 # A queued delivery not picked up this long after it was due is taken as lost by Redis and re-sent.
 RELAY_GRACE = dt.timedelta(seconds=30)
+# A delivery report that names no message is kept this long, in case its message is being recorded.
+EARLY_RECEIPT_KEPT = dt.timedelta(hours=1)
 
 
 class EngagementService:
@@ -195,14 +198,39 @@ class EngagementService:
             await self._queue.enqueue_deliveries(caller.tenant_id, requeued, tag=f"redrive{int(now.timestamp())}")
         return len(requeued)
 
-    async def record_receipt(self, tenant_id: str, provider: str, provider_message_id: str, state: DeliveryState,
-                             error_code: str = "", error_message: str = "") -> str | None:
-        """A provider's delivery report: SENT becomes DELIVERED or FAILED."""
+    async def record_receipt(self, tenant_id: str, receipt: DeliveryReceipt) -> str | None:
+        """A provider's delivery report: SENT becomes DELIVERED or FAILED. A report that names no message
+        yet is kept: a fast provider reports while the worker that sent the message still waits on
+        other sends of its batch, before it records the provider's id (apply_early_receipts)."""
+        now = self._clock()
         async with UnitOfWork(self._database, tenant_id) as uow:
-            matched = await uow.deliveries.record_receipt(provider, provider_message_id, state, self._clock(),
-                                                          error_code, error_message)
+            matched = await uow.deliveries.record_receipt(receipt.provider, receipt.provider_message_id,
+                                                          DeliveryState(receipt.status), now, receipt.error_code,
+                                                          receipt.error_message)
+            if matched is None and could_name_a_message(receipt.provider_message_id):
+                await uow.early_receipts.keep(receipt, now)
             await uow.commit()
         return matched
+
+    async def apply_early_receipts(self, limit: int = 1000) -> int:
+        """The sweep of kept reports: each one whose message is now recorded as sent is applied as if it
+        came now; reports older than EARLY_RECEIPT_KEPT name no message of ours and are dropped."""
+        now = self._clock()
+        async with UnitOfWork(self._database) as uow:
+            found = await uow.early_receipts_sweep.with_their_message(limit)
+            dropped = await uow.early_receipts_sweep.purge(now - EARLY_RECEIPT_KEPT)
+            await uow.commit()
+        for early in found:
+            receipt = early.receipt
+            async with UnitOfWork(self._database, early.tenant_id) as uow:
+                await uow.deliveries.record_receipt(receipt.provider, receipt.provider_message_id,
+                                                    DeliveryState(receipt.status), now, receipt.error_code,
+                                                    receipt.error_message)
+                await uow.early_receipts.forget(early.receipt_id)
+                await uow.commit()
+        if found or dropped:
+            log.info("early_receipts_swept", applied=len(found), dropped=dropped)
+        return len(found)
 
     async def relay_lost(self, limit: int = 5000) -> int:
         """The relay sweep: Redis is lossy, the database is the truth. Re-enqueues deliveries that are

@@ -207,3 +207,24 @@ class OtpRow(Base):
     max_attempts: Mapped[int] = mapped_column(Integer)
     consumed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class EarlyReceiptRow(Base):
+    """A provider's delivery report that came before its message was recorded as sent (a fast provider
+    reports while the worker still waits on other sends of its batch): kept until the relay sweep finds
+    the message, for an hour at most."""
+
+    __tablename__ = "early_receipts"
+    __table_args__ = (
+        Index("ix_early_receipts_message", "tenant_id", "provider", "provider_message_id"),
+        Index("ix_early_receipts_received", "received_at"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    receipt_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    provider_message_id: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(12))
+    error_code: Mapped[str] = mapped_column(String(64), default="")
+    error_message: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

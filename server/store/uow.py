@@ -16,6 +16,7 @@ from server.store.repositories.campaigns import CampaignsRepository
 from server.store.repositories.contacts import ContactsRepository
 from server.store.repositories.customers import CustomersRepository
 from server.store.repositories.deliveries import DeliveriesRepository, OutboxRepository
+from server.store.repositories.early_receipts import EarlyReceiptsRepository, EarlyReceiptsSweep
 from server.store.repositories.engagement_bindings import InsightNotificationsRepository, TransactionAlertsRepository
 from server.store.repositories.engagement_setup import (
     AppsRepository,
@@ -62,6 +63,7 @@ class UnitOfWork:
     tenants = _Repository[TenantsRepository](TenantsRepository, tenant_bound=False)
     ingest_events = _Repository[IngestEventsRepository](IngestEventsRepository, tenant_bound=False)
     outbox = _Repository[OutboxRepository](OutboxRepository, tenant_bound=False)
+    early_receipts_sweep = _Repository[EarlyReceiptsSweep](EarlyReceiptsSweep, tenant_bound=False)
     # Bound to the unit of work's tenant: reaching one of these without a tenant is a ValueError.
     customers = _Repository[CustomersRepository](CustomersRepository)
     accounts = _Repository[AccountsRepository](AccountsRepository)
@@ -79,6 +81,7 @@ class UnitOfWork:
     templates = _Repository[TemplatesRepository](TemplatesRepository)
     events = _Repository[EventsRepository](EventsRepository)
     deliveries = _Repository[DeliveriesRepository](DeliveriesRepository)
+    early_receipts = _Repository[EarlyReceiptsRepository](EarlyReceiptsRepository)
     transaction_alerts = _Repository[TransactionAlertsRepository](TransactionAlertsRepository)
     insight_notifications = _Repository[InsightNotificationsRepository](InsightNotificationsRepository)
     campaigns = _Repository[CampaignsRepository](CampaignsRepository)

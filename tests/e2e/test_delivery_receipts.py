@@ -3,12 +3,14 @@ URL with the message (read here from the request the provider sink received), an
 to that URL, in its own format, turns the sent SMS into DELIVERED or FAILED. A URL whose token Engage
 did not make is refused before anything is read, and no report reaches another tenant's messages."""
 
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from sqlalchemy import func, select
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
@@ -16,6 +18,8 @@ from server.domain.engagement.entities import DeliveryState
 from server.domain.engagement.receipts import parse_receipt, receipt_applies, twilio_signature
 from server.embedded_redis import free_port
 from server.receipts import receipts_app
+from server.services.engagement import EARLY_RECEIPT_KEPT, EngagementService
+from server.store.engagement_models import EarlyReceiptRow
 from tests.integration.test_insight_batches import run_worker
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
@@ -200,3 +204,53 @@ async def test_odd_reports_are_answered_without_a_fault_and_change_only_what_the
     assert (after.state, after.error_code) == (state, error_code)
     assert "\x00" not in after.error_message
     await admin.close()
+
+
+async def test_a_report_that_comes_before_its_send_is_recorded_applies_once_it_is(
+        server, settings, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint):
+    """A fast provider reports delivery while the worker still waits on its answer (or on the other
+    sends of its batch): the report names a message not recorded as sent yet. It is kept, and the
+    worker's sweep applies it once the message is recorded."""
+    admin = server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa"))
+    bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                 provider_base_url=provider_sink.base_url, sms_provider="vonage")
+    await add_customer(service_stubs, bank.app, email="", push_token="")
+    provider_sink.report_before_answering("vonage", "delivered")
+    sent = await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+        event=bank.notice_event, customer_id="lisa-customer", data={"note": "hello"}))
+    sms = next(d for d in sent.deliveries if d.channel == pb.CHANNEL_SMS)
+    await run_worker(settings)  # sends; the report comes before the answer
+    assert provider_sink.early_report_answers == [204]
+    await run_worker(settings)  # its sweep runs at start, as every 15 s
+    delivered = await _state(admin, sms)
+    assert (delivered.state, delivered.provider_message_id) == (pb.DELIVERED,
+                                                               provider_sink.received("vonage")[0].response_id)
+    await admin.close()
+
+
+async def test_a_kept_report_that_names_no_message_is_dropped_after_an_hour(
+        server, services, settings, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint):
+    admin, _, sms, url = await _send_sms(server, tenant, service_stubs, smtp_sink, provider_sink, settings,
+                                         "vonage")
+    async with httpx.AsyncClient() as client:
+        for message_id in ("never-sent", "x" * 201, "bad\x00id"):
+            report = {"messageId": message_id, "status": "delivered", "err-code": "0"}
+            assert (await client.post(url, json=report)).status_code == 204
+    assert await kept_reports(services) == 1  # the others could never name a message
+
+    def sweep_at(moment):
+        return EngagementService(services.database, services.secret_box, services.publisher,  # type: ignore[arg-type]
+                                 clock=lambda: moment)
+
+    now = dt.datetime.now(dt.UTC)
+    assert await sweep_at(now).apply_early_receipts() == 0
+    assert await kept_reports(services) == 1
+    await sweep_at(now + EARLY_RECEIPT_KEPT + dt.timedelta(minutes=1)).apply_early_receipts()
+    assert await kept_reports(services) == 0
+    assert (await _state(admin, sms)).state == pb.SENT
+    await admin.close()
+
+
+async def kept_reports(services) -> int:
+    async with services.database.sessions() as session:
+        return (await session.execute(select(func.count()).select_from(EarlyReceiptRow))).scalar_one()

@@ -23,6 +23,10 @@ async def relay_lost_deliveries(ctx: dict[str, Any]) -> int:
     return await ctx["services"].engagement.relay_lost()
 
 
+async def apply_early_receipts(ctx: dict[str, Any]) -> int:
+    return await ctx["services"].engagement.apply_early_receipts()
+
+
 async def run_campaign(ctx: dict[str, Any], tenant_id: str, campaign_id: str) -> int:
     return await with_retries(ctx, lambda: ctx["services"].campaigns.run(tenant_id, campaign_id), MAX_TRIES)
 

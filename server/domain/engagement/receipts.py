@@ -6,6 +6,7 @@ requests (X-Twilio-Signature), which is checked with the configuration's auth to
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -22,6 +23,16 @@ class DeliveryReceipt:
     status: str  # DELIVERED | FAILED
     error_code: str = ""
     error_message: str = ""
+
+
+@dataclass(frozen=True)
+class EarlyReceipt:
+    """A report that named no message yet, kept until its message is recorded as sent."""
+
+    tenant_id: str
+    receipt_id: str
+    receipt: DeliveryReceipt
+    received_at: dt.datetime
 
 
 _TWILIO = {"delivered": "DELIVERED", "undelivered": "FAILED", "failed": "FAILED"}
@@ -53,6 +64,12 @@ def parse_receipt(provider: str, fields: Mapping[str, object]) -> DeliveryReceip
         return None
     return DeliveryReceipt(provider, message_id, status, provider_code(provider.upper(), code, status) if code else "",
                            str(fields.get("ErrorMessage") or fields.get("statusDescription") or ""))
+
+
+def could_name_a_message(provider_message_id: str) -> bool:
+    """Whether a reported id could be one a send recorded (those are at most 200 characters, without
+    NUL): only such reports are worth keeping until their message is recorded."""
+    return 0 < len(provider_message_id) <= 200 and "\x00" not in provider_message_id
 
 
 def receipt_applies(current: DeliveryState, reported: DeliveryState) -> bool:

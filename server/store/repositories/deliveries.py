@@ -192,8 +192,8 @@ class DeliveriesRepository(TenantRepository):
         of answer, executed for all its rows at once, on SQLite). Wipes sealed (one-time password)
         content."""
         # Each answer as stored: (delivery_id, state, provider_message_id, error_code, error_message).
-        rows = [(a.delivery_id, a.state.value, _storable(a.provider_message_id, 200), _storable(a.error_code, 64),
-                 _storable(a.error_message, 2000)) for a in finished]
+        rows = [(a.delivery_id, a.state.value, storable(a.provider_message_id, 200), storable(a.error_code, 64),
+                 storable(a.error_message, 2000)) for a in finished]
         if not rows:
             return
         if self.session.bind.dialect.name == "postgresql":
@@ -229,7 +229,7 @@ class DeliveriesRepository(TenantRepository):
             DeliveryRow.delivery_id == delivery_id, DeliveryRow.tenant_id == self.tenant_id,
             DeliveryRow.state == DeliveryState.SENDING.value,
         ).values(state=DeliveryState.QUEUED.value, lease_until=None, next_attempt_at=at, enqueued_at=at,
-                 updated_at=now, error_code=_storable(error_code, 64), error_message=_storable(error_message, 2000)),
+                 updated_at=now, error_code=storable(error_code, 64), error_message=storable(error_message, 2000)),
             execution_options=_NO_SYNC)
         return bool(result.rowcount)
 
@@ -274,11 +274,11 @@ class DeliveriesRepository(TenantRepository):
                 row.delivered_at = now
                 row.error_code, row.error_message = "", ""  # an earlier failure report no longer holds
             if error_code or error_message:
-                row.error_code, row.error_message = _storable(error_code, 64), _storable(error_message, 2000)
+                row.error_code, row.error_message = storable(error_code, 64), storable(error_message, 2000)
         return row.delivery_id
 
 
-def _storable(provider_text: str, limit: int) -> str:
+def storable(provider_text: str, limit: int) -> str:
     """What a provider said (ids, codes, messages: any text its answer held), as its column keeps it:
     cut to the column's size, and without NUL, which PostgreSQL's text cannot hold (refused, it would
     fail the recording of a whole batch of answers, and the sent ones would be sent again)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
@@ -76,6 +77,9 @@ class ProviderSink:
         self._runner: web.AppRunner | None = None
         # Streamed answers the client hung up on before their end.
         self.streams_cut_short = 0
+        # provider -> the status it reports to the message's callback URL before answering the send.
+        self._early_reports: dict[str, str] = {}
+        self.early_report_answers: list[int] = []  # what the receipt endpoint answered to them
 
     # -- scripting and reading -----------------------------------------------------------------
 
@@ -83,6 +87,11 @@ class ProviderSink:
         """The next answers of this provider get these statuses (200 = answer normally) or are these
         raw answers."""
         self._behaviour.setdefault(provider, _Behaviour()).statuses.extend(statuses)
+
+    def report_before_answering(self, provider: str, status: str) -> None:
+        """Be a fast provider (Vonage or Clickatell): report each accepted message's delivery to its
+        callback URL before answering the request that sent it."""
+        self._early_reports[provider] = status
 
     def delay(self, provider: str, seconds: float) -> None:
         self._behaviour.setdefault(provider, _Behaviour()).delay = seconds
@@ -138,7 +147,19 @@ class ProviderSink:
                 self._by_key[(provider, key)] = existing
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
+        if provider in self._early_reports:
+            await self._report(provider, existing, self._early_reports[provider])
         return self._success(provider, existing)
+
+    async def _report(self, provider: str, record: Received, status: str) -> None:
+        async with aiohttp.ClientSession() as session:
+            if provider == "vonage":
+                answer = await session.get(record.body["callback"], params={
+                    "messageId": record.response_id, "status": status, "err-code": "0"})
+            else:
+                answer = await session.post(record.body["callbackUrl"], json={
+                    "apiMessageId": record.response_id, "status": status})
+            self.early_report_answers.append(answer.status)
 
     async def _raw(self, request: web.Request, answer: RawAnswer) -> web.StreamResponse:
         if not answer.stream_bytes:
