@@ -35,3 +35,10 @@ def test_examples():
     minute_ago = NOW - dt.timedelta(minutes=1)
     assert wait_before_next_send([minute_ago], NOW, 1) == dt.timedelta(minutes=59)
     assert wait_before_next_send([minute_ago, NOW], NOW, 3) is None
+
+
+def test_a_send_stamped_after_now_counts():
+    # A request that waited for another's lock holds an older `now` than the send it waited for.
+    later = NOW + dt.timedelta(milliseconds=3)
+    assert wait_before_next_send([later], NOW, 1) == SEND_WINDOW + dt.timedelta(milliseconds=3)
+    assert wait_before_next_send([later], NOW, 2) is None
