@@ -91,7 +91,7 @@ class CampaignService:
     async def _transition(self, caller: Caller, campaign_id: str, allowed: set[CampaignState], to: CampaignState,
                           **changes: str) -> Campaign:
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            campaign = await uow.campaigns.get(campaign_id)
+            campaign = await uow.campaigns.get_held(campaign_id)
             if campaign is None:
                 raise not_found("campaign", campaign_id)
             if campaign.state not in allowed:
@@ -129,7 +129,8 @@ class CampaignService:
             now = self._clock()
             created: list[Delivery] = []
             async with UnitOfWork(self._database, tenant_id) as uow:
-                campaign = await uow.campaigns.get(campaign_id)
+                # Held while this page fans out: a cancel waits for it, and the next page sees the cancel.
+                campaign = await uow.campaigns.get_held(campaign_id)
                 if campaign is None or campaign.state not in (CampaignState.SCHEDULED, CampaignState.RUNNING):
                     return created_total
                 if campaign.send_at is not None and campaign.send_at > now:

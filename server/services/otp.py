@@ -64,7 +64,7 @@ class OtpService:
         expires_at = now + self._ttl
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             # Held to the commit: requests at the same moment (SMS pumping) count each other's codes.
-            if not await uow.customers.lock(customer_id):
+            if not await uow.customers.hold(customer_id):
                 raise not_found("customer", customer_id)
             wait = otp_rules.wait_before_next_send(
                 await uow.otps.sent_since(customer_id, now - otp_rules.SEND_WINDOW), now, self._max_sends_per_hour)

@@ -1,6 +1,7 @@
 """Campaigns with bank approval, insight notifications and tenant isolation, through the real server and
 worker against the test sinks."""
 
+import asyncio
 import datetime as dt
 
 import grpc
@@ -91,3 +92,27 @@ async def test_a_tenant_never_sees_another_tenants_engagement_objects(server, te
         assert list((await eve.engagement.ListApps(pb.ListAppsRequest())).apps) == []
         assert list((await eve.engagement.ListChannelConfigs(pb.ListChannelConfigsRequest())).channel_configs) == []
     await admin.close()
+
+
+async def test_a_cancel_at_the_moment_of_approval_is_never_lost(server, settings, tenant, service_stubs, smtp_sink,
+                                                                 provider_sink):
+    """Approval and cancellation read the campaign, then wrote all of it back: a cancel answered OK could
+    be overwritten by the approval a moment later, and the offer went out. Whatever the order, a
+    campaign whose cancel was answered OK stays cancelled."""
+    lisa = server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa"))
+    raj = server.stubs(server.token(tenant, Role.BANK_ADMIN, "raj"))
+    bank = await set_up_yes_bank(lisa, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                 provider_base_url=provider_sink.base_url)
+    await add_customer(service_stubs, bank.app, "c1", email="c1@example.com", phone="+420601000001", push_token="")
+    for round_number in range(12):
+        offer = await lisa.engagement.CreateCampaign(pb.CreateCampaignRequest(campaign=pb.Campaign(
+            display_name=f"Offer {round_number}", event=bank.notice_event, is_offer=True,
+            audience=pb.Audience(customer_list=pb.CustomerList(customer_ids=["c1"])))))
+        approval, cancel = await asyncio.gather(
+            raj.engagement.ApproveCampaign(pb.ApproveCampaignRequest(name=offer.name)),
+            lisa.engagement.CancelCampaign(pb.CancelCampaignRequest(name=offer.name)), return_exceptions=True)
+        final = await lisa.engagement.GetCampaign(pb.GetCampaignRequest(name=offer.name))
+        if not isinstance(cancel, BaseException):
+            assert final.state == pb.Campaign.CANCELLED, (round_number, approval)
+    await lisa.close()
+    await raj.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,18 @@ class TenantRepository:
             raise ValueError("a repository needs a tenant")
         self.session = session
         self.tenant_id = tenant_id
+
+    async def hold_row(self, column: Any, key: str) -> bool:
+        """Holds the tenant's row whose `column` is `key` until the transaction ends, by a write that
+        changes nothing: PostgreSQL locks the row, SQLite the database (its reads otherwise run outside
+        the transaction, and FOR UPDATE means nothing to it). For rules that read a row or count rows
+        and then write, when requests at the same moment must see each other's writes. False when
+        there is no such row."""
+        table = column.table
+        result = await self.session.execute(
+            update(table).where(table.c.tenant_id == self.tenant_id, column == key).values({column.key: column}),
+            execution_options={"synchronize_session": False})
+        return bool(result.rowcount)
 
     def upsert(self, table: Any) -> Any:
         """INSERT with ON CONFLICT support, in the current database's dialect."""

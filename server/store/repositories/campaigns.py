@@ -21,6 +21,13 @@ class CampaignsRepository(IdKeyedRepository):
         row = await self._row(campaign_id)
         return _campaign(row) if row else None
 
+    async def get_held(self, campaign_id: str) -> Campaign | None:
+        """The campaign, held until the transaction ends (hold_row): a change of state and a worker's
+        page of fan-out each see the other's write, instead of writing the whole campaign back over it."""
+        if not await self.hold_row(CampaignRow.campaign_id, campaign_id):
+            return None
+        return await self.get(campaign_id)
+
     async def page(self, after: str | None, limit: int) -> list[Campaign]:
         return [_campaign(r) for r in await self._page(after, limit)]
 

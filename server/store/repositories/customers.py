@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from server.domain.ingest.model import Customer
 from server.store.models import CustomerRow
@@ -28,15 +28,9 @@ class CustomersRepository(TenantRepository):
         row = await self.session.get(CustomerRow, (self.tenant_id, customer_id))
         return None if row is None else customer_from_row(row)
 
-    async def lock(self, customer_id: str) -> bool:
-        """Holds the customer until the transaction ends, by a write that changes nothing (PostgreSQL
-        locks the row, SQLite the database, which otherwise reads outside the transaction), so that
-        rules that count a customer's rows before adding one see each other's additions. False when
-        there is no such customer."""
-        result = await self.session.execute(update(CustomerRow).where(
-            CustomerRow.tenant_id == self.tenant_id, CustomerRow.customer_id == customer_id,
-        ).values(customer_id=CustomerRow.customer_id), execution_options={"synchronize_session": False})
-        return bool(result.rowcount)
+    async def hold(self, customer_id: str) -> bool:
+        """The customer held until the transaction ends (hold_row); False when there is none."""
+        return await self.hold_row(CustomerRow.customer_id, customer_id)
 
     async def existing_ids(self, customer_ids: set[str]) -> set[str]:
         if not customer_ids:

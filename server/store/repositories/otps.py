@@ -37,8 +37,11 @@ class OtpsRepository(TenantRepository):
         return list(rows)
 
     async def get_for_update(self, otp_id: str) -> StoredOtp | None:
-        # FOR UPDATE (PostgreSQL): two concurrent verifications of one code cannot both succeed.
-        row = await self.session.get(OtpRow, (self.tenant_id, otp_id), with_for_update=True)
+        """The code, held until the transaction ends: two verifications of one code at the same moment
+        cannot both succeed, nor guesses at the same moment pass the attempt limit."""
+        if not await self.hold_row(OtpRow.otp_id, otp_id):
+            return None
+        row = await self.session.get(OtpRow, (self.tenant_id, otp_id))
         if row is None:
             return None
         return StoredOtp(row.otp_id, row.customer_id, row.purpose, row.code_hash, row.expires_at, row.attempts,
