@@ -11,7 +11,7 @@ import structlog
 from server.domain.auth import Caller, Role
 from server.domain.engagement.alerts import TransactionFacts, condition_from_json, matches
 from server.domain.engagement.entities import Delivery, DeliveryState
-from server.domain.engagement.receipts import DeliveryReceipt, could_name_a_message
+from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt, could_name_a_message
 from server.domain.errors import FieldViolation, InvalidArgument, not_found
 from server.domain.ingest.model import Account, Transaction
 from server.domain.insights.feed import FeedItem
@@ -204,9 +204,7 @@ class EngagementService:
         other sends of its batch, before it records the provider's id (apply_early_receipts)."""
         now = self._clock()
         async with UnitOfWork(self._database, tenant_id) as uow:
-            matched = await uow.deliveries.record_receipt(receipt.provider, receipt.provider_message_id,
-                                                          DeliveryState(receipt.status), now, receipt.error_code,
-                                                          receipt.error_message)
+            matched = await uow.deliveries.record_receipt(receipt, now)
             if matched is None and could_name_a_message(receipt.provider_message_id):
                 await uow.early_receipts.keep(receipt, now)
             await uow.commit()
@@ -220,13 +218,14 @@ class EngagementService:
             found = await uow.early_receipts_sweep.with_their_message(limit)
             dropped = await uow.early_receipts_sweep.purge(now - EARLY_RECEIPT_KEPT)
             await uow.commit()
-        for early in found:
-            receipt = early.receipt
-            async with UnitOfWork(self._database, early.tenant_id) as uow:
-                await uow.deliveries.record_receipt(receipt.provider, receipt.provider_message_id,
-                                                    DeliveryState(receipt.status), now, receipt.error_code,
-                                                    receipt.error_message)
-                await uow.early_receipts.forget(early.receipt_id)
+        by_tenant: dict[str, list[EarlyReceipt]] = {}
+        for early in found:  # oldest first, within each tenant too
+            by_tenant.setdefault(early.tenant_id, []).append(early)
+        for tenant_id, kept in by_tenant.items():
+            async with UnitOfWork(self._database, tenant_id) as uow:
+                for early in kept:
+                    await uow.deliveries.record_receipt(early.receipt, now)
+                await uow.early_receipts.forget([early.receipt_id for early in kept])
                 await uow.commit()
         if found or dropped:
             log.info("early_receipts_swept", applied=len(found), dropped=dropped)

@@ -38,3 +38,10 @@ class TenantRepository:
 def dialect_insert(dialect: str) -> Any:
     """The insert() with ON CONFLICT support of a dialect, for statements built once per dialect."""
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def storable(provider_text: str, limit: int) -> str:
+    """What a provider said (ids, codes, messages: any text its answer held), as its column keeps it:
+    cut to the column's size, and without NUL, which PostgreSQL's text cannot hold (refused, it would
+    fail the recording of a whole batch of answers, and the sent ones would be sent again)."""
+    return provider_text.replace("\x00", "")[:limit]

@@ -12,10 +12,10 @@ from sqlalchemy import Insert, String, Update, and_, bindparam, case, func, inse
 from sqlalchemy.dialects import postgresql
 
 from server.domain.engagement.entities import Channel, Delivery, DeliveryState
-from server.domain.engagement.receipts import receipt_applies
+from server.domain.engagement.receipts import DeliveryReceipt, could_name_a_message, receipt_applies
 from server.store import driver
 from server.store.engagement_models import DeliveryRow, TriggerRow
-from server.store.repositories.base import TenantRepository, dialect_insert
+from server.store.repositories.base import TenantRepository, dialect_insert, storable
 
 # The dispatch hot path changes rows it never loaded into the session: nothing there to keep in step.
 _NO_SYNC = {"synchronize_session": False}
@@ -257,16 +257,16 @@ class DeliveriesRepository(TenantRepository):
                      lease_until=None, updated_at=now, error_code="", error_message=""))
         return ids
 
-    async def record_receipt(self, provider: str, provider_message_id: str, state: DeliveryState,
-                             now: dt.datetime, error_code: str, error_message: str) -> str | None:
+    async def record_receipt(self, receipt: DeliveryReceipt, now: dt.datetime) -> str | None:
         """A provider's delivery report; returns the delivery id it matched, if any."""
-        if "\x00" in provider_message_id:  # stored ids hold none (_storable), and PostgreSQL refuses to compare one
+        if not could_name_a_message(receipt.provider_message_id):  # and PostgreSQL refuses to compare a NUL
             return None
         row = (await self.session.scalars(select(DeliveryRow).where(
-            DeliveryRow.tenant_id == self.tenant_id, DeliveryRow.provider == provider,
-            DeliveryRow.provider_message_id == provider_message_id).limit(1))).first()
+            DeliveryRow.tenant_id == self.tenant_id, DeliveryRow.provider == receipt.provider,
+            DeliveryRow.provider_message_id == receipt.provider_message_id).limit(1))).first()
         if row is None:
             return None
+        state, error_code, error_message = DeliveryState(receipt.status), receipt.error_code, receipt.error_message
         if receipt_applies(DeliveryState(row.state), state):
             row.state = state.value
             row.updated_at = now
@@ -276,13 +276,6 @@ class DeliveriesRepository(TenantRepository):
             if error_code or error_message:
                 row.error_code, row.error_message = storable(error_code, 64), storable(error_message, 2000)
         return row.delivery_id
-
-
-def storable(provider_text: str, limit: int) -> str:
-    """What a provider said (ids, codes, messages: any text its answer held), as its column keeps it:
-    cut to the column's size, and without NUL, which PostgreSQL's text cannot hold (refused, it would
-    fail the recording of a whole batch of answers, and the sent ones would be sent again)."""
-    return provider_text.replace("\x00", "")[:limit]
 
 
 class OutboxRepository:

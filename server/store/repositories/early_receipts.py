@@ -11,7 +11,7 @@ from sqlalchemy import and_, delete, select
 
 from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt
 from server.store.engagement_models import DeliveryRow, EarlyReceiptRow
-from server.store.repositories.deliveries import storable
+from server.store.repositories.base import storable
 
 
 class EarlyReceiptsRepository:
@@ -26,9 +26,9 @@ class EarlyReceiptsRepository:
             error_code=storable(receipt.error_code, 64), error_message=storable(receipt.error_message, 2000),
             received_at=now))
 
-    async def forget(self, receipt_id: str) -> None:
+    async def forget(self, receipt_ids: list[str]) -> None:
         await self.session.execute(delete(EarlyReceiptRow).where(
-            EarlyReceiptRow.tenant_id == self.tenant_id, EarlyReceiptRow.receipt_id == receipt_id))
+            EarlyReceiptRow.tenant_id == self.tenant_id, EarlyReceiptRow.receipt_id.in_(receipt_ids)))
 
 
 class EarlyReceiptsSweep:
