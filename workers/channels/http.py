@@ -31,6 +31,7 @@ from workers.channels.egress import EgressDenied, EgressPolicy
 # streams without end must not take their memory. Past this the rest is not read.
 ANSWER_LIMIT_BYTES = 256 * 1024
 
+
 @dataclass(frozen=True)
 class HttpAnswer:
     """A provider's answer, read up to ANSWER_LIMIT_BYTES; the adapters decide what it means."""

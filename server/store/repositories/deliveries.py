@@ -266,15 +266,16 @@ class DeliveriesRepository(TenantRepository):
             DeliveryRow.provider_message_id == receipt.provider_message_id).limit(1))).first()
         if row is None:
             return None
-        state, error_code, error_message = DeliveryState(receipt.status), receipt.error_code, receipt.error_message
+        state = DeliveryState(receipt.status)
         if receipt_applies(DeliveryState(row.state), state):
             row.state = state.value
             row.updated_at = now
             if state is DeliveryState.DELIVERED:
                 row.delivered_at = now
                 row.error_code, row.error_message = "", ""  # an earlier failure report no longer holds
-            if error_code or error_message:
-                row.error_code, row.error_message = storable(error_code, 64), storable(error_message, 2000)
+            if receipt.error_code or receipt.error_message:
+                row.error_code = storable(receipt.error_code, 64)
+                row.error_message = storable(receipt.error_message, 2000)
         return row.delivery_id
 
 

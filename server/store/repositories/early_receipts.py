@@ -11,14 +11,10 @@ from sqlalchemy import and_, delete, select
 
 from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt
 from server.store.engagement_models import DeliveryRow, EarlyReceiptRow
-from server.store.repositories.base import storable
+from server.store.repositories.base import TenantRepository, storable
 
 
-class EarlyReceiptsRepository:
-    def __init__(self, session: Any, tenant_id: str) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
+class EarlyReceiptsRepository(TenantRepository):
     async def keep(self, receipt: DeliveryReceipt, now: dt.datetime) -> None:
         self.session.add(EarlyReceiptRow(
             tenant_id=self.tenant_id, receipt_id=uuid.uuid4().hex, provider=receipt.provider,
