@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from clients.engagectl.context import cli_context
@@ -13,6 +15,8 @@ from engage.engagement.v1 import engagement_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Events: create, list, get, trigger; transaction alerts; insight "
                                              "notifications.")
+# Triggers per BatchTriggerEvents call: the server's limit.
+BATCH_LIMIT = 1000
 COLUMNS = ["event id", "name", "description", "owner", "event type", "app", "messages"]
 
 
@@ -65,14 +69,37 @@ def get(ctx: typer.Context, event_id: str) -> None:
 
 
 @app.command("trigger")
-def trigger(ctx: typer.Context, event_id: str, customer: str = typer.Option(...),
+def trigger(ctx: typer.Context, event_id: str,
+            customer: list[str] = typer.Option([], help="A customer id; repeat for several (one batch call)."),
+            customers_file: Path | None = typer.Option(None, exists=True, dir_okay=False,
+                                                       help="Customer ids, one per line: sent in batches of "
+                                                            f"{BATCH_LIMIT}, each all or nothing."),
             data: list[str] = typer.Option([], help="KEY=VALUE for {{ data.KEY }}; repeat."),
-            request_id: str = typer.Option("", help="Makes a repeated call a no-op.")) -> None:
-    """Sends the event to a customer now; shows the deliveries."""
+            request_id: str = typer.Option("", help="Makes a repeated call a no-op (per customer: "
+                                                    "REQUEST_ID:CUSTOMER when there are several).")) -> None:
+    """Sends the event to the customers now; shows the deliveries."""
     cli = cli_context(ctx)
-    response = cli.call(lambda s: s.engagement.TriggerEvent(pb.TriggerEventRequest(
-        event=name("events", event_id), customer_id=customer, data=pairs(data, "--data"), request_id=request_id)))
-    show(cli, "deliveries", DELIVERY_COLUMNS, list(response.deliveries), delivery_row)
+    customers = [*customer, *(_customer_ids(customers_file) if customers_file else [])]
+    if not customers:
+        raise typer.BadParameter("give --customer or --customers-file", param_hint="--customer")
+    event, values = name("events", event_id), pairs(data, "--data")
+    if len(customers) == 1:
+        response = cli.call(lambda s: s.engagement.TriggerEvent(pb.TriggerEventRequest(
+            event=event, customer_id=customers[0], data=values, request_id=request_id)))
+        show(cli, "deliveries", DELIVERY_COLUMNS, list(response.deliveries), delivery_row)
+        return
+    deliveries: list[pb.Delivery] = []
+    for start in range(0, len(customers), BATCH_LIMIT):
+        batch = pb.BatchTriggerEventsRequest(requests=[pb.TriggerEventRequest(
+            event=event, customer_id=c, data=values, request_id=f"{request_id}:{c}" if request_id else "")
+            for c in customers[start:start + BATCH_LIMIT]])
+        answered = cli.call(lambda s, batch=batch: s.engagement.BatchTriggerEvents(batch))
+        deliveries.extend(d for r in answered.responses for d in r.deliveries)
+    show(cli, "deliveries", DELIVERY_COLUMNS, deliveries, delivery_row)
+
+
+def _customer_ids(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _alert_row(a: pb.TransactionAlert) -> list[str]:

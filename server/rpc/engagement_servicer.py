@@ -12,7 +12,7 @@ from server.rpc import engagement_convert as conv
 from server.rpc.context import current_caller
 from server.rpc.convert import timestamp_to_proto
 from server.services.campaigns import CampaignService
-from server.services.engagement import EngagementService
+from server.services.engagement import EngagementService, TriggerRequest
 from server.services.engagement_setup import EngagementSetupService
 from server.services.otp import OtpService
 
@@ -193,6 +193,15 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
             current_caller(), conv.resource_id(request.event, "events", "event"), request.customer_id,
             dict(request.data), request.request_id)
         return pb.TriggerEventResponse(deliveries=[conv.delivery_to_proto(d) for d in deliveries])
+
+    async def BatchTriggerEvents(self, request: pb.BatchTriggerEventsRequest, context: Context
+                                 ) -> pb.BatchTriggerEventsResponse:
+        requests = [TriggerRequest(conv.resource_id(r.event, "events", f"requests[{i}].event"), r.customer_id,
+                                   dict(r.data), r.request_id) for i, r in enumerate(request.requests)]
+        answered = await self._engagement.trigger_events(current_caller(), requests)
+        return pb.BatchTriggerEventsResponse(responses=[
+            pb.TriggerEventResponse(deliveries=[conv.delivery_to_proto(d) for d in deliveries])
+            for deliveries in answered])
 
     # -- alerts and notifications ---------------------------------------------------------------
 

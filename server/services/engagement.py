@@ -3,7 +3,11 @@ feed listener), delivery status and re-drive, and the relay sweep of the outbox.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 
 import structlog
@@ -12,14 +16,21 @@ from server.domain.auth import Caller, Role
 from server.domain.engagement.alerts import TransactionFacts, condition_from_json, matches
 from server.domain.engagement.entities import Delivery, DeliveryState
 from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt, could_name_a_message
-from server.domain.errors import FieldViolation, InvalidArgument, not_found
+from server.domain.errors import DomainError, FieldViolation, InvalidArgument, not_found
 from server.domain.ingest.model import Account, Transaction
 from server.domain.insights.feed import FeedItem
 from server.domain.pagination import Page, PageRequest, paginate
 from server.security.secret_box import SecretBox
 from server.services.clock import Clock, utc_now
 from server.services.events import DeliveryQueue
-from server.services.fanout import PARK_HORIZON, SendingSetup, Trigger, load_sending_setup, record_trigger
+from server.services.fanout import (
+    PARK_HORIZON,
+    SendingSetup,
+    Trigger,
+    load_sending_setup,
+    record_trigger,
+    record_triggers,
+)
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -29,6 +40,18 @@ log = structlog.get_logger(__name__)
 RELAY_GRACE = dt.timedelta(seconds=30)
 # A delivery report that names no message is kept this long, in case its message is being recorded.
 EARLY_RECEIPT_KEPT = dt.timedelta(hours=1)
+# Triggers in one BatchTriggerEvents call: one transaction holds them all, so it stays short.
+BATCH_TRIGGER_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class TriggerRequest:
+    """One trigger of BatchTriggerEvents, as TriggerEvent takes it."""
+
+    event_id: str
+    customer_id: str
+    data: dict[str, str]
+    request_id: str = ""
 
 
 class EngagementService:
@@ -43,12 +66,7 @@ class EngagementService:
     async def trigger_event(self, caller: Caller, event_id: str, customer_id: str, data: dict[str, str],
                             request_id: str) -> list[Delivery]:
         caller.require_role(Role.SERVICE, Role.BANK_ADMIN)
-        if not customer_id:
-            raise InvalidArgument("MISSING_CUSTOMER_ID", "customer_id is required",
-                                  violations=[FieldViolation("customer_id", "is required")])
-        if len(request_id) > 120:
-            raise InvalidArgument("REQUEST_ID_TOO_LONG", "request_id must be at most 120 characters",
-                                  violations=[FieldViolation("request_id", "at most 120 characters")])
+        _check_trigger_request(customer_id, request_id)
         now = self._clock()
         # Its one write (the trigger with its deliveries) is a single statement.
         async with UnitOfWork(self._database, caller.tenant_id, single_statement_write=True) as uow:
@@ -66,6 +84,51 @@ class EngagementService:
         if new:
             await self.announce(caller.tenant_id, deliveries)
         return deliveries
+
+    async def trigger_events(self, caller: Caller, requests: list[TriggerRequest]) -> list[list[Delivery]]:
+        """BatchTriggerEvents: every request checked as TriggerEvent checks it, then all recorded in one
+        transaction, or none; an error names the request at fault (`requests[i]`). The deliveries of
+        each request, in their order."""
+        caller.require_role(Role.SERVICE, Role.BANK_ADMIN)
+        if not requests:
+            raise InvalidArgument("BATCH_REQUESTS_REQUIRED", "requests must hold at least one trigger",
+                                  violations=[FieldViolation("requests", "is required")])
+        if len(requests) > BATCH_TRIGGER_LIMIT:
+            raise InvalidArgument("BATCH_TOO_LARGE", f"at most {BATCH_TRIGGER_LIMIT} triggers per call",
+                                  violations=[FieldViolation("requests", f"at most {BATCH_TRIGGER_LIMIT}")])
+        for index, request in enumerate(requests):
+            with _naming_request(index):
+                _check_trigger_request(request.customer_id, request.request_id)
+        now = self._clock()
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            events = {e.event_id: e for e in await uow.events.get_many({r.event_id for r in requests})}
+            customers = await uow.customers.get_many({r.customer_id for r in requests})
+            triggers = []
+            for index, request in enumerate(requests):
+                with _naming_request(index):
+                    event = events.get(request.event_id)
+                    if event is None:
+                        raise not_found("event", request.event_id)
+                    customer = customers.get(request.customer_id)
+                    if customer is None:
+                        raise not_found("customer", request.customer_id)
+                key = f"req:{request.request_id}" if request.request_id else \
+                    f"call:{now.timestamp():.6f}:{index}:{request.event_id}:{request.customer_id}"
+                triggers.append(Trigger(event, request.customer_id, key, {
+                    "data": dict(request.data), "customer": {"attributes": dict(customer.attributes)}}))
+            setup = await load_sending_setup(uow, list(events.values()))
+            contacts = await uow.contacts.get_many(list(customers))
+            results = await record_triggers(uow, triggers, setup, contacts, self._box, now)
+            for index, result in enumerate(results):
+                if isinstance(result, DomainError):
+                    with _naming_request(index):
+                        raise result  # nothing of the batch is committed
+            await uow.commit()
+        answered = [deliveries for deliveries, _ in results]  # type: ignore[misc]
+        new = [d for deliveries, is_new in results if is_new for d in deliveries]  # type: ignore[misc]
+        if new:
+            await self.announce(caller.tenant_id, new)
+        return answered
 
     async def announce(self, tenant_id: str, deliveries: list[Delivery]) -> None:
         """Hands the recorded deliveries to the workers (the outbox already counts them as enqueued); if
@@ -245,6 +308,29 @@ class EngagementService:
         if lost:
             log.info("deliveries_relayed", count=len(lost))
         return len(lost)
+
+
+def _check_trigger_request(customer_id: str, request_id: str) -> None:
+    if not customer_id:
+        raise InvalidArgument("MISSING_CUSTOMER_ID", "customer_id is required",
+                              violations=[FieldViolation("customer_id", "is required")])
+    if len(request_id) > 120:
+        raise InvalidArgument("REQUEST_ID_TOO_LONG", "request_id must be at most 120 characters",
+                              violations=[FieldViolation("request_id", "at most 120 characters")])
+
+
+@contextlib.contextmanager
+def _naming_request(index: int) -> Iterator[None]:
+    """A trigger's error, as the batch reports it: its fields under `requests[index]`, and the index in
+    the metadata."""
+    try:
+        yield
+    except DomainError as error:
+        prefix = f"requests[{index}]"
+        raise dataclasses.replace(
+            error, message=f"{prefix}: {error.message}",
+            violations=[FieldViolation(f"{prefix}.{v.field}", v.description) for v in error.violations],
+            metadata={**error.metadata, "request_index": str(index)}) from error
 
 
 def _facts(transaction: Transaction, account: Account) -> TransactionFacts:

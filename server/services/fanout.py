@@ -23,9 +23,10 @@ from server.domain.engagement.entities import (
 from server.domain.engagement.preferences import ChannelPreferences, Decision, MessageClass, decide
 from server.domain.engagement.quiet_hours import QuietHours
 from server.domain.engagement.templates import TemplateRenderError, render_parts
-from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from server.domain.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument
 from server.domain.ids import new_id
 from server.security.secret_box import SecretBox
+from server.store.repositories.deliveries import RecordedTrigger
 from server.store.uow import UnitOfWork
 
 # Deliveries due within this horizon are handed to Redis right after their transaction commits (a job
@@ -91,6 +92,44 @@ async def record_trigger(uow: UnitOfWork, trigger: Trigger, setup: SendingSetup,
                                             deliveries, queued_until=now + PARK_HORIZON):
         return await uow.deliveries.of_trigger(trigger.trigger_key), False
     return deliveries, True
+
+
+async def record_triggers(uow: UnitOfWork, triggers: list[Trigger], setup: SendingSetup,
+                          contacts: dict[str, Contact], box: SecretBox, now: dt.datetime
+                          ) -> list[tuple[list[Delivery], bool] | DomainError]:
+    """record_trigger for many triggers at once, with a few statements instead of one or two per
+    trigger. One result per trigger, in their order: its deliveries and whether they are new, or why it
+    cannot be sent (nothing of it recorded). A key repeated in the list, or recorded before, gives the
+    first trigger's deliveries."""
+    first_of_key: dict[str, int] = {}
+    planned: dict[int, list[Delivery] | DomainError] = {}
+    for index, trigger in enumerate(triggers):
+        if trigger.trigger_key in first_of_key:
+            continue
+        first_of_key[trigger.trigger_key] = index
+        try:
+            planned[index] = _plan_deliveries(trigger, setup, contacts.get(trigger.customer_id), box, now)
+        except (FailedPrecondition, InvalidArgument) as exc:
+            planned[index] = exc
+    sendable = [i for i, plan in planned.items() if not isinstance(plan, DomainError)]
+    new_keys = await uow.deliveries.add_triggers(
+        [RecordedTrigger(triggers[i].trigger_key, triggers[i].event.event_id, triggers[i].customer_id,
+                         planned[i]) for i in sendable], now, queued_until=now + PARK_HORIZON)  # type: ignore[arg-type]
+    # Keys recorded before this call, sendable now or not: the first call's deliveries answer them.
+    unsendable = {triggers[i].trigger_key for i, plan in planned.items() if isinstance(plan, DomainError)}
+    earlier_keys = {triggers[i].trigger_key for i in sendable} - new_keys
+    earlier = await uow.deliveries.of_triggers(earlier_keys | await uow.deliveries.recorded_trigger_keys(unsendable))
+    results: list[tuple[list[Delivery], bool] | DomainError] = []
+    for index, trigger in enumerate(triggers):
+        first = first_of_key[trigger.trigger_key]
+        plan = planned[first]
+        if trigger.trigger_key in earlier:
+            results.append((earlier[trigger.trigger_key], False))
+        elif isinstance(plan, DomainError):
+            results.append(plan)
+        else:
+            results.append((plan, first == index))
+    return results
 
 
 def _plan_deliveries(trigger: Trigger, setup: SendingSetup, contact: Contact | None, box: SecretBox,

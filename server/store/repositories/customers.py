@@ -28,6 +28,13 @@ class CustomersRepository(TenantRepository):
         row = await self.session.get(CustomerRow, (self.tenant_id, customer_id))
         return None if row is None else customer_from_row(row)
 
+    async def get_many(self, customer_ids: set[str]) -> dict[str, Customer]:
+        if not customer_ids:
+            return {}
+        rows = await self.session.scalars(select(CustomerRow).where(
+            CustomerRow.tenant_id == self.tenant_id, CustomerRow.customer_id.in_(customer_ids)))
+        return {row.customer_id: customer_from_row(row) for row in rows}
+
     async def hold(self, customer_id: str) -> bool:
         """The customer held until the transaction ends (hold_row); False when there is none."""
         return await self.hold_row(CustomerRow.customer_id, customer_id)

@@ -101,6 +101,20 @@ def _finish_by_arrays() -> Update:
              sent_at=case((sent, now), else_=table.c.sent_at))
 
 
+# Triggers of a batch per INSERT (5 parameters each: SQLite takes at most 32,766 per statement).
+_TRIGGERS_PER_STATEMENT = 1000
+
+
+@dataclass(frozen=True)
+class RecordedTrigger:
+    """A trigger to record with the deliveries planned for it."""
+
+    trigger_key: str
+    event_id: str
+    customer_id: str
+    deliveries: list[Delivery]
+
+
 @dataclass(frozen=True)
 class FinishedSend:
     """A provider's final answer to one send (SENT, or FAILED / DEAD_LETTER with the error)."""
@@ -135,6 +149,45 @@ class DeliveriesRepository(TenantRepository):
         if rows:
             await self.session.execute(_INSERT_DELIVERIES, rows)
         return True
+
+    async def add_triggers(self, triggers: list[RecordedTrigger], now: dt.datetime,
+                           queued_until: dt.datetime) -> set[str]:
+        """Records many triggers with their deliveries (add_trigger's rules, keys distinct) in two
+        statements per chunk; returns the keys that were new. The deliveries of a key recorded before
+        are not recorded again."""
+        new_keys: set[str] = set()
+        statement = dialect_insert(self.session.bind.dialect.name)(TriggerRow.__table__)
+        for start in range(0, len(triggers), _TRIGGERS_PER_STATEMENT):
+            chunk = triggers[start:start + _TRIGGERS_PER_STATEMENT]
+            inserted = await self.session.scalars(
+                statement.values([{"tenant_id": self.tenant_id, "trigger_key": t.trigger_key, "event_id": t.event_id,
+                                   "customer_id": t.customer_id, "created_at": now} for t in chunk])
+                .on_conflict_do_nothing(index_elements=["tenant_id", "trigger_key"])
+                .returning(TriggerRow.__table__.c.trigger_key))
+            chunk_new = set(inserted)
+            rows = [_values(self.tenant_id, d, d.next_attempt_at if d.state is DeliveryState.QUEUED
+                            and d.next_attempt_at <= queued_until else None)
+                    for t in chunk if t.trigger_key in chunk_new for d in t.deliveries]
+            if rows:
+                await self.session.execute(_INSERT_DELIVERIES, rows)
+            new_keys |= chunk_new
+        return new_keys
+
+    async def recorded_trigger_keys(self, trigger_keys: set[str]) -> set[str]:
+        if not trigger_keys:
+            return set()
+        return set(await self.session.scalars(select(TriggerRow.trigger_key).where(
+            TriggerRow.tenant_id == self.tenant_id, TriggerRow.trigger_key.in_(trigger_keys))))
+
+    async def of_triggers(self, trigger_keys: set[str]) -> dict[str, list[Delivery]]:
+        found: dict[str, list[Delivery]] = {key: [] for key in trigger_keys}
+        if trigger_keys:
+            rows = await self.session.scalars(select(DeliveryRow).where(
+                DeliveryRow.tenant_id == self.tenant_id, DeliveryRow.trigger_key.in_(trigger_keys)
+            ).order_by(DeliveryRow.delivery_id))
+            for row in rows:
+                found[row.trigger_key].append(_delivery(row))
+        return found
 
     async def trigger_recorded(self, trigger_key: str) -> bool:
         return await self.session.scalar(select(TriggerRow.trigger_key).where(

@@ -1404,6 +1404,52 @@ class TriggerEventResponse(_message.Message):
 Global___TriggerEventResponse: _TypeAlias = TriggerEventResponse  # noqa: Y015
 
 @_typing.final
+class BatchTriggerEventsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___TriggerEventRequest]:
+        """1 to 1,000 triggers, each as TriggerEvent takes it; each request id makes its own trigger a no-op
+        when repeated (in a later call or in this one).
+        """
+
+    def __init__(
+        self,
+        *,
+        requests: _abc.Iterable[Global___TriggerEventRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["requests", b"requests"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchTriggerEventsRequest: _TypeAlias = BatchTriggerEventsRequest  # noqa: Y015
+
+@_typing.final
+class BatchTriggerEventsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESPONSES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def responses(self) -> _containers.RepeatedCompositeFieldContainer[Global___TriggerEventResponse]:
+        """One per request, in the order of the requests."""
+
+    def __init__(
+        self,
+        *,
+        responses: _abc.Iterable[Global___TriggerEventResponse] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["responses", b"responses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchTriggerEventsResponse: _TypeAlias = BatchTriggerEventsResponse  # noqa: Y015
+
+@_typing.final
 class TransactionAlert(_message.Message):
     """---- Transaction alerts and insight notifications ----"""
 

@@ -155,6 +155,11 @@ class EngagementServiceStub:
                 request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.TriggerEventRequest.SerializeToString,
                 response_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.TriggerEventResponse.FromString,
                 _registered_method=True)
+        self.BatchTriggerEvents = channel.unary_unary(
+                '/engage.engagement.v1.EngagementService/BatchTriggerEvents',
+                request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.BatchTriggerEventsRequest.SerializeToString,
+                response_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.BatchTriggerEventsResponse.FromString,
+                _registered_method=True)
         self.CreateTransactionAlert = channel.unary_unary(
                 '/engage.engagement.v1.EngagementService/CreateTransactionAlert',
                 request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.CreateTransactionAlertRequest.SerializeToString,
@@ -392,6 +397,14 @@ class EngagementServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchTriggerEvents(self, request, context):
+        """Many triggers in one call (AIP-233), for a service with many messages to send at once: atomic,
+        all recorded in one transaction or none (the error names the request at fault as `requests[i]`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateTransactionAlert(self, request, context):
         """Every matching transaction accepted by ingestion triggers the event for the account's customer.
         """
@@ -610,6 +623,11 @@ def add_EngagementServiceServicer_to_server(servicer, server):
                     servicer.TriggerEvent,
                     request_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.TriggerEventRequest.FromString,
                     response_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.TriggerEventResponse.SerializeToString,
+            ),
+            'BatchTriggerEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchTriggerEvents,
+                    request_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.BatchTriggerEventsRequest.FromString,
+                    response_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.BatchTriggerEventsResponse.SerializeToString,
             ),
             'CreateTransactionAlert': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateTransactionAlert,
@@ -1302,6 +1320,33 @@ class EngagementService:
             '/engage.engagement.v1.EngagementService/TriggerEvent',
             engage_dot_engagement_dot_v1_dot_engagement__service__pb2.TriggerEventRequest.SerializeToString,
             engage_dot_engagement_dot_v1_dot_engagement__service__pb2.TriggerEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchTriggerEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.engagement.v1.EngagementService/BatchTriggerEvents',
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.BatchTriggerEventsRequest.SerializeToString,
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.BatchTriggerEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -70,6 +70,10 @@ class EngagementServiceStub:
     UpdateEvent: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.UpdateEventRequest, _engagement_service_pb2.Event]
     TriggerEvent: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.TriggerEventRequest, _engagement_service_pb2.TriggerEventResponse]
     """Fans the event out to every channel the customer can receive; returns the deliveries recorded."""
+    BatchTriggerEvents: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.BatchTriggerEventsRequest, _engagement_service_pb2.BatchTriggerEventsResponse]
+    """Many triggers in one call (AIP-233), for a service with many messages to send at once: atomic,
+    all recorded in one transaction or none (the error names the request at fault as `requests[i]`).
+    """
     CreateTransactionAlert: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.CreateTransactionAlertRequest, _engagement_service_pb2.TransactionAlert]
     """Every matching transaction accepted by ingestion triggers the event for the account's customer."""
     ListTransactionAlerts: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.ListTransactionAlertsRequest, _engagement_service_pb2.ListTransactionAlertsResponse]
@@ -134,6 +138,10 @@ class EngagementServiceAsyncStub(EngagementServiceStub):
     UpdateEvent: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.UpdateEventRequest, _engagement_service_pb2.Event]  # type: ignore[assignment]
     TriggerEvent: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.TriggerEventRequest, _engagement_service_pb2.TriggerEventResponse]  # type: ignore[assignment]
     """Fans the event out to every channel the customer can receive; returns the deliveries recorded."""
+    BatchTriggerEvents: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.BatchTriggerEventsRequest, _engagement_service_pb2.BatchTriggerEventsResponse]  # type: ignore[assignment]
+    """Many triggers in one call (AIP-233), for a service with many messages to send at once: atomic,
+    all recorded in one transaction or none (the error names the request at fault as `requests[i]`).
+    """
     CreateTransactionAlert: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.CreateTransactionAlertRequest, _engagement_service_pb2.TransactionAlert]  # type: ignore[assignment]
     """Every matching transaction accepted by ingestion triggers the event for the account's customer."""
     ListTransactionAlerts: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.ListTransactionAlertsRequest, _engagement_service_pb2.ListTransactionAlertsResponse]  # type: ignore[assignment]
@@ -327,6 +335,16 @@ class EngagementServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_engagement_service_pb2.TriggerEventResponse, _abc.Awaitable[_engagement_service_pb2.TriggerEventResponse]]:
         """Fans the event out to every channel the customer can receive; returns the deliveries recorded."""
+
+    @_abc_1.abstractmethod
+    def BatchTriggerEvents(
+        self,
+        request: _engagement_service_pb2.BatchTriggerEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engagement_service_pb2.BatchTriggerEventsResponse, _abc.Awaitable[_engagement_service_pb2.BatchTriggerEventsResponse]]:
+        """Many triggers in one call (AIP-233), for a service with many messages to send at once: atomic,
+        all recorded in one transaction or none (the error names the request at fault as `requests[i]`).
+        """
 
     @_abc_1.abstractmethod
     def CreateTransactionAlert(
