@@ -2,6 +2,7 @@
 SMTP server and the provider endpoints once each, a repeated batch sends nothing more, and a batch with
 one bad trigger records nothing and names the trigger at fault."""
 
+import asyncio
 import json
 import uuid
 
@@ -185,3 +186,21 @@ async def test_engagectl_triggers_an_event_for_a_list_of_customers(
     none = await engagectl("events", "trigger", bank.notice_event, token=operator)
     assert none.exit_code != 0 and "--customer" in none.stderr
     assert len(await _deliveries(service_stubs)) == 15
+
+
+async def test_batches_at_the_same_moment_with_the_same_request_ids_each_send_once(
+        server, settings, tenant, service_stubs, smtp_sink, provider_sink):
+    # Three callers sending the same triggers in other orders at once: each request id gets one set of
+    # deliveries, the same in every answer. (The order the keys are written in, which keeps such batches
+    # out of a deadlock on PostgreSQL, is tested in test_trigger_writes.)
+    bank = await _set_up(server, tenant, service_stubs, smtp_sink, provider_sink)
+    requests = [_trigger(bank.notice_event, CUSTOMERS[n % 5], f"note {n}", f"same-{n}") for n in range(300)]
+    for round_ in range(3):
+        shuffled = [requests[(n * 7 + round_) % 300] for n in range(300)]
+        answers = await asyncio.gather(*(service_stubs.engagement.BatchTriggerEvents(
+            pb.BatchTriggerEventsRequest(requests=batch)) for batch in (requests, requests[::-1], shuffled)))
+        by_request = [{r.request_id: sorted(d.name for d in a.deliveries) for r, a in zip(batch, answer.responses,
+                                                                                           strict=True)}
+                      for batch, answer in zip((requests, requests[::-1], shuffled), answers, strict=True)]
+        assert by_request[0] == by_request[1] == by_request[2]
+    assert len(await _deliveries(service_stubs)) == 900

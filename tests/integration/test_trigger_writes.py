@@ -4,12 +4,14 @@ only write. On PostgreSQL it runs as one statement on the driver's connection.""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
 
 from server.bootstrap import Services
 from server.domain.engagement.entities import Channel, Delivery, DeliveryState
+from server.store.repositories.deliveries import RecordedTrigger
 from server.store.uow import UnitOfWork
 from tests.support.outbox import queued_delivery
 
@@ -58,3 +60,29 @@ async def test_without_the_declaration_the_write_is_part_of_the_transaction(serv
         assert not await uow.deliveries.trigger_recorded("k3")
         assert await uow.deliveries.of_trigger("k2") == []
         assert await uow.deliveries.of_trigger("k3") == []
+
+
+async def test_batches_sharing_trigger_keys_never_wait_for_each_other_both_ways(services: Services,
+                                                                                tenant: str) -> None:
+    now = dt.datetime.now(dt.UTC)
+
+    def trigger(key: str) -> RecordedTrigger:
+        return RecordedTrigger(key, "e1", "c1", [_delivery(key, Channel.SMS, now, {"text": key})])
+
+    async def second_batch() -> set[str]:
+        async with UnitOfWork(services.database, tenant) as uow:
+            new = await uow.deliveries.add_triggers([trigger("k2"), trigger("k1")], now, queued_until=now)
+            await uow.commit()
+        return new
+
+    async with UnitOfWork(services.database, tenant) as first:
+        assert await first.deliveries.add_triggers([trigger("k1")], now, queued_until=now) == {"k1"}
+        second = asyncio.create_task(second_batch())
+        await asyncio.sleep(0.5)  # the second batch now waits for k1
+        # Had the second batch taken k2 before waiting for k1, this would wait for it: a deadlock.
+        assert await first.deliveries.add_triggers([trigger("k2")], now, queued_until=now) == {"k2"}
+        await first.commit()
+    assert await asyncio.wait_for(second, 10) == set()
+    async with UnitOfWork(services.database, tenant) as uow:
+        recorded = await uow.deliveries.of_triggers({"k1", "k2"})
+    assert {key: [d.content["text"] for d in found] for key, found in recorded.items()} == {"k1": ["k1"], "k2": ["k2"]}

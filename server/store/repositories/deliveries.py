@@ -157,6 +157,9 @@ class DeliveriesRepository(TenantRepository):
         are not recorded again."""
         new_keys: set[str] = set()
         statement = dialect_insert(self.session.bind.dialect.name)(TriggerRow.__table__)
+        # In key order: two batches sharing keys (a caller and its retry) then wait for each other's keys
+        # one way only. In the order given, each could hold a key the other waits for (PostgreSQL: a deadlock).
+        triggers = sorted(triggers, key=lambda t: t.trigger_key)
         for start in range(0, len(triggers), _TRIGGERS_PER_STATEMENT):
             chunk = triggers[start:start + _TRIGGERS_PER_STATEMENT]
             inserted = await self.session.scalars(
