@@ -42,6 +42,8 @@ RELAY_GRACE = dt.timedelta(seconds=30)
 EARLY_RECEIPT_KEPT = dt.timedelta(hours=1)
 # Triggers in one BatchTriggerEvents call: one transaction holds them all, so it stays short.
 BATCH_TRIGGER_LIMIT = 1000
+# Characters of rendered content one batch may hold in all (a message may have up to 256 Ki of each part).
+BATCH_CONTENT_LIMIT = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,8 @@ class EngagementService:
                     "data": dict(request.data), "customer": {"attributes": dict(customer.attributes)}}))
             setup = await load_sending_setup(uow, list(events.values()))
             contacts = await uow.contacts.get_many(list(customers))
-            results = await record_triggers(uow, triggers, setup, contacts, self._box, now)
+            results = await record_triggers(uow, triggers, setup, contacts, self._box, now,
+                                            content_limit=BATCH_CONTENT_LIMIT)
             for index, result in enumerate(results):
                 if isinstance(result, DomainError):
                     with _naming_request(index):

@@ -4,6 +4,7 @@ transaction alerts, insight notifications, campaigns and one-time passwords."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,8 @@ from server.store.uow import UnitOfWork
 # deferred until due); later ones (quiet hours) are left to the relay sweep, which enqueues them when
 # they fall due.
 PARK_HORIZON = dt.timedelta(minutes=5)
+# record_triggers hands the event loop back this often while it renders.
+_PLANS_BETWEEN_YIELDS = 50
 
 
 @dataclass
@@ -95,22 +98,33 @@ async def record_trigger(uow: UnitOfWork, trigger: Trigger, setup: SendingSetup,
 
 
 async def record_triggers(uow: UnitOfWork, triggers: list[Trigger], setup: SendingSetup,
-                          contacts: dict[str, Contact], box: SecretBox, now: dt.datetime
-                          ) -> list[tuple[list[Delivery], bool] | DomainError]:
+                          contacts: dict[str, Contact], box: SecretBox, now: dt.datetime, *,
+                          content_limit: int) -> list[tuple[list[Delivery], bool] | DomainError]:
     """record_trigger for many triggers at once, with a few statements instead of one or two per
     trigger. One result per trigger, in their order: its deliveries and whether they are new, or why it
     cannot be sent (nothing of it recorded). A key repeated in the list, or recorded before, gives the
-    first trigger's deliveries."""
+    first trigger's deliveries. Raises when the rendered messages pass `content_limit` characters in
+    all: each message is bounded, but a thousand of them at once would hold the shared server's memory."""
     first_of_key: dict[str, int] = {}
     planned: dict[int, list[Delivery] | DomainError] = {}
+    rendered = 0
     for index, trigger in enumerate(triggers):
+        if index % _PLANS_BETWEEN_YIELDS == _PLANS_BETWEEN_YIELDS - 1:
+            await asyncio.sleep(0)  # rendering is CPU work: let the server's other calls run meanwhile
         if trigger.trigger_key in first_of_key:
             continue
         first_of_key[trigger.trigger_key] = index
         try:
-            planned[index] = _plan_deliveries(trigger, setup, contacts.get(trigger.customer_id), box, now)
+            deliveries = _plan_deliveries(trigger, setup, contacts.get(trigger.customer_id), box, now)
         except (FailedPrecondition, InvalidArgument) as exc:
             planned[index] = exc
+            continue
+        planned[index] = deliveries
+        rendered += sum(len(part) for d in deliveries for part in d.content.values())
+        if rendered > content_limit:
+            raise InvalidArgument("BATCH_CONTENT_TOO_LARGE", f"the rendered messages of these triggers pass "
+                                  f"{content_limit:,} characters: send them in smaller batches",
+                                  violations=[FieldViolation("requests", "too much content for one call")])
     sendable = [i for i, plan in planned.items() if not isinstance(plan, DomainError)]
     new_keys = await uow.deliveries.add_triggers(
         [RecordedTrigger(triggers[i].trigger_key, triggers[i].event.event_id, triggers[i].customer_id,

@@ -204,3 +204,26 @@ async def test_batches_at_the_same_moment_with_the_same_request_ids_each_send_on
                       for batch, answer in zip((requests, requests[::-1], shuffled), answers, strict=True)]
         assert by_request[0] == by_request[1] == by_request[2]
     assert len(await _deliveries(service_stubs)) == 900
+
+
+async def test_a_batch_whose_messages_add_up_to_too_much_is_refused(server, tenant, service_stubs, smtp_sink,
+                                                                    provider_sink):
+    # Each message stays within its own limit (256 Ki characters a part), but a thousand of them would
+    # hold about 500 MB of the shared server's memory at once.
+    bank = await _set_up(server, tenant, service_stubs, smtp_sink, provider_sink)
+    loop = "{% for c in data.times %}{{ data.text }}{% endfor %}"
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        long_mail = await admin.engagement.CreateEvent(pb.CreateEventRequest(event=pb.Event(
+            display_name="Long mail", description="Long parts", event_type=bank.event_type, app=bank.app,
+            messages=[pb.EventMessage(channel=pb.CHANNEL_EMAIL, content=pb.MessageContent(email=pb.EmailContent(
+                subject="Statement", text=loop, html=loop)))])))
+    data = {"times": "x" * 250, "text": "y" * 1000}
+    requests = [pb.TriggerEventRequest(event=long_mail.name, customer_id=CUSTOMERS[n % 5], data=data)
+                for n in range(1000)]
+    assert await failure(service_stubs.engagement.BatchTriggerEvents(pb.BatchTriggerEventsRequest(
+        requests=requests))) == (grpc.StatusCode.INVALID_ARGUMENT, "BATCH_CONTENT_TOO_LARGE", ["requests"])
+    assert await _deliveries(service_stubs) == []
+    # Fewer at a time go through.
+    answered = await service_stubs.engagement.BatchTriggerEvents(pb.BatchTriggerEventsRequest(requests=requests[:20]))
+    assert len(answered.responses) == 20
+    assert [d.state for r in answered.responses for d in r.deliveries] == [pb.QUEUED] * 20
