@@ -122,16 +122,17 @@ class EngagementService:
             contacts = await uow.contacts.get_many(list(customers))
             results = await record_triggers(uow, triggers, setup, contacts, self._box, now,
                                             content_limit=BATCH_CONTENT_LIMIT)
+            recorded = []
             for index, result in enumerate(results):
                 if isinstance(result, DomainError):
                     with _naming_request(index):
                         raise result  # nothing of the batch is committed
+                recorded.append(result)
             await uow.commit()
-        answered = [deliveries for deliveries, _ in results]  # type: ignore[misc]
-        new = [d for deliveries, is_new in results if is_new for d in deliveries]  # type: ignore[misc]
+        new = [d for deliveries, is_new in recorded if is_new for d in deliveries]
         if new:
             await self.announce(caller.tenant_id, new)
-        return answered
+        return [deliveries for deliveries, _ in recorded]
 
     async def announce(self, tenant_id: str, deliveries: list[Delivery]) -> None:
         """Hands the recorded deliveries to the workers (the outbox already counts them as enqueued); if

@@ -106,7 +106,8 @@ async def record_triggers(uow: UnitOfWork, triggers: list[Trigger], setup: Sendi
     first trigger's deliveries. Raises when the rendered messages pass `content_limit` characters in
     all: each message is bounded, but a thousand of them at once would hold the shared server's memory."""
     first_of_key: dict[str, int] = {}
-    planned: dict[int, list[Delivery] | DomainError] = {}
+    plans: dict[int, list[Delivery]] = {}
+    unsendable: dict[int, DomainError] = {}
     rendered = 0
     for index, trigger in enumerate(triggers):
         if index % _PLANS_BETWEEN_YIELDS == _PLANS_BETWEEN_YIELDS - 1:
@@ -115,34 +116,31 @@ async def record_triggers(uow: UnitOfWork, triggers: list[Trigger], setup: Sendi
             continue
         first_of_key[trigger.trigger_key] = index
         try:
-            deliveries = _plan_deliveries(trigger, setup, contacts.get(trigger.customer_id), box, now)
+            plans[index] = _plan_deliveries(trigger, setup, contacts.get(trigger.customer_id), box, now)
         except (FailedPrecondition, InvalidArgument) as exc:
-            planned[index] = exc
+            unsendable[index] = exc
             continue
-        planned[index] = deliveries
-        rendered += sum(len(part) for d in deliveries for part in d.content.values())
+        rendered += sum(len(part) for d in plans[index] for part in d.content.values())
         if rendered > content_limit:
             raise InvalidArgument("BATCH_CONTENT_TOO_LARGE", f"the rendered messages of these triggers pass "
                                   f"{content_limit:,} characters: send them in smaller batches",
                                   violations=[FieldViolation("requests", "too much content for one call")])
-    sendable = [i for i, plan in planned.items() if not isinstance(plan, DomainError)]
     new_keys = await uow.deliveries.add_triggers(
-        [RecordedTrigger(triggers[i].trigger_key, triggers[i].event.event_id, triggers[i].customer_id,
-                         planned[i]) for i in sendable], now, queued_until=now + PARK_HORIZON)  # type: ignore[arg-type]
+        [RecordedTrigger(triggers[i].trigger_key, triggers[i].event.event_id, triggers[i].customer_id, plan)
+         for i, plan in plans.items()], now, queued_until=now + PARK_HORIZON)
     # Keys recorded before this call, sendable now or not: the first call's deliveries answer them.
-    unsendable = {triggers[i].trigger_key for i, plan in planned.items() if isinstance(plan, DomainError)}
-    earlier_keys = {triggers[i].trigger_key for i in sendable} - new_keys
-    earlier = await uow.deliveries.of_triggers(earlier_keys | await uow.deliveries.recorded_trigger_keys(unsendable))
+    recorded_before = {triggers[i].trigger_key for i in plans} - new_keys
+    recorded_before |= await uow.deliveries.recorded_trigger_keys({triggers[i].trigger_key for i in unsendable})
+    earlier = await uow.deliveries.of_triggers(recorded_before)
     results: list[tuple[list[Delivery], bool] | DomainError] = []
     for index, trigger in enumerate(triggers):
         first = first_of_key[trigger.trigger_key]
-        plan = planned[first]
         if trigger.trigger_key in earlier:
             results.append((earlier[trigger.trigger_key], False))
-        elif isinstance(plan, DomainError):
-            results.append(plan)
+        elif first in unsendable:
+            results.append(unsendable[first])
         else:
-            results.append((plan, first == index))
+            results.append((plans[first], first == index))
     return results
 
 

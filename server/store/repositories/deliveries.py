@@ -134,8 +134,7 @@ class DeliveriesRepository(TenantRepository):
         time (the caller enqueues them after commit); later ones are left for the relay sweep."""
         trigger = {"tenant_id": self.tenant_id, "trigger_key": trigger_key, "event_id": event_id,
                    "customer_id": customer_id, "created_at": now}
-        rows = [_values(self.tenant_id, d, d.next_attempt_at if d.state is DeliveryState.QUEUED
-                        and d.next_attempt_at <= queued_until else None) for d in deliveries]
+        rows = [_outbox_row(self.tenant_id, d, queued_until) for d in deliveries]
         dialect = self.session.bind.dialect.name
         if dialect == "postgresql" and 0 < len(rows) <= _MOST_DELIVERIES_IN_ONE_STATEMENT:
             # One statement, atomic on its own: the deliveries are inserted only if the trigger is new.
@@ -168,8 +167,7 @@ class DeliveriesRepository(TenantRepository):
                 .on_conflict_do_nothing(index_elements=["tenant_id", "trigger_key"])
                 .returning(TriggerRow.__table__.c.trigger_key))
             chunk_new = set(inserted)
-            rows = [_values(self.tenant_id, d, d.next_attempt_at if d.state is DeliveryState.QUEUED
-                            and d.next_attempt_at <= queued_until else None)
+            rows = [_outbox_row(self.tenant_id, d, queued_until)
                     for t in chunk if t.trigger_key in chunk_new for d in t.deliveries]
             if rows:
                 await self.session.execute(_INSERT_DELIVERIES, rows)
@@ -362,13 +360,16 @@ class OutboxRepository:
                 DeliveryRow.state == DeliveryState.QUEUED.value).values(enqueued_at=now))
 
 
-def _values(tenant_id: str, d: Delivery, enqueued_at: dt.datetime | None) -> dict[str, Any]:
+def _outbox_row(tenant_id: str, d: Delivery, queued_until: dt.datetime) -> dict[str, Any]:
+    """A new delivery's row; queued ones due by `queued_until` count as enqueued for their due time."""
+    due_soon = d.state is DeliveryState.QUEUED and d.next_attempt_at <= queued_until
     return {"delivery_id": d.delivery_id, "tenant_id": tenant_id, "trigger_key": d.trigger_key,
             "event_id": d.event_id, "campaign_id": d.campaign_id, "customer_id": d.customer_id,
             "channel": str(d.channel), "provider": d.provider, "config_id": d.config_id, "address": d.address,
             "message_class": d.message_class, "content": d.content, "sealed_content": d.sealed_content,
             "state": str(d.state), "skip_reason": d.skip_reason, "attempts": d.attempts,
-            "next_attempt_at": d.next_attempt_at, "lease_until": None, "enqueued_at": enqueued_at,
+            "next_attempt_at": d.next_attempt_at, "lease_until": None,
+            "enqueued_at": d.next_attempt_at if due_soon else None,
             "provider_message_id": d.provider_message_id, "error_code": d.error_code,
             "error_message": d.error_message, "created_at": d.created_at, "updated_at": d.updated_at,
             "sent_at": d.sent_at, "delivered_at": d.delivered_at}
