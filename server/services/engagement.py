@@ -44,6 +44,11 @@ EARLY_RECEIPT_KEPT = dt.timedelta(hours=1)
 BATCH_TRIGGER_LIMIT = 1000
 # Characters of rendered content one batch may hold in all (a message may have up to 256 Ki of each part).
 BATCH_CONTENT_LIMIT = 64 * 1024 * 1024
+# A batch's answer lists every delivery: it must fit what a gRPC client takes by default (4 MiB), or the
+# caller would see an error for triggers that were recorded and sent. About this many bytes of it, at most.
+BATCH_ANSWER_LIMIT_BYTES = 3 * 1024 * 1024
+# A Delivery's fixed fields on the wire (name, event, times, masked address, ...), about, beyond its texts.
+_DELIVERY_ANSWER_BYTES = 160
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,10 @@ class EngagementService:
                     with _naming_request(index):
                         raise result  # nothing of the batch is committed
                 recorded.append(result)
+            if _answer_bytes(recorded) > BATCH_ANSWER_LIMIT_BYTES:
+                raise InvalidArgument("BATCH_ANSWER_TOO_LARGE", "these triggers fan out to more deliveries than one "
+                                      "answer can list: send them in smaller batches",
+                                      violations=[FieldViolation("requests", "too many deliveries for one call")])
             await uow.commit()
         new = [d for deliveries, is_new in recorded if is_new for d in deliveries]
         if new:
@@ -321,6 +330,12 @@ def _check_trigger_request(customer_id: str, request_id: str) -> None:
     if len(request_id) > 120:
         raise InvalidArgument("REQUEST_ID_TOO_LONG", "request_id must be at most 120 characters",
                               violations=[FieldViolation("request_id", "at most 120 characters")])
+
+
+def _answer_bytes(recorded: list[tuple[list[Delivery], bool]]) -> int:
+    return sum(_DELIVERY_ANSWER_BYTES + len(d.customer_id) + len(d.campaign_id) + len(d.skip_reason)
+               + len(d.provider_message_id) + len(d.error_code) + len(d.error_message)
+               for deliveries, _ in recorded for d in deliveries)
 
 
 @contextlib.contextmanager

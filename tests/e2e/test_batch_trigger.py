@@ -227,3 +227,24 @@ async def test_a_batch_whose_messages_add_up_to_too_much_is_refused(server, tena
     answered = await service_stubs.engagement.BatchTriggerEvents(pb.BatchTriggerEventsRequest(requests=requests[:20]))
     assert len(answered.responses) == 20
     assert [d.state for r in answered.responses for d in r.deliveries] == [pb.QUEUED] * 20
+
+
+async def test_a_batch_whose_answer_would_not_fit_a_client_is_refused_before_it_is_recorded(
+        server, tenant, service_stubs, smtp_sink, provider_sink):
+    # Customers with 20 devices each: a thousand triggers would answer with 22,000 deliveries, more than
+    # a gRPC client takes (4 MiB) by default; the triggers would be sent and the caller told they failed.
+    bank = await _set_up(server, tenant, service_stubs, smtp_sink, provider_sink)
+    for n, customer in enumerate(CUSTOMERS):
+        await service_stubs.engagement.UpsertContact(pb.UpsertContactRequest(contact=pb.Contact(
+            customer_id=customer, email=f"{customer}@example.com", phone=f"+42060100000{n}",
+            devices=[pb.Device(app=bank.app, platform=pb.PLATFORM_ANDROID, push_token=f"token-{n}-{d}")
+                     for d in range(20)])))
+    requests = [_trigger(bank.notice_event, CUSTOMERS[n % 5], "hello") for n in range(1000)]
+    assert await failure(service_stubs.engagement.BatchTriggerEvents(pb.BatchTriggerEventsRequest(
+        requests=requests))) == (grpc.StatusCode.INVALID_ARGUMENT, "BATCH_ANSWER_TOO_LARGE", ["requests"])
+    assert await _deliveries(service_stubs) == []
+    # Fewer at a time: answered in full, within what the client takes.
+    answered = await service_stubs.engagement.BatchTriggerEvents(pb.BatchTriggerEventsRequest(
+        requests=requests[:650]))
+    assert sum(len(r.deliveries) for r in answered.responses) == 650 * 22
+    assert answered.ByteSize() < 4 * 1024 * 1024
