@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # How long an idle worker waits before looking at the queue again (arq's default, 0.5 s, caps a
     # worker at max_jobs per half second and adds up to that much latency to every message).
     worker_poll_delay_seconds: float = 0.05
+    # On SIGTERM/SIGINT a worker takes no new job and lets the running ones finish for up to this long
+    # (a batch of sends ends within its lease) before it cancels them; 0 = cancel at once.
+    worker_shutdown_wait_seconds: int = Field(default=25, ge=0)
     retry_backoff_seconds: float = 5.0  # first retry delay of a failed job; doubles each try, with jitter
     # Engagement: channel secrets are sealed with the first of these Fernet keys (comma-separated;
     # the others still open older secrets during a key rotation). Unset: a key kept under var/.

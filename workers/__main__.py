@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
-from arq import Worker
-
 from server.config import Settings
 from server.logging import configure_logging
 from server.metrics import serve_metrics
 from server.process_tuning import new_event_loop, tune_garbage_collector
 from workers.settings import worker_settings
+from workers.worker import EngageWorker
 
 
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     asyncio.set_event_loop(new_event_loop(settings.event_loop))
-    worker = Worker(**worker_settings(settings))
+    worker = EngageWorker(**worker_settings(settings))
     tune_garbage_collector()
     stop_metrics = serve_metrics(settings.grpc_host, settings.worker_metrics_port) \
         if settings.worker_metrics_port else None

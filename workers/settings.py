@@ -85,6 +85,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "keep_result": 3600,
         "ctx": {"settings": settings},
         "handle_signals": True,
+        "job_completion_wait": settings.worker_shutdown_wait_seconds,
     }
 
 

@@ -108,6 +108,13 @@ class DispatchService:
         # in its own transaction; on a loaded machine the database then spent its time in lock waits
         # and the backlog grew faster than it was sent (33 messages/s where 650 went through otherwise).
         self._claiming = asyncio.Lock()
+        # Set when the worker is asked to stop: batches in flight finish, no new one is claimed.
+        self._finishing_up = False
+
+    def finish_up(self) -> None:
+        """The worker is stopping: the batches being sent are finished and recorded, and the rest of each
+        tenant's due deliveries is handed to a new job (another worker's) instead of claimed here."""
+        self._finishing_up = True
 
     async def dispatch(self, tenant_id: str, delivery_id: str) -> str:
         """One named delivery. Returns what happened (for logs and tests): a state, or 'not-mine' when
@@ -131,11 +138,15 @@ class DispatchService:
         started = time.monotonic()
         claimed = 0
         while True:
-            async with self._claiming, UnitOfWork(self._database, tenant_id) as uow:
-                deadline = self._send_deadline()
-                batch = await uow.deliveries.claim_due(self._clock(), self._lease, DISPATCH_BATCH)
-                sealed = await uow.channel_configs.with_sealed_secrets({d.config_id for d in batch})
-                await uow.commit()
+            async with self._claiming:
+                if self._finishing_up:
+                    await self._queue.enqueue_due_dispatch(tenant_id)
+                    return claimed
+                async with UnitOfWork(self._database, tenant_id) as uow:
+                    deadline = self._send_deadline()
+                    batch = await uow.deliveries.claim_due(self._clock(), self._lease, DISPATCH_BATCH)
+                    sealed = await uow.channel_configs.with_sealed_secrets({d.config_id for d in batch})
+                    await uow.commit()
             if not batch:
                 return claimed
             configs = self._open_secrets(sealed)

@@ -265,3 +265,28 @@ async def test_a_rate_limit_holds_deliveries_back_without_using_up_their_tries(s
         await redis.aclose()
     assert held
     await admin.close()
+
+
+async def test_a_worker_stopped_mid_send_finishes_the_send_records_it_and_exits_cleanly(
+        server, settings, tenant, service_stubs, smtp_sink, provider_sink):
+    # SIGTERM is how a deployment stops a worker. Cancelled mid-send, the message had reached the provider
+    # but stayed SENDING: sent again once its lease ran out (twice, at a provider without idempotency).
+    admin, bank = await yes_bank(server, tenant, service_stubs, smtp_sink, provider_sink, email="", push_token="")
+    provider_sink.delay("twilio", 2)
+    sent = await trigger(service_stubs, bank)
+    worker = await asyncio.create_subprocess_exec(sys.executable, "-m", "workers", cwd=REPO_ROOT,
+                                                  env=process_env(settings), stdout=asyncio.subprocess.DEVNULL,
+                                                  stderr=asyncio.subprocess.PIPE)
+    try:
+        await provider_sink.wait_for_request("twilio", timeout=30)
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(worker.communicate(), 30)
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+    assert worker.returncode == 0, stderr.decode()[-2000:]
+    sms = await state_of(admin, sent["CHANNEL_SMS"])
+    assert (sms.state, sms.attempts) == (pb.SENT, 1)
+    assert len(provider_sink.received("twilio")) == 1
+    await admin.close()
