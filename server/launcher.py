@@ -56,9 +56,11 @@ def main() -> int:
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
+        # The worker lets its running jobs finish first (sends in flight are recorded, not cancelled).
+        grace = max(settings.shutdown_grace_seconds, settings.worker_shutdown_wait_seconds) + 5
         for child in children:
             try:
-                child.wait(timeout=settings.shutdown_grace_seconds + 5)
+                child.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 child.kill()
         if redis is not None:

@@ -1,0 +1,70 @@
+"""`make run` (python -m server.launcher) on its embedded defaults: a SQLite file and a Redis server it
+starts itself; the server answers, an event triggered through it is sent by its worker, and SIGTERM
+stops everything with exit code 0."""
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import sys
+
+from grpc_health.v1 import health_pb2
+
+from clients.stubs import connect
+from engage.engagement.v1 import engagement_service_pb2 as pb
+from server.config import Settings
+from server.domain.auth import Role
+from server.embedded_redis import free_port
+from server.security.tokens import mint_token
+from tests.conftest import REPO_ROOT, TEST_JWT_SECRET
+from tests.support.yes_bank import add_customer, set_up_yes_bank
+
+
+async def test_make_run_serves_sends_and_stops_cleanly(tmp_path, smtp_sink, provider_sink):
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
+    env |= {"ENGAGE_VAR_DIR": str(tmp_path), "ENGAGE_GRPC_PORT": str(port), "ENGAGE_JWT_SECRET": TEST_JWT_SECRET,
+            "ENGAGE_PROVIDER_NETWORKS_ALLOWED": "127.0.0.0/8", "ENGAGE_LOG_LEVEL": "WARNING"}
+    launcher = await asyncio.create_subprocess_exec(sys.executable, "-m", "server.launcher", cwd=REPO_ROOT,
+                                                    env=env, stdout=asyncio.subprocess.DEVNULL,
+                                                    stderr=asyncio.subprocess.PIPE)
+    try:
+        settings = Settings(_env_file=None, var_dir=tmp_path, jwt_secret=TEST_JWT_SECRET)
+        async with connect(f"127.0.0.1:{port}") as anonymous:
+            for _ in range(300):
+                try:
+                    health = await anonymous.health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if health.status == health_pb2.HealthCheckResponse.SERVING:
+                        break
+                except Exception:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("make run's server never answered")
+        # The tenant is created as an operator creates one: through engagectl, on the same database.
+        created = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "clients.engagectl.main", "tenants", "create", "launcher-bank", cwd=REPO_ROOT,
+            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        _, err = await created.communicate()
+        assert created.returncode == 0, err.decode()
+        address = f"127.0.0.1:{port}"
+        hour = dt.timedelta(hours=1)
+        admin_token = mint_token(settings, tenant="launcher-bank", role=Role.BANK_ADMIN, subject="lisa", ttl=hour)
+        service_token = mint_token(settings, tenant="launcher-bank", role=Role.SERVICE, subject="core", ttl=hour)
+        async with connect(address, admin_token) as admin, connect(address, service_token) as service:
+            bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                         provider_base_url=provider_sink.base_url)
+            await add_customer(service, bank.app)
+            await service.engagement.TriggerEvent(pb.TriggerEventRequest(
+                event=bank.notice_event, customer_id="lisa-customer", data={"note": "make run works"}))
+            [email] = await smtp_sink.wait_for(1, timeout=30)
+            assert "make run works" in email.get_body(("plain",)).get_content()
+            [sms] = await provider_sink.wait_for("twilio", 1, timeout=30)
+            assert sms.body["Body"] == "Notice: make run works"
+    finally:
+        if launcher.returncode is None:
+            launcher.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(launcher.communicate(), 60)
+    assert launcher.returncode == 0, stderr.decode()[-3000:]
+    assert "[engage] stopped" in stderr.decode()
+    assert (tmp_path / "engage.db").exists()
