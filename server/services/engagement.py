@@ -14,10 +14,10 @@ import structlog
 
 from server.domain.auth import Caller, Role
 from server.domain.engagement.alerts import TransactionFacts, condition_from_json, matches
-from server.domain.engagement.entities import Delivery, DeliveryState
+from server.domain.engagement.entities import Delivery, DeliveryState, Event
 from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt, could_name_a_message
 from server.domain.errors import DomainError, FieldViolation, InvalidArgument, not_found
-from server.domain.ingest.model import Account, Transaction
+from server.domain.ingest.model import Account, Customer, Transaction
 from server.domain.insights.feed import FeedItem
 from server.domain.pagination import Page, PageRequest, paginate
 from server.security.secret_box import SecretBox
@@ -84,8 +84,7 @@ class EngagementService:
             if reads.customer is None:
                 raise not_found("customer", customer_id)
             key = f"req:{request_id}" if request_id else f"call:{now.timestamp():.6f}:{event_id}:{customer_id}"
-            trigger = Trigger(reads.event, customer_id, key,
-                              {"data": dict(data), "customer": {"attributes": dict(reads.customer.attributes)}})
+            trigger = _called_trigger(reads.event, reads.customer, data, key)
             setup = SendingSetup({reads.app.app_id: reads.app} if reads.app else {}, reads.routes, reads.bank_name)
             deliveries, new = await record_trigger(uow, trigger, setup, reads.contact, self._box, now)
             await uow.commit()
@@ -122,8 +121,7 @@ class EngagementService:
                         raise not_found("customer", request.customer_id)
                 key = f"req:{request.request_id}" if request.request_id else \
                     f"call:{now.timestamp():.6f}:{index}:{request.event_id}:{request.customer_id}"
-                triggers.append(Trigger(event, request.customer_id, key, {
-                    "data": dict(request.data), "customer": {"attributes": dict(customer.attributes)}}))
+                triggers.append(_called_trigger(event, customer, request.data, key))
             setup = await load_sending_setup(uow, list(events.values()))
             contacts = await uow.contacts.get_many(list(customers))
             results = await record_triggers(uow, triggers, setup, contacts, self._box, now,
@@ -322,6 +320,13 @@ class EngagementService:
         if lost:
             log.info("deliveries_relayed", count=len(lost))
         return len(lost)
+
+
+def _called_trigger(event: Event, customer: Customer, data: dict[str, str], key: str) -> Trigger:
+    """A trigger asked for by a caller (TriggerEvent, BatchTriggerEvents): its `data` and the customer's
+    attributes are the tokens it offers."""
+    return Trigger(event, customer.customer_id, key,
+                   {"data": dict(data), "customer": {"attributes": dict(customer.attributes)}})
 
 
 def _check_trigger_request(customer_id: str, request_id: str) -> None:
