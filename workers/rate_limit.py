@@ -6,6 +6,12 @@ import time
 
 from redis.asyncio import Redis
 
+from workers.redis_faults import REDIS_UNREACHABLE
+
+# Without Redis the shared counts cannot be read: a send waits this long and asks again rather than go
+# past a provider's limit that other workers may be using up.
+WAIT_WHILE_UNREACHABLE_SECONDS = 1.0
+
 # Grants up to ARGV[2] sends of this second's budget ARGV[1] at once, and counts only those granted:
 # a batch asks once for all its sends to one configuration instead of once per send.
 _TAKE = """
@@ -30,5 +36,8 @@ class RedisRateLimiter:
         second's budget opens."""
         now = time.time()
         second = int(now)
-        granted = int(await self._take(keys=[f"{self._prefix}:rate:{key}:{second}"], args=[per_second, wanted]))
+        try:
+            granted = int(await self._take(keys=[f"{self._prefix}:rate:{key}:{second}"], args=[per_second, wanted]))
+        except REDIS_UNREACHABLE:
+            return 0, WAIT_WHILE_UNREACHABLE_SECONDS
         return granted, 0.0 if granted == wanted else max(second + 1 - now, 0.001)

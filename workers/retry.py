@@ -3,20 +3,19 @@ what raises Retry, so a task turns other exceptions into a deferred Retry until 
 
 from __future__ import annotations
 
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import structlog
 from arq import Retry
 
+from server.backoff import backoff_seconds
+
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
-
-def backoff_seconds(base: float, job_try: int) -> float:
-    """Exponential with full jitter: base, 2*base, 4*base ... capped at 5 minutes."""
-    return random.uniform(0, min(base * 2 ** (job_try - 1), 300.0))
+# The longest a failed job waits for its next try.
+MAX_RETRY_WAIT_SECONDS = 300.0
 
 
 async def with_retries(ctx: dict[str, Any], work: Callable[[], Awaitable[T]], max_tries: int) -> T:
@@ -26,7 +25,7 @@ async def with_retries(ctx: dict[str, Any], work: Callable[[], Awaitable[T]], ma
         job_try = int(ctx.get("job_try", 1))
         if job_try >= max_tries:
             raise
-        delay = backoff_seconds(ctx["settings"].retry_backoff_seconds, job_try)
+        delay = backoff_seconds(job_try, ctx["settings"].retry_backoff_seconds, MAX_RETRY_WAIT_SECONDS)
         log.warning("job_retry", job_id=ctx.get("job_id"), job_try=job_try, defer_seconds=round(delay, 2),
                     error=repr(exc))
         raise Retry(defer=delay) from exc

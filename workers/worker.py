@@ -1,14 +1,48 @@
-"""The arq Worker as `python -m workers` runs it: stopping lets sends in flight finish and be recorded."""
+"""The arq Worker as `python -m workers` runs it: stopping lets sends in flight finish and be recorded,
+and an outage of Redis is waited out instead of ending the process."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from signal import Signals
+from typing import Any
 
+import structlog
 from arq import Worker
+
+from workers.redis_faults import REDIS_UNREACHABLE, RedisOutage
+
+log = structlog.get_logger("engage.worker")
 
 
 class EngageWorker(Worker):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._redis_outage = RedisOutage()
+
+    async def _poll_iteration(self) -> None:
+        # arq lets a Redis error out of its poll (a WATCH in start_jobs, the heartbeat, a finished job's
+        # result), which ended the process and every job running in it. Running jobs go on; polling
+        # resumes, with backoff, once Redis answers. Jobs Redis lost meanwhile are re-sent by the relay
+        # sweeps from the database.
+        try:
+            await super()._poll_iteration()
+        except REDIS_UNREACHABLE as exc:
+            await self._redis_outage.wait_after(exc)
+        else:
+            self._redis_outage.answered()
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        try:
+            await super().start_jobs(job_ids)
+        except REDIS_UNREACHABLE:
+            # arq had counted the job it was starting and taken a slot of its semaphore; nothing started
+            # it, so nothing would give them back and the worker would run one job fewer each time.
+            self.job_counter -= 1
+            self.sem.release()
+            raise
+
     def handle_sig_wait_for_completion(self, signum: Signals) -> None:
         # Before arq waits for the running jobs: dispatch finishes the batches it is sending and claims no
         # more (a send cancelled after the provider took it stayed SENDING, and was sent again once its
@@ -24,4 +58,14 @@ class EngageWorker(Worker):
         # the process exited 1 before on_shutdown. Cancelled jobs are run again (arq's retry, our leases).
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         self.tasks = {job_id: task for job_id, task in self.tasks.items() if not task.cancelled()}
-        await super().close()
+        try:
+            await super().close()
+        except REDIS_UNREACHABLE as exc:
+            # Stopped while Redis is away: arq's close() failed on its first Redis call (removing the
+            # health key), before on_shutdown; the database and provider connections still close.
+            log.warning("worker_stopped_without_redis", error=repr(exc))
+            if self.on_shutdown:
+                await self.on_shutdown(self.ctx)
+            with contextlib.suppress(*REDIS_UNREACHABLE):
+                await self.pool.close(close_connection_pool=True)
+            self._pool = None

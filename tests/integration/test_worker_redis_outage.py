@@ -1,0 +1,81 @@
+"""A worker waits out an outage of its Redis: it does not exit (arq's poll raised out of the worker's
+main task on the first failed Redis call), loses no job slot, and takes jobs again once Redis is back."""
+
+import asyncio
+import contextlib
+import uuid
+
+import pytest
+from arq import create_pool, func
+
+from server.embedded_redis import EmbeddedRedis
+from server.queue import redis_settings
+from workers.worker import EngageWorker
+
+MAX_JOBS = 2
+IDLE_SLOTS = MAX_JOBS + 1  # arq's semaphore has one slot more than max_jobs
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    redis = EmbeddedRedis(tmp_path / "redis")
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+def _worker(url: str, queue: str, ran: list[int]) -> EngageWorker:
+    async def record(ctx, number):
+        ran.append(number)
+
+    return EngageWorker(functions=[func(record, name="record")], redis_settings=redis_settings(url),
+                        queue_name=queue, handle_signals=False, poll_delay=0.01, max_jobs=MAX_JOBS)
+
+
+async def _until(condition, timeout: float) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110 (a short poll)
+            await asyncio.sleep(0.05)
+
+
+async def test_the_worker_rides_out_redis_going_away_and_coming_back(own_redis):
+    queue = f"engage:test:outage:{uuid.uuid4().hex[:8]}"
+    ran: list[int] = []
+    worker = _worker(own_redis.url, queue, ran)
+    pool = await create_pool(redis_settings(own_redis.url))
+    running = asyncio.create_task(worker.async_run())
+    try:
+        await pool.enqueue_job("record", 1, _queue_name=queue)
+        await _until(lambda: ran == [1], 10)
+
+        own_redis.process.kill()
+        own_redis.process.wait()
+        await asyncio.sleep(3)  # many polls fail meanwhile
+        assert not running.done(), running.exception() if running.done() else None
+
+        own_redis.start()  # the same port
+        await pool.enqueue_job("record", 2, _queue_name=queue)
+        await _until(lambda: ran == [1, 2], 20)
+        assert not running.done()
+        assert (worker.job_counter, worker.sem._value) == (0, IDLE_SLOTS)  # no slot lost
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await worker.close()
+        await pool.aclose()
+
+
+async def test_a_job_start_that_fails_on_redis_gives_its_slot_back(own_redis):
+    worker = _worker(own_redis.url, f"engage:test:outage:{uuid.uuid4().hex[:8]}", [])
+    worker._pool = await create_pool(redis_settings(own_redis.url))
+    try:
+        own_redis.process.kill()
+        own_redis.process.wait()
+        for _ in range(3):  # arq counted the job and took a semaphore slot before its WATCH failed
+            with pytest.raises(Exception):  # noqa: B017 (redis-py's ConnectionError)
+                await worker.start_jobs([b"some-job"])
+        assert (worker.job_counter, worker.sem._value) == (0, IDLE_SLOTS)
+    finally:
+        await worker._pool.aclose()
+        worker._pool = None
