@@ -63,7 +63,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
                       # half leases; no result worth keeping.
                       func(dispatch_due, timeout=2 * settings.delivery_lease_seconds, keep_result=0)],
         "cron_jobs": [
-            cron(relay_lost_ingest_events, second=30, run_at_startup=True),
+            # Four times a minute: events announced while Redis was down go out within a sweep of its return.
+            cron(relay_lost_ingest_events, second={0, 15, 30, 45}, run_at_startup=True),
             cron(resend_lost_insight_chunks, minute={5, 20, 35, 50}, second=0),
             # Hourly, so that each tenant's 1st is caught in its own time zone; a batch per day at most.
             cron(start_due_insight_batches, minute=1, second=0, unique=True),

@@ -21,6 +21,11 @@ TransactionConsumer = Callable[[str, list[Transaction]], Awaitable[None]]
 
 # An event the queue has not finished after this long is taken as lost and sent again.
 LOST_AFTER = dt.timedelta(minutes=2)
+# An event never re-sent and not finished after this long is announced again under its first job id:
+# a no-op while Redis still holds that job (queued, running or finished), a new job when Redis lost it
+# (restarted empty) or never had it (down when the event was committed). So an outage's backlog
+# drains within a sweep of Redis coming back instead of waiting LOST_AFTER.
+ANNOUNCE_AGAIN_AFTER = dt.timedelta(seconds=15)
 
 
 class IngestEventsService:
@@ -50,14 +55,20 @@ class IngestEventsService:
         return len(transactions)
 
     async def resend_lost(self, limit: int = 1000) -> list[int]:
-        """The relay sweep: re-announces events that Redis lost or that no worker finished."""
+        """The relay sweep: re-announces events that Redis lost or that no worker finished. Returns
+        those sent under a new job id."""
         now = self._clock()
         async with UnitOfWork(self._database) as uow:
+            unsure = await uow.ingest_events.never_resent_ids(now - ANNOUNCE_AGAIN_AFTER, limit)
             # Events younger than LOST_AFTER are probably in flight; older ones are re-sent.
             lost = await uow.ingest_events.unprocessed_ids(now - LOST_AFTER, limit)
             if lost:
                 await uow.ingest_events.mark_enqueued(lost, now)
                 await uow.commit()
+        resent = set(lost)
+        unsure = [event_id for event_id in unsure if event_id not in resent]
+        if unsure:
+            await self._publisher.announce_ingest_events(unsure)
         if lost:
             await self._publisher.announce_ingest_events(lost, resend=int(now.timestamp()))
             log.info("ingest_events_resent", count=len(lost))

@@ -5,7 +5,7 @@ import datetime as dt
 from arq import Worker
 from sqlalchemy import select
 
-from server.services.ingest_events import LOST_AFTER, IngestEventsService
+from server.services.ingest_events import ANNOUNCE_AGAIN_AFTER, LOST_AFTER, IngestEventsService
 from server.store.models import IngestEventRow
 from tests.support.builders import seed_accounts, stream, transaction
 from workers.settings import worker_settings
@@ -61,6 +61,26 @@ async def test_a_job_redis_lost_is_resent_by_the_sweep_and_processed_once(server
     [event] = await events(services)
     assert event.processed_at is not None and event.attempts == 1
     assert await later.resend_lost() == []
+
+
+async def test_an_event_redis_never_had_is_announced_again_within_a_sweep(server, services, settings,
+                                                                         service_stubs):
+    await seed_accounts(service_stubs, "c1", "a1")
+    await service_stubs.ingest.IngestTransactions(stream([transaction("t1", "a1", "1.00")]))
+    soon = IngestEventsService(services.database, services.publisher,
+                               clock=lambda: dt.datetime.now(dt.UTC) + ANNOUNCE_AGAIN_AFTER + dt.timedelta(seconds=1))
+    # While Redis holds the first job, announcing it again under its id adds nothing.
+    assert await soon.resend_lost() == []
+    assert await services.redis.zcard(settings.queue_name) == 1
+    # Redis restarted empty, or was down when the event was committed (the Redis is shared: only this
+    # test's keys go).
+    [event] = await events(services)
+    await services.redis.delete(settings.queue_name, f"arq:job:{settings.queue_name}:ingest-event:{event.event_id}:0")
+    assert await soon.resend_lost() == []  # not counted as a resend: the first job id, no attempt used
+    assert await services.redis.zcard(settings.queue_name) == 1
+    await run_worker_until_idle(settings)
+    [event] = await events(services)
+    assert event.processed_at is not None and event.attempts == 0
 
 
 async def test_processing_twice_is_harmless(server, services, service_stubs):

@@ -53,3 +53,12 @@ class IngestEventsRepository:
             .where((IngestEventRow.enqueued_at.is_(None)) | (IngestEventRow.enqueued_at < cutoff))
             .order_by(IngestEventRow.event_id).limit(limit))
         return list(rows)
+
+    async def never_resent_ids(self, cutoff: dt.datetime, limit: int) -> list[int]:
+        """Unprocessed events created before the cutoff and announced only by their own commit."""
+        rows = await self.session.scalars(
+            select(IngestEventRow.event_id)
+            .where(IngestEventRow.processed_at.is_(None), IngestEventRow.created_at < cutoff,
+                   IngestEventRow.attempts == 0)
+            .order_by(IngestEventRow.event_id).limit(limit))
+        return list(rows)
