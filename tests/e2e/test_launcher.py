@@ -1,6 +1,7 @@
 """`make run` (python -m server.launcher) on its embedded defaults: a SQLite file and a Redis server it
-starts itself; the server answers, an event triggered through it is sent by its worker, and SIGTERM
-stops everything with exit code 0."""
+starts itself; the server answers, an event triggered through it is sent by its worker, a worker or
+Redis killed under it is started again while the rest goes on, and SIGTERM stops everything with exit
+code 0."""
 
 import asyncio
 import datetime as dt
@@ -8,6 +9,7 @@ import os
 import signal
 import sys
 
+import psutil
 from grpc_health.v1 import health_pb2
 
 from clients.stubs import connect
@@ -61,10 +63,39 @@ async def test_make_run_serves_sends_and_stops_cleanly(tmp_path, smtp_sink, prov
             assert "make run works" in email.get_body(("plain",)).get_content()
             [sms] = await provider_sink.wait_for("twilio", 1, timeout=30)
             assert sms.body["Body"] == "Notice: make run works"
+
+            # A worker killed outright is started again, and what is triggered meanwhile is sent.
+            worker = _child(launcher.pid, "workers")
+            worker.kill()
+            await service.engagement.TriggerEvent(pb.TriggerEventRequest(
+                event=bank.notice_event, customer_id="lisa-customer", data={"note": "after the worker died"}))
+            emails = await smtp_sink.wait_for(2, timeout=60)
+            assert "after the worker died" in emails[1].get_body(("plain",)).get_content()
+            assert _child(launcher.pid, "workers").pid != worker.pid
+
+            # So is the embedded Redis: the worker waits it out (it does not exit) and sends again.
+            worker = _child(launcher.pid, "workers")
+            _child(launcher.pid, "redis-server").kill()
+            await asyncio.sleep(1)
+            await service.engagement.TriggerEvent(pb.TriggerEventRequest(
+                event=bank.notice_event, customer_id="lisa-customer", data={"note": "after redis died"}))
+            emails = await smtp_sink.wait_for(3, timeout=90)
+            assert "after redis died" in emails[2].get_body(("plain",)).get_content()
+            assert _child(launcher.pid, "workers").pid == worker.pid
+            assert len(smtp_sink.raw) == 3  # nothing sent twice
     finally:
         if launcher.returncode is None:
             launcher.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(launcher.communicate(), 60)
     assert launcher.returncode == 0, stderr.decode()[-3000:]
     assert "[engage] stopped" in stderr.decode()
+    assert "[engage] restarting worker (restart 1)" in stderr.decode()
+    assert "[engage] restarting redis-server (restart 1)" in stderr.decode()
     assert (tmp_path / "engage.db").exists()
+
+
+def _child(launcher_pid: int, module: str) -> psutil.Process:
+    """The launcher's child running `module` (python -m module) or the program of that name."""
+    [found] = [child for child in psutil.Process(launcher_pid).children()
+               if child.name() == module or module in child.cmdline()]
+    return found
