@@ -69,7 +69,9 @@ async def build_services(settings: Settings, *, with_queue: bool = True) -> Serv
     insights.add_feed_listener(engagement)
     otp_hash_key = hashlib.sha256(b"engage-otp:" + keys[0].encode()).digest()
     return Services(settings=settings, database=database, redis=redis, publisher=publisher,
-                    tenants=TenantService(database), ingestion=IngestionService(database, publisher),
+                    tenants=TenantService(database,
+                                          cache_lifetime=dt.timedelta(seconds=settings.tenant_cache_seconds)),
+                    ingestion=IngestionService(database, publisher),
                     # Each committed ingestion batch reaches the EVENT insights and the transaction alerts
                     # through the outbox.
                     ingest_events=IngestEventsService(database, publisher,

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     jwt_issuer: str = "engage"
     jwt_audience: str = "engage-api"
     jwt_leeway_seconds: int = 30
+    # How long a process (server or worker) trusts what it read of a tenant (exists, disabled) before it
+    # reads it again: a tenant disabled or deleted takes effect everywhere within this; 0 = read each time.
+    tenant_cache_seconds: float = Field(default=30, ge=0)
 
     queue_name: str = "engage:queue"
     worker_max_jobs: int = 20

@@ -18,6 +18,12 @@ class Tenant:
     display_name: str
     time_zone: str
     created_at: dt.datetime
+    # When an operator disabled it (its tokens are refused, its sends and scheduled work wait); None = enabled.
+    disabled_at: dt.datetime | None = None
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
 
 def check_new_tenant(tenant_id: str, display_name: str, time_zone: str) -> None:

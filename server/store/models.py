@@ -41,6 +41,9 @@ class TenantRow(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Set by an operator (engagectl tenants disable): its tokens are refused and its scheduled work and
+    # sends wait; its rows are kept.
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class CustomerRow(Base):
