@@ -40,7 +40,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         RetryPolicy(max_tries=settings.delivery_max_tries, base_delay_seconds=settings.delivery_retry_base_seconds),
         dt.timedelta(seconds=settings.delivery_lease_seconds),
         settings.default_rate_limit_per_second, services.receipt_urls if settings.receipts_base_url else None,
-        on_recorded=count_recorded)
+        on_recorded=count_recorded, tenant_active=services.tenants.is_active)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

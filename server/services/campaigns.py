@@ -133,6 +133,9 @@ class CampaignService:
                 campaign = await uow.campaigns.get_held(campaign_id)
                 if campaign is None or campaign.state not in (CampaignState.SCHEDULED, CampaignState.RUNNING):
                     return created_total
+                tenant = await uow.tenants.get(tenant_id)
+                if tenant is None or tenant.disabled:  # it goes on from its cursor once enabled again
+                    return created_total
                 if campaign.send_at is not None and campaign.send_at > now:
                     return created_total
                 event = await uow.events.get(campaign.event_id)

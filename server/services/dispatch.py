@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -88,9 +88,11 @@ class DispatchService:
     def __init__(self, database: Database, box: SecretBox, queue: DeliveryQueue, gateway: ChannelGateway,
                  limiter: RateLimiter, policy: RetryPolicy, lease: dt.timedelta, default_rate_limit: int,
                  receipt_urls: ReceiptUrls | None = None, clock: Clock = utc_now,
-                 on_recorded: Callable[[Delivery, DeliveryState], None] = lambda delivery, state: None) -> None:
+                 on_recorded: Callable[[Delivery, DeliveryState], None] = lambda delivery, state: None, *,
+                 tenant_active: Callable[[str], Awaitable[bool]]) -> None:
         """`on_recorded` hears each recorded outcome (for metrics): the delivery as claimed and its new
-        state (QUEUED again for a retry, or SENT / FAILED / DEAD_LETTER)."""
+        state (QUEUED again for a retry, or SENT / FAILED / DEAD_LETTER). `tenant_active` says whether a
+        tenant's deliveries may go (TenantService.is_active): a disabled tenant's are not claimed."""
         self._database = database
         self._box = box
         self._queue = queue
@@ -102,6 +104,7 @@ class DispatchService:
         self._receipt_urls = receipt_urls  # None: no receipt endpoint, providers are not asked to report
         self._clock = clock
         self._on_recorded = on_recorded
+        self._tenant_active = tenant_active
         self._random = random.Random()
         # One claim at a time from this process; sends of claimed batches still overlap. Many jobs of
         # one tenant claiming at once (a busy queue, 50 jobs per worker) each ran the same due-rows scan
@@ -118,7 +121,9 @@ class DispatchService:
 
     async def dispatch(self, tenant_id: str, delivery_id: str) -> str:
         """One named delivery. Returns what happened (for logs and tests): a state, or 'not-mine' when
-        the delivery is done, not due yet or held by a live worker."""
+        the delivery is done, not due yet or held by a live worker, or 'tenant-disabled'."""
+        if not await self._tenant_active(tenant_id):
+            return "tenant-disabled"
         deadline = self._send_deadline()
         async with UnitOfWork(self._database, tenant_id) as uow:
             delivery = await uow.deliveries.claim(delivery_id, self._clock(), self._lease)
@@ -138,6 +143,11 @@ class DispatchService:
         started = time.monotonic()
         claimed = 0
         while True:
+            if not await self._tenant_active(tenant_id):
+                # Disabled by an operator: its deliveries stay queued, left alone by the relay sweep, and
+                # go once it is enabled again.
+                log.info("dispatch_held_tenant_disabled", tenant=tenant_id)
+                return claimed
             async with self._claiming:
                 if self._finishing_up:
                     await self._queue.enqueue_due_dispatch(tenant_id)

@@ -147,11 +147,15 @@ class InsightsService:
 
     async def evaluate_chunk(self, tenant_id: str, batch_id: str, chunk_number: int) -> int:
         """One job: evaluates the chunk's customers and marks it done in the same transaction, so a
-        crash leaves nothing half-done and a retry after success changes nothing."""
+        crash leaves nothing half-done and a retry after success changes nothing. A disabled tenant's
+        chunk waits (the lost-chunk sweep sends it again once the tenant is enabled)."""
         async with UnitOfWork(self._database, tenant_id) as uow:
             batch = await uow.insight_batches.get(batch_id)
             chunk = await uow.insight_batches.chunk(batch_id, chunk_number)
             if batch is None or chunk is None or chunk.done:
+                return 0
+            tenant = await uow.tenants.get(tenant_id)
+            if tenant is None or tenant.disabled:
                 return 0
             customers = await uow.customers.ids_in_range(chunk.first_customer_id, chunk.last_customer_id)
             result = await evaluate_scheduled(uow, self._catalogue, as_of=batch.as_of, now=self._clock(),
@@ -165,9 +169,9 @@ class InsightsService:
         return len(result.generated)
 
     async def start_due_batches(self) -> list[str]:
-        """The monthly schedule: on the 1st in each tenant's time zone, its batch as of that day."""
+        """The monthly schedule: on the 1st in each enabled tenant's time zone, its batch as of that day."""
         async with UnitOfWork(self._database) as uow:
-            tenants = await uow.tenants.list()
+            tenants = [t for t in await uow.tenants.list() if not t.disabled]
         started = []
         for tenant in tenants:
             today = self._clock().astimezone(zoneinfo.ZoneInfo(tenant.time_zone)).date()
@@ -177,10 +181,10 @@ class InsightsService:
 
     async def resend_lost_chunks(self) -> int:
         """Re-sends the unfinished chunks of batches that have been running for a while (Redis may lose
-        jobs); evaluating a chunk twice is harmless."""
+        jobs); evaluating a chunk twice is harmless. Not a disabled tenant's (found again once enabled)."""
         cutoff = self._clock() - CHUNK_LOST_AFTER
         async with UnitOfWork(self._database) as uow:
-            tenants = [t.tenant_id for t in await uow.tenants.list()]
+            tenants = [t.tenant_id for t in await uow.tenants.list() if not t.disabled]
         resent = 0
         for tenant_id in tenants:
             async with UnitOfWork(self._database, tenant_id) as uow:

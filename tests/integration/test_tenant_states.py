@@ -1,5 +1,6 @@
 """What a process knows of a tenant (exists, disabled) is read again after the cache lifetime, on a clock
-the test moves; the cache is bounded; deleting asks for a tenant disabled long enough."""
+the test moves; the cache is bounded; deleting asks for a tenant disabled long enough; the sweeps and
+jobs of workers leave a disabled tenant's campaigns and insight batches waiting."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import uuid
 import pytest
 
 from server.bootstrap import Services
+from server.domain.engagement.entities import Campaign, CampaignState
 from server.domain.errors import FailedPrecondition, NotFound, PermissionDenied, Unauthenticated
 from server.services import tenants as tenants_module
+from server.services.insights import InsightsService
 from server.services.tenants import TenantService
-from server.store.models import Base
+from server.store.models import Base, CustomerRow
+from server.store.repositories.campaigns import due_campaigns
+from server.store.uow import UnitOfWork
 
 LIFETIME = dt.timedelta(seconds=30)
 
@@ -111,3 +116,57 @@ async def test_disable_keeps_its_first_time_and_delete_waits_for_a_lifetime_of_i
         with pytest.raises(NotFound) as missing:
             await change(tenant)
         assert missing.value.code == "TENANT_NOT_FOUND"
+
+
+def _campaign(campaign_id: str, now: dt.datetime) -> Campaign:
+    return Campaign(campaign_id, "Spring", "no-event", {"customer_ids": ["c1"]}, None, False, CampaignState.SCHEDULED,
+                    "lisa", "raj", "", "", 0, 0, now, now)
+
+
+async def test_a_disabled_tenants_campaigns_wait_until_it_is_enabled(services: Services, tenant: str) -> None:
+    now = dt.datetime.now(dt.UTC)
+    other = (await services.tenants.create(f"bank-{uuid.uuid4().hex[:12]}")).tenant_id
+    for owner in (tenant, other):
+        async with UnitOfWork(services.database, owner) as uow:
+            await uow.campaigns.save(_campaign("cmp-1", now))
+            await uow.commit()
+    await services.tenants.disable(tenant)
+    async with UnitOfWork(services.database) as uow:
+        assert await due_campaigns(uow.session, now) == [(other, "cmp-1")]
+    assert await services.campaigns.run(tenant, "cmp-1") == 0
+    async with UnitOfWork(services.database, tenant) as uow:
+        assert (await uow.campaigns.get("cmp-1")).state is CampaignState.SCHEDULED  # untouched
+
+    await services.tenants.enable(tenant)
+    async with UnitOfWork(services.database) as uow:
+        assert sorted(await due_campaigns(uow.session, now)) == sorted([(tenant, "cmp-1"), (other, "cmp-1")])
+    await services.campaigns.run(tenant, "cmp-1")
+    async with UnitOfWork(services.database, tenant) as uow:
+        assert (await uow.campaigns.get("cmp-1")).state is CampaignState.COMPLETED
+
+
+async def test_a_disabled_tenants_insight_batches_wait_until_it_is_enabled(services: Services, tenant: str) -> None:
+    first_of_month = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
+    insights = InsightsService(services.database, services.catalogue, services.publisher,  # type: ignore[arg-type]
+                               clock=lambda: first_of_month)
+    other = (await services.tenants.create(f"bank-{uuid.uuid4().hex[:12]}")).tenant_id
+    async with services.database.sessions() as session:
+        session.add_all([CustomerRow(tenant_id=tenant, customer_id=f"c{n}", attributes={}, created_at=first_of_month,
+                                     updated_at=first_of_month) for n in range(3)])
+        await session.commit()
+    batch = await insights.start_batch(tenant, first_of_month.date(), chunk_size=10)
+    async with UnitOfWork(services.database, tenant) as uow:
+        [chunk] = await uow.insight_batches.chunks(batch.batch_id, only_pending=True)
+    await services.tenants.disable(tenant)
+
+    started = await insights.start_due_batches()  # the monthly schedule
+    async with UnitOfWork(services.database, other) as uow:
+        assert started == [(await uow.insight_batches.by_as_of(first_of_month.date())).batch_id]
+    assert await insights.evaluate_chunk(tenant, batch.batch_id, chunk.chunk_number) == 0
+    async with UnitOfWork(services.database, tenant) as uow:
+        assert await uow.insight_batches.chunks(batch.batch_id, only_pending=True) == [chunk]  # still to do
+
+    await services.tenants.enable(tenant)
+    await insights.evaluate_chunk(tenant, batch.batch_id, chunk.chunk_number)
+    async with UnitOfWork(services.database, tenant) as uow:
+        assert await uow.insight_batches.chunks(batch.batch_id, only_pending=True) == []

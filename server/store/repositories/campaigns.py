@@ -11,6 +11,7 @@ from server.domain.engagement.entities import Campaign, CampaignState
 from server.store.engagement_models import CampaignRow
 from server.store.models import CustomerRow
 from server.store.repositories.engagement_base import IdKeyedRepository
+from server.store.repositories.tenants import disabled_tenant_ids
 
 
 class CampaignsRepository(IdKeyedRepository):
@@ -51,11 +52,12 @@ class CampaignsRepository(IdKeyedRepository):
 
 
 async def due_campaigns(session: Any, now: dt.datetime) -> list[tuple[str, str]]:
-    """(tenant, campaign id) of every tenant's campaigns that should be running now."""
+    """(tenant, campaign id) of every enabled tenant's campaigns that should be running now (a disabled
+    tenant's wait until it is enabled again)."""
     rows = await session.execute(select(CampaignRow.tenant_id, CampaignRow.campaign_id).where(or_(
         and_(CampaignRow.state == CampaignState.SCHEDULED.value,
              or_(CampaignRow.send_at.is_(None), CampaignRow.send_at <= now)),
-        CampaignRow.state == CampaignState.RUNNING.value)))
+        CampaignRow.state == CampaignState.RUNNING.value), CampaignRow.tenant_id.not_in(disabled_tenant_ids())))
     return [(r.tenant_id, r.campaign_id) for r in rows]
 
 

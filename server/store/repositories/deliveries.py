@@ -16,6 +16,7 @@ from server.domain.engagement.receipts import DeliveryReceipt, could_name_a_mess
 from server.store import driver
 from server.store.engagement_models import DeliveryRow, TriggerRow
 from server.store.repositories.base import TenantRepository, dialect_insert, storable
+from server.store.repositories.tenants import disabled_tenant_ids
 
 # The dispatch hot path changes rows it never loaded into the session: nothing there to keep in step.
 _NO_SYNC = {"synchronize_session": False}
@@ -341,7 +342,8 @@ class OutboxRepository:
 
     async def lost(self, now: dt.datetime, grace: dt.timedelta, limit: int) -> list[tuple[str, str, int]]:
         """(tenant, delivery id, attempts) of deliveries due but not picked up within `grace`, never
-        enqueued, or held by a worker whose lease ran out."""
+        enqueued, or held by a worker whose lease ran out. Not those of disabled tenants: dispatch leaves
+        them queued, and sent round again they would crowd out the others (found again once enabled)."""
         cutoff = now - grace
         rows = await self.session.execute(select(
             DeliveryRow.tenant_id, DeliveryRow.delivery_id, DeliveryRow.attempts).where(or_(
@@ -350,7 +352,7 @@ class OutboxRepository:
                 and_(DeliveryRow.state == DeliveryState.QUEUED.value, DeliveryRow.next_attempt_at <= cutoff,
                      DeliveryRow.enqueued_at <= cutoff),
                 and_(DeliveryRow.state == DeliveryState.SENDING.value, DeliveryRow.lease_until < now),
-            )).order_by(DeliveryRow.next_attempt_at).limit(limit))
+            ), DeliveryRow.tenant_id.not_in(disabled_tenant_ids())).order_by(DeliveryRow.next_attempt_at).limit(limit))
         return [(r.tenant_id, r.delivery_id, r.attempts) for r in rows]
 
     async def mark_enqueued(self, delivery_ids: list[str], now: dt.datetime) -> None:
