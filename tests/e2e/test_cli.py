@@ -12,7 +12,8 @@ async def test_tenants_create_and_list(engagectl):
     created = await engagectl("tenants", "create", name, "--display-name", "CLI Bank", "--time-zone", "Europe/Prague")
     assert created.exit_code == 0, created.stderr
     listed = await engagectl("--json", "tenants", "list")
-    assert {"tenant_id": name, "display_name": "CLI Bank", "time_zone": "Europe/Prague"} in json.loads(listed.stdout)
+    assert {"tenant_id": name, "display_name": "CLI Bank", "time_zone": "Europe/Prague", "state": "enabled",
+            "disabled_at": None} in json.loads(listed.stdout)
     again = await engagectl("tenants", "create", name)
     assert again.exit_code != 0
     assert again.stderr.strip() == f"error: TENANT_EXISTS: tenant '{name}' exists already"
