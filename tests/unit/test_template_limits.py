@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.domain.engagement.templates import MAX_RENDERED_CHARS, TemplateRenderError, render_parts, validate_parts
+from server.domain.engagement.templates import (
+    MAX_NESTING,
+    MAX_RENDERED_CHARS,
+    TemplateRenderError,
+    render_parts,
+    validate_parts,
+)
 
 
 @pytest.mark.parametrize(("source", "problem"), [
@@ -76,3 +82,59 @@ def test_a_template_that_passes_the_checks_renders_within_the_limit_or_fails_wit
         assert exc.reason in {"TOKEN_MISSING", "TOO_LONG", "FAILED"}
     else:
         assert len(rendered["text"]) <= MAX_RENDERED_CHARS
+
+
+# Nesting: Jinja parses and compiles by recursion, so depth is bounded before parsing (it was a
+# RecursionError). Each wrapper nests an expression one level further; blocks wrap the whole output.
+_WRAPPERS = ["({})", "[{}]", "{'k': {} }", "(not {})", "{} | upper", "{} | default(data.b)", "{} ~ data.a",
+             "data.a ~ {}", "({} if data.a else data.b)", "(data.b if not data.a else {})",
+             "({}).k", "({})[0]", "({} is defined)", "({} == data.a)"]
+
+
+def _nested(blocks: int, wrappers: list[str], in_loop: bool) -> str:
+    expression = "data.a"
+    for wrapper in wrappers:
+        expression = wrapper.replace("{}", expression)
+    body = "{% if data.a %}" * blocks + "{{ " + expression + " }}" + "{% endif %}" * blocks
+    return "{% for c in data.a %}" + body + "{% endfor %}" if in_loop else body
+
+
+@settings(max_examples=300, deadline=None)
+@given(blocks=st.integers(0, 80), wrappers=st.lists(st.sampled_from(_WRAPPERS), max_size=120),
+       in_loop=st.booleans())
+def test_a_template_of_any_depth_is_refused_as_too_deep_or_renders(blocks, wrappers, in_loop):
+    source = _nested(blocks, wrappers, in_loop)
+    violations = validate_parts({"text": source, "html": source})
+    if violations:
+        assert {v.field for v in violations} <= {"text", "html"}
+        assert all("nested" in v.description for v in violations), violations
+        return
+    try:
+        render_parts({"text": source, "html": source}, {"data": {"a": "q", "b": "r"}})
+    except TemplateRenderError as exc:  # `.k` of a string: a token without a value, never a failure to compile
+        assert exc.reason == "TOKEN_MISSING", exc
+
+
+@pytest.mark.parametrize("source", [
+    "{% if data.a %}" * 10_000 + "x" + "{% endif %}" * 10_000,
+    "{{ " + "(" * 100_000 + "data.a" + ")" * 100_000 + " }}",
+    "{{ " + "{'k': " * 10_000 + "1" + " }" * 10_000 + " }}",
+    "{{ " + "not " * 10_000 + "data.a }}",
+    "{{ " + "- " * 10_000 + "1 }}",
+    "{{ " + "data.a if data.b else " * 10_000 + "x }}",
+    "{{ data.a" + " + 1" * 10_000 + " }}",
+    "{{ data.a" + " | upper" * 10_000 + " }}",
+    "{{ data" + ".a" * 10_000 + " }}",
+    "{% set x %}" * 10_000 + "{% endset %}" * 10_000,
+])
+def test_templates_nested_far_past_the_limit_are_refused_not_crashed(source):
+    [violation] = validate_parts({"text": source})
+    assert violation.field == "text" and "nested" in violation.description
+
+
+def test_nesting_is_allowed_up_to_the_limit():
+    deepest = "{% if data.a %}" * (MAX_NESTING - 1) + "{{ (data.a) }}" + "{% endif %}" * (MAX_NESTING - 1)
+    assert validate_parts({"text": deepest}) == []
+    assert render_parts({"text": deepest}, {"data": {"a": "q"}}) == {"text": "q"}
+    [violation] = validate_parts({"text": "{% if data.a %}" + deepest + "{% endif %}"})
+    assert f"more than {MAX_NESTING} levels" in violation.description

@@ -8,7 +8,7 @@ offending fields:
 | APP_PLATFORM_REQUIRED | no platform, an unknown one, or one given twice |
 | EVENT_TYPE_NAME_REQUIRED | an event type without a name (1-100 characters) |
 | EVENT_NAME_REQUIRED / EVENT_DESCRIPTION_REQUIRED / EVENT_TYPE_REQUIRED | an event without them |
-| TEMPLATE_INVALID | a message's parts are missing, too long or use unknown tokens |
+| TEMPLATE_INVALID | a message's parts are missing, too long, nested too deeply or use unknown tokens |
 | CHANNEL_CONFIG_INVALID | a provider's settings or secrets are missing or malformed |
 """
 

@@ -5,7 +5,9 @@ refused.
 
 Rendering runs inside the server that every bank shares, so a template must not be able to take its
 memory or its time: repetition and powers (`'x' * n`, `n ** m`) and loops inside loops are refused
-when saved, and a rendered part is cut off with an error once it passes MAX_RENDERED_CHARS."""
+when saved, and a rendered part is cut off with an error once it passes MAX_RENDERED_CHARS. Jinja
+parses and compiles by recursion, so a template's nesting is bounded before it is parsed (MAX_NESTING,
+MAX_TREE_DEPTH)."""
 
 from __future__ import annotations
 
@@ -37,6 +39,13 @@ FORBIDDEN_NODES = (nodes.Import, nodes.FromImport, nodes.Include, nodes.Extends,
 SIZE_MAKING_NODES = (nodes.Mul, nodes.Pow)
 # Far above any real message (an email's HTML part included), far below what would hurt the server.
 MAX_RENDERED_CHARS = 256 * 1024
+# Jinja parses and compiles a template by recursion, and Python refuses generated code nested past
+# 100 blocks or 200 brackets: 10,000 nested {% if %} or 100,000 nested brackets were a RecursionError.
+# Real messages nest a few levels; within these bounds every template that is accepted also compiles.
+MAX_NESTING = 32  # blocks and brackets open at once, counted on the lexer's tokens before parsing
+MAX_TREE_DEPTH = 64  # the parsed template: operators and filters applied to one another's results too
+# Tags that open a block closed by an end tag (`set` only in its block form, without `=`).
+_BLOCK_TAGS = frozenset({"if", "for", "macro", "call", "filter", "block", "with", "autoescape"})
 
 
 class TemplateRenderError(ValueError):
@@ -48,12 +57,66 @@ class TemplateRenderError(ValueError):
         self.reason = reason
 
 
+class TemplateTooDeep(TemplateSyntaxError):
+    """A template nested past MAX_NESTING or MAX_TREE_DEPTH, or so deep that parsing it ran out of
+    stack or memory."""
+
+
 def _environment(autoescape: bool) -> SandboxedEnvironment:
     return SandboxedEnvironment(undefined=StrictUndefined, autoescape=autoescape, keep_trailing_newline=True)
 
 
 _PLAIN = _environment(False)
 _HTML = _environment(True)
+
+
+def _parse(source: str) -> nodes.Template:
+    """Jinja's parse, refusing with TemplateTooDeep what is nested too deeply to parse or compile."""
+    _check_written_nesting(source)
+    try:
+        tree = _PLAIN.parse(source)
+    except (RecursionError, MemoryError) as exc:  # a chain the token count does not see, e.g. `not not ...`
+        raise TemplateTooDeep(f"nested too deeply to read; at most {MAX_NESTING} levels of blocks and "
+                              "brackets", 1) from exc
+    if _deeper_than(tree, MAX_TREE_DEPTH):
+        raise TemplateTooDeep(f"an expression nested more than {MAX_TREE_DEPTH} levels deep (operators and "
+                              "filters applied to one another's results)", 1)
+    return tree
+
+
+def _check_written_nesting(source: str) -> None:
+    """Counts the blocks and brackets open at once on Jinja's lexer, which does not recurse; stops at
+    the first token past MAX_NESTING."""
+    blocks = brackets = 0
+    tag: list[str] | None = None  # the tag being read: its tokens' values
+    for lineno, kind, value in _PLAIN.lex(source):
+        if kind == "block_begin":
+            tag = []
+        elif kind == "block_end" and tag is not None:
+            name = tag[0] if tag else ""
+            if name.startswith("end"):
+                blocks -= 1
+            elif name in _BLOCK_TAGS or (name == "set" and "=" not in tag):
+                blocks += 1
+            tag = None
+        elif kind != "whitespace" and tag is not None:
+            tag.append(value)
+        if kind == "operator" and value in "([{":
+            brackets += 1
+        elif kind == "operator" and value in ")]}":
+            brackets -= 1
+        if blocks + brackets > MAX_NESTING:
+            raise TemplateTooDeep(f"blocks and brackets nested more than {MAX_NESTING} levels deep", lineno)
+
+
+def _deeper_than(tree: nodes.Node, limit: int) -> bool:
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+    return False
 
 
 def _dotted(node: nodes.Node) -> str | None:
@@ -89,8 +152,9 @@ def _is_known(token: str, loop_names: set[str]) -> bool:
 
 
 def find_tokens(source: str) -> set[str]:
-    """Every token (dotted name) the template reads; raises TemplateSyntaxError on bad syntax."""
-    tree = _PLAIN.parse(source)
+    """Every token (dotted name) the template reads; raises TemplateSyntaxError on bad syntax (its
+    subclass TemplateTooDeep on nesting past the limits)."""
+    tree = _parse(source)
     tokens: set[str] = set()
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
         dotted = _dotted(node)
@@ -104,7 +168,10 @@ def validate_parts(parts: Mapping[str, str]) -> list[FieldViolation]:
     violations: list[FieldViolation] = []
     for name, source in parts.items():
         try:
-            tree = _PLAIN.parse(source)
+            tree = _parse(source)
+        except TemplateTooDeep as exc:
+            violations.append(FieldViolation(name, exc.message or "nested too deeply"))
+            continue
         except TemplateSyntaxError as exc:
             violations.append(FieldViolation(name, f"template syntax error on line {exc.lineno}: {exc.message}"))
             continue
