@@ -10,6 +10,7 @@ import asyncio
 import base64
 import json
 import secrets
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ class Received:
     body: Any
     response_id: str
     idempotency_key: str = ""
+    received_at: float = field(default_factory=time.time)  # wall clock, as the workers' rate limits count
 
 
 @dataclass(frozen=True)
