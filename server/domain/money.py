@@ -37,6 +37,13 @@ def to_scaled(amount: Decimal) -> int:
     return int(scaled)
 
 
+def fits_storage(scaled: int) -> bool:
+    """Whether whole ten-thousandths lie within ±MAX_ABS_AMOUNT, as every stored amount must: a balance
+    moved past it would overflow its 64-bit column after a few more (PostgreSQL refuses the statement,
+    SQLite turns the integer into an inexact REAL)."""
+    return -_MAX_ABS_SCALED <= scaled <= _MAX_ABS_SCALED
+
+
 def from_scaled(scaled: int) -> Decimal:
     # scaleb shifts the exponent exactly (no division, no rounding): hot in set-based evaluation.
     return Decimal(scaled).scaleb(-STORAGE_SCALE)

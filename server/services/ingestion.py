@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections import defaultdict, deque
+from collections import deque
 from dataclasses import dataclass, field
 
 import structlog
@@ -12,6 +12,7 @@ import structlog
 from server.domain.auth import Caller, Role
 from server.domain.date_ranges import day_bounds
 from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, not_found
+from server.domain.ingest.balances import move_balances
 from server.domain.ingest.model import (
     Account,
     BatchOutcome,
@@ -261,8 +262,9 @@ class IngestionService:
     async def store_transactions(self, prepared: PreparedBatch, previous: StoreProgress | None = None,
                                  progress: StoreProgress | None = None) -> BatchOutcome:
         """Stores a prepared batch in one database transaction: ids already stored are duplicates, rows
-        of unknown accounts or in another currency are rejected, the rest is inserted, moves its
-        accounts' balances and is announced through the outbox. With `previous` (the batch sent before,
+        of unknown accounts or in another currency are rejected, and so are rows that would take their
+        account's balance out of the storable range (BALANCE_OUT_OF_RANGE); the rest is inserted, moves
+        its accounts' balances and is announced through the outbox. With `previous` (the batch sent before,
         still being stored) the rows are inserted only once that batch's are, so that a transaction id
         sent twice is stored as first sent, and committed only once that batch is, so that nothing sent
         after a batch that failed is kept; `progress` tells the next batch the same."""
@@ -290,7 +292,7 @@ class IngestionService:
             return outcome, event_id
         async with UnitOfWork(self._database, prepared.tenant_id) as uow:
             currencies = await uow.accounts.currencies({t.account_id for _, t in candidates})
-            storable = []
+            storable: list[tuple[int, IncomingTransaction]] = []
             for index, txn in candidates:
                 currency = currencies.get(txn.account_id)
                 if currency is None:
@@ -301,31 +303,37 @@ class IngestionService:
                         index, txn.transaction_id, "CURRENCY_MISMATCH",
                         f"amount is in {txn.currency} but account '{txn.account_id}' is in {currency}"))
                 else:
-                    storable.append(txn)
-            outcome.rejected.sort(key=lambda r: r.index)
+                    storable.append((index, txn))
             if previous is not None:
                 await previous.inserted.wait()
                 if previous.failed:
                     raise _PreviousBatchFailed
             now = self._clock()
-            inserted = await uow.transactions.insert_new(storable, now)
+            inserted = await uow.transactions.insert_new([t for _, t in storable], now)
             progress.inserted.set()
             outcome.duplicate += len(storable) - len(inserted)
-            accepted = [t for t in storable if t.transaction_id in inserted]
-            outcome.accepted_ids = [t.transaction_id for t in accepted]
-            outcome.accepted = len(accepted)
+            accepted = [(i, t) for i, t in storable if t.transaction_id in inserted]
             if previous is not None:
                 # Before taking any account lock: a batch never holds one while it waits for another.
                 await previous.ended.wait()
                 if previous.failed:
                     raise _PreviousBatchFailed
             if accepted:
-                deltas: dict[str, int] = defaultdict(int)
-                for txn in accepted:
-                    deltas[txn.account_id] += txn.signed_amount
                 # Locks the accounts in id order: batches stored at the same time (other streams) wait
-                # for each other here instead of deadlocking.
-                await uow.accounts.add_to_balances(deltas, now)
+                # for each other here instead of deadlocking. The balances read under the lock decide
+                # which rows fit; a row that does not is taken out again (it was inserted just now).
+                moves = move_balances(await uow.accounts.lock_balances({t.account_id for _, t in accepted}),
+                                      accepted)
+                if moves.rejected:
+                    await uow.transactions.delete_ids([r.item_id for r in moves.rejected])
+                    outcome.rejected += moves.rejected
+                    refused = {r.item_id for r in moves.rejected}
+                    accepted = [(i, t) for i, t in accepted if t.transaction_id not in refused]
+                await uow.accounts.add_to_balances(moves.deltas, now)
+            outcome.accepted_ids = [t.transaction_id for _, t in accepted]
+            outcome.accepted = len(accepted)
+            outcome.rejected.sort(key=lambda r: r.index)
+            if accepted:
                 event_id = await uow.ingest_events.add(prepared.tenant_id, outcome.accepted_ids, now)
             await uow.commit()
         return outcome, event_id

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, delete, or_, select
 
 from server.domain.ingest.model import Direction, IncomingTransaction, Transaction
 from server.store.models import TransactionRow
@@ -23,6 +23,12 @@ class TransactionsRepository(TenantRepository):
         """Inserts the transactions whose id is not stored yet; returns the ids inserted. Bulk
         statements: this is the ingestion hot path."""
         return await insert_new(await self.session.connection(), self.tenant_id, transactions, now)
+
+    async def delete_ids(self, transaction_ids: list[str]) -> None:
+        """Removes rows this unit of work inserted and then refused (their balance move did not fit)."""
+        if transaction_ids:
+            await self.session.execute(delete(TransactionRow).where(
+                TransactionRow.tenant_id == self.tenant_id, TransactionRow.transaction_id.in_(transaction_ids)))
 
     async def existing_ids(self, transaction_ids: list[str]) -> set[str]:
         found = await self.session.scalars(select(TransactionRow.transaction_id).where(
