@@ -75,6 +75,8 @@ def set_subscription(
             document = json.loads(body.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise typer.BadParameter(f"cannot read a JSON body: {exc}", param_hint="--body") from exc
+        except RecursionError:  # Python's JSON parser recurses once per level
+            raise typer.BadParameter("cannot read a JSON body: nested too deeply", param_hint="--body") from None
     else:
         document = {level: [_element(cli, insight, customer, subscribed, duration, threshold, title)]}
     try:
@@ -84,6 +86,8 @@ def set_subscription(
             request = ParseDict({**document, "customerId": customer}, pb.UpdateUserSubscriptionsRequest())
     except ParseError as exc:
         raise typer.BadParameter(f"the body does not fit the API: {exc}", param_hint="--body") from exc
+    except RecursionError:  # a body parsed, but too deep for protobuf's parser or its error message
+        raise typer.BadParameter("the body does not fit the API: nested too deeply", param_hint="--body") from None
     if customer is None:
         response = cli.call(lambda s: s.subscriptions.UpdateBankSubscriptions(request))
         _emit(list(response.customer_subscription), cli.json_output)

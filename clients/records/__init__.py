@@ -10,7 +10,8 @@ JSON Lines: one JSON object per line with a `kind` field (`customer`, `account`,
 `balance`; plurals and any letter case are accepted) and the fields below, flat. A file may mix
 kinds. `--kind` gives the kind of lines that have no `kind` field. Blank lines are skipped.
 Numbers may be JSON numbers or strings: they are read as Decimal, never as float
-(`12.50` stays 12.50, `0.1` stays 0.1); NaN and Infinity are rejected.
+(`12.50` stays 12.50, `0.1` stays 0.1); NaN and Infinity are rejected, and so is a line nested more
+than 16 levels deep (INVALID_JSON; a record needs two: an `attributes` object in the line's object).
 
 CSV: one kind per file, given by `--kind` or inferred from the header: a `transaction_id` column
 means transactions; `date` and `balance` mean balances; `account_id` and `type` mean accounts;

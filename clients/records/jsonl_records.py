@@ -10,6 +10,12 @@ from clients.records.kinds import read_record
 from clients.records.model import Kind, ParsedFile, Rejected
 from clients.records.values import FieldError
 
+# A record is one object of flat fields, but for an "attributes" object or a list of ids in it: two
+# levels. Python's JSON parser recurses once per level, so a line nested 100,000 deep raised
+# RecursionError and stopped the whole load; a line nested deeper than this is rejected instead.
+MAX_DEPTH = 16
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (a record's fields are flat)"
+
 
 def _no_constant(name: str) -> Decimal:
     raise ValueError(f"{name} is not a number Engage can store")
@@ -30,6 +36,12 @@ def parse_jsonl(lines: Iterable[str], default_kind: Kind | None = None) -> Parse
         except ValueError as exc:  # NaN or Infinity
             parsed.rejected.append(Rejected(line, None, "", "INVALID_JSON", str(exc)))
             continue
+        except RecursionError:
+            parsed.rejected.append(Rejected(line, None, "", "INVALID_JSON", _TOO_DEEP))
+            continue
+        if _deeper_than(fields, MAX_DEPTH):
+            parsed.rejected.append(Rejected(line, None, "", "INVALID_JSON", _TOO_DEEP))
+            continue
         if not isinstance(fields, dict):
             parsed.rejected.append(Rejected(line, None, "", "INVALID_JSON", "a line must hold one JSON object"))
             continue
@@ -40,6 +52,21 @@ def parse_jsonl(lines: Iterable[str], default_kind: Kind | None = None) -> Parse
             continue
         read_record(parsed, line, kind, fields)
     return parsed
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether lists and objects nest more than `limit` levels, walked without recursion (reading a
+    value nested near the parser's limit would otherwise recurse again: str() of a list, for one)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _kind(value: object, default: Kind | None) -> Kind:

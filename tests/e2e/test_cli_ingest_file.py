@@ -138,3 +138,37 @@ async def test_a_csv_of_no_known_kind_fails_before_sending(tmp_path, engagectl):
     result = await engagectl("ingest", str(path))
     assert result.exit_code != 0
     assert result.stderr.strip().count("\n") == 0 and "--kind" in result.stderr
+
+
+async def test_a_line_nested_100000_deep_is_rejected_and_the_rest_loads(server, tenant, engagectl, tmp_path):
+    # Python's JSON parser recurses once per level: such a line was `error: RecursionError`, exit 1,
+    # and nothing was sent.
+    token = server.token(tenant, "service", "loader")
+    path = tmp_path / "deep.jsonl"
+    path.write_text("\n".join([
+        '{"kind": "customer", "customer_id": "c1"}',
+        "[" * 100_000 + "]" * 100_000,
+        '{"kind": "customer", "customer_id": "c2", "x": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}",
+        '{"kind": "customer", "customer_id": "c3", "x": ' + "[" * 100_000,  # deep and not even closed
+        '{"kind": "account", "account_id": "a1", "customer_id": "c1", "type": "CHECKING", "currency": "EUR"}',
+        _txn("t1", "a1", "12.50", direction="CREDIT", description="[" * 200 + "]" * 200),  # brackets in text are text
+    ]) + "\n")
+
+    result = await engagectl("--json", "ingest", str(path), token=token)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [(r["line"], r["reason"]) for r in report["rejected"]] == [(2, "INVALID_JSON"), (3, "INVALID_JSON"),
+                                                                      (4, "INVALID_JSON")]
+    assert all("nested" in r["message"] for r in report["rejected"])
+    assert (report["customers"]["accepted"], report["accounts"]["accepted"], report["transactions"]["accepted"]) \
+        == (1, 1, 1)
+
+    # A CSV cell is text, however many brackets it holds: this one is only too long for an attribute.
+    csv_path = tmp_path / "deep.csv"
+    csv_path.write_text("customer_id,note\nc4," + "[" * 100_000 + "\nc5,plain\n")
+    loaded = await engagectl("--json", "ingest", str(csv_path), token=token)
+    assert loaded.exit_code == 0, loaded.stderr
+    assert json.loads(loaded.stdout)["customers"] == {"accepted": 1, "duplicate": 0, "rejected": 1}
+    async with server.stubs(token) as stubs:
+        customers = (await stubs.ingest.ListCustomers(pb.ListCustomersRequest())).customers
+        assert sorted(c.customer_id for c in customers) == ["c1", "c5"]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from clients.records import Kind, LoadReport, ParsedFile, RecordFileError, Rejected, infer_kind, read_records
 from clients.records.csv_records import parse_csv
-from clients.records.jsonl_records import parse_jsonl
+from clients.records.jsonl_records import MAX_DEPTH, parse_jsonl
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from server.domain.money import MAX_ABS_AMOUNT, units_nanos_to_decimal
 
@@ -146,6 +146,41 @@ def test_mixed_json_lines_keep_good_lines_and_number_the_bad_ones():
     assert _reasons(parsed) == [(2, "INVALID_JSON"), (4, "INVALID_AMOUNT"), (5, "INVALID_JSON"), (6, "UNKNOWN_KIND"),
                                 (7, "MISSING_KIND"), (8, "INVALID_JSON"), (9, "INVALID_ENUM")]
     assert parsed.rejected[1].record_id == "t1" and parsed.rejected[1].kind is Kind.TRANSACTION
+
+
+def test_lines_nested_past_the_limit_are_rejected_and_the_others_kept():
+    deep = 100_000
+    parsed = _jsonl(
+        {"kind": "customer", "customer_id": "c1"},
+        "[" * deep + "]" * deep,
+        '{"kind": "customer", "customer_id": "c2", "x": ' + '{"a": ' * deep + "1" + "}" * deep + "}",
+        "[" * deep,  # not even closed: too deep before it is seen to be unfinished
+        _nested_customer("c3", MAX_DEPTH + 1),
+        {"kind": "account", "account_id": "a1", "customer_id": "c1", "type": "CHECKING", "currency": "EUR",
+         "authorized_customer_ids": ["c2"], "attributes": {"branch": "Graz"}},
+    )
+    assert [r.key for r in parsed.records] == ["c1", "a1"]
+    assert _reasons(parsed) == [(2, "INVALID_JSON"), (3, "INVALID_JSON"), (4, "INVALID_JSON"), (5, "INVALID_JSON")]
+    assert all("nested more than 16 levels" in r.message for r in parsed.rejected)
+
+
+def _nested_customer(customer_id: str, depth: int) -> str:
+    """A customer line whose field "x" makes the line `depth` levels deep, in lists and objects by turns."""
+    value = "1"
+    for level in range(depth - 1):
+        value = f"[{value}]" if level % 2 else f'{{"a": {value}}}'
+    return f'{{"kind": "customer", "customer_id": "{customer_id}", "x": {value}}}'
+
+
+@given(st.integers(min_value=1, max_value=3000))
+def test_any_depth_is_read_or_rejected_with_a_reason(depth):
+    parsed = _jsonl(_nested_customer("c1", depth), {"kind": "customer", "customer_id": "c2"})
+    assert parsed.records[-1].key == "c2"
+    if depth == 1:
+        assert [r.key for r in parsed.records] == ["c1", "c2"]
+    else:  # a list or object is no attribute value; past the limit the line is not read at all
+        [rejected] = parsed.rejected
+        assert (rejected.line, rejected.reason) == (1, "INVALID_JSON" if depth > MAX_DEPTH else "INVALID_ATTRIBUTES")
 
 
 def test_kind_option_fills_in_for_json_lines_without_one():
