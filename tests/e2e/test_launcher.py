@@ -87,6 +87,7 @@ async def test_make_run_serves_sends_and_stops_cleanly(tmp_path, smtp_sink, prov
         if launcher.returncode is None:
             launcher.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(launcher.communicate(), 60)
+        print(stderr.decode()[-8000:])  # shown when the test fails: the children's logs
     assert launcher.returncode == 0, stderr.decode()[-3000:]
     assert "[engage] stopped" in stderr.decode()
     assert "[engage] restarting worker (restart 1)" in stderr.decode()
