@@ -51,8 +51,14 @@ class Services:
         await self.database.dispose()
 
 
-async def build_services(settings: Settings, *, with_queue: bool = True) -> Services:
-    database = open_database(settings.effective_database_url(), pool_size=settings.db_pool_size)
+async def build_services(settings: Settings, *, with_queue: bool = True,
+                         statement_timeout_seconds: float | None = None) -> Services:
+    """`statement_timeout_seconds`: the bound of one database statement, when not the calls' own
+    (ENGAGE_DB_STATEMENT_TIMEOUT_SECONDS): the workers run longer ones."""
+    database = open_database(settings.effective_database_url(), pool_size=settings.db_pool_size,
+                             connect_timeout=settings.db_connect_timeout_seconds,
+                             pool_timeout=settings.db_pool_timeout_seconds,
+                             statement_timeout=statement_timeout_seconds or settings.db_statement_timeout_seconds)
     redis = None
     publisher: EventPublisher | ArqPublisher = NoPublisher()
     if with_queue:

@@ -31,7 +31,7 @@ from workers.tasks.insights import evaluate_insight_chunk, resend_lost_insight_c
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings = ctx.get("settings") or Settings()
-    services = await build_services(settings)
+    services = await build_services(settings, statement_timeout_seconds=settings.worker_db_statement_timeout_seconds)
     ctx["services"] = services
     ctx["senders"] = ChannelSenders(EgressPolicy.from_setting(settings.provider_networks_allowed))
     ctx["dispatch"] = DispatchService(

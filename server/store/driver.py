@@ -76,9 +76,13 @@ async def _driver_connection(session: AsyncSession) -> AsyncIterator[Any]:
     driver = (await connection.get_raw_connection()).driver_connection
     try:
         yield driver
-    except BaseException:
+    except BaseException as error:
         # SQLAlchemy invalidates a connection that was lost under its own execute; one lost under the
-        # driver's is invalidated here, so that the pool does not hand it out again.
+        # driver's is invalidated here, so that the pool does not hand it out again. So is one whose
+        # statement the driver gave up on (the database went silent, see db.py): rolling it back would
+        # wait as long again.
+        if isinstance(error, TimeoutError):
+            driver.terminate()  # at once: SQLAlchemy's invalidate would first try an orderly close
         if driver.is_closed():
             await connection.invalidate()
         raise

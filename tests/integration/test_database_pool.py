@@ -1,5 +1,7 @@
 """Pooled PostgreSQL connections that died while idle (a database restart, a killed backend) are
-found by the ping before use and replaced, so the request that takes them does not fail."""
+found before use and replaced, so the request that takes them does not fail: by the ping after the idle
+window, and at once when the connection saw its own close. (One that died silently within the window,
+a dropped network, reaches the request: tests/integration/test_store_faults.py.)"""
 
 from __future__ import annotations
 
@@ -7,8 +9,7 @@ import asyncio
 
 import asyncpg
 import pytest
-from sqlalchemy import literal, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, literal, select, text
 
 from server.store import driver
 from server.store.db import open_database
@@ -45,13 +46,12 @@ async def test_a_connection_that_died_while_idle_is_replaced_before_use(postgres
         await postgres.drop(url)
 
 
-async def test_a_connection_used_within_the_window_is_not_pinged(postgres: PostgresDatabases) -> None:
-    # The other side of the trade: inside the window the dead connection reaches the request, which
-    # fails (and the pool replaces the connection for the next one). This is what the ping saves.
+async def test_a_connection_the_server_closed_is_replaced_within_the_window_too(postgres: PostgresDatabases) -> None:
+    # No ping inside the window, but a terminated backend closes its socket, and the driver has seen
+    # that: the pool drops the connection without a round trip (before, the request failed).
     url = await postgres.fresh()
     try:
-        with pytest.raises(DBAPIError):
-            await _kill_pooled_backend(postgres, url, idle_seconds_before_ping=60.0)
+        assert await _kill_pooled_backend(postgres, url, idle_seconds_before_ping=60.0) == 1
     finally:
         await postgres.drop(url)
 
@@ -65,13 +65,14 @@ async def test_a_connection_lost_under_a_driver_statement_is_not_handed_out_agai
     one = select(literal(1))
     try:
         async with database.sessions() as session:
-            assert await driver.fetch_all(session, one, {}) == [(1,)]
+            connection = await session.connection()
             pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-        await postgres.admin(f"SELECT pg_terminate_backend({pid})")
-        await asyncio.sleep(0.2)
-        async with database.sessions() as session:
+            sleeping = asyncio.ensure_future(driver.fetch_all(session, select(func.pg_sleep(5)), {}))
+            await asyncio.sleep(0.3)
+            await postgres.admin(f"SELECT pg_terminate_backend({pid})")  # while its statement runs
             with pytest.raises((OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
-                await driver.fetch_all(session, one, {})
+                await sleeping
+            assert connection.invalidated
         async with database.sessions() as session:
             assert await driver.fetch_all(session, one, {}) == [(1,)]
     finally:
