@@ -13,9 +13,10 @@ import structlog
 from google.rpc import code_pb2
 
 from server.domain.errors import DomainError, Unauthenticated
+from server.faults import fault_of
 from server.metrics import RPC_REQUESTS, RPC_SECONDS
 from server.rpc.context import set_caller
-from server.rpc.errors import status_for, to_grpc_status
+from server.rpc.errors import fault_status, status_for, to_grpc_status
 from server.security.tokens import TokenVerifier
 from server.services.tenants import TenantService
 
@@ -93,6 +94,14 @@ class _Guard:
         if isinstance(exc, DomainError):
             log.info("rpc", outcome=exc.code, ms=elapsed_ms)
             status = to_grpc_status(exc)
+            self._measure(status.code, elapsed)
+            await context.abort_with_status(status)
+        fault = fault_of(exc)
+        if fault is not None:
+            # The first line only: SQLAlchemy's next lines carry the statement's parameters (customer data).
+            log.warning("rpc", outcome=fault.value, ms=elapsed_ms, error_type=type(exc).__name__,
+                        error=str(exc).partition("\n")[0][:300])
+            status = fault_status(fault, self._request_id)
             self._measure(status.code, elapsed)
             await context.abort_with_status(status)
         log.error("rpc", outcome="INTERNAL", ms=elapsed_ms, exc_info=exc)
