@@ -27,7 +27,8 @@ async def serve(settings: Settings) -> None:
     await server.start()
     tune_garbage_collector()
     log.info("server_started", address=f"{settings.grpc_host}:{port}")
-    watcher = asyncio.create_task(watch_readiness(services, health_servicer, SERVICE_NAMES))
+    watcher = asyncio.create_task(watch_readiness(services, health_servicer, SERVICE_NAMES,
+                                                  settings.health_interval_seconds, settings.health_timeout_seconds))
     stop_metrics = serve_metrics(settings.grpc_host, settings.metrics_port) if settings.metrics_port else None
     receipts = None
     if settings.receipts_port:

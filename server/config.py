@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_statement_timeout_seconds: float = Field(default=5.0, gt=0)
     worker_db_statement_timeout_seconds: float = Field(default=30.0, gt=0)
+    # grpc.health.v1 readiness: checked this often (the database on a connection of its own, and Redis);
+    # a check without an answer within the timeout is NOT_SERVING.
+    health_interval_seconds: float = Field(default=2.0, gt=0)
+    health_timeout_seconds: float = Field(default=3.0, gt=0)
 
     jwt_secret: str | None = None
     jwt_public_key: str | None = None  # PEM text, or @/path/to/key.pem

@@ -1,4 +1,5 @@
-"""Readiness for grpc.health.v1: SERVING once the schema is at head and Redis answers."""
+"""Readiness for grpc.health.v1: SERVING once the schema is at head and Redis answers; NOT_SERVING
+while the database (or Redis) does not answer, and SERVING again when it does."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ import structlog
 from grpc_health.v1 import health, health_pb2
 
 from server.bootstrap import Services
+from server.store.db import Database, open_database
 from server.store.migrate import current_revision, head_revision
 
 log = structlog.get_logger(__name__)
 
 
-async def is_ready(services: Services) -> tuple[bool, str]:
+async def is_ready(services: Services, database: Database | None = None) -> tuple[bool, str]:
+    """`database`: the one to ask, when not the services' own (the watcher has a connection of its own)."""
     try:
-        revision = await current_revision(services.database.engine)
+        revision = await current_revision((database or services.database).engine)
     except Exception as exc:
-        return False, f"database unreachable: {exc}"
+        return False, f"database unreachable: {exc!r}"
     if revision != head_revision():
         return False, f"database schema at {revision}, expected {head_revision()}: run `engagectl db upgrade`"
     if services.redis is not None:
@@ -28,16 +31,39 @@ async def is_ready(services: Services) -> tuple[bool, str]:
     return True, "ok"
 
 
+# The whole check's bound, beyond its database's own (which ends it more cleanly): for Redis's ping.
+OUTER_TIMEOUT_MARGIN_SECONDS = 0.5
+
+
 async def watch_readiness(services: Services, servicer: health.aio.HealthServicer, service_names: list[str],
-                          interval_seconds: float = 5.0) -> None:
-    """Keeps the health status current until cancelled."""
+                          interval_seconds: float = 2.0, timeout_seconds: float = 3.0) -> None:
+    """Keeps the health status current until cancelled: a check every `interval_seconds`, and one that
+    has not answered within `timeout_seconds` counts as not ready. The checks use a connection of their
+    own on PostgreSQL, so that calls holding every pooled connection do not make a busy server look down
+    (SQLite's are files, opened at once). Its driver gives up by itself when the time is up, and drops
+    the connection at once; cancelling a query from outside would first wait up to 2 s for SQLAlchemy's
+    orderly close of it."""
+    probe = None
+    if services.database.dialect != "sqlite":
+        probe = open_database(services.settings.effective_database_url(), pool_size=1,
+                              connect_timeout=timeout_seconds, pool_timeout=timeout_seconds,
+                              statement_timeout=timeout_seconds, driver_margin=0)
     last: bool | None = None
-    while True:
-        ready, why = await is_ready(services)
-        if ready != last:
-            status = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
-            for name in ["", *service_names]:
-                await servicer.set(name, status)
-            log.info("health", serving=ready, detail=why)
-            last = ready
-        await asyncio.sleep(interval_seconds)
+    try:
+        while True:
+            try:
+                async with asyncio.timeout(timeout_seconds + OUTER_TIMEOUT_MARGIN_SECONDS):
+                    ready, why = await is_ready(services, probe)
+            except TimeoutError:
+                ready, why = False, f"no answer within {timeout_seconds:g} s"
+            if ready != last:
+                status = (health_pb2.HealthCheckResponse.SERVING if ready
+                          else health_pb2.HealthCheckResponse.NOT_SERVING)
+                for name in ["", *service_names]:
+                    await servicer.set(name, status)
+                (log.info if ready else log.warning)("health", serving=ready, detail=why)
+                last = ready
+            await asyncio.sleep(interval_seconds)
+    finally:
+        if probe is not None:
+            await probe.dispose()
