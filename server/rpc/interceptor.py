@@ -1,5 +1,6 @@
 """One server interceptor for every service: request id and structured log line, authentication,
-and the mapping of errors to statuses with details. Servicers stay translation only."""
+reading the request messages, and the mapping of errors to statuses with details. Servicers stay
+translation only."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 
 import grpc
 import structlog
+from google.protobuf.message import DecodeError
 from google.rpc import code_pb2
 
-from server.domain.errors import DomainError, Unauthenticated
+from server.domain.errors import DomainError, InvalidArgument, Unauthenticated
 from server.faults import fault_of
 from server.metrics import RPC_REQUESTS, RPC_SECONDS
 from server.rpc.context import set_caller
@@ -41,17 +43,22 @@ class EngageInterceptor(grpc.aio.ServerInterceptor):
         metadata = {k: v for k, v in (details.invocation_metadata or ())}  # type: ignore[attr-defined]
         request_id = str(metadata.get("x-request-id") or uuid.uuid4())
         guard = _Guard(self, method, metadata, request_id)
+        # gRPC hands the request over as bytes (no deserializer) and the guard reads it: a message that is
+        # not valid protobuf is then the caller's INVALID_ARGUMENT, where gRPC's own reading answered
+        # UNKNOWN. So servicers get messages from their request iterators only (context.read() would
+        # give bytes).
+        read_one, read_each = _reader(handler.request_deserializer)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                guard.unary(handler.unary_unary), handler.request_deserializer, handler.response_serializer)
+                guard.unary(handler.unary_unary, read_one), None, handler.response_serializer)
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                guard.unary(handler.stream_unary), handler.request_deserializer, handler.response_serializer)
+                guard.unary(handler.stream_unary, read_each), None, handler.response_serializer)
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                guard.streaming(handler.unary_stream), handler.request_deserializer, handler.response_serializer)
+                guard.streaming(handler.unary_stream, read_one), None, handler.response_serializer)
         return grpc.stream_stream_rpc_method_handler(
-            guard.streaming(handler.stream_stream), handler.request_deserializer, handler.response_serializer)
+            guard.streaming(handler.stream_stream, read_each), None, handler.response_serializer)
 
     async def authenticate(self, metadata: dict[str, Any]) -> Any:
         header = metadata.get("authorization")
@@ -63,6 +70,38 @@ class EngageInterceptor(grpc.aio.ServerInterceptor):
         caller = self._verifier.verify(token.strip())
         await self._tenants.require_known(caller.tenant_id)
         return caller
+
+
+def _malformed(error: DecodeError, position: int | None) -> InvalidArgument:
+    where = "the request" if position is None else f"message {position} of the request stream"
+    return InvalidArgument("MESSAGE_MALFORMED", f"{where} is not a valid protocol buffer message of its type "
+                                                f"(cut short, or a string that is not UTF-8, say): {error}",
+                           metadata={} if position is None else {"message_index": str(position)})
+
+
+def _reader(deserialize: Callable[[bytes], Any] | None) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """Reading one request message, and each message of a request stream, with the method's deserializer;
+    a DecodeError becomes MESSAGE_MALFORMED."""
+    if deserialize is None:
+        return (lambda request: request), (lambda requests: requests)
+
+    def read_one(raw: bytes) -> Any:
+        try:
+            return deserialize(raw)
+        except DecodeError as error:
+            raise _malformed(error, None) from None
+
+    async def read_each(raw_messages: AsyncIterator[bytes]) -> AsyncIterator[Any]:
+        position = 0
+        async for raw in raw_messages:
+            try:
+                message = deserialize(raw)
+            except DecodeError as error:
+                raise _malformed(error, position) from None
+            yield message
+            position += 1
+
+    return read_one, read_each
 
 
 class _Guard:
@@ -109,12 +148,13 @@ class _Guard:
         await context.abort_with_status(status_for(code_pb2.INTERNAL, "INTERNAL",
                                                    f"internal error (request id {self._request_id})"))
 
-    def unary(self, behaviour: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    def unary(self, behaviour: Callable[..., Awaitable[Any]],
+              read: Callable[[Any], Any]) -> Callable[..., Awaitable[Any]]:
         async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             try:
                 started = await self._begin(context)
-                response = await behaviour(request, context)
+                response = await behaviour(read(request), context)
             except grpc.aio.AbortError:
                 raise
             except Exception as exc:
@@ -126,12 +166,13 @@ class _Guard:
 
         return run
 
-    def streaming(self, behaviour: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+    def streaming(self, behaviour: Callable[..., AsyncIterator[Any]],
+                  read: Callable[[Any], Any]) -> Callable[..., AsyncIterator[Any]]:
         async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
             try:
                 started = await self._begin(context)
-                async for item in behaviour(request, context):
+                async for item in behaviour(read(request), context):
                     yield item
             except grpc.aio.AbortError:
                 raise
