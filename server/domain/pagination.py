@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from server.domain.bounded_json import loads_bounded
 from server.domain.errors import FieldViolation, InvalidArgument
 
 DEFAULT_PAGE_SIZE = 100
@@ -28,7 +29,7 @@ def page_request(page_size: int, page_token: str, list_name: str) -> PageRequest
     if not page_token:
         return PageRequest(size, None)
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(page_token.encode() + b"=="))
+        decoded = loads_bounded(base64.urlsafe_b64decode(page_token.encode() + b"=="))
         if decoded["list"] != list_name:
             raise ValueError("token of another list")
         return PageRequest(size, decoded["after"])

@@ -14,12 +14,12 @@ offending fields:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from server.domain.bounded_json import JsonTooDeep, loads_bounded
 from server.domain.engagement import pem_keys
 from server.domain.engagement.addresses import email_violations, phone_violations
 from server.domain.engagement.entities import PROVIDERS_BY_CHANNEL, Channel
@@ -175,8 +175,10 @@ def _provider_rules(provider: str, settings: Mapping[str, str], secrets: Mapping
                                         "access_token or service_account_json is required"))
         if secrets.get("service_account_json"):
             try:
-                account = json.loads(secrets["service_account_json"])
+                account = loads_bounded(secrets["service_account_json"])
                 missing = [k for k in ("client_email", "private_key", "token_uri") if not account.get(k)]
+            except JsonTooDeep as exc:
+                missing = [f"a JSON object, not one {exc}"]
             except (ValueError, AttributeError):
                 missing = ["a JSON object"]
             if missing:
