@@ -19,6 +19,14 @@ from workers.channels.http import ANSWER_LIMIT_BYTES
 ODD_BODIES = [b"[]", b'"text"', b"null", b"123", b"true", b'{"messages": "x"}', b'{"messages": [1]}',
               b'{"messages": [{"error": []}]}', b'{"error": []}', b'{"error": {"details": [1, {}]}}',
               b'{"sid": {}, "name": [], "reason": {}}', b"\xff\xfe{", b"<html>proxy error</html>", b""]
+# Nested past what Python's JSON parser recurses through (within ANSWER_LIMIT_BYTES), or near it in the
+# fields the adapters read (900: read or not, depending on how deep the stack already is).
+NEAR_THE_LIMIT = b"[" * 900 + b"1" + b"]" * 900
+DEEP_BODIES = [b"[" * 100_000, b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 40_000 + b"1" + b"}" * 40_000,
+               b'{"error": ' + b"[" * 100_000,
+               b'{"code": 21211, "message": %s, "sid": "SM1", "name": "n", "reason": %s, "error": {"code": 114, '
+               b'"description": %s, "message": %s}, "messages": [{"status": "15", "error-text": %s}]}'
+               % ((NEAR_THE_LIMIT,) * 5)]
 ERROR_CODE = re.compile(r"[A-Z_]+_[A-Za-z0-9_.-]{1,40}")
 # APNs (and Wallet passes through it) tell success by the status alone; the others by the body.
 STATUS_ONLY = {"apns", "apple_pass"}
@@ -53,7 +61,7 @@ def outgoing(config: ProviderConfig):
 @pytest.mark.parametrize("status", [200, 400])
 async def test_answers_of_any_shape_are_classified_and_never_raise(provider_sink, provider, status):
     config = configs(provider_sink.base_url)[provider]
-    for body in ODD_BODIES:
+    for body in ODD_BODIES + DEEP_BODIES:
         provider_sink.script(provider, [RawAnswer(status, body)])
         result = await send(config, outgoing(config))
         if status == 200 and provider in STATUS_ONLY:
@@ -114,7 +122,8 @@ async def test_a_retry_after_counts_only_as_a_finite_number_of_seconds(provider_
     assert (result.outcome, result.retry_after_seconds) == (Outcome.TEMPORARY_FAILURE, seconds)
 
 
-@pytest.mark.parametrize("answer", [b"[]", b'{"access_token": 5}', b'{"access_token": ""}', b"not json"])
+@pytest.mark.parametrize("answer", [b"[]", b'{"access_token": 5}', b'{"access_token": ""}', b"not json",
+                                    *DEEP_BODIES[:3], b'{"access_token": "t", "expires_in": %s}' % NEAR_THE_LIMIT])
 async def test_a_token_endpoint_answer_without_a_token_is_a_temporary_auth_failure(provider_sink, answer):
     account = {"client_email": "engage@yes-bank.iam.example", "token_uri": f"{provider_sink.base_url}/token",
                "private_key": pkcs8_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))}

@@ -24,6 +24,7 @@ import aiohttp
 import httpcore
 import httpx
 
+from server.domain.bounded_json import loads_bounded
 from workers.channels.base import SendResult, permanent, temporary
 from workers.channels.egress import EgressDenied, EgressPolicy
 
@@ -47,11 +48,12 @@ class HttpAnswer:
         return 200 <= self.status_code < 300
 
     def json_object(self) -> dict[str, Any]:
-        """The body as a JSON object, or {} when it is none (not JSON, or a list, a number...): the
-        adapters read the provider's fields from it without guarding against every other shape."""
+        """The body as a JSON object, or {} when it is none (not JSON, nested too deeply to read, or a
+        list, a number...): the adapters read the provider's fields from it without guarding against
+        every other shape."""
         try:
-            value = json.loads(self.text)
-        except ValueError:
+            value = loads_bounded(self.text)
+        except ValueError:  # JsonTooDeep too
             return {}
         return value if isinstance(value, dict) else {}
 
