@@ -6,12 +6,11 @@ dispatch service records the new state."""
 
 from __future__ import annotations
 
-import json
-
 import structlog
 from aiohttp import web
 
 from server.bootstrap import Services
+from server.domain.bounded_json import JsonTooDeep, loads_bounded
 from server.domain.engagement.receipts import parse_receipt, twilio_signature_valid
 from server.store.uow import UnitOfWork
 
@@ -33,7 +32,9 @@ def receipts_app(services: Services) -> web.Application:
         if request.method == "POST":
             if request.content_type == "application/json":
                 try:
-                    body = json.loads(await request.text() or "{}")
+                    body = loads_bounded(await request.text() or "{}")
+                except JsonTooDeep as exc:
+                    return web.Response(status=400, text=f"not JSON: {exc}")
                 except ValueError:
                     return web.Response(status=400, text="not JSON")
                 if not isinstance(body, dict):

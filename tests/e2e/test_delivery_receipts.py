@@ -206,6 +206,30 @@ async def test_odd_reports_are_answered_without_a_fault_and_change_only_what_the
     await admin.close()
 
 
+NEAR_THE_LIMIT = "[" * 900 + '"failed"' + "]" * 900  # read or not, depending on how deep the stack is
+
+
+@pytest.mark.parametrize("body", [
+    "[" * 100_000, "[" * 100_000 + "]" * 100_000, '{"a": ' * 100_000 + "1" + "}" * 100_000,
+    '{"messageId": "%(id)s", "status": "failed", "err-code": ' + "[" * 100_000,
+    '{"messageId": "%(id)s", "status": "failed", "err-code": "6", "statusDescription": ' + NEAR_THE_LIMIT + "}",
+    '{"messageId": "%(id)s", "status": ' + NEAR_THE_LIMIT + "}",
+], ids=["100,000 [", "100,000 [ closed", "an object 100,000 deep", "a field 100,000 deep", "a description 900 deep",
+        "a status 900 deep"])
+async def test_a_report_nested_too_deeply_is_refused_and_changes_nothing(
+        server, settings, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint, body):
+    """JSON nested past what Python's parser recurses through was a 500 (a RecursionError in the endpoint)."""
+    admin, _, sms, url = await _send_sms(server, tenant, service_stubs, smtp_sink, provider_sink, settings,
+                                         "vonage")
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(url, content=body.replace("%(id)s", sms.provider_message_id),
+                                   headers={"Content-Type": "application/json"})
+    assert (answer.status_code, answer.text) == (400, "not JSON: nested more than 32 levels deep")
+    after = await _state(admin, sms)
+    assert (after.state, after.error_code) == (pb.SENT, "")
+    await admin.close()
+
+
 async def test_a_report_that_comes_before_its_send_is_recorded_applies_once_it_is(
         server, settings, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint):
     """A fast provider reports delivery while the worker still waits on its answer (or on the other
