@@ -1,5 +1,8 @@
-"""Readiness for grpc.health.v1: SERVING once the schema is at head and Redis answers; NOT_SERVING
-while the database (or Redis) does not answer, and SERVING again when it does."""
+"""Readiness for grpc.health.v1: SERVING while the database answers with its schema at head,
+NOT_SERVING while it does not. Redis does not count: every call is answered without it (what the
+workers must do is kept in the database's outboxes and relayed once Redis is back), and a Redis outage
+would otherwise take every server out of its load balancer at once. Its losses and returns are
+logged."""
 
 from __future__ import annotations
 
@@ -23,15 +26,21 @@ async def is_ready(services: Services, database: Database | None = None) -> tupl
         return False, f"database unreachable: {exc!r}"
     if revision != head_revision():
         return False, f"database schema at {revision}, expected {head_revision()}: run `engagectl db upgrade`"
-    if services.redis is not None:
-        try:
-            await services.redis.ping()
-        except Exception as exc:
-            return False, f"redis unreachable: {exc}"
     return True, "ok"
 
 
-# The whole check's bound, beyond its database's own (which ends it more cleanly): for Redis's ping.
+async def redis_answers(services: Services, timeout_seconds: float) -> tuple[bool, str]:
+    if services.redis is None:
+        return True, "no redis"
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            await services.redis.ping()
+    except Exception as exc:
+        return False, repr(exc)
+    return True, "ok"
+
+
+# The whole check's bound, beyond its database's own (which ends it more cleanly).
 OUTER_TIMEOUT_MARGIN_SECONDS = 0.5
 
 
@@ -49,6 +58,7 @@ async def watch_readiness(services: Services, servicer: health.aio.HealthService
                               connect_timeout=timeout_seconds, pool_timeout=timeout_seconds,
                               statement_timeout=timeout_seconds, driver_margin=0)
     last: bool | None = None
+    redis_was_up = True
     try:
         while True:
             try:
@@ -63,6 +73,12 @@ async def watch_readiness(services: Services, servicer: health.aio.HealthService
                     await servicer.set(name, status)
                 (log.info if ready else log.warning)("health", serving=ready, detail=why)
                 last = ready
+            redis_up, redis_why = await redis_answers(services, timeout_seconds)
+            if redis_up != redis_was_up:
+                (log.info if redis_up else log.warning)(
+                    "redis_available" if redis_up else "redis_unavailable", detail=redis_why,
+                    serving="calls are answered; the workers catch up once Redis is back")
+                redis_was_up = redis_up
             await asyncio.sleep(interval_seconds)
     finally:
         if probe is not None:

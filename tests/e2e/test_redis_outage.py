@@ -1,6 +1,7 @@
 """Redis goes away for a minute under ingest and trigger load, and comes back empty (its jobs lost):
-the server answers every call meanwhile, the worker process rides it out, and within two minutes of
-Redis' return every ingest event is processed and every message sent, none twice.
+the server answers every call meanwhile (and its health stays SERVING), the worker process rides it
+out, and within two minutes of Redis' return every ingest event is processed and every message sent,
+none twice.
 
 Real processes (`python -m server`, `python -m workers`, a redis-server of the test's own), PostgreSQL,
 an SMTP sink and an HTTP provider sink that keep every request. ENGAGE_FAULT_REDIS_OUTAGE_SECONDS
@@ -15,6 +16,7 @@ import time
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2
 from sqlalchemy import func, select
 
 from clients.stubs import connect
@@ -122,6 +124,10 @@ async def test_a_redis_outage_loses_and_repeats_nothing(database_url, settings, 
                 shutil.rmtree(redis.data_dir)
                 await asyncio.sleep(OUTAGE_SECONDS)
                 assert worker.returncode is None, worker.output()[-3000:]
+                # The server stays in its load balancer: it answers every call without Redis.
+                async with connect(address) as anonymous:
+                    health = await anonymous.health.Check(health_pb2.HealthCheckRequest(), timeout=5)
+                assert health.status == health_pb2.HealthCheckResponse.SERVING
                 redis.start()
                 back = time.monotonic()
                 await asyncio.sleep(5)
