@@ -6,8 +6,11 @@ dispatch service records the new state."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from server.bootstrap import Services
 from server.domain.bounded_json import JsonTooDeep, loads_bounded
@@ -30,18 +33,10 @@ def receipts_app(services: Services) -> web.Application:
             return web.Response(status=404, text="unknown receipt endpoint")
         fields: dict[str, object] = dict(request.query)
         if request.method == "POST":
-            if request.content_type == "application/json":
-                try:
-                    body = loads_bounded(await request.text() or "{}")
-                except JsonTooDeep as exc:
-                    return web.Response(status=400, text=f"not JSON: {exc}")
-                except ValueError:
-                    return web.Response(status=400, text="not JSON")
-                if not isinstance(body, dict):
-                    return web.Response(status=400, text="not a JSON object")
-                fields.update(body)
-            else:
-                fields.update(await request.post())
+            try:
+                fields.update(await _posted_fields(request))
+            except _Unreadable as exc:
+                return web.Response(status=400, text=str(exc))
         if config.provider == "twilio":
             auth_token = services.secret_box.open(sealed).get("auth_token", "") if sealed else ""
             # Twilio signs the URL it called: the one given with the message, whichever key made its token.
@@ -60,3 +55,32 @@ def receipts_app(services: Services) -> web.Application:
     app.router.add_route("POST", "/receipts/{tenant}/{config}/{token}", receive)
     app.router.add_route("GET", "/receipts/{tenant}/{config}/{token}", receive)
     return app
+
+
+class _Unreadable(Exception):
+    """A posted body that is no report: answered 400 with this text."""
+
+
+# What aiohttp raises reading a body it cannot decode: an unknown charset (LookupError), bytes not in
+# the charset or a malformed multipart body (ValueError, BadHttpMessage), a part's unknown transfer
+# encoding (RuntimeError).
+_UNDECODABLE = (LookupError, ValueError, RuntimeError, HttpProcessingError)
+
+
+async def _posted_fields(request: web.Request) -> Mapping[str, object]:
+    """A report's fields: one JSON object, or a form (URL-encoded or multipart)."""
+    try:
+        if request.content_type != "application/json":
+            return await request.post()
+        text = await request.text()
+    except _UNDECODABLE as exc:
+        raise _Unreadable(f"cannot read the body: {exc}") from exc
+    try:
+        body = loads_bounded(text or "{}")
+    except JsonTooDeep as exc:
+        raise _Unreadable(f"not JSON: {exc}") from exc
+    except ValueError as exc:
+        raise _Unreadable("not JSON") from exc
+    if not isinstance(body, dict):
+        raise _Unreadable("not a JSON object")
+    return body

@@ -230,6 +230,40 @@ async def test_a_report_nested_too_deeply_is_refused_and_changes_nothing(
     await admin.close()
 
 
+def _part(headers: str, value: str = "delivered") -> bytes:
+    return f"--zz\r\n{headers}\r\n\r\n{value}\r\n--zz--\r\n".encode()
+
+
+@pytest.mark.parametrize(("content_type", "body"), [
+    ("application/json; charset=no-such-charset", b"{}"),
+    ("application/x-www-form-urlencoded; charset=no-such-charset", b"status=delivered"),
+    ("application/x-www-form-urlencoded", b"\xff\xfe=%ff"),
+    ("multipart/form-data", b"no boundary"),
+    ("multipart/form-data; boundary=" + "z" * 71, b"a boundary too long"),
+    ("multipart/form-data; boundary=zz", b"--zz\r\nbroken"),
+    ("multipart/form-data; boundary=zz", _part("Content-Disposition: form-data")),
+    ("multipart/form-data; boundary=zz", _part('Content-Disposition: form-data; name="status"\r\n'
+                                              "Content-Type: multipart/mixed; boundary=yy", "--yy\r\n\r\nx\r\n--yy--")),
+    ("multipart/form-data; boundary=zz", _part('Content-Disposition: form-data; name="status"\r\n'
+                                              "Content-Type: text/plain; charset=no-such-charset")),
+    ("multipart/form-data; boundary=zz", _part('Content-Disposition: form-data; name="status"\r\n'
+                                              "Content-Transfer-Encoding: no-such-encoding")),
+], ids=["json charset", "form charset", "form not UTF-8", "multipart without boundary", "boundary too long",
+        "broken part", "part without name", "nested multipart", "part charset", "part transfer encoding"])
+async def test_a_report_body_that_cannot_be_read_is_refused_and_changes_nothing(
+        server, settings, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint, content_type, body):
+    """Bodies aiohttp cannot decode raised out of the endpoint (LookupError, ValueError, RuntimeError,
+    BadHttpMessage): a 500."""
+    admin, _, sms, url = await _send_sms(server, tenant, service_stubs, smtp_sink, provider_sink, settings,
+                                         "vonage")
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(url, content=body, headers={"Content-Type": content_type})
+    assert answer.status_code == 400, answer.text
+    assert answer.text.startswith("cannot read the body")
+    assert (await _state(admin, sms)).state == pb.SENT
+    await admin.close()
+
+
 async def test_a_report_that_comes_before_its_send_is_recorded_applies_once_it_is(
         server, settings, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint):
     """A fast provider reports delivery while the worker still waits on its answer (or on the other
