@@ -14,6 +14,8 @@ import sqlite3
 from collections.abc import Iterator
 from types import TracebackType
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
 
 
@@ -32,6 +34,9 @@ class Fault(enum.Enum):
     STORE_CONFLICT = "STORE_CONFLICT"
     # This process ran out of memory for the request.
     OUT_OF_MEMORY = "OUT_OF_MEMORY"
+    # Redis (the job queue) cannot be reached. Calls hand work to the queue only after their commit,
+    # and the relay sweeps hand over what did not reach it, so few calls can meet this.
+    QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
 
     @property
     def retry_after_seconds(self) -> float | None:
@@ -40,7 +45,7 @@ class Fault(enum.Enum):
 
 
 _RETRY_AFTER_SECONDS = {Fault.STORE_UNAVAILABLE: 1.0, Fault.STORE_TIMEOUT: 2.0, Fault.STORE_BUSY: 1.0,
-                        Fault.STORE_CONFLICT: 0.1}
+                        Fault.STORE_CONFLICT: 0.1, Fault.QUEUE_UNAVAILABLE: 1.0}
 
 # PostgreSQL's SQLSTATE codes (exact, then by class: the first two characters).
 _SQLSTATES = {
@@ -96,6 +101,8 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 def _own_fault(error: BaseException) -> Fault | None:
     if isinstance(error, MemoryError):
         return Fault.OUT_OF_MEMORY
+    if isinstance(error, RedisConnectionError | RedisTimeoutError):
+        return Fault.QUEUE_UNAVAILABLE
     if isinstance(error, sa_exc.TimeoutError | sa_exc.DisconnectionError):
         return Fault.STORE_UNAVAILABLE  # no pooled connection came free in time; a pooled one was dead
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:

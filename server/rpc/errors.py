@@ -60,6 +60,7 @@ _FAULT_CODES = {
     Fault.STORE_BUSY: code_pb2.UNAVAILABLE,
     Fault.STORE_CONFLICT: code_pb2.ABORTED,
     Fault.OUT_OF_MEMORY: code_pb2.RESOURCE_EXHAUSTED,
+    Fault.QUEUE_UNAVAILABLE: code_pb2.UNAVAILABLE,
 }
 _FAULT_MESSAGES = {
     Fault.STORE_UNAVAILABLE: "the database is unavailable",
@@ -67,6 +68,7 @@ _FAULT_MESSAGES = {
     Fault.STORE_BUSY: "the database is busy (a lock was not granted in time)",
     Fault.STORE_CONFLICT: "the transaction conflicted with another and was rolled back",
     Fault.OUT_OF_MEMORY: "the server ran out of memory for this request",
+    Fault.QUEUE_UNAVAILABLE: "the job queue (Redis) is unavailable",
 }
 
 

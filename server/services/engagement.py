@@ -270,7 +270,10 @@ class EngagementService:
             requeued = await uow.deliveries.requeue(delivery_ids or None, states, now)
             await uow.commit()
         if requeued:
-            await self._queue.enqueue_deliveries(caller.tenant_id, requeued, tag=f"redrive{int(now.timestamp())}")
+            try:
+                await self._queue.enqueue_deliveries(caller.tenant_id, requeued, tag=f"redrive{int(now.timestamp())}")
+            except Exception as exc:  # Redis away: the relay sweep finds them in the database
+                log.warning("deliveries_not_enqueued", tenant=caller.tenant_id, count=len(requeued), error=repr(exc))
         return len(requeued)
 
     async def record_receipt(self, tenant_id: str, receipt: DeliveryReceipt) -> str | None:

@@ -132,7 +132,10 @@ class InsightsService:
             assert batch is not None
             pending = [c.chunk_number for c in await uow.insight_batches.chunks(batch.batch_id, only_pending=True)]
         if pending:
-            await self._queue.enqueue_insight_chunks(tenant_id, batch.batch_id, pending)
+            try:
+                await self._queue.enqueue_insight_chunks(tenant_id, batch.batch_id, pending)
+            except Exception as exc:  # Redis away: the lost-chunk sweep re-sends them (CHUNK_LOST_AFTER)
+                log.warning("insight_chunks_not_enqueued", tenant=tenant_id, batch=batch.batch_id, error=repr(exc))
         log.info("insight_batch_started", tenant=tenant_id, batch=batch.batch_id, as_of=str(as_of),
                  chunks=batch.total_chunks)
         return batch

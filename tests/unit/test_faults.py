@@ -37,6 +37,14 @@ def test_errors_raised_outside_the_store_are_ours(error):
     assert fault_of(_raised(error)) is None
 
 
+def test_redis_unreachable_is_the_queues_fault():
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    assert fault_of(_raised(RedisConnectionError("Error 111 connecting"))) is Fault.QUEUE_UNAVAILABLE
+    assert fault_of(_raised(RedisTimeoutError("Timeout reading"))) is Fault.QUEUE_UNAVAILABLE
+
+
 def test_a_chain_that_loops_ends():
     first, second = ValueError("a"), ValueError("b")
     first.__context__, second.__context__ = second, first
@@ -49,6 +57,7 @@ def test_a_chain_that_loops_ends():
     (Fault.STORE_BUSY, grpc.StatusCode.UNAVAILABLE, 1.0),
     (Fault.STORE_CONFLICT, grpc.StatusCode.ABORTED, 0.1),
     (Fault.OUT_OF_MEMORY, grpc.StatusCode.RESOURCE_EXHAUSTED, None),
+    (Fault.QUEUE_UNAVAILABLE, grpc.StatusCode.UNAVAILABLE, 1.0),
 ])
 def test_each_kind_has_its_status_reason_and_retry_advice(fault, code, retry):
     status = fault_status(fault, "req-1")
