@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,37 @@ class PageRequest:
     after: Any  # the last key of the previous page, or None for the first page
 
 
-def page_request(page_size: int, page_token: str, list_name: str) -> PageRequest:
+def text_key(after: Any) -> str:
+    """The key of most lists: an id (or a date). Never with NUL: no id has one, and PostgreSQL's text
+    cannot hold it."""
+    if not isinstance(after, str) or "\x00" in after:
+        raise TypeError("not a text key")
+    return after
+
+
+def instant_and_text_key(after: Any) -> list[str]:
+    """The key of lists in time order (transactions, the feed): [an ISO 8601 instant with its offset,
+    an id]."""
+    if not (isinstance(after, list) and len(after) == 2):
+        raise TypeError("not an [instant, id] key")
+    instant = dt.datetime.fromisoformat(text_key(after[0]))
+    if instant.tzinfo is None:
+        raise ValueError("an instant without its offset")
+    instant.astimezone(dt.UTC)  # OverflowError at the ends of the calendar
+    return [after[0], text_key(after[1])]
+
+
+def int64_key(after: Any) -> int:
+    """The key of lists numbered by the database (subscription changes)."""
+    if isinstance(after, bool) or not isinstance(after, int) or not -(2**63) <= after < 2**63:
+        raise TypeError("not a 64-bit integer key")
+    return after
+
+
+def page_request(page_size: int, page_token: str, list_name: str,
+                 key: Callable[[Any], Any] = text_key) -> PageRequest:
+    """`key` checks the token's key has the shape of the list's keys (raising ValueError or TypeError):
+    a token is text a client can forge, and a key of another shape must not reach the query."""
     if page_size < 0:
         raise InvalidArgument("INVALID_PAGE_SIZE", "page_size must not be negative",
                               violations=[FieldViolation("page_size", "must not be negative")])
@@ -32,8 +63,8 @@ def page_request(page_size: int, page_token: str, list_name: str) -> PageRequest
         decoded = loads_bounded(base64.urlsafe_b64decode(page_token.encode() + b"=="))
         if decoded["list"] != list_name:
             raise ValueError("token of another list")
-        return PageRequest(size, decoded["after"])
-    except (ValueError, KeyError, TypeError) as exc:
+        return PageRequest(size, key(decoded["after"]))
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this list returned",
                               violations=[FieldViolation("page_token", "not a token of this list")]) from exc
 

@@ -12,7 +12,7 @@ from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.ingest.model import BatchOutcome, DailyBalance, IncomingTransaction, Rejection
-from server.domain.pagination import page_request
+from server.domain.pagination import instant_and_text_key, page_request
 from server.rpc.context import current_caller
 from server.rpc.convert import date_field
 from server.rpc.ingest_convert import (
@@ -159,7 +159,7 @@ class IngestServicer(pb_grpc.IngestServiceServicer):
         since, until = _date_range(request)
         page = await self._ingestion.list_transactions(
             current_caller(), account_id, since, until,
-            page_request(request.page_size, request.page_token, "transactions"))
+            page_request(request.page_size, request.page_token, "transactions", instant_and_text_key))
         return pb.ListTransactionsResponse(transactions=[transaction_to_proto(t) for t in page.items],
                                            next_page_token=page.next_page_token)
 

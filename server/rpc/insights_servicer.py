@@ -10,7 +10,7 @@ from engage.insights.v1 import insights_service_pb2 as pb
 from engage.insights.v1 import insights_service_pb2_grpc as pb_grpc
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.insights.feed import Interaction
-from server.domain.pagination import page_request
+from server.domain.pagination import instant_and_text_key, page_request
 from server.rpc.context import current_caller
 from server.rpc.convert import date_field, date_to_proto, timestamp_to_proto
 from server.rpc.insights_convert import definition_to_proto, feed_item_to_proto
@@ -48,7 +48,8 @@ class InsightsServicer(pb_grpc.InsightsServiceServicer):
             since = date_field(request.create_date_range, "start_date", "create_date_range.start_date")
             until = date_field(request.create_date_range, "end_date", "create_date_range.end_date")
         page = await self._insights.feed(current_caller(), request.customer_id, list(request.insight_names), since,
-                                         until, page_request(request.page_size, request.page_token, "feed"))
+                                         until, page_request(request.page_size, request.page_token, "feed",
+                                                             instant_and_text_key))
         return pb.GetFeedResponse(feed=[feed_item_to_proto(i) for i in page.items],
                                   next_page_token=page.next_page_token)
 

@@ -10,7 +10,7 @@ from google.protobuf.json_format import MessageToDict
 
 from engage.subscriptions.v1 import subscriptions_service_pb2 as pb
 from engage.subscriptions.v1 import subscriptions_service_pb2_grpc as pb_grpc
-from server.domain.pagination import page_request
+from server.domain.pagination import int64_key, page_request
 from server.rpc.context import current_caller
 from server.rpc.convert import timestamp_to_proto
 from server.rpc.insights_convert import subscription_to_proto
@@ -49,7 +49,7 @@ class SubscriptionsServicer(pb_grpc.SubscriptionsServiceServicer):
                                       context: grpc.aio.ServicerContext) -> pb.ListSubscriptionChangesResponse:
         page = await self._subscriptions.changes(
             current_caller(), request.customer_id or None,
-            page_request(request.page_size, request.page_token, "subscription-changes"))
+            page_request(request.page_size, request.page_token, "subscription-changes", int64_key))
         return pb.ListSubscriptionChangesResponse(changes=[pb.SubscriptionChange(
             insight_name=c["insight_name"], customer_id=c["customer_id"], changed_by=c["changed_by"],
             changed_by_role=c["changed_by_role"], change_time=timestamp_to_proto(c["changed_at"]),

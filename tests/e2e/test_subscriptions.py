@@ -73,6 +73,15 @@ async def test_bank_defaults_reach_users_who_did_not_override(server, tenant, se
         assert json.loads(latest.before_json) == {"duration": "LAST_SIX_MONTHS", "thresholds": {"CHANGE": "11"}}
         assert json.loads(latest.after_json)["isSubscribed"] is False
         assert latest.changed_by == "ops"
+        paged, token = [], ""
+        while True:  # the change ids in the tokens page through, one at a time
+            page = await admin.subscriptions.ListSubscriptionChanges(pb.ListSubscriptionChangesRequest(
+                page_size=1, page_token=token))
+            paged += page.changes
+            token = page.next_page_token
+            if not token:
+                break
+        assert paged == list(history.changes)
 
 
 async def test_user_token_reaches_only_its_own_subscriptions(server, tenant, service_stubs):
