@@ -2,6 +2,7 @@
 (a fault of ours) or hang; bad input gets a clear status. When written, it found NUL characters in any
 string on PostgreSQL and out-of-range Timestamps, both answered INTERNAL before."""
 
+import base64
 import random
 
 import grpc
@@ -19,6 +20,9 @@ from tests.support.yes_bank import add_customer, set_up_yes_bank
 SERVICES = ((engagement_service_pb2, "engagement"), (ingest_service_pb2, "ingest"), (insights_service_pb2, "insights"),
             (subscriptions_service_pb2, "subscriptions"))
 CALLS_PER_METHOD_AND_ROLE = 6
+# JSON nested past what Python's parser recurses through, where requests carry JSON: page tokens (base64)
+# and an FCM service account (with the words that make a configuration one).
+NESTED = ["[" * 100_000, base64.urlsafe_b64encode(b"[" * 100_000).decode(), "fcm", "service_account_json"]
 OUR_FAULTS = (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
@@ -50,7 +54,7 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
                                      provider_base_url=provider_sink.base_url)
         await add_customer(service_stubs, bank.app)
         # Names and ids that exist, so that calls get past "not found" into the code behind it.
-        strings = [*STRINGS, bank.app, bank.event, bank.notice_event, bank.email_config, bank.sms_config,
+        strings = [*STRINGS, *NESTED, bank.app, bank.event, bank.notice_event, bank.email_config, bank.sms_config,
                    bank.event_type, "lisa-customer", "lisa-customer-chk", "customers/lisa-customer",
                    "accounts/lisa-customer-chk"]
         faults = []
