@@ -9,6 +9,7 @@ from decimal import Decimal
 from clients.records.kinds import read_record
 from clients.records.model import Kind, ParsedFile, Rejected
 from clients.records.values import FieldError
+from server.domain.bounded_json import JsonTooDeep, loads_bounded
 
 # A record is one object of flat fields, but for an "attributes" object or a list of ids in it: two
 # levels. Python's JSON parser recurses once per level, so a line nested 100,000 deep raised
@@ -29,18 +30,15 @@ def parse_jsonl(lines: Iterable[str], default_kind: Kind | None = None) -> Parse
             continue
         try:
             # Decimal, never float: 0.1 stays 0.1 and 12.50 stays 12.50.
-            fields = json.loads(text.rstrip("\r\n"), parse_float=Decimal, parse_constant=_no_constant)
+            fields = loads_bounded(text.rstrip("\r\n"), MAX_DEPTH, parse_float=Decimal, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             parsed.rejected.append(Rejected(line, None, "", "INVALID_JSON", f"{exc.msg} (column {exc.colno})"))
             continue
+        except JsonTooDeep:
+            parsed.rejected.append(Rejected(line, None, "", "INVALID_JSON", _TOO_DEEP))
+            continue
         except ValueError as exc:  # NaN or Infinity
             parsed.rejected.append(Rejected(line, None, "", "INVALID_JSON", str(exc)))
-            continue
-        except RecursionError:
-            parsed.rejected.append(Rejected(line, None, "", "INVALID_JSON", _TOO_DEEP))
-            continue
-        if _deeper_than(fields, MAX_DEPTH):
-            parsed.rejected.append(Rejected(line, None, "", "INVALID_JSON", _TOO_DEEP))
             continue
         if not isinstance(fields, dict):
             parsed.rejected.append(Rejected(line, None, "", "INVALID_JSON", "a line must hold one JSON object"))
@@ -52,21 +50,6 @@ def parse_jsonl(lines: Iterable[str], default_kind: Kind | None = None) -> Parse
             continue
         read_record(parsed, line, kind, fields)
     return parsed
-
-
-def _deeper_than(value: object, limit: int) -> bool:
-    """Whether lists and objects nest more than `limit` levels, walked without recursion (reading a
-    value nested near the parser's limit would otherwise recurse again: str() of a list, for one)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        for child in children:
-            if isinstance(child, dict | list):
-                if depth + 1 > limit:
-                    return True
-                stack.append((child, depth + 1))
-    return False
 
 
 def _kind(value: object, default: Kind | None) -> Kind:
