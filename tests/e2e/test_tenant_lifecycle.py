@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -16,7 +15,6 @@ from typing import Any
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2
 from sqlalchemy import select, update
 
 from clients.stubs import connect
@@ -25,13 +23,12 @@ from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.insights.v1 import insights_service_pb2 as ipb
 from engage.type.v1 import date_pb2
 from server.domain.auth import Role
-from server.embedded_redis import free_port
 from server.store.engagement_models import DeliveryRow
 from server.store.models import Base, InsightBatchChunkRow, InsightBatchRow
-from tests.conftest import REPO_ROOT
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import error_info, failure, stream, transaction
 from tests.support.processes import process_env
+from tests.support.stack import running_server
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 CACHE_SECONDS = 1.0
@@ -223,43 +220,10 @@ async def _age_deliveries(services, tenant: str) -> None:
         await session.commit()
 
 
-async def _start_server(settings, port: int) -> asyncio.subprocess.Process:
-    env = process_env(settings, ENGAGE_GRPC_PORT=str(port), ENGAGE_LOG_LEVEL="WARNING",
-                      ENGAGE_TENANT_CACHE_SECONDS=str(CACHE_SECONDS))
-    return await asyncio.create_subprocess_exec(sys.executable, "-m", "server", cwd=REPO_ROOT, env=env)
-
-
-async def _until_serving(address: str) -> None:
-    async with connect(address) as stubs:
-        for _ in range(200):
-            try:
-                reply = await stubs.health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.aio.AioRpcError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{address} did not start serving")
-
-
 async def _in_processes(server, run: Callable[[list[str]], Awaitable[None]]) -> None:
-    ports = [free_port(), free_port()]
-    processes = [await _start_server(server.settings, port) for port in ports]
-    try:
-        addresses = [f"127.0.0.1:{port}" for port in ports]
-        for address in addresses:
-            await _until_serving(address)
-        await run(addresses)
-    finally:
-        for process in processes:
-            if process.returncode is None:
-                process.terminate()
-        for process in processes:
-            try:
-                await asyncio.wait_for(process.wait(), 20)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+    env = process_env(server.settings, ENGAGE_LOG_LEVEL="WARNING", ENGAGE_TENANT_CACHE_SECONDS=str(CACHE_SECONDS))
+    async with running_server(env) as (_, first), running_server(env) as (_, second):
+        await run([first, second])
 
 
 async def test_two_server_processes_refuse_a_disabled_tenant_within_the_cache_lifetime(server, tenant, engagectl):

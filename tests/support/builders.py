@@ -44,19 +44,23 @@ async def seed_accounts(stubs: Any, customer_id: str, *account_ids: str, currenc
         await stubs.ingest.UpsertAccount(pb.UpsertAccountRequest(account=account(account_id, customer_id, currency)))
 
 
+def error_details(error: grpc.RpcError) -> dict[str, Any]:
+    """The google.rpc.Status details of a failed call, by kind: ErrorInfo, BadRequest, RetryInfo."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    found: dict[str, Any] = {}
+    for detail in status.details if status else []:
+        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest, error_details_pb2.RetryInfo):
+            if detail.Is(kind.DESCRIPTOR):
+                found[kind.__name__] = kind()
+                detail.Unpack(found[kind.__name__])
+    return found
+
+
 def error_info(error: grpc.RpcError) -> tuple[grpc.StatusCode, str, list[str]]:
     """(status code, ErrorInfo.reason, BadRequest field names) of a failed call."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    reason, fields = "", []
-    for detail in status.details if status else []:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            reason = info.reason
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            fields = [v.field for v in bad.field_violations]
+    details = error_details(error)
+    reason = details["ErrorInfo"].reason if "ErrorInfo" in details else ""
+    fields = [v.field for v in details["BadRequest"].field_violations] if "BadRequest" in details else []
     return error.code(), reason, fields  # type: ignore[attr-defined]
 
 

@@ -8,25 +8,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import grpc
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2
-from grpc_status import rpc_status
 
-from clients.stubs import Stubs, connect
+from clients.stubs import Stubs
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from server.config import Settings
-from server.embedded_redis import free_port
-from tests.conftest import REPO_ROOT
-from tests.support.builders import customer, transaction
+from tests.support.builders import customer, error_details, transaction
 from tests.support.processes import process_env
+from tests.support.stack import running_server
 from tests.support.tcp_proxy import TcpProxy
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -47,17 +42,9 @@ class Answer:
 def answer_of(method: str, error: grpc.aio.AioRpcError | None, seconds: float) -> Answer:
     if error is None:
         return Answer(method, grpc.StatusCode.OK, "", None, seconds)
-    reason, retry = "", None
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    for detail in status.details if status else []:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            reason = info.reason
-        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            retry_info = error_details_pb2.RetryInfo()
-            detail.Unpack(retry_info)
-            retry = retry_info.retry_delay.ToTimedelta().total_seconds()
+    details = error_details(error)
+    reason = details["ErrorInfo"].reason if "ErrorInfo" in details else ""
+    retry = details["RetryInfo"].retry_delay.ToTimedelta().total_seconds() if "RetryInfo" in details else None
     return Answer(method, error.code(), reason, retry, seconds)
 
 
@@ -77,23 +64,10 @@ async def proxy_for(database_url: str) -> TcpProxy:
 @contextlib.asynccontextmanager
 async def server_through(settings: Settings, proxy: TcpProxy, **env: str) -> AsyncIterator[str]:
     """`python -m server` on the settings' database through the proxy; yields its address once SERVING."""
-    port = free_port()
     environment = process_env(settings, DATABASE_URL=through(settings.database_url or "", proxy),
-                              ENGAGE_GRPC_PORT=str(port), ENGAGE_LOG_LEVEL="WARNING", **env)
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", cwd=REPO_ROOT, env=environment)
-    address = f"127.0.0.1:{port}"
-    try:
-        async with connect(address) as stubs:
-            await wait_for_health(stubs, SERVING, within=60)
+                              ENGAGE_LOG_LEVEL="WARNING", **env)
+    async with running_server(environment) as (_, address):
         yield address
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 20)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
 
 
 async def health(stubs: Stubs) -> int | None:
