@@ -253,7 +253,7 @@ class DeliveriesRepository(TenantRepository):
             return
         if self.session.bind.dialect.name == "postgresql":
             columns = zip(*rows, strict=True)
-            await self.session.execute(_finish_by_arrays(), {
+            await driver.execute(self.session, _finish_by_arrays(), {
                 "b_tenant_id": self.tenant_id, "b_now": now,
                 **{f"a_{name}": list(values) for name, values in zip(_FINISHED_COLUMNS, columns, strict=True)}})
             return

@@ -1,0 +1,53 @@
+"""Dispatch through the real worker against the provider sinks: each answer is recorded as it comes,
+not when the batch's slowest send is over."""
+
+import asyncio
+
+from sqlalchemy import select
+
+from engage.engagement.v1 import engagement_service_pb2 as pb
+from server.domain.auth import Role
+from server.store.engagement_models import DeliveryRow
+from tests.integration.test_insight_batches import run_worker
+from tests.support.yes_bank import add_customer, set_up_yes_bank
+
+
+async def _bank(server, tenant, service_stubs, smtp_sink, provider_sink, sms_customers: int = 0):
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                     provider_base_url=provider_sink.base_url)
+    if not sms_customers:
+        await add_customer(service_stubs, bank.app, push_token="")
+    for n in range(sms_customers):
+        await add_customer(service_stubs, bank.app, f"sms-{n}", email="", push_token="", phone=f"+4206055500{n:02d}")
+    return bank
+
+
+async def _trigger(service_stubs, bank, customers: list[str]) -> None:
+    await service_stubs.engagement.BatchTriggerEvents(pb.BatchTriggerEventsRequest(requests=[
+        pb.TriggerEventRequest(event=bank.notice_event, customer_id=customer, request_id=f"r-{customer}",
+                               data={"note": "n"}) for customer in customers]))
+
+
+async def _sends(services, tenant: str) -> list[tuple[str, str, int]]:
+    """(channel, state, attempts) of each email and SMS to send (not those skipped: no address)."""
+    async with services.database.sessions() as session:
+        rows = await session.execute(select(DeliveryRow.channel, DeliveryRow.state, DeliveryRow.attempts).where(
+            DeliveryRow.tenant_id == tenant, DeliveryRow.channel.in_(["EMAIL", "SMS"]),
+            DeliveryRow.state != "SKIPPED"))
+        return [tuple(row) for row in rows]
+
+
+async def test_an_answer_is_recorded_while_the_batchs_other_sends_are_out(
+        server, settings, tenant, service_stubs, smtp_sink, provider_sink):
+    bank = await _bank(server, tenant, service_stubs, smtp_sink, provider_sink)
+    provider_sink.delay("twilio", 3)  # the SMS of the same batch is slow
+    await _trigger(service_stubs, bank, ["lisa-customer"])
+    worker = asyncio.create_task(run_worker(settings))
+    await smtp_sink.wait_for_count(1)
+    async with asyncio.timeout(2):  # long before the SMS is answered
+        while sorted((channel, state) for channel, state, _ in await _sends(server.services, tenant)) != [  # noqa: ASYNC110
+                ("EMAIL", "SENT"), ("SMS", "SENDING")]:
+            await asyncio.sleep(0.02)
+    await worker
+    assert sorted(await _sends(server.services, tenant)) == [("EMAIL", "SENT", 1), ("SMS", "SENT", 1)]
