@@ -4,8 +4,8 @@ Temporary errors come back later with exponential backoff and jitter until the t
 
 Two ways in, the same steps: `dispatch_due` drains a tenant's due deliveries in batches (one claim per
 batch, the sends of a batch concurrent, their answers recorded as they come in small groups), which is
-how fresh deliveries go; `dispatch` takes one named delivery, which is how retries, deferred ones and
-the relay sweep go."""
+how fresh deliveries and those the relay sweep finds go; `dispatch` takes one named delivery, which is
+how retries and deferred ones go."""
 
 from __future__ import annotations
 

@@ -310,16 +310,19 @@ class EngagementService:
         return len(found)
 
     async def relay_lost(self, limit: int = 5000) -> int:
-        """The relay sweep: Redis is lossy, the database is the truth. Re-enqueues deliveries that are
-        due but were never enqueued, were not picked up in time, or whose worker died mid-send."""
+        """The relay sweep: Redis is lossy, the database is the truth. Hands deliveries that are due but
+        were never enqueued, were not picked up in time, or whose worker died mid-send (queued again) to
+        a dispatch job of their tenant, which claims them in batches: a killed worker leaves hundreds
+        at once, and a job per delivery took seconds more to send them."""
         now = self._clock()
         async with UnitOfWork(self._database) as uow:
             lost = await uow.outbox.lost(now, RELAY_GRACE, limit)
-            await uow.outbox.mark_enqueued([delivery_id for _, delivery_id, _ in lost], now)
+            delivery_ids = [delivery_id for _, delivery_id, _ in lost]
+            await uow.outbox.requeue_abandoned(delivery_ids, now)
+            await uow.outbox.mark_enqueued(delivery_ids, now)
             await uow.commit()
-        for tenant_id, delivery_id, attempts in lost:
-            await self._queue.enqueue_deliveries(tenant_id, [delivery_id],
-                                                 tag=f"relay{attempts}-{int(now.timestamp())}")
+        for tenant_id in dict.fromkeys(tenant_id for tenant_id, _, _ in lost):
+            await self._queue.enqueue_due_dispatch(tenant_id)
         if lost:
             log.info("deliveries_relayed", count=len(lost))
         return len(lost)

@@ -361,6 +361,17 @@ class OutboxRepository:
                 DeliveryRow.delivery_id.in_(delivery_ids),
                 DeliveryRow.state == DeliveryState.QUEUED.value).values(enqueued_at=now))
 
+    async def requeue_abandoned(self, delivery_ids: list[str], now: dt.datetime) -> None:
+        """Of these deliveries, those still held by a worker whose lease ran out (it died mid-send) back
+        to the queue, due as they were, for their tenant's next dispatch job to claim in a batch. The
+        try they used stays counted: the provider may have had the message."""
+        if delivery_ids:
+            await self.session.execute(update(DeliveryRow).where(
+                DeliveryRow.delivery_id.in_(delivery_ids), DeliveryRow.state == DeliveryState.SENDING.value,
+                DeliveryRow.lease_until < now,
+            ).values(state=DeliveryState.QUEUED.value, lease_until=None, enqueued_at=now, updated_at=now),
+                execution_options=_NO_SYNC)
+
 
 def _outbox_row(tenant_id: str, d: Delivery, queued_until: dt.datetime) -> dict[str, Any]:
     """A new delivery's row; queued ones due by `queued_until` count as enqueued for their due time."""
