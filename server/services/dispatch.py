@@ -22,7 +22,7 @@ import structlog
 
 from server.domain.engagement.entities import ChannelConfig, Delivery, DeliveryState
 from server.domain.engagement.retry_policy import RetryPolicy
-from server.domain.engagement.sending import SendOutcome, SendReport
+from server.domain.engagement.sending import EGRESS_DENIED, SendOutcome, SendReport
 from server.security.receipt_urls import ReceiptUrls
 from server.security.secret_box import SecretBox, SecretBoxError
 from server.services.clock import Clock, utc_now
@@ -334,12 +334,17 @@ class DispatchService:
             if answer.retry_at is not None and answer.retry_at - now <= PARK_HORIZON:
                 tag = f"held{delivery.attempts}-{now.timestamp():.3f}" if answer.held_back \
                     else f"try{delivery.attempts + 1}"
-                await self._queue.enqueue_deliveries(tenant_id, [delivery.delivery_id], tag=tag,
-                                                     defer_seconds=(answer.retry_at - now).total_seconds())
+                try:
+                    await self._queue.enqueue_deliveries(tenant_id, [delivery.delivery_id], tag=tag,
+                                                         defer_seconds=(answer.retry_at - now).total_seconds())
+                except Exception as exc:  # Redis away: the relay sweep finds the retry once it is due
+                    log.warning("delivery_retry_not_enqueued", tenant=tenant_id, delivery=delivery.delivery_id,
+                                error=repr(exc))
             self._on_recorded(delivery, answer.state)
-            log.info("delivery_dispatched", tenant=tenant_id, delivery=delivery.delivery_id,
-                     channel=str(delivery.channel), provider=delivery.provider, attempt=delivery.attempts,
-                     state=str(answer.state), error_code=report.error_code or None)
+            (log.warning if report.error_code == EGRESS_DENIED else log.info)(
+                "delivery_dispatched", tenant=tenant_id, delivery=delivery.delivery_id,
+                channel=str(delivery.channel), provider=delivery.provider, attempt=delivery.attempts,
+                state=str(answer.state), error_code=report.error_code or None)
         return answers
 
     async def _store_answers(self, tenant_id: str, answers: list[_Answer], now: dt.datetime) -> None:

@@ -2,6 +2,7 @@
 pointing at a private address fails its deliveries as EGRESS_DENIED, and the service behind it sees no
 request (before, its answer came back in the delivery's error message)."""
 
+import structlog.testing
 from aiohttp import web
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
@@ -33,11 +34,15 @@ async def test_a_channel_pointed_at_an_internal_service_does_not_reach_it(server
             sent = await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
                 event=bank.notice_event, customer_id="lisa-customer", data={"note": "hello"}))
             settings.provider_networks_allowed = ""  # the operator allowed no private network
-            await run_worker(settings)
+            with structlog.testing.capture_logs() as logs:
+                await run_worker(settings)
             [sms] = [d for d in sent.deliveries if d.channel == pb.CHANNEL_SMS]
             failed = await admin.engagement.GetDelivery(pb.GetDeliveryRequest(name=sms.name))
     finally:
         await runner.cleanup()
     assert (failed.state, failed.error_code) == (pb.FAILED, "EGRESS_DENIED")
+    # Someone must act on it (the bank's configuration or the operator's allowed networks): a warning.
+    assert [entry["log_level"] for entry in logs if entry["event"] == "delivery_dispatched"
+            and entry.get("error_code") == "EGRESS_DENIED"] == ["warning"]
     assert "127.0.0.1" in failed.error_message and "hunter2" not in failed.error_message
     assert calls == []

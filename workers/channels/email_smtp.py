@@ -9,6 +9,7 @@ import email.utils
 
 import aiosmtplib
 
+from server.domain.engagement.sending import EGRESS_DENIED
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
 from workers.channels.egress import EgressDenied, EgressPolicy
 from workers.channels.email_message import email_bytes
@@ -70,7 +71,7 @@ class SmtpSender:
                 return temporary(f"SMTP_{exc.code}", exc.message)
             return permanent(f"SMTP_{exc.code}", exc.message)
         except EgressDenied as exc:
-            return permanent("EGRESS_DENIED", str(exc))
+            return permanent(EGRESS_DENIED, str(exc))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             return temporary("SMTP_CONNECTION", repr(exc))
         return sent(message_id)

@@ -25,6 +25,7 @@ import httpcore
 import httpx
 
 from server.domain.bounded_json import loads_bounded
+from server.domain.engagement.sending import EGRESS_DENIED
 from workers.channels.base import SendResult, permanent, temporary
 from workers.channels.egress import EgressDenied, EgressPolicy
 
@@ -213,7 +214,7 @@ async def post(call: Callable[[], Awaitable[HttpAnswer]], interpret: Callable[[H
             httpcore.UnsupportedProtocol) as exc:
         denied = _egress_denial(exc)
         if denied is not None:
-            return permanent("EGRESS_DENIED", str(denied))
+            return permanent(EGRESS_DENIED, str(denied))
         return temporary("CONNECTION_ERROR", f"could not reach the provider: {exc!r}")
     if answer.status_code == 429 or answer.status_code >= 500:
         return temporary(f"HTTP_{answer.status_code}", answer.text[:300] or answer.reason_phrase, retry_after(answer))

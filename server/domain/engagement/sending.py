@@ -19,3 +19,9 @@ class SendReport:
     error_code: str = ""
     error_message: str = ""
     retry_after_seconds: float | None = None
+
+
+# A provider's host reached only addresses the workers may not connect to (the egress policy). Not a
+# provider's passing trouble: a bank admin's channel configuration points inside the operator's network,
+# or the operator has not allowed the bank's own relay. Someone must act, so it is logged as a warning.
+EGRESS_DENIED = "EGRESS_DENIED"
