@@ -29,12 +29,9 @@ from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.bootstrap import build_services
 from server.config import Settings
 from server.domain.auth import Role
-from server.domain.engagement.entities import Contact
-from server.domain.ingest.model import Customer
 from server.queue import redis_settings
 from server.security.tokens import mint_token
 from server.store.engagement_models import DeliveryRow
-from server.store.uow import UnitOfWork
 from tests.bench.cpu import cpu_seconds_by_pid, machine_busy_seconds, machine_speed_ms
 from tests.bench.databases import PostgresServer, fresh_sqlite
 from tests.bench.redis_queue import clear_queue, resolve_redis
@@ -42,7 +39,7 @@ from tests.bench.report import write_json
 from tests.bench.server_process import REPO_ROOT, ServerProcess
 from tests.support.sinks.providers import ProviderSink
 from tests.support.sinks.smtp import SmtpSink
-from tests.support.yes_bank import published_app
+from tests.support.yes_bank import published_app, store_reachable_customers
 
 SECRET = "bench-secret-" + "x" * 40
 WORKERS = 2
@@ -120,13 +117,8 @@ async def _seed(settings: Settings, customers: int, base_url: str) -> tuple[str,
     services = await build_services(settings, with_queue=False)
     try:
         tenant = (await services.tenants.create(f"bench-{uuid.uuid4().hex[:8]}")).tenant_id
-        now = dt.datetime.now(dt.UTC)
-        async with UnitOfWork(services.database, tenant) as uow:
-            await uow.customers.upsert_many([Customer(f"c{i:06d}") for i in range(customers)], now)
-            for i in range(customers):
-                await uow.contacts.save(Contact(f"c{i:06d}", phone=f"+4206{i:08d}", email=f"c{i:06d}@bank.example",
-                                                updated_at=now))
-            await uow.commit()
+        await store_reachable_customers(services.database, tenant, [
+            (f"c{i:06d}", f"c{i:06d}@bank.example", f"+4206{i:08d}") for i in range(customers)])
     finally:
         await services.close()
     return tenant, base_url

@@ -9,7 +9,6 @@ at that instant (the provider had it, its answer was not recorded yet). Only tho
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import re
 import signal
 import sys
@@ -23,14 +22,11 @@ from sqlalchemy import func, select
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
-from server.domain.engagement.entities import Contact
-from server.domain.ingest.model import Customer
 from server.services.dispatch import DISPATCH_BATCH
 from server.store.engagement_models import DeliveryRow
-from server.store.uow import UnitOfWork
 from tests.conftest import REPO_ROOT
 from tests.support.processes import process_env
-from tests.support.yes_bank import set_up_yes_bank
+from tests.support.yes_bank import set_up_yes_bank, store_reachable_customers
 
 pytestmark = pytest.mark.faults
 
@@ -75,13 +71,8 @@ class Arrivals:
 
 
 async def _seed_customers(services, tenant: str) -> None:
-    now = dt.datetime.now(dt.UTC)
-    async with UnitOfWork(services.database, tenant) as uow:
-        await uow.customers.upsert_many([Customer(f"k{n:04d}") for n in range(CUSTOMERS)], now)
-        for n in range(CUSTOMERS):
-            await uow.contacts.save(Contact(f"k{n:04d}", email=f"k{n:04d}@example.com", phone=f"+4207{n:08d}",
-                                            updated_at=now))
-        await uow.commit()
+    await store_reachable_customers(services.database, tenant, [
+        (f"k{n:04d}", f"k{n:04d}@example.com", f"+4207{n:08d}") for n in range(CUSTOMERS)])
 
 
 async def _states(services, tenant: str) -> dict[str, str]:

@@ -4,10 +4,15 @@ contact, and a transaction alert on ATM withdrawals."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from engage.ingest.v1 import ingest_service_pb2 as ingest
+from server.domain.engagement.entities import Contact
+from server.domain.ingest.model import Customer
+from server.store.db import Database
+from server.store.uow import UnitOfWork
 from tests.support.builders import account, customer
 
 SMS_TEMPLATE = ("{{ bank.name }}: {{ transaction.amount }} {{ transaction.currency }} withdrawn at "
@@ -101,3 +106,14 @@ async def add_customer(service, app: str, customer_id: str = "lisa-customer", *,
     devices = [pb.Device(app=app, platform=pb.PLATFORM_ANDROID, push_token=push_token)] if push_token else []
     await service.engagement.UpsertContact(pb.UpsertContactRequest(contact=pb.Contact(
         customer_id=customer_id, email=email, phone=phone, devices=devices, preferences=preferences)))
+
+
+async def store_reachable_customers(database: Database, tenant: str, contacts: list[tuple[str, str, str]]) -> None:
+    """(customer id, email, phone) each stored with its contact in one transaction, straight into the
+    store: for runs of thousands, where a call per customer would be most of the run."""
+    now = dt.datetime.now(dt.UTC)
+    async with UnitOfWork(database, tenant) as uow:
+        await uow.customers.upsert_many([Customer(customer_id) for customer_id, _, _ in contacts], now)
+        for customer_id, email, phone in contacts:
+            await uow.contacts.save(Contact(customer_id, email=email, phone=phone, updated_at=now))
+        await uow.commit()
