@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import delete, or_, select
 
 from server.domain.ingest.model import Account, AccountType, Container
+from server.store.keyset import keyset_page
 from server.store.models import AccountPartyRow, AccountRow
 from server.store.repositories.base import TenantRepository
 from server.store.types import sqlite_datetime_text
@@ -140,9 +141,8 @@ class AccountsRepository(TenantRepository):
             party_of = select(AccountPartyRow.account_id).where(
                 AccountPartyRow.tenant_id == self.tenant_id, AccountPartyRow.customer_id == customer_id)
             query = query.where(or_(AccountRow.customer_id == customer_id, AccountRow.account_id.in_(party_of)))
-        if after is not None:
-            query = query.where(AccountRow.account_id > after)
-        rows = await self.session.scalars(query.order_by(AccountRow.account_id).limit(limit))
+        rows = await self.session.scalars(
+            keyset_page(query, [AccountRow.account_id], None if after is None else (after,), limit))
         return [_to_domain(row) for row in rows]
 
     async def get_many(self, account_ids: set[str]) -> list[Account]:

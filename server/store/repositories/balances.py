@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from server.domain.ingest.model import DailyBalance
+from server.store.keyset import keyset_page
 from server.store.models import DailyBalanceRow
 from server.store.repositories.base import TenantRepository
 
@@ -29,7 +30,6 @@ class DailyBalancesRepository(TenantRepository):
             query = query.where(DailyBalanceRow.balance_date >= since)
         if until is not None:
             query = query.where(DailyBalanceRow.balance_date <= until)
-        if after is not None:
-            query = query.where(DailyBalanceRow.balance_date > after)
-        rows = await self.session.scalars(query.order_by(DailyBalanceRow.balance_date).limit(limit))
+        rows = await self.session.scalars(
+            keyset_page(query, [DailyBalanceRow.balance_date], None if after is None else (after,), limit))
         return [DailyBalance(r.account_id, r.balance_date, r.balance, r.currency) for r in rows]

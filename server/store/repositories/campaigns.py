@@ -9,6 +9,7 @@ from sqlalchemy import and_, or_, select
 
 from server.domain.engagement.entities import Campaign, CampaignState
 from server.store.engagement_models import CampaignRow
+from server.store.keyset import keyset_page
 from server.store.models import CustomerRow
 from server.store.repositories.engagement_base import IdKeyedRepository
 from server.store.repositories.tenants import disabled_tenant_ids
@@ -44,10 +45,10 @@ class CampaignsRepository(IdKeyedRepository):
     async def audience_page(self, audience: dict[str, Any], after: str, limit: int) -> list[tuple[str, dict]]:
         """(customer id, attributes) of the next customers of the audience, by id."""
         query = select(CustomerRow.customer_id, CustomerRow.attributes).where(
-            CustomerRow.tenant_id == self.tenant_id, CustomerRow.customer_id > after)
+            CustomerRow.tenant_id == self.tenant_id)
         if audience.get("customer_ids") is not None:
             query = query.where(CustomerRow.customer_id.in_(list(audience["customer_ids"])))  # type: ignore[arg-type]
-        rows = await self.session.execute(query.order_by(CustomerRow.customer_id).limit(limit))
+        rows = await self.session.execute(keyset_page(query, [CustomerRow.customer_id], (after,), limit))
         return [(r.customer_id, dict(r.attributes or {})) for r in rows]
 
 

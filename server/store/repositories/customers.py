@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from server.domain.ingest.model import Customer
+from server.store.keyset import keyset_page
 from server.store.models import CustomerRow
 from server.store.repositories.base import TenantRepository
 
@@ -48,9 +49,8 @@ class CustomersRepository(TenantRepository):
 
     async def list_after(self, after: str | None, limit: int) -> list[Customer]:
         query = select(CustomerRow).where(CustomerRow.tenant_id == self.tenant_id)
-        if after is not None:
-            query = query.where(CustomerRow.customer_id > after)
-        rows = await self.session.scalars(query.order_by(CustomerRow.customer_id).limit(limit))
+        rows = await self.session.scalars(
+            keyset_page(query, [CustomerRow.customer_id], None if after is None else (after,), limit))
         return [customer_from_row(row) for row in rows]
 
     async def ids_in_range(self, first: str, last: str) -> list[str]:

@@ -15,6 +15,7 @@ from server.domain.engagement.entities import Channel, Delivery, DeliveryState
 from server.domain.engagement.receipts import DeliveryReceipt, could_name_a_message, receipt_applies
 from server.store import driver
 from server.store.engagement_models import DeliveryRow, TriggerRow
+from server.store.keyset import keyset_page
 from server.store.repositories.base import TenantRepository, dialect_insert, storable
 from server.store.repositories.tenants import disabled_tenant_ids
 
@@ -217,9 +218,8 @@ class DeliveriesRepository(TenantRepository):
             query = query.where(DeliveryRow.event_id == event_id)
         if campaign_id:
             query = query.where(DeliveryRow.campaign_id == campaign_id)
-        if before:
-            query = query.where(DeliveryRow.delivery_id < before)
-        rows = await self.session.scalars(query.order_by(DeliveryRow.delivery_id.desc()).limit(limit))
+        rows = await self.session.scalars(
+            keyset_page(query, [DeliveryRow.delivery_id], (before,) if before else None, limit, descending=True))
         return [_delivery(r) for r in rows]
 
     async def claim(self, delivery_id: str, now: dt.datetime, lease: dt.timedelta) -> Delivery | None:

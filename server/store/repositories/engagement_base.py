@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from server.store.keyset import keyset_page
 from server.store.repositories.base import TenantRepository
 
 
@@ -29,9 +30,7 @@ class IdKeyedRepository(TenantRepository):
     async def _page(self, after: str | None, limit: int, *conditions: Any) -> list[Any]:
         column = getattr(self.model, self.id_column)
         query = select(self.model).where(self.model.tenant_id == self.tenant_id, *conditions)
-        if after:
-            query = query.where(column > after)
-        return list(await self.session.scalars(query.order_by(column).limit(limit)))
+        return list(await self.session.scalars(keyset_page(query, [column], (after,) if after else None, limit)))
 
     async def _delete(self, identifier: str) -> bool:
         column = getattr(self.model, self.id_column)

@@ -6,6 +6,7 @@ import orjson
 from sqlalchemy import and_, or_, select, update
 
 from server.domain.insights.feed import FeedItem, Interaction
+from server.store.keyset import keyset_page
 from server.store.models import FeedInteractionRow, FeedItemRow
 from server.store.repositories.base import TenantRepository
 from server.store.types import sqlite_datetime_text
@@ -83,12 +84,8 @@ class FeedRepository(TenantRepository):
             query = query.where(FeedItemRow.created_at >= since)
         if until is not None:
             query = query.where(FeedItemRow.created_at < until)
-        if before is not None:
-            created, item_id = before
-            query = query.where(or_(FeedItemRow.created_at < created,
-                                    and_(FeedItemRow.created_at == created, FeedItemRow.feed_item_id < item_id)))
-        rows = await self.session.scalars(
-            query.order_by(FeedItemRow.created_at.desc(), FeedItemRow.feed_item_id.desc()).limit(limit))
+        rows = await self.session.scalars(keyset_page(
+            query, [FeedItemRow.created_at, FeedItemRow.feed_item_id], before, limit, descending=True))
         return [_to_domain(r) for r in rows]
 
     async def record_interaction(self, feed_item_id: str, interaction: Interaction, subject: str,

@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from server.domain.ingest.model import Holding, HoldingKind
+from server.store.keyset import keyset_page
 from server.store.models import HoldingRow
 from server.store.repositories.base import TenantRepository
 
@@ -26,8 +27,7 @@ class HoldingsRepository(TenantRepository):
         query = select(HoldingRow).where(HoldingRow.tenant_id == self.tenant_id)
         if customer_id is not None:
             query = query.where(HoldingRow.customer_id == customer_id)
-        if after is not None:
-            query = query.where(HoldingRow.holding_id > after)
-        rows = await self.session.scalars(query.order_by(HoldingRow.holding_id).limit(limit))
+        rows = await self.session.scalars(
+            keyset_page(query, [HoldingRow.holding_id], None if after is None else (after,), limit))
         return [Holding(r.holding_id, HoldingKind(r.kind), r.customer_id, r.account_id, r.amount, r.currency,
                         r.start_date, dict(r.attributes or {})) for r in rows]

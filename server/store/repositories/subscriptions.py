@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from server.domain.insights.definition import SubscriptionSettings
 from server.domain.insights.settings_json import settings_from_json, settings_to_json
+from server.store.keyset import keyset_page
 from server.store.models import SubscriptionChangeRow, SubscriptionSettingsRow
 from server.store.repositories.base import TenantRepository
 
@@ -55,9 +56,9 @@ class SubscriptionsRepository(TenantRepository):
         query = select(SubscriptionChangeRow).where(SubscriptionChangeRow.tenant_id == self.tenant_id)
         if customer_id is not None:
             query = query.where(SubscriptionChangeRow.customer_id == customer_id)
-        if before_id is not None:
-            query = query.where(SubscriptionChangeRow.change_id < before_id)
-        rows = await self.session.scalars(query.order_by(SubscriptionChangeRow.change_id.desc()).limit(limit))
+        rows = await self.session.scalars(keyset_page(
+            query, [SubscriptionChangeRow.change_id], None if before_id is None else (before_id,), limit,
+            descending=True))
         return [{"change_id": r.change_id, "customer_id": r.customer_id, "insight_name": r.insight_name,
                  "changed_by": r.changed_by, "changed_by_role": r.changed_by_role, "changed_at": r.changed_at,
                  "before": r.before, "after": r.after} for r in rows]

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import delete, select
 
 from server.domain.ingest.model import Direction, IncomingTransaction, Transaction
+from server.store.keyset import keyset_page
 from server.store.models import TransactionRow
 from server.store.repositories.base import TenantRepository
 from server.store.repositories.transaction_bulk import insert_new
@@ -48,10 +49,6 @@ class TransactionsRepository(TenantRepository):
             query = query.where(TransactionRow.posted_at >= since)
         if until is not None:
             query = query.where(TransactionRow.posted_at < until)
-        if before is not None:
-            posted, txn_id = before
-            query = query.where(or_(TransactionRow.posted_at < posted,
-                                    and_(TransactionRow.posted_at == posted, TransactionRow.transaction_id < txn_id)))
-        rows = await self.session.scalars(
-            query.order_by(TransactionRow.posted_at.desc(), TransactionRow.transaction_id.desc()).limit(limit))
+        rows = await self.session.scalars(keyset_page(
+            query, [TransactionRow.posted_at, TransactionRow.transaction_id], before, limit, descending=True))
         return [_to_domain(row) for row in rows]
