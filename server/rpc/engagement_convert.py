@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
+from server.domain import resource_names
 from server.domain.engagement.entities import (
     App,
     Campaign,
@@ -34,16 +35,9 @@ CONTENT_PARTS = {"push": ("title", "body", "image_url", "rich_text"), "sms": ("t
 
 def resource_id(name: str, collection: str, path: str, required: bool = True) -> str:
     """`apps/abc` -> `abc` (a bare id is accepted too); INVALID_ARGUMENT for another collection."""
-    if not name:
-        if required:
-            raise InvalidArgument("RESOURCE_NAME_REQUIRED", f"{path} is required",
-                                  violations=[FieldViolation(path, f"is required ({collection}/{{id}})")])
+    if not name and not required:
         return ""
-    prefix, _, identifier = name.rpartition("/")
-    if (prefix and prefix != collection) or not identifier or len(identifier) > 40:
-        raise InvalidArgument("RESOURCE_NAME_INVALID", f"{path} must be {collection}/{{id}}",
-                              violations=[FieldViolation(path, f"must be {collection}/{{id}}")])
-    return identifier
+    return resource_names.ENGAGEMENT[collection].id(name, path)
 
 
 def channel_from_proto(number: int, path: str, allow_unspecified: bool = False) -> Channel | None:
@@ -95,8 +89,8 @@ def contact_from_proto(message: pb.Contact) -> Contact:
     preferences = Preferences(
         opted_out_channels=[c for c in (channel_from_proto(n, "contact.preferences.opted_out_channels")
                                         for n in message.preferences.opted_out_channels) if c],
-        opted_out_event_types=[resource_id(n, "eventTypes", "contact.preferences.opted_out_event_types")
-                               for n in message.preferences.opted_out_event_types],
+        opted_out_event_types=[resource_id(n, "eventTypes", f"contact.preferences.opted_out_event_types[{i}]")
+                               for i, n in enumerate(message.preferences.opted_out_event_types)],
         quiet_hours=quiet)
     return Contact(message.customer_id, message.email, message.phone, devices,
                    [WalletPass(p.pass_type_identifier, p.serial_number, p.push_token) for p in message.passes],

@@ -308,7 +308,7 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
 
     async def RetryDeliveries(self, request: pb.RetryDeliveriesRequest, context: Context
                               ) -> pb.RetryDeliveriesResponse:
-        ids = [conv.resource_id(n, "deliveries", "names") for n in request.names]
+        ids = [conv.resource_id(n, "deliveries", f"names[{i}]") for i, n in enumerate(request.names)]
         return pb.RetryDeliveriesResponse(requeued=await self._engagement.retry_deliveries(current_caller(), ids))
 
 

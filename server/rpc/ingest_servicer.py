@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Sequence
 
 import grpc
 
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
-from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain import resource_names
 from server.domain.ingest.model import BatchOutcome, DailyBalance, IncomingTransaction, Rejection
 from server.domain.pagination import instant_and_text_key, page_request
 from server.rpc.context import current_caller
@@ -35,14 +34,6 @@ from server.services.ingestion import IngestionService
 MAX_REPORTED_REJECTIONS = 1000
 # Rows converted between two yields to the event loop (about a millisecond of work).
 CONVERSION_SLICE = 100
-
-
-def _resource_id(name: str, collection: str, field_name: str = "name") -> str:
-    match = re.fullmatch(rf"{collection}/([^/]+)", name)
-    if not match:
-        raise InvalidArgument("INVALID_RESOURCE_NAME", f"{field_name} must look like '{collection}/{{id}}'",
-                              violations=[FieldViolation(field_name, f"must be {collection}/{{id}}")])
-    return match.group(1)
 
 
 def _date_range(request: pb.ListTransactionsRequest | pb.ListBalancesRequest):  # type: ignore[no-untyped-def]
@@ -88,7 +79,7 @@ class IngestServicer(pb_grpc.IngestServiceServicer):
         return pb.BatchUpsertCustomersResponse(upserted_count=count)
 
     async def GetCustomer(self, request: pb.GetCustomerRequest, context: grpc.aio.ServicerContext) -> pb.Customer:
-        customer_id = _resource_id(request.name, "customers")
+        customer_id = resource_names.CUSTOMER.id(request.name, "name")
         return customer_to_proto(await self._ingestion.get_customer(current_caller(), customer_id))
 
     async def ListCustomers(self, request: pb.ListCustomersRequest,
@@ -110,7 +101,7 @@ class IngestServicer(pb_grpc.IngestServiceServicer):
             upserted_count=await self._ingestion.upsert_accounts(current_caller(), accounts))
 
     async def GetAccount(self, request: pb.GetAccountRequest, context: grpc.aio.ServicerContext) -> pb.Account:
-        account_id = _resource_id(request.name, "accounts")
+        account_id = resource_names.ACCOUNT.id(request.name, "name")
         return account_to_proto(await self._ingestion.get_account(current_caller(), account_id))
 
     async def ListAccounts(self, request: pb.ListAccountsRequest,
@@ -155,7 +146,7 @@ class IngestServicer(pb_grpc.IngestServiceServicer):
 
     async def ListTransactions(self, request: pb.ListTransactionsRequest,
                                context: grpc.aio.ServicerContext) -> pb.ListTransactionsResponse:
-        account_id = _resource_id(request.parent, "accounts", "parent")
+        account_id = resource_names.ACCOUNT.id(request.parent, "parent")
         since, until = _date_range(request)
         page = await self._ingestion.list_transactions(
             current_caller(), account_id, since, until,
@@ -173,7 +164,7 @@ class IngestServicer(pb_grpc.IngestServiceServicer):
 
     async def ListBalances(self, request: pb.ListBalancesRequest,
                            context: grpc.aio.ServicerContext) -> pb.ListBalancesResponse:
-        account_id = _resource_id(request.parent, "accounts", "parent")
+        account_id = resource_names.ACCOUNT.id(request.parent, "parent")
         since, until = _date_range(request)
         page = await self._ingestion.list_balances(
             current_caller(), account_id, since, until,

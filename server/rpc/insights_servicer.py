@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import grpc
 
 from engage.insights.v1 import insights_service_pb2 as pb
 from engage.insights.v1 import insights_service_pb2_grpc as pb_grpc
+from server.domain import resource_names
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.insights.feed import Interaction
 from server.domain.pagination import instant_and_text_key, page_request
@@ -55,17 +54,14 @@ class InsightsServicer(pb_grpc.InsightsServiceServicer):
 
     async def RecordInteraction(self, request: pb.RecordInteractionRequest,
                                 context: grpc.aio.ServicerContext) -> pb.Interaction:
-        match = re.fullmatch(r"customers/([^/]+)/feedItems/([^/]+)", request.feed_item)
-        if not match:
-            raise InvalidArgument("INVALID_RESOURCE_NAME", "feed_item must be customers/{id}/feedItems/{id}",
-                                  violations=[FieldViolation("feed_item", "customers/{id}/feedItems/{id}")])
+        customer_id, feed_item_id = resource_names.FEED_ITEM.parse(request.feed_item, "feed_item")
         name = pb.InteractionType.Name(request.type).removeprefix("INTERACTION_TYPE_") \
             if request.type in pb.InteractionType.values() else ""
         if name not in Interaction.__members__:
             raise InvalidArgument("INVALID_ENUM", "type must be VIEWED, CLICKED, DISMISSED or ACTED",
                                   violations=[FieldViolation("type", "VIEWED, CLICKED, DISMISSED or ACTED")])
         caller = current_caller()
-        when = await self._insights.record_interaction(caller, match.group(1), match.group(2), Interaction(name))
+        when = await self._insights.record_interaction(caller, customer_id, feed_item_id, Interaction(name))
         return pb.Interaction(feed_item=request.feed_item, type=request.type, subject=caller.subject,
                               create_time=timestamp_to_proto(when))
 
@@ -77,8 +73,5 @@ class InsightsServicer(pb_grpc.InsightsServiceServicer):
 
     async def GetInsightBatch(self, request: pb.GetInsightBatchRequest,
                               context: grpc.aio.ServicerContext) -> pb.InsightBatch:
-        match = re.fullmatch(r"insightBatches/([^/]+)", request.name)
-        if not match:
-            raise InvalidArgument("INVALID_RESOURCE_NAME", "name must be insightBatches/{id}",
-                                  violations=[FieldViolation("name", "insightBatches/{id}")])
-        return _batch_to_proto(await self._insights.get_batch(current_caller(), match.group(1)))
+        batch_id = resource_names.INSIGHT_BATCH.id(request.name, "name")
+        return _batch_to_proto(await self._insights.get_batch(current_caller(), batch_id))

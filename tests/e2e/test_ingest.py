@@ -226,7 +226,7 @@ async def test_a_batch_with_one_bad_account_stores_none_of_them(service_stubs):
 
 async def test_request_errors(service_stubs):
     assert (await failure(service_stubs.ingest.GetAccount(pb.GetAccountRequest(name="a1"))))[1] == \
-        "INVALID_RESOURCE_NAME"
+        "RESOURCE_NAME_INVALID"
     assert (await failure(service_stubs.ingest.ListAccounts(pb.ListAccountsRequest(page_token="garbage"))))[1] == \
         "INVALID_PAGE_TOKEN"
     assert (await failure(service_stubs.ingest.BatchUpsertCustomers(pb.BatchUpsertCustomersRequest())))[1] == \
