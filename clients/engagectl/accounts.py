@@ -5,6 +5,7 @@ import typer
 from clients.engagectl.context import cli_context
 from clients.engagectl.money import show_money
 from clients.engagectl.output import as_dict, emit_json, emit_table
+from clients.engagectl.paging import collect
 from engage.ingest.v1 import ingest_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Accounts ingested from the bank.")
@@ -19,16 +20,11 @@ def list_accounts(ctx: typer.Context,
     cli = cli_context(ctx)
 
     async def fetch(stubs):  # type: ignore[no-untyped-def]
-        found: list[pb.Account] = []
-        token = ""
-        while len(found) < limit:
-            page = await stubs.ingest.ListAccounts(pb.ListAccountsRequest(
-                customer_id=customer, page_size=min(limit - len(found), 1000), page_token=token))
-            found.extend(page.accounts)
-            token = page.next_page_token
-            if not token:
-                break
-        return found
+        async def page(size: int, token: str) -> tuple[list[pb.Account], str]:
+            response = await stubs.ingest.ListAccounts(pb.ListAccountsRequest(
+                customer_id=customer, page_size=size, page_token=token))
+            return list(response.accounts), response.next_page_token
+        return await collect(page, limit)
 
     accounts = cli.call(fetch)
     if cli.json_output:

@@ -6,6 +6,7 @@ import typer
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import channel_name, name, short, show, show_one, time_of
+from clients.engagectl.paging import collect
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Deliveries: list, get, retry.")
@@ -31,18 +32,12 @@ def list_deliveries(ctx: typer.Context, state: str | None = typer.Option(None, h
         raise typer.BadParameter(f"{state!r} is not a delivery state", param_hint="--state") from exc
 
     async def fetch(stubs):  # type: ignore[no-untyped-def]
-        found: list[pb.Delivery] = []
-        token = ""
-        while len(found) < limit:
+        async def page(size: int, token: str) -> tuple[list[pb.Delivery], str]:
             response = await stubs.engagement.ListDeliveries(pb.ListDeliveriesRequest(
                 state=state_number, customer_id=customer, event=name("events", event) if event else "",
-                campaign=name("campaigns", campaign) if campaign else "", page_size=min(limit - len(found), 1000),
-                page_token=token))
-            found.extend(response.deliveries)
-            token = response.next_page_token
-            if not token:
-                break
-        return found
+                campaign=name("campaigns", campaign) if campaign else "", page_size=size, page_token=token))
+            return list(response.deliveries), response.next_page_token
+        return await collect(page, limit)
 
     show(cli, "deliveries", COLUMNS, cli.call(fetch), row)
 

@@ -10,6 +10,7 @@ import typer
 from clients.engagectl.context import cli_context
 from clients.engagectl.money import show_money
 from clients.engagectl.output import as_dict, emit_json, emit_table
+from clients.engagectl.paging import collect
 from engage.insights.v1 import insights_service_pb2 as pb
 from engage.type.v1 import date_pb2
 
@@ -82,16 +83,11 @@ def feed(ctx: typer.Context, customer: str = typer.Option("", help="Customer id 
     cli = cli_context(ctx)
 
     async def fetch(stubs):  # type: ignore[no-untyped-def]
-        items: list[pb.FeedItem] = []
-        token = ""
-        while len(items) < limit:
-            page = await stubs.insights.GetFeed(pb.GetFeedRequest(
-                customer_id=customer, insight_names=insight, page_size=min(limit - len(items), 1000),
-                page_token=token))
-            items.extend(page.feed)
-            if not (token := page.next_page_token):
-                break
-        return items
+        async def page(size: int, token: str) -> tuple[list[pb.FeedItem], str]:
+            response = await stubs.insights.GetFeed(pb.GetFeedRequest(
+                customer_id=customer, insight_names=insight, page_size=size, page_token=token))
+            return list(response.feed), response.next_page_token
+        return await collect(page, limit)
 
     _emit_items(f"feed of {customer or 'me'}", cli.call(fetch), cli.json_output)
 

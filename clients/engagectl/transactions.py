@@ -7,6 +7,7 @@ import typer
 from clients.engagectl.context import cli_context
 from clients.engagectl.money import show_money
 from clients.engagectl.output import as_dict, emit_json, emit_table
+from clients.engagectl.paging import collect
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.type.v1 import date_pb2
 
@@ -40,19 +41,13 @@ def list_transactions(ctx: typer.Context,
         date_range.end_date.CopyFrom(end)
 
     async def fetch(stubs):  # type: ignore[no-untyped-def]
-        found: list[pb.Transaction] = []
-        token = ""
-        while len(found) < limit:
-            request = pb.ListTransactionsRequest(parent=f"accounts/{account}", page_size=min(limit - len(found), 1000),
-                                                 page_token=token)
+        async def page(size: int, token: str) -> tuple[list[pb.Transaction], str]:
+            request = pb.ListTransactionsRequest(parent=f"accounts/{account}", page_size=size, page_token=token)
             if start or end:
                 request.date_range.CopyFrom(date_range)
-            page = await stubs.ingest.ListTransactions(request)
-            found.extend(page.transactions)
-            token = page.next_page_token
-            if not token:
-                break
-        return found
+            response = await stubs.ingest.ListTransactions(request)
+            return list(response.transactions), response.next_page_token
+        return await collect(page, limit)
 
     transactions = cli.call(fetch)
     if cli.json_output:
