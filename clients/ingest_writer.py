@@ -60,12 +60,14 @@ class IngestWriter:
                 progress(len(chunk))
 
     async def transactions(self, transactions: Iterable[pb.Transaction], progress: Progress | None = None,
-                           batch_size: int = TRANSACTION_BATCH) -> pb.IngestTransactionsResponse:
-        """One client stream; rows are sent in batches of batch_size while the server stores."""
+                           batch_size: int = TRANSACTION_BATCH, backfill: bool = False,
+                           ) -> pb.IngestTransactionsResponse:
+        """One client stream; rows are sent in batches of batch_size while the server stores. `backfill`:
+        the rows are history, stored without real-time insights, alerts or messages."""
 
         async def requests() -> AsyncIterator[pb.IngestTransactionsRequest]:
             for chunk in chunks(transactions, batch_size):
-                yield pb.IngestTransactionsRequest(transactions=chunk)
+                yield pb.IngestTransactionsRequest(transactions=chunk, backfill=backfill)
                 if progress:
                     progress(len(chunk))
 

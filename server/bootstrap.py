@@ -77,7 +77,7 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
     return Services(settings=settings, database=database, redis=redis, publisher=publisher,
                     tenants=TenantService(database,
                                           cache_lifetime=dt.timedelta(seconds=settings.tenant_cache_seconds)),
-                    ingestion=IngestionService(database, publisher),
+                    ingestion=IngestionService(database, publisher, live_window=settings.live_window()),
                     # Each committed ingestion batch reaches the EVENT insights and the transaction alerts
                     # through the outbox.
                     ingest_events=IngestEventsService(database, publisher,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -58,6 +59,9 @@ class Settings(BaseSettings):
     # On SIGTERM/SIGINT a worker takes no new job and lets the running ones finish for up to this long
     # (a batch of sends ends within its lease) before it cancels them; 0 = cancel at once.
     worker_shutdown_wait_seconds: int = Field(default=25, ge=0)
+    # A transaction posted more than this many days before it is ingested is history (backfill) even in a
+    # live stream: it moves balances but fires no real-time insight, alert or message; 0 = no such limit.
+    live_window_days: float = Field(default=7, ge=0)
     retry_backoff_seconds: float = 5.0  # first retry delay of a failed job; doubles each try, with jitter
     # Engagement: channel secrets are sealed with the first of these Fernet keys (comma-separated;
     # the others still open older secrets during a key rotation). Unset: a key kept under var/.
@@ -93,6 +97,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.var_dir / 'engage.db').resolve()}"
+
+    def live_window(self) -> dt.timedelta | None:
+        """How old a posting of a live stream may be and still be news (None: any age)."""
+        return dt.timedelta(days=self.live_window_days) if self.live_window_days else None
 
     def hmac_secret(self) -> str | None:
         """The HS256 secret: configured, or else a random one kept under var/ for development."""

@@ -81,6 +81,8 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     # Delivery retries wait a few milliseconds here, not the production minutes.
     return Settings(database_url=database_url, redis_url=redis_url, jwt_secret=TEST_JWT_SECRET, var_dir=tmp_path,
                     delivery_retry_base_seconds=0.02,
+                    # Tests post on fixed dates (2024) and expect them live; the window has tests of its own.
+                    live_window_days=0,
                     queue_name=f"engage:test:{uuid.uuid4().hex}", log_format="console", max_concurrent_rpcs=64,
                     provider_networks_allowed=LOCAL_NETWORKS)
 

@@ -81,7 +81,8 @@ async def _send(stubs: Stubs, data: BerkaData, report: BerkaReport, progress: Pr
     holdings = holding_messages(data)
     await writer.holdings(holdings, step("holdings", len(holdings)))
     await writer.transactions(transaction_messages(data.transactions),
-                              step("transactions", len(data.transactions)), batch_size=TRANSACTION_BATCH)
+                              step("transactions", len(data.transactions)), batch_size=TRANSACTION_BATCH,
+                              backfill=True)  # 1993-98 history: balances, not news
     balances = balance_messages(report.derivation.closings)
     await writer.balances(balances, step("daily balances", len(balances)))
 
@@ -123,7 +124,8 @@ def berka(ctx: typer.Context,
           directory: Path = typer.Argument(..., help="Directory holding the data set's .asc files."),
           ) -> None:
     """Imports the PKDD'99 financial data set (Berka): clients, accounts, loans, cards, transactions
-    and end-of-day balances. Re-running it adds nothing."""
+    and end-of-day balances. Re-running it adds nothing. The transactions load as backfill: they move
+    balances but fire no real-time insight, alert or message."""
     cli = cli_context(ctx)
     try:
         data = read_berka(directory)

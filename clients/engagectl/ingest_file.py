@@ -56,10 +56,11 @@ def _reason(error: grpc.aio.AioRpcError) -> tuple[str, str]:
 class FileLoader:
     """Sends parsed records in dependency order and fills the report, line by line."""
 
-    def __init__(self, stubs: Stubs, report: LoadReport, progress: Progress) -> None:
+    def __init__(self, stubs: Stubs, report: LoadReport, progress: Progress, backfill: bool = False) -> None:
         self._ingest = stubs.ingest
         self._report = report
         self._progress = progress
+        self._backfill = backfill
 
     async def load(self, parsed: ParsedFile) -> None:
         senders = {Kind.CUSTOMER: self._customers, Kind.ACCOUNT: self._accounts,
@@ -110,7 +111,8 @@ class FileLoader:
     async def _transactions(self, records: list[Record], advance: Advance) -> None:
         async def requests() -> AsyncIterator[pb.IngestTransactionsRequest]:
             for chunk in chunks(records, TRANSACTION_BATCH):
-                yield pb.IngestTransactionsRequest(transactions=[record.message for record in chunk])
+                yield pb.IngestTransactionsRequest(transactions=[record.message for record in chunk],
+                                                   backfill=self._backfill)
                 advance(len(chunk))
 
         response = await self._ingest.IngestTransactions(requests())
@@ -148,6 +150,9 @@ def ingest(
     kind: KindOption | None = typer.Option(
         None, "--kind", help="What a CSV file holds (default: told by its header); for JSON Lines, the kind of "
                              "lines without a \"kind\" field."),
+    backfill: bool = typer.Option(
+        False, "--backfill", help="The transactions are history: they move balances but fire no real-time "
+                                  "insight, alert or message."),
 ) -> None:
     """Loads a CSV or JSON Lines file of customers, accounts, balances and transactions.
 
@@ -168,7 +173,7 @@ def ingest(
         # On stderr, so that --json output on stdout stays parseable.
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=errors, transient=True, disable=cli.json_output) as progress:
-            await FileLoader(stubs, report, progress).load(parsed)
+            await FileLoader(stubs, report, progress, backfill).load(parsed)
 
     cli.call(work)
     if cli.json_output:

@@ -135,7 +135,7 @@ class IngestServicer(pb_grpc.IngestServiceServicer):
             async for request in request_iterator:
                 # Converted while earlier batches are being stored.
                 batch = await _converted(request.transactions, next_index)
-                for outcome in await stream.add(batch, next_index):
+                for outcome in await stream.add(batch, next_index, request.backfill):
                     _add_outcome(response, outcome)
                 next_index += len(batch)
             for outcome in await stream.finish():

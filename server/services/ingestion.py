@@ -13,6 +13,7 @@ from server.domain.auth import Caller, Role
 from server.domain.date_ranges import day_bounds
 from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, not_found
 from server.domain.ingest.balances import move_balances
+from server.domain.ingest.freshness import is_live
 from server.domain.ingest.model import (
     Account,
     BatchOutcome,
@@ -52,6 +53,7 @@ class PreparedBatch:
     """A batch of transactions checked for everything that needs no database, ready to store."""
 
     tenant_id: str
+    backfill: bool = False  # history: stored, but announced to no real-time consumer
     outcome: BatchOutcome = field(default_factory=BatchOutcome)
     candidates: list[tuple[int, IncomingTransaction]] = field(default_factory=list)  # (index, row)
 
@@ -83,9 +85,10 @@ class TransactionStream:
         self._storing: deque[asyncio.Task[BatchOutcome]] = deque()
         self._last: StoreProgress | None = None
 
-    async def add(self, batch: list[IncomingTransaction | Rejection], first_index: int) -> list[BatchOutcome]:
+    async def add(self, batch: list[IncomingTransaction | Rejection], first_index: int,
+                  backfill: bool = False) -> list[BatchOutcome]:
         """Starts storing the batch; returns the outcomes of earlier batches that had to finish first."""
-        prepared = self._service.prepare_transactions(self._caller, batch, first_index)
+        prepared = self._service.prepare_transactions(self._caller, batch, first_index, backfill)
         finished = []
         while len(self._storing) >= self._in_flight:
             finished.append(await self._storing.popleft())
@@ -114,10 +117,13 @@ class TransactionStream:
 
 
 class IngestionService:
-    def __init__(self, database: Database, publisher: EventPublisher, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, publisher: EventPublisher, clock: Clock = utc_now,
+                 live_window: dt.timedelta | None = None) -> None:
+        """`live_window`: a posting older than this is backfill even in a live batch (None: none is)."""
         self._database = database
         self._publisher = publisher
         self._clock = clock
+        self._live_window = live_window
         self._statistics = PlannerStatistics(database)
 
     async def _ensure_statistics(self, *tables: str) -> None:
@@ -229,14 +235,15 @@ class IngestionService:
     # -- transactions ---------------------------------------------------------------------------
 
     def prepare_transactions(self, caller: Caller, batch: list[IncomingTransaction | Rejection],
-                             first_index: int) -> PreparedBatch:
+                             first_index: int, backfill: bool = False) -> PreparedBatch:
         """Everything about one batch that needs no database: the caller's role, the batch size, each
         row's own validity and ids repeated inside the batch. `batch` holds the rows as the client sent
-        them, already turned into domain objects, or Rejections where even that failed."""
+        them, already turned into domain objects, or Rejections where even that failed. `backfill`: the batch
+is history (see server.domain.ingest.freshness)."""
         caller.require_role(*WRITERS)
         if len(batch) > MAX_TRANSACTION_BATCH:  # an empty message of a stream is allowed: only the upper bound
             check_batch_size(len(batch), MAX_TRANSACTION_BATCH, "transactions")
-        prepared = PreparedBatch(caller.tenant_id)
+        prepared = PreparedBatch(caller.tenant_id, backfill)
         outcome = prepared.outcome
         seen: set[str] = set()
         for offset, item in enumerate(batch):
@@ -263,11 +270,11 @@ class IngestionService:
                                  progress: StoreProgress | None = None) -> BatchOutcome:
         """Stores a prepared batch in one database transaction: ids already stored are duplicates, rows
         of unknown accounts or in another currency are rejected, and so are rows that would take their
-        account's balance out of the storable range (BALANCE_OUT_OF_RANGE); the rest is inserted, moves
-        its accounts' balances and is announced through the outbox. With `previous` (the batch sent before,
-        still being stored) the rows are inserted only once that batch's are, so that a transaction id
-        sent twice is stored as first sent, and committed only once that batch is, so that nothing sent
-        after a batch that failed is kept; `progress` tells the next batch the same."""
+        account's balance out of the storable range (BALANCE_OUT_OF_RANGE); the rest is inserted and moves
+        its accounts' balances, and its live rows are announced through the outbox. With `previous` (the
+        batch sent before, still being stored) the rows are inserted only once that batch's are, so that a
+        transaction id sent twice is stored as first sent, and committed only once that batch is, so that
+        nothing sent after a batch that failed is kept; `progress` tells the next batch the same."""
         progress = progress or StoreProgress()
         try:
             outcome, event_id = await self._store(prepared, previous, progress)
@@ -279,12 +286,13 @@ class IngestionService:
             progress.ended.set()
         if event_id is not None:
             await self._announce([event_id])
+        if outcome.accepted:
             await self._ensure_statistics("transactions")
         return outcome
 
     async def _store(self, prepared: PreparedBatch, previous: StoreProgress | None,
                      progress: StoreProgress) -> tuple[BatchOutcome, int | None]:
-        """The outcome, and the outbox event that announces the accepted rows (None: nothing accepted)."""
+        """The outcome, and the outbox event that announces the accepted live rows (None: none)."""
         outcome = prepared.outcome
         candidates = prepared.candidates
         event_id = None
@@ -333,8 +341,12 @@ class IngestionService:
             outcome.accepted_ids = [t.transaction_id for _, t in accepted]
             outcome.accepted = len(accepted)
             outcome.rejected.sort(key=lambda r: r.index)
-            if accepted:
-                event_id = await uow.ingest_events.add(prepared.tenant_id, outcome.accepted_ids, now)
+            # The one place that tells news from history: backfill moves the balances above like any
+            # posting but never reaches the outbox, so no EVENT insight, alert or message comes of it.
+            live_ids = [t.transaction_id for _, t in accepted
+                        if t.posted_at is not None and is_live(prepared.backfill, t.posted_at, now, self._live_window)]
+            if live_ids:
+                event_id = await uow.ingest_events.add(prepared.tenant_id, live_ids, now)
             await uow.commit()
         return outcome, event_id
 

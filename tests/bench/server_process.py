@@ -62,7 +62,9 @@ class ServerProcess:
     async def start(self) -> None:
         environment = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
                        "ENGAGE_GRPC_PORT": str(self.port), "ENGAGE_JWT_SECRET": self.jwt_secret,
-                       "ENGAGE_LOG_LEVEL": "WARNING", "ENGAGE_QUEUE_NAME": self.queue_name}
+                       "ENGAGE_LOG_LEVEL": "WARNING", "ENGAGE_QUEUE_NAME": self.queue_name,
+                       # The workload's postings are dated 2024: measured as live (outbox written), as before.
+                       "ENGAGE_LIVE_WINDOW_DAYS": "0"}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self._process = await asyncio.create_subprocess_exec(

@@ -765,6 +765,13 @@ class IngestTransactionsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TRANSACTIONS_FIELD_NUMBER: _builtins.int
+    BACKFILL_FIELD_NUMBER: _builtins.int
+    backfill: _builtins.bool
+    """The batch is history being loaded, not news: its transactions are stored and move balances as any
+    other, but fire no real-time insight, alert or message. Set it on every message of a stream that
+    loads history. In a live batch (false), a transaction posted longer ago than the server's live
+    window (ENGAGE_LIVE_WINDOW_DAYS) is treated as backfill all the same.
+    """
     @_builtins.property
     def transactions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Transaction]:
         """One batch; up to a few thousand per message is efficient."""
@@ -773,10 +780,11 @@ class IngestTransactionsRequest(_message.Message):
         self,
         *,
         transactions: _abc.Iterable[Global___Transaction] | None = ...,
+        backfill: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["transactions", b"transactions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backfill", b"backfill", "transactions", b"transactions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
