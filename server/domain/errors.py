@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from server.domain.reasons import Reason
+
 
 @dataclass(frozen=True)
 class FieldViolation:
@@ -15,10 +17,14 @@ class FieldViolation:
 class DomainError(Exception):
     """Base of every error the service layer raises on purpose; the RPC layer maps the kind."""
 
-    code: str
+    code: Reason | str  # a Reason member, or its value (turned into the member; anything else: ValueError)
     message: str
     violations: list[FieldViolation] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Only documented codes: an unknown one is a bug here, not a new code for clients to learn.
+        self.code = Reason(self.code)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.reasons import Reason
 
 _VARIABLE = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 _COLLECTION = re.compile(r"[a-z][a-zA-Z0-9]*")
@@ -51,13 +52,13 @@ class ResourcePattern:
     def parse(self, name: str, field_path: str) -> tuple[str, ...]:
         """The resource ids of `name`, in the pattern's order; InvalidArgument naming `field_path`."""
         if not name:
-            raise InvalidArgument("RESOURCE_NAME_REQUIRED", f"{field_path} is required",
+            raise InvalidArgument(Reason.RESOURCE_NAME_REQUIRED, f"{field_path} is required",
                                   violations=[FieldViolation(field_path, f"is required ({self.template})")])
         match = self._regex.fullmatch(name)
         if match is None and self.bare_id_ok and len(self.variables) == 1:
             match = self._bare.fullmatch(name)
         if match is None:
-            raise InvalidArgument("RESOURCE_NAME_INVALID", f"{field_path} must be {self.template}",
+            raise InvalidArgument(Reason.RESOURCE_NAME_INVALID, f"{field_path} must be {self.template}",
                                   violations=[FieldViolation(field_path, f"must be {self.template}")],
                                   metadata={"field": field_path, "pattern": self.template})
         return match.groups()

@@ -1,0 +1,168 @@
+"""Every reason code Engage answers with (`google.rpc.ErrorInfo.reason`, AIP-193), one line each on
+what it means. DomainError accepts only these; the README's error tables are checked against this
+list (tests/unit/test_reasons.py), so a code is added here, raised, and documented in one change.
+
+Not here: the reasons of rejected rows in a batch's response (`IngestTransactionsResponse.rejected`)
+and a delivery's `error_code` (mostly the provider's own codes). They travel in response fields,
+not in ErrorInfo, and are documented as lists of their own. A code that is both (CURRENCY_MISMATCH,
+INVALID_AMOUNT, TEXT_NUL_CHARACTER) is here because some call also fails with it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    meaning: str
+
+    def __new__(cls, code: str, meaning: str) -> Reason:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.meaning = meaning
+        return member
+
+    # -- authentication (UNAUTHENTICATED) ---------------------------------------------------------
+    TOKEN_MISSING = "TOKEN_MISSING", "no `authorization: Bearer <JWT>` metadata"
+    TOKEN_MALFORMED = "TOKEN_MALFORMED", "the bearer token is not a JWT"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED", "the token's `exp` has passed (beyond the leeway)"
+    TOKEN_NOT_YET_VALID = "TOKEN_NOT_YET_VALID", "the token's `nbf` is in the future (beyond the leeway)"
+    TOKEN_BAD_SIGNATURE = "TOKEN_BAD_SIGNATURE", "the token's signature does not verify"
+    TOKEN_ALGORITHM_NOT_ALLOWED = "TOKEN_ALGORITHM_NOT_ALLOWED", "not HS256/RS256 with a configured key"
+    TOKEN_WRONG_ISSUER = "TOKEN_WRONG_ISSUER", "the token's `iss` is not the configured issuer"
+    TOKEN_WRONG_AUDIENCE = "TOKEN_WRONG_AUDIENCE", "the token's `aud` is not the configured audience"
+    TOKEN_MISSING_CLAIM = "TOKEN_MISSING_CLAIM", "a claim Engage needs is absent"
+    TOKEN_UNKNOWN_ROLE = "TOKEN_UNKNOWN_ROLE", "the token's role is not one of Engage's"
+    TOKEN_INVALID = "TOKEN_INVALID", "another problem with the token's claims"
+    UNKNOWN_TENANT = "UNKNOWN_TENANT", "the token names a tenant that does not exist (or was deleted)"
+
+    # -- permission (PERMISSION_DENIED) -----------------------------------------------------------
+    TENANT_DISABLED = "TENANT_DISABLED", "an operator disabled the token's tenant"
+    ROLE_NOT_ALLOWED = "ROLE_NOT_ALLOWED", "the token's role may not make this call"
+    NOT_YOUR_DATA = "NOT_YOUR_DATA", "a user token asked for another customer's data"
+    CAMPAIGN_SELF_APPROVAL = "CAMPAIGN_SELF_APPROVAL", "a campaign's author may not approve it (four eyes)"
+
+    # -- request shape, every service (INVALID_ARGUMENT) ------------------------------------------
+    RESOURCE_NAME_REQUIRED = "RESOURCE_NAME_REQUIRED", "a required resource name is empty"
+    RESOURCE_NAME_INVALID = "RESOURCE_NAME_INVALID", "a resource name does not fit its AIP-122 pattern"
+    UPDATE_MASK_REQUIRED = "UPDATE_MASK_REQUIRED", "an update without an update_mask"
+    UPDATE_MASK_INVALID = "UPDATE_MASK_INVALID", "an update_mask names a field that cannot be changed"
+    REQUEST_ID_TOO_LONG = "REQUEST_ID_TOO_LONG", "a request_id over 120 characters"
+    MISSING_CUSTOMER_ID = "MISSING_CUSTOMER_ID", "a call about a customer without its customer_id"
+    INVALID_ENUM = "INVALID_ENUM", "an enum field unset or unknown"
+    INVALID_DATE = "INVALID_DATE", "a date that is not a calendar date"
+    TIMESTAMP_INVALID = "TIMESTAMP_INVALID", "a Timestamp outside 0001..9999 or with nanos out of range"
+    TEXT_NUL_CHARACTER = "TEXT_NUL_CHARACTER", "a string holds U+0000, which PostgreSQL cannot store"
+    INVALID_PAGE_SIZE = "INVALID_PAGE_SIZE", "a negative page_size"
+    INVALID_PAGE_TOKEN = "INVALID_PAGE_TOKEN", "a page_token this list did not return"
+    MESSAGE_MALFORMED = "MESSAGE_MALFORMED", "the request bytes are not a message of the method's type"
+
+    # -- batches (INVALID_ARGUMENT) ---------------------------------------------------------------
+    EMPTY_BATCH = "EMPTY_BATCH", "a batch with nothing in it"
+    BATCH_TOO_LARGE = "BATCH_TOO_LARGE", "a batch with more items than a call takes"
+    REPEATED_ID = "REPEATED_ID", "the same id twice in one batch"
+    BATCH_REQUESTS_REQUIRED = "BATCH_REQUESTS_REQUIRED", "BatchTriggerEvents without requests"
+    BATCH_CONTENT_TOO_LARGE = "BATCH_CONTENT_TOO_LARGE", "a trigger batch's messages over 64 Mi characters"
+    BATCH_ANSWER_TOO_LARGE = "BATCH_ANSWER_TOO_LARGE", "a trigger batch whose answer would pass 4 MiB"
+
+    # -- ingestion --------------------------------------------------------------------------------
+    INVALID_CUSTOMER = "INVALID_CUSTOMER", "a customer's fields are invalid (INVALID_ARGUMENT)"
+    INVALID_ACCOUNT = "INVALID_ACCOUNT", "an account's fields are invalid (INVALID_ARGUMENT)"
+    INVALID_HOLDING = "INVALID_HOLDING", "a holding's fields are invalid (INVALID_ARGUMENT)"
+    INVALID_AMOUNT = "INVALID_AMOUNT", "an amount that is not a storable Money (INVALID_ARGUMENT)"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH", "an amount not in its account's currency (INVALID_ARGUMENT)"
+    UNKNOWN_CUSTOMER = "UNKNOWN_CUSTOMER", "an account names a customer not ingested yet (FAILED_PRECONDITION)"
+    UNKNOWN_CUSTOMER_OR_ACCOUNT = "UNKNOWN_CUSTOMER_OR_ACCOUNT", \
+        "a holding names a customer or account not ingested yet (FAILED_PRECONDITION)"
+
+    # -- insights (INVALID_ARGUMENT) --------------------------------------------------------------
+    AS_OF_OUT_OF_RANGE = "AS_OF_OUT_OF_RANGE", "an evaluation as of a date before 1900-01-01"
+    INVALID_CHUNK_SIZE = "INVALID_CHUNK_SIZE", "RunInsightBatch's chunk_size out of range"
+    NOT_A_SCHEDULED_INSIGHT = "NOT_A_SCHEDULED_INSIGHT", "TriggerInsights named an insight evaluated on events"
+
+    # -- tenants (engagectl tenants) --------------------------------------------------------------
+    INVALID_TENANT = "INVALID_TENANT", "a tenant id that is not a valid id (INVALID_ARGUMENT)"
+    TENANT_EXISTS = "TENANT_EXISTS", "the tenant exists already (ALREADY_EXISTS)"
+    TENANT_NOT_DISABLED = "TENANT_NOT_DISABLED", "deleting a tenant that is enabled (FAILED_PRECONDITION)"
+    TENANT_DISABLED_RECENTLY = "TENANT_DISABLED_RECENTLY", \
+        "deleting a tenant disabled less than the tenant cache ago (FAILED_PRECONDITION)"
+
+    # -- engagement setup (INVALID_ARGUMENT) ------------------------------------------------------
+    APP_NAME_REQUIRED = "APP_NAME_REQUIRED", "an app without a display name"
+    APP_NAME_INVALID = "APP_NAME_INVALID", "an app's display name is invalid"
+    APP_CATEGORY_INVALID = "APP_CATEGORY_INVALID", "an app category Engage does not know"
+    APP_PLATFORM_REQUIRED = "APP_PLATFORM_REQUIRED", "an app without a platform"
+    EVENT_TYPE_NAME_REQUIRED = "EVENT_TYPE_NAME_REQUIRED", "an event type without a display name"
+    EVENT_NAME_REQUIRED = "EVENT_NAME_REQUIRED", "an event without a display name"
+    EVENT_DESCRIPTION_REQUIRED = "EVENT_DESCRIPTION_REQUIRED", "an event without a description"
+    EVENT_TYPE_REQUIRED = "EVENT_TYPE_REQUIRED", "an event without an event type"
+    EVENT_MESSAGE_EMPTY = "EVENT_MESSAGE_EMPTY", "an event message with neither template nor content"
+    EVENT_CHANNEL_REPEATED = "EVENT_CHANNEL_REPEATED", "an event with two messages for one channel"
+    EVENT_MESSAGE_CLASS_INVALID = "EVENT_MESSAGE_CLASS_INVALID", "an event's message class unset or unknown"
+    TEMPLATE_INVALID = "TEMPLATE_INVALID", "a template's content is invalid (parts, length, tokens, nesting)"
+    TEMPLATE_CHANNEL_MISMATCH = "TEMPLATE_CHANNEL_MISMATCH", "a template of another channel than the message"
+    TEMPLATE_CHANNEL_NOT_MODIFIABLE = "TEMPLATE_CHANNEL_NOT_MODIFIABLE", "an update changed a template's channel"
+    CONTENT_CHANNEL_MISMATCH = "CONTENT_CHANNEL_MISMATCH", "content of another channel than the message's"
+    CHANNEL_REQUIRED = "CHANNEL_REQUIRED", "a channel unset or unknown"
+    CHANNEL_CONFIG_INVALID = "CHANNEL_CONFIG_INVALID", "a channel configuration's fields are invalid"
+    CONTACT_INVALID = "CONTACT_INVALID", "a contact's fields are invalid"
+    TRANSACTION_ALERT_INVALID = "TRANSACTION_ALERT_INVALID", "a transaction alert's condition is invalid"
+    CAMPAIGN_INVALID = "CAMPAIGN_INVALID", "a campaign's fields are invalid"
+
+    # -- sending (INVALID_ARGUMENT) ---------------------------------------------------------------
+    TEMPLATE_TOKEN_MISSING = "TEMPLATE_TOKEN_MISSING", "a trigger's data lacks a token its messages use"
+    MESSAGE_TOO_LONG = "MESSAGE_TOO_LONG", "a rendered message over its channel's limit"
+    OTP_PURPOSE_INVALID = "OTP_PURPOSE_INVALID", "a one-time password without a valid purpose"
+    OTP_CHANNEL_INVALID = "OTP_CHANNEL_INVALID", "a channel one-time passwords cannot go by"
+    OTP_CODE_REQUIRED = "OTP_CODE_REQUIRED", "VerifyOtp without a code"
+    OTP_WRONG_CODE = "OTP_WRONG_CODE", "the code is wrong (attempts left in the metadata)"
+
+    # -- state (FAILED_PRECONDITION) --------------------------------------------------------------
+    APP_NOT_PUBLISHED = "APP_NOT_PUBLISHED", "the event's app is not published"
+    TEMPLATE_RENDER_FAILED = "TEMPLATE_RENDER_FAILED", "a message could not be rendered"
+    OTP_NO_ADDRESS = "OTP_NO_ADDRESS", "the customer has no address on the one-time password's channel"
+    OTP_EXPIRED = "OTP_EXPIRED", "the one-time password has expired"
+    OTP_ALREADY_USED = "OTP_ALREADY_USED", "the one-time password was verified already"
+    OTP_TOO_MANY_ATTEMPTS = "OTP_TOO_MANY_ATTEMPTS", "too many wrong codes: ask for a new one"
+    CAMPAIGN_STATE_INVALID = "CAMPAIGN_STATE_INVALID", "the campaign's state does not allow this"
+
+    # -- quotas (RESOURCE_EXHAUSTED) --------------------------------------------------------------
+    OTP_TOO_MANY_SENDS = "OTP_TOO_MANY_SENDS", "the customer's hourly one-time passwords are used up"
+
+    # -- not found, also for another tenant's ids (NOT_FOUND; errors.not_found(kind)) -------------
+    CUSTOMER_NOT_FOUND = "CUSTOMER_NOT_FOUND", "no such customer"
+    ACCOUNT_NOT_FOUND = "ACCOUNT_NOT_FOUND", "no such account"
+    INSIGHT_NOT_FOUND = "INSIGHT_NOT_FOUND", "no insight of that name in the catalogue"
+    FEED_ITEM_NOT_FOUND = "FEED_ITEM_NOT_FOUND", "no such feed item"
+    INSIGHT_BATCH_NOT_FOUND = "INSIGHT_BATCH_NOT_FOUND", "no such insight batch"
+    TENANT_NOT_FOUND = "TENANT_NOT_FOUND", "no such tenant"
+    APP_NOT_FOUND = "APP_NOT_FOUND", "no such app"
+    EVENT_NOT_FOUND = "EVENT_NOT_FOUND", "no such event"
+    EVENT_TYPE_NOT_FOUND = "EVENT_TYPE_NOT_FOUND", "no such event type"
+    TEMPLATE_NOT_FOUND = "TEMPLATE_NOT_FOUND", "no such template"
+    CHANNEL_CONFIG_NOT_FOUND = "CHANNEL_CONFIG_NOT_FOUND", "no such channel configuration"
+    CONTACT_NOT_FOUND = "CONTACT_NOT_FOUND", "no contact for that customer"
+    CAMPAIGN_NOT_FOUND = "CAMPAIGN_NOT_FOUND", "no such campaign"
+    DELIVERY_NOT_FOUND = "DELIVERY_NOT_FOUND", "no such delivery"
+    OTP_NOT_FOUND = "OTP_NOT_FOUND", "no such one-time password"
+    TRANSACTION_ALERT_NOT_FOUND = "TRANSACTION_ALERT_NOT_FOUND", "no such transaction alert"
+    INSIGHT_NOTIFICATION_NOT_FOUND = "INSIGHT_NOTIFICATION_NOT_FOUND", "no such insight notification"
+
+    # -- subscriptions: the reference API's codes, kept for its clients (INVALID_ARGUMENT; README table) --
+    Y800 = "Y800", "an invalid value (JSON text, insightName, a title, a threshold)"
+    Y801 = "Y801", "an invalid length (insightTitle)"
+    Y802 = "Y802", "modifying an attribute that this API may not change"
+    Y803 = "Y803", "a configuration with none of isSubscribed, duration, threshold"
+    Y806 = "Y806", "invalid input (the body's shape, an unknown or repeated key, an insight twice)"
+    Y812 = "Y812", "insightName missing"
+    Y813 = "Y813", "a required field of a configuration or threshold missing"
+    Y825 = "Y825", "an update without a valid request body"
+
+    # -- faults, not domain errors (server/faults.py, the interceptor; with RetryInfo) -----------
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE", "the database cannot be reached (UNAVAILABLE)"
+    STORE_TIMEOUT = "STORE_TIMEOUT", "a statement ran past its timeout or the database went silent (UNAVAILABLE)"
+    STORE_BUSY = "STORE_BUSY", "a lock was not granted in time (UNAVAILABLE)"
+    STORE_CONFLICT = "STORE_CONFLICT", "a deadlock or serialization failure; nothing kept (ABORTED)"
+    OUT_OF_MEMORY = "OUT_OF_MEMORY", "the server ran out of memory for this call (RESOURCE_EXHAUSTED)"
+    QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE", "Redis could not be reached where a call needed it (UNAVAILABLE)"
+    INTERNAL = "INTERNAL", "a fault of ours; the message carries the request id (INTERNAL)"
