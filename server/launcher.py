@@ -43,9 +43,7 @@ def main() -> int:
     children += [Child("server", lambda: subprocess.Popen([sys.executable, "-m", "server"], env=env)),
                  Child("worker", lambda: subprocess.Popen([sys.executable, "-m", "workers"], env=env))]
     supervisor = Supervisor(children)
-    for child in children:
-        if child.process is None:
-            child.launch()
+    supervisor.start_all()
     say(f"gRPC on {settings.grpc_host}:{settings.grpc_port}; one arq worker. Ctrl-C stops everything.")
     say("try: .venv/bin/engagectl tenants create demo && export ENGAGE_TOKEN=$(.venv/bin/engagectl token mint "
         "--tenant demo --role service --sub loader) && .venv/bin/engagectl demo seed --customers 20")

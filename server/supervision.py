@@ -36,9 +36,9 @@ class Child:
     restart_at: float | None = None
     exit_codes: list[int] = field(default_factory=list)
 
-    def launch(self) -> None:
+    def launch(self, now: float) -> None:
         self.process = self.start()
-        self.started_at = time.monotonic()
+        self.started_at = now
         self.restart_at = None
 
 
@@ -48,8 +48,11 @@ class Supervisor:
         self._clock = clock
 
     def start_all(self) -> None:
+        """Starts every child not running yet (one started before, as the embedded Redis is, keeps its
+        process)."""
         for child in self.children:
-            child.launch()
+            if child.process is None:
+                child.launch(self._clock())
 
     def tend(self) -> None:
         """One look at every child: a child that exited is scheduled for a restart, a scheduled one
@@ -60,7 +63,7 @@ class Supervisor:
                 if now >= child.restart_at:
                     child.restarts += 1
                     say(f"restarting {child.name} (restart {child.restarts})")
-                    child.launch()
+                    child.launch(now)
                 continue
             code = child.process.poll() if child.process is not None else None
             if code is None:

@@ -34,7 +34,6 @@ def test_a_child_that_exits_is_started_again_after_its_wait():
     child = failing_child()
     supervisor = Supervisor([child], clock)
     supervisor.start_all()
-    child.started_at = clock.now
     exited(child)
     supervisor.tend()
     assert child.exit_codes == [3] and child.restart_at is not None
@@ -52,15 +51,13 @@ def test_the_wait_grows_while_the_child_keeps_failing_and_starts_over_after_a_go
     supervisor = Supervisor([child], clock)
     supervisor.start_all()
     for expected_failures in (1, 2, 3):
-        child.started_at = clock.now
         exited(child)
         supervisor.tend()
         assert child.failures_in_a_row == expected_failures
         assert child.restart_at - clock.now <= RESTART_BASE_SECONDS * 2 ** (expected_failures - 1)
         clock.now = child.restart_at
         supervisor.tend()
-    child.started_at = clock.now
-    clock.now += STABLE_SECONDS
+    clock.now += STABLE_SECONDS + 1
     exited(child)
     supervisor.tend()
     assert child.failures_in_a_row == 1
