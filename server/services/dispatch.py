@@ -26,7 +26,7 @@ from server.domain.engagement.sending import EGRESS_DENIED, SendOutcome, SendRep
 from server.security.receipt_urls import ReceiptUrls
 from server.security.secret_box import SecretBox, SecretBoxError
 from server.services.clock import Clock, utc_now
-from server.services.events import DeliveryQueue
+from server.services.events import DeliveryQueue, hand_over
 from server.services.fanout import PARK_HORIZON
 from server.store.db import Database
 from server.store.repositories.deliveries import FinishedSend
@@ -334,12 +334,9 @@ class DispatchService:
             if answer.retry_at is not None and answer.retry_at - now <= PARK_HORIZON:
                 tag = f"held{delivery.attempts}-{now.timestamp():.3f}" if answer.held_back \
                     else f"try{delivery.attempts + 1}"
-                try:
-                    await self._queue.enqueue_deliveries(tenant_id, [delivery.delivery_id], tag=tag,
-                                                         defer_seconds=(answer.retry_at - now).total_seconds())
-                except Exception as exc:  # Redis away: the relay sweep finds the retry once it is due
-                    log.warning("delivery_retry_not_enqueued", tenant=tenant_id, delivery=delivery.delivery_id,
-                                error=repr(exc))
+                await hand_over(self._queue.enqueue_deliveries(
+                    tenant_id, [delivery.delivery_id], tag=tag, defer_seconds=(answer.retry_at - now).total_seconds()),
+                    "delivery_retry_not_enqueued", tenant=tenant_id, delivery=delivery.delivery_id)
             self._on_recorded(delivery, answer.state)
             (log.warning if report.error_code == EGRESS_DENIED else log.info)(
                 "delivery_dispatched", tenant=tenant_id, delivery=delivery.delivery_id,

@@ -22,7 +22,7 @@ from server.domain.insights.feed import FeedItem
 from server.domain.pagination import Page, PageRequest, paginate
 from server.security.secret_box import SecretBox
 from server.services.clock import Clock, utc_now
-from server.services.events import DeliveryQueue
+from server.services.events import DeliveryQueue, hand_over
 from server.services.fanout import (
     PARK_HORIZON,
     SendingSetup,
@@ -146,9 +146,9 @@ class EngagementService:
         """Hands the recorded deliveries to the workers (the outbox already counts them as enqueued); if
         this fails the relay sweep re-sends them after its grace period."""
         now = self._clock()
-        due_now = [d.delivery_id for d in deliveries if d.state is DeliveryState.QUEUED and d.next_attempt_at <= now]
-        try:
-            if due_now:
+
+        async def enqueue() -> None:
+            if any(d.state is DeliveryState.QUEUED and d.next_attempt_at <= now for d in deliveries):
                 await self._queue.enqueue_due_dispatch(tenant_id)
             parked = [d for d in deliveries if d.state is DeliveryState.QUEUED
                       and now < d.next_attempt_at <= now + PARK_HORIZON]
@@ -156,8 +156,8 @@ class EngagementService:
                 await self._queue.enqueue_deliveries(
                     tenant_id, [delivery.delivery_id], tag="deferred",
                     defer_seconds=(delivery.next_attempt_at - now).total_seconds())
-        except Exception as exc:  # Redis down: the outbox keeps them and the relay sends them later
-            log.warning("deliveries_not_enqueued", tenant=tenant_id, count=len(deliveries), error=repr(exc))
+
+        await hand_over(enqueue(), "deliveries_not_enqueued", tenant=tenant_id, count=len(deliveries))
 
     # -- automatic triggers ---------------------------------------------------------------------
 
@@ -270,10 +270,9 @@ class EngagementService:
             requeued = await uow.deliveries.requeue(delivery_ids or None, states, now)
             await uow.commit()
         if requeued:
-            try:
-                await self._queue.enqueue_deliveries(caller.tenant_id, requeued, tag=f"redrive{int(now.timestamp())}")
-            except Exception as exc:  # Redis away: the relay sweep finds them in the database
-                log.warning("deliveries_not_enqueued", tenant=caller.tenant_id, count=len(requeued), error=repr(exc))
+            await hand_over(self._queue.enqueue_deliveries(caller.tenant_id, requeued,
+                                                           tag=f"redrive{int(now.timestamp())}"),
+                            "deliveries_not_enqueued", tenant=caller.tenant_id, count=len(requeued))
         return len(requeued)
 
     async def record_receipt(self, tenant_id: str, receipt: DeliveryReceipt) -> str | None:

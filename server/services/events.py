@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import Any, Protocol
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+async def hand_over(enqueue: Awaitable[None], failed_event: str, **fields: Any) -> None:
+    """Hands work the caller has committed to the queue. The database holds it already, so when Redis
+    cannot take it now a relay sweep finds it later: the failure is logged as `failed_event`, not
+    raised, since the caller's change is done and must not be reported as failed."""
+    try:
+        await enqueue
+    except Exception as exc:
+        log.warning(failed_event, error=repr(exc), **fields)
 
 
 class EventPublisher(Protocol):

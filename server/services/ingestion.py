@@ -34,7 +34,7 @@ from server.domain.ingest.validation import (
 )
 from server.domain.pagination import Page, PageRequest, paginate
 from server.services.clock import Clock, utc_now
-from server.services.events import EventPublisher
+from server.services.events import EventPublisher, hand_over
 from server.store.db import Database
 from server.store.statistics import PlannerStatistics
 from server.store.uow import UnitOfWork
@@ -351,10 +351,8 @@ is history (see server.domain.ingest.freshness)."""
         return outcome, event_id
 
     async def _announce(self, event_ids: list[int]) -> None:
-        try:
-            await self._publisher.announce_ingest_events(event_ids)
-        except Exception as exc:  # the queue is lossy by design: the outbox sweep re-sends
-            log.warning("ingest_event_not_enqueued", event_ids=event_ids, error=str(exc))
+        await hand_over(self._publisher.announce_ingest_events(event_ids), "ingest_event_not_enqueued",
+                        event_ids=event_ids)
 
     async def list_transactions(self, caller: Caller, account_id: str, since: dt.date | None,
                                 until: dt.date | None, page: PageRequest) -> Page[Transaction]:

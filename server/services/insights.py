@@ -20,7 +20,7 @@ from server.domain.insights.feed import FeedItem, Interaction
 from server.domain.insights.periods import check_as_of
 from server.domain.pagination import Page, PageRequest, paginate
 from server.services.clock import Clock, utc_now
-from server.services.events import ChunkQueue
+from server.services.events import ChunkQueue, hand_over
 from server.services.insight_evaluation import evaluate_scheduled, evaluate_transactions
 from server.store.db import Database
 from server.store.repositories.insight_batches import Batch
@@ -132,10 +132,9 @@ class InsightsService:
             assert batch is not None
             pending = [c.chunk_number for c in await uow.insight_batches.chunks(batch.batch_id, only_pending=True)]
         if pending:
-            try:
-                await self._queue.enqueue_insight_chunks(tenant_id, batch.batch_id, pending)
-            except Exception as exc:  # Redis away: the lost-chunk sweep re-sends them (CHUNK_LOST_AFTER)
-                log.warning("insight_chunks_not_enqueued", tenant=tenant_id, batch=batch.batch_id, error=repr(exc))
+            # Not taken: the lost-chunk sweep re-sends them after CHUNK_LOST_AFTER.
+            await hand_over(self._queue.enqueue_insight_chunks(tenant_id, batch.batch_id, pending),
+                            "insight_chunks_not_enqueued", tenant=tenant_id, batch=batch.batch_id)
         log.info("insight_batch_started", tenant=tenant_id, batch=batch.batch_id, as_of=str(as_of),
                  chunks=batch.total_chunks)
         return batch
