@@ -10,6 +10,8 @@ from typing import Any
 
 import structlog
 from arq import Worker
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import WatchError
 
 from workers.redis_faults import REDIS_UNREACHABLE, RedisOutage
 
@@ -36,11 +38,15 @@ class EngageWorker(Worker):
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         try:
             await super().start_jobs(job_ids)
-        except REDIS_UNREACHABLE:
+        except (*REDIS_UNREACHABLE, WatchError) as exc:
             # arq had counted the job it was starting and taken a slot of its semaphore; nothing started
             # it, so nothing would give them back and the worker would run one job fewer each time.
             self.job_counter -= 1
             self.sem.release()
+            if isinstance(exc, WatchError):
+                # arq catches the WatchError of EXEC (another worker took the job); one that escapes
+                # came from the WATCHed reads, where redis-py reports a lost connection as WatchError.
+                raise RedisConnectionError(f"connection lost while starting a job: {exc}") from exc
             raise
 
     def handle_sig_wait_for_completion(self, signum: Signals) -> None:

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from arq import create_pool, func
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.embedded_redis import EmbeddedRedis
 from server.queue import redis_settings
@@ -78,4 +79,33 @@ async def test_a_job_start_that_fails_on_redis_gives_its_slot_back(own_redis):
         assert (worker.job_counter, worker.sem._value) == (0, IDLE_SLOTS)
     finally:
         await worker._pool.aclose()
+        worker._pool = None
+
+
+async def test_redis_lost_between_watch_and_read_is_an_outage_not_a_crash(own_redis):
+    # redis-py reports a connection lost while a key is WATCHed as WatchError, which arq's start_jobs
+    # lets out (it catches only the one of EXEC): the worker exited on it under `make run`.
+    worker = _worker(own_redis.url, f"engage:test:outage:{uuid.uuid4().hex[:8]}", [])
+    worker._pool = await create_pool(redis_settings(own_redis.url))
+    open_pipeline = worker._pool.pipeline
+
+    def pipeline_whose_redis_dies_after_watch(*args, **kwargs):
+        pipe = open_pipeline(*args, **kwargs)
+        watch = pipe.watch
+
+        async def watch_then_lose_redis(*names):
+            answer = await watch(*names)
+            own_redis.process.kill()
+            own_redis.process.wait()
+            return answer
+
+        pipe.watch = watch_then_lose_redis
+        return pipe
+
+    worker._pool.pipeline = pipeline_whose_redis_dies_after_watch
+    try:
+        with pytest.raises(RedisConnectionError):
+            await worker.start_jobs([b"some-job"])
+        assert (worker.job_counter, worker.sem._value) == (0, IDLE_SLOTS)
+    finally:
         worker._pool = None
