@@ -8,13 +8,13 @@ from engage.insights.v1 import insights_service_pb2 as pb
 from engage.insights.v1 import insights_service_pb2_grpc as pb_grpc
 from server.domain import resource_names
 from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.insights.batches import Batch
 from server.domain.insights.feed import Interaction
 from server.domain.pagination import instant_and_text_key, page_request
 from server.rpc.context import current_caller
 from server.rpc.convert import date_field, date_to_proto, timestamp_to_proto
 from server.rpc.insights_convert import definition_to_proto, feed_item_to_proto
 from server.services.insights import InsightsService
-from server.store.repositories.insight_batches import Batch
 
 
 def _batch_to_proto(batch: Batch) -> pb.InsightBatch:

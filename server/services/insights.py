@@ -14,6 +14,7 @@ from server.domain.auth import Caller, Role
 from server.domain.date_ranges import day_bounds
 from server.domain.errors import FieldViolation, InvalidArgument, not_found
 from server.domain.ingest.model import Transaction
+from server.domain.insights.batches import Batch
 from server.domain.insights.catalogue import Catalogue
 from server.domain.insights.definition import InsightDefinition, TriggerType
 from server.domain.insights.feed import FeedItem, Interaction
@@ -23,7 +24,6 @@ from server.services.clock import Clock, utc_now
 from server.services.events import ChunkQueue, hand_over
 from server.services.insight_evaluation import evaluate_scheduled, evaluate_transactions
 from server.store.db import Database
-from server.store.repositories.insight_batches import Batch
 from server.store.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)

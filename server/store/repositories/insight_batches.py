@@ -1,34 +1,14 @@
+"""The insight batches of one tenant and their chunks."""
+
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
+from server.domain.insights.batches import Batch, Chunk
 from server.store.models import CustomerRow, InsightBatchChunkRow, InsightBatchRow
 from server.store.repositories.base import TenantRepository
-
-
-@dataclass(frozen=True)
-class Batch:
-    batch_id: str
-    tenant_id: str
-    as_of: dt.date
-    total_chunks: int
-    done_chunks: int
-    users_evaluated: int
-    items_generated: int
-    created_at: dt.datetime
-    finished_at: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class Chunk:
-    batch_id: str
-    chunk_number: int
-    first_customer_id: str
-    last_customer_id: str
-    done: bool
 
 
 def _batch(row: InsightBatchRow) -> Batch:
