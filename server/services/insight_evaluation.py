@@ -20,7 +20,7 @@ from server.domain.insights.definition import (
 from server.domain.insights.feed import FeedItem
 from server.domain.insights.periods import month_period, previous_month_ends
 from server.domain.insights.plugins.transaction_facts import TransactionFacts
-from server.store.repositories.subscriptions import BANK_LEVEL
+from server.domain.subscriptions.levels import BANK_LEVEL
 from server.store.uow import UnitOfWork
 
 # How long an item stays in the feed after it was generated.

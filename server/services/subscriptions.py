@@ -16,10 +16,10 @@ from server.domain.insights.definition import (
 )
 from server.domain.insights.settings_json import merge_settings
 from server.domain.pagination import Page, PageRequest, paginate
+from server.domain.subscriptions.levels import BANK_LEVEL
 from server.domain.subscriptions.validation import validate_bank_update, validate_user_update
 from server.services.clock import Clock, utc_now
 from server.store.db import Database
-from server.store.repositories.subscriptions import BANK_LEVEL
 from server.store.uow import UnitOfWork
 
 

@@ -7,11 +7,10 @@ from sqlalchemy import select
 
 from server.domain.insights.definition import SubscriptionSettings
 from server.domain.insights.settings_json import settings_from_json, settings_to_json
+from server.domain.subscriptions.levels import BANK_LEVEL
 from server.store.keyset import keyset_page
 from server.store.models import SubscriptionChangeRow, SubscriptionSettingsRow
 from server.store.repositories.base import TenantRepository
-
-BANK_LEVEL = ""  # the customer id under which the bank's defaults are kept
 
 
 class SubscriptionsRepository(TenantRepository):
