@@ -10,7 +10,7 @@ NODE_CONTRACT := tests/contract/node
 NODE_STAMP := $(NODE_CONTRACT)/node_modules/.installed
 PROTO_FILES := $(shell find protos/engage -name '*.proto' | sort)
 
-.PHONY: install run server worker test check protos protos-check lint bench clean node-deps
+.PHONY: install run server worker test check protos protos-check lint typecheck bench clean node-deps
 
 install: $(STAMP)
 
@@ -47,6 +47,10 @@ protos-check: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# mypy as configured in pyproject.toml (strict on server.domain and server.services); cache in .mypy_cache.
+typecheck: install
+	$(BIN)/mypy
 
 check: lint protos-check
 
