@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
 import grpc
-from grpc_health.v1 import health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from engage.engagement.v1 import engagement_service_pb2_grpc
 from engage.ingest.v1 import ingest_service_pb2_grpc
@@ -57,14 +57,20 @@ class _ChannelWithDefaults:
                              DEFAULT_STREAM_DEADLINE_SECONDS)
 
 
+class HealthStub(Protocol):
+    """grpc.health.v1.Health as the aio stub serves it (typeshed's HealthStub declares no methods)."""
+
+    Check: grpc.aio.UnaryUnaryMultiCallable[health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse]
+
+
 @dataclass
 class Stubs:
     channel: grpc.aio.Channel
-    ingest: ingest_service_pb2_grpc.IngestServiceStub
-    insights: insights_service_pb2_grpc.InsightsServiceStub
-    subscriptions: subscriptions_service_pb2_grpc.SubscriptionsServiceStub
-    engagement: engagement_service_pb2_grpc.EngagementServiceStub
-    health: health_pb2_grpc.HealthStub
+    ingest: ingest_service_pb2_grpc.IngestServiceAsyncStub
+    insights: insights_service_pb2_grpc.InsightsServiceAsyncStub
+    subscriptions: subscriptions_service_pb2_grpc.SubscriptionsServiceAsyncStub
+    engagement: engagement_service_pb2_grpc.EngagementServiceAsyncStub
+    health: HealthStub
 
     async def close(self) -> None:
         await self.channel.close()
@@ -80,9 +86,10 @@ def connect(address: str, token: str | None = None, *, max_message_bytes: int = 
     channel = grpc.aio.insecure_channel(
         address, options=[("grpc.max_receive_message_length", max_message_bytes),
                           ("grpc.max_send_message_length", max_message_bytes)])
-    with_defaults: Any = _ChannelWithDefaults(channel, token)
+    # The generated stubs only call the channel's four factory methods, which _ChannelWithDefaults has.
+    with_defaults = cast(grpc.aio.Channel, _ChannelWithDefaults(channel, token))
     return Stubs(channel=channel, ingest=ingest_service_pb2_grpc.IngestServiceStub(with_defaults),
                  insights=insights_service_pb2_grpc.InsightsServiceStub(with_defaults),
                  subscriptions=subscriptions_service_pb2_grpc.SubscriptionsServiceStub(with_defaults),
                  engagement=engagement_service_pb2_grpc.EngagementServiceStub(with_defaults),
-                 health=health_pb2_grpc.HealthStub(with_defaults))
+                 health=cast(HealthStub, health_pb2_grpc.HealthStub(with_defaults)))
