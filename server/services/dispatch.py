@@ -20,6 +20,7 @@ from typing import Protocol
 
 import structlog
 
+from server.domain.engagement.delivery_outbox import FinishedSend
 from server.domain.engagement.entities import ChannelConfig, Delivery, DeliveryState
 from server.domain.engagement.retry_policy import RetryPolicy
 from server.domain.engagement.sending import EGRESS_DENIED, SendOutcome, SendReport
@@ -29,7 +30,6 @@ from server.services.clock import Clock, utc_now
 from server.services.events import DeliveryQueue, hand_over
 from server.services.fanout import PARK_HORIZON
 from server.store.db import Database
-from server.store.repositories.deliveries import FinishedSend
 from server.store.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)

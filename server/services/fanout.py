@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.domain.engagement.delivery_outbox import RecordedTrigger
 from server.domain.engagement.entities import (
     App,
     AppState,
@@ -27,7 +28,6 @@ from server.domain.engagement.templates import TemplateRenderError, render_parts
 from server.domain.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument
 from server.domain.ids import new_id
 from server.security.secret_box import SecretBox
-from server.store.repositories.deliveries import RecordedTrigger
 from server.store.uow import UnitOfWork
 
 # Deliveries due within this horizon are handed to Redis right after their transaction commits (a job

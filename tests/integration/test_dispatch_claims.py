@@ -8,8 +8,8 @@ import datetime as dt
 import uuid
 
 from server.bootstrap import Services
+from server.domain.engagement.delivery_outbox import FinishedSend
 from server.domain.engagement.entities import Delivery, DeliveryState
-from server.store.repositories.deliveries import FinishedSend
 from server.store.uow import UnitOfWork
 from tests.support.outbox import queued_delivery
 

@@ -10,8 +10,8 @@ import datetime as dt
 import pytest
 
 from server.bootstrap import Services
+from server.domain.engagement.delivery_outbox import RecordedTrigger
 from server.domain.engagement.entities import Channel, Delivery, DeliveryState
-from server.store.repositories.deliveries import RecordedTrigger
 from server.store.uow import UnitOfWork
 from tests.support.outbox import queued_delivery
 

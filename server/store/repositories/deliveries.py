@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Insert, String, Update, and_, bindparam, case, func, insert, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql
 
+from server.domain.engagement.delivery_outbox import FinishedSend, RecordedTrigger
 from server.domain.engagement.entities import Channel, Delivery, DeliveryState
 from server.domain.engagement.receipts import DeliveryReceipt, could_name_a_message, receipt_applies
 from server.store import driver
@@ -105,27 +105,6 @@ def _finish_by_arrays() -> Update:
 
 # Triggers of a batch per INSERT (5 parameters each: SQLite takes at most 32,766 per statement).
 _TRIGGERS_PER_STATEMENT = 1000
-
-
-@dataclass(frozen=True)
-class RecordedTrigger:
-    """A trigger to record with the deliveries planned for it."""
-
-    trigger_key: str
-    event_id: str
-    customer_id: str
-    deliveries: list[Delivery]
-
-
-@dataclass(frozen=True)
-class FinishedSend:
-    """A provider's final answer to one send (SENT, or FAILED / DEAD_LETTER with the error)."""
-
-    delivery_id: str
-    state: DeliveryState
-    provider_message_id: str = ""
-    error_code: str = ""
-    error_message: str = ""
 
 
 class DeliveriesRepository(TenantRepository):
