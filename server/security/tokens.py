@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from cachetools import TLRUCache
 
 from server.config import Settings, read_key
 from server.domain.auth import Caller, Role
@@ -18,8 +20,12 @@ from server.domain.errors import Unauthenticated
 _REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub", "tenant", "role"]
 # Services call with the same token many times in its life: a token that verified is taken as verified
 # again until it expires, without checking its signature on every call (a large part of a small call's
-# CPU). Bounded, oldest first out.
-_VERIFIED_TOKENS_KEPT = 10_000
+# CPU). Bounded: the least recently used goes first.
+VERIFIED_TOKENS_KEPT = 10_000
+
+
+def _until_expiry(token: str, verified: tuple[Caller, float], now: float) -> float:
+    return verified[1]
 
 
 @dataclass
@@ -29,7 +35,13 @@ class TokenVerifier:
     leeway_seconds: int
     hmac_secret: str | None
     rsa_public_key: str | None
-    _verified: dict[str, tuple[Caller, float]] = field(default_factory=dict, repr=False)
+    kept: int = VERIFIED_TOKENS_KEPT
+    clock: Callable[[], float] = time.time
+    # token -> (its caller, the time it stops being valid); each entry leaves the cache at that time.
+    _verified: TLRUCache[str, tuple[Caller, float]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._verified = TLRUCache(maxsize=self.kept, ttu=_until_expiry, timer=self.clock)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
@@ -44,15 +56,10 @@ class TokenVerifier:
         raise Unauthenticated("TOKEN_ALGORITHM_NOT_ALLOWED", f"tokens signed with '{algorithm}' are not accepted")
 
     def verify(self, token: str) -> Caller:
-        known = self._verified.get(token)
+        known = self._verified.get(token)  # an expired entry is not returned: verifying it again says so
         if known is not None:
-            caller, valid_until = known
-            if time.time() <= valid_until:
-                return caller
-            del self._verified[token]  # expired: verifying it again says so
+            return known[0]
         caller, expires_at = self._verify(token)
-        if len(self._verified) >= _VERIFIED_TOKENS_KEPT:
-            del self._verified[next(iter(self._verified))]
         self._verified[token] = (caller, expires_at + self.leeway_seconds)
         return caller
 

@@ -141,3 +141,41 @@ def test_a_kept_token_does_not_vouch_for_a_tampered_copy() -> None:
     other = base64.urlsafe_b64encode(json.dumps({**json.loads(base64.urlsafe_b64decode(payload + "==")),
                                                  "tenant": "bank-b"}).encode()).rstrip(b"=").decode()
     assert reason_of(f"{header}.{other}.{signature}", check) == "TOKEN_BAD_SIGNATURE"
+
+
+def _counting_checks(check: TokenVerifier) -> list[str]:
+    """The subjects whose signature the verifier checked, in order (a kept token is not checked)."""
+    checked: list[str] = []
+    verify_signature = check._verify
+
+    def counted(token: str):
+        caller, expires_at = verify_signature(token)
+        checked.append(caller.subject)
+        return caller, expires_at
+
+    check._verify = counted  # type: ignore[method-assign]
+    return checked
+
+
+def test_the_kept_tokens_are_bounded_and_the_least_recently_used_goes_first() -> None:
+    check = TokenVerifier("engage", "engage-api", 0, SECRET, None, kept=2)
+    checked = _counting_checks(check)
+    a, b, c = (jwt.encode(claims(sub=name), SECRET, algorithm="HS256") for name in ("a", "b", "c"))
+    for token in (a, b, a, c, a, b):
+        check.verify(token)
+    # The busy service's token (a) stays kept; the one least recently used (b) made room for c.
+    assert checked == ["a", "b", "c", "b"]
+
+
+def test_a_kept_token_is_checked_again_once_its_expiry_and_leeway_have_passed() -> None:
+    now = [time.time()]
+    check = TokenVerifier("engage", "engage-api", 30, SECRET, None, clock=lambda: now[0])
+    checked = _counting_checks(check)
+    token = jwt.encode(claims(exp=dt.timedelta(minutes=5)), SECRET, algorithm="HS256")
+    check.verify(token)
+    now[0] += 5 * 60 + 29
+    check.verify(token)
+    assert checked == ["u1"]
+    now[0] += 2  # the kept answer ends with the token's life (as the verifier's clock tells it)
+    check.verify(token)
+    assert checked == ["u1", "u1"]
