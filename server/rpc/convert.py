@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from google.protobuf import timestamp_pb2
+from google.protobuf.message import Message
 
 from engage.type.v1 import date_pb2, money_pb2
 from server.domain.errors import FieldViolation, InvalidArgument
@@ -26,7 +27,7 @@ def money_from_proto(money: money_pb2.Money) -> tuple[Decimal, str]:
     return units_nanos_to_decimal(money.units, money.nanos), money.currency_code
 
 
-def money_field(message, field_name: str, path: str) -> tuple[Decimal | None, str | None]:  # type: ignore[no-untyped-def]
+def money_field(message: Message, field_name: str, path: str) -> tuple[Decimal | None, str | None]:
     """An optional Money field: (None, None) when unset; INVALID_ARGUMENT when malformed."""
     if not message.HasField(field_name):
         return None, None
@@ -45,7 +46,7 @@ def date_from_proto(value: date_pb2.Date) -> dt.date:
     return dt.date(value.year, value.month, value.day)
 
 
-def date_field(message, field_name: str, path: str) -> dt.date | None:  # type: ignore[no-untyped-def]
+def date_field(message: Message, field_name: str, path: str) -> dt.date | None:
     if not message.HasField(field_name):
         return None
     try:
@@ -85,7 +86,7 @@ def enum_from_proto(enum_type: type[E], prefix: str, number: int, names: dict[in
     try:
         return enum_type(name.removeprefix(prefix))
     except ValueError as exc:
-        allowed = ", ".join(member.value for member in enum_type)  # type: ignore[attr-defined]
+        allowed = ", ".join(member.value for member in enum_type)
         raise InvalidArgument("INVALID_ENUM", f"{path} must be one of {allowed}",
                               violations=[FieldViolation(path, f"must be one of {allowed}")]) from exc
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from engage.ingest.v1 import ingest_service_pb2 as pb
@@ -44,7 +45,7 @@ def _zero_if_none(amount: Decimal | None) -> Decimal:
     return Decimal(0) if amount is None else amount
 
 
-def _names(numbers: dict[str, int]) -> dict[int, str]:
+def _names(numbers: Mapping[str, int]) -> dict[int, str]:
     return {number: name for name, number in numbers.items()}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from engage.ingest.v1 import ingest_service_pb2 as ingest_pb
 from engage.insights.v1 import insights_service_pb2 as pb
@@ -12,9 +12,15 @@ from server.domain.insights.definition import EffectiveSubscription, InsightDefi
 from server.domain.insights.feed import FeedItem
 from server.rpc.convert import money_to_proto, timestamp_to_proto
 
+if TYPE_CHECKING:
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
 
-def _enum(enum_type: Any, prefix: str, name: str | None) -> int:
-    return enum_type.Value(prefix + name) if name else 0
+V = TypeVar("V", bound=int)
+
+
+def _enum(enum_type: _EnumTypeWrapper[V], prefix: str, name: str | None) -> V:
+    # 0 is every enum's *_UNSPECIFIED (AIP-126).
+    return enum_type.Value(prefix + name) if name else cast(V, 0)
 
 
 def definition_to_proto(definition: InsightDefinition) -> pb.InsightDefinition:
