@@ -18,7 +18,6 @@ from server.services.clock import Clock, utc_now
 from server.services.engagement import EngagementService
 from server.services.fanout import Trigger, load_sending_setup, record_trigger
 from server.store.db import Database
-from server.store.repositories.otps import StoredOtp
 from server.store.uow import UnitOfWork
 
 _PURPOSE = re.compile(r"^[A-Za-z0-9 _.-]{1,64}$")
@@ -91,9 +90,9 @@ class OtpService:
                               channels=frozenset({chosen}), sensitive=True)
             setup = await load_sending_setup(uow, [event])
             deliveries, _ = await record_trigger(uow, trigger, setup, contact, self._box, now)
-            await uow.otps.add(StoredOtp(otp_id, customer_id, purpose,
-                                         otp_rules.hash_code(self._hash_key, otp_id, code), expires_at, 0,
-                                         self._max_attempts, None), now)
+            await uow.otps.add(otp_rules.StoredOtp(otp_id, customer_id, purpose,
+                                                   otp_rules.hash_code(self._hash_key, otp_id, code), expires_at,
+                                                   0, self._max_attempts, None), now)
             await uow.commit()
         await self._engagement.announce(caller.tenant_id, deliveries)
         return SentOtp(otp_id, expires_at, chosen, deliveries[0])
@@ -109,9 +108,7 @@ class OtpService:
             if stored is None:
                 raise not_found("otp", otp_id)
             caller.require_customer_access(stored.customer_id)
-            record = otp_rules.OtpRecord(stored.otp_id, stored.code_hash, stored.expires_at, stored.attempts,
-                                         stored.max_attempts, stored.consumed_at)
-            outcome, updated = otp_rules.verify(record, self._hash_key, code, now)
+            outcome, updated = otp_rules.verify(stored.record(), self._hash_key, code, now)
             await uow.otps.save_attempt(otp_id, updated.attempts, updated.consumed_at)
             await uow.commit()
         return _answer(outcome, updated)

@@ -29,6 +29,25 @@ class OtpRecord:
     consumed_at: dt.datetime | None
 
 
+@dataclass(frozen=True)
+class StoredOtp:
+    """A code as kept (its hash only), with the customer it was sent to and what for."""
+
+    otp_id: str
+    customer_id: str
+    purpose: str
+    code_hash: str
+    expires_at: dt.datetime
+    attempts: int
+    max_attempts: int
+    consumed_at: dt.datetime | None
+
+    def record(self) -> OtpRecord:
+        """What verifying a code against it needs."""
+        return OtpRecord(self.otp_id, self.code_hash, self.expires_at, self.attempts, self.max_attempts,
+                         self.consumed_at)
+
+
 def generate_code(digits: int = 6) -> str:
     return "".join(secrets.choice("0123456789") for _ in range(digits))
 

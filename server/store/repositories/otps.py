@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from server.domain.engagement.otp import StoredOtp
 from server.store.engagement_models import OtpRow
 from server.store.repositories.base import TenantRepository
-
-
-@dataclass
-class StoredOtp:
-    otp_id: str
-    customer_id: str
-    purpose: str
-    code_hash: str
-    expires_at: dt.datetime
-    attempts: int
-    max_attempts: int
-    consumed_at: dt.datetime | None
 
 
 class OtpsRepository(TenantRepository):
