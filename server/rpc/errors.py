@@ -7,6 +7,7 @@ import datetime as dt
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -26,7 +27,7 @@ _CODES: list[tuple[type[errors.DomainError], int]] = [
 ]
 
 
-def _packed(message) -> any_pb2.Any:  # type: ignore[no-untyped-def]
+def _packed(message: Message) -> any_pb2.Any:
     packed = any_pb2.Any()
     packed.Pack(message)
     return packed

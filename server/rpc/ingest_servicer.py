@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 
 import grpc
@@ -36,7 +37,7 @@ MAX_REPORTED_REJECTIONS = 1000
 CONVERSION_SLICE = 100
 
 
-def _date_range(request: pb.ListTransactionsRequest | pb.ListBalancesRequest):  # type: ignore[no-untyped-def]
+def _date_range(request: pb.ListTransactionsRequest | pb.ListBalancesRequest) -> tuple[dt.date | None, dt.date | None]:
     if not request.HasField("date_range"):
         return None, None
     return (date_field(request.date_range, "start_date", "date_range.start_date"),

@@ -37,10 +37,10 @@ class EngageInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None:
             return None
-        method: str = details.method  # type: ignore[attr-defined]
+        method: str = details.method
         if method.startswith(PUBLIC_PREFIXES):
             return handler
-        metadata = {k: v for k, v in (details.invocation_metadata or ())}  # type: ignore[attr-defined]
+        metadata = {k: v for k, v in (details.invocation_metadata or ())}
         request_id = str(metadata.get("x-request-id") or uuid.uuid4())
         guard = _Guard(self, method, metadata, request_id)
         # gRPC hands the request over as bytes (no deserializer) and the guard reads it: a message that is

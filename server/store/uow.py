@@ -54,7 +54,7 @@ class _Repository(Generic[Repository]):
     def __get__(self, uow: UnitOfWork, owner: type) -> Repository:
         repository = self._make(uow.session, uow.tenant_id) if self._tenant_bound else self._make(uow.session)
         uow.__dict__[self._name] = repository  # later reads find the instance attribute first
-        return repository  # type: ignore[no-any-return]
+        return repository
 
 
 class UnitOfWork:

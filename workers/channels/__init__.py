@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from workers.channels.base import ChannelSender, ProviderConfig
 from workers.channels.egress import EgressPolicy
 from workers.channels.email_smtp import SmtpSender
@@ -12,8 +14,10 @@ from workers.channels.sms_twilio import TwilioSender
 from workers.channels.sms_vonage import VonageSender
 from workers.channels.wallet_pass import WalletPassSender
 
-SENDERS = {"smtp": SmtpSender, "twilio": TwilioSender, "vonage": VonageSender, "clickatell": ClickatellSender,
-           "fcm": FcmSender, "apns": ApnsSender, "apple_pass": WalletPassSender}
+# Each adapter is built from its provider's settings, a timeout in seconds and the egress policy.
+SENDERS: dict[str, Callable[[ProviderConfig, float, EgressPolicy], ChannelSender]] = {
+    "smtp": SmtpSender, "twilio": TwilioSender, "vonage": VonageSender, "clickatell": ClickatellSender,
+    "fcm": FcmSender, "apns": ApnsSender, "apple_pass": WalletPassSender}
 
 
 def build_sender(config: ProviderConfig, *, egress: EgressPolicy, timeout_seconds: float = 10.0) -> ChannelSender:
@@ -21,4 +25,4 @@ def build_sender(config: ProviderConfig, *, egress: EgressPolicy, timeout_second
     sender = SENDERS.get(config.provider)
     if sender is None:
         raise ValueError(f"unknown provider '{config.provider}'; known: {', '.join(sorted(SENDERS))}")
-    return sender(config, timeout_seconds, egress)  # type: ignore[no-any-return]
+    return sender(config, timeout_seconds, egress)

@@ -27,7 +27,7 @@ class _WirePolicy(Compat32):
     flattening a message. Anything else (non-ASCII, long) still goes that way and comes out encoded
     and folded."""
 
-    def fold_binary(self, name: str, value: str) -> bytes:  # type: ignore[override]
+    def fold_binary(self, name: str, value: str) -> bytes:
         if isinstance(value, str) and value.isascii() and len(name) + 2 + len(value) <= (self.max_line_length or 78):
             return f"{name}: {value}{self.linesep}".encode("ascii")
         return super().fold_binary(name, value)
