@@ -22,7 +22,6 @@ from server.services.engagement import EngagementService
 from server.services.events import DeliveryQueue
 from server.services.fanout import Trigger, load_sending_setup, record_trigger
 from server.store.db import Database
-from server.store.repositories.campaigns import due_campaigns
 from server.store.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -110,7 +109,7 @@ class CampaignService:
     async def start_due(self) -> int:
         """The campaign sweep: hands every due or unfinished campaign to a worker."""
         async with UnitOfWork(self._database) as uow:
-            due = await due_campaigns(uow.session, self._clock())
+            due = await uow.campaigns_sweep.due(self._clock())
         tag = str(int(self._clock().timestamp()) // 60)  # at most one job per campaign per minute
         for tenant_id, campaign_id in due:
             await self._queue.enqueue_campaign(tenant_id, campaign_id, tag)

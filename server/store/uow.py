@@ -12,7 +12,7 @@ from server.store.db import Database
 from server.store.errors import request_error
 from server.store.repositories.accounts import AccountsRepository
 from server.store.repositories.balances import DailyBalancesRepository
-from server.store.repositories.campaigns import CampaignsRepository
+from server.store.repositories.campaigns import CampaignsRepository, CampaignsSweep
 from server.store.repositories.contacts import ContactsRepository
 from server.store.repositories.customers import CustomersRepository
 from server.store.repositories.deliveries import DeliveriesRepository, OutboxRepository
@@ -64,6 +64,7 @@ class UnitOfWork:
     ingest_events = _Repository[IngestEventsRepository](IngestEventsRepository, tenant_bound=False)
     outbox = _Repository[OutboxRepository](OutboxRepository, tenant_bound=False)
     early_receipts_sweep = _Repository[EarlyReceiptsSweep](EarlyReceiptsSweep, tenant_bound=False)
+    campaigns_sweep = _Repository[CampaignsSweep](CampaignsSweep, tenant_bound=False)
     # Bound to the unit of work's tenant: reaching one of these without a tenant is a ValueError.
     customers = _Repository[CustomersRepository](CustomersRepository)
     accounts = _Repository[AccountsRepository](AccountsRepository)

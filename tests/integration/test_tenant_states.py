@@ -16,7 +16,6 @@ from server.services import tenants as tenants_module
 from server.services.insights import InsightsService
 from server.services.tenants import TenantService
 from server.store.models import Base, CustomerRow
-from server.store.repositories.campaigns import due_campaigns
 from server.store.uow import UnitOfWork
 
 LIFETIME = dt.timedelta(seconds=30)
@@ -132,14 +131,14 @@ async def test_a_disabled_tenants_campaigns_wait_until_it_is_enabled(services: S
             await uow.commit()
     await services.tenants.disable(tenant)
     async with UnitOfWork(services.database) as uow:
-        assert await due_campaigns(uow.session, now) == [(other, "cmp-1")]
+        assert await uow.campaigns_sweep.due(now) == [(other, "cmp-1")]
     assert await services.campaigns.run(tenant, "cmp-1") == 0
     async with UnitOfWork(services.database, tenant) as uow:
         assert (await uow.campaigns.get("cmp-1")).state is CampaignState.SCHEDULED  # untouched
 
     await services.tenants.enable(tenant)
     async with UnitOfWork(services.database) as uow:
-        assert sorted(await due_campaigns(uow.session, now)) == sorted([(tenant, "cmp-1"), (other, "cmp-1")])
+        assert sorted(await uow.campaigns_sweep.due(now)) == sorted([(tenant, "cmp-1"), (other, "cmp-1")])
     await services.campaigns.run(tenant, "cmp-1")
     async with UnitOfWork(services.database, tenant) as uow:
         assert (await uow.campaigns.get("cmp-1")).state is CampaignState.COMPLETED

@@ -52,14 +52,20 @@ class CampaignsRepository(IdKeyedRepository):
         return [(r.customer_id, dict(r.attributes or {})) for r in rows]
 
 
-async def due_campaigns(session: Any, now: dt.datetime) -> list[tuple[str, str]]:
-    """(tenant, campaign id) of every enabled tenant's campaigns that should be running now (a disabled
-    tenant's wait until it is enabled again)."""
-    rows = await session.execute(select(CampaignRow.tenant_id, CampaignRow.campaign_id).where(or_(
-        and_(CampaignRow.state == CampaignState.SCHEDULED.value,
-             or_(CampaignRow.send_at.is_(None), CampaignRow.send_at <= now)),
-        CampaignRow.state == CampaignState.RUNNING.value), CampaignRow.tenant_id.not_in(disabled_tenant_ids())))
-    return [(r.tenant_id, r.campaign_id) for r in rows]
+class CampaignsSweep:
+    """The campaign sweep's cross-tenant view."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def due(self, now: dt.datetime) -> list[tuple[str, str]]:
+        """(tenant, campaign id) of every enabled tenant's campaigns that should be running now (a
+        disabled tenant's wait until it is enabled again)."""
+        rows = await self.session.execute(select(CampaignRow.tenant_id, CampaignRow.campaign_id).where(or_(
+            and_(CampaignRow.state == CampaignState.SCHEDULED.value,
+                 or_(CampaignRow.send_at.is_(None), CampaignRow.send_at <= now)),
+            CampaignRow.state == CampaignState.RUNNING.value), CampaignRow.tenant_id.not_in(disabled_tenant_ids())))
+        return [(r.tenant_id, r.campaign_id) for r in rows]
 
 
 def _campaign(row: CampaignRow) -> Campaign:
