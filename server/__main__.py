@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 
 import structlog
 from aiohttp import web
@@ -58,6 +59,11 @@ async def serve(settings: Settings) -> None:
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
+    if not settings.redis_url:
+        # A setting missing is the operator's to fix, said in one line: a traceback would hide it.
+        log.error("REDIS_URL is not set: point it at a Redis (redis://host:6379/0), or use `make run`, "
+                  "which starts one")
+        sys.exit(1)
     with asyncio.Runner(loop_factory=lambda: new_event_loop(settings.event_loop)) as runner:
         runner.run(serve(settings))
 

@@ -89,7 +89,8 @@ class Settings(BaseSettings):
     metrics_port: int = 0
     worker_metrics_port: int = 0
     log_level: str = "INFO"
-    log_format: str = "json"  # json | console
+    # auto: readable lines on a terminal (structlog's console renderer), JSON lines to a pipe or file.
+    log_format: Literal["auto", "json", "console"] = "auto"
     # The event loop of `python -m server` and `python -m workers`.
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
