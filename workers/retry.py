@@ -4,12 +4,13 @@ what raises Retry, so a task turns other exceptions into a deferred Retry until 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import structlog
 from arq import Retry
 
 from server.backoff import backoff_seconds
+from workers.context import WorkerContext
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -18,7 +19,7 @@ log = structlog.get_logger(__name__)
 MAX_RETRY_WAIT_SECONDS = 300.0
 
 
-async def with_retries(ctx: dict[str, Any], work: Callable[[], Awaitable[T]], max_tries: int) -> T:
+async def with_retries(ctx: WorkerContext, work: Callable[[], Awaitable[T]], max_tries: int) -> T:
     try:
         return await work()
     except Exception as exc:

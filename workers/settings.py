@@ -15,6 +15,7 @@ from server.metrics import count_recorded
 from server.queue import redis_settings
 from server.services.dispatch import DispatchService
 from workers.channels.egress import EgressPolicy
+from workers.context import WorkerContext, arq_job
 from workers.gateway import ChannelSenders
 from workers.rate_limit import RedisRateLimiter
 from workers.tasks.engagement import (
@@ -29,7 +30,7 @@ from workers.tasks.ingest_events import process_ingest_event, relay_lost_ingest_
 from workers.tasks.insights import evaluate_insight_chunk, resend_lost_insight_chunks, start_due_insight_batches
 
 
-async def startup(ctx: dict[str, Any]) -> None:
+async def startup(ctx: WorkerContext) -> None:
     settings = ctx.get("settings") or Settings()
     services = await build_services(settings, statement_timeout_seconds=settings.worker_db_statement_timeout_seconds)
     ctx["services"] = services
@@ -43,7 +44,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         on_recorded=count_recorded, tenant_active=services.tenants.is_active)
 
 
-async def shutdown(ctx: dict[str, Any]) -> None:
+async def shutdown(ctx: WorkerContext) -> None:
     senders = ctx.get("senders")
     if senders is not None:
         await senders.aclose()
@@ -58,21 +59,21 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "functions": [process_ingest_event, evaluate_insight_chunk, run_campaign,
                       # A worker killed mid-send leaves its job to another within about a minute (arq
                       # re-runs it once the longest function timeout + 10 s has passed; the lease is 30 s).
-                      func(dispatch_delivery, timeout=settings.delivery_lease_seconds),
+                      func(arq_job(dispatch_delivery), timeout=settings.delivery_lease_seconds),
                       # One job per tenant and dispatch window, draining batches for up to one and a
                       # half leases; no result worth keeping.
-                      func(dispatch_due, timeout=2 * settings.delivery_lease_seconds, keep_result=0)],
+                      func(arq_job(dispatch_due), timeout=2 * settings.delivery_lease_seconds, keep_result=0)],
         "cron_jobs": [
             # Four times a minute: events announced while Redis was down go out within a sweep of its return.
             cron(relay_lost_ingest_events, second={0, 15, 30, 45}, run_at_startup=True),
-            cron(resend_lost_insight_chunks, minute={5, 20, 35, 50}, second=0),
+            cron(arq_job(resend_lost_insight_chunks), minute={5, 20, 35, 50}, second=0),
             # Hourly, so that each tenant's 1st is caught in its own time zone; a batch per day at most.
-            cron(start_due_insight_batches, minute=1, second=0, unique=True),
+            cron(arq_job(start_due_insight_batches), minute=1, second=0, unique=True),
             # Redis is lossy: the outbox sweep re-sends what it lost, four times a minute.
-            cron(relay_lost_deliveries, second={5, 20, 35, 50}, run_at_startup=True),
+            cron(arq_job(relay_lost_deliveries), second={5, 20, 35, 50}, run_at_startup=True),
             # Delivery reports that came before their message was recorded as sent.
-            cron(apply_early_receipts, second={12, 27, 42, 57}, run_at_startup=True),
-            cron(start_due_campaigns, second=10, unique=True),
+            cron(arq_job(apply_early_receipts), second={12, 27, 42, 57}, run_at_startup=True),
+            cron(arq_job(start_due_campaigns), second=10, unique=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

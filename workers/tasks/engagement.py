@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from workers.context import WorkerContext
 from workers.retry import with_retries
 
 MAX_TRIES = 8
 
 
-async def dispatch_delivery(ctx: dict[str, Any], tenant_id: str, delivery_id: str) -> str:
+async def dispatch_delivery(ctx: WorkerContext, tenant_id: str, delivery_id: str) -> str:
     # Sending problems are recorded by the service (with its own backoff); what reaches with_retries is a
     # passing fault such as a database restart, and the claim makes a re-run safe.
     return await with_retries(ctx, lambda: ctx["dispatch"].dispatch(tenant_id, delivery_id), MAX_TRIES)
 
 
-async def dispatch_due(ctx: dict[str, Any], tenant_id: str) -> int:
+async def dispatch_due(ctx: WorkerContext, tenant_id: str) -> int:
     return await with_retries(ctx, lambda: ctx["dispatch"].dispatch_due(tenant_id), MAX_TRIES)
 
 
-async def relay_lost_deliveries(ctx: dict[str, Any]) -> int:
+async def relay_lost_deliveries(ctx: WorkerContext) -> int:
     return await ctx["services"].engagement.relay_lost()
 
 
-async def apply_early_receipts(ctx: dict[str, Any]) -> int:
+async def apply_early_receipts(ctx: WorkerContext) -> int:
     return await ctx["services"].engagement.apply_early_receipts()
 
 
-async def run_campaign(ctx: dict[str, Any], tenant_id: str, campaign_id: str) -> int:
+async def run_campaign(ctx: WorkerContext, tenant_id: str, campaign_id: str) -> int:
     return await with_retries(ctx, lambda: ctx["services"].campaigns.run(tenant_id, campaign_id), MAX_TRIES)
 
 
-async def start_due_campaigns(ctx: dict[str, Any]) -> int:
+async def start_due_campaigns(ctx: WorkerContext) -> int:
     return await ctx["services"].campaigns.start_due()
