@@ -12,13 +12,15 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-S = TypeVar("S", bound=Select[Any])
+# Any select, of any number of columns.
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
-def keyset_page(query: S, key: Sequence[ColumnElement[Any]], after: Sequence[Any] | None, limit: int, *,
-                descending: bool = False) -> S:
+def keyset_page(query: S, key: Sequence[ColumnElement[Any] | QueryableAttribute[Any]], after: Sequence[Any] | None,
+                limit: int, *, descending: bool = False) -> S:
     """`query` restricted to the rows after `after` (the values of `key`'s columns in one row, or None
     for the first page), ordered by `key` and cut to `limit` rows (list services ask one row more than
     the page: its presence means there is a next page).
