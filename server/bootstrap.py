@@ -14,6 +14,7 @@ from server.queue import ArqPublisher, open_queue
 from server.security.receipt_urls import ReceiptUrls
 from server.security.secret_box import SecretBox
 from server.services.campaigns import CampaignService
+from server.services.delivery_receipts import DeliveryReceiptsService
 from server.services.engagement import EngagementService
 from server.services.engagement_setup import EngagementSetupService
 from server.services.events import EventPublisher, NoPublisher
@@ -40,6 +41,7 @@ class Services:
     subscriptions: SubscriptionsService
     secret_box: SecretBox
     receipt_urls: ReceiptUrls
+    delivery_receipts: DeliveryReceiptsService
     engagement_setup: EngagementSetupService
     engagement: EngagementService
     campaigns: CampaignService
@@ -85,6 +87,8 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     catalogue=catalogue, insights=insights,
                     subscriptions=SubscriptionsService(database, catalogue), secret_box=box,
                     receipt_urls=ReceiptUrls(settings.receipts_base_url or "", keys),
+                    delivery_receipts=DeliveryReceiptsService(
+                        database, box, ReceiptUrls(settings.receipts_base_url or "", keys), engagement),
                     engagement_setup=EngagementSetupService(database, box, catalogue), engagement=engagement,
                     campaigns=CampaignService(database, box, publisher, engagement),  # type: ignore[arg-type]
                     otp=OtpService(database, box, otp_hash_key, engagement,
