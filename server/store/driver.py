@@ -17,11 +17,12 @@ import contextlib
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Executable
+from sqlalchemy import CursorResult, Executable, Result
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 Processor = Callable[[Any], Any] | None
@@ -59,7 +60,7 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     known = by_statement.get(id(statement))
     if known is not None and known[0] is statement:
         return known[1]
-    compiled = statement.compile(dialect=dialect)
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))  # what a statement compiles to
     binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
                    _REQUIRED if compiled.binds[name].required else compiled.binds[name].effective_value)
                   for name in compiled.positiontup or ())
@@ -74,6 +75,8 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
 async def _driver_connection(session: AsyncSession) -> AsyncIterator[Any]:
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
+    if driver is None:  # only a connection already closed has none
+        raise RuntimeError("the session's connection has no driver connection")
     try:
         yield driver
     except BaseException as error:
@@ -88,15 +91,28 @@ async def _driver_connection(session: AsyncSession) -> AsyncIterator[Any]:
         raise
 
 
+def dialect_of(session: AsyncSession) -> Dialect:
+    """The dialect of the engine the session is bound to (every session here is made bound)."""
+    if session.bind is None:
+        raise RuntimeError("the session is bound to no engine")
+    return session.bind.dialect
+
+
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched. Session.execute() is typed as returning a Result for any
+    statement; for these it is a CursorResult, which has the count."""
+    return cast(CursorResult[*tuple[Any, ...]], result).rowcount
+
+
 def _on_driver(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
+    return dialect_of(session).name == "postgresql"
 
 
 async def fetch_all(session: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """The rows of a SELECT, as tuples in the statement's column order."""
     if not _on_driver(session):
         return [tuple(row) for row in (await session.execute(statement, params)).all()]
-    compiled = _compile(statement, session.bind.dialect)  # type: ignore[arg-type]
+    compiled = _compile(statement, dialect_of(session))  # type: ignore[arg-type]
     async with _driver_connection(session) as driver:
         rows = await driver.fetch(compiled.sql, *compiled.arguments(params))
     return [compiled.row(row) for row in rows]
@@ -106,13 +122,13 @@ async def execute(session: AsyncSession, statement: Executable, params: Mapping[
     """Runs a write; returns the rows it changed."""
     if not _on_driver(session):
         result = await session.execute(statement, params)
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return rowcount(result)
     async with _driver_connection(session) as driver:
         if not driver.is_in_transaction() and not session.info.get(SINGLE_STATEMENT_WRITE):
             # The unit of work may write more: the session opens its transaction with this statement.
             result = await session.execute(statement, params)
-            return int(result.rowcount)  # type: ignore[attr-defined]
-        compiled = _compile(statement, session.bind.dialect)  # type: ignore[arg-type]
+            return rowcount(result)
+        compiled = _compile(statement, dialect_of(session))  # type: ignore[arg-type]
         status: str = await driver.execute(compiled.sql, *compiled.arguments(params))
     # asyncpg answers with the command tag, e.g. "INSERT 0 3" or "UPDATE 2".
     return int(status.rsplit(" ", 1)[-1])

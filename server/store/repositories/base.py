@@ -8,6 +8,8 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.store.driver import dialect_of, rowcount
+
 
 class TenantRepository:
     """Bound to one tenant at construction: no method takes or can reach another tenant's rows."""
@@ -28,11 +30,11 @@ class TenantRepository:
         result = await self.session.execute(
             update(table).where(table.c.tenant_id == self.tenant_id, column == key).values({column.key: column}),
             execution_options={"synchronize_session": False})
-        return bool(result.rowcount)
+        return bool(rowcount(result))
 
     def upsert(self, table: Any) -> Any:
         """INSERT with ON CONFLICT support, in the current database's dialect."""
-        return dialect_insert(self.session.bind.dialect.name)(table)
+        return dialect_insert(dialect_of(self.session).name)(table)
 
 
 def dialect_insert(dialect: str) -> Any:

@@ -116,7 +116,7 @@ class DeliveriesRepository(TenantRepository):
         trigger = {"tenant_id": self.tenant_id, "trigger_key": trigger_key, "event_id": event_id,
                    "customer_id": customer_id, "created_at": now}
         rows = [_outbox_row(self.tenant_id, d, queued_until) for d in deliveries]
-        dialect = self.session.bind.dialect.name
+        dialect = driver.dialect_of(self.session).name
         if dialect == "postgresql" and 0 < len(rows) <= _MOST_DELIVERIES_IN_ONE_STATEMENT:
             # One statement, atomic on its own: the deliveries are inserted only if the trigger is new.
             params = {f"t_{key}": value for key, value in trigger.items()}
@@ -124,7 +124,7 @@ class DeliveriesRepository(TenantRepository):
                 params.update({f"d{number}_{key}": value for key, value in row.items()})
             return await driver.execute(self.session, _insert_trigger_and_deliveries(len(rows)), params) > 0
         # Two statements, through the session and so inside the unit of work's transaction.
-        if not (await self.session.execute(_insert_trigger(dialect), trigger)).rowcount:  # type: ignore[attr-defined]
+        if not driver.rowcount(await self.session.execute(_insert_trigger(dialect), trigger)):
             return False
         if rows:
             await self.session.execute(_INSERT_DELIVERIES, rows)
@@ -136,7 +136,7 @@ class DeliveriesRepository(TenantRepository):
         statements per chunk; returns the keys that were new. The deliveries of a key recorded before
         are not recorded again."""
         new_keys: set[str] = set()
-        statement = dialect_insert(self.session.bind.dialect.name)(TriggerRow.__table__)
+        statement = dialect_insert(driver.dialect_of(self.session).name)(TriggerRow.__table__)
         # In key order: two batches sharing keys (a caller and its retry) then wait for each other's keys
         # one way only. In the order given, each could hold a key the other waits for (PostgreSQL: a deadlock).
         triggers = sorted(triggers, key=lambda t: t.trigger_key)
@@ -230,7 +230,7 @@ class DeliveriesRepository(TenantRepository):
                  storable(a.error_message, 2000)) for a in finished]
         if not rows:
             return
-        if self.session.bind.dialect.name == "postgresql":
+        if driver.dialect_of(self.session).name == "postgresql":
             columns = zip(*rows, strict=True)
             await driver.execute(self.session, _finish_by_arrays(), {
                 "b_tenant_id": self.tenant_id, "b_now": now,
@@ -265,7 +265,7 @@ class DeliveriesRepository(TenantRepository):
         ).values(state=DeliveryState.QUEUED.value, lease_until=None, next_attempt_at=at, enqueued_at=at,
                  updated_at=now, error_code=storable(error_code, 64), error_message=storable(error_message, 2000)),
             execution_options=_NO_SYNC)
-        return bool(result.rowcount)
+        return bool(driver.rowcount(result))
 
     async def release(self, delivery_id: str, at: dt.datetime, now: dt.datetime) -> bool:
         """Back to the queue until `at` without having been sent (held back by a rate limit): the
@@ -275,7 +275,7 @@ class DeliveriesRepository(TenantRepository):
             DeliveryRow.state == DeliveryState.SENDING.value,
         ).values(state=DeliveryState.QUEUED.value, attempts=DeliveryRow.attempts - 1, lease_until=None,
                  next_attempt_at=at, enqueued_at=at, updated_at=now), execution_options=_NO_SYNC)
-        return bool(result.rowcount)
+        return bool(driver.rowcount(result))
 
     async def requeue(self, delivery_ids: list[str] | None, states: list[DeliveryState], now: dt.datetime) -> list[str]:
         """Re-drives deliveries in the given states with their tries starting again (RetryDeliveries)."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from server.store.driver import rowcount
 from server.store.keyset import keyset_page
 from server.store.repositories.base import TenantRepository
 
@@ -36,4 +37,4 @@ class IdKeyedRepository(TenantRepository):
         column = getattr(self.model, self.id_column)
         result = await self.session.execute(
             delete(self.model).where(self.model.tenant_id == self.tenant_id, column == identifier))
-        return bool(result.rowcount)
+        return bool(rowcount(result))

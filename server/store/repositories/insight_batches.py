@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select, update
 
 from server.domain.insights.batches import Batch, Chunk
+from server.store.driver import rowcount
 from server.store.models import CustomerRow, InsightBatchChunkRow, InsightBatchRow
 from server.store.repositories.base import TenantRepository
 
@@ -66,7 +67,7 @@ class InsightBatchesRepository(TenantRepository):
         marked = await self.session.execute(update(InsightBatchChunkRow).where(
             InsightBatchChunkRow.batch_id == batch_id, InsightBatchChunkRow.chunk_number == chunk_number,
             InsightBatchChunkRow.done_at.is_(None)).values(done_at=now))
-        if marked.rowcount != 1:  # type: ignore[attr-defined]
+        if rowcount(marked) != 1:
             return False
         await self.session.execute(update(InsightBatchRow).where(
             InsightBatchRow.batch_id == batch_id, InsightBatchRow.tenant_id == self.tenant_id).values(

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.tenants import Tenant
 from server.store import engagement_models  # noqa: F401  (its tables are a tenant's rows too)
+from server.store.driver import rowcount
 from server.store.models import Base, InsightBatchChunkRow, InsightBatchRow, TenantRow
 
 
@@ -64,7 +65,7 @@ class TenantsRepository:
         held = await self.session.execute(
             update(TenantRow).where(TenantRow.tenant_id == tenant_id, TenantRow.disabled_at.is_not(None))
             .values(disabled_at=TenantRow.disabled_at), execution_options={"synchronize_session": False})
-        if not held.rowcount:
+        if not rowcount(held):
             return None
         scoped: list[tuple[Table, ColumnElement[bool]]] = []
         for table in reversed(Base.metadata.sorted_tables):  # a table's children come before it
@@ -79,7 +80,7 @@ class TenantsRepository:
             scoped.insert(0, (table, through))  # before the rows it is found through go
         deleted = {}
         for table, condition in scoped:
-            deleted[table.name] = (await self.session.execute(delete(table).where(condition))).rowcount
+            deleted[table.name] = rowcount(await self.session.execute(delete(table).where(condition)))
         await self.session.execute(delete(TenantRow).where(TenantRow.tenant_id == tenant_id))
         deleted[TenantRow.__tablename__] = 1
         return deleted
