@@ -24,7 +24,8 @@ class DomainError(Exception):
 
     def __post_init__(self) -> None:
         # Only documented codes: an unknown one is a bug here, not a new code for clients to learn.
-        self.code = Reason(self.code)
+        # A lookup by value: Enum runs Reason.__new__ (code, meaning) only to make the members.
+        self.code = Reason(self.code)  # type: ignore[call-arg]
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

@@ -9,8 +9,9 @@ from decimal import Decimal, InvalidOperation
 # in SQL on PostgreSQL and SQLite alike. An amount finer than that is rejected, never rounded.
 STORAGE_SCALE = 4
 _SCALE_FACTOR = Decimal(10) ** STORAGE_SCALE
-_SCALE = 10**STORAGE_SCALE
-_NANOS_PER_SCALED = 10 ** (9 - STORAGE_SCALE)
+# int: typeshed types an int power with a variable exponent as Any (a negative one gives a float).
+_SCALE: int = 10**STORAGE_SCALE
+_NANOS_PER_SCALED: int = 10 ** (9 - STORAGE_SCALE)
 # 18 digits left for the whole part keeps every value inside a signed 64-bit integer.
 MAX_ABS_AMOUNT = Decimal("99999999999999.9999")
 _MAX_ABS_SCALED = int(MAX_ABS_AMOUNT * _SCALE_FACTOR)

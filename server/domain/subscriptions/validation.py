@@ -151,7 +151,7 @@ def _fail(reason: Reason, field: str, description: str) -> NoReturn:
 
 # --- body ---------------------------------------------------------------------------------------------------
 
-class _JsonObject(dict):
+class _JsonObject(dict[str, object]):
     """A parsed JSON object that remembers the keys its text repeated (json keeps only the last value)."""
 
     repeated_keys: tuple[str, ...] = ()
@@ -182,11 +182,11 @@ def _document(body: object) -> object:
         _fail(INVALID_JSON, "body", "is not valid JSON")
 
 
-def _repeated_keys(value: dict) -> tuple[str, ...]:
+def _repeated_keys(value: dict[str, object]) -> tuple[str, ...]:
     return getattr(value, "repeated_keys", ())
 
 
-def _subscription_items(document: object, level: _Level) -> list:
+def _subscription_items(document: object, level: _Level) -> list[object]:
     invalid = invalid_input(bank=level.bank)
     if document is None:
         _fail(EMPTY_BODY, "body", "a request body is required")
@@ -234,7 +234,7 @@ def _insight_patch(item: object, path: str, catalogue: Catalogue, level: _Level,
     return SubscriptionPatch(definition.name, replace(settings, insight_title=title))
 
 
-def _reject_repeated_element_keys(item: dict, path: str, level: _Level) -> None:
+def _reject_repeated_element_keys(item: dict[str, object], path: str, level: _Level) -> None:
     repeated = _repeated_keys(item)
     if not repeated:
         return
@@ -243,7 +243,7 @@ def _reject_repeated_element_keys(item: dict, path: str, level: _Level) -> None:
     _fail(reason, _child(path, repeated[0]), "appears more than once")
 
 
-def _definition(item: dict, path: str, catalogue: Catalogue) -> InsightDefinition:
+def _definition(item: dict[str, object], path: str, catalogue: Catalogue) -> InsightDefinition:
     name = item.get("insightName")
     where = f"{path}.insightName"
     if name is None or name == "":

@@ -118,7 +118,7 @@ def _may_have_grown(total: int, month_totals_sum: int, months: int) -> bool:
     average is rounded half-up to cents (100 units) as savings_figures does."""
     if month_totals_sum <= 0:
         return False
-    cent = 10 ** (STORAGE_SCALE - 2)
+    cent: int = 10 ** (STORAGE_SCALE - 2)
     average_cents = (2 * month_totals_sum + months * cent) // (2 * months * cent)
     return average_cents > 0 and total > average_cents * cent
 
