@@ -10,6 +10,7 @@ import sys
 from typing import Literal, TextIO
 
 import structlog
+from structlog.typing import Processor
 
 
 def resolved_format(fmt: str, stream: TextIO) -> Literal["json", "console"]:
@@ -46,8 +47,8 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     renderer = (structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(
         colors=stream.isatty(), exception_formatter=structlog.dev.plain_traceback))
     # A traceback in JSON is the text under "exception"; the console renderer writes its own.
-    exceptions = [structlog.processors.format_exc_info] if as_json else []
-    shared = [
+    exceptions: list[Processor] = [structlog.processors.format_exc_info] if as_json else []
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -68,7 +68,8 @@ class EgressPolicy:
         async with asyncio.timeout(timeout):
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         addresses = list(dict.fromkeys((family, str(sockaddr[0])) for family, _, _, _, sockaddr in infos))
-        allowed = [(family, address) for family, address in addresses if self.allows(address)]
+        allowed: list[tuple[socket.AddressFamily, str]] = [
+            (family, address) for family, address in addresses if self.allows(address)]
         if not allowed:
             raise EgressDenied(f"{host} resolves to {', '.join(a for _, a in addresses) or 'nothing'}: not an "
                                f"address the workers may reach (ENGAGE_PROVIDER_NETWORKS_ALLOWED)")
