@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, bindparam, select
+from sqlalchemy import BindParameter, Select, Table, and_, bindparam, select
 
 from server.domain.engagement.entities import App, Channel, ChannelRoute, Contact, Event
 from server.domain.ingest.model import Customer
@@ -49,7 +49,8 @@ def _read_statement() -> Select[Any]:
         TenantRow.__table__.c, EventRow.__table__.c, AppRow.__table__.c, CustomerRow.__table__.c,
         ContactRow.__table__.c, ChannelConfigRow.__table__.c)
     tenant = tenants.tenant_id
-    event_id, customer_id = bindparam("event_id"), bindparam("customer_id")
+    event_id: BindParameter[str] = bindparam("event_id")
+    customer_id: BindParameter[str] = bindparam("customer_id")
     return (
         select(tenants.display_name, *(column for table in _WHOLE_ROWS for column in table.c),
                configs.config_id, configs.channel, configs.provider, configs.updated_at)
