@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
+from google.protobuf.message import Message
+
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain import resource_names
 from server.domain.engagement.entities import (
@@ -40,7 +45,7 @@ def resource_id(name: str, collection: str, path: str, required: bool = True) ->
     return resource_names.ENGAGEMENT[collection].id(name, path)
 
 
-def channel_from_proto(number: int, path: str, allow_unspecified: bool = False) -> Channel | None:
+def channel_from_proto(number: pb.Channel.ValueType, path: str, allow_unspecified: bool = False) -> Channel | None:
     name = pb.Channel.Name(number) if number in pb.Channel.values() else ""
     if name == "CHANNEL_UNSPECIFIED" and allow_unspecified:
         return None
@@ -52,11 +57,11 @@ def channel_from_proto(number: int, path: str, allow_unspecified: bool = False) 
                                                          "CHANNEL_PASS")]) from exc
 
 
-def channel_to_proto(channel: Channel) -> int:
+def channel_to_proto(channel: Channel) -> pb.Channel.ValueType:
     return pb.Channel.Value(f"CHANNEL_{channel}")
 
 
-def platform_names(numbers: list[int]) -> list[str]:
+def platform_names(numbers: Sequence[pb.Platform.ValueType]) -> list[str]:
     """Wire platforms -> names; the validator reports unspecified/unknown ones."""
     return [pb.Platform.Name(n).removeprefix("PLATFORM_") if n in pb.Platform.values() else str(n) for n in numbers]
 
@@ -165,7 +170,7 @@ def event_messages_from_proto(messages: list[pb.EventMessage]) -> list[EventMess
     return resolved
 
 
-def message_class_name(number: int) -> str:
+def message_class_name(number: pb.MessageClass.ValueType) -> str:
     return pb.MessageClass.Name(number).removeprefix("MESSAGE_CLASS_") if number in pb.MessageClass.values() else "?"
 
 
@@ -207,7 +212,7 @@ def delivery_to_proto(delivery: Delivery) -> pb.Delivery:
         update_time=timestamp_to_proto(delivery.updated_at))
 
 
-def delivery_state_from_proto(number: int) -> DeliveryState | None:
+def delivery_state_from_proto(number: pb.DeliveryState.ValueType) -> DeliveryState | None:
     name = pb.DeliveryState.Name(number) if number in pb.DeliveryState.values() else ""
     if name in ("", "DELIVERY_STATE_UNSPECIFIED"):
         if number:
@@ -268,5 +273,5 @@ def campaign_to_proto(campaign: Campaign) -> pb.Campaign:
         update_time=timestamp_to_proto(campaign.updated_at), rejection_reason=campaign.rejection_reason)
 
 
-def optional_timestamp(message, field_name: str, path: str):  # type: ignore[no-untyped-def]
+def optional_timestamp(message: Message, field_name: str, path: str) -> dt.datetime | None:
     return timestamp_from_proto(getattr(message, field_name), path) if message.HasField(field_name) else None

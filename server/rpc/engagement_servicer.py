@@ -312,6 +312,6 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
         return pb.RetryDeliveriesResponse(requeued=await self._engagement.retry_deliveries(current_caller(), ids))
 
 
-def _message_class(number: int) -> str:
+def _message_class(number: pb.MessageClass.ValueType) -> str:
     name = conv.message_class_name(number)
     return "" if name == "UNSPECIFIED" else name
