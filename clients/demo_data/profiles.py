@@ -63,7 +63,7 @@ class CustomerProfile:
 
 def _mean_purchase() -> Decimal:
     weights = sum(c.weight for c in catalog.SPENDING)
-    return sum((c.low + c.high) / 2 * c.weight for c in catalog.SPENDING) / weights
+    return sum(((c.low + c.high) / 2 * c.weight for c in catalog.SPENDING), Decimal(0)) / weights
 
 
 def make_profile(spec: DemoSpec, index: int) -> CustomerProfile:
