@@ -36,7 +36,6 @@ from server.domain.pagination import Page, PageRequest, paginate
 from server.services.clock import Clock, utc_now
 from server.services.events import EventPublisher, hand_over
 from server.store.db import Database
-from server.store.statistics import PlannerStatistics
 from server.store.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -124,11 +123,10 @@ class IngestionService:
         self._publisher = publisher
         self._clock = clock
         self._live_window = live_window
-        self._statistics = PlannerStatistics(database)
 
     async def _ensure_statistics(self, *tables: str) -> None:
         """After a write: the tables it filled get planner statistics if they never had any."""
-        analyzed = await self._statistics.ensure(*tables)
+        analyzed = await self._database.planner_statistics.ensure(*tables)
         if analyzed:
             log.info("planner_statistics_gathered", tables=analyzed)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
@@ -12,6 +12,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from server.store.statistics import PlannerStatistics
 
 
 def normalise_database_url(url: str) -> str:
@@ -68,6 +70,11 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
 class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # Which of its tables have planner statistics, remembered for the life of the process.
+    planner_statistics: PlannerStatistics = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.planner_statistics = PlannerStatistics(self)
 
     @property
     def dialect(self) -> str:

@@ -8,9 +8,12 @@ the planner scales by the table's current size; keeping them fresh stays autovac
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import text
 
-from server.store.db import Database
+if TYPE_CHECKING:  # server.store.db gives each Database one of these
+    from server.store.db import Database
 
 
 class PlannerStatistics:
