@@ -9,6 +9,7 @@ from google.protobuf.message import Message
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain import resource_names
+from server.domain.engagement.alerts import AlertCondition, alert_condition
 from server.domain.engagement.entities import (
     App,
     Campaign,
@@ -222,21 +223,19 @@ def delivery_state_from_proto(number: pb.DeliveryState.ValueType) -> DeliverySta
     return DeliveryState(name)
 
 
-def alert_condition_from_proto(alert: pb.TransactionAlert) -> dict[str, object]:
-    return {"directions": list(alert.directions), "categories": list(alert.categories),
-            "description_contains": list(alert.description_contains), "operation": alert.operation,
-            "min_amount": alert.min_amount, "account_types": list(alert.account_types)}
+def alert_condition_from_proto(alert: pb.TransactionAlert) -> AlertCondition:
+    return alert_condition(operation=alert.operation, directions=alert.directions, categories=alert.categories,
+                           description_contains=alert.description_contains, min_amount=alert.min_amount,
+                           account_types=alert.account_types)
 
 
 def alert_to_proto(alert: TransactionAlert) -> pb.TransactionAlert:
     c = alert.condition
     return pb.TransactionAlert(
         name=f"transactionAlerts/{alert.alert_id}", event=f"events/{alert.event_id}",
-        directions=list(c.get("directions", [])), categories=list(c.get("categories", [])),  # type: ignore[call-overload]
-        description_contains=list(c.get("description_contains", [])),  # type: ignore[call-overload]
-        operation=str(c.get("operation", "")), min_amount=str(c.get("min_amount", "") or ""),
-        account_types=list(c.get("account_types", [])),  # type: ignore[call-overload]
-        create_time=timestamp_to_proto(alert.created_at))
+        directions=c.directions, categories=c.categories, description_contains=c.description_contains,
+        operation=c.operation, min_amount="" if c.min_amount is None else str(c.min_amount),
+        account_types=c.account_types, create_time=timestamp_to_proto(alert.created_at))
 
 
 def insight_notification_to_proto(notification: InsightNotification) -> pb.InsightNotification:

@@ -13,7 +13,7 @@ from decimal import Decimal
 import structlog
 
 from server.domain.auth import Caller, Role
-from server.domain.engagement.alerts import TransactionFacts, condition_from_json, matches
+from server.domain.engagement.alerts import TransactionFacts, matches
 from server.domain.engagement.entities import Delivery, DeliveryState, Event
 from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt, could_name_a_message
 from server.domain.errors import DomainError, FieldViolation, InvalidArgument, not_found
@@ -173,7 +173,7 @@ class EngagementService:
             if not alerts:
                 return
             accounts = {a.account_id: a for a in await uow.accounts.get_many({t.account_id for t in transactions})}
-            conditions = [(alert, condition_from_json(alert.condition)) for alert in alerts]
+            conditions = [(alert, alert.condition.effective()) for alert in alerts]
             matched = []
             for transaction in transactions:
                 account = accounts.get(transaction.account_id)

@@ -10,7 +10,7 @@ from typing import TypeVar
 from server.domain.auth import Caller, Role
 from server.domain.engagement import setup_validation as rules
 from server.domain.engagement.addresses import validate_contact_addresses
-from server.domain.engagement.alerts import validate_condition
+from server.domain.engagement.alerts import AlertCondition
 from server.domain.engagement.entities import (
     App,
     AppState,
@@ -306,10 +306,9 @@ class EngagementSetupService:
 
     # -- transaction alerts and insight notifications -------------------------------------------
 
-    async def create_transaction_alert(self, caller: Caller, event_id: str, condition: dict[str, object]
+    async def create_transaction_alert(self, caller: Caller, event_id: str, condition: AlertCondition
                                        ) -> TransactionAlert:
         caller.require_role(*SETUP_ROLES)
-        validate_condition(condition)
         alert = TransactionAlert(new_id(), event_id, condition, self._clock())
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             await _existing(uow.events.get(event_id), "event", event_id)

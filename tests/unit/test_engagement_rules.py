@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from server.domain.engagement import otp
-from server.domain.engagement.alerts import TransactionFacts, condition_from_json, matches, validate_condition
+from server.domain.engagement.alerts import TransactionFacts, alert_condition, matches
 from server.domain.engagement.preferences import ChannelPreferences, MessageClass, decide
 from server.domain.engagement.provider_codes import provider_code
 from server.domain.engagement.quiet_hours import QuietHours, quiet_until
@@ -164,15 +164,15 @@ def test_a_providers_code_enters_ours_only_as_a_short_token(code, fallback):
 
 
 def test_alert_conditions_and_presets():
-    atm = condition_from_json({"operation": "ATM_WITHDRAWAL", "min_amount": "100"})
+    atm = alert_condition(operation="ATM_WITHDRAWAL", min_amount="100").effective()
     withdrawal = TransactionFacts("DEBIT", "CASH_WITHDRAWAL", "Cash withdrawal", Decimal("2500"), "CHECKING", "CZK")
     assert matches(atm, withdrawal)
     assert not matches(atm, TransactionFacts("DEBIT", "VYBER", "", Decimal("99.99"), "CHECKING", "CZK"))
     assert not matches(atm, TransactionFacts("CREDIT", "VKLAD", "", Decimal("500"), "CHECKING", "CZK"))
-    online = condition_from_json({"directions": ["CREDIT"], "description_contains": ["online"]})
+    online = alert_condition(directions=["CREDIT"], description_contains=["online"]).effective()
     assert matches(online, TransactionFacts("CREDIT", "", "Online deposit", Decimal("1"), "SAVINGS", "EUR"))
     with pytest.raises(InvalidArgument) as caught:
-        validate_condition({"directions": ["SIDEWAYS"], "min_amount": "-1", "operation": "TELEPORT"})
+        alert_condition(directions=["SIDEWAYS"], min_amount="-1", operation="TELEPORT")
     assert caught.value.code == "TRANSACTION_ALERT_INVALID"
     assert {v.field for v in caught.value.violations} == {"transaction_alert.directions",
                                                           "transaction_alert.min_amount",

@@ -4,9 +4,9 @@ set's: VYBER is a cash withdrawal, VKLAD a cash deposit, PREVOD Z UCTU an incomi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from server.domain.errors import FieldViolation, InvalidArgument
 
@@ -58,44 +58,61 @@ def matches(condition: TransactionCondition, facts: TransactionFacts) -> bool:
     return not condition.account_types or facts.account_type in condition.account_types
 
 
-def validate_condition(raw: dict[str, Any]) -> None:
-    """The stored shape (see condition_from_json); raises InvalidArgument TRANSACTION_ALERT_INVALID."""
+@dataclass(frozen=True)
+class AlertCondition:
+    """A transaction alert's condition as the operator gave it (kept so that it reads back as given);
+    `effective()` is what transactions are matched against."""
+    operation: str = ""  # a name in OPERATION_PRESETS, or empty
+    directions: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    description_contains: tuple[str, ...] = ()
+    min_amount: Decimal | None = None
+    account_types: tuple[str, ...] = ()
+
+    def effective(self) -> TransactionCondition:
+        """The preset stands in for categories and, unless directions are given, for directions;
+        categories match upper-cased and description fragments lower-cased."""
+        preset = OPERATION_PRESETS.get(self.operation)
+        return TransactionCondition(
+            directions=frozenset(self.directions) or (preset.directions if preset else frozenset()),
+            categories=preset.categories if preset else frozenset(c.upper() for c in self.categories),
+            description_contains=tuple(p.lower() for p in self.description_contains),
+            min_amount=self.min_amount, account_types=frozenset(self.account_types))
+
+
+def alert_condition(*, operation: str = "", directions: Sequence[str] = (), categories: Sequence[str] = (),
+                    description_contains: Sequence[str] = (), min_amount: str = "",
+                    account_types: Sequence[str] = ()) -> AlertCondition:
+    """The condition from a request's values (min_amount a decimal string, empty for none); raises
+    InvalidArgument TRANSACTION_ALERT_INVALID naming every field that is wrong."""
     violations: list[FieldViolation] = []
     path = "transaction_alert"
+    lists = {"directions": directions, "categories": categories, "description_contains": description_contains,
+             "account_types": account_types}
     for field, allowed in (("directions", DIRECTIONS), ("account_types", ACCOUNT_TYPES)):
-        unknown = sorted(set(raw.get(field) or []) - allowed)
+        unknown = sorted(set(lists[field]) - allowed)
         if unknown:
             violations.append(FieldViolation(f"{path}.{field}", f"unknown {unknown}; allowed: {sorted(allowed)}"))
     for field in ("categories", "description_contains", "directions", "account_types"):
-        values = raw.get(field) or []
-        if len(values) > MAX_LIST or any(not str(v).strip() or len(str(v)) > 100 for v in values):
+        values = lists[field]
+        if len(values) > MAX_LIST or any(not v.strip() or len(v) > 100 for v in values):
             violations.append(FieldViolation(f"{path}.{field}", f"at most {MAX_LIST} non-empty values of 1-100 "
                                                                 "characters"))
-    operation = raw.get("operation") or ""
     if operation and operation not in OPERATION_PRESETS:
         violations.append(FieldViolation(f"{path}.operation", f"one of {sorted(OPERATION_PRESETS)}"))
-    if operation and (raw.get("categories") or raw.get("description_contains")):
+    if operation and (categories or description_contains):
         violations.append(FieldViolation(f"{path}.operation", "give an operation or categories/description_contains, "
                                                               "not both"))
-    min_amount = raw.get("min_amount") or ""
+    amount = None
     if min_amount:
         try:
-            value = Decimal(str(min_amount))
-            if not value.is_finite() or value < 0:
+            amount = Decimal(min_amount)
+            if not amount.is_finite() or amount < 0:
                 raise InvalidOperation
         except InvalidOperation:
             violations.append(FieldViolation(f"{path}.min_amount", "a decimal number, 0 or more"))
     if violations:
         raise InvalidArgument("TRANSACTION_ALERT_INVALID", "the transaction alert is not valid",
                               violations=violations)
-
-
-def condition_from_json(raw: dict[str, Any]) -> TransactionCondition:
-    preset = OPERATION_PRESETS.get(raw.get("operation") or "")
-    min_amount = Decimal(str(raw["min_amount"])) if raw.get("min_amount") else None
-    directions = frozenset(raw.get("directions") or [])
-    return TransactionCondition(
-        directions=directions or (preset.directions if preset else frozenset()),
-        categories=preset.categories if preset else frozenset(str(c).upper() for c in raw.get("categories") or []),
-        description_contains=tuple(str(p).lower() for p in raw.get("description_contains") or []),
-        min_amount=min_amount, account_types=frozenset(raw.get("account_types") or []))
+    return AlertCondition(operation, tuple(directions), tuple(categories), tuple(description_contains), amount,
+                          tuple(account_types))

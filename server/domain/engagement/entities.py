@@ -7,6 +7,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from server.domain.engagement.alerts import AlertCondition
+
 
 class Channel(StrEnum):
     EMAIL = "EMAIL"
@@ -202,7 +204,7 @@ class Delivery:
 class TransactionAlert:
     alert_id: str
     event_id: str
-    condition: dict[str, object]  # directions, categories, description_contains, operation, min_amount, account_types
+    condition: AlertCondition
     created_at: dt.datetime
 
 

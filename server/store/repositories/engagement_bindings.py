@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from server.domain.engagement.entities import InsightNotification, TransactionAlert
 from server.store.engagement_models import InsightNotificationRow, TransactionAlertRow
+from server.store.engagement_policies import condition_from_json, condition_to_json
 from server.store.repositories.engagement_base import IdKeyedRepository
 
 
@@ -19,7 +20,7 @@ class TransactionAlertsRepository(IdKeyedRepository):
 
     async def add(self, alert: TransactionAlert) -> None:
         self.session.add(TransactionAlertRow(tenant_id=self.tenant_id, alert_id=alert.alert_id,
-                                             event_id=alert.event_id, condition=alert.condition,
+                                             event_id=alert.event_id, condition=condition_to_json(alert.condition),
                                              created_at=alert.created_at))
 
     async def delete(self, alert_id: str) -> bool:
@@ -27,7 +28,7 @@ class TransactionAlertsRepository(IdKeyedRepository):
 
 
 def _alert(row: TransactionAlertRow) -> TransactionAlert:
-    return TransactionAlert(row.alert_id, row.event_id, dict(row.condition), row.created_at)
+    return TransactionAlert(row.alert_id, row.event_id, condition_from_json(row.condition), row.created_at)
 
 
 class InsightNotificationsRepository(IdKeyedRepository):
