@@ -10,6 +10,7 @@ from google.protobuf.message import Message
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain import resource_names
 from server.domain.engagement.alerts import AlertCondition, alert_condition
+from server.domain.engagement.audience import CampaignAudience, campaign_audience
 from server.domain.engagement.entities import (
     App,
     Campaign,
@@ -244,23 +245,21 @@ def insight_notification_to_proto(notification: InsightNotification) -> pb.Insig
                                   create_time=timestamp_to_proto(notification.created_at))
 
 
-def audience_from_proto(audience: pb.Audience) -> dict[str, object]:
+def audience_from_proto(audience: pb.Audience) -> CampaignAudience:
     which = audience.WhichOneof("audience")
-    if which == "all_customers" and audience.all_customers:
-        return {"all_customers": True}
     if which == "customer_list":
-        return {"customer_ids": sorted(set(audience.customer_list.customer_ids))}
+        return campaign_audience(customer_ids=audience.customer_list.customer_ids)
     if which == "attribute_filter":
-        return {"attributes": dict(audience.attribute_filter.equals)}
-    return {}
+        return campaign_audience(attributes=audience.attribute_filter.equals)
+    return campaign_audience(all_customers=which == "all_customers" and audience.all_customers)
 
 
 def campaign_to_proto(campaign: Campaign) -> pb.Campaign:
     audience = campaign.audience
-    if audience.get("customer_ids") is not None:
-        wire_audience = pb.Audience(customer_list=pb.CustomerList(customer_ids=audience["customer_ids"]))  # type: ignore[arg-type]
-    elif audience.get("attributes"):
-        wire_audience = pb.Audience(attribute_filter=pb.AttributeFilter(equals=audience["attributes"]))  # type: ignore[arg-type]
+    if audience.is_listed:
+        wire_audience = pb.Audience(customer_list=pb.CustomerList(customer_ids=audience.customer_ids))
+    elif audience.attributes:
+        wire_audience = pb.Audience(attribute_filter=pb.AttributeFilter(equals=dict(audience.attributes)))
     else:
         wire_audience = pb.Audience(all_customers=True)
     return pb.Campaign(

@@ -7,11 +7,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from typing import Any
 
 import structlog
 
 from server.domain.auth import Caller, Role
+from server.domain.engagement.audience import CampaignAudience
 from server.domain.engagement.entities import Campaign, CampaignState, Delivery
 from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied, not_found
 from server.domain.ids import new_id
@@ -30,7 +30,6 @@ AUDIENCE_PAGE = 500
 # One job fans out for about this long, then hands the rest to a fresh job (jobs have short timeouts
 # so that a dead worker's job is taken over quickly).
 RUN_BUDGET_SECONDS = 15.0
-MAX_LISTED_CUSTOMERS = 100_000
 
 
 class CampaignService:
@@ -42,10 +41,10 @@ class CampaignService:
         self._engagement = engagement
         self._clock = clock
 
-    async def create(self, caller: Caller, display_name: str, event_id: str, audience: dict[str, Any],
+    async def create(self, caller: Caller, display_name: str, event_id: str, audience: CampaignAudience,
                      send_at: dt.datetime | None, is_offer: bool) -> Campaign:
         caller.require_role(Role.BANK_ADMIN, Role.SERVICE)
-        _validate(display_name, audience)
+        _validate(display_name)
         now = self._clock()
         state = CampaignState.PENDING_APPROVAL if is_offer else CampaignState.SCHEDULED
         campaign = Campaign(new_id(), display_name.strip(), event_id, audience, send_at, is_offer, state,
@@ -143,7 +142,7 @@ class CampaignService:
                 contacts = await uow.contacts.get_many([customer_id for customer_id, _ in customers])
                 targeted = 0
                 for customer_id, attributes in customers:
-                    if not _in_audience(campaign.audience, attributes) or event is None:
+                    if not campaign.audience.includes(attributes) or event is None:
                         continue
                     targeted += 1
                     trigger = Trigger(event, customer_id, f"campaign:{campaign_id}:{customer_id}",
@@ -174,19 +173,8 @@ class CampaignService:
                 return created_total
 
 
-def _in_audience(audience: dict[str, Any], attributes: dict[str, str]) -> bool:
-    wanted = audience.get("attributes") or {}
-    return all(attributes.get(key) == value for key, value in wanted.items())
-
-
-def _validate(display_name: str, audience: dict[str, Any]) -> None:
-    violations = []
+def _validate(display_name: str) -> None:
+    """The audience was checked when it was built (campaign_audience)."""
     if not display_name.strip() or len(display_name) > 100:
-        violations.append(FieldViolation("campaign.display_name", "1-100 characters"))
-    kinds = [k for k in ("all_customers", "customer_ids", "attributes") if audience.get(k)]
-    if len(kinds) != 1:
-        violations.append(FieldViolation("campaign.audience", "one of all_customers, customer_list, attribute_filter"))
-    elif "customer_ids" in kinds and len(audience["customer_ids"]) > MAX_LISTED_CUSTOMERS:
-        violations.append(FieldViolation("campaign.audience.customer_list", f"at most {MAX_LISTED_CUSTOMERS}"))
-    if violations:
-        raise InvalidArgument("CAMPAIGN_INVALID", "the campaign is not valid", violations=violations)
+        raise InvalidArgument("CAMPAIGN_INVALID", "the campaign is not valid",
+                              violations=[FieldViolation("campaign.display_name", "1-100 characters")])

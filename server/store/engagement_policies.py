@@ -1,6 +1,7 @@
-"""Transaction alert conditions to and from their stored JSON: the only place that knows its shape. The
-shape is the one the column has always held (no migration): a condition keeps every key, with min_amount
-a decimal string, empty for none."""
+"""Campaign audiences and transaction alert conditions to and from their stored JSON: the only place that
+knows its shape. The shape is the one the columns have always held (no migration): an audience is one of
+{"all_customers": true}, {"customer_ids": [...]}, {"attributes": {...}}; a condition keeps every key,
+with min_amount a decimal string, empty for none."""
 
 from __future__ import annotations
 
@@ -8,8 +9,23 @@ from decimal import Decimal
 from typing import Any
 
 from server.domain.engagement.alerts import AlertCondition
+from server.domain.engagement.audience import CampaignAudience
 
 Json = dict[str, Any]
+
+
+def audience_to_json(audience: CampaignAudience) -> Json:
+    if audience.customer_ids:
+        return {"customer_ids": list(audience.customer_ids)}
+    if audience.attributes:
+        return {"attributes": dict(audience.attributes)}
+    return {"all_customers": audience.all_customers}
+
+
+def audience_from_json(stored: Json) -> CampaignAudience:
+    return CampaignAudience(all_customers=bool(stored.get("all_customers")),
+                            customer_ids=tuple(stored.get("customer_ids") or ()),
+                            attributes=tuple(sorted((stored.get("attributes") or {}).items())))
 
 
 def condition_to_json(condition: AlertCondition) -> Json:

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from server.bootstrap import Services
+from server.domain.engagement.audience import CampaignAudience
 from server.domain.engagement.entities import Campaign, CampaignState
 from server.domain.errors import FailedPrecondition, NotFound, PermissionDenied, Unauthenticated
 from server.services import tenants as tenants_module
@@ -118,8 +119,8 @@ async def test_disable_keeps_its_first_time_and_delete_waits_for_a_lifetime_of_i
 
 
 def _campaign(campaign_id: str, now: dt.datetime) -> Campaign:
-    return Campaign(campaign_id, "Spring", "no-event", {"customer_ids": ["c1"]}, None, False, CampaignState.SCHEDULED,
-                    "lisa", "raj", "", "", 0, 0, now, now)
+    return Campaign(campaign_id, "Spring", "no-event", CampaignAudience(customer_ids=("c1",)), None, False,
+                    CampaignState.SCHEDULED, "lisa", "raj", "", "", 0, 0, now, now)
 
 
 async def test_a_disabled_tenants_campaigns_wait_until_it_is_enabled(services: Services, tenant: str) -> None:

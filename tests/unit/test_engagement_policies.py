@@ -1,5 +1,5 @@
-"""Transaction alert conditions: built (and validated) from request values, and through the store's JSON
-unchanged, in the shape the column held before they were value objects."""
+"""Campaign audiences and transaction alert conditions: built (and validated) from request values, and
+through the store's JSON unchanged, in the shape the columns held before they were value objects."""
 
 import json
 from decimal import Decimal
@@ -16,8 +16,14 @@ from server.domain.engagement.alerts import (
     AlertCondition,
     alert_condition,
 )
+from server.domain.engagement.audience import MAX_LISTED_CUSTOMERS, CampaignAudience, campaign_audience
 from server.domain.errors import InvalidArgument
-from server.store.engagement_policies import condition_from_json, condition_to_json
+from server.store.engagement_policies import (
+    audience_from_json,
+    audience_to_json,
+    condition_from_json,
+    condition_to_json,
+)
 
 words = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=100).filter(str.strip)
 amounts = st.decimals(min_value=0, allow_nan=False, allow_infinity=False)
@@ -110,3 +116,53 @@ def test_an_operation_is_not_given_with_categories_or_descriptions(operation, fi
        st.lists(words, min_size=MAX_LIST + 1, max_size=MAX_LIST + 3) | st.just(["  "]) | st.just(["x" * 101]))
 def test_too_many_or_blank_or_long_values_are_named(field, values):
     assert violated_fields(**{field: values}) == {f"transaction_alert.{field}"}
+
+
+audience_requests = st.one_of(
+    st.just({"all_customers": True}),
+    st.builds(lambda ids: {"customer_ids": ids}, st.lists(words, min_size=1, max_size=20)),
+    st.builds(lambda equals: {"attributes": equals}, st.dictionaries(words, st.text(max_size=20), min_size=1,
+                                                                     max_size=5)))
+
+
+@given(audience_requests)
+def test_an_audience_comes_back_from_the_store_as_it_went_in(request):
+    audience = campaign_audience(**request)
+    assert audience_from_json(through_the_store(audience_to_json(audience))) == audience
+
+
+@given(audience_requests)
+def test_an_audience_is_stored_in_the_shape_the_column_always_held(request):
+    stored = audience_to_json(campaign_audience(**request))
+    if "customer_ids" in request:
+        assert stored == {"customer_ids": sorted(set(request["customer_ids"]))}
+    else:
+        assert stored == request
+
+
+@given(st.dictionaries(words, st.text(max_size=5), min_size=1, max_size=3),
+       st.dictionaries(words, st.text(max_size=5), max_size=5))
+def test_an_attribute_filter_takes_customers_with_every_value(equals, attributes):
+    audience = campaign_audience(attributes=equals)
+    assert audience.includes(attributes) == all(attributes.get(k) == v for k, v in equals.items())
+    assert audience.includes({**attributes, **equals})
+    assert campaign_audience(all_customers=True).includes(attributes)
+
+
+@given(st.booleans(), st.lists(words, max_size=3), st.dictionaries(words, words, max_size=3))
+def test_an_audience_is_exactly_one_kind(all_customers, customer_ids, attributes):
+    kinds = [all_customers, bool(customer_ids), bool(attributes)].count(True)
+    if kinds == 1:
+        assert isinstance(campaign_audience(all_customers=all_customers, customer_ids=customer_ids,
+                                            attributes=attributes), CampaignAudience)
+        return
+    with pytest.raises(InvalidArgument) as caught:
+        campaign_audience(all_customers=all_customers, customer_ids=customer_ids, attributes=attributes)
+    assert caught.value.code == "CAMPAIGN_INVALID"
+    assert [v.field for v in caught.value.violations] == ["campaign.audience"]
+
+
+def test_a_customer_list_is_bounded():
+    with pytest.raises(InvalidArgument) as caught:
+        campaign_audience(customer_ids=[str(n) for n in range(MAX_LISTED_CUSTOMERS + 1)])
+    assert [v.field for v in caught.value.violations] == ["campaign.audience.customer_list"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from server.domain.engagement.alerts import AlertCondition
+from server.domain.engagement.audience import CampaignAudience
 
 
 class Channel(StrEnum):
@@ -221,7 +222,7 @@ class Campaign:
     campaign_id: str
     display_name: str
     event_id: str
-    audience: dict[str, object]  # {"all_customers": true} | {"customer_ids": [...]} | {"attributes": {...}}
+    audience: CampaignAudience
     send_at: dt.datetime | None
     is_offer: bool
     state: CampaignState

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
+from server.domain.engagement.audience import CampaignAudience
 from server.domain.engagement.entities import Campaign, CampaignState
 from server.store.engagement_models import CampaignRow
+from server.store.engagement_policies import audience_from_json, audience_to_json
 from server.store.keyset import keyset_page
 from server.store.models import CustomerRow
 from server.store.repositories.engagement_base import IdKeyedRepository
@@ -36,18 +38,18 @@ class CampaignsRepository(IdKeyedRepository):
     async def save(self, campaign: Campaign) -> None:
         await self.session.merge(CampaignRow(
             tenant_id=self.tenant_id, campaign_id=campaign.campaign_id, display_name=campaign.display_name,
-            event_id=campaign.event_id, audience=campaign.audience, send_at=campaign.send_at,
+            event_id=campaign.event_id, audience=audience_to_json(campaign.audience), send_at=campaign.send_at,
             is_offer=campaign.is_offer, state=str(campaign.state), creator=campaign.creator,
             approver=campaign.approver, rejection_reason=campaign.rejection_reason, cursor=campaign.cursor,
             customers_targeted=campaign.customers_targeted, deliveries_created=campaign.deliveries_created,
             created_at=campaign.created_at, updated_at=campaign.updated_at))
 
-    async def audience_page(self, audience: dict[str, Any], after: str, limit: int) -> list[tuple[str, dict]]:
+    async def audience_page(self, audience: CampaignAudience, after: str, limit: int) -> list[tuple[str, dict]]:
         """(customer id, attributes) of the next customers of the audience, by id."""
         query = select(CustomerRow.customer_id, CustomerRow.attributes).where(
             CustomerRow.tenant_id == self.tenant_id)
-        if audience.get("customer_ids") is not None:
-            query = query.where(CustomerRow.customer_id.in_(list(audience["customer_ids"])))  # type: ignore[arg-type]
+        if audience.is_listed:
+            query = query.where(CustomerRow.customer_id.in_(audience.customer_ids))
         rows = await self.session.execute(keyset_page(query, [CustomerRow.customer_id], (after,), limit))
         return [(r.customer_id, dict(r.attributes or {})) for r in rows]
 
@@ -69,6 +71,6 @@ class CampaignsSweep:
 
 
 def _campaign(row: CampaignRow) -> Campaign:
-    return Campaign(row.campaign_id, row.display_name, row.event_id, dict(row.audience), row.send_at, row.is_offer,
-                    CampaignState(row.state), row.creator, row.approver, row.rejection_reason, row.cursor,
-                    row.customers_targeted, row.deliveries_created, row.created_at, row.updated_at)
+    return Campaign(row.campaign_id, row.display_name, row.event_id, audience_from_json(row.audience), row.send_at,
+                    row.is_offer, CampaignState(row.state), row.creator, row.approver, row.rejection_reason,
+                    row.cursor, row.customers_targeted, row.deliveries_created, row.created_at, row.updated_at)
