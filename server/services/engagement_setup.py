@@ -4,7 +4,7 @@ transaction alerts and insight notifications."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from server.domain.auth import Caller, Role
@@ -355,7 +355,7 @@ class EngagementSetupService:
             await uow.commit()
 
 
-async def _existing(lookup, kind: str, identifier: str):  # type: ignore[no-untyped-def]
+async def _existing(lookup: Awaitable[T | None], kind: str, identifier: str) -> T:
     found = await lookup
     if found is None:
         raise not_found(kind, identifier)
