@@ -63,6 +63,8 @@ def checked_phone(value: str, field: str) -> tuple[str, list[FieldViolation]]:
         number = phonenumbers.parse(written, None)  # no default region: the + names the country
     except NumberParseException as exc:
         return value, [FieldViolation(field, _PARSE_REASONS.get(exc.error_type, "not a phone number"))]
+    if number.country_code is None:  # parse() sets it on every number it returns from a + form
+        return value, [FieldViolation(field, _NO_SUCH_COUNTRY)]
     country = _country(number.country_code)
     length = phonenumbers.is_possible_number_with_reason(number)
     if length in _LENGTH_REASONS:
