@@ -34,7 +34,7 @@ class TriggerReads:
 
 # The tables whose whole row is read, in the statement's column order. Read as plain columns: loading
 # them as ORM objects (identity map, instance state) cost more than the rest of the read.
-_WHOLE_ROWS: tuple[Table, ...] = (EventRow.__table__, AppRow.__table__, CustomerRow.__table__,  # type: ignore[assignment]
+_WHOLE_ROWS: tuple[Table, ...] = (EventRow.__table__, AppRow.__table__, CustomerRow.__table__,
                                   ContactRow.__table__)
 
 
