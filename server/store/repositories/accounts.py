@@ -3,8 +3,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import CursorResult, delete, or_, select
 
 from server.domain.ingest.model import Account, AccountType, Container
 from server.store.keyset import keyset_page
@@ -89,6 +90,8 @@ class AccountsRepository(TenantRepository):
         if not account_ids:
             return {}
         connection = await self.session.connection()
+        # exec_driver_sql() is typed as giving one-column rows.
+        rows: CursorResult[*tuple[Any, ...]]
         if connection.dialect.name == "postgresql":
             rows = await connection.exec_driver_sql(
                 "SELECT account_id, currency FROM accounts WHERE tenant_id = $1 AND account_id = ANY($2::text[])",
