@@ -26,6 +26,7 @@ from tests.support.databases import PostgresDatabases, SqliteDatabases, postgres
 from tests.support.egress import LOCAL_NETWORKS
 from tests.support.redis import existing_redis_url, start_redis
 from tests.support.sinks.fixtures import provider_sink, smtp_sink  # noqa: F401  (fixtures)
+from tests.support.terminal import run_in_terminal
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -147,13 +148,20 @@ def engagectl(server: RunningServer) -> Callable[..., object]:
     """Runs engagectl as its own process against the test server (awaitable)."""
 
     async def run(*args: str, token: str | None = None, env: dict[str, str] | None = None,
-                  timeout: float = 600) -> CliResult:
+                  timeout: float = 600, terminal_columns: int | None = None) -> CliResult:
+        """Piped (stdout and stderr apart), or under a pseudo-terminal `terminal_columns` wide (what the
+        terminal shows, both streams, comes back as stdout)."""
         environment = {**os.environ, "ENGAGE_ADDRESS": server.address, "DATABASE_URL": server.settings.database_url,
                        "REDIS_URL": server.settings.redis_url, "ENGAGE_JWT_SECRET": TEST_JWT_SECRET,
                        "ENGAGE_VAR_DIR": str(server.settings.var_dir), "COLUMNS": "200", **(env or {})}
         environment.pop("ENGAGE_TOKEN", None)
         if token:
             environment["ENGAGE_TOKEN"] = token
+        if terminal_columns is not None:
+            code, shown = await asyncio.to_thread(
+                run_in_terminal, [sys.executable, "-m", "clients.engagectl.main", *args], environment, REPO_ROOT,
+                terminal_columns, timeout)
+            return CliResult(code, shown, "")
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "clients.engagectl.main", *args, cwd=REPO_ROOT, env=environment,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)

@@ -1,36 +1,43 @@
+"""engagectl accounts: accounts ingested from the bank."""
+
 from __future__ import annotations
 
 import typer
 
 from clients.engagectl.context import cli_context
+from clients.engagectl.engagement_common import label
 from clients.engagectl.money import show_money
-from clients.engagectl.output import as_dict, emit_json, emit_table
-from clients.engagectl.paging import collect
+from clients.engagectl.output import Id, Wide, emit_list
+from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
+from clients.stubs import Stubs
 from engage.ingest.v1 import ingest_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Accounts ingested from the bank.")
+COLUMNS = [Id("account"), Id("customer"), "type", "current", "available", "name", Wide("container")]
+
+
+def row(a: pb.Account) -> list[str]:
+    return [a.account_id, a.customer_id, label(pb.AccountType, a.type), show_money(a.current_balance),
+            show_money(a.available_balance), a.account_name, label(pb.Container, a.container)]
 
 
 @app.command("list")
 def list_accounts(ctx: typer.Context,
-                  customer: str = typer.Option("", help="Only this customer's accounts."),
-                  limit: int = typer.Option(100, min=1, help="At most this many accounts (pages are followed)."),
-                  ) -> None:
-    """Lists accounts, ordered by id."""
+                  customer: str = typer.Option("", metavar="CUSTOMER_ID", help="Only this customer's accounts."),
+                  limit: int = limit_option(100, "accounts"), page_token: str = page_token_option(),
+                  every_page: bool = all_option()) -> None:
+    """Lists accounts, ordered by id.
+
+    Examples:
+      engagectl accounts list --customer demo-c0001
+      engagectl accounts list --all -o json
+    """
     cli = cli_context(ctx)
 
-    async def fetch(stubs):  # type: ignore[no-untyped-def]
-        async def page(size: int, token: str) -> tuple[list[pb.Account], str]:
-            response = await stubs.ingest.ListAccounts(pb.ListAccountsRequest(
-                customer_id=customer, page_size=size, page_token=token))
-            return list(response.accounts), response.next_page_token
-        return await collect(page, limit)
+    async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.Account], str]:
+        response = await stubs.ingest.ListAccounts(pb.ListAccountsRequest(
+            customer_id=customer, page_size=size, page_token=token))
+        return list(response.accounts), response.next_page_token
 
-    accounts = cli.call(fetch)
-    if cli.json_output:
-        emit_json([as_dict(a) for a in accounts])
-        return
-    emit_table("accounts", ["account", "customer", "type", "container", "name", "current", "available"], [
-        [a.account_id, a.customer_id, pb.AccountType.Name(a.type).removeprefix("ACCOUNT_TYPE_"),
-         pb.Container.Name(a.container).removeprefix("CONTAINER_"), a.account_name,
-         show_money(a.current_balance), show_money(a.available_balance)] for a in accounts])
+    listed = cli.list(page, Paging(limit, page_token, every_page))
+    emit_list("accounts", COLUMNS, listed.items, row, listed.next_page_token)

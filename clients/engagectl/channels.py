@@ -7,17 +7,20 @@ from pathlib import Path
 import typer
 
 from clients.engagectl.context import cli_context
-from clients.engagectl.engagement_common import channel, channel_name, name, pairs, short, show, show_one
+from clients.engagectl.engagement_common import channel, channel_name, name, pairs, short
+from clients.engagectl.output import Id, emit_list, emit_record
+from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
+from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Channel configurations: create, list, get, update.")
-COLUMNS = ["id", "name", "channel", "provider", "settings", "secrets set", "rate/s"]
+COLUMNS = [Id("id"), "name", "channel", "provider", "rate/s", "secrets set", "settings"]
 
 
 def _row(c: pb.ChannelConfig) -> list[str]:
     return [short(c.name), c.display_name, channel_name(c.channel), c.provider,
-            ", ".join(f"{k}={v}" for k, v in sorted(c.settings.items())), ", ".join(c.secret_keys),
-            str(c.rate_limit_per_second or "default")]
+            str(c.rate_limit_per_second or "default"), ", ".join(c.secret_keys),
+            ", ".join(f"{k}={v}" for k, v in sorted(c.settings.items()))]
 
 
 def _secrets(secret: list[str], secret_file: list[str]) -> dict[str, str]:
@@ -31,39 +34,78 @@ def _secrets(secret: list[str], secret_file: list[str]) -> dict[str, str]:
 
 
 @app.command("create")
-def create(ctx: typer.Context, channel_: str = typer.Option(..., "--channel", help="EMAIL, SMS, PUSH or PASS."),
-           provider: str = typer.Option(..., help="smtp, twilio, vonage, clickatell, fcm, apns, apple_pass."),
-           name_: str = typer.Option("", "--name"), setting: list[str] = typer.Option([], help="KEY=VALUE; repeat."),
-           secret: list[str] = typer.Option([], help="KEY=VALUE; repeat. Stored sealed, never shown."),
-           secret_file: list[str] = typer.Option([], help="KEY=PATH: the secret is the file's text."),
-           rate_limit: int = typer.Option(0, help="Messages per second (0 = default).")) -> None:
+def create(ctx: typer.Context,
+           channel_: str = typer.Option(..., "--channel", metavar="CHANNEL", help="EMAIL, SMS, PUSH or PASS."),
+           provider: str = typer.Option(..., metavar="PROVIDER",
+                                        help="smtp, twilio, vonage, clickatell, fcm, apns, apple_pass."),
+           name_: str = typer.Option("", "--name", metavar="NAME"),
+           setting: list[str] = typer.Option([], metavar="KEY=VALUE", help="A provider setting; repeat."),
+           secret: list[str] = typer.Option([], metavar="KEY=VALUE", help="Repeat. Stored sealed, never shown."),
+           secret_file: list[str] = typer.Option([], metavar="KEY=PATH", help="The secret is the file's text."),
+           rate_limit: int = typer.Option(0, metavar="N", help="Messages per second (0 = default).")) -> None:
+    """Creates a channel configuration: how messages of one channel reach a provider.
+
+    Examples:
+      engagectl channels create --channel EMAIL --provider smtp --setting host=127.0.0.1 --setting port=1025 \\
+          --setting security=NONE --setting from_address=alerts@bank.example
+      engagectl channels create --channel SMS --provider twilio --setting account_sid=AC123 --secret auth_token=xyz
+    """
     cli = cli_context(ctx)
     config = pb.ChannelConfig(display_name=name_, channel=channel(channel_), provider=provider,
                               settings=pairs(setting, "--setting"), secrets=_secrets(secret, secret_file),
                               rate_limit_per_second=rate_limit)
-    show_one(cli, "channel configuration", cli.call(lambda s: s.engagement.CreateChannelConfig(
-        pb.CreateChannelConfigRequest(channel_config=config))), COLUMNS, _row)
+    emit_record("channel configuration", cli.call(lambda s: s.engagement.CreateChannelConfig(
+        pb.CreateChannelConfigRequest(channel_config=config))))
 
 
 @app.command("list")
-def list_configs(ctx: typer.Context) -> None:
+def list_configs(ctx: typer.Context, limit: int = limit_option(100, "configurations"),
+                 page_token: str = page_token_option(), every_page: bool = all_option()) -> None:
+    """Lists channel configurations (secrets by name only).
+
+    Examples:
+      engagectl channels list
+    """
     cli = cli_context(ctx)
-    response = cli.call(lambda s: s.engagement.ListChannelConfigs(pb.ListChannelConfigsRequest(page_size=1000)))
-    show(cli, "channel configurations", COLUMNS, list(response.channel_configs), _row)
+
+    async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.ChannelConfig], str]:
+        response = await stubs.engagement.ListChannelConfigs(pb.ListChannelConfigsRequest(
+            page_size=size, page_token=token))
+        return list(response.channel_configs), response.next_page_token
+
+    listed = cli.list(page, Paging(limit, page_token, every_page))
+    emit_list("channel configurations", COLUMNS, listed.items, _row, listed.next_page_token)
 
 
 @app.command("get")
-def get(ctx: typer.Context, config_id: str) -> None:
+def get(ctx: typer.Context, config_id: str = typer.Argument(..., metavar="CONFIG_ID",
+                                                            help="Id or channelConfigs/ID.")) -> None:
+    """Shows one channel configuration, every field (secrets by name only).
+
+    Examples:
+      engagectl channels get 41c0
+    """
     cli = cli_context(ctx)
-    show_one(cli, "channel configuration", cli.call(lambda s: s.engagement.GetChannelConfig(
-        pb.GetChannelConfigRequest(name=name("channelConfigs", config_id)))), COLUMNS, _row)
+    emit_record("channel configuration", cli.call(lambda s: s.engagement.GetChannelConfig(
+        pb.GetChannelConfigRequest(name=name("channelConfigs", config_id)))))
 
 
 @app.command("update")
-def update(ctx: typer.Context, config_id: str, name_: str | None = typer.Option(None, "--name"),
-           setting: list[str] = typer.Option([], help="KEY=VALUE: replaces all settings."),
-           secret: list[str] = typer.Option([], help="KEY=VALUE: replaces these secrets, keeps the others."),
-           secret_file: list[str] = typer.Option([]), rate_limit: int | None = typer.Option(None)) -> None:
+def update(ctx: typer.Context,
+           config_id: str = typer.Argument(..., metavar="CONFIG_ID", help="Id or channelConfigs/ID."),
+           name_: str | None = typer.Option(None, "--name", metavar="NAME"),
+           setting: list[str] = typer.Option([], metavar="KEY=VALUE", help="Replaces all settings; repeat."),
+           secret: list[str] = typer.Option([], metavar="KEY=VALUE",
+                                            help="Replaces these secrets, keeps the others; repeat."),
+           secret_file: list[str] = typer.Option([], metavar="KEY=PATH", help="The secret is the file's text."),
+           rate_limit: int | None = typer.Option(None, metavar="N", help="Messages per second (0 = default).")
+           ) -> None:
+    """Changes what is given of a channel configuration.
+
+    Examples:
+      engagectl channels update 41c0 --secret password=new-secret
+      engagectl channels update 41c0 --rate-limit 20
+    """
     cli = cli_context(ctx)
     secrets = _secrets(secret, secret_file)
     paths = [p for p, v in (("display_name", name_), ("settings", setting), ("secrets", secrets),
@@ -72,5 +114,4 @@ def update(ctx: typer.Context, config_id: str, name_: str | None = typer.Option(
         name=name("channelConfigs", config_id), display_name=name_ or "", settings=pairs(setting, "--setting"),
         secrets=secrets, rate_limit_per_second=rate_limit or 0))
     request.update_mask.paths.extend(paths)
-    show_one(cli, "channel configuration", cli.call(lambda s: s.engagement.UpdateChannelConfig(request)), COLUMNS,
-             _row)
+    emit_record("channel configuration", cli.call(lambda s: s.engagement.UpdateChannelConfig(request)))

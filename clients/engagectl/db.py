@@ -8,8 +8,13 @@ app = typer.Typer(no_args_is_help=True, help="The database schema.")
 
 
 @app.command("upgrade")
-def upgrade(revision: str = typer.Argument("head")) -> None:
-    """Applies the Alembic migrations to DATABASE_URL (or the SQLite file under var/)."""
+def upgrade(revision: str = typer.Argument("head", metavar="REVISION", help="An Alembic revision.")) -> None:
+    """Applies the Alembic migrations to DATABASE_URL (or the SQLite file under var/).
+
+    Examples:
+      engagectl db upgrade
+      DATABASE_URL=postgresql+asyncpg://engage@db/engage engagectl db upgrade
+    """
     from server.store.migrate import upgrade as run_upgrade  # alembic is slow to import: only when used
 
     settings = Settings()

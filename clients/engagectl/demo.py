@@ -34,7 +34,7 @@ def _until(text: str | None) -> dt.date:
 def _progress(hidden: bool) -> Progress:
     # On stderr, so that --json output on stdout stays parseable.
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=errors, transient=True, disable=hidden)
+                    console=errors, transient=True, disable=hidden or not errors.is_terminal)
 
 
 async def _send(stubs: Stubs, spec: DemoSpec, progress: Progress) -> IngestSummary:
@@ -61,18 +61,23 @@ async def _send(stubs: Stubs, spec: DemoSpec, progress: Progress) -> IngestSumma
 @app.command("seed")
 def seed_command(
     ctx: typer.Context,
-    customers: int = typer.Option(100, min=1, help="How many customers (demo-c0001, demo-c0002, ...)."),
-    months: int = typer.Option(12, min=1, max=120, help="Calendar months of activity, ending with --until's month."),
-    seed: int = typer.Option(42, help="Random seed: the same arguments always give the same data."),
-    until: str | None = typer.Option(None, help="Last day of activity, YYYY-MM-DD (default: the last day of the "
-                                                "previous month, UTC)."),
-    currency: str = typer.Option("EUR", help="ISO 4217 code of every account."),
+    customers: int = typer.Option(100, min=1, metavar="N", help="How many customers (demo-c0001, demo-c0002, ...)."),
+    months: int = typer.Option(12, min=1, max=120, metavar="N",
+                               help="Calendar months of activity, ending with --until's month."),
+    seed: int = typer.Option(42, metavar="N", help="Random seed: the same arguments always give the same data."),
+    until: str | None = typer.Option(None, metavar="DATE", help="Last day of activity, YYYY-MM-DD (default: the "
+                                                                "last day of the previous month, UTC)."),
+    currency: str = typer.Option("EUR", metavar="CODE", help="ISO 4217 code of every account."),
 ) -> None:
     """Creates customers, accounts, transactions and end-of-day balances, deterministically.
 
     Needs a `service` token. Re-running with the same arguments adds nothing (every transaction is a duplicate).
 
     Exits 1 if the service rejected any transaction or balance.
+
+    Examples:
+      engagectl demo seed
+      engagectl demo seed --customers 5 --months 3 --seed 7 --currency CZK
     """
     cli = cli_context(ctx)
     try:

@@ -1,4 +1,4 @@
-"""Shared by the engagement command groups: resource names, KEY=VALUE options, output."""
+"""Shared by the engagement command groups: resource names, KEY=VALUE options, channels."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
-from google.protobuf.message import Message
 
-from clients.engagectl.context import CliContext
-from clients.engagectl.output import as_dict, emit_json, emit_table
+from clients.engagectl.output import enum_label_of, enum_number
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
 
@@ -34,28 +32,18 @@ def pairs(values: Sequence[str], option: str) -> dict[str, str]:
 
 def channel(value: str, option: str = "--channel") -> int:
     try:
-        return pb.Channel.Value(f"CHANNEL_{value.upper()}")
+        return enum_number(pb.Channel.DESCRIPTOR, value)
     except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is none of EMAIL, SMS, PUSH, PASS", param_hint=option) from exc
+        raise typer.BadParameter(str(exc), param_hint=option) from exc
 
 
 def channel_name(number: int) -> str:
-    return pb.Channel.Name(number).removeprefix("CHANNEL_")
+    return enum_label_of(pb.Channel.DESCRIPTOR, number)
 
 
-def show(cli: CliContext, title: str, columns: list[str], items: Sequence[Message],
-         row: Any) -> None:
-    if cli.json_output:
-        emit_json([as_dict(i) for i in items])
-        return
-    emit_table(title, columns, [row(i) for i in items])
-
-
-def show_one(cli: CliContext, title: str, item: Message, columns: list[str], row: Any) -> None:
-    if cli.json_output:
-        emit_json(as_dict(item))
-        return
-    emit_table(title, columns, [row(item)])
+def label(enum_type: Any, number: int) -> str:
+    """An enum value as every output spells it (`pb.DeliveryState`, 3 -> `SENT`)."""
+    return enum_label_of(enum_type.DESCRIPTOR, number)
 
 
 def time_of(stamp: Any) -> str:

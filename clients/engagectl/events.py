@@ -9,32 +9,46 @@ import typer
 from clients.engagectl.context import cli_context
 from clients.engagectl.deliveries import COLUMNS as DELIVERY_COLUMNS
 from clients.engagectl.deliveries import row as delivery_row
-from clients.engagectl.engagement_common import channel, channel_name, name, pairs, short, show, show_one
+from clients.engagectl.engagement_common import channel, channel_name, name, pairs, short
+from clients.engagectl.output import Id, emit_list, emit_record
+from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.engagectl.templates import summary
+from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Events: create, list, get, trigger; transaction alerts; insight "
                                              "notifications.")
 # Triggers per BatchTriggerEvents call: the server's limit.
 BATCH_LIMIT = 1000
-COLUMNS = ["event id", "name", "description", "owner", "event type", "app", "messages"]
+COLUMNS = [Id("event id"), "name", Id("event type"), Id("app"), "messages", "owner", "description"]
 
 
 def _row(e: pb.Event) -> list[str]:
-    return [e.event_id, e.display_name, e.description, e.owner, short(e.event_type), short(e.app),
-            "; ".join(f"{channel_name(m.channel)}: {summary(m.content)}" for m in e.messages)]
+    return [e.event_id, e.display_name, short(e.event_type), short(e.app),
+            "; ".join(f"{channel_name(m.channel)}: {summary(m.content)}" for m in e.messages), e.owner, e.description]
 
 
 @app.command("create")
-def create(ctx: typer.Context, name_: str = typer.Option("", "--name"), description: str = typer.Option(""),
-           event_type: str = typer.Option(..., help="Event type id."), app_id: str = typer.Option(..., "--app"),
+def create(ctx: typer.Context, name_: str = typer.Option("", "--name", metavar="NAME"),
+           description: str = typer.Option("", metavar="TEXT"),
+           event_type: str = typer.Option(..., metavar="EVENT_TYPE_ID", help="Its event type."),
+           app_id: str = typer.Option(..., "--app", metavar="APP_ID", help="The app that sends it."),
            legal: bool = typer.Option(False, help="Legally required: sent despite opt-outs."),
-           message: list[str] = typer.Option([], help="CHANNEL=TEMPLATE_ID: copy that template; repeat."),
-           sms_text: str | None = typer.Option(None, help="SMS text for this event (instead of a template's)."),
-           push_title: str | None = typer.Option(None), push_body: str | None = typer.Option(None),
-           email_subject: str | None = typer.Option(None), email_text: str | None = typer.Option(None),
-           email_html: str | None = typer.Option(None)) -> None:
-    """Creates an event; each message is copied from a template and may be edited for this event only."""
+           message: list[str] = typer.Option([], metavar="CHANNEL=TEMPLATE_ID",
+                                             help="Copy that template for the channel; repeat."),
+           sms_text: str | None = typer.Option(None, metavar="TEXT",
+                                               help="SMS text for this event (instead of a template's)."),
+           push_title: str | None = typer.Option(None, metavar="TEXT"),
+           push_body: str | None = typer.Option(None, metavar="TEXT"),
+           email_subject: str | None = typer.Option(None, metavar="TEXT"),
+           email_text: str | None = typer.Option(None, metavar="TEXT"),
+           email_html: str | None = typer.Option(None, metavar="HTML")) -> None:
+    """Creates an event; each message is copied from a template and may be edited for this event only.
+
+    Examples:
+      engagectl events create --name "ATM withdrawal" --event-type 3a1f --app 7f3c2a --message EMAIL=8e0b
+      engagectl events create --name "Card used" --event-type 3a1f --app 7f3c2a --sms-text "Paid {{ data.amount }}"
+    """
     cli = cli_context(ctx)
     messages = {channel(c, "--message"): pb.EventMessage(channel=channel(c, "--message"), template=name("templates", t))
                 for c, t in pairs(message, "--message").items()}
@@ -50,34 +64,59 @@ def create(ctx: typer.Context, name_: str = typer.Option("", "--name"), descript
     event = pb.Event(display_name=name_, description=description, event_type=name("eventTypes", event_type),
                      app=name("apps", app_id), messages=list(messages.values()),
                      message_class=pb.MESSAGE_CLASS_LEGAL if legal else pb.MESSAGE_CLASS_REGULAR)
-    show_one(cli, "event", cli.call(lambda s: s.engagement.CreateEvent(pb.CreateEventRequest(event=event))),
-             COLUMNS, _row)
+    emit_record("event", cli.call(lambda s: s.engagement.CreateEvent(pb.CreateEventRequest(event=event))))
 
 
 @app.command("list")
-def list_events(ctx: typer.Context) -> None:
+def list_events(ctx: typer.Context, limit: int = limit_option(100, "events"), page_token: str = page_token_option(),
+                every_page: bool = all_option()) -> None:
+    """Lists events.
+
+    Examples:
+      engagectl events list
+      engagectl events list --all --json
+    """
     cli = cli_context(ctx)
-    show(cli, "events", COLUMNS, list(cli.call(lambda s: s.engagement.ListEvents(
-        pb.ListEventsRequest(page_size=1000))).events), _row)
+
+    async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.Event], str]:
+        response = await stubs.engagement.ListEvents(pb.ListEventsRequest(page_size=size, page_token=token))
+        return list(response.events), response.next_page_token
+
+    listed = cli.list(page, Paging(limit, page_token, every_page))
+    emit_list("events", COLUMNS, listed.items, _row, listed.next_page_token)
+
+
+EVENT_ID = typer.Argument(..., metavar="EVENT_ID", help="Id or events/ID.")
 
 
 @app.command("get")
-def get(ctx: typer.Context, event_id: str) -> None:
+def get(ctx: typer.Context, event_id: str = EVENT_ID) -> None:
+    """Shows one event, every field, its messages too.
+
+    Examples:
+      engagectl events get 5d1e
+    """
     cli = cli_context(ctx)
-    show_one(cli, "event", cli.call(lambda s: s.engagement.GetEvent(pb.GetEventRequest(
-        name=name("events", event_id)))), COLUMNS, _row)
+    emit_record("event", cli.call(lambda s: s.engagement.GetEvent(pb.GetEventRequest(name=name("events", event_id)))))
 
 
 @app.command("trigger")
-def trigger(ctx: typer.Context, event_id: str,
-            customer: list[str] = typer.Option([], help="A customer id; repeat for several (one batch call)."),
-            customers_file: Path | None = typer.Option(None, exists=True, dir_okay=False,
+def trigger(ctx: typer.Context, event_id: str = EVENT_ID,
+            customer: list[str] = typer.Option([], metavar="CUSTOMER_ID",
+                                               help="Repeat for several (one batch call)."),
+            customers_file: Path | None = typer.Option(None, exists=True, dir_okay=False, metavar="FILE",
                                                        help="Customer ids, one per line: sent in batches of "
                                                             f"{BATCH_LIMIT}, each all or nothing."),
-            data: list[str] = typer.Option([], help="KEY=VALUE for {{ data.KEY }}; repeat."),
-            request_id: str = typer.Option("", help="Makes a repeated call a no-op (per customer: "
-                                                    "REQUEST_ID:CUSTOMER when there are several).")) -> None:
-    """Sends the event to the customers now; shows the deliveries."""
+            data: list[str] = typer.Option([], metavar="KEY=VALUE", help="For {{ data.KEY }}; repeat."),
+            request_id: str = typer.Option("", metavar="REQUEST_ID",
+                                           help="Makes a repeated call a no-op (per customer: "
+                                                "REQUEST_ID:CUSTOMER when there are several).")) -> None:
+    """Sends the event to the customers now; shows the deliveries.
+
+    Examples:
+      engagectl events trigger 5d1e --customer demo-c0001 --data amount=2,500 --data place=Prague
+      engagectl events trigger 5d1e --customers-file customers.txt --request-id notice-2026-12
+    """
     cli = cli_context(ctx)
     customers = [*customer, *(_customer_ids(customers_file) if customers_file else [])]
     if not customers:
@@ -86,7 +125,7 @@ def trigger(ctx: typer.Context, event_id: str,
     if len(customers) == 1:
         response = cli.call(lambda s: s.engagement.TriggerEvent(pb.TriggerEventRequest(
             event=event, customer_id=customers[0], data=values, request_id=request_id)))
-        show(cli, "deliveries", DELIVERY_COLUMNS, list(response.deliveries), delivery_row)
+        emit_list("deliveries", DELIVERY_COLUMNS, list(response.deliveries), delivery_row)
         return
     deliveries: list[pb.Delivery] = []
     for start in range(0, len(customers), BATCH_LIMIT):
@@ -95,7 +134,7 @@ def trigger(ctx: typer.Context, event_id: str,
             for c in customers[start:start + BATCH_LIMIT]])
         answered = cli.call(lambda s, batch=batch: s.engagement.BatchTriggerEvents(batch))
         deliveries.extend(d for r in answered.responses for d in r.deliveries)
-    show(cli, "deliveries", DELIVERY_COLUMNS, deliveries, delivery_row)
+    emit_list("deliveries", DELIVERY_COLUMNS, deliveries, delivery_row)
 
 
 def _customer_ids(path: Path) -> list[str]:
@@ -107,38 +146,69 @@ def _alert_row(a: pb.TransactionAlert) -> list[str]:
             a.min_amount, ", ".join(a.account_types), ", ".join(a.description_contains)]
 
 
-ALERT_COLUMNS = ["alert id", "event", "operation/categories", "directions", "min amount", "account types",
+ALERT_COLUMNS = [Id("alert id"), Id("event"), "operation/categories", "directions", "min amount", "account types",
                  "description contains"]
 
 
 @app.command("alert")
-def alert(ctx: typer.Context, event_id: str, direction: list[str] = typer.Option([]),
-          category: list[str] = typer.Option([]), description_contains: list[str] = typer.Option([]),
-          operation: str = typer.Option("", help="ATM_WITHDRAWAL, CASH_DEPOSIT, ONLINE_DEPOSIT, CARD_PAYMENT."),
-          min_amount: str = typer.Option(""), account_type: list[str] = typer.Option([])) -> None:
-    """Binds the event to matching ingested transactions (a transaction alert)."""
+def alert(ctx: typer.Context, event_id: str = EVENT_ID,
+          direction: list[str] = typer.Option([], metavar="DIRECTION", help="CREDIT or DEBIT; repeat."),
+          category: list[str] = typer.Option([], metavar="CATEGORY", help="A transaction category; repeat."),
+          description_contains: list[str] = typer.Option([], metavar="TEXT", help="Repeat: any of them."),
+          operation: str = typer.Option("", metavar="OPERATION",
+                                        help="ATM_WITHDRAWAL, CASH_DEPOSIT, ONLINE_DEPOSIT, CARD_PAYMENT."),
+          min_amount: str = typer.Option("", metavar="AMOUNT", help="Only transactions of at least this much."),
+          account_type: list[str] = typer.Option([], metavar="ACCOUNT_TYPE", help="CHECKING, SAVINGS...; repeat.")
+          ) -> None:
+    """Binds the event to matching ingested transactions (a transaction alert).
+
+    Examples:
+      engagectl events alert 5d1e --operation ATM_WITHDRAWAL --min-amount 100
+      engagectl events alert 5d1e --direction DEBIT --category GROCERIES
+    """
     cli = cli_context(ctx)
     created = cli.call(lambda s: s.engagement.CreateTransactionAlert(pb.CreateTransactionAlertRequest(
         transaction_alert=pb.TransactionAlert(
             event=name("events", event_id), directions=[d.upper() for d in direction], categories=category,
             description_contains=description_contains, operation=operation.upper(), min_amount=min_amount,
             account_types=[t.upper() for t in account_type]))))
-    show_one(cli, "transaction alert", created, ALERT_COLUMNS, _alert_row)
+    emit_record("transaction alert", created)
 
 
 @app.command("alerts")
-def alerts(ctx: typer.Context) -> None:
+def alerts(ctx: typer.Context, limit: int = limit_option(100, "alerts"), page_token: str = page_token_option(),
+           every_page: bool = all_option()) -> None:
+    """Lists transaction alerts.
+
+    Examples:
+      engagectl events alerts
+    """
     cli = cli_context(ctx)
-    show(cli, "transaction alerts", ALERT_COLUMNS, list(cli.call(lambda s: s.engagement.ListTransactionAlerts(
-        pb.ListTransactionAlertsRequest(page_size=1000))).transaction_alerts), _alert_row)
+
+    async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.TransactionAlert], str]:
+        response = await stubs.engagement.ListTransactionAlerts(pb.ListTransactionAlertsRequest(
+            page_size=size, page_token=token))
+        return list(response.transaction_alerts), response.next_page_token
+
+    listed = cli.list(page, Paging(limit, page_token, every_page))
+    emit_list("transaction alerts", ALERT_COLUMNS, listed.items, _alert_row, listed.next_page_token)
 
 
 @app.command("unalert")
-def unalert(ctx: typer.Context, alert_id: str) -> None:
+def unalert(ctx: typer.Context, alert_id: str = typer.Argument(..., metavar="ALERT_ID",
+                                                               help="Id or transactionAlerts/ID.")) -> None:
+    """Deletes a transaction alert.
+
+    Examples:
+      engagectl events unalert 2f4a
+    """
     cli = cli_context(ctx)
     cli.call(lambda s: s.engagement.DeleteTransactionAlert(pb.DeleteTransactionAlertRequest(
         name=name("transactionAlerts", alert_id))))
     print(f"deleted transactionAlerts/{short(alert_id)}")
+
+
+NOTIFICATION_COLUMNS = [Id("id"), "insight", Id("event")]
 
 
 def _notification_row(n: pb.InsightNotification) -> list[str]:
@@ -146,17 +216,35 @@ def _notification_row(n: pb.InsightNotification) -> list[str]:
 
 
 @app.command("notify-insight")
-def notify_insight(ctx: typer.Context, event_id: str, insight: str = typer.Option(...)) -> None:
-    """Sends the event for each new feed item of the insight."""
+def notify_insight(ctx: typer.Context, event_id: str = EVENT_ID,
+                   insight: str = typer.Option(..., metavar="INSIGHT_NAME", help="e.g. LOW_BALANCE_WARNING.")
+                   ) -> None:
+    """Sends the event for each new feed item of the insight.
+
+    Examples:
+      engagectl events notify-insight 5d1e --insight LOW_BALANCE_WARNING
+    """
     cli = cli_context(ctx)
-    show_one(cli, "insight notification", cli.call(lambda s: s.engagement.CreateInsightNotification(
+    emit_record("insight notification", cli.call(lambda s: s.engagement.CreateInsightNotification(
         pb.CreateInsightNotificationRequest(insight_notification=pb.InsightNotification(
-            insight_name=insight, event=name("events", event_id))))), ["id", "insight", "event"], _notification_row)
+            insight_name=insight, event=name("events", event_id))))))
 
 
 @app.command("insight-notifications")
-def insight_notifications(ctx: typer.Context) -> None:
+def insight_notifications(ctx: typer.Context, limit: int = limit_option(100, "notifications"),
+                          page_token: str = page_token_option(), every_page: bool = all_option()) -> None:
+    """Lists which events are sent for which insights' new feed items.
+
+    Examples:
+      engagectl events insight-notifications
+    """
     cli = cli_context(ctx)
-    show(cli, "insight notifications", ["id", "insight", "event"], list(cli.call(
-        lambda s: s.engagement.ListInsightNotifications(pb.ListInsightNotificationsRequest(
-            page_size=1000))).insight_notifications), _notification_row)
+
+    async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.InsightNotification], str]:
+        response = await stubs.engagement.ListInsightNotifications(pb.ListInsightNotificationsRequest(
+            page_size=size, page_token=token))
+        return list(response.insight_notifications), response.next_page_token
+
+    listed = cli.list(page, Paging(limit, page_token, every_page))
+    emit_list("insight notifications", NOTIFICATION_COLUMNS, listed.items, _notification_row,
+              listed.next_page_token)

@@ -7,8 +7,14 @@ from clients.engagectl.context import cli_context
 from clients.engagectl.output import emit_json, emit_table
 
 
-def health(ctx: typer.Context, service: str = typer.Option("", help="A service name; empty for the server.")) -> None:
-    """Asks grpc.health.v1 whether the server is serving (exit 1 when it is not)."""
+def health(ctx: typer.Context, service: str = typer.Option("", metavar="SERVICE",
+                                                         help="A service name; empty for the server.")) -> None:
+    """Asks grpc.health.v1 whether the server is serving (exit 1 when it is not).
+
+    Examples:
+      engagectl health
+      engagectl --address engage.internal:50051 health --service engage.ingest.v1.IngestService
+    """
     cli = cli_context(ctx)
     response = cli.call(lambda stubs: stubs.health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5))
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)

@@ -121,11 +121,17 @@ def _print_summary(report: BerkaReport) -> None:
 
 @app.command("berka")
 def berka(ctx: typer.Context,
-          directory: Path = typer.Argument(..., help="Directory holding the data set's .asc files."),
+          directory: Path = typer.Argument(..., metavar="DIRECTORY",
+                                           help="Directory holding the data set's .asc files."),
           ) -> None:
-    """Imports the PKDD'99 financial data set (Berka): clients, accounts, loans, cards, transactions
-    and end-of-day balances. Re-running it adds nothing. The transactions load as backfill: they move
-    balances but fire no real-time insight, alert or message."""
+    """Imports the PKDD'99 financial data set (Berka): clients, accounts, loans, cards, transactions and end-of-day balances.
+
+    Re-running it adds nothing. The transactions load as backfill: they move balances but fire no real-time insight, alert or message.
+
+    Examples:
+      engagectl import berka data/berka
+      engagectl import berka data/berka --json > berka-report.json
+    """  # noqa: E501  (help joins no lines within a paragraph)
     cli = cli_context(ctx)
     try:
         data = read_berka(directory)

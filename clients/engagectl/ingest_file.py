@@ -159,6 +159,10 @@ def ingest(
     Bad lines are reported with their line number and a reason; every good line is still loaded.
 
     Needs a `service` token. The file formats are documented in the README.
+
+    Examples:
+      engagectl ingest tests/data/records/customers.csv
+      engagectl ingest history.jsonl --backfill --json
     """
     cli = cli_context(ctx)
     try:

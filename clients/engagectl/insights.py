@@ -8,9 +8,11 @@ import datetime as dt
 import typer
 
 from clients.engagectl.context import cli_context
+from clients.engagectl.engagement_common import label
 from clients.engagectl.money import show_money
-from clients.engagectl.output import as_dict, emit_json, emit_table
-from clients.engagectl.paging import collect
+from clients.engagectl.output import Id, as_dict, emit_json, emit_list, emit_record, emit_table
+from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
+from clients.stubs import Stubs
 from engage.insights.v1 import insights_service_pb2 as pb
 from engage.type.v1 import date_pb2
 
@@ -36,97 +38,118 @@ def _summary(item: pb.FeedItem) -> str:
     return ""
 
 
-def _emit_items(title: str, items: list[pb.FeedItem], json_output: bool) -> None:
-    if json_output:
-        emit_json([as_dict(i) for i in items])
-        return
-    emit_table(title, ["id", "insight", "period", "created", "figures"], [
-        [i.feed_item_id, i.insight_name, i.period,
-         i.create_time.ToDatetime(tzinfo=dt.UTC).isoformat(timespec="seconds"),
-         _summary(i)] for i in items])
+FEED_COLUMNS = [Id("id"), "insight", "period", "created", "figures"]
+
+
+def _feed_row(i: pb.FeedItem) -> list[str]:
+    return [i.feed_item_id, i.insight_name, i.period, i.create_time.ToDatetime(tzinfo=dt.UTC).isoformat(
+        timespec="seconds"), _summary(i)]
 
 
 @app.command("list")
 def list_definitions(ctx: typer.Context) -> None:
-    """Lists the insight catalogue."""
+    """Lists the insight catalogue: every insight, its trigger, frequency and thresholds.
+
+    Examples:
+      engagectl insights list
+      engagectl insights list --json
+    """
     cli = cli_context(ctx)
     response = cli.call(lambda s: s.insights.ListInsightDefinitions(pb.ListInsightDefinitionsRequest()))
     if cli.json_output:
         emit_json([as_dict(d) for d in response.insight_definitions])
         return
     emit_table("insights", ["name", "trigger", "frequency", "thresholds"], [
-        [d.insight_name, pb.TriggerType.Name(d.trigger_type).removeprefix("TRIGGER_TYPE_"),
-         pb.Frequency.Name(d.frequency).removeprefix("FREQUENCY_"),
+        [d.insight_name, label(pb.TriggerType, d.trigger_type), label(pb.Frequency, d.frequency),
          ", ".join(f"{t.name} {t.minimum}-{t.maximum} (default {t.default_value})" for t in d.thresholds)]
         for d in response.insight_definitions])
 
 
 @app.command("trigger")
-def trigger(ctx: typer.Context, customer: str = typer.Option("", help="Customer id (a user token: its own)."),
-            insight: list[str] = typer.Option([], help="Insight name; repeat for several (default: all scheduled)."),
-            as_of: str | None = typer.Option(None, help="Evaluate as of YYYY-MM-DD (default: today).")) -> None:
-    """Evaluates a user's scheduled insights now and shows what was generated."""
+def trigger(ctx: typer.Context,
+            customer: str = typer.Option("", metavar="CUSTOMER_ID", help="The customer (a user token: its own)."),
+            insight: list[str] = typer.Option([], metavar="INSIGHT_NAME",
+                                              help="Repeat for several (default: all scheduled)."),
+            as_of: str | None = typer.Option(None, metavar="DATE", help="Evaluate as of YYYY-MM-DD (default: today).")
+            ) -> None:
+    """Evaluates a user's scheduled insights now and shows what was generated.
+
+    Examples:
+      engagectl insights trigger --customer demo-c0001
+      engagectl insights trigger --customer demo-c0001 --insight LOW_BALANCE_WARNING --as-of 2026-11-01
+    """
     cli = cli_context(ctx)
     request = pb.TriggerInsightsRequest(customer_id=customer, insight_names=insight)
     day = _date(as_of, "--as-of")
     if day:
         request.as_of.CopyFrom(day)
     response = cli.call(lambda s: s.insights.TriggerInsights(request))
-    _emit_items("generated", list(response.generated), cli.json_output)
+    emit_list("generated", FEED_COLUMNS, list(response.generated), _feed_row)
 
 
 @app.command("feed")
-def feed(ctx: typer.Context, customer: str = typer.Option("", help="Customer id (a user token: its own)."),
-         insight: list[str] = typer.Option([], help="Only these insights."),
-         limit: int = typer.Option(50, min=1, help="At most this many items, newest first.")) -> None:
-    """Shows a user's valid feed items, newest first."""
+def feed(ctx: typer.Context,
+         customer: str = typer.Option("", metavar="CUSTOMER_ID", help="The customer (a user token: its own)."),
+         insight: list[str] = typer.Option([], metavar="INSIGHT_NAME", help="Only these insights; repeat."),
+         limit: int = limit_option(50, "items, newest first"), page_token: str = page_token_option(),
+         every_page: bool = all_option()) -> None:
+    """Shows a user's valid feed items, newest first.
+
+    Examples:
+      engagectl insights feed --customer demo-c0001
+      engagectl insights feed --customer demo-c0001 --insight LARGE_DEPOSIT --all --json
+    """
     cli = cli_context(ctx)
 
-    async def fetch(stubs):  # type: ignore[no-untyped-def]
-        async def page(size: int, token: str) -> tuple[list[pb.FeedItem], str]:
-            response = await stubs.insights.GetFeed(pb.GetFeedRequest(
-                customer_id=customer, insight_names=insight, page_size=size, page_token=token))
-            return list(response.feed), response.next_page_token
-        return await collect(page, limit)
+    async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.FeedItem], str]:
+        response = await stubs.insights.GetFeed(pb.GetFeedRequest(
+            customer_id=customer, insight_names=insight, page_size=size, page_token=token))
+        return list(response.feed), response.next_page_token
 
-    _emit_items(f"feed of {customer or 'me'}", cli.call(fetch), cli.json_output)
+    listed = cli.list(page, Paging(limit, page_token, every_page))
+    emit_list(f"feed of {customer or 'me'}", FEED_COLUMNS, listed.items, _feed_row, listed.next_page_token)
 
 
-def _emit_batch(batch: pb.InsightBatch, json_output: bool) -> None:
-    if json_output:
-        emit_json(as_dict(batch))
-        return
-    emit_table("insight batch", ["id", "as of", "state", "chunks", "users", "items"], [[
-        batch.batch_id, f"{batch.as_of.year:04d}-{batch.as_of.month:02d}-{batch.as_of.day:02d}",
-        pb.BatchState.Name(batch.state).removeprefix("BATCH_STATE_"), f"{batch.done_chunks}/{batch.total_chunks}",
-        batch.users_evaluated, batch.items_generated]])
+def _emit_batch(batch: pb.InsightBatch) -> None:
+    emit_record("insight batch", batch)
 
 
 @app.command("run-batch")
-def run_batch(ctx: typer.Context, as_of: str | None = typer.Option(None, help="As of YYYY-MM-DD (default: today)."),
-              chunk_size: int = typer.Option(2500, min=1, max=10000, help="Users per worker job."),
+def run_batch(ctx: typer.Context,
+              as_of: str | None = typer.Option(None, metavar="DATE", help="As of YYYY-MM-DD (default: today)."),
+              chunk_size: int = typer.Option(2500, min=1, max=10000, metavar="N", help="Users per worker job."),
               wait: bool = typer.Option(False, help="Wait until the workers have finished it."),
               ) -> None:
-    """Starts the scheduled evaluation of every subscribed user (what the 1st-of-month cron does)."""
+    """Starts the scheduled evaluation of every subscribed user (what the 1st-of-month cron does).
+
+    Examples:
+      engagectl insights run-batch --as-of 2026-12-01
+      engagectl insights run-batch --wait
+    """
     cli = cli_context(ctx)
     request = pb.RunInsightBatchRequest(chunk_size=chunk_size)
     day = _date(as_of, "--as-of")
     if day:
         request.as_of.CopyFrom(day)
 
-    async def run(stubs):  # type: ignore[no-untyped-def]
+    async def run(stubs: Stubs):
         batch = await stubs.insights.RunInsightBatch(request)
         while wait and batch.state != pb.BATCH_STATE_SUCCEEDED:
             await asyncio.sleep(0.5)
             batch = await stubs.insights.GetInsightBatch(pb.GetInsightBatchRequest(name=batch.name))
         return batch
 
-    _emit_batch(cli.call(run), cli.json_output)
+    _emit_batch(cli.call(run))
 
 
 @app.command("batch")
-def batch_status(ctx: typer.Context, batch_id: str = typer.Argument(...)) -> None:
-    """Shows a batch's progress."""
+def batch_status(ctx: typer.Context, batch_id: str = typer.Argument(..., metavar="BATCH_ID",
+                                                                    help="Id or insightBatches/ID.")) -> None:
+    """Shows a batch's progress, every field.
+
+    Examples:
+      engagectl insights batch 2026-12-01-a1b2
+    """
     cli = cli_context(ctx)
-    batch = cli.call(lambda s: s.insights.GetInsightBatch(pb.GetInsightBatchRequest(name=f"insightBatches/{batch_id}")))
-    _emit_batch(batch, cli.json_output)
+    batch_name = batch_id if batch_id.startswith("insightBatches/") else f"insightBatches/{batch_id}"
+    _emit_batch(cli.call(lambda s: s.insights.GetInsightBatch(pb.GetInsightBatchRequest(name=batch_name))))

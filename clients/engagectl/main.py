@@ -3,11 +3,14 @@ act on the server's own configuration (run them where the server's environment i
 
 from __future__ import annotations
 
+import importlib.metadata
 import sys
+from typing import Any
 
 import grpc
 import typer
 from grpc_status import rpc_status
+from typer._click import exceptions as click_errors  # typer vendors click: its exceptions live only here
 
 from clients.engagectl import (
     accounts,
@@ -32,21 +35,55 @@ from clients.engagectl import (
     transactions,
 )
 from clients.engagectl.context import CliContext
-from clients.engagectl.output import errors
+from clients.engagectl.output import OutputFormat, choose_format, error_line
 from server.domain.errors import DomainError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Operate an Engage deployment.")
+PROG = "engagectl"
+EXIT_SERVER_ERROR = 1
+EXIT_USAGE = 2
+
+app = typer.Typer(no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
+                  help="Operate an Engage deployment.", epilog=(
+                      "Output: tables on a terminal, tab-separated columns when piped; --json or -o json|table|wide "
+                      "before or after the command. Exit codes: 0 done, 1 the server (or store) refused, "
+                      "2 a usage error."))
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            version = importlib.metadata.version("engage")
+        except importlib.metadata.PackageNotFoundError:
+            version = "unknown"
+        print(f"{PROG} {version}")
+        raise typer.Exit(0)
+
+
+def _json_flag(value: bool) -> None:
+    if value:
+        choose_format(OutputFormat.json)
+
+
+def _output_choice(value: OutputFormat | None) -> None:
+    if value is not None:
+        choose_format(value)
 
 
 @app.callback()
 def main(
     ctx: typer.Context,
-    address: str = typer.Option("127.0.0.1:50051", envvar="ENGAGE_ADDRESS", help="gRPC server host:port."),
-    token_: str | None = typer.Option(None, "--token", envvar="ENGAGE_TOKEN", help="Bearer JWT for the calls."),
-    json_output: bool = typer.Option(False, "--json", help="Machine-readable JSON instead of tables."),
+    address: str = typer.Option("127.0.0.1:50051", envvar="ENGAGE_ADDRESS", metavar="HOST:PORT",
+                                help="gRPC server host:port."),
+    token_: str | None = typer.Option(None, "--token", envvar="ENGAGE_TOKEN", metavar="JWT",
+                                      help="Bearer JWT for the calls (engagectl token mint makes one)."),
+    json_output: bool = typer.Option(False, "--json", callback=_json_flag,
+                                     help="Machine-readable JSON instead of tables (same as -o json)."),
+    output: OutputFormat | None = typer.Option(None, "-o", "--output", callback=_output_choice, case_sensitive=False,
+                                               help="table (default), wide (more columns) or json."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print engagectl's version and exit."),
 ) -> None:
-    ctx.obj = CliContext(address=address, token=token_, json_output=json_output)
+    ctx.obj = CliContext(address=address, token=token_)
 
 
 app.command("health")(health.health)
@@ -85,33 +122,105 @@ def _rpc_error_line(error: grpc.aio.AioRpcError | grpc.RpcError) -> str:
                     reason = f" {info.reason}"
     except Exception:  # details are a bonus; the code and message are enough
         pass
-    return f"error: {error.code().name}{reason}: {error.details()}"  # type: ignore[union-attr]
+    return f"error: {error.code().name}{reason}: {error.details()}"
+
+
+def _output_parameters() -> list[Any]:
+    """--json and -o as every command's own options, so that they work after the subcommand too
+    (`engagectl apps list --json`); they set the same process-wide choice as the root's."""
+    holder = typer.Typer(add_completion=False)
+
+    @holder.command()
+    def options(
+        json_output: bool = typer.Option(False, "--json", callback=_json_flag, expose_value=False,
+                                         help="Machine-readable JSON instead of tables (same as -o json)."),
+        output: OutputFormat | None = typer.Option(None, "-o", "--output", callback=_output_choice,
+                                                   expose_value=False, case_sensitive=False,
+                                                   help="table (default), wide (more columns) or json."),
+    ) -> None:
+        pass
+
+    return list(typer.main.get_command(holder).params)
+
+
+def _name_values(command: Any) -> None:
+    """Metavars that say what a value is: an argument `APP_ID` rather than `<str>`, an option's value
+    its name in capitals unless the command named it; flags show none."""
+    help_option = command.get_help_option(command.context_class(command))
+    for param in [*command.params, *([help_option] if help_option else [])]:
+        if param.metavar is not None:
+            continue
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+        elif not param.type_descriptor.is_choice:
+            param.metavar = (param.name or "value").upper()
+
+
+def _leaves(command: Any) -> list[Any]:
+    children = getattr(command, "commands", None)
+    if children is None:
+        return [command]
+    return [leaf for child in children.values() for leaf in _leaves(child)]
+
+
+def _groups(command: Any) -> list[Any]:
+    children = getattr(command, "commands", None)
+    if children is None:
+        return []
+    return [command, *(group for child in children.values() for group in _groups(child))]
+
+
+def build() -> Any:
+    """The click command tree typer builds, with the conventions every command shares."""
+    root = typer.main.get_command(app)
+    shared = _output_parameters()
+    for leaf in _leaves(root):
+        taken = {opt for param in leaf.params for opt in (*param.opts, *param.secondary_opts)}
+        leaf.params.extend(p for p in shared if not taken & {*p.opts, *p.secondary_opts})
+        _name_values(leaf)
+    for group in _groups(root):
+        _name_values(group)
+    return root
+
+
+def _usage_line(error: Any) -> str:
+    where = error.ctx.command_path if error.ctx is not None else PROG
+    # typer's value conversion words its messages as pydantic does ("Value error, ..."): internals.
+    message = error.format_message().replace(": Value error, ", ": ")
+    return f"error: {message} (see '{where} --help')"
 
 
 def run() -> None:
-    """Entry point: errors become one clear line on stderr and a non-zero exit code."""
+    """Entry point: 0 when done; 1 with one line on stderr when the server (or the store) refused;
+    2 for a usage error; the message never names a Python class."""
     try:
         # Without standalone mode typer returns the code of typer.Exit instead of raising it.
-        sys.exit(app(standalone_mode=False) or 0)
+        sys.exit(build().main(args=sys.argv[1:], prog_name=PROG, standalone_mode=False) or 0)
     except grpc.RpcError as error:
-        errors.print(_rpc_error_line(error), markup=False, highlight=False)
-        sys.exit(2)
+        error_line(_rpc_error_line(error))
+        sys.exit(EXIT_SERVER_ERROR)
     except DomainError as error:
-        errors.print(f"error: {error.code}: {error.message}", markup=False, highlight=False)
-        sys.exit(2)
+        error_line(f"error: {error.code}: {error.message}")
+        sys.exit(EXIT_SERVER_ERROR)
+    except click_errors.NoArgsIsHelpError:  # `engagectl tenants`: typer printed the help when raising this
+        sys.exit(EXIT_USAGE)
+    except click_errors.UsageError as error:
+        error_line(_usage_line(error))
+        sys.exit(EXIT_USAGE)
+    except click_errors.ClickException as error:
+        error_line(f"error: {error.format_message()}")
+        sys.exit(error.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        errors.print("aborted")
+        error_line("aborted")
         sys.exit(130)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except Exception as error:  # click's usage errors and the like
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        errors.print(f"error: {type(error).__name__}: {error}", markup=False, highlight=False)
-        sys.exit(1)
+    except RecursionError:
+        error_line("error: the input is nested too deeply")
+        sys.exit(EXIT_SERVER_ERROR)
+    except Exception as error:
+        error_line(f"error: {error or 'unexpected failure'}")
+        sys.exit(EXIT_SERVER_ERROR)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,16 @@ app = typer.Typer(no_args_is_help=True, help="One-time passwords: send, verify."
 
 
 @app.command("send")
-def send(ctx: typer.Context, customer: str = typer.Option(...), purpose: str = typer.Option(...),
-         channel_: str | None = typer.Option(None, "--channel", help="PUSH or SMS (default: push if possible).")
-         ) -> None:
+def send(ctx: typer.Context, customer: str = typer.Option(..., metavar="CUSTOMER_ID"),
+         purpose: str = typer.Option(..., metavar="PURPOSE", help="What the code is for, e.g. login."),
+         channel_: str | None = typer.Option(None, "--channel", metavar="CHANNEL",
+                                             help="PUSH or SMS (default: push if possible).")) -> None:
+    """Sends a one-time password to the customer.
+
+    Examples:
+      engagectl otp send --customer demo-c0001 --purpose login
+      engagectl otp send --customer demo-c0001 --purpose payment --channel SMS
+    """
     cli = cli_context(ctx)
     sent = cli.call(lambda s: s.engagement.SendOtp(pb.SendOtpRequest(
         customer_id=customer, purpose=purpose, channel=channel(channel_) if channel_ else 0)))
@@ -27,7 +34,16 @@ def send(ctx: typer.Context, customer: str = typer.Option(...), purpose: str = t
 
 
 @app.command("verify")
-def verify(ctx: typer.Context, otp_id: str, code: str = typer.Option(...)) -> None:
+def verify(ctx: typer.Context, otp_id: str = typer.Argument(..., metavar="OTP_ID", help="Id or otps/ID."),
+           code: str = typer.Option(..., metavar="CODE", help="The code the customer received.")) -> None:
+    """Checks a one-time password's code.
+
+    Examples:
+      engagectl otp verify 6a7b --code 123456
+    """
     cli = cli_context(ctx)
     answer = cli.call(lambda s: s.engagement.VerifyOtp(pb.VerifyOtpRequest(name=name("otps", otp_id), code=code)))
-    print('{"verified": true}' if cli.json_output else "verified" if answer.verified else "not verified")
+    if cli.json_output:
+        emit_json({"verified": answer.verified})
+    else:
+        print("verified" if answer.verified else "not verified")

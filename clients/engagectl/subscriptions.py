@@ -10,7 +10,9 @@ import typer
 from google.protobuf.json_format import ParseDict, ParseError
 
 from clients.engagectl.context import cli_context
-from clients.engagectl.output import as_dict, emit_json, emit_table
+from clients.engagectl.output import as_dict, emit_json, emit_list, emit_table
+from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
+from clients.stubs import Stubs
 from engage.subscriptions.v1 import subscriptions_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Bank-level defaults and user-level overrides per insight.")
@@ -35,9 +37,15 @@ def _emit(subscriptions: list[pb.InsightSubscription], json_output: bool) -> Non
 
 
 @app.command("get")
-def get(ctx: typer.Context, customer: str | None = typer.Option(None, help="A user's (default: the bank's)."),
-        insight: list[str] = typer.Option([], help="Only these insights.")) -> None:
-    """Shows the bank's defaults, or a user's configuration beside the bank's."""
+def get(ctx: typer.Context,
+        customer: str | None = typer.Option(None, metavar="CUSTOMER_ID", help="A user's (default: the bank's)."),
+        insight: list[str] = typer.Option([], metavar="INSIGHT_NAME", help="Only these insights; repeat.")) -> None:
+    """Shows the bank's defaults, or a user's configuration beside the bank's.
+
+    Examples:
+      engagectl subscriptions get
+      engagectl subscriptions get --customer demo-c0001 --insight LARGE_DEPOSIT
+    """
     cli = cli_context(ctx)
     if customer is None:
         response = cli.call(lambda s: s.subscriptions.GetBankSubscriptions(
@@ -59,15 +67,24 @@ def _threshold(text: str) -> dict[str, str]:
 @app.command("set")
 def set_subscription(
     ctx: typer.Context,
-    insight: str = typer.Option(..., help="Insight name."),
-    customer: str | None = typer.Option(None, help="Set a user's override (default: the bank's default)."),
+    insight: str = typer.Option(..., metavar="INSIGHT_NAME", help="e.g. LARGE_DEPOSIT."),
+    customer: str | None = typer.Option(None, metavar="CUSTOMER_ID",
+                                        help="Set a user's override (default: the bank's default)."),
     subscribed: bool | None = typer.Option(None, "--subscribed/--unsubscribed", help="Subscribe or unsubscribe."),
-    duration: str | None = typer.Option(None, help="LAST_THREE_MONTHS, LAST_SIX_MONTHS or LAST_TWELVE_MONTHS."),
-    threshold: list[str] = typer.Option([], help="NAME=VALUE (type taken from the catalogue), e.g. CHANGE=15."),
-    title: str | None = typer.Option(None, help="Bank level: the insight's title."),
-    body: Path | None = typer.Option(None, help="A JSON body in the reference's shape instead of the options."),
+    duration: str | None = typer.Option(None, metavar="DURATION",
+                                        help="LAST_THREE_MONTHS, LAST_SIX_MONTHS or LAST_TWELVE_MONTHS."),
+    threshold: list[str] = typer.Option([], metavar="NAME=VALUE",
+                                        help="Type taken from the catalogue, e.g. CHANGE=15; repeat."),
+    title: str | None = typer.Option(None, metavar="TEXT", help="Bank level: the insight's title."),
+    body: Path | None = typer.Option(None, metavar="FILE",
+                                     help="A JSON body in the reference's shape instead of the options."),
 ) -> None:
-    """Changes the bank's defaults or a user's override (only what is given changes)."""
+    """Changes the bank's defaults or a user's override (only what is given changes).
+
+    Examples:
+      engagectl subscriptions set --insight SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE --threshold CHANGE=12.5
+      engagectl subscriptions set --insight LARGE_DEPOSIT --customer demo-c0001 --unsubscribed
+    """
     cli = cli_context(ctx)
     level = "userSubscription" if customer is not None else "customerSubscription"
     if body is not None:
@@ -119,16 +136,31 @@ def _element(cli: Any, insight: str, customer: str | None, subscribed: bool | No
     return element
 
 
+CHANGE_COLUMNS = ["when", "insight", "level", "by", "before", "after"]
+
+
+def _change_row(c: pb.SubscriptionChange) -> list[str]:
+    return [c.change_time.ToJsonString(), c.insight_name, c.customer_id or "bank",
+            f"{c.changed_by} ({c.changed_by_role})", c.before_json, c.after_json]
+
+
 @app.command("history")
-def history(ctx: typer.Context, customer: str | None = typer.Option(None, help="Only this user's changes."),
-            limit: int = typer.Option(50, min=1, max=1000)) -> None:
-    """Lists configuration changes, newest first: who, when, before and after."""
+def history(ctx: typer.Context,
+            customer: str | None = typer.Option(None, metavar="CUSTOMER_ID", help="Only this user's changes."),
+            limit: int = limit_option(50, "changes, newest first"), page_token: str = page_token_option(),
+            every_page: bool = all_option()) -> None:
+    """Lists configuration changes, newest first: who, when, before and after.
+
+    Examples:
+      engagectl subscriptions history
+      engagectl subscriptions history --customer demo-c0001 --all
+    """
     cli = cli_context(ctx)
-    response = cli.call(lambda s: s.subscriptions.ListSubscriptionChanges(
-        pb.ListSubscriptionChangesRequest(customer_id=customer or "", page_size=limit)))
-    if cli.json_output:
-        emit_json([as_dict(c) for c in response.changes])
-        return
-    emit_table("subscription changes", ["when", "insight", "level", "by", "before", "after"], [
-        [c.change_time.ToJsonString(), c.insight_name, c.customer_id or "bank", f"{c.changed_by} ({c.changed_by_role})",
-         c.before_json, c.after_json] for c in response.changes])
+
+    async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.SubscriptionChange], str]:
+        response = await stubs.subscriptions.ListSubscriptionChanges(pb.ListSubscriptionChangesRequest(
+            customer_id=customer or "", page_size=size, page_token=token))
+        return list(response.changes), response.next_page_token
+
+    listed = cli.list(page, Paging(limit, page_token, every_page))
+    emit_list("subscription changes", CHANGE_COLUMNS, listed.items, _change_row, listed.next_page_token)

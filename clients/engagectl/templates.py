@@ -7,11 +7,14 @@ from pathlib import Path
 import typer
 
 from clients.engagectl.context import cli_context
-from clients.engagectl.engagement_common import channel, channel_name, name, short, show, show_one
+from clients.engagectl.engagement_common import channel, channel_name, name, short
+from clients.engagectl.output import Id, emit_list, emit_record
+from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
+from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
-app = typer.Typer(no_args_is_help=True, help="Templates: create, list, get, update.")
-COLUMNS = ["id", "name", "channel", "content"]
+app = typer.Typer(no_args_is_help=True, help="Templates: create, list, get.")
+COLUMNS = [Id("id"), "name", "channel", "content"]
 
 
 def summary(content: pb.MessageContent) -> str:
@@ -50,30 +53,65 @@ def content_options(channel_number: int, title: str | None, body: str | None, im
 
 
 @app.command("create")
-def create(ctx: typer.Context, channel_: str = typer.Option(..., "--channel"), name_: str = typer.Option(..., "--name"),
-           title: str | None = typer.Option(None), body: str | None = typer.Option(None),
-           image_url: str | None = typer.Option(None), rich_text: str | None = typer.Option(None),
-           text: str | None = typer.Option(None), subject: str | None = typer.Option(None),
-           html: str | None = typer.Option(None), html_file: Path | None = typer.Option(None),
-           pass_type: str | None = typer.Option(None), message: str | None = typer.Option(None)) -> None:
-    """Creates a template; text may use tokens such as {{ transaction.amount }}."""
+def create(ctx: typer.Context,
+           channel_: str = typer.Option(..., "--channel", metavar="CHANNEL", help="EMAIL, SMS, PUSH or PASS."),
+           name_: str = typer.Option(..., "--name", metavar="NAME"),
+           title: str | None = typer.Option(None, metavar="TEXT", help="PUSH: the title."),
+           body: str | None = typer.Option(None, metavar="TEXT", help="PUSH: the body."),
+           image_url: str | None = typer.Option(None, metavar="URL", help="PUSH: an image (a rich push)."),
+           rich_text: str | None = typer.Option(None, metavar="TEXT", help="PUSH: the rich push's text."),
+           text: str | None = typer.Option(None, metavar="TEXT", help="SMS: the text; EMAIL: the plain-text part."),
+           subject: str | None = typer.Option(None, metavar="TEXT", help="EMAIL: the subject."),
+           html: str | None = typer.Option(None, metavar="HTML", help="EMAIL: the HTML part."),
+           html_file: Path | None = typer.Option(None, metavar="FILE", help="EMAIL: the HTML part from a file."),
+           pass_type: str | None = typer.Option(None, metavar="PASS_TYPE_ID", help="PASS: the pass type identifier."),
+           message: str | None = typer.Option(None, metavar="TEXT", help="PASS: the message.")) -> None:
+    """Creates a template; text may use tokens such as {{ transaction.amount }} and {{ data.KEY }}.
+
+    Examples:
+      engagectl templates create --channel SMS --name "ATM SMS" --text "Withdrawal of {{ data.amount }}"
+      engagectl templates create --channel EMAIL --name "ATM email" --subject "Withdrawal" --html-file atm.html
+    """
     cli = cli_context(ctx)
     number = channel(channel_)
     template = pb.Template(display_name=name_, channel=number, content=content_options(
         number, title, body, image_url, rich_text, text, subject, html, html_file, pass_type, message))
-    show_one(cli, "template", cli.call(lambda s: s.engagement.CreateTemplate(pb.CreateTemplateRequest(
-        template=template))), COLUMNS, _row)
+    emit_record("template", cli.call(lambda s: s.engagement.CreateTemplate(pb.CreateTemplateRequest(
+        template=template))))
 
 
 @app.command("list")
-def list_templates(ctx: typer.Context, channel_: str | None = typer.Option(None, "--channel")) -> None:
+def list_templates(ctx: typer.Context,
+                   channel_: str | None = typer.Option(None, "--channel", metavar="CHANNEL",
+                                                       help="Only this channel's."),
+                   limit: int = limit_option(100, "templates"), page_token: str = page_token_option(),
+                   every_page: bool = all_option()) -> None:
+    """Lists templates.
+
+    Examples:
+      engagectl templates list
+      engagectl templates list --channel SMS
+    """
     cli = cli_context(ctx)
-    request = pb.ListTemplatesRequest(page_size=1000, channel=channel(channel_) if channel_ else 0)
-    show(cli, "templates", COLUMNS, list(cli.call(lambda s: s.engagement.ListTemplates(request)).templates), _row)
+    number = channel(channel_) if channel_ else 0
+
+    async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.Template], str]:
+        response = await stubs.engagement.ListTemplates(pb.ListTemplatesRequest(
+            page_size=size, page_token=token, channel=number))
+        return list(response.templates), response.next_page_token
+
+    listed = cli.list(page, Paging(limit, page_token, every_page))
+    emit_list("templates", COLUMNS, listed.items, _row, listed.next_page_token)
 
 
 @app.command("get")
-def get(ctx: typer.Context, template_id: str) -> None:
+def get(ctx: typer.Context, template_id: str = typer.Argument(..., metavar="TEMPLATE_ID",
+                                                              help="Id or templates/ID.")) -> None:
+    """Shows one template, every field.
+
+    Examples:
+      engagectl templates get 8e0b
+    """
     cli = cli_context(ctx)
-    show_one(cli, "template", cli.call(lambda s: s.engagement.GetTemplate(pb.GetTemplateRequest(
-        name=name("templates", template_id)))), COLUMNS, _row)
+    emit_record("template", cli.call(lambda s: s.engagement.GetTemplate(pb.GetTemplateRequest(
+        name=name("templates", template_id)))))

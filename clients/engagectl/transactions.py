@@ -1,3 +1,5 @@
+"""engagectl transactions: an account's ingested transactions."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -5,13 +7,16 @@ import datetime as dt
 import typer
 
 from clients.engagectl.context import cli_context
+from clients.engagectl.engagement_common import label
 from clients.engagectl.money import show_money
-from clients.engagectl.output import as_dict, emit_json, emit_table
-from clients.engagectl.paging import collect
+from clients.engagectl.output import Id, emit_list
+from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
+from clients.stubs import Stubs
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.type.v1 import date_pb2
 
 app = typer.Typer(no_args_is_help=True, help="Transactions ingested from the bank.")
+COLUMNS = [Id("id"), "posted", "direction", "amount", "balance after", "description", "category"]
 
 
 def _date(text: str | None, option: str) -> date_pb2.Date | None:
@@ -24,38 +29,38 @@ def _date(text: str | None, option: str) -> date_pb2.Date | None:
     return date_pb2.Date(year=day.year, month=day.month, day=day.day)
 
 
+def row(t: pb.Transaction) -> list[str]:
+    return [t.transaction_id, t.post_time.ToDatetime(tzinfo=dt.UTC).isoformat(timespec="minutes"),
+            label(pb.Direction, t.direction), show_money(t.amount),
+            show_money(t.running_balance) if t.HasField("running_balance") else "", t.description, t.category]
+
+
 @app.command("list")
 def list_transactions(ctx: typer.Context,
-                      account: str = typer.Option(..., help="Account id."),
-                      since: str | None = typer.Option(None, "--from", help="First posting date, YYYY-MM-DD."),
-                      until: str | None = typer.Option(None, "--to", help="Last posting date, YYYY-MM-DD."),
-                      limit: int = typer.Option(50, min=1, help="At most this many (newest first)."),
-                      ) -> None:
-    """Lists an account's transactions, newest first."""
+                      account: str = typer.Option(..., metavar="ACCOUNT_ID", help="The account."),
+                      since: str | None = typer.Option(None, "--from", metavar="DATE",
+                                                       help="First posting date, YYYY-MM-DD."),
+                      until: str | None = typer.Option(None, "--to", metavar="DATE",
+                                                       help="Last posting date, YYYY-MM-DD."),
+                      limit: int = limit_option(50, "transactions, newest first"),
+                      page_token: str = page_token_option(), every_page: bool = all_option()) -> None:
+    """Lists an account's transactions, newest first.
+
+    Examples:
+      engagectl transactions list --account demo-a0001-chk
+      engagectl transactions list --account demo-a0001-chk --from 2026-01-01 --to 2026-01-31 --all
+    """
     cli = cli_context(ctx)
-    date_range = pb.ListTransactionsRequest().date_range
     start, end = _date(since, "--from"), _date(until, "--to")
-    if start:
-        date_range.start_date.CopyFrom(start)
-    if end:
-        date_range.end_date.CopyFrom(end)
 
-    async def fetch(stubs):  # type: ignore[no-untyped-def]
-        async def page(size: int, token: str) -> tuple[list[pb.Transaction], str]:
-            request = pb.ListTransactionsRequest(parent=f"accounts/{account}", page_size=size, page_token=token)
-            if start or end:
-                request.date_range.CopyFrom(date_range)
-            response = await stubs.ingest.ListTransactions(request)
-            return list(response.transactions), response.next_page_token
-        return await collect(page, limit)
+    async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.Transaction], str]:
+        request = pb.ListTransactionsRequest(parent=f"accounts/{account}", page_size=size, page_token=token)
+        if start:
+            request.date_range.start_date.CopyFrom(start)
+        if end:
+            request.date_range.end_date.CopyFrom(end)
+        response = await stubs.ingest.ListTransactions(request)
+        return list(response.transactions), response.next_page_token
 
-    transactions = cli.call(fetch)
-    if cli.json_output:
-        emit_json([as_dict(t) for t in transactions])
-        return
-    emit_table(f"transactions of {account}", ["id", "posted", "direction", "amount", "balance after", "description",
-                                              "category"], [
-        [t.transaction_id, t.post_time.ToDatetime(tzinfo=dt.UTC).isoformat(timespec="minutes"),
-         pb.Direction.Name(t.direction).removeprefix("DIRECTION_"), show_money(t.amount),
-         show_money(t.running_balance) if t.HasField("running_balance") else "", t.description, t.category]
-        for t in transactions])
+    listed = cli.list(page, Paging(limit, page_token, every_page))
+    emit_list(f"transactions of {account}", COLUMNS, listed.items, row, listed.next_page_token)

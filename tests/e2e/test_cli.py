@@ -43,7 +43,8 @@ async def test_accounts_and_transactions_lists(engagectl, server, tenant, servic
     as_json = json.loads((await engagectl("--json", "transactions", "list", "--account", "a1", token=token)).stdout)
     assert [t["transaction_id"] for t in as_json] == ["t2", "t1"] or [t["transaction_id"] for t in as_json] == [
         "t1", "t2"]
-    assert {t["transaction_id"]: t["amount"]["units"] for t in as_json} == {"t1": "100", "t2": "25"}
+    assert {t["transaction_id"]: t["amount"] for t in as_json} == {
+        "t1": {"amount": "100.00", "currency_code": "EUR"}, "t2": {"amount": "25.50", "currency_code": "EUR"}}
     table = await engagectl("transactions", "list", "--account", "a1", "--from", "2024-01-01", token=token)
     assert "Salary" in table.stdout
 

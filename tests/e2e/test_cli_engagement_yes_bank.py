@@ -49,7 +49,7 @@ async def test_yes_bank_through_engagectl(engagectl, server, settings, tenant, s
     [received] = await smtp_sink.wait_for(1)
     assert received["Subject"] == "Withdrawal of 2,500 CZK"
     listed = await ok("deliveries", "list", "--customer", "lisa-customer")
-    assert sorted((d["channel"], d["state"]) for d in listed) == [("CHANNEL_EMAIL", "SENT"), ("CHANNEL_SMS", "SKIPPED")]
+    assert sorted((d["channel"], d["state"]) for d in listed) == [("EMAIL", "SENT"), ("SMS", "SKIPPED")]
 
     campaign = await ok("campaigns", "create", "--name", "Savings offer", "--event", event["event_id"],
                         "--customer", "lisa-customer", "--offer")

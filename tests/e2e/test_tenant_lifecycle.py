@@ -94,7 +94,7 @@ async def test_disable_enable_and_delete_through_the_cli(server, tenant, engagec
     await _all_answer([server.address], token, OK, CACHE_SECONDS + MARGIN_SECONDS)
 
     refused = await engagectl("tenants", "delete", tenant, "--yes", env=CLI_ENV)
-    assert refused.exit_code == 2
+    assert refused.exit_code == 1  # the store refused: not a usage error
     assert refused.stderr.startswith(f"error: TENANT_NOT_DISABLED: tenant '{tenant}' is enabled")
     assert (await engagectl("tenants", "disable", tenant, env=CLI_ENV)).exit_code == 0
     unconfirmed = await engagectl("tenants", "delete", tenant, env=CLI_ENV)
@@ -114,7 +114,7 @@ async def test_a_tenant_deleted_soon_after_it_was_disabled_is_kept(server, tenan
     long_cache = {"ENGAGE_TENANT_CACHE_SECONDS": "300"}
     assert (await engagectl("tenants", "disable", tenant, env=long_cache)).exit_code == 0
     early = await engagectl("tenants", "delete", tenant, "--yes", env=long_cache)
-    assert early.exit_code == 2
+    assert early.exit_code == 1
     assert early.stderr.startswith(f"error: TENANT_DISABLED_RECENTLY: tenant '{tenant}' was disabled")
     assert tenant in {t.tenant_id for t in await server.services.tenants.list()}
 

@@ -1,5 +1,5 @@
 """engagectl's page following against a fake list: the first `limit` items, in order, asking only for
-what is still missing and never past the last page."""
+what is still missing and never past the last page; the token to go on from; --all from a token."""
 
 from __future__ import annotations
 
@@ -28,5 +28,24 @@ async def test_collect_returns_the_first_items_in_order(total: int, limit: int, 
         last_token = str(end) if end < total else ""
         return page, last_token
 
-    assert await collect(fetch_page, limit) == items[:limit]
+    listed = await collect(fetch_page, limit)
+    assert listed.items == items[:limit]
     assert served == limit or not last_token  # stopped at the limit or at the end of the list
+    # The token to go on from: the last page's, empty only when the list has ended.
+    assert listed.next_page_token == last_token
+
+
+@given(total=st.integers(0, 2500), start=st.integers(0, 2500))
+async def test_collect_everything_from_a_page_token_to_the_end(total: int, start: int) -> None:
+    items = list(range(total))
+    begin = min(start, total)
+
+    async def fetch_page(size: int, token: str) -> tuple[list[int], str]:
+        assert size == MAX_PAGE_SIZE
+        first = int(token) if token else 0
+        end = min(first + size, total)
+        return items[first:end], str(end) if end < total else ""
+
+    listed = await collect(fetch_page, None, str(begin) if begin else "")
+    assert listed.items == items[begin:]
+    assert listed.next_page_token == ""
