@@ -18,6 +18,7 @@ from workers.channels.egress import EgressPolicy
 from workers.context import WorkerContext, arq_job
 from workers.gateway import ChannelSenders
 from workers.rate_limit import RedisRateLimiter
+from workers.tasks.domain_events import process_domain_event, process_ingest_event, relay_lost_domain_events
 from workers.tasks.engagement import (
     apply_early_receipts,
     dispatch_delivery,
@@ -26,7 +27,6 @@ from workers.tasks.engagement import (
     run_campaign,
     start_due_campaigns,
 )
-from workers.tasks.ingest_events import process_ingest_event, relay_lost_ingest_events
 from workers.tasks.insights import evaluate_insight_chunk, resend_lost_insight_chunks, start_due_insight_batches
 
 
@@ -56,7 +56,7 @@ async def shutdown(ctx: WorkerContext) -> None:
 def worker_settings(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for arq.Worker; tests pass their own settings (queue name, Redis)."""
     return {
-        "functions": [process_ingest_event, evaluate_insight_chunk, run_campaign,
+        "functions": [process_domain_event, process_ingest_event, evaluate_insight_chunk, run_campaign,
                       # A worker killed mid-send leaves its job to another within about a minute (arq
                       # re-runs it once the longest function timeout + 10 s has passed; the lease is 30 s).
                       func(arq_job(dispatch_delivery), timeout=settings.delivery_lease_seconds),
@@ -65,7 +65,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
                       func(arq_job(dispatch_due), timeout=2 * settings.delivery_lease_seconds, keep_result=0)],
         "cron_jobs": [
             # Four times a minute: events announced while Redis was down go out within a sweep of its return.
-            cron(relay_lost_ingest_events, second={0, 15, 30, 45}, run_at_startup=True),
+            cron(arq_job(relay_lost_domain_events), second={0, 15, 30, 45}, run_at_startup=True),
             cron(arq_job(resend_lost_insight_chunks), minute={5, 20, 35, 50}, second=0),
             # Hourly, so that each tenant's 1st is caught in its own time zone; a batch per day at most.
             cron(arq_job(start_due_insight_batches), minute=1, second=0, unique=True),

@@ -13,16 +13,18 @@ from decimal import Decimal
 import structlog
 
 from server.domain.auth import Caller, Role
-from server.domain.engagement.alerts import TransactionFacts, matches
-from server.domain.engagement.entities import Delivery, DeliveryState, Event
+from server.domain.engagement.alerts import matches
+from server.domain.engagement.entities import Delivery, DeliveryState, Event, InsightNotification
 from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt, could_name_a_message
 from server.domain.errors import DomainError, FieldViolation, InvalidArgument, not_found
-from server.domain.ingest.model import Account, Customer, Transaction
+from server.domain.events import FeedItemsCreated, TransactionsPosted
+from server.domain.ingest.model import Customer
 from server.domain.insights.feed import FeedItem
 from server.domain.pagination import Page, PageRequest, paginate
+from server.domain.transaction_facts import TransactionFacts
 from server.security.secret_box import SecretBox
 from server.services.clock import Clock, utc_now
-from server.services.events import DeliveryQueue, hand_over
+from server.services.events import AfterCommit, DeliveryQueue, hand_over
 from server.services.fanout import (
     PARK_HORIZON,
     SendingSetup,
@@ -161,59 +163,70 @@ class EngagementService:
 
     # -- automatic triggers ---------------------------------------------------------------------
 
-    async def on_transactions(self, tenant_id: str, transactions: list[Transaction]) -> None:
-        """Ingestion consumer: each transaction matching a transaction alert triggers its event for the
-        account's customer. Keys make a re-run of the same ingestion event send nothing twice."""
-        if not transactions:
-            return
-        created: list[Delivery] = []
-        now = self._clock()
-        async with UnitOfWork(self._database, tenant_id) as uow:
-            alerts = await uow.transaction_alerts.all()
-            if not alerts:
-                return
-            accounts = {a.account_id: a for a in await uow.accounts.get_many({t.account_id for t in transactions})}
-            conditions = [(alert, alert.condition.effective()) for alert in alerts]
-            matched = []
-            for transaction in transactions:
-                account = accounts.get(transaction.account_id)
-                if account is None:
-                    continue
-                facts = _facts(transaction, account)
-                matched.extend((alert, transaction, account) for alert, condition in conditions
-                               if matches(condition, facts))
-            if not matched:
-                return
-            events = {e.event_id: e for e in await uow.events.get_many({alert.event_id for alert, _, _ in matched})}
-            setup = await load_sending_setup(uow, list(events.values()))
-            contacts = await uow.contacts.get_many(list({account.customer_id for _, _, account in matched}))
-            for alert, transaction, account in matched:
-                event = events.get(alert.event_id)
-                if event is None:
-                    continue
-                tokens = {"transaction": _transaction_tokens(transaction, account.current_balance),
-                          "account": {"id": account.account_id, "name": account.account_name,
-                                      "type": str(account.type), "currency": account.currency}}
-                trigger = Trigger(event, account.customer_id, f"txn:{alert.alert_id}:{transaction.transaction_id}",
-                                  tokens)
-                try:
-                    deliveries, new = await record_trigger(uow, trigger, setup, contacts.get(account.customer_id),
-                                                           self._box, now)
-                except Exception as exc:  # a broken alert (e.g. a token it cannot fill) must not stop ingestion
-                    log.warning("transaction_alert_not_sent", tenant=tenant_id, alert=alert.alert_id, error=str(exc))
-                    continue
-                if new:
-                    created.extend(deliveries)
-            await uow.commit()
-        if created:
+    def _announcing(self, tenant_id: str, created: list[Delivery]) -> AfterCommit | None:
+        if not created:
+            return None
+
+        async def announce() -> None:
             await self.announce(tenant_id, created)
 
-    async def record_feed_items(self, uow: UnitOfWork, tenant_id: str, items: list[FeedItem]) -> list[Delivery]:
-        """Insight listener, inside the insight's own transaction: each new item of a bound insight
-        triggers the bound event with the item's figures as tokens."""
-        notifications = await uow.insight_notifications.for_insights({i.insight_name for i in items})
+        return announce
+
+    async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted
+                                     ) -> AfterCommit | None:
+        """Bus handler: each posting matching a transaction alert triggers its event for the account's
+        customer, with the posting's balance as committed. Keys make a re-run send nothing twice."""
+        alerts = await uow.transaction_alerts.all()
+        if not alerts or not event.postings:
+            return None
+        now = self._clock()
+        accounts = {a.account_id: a for a in await uow.accounts.get_many({p.account_id for p in event.postings})}
+        conditions = [(alert, alert.condition.effective()) for alert in alerts]
+        matched = []
+        for posting in event.postings:
+            account = accounts.get(posting.account_id)
+            if account is None:
+                continue
+            facts = TransactionFacts.of(posting, account.type.value, account.container.value)
+            matched.extend((alert, facts, account) for alert, condition in conditions if matches(condition, facts))
+        if not matched:
+            return None
+        events = {e.event_id: e for e in await uow.events.get_many({alert.event_id for alert, _, _ in matched})}
+        setup = await load_sending_setup(uow, list(events.values()))
+        contacts = await uow.contacts.get_many(list({facts.customer_id for _, facts, _ in matched}))
+        created: list[Delivery] = []
+        for alert, facts, account in matched:
+            bound = events.get(alert.event_id)
+            if bound is None:
+                continue
+            tokens = {"transaction": _transaction_tokens(facts),
+                      "account": {"id": account.account_id, "name": account.account_name,
+                                  "type": str(account.type), "currency": account.currency}}
+            trigger = Trigger(bound, facts.customer_id, f"txn:{alert.alert_id}:{facts.transaction_id}", tokens)
+            try:
+                deliveries, new = await record_trigger(uow, trigger, setup, contacts.get(facts.customer_id),
+                                                       self._box, now)
+            except Exception as exc:  # a broken alert (e.g. a token it cannot fill) must not stop the others
+                log.warning("transaction_alert_not_sent", tenant=tenant_id, alert=alert.alert_id, error=str(exc))
+                continue
+            if new:
+                created.extend(deliveries)
+        return self._announcing(tenant_id, created)
+
+    async def on_feed_items_created(self, uow: UnitOfWork, tenant_id: str, event: FeedItemsCreated
+                                    ) -> AfterCommit | None:
+        """Bus handler (insight notifications): each new item of a bound insight triggers the bound event
+        with the item's figures as tokens. Keys make a re-run send nothing twice."""
+        names = {i.insight_name for i in event.items}
+        notifications = await uow.insight_notifications.for_insights(names)
         if not notifications:
-            return []
+            return None
+        bound_names = {n.insight_name for n in notifications}
+        items = await uow.feed.get_many([i.feed_item_id for i in event.items if i.insight_name in bound_names])
+        return self._announcing(tenant_id, await self._record_feed_items(uow, tenant_id, items, notifications))
+
+    async def _record_feed_items(self, uow: UnitOfWork, tenant_id: str, items: list[FeedItem],
+                                 notifications: list[InsightNotification]) -> list[Delivery]:
         created: list[Delivery] = []
         now = self._clock()
         events = {e.event_id: e for e in await uow.events.get_many({n.event_id for n in notifications})}
@@ -363,17 +376,10 @@ def _naming_request(index: int) -> Iterator[None]:
             metadata={**error.metadata, "request_index": str(index)}) from error
 
 
-def _facts(transaction: Transaction, account: Account) -> TransactionFacts:
-    return TransactionFacts(direction=str(transaction.direction), category=transaction.category,
-                            description=transaction.description, amount=transaction.amount,
-                            account_type=str(account.type), currency=transaction.currency)
-
-
-def _transaction_tokens(transaction: Transaction, balance: Decimal | None) -> dict[str, str]:
-    return {"id": transaction.transaction_id, "amount": f"{transaction.amount:,.2f}", "currency": transaction.currency,
-            "balance": "" if balance is None else f"{balance:,.2f}",
-            "time": transaction.posted_at.strftime("%Y-%m-%d %H:%M UTC"), "description": transaction.description,
-            "direction": str(transaction.direction), "category": transaction.category}
+def _transaction_tokens(facts: TransactionFacts) -> dict[str, str]:
+    return {"id": facts.transaction_id, "amount": f"{facts.amount:,.2f}", "currency": facts.currency,
+            "balance": f"{facts.balance_after:,.2f}", "time": facts.posted_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "description": facts.description, "direction": facts.direction, "category": facts.category}
 
 
 def _figures(payload: dict[str, object]) -> dict[str, str]:

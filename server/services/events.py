@@ -1,13 +1,16 @@
-"""The port through which committed ingestion events reach the queue (arq in production)."""
+"""The ports through which committed work reaches the queue (arq in production)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import structlog
 
 log = structlog.get_logger(__name__)
+
+# What a bus handler asks to be done once its unit of work committed (e.g. hand deliveries to the queue).
+AfterCommit = Callable[[], Awaitable[None]]
 
 
 async def hand_over(enqueue: Awaitable[None], failed_event: str, **fields: Any) -> None:
@@ -21,9 +24,10 @@ async def hand_over(enqueue: Awaitable[None], failed_event: str, **fields: Any) 
 
 
 class EventPublisher(Protocol):
-    async def announce_ingest_events(self, event_ids: list[int], resend: int = 0) -> None:
-        """Hands the events to the workers. May fail or lose them: the outbox sweep re-sends, each
-        time with a new `resend` number (jobs run at least once; processing is idempotent)."""
+    async def announce_events(self, event_ids: list[int], resend: int = 0) -> None:
+        """Hands committed domain events to the workers. May fail or lose them: the outbox sweep
+        re-sends, each time with a new `resend` number (jobs run at least once; the bus runs each
+        handler once per event)."""
 
 
 class ChunkQueue(Protocol):
@@ -49,7 +53,7 @@ class DeliveryQueue(Protocol):
 class NoPublisher:
     """For operator commands that run without a queue: the workers' sweeps pick the work up."""
 
-    async def announce_ingest_events(self, event_ids: list[int], resend: int = 0) -> None:
+    async def announce_events(self, event_ids: list[int], resend: int = 0) -> None:
         return None
 
     async def enqueue_insight_chunks(self, tenant_id: str, batch_id: str, chunk_numbers: list[int],

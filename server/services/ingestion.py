@@ -12,6 +12,17 @@ import structlog
 from server.domain.auth import Caller, Role
 from server.domain.date_ranges import day_bounds
 from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, not_found
+from server.domain.events import (
+    AccountsChanged,
+    BalancesRecorded,
+    CustomerAttributesChanged,
+    HoldingChange,
+    HoldingsChanged,
+    Money,
+    RecordedBalance,
+    account_change,
+    attribute_changes,
+)
 from server.domain.ingest.balances import move_balances
 from server.domain.ingest.freshness import is_live
 from server.domain.ingest.model import (
@@ -139,8 +150,15 @@ class IngestionService:
             check_customer(customer, f"customers[{position}]" if len(customers) > 1 else "customer")
         _reject_repeated_ids([c.customer_id for c in customers], "customer_id")
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            await uow.customers.upsert_many(customers, self._clock())
+            now = self._clock()
+            before = await uow.customers.get_many({c.customer_id for c in customers}, for_update=True)
+            await uow.customers.upsert_many(customers, now)
+            changes = [change for c in customers if (change := attribute_changes(
+                c.customer_id, before[c.customer_id].attributes if c.customer_id in before else None, c.attributes))]
+            if changes:
+                await uow.domain_events.add(caller.tenant_id, CustomerAttributesChanged(tuple(changes)), now)
             await uow.commit()
+        await self._announce(uow.domain_events.added)
         await self._ensure_statistics("customers")
         return len(customers)
 
@@ -174,8 +192,14 @@ class IngestionService:
                 raise FailedPrecondition(
                     "UNKNOWN_CUSTOMER", f"upsert the customers first: unknown {', '.join(missing[:10])}",
                     metadata={"customer_ids": ",".join(missing[:50])})
-            await uow.accounts.upsert_many(accounts, self._clock())
+            now = self._clock()
+            before = {a.account_id: a for a in await uow.accounts.get_many({a.account_id for a in accounts})}
+            await uow.accounts.upsert_many(accounts, now)
+            changes = [change for a in accounts if (change := account_change(before.get(a.account_id), a))]
+            if changes:
+                await uow.domain_events.add(caller.tenant_id, AccountsChanged(tuple(changes)), now)
             await uow.commit()
+        await self._announce(uow.domain_events.added)
         await self._ensure_statistics("accounts", "account_parties")
         return len(accounts)
 
@@ -216,8 +240,14 @@ class IngestionService:
             if missing:
                 raise FailedPrecondition("UNKNOWN_CUSTOMER_OR_ACCOUNT",
                                          f"holdings name unknown customers or accounts: {', '.join(missing[:10])}")
-            await uow.holdings.upsert_many(holdings, self._clock())
+            now = self._clock()
+            known = await uow.holdings.existing_ids({h.holding_id for h in holdings})
+            await uow.holdings.upsert_many(holdings, now)
+            await uow.domain_events.add(caller.tenant_id, HoldingsChanged(tuple(
+                HoldingChange(h.holding_id, h.customer_id, h.account_id, h.holding_id not in known) for h in holdings)),
+                now)
             await uow.commit()
+        await self._announce(uow.domain_events.added)
         await self._ensure_statistics("holdings")
         return len(holdings)
 
@@ -328,8 +358,8 @@ is history (see server.domain.ingest.freshness)."""
                 # Locks the accounts in id order: batches stored at the same time (other streams) wait
                 # for each other here instead of deadlocking. The balances read under the lock decide
                 # which rows fit; a row that does not is taken out again (it was inserted just now).
-                moves = move_balances(await uow.accounts.lock_balances({t.account_id for _, t in accepted}),
-                                      accepted)
+                balances, owners = await uow.accounts.lock_balances({t.account_id for _, t in accepted})
+                moves = move_balances(balances, accepted)
                 if moves.rejected:
                     await uow.transactions.delete_ids([r.item_id for r in moves.rejected])
                     outcome.rejected += moves.rejected
@@ -340,16 +370,20 @@ is history (see server.domain.ingest.freshness)."""
             outcome.accepted = len(accepted)
             outcome.rejected.sort(key=lambda r: r.index)
             # The one place that tells news from history: backfill moves the balances above like any
-            # posting but never reaches the outbox, so no EVENT insight, alert or message comes of it.
-            live_ids = [t.transaction_id for _, t in accepted
-                        if t.posted_at is not None and is_live(prepared.backfill, t.posted_at, now, self._live_window)]
-            if live_ids:
-                event_id = await uow.ingest_events.add(prepared.tenant_id, live_ids, now)
+            # posting but is never announced, so no EVENT insight, alert or message comes of it. The
+            # event is written under the accounts' locks: per account, event ids rise in commit order.
+            live = [t for _, t in accepted
+                    if t.posted_at is not None and is_live(prepared.backfill, t.posted_at, now, self._live_window)]
+            if live:
+                event_id = await uow.domain_events.add_transactions_posted(prepared.tenant_id, live, owners,
+                                                                          moves.current_after, now)
             await uow.commit()
         return outcome, event_id
 
     async def _announce(self, event_ids: list[int]) -> None:
-        await hand_over(self._publisher.announce_ingest_events(event_ids), "ingest_event_not_enqueued",
+        if not event_ids:
+            return
+        await hand_over(self._publisher.announce_events(event_ids), "domain_events_not_enqueued",
                         event_ids=event_ids)
 
     async def list_transactions(self, caller: Caller, account_id: str, since: dt.date | None,
@@ -392,7 +426,12 @@ is history (see server.domain.ingest.freshness)."""
                 else:
                     storable.append(balance)
             await uow.balances.upsert_many(storable)
+            if storable:
+                await uow.domain_events.add(caller.tenant_id, BalancesRecorded(tuple(
+                    RecordedBalance(b.account_id, b.date, Money(b.balance, b.currency)) for b in storable)),
+                    self._clock())
             await uow.commit()
+        await self._announce(uow.domain_events.added)
         await self._ensure_statistics("daily_balances")
         outcome.accepted = len(storable)
         outcome.rejected.sort(key=lambda r: r.index)

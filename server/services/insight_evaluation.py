@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from server.domain.ingest.model import Transaction
+from server.domain.events import Posting
 from server.domain.insights.catalogue import Catalogue, MonthEndBalancesPlugin, Payload
 from server.domain.insights.definition import (
     EffectiveSubscription,
@@ -19,8 +20,8 @@ from server.domain.insights.definition import (
 )
 from server.domain.insights.feed import FeedItem
 from server.domain.insights.periods import month_period, previous_month_ends
-from server.domain.insights.plugins.transaction_facts import TransactionFacts
 from server.domain.subscriptions.levels import BANK_LEVEL
+from server.domain.transaction_facts import TransactionFacts
 from server.store.uow import UnitOfWork
 
 # How long an item stays in the feed after it was generated.
@@ -111,38 +112,35 @@ async def _evaluate_month_end_plugin(uow: UnitOfWork, plugin: MonthEndBalancesPl
     return items
 
 
-async def evaluate_transactions(uow: UnitOfWork, catalogue: Catalogue, transactions: list[Transaction],
-                                now: dt.datetime) -> list[FeedItem]:
-    """EVENT insights for one committed batch of transactions; the caller commits."""
+async def evaluate_postings(uow: UnitOfWork, catalogue: Catalogue, postings: Sequence[Posting],
+                            now: dt.datetime) -> list[FeedItem]:
+    """EVENT insights for the postings of one committed batch; the caller commits. Each posting is
+    judged by its own facts as committed (its balance right after it), so the order in which batches
+    are evaluated changes nothing but which item is first in a period."""
     plugins = catalogue.event_driven()
-    if not plugins or not transactions:
+    if not plugins or not postings:
         return []
-    accounts = {a.account_id: a for a in await uow.accounts.get_many({t.account_id for t in transactions})}
-    owners = sorted({a.customer_id for a in accounts.values()})
+    accounts = {a.account_id: a for a in await uow.accounts.get_many({p.account_id for p in postings})}
+    owners = sorted({p.customer_id for p in postings})
     stored = await uow.subscriptions.settings_of([BANK_LEVEL, *owners], [p.definition.name for p in plugins])
     subscribed = {p.definition.name: _subscriptions(p.definition, owners, stored) for p in plugins}
     candidates: list[FeedItem] = []
-    for txn in sorted(transactions, key=lambda t: (t.posted_at, t.transaction_id)):
-        account = accounts.get(txn.account_id)
+    for posting in sorted(postings, key=lambda p: (p.posted_at, p.transaction_id)):
+        account = accounts.get(posting.account_id)
         if account is None:
             continue
-        facts = TransactionFacts(
-            transaction_id=txn.transaction_id, customer_id=account.customer_id, account_id=account.account_id,
-            account_container=account.container.value, amount=txn.amount, direction=txn.direction.value,
-            currency=txn.currency, posted_at=txn.posted_at,
-            balance_after=txn.running_balance if txn.running_balance is not None else account.current_balance)
+        facts = TransactionFacts.of(posting, account.type.value, account.container.value)
         for plugin in plugins:
-            subscription = subscribed[plugin.definition.name].get(account.customer_id)
+            subscription = subscribed[plugin.definition.name].get(posting.customer_id)
             if subscription is None:
                 continue
             payload = plugin.evaluate(facts, subscription)
             if payload is not None:
-                candidates.append(_item(plugin.definition, account.customer_id, plugin.period(facts), payload,
+                candidates.append(_item(plugin.definition, posting.customer_id, plugin.period(facts), payload,
                                         subscription, now))
-    # Several transactions of one batch may fall in one period (a daily low-balance warning): the first wins.
+    # Several postings of one batch may fall in one period (a daily low-balance warning): the first wins.
     unique: dict[tuple[str, str, str], FeedItem] = {}
     for item in candidates:
         unique.setdefault((item.customer_id, item.insight_name, item.period), item)
     inserted = await uow.feed.insert_new(list(unique.values()))
     return [i for i in unique.values() if i.feed_item_id in inserted]
-

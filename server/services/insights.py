@@ -6,14 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
-from typing import Any, Protocol
 
 import structlog
 
 from server.domain.auth import Caller, Role
 from server.domain.date_ranges import day_bounds
 from server.domain.errors import FieldViolation, InvalidArgument, not_found
-from server.domain.ingest.model import Transaction
+from server.domain.events import CreatedFeedItem, FeedItemsCreated, TransactionsPosted
 from server.domain.insights.batches import Batch
 from server.domain.insights.catalogue import Catalogue
 from server.domain.insights.definition import InsightDefinition, TriggerType
@@ -21,8 +20,8 @@ from server.domain.insights.feed import FeedItem, Interaction
 from server.domain.insights.periods import check_as_of
 from server.domain.pagination import Page, PageRequest, paginate
 from server.services.clock import Clock, utc_now
-from server.services.events import ChunkQueue, hand_over
-from server.services.insight_evaluation import evaluate_scheduled, evaluate_transactions
+from server.services.events import ChunkQueue, EventPublisher, hand_over
+from server.services.insight_evaluation import evaluate_postings, evaluate_scheduled
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -36,36 +35,27 @@ MAX_CHUNK_SIZE = 10000
 CHUNK_LOST_AFTER = dt.timedelta(minutes=10)
 
 
-class FeedListener(Protocol):
-    """Told about new feed items inside the transaction that writes them (insight notifications record
-    their deliveries there: nothing is lost between the two); `announce` runs after the commit."""
-
-    async def record_feed_items(self, uow: UnitOfWork, tenant_id: str, items: list[FeedItem]) -> list[Any]: ...
-
-    async def announce(self, tenant_id: str, recorded: list[Any]) -> None: ...
-
-
 class InsightsService:
-    def __init__(self, database: Database, catalogue: Catalogue, queue: ChunkQueue, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, catalogue: Catalogue, queue: ChunkQueue, events: EventPublisher,
+                 clock: Clock = utc_now) -> None:
         self._database = database
         self._catalogue = catalogue
         self._queue = queue
+        self._events = events
         self._clock = clock
-        self._listeners: list[FeedListener] = []
 
-    def add_feed_listener(self, listener: FeedListener) -> None:
-        self._listeners.append(listener)
+    async def _raise_feed_items_created(self, uow: UnitOfWork, tenant_id: str, items: list[FeedItem]) -> None:
+        """New feed items are news (insight notifications react to them): the event is written in the
+        transaction that writes the items."""
+        if items:
+            created = tuple(CreatedFeedItem(i.feed_item_id, i.customer_id, i.insight_name, i.period) for i in items)
+            await uow.domain_events.add(tenant_id, FeedItemsCreated(created), self._clock())
 
-    async def _record_for_listeners(self, uow: UnitOfWork, tenant_id: str, items: list[FeedItem]
-                                    ) -> list[tuple[FeedListener, list[Any]]]:
-        if not items:
-            return []
-        return [(listener, await listener.record_feed_items(uow, tenant_id, items)) for listener in self._listeners]
-
-    async def _announce(self, tenant_id: str, recorded: list[tuple[FeedListener, list[Any]]]) -> None:
-        for listener, records in recorded:
-            if records:
-                await listener.announce(tenant_id, records)
+    async def _announce(self, uow: UnitOfWork) -> None:
+        """After the commit: the events the unit of work wrote go to the workers (or to the relay sweep)."""
+        if uow.domain_events.added:
+            await hand_over(self._events.announce_events(uow.domain_events.added), "domain_events_not_enqueued",
+                            event_ids=uow.domain_events.added)
 
     def definitions(self, caller: Caller) -> list[InsightDefinition]:
         return list(self._catalogue)
@@ -101,9 +91,9 @@ class InsightsService:
             as_of = as_of or await self._today(uow, caller.tenant_id)
             result = await evaluate_scheduled(uow, self._catalogue, as_of=as_of, now=self._clock(),
                                               customer_ids=[customer_id], names=names or None)
-            recorded = await self._record_for_listeners(uow, caller.tenant_id, result.generated)
+            await self._raise_feed_items_created(uow, caller.tenant_id, result.generated)
             await uow.commit()
-        await self._announce(caller.tenant_id, recorded)
+        await self._announce(uow)
         return result.generated
 
     # -- batches --------------------------------------------------------------------------------
@@ -165,9 +155,9 @@ class InsightsService:
                                               id_range=(chunk.first_customer_id, chunk.last_customer_id))
             await uow.insight_batches.complete_chunk(batch_id, chunk_number, result.users_evaluated,
                                                      len(result.generated), self._clock())
-            recorded = await self._record_for_listeners(uow, tenant_id, result.generated)
+            await self._raise_feed_items_created(uow, tenant_id, result.generated)
             await uow.commit()
-        await self._announce(tenant_id, recorded)
+        await self._announce(uow)
         return len(result.generated)
 
     async def start_due_batches(self) -> list[str]:
@@ -234,13 +224,11 @@ class InsightsService:
 
     # -- events ---------------------------------------------------------------------------------
 
-    async def on_transactions(self, tenant_id: str, transactions: list[Transaction]) -> None:
-        """The ingestion consumer: EVENT insights for each committed batch (idempotent per period)."""
-        async with UnitOfWork(self._database, tenant_id) as uow:
-            generated = await evaluate_transactions(uow, self._catalogue, transactions, self._clock())
-            recorded = await self._record_for_listeners(uow, tenant_id, generated)
-            await uow.commit()
-        await self._announce(tenant_id, recorded)
+    async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted) -> None:
+        """Bus handler: EVENT insights for the postings of a committed batch (each at most once per
+        customer, insight and period: a re-run generates nothing new)."""
+        generated = await evaluate_postings(uow, self._catalogue, event.postings, self._clock())
+        await self._raise_feed_items_created(uow, tenant_id, generated)
         if generated:
             log.info("event_insights_generated", tenant=tenant_id, count=len(generated))
 

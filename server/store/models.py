@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -152,21 +152,34 @@ class DailyBalanceRow(Base):
     currency: Mapped[str] = mapped_column(String(3))
 
 
-class IngestEventRow(Base):
-    """Outbox: written in the same database transaction as the transactions it announces, then
-    relayed to the queue. The database is the source of truth; Redis may lose a job."""
+class DomainEventRow(Base):
+    """The outbox of domain events (server.domain.events): written in the same database transaction as
+    the change an event describes, then announced to the workers. The database is the source of truth;
+    Redis may lose a job, and the relay sweep announces the event again."""
 
-    __tablename__ = "ingest_events"
-    __table_args__ = (Index("ix_ingest_events_pending", "processed_at", "created_at"),)
+    __tablename__ = "domain_events"
+    __table_args__ = (Index("ix_domain_events_pending", "processed_at", "created_at"),)
 
     event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                           autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(64))
-    transaction_ids: Mapped[list[str]] = mapped_column(JSON)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     enqueued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # every handler done
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DomainEventHandlingRow(Base):
+    """One handler finished one event: written in the handler's own transaction, so that a handler
+    that failed is retried alone and one that finished never runs again for that event."""
+
+    __tablename__ = "domain_event_handlings"
+
+    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    handler: Mapped[str] = mapped_column(String(128), primary_key=True)
+    finished_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class SubscriptionSettingsRow(Base):

@@ -16,6 +16,7 @@ from server.store.repositories.campaigns import CampaignsRepository, CampaignsSw
 from server.store.repositories.contacts import ContactsRepository
 from server.store.repositories.customers import CustomersRepository
 from server.store.repositories.deliveries import DeliveriesRepository, OutboxRepository
+from server.store.repositories.domain_events import DomainEventsRepository
 from server.store.repositories.early_receipts import EarlyReceiptsRepository, EarlyReceiptsSweep
 from server.store.repositories.engagement_bindings import InsightNotificationsRepository, TransactionAlertsRepository
 from server.store.repositories.engagement_setup import (
@@ -27,7 +28,6 @@ from server.store.repositories.engagement_setup import (
 )
 from server.store.repositories.feed import FeedRepository
 from server.store.repositories.holdings import HoldingsRepository
-from server.store.repositories.ingest_events import IngestEventsRepository
 from server.store.repositories.insight_batches import InsightBatchesRepository
 from server.store.repositories.month_end_balances import MonthEndBalancesRepository
 from server.store.repositories.otps import OtpsRepository
@@ -61,7 +61,7 @@ class UnitOfWork:
     session: AsyncSession
 
     tenants = _Repository[TenantsRepository](TenantsRepository, tenant_bound=False)
-    ingest_events = _Repository[IngestEventsRepository](IngestEventsRepository, tenant_bound=False)
+    domain_events = _Repository[DomainEventsRepository](DomainEventsRepository, tenant_bound=False)
     outbox = _Repository[OutboxRepository](OutboxRepository, tenant_bound=False)
     early_receipts_sweep = _Repository[EarlyReceiptsSweep](EarlyReceiptsSweep, tenant_bound=False)
     campaigns_sweep = _Repository[CampaignsSweep](CampaignsSweep, tenant_bound=False)

@@ -6,9 +6,13 @@ import asyncio
 
 import grpc
 import trustme
+from sqlalchemy import select
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
+from server.store.event_payloads import decode
+from server.store.models import DomainEventRow
+from server.store.uow import UnitOfWork
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import failure, stream, transaction
 from tests.support.yes_bank import add_customer, published_app, set_up_yes_bank
@@ -56,8 +60,16 @@ async def test_atm_withdrawal_alert_reaches_email_sms_and_push(server, settings,
             (pb.CHANNEL_EMAIL, pb.SENT), (pb.CHANNEL_SMS, pb.SENT), (pb.CHANNEL_PUSH, pb.SENT)]
         assert all(d.provider_message_id and d.attempts == 1 for d in sent)
 
-        # The same ingestion event processed again (a job run twice) sends nothing more.
-        await server.services.ingest_events.process(1)
+        # The same ingestion event processed again (a job run twice) sends nothing more, and neither does
+        # its alert handler run once more.
+        async with server.services.database.sessions() as session:
+            posted = await session.scalar(select(DomainEventRow).where(DomainEventRow.kind == "TransactionsPosted"))
+        assert await server.services.bus.process(posted.event_id) == 0
+        async with UnitOfWork(server.services.database, tenant) as uow:
+            again = await server.services.engagement.on_transactions_posted(
+                uow, tenant, decode(posted.kind, posted.payload))
+            await uow.commit()
+        assert again is None  # nothing new recorded, nothing to hand to the queue
         await run_worker(settings)
         await asyncio.sleep(0.2)
         assert len(smtp_sink.messages) == 1 and len(provider_sink.received("twilio")) == 1

@@ -25,7 +25,7 @@ from server.domain.auth import Role
 from server.embedded_redis import EmbeddedRedis
 from server.security.tokens import mint_token
 from server.store.engagement_models import DeliveryRow
-from server.store.models import IngestEventRow
+from server.store.models import DomainEventRow
 from tests.support.builders import seed_accounts, stream, transaction
 from tests.support.processes import process_env
 from tests.support.stack import running_server, running_worker
@@ -87,8 +87,8 @@ class Load:
 async def _pending(services) -> tuple[int, dict[str, int]]:
     """(unprocessed ingest events, deliveries by state but SENT and SKIPPED)."""
     async with services.database.sessions() as session:
-        events = await session.scalar(select(func.count()).select_from(IngestEventRow)
-                                      .where(IngestEventRow.processed_at.is_(None)))
+        events = await session.scalar(select(func.count()).select_from(DomainEventRow)
+                                      .where(DomainEventRow.processed_at.is_(None)))
         states = dict((await session.execute(select(DeliveryRow.state, func.count()).group_by(DeliveryRow.state)
                                              .where(DeliveryRow.state.not_in(["SENT", "SKIPPED"])))).all())
     return int(events or 0), states

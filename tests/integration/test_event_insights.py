@@ -26,7 +26,7 @@ async def test_transactions_generate_event_insights(server, settings, tenant, se
     items = {(i.insight_name, i.transaction.transaction_id) for i in await feed_of(service_stubs, "c1")}
     assert items == {("LARGE_DEPOSIT", "dep"), ("LARGE_WITHDRAWAL", "big"), ("LOW_BALANCE_WARNING", "big")}
     [warning] = [i for i in await feed_of(service_stubs, "c1") if i.insight_name == "LOW_BALANCE_WARNING"]
-    assert amount_of(warning.transaction.balance) == "25.00"  # the account's balance once the batch was stored
+    assert amount_of(warning.transaction.balance) == "30.00"  # right after "big", as committed (not after "tiny")
     assert [(t.name, t.value) for t in warning.subscription.thresholds] == [("BALANCE", "100.00")]
 
     # Re-sending the batch is a duplicate: no event, no new item.

@@ -147,7 +147,7 @@ async def test_a_disabled_tenants_campaigns_wait_until_it_is_enabled(services: S
 
 async def test_a_disabled_tenants_insight_batches_wait_until_it_is_enabled(services: Services, tenant: str) -> None:
     first_of_month = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
-    insights = InsightsService(services.database, services.catalogue, services.publisher,  # type: ignore[arg-type]
+    insights = InsightsService(services.database, services.catalogue, services.publisher, services.publisher,  # type: ignore[arg-type]
                                clock=lambda: first_of_month)
     other = (await services.tenants.create(f"bank-{uuid.uuid4().hex[:12]}")).tenant_id
     async with services.database.sessions() as session:

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from server.domain.engagement import otp
-from server.domain.engagement.alerts import TransactionFacts, alert_condition, matches
+from server.domain.engagement.alerts import alert_condition, matches
 from server.domain.engagement.preferences import ChannelPreferences, MessageClass, decide
 from server.domain.engagement.provider_codes import provider_code
 from server.domain.engagement.quiet_hours import QuietHours, quiet_until
@@ -27,6 +27,7 @@ from server.domain.engagement.setup_validation import (
 from server.domain.engagement.sms import GSM_BASIC, sms_segments
 from server.domain.engagement.templates import TemplateRenderError, find_tokens, render_parts, validate_parts
 from server.domain.errors import InvalidArgument
+from server.domain.transaction_facts import TransactionFacts
 from server.security.secret_box import SecretBox, SecretBoxError
 
 UTC = dt.UTC
@@ -163,14 +164,20 @@ def test_a_providers_code_enters_ours_only_as_a_short_token(code, fallback):
     assert ours == f"TWILIO_{code}" or ours == f"TWILIO_{fallback}"
 
 
+def _posting(direction: str, category: str, description: str, amount: Decimal, account_type: str,
+             currency: str) -> TransactionFacts:
+    return TransactionFacts("t1", "a1", "c1", account_type, "BANK", amount, direction, currency,
+                            dt.datetime(2024, 5, 1, tzinfo=dt.UTC), Decimal("1000"), category, description)
+
+
 def test_alert_conditions_and_presets():
     atm = alert_condition(operation="ATM_WITHDRAWAL", min_amount="100").effective()
-    withdrawal = TransactionFacts("DEBIT", "CASH_WITHDRAWAL", "Cash withdrawal", Decimal("2500"), "CHECKING", "CZK")
+    withdrawal = _posting("DEBIT", "CASH_WITHDRAWAL", "Cash withdrawal", Decimal("2500"), "CHECKING", "CZK")
     assert matches(atm, withdrawal)
-    assert not matches(atm, TransactionFacts("DEBIT", "VYBER", "", Decimal("99.99"), "CHECKING", "CZK"))
-    assert not matches(atm, TransactionFacts("CREDIT", "VKLAD", "", Decimal("500"), "CHECKING", "CZK"))
+    assert not matches(atm, _posting("DEBIT", "VYBER", "", Decimal("99.99"), "CHECKING", "CZK"))
+    assert not matches(atm, _posting("CREDIT", "VKLAD", "", Decimal("500"), "CHECKING", "CZK"))
     online = alert_condition(directions=["CREDIT"], description_contains=["online"]).effective()
-    assert matches(online, TransactionFacts("CREDIT", "", "Online deposit", Decimal("1"), "SAVINGS", "EUR"))
+    assert matches(online, _posting("CREDIT", "", "Online deposit", Decimal("1"), "SAVINGS", "EUR"))
     with pytest.raises(InvalidArgument) as caught:
         alert_condition(directions=["SIDEWAYS"], min_amount="-1", operation="TELEPORT")
     assert caught.value.code == "TRANSACTION_ALERT_INVALID"

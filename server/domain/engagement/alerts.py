@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.transaction_facts import TransactionFacts
 
 DIRECTIONS = frozenset({"CREDIT", "DEBIT"})
 ACCOUNT_TYPES = frozenset({"CHECKING", "SAVINGS", "CREDIT", "LOAN", "INVESTMENT", "OTHER"})
@@ -22,16 +23,6 @@ class TransactionCondition:
     description_contains: tuple[str, ...] = ()  # lower-cased
     min_amount: Decimal | None = None
     account_types: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class TransactionFacts:
-    direction: str
-    category: str
-    description: str
-    amount: Decimal  # never negative
-    account_type: str
-    currency: str
 
 
 OPERATION_PRESETS: dict[str, TransactionCondition] = {

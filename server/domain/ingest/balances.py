@@ -22,6 +22,8 @@ def balance_fits(balance: int, delta: int) -> bool:
 class BalanceMoves:
     deltas: dict[str, int] = field(default_factory=dict)  # account id -> the accepted rows' sum
     rejected: list[Rejection] = field(default_factory=list)
+    # transaction id -> its account's current balance right after it (whole ten-thousandths)
+    current_after: dict[str, int] = field(default_factory=dict)
 
 
 def move_balances(balances: Mapping[str, tuple[int, int]],
@@ -37,6 +39,7 @@ def move_balances(balances: Mapping[str, tuple[int, int]],
         now_current, now_available = current[txn.account_id]
         if balance_fits(now_current, delta) and balance_fits(now_available, delta):
             current[txn.account_id] = (now_current + delta, now_available + delta)
+            moves.current_after[txn.transaction_id] = now_current + delta
             moves.deltas[txn.account_id] = moves.deltas.get(txn.account_id, 0) + delta
         else:
             moves.rejected.append(Rejection(

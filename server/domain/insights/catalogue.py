@@ -9,7 +9,7 @@ from typing import Any
 
 from server.domain.insights.definition import EffectiveSubscription, InsightDefinition, TriggerType
 from server.domain.insights.plugins import large_transactions, low_balance, savings_increased
-from server.domain.insights.plugins.transaction_facts import TransactionFacts
+from server.domain.transaction_facts import TransactionFacts
 
 Payload = dict[str, Any]
 

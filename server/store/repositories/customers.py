@@ -29,11 +29,15 @@ class CustomersRepository(TenantRepository):
         row = await self.session.get(CustomerRow, (self.tenant_id, customer_id))
         return None if row is None else customer_from_row(row)
 
-    async def get_many(self, customer_ids: set[str]) -> dict[str, Customer]:
+    async def get_many(self, customer_ids: set[str], *, for_update: bool = False) -> dict[str, Customer]:
+        """`for_update`: held until the transaction ends (an upsert reads what it is about to change)."""
         if not customer_ids:
             return {}
-        rows = await self.session.scalars(select(CustomerRow).where(
-            CustomerRow.tenant_id == self.tenant_id, CustomerRow.customer_id.in_(customer_ids)))
+        query = select(CustomerRow).where(CustomerRow.tenant_id == self.tenant_id,
+                                          CustomerRow.customer_id.in_(sorted(customer_ids)))
+        if for_update:
+            query = query.order_by(CustomerRow.customer_id).with_for_update()  # in id order: no deadlock
+        rows = await self.session.scalars(query)
         return {row.customer_id: customer_from_row(row) for row in rows}
 
     async def hold(self, customer_id: str) -> bool:

@@ -67,6 +67,13 @@ class FeedRepository(TenantRepository):
             or_(*[and_(FeedItemRow.insight_name == name, FeedItemRow.period == period) for name, period in keys])))
         return [_to_domain(r) for r in rows]
 
+    async def get_many(self, feed_item_ids: list[str]) -> list[FeedItem]:
+        if not feed_item_ids:
+            return []
+        rows = await self.session.scalars(select(FeedItemRow).where(
+            FeedItemRow.tenant_id == self.tenant_id, FeedItemRow.feed_item_id.in_(feed_item_ids)))
+        return [_to_domain(r) for r in rows]
+
     async def get(self, customer_id: str, feed_item_id: str) -> FeedItem | None:
         row = await self.session.get(FeedItemRow, (self.tenant_id, feed_item_id))
         return None if row is None or row.customer_id != customer_id else _to_domain(row)

@@ -23,6 +23,13 @@ class HoldingsRepository(TenantRepository):
              "currency": h.currency, "start_date": h.start_date, "attributes": h.attributes,
              "updated_at": now} for h in holdings])
 
+    async def existing_ids(self, holding_ids: set[str]) -> set[str]:
+        if not holding_ids:
+            return set()
+        found = await self.session.scalars(select(HoldingRow.holding_id).where(
+            HoldingRow.tenant_id == self.tenant_id, HoldingRow.holding_id.in_(holding_ids)))
+        return set(found)
+
     async def list_after(self, after: str | None, limit: int, customer_id: str | None = None) -> list[Holding]:
         query = select(HoldingRow).where(HoldingRow.tenant_id == self.tenant_id)
         if customer_id is not None:

@@ -9,7 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.domain.tenants import Tenant
 from server.store import engagement_models  # noqa: F401  (its tables are a tenant's rows too)
 from server.store.driver import rowcount
-from server.store.models import Base, InsightBatchChunkRow, InsightBatchRow, TenantRow
+from server.store.models import (
+    Base,
+    DomainEventHandlingRow,
+    DomainEventRow,
+    InsightBatchChunkRow,
+    InsightBatchRow,
+    TenantRow,
+)
 
 
 def _to_domain(row: TenantRow) -> Tenant:
@@ -26,6 +33,8 @@ def _rows_of_tenant_through_others(table: Table, tenant_id: str) -> ColumnElemen
     does not know (deleting a tenant then refuses rather than leave its rows behind)."""
     if table is InsightBatchChunkRow.__table__:
         return table.c.batch_id.in_(select(InsightBatchRow.batch_id).where(InsightBatchRow.tenant_id == tenant_id))
+    if table is DomainEventHandlingRow.__table__:
+        return table.c.event_id.in_(select(DomainEventRow.event_id).where(DomainEventRow.tenant_id == tenant_id))
     return None
 
 

@@ -17,7 +17,7 @@ from server.domain.insights.definition import (
     ThresholdType,
     TriggerType,
 )
-from server.domain.insights.plugins.transaction_facts import TransactionFacts, transaction_payload
+from server.domain.transaction_facts import TransactionFacts, transaction_payload
 
 _AMOUNT = ThresholdDefinition("AMOUNT", ThresholdType.AMOUNT, Decimal("0.01"), Decimal("100000000.00"),
                               Decimal("1000.00"))

@@ -17,7 +17,7 @@ from server.domain.insights.definition import (
     ThresholdType,
     TriggerType,
 )
-from server.domain.insights.plugins.transaction_facts import TransactionFacts, transaction_payload
+from server.domain.transaction_facts import TransactionFacts, transaction_payload
 
 NAME = "LOW_BALANCE_WARNING"
 

@@ -1,0 +1,168 @@
+"""Domain events: one plain fact per state change that a rule can react to. Each is written to the outbox
+in the database transaction that makes the change, and handed to the handlers registered for its type
+(server.bootstrap.EVENT_HANDLERS) after the commit.
+
+An event carries the state as committed (a posting's balance right after it, an attribute's old and
+new value), so that a handler derives what it needs from the event alone: handlers do not rely on the
+order in which events reach them, and they read the same facts however late they run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from server.domain.ingest.model import Account, Direction
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One transaction as committed: its signed amount and its account's balance right after it."""
+
+    transaction_id: str
+    account_id: str
+    customer_id: str  # the account's owner when the posting was committed
+    amount: Money  # signed: negative for money out
+    balance_after: Money  # the account's current balance right after this posting, as committed
+    booking_date: dt.date
+    posted_at: dt.datetime
+    direction: Direction
+    category: str = ""
+    description: str = ""
+
+    @property
+    def magnitude(self) -> Decimal:
+        """The amount without its sign (direction gives it)."""
+        return abs(self.amount.amount)
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionsPosted:
+    """The postings one ingested batch committed, in the order they moved their accounts' balances.
+    Only live postings: history loaded as backfill moves balances but is no news."""
+
+    postings: tuple[Posting, ...]
+    live: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedBalance:
+    account_id: str
+    date: dt.date
+    balance: Money
+
+
+@dataclass(frozen=True, slots=True)
+class BalancesRecorded:
+    """End-of-day balances the bank fed (a later feed of the same day replaces the earlier one)."""
+
+    balances: tuple[RecordedBalance, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChange:
+    account_id: str
+    customer_id: str
+    created: bool  # new to Engage, or an update of a known account
+    changed_fields: tuple[str, ...] = ()  # the fields whose stored value changed (all for a new one)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountsChanged:
+    accounts: tuple[AccountChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeChange:
+    customer_id: str
+    old: Mapping[str, str] = field(default_factory=dict)  # the changed attributes' values before ("" absent)
+    new: Mapping[str, str] = field(default_factory=dict)  # and after ("" removed)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerAttributesChanged:
+    """Customers whose attributes changed: old and new values of the changed attributes only. A new
+    customer's attributes all change (from absent)."""
+
+    changes: tuple[AttributeChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingChange:
+    holding_id: str
+    customer_id: str | None
+    account_id: str | None
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingsChanged:
+    holdings: tuple[HoldingChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedFeedItem:
+    feed_item_id: str
+    customer_id: str
+    insight_name: str
+    period: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItemsCreated:
+    """New items in customers' insight feeds (each (customer, insight, period) at most once)."""
+
+    items: tuple[CreatedFeedItem, ...]
+
+
+DomainEvent = (TransactionsPosted | BalancesRecorded | AccountsChanged | CustomerAttributesChanged
+               | HoldingsChanged | FeedItemsCreated)
+
+EVENT_TYPES: tuple[type[DomainEvent], ...] = (
+    TransactionsPosted, BalancesRecorded, AccountsChanged, CustomerAttributesChanged, HoldingsChanged,
+    FeedItemsCreated)
+
+
+def kind_of(event_type: type[DomainEvent]) -> str:
+    """The stable name an event type is stored and registered under."""
+    return event_type.__name__
+
+
+def attribute_changes(customer_id: str, before: Mapping[str, str] | None, after: Mapping[str, str]
+                      ) -> AttributeChange | None:
+    """The attributes that differ between before (None: a new customer) and after; None when none do."""
+    before = before or {}
+    names = sorted(name for name in before.keys() | after.keys() if before.get(name, "") != after.get(name, ""))
+    if not names:
+        return None
+    return AttributeChange(customer_id, {n: before.get(n, "") for n in names}, {n: after.get(n, "") for n in names})
+
+
+_ACCOUNT_FIELDS = ("customer_id", "type", "container", "currency", "provider_name", "account_name", "open_date",
+                   "authorized_customer_ids", "attributes")
+
+
+def account_change(before: Account | None, incoming: Account) -> AccountChange | None:
+    """What an upsert of `incoming` changes of the stored account (None: a new one); None when nothing.
+    Balances count only when the upsert gives them (an upsert without balances keeps the stored ones);
+    one balance given stands for the other too, as the store applies it."""
+    if before is None:
+        return AccountChange(incoming.account_id, incoming.customer_id, True,
+                             (*_ACCOUNT_FIELDS, "current_balance", "available_balance"))
+    changed = [name for name in _ACCOUNT_FIELDS if getattr(before, name) != getattr(incoming, name)]
+    if incoming.current_balance is not None or incoming.available_balance is not None:
+        current = incoming.current_balance if incoming.current_balance is not None else incoming.available_balance
+        available = incoming.available_balance if incoming.available_balance is not None else current
+        changed += [name for name, value, stored in (("current_balance", current, before.current_balance),
+                                                     ("available_balance", available, before.available_balance))
+                    if value != stored]
+    if not changed:
+        return None
+    return AccountChange(incoming.account_id, incoming.customer_id, False, tuple(changed))
