@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+from typing import TypedDict, Unpack
 
 import structlog
 
@@ -30,6 +31,13 @@ AUDIENCE_PAGE = 500
 # One job fans out for about this long, then hands the rest to a fresh job (jobs have short timeouts
 # so that a dead worker's job is taken over quickly).
 RUN_BUDGET_SECONDS = 15.0
+
+
+class _Decision(TypedDict, total=False):
+    """What an approval or a rejection records on the campaign besides its state."""
+
+    approver: str
+    rejection_reason: str
 
 
 class CampaignService:
@@ -87,7 +95,7 @@ class CampaignService:
                                                             CampaignState.RUNNING}, CampaignState.CANCELLED)
 
     async def _transition(self, caller: Caller, campaign_id: str, allowed: set[CampaignState], to: CampaignState,
-                          **changes: str) -> Campaign:
+                          **changes: Unpack[_Decision]) -> Campaign:
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             campaign = await uow.campaigns.get_held(campaign_id)
             if campaign is None:
