@@ -12,6 +12,7 @@ Create Date: 2026-12-02 10:00:00.000000
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import sqlalchemy as sa
@@ -72,7 +73,8 @@ def _carry_over_pending_ingest_events() -> None:
             (txn_id, account_id, customer_id, currency, signed, balance, posted_at, direction, category,
              description) = found
             # SQLite keeps the naive UTC time as text; PostgreSQL gives an aware datetime.
-            posted = f"{posted_at.replace(' ', 'T')}+00:00" if isinstance(posted_at, str) else posted_at.isoformat()
+            when = dt.datetime.fromisoformat(posted_at) if isinstance(posted_at, str) else posted_at
+            posted = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).isoformat()
             rows.append([txn_id, account_id, customer_id, currency, int(signed), int(balance), posted, direction,
                          category or "", description or ""])
         bind.execute(sa.text(
