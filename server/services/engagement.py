@@ -14,11 +14,11 @@ import structlog
 
 from server.domain.auth import Caller, Role
 from server.domain.engagement.alerts import matches
-from server.domain.engagement.entities import Delivery, DeliveryState, Event, InsightNotification
+from server.domain.engagement.entities import Delivery, DeliveryState, Event, InsightNotification, TransactionAlert
 from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt, could_name_a_message
 from server.domain.errors import DomainError, FieldViolation, InvalidArgument, not_found
 from server.domain.events import FeedItemsCreated, TransactionsPosted
-from server.domain.ingest.model import Customer
+from server.domain.ingest.model import Account, Customer
 from server.domain.insights.feed import FeedItem
 from server.domain.pagination import Page, PageRequest, paginate
 from server.domain.transaction_facts import TransactionFacts
@@ -182,7 +182,7 @@ class EngagementService:
         now = self._clock()
         accounts = {a.account_id: a for a in await uow.accounts.get_many({p.account_id for p in event.postings})}
         conditions = [(alert, alert.condition.effective()) for alert in alerts]
-        matched = []
+        matched: list[tuple[TransactionAlert, TransactionFacts, Account]] = []
         for posting in event.postings:
             account = accounts.get(posting.account_id)
             if account is None:

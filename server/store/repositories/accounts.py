@@ -114,6 +114,7 @@ class AccountsRepository(TenantRepository):
         if not account_ids:
             return {}, {}
         connection = await self.session.connection()
+        rows: CursorResult[*tuple[Any, ...]]  # (account_id, current, available, customer_id)
         if connection.dialect.name == "postgresql":
             rows = await connection.exec_driver_sql(_LOCK_IN_ID_ORDER, (self.tenant_id, sorted(account_ids)))
         else:
