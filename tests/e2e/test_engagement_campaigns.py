@@ -11,7 +11,7 @@ from engage.insights.v1 import insights_service_pb2 as insights
 from server.domain.auth import Role
 from tests.e2e.test_insights_savings import day, seed_reference_customer
 from tests.integration.test_insight_batches import run_worker
-from tests.support.builders import failure
+from tests.support.builders import failure, stream, transaction
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 
@@ -116,3 +116,31 @@ async def test_a_cancel_at_the_moment_of_approval_is_never_lost(server, settings
             assert final.state == pb.Campaign.CANCELLED, (round_number, approval)
     await lisa.close()
     await raj.close()
+
+
+async def test_a_large_withdrawal_reaches_the_customer_through_two_events(server, settings, tenant, service_stubs,
+                                                                           smtp_sink, provider_sink):
+    # TransactionsPosted -> the EVENT insight handler writes LARGE_WITHDRAWAL and raises FeedItemsCreated ->
+    # the insight notification handler records the push: two events, each through the worker queue.
+    admin = server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa"))
+    bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                 provider_base_url=provider_sink.base_url)
+    await add_customer(service_stubs, bank.app, "u1", email="", phone="")
+    event = await admin.engagement.CreateEvent(pb.CreateEventRequest(event=pb.Event(
+        display_name="Large withdrawal", description="Push for large withdrawals", event_type=bank.event_type,
+        app=bank.app, messages=[pb.EventMessage(channel=pb.CHANNEL_PUSH, content=pb.MessageContent(
+            push=pb.PushContent(title="Large withdrawal",
+                                body="{{ insight.figures.amount }} {{ insight.figures.currency }} left your "
+                                     "account; {{ insight.figures.balance }} remain")))])))
+    await admin.engagement.CreateInsightNotification(pb.CreateInsightNotificationRequest(
+        insight_notification=pb.InsightNotification(insight_name="LARGE_WITHDRAWAL", event=event.name)))
+    await service_stubs.ingest.IngestTransactions(stream([
+        transaction("pay", "u1-chk", "8000.00", "CREDIT", currency="CZK"),
+        transaction("rent", "u1-chk", "6000.00", "DEBIT", currency="CZK")]))
+    await run_worker(settings)
+    [push] = await provider_sink.wait_for("fcm", 1)
+    assert push.body["message"]["notification"] == {"title": "Large withdrawal",
+                                                    "body": "6000.0000 CZK left your account; 2000.0000 remain"}
+    await run_worker(settings)
+    assert len(provider_sink.received("fcm")) == 1
+    await admin.close()
