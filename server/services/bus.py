@@ -32,7 +32,7 @@ from server.domain.events import (
     kind_of,
 )
 from server.services.clock import Clock, utc_now
-from server.services.events import AfterCommit, EventPublisher, hand_over
+from server.services.events import AfterCommit, EventPublisher, announce_committed
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -94,13 +94,6 @@ class MessageBus:
         self._handlers = handlers
         self._clock = clock
 
-    async def announce(self, event_ids: list[int]) -> None:
-        """After the commit that wrote them: hands the events to the workers. When Redis cannot take
-        them the relay sweep does later (the events are in the database)."""
-        if event_ids:
-            await hand_over(self._publisher.announce_events(event_ids), "domain_events_not_enqueued",
-                            event_ids=event_ids)
-
     async def process(self, event_id: int) -> int:
         """Runs every registered handler that has not finished the event, then marks it processed.
         Returns how many facts it carried (0 when it was processed already: jobs may run twice). Raises
@@ -138,7 +131,7 @@ class MessageBus:
             after_commit = await handler.handle(uow, tenant_id, event)
             await uow.commit()
             raised = list(uow.domain_events.added)
-        await self.announce(raised)
+        await announce_committed(self._publisher, raised)
         if after_commit is not None:
             await after_commit()
 

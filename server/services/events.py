@@ -23,6 +23,14 @@ async def hand_over(enqueue: Awaitable[None], failed_event: str, **fields: Any) 
         log.warning(failed_event, error=repr(exc), **fields)
 
 
+async def announce_committed(publisher: EventPublisher, event_ids: list[int]) -> None:
+    """After the commit that wrote them: hands domain events to the workers; when Redis cannot take
+    them, the relay sweep does later (they are in the database)."""
+    if event_ids:
+        await hand_over(publisher.announce_events(list(event_ids)), "domain_events_not_enqueued",
+                        event_ids=event_ids)
+
+
 class EventPublisher(Protocol):
     async def announce_events(self, event_ids: list[int], resend: int = 0) -> None:
         """Hands committed domain events to the workers. May fail or lose them: the outbox sweep

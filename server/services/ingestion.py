@@ -45,7 +45,7 @@ from server.domain.ingest.validation import (
 )
 from server.domain.pagination import Page, PageRequest, paginate
 from server.services.clock import Clock, utc_now
-from server.services.events import EventPublisher, hand_over
+from server.services.events import EventPublisher, announce_committed
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -158,7 +158,7 @@ class IngestionService:
             if changes:
                 await uow.domain_events.add(caller.tenant_id, CustomerAttributesChanged(tuple(changes)), now)
             await uow.commit()
-        await self._announce(uow.domain_events.added)
+        await announce_committed(self._publisher, uow.domain_events.added)
         await self._ensure_statistics("customers")
         return len(customers)
 
@@ -199,7 +199,7 @@ class IngestionService:
             if changes:
                 await uow.domain_events.add(caller.tenant_id, AccountsChanged(tuple(changes)), now)
             await uow.commit()
-        await self._announce(uow.domain_events.added)
+        await announce_committed(self._publisher, uow.domain_events.added)
         await self._ensure_statistics("accounts", "account_parties")
         return len(accounts)
 
@@ -247,7 +247,7 @@ class IngestionService:
                 HoldingChange(h.holding_id, h.customer_id, h.account_id, h.holding_id not in known) for h in holdings)),
                 now)
             await uow.commit()
-        await self._announce(uow.domain_events.added)
+        await announce_committed(self._publisher, uow.domain_events.added)
         await self._ensure_statistics("holdings")
         return len(holdings)
 
@@ -313,7 +313,7 @@ is history (see server.domain.ingest.freshness)."""
             progress.inserted.set()
             progress.ended.set()
         if event_id is not None:
-            await self._announce([event_id])
+            await announce_committed(self._publisher, [event_id])
         if outcome.accepted:
             await self._ensure_statistics("transactions")
         return outcome
@@ -380,12 +380,6 @@ is history (see server.domain.ingest.freshness)."""
             await uow.commit()
         return outcome, event_id
 
-    async def _announce(self, event_ids: list[int]) -> None:
-        if not event_ids:
-            return
-        await hand_over(self._publisher.announce_events(event_ids), "domain_events_not_enqueued",
-                        event_ids=event_ids)
-
     async def list_transactions(self, caller: Caller, account_id: str, since: dt.date | None,
                                 until: dt.date | None, page: PageRequest) -> Page[Transaction]:
         await self.get_account(caller, account_id)  # existence and visibility
@@ -431,7 +425,7 @@ is history (see server.domain.ingest.freshness)."""
                     RecordedBalance(b.account_id, b.date, Money(b.balance, b.currency)) for b in storable)),
                     self._clock())
             await uow.commit()
-        await self._announce(uow.domain_events.added)
+        await announce_committed(self._publisher, uow.domain_events.added)
         await self._ensure_statistics("daily_balances")
         outcome.accepted = len(storable)
         outcome.rejected.sort(key=lambda r: r.index)

@@ -20,7 +20,7 @@ from server.domain.insights.feed import FeedItem, Interaction
 from server.domain.insights.periods import check_as_of
 from server.domain.pagination import Page, PageRequest, paginate
 from server.services.clock import Clock, utc_now
-from server.services.events import ChunkQueue, EventPublisher, hand_over
+from server.services.events import ChunkQueue, EventPublisher, announce_committed, hand_over
 from server.services.insight_evaluation import evaluate_postings, evaluate_scheduled
 from server.store.db import Database
 from server.store.uow import UnitOfWork
@@ -50,12 +50,6 @@ class InsightsService:
         if items:
             created = tuple(CreatedFeedItem(i.feed_item_id, i.customer_id, i.insight_name, i.period) for i in items)
             await uow.domain_events.add(tenant_id, FeedItemsCreated(created), self._clock())
-
-    async def _announce(self, uow: UnitOfWork) -> None:
-        """After the commit: the events the unit of work wrote go to the workers (or to the relay sweep)."""
-        if uow.domain_events.added:
-            await hand_over(self._events.announce_events(uow.domain_events.added), "domain_events_not_enqueued",
-                            event_ids=uow.domain_events.added)
 
     def definitions(self, caller: Caller) -> list[InsightDefinition]:
         return list(self._catalogue)
@@ -93,7 +87,7 @@ class InsightsService:
                                               customer_ids=[customer_id], names=names or None)
             await self._raise_feed_items_created(uow, caller.tenant_id, result.generated)
             await uow.commit()
-        await self._announce(uow)
+        await announce_committed(self._events, uow.domain_events.added)
         return result.generated
 
     # -- batches --------------------------------------------------------------------------------
@@ -157,7 +151,7 @@ class InsightsService:
                                                      len(result.generated), self._clock())
             await self._raise_feed_items_created(uow, tenant_id, result.generated)
             await uow.commit()
-        await self._announce(uow)
+        await announce_committed(self._events, uow.domain_events.added)
         return len(result.generated)
 
     async def start_due_batches(self) -> list[str]:
