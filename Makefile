@@ -54,8 +54,11 @@ typecheck: install
 
 check: lint protos-check
 
+# Two workers (CI has two cores, and the tests mostly wait on processes, sockets and databases), then
+# the fault tests alone: they time real processes killed and cut off, and load beside them skews that.
 test: install node-deps check
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 -m "not faults"
+	$(PY) -m pytest -q -p no:cacheprovider -m faults
 
 # Ingest and insight batches (var/bench.json), then engagement dispatch (var/bench-dispatch.json).
 bench: install
