@@ -42,6 +42,8 @@ HandlerFunction = Callable[[UnitOfWork, str, Any], Awaitable[AfterCommit | None]
 
 # An event the queue has not finished after this long is taken as lost and sent again.
 LOST_AFTER = dt.timedelta(minutes=2)
+# An event re-sent this many times (each a job of up to 8 tries) is given up: its handlers keep failing.
+MAX_RESENDS = 10
 # An event never re-sent and not finished after this long is announced again under its first job id:
 # a no-op while Redis still holds that job (queued, running or finished), a new job when Redis lost it
 # (restarted empty) or never had it (down when the event was committed). So an outage's backlog
@@ -137,20 +139,33 @@ class MessageBus:
 
     async def resend_lost(self, limit: int = 1000) -> list[int]:
         """The relay sweep: re-announces events that Redis lost or that no worker finished. Returns
-        those sent under a new job id."""
+        those sent under a new job id. An event whose jobs failed MAX_RESENDS times is given up
+        (logged once, counted by `abandoned_count`) rather than retried for ever."""
         now = self._clock()
         async with UnitOfWork(self._database) as uow:
             unsure = await uow.domain_events.never_resent_ids(now - ANNOUNCE_AGAIN_AFTER, limit)
             # Events younger than LOST_AFTER are probably in flight; older ones are re-sent.
-            lost = await uow.domain_events.unprocessed_ids(now - LOST_AFTER, limit)
-            if lost:
-                await uow.domain_events.mark_enqueued(lost, now)
-                await uow.commit()
-        resent = set(lost)
+            lost = await uow.domain_events.unprocessed_ids(now - LOST_AFTER, limit, MAX_RESENDS + 1)
+        given_up = [event_id for event_id, attempts in lost if attempts >= MAX_RESENDS]
+        lost_ids = [event_id for event_id, attempts in lost if attempts < MAX_RESENDS]
+        resent = set(lost_ids)
         unsure = [event_id for event_id in unsure if event_id not in resent]
         if unsure:
             await self._publisher.announce_events(unsure)
+        if lost_ids:
+            await self._publisher.announce_events(lost_ids, resend=int(now.timestamp()))
+            log.info("domain_events_resent", count=len(lost_ids))
+        # Counted once Redis took them: an outage of Redis uses up no event's resends.
         if lost:
-            await self._publisher.announce_events(lost, resend=int(now.timestamp()))
-            log.info("domain_events_resent", count=len(lost))
-        return lost
+            async with UnitOfWork(self._database) as uow:
+                await uow.domain_events.mark_enqueued([event_id for event_id, _ in lost], now)
+                await uow.commit()
+        if given_up:
+            log.error("domain_events_abandoned", event_ids=given_up, resends=MAX_RESENDS,
+                      detail="their handlers kept failing; see event_handler_failed in the workers' logs")
+        return lost_ids
+
+    async def abandoned_count(self) -> int:
+        """Events given up after MAX_RESENDS: what an operator has to look at."""
+        async with UnitOfWork(self._database) as uow:
+            return await uow.domain_events.abandoned_count(MAX_RESENDS + 1)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from arq import Worker
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from clients.engagectl.money import money
 from engage.ingest.v1 import ingest_service_pb2 as pb
@@ -21,7 +21,14 @@ from server.domain.events import (
     TransactionsPosted,
 )
 from server.domain.ingest.model import Direction
-from server.services.bus import ANNOUNCE_AGAIN_AFTER, LOST_AFTER, EventHandler, HandlersFailed, MessageBus
+from server.services.bus import (
+    ANNOUNCE_AGAIN_AFTER,
+    LOST_AFTER,
+    MAX_RESENDS,
+    EventHandler,
+    HandlersFailed,
+    MessageBus,
+)
 from server.store.event_payloads import decode
 from server.store.models import DomainEventHandlingRow, DomainEventRow
 from tests.support.builders import account, customer, seed_accounts, stream, transaction
@@ -218,3 +225,24 @@ async def test_concurrent_batches_on_the_same_accounts_post_a_consistent_chain(s
             assert posting.balance_after.amount == balance, (account_id, posting.transaction_id)
         stored_account = await service_stubs.ingest.GetAccount(pb.GetAccountRequest(name=f"accounts/{account_id}"))
         assert stored_account.current_balance.units == int(balance)
+
+
+async def test_an_event_whose_handlers_keep_failing_is_given_up_after_its_resends(server, services, service_stubs):
+    await seed_accounts(service_stubs, "c1", "a1")
+    await service_stubs.ingest.IngestTransactions(stream([transaction("t1", "a1", "1.00")]))
+    [event] = await stored(services, TransactionsPosted)
+    sweep = MessageBus(services.database, services.publisher, {}, clock=later(LOST_AFTER + dt.timedelta(seconds=5)))
+    async with services.database.sessions() as session:
+        await session.execute(update(DomainEventRow).where(DomainEventRow.event_id != event.event_id)
+                              .values(processed_at=dt.datetime.now(dt.UTC)))
+        await session.execute(update(DomainEventRow).where(DomainEventRow.event_id == event.event_id)
+                              .values(attempts=MAX_RESENDS - 1))
+        await session.commit()
+    assert await sweep.resend_lost() == [event.event_id]  # the last resend
+    assert await sweep.abandoned_count() == 0
+    much_later = MessageBus(services.database, services.publisher, {},
+                            clock=later(2 * LOST_AFTER + dt.timedelta(seconds=10)))
+    assert await much_later.resend_lost() == []  # given up, and said so once
+    assert await much_later.abandoned_count() == 1
+    [event] = await stored(services, TransactionsPosted)
+    assert (event.processed_at, event.attempts) == (None, MAX_RESENDS + 1)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,14 +87,22 @@ class DomainEventsRepository:
         await self.session.execute(update(DomainEventRow).where(DomainEventRow.event_id.in_(event_ids))
                                    .values(enqueued_at=now, attempts=DomainEventRow.attempts + 1))
 
-    async def unprocessed_ids(self, cutoff: dt.datetime, limit: int) -> list[int]:
-        """Unprocessed events created, and last re-sent, before the cutoff: their jobs were lost."""
-        rows = await self.session.scalars(
-            select(DomainEventRow.event_id)
-            .where(DomainEventRow.processed_at.is_(None), DomainEventRow.created_at < cutoff)
+    async def unprocessed_ids(self, cutoff: dt.datetime, limit: int, below_attempts: int) -> list[tuple[int, int]]:
+        """(event id, attempts) of unprocessed events created, and last re-sent, before the cutoff, that
+        were re-sent fewer than `below_attempts` times: their jobs were lost or failed."""
+        rows = await self.session.execute(
+            select(DomainEventRow.event_id, DomainEventRow.attempts)
+            .where(DomainEventRow.processed_at.is_(None), DomainEventRow.created_at < cutoff,
+                   DomainEventRow.attempts < below_attempts)
             .where((DomainEventRow.enqueued_at.is_(None)) | (DomainEventRow.enqueued_at < cutoff))
             .order_by(DomainEventRow.event_id).limit(limit))
-        return list(rows)
+        return [(event_id, attempts) for event_id, attempts in rows]
+
+    async def abandoned_count(self, attempts: int) -> int:
+        """Unprocessed events re-sent at least `attempts` times."""
+        found = await self.session.scalar(select(func.count()).select_from(DomainEventRow).where(
+            DomainEventRow.processed_at.is_(None), DomainEventRow.attempts >= attempts))
+        return int(found or 0)
 
     async def never_resent_ids(self, cutoff: dt.datetime, limit: int) -> list[int]:
         """Unprocessed events created before the cutoff and announced only by their own commit."""
