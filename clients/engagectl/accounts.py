@@ -7,13 +7,13 @@ import typer
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import label
 from clients.engagectl.money import show_money
-from clients.engagectl.output import Id, Wide, emit_list
+from clients.engagectl.output import Column, Id, Wide, emit_list
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.ingest.v1 import ingest_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Accounts ingested from the bank.")
-COLUMNS = [Id("account"), Id("customer"), "type", "current", "available", "name", Wide("container")]
+COLUMNS: list[str | Column] = [Id("account"), Id("customer"), "type", "current", "available", "name", Wide("container")]
 
 
 def row(a: pb.Account) -> list[str]:

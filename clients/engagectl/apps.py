@@ -6,13 +6,13 @@ import typer
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import label, name
-from clients.engagectl.output import Id, emit_list, emit_record
+from clients.engagectl.output import Column, Id, emit_list, emit_record
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Apps: create, list, get, update, publish.")
-COLUMNS = [Id("application id"), "name", "category", "platforms", "state"]
+COLUMNS: list[str | Column] = [Id("application id"), "name", "category", "platforms", "state"]
 
 
 def _row(a: pb.App) -> list[str]:
@@ -20,7 +20,7 @@ def _row(a: pb.App) -> list[str]:
             label(pb.App.State, a.state)]
 
 
-def _platforms(values: list[str]) -> list[int]:
+def _platforms(values: list[str]) -> list[pb.Platform.ValueType]:
     try:
         return [pb.Platform.Value(f"PLATFORM_{v.upper().removeprefix('PLATFORM_')}") for v in values]
     except ValueError as exc:

@@ -9,14 +9,15 @@ from google.protobuf import timestamp_pb2
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import label, name, pairs, short, time_of
-from clients.engagectl.output import Id, Wide, emit_list, emit_record
+from clients.engagectl.output import Column, Id, Wide, emit_list, emit_record
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns: create, list, get, approve, reject, cancel.")
-COLUMNS = [Id("campaign id"), "name", Id("event"), "state", "offer", "send at", "targeted", "deliveries",
-           Wide("creator"), Wide("approver")]
+COLUMNS: list[str | Column] = [
+    Id("campaign id"), "name", Id("event"), "state", "offer", "send at", "targeted", "deliveries", Wide("creator"),
+    Wide("approver")]
 
 
 def _row(c: pb.Campaign) -> list[str]:

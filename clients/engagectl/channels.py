@@ -8,13 +8,13 @@ import typer
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import channel, channel_name, name, pairs, short
-from clients.engagectl.output import Id, emit_list, emit_record
+from clients.engagectl.output import Column, Id, emit_list, emit_record
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Channel configurations: create, list, get, update.")
-COLUMNS = [Id("id"), "name", "channel", "provider", "rate/s", "secrets set", "settings"]
+COLUMNS: list[str | Column] = [Id("id"), "name", "channel", "provider", "rate/s", "secrets set", "settings"]
 
 
 def _row(c: pb.ChannelConfig) -> list[str]:

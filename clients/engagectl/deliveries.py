@@ -6,14 +6,15 @@ import typer
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import channel_name, label, name, short, time_of
-from clients.engagectl.output import Id, Wide, emit_json, emit_list, emit_record, enum_number
+from clients.engagectl.output import Column, Id, Wide, emit_json, emit_list, emit_record, enum_number
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Deliveries: list, get, retry.")
-COLUMNS = [Id("delivery id"), Id("customer"), "channel", "state", "error / reason", "attempts", "created", "sent",
-           "address", Wide("provider"), Wide("error message")]
+COLUMNS: list[str | Column] = [
+    Id("delivery id"), Id("customer"), "channel", "state", "error / reason", "attempts", "created", "sent", "address",
+    Wide("provider"), Wide("error message")]
 
 
 def row(d: pb.Delivery) -> list[str]:
@@ -38,7 +39,7 @@ def list_deliveries(ctx: typer.Context,
     """
     cli = cli_context(ctx)
     try:
-        state_number = enum_number(pb.DeliveryState.DESCRIPTOR, state) if state else 0
+        state_number = enum_number(pb.DeliveryState, state) if state else pb.DELIVERY_STATE_UNSPECIFIED
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--state") from exc
 

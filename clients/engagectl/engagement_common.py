@@ -30,9 +30,9 @@ def pairs(values: Sequence[str], option: str) -> dict[str, str]:
     return found
 
 
-def channel(value: str, option: str = "--channel") -> int:
+def channel(value: str, option: str = "--channel") -> pb.Channel.ValueType:
     try:
-        return enum_number(pb.Channel.DESCRIPTOR, value)
+        return enum_number(pb.Channel, value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from exc
 

@@ -6,13 +6,13 @@ import typer
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import short
-from clients.engagectl.output import Id, emit_list, emit_record
+from clients.engagectl.output import Column, Id, emit_list, emit_record
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Event types: create, list.")
-COLUMNS = [Id("id"), "name", "description"]
+COLUMNS: list[str | Column] = [Id("id"), "name", "description"]
 
 
 def _row(t: pb.EventType) -> list[str]:

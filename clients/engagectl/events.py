@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable
 from pathlib import Path
 
 import typer
@@ -10,7 +12,7 @@ from clients.engagectl.context import cli_context
 from clients.engagectl.deliveries import COLUMNS as DELIVERY_COLUMNS
 from clients.engagectl.deliveries import row as delivery_row
 from clients.engagectl.engagement_common import channel, channel_name, name, pairs, short
-from clients.engagectl.output import Id, emit_list, emit_record
+from clients.engagectl.output import Column, Id, emit_list, emit_record
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.engagectl.templates import summary
 from clients.stubs import Stubs
@@ -20,7 +22,7 @@ app = typer.Typer(no_args_is_help=True, help="Events: create, list, get, trigger
                                              "notifications.")
 # Triggers per BatchTriggerEvents call: the server's limit.
 BATCH_LIMIT = 1000
-COLUMNS = [Id("event id"), "name", Id("event type"), Id("app"), "messages", "owner", "description"]
+COLUMNS: list[str | Column] = [Id("event id"), "name", Id("event type"), Id("app"), "messages", "owner", "description"]
 
 
 def _row(e: pb.Event) -> list[str]:
@@ -100,6 +102,10 @@ def get(ctx: typer.Context, event_id: str = EVENT_ID) -> None:
     emit_record("event", cli.call(lambda s: s.engagement.GetEvent(pb.GetEventRequest(name=name("events", event_id)))))
 
 
+
+def _trigger_batch(batch: pb.BatchTriggerEventsRequest, stubs: Stubs) -> Awaitable[pb.BatchTriggerEventsResponse]:
+    return stubs.engagement.BatchTriggerEvents(batch)
+
 @app.command("trigger")
 def trigger(ctx: typer.Context, event_id: str = EVENT_ID,
             customer: list[str] = typer.Option([], metavar="CUSTOMER_ID",
@@ -132,7 +138,7 @@ def trigger(ctx: typer.Context, event_id: str = EVENT_ID,
         batch = pb.BatchTriggerEventsRequest(requests=[pb.TriggerEventRequest(
             event=event, customer_id=c, data=values, request_id=f"{request_id}:{c}" if request_id else "")
             for c in customers[start:start + BATCH_LIMIT]])
-        answered = cli.call(lambda s, batch=batch: s.engagement.BatchTriggerEvents(batch))
+        answered = cli.call(functools.partial(_trigger_batch, batch))
         deliveries.extend(d for r in answered.responses for d in r.deliveries)
     emit_list("deliveries", DELIVERY_COLUMNS, deliveries, delivery_row)
 
@@ -146,8 +152,9 @@ def _alert_row(a: pb.TransactionAlert) -> list[str]:
             a.min_amount, ", ".join(a.account_types), ", ".join(a.description_contains)]
 
 
-ALERT_COLUMNS = [Id("alert id"), Id("event"), "operation/categories", "directions", "min amount", "account types",
-                 "description contains"]
+ALERT_COLUMNS: list[str | Column] = [
+    Id("alert id"), Id("event"), "operation/categories", "directions", "min amount", "account types",
+    "description contains"]
 
 
 @app.command("alert")
@@ -208,7 +215,7 @@ def unalert(ctx: typer.Context, alert_id: str = typer.Argument(..., metavar="ALE
     print(f"deleted transactionAlerts/{short(alert_id)}")
 
 
-NOTIFICATION_COLUMNS = [Id("id"), "insight", Id("event")]
+NOTIFICATION_COLUMNS: list[str | Column] = [Id("id"), "insight", Id("event")]
 
 
 def _notification_row(n: pb.InsightNotification) -> list[str]:

@@ -4,9 +4,10 @@ JSON Lines file. The file formats (columns, fields, reason codes) are documented
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 import grpc
@@ -69,7 +70,7 @@ class FileLoader:
             records = parsed.of_kind(kind)
             if records:
                 task = self._progress.add_task(kind.plural, total=len(records))
-                await senders[kind](records, lambda n, task=task: self._progress.advance(task, n))
+                await senders[kind](records, functools.partial(self._progress.advance, task))
 
     def _last_of_each(self, kind: Kind, records: list[Record]) -> list[Record]:
         """A later line with the same key replaces an earlier one, as sending both in turn would."""
@@ -111,7 +112,8 @@ class FileLoader:
     async def _transactions(self, records: list[Record], advance: Advance) -> None:
         async def requests() -> AsyncIterator[pb.IngestTransactionsRequest]:
             for chunk in chunks(records, TRANSACTION_BATCH):
-                yield pb.IngestTransactionsRequest(transactions=[record.message for record in chunk],
+                yield pb.IngestTransactionsRequest(transactions=[cast(pb.Transaction, record.message)
+                                                                 for record in chunk],
                                                    backfill=self._backfill)
                 advance(len(chunk))
 
@@ -129,7 +131,7 @@ class FileLoader:
         counts = self._report.counts[Kind.BALANCE]
         for chunk in chunks(self._last_of_each(Kind.BALANCE, records), BALANCE_BATCH):
             response = await self._ingest.RecordBalances(
-                pb.RecordBalancesRequest(balances=[record.message for record in chunk]))
+                pb.RecordBalancesRequest(balances=[cast(pb.DailyBalance, record.message) for record in chunk]))
             counts.accepted += response.recorded_count
             for rejected in response.rejected:  # index: the position in this request
                 record = chunk[rejected.index]

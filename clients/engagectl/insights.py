@@ -10,7 +10,7 @@ import typer
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import label
 from clients.engagectl.money import show_money
-from clients.engagectl.output import Id, as_dict, emit_json, emit_list, emit_record, emit_table
+from clients.engagectl.output import Column, Id, as_dict, emit_json, emit_list, emit_record, emit_table
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.insights.v1 import insights_service_pb2 as pb
@@ -38,7 +38,7 @@ def _summary(item: pb.FeedItem) -> str:
     return ""
 
 
-FEED_COLUMNS = [Id("id"), "insight", "period", "created", "figures"]
+FEED_COLUMNS: list[str | Column] = [Id("id"), "insight", "period", "created", "figures"]
 
 
 def _feed_row(i: pb.FeedItem) -> list[str]:

@@ -25,7 +25,7 @@ def send(ctx: typer.Context, customer: str = typer.Option(..., metavar="CUSTOMER
     """
     cli = cli_context(ctx)
     sent = cli.call(lambda s: s.engagement.SendOtp(pb.SendOtpRequest(
-        customer_id=customer, purpose=purpose, channel=channel(channel_) if channel_ else 0)))
+        customer_id=customer, purpose=purpose, channel=channel(channel_) if channel_ else pb.CHANNEL_UNSPECIFIED)))
     if cli.json_output:
         emit_json(as_dict(sent))
     else:

@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.json_format import MessageToDict
@@ -31,7 +31,11 @@ from rich.text import Text
 
 from server.domain.money import units_nanos_to_decimal
 
+if TYPE_CHECKING:
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+
 T = TypeVar("T")
+V = TypeVar("V", bound=int)
 
 console = Console()
 # soft_wrap: an error or notice stays one line whatever the terminal's width (or 80 when piped).
@@ -106,12 +110,12 @@ def enum_label_of(enum_type: EnumDescriptor, number: int) -> str:
     return enum_label(enum_type, value.name) if value else str(number)
 
 
-def enum_number(enum_type: EnumDescriptor, text: str) -> int:
-    """The number of `EMAIL`, `email` or `CHANNEL_EMAIL`; ValueError names the accepted labels."""
-    wanted = text.strip().upper()
+def enum_number(enum_wrapper: _EnumTypeWrapper[V], text: str) -> V:
+    """The number of `EMAIL`, `email` or `CHANNEL_EMAIL` in `pb.Channel`; ValueError names the accepted labels."""
+    enum_type, wanted = enum_wrapper.DESCRIPTOR, text.strip().upper()
     for value in enum_type.values:
         if value.number and wanted in (value.name, enum_label(enum_type, value.name)):
-            return int(value.number)
+            return enum_wrapper.Value(value.name)
     labels = ", ".join(enum_label(enum_type, v.name) for v in enum_type.values if v.number)
     raise ValueError(f"{text!r} is none of {labels}")
 

@@ -48,13 +48,13 @@ def get(ctx: typer.Context,
     """
     cli = cli_context(ctx)
     if customer is None:
-        response = cli.call(lambda s: s.subscriptions.GetBankSubscriptions(
+        bank = cli.call(lambda s: s.subscriptions.GetBankSubscriptions(
             pb.GetBankSubscriptionsRequest(insight_names=insight)))
-        _emit(list(response.customer_subscription), cli.json_output)
+        _emit(list(bank.customer_subscription), cli.json_output)
     else:
-        response = cli.call(lambda s: s.subscriptions.GetUserSubscriptions(
+        user = cli.call(lambda s: s.subscriptions.GetUserSubscriptions(
             pb.GetUserSubscriptionsRequest(customer_id=customer, insight_names=insight)))
-        _emit(list(response.user_subscription), cli.json_output)
+        _emit(list(user.user_subscription), cli.json_output)
 
 
 def _threshold(text: str) -> dict[str, str]:
@@ -106,11 +106,11 @@ def set_subscription(
     except RecursionError:  # a body parsed, but too deep for protobuf's parser or its error message
         raise typer.BadParameter("the body does not fit the API: nested too deeply", param_hint="--body") from None
     if customer is None:
-        response = cli.call(lambda s: s.subscriptions.UpdateBankSubscriptions(request))
-        _emit(list(response.customer_subscription), cli.json_output)
+        bank = cli.call(lambda s: s.subscriptions.UpdateBankSubscriptions(request))
+        _emit(list(bank.customer_subscription), cli.json_output)
     else:
-        response = cli.call(lambda s: s.subscriptions.UpdateUserSubscriptions(request))
-        _emit(list(response.user_subscription), cli.json_output)
+        user = cli.call(lambda s: s.subscriptions.UpdateUserSubscriptions(request))
+        _emit(list(user.user_subscription), cli.json_output)
 
 
 def _element(cli: Any, insight: str, customer: str | None, subscribed: bool | None, duration: str | None,

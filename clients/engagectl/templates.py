@@ -8,13 +8,13 @@ import typer
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import channel, channel_name, name, short
-from clients.engagectl.output import Id, emit_list, emit_record
+from clients.engagectl.output import Column, Id, emit_list, emit_record
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Templates: create, list, get.")
-COLUMNS = [Id("id"), "name", "channel", "content"]
+COLUMNS: list[str | Column] = [Id("id"), "name", "channel", "content"]
 
 
 def summary(content: pb.MessageContent) -> str:
@@ -93,7 +93,7 @@ def list_templates(ctx: typer.Context,
       engagectl templates list --channel SMS
     """
     cli = cli_context(ctx)
-    number = channel(channel_) if channel_ else 0
+    number = channel(channel_) if channel_ else pb.CHANNEL_UNSPECIFIED
 
     async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.Template], str]:
         response = await stubs.engagement.ListTemplates(pb.ListTemplatesRequest(

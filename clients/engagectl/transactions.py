@@ -9,14 +9,14 @@ import typer
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import label
 from clients.engagectl.money import show_money
-from clients.engagectl.output import Id, emit_list
+from clients.engagectl.output import Column, Id, emit_list
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.type.v1 import date_pb2
 
 app = typer.Typer(no_args_is_help=True, help="Transactions ingested from the bank.")
-COLUMNS = [Id("id"), "posted", "direction", "amount", "balance after", "description", "category"]
+COLUMNS: list[str | Column] = [Id("id"), "posted", "direction", "amount", "balance after", "description", "category"]
 
 
 def _date(text: str | None, option: str) -> date_pb2.Date | None:
