@@ -12,17 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import tests.bench
+from server.config import Settings
 from server.logging import configure_logging
 from server.services.insights import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
 from tests.bench.cpu import machine_speed_ms
 from tests.bench.redis_queue import resolve_redis
 from tests.bench.report import write_json
 from tests.bench.run import BenchOptions, InsightsOptions, run_backend, run_insights_backend
+from tests.bench.seed import ALERT_CATEGORY, ALERT_MIN_AMOUNT
 from tests.bench.workload import Workload
 
 BACKENDS = ("sqlite", "postgresql")
 SUITES = ("ingest", "insights")
 DEFAULT_INSIGHT_USERS = "10000,100000"
+DEFAULT_BUS_WORKERS = 2
 
 
 def _numbers(text: str) -> list[int]:
@@ -40,6 +43,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     ingest.add_argument("--batch-size", type=int, default=500, help="transactions per stream message (default 500)")
     ingest.add_argument("--profile-server", type=Path, default=None, metavar="DIR",
                         help="run the server under cProfile and write DIR/server-<backend>.prof")
+    ingest.add_argument("--bus-workers", type=int, default=DEFAULT_BUS_WORKERS,
+                        help=f"`python -m workers` processes draining the stream's domain events through the bus "
+                             f"afterwards (default {DEFAULT_BUS_WORKERS}; 0: no bus run)")
+    ingest.add_argument("--bus-jobs-per-worker", type=int, default=Settings().worker_max_jobs,
+                        help="jobs each bus worker runs at once (default: ENGAGE_WORKER_MAX_JOBS's default, "
+                             f"{Settings().worker_max_jobs})")
     insights = parser.add_argument_group("insights")
     insights.add_argument("--insight-users", default=DEFAULT_INSIGHT_USERS, metavar="N,N",
                           help=f"users of each monthly batch, a fresh database each (default {DEFAULT_INSIGHT_USERS})")
@@ -50,8 +59,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         unknown = set(given.split(",")) - set(known)
         if unknown:
             parser.error(f"unknown {name}: {', '.join(sorted(unknown))}")
-    if min(arguments.transactions, arguments.accounts, arguments.batch_size) < 1:
-        parser.error("--transactions, --accounts and --batch-size must be positive")
+    if min(arguments.transactions, arguments.accounts, arguments.batch_size, arguments.bus_jobs_per_worker) < 1:
+        parser.error("--transactions, --accounts, --batch-size and --bus-jobs-per-worker must be positive")
+    if arguments.bus_workers < 0:
+        parser.error("--bus-workers must be 0 or more")
     try:
         arguments.insight_users = _numbers(arguments.insight_users)
     except ValueError:
@@ -68,13 +79,23 @@ async def _ingest(arguments: argparse.Namespace, redis_url: str, run_dir: Path) 
     if arguments.profile_server:
         arguments.profile_server.mkdir(parents=True, exist_ok=True)
     options = BenchOptions(workload=workload, batch_size=arguments.batch_size, redis_url=redis_url, run_dir=run_dir,
-                           profile_dir=arguments.profile_server)
+                           profile_dir=arguments.profile_server, bus_workers=arguments.bus_workers,
+                           bus_jobs_per_worker=arguments.bus_jobs_per_worker)
     print(f"Engage ingest bench: {workload.transactions:,} transactions in batches of {arguments.batch_size} over "
           f"{workload.accounts:,} accounts; `python -m server` and this client as separate processes "
-          f"on {os.cpu_count()} cores")
+          f"on {os.cpu_count()} cores; every batch writes a TransactionsPosted domain event (postings live)")
+    if arguments.bus_workers:
+        print(f"then the bus: {arguments.bus_workers} `python -m workers` processes ({arguments.bus_jobs_per_worker} "
+              f"jobs each) drain the events the server announced, through server.bootstrap's event_handlers (EVENT "
+              f"insights subscribed by default; one transaction alert on {ALERT_CATEGORY} debits of "
+              f"{ALERT_MIN_AMOUNT} EUR or more, bound to an e-mail event; no customer has a contact, so matches "
+              "record skipped deliveries and nothing is sent)")
     results = {backend: await run_backend(backend, options) for backend in arguments.backends.split(",")}
     return {"parameters": {"transactions": workload.transactions, "accounts": workload.accounts,
-                           "batch_size": arguments.batch_size, "profiled": bool(arguments.profile_server)},
+                           "batch_size": arguments.batch_size, "profiled": bool(arguments.profile_server),
+                           "bus_workers": arguments.bus_workers, "bus_jobs_per_worker": arguments.bus_jobs_per_worker,
+                           "alert": {"directions": ["DEBIT"], "categories": [ALERT_CATEGORY],
+                                     "min_amount": ALERT_MIN_AMOUNT}},
             "results": results}
 
 

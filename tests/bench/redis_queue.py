@@ -1,5 +1,5 @@
 """Redis for the server's queue: REDIS_URL, else 127.0.0.1:6379 if it answers, else one started
-here. No worker runs during the bench, so the jobs the run enqueued are removed afterwards."""
+here. The jobs a run leaves (no worker ran, or the bus drained its own) are removed afterwards."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.bench.bus import BusFigures, OutboxFigures
 from tests.bench.ingest import IngestFigures
 from tests.bench.insights_batch import BatchFigures
 
@@ -32,6 +33,13 @@ class BackendResult:
     backend: str
     ingest: IngestFigures
     bare_seconds: float
+    outbox: OutboxFigures | None = None  # the domain events the stream wrote
+    bus: BusFigures | None = None  # None: the run had no bus workers
+
+    @property
+    def bus_keeps_up(self) -> bool | None:
+        """Whether the handlers process postings at least as fast as ingestion stores them."""
+        return None if self.bus is None else self.bus.postings_per_second >= self.ingest.per_second
 
     @property
     def bare_per_second(self) -> float:
@@ -48,6 +56,10 @@ class BackendResult:
             goals["ingest_tx_per_second"] = {"goal": GOAL_POSTGRES_TX_PER_SECOND,
                                              "value": round(self.ingest.per_second),
                                              "met": self.ingest.per_second >= GOAL_POSTGRES_TX_PER_SECOND}
+        if self.bus is not None:
+            goals["bus_keeps_up_with_ingest"] = {"goal": round(self.ingest.per_second),
+                                                 "value": round(self.bus.postings_per_second),
+                                                 "met": bool(self.bus_keeps_up)}
         return goals
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,6 +84,9 @@ class BackendResult:
             "bare": {"method": BARE_METHODS[self.backend], "seconds": round(self.bare_seconds, 3),
                      "transactions_per_second": round(self.bare_per_second)},
             "ingest_share_of_bare": round(self.share_of_bare, 4),
+            "domain_events_written": self.outbox is not None and self.outbox.events > 0,
+            "outbox": None if self.outbox is None else self.outbox.as_dict(),
+            "bus": None if self.bus is None else self.bus.as_dict() | {"keeps_up_with_ingest": self.bus_keeps_up},
             "goals": self.goals(),
         }
 
@@ -105,6 +120,40 @@ def print_result(result: BackendResult) -> None:
           f"{figures.other_cpu_seconds:.1f} CPU-s")
     if figures.rejected:
         print(f"  first rejections: {figures.first_rejections}")
+    if result.outbox is not None:
+        _print_outbox(result.outbox, figures.seconds)
+    if result.bus is not None:
+        _print_bus(result, result.bus)
+
+
+def _print_outbox(outbox: OutboxFigures, seconds: float) -> None:
+    if not outbox.events:
+        print("  events  NONE written: the stream's postings reached no outbox")
+        return
+    line = (f"  events  written: {outbox.events:,} TransactionsPosted ({outbox.postings:,} postings), "
+            f"{outbox.payload_bytes / outbox.events / 1024:,.0f} KiB of payload per batch = "
+            f"{outbox.payload_bytes / outbox.postings:,.0f} B per posting, "
+            f"{outbox.payload_bytes / seconds / 2**20:,.1f} MiB/s")
+    if outbox.table_bytes is not None and outbox.transactions_table_bytes:
+        line += (f"; domain_events {outbox.table_bytes / 2**20:,.0f} MiB on disk beside transactions' "
+                 f"{outbox.transactions_table_bytes / 2**20:,.0f} MiB")
+    print(line)
+
+
+def _print_bus(result: BackendResult, bus: BusFigures) -> None:
+    keeps_up = "kept up" if result.bus_keeps_up else "did NOT keep up"
+    print(f"  bus     {bus.postings_per_second:>10,.0f} postings/s  ({bus.postings:,} postings in "
+          f"{bus.posted_events:,} events, {bus.seconds:.2f} s; {bus.workers} `python -m workers` x "
+          f"{bus.jobs_per_worker} jobs): "
+          f"{keeps_up} with ingest ({result.ingest.per_second:,.0f} tx/s)")
+    cost = f"CPU per posting: workers {bus.microseconds_per_posting(bus.worker_cpu_seconds):.0f} us"
+    if bus.database_cpu_seconds is not None:
+        cost += f", PostgreSQL {bus.microseconds_per_posting(bus.database_cpu_seconds):.0f} us"
+    print(f"          handlers made {bus.feed_items:,} feed items ({bus.feed_item_events:,} FeedItemsCreated "
+          f"events) and {bus.alert_triggers:,} alert triggers ({bus.deliveries:,} deliveries); {bus.events:,} "
+          f"events in all")
+    print(f"          {cost}; {bus.wall_seconds:.1f} s with the workers' start-up; resent by the sweep "
+          f"{bus.resent_events:,}, handler failures {bus.handler_failures:,}")
 
 
 def print_skipped(backend: str, reason: str) -> None:

@@ -1,5 +1,6 @@
 """One backend's runs. Ingest: a fresh database for the server and another for the bare load, the
-server as its own process. Insights: a fresh database per number of users, two workers as their own
+server as its own process; once it has stopped, worker processes drain the domain events it wrote
+through the message bus. Insights: a fresh database per number of users, two workers as their own
 processes. Then everything the run made is removed (server and worker logs are kept)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from server.config import Settings
 from server.domain.auth import Role
 from server.security.tokens import mint_token
 from tests.bench.bare import bare_load
+from tests.bench.bus import drain, outbox_figures
 from tests.bench.databases import BenchDatabase, PostgresServer, drop_sqlite, fresh_sqlite
 from tests.bench.ingest import IngestFigures, run_ingest
 from tests.bench.insights_batch import BatchFigures, insights_figures
@@ -43,6 +45,8 @@ class BenchOptions:
     run_dir: Path
     profile_dir: Path | None = None
     postgres: PostgresServer | None = None  # set while the PostgreSQL backend runs
+    bus_workers: int = 2  # `python -m workers` processes draining the events; 0: no bus run
+    bus_jobs_per_worker: int = 20  # each one's ENGAGE_WORKER_MAX_JOBS (the setting's default)
 
 
 @dataclass
@@ -102,17 +106,25 @@ async def bench_backend(backend: str, options: BenchOptions, postgres: PostgresS
         ingest_db = await databases.fresh("ingest")
         bare_db = await databases.fresh("bare")
         await create_tenant(ingest_db.url, TENANT_ID, JWT_SECRET, options.run_dir)
-        figures = await _ingest_through_server(backend, ingest_db, options)
+        queue_name = f"engage:bench:{uuid.uuid4().hex[:12]}"
+        try:
+            figures = await _ingest_through_server(backend, ingest_db, queue_name, options)
+            outbox = await outbox_figures(ingest_db)
+            # The bus after the server has stopped, on the jobs it announced: the workers get the machine.
+            bus = await drain(ingest_db, options.redis_url, queue_name, options.bus_workers,
+                              options.bus_jobs_per_worker, options.run_dir, postgres) if options.bus_workers else None
+        finally:
+            await clear_queue(options.redis_url, queue_name)
         # The bare load runs after the server has stopped: it gets the whole machine, as the server did.
         await create_tenant_with_accounts(bare_db.url, TENANT_ID, options.workload, JWT_SECRET, options.run_dir)
         bare_seconds = await bare_load(bare_db, options.workload, TENANT_ID)
     finally:
         await databases.drop_all()
-    return BackendResult(backend, figures, bare_seconds)
+    return BackendResult(backend, figures, bare_seconds, outbox, bus)
 
 
-async def _ingest_through_server(backend: str, database: BenchDatabase, options: BenchOptions) -> IngestFigures:
-    queue_name = f"engage:bench:{uuid.uuid4().hex[:12]}"
+async def _ingest_through_server(backend: str, database: BenchDatabase, queue_name: str,
+                                 options: BenchOptions) -> IngestFigures:
     profile = options.profile_dir / f"server-{backend}.prof" if options.profile_dir else None
     server = ServerProcess(database_url=database.url, redis_url=options.redis_url, jwt_secret=JWT_SECRET,
                            queue_name=queue_name, log_path=options.run_dir / f"server-{backend}.log",
@@ -126,7 +138,6 @@ async def _ingest_through_server(backend: str, database: BenchDatabase, options:
                                 database_pids=(lambda: postgres.backend_pids(database)) if postgres else None)
     finally:
         await server.stop()
-        await clear_queue(options.redis_url, queue_name)
 
 
 async def run_insights_backend(backend: str, options: InsightsOptions) -> dict[str, Any]:

@@ -1,0 +1,206 @@
+"""The message bus after the ingest stream: what the stream wrote to the outbox, then how fast `python -m
+workers` processes drain it through today's handlers (server.bootstrap.event_handlers). The jobs are the
+ones the server announced while ingesting, left in its queue; the workers start once the server has
+stopped, so neither takes CPU from the other. The drain ends when no domain event is unprocessed,
+including the FeedItemsCreated events the EVENT insights raise on the way."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from server.domain.events import FeedItemsCreated, TransactionsPosted, kind_of
+from server.store.db import Database, open_database
+from server.store.engagement_models import DeliveryRow, TriggerRow
+from server.store.models import DomainEventHandlingRow, DomainEventRow, FeedItemRow
+from tests.bench.cpu import cpu_seconds_by_pid
+from tests.bench.databases import BenchDatabase, PostgresServer
+from tests.bench.server_process import REPO_ROOT, _high_water_mark
+
+POLL_SECONDS = 0.1
+DRAIN_TIMEOUT_SECONDS = 1800.0
+POSTED = kind_of(TransactionsPosted)
+
+# Per kind of event: how many, their payloads' JSON bytes, and the postings of TransactionsPosted.
+_OUTBOX_SQL = {
+    "postgresql": "SELECT kind, count(*), sum(octet_length(payload::text)), "
+                  "sum(json_array_length(payload->'rows')) FROM domain_events GROUP BY kind",
+    "sqlite": "SELECT kind, count(*), sum(length(CAST(payload AS BLOB))), "
+              "sum(json_array_length(payload, '$.rows')) FROM domain_events GROUP BY kind",
+}
+
+
+@dataclass
+class OutboxFigures:
+    """The TransactionsPosted events the stream wrote (one per batch with live postings)."""
+
+    events: int
+    postings: int
+    payload_bytes: int
+    other_events: int  # of the customer and account upserts of the set-up
+    # PostgreSQL: domain_events' size on disk (table, TOAST, indexes) beside the transactions table's.
+    table_bytes: int | None = None
+    transactions_table_bytes: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"events": self.events, "postings": self.postings, "payload_bytes": self.payload_bytes,
+                "payload_bytes_per_event": round(self.payload_bytes / self.events) if self.events else None,
+                "payload_bytes_per_posting": round(self.payload_bytes / self.postings, 1) if self.postings else None,
+                "other_events": self.other_events, "table_bytes": self.table_bytes,
+                "transactions_table_bytes": self.transactions_table_bytes}
+
+
+@dataclass
+class BusFigures:
+    workers: int
+    jobs_per_worker: int
+    events: int  # every event processed: the stream's, the set-up's and the FeedItemsCreated raised
+    posted_events: int
+    postings: int
+    # From the first handler's claim to the last event marked processed, as the database recorded them.
+    seconds: float
+    wall_seconds: float  # from starting the workers to seeing the outbox empty: with their start-up
+    feed_items: int
+    feed_item_events: int
+    alert_triggers: int
+    deliveries: int
+    resent_events: int  # re-announced by the relay sweep: the queue had held them more than LOST_AFTER
+    handler_failures: int  # `event_handler_failed` lines in the workers' logs (each retried)
+    worker_cpu_seconds: float  # from the first handler's claim on
+    worker_peak_rss_bytes: list[int]
+    database_cpu_seconds: float | None  # PostgreSQL's processes serving the workers; None on SQLite
+
+    @property
+    def postings_per_second(self) -> float:
+        return self.postings / self.seconds if self.seconds > 0 else 0.0
+
+    def microseconds_per_posting(self, cpu_seconds: float) -> float:
+        return cpu_seconds / self.postings * 1e6 if self.postings else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"workers": self.workers, "jobs_per_worker": self.jobs_per_worker, "events": self.events,
+                "posted_events": self.posted_events, "postings": self.postings, "seconds": round(self.seconds, 3),
+                "postings_per_second": round(self.postings_per_second),
+                "wall_seconds_with_worker_start": round(self.wall_seconds, 3),
+                "feed_items": self.feed_items, "feed_item_events": self.feed_item_events,
+                "alert_triggers": self.alert_triggers, "deliveries": self.deliveries,
+                "resent_events": self.resent_events, "handler_failures": self.handler_failures,
+                "worker_cpu_seconds": round(self.worker_cpu_seconds, 3),
+                "worker_cpu_us_per_posting": round(self.microseconds_per_posting(self.worker_cpu_seconds), 1),
+                "database_cpu_seconds": None if self.database_cpu_seconds is None
+                else round(self.database_cpu_seconds, 3),
+                "database_cpu_us_per_posting": None if self.database_cpu_seconds is None
+                else round(self.microseconds_per_posting(self.database_cpu_seconds), 1),
+                "worker_peak_rss_bytes": self.worker_peak_rss_bytes}
+
+
+async def _scalar(database: Database, statement: Any) -> Any:
+    async with database.sessions() as session:
+        return await session.scalar(statement)
+
+
+async def outbox_figures(database: BenchDatabase) -> OutboxFigures:
+    """Read after the stream, before any worker ran."""
+    store = open_database(database.url, pool_size=2)
+    try:
+        async with store.sessions() as session:
+            rows = (await session.execute(text(_OUTBOX_SQL[database.backend]))).all()
+            sizes: tuple[int | None, int | None] = (None, None)
+            if database.backend == "postgresql":
+                found = (await session.execute(text(
+                    "SELECT pg_total_relation_size('domain_events'), pg_total_relation_size('transactions')"))).one()
+                sizes = (int(found[0]), int(found[1]))
+    finally:
+        await store.dispose()
+    posted = [row for row in rows if row[0] == POSTED]
+    events, payload_bytes, postings = (int(posted[0][1]), int(posted[0][2]), int(posted[0][3])) if posted else (0, 0, 0)
+    return OutboxFigures(events, postings, payload_bytes, sum(int(row[1]) for row in rows if row[0] != POSTED),
+                         *sizes)
+
+
+def _worker_env(database: BenchDatabase, redis_url: str, queue_name: str, jobs_per_worker: int,
+                var_dir: Path) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database.url, "REDIS_URL": redis_url, "ENGAGE_QUEUE_NAME": queue_name,
+            "ENGAGE_LOG_LEVEL": "WARNING", "ENGAGE_WORKER_MAX_JOBS": str(jobs_per_worker),
+            "ENGAGE_VAR_DIR": str(var_dir)}
+
+
+def _count_in_logs(paths: list[Path], needle: str) -> int:
+    return sum(path.read_text(errors="replace").count(needle) for path in paths if path.exists())
+
+
+async def drain(database: BenchDatabase, redis_url: str, queue_name: str, workers: int, jobs_per_worker: int,
+                run_dir: Path, postgres: PostgresServer | None = None) -> BusFigures:
+    """Starts the workers on the queue the server announced the events to and waits until every
+    domain event is processed."""
+    store = open_database(database.url, pool_size=2)
+    env = _worker_env(database, redis_url, queue_name, jobs_per_worker, run_dir)
+    logs = [run_dir / f"bus-worker-{database.backend}-{number}.log" for number in range(workers)]
+    processes: list[asyncio.subprocess.Process] = []
+    unprocessed = select(func.count()).select_from(DomainEventRow).where(DomainEventRow.processed_at.is_(None))
+    claims = select(func.count()).select_from(DomainEventHandlingRow)
+    try:
+        started = time.perf_counter()
+        for log_path in logs:
+            with log_path.open("wb") as log:
+                processes.append(await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "workers", cwd=REPO_ROOT, env=env, stdout=log,
+                    stderr=asyncio.subprocess.STDOUT))
+        pids = [p.pid for p in processes]
+        deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
+        worker_cpu: float | None = None
+        database_before: dict[int, float] = {}
+        while True:
+            if any(p.returncode is not None for p in processes):
+                raise RuntimeError(f"a bus worker exited (see {logs[0].parent}/bus-worker-*.log)")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the bus did not drain within {DRAIN_TIMEOUT_SECONDS:.0f} s")
+            if worker_cpu is None and await _scalar(store, claims):
+                # The first handler has started: from here on the workers' CPU is the bus's, not their start-up's.
+                worker_cpu = sum(cpu_seconds_by_pid(pids).values())
+                database_before = cpu_seconds_by_pid(await postgres.backend_pids(database)) if postgres else {}
+            if worker_cpu is not None and not await _scalar(store, unprocessed):
+                break
+            await asyncio.sleep(POLL_SECONDS)
+        wall_seconds = time.perf_counter() - started
+        worker_cpu = sum(cpu_seconds_by_pid(pids).values()) - (worker_cpu or 0.0)
+        database_cpu = None
+        if postgres:
+            after = cpu_seconds_by_pid(await postgres.backend_pids(database))
+            database_cpu = sum(total - database_before.get(pid, 0.0) for pid, total in after.items())
+        peaks = [_high_water_mark(pid) or 0 for pid in pids]
+        first_claim: dt.datetime = await _scalar(store, select(func.min(DomainEventHandlingRow.finished_at)))
+        last_processed: dt.datetime = await _scalar(store, select(func.max(DomainEventRow.processed_at)))
+        posted_postings = (await outbox_figures(database)).postings
+        return BusFigures(
+            workers=workers, jobs_per_worker=jobs_per_worker,
+            events=await _scalar(store, select(func.count()).select_from(DomainEventRow)),
+            posted_events=await _scalar(store, select(func.count()).select_from(DomainEventRow)
+                                        .where(DomainEventRow.kind == POSTED)),
+            postings=posted_postings, seconds=(last_processed - first_claim).total_seconds(),
+            wall_seconds=wall_seconds,
+            feed_items=await _scalar(store, select(func.count()).select_from(FeedItemRow)),
+            feed_item_events=await _scalar(store, select(func.count()).select_from(DomainEventRow)
+                                           .where(DomainEventRow.kind == kind_of(FeedItemsCreated))),
+            alert_triggers=await _scalar(store, select(func.count()).select_from(TriggerRow)),
+            deliveries=await _scalar(store, select(func.count()).select_from(DeliveryRow)),
+            resent_events=await _scalar(store, select(func.count()).select_from(DomainEventRow)
+                                        .where(DomainEventRow.attempts > 0)),
+            handler_failures=_count_in_logs(logs, "event_handler_failed"),
+            worker_cpu_seconds=worker_cpu, worker_peak_rss_bytes=peaks, database_cpu_seconds=database_cpu)
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+        for process in processes:
+            await process.wait()
+        await store.dispose()
