@@ -52,7 +52,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-check: lint protos-check
+check: lint protos-check typecheck
 
 # Two workers (CI has two cores, and the tests mostly wait on processes, sockets and databases), then
 # the fault tests alone: they time real processes killed and cut off, and load beside them skews that.
