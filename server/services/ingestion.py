@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import structlog
 
@@ -48,6 +50,8 @@ from server.services.clock import Clock, utc_now
 from server.services.events import EventPublisher, announce_committed
 from server.store.db import Database
 from server.store.uow import UnitOfWork
+
+K = TypeVar("K")  # the key a page token carries
 
 log = structlog.get_logger(__name__)
 
@@ -441,7 +445,7 @@ is history (see server.domain.ingest.freshness)."""
         return paginate(found, page, "balances", lambda b: b.date.isoformat())
 
 
-def _cursor(page: PageRequest, parse):  # type: ignore[no-untyped-def]
+def _cursor(page: PageRequest, parse: Callable[[Any], K]) -> K | None:
     """Parses the key inside a page token; a token that decodes but does not parse is still invalid."""
     if page.after is None:
         return None
@@ -453,8 +457,7 @@ def _cursor(page: PageRequest, parse):  # type: ignore[no-untyped-def]
 
 
 def _reject_repeated_ids(ids: list[str], field_name: str) -> None:
-    seen: set[str] = set()
-    repeated = sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+    repeated = sorted(i for i, count in Counter(ids).items() if count > 1)
     if repeated:
         raise InvalidArgument("REPEATED_ID", f"{field_name} repeated in one request: {', '.join(repeated[:10])}",
                               violations=[FieldViolation(field_name, f"'{r}' appears more than once")
