@@ -109,7 +109,9 @@ app.add_typer(otp.app, name="otp")
 
 
 def _rpc_error_line(error: grpc.aio.AioRpcError | grpc.RpcError) -> str:
-    reason = ""
+    """`error: CODE REASON: message: field: what is wrong; ...`, one line: the ErrorInfo reason and
+    the BadRequest field violations (which field of the request, and why) from the status details."""
+    reason, violations = "", []
     try:
         status = rpc_status.from_call(error)  # type: ignore[arg-type]
         if status is not None:
@@ -120,9 +122,16 @@ def _rpc_error_line(error: grpc.aio.AioRpcError | grpc.RpcError) -> str:
                     info = error_details_pb2.ErrorInfo()
                     detail.Unpack(info)
                     reason = f" {info.reason}"
+                elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                    bad = error_details_pb2.BadRequest()
+                    detail.Unpack(bad)
+                    violations += [f"{v.field}: {v.description}" if v.field else v.description
+                                   for v in bad.field_violations]
     except Exception:  # details are a bonus; the code and message are enough
         pass
-    return f"error: {error.code().name}{reason}: {error.details()}"
+    message = " ".join((error.details() or "").split())  # one line, whatever the server's text holds
+    extra = "; ".join(" ".join(v.split()) for v in violations if v not in message)
+    return f"error: {error.code().name}{reason}: {message}" + (f": {extra}" if extra else "")
 
 
 def _output_parameters() -> list[Any]:

@@ -171,3 +171,13 @@ async def test_a_delivery_detail_shows_every_field_with_its_error_message(engage
     assert re.search(r"error_message:\s+\S*.*127\.0\.0\.1", on_terminal.stdout), on_terminal.stdout
     listed = await engagectl("deliveries", "list", "-o", "wide", token=admin)
     assert "error message" in listed.stdout.splitlines()[0].split("\t")
+
+
+async def test_a_template_error_is_one_line_in_a_message_writers_words(engagectl, server, tenant):
+    admin = server.token(tenant, Role.BANK_ADMIN, "ops")
+    result = await engagectl("templates", "create", "--channel", "SMS", "--name", "Paid", "--text",
+                             "Paid {{ data.amount ", token=admin)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "TEMPLATE_INVALID" in result.stderr, result.stderr
+    assert "the text ends too soon; expected '}}'" in result.stderr
+    assert "print statement" not in result.stderr and "Jinja" not in result.stderr

@@ -29,7 +29,9 @@ async def test_subscriptions_get_set_and_history(engagectl, server, tenant, serv
                           "--threshold", "CHANGE=501", token=admin)
     assert bad.exit_code != 0
     assert bad.stderr.strip() == ("error: INVALID_ARGUMENT Y800: Invalid value for CHANGE in "
-                                  "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE insight Min = 0.00 and Max = 500.00")
+                                  "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE insight Min = 0.00 and Max = 500.00: "
+                                  "customerSubscription[0].customerConfiguration[0].threshold[0].value: "
+                                  "must be between 0.00 and 500.00, with at most 2 decimal places")
     history = json.loads((await engagectl("--json", "subscriptions", "history", token=admin)).stdout)
     assert [(c.get("customer_id", ""), c["insight_name"]) for c in history] == [
         ("u1", "LARGE_DEPOSIT"), ("", "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE")]

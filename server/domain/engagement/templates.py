@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from server.domain.engagement.template_messages import failed_message, missing_message, syntax_message
 from server.domain.errors import FieldViolation
 
 # root -> allowed attributes; "*" = any attribute name (free-form maps).
@@ -173,7 +174,8 @@ def validate_parts(parts: Mapping[str, str]) -> list[FieldViolation]:
             violations.append(FieldViolation(name, exc.message or "nested too deeply"))
             continue
         except TemplateSyntaxError as exc:
-            violations.append(FieldViolation(name, f"template syntax error on line {exc.lineno}: {exc.message}"))
+            violations.append(FieldViolation(name, f"template syntax error on line {exc.lineno}: "
+                                                   f"{syntax_message(exc.message or '')}"))
             continue
         if any(True for _ in tree.find_all(FORBIDDEN_NODES)):
             violations.append(FieldViolation(name, "only {{ tokens }}, {% if %} and {% for %} are allowed"))
@@ -207,11 +209,11 @@ def render_parts(parts: Mapping[str, str], context: Mapping[str, object]) -> dic
         try:
             rendered[name] = _render_capped(_compiled(source, name == "html"), context, name)
         except (UndefinedError, SecurityError) as exc:
-            raise TemplateRenderError("TOKEN_MISSING", f"{name}: {exc}") from exc
+            raise TemplateRenderError("TOKEN_MISSING", f"{name}: {missing_message(str(exc))}") from exc
         except TemplateRenderError:
             raise
         except Exception as exc:  # an operator or filter that cannot take these values, e.g. round on text
-            raise TemplateRenderError("FAILED", f"{name}: {type(exc).__name__}: {exc}") from exc
+            raise TemplateRenderError("FAILED", f"{name}: {failed_message(exc)}") from exc
     return rendered
 
 
