@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from clients.batching import chunks
 from clients.engagectl.context import cli_context
-from clients.engagectl.output import emit_json, emit_table, errors
+from clients.engagectl.output import Id, emit_json, emit_table, errors
 from clients.ingest_writer import BALANCE_BATCH, TRANSACTION_BATCH, UPSERT_BATCH
 from clients.records import Kind, LoadReport, ParsedFile, Record, RecordFileError, Rejected, read_records
 from clients.stubs import Stubs
@@ -197,7 +197,7 @@ def _show(report: LoadReport) -> None:
     emit_table(f"ingest {Path(report.file).name}", ["records", "accepted", "duplicate", "rejected"], rows)
     rejected = sorted(report.rejected, key=lambda r: r.line)
     if rejected:
-        emit_table("rejected lines", ["line", "kind", "id", "reason", "message"],
+        emit_table("rejected lines", ["line", "kind", Id("id"), "reason", "message"],
                    [[r.line, r.kind.value if r.kind else "", r.record_id, r.reason, r.message]
                     for r in rejected[:SHOWN_REJECTIONS]])
     if len(rejected) > SHOWN_REJECTIONS:

@@ -59,7 +59,7 @@ def list_definitions(ctx: typer.Context) -> None:
     if cli.json_output:
         emit_json([as_dict(d) for d in response.insight_definitions])
         return
-    emit_table("insights", ["name", "trigger", "frequency", "thresholds"], [
+    emit_table("insights", [Id("name"), "trigger", "frequency", "thresholds"], [
         [d.insight_name, label(pb.TriggerType, d.trigger_type), label(pb.Frequency, d.frequency),
          ", ".join(f"{t.name} {t.minimum}-{t.maximum} (default {t.default_value})" for t in d.thresholds)]
         for d in response.insight_definitions])

@@ -232,8 +232,7 @@ def emit_table(title: str, columns: Sequence[str | Column], rows: Sequence[Seque
         return
     kept, widths = fit_columns(heads, cells, console.width)
     dropped = [heads[i].header for i in range(len(heads)) if i not in kept]
-    table = Table(title=title, caption=f"not shown to fit the terminal: {', '.join(dropped)} (-o json has all)"
-                  if dropped else None)
+    table = Table(title=title, caption=f"not shown to fit the terminal: {', '.join(dropped)}" if dropped else None)
     for position, i in enumerate(kept):
         width = widths[position] if widths else None
         table.add_column(heads[i].header, overflow="fold", no_wrap=heads[i].id and widths is not None,

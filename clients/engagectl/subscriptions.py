@@ -10,7 +10,7 @@ import typer
 from google.protobuf.json_format import ParseDict, ParseError
 
 from clients.engagectl.context import cli_context
-from clients.engagectl.output import as_dict, emit_json, emit_list, emit_table
+from clients.engagectl.output import Column, Id, as_dict, emit_json, emit_list, emit_table
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.subscriptions.v1 import subscriptions_service_pb2 as pb
@@ -32,7 +32,7 @@ def _emit(subscriptions: list[pb.InsightSubscription], json_output: bool) -> Non
     if json_output:
         emit_json([as_dict(s) for s in subscriptions])
     else:
-        emit_table("subscriptions", ["insight", "level", "subscribed", "duration", "thresholds", "title"],
+        emit_table("subscriptions", [Id("insight"), "level", "subscribed", "duration", "thresholds", "title"],
                    _rows(subscriptions))
 
 
@@ -136,7 +136,7 @@ def _element(cli: Any, insight: str, customer: str | None, subscribed: bool | No
     return element
 
 
-CHANGE_COLUMNS = ["when", "insight", "level", "by", "before", "after"]
+CHANGE_COLUMNS: list[str | Column] = ["when", Id("insight"), "level", "by", "before", "after"]
 
 
 def _change_row(c: pb.SubscriptionChange) -> list[str]:

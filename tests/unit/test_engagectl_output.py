@@ -61,11 +61,10 @@ def test_a_zero_balance_keeps_its_amount_and_enums_lose_their_prefix() -> None:
 
 
 def test_an_enum_is_read_in_either_spelling() -> None:
-    channel = epb.Channel.DESCRIPTOR
-    assert enum_number(channel, "email") == enum_number(channel, "CHANNEL_EMAIL") == epb.CHANNEL_EMAIL
-    assert enum_label(channel, "CHANNEL_EMAIL") == "EMAIL"
+    assert enum_number(epb.Channel, "email") == enum_number(epb.Channel, "CHANNEL_EMAIL") == epb.CHANNEL_EMAIL
+    assert enum_label(epb.Channel.DESCRIPTOR, "CHANNEL_EMAIL") == "EMAIL"
     try:
-        enum_number(channel, "fax")
+        enum_number(epb.Channel, "fax")
     except ValueError as error:
         assert str(error) == "'fax' is none of EMAIL, SMS, PUSH, PASS"
     else:
