@@ -1,4 +1,4 @@
-"""Configuration from environment variables; each one is documented in README.md."""
+"""Configuration from environment variables; each one is documented in docs/configuration.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Domain errors: each carries a stable code that clients can rely on (documented in README)."""
+"""Domain errors: each carries a stable code that clients can rely on (documented in docs/errors.md)."""
 
 from __future__ import annotations
 

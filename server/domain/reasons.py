@@ -1,5 +1,5 @@
 """Every reason code Engage answers with (`google.rpc.ErrorInfo.reason`, AIP-193), one line each on
-what it means. DomainError accepts only these; the README's error tables are checked against this
+what it means. DomainError accepts only these; the error tables of docs/errors.md are checked against this
 list (tests/unit/test_reasons.py), so a code is added here, raised, and documented in one change.
 
 Not here: the reasons of rejected rows in a batch's response (`IngestTransactionsResponse.rejected`)
@@ -148,7 +148,7 @@ class Reason(StrEnum):
     TRANSACTION_ALERT_NOT_FOUND = "TRANSACTION_ALERT_NOT_FOUND", "no such transaction alert"
     INSIGHT_NOTIFICATION_NOT_FOUND = "INSIGHT_NOTIFICATION_NOT_FOUND", "no such insight notification"
 
-    # -- subscriptions: the reference API's codes, kept for its clients (INVALID_ARGUMENT; README table) --
+    # -- subscriptions: the reference API's codes, kept for its clients (INVALID_ARGUMENT; docs/errors.md) --
     Y800 = "Y800", "an invalid value (JSON text, insightName, a title, a threshold)"
     Y801 = "Y801", "an invalid length (insightTitle)"
     Y802 = "Y802", "modifying an attribute that this API may not change"

@@ -1,4 +1,4 @@
-"""`python -m tests.bench`: the entry point of `make bench` (see README.md, Benchmarks)."""
+"""`python -m tests.bench`: the entry point of `make bench` (see docs/benchmarks.md)."""
 
 from __future__ import annotations
 

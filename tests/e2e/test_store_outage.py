@@ -35,7 +35,7 @@ from tests.support.outage import (
 pytestmark = pytest.mark.faults
 
 # Short bounds, so that the outages here last seconds (the defaults are measured by
-# tests/bench/store_outage.py, see README).
+# tests/bench/store_outage.py, see docs/faults.md).
 CONNECT_SECONDS, POOL_SECONDS = 1.0, 1.0
 FAST = {"ENGAGE_DB_CONNECT_TIMEOUT_SECONDS": str(CONNECT_SECONDS), "ENGAGE_DB_POOL_TIMEOUT_SECONDS": str(POOL_SECONDS),
         "ENGAGE_HEALTH_INTERVAL_SECONDS": "0.5", "ENGAGE_HEALTH_TIMEOUT_SECONDS": "1"}

@@ -2,9 +2,8 @@
 DomainError refuses any other, and the error tables of the docs list exactly the members.
 
 The docs check reads the Markdown tables whose header names a code column and a status column
-(README.md today); rejected-row reasons and delivery error codes are prose lists there, with
-vocabularies of their own, and are not read. To check another file (issue 17 moves the tables to
-docs/), add it to ERROR_DOCS."""
+(docs/errors.md); rejected-row reasons and delivery error codes are prose lists there, with
+vocabularies of their own, and are not read. To check another file, add it to ERROR_DOCS."""
 
 import ast
 import re
@@ -18,7 +17,7 @@ from server.domain.reasons import Reason
 from server.faults import Fault
 
 ROOT = Path(__file__).resolve().parents[2]
-ERROR_DOCS = [ROOT / "README.md"]
+ERROR_DOCS = [ROOT / "docs" / "errors.md"]
 
 _ERROR_CLASSES = {cls.__name__ for cls in [errors.DomainError, *errors.DomainError.__subclasses__()]}
 # Helpers that hand their string argument on as a code: (function name, argument position).
