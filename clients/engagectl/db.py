@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import typer
 
+from clients.engagectl.output import emit_json, json_wanted
 from server.config import Settings
 
 app = typer.Typer(no_args_is_help=True, help="The database schema.")
@@ -21,4 +22,8 @@ def upgrade(revision: str = typer.Argument("head", metavar="REVISION", help="An 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     url = settings.effective_database_url()
     run_upgrade(url, revision)
-    print(f"database upgraded to {revision}: {url.split('@')[-1]}")
+    where = url.split("@")[-1]  # the credentials stay out of the output
+    if json_wanted():
+        emit_json({"revision": revision, "database": where})
+    else:
+        print(f"database upgraded to {revision}: {where}")

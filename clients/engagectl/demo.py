@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from itertools import chain
 
-import click
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from clients.batching import chunks
 from clients.demo_data import DemoSpec, accounts_of, activity_of, customer_message, default_until, profiles
 from clients.engagectl.context import cli_context
-from clients.engagectl.output import emit_json, emit_table, errors
+from clients.engagectl.output import CommandFailed, emit_json, emit_table, errors
 from clients.ingest_writer import IngestSummary, IngestWriter
 from clients.stubs import Stubs
 
@@ -99,7 +98,7 @@ def seed_command(
         _show(summary, spec)
     rejected = summary.transactions_rejected + summary.balances_rejected
     if rejected:
-        raise click.ClickException(f"the service rejected {rejected} rows")
+        raise CommandFailed(f"the service rejected {rejected} rows")
 
 
 def _show(summary: IngestSummary, spec: DemoSpec) -> None:

@@ -12,7 +12,7 @@ from clients.engagectl.context import cli_context
 from clients.engagectl.deliveries import COLUMNS as DELIVERY_COLUMNS
 from clients.engagectl.deliveries import row as delivery_row
 from clients.engagectl.engagement_common import channel, channel_name, name, pairs, short
-from clients.engagectl.output import Column, Id, emit_list, emit_record
+from clients.engagectl.output import Column, Id, emit_json, emit_list, emit_record
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.engagectl.templates import summary
 from clients.stubs import Stubs
@@ -212,7 +212,11 @@ def unalert(ctx: typer.Context, alert_id: str = typer.Argument(..., metavar="ALE
     cli = cli_context(ctx)
     cli.call(lambda s: s.engagement.DeleteTransactionAlert(pb.DeleteTransactionAlertRequest(
         name=name("transactionAlerts", alert_id))))
-    print(f"deleted transactionAlerts/{short(alert_id)}")
+    deleted = f"transactionAlerts/{short(alert_id)}"
+    if cli.json_output:
+        emit_json({"deleted": deleted})
+    else:
+        print(f"deleted {deleted}")
 
 
 NOTIFICATION_COLUMNS: list[str | Column] = [Id("id"), "insight", Id("event")]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import click
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -20,7 +19,7 @@ from clients.berka.records import (
     transaction_messages,
 )
 from clients.engagectl.context import cli_context
-from clients.engagectl.output import console, emit_json, emit_table, errors
+from clients.engagectl.output import CommandFailed, console, emit_json, emit_table, errors
 from clients.ingest_writer import TRANSACTION_BATCH, UPSERT_BATCH, IngestSummary, IngestWriter
 from clients.ingest_writer import Progress as Advance
 from clients.stubs import Stubs
@@ -30,13 +29,6 @@ app = typer.Typer(no_args_is_help=True, help="Imports of real data sets.")
 
 # The human summary lists this many rejections and check failures; --json has all of them.
 SHOWN_PROBLEMS = 20
-
-
-class NotImportable(click.ClickException):
-    """One line on stderr and exit code 1. Not typer.Exit: main.run() drops the code that returns."""
-
-    def show(self, file: object = None) -> None:
-        errors.print(f"error: {self.message}", markup=False, highlight=False)
 
 
 @dataclass
@@ -136,7 +128,7 @@ def berka(ctx: typer.Context,
     try:
         data = read_berka(directory)
     except MissingFile as exc:
-        raise NotImportable(str(exc)) from None
+        raise CommandFailed(str(exc)) from None
     report = _new_report(data, derive_daily_balances(row.posting() for row in data.transactions))
 
     columns = (TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

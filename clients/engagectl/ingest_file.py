@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
-import click
 import grpc
 import typer
 from google.rpc import error_details_pb2
@@ -18,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from clients.batching import chunks
 from clients.engagectl.context import cli_context
-from clients.engagectl.output import Id, emit_json, emit_table, errors
+from clients.engagectl.output import CommandFailed, Id, emit_json, emit_table, errors
 from clients.ingest_writer import BALANCE_BATCH, TRANSACTION_BATCH, UPSERT_BATCH
 from clients.records import Kind, LoadReport, ParsedFile, Record, RecordFileError, Rejected, read_records
 from clients.stubs import Stubs
@@ -170,7 +169,7 @@ def ingest(
     try:
         parsed = read_records(file, Kind.parse(kind.value) if kind else None)
     except RecordFileError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CommandFailed(str(exc)) from exc
     report = LoadReport(str(file), parsed.format, warnings=parsed.warnings())
     for rejected in parsed.rejected:
         report.reject(rejected)

@@ -35,7 +35,7 @@ from clients.engagectl import (
     transactions,
 )
 from clients.engagectl.context import CliContext
-from clients.engagectl.output import OutputFormat, choose_format, error_line
+from clients.engagectl.output import CommandFailed, OutputFormat, choose_format, error_line
 from server.domain.errors import DomainError
 
 PROG = "engagectl"
@@ -210,6 +210,9 @@ def run() -> None:
         sys.exit(EXIT_SERVER_ERROR)
     except DomainError as error:
         error_line(f"error: {error.code}: {error.message}")
+        sys.exit(EXIT_SERVER_ERROR)
+    except CommandFailed as failed:
+        error_line(f"error: {failed}")
         sys.exit(EXIT_SERVER_ERROR)
     except click_errors.NoArgsIsHelpError:  # `engagectl tenants`: typer printed the help when raising this
         sys.exit(EXIT_USAGE)

@@ -76,6 +76,11 @@ def json_wanted() -> bool:
 
 # ---- messages on stderr ---------------------------------------------------------------------------
 
+class CommandFailed(Exception):
+    """A command that cannot go on, or did not wholly succeed: main.run() prints `error: <message>`
+    on one line and exits 1, as for an error the server reported."""
+
+
 def error_line(text: str) -> None:
     """One line on stderr, as typed: no markup, no wrapping."""
     errors.print(text, markup=False, highlight=False, soft_wrap=True)

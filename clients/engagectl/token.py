@@ -4,6 +4,7 @@ import datetime as dt
 
 import typer
 
+from clients.engagectl.output import emit_json, json_wanted
 from server.config import Settings
 from server.domain.auth import Role
 from server.security.tokens import mint_token
@@ -25,5 +26,9 @@ def mint(tenant: str = typer.Option(..., metavar="TENANT_ID", help="The tenant (
       export ENGAGE_TOKEN=$(engagectl token mint --tenant yes-bank --role bank_admin --sub ops)
       engagectl token mint --tenant yes-bank --role user --sub demo-c0001 --ttl-minutes 15
     """
-    print(mint_token(Settings(), tenant=tenant, role=role, subject=sub, ttl=dt.timedelta(minutes=ttl_minutes),
-                     algorithm=algorithm))
+    minted = mint_token(Settings(), tenant=tenant, role=role, subject=sub, ttl=dt.timedelta(minutes=ttl_minutes),
+                        algorithm=algorithm)
+    if json_wanted():
+        emit_json({"token": minted})
+    else:
+        print(minted)

@@ -181,3 +181,12 @@ async def test_a_template_error_is_one_line_in_a_message_writers_words(engagectl
     assert result.stderr.count("\n") == 1 and "TEMPLATE_INVALID" in result.stderr, result.stderr
     assert "the text ends too soon; expected '}}'" in result.stderr
     assert "print statement" not in result.stderr and "Jinja" not in result.stderr
+
+
+async def test_plain_answers_have_a_json_form_too(engagectl, tenant):
+    minted = await engagectl("token", "mint", "--tenant", tenant, "--role", "user", "--sub", "c1", "--json")
+    assert minted.exit_code == 0, minted.stderr
+    assert list(json.loads(minted.stdout)) == ["token"]
+    upgraded = await engagectl("db", "upgrade", "-o", "json")
+    assert upgraded.exit_code == 0, upgraded.stderr
+    assert json.loads(upgraded.stdout)["revision"] == "head"
