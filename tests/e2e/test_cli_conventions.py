@@ -3,12 +3,17 @@ is tab-separated with every id whole; a terminal never cuts an id; --json before
 lists say when there is more; money always has its amount; exit codes 0/1/2 with one-line errors;
 --version and shell completion."""
 
+import asyncio
 import importlib.metadata
 import json
+import os
 import re
+import sys
 
 from engage.engagement.v1 import engagement_service_pb2 as epb
+from engage.ingest.v1 import ingest_service_pb2 as ipb
 from server.domain.auth import Role
+from tests.conftest import REPO_ROOT
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import seed_accounts
 from tests.support.yes_bank import add_customer, set_up_yes_bank
@@ -190,3 +195,23 @@ async def test_plain_answers_have_a_json_form_too(engagectl, tenant):
     upgraded = await engagectl("db", "upgrade", "-o", "json")
     assert upgraded.exit_code == 0, upgraded.stderr
     assert json.loads(upgraded.stdout)["revision"] == "head"
+
+
+async def test_a_reader_that_stops_early_gets_no_traceback(server, tenant, service_stubs):
+    # More than a pipe holds (64 KiB), so that engagectl is still writing when `head` has gone.
+    accounts = [ipb.Account(account_id=f"acct-{n:05d}", customer_id=CUSTOMER, currency_code="EUR",
+                            type=ipb.ACCOUNT_TYPE_CHECKING, container=ipb.CONTAINER_BANK) for n in range(2000)]
+    await service_stubs.ingest.UpsertCustomer(ipb.UpsertCustomerRequest(customer=ipb.Customer(customer_id=CUSTOMER)))
+    for start in range(0, len(accounts), 500):
+        await service_stubs.ingest.BatchUpsertAccounts(ipb.BatchUpsertAccountsRequest(
+            accounts=accounts[start:start + 500]))
+    environment = {**os.environ, "ENGAGE_ADDRESS": server.address,
+                   "ENGAGE_TOKEN": server.token(tenant, Role.BANK_ADMIN, "ops")}
+    process = await asyncio.create_subprocess_exec(
+        "bash", "-c", f"{sys.executable} -m clients.engagectl.main accounts list --all | head -2; "
+                      "echo ${PIPESTATUS[0]} >&2",
+        cwd=REPO_ROOT, env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert out.decode().splitlines()[1].startswith("acct-00000\t")
+    # The pipe closed under it (typer's click then exits 1), and nothing else was said: no traceback.
+    assert err.decode() == "1\n"
