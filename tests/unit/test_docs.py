@@ -1,6 +1,7 @@
 """The README and docs/ stay true to the code: every engagectl command and option their shell examples
-name exists (read from the CLI's own click tree, not run), every relative link leads to a file (and
-heading), and every setting of server/config.py is in docs/configuration.md.
+name exists (read from the CLI's own click tree, not run), the data files they load ship, every
+relative link leads to a file (and heading), and every setting of server/config.py is in
+docs/configuration.md.
 
 Shell examples are fenced blocks marked sh, bash, shell or console; inline code that starts with
 `engagectl ` is read too, and may name a command group (`engagectl tenants`) where a block may not."""
@@ -140,6 +141,16 @@ def test_every_engagectl_example_names_commands_and_options_that_exist():
     failures = [f"{example}\n    {problem}" for example in _examples()
                 for problem in problems_of(list(example.arguments), root, example.whole_command)]
     assert failures == []
+
+
+def test_the_files_the_examples_load_ship_with_the_repository():
+    """A data file an example names by a path inside the clone (tests/data/..., docs/examples/...) exists;
+    paths outside it (../shared/...) and files an example writes itself (customers.txt) are not checked."""
+    named = {argument for example in _examples() if example.whole_command for argument in example.arguments
+             if "/" in argument and Path(argument).suffix in {".csv", ".jsonl", ".ndjson", ".json"}
+             and not argument.startswith(("..", "/", "$"))}
+    assert "tests/data/records/mixed.jsonl" in named
+    assert sorted(path for path in named if not (ROOT / path).is_file()) == []
 
 
 def test_the_example_reader_finds_what_the_cli_lacks():
