@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import tests.bench
-from server.config import Settings
 from server.logging import configure_logging
 from server.services.insights import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
+from tests.bench.bus import DEFAULT_CONCURRENCY
 from tests.bench.cpu import machine_speed_ms
 from tests.bench.redis_queue import resolve_redis
 from tests.bench.report import write_json
@@ -25,11 +25,24 @@ from tests.bench.workload import Workload
 BACKENDS = ("sqlite", "postgresql")
 SUITES = ("ingest", "insights")
 DEFAULT_INSIGHT_USERS = "10000,100000"
-DEFAULT_BUS_WORKERS = 2
+DEFAULT_BUS = ",".join(f"{backend}={workers}x{jobs}" for backend, (workers, jobs) in DEFAULT_CONCURRENCY.items())
 
 
 def _numbers(text: str) -> list[int]:
     return [int(part.replace("_", "")) for part in text.split(",") if part]
+
+
+def _concurrency(text: str) -> dict[str, tuple[int, int]]:
+    if text == "none":
+        return {}
+    found = {}
+    for part in text.split(","):
+        backend, _, figures = part.partition("=")
+        workers, _, jobs = figures.partition("x")
+        if backend not in BACKENDS or int(workers) < 1 or int(jobs) < 1:
+            raise ValueError(part)
+        found[backend] = (int(workers), int(jobs))
+    return found
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -43,12 +56,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     ingest.add_argument("--batch-size", type=int, default=500, help="transactions per stream message (default 500)")
     ingest.add_argument("--profile-server", type=Path, default=None, metavar="DIR",
                         help="run the server under cProfile and write DIR/server-<backend>.prof")
-    ingest.add_argument("--bus-workers", type=int, default=DEFAULT_BUS_WORKERS,
-                        help=f"`python -m workers` processes draining the stream's domain events through the bus "
-                             f"afterwards (default {DEFAULT_BUS_WORKERS}; 0: no bus run)")
-    ingest.add_argument("--bus-jobs-per-worker", type=int, default=Settings().worker_max_jobs,
-                        help="jobs each bus worker runs at once (default: ENGAGE_WORKER_MAX_JOBS's default, "
-                             f"{Settings().worker_max_jobs})")
+    ingest.add_argument("--bus", default=DEFAULT_BUS, metavar="BACKEND=WxJ,...",
+                        help="by backend, the `python -m workers` processes (W) and jobs each (J) that drain the "
+                             f"stream's domain events through the bus afterwards (default {DEFAULT_BUS}; "
+                             "'none': no bus run)")
     insights = parser.add_argument_group("insights")
     insights.add_argument("--insight-users", default=DEFAULT_INSIGHT_USERS, metavar="N,N",
                           help=f"users of each monthly batch, a fresh database each (default {DEFAULT_INSIGHT_USERS})")
@@ -59,10 +70,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         unknown = set(given.split(",")) - set(known)
         if unknown:
             parser.error(f"unknown {name}: {', '.join(sorted(unknown))}")
-    if min(arguments.transactions, arguments.accounts, arguments.batch_size, arguments.bus_jobs_per_worker) < 1:
-        parser.error("--transactions, --accounts, --batch-size and --bus-jobs-per-worker must be positive")
-    if arguments.bus_workers < 0:
-        parser.error("--bus-workers must be 0 or more")
+    if min(arguments.transactions, arguments.accounts, arguments.batch_size) < 1:
+        parser.error("--transactions, --accounts and --batch-size must be positive")
+    try:
+        arguments.bus = _concurrency(arguments.bus)
+    except ValueError:
+        parser.error("--bus takes BACKEND=WORKERSxJOBS separated by commas, e.g. postgresql=2x20,sqlite=1x1")
     try:
         arguments.insight_users = _numbers(arguments.insight_users)
     except ValueError:
@@ -79,21 +92,22 @@ async def _ingest(arguments: argparse.Namespace, redis_url: str, run_dir: Path) 
     if arguments.profile_server:
         arguments.profile_server.mkdir(parents=True, exist_ok=True)
     options = BenchOptions(workload=workload, batch_size=arguments.batch_size, redis_url=redis_url, run_dir=run_dir,
-                           profile_dir=arguments.profile_server, bus_workers=arguments.bus_workers,
-                           bus_jobs_per_worker=arguments.bus_jobs_per_worker)
+                           profile_dir=arguments.profile_server, bus_concurrency=arguments.bus)
     print(f"Engage ingest bench: {workload.transactions:,} transactions in batches of {arguments.batch_size} over "
           f"{workload.accounts:,} accounts; `python -m server` and this client as separate processes "
           f"on {os.cpu_count()} cores; every batch writes a TransactionsPosted domain event (postings live)")
-    if arguments.bus_workers:
-        print(f"then the bus: {arguments.bus_workers} `python -m workers` processes ({arguments.bus_jobs_per_worker} "
-              f"jobs each) drain the events the server announced, through server.bootstrap's event_handlers (EVENT "
+    if arguments.bus:
+        concurrency = ", ".join(f"{backend} {workers} `python -m workers` x {jobs} jobs"
+                                for backend, (workers, jobs) in arguments.bus.items())
+        print(f"then the bus ({concurrency}) drains the events the server announced, once it has stopped, through "
+              f"server.bootstrap's event_handlers (EVENT "
               f"insights subscribed by default; one transaction alert on {ALERT_CATEGORY} debits of "
               f"{ALERT_MIN_AMOUNT} EUR or more, bound to an e-mail event; no customer has a contact, so matches "
               "record skipped deliveries and nothing is sent)")
     results = {backend: await run_backend(backend, options) for backend in arguments.backends.split(",")}
     return {"parameters": {"transactions": workload.transactions, "accounts": workload.accounts,
                            "batch_size": arguments.batch_size, "profiled": bool(arguments.profile_server),
-                           "bus_workers": arguments.bus_workers, "bus_jobs_per_worker": arguments.bus_jobs_per_worker,
+                           "bus_workers_and_jobs": arguments.bus,
                            "alert": {"directions": ["DEBIT"], "categories": [ALERT_CATEGORY],
                                      "min_amount": ALERT_MIN_AMOUNT}},
             "results": results}

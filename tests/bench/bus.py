@@ -28,6 +28,14 @@ from tests.bench.server_process import REPO_ROOT, _high_water_mark
 
 POLL_SECONDS = 0.1
 DRAIN_TIMEOUT_SECONDS = 1800.0
+# No event processed for this long: the bus is stuck (on SQLite, concurrent handlers fail with "database
+# is locked" and are retried, over and over); the figures so far are reported as not drained.
+STALL_SECONDS = 90.0
+STOP_TIMEOUT_SECONDS = 40.0  # the workers finish their jobs on SIGTERM (ENGAGE_WORKER_SHUTDOWN_WAIT_SECONDS)
+# Worker processes and jobs each, by backend. SQLite has one writer: handlers running at once read, then
+# fail to write once another committed ("database is locked"), so it gets one job at a time, as
+# ingestion stores one batch at a time there.
+DEFAULT_CONCURRENCY = {"postgresql": (2, 20), "sqlite": (1, 1)}
 POSTED = kind_of(TransactionsPosted)
 
 # Per kind of event: how many, their payloads' JSON bytes, and the postings of TransactionsPosted.
@@ -63,9 +71,9 @@ class OutboxFigures:
 class BusFigures:
     workers: int
     jobs_per_worker: int
-    events: int  # every event processed: the stream's, the set-up's and the FeedItemsCreated raised
-    posted_events: int
-    postings: int
+    events: int  # every event written: the stream's, the set-up's and the FeedItemsCreated raised
+    posted_events: int  # TransactionsPosted processed
+    postings: int  # theirs
     # From the first handler's claim to the last event marked processed, as the database recorded them.
     seconds: float
     wall_seconds: float  # from starting the workers to seeing the outbox empty: with their start-up
@@ -74,6 +82,8 @@ class BusFigures:
     alert_triggers: int
     deliveries: int
     resent_events: int  # re-announced by the relay sweep: the queue had held them more than LOST_AFTER
+    drained: bool  # False: it stalled (STALL_SECONDS without progress); the figures are of what it did
+    unprocessed_events: int
     handler_failures: int  # `event_handler_failed` lines in the workers' logs (each retried)
     worker_cpu_seconds: float  # from the first handler's claim on
     worker_peak_rss_bytes: list[int]
@@ -94,6 +104,7 @@ class BusFigures:
                 "feed_items": self.feed_items, "feed_item_events": self.feed_item_events,
                 "alert_triggers": self.alert_triggers, "deliveries": self.deliveries,
                 "resent_events": self.resent_events, "handler_failures": self.handler_failures,
+                "drained": self.drained, "unprocessed_events": self.unprocessed_events,
                 "worker_cpu_seconds": round(self.worker_cpu_seconds, 3),
                 "worker_cpu_us_per_posting": round(self.microseconds_per_posting(self.worker_cpu_seconds), 1),
                 "database_cpu_seconds": None if self.database_cpu_seconds is None
@@ -108,12 +119,15 @@ async def _scalar(database: Database, statement: Any) -> Any:
         return await session.scalar(statement)
 
 
-async def outbox_figures(database: BenchDatabase) -> OutboxFigures:
-    """Read after the stream, before any worker ran."""
+async def outbox_figures(database: BenchDatabase, processed_only: bool = False) -> OutboxFigures:
+    """Read after the stream, before any worker ran (or of the events processed, after the bus)."""
     store = open_database(database.url, pool_size=2)
+    sql = _OUTBOX_SQL[database.backend]
+    if processed_only:
+        sql = sql.replace(" GROUP BY", " WHERE processed_at IS NOT NULL GROUP BY")
     try:
         async with store.sessions() as session:
-            rows = (await session.execute(text(_OUTBOX_SQL[database.backend]))).all()
+            rows = (await session.execute(text(sql))).all()
             sizes: tuple[int | None, int | None] = (None, None)
             if database.backend == "postgresql":
                 found = (await session.execute(text(
@@ -141,7 +155,7 @@ def _count_in_logs(paths: list[Path], needle: str) -> int:
 async def drain(database: BenchDatabase, redis_url: str, queue_name: str, workers: int, jobs_per_worker: int,
                 run_dir: Path, postgres: PostgresServer | None = None) -> BusFigures:
     """Starts the workers on the queue the server announced the events to and waits until every
-    domain event is processed."""
+    domain event is processed (or none was for STALL_SECONDS)."""
     store = open_database(database.url, pool_size=2)
     env = _worker_env(database, redis_url, queue_name, jobs_per_worker, run_dir)
     logs = [run_dir / f"bus-worker-{database.backend}-{number}.log" for number in range(workers)]
@@ -159,6 +173,7 @@ async def drain(database: BenchDatabase, redis_url: str, queue_name: str, worker
         deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
         worker_cpu: float | None = None
         database_before: dict[int, float] = {}
+        left, progressed = -1, time.monotonic()
         while True:
             if any(p.returncode is not None for p in processes):
                 raise RuntimeError(f"a bus worker exited (see {logs[0].parent}/bus-worker-*.log)")
@@ -168,7 +183,12 @@ async def drain(database: BenchDatabase, redis_url: str, queue_name: str, worker
                 # The first handler has started: from here on the workers' CPU is the bus's, not their start-up's.
                 worker_cpu = sum(cpu_seconds_by_pid(pids).values())
                 database_before = cpu_seconds_by_pid(await postgres.backend_pids(database)) if postgres else {}
-            if worker_cpu is not None and not await _scalar(store, unprocessed):
+            now_left = await _scalar(store, unprocessed)
+            if worker_cpu is not None and not now_left:
+                break
+            if now_left != left:
+                left, progressed = now_left, time.monotonic()
+            elif worker_cpu is not None and time.monotonic() - progressed > STALL_SECONDS:
                 break
             await asyncio.sleep(POLL_SECONDS)
         wall_seconds = time.perf_counter() - started
@@ -178,15 +198,15 @@ async def drain(database: BenchDatabase, redis_url: str, queue_name: str, worker
             after = cpu_seconds_by_pid(await postgres.backend_pids(database))
             database_cpu = sum(total - database_before.get(pid, 0.0) for pid, total in after.items())
         peaks = [_high_water_mark(pid) or 0 for pid in pids]
-        first_claim: dt.datetime = await _scalar(store, select(func.min(DomainEventHandlingRow.finished_at)))
-        last_processed: dt.datetime = await _scalar(store, select(func.max(DomainEventRow.processed_at)))
-        posted_postings = (await outbox_figures(database)).postings
+        first_claim: dt.datetime | None = await _scalar(store, select(func.min(DomainEventHandlingRow.finished_at)))
+        last_processed: dt.datetime | None = await _scalar(store, select(func.max(DomainEventRow.processed_at)))
+        processed = await outbox_figures(database, processed_only=True)
+        still_left = await _scalar(store, unprocessed)
         return BusFigures(
             workers=workers, jobs_per_worker=jobs_per_worker,
             events=await _scalar(store, select(func.count()).select_from(DomainEventRow)),
-            posted_events=await _scalar(store, select(func.count()).select_from(DomainEventRow)
-                                        .where(DomainEventRow.kind == POSTED)),
-            postings=posted_postings, seconds=(last_processed - first_claim).total_seconds(),
+            posted_events=processed.events, postings=processed.postings,
+            seconds=(last_processed - first_claim).total_seconds() if first_claim and last_processed else 0.0,
             wall_seconds=wall_seconds,
             feed_items=await _scalar(store, select(func.count()).select_from(FeedItemRow)),
             feed_item_events=await _scalar(store, select(func.count()).select_from(DomainEventRow)
@@ -195,6 +215,7 @@ async def drain(database: BenchDatabase, redis_url: str, queue_name: str, worker
             deliveries=await _scalar(store, select(func.count()).select_from(DeliveryRow)),
             resent_events=await _scalar(store, select(func.count()).select_from(DomainEventRow)
                                         .where(DomainEventRow.attempts > 0)),
+            drained=not still_left, unprocessed_events=still_left,
             handler_failures=_count_in_logs(logs, "event_handler_failed"),
             worker_cpu_seconds=worker_cpu, worker_peak_rss_bytes=peaks, database_cpu_seconds=database_cpu)
     finally:
@@ -202,5 +223,9 @@ async def drain(database: BenchDatabase, redis_url: str, queue_name: str, worker
             with contextlib.suppress(ProcessLookupError):
                 process.terminate()
         for process in processes:
-            await process.wait()
+            try:
+                await asyncio.wait_for(process.wait(), STOP_TIMEOUT_SECONDS)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
         await store.dispose()

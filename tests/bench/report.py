@@ -39,7 +39,9 @@ class BackendResult:
     @property
     def bus_keeps_up(self) -> bool | None:
         """Whether the handlers process postings at least as fast as ingestion stores them."""
-        return None if self.bus is None else self.bus.postings_per_second >= self.ingest.per_second
+        if self.bus is None:
+            return None
+        return self.bus.drained and self.bus.postings_per_second >= self.ingest.per_second
 
     @property
     def bare_per_second(self) -> float:
@@ -142,6 +144,8 @@ def _print_outbox(outbox: OutboxFigures, seconds: float) -> None:
 
 def _print_bus(result: BackendResult, bus: BusFigures) -> None:
     keeps_up = "kept up" if result.bus_keeps_up else "did NOT keep up"
+    if not bus.drained:
+        keeps_up = f"STALLED with {bus.unprocessed_events:,} events unprocessed; did NOT keep up"
     print(f"  bus     {bus.postings_per_second:>10,.0f} postings/s  ({bus.postings:,} postings in "
           f"{bus.posted_events:,} events, {bus.seconds:.2f} s; {bus.workers} `python -m workers` x "
           f"{bus.jobs_per_worker} jobs): "

@@ -45,8 +45,9 @@ class BenchOptions:
     run_dir: Path
     profile_dir: Path | None = None
     postgres: PostgresServer | None = None  # set while the PostgreSQL backend runs
-    bus_workers: int = 2  # `python -m workers` processes draining the events; 0: no bus run
-    bus_jobs_per_worker: int = 20  # each one's ENGAGE_WORKER_MAX_JOBS (the setting's default)
+    # By backend: `python -m workers` processes draining the events, and jobs each (ENGAGE_WORKER_MAX_JOBS);
+    # a backend left out gets no bus run.
+    bus_concurrency: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass
@@ -111,8 +112,9 @@ async def bench_backend(backend: str, options: BenchOptions, postgres: PostgresS
             figures = await _ingest_through_server(backend, ingest_db, queue_name, options)
             outbox = await outbox_figures(ingest_db)
             # The bus after the server has stopped, on the jobs it announced: the workers get the machine.
-            bus = await drain(ingest_db, options.redis_url, queue_name, options.bus_workers,
-                              options.bus_jobs_per_worker, options.run_dir, postgres) if options.bus_workers else None
+            concurrency = options.bus_concurrency.get(backend)
+            bus = await drain(ingest_db, options.redis_url, queue_name, *concurrency, options.run_dir,
+                              postgres) if concurrency else None
         finally:
             await clear_queue(options.redis_url, queue_name)
         # The bare load runs after the server has stopped: it gets the whole machine, as the server did.
