@@ -17,6 +17,7 @@ from clients.engagectl import (
     apps,
     campaigns,
     channels,
+    completion,
     contacts,
     db,
     deliveries,
@@ -106,6 +107,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(deliveries.app, name="deliveries")
 app.add_typer(otp.app, name="otp")
+app.command("completion")(completion.completion)
 
 
 def _rpc_error_line(error: grpc.aio.AioRpcError | grpc.RpcError) -> str:

@@ -128,10 +128,15 @@ async def test_version_and_shell_completion(engagectl):
     version = await engagectl("--version")
     assert (version.exit_code, version.stdout) == (0, f"engagectl {importlib.metadata.version('engage')}\n")
 
-    script = await engagectl("--show-completion", "bash")
+    script = await engagectl("completion", "bash")
     assert script.exit_code == 0, script.stderr
     assert "_ENGAGECTL_COMPLETE=complete_bash" in script.stdout
     assert "complete -o default -F _engagectl_completion engagectl" in script.stdout
+    # typer's own option gives the same script (it guesses the shell unless told not to).
+    shown = await engagectl("--show-completion", "bash", env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
+    assert shown.stdout.strip() == script.stdout.strip()
+    zsh = await engagectl("completion", "zsh")
+    assert zsh.exit_code == 0 and "compdef _engagectl_completion engagectl" in zsh.stdout
     # What bash asks through that script: the completions of `engagectl acc` and of an option's start.
     asked = await engagectl(env={"_ENGAGECTL_COMPLETE": "complete_bash", "COMP_WORDS": "engagectl acc",
                                  "COMP_CWORD": "1"})
