@@ -8,7 +8,8 @@ import typer
 from typer.completion import Shells, get_completion_script
 
 
-def completion(shell: Shells = typer.Argument(..., case_sensitive=False, help="The shell to complete in.")) -> None:
+def completion(shell: Shells = typer.Argument(..., case_sensitive=False, metavar="SHELL",
+                                                help="bash, zsh, fish or powershell.")) -> None:
     """Prints the shell completion script for engagectl.
 
     Examples:

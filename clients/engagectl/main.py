@@ -154,17 +154,22 @@ def _output_parameters() -> list[Any]:
     return list(typer.main.get_command(holder).params)
 
 
+def _no_type_shown(ctx: Any = None) -> None:
+    return None
+
+
 def _name_values(command: Any) -> None:
     """Metavars that say what a value is: an argument `APP_ID` rather than `<str>`, an option's value
     its name in capitals unless the command named it; flags show none."""
     help_option = command.get_help_option(command.context_class(command))
     for param in [*command.params, *([help_option] if help_option else [])]:
-        if param.metavar is not None:
-            continue
-        if getattr(param, "is_flag", False):
+        if param.metavar is None and getattr(param, "is_flag", False):
             param.metavar = ""
-        elif not param.type_descriptor.is_choice:
+        elif param.metavar is None and not param.type_descriptor.is_choice:
             param.metavar = (param.name or "value").upper()
+        if param.param_type_name == "argument" and not param.type_descriptor.is_choice:
+            # typer's help prints an argument's type (`<str>`) beside its name, which already says it.
+            param.display_type_rich = _no_type_shown
 
 
 def _leaves(command: Any) -> list[Any]:

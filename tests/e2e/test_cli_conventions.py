@@ -151,6 +151,8 @@ async def test_help_names_values_and_shows_examples(engagectl):
     assert shown.exit_code == 0
     assert "CUSTOMER_ID" in shown.stdout and "<str>" not in shown.stdout
     assert "engagectl deliveries list --state DEAD_LETTER" in shown.stdout
+    argument = await engagectl("apps", "get", "--help", terminal_columns=120)
+    assert re.search(r"\*\s+APP_ID\s+Id or apps/ID", argument.stdout) and "<str>" not in argument.stdout
     required = await engagectl("transactions", "list", "--help", terminal_columns=120)
     assert re.search(r"\*\s+--account\s+ACCOUNT_ID", required.stdout), required.stdout
 
