@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from arq import ArqRedis
 
 from server.config import Settings
+from server.domain.engagement.egress import EgressPolicy
 from server.domain.events import (
     AccountsChanged,
     BalancesRecorded,
@@ -112,7 +113,9 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     receipt_urls=ReceiptUrls(settings.receipts_base_url or "", keys),
                     delivery_receipts=DeliveryReceiptsService(
                         database, box, ReceiptUrls(settings.receipts_base_url or "", keys), engagement),
-                    engagement_setup=EngagementSetupService(database, box, catalogue), engagement=engagement,
+                    engagement_setup=EngagementSetupService(
+                        database, box, catalogue, EgressPolicy.from_setting(settings.provider_networks_allowed)),
+                    engagement=engagement,
                     campaigns=CampaignService(database, box, publisher, engagement),  # type: ignore[arg-type]
                     otp=OtpService(database, box, otp_hash_key, engagement,
                                    dt.timedelta(seconds=settings.otp_ttl_seconds), settings.otp_max_attempts,

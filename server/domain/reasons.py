@@ -105,6 +105,8 @@ class Reason(StrEnum):
     CONTENT_CHANNEL_MISMATCH = "CONTENT_CHANNEL_MISMATCH", "content of another channel than the message's"
     CHANNEL_REQUIRED = "CHANNEL_REQUIRED", "a channel unset or unknown"
     CHANNEL_CONFIG_INVALID = "CHANNEL_CONFIG_INVALID", "a channel configuration's fields are invalid"
+    CHANNEL_CONFIG_HOST_NOT_ALLOWED = ("CHANNEL_CONFIG_HOST_NOT_ALLOWED",
+                                       "a channel configuration's host is one the egress policy refuses")
     CONTACT_INVALID = "CONTACT_INVALID", "a contact's fields are invalid"
     TRANSACTION_ALERT_INVALID = "TRANSACTION_ALERT_INVALID", "a transaction alert's condition is invalid"
     CAMPAIGN_INVALID = "CAMPAIGN_INVALID", "a campaign's fields are invalid"

@@ -11,6 +11,7 @@ from server.domain.auth import Caller, Role
 from server.domain.engagement import setup_validation as rules
 from server.domain.engagement.addresses import validate_contact_addresses
 from server.domain.engagement.alerts import AlertCondition
+from server.domain.engagement.egress import EgressPolicy
 from server.domain.engagement.entities import (
     App,
     AppState,
@@ -31,6 +32,7 @@ from server.domain.insights.catalogue import Catalogue
 from server.domain.pagination import Page, PageRequest, paginate
 from server.security.secret_box import SecretBox
 from server.services.clock import Clock, utc_now
+from server.services.provider_hosts import check_provider_host
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -44,10 +46,14 @@ def _page(items: list[T], page: PageRequest, name: str, key: Callable[[T], str])
 
 
 class EngagementSetupService:
-    def __init__(self, database: Database, box: SecretBox, catalogue: Catalogue, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, box: SecretBox, catalogue: Catalogue, egress: EgressPolicy,
+                 clock: Clock = utc_now) -> None:
+        """`egress`: where the workers may send (ENGAGE_PROVIDER_NETWORKS_ALLOWED); a channel
+        configuration whose host it refuses is not saved."""
         self._database = database
         self._box = box
         self._catalogue = catalogue
+        self._egress = egress
         self._clock = clock
 
     # -- apps -----------------------------------------------------------------------------------
@@ -148,6 +154,7 @@ class EngagementSetupService:
         caller.require_role(*SETUP_ROLES)
         rules.validate_channel_config(channel, provider, settings, secrets, creating=True)
         _check_rate_limit(rate_limit)
+        await check_provider_host(self._egress, provider, settings)
         now = self._clock()
         config = ChannelConfig(new_id(), display_name.strip() or provider, Channel(channel), provider, dict(settings),
                                sorted(secrets), rate_limit, now, now)
@@ -179,6 +186,8 @@ class EngagementSetupService:
             rules.validate_channel_config(str(config.channel), config.provider, settings, secrets, creating=True)
             rate_limit = int(changes.get("rate_limit_per_second", config.rate_limit_per_second))  # type: ignore[call-overload]
             _check_rate_limit(rate_limit)
+            if "settings" in changes:  # a host saved earlier is not judged again by a rename
+                await check_provider_host(self._egress, config.provider, settings)
             config = dataclasses.replace(
                 config, display_name=str(changes.get("display_name", config.display_name)), settings=settings,
                 secret_keys=sorted(secrets), rate_limit_per_second=rate_limit, updated_at=self._clock())

@@ -1,24 +1,19 @@
-"""Where the workers may connect when they send: the providers' addresses come from channel
-configurations that each bank's admins write (a base URL, an SMTP host), so without a check a bank
-could point them at the operator's own network (a metadata service, an internal API) and read the
-answer back in a delivery's error message.
-
-A provider's address is allowed when it is globally routable, or inside a network the operator lists
-in ENGAGE_PROVIDER_NETWORKS_ALLOWED (a bank's own mail relay on 10.1.2.3, say). The check is made on
-the addresses a connection is opened to, after name resolution, so a name that resolves to a public
-address when checked and a private one when connecting (DNS rebinding) gains nothing.
+"""Where the workers may connect when they send: the rule (public addresses, and the networks the
+operator lists in ENGAGE_PROVIDER_NETWORKS_ALLOWED) is the domain's (server/domain/engagement/egress.py);
+here it is applied to the connections the senders open. The check is made on the addresses a
+connection is opened to, after name resolution, so a name that resolves to a public address when
+checked and a private one when connecting (DNS rebinding) gains nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from server.domain.engagement import egress
+
 Connection = TypeVar("Connection")
 
 
@@ -27,31 +22,8 @@ class EgressDenied(OSError):
     (or the operator allow the network). An OSError, as the HTTP clients expect of a failed connect."""
 
 
-@dataclass(frozen=True)
-class EgressPolicy:
-    allowed_networks: tuple[IpNetwork, ...] = ()
-
-    @classmethod
-    def from_setting(cls, text: str | None) -> EgressPolicy:
-        """Comma-separated networks ('10.1.2.0/24, 127.0.0.1'); ValueError naming a bad one."""
-        networks = []
-        for item in (text or "").split(","):
-            if item.strip():
-                try:
-                    networks.append(ipaddress.ip_network(item.strip(), strict=False))
-                except ValueError as exc:
-                    raise ValueError(f"ENGAGE_PROVIDER_NETWORKS_ALLOWED: '{item.strip()}' is not a network "
-                                     f"(e.g. 10.1.2.0/24)") from exc
-        return cls(tuple(networks))
-
-    def allows(self, address: str) -> bool:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone (fe80::1%eth0)
-        # ::ffff:127.0.0.1 is 127.0.0.1: judged as such, and allowed by a network written either way.
-        mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
-        if any(form in network for form in (ip, mapped) if form is not None for network in self.allowed_networks):
-            return True
-        judged = mapped or ip
-        return judged.is_global and not judged.is_multicast
+class EgressPolicy(egress.EgressPolicy):
+    """The domain's policy, with the resolving and connecting that only the workers do."""
 
     def socket_for(self, addr_info: tuple[Any, ...]) -> socket.socket:
         """A socket for one resolved address (family, type, proto, canonname, sockaddr), made only when
