@@ -11,9 +11,12 @@ import sys
 import time
 
 from server.config import Settings
+from server.domain.engagement.egress import EgressPolicy
 from server.embedded_redis import EmbeddedRedis
 from server.store.migrate import upgrade
 from server.supervision import Child, Supervisor, say
+
+DEFAULT_CLIENT_ADDRESS = "127.0.0.1:50051"  # engagectl's --address when ENGAGE_ADDRESS is unset
 
 
 def main() -> int:
@@ -45,8 +48,8 @@ def main() -> int:
     supervisor = Supervisor(children)
     supervisor.start_all()
     say(f"gRPC on {settings.grpc_host}:{settings.grpc_port}; one arq worker. Ctrl-C stops everything.")
-    say("try: .venv/bin/engagectl tenants create demo && export ENGAGE_TOKEN=$(.venv/bin/engagectl token mint "
-        "--tenant demo --role service --sub loader) && .venv/bin/engagectl demo seed --customers 20")
+    for line in hints(settings):
+        say(line)
 
     stopping = False
 
@@ -69,6 +72,34 @@ def main() -> int:
             redis.stop()
         say("stopped")
     return 0
+
+
+def hints(settings: Settings) -> list[str]:
+    """What to type next, for the settings this launcher runs with: engagectl's address when it is not
+    engagectl's default, and how to let the workers reach a sink on this machine."""
+    address = client_address(settings)
+    export = "" if address == DEFAULT_CLIENT_ADDRESS else f"export ENGAGE_ADDRESS={address} && "
+    lines = [f"try: {export}.venv/bin/engagectl tenants create demo && export ENGAGE_TOKEN=$(.venv/bin/engagectl "
+             "token mint --tenant demo --role service --sub loader) && .venv/bin/engagectl demo seed --customers 20"]
+    try:
+        loopback_allowed = EgressPolicy.from_setting(settings.provider_networks_allowed).allows("127.0.0.1")
+    except ValueError as exc:
+        return [*lines, str(exc)]
+    if loopback_allowed:
+        lines.append(f"workers may send to this machine (ENGAGE_PROVIDER_NETWORKS_ALLOWED="
+                     f"{settings.provider_networks_allowed}): for development only")
+    else:
+        lines.append("workers send to public addresses only; for a local SMTP or provider sink in development, "
+                     "start with ENGAGE_PROVIDER_NETWORKS_ALLOWED=127.0.0.0/8 make run")
+    return lines
+
+
+def client_address(settings: Settings) -> str:
+    """Where engagectl on this machine reaches the server (a wildcard listen address is reached on loopback)."""
+    host = "127.0.0.1" if settings.grpc_host in ("", "0.0.0.0", "::", "[::]") else settings.grpc_host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{settings.grpc_port}"
 
 
 if __name__ == "__main__":

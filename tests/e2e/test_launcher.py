@@ -92,6 +92,9 @@ async def test_make_run_serves_sends_and_stops_cleanly(tmp_path, smtp_sink, prov
     assert "[engage] stopped" in stderr.decode()
     assert "[engage] restarting worker (restart 1)" in stderr.decode()
     assert "[engage] restarting redis-server (restart 1)" in stderr.decode()
+    # Its hints name the port it runs on (not engagectl's default) and the loopback it was allowed.
+    assert f"[engage] try: export ENGAGE_ADDRESS=127.0.0.1:{port} && .venv/bin/engagectl" in stderr.decode()
+    assert "[engage] workers may send to this machine (ENGAGE_PROVIDER_NETWORKS_ALLOWED=127.0.0.0/8)" in stderr.decode()
     assert (tmp_path / "engage.db").exists()
 
 
