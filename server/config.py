@@ -9,8 +9,15 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography.fernet import Fernet
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def project_root() -> Path:
+    """The checkout this package runs from (the directory holding pyproject.toml: `make install` installs
+    it editable), which `make run` starts in; the current directory when installed elsewhere."""
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
 
 
 class Settings(BaseSettings):
@@ -19,6 +26,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL"))
 
+    # Where local state lives (var/: the SQLite file, the development secrets, the embedded Redis's data),
+    # so that every process finds the same store and secrets from any directory. A relative
+    # ENGAGE_VAR_DIR is taken inside ENGAGE_HOME.
+    home: Path = Field(default_factory=project_root)
     var_dir: Path = Path("var")
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051
@@ -93,6 +104,12 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     # The event loop of `python -m server` and `python -m workers`.
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+
+    @model_validator(mode="after")
+    def _anchor_var_dir(self) -> Settings:
+        self.home = self.home.expanduser().resolve()
+        self.var_dir = self.home / self.var_dir.expanduser()  # an absolute var_dir stays as it is
+        return self
 
     def effective_database_url(self) -> str:
         if self.database_url:
