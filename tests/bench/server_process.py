@@ -64,7 +64,10 @@ class ServerProcess:
                        "ENGAGE_GRPC_PORT": str(self.port), "ENGAGE_JWT_SECRET": self.jwt_secret,
                        "ENGAGE_LOG_LEVEL": "WARNING", "ENGAGE_QUEUE_NAME": self.queue_name,
                        # The workload's postings are dated 2024: measured as live (outbox written), as before.
-                       "ENGAGE_LIVE_WINDOW_DAYS": "0"}
+                       "ENGAGE_LIVE_WINDOW_DAYS": "0",
+                       # The provider sinks listen on this machine: the server refuses channel
+                       # configurations pointing here unless loopback is allowed, as the workers do.
+                       "ENGAGE_PROVIDER_NETWORKS_ALLOWED": "127.0.0.0/8"}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self._process = await asyncio.create_subprocess_exec(
