@@ -1,5 +1,10 @@
 """Shared fixtures: real databases (SQLite always; PostgreSQL where it runs, and in CI it must),
-real Redis, a real grpc.aio server on a free port, tokens, and engagectl as a subprocess."""
+real Redis, a real grpc.aio server on a free port, tokens, and engagectl as a subprocess.
+
+`make test` runs them on pytest-xdist workers. Each worker is a session of its own: its own template
+databases, its own Redis when none runs, its own tmp dirs; databases, queues and tenants are named with
+uuids and ports are taken free from the OS, so workers share nothing by name. A fixture added here keeps
+that: no fixed names, ports or files outside tmp_path."""
 
 from __future__ import annotations
 
