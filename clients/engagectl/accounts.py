@@ -7,12 +7,12 @@ import typer
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import label
 from clients.engagectl.money import show_money
-from clients.engagectl.output import Column, Id, Wide, emit_list
+from clients.engagectl.output import Column, Id, Wide, emit_list, emit_record
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.ingest.v1 import ingest_service_pb2 as pb
 
-app = typer.Typer(no_args_is_help=True, help="Accounts ingested from the bank.")
+app = typer.Typer(no_args_is_help=True, help="Accounts ingested from the bank: list, get.")
 COLUMNS: list[str | Column] = [Id("account"), Id("customer"), "type", "current", "available", "name", Wide("container")]
 
 
@@ -41,3 +41,17 @@ def list_accounts(ctx: typer.Context,
 
     listed = cli.list(page, Paging(limit, page_token, every_page))
     emit_list("accounts", COLUMNS, listed.items, row, listed.next_page_token)
+
+
+@app.command("get")
+def get(ctx: typer.Context, account_id: str = typer.Argument(..., metavar="ACCOUNT_ID", help="Id or accounts/ID.")
+        ) -> None:
+    """Shows one account, every field (balances, parties and attributes too).
+
+    Examples:
+      engagectl accounts get demo-a0001-chk
+      engagectl accounts get demo-a0001-chk --json
+    """
+    cli = cli_context(ctx)
+    account_name = account_id if account_id.startswith("accounts/") else f"accounts/{account_id}"
+    emit_record("account", cli.call(lambda s: s.ingest.GetAccount(pb.GetAccountRequest(name=account_name))))

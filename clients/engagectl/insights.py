@@ -41,7 +41,7 @@ def _summary(item: pb.FeedItem) -> str:
 FEED_COLUMNS: list[str | Column] = [Id("id"), "insight", "period", "created", "figures"]
 
 
-def _feed_row(i: pb.FeedItem) -> list[str]:
+def feed_row(i: pb.FeedItem) -> list[str]:
     return [i.feed_item_id, i.insight_name, i.period, i.create_time.ToDatetime(tzinfo=dt.UTC).isoformat(
         timespec="seconds"), _summary(i)]
 
@@ -84,7 +84,7 @@ def trigger(ctx: typer.Context,
     if day:
         request.as_of.CopyFrom(day)
     response = cli.call(lambda s: s.insights.TriggerInsights(request))
-    emit_list("generated", FEED_COLUMNS, list(response.generated), _feed_row)
+    emit_list("generated", FEED_COLUMNS, list(response.generated), feed_row)
 
 
 @app.command("feed")
@@ -107,7 +107,7 @@ def feed(ctx: typer.Context,
         return list(response.feed), response.next_page_token
 
     listed = cli.list(page, Paging(limit, page_token, every_page))
-    emit_list(f"feed of {customer or 'me'}", FEED_COLUMNS, listed.items, _feed_row, listed.next_page_token)
+    emit_list(f"feed of {customer or 'me'}", FEED_COLUMNS, listed.items, feed_row, listed.next_page_token)
 
 
 def _emit_batch(batch: pb.InsightBatch) -> None:

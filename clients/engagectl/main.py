@@ -15,16 +15,19 @@ from typer._click import exceptions as click_errors  # typer vendors click: its 
 from clients.engagectl import (
     accounts,
     apps,
+    balances,
     campaigns,
     channels,
     completion,
     contacts,
+    customers,
     db,
     deliveries,
     demo,
     event_types,
     events,
     health,
+    holdings,
     import_data,
     ingest_file,
     insights,
@@ -91,7 +94,10 @@ app.command("health")(health.health)
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(token.app, name="token")
 app.add_typer(db.app, name="db")
+app.add_typer(customers.app, name="customers")
 app.add_typer(accounts.app, name="accounts")
+app.add_typer(holdings.app, name="holdings")
+app.add_typer(balances.app, name="balances")
 app.add_typer(transactions.app, name="transactions")
 app.add_typer(demo.app, name="demo")
 app.add_typer(import_data.app, name="import")
