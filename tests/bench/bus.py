@@ -184,11 +184,11 @@ async def drain(database: BenchDatabase, redis_url: str, queue_name: str, worker
                 worker_cpu = sum(cpu_seconds_by_pid(pids).values())
                 database_before = cpu_seconds_by_pid(await postgres.backend_pids(database)) if postgres else {}
             now_left = await _scalar(store, unprocessed)
-            if worker_cpu is not None and not now_left:
+            if not now_left:
                 break
             if now_left != left:
                 left, progressed = now_left, time.monotonic()
-            elif worker_cpu is not None and time.monotonic() - progressed > STALL_SECONDS:
+            elif time.monotonic() - progressed > STALL_SECONDS:
                 break
             await asyncio.sleep(POLL_SECONDS)
         wall_seconds = time.perf_counter() - started
