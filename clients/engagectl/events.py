@@ -18,8 +18,8 @@ from clients.engagectl.templates import summary
 from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
-app = typer.Typer(no_args_is_help=True, help="Events: create, list, get, trigger; transaction alerts; insight "
-                                             "notifications.")
+app = typer.Typer(no_args_is_help=True, help="Events: create, list, get, update, trigger; transaction alerts; "
+                                             "insight notifications.")
 # Triggers per BatchTriggerEvents call: the server's limit.
 BATCH_LIMIT = 1000
 COLUMNS: list[str | Column] = [Id("event id"), "name", Id("event type"), Id("app"), "messages", "owner", "description"]
@@ -28,6 +28,24 @@ COLUMNS: list[str | Column] = [Id("event id"), "name", Id("event type"), Id("app
 def _row(e: pb.Event) -> list[str]:
     return [e.event_id, e.display_name, short(e.event_type), short(e.app),
             "; ".join(f"{channel_name(m.channel)}: {summary(m.content)}" for m in e.messages), e.owner, e.description]
+
+
+def _messages(message: list[str], sms_text: str | None, push_title: str | None, push_body: str | None,
+              email_subject: str | None, email_text: str | None, email_html: str | None) -> list[pb.EventMessage]:
+    """An event's messages from the options: CHANNEL=TEMPLATE_ID copies a template, the text options give
+    (or edit) a channel's content for this event only."""
+    messages = {channel(c, "--message"): pb.EventMessage(channel=channel(c, "--message"), template=name("templates", t))
+                for c, t in pairs(message, "--message").items()}
+    overrides = {pb.CHANNEL_SMS: pb.MessageContent(sms=pb.SmsContent(text=sms_text)) if sms_text else None,
+                 pb.CHANNEL_PUSH: pb.MessageContent(push=pb.PushContent(title=push_title or "", body=push_body or ""))
+                 if push_title or push_body else None,
+                 pb.CHANNEL_EMAIL: pb.MessageContent(email=pb.EmailContent(
+                     subject=email_subject or "", text=email_text or "", html=email_html or ""))
+                 if email_subject or email_text or email_html else None}
+    for number, content in overrides.items():
+        if content is not None:
+            messages.setdefault(number, pb.EventMessage(channel=number)).content.CopyFrom(content)
+    return list(messages.values())
 
 
 @app.command("create")
@@ -52,19 +70,9 @@ def create(ctx: typer.Context, name_: str = typer.Option("", "--name", metavar="
       engagectl events create --name "Card used" --event-type 3a1f --app 7f3c2a --sms-text "Paid {{ data.amount }}"
     """
     cli = cli_context(ctx)
-    messages = {channel(c, "--message"): pb.EventMessage(channel=channel(c, "--message"), template=name("templates", t))
-                for c, t in pairs(message, "--message").items()}
-    overrides = {pb.CHANNEL_SMS: pb.MessageContent(sms=pb.SmsContent(text=sms_text)) if sms_text else None,
-                 pb.CHANNEL_PUSH: pb.MessageContent(push=pb.PushContent(title=push_title or "", body=push_body or ""))
-                 if push_title or push_body else None,
-                 pb.CHANNEL_EMAIL: pb.MessageContent(email=pb.EmailContent(
-                     subject=email_subject or "", text=email_text or "", html=email_html or ""))
-                 if email_subject or email_text or email_html else None}
-    for number, content in overrides.items():
-        if content is not None:
-            messages.setdefault(number, pb.EventMessage(channel=number)).content.CopyFrom(content)
+    messages = _messages(message, sms_text, push_title, push_body, email_subject, email_text, email_html)
     event = pb.Event(display_name=name_, description=description, event_type=name("eventTypes", event_type),
-                     app=name("apps", app_id), messages=list(messages.values()),
+                     app=name("apps", app_id), messages=messages,
                      message_class=pb.MESSAGE_CLASS_LEGAL if legal else pb.MESSAGE_CLASS_REGULAR)
     emit_record("event", cli.call(lambda s: s.engagement.CreateEvent(pb.CreateEventRequest(event=event))))
 
@@ -101,6 +109,43 @@ def get(ctx: typer.Context, event_id: str = EVENT_ID) -> None:
     cli = cli_context(ctx)
     emit_record("event", cli.call(lambda s: s.engagement.GetEvent(pb.GetEventRequest(name=name("events", event_id)))))
 
+
+
+@app.command("update")
+def update(ctx: typer.Context, event_id: str = EVENT_ID,
+           name_: str | None = typer.Option(None, "--name", metavar="NAME"),
+           description: str | None = typer.Option(None, metavar="TEXT"),
+           event_type: str | None = typer.Option(None, metavar="EVENT_TYPE_ID", help="Its event type."),
+           legal: bool | None = typer.Option(None, "--legal/--regular",
+                                             help="Legally required (sent despite opt-outs), or a regular message."),
+           message: list[str] = typer.Option([], metavar="CHANNEL=TEMPLATE_ID",
+                                             help="Replaces the messages: copy that template for the channel; repeat."),
+           sms_text: str | None = typer.Option(None, metavar="TEXT", help="Replaces the messages: SMS text."),
+           push_title: str | None = typer.Option(None, metavar="TEXT"),
+           push_body: str | None = typer.Option(None, metavar="TEXT"),
+           email_subject: str | None = typer.Option(None, metavar="TEXT"),
+           email_text: str | None = typer.Option(None, metavar="TEXT"),
+           email_html: str | None = typer.Option(None, metavar="HTML")) -> None:
+    """Changes what is given of an event; any message option replaces all of its messages.
+
+    Examples:
+      engagectl events update 5d1e --name "ATM withdrawal abroad" --description "Cash taken out abroad"
+      engagectl events update 5d1e --message EMAIL=8e0b --sms-text "Paid {{ data.amount }}"
+    """
+    cli = cli_context(ctx)
+    messages = _messages(message, sms_text, push_title, push_body, email_subject, email_text, email_html)
+    event = pb.Event(name=name("events", event_id), display_name=name_ or "", description=description or "",
+                     event_type=name("eventTypes", event_type) if event_type else "", messages=messages,
+                     message_class=pb.MESSAGE_CLASS_LEGAL if legal else pb.MESSAGE_CLASS_REGULAR)
+    paths = [path for path, given in (("display_name", name_ is not None), ("description", description is not None),
+                                      ("event_type", event_type is not None), ("message_class", legal is not None),
+                                      ("messages", bool(messages))) if given]
+    if not paths:
+        raise typer.BadParameter("nothing to change: give --name, --description, --event-type, --legal/--regular "
+                                 "or messages")
+    request = pb.UpdateEventRequest(event=event)
+    request.update_mask.paths.extend(paths)
+    emit_record("event", cli.call(lambda s: s.engagement.UpdateEvent(request)))
 
 
 def _trigger_batch(batch: pb.BatchTriggerEventsRequest, stubs: Stubs) -> Awaitable[pb.BatchTriggerEventsResponse]:
@@ -259,3 +304,21 @@ def insight_notifications(ctx: typer.Context, limit: int = limit_option(100, "no
     listed = cli.list(page, Paging(limit, page_token, every_page))
     emit_list("insight notifications", NOTIFICATION_COLUMNS, listed.items, _notification_row,
               listed.next_page_token)
+
+
+@app.command("unnotify-insight")
+def unnotify_insight(ctx: typer.Context,
+                     notification_id: str = typer.Argument(..., metavar="NOTIFICATION_ID",
+                                                           help="Id or insightNotifications/ID.")) -> None:
+    """Deletes an insight notification: the event is no longer sent for the insight's new feed items.
+
+    Examples:
+      engagectl events unnotify-insight 6b2c
+    """
+    cli = cli_context(ctx)
+    deleted = name("insightNotifications", notification_id)
+    cli.call(lambda s: s.engagement.DeleteInsightNotification(pb.DeleteInsightNotificationRequest(name=deleted)))
+    if cli.json_output:
+        emit_json({"deleted": deleted})
+    else:
+        print(f"deleted {deleted}")

@@ -10,7 +10,7 @@ import typer
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import label
 from clients.engagectl.money import show_money
-from clients.engagectl.output import Column, Id, as_dict, emit_json, emit_list, emit_record, emit_table
+from clients.engagectl.output import Column, Id, as_dict, emit_json, emit_list, emit_record, emit_table, enum_number
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.insights.v1 import insights_service_pb2 as pb
@@ -108,6 +108,35 @@ def feed(ctx: typer.Context,
 
     listed = cli.list(page, Paging(limit, page_token, every_page))
     emit_list(f"feed of {customer or 'me'}", FEED_COLUMNS, listed.items, feed_row, listed.next_page_token)
+
+
+@app.command("interact")
+def interact(ctx: typer.Context,
+             feed_item: str = typer.Argument(..., metavar="FEED_ITEM_ID",
+                                             help="Id (with --customer) or customers/ID/feedItems/ID."),
+             type_: str = typer.Option(..., "--type", metavar="TYPE", help="VIEWED, CLICKED, DISMISSED or ACTED."),
+             customer: str = typer.Option("", metavar="CUSTOMER_ID", help="Whose feed item (with a bare id).")
+             ) -> None:
+    """Records that the user viewed, clicked, dismissed or acted on a feed item (the feed shows the latest).
+
+    Examples:
+      engagectl insights interact 4a9d9440c8a14a0492803d0ff33b21f9 --customer demo-c0001 --type VIEWED
+      engagectl insights interact customers/demo-c0001/feedItems/4a9d9440c8a14a0492803d0ff33b21f9 --type DISMISSED
+    """
+    cli = cli_context(ctx)
+    try:
+        kind = enum_number(pb.InteractionType, type_)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--type") from exc
+    if feed_item.startswith("customers/"):
+        item_name = feed_item
+    elif customer:
+        item_name = f"customers/{customer}/feedItems/{feed_item}"
+    else:
+        raise typer.BadParameter("give --customer, or the item's whole name customers/ID/feedItems/ID",
+                                 param_hint="--customer")
+    emit_record("interaction", cli.call(lambda s: s.insights.RecordInteraction(pb.RecordInteractionRequest(
+        feed_item=item_name, type=kind))))
 
 
 def _emit_batch(batch: pb.InsightBatch) -> None:

@@ -13,7 +13,7 @@ from clients.engagectl.paging import Paging, all_option, limit_option, page_toke
 from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
-app = typer.Typer(no_args_is_help=True, help="Templates: create, list, get.")
+app = typer.Typer(no_args_is_help=True, help="Templates: create, list, get, update.")
 COLUMNS: list[str | Column] = [Id("id"), "name", "channel", "content"]
 
 
@@ -115,3 +115,68 @@ def get(ctx: typer.Context, template_id: str = typer.Argument(..., metavar="TEMP
     cli = cli_context(ctx)
     emit_record("template", cli.call(lambda s: s.engagement.GetTemplate(pb.GetTemplateRequest(
         name=name("templates", template_id)))))
+
+
+def _overlay(content: pb.MessageContent, channel_number: int, given: dict[str, str | None]) -> bool:
+    """Sets the given fields of the channel's part of `content`, keeping the rest; True when any was given.
+    `given` is keyed by the create options' names."""
+    fields = {pb.CHANNEL_PUSH: ("push", {"title": "title", "body": "body", "image_url": "image_url",
+                                         "rich_text": "rich_text"}),
+              pb.CHANNEL_SMS: ("sms", {"text": "text"}),
+              pb.CHANNEL_EMAIL: ("email", {"subject": "subject", "html": "html", "text": "text"}),
+              pb.CHANNEL_PASS: ("pass", {"pass_type": "pass_type_identifier", "message": "message"})}
+    part_name, names = fields[channel_number]
+    wrong = sorted(option for option, value in given.items() if value is not None and option not in names)
+    if wrong:
+        options = ", ".join("--" + option.replace("_", "-") for option in wrong)
+        raise typer.BadParameter(f"{options}: not for this template's channel, {channel_name(channel_number)}")
+    part = getattr(content, part_name)
+    changed = False
+    for option, field in names.items():
+        if given.get(option) is not None:
+            setattr(part, field, given[option])
+            changed = True
+    return changed
+
+
+@app.command("update")
+def update(ctx: typer.Context,
+           template_id: str = typer.Argument(..., metavar="TEMPLATE_ID", help="Id or templates/ID."),
+           name_: str | None = typer.Option(None, "--name", metavar="NAME"),
+           title: str | None = typer.Option(None, metavar="TEXT", help="PUSH: the title."),
+           body: str | None = typer.Option(None, metavar="TEXT", help="PUSH: the body."),
+           image_url: str | None = typer.Option(None, metavar="URL", help="PUSH: an image (a rich push)."),
+           rich_text: str | None = typer.Option(None, metavar="TEXT", help="PUSH: the rich push's text."),
+           text: str | None = typer.Option(None, metavar="TEXT", help="SMS: the text; EMAIL: the plain-text part."),
+           subject: str | None = typer.Option(None, metavar="TEXT", help="EMAIL: the subject."),
+           html: str | None = typer.Option(None, metavar="HTML", help="EMAIL: the HTML part."),
+           html_file: Path | None = typer.Option(None, metavar="FILE", help="EMAIL: the HTML part from a file."),
+           pass_type: str | None = typer.Option(None, metavar="PASS_TYPE_ID", help="PASS: the pass type identifier."),
+           message: str | None = typer.Option(None, metavar="TEXT", help="PASS: the message.")) -> None:
+    """Changes what is given of a template's name and content; the rest stays. Events made from it
+    earlier keep their copy.
+
+    Examples:
+      engagectl templates update 8e0b --name "ATM SMS (short)"
+      engagectl templates update 8e0b --text "Withdrawal: {{ data.amount }}"
+    """
+    cli = cli_context(ctx)
+    given = {"title": title, "body": body, "image_url": image_url, "rich_text": rich_text, "text": text,
+             "subject": subject, "html": html_file.read_text() if html_file else html, "pass_type": pass_type,
+             "message": message}
+    if name_ is None and all(value is None for value in given.values()):
+        raise typer.BadParameter("nothing to change: give --name or a content option")
+    template_name = name("templates", template_id)
+
+    async def run(stubs: Stubs) -> pb.Template:
+        request = pb.UpdateTemplateRequest(template=pb.Template(name=template_name, display_name=name_ or ""))
+        if name_ is not None:
+            request.update_mask.paths.append("display_name")
+        if any(value is not None for value in given.values()):
+            existing = await stubs.engagement.GetTemplate(pb.GetTemplateRequest(name=template_name))
+            request.template.content.CopyFrom(existing.content)
+            if _overlay(request.template.content, existing.channel, given):
+                request.update_mask.paths.append("content")
+        return await stubs.engagement.UpdateTemplate(request)
+
+    emit_record("template", cli.call(run))
