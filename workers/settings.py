@@ -13,9 +13,10 @@ from server.config import Settings
 from server.domain.engagement.retry_policy import RetryPolicy
 from server.metrics import count_recorded
 from server.queue import redis_settings
+from server.queue_status import HEARTBEAT_INTERVAL_SECONDS
 from server.services.dispatch import DispatchService
 from workers.channels.egress import EgressPolicy
-from workers.context import WorkerContext, arq_job
+from workers.context import WorkerContext, arq_job, cron_task
 from workers.gateway import ChannelSenders
 from workers.rate_limit import RedisRateLimiter
 from workers.tasks.domain_events import process_domain_event, process_ingest_event, relay_lost_domain_events
@@ -65,15 +66,15 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
                       func(arq_job(dispatch_due), timeout=2 * settings.delivery_lease_seconds, keep_result=0)],
         "cron_jobs": [
             # Four times a minute: events announced while Redis was down go out within a sweep of its return.
-            cron(arq_job(relay_lost_domain_events), second={0, 15, 30, 45}, run_at_startup=True),
-            cron(arq_job(resend_lost_insight_chunks), minute={5, 20, 35, 50}, second=0),
+            cron(cron_task(relay_lost_domain_events), second={0, 15, 30, 45}, run_at_startup=True),
+            cron(cron_task(resend_lost_insight_chunks), minute={5, 20, 35, 50}, second=0),
             # Hourly, so that each tenant's 1st is caught in its own time zone; a batch per day at most.
-            cron(arq_job(start_due_insight_batches), minute=1, second=0, unique=True),
+            cron(cron_task(start_due_insight_batches), minute=1, second=0, unique=True),
             # Redis is lossy: the outbox sweep re-sends what it lost, four times a minute.
-            cron(arq_job(relay_lost_deliveries), second={5, 20, 35, 50}, run_at_startup=True),
+            cron(cron_task(relay_lost_deliveries), second={5, 20, 35, 50}, run_at_startup=True),
             # Delivery reports that came before their message was recorded as sent.
-            cron(arq_job(apply_early_receipts), second={12, 27, 42, 57}, run_at_startup=True),
-            cron(arq_job(start_due_campaigns), second=10, unique=True),
+            cron(cron_task(apply_early_receipts), second={12, 27, 42, 57}, run_at_startup=True),
+            cron(cron_task(start_due_campaigns), second=10, unique=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,
@@ -84,6 +85,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         # A worker killed mid-job leaves the job to be retried after this long.
         "job_timeout": 40,
         "max_tries": 8,
+        # arq's health key, and each worker's own heartbeat (workers.worker), this often.
+        "health_check_interval": HEARTBEAT_INTERVAL_SECONDS,
         "keep_result": 3600,
         "ctx": {"settings": settings},
         "handle_signals": True,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import time
 from signal import Signals
 from typing import Any
 
@@ -13,6 +15,8 @@ from arq import Worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import WatchError
 
+from server.domain.operations import WorkerBeat
+from server.queue_status import record_heartbeat, remove_heartbeat, this_worker_id
 from workers.redis_faults import REDIS_UNREACHABLE, RedisOutage
 
 log = structlog.get_logger("engage.worker")
@@ -22,6 +26,18 @@ class EngageWorker(Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._redis_outage = RedisOutage()
+        self._worker_id = this_worker_id()
+        self._started_at = dt.datetime.now(dt.UTC)
+
+    async def record_health(self) -> None:
+        # arq's health key is one per queue, which every worker overwrites: each worker also beats under
+        # its own id, so that `engagectl status` shows them all.
+        due = time.time() - self._last_health_check >= self.health_check_interval
+        await super().record_health()
+        if due:
+            await record_heartbeat(self.pool, self.queue_name, WorkerBeat(
+                self._worker_id, self._started_at, dt.datetime.now(dt.UTC), self.jobs_complete, self.jobs_failed,
+                self.jobs_retried, sum(not task.done() for task in self.tasks.values())))
 
     async def _poll_iteration(self) -> None:
         # arq lets a Redis error out of its poll (a WATCH in start_jobs, the heartbeat, a finished job's
@@ -64,6 +80,12 @@ class EngageWorker(Worker):
         # the process exited 1 before on_shutdown. Cancelled jobs are run again (arq's retry, our leases).
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         self.tasks = {job_id: task for job_id, task in self.tasks.items() if not task.cancelled()}
+        if self._pool is not None:
+            # Gone from `engagectl status` at once rather than when the beat expires; not worth a wait
+            # while Redis is away.
+            with contextlib.suppress(*REDIS_UNREACHABLE):
+                async with asyncio.timeout(1):
+                    await remove_heartbeat(self.pool, self.queue_name, self._worker_id)
         try:
             await super().close()
         except REDIS_UNREACHABLE as exc:
