@@ -11,6 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from engage.engagement.v1 import engagement_service_pb2_grpc
 from engage.ingest.v1 import ingest_service_pb2_grpc
 from engage.insights.v1 import insights_service_pb2_grpc
+from engage.operations.v1 import operations_service_pb2_grpc
 from engage.subscriptions.v1 import subscriptions_service_pb2_grpc
 
 DEFAULT_DEADLINE_SECONDS = 30.0
@@ -71,6 +72,7 @@ class Stubs:
     subscriptions: subscriptions_service_pb2_grpc.SubscriptionsServiceAsyncStub
     engagement: engagement_service_pb2_grpc.EngagementServiceAsyncStub
     health: HealthStub
+    operations: operations_service_pb2_grpc.OperationsServiceAsyncStub
 
     async def close(self) -> None:
         await self.channel.close()
@@ -92,4 +94,5 @@ def connect(address: str, token: str | None = None, *, max_message_bytes: int = 
                  insights=insights_service_pb2_grpc.InsightsServiceStub(with_defaults),
                  subscriptions=subscriptions_service_pb2_grpc.SubscriptionsServiceStub(with_defaults),
                  engagement=engagement_service_pb2_grpc.EngagementServiceStub(with_defaults),
-                 health=cast(HealthStub, health_pb2_grpc.HealthStub(with_defaults)))
+                 health=cast(HealthStub, health_pb2_grpc.HealthStub(with_defaults)),
+                 operations=operations_service_pb2_grpc.OperationsServiceStub(with_defaults))

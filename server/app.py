@@ -10,20 +10,26 @@ from grpc_reflection.v1alpha import reflection
 from engage.engagement.v1 import engagement_service_pb2, engagement_service_pb2_grpc
 from engage.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 from engage.insights.v1 import insights_service_pb2, insights_service_pb2_grpc
+from engage.operations.v1 import operations_service_pb2, operations_service_pb2_grpc
 from engage.subscriptions.v1 import subscriptions_service_pb2, subscriptions_service_pb2_grpc
 from server.bootstrap import Services
+from server.health import is_ready
+from server.queue_status import read_queue
 from server.rpc.engagement_servicer import EngagementServicer
 from server.rpc.ingest_servicer import IngestServicer
 from server.rpc.insights_servicer import InsightsServicer
 from server.rpc.interceptor import EngageInterceptor
+from server.rpc.operations_servicer import OperationsServicer
 from server.rpc.subscriptions_servicer import SubscriptionsServicer
 from server.security.tokens import TokenVerifier
+from server.services.operations import OperationsService
 
 SERVICE_NAMES = [
     ingest_service_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name,
     insights_service_pb2.DESCRIPTOR.services_by_name["InsightsService"].full_name,
     subscriptions_service_pb2.DESCRIPTOR.services_by_name["SubscriptionsService"].full_name,
     engagement_service_pb2.DESCRIPTOR.services_by_name["EngagementService"].full_name,
+    operations_service_pb2.DESCRIPTOR.services_by_name["OperationsService"].full_name,
 ]
 
 
@@ -46,6 +52,9 @@ def build_server(services: Services, address: str) -> tuple[grpc.aio.Server, int
         SubscriptionsServicer(services.subscriptions), server)
     engagement_service_pb2_grpc.add_EngagementServiceServicer_to_server(EngagementServicer(
         services.engagement_setup, services.engagement, services.campaigns, services.otp), server)
+    operations_service_pb2_grpc.add_OperationsServiceServicer_to_server(OperationsServicer(OperationsService(
+        services.database, services.bus, lambda now: read_queue(services.redis, settings.queue_name, now),
+        lambda: is_ready(services))), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -165,7 +165,7 @@ class MessageBus:
                       detail="their handlers kept failing; see event_handler_failed in the workers' logs")
         return lost_ids
 
-    async def abandoned_count(self) -> int:
-        """Events given up after MAX_RESENDS: what an operator has to look at."""
+    async def abandoned_count(self, tenant_id: str | None = None) -> int:
+        """Events given up after MAX_RESENDS (of one tenant, when given): what an operator has to look at."""
         async with UnitOfWork(self._database) as uow:
-            return await uow.domain_events.abandoned_count(MAX_RESENDS + 1)
+            return await uow.domain_events.abandoned_count(MAX_RESENDS + 1, tenant_id)

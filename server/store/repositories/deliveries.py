@@ -201,6 +201,17 @@ class DeliveriesRepository(TenantRepository):
             keyset_page(query, [DeliveryRow.delivery_id], (before,) if before else None, limit, descending=True))
         return [_delivery(r) for r in rows]
 
+    async def failures_since(self, since: dt.datetime) -> list[tuple[str, str, int]]:
+        """(state, error code, count) of the deliveries that ended FAILED or DEAD_LETTER since then."""
+        rows = await self.session.execute(
+            select(DeliveryRow.state, DeliveryRow.error_code, func.count())
+            .where(DeliveryRow.tenant_id == self.tenant_id,
+                   DeliveryRow.state.in_([DeliveryState.FAILED.value, DeliveryState.DEAD_LETTER.value]),
+                   DeliveryRow.updated_at >= since)
+            .group_by(DeliveryRow.state, DeliveryRow.error_code)
+            .order_by(func.count().desc(), DeliveryRow.state, DeliveryRow.error_code))
+        return [(state, error_code, int(count)) for state, error_code, count in rows]
+
     async def claim(self, delivery_id: str, now: dt.datetime, lease: dt.timedelta) -> Delivery | None:
         """Takes the delivery for one send when it is due, or when another worker's lease ran out (that
         worker died mid-send). None when it is not this worker's to send (done, not due, leased)."""

@@ -98,11 +98,13 @@ class DomainEventsRepository:
             .order_by(DomainEventRow.event_id).limit(limit))
         return [(event_id, attempts) for event_id, attempts in rows]
 
-    async def abandoned_count(self, attempts: int) -> int:
-        """Unprocessed events re-sent at least `attempts` times."""
-        found = await self.session.scalar(select(func.count()).select_from(DomainEventRow).where(
-            DomainEventRow.processed_at.is_(None), DomainEventRow.attempts >= attempts))
-        return int(found or 0)
+    async def abandoned_count(self, attempts: int, tenant_id: str | None = None) -> int:
+        """Unprocessed events re-sent at least `attempts` times (of one tenant, when given)."""
+        query = select(func.count()).select_from(DomainEventRow).where(
+            DomainEventRow.processed_at.is_(None), DomainEventRow.attempts >= attempts)
+        if tenant_id is not None:
+            query = query.where(DomainEventRow.tenant_id == tenant_id)
+        return int(await self.session.scalar(query) or 0)
 
     async def never_resent_ids(self, cutoff: dt.datetime, limit: int) -> list[int]:
         """Unprocessed events created before the cutoff and announced only by their own commit."""
