@@ -32,6 +32,7 @@ from clients.engagectl import (
     ingest_file,
     insights,
     otp,
+    status,
     subscriptions,
     templates,
     tenants,
@@ -91,6 +92,7 @@ def main(
 
 
 app.command("health")(health.health)
+app.command("status")(status.status)
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(token.app, name="token")
 app.add_typer(db.app, name="db")
