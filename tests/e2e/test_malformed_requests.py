@@ -12,13 +12,14 @@ from google.protobuf import message_factory
 from engage.engagement.v1 import engagement_service_pb2
 from engage.ingest.v1 import ingest_service_pb2
 from engage.insights.v1 import insights_service_pb2
+from engage.operations.v1 import operations_service_pb2
 from engage.subscriptions.v1 import subscriptions_service_pb2
 from server.domain.auth import Role
 from tests.support.random_messages import STRINGS, random_message
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 SERVICES = ((engagement_service_pb2, "engagement"), (ingest_service_pb2, "ingest"), (insights_service_pb2, "insights"),
-            (subscriptions_service_pb2, "subscriptions"))
+            (subscriptions_service_pb2, "subscriptions"), (operations_service_pb2, "operations"))
 CALLS_PER_METHOD_AND_ROLE = 6
 # JSON nested past what Python's parser recurses through, where requests carry JSON: page tokens (base64)
 # and an FCM service account (with the words that make a configuration one).
