@@ -154,16 +154,20 @@ def ingest(
     backfill: bool = typer.Option(
         False, "--backfill", help="The transactions are history: they move balances but fire no real-time "
                                   "insight, alert or message."),
+    strict: bool = typer.Option(
+        False, "--strict", help="Exit 1 when any line was rejected (by default only when every line was)."),
 ) -> None:
     """Loads a CSV or JSON Lines file of customers, accounts, balances and transactions.
 
-    Bad lines are reported with their line number and a reason; every good line is still loaded.
+    Bad lines are reported with their line number and a reason; every good line is still loaded. The
+    exit code is 1 when every line was rejected (nothing was loaded), or with --strict when any was.
 
     Needs a `service` token. The file formats are documented in the README.
 
     Examples:
       engagectl ingest tests/data/records/customers.csv
       engagectl ingest history.jsonl --backfill --json
+      engagectl ingest tests/data/records/transactions.csv --strict
     """
     cli = cli_context(ctx)
     try:
@@ -185,6 +189,22 @@ def ingest(
         emit_json(report.as_dict())
     else:
         _show(report)
+    failure = refusal(report, strict)
+    if failure:
+        raise CommandFailed(failure)
+
+
+def refusal(report: LoadReport, strict: bool) -> str:
+    """Why the load counts as failed (the report is printed all the same), or "" when it does not: every
+    line rejected, or with `strict` any line. A duplicate is not a failure: the line is already stored."""
+    totals = report.totals()
+    if not totals.rejected:
+        return ""
+    if not totals.accepted and not totals.duplicate:
+        return f"every line was rejected ({totals.rejected}): nothing was loaded"
+    if strict:
+        return f"{totals.rejected} line(s) rejected (--strict); the other {totals.accepted + totals.duplicate} loaded"
+    return ""
 
 
 def _show(report: LoadReport) -> None:

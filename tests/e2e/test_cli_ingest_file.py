@@ -172,3 +172,28 @@ async def test_a_line_nested_100000_deep_is_rejected_and_the_rest_loads(server, 
     async with server.stubs(token) as stubs:
         customers = (await stubs.ingest.ListCustomers(pb.ListCustomersRequest())).customers
         assert sorted(c.customer_id for c in customers) == ["c1", "c5"]
+
+
+async def test_exit_code_1_when_every_line_is_rejected_or_with_strict_when_any_is(server, tenant, engagectl,
+                                                                                  tmp_path):
+    token = server.token(tenant, "service", "loader")
+    nothing_good = tmp_path / "orphans.jsonl"
+    nothing_good.write_text("\n".join([_txn("t1", "a9", "1.00", direction="DEBIT"), '{"kind": "customer",']) + "\n")
+    refused = await engagectl("--json", "ingest", str(nothing_good), token=token)
+    assert refused.exit_code == 1
+    assert json.loads(refused.stdout)["totals"] == {"accepted": 0, "duplicate": 0, "rejected": 2}  # still reported
+    assert refused.stderr.strip() == "error: every line was rejected (2): nothing was loaded"
+
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join(MIXED_LINES) + "\n")
+    strict = await engagectl("ingest", str(mixed), "--strict", token=token)
+    assert strict.exit_code == 1
+    assert "INVALID_AMOUNT" in strict.stdout  # the table of rejected lines comes first
+    assert strict.stderr.strip().endswith("error: 7 line(s) rejected (--strict); the other 10 loaded")
+
+    # Loaded before: duplicates are not failures, even with --strict.
+    customers = tmp_path / "customers.csv"
+    customers.write_text("customer_id,segment\nc1,retail\n")
+    for _ in range(2):
+        again = await engagectl("ingest", str(customers), "--strict", token=token)
+        assert again.exit_code == 0, again.stderr
