@@ -29,6 +29,8 @@ class Posting:
     transaction_id: str
     account_id: str
     customer_id: str  # the account's owner when the posting was committed
+    account_type: str  # CHECKING, SAVINGS, ... (server.domain.ingest.model.AccountType)
+    account_container: str  # BANK, CREDIT_CARD, ... (server.domain.ingest.model.Container)
     amount: Money  # signed: negative for money out
     balance_after: Money  # the account's current balance right after this posting, as committed
     booking_date: dt.date

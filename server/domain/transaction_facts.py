@@ -27,8 +27,9 @@ class TransactionFacts:
     description: str = ""
 
     @classmethod
-    def of(cls, posting: Posting, account_type: str, account_container: str) -> TransactionFacts:
-        return cls(posting.transaction_id, posting.account_id, posting.customer_id, account_type, account_container,
+    def of(cls, posting: Posting) -> TransactionFacts:
+        return cls(posting.transaction_id, posting.account_id, posting.customer_id, posting.account_type,
+                   posting.account_container,
                    posting.magnitude, posting.direction.value, posting.amount.currency, posting.posted_at,
                    posting.balance_after.amount, posting.category, posting.description)
 

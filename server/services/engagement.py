@@ -14,12 +14,11 @@ import structlog
 
 from server.domain.auth import Caller, Role
 from server.domain.engagement.alerts import matches
-from server.domain.engagement.entities import Delivery, DeliveryState, Event, InsightNotification, TransactionAlert
+from server.domain.engagement.entities import Delivery, DeliveryState, Event, TransactionAlert
 from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt, could_name_a_message
 from server.domain.errors import DomainError, FieldViolation, InvalidArgument, not_found
 from server.domain.events import FeedItemsCreated, TransactionsPosted
-from server.domain.ingest.model import Account, Customer
-from server.domain.insights.feed import FeedItem
+from server.domain.ingest.model import Customer
 from server.domain.pagination import Page, PageRequest, paginate
 from server.domain.transaction_facts import TransactionFacts
 from server.security.secret_box import SecretBox
@@ -37,6 +36,12 @@ from server.store.db import Database
 from server.store.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
+
+# Triggers that alerts and notifications fire are recorded this many at a time; a chunk's rendered
+# messages stay well below the batch bound (a rule firing for a whole batch of 5,000 postings stays
+# within a few chunks' memory).
+AUTOMATIC_TRIGGERS_PER_WRITE = 500
+AUTOMATIC_CONTENT_LIMIT = 64 * 1024 * 1024
 
 # A queued delivery not picked up this long after it was due is taken as lost by Redis and re-sent.
 RELAY_GRACE = dt.timedelta(seconds=30)
@@ -179,38 +184,26 @@ class EngagementService:
         alerts = await uow.transaction_alerts.all()
         if not alerts or not event.postings:
             return None
-        now = self._clock()
-        accounts = {a.account_id: a for a in await uow.accounts.get_many({p.account_id for p in event.postings})}
         conditions = [(alert, alert.condition.effective()) for alert in alerts]
-        matched: list[tuple[TransactionAlert, TransactionFacts, Account]] = []
+        matched: list[tuple[TransactionAlert, TransactionFacts]] = []
         for posting in event.postings:
-            account = accounts.get(posting.account_id)
-            if account is None:
-                continue
-            facts = TransactionFacts.of(posting, account.type.value, account.container.value)
-            matched.extend((alert, facts, account) for alert, condition in conditions if matches(condition, facts))
+            facts = TransactionFacts.of(posting)
+            matched.extend((alert, facts) for alert, condition in conditions if matches(condition, facts))
         if not matched:
             return None
-        events = {e.event_id: e for e in await uow.events.get_many({alert.event_id for alert, _, _ in matched})}
-        setup = await load_sending_setup(uow, list(events.values()))
-        contacts = await uow.contacts.get_many(list({facts.customer_id for _, facts, _ in matched}))
-        created: list[Delivery] = []
-        for alert, facts, account in matched:
-            bound = events.get(alert.event_id)
-            if bound is None:
+        events = {e.event_id: e for e in await uow.events.get_many({alert.event_id for alert, _ in matched})}
+        # Names and currencies of the matched accounts only: most postings match no alert.
+        accounts = {a.account_id: a for a in await uow.accounts.get_many({f.account_id for _, f in matched})}
+        triggers = []
+        for alert, facts in matched:
+            bound, account = events.get(alert.event_id), accounts.get(facts.account_id)
+            if bound is None or account is None:
                 continue
             tokens = {"transaction": _transaction_tokens(facts),
                       "account": {"id": account.account_id, "name": account.account_name,
                                   "type": str(account.type), "currency": account.currency}}
-            trigger = Trigger(bound, facts.customer_id, f"txn:{alert.alert_id}:{facts.transaction_id}", tokens)
-            try:
-                deliveries, new = await record_trigger(uow, trigger, setup, contacts.get(facts.customer_id),
-                                                       self._box, now)
-            except Exception as exc:  # a broken alert (e.g. a token it cannot fill) must not stop the others
-                log.warning("transaction_alert_not_sent", tenant=tenant_id, alert=alert.alert_id, error=str(exc))
-                continue
-            if new:
-                created.extend(deliveries)
+            triggers.append(Trigger(bound, facts.customer_id, f"txn:{alert.alert_id}:{facts.transaction_id}", tokens))
+        created = await self._record_automatic(uow, tenant_id, triggers, "transaction_alert_not_sent")
         return self._announcing(tenant_id, created)
 
     async def on_feed_items_created(self, uow: UnitOfWork, tenant_id: str, event: FeedItemsCreated
@@ -223,34 +216,43 @@ class EngagementService:
             return None
         bound_names = {n.insight_name for n in notifications}
         items = await uow.feed.get_many([i.feed_item_id for i in event.items if i.insight_name in bound_names])
-        return self._announcing(tenant_id, await self._record_feed_items(uow, tenant_id, items, notifications))
-
-    async def _record_feed_items(self, uow: UnitOfWork, tenant_id: str, items: list[FeedItem],
-                                 notifications: list[InsightNotification]) -> list[Delivery]:
-        created: list[Delivery] = []
-        now = self._clock()
         events = {e.event_id: e for e in await uow.events.get_many({n.event_id for n in notifications})}
-        setup = await load_sending_setup(uow, list(events.values()))
-        contacts = await uow.contacts.get_many(list({i.customer_id for i in items}))
+        triggers = []
         for notification in notifications:
-            event = events.get(notification.event_id)
-            if event is None:
+            bound = events.get(notification.event_id)
+            if bound is None:
                 continue
             for item in items:
                 if item.insight_name != notification.insight_name:
                     continue
                 tokens = {"insight": {"name": item.insight_name, "title": str(item.payload.get("title", "")),
                                       "figures": _figures(item.payload)}}
-                trigger = Trigger(event, item.customer_id, f"insight:{notification.notification_id}:"
-                                  f"{item.feed_item_id}", tokens)
-                try:
-                    deliveries, new = await record_trigger(uow, trigger, setup, contacts.get(item.customer_id),
-                                                           self._box, now)
-                except Exception as exc:  # a broken notification must not undo the insight
-                    log.warning("insight_notification_not_sent", tenant=tenant_id, error=str(exc))
-                    continue
-                if new:
-                    created.extend(deliveries)
+                triggers.append(Trigger(bound, item.customer_id,
+                                        f"insight:{notification.notification_id}:{item.feed_item_id}", tokens))
+        created = await self._record_automatic(uow, tenant_id, triggers, "insight_notification_not_sent")
+        return self._announcing(tenant_id, created)
+
+    async def _record_automatic(self, uow: UnitOfWork, tenant_id: str, triggers: list[Trigger],
+                                not_sent_event: str) -> list[Delivery]:
+        """Records the deliveries of triggers that rules fired, a few statements per chunk. One that cannot
+        be sent (its app unpublished, its content not rendering) is logged and skipped: a broken alert or
+        notification must not hold the others back. Returns the new deliveries."""
+        if not triggers:
+            return []
+        now = self._clock()
+        setup = await load_sending_setup(uow, list({t.event.event_id: t.event for t in triggers}.values()))
+        contacts = await uow.contacts.get_many(list({t.customer_id for t in triggers}))
+        created: list[Delivery] = []
+        for start in range(0, len(triggers), AUTOMATIC_TRIGGERS_PER_WRITE):
+            chunk = triggers[start:start + AUTOMATIC_TRIGGERS_PER_WRITE]
+            results = await record_triggers(uow, chunk, setup, contacts, self._box, now,
+                                            content_limit=AUTOMATIC_CONTENT_LIMIT)
+            for trigger, result in zip(chunk, results, strict=True):
+                if isinstance(result, DomainError):
+                    log.warning(not_sent_event, tenant=tenant_id, trigger=trigger.trigger_key,
+                                event=trigger.event.event_id, reason=result.code, error=str(result))
+                elif result[1]:
+                    created.extend(result[0])
         return created
 
     # -- deliveries -----------------------------------------------------------------------------

@@ -362,7 +362,7 @@ is history (see server.domain.ingest.freshness)."""
                 # Locks the accounts in id order: batches stored at the same time (other streams) wait
                 # for each other here instead of deadlocking. The balances read under the lock decide
                 # which rows fit; a row that does not is taken out again (it was inserted just now).
-                balances, owners = await uow.accounts.lock_balances({t.account_id for _, t in accepted})
+                balances, holders = await uow.accounts.lock_balances({t.account_id for _, t in accepted})
                 moves = move_balances(balances, accepted)
                 if moves.rejected:
                     await uow.transactions.delete_ids([r.item_id for r in moves.rejected])
@@ -379,7 +379,7 @@ is history (see server.domain.ingest.freshness)."""
             live = [t for _, t in accepted
                     if t.posted_at is not None and is_live(prepared.backfill, t.posted_at, now, self._live_window)]
             if live:
-                event_id = await uow.domain_events.add_transactions_posted(prepared.tenant_id, live, owners,
+                event_id = await uow.domain_events.add_transactions_posted(prepared.tenant_id, live, holders,
                                                                           moves.current_after, now)
             await uow.commit()
         return outcome, event_id

@@ -120,24 +120,24 @@ async def evaluate_postings(uow: UnitOfWork, catalogue: Catalogue, postings: Seq
     plugins = catalogue.event_driven()
     if not plugins or not postings:
         return []
-    accounts = {a.account_id: a for a in await uow.accounts.get_many({p.account_id for p in postings})}
     owners = sorted({p.customer_id for p in postings})
     stored = await uow.subscriptions.settings_of([BANK_LEVEL, *owners], [p.definition.name for p in plugins])
     subscribed = {p.definition.name: _subscriptions(p.definition, owners, stored) for p in plugins}
+    headers: dict[int, dict[str, Any]] = {}  # by subscription object: one per distinct configuration
     candidates: list[FeedItem] = []
     for posting in sorted(postings, key=lambda p: (p.posted_at, p.transaction_id)):
-        account = accounts.get(posting.account_id)
-        if account is None:
-            continue
-        facts = TransactionFacts.of(posting, account.type.value, account.container.value)
+        facts = TransactionFacts.of(posting)
         for plugin in plugins:
             subscription = subscribed[plugin.definition.name].get(posting.customer_id)
             if subscription is None:
                 continue
             payload = plugin.evaluate(facts, subscription)
             if payload is not None:
+                header = headers.get(id(subscription))
+                if header is None:
+                    header = headers[id(subscription)] = content_header(plugin.definition, subscription)
                 candidates.append(_item(plugin.definition, posting.customer_id, plugin.period(facts), payload,
-                                        subscription, now))
+                                        subscription, now, header))
     # Several postings of one batch may fall in one period (a daily low-balance warning): the first wins.
     unique: dict[tuple[str, str, str], FeedItem] = {}
     for item in candidates:

@@ -35,23 +35,27 @@ Payload = dict[str, Any]
 
 # A posting's amounts are whole ten-thousandths (server.domain.money's storage scale): exact integers,
 # written without a Decimal per row. Its booking date is the UTC date of posted_at.
-POSTING_COLUMNS = ["transaction_id", "account_id", "customer_id", "currency", "amount_scaled",
-                   "balance_after_scaled", "posted_at", "direction", "category", "description"]
+POSTING_COLUMNS = ["transaction_id", "account_id", "customer_id", "account_type", "account_container", "currency",
+                   "amount_scaled", "balance_after_scaled", "posted_at", "direction", "category", "description"]
 
 
 def posting_row(posting: Posting) -> list[Any]:
-    return [posting.transaction_id, posting.account_id, posting.customer_id, posting.amount.currency,
-            to_scaled(posting.amount.amount), to_scaled(posting.balance_after.amount), posting.posted_at.isoformat(),
-            posting.direction.value, posting.category, posting.description]
+    return [posting.transaction_id, posting.account_id, posting.customer_id, posting.account_type,
+            posting.account_container, posting.amount.currency, to_scaled(posting.amount.amount),
+            to_scaled(posting.balance_after.amount), posting.posted_at.isoformat(), posting.direction.value,
+            posting.category, posting.description]
+
+
+_DIRECTIONS = {direction.value: direction for direction in Direction}
 
 
 def _posting(row: list[Any]) -> Posting:
-    (transaction_id, account_id, customer_id, currency, amount, balance_after, posted_at, direction, category,
-     description) = row
+    (transaction_id, account_id, customer_id, account_type, account_container, currency, amount, balance_after,
+     posted_at, direction, category, description) = row
     posted = dt.datetime.fromisoformat(posted_at)
-    return Posting(transaction_id, account_id, customer_id, Money(from_scaled(amount), currency),
-                   Money(from_scaled(balance_after), currency), posted.astimezone(dt.UTC).date(), posted,
-                   Direction(direction), category, description)
+    return Posting(transaction_id, account_id, customer_id, account_type, account_container,
+                   Money(from_scaled(amount), currency), Money(from_scaled(balance_after), currency),
+                   posted.astimezone(dt.UTC).date(), posted, _DIRECTIONS[direction], category, description)
 
 
 def transactions_posted_payload(rows: list[list[Any]], live: bool) -> Payload:

@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 
 class AccountType(enum.StrEnum):
@@ -61,6 +62,14 @@ class Account:
     attributes: dict[str, str] = field(default_factory=dict)
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+
+
+class AccountHolder(NamedTuple):
+    """Whose an account is and what kind, as read with its balance when a batch locks it."""
+
+    customer_id: str
+    type: str
+    container: str
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import CursorResult, delete, or_, select
 
-from server.domain.ingest.model import Account, AccountType, Container
+from server.domain.ingest.model import Account, AccountHolder, AccountType, Container
 from server.store.keyset import keyset_page
 from server.store.models import AccountPartyRow, AccountRow
 from server.store.repositories.base import TenantRepository
@@ -17,10 +17,12 @@ _DESCRIPTIVE_COLUMNS = ("customer_id", "authorized_customer_ids", "account_type"
                         "provider_name", "account_name", "open_date", "attributes", "updated_at")
 
 
-_LOCK_IN_ID_ORDER = ("SELECT account_id, current_balance, available_balance, customer_id FROM accounts "
+_LOCK_IN_ID_ORDER = ("SELECT account_id, current_balance, available_balance, customer_id, account_type, container "
+                     "FROM accounts "
                      "WHERE tenant_id = $1 "
                      "AND account_id = ANY($2::text[]) ORDER BY account_id FOR NO KEY UPDATE")
-_SQLITE_BALANCES = ("SELECT account_id, current_balance, available_balance, customer_id FROM accounts "
+_SQLITE_BALANCES = ("SELECT account_id, current_balance, available_balance, customer_id, account_type, container "
+                    "FROM accounts "
                     "WHERE tenant_id = ? AND "
                     "account_id IN (SELECT value FROM json_each(?))")
 _ADD_TO_BALANCES = """
@@ -106,25 +108,27 @@ class AccountsRepository(TenantRepository):
                 "(SELECT value FROM json_each(?))", (self.tenant_id, json.dumps(list(account_ids))))
         return {account_id: currency for account_id, currency in rows}
 
-    async def lock_balances(self, account_ids: set[str]) -> tuple[dict[str, tuple[int, int]], dict[str, str]]:
-        """account id -> (current, available) balance in whole ten-thousandths, and account id -> its owner,
-        held until the unit of work ends: PostgreSQL locks the rows in id order, so that transactions
-        moving overlapping sets of accounts wait for each other instead of deadlocking; SQLite has a
-        single writer (the caller has written in this transaction already, so it holds it)."""
+    async def lock_balances(self, account_ids: set[str]
+                            ) -> tuple[dict[str, tuple[int, int]], dict[str, AccountHolder]]:
+        """account id -> (current, available) balance in whole ten-thousandths, and account id -> its
+        holder (owner, type, container), held until the unit of work ends: PostgreSQL locks the rows in id
+        order, so that transactions moving overlapping sets of accounts wait for each other instead of
+        deadlocking; SQLite has a single writer (the caller has written in this transaction already, so it
+        holds it)."""
         if not account_ids:
             return {}, {}
         connection = await self.session.connection()
-        rows: CursorResult[*tuple[Any, ...]]  # (account_id, current, available, customer_id)
+        rows: CursorResult[*tuple[Any, ...]]  # (account_id, current, available, customer_id, type, container)
         if connection.dialect.name == "postgresql":
             rows = await connection.exec_driver_sql(_LOCK_IN_ID_ORDER, (self.tenant_id, sorted(account_ids)))
         else:
             rows = await connection.exec_driver_sql(_SQLITE_BALANCES, (self.tenant_id, json.dumps(sorted(account_ids))))
         balances: dict[str, tuple[int, int]] = {}
-        owners: dict[str, str] = {}
-        for account_id, current, available, customer_id in rows:
+        holders: dict[str, AccountHolder] = {}
+        for account_id, current, available, customer_id, account_type, container in rows:
             balances[account_id] = (int(current), int(available))
-            owners[account_id] = customer_id
-        return balances, owners
+            holders[account_id] = AccountHolder(customer_id, account_type, container)
+        return balances, holders
 
     async def add_to_balances(self, deltas: dict[str, int], now: dt.datetime) -> None:
         """Adds each delta (whole ten-thousandths) to the account's current and available balance; the

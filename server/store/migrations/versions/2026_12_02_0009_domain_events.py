@@ -23,8 +23,8 @@ down_revision = '0008'
 branch_labels = None
 depends_on = None
 
-_COLUMNS = ["transaction_id", "account_id", "customer_id", "currency", "amount_scaled", "balance_after_scaled",
-            "posted_at", "direction", "category", "description"]
+_COLUMNS = ["transaction_id", "account_id", "customer_id", "account_type", "account_container", "currency",
+            "amount_scaled", "balance_after_scaled", "posted_at", "direction", "category", "description"]
 
 
 def upgrade() -> None:
@@ -63,20 +63,21 @@ def _carry_over_pending_ingest_events() -> None:
         rows = []
         for transaction_id in ids:
             found = bind.execute(sa.text(
-                "SELECT t.transaction_id, t.account_id, a.customer_id, t.currency, t.signed_amount, "
+                "SELECT t.transaction_id, t.account_id, a.customer_id, a.account_type, a.container, t.currency, "
+                "t.signed_amount, "
                 "COALESCE(t.running_balance, a.current_balance), t.posted_at, t.direction, t.category, "
                 "t.description FROM transactions t JOIN accounts a ON a.tenant_id = t.tenant_id AND "
                 "a.account_id = t.account_id WHERE t.tenant_id = :tenant AND t.transaction_id = :id"),
                 {"tenant": tenant_id, "id": transaction_id}).first()
             if found is None:
                 continue
-            (txn_id, account_id, customer_id, currency, signed, balance, posted_at, direction, category,
-             description) = found
+            (txn_id, account_id, customer_id, account_type, container, currency, signed, balance, posted_at,
+             direction, category, description) = found
             # SQLite keeps the naive UTC time as text; PostgreSQL gives an aware datetime.
             when = dt.datetime.fromisoformat(posted_at) if isinstance(posted_at, str) else posted_at
             posted = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).isoformat()
-            rows.append([txn_id, account_id, customer_id, currency, int(signed), int(balance), posted, direction,
-                         category or "", description or ""])
+            rows.append([txn_id, account_id, customer_id, account_type, container, currency, int(signed),
+                         int(balance), posted, direction, category or "", description or ""])
         bind.execute(sa.text(
             "INSERT INTO domain_events (event_id, tenant_id, kind, payload, created_at, attempts) "
             "VALUES (:id, :tenant, 'TransactionsPosted', :payload, :created, 0)"),
