@@ -143,7 +143,8 @@ async def _picture(stubs: Stubs, customer_id: str, count: int) -> Picture:
         picture.more_accounts = bool(response.next_page_token)
         return list(response.accounts)
 
-    found_accounts, *_ = await asyncio.gather(
+    # Named one by one: mypy cannot type a starred target of gather()'s tuple.
+    found_accounts, _holdings, _feed, _subscriptions, _deliveries = await asyncio.gather(
         _section(picture, "accounts", accounts()),
         _section(picture, "holdings", listed(lambda: stubs.ingest.ListHoldings(pb.ListHoldingsRequest(
             customer_id=customer_id, page_size=count)), "holdings")),

@@ -117,7 +117,7 @@ def get(ctx: typer.Context, template_id: str = typer.Argument(..., metavar="TEMP
         name=name("templates", template_id)))))
 
 
-def _overlay(content: pb.MessageContent, channel_number: int, given: dict[str, str | None]) -> bool:
+def _overlay(content: pb.MessageContent, channel_number: pb.Channel.ValueType, given: dict[str, str | None]) -> bool:
     """Sets the given fields of the channel's part of `content`, keeping the rest; True when any was given.
     `given` is keyed by the create options' names."""
     fields = {pb.CHANNEL_PUSH: ("push", {"title": "title", "body": "body", "image_url": "image_url",
