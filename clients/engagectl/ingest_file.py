@@ -162,7 +162,7 @@ def ingest(
     Bad lines are reported with their line number and a reason; every good line is still loaded. The
     exit code is 1 when every line was rejected (nothing was loaded), or with --strict when any was.
 
-    Needs a `service` token. The file formats are documented in the README.
+    Needs a `service` token. The file formats are documented in docs/file-formats.md.
 
     Examples:
       engagectl ingest tests/data/records/customers.csv
