@@ -10,6 +10,7 @@ import signal
 import sys
 
 import psutil
+import pytest
 from grpc_health.v1 import health_pb2
 
 from clients.stubs import connect
@@ -20,6 +21,9 @@ from server.embedded_redis import free_port
 from server.security.tokens import mint_token
 from tests.conftest import REPO_ROOT, TEST_JWT_SECRET
 from tests.support.yes_bank import add_customer, set_up_yes_bank
+
+# Kills and restarts real processes and times their recovery: run alone, after the parallel part.
+pytestmark = pytest.mark.faults
 
 
 async def test_make_run_serves_sends_and_stops_cleanly(tmp_path, smtp_sink, provider_sink):
