@@ -10,7 +10,17 @@ import typer
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import label
 from clients.engagectl.money import show_money
-from clients.engagectl.output import Column, Id, as_dict, emit_json, emit_list, emit_record, emit_table, enum_number
+from clients.engagectl.output import (
+    Column,
+    Id,
+    as_dict,
+    emit_json,
+    emit_list,
+    emit_record,
+    emit_table,
+    enum_number,
+    notice,
+)
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.insights.v1 import insights_service_pb2 as pb
@@ -72,7 +82,9 @@ def trigger(ctx: typer.Context,
                                               help="Repeat for several (default: all scheduled)."),
             as_of: str | None = typer.Option(None, metavar="DATE", help="Evaluate as of YYYY-MM-DD (default: today).")
             ) -> None:
-    """Evaluates a user's scheduled insights now and shows what was generated.
+    """Evaluates a user's scheduled insights now and shows what was generated; each insight that
+    generated nothing says why on stderr (not subscribed, condition not met, or already generated for
+    the period). --json gives both: {"generated": [...], "not_generated": [...]}.
 
     Examples:
       engagectl insights trigger --customer demo-c0001
@@ -84,7 +96,23 @@ def trigger(ctx: typer.Context,
     if day:
         request.as_of.CopyFrom(day)
     response = cli.call(lambda s: s.insights.TriggerInsights(request))
-    emit_list("generated", FEED_COLUMNS, list(response.generated), feed_row)
+    if cli.json_output:
+        emit_json(as_dict(response))
+        return
+    emit_table("generated", FEED_COLUMNS, [feed_row(i) for i in response.generated])
+    who = customer or "ID"
+    for skipped in response.not_generated:
+        why = NOT_GENERATED.get(skipped.reason, "").format(customer=who)
+        notice(f"not generated: {skipped.insight_name} for {skipped.period}: {skipped.reason}"
+               + (f" ({why})" if why else ""))
+
+
+# What a TriggerInsights reason means, and where to look next.
+NOT_GENERATED = {
+    "UNSUBSCRIBED": "not subscribed: engagectl subscriptions get --customer {customer}",
+    "CONDITION_NOT_MET": "its figures do not reach its thresholds, or the balances it compares are missing",
+    "ALREADY_GENERATED": "the period's item exists already: engagectl insights feed --customer {customer}",
+}
 
 
 @app.command("feed")

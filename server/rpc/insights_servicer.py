@@ -37,9 +37,12 @@ class InsightsServicer(pb_grpc.InsightsServiceServicer):
 
     async def TriggerInsights(self, request: pb.TriggerInsightsRequest,
                               context: grpc.aio.ServicerContext) -> pb.TriggerInsightsResponse:
-        generated = await self._insights.trigger(current_caller(), request.customer_id, list(request.insight_names),
-                                                 date_field(request, "as_of", "as_of"))
-        return pb.TriggerInsightsResponse(generated=[feed_item_to_proto(i) for i in generated])
+        result = await self._insights.trigger(current_caller(), request.customer_id, list(request.insight_names),
+                                              date_field(request, "as_of", "as_of"))
+        return pb.TriggerInsightsResponse(
+            generated=[feed_item_to_proto(i) for i in result.generated],
+            not_generated=[pb.NotGenerated(insight_name=n.insight_name, reason=n.reason.value, period=n.period)
+                           for n in result.not_generated])
 
     async def GetFeed(self, request: pb.GetFeedRequest, context: grpc.aio.ServicerContext) -> pb.GetFeedResponse:
         since = until = None

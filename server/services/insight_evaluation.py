@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from server.domain.events import Posting
@@ -18,7 +18,7 @@ from server.domain.insights.definition import (
     SubscriptionSettings,
     effective_subscription,
 )
-from server.domain.insights.feed import FeedItem
+from server.domain.insights.feed import FeedItem, NotGenerated, NotGeneratedReason
 from server.domain.insights.periods import month_period, previous_month_ends
 from server.domain.subscriptions.levels import BANK_LEVEL
 from server.domain.transaction_facts import TransactionFacts
@@ -33,6 +33,8 @@ VALIDITY = {Frequency.MONTHLY: dt.timedelta(days=35), Frequency.DAILY: dt.timede
 class EvaluationResult:
     users_evaluated: int
     generated: list[FeedItem]
+    # Only when asked for (an on-demand trigger): each user and insight that generated nothing, and why.
+    not_generated: list[NotGenerated] = field(default_factory=list)
 
 
 def content_header(definition: InsightDefinition, subscription: EffectiveSubscription) -> dict[str, Any]:
@@ -69,9 +71,11 @@ def _subscriptions(definition: InsightDefinition, customer_ids: list[str],
 
 async def evaluate_scheduled(uow: UnitOfWork, catalogue: Catalogue, *, as_of: dt.date, now: dt.datetime,
                              customer_ids: list[str], names: list[str] | None = None,
-                             id_range: tuple[str, str] | None = None) -> EvaluationResult:
+                             id_range: tuple[str, str] | None = None, explain: bool = False) -> EvaluationResult:
     """Evaluates the SCHEDULE insights for the customers (all of id_range when given) as of a date and
-    stores what is new; the caller commits. Items already there for the period are not generated again."""
+    stores what is new; the caller commits. Items already there for the period are not generated again.
+    `explain`: also say, for each customer and insight that generated nothing, why (the on-demand
+    trigger answers with it; a batch of thousands has no one to tell)."""
     plugins = [p for p in catalogue.scheduled() if not names or p.definition.name in names]
     plugin_names = [p.definition.name for p in plugins]
     if id_range is not None:
@@ -80,10 +84,39 @@ async def evaluate_scheduled(uow: UnitOfWork, catalogue: Catalogue, *, as_of: dt
     else:
         stored = await uow.subscriptions.settings_of([BANK_LEVEL, *customer_ids], plugin_names)
     candidates: list[FeedItem] = []
+    unsubscribed: list[tuple[str, str]] = []
     for plugin in plugins:
         candidates += await _evaluate_month_end_plugin(uow, plugin, as_of, now, customer_ids, stored, id_range)
+        if explain:
+            subscribed = _subscriptions(plugin.definition, customer_ids, stored)
+            unsubscribed += [(c, plugin.definition.name) for c in customer_ids if c not in subscribed]
     inserted = await uow.feed.insert_new(candidates)
-    return EvaluationResult(len(customer_ids), [i for i in candidates if i.feed_item_id in inserted])
+    result = EvaluationResult(len(customer_ids), [i for i in candidates if i.feed_item_id in inserted])
+    if explain:
+        result.not_generated = _why_not(customer_ids, plugin_names, month_period(as_of), candidates, inserted,
+                                        set(unsubscribed))
+    return result
+
+
+def _why_not(customer_ids: list[str], insight_names: list[str], period: str, candidates: list[FeedItem],
+             inserted: set[str], unsubscribed: set[tuple[str, str]]) -> list[NotGenerated]:
+    """Each customer and insight without a new item: unsubscribed; a candidate the feed already had for
+    the period; or no candidate at all, since its evaluation found the condition unmet."""
+    candidate_ids = {(i.customer_id, i.insight_name): i.feed_item_id for i in candidates}
+    found = []
+    for customer_id in customer_ids:
+        for name in insight_names:
+            candidate = candidate_ids.get((customer_id, name))
+            if candidate is not None and candidate in inserted:
+                continue
+            if (customer_id, name) in unsubscribed:
+                reason = NotGeneratedReason.UNSUBSCRIBED
+            elif candidate is not None:
+                reason = NotGeneratedReason.ALREADY_GENERATED
+            else:
+                reason = NotGeneratedReason.CONDITION_NOT_MET
+            found.append(NotGenerated(customer_id, name, reason, period))
+    return found
 
 
 async def _evaluate_month_end_plugin(uow: UnitOfWork, plugin: MonthEndBalancesPlugin, as_of: dt.date,

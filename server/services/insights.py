@@ -21,7 +21,7 @@ from server.domain.insights.periods import check_as_of
 from server.domain.pagination import Page, PageRequest, paginate
 from server.services.clock import Clock, utc_now
 from server.services.events import ChunkQueue, EventPublisher, announce_committed, hand_over
-from server.services.insight_evaluation import evaluate_postings, evaluate_scheduled
+from server.services.insight_evaluation import EvaluationResult, evaluate_postings, evaluate_scheduled
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -72,8 +72,9 @@ class InsightsService:
     # -- on demand ------------------------------------------------------------------------------
 
     async def trigger(self, caller: Caller, customer_id: str, names: list[str], as_of: dt.date | None
-                      ) -> list[FeedItem]:
-        """POST /insights/trigger: evaluates now; returns only what this call generated."""
+                      ) -> EvaluationResult:
+        """POST /insights/trigger: evaluates now; returns only what this call generated, and for each
+        insight that generated nothing, why."""
         caller.require_role(Role.USER, Role.SERVICE)
         customer_id = _user_of(caller, customer_id)
         names = self._scheduled_names(names)
@@ -84,11 +85,11 @@ class InsightsService:
                 raise not_found("customer", customer_id)
             as_of = as_of or await self._today(uow, caller.tenant_id)
             result = await evaluate_scheduled(uow, self._catalogue, as_of=as_of, now=self._clock(),
-                                              customer_ids=[customer_id], names=names or None)
+                                              customer_ids=[customer_id], names=names or None, explain=True)
             await self._raise_feed_items_created(uow, caller.tenant_id, result.generated)
             await uow.commit()
         await announce_committed(self._events, uow.domain_events.added)
-        return result.generated
+        return result
 
     # -- batches --------------------------------------------------------------------------------
 

@@ -67,3 +67,33 @@ async def test_a_subscriptions_body_nested_too_deeply_is_refused_in_one_line(eng
     assert result.exit_code == 2
     assert result.stderr.strip() == ("error: Invalid value for --body: cannot read a JSON body: nested too deeply "
                                      "(see 'engagectl subscriptions set --help')")
+
+
+async def test_a_trigger_that_generates_nothing_says_why(engagectl, server, tenant, service_stubs):
+    await seed_reference_customer(service_stubs)
+    service = server.token(tenant, Role.SERVICE, "loader")
+    savings = "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE"
+
+    async def trigger(as_of: str, *options: str) -> dict:  # type: ignore[type-arg]
+        result = await engagectl("--json", "insights", "trigger", "--customer", "u1", "--insight", savings,
+                                 "--as-of", as_of, *options, token=service)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    first = await trigger("2021-07-01")
+    assert ([i["insight_name"] for i in first["generated"]], first["not_generated"]) == ([savings], [])
+    again = await trigger("2021-07-03")
+    assert (again["generated"], again["not_generated"]) == (
+        [], [{"insight_name": savings, "reason": "ALREADY_GENERATED", "period": "2021-07"}])
+    too_early = await trigger("2021-04-01")  # no month-end balance before April's end: nothing to compare
+    assert too_early == {"generated": [], "not_generated": [
+        {"insight_name": savings, "reason": "CONDITION_NOT_MET", "period": "2021-04"}]}
+
+    unsubscribed = await engagectl("subscriptions", "set", "--insight", savings, "--customer", "u1", "--unsubscribed",
+                                   token=server.token(tenant, Role.USER, "u1"))
+    assert unsubscribed.exit_code == 0, unsubscribed.stderr
+    shown = await engagectl("insights", "trigger", "--customer", "u1", "--as-of", "2021-08-01", token=service)
+    assert shown.exit_code == 0, shown.stderr
+    assert shown.stdout.splitlines() == ["id\tinsight\tperiod\tcreated\tfigures"]  # an empty table, piped
+    assert (f"not generated: {savings} for 2021-08: UNSUBSCRIBED (not subscribed: engagectl subscriptions get "
+            "--customer u1)") in shown.stderr.splitlines()

@@ -30,3 +30,23 @@ class FeedItem:
 
     def is_valid(self, now: dt.datetime) -> bool:
         return self.expires_at > now and self.last_interaction is not Interaction.DISMISSED
+
+
+class NotGeneratedReason(enum.StrEnum):
+    """Why evaluating an insight for a user (on demand) generated no feed item."""
+
+    # Neither the user nor the bank's default subscribes the user to it.
+    UNSUBSCRIBED = "UNSUBSCRIBED"
+    # Evaluated: the figures do not reach its thresholds, or the data it needs is not there.
+    CONDITION_NOT_MET = "CONDITION_NOT_MET"
+    # The period already has its item (at most one per user, insight and period): it is in the feed.
+    ALREADY_GENERATED = "ALREADY_GENERATED"
+
+
+@dataclass(frozen=True)
+class NotGenerated:
+    customer_id: str
+    insight_name: str
+    reason: NotGeneratedReason
+    # The period it was evaluated for, e.g. "2021-07".
+    period: str

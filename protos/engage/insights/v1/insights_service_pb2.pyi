@@ -582,20 +582,58 @@ class TriggerInsightsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     GENERATED_FIELD_NUMBER: _builtins.int
+    NOT_GENERATED_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def generated(self) -> _containers.RepeatedCompositeFieldContainer[Global___FeedItem]: ...
+    @_builtins.property
+    def not_generated(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotGenerated]:
+        """Each insight evaluated that generated nothing, and why: an empty `generated` explained."""
+
     def __init__(
         self,
         *,
         generated: _abc.Iterable[Global___FeedItem] | None = ...,
+        not_generated: _abc.Iterable[Global___NotGenerated] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["generated", b"generated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["generated", b"generated", "not_generated", b"not_generated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TriggerInsightsResponse: _TypeAlias = TriggerInsightsResponse  # noqa: Y015
+
+@_typing.final
+class NotGenerated(_message.Message):
+    """Why TriggerInsights generated no feed item for an insight."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSIGHT_NAME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    insight_name: _builtins.str
+    reason: _builtins.str
+    """UNSUBSCRIBED: neither the user nor the bank's default subscribes the user to it.
+    CONDITION_NOT_MET: evaluated; the figures do not reach its thresholds, or its data is missing.
+    ALREADY_GENERATED: the period already has its item (one per user, insight and period): see the feed.
+    """
+    period: _builtins.str
+    """The period it was evaluated for, e.g. "2021-07"."""
+    def __init__(
+        self,
+        *,
+        insight_name: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        period: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["insight_name", b"insight_name", "period", b"period", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotGenerated: _TypeAlias = NotGenerated  # noqa: Y015
 
 @_typing.final
 class GetFeedRequest(_message.Message):
