@@ -20,7 +20,7 @@ from tests.bench.redis_queue import resolve_redis
 from tests.bench.report import write_json
 from tests.bench.run import BenchOptions, InsightsOptions, run_backend, run_insights_backend
 from tests.bench.seed import ALERT_CATEGORY, ALERT_MIN_AMOUNT
-from tests.bench.workload import Workload
+from tests.bench.workload import AMOUNT_PROFILES, Workload
 
 BACKENDS = ("sqlite", "postgresql")
 SUITES = ("ingest", "insights")
@@ -60,6 +60,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="by backend, the `python -m workers` processes (W) and jobs each (J) that drain the "
                              f"stream's domain events through the bus afterwards (default {DEFAULT_BUS}; "
                              "'none': no bus run)")
+    ingest.add_argument("--amounts", default="both", choices=(*AMOUNT_PROFILES, "both"),
+                        help="the transactions' amounts: realistic (a retail bank's, after the Berka data; see "
+                             "tests/bench/amounts.py) or newsworthy (~80 %% reach the 1,000 EUR insight thresholds, "
+                             "balances drift negative: the bus's worst case). Default both: ingestion and the bare "
+                             "load on newsworthy, then a realistic stream too, each drained through the bus")
     insights = parser.add_argument_group("insights")
     insights.add_argument("--insight-users", default=DEFAULT_INSIGHT_USERS, metavar="N,N",
                           help=f"users of each monthly batch, a fresh database each (default {DEFAULT_INSIGHT_USERS})")
@@ -88,14 +93,18 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def _ingest(arguments: argparse.Namespace, redis_url: str, run_dir: Path) -> dict[str, Any]:
-    workload = Workload(transactions=arguments.transactions, accounts=arguments.accounts)
+    headline = "newsworthy" if arguments.amounts == "both" else arguments.amounts
+    workload = Workload(transactions=arguments.transactions, accounts=arguments.accounts, amounts=headline)
+    more_amounts = ("realistic",) if arguments.amounts == "both" and arguments.bus else ()
     if arguments.profile_server:
         arguments.profile_server.mkdir(parents=True, exist_ok=True)
     options = BenchOptions(workload=workload, batch_size=arguments.batch_size, redis_url=redis_url, run_dir=run_dir,
-                           profile_dir=arguments.profile_server, bus_concurrency=arguments.bus)
+                           profile_dir=arguments.profile_server, bus_concurrency=arguments.bus,
+                           more_amounts=more_amounts)
     print(f"Engage ingest bench: {workload.transactions:,} transactions in batches of {arguments.batch_size} over "
           f"{workload.accounts:,} accounts; `python -m server` and this client as separate processes "
-          f"on {os.cpu_count()} cores; every batch writes a TransactionsPosted domain event (postings live)")
+          f"on {os.cpu_count()} cores; every batch writes a TransactionsPosted domain event (postings live); "
+          f"{headline} amounts" + (f", then a {', '.join(more_amounts)} stream for the bus" if more_amounts else ""))
     if arguments.bus:
         concurrency = ", ".join(f"{backend} {workers} `python -m workers` x {jobs} jobs"
                                 for backend, (workers, jobs) in arguments.bus.items())
@@ -106,6 +115,7 @@ async def _ingest(arguments: argparse.Namespace, redis_url: str, run_dir: Path) 
               "record skipped deliveries and nothing is sent)")
     results = {backend: await run_backend(backend, options) for backend in arguments.backends.split(",")}
     return {"parameters": {"transactions": workload.transactions, "accounts": workload.accounts,
+                           "amounts": headline, "more_amounts_for_the_bus": list(more_amounts),
                            "batch_size": arguments.batch_size, "profiled": bool(arguments.profile_server),
                            "bus_workers_and_jobs": arguments.bus,
                            "alert": {"directions": ["DEBIT"], "categories": [ALERT_CATEGORY],
@@ -133,10 +143,10 @@ async def _bench(arguments: argparse.Namespace) -> dict[str, Any]:
     redis_url, embedded_redis = resolve_redis(run_dir / "redis")
     speed = machine_speed_ms()
     print(f"machine speed: {speed} ms for the fixed Python workload of tests/bench/cpu.py (lower is faster; "
-          "compare runs of different days by it)")
+          "compare runs of different days by it); load average " + " ".join(f"{n:.1f}" for n in os.getloadavg()))
     document: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform(),
-                    "speed_ms": speed}}
+                    "speed_ms": speed, "load_average_at_start": [round(n, 2) for n in os.getloadavg()]}}
     suites = arguments.suite.split(",")
     try:
         if "ingest" in suites:

@@ -153,12 +153,13 @@ def _count_in_logs(paths: list[Path], needle: str) -> int:
 
 
 async def drain(database: BenchDatabase, redis_url: str, queue_name: str, workers: int, jobs_per_worker: int,
-                run_dir: Path, postgres: PostgresServer | None = None) -> BusFigures:
+                run_dir: Path, postgres: PostgresServer | None = None, log_label: str = "") -> BusFigures:
     """Starts the workers on the queue the server announced the events to and waits until every
     domain event is processed (or none was for STALL_SECONDS)."""
     store = open_database(database.url, pool_size=2)
     env = _worker_env(database, redis_url, queue_name, jobs_per_worker, run_dir)
-    logs = [run_dir / f"bus-worker-{database.backend}-{number}.log" for number in range(workers)]
+    label = f"{database.backend}-{log_label}" if log_label else database.backend
+    logs = [run_dir / f"bus-worker-{label}-{number}.log" for number in range(workers)]
     processes: list[asyncio.subprocess.Process] = []
     unprocessed = select(func.count()).select_from(DomainEventRow).where(DomainEventRow.processed_at.is_(None))
     claims = select(func.count()).select_from(DomainEventHandlingRow)

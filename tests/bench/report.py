@@ -29,12 +29,14 @@ BARE_METHODS = {"postgresql": "COPY (asyncpg copy_records_to_table), one transac
 
 
 @dataclass
-class BackendResult:
-    backend: str
+class AmountsRun:
+    """One amount profile's stream and, after it, its bus run."""
+
+    amounts: str  # tests.bench.workload.AMOUNT_PROFILES
     ingest: IngestFigures
-    bare_seconds: float
     outbox: OutboxFigures | None = None  # the domain events the stream wrote
     bus: BusFigures | None = None  # None: the run had no bus workers
+    load_average: float | None = None  # the machine's 1-minute load average as the bus started
 
     @property
     def bus_keeps_up(self) -> bool | None:
@@ -42,6 +44,48 @@ class BackendResult:
         if self.bus is None:
             return None
         return self.bus.drained and self.bus.postings_per_second >= self.ingest.per_second
+
+    def per_posting(self) -> dict[str, float | None]:
+        bus = self.bus
+        if bus is None or not bus.postings:
+            return {}
+        return {"feed_items": bus.feed_items / bus.postings, "alert_triggers": bus.alert_triggers / bus.postings,
+                "worker_cpu_us": bus.microseconds_per_posting(bus.worker_cpu_seconds),
+                "database_cpu_us": None if bus.database_cpu_seconds is None
+                else bus.microseconds_per_posting(bus.database_cpu_seconds)}
+
+    def as_dict(self) -> dict[str, Any]:
+        per_posting = {name: None if value is None else round(value, 4 if "cpu" not in name else 1)
+                       for name, value in self.per_posting().items()}
+        return {"ingest_transactions_per_second": round(self.ingest.per_second),
+                "ingest_seconds": round(self.ingest.seconds, 3), "rejected": self.ingest.rejected,
+                "load_average_at_bus_start": None if self.load_average is None else round(self.load_average, 2),
+                "outbox": None if self.outbox is None else self.outbox.as_dict(),
+                "bus": None if self.bus is None else self.bus.as_dict() | {"keeps_up_with_ingest": self.bus_keeps_up},
+                "per_posting": per_posting}
+
+
+@dataclass
+class BackendResult:
+    backend: str
+    runs: list[AmountsRun]  # the first is the headline ingest, the one the bare load repeats
+    bare_seconds: float
+
+    @property
+    def ingest(self) -> IngestFigures:
+        return self.runs[0].ingest
+
+    @property
+    def outbox(self) -> OutboxFigures | None:
+        return self.runs[0].outbox
+
+    @property
+    def bus(self) -> BusFigures | None:
+        return self.runs[0].bus
+
+    @property
+    def bus_keeps_up(self) -> bool | None:
+        return self.runs[0].bus_keeps_up
 
     @property
     def bare_per_second(self) -> float:
@@ -58,10 +102,11 @@ class BackendResult:
             goals["ingest_tx_per_second"] = {"goal": GOAL_POSTGRES_TX_PER_SECOND,
                                              "value": round(self.ingest.per_second),
                                              "met": self.ingest.per_second >= GOAL_POSTGRES_TX_PER_SECOND}
-        if self.bus is not None:
-            goals["bus_keeps_up_with_ingest"] = {"goal": round(self.ingest.per_second),
-                                                 "value": round(self.bus.postings_per_second),
-                                                 "met": bool(self.bus_keeps_up)}
+        for run in self.runs:
+            if run.bus is not None:
+                name = "bus_keeps_up_with_ingest" if run is self.runs[0] else f"bus_keeps_up_with_ingest_{run.amounts}"
+                goals[name] = {"goal": round(run.ingest.per_second), "value": round(run.bus.postings_per_second),
+                               "met": bool(run.bus_keeps_up)}
         return goals
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,6 +134,8 @@ class BackendResult:
             "domain_events_written": self.outbox is not None and self.outbox.events > 0,
             "outbox": None if self.outbox is None else self.outbox.as_dict(),
             "bus": None if self.bus is None else self.bus.as_dict() | {"keeps_up_with_ingest": self.bus_keeps_up},
+            "amounts": self.runs[0].amounts,
+            "by_amounts": {run.amounts: run.as_dict() for run in self.runs},
             "goals": self.goals(),
         }
 
@@ -124,8 +171,16 @@ def print_result(result: BackendResult) -> None:
         print(f"  first rejections: {figures.first_rejections}")
     if result.outbox is not None:
         _print_outbox(result.outbox, figures.seconds)
-    if result.bus is not None:
-        _print_bus(result, result.bus)
+    for run in result.runs:
+        if run is not result.runs[0]:
+            print(f"  -- {run.amounts} amounts: ingest {run.ingest.per_second:,.0f} tx/s "
+                  f"({run.ingest.transactions:,} in {run.ingest.seconds:.2f} s, rejected {run.ingest.rejected:,})")
+            if run.outbox is not None:
+                _print_outbox(run.outbox, run.ingest.seconds)
+        if run.bus is not None:
+            _print_bus(run, run.bus)
+    if len([run for run in result.runs if run.bus is not None]) > 1:
+        _print_amounts_side_by_side(result.runs)
 
 
 def _print_outbox(outbox: OutboxFigures, seconds: float) -> None:
@@ -142,22 +197,40 @@ def _print_outbox(outbox: OutboxFigures, seconds: float) -> None:
     print(line)
 
 
-def _print_bus(result: BackendResult, bus: BusFigures) -> None:
+def _print_bus(result: AmountsRun, bus: BusFigures) -> None:
+    per = result.per_posting()
     keeps_up = "kept up" if result.bus_keeps_up else "did NOT keep up"
     if not bus.drained:
         keeps_up = f"STALLED with {bus.unprocessed_events:,} events unprocessed; did NOT keep up"
     print(f"  bus     {bus.postings_per_second:>10,.0f} postings/s  ({bus.postings:,} postings in "
           f"{bus.posted_events:,} events, {bus.seconds:.2f} s; {bus.workers} `python -m workers` x "
-          f"{bus.jobs_per_worker} jobs): "
+          f"{bus.jobs_per_worker} jobs; {result.amounts} amounts): "
           f"{keeps_up} with ingest ({result.ingest.per_second:,.0f} tx/s)")
     cost = f"CPU per posting: workers {bus.microseconds_per_posting(bus.worker_cpu_seconds):.0f} us"
     if bus.database_cpu_seconds is not None:
         cost += f", PostgreSQL {bus.microseconds_per_posting(bus.database_cpu_seconds):.0f} us"
     print(f"          handlers made {bus.feed_items:,} feed items ({bus.feed_item_events:,} FeedItemsCreated "
           f"events) and {bus.alert_triggers:,} alert triggers ({bus.deliveries:,} deliveries); {bus.events:,} "
-          f"events in all")
-    print(f"          {cost}; {bus.wall_seconds:.1f} s with the workers' start-up; resent by the sweep "
+          f"events in all; per posting {per['feed_items']:.3f} feed items, {per['alert_triggers']:.4f} alerts")
+    load = "" if result.load_average is None else f"; load average {result.load_average:.1f} as it started"
+    print(f"          {cost}{load}; {bus.wall_seconds:.1f} s with the workers' start-up; resent by the sweep "
           f"{bus.resent_events:,}, handler failures {bus.handler_failures:,}")
+
+
+def _print_amounts_side_by_side(runs: list[AmountsRun]) -> None:
+    print("  bus by amount profile (CPU per posting is steadier than postings/s on a shared machine):")
+    print(f"    {'amounts':<11} {'ingest tx/s':>11} {'bus post/s':>10} {'feed/post':>9} {'alerts/post':>11} "
+          f"{'CPU us/post workers+PG':>22} {'load':>5}  bus vs ingest")
+    for run in runs:
+        if run.bus is None:
+            continue
+        per = run.per_posting()
+        database = "-" if per["database_cpu_us"] is None else f"{per['database_cpu_us']:.0f}"
+        cpu = f"{per['worker_cpu_us']:.0f} + {database}"
+        kept = "kept up" if run.bus_keeps_up else "did NOT keep up"
+        load = "-" if run.load_average is None else f"{run.load_average:.1f}"
+        print(f"    {run.amounts:<11} {run.ingest.per_second:>11,.0f} {run.bus.postings_per_second:>10,.0f} "
+              f"{per['feed_items']:>9.3f} {per['alert_triggers']:>11.4f} {cpu:>22} {load:>5}  {kept}")
 
 
 def print_skipped(backend: str, reason: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from tests.bench.ingest import IngestFigures, run_ingest
 from tests.bench.insights_batch import BatchFigures, insights_figures
 from tests.bench.redis_queue import clear_queue
 from tests.bench.report import (
+    AmountsRun,
     BackendResult,
     insights_goals,
     print_insights,
@@ -48,6 +50,9 @@ class BenchOptions:
     # By backend: `python -m workers` processes draining the events, and jobs each (ENGAGE_WORKER_MAX_JOBS);
     # a backend left out gets no bus run.
     bus_concurrency: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    # Further amount profiles (tests.bench.workload.AMOUNT_PROFILES) streamed and drained through the bus
+    # on fresh databases after the workload's own; the bare load is of the workload's profile only.
+    more_amounts: tuple[str, ...] = ()
 
 
 @dataclass
@@ -104,32 +109,45 @@ async def run_backend(backend: str, options: BenchOptions) -> dict[str, Any]:
 async def bench_backend(backend: str, options: BenchOptions, postgres: PostgresServer | None) -> BackendResult:
     databases = _Databases(options.run_dir, postgres)
     try:
-        ingest_db = await databases.fresh("ingest")
-        bare_db = await databases.fresh("bare")
-        await create_tenant(ingest_db.url, TENANT_ID, JWT_SECRET, options.run_dir)
-        queue_name = f"engage:bench:{uuid.uuid4().hex[:12]}"
-        try:
-            figures = await _ingest_through_server(backend, ingest_db, queue_name, options)
-            outbox = await outbox_figures(ingest_db)
-            # The bus after the server has stopped, on the jobs it announced: the workers get the machine.
-            concurrency = options.bus_concurrency.get(backend)
-            bus = await drain(ingest_db, options.redis_url, queue_name, *concurrency, options.run_dir,
-                              postgres) if concurrency else None
-        finally:
-            await clear_queue(options.redis_url, queue_name)
+        runs = [await _stream_and_drain(backend, options, databases)]
+        if options.bus_concurrency.get(backend):
+            for amounts in options.more_amounts:
+                workload = dataclasses.replace(options.workload, amounts=amounts)
+                runs.append(await _stream_and_drain(backend, dataclasses.replace(options, workload=workload),
+                                                    databases))
         # The bare load runs after the server has stopped: it gets the whole machine, as the server did.
+        bare_db = await databases.fresh("bare")
         await create_tenant_with_accounts(bare_db.url, TENANT_ID, options.workload, JWT_SECRET, options.run_dir)
         bare_seconds = await bare_load(bare_db, options.workload, TENANT_ID)
     finally:
         await databases.drop_all()
-    return BackendResult(backend, figures, bare_seconds, outbox, bus)
+    return BackendResult(backend, runs, bare_seconds)
+
+
+async def _stream_and_drain(backend: str, options: BenchOptions, databases: _Databases) -> AmountsRun:
+    amounts = options.workload.amounts
+    ingest_db = await databases.fresh(f"ingest_{amounts}")
+    await create_tenant(ingest_db.url, TENANT_ID, JWT_SECRET, options.run_dir)
+    queue_name = f"engage:bench:{uuid.uuid4().hex[:12]}"
+    try:
+        figures = await _ingest_through_server(backend, ingest_db, queue_name, options)
+        outbox = await outbox_figures(ingest_db)
+        # The bus after the server has stopped, on the jobs it announced: the workers get the machine.
+        concurrency = options.bus_concurrency.get(backend)
+        load_average = os.getloadavg()[0]  # the machine is shared: how busy it was as the bus started
+        bus = await drain(ingest_db, options.redis_url, queue_name, *concurrency, options.run_dir,
+                          databases.postgres, log_label=amounts) if concurrency else None
+    finally:
+        await clear_queue(options.redis_url, queue_name)
+    return AmountsRun(amounts, figures, outbox, bus, load_average)
 
 
 async def _ingest_through_server(backend: str, database: BenchDatabase, queue_name: str,
                                  options: BenchOptions) -> IngestFigures:
-    profile = options.profile_dir / f"server-{backend}.prof" if options.profile_dir else None
+    amounts = options.workload.amounts
+    profile = options.profile_dir / f"server-{backend}-{amounts}.prof" if options.profile_dir else None
     server = ServerProcess(database_url=database.url, redis_url=options.redis_url, jwt_secret=JWT_SECRET,
-                           queue_name=queue_name, log_path=options.run_dir / f"server-{backend}.log",
+                           queue_name=queue_name, log_path=options.run_dir / f"server-{backend}-{amounts}.log",
                            profile_path=profile)
     await server.start()
     try:

@@ -12,11 +12,16 @@ from google.protobuf import timestamp_pb2
 
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.type.v1 import money_pb2
+from tests.bench.amounts import RealisticAmounts
 
 CURRENCY = "EUR"
 CATEGORIES = ("GROCERIES", "TRANSPORT", "RENT", "SALARY", "RESTAURANTS", "UTILITIES", "CASH", "TRAVEL")
 FIRST_POST_TIME = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 SECONDS_IN_YEAR = 366 * 24 * 3600
+# newsworthy: uniform amounts up to 5,000 EUR, 70 % debits, so ~80 % of postings reach the 1,000 EUR
+# LARGE_* thresholds and balances drift negative (LOW_BALANCE_WARNING): the bus's worst case.
+# realistic: a retail bank's day, shaped after the Berka data (see tests/bench/amounts.py).
+AMOUNT_PROFILES = ("realistic", "newsworthy")
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Workload:
     accounts: int
     accounts_per_customer: int = 2
     seed: int = 20260101
+    amounts: str = "newsworthy"  # one of AMOUNT_PROFILES
 
     @property
     def customers(self) -> int:
@@ -63,6 +69,9 @@ class Workload:
                 for n in range(self.accounts)]
 
     def specs(self) -> Iterator[TransactionSpec]:
+        if self.amounts == "realistic":
+            yield from self._realistic_specs()
+            return
         # Accounts drawn at random, as a feed ordered by time would interleave them: a batch of 500
         # touches hundreds of accounts, which is what the balance updates have to cope with.
         rng = random.Random(self.seed)
@@ -73,6 +82,20 @@ class Workload:
                 cents=rng.randrange(1, 500_000), direction="CREDIT" if credit else "DEBIT",
                 posted_at=FIRST_POST_TIME + dt.timedelta(seconds=rng.randrange(SECONDS_IN_YEAR)),
                 description=f"card payment {rng.randrange(100_000):05d}", category=rng.choice(CATEGORIES))
+
+    def _realistic_specs(self) -> Iterator[TransactionSpec]:
+        # A feed ordered by time over the year, so each account's salary opens its month and the running
+        # balance the server keeps is the one the amounts were drawn against.
+        rng = random.Random(self.seed)
+        amounts = RealisticAmounts(rng)
+        for number in range(self.transactions):
+            account_id = self.account_id(rng.randrange(self.accounts))
+            posted_at = FIRST_POST_TIME + dt.timedelta(seconds=number * SECONDS_IN_YEAR // self.transactions)
+            drawn = amounts.draw(account_id, posted_at)
+            yield TransactionSpec(
+                transaction_id=f"txn-{number:09d}", account_id=account_id, cents=drawn.cents,
+                direction=drawn.direction, posted_at=posted_at,
+                description=f"{drawn.description} {rng.randrange(100_000):05d}", category=drawn.category)
 
     def transaction_messages(self) -> list[pb.Transaction]:
         return [to_message(spec) for spec in self.specs()]
