@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 import typer
 
@@ -210,3 +211,37 @@ def batch_status(ctx: typer.Context, batch_id: str = typer.Argument(..., metavar
     cli = cli_context(ctx)
     batch_name = batch_id if batch_id.startswith("insightBatches/") else f"insightBatches/{batch_id}"
     _emit_batch(cli.call(lambda s: s.insights.GetInsightBatch(pb.GetInsightBatchRequest(name=batch_name))))
+
+
+BATCH_COLUMNS: list[str | Column] = [Id("batch id"), "as of", "state", "chunks done", "users", "items", "started",
+                                     "finished"]
+
+
+def _batch_row(b: pb.InsightBatch) -> list[str]:
+    return [b.batch_id, dt.date(b.as_of.year, b.as_of.month, b.as_of.day).isoformat() if b.as_of.year else "",
+            label(pb.BatchState, b.state), f"{b.done_chunks}/{b.total_chunks}", str(b.users_evaluated),
+            str(b.items_generated), _stamp(b.create_time), _stamp(b.finish_time)]
+
+
+def _stamp(value: Any) -> str:
+    return value.ToDatetime(tzinfo=dt.UTC).isoformat(timespec="seconds") if value.seconds else ""
+
+
+@app.command("batches")
+def batches(ctx: typer.Context, limit: int = limit_option(20, "batches, the latest first"),
+            page_token: str = page_token_option(), every_page: bool = all_option()) -> None:
+    """Lists the insight batches (the monthly cron's and run-batch's), the latest as-of date first.
+
+    Examples:
+      engagectl insights batches
+      engagectl insights batches --all --json
+    """
+    cli = cli_context(ctx)
+
+    async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.InsightBatch], str]:
+        response = await stubs.insights.ListInsightBatches(pb.ListInsightBatchesRequest(
+            page_size=size, page_token=token))
+        return list(response.insight_batches), response.next_page_token
+
+    listed = cli.list(page, Paging(limit, page_token, every_page))
+    emit_list("insight batches", BATCH_COLUMNS, listed.items, _batch_row, listed.next_page_token)

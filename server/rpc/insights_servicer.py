@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import grpc
 
 from engage.insights.v1 import insights_service_pb2 as pb
@@ -10,7 +12,7 @@ from server.domain import resource_names
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.insights.batches import Batch
 from server.domain.insights.feed import Interaction
-from server.domain.pagination import instant_and_text_key, page_request
+from server.domain.pagination import instant_and_text_key, page_request, text_key
 from server.rpc.context import current_caller
 from server.rpc.convert import date_field, date_to_proto, timestamp_to_proto
 from server.rpc.insights_convert import definition_to_proto, feed_item_to_proto
@@ -78,3 +80,15 @@ class InsightsServicer(pb_grpc.InsightsServiceServicer):
                               context: grpc.aio.ServicerContext) -> pb.InsightBatch:
         batch_id = resource_names.INSIGHT_BATCH.id(request.name, "name")
         return _batch_to_proto(await self._insights.get_batch(current_caller(), batch_id))
+
+    async def ListInsightBatches(self, request: pb.ListInsightBatchesRequest,
+                                 context: grpc.aio.ServicerContext) -> pb.ListInsightBatchesResponse:
+        page = await self._insights.list_batches(current_caller(), page_request(
+            request.page_size, request.page_token, "insight_batches", _date_key))
+        return pb.ListInsightBatchesResponse(insight_batches=[_batch_to_proto(b) for b in page.items],
+                                             next_page_token=page.next_page_token)
+
+
+def _date_key(after: object) -> str:
+    """A batches page token's key: an ISO date (ValueError otherwise: a forged token)."""
+    return dt.date.fromisoformat(text_key(after)).isoformat()

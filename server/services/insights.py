@@ -132,6 +132,14 @@ class InsightsService:
             raise not_found("insight_batch", batch_id)
         return batch
 
+    async def list_batches(self, caller: Caller, page: PageRequest) -> Page[Batch]:
+        """The latest as-of date first; the page token holds the last date shown (one batch per date)."""
+        caller.require_role(Role.BANK_ADMIN, Role.SERVICE)
+        before = None if page.after is None else dt.date.fromisoformat(page.after)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            found = await uow.insight_batches.list_before(before, page.size + 1)
+        return paginate(found, page, "insight_batches", lambda b: b.as_of.isoformat())
+
     async def evaluate_chunk(self, tenant_id: str, batch_id: str, chunk_number: int) -> int:
         """One job: evaluates the chunk's customers and marks it done in the same transaction, so a
         crash leaves nothing half-done and a retry after success changes nothing. A disabled tenant's

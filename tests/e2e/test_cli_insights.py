@@ -97,3 +97,29 @@ async def test_a_trigger_that_generates_nothing_says_why(engagectl, server, tena
     assert shown.stdout.splitlines() == ["id\tinsight\tperiod\tcreated\tfigures"]  # an empty table, piped
     assert (f"not generated: {savings} for 2021-08: UNSUBSCRIBED (not subscribed: engagectl subscriptions get "
             "--customer u1)") in shown.stderr.splitlines()
+
+
+async def test_insight_batches_list_the_latest_first(engagectl, server, settings, tenant, service_stubs):
+    await seed_reference_customer(service_stubs)
+    admin = server.token(tenant, Role.BANK_ADMIN, "ops")
+    started = []
+    for as_of in ("2021-07-01", "2021-09-01", "2021-08-01"):
+        result = await engagectl("--json", "insights", "run-batch", "--as-of", as_of, token=admin)
+        assert result.exit_code == 0, result.stderr
+        started.append(json.loads(result.stdout)["batch_id"])
+    await run_worker(settings)
+
+    listed = json.loads((await engagectl("--json", "insights", "batches", token=admin)).stdout)
+    assert [(b["batch_id"], b["state"]) for b in listed] == [
+        (started[1], "SUCCEEDED"), (started[2], "SUCCEEDED"), (started[0], "SUCCEEDED")]
+
+    first = await engagectl("insights", "batches", "--limit", "2", token=admin)
+    assert [line.split("\t")[:3] for line in first.stdout.splitlines()] == [
+        ["batch id", "as of", "state"], [started[1], "2021-09-01", "SUCCEEDED"],
+        [started[2], "2021-08-01", "SUCCEEDED"]]
+    token = first.stderr.split("--page-token ")[1].strip()
+    rest = await engagectl("insights", "batches", "--page-token", token, token=admin)
+    assert [line.split("\t")[0] for line in rest.stdout.splitlines()[1:]] == [started[0]]
+
+    forged = await engagectl("insights", "batches", "--page-token", "bm90LWEtdG9rZW4", token=admin)
+    assert forged.exit_code == 1 and "INVALID_PAGE_TOKEN" in forged.stderr

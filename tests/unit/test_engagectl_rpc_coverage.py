@@ -37,6 +37,7 @@ COVERED_BY = {
     "engage.insights.v1.InsightsService.RecordInteraction": "insights interact",
     "engage.insights.v1.InsightsService.RunInsightBatch": "insights run-batch",
     "engage.insights.v1.InsightsService.GetInsightBatch": "insights batch",
+    "engage.insights.v1.InsightsService.ListInsightBatches": "insights batches",
 
     "engage.subscriptions.v1.SubscriptionsService.GetBankSubscriptions": "subscriptions get",
     "engage.subscriptions.v1.SubscriptionsService.UpdateBankSubscriptions": "subscriptions set",

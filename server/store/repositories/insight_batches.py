@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from server.domain.insights.batches import Batch, Chunk
 from server.store.driver import rowcount
+from server.store.keyset import keyset_page
 from server.store.models import CustomerRow, InsightBatchChunkRow, InsightBatchRow
 from server.store.repositories.base import TenantRepository
 
@@ -37,6 +38,13 @@ class InsightBatchesRepository(TenantRepository):
     async def get(self, batch_id: str) -> Batch | None:
         row = await self.session.get(InsightBatchRow, batch_id)
         return None if row is None or row.tenant_id != self.tenant_id else _batch(row)
+
+    async def list_before(self, before: dt.date | None, limit: int) -> list[Batch]:
+        """The batches as of dates before `before` (None: all), the latest first: one per date."""
+        rows = await self.session.scalars(keyset_page(
+            select(InsightBatchRow).where(InsightBatchRow.tenant_id == self.tenant_id), [InsightBatchRow.as_of],
+            None if before is None else (before,), limit, descending=True))
+        return [_batch(row) for row in rows]
 
     async def by_as_of(self, as_of: dt.date) -> Batch | None:
         row = await self.session.scalar(select(InsightBatchRow).where(

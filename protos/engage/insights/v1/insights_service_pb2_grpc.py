@@ -66,6 +66,11 @@ class InsightsServiceStub:
                 request_serializer=engage_dot_insights_dot_v1_dot_insights__service__pb2.GetInsightBatchRequest.SerializeToString,
                 response_deserializer=engage_dot_insights_dot_v1_dot_insights__service__pb2.InsightBatch.FromString,
                 _registered_method=True)
+        self.ListInsightBatches = channel.unary_unary(
+                '/engage.insights.v1.InsightsService/ListInsightBatches',
+                request_serializer=engage_dot_insights_dot_v1_dot_insights__service__pb2.ListInsightBatchesRequest.SerializeToString,
+                response_deserializer=engage_dot_insights_dot_v1_dot_insights__service__pb2.ListInsightBatchesResponse.FromString,
+                _registered_method=True)
 
 
 class InsightsServiceServicer:
@@ -117,6 +122,13 @@ class InsightsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListInsightBatches(self, request, context):
+        """The tenant's batches, the latest as-of date first (roles `bank_admin`, `service`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InsightsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -149,6 +161,11 @@ def add_InsightsServiceServicer_to_server(servicer, server):
                     servicer.GetInsightBatch,
                     request_deserializer=engage_dot_insights_dot_v1_dot_insights__service__pb2.GetInsightBatchRequest.FromString,
                     response_serializer=engage_dot_insights_dot_v1_dot_insights__service__pb2.InsightBatch.SerializeToString,
+            ),
+            'ListInsightBatches': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInsightBatches,
+                    request_deserializer=engage_dot_insights_dot_v1_dot_insights__service__pb2.ListInsightBatchesRequest.FromString,
+                    response_serializer=engage_dot_insights_dot_v1_dot_insights__service__pb2.ListInsightBatchesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -315,6 +332,33 @@ class InsightsService:
             '/engage.insights.v1.InsightsService/GetInsightBatch',
             engage_dot_insights_dot_v1_dot_insights__service__pb2.GetInsightBatchRequest.SerializeToString,
             engage_dot_insights_dot_v1_dot_insights__service__pb2.InsightBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInsightBatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.insights.v1.InsightsService/ListInsightBatches',
+            engage_dot_insights_dot_v1_dot_insights__service__pb2.ListInsightBatchesRequest.SerializeToString,
+            engage_dot_insights_dot_v1_dot_insights__service__pb2.ListInsightBatchesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,6 +51,8 @@ class InsightsServiceStub:
     monthly cron starts the same batch on the 1st. Idempotent per tenant and date.
     """
     GetInsightBatch: _grpc.UnaryUnaryMultiCallable[_insights_service_pb2.GetInsightBatchRequest, _insights_service_pb2.InsightBatch]
+    ListInsightBatches: _grpc.UnaryUnaryMultiCallable[_insights_service_pb2.ListInsightBatchesRequest, _insights_service_pb2.ListInsightBatchesResponse]
+    """The tenant's batches, the latest as-of date first (roles `bank_admin`, `service`)."""
 
 @_typing.type_check_only
 class InsightsServiceAsyncStub(InsightsServiceStub):
@@ -75,6 +77,8 @@ class InsightsServiceAsyncStub(InsightsServiceStub):
     monthly cron starts the same batch on the 1st. Idempotent per tenant and date.
     """
     GetInsightBatch: _aio.UnaryUnaryMultiCallable[_insights_service_pb2.GetInsightBatchRequest, _insights_service_pb2.InsightBatch]  # type: ignore[assignment]
+    ListInsightBatches: _aio.UnaryUnaryMultiCallable[_insights_service_pb2.ListInsightBatchesRequest, _insights_service_pb2.ListInsightBatchesResponse]  # type: ignore[assignment]
+    """The tenant's batches, the latest as-of date first (roles `bank_admin`, `service`)."""
 
 class InsightsServiceServicer(metaclass=_abc_1.ABCMeta):
     """Insights: the catalogue of insight definitions, their evaluation (scheduled batches, on-demand
@@ -132,5 +136,13 @@ class InsightsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _insights_service_pb2.GetInsightBatchRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_insights_service_pb2.InsightBatch, _abc.Awaitable[_insights_service_pb2.InsightBatch]]: ...
+
+    @_abc_1.abstractmethod
+    def ListInsightBatches(
+        self,
+        request: _insights_service_pb2.ListInsightBatchesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_insights_service_pb2.ListInsightBatchesResponse, _abc.Awaitable[_insights_service_pb2.ListInsightBatchesResponse]]:
+        """The tenant's batches, the latest as-of date first (roles `bank_admin`, `service`)."""
 
 def add_InsightsServiceServicer_to_server(servicer: InsightsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
