@@ -17,7 +17,7 @@ from tests.bench.workload import Workload
 
 UPSERT_BATCH = 1000
 # The transaction alert the tenant has: cash withdrawals of 1,000 EUR or more, about one posting in 14 of
-# the newsworthy workload (one category in 8, 70 % debits, 80 % of amounts at least 1,000), one in 175
+# the newsworthy workload (one category in 8, 70 % debits, 80 % of amounts at least 1,000), one in 80
 # of the realistic one (tests/bench/amounts.py).
 ALERT_CATEGORY = "CASH"
 ALERT_MIN_AMOUNT = "1000"
