@@ -27,7 +27,7 @@ from server.services.campaigns import CampaignService
 from server.services.delivery_receipts import DeliveryReceiptsService
 from server.services.engagement import EngagementService
 from server.services.engagement_setup import EngagementSetupService
-from server.services.events import EventPublisher, NoPublisher
+from server.services.events import NoPublisher, Queue
 from server.services.ingestion import IngestionService
 from server.services.insights import InsightsService
 from server.services.otp import OtpService
@@ -41,7 +41,7 @@ class Services:
     settings: Settings
     database: Database
     redis: ArqRedis | None
-    publisher: EventPublisher
+    publisher: Queue
     tenants: TenantService
     ingestion: IngestionService
     bus: MessageBus
@@ -90,17 +90,17 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                              pool_timeout=settings.db_pool_timeout_seconds,
                              statement_timeout=statement_timeout_seconds or settings.db_statement_timeout_seconds)
     redis = None
-    publisher: EventPublisher | ArqPublisher = NoPublisher()
+    publisher: Queue = NoPublisher()
     if with_queue:
         if not settings.redis_url:
             raise RuntimeError("REDIS_URL is not set (make run starts a local Redis and sets it)")
         redis = await open_queue(settings.redis_url)
         publisher = ArqPublisher(redis, settings.queue_name)
     catalogue = default_catalogue()
-    insights = InsightsService(database, catalogue, publisher, publisher)  # type: ignore[arg-type]
+    insights = InsightsService(database, catalogue, publisher, publisher)
     keys = settings.secret_keys()
     box = SecretBox.from_keys(keys)
-    engagement = EngagementService(database, box, publisher)  # type: ignore[arg-type]
+    engagement = EngagementService(database, box, publisher)
     bus = MessageBus(database, publisher, event_handlers(insights, engagement))
     otp_hash_key = hashlib.sha256(b"engage-otp:" + keys[0].encode()).digest()
     return Services(settings=settings, database=database, redis=redis, publisher=publisher,
@@ -116,7 +116,7 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     engagement_setup=EngagementSetupService(
                         database, box, catalogue, EgressPolicy.from_setting(settings.provider_networks_allowed)),
                     engagement=engagement,
-                    campaigns=CampaignService(database, box, publisher, engagement),  # type: ignore[arg-type]
+                    campaigns=CampaignService(database, box, publisher, engagement),
                     otp=OtpService(database, box, otp_hash_key, engagement,
                                    dt.timedelta(seconds=settings.otp_ttl_seconds), settings.otp_max_attempts,
                                    settings.otp_digits, settings.otp_max_sends_per_hour))

@@ -35,10 +35,11 @@ async def startup(ctx: WorkerContext) -> None:
     settings = ctx.get("settings") or Settings()
     services = await build_services(settings, statement_timeout_seconds=settings.worker_db_statement_timeout_seconds)
     ctx["services"] = services
+    assert services.redis is not None  # built with the queue: workers always have one
     ctx["senders"] = ChannelSenders(EgressPolicy.from_setting(settings.provider_networks_allowed))
     ctx["dispatch"] = DispatchService(
-        services.database, services.secret_box, services.publisher, ctx["senders"],  # type: ignore[arg-type]
-        RedisRateLimiter(services.redis, settings.queue_name),  # type: ignore[arg-type]
+        services.database, services.secret_box, services.publisher, ctx["senders"],
+        RedisRateLimiter(services.redis, settings.queue_name),
         RetryPolicy(max_tries=settings.delivery_max_tries, base_delay_seconds=settings.delivery_retry_base_seconds),
         dt.timedelta(seconds=settings.delivery_lease_seconds),
         settings.default_rate_limit_per_second, services.receipt_urls if settings.receipts_base_url else None,

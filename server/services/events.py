@@ -58,6 +58,10 @@ class DeliveryQueue(Protocol):
         """Hands a campaign's fan-out to a worker; the campaign sweep re-sends a lost one."""
 
 
+class Queue(EventPublisher, ChunkQueue, DeliveryQueue, Protocol):
+    """Every port to the workers at once: what the queue adapter (or NoPublisher) provides."""
+
+
 class NoPublisher:
     """For operator commands that run without a queue: the workers' sweeps pick the work up."""
 
