@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from server.embedded_redis import EmbeddedRedis
 from server.store.migrate import upgrade
 from server.supervision import Child, Supervisor, say
 
+LISTENING_TIMEOUT_SECONDS = 60.0
 DEFAULT_CLIENT_ADDRESS = "127.0.0.1:50051"  # engagectl's --address when ENGAGE_ADDRESS is unset
 
 
@@ -47,6 +49,10 @@ def main() -> int:
                  Child("worker", lambda: subprocess.Popen([sys.executable, "-m", "workers"], env=env))]
     supervisor = Supervisor(children)
     supervisor.start_all()
+    # The hints below invite a command at once: said only once the server takes connections (a child
+    # that fails meanwhile is restarted by tend()).
+    if not _wait_until_listening(client_address(settings), supervisor, LISTENING_TIMEOUT_SECONDS):
+        say(f"the server does not take connections on {client_address(settings)} yet; see its log above")
     say(f"gRPC on {settings.grpc_host}:{settings.grpc_port}; one arq worker. Ctrl-C stops everything.")
     for line in hints(settings):
         say(line)
@@ -92,6 +98,19 @@ def hints(settings: Settings) -> list[str]:
         lines.append("workers send to public addresses only; for a local SMTP or provider sink in development, "
                      "start with ENGAGE_PROVIDER_NETWORKS_ALLOWED=127.0.0.0/8 make run")
     return lines
+
+
+def _wait_until_listening(address: str, supervisor: Supervisor, timeout: float) -> bool:
+    host, _, port = address.rpartition(":")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=1):
+                return True
+        except OSError:
+            supervisor.tend()
+            time.sleep(0.1)
+    return False
 
 
 def client_address(settings: Settings) -> str:

@@ -48,7 +48,8 @@ def create(ctx: typer.Context,
     Examples:
       engagectl channels create --channel EMAIL --provider smtp --setting host=127.0.0.1 --setting port=1025 \\
           --setting security=NONE --setting from_address=alerts@bank.example
-      engagectl channels create --channel SMS --provider twilio --setting account_sid=AC123 --secret auth_token=xyz
+      engagectl channels create --channel SMS --provider twilio \\
+          --setting account_sid=AC0123456789abcdef0123456789abcdef --secret auth_token=xyz
     """
     cli = cli_context(ctx)
     config = pb.ChannelConfig(display_name=name_, channel=channel(channel_), provider=provider,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import json
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 V = TypeVar("V", bound=int)
 
-console = Console()
+# Piped, a long line stays one line (a reader or grep sees the whole of it), as gh prints.
+console = Console(soft_wrap=not sys.stdout.isatty())
 # soft_wrap: an error or notice stays one line whatever the terminal's width (or 80 when piped).
 errors = Console(stderr=True, soft_wrap=True, highlight=False)
 
