@@ -11,7 +11,7 @@ from tests.e2e.test_nested_input import LISTS, list_request, token
 from tests.support.builders import failure
 
 # Each list's name in its tokens, and the shape of its key.
-TEXT, PAIR, INTEGER = "text", "pair", "integer"
+TEXT, PAIR, INTEGER, DATE = "text", "pair", "integer", "date"
 LIST_KEYS = {"ListApps": ("apps", TEXT), "ListEventTypes": ("eventTypes", TEXT),
              "ListChannelConfigs": ("channelConfigs", TEXT), "ListTemplates": ("templates", TEXT),
              "ListEvents": ("events", TEXT), "ListTransactionAlerts": ("transactionAlerts", TEXT),
@@ -19,13 +19,16 @@ LIST_KEYS = {"ListApps": ("apps", TEXT), "ListEventTypes": ("eventTypes", TEXT),
              "ListDeliveries": ("deliveries", TEXT), "ListCustomers": ("customers", TEXT),
              "ListAccounts": ("accounts", TEXT), "ListHoldings": ("holdings", TEXT),
              "ListTransactions": ("transactions", PAIR), "ListBalances": ("balances", TEXT),
-             "GetFeed": ("feed", PAIR), "ListSubscriptionChanges": ("subscription-changes", INTEGER)}
+             "GetFeed": ("feed", PAIR), "ListSubscriptionChanges": ("subscription-changes", INTEGER),
+             "ListInsightBatches": ("insight_batches", DATE)}
 NOT_TEXT = [{"x": 1}, [1, 2, 3], 2**70, -1, 1e308, True, ["a"]]
 NOT_A_PAIR = [{"x": 1}, "x", 7, ["2026-01-01T00:00:00"], ["2026-01-01T00:00:00", "a", "b"],
               ["2026-01-01T00:00:00", {}], [1, "a"], ["not a time", "a"], [["2026-01-01T00:00:00"], "a"]]
 NOT_A_CHANGE_ID = [{"x": 1}, [1], "x", "12", 1.5, True, 2**63, -(2**63) - 1, 2**70]
-WRONG = {TEXT: [*NOT_TEXT, "a\x00b"], PAIR: NOT_A_PAIR, INTEGER: NOT_A_CHANGE_ID}
-RIGHT = {TEXT: ["x", ""], PAIR: [["2026-01-01T00:00:00+00:00", "x"]], INTEGER: [1, 2**63 - 1]}
+WRONG = {TEXT: [*NOT_TEXT, "a\x00b"], PAIR: NOT_A_PAIR, INTEGER: NOT_A_CHANGE_ID,
+         DATE: [*NOT_TEXT, "a\x00b", "x", "", "2026-13-01", "2026-01-01T00:00:00"]}
+RIGHT = {TEXT: ["x", ""], PAIR: [["2026-01-01T00:00:00+00:00", "x"]], INTEGER: [1, 2**63 - 1],
+         DATE: ["2026-01-01", "0001-01-01"]}
 
 
 def test_every_list_is_covered():
