@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from clients.engagectl.context import cli_context
+from clients.engagectl.dates import date_text, date_value
 from clients.engagectl.engagement_common import label
 from clients.engagectl.money import show_money
 from clients.engagectl.output import (
@@ -25,19 +26,8 @@ from clients.engagectl.output import (
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.insights.v1 import insights_service_pb2 as pb
-from engage.type.v1 import date_pb2
 
 app = typer.Typer(no_args_is_help=True, help="Insight definitions, triggers, feeds and batches.")
-
-
-def _date(text: str | None, option: str) -> date_pb2.Date | None:
-    if not text:
-        return None
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint=option) from exc
-    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
 
 
 def _summary(item: pb.FeedItem) -> str:
@@ -93,7 +83,7 @@ def trigger(ctx: typer.Context,
     """
     cli = cli_context(ctx)
     request = pb.TriggerInsightsRequest(customer_id=customer, insight_names=insight)
-    day = _date(as_of, "--as-of")
+    day = date_value(as_of, "--as-of")
     if day:
         request.as_of.CopyFrom(day)
     response = cli.call(lambda s: s.insights.TriggerInsights(request))
@@ -186,7 +176,7 @@ def run_batch(ctx: typer.Context,
     """
     cli = cli_context(ctx)
     request = pb.RunInsightBatchRequest(chunk_size=chunk_size)
-    day = _date(as_of, "--as-of")
+    day = date_value(as_of, "--as-of")
     if day:
         request.as_of.CopyFrom(day)
 
@@ -218,7 +208,7 @@ BATCH_COLUMNS: list[str | Column] = [Id("batch id"), "as of", "state", "chunks d
 
 
 def _batch_row(b: pb.InsightBatch) -> list[str]:
-    return [b.batch_id, dt.date(b.as_of.year, b.as_of.month, b.as_of.day).isoformat() if b.as_of.year else "",
+    return [b.batch_id, date_text(b.as_of),
             label(pb.BatchState, b.state), f"{b.done_chunks}/{b.total_chunks}", str(b.users_evaluated),
             str(b.items_generated), _stamp(b.create_time), _stamp(b.finish_time)]
 

@@ -52,20 +52,27 @@ def content_options(channel_number: int, title: str | None, body: str | None, im
     return content
 
 
+# The content options of create and update: one declaration for both commands.
+TITLE = typer.Option(None, "--title", metavar="TEXT", help="PUSH: the title.")
+BODY = typer.Option(None, "--body", metavar="TEXT", help="PUSH: the body.")
+IMAGE_URL = typer.Option(None, "--image-url", metavar="URL", help="PUSH: an image (a rich push).")
+RICH_TEXT = typer.Option(None, "--rich-text", metavar="TEXT", help="PUSH: the rich push's text.")
+TEXT = typer.Option(None, "--text", metavar="TEXT", help="SMS: the text; EMAIL: the plain-text part.")
+SUBJECT = typer.Option(None, "--subject", metavar="TEXT", help="EMAIL: the subject.")
+HTML = typer.Option(None, "--html", metavar="HTML", help="EMAIL: the HTML part.")
+HTML_FILE = typer.Option(None, "--html-file", metavar="FILE", help="EMAIL: the HTML part from a file.")
+PASS_TYPE = typer.Option(None, "--pass-type", metavar="PASS_TYPE_ID", help="PASS: the pass type identifier.")
+MESSAGE = typer.Option(None, "--message", metavar="TEXT", help="PASS: the message.")
+
+
 @app.command("create")
 def create(ctx: typer.Context,
            channel_: str = typer.Option(..., "--channel", metavar="CHANNEL", help="EMAIL, SMS, PUSH or PASS."),
            name_: str = typer.Option(..., "--name", metavar="NAME"),
-           title: str | None = typer.Option(None, metavar="TEXT", help="PUSH: the title."),
-           body: str | None = typer.Option(None, metavar="TEXT", help="PUSH: the body."),
-           image_url: str | None = typer.Option(None, metavar="URL", help="PUSH: an image (a rich push)."),
-           rich_text: str | None = typer.Option(None, metavar="TEXT", help="PUSH: the rich push's text."),
-           text: str | None = typer.Option(None, metavar="TEXT", help="SMS: the text; EMAIL: the plain-text part."),
-           subject: str | None = typer.Option(None, metavar="TEXT", help="EMAIL: the subject."),
-           html: str | None = typer.Option(None, metavar="HTML", help="EMAIL: the HTML part."),
-           html_file: Path | None = typer.Option(None, metavar="FILE", help="EMAIL: the HTML part from a file."),
-           pass_type: str | None = typer.Option(None, metavar="PASS_TYPE_ID", help="PASS: the pass type identifier."),
-           message: str | None = typer.Option(None, metavar="TEXT", help="PASS: the message.")) -> None:
+           title: str | None = TITLE, body: str | None = BODY, image_url: str | None = IMAGE_URL,
+           rich_text: str | None = RICH_TEXT, text: str | None = TEXT, subject: str | None = SUBJECT,
+           html: str | None = HTML, html_file: Path | None = HTML_FILE, pass_type: str | None = PASS_TYPE,
+           message: str | None = MESSAGE) -> None:
     """Creates a template; text may use tokens such as {{ transaction.amount }} and {{ data.KEY }}.
 
     Examples:
@@ -143,16 +150,10 @@ def _overlay(content: pb.MessageContent, channel_number: pb.Channel.ValueType, g
 def update(ctx: typer.Context,
            template_id: str = typer.Argument(..., metavar="TEMPLATE_ID", help="Id or templates/ID."),
            name_: str | None = typer.Option(None, "--name", metavar="NAME"),
-           title: str | None = typer.Option(None, metavar="TEXT", help="PUSH: the title."),
-           body: str | None = typer.Option(None, metavar="TEXT", help="PUSH: the body."),
-           image_url: str | None = typer.Option(None, metavar="URL", help="PUSH: an image (a rich push)."),
-           rich_text: str | None = typer.Option(None, metavar="TEXT", help="PUSH: the rich push's text."),
-           text: str | None = typer.Option(None, metavar="TEXT", help="SMS: the text; EMAIL: the plain-text part."),
-           subject: str | None = typer.Option(None, metavar="TEXT", help="EMAIL: the subject."),
-           html: str | None = typer.Option(None, metavar="HTML", help="EMAIL: the HTML part."),
-           html_file: Path | None = typer.Option(None, metavar="FILE", help="EMAIL: the HTML part from a file."),
-           pass_type: str | None = typer.Option(None, metavar="PASS_TYPE_ID", help="PASS: the pass type identifier."),
-           message: str | None = typer.Option(None, metavar="TEXT", help="PASS: the message.")) -> None:
+           title: str | None = TITLE, body: str | None = BODY, image_url: str | None = IMAGE_URL,
+           rich_text: str | None = RICH_TEXT, text: str | None = TEXT, subject: str | None = SUBJECT,
+           html: str | None = HTML, html_file: Path | None = HTML_FILE, pass_type: str | None = PASS_TYPE,
+           message: str | None = MESSAGE) -> None:
     """Changes what is given of a template's name and content; the rest stays. Events made from it
     earlier keep their copy.
 

@@ -7,26 +7,16 @@ import datetime as dt
 import typer
 
 from clients.engagectl.context import cli_context
+from clients.engagectl.dates import date_value
 from clients.engagectl.engagement_common import label
 from clients.engagectl.money import show_money
 from clients.engagectl.output import Column, Id, emit_list
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.ingest.v1 import ingest_service_pb2 as pb
-from engage.type.v1 import date_pb2
 
 app = typer.Typer(no_args_is_help=True, help="Transactions ingested from the bank.")
 COLUMNS: list[str | Column] = [Id("id"), "posted", "direction", "amount", "balance after", "description", "category"]
-
-
-def _date(text: str | None, option: str) -> date_pb2.Date | None:
-    if not text:
-        return None
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint=option) from exc
-    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
 
 
 def row(t: pb.Transaction) -> list[str]:
@@ -51,7 +41,7 @@ def list_transactions(ctx: typer.Context,
       engagectl transactions list --account demo-a0001-chk --from 2026-01-01 --to 2026-01-31 --all
     """
     cli = cli_context(ctx)
-    start, end = _date(since, "--from"), _date(until, "--to")
+    start, end = date_value(since, "--from"), date_value(until, "--to")
 
     async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.Transaction], str]:
         request = pb.ListTransactionsRequest(parent=f"accounts/{account}", page_size=size, page_token=token)
