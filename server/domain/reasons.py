@@ -128,6 +128,34 @@ class Reason(StrEnum):
     OTP_TOO_MANY_ATTEMPTS = "OTP_TOO_MANY_ATTEMPTS", "too many wrong codes: ask for a new one"
     CAMPAIGN_STATE_INVALID = "CAMPAIGN_STATE_INVALID", "the campaign's state does not allow this"
 
+    # -- goals ------------------------------------------------------------------------------------
+    GOAL_TARGET_NOT_POSITIVE = "GOAL_TARGET_NOT_POSITIVE", \
+        "a goal's target amount is zero or negative (INVALID_ARGUMENT)"
+    GOAL_CURRENCY_MISMATCH = "GOAL_CURRENCY_MISMATCH", \
+        "a goal's target is not in its target account's currency (INVALID_ARGUMENT)"
+    GOAL_TARGET_DATE_NOT_FUTURE = "GOAL_TARGET_DATE_NOT_FUTURE", \
+        "a goal's target date is not after today (INVALID_ARGUMENT)"
+    GOAL_NAME_INVALID = "GOAL_NAME_INVALID", "a goal's name is empty or over 80 characters (INVALID_ARGUMENT)"
+    GOAL_PRIORITY_INVALID = "GOAL_PRIORITY_INVALID", "a goal's priority is not 1..100 (INVALID_ARGUMENT)"
+    TOO_MANY_ACTIVE_GOALS = "TOO_MANY_ACTIVE_GOALS", \
+        "the customer has as many active goals as the bank allows already (FAILED_PRECONDITION)"
+    GOAL_ARCHIVED = "GOAL_ARCHIVED", "changing a goal that is archived (FAILED_PRECONDITION)"
+    NOT_ENROLLED = "NOT_ENROLLED", \
+        "a goals call for a customer not enrolled in the goals programme, or cancelled (FAILED_PRECONDITION)"
+    ENROLMENT_TRANSITION_NOT_ALLOWED = "ENROLMENT_TRANSITION_NOT_ALLOWED", \
+        "the enrolment's status does not allow the action, e.g. PAUSE when paused (FAILED_PRECONDITION)"
+    ENROLMENT_ACCOUNT_INVALID = "ENROLMENT_ACCOUNT_INVALID", \
+        "the target account is not the customer's, or not a savings or checking account (INVALID_ARGUMENT)"
+    FUNDING_SCHEDULE_INVALID = "FUNDING_SCHEDULE_INVALID", \
+        "a funding programme's schedule is invalid (INVALID_ARGUMENT)"
+    FUNDING_RULE_INVALID = "FUNDING_RULE_INVALID", "a funding programme's rule is invalid (INVALID_ARGUMENT)"
+    FUNDING_AMOUNT_INVALID = "FUNDING_AMOUNT_INVALID", \
+        "a funding amount or percentage is not positive or not storable (INVALID_ARGUMENT)"
+    TRANSFER_TRANSITION_NOT_ALLOWED = "TRANSFER_TRANSITION_NOT_ALLOWED", \
+        "the transfer's status does not allow the change, e.g. confirming one cancelled (FAILED_PRECONDITION)"
+    MILESTONE_POLICY_INVALID = "MILESTONE_POLICY_INVALID", \
+        "milestone percentages not strictly increasing in 1..100, or a step not positive (INVALID_ARGUMENT)"
+
     # -- quotas (RESOURCE_EXHAUSTED) --------------------------------------------------------------
     OTP_TOO_MANY_SENDS = "OTP_TOO_MANY_SENDS", "the customer's hourly one-time passwords are used up"
 
@@ -149,6 +177,10 @@ class Reason(StrEnum):
     OTP_NOT_FOUND = "OTP_NOT_FOUND", "no such one-time password"
     TRANSACTION_ALERT_NOT_FOUND = "TRANSACTION_ALERT_NOT_FOUND", "no such transaction alert"
     INSIGHT_NOTIFICATION_NOT_FOUND = "INSIGHT_NOTIFICATION_NOT_FOUND", "no such insight notification"
+    GOAL_NOT_FOUND = "GOAL_NOT_FOUND", "no such goal"
+    ENROLMENT_NOT_FOUND = "ENROLMENT_NOT_FOUND", "the customer never enrolled in the goals programme"
+    FUNDING_PROGRAMME_NOT_FOUND = "FUNDING_PROGRAMME_NOT_FOUND", "no such funding programme"
+    TRANSFER_NOT_FOUND = "TRANSFER_NOT_FOUND", "no such transfer instruction"
 
     # -- subscriptions: the reference API's codes, kept for its clients (INVALID_ARGUMENT; docs/errors.md) --
     Y800 = "Y800", "an invalid value (JSON text, insightName, a title, a threshold)"
