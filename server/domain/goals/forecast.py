@@ -19,12 +19,18 @@ after today (a month after 31 January is 28/29 February, see months.py). Whole m
 arrive monthly; rounding up because a goal is not reached by part of a month's saving. A pace ≤ 0 gives
 no date ("not at this pace"), and so does a date more than FORECAST_HORIZON_MONTHS ahead.
 
+Goals ahead. One account's pace feeds all its goals, and the allocation fills them in order (priority,
+then oldest): a goal's money arrives only after the goals ahead of it are full. So a goal that is not
+complete yet needs `ahead` (what the goals before it in that order still miss) + its own remaining, and
+the months count that sum; the first goal, or a lone one, has nothing ahead. Whether a goal is complete
+depends on its own saving only.
+
 At risk (GOAL_AT_RISK). A goal with a target date is at risk when the expected date is after the target
 date, or there is none. Months left = the whole months from today to the target date (the monthly
 savings that still fit before it); the monthly amount needed is remaining / months left rounded UP to
 the cent (so that it does make the date; all of the remaining when no whole month is left); the
-shortfall is what the current pace leaves missing on the target date: remaining - max(pace, 0) * months
-left.
+shortfall is what the current pace leaves missing on the target date: to save - max(pace, 0) * months
+left (to save = ahead + remaining, as above).
 
 Safe to save. A conservative amount to move to goals this month:
     typical income    = median of the recent months' income (one bonus month does not raise it)
@@ -84,14 +90,15 @@ def saving_pace(monthly_net_saving: Sequence[Decimal]) -> SavingPace:
 
 @dataclass(frozen=True, slots=True)
 class Forecast:
-    """When `target` will be reached from `saved` at `pace`, as of `today`. `months_needed` and
-    `expected` are at the mean pace, `earliest` at the high end of the band, `latest` at the low end;
-    each None when its pace is ≤ 0 or the date lies beyond the horizon."""
+    """When `target` will be reached from `saved` at `pace`, as of `today`, after `ahead` for the goals
+    before it. `months_needed` and `expected` are at the mean pace, `earliest` at the high end of the
+    band, `latest` at the low end; each None when its pace is ≤ 0 or the date lies beyond the horizon."""
 
     today: dt.date
     saved: Decimal
     target: Decimal
     remaining: Decimal
+    ahead: Decimal
     pace: SavingPace
     months_needed: int | None
     expected: dt.date | None
@@ -101,6 +108,11 @@ class Forecast:
     @property
     def completed(self) -> bool:
         return self.remaining == 0
+
+    @property
+    def to_save(self) -> Decimal:
+        """What the pace must still bring before this goal is complete (0 once it is)."""
+        return self.ahead + self.remaining if self.remaining else ZERO
 
 
 def months_to_save(remaining: Decimal, monthly: Decimal) -> int | None:
@@ -113,16 +125,20 @@ def months_to_save(remaining: Decimal, monthly: Decimal) -> int | None:
     return months if months <= FORECAST_HORIZON_MONTHS else None
 
 
-def _completion_date(today: dt.date, months: int | None) -> dt.date | None:
+def completion_date(today: dt.date, months: int | None) -> dt.date | None:
+    """`months` calendar months after today; None for None or past the calendar's end."""
     if months is None or today.year + (today.month - 1 + months) // 12 > dt.MAXYEAR:
         return None
     return add_months(today, months)
 
 
-def forecast_completion(saved: Decimal, target: Decimal, pace: SavingPace, today: dt.date) -> Forecast:
+def forecast_completion(
+    saved: Decimal, target: Decimal, pace: SavingPace, today: dt.date, ahead: Decimal = ZERO
+) -> Forecast:
     remaining = max(target - saved, ZERO)
-    months_needed = months_to_save(remaining, pace.monthly)
-    expected = _completion_date(today, months_needed)
+    to_save = ahead + remaining if remaining else ZERO
+    months_needed = months_to_save(to_save, pace.monthly)
+    expected = completion_date(today, months_needed)
     if expected is None:
         months_needed = None  # beyond the calendar: as good as never
     return Forecast(
@@ -130,11 +146,12 @@ def forecast_completion(saved: Decimal, target: Decimal, pace: SavingPace, today
         saved=saved,
         target=target,
         remaining=remaining,
+        ahead=ahead,
         pace=pace,
         months_needed=months_needed,
         expected=expected,
-        earliest=_completion_date(today, months_to_save(remaining, pace.high)),
-        latest=_completion_date(today, months_to_save(remaining, pace.low)),
+        earliest=completion_date(today, months_to_save(to_save, pace.high)),
+        latest=completion_date(today, months_to_save(to_save, pace.low)),
     )
 
 
@@ -152,12 +169,15 @@ def on_track(forecast: Forecast, target_date: dt.date | None) -> bool | None:
 class AtRisk:
     """GOAL_AT_RISK: at `pace` (monthly) the goal is expected on `expected` (None: not at this pace),
     after `target_date`. `months_left` whole months remain before it, in which `monthly_needed` a month
-    would make it; at the current pace `shortfall` would still be missing."""
+    would make it (for `to_save`: the goal's `remaining` after `ahead` for the goals before it); at the
+    current pace `shortfall` would still be missing."""
 
     target_date: dt.date
     expected: dt.date | None
     pace: Decimal
     remaining: Decimal
+    ahead: Decimal
+    to_save: Decimal
     months_left: int
     monthly_needed: Decimal
     shortfall: Decimal
@@ -169,14 +189,24 @@ def at_risk(forecast: Forecast, target_date: dt.date | None) -> AtRisk | None:
     if target_date is None or on_track(forecast, target_date):
         return None
     months_left = whole_months_between(forecast.today, target_date)
-    remaining = forecast.remaining
+    to_save = forecast.to_save
     if months_left:
-        monthly_needed = (remaining / months_left).quantize(CENT, rounding=ROUND_CEILING)
+        monthly_needed = (to_save / months_left).quantize(CENT, rounding=ROUND_CEILING)
     else:
-        monthly_needed = remaining
+        monthly_needed = to_save
     pace = forecast.pace.monthly
-    shortfall = remaining - max(pace, ZERO) * months_left
-    return AtRisk(target_date, forecast.expected, pace, remaining, months_left, monthly_needed, shortfall)
+    shortfall = to_save - max(pace, ZERO) * months_left
+    return AtRisk(
+        target_date=target_date,
+        expected=forecast.expected,
+        pace=pace,
+        remaining=forecast.remaining,
+        ahead=forecast.ahead,
+        to_save=to_save,
+        months_left=months_left,
+        monthly_needed=monthly_needed,
+        shortfall=shortfall,
+    )
 
 
 def quantile(values: Sequence[Decimal], fraction: Decimal) -> Decimal:

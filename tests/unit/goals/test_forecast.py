@@ -148,6 +148,22 @@ def test_at_risk_carries_its_figures() -> None:
     assert at_risk(forecast, None) is None
 
 
+def test_goals_ahead_come_first() -> None:
+    today = dt.date(2026, 1, 15)
+    alone = forecast_completion(Decimal(0), Decimal(300), pace("100"), today)
+    behind = forecast_completion(Decimal(0), Decimal(300), pace("100"), today, ahead=Decimal(250))
+    assert (alone.months_needed, behind.months_needed) == (3, 6)  # 300 / 100; (250 + 300) / 100
+    assert behind.remaining == Decimal(300) and behind.to_save == Decimal(550)
+    risk = at_risk(behind, dt.date(2026, 5, 15))
+    assert risk is not None and (risk.months_left, risk.monthly_needed, risk.shortfall) == (
+        4,
+        Decimal("137.50"),
+        Decimal(150),
+    )
+    # A goal that is full is complete whatever is ahead of it.
+    assert forecast_completion(Decimal(300), Decimal(300), pace("0"), today, ahead=Decimal(250)).expected == today
+
+
 def test_monthly_needed_rounds_up_and_no_month_left_needs_everything() -> None:
     forecast = forecast_completion(Decimal(0), Decimal(100), pace("10"), dt.date(2026, 1, 1))
     risk = at_risk(forecast, dt.date(2026, 4, 1))
@@ -160,20 +176,21 @@ def test_monthly_needed_rounds_up_and_no_month_left_needs_everything() -> None:
     )
 
 
-@given(amounts, amounts, cents, days, days)
+@given(amounts, amounts, cents, days, days, st.sampled_from([Decimal(0), Decimal("0.01"), Decimal(500)]))
 def test_at_risk_exactly_when_not_on_track(
-    saved: Decimal, target: Decimal, monthly: Decimal, today: dt.date, target_date: dt.date
+    saved: Decimal, target: Decimal, monthly: Decimal, today: dt.date, target_date: dt.date, ahead: Decimal
 ) -> None:
-    forecast = forecast_completion(saved, target, pace(str(monthly)), today)
+    forecast = forecast_completion(saved, target, pace(str(monthly)), today, ahead)
     risk = at_risk(forecast, target_date)
     assert (risk is not None) == (on_track(forecast, target_date) is False)
     if risk is not None:
         assert risk.shortfall > 0
         assert risk.monthly_needed > risk.pace or risk.months_left == 0  # then: all of it now
-        assert risk.monthly_needed * max(risk.months_left, 1) >= risk.remaining
+        assert risk.to_save == risk.ahead + risk.remaining
+        assert risk.monthly_needed * max(risk.months_left, 1) >= risk.to_save
         # Saving monthly_needed a month would make the date.
         assert (
-            on_track(forecast_completion(saved, target, pace(str(risk.monthly_needed)), today), target_date)
+            on_track(forecast_completion(saved, target, pace(str(risk.monthly_needed)), today, ahead), target_date)
             or risk.months_left == 0
         )
 
