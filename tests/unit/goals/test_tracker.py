@@ -61,8 +61,17 @@ def test_percent_bounds(saved: Decimal, target: Decimal) -> None:
 
 
 def test_a_line_carries_the_figures() -> None:
-    line = tracker_line("g1", "Car", "ACTIVE", Decimal("400"), Decimal("1000"), dt.date(2026, 6, 30),
-                        Decimal("150.25"), pace("200"), TODAY)  # fmt: skip
+    line = tracker_line(
+        "g1",
+        "Car",
+        "ACTIVE",
+        Decimal("400"),
+        Decimal("1000"),
+        dt.date(2026, 6, 30),
+        Decimal("150.25"),
+        pace("200"),
+        TODAY,
+    )
     assert (line.goal_id, line.name, line.status) == ("g1", "Car", "ACTIVE")
     assert (line.saved, line.target, line.percent, line.period_cash_flow) == (
         Decimal(400),
@@ -71,8 +80,9 @@ def test_a_line_carries_the_figures() -> None:
         Decimal("150.25"),
     )
     assert (line.months_needed, line.projected_completion, line.on_track) == (3, dt.date(2026, 4, 30), True)
-    late = tracker_line("g1", "Car", "ACTIVE", Decimal("400"), Decimal("1000"), dt.date(2026, 3, 31), Decimal(0),
-                        pace("200"), TODAY)  # fmt: skip
+    late = tracker_line(
+        "g1", "Car", "ACTIVE", Decimal("400"), Decimal("1000"), dt.date(2026, 3, 31), Decimal(0), pace("200"), TODAY
+    )
     assert late.on_track is False
     no_date = tracker_line("g1", "Car", "ACTIVE", Decimal("400"), Decimal("1000"), None, Decimal(0), pace("0"), TODAY)
     assert (no_date.projected_completion, no_date.on_track) == (None, None)
