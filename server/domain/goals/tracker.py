@@ -14,9 +14,9 @@ Per goal:
  - on_track: None without a target date (or archived); else whether projected_completion is on or before
    it (forecast.on_track: a goal at its target is on track).
 
-tracker() takes a customer's goals in the allocation order (priority, then oldest: allocation.py), so
-that each goal's "ahead" is the money the goals before it still miss; archived goals are skipped in
-that sum and get a line without a projection.
+tracker() takes one account's goals in the allocation order (allocation.allocation_order: priority,
+then oldest), so that each goal's "ahead" is the money the goals before it still miss; an archived goal
+passed along is left out of that sum and gets a line without a projection. model.Goal is a TrackedGoal.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from server.domain import events
+from server.domain.goals import model
 from server.domain.goals.forecast import SavingPace, forecast_completion, on_track
 from server.domain.goals.tracker import progress_percent, tracker, tracker_line
 
@@ -108,6 +110,15 @@ def test_goals_are_projected_in_allocation_order() -> None:
         Decimal(0),
         Decimal(-20),
     )
+
+
+def test_model_goals_are_tracked() -> None:
+    at = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+    car = model.Goal("g1", "c1", "a1", "Car", model.GoalCategory.CAR, events.Money(Decimal(1000), "EUR"),
+                     dt.date(2026, 12, 31), 1, model.GoalStatus.ACTIVE, Decimal(250), at)  # fmt: skip
+    (line,) = tracker([car], {}, pace("250"), TODAY)
+    assert (line.goal_id, line.name, line.status, line.percent) == ("g1", "Car", "ACTIVE", Decimal("25.0"))
+    assert (line.projected_completion, line.on_track) == (dt.date(2026, 4, 30), True)
 
 
 @given(amounts, targets, cents, days, st.none() | days, amounts)
