@@ -21,7 +21,8 @@ the allocation) but is not marked achieved while paused. ACHIEVED: its saved amo
 once; it stays ACHIEVED when the balance later dips (no second GOAL_ACHIEVED), but raising its target
 reopens it as ACTIVE. ARCHIVED (DeleteGoal): final; its money goes back to the other goals.
 A change may set the status to ACTIVE or PAUSED only: ACHIEVED is reached by saving, ARCHIVED by
-archiving. Only ACTIVE goals count against the limit of active goals.
+archiving. Setting an ACHIEVED goal back to ACTIVE is the customer's choice: if it is still full, the
+next allocation achieves it again. Only ACTIVE goals count against the limit of active goals.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class GoalStatus(enum.StrEnum):
 
 # What a change (UpdateGoal) may set the status to.
 SETTABLE_STATUSES = frozenset({GoalStatus.ACTIVE, GoalStatus.PAUSED})
+# The fields a change may touch (UpdateGoal's update_mask, GOAL_EDITED history); the rest are the goal's
+# identity or kept by the calculation.
+EDITABLE_FIELDS = ("name", "category", "target", "target_date", "priority", "status")
+_FIXED_FIELDS = ("goal_id", "customer_id", "account_id", "created_at", "archived_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +145,8 @@ def validate_goal_change(
     `active_goals`: how many of the customer's goals are ACTIVE now (`before` among them if it is).
 
     After a change of target, priority or status the caller runs the allocation again."""
+    if any(getattr(before, name) != getattr(after, name) for name in _FIXED_FIELDS):
+        raise ValueError("a change may not touch a goal's identity, account or times")
     if before.status == GoalStatus.ARCHIVED:
         raise FailedPrecondition(
             "GOAL_ARCHIVED",

@@ -1,7 +1,7 @@
 """Creating and changing goals: each validation answers with its reason code."""
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import fields, replace
 from decimal import Decimal
 
 import pytest
@@ -10,6 +10,7 @@ from server.domain.errors import FailedPrecondition, InvalidArgument
 from server.domain.events import Money
 from server.domain.goals.model import (
     DEFAULT_MAX_ACTIVE_GOALS,
+    EDITABLE_FIELDS,
     Goal,
     GoalCategory,
     GoalDraft,
@@ -170,3 +171,23 @@ def test_raising_an_achieved_goals_target_reopens_it():
     assert (raised.status, raised.achieved_at) == (GoalStatus.ACTIVE, None)
     with pytest.raises(FailedPrecondition):
         change(achieved, replace(achieved, target=Money(Decimal(2000), "EUR")), active_goals=10)
+
+
+def test_a_change_may_not_touch_what_is_not_editable():
+    before = goal()
+    for field, value in [
+        ("goal_id", "g2"),
+        ("customer_id", "c2"),
+        ("account_id", "a2"),
+        ("created_at", NOW + dt.timedelta(1)),
+    ]:
+        with pytest.raises(ValueError):
+            change(before, replace(before, **{field: value}))
+    assert set(EDITABLE_FIELDS) <= {f.name for f in fields(Goal)}
+
+
+def test_an_achieved_goal_set_back_to_active_counts_against_the_limit():
+    achieved = mark_achieved(goal(saved=Decimal(1500)), at=NOW)
+    assert change(achieved, replace(achieved, status=GoalStatus.ACTIVE), active_goals=0).status == GoalStatus.ACTIVE
+    with pytest.raises(FailedPrecondition):
+        change(achieved, replace(achieved, status=GoalStatus.ACTIVE), active_goals=10)

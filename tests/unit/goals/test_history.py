@@ -7,10 +7,10 @@ from decimal import Decimal
 from server.domain.events import Money
 from server.domain.goals.enrolment import EnrolmentAction, GoalSettings
 from server.domain.goals.history import Actor, HistoryEntry, HistoryKind, as_text, changes, kind_of_action
-from server.domain.goals.model import GoalCategory, GoalDraft, GoalStatus, new_goal
+from server.domain.goals.model import EDITABLE_FIELDS, GoalCategory, GoalDraft, GoalStatus, new_goal
 
 NOW = dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC)
-GOAL_FIELDS = ("name", "category", "target", "target_date", "priority", "status")
+GOAL_FIELDS = EDITABLE_FIELDS
 
 
 def a_goal():
