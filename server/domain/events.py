@@ -24,7 +24,9 @@ class Money:
 
 @dataclass(frozen=True, slots=True)
 class Posting:
-    """One transaction as committed: its signed amount and its account's balance right after it."""
+    """One transaction as committed, which is also what every rule reads of it (EVENT insights,
+    transaction alerts, and the goals and triggers to come): its signed amount, its account's kind,
+    and the account's balance right after it."""
 
     transaction_id: str
     account_id: str
@@ -33,7 +35,6 @@ class Posting:
     account_container: str  # BANK, CREDIT_CARD, ... (server.domain.ingest.model.Container)
     amount: Money  # signed: negative for money out
     balance_after: Money  # the account's current balance right after this posting, as committed
-    booking_date: dt.date
     posted_at: dt.datetime
     direction: Direction
     category: str = ""
@@ -43,6 +44,15 @@ class Posting:
     def magnitude(self) -> Decimal:
         """The amount without its sign (direction gives it)."""
         return abs(self.amount.amount)
+
+    @property
+    def currency(self) -> str:
+        return self.amount.currency
+
+    @property
+    def booking_date(self) -> dt.date:
+        """The UTC date of posted_at."""
+        return self.posted_at.astimezone(dt.UTC).date()
 
 
 @dataclass(frozen=True, slots=True)

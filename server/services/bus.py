@@ -8,6 +8,11 @@ both try to record the same (event, handler) row, and the one that loses rolls i
 are idempotent besides (feed items are unique per customer, insight and period; deliveries are keyed by
 their trigger), so nothing depends on the queue running a job once.
 
+An event a handler raises (FeedItemsCreated from the EVENT insights) is handled by the same job right
+after that handler commits, as cosmicpython's bus does, rather than through a job of its own: it is in
+the outbox all the same, so when its handling fails (or the worker dies first) it is announced to the
+queue, by this job or by the relay sweep, like any other.
+
 Ordering: handlers rely on no order between events. An event carries the state as committed (a
 posting's balance right after it), so a handler derives everything from the event itself; what the
 store guarantees (per account, event ids rise in commit order) is there for whoever needs a sequence."""
@@ -104,38 +109,57 @@ class MessageBus:
             stored = await uow.domain_events.get_unprocessed(event_id)
         if stored is None:
             return 0
-        event, tenant_id = stored.event, stored.tenant_id
+        return await self._handle(event_id, stored.tenant_id, stored.event, stored.handled_by)
+
+    async def _handle(self, event_id: int, tenant_id: str, event: DomainEvent, handled_by: frozenset[str]) -> int:
+        pending = [h for h in self._handlers.get(type(event), ()) if h.name not in handled_by]
         failed: dict[str, BaseException] = {}
-        for handler in self._handlers.get(type(event), ()):
-            if handler.name in stored.handled_by:
-                continue
+        raised: list[tuple[int, DomainEvent]] = []
+        for number, handler in enumerate(pending, 1):
+            # The last handler, when every other one finished, marks the event processed in its own
+            # transaction: one unit of work fewer per event.
+            finishes = number == len(pending) and not failed
             try:
-                await self._run(handler, event_id, tenant_id, event)
+                raised += await self._run(handler, event_id, tenant_id, event, finishes)
             except Exception as exc:
                 log.warning("event_handler_failed", event_id=event_id, kind=kind_of(type(event)),
                             handler=handler.name, tenant=tenant_id, error=repr(exc))
                 failed[handler.name] = exc
+        if not pending:  # no handler for its type, or the last one's mark was lost with its job
+            async with UnitOfWork(self._database) as uow:
+                await uow.domain_events.mark_processed(event_id, self._clock())
+                await uow.commit()
+        for raised_id, raised_event in raised:
+            try:
+                await self._handle(raised_id, tenant_id, raised_event, frozenset())
+            except Exception:  # logged by its handlers; the queue retries it as it would any event
+                await announce_committed(self._publisher, [raised_id])
         if failed:
             raise HandlersFailed(event_id, failed)
-        async with UnitOfWork(self._database) as uow:
-            await uow.domain_events.mark_processed(event_id, self._clock())
-            await uow.commit()
         size = size_of(event)
         log.info("domain_event_processed", event_id=event_id, kind=kind_of(type(event)), tenant=tenant_id, size=size)
         return size
 
-    async def _run(self, handler: EventHandler, event_id: int, tenant_id: str, event: DomainEvent) -> None:
+    async def _run(self, handler: EventHandler, event_id: int, tenant_id: str, event: DomainEvent,
+                   finishes: bool) -> list[tuple[int, DomainEvent]]:
+        """Runs one handler in its own unit of work; returns the events it raised to be handled next."""
         async with UnitOfWork(self._database, tenant_id) as uow:
             # Claimed first, in the handler's own transaction: a job of the same event running this
             # handler at the same time waits here until this one ends, then finds it finished.
-            if not await uow.domain_events.claim_handling(event_id, handler.name, self._clock()):
-                return
+            now = self._clock()
+            # Lost to another job: that job's last handler (or its retry) marks the event processed.
+            if not await uow.domain_events.claim_handling(event_id, handler.name, now):
+                return []
             after_commit = await handler.handle(uow, tenant_id, event)
+            if finishes:
+                await uow.domain_events.mark_processed(event_id, now)
             await uow.commit()
-            raised = list(uow.domain_events.added)
-        await announce_committed(self._publisher, raised)
+            added, objects = list(uow.domain_events.added), dict(uow.domain_events.added_events)
+        # Events raised without their object (none today) go to the queue.
+        await announce_committed(self._publisher, [i for i in added if i not in objects])
         if after_commit is not None:
             await after_commit()
+        return list(objects.items())
 
     async def resend_lost(self, limit: int = 1000) -> list[int]:
         """The relay sweep: re-announces events that Redis lost or that no worker finished. Returns

@@ -17,10 +17,9 @@ from server.domain.engagement.alerts import matches
 from server.domain.engagement.entities import Delivery, DeliveryState, Event, TransactionAlert
 from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt, could_name_a_message
 from server.domain.errors import DomainError, FieldViolation, InvalidArgument, not_found
-from server.domain.events import FeedItemsCreated, TransactionsPosted
+from server.domain.events import FeedItemsCreated, Posting, TransactionsPosted
 from server.domain.ingest.model import Customer
 from server.domain.pagination import Page, PageRequest, paginate
-from server.domain.transaction_facts import TransactionFacts
 from server.security.secret_box import SecretBox
 from server.services.clock import Clock, utc_now
 from server.services.events import AfterCommit, DeliveryQueue, hand_over
@@ -185,24 +184,24 @@ class EngagementService:
         if not alerts or not event.postings:
             return None
         conditions = [(alert, alert.condition.effective()) for alert in alerts]
-        matched: list[tuple[TransactionAlert, TransactionFacts]] = []
+        matched: list[tuple[TransactionAlert, Posting]] = []
         for posting in event.postings:
-            facts = TransactionFacts.of(posting)
-            matched.extend((alert, facts) for alert, condition in conditions if matches(condition, facts))
+            matched.extend((alert, posting) for alert, condition in conditions if matches(condition, posting))
         if not matched:
             return None
         events = {e.event_id: e for e in await uow.events.get_many({alert.event_id for alert, _ in matched})}
         # Names and currencies of the matched accounts only: most postings match no alert.
-        accounts = {a.account_id: a for a in await uow.accounts.get_many({f.account_id for _, f in matched})}
+        accounts = {a.account_id: a for a in await uow.accounts.get_many({p.account_id for _, p in matched})}
         triggers = []
-        for alert, facts in matched:
-            bound, account = events.get(alert.event_id), accounts.get(facts.account_id)
+        for alert, posting in matched:
+            bound, account = events.get(alert.event_id), accounts.get(posting.account_id)
             if bound is None or account is None:
                 continue
-            tokens = {"transaction": _transaction_tokens(facts),
+            tokens = {"transaction": _transaction_tokens(posting),
                       "account": {"id": account.account_id, "name": account.account_name,
                                   "type": str(account.type), "currency": account.currency}}
-            triggers.append(Trigger(bound, facts.customer_id, f"txn:{alert.alert_id}:{facts.transaction_id}", tokens))
+            key = f"txn:{alert.alert_id}:{posting.transaction_id}"
+            triggers.append(Trigger(bound, posting.customer_id, key, tokens))
         created = await self._record_automatic(uow, tenant_id, triggers, "transaction_alert_not_sent")
         return self._announcing(tenant_id, created)
 
@@ -378,10 +377,11 @@ def _naming_request(index: int) -> Iterator[None]:
             metadata={**error.metadata, "request_index": str(index)}) from error
 
 
-def _transaction_tokens(facts: TransactionFacts) -> dict[str, str]:
-    return {"id": facts.transaction_id, "amount": f"{facts.amount:,.2f}", "currency": facts.currency,
-            "balance": f"{facts.balance_after:,.2f}", "time": facts.posted_at.strftime("%Y-%m-%d %H:%M UTC"),
-            "description": facts.description, "direction": facts.direction, "category": facts.category}
+def _transaction_tokens(posting: Posting) -> dict[str, str]:
+    return {"id": posting.transaction_id, "amount": f"{posting.magnitude:,.2f}", "currency": posting.currency,
+            "balance": f"{posting.balance_after.amount:,.2f}",
+            "time": posting.posted_at.strftime("%Y-%m-%d %H:%M UTC"), "description": posting.description,
+            "direction": posting.direction.value, "category": posting.category}
 
 
 def _figures(payload: dict[str, object]) -> dict[str, str]:

@@ -21,7 +21,6 @@ from server.domain.insights.definition import (
 from server.domain.insights.feed import FeedItem, NotGenerated, NotGeneratedReason
 from server.domain.insights.periods import month_period, previous_month_ends
 from server.domain.subscriptions.levels import BANK_LEVEL
-from server.domain.transaction_facts import TransactionFacts
 from server.store.uow import UnitOfWork
 
 # How long an item stays in the feed after it was generated.
@@ -159,17 +158,16 @@ async def evaluate_postings(uow: UnitOfWork, catalogue: Catalogue, postings: Seq
     headers: dict[int, dict[str, Any]] = {}  # by subscription object: one per distinct configuration
     candidates: list[FeedItem] = []
     for posting in sorted(postings, key=lambda p: (p.posted_at, p.transaction_id)):
-        facts = TransactionFacts.of(posting)
         for plugin in plugins:
             subscription = subscribed[plugin.definition.name].get(posting.customer_id)
             if subscription is None:
                 continue
-            payload = plugin.evaluate(facts, subscription)
+            payload = plugin.evaluate(posting, subscription)
             if payload is not None:
                 header = headers.get(id(subscription))
                 if header is None:
                     header = headers[id(subscription)] = content_header(plugin.definition, subscription)
-                candidates.append(_item(plugin.definition, posting.customer_id, plugin.period(facts), payload,
+                candidates.append(_item(plugin.definition, posting.customer_id, plugin.period(posting), payload,
                                         subscription, now, header))
     # Several postings of one batch may fall in one period (a daily low-balance warning): the first wins.
     unique: dict[tuple[str, str, str], FeedItem] = {}

@@ -34,7 +34,7 @@ from server.domain.money import from_scaled, to_scaled
 Payload = dict[str, Any]
 
 # A posting's amounts are whole ten-thousandths (server.domain.money's storage scale): exact integers,
-# written without a Decimal per row. Its booking date is the UTC date of posted_at.
+# written without a Decimal per row.
 POSTING_COLUMNS = ["transaction_id", "account_id", "customer_id", "account_type", "account_container", "currency",
                    "amount_scaled", "balance_after_scaled", "posted_at", "direction", "category", "description"]
 
@@ -52,10 +52,9 @@ _DIRECTIONS = {direction.value: direction for direction in Direction}
 def _posting(row: list[Any]) -> Posting:
     (transaction_id, account_id, customer_id, account_type, account_container, currency, amount, balance_after,
      posted_at, direction, category, description) = row
-    posted = dt.datetime.fromisoformat(posted_at)
     return Posting(transaction_id, account_id, customer_id, account_type, account_container,
                    Money(from_scaled(amount), currency), Money(from_scaled(balance_after), currency),
-                   posted.astimezone(dt.UTC).date(), posted, _DIRECTIONS[direction], category, description)
+                   dt.datetime.fromisoformat(posted_at), _DIRECTIONS[direction], category, description)
 
 
 def transactions_posted_payload(rows: list[list[Any]], live: bool) -> Payload:

@@ -16,7 +16,9 @@ from engage.type.v1 import date_pb2
 from server.domain.events import (
     AccountsChanged,
     BalancesRecorded,
+    CreatedFeedItem,
     CustomerAttributesChanged,
+    FeedItemsCreated,
     HoldingsChanged,
     TransactionsPosted,
 )
@@ -183,6 +185,45 @@ async def test_a_failing_handler_is_retried_alone_and_a_finished_one_never_again
     assert calls == {"steady": 1, "flaky": 2}
     assert await bus.process(event.event_id) == 0  # processed: a job run again does nothing
     assert calls == {"steady": 1, "flaky": 2}
+
+
+async def test_an_event_a_handler_raises_is_handled_by_the_same_job_or_else_queued(server, services, settings,
+                                                                                   service_stubs, tenant):
+    """A raised event is handled right after its handler commits; when that fails, its job is queued."""
+    seen: list[str] = []
+    failures = {"left": 0}
+
+    async def raise_items(uow, tenant_id, event):
+        items = tuple(CreatedFeedItem(f"item-{p.transaction_id}", "c1", "LARGE_DEPOSIT", p.transaction_id)
+                      for p in event.postings)
+        await uow.domain_events.add(tenant_id, FeedItemsCreated(items), dt.datetime.now(dt.UTC))
+
+    async def notify(uow, tenant_id, event):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("no route to the provider")
+        seen.extend(i.feed_item_id for i in event.items)
+
+    bus = MessageBus(services.database, services.publisher, {
+        TransactionsPosted: [EventHandler("raise_items", raise_items)],
+        FeedItemsCreated: [EventHandler("notify", notify)]})
+    await seed_accounts(service_stubs, "c1", "a1")
+    await service_stubs.ingest.IngestTransactions(stream([transaction("t1", "a1", "1.00")]))
+    [first] = await stored(services, TransactionsPosted)
+    assert await bus.process(first.event_id) == 1
+    [raised] = await stored(services, FeedItemsCreated)
+    assert seen == ["item-t1"] and raised.processed_at is not None
+    assert await services.redis.exists(f"arq:job:{settings.queue_name}:domain-event:{raised.event_id}:0") == 0
+
+    failures["left"] = 1
+    await service_stubs.ingest.IngestTransactions(stream([transaction("t2", "a1", "1.00")]))
+    second = (await stored(services, TransactionsPosted))[-1]
+    assert await bus.process(second.event_id) == 1  # its own handler finished: the raised event's failure is not its
+    raised = (await stored(services, FeedItemsCreated))[-1]
+    assert raised.processed_at is None and seen == ["item-t1"]
+    assert await services.redis.exists(f"arq:job:{settings.queue_name}:domain-event:{raised.event_id}:0") == 1
+    assert await bus.process(raised.event_id) == 1  # the queued job
+    assert seen == ["item-t1", "item-t2"]
 
 
 async def test_two_jobs_of_one_event_at_once_run_each_handler_once(server, services, service_stubs):

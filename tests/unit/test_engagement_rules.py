@@ -27,7 +27,8 @@ from server.domain.engagement.setup_validation import (
 from server.domain.engagement.sms import GSM_BASIC, sms_segments
 from server.domain.engagement.templates import TemplateRenderError, find_tokens, render_parts, validate_parts
 from server.domain.errors import InvalidArgument
-from server.domain.transaction_facts import TransactionFacts
+from server.domain.events import Money, Posting
+from server.domain.ingest.model import Direction
 from server.security.secret_box import SecretBox, SecretBoxError
 
 UTC = dt.UTC
@@ -165,9 +166,10 @@ def test_a_providers_code_enters_ours_only_as_a_short_token(code, fallback):
 
 
 def _posting(direction: str, category: str, description: str, amount: Decimal, account_type: str,
-             currency: str) -> TransactionFacts:
-    return TransactionFacts("t1", "a1", "c1", account_type, "BANK", amount, direction, currency,
-                            dt.datetime(2024, 5, 1, tzinfo=dt.UTC), Decimal("1000"), category, description)
+             currency: str) -> Posting:
+    signed = amount if direction == "CREDIT" else -amount
+    return Posting("t1", "a1", "c1", account_type, "BANK", Money(signed, currency), Money(Decimal("1000"), currency),
+                   dt.datetime(2024, 5, 1, tzinfo=dt.UTC), Direction(direction), category, description)
 
 
 def test_alert_conditions_and_presets():

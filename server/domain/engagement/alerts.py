@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from server.domain.errors import FieldViolation, InvalidArgument
-from server.domain.transaction_facts import TransactionFacts
+from server.domain.events import Posting
 
 DIRECTIONS = frozenset({"CREDIT", "DEBIT"})
 ACCOUNT_TYPES = frozenset({"CHECKING", "SAVINGS", "CREDIT", "LOAN", "INVESTMENT", "OTHER"})
@@ -36,17 +36,17 @@ OPERATION_PRESETS: dict[str, TransactionCondition] = {
 }
 
 
-def matches(condition: TransactionCondition, facts: TransactionFacts) -> bool:
-    if condition.directions and facts.direction not in condition.directions:
+def matches(condition: TransactionCondition, posting: Posting) -> bool:
+    if condition.directions and posting.direction not in condition.directions:
         return False
-    if condition.categories and facts.category.upper() not in condition.categories:
+    if condition.categories and posting.category.upper() not in condition.categories:
         return False
-    if condition.description_contains and not any(p in facts.description.lower()
+    if condition.description_contains and not any(p in posting.description.lower()
                                                   for p in condition.description_contains):
         return False
-    if condition.min_amount is not None and abs(facts.amount) < condition.min_amount:
+    if condition.min_amount is not None and posting.magnitude < condition.min_amount:
         return False
-    return not condition.account_types or facts.account_type in condition.account_types
+    return not condition.account_types or posting.account_type in condition.account_types
 
 
 @dataclass(frozen=True)

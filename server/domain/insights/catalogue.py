@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from server.domain.events import Posting
 from server.domain.insights.definition import EffectiveSubscription, InsightDefinition, TriggerType
 from server.domain.insights.plugins import large_transactions, low_balance, savings_increased
-from server.domain.transaction_facts import TransactionFacts
 
 Payload = dict[str, Any]
 
@@ -19,8 +19,8 @@ class EventPlugin:
     """Evaluated on each ingested transaction of a subscribed user."""
 
     definition: InsightDefinition
-    evaluate: Callable[[TransactionFacts, EffectiveSubscription], Payload | None]
-    period: Callable[[TransactionFacts], str]
+    evaluate: Callable[[Posting, EffectiveSubscription], Payload | None]
+    period: Callable[[Posting], str]
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, any_, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +32,14 @@ class TenantRepository:
             update(table).where(table.c.tenant_id == self.tenant_id, column == key).values({column.key: column}),
             execution_options={"synchronize_session": False})
         return bool(rowcount(result))
+
+    def one_of(self, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+        """`column IN values`. On PostgreSQL as `= ANY(array)`, one parameter: the statement then
+        compiles once, where IN renders (and SQLAlchemy re-renders on every call) a parameter per value,
+        which for hundreds of ids cost more than the query."""
+        if dialect_of(self.session).name == "postgresql":
+            return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+        return column.in_(values)
 
     def upsert(self, table: Any) -> Any:
         """INSERT with ON CONFLICT support, in the current database's dialect."""

@@ -8,15 +8,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.events import DomainEvent, TransactionsPosted, kind_of
 from server.domain.ingest.model import AccountHolder, Direction, IncomingTransaction
+from server.store import driver
 from server.store.event_payloads import decode, encode, transactions_posted_payload
 from server.store.models import DomainEventHandlingRow, DomainEventRow
+
+# Built once: the bus reads an event and its progress with two plain statements, outside a transaction
+# (on PostgreSQL straight through the driver), at every job of every event.
+_UNPROCESSED_EVENT = select(DomainEventRow.tenant_id, DomainEventRow.kind, DomainEventRow.payload).where(
+    DomainEventRow.event_id == bindparam("event_id"), DomainEventRow.processed_at.is_(None))
+_FINISHED_HANDLERS = select(DomainEventHandlingRow.handler).where(
+    DomainEventHandlingRow.event_id == bindparam("event_id"))
 
 
 @dataclass(frozen=True)
@@ -31,10 +39,13 @@ class DomainEventsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.added: list[int] = []  # ids of the events this unit of work wrote, for the caller to announce
+        self.added_events: dict[int, DomainEvent] = {}  # those of them added as objects, by id
 
     async def add(self, tenant_id: str, event: DomainEvent, now: dt.datetime) -> int:
         kind, payload = encode(event)
-        return await self.add_encoded(tenant_id, kind, payload, now)
+        event_id = await self.add_encoded(tenant_id, kind, payload, now)
+        self.added_events[event_id] = event
+        return event_id
 
     async def add_encoded(self, tenant_id: str, kind: str, payload: dict[str, Any], now: dt.datetime) -> int:
         # Core, not the ORM's unit of work: one per ingested batch on the hot path.
@@ -65,12 +76,12 @@ class DomainEventsRepository:
 
     async def get_unprocessed(self, event_id: int) -> StoredEvent | None:
         """The event with the handlers that finished it; None once every handler has (or if unknown)."""
-        row = await self.session.get(DomainEventRow, event_id)
-        if row is None or row.processed_at is not None:
+        found = await driver.fetch_all(self.session, _UNPROCESSED_EVENT, {"event_id": event_id})
+        if not found:
             return None
-        handled = await self.session.scalars(select(DomainEventHandlingRow.handler)
-                                             .where(DomainEventHandlingRow.event_id == event_id))
-        return StoredEvent(row.event_id, row.tenant_id, decode(row.kind, row.payload), frozenset(handled))
+        tenant_id, kind, payload = found[0]
+        handled = await driver.fetch_all(self.session, _FINISHED_HANDLERS, {"event_id": event_id})
+        return StoredEvent(event_id, tenant_id, decode(kind, payload), frozenset(handler for handler, in handled))
 
     async def claim_handling(self, event_id: int, handler: str, now: dt.datetime) -> bool:
         """Records that the handler finished the event, in the handler's own transaction. False when it

@@ -71,7 +71,7 @@ class FeedRepository(TenantRepository):
         if not feed_item_ids:
             return []
         rows = await self.session.scalars(select(FeedItemRow).where(
-            FeedItemRow.tenant_id == self.tenant_id, FeedItemRow.feed_item_id.in_(feed_item_ids)))
+            FeedItemRow.tenant_id == self.tenant_id, self.one_of(FeedItemRow.feed_item_id, feed_item_ids)))
         return [_to_domain(r) for r in rows]
 
     async def get(self, customer_id: str, feed_item_id: str) -> FeedItem | None:

@@ -21,7 +21,7 @@ class SubscriptionsRepository(TenantRepository):
             return {}
         rows = await self.session.scalars(select(SubscriptionSettingsRow).where(
             SubscriptionSettingsRow.tenant_id == self.tenant_id,
-            SubscriptionSettingsRow.customer_id.in_(customer_ids),
+            self.one_of(SubscriptionSettingsRow.customer_id, customer_ids),
             SubscriptionSettingsRow.insight_name.in_(insight_names)))
         return {(r.customer_id, r.insight_name): settings_from_json(r.settings) for r in rows}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from server.domain.events import Posting
 from server.domain.ingest.model import Container
 from server.domain.insights.definition import (
     EffectiveSubscription,
@@ -17,7 +18,7 @@ from server.domain.insights.definition import (
     ThresholdType,
     TriggerType,
 )
-from server.domain.transaction_facts import TransactionFacts, transaction_payload
+from server.domain.transaction_facts import transaction_payload
 
 _AMOUNT = ThresholdDefinition("AMOUNT", ThresholdType.AMOUNT, Decimal("0.01"), Decimal("100000000.00"),
                               Decimal("1000.00"))
@@ -36,19 +37,19 @@ WITHDRAWAL = _definition("LARGE_WITHDRAWAL", "Large withdrawal made",
                          "Generates an insight when a single withdrawal or payment is at least the threshold amount.")
 
 
-def period(facts: TransactionFacts) -> str:
-    return f"txn:{facts.transaction_id}"
+def period(posting: Posting) -> str:
+    return f"txn:{posting.transaction_id}"
 
 
-def _large(direction: str, facts: TransactionFacts, subscription: EffectiveSubscription) -> dict[str, Any] | None:
-    if facts.direction != direction or facts.amount < subscription.thresholds["AMOUNT"]:
+def _large(direction: str, posting: Posting, subscription: EffectiveSubscription) -> dict[str, Any] | None:
+    if posting.direction != direction or posting.magnitude < subscription.thresholds["AMOUNT"]:
         return None
-    return transaction_payload(facts)
+    return transaction_payload(posting)
 
 
-def evaluate_deposit(facts: TransactionFacts, subscription: EffectiveSubscription) -> dict[str, Any] | None:
-    return _large("CREDIT", facts, subscription)
+def evaluate_deposit(posting: Posting, subscription: EffectiveSubscription) -> dict[str, Any] | None:
+    return _large("CREDIT", posting, subscription)
 
 
-def evaluate_withdrawal(facts: TransactionFacts, subscription: EffectiveSubscription) -> dict[str, Any] | None:
-    return _large("DEBIT", facts, subscription)
+def evaluate_withdrawal(posting: Posting, subscription: EffectiveSubscription) -> dict[str, Any] | None:
+    return _large("DEBIT", posting, subscription)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from server.domain.events import Posting
 from server.domain.ingest.model import Container
 from server.domain.insights.definition import (
     EffectiveSubscription,
@@ -17,7 +18,7 @@ from server.domain.insights.definition import (
     ThresholdType,
     TriggerType,
 )
-from server.domain.transaction_facts import TransactionFacts, transaction_payload
+from server.domain.transaction_facts import transaction_payload
 
 NAME = "LOW_BALANCE_WARNING"
 
@@ -36,13 +37,13 @@ DEFINITION = InsightDefinition(
 )
 
 
-def period(facts: TransactionFacts) -> str:
-    return f"{facts.posted_at.date().isoformat()}:{facts.account_id}"
+def period(posting: Posting) -> str:
+    return f"{posting.posted_at.date().isoformat()}:{posting.account_id}"
 
 
-def evaluate(facts: TransactionFacts, subscription: EffectiveSubscription) -> dict[str, Any] | None:
-    if facts.account_container != Container.BANK.value or facts.direction != "DEBIT":
+def evaluate(posting: Posting, subscription: EffectiveSubscription) -> dict[str, Any] | None:
+    if posting.account_container != Container.BANK.value or posting.direction != "DEBIT":
         return None
-    if facts.balance_after >= subscription.thresholds["BALANCE"]:
+    if posting.balance_after.amount >= subscription.thresholds["BALANCE"]:
         return None
-    return transaction_payload(facts)
+    return transaction_payload(posting)
