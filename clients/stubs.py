@@ -9,6 +9,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from engage.engagement.v1 import engagement_service_pb2_grpc
+from engage.goals.v1 import goals_service_pb2_grpc
 from engage.ingest.v1 import ingest_service_pb2_grpc
 from engage.insights.v1 import insights_service_pb2_grpc
 from engage.operations.v1 import operations_service_pb2_grpc
@@ -73,6 +74,7 @@ class Stubs:
     engagement: engagement_service_pb2_grpc.EngagementServiceAsyncStub
     health: HealthStub
     operations: operations_service_pb2_grpc.OperationsServiceAsyncStub
+    goals: goals_service_pb2_grpc.GoalsServiceAsyncStub
 
     async def close(self) -> None:
         await self.channel.close()
@@ -95,4 +97,5 @@ def connect(address: str, token: str | None = None, *, max_message_bytes: int = 
                  subscriptions=subscriptions_service_pb2_grpc.SubscriptionsServiceStub(with_defaults),
                  engagement=engagement_service_pb2_grpc.EngagementServiceStub(with_defaults),
                  health=cast(HealthStub, health_pb2_grpc.HealthStub(with_defaults)),
-                 operations=operations_service_pb2_grpc.OperationsServiceStub(with_defaults))
+                 operations=operations_service_pb2_grpc.OperationsServiceStub(with_defaults),
+                 goals=goals_service_pb2_grpc.GoalsServiceStub(with_defaults))

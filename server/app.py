@@ -8,6 +8,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from engage.engagement.v1 import engagement_service_pb2, engagement_service_pb2_grpc
+from engage.goals.v1 import goals_service_pb2, goals_service_pb2_grpc
 from engage.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 from engage.insights.v1 import insights_service_pb2, insights_service_pb2_grpc
 from engage.operations.v1 import operations_service_pb2, operations_service_pb2_grpc
@@ -16,6 +17,7 @@ from server.bootstrap import Services
 from server.health import is_ready
 from server.queue_status import read_queue
 from server.rpc.engagement_servicer import EngagementServicer
+from server.rpc.goals_servicer import GoalsServicer
 from server.rpc.ingest_servicer import IngestServicer
 from server.rpc.insights_servicer import InsightsServicer
 from server.rpc.interceptor import EngageInterceptor
@@ -30,6 +32,7 @@ SERVICE_NAMES = [
     subscriptions_service_pb2.DESCRIPTOR.services_by_name["SubscriptionsService"].full_name,
     engagement_service_pb2.DESCRIPTOR.services_by_name["EngagementService"].full_name,
     operations_service_pb2.DESCRIPTOR.services_by_name["OperationsService"].full_name,
+    goals_service_pb2.DESCRIPTOR.services_by_name["GoalsService"].full_name,
 ]
 
 
@@ -55,6 +58,8 @@ def build_server(services: Services, address: str) -> tuple[grpc.aio.Server, int
     operations_service_pb2_grpc.add_OperationsServiceServicer_to_server(OperationsServicer(OperationsService(
         services.database, services.bus, lambda now: read_queue(services.redis, settings.queue_name, now),
         lambda: is_ready(services))), server)
+    goals_service_pb2_grpc.add_GoalsServiceServicer_to_server(GoalsServicer(
+        services.goals, services.goal_tracking, services.goal_funding, services.goal_reports), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

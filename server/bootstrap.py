@@ -28,6 +28,10 @@ from server.services.delivery_receipts import DeliveryReceiptsService
 from server.services.engagement import EngagementService
 from server.services.engagement_setup import EngagementSetupService
 from server.services.events import NoPublisher, Queue
+from server.services.goals.funding import GoalFundingService
+from server.services.goals.management import GoalsService
+from server.services.goals.reports import GoalReportsService
+from server.services.goals.tracking import GoalTrackingService
 from server.services.ingestion import IngestionService
 from server.services.insights import InsightsService
 from server.services.otp import OtpService
@@ -55,6 +59,10 @@ class Services:
     engagement: EngagementService
     campaigns: CampaignService
     otp: OtpService
+    goals: GoalsService
+    goal_tracking: GoalTrackingService
+    goal_funding: GoalFundingService
+    goal_reports: GoalReportsService
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -119,4 +127,7 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     campaigns=CampaignService(database, box, publisher, engagement),
                     otp=OtpService(database, box, otp_hash_key, engagement,
                                    dt.timedelta(seconds=settings.otp_ttl_seconds), settings.otp_max_attempts,
-                                   settings.otp_digits, settings.otp_max_sends_per_hour))
+                                   settings.otp_digits, settings.otp_max_sends_per_hour),
+                    goals=GoalsService(database, publisher), goal_tracking=GoalTrackingService(database, publisher),
+                    goal_funding=GoalFundingService(database, publisher),
+                    goal_reports=GoalReportsService(database, publisher))

@@ -26,12 +26,14 @@ from clients.engagectl import (
     demo,
     event_types,
     events,
+    goals,
     health,
     holdings,
     import_data,
     ingest_file,
     insights,
     otp,
+    reports,
     status,
     subscriptions,
     templates,
@@ -115,6 +117,8 @@ app.add_typer(events.app, name="events")
 app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(deliveries.app, name="deliveries")
 app.add_typer(otp.app, name="otp")
+app.add_typer(goals.app, name="goals")
+app.add_typer(reports.app, name="reports")
 app.command("completion")(completion.completion)
 
 

@@ -27,6 +27,9 @@ from server.store.repositories.engagement_setup import (
     TemplatesRepository,
 )
 from server.store.repositories.feed import FeedRepository
+from server.store.repositories.funding import FundingProgrammesRepository, GoalTransfersRepository
+from server.store.repositories.goal_cash_flows import GoalCashFlowsRepository
+from server.store.repositories.goals import GoalEnrolmentsRepository, GoalHistoryRepository, GoalsRepository
 from server.store.repositories.holdings import HoldingsRepository
 from server.store.repositories.insight_batches import InsightBatchesRepository
 from server.store.repositories.month_end_balances import MonthEndBalancesRepository
@@ -88,6 +91,12 @@ class UnitOfWork:
     campaigns = _Repository[CampaignsRepository](CampaignsRepository)
     otps = _Repository[OtpsRepository](OtpsRepository)
     trigger_reads = _Repository[TriggerReadsRepository](TriggerReadsRepository)
+    goal_enrolments = _Repository[GoalEnrolmentsRepository](GoalEnrolmentsRepository)
+    goals = _Repository[GoalsRepository](GoalsRepository)
+    goal_history = _Repository[GoalHistoryRepository](GoalHistoryRepository)
+    goal_cash_flows = _Repository[GoalCashFlowsRepository](GoalCashFlowsRepository)
+    funding_programmes = _Repository[FundingProgrammesRepository](FundingProgrammesRepository)
+    goal_transfers = _Repository[GoalTransfersRepository](GoalTransfersRepository)
 
     def __init__(self, database: Database, tenant_id: str | None = None, *,
                  single_statement_write: bool = False) -> None:
