@@ -162,7 +162,12 @@ def on_track(forecast: Forecast, target_date: dt.date | None) -> bool | None:
         return None
     if forecast.completed:
         return True
-    return forecast.expected is not None and forecast.expected <= target_date
+    if forecast.expected is not None:
+        return forecast.expected <= target_date
+    # No date: not at this pace, or beyond the forecast's horizon, where a target date even further
+    # out may still be made.
+    pace = forecast.pace.monthly
+    return pace > ZERO and pace * whole_months_between(forecast.today, target_date) >= forecast.to_save
 
 
 @dataclass(frozen=True, slots=True)
