@@ -245,11 +245,13 @@ class IngestionService:
                 raise FailedPrecondition("UNKNOWN_CUSTOMER_OR_ACCOUNT",
                                          f"holdings name unknown customers or accounts: {', '.join(missing[:10])}")
             now = self._clock()
-            known = await uow.holdings.existing_ids({h.holding_id for h in holdings})
+            known = await uow.holdings.get_many({h.holding_id for h in holdings})
             await uow.holdings.upsert_many(holdings, now)
-            await uow.domain_events.add(caller.tenant_id, HoldingsChanged(tuple(
-                HoldingChange(h.holding_id, h.customer_id, h.account_id, h.holding_id not in known) for h in holdings)),
-                now)
+            # Only what changed is news: a feed that repeats yesterday's holdings raises nothing.
+            changes = tuple(HoldingChange(h.holding_id, h.customer_id, h.account_id, h.holding_id not in known)
+                            for h in holdings if known.get(h.holding_id) != h)
+            if changes:
+                await uow.domain_events.add(caller.tenant_id, HoldingsChanged(changes), now)
             await uow.commit()
         await announce_committed(self._publisher, uow.domain_events.added)
         await self._ensure_statistics("holdings")

@@ -111,10 +111,14 @@ async def test_upserts_and_balance_feeds_record_what_changed(server, services, s
     assert new.accounts[0].created and "account_name" in new.accounts[0].changed_fields
     assert (renamed.accounts[0].created, renamed.accounts[0].changed_fields) == (False, ("account_name",))
 
-    await ingest.BatchUpsertHoldings(pb.BatchUpsertHoldingsRequest(holdings=[
-        pb.Holding(holding_id="h1", kind=pb.HOLDING_KIND_LOAN, customer_id="c1")]))
-    [holdings] = [decode(r.kind, r.payload) for r in await stored(services, HoldingsChanged)]
-    assert [(h.holding_id, h.customer_id, h.created) for h in holdings.holdings] == [("h1", "c1", True)]
+    loan = pb.Holding(holding_id="h1", kind=pb.HOLDING_KIND_LOAN, customer_id="c1", amount=money("900.00", "EUR"))
+    await ingest.BatchUpsertHoldings(pb.BatchUpsertHoldingsRequest(holdings=[loan]))
+    await ingest.BatchUpsertHoldings(pb.BatchUpsertHoldingsRequest(holdings=[loan]))  # the same again: no news
+    loan.amount.CopyFrom(money("850.00", "EUR"))
+    await ingest.BatchUpsertHoldings(pb.BatchUpsertHoldingsRequest(holdings=[loan]))
+    new, repaid = [decode(r.kind, r.payload) for r in await stored(services, HoldingsChanged)]
+    assert [(h.holding_id, h.customer_id, h.created) for h in new.holdings] == [("h1", "c1", True)]
+    assert [(h.holding_id, h.created) for h in repaid.holdings] == [("h1", False)]
 
     await ingest.RecordBalances(pb.RecordBalancesRequest(balances=[pb.DailyBalance(
         account_id="a1", date=date_pb2.Date(year=2024, month=1, day=31), balance=money("12.50", "EUR"))]))

@@ -23,12 +23,13 @@ class HoldingsRepository(TenantRepository):
              "currency": h.currency, "start_date": h.start_date, "attributes": h.attributes,
              "updated_at": now} for h in holdings])
 
-    async def existing_ids(self, holding_ids: set[str]) -> set[str]:
+    async def get_many(self, holding_ids: set[str]) -> dict[str, Holding]:
+        """The stored holdings among these ids, by id."""
         if not holding_ids:
-            return set()
-        found = await self.session.scalars(select(HoldingRow.holding_id).where(
-            HoldingRow.tenant_id == self.tenant_id, HoldingRow.holding_id.in_(holding_ids)))
-        return set(found)
+            return {}
+        rows = await self.session.scalars(select(HoldingRow).where(
+            HoldingRow.tenant_id == self.tenant_id, self.one_of(HoldingRow.holding_id, holding_ids)))
+        return {r.holding_id: _to_domain(r) for r in rows}
 
     async def list_after(self, after: str | None, limit: int, customer_id: str | None = None) -> list[Holding]:
         query = select(HoldingRow).where(HoldingRow.tenant_id == self.tenant_id)
@@ -36,5 +37,9 @@ class HoldingsRepository(TenantRepository):
             query = query.where(HoldingRow.customer_id == customer_id)
         rows = await self.session.scalars(
             keyset_page(query, [HoldingRow.holding_id], None if after is None else (after,), limit))
-        return [Holding(r.holding_id, HoldingKind(r.kind), r.customer_id, r.account_id, r.amount, r.currency,
-                        r.start_date, dict(r.attributes or {})) for r in rows]
+        return [_to_domain(r) for r in rows]
+
+
+def _to_domain(row: HoldingRow) -> Holding:
+    return Holding(row.holding_id, HoldingKind(row.kind), row.customer_id, row.account_id, row.amount, row.currency,
+                   row.start_date, dict(row.attributes or {}))
