@@ -85,3 +85,8 @@ ENGAGEMENT: dict[str, ResourcePattern] = {
         ("deliveries", "delivery"),
     ]
 }
+
+# Goals: the customer's id is the bank's; goal ids are Engage's.
+GOALS_ENROLMENT = ResourcePattern("customers/{customer}/goalsEnrolment")
+GOAL = ResourcePattern("customers/{customer}/goals/{goal}")
+HISTORY_ENTRY = ResourcePattern("customers/{customer}/historyEntries/{history_entry}")
