@@ -90,3 +90,6 @@ ENGAGEMENT: dict[str, ResourcePattern] = {
 GOALS_ENROLMENT = ResourcePattern("customers/{customer}/goalsEnrolment")
 GOAL = ResourcePattern("customers/{customer}/goals/{goal}")
 HISTORY_ENTRY = ResourcePattern("customers/{customer}/historyEntries/{history_entry}")
+FUNDING_PROGRAMME = ResourcePattern("customers/{customer}/goals/{goal}/fundingProgrammes/{funding_programme}")
+TRANSFER = ResourcePattern(
+    "customers/{customer}/goals/{goal}/fundingProgrammes/{funding_programme}/transfers/{transfer}")

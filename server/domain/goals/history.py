@@ -2,7 +2,8 @@
 changed.
 
 Every enrolment action (SIGNUP, PAUSE, RESUME, MODIFY_SETTINGS, CANCEL), every goal event (created,
-edited, achieved, archived) and every funding programme event (created, changed, cancelled) is an entry.
+edited, achieved, archived), every funding programme event (created, changed, cancelled) and every change of
+a transfer instruction's status (requested, executed, failed, cancelled) is an entry.
 An entry names its actor (the CUSTOMER through the app, a BANK_ADMIN through engagectl or the bank's
 back office, or the SERVICE itself: the calculation marking a goal achieved, goals archived on CANCEL)
 and the actor's id (the customer id, the admin's token subject, or the service's name).
@@ -39,6 +40,10 @@ class HistoryKind(enum.StrEnum):
     PROGRAMME_CREATED = "PROGRAMME_CREATED"
     PROGRAMME_CHANGED = "PROGRAMME_CHANGED"
     PROGRAMME_CANCELLED = "PROGRAMME_CANCELLED"
+    TRANSFER_REQUESTED = "TRANSFER_REQUESTED"
+    TRANSFER_EXECUTED = "TRANSFER_EXECUTED"
+    TRANSFER_FAILED = "TRANSFER_FAILED"
+    TRANSFER_CANCELLED = "TRANSFER_CANCELLED"
 
 
 class Actor(enum.StrEnum):
