@@ -29,6 +29,7 @@ from server.store.repositories.engagement_setup import (
 from server.store.repositories.feed import FeedRepository
 from server.store.repositories.funding import FundingProgrammesRepository, GoalTransfersRepository
 from server.store.repositories.goal_cash_flows import GoalCashFlowsRepository
+from server.store.repositories.goal_reports import GoalReportsRepository
 from server.store.repositories.goals import GoalEnrolmentsRepository, GoalHistoryRepository, GoalsRepository
 from server.store.repositories.holdings import HoldingsRepository
 from server.store.repositories.insight_batches import InsightBatchesRepository
@@ -97,6 +98,7 @@ class UnitOfWork:
     goal_cash_flows = _Repository[GoalCashFlowsRepository](GoalCashFlowsRepository)
     funding_programmes = _Repository[FundingProgrammesRepository](FundingProgrammesRepository)
     goal_transfers = _Repository[GoalTransfersRepository](GoalTransfersRepository)
+    goal_reports = _Repository[GoalReportsRepository](GoalReportsRepository)
 
     def __init__(self, database: Database, tenant_id: str | None = None, *,
                  single_statement_write: bool = False) -> None:
