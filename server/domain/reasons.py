@@ -153,6 +153,10 @@ class Reason(StrEnum):
         "a funding amount or percentage is not positive or not storable (INVALID_ARGUMENT)"
     TRANSFER_TRANSITION_NOT_ALLOWED = "TRANSFER_TRANSITION_NOT_ALLOWED", \
         "the transfer's status does not allow the change, e.g. confirming one cancelled (FAILED_PRECONDITION)"
+    FUNDING_PROGRAMME_TRANSITION_NOT_ALLOWED = "FUNDING_PROGRAMME_TRANSITION_NOT_ALLOWED", \
+        "the programme's status does not allow the change, e.g. resuming one active (FAILED_PRECONDITION)"
+    FUNDING_SOURCE_INVALID = "FUNDING_SOURCE_INVALID", \
+        "the source account is not the customer's, not in the goal's currency, or the goal's own (INVALID_ARGUMENT)"
     MILESTONE_POLICY_INVALID = "MILESTONE_POLICY_INVALID", \
         "milestone percentages not strictly increasing in 1..100, or a step not positive (INVALID_ARGUMENT)"
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -240,3 +241,130 @@ class ProgrammeStatus(enum.StrEnum):
     ACTIVE = "ACTIVE"
     PAUSED = "PAUSED"
     CANCELLED = "CANCELLED"
+
+
+class ProgrammeAction(enum.StrEnum):
+    PAUSE = "PAUSE"
+    RESUME = "RESUME"
+    CANCEL = "CANCEL"
+    UPDATE = "UPDATE"
+
+
+_ACTION_FROM = {
+    ProgrammeAction.PAUSE: frozenset({ProgrammeStatus.ACTIVE}),
+    ProgrammeAction.RESUME: frozenset({ProgrammeStatus.PAUSED}),
+    ProgrammeAction.CANCEL: frozenset({ProgrammeStatus.ACTIVE, ProgrammeStatus.PAUSED}),
+    ProgrammeAction.UPDATE: frozenset({ProgrammeStatus.ACTIVE, ProgrammeStatus.PAUSED}),
+}
+_ACTION_TO = {ProgrammeAction.PAUSE: ProgrammeStatus.PAUSED, ProgrammeAction.RESUME: ProgrammeStatus.ACTIVE,
+              ProgrammeAction.CANCEL: ProgrammeStatus.CANCELLED}
+
+
+def programme_status_after(current: ProgrammeStatus, action: ProgrammeAction) -> ProgrammeStatus:
+    """PAUSE: ACTIVE -> PAUSED; RESUME: PAUSED -> ACTIVE; CANCEL: ACTIVE or PAUSED -> CANCELLED; UPDATE keeps
+    the status of a programme that is not cancelled. Anything else is FAILED_PRECONDITION
+    FUNDING_PROGRAMME_TRANSITION_NOT_ALLOWED."""
+    if current not in _ACTION_FROM[action]:
+        raise FailedPrecondition(
+            Reason.FUNDING_PROGRAMME_TRANSITION_NOT_ALLOWED,
+            f"a funding programme that is {current} cannot take {action}",
+            metadata={"status": str(current), "action": str(action)},
+        )
+    return _ACTION_TO.get(action, current)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledAmount:
+    """A fixed amount on each due date of a schedule."""
+
+    schedule: Schedule
+    amount: FixedAmount
+
+
+Plan = ScheduledAmount | RoundUp | SalaryPercentage
+
+
+@dataclass(frozen=True, slots=True)
+class Programme:
+    programme_id: str
+    customer_id: str
+    goal_id: str
+    source_account_id: str
+    status: ProgrammeStatus
+    plan: Plan
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    # Scheduled plans: the due dates up to this day have their transfers (None: none planned yet).
+    planned_through: dt.date | None = None
+
+
+def dates_to_plan(programme: Programme, today: dt.date) -> list[dt.date]:
+    """The due dates of an ACTIVE scheduled programme up to `today` that have no transfer yet: those after
+    planned_through (from the schedule's start when nothing was planned). None for a rule, or a programme
+    that is paused or cancelled: a pause's periods are skipped, not made up (resume() moves
+    planned_through past them)."""
+    plan = programme.plan
+    if programme.status != ProgrammeStatus.ACTIVE or not isinstance(plan, ScheduledAmount):
+        return []
+    start = plan.schedule.start
+    if programme.planned_through is not None:
+        start = max(start, programme.planned_through + dt.timedelta(days=1))
+    return due_dates(plan.schedule, start, today)
+
+
+def planned_through_on_resume(planned_through: dt.date | None, today: dt.date) -> dt.date:
+    """A resumed schedule requests due dates from the day it resumes on: the ones missed while paused are
+    not made up."""
+    yesterday = today - dt.timedelta(days=1)
+    return yesterday if planned_through is None else max(planned_through, yesterday)
+
+
+# Category of the postings a SALARY_PERCENTAGE rule takes a share of (compared without case).
+SALARY_CATEGORIES = frozenset({"SALARY"})
+
+
+def is_salary_credit(category: str, amount: Decimal) -> bool:
+    return amount > 0 and category.strip().upper() in SALARY_CATEGORIES
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """An instruction to the bank's payment system: move `amount` from the source account into the
+    goal's target account. One per programme and period_key."""
+
+    transfer_id: str
+    programme_id: str
+    customer_id: str
+    goal_id: str
+    period_key: str
+    amount: Decimal
+    currency: str
+    source_account_id: str
+    target_account_id: str
+    status: TransferStatus
+    due_date: dt.date
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    failure_reason: str = ""
+    transaction_id: str = ""
+    published_at: dt.datetime | None = None
+
+
+# An ingested posting confirms a transfer as EXECUTED when its transaction id or description carries
+# this marker followed by the transfer's id (`engage-transfer:0192ab...`), it is a credit of the transfer's
+# target account, and its amount is the transfer's.
+TRANSFER_MARKER = "engage-transfer:"
+_MARKED_TRANSFER = re.compile(re.escape(TRANSFER_MARKER) + r"([0-9A-Za-z_-]{1,40})")
+
+
+def marked_transfer_ids(transaction_id: str, description: str) -> set[str]:
+    """The transfer ids a posting's transaction id or description names with TRANSFER_MARKER."""
+    if TRANSFER_MARKER not in transaction_id and TRANSFER_MARKER not in description:
+        return set()
+    return set(_MARKED_TRANSFER.findall(transaction_id)) | set(_MARKED_TRANSFER.findall(description))
+
+
+def confirms(transfer: Transfer, account_id: str, amount: Decimal, currency: str) -> bool:
+    """Whether a posting that names the transfer is its execution: the money arrived in the target account."""
+    return (account_id == transfer.target_account_id and currency == transfer.currency
+            and amount == transfer.amount)
