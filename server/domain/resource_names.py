@@ -34,7 +34,8 @@ class ResourcePattern:
 
     def __post_init__(self) -> None:
         segments = self.template.split("/")
-        if len(segments) % 2 or not all(_COLLECTION.fullmatch(s) for s in segments[::2]) \
+        # An odd count ends in a literal: a singleton resource (AIP-156), e.g. `customers/{customer}/goalsEnrolment`.
+        if len(segments) < 2 or not all(_COLLECTION.fullmatch(s) for s in segments[::2]) \
                 or not all(_VARIABLE.fullmatch(s) for s in segments[1::2]):
             raise ValueError(f"not an AIP-122 pattern: {self.template!r}")
         identifier = f"({_ID_CHARACTER}{{1,{self.max_id_length}}})"
