@@ -4,9 +4,10 @@ programme's state at each programme or transfer event.
 Three views, each tenant-wide and read-only:
  - Goals: one line per goal, archived ones included, by customer and then oldest goal first.
  - Customer History: every history entry, oldest first, so that an export reads as a log.
- - Funding programmes: the programme events of the history (PROGRAMME_*) and the transfer events
-   (TRANSFER_*), oldest first. A transfer has one event when it is requested and one more when it is
-   settled (EXECUTED, FAILED or CANCELLED), both read from the transfer itself.
+ - Funding programmes: the history's programme events (PROGRAMME_*) and transfer events (TRANSFER_*), oldest
+   first, each with its programme's status just after it and, for a transfer event, the transfer as it
+   stood then: a transfer is REQUESTED and then settled once (EXECUTED, FAILED or CANCELLED), so its amount,
+   accounts and period never change, and the settling event alone has a failure reason or transaction id.
 
 Dates asked for (a view's date range) are whole days in the tenant's time zone.
 """
@@ -23,9 +24,7 @@ from server.domain.goals.tracker import progress_percent
 
 PROGRAMME_KINDS = ("PROGRAMME_CREATED", "PROGRAMME_CHANGED", "PROGRAMME_CANCELLED")
 TRANSFER_KINDS = ("TRANSFER_REQUESTED", "TRANSFER_EXECUTED", "TRANSFER_FAILED", "TRANSFER_CANCELLED")
-# Transfer events carry no history entry of their own: the bank's payment system (EXECUTED, FAILED) and
-# Engage (REQUESTED, and CANCELLED when the programme is cancelled) are their actors.
-TRANSFER_ACTOR = "SERVICE"
+FUNDING_KINDS = PROGRAMME_KINDS + TRANSFER_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,19 +104,16 @@ class HistoryReportLine:
 
 @dataclass(frozen=True, slots=True)
 class TransferReportLine:
-    """A programme event (transfer_id "", no transfer fields) or a transfer event."""
+    """A programme event (transfer_id "", no transfer fields) or a transfer event: one history entry."""
 
     customer_id: str
     goal_id: str
     programme_id: str
     transfer_id: str
+    entry_id: str
     kind: str
     actor: str
     at: dt.datetime
-    # Where the line stands in the view: (at, the history entry's or the transfer's id, 0 for a programme
-    # event, 1 for a request, 2 for a settlement): unique, so a page boundary never splits a tie.
-    event_id: str
-    sequence: int
     programme_status: str = ""
     amount: Decimal | None = None
     currency: str = ""
@@ -128,15 +124,50 @@ class TransferReportLine:
     failure_reason: str = ""
     transaction_id: str = ""
 
-    @property
-    def key(self) -> tuple[dt.datetime, str, int]:
-        return self.at, self.event_id, self.sequence
+
+@dataclass(frozen=True, slots=True)
+class TransferFacts:
+    """What a transfer instruction holds (its row now)."""
+
+    amount: Decimal
+    currency: str
+    source_account_id: str
+    target_account_id: str
+    status: str
+    period_key: str
+    failure_reason: str
+    transaction_id: str
+
+
+def _id_after(resource: str, collection: str) -> str:
+    _, found, tail = resource.rpartition(f"/{collection}/")
+    return tail.split("/", 1)[0] if found else ""
 
 
 def programme_id_of(resource: str) -> str:
-    """The programme id in a programme's resource name (`.../fundingProgrammes/{id}`); "" otherwise."""
-    _, found, tail = resource.rpartition("fundingProgrammes/")
-    return tail.split("/", 1)[0] if found else ""
+    """The programme id in a programme's or transfer's resource name; "" in another."""
+    return _id_after(resource, "fundingProgrammes")
+
+
+def transfer_id_of(resource: str) -> str:
+    return _id_after(resource, "transfers")
+
+
+def transfer_line(entry: HistoryReportLine, transfer: TransferFacts | None) -> TransferReportLine:
+    """A history entry of the funding view as its line; a transfer event with the transfer as it stood
+    after it (REQUESTED for the request, whatever the transfer became later)."""
+    line = TransferReportLine(customer_id=entry.customer_id, goal_id=entry.goal_id,
+                              programme_id=programme_id_of(entry.resource), transfer_id=transfer_id_of(entry.resource),
+                              entry_id=entry.entry_id, kind=entry.kind, actor=entry.actor, at=entry.at)
+    if transfer is None or entry.kind not in TRANSFER_KINDS:
+        return line
+    status = entry.kind.removeprefix("TRANSFER_")
+    settling = status != "REQUESTED"
+    return replace(line, amount=transfer.amount, currency=transfer.currency,
+                   source_account_id=transfer.source_account_id, target_account_id=transfer.target_account_id,
+                   transfer_status=status, period_key=transfer.period_key,
+                   failure_reason=transfer.failure_reason if settling else "",
+                   transaction_id=transfer.transaction_id if settling else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,21 +196,17 @@ def status_after(kind: str, after: Mapping[str, Any], current: str) -> str:
 def with_programme_status(lines: Iterable[TransferReportLine], events: Iterable[ProgrammeEvent],
                           current: Mapping[str, str]) -> list[TransferReportLine]:
     """Each line with its programme's status just after it: its programme's events up to the line (in the
-    view's order) applied in turn. A programme without a history (loaded, not created through the API)
-    shows its status now (`current`)."""
+    view's order) applied in turn. A programme without any such event before the line (loaded, not
+    created through the API) shows its status now (`current`)."""
     by_programme: dict[str, list[ProgrammeEvent]] = {}
     for event in sorted(events, key=lambda e: (e.at, e.entry_id)):
         by_programme.setdefault(event.programme_id, []).append(event)
     result = []
     for line in lines:
-        history = by_programme.get(line.programme_id, [])
-        if not history:
-            status = current.get(line.programme_id, "")
-        else:
-            status = ""
-            for event in history:
-                if (event.at, event.entry_id, 0) > line.key:
-                    break
-                status = status_after(event.kind, event.after, status)
-        result.append(replace(line, programme_status=status))
+        status = ""
+        for event in by_programme.get(line.programme_id, []):
+            if (event.at, event.entry_id) > (line.at, line.entry_id):
+                break
+            status = status_after(event.kind, event.after, status)
+        result.append(replace(line, programme_status=status or current.get(line.programme_id, "")))
     return result

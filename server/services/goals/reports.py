@@ -1,10 +1,36 @@
-"""The goals, customer-history and transfer reporting views."""
+"""The goals, customer-history and transfer reporting views (docs/reports.md): tenant-wide reads for the
+bank, so roles `bank_admin` and `service` only (a `user` token is PERMISSION_DENIED, whoever it names)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+from dataclasses import replace
+from typing import Any
+
+from server.domain.auth import Caller, Role
+from server.domain.goals.reports import (
+    GoalReportFilter,
+    GoalReportLine,
+    HistoryReportFilter,
+    HistoryReportLine,
+    Period,
+    TransferReportFilter,
+    TransferReportLine,
+    local_days,
+)
+from server.domain.pagination import Page, PageRequest, paginate
 from server.services.clock import Clock, utc_now
 from server.services.events import Queue
 from server.store.db import Database
+from server.store.uow import UnitOfWork
+
+# The page tokens' list names (a token of one view is refused by the others).
+GOALS_REPORT = "goal-report-rows"
+HISTORY_REPORT = "customer-history-report-rows"
+TRANSFERS_REPORT = "transfer-report-rows"
+
+Dates = tuple[dt.date | None, dt.date | None]
 
 
 class GoalReportsService:
@@ -14,3 +40,56 @@ class GoalReportsService:
         self._database = database
         self._publisher = publisher
         self._clock = clock
+
+    @staticmethod
+    def _authorize(caller: Caller) -> None:
+        caller.require_role(Role.BANK_ADMIN, Role.SERVICE)
+
+    @staticmethod
+    async def _period(uow: UnitOfWork, dates: Dates) -> Period:
+        """The dates asked for as instants: whole days in the tenant's time zone."""
+        if dates == (None, None):
+            return Period()
+        tenant = await uow.tenants.get(uow.tenant_id)
+        return local_days(*dates, zoneinfo.ZoneInfo(tenant.time_zone if tenant else "UTC"))
+
+    async def goals(self, caller: Caller, wanted: GoalReportFilter, created: Dates, page: PageRequest
+                    ) -> Page[GoalReportLine]:
+        """By customer, then oldest goal first; the page token holds [customer, created, goal id]."""
+        self._authorize(caller)
+        after = None if page.after is None else (page.after[0], _instant(page.after[1]), page.after[2])
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            wanted = replace(wanted, created=await self._period(uow, created))
+            found = await uow.goal_reports.goals(wanted, after, page.size + 1)
+        return paginate(found, page, GOALS_REPORT, goals_page_key)
+
+    async def history(self, caller: Caller, wanted: HistoryReportFilter, created: Dates, page: PageRequest
+                      ) -> Page[HistoryReportLine]:
+        """Oldest first; the page token holds [created, entry id]."""
+        self._authorize(caller)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            wanted = replace(wanted, created=await self._period(uow, created))
+            found = await uow.goal_reports.history(wanted, _instant_key(page.after), page.size + 1)
+        return paginate(found, page, HISTORY_REPORT, lambda line: [line.at.isoformat(), line.entry_id])
+
+    async def transfers(self, caller: Caller, wanted: TransferReportFilter, happened: Dates, page: PageRequest
+                        ) -> Page[TransferReportLine]:
+        """Programme and transfer events, oldest first; the page token holds [time, entry id]."""
+        self._authorize(caller)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            wanted = replace(wanted, happened=await self._period(uow, happened))
+            found = await uow.goal_reports.transfer_events(wanted, _instant_key(page.after), page.size + 1)
+        return paginate(found, page, TRANSFERS_REPORT, lambda line: [line.at.isoformat(), line.entry_id])
+
+
+def goals_page_key(line: GoalReportLine) -> list[str]:
+    return [line.customer_id, line.created_at.isoformat(), line.goal_id]
+
+
+def _instant(text: Any) -> dt.datetime:
+    """A page token's instant (checked when the token was read: ISO 8601 with an offset)."""
+    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+
+
+def _instant_key(after: Any) -> tuple[dt.datetime, str] | None:
+    return None if after is None else (_instant(after[0]), after[1])

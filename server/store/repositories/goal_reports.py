@@ -7,27 +7,30 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, String, literal, null, select, union_all
+from sqlalchemy import select
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.domain.goals.reports import (
+    FUNDING_KINDS,
     PROGRAMME_KINDS,
-    TRANSFER_ACTOR,
+    TRANSFER_KINDS,
     GoalReportFilter,
     GoalReportLine,
     HistoryReportFilter,
     HistoryReportLine,
     Period,
     ProgrammeEvent,
+    TransferFacts,
     TransferReportFilter,
     TransferReportLine,
     programme_id_of,
+    transfer_id_of,
+    transfer_line,
     with_programme_status,
 )
 from server.store.goals_models import FundingProgrammeRow, GoalHistoryRow, GoalRow, GoalTransferRow
 from server.store.keyset import keyset_page
 from server.store.repositories.base import TenantRepository
-from server.store.types import ScaledAmount
 
 
 def _within(column: Any, period: Period) -> list[ColumnElement[bool]]:
@@ -74,56 +77,30 @@ class GoalReportsRepository(TenantRepository):
             goal_id=r.goal_id or "", resource=r.resource, before=dict(r.before or {}), after=dict(r.after or {}))
             for r in rows]
 
-    async def transfer_events(self, wanted: TransferReportFilter, after: tuple[dt.datetime, str, int] | None,
+    async def transfer_events(self, wanted: TransferReportFilter, after: tuple[dt.datetime, str] | None,
                               limit: int) -> list[TransferReportLine]:
-        """Programme events and transfer events in one list, oldest first: (time, the entry's or the
-        transfer's id, 0 programme event / 1 request / 2 settlement) orders them and is unique."""
-        events = union_all(*self._event_selects()).subquery("events")
-        query = select(events).where(*_within(events.c.at, wanted.happened))
-        if wanted.customer_id:
-            query = query.where(events.c.customer_id == wanted.customer_id)
-        if wanted.kinds:
-            query = query.where(events.c.kind.in_(wanted.kinds))
-        found = (await self.session.execute(
-            keyset_page(query, [events.c.at, events.c.event_id, events.c.sequence], after, limit))).all()
-        lines = [_transfer_line(row._mapping) for row in found]
+        """The history's programme and transfer events, oldest first, each with its transfer (one query
+        per page) and its programme's status just after it."""
+        kinds = wanted.kinds or FUNDING_KINDS
+        entries = await self.history(HistoryReportFilter(wanted.customer_id, kinds, wanted.happened), after, limit)
+        transfers = await self._transfers({transfer_id_of(e.resource) for e in entries if e.kind in TRANSFER_KINDS})
+        lines = [transfer_line(e, transfers.get(transfer_id_of(e.resource))) for e in entries]
         return with_programme_status(lines, await self._programme_events(lines),
                                      await self._programme_statuses(lines))
 
-    def _event_selects(self) -> list[Any]:
-        transfers = GoalTransferRow
-        # The transfers first: a union takes its columns' types from its first select.
-        transfer_columns = (
-            transfers.customer_id, transfers.goal_id, transfers.programme_id, transfers.transfer_id,
-            literal(TRANSFER_ACTOR, String).label("actor"), transfers.transfer_id.label("event_id"),
-            transfers.amount, transfers.currency, transfers.source_account_id, transfers.target_account_id,
-            transfers.period_key)
-        requested = select(
-            *transfer_columns, literal("TRANSFER_REQUESTED", String).label("kind"),
-            transfers.created_at.label("at"), literal(1, Integer).label("sequence"),
-            literal("REQUESTED", String).label("status"), literal("", String).label("failure_reason"),
-            literal("", String).label("transaction_id"), literal("", String).label("resource"),
-        ).where(transfers.tenant_id == self.tenant_id)
-        settled = select(
-            *transfer_columns, (literal("TRANSFER_", String) + transfers.status).label("kind"),
-            transfers.updated_at.label("at"), literal(2, Integer).label("sequence"),
-            transfers.status, transfers.failure_reason, transfers.transaction_id, literal("", String).label("resource"),
-        ).where(transfers.tenant_id == self.tenant_id, transfers.status != "REQUESTED")
-        history = GoalHistoryRow
-        programme = select(
-            history.customer_id, history.goal_id, literal("", String).label("programme_id"),
-            literal("", String).label("transfer_id"), history.actor, history.entry_id.label("event_id"),
-            null().cast(ScaledAmount()).label("amount"), literal("", String).label("currency"),
-            literal("", String).label("source_account_id"), literal("", String).label("target_account_id"),
-            literal("", String).label("period_key"), history.kind, history.at.label("at"),
-            literal(0, Integer).label("sequence"), literal("", String).label("status"),
-            literal("", String).label("failure_reason"), literal("", String).label("transaction_id"),
-            history.resource,
-        ).where(history.tenant_id == self.tenant_id, self.one_of(history.kind, PROGRAMME_KINDS))
-        return [requested, settled, programme]
+    async def _transfers(self, ids: set[str]) -> dict[str, TransferFacts]:
+        ids.discard("")
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(GoalTransferRow).where(
+            GoalTransferRow.tenant_id == self.tenant_id, self.one_of(GoalTransferRow.transfer_id, ids)))
+        return {r.transfer_id: TransferFacts(r.amount, r.currency, r.source_account_id, r.target_account_id, r.status,
+                                             r.period_key, r.failure_reason or "", r.transaction_id or "")
+                for r in rows}
 
     async def _programme_events(self, lines: Sequence[TransferReportLine]) -> list[ProgrammeEvent]:
-        """The programme history of the goals on a page, up to its last line."""
+        """The programme history of the goals on a page, up to its last line (a programme's events carry
+        its goal)."""
         goals = {line.goal_id for line in lines}
         if not goals:
             return []
@@ -145,15 +122,3 @@ class GoalReportsRepository(TenantRepository):
                 self.one_of(FundingProgrammeRow.programme_id, programmes)))
         return {programme_id: status for programme_id, status in rows}
 
-
-def _transfer_line(row: Any) -> TransferReportLine:
-    sequence = int(row["sequence"])
-    common = dict(customer_id=row["customer_id"], goal_id=row["goal_id"] or "", kind=row["kind"], actor=row["actor"],
-                  at=row["at"], event_id=row["event_id"], sequence=sequence)
-    if sequence == 0:
-        return TransferReportLine(programme_id=programme_id_of(row["resource"]), transfer_id="", **common)
-    return TransferReportLine(
-        programme_id=row["programme_id"], transfer_id=row["transfer_id"], amount=row["amount"],
-        currency=row["currency"], source_account_id=row["source_account_id"],
-        target_account_id=row["target_account_id"], transfer_status=row["status"], period_key=row["period_key"],
-        failure_reason=row["failure_reason"] or "", transaction_id=row["transaction_id"] or "", **common)
