@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     # Codes sent to one customer in any hour, at most (each is an SMS the bank pays for).
     otp_max_sends_per_hour: int = Field(default=10, ge=1)
     otp_digits: int = 6
+    # Goals a customer may have ACTIVE at once (TOO_MANY_ACTIVE_GOALS past it).
+    goals_max_active: int = Field(default=10, ge=1)
     delivery_max_tries: int = 8
     # The wait before the first retry of a temporary delivery error; it doubles with each try.
     delivery_retry_base_seconds: float = 15.0

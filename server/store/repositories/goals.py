@@ -2,16 +2,209 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+
+from server.domain.events import Money
+from server.domain.goals.enrolment import Enrolment, EnrolmentStatus, GoalSettings
+from server.domain.goals.history import Actor, HistoryEntry, HistoryKind
+from server.domain.goals.model import Goal, GoalCategory, GoalStatus
+from server.domain.ids import new_id
+from server.store.goals_models import GoalEnrolmentRow, GoalHistoryRow, GoalRow
+from server.store.keyset import keyset_page
 from server.store.repositories.base import TenantRepository
+
+_SETTINGS = ("tracker_insights", "milestone_insights", "at_risk_insights")
+
+
+def _settings_from_json(stored: Mapping[str, Any]) -> GoalSettings:
+    return GoalSettings(**{name: bool(stored.get(name, True)) for name in _SETTINGS})
+
+
+def _enrolment(row: GoalEnrolmentRow) -> Enrolment:
+    return Enrolment(customer_id=row.customer_id, account_id=row.account_id, status=EnrolmentStatus(row.status),
+                     settings=_settings_from_json(row.settings), enrolled_at=row.enrolled_at,
+                     updated_at=row.updated_at)
 
 
 class GoalEnrolmentsRepository(TenantRepository):
     """One enrolment per customer."""
 
+    async def get(self, customer_id: str) -> Enrolment | None:
+        row = await self.session.get(GoalEnrolmentRow, (self.tenant_id, customer_id), populate_existing=True)
+        return None if row is None else _enrolment(row)
+
+    async def signup_request_id(self, customer_id: str) -> str | None:
+        """The request id of the customer's latest SIGNUP (EnrollInGoals' idempotency)."""
+        return await self.session.scalar(select(GoalEnrolmentRow.request_id).where(
+            GoalEnrolmentRow.tenant_id == self.tenant_id, GoalEnrolmentRow.customer_id == customer_id))
+
+    async def hold(self, customer_id: str) -> bool:
+        """Holds the customer's enrolment until the unit of work ends: the goal changes of one customer
+        (counting its active goals, then adding one) run one after the other."""
+        return await self.hold_row(GoalEnrolmentRow.customer_id, customer_id)
+
+    async def save(self, enrolment: Enrolment, *, request_id: str | None = None) -> None:
+        """Inserts or replaces the enrolment; `request_id` (a SIGNUP's) replaces the stored one when given."""
+        values: dict[str, Any] = {"tenant_id": self.tenant_id, "customer_id": enrolment.customer_id,
+                  "account_id": enrolment.account_id, "status": enrolment.status.value,
+                  "settings": {name: getattr(enrolment.settings, name) for name in _SETTINGS},
+                  "milestones": [], "request_id": request_id, "enrolled_at": enrolment.enrolled_at,
+                  "updated_at": enrolment.updated_at}
+        stmt = self.upsert(GoalEnrolmentRow)
+        replaced = {name: getattr(stmt.excluded, name)
+                    for name in ("account_id", "status", "settings", "enrolled_at", "updated_at")}
+        if request_id is not None:
+            replaced["request_id"] = stmt.excluded.request_id
+        await self.session.execute(
+            stmt.on_conflict_do_update(index_elements=["tenant_id", "customer_id"], set_=replaced), [values])
+
+
+@dataclass(frozen=True, slots=True)
+class StoredGoal:
+    """A goal as stored: the domain goal, when it last changed, and the milestones it reached."""
+
+    goal: Goal
+    updated_at: dt.datetime
+    milestones: tuple[str, ...] = ()
+
+
+def _goal(row: GoalRow) -> Goal:
+    return Goal(goal_id=row.goal_id, customer_id=row.customer_id, account_id=row.account_id, name=row.name,
+                category=GoalCategory(row.category), target=Money(row.target, row.currency),
+                target_date=row.target_date, priority=row.priority, status=GoalStatus(row.status), saved=row.saved,
+                created_at=row.created_at, achieved_at=row.achieved_at, archived_at=row.archived_at)
+
+
+def _stored(row: GoalRow) -> StoredGoal:
+    return StoredGoal(_goal(row), row.updated_at, tuple(row.milestones or ()))
+
+
+def _goal_values(goal: Goal) -> dict[str, Any]:
+    """The columns a change may set."""
+    return {"name": goal.name, "category": goal.category.value, "target": goal.target.amount,
+            "currency": goal.target.currency, "target_date": goal.target_date, "priority": goal.priority,
+            "status": goal.status.value, "saved": goal.saved, "achieved_at": goal.achieved_at,
+            "archived_at": goal.archived_at}
+
+
+# The order an account's balance is allocated in (server.domain.goals.allocation): the list order too.
+_ALLOCATION_KEY = (GoalRow.priority, GoalRow.created_at, GoalRow.goal_id)
+
 
 class GoalsRepository(TenantRepository):
     """Goals, by customer and by target account."""
 
+    async def add(self, goal: Goal, *, request_id: str | None = None) -> None:
+        self.session.add(GoalRow(tenant_id=self.tenant_id, goal_id=goal.goal_id, customer_id=goal.customer_id,
+                                 account_id=goal.account_id, milestones=[], request_id=request_id or None,
+                                 created_at=goal.created_at, updated_at=goal.created_at, **_goal_values(goal)))
+        await self.session.flush()
+
+    async def by_request(self, customer_id: str, request_id: str) -> StoredGoal | None:
+        """The goal a CreateGoal with this request id created (its idempotency)."""
+        row = await self.session.scalar(select(GoalRow).where(
+            GoalRow.tenant_id == self.tenant_id, GoalRow.customer_id == customer_id,
+            GoalRow.request_id == request_id))
+        return None if row is None else _stored(row)
+
+    async def get(self, customer_id: str, goal_id: str) -> StoredGoal | None:
+        row = await self.session.get(GoalRow, (self.tenant_id, goal_id), populate_existing=True)
+        return None if row is None or row.customer_id != customer_id else _stored(row)
+
+    async def list_by_customer(self, customer_id: str, *, show_archived: bool,
+                               after: tuple[int, dt.datetime, str] | None, limit: int) -> list[StoredGoal]:
+        """In allocation order (priority, oldest first, id), after the key `after`."""
+        query = select(GoalRow).where(GoalRow.tenant_id == self.tenant_id, GoalRow.customer_id == customer_id)
+        if not show_archived:
+            query = query.where(GoalRow.status != GoalStatus.ARCHIVED.value)
+        rows = await self.session.scalars(keyset_page(query, _ALLOCATION_KEY, after, limit))
+        return [_stored(row) for row in rows]
+
+    async def of_customer(self, customer_id: str) -> list[Goal]:
+        """The customer's goals that are not archived, in allocation order."""
+        rows = await self.session.scalars(select(GoalRow).where(
+            GoalRow.tenant_id == self.tenant_id, GoalRow.customer_id == customer_id,
+            GoalRow.status != GoalStatus.ARCHIVED.value).order_by(*_ALLOCATION_KEY))
+        return [_goal(row) for row in rows]
+
+    async def of_accounts(self, account_ids: Collection[str]) -> dict[str, list[Goal]]:
+        """account id -> its goals that are not archived, in allocation order; one statement. Accounts
+        without goals are absent."""
+        if not account_ids:
+            return {}
+        rows = await self.session.scalars(select(GoalRow).where(
+            GoalRow.tenant_id == self.tenant_id, self.one_of(GoalRow.account_id, list(account_ids)),
+            GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *_ALLOCATION_KEY))
+        found: dict[str, list[Goal]] = defaultdict(list)
+        for row in rows:
+            found[row.account_id].append(_goal(row))
+        return dict(found)
+
+    async def count_active(self, customer_id: str) -> int:
+        return await self.session.scalar(select(func.count()).select_from(GoalRow).where(
+            GoalRow.tenant_id == self.tenant_id, GoalRow.customer_id == customer_id,
+            GoalRow.status == GoalStatus.ACTIVE.value)) or 0
+
+    async def update(self, goal: Goal, now: dt.datetime) -> None:
+        """Stores a changed goal (its identity, account and creation time stay)."""
+        await self.session.execute(
+            update(GoalRow).where(GoalRow.tenant_id == self.tenant_id, GoalRow.goal_id == goal.goal_id)
+            .values(updated_at=now, **_goal_values(goal)), execution_options={"synchronize_session": False})
+
+    async def set_saved(self, saved: Mapping[str, Decimal], now: dt.datetime) -> None:
+        """Each goal's new saved amount (goal id -> amount), in one statement."""
+        if not saved:
+            return
+        table = GoalRow.__table__
+        stmt = update(table).where(table.c.tenant_id == self.tenant_id, table.c.goal_id == bindparam("b_goal_id")
+                                   ).values(saved=bindparam("b_saved"), updated_at=now)
+        await self.session.execute(stmt, [{"b_goal_id": goal_id, "b_saved": amount}
+                                          for goal_id, amount in saved.items()],
+                                   execution_options={"synchronize_session": False})
+
+
+@dataclass(frozen=True, slots=True)
+class StoredHistoryEntry:
+    entry_id: str
+    customer_id: str
+    resource: str  # the resource name that changed
+    entry: HistoryEntry
+
 
 class GoalHistoryRepository(TenantRepository):
     """The customer history: appended to, listed by customer, kind and period."""
+
+    async def append(self, customer_id: str, entry: HistoryEntry, *, resource: str = "") -> str:
+        """Writes one entry; its id sorts by creation time (ids.new_id)."""
+        entry_id = new_id()
+        self.session.add(GoalHistoryRow(
+            tenant_id=self.tenant_id, entry_id=entry_id, customer_id=customer_id, kind=entry.kind.value,
+            actor=entry.actor.value, actor_id=entry.actor_id, at=entry.at, goal_id=entry.goal_id, resource=resource,
+            before=dict(entry.before), after=dict(entry.after)))
+        return entry_id
+
+    async def list_by_customer(self, customer_id: str, *, kinds: Collection[str] = (),
+                               since: dt.datetime | None = None, until: dt.datetime | None = None,
+                               before: tuple[dt.datetime, str] | None = None, limit: int) -> list[StoredHistoryEntry]:
+        """Newest first, from the key `before` (exclusive); `kinds` empty: every kind; [since, until)."""
+        await self.session.flush()
+        query = select(GoalHistoryRow).where(GoalHistoryRow.tenant_id == self.tenant_id,
+                                             GoalHistoryRow.customer_id == customer_id)
+        if kinds:
+            query = query.where(GoalHistoryRow.kind.in_(sorted(kinds)))
+        if since is not None:
+            query = query.where(GoalHistoryRow.at >= since)
+        if until is not None:
+            query = query.where(GoalHistoryRow.at < until)
+        rows = await self.session.scalars(keyset_page(query, [GoalHistoryRow.at, GoalHistoryRow.entry_id], before,
+                                                      limit, descending=True))
+        return [StoredHistoryEntry(row.entry_id, row.customer_id, row.resource, HistoryEntry(
+            kind=HistoryKind(row.kind), actor=Actor(row.actor), actor_id=row.actor_id, at=row.at, goal_id=row.goal_id,
+            before=dict(row.before or {}), after=dict(row.after or {}))) for row in rows]
