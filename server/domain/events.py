@@ -58,7 +58,9 @@ class Posting:
 @dataclass(frozen=True, slots=True)
 class TransactionsPosted:
     """The postings one ingested batch committed, in the order they moved their accounts' balances.
-    Only live postings: history loaded as backfill moves balances but is no news."""
+    A batch's live postings and its backfill ones are two events: `live` False for history loaded as
+    backfill, which moves balances (and so goal allocations) but is no news: handlers that tell a
+    customer something return at once for it."""
 
     postings: tuple[Posting, ...]
     live: bool = True

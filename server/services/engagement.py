@@ -179,7 +179,10 @@ class EngagementService:
     async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted
                                      ) -> AfterCommit | None:
         """Bus handler: each posting matching a transaction alert triggers its event for the account's
-        customer, with the posting's balance as committed. Keys make a re-run send nothing twice."""
+        customer, with the posting's balance as committed. Keys make a re-run send nothing twice. History
+        (backfill) alerts no one."""
+        if not event.live:
+            return None
         alerts = await uow.transaction_alerts.all()
         if not alerts or not event.postings:
             return None

@@ -311,27 +311,28 @@ is history (see server.domain.ingest.freshness)."""
         nothing sent after a batch that failed is kept; `progress` tells the next batch the same."""
         progress = progress or StoreProgress()
         try:
-            outcome, event_id = await self._store(prepared, previous, progress)
+            outcome, event_ids = await self._store(prepared, previous, progress)
         except BaseException:
             progress.failed = True
             raise
         finally:
             progress.inserted.set()
             progress.ended.set()
-        if event_id is not None:
-            await announce_committed(self._publisher, [event_id])
+        if event_ids:
+            await announce_committed(self._publisher, event_ids)
         if outcome.accepted:
             await self._ensure_statistics("transactions")
         return outcome
 
     async def _store(self, prepared: PreparedBatch, previous: StoreProgress | None,
-                     progress: StoreProgress) -> tuple[BatchOutcome, int | None]:
-        """The outcome, and the outbox event that announces the accepted live rows (None: none)."""
+                     progress: StoreProgress) -> tuple[BatchOutcome, list[int]]:
+        """The outcome, and the outbox events that announce the accepted rows: one of the live rows, one
+        of the backfill rows (each only when there are such rows)."""
         outcome = prepared.outcome
         candidates = prepared.candidates
-        event_id = None
+        event_ids: list[int] = []
         if not candidates:
-            return outcome, event_id
+            return outcome, event_ids
         async with UnitOfWork(self._database, prepared.tenant_id) as uow:
             currencies = await uow.accounts.currencies({t.account_id for _, t in candidates})
             storable: list[tuple[int, IncomingTransaction]] = []
@@ -376,15 +377,23 @@ is history (see server.domain.ingest.freshness)."""
             outcome.accepted = len(accepted)
             outcome.rejected.sort(key=lambda r: r.index)
             # The one place that tells news from history: backfill moves the balances above like any
-            # posting but is never announced, so no EVENT insight, alert or message comes of it. The
-            # event is written under the accounts' locks: per account, event ids rise in commit order.
-            live = [t for _, t in accepted
-                    if t.posted_at is not None and is_live(prepared.backfill, t.posted_at, now, self._live_window)]
-            if live:
-                event_id = await uow.domain_events.add_transactions_posted(prepared.tenant_id, live, holders,
-                                                                          moves.current_after, now)
+            # posting, and is announced apart (live=False): what derives state from balances (goal
+            # allocations) reacts to it, what tells a customer news (EVENT insights, alerts, messages)
+            # returns at once. The events are written under the accounts' locks: per account, event ids
+            # rise in commit order.
+            live: list[IncomingTransaction] = []
+            history: list[IncomingTransaction] = []
+            for _, t in accepted:
+                if t.posted_at is not None and is_live(prepared.backfill, t.posted_at, now, self._live_window):
+                    live.append(t)
+                else:
+                    history.append(t)
+            for postings, is_news in ((live, True), (history, False)):
+                if postings:
+                    event_ids.append(await uow.domain_events.add_transactions_posted(
+                        prepared.tenant_id, postings, holders, moves.current_after, now, live=is_news))
             await uow.commit()
-        return outcome, event_id
+        return outcome, event_ids
 
     async def list_transactions(self, caller: Caller, account_id: str, since: dt.date | None,
                                 until: dt.date | None, page: PageRequest) -> Page[Transaction]:

@@ -229,7 +229,9 @@ class InsightsService:
 
     async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted) -> None:
         """Bus handler: EVENT insights for the postings of a committed batch (each at most once per
-        customer, insight and period: a re-run generates nothing new)."""
+        customer, insight and period: a re-run generates nothing new). History is no news."""
+        if not event.live:
+            return
         generated = await evaluate_postings(uow, self._catalogue, event.postings, self._clock())
         await self._raise_feed_items_created(uow, tenant_id, generated)
         if generated:

@@ -35,11 +35,13 @@ async def count(services, tenant: str, model) -> int:  # type: ignore[no-untyped
         return await session.scalar(select(func.count()).select_from(model).where(model.tenant_id == tenant))
 
 
-async def posted_events(services, tenant: str) -> int:  # type: ignore[no-untyped-def]
-    """TransactionsPosted events (upserts of customers and accounts write events of their own)."""
+async def posted_events(services, tenant: str, *, live: bool = True) -> int:  # type: ignore[no-untyped-def]
+    """Live (or backfill) TransactionsPosted events (upserts of customers and accounts write events of their
+    own). Backfill is announced too, as live=False, for the goal allocations: never as news."""
     async with services.database.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(DomainEventRow).where(
+        payloads = await session.scalars(select(DomainEventRow.payload).where(
             DomainEventRow.tenant_id == tenant, DomainEventRow.kind == "TransactionsPosted"))
+        return sum(1 for payload in payloads if payload["live"] is live)
 
 
 async def feed_transactions(stubs, customer_id: str) -> set[str]:  # type: ignore[no-untyped-def]
@@ -79,6 +81,7 @@ async def test_ingest_backfill_moves_balances_and_sends_nothing(server, services
 
     await run_worker(settings)
     assert await posted_events(services, tenant) == 0
+    assert await posted_events(services, tenant, live=False) == 1
     assert await count(services, tenant, FeedItemRow) == 0
     assert await count(services, tenant, DeliveryRow) == 0
     assert not smtp_sink.messages

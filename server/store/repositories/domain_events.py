@@ -58,8 +58,9 @@ class DomainEventsRepository:
 
     async def add_transactions_posted(self, tenant_id: str, postings: list[IncomingTransaction],
                                       holders: Mapping[str, AccountHolder], current_after: Mapping[str, int],
-                                      now: dt.datetime) -> int:
-        """A TransactionsPosted of live postings, straight from the ingested rows: the ingestion hot path,
+                                      now: dt.datetime, *, live: bool = True) -> int:
+        """A TransactionsPosted of live (or, live=False, backfill) postings, straight from the ingested
+        rows: the ingestion hot path,
         where a Posting (and two Decimals) per row cost a tenth of the batch's time. `holders`: account id
         -> its owner, type and container; `current_after`: transaction id -> its account's balance right
         after it (whole ten-thousandths)."""
@@ -71,7 +72,7 @@ class DomainEventsRepository:
             rows.append([t.transaction_id, t.account_id, holder.customer_id, holder.type, holder.container,
                          t.currency, t.amount if t.direction is credit else -t.amount,
                          current_after[t.transaction_id], t.posted_at, t.direction, t.category, t.description])
-        return await self.add_encoded(tenant_id, kind_of(TransactionsPosted), transactions_posted_payload(rows, True),
+        return await self.add_encoded(tenant_id, kind_of(TransactionsPosted), transactions_posted_payload(rows, live),
                                       now)
 
     async def get_unprocessed(self, event_id: int) -> StoredEvent | None:
