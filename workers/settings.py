@@ -28,6 +28,7 @@ from workers.tasks.engagement import (
     run_campaign,
     start_due_campaigns,
 )
+from workers.tasks.goal_funding import plan_goal_transfers, relay_goal_transfers
 from workers.tasks.insights import evaluate_insight_chunk, resend_lost_insight_chunks, start_due_insight_batches
 
 
@@ -59,6 +60,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for arq.Worker; tests pass their own settings (queue name, Redis)."""
     return {
         "functions": [process_domain_event, process_ingest_event, evaluate_insight_chunk, run_campaign,
+                      plan_goal_transfers,
                       # A worker killed mid-send leaves its job to another within about a minute (arq
                       # re-runs it once the longest function timeout + 10 s has passed; the lease is 30 s).
                       func(arq_job(dispatch_delivery), timeout=settings.delivery_lease_seconds),
@@ -76,6 +78,10 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
             # Delivery reports that came before their message was recorded as sent.
             cron(cron_task(apply_early_receipts), second={12, 27, 42, 57}, run_at_startup=True),
             cron(cron_task(start_due_campaigns), second=10, unique=True),
+            # Hourly, so that each tenant's day starts in its own time zone; idempotent per programme and period.
+            cron(cron_task(plan_goal_transfers), minute=2, second=30, unique=True),
+            # Transfers the goal-transfers stream did not take when they were requested (Redis down).
+            cron(cron_task(relay_goal_transfers), second={7, 22, 37, 52}, run_at_startup=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -157,6 +157,8 @@ class Reason(StrEnum):
         "the programme's status does not allow the change, e.g. resuming one active (FAILED_PRECONDITION)"
     FUNDING_SOURCE_INVALID = "FUNDING_SOURCE_INVALID", \
         "the source account is not the customer's, not in the goal's currency, or the goal's own (INVALID_ARGUMENT)"
+    TRANSFER_OUTCOME_INVALID = "TRANSFER_OUTCOME_INVALID", \
+        "a confirmation that is not EXECUTED or FAILED, FAILED without a reason, or too long (INVALID_ARGUMENT)"
     MILESTONE_POLICY_INVALID = "MILESTONE_POLICY_INVALID", \
         "milestone percentages not strictly increasing in 1..100, or a step not positive (INVALID_ARGUMENT)"
 

@@ -296,6 +296,7 @@ class Programme:
     updated_at: dt.datetime
     # Scheduled plans: the due dates up to this day have their transfers (None: none planned yet).
     planned_through: dt.date | None = None
+    currency: str = ""  # the goal's, which its amounts are in
 
 
 def dates_to_plan(programme: Programme, today: dt.date) -> list[dt.date]:
