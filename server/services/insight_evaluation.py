@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from server.domain.events import Posting
-from server.domain.insights.catalogue import Catalogue, MonthEndBalancesPlugin, Payload
+from server.domain.goals.enrolment import GoalSettings
+from server.domain.insights.catalogue import Catalogue, GoalsPlugin, MonthEndBalancesPlugin, Payload
 from server.domain.insights.definition import (
     EffectiveSubscription,
     Frequency,
@@ -20,7 +22,9 @@ from server.domain.insights.definition import (
 )
 from server.domain.insights.feed import FeedItem, NotGenerated, NotGeneratedReason
 from server.domain.insights.periods import month_period, previous_month_ends
+from server.domain.insights.plugins import goals as goal_insights
 from server.domain.subscriptions.levels import BANK_LEVEL
+from server.services.goals.inputs import DEFAULT_PACE_MONTHS, CustomerInputs, goals_inputs
 from server.store.uow import UnitOfWork
 
 # How long an item stays in the feed after it was generated.
@@ -46,14 +50,14 @@ def content_header(definition: InsightDefinition, subscription: EffectiveSubscri
             "triggerType": definition.trigger_type.value, "subscription": snapshot}
 
 
-def _item(definition: InsightDefinition, customer_id: str, period: str, payload: Payload,
-          subscription: EffectiveSubscription, now: dt.datetime, header: dict[str, Any] | None = None) -> FeedItem:
+def new_item(definition: InsightDefinition, customer_id: str, period: str, payload: Payload,
+             subscription: EffectiveSubscription, now: dt.datetime, header: dict[str, Any] | None = None) -> FeedItem:
     content = {**(header or content_header(definition, subscription)), **payload}
     return FeedItem(uuid.uuid4().hex, customer_id, definition.name, period, now, now + VALIDITY[definition.frequency],
                     content)
 
 
-def _subscriptions(definition: InsightDefinition, customer_ids: list[str],
+def subscriptions(definition: InsightDefinition, customer_ids: list[str],
                    stored: dict[tuple[str, str], SubscriptionSettings]) -> dict[str, EffectiveSubscription]:
     """The effective configuration of each customer who is subscribed. Customers who override nothing
     (nearly all of them) share one object."""
@@ -84,10 +88,14 @@ async def evaluate_scheduled(uow: UnitOfWork, catalogue: Catalogue, *, as_of: dt
         stored = await uow.subscriptions.settings_of([BANK_LEVEL, *customer_ids], plugin_names)
     candidates: list[FeedItem] = []
     unsubscribed: list[tuple[str, str]] = []
+    goals = _GoalsInputs(uow, as_of, customer_ids, id_range)
     for plugin in plugins:
-        candidates += await _evaluate_month_end_plugin(uow, plugin, as_of, now, customer_ids, stored, id_range)
+        if isinstance(plugin, GoalsPlugin):
+            candidates += await _evaluate_goals_plugin(plugin, goals, as_of, now, customer_ids, stored)
+        else:
+            candidates += await _evaluate_month_end_plugin(uow, plugin, as_of, now, customer_ids, stored, id_range)
         if explain:
-            subscribed = _subscriptions(plugin.definition, customer_ids, stored)
+            subscribed = subscriptions(plugin.definition, customer_ids, stored)
             unsubscribed += [(c, plugin.definition.name) for c in customer_ids if c not in subscribed]
     inserted = await uow.feed.insert_new(candidates)
     result = EvaluationResult(len(customer_ids), [i for i in candidates if i.feed_item_id in inserted])
@@ -123,7 +131,7 @@ async def _evaluate_month_end_plugin(uow: UnitOfWork, plugin: MonthEndBalancesPl
                                      stored: dict[tuple[str, str], SubscriptionSettings],
                                      id_range: tuple[str, str] | None) -> list[FeedItem]:
     definition = plugin.definition
-    subscribed = _subscriptions(definition, customer_ids, stored)
+    subscribed = subscriptions(definition, customer_ids, stored)
     if not subscribed:
         return []
     months = max((s.duration.months for s in subscribed.values() if s.duration), default=0)
@@ -140,7 +148,66 @@ async def _evaluate_month_end_plugin(uow: UnitOfWork, plugin: MonthEndBalancesPl
             header = headers.get(id(subscription))
             if header is None:
                 header = headers[id(subscription)] = content_header(definition, subscription)
-            items.append(_item(definition, customer_id, period, payload, subscription, now, header))
+            items.append(new_item(definition, customer_id, period, payload, subscription, now, header))
+    return items
+
+
+# Which goal setting of the customer's enrolment lets each goals insight through.
+_GOAL_SETTING = {goal_insights.TRACKER: "tracker_insights", goal_insights.AT_RISK: "at_risk_insights"}
+
+
+class _GoalsInputs:
+    """The goals insights' inputs of one evaluation, read once for all of them (on first use)."""
+
+    def __init__(self, uow: UnitOfWork, as_of: dt.date, customer_ids: list[str], id_range: tuple[str, str] | None
+                 ) -> None:
+        self._uow, self._as_of, self._customer_ids, self._id_range = uow, as_of, customer_ids, id_range
+        self._found: dict[str, CustomerInputs] = {}
+        self._months = 0
+
+    async def get(self, months: int) -> dict[str, CustomerInputs]:
+        """Read again only when an insight asks for more months than read before (each uses its last ones)."""
+        if months > self._months:
+            tenant = await self._uow.tenants.get(self._uow.tenant_id)
+            zone = zoneinfo.ZoneInfo(tenant.time_zone if tenant else "UTC")
+            self._found = await goals_inputs(self._uow, as_of=self._as_of, months=months, zone=zone,
+                                             customer_ids=None if self._id_range else self._customer_ids,
+                                             id_range=self._id_range)
+            self._months = months
+        return self._found
+
+
+def _receives(settings: GoalSettings, insight_name: str) -> bool:
+    return bool(getattr(settings, _GOAL_SETTING.get(insight_name, ""), True))
+
+
+async def _evaluate_goals_plugin(plugin: GoalsPlugin, inputs: _GoalsInputs, as_of: dt.date, now: dt.datetime,
+                                 customer_ids: list[str], stored: dict[tuple[str, str], SubscriptionSettings]
+                                 ) -> list[FeedItem]:
+    """A SCHEDULE goals insight for the enrolled customers who receive goal insights (ACTIVE, not paused)
+    with the insight's goal setting on and a subscription to it."""
+    definition = plugin.definition
+    subscribed = subscriptions(definition, customer_ids, stored)
+    if not subscribed:
+        return []
+    found = await inputs.get(max((s.duration.months for s in subscribed.values() if s.duration),
+                                 default=DEFAULT_PACE_MONTHS))
+    period = month_period(as_of)
+    headers: dict[int, dict[str, Any]] = {}
+    items = []
+    for customer_id, subscription in subscribed.items():
+        customer = found.get(customer_id)
+        if customer is None:
+            continue
+        enrolment = customer.tracked.enrolment
+        if not enrolment.receives_insights or not _receives(enrolment.settings, definition.name):
+            continue
+        payload = plugin.evaluate(customer.customer, subscription)
+        if payload is not None:
+            header = headers.get(id(subscription))
+            if header is None:
+                header = headers[id(subscription)] = content_header(definition, subscription)
+            items.append(new_item(definition, customer_id, period, payload, subscription, now, header))
     return items
 
 
@@ -154,7 +221,7 @@ async def evaluate_postings(uow: UnitOfWork, catalogue: Catalogue, postings: Seq
         return []
     owners = sorted({p.customer_id for p in postings})
     stored = await uow.subscriptions.settings_of([BANK_LEVEL, *owners], [p.definition.name for p in plugins])
-    subscribed = {p.definition.name: _subscriptions(p.definition, owners, stored) for p in plugins}
+    subscribed = {p.definition.name: subscriptions(p.definition, owners, stored) for p in plugins}
     headers: dict[int, dict[str, Any]] = {}  # by subscription object: one per distinct configuration
     candidates: list[FeedItem] = []
     for posting in sorted(postings, key=lambda p: (p.posted_at, p.transaction_id)):
@@ -167,7 +234,7 @@ async def evaluate_postings(uow: UnitOfWork, catalogue: Catalogue, postings: Seq
                 header = headers.get(id(subscription))
                 if header is None:
                     header = headers[id(subscription)] = content_header(plugin.definition, subscription)
-                candidates.append(_item(plugin.definition, posting.customer_id, plugin.period(posting), payload,
+                candidates.append(new_item(plugin.definition, posting.customer_id, plugin.period(posting), payload,
                                         subscription, now, header))
     # Several postings of one batch may fall in one period (a daily low-balance warning): the first wins.
     unique: dict[tuple[str, str, str], FeedItem] = {}

@@ -3,13 +3,16 @@ registered here with one line."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from server.domain.events import Posting
+from server.domain.goals.milestones import Milestone
+from server.domain.goals.model import Goal
 from server.domain.insights.definition import EffectiveSubscription, InsightDefinition, TriggerType
-from server.domain.insights.plugins import large_transactions, low_balance, savings_increased
+from server.domain.insights.plugins import goals, large_transactions, low_balance, savings_increased
 
 Payload = dict[str, Any]
 
@@ -31,7 +34,25 @@ class MonthEndBalancesPlugin:
     evaluate: Callable[[list[savings_increased.SavingsAccount], EffectiveSubscription], Payload | None]
 
 
-Plugin = EventPlugin | MonthEndBalancesPlugin
+@dataclass(frozen=True)
+class GoalMilestonePlugin:
+    """An EVENT insight of the goal calculation (server.services.goals.tracking), not of single postings:
+    evaluated on each milestone that a recalculation after postings finds new."""
+
+    definition: InsightDefinition
+    evaluate: Callable[[Milestone, Sequence[Goal], dict[str, Decimal], EffectiveSubscription], Payload]
+
+
+@dataclass(frozen=True)
+class GoalsPlugin:
+    """A SCHEDULE insight evaluated from each enrolled customer's goals and their account's recent months."""
+
+    definition: InsightDefinition
+    evaluate: Callable[[goals.GoalsCustomer, EffectiveSubscription], Payload | None]
+
+
+Plugin = EventPlugin | MonthEndBalancesPlugin | GoalMilestonePlugin | GoalsPlugin
+ScheduledPlugin = MonthEndBalancesPlugin | GoalsPlugin
 
 
 @dataclass(frozen=True)
@@ -55,12 +76,15 @@ class Catalogue:
     def names(self) -> list[str]:
         return [d.name for d in self.definitions]
 
-    def scheduled(self) -> list[MonthEndBalancesPlugin]:
-        return [p for p in self.plugins if isinstance(p, MonthEndBalancesPlugin)
+    def scheduled(self) -> list[ScheduledPlugin]:
+        return [p for p in self.plugins if isinstance(p, MonthEndBalancesPlugin | GoalsPlugin)
                 and p.definition.trigger_type is TriggerType.SCHEDULE]
 
     def event_driven(self) -> list[EventPlugin]:
         return [p for p in self.plugins if isinstance(p, EventPlugin)]
+
+    def goal_milestones(self) -> GoalMilestonePlugin | None:
+        return next((p for p in self.plugins if isinstance(p, GoalMilestonePlugin)), None)
 
 
 def default_catalogue() -> Catalogue:
@@ -69,4 +93,7 @@ def default_catalogue() -> Catalogue:
         EventPlugin(low_balance.DEFINITION, low_balance.evaluate, low_balance.period),
         EventPlugin(large_transactions.DEPOSIT, large_transactions.evaluate_deposit, large_transactions.period),
         EventPlugin(large_transactions.WITHDRAWAL, large_transactions.evaluate_withdrawal, large_transactions.period),
+        GoalMilestonePlugin(goals.MILESTONE_DEFINITION, goals.evaluate_milestone),
+        GoalsPlugin(goals.TRACKER_DEFINITION, goals.evaluate_tracker),
+        GoalsPlugin(goals.AT_RISK_DEFINITION, goals.evaluate_at_risk),
     ))

@@ -1,9 +1,223 @@
-"""Each change of a goal's saved amount with the posting that caused it."""
+"""What the goal calculation reads and writes (server.services.goals.tracking): the goals of target
+accounts held while they are recalculated, each change of a goal's saved amount with the posting that
+caused it (goal_cash_flows), milestone keys, and the monthly figures that forecasts and the tracker use."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, and_, bindparam, case, func, select, type_coerce, update
+
+from server.domain.events import Money
+from server.domain.goals.allocation import CashFlow
+from server.domain.goals.enrolment import EnrolmentStatus, GoalSettings
+from server.domain.goals.history import HistoryEntry
+from server.domain.goals.model import Goal, GoalCategory, GoalStatus
+from server.domain.ids import new_id
+from server.store.goals_models import GoalCashFlowRow, GoalEnrolmentRow, GoalHistoryRow, GoalRow
+from server.store.models import AccountRow, TransactionRow
 from server.store.repositories.base import TenantRepository
+
+_GOALS = GoalRow.__table__
+_SETTINGS = ("tracker_insights", "milestone_insights", "at_risk_insights")
+# The allocation order (server.domain.goals.allocation): priority, oldest first, then id.
+_ALLOCATION_ORDER = (GoalRow.priority, GoalRow.created_at, GoalRow.goal_id)
+
+
+@dataclass(slots=True)
+class HeldGoal:
+    """A goal being recalculated, with the milestone keys it reached (in the order reached)."""
+
+    goal: Goal
+    milestones: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentState:
+    """What the calculation needs of a customer's enrolment."""
+
+    customer_id: str
+    account_id: str
+    status: EnrolmentStatus
+    settings: GoalSettings
+    milestones: tuple[str, ...]
+
+    @property
+    def receives_insights(self) -> bool:
+        return self.status == EnrolmentStatus.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class MonthFigures:
+    """One calendar month of an account: money in and money out (both ≥ 0)."""
+
+    income: Decimal
+    spending: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.income - self.spending
+
+
+@dataclass(slots=True)
+class TrackedCustomer:
+    """An enrolled customer's goals (not archived, in allocation order) for the tracker insights."""
+
+    enrolment: EnrolmentState
+    goals: list[Goal] = field(default_factory=list)
+
+
+def _goal(row: Any) -> Goal:
+    return Goal(goal_id=row.goal_id, customer_id=row.customer_id, account_id=row.account_id, name=row.name,
+                category=GoalCategory(row.category), target=Money(row.target, row.currency),
+                target_date=row.target_date, priority=row.priority, status=GoalStatus(row.status), saved=row.saved,
+                created_at=row.created_at, achieved_at=row.achieved_at, archived_at=row.archived_at)
+
+
+def _enrolment(row: Any) -> EnrolmentState:
+    stored = row.settings or {}
+    return EnrolmentState(row.customer_id, row.account_id, EnrolmentStatus(row.status),
+                          GoalSettings(**{name: bool(stored.get(name, True)) for name in _SETTINGS}),
+                          tuple(row.milestones or ()))
 
 
 class GoalCashFlowsRepository(TenantRepository):
-    pass
+    # -- recalculation after postings -------------------------------------------------------------
+
+    async def hold_goals(self, account_ids: Collection[str]) -> dict[str, list[HeldGoal]]:
+        """account id -> its goals that are not archived, in allocation order, held until the unit of work
+        ends: recalculations of one account run one after the other, each reading what the one before
+        wrote. PostgreSQL locks the rows in account order (concurrent events on overlapping accounts wait
+        instead of deadlocking); SQLite has one writer, which the bus's handler claim already holds.
+        Accounts without goals are absent: for them this one statement is all a posting costs."""
+        if not account_ids:
+            return {}
+        query = (select(GoalRow.__table__).where(
+            GoalRow.tenant_id == self.tenant_id, self.one_of(GoalRow.account_id, sorted(account_ids)),
+            GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *_ALLOCATION_ORDER)
+            .with_for_update())
+        found: dict[str, list[HeldGoal]] = defaultdict(list)
+        for row in await self.session.execute(query):
+            found[row.account_id].append(HeldGoal(_goal(row), list(row.milestones or ())))
+        return dict(found)
+
+    async def current_balances(self, account_ids: Collection[str]) -> dict[str, Decimal]:
+        """The accounts' current balances as committed (read after hold_goals: the latest)."""
+        rows = await self.session.execute(select(AccountRow.account_id, AccountRow.current_balance).where(
+            AccountRow.tenant_id == self.tenant_id, self.one_of(AccountRow.account_id, sorted(account_ids))))
+        return {account_id: balance for account_id, balance in rows}
+
+    async def insert_new(self, flows: Sequence[CashFlow], goals: Mapping[str, Goal], now: dt.datetime) -> None:
+        """Stores the cash-flow entries whose (goal, transaction) has none yet: recalculating a posting again
+        writes nothing new. `goals`: goal id -> goal (its customer, account and currency)."""
+        rows = [{"tenant_id": self.tenant_id, "goal_id": f.goal_id, "transaction_id": f.transaction_id,
+                 "customer_id": goals[f.goal_id].customer_id, "account_id": goals[f.goal_id].account_id,
+                 "amount": f.amount, "currency": goals[f.goal_id].target.currency, "posted_at": f.at,
+                 "recorded_at": now} for f in flows if f.transaction_id is not None]
+        if rows:
+            await self.session.execute(self.upsert(GoalCashFlowRow).on_conflict_do_nothing(
+                index_elements=["tenant_id", "goal_id", "transaction_id"]), rows)
+
+    async def save_goals(self, goals: Sequence[HeldGoal], now: dt.datetime) -> None:
+        """Stores the recalculated goals: saved amount, status, achieved time and milestone keys."""
+        if not goals:
+            return
+        stmt = update(_GOALS).where(_GOALS.c.tenant_id == self.tenant_id, _GOALS.c.goal_id == bindparam("b_goal_id")
+                                    ).values(saved=bindparam("b_saved"), status=bindparam("b_status"),
+                                             achieved_at=bindparam("b_achieved_at"),
+                                             milestones=bindparam("b_milestones"), updated_at=now)
+        await self.session.execute(stmt, [
+            {"b_goal_id": g.goal.goal_id, "b_saved": g.goal.saved, "b_status": g.goal.status.value,
+             "b_achieved_at": g.goal.achieved_at, "b_milestones": g.milestones} for g in goals],
+            execution_options={"synchronize_session": False})
+
+    async def enrolments(self, customer_ids: Collection[str]) -> dict[str, EnrolmentState]:
+        if not customer_ids:
+            return {}
+        rows = await self.session.execute(select(GoalEnrolmentRow.__table__).where(
+            GoalEnrolmentRow.tenant_id == self.tenant_id,
+            self.one_of(GoalEnrolmentRow.customer_id, sorted(customer_ids))))
+        return {row.customer_id: _enrolment(row) for row in rows}
+
+    async def set_enrolment_milestones(self, customer_id: str, keys: Sequence[str], now: dt.datetime) -> None:
+        await self.session.execute(
+            update(GoalEnrolmentRow).where(GoalEnrolmentRow.tenant_id == self.tenant_id,
+                                           GoalEnrolmentRow.customer_id == customer_id)
+            .values(milestones=list(keys)), execution_options={"synchronize_session": False})
+
+    async def append_history(self, customer_id: str, entry: HistoryEntry, resource: str) -> None:
+        await self.session.execute(self.upsert(GoalHistoryRow).values(
+            tenant_id=self.tenant_id, entry_id=new_id(), customer_id=customer_id, kind=entry.kind.value,
+            actor=entry.actor.value, actor_id=entry.actor_id, at=entry.at, goal_id=entry.goal_id, resource=resource,
+            before=dict(entry.before), after=dict(entry.after)))
+
+    # -- tracker and forecasts ----------------------------------------------------------------------
+
+    async def period_cash_flows(self, goal_ids: Collection[str], since: dt.datetime, until: dt.datetime
+                                ) -> dict[str, Decimal]:
+        """goal id -> the net of its cash-flow entries posted in [since, until); goals without any absent."""
+        if not goal_ids:
+            return {}
+        rows = await self.session.execute(
+            select(GoalCashFlowRow.goal_id, func.sum(GoalCashFlowRow.amount)).where(
+                GoalCashFlowRow.tenant_id == self.tenant_id,
+                self.one_of(GoalCashFlowRow.goal_id, sorted(goal_ids)),
+                GoalCashFlowRow.posted_at >= since, GoalCashFlowRow.posted_at < until)
+            .group_by(GoalCashFlowRow.goal_id))
+        return {goal_id: total for goal_id, total in rows}
+
+    async def monthly_figures(self, account_ids: Collection[str], month_starts: Sequence[dt.datetime]
+                              ) -> dict[str, list[MonthFigures]]:
+        """account id -> each month's income and spending from its transactions, oldest first: months
+        [month_starts[i], month_starts[i + 1]); one statement (one index range scan per account). Every
+        asked account is in the result (months without transactions are 0)."""
+        months = len(month_starts) - 1
+        if not account_ids or months < 1:
+            return {}
+        # As stored, whole ten-thousandths: summed as plain integers and scaled once below.
+        amount = type_coerce(TransactionRow.signed_amount, BigInteger)
+        columns = []
+        for i in range(months):
+            within = and_(TransactionRow.posted_at >= month_starts[i], TransactionRow.posted_at < month_starts[i + 1])
+            columns.append(func.sum(case((and_(within, amount > 0), amount), else_=0), type_=BigInteger))
+            columns.append(func.sum(case((and_(within, amount < 0), -amount), else_=0), type_=BigInteger))
+        rows = await self.session.execute(
+            select(TransactionRow.account_id, *columns).where(
+                TransactionRow.tenant_id == self.tenant_id,
+                self.one_of(TransactionRow.account_id, sorted(account_ids)),
+                TransactionRow.posted_at >= month_starts[0], TransactionRow.posted_at < month_starts[-1])
+            .group_by(TransactionRow.account_id))
+        zero = MonthFigures(Decimal(0), Decimal(0))
+        found = {account_id: [zero] * months for account_id in account_ids}
+        scale = Decimal(10_000)  # the sums are of stored whole ten-thousandths
+        for account_id, *sums in rows:
+            found[account_id] = [MonthFigures(Decimal(int(sums[2 * i] or 0)) / scale,
+                                              Decimal(int(sums[2 * i + 1] or 0)) / scale) for i in range(months)]
+        return found
+
+    async def tracked_customers(self, *, customer_ids: Collection[str] | None = None,
+                                id_range: tuple[str, str] | None = None) -> list[TrackedCustomer]:
+        """Enrolled customers (not cancelled) with their goals that are not archived, in allocation order:
+        of the ids given, or of every id in the range (a batch chunk). Two statements."""
+        enrolments = select(GoalEnrolmentRow.__table__).where(
+            GoalEnrolmentRow.tenant_id == self.tenant_id, GoalEnrolmentRow.status != EnrolmentStatus.CANCELLED.value)
+        goals = select(GoalRow.__table__).where(GoalRow.tenant_id == self.tenant_id,
+                                                GoalRow.status != GoalStatus.ARCHIVED.value)
+        if customer_ids is not None:
+            enrolments = enrolments.where(self.one_of(GoalEnrolmentRow.customer_id, sorted(customer_ids)))
+            goals = goals.where(self.one_of(GoalRow.customer_id, sorted(customer_ids)))
+        elif id_range is not None:
+            enrolments = enrolments.where(GoalEnrolmentRow.customer_id.between(*id_range))
+            goals = goals.where(GoalRow.customer_id.between(*id_range))
+        found = {row.customer_id: TrackedCustomer(_enrolment(row))
+                 for row in await self.session.execute(enrolments.order_by(GoalEnrolmentRow.customer_id))}
+        for row in await self.session.execute(goals.order_by(GoalRow.customer_id, *_ALLOCATION_ORDER)):
+            customer = found.get(row.customer_id)
+            if customer is not None and row.account_id == customer.enrolment.account_id:
+                customer.goals.append(_goal(row))
+        return list(found.values())
