@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from google.protobuf.field_mask_pb2 import FieldMask
 
-from clients.engagectl import goal_funding
+from clients.engagectl import goal_funding, goal_tracker
 from clients.engagectl.context import cli_context
 from clients.engagectl.dates import date_text, date_value
 from clients.engagectl.engagement_common import label, short, time_of
@@ -22,6 +22,7 @@ from engage.goals.v1 import goals_service_pb2 as pb
 app = typer.Typer(no_args_is_help=True, help="Goals-based savings: enrolment, goals, tracker, history, funding.")
 app.add_typer(goal_funding.programmes_app, name="programmes")
 app.add_typer(goal_funding.transfers_app, name="transfers")
+app.command("tracker")(goal_tracker.tracker)
 
 
 def _customer_argument() -> Any:

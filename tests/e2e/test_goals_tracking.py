@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -214,3 +215,24 @@ async def test_the_goal_tracker_shows_each_goal_with_its_projection(server, serv
     assert amount(trip.monthly_pace) == Decimal("200")  # 1200 in the last month, 0 in the five before
     assert trip.explanation.startswith("4800.0000 to go at 200.00 a month")
     assert tracker.safe_to_save_explanation
+
+
+async def test_engagectl_goals_tracker_draws_a_bar_per_goal(server, services, settings, tenant, service_stubs,
+                                                           smtp_sink, provider_sink, engagectl):
+    await goals_bank(server, tenant, service_stubs, smtp_sink, provider_sink, push=False)
+    await create_goal(service_stubs, "Emergency", "1000.00", 1)
+    await create_goal(service_stubs, "Trip", "2000.00", 2)
+    await ingest(service_stubs, posting("pay", "1500.00"))
+    await run_worker(settings)
+    user = server.token(tenant, Role.USER, CUSTOMER)
+    shown = await engagectl("goals", "tracker", CUSTOMER, token=user, terminal_columns=200)
+    assert shown.exit_code == 0, shown.stdout
+    assert "████████████████████ 100.0%" in shown.stdout
+    assert "█████░░░░░░░░░░░░░░░  25.0%" in shown.stdout
+    assert "Safe to save this month" in shown.stdout
+    listed = await engagectl("--json", "goals", "tracker", CUSTOMER, "--since", "2024-01-01", "--until",
+                             "2024-01-31", token=user)
+    assert listed.exit_code == 0, listed.stderr
+    lines = json.loads(listed.stdout)["lines"]
+    assert [(line["display_name"], line["percent"], Decimal(line["period_cash_flow"]["amount"])) for line in lines] == [
+        ("Emergency", "100.0", Decimal(1000)), ("Trip", "25.0", Decimal(500))]
