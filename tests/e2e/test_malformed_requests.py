@@ -10,6 +10,7 @@ import pytest
 from google.protobuf import message_factory
 
 from engage.engagement.v1 import engagement_service_pb2
+from engage.goals.v1 import goals_service_pb2
 from engage.ingest.v1 import ingest_service_pb2
 from engage.insights.v1 import insights_service_pb2
 from engage.operations.v1 import operations_service_pb2
@@ -19,7 +20,8 @@ from tests.support.random_messages import STRINGS, random_message
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 SERVICES = ((engagement_service_pb2, "engagement"), (ingest_service_pb2, "ingest"), (insights_service_pb2, "insights"),
-            (subscriptions_service_pb2, "subscriptions"), (operations_service_pb2, "operations"))
+            (subscriptions_service_pb2, "subscriptions"), (operations_service_pb2, "operations"),
+            (goals_service_pb2, "goals"))
 CALLS_PER_METHOD_AND_ROLE = 6
 # JSON nested past what Python's parser recurses through, where requests carry JSON: page tokens (base64)
 # and an FCM service account (with the words that make a configuration one).
@@ -54,10 +56,16 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
         bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
                                      provider_base_url=provider_sink.base_url)
         await add_customer(service_stubs, bank.app)
+        await service_stubs.goals.EnrollInGoals(goals_service_pb2.EnrollInGoalsRequest(
+            parent="customers/lisa-customer", account_id="lisa-customer-chk"))
+        goal = await service_stubs.goals.CreateGoal(goals_service_pb2.CreateGoalRequest(
+            parent="customers/lisa-customer", goal=goals_service_pb2.Goal(
+                display_name="Holiday", category=goals_service_pb2.GOAL_CATEGORY_TRAVEL,
+                target={"currency_code": "CZK", "units": 1000})))
         # Names and ids that exist, so that calls get past "not found" into the code behind it.
         strings = [*STRINGS, *NESTED, bank.app, bank.event, bank.notice_event, bank.email_config, bank.sms_config,
                    bank.event_type, "lisa-customer", "lisa-customer-chk", "customers/lisa-customer",
-                   "accounts/lisa-customer-chk"]
+                   "accounts/lisa-customer-chk", goal.name, "customers/lisa-customer/goalsEnrolment"]
         faults = []
         for module, stub_name in SERVICES:
             for service in module.DESCRIPTOR.services_by_name.values():

@@ -14,6 +14,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 
 from engage.engagement.v1 import engagement_service_pb2
 from engage.engagement.v1 import engagement_service_pb2 as pb
+from engage.goals.v1 import goals_service_pb2
 from engage.ingest.v1 import ingest_service_pb2
 from engage.insights.v1 import insights_service_pb2
 from engage.subscriptions.v1 import subscriptions_service_pb2
@@ -43,7 +44,7 @@ DEEP_TOKENS = {
 }
 SERVICES = ((engagement_service_pb2, "engagement", Role.BANK_ADMIN), (ingest_service_pb2, "ingest", Role.SERVICE),
             (insights_service_pb2, "insights", Role.SERVICE),
-            (subscriptions_service_pb2, "subscriptions", Role.SERVICE))
+            (subscriptions_service_pb2, "subscriptions", Role.SERVICE), (goals_service_pb2, "goals", Role.SERVICE))
 LISTS = [(module, stub, role, method.name) for module, stub, role in SERVICES
          for service in module.DESCRIPTOR.services_by_name.values() for method in service.methods
          if "page_token" in method.input_type.fields_by_name]
@@ -54,14 +55,14 @@ def list_request(module, method_name: str, page_token: str):
     request = message_factory.GetMessageClass(method.input_type)(page_token=page_token)
     fields = method.input_type.fields_by_name
     if "parent" in fields:
-        request.parent = "accounts/lisa-customer-chk"
+        request.parent = "customers/lisa-customer" if module is goals_service_pb2 else "accounts/lisa-customer-chk"
     if "customer_id" in fields:
         request.customer_id = "lisa-customer"
     return request
 
 
 def test_every_list_is_covered():
-    assert len(LISTS) == 17
+    assert len(LISTS) == 24
 
 
 @pytest.mark.parametrize(("module", "stub", "role", "method"), LISTS, ids=[m for *_, m in LISTS])

@@ -53,6 +53,7 @@ _CREATED_FIELDS = ("account_id", *EDITABLE_FIELDS)
 # A change of one of these moves money between the account's goals.
 _ALLOCATION_FIELDS = ("target", "priority", "status")
 GOALS_LIST = "goals"
+MAX_REQUEST_ID = 120  # the column's size
 HISTORY_LIST = "goal-history"
 
 
@@ -105,6 +106,12 @@ def _shown(goal: Goal) -> Goal:
 def _goal_changes(before: Goal | None, after: Goal, fields: tuple[str, ...]
                   ) -> tuple[dict[str, str | None], dict[str, str | None]]:
     return changes(_shown(before) if before is not None else None, _shown(after), fields)
+
+
+def _check_request_id(request_id: str) -> None:
+    if len(request_id) > MAX_REQUEST_ID:
+        raise InvalidArgument("REQUEST_ID_TOO_LONG", f"request_id must be at most {MAX_REQUEST_ID} characters",
+                              violations=[FieldViolation("request_id", f"at most {MAX_REQUEST_ID} characters")])
 
 
 def _in_currency(target: Money, account_currency: str) -> Money:
@@ -176,6 +183,7 @@ class GoalsService:
                     settings: GoalSettings | None, request_id: str = "") -> Enrolment:
         """SIGNUP. A repeated `request_id` returns the enrolment as it is, changing nothing."""
         self._authorize(caller, customer_id)
+        _check_request_id(request_id)
         now = self._clock()
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             if not await uow.customers.hold(customer_id):
@@ -258,6 +266,7 @@ class GoalsService:
         """A new ACTIVE goal in the enrolment's account, with its share of the balance. A repeated
         `request_id` returns the goal the first call created."""
         self._authorize(caller, customer_id)
+        _check_request_id(request_id)
         now = self._clock()
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             enrolment = await self._enrolled(uow, customer_id, hold=True)
