@@ -5,6 +5,7 @@ group, XACK), and the bank's answer by ConfirmTransfer or by an ingested posting
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from decimal import Decimal
 
@@ -359,3 +360,38 @@ async def test_transfers_redis_did_not_take_are_published_by_the_relay(services,
     [(_, message)] = await read_as_the_bank(services, settings)
     assert message["transfer"] == f"{programme.name}/transfers/{created.transfer_id}"
 
+
+
+async def test_engagectl_manages_programmes_and_confirms_transfers(server, services, settings, tenant, service_stubs,
+                                                                  engagectl):
+    goal = await goal_of(services, service_stubs, tenant)
+    token = server.token(tenant, Role.SERVICE, "ops")
+    created = await engagectl("--json", "goals", "programmes", "create", "alice", goal.rpartition("/")[2],
+                              "--source", "alice-chk", "--schedule", "MONTHLY", "--start", "2024-01-31",
+                              "--amount", "40", token=token)
+    assert created.exit_code == 0, created.stderr
+    programme = json.loads(created.stdout)
+    assert programme["state"] == "ACTIVE" and programme["fixed_schedule"]["day_of_month"] == 31
+    name = programme["name"]
+    paused = await engagectl("--json", "goals", "programmes", "pause", name, token=token)
+    assert json.loads(paused.stdout)["state"] == "PAUSED"
+    resumed = await engagectl("--json", "goals", "programmes", "resume", name, token=token)
+    assert json.loads(resumed.stdout)["state"] == "ACTIVE"
+    listed = await engagectl("goals", "programmes", "list", "alice", token=token)
+    assert name in listed.stdout and "MONTHLY on day 31: 40.00 EUR" in listed.stdout
+
+    # Resumed today: the 2024 periods are not made up; the update turns it into a rule instead.
+    updated = await engagectl("--json", "goals", "programmes", "update", name, "--round-up", token=token)
+    assert json.loads(updated.stdout)["round_up_rule"]["multiplier"] == 1
+    await service_stubs.ingest.IngestTransactions(stream([transaction("card-9", "alice-chk", "3.25", "DEBIT")]))
+    await run_worker(settings)
+    shown = await engagectl("--json", "goals", "transfers", "list", "alice", "--state", "REQUESTED", token=token)
+    [requested] = json.loads(shown.stdout)
+    assert requested["amount"] == {"amount": "0.75", "currency_code": "EUR"} and requested["period_key"] == "card-9"
+    confirmed = await engagectl("--json", "goals", "transfers", "confirm", requested["name"], "--failed",
+                                "account closed", token=token)
+    assert json.loads(confirmed.stdout)["state"] == "FAILED"
+    cancelled = await engagectl("--json", "goals", "programmes", "cancel", name, token=token)
+    assert json.loads(cancelled.stdout)["state"] == "CANCELLED"
+    again = await engagectl("goals", "programmes", "cancel", name, token=token)
+    assert again.exit_code != 0 and "FUNDING_PROGRAMME_TRANSITION_NOT_ALLOWED" in again.stderr

@@ -484,7 +484,7 @@ class GoalFundingService:
 
     @staticmethod
     def _check_currency(plan: PlanRequest, goal: GoalFacts) -> None:
-        if plan.currency is not None and plan.currency != goal.currency:
+        if plan.currency and plan.currency != goal.currency:  # none given: the goal's
             field = "fixed_schedule.amount" if isinstance(plan.plan, ScheduledAmount) else "round_up_rule.step"
             raise InvalidArgument(Reason.GOAL_CURRENCY_MISMATCH, f"the plan's amount must be in {goal.currency}",
                                   violations=[FieldViolation(f"funding_programme.{field}",
