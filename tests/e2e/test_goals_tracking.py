@@ -18,6 +18,7 @@ from engage.insights.v1 import insights_service_pb2 as inpb
 from engage.type.v1 import money_pb2
 from server.domain.auth import Role
 from server.store.goals_models import GoalCashFlowRow, GoalHistoryRow
+from server.store.models import FeedItemRow
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import transaction
 from tests.support.yes_bank import add_customer, set_up_yes_bank
@@ -236,3 +237,49 @@ async def test_engagectl_goals_tracker_draws_a_bar_per_goal(server, services, se
     lines = json.loads(listed.stdout)["lines"]
     assert [(line["display_name"], line["percent"], Decimal(line["period_cash_flow"]["amount"])) for line in lines] == [
         ("Emergency", "100.0", Decimal(1000)), ("Trip", "25.0", Decimal(500))]
+
+
+async def test_tracker_and_at_risk_insights_come_with_the_batch_not_while_paused(server, services, settings, tenant,
+                                                                                service_stubs, smtp_sink,
+                                                                                provider_sink):
+    await goals_bank(server, tenant, service_stubs, smtp_sink, provider_sink, push=False)
+    today = dt.datetime.now(dt.UTC).date()
+    soon = today + dt.timedelta(days=100)
+    await create_goal(service_stubs, "Emergency", "1000.00", 1)
+    car = await service_stubs.goals.CreateGoal(gpb.CreateGoalRequest(parent=f"customers/{CUSTOMER}", goal=gpb.Goal(
+        display_name="Car", category=gpb.GOAL_CATEGORY_CAR, target=czk("10000.00"), priority=2,
+        target_date={"year": soon.year, "month": soon.month, "day": soon.day})))
+    last_month = today.replace(day=1) - dt.timedelta(days=10)
+    await ingest(service_stubs, transaction("salary", ACCOUNT, "1600.00", "CREDIT", last_month, currency="CZK"),
+                 transaction("shop", ACCOUNT, "400.00", "DEBIT", last_month, currency="CZK"))
+    await run_worker(settings)
+    names = ["GOAL_TRACKER", "GOAL_AT_RISK"]
+    as_of = {"year": today.year, "month": today.month, "day": today.day}
+
+    enrolment = f"customers/{CUSTOMER}/goalsEnrolment"
+    await service_stubs.goals.PauseGoalsEnrolment(gpb.PauseGoalsEnrolmentRequest(name=enrolment))
+    async with server.stubs(server.token(tenant, Role.USER, CUSTOMER)) as user:
+        paused = await user.insights.TriggerInsights(inpb.TriggerInsightsRequest(insight_names=names, as_of=as_of))
+    assert list(paused.generated) == []
+    assert {(n.insight_name, n.reason) for n in paused.not_generated} == {
+        ("GOAL_TRACKER", "CONDITION_NOT_MET"), ("GOAL_AT_RISK", "CONDITION_NOT_MET")}
+
+    await service_stubs.goals.ResumeGoalsEnrolment(gpb.ResumeGoalsEnrolmentRequest(name=enrolment))
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ops")) as admin:
+        await admin.insights.RunInsightBatch(inpb.RunInsightBatchRequest(as_of=as_of))
+    await run_worker(settings)
+    feed = await service_stubs.insights.GetFeed(inpb.GetFeedRequest(customer_id=CUSTOMER, insight_names=names))
+    items = {item.insight_name: item for item in feed.feed}
+    assert set(items) == set(names)
+    tracker = items["GOAL_TRACKER"]
+    assert [(c.change_type, c.change_percent) for c in tracker.change_values] == [
+        ("GOAL_PROGRESS", "100.0"), ("GOAL_PROGRESS", "2.0")]
+    at_risk = items["GOAL_AT_RISK"]
+    # 9800 still to save at 200.00 a month (1200 last month, nothing in the five before) by the target date.
+    assert len(at_risk.change_values) == 1 and at_risk.change_values[0].change_type == "GOAL_SHORTFALL"
+    async with services.database.sessions() as session:
+        payload = await session.scalar(select(FeedItemRow.payload).where(
+            FeedItemRow.tenant_id == tenant, FeedItemRow.insight_name == "GOAL_AT_RISK"))
+    [risk] = payload["goals"]
+    assert (risk["goalId"], risk["pace"]["amount"], risk["remaining"]["amount"]) == (
+        car.name.rsplit("/", 1)[1], "200.00", "9800.0000")
