@@ -1,15 +1,18 @@
 """The goals reporting views through gRPC, as the bank's reporting reads them: every column, each filter,
 pages that join up, the tenant's time zone, and nobody but the bank (or its systems) reading them."""
 
+import datetime as dt
 import uuid
 
 import grpc
 import pytest
 
+from clients.engagectl.money import money
 from engage.goals.v1 import goals_service_pb2 as pb
+from engage.ingest.v1 import ingest_service_pb2 as ingest
 from engage.type.v1 import date_pb2
 from server.domain.auth import Role
-from tests.support.builders import amount_of, failure
+from tests.support.builders import account, amount_of, failure, seed_accounts, stream, transaction
 from tests.support.goal_reports import seed_goal_reports
 
 
@@ -203,3 +206,57 @@ async def test_another_bank_sees_nothing(server, services, admin):
         assert not (await stubs.goals.ListGoalReportRows(pb.ListGoalReportRowsRequest(customer_id="c1"))).rows
         assert not (await stubs.goals.ListCustomerHistoryReportRows(pb.ListCustomerHistoryReportRowsRequest())).rows
         assert not (await stubs.goals.ListTransferReportRows(pb.ListTransferReportRowsRequest())).rows
+
+
+async def test_a_customers_goals_life_through_the_rpcs_shows_in_every_view(server, services, tenant, service_stubs):
+    await seed_accounts(service_stubs, "alice", "alice-chk")
+    await service_stubs.ingest.UpsertAccount(ingest.UpsertAccountRequest(account=account(
+        "alice-sav", "alice", type=ingest.ACCOUNT_TYPE_SAVINGS)))
+    await service_stubs.ingest.IngestTransactions(stream([transaction("alice-t1", "alice-sav", "300.00")]))
+    async with server.stubs(server.token(tenant, Role.USER, "alice")) as alice, \
+            server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        await alice.goals.EnrollInGoals(pb.EnrollInGoalsRequest(parent="customers/alice", account_id="alice-sav"))
+        holiday = await alice.goals.CreateGoal(pb.CreateGoalRequest(parent="customers/alice", goal=pb.Goal(
+            display_name="Holiday", category=pb.GOAL_CATEGORY_TRAVEL, target=money("1000.00", "EUR"), priority=1)))
+        car = await alice.goals.CreateGoal(pb.CreateGoalRequest(parent="customers/alice", goal=pb.Goal(
+            display_name="Car", category=pb.GOAL_CATEGORY_CAR, target=money("5000.00", "EUR"), priority=2)))
+        await admin.goals.DeleteGoal(pb.DeleteGoalRequest(name=car.name))
+        programme = await alice.goals.CreateFundingProgramme(pb.CreateFundingProgrammeRequest(
+            parent=holiday.name, funding_programme=pb.FundingProgramme(
+                source_account_id="alice-chk", fixed_schedule=pb.FixedSchedule(
+                    frequency=pb.SCHEDULE_FREQUENCY_MONTHLY, start_date=day("2024-02-01"), day_of_month=1,
+                    amount=money("50.00", "EUR")))))
+        assert await services.goal_funding.plan_scheduled_transfers(dt.date(2024, 2, 1)) == 1
+        [transfer] = (await service_stubs.goals.ListTransfers(pb.ListTransfersRequest(parent=programme.name))).transfers
+        await service_stubs.goals.ConfirmTransfer(pb.ConfirmTransferRequest(
+            name=transfer.name, outcome=pb.TRANSFER_STATE_EXECUTED, transaction_id="bank-tx-9"))
+        await alice.goals.PauseFundingProgramme(pb.PauseFundingProgrammeRequest(name=programme.name))
+
+        goals = (await admin.goals.ListGoalReportRows(pb.ListGoalReportRowsRequest(customer_id="alice"))).rows
+        assert [(r.display_name, pb.GoalState.Name(r.state), amount_of(r.saved), r.percent, r.account_id)
+                for r in goals] == [("Holiday", "GOAL_STATE_ACTIVE", "300.00", "30.0", "alice-sav"),
+                                    ("Car", "GOAL_STATE_ARCHIVED", "0.00", "0.0", "alice-sav")]
+        assert goals[1].HasField("archive_time") and not goals[0].HasField("archive_time")
+
+        history, _ = await every_row(admin.goals.ListCustomerHistoryReportRows, pb.ListCustomerHistoryReportRowsRequest,
+                                     customer_id="alice")
+        assert [(pb.HistoryKind.Name(r.kind).removeprefix("HISTORY_KIND_"), pb.Actor.Name(r.actor)) for r in history
+                if r.kind != pb.HISTORY_KIND_GOAL_EDITED] == [
+            ("SIGNUP", "ACTOR_CUSTOMER"), ("GOAL_CREATED", "ACTOR_CUSTOMER"), ("GOAL_CREATED", "ACTOR_CUSTOMER"),
+            ("GOAL_ARCHIVED", "ACTOR_BANK_ADMIN"), ("PROGRAMME_CREATED", "ACTOR_CUSTOMER"),
+            ("TRANSFER_REQUESTED", "ACTOR_SERVICE"), ("TRANSFER_EXECUTED", "ACTOR_SERVICE"),
+            ("PROGRAMME_CHANGED", "ACTOR_CUSTOMER")]
+
+        funding, _ = await every_row(admin.goals.ListTransferReportRows, pb.ListTransferReportRowsRequest)
+        assert [(pb.HistoryKind.Name(r.kind).removeprefix("HISTORY_KIND_"),
+                 pb.ProgrammeState.Name(r.programme_state).removeprefix("PROGRAMME_STATE_"),
+                 pb.TransferState.Name(r.transfer_state).removeprefix("TRANSFER_STATE_"), r.period_key,
+                 r.transaction_id) for r in funding] == [
+            ("PROGRAMME_CREATED", "ACTIVE", "UNSPECIFIED", "", ""),
+            ("TRANSFER_REQUESTED", "ACTIVE", "REQUESTED", "2024-02", ""),
+            ("TRANSFER_EXECUTED", "ACTIVE", "EXECUTED", "2024-02", "bank-tx-9"),
+            ("PROGRAMME_CHANGED", "PAUSED", "UNSPECIFIED", "", "")]
+        assert {(r.goal_id, r.funding_programme_id) for r in funding} == {
+            (holiday.name.rpartition("/")[2], programme.name.rpartition("/")[2])}
+        assert (funding[1].transfer_id, amount_of(funding[1].amount), funding[1].source_account_id,
+                funding[1].target_account_id) == (transfer.name.rpartition("/")[2], "50.00", "alice-chk", "alice-sav")

@@ -196,8 +196,10 @@ def status_after(kind: str, after: Mapping[str, Any], current: str) -> str:
 def with_programme_status(lines: Iterable[TransferReportLine], events: Iterable[ProgrammeEvent],
                           current: Mapping[str, str]) -> list[TransferReportLine]:
     """Each line with its programme's status just after it: its programme's events up to the line (in the
-    view's order) applied in turn. A programme without any such event before the line (loaded, not
-    created through the API) shows its status now (`current`)."""
+    view's order) applied in turn. A transfer event takes every programme event of its instant as before
+    it: cancelling a programme cancels its requested transfers at the same moment, and those show the
+    programme CANCELLED whatever order their ids give them. A programme without any such event before
+    the line (loaded, not created through the API) shows its status now (`current`)."""
     by_programme: dict[str, list[ProgrammeEvent]] = {}
     for event in sorted(events, key=lambda e: (e.at, e.entry_id)):
         by_programme.setdefault(event.programme_id, []).append(event)
@@ -205,7 +207,7 @@ def with_programme_status(lines: Iterable[TransferReportLine], events: Iterable[
     for line in lines:
         status = ""
         for event in by_programme.get(line.programme_id, []):
-            if (event.at, event.entry_id) > (line.at, line.entry_id):
+            if (event.at, event.entry_id) > (line.at, line.entry_id) and not (event.at == line.at and line.transfer_id):
                 break
             status = status_after(event.kind, event.after, status)
         result.append(replace(line, programme_status=status or current.get(line.programme_id, "")))
