@@ -25,7 +25,8 @@ async def test_enrol_create_update_archive_and_history(engagectl, server, tenant
     assert created.exit_code == 0, created.stderr
     goal = json.loads(created.stdout)
     goal_id = goal["name"].rpartition("/")[2]
-    assert (goal["category"], goal["saved"]["amount"], goal["percent"]) == ("TRAVEL", "1000.00", "100.0")
+    assert (goal["category"], goal["state"], goal["saved"]["amount"], goal["percent"]) == \
+        ("TRAVEL", "ACHIEVED", "1000.00", "100.0")
 
     raised = await engagectl("--json", "goals", "update", "alice", goal_id, "--target", "1500.00", "--no-target-date",
                              token=admin)
@@ -48,7 +49,8 @@ async def test_enrol_create_update_archive_and_history(engagectl, server, tenant
     assert history.exit_code == 0, history.stderr
     entries = json.loads(history.stdout)
     assert [e["kind"] for e in entries] == ["GOAL_ARCHIVED", "GOAL_EDITED"]
-    assert entries[1]["after"] == {"target": "1500.00 EUR", "target_date": ""}
+    # Raising an achieved goal's target reopens it.
+    assert entries[1]["after"] == {"target": "1500.00 EUR", "target_date": "", "status": "ACTIVE"}
     assert entries[1]["actor"] == "BANK_ADMIN" and entries[1]["actor_id"] == "ops"
     table = await engagectl("goals", "history", "alice", "--from", "2020-01-01", token=admin)
     assert table.exit_code == 0 and "MODIFY_SETTINGS" in table.stdout

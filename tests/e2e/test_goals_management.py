@@ -161,9 +161,12 @@ async def test_goals_are_validated_allocated_and_created_once(service_stubs):
     await stubs.goals.DeleteGoal(pb.DeleteGoalRequest(name=(await stubs.goals.ListGoals(pb.ListGoalsRequest(
         parent="customers/alice"))).goals[0].name))
     holiday = await create(stubs, name="Holiday", target="1000.00", priority=3, request_id="g-1")
-    # The balance fills it at once.
+    # The balance fills it at once: achieved.
     assert (holiday.priority, holiday.state, amount_of(holiday.saved), holiday.percent, holiday.account_id) == \
-        (3, pb.GOAL_STATE_ACTIVE, "1000.00", "100.0", "alice-sav")
+        (3, pb.GOAL_STATE_ACHIEVED, "1000.00", "100.0", "alice-sav")
+    [achieved] = await history(stubs, kinds=[pb.HISTORY_KIND_GOAL_ACHIEVED], page_size=1)
+    assert (achieved.goal, achieved.actor, dict(achieved.after)) == \
+        (holiday.name, pb.ACTOR_SERVICE, {"status": "ACHIEVED"})
     assert await create(stubs, name="Holiday", target="1000.00", priority=3, request_id="g-1") == holiday
     car = await create(stubs, name="Car", target="2000.00", priority=4)
     assert (amount_of(car.saved), car.percent) == ("500.00", "25.0")
@@ -178,7 +181,8 @@ async def test_goals_are_validated_allocated_and_created_once(service_stubs):
         update_mask=FieldMask(paths=["target_date", "display_name"])))
     assert (car.display_name, car.target_date.year, amount_of(car.saved)) == ("New car", 2099, "1500.00")
     holiday = await stubs.goals.GetGoal(pb.GetGoalRequest(name=holiday.name))
-    assert amount_of(holiday.saved) == "0.00"
+    # It stays achieved when its money goes to a goal before it.
+    assert (amount_of(holiday.saved), holiday.state) == ("0.00", pb.GOAL_STATE_ACHIEVED)
     # Unset target_date in the mask clears it.
     car = await stubs.goals.UpdateGoal(pb.UpdateGoalRequest(goal=pb.Goal(name=car.name),
                                                             update_mask=FieldMask(paths=["target_date"])))
@@ -248,7 +252,7 @@ async def test_a_paused_customer_keeps_the_money_and_cancel_archives_the_goals(s
         (FAILED_PRECONDITION, "NOT_ENROLLED")
     archived = await history(stubs, kinds=[pb.HISTORY_KIND_GOAL_ARCHIVED])
     assert [(e.actor, e.actor_id, dict(e.after)["status"]) for e in archived] == \
-        [(pb.ACTOR_SERVICE, "", "ARCHIVED")] * 2
+        [(pb.ACTOR_SERVICE, "enrolment_cancel", "ARCHIVED")] * 2
     # A new SIGNUP starts without goals.
     await stubs.goals.EnrollInGoals(pb.EnrollInGoalsRequest(parent="customers/alice"))
     assert not (await stubs.goals.ListGoals(pb.ListGoalsRequest(parent="customers/alice"))).goals

@@ -1,29 +1,46 @@
 """The stored allocation of a target account: each goal's `saved` recalculated from the account's
 balance (server.domain.goals.allocation), inside the caller's unit of work.
 
-One function for every caller: goal management after a goal is created, changed or archived, and the
-tracking after each posting (which adds the cash-flow entries and milestones around it)."""
+Goal management calls it after a goal is created, changed or archived; the calculation after postings
+(tracking.py) does the same with the cash flows and milestones of each posting."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
-from server.domain.goals.allocation import allocate
+from server.domain import resource_names
+from server.domain.goals.allocation import allocate, newly_achieved
+from server.domain.goals.history import Actor, HistoryEntry, HistoryKind
+from server.domain.goals.model import GoalStatus, mark_achieved
+from server.services.goals.tracking import SERVICE_ACTOR_ID
 from server.store.uow import UnitOfWork
 
 
 async def reallocate_account(uow: UnitOfWork, account_id: str, *, at: dt.datetime,
                              balance: Decimal | None = None) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
-    """Allocates the account's balance to its goals that are not archived and stores each changed
-    `saved`. `balance`: the balance as committed by the caller's posting; None reads the account's
-    current balance. Returns (before, after): goal id -> saved amount, archived goals absent from both."""
+    """Allocates the account's balance to its goals that are not archived, stores each changed `saved`,
+    and marks the ACTIVE goals it fills ACHIEVED (a GOAL_ACHIEVED entry each, by SERVICE, as after a
+    posting). `balance`: the balance as committed by the caller; None reads the account's current
+    balance. Returns (before, after): goal id -> saved amount, archived goals absent from both."""
     goals = (await uow.goals.of_accounts([account_id])).get(account_id, [])
     if balance is None:
         account = await uow.accounts.get(account_id)
         balance = (account.current_balance if account is not None else None) or Decimal(0)
     before = {goal.goal_id: goal.saved for goal in goals}
     after = allocate(balance, goals)
-    await uow.goals.set_saved({goal_id: amount for goal_id, amount in after.items() if before.get(goal_id) != amount},
-                              at)
+    achieved = set(newly_achieved(goals, after))
+    moved: dict[str, Decimal] = {}
+    for goal in goals:
+        saved = after.get(goal.goal_id, Decimal(0))
+        if goal.goal_id in achieved:
+            await uow.goals.update(mark_achieved(replace(goal, saved=saved), at=at), at)
+            await uow.goal_history.append(goal.customer_id, HistoryEntry(
+                HistoryKind.GOAL_ACHIEVED, Actor.SERVICE, SERVICE_ACTOR_ID, at, goal.goal_id,
+                {"status": goal.status.value}, {"status": GoalStatus.ACHIEVED.value}),
+                resource=resource_names.GOAL.format(goal.customer_id, goal.goal_id))
+        elif saved != goal.saved:
+            moved[goal.goal_id] = saved
+    await uow.goals.set_saved(moved, at)
     return before, after

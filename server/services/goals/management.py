@@ -45,8 +45,8 @@ from server.store.repositories.goals import StoredGoal, StoredHistoryEntry
 from server.store.uow import UnitOfWork
 
 _ACTORS = {Role.USER: Actor.CUSTOMER, Role.BANK_ADMIN: Actor.BANK_ADMIN, Role.SERVICE: Actor.SERVICE}
-# Engage's own changes (goals archived on CANCEL) have no token subject (the proto's actor_id).
-ENGAGE_ACTOR_ID = ""
+# The actor id of Engage's own changes here: the goals archived with a CANCEL.
+CANCEL_ACTOR_ID = "enrolment_cancel"
 SETTINGS_FIELDS = ("tracker_insights", "milestone_insights", "at_risk_insights")
 # A goal's fields in its GOAL_CREATED entry.
 _CREATED_FIELDS = ("account_id", *EDITABLE_FIELDS)
@@ -257,7 +257,7 @@ class GoalsService:
             await uow.goals.update(archived, now)
             before, after = _goal_changes(goal, archived, ("status", "saved"))
             await uow.goal_history.append(customer_id, HistoryEntry(
-                kind=HistoryKind.GOAL_ARCHIVED, actor=Actor.SERVICE, actor_id=ENGAGE_ACTOR_ID, at=now,
+                kind=HistoryKind.GOAL_ARCHIVED, actor=Actor.SERVICE, actor_id=CANCEL_ACTOR_ID, at=now,
                 goal_id=goal.goal_id, before=before, after=after), resource=goal_name(customer_id, goal.goal_id))
 
     # -- goals ----------------------------------------------------------------------------------

@@ -1054,7 +1054,9 @@ class HistoryEntry(_message.Message):
     kind: Global___HistoryKind.ValueType
     actor: Global___Actor.ValueType
     actor_id: _builtins.str
-    """The token subject of the caller; empty for Engage's own changes."""
+    """The token subject of the caller; for Engage's own changes, the name of the part that made them
+    (e.g. goal_allocation).
+    """
     goal: _builtins.str
     """The goal concerned (`customers/{customer_id}/goals/{goal_id}`); empty for enrolment events."""
     resource: _builtins.str
