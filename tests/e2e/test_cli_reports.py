@@ -1,12 +1,20 @@
 """engagectl reports export: the reporting views as CSV and JSON Lines files, fetched a few rows a page so
 that every export spans several pages, with docs/reports.md's columns exactly."""
 
+import asyncio
 import csv
+import datetime as dt
 import io
 import json
+import os
+import sys
+from decimal import Decimal
 
 from clients.engagectl.reports import REPORTS, View
 from server.domain.auth import Role
+from server.store.goals_models import GoalRow
+from server.store.uow import UnitOfWork
+from tests.conftest import REPO_ROOT
 from tests.support.goal_reports import seed_goal_reports
 
 GOALS_CSV = """\
@@ -88,3 +96,25 @@ async def test_a_user_token_and_wrong_options_are_refused(engagectl, server, ten
                  ["goals", "--state", "DONE"], ["transfers", "--from", "2025-13-01"], ["everything"]):
         wrong = await engagectl("reports", "export", *args, token=admin)
         assert wrong.exit_code == 2, (args, wrong.stderr)
+
+
+async def test_an_export_into_a_reader_that_stops_early_ends_quietly(server, services, tenant):
+    # More than a pipe holds (64 KiB), so that the export is still writing when `head` has gone.
+    async with UnitOfWork(services.database, tenant) as uow:
+        for n in range(1500):
+            created = dt.datetime(2025, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=n)
+            uow.session.add(GoalRow(
+                tenant_id=tenant, goal_id=f"goal-{n:05d}", customer_id="c1", account_id="c1-sav",
+                name="A goal with a name long enough to fill a pipe", category="CUSTOM", target=Decimal(1000),
+                saved=Decimal(10), currency="EUR", priority=1, status="ACTIVE", milestones=[], created_at=created,
+                updated_at=created))
+        await uow.commit()
+    environment = {**os.environ, "ENGAGE_ADDRESS": server.address,
+                   "ENGAGE_TOKEN": server.token(tenant, Role.BANK_ADMIN, "ops")}
+    process = await asyncio.create_subprocess_exec(
+        "bash", "-c", f"{sys.executable} -m clients.engagectl.main reports export goals --page-size 100 | head -2; "
+                      "echo ${PIPESTATUS[0]} >&2",
+        cwd=REPO_ROOT, env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert out.decode().splitlines()[1].startswith("c1,c1-sav,goal-00000,")
+    assert err.decode() == "1\n"
