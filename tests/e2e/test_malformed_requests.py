@@ -3,6 +3,7 @@
 string on PostgreSQL and out-of-range Timestamps, both answered INTERNAL before."""
 
 import base64
+import datetime as dt
 import random
 
 import grpc
@@ -16,6 +17,7 @@ from engage.insights.v1 import insights_service_pb2
 from engage.operations.v1 import operations_service_pb2
 from engage.subscriptions.v1 import subscriptions_service_pb2
 from server.domain.auth import Role
+from tests.support.builders import account
 from tests.support.random_messages import STRINGS, random_message
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
@@ -62,10 +64,20 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
             parent="customers/lisa-customer", goal=goals_service_pb2.Goal(
                 display_name="Holiday", category=goals_service_pb2.GOAL_CATEGORY_TRAVEL,
                 target={"currency_code": "CZK", "units": 1000})))
+        # A funding programme with one transfer, from a second account of the customer.
+        await service_stubs.ingest.UpsertAccount(ingest_service_pb2.UpsertAccountRequest(account=account(
+            "lisa-customer-sav", "lisa-customer", "CZK")))
+        programme = await service_stubs.goals.CreateFundingProgramme(goals_service_pb2.CreateFundingProgrammeRequest(
+            parent=goal.name, funding_programme=goals_service_pb2.FundingProgramme(
+                source_account_id="lisa-customer-sav", fixed_schedule=goals_service_pb2.FixedSchedule(
+                    frequency=goals_service_pb2.SCHEDULE_FREQUENCY_WEEKLY,
+                    start_date={"year": 2024, "month": 1, "day": 1}, amount={"currency_code": "CZK", "units": 50}))))
+        [transfer] = await server.services.goal_funding.plan_tenant(tenant, dt.date(2024, 1, 1))
         # Names and ids that exist, so that calls get past "not found" into the code behind it.
         strings = [*STRINGS, *NESTED, bank.app, bank.event, bank.notice_event, bank.email_config, bank.sms_config,
                    bank.event_type, "lisa-customer", "lisa-customer-chk", "customers/lisa-customer",
-                   "accounts/lisa-customer-chk", goal.name, "customers/lisa-customer/goalsEnrolment"]
+                   "accounts/lisa-customer-chk", goal.name, "customers/lisa-customer/goalsEnrolment",
+                   programme.name, f"{programme.name}/transfers/{transfer.transfer_id}", "lisa-customer-sav"]
         faults = []
         for module, stub_name in SERVICES:
             for service in module.DESCRIPTOR.services_by_name.values():
