@@ -2,6 +2,7 @@
 goals with their validation, allocation and idempotent creation, the customer history, and who may see
 what (USER tokens, other banks)."""
 
+import asyncio
 import datetime as dt
 import uuid
 
@@ -328,3 +329,14 @@ async def test_another_bank_can_neither_see_nor_touch_the_goals(server, services
                      intruder.goals.ListHistoryEntries(pb.ListHistoryEntriesRequest(parent="customers/alice"))):
             assert (await failure(call))[:2] == (grpc.StatusCode.NOT_FOUND, "CUSTOMER_NOT_FOUND")
     assert (await service_stubs.goals.GetGoal(pb.GetGoalRequest(name=mine.name))).state == pb.GOAL_STATE_ACTIVE
+
+
+async def test_goals_created_at_the_same_moment_respect_the_limit(server, service_stubs):
+    await enrolled(service_stubs)
+    limit = server.settings.goals_max_active
+    outcomes = await asyncio.gather(*(create(service_stubs, name=f"Goal {n}", target="10.00")
+                                      for n in range(limit + 3)), return_exceptions=True)
+    refused = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert (len(outcomes) - len(refused), {e.code() for e in refused}) == (limit, {FAILED_PRECONDITION})
+    goals = (await service_stubs.goals.ListGoals(pb.ListGoalsRequest(parent="customers/alice"))).goals
+    assert len(goals) == limit

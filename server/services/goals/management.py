@@ -160,7 +160,10 @@ class GoalsService:
         enrolment = await uow.goal_enrolments.get(customer_id)
         if enrolment is None:
             await GoalsService._require_customer(uow, customer_id)
-        return require_enrolled(enrolment, customer_id)
+        enrolment = require_enrolled(enrolment, customer_id)
+        if hold:  # before any goal row is written: postings lock the account's goals in this order too
+            await uow.goals.of_accounts([enrolment.account_id], hold=True)
+        return enrolment
 
     async def _account_currency(self, uow: UnitOfWork, account_id: str) -> str:
         account = await uow.accounts.get(account_id)
@@ -237,6 +240,8 @@ class GoalsService:
             previous = await uow.goal_enrolments.get(customer_id)
             if previous is None:
                 await self._require_customer(uow, customer_id)
+            elif action == EnrolmentAction.CANCEL:
+                await uow.goals.of_accounts([previous.account_id], hold=True)
             new_settings = None
             if settings is not None:
                 base = previous.settings if previous is not None else GoalSettings()

@@ -134,14 +134,19 @@ class GoalsRepository(TenantRepository):
             GoalRow.status != GoalStatus.ARCHIVED.value).order_by(*_ALLOCATION_KEY))
         return [_goal(row) for row in rows]
 
-    async def of_accounts(self, account_ids: Collection[str]) -> dict[str, list[Goal]]:
+    async def of_accounts(self, account_ids: Collection[str], *, hold: bool = False) -> dict[str, list[Goal]]:
         """account id -> its goals that are not archived, in allocation order; one statement. Accounts
-        without goals are absent."""
+        without goals are absent. `hold`: the rows are locked until the unit of work ends (PostgreSQL, in
+        the order the allocation after postings locks them too), so that a goal change and a posting
+        recalculate the account one after the other."""
         if not account_ids:
             return {}
-        rows = await self.session.scalars(select(GoalRow).where(
-            GoalRow.tenant_id == self.tenant_id, self.one_of(GoalRow.account_id, list(account_ids)),
-            GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *_ALLOCATION_KEY))
+        query = select(GoalRow).where(
+            GoalRow.tenant_id == self.tenant_id, self.one_of(GoalRow.account_id, sorted(account_ids)),
+            GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *_ALLOCATION_KEY)
+        if hold:
+            query = query.with_for_update()
+        rows = await self.session.scalars(query.execution_options(populate_existing=True))
         found: dict[str, list[Goal]] = defaultdict(list)
         for row in rows:
             found[row.account_id].append(_goal(row))
