@@ -1209,7 +1209,7 @@ class RoundUpRule(_message.Message):
     """The difference is saved this many times over; 0 means 1."""
     @_builtins.property
     def step(self) -> _money_pb2.Money:
-        """Payments are rounded up to a multiple of this, e.g. 1.00; positive."""
+        """Payments are rounded up to a multiple of this: 0.01..100.00 in whole cents; unset means 1.00."""
 
     def __init__(
         self,
@@ -1227,7 +1227,9 @@ Global___RoundUpRule: _TypeAlias = RoundUpRule  # noqa: Y015
 
 @_typing.final
 class SalaryPercentageRule(_message.Message):
-    """Saves a share of each salary credit into the source account (FUNDING_RULE_INVALID)."""
+    """Saves a share of each salary credit (a posting in with category SALARY) of the source account
+    (FUNDING_AMOUNT_INVALID).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -1528,7 +1530,9 @@ class Transfer(_message.Message):
     """The enrolment's target account."""
     state: Global___TransferState.ValueType
     period_key: _builtins.str
-    """The period it is for: a date "2024-05-31" for a schedule, the causing transaction's id for a rule."""
+    """The period it is for, one transfer per programme and period: the month "2024-05" for a MONTHLY schedule,
+    the due date "2024-05-31" for a WEEKLY or BIWEEKLY one, the causing transaction's id for a rule.
+    """
     failure_reason: _builtins.str
     """FAILED only: the bank's reason, as it sent it."""
     transaction_id: _builtins.str

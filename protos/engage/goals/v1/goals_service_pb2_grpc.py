@@ -322,7 +322,8 @@ class GoalsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResumeFundingProgramme(self, request, context):
-        """PAUSED -> ACTIVE: requests resume from the next period; missed periods are not made up.
+        """PAUSED -> ACTIVE: requests resume with the due dates from the day it resumes on; the periods missed
+        while paused are not made up.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -90,7 +90,9 @@ class GoalsServiceStub:
     PauseFundingProgramme: _grpc.UnaryUnaryMultiCallable[_goals_service_pb2.PauseFundingProgrammeRequest, _goals_service_pb2.FundingProgramme]
     """ACTIVE -> PAUSED: no transfer is requested for the periods while paused."""
     ResumeFundingProgramme: _grpc.UnaryUnaryMultiCallable[_goals_service_pb2.ResumeFundingProgrammeRequest, _goals_service_pb2.FundingProgramme]
-    """PAUSED -> ACTIVE: requests resume from the next period; missed periods are not made up."""
+    """PAUSED -> ACTIVE: requests resume with the due dates from the day it resumes on; the periods missed
+    while paused are not made up.
+    """
     CancelFundingProgramme: _grpc.UnaryUnaryMultiCallable[_goals_service_pb2.CancelFundingProgrammeRequest, _goals_service_pb2.FundingProgramme]
     """ACTIVE or PAUSED -> CANCELLED (final); its REQUESTED transfers become CANCELLED."""
     ListTransfers: _grpc.UnaryUnaryMultiCallable[_goals_service_pb2.ListTransfersRequest, _goals_service_pb2.ListTransfersResponse]
@@ -168,7 +170,9 @@ class GoalsServiceAsyncStub(GoalsServiceStub):
     PauseFundingProgramme: _aio.UnaryUnaryMultiCallable[_goals_service_pb2.PauseFundingProgrammeRequest, _goals_service_pb2.FundingProgramme]  # type: ignore[assignment]
     """ACTIVE -> PAUSED: no transfer is requested for the periods while paused."""
     ResumeFundingProgramme: _aio.UnaryUnaryMultiCallable[_goals_service_pb2.ResumeFundingProgrammeRequest, _goals_service_pb2.FundingProgramme]  # type: ignore[assignment]
-    """PAUSED -> ACTIVE: requests resume from the next period; missed periods are not made up."""
+    """PAUSED -> ACTIVE: requests resume with the due dates from the day it resumes on; the periods missed
+    while paused are not made up.
+    """
     CancelFundingProgramme: _aio.UnaryUnaryMultiCallable[_goals_service_pb2.CancelFundingProgrammeRequest, _goals_service_pb2.FundingProgramme]  # type: ignore[assignment]
     """ACTIVE or PAUSED -> CANCELLED (final); its REQUESTED transfers become CANCELLED."""
     ListTransfers: _aio.UnaryUnaryMultiCallable[_goals_service_pb2.ListTransfersRequest, _goals_service_pb2.ListTransfersResponse]  # type: ignore[assignment]
@@ -357,7 +361,9 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _goals_service_pb2.ResumeFundingProgrammeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_goals_service_pb2.FundingProgramme, _abc.Awaitable[_goals_service_pb2.FundingProgramme]]:
-        """PAUSED -> ACTIVE: requests resume from the next period; missed periods are not made up."""
+        """PAUSED -> ACTIVE: requests resume with the due dates from the day it resumes on; the periods missed
+        while paused are not made up.
+        """
 
     @_abc_1.abstractmethod
     def CancelFundingProgramme(
