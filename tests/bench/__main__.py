@@ -23,7 +23,7 @@ from tests.bench.seed import ALERT_CATEGORY, ALERT_MIN_AMOUNT
 from tests.bench.workload import AMOUNT_PROFILES, Workload
 
 BACKENDS = ("sqlite", "postgresql")
-SUITES = ("ingest", "insights")
+SUITES = ("ingest", "insights", "goals")
 DEFAULT_INSIGHT_USERS = "10000,100000"
 DEFAULT_BUS = ",".join(f"{backend}={workers}x{jobs}" for backend, (workers, jobs) in DEFAULT_CONCURRENCY.items())
 
@@ -47,7 +47,8 @@ def _concurrency(text: str) -> dict[str, tuple[int, int]]:
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=tests.bench.__doc__)
-    parser.add_argument("--suite", default=",".join(SUITES), help="comma-separated: ingest,insights (default both)")
+    parser.add_argument("--suite", default=",".join(SUITES),
+                        help="comma-separated: ingest,insights,goals (default all; goals on PostgreSQL only)")
     parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated: sqlite,postgresql")
     parser.add_argument("--output", type=Path, default=Path("var/bench.json"))
     ingest = parser.add_argument_group("ingest")
@@ -70,6 +71,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                           help=f"users of each monthly batch, a fresh database each (default {DEFAULT_INSIGHT_USERS})")
     insights.add_argument("--insight-chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
                           help=f"users per chunk job (default {DEFAULT_CHUNK_SIZE}, the service's default)")
+    goals = parser.add_argument_group("goals")
+    goals.add_argument("--goal-transactions", type=int, default=100_000,
+                       help="realistic transactions ingested without and with goals (default 100000)")
+    goals.add_argument("--goal-accounts", type=int, default=2_000,
+                       help="accounts they are spread over, each a target account with 5 goals (default 2000)")
+    goals.add_argument("--tracker-goals", type=int, default=100_000,
+                       help="goals the Goal Tracker is generated for (default 100000)")
     arguments = parser.parse_args(argv)
     for name, given, known in (("backends", arguments.backends, BACKENDS), ("suite", arguments.suite, SUITES)):
         unknown = set(given.split(",")) - set(known)
@@ -138,6 +146,15 @@ async def _insights(arguments: argparse.Namespace, redis_url: str, run_dir: Path
             "results": results}
 
 
+async def _goals(arguments: argparse.Namespace, redis_url: str, run_dir: Path) -> dict[str, Any]:
+    from tests.bench.goals import run_goals
+
+    workload = Workload(transactions=arguments.goal_transactions, accounts=arguments.goal_accounts,
+                        accounts_per_customer=1, amounts="realistic")
+    options = BenchOptions(workload=workload, batch_size=arguments.batch_size, redis_url=redis_url, run_dir=run_dir)
+    return await run_goals(options, arguments.tracker_goals)
+
+
 async def _bench(arguments: argparse.Namespace) -> dict[str, Any]:
     run_dir = Path("var/bench") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     redis_url, embedded_redis = resolve_redis(run_dir / "redis")
@@ -153,6 +170,8 @@ async def _bench(arguments: argparse.Namespace) -> dict[str, Any]:
             document["ingest"] = await _ingest(arguments, redis_url, run_dir)
         if "insights" in suites:
             document["insights"] = await _insights(arguments, redis_url, run_dir)
+        if "goals" in suites and "postgresql" in arguments.backends.split(","):
+            document["goals"] = await _goals(arguments, redis_url, run_dir)
     finally:
         if embedded_redis is not None:
             embedded_redis.stop()

@@ -1,0 +1,269 @@
+"""The goals suite (`python -m tests.bench --suite goals`, PostgreSQL): what the calculation behind the
+scenes costs ingestion, and how fast the Goal Tracker is generated.
+
+Recalculation: the same realistic stream (tests/bench/workload.py) is ingested through `python -m server`
+twice, each into a fresh database, then drained through the bus by `python -m workers` processes until the
+outbox is empty: once into accounts without goals, once into the same accounts each enrolled as a target
+account with 5 goals. Figure: transactions / (ingest seconds + bus seconds, from the first handler's claim
+to the last event processed), and the ratio of the two times (goal: with goals >= GOAL_TX_PER_SECOND and
+<= GOAL_RATIO of the time without).
+
+Tracker: --tracker-goals goals (5 per customer, each customer one enrolled account with six months of
+salary and spending) evaluated by GOAL_TRACKER's code path in the insight batch (evaluate_scheduled for
+that insight, chunk by chunk of DEFAULT_CHUNK_SIZE customers, each committed), in this one process;
+goal: >= GOAL_TRACKER_GOALS_PER_SECOND."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import BigInteger, func, insert, select, type_coerce
+
+from server.bootstrap import build_services
+from server.config import Settings
+from server.domain.insights.catalogue import default_catalogue
+from server.domain.insights.plugins.goals import TRACKER
+from server.services.insight_evaluation import evaluate_scheduled
+from server.services.insights import DEFAULT_CHUNK_SIZE
+from server.store.db import open_database
+from server.store.goals_models import GoalCashFlowRow, GoalEnrolmentRow, GoalRow
+from server.store.models import AccountRow, CustomerRow, FeedItemRow, TransactionRow
+from server.store.uow import UnitOfWork
+from tests.bench.bus import DEFAULT_CONCURRENCY, drain
+from tests.bench.databases import BenchDatabase, PostgresServer
+from tests.bench.redis_queue import clear_queue
+from tests.bench.run import JWT_SECRET, TENANT_ID, BenchOptions, _ingest_through_server
+from tests.bench.seed import create_tenant
+from tests.bench.workload import CURRENCY, Workload
+
+GOALS_PER_ACCOUNT = 5
+# Targets (EUR) of each account's goals, priorities 1..5: a realistic balance fills the first and moves
+# within the later ones, so most postings change some goal's saved amount.
+TARGETS = (Decimal(500), Decimal(1500), Decimal(3000), Decimal(6000), Decimal(20000))
+GOAL_TX_PER_SECOND = 10_000
+GOAL_RATIO = 1.5
+GOAL_TRACKER_GOALS_PER_SECOND = 20_000
+INSERT_ROWS = 5_000
+
+
+@dataclass
+class StreamRun:
+    label: str
+    transactions: int
+    ingest_seconds: float
+    drain_seconds: float  # workers started to outbox empty
+    bus_seconds: float  # first handler claim to last event processed
+    drained: bool
+    handler_failures: int
+    feed_items: int
+    cash_flows: int
+
+    @property
+    def seconds(self) -> float:
+        """Ingesting, then the bus from its first handler's claim to the last event processed (the
+        workers' start-up, a few seconds of imports, is not the calculation's)."""
+        return self.ingest_seconds + self.bus_seconds
+
+    @property
+    def per_second(self) -> float:
+        return self.transactions / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"transactions": self.transactions, "ingest_seconds": round(self.ingest_seconds, 3),
+                "drain_seconds_with_worker_start": round(self.drain_seconds, 3),
+                "bus_seconds": round(self.bus_seconds, 3), "seconds": round(self.seconds, 3),
+                "transactions_per_second": round(self.per_second), "drained": self.drained,
+                "handler_failures": self.handler_failures, "feed_items": self.feed_items,
+                "goal_cash_flows": self.cash_flows}
+
+
+async def _insert(database_url: str, rows_by_table: list[tuple[Any, list[dict[str, Any]]]]) -> None:
+    store = open_database(database_url, pool_size=2)
+    try:
+        for table, rows in rows_by_table:
+            for start in range(0, len(rows), INSERT_ROWS):
+                async with store.sessions() as session:
+                    await session.execute(insert(table), rows[start:start + INSERT_ROWS])
+                    await session.commit()
+    finally:
+        await store.dispose()
+
+
+def _goal_rows(customer_id: str, account_id: str, now: dt.datetime) -> list[dict[str, Any]]:
+    return [{"tenant_id": TENANT_ID, "goal_id": f"{account_id}-g{i}", "customer_id": customer_id,
+             "account_id": account_id, "name": f"Goal {i}", "category": "CUSTOM", "target": target,
+             "currency": CURRENCY, "target_date": None, "priority": i + 1, "status": "ACTIVE", "saved": Decimal(0),
+             "milestones": [], "request_id": None, "created_at": now, "updated_at": now, "achieved_at": None,
+             "archived_at": None} for i, target in enumerate(TARGETS[:GOALS_PER_ACCOUNT])]
+
+
+async def seed_targets(database_url: str, workload: Workload, now: dt.datetime) -> None:
+    """Every account (one per customer) enrolled as its customer's target account, with its goals."""
+    customers = [{"tenant_id": TENANT_ID, "customer_id": workload.customer_id(n), "attributes": {},
+                  "created_at": now, "updated_at": now} for n in range(workload.customers)]
+    accounts = [{"tenant_id": TENANT_ID, "account_id": workload.account_id(n), "customer_id": workload.customer_id(n),
+                 "authorized_customer_ids": [], "account_type": "CHECKING", "container": "BANK", "currency": CURRENCY,
+                 "provider_name": "", "account_name": "", "current_balance": Decimal(0),
+                 "available_balance": Decimal(0), "open_date": None, "attributes": {}, "created_at": now,
+                 "updated_at": now} for n in range(workload.accounts)]
+    enrolments = [{"tenant_id": TENANT_ID, "customer_id": workload.customer_id(n), "account_id": workload.account_id(n),
+                   "status": "ACTIVE", "settings": {}, "milestones": [], "request_id": None, "enrolled_at": now,
+                   "updated_at": now} for n in range(workload.accounts)]
+    goals = [row for n in range(workload.accounts)
+             for row in _goal_rows(workload.customer_id(n), workload.account_id(n), now)]
+    await _insert(database_url, [(CustomerRow, customers), (AccountRow, accounts), (GoalEnrolmentRow, enrolments),
+                                 (GoalRow, goals)])
+
+
+async def _count(database_url: str, model: Any) -> int:
+    store = open_database(database_url, pool_size=1)
+    try:
+        async with store.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+    finally:
+        await store.dispose()
+
+
+async def stream_run(label: str, postgres: PostgresServer, options: BenchOptions, with_goals: bool) -> StreamRun:
+    database = await postgres.fresh(f"goals_{label}")
+    queue_name = f"engage:bench:{uuid.uuid4().hex[:12]}"
+    try:
+        await create_tenant(database.url, TENANT_ID, JWT_SECRET, options.run_dir)
+        if with_goals:
+            await seed_targets(database.url, options.workload, dt.datetime.now(dt.UTC))
+        ingest = await _ingest_through_server("postgresql", database, queue_name, options)
+        workers, jobs = DEFAULT_CONCURRENCY["postgresql"]
+        bus = await drain(database, options.redis_url, queue_name, workers, jobs, options.run_dir, postgres,
+                          log_label=f"goals-{label}")
+        return StreamRun(label, ingest.transactions, ingest.seconds, bus.wall_seconds, bus.seconds, bus.drained,
+                         bus.handler_failures, bus.feed_items, await _count(database.url, GoalCashFlowRow))
+    finally:
+        await clear_queue(options.redis_url, queue_name)
+        await postgres.drop(database)
+
+
+async def _seed_tracker(database: BenchDatabase, goals: int, as_of: dt.date, run_dir: Path) -> int:
+    """goals / 5 customers, each one enrolled account with 5 goals part saved and six months of a salary
+    and two payments; returns the customers."""
+    customers = -(-goals // GOALS_PER_ACCOUNT)
+    workload = Workload(transactions=0, accounts=customers, accounts_per_customer=1)
+    now = dt.datetime.now(dt.UTC)
+    settings = Settings(database_url=database.url, jwt_secret=JWT_SECRET, var_dir=run_dir)
+    services = await build_services(settings, with_queue=False)
+    try:
+        await services.tenants.create(TENANT_ID, "Bench bank")
+    finally:
+        await services.close()
+    await seed_targets(database.url, workload, now)
+    transactions = []
+    first = as_of.replace(day=1)
+    for n in range(customers):
+        account_id = workload.account_id(n)
+        for month in range(1, 7):
+            day = (first - dt.timedelta(days=28 * month)).replace(day=5)
+            at = dt.datetime.combine(day, dt.time(9), dt.UTC)
+            salary = Decimal(2000 + n % 700)
+            for number, signed in enumerate((salary, -(salary * Decimal("0.6")), -Decimal(150 + n % 300))):
+                transactions.append({
+                    "tenant_id": TENANT_ID, "transaction_id": f"{account_id}-{month}-{number}",
+                    "account_id": account_id,
+                    "signed_amount": signed, "direction": "CREDIT" if signed > 0 else "DEBIT", "currency": CURRENCY,
+                    "posted_at": at, "description": "", "category": "", "running_balance": None,
+                    "ingested_at": now})
+    await _insert(database.url, [(TransactionRow, transactions)])
+    store = open_database(database.url, pool_size=2)
+    try:
+        async with store.sessions() as session:
+            # Part saved: the later goals of each customer partway, so every line has a projection.
+            stored = type_coerce(GoalRow.target, BigInteger)  # whole ten-thousandths, as stored
+            await session.execute(GoalRow.__table__.update().values(saved=stored // 3))
+            await session.commit()
+    finally:
+        await store.dispose()
+    return customers
+
+
+async def tracker_run(postgres: PostgresServer, goals: int, run_dir: Path) -> dict[str, Any]:
+    database = await postgres.fresh("goals_tracker")
+    as_of = dt.datetime.now(dt.UTC).date()
+    try:
+        customers = await _seed_tracker(database, goals, as_of, run_dir)
+        workload = Workload(transactions=0, accounts=customers, accounts_per_customer=1)
+        store = open_database(database.url, pool_size=2)
+        catalogue = default_catalogue()
+        try:
+            async with UnitOfWork(store, TENANT_ID) as uow:  # statistics, as a loaded production table has
+                await uow.session.execute(select(func.count()).select_from(TransactionRow))
+            started = time.perf_counter()
+            generated = 0
+            for start in range(0, customers, DEFAULT_CHUNK_SIZE):
+                ids = [workload.customer_id(n) for n in range(start, min(start + DEFAULT_CHUNK_SIZE, customers))]
+                async with UnitOfWork(store, TENANT_ID) as uow:
+                    result = await evaluate_scheduled(uow, catalogue, as_of=as_of, now=dt.datetime.now(dt.UTC),
+                                                      customer_ids=ids, names=[TRACKER], id_range=(ids[0], ids[-1]))
+                    await uow.commit()
+                generated += len(result.generated)
+            seconds = time.perf_counter() - started
+        finally:
+            await store.dispose()
+        items = await _count(database.url, FeedItemRow)
+    finally:
+        await postgres.drop(database)
+    per_second = goals / seconds if seconds else 0.0
+    return {"goals": goals, "customers": customers, "chunk_size": DEFAULT_CHUNK_SIZE, "seconds": round(seconds, 3),
+            "goals_per_second": round(per_second), "items_generated": generated, "items_stored": items,
+            "goal": {"goal": GOAL_TRACKER_GOALS_PER_SECOND, "value": round(per_second),
+                     "met": per_second >= GOAL_TRACKER_GOALS_PER_SECOND}}
+
+
+async def run_goals(options: BenchOptions, tracker_goals: int) -> dict[str, Any]:
+    postgres = PostgresServer()
+    reason = await postgres.unavailable_reason()
+    if reason:
+        print(f"\n== goals: skipped: {reason}")
+        return {"skipped": reason}
+    workload = options.workload
+    print(f"\nEngage goals bench (PostgreSQL): {workload.transactions:,} realistic transactions over "
+          f"{workload.accounts:,} accounts, ingested by `python -m server` then drained by the bus "
+          f"({DEFAULT_CONCURRENCY['postgresql'][0]} `python -m workers` x {DEFAULT_CONCURRENCY['postgresql'][1]} "
+          f"jobs) until the outbox is empty; without goals, then with every account a target account with "
+          f"{GOALS_PER_ACCOUNT} goals; {os.cpu_count()} cores")
+    plain = await stream_run("plain", postgres, options, with_goals=False)
+    _print_stream(plain)
+    with_goals = await stream_run("with_goals", postgres, options, with_goals=True)
+    _print_stream(with_goals)
+    ratio = with_goals.seconds / plain.seconds if plain.seconds else 0.0
+    print(f"  ratio with goals / without: {ratio:.2f}x (goal <= {GOAL_RATIO}x); with goals "
+          f"{with_goals.per_second:,.0f} tx/s (goal >= {GOAL_TX_PER_SECOND:,})")
+    print(f"\nGoal Tracker: {tracker_goals:,} goals ({GOALS_PER_ACCOUNT} per customer), GOAL_TRACKER's batch path "
+          f"in chunks of {DEFAULT_CHUNK_SIZE:,} customers, one process")
+    tracker = await tracker_run(postgres, tracker_goals, options.run_dir)
+    print(f"  {tracker['seconds']:.2f} s: {tracker['goals_per_second']:,} goals/s "
+          f"(goal >= {GOAL_TRACKER_GOALS_PER_SECOND:,}; {'met' if tracker['goal']['met'] else 'NOT met'}); "
+          f"{tracker['items_generated']:,} items")
+    return {"parameters": {"transactions": workload.transactions, "accounts": workload.accounts,
+                           "amounts": workload.amounts, "batch_size": options.batch_size,
+                           "goals_per_account": GOALS_PER_ACCOUNT, "targets": [str(t) for t in TARGETS],
+                           "bus_workers_and_jobs": DEFAULT_CONCURRENCY["postgresql"],
+                           "tracker_goals": tracker_goals},
+            "recalculation": {"without_goals": plain.as_dict(), "with_goals": with_goals.as_dict(),
+                              "ratio": round(ratio, 2),
+                              "goals": {"with_goals_transactions_per_second": {
+                                  "goal": GOAL_TX_PER_SECOND, "value": round(with_goals.per_second),
+                                  "met": with_goals.per_second >= GOAL_TX_PER_SECOND},
+                                  "ratio": {"goal": GOAL_RATIO, "value": round(ratio, 2), "met": ratio <= GOAL_RATIO}}},
+            "tracker": tracker}
+
+
+def _print_stream(run: StreamRun) -> None:
+    print(f"  {run.label:<11} ingest {run.ingest_seconds:6.2f} s + bus {run.bus_seconds:6.2f} s = "
+          f"{run.seconds:6.2f} s: {run.per_second:,.0f} tx/s; {run.feed_items:,} feed items, "
+          f"{run.cash_flows:,} goal cash flows{'' if run.drained else ', NOT drained'}"
+          f"{f', {run.handler_failures} handler failures (retried)' if run.handler_failures else ''}")
