@@ -339,7 +339,7 @@ class GoalFundingService:
                                         period_key(plan.schedule, due), plan.amount.amount, goal.currency,
                                         programme.source_account_id, goal.account_id, TransferStatus.REQUESTED,
                                         due, now, now) for due in dates_to_plan(programme, today)]
-                await uow.funding_programmes.save(replace(programme, planned_through=today))
+            await uow.funding_programmes.mark_planned([p.programme_id for p in programmes], today)
             created = await self._request(uow, wanted, now)
             await uow.commit()
         await self._publish(tenant_id, created)

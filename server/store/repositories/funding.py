@@ -130,6 +130,16 @@ class FundingProgrammesRepository(TenantRepository):
             plan=plan_to_json(programme.plan, programme.currency), planned_through=programme.planned_through,
             updated_at=programme.updated_at), execution_options={"synchronize_session": False})
 
+    async def mark_planned(self, programme_ids: Collection[str], through: dt.date) -> None:
+        """Records that the programmes' due dates up to `through` have their transfers. Only that column: a
+        pause or an update committed meanwhile is kept."""
+        if programme_ids:
+            await self.session.execute(update(FundingProgrammeRow).where(
+                FundingProgrammeRow.tenant_id == self.tenant_id,
+                self.one_of(FundingProgrammeRow.programme_id, programme_ids),
+                or_(FundingProgrammeRow.planned_through.is_(None), FundingProgrammeRow.planned_through < through))
+                .values(planned_through=through), execution_options={"synchronize_session": False})
+
     async def scheduled_to_plan(self, today: dt.date) -> list[Programme]:
         """ACTIVE scheduled programmes with due dates up to `today` possibly not planned yet."""
         rows = await self.session.scalars(select(FundingProgrammeRow).where(
