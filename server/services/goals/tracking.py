@@ -117,6 +117,7 @@ class GoalTrackingService:
         flows: list[CashFlow] = []
         changed: dict[str, HeldGoal] = {}
         moved_accounts: list[tuple[list[HeldGoal], dict[str, Decimal]]] = []
+        history: list[tuple[str, HistoryEntry, str]] = []
         for account_id, goals in held.items():
             plain = [h.goal for h in goals]
             for posting in postings[account_id]:
@@ -126,20 +127,25 @@ class GoalTrackingService:
                           for goal_id, amount in moves.items()]
             allocation = allocate(balances.get(account_id, _ZERO), plain)
             achieved = set(newly_achieved(plain, allocation))
+            moved = False
             for held_goal in goals:
                 goal = held_goal.goal
-                updated = replace(goal, saved=allocation.get(goal.goal_id, _ZERO))
+                share = allocation.get(goal.goal_id, _ZERO)
+                if share == goal.saved and goal.goal_id not in achieved:
+                    continue
+                updated = replace(goal, saved=share)
                 if goal.goal_id in achieved:
                     updated = mark_achieved(updated, at=now)
-                    await uow.goal_cash_flows.append_history(goal.customer_id, HistoryEntry(
+                    history.append((goal.customer_id, HistoryEntry(
                         HistoryKind.GOAL_ACHIEVED, Actor.SERVICE, SERVICE_ACTOR_ID, now, goal.goal_id,
                         {"status": goal.status.value}, {"status": GoalStatus.ACHIEVED.value}),
-                        GOAL.format(goal.customer_id, goal.goal_id))
-                if updated != goal:
-                    held_goal.goal = updated
-                    changed[goal.goal_id] = held_goal
-            if any(h.goal.goal_id in changed for h in goals):
+                        GOAL.format(goal.customer_id, goal.goal_id)))
+                held_goal.goal = updated
+                changed[goal.goal_id] = held_goal
+                moved = True
+            if moved:
                 moved_accounts.append((goals, allocation))
+        await uow.goal_cash_flows.append_history(history)
         await uow.goal_cash_flows.insert_new(flows, {h.goal.goal_id: h.goal for g in held.values() for h in g}, now)
         items = await self._milestones(uow, moved_accounts, changed, event.live, now)
         await uow.goal_cash_flows.save_goals(list(changed.values()), now)

@@ -5,13 +5,14 @@ caused it (goal_cash_flows), milestone keys, and the monthly figures that foreca
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, bindparam, case, func, select, type_coerce, update
+from sqlalchemy import BigInteger, CursorResult, and_, bindparam, case, func, insert, select, type_coerce, update
 
 from server.domain.events import Money
 from server.domain.goals.allocation import CashFlow
@@ -19,11 +20,33 @@ from server.domain.goals.enrolment import EnrolmentStatus, GoalSettings
 from server.domain.goals.history import HistoryEntry
 from server.domain.goals.model import Goal, GoalCategory, GoalStatus
 from server.domain.ids import new_id
+from server.domain.money import from_scaled, to_scaled
 from server.store.goals_models import GoalCashFlowRow, GoalEnrolmentRow, GoalHistoryRow, GoalRow
 from server.store.models import AccountRow, TransactionRow
 from server.store.repositories.base import TenantRepository
 
 _GOALS = GoalRow.__table__
+# PostgreSQL's statements of the calculation after postings: plain SQL, one array per column.
+_HOLD_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, target, currency, target_date, priority, "
+               "status, saved, milestones, created_at, achieved_at FROM goals "
+               "WHERE tenant_id = $1 AND account_id = ANY($2::text[]) AND status <> 'ARCHIVED' "
+               "ORDER BY account_id, priority, created_at, goal_id FOR UPDATE")
+_BALANCES = "SELECT account_id, current_balance FROM accounts WHERE tenant_id = $1 AND account_id = ANY($2::text[])"
+_INSERT_CASH_FLOWS = """
+INSERT INTO goal_cash_flows (tenant_id, goal_id, transaction_id, customer_id, account_id, amount, currency, posted_at,
+                             recorded_at)
+SELECT $1, f.goal_id, f.transaction_id, f.customer_id, f.account_id, f.amount, f.currency, f.posted_at, $2
+FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::timestamptz[])
+     AS f(goal_id, transaction_id, customer_id, account_id, amount, currency, posted_at)
+ON CONFLICT (tenant_id, goal_id, transaction_id) DO NOTHING
+"""
+_SAVE_GOALS = """
+UPDATE goals AS g
+SET saved = u.saved, status = u.status, achieved_at = u.achieved_at, milestones = u.milestones::json, updated_at = $2
+FROM unnest($3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::text[])
+     AS u(goal_id, saved, status, achieved_at, milestones)
+WHERE g.tenant_id = $1 AND g.goal_id = u.goal_id
+"""
 _SETTINGS = ("tracker_insights", "milestone_insights", "at_risk_insights")
 # The allocation order (server.domain.goals.allocation): priority, oldest first, then id.
 _ALLOCATION_ORDER = (GoalRow.priority, GoalRow.created_at, GoalRow.goal_id)
@@ -79,6 +102,18 @@ def _goal(row: Any) -> Goal:
                 created_at=row.created_at, achieved_at=row.achieved_at, archived_at=row.archived_at)
 
 
+_CATEGORIES = {c.value: c for c in GoalCategory}
+_STATUSES = {s.value: s for s in GoalStatus}
+
+
+def _goal_of_columns(row: Any) -> Goal:
+    """A goal from _HOLD_GOALS' columns (plain driver values: amounts in whole ten-thousandths)."""
+    return Goal(goal_id=row[0], customer_id=row[1], account_id=row[2], name=row[3], category=_CATEGORIES[row[4]],
+                target=Money(from_scaled(int(row[5])), row[6]), target_date=row[7], priority=row[8],
+                status=_STATUSES[row[9]], saved=from_scaled(int(row[10])), created_at=row[12], achieved_at=row[13],
+                archived_at=None)
+
+
 def _enrolment(row: Any) -> EnrolmentState:
     stored = row.settings or {}
     return EnrolmentState(row.customer_id, row.account_id, EnrolmentStatus(row.status),
@@ -97,35 +132,65 @@ class GoalCashFlowsRepository(TenantRepository):
         Accounts without goals are absent: for them this one statement is all a posting costs."""
         if not account_ids:
             return {}
+        connection = await self.session.connection()
+        found: dict[str, list[HeldGoal]] = defaultdict(list)
+        if connection.dialect.name == "postgresql":
+            # Plain SQL, the ids as one array: this runs for every committed batch of postings.
+            rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(
+                _HOLD_GOALS, (self.tenant_id, sorted(account_ids)))
+            for row in rows:
+                found[row[2]].append(HeldGoal(_goal_of_columns(row), list(row[11] or ())))
+            return dict(found)
         query = (select(GoalRow.__table__).where(
             GoalRow.tenant_id == self.tenant_id, self.one_of(GoalRow.account_id, sorted(account_ids)),
-            GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *_ALLOCATION_ORDER)
-            .with_for_update())
-        found: dict[str, list[HeldGoal]] = defaultdict(list)
+            GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *_ALLOCATION_ORDER))
         for row in await self.session.execute(query):
             found[row.account_id].append(HeldGoal(_goal(row), list(row.milestones or ())))
         return dict(found)
 
     async def current_balances(self, account_ids: Collection[str]) -> dict[str, Decimal]:
         """The accounts' current balances as committed (read after hold_goals: the latest)."""
-        rows = await self.session.execute(select(AccountRow.account_id, AccountRow.current_balance).where(
+        connection = await self.session.connection()
+        if connection.dialect.name == "postgresql":
+            balances: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(
+                _BALANCES, (self.tenant_id, sorted(account_ids)))
+            return {row[0]: from_scaled(int(row[1])) for row in balances}
+        found = await self.session.execute(select(AccountRow.account_id, AccountRow.current_balance).where(
             AccountRow.tenant_id == self.tenant_id, self.one_of(AccountRow.account_id, sorted(account_ids))))
-        return {account_id: balance for account_id, balance in rows}
+        return {account_id: balance for account_id, balance in found}
 
     async def insert_new(self, flows: Sequence[CashFlow], goals: Mapping[str, Goal], now: dt.datetime) -> None:
         """Stores the cash-flow entries whose (goal, transaction) has none yet: recalculating a posting again
         writes nothing new. `goals`: goal id -> goal (its customer, account and currency)."""
+        flows = [f for f in flows if f.transaction_id is not None]
+        if not flows:
+            return
+        connection = await self.session.connection()
+        if connection.dialect.name == "postgresql":
+            # One array per column: one statement whatever the number of entries.
+            owners = [goals[f.goal_id] for f in flows]
+            await connection.exec_driver_sql(_INSERT_CASH_FLOWS, (
+                self.tenant_id, now, [f.goal_id for f in flows], [f.transaction_id for f in flows],
+                [g.customer_id for g in owners], [g.account_id for g in owners], [to_scaled(f.amount) for f in flows],
+                [g.target.currency for g in owners], [f.at for f in flows]))
+            return
         rows = [{"tenant_id": self.tenant_id, "goal_id": f.goal_id, "transaction_id": f.transaction_id,
                  "customer_id": goals[f.goal_id].customer_id, "account_id": goals[f.goal_id].account_id,
                  "amount": f.amount, "currency": goals[f.goal_id].target.currency, "posted_at": f.at,
-                 "recorded_at": now} for f in flows if f.transaction_id is not None]
-        if rows:
-            await self.session.execute(self.upsert(GoalCashFlowRow).on_conflict_do_nothing(
-                index_elements=["tenant_id", "goal_id", "transaction_id"]), rows)
+                 "recorded_at": now} for f in flows]
+        await self.session.execute(self.upsert(GoalCashFlowRow).on_conflict_do_nothing(
+            index_elements=["tenant_id", "goal_id", "transaction_id"]), rows)
 
     async def save_goals(self, goals: Sequence[HeldGoal], now: dt.datetime) -> None:
         """Stores the recalculated goals: saved amount, status, achieved time and milestone keys."""
         if not goals:
+            return
+        connection = await self.session.connection()
+        if connection.dialect.name == "postgresql":
+            await connection.exec_driver_sql(_SAVE_GOALS, (
+                self.tenant_id, now, [g.goal.goal_id for g in goals], [to_scaled(g.goal.saved) for g in goals],
+                [g.goal.status.value for g in goals], [g.goal.achieved_at for g in goals],
+                [json.dumps(g.milestones) for g in goals]))
             return
         stmt = update(_GOALS).where(_GOALS.c.tenant_id == self.tenant_id, _GOALS.c.goal_id == bindparam("b_goal_id")
                                     ).values(saved=bindparam("b_saved"), status=bindparam("b_status"),
@@ -150,11 +215,15 @@ class GoalCashFlowsRepository(TenantRepository):
                                            GoalEnrolmentRow.customer_id == customer_id)
             .values(milestones=list(keys)), execution_options={"synchronize_session": False})
 
-    async def append_history(self, customer_id: str, entry: HistoryEntry, resource: str) -> None:
-        await self.session.execute(self.upsert(GoalHistoryRow).values(
-            tenant_id=self.tenant_id, entry_id=new_id(), customer_id=customer_id, kind=entry.kind.value,
-            actor=entry.actor.value, actor_id=entry.actor_id, at=entry.at, goal_id=entry.goal_id, resource=resource,
-            before=dict(entry.before), after=dict(entry.after)))
+    async def append_history(self, entries: Sequence[tuple[str, HistoryEntry, str]]) -> None:
+        """(customer id, entry, resource name) each, in one statement."""
+        if entries:
+            await self.session.execute(insert(GoalHistoryRow), [
+                {"tenant_id": self.tenant_id, "entry_id": new_id(), "customer_id": customer_id,
+                 "kind": entry.kind.value, "actor": entry.actor.value, "actor_id": entry.actor_id, "at": entry.at,
+                 "goal_id": entry.goal_id,
+                 "resource": resource, "before": dict(entry.before), "after": dict(entry.after)}
+                for customer_id, entry, resource in entries])
 
     # -- tracker and forecasts ----------------------------------------------------------------------
 
