@@ -9,15 +9,13 @@ to the last event processed), and the ratio of the two times (goal: with goals >
 <= GOAL_RATIO of the time without).
 
 Tracker: --tracker-goals goals (5 per customer, each customer one enrolled account with six months of
-salary and spending) evaluated by GOAL_TRACKER's code path in the insight batch (evaluate_scheduled for
-that insight, chunk by chunk of DEFAULT_CHUNK_SIZE customers, each committed), in this one process;
-goal: >= GOAL_TRACKER_GOALS_PER_SECOND."""
+salary and spending) through the monthly insight batch on its workers, GOAL_TRACKER the one SCHEDULE insight
+the bank subscribes its customers to; goal: >= GOAL_TRACKER_GOALS_PER_SECOND."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,15 +27,17 @@ from sqlalchemy import BigInteger, func, insert, select, type_coerce
 from server.bootstrap import build_services
 from server.config import Settings
 from server.domain.insights.catalogue import default_catalogue
+from server.domain.insights.definition import SubscriptionSettings
 from server.domain.insights.plugins.goals import TRACKER
-from server.services.insight_evaluation import evaluate_scheduled
+from server.domain.subscriptions.levels import BANK_LEVEL
 from server.services.insights import DEFAULT_CHUNK_SIZE
 from server.store.db import open_database
 from server.store.goals_models import GoalCashFlowRow, GoalEnrolmentRow, GoalRow
-from server.store.models import AccountRow, CustomerRow, FeedItemRow, TransactionRow
+from server.store.models import AccountRow, CustomerRow, TransactionRow
 from server.store.uow import UnitOfWork
 from tests.bench.bus import DEFAULT_CONCURRENCY, drain
 from tests.bench.databases import BenchDatabase, PostgresServer
+from tests.bench.insights_batch import AS_OF, JOBS_PER_WORKER, WORKERS, run_batch
 from tests.bench.redis_queue import clear_queue
 from tests.bench.run import JWT_SECRET, TENANT_ID, BenchOptions, _ingest_through_server
 from tests.bench.seed import create_tenant
@@ -190,35 +190,37 @@ async def _seed_tracker(database: BenchDatabase, goals: int, as_of: dt.date, run
     return customers
 
 
-async def tracker_run(postgres: PostgresServer, goals: int, run_dir: Path) -> dict[str, Any]:
-    database = await postgres.fresh("goals_tracker")
-    as_of = dt.datetime.now(dt.UTC).date()
+async def _only_the_tracker(database: BenchDatabase) -> None:
+    """The bank unsubscribes its customers from the other SCHEDULE insights: the batch is GOAL_TRACKER's."""
+    store = open_database(database.url, pool_size=1)
     try:
-        customers = await _seed_tracker(database, goals, as_of, run_dir)
-        workload = Workload(transactions=0, accounts=customers, accounts_per_customer=1)
-        store = open_database(database.url, pool_size=2)
-        catalogue = default_catalogue()
-        try:
-            async with UnitOfWork(store, TENANT_ID) as uow:  # statistics, as a loaded production table has
-                await uow.session.execute(select(func.count()).select_from(TransactionRow))
-            started = time.perf_counter()
-            generated = 0
-            for start in range(0, customers, DEFAULT_CHUNK_SIZE):
-                ids = [workload.customer_id(n) for n in range(start, min(start + DEFAULT_CHUNK_SIZE, customers))]
-                async with UnitOfWork(store, TENANT_ID) as uow:
-                    result = await evaluate_scheduled(uow, catalogue, as_of=as_of, now=dt.datetime.now(dt.UTC),
-                                                      customer_ids=ids, names=[TRACKER], id_range=(ids[0], ids[-1]))
-                    await uow.commit()
-                generated += len(result.generated)
-            seconds = time.perf_counter() - started
-        finally:
-            await store.dispose()
-        items = await _count(database.url, FeedItemRow)
+        async with UnitOfWork(store, TENANT_ID) as uow:
+            for plugin in default_catalogue().scheduled():
+                if plugin.definition.name != TRACKER:
+                    await uow.subscriptions.save(BANK_LEVEL, plugin.definition.name,
+                                                 SubscriptionSettings(is_subscribed=False), dt.datetime.now(dt.UTC))
+            await uow.commit()
+    finally:
+        await store.dispose()
+
+
+async def tracker_run(postgres: PostgresServer, goals: int, redis_url: str, run_dir: Path) -> dict[str, Any]:
+    """The monthly batch through WORKERS `python -m workers` processes (tests/bench/insights_batch.py's
+    run_batch: from start_batch to the batch's finished_at), with GOAL_TRACKER the one insight subscribed."""
+    database = await postgres.fresh("goals_tracker")
+    try:
+        customers = await _seed_tracker(database, goals, AS_OF, run_dir)
+        await _only_the_tracker(database)
+        batch = await run_batch(database, redis_url, TENANT_ID, customers, DEFAULT_CHUNK_SIZE, run_dir, postgres)
     finally:
         await postgres.drop(database)
-    per_second = goals / seconds if seconds else 0.0
-    return {"goals": goals, "customers": customers, "chunk_size": DEFAULT_CHUNK_SIZE, "seconds": round(seconds, 3),
-            "goals_per_second": round(per_second), "items_generated": generated, "items_stored": items,
+    per_second = goals / batch.seconds if batch.seconds else 0.0
+    return {"goals": goals, "customers": customers, "chunk_size": DEFAULT_CHUNK_SIZE, "workers": WORKERS,
+            "jobs_per_worker": JOBS_PER_WORKER, "seconds": round(batch.seconds, 3),
+            "goals_per_second": round(per_second), "items_generated": batch.items,
+            "worker_cpu_seconds": round(batch.worker_cpu_seconds, 3),
+            "database_cpu_seconds": None if batch.database_cpu_seconds is None
+            else round(batch.database_cpu_seconds, 3),
             "goal": {"goal": GOAL_TRACKER_GOALS_PER_SECOND, "value": round(per_second),
                      "met": per_second >= GOAL_TRACKER_GOALS_PER_SECOND}}
 
@@ -242,9 +244,10 @@ async def run_goals(options: BenchOptions, tracker_goals: int) -> dict[str, Any]
     ratio = with_goals.seconds / plain.seconds if plain.seconds else 0.0
     print(f"  ratio with goals / without: {ratio:.2f}x (goal <= {GOAL_RATIO}x); with goals "
           f"{with_goals.per_second:,.0f} tx/s (goal >= {GOAL_TX_PER_SECOND:,})")
-    print(f"\nGoal Tracker: {tracker_goals:,} goals ({GOALS_PER_ACCOUNT} per customer), GOAL_TRACKER's batch path "
-          f"in chunks of {DEFAULT_CHUNK_SIZE:,} customers, one process")
-    tracker = await tracker_run(postgres, tracker_goals, options.run_dir)
+    print(f"\nGoal Tracker: {tracker_goals:,} goals ({GOALS_PER_ACCOUNT} per customer), the monthly batch with "
+          f"GOAL_TRACKER subscribed only, chunks of {DEFAULT_CHUNK_SIZE:,} customers, {WORKERS} `python -m workers` "
+          f"x {JOBS_PER_WORKER} jobs")
+    tracker = await tracker_run(postgres, tracker_goals, options.redis_url, options.run_dir)
     print(f"  {tracker['seconds']:.2f} s: {tracker['goals_per_second']:,} goals/s "
           f"(goal >= {GOAL_TRACKER_GOALS_PER_SECOND:,}; {'met' if tracker['goal']['met'] else 'NOT met'}); "
           f"{tracker['items_generated']:,} items")

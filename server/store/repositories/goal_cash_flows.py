@@ -50,6 +50,10 @@ WHERE g.tenant_id = $1 AND g.goal_id = u.goal_id
 _SETTINGS = ("tracker_insights", "milestone_insights", "at_risk_insights")
 # The allocation order (server.domain.goals.allocation): priority, oldest first, then id.
 _ALLOCATION_ORDER = (GoalRow.priority, GoalRow.created_at, GoalRow.goal_id)
+# What a Goal is made of (not the milestone keys: JSON the tracker does not read).
+_TRACKED_GOAL_COLUMNS = (GoalRow.goal_id, GoalRow.customer_id, GoalRow.account_id, GoalRow.name, GoalRow.category,
+                         GoalRow.target, GoalRow.currency, GoalRow.target_date, GoalRow.priority, GoalRow.status,
+                         GoalRow.saved, GoalRow.created_at, GoalRow.achieved_at, GoalRow.archived_at)
 
 
 @dataclass(slots=True)
@@ -263,10 +267,9 @@ class GoalCashFlowsRepository(TenantRepository):
             .group_by(TransactionRow.account_id))
         zero = MonthFigures(Decimal(0), Decimal(0))
         found = {account_id: [zero] * months for account_id in account_ids}
-        scale = Decimal(10_000)  # the sums are of stored whole ten-thousandths
         for account_id, *sums in rows:
-            found[account_id] = [MonthFigures(Decimal(int(sums[2 * i] or 0)) / scale,
-                                              Decimal(int(sums[2 * i + 1] or 0)) / scale) for i in range(months)]
+            found[account_id] = [MonthFigures(from_scaled(int(sums[2 * i] or 0)),
+                                              from_scaled(int(sums[2 * i + 1] or 0))) for i in range(months)]
         return found
 
     async def tracked_customers(self, *, customer_ids: Collection[str] | None = None,
@@ -275,8 +278,8 @@ class GoalCashFlowsRepository(TenantRepository):
         of the ids given, or of every id in the range (a batch chunk). Two statements."""
         enrolments = select(GoalEnrolmentRow.__table__).where(
             GoalEnrolmentRow.tenant_id == self.tenant_id, GoalEnrolmentRow.status != EnrolmentStatus.CANCELLED.value)
-        goals = select(GoalRow.__table__).where(GoalRow.tenant_id == self.tenant_id,
-                                                GoalRow.status != GoalStatus.ARCHIVED.value)
+        goals = select(*_TRACKED_GOAL_COLUMNS).where(GoalRow.tenant_id == self.tenant_id,
+                                                     GoalRow.status != GoalStatus.ARCHIVED.value)
         if customer_ids is not None:
             enrolments = enrolments.where(self.one_of(GoalEnrolmentRow.customer_id, sorted(customer_ids)))
             goals = goals.where(self.one_of(GoalRow.customer_id, sorted(customer_ids)))
