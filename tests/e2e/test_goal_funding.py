@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from decimal import Decimal
 
 import grpc
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -17,9 +16,8 @@ from engage.goals.v1 import goals_service_pb2 as pb
 from engage.ingest.v1 import ingest_service_pb2 as ingest
 from engage.type.v1 import date_pb2, money_pb2
 from server.domain.auth import Caller, Role
-from server.domain.ids import new_id
 from server.services.goals.funding import GoalFundingService
-from server.store.goals_models import GoalEnrolmentRow, GoalHistoryRow, GoalRow, GoalTransferRow
+from server.store.goals_models import GoalHistoryRow, GoalTransferRow
 from server.transfer_stream import PAYMENTS_GROUP, RedisTransferStream, stream_name
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import account, amount_of, failure, seed_accounts, stream, transaction
@@ -41,22 +39,19 @@ def date(value: str) -> date_pb2.Date:
 
 
 async def goal_of(services, stubs, tenant: str, customer_id: str = "alice", status: str = "ACTIVE") -> str:
-    """A customer with a checking account (the source) and a savings account hosting one goal; returns the
-    goal's name. The enrolment and goal are written as the goals service stores them."""
+    """A customer with a checking account (the source) and a savings account, enrolled with the savings
+    account and holding one goal (archived when asked); returns the goal's name."""
     await seed_accounts(stubs, customer_id, f"{customer_id}-chk")
     await stubs.ingest.UpsertAccount(ingest.UpsertAccountRequest(account=account(
         f"{customer_id}-sav", customer_id, type=ingest.ACCOUNT_TYPE_SAVINGS)))
-    now = dt.datetime.now(dt.UTC)
-    goal_id = new_id()
-    async with services.database.sessions() as session:
-        await session.merge(GoalEnrolmentRow(tenant_id=tenant, customer_id=customer_id, account_id=f"{customer_id}-sav",
-                                     status="ACTIVE", settings={}, milestones=[], enrolled_at=now, updated_at=now))
-        session.add(GoalRow(tenant_id=tenant, goal_id=goal_id, customer_id=customer_id,
-                            account_id=f"{customer_id}-sav", name="Holiday", category="TRAVEL",
-                            target=Decimal("1000.00"), currency="EUR", priority=1, status=status,
-                            saved=Decimal("0"), milestones=[], created_at=now, updated_at=now))
-        await session.commit()
-    return f"customers/{customer_id}/goals/{goal_id}"
+    # The same request id: enrolled once, however many goals the test asks for.
+    await stubs.goals.EnrollInGoals(pb.EnrollInGoalsRequest(parent=f"customers/{customer_id}",
+                                                            account_id=f"{customer_id}-sav", request_id="signup"))
+    goal = await stubs.goals.CreateGoal(pb.CreateGoalRequest(parent=f"customers/{customer_id}", goal=pb.Goal(
+        display_name="Holiday", category=pb.GOAL_CATEGORY_TRAVEL, target=money("1000.00"))))
+    if status == "ARCHIVED":
+        await stubs.goals.DeleteGoal(pb.DeleteGoalRequest(name=goal.name))
+    return goal.name
 
 
 def monthly(day_of_month: int, start: str, amount: str = "50.00") -> pb.FundingProgramme:
