@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import uuid
 from decimal import Decimal
 
+import grpc
 from sqlalchemy import select
 
 from engage.engagement.v1 import engagement_service_pb2 as epb
@@ -20,7 +22,7 @@ from server.domain.auth import Role
 from server.store.goals_models import GoalCashFlowRow, GoalHistoryRow
 from server.store.models import FeedItemRow
 from tests.integration.test_insight_batches import run_worker
-from tests.support.builders import transaction
+from tests.support.builders import failure, transaction
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 CUSTOMER = "u1"
@@ -283,3 +285,23 @@ async def test_tracker_and_at_risk_insights_come_with_the_batch_not_while_paused
     [risk] = payload["goals"]
     assert (risk["goalId"], risk["pace"]["amount"], risk["remaining"]["amount"]) == (
         car.name.rsplit("/", 1)[1], "200.00", "9800.0000")
+
+
+async def test_the_tracker_is_the_callers_own_and_its_name_is_checked(server, services, settings, tenant,
+                                                                     service_stubs, smtp_sink, provider_sink):
+    await goals_bank(server, tenant, service_stubs, smtp_sink, provider_sink, push=False)
+    name = f"customers/{CUSTOMER}/goalTracker"
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+    async with server.stubs(server.token(other)) as intruder:
+        code, reason, _ = await failure(intruder.goals.GetGoalTracker(gpb.GetGoalTrackerRequest(name=name)))
+    assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "CUSTOMER_NOT_FOUND")
+    async with server.stubs(server.token(tenant, Role.USER, "someone-else")) as stranger:
+        code, reason, _ = await failure(stranger.goals.GetGoalTracker(gpb.GetGoalTrackerRequest(name=name)))
+    assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_YOUR_DATA")
+    code, reason, _ = await failure(service_stubs.goals.GetGoalTracker(gpb.GetGoalTrackerRequest(
+        name=f"customers/{CUSTOMER}/goals")))
+    assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "RESOURCE_NAME_INVALID")
+    await service_stubs.goals.CancelGoalsEnrolment(gpb.CancelGoalsEnrolmentRequest(
+        name=f"customers/{CUSTOMER}/goalsEnrolment"))
+    code, reason, _ = await failure(service_stubs.goals.GetGoalTracker(gpb.GetGoalTrackerRequest(name=name)))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "NOT_ENROLLED")
