@@ -31,6 +31,13 @@ _HOLD_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, target,
                "status, saved, milestones, created_at, achieved_at FROM goals "
                "WHERE tenant_id = $1 AND account_id = ANY($2::text[]) AND status <> 'ARCHIVED' "
                "ORDER BY account_id, priority, created_at, goal_id FOR UPDATE")
+# The tracker's goals of a chunk, in _HOLD_GOALS' column order (no milestone keys: not read).
+_TRACKED_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, target, currency, target_date, priority, "
+                  "status, saved, NULL, created_at, achieved_at FROM goals "
+                  "WHERE tenant_id = $1 AND status <> 'ARCHIVED' AND {scope} "
+                  "ORDER BY customer_id, priority, created_at, goal_id")
+_TRACKED_GOALS_OF_IDS = _TRACKED_GOALS.format(scope="customer_id = ANY($2::text[])")
+_TRACKED_GOALS_IN_RANGE = _TRACKED_GOALS.format(scope="customer_id BETWEEN $2 AND $3")
 _BALANCES = "SELECT account_id, current_balance FROM accounts WHERE tenant_id = $1 AND account_id = ANY($2::text[])"
 _INSERT_CASH_FLOWS = """
 INSERT INTO goal_cash_flows (tenant_id, goal_id, transaction_id, customer_id, account_id, amount, currency, posted_at,
@@ -288,6 +295,22 @@ class GoalCashFlowsRepository(TenantRepository):
             goals = goals.where(GoalRow.customer_id.between(*id_range))
         found = {row.customer_id: TrackedCustomer(_enrolment(row))
                  for row in await self.session.execute(enrolments.order_by(GoalEnrolmentRow.customer_id))}
+        if not found:
+            return []
+        connection = await self.session.connection()
+        if connection.dialect.name == "postgresql":
+            # Plain SQL for the chunk's goals (five or so per customer): the driver's values as they are.
+            rows: CursorResult[*tuple[Any, ...]]
+            if customer_ids is not None:
+                rows = await connection.exec_driver_sql(_TRACKED_GOALS_OF_IDS, (self.tenant_id, sorted(customer_ids)))
+            else:
+                assert id_range is not None
+                rows = await connection.exec_driver_sql(_TRACKED_GOALS_IN_RANGE, (self.tenant_id, *id_range))
+            for row in rows:
+                customer = found.get(row[1])
+                if customer is not None and row[2] == customer.enrolment.account_id:
+                    customer.goals.append(_goal_of_columns(row))
+            return list(found.values())
         for row in await self.session.execute(goals.order_by(GoalRow.customer_id, *_ALLOCATION_ORDER)):
             customer = found.get(row.customer_id)
             if customer is not None and row.account_id == customer.enrolment.account_id:
