@@ -390,3 +390,19 @@ async def test_engagectl_manages_programmes_and_confirms_transfers(server, servi
     assert json.loads(cancelled.stdout)["state"] == "CANCELLED"
     again = await engagectl("goals", "programmes", "cancel", name, token=token)
     assert again.exit_code != 0 and "FUNDING_PROGRAMME_TRANSITION_NOT_ALLOWED" in again.stderr
+
+
+async def test_the_hourly_run_plans_up_to_each_banks_own_today(server, services, settings):
+    """The cron's run without as_of: 30 January 23:30 UTC is already the 31st in Auckland, not in UTC."""
+    late_utc = dt.datetime(2024, 1, 30, 23, 30, tzinfo=dt.UTC)
+    names = {}
+    for zone in ("Pacific/Auckland", "UTC"):
+        tenant = (await services.tenants.create(f"bank-{uuid.uuid4().hex[:12]}", time_zone=zone)).tenant_id
+        async with server.stubs(server.token(tenant, Role.SERVICE, "loader")) as stubs:
+            goal = await goal_of(services, stubs, tenant)
+            names[zone] = (await create(stubs, goal, monthly(31, "2024-01-01"))).name
+    hourly = GoalFundingService(services.database, services.publisher, clock=lambda: late_utc)
+    await hourly.plan_scheduled_transfers()
+    async with services.database.sessions() as session:
+        planned = {row.programme_id: row.period_key for row in await session.scalars(select(GoalTransferRow))}
+    assert planned == {names["Pacific/Auckland"].rpartition("/")[2]: "2024-01"}
