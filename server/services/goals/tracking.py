@@ -109,15 +109,14 @@ class GoalTrackingService:
         postings: dict[str, list[Posting]] = {}
         for posting in event.postings:
             postings.setdefault(posting.account_id, []).append(posting)
-        held = await uow.goal_cash_flows.hold_goals(postings)
+        held = await uow.goal_cash_flows.read_goals(postings)
         if not held:
             return
-        balances = await uow.goal_cash_flows.current_balances(held)
         now = self._clock()
+        # Each posting's cash flows come from its own balance after, so they need no hold: computed and
+        # stored first, they keep the time the account's goals are held short (events of overlapping
+        # accounts wait for each other there).
         flows: list[CashFlow] = []
-        changed: dict[str, HeldGoal] = {}
-        moved_accounts: list[tuple[list[HeldGoal], dict[str, Decimal]]] = []
-        history: list[tuple[str, HistoryEntry, str]] = []
         for account_id, goals in held.items():
             plain = [h.goal for h in goals]
             for posting in postings[account_id]:
@@ -125,6 +124,14 @@ class GoalTrackingService:
                 moves = cash_flows(allocate(after - posting.amount.amount, plain), allocate(after, plain))
                 flows += [CashFlow(goal_id, amount, posting.transaction_id, posting.posted_at)
                           for goal_id, amount in moves.items()]
+        await uow.goal_cash_flows.insert_new(flows, {h.goal.goal_id: h.goal for g in held.values() for h in g}, now)
+        held = await self._hold(uow, held)
+        balances = await uow.goal_cash_flows.current_balances(held)
+        changed: dict[str, HeldGoal] = {}
+        moved_accounts: list[tuple[list[HeldGoal], dict[str, Decimal]]] = []
+        history: list[tuple[str, HistoryEntry, str]] = []
+        for account_id, goals in held.items():
+            plain = [h.goal for h in goals]
             allocation = allocate(balances.get(account_id, _ZERO), plain)
             achieved = set(newly_achieved(plain, allocation))
             moved = False
@@ -146,7 +153,6 @@ class GoalTrackingService:
             if moved:
                 moved_accounts.append((goals, allocation))
         await uow.goal_cash_flows.append_history(history)
-        await uow.goal_cash_flows.insert_new(flows, {h.goal.goal_id: h.goal for g in held.values() for h in g}, now)
         items = await self._milestones(uow, moved_accounts, changed, event.live, now)
         await uow.goal_cash_flows.save_goals(list(changed.values()), now)
         if items:
@@ -156,6 +162,30 @@ class GoalTrackingService:
             if created:
                 await uow.domain_events.add(tenant_id, FeedItemsCreated(created), now)
                 log.info("goal_milestones_announced", tenant=tenant_id, count=len(created))
+
+    @staticmethod
+    async def _hold(uow: UnitOfWork, read: dict[str, list[HeldGoal]]) -> dict[str, list[HeldGoal]]:
+        """Holds the accounts' goals and brings what was read up to date: saved amounts, statuses and
+        milestones as the handler before left them. An account whose goals changed otherwise meanwhile
+        (one created, archived, or given another target or priority) is read again whole."""
+        states = await uow.goal_cash_flows.hold_states(read)
+        stale = []
+        for account_id, goals in read.items():
+            held = states.get(account_id, [])
+            if [(g.goal.goal_id, g.goal.target.amount, g.goal.priority) for g in goals] != \
+                    [(h.goal_id, h.target, h.priority) for h in held]:
+                stale.append(account_id)
+                continue
+            for goal, state in zip(goals, held, strict=True):
+                if (goal.goal.saved, goal.goal.status, goal.goal.achieved_at) != \
+                        (state.saved, state.status, state.achieved_at):
+                    goal.goal = replace(goal.goal, saved=state.saved, status=state.status,
+                                        achieved_at=state.achieved_at)
+                goal.milestones = state.milestones
+        if stale:
+            again = await uow.goal_cash_flows.read_goals(stale)
+            read = {account_id: goals for account_id, goals in read.items() if account_id not in stale} | again
+        return read
 
     async def _milestones(self, uow: UnitOfWork, accounts: list[tuple[list[HeldGoal], dict[str, Decimal]]],
                           changed: dict[str, HeldGoal], live: bool, now: dt.datetime) -> list[FeedItem]:

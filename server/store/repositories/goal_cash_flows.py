@@ -27,11 +27,14 @@ from server.store.repositories.base import TenantRepository
 
 _GOALS = GoalRow.__table__
 # PostgreSQL's statements of the calculation after postings: plain SQL, one array per column.
-_HOLD_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, target, currency, target_date, priority, "
+_READ_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, target, currency, target_date, priority, "
                "status, saved, milestones, created_at, achieved_at FROM goals "
                "WHERE tenant_id = $1 AND account_id = ANY($2::text[]) AND status <> 'ARCHIVED' "
-               "ORDER BY account_id, priority, created_at, goal_id FOR UPDATE")
-# The tracker's goals of a chunk, in _HOLD_GOALS' column order (no milestone keys: not read).
+               "ORDER BY account_id, priority, created_at, goal_id")
+_HOLD_STATES = ("SELECT account_id, goal_id, target, priority, status, saved, milestones, achieved_at FROM goals "
+                "WHERE tenant_id = $1 AND account_id = ANY($2::text[]) AND status <> 'ARCHIVED' "
+                "ORDER BY account_id, priority, created_at, goal_id FOR UPDATE")
+# The tracker's goals of a chunk, in _READ_GOALS' column order (no milestone keys: not read).
 _TRACKED_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, target, currency, target_date, priority, "
                   "status, saved, NULL, created_at, achieved_at FROM goals "
                   "WHERE tenant_id = $1 AND status <> 'ARCHIVED' AND {scope} "
@@ -69,6 +72,19 @@ class HeldGoal:
 
     goal: Goal
     milestones: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class GoalState:
+    """What may have changed of a goal since it was read: read again under the hold."""
+
+    goal_id: str
+    target: Decimal
+    priority: int
+    status: GoalStatus
+    saved: Decimal
+    milestones: list[str]
+    achieved_at: dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +134,7 @@ _STATUSES = {s.value: s for s in GoalStatus}
 
 
 def _goal_of_columns(row: Any) -> Goal:
-    """A goal from _HOLD_GOALS' columns (plain driver values: amounts in whole ten-thousandths)."""
+    """A goal from _READ_GOALS' columns (plain driver values: amounts in whole ten-thousandths)."""
     return Goal(goal_id=row[0], customer_id=row[1], account_id=row[2], name=row[3], category=_CATEGORIES[row[4]],
                 target=Money(from_scaled(int(row[5])), row[6]), target_date=row[7], priority=row[8],
                 status=_STATUSES[row[9]], saved=from_scaled(int(row[10])), created_at=row[12], achieved_at=row[13],
@@ -135,12 +151,10 @@ def _enrolment(row: Any) -> EnrolmentState:
 class GoalCashFlowsRepository(TenantRepository):
     # -- recalculation after postings -------------------------------------------------------------
 
-    async def hold_goals(self, account_ids: Collection[str]) -> dict[str, list[HeldGoal]]:
-        """account id -> its goals that are not archived, in allocation order, held until the unit of work
-        ends: recalculations of one account run one after the other, each reading what the one before
-        wrote. PostgreSQL locks the rows in account order (concurrent events on overlapping accounts wait
-        instead of deadlocking); SQLite has one writer, which the bus's handler claim already holds.
-        Accounts without goals are absent: for them this one statement is all a posting costs."""
+    async def read_goals(self, account_ids: Collection[str]) -> dict[str, list[HeldGoal]]:
+        """account id -> its goals that are not archived, in allocation order, as committed (not held:
+        see hold_states). Accounts without goals are absent: for them this one statement is all a batch's
+        postings cost."""
         if not account_ids:
             return {}
         connection = await self.session.connection()
@@ -148,7 +162,7 @@ class GoalCashFlowsRepository(TenantRepository):
         if connection.dialect.name == "postgresql":
             # Plain SQL, the ids as one array: this runs for every committed batch of postings.
             rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(
-                _HOLD_GOALS, (self.tenant_id, sorted(account_ids)))
+                _READ_GOALS, (self.tenant_id, sorted(account_ids)))
             for row in rows:
                 found[row[2]].append(HeldGoal(_goal_of_columns(row), list(row[11] or ())))
             return dict(found)
@@ -159,8 +173,32 @@ class GoalCashFlowsRepository(TenantRepository):
             found[row.account_id].append(HeldGoal(_goal(row), list(row.milestones or ())))
         return dict(found)
 
+    async def hold_states(self, account_ids: Collection[str]) -> dict[str, list[GoalState]]:
+        """account id -> the state of its goals that are not archived, in allocation order, held until the
+        unit of work ends: recalculations of one account run one after the other, each reading what the
+        one before wrote. PostgreSQL locks the rows in account order (concurrent events on overlapping
+        accounts wait instead of deadlocking) and reads few columns; SQLite has one writer, which the bus's
+        handler claim already holds."""
+        if not account_ids:
+            return {}
+        connection = await self.session.connection()
+        found: dict[str, list[GoalState]] = defaultdict(list)
+        rows: Any
+        if connection.dialect.name == "postgresql":
+            rows = await connection.exec_driver_sql(_HOLD_STATES, (self.tenant_id, sorted(account_ids)))
+        else:
+            rows = await self.session.execute(select(
+                GoalRow.account_id, GoalRow.goal_id, type_coerce(GoalRow.target, BigInteger), GoalRow.priority,
+                GoalRow.status, type_coerce(GoalRow.saved, BigInteger), GoalRow.milestones, GoalRow.achieved_at).where(
+                GoalRow.tenant_id == self.tenant_id, self.one_of(GoalRow.account_id, sorted(account_ids)),
+                GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *_ALLOCATION_ORDER))
+        for account_id, goal_id, target, priority, status, saved, milestones, achieved_at in rows:
+            found[account_id].append(GoalState(goal_id, from_scaled(int(target)), priority, _STATUSES[status],
+                                               from_scaled(int(saved)), list(milestones or ()), achieved_at))
+        return dict(found)
+
     async def current_balances(self, account_ids: Collection[str]) -> dict[str, Decimal]:
-        """The accounts' current balances as committed (read after hold_goals: the latest)."""
+        """The accounts' current balances as committed (read after hold_states: the latest)."""
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql":
             balances: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(
