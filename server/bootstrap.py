@@ -38,6 +38,7 @@ from server.services.otp import OtpService
 from server.services.subscriptions import SubscriptionsService
 from server.services.tenants import TenantService
 from server.store.db import Database, open_database
+from server.transfer_stream import RedisTransferStream
 
 
 @dataclass
@@ -70,13 +71,16 @@ class Services:
         await self.database.dispose()
 
 
-def event_handlers(insights: InsightsService, engagement: EngagementService) -> EventHandlers:
+def event_handlers(insights: InsightsService, engagement: EngagementService,
+                   goal_funding: GoalFundingService, goal_tracking: GoalTrackingService) -> EventHandlers:
     """EVENT_HANDLERS: which use cases react to which domain event, in the order they run. A handler's
     name is its recorded progress (see server.services.bus): keep it when the code moves."""
     return {
         TransactionsPosted: [
             EventHandler("event_insights", insights.on_transactions_posted),
             EventHandler("transaction_alerts", engagement.on_transactions_posted),
+            EventHandler("goal_allocation", goal_tracking.on_transactions_posted),
+            EventHandler("goal_funding_rules", goal_funding.on_transactions_posted),
         ],
         FeedItemsCreated: [
             EventHandler("insight_notifications", engagement.on_feed_items_created),
@@ -109,7 +113,10 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
     keys = settings.secret_keys()
     box = SecretBox.from_keys(keys)
     engagement = EngagementService(database, box, publisher)
-    bus = MessageBus(database, publisher, event_handlers(insights, engagement))
+    goal_funding = GoalFundingService(
+        database, publisher, stream=None if redis is None else RedisTransferStream(redis, settings.queue_name))
+    goal_tracking = GoalTrackingService(database, publisher, catalogue=catalogue)
+    bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking))
     otp_hash_key = hashlib.sha256(b"engage-otp:" + keys[0].encode()).digest()
     return Services(settings=settings, database=database, redis=redis, publisher=publisher,
                     tenants=TenantService(database,
@@ -128,6 +135,7 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     otp=OtpService(database, box, otp_hash_key, engagement,
                                    dt.timedelta(seconds=settings.otp_ttl_seconds), settings.otp_max_attempts,
                                    settings.otp_digits, settings.otp_max_sends_per_hour),
-                    goals=GoalsService(database, publisher), goal_tracking=GoalTrackingService(database, publisher),
-                    goal_funding=GoalFundingService(database, publisher),
+                    goals=GoalsService(database, publisher, max_active_goals=settings.goals_max_active),
+                    goal_tracking=goal_tracking,
+                    goal_funding=goal_funding,
                     goal_reports=GoalReportsService(database, publisher))
