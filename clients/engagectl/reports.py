@@ -193,8 +193,8 @@ def export(ctx: typer.Context,
                                                  "in the bank's time zone."),
            until: str | None = typer.Option(None, "--to", metavar="DATE", help="... and on or before YYYY-MM-DD."),
            export_format: ExportFormat = typer.Option(ExportFormat.csv, "--format", help="csv or jsonl."),
-           output: Path | None = typer.Option(None, "--output", metavar="FILE", dir_okay=False,
-                                              help="Write here (default: stdout)."),
+           destination: Path | None = typer.Option(None, "--file", metavar="FILE", dir_okay=False,
+                                                   help="Write here (default: stdout)."),
            page_size: int = typer.Option(MAX_PAGE_SIZE, min=1, max=MAX_PAGE_SIZE, metavar="N",
                                          help="Rows fetched per request."),
            ) -> None:
@@ -202,7 +202,7 @@ def export(ctx: typer.Context,
     Lines (one object a row). Needs a bank_admin or service token. Columns: docs/reports.md.
 
     Examples:
-      engagectl reports export goals --state ACTIVE --output goals.csv
+      engagectl reports export goals --state ACTIVE --file goals.csv
       engagectl reports export customer-history --customer demo-c0001 --from 2026-01-01 --format jsonl
       engagectl reports export transfers --kind TRANSFER_FAILED --from 2026-11-01 --to 2026-11-30
     """
@@ -218,7 +218,7 @@ def export(ctx: typer.Context,
         call = _call(stubs, view)
         # The file is made (and the header written) once the first page is in: a refused export leaves none.
         response = await call(page(""))
-        with _opened(output) as out:
+        with _opened(destination) as out:
             writer = RowWriter(out, export_format, report.columns)
             while True:
                 writer.page([report.cells(row) for row in response.rows])

@@ -38,7 +38,7 @@ async def test_goals_export_as_csv_over_several_pages(engagectl, server, service
 
     written = tmp_path / "active.csv"
     result = await engagectl("reports", "export", "goals", "--state", "active", "--category", "TRAVEL",
-                             "--output", str(written), "--page-size", "1", token=admin)
+                             "--file", str(written), "--page-size", "1", token=admin)
     assert (result.exit_code, result.stdout) == (0, "")
     assert written.read_text().splitlines() == GOALS_CSV.splitlines()[:2]
 
