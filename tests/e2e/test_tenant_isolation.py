@@ -1,11 +1,15 @@
 """A bank never sees another bank's data: NOT_FOUND for its resources, absent from lists."""
 
+import datetime as dt
 import uuid
 
 import grpc
 
+from engage.goals.v1 import goals_service_pb2 as goals
 from engage.ingest.v1 import ingest_service_pb2 as pb
+from server.domain.auth import Role
 from tests.support.builders import amount_of, failure, seed_accounts, stream, transaction
+from tests.support.goal_reports import seed_goal_reports
 
 
 async def test_other_tenants_resources_are_not_found_and_never_listed(server, services, tenant, service_stubs):
@@ -32,3 +36,78 @@ async def test_other_tenants_resources_are_not_found_and_never_listed(server, se
         theirs = await intruder.ingest.GetAccount(pb.GetAccountRequest(name="accounts/a1"))
     ours = await service_stubs.ingest.GetAccount(pb.GetAccountRequest(name="accounts/a1"))
     assert (amount_of(ours.current_balance), amount_of(theirs.current_balance)) == ("10.00", "3.00")
+
+
+async def test_other_tenants_goals_are_not_found_and_never_listed(server, services, tenant, service_stubs):
+    await seed_accounts(service_stubs, "c1", "a1")
+    await service_stubs.goals.EnrollInGoals(goals.EnrollInGoalsRequest(parent="customers/c1", account_id="a1"))
+    ours = await service_stubs.goals.CreateGoal(goals.CreateGoalRequest(parent="customers/c1", goal=goals.Goal(
+        display_name="Holiday", category=goals.GOAL_CATEGORY_TRAVEL, target={"currency_code": "EUR", "units": 100})))
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+
+    async with server.stubs(server.token(other)) as intruder:
+        enrolment = "customers/c1/goalsEnrolment"
+        for call in (intruder.goals.GetGoalsEnrolment(goals.GetGoalsEnrolmentRequest(name=enrolment)),
+                     intruder.goals.GetGoal(goals.GetGoalRequest(name=ours.name)),
+                     intruder.goals.ListGoals(goals.ListGoalsRequest(parent="customers/c1")),
+                     intruder.goals.ListHistoryEntries(goals.ListHistoryEntriesRequest(parent="customers/c1")),
+                     intruder.goals.DeleteGoal(goals.DeleteGoalRequest(name=ours.name)),
+                     intruder.goals.CancelGoalsEnrolment(goals.CancelGoalsEnrolmentRequest(name=enrolment))):
+            assert (await failure(call))[0] == grpc.StatusCode.NOT_FOUND
+        # The same customer id in the other bank enrols on its own, with its own account, and has no goals.
+        await seed_accounts(intruder, "c1", "a1")
+        await intruder.goals.EnrollInGoals(goals.EnrollInGoalsRequest(parent="customers/c1", account_id="a1"))
+        assert not (await intruder.goals.ListGoals(goals.ListGoalsRequest(parent="customers/c1",
+                                                                          show_archived=True))).goals
+    assert (await service_stubs.goals.GetGoal(goals.GetGoalRequest(name=ours.name))).state == goals.GOAL_STATE_ACTIVE
+
+
+async def test_another_banks_goals_never_appear_in_its_reporting_views(server, services, tenant):
+    await seed_goal_reports(services.database, tenant)
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+    async with server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as intruder:
+        for call in (intruder.goals.ListGoalReportRows(goals.ListGoalReportRowsRequest(customer_id="c1")),
+                     intruder.goals.ListCustomerHistoryReportRows(goals.ListCustomerHistoryReportRowsRequest()),
+                     intruder.goals.ListTransferReportRows(goals.ListTransferReportRowsRequest(customer_id="c1"))):
+            response = await call
+            assert (list(response.rows), response.next_page_token) == ([], "")
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as ours:
+        assert len((await ours.goals.ListGoalReportRows(goals.ListGoalReportRowsRequest())).rows) == 5
+
+
+async def test_other_tenants_funding_programmes_and_transfers_are_not_found(server, services, tenant, service_stubs):
+    await seed_accounts(service_stubs, "c1", "a1", "a2")
+    await service_stubs.goals.EnrollInGoals(goals.EnrollInGoalsRequest(parent="customers/c1", account_id="a1"))
+    goal = await service_stubs.goals.CreateGoal(goals.CreateGoalRequest(parent="customers/c1", goal=goals.Goal(
+        display_name="Holiday", category=goals.GOAL_CATEGORY_TRAVEL, target={"currency_code": "EUR", "units": 100})))
+    programme = await service_stubs.goals.CreateFundingProgramme(goals.CreateFundingProgrammeRequest(
+        parent=goal.name, funding_programme=goals.FundingProgramme(
+            source_account_id="a2", fixed_schedule=goals.FixedSchedule(
+                frequency=goals.SCHEDULE_FREQUENCY_WEEKLY, start_date={"year": 2024, "month": 1, "day": 1},
+                amount={"currency_code": "EUR", "units": 5}))))
+    [transfer] = await services.goal_funding.plan_tenant(tenant, dt.date(2024, 1, 1))
+    transfer_name = f"{programme.name}/transfers/{transfer.transfer_id}"
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+
+    async with server.stubs(server.token(other)) as intruder:
+        name = programme.name
+        for call in (intruder.goals.GetFundingProgramme(goals.GetFundingProgrammeRequest(name=name)),
+                     intruder.goals.PauseFundingProgramme(goals.PauseFundingProgrammeRequest(name=name)),
+                     intruder.goals.ResumeFundingProgramme(goals.ResumeFundingProgrammeRequest(name=name)),
+                     intruder.goals.CancelFundingProgramme(goals.CancelFundingProgrammeRequest(name=name)),
+                     intruder.goals.UpdateFundingProgramme(goals.UpdateFundingProgrammeRequest(
+                         funding_programme=goals.FundingProgramme(name=name, source_account_id="a2"),
+                         update_mask={"paths": ["source_account_id"]})),
+                     intruder.goals.CreateFundingProgramme(goals.CreateFundingProgrammeRequest(
+                         parent=goal.name, funding_programme=goals.FundingProgramme(
+                             source_account_id="a2", round_up_rule=goals.RoundUpRule()))),
+                     intruder.goals.ListFundingProgrammes(goals.ListFundingProgrammesRequest(parent=goal.name)),
+                     intruder.goals.ListTransfers(goals.ListTransfersRequest(parent=name)),
+                     intruder.goals.ConfirmTransfer(goals.ConfirmTransferRequest(
+                         name=transfer_name, outcome=goals.TRANSFER_STATE_EXECUTED))):
+            assert (await failure(call))[0] == grpc.StatusCode.NOT_FOUND
+        assert not (await intruder.goals.ListFundingProgrammes(goals.ListFundingProgrammesRequest(
+            parent="customers/c1"))).funding_programmes
+        assert not (await intruder.goals.ListTransfers(goals.ListTransfersRequest(parent="customers/c1"))).transfers
+    [ours] = (await service_stubs.goals.ListTransfers(goals.ListTransfersRequest(parent=programme.name))).transfers
+    assert (ours.name, ours.state) == (transfer_name, goals.TRANSFER_STATE_REQUESTED)
