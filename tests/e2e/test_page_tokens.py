@@ -12,6 +12,7 @@ from tests.support.builders import failure
 
 # Each list's name in its tokens, and the shape of its key.
 TEXT, PAIR, INTEGER, DATE = "text", "pair", "integer", "date"
+DATED_PAIR, RANKED, CUSTOMER_TRIPLE = "dated pair", "ranked", "customer triple"
 LIST_KEYS = {"ListApps": ("apps", TEXT), "ListEventTypes": ("eventTypes", TEXT),
              "ListChannelConfigs": ("channelConfigs", TEXT), "ListTemplates": ("templates", TEXT),
              "ListEvents": ("events", TEXT), "ListTransactionAlerts": ("transactionAlerts", TEXT),
@@ -20,14 +21,29 @@ LIST_KEYS = {"ListApps": ("apps", TEXT), "ListEventTypes": ("eventTypes", TEXT),
              "ListAccounts": ("accounts", TEXT), "ListHoldings": ("holdings", TEXT),
              "ListTransactions": ("transactions", PAIR), "ListBalances": ("balances", TEXT),
              "GetFeed": ("feed", PAIR), "ListSubscriptionChanges": ("subscription-changes", INTEGER),
-             "ListInsightBatches": ("insight_batches", DATE)}
+             "ListInsightBatches": ("insight_batches", DATE),
+             "ListGoals": ("goals", RANKED), "ListHistoryEntries": ("goal-history", PAIR),
+             "ListFundingProgrammes": ("funding_programmes", TEXT), "ListTransfers": ("goal_transfers", DATED_PAIR),
+             "ListGoalReportRows": ("goal-report-rows", CUSTOMER_TRIPLE),
+             "ListCustomerHistoryReportRows": ("customer-history-report-rows", PAIR),
+             "ListTransferReportRows": ("transfer-report-rows", PAIR)}
 NOT_TEXT = [{"x": 1}, [1, 2, 3], 2**70, -1, 1e308, True, ["a"]]
 NOT_A_PAIR = [{"x": 1}, "x", 7, ["2026-01-01T00:00:00"], ["2026-01-01T00:00:00", "a", "b"],
               ["2026-01-01T00:00:00", {}], [1, "a"], ["not a time", "a"], [["2026-01-01T00:00:00"], "a"]]
 NOT_A_CHANGE_ID = [{"x": 1}, [1], "x", "12", 1.5, True, 2**63, -(2**63) - 1, 2**70]
 WRONG = {TEXT: [*NOT_TEXT, "a\x00b"], PAIR: NOT_A_PAIR, INTEGER: NOT_A_CHANGE_ID,
          DATE: [*NOT_TEXT, "a\x00b", "x", "", "2026-13-01", "2026-01-01T00:00:00"]}
-RIGHT = {TEXT: ["x", ""], PAIR: [["2026-01-01T00:00:00+00:00", "x"]], INTEGER: [1, 2**63 - 1],
+# Goals by priority, then creation time and id; report rows by customer, then creation time and id.
+NOT_RANKED = [{"x": 1}, "x", [1, "2026-01-01T00:00:00+00:00"], ["1", "2026-01-01T00:00:00+00:00", "g"],
+              [2**70, "2026-01-01T00:00:00+00:00", "g"], [1, "not a time", "g"], [1, "2026-01-01T00:00:00+00:00", 5]]
+NOT_A_CUSTOMER_TRIPLE = [{"x": 1}, "x", ["c", "2026-01-01T00:00:00+00:00"], [1, "2026-01-01T00:00:00+00:00", "g"],
+                         ["c", "not a time", "g"], ["c", "2026-01-01T00:00:00+00:00", {}], ["c\x00", "x", "g"]]
+NOT_A_DATED_PAIR = [{"x": 1}, "x", 7, ["2026-01-01"], ["2026-01-01", "a", "b"], ["2026-13-01", "a"],
+                    ["not a date", "a"], [["2026-01-01"], "a"], ["2026-01-01", {}]]
+WRONG |= {RANKED: NOT_RANKED, CUSTOMER_TRIPLE: NOT_A_CUSTOMER_TRIPLE, DATED_PAIR: NOT_A_DATED_PAIR}
+RIGHT = {RANKED: [[1, "2026-01-01T00:00:00+00:00", "g"]],
+         CUSTOMER_TRIPLE: [["c", "2026-01-01T00:00:00+00:00", "g"]], DATED_PAIR: [["2026-01-01", "t"]],
+         TEXT: ["x", ""], PAIR: [["2026-01-01T00:00:00+00:00", "x"]], INTEGER: [1, 2**63 - 1],
          DATE: ["2026-01-01", "0001-01-01"]}
 
 

@@ -14,7 +14,7 @@ from server.domain.goals.enrolment import Enrolment, GoalSettings
 from server.domain.goals.history import HistoryKind
 from server.domain.goals.model import MIN_PRIORITY, GoalCategory, GoalDraft, GoalStatus
 from server.domain.goals.tracker import progress_percent
-from server.domain.pagination import instant_and_text_key, page_request
+from server.domain.pagination import instant_and_text_key, int64_key, page_request
 from server.rpc.context import current_caller
 from server.rpc.convert import (
     date_field,
@@ -58,10 +58,9 @@ def _mask(paths: list[str], allowed: set[str]) -> list[str]:
 
 def _goals_key(after: Any) -> list[Any]:
     """A goals page token's key: [priority, created ISO instant, goal id]."""
-    if not (isinstance(after, list) and len(after) == 3) or isinstance(after[0], bool) \
-            or not isinstance(after[0], int):
+    if not (isinstance(after, list) and len(after) == 3):
         raise TypeError("not a [priority, instant, id] key")
-    return [after[0], *instant_and_text_key(after[1:])]
+    return [int64_key(after[0]), *instant_and_text_key(after[1:])]
 
 
 def enrolment_to_proto(enrolment: Enrolment) -> pb.GoalsEnrolment:
