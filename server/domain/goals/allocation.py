@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from server.domain.goals.model import Goal, GoalStatus
+from server.domain.goals.model import Goal, GoalStatus, mark_achieved
 
 _ZERO = Decimal(0)
 
@@ -104,3 +104,19 @@ def newly_achieved(goals: Sequence[Goal], after_allocation: Mapping[str, Decimal
         for goal in allocation_order(goals)
         if goal.status == GoalStatus.ACTIVE and after_allocation.get(goal.goal_id, _ZERO) >= goal.target.amount
     ]
+
+
+def settle(goals: Sequence[Goal], allocation: Mapping[str, Decimal], at: dt.datetime) -> list[tuple[Goal, bool]]:
+    """The goals an allocation changes, as they are after it: each with its new share, the ACTIVE ones it
+    fills marked ACHIEVED. True beside a goal: it was achieved now (record GOAL_ACHIEVED once)."""
+    achieved = set(newly_achieved(goals, allocation))
+    settled = []
+    for goal in goals:
+        share = allocation.get(goal.goal_id, _ZERO)
+        if share == goal.saved and goal.goal_id not in achieved:
+            continue
+        updated = replace(goal, saved=share)
+        if goal.goal_id in achieved:
+            updated = mark_achieved(updated, at=at)
+        settled.append((updated, goal.goal_id in achieved))
+    return settled

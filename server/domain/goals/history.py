@@ -63,6 +63,12 @@ class HistoryEntry:
     after: Mapping[str, str | None] = field(default_factory=dict)
 
 
+def achieved_entry(goal_id: str, status_before: str, actor_id: str, at: dt.datetime) -> HistoryEntry:
+    """GOAL_ACHIEVED: Engage's own calculation filled the goal (actor SERVICE)."""
+    return HistoryEntry(HistoryKind.GOAL_ACHIEVED, Actor.SERVICE, actor_id, at, goal_id,
+                        {"status": status_before}, {"status": "ACHIEVED"})
+
+
 def kind_of_action(action: EnrolmentAction) -> HistoryKind:
     """The history kind of an enrolment action (the same name)."""
     return HistoryKind(action.value)

@@ -7,13 +7,11 @@ Goal management calls it after a goal is created, changed or archived; the calcu
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from decimal import Decimal
 
 from server.domain import resource_names
-from server.domain.goals.allocation import allocate, newly_achieved
-from server.domain.goals.history import Actor, HistoryEntry, HistoryKind
-from server.domain.goals.model import GoalStatus, mark_achieved
+from server.domain.goals.allocation import allocate, settle
+from server.domain.goals.history import achieved_entry
 from server.services.goals.tracking import SERVICE_ACTOR_ID
 from server.store.uow import UnitOfWork
 
@@ -29,18 +27,16 @@ async def reallocate_account(uow: UnitOfWork, account_id: str, *, at: dt.datetim
         account = await uow.accounts.get(account_id)
         balance = (account.current_balance if account is not None else None) or Decimal(0)
     before = {goal.goal_id: goal.saved for goal in goals}
+    status_before = {goal.goal_id: goal.status.value for goal in goals}
     after = allocate(balance, goals)
-    achieved = set(newly_achieved(goals, after))
     moved: dict[str, Decimal] = {}
-    for goal in goals:
-        saved = after.get(goal.goal_id, Decimal(0))
-        if goal.goal_id in achieved:
-            await uow.goals.update(mark_achieved(replace(goal, saved=saved), at=at), at)
-            await uow.goal_history.append(goal.customer_id, HistoryEntry(
-                HistoryKind.GOAL_ACHIEVED, Actor.SERVICE, SERVICE_ACTOR_ID, at, goal.goal_id,
-                {"status": goal.status.value}, {"status": GoalStatus.ACHIEVED.value}),
+    for goal, achieved in settle(goals, after, at):
+        if achieved:
+            await uow.goals.update(goal, at)
+            await uow.goal_history.append(goal.customer_id, achieved_entry(
+                goal.goal_id, status_before[goal.goal_id], SERVICE_ACTOR_ID, at),
                 resource=resource_names.GOAL.format(goal.customer_id, goal.goal_id))
-        elif saved != goal.saved:
-            moved[goal.goal_id] = saved
+        else:
+            moved[goal.goal_id] = goal.saved
     await uow.goals.set_saved(moved, at)
     return before, after

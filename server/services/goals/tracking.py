@@ -20,7 +20,7 @@ import structlog
 from server.domain.auth import Caller, Role
 from server.domain.errors import FieldViolation, InvalidArgument, not_found
 from server.domain.events import CreatedFeedItem, FeedItemsCreated, Posting, TransactionsPosted
-from server.domain.goals.allocation import CashFlow, allocate, cash_flows, newly_achieved
+from server.domain.goals.allocation import CashFlow, allocate, cash_flows, settle
 from server.domain.goals.enrolment import EnrolmentStatus, require_enrolled
 from server.domain.goals.forecast import (
     Forecast,
@@ -30,9 +30,9 @@ from server.domain.goals.forecast import (
     safe_to_save,
     saving_pace,
 )
-from server.domain.goals.history import Actor, HistoryEntry, HistoryKind
+from server.domain.goals.history import HistoryEntry, achieved_entry
 from server.domain.goals.milestones import Milestone, ReachedMilestones, new_milestones
-from server.domain.goals.model import Goal, GoalStatus, mark_achieved
+from server.domain.goals.model import Goal, GoalStatus
 from server.domain.goals.tracker import TrackerLine, tracker
 from server.domain.insights.catalogue import Catalogue, default_catalogue
 from server.domain.insights.definition import effective_subscription
@@ -131,26 +131,18 @@ class GoalTrackingService:
         moved_accounts: list[tuple[list[HeldGoal], dict[str, Decimal]]] = []
         history: list[tuple[str, HistoryEntry, str]] = []
         for account_id, goals in held.items():
-            plain = [h.goal for h in goals]
-            allocation = allocate(balances.get(account_id, _ZERO), plain)
-            achieved = set(newly_achieved(plain, allocation))
-            moved = False
-            for held_goal in goals:
-                goal = held_goal.goal
-                share = allocation.get(goal.goal_id, _ZERO)
-                if share == goal.saved and goal.goal_id not in achieved:
-                    continue
-                updated = replace(goal, saved=share)
-                if goal.goal_id in achieved:
-                    updated = mark_achieved(updated, at=now)
-                    history.append((goal.customer_id, HistoryEntry(
-                        HistoryKind.GOAL_ACHIEVED, Actor.SERVICE, SERVICE_ACTOR_ID, now, goal.goal_id,
-                        {"status": goal.status.value}, {"status": GoalStatus.ACHIEVED.value}),
-                        GOAL.format(goal.customer_id, goal.goal_id)))
+            by_id = {h.goal.goal_id: h for h in goals}
+            allocation = allocate(balances.get(account_id, _ZERO), [h.goal for h in goals])
+            settled = settle([h.goal for h in goals], allocation, now)
+            for updated, achieved in settled:
+                held_goal = by_id[updated.goal_id]
+                if achieved:
+                    history.append((updated.customer_id, achieved_entry(
+                        updated.goal_id, held_goal.goal.status.value, SERVICE_ACTOR_ID, now),
+                        GOAL.format(updated.customer_id, updated.goal_id)))
                 held_goal.goal = updated
-                changed[goal.goal_id] = held_goal
-                moved = True
-            if moved:
+                changed[updated.goal_id] = held_goal
+            if settled:
                 moved_accounts.append((goals, allocation))
         await uow.goal_cash_flows.append_history(history)
         items = await self._milestones(uow, moved_accounts, changed, event.live, now)

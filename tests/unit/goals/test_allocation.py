@@ -13,6 +13,7 @@ from server.domain.goals.allocation import (
     allocation_order,
     cash_flows,
     newly_achieved,
+    settle,
     unallocated,
 )
 from server.domain.goals.model import Goal, GoalCategory, GoalStatus
@@ -190,3 +191,19 @@ def test_only_active_goals_filled_to_their_target_are_newly_achieved(balance, go
     for g in goals:
         full = g.status != GoalStatus.ARCHIVED and shares[g.goal_id] == g.target.amount
         assert (g.goal_id in achieved) == (g.status == GoalStatus.ACTIVE and full)
+
+
+@given(amounts, goal_sets())
+def test_settling_stores_each_share_and_achieves_each_filled_active_goal_once(balance, goals):
+    goals = [g for g in goals if g.status != GoalStatus.ARCHIVED]
+    shares = allocate(balance, goals)
+    settled = settle(goals, shares, T0)
+    changed = {g.goal_id for g in goals if g.saved != shares[g.goal_id]}
+    achieved = set(newly_achieved(goals, shares))
+    assert {g.goal_id for g, _ in settled} == changed | achieved
+    assert {g.goal_id for g, now in settled if now} == achieved
+    for updated, now in settled:
+        assert updated.saved == shares[updated.goal_id]
+        assert (updated.status == GoalStatus.ACHIEVED and updated.achieved_at == T0) if now else True
+    again = [next((u for u, _ in settled if u.goal_id == g.goal_id), g) for g in goals]
+    assert settle(again, shares, T0) == []  # settled goals need nothing more
