@@ -60,11 +60,14 @@ async def test_two_servers_and_two_workers_send_once_within_one_rate_limit(datab
     assert collections.Counter(t.body["Body"].removeprefix("Notice: ") for t in texts) == expected
     assert provider_sink.requests["twilio"] == TRIGGERS
     per_second = collections.Counter(int(t.received_at) for t in texts)
+    per_two_seconds = [per_second[second] + per_second[second + 1] for second in per_second]
     span = max(t.received_at for t in texts) - min(t.received_at for t in texts)
-    print(f"\nSMS per second {sorted(per_second.values(), reverse=True)}, span {span:.1f} s; "
+    print(f"\nSMS per second {sorted(per_second.values(), reverse=True)}, per two seconds "
+          f"{sorted(per_two_seconds, reverse=True)}, span {span:.1f} s; "
           f"sends logged per worker {[log.count('delivery_dispatched') for log in worker_logs]}")
-    # One provider second may show one more than the limit: a send granted at the end of a second can
-    # reach the sink just after it.
-    assert max(per_second.values()) <= SMS_PER_SECOND + 1
+    # Counted over two seconds, not one: the limit counts grants per wall-clock second, and a send
+    # granted late in one second can reach the sink (in this busy test process) in the next, beside
+    # that second's own. Two workers limited each on its own would reach twice the limit here.
+    assert max(per_two_seconds) <= 2 * SMS_PER_SECOND + 1
     assert span >= TRIGGERS / SMS_PER_SECOND - 2  # two workers each at 5/s would take half as long
     assert all(log.count("delivery_dispatched") for log in worker_logs)  # both workers sent
