@@ -257,6 +257,39 @@ async def test_cancelling_withdraws_requested_transfers(services, settings, tena
     assert kinds.count("PROGRAMME_CANCELLED") == 1 and kinds.count("TRANSFER_CANCELLED") == 2
 
 
+async def test_archiving_a_goal_or_cancelling_the_enrolment_ends_its_programmes(services, settings, tenant,
+                                                                               service_stubs):
+    stubs = service_stubs
+    goal = await goal_of(services, stubs, tenant)
+    running = await create(stubs, goal, monthly(1, "2024-01-01"))
+    paused = await create(stubs, goal, monthly(15, "2024-01-01"))
+    await stubs.goals.PauseFundingProgramme(pb.PauseFundingProgrammeRequest(name=paused.name))
+    await plan(services, settings, "2024-02-01")
+    assert {t.state for t in await transfers(stubs, running.name)} == {pb.TRANSFER_STATE_REQUESTED}
+
+    await stubs.goals.DeleteGoal(pb.DeleteGoalRequest(name=goal))
+    for programme in (running, paused):
+        ended = await stubs.goals.GetFundingProgramme(pb.GetFundingProgrammeRequest(name=programme.name))
+        assert ended.state == pb.PROGRAMME_STATE_CANCELLED
+    listed = await transfers(stubs, running.name)
+    assert len(listed) == 2 and {t.state for t in listed} == {pb.TRANSFER_STATE_CANCELLED}
+    async with services.database.sessions() as session:
+        ended_by = set(await session.scalars(select(GoalHistoryRow.actor_id).where(
+            GoalHistoryRow.tenant_id == tenant, GoalHistoryRow.kind == "PROGRAMME_CANCELLED")))
+    assert ended_by == {"goal_archived"}
+
+    other = (await stubs.goals.CreateGoal(pb.CreateGoalRequest(parent="customers/alice", goal=pb.Goal(
+        display_name="Car", category=pb.GOAL_CATEGORY_CAR, target=money("5000.00"))))).name
+    third = await create(stubs, other, monthly(1, "2024-03-01"))
+    await stubs.goals.CancelGoalsEnrolment(pb.CancelGoalsEnrolmentRequest(name="customers/alice/goalsEnrolment"))
+    ended = await stubs.goals.GetFundingProgramme(pb.GetFundingProgrammeRequest(name=third.name))
+    assert ended.state == pb.PROGRAMME_STATE_CANCELLED
+    await plan(services, settings, "2024-06-01")
+    assert len(await transfers(stubs, third.name)) == 0
+    kinds = await history_kinds(services, tenant)
+    assert kinds.count("PROGRAMME_CANCELLED") == 3 and kinds.count("TRANSFER_CANCELLED") == 2
+
+
 async def test_programmes_are_checked_listed_and_updated(services, settings, tenant, service_stubs):
     stubs = service_stubs
     goal = await goal_of(services, stubs, tenant)

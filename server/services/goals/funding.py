@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Protocol
@@ -249,7 +249,7 @@ class GoalFundingService:
                                {"status": status.value}, now)
             if status == ProgrammeStatus.CANCELLED:
                 for transfer in await uow.goal_transfers.requested_of(programme_id):
-                    await self._settle(uow, caller, transfer, TransferStatus.CANCELLED, now)
+                    await settle_transfer(uow, caller, transfer, TransferStatus.CANCELLED, now)
             await uow.commit()
         return changed
 
@@ -276,37 +276,10 @@ class GoalFundingService:
             if transfer is None or (transfer.customer_id, transfer.goal_id, transfer.programme_id) != (
                     customer_id, goal_id, programme_id):
                 raise not_found("transfer", transfer_id)
-            settled = await self._settle(uow, caller, transfer, outcome, self._clock(),
+            settled = await settle_transfer(uow, caller, transfer, outcome, self._clock(),
                                          failure_reason=failure_reason.strip() if outcome == TransferStatus.FAILED
                                          else "", transaction_id=transaction_id)
             await uow.commit()
-        return settled
-
-    async def _settle(self, uow: UnitOfWork, caller: Caller | None, transfer: Transfer, status: TransferStatus,
-                      now: dt.datetime, *, failure_reason: str = "", transaction_id: str = "") -> Transfer:
-        """Moves a transfer to `status` and records it; a repeat of its status changes nothing."""
-        for _ in range(2):
-            if not advance(transfer.status, status):
-                return transfer
-            if await uow.goal_transfers.change_status(transfer, status, now, failure_reason=failure_reason,
-                                                      transaction_id=transaction_id):
-                break
-            # Settled by another caller in the meantime: judged against what it became.
-            current = await uow.goal_transfers.get(transfer.transfer_id)
-            if current is None:
-                raise not_found("transfer", transfer.transfer_id)
-            transfer = current
-        settled = replace(transfer, status=status, failure_reason=failure_reason, transaction_id=transaction_id,
-                          updated_at=now)
-        after: dict[str, str | None] = {"status": status.value}
-        if failure_reason:
-            after["failure_reason"] = failure_reason
-        if transaction_id:
-            after["transaction_id"] = transaction_id
-        actor, actor_id = (_ACTORS[caller.role], caller.subject) if caller is not None else (Actor.SERVICE, "")
-        await uow.funding_programmes.record_history(
-            transfer.customer_id, _TRANSFER_KINDS[status], actor, actor_id, now, transfer.goal_id,
-            transfer_name(transfer), {"status": transfer.status.value}, after)
         return settled
 
     # -- the worker: schedules, rules, the stream ---------------------------------------------------
@@ -371,7 +344,7 @@ class GoalFundingService:
                                         transfer_id=transfer_id, status=str(transfer.status),
                                         transaction_id=posting.transaction_id)
                         continue
-                    transfers[transfer_id] = await self._settle(uow, None, transfer, TransferStatus.EXECUTED, now,
+                    transfers[transfer_id] = await settle_transfer(uow, None, transfer, TransferStatus.EXECUTED, now,
                                                                 transaction_id=posting.transaction_id)
         if not created:
             return None
@@ -515,3 +488,47 @@ def _check_outcome(outcome: TransferStatus, failure_reason: str, transaction_id:
     if problem:
         raise InvalidArgument(Reason.TRANSFER_OUTCOME_INVALID, f"{field} {problem}",
                               violations=[FieldViolation(field, problem)])
+
+
+async def settle_transfer(uow: UnitOfWork, caller: Caller | None, transfer: Transfer, status: TransferStatus,
+                          now: dt.datetime, *, failure_reason: str = "", transaction_id: str = "") -> Transfer:
+    """Moves a transfer to `status` and records it (by `caller`, or by SERVICE when None); a repeat of
+    its status changes nothing."""
+    for _ in range(2):
+        if not advance(transfer.status, status):
+            return transfer
+        if await uow.goal_transfers.change_status(transfer, status, now, failure_reason=failure_reason,
+                                                  transaction_id=transaction_id):
+            break
+        # Settled by another caller in the meantime: judged against what it became.
+        current = await uow.goal_transfers.get(transfer.transfer_id)
+        if current is None:
+            raise not_found("transfer", transfer.transfer_id)
+        transfer = current
+    settled = replace(transfer, status=status, failure_reason=failure_reason, transaction_id=transaction_id,
+                      updated_at=now)
+    after: dict[str, str | None] = {"status": status.value}
+    if failure_reason:
+        after["failure_reason"] = failure_reason
+    if transaction_id:
+        after["transaction_id"] = transaction_id
+    actor, actor_id = (_ACTORS[caller.role], caller.subject) if caller is not None else (Actor.SERVICE, "")
+    await uow.funding_programmes.record_history(
+        transfer.customer_id, _TRANSFER_KINDS[status], actor, actor_id, now, transfer.goal_id,
+        transfer_name(transfer), {"status": transfer.status.value}, after)
+    return settled
+
+
+async def end_programmes_of_archived_goals(uow: UnitOfWork, customer_id: str, goal_ids: Collection[str],
+                                           now: dt.datetime, actor_id: str) -> None:
+    """An archived goal takes no more money: its programmes that are not cancelled become CANCELLED, and
+    their REQUESTED transfers CANCELLED, recorded by SERVICE (`actor_id`: what ended them). Called in
+    the unit of work that archives the goals."""
+    for programme in await uow.funding_programmes.open_of_goals(customer_id, goal_ids):
+        ended = replace(programme, status=ProgrammeStatus.CANCELLED, updated_at=now)
+        await uow.funding_programmes.save(ended)
+        await uow.funding_programmes.record_history(
+            programme.customer_id, HistoryKind.PROGRAMME_CANCELLED, Actor.SERVICE, actor_id, now, programme.goal_id,
+            programme_name(programme), {"status": programme.status.value}, {"status": ended.status.value})
+        for transfer in await uow.goal_transfers.requested_of(programme.programme_id):
+            await settle_transfer(uow, None, transfer, TransferStatus.CANCELLED, now)

@@ -40,6 +40,7 @@ from server.domain.pagination import Page, PageRequest, paginate
 from server.services.clock import Clock, utc_now
 from server.services.events import Queue
 from server.services.goals.allocation_state import reallocate_account
+from server.services.goals.funding import end_programmes_of_archived_goals
 from server.store.db import Database
 from server.store.repositories.goals import StoredGoal, StoredHistoryEntry
 from server.store.uow import UnitOfWork
@@ -47,6 +48,8 @@ from server.store.uow import UnitOfWork
 _ACTORS = {Role.USER: Actor.CUSTOMER, Role.BANK_ADMIN: Actor.BANK_ADMIN, Role.SERVICE: Actor.SERVICE}
 # The actor id of Engage's own changes here: the goals archived with a CANCEL.
 CANCEL_ACTOR_ID = "enrolment_cancel"
+# ... and the funding programmes ended with their archived goal.
+ARCHIVE_ACTOR_ID = "goal_archived"
 SETTINGS_FIELDS = ("tracker_insights", "milestone_insights", "at_risk_insights")
 # A goal's fields in its GOAL_CREATED entry.
 _CREATED_FIELDS = ("account_id", *EDITABLE_FIELDS)
@@ -257,7 +260,9 @@ class GoalsService:
         return enrolment
 
     async def _archive_all(self, uow: UnitOfWork, customer_id: str, now: dt.datetime) -> None:
-        for goal in await uow.goals.of_customer(customer_id):
+        goals = await uow.goals.of_customer(customer_id)
+        await end_programmes_of_archived_goals(uow, customer_id, [g.goal_id for g in goals], now, CANCEL_ACTOR_ID)
+        for goal in goals:
             archived = archive(goal, at=now)
             await uow.goals.update(archived, now)
             before, after = _goal_changes(goal, archived, ("status", "saved"))
@@ -371,6 +376,7 @@ class GoalsService:
             await uow.goal_history.append(customer_id, self._entry(caller, HistoryKind.GOAL_ARCHIVED, now, before,
                                                                    after, goal_id),
                                           resource=goal_name(customer_id, goal_id))
+            await end_programmes_of_archived_goals(uow, customer_id, [goal_id], now, ARCHIVE_ACTOR_ID)
             await reallocate_account(uow, archived.account_id, at=now)
             updated = await uow.goals.get(customer_id, goal_id)
             await uow.commit()

@@ -122,6 +122,18 @@ class FundingProgrammesRepository(TenantRepository):
             query, [FundingProgrammeRow.programme_id], None if after is None else (after,), limit))
         return [_programme(row) for row in rows]
 
+    async def open_of_goals(self, customer_id: str, goal_ids: Collection[str]) -> list[Programme]:
+        """The customer's goals' programmes that are not cancelled, held until the transaction ends, by id."""
+        if not goal_ids:
+            return []
+        rows = await self.session.scalars(select(FundingProgrammeRow).where(
+            FundingProgrammeRow.tenant_id == self.tenant_id, FundingProgrammeRow.customer_id == customer_id,
+            self.one_of(FundingProgrammeRow.goal_id, sorted(goal_ids)),
+            FundingProgrammeRow.status != ProgrammeStatus.CANCELLED.value)
+            .order_by(FundingProgrammeRow.programme_id).with_for_update()
+            .execution_options(populate_existing=True))
+        return [_programme(row) for row in rows]
+
     async def save(self, programme: Programme) -> None:
         await self.session.execute(update(FundingProgrammeRow).where(
             FundingProgrammeRow.tenant_id == self.tenant_id,
