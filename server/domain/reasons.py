@@ -162,6 +162,24 @@ class Reason(StrEnum):
     MILESTONE_POLICY_INVALID = "MILESTONE_POLICY_INVALID", \
         "milestone percentages not strictly increasing in 1..100, or a step not positive (INVALID_ARGUMENT)"
 
+    # -- products (the Product Factory; docs/products.md) -----------------------------------------
+    PRODUCT_INVALID = "PRODUCT_INVALID", \
+        "a product version's fields are invalid: conditions, intervals, rates, charges (INVALID_ARGUMENT)"
+    PRODUCT_GRID_TOO_LARGE = "PRODUCT_GRID_TOO_LARGE", \
+        "a pricing grid splits into more cells than the coverage analysis examines (INVALID_ARGUMENT)"
+    QUOTE_INVALID = "QUOTE_INVALID", \
+        "a quote's amount or term is not positive, or the amount is in another currency (INVALID_ARGUMENT)"
+    PRODUCT_VERSION_IMMUTABLE = "PRODUCT_VERSION_IMMUTABLE", \
+        "editing a product version that is approved or retired (FAILED_PRECONDITION)"
+    PRODUCT_VERSION_TRANSITION_NOT_ALLOWED = "PRODUCT_VERSION_TRANSITION_NOT_ALLOWED", \
+        "the version's status does not allow the change, e.g. retiring a draft (FAILED_PRECONDITION)"
+    PRODUCT_NOT_PRICED = "PRODUCT_NOT_PRICED", \
+        "an eligible request that no interest & commission list covers (FAILED_PRECONDITION)"
+    PRODUCT_SELF_APPROVAL = "PRODUCT_SELF_APPROVAL", \
+        "a product version's author may not approve it (four eyes; PERMISSION_DENIED)"
+    PRODUCT_NOT_FOUND = "PRODUCT_NOT_FOUND", "no such product (NOT_FOUND)"
+    PRODUCT_VERSION_NOT_FOUND = "PRODUCT_VERSION_NOT_FOUND", "no such product version (NOT_FOUND)"
+
     # -- quotas (RESOURCE_EXHAUSTED) --------------------------------------------------------------
     OTP_TOO_MANY_SENDS = "OTP_TOO_MANY_SENDS", "the customer's hourly one-time passwords are used up"
 
