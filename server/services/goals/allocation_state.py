@@ -22,7 +22,8 @@ async def reallocate_account(uow: UnitOfWork, account_id: str, *, at: dt.datetim
     and marks the ACTIVE goals it fills ACHIEVED (a GOAL_ACHIEVED entry each, by SERVICE, as after a
     posting). `balance`: the balance as committed by the caller; None reads the account's current
     balance. Returns (before, after): goal id -> saved amount, archived goals absent from both."""
-    goals = (await uow.goals.of_accounts([account_id], hold=True)).get(account_id, [])
+    await uow.goals.hold_accounts([account_id])
+    goals = (await uow.goals.of_accounts([account_id])).get(account_id, [])
     if balance is None:
         account = await uow.accounts.get(account_id)
         balance = (account.current_balance if account is not None else None) or Decimal(0)

@@ -164,8 +164,8 @@ class GoalsService:
         if enrolment is None:
             await GoalsService._require_customer(uow, customer_id)
         enrolment = require_enrolled(enrolment, customer_id)
-        if hold:  # before any goal row is written: postings lock the account's goals in this order too
-            await uow.goals.of_accounts([enrolment.account_id], hold=True)
+        if hold:  # before any goal row is written: postings hold the account's allocation in this order too
+            await uow.goals.hold_accounts([enrolment.account_id])
         return enrolment
 
     async def _account_currency(self, uow: UnitOfWork, account_id: str) -> str:
@@ -244,7 +244,7 @@ class GoalsService:
             if previous is None:
                 await self._require_customer(uow, customer_id)
             elif action == EnrolmentAction.CANCEL:
-                await uow.goals.of_accounts([previous.account_id], hold=True)
+                await uow.goals.hold_accounts([previous.account_id])
             new_settings = None
             if settings is not None:
                 base = previous.settings if previous is not None else GoalSettings()

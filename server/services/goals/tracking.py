@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 import structlog
 
 from server.domain.auth import Caller, Role
 from server.domain.errors import FieldViolation, InvalidArgument, not_found
-from server.domain.events import CreatedFeedItem, FeedItemsCreated, Posting, TransactionsPosted
-from server.domain.goals.allocation import CashFlow, allocate, cash_flows, settle
+from server.domain.events import CreatedFeedItem, FeedItemsCreated, TransactionsPosted
 from server.domain.goals.enrolment import EnrolmentStatus, require_enrolled
 from server.domain.goals.forecast import (
     Forecast,
@@ -30,8 +29,8 @@ from server.domain.goals.forecast import (
     safe_to_save,
     saving_pace,
 )
-from server.domain.goals.history import HistoryEntry, achieved_entry
-from server.domain.goals.milestones import Milestone, ReachedMilestones, new_milestones
+from server.domain.goals.history import achieved_entry
+from server.domain.goals.milestones import Milestone, MilestonePolicy, ReachedMilestones, new_milestones
 from server.domain.goals.model import Goal, GoalStatus
 from server.domain.goals.tracker import TrackerLine, tracker
 from server.domain.insights.catalogue import Catalogue, default_catalogue
@@ -106,47 +105,30 @@ class GoalTrackingService:
         """Bus handler (goal_allocation), for live and backfill postings alike: recalculates the goals of
         every target account in the batch from its current balance. Backfill updates allocations, cash
         flows and reached milestones, and announces nothing."""
-        postings: dict[str, list[Posting]] = {}
-        for posting in event.postings:
-            postings.setdefault(posting.account_id, []).append(posting)
-        held = await uow.goal_cash_flows.read_goals(postings)
-        if not held:
-            return
         now = self._clock()
-        # Each posting's cash flows come from its own balance after, so they need no hold: computed and
-        # stored first, they keep the time the account's goals are held short (events of overlapping
-        # accounts wait for each other there).
-        flows: list[CashFlow] = []
-        for account_id, goals in held.items():
-            plain = [h.goal for h in goals]
-            for posting in postings[account_id]:
-                after = posting.balance_after.amount
-                moves = cash_flows(allocate(after - posting.amount.amount, plain), allocate(after, plain))
-                flows += [CashFlow(goal_id, amount, posting.transaction_id, posting.posted_at)
-                          for goal_id, amount in moves.items()]
-        await uow.goal_cash_flows.insert_new(flows, {h.goal.goal_id: h.goal for g in held.values() for h in g}, now)
-        held = await self._hold(uow, held)
-        balances = await uow.goal_cash_flows.current_balances(held)
+        # Each posting's cash flows come from its own balance after, so they need no hold: stored first,
+        # they keep the time the accounts are held short (events of overlapping accounts wait there).
+        accounts = await uow.goal_cash_flows.record_cash_flows(event.postings, now)
+        if not accounts:
+            return
+        plugin = self._catalogue.goal_milestones()
+        policy = None
+        if plugin is not None:
+            bank = await uow.subscriptions.settings_of([BANK_LEVEL], [plugin.definition.name])
+            policy = milestone_policy(effective_subscription(
+                plugin.definition, bank.get((BANK_LEVEL, plugin.definition.name)), None))
+        # From here to the commit the accounts are held: the allocation from the latest committed balance,
+        # then what it changed.
+        await uow.goals.hold_accounts(accounts)
+        settled = await uow.goal_cash_flows.settle_accounts(accounts, now, policy)
+        await uow.goal_cash_flows.append_history([
+            (goal.customer_id, achieved_entry(goal.goal_id, status_before, SERVICE_ACTOR_ID, now),
+             GOAL.format(goal.customer_id, goal.goal_id)) for goal, status_before in settled.achieved])
+        if policy is None or not settled.moved:
+            return
         changed: dict[str, HeldGoal] = {}
-        moved_accounts: list[tuple[list[HeldGoal], dict[str, Decimal]]] = []
-        history: list[tuple[str, HistoryEntry, str]] = []
-        for account_id, goals in held.items():
-            by_id = {h.goal.goal_id: h for h in goals}
-            allocation = allocate(balances.get(account_id, _ZERO), [h.goal for h in goals])
-            settled = settle([h.goal for h in goals], allocation, now)
-            for updated, achieved in settled:
-                held_goal = by_id[updated.goal_id]
-                if achieved:
-                    history.append((updated.customer_id, achieved_entry(
-                        updated.goal_id, held_goal.goal.status.value, SERVICE_ACTOR_ID, now),
-                        GOAL.format(updated.customer_id, updated.goal_id)))
-                held_goal.goal = updated
-                changed[updated.goal_id] = held_goal
-            if settled:
-                moved_accounts.append((goals, allocation))
-        await uow.goal_cash_flows.append_history(history)
-        items = await self._milestones(uow, moved_accounts, changed, event.live, now)
-        await uow.goal_cash_flows.save_goals(list(changed.values()), now)
+        items = await self._milestones(uow, policy, settled.moved, changed, event.live, now)
+        await uow.goal_cash_flows.save_milestones(list(changed.values()), now)
         if items:
             inserted = await uow.feed.insert_new(items)
             created = tuple(CreatedFeedItem(i.feed_item_id, i.customer_id, i.insight_name, i.period)
@@ -155,42 +137,17 @@ class GoalTrackingService:
                 await uow.domain_events.add(tenant_id, FeedItemsCreated(created), now)
                 log.info("goal_milestones_announced", tenant=tenant_id, count=len(created))
 
-    @staticmethod
-    async def _hold(uow: UnitOfWork, read: dict[str, list[HeldGoal]]) -> dict[str, list[HeldGoal]]:
-        """Holds the accounts' goals and brings what was read up to date: saved amounts, statuses and
-        milestones as the handler before left them. An account whose goals changed otherwise meanwhile
-        (one created, archived, or given another target or priority) is read again whole."""
-        states = await uow.goal_cash_flows.hold_states(read)
-        stale = []
-        for account_id, goals in read.items():
-            held = states.get(account_id, [])
-            if [(g.goal.goal_id, g.goal.target.amount, g.goal.priority) for g in goals] != \
-                    [(h.goal_id, h.target, h.priority) for h in held]:
-                stale.append(account_id)
-                continue
-            for goal, state in zip(goals, held, strict=True):
-                if (goal.goal.saved, goal.goal.status, goal.goal.achieved_at) != \
-                        (state.saved, state.status, state.achieved_at):
-                    goal.goal = replace(goal.goal, saved=state.saved, status=state.status,
-                                        achieved_at=state.achieved_at)
-                goal.milestones = state.milestones
-        if stale:
-            again = await uow.goal_cash_flows.read_goals(stale)
-            read = {account_id: goals for account_id, goals in read.items() if account_id not in stale} | again
-        return read
-
-    async def _milestones(self, uow: UnitOfWork, accounts: list[tuple[list[HeldGoal], dict[str, Decimal]]],
+    async def _milestones(self, uow: UnitOfWork, policy: MilestonePolicy,
+                          accounts: list[tuple[list[HeldGoal], dict[str, Decimal]]],
                           changed: dict[str, HeldGoal], live: bool, now: dt.datetime) -> list[FeedItem]:
         """Records the milestones newly reached by the accounts whose allocation moved (marking their goals
         changed) and returns the GOAL_MILESTONE items to announce: live postings only, to customers who
         receive goal insights (enrolled, not paused) with milestone insights on and subscribed."""
         plugin = self._catalogue.goal_milestones()
-        if plugin is None or not accounts:
-            return []
+        assert plugin is not None
         definition = plugin.definition
         customers = sorted({goals[0].goal.customer_id for goals, _ in accounts})
-        stored = await uow.subscriptions.settings_of([BANK_LEVEL, *customers], [definition.name])
-        policy = milestone_policy(effective_subscription(definition, stored.get((BANK_LEVEL, definition.name)), None))
+        stored = await uow.subscriptions.settings_of(customers, [definition.name])
         subscribed = subscriptions(definition, customers, stored)
         enrolments = await uow.goal_cash_flows.enrolments(customers)
         items: list[FeedItem] = []

@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import BigInteger, CursorResult, and_, bindparam, case, func, insert, select, type_coerce, update
 
-from server.domain.events import Money
-from server.domain.goals.allocation import CashFlow
+from server.domain.events import Money, Posting
+from server.domain.goals.allocation import CashFlow, allocate, cash_flows, settle
 from server.domain.goals.enrolment import EnrolmentStatus, GoalSettings
 from server.domain.goals.history import HistoryEntry
+from server.domain.goals.milestones import MilestonePolicy
 from server.domain.goals.model import Goal, GoalCategory, GoalStatus
 from server.domain.ids import new_id
 from server.domain.money import from_scaled, to_scaled
@@ -26,14 +27,12 @@ from server.store.models import AccountRow, TransactionRow
 from server.store.repositories.base import TenantRepository
 
 _GOALS = GoalRow.__table__
+_ZERO = Decimal(0)
 # PostgreSQL's statements of the calculation after postings: plain SQL, one array per column.
 _READ_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, target, currency, target_date, priority, "
                "status, saved, milestones, created_at, achieved_at FROM goals "
                "WHERE tenant_id = $1 AND account_id = ANY($2::text[]) AND status <> 'ARCHIVED' "
                "ORDER BY account_id, priority, created_at, goal_id")
-_HOLD_STATES = ("SELECT account_id, goal_id, target, priority, status, saved, milestones, achieved_at FROM goals "
-                "WHERE tenant_id = $1 AND account_id = ANY($2::text[]) AND status <> 'ARCHIVED' "
-                "ORDER BY account_id, priority, created_at, goal_id FOR UPDATE")
 # The tracker's goals of a chunk, in _READ_GOALS' column order (no milestone keys: not read).
 _TRACKED_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, target, currency, target_date, priority, "
                   "status, saved, NULL, created_at, achieved_at FROM goals "
@@ -50,11 +49,78 @@ FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::te
      AS f(goal_id, transaction_id, customer_id, account_id, amount, currency, posted_at)
 ON CONFLICT (tenant_id, goal_id, transaction_id) DO NOTHING
 """
-_SAVE_GOALS = """
-UPDATE goals AS g
-SET saved = u.saved, status = u.status, achieved_at = u.achieved_at, milestones = u.milestones::json, updated_at = $2
-FROM unnest($3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::text[])
-     AS u(goal_id, saved, status, achieved_at, milestones)
+# The allocation rule of server.domain.goals.allocation in SQL (PostgreSQL's hot path; SQLite runs the
+# domain functions): a goal's share of a balance B is min(target, max(0, max(B, 0) - the targets of the
+# goals before it in allocation order)). Amounts are whole ten-thousandths (BIGINT) throughout.
+_AHEAD = ("COALESCE(SUM({g}target) OVER (PARTITION BY {g}account_id ORDER BY {g}priority, {g}created_at, {g}goal_id "
+          "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)")
+# Each posting's own effect on each goal of its account (allocation after it minus before it), stored
+# when not zero and not stored already; returns the accounts that host goals. No hold: it reads the
+# goals as committed and the balances the event carries.
+_RECORD_CASH_FLOWS = f"""
+WITH g AS (
+  SELECT g.goal_id, g.customer_id, g.account_id, g.currency, g.target, {_AHEAD.format(g="g.")} AS ahead
+  FROM unnest($3::text[]) AS x(account_id)
+  CROSS JOIN LATERAL (SELECT * FROM goals WHERE tenant_id = $1 AND account_id = x.account_id
+                      AND status <> 'ARCHIVED' OFFSET 0) AS g
+), f AS (
+  SELECT g.goal_id, p.transaction_id, g.customer_id, g.account_id, g.currency, p.posted_at,
+         LEAST(g.target, GREATEST(GREATEST(p.after, 0) - g.ahead, 0))
+         - LEAST(g.target, GREATEST(GREATEST(p.after - p.amount, 0) - g.ahead, 0)) AS amount
+  FROM unnest($4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[])
+       AS p(transaction_id, account_id, amount, after, posted_at)
+  JOIN g ON g.account_id = p.account_id
+), i AS (
+  INSERT INTO goal_cash_flows (tenant_id, goal_id, transaction_id, customer_id, account_id, amount, currency,
+                               posted_at, recorded_at)
+  SELECT $1, goal_id, transaction_id, customer_id, account_id, amount, currency, posted_at, $2 FROM f
+  WHERE amount <> 0
+  ON CONFLICT (tenant_id, goal_id, transaction_id) DO NOTHING
+)
+SELECT DISTINCT account_id FROM g
+"""
+# Under the hold of the accounts (GoalsRepository.hold_accounts): every goal's share of its account's
+# current balance, stored where it changed, ACTIVE goals it fills marked ACHIEVED (allocation.settle).
+# Returns the goals achieved now, and every goal of the accounts whose allocation moved and that may
+# have reached a milestone (`w`: a share above 0 with amount steps set ($4), or past a percentage ($5)
+# above the goal's highest percent key); the caller decides which milestones are new, in Python. The
+# goals' columns are as before the update, `share` the new saved amount.
+_SETTLE = f"""
+WITH a AS (
+  SELECT g.goal_id, g.customer_id, g.account_id, g.name, g.category, g.target, g.currency, g.target_date,
+         g.priority, g.status, g.saved, g.milestones, g.created_at, g.achieved_at,
+         LEAST(g.target, GREATEST(b.balance - {_AHEAD.format(g="g.")}, 0)) AS share
+  FROM unnest($2::text[]) AS x(account_id)
+  CROSS JOIN LATERAL (SELECT GREATEST(COALESCE(max(current_balance), 0), 0) AS balance FROM accounts
+                      WHERE tenant_id = $1 AND account_id = x.account_id) AS b
+  CROSS JOIN LATERAL (SELECT * FROM goals WHERE tenant_id = $1 AND account_id = x.account_id
+                      AND status <> 'ARCHIVED' OFFSET 0) AS g
+), c AS (
+  SELECT goal_id, account_id, share, status = 'ACTIVE' AND share >= target AS achieved
+  FROM a WHERE share <> saved OR (status = 'ACTIVE' AND share >= target)
+), u AS (
+  UPDATE goals AS g
+  SET saved = c.share, status = CASE WHEN c.achieved THEN 'ACHIEVED' ELSE g.status END,
+      achieved_at = CASE WHEN c.achieved THEN $3 ELSE g.achieved_at END, updated_at = $3
+  FROM c WHERE g.tenant_id = $1 AND g.goal_id = c.goal_id
+), w AS (
+  SELECT DISTINCT a.account_id FROM a
+  WHERE a.account_id IN (SELECT account_id FROM c) AND a.share > 0 AND ($4 OR
+    (SELECT max(p) FROM unnest($5::int[]) AS p WHERE a.share::numeric * 100 >= p * a.target::numeric) >
+    COALESCE((SELECT max(substr(k, 9)::numeric)
+              FROM json_array_elements_text(CASE WHEN json_typeof(a.milestones) = 'array' THEN a.milestones END) AS k
+              WHERE k ~ '^percent:[0-9]+(\\.[0-9]+)?$'), 0))
+)
+SELECT a.goal_id, a.customer_id, a.account_id, a.name, a.category, a.target, a.currency, a.target_date, a.priority,
+       a.status, a.share, a.milestones, a.created_at, a.achieved_at, c.achieved IS TRUE,
+       a.account_id IN (SELECT account_id FROM w)
+FROM a LEFT JOIN c ON c.goal_id = a.goal_id
+WHERE c.achieved OR a.account_id IN (SELECT account_id FROM w)
+ORDER BY a.account_id, a.priority, a.created_at, a.goal_id
+"""
+_SAVE_MILESTONES = """
+UPDATE goals AS g SET milestones = u.milestones::json, updated_at = $2
+FROM unnest($3::text[], $4::text[]) AS u(goal_id, milestones)
 WHERE g.tenant_id = $1 AND g.goal_id = u.goal_id
 """
 _SETTINGS = ("tracker_insights", "milestone_insights", "at_risk_insights")
@@ -75,16 +141,14 @@ class HeldGoal:
 
 
 @dataclass(frozen=True, slots=True)
-class GoalState:
-    """What may have changed of a goal since it was read: read again under the hold."""
+class Settlement:
+    """What a recalculation from the current balances changed (GoalCashFlowsRepository.settle_accounts)."""
 
-    goal_id: str
-    target: Decimal
-    priority: int
-    status: GoalStatus
-    saved: Decimal
-    milestones: list[str]
-    achieved_at: dt.datetime | None
+    # The goals achieved now, as they are after it, each with its status before.
+    achieved: list[tuple[Goal, str]]
+    # Per account whose allocation moved and that may have reached a milestone: all its goals (not
+    # archived, in allocation order, as after the allocation) and the allocation (goal id -> share).
+    moved: list[tuple[list[HeldGoal], dict[str, Decimal]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,30 +237,6 @@ class GoalCashFlowsRepository(TenantRepository):
             found[row.account_id].append(HeldGoal(_goal(row), list(row.milestones or ())))
         return dict(found)
 
-    async def hold_states(self, account_ids: Collection[str]) -> dict[str, list[GoalState]]:
-        """account id -> the state of its goals that are not archived, in allocation order, held until the
-        unit of work ends: recalculations of one account run one after the other, each reading what the
-        one before wrote. PostgreSQL locks the rows in account order (concurrent events on overlapping
-        accounts wait instead of deadlocking) and reads few columns; SQLite has one writer, which the bus's
-        handler claim already holds."""
-        if not account_ids:
-            return {}
-        connection = await self.session.connection()
-        found: dict[str, list[GoalState]] = defaultdict(list)
-        rows: Any
-        if connection.dialect.name == "postgresql":
-            rows = await connection.exec_driver_sql(_HOLD_STATES, (self.tenant_id, sorted(account_ids)))
-        else:
-            rows = await self.session.execute(select(
-                GoalRow.account_id, GoalRow.goal_id, type_coerce(GoalRow.target, BigInteger), GoalRow.priority,
-                GoalRow.status, type_coerce(GoalRow.saved, BigInteger), GoalRow.milestones, GoalRow.achieved_at).where(
-                GoalRow.tenant_id == self.tenant_id, self.one_of(GoalRow.account_id, sorted(account_ids)),
-                GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *_ALLOCATION_ORDER))
-        for account_id, goal_id, target, priority, status, saved, milestones, achieved_at in rows:
-            found[account_id].append(GoalState(goal_id, from_scaled(int(target)), priority, _STATUSES[status],
-                                               from_scaled(int(saved)), list(milestones or ()), achieved_at))
-        return dict(found)
-
     async def current_balances(self, account_ids: Collection[str]) -> dict[str, Decimal]:
         """The accounts' current balances as committed (read after hold_states: the latest)."""
         connection = await self.session.connection()
@@ -230,25 +270,107 @@ class GoalCashFlowsRepository(TenantRepository):
         await self.session.execute(self.upsert(GoalCashFlowRow).on_conflict_do_nothing(
             index_elements=["tenant_id", "goal_id", "transaction_id"]), rows)
 
-    async def save_goals(self, goals: Sequence[HeldGoal], now: dt.datetime) -> None:
-        """Stores the recalculated goals: saved amount, status, achieved time and milestone keys."""
+    async def record_cash_flows(self, postings: Sequence[Posting], now: dt.datetime) -> set[str]:
+        """Stores each posting's goal cash flows (allocation.cash_flows of the allocations of its balance
+        after and before it) that are not stored yet, and returns the accounts of the postings that host
+        goals. Needs no hold: each entry is the posting's own effect, from the balance the posting carries."""
+        by_account: dict[str, list[Posting]] = defaultdict(list)
+        for posting in postings:
+            by_account[posting.account_id].append(posting)
+        if not by_account:
+            return set()
+        connection = await self.session.connection()
+        if connection.dialect.name == "postgresql":
+            rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(_RECORD_CASH_FLOWS, (
+                self.tenant_id, now, sorted(by_account), [p.transaction_id for p in postings],
+                [p.account_id for p in postings], [to_scaled(p.amount.amount) for p in postings],
+                [to_scaled(p.balance_after.amount) for p in postings], [p.posted_at for p in postings]))
+            return {row[0] for row in rows}
+        held = await self.read_goals(by_account)
+        flows: list[CashFlow] = []
+        for account_id, goals in held.items():
+            plain = [h.goal for h in goals]
+            for posting in by_account[account_id]:
+                after = posting.balance_after.amount
+                moves = cash_flows(allocate(after - posting.amount.amount, plain), allocate(after, plain))
+                flows += [CashFlow(goal_id, amount, posting.transaction_id, posting.posted_at)
+                          for goal_id, amount in moves.items()]
+        await self.insert_new(flows, {h.goal.goal_id: h.goal for goals in held.values() for h in goals}, now)
+        return set(held)
+
+    async def settle_accounts(self, account_ids: Collection[str], now: dt.datetime,
+                              policy: MilestonePolicy | None) -> Settlement:
+        """Allocates each account's current balance to its goals and stores what changed (saved amounts;
+        ACTIVE goals filled become ACHIEVED at `now`): allocation.allocate and settle. The caller holds the
+        accounts (GoalsRepository.hold_accounts), so the balance read here is the latest committed.
+        `policy`: the milestones to watch for; the result's `moved` has the accounts whose allocation
+        moved and that may have reached one of them (None: none)."""
+        if not account_ids:
+            return Settlement([], [])
+        connection = await self.session.connection()
+        if connection.dialect.name == "postgresql":
+            watch_all = policy is not None and (policy.amount_step is not None
+                                                or policy.all_goals_amount_step is not None)
+            percentages = list(policy.percentages) if policy is not None else []
+            rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(_SETTLE, (
+                self.tenant_id, sorted(account_ids), now, watch_all, percentages))
+            settlement = Settlement([], [])
+            current: tuple[list[HeldGoal], dict[str, Decimal]] | None = None
+            for row in rows:
+                share, achieved = from_scaled(int(row[10])), row[14]
+                goal = Goal(goal_id=row[0], customer_id=row[1], account_id=row[2], name=row[3],
+                            category=_CATEGORIES[row[4]], target=Money(from_scaled(int(row[5])), row[6]),
+                            target_date=row[7], priority=row[8],
+                            status=GoalStatus.ACHIEVED if achieved else _STATUSES[row[9]], saved=share,
+                            created_at=row[12], achieved_at=now if achieved else row[13], archived_at=None)
+                if achieved:
+                    settlement.achieved.append((goal, row[9]))
+                if row[15]:
+                    if current is None or current[0][0].goal.account_id != goal.account_id:
+                        current = ([], {})
+                        settlement.moved.append(current)
+                    current[0].append(HeldGoal(goal, list(row[11] or ())))
+                    current[1][goal.goal_id] = share
+            return settlement
+        held = await self.read_goals(account_ids)
+        balances = await self.current_balances(held)
+        settlement = Settlement([], [])
+        changed: list[HeldGoal] = []
+        for account_id, goals in held.items():
+            by_id = {h.goal.goal_id: h for h in goals}
+            allocation = allocate(balances.get(account_id, _ZERO), [h.goal for h in goals])
+            settled = settle([h.goal for h in goals], allocation, now)
+            for updated, achieved in settled:
+                if achieved:
+                    settlement.achieved.append((updated, by_id[updated.goal_id].goal.status.value))
+                by_id[updated.goal_id].goal = updated
+                changed.append(by_id[updated.goal_id])
+            if settled and policy is not None:
+                settlement.moved.append((goals, allocation))
+        if changed:
+            stmt = update(_GOALS).where(_GOALS.c.tenant_id == self.tenant_id,
+                                        _GOALS.c.goal_id == bindparam("b_goal_id")
+                                        ).values(saved=bindparam("b_saved"), status=bindparam("b_status"),
+                                                 achieved_at=bindparam("b_achieved_at"), updated_at=now)
+            await self.session.execute(stmt, [
+                {"b_goal_id": g.goal.goal_id, "b_saved": g.goal.saved, "b_status": g.goal.status.value,
+                 "b_achieved_at": g.goal.achieved_at} for g in changed],
+                execution_options={"synchronize_session": False})
+        return settlement
+
+    async def save_milestones(self, goals: Sequence[HeldGoal], now: dt.datetime) -> None:
+        """Stores the goals' milestone keys (what they reached, in the order reached)."""
         if not goals:
             return
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql":
-            await connection.exec_driver_sql(_SAVE_GOALS, (
-                self.tenant_id, now, [g.goal.goal_id for g in goals], [to_scaled(g.goal.saved) for g in goals],
-                [g.goal.status.value for g in goals], [g.goal.achieved_at for g in goals],
-                [json.dumps(g.milestones) for g in goals]))
+            await connection.exec_driver_sql(_SAVE_MILESTONES, (
+                self.tenant_id, now, [g.goal.goal_id for g in goals], [json.dumps(g.milestones) for g in goals]))
             return
         stmt = update(_GOALS).where(_GOALS.c.tenant_id == self.tenant_id, _GOALS.c.goal_id == bindparam("b_goal_id")
-                                    ).values(saved=bindparam("b_saved"), status=bindparam("b_status"),
-                                             achieved_at=bindparam("b_achieved_at"),
-                                             milestones=bindparam("b_milestones"), updated_at=now)
-        await self.session.execute(stmt, [
-            {"b_goal_id": g.goal.goal_id, "b_saved": g.goal.saved, "b_status": g.goal.status.value,
-             "b_achieved_at": g.goal.achieved_at, "b_milestones": g.milestones} for g in goals],
-            execution_options={"synchronize_session": False})
+                                    ).values(milestones=bindparam("b_milestones"), updated_at=now)
+        await self.session.execute(stmt, [{"b_goal_id": g.goal.goal_id, "b_milestones": g.milestones} for g in goals],
+                                   execution_options={"synchronize_session": False})
 
     async def enrolments(self, customer_ids: Collection[str]) -> dict[str, EnrolmentState]:
         if not customer_ids:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from server.domain.goals.enrolment import Enrolment, EnrolmentStatus, GoalSettin
 from server.domain.goals.history import Actor, HistoryEntry, HistoryKind
 from server.domain.goals.model import Goal, GoalCategory, GoalStatus
 from server.domain.ids import new_id
+from server.store.driver import dialect_of
 from server.store.goals_models import GoalEnrolmentRow, GoalHistoryRow, GoalRow
 from server.store.keyset import keyset_page
 from server.store.repositories.base import TenantRepository
@@ -94,6 +96,17 @@ def _goal_values(goal: Goal) -> dict[str, Any]:
             "archived_at": goal.archived_at}
 
 
+# pg_advisory_xact_lock's first key for the hold of a target account's allocation (hold_accounts); the
+# second is a hash of the account: a collision only makes two accounts wait for each other.
+_ACCOUNT_HOLD_CLASS = 0x60A1
+_HOLD_ACCOUNTS = "SELECT count(pg_advisory_xact_lock($1::int, k)) FROM unnest($2::int[]) AS k"
+
+
+def _hold_key(tenant_id: str, account_id: str) -> int:
+    digest = hashlib.blake2b(f"{tenant_id}\x00{account_id}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 # The order an account's balance is allocated in (server.domain.goals.allocation): the list order too.
 _ALLOCATION_KEY = (GoalRow.priority, GoalRow.created_at, GoalRow.goal_id)
 
@@ -134,23 +147,31 @@ class GoalsRepository(TenantRepository):
             GoalRow.status != GoalStatus.ARCHIVED.value).order_by(*_ALLOCATION_KEY))
         return [_goal(row) for row in rows]
 
-    async def of_accounts(self, account_ids: Collection[str], *, hold: bool = False) -> dict[str, list[Goal]]:
+    async def of_accounts(self, account_ids: Collection[str]) -> dict[str, list[Goal]]:
         """account id -> its goals that are not archived, in allocation order; one statement. Accounts
-        without goals are absent. `hold`: the rows are locked until the unit of work ends (PostgreSQL, in
-        the order the allocation after postings locks them too), so that a goal change and a posting
-        recalculate the account one after the other."""
+        without goals are absent. To recalculate them, hold the accounts first (hold_accounts)."""
         if not account_ids:
             return {}
         query = select(GoalRow).where(
             GoalRow.tenant_id == self.tenant_id, self.one_of(GoalRow.account_id, sorted(account_ids)),
             GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *_ALLOCATION_KEY)
-        if hold:
-            query = query.with_for_update()
         rows = await self.session.scalars(query.execution_options(populate_existing=True))
         found: dict[str, list[Goal]] = defaultdict(list)
         for row in rows:
             found[row.account_id].append(_goal(row))
         return dict(found)
+
+    async def hold_accounts(self, account_ids: Collection[str]) -> None:
+        """Holds the allocation of the target accounts until the unit of work ends: whoever allocates an
+        account's balance to its goals (postings, goal changes) does so one after the other, each reading
+        the balance and goals the one before left. PostgreSQL: one advisory lock per account (not the
+        goal rows), taken in key order, so holders of overlapping accounts wait instead of deadlocking;
+        SQLite has one writer, which the caller's first write holds."""
+        if not account_ids or dialect_of(self.session).name != "postgresql":
+            return
+        keys = sorted({_hold_key(self.tenant_id, account_id) for account_id in account_ids})
+        connection = await self.session.connection()
+        await connection.exec_driver_sql(_HOLD_ACCOUNTS, (_ACCOUNT_HOLD_CLASS, keys))
 
     async def count_active(self, customer_id: str) -> int:
         return await self.session.scalar(select(func.count()).select_from(GoalRow).where(

@@ -1,0 +1,129 @@
+"""The calculation after postings as the store runs it (PostgreSQL in SQL, SQLite through the domain
+functions): each posting's cash flows and the settled allocation are those of
+server.domain.goals.allocation, whatever the goals (ties on priority and creation time, paused, achieved
+and archived goals, balances at, below and above the targets), and every account that has a new
+milestone is among those it hands back to be checked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+
+from server.bootstrap import Services
+from server.domain.events import Direction, Money, Posting
+from server.domain.goals.allocation import allocate, allocation_order, cash_flows, settle
+from server.domain.goals.milestones import MilestonePolicy, ReachedMilestones, new_milestones
+from server.domain.goals.model import Goal, GoalCategory, GoalStatus
+from server.store.goals_models import GoalCashFlowRow, GoalRow
+from server.store.models import AccountRow, CustomerRow
+from server.store.uow import UnitOfWork
+
+NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+ACCOUNTS = 24
+STATUSES = [GoalStatus.ACTIVE] * 5 + [GoalStatus.PAUSED, GoalStatus.ACHIEVED, GoalStatus.ARCHIVED]
+MILESTONES = [[], [], ["percent:25"], ["percent:50", "amount:100"], ["percent:100"], ["percent:7.5"]]
+
+
+def _goals(rng: random.Random, customer_id: str, account_id: str) -> list[tuple[Goal, list[str]]]:
+    goals = []
+    for n in range(rng.randint(1, 6)):
+        status = rng.choice(STATUSES)
+        goals.append((Goal(goal_id=f"{account_id}-{rng.randint(0, 99):02d}{n}", customer_id=customer_id,
+                           account_id=account_id, name=f"Goal {n}", category=GoalCategory.CUSTOM,
+                           target=Money(Decimal(rng.choice([1, 250, 999, 1000, 4000])) + Decimal("0.0001")
+                                        * rng.randint(0, 9), "EUR"),
+                           target_date=None, priority=rng.randint(1, 3), status=status,
+                           saved=Decimal(rng.choice([0, 0, 10, 250])),
+                           created_at=NOW - dt.timedelta(days=rng.choice([1, 1, 2])),
+                           achieved_at=NOW - dt.timedelta(days=1) if status == GoalStatus.ACHIEVED else None,
+                           archived_at=NOW if status == GoalStatus.ARCHIVED else None), rng.choice(MILESTONES)))
+    return goals
+
+
+async def test_cash_flows_and_settlement_follow_the_domain_rule(services: Services, tenant: str) -> None:
+    rng = random.Random(18)
+    balances = {f"a{n:02d}": Decimal(rng.choice([-300, 0, 1, 250, 1000, 1250, 2500, 5000, 20000]))
+                + Decimal("0.0001") * rng.randint(0, 9) for n in range(ACCOUNTS)}
+    goals = {account_id: _goals(rng, f"c{account_id}", account_id) for account_id in balances}
+    async with services.database.sessions() as session:
+        await session.execute(insert(CustomerRow), [
+            {"tenant_id": tenant, "customer_id": f"c{a}", "attributes": {}, "created_at": NOW, "updated_at": NOW}
+            for a in balances])
+        await session.execute(insert(AccountRow), [
+            {"tenant_id": tenant, "account_id": a, "customer_id": f"c{a}", "authorized_customer_ids": [],
+             "account_type": "CHECKING", "container": "BANK", "currency": "EUR", "current_balance": balance,
+             "available_balance": balance, "attributes": {}, "created_at": NOW, "updated_at": NOW}
+            for a, balance in balances.items()])
+        await session.execute(insert(GoalRow), [
+            {"tenant_id": tenant, "goal_id": g.goal_id, "customer_id": g.customer_id, "account_id": g.account_id,
+             "name": g.name, "category": g.category.value, "target": g.target.amount, "currency": "EUR",
+             "target_date": None, "priority": g.priority, "status": g.status.value, "saved": g.saved,
+             "milestones": keys, "request_id": None, "created_at": g.created_at, "updated_at": g.created_at,
+             "achieved_at": g.achieved_at, "archived_at": g.archived_at}
+            for account_goals in goals.values() for g, keys in account_goals])
+        await session.commit()
+    postings = []
+    for n, (account_id, balance) in enumerate(balances.items()):
+        for i in range(3):
+            amount = Decimal(rng.choice([-2000, -250, -1, 1, 250, 999, 3000]))
+            postings.append(Posting(f"t{n}-{i}", account_id, f"c{account_id}", "CHECKING", "BANK",
+                                    Money(amount, "EUR"), Money(balance - 1000 * i, "EUR"), NOW,
+                                    Direction.CREDIT if amount > 0 else Direction.DEBIT))
+    postings.append(Posting("t-none", "no-goals", "cx", "CHECKING", "BANK", Money(Decimal(5), "EUR"),
+                            Money(Decimal(5), "EUR"), NOW, Direction.CREDIT))
+    policy = MilestonePolicy()
+
+    async with UnitOfWork(services.database, tenant) as uow:
+        accounts = await uow.goal_cash_flows.record_cash_flows(postings, NOW)
+        await uow.goals.hold_accounts(accounts)
+        settled = await uow.goal_cash_flows.settle_accounts(accounts, NOW, policy)
+        await uow.commit()
+    async with UnitOfWork(services.database, tenant) as uow:  # again: nothing new, nothing moves
+        assert await uow.goal_cash_flows.record_cash_flows(postings, NOW) == accounts
+        again = await uow.goal_cash_flows.settle_accounts(accounts, NOW, policy)
+        await uow.commit()
+    assert (again.achieved, again.moved) == ([], [])
+
+    live = {a: allocation_order([g for g, _ in account_goals]) for a, account_goals in goals.items()}
+    assert accounts == {a for a, account_goals in live.items() if account_goals}
+    expected_flows = set()
+    for p in postings:
+        after = p.balance_after.amount
+        plain = live.get(p.account_id, [])
+        for goal_id, amount in cash_flows(allocate(after - p.amount.amount, plain), allocate(after, plain)).items():
+            expected_flows.add((goal_id, p.transaction_id, amount))
+    async with services.database.sessions() as session:
+        stored_flows = set((await session.execute(select(
+            GoalCashFlowRow.goal_id, GoalCashFlowRow.transaction_id, GoalCashFlowRow.amount).where(
+            GoalCashFlowRow.tenant_id == tenant))).all())
+        stored = {row.goal_id: row for row in await session.scalars(select(GoalRow).where(GoalRow.tenant_id == tenant))}
+    assert stored_flows == expected_flows
+
+    expected_achieved = []
+    must_check = set()
+    for account_id, plain in live.items():
+        allocation = allocate(balances[account_id], plain)
+        changes = settle(plain, allocation, NOW)
+        for goal in plain:
+            assert stored[goal.goal_id].saved == allocation[goal.goal_id]
+        for updated, achieved in changes:
+            assert stored[updated.goal_id].status == updated.status.value
+            if achieved:
+                expected_achieved.append((updated.goal_id, "ACTIVE"))
+                assert stored[updated.goal_id].achieved_at == NOW
+        reached = ReachedMilestones({g.goal_id: frozenset(k) for g, k in goals[account_id]})
+        if changes and new_milestones(policy, plain, reached, saved=allocation):
+            must_check.add(account_id)
+    assert sorted((g.goal_id, before) for g, before in settled.achieved) == sorted(expected_achieved)
+    assert {g.goal_id for g, _ in settled.achieved} and must_check  # the data exercises both
+    handed = {held[0].goal.account_id: (held, allocation) for held, allocation in settled.moved}
+    assert must_check <= set(handed)
+    for account_id, (held, allocation) in handed.items():
+        assert [h.goal.goal_id for h in held] == [g.goal_id for g in live[account_id]]  # allocation order
+        assert allocation == allocate(balances[account_id], live[account_id])
+        assert [h.goal.saved for h in held] == [allocation[h.goal.goal_id] for h in held]
+        assert [h.milestones for h in held] == [dict((g.goal_id, k) for g, k in goals[account_id])[h.goal.goal_id]
+                                                for h in held]
