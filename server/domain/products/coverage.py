@@ -83,16 +83,32 @@ class Span:
     dimension: Dimension
     interval: Interval | None = None
     values: frozenset[ChoiceValue] = frozenset()  # the values in the region (persona: True = member)
-    other: bool = False  # also every value the conditions do not name
+    other: bool = False  # also every value the conditions do not name ...
+    excluded: frozenset[ChoiceValue] = frozenset()  # ... that is, every value but these
+
+    def contains(self, context: QuoteContext) -> bool:
+        """Whether a quote's request lies in this span (a missing attribute lies in none)."""
+        kind, name = self.dimension.kind, self.dimension.name
+        if kind is DimensionKind.PERSONA:
+            return (name in context.persona_ids) in self.values
+        if kind is DimensionKind.AMOUNT or kind is DimensionKind.TERM:
+            assert self.interval is not None
+            return self.interval.contains(context.amount.amount if kind is DimensionKind.AMOUNT
+                                          else context.term_months)
+        if self.interval is not None:
+            return check(NumberIn(name, self.interval), context).held
+        if self.other:  # a value the conditions do not name (or of another type) fails them all, as here
+            return name in context.attributes and not check(ValueIn(name, self.excluded), context).held
+        return check(ValueIn(name, self.values), context).held
 
     def __str__(self) -> str:
         if self.interval is not None:
             return f"{self.dimension} {self.interval}"
         if self.dimension.kind is DimensionKind.PERSONA:
             return f"{'in' if True in self.values else 'not in'} persona {self.dimension.name}"
-        shown = ", ".join(sorted(str(v) for v in self.values))
         if self.other:
-            return f"{self.dimension} not in {{{shown}}}" if shown else f"{self.dimension} any other value"
+            return f"{self.dimension} not in {{{', '.join(sorted(str(v) for v in self.excluded))}}}"
+        shown = ", ".join(sorted(str(v) for v in self.values))
         return f"{self.dimension} = {shown}" if len(self.values) == 1 else f"{self.dimension} in {{{shown}}}"
 
 
@@ -102,6 +118,10 @@ class Region:
 
     def span(self, dimension: Dimension) -> Span | None:
         return next((s for s in self.spans if s.dimension == dimension), None)
+
+    def contains(self, context: QuoteContext) -> bool:
+        """Whether an eligible request lies in the region (the axes it does not name are free)."""
+        return all(s.contains(context) for s in self.spans)
 
     def __str__(self) -> str:
         return ", ".join(map(str, self.spans)) or "every eligible request"
@@ -263,7 +283,9 @@ def _region(axes: Sequence[_Axis], box: Box) -> Region:
             spans.append(Span(axis.dimension, Interval(low.low, high.high, low.low_closed, high.high_closed)))
         else:
             values = frozenset(p for p in chosen if not isinstance(p, (_Other, Interval)))
-            spans.append(Span(axis.dimension, values=values, other=any(isinstance(p, _Other) for p in chosen)))
+            excluded = frozenset(p for p in axis.pieces if not isinstance(p, (_Other, Interval))) - values
+            other = any(isinstance(p, _Other) for p in chosen)
+            spans.append(Span(axis.dimension, values=values, other=other, excluded=excluded if other else frozenset()))
     return Region(tuple(spans))
 
 
