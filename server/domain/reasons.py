@@ -180,6 +180,10 @@ class Reason(StrEnum):
     PRODUCT_NOT_FOUND = "PRODUCT_NOT_FOUND", "no such product (NOT_FOUND)"
     PRODUCT_VERSION_NOT_FOUND = "PRODUCT_VERSION_NOT_FOUND", "no such product version (NOT_FOUND)"
 
+    # -- personas: segment expressions (docs/segments.md) -----------------------------------------
+    SEGMENT_EXPRESSION_INVALID = "SEGMENT_EXPRESSION_INVALID", \
+        "a segment expression does not parse or does not fit the attribute catalogue (INVALID_ARGUMENT)"
+
     # -- quotas (RESOURCE_EXHAUSTED) --------------------------------------------------------------
     OTP_TOO_MANY_SENDS = "OTP_TOO_MANY_SENDS", "the customer's hourly one-time passwords are used up"
 
