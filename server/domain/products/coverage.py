@@ -290,7 +290,10 @@ def _region(axes: Sequence[_Axis], box: Box) -> Region:
 
 
 def analyse(terms: ProductTerms) -> CoverageReport:
-    axes = _eligible(_axes(terms), terms)
+    axes = _axes(terms)
+    if any(not axis.pieces for axis in axes):  # empty limits (validation refuses them): no request fits
+        return CoverageReport((), (), 0, nothing_eligible=True)
+    axes = _eligible(axes, terms)
     cells = math.prod(len(a.pieces) for a in axes)
     if cells > MAX_CELLS:
         raise InvalidArgument("PRODUCT_GRID_TOO_LARGE",

@@ -112,6 +112,7 @@ def test_nothing_eligible_and_a_clean_grid():
     assert analyse(terms).clean
     never = (Rule("never", (NumberIn("age", Interval.above(50)), NumberIn("age", Interval.below(40)))),)
     assert analyse(dataclasses.replace(terms, availability=never)).nothing_eligible
+    assert analyse(dataclasses.replace(terms, amount_limits=Interval.at_most(0))).nothing_eligible  # unvalidated
 
 
 def test_a_grid_too_large_is_refused():
