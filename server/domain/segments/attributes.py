@@ -129,3 +129,53 @@ class AttributeCatalogue:
 
     def get(self, name: str) -> AttributeDefinition | None:
         return self.attributes.get(name)
+
+
+_TEXT_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+_TEXT_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def value_from_text(definition: AttributeDefinition, text: str) -> AttributeValue:
+    """A value given as text (ingestion's attribute maps are strings) as a value of the attribute:
+    `true`/`false`, `-12`, `5000.50`, any string, one of an ENUM's values, `2024-01-31`. ValueError,
+    saying what was expected, for anything else."""
+    match definition.type:
+        case AttributeType.BOOL:
+            if text in ("true", "false"):
+                return text == "true"
+        case AttributeType.INT:
+            if _TEXT_NUMBER.match(text) and "." not in text and len(text.lstrip("-")) <= 19:
+                number = int(text)
+                if INT_MIN <= number <= INT_MAX:
+                    return number
+        case AttributeType.DECIMAL:
+            if _TEXT_NUMBER.match(text) and decimal_fits(Decimal(text)):
+                return Decimal(text)
+        case AttributeType.STRING:
+            return text
+        case AttributeType.ENUM:
+            if text in definition.values:
+                return text
+        case AttributeType.DATE:
+            if _TEXT_DAY.match(text):
+                try:
+                    return dt.date.fromisoformat(text)
+                except ValueError:
+                    pass
+    expected = {
+        AttributeType.BOOL: "true or false", AttributeType.INT: "a whole number within 64 bits",
+        AttributeType.DECIMAL: "a number with at most 4 decimal places", AttributeType.STRING: "text",
+        AttributeType.ENUM: "one of " + ", ".join(definition.values), AttributeType.DATE: "a date YYYY-MM-DD",
+    }[definition.type]
+    raise ValueError(f"{definition.name} is {definition.type}: {text[:40]!r} is not {expected}")
+
+
+def value_to_text(value: AttributeValue) -> str:
+    """The text `value_from_text` reads back to the same value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
