@@ -71,6 +71,12 @@ class Services:
         await self.database.dispose()
 
 
+# SQLite has one writer, so its workers run one job at a time: a job there handles the tenant's next
+# pending TransactionsPosted with its own, each handler once for them all (server.services.bus), which
+# shares each handler's transaction and reads between events.
+SQLITE_EVENTS_PER_JOB = 10
+
+
 def event_handlers(insights: InsightsService, engagement: EngagementService,
                    goal_funding: GoalFundingService, goal_tracking: GoalTrackingService) -> EventHandlers:
     """EVENT_HANDLERS: which use cases react to which domain event, in the order they run. A handler's
@@ -116,7 +122,8 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
     goal_funding = GoalFundingService(
         database, publisher, stream=None if redis is None else RedisTransferStream(redis, settings.queue_name))
     goal_tracking = GoalTrackingService(database, publisher, catalogue=catalogue)
-    bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking))
+    bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking),
+                     events_per_job=SQLITE_EVENTS_PER_JOB if database.dialect == "sqlite" else 1)
     otp_hash_key = hashlib.sha256(b"engage-otp:" + keys[0].encode()).digest()
     return Services(settings=settings, database=database, redis=redis, publisher=publisher,
                     tenants=TenantService(database,

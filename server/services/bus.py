@@ -54,6 +54,8 @@ MAX_RESENDS = 10
 # (restarted empty) or never had it (down when the event was committed). So an outage's backlog
 # drains within a sweep of Redis coming back instead of waiting LOST_AFTER.
 ANNOUNCE_AGAIN_AFTER = dt.timedelta(seconds=15)
+# A job that handles several events at once (events_per_job) stops adding them at this many postings.
+POSTINGS_PER_JOB = 5_000
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,17 @@ class HandlersFailed(Exception):
         self.failed = failed
 
 
+def _together(events: list[DomainEvent]) -> DomainEvent:
+    """One event for a handler: several TransactionsPosted (of one job, all live or all not) as one, their
+    postings in event order, so that each account's still follow the order they moved its balance in."""
+    if len(events) == 1:
+        return events[0]
+    first = events[0]
+    assert isinstance(first, TransactionsPosted)
+    return TransactionsPosted(tuple(p for e in events if isinstance(e, TransactionsPosted) for p in e.postings),
+                              first.live)
+
+
 def size_of(event: DomainEvent) -> int:
     """How many facts an event carries (postings, balances, items...), for logs and throughput."""
     match event:
@@ -95,11 +108,18 @@ def size_of(event: DomainEvent) -> int:
 
 class MessageBus:
     def __init__(self, database: Database, publisher: EventPublisher, handlers: EventHandlers,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, *, events_per_job: int = 1,
+                 postings_per_job: int = POSTINGS_PER_JOB) -> None:
+        """`events_per_job` above 1: a job handles, with its own TransactionsPosted, up to that many
+        (and `postings_per_job` postings) of the tenant's next ones that no handler touched yet, each
+        handler once for all of them. Where one job runs at a time (SQLite's one writer) each handler's
+        transaction and reads are then shared by several events; their own jobs later find them processed."""
         self._database = database
         self._publisher = publisher
         self._handlers = handlers
         self._clock = clock
+        self._events_per_job = events_per_job
+        self._postings_per_job = postings_per_job
 
     async def process(self, event_id: int) -> int:
         """Runs every registered handler that has not finished the event, then marks it processed.
@@ -107,52 +127,76 @@ class MessageBus:
         HandlersFailed when a handler failed, after the others ran."""
         async with UnitOfWork(self._database) as uow:
             stored = await uow.domain_events.get_unprocessed(event_id)
-        if stored is None:
-            return 0
-        return await self._handle(event_id, stored.tenant_id, stored.event, stored.handled_by)
+            if stored is None:
+                return 0
+            events: dict[int, DomainEvent] = {event_id: stored.event}
+            if self._events_per_job > 1 and not stored.handled_by and isinstance(stored.event, TransactionsPosted):
+                events |= await self._followers(uow, event_id, stored.tenant_id, stored.event)
+        return await self._handle(events, stored.tenant_id, stored.handled_by)
 
-    async def _handle(self, event_id: int, tenant_id: str, event: DomainEvent, handled_by: frozenset[str]) -> int:
+    async def _followers(self, uow: UnitOfWork, event_id: int, tenant_id: str,
+                         first: TransactionsPosted) -> dict[int, DomainEvent]:
+        """The tenant's next untouched TransactionsPosted that fit in this job: as live (or not) as the
+        first, in id order, up to the job's bounds."""
+        found = await uow.domain_events.untouched_after(event_id, tenant_id, kind_of(TransactionsPosted),
+                                                        self._events_per_job - 1)
+        followers: dict[int, DomainEvent] = {}
+        postings = len(first.postings)
+        for follower_id, follower in found:
+            assert isinstance(follower, TransactionsPosted)
+            postings += len(follower.postings)
+            if follower.live != first.live or postings > self._postings_per_job:
+                break
+            followers[follower_id] = follower
+        return followers
+
+    async def _handle(self, events: dict[int, DomainEvent], tenant_id: str, handled_by: frozenset[str]) -> int:
+        """`events`: one event, or several TransactionsPosted that no handler touched yet (handled_by empty)."""
+        event_id, event = next(iter(events.items()))
         pending = [h for h in self._handlers.get(type(event), ()) if h.name not in handled_by]
         failed: dict[str, BaseException] = {}
         raised: list[tuple[int, DomainEvent]] = []
         for number, handler in enumerate(pending, 1):
-            # The last handler, when every other one finished, marks the event processed in its own
+            # The last handler, when every other one finished, marks the events processed in its own
             # transaction: one unit of work fewer per event.
             finishes = number == len(pending) and not failed
             try:
-                raised += await self._run(handler, event_id, tenant_id, event, finishes)
+                raised += await self._run(handler, events, tenant_id, finishes)
             except Exception as exc:
                 log.warning("event_handler_failed", event_id=event_id, kind=kind_of(type(event)),
-                            handler=handler.name, tenant=tenant_id, error=repr(exc))
+                            handler=handler.name, tenant=tenant_id, error=repr(exc),
+                            **({"event_ids": list(events)} if len(events) > 1 else {}))
                 failed[handler.name] = exc
         if not pending:  # no handler for its type, or the last one's mark was lost with its job
             async with UnitOfWork(self._database) as uow:
-                await uow.domain_events.mark_processed(event_id, self._clock())
+                await uow.domain_events.mark_processed(list(events), self._clock())
                 await uow.commit()
         for raised_id, raised_event in raised:
             try:
-                await self._handle(raised_id, tenant_id, raised_event, frozenset())
+                await self._handle({raised_id: raised_event}, tenant_id, frozenset())
             except Exception:  # logged by its handlers; the queue retries it as it would any event
                 await announce_committed(self._publisher, [raised_id])
         if failed:
             raise HandlersFailed(event_id, failed)
-        size = size_of(event)
-        log.info("domain_event_processed", event_id=event_id, kind=kind_of(type(event)), tenant=tenant_id, size=size)
+        size = sum(size_of(e) for e in events.values())
+        log.info("domain_event_processed", event_id=event_id, kind=kind_of(type(event)), tenant=tenant_id, size=size,
+                 **({"event_ids": list(events)} if len(events) > 1 else {}))
         return size
 
-    async def _run(self, handler: EventHandler, event_id: int, tenant_id: str, event: DomainEvent,
+    async def _run(self, handler: EventHandler, events: dict[int, DomainEvent], tenant_id: str,
                    finishes: bool) -> list[tuple[int, DomainEvent]]:
         """Runs one handler in its own unit of work; returns the events it raised to be handled next."""
         async with UnitOfWork(self._database, tenant_id) as uow:
             # Claimed first, in the handler's own transaction: a job of the same event running this
             # handler at the same time waits here until this one ends, then finds it finished.
             now = self._clock()
-            # Lost to another job: that job's last handler (or its retry) marks the event processed.
-            if not await uow.domain_events.claim_handling(event_id, handler.name, now):
+            # Those lost to another job: that job's last handler (or its retry) marks them processed.
+            claimed = await uow.domain_events.claim_handling(list(events), handler.name, now)
+            if not claimed:
                 return []
-            after_commit = await handler.handle(uow, tenant_id, event)
+            after_commit = await handler.handle(uow, tenant_id, _together([events[i] for i in claimed]))
             if finishes:
-                await uow.domain_events.mark_processed(event_id, now)
+                await uow.domain_events.mark_processed(claimed, now)
             await uow.commit()
             added, objects = list(uow.domain_events.added), dict(uow.domain_events.added_events)
         # Events raised without their object (none today) go to the queue.

@@ -20,6 +20,8 @@ from server.domain.events import (
     CustomerAttributesChanged,
     FeedItemsCreated,
     HoldingsChanged,
+    Money,
+    Posting,
     TransactionsPosted,
 )
 from server.domain.ingest.model import Direction
@@ -33,6 +35,7 @@ from server.services.bus import (
 )
 from server.store.event_payloads import decode
 from server.store.models import DomainEventHandlingRow, DomainEventRow
+from server.store.uow import UnitOfWork
 from tests.support.builders import account, customer, seed_accounts, stream, transaction
 from workers.settings import worker_settings
 
@@ -292,3 +295,98 @@ async def test_an_event_whose_handlers_keep_failing_is_given_up_after_its_resend
     assert await much_later.abandoned_count() == 1
     [event] = await stored(services, TransactionsPosted)
     assert (event.processed_at, event.attempts) == (None, MAX_RESENDS + 1)
+
+
+def posting(transaction_id: str, account_id: str = "a1") -> Posting:
+    one = Money(Decimal("1.0000"), "EUR")
+    return Posting(transaction_id, account_id, "c1", "CHECKING", "BANK", one, one,
+                   dt.datetime(2024, 1, 15, 12, tzinfo=dt.UTC), Direction.CREDIT)
+
+
+async def outbox(services, tenant: str, *events: TransactionsPosted) -> list[int]:
+    async with UnitOfWork(services.database, tenant) as uow:
+        ids = [await uow.domain_events.add(tenant, event, dt.datetime.now(dt.UTC)) for event in events]
+        await uow.commit()
+    return ids
+
+
+def posted(*transaction_ids: str, live: bool = True) -> TransactionsPosted:
+    return TransactionsPosted(tuple(posting(t) for t in transaction_ids), live)
+
+
+async def test_a_job_handles_the_next_untouched_events_of_its_tenant_with_its_own(services, tenant):
+    """events_per_job (SQLite's workers): each handler runs once for several events, their postings in
+    event order, and records its progress per event; their own jobs then find them processed."""
+    seen: dict[str, list[list[str]]] = {"first": [], "second": []}
+
+    def recording(name: str):
+        async def handle(uow, tenant_id, event):
+            seen[name].append([p.transaction_id for p in event.postings])
+        return handle
+
+    bus = MessageBus(services.database, services.publisher, {TransactionsPosted: [
+        EventHandler("first", recording("first")), EventHandler("second", recording("second"))]},
+        events_per_job=3, postings_per_job=5)
+    ids = await outbox(services, tenant, posted("t1", "t2"), posted("t3"), posted("t4", "t5"), posted("t6"),
+                       posted("t7", "t8", "t9", "t10"), posted("t11"), posted("t12", live=False), posted("t13"))
+    assert await bus.process(ids[0]) == 5  # three events, then the job's bound of events
+    assert seen["first"] == seen["second"] == [["t1", "t2", "t3", "t4", "t5"]]
+    rows = {row.event_id: row for row in await stored(services, TransactionsPosted)}
+    assert [rows[i].processed_at is not None for i in ids] == [True] * 3 + [False] * 5
+    for event_id in ids[:3]:
+        assert await handlings(services, event_id) == {"first", "second"}
+    assert [await bus.process(i) for i in ids[1:3]] == [0, 0]
+    assert await bus.process(ids[3]) == 5  # then its bound of postings: t11 would make 6
+    assert await bus.process(ids[5]) == 1  # live and backfill are not handled together
+    assert await bus.process(ids[6]) == 1 and await bus.process(ids[7]) == 1
+    assert seen["first"][1:] == [["t6", "t7", "t8", "t9", "t10"], ["t11"], ["t12"], ["t13"]]
+    assert all(row.processed_at is not None for row in await stored(services, TransactionsPosted))
+
+
+async def test_a_handler_failing_for_events_handled_together_is_retried_by_each_event_alone(services, tenant):
+    calls: dict[str, list[list[str]]] = {"steady": [], "flaky": []}
+    failures = {"left": 1}
+
+    async def steady(uow, tenant_id, event):
+        calls["steady"].append([p.transaction_id for p in event.postings])
+
+    async def flaky(uow, tenant_id, event):
+        calls["flaky"].append([p.transaction_id for p in event.postings])
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("the provider is down")
+
+    bus = MessageBus(services.database, services.publisher, {TransactionsPosted: [
+        EventHandler("flaky", flaky), EventHandler("steady", steady)]}, events_per_job=3)
+    ids = await outbox(services, tenant, posted("t1"), posted("t2"), posted("t3"), posted("t4"))
+    with pytest.raises(HandlersFailed) as failed:
+        await bus.process(ids[0])
+    assert set(failed.value.failed) == {"flaky"}
+    for event_id in ids[:3]:
+        assert await handlings(services, event_id) == {"steady"}
+    assert calls["steady"] == [["t1", "t2", "t3"]]
+    # Each event's retry (or own job) runs the failed handler alone, and takes in no other event: one
+    # with progress is not handled together with others.
+    assert await bus.process(ids[1]) == 1
+    assert await bus.process(ids[0]) == 1
+    assert calls["flaky"][1:] == [["t2"], ["t1"]] and calls["steady"] == [["t1", "t2", "t3"]]
+    assert await bus.process(ids[2]) == 1
+    assert await bus.process(ids[3]) == 1
+    assert calls["flaky"][1:] == [["t2"], ["t1"], ["t3"], ["t4"]] and calls["steady"][1:] == [["t4"]]
+    assert all(row.processed_at is not None for row in await stored(services, TransactionsPosted))
+
+
+async def test_jobs_handling_overlapping_events_together_run_each_handler_once_per_event(services, tenant):
+    handled: list[str] = []
+
+    async def slow(uow, tenant_id, event):
+        handled.extend(p.transaction_id for p in event.postings)
+        await asyncio.sleep(0.2)
+
+    bus = MessageBus(services.database, services.publisher, {TransactionsPosted: [
+        EventHandler("slow", slow), EventHandler("then", slow)]}, events_per_job=3)
+    ids = await outbox(services, tenant, *(posted(f"t{n}") for n in range(1, 6)))
+    results = await asyncio.gather(*(bus.process(i) for i in ids))
+    assert sorted(handled) == sorted([f"t{n}" for n in range(1, 6)] * 2)
+    assert sum(results) >= 5
+    assert all(row.processed_at is not None for row in await stored(services, TransactionsPosted))

@@ -25,6 +25,13 @@ _UNPROCESSED_EVENT = select(DomainEventRow.tenant_id, DomainEventRow.kind, Domai
     DomainEventRow.event_id == bindparam("event_id"), DomainEventRow.processed_at.is_(None))
 _FINISHED_HANDLERS = select(DomainEventHandlingRow.handler).where(
     DomainEventHandlingRow.event_id == bindparam("event_id"))
+_UNTOUCHED_AFTER = (
+    select(DomainEventRow.event_id, DomainEventRow.payload)
+    .where(DomainEventRow.event_id > bindparam("event_id"), DomainEventRow.processed_at.is_(None),
+           DomainEventRow.tenant_id == bindparam("tenant_id"), DomainEventRow.kind == bindparam("kind"),
+           ~select(DomainEventHandlingRow.event_id)
+           .where(DomainEventHandlingRow.event_id == DomainEventRow.event_id).exists())
+    .order_by(DomainEventRow.event_id).limit(bindparam("limit")))
 
 
 @dataclass(frozen=True)
@@ -84,19 +91,30 @@ class DomainEventsRepository:
         handled = await driver.fetch_all(self.session, _FINISHED_HANDLERS, {"event_id": event_id})
         return StoredEvent(event_id, tenant_id, decode(kind, payload), frozenset(handler for handler, in handled))
 
-    async def claim_handling(self, event_id: int, handler: str, now: dt.datetime) -> bool:
-        """Records that the handler finished the event, in the handler's own transaction. False when it
-        had finished it already (a job of the same event ran meanwhile): the caller rolls back."""
-        connection = await self.session.connection()
-        upsert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        inserted = await self.session.execute(
-            upsert(DomainEventHandlingRow).values(event_id=event_id, handler=handler, finished_at=now)
-            .on_conflict_do_nothing().returning(DomainEventHandlingRow.handler))
-        return inserted.first() is not None
+    async def untouched_after(self, event_id: int, tenant_id: str, kind: str, limit: int
+                              ) -> list[tuple[int, DomainEvent]]:
+        """Up to `limit` unprocessed events of the tenant and kind after `event_id`, in id order, that no
+        handler has finished yet: the bus may handle them with that one in a single job."""
+        rows = await driver.fetch_all(self.session, _UNTOUCHED_AFTER,
+                                      {"event_id": event_id, "tenant_id": tenant_id, "kind": kind, "limit": limit})
+        return [(int(found_id), decode(kind, payload)) for found_id, payload in rows]
 
-    async def mark_processed(self, event_id: int, now: dt.datetime) -> None:
-        await self.session.execute(update(DomainEventRow).where(DomainEventRow.event_id == event_id)
-                                   .values(processed_at=now))
+    async def claim_handling(self, event_ids: list[int], handler: str, now: dt.datetime) -> list[int]:
+        """Records that the handler finished the events, in the handler's own transaction. Returns those it
+        recorded: an event missing had been finished by the handler already (a job that handled it
+        meanwhile), and the caller handles only the others."""
+        table = DomainEventHandlingRow.__table__
+        upsert = pg_insert if driver.dialect_of(self.session).name == "postgresql" else sqlite_insert
+        inserted = await self.session.scalars(
+            upsert(table).values([{"event_id": event_id, "handler": handler, "finished_at": now}
+                                  for event_id in event_ids])
+            .on_conflict_do_nothing().returning(table.c.event_id))
+        claimed = set(inserted)
+        return [event_id for event_id in event_ids if event_id in claimed]
+
+    async def mark_processed(self, event_ids: list[int], now: dt.datetime) -> None:
+        table = DomainEventRow.__table__
+        await self.session.execute(update(table).where(table.c.event_id.in_(event_ids)).values(processed_at=now))
 
     async def mark_enqueued(self, event_ids: list[int], now: dt.datetime) -> None:
         await self.session.execute(update(DomainEventRow).where(DomainEventRow.event_id.in_(event_ids))
