@@ -1,7 +1,7 @@
 """Numeric intervals with open or closed ends: the ranges of attributes, amounts and terms that product
 conditions test, and the pieces the coverage analysis cuts the axes into.
 
-A missing bound (None) is unbounded on that side, and its closedness flag is ignored. Bounds are
+A missing bound (None) is unbounded on that side, and its closedness flag is False. Bounds are
 Decimal; ints are compared as Decimal so that `5000` and `Decimal("5000.00")` are the same point."""
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ class Interval:
     high: Decimal | None = None
     low_closed: bool = True
     high_closed: bool = True
+
+    def __post_init__(self) -> None:
+        # An unbounded end has no closedness: normalised, so that equal intervals compare equal.
+        if self.low is None and self.low_closed:
+            object.__setattr__(self, "low_closed", False)
+        if self.high is None and self.high_closed:
+            object.__setattr__(self, "high_closed", False)
 
     # -- the usual shapes, so that conditions read like the rule they state ---------------------
     @classmethod

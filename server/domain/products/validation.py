@@ -23,6 +23,8 @@ _HUNDRED = Decimal(100)
 
 
 def _interval(path: str, interval: Interval, integral: bool = False) -> list[FieldViolation]:
+    if any(bound is not None and not bound.is_finite() for bound in (interval.low, interval.high)):
+        return [FieldViolation(path, f"the interval {interval} has a bound that is not a number")]
     if interval.is_empty(integral):
         what = "whole number of months" if integral else "value"
         return [FieldViolation(path, f"the interval {interval} holds no {what}")]
