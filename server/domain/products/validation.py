@@ -3,9 +3,9 @@ Every problem is one FieldViolation (field path, description); any at all is PRO
 
 Checked: a currency code; amount limits above 0 and term limits of whole positive months; every
 interval non-empty; rates, charges and discounts not negative, percentages at most 100; names present
-and unique within their section; conditions naming a persona or attribute; an attribute tested as a
-number in one place and as a value in another (one of them can never hold); values of one ValueIn all
-bool or all text."""
+and unique within their section; conditions naming a persona or attribute; one type per attribute
+across the version: a number, a bool or text (an attribute tested as a number here and as text there
+fails one of them always, and the coverage analysis needs one type per axis)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.money import is_currency_code
-from server.domain.products.conditions import Condition, DimensionKind, InPersona, NumberIn, TermIn, ValueIn
+from server.domain.products.conditions import Condition, InPersona, NumberIn, TermIn, ValueIn
 from server.domain.products.intervals import Interval
 from server.domain.products.terms import ProductTerms
 
@@ -66,11 +66,14 @@ def _names(section: str, names: list[str]) -> list[FieldViolation]:
 
 
 def _attribute_kinds(terms: ProductTerms) -> list[FieldViolation]:
-    kinds: dict[str, set[DimensionKind]] = {}
+    kinds: dict[str, set[str]] = {}
     for condition in terms.all_conditions():
-        if isinstance(condition, (NumberIn, ValueIn)):
-            kinds.setdefault(condition.attribute, set()).add(condition.dimension.kind)
-    return [FieldViolation("conditions", f"the attribute '{name}' is tested both as a number and as a value")
+        if isinstance(condition, NumberIn):
+            kinds.setdefault(condition.attribute, set()).add("a number")
+        elif isinstance(condition, ValueIn):
+            found = kinds.setdefault(condition.attribute, set())
+            found.update("a bool" if isinstance(v, bool) else "text" for v in condition.values)
+    return [FieldViolation("conditions", f"the attribute '{name}' is tested as {' and as '.join(sorted(found))}")
             for name, found in sorted(kinds.items()) if len(found) > 1]
 
 

@@ -134,15 +134,20 @@ conditions = st.one_of(
     st.builds(NumberIn, st.just("income"), intervals),
     st.builds(AmountIn, intervals),
     st.builds(ValueIn, st.just("risk"), st.frozensets(st.sampled_from(["LOW", "HIGH"]), min_size=1)),
+    st.builds(TermIn, st.builds(Interval, st.none() | st.sampled_from([Decimal(12), Decimal(13), Decimal("24.5")]),
+                                st.none() | st.sampled_from([Decimal(12), Decimal(13), Decimal(36)]),
+                                st.booleans(), st.booleans()).filter(lambda i: not i.is_empty(integral=True))),
 )
 grids = st.lists(st.tuples(st.lists(conditions, max_size=3), st.sampled_from([Decimal(4), Decimal(5)])),
                  min_size=1, max_size=4).map(lambda lists: tuple(
                      InterestList(f"l{i}", rate, conditions=tuple(c)) for i, (c, rate) in enumerate(lists)))
 near_points = st.sampled_from(POINTS).flatmap(lambda p: st.sampled_from([p - 1, p, p + Decimal("0.5")]))
 requests = st.builds(
-    lambda member, income, amount, risk: QuoteContext(Money(amount, "EUR"), 12, frozenset({"p"} if member else ()),
-                                                      {"income": income, "risk": risk}),
-    st.booleans(), near_points, near_points.filter(lambda a: a > 0), st.sampled_from(["LOW", "HIGH", "OTHER"]))
+    lambda member, income, amount, risk, term: QuoteContext(Money(amount, "EUR"), term,
+                                                            frozenset({"p"} if member else ()),
+                                                            {"income": income, "risk": risk}),
+    st.booleans(), near_points, near_points.filter(lambda a: a > 0), st.sampled_from(["LOW", "HIGH", "OTHER"]),
+    st.sampled_from([1, 11, 12, 13, 24, 25, 36, 37]))
 
 
 @settings(max_examples=300, deadline=None)

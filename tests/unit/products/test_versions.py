@@ -92,6 +92,8 @@ def test_a_retired_version_cannot_be_edited():
     ({"availability": (Rule("r", (ValueIn("x", frozenset({True, "yes"})),)),)}, "availability[0].conditions[0]"),
     ({"availability": (Rule("r", (ValueIn("age", frozenset({"30"})), NumberIn("age", Interval.above(1)))),)},
      "conditions"),
+    ({"availability": (Rule("r", (ValueIn("x", frozenset({"yes"})),)),),
+      "discounts": (Discount("d", (ValueIn("x", frozenset({True})),)),)}, "conditions"),
     ({"discounts": (Discount("d", commission_percent=Decimal(101)),)}, "discounts[0].commission_percent"),
     ({"availability": (Rule(""),)}, "availability[0].name"),
 ])
