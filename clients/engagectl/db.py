@@ -3,7 +3,6 @@ from __future__ import annotations
 import typer
 
 from clients.engagectl.output import emit_json, json_wanted
-from server.config import Settings
 
 app = typer.Typer(no_args_is_help=True, help="The database schema.")
 
@@ -16,7 +15,9 @@ def upgrade(revision: str = typer.Argument("head", metavar="REVISION", help="An 
       engagectl db upgrade
       DATABASE_URL=postgresql+asyncpg://engage@db/engage engagectl db upgrade
     """
-    from server.store.migrate import upgrade as run_upgrade  # alembic is slow to import: only when used
+    # alembic and the settings are slow to import: only when used.
+    from server.config import Settings
+    from server.store.migrate import upgrade as run_upgrade
 
     settings = Settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from server.config import Settings
-
 if TYPE_CHECKING:
     from server.bootstrap import Services
 
@@ -15,7 +13,9 @@ T = TypeVar("T")
 
 
 def with_services(work: Callable[[Services], Awaitable[T]]) -> T:
-    from server.bootstrap import build_services  # the store's imports are slow: only for these commands
+    # The store's and the settings' imports are slow: only for these commands.
+    from server.bootstrap import build_services
+    from server.config import Settings
 
     async def run() -> T:
         services = await build_services(Settings(), with_queue=False)

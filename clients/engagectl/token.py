@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.engine import make_url
 
 from clients.engagectl.local import with_services
 from clients.engagectl.output import CommandFailed, emit_json, json_wanted, notice
-from server.config import Settings
 from server.domain.auth import Role
-from server.security.tokens import mint_token
+
+if TYPE_CHECKING:
+    from server.config import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Tokens for operators and development.")
 
@@ -31,6 +32,10 @@ def mint(tenant: str = typer.Option(..., metavar="TENANT_ID", help="The tenant (
       export ENGAGE_TOKEN=$(engagectl token mint --tenant yes-bank --role bank_admin --sub ops)
       engagectl token mint --tenant yes-bank --role user --sub demo-c0001 --ttl-minutes 15
     """
+    # The settings, the signing and the store are slow to import: only for this command, not every one.
+    from server.config import Settings
+    from server.security.tokens import mint_token
+
     settings = Settings()
     _check_tenant(settings, tenant)
     minted = mint_token(settings, tenant=tenant, role=role, subject=sub, ttl=dt.timedelta(minutes=ttl_minutes),
@@ -48,6 +53,8 @@ def _check_tenant(settings: Settings, tenant_id: str) -> None:
     tenants = {t.tenant_id: t for t in with_services(lambda services: services.tenants.list())}
     found = tenants.get(tenant_id)
     if found is None:
+        from sqlalchemy.engine import make_url
+
         store = make_url(settings.effective_database_url()).render_as_string(hide_password=True)
         raise CommandFailed(f"no tenant '{tenant_id}' in the store at {store}: "
                             f"create it with engagectl tenants create {tenant_id}")
