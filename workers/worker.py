@@ -28,6 +28,7 @@ class EngageWorker(Worker):
         self._redis_outage = RedisOutage()
         self._worker_id = this_worker_id()
         self._started_at = dt.datetime.now(dt.UTC)
+        self._more_due = False  # the last poll read more due jobs than it had free slots
 
     async def record_health(self) -> None:
         # arq's health key is one per queue, which every worker overwrites: each worker also beats under
@@ -40,10 +41,28 @@ class EngageWorker(Worker):
                 self.jobs_retried, sum(not task.done() for task in self.tasks.values())))
 
     async def _poll_iteration(self) -> None:
+        # arq starts no more jobs than it has free slots, then sleeps the poll delay however short the
+        # jobs are: a worker of one slot (SQLite's) ran one job per poll delay, 20 a second. While every
+        # slot is taken and the queue held more due jobs, a slot that frees within the poll delay is
+        # filled at once.
+        deadline = time.monotonic() + self.poll_delay_s
+        await self._poll_once()
+        while self._more_due and self.allow_pick_jobs:
+            running = [task for task in self.tasks.values() if not task.done()]
+            left = deadline - time.monotonic()
+            if not running or left <= 0:
+                return
+            await asyncio.wait(running, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            if self.job_counter >= self.max_jobs:
+                return
+            await self._poll_once()
+
+    async def _poll_once(self) -> None:
         # arq lets a Redis error out of its poll (a WATCH in start_jobs, the heartbeat, a finished job's
         # result), which ended the process and every job running in it. Running jobs go on; polling
         # resumes, with backoff, once Redis answers. Jobs Redis lost meanwhile are re-sent by the relay
         # sweeps from the database.
+        self._more_due = False
         try:
             await super()._poll_iteration()
         except REDIS_UNREACHABLE as exc:
@@ -52,6 +71,8 @@ class EngageWorker(Worker):
             self._redis_outage.answered()
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
+        # More due jobs read than free slots: the rest wait for the next poll.
+        self._more_due = len(job_ids) > self.max_jobs - self.job_counter
         try:
             await super().start_jobs(job_ids)
         except (*REDIS_UNREACHABLE, WatchError) as exc:
