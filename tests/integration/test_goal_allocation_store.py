@@ -77,15 +77,17 @@ async def test_cash_flows_and_settlement_follow_the_domain_rule(services: Servic
     policy = MilestonePolicy()
 
     async with UnitOfWork(services.database, tenant) as uow:
-        accounts = await uow.goal_cash_flows.record_cash_flows(postings, NOW)
+        owners = await uow.goal_cash_flows.record_cash_flows(postings, NOW)
+        accounts = set(owners)
         await uow.goals.hold_accounts(accounts)
         settled = await uow.goal_cash_flows.settle_accounts(accounts, NOW, policy)
         await uow.commit()
     async with UnitOfWork(services.database, tenant) as uow:  # again: nothing new, nothing moves
-        assert await uow.goal_cash_flows.record_cash_flows(postings, NOW) == accounts
+        assert await uow.goal_cash_flows.record_cash_flows(postings, NOW) == owners
         again = await uow.goal_cash_flows.settle_accounts(accounts, NOW, policy)
         await uow.commit()
     assert (again.achieved, again.moved) == ([], [])
+    assert owners == {a: {f"c{a}"} for a in accounts}
 
     live = {a: allocation_order([g for g, _ in account_goals]) for a, account_goals in goals.items()}
     assert accounts == {a for a, account_goals in live.items() if account_goals}

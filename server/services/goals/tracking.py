@@ -34,7 +34,7 @@ from server.domain.goals.milestones import Milestone, MilestonePolicy, ReachedMi
 from server.domain.goals.model import Goal, GoalStatus
 from server.domain.goals.tracker import TrackerLine, tracker
 from server.domain.insights.catalogue import Catalogue, default_catalogue
-from server.domain.insights.definition import effective_subscription
+from server.domain.insights.definition import SubscriptionSettings, effective_subscription
 from server.domain.insights.feed import FeedItem
 from server.domain.insights.plugins.goals import milestone_period, milestone_policy
 from server.domain.resource_names import GOAL
@@ -44,7 +44,7 @@ from server.services.events import Queue
 from server.services.goals.inputs import DEFAULT_PACE_MONTHS, goals_inputs, local_midnight
 from server.services.insight_evaluation import new_item, subscriptions
 from server.store.db import Database
-from server.store.repositories.goal_cash_flows import HeldGoal
+from server.store.repositories.goal_cash_flows import HeldGoal, Settlement
 from server.store.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -113,10 +113,12 @@ class GoalTrackingService:
             return
         plugin = self._catalogue.goal_milestones()
         policy = None
-        if plugin is not None:
-            bank = await uow.subscriptions.settings_of([BANK_LEVEL], [plugin.definition.name])
+        stored: dict[tuple[str, str], SubscriptionSettings] = {}
+        if plugin is not None:  # read before the hold: who is subscribed needs no hold
+            customers = {customer_id for owners in accounts.values() for customer_id in owners}
+            stored = await uow.subscriptions.settings_of([BANK_LEVEL, *sorted(customers)], [plugin.definition.name])
             policy = milestone_policy(effective_subscription(
-                plugin.definition, bank.get((BANK_LEVEL, plugin.definition.name)), None))
+                plugin.definition, stored.get((BANK_LEVEL, plugin.definition.name)), None))
         # From here to the commit the accounts are held: the allocation from the latest committed balance,
         # then what it changed.
         await uow.goals.hold_accounts(accounts)
@@ -127,7 +129,7 @@ class GoalTrackingService:
         if policy is None or not settled.moved:
             return
         changed: dict[str, HeldGoal] = {}
-        items = await self._milestones(uow, policy, settled.moved, changed, event.live, now)
+        items = await self._milestones(uow, policy, settled, stored, changed, event.live, now)
         await uow.goal_cash_flows.save_milestones(list(changed.values()), now)
         if items:
             inserted = await uow.feed.insert_new(items)
@@ -137,21 +139,20 @@ class GoalTrackingService:
                 await uow.domain_events.add(tenant_id, FeedItemsCreated(created), now)
                 log.info("goal_milestones_announced", tenant=tenant_id, count=len(created))
 
-    async def _milestones(self, uow: UnitOfWork, policy: MilestonePolicy,
-                          accounts: list[tuple[list[HeldGoal], dict[str, Decimal]]],
-                          changed: dict[str, HeldGoal], live: bool, now: dt.datetime) -> list[FeedItem]:
+    async def _milestones(self, uow: UnitOfWork, policy: MilestonePolicy, settled: Settlement,
+                          stored: dict[tuple[str, str], SubscriptionSettings], changed: dict[str, HeldGoal],
+                          live: bool, now: dt.datetime) -> list[FeedItem]:
         """Records the milestones newly reached by the accounts whose allocation moved (marking their goals
         changed) and returns the GOAL_MILESTONE items to announce: live postings only, to customers who
         receive goal insights (enrolled, not paused) with milestone insights on and subscribed."""
         plugin = self._catalogue.goal_milestones()
         assert plugin is not None
         definition = plugin.definition
-        customers = sorted({goals[0].goal.customer_id for goals, _ in accounts})
-        stored = await uow.subscriptions.settings_of(customers, [definition.name])
+        customers = sorted({goals[0].goal.customer_id for goals, _ in settled.moved})
         subscribed = subscriptions(definition, customers, stored)
-        enrolments = await uow.goal_cash_flows.enrolments(customers)
+        enrolments = settled.enrolments
         items: list[FeedItem] = []
-        for goals, allocation in accounts:
+        for goals, allocation in settled.moved:
             customer_id = goals[0].goal.customer_id
             enrolment = enrolments.get(customer_id)
             reached = ReachedMilestones({h.goal.goal_id: frozenset(h.milestones) for h in goals},

@@ -55,8 +55,8 @@ ON CONFLICT (tenant_id, goal_id, transaction_id) DO NOTHING
 _AHEAD = ("COALESCE(SUM({g}target) OVER (PARTITION BY {g}account_id ORDER BY {g}priority, {g}created_at, {g}goal_id "
           "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)")
 # Each posting's own effect on each goal of its account (allocation after it minus before it), stored
-# when not zero and not stored already; returns the accounts that host goals. No hold: it reads the
-# goals as committed and the balances the event carries.
+# when not zero and not stored already; returns the accounts that host goals, with their goals'
+# customers. No hold: it reads the goals as committed and the balances the event carries.
 _RECORD_CASH_FLOWS = f"""
 WITH g AS (
   SELECT g.goal_id, g.customer_id, g.account_id, g.currency, g.target, {_AHEAD.format(g="g.")} AS ahead
@@ -77,18 +77,18 @@ WITH g AS (
   WHERE amount <> 0
   ON CONFLICT (tenant_id, goal_id, transaction_id) DO NOTHING
 )
-SELECT DISTINCT account_id FROM g
+SELECT DISTINCT account_id, customer_id FROM g
 """
 # Under the hold of the accounts (GoalsRepository.hold_accounts): every goal's share of its account's
 # current balance, stored where it changed, ACTIVE goals it fills marked ACHIEVED (allocation.settle).
 # Returns the goals achieved now, and every goal of the accounts whose allocation moved and that may
-# have reached a milestone (`w`: a share above 0 with amount steps set ($4), or past a percentage ($5)
-# above the goal's highest percent key); the caller decides which milestones are new, in Python. The
-# goals' columns are as before the update, `share` the new saved amount.
+# have reached a milestone (`w`: a share above 0 with amount steps set ($4), or past a percentage ($5,
+# the lowest $6) whose key the goal has not), with the customer's enrolment; the caller decides which
+# milestones are new, in Python. The goals' columns are as before the update, `share` the new saved amount.
 _SETTLE = f"""
 WITH a AS (
-  SELECT g.goal_id, g.customer_id, g.account_id, g.name, g.category, g.target, g.currency, g.target_date,
-         g.priority, g.status, g.saved, g.milestones, g.created_at, g.achieved_at,
+  SELECT g.goal_id, g.customer_id, g.account_id, g.name, g.category, g.target, g.currency,
+         g.target_date, g.priority, g.status, g.saved, g.milestones, g.created_at, g.achieved_at,
          LEAST(g.target, GREATEST(b.balance - {_AHEAD.format(g="g.")}, 0)) AS share
   FROM unnest($2::text[]) AS x(account_id)
   CROSS JOIN LATERAL (SELECT GREATEST(COALESCE(max(current_balance), 0), 0) AS balance FROM accounts
@@ -106,15 +106,15 @@ WITH a AS (
 ), w AS (
   SELECT DISTINCT a.account_id FROM a
   WHERE a.account_id IN (SELECT account_id FROM c) AND a.share > 0 AND ($4 OR
-    (SELECT max(p) FROM unnest($5::int[]) AS p WHERE a.share::numeric * 100 >= p * a.target::numeric) >
-    COALESCE((SELECT max(substr(k, 9)::numeric)
-              FROM json_array_elements_text(CASE WHEN json_typeof(a.milestones) = 'array' THEN a.milestones END) AS k
-              WHERE k ~ '^percent:[0-9]+(\\.[0-9]+)?$'), 0))
+    (a.share::numeric * 100 >= $6::int * a.target::numeric AND position('"percent:' ||
+      (SELECT max(p) FROM unnest($5::int[]) AS p WHERE a.share::numeric * 100 >= p * a.target::numeric) || '"'
+      IN COALESCE(a.milestones::text, '')) = 0))
 )
 SELECT a.goal_id, a.customer_id, a.account_id, a.name, a.category, a.target, a.currency, a.target_date, a.priority,
        a.status, a.share, a.milestones, a.created_at, a.achieved_at, c.achieved IS TRUE,
-       a.account_id IN (SELECT account_id FROM w)
+       a.account_id IN (SELECT account_id FROM w), e.account_id, e.status, e.settings, e.milestones
 FROM a LEFT JOIN c ON c.goal_id = a.goal_id
+LEFT JOIN goal_enrolments e ON e.tenant_id = $1 AND e.customer_id = a.customer_id
 WHERE c.achieved OR a.account_id IN (SELECT account_id FROM w)
 ORDER BY a.account_id, a.priority, a.created_at, a.goal_id
 """
@@ -149,6 +149,8 @@ class Settlement:
     # Per account whose allocation moved and that may have reached a milestone: all its goals (not
     # archived, in allocation order, as after the allocation) and the allocation (goal id -> share).
     moved: list[tuple[list[HeldGoal], dict[str, Decimal]]]
+    # The enrolments of the customers of `moved` (customer id -> enrolment; absent: not enrolled).
+    enrolments: dict[str, EnrolmentState]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,10 +207,13 @@ def _goal_of_columns(row: Any) -> Goal:
                 archived_at=None)
 
 
+def _settings(stored: Mapping[str, Any] | None) -> GoalSettings:
+    stored = stored or {}
+    return GoalSettings(**{name: bool(stored.get(name, True)) for name in _SETTINGS})
+
+
 def _enrolment(row: Any) -> EnrolmentState:
-    stored = row.settings or {}
-    return EnrolmentState(row.customer_id, row.account_id, EnrolmentStatus(row.status),
-                          GoalSettings(**{name: bool(stored.get(name, True)) for name in _SETTINGS}),
+    return EnrolmentState(row.customer_id, row.account_id, EnrolmentStatus(row.status), _settings(row.settings),
                           tuple(row.milestones or ()))
 
 
@@ -270,22 +275,26 @@ class GoalCashFlowsRepository(TenantRepository):
         await self.session.execute(self.upsert(GoalCashFlowRow).on_conflict_do_nothing(
             index_elements=["tenant_id", "goal_id", "transaction_id"]), rows)
 
-    async def record_cash_flows(self, postings: Sequence[Posting], now: dt.datetime) -> set[str]:
+    async def record_cash_flows(self, postings: Sequence[Posting], now: dt.datetime) -> dict[str, set[str]]:
         """Stores each posting's goal cash flows (allocation.cash_flows of the allocations of its balance
         after and before it) that are not stored yet, and returns the accounts of the postings that host
-        goals. Needs no hold: each entry is the posting's own effect, from the balance the posting carries."""
+        goals, each with its goals' customers. Needs no hold: each entry is the posting's own effect, from
+        the balance the posting carries."""
         by_account: dict[str, list[Posting]] = defaultdict(list)
         for posting in postings:
             by_account[posting.account_id].append(posting)
         if not by_account:
-            return set()
+            return {}
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql":
             rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(_RECORD_CASH_FLOWS, (
                 self.tenant_id, now, sorted(by_account), [p.transaction_id for p in postings],
                 [p.account_id for p in postings], [to_scaled(p.amount.amount) for p in postings],
                 [to_scaled(p.balance_after.amount) for p in postings], [p.posted_at for p in postings]))
-            return {row[0] for row in rows}
+            found: dict[str, set[str]] = defaultdict(set)
+            for account_id, customer_id in rows:
+                found[account_id].add(customer_id)
+            return dict(found)
         held = await self.read_goals(by_account)
         flows: list[CashFlow] = []
         for account_id, goals in held.items():
@@ -296,7 +305,7 @@ class GoalCashFlowsRepository(TenantRepository):
                 flows += [CashFlow(goal_id, amount, posting.transaction_id, posting.posted_at)
                           for goal_id, amount in moves.items()]
         await self.insert_new(flows, {h.goal.goal_id: h.goal for goals in held.values() for h in goals}, now)
-        return set(held)
+        return {account_id: {h.goal.customer_id for h in goals} for account_id, goals in held.items()}
 
     async def settle_accounts(self, account_ids: Collection[str], now: dt.datetime,
                               policy: MilestonePolicy | None) -> Settlement:
@@ -306,15 +315,15 @@ class GoalCashFlowsRepository(TenantRepository):
         `policy`: the milestones to watch for; the result's `moved` has the accounts whose allocation
         moved and that may have reached one of them (None: none)."""
         if not account_ids:
-            return Settlement([], [])
+            return Settlement([], [], {})
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql":
             watch_all = policy is not None and (policy.amount_step is not None
                                                 or policy.all_goals_amount_step is not None)
             percentages = list(policy.percentages) if policy is not None else []
             rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(_SETTLE, (
-                self.tenant_id, sorted(account_ids), now, watch_all, percentages))
-            settlement = Settlement([], [])
+                self.tenant_id, sorted(account_ids), now, watch_all, percentages, min(percentages, default=101)))
+            settlement = Settlement([], [], {})
             current: tuple[list[HeldGoal], dict[str, Decimal]] | None = None
             for row in rows:
                 share, achieved = from_scaled(int(row[10])), row[14]
@@ -326,6 +335,10 @@ class GoalCashFlowsRepository(TenantRepository):
                 if achieved:
                     settlement.achieved.append((goal, row[9]))
                 if row[15]:
+                    if row[16] is not None and goal.customer_id not in settlement.enrolments:
+                        settlement.enrolments[goal.customer_id] = EnrolmentState(
+                            goal.customer_id, row[16], EnrolmentStatus(row[17]), _settings(row[18]),
+                            tuple(row[19] or ()))
                     if current is None or current[0][0].goal.account_id != goal.account_id:
                         current = ([], {})
                         settlement.moved.append(current)
@@ -334,7 +347,7 @@ class GoalCashFlowsRepository(TenantRepository):
             return settlement
         held = await self.read_goals(account_ids)
         balances = await self.current_balances(held)
-        settlement = Settlement([], [])
+        settlement = Settlement([], [], {})
         changed: list[HeldGoal] = []
         for account_id, goals in held.items():
             by_id = {h.goal.goal_id: h for h in goals}
@@ -356,6 +369,8 @@ class GoalCashFlowsRepository(TenantRepository):
                 {"b_goal_id": g.goal.goal_id, "b_saved": g.goal.saved, "b_status": g.goal.status.value,
                  "b_achieved_at": g.goal.achieved_at} for g in changed],
                 execution_options={"synchronize_session": False})
+        settlement.enrolments.update(
+            await self.enrolments({goals[0].goal.customer_id for goals, _ in settlement.moved}))
         return settlement
 
     async def save_milestones(self, goals: Sequence[HeldGoal], now: dt.datetime) -> None:
