@@ -42,12 +42,14 @@ class EngageWorker(Worker):
 
     async def _poll_iteration(self) -> None:
         # arq starts no more jobs than it has free slots, then sleeps the poll delay however short the
-        # jobs are: a worker of one slot (SQLite's) ran one job per poll delay, 20 a second. While every
-        # slot is taken and the queue held more due jobs, a slot that frees within the poll delay is
-        # filled at once.
+        # jobs are: a worker of one slot (SQLite's) ran one job per poll delay, 20 a second. There, while
+        # the queue holds more due jobs, the slot is filled again as soon as it frees. Not with more
+        # slots: each poll walks the queue's head, where the jobs running (here and in other workers)
+        # stay until they finish, with a Redis round trip each, and doing that at every job's end cost
+        # PostgreSQL's bus more CPU than the poll delay's wait.
         deadline = time.monotonic() + self.poll_delay_s
         await self._poll_once()
-        while self._more_due and self.allow_pick_jobs:
+        while self._more_due and self.max_jobs == 1 and self.allow_pick_jobs:
             running = [task for task in self.tasks.values() if not task.done()]
             left = deadline - time.monotonic()
             if not running or left <= 0:
