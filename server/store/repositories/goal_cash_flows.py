@@ -25,6 +25,7 @@ from server.domain.money import from_scaled, to_scaled
 from server.store.goals_models import GoalCashFlowRow, GoalEnrolmentRow, GoalHistoryRow, GoalRow
 from server.store.models import AccountRow, TransactionRow
 from server.store.repositories.base import TenantRepository
+from server.store.repositories.goals import ALLOCATION_ORDER, goal_from_row, settings_from_json
 
 _GOALS = GoalRow.__table__
 _ZERO = Decimal(0)
@@ -123,9 +124,6 @@ UPDATE goals AS g SET milestones = u.milestones::json, updated_at = $2
 FROM unnest($3::text[], $4::text[]) AS u(goal_id, milestones)
 WHERE g.tenant_id = $1 AND g.goal_id = u.goal_id
 """
-_SETTINGS = ("tracker_insights", "milestone_insights", "at_risk_insights")
-# The allocation order (server.domain.goals.allocation): priority, oldest first, then id.
-_ALLOCATION_ORDER = (GoalRow.priority, GoalRow.created_at, GoalRow.goal_id)
 # What a Goal is made of (not the milestone keys: JSON the tracker does not read).
 _TRACKED_GOAL_COLUMNS = (GoalRow.goal_id, GoalRow.customer_id, GoalRow.account_id, GoalRow.name, GoalRow.category,
                          GoalRow.target, GoalRow.currency, GoalRow.target_date, GoalRow.priority, GoalRow.status,
@@ -188,13 +186,6 @@ class TrackedCustomer:
     goals: list[Goal] = field(default_factory=list)
 
 
-def _goal(row: Any) -> Goal:
-    return Goal(goal_id=row.goal_id, customer_id=row.customer_id, account_id=row.account_id, name=row.name,
-                category=GoalCategory(row.category), target=Money(row.target, row.currency),
-                target_date=row.target_date, priority=row.priority, status=GoalStatus(row.status), saved=row.saved,
-                created_at=row.created_at, achieved_at=row.achieved_at, archived_at=row.archived_at)
-
-
 _CATEGORIES = {c.value: c for c in GoalCategory}
 _STATUSES = {s.value: s for s in GoalStatus}
 
@@ -207,14 +198,9 @@ def _goal_of_columns(row: Any) -> Goal:
                 archived_at=None)
 
 
-def _settings(stored: Mapping[str, Any] | None) -> GoalSettings:
-    stored = stored or {}
-    return GoalSettings(**{name: bool(stored.get(name, True)) for name in _SETTINGS})
-
-
 def _enrolment(row: Any) -> EnrolmentState:
-    return EnrolmentState(row.customer_id, row.account_id, EnrolmentStatus(row.status), _settings(row.settings),
-                          tuple(row.milestones or ()))
+    return EnrolmentState(row.customer_id, row.account_id, EnrolmentStatus(row.status),
+                          settings_from_json(row.settings), tuple(row.milestones or ()))
 
 
 class GoalCashFlowsRepository(TenantRepository):
@@ -237,9 +223,9 @@ class GoalCashFlowsRepository(TenantRepository):
             return dict(found)
         query = (select(GoalRow.__table__).where(
             GoalRow.tenant_id == self.tenant_id, self.one_of(GoalRow.account_id, sorted(account_ids)),
-            GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *_ALLOCATION_ORDER))
+            GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *ALLOCATION_ORDER))
         for row in await self.session.execute(query):
-            found[row.account_id].append(HeldGoal(_goal(row), list(row.milestones or ())))
+            found[row.account_id].append(HeldGoal(goal_from_row(row), list(row.milestones or ())))
         return dict(found)
 
     async def current_balances(self, account_ids: Collection[str]) -> dict[str, Decimal]:
@@ -337,7 +323,7 @@ class GoalCashFlowsRepository(TenantRepository):
                 if row[15]:
                     if row[16] is not None and goal.customer_id not in settlement.enrolments:
                         settlement.enrolments[goal.customer_id] = EnrolmentState(
-                            goal.customer_id, row[16], EnrolmentStatus(row[17]), _settings(row[18]),
+                            goal.customer_id, row[16], EnrolmentStatus(row[17]), settings_from_json(row[18]),
                             tuple(row[19] or ()))
                     if current is None or current[0][0].goal.account_id != goal.account_id:
                         current = ([], {})
@@ -486,8 +472,8 @@ class GoalCashFlowsRepository(TenantRepository):
                 if customer is not None and row[2] == customer.enrolment.account_id:
                     customer.goals.append(_goal_of_columns(row))
             return list(found.values())
-        for row in await self.session.execute(goals.order_by(GoalRow.customer_id, *_ALLOCATION_ORDER)):
+        for row in await self.session.execute(goals.order_by(GoalRow.customer_id, *ALLOCATION_ORDER)):
             customer = found.get(row.customer_id)
             if customer is not None and row.account_id == customer.enrolment.account_id:
-                customer.goals.append(_goal(row))
+                customer.goals.append(goal_from_row(row))
         return list(found.values())

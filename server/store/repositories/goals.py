@@ -22,16 +22,18 @@ from server.store.goals_models import GoalEnrolmentRow, GoalHistoryRow, GoalRow
 from server.store.keyset import keyset_page
 from server.store.repositories.base import TenantRepository
 
-_SETTINGS = ("tracker_insights", "milestone_insights", "at_risk_insights")
+# The enrolment's goal settings as its JSON column keeps them (one flag each; absent: on).
+SETTINGS = ("tracker_insights", "milestone_insights", "at_risk_insights")
 
 
-def _settings_from_json(stored: Mapping[str, Any]) -> GoalSettings:
-    return GoalSettings(**{name: bool(stored.get(name, True)) for name in _SETTINGS})
+def settings_from_json(stored: Mapping[str, Any] | None) -> GoalSettings:
+    stored = stored or {}
+    return GoalSettings(**{name: bool(stored.get(name, True)) for name in SETTINGS})
 
 
 def _enrolment(row: GoalEnrolmentRow) -> Enrolment:
     return Enrolment(customer_id=row.customer_id, account_id=row.account_id, status=EnrolmentStatus(row.status),
-                     settings=_settings_from_json(row.settings), enrolled_at=row.enrolled_at,
+                     settings=settings_from_json(row.settings), enrolled_at=row.enrolled_at,
                      updated_at=row.updated_at)
 
 
@@ -56,7 +58,7 @@ class GoalEnrolmentsRepository(TenantRepository):
         """Inserts or replaces the enrolment; `request_id` (a SIGNUP's) replaces the stored one when given."""
         values: dict[str, Any] = {"tenant_id": self.tenant_id, "customer_id": enrolment.customer_id,
                   "account_id": enrolment.account_id, "status": enrolment.status.value,
-                  "settings": {name: getattr(enrolment.settings, name) for name in _SETTINGS},
+                  "settings": {name: getattr(enrolment.settings, name) for name in SETTINGS},
                   "milestones": [], "request_id": request_id, "enrolled_at": enrolment.enrolled_at,
                   "updated_at": enrolment.updated_at}
         stmt = self.upsert(GoalEnrolmentRow)
@@ -77,7 +79,8 @@ class StoredGoal:
     milestones: tuple[str, ...] = ()
 
 
-def _goal(row: GoalRow) -> Goal:
+def goal_from_row(row: Any) -> Goal:
+    """A goal from a GoalRow, or from a result row with the goals table's columns."""
     return Goal(goal_id=row.goal_id, customer_id=row.customer_id, account_id=row.account_id, name=row.name,
                 category=GoalCategory(row.category), target=Money(row.target, row.currency),
                 target_date=row.target_date, priority=row.priority, status=GoalStatus(row.status), saved=row.saved,
@@ -85,7 +88,7 @@ def _goal(row: GoalRow) -> Goal:
 
 
 def _stored(row: GoalRow) -> StoredGoal:
-    return StoredGoal(_goal(row), row.updated_at, tuple(row.milestones or ()))
+    return StoredGoal(goal_from_row(row), row.updated_at, tuple(row.milestones or ()))
 
 
 def _goal_values(goal: Goal) -> dict[str, Any]:
@@ -108,7 +111,7 @@ def _hold_key(tenant_id: str, account_id: str) -> int:
 
 
 # The order an account's balance is allocated in (server.domain.goals.allocation): the list order too.
-_ALLOCATION_KEY = (GoalRow.priority, GoalRow.created_at, GoalRow.goal_id)
+ALLOCATION_ORDER = (GoalRow.priority, GoalRow.created_at, GoalRow.goal_id)
 
 
 class GoalsRepository(TenantRepository):
@@ -137,15 +140,15 @@ class GoalsRepository(TenantRepository):
         query = select(GoalRow).where(GoalRow.tenant_id == self.tenant_id, GoalRow.customer_id == customer_id)
         if not show_archived:
             query = query.where(GoalRow.status != GoalStatus.ARCHIVED.value)
-        rows = await self.session.scalars(keyset_page(query, _ALLOCATION_KEY, after, limit))
+        rows = await self.session.scalars(keyset_page(query, ALLOCATION_ORDER, after, limit))
         return [_stored(row) for row in rows]
 
     async def of_customer(self, customer_id: str) -> list[Goal]:
         """The customer's goals that are not archived, in allocation order."""
         rows = await self.session.scalars(select(GoalRow).where(
             GoalRow.tenant_id == self.tenant_id, GoalRow.customer_id == customer_id,
-            GoalRow.status != GoalStatus.ARCHIVED.value).order_by(*_ALLOCATION_KEY))
-        return [_goal(row) for row in rows]
+            GoalRow.status != GoalStatus.ARCHIVED.value).order_by(*ALLOCATION_ORDER))
+        return [goal_from_row(row) for row in rows]
 
     async def of_accounts(self, account_ids: Collection[str]) -> dict[str, list[Goal]]:
         """account id -> its goals that are not archived, in allocation order; one statement. Accounts
@@ -154,11 +157,11 @@ class GoalsRepository(TenantRepository):
             return {}
         query = select(GoalRow).where(
             GoalRow.tenant_id == self.tenant_id, self.one_of(GoalRow.account_id, sorted(account_ids)),
-            GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *_ALLOCATION_KEY)
+            GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *ALLOCATION_ORDER)
         rows = await self.session.scalars(query.execution_options(populate_existing=True))
         found: dict[str, list[Goal]] = defaultdict(list)
         for row in rows:
-            found[row.account_id].append(_goal(row))
+            found[row.account_id].append(goal_from_row(row))
         return dict(found)
 
     async def hold_accounts(self, account_ids: Collection[str]) -> None:
