@@ -99,15 +99,23 @@ def _goal_values(goal: Goal) -> dict[str, Any]:
             "archived_at": goal.archived_at}
 
 
-# pg_advisory_xact_lock's first key for the hold of a target account's allocation (hold_accounts); the
-# second is a hash of the account: a collision only makes two accounts wait for each other.
+# The hold of target accounts' allocations (hold_accounts): pg_advisory_xact_lock(class, key), the key
+# one of a tenant's HOLD_SLOTS slots, the account's by a hash. Slots, not one lock per account: advisory
+# locks live in PostgreSQL's shared lock table (max_locks_per_transaction x connections, 6,400 entries
+# by default), which concurrent events of hundreds of accounts each would fill; with slots a transaction
+# takes at most HOLD_SLOTS. Two accounts of one slot wait for each other: harmless, rare for small events
+# (the events of a large batch touch most slots and are held one after the other anyway).
 _ACCOUNT_HOLD_CLASS = 0x60A1
+HOLD_SLOTS = 64
 _HOLD_ACCOUNTS = "SELECT count(pg_advisory_xact_lock($1::int, k)) FROM unnest($2::int[]) AS k"
 
 
+def _hash32(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big", signed=True)
+
+
 def _hold_key(tenant_id: str, account_id: str) -> int:
-    digest = hashlib.blake2b(f"{tenant_id}\x00{account_id}".encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return _hash32(f"{tenant_id}\x00{_hash32(account_id) % HOLD_SLOTS}")
 
 
 # The order an account's balance is allocated in (server.domain.goals.allocation): the list order too.
@@ -167,9 +175,9 @@ class GoalsRepository(TenantRepository):
     async def hold_accounts(self, account_ids: Collection[str]) -> None:
         """Holds the allocation of the target accounts until the unit of work ends: whoever allocates an
         account's balance to its goals (postings, goal changes) does so one after the other, each reading
-        the balance and goals the one before left. PostgreSQL: one advisory lock per account (not the
-        goal rows), taken in key order, so holders of overlapping accounts wait instead of deadlocking;
-        SQLite has one writer, which the caller's first write holds."""
+        the balance and goals the one before left. PostgreSQL: an advisory lock per slot of accounts (not
+        the goal rows: see HOLD_SLOTS), taken in key order, so holders of overlapping accounts wait instead
+        of deadlocking; SQLite has one writer, which the caller's first write holds."""
         if not account_ids or dialect_of(self.session).name != "postgresql":
             return
         keys = sorted({_hold_key(self.tenant_id, account_id) for account_id in account_ids})
