@@ -138,14 +138,13 @@ class MessageBus:
                          first: TransactionsPosted) -> dict[int, DomainEvent]:
         """The tenant's next untouched TransactionsPosted that fit in this job: as live (or not) as the
         first, in id order, up to the job's bounds."""
-        found = await uow.domain_events.untouched_after(event_id, tenant_id, kind_of(TransactionsPosted),
-                                                        self._events_per_job - 1)
+        room = self._postings_per_job - len(first.postings)
+        if room <= 0:
+            return {}
         followers: dict[int, DomainEvent] = {}
-        postings = len(first.postings)
-        for follower_id, follower in found:
-            assert isinstance(follower, TransactionsPosted)
-            postings += len(follower.postings)
-            if follower.live != first.live or postings > self._postings_per_job:
+        for follower_id, follower in await uow.domain_events.untouched_postings_after(
+                event_id, tenant_id, self._events_per_job - 1, room):
+            if follower.live != first.live:
                 break
             followers[follower_id] = follower
         return followers

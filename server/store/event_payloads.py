@@ -64,6 +64,11 @@ def transactions_posted_payload(rows: list[list[Any]], live: bool) -> Payload:
     return {"live": live, "columns": POSTING_COLUMNS, "rows": rows}
 
 
+def posting_count(payload: Payload) -> int:
+    """How many postings a TransactionsPosted payload holds, without decoding them."""
+    return len(payload["rows"])
+
+
 def _money(money: Money) -> dict[str, str]:
     return {"amount": str(money.amount), "currency": money.currency}
 

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+import orjson
+from sqlalchemy import Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.domain.events import DomainEvent, TransactionsPosted, kind_of
 from server.domain.ingest.model import AccountHolder, Direction, IncomingTransaction
 from server.store import driver
-from server.store.event_payloads import decode, encode, transactions_posted_payload
+from server.store.event_payloads import decode, encode, posting_count, transactions_posted_payload
 from server.store.models import DomainEventHandlingRow, DomainEventRow
 
 # Built once: the bus reads an event and its progress with two plain statements, outside a transaction
@@ -25,10 +26,12 @@ _UNPROCESSED_EVENT = select(DomainEventRow.tenant_id, DomainEventRow.kind, Domai
     DomainEventRow.event_id == bindparam("event_id"), DomainEventRow.processed_at.is_(None))
 _FINISHED_HANDLERS = select(DomainEventHandlingRow.handler).where(
     DomainEventHandlingRow.event_id == bindparam("event_id"))
+# The payloads as text: parsed one by one, only as far as the caller's bound of postings reaches.
 _UNTOUCHED_AFTER = (
-    select(DomainEventRow.event_id, DomainEventRow.payload)
+    select(DomainEventRow.event_id, cast(DomainEventRow.payload, Text))
     .where(DomainEventRow.event_id > bindparam("event_id"), DomainEventRow.processed_at.is_(None),
-           DomainEventRow.tenant_id == bindparam("tenant_id"), DomainEventRow.kind == bindparam("kind"),
+           DomainEventRow.tenant_id == bindparam("tenant_id"),
+           DomainEventRow.kind == kind_of(TransactionsPosted),
            ~select(DomainEventHandlingRow.event_id)
            .where(DomainEventHandlingRow.event_id == DomainEventRow.event_id).exists())
     .order_by(DomainEventRow.event_id).limit(bindparam("limit")))
@@ -91,13 +94,23 @@ class DomainEventsRepository:
         handled = await driver.fetch_all(self.session, _FINISHED_HANDLERS, {"event_id": event_id})
         return StoredEvent(event_id, tenant_id, decode(kind, payload), frozenset(handler for handler, in handled))
 
-    async def untouched_after(self, event_id: int, tenant_id: str, kind: str, limit: int
-                              ) -> list[tuple[int, DomainEvent]]:
-        """Up to `limit` unprocessed events of the tenant and kind after `event_id`, in id order, that no
-        handler has finished yet: the bus may handle them with that one in a single job."""
+    async def untouched_postings_after(self, event_id: int, tenant_id: str, limit: int, max_postings: int
+                                       ) -> list[tuple[int, TransactionsPosted]]:
+        """Up to `limit` unprocessed TransactionsPosted of the tenant after `event_id`, in id order, that
+        no handler has finished yet, and no more of them than fit in `max_postings` postings: the bus may
+        handle them with that one in a single job."""
         rows = await driver.fetch_all(self.session, _UNTOUCHED_AFTER,
-                                      {"event_id": event_id, "tenant_id": tenant_id, "kind": kind, "limit": limit})
-        return [(int(found_id), decode(kind, payload)) for found_id, payload in rows]
+                                      {"event_id": event_id, "tenant_id": tenant_id, "limit": limit})
+        found: list[tuple[int, TransactionsPosted]] = []
+        for found_id, text in rows:
+            payload = orjson.loads(text)
+            max_postings -= posting_count(payload)
+            if max_postings < 0:
+                break
+            event = decode(kind_of(TransactionsPosted), payload)
+            assert isinstance(event, TransactionsPosted)
+            found.append((int(found_id), event))
+        return found
 
     async def claim_handling(self, event_ids: list[int], handler: str, now: dt.datetime) -> list[int]:
         """Records that the handler finished the events, in the handler's own transaction. Returns those it
