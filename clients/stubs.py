@@ -13,6 +13,7 @@ from engage.goals.v1 import goals_service_pb2_grpc
 from engage.ingest.v1 import ingest_service_pb2_grpc
 from engage.insights.v1 import insights_service_pb2_grpc
 from engage.operations.v1 import operations_service_pb2_grpc
+from engage.personas.v1 import personas_service_pb2_grpc
 from engage.subscriptions.v1 import subscriptions_service_pb2_grpc
 
 DEFAULT_DEADLINE_SECONDS = 30.0
@@ -75,6 +76,7 @@ class Stubs:
     health: HealthStub
     operations: operations_service_pb2_grpc.OperationsServiceAsyncStub
     goals: goals_service_pb2_grpc.GoalsServiceAsyncStub
+    personas: personas_service_pb2_grpc.PersonasServiceAsyncStub
 
     async def close(self) -> None:
         await self.channel.close()
@@ -98,4 +100,5 @@ def connect(address: str, token: str | None = None, *, max_message_bytes: int = 
                  engagement=engagement_service_pb2_grpc.EngagementServiceStub(with_defaults),
                  health=cast(HealthStub, health_pb2_grpc.HealthStub(with_defaults)),
                  operations=operations_service_pb2_grpc.OperationsServiceStub(with_defaults),
-                 goals=goals_service_pb2_grpc.GoalsServiceStub(with_defaults))
+                 goals=goals_service_pb2_grpc.GoalsServiceStub(with_defaults),
+                 personas=personas_service_pb2_grpc.PersonasServiceStub(with_defaults))

@@ -35,6 +35,7 @@ from server.services.goals.tracking import GoalTrackingService
 from server.services.ingestion import IngestionService
 from server.services.insights import InsightsService
 from server.services.otp import OtpService
+from server.services.personas import PersonasService
 from server.services.subscriptions import SubscriptionsService
 from server.services.tenants import TenantService
 from server.store.db import Database, open_database
@@ -64,6 +65,7 @@ class Services:
     goal_tracking: GoalTrackingService
     goal_funding: GoalFundingService
     goal_reports: GoalReportsService
+    personas: PersonasService
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -145,4 +147,5 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     goals=GoalsService(database, publisher, max_active_goals=settings.goals_max_active),
                     goal_tracking=goal_tracking,
                     goal_funding=goal_funding,
-                    goal_reports=GoalReportsService(database, publisher))
+                    goal_reports=GoalReportsService(database, publisher),
+                    personas=PersonasService(database, publisher))

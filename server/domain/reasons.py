@@ -183,6 +183,20 @@ class Reason(StrEnum):
     # -- personas: segment expressions (docs/segments.md) -----------------------------------------
     SEGMENT_EXPRESSION_INVALID = "SEGMENT_EXPRESSION_INVALID", \
         "a segment expression does not parse or does not fit the attribute catalogue (INVALID_ARGUMENT)"
+    ATTRIBUTE_DEFINITION_INVALID = "ATTRIBUTE_DEFINITION_INVALID", \
+        "an attribute definition's name, type, ENUM values or default is invalid (INVALID_ARGUMENT)"
+    ATTRIBUTE_DEFINITION_EXISTS = "ATTRIBUTE_DEFINITION_EXISTS", \
+        "an attribute of that name is defined already, or is built in (ALREADY_EXISTS)"
+    ATTRIBUTE_DEFINITION_NOT_FOUND = "ATTRIBUTE_DEFINITION_NOT_FOUND", "no such attribute definition (NOT_FOUND)"
+    ATTRIBUTE_IN_USE = "ATTRIBUTE_IN_USE", \
+        "deleting an attribute a persona's expression names (FAILED_PRECONDITION)"
+    ATTRIBUTE_UNKNOWN = "ATTRIBUTE_UNKNOWN", \
+        "setting an attribute that is not defined, or a built-in one (INVALID_ARGUMENT)"
+    ATTRIBUTE_VALUE_INVALID = "ATTRIBUTE_VALUE_INVALID", \
+        "a customer attribute value not of its attribute's type (INVALID_ARGUMENT)"
+    PERSONA_INVALID = "PERSONA_INVALID", "a persona's id or display name is invalid (INVALID_ARGUMENT)"
+    PERSONA_EXISTS = "PERSONA_EXISTS", "a persona of that id exists already (ALREADY_EXISTS)"
+    PERSONA_NOT_FOUND = "PERSONA_NOT_FOUND", "no such persona (NOT_FOUND)"
 
     # -- quotas (RESOURCE_EXHAUSTED) --------------------------------------------------------------
     OTP_TOO_MANY_SENDS = "OTP_TOO_MANY_SENDS", "the customer's hourly one-time passwords are used up"

@@ -94,3 +94,8 @@ HISTORY_ENTRY = ResourcePattern("customers/{customer}/historyEntries/{history_en
 FUNDING_PROGRAMME = ResourcePattern("customers/{customer}/goals/{goal}/fundingProgrammes/{funding_programme}")
 TRANSFER = ResourcePattern(
     "customers/{customer}/goals/{goal}/fundingProgrammes/{funding_programme}/transfers/{transfer}")
+
+# Personas: an attribute definition's id is the attribute's name; persona ids are the bank's.
+ATTRIBUTE_DEFINITION = ResourcePattern("attributeDefinitions/{attribute_definition}")
+CUSTOMER_ATTRIBUTES = ResourcePattern("customers/{customer}/attributes")
+PERSONA = ResourcePattern("personas/{persona}", max_id_length=40)

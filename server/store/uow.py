@@ -35,6 +35,12 @@ from server.store.repositories.holdings import HoldingsRepository
 from server.store.repositories.insight_batches import InsightBatchesRepository
 from server.store.repositories.month_end_balances import MonthEndBalancesRepository
 from server.store.repositories.otps import OtpsRepository
+from server.store.repositories.personas import (
+    AttributeDefinitionsRepository,
+    CustomerAttributeValuesRepository,
+    PersonasRepository,
+    SegmentReadsRepository,
+)
 from server.store.repositories.subscriptions import SubscriptionsRepository
 from server.store.repositories.tenants import TenantsRepository
 from server.store.repositories.transactions import TransactionsRepository
@@ -99,6 +105,10 @@ class UnitOfWork:
     funding_programmes = _Repository[FundingProgrammesRepository](FundingProgrammesRepository)
     goal_transfers = _Repository[GoalTransfersRepository](GoalTransfersRepository)
     goal_reports = _Repository[GoalReportsRepository](GoalReportsRepository)
+    attribute_definitions = _Repository[AttributeDefinitionsRepository](AttributeDefinitionsRepository)
+    customer_attribute_values = _Repository[CustomerAttributeValuesRepository](CustomerAttributeValuesRepository)
+    personas = _Repository[PersonasRepository](PersonasRepository)
+    segment_reads = _Repository[SegmentReadsRepository](SegmentReadsRepository)
 
     def __init__(self, database: Database, tenant_id: str | None = None, *,
                  single_statement_write: bool = False) -> None:

@@ -15,6 +15,7 @@ from engage.goals.v1 import goals_service_pb2
 from engage.ingest.v1 import ingest_service_pb2
 from engage.insights.v1 import insights_service_pb2
 from engage.operations.v1 import operations_service_pb2
+from engage.personas.v1 import personas_service_pb2
 from engage.subscriptions.v1 import subscriptions_service_pb2
 from server.domain.auth import Role
 from tests.support.builders import account
@@ -23,7 +24,7 @@ from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 SERVICES = ((engagement_service_pb2, "engagement"), (ingest_service_pb2, "ingest"), (insights_service_pb2, "insights"),
             (subscriptions_service_pb2, "subscriptions"), (operations_service_pb2, "operations"),
-            (goals_service_pb2, "goals"))
+            (goals_service_pb2, "goals"), (personas_service_pb2, "personas"))
 CALLS_PER_METHOD_AND_ROLE = 6
 # JSON nested past what Python's parser recurses through, where requests carry JSON: page tokens (base64)
 # and an FCM service account (with the words that make a configuration one).
@@ -73,11 +74,20 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
                     frequency=goals_service_pb2.SCHEDULE_FREQUENCY_WEEKLY,
                     start_date={"year": 2024, "month": 1, "day": 1}, amount={"currency_code": "CZK", "units": 50}))))
         [transfer] = await server.services.goal_funding.plan_tenant(tenant, dt.date(2024, 1, 1))
+        await admin.personas.CreateAttributeDefinition(personas_service_pb2.CreateAttributeDefinitionRequest(
+            attribute_definition_id="IsGlobetrotter", attribute_definition=personas_service_pb2.AttributeDefinition(
+                type=personas_service_pb2.ATTRIBUTE_TYPE_BOOL)))
+        await admin.personas.CreatePersona(personas_service_pb2.CreatePersonaRequest(
+            persona_id="globetrotter",
+            persona=personas_service_pb2.Persona(display_name="G", expression="IsGlobetrotter")))
         # Names and ids that exist, so that calls get past "not found" into the code behind it.
         strings = [*STRINGS, *NESTED, bank.app, bank.event, bank.notice_event, bank.email_config, bank.sms_config,
                    bank.event_type, "lisa-customer", "lisa-customer-chk", "customers/lisa-customer",
                    "accounts/lisa-customer-chk", goal.name, "customers/lisa-customer/goalsEnrolment",
                    programme.name, f"{programme.name}/transfers/{transfer.transfer_id}", "lisa-customer-sav"]
+        # Only the personas calls draw from these: the other services' requests stay as they were.
+        strings_of = {"personas": [*strings, "IsGlobetrotter", "attributeDefinitions/IsGlobetrotter",
+                                   "personas/globetrotter", "customers/lisa-customer/attributes"]}
         faults = []
         for module, stub_name in SERVICES:
             for service in module.DESCRIPTOR.services_by_name.values():
@@ -86,9 +96,10 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
                     for stubs in (admin, service_stubs, user):
                         call = getattr(getattr(stubs, stub_name), method.name)
                         for _ in range(CALLS_PER_METHOD_AND_ROLE):
-                            request = random_message(request_class, rng, strings)
+                            some = strings_of.get(stub_name, strings)
+                            request = random_message(request_class, rng, some)
                             try:
-                                await _call(method, call, request, rng, strings)
+                                await _call(method, call, request, rng, some)
                             except grpc.aio.AioRpcError as error:
                                 if error.code() in OUR_FAULTS:
                                     faults.append((method.full_name, error.code().name, str(request)[:300]))

@@ -7,6 +7,7 @@ import grpc
 
 from engage.goals.v1 import goals_service_pb2 as goals
 from engage.ingest.v1 import ingest_service_pb2 as pb
+from engage.personas.v1 import personas_service_pb2 as personas
 from server.domain.auth import Role
 from tests.support.builders import amount_of, failure, seed_accounts, stream, transaction
 from tests.support.goal_reports import seed_goal_reports
@@ -111,3 +112,50 @@ async def test_other_tenants_funding_programmes_and_transfers_are_not_found(serv
         assert not (await intruder.goals.ListTransfers(goals.ListTransfersRequest(parent="customers/c1"))).transfers
     [ours] = (await service_stubs.goals.ListTransfers(goals.ListTransfersRequest(parent=programme.name))).transfers
     assert (ours.name, ours.state) == (transfer_name, goals.TRANSFER_STATE_REQUESTED)
+
+
+async def test_another_banks_attributes_and_personas_are_not_found_and_never_listed(server, services, tenant,
+                                                                                     service_stubs):
+    await seed_accounts(service_stubs, "c1")
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        await admin.personas.CreateAttributeDefinition(personas.CreateAttributeDefinitionRequest(
+            attribute_definition_id="IsGlobetrotter",
+            attribute_definition=personas.AttributeDefinition(type=personas.ATTRIBUTE_TYPE_BOOL)))
+        await admin.personas.CreatePersona(personas.CreatePersonaRequest(
+            persona_id="globetrotter", persona=personas.Persona(display_name="G", expression="IsGlobetrotter")))
+    await service_stubs.personas.UpdateCustomerAttributes(personas.UpdateCustomerAttributesRequest(
+        name="customers/c1/attributes", values={"IsGlobetrotter": personas.AttributeValue(bool_value=True)}))
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+
+    async with server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as intruder:
+        persona, definition = "personas/globetrotter", "attributeDefinitions/IsGlobetrotter"
+        for call in (intruder.personas.GetPersona(personas.GetPersonaRequest(name=persona)),
+                     intruder.personas.ListMembers(personas.ListMembersRequest(persona=persona)),
+                     intruder.personas.IsMember(personas.IsMemberRequest(persona=persona, customer="customers/c1")),
+                     intruder.personas.ExplainMembership(personas.ExplainMembershipRequest(
+                         persona=persona, customer="customers/c1")),
+                     intruder.personas.DeletePersona(personas.DeletePersonaRequest(name=persona)),
+                     intruder.personas.GetAttributeDefinition(personas.GetAttributeDefinitionRequest(name=definition)),
+                     intruder.personas.DeleteAttributeDefinition(personas.DeleteAttributeDefinitionRequest(
+                         name=definition)),
+                     intruder.personas.GetCustomerAttributes(personas.GetCustomerAttributesRequest(
+                         name="customers/c1/attributes"))):
+            assert (await failure(call))[0] == grpc.StatusCode.NOT_FOUND
+        assert not (await intruder.personas.ListPersonas(personas.ListPersonasRequest())).personas
+        assert not (await intruder.personas.ListAttributeDefinitions(
+            personas.ListAttributeDefinitionsRequest())).attribute_definitions
+        # The other bank's expressions cannot name our attributes, nor its writes reach our customers.
+        assert (await failure(intruder.personas.CreatePersona(personas.CreatePersonaRequest(
+            persona_id="globetrotter", persona=personas.Persona(display_name="G", expression="IsGlobetrotter")))))[1] \
+            == "SEGMENT_EXPRESSION_INVALID"
+        assert (await failure(intruder.personas.UpdateCustomerAttributes(personas.UpdateCustomerAttributesRequest(
+            name="customers/c1/attributes", clear=["IsGlobetrotter"]))))[1] == "ATTRIBUTE_UNKNOWN"
+        # Its own attribute of the same name, and a customer c1 of its own, stay apart from ours.
+        await intruder.personas.CreateAttributeDefinition(personas.CreateAttributeDefinitionRequest(
+            attribute_definition_id="IsGlobetrotter",
+            attribute_definition=personas.AttributeDefinition(type=personas.ATTRIBUTE_TYPE_BOOL)))
+        await intruder.personas.CreatePersona(personas.CreatePersonaRequest(
+            persona_id="globetrotter", persona=personas.Persona(display_name="G", expression="IsGlobetrotter")))
+        assert not (await intruder.personas.ListMembers(personas.ListMembersRequest(persona=persona))).customers
+    ours = await service_stubs.personas.ListMembers(personas.ListMembersRequest(persona="personas/globetrotter"))
+    assert list(ours.customers) == ["customers/c1"]

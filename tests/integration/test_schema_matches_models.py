@@ -9,7 +9,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from server.store import engagement_models, goals_models  # noqa: F401  (registers its tables)
+from server.store import (  # noqa: F401  (registers its tables)
+    engagement_models,
+    goals_models,
+    personas_models,
+)
 from server.store.models import Base
 
 

@@ -8,7 +8,11 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from server.store import engagement_models, goals_models  # noqa: F401  (registers its tables)
+from server.store import (  # noqa: F401  (registers its tables)
+    engagement_models,
+    goals_models,
+    personas_models,
+)
 from server.store.models import Base
 
 target_metadata = Base.metadata

@@ -7,7 +7,11 @@ from sqlalchemy import ColumnElement, Select, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.tenants import Tenant
-from server.store import engagement_models, goals_models  # noqa: F401  (its tables are a tenant's rows too)
+from server.store import (  # noqa: F401  (its tables are a tenant's rows too)
+    engagement_models,
+    goals_models,
+    personas_models,
+)
 from server.store.driver import rowcount
 from server.store.models import (
     Base,

@@ -1,0 +1,246 @@
+"""Attribute definitions, customers' attribute values and personas (docs/personas.md).
+
+A persona's expression is parsed against the tenant's catalogue (built-in and custom attributes) when
+saved and when read; a definition a persona names cannot be deleted, its type never changes and its
+ENUM values are only added to, so a stored expression always parses again."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from server.domain.auth import Caller, Role
+from server.domain.errors import AlreadyExists, FailedPrecondition, not_found
+from server.domain.events import CustomerAttributesChanged, attribute_changes
+from server.domain.pagination import Page, PageRequest, paginate
+from server.domain.personas.model import (
+    BUILT_IN_NAMES,
+    Persona,
+    StoredDefinition,
+    canonical,
+    changed_definition,
+    check_persona,
+    check_updates,
+    new_definition,
+)
+from server.domain.reasons import Reason
+from server.domain.segments.attributes import (
+    BUILT_IN_ATTRIBUTES,
+    AttributeCatalogue,
+    AttributeDefinition,
+    AttributeType,
+    AttributeValue,
+    value_to_text,
+)
+from server.domain.segments.evaluate import CustomerFacts, Explanation, evaluate, explain
+from server.domain.segments.expression import Expression, attributes_named, render
+from server.domain.segments.parser import parse_expression
+from server.services.clock import Clock, utc_now
+from server.services.events import EventPublisher, announce_committed
+from server.store.db import Database
+from server.store.uow import UnitOfWork
+
+ADMINS = (Role.BANK_ADMIN,)
+READERS = (Role.BANK_ADMIN, Role.SERVICE)
+VALUE_WRITERS = (Role.SERVICE, Role.BANK_ADMIN)
+EVERYONE = (Role.BANK_ADMIN, Role.SERVICE, Role.USER)
+DEFINITIONS_LIST = "attribute-definitions"
+PERSONAS_LIST = "personas"
+MEMBERS_LIST = "persona-members"
+_BUILT_IN = {d.name: d for d in BUILT_IN_ATTRIBUTES}
+
+
+def _catalogue(custom: list[AttributeDefinition]) -> AttributeCatalogue:
+    return AttributeCatalogue.of(custom)
+
+
+class PersonasService:
+    def __init__(self, database: Database, publisher: EventPublisher, clock: Clock = utc_now) -> None:
+        self._database = database
+        self._publisher = publisher
+        self._clock = clock
+
+    # -- attribute definitions ----------------------------------------------------------------------
+
+    async def create_definition(self, caller: Caller, name: str, type_: AttributeType, values: tuple[str, ...],
+                                default: AttributeValue | None, description: str) -> StoredDefinition:
+        caller.require_role(*ADMINS)
+        definition = new_definition(name, type_, values, default, description)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            now = self._clock()
+            if name in BUILT_IN_NAMES or not await uow.attribute_definitions.add(definition, now):
+                raise AlreadyExists(Reason.ATTRIBUTE_DEFINITION_EXISTS, f"attribute {name} is defined already",
+                                    metadata={"attribute": name})
+            await uow.commit()
+        return StoredDefinition(definition, now, now)
+
+    async def get_definition(self, caller: Caller, name: str) -> StoredDefinition:
+        caller.require_role(*READERS)
+        if name in _BUILT_IN:
+            return StoredDefinition(_BUILT_IN[name])
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            stored = await uow.attribute_definitions.get(name)
+        if stored is None:
+            raise not_found("attribute_definition", name)
+        return stored
+
+    async def list_definitions(self, caller: Caller, page: PageRequest) -> Page[StoredDefinition]:
+        caller.require_role(*READERS)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            rows = await uow.attribute_definitions.list_after(page.after, page.size + 1)
+        return paginate(rows, page, DEFINITIONS_LIST, lambda s: s.definition.name)
+
+    async def update_definition(self, caller: Caller, name: str, values: tuple[str, ...] | None,
+                                description: str | None, *, change_default: bool,
+                                default: AttributeValue | None) -> StoredDefinition:
+        caller.require_role(*ADMINS)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            stored = await uow.attribute_definitions.get(name)
+            if stored is None:
+                raise not_found("attribute_definition", name)
+            changed = changed_definition(stored.definition, values, description, change_default=change_default,
+                                         default=default)
+            now = self._clock()
+            await uow.attribute_definitions.replace(changed, now)
+            await uow.commit()
+        return StoredDefinition(changed, stored.created_at, now)
+
+    async def delete_definition(self, caller: Caller, name: str) -> None:
+        caller.require_role(*ADMINS)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            if await uow.attribute_definitions.get(name) is None:
+                raise not_found("attribute_definition", name)
+            catalogue = _catalogue(await uow.attribute_definitions.all())
+            users = [p.persona_id for p in await uow.personas.all()
+                     if name in attributes_named(parse_expression(p.expression, catalogue))]
+            if users:
+                raise FailedPrecondition(Reason.ATTRIBUTE_IN_USE, f"personas name {name}: {', '.join(users[:10])}",
+                                         metadata={"attribute": name, "personas": ",".join(users[:10])})
+            await uow.attribute_definitions.delete(name)
+            await uow.commit()
+
+    # -- customer attribute values -----------------------------------------------------------------
+
+    async def update_customer_attributes(self, caller: Caller, customer_id: str,
+                                         values: dict[str, AttributeValue], clear: list[str]
+                                         ) -> dict[str, AttributeValue]:
+        """Sets and clears only the named attributes; the customer's own values after the change."""
+        caller.require_role(*VALUE_WRITERS)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            definitions = {d.name: d for d in await uow.attribute_definitions.all()}
+            check_updates(definitions, values, clear)
+            if not await uow.customers.hold(customer_id):  # one change of a customer at a time
+                raise not_found("customer", customer_id)
+            before = await uow.customer_attribute_values.of_customer(customer_id, definitions)
+            values = {n: canonical(v) for n, v in values.items()}
+            await uow.customer_attribute_values.set_many(
+                customer_id, {name: (definitions[name], value) for name, value in values.items()}, now := self._clock())
+            await uow.customer_attribute_values.clear(customer_id, clear)
+            after = {**{n: v for n, v in before.items() if n not in clear}, **values}
+            change = attribute_changes(customer_id, {n: value_to_text(v) for n, v in before.items()},
+                                       {n: value_to_text(v) for n, v in after.items()})
+            if change is not None:
+                await uow.domain_events.add(caller.tenant_id, CustomerAttributesChanged((change,)), now)
+            await uow.commit()
+        await announce_committed(self._publisher, uow.domain_events.added)
+        return after
+
+    async def get_customer_attributes(self, caller: Caller, customer_id: str) -> dict[str, AttributeValue]:
+        caller.require_role(*EVERYONE)
+        caller.require_customer_access(customer_id)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            if await uow.customers.get(customer_id) is None:
+                raise not_found("customer", customer_id)
+            definitions = {d.name: d for d in await uow.attribute_definitions.all()}
+            return await uow.customer_attribute_values.of_customer(customer_id, definitions)
+
+    # -- personas ------------------------------------------------------------------------------------
+
+    async def create_persona(self, caller: Caller, persona_id: str, display_name: str, description: str,
+                             expression: str) -> Persona:
+        caller.require_role(*ADMINS)
+        check_persona(persona_id, display_name, description)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            parsed = self._parse(expression, await uow.attribute_definitions.all())
+            now = self._clock()
+            persona = Persona(persona_id, display_name, description, render(parsed), now, now)
+            if not await uow.personas.add(persona):
+                raise AlreadyExists(Reason.PERSONA_EXISTS, f"persona {persona_id} exists already",
+                                    metadata={"persona": persona_id})
+            await uow.commit()
+        return persona
+
+    @staticmethod
+    def _parse(expression: str, custom: list[AttributeDefinition]) -> Expression:
+        return parse_expression(expression, _catalogue(custom), field="persona.expression")
+
+    async def get_persona(self, caller: Caller, persona_id: str) -> Persona:
+        caller.require_role(*READERS)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            return await self._persona(uow, persona_id)
+
+    @staticmethod
+    async def _persona(uow: UnitOfWork, persona_id: str) -> Persona:
+        persona = await uow.personas.get(persona_id)
+        if persona is None:
+            raise not_found("persona", persona_id)
+        return persona
+
+    async def list_personas(self, caller: Caller, page: PageRequest) -> Page[Persona]:
+        caller.require_role(*READERS)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            rows = await uow.personas.list_after(page.after, page.size + 1)
+        return paginate(rows, page, PERSONAS_LIST, lambda p: p.persona_id)
+
+    async def update_persona(self, caller: Caller, persona_id: str, display_name: str | None,
+                             description: str | None, expression: str | None) -> Persona:
+        caller.require_role(*ADMINS)
+        check_persona(None, display_name, description)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            persona = await self._persona(uow, persona_id)
+            if expression is not None:
+                expression = render(self._parse(expression, await uow.attribute_definitions.all()))
+            changed = replace(persona, display_name=persona.display_name if display_name is None else display_name,
+                              description=persona.description if description is None else description,
+                              expression=persona.expression if expression is None else expression,
+                              updated_at=self._clock())
+            await uow.personas.replace(changed)
+            await uow.commit()
+        return changed
+
+    async def delete_persona(self, caller: Caller, persona_id: str) -> None:
+        caller.require_role(*ADMINS)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            if not await uow.personas.delete(persona_id):
+                raise not_found("persona", persona_id)
+            await uow.commit()
+
+    # -- membership ----------------------------------------------------------------------------------
+
+    async def explain_membership(self, caller: Caller, persona_id: str, customer_id: str) -> Explanation:
+        """The persona's expression evaluated for one customer now, every clause with what it read."""
+        return explain(*await self._one_customer(caller, persona_id, customer_id))
+
+    async def is_member(self, caller: Caller, persona_id: str, customer_id: str) -> bool:
+        return evaluate(*await self._one_customer(caller, persona_id, customer_id))
+
+    async def _one_customer(self, caller: Caller, persona_id: str, customer_id: str
+                            ) -> tuple[Expression, CustomerFacts]:
+        """The persona's expression and what it reads of the customer, in memory (no SQL compiled)."""
+        caller.require_role(*EVERYONE)
+        caller.require_customer_access(customer_id)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            persona = await self._persona(uow, persona_id)
+            if await uow.customers.get(customer_id) is None:
+                raise not_found("customer", customer_id)
+            custom = await uow.attribute_definitions.all()
+            facts = await uow.segment_reads.facts(customer_id, {d.name: d for d in custom})
+        return self._parse(persona.expression, custom), facts
+
+    async def list_members(self, caller: Caller, persona_id: str, page: PageRequest) -> Page[str]:
+        """The persona's members by customer id, selected in SQL by the compiled expression."""
+        caller.require_role(*READERS)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            persona = await self._persona(uow, persona_id)
+            parsed = self._parse(persona.expression, await uow.attribute_definitions.all())
+            ids = await uow.segment_reads.members_after(parsed, page.after, page.size + 1)
+        return paginate(ids, page, MEMBERS_LIST, lambda customer_id: customer_id)

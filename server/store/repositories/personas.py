@@ -1,0 +1,203 @@
+"""Attribute definitions, customers' typed attribute values and personas (server.store.personas_models),
+and a persona's members selected in SQL by its compiled expression."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, exists, or_, select, update
+
+from server.domain.personas.model import Persona, StoredDefinition, canonical
+from server.domain.segments.attributes import (
+    AttributeDefinition,
+    AttributeType,
+    AttributeValue,
+    value_from_text,
+    value_to_text,
+)
+from server.domain.segments.evaluate import CustomerFacts
+from server.domain.segments.expression import Expression
+from server.store.driver import rowcount
+from server.store.keyset import keyset_page
+from server.store.models import AccountRow, CustomerRow, HoldingRow
+from server.store.personas_models import AttributeDefinitionRow, CustomerAttributeValueRow, PersonaRow
+from server.store.repositories.base import TenantRepository
+from server.store.segments_sql import compile_segment
+
+# The column of customer_attribute_values that holds each type's values.
+VALUE_COLUMN = {AttributeType.BOOL: "bool_value", AttributeType.INT: "int_value",
+                AttributeType.DECIMAL: "decimal_value", AttributeType.STRING: "text_value",
+                AttributeType.ENUM: "text_value", AttributeType.DATE: "date_value"}
+_VALUE_COLUMNS = ("bool_value", "int_value", "decimal_value", "text_value", "date_value")
+
+
+def _definition(row: AttributeDefinitionRow) -> AttributeDefinition:
+    type_ = AttributeType(row.type)
+    values = tuple(row.enum_values or ())
+    plain = AttributeDefinition(row.name, type_, values, None, row.description)
+    default = None if row.default_value is None else value_from_text(plain, row.default_value)
+    return AttributeDefinition(row.name, type_, values, default, row.description)
+
+
+def _stored(row: AttributeDefinitionRow) -> StoredDefinition:
+    return StoredDefinition(_definition(row), row.created_at, row.updated_at)
+
+
+class AttributeDefinitionsRepository(TenantRepository):
+    async def add(self, definition: AttributeDefinition, now: dt.datetime) -> bool:
+        """False when the tenant has an attribute of that name already."""
+        stmt = self.upsert(AttributeDefinitionRow).values(**self._fields(definition), created_at=now, updated_at=now)
+        result = await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
+        return rowcount(result) == 1
+
+    def _fields(self, definition: AttributeDefinition) -> dict[str, Any]:
+        return {"tenant_id": self.tenant_id, "name": definition.name, "type": definition.type.value,
+                "enum_values": list(definition.values), "description": definition.description,
+                "default_value": None if definition.default is None else value_to_text(definition.default)}
+
+    async def get(self, name: str) -> StoredDefinition | None:
+        row = await self.session.get(AttributeDefinitionRow, (self.tenant_id, name))
+        return None if row is None else _stored(row)
+
+    async def all(self) -> list[AttributeDefinition]:
+        rows = await self.session.scalars(select(AttributeDefinitionRow).where(
+            AttributeDefinitionRow.tenant_id == self.tenant_id).order_by(AttributeDefinitionRow.name))
+        return [_definition(r) for r in rows]
+
+    async def list_after(self, after: str | None, limit: int) -> list[StoredDefinition]:
+        query = select(AttributeDefinitionRow).where(AttributeDefinitionRow.tenant_id == self.tenant_id)
+        rows = await self.session.scalars(keyset_page(query, [AttributeDefinitionRow.name],
+                                                      None if after is None else (after,), limit))
+        return [_stored(r) for r in rows]
+
+    async def replace(self, definition: AttributeDefinition, now: dt.datetime) -> None:
+        fields = self._fields(definition)
+        await self.session.execute(update(AttributeDefinitionRow).where(
+            AttributeDefinitionRow.tenant_id == self.tenant_id, AttributeDefinitionRow.name == definition.name
+        ).values(enum_values=fields["enum_values"], description=fields["description"],
+                 default_value=fields["default_value"], updated_at=now))
+
+    async def delete(self, name: str) -> None:
+        """The definition and every customer's value of it."""
+        await self.session.execute(delete(CustomerAttributeValueRow).where(
+            CustomerAttributeValueRow.tenant_id == self.tenant_id, CustomerAttributeValueRow.name == name))
+        await self.session.execute(delete(AttributeDefinitionRow).where(
+            AttributeDefinitionRow.tenant_id == self.tenant_id, AttributeDefinitionRow.name == name))
+
+
+class CustomerAttributeValuesRepository(TenantRepository):
+    async def of_customer(self, customer_id: str, definitions: Mapping[str, AttributeDefinition]
+                          ) -> dict[str, AttributeValue]:
+        """The customer's own values of these attributes."""
+        rows = await self.session.scalars(select(CustomerAttributeValueRow).where(
+            CustomerAttributeValueRow.tenant_id == self.tenant_id,
+            CustomerAttributeValueRow.customer_id == customer_id))
+        found: dict[str, AttributeValue] = {}
+        for row in rows:
+            definition = definitions.get(row.name)
+            if definition is not None:
+                value = getattr(row, VALUE_COLUMN[definition.type])
+                if value is not None:
+                    found[row.name] = canonical(value)  # a DECIMAL reads back with 4 places
+        return found
+
+    async def set_many(self, customer_id: str, values: Mapping[str, tuple[AttributeDefinition, AttributeValue]],
+                       now: dt.datetime) -> None:
+        if not values:
+            return
+        stmt = self.upsert(CustomerAttributeValueRow)
+        stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "customer_id", "name"],
+                                          set_={c: stmt.excluded[c] for c in (*_VALUE_COLUMNS, "updated_at")})
+        await self.session.execute(stmt, [
+            {"tenant_id": self.tenant_id, "customer_id": customer_id, "name": name, "updated_at": now,
+             **{c: None for c in _VALUE_COLUMNS}, VALUE_COLUMN[definition.type]: value}
+            for name, (definition, value) in values.items()])
+
+    async def clear(self, customer_id: str, names: Iterable[str]) -> None:
+        names = list(names)
+        if names:
+            await self.session.execute(delete(CustomerAttributeValueRow).where(
+                CustomerAttributeValueRow.tenant_id == self.tenant_id,
+                CustomerAttributeValueRow.customer_id == customer_id,
+                self.one_of(CustomerAttributeValueRow.name, names)))
+
+
+def _persona(row: PersonaRow) -> Persona:
+    return Persona(row.persona_id, row.display_name, row.description, row.expression, row.created_at,
+                   row.updated_at)
+
+
+class PersonasRepository(TenantRepository):
+    async def add(self, persona: Persona) -> bool:
+        """False when the tenant has a persona of that id already."""
+        stmt = self.upsert(PersonaRow).values(
+            tenant_id=self.tenant_id, persona_id=persona.persona_id, display_name=persona.display_name,
+            description=persona.description, expression=persona.expression, created_at=persona.created_at,
+            updated_at=persona.updated_at)
+        result = await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["tenant_id", "persona_id"]))
+        return rowcount(result) == 1
+
+    async def get(self, persona_id: str) -> Persona | None:
+        row = await self.session.get(PersonaRow, (self.tenant_id, persona_id))
+        return None if row is None else _persona(row)
+
+    async def all(self) -> list[Persona]:
+        rows = await self.session.scalars(select(PersonaRow).where(PersonaRow.tenant_id == self.tenant_id)
+                                          .order_by(PersonaRow.persona_id))
+        return [_persona(r) for r in rows]
+
+    async def list_after(self, after: str | None, limit: int) -> list[Persona]:
+        query = select(PersonaRow).where(PersonaRow.tenant_id == self.tenant_id)
+        rows = await self.session.scalars(keyset_page(query, [PersonaRow.persona_id],
+                                                      None if after is None else (after,), limit))
+        return [_persona(r) for r in rows]
+
+    async def replace(self, persona: Persona) -> None:
+        await self.session.execute(update(PersonaRow).where(
+            PersonaRow.tenant_id == self.tenant_id, PersonaRow.persona_id == persona.persona_id
+        ).values(display_name=persona.display_name, description=persona.description,
+                 expression=persona.expression, updated_at=persona.updated_at))
+
+    async def delete(self, persona_id: str) -> bool:
+        result = await self.session.execute(delete(PersonaRow).where(
+            PersonaRow.tenant_id == self.tenant_id, PersonaRow.persona_id == persona_id))
+        return rowcount(result) == 1
+
+
+class SegmentReadsRepository(TenantRepository):
+    """What a segment expression reads of customers: one customer's facts, or the members of an
+    expression selected in SQL. Holdings are a customer's own and those on their accounts."""
+
+    def _holds_of(self, customer_id: Any) -> ColumnElement[bool]:
+        # Correlated with the customers of the outer query, not a join of its own, inside an EXISTS too.
+        accounts = select(AccountRow.account_id).where(AccountRow.tenant_id == self.tenant_id,
+                                                       AccountRow.customer_id == customer_id
+                                                       ).correlate_except(AccountRow)
+        return or_(HoldingRow.customer_id == customer_id, HoldingRow.account_id.in_(accounts))
+
+    async def facts(self, customer_id: str, definitions: Mapping[str, AttributeDefinition]) -> CustomerFacts:
+        values = await CustomerAttributeValuesRepository(self.session, self.tenant_id).of_customer(
+            customer_id, definitions)
+        kinds = await self.session.scalars(select(HoldingRow.kind).distinct().where(
+            HoldingRow.tenant_id == self.tenant_id, self._holds_of(customer_id)))
+        return CustomerFacts(values, frozenset(kinds))
+
+    async def members_after(self, expression: Expression, after: str | None, limit: int) -> list[str]:
+        def attribute(definition: AttributeDefinition) -> ColumnElement[Any]:
+            column = getattr(CustomerAttributeValueRow, VALUE_COLUMN[definition.type])
+            return select(column).where(
+                CustomerAttributeValueRow.tenant_id == self.tenant_id,
+                CustomerAttributeValueRow.customer_id == CustomerRow.customer_id,
+                CustomerAttributeValueRow.name == definition.name).scalar_subquery()
+
+        def holds(kind: str) -> ColumnElement[bool]:
+            return exists().where(HoldingRow.tenant_id == self.tenant_id, HoldingRow.kind == kind,
+                                  self._holds_of(CustomerRow.customer_id))
+
+        query = select(CustomerRow.customer_id).where(CustomerRow.tenant_id == self.tenant_id,
+                                                      compile_segment(expression, attribute, holds))
+        found = await self.session.scalars(keyset_page(query, [CustomerRow.customer_id],
+                                                       None if after is None else (after,), limit))
+        return list(found)

@@ -1,0 +1,145 @@
+"""Personas through gRPC: expressions checked when saved (with the position of a fault), membership of
+one customer evaluated in memory (IsMember, ExplainMembership) and the members listed by the compiled SQL
+(ListMembers), on both databases; the two agree."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import field_mask_pb2
+
+from engage.ingest.v1 import ingest_service_pb2 as ipb
+from engage.personas.v1 import personas_service_pb2 as pb
+from server.domain.auth import Role
+from tests.e2e.test_personas_attributes import definition
+from tests.support.builders import account, customer, error_details, failure
+
+# Its canonical text: what the persona keeps and answers with.
+GLOBETROTTER = "IsGlobetrotter = true AND income > 5000 AND NOT holds('LOAN')"
+
+
+async def _set_up(server, tenant, service_stubs):  # type: ignore[no-untyped-def]
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        await admin.personas.CreateAttributeDefinition(definition(
+            "IsGlobetrotter", pb.ATTRIBUTE_TYPE_BOOL, default=pb.AttributeValue(bool_value=False)))
+        await admin.personas.CreateAttributeDefinition(definition("income", pb.ATTRIBUTE_TYPE_DECIMAL))
+        await admin.personas.CreateAttributeDefinition(definition("risk", pb.ATTRIBUTE_TYPE_ENUM, "LOW", "HIGH"))
+    people = {  # customer: (IsGlobetrotter, income); c3 holds a loan (below)
+        "c1": (True, "5200"), "c2": (True, "5000"), "c3": (True, "9000"), "c4": (None, "9000"), "c5": (True, None),
+        "c6": (True, "5000.0001")}
+    for customer_id, (traveller, income) in people.items():
+        await service_stubs.ingest.UpsertCustomer(ipb.UpsertCustomerRequest(customer=customer(customer_id)))
+        values = {}
+        if traveller is not None:
+            values["IsGlobetrotter"] = pb.AttributeValue(bool_value=traveller)
+        if income is not None:
+            values["income"] = pb.AttributeValue(decimal_value=income)
+        await service_stubs.personas.UpdateCustomerAttributes(pb.UpdateCustomerAttributesRequest(
+            name=f"customers/{customer_id}/attributes", values=values))
+    # c3's loan is on their account, not on them: it counts.
+    await service_stubs.ingest.UpsertAccount(ipb.UpsertAccountRequest(account=account("a3", "c3")))
+    await service_stubs.ingest.BatchUpsertHoldings(ipb.BatchUpsertHoldingsRequest(holdings=[
+        ipb.Holding(holding_id="h1", kind=ipb.HOLDING_KIND_LOAN, account_id="a3"),
+        ipb.Holding(holding_id="h2", kind=ipb.HOLDING_KIND_CARD, customer_id="c1")]))
+    return people
+
+
+async def _members(stubs, persona: str, page_size: int = 0) -> list[str]:  # type: ignore[no-untyped-def]
+    found, token = [], ""
+    while True:
+        page = await stubs.personas.ListMembers(pb.ListMembersRequest(persona=persona, page_size=page_size,
+                                                                      page_token=token))
+        found += [name.removeprefix("customers/") for name in page.customers]
+        token = page.next_page_token
+        if not token:
+            return found
+
+
+async def test_a_persona_is_saved_and_its_members_listed_and_explained(server, tenant, service_stubs):
+    people = await _set_up(server, tenant, service_stubs)
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        persona = await admin.personas.CreatePersona(pb.CreatePersonaRequest(
+            persona_id="globetrotter", persona=pb.Persona(
+                display_name="Globetrotter", description="customer looking to travel",
+            expression="IsGlobetrotter and income>5000 and not holds('LOAN')")))
+        assert persona.name == "personas/globetrotter"
+        assert persona.expression == GLOBETROTTER
+        assert (await failure(admin.personas.CreatePersona(pb.CreatePersonaRequest(
+            persona_id="globetrotter", persona=pb.Persona(display_name="again", expression="IsGlobetrotter")))))[:2] \
+            == (grpc.StatusCode.ALREADY_EXISTS, "PERSONA_EXISTS")
+
+        # In SQL, paged one at a time, and in memory: the same customers.
+        members = await _members(admin, persona.name, page_size=1)
+        assert members == ["c1", "c6"]
+        in_memory = [c for c in sorted(people) if (await service_stubs.personas.IsMember(pb.IsMemberRequest(
+            persona=persona.name, customer=f"customers/{c}"))).member]
+        assert in_memory == members
+
+        explained = await service_stubs.personas.ExplainMembership(pb.ExplainMembershipRequest(
+            persona=persona.name, customer="customers/c4"))
+        assert not explained.member and explained.clause.text == GLOBETROTTER
+        traveller, income, no_loan = explained.clause.children
+        assert (traveller.text, traveller.held, traveller.attribute, traveller.source, traveller.value.bool_value) \
+            == ("IsGlobetrotter = true", False, "IsGlobetrotter", pb.VALUE_SOURCE_DEFAULT, False)
+        assert (income.held, income.value.decimal_value, income.source) == (True, "9000", pb.VALUE_SOURCE_OWN)
+        assert no_loan.held and no_loan.children[0].text == "holds('LOAN')" and not no_loan.children[0].held
+        unset = (await service_stubs.personas.ExplainMembership(pb.ExplainMembershipRequest(
+            persona=persona.name, customer="customers/c5"))).clause.children[1]
+        assert (unset.held, unset.source, unset.HasField("value")) == (False, pb.VALUE_SOURCE_UNSET, False)
+
+        # A new expression is checked and takes effect at once.
+        changed = await admin.personas.UpdatePersona(pb.UpdatePersonaRequest(
+            persona=pb.Persona(name=persona.name, expression="IsGlobetrotter = false OR holds('CARD')"),
+            update_mask=field_mask_pb2.FieldMask(paths=["expression"])))
+        assert changed.display_name == "Globetrotter"
+        assert await _members(admin, persona.name) == ["c1", "c4"]
+        # The attribute a persona names cannot be deleted; once the persona is gone it can.
+        assert (await failure(admin.personas.DeleteAttributeDefinition(pb.DeleteAttributeDefinitionRequest(
+            name="attributeDefinitions/IsGlobetrotter"))))[:2] == (
+            grpc.StatusCode.FAILED_PRECONDITION, "ATTRIBUTE_IN_USE")
+        listed = await admin.personas.ListPersonas(pb.ListPersonasRequest())
+        assert [p.name for p in listed.personas] == ["personas/globetrotter"]
+        await admin.personas.DeletePersona(pb.DeletePersonaRequest(name=persona.name))
+        await admin.personas.DeleteAttributeDefinition(pb.DeleteAttributeDefinitionRequest(
+            name="attributeDefinitions/IsGlobetrotter"))
+        assert (await failure(admin.personas.GetPersona(pb.GetPersonaRequest(name=persona.name))))[:2] == (
+            grpc.StatusCode.NOT_FOUND, "PERSONA_NOT_FOUND")
+
+
+async def test_an_invalid_expression_is_refused_with_its_position(server, tenant, service_stubs):
+    await _set_up(server, tenant, service_stubs)
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        for text, problem, column in [("income >", "SYNTAX", 9), ("IsGlobetroter", "UNKNOWN_ATTRIBUTE", 1),
+                                      ("income > 'a lot'", "TYPE_MISMATCH", 10),
+                                      ("risk = 'low'", "VALUE_NOT_ALLOWED", 8)]:
+            try:
+                await admin.personas.CreatePersona(pb.CreatePersonaRequest(persona_id="p", persona=pb.Persona(
+                    display_name="P", expression=text)))
+            except grpc.aio.AioRpcError as error:
+                details = error_details(error)
+                assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+                info = details["ErrorInfo"]
+                assert (info.reason, info.metadata["problem"], info.metadata["column"]) == (
+                    "SEGMENT_EXPRESSION_INVALID", problem, str(column)), text
+                assert [v.field for v in details["BadRequest"].field_violations] == ["persona.expression"]
+            else:
+                raise AssertionError(f"accepted {text!r}")
+        assert (await failure(admin.personas.CreatePersona(pb.CreatePersonaRequest(
+            persona_id="Bad Id", persona=pb.Persona(display_name="P", expression="IsGlobetrotter")))))[:2] == (
+            grpc.StatusCode.INVALID_ARGUMENT, "PERSONA_INVALID")
+        await admin.personas.CreatePersona(pb.CreatePersonaRequest(persona_id="p", persona=pb.Persona(
+            display_name="P", expression="IsGlobetrotter")))
+        assert (await failure(admin.personas.UpdatePersona(pb.UpdatePersonaRequest(
+            persona=pb.Persona(name="personas/p", expression="income BETWEEN 9 AND 1"),
+            update_mask=field_mask_pb2.FieldMask(paths=["expression"])))))[:2] == (
+            grpc.StatusCode.INVALID_ARGUMENT, "SEGMENT_EXPRESSION_INVALID")
+    # Personas are a bank admin's to write; a user asks only about themselves.
+    assert (await failure(service_stubs.personas.CreatePersona(pb.CreatePersonaRequest(
+        persona_id="q", persona=pb.Persona(display_name="Q", expression="IsGlobetrotter")))))[:2] == (
+        grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED")
+    async with server.stubs(server.token(tenant, Role.USER, "c1")) as user:
+        assert (await user.personas.IsMember(pb.IsMemberRequest(persona="personas/p", customer="customers/c1"))).member
+        assert (await failure(user.personas.IsMember(pb.IsMemberRequest(
+            persona="personas/p", customer="customers/c2"))))[:2] == (grpc.StatusCode.PERMISSION_DENIED,
+                                                                      "NOT_YOUR_DATA")
+        assert (await failure(user.personas.ListMembers(pb.ListMembersRequest(persona="personas/p"))))[:2] == (
+            grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED")
