@@ -123,8 +123,8 @@ class MessageBus:
 
     async def process(self, event_id: int) -> int:
         """Runs every registered handler that has not finished the event, then marks it processed.
-        Returns how many facts it carried (0 when it was processed already: jobs may run twice). Raises
-        HandlersFailed when a handler failed, after the others ran."""
+        Returns how many facts it carried, with those of the events it took in (0 when it was processed
+        already: jobs may run twice). Raises HandlersFailed when a handler failed, after the others ran."""
         async with UnitOfWork(self._database) as uow:
             stored = await uow.domain_events.get_unprocessed(event_id)
             if stored is None:
