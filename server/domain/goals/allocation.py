@@ -25,6 +25,10 @@ when the balance later dips it stays ACHIEVED (its saved amount may fall), so th
 GOAL_ACHIEVED for a dip and a recovery. A PAUSED goal is not marked achieved while paused; it is at the
 first allocation after it is resumed, if it is full then.
 
+The calculation after postings runs this rule in SQL on PostgreSQL
+(server.store.repositories.goal_cash_flows: a goal's share is min(target, max(0, max(balance, 0) - the
+targets of the goals before it))); tests/integration/test_goal_allocation_store.py holds the two equal.
+
 Speed: this runs for every posting of a target account, so it does a handful of Decimal comparisons and
 subtractions per goal and nothing else (no rounding, no context changes: amounts have at most 4 decimal
 places and 14 whole digits, so every sum and difference is exact).

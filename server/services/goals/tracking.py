@@ -2,8 +2,8 @@
 
 The calculation "behind the scenes" (docs/goals-tracking.md): after every committed batch of postings,
 each target account in it has its goals' saved amounts derived afresh from the account's current balance
-(server.domain.goals.allocation), under a hold of the account's goals, so duplicated, re-run or
-out-of-order events end in the same allocation. Each posting gets its goal cash-flow entries, the
+(server.domain.goals.allocation), under a hold of the account (GoalsRepository.hold_accounts), so
+duplicated, re-run or out-of-order events end in the same allocation. Each posting gets its goal cash-flow entries, the
 difference between the allocation of its balance after and before it; goals filled to their target become
 ACHIEVED; milestones newly reached are recorded on the goal (or the enrolment) and, for live postings
 only, announced as GOAL_MILESTONE feed items."""
