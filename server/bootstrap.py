@@ -80,7 +80,8 @@ SQLITE_EVENTS_PER_JOB = 10
 
 
 def event_handlers(insights: InsightsService, engagement: EngagementService,
-                   goal_funding: GoalFundingService, goal_tracking: GoalTrackingService) -> EventHandlers:
+                   goal_funding: GoalFundingService, goal_tracking: GoalTrackingService,
+                   personas: PersonasService) -> EventHandlers:
     """EVENT_HANDLERS: which use cases react to which domain event, in the order they run. A handler's
     name is its recorded progress (see server.services.bus): keep it when the code moves."""
     return {
@@ -96,8 +97,12 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
         # Written now, handled by the goals, personas and real-time triggers to come.
         BalancesRecorded: [],
         AccountsChanged: [],
-        CustomerAttributesChanged: [],
-        HoldingsChanged: [],
+        CustomerAttributesChanged: [
+            EventHandler("persona_membership", personas.on_customer_attributes_changed),
+        ],
+        HoldingsChanged: [
+            EventHandler("persona_membership_holdings", personas.on_holdings_changed),
+        ],
     }
 
 
@@ -124,7 +129,8 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
     goal_funding = GoalFundingService(
         database, publisher, stream=None if redis is None else RedisTransferStream(redis, settings.queue_name))
     goal_tracking = GoalTrackingService(database, publisher, catalogue=catalogue)
-    bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking),
+    personas = PersonasService(database, publisher)
+    bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking, personas),
                      events_per_job=SQLITE_EVENTS_PER_JOB if database.dialect == "sqlite" else 1)
     otp_hash_key = hashlib.sha256(b"engage-otp:" + keys[0].encode()).digest()
     return Services(settings=settings, database=database, redis=redis, publisher=publisher,
@@ -148,4 +154,4 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     goal_tracking=goal_tracking,
                     goal_funding=goal_funding,
                     goal_reports=GoalReportsService(database, publisher),
-                    personas=PersonasService(database, publisher))
+                    personas=personas)

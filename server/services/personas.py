@@ -2,7 +2,12 @@
 
 A persona's expression is parsed against the tenant's catalogue (built-in and custom attributes) when
 saved and when read; a definition a persona names cannot be deleted, its type never changes and its
-ENUM values are only added to, so a stored expression always parses again."""
+ENUM values are only added to, so a stored expression always parses again.
+
+Memberships are kept in persona_members: the bus handlers recompute the customers named by
+CustomerAttributesChanged and HoldingsChanged, and a persona saved with a new expression (or an
+attribute given a new default) is recomputed whole in the transaction that saves it. Each recompute
+returns its changes, for the PersonaMembershipChanged event still to come (docs/personas.md)."""
 
 from __future__ import annotations
 
@@ -10,10 +15,11 @@ from dataclasses import replace
 
 from server.domain.auth import Caller, Role
 from server.domain.errors import AlreadyExists, FailedPrecondition, not_found
-from server.domain.events import CustomerAttributesChanged, attribute_changes
+from server.domain.events import CustomerAttributesChanged, HoldingsChanged, attribute_changes
 from server.domain.pagination import Page, PageRequest, paginate
 from server.domain.personas.model import (
     BUILT_IN_NAMES,
+    MembershipChange,
     Persona,
     StoredDefinition,
     canonical,
@@ -35,7 +41,7 @@ from server.domain.segments.evaluate import CustomerFacts, Explanation, evaluate
 from server.domain.segments.expression import Expression, attributes_named, render
 from server.domain.segments.parser import parse_expression
 from server.services.clock import Clock, utc_now
-from server.services.events import EventPublisher, announce_committed
+from server.services.events import AfterCommit, EventPublisher, announce_committed
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -101,6 +107,12 @@ class PersonasService:
                                          default=default)
             now = self._clock()
             await uow.attribute_definitions.replace(changed, now)
+            if change_default and changed.default != stored.definition.default:
+                custom = await uow.attribute_definitions.all()
+                for persona in await uow.personas.all():
+                    parsed = self._parse(persona.expression, custom)
+                    if name in attributes_named(parsed):
+                        await self._recompute_persona(uow, persona.persona_id, parsed)
             await uow.commit()
         return StoredDefinition(changed, stored.created_at, now)
 
@@ -166,6 +178,7 @@ class PersonasService:
             if not await uow.personas.add(persona):
                 raise AlreadyExists(Reason.PERSONA_EXISTS, f"persona {persona_id} exists already",
                                     metadata={"persona": persona_id})
+            await self._recompute_persona(uow, persona_id, parsed)
             await uow.commit()
         return persona
 
@@ -197,13 +210,17 @@ class PersonasService:
         check_persona(None, display_name, description)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             persona = await self._persona(uow, persona_id)
+            parsed = None
             if expression is not None:
-                expression = render(self._parse(expression, await uow.attribute_definitions.all()))
+                parsed = self._parse(expression, await uow.attribute_definitions.all())
+                expression = render(parsed)
             changed = replace(persona, display_name=persona.display_name if display_name is None else display_name,
                               description=persona.description if description is None else description,
                               expression=persona.expression if expression is None else expression,
                               updated_at=self._clock())
             await uow.personas.replace(changed)
+            if parsed is not None and changed.expression != persona.expression:
+                await self._recompute_persona(uow, persona_id, parsed)
             await uow.commit()
         return changed
 
@@ -212,6 +229,7 @@ class PersonasService:
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             if not await uow.personas.delete(persona_id):
                 raise not_found("persona", persona_id)
+            await uow.persona_members.remove_persona(persona_id)
             await uow.commit()
 
     # -- membership ----------------------------------------------------------------------------------
@@ -244,3 +262,53 @@ class PersonasService:
             parsed = self._parse(persona.expression, await uow.attribute_definitions.all())
             ids = await uow.segment_reads.members_after(parsed, page.after, page.size + 1)
         return paginate(ids, page, MEMBERS_LIST, lambda customer_id: customer_id)
+
+    # -- kept memberships ----------------------------------------------------------------------------
+
+    async def _recompute_persona(self, uow: UnitOfWork, persona_id: str, parsed: Expression
+                                 ) -> list[MembershipChange]:
+        """The whole tenant, in SQL: the members the expression selects now against those stored."""
+        now_in = set(await uow.segment_reads.members_after(parsed, None, None))
+        stored = await uow.persona_members.of_persona(persona_id)
+        joined, left = sorted(now_in - stored), sorted(stored - now_in)
+        await uow.persona_members.add((persona_id, c) for c in joined)
+        await uow.persona_members.remove((persona_id, c) for c in left)
+        return [*(MembershipChange(persona_id, c, True) for c in joined),
+                *(MembershipChange(persona_id, c, False) for c in left)]
+
+    async def _recompute_customers(self, uow: UnitOfWork, customer_ids: set[str]) -> list[MembershipChange]:
+        """Every persona for these customers, in memory, against their stored memberships."""
+        personas = await uow.personas.all()
+        if not personas or not customer_ids:
+            return []
+        custom = await uow.attribute_definitions.all()
+        definitions = {d.name: d for d in custom}
+        parsed = [(p.persona_id, self._parse(p.expression, custom)) for p in personas]
+        existing = await uow.customers.existing_ids(customer_ids)
+        stored = await uow.persona_members.of_customers(customer_ids)
+        now_in: set[tuple[str, str]] = set()
+        for customer_id in sorted(existing):
+            facts = await uow.segment_reads.facts(customer_id, definitions)
+            now_in |= {(persona_id, customer_id) for persona_id, expression in parsed if evaluate(expression, facts)}
+        joined, left = sorted(now_in - stored), sorted(stored - now_in)
+        await uow.persona_members.add(joined)
+        await uow.persona_members.remove(left)
+        return [*(MembershipChange(p, c, True) for p, c in joined), *(MembershipChange(p, c, False) for p, c in left)]
+
+    async def on_customer_attributes_changed(self, uow: UnitOfWork, tenant_id: str,
+                                             event: CustomerAttributesChanged) -> AfterCommit | None:
+        """Bus handler (persona_membership): the memberships of the customers whose attributes changed.
+        Recomputed from the values as committed now, so a late or repeated event does no harm."""
+        await self._recompute_customers(uow, {c.customer_id for c in event.changes})
+        return None
+
+    async def on_holdings_changed(self, uow: UnitOfWork, tenant_id: str, event: HoldingsChanged
+                                  ) -> AfterCommit | None:
+        """Bus handler (persona_membership_holdings): the memberships of the holdings' customers, a
+        holding on an account counting for the account's owner."""
+        customers = {h.customer_id for h in event.holdings if h.customer_id}
+        accounts = {h.account_id for h in event.holdings if h.account_id}
+        if accounts:
+            customers |= {a.customer_id for a in await uow.accounts.get_many(accounts)}
+        await self._recompute_customers(uow, customers)
+        return None

@@ -57,3 +57,15 @@ class PersonaRow(Base):
     expression: Mapped[str] = mapped_column(Text)  # canonical text, up to the parser's 10,000 characters
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class PersonaMemberRow(Base):
+    """A customer in a persona, kept by the bus handlers and by a change of the expression
+    (server.services.personas); PersonaMembershipChanged announces each change of these rows."""
+
+    __tablename__ = "persona_members"
+    __table_args__ = (Index("ix_persona_members_customer", "tenant_id", "customer_id"),)
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    persona_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)

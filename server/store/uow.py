@@ -38,6 +38,7 @@ from server.store.repositories.otps import OtpsRepository
 from server.store.repositories.personas import (
     AttributeDefinitionsRepository,
     CustomerAttributeValuesRepository,
+    PersonaMembersRepository,
     PersonasRepository,
     SegmentReadsRepository,
 )
@@ -108,6 +109,7 @@ class UnitOfWork:
     attribute_definitions = _Repository[AttributeDefinitionsRepository](AttributeDefinitionsRepository)
     customer_attribute_values = _Repository[CustomerAttributeValuesRepository](CustomerAttributeValuesRepository)
     personas = _Repository[PersonasRepository](PersonasRepository)
+    persona_members = _Repository[PersonaMembersRepository](PersonaMembersRepository)
     segment_reads = _Repository[SegmentReadsRepository](SegmentReadsRepository)
 
     def __init__(self, database: Database, tenant_id: str | None = None, *,

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import grpc
 from google.protobuf import field_mask_pb2
+from sqlalchemy import select
 
 from engage.ingest.v1 import ingest_service_pb2 as ipb
 from engage.personas.v1 import personas_service_pb2 as pb
 from server.domain.auth import Role
+from server.store.models import DomainEventRow
+from server.store.personas_models import PersonaMemberRow
 from tests.e2e.test_personas_attributes import definition
 from tests.support.builders import account, customer, error_details, failure
 
@@ -143,3 +146,58 @@ async def test_an_invalid_expression_is_refused_with_its_position(server, tenant
                                                                       "NOT_YOUR_DATA")
         assert (await failure(user.personas.ListMembers(pb.ListMembersRequest(persona="personas/p"))))[:2] == (
             grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED")
+
+
+async def _handle_pending(services, tenant: str) -> None:  # type: ignore[no-untyped-def]
+    """What the workers do with the tenant's unprocessed events, here and now."""
+    async with services.database.sessions() as session:
+        ids = list(await session.scalars(select(DomainEventRow.event_id).where(
+            DomainEventRow.tenant_id == tenant, DomainEventRow.processed_at.is_(None)
+        ).order_by(DomainEventRow.event_id)))
+    for event_id in ids:
+        await services.bus.process(event_id)
+
+
+async def _kept(services, tenant: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The stored members of `globetrotter`."""
+    async with services.database.sessions() as session:
+        return list(await session.scalars(select(PersonaMemberRow.customer_id).where(
+            PersonaMemberRow.tenant_id == tenant, PersonaMemberRow.persona_id == "globetrotter"
+        ).order_by(PersonaMemberRow.customer_id)))
+
+
+async def test_memberships_are_kept_by_events_and_by_expression_changes(server, services, tenant, service_stubs):
+    await _set_up(server, tenant, service_stubs)
+    await _handle_pending(services, tenant)  # no persona yet: nothing to keep
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        persona = await admin.personas.CreatePersona(pb.CreatePersonaRequest(
+            persona_id="globetrotter", persona=pb.Persona(display_name="Globetrotter", expression=GLOBETROTTER)))
+        # Saved: the whole tenant evaluated at once.
+        assert await _kept(services, tenant) == ["c1", "c6"]
+
+        # A value changes: the handler of CustomerAttributesChanged moves c2 in (not before it runs).
+        await service_stubs.personas.UpdateCustomerAttributes(pb.UpdateCustomerAttributesRequest(
+            name="customers/c2/attributes", values={"income": pb.AttributeValue(decimal_value="6000")}))
+        assert await _kept(services, tenant) == ["c1", "c6"]
+        await _handle_pending(services, tenant)
+        assert await _kept(services, tenant) == ["c1", "c2", "c6"]
+
+        # A loan for c1: the handler of HoldingsChanged moves them out.
+        await service_stubs.ingest.BatchUpsertHoldings(ipb.BatchUpsertHoldingsRequest(holdings=[
+            ipb.Holding(holding_id="h3", kind=ipb.HOLDING_KIND_LOAN, customer_id="c1")]))
+        await _handle_pending(services, tenant)
+        assert await _kept(services, tenant) == ["c2", "c6"] == await _members(admin, persona.name)
+
+        # A new default for an attribute the persona names, then a new expression: recomputed whole.
+        await admin.personas.UpdateAttributeDefinition(pb.UpdateAttributeDefinitionRequest(
+            attribute_definition=pb.AttributeDefinition(name="attributeDefinitions/IsGlobetrotter",
+                                                        default_value=pb.AttributeValue(bool_value=True)),
+            update_mask=field_mask_pb2.FieldMask(paths=["default_value"])))
+        assert await _kept(services, tenant) == ["c2", "c4", "c6"]
+        await admin.personas.UpdatePersona(pb.UpdatePersonaRequest(
+            persona=pb.Persona(name=persona.name, expression="holds('CARD')"),
+            update_mask=field_mask_pb2.FieldMask(paths=["expression"])))
+        assert await _kept(services, tenant) == ["c1"]
+
+        await admin.personas.DeletePersona(pb.DeletePersonaRequest(name=persona.name))
+        assert await _kept(services, tenant) == []

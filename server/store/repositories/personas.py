@@ -22,7 +22,12 @@ from server.domain.segments.expression import Expression
 from server.store.driver import rowcount
 from server.store.keyset import keyset_page
 from server.store.models import AccountRow, CustomerRow, HoldingRow
-from server.store.personas_models import AttributeDefinitionRow, CustomerAttributeValueRow, PersonaRow
+from server.store.personas_models import (
+    AttributeDefinitionRow,
+    CustomerAttributeValueRow,
+    PersonaMemberRow,
+    PersonaRow,
+)
 from server.store.repositories.base import TenantRepository
 from server.store.segments_sql import compile_segment
 
@@ -184,7 +189,8 @@ class SegmentReadsRepository(TenantRepository):
             HoldingRow.tenant_id == self.tenant_id, self._holds_of(customer_id)))
         return CustomerFacts(values, frozenset(kinds))
 
-    async def members_after(self, expression: Expression, after: str | None, limit: int) -> list[str]:
+    async def members_after(self, expression: Expression, after: str | None, limit: int | None) -> list[str]:
+        """The members after `after` by id, `limit` of them (None: all)."""
         def attribute(definition: AttributeDefinition) -> ColumnElement[Any]:
             column = getattr(CustomerAttributeValueRow, VALUE_COLUMN[definition.type])
             return select(column).where(
@@ -198,6 +204,39 @@ class SegmentReadsRepository(TenantRepository):
 
         query = select(CustomerRow.customer_id).where(CustomerRow.tenant_id == self.tenant_id,
                                                       compile_segment(expression, attribute, holds))
-        found = await self.session.scalars(keyset_page(query, [CustomerRow.customer_id],
-                                                       None if after is None else (after,), limit))
-        return list(found)
+        if limit is not None:
+            query = keyset_page(query, [CustomerRow.customer_id], None if after is None else (after,), limit)
+        return list(await self.session.scalars(query))
+
+
+class PersonaMembersRepository(TenantRepository):
+    """The stored memberships: (persona id, customer id) pairs."""
+
+    async def of_customers(self, customer_ids: set[str]) -> set[tuple[str, str]]:
+        if not customer_ids:
+            return set()
+        rows = await self.session.execute(select(PersonaMemberRow.persona_id, PersonaMemberRow.customer_id).where(
+            PersonaMemberRow.tenant_id == self.tenant_id, self.one_of(PersonaMemberRow.customer_id, customer_ids)))
+        return {(row.persona_id, row.customer_id) for row in rows}
+
+    async def of_persona(self, persona_id: str) -> set[str]:
+        return set(await self.session.scalars(select(PersonaMemberRow.customer_id).where(
+            PersonaMemberRow.tenant_id == self.tenant_id, PersonaMemberRow.persona_id == persona_id)))
+
+    async def add(self, pairs: Iterable[tuple[str, str]]) -> None:
+        rows = [{"tenant_id": self.tenant_id, "persona_id": p, "customer_id": c} for p, c in pairs]
+        if rows:  # a handler and a persona's save may both add a row: the second changes nothing
+            await self.session.execute(self.upsert(PersonaMemberRow).on_conflict_do_nothing(), rows)
+
+    async def remove(self, pairs: Iterable[tuple[str, str]]) -> None:
+        by_persona: dict[str, set[str]] = {}
+        for persona_id, customer_id in pairs:
+            by_persona.setdefault(persona_id, set()).add(customer_id)
+        for persona_id, customer_ids in by_persona.items():
+            await self.session.execute(delete(PersonaMemberRow).where(
+                PersonaMemberRow.tenant_id == self.tenant_id, PersonaMemberRow.persona_id == persona_id,
+                self.one_of(PersonaMemberRow.customer_id, customer_ids)))
+
+    async def remove_persona(self, persona_id: str) -> None:
+        await self.session.execute(delete(PersonaMemberRow).where(
+            PersonaMemberRow.tenant_id == self.tenant_id, PersonaMemberRow.persona_id == persona_id))
