@@ -83,41 +83,42 @@ SELECT DISTINCT account_id, customer_id FROM g
 # Under the hold of the accounts (GoalsRepository.hold_accounts): every goal's share of its account's
 # current balance, stored where it changed, ACTIVE goals it fills marked ACHIEVED (allocation.settle).
 # Returns the goals achieved now, and every goal of the accounts whose allocation moved and that may
-# have reached a milestone (`w`: a share above 0 with amount steps set ($4), or past a percentage ($5,
-# the lowest $6) whose key the goal has not), with the customer's enrolment; the caller decides which
+# have reached a milestone (`news`: a share above 0 with amount steps set ($4), or past a percentage
+# ($5, the lowest $6) whose key the goal has not), with the customer's enrolment; the caller decides which
 # milestones are new, in Python. The goals' columns are as before the update, `share` the new saved amount.
 _SETTLE = f"""
-WITH a AS (
-  SELECT g.goal_id, g.customer_id, g.account_id, g.name, g.category, g.target, g.currency,
-         g.target_date, g.priority, g.status, g.saved, g.milestones, g.created_at, g.achieved_at,
+WITH s AS (
+  SELECT g.goal_id, g.customer_id, g.account_id, g.name, g.category, g.target, g.currency, g.target_date,
+         g.priority, g.status, g.saved, g.milestones, g.created_at, g.achieved_at,
          LEAST(g.target, GREATEST(b.balance - {_AHEAD.format(g="g.")}, 0)) AS share
   FROM unnest($2::text[]) AS x(account_id)
   CROSS JOIN LATERAL (SELECT GREATEST(COALESCE(max(current_balance), 0), 0) AS balance FROM accounts
                       WHERE tenant_id = $1 AND account_id = x.account_id) AS b
   CROSS JOIN LATERAL (SELECT * FROM goals WHERE tenant_id = $1 AND account_id = x.account_id
                       AND status <> 'ARCHIVED' OFFSET 0) AS g
-), c AS (
-  SELECT goal_id, account_id, share, status = 'ACTIVE' AND share >= target AS achieved
-  FROM a WHERE share <> saved OR (status = 'ACTIVE' AND share >= target)
+), a AS (
+  SELECT s.*, status = 'ACTIVE' AND share >= target AS achieved,
+         share <> saved OR (status = 'ACTIVE' AND share >= target) AS changed,
+         share > 0 AND ($4 OR (share::numeric * 100 >= $6::int * target::numeric AND position('"percent:' ||
+           (SELECT max(p) FROM unnest($5::int[]) AS p WHERE share::numeric * 100 >= p * target::numeric) || '"'
+           IN COALESCE(milestones::text, '')) = 0)) AS news
+  FROM s
+), w AS (
+  SELECT a.*, bool_or(changed) OVER (PARTITION BY account_id) AND bool_or(news) OVER (PARTITION BY account_id)
+           AS watched
+  FROM a
 ), u AS (
   UPDATE goals AS g
-  SET saved = c.share, status = CASE WHEN c.achieved THEN 'ACHIEVED' ELSE g.status END,
-      achieved_at = CASE WHEN c.achieved THEN $3 ELSE g.achieved_at END, updated_at = $3
-  FROM c WHERE g.tenant_id = $1 AND g.goal_id = c.goal_id
-), w AS (
-  SELECT DISTINCT a.account_id FROM a
-  WHERE a.account_id IN (SELECT account_id FROM c) AND a.share > 0 AND ($4 OR
-    (a.share::numeric * 100 >= $6::int * a.target::numeric AND position('"percent:' ||
-      (SELECT max(p) FROM unnest($5::int[]) AS p WHERE a.share::numeric * 100 >= p * a.target::numeric) || '"'
-      IN COALESCE(a.milestones::text, '')) = 0))
+  SET saved = w.share, status = CASE WHEN w.achieved THEN 'ACHIEVED' ELSE g.status END,
+      achieved_at = CASE WHEN w.achieved THEN $3 ELSE g.achieved_at END, updated_at = $3
+  FROM w WHERE w.changed AND g.tenant_id = $1 AND g.goal_id = w.goal_id
 )
-SELECT a.goal_id, a.customer_id, a.account_id, a.name, a.category, a.target, a.currency, a.target_date, a.priority,
-       a.status, a.share, a.milestones, a.created_at, a.achieved_at, c.achieved IS TRUE,
-       a.account_id IN (SELECT account_id FROM w), e.account_id, e.status, e.settings, e.milestones
-FROM a LEFT JOIN c ON c.goal_id = a.goal_id
-LEFT JOIN goal_enrolments e ON e.tenant_id = $1 AND e.customer_id = a.customer_id
-WHERE c.achieved OR a.account_id IN (SELECT account_id FROM w)
-ORDER BY a.account_id, a.priority, a.created_at, a.goal_id
+SELECT r.goal_id, r.customer_id, r.account_id, r.name, r.category, r.target, r.currency, r.target_date, r.priority,
+       r.status, r.share, r.milestones, r.created_at, r.achieved_at, r.achieved, r.watched,
+       e.account_id, e.status, e.settings, e.milestones
+FROM (SELECT * FROM w WHERE w.achieved OR w.watched) AS r
+LEFT JOIN goal_enrolments e ON e.tenant_id = $1 AND e.customer_id = r.customer_id
+ORDER BY r.account_id, r.priority, r.created_at, r.goal_id
 """
 _SAVE_MILESTONES = """
 UPDATE goals AS g SET milestones = u.milestones::json, updated_at = $2
