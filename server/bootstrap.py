@@ -16,6 +16,7 @@ from server.domain.events import (
     CustomerAttributesChanged,
     FeedItemsCreated,
     HoldingsChanged,
+    PersonaMembershipChanged,
     TransactionsPosted,
 )
 from server.domain.insights.catalogue import Catalogue, default_catalogue
@@ -103,6 +104,8 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
         HoldingsChanged: [
             EventHandler("persona_membership_holdings", personas.on_holdings_changed),
         ],
+        # Written now, handled by the audiences and real-time triggers to come.
+        PersonaMembershipChanged: [],
     }
 
 

@@ -136,12 +136,26 @@ class FeedItemsCreated:
     items: tuple[CreatedFeedItem, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class MembershipChange:
+    persona_id: str
+    customer_id: str
+    member: bool  # True: joined the persona; False: left it
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaMembershipChanged:
+    """Customers who joined or left personas (docs/personas.md#membership-events)."""
+
+    changes: tuple[MembershipChange, ...]
+
+
 DomainEvent = (TransactionsPosted | BalancesRecorded | AccountsChanged | CustomerAttributesChanged
-               | HoldingsChanged | FeedItemsCreated)
+               | HoldingsChanged | FeedItemsCreated | PersonaMembershipChanged)
 
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     TransactionsPosted, BalancesRecorded, AccountsChanged, CustomerAttributesChanged, HoldingsChanged,
-    FeedItemsCreated)
+    FeedItemsCreated, PersonaMembershipChanged)
 
 
 def kind_of(event_type: type[DomainEvent]) -> str:

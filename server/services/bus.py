@@ -33,6 +33,7 @@ from server.domain.events import (
     DomainEvent,
     FeedItemsCreated,
     HoldingsChanged,
+    PersonaMembershipChanged,
     TransactionsPosted,
     kind_of,
 )
@@ -104,6 +105,8 @@ def size_of(event: DomainEvent) -> int:
             return len(event.holdings)
         case FeedItemsCreated():
             return len(event.items)
+        case PersonaMembershipChanged():
+            return len(event.changes)
 
 
 class MessageBus:

@@ -6,20 +6,26 @@ ENUM values are only added to, so a stored expression always parses again.
 
 Memberships are kept in persona_members: the bus handlers recompute the customers named by
 CustomerAttributesChanged and HoldingsChanged, and a persona saved with a new expression (or an
-attribute given a new default) is recomputed whole in the transaction that saves it. Each recompute
-returns its changes, for the PersonaMembershipChanged event still to come (docs/personas.md)."""
+attribute given a new default) is recomputed whole in the transaction that saves it; every change
+of the rows is announced in a PersonaMembershipChanged."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
 from server.domain.auth import Caller, Role
 from server.domain.errors import AlreadyExists, FailedPrecondition, not_found
-from server.domain.events import CustomerAttributesChanged, HoldingsChanged, attribute_changes
+from server.domain.events import (
+    CustomerAttributesChanged,
+    HoldingsChanged,
+    MembershipChange,
+    PersonaMembershipChanged,
+    attribute_changes,
+)
 from server.domain.pagination import Page, PageRequest, paginate
 from server.domain.personas.model import (
     BUILT_IN_NAMES,
-    MembershipChange,
     Persona,
     StoredDefinition,
     canonical,
@@ -109,11 +115,14 @@ class PersonasService:
             await uow.attribute_definitions.replace(changed, now)
             if change_default and changed.default != stored.definition.default:
                 custom = await uow.attribute_definitions.all()
+                changes: list[MembershipChange] = []
                 for persona in await uow.personas.all():
                     parsed = self._parse(persona.expression, custom)
                     if name in attributes_named(parsed):
-                        await self._recompute_persona(uow, persona.persona_id, parsed)
+                        changes += await self._recompute_persona(uow, persona.persona_id, parsed)
+                await self._announce(uow, changes, now)
             await uow.commit()
+        await announce_committed(self._publisher, uow.domain_events.added)
         return StoredDefinition(changed, stored.created_at, now)
 
     async def delete_definition(self, caller: Caller, name: str) -> None:
@@ -178,8 +187,9 @@ class PersonasService:
             if not await uow.personas.add(persona):
                 raise AlreadyExists(Reason.PERSONA_EXISTS, f"persona {persona_id} exists already",
                                     metadata={"persona": persona_id})
-            await self._recompute_persona(uow, persona_id, parsed)
+            await self._announce(uow, await self._recompute_persona(uow, persona_id, parsed), now)
             await uow.commit()
+        await announce_committed(self._publisher, uow.domain_events.added)
         return persona
 
     @staticmethod
@@ -220,8 +230,9 @@ class PersonasService:
                               updated_at=self._clock())
             await uow.personas.replace(changed)
             if parsed is not None and changed.expression != persona.expression:
-                await self._recompute_persona(uow, persona_id, parsed)
+                await self._announce(uow, await self._recompute_persona(uow, persona_id, parsed), changed.updated_at)
             await uow.commit()
+        await announce_committed(self._publisher, uow.domain_events.added)
         return changed
 
     async def delete_persona(self, caller: Caller, persona_id: str) -> None:
@@ -229,8 +240,12 @@ class PersonasService:
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             if not await uow.personas.delete(persona_id):
                 raise not_found("persona", persona_id)
+            left = [MembershipChange(persona_id, c, False)
+                    for c in sorted(await uow.persona_members.of_persona(persona_id))]
             await uow.persona_members.remove_persona(persona_id)
+            await self._announce(uow, left, self._clock())
             await uow.commit()
+        await announce_committed(self._publisher, uow.domain_events.added)
 
     # -- membership ----------------------------------------------------------------------------------
 
@@ -264,6 +279,11 @@ class PersonasService:
         return paginate(ids, page, MEMBERS_LIST, lambda customer_id: customer_id)
 
     # -- kept memberships ----------------------------------------------------------------------------
+
+    @staticmethod
+    async def _announce(uow: UnitOfWork, changes: list[MembershipChange], now: dt.datetime) -> None:
+        if changes:
+            await uow.domain_events.add(uow.tenant_id, PersonaMembershipChanged(tuple(changes)), now)
 
     async def _recompute_persona(self, uow: UnitOfWork, persona_id: str, parsed: Expression
                                  ) -> list[MembershipChange]:
@@ -299,7 +319,8 @@ class PersonasService:
                                              event: CustomerAttributesChanged) -> AfterCommit | None:
         """Bus handler (persona_membership): the memberships of the customers whose attributes changed.
         Recomputed from the values as committed now, so a late or repeated event does no harm."""
-        await self._recompute_customers(uow, {c.customer_id for c in event.changes})
+        await self._announce(uow, await self._recompute_customers(uow, {c.customer_id for c in event.changes}),
+                             self._clock())
         return None
 
     async def on_holdings_changed(self, uow: UnitOfWork, tenant_id: str, event: HoldingsChanged
@@ -310,5 +331,5 @@ class PersonasService:
         accounts = {h.account_id for h in event.holdings if h.account_id}
         if accounts:
             customers |= {a.customer_id for a in await uow.accounts.get_many(accounts)}
-        await self._recompute_customers(uow, customers)
+        await self._announce(uow, await self._recompute_customers(uow, customers), self._clock())
         return None

@@ -22,7 +22,9 @@ from server.domain.events import (
     FeedItemsCreated,
     HoldingChange,
     HoldingsChanged,
+    MembershipChange,
     Money,
+    PersonaMembershipChanged,
     Posting,
     RecordedBalance,
     TransactionsPosted,
@@ -98,6 +100,9 @@ def encode(event: DomainEvent) -> tuple[str, Payload]:
         case FeedItemsCreated():
             payload = {"items": [{"feed_item_id": i.feed_item_id, "customer_id": i.customer_id,
                                   "insight_name": i.insight_name, "period": i.period} for i in event.items]}
+        case PersonaMembershipChanged():
+            payload = {"changes": [{"persona_id": c.persona_id, "customer_id": c.customer_id, "member": c.member}
+                                   for c in event.changes]}
     return kind_of(type(event)), payload
 
 
@@ -125,6 +130,8 @@ _DECODERS: dict[str, Callable[[Payload], DomainEvent]] = {
         for h in p["holdings"])),
     kind_of(FeedItemsCreated): lambda p: FeedItemsCreated(tuple(
         CreatedFeedItem(i["feed_item_id"], i["customer_id"], i["insight_name"], i["period"]) for i in p["items"])),
+    kind_of(PersonaMembershipChanged): lambda p: PersonaMembershipChanged(tuple(
+        MembershipChange(c["persona_id"], c["customer_id"], bool(c["member"])) for c in p["changes"])),
 }
 
 

@@ -158,12 +158,17 @@ async def _handle_pending(services, tenant: str) -> None:  # type: ignore[no-unt
         await services.bus.process(event_id)
 
 
-async def _kept(services, tenant: str) -> list[str]:  # type: ignore[no-untyped-def]
-    """The stored members of `globetrotter`."""
+async def _kept(services, tenant: str) -> tuple[list[str], list[tuple[str, bool]]]:  # type: ignore[no-untyped-def]
+    """The stored members of `globetrotter`, and every membership change announced, in order."""
     async with services.database.sessions() as session:
-        return list(await session.scalars(select(PersonaMemberRow.customer_id).where(
+        members = list(await session.scalars(select(PersonaMemberRow.customer_id).where(
             PersonaMemberRow.tenant_id == tenant, PersonaMemberRow.persona_id == "globetrotter"
         ).order_by(PersonaMemberRow.customer_id)))
+        payloads = await session.scalars(select(DomainEventRow.payload).where(
+            DomainEventRow.tenant_id == tenant, DomainEventRow.kind == "PersonaMembershipChanged"
+        ).order_by(DomainEventRow.event_id))
+        changes = [(c["customer_id"], c["member"]) for p in payloads for c in p["changes"]]
+    return members, changes
 
 
 async def test_memberships_are_kept_by_events_and_by_expression_changes(server, services, tenant, service_stubs):
@@ -173,31 +178,39 @@ async def test_memberships_are_kept_by_events_and_by_expression_changes(server, 
         persona = await admin.personas.CreatePersona(pb.CreatePersonaRequest(
             persona_id="globetrotter", persona=pb.Persona(display_name="Globetrotter", expression=GLOBETROTTER)))
         # Saved: the whole tenant evaluated at once.
-        assert await _kept(services, tenant) == ["c1", "c6"]
+        assert await _kept(services, tenant) == (["c1", "c6"], [("c1", True), ("c6", True)])
 
         # A value changes: the handler of CustomerAttributesChanged moves c2 in (not before it runs).
         await service_stubs.personas.UpdateCustomerAttributes(pb.UpdateCustomerAttributesRequest(
             name="customers/c2/attributes", values={"income": pb.AttributeValue(decimal_value="6000")}))
-        assert await _kept(services, tenant) == ["c1", "c6"]
+        assert (await _kept(services, tenant))[0] == ["c1", "c6"]
         await _handle_pending(services, tenant)
-        assert await _kept(services, tenant) == ["c1", "c2", "c6"]
+        members, changes = await _kept(services, tenant)
+        assert (members, changes[2:]) == (["c1", "c2", "c6"], [("c2", True)])
 
         # A loan for c1: the handler of HoldingsChanged moves them out.
         await service_stubs.ingest.BatchUpsertHoldings(ipb.BatchUpsertHoldingsRequest(holdings=[
             ipb.Holding(holding_id="h3", kind=ipb.HOLDING_KIND_LOAN, customer_id="c1")]))
         await _handle_pending(services, tenant)
-        assert await _kept(services, tenant) == ["c2", "c6"] == await _members(admin, persona.name)
+        members, changes = await _kept(services, tenant)
+        assert (members, changes[3:]) == (["c2", "c6"], [("c1", False)])
+        assert members == await _members(admin, persona.name)  # the stored rows and the SQL agree
 
         # A new default for an attribute the persona names, then a new expression: recomputed whole.
         await admin.personas.UpdateAttributeDefinition(pb.UpdateAttributeDefinitionRequest(
             attribute_definition=pb.AttributeDefinition(name="attributeDefinitions/IsGlobetrotter",
                                                         default_value=pb.AttributeValue(bool_value=True)),
             update_mask=field_mask_pb2.FieldMask(paths=["default_value"])))
-        assert await _kept(services, tenant) == ["c2", "c4", "c6"]
+        members, changes = await _kept(services, tenant)
+        assert (members, changes[4:]) == (["c2", "c4", "c6"], [("c4", True)])
         await admin.personas.UpdatePersona(pb.UpdatePersonaRequest(
             persona=pb.Persona(name=persona.name, expression="holds('CARD')"),
             update_mask=field_mask_pb2.FieldMask(paths=["expression"])))
-        assert await _kept(services, tenant) == ["c1"]
+        members, changes = await _kept(services, tenant)
+        assert (members, changes[5:]) == (["c1"], [("c1", True), ("c2", False), ("c4", False), ("c6", False)])
 
         await admin.personas.DeletePersona(pb.DeletePersonaRequest(name=persona.name))
-        assert await _kept(services, tenant) == []
+        members, changes = await _kept(services, tenant)
+        assert (members, changes[9:]) == ([], [("c1", False)])
+        # The handlers' events were handled by the bus too (no handler for them yet).
+        await _handle_pending(services, tenant)

@@ -20,7 +20,9 @@ from server.domain.events import (
     FeedItemsCreated,
     HoldingChange,
     HoldingsChanged,
+    MembershipChange,
     Money,
+    PersonaMembershipChanged,
     Posting,
     RecordedBalance,
     TransactionsPosted,
@@ -57,6 +59,8 @@ def test_every_other_kind_survives_the_outbox():
         CustomerAttributesChanged((AttributeChange("c1", {"city": ""}, {"city": "Brno"}),)),
         HoldingsChanged((HoldingChange("h1", "c1", None, False),)),
         FeedItemsCreated((CreatedFeedItem("f1", "c1", "LARGE_DEPOSIT", "txn:t1"),)),
+        PersonaMembershipChanged((MembershipChange("globetrotter", "c1", True),
+                                  MembershipChange("globetrotter", "c2", False))),
     ]
     for event in events:
         assert round_trip(event) == event

@@ -34,13 +34,6 @@ class StoredDefinition:
 
 
 @dataclass(frozen=True)
-class MembershipChange:
-    persona_id: str
-    customer_id: str
-    member: bool  # True: joined the persona; False: left it
-
-
-@dataclass(frozen=True)
 class Persona:
     persona_id: str
     display_name: str
