@@ -58,6 +58,8 @@ _AHEAD = ("COALESCE(SUM({g}target) OVER (PARTITION BY {g}account_id ORDER BY {g}
 # Each posting's own effect on each goal of its account (allocation after it minus before it), stored
 # when not zero and not stored already; returns the accounts that host goals, with their goals'
 # customers. No hold: it reads the goals as committed and the balances the event carries.
+_ACCOUNTS_WITH_GOALS = ("SELECT DISTINCT account_id FROM goals "
+                        "WHERE tenant_id = $1 AND account_id = ANY($2::text[]) AND status <> 'ARCHIVED'")
 _RECORD_CASH_FLOWS = f"""
 WITH g AS (
   SELECT g.goal_id, g.customer_id, g.account_id, g.currency, g.target, {_AHEAD.format(g="g.")} AS ahead
@@ -274,8 +276,15 @@ class GoalCashFlowsRepository(TenantRepository):
             return {}
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql":
+            # Most postings land in accounts without goals: one plain lookup, and the statement below
+            # (a posting array per column) only for the postings of accounts that host goals.
+            hosting = {row[0] for row in await connection.exec_driver_sql(
+                _ACCOUNTS_WITH_GOALS, (self.tenant_id, sorted(by_account)))}
+            if not hosting:
+                return {}
+            postings = [p for p in postings if p.account_id in hosting]
             rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(_RECORD_CASH_FLOWS, (
-                self.tenant_id, now, sorted(by_account), [p.transaction_id for p in postings],
+                self.tenant_id, now, sorted(hosting), [p.transaction_id for p in postings],
                 [p.account_id for p in postings], [to_scaled(p.amount.amount) for p in postings],
                 [to_scaled(p.balance_after.amount) for p in postings], [p.posted_at for p in postings]))
             found: dict[str, set[str]] = defaultdict(set)
