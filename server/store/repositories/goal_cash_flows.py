@@ -29,12 +29,7 @@ from server.store.repositories.goals import ALLOCATION_ORDER, goal_from_row, set
 
 _GOALS = GoalRow.__table__
 _ZERO = Decimal(0)
-# PostgreSQL's statements of the calculation after postings: plain SQL, one array per column.
-_READ_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, target, currency, target_date, priority, "
-               "status, saved, milestones, created_at, achieved_at FROM goals "
-               "WHERE tenant_id = $1 AND account_id = ANY($2::text[]) AND status <> 'ARCHIVED' "
-               "ORDER BY account_id, priority, created_at, goal_id")
-# The tracker's goals of a chunk, in _READ_GOALS' column order (no milestone keys: not read).
+# The tracker's goals of a chunk (plain SQL on PostgreSQL; no milestone keys: not read).
 _TRACKED_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, target, currency, target_date, priority, "
                   "status, saved, NULL, created_at, achieved_at FROM goals "
                   "WHERE tenant_id = $1 AND status <> 'ARCHIVED' AND {scope} "
@@ -42,14 +37,6 @@ _TRACKED_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, targ
 _TRACKED_GOALS_OF_IDS = _TRACKED_GOALS.format(scope="customer_id = ANY($2::text[])")
 _TRACKED_GOALS_IN_RANGE = _TRACKED_GOALS.format(scope="customer_id BETWEEN $2 AND $3")
 _BALANCES = "SELECT account_id, current_balance FROM accounts WHERE tenant_id = $1 AND account_id = ANY($2::text[])"
-_INSERT_CASH_FLOWS = """
-INSERT INTO goal_cash_flows (tenant_id, goal_id, transaction_id, customer_id, account_id, amount, currency, posted_at,
-                             recorded_at)
-SELECT $1, f.goal_id, f.transaction_id, f.customer_id, f.account_id, f.amount, f.currency, f.posted_at, $2
-FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::timestamptz[])
-     AS f(goal_id, transaction_id, customer_id, account_id, amount, currency, posted_at)
-ON CONFLICT (tenant_id, goal_id, transaction_id) DO NOTHING
-"""
 # The allocation rule of server.domain.goals.allocation in SQL (PostgreSQL's hot path; SQLite runs the
 # domain functions): a goal's share of a balance B is min(target, max(0, max(B, 0) - the targets of the
 # goals before it in allocation order)). Amounts are whole ten-thousandths (BIGINT) throughout.
@@ -194,7 +181,7 @@ _STATUSES = {s.value: s for s in GoalStatus}
 
 
 def _goal_of_columns(row: Any) -> Goal:
-    """A goal from _READ_GOALS' columns (plain driver values: amounts in whole ten-thousandths)."""
+    """A goal from _TRACKED_GOALS' columns (plain driver values: amounts in whole ten-thousandths)."""
     return Goal(goal_id=row[0], customer_id=row[1], account_id=row[2], name=row[3], category=_CATEGORIES[row[4]],
                 target=Money(from_scaled(int(row[5])), row[6]), target_date=row[7], priority=row[8],
                 status=_STATUSES[row[9]], saved=from_scaled(int(row[10])), created_at=row[12], achieved_at=row[13],
@@ -209,21 +196,12 @@ def _enrolment(row: Any) -> EnrolmentState:
 class GoalCashFlowsRepository(TenantRepository):
     # -- recalculation after postings -------------------------------------------------------------
 
-    async def read_goals(self, account_ids: Collection[str]) -> dict[str, list[HeldGoal]]:
-        """account id -> its goals that are not archived, in allocation order, as committed (not held:
-        see hold_states). Accounts without goals are absent: for them this one statement is all a batch's
-        postings cost."""
+    async def _read_goals(self, account_ids: Collection[str]) -> dict[str, list[HeldGoal]]:
+        """SQLite's path: account id -> its goals that are not archived, in allocation order, as committed.
+        Accounts without goals are absent."""
         if not account_ids:
             return {}
-        connection = await self.session.connection()
         found: dict[str, list[HeldGoal]] = defaultdict(list)
-        if connection.dialect.name == "postgresql":
-            # Plain SQL, the ids as one array: this runs for every committed batch of postings.
-            rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(
-                _READ_GOALS, (self.tenant_id, sorted(account_ids)))
-            for row in rows:
-                found[row[2]].append(HeldGoal(_goal_of_columns(row), list(row[11] or ())))
-            return dict(found)
         query = (select(GoalRow.__table__).where(
             GoalRow.tenant_id == self.tenant_id, self.one_of(GoalRow.account_id, sorted(account_ids)),
             GoalRow.status != GoalStatus.ARCHIVED.value).order_by(GoalRow.account_id, *ALLOCATION_ORDER))
@@ -232,7 +210,7 @@ class GoalCashFlowsRepository(TenantRepository):
         return dict(found)
 
     async def current_balances(self, account_ids: Collection[str]) -> dict[str, Decimal]:
-        """The accounts' current balances as committed (read after hold_states: the latest)."""
+        """The accounts' current balances as committed (under hold_accounts: the latest)."""
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql":
             balances: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(
@@ -242,20 +220,13 @@ class GoalCashFlowsRepository(TenantRepository):
             AccountRow.tenant_id == self.tenant_id, self.one_of(AccountRow.account_id, sorted(account_ids))))
         return {account_id: balance for account_id, balance in found}
 
-    async def insert_new(self, flows: Sequence[CashFlow], goals: Mapping[str, Goal], now: dt.datetime) -> None:
-        """Stores the cash-flow entries whose (goal, transaction) has none yet: recalculating a posting again
-        writes nothing new. `goals`: goal id -> goal (its customer, account and currency)."""
+    async def _insert_cash_flows(self, flows: Sequence[CashFlow], goals: Mapping[str, Goal],
+                                 now: dt.datetime) -> None:
+        """SQLite's path: stores the cash-flow entries whose (goal, transaction) has none yet, so that
+        recalculating a posting again writes nothing new. `goals`: goal id -> goal (its customer, account
+        and currency)."""
         flows = [f for f in flows if f.transaction_id is not None]
         if not flows:
-            return
-        connection = await self.session.connection()
-        if connection.dialect.name == "postgresql":
-            # One array per column: one statement whatever the number of entries.
-            owners = [goals[f.goal_id] for f in flows]
-            await connection.exec_driver_sql(_INSERT_CASH_FLOWS, (
-                self.tenant_id, now, [f.goal_id for f in flows], [f.transaction_id for f in flows],
-                [g.customer_id for g in owners], [g.account_id for g in owners], [to_scaled(f.amount) for f in flows],
-                [g.target.currency for g in owners], [f.at for f in flows]))
             return
         rows = [{"tenant_id": self.tenant_id, "goal_id": f.goal_id, "transaction_id": f.transaction_id,
                  "customer_id": goals[f.goal_id].customer_id, "account_id": goals[f.goal_id].account_id,
@@ -291,7 +262,7 @@ class GoalCashFlowsRepository(TenantRepository):
             for account_id, customer_id in rows:
                 found[account_id].add(customer_id)
             return dict(found)
-        held = await self.read_goals(by_account)
+        held = await self._read_goals(by_account)
         flows: list[CashFlow] = []
         for account_id, goals in held.items():
             plain = [h.goal for h in goals]
@@ -300,7 +271,7 @@ class GoalCashFlowsRepository(TenantRepository):
                 moves = cash_flows(allocate(after - posting.amount.amount, plain), allocate(after, plain))
                 flows += [CashFlow(goal_id, amount, posting.transaction_id, posting.posted_at)
                           for goal_id, amount in moves.items()]
-        await self.insert_new(flows, {h.goal.goal_id: h.goal for goals in held.values() for h in goals}, now)
+        await self._insert_cash_flows(flows, {h.goal.goal_id: h.goal for goals in held.values() for h in goals}, now)
         return {account_id: {h.goal.customer_id for h in goals} for account_id, goals in held.items()}
 
     async def settle_accounts(self, account_ids: Collection[str], now: dt.datetime,
@@ -341,7 +312,7 @@ class GoalCashFlowsRepository(TenantRepository):
                     current[0].append(HeldGoal(goal, list(row[11] or ())))
                     current[1][goal.goal_id] = share
             return settlement
-        held = await self.read_goals(account_ids)
+        held = await self._read_goals(account_ids)
         balances = await self.current_balances(held)
         settlement = Settlement([], [], {})
         changed: list[HeldGoal] = []
