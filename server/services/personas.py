@@ -307,8 +307,7 @@ class PersonasService:
         existing = await uow.customers.existing_ids(customer_ids)
         stored = await uow.persona_members.of_customers(customer_ids)
         now_in: set[tuple[str, str]] = set()
-        for customer_id in sorted(existing):
-            facts = await uow.segment_reads.facts(customer_id, definitions)
+        for customer_id, facts in (await uow.segment_reads.facts_of(existing, definitions)).items():
             now_in |= {(persona_id, customer_id) for persona_id, expression in parsed if evaluate(expression, facts)}
         joined, left = sorted(now_in - stored), sorted(stored - now_in)
         await uow.persona_members.add(joined)

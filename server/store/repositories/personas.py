@@ -4,10 +4,10 @@ and a persona's members selected in SQL by its compiled expression."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
 
 from server.domain.personas.model import Persona, StoredDefinition, canonical
 from server.domain.segments.attributes import (
@@ -96,16 +96,23 @@ class CustomerAttributeValuesRepository(TenantRepository):
     async def of_customer(self, customer_id: str, definitions: Mapping[str, AttributeDefinition]
                           ) -> dict[str, AttributeValue]:
         """The customer's own values of these attributes."""
+        return (await self.of_customers({customer_id}, definitions))[customer_id]
+
+    async def of_customers(self, customer_ids: Collection[str], definitions: Mapping[str, AttributeDefinition]
+                           ) -> dict[str, dict[str, AttributeValue]]:
+        """customer id -> its own values of these attributes (every asked customer present), one statement."""
+        found: dict[str, dict[str, AttributeValue]] = {customer_id: {} for customer_id in customer_ids}
+        if not found:
+            return found
         rows = await self.session.scalars(select(CustomerAttributeValueRow).where(
             CustomerAttributeValueRow.tenant_id == self.tenant_id,
-            CustomerAttributeValueRow.customer_id == customer_id))
-        found: dict[str, AttributeValue] = {}
+            self.one_of(CustomerAttributeValueRow.customer_id, sorted(found))))
         for row in rows:
             definition = definitions.get(row.name)
             if definition is not None:
                 value = getattr(row, VALUE_COLUMN[definition.type])
                 if value is not None:
-                    found[row.name] = canonical(value)  # a DECIMAL reads back with 4 places
+                    found[row.customer_id][row.name] = canonical(value)  # a DECIMAL reads back with 4 places
         return found
 
     async def set_many(self, customer_id: str, values: Mapping[str, tuple[AttributeDefinition, AttributeValue]],
@@ -183,11 +190,28 @@ class SegmentReadsRepository(TenantRepository):
         return or_(HoldingRow.customer_id == customer_id, HoldingRow.account_id.in_(accounts))
 
     async def facts(self, customer_id: str, definitions: Mapping[str, AttributeDefinition]) -> CustomerFacts:
-        values = await CustomerAttributeValuesRepository(self.session, self.tenant_id).of_customer(
-            customer_id, definitions)
-        kinds = await self.session.scalars(select(HoldingRow.kind).distinct().where(
-            HoldingRow.tenant_id == self.tenant_id, self._holds_of(customer_id)))
-        return CustomerFacts(values, frozenset(kinds))
+        return (await self.facts_of({customer_id}, definitions))[customer_id]
+
+    async def facts_of(self, customer_ids: Collection[str], definitions: Mapping[str, AttributeDefinition]
+                       ) -> dict[str, CustomerFacts]:
+        """customer id -> its facts (every asked customer present), in three statements whatever their number:
+        the values, the customers' own holdings, the holdings on their accounts."""
+        ids = sorted(set(customer_ids))
+        if not ids:
+            return {}
+        values = await CustomerAttributeValuesRepository(self.session, self.tenant_id).of_customers(ids, definitions)
+        kinds: dict[str, set[str]] = {customer_id: set() for customer_id in ids}
+        own = select(HoldingRow.customer_id, HoldingRow.kind).distinct().where(
+            HoldingRow.tenant_id == self.tenant_id, self.one_of(HoldingRow.customer_id, ids))
+        on_accounts = select(AccountRow.customer_id, HoldingRow.kind).distinct().join(
+            AccountRow, and_(AccountRow.tenant_id == HoldingRow.tenant_id,
+                             AccountRow.account_id == HoldingRow.account_id)).where(
+            HoldingRow.tenant_id == self.tenant_id, self.one_of(AccountRow.customer_id, ids))
+        for query in (own, on_accounts):
+            for customer_id, kind in await self.session.execute(query):
+                assert customer_id is not None  # selected by customer id
+                kinds[customer_id].add(kind)
+        return {customer_id: CustomerFacts(values[customer_id], frozenset(kinds[customer_id])) for customer_id in ids}
 
     async def members_after(self, expression: Expression, after: str | None, limit: int | None) -> list[str]:
         """The members after `after` by id, `limit` of them (None: all)."""
