@@ -86,10 +86,18 @@ class ChannelGateway(Protocol):
         """Sends through the provider; classifies every problem instead of raising."""
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """Send slots reserved under a rate limit."""
+
+    delays: list[float]  # seconds from now until each granted send may go, in order
+    retry_after: float  # seconds until the next slot, for the sends not granted one
+
+
 class RateLimiter(Protocol):
-    async def take(self, key: str, per_second: int, wanted: int) -> tuple[int, float]:
-        """How many of `wanted` sends may go now under a limit of `per_second` (counted as sent), and
-        the seconds until more may go when not all of them may."""
+    async def reserve(self, key: str, per_second: int, wanted: int, within: float) -> Reservation:
+        """Reserves send slots under a limit of `per_second` in any one-second window: up to `wanted`
+        of them, those that start within `within` seconds."""
 
 
 class DispatchService:
@@ -140,7 +148,8 @@ class DispatchService:
         if delivery is None:
             return "not-mine"
         configs = self._open_secrets(sealed)
-        report = await self._send_safely(tenant_id, delivery, configs, deadline, cleared=False)
+        turns = await self._reserve_turns(tenant_id, [delivery], configs)
+        report = await self._send_safely(tenant_id, delivery, configs, deadline, turns.get(delivery_id, 0.0))
         [answer] = await self._record(tenant_id, [(delivery, report)])
         return str(answer.state)
 
@@ -169,8 +178,8 @@ class DispatchService:
                 return claimed
             configs = self._open_secrets(sealed)
             claimed += len(batch)
-            cleared = await self._clear_rate_limits(tenant_id, batch, configs)
-            await self._send_and_record(tenant_id, batch, configs, deadline, cleared)
+            turns = await self._reserve_turns(tenant_id, batch, configs)
+            await self._send_and_record(tenant_id, batch, configs, deadline, turns)
             if len(batch) < DISPATCH_BATCH:
                 return claimed
             if time.monotonic() - started > self._lease.total_seconds() / 2:
@@ -178,7 +187,7 @@ class DispatchService:
                 return claimed
 
     async def _send_and_record(self, tenant_id: str, batch: list[Delivery], configs: dict[str, _OpenConfig],
-                               deadline: float, cleared: set[str]) -> None:
+                               deadline: float, turns: dict[str, float | _HeldBack]) -> None:
         """Sends a claimed batch and records the answers as they come, while the other sends go on: the
         answers of GROUP_WINDOW_SECONDS from the first one waiting, and any that came meanwhile, in one
         transaction (a group commit). A worker killed mid-batch then leaves unrecorded, to be sent
@@ -188,7 +197,7 @@ class DispatchService:
 
         async def send(delivery: Delivery) -> None:
             answers.put_nowait((delivery, await self._send_safely(tenant_id, delivery, configs, deadline,
-                                                                 delivery.delivery_id in cleared)))
+                                                                 turns.get(delivery.delivery_id, 0.0))))
 
         async with asyncio.TaskGroup() as sends:  # cancelled with the job, the sends are cancelled too
             for delivery in batch:
@@ -217,18 +226,25 @@ class DispatchService:
                 opened[config_id] = _OpenConfig(config, {}, exc)
         return opened
 
-    async def _clear_rate_limits(self, tenant_id: str, batch: list[Delivery],
-                                 configs: dict[str, _OpenConfig]) -> set[str]:
-        """Asks each configuration's rate limit once for all of the batch's sends through it; returns
-        the deliveries that may go at once (the others wait for their turn one by one)."""
-        cleared: set[str] = set()
-        for config_id in {d.config_id for d in batch if d.config_id in configs}:
-            config = configs[config_id].config
+    async def _reserve_turns(self, tenant_id: str, batch: list[Delivery],
+                             configs: dict[str, _OpenConfig]) -> dict[str, float | _HeldBack]:
+        """Each send's turn under its configuration's rate limit, reserved once per configuration for
+        all of the batch's sends through it: how long it waits before it goes, or held back when its
+        turn is more than a third of the lease away (a batch of a hundred behind a limit of a few per
+        second must not outlive its lease, or the relay would hand its deliveries to another worker)."""
+        turns: dict[str, float | _HeldBack] = {}
+        for config_id in dict.fromkeys(d.config_id for d in batch):
+            opened = configs.get(config_id)
+            if opened is None or opened.unreadable is not None:
+                continue  # these fail without sending
             waiting = [d.delivery_id for d in batch if d.config_id == config_id]
-            granted, _ = await self._limiter.take(self._rate_key(tenant_id, config), self._per_second(config),
-                                                  len(waiting))
-            cleared.update(waiting[:granted])
-        return cleared
+            reservation = await self._limiter.reserve(self._rate_key(tenant_id, opened.config),
+                                                      self._per_second(opened.config), len(waiting),
+                                                      self._lease.total_seconds() / 3)
+            turns.update(zip(waiting, reservation.delays, strict=False))  # the first ones get slots
+            turns.update((delivery_id, _HeldBack(reservation.retry_after))
+                         for delivery_id in waiting[len(reservation.delays):])
+        return turns
 
     def _rate_key(self, tenant_id: str, config: ChannelConfig) -> str:
         return f"{tenant_id}:{config.config_id}"
@@ -241,22 +257,21 @@ class DispatchService:
         return time.monotonic() + self._lease.total_seconds() - LEASE_MARGIN_SECONDS
 
     async def _send_safely(self, tenant_id: str, delivery: Delivery, configs: dict[str, _OpenConfig],
-                           deadline: float, cleared: bool) -> SendReport | _HeldBack:
+                           deadline: float, turn: float | _HeldBack) -> SendReport | _HeldBack:
         """_send, with a fault of our own sending code (a bug, not a provider's answer) turned into a
         temporary failure: logged with its traceback and retried with backoff like one, while the
         rest of the batch is recorded as it went. Left to raise, it would leave the whole batch
         claimed until the leases ran out, and the relay would then send the sent ones again."""
         try:
-            return await self._send(tenant_id, delivery, configs, deadline, cleared)
+            return await self._send(tenant_id, delivery, configs, deadline, turn)
         except Exception as exc:
             log.error("delivery_send_crashed", tenant=tenant_id, delivery=delivery.delivery_id, exc_info=exc)
             return SendReport(SendOutcome.TEMPORARY_FAILURE, error_code="SEND_CRASHED", error_message=repr(exc)[:300])
 
     async def _send(self, tenant_id: str, delivery: Delivery, configs: dict[str, _OpenConfig],
-                    deadline: float, cleared: bool) -> SendReport | _HeldBack:
-        """One send of a claimed delivery, over by `deadline` (the wait for the rate limit included,
-        unless the rate limit `cleared` it already); every problem comes back as a report, none as an
-        exception."""
+                    deadline: float, turn: float | _HeldBack) -> SendReport | _HeldBack:
+        """One send of a claimed delivery when its `turn` under the rate limit comes, over by
+        `deadline`; every problem comes back as a report, none as an exception."""
         found = configs.get(delivery.config_id)
         if found is None:
             return SendReport(SendOutcome.PERMANENT_FAILURE, error_code="CHANNEL_CONFIG_MISSING",
@@ -268,9 +283,10 @@ class DispatchService:
             content = self._box.open(delivery.sealed_content) if delivery.sealed_content else delivery.content
         except SecretBoxError as exc:
             return _secrets_unreadable(tenant_id, delivery, exc)
-        held_back = 0.0 if cleared else await self._wait_for_rate_limit(tenant_id, config)
-        if held_back:
-            return _HeldBack(held_back)
+        if isinstance(turn, _HeldBack):
+            return turn
+        if turn > 0:
+            await asyncio.sleep(turn)
         callback = self._receipt_urls.url(tenant_id, config.config_id) if self._receipt_urls else None
         try:
             return await asyncio.wait_for(self._gateway.send(delivery, content, config, secrets, callback),
@@ -278,20 +294,6 @@ class DispatchService:
         except TimeoutError:
             return SendReport(SendOutcome.TEMPORARY_FAILURE, error_code="TIMEOUT",
                               error_message="the provider did not answer in time")
-
-    async def _wait_for_rate_limit(self, tenant_id: str, config: ChannelConfig) -> float:
-        """Waits for the send's turn under the configuration's rate limit, for at most a third of the
-        lease (a batch of a hundred behind a limit of a few per second must not outlive its lease, or
-        the relay would hand its deliveries to another worker). Returns 0 when the send may go, else
-        how long it would still have to wait."""
-        deadline = time.monotonic() + self._lease.total_seconds() / 3
-        while True:
-            granted, wait = await self._limiter.take(self._rate_key(tenant_id, config), self._per_second(config), 1)
-            if granted:
-                return 0.0
-            if time.monotonic() + wait > deadline:
-                return wait
-            await asyncio.sleep(wait)
 
     def _answer(self, delivery: Delivery, report: SendReport | _HeldBack, now: dt.datetime) -> _Answer:
         if isinstance(report, _HeldBack):

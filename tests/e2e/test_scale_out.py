@@ -3,6 +3,7 @@ Redis, one bank's triggers spread over both servers. Every message is sent once,
 of 5 a second holds across the two workers (the limit is counted in Redis, not per process)."""
 
 import asyncio
+import bisect
 import collections
 import datetime as dt
 
@@ -59,15 +60,17 @@ async def test_two_servers_and_two_workers_send_once_within_one_rate_limit(datab
     assert emails == expected
     assert collections.Counter(t.body["Body"].removeprefix("Notice: ") for t in texts) == expected
     assert provider_sink.requests["twilio"] == TRIGGERS
-    per_second = collections.Counter(int(t.received_at) for t in texts)
-    per_two_seconds = [per_second[second] + per_second[second + 1] for second in per_second]
-    span = max(t.received_at for t in texts) - min(t.received_at for t in texts)
-    print(f"\nSMS per second {sorted(per_second.values(), reverse=True)}, per two seconds "
-          f"{sorted(per_two_seconds, reverse=True)}, span {span:.1f} s; "
+    arrivals = sorted(t.received_at for t in texts)
+    most_in_one, most_in_three = (max(bisect.bisect_left(arrivals, start + seconds) - n
+                                      for n, start in enumerate(arrivals)) for seconds in (1, 3))
+    span = arrivals[-1] - arrivals[0]
+    print(f"\nmost SMS in any 1 s {most_in_one}, in any 3 s {most_in_three}, span {span:.1f} s; "
           f"sends logged per worker {[log.count('delivery_dispatched') for log in worker_logs]}")
-    # Counted over two seconds, not one: the limit counts grants per wall-clock second, and a send
-    # granted late in one second can reach the sink (in this busy test process) in the next, beside
-    # that second's own. Two workers limited each on its own would reach twice the limit here.
-    assert max(per_two_seconds) <= 2 * SMS_PER_SECOND + 1
+    # The slots are one every 1/5 s (tests/integration/test_rate_limit.py checks them exactly); here they
+    # are seen as they reach this busy test process, where a late one lands beside the next: two more
+    # are allowed for that at a window's edges. Two workers limited each on its own would reach about
+    # twice the limit.
+    assert most_in_one <= SMS_PER_SECOND + 2
+    assert most_in_three <= 3 * SMS_PER_SECOND + 2
     assert span >= TRIGGERS / SMS_PER_SECOND - 2  # two workers each at 5/s would take half as long
     assert all(log.count("delivery_dispatched") for log in worker_logs)  # both workers sent
