@@ -54,12 +54,15 @@ def check() -> int:
 def main() -> int:
     if "--check" in sys.argv[1:]:
         return check()
-    for stale in generated_files(PROTO_ROOT):
-        if stale.name != "__init__.py":
-            (PROTO_ROOT / stale).unlink()
+    # Generated aside first, then copied over, then the stale ones removed: the stubs are never missing
+    # while protoc runs (a test or server started meanwhile imports them), nor lost when protoc fails.
     with tempfile.TemporaryDirectory() as scratch:
-        generate(Path(scratch))
-        shutil.copytree(Path(scratch) / "engage", PROTO_ROOT / "engage", dirs_exist_ok=True)
+        fresh = Path(scratch)
+        generate(fresh)
+        shutil.copytree(fresh / "engage", PROTO_ROOT / "engage", dirs_exist_ok=True)
+        for stale in generated_files(PROTO_ROOT) - generated_files(fresh):
+            if stale.name != "__init__.py":
+                (PROTO_ROOT / stale).unlink()
     print("stubs generated")
     return 0
 
