@@ -103,7 +103,9 @@ class AccountPartyRow(Base):
 
 class HoldingRow(Base):
     __tablename__ = "holdings"
-    __table_args__ = (Index("ix_holdings_tenant_customer", "tenant_id", "customer_id"),)
+    # By customer and by account: holds() in a segment expression looks a customer's up both ways.
+    __table_args__ = (Index("ix_holdings_tenant_customer", "tenant_id", "customer_id"),
+                      Index("ix_holdings_tenant_account", "tenant_id", "account_id"))
 
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     holding_id: Mapped[str] = mapped_column(String(64), primary_key=True)

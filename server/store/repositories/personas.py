@@ -182,12 +182,16 @@ class SegmentReadsRepository(TenantRepository):
     """What a segment expression reads of customers: one customer's facts, or the members of an
     expression selected in SQL. Holdings are a customer's own and those on their accounts."""
 
-    def _holds_of(self, customer_id: Any) -> ColumnElement[bool]:
-        # Correlated with the customers of the outer query, not a join of its own, inside an EXISTS too.
-        accounts = select(AccountRow.account_id).where(AccountRow.tenant_id == self.tenant_id,
-                                                       AccountRow.customer_id == customer_id
-                                                       ).correlate_except(AccountRow)
-        return or_(HoldingRow.customer_id == customer_id, HoldingRow.account_id.in_(accounts))
+    def _holds(self, kind: str, customer_id: Any) -> ColumnElement[bool]:
+        """Two EXISTS, each answered by an index of its own: the customer's own holdings
+        (ix_holdings_tenant_customer), and holdings on an account of theirs (ix_holdings_tenant_account).
+        One EXISTS over their OR left PostgreSQL scanning the tenant's holdings per customer."""
+        own = exists().where(HoldingRow.tenant_id == self.tenant_id, HoldingRow.customer_id == customer_id,
+                             HoldingRow.kind == kind)
+        on_accounts = exists().where(AccountRow.tenant_id == self.tenant_id, AccountRow.customer_id == customer_id,
+                                     HoldingRow.tenant_id == self.tenant_id,
+                                     HoldingRow.account_id == AccountRow.account_id, HoldingRow.kind == kind)
+        return or_(own, on_accounts)
 
     async def facts(self, customer_id: str, definitions: Mapping[str, AttributeDefinition]) -> CustomerFacts:
         return (await self.facts_of({customer_id}, definitions))[customer_id]
@@ -223,8 +227,7 @@ class SegmentReadsRepository(TenantRepository):
                 CustomerAttributeValueRow.name == definition.name).scalar_subquery()
 
         def holds(kind: str) -> ColumnElement[bool]:
-            return exists().where(HoldingRow.tenant_id == self.tenant_id, HoldingRow.kind == kind,
-                                  self._holds_of(CustomerRow.customer_id))
+            return self._holds(kind, CustomerRow.customer_id)
 
         query = select(CustomerRow.customer_id).where(CustomerRow.tenant_id == self.tenant_id,
                                                       compile_segment(expression, attribute, holds))

@@ -1,0 +1,26 @@
+"""persona indexes: holdings by account
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-02 23:10:00.000000
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = '0013'
+down_revision = '0012'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # holds('KIND') finds holdings on a customer's accounts by account.
+    with op.batch_alter_table('holdings', schema=None) as batch_op:
+        batch_op.create_index('ix_holdings_tenant_account', ['tenant_id', 'account_id'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('holdings', schema=None) as batch_op:
+        batch_op.drop_index('ix_holdings_tenant_account')
