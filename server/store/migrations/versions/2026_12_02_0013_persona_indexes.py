@@ -1,4 +1,4 @@
-"""persona indexes: holdings by account
+"""persona indexes: holdings by account; no (tenant_id, name) index on customer_attribute_values
 
 Revision ID: 0013
 Revises: 0012
@@ -19,8 +19,14 @@ def upgrade() -> None:
     # holds('KIND') finds holdings on a customer's accounts by account.
     with op.batch_alter_table('holdings', schema=None) as batch_op:
         batch_op.create_index('ix_holdings_tenant_account', ['tenant_id', 'account_id'], unique=False)
+    # Compiled expressions read one customer's value by the primary key (tenant, customer, name); with
+    # statistics missing PostgreSQL chose this index instead and scanned every customer's value per row.
+    with op.batch_alter_table('customer_attribute_values', schema=None) as batch_op:
+        batch_op.drop_index('ix_customer_attribute_values_name')
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('customer_attribute_values', schema=None) as batch_op:
+        batch_op.create_index('ix_customer_attribute_values_name', ['tenant_id', 'name'], unique=False)
     with op.batch_alter_table('holdings', schema=None) as batch_op:
         batch_op.drop_index('ix_holdings_tenant_account')
