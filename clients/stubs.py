@@ -14,6 +14,7 @@ from engage.ingest.v1 import ingest_service_pb2_grpc
 from engage.insights.v1 import insights_service_pb2_grpc
 from engage.operations.v1 import operations_service_pb2_grpc
 from engage.personas.v1 import personas_service_pb2_grpc
+from engage.products.v1 import products_service_pb2_grpc
 from engage.subscriptions.v1 import subscriptions_service_pb2_grpc
 
 DEFAULT_DEADLINE_SECONDS = 30.0
@@ -77,6 +78,7 @@ class Stubs:
     operations: operations_service_pb2_grpc.OperationsServiceAsyncStub
     goals: goals_service_pb2_grpc.GoalsServiceAsyncStub
     personas: personas_service_pb2_grpc.PersonasServiceAsyncStub
+    products: products_service_pb2_grpc.ProductsServiceAsyncStub
 
     async def close(self) -> None:
         await self.channel.close()
@@ -101,4 +103,5 @@ def connect(address: str, token: str | None = None, *, max_message_bytes: int = 
                  health=cast(HealthStub, health_pb2_grpc.HealthStub(with_defaults)),
                  operations=operations_service_pb2_grpc.OperationsServiceStub(with_defaults),
                  goals=goals_service_pb2_grpc.GoalsServiceStub(with_defaults),
-                 personas=personas_service_pb2_grpc.PersonasServiceStub(with_defaults))
+                 personas=personas_service_pb2_grpc.PersonasServiceStub(with_defaults),
+                 products=products_service_pb2_grpc.ProductsServiceStub(with_defaults))
