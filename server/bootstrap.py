@@ -16,6 +16,7 @@ from server.domain.events import (
     CustomerAttributesChanged,
     FeedItemsCreated,
     HoldingsChanged,
+    PersonaEvaluationRequested,
     PersonaMembershipChanged,
     TransactionsPosted,
 )
@@ -106,6 +107,9 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
         ],
         # Written now, handled by the audiences and real-time triggers to come.
         PersonaMembershipChanged: [],
+        PersonaEvaluationRequested: [
+            EventHandler("persona_full_evaluation", personas.on_persona_evaluation_requested),
+        ],
     }
 
 

@@ -150,12 +150,21 @@ class PersonaMembershipChanged:
     changes: tuple[MembershipChange, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class PersonaEvaluationRequested:
+    """A persona's kept members are to be recomputed for the whole tenant: its expression, or the
+    default of an attribute it names, changed to make `revision` (docs/personas.md#kept-memberships)."""
+
+    persona_id: str
+    revision: int
+
+
 DomainEvent = (TransactionsPosted | BalancesRecorded | AccountsChanged | CustomerAttributesChanged
-               | HoldingsChanged | FeedItemsCreated | PersonaMembershipChanged)
+               | HoldingsChanged | FeedItemsCreated | PersonaMembershipChanged | PersonaEvaluationRequested)
 
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     TransactionsPosted, BalancesRecorded, AccountsChanged, CustomerAttributesChanged, HoldingsChanged,
-    FeedItemsCreated, PersonaMembershipChanged)
+    FeedItemsCreated, PersonaMembershipChanged, PersonaEvaluationRequested)
 
 
 def kind_of(event_type: type[DomainEvent]) -> str:

@@ -33,6 +33,7 @@ from server.domain.events import (
     DomainEvent,
     FeedItemsCreated,
     HoldingsChanged,
+    PersonaEvaluationRequested,
     PersonaMembershipChanged,
     TransactionsPosted,
     kind_of,
@@ -107,6 +108,8 @@ def size_of(event: DomainEvent) -> int:
             return len(event.items)
         case PersonaMembershipChanged():
             return len(event.changes)
+        case PersonaEvaluationRequested():
+            return 1
 
 
 class MessageBus:

@@ -6,13 +6,17 @@ ENUM values are only added to, so a stored expression always parses again.
 
 Memberships are kept in persona_members: the bus handlers recompute the customers named by
 CustomerAttributesChanged and HoldingsChanged, and a persona saved with a new expression (or an
-attribute given a new default) is recomputed whole in the transaction that saves it; every change
-of the rows is announced in a PersonaMembershipChanged."""
+attribute given a new default) gets a new revision and a PersonaEvaluationRequested, whose handler
+recomputes it whole in the workers; every change of the rows is announced in a
+PersonaMembershipChanged. IsMember, ExplainMembership and ListMembers evaluate the expression at the
+call, so they never wait for either."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+
+import structlog
 
 from server.domain.auth import Caller, Role
 from server.domain.errors import AlreadyExists, FailedPrecondition, not_found
@@ -20,6 +24,7 @@ from server.domain.events import (
     CustomerAttributesChanged,
     HoldingsChanged,
     MembershipChange,
+    PersonaEvaluationRequested,
     PersonaMembershipChanged,
     attribute_changes,
 )
@@ -59,6 +64,10 @@ DEFINITIONS_LIST = "attribute-definitions"
 PERSONAS_LIST = "personas"
 MEMBERS_LIST = "persona-members"
 _BUILT_IN = {d.name: d for d in BUILT_IN_ATTRIBUTES}
+log = structlog.get_logger(__name__)
+# Customers per statement of a whole evaluation: each chunk is one INSERT ... SELECT and one DELETE,
+# and one PersonaMembershipChanged.
+EVALUATION_CHUNK = 10_000
 
 
 def _catalogue(custom: list[AttributeDefinition]) -> AttributeCatalogue:
@@ -115,12 +124,9 @@ class PersonasService:
             await uow.attribute_definitions.replace(changed, now)
             if change_default and changed.default != stored.definition.default:
                 custom = await uow.attribute_definitions.all()
-                changes: list[MembershipChange] = []
                 for persona in await uow.personas.all():
-                    parsed = self._parse(persona.expression, custom)
-                    if name in attributes_named(parsed):
-                        changes += await self._recompute_persona(uow, persona.persona_id, parsed)
-                await self._announce(uow, changes, now)
+                    if name in attributes_named(self._parse(persona.expression, custom)):
+                        await self._request_evaluation(uow, persona.persona_id, now)
             await uow.commit()
         await announce_committed(self._publisher, uow.domain_events.added)
         return StoredDefinition(changed, stored.created_at, now)
@@ -187,7 +193,7 @@ class PersonasService:
             if not await uow.personas.add(persona):
                 raise AlreadyExists(Reason.PERSONA_EXISTS, f"persona {persona_id} exists already",
                                     metadata={"persona": persona_id})
-            await self._announce(uow, await self._recompute_persona(uow, persona_id, parsed), now)
+            await self._request_evaluation(uow, persona_id, now)
             await uow.commit()
         await announce_committed(self._publisher, uow.domain_events.added)
         return persona
@@ -230,7 +236,7 @@ class PersonasService:
                               updated_at=self._clock())
             await uow.personas.replace(changed)
             if parsed is not None and changed.expression != persona.expression:
-                await self._announce(uow, await self._recompute_persona(uow, persona_id, parsed), changed.updated_at)
+                await self._request_evaluation(uow, persona_id, changed.updated_at)
             await uow.commit()
         await announce_committed(self._publisher, uow.domain_events.added)
         return changed
@@ -285,16 +291,37 @@ class PersonasService:
         if changes:
             await uow.domain_events.add(uow.tenant_id, PersonaMembershipChanged(tuple(changes)), now)
 
-    async def _recompute_persona(self, uow: UnitOfWork, persona_id: str, parsed: Expression
-                                 ) -> list[MembershipChange]:
-        """The whole tenant, in SQL: the members the expression selects now against those stored."""
-        now_in = set(await uow.segment_reads.members_after(parsed, None, None))
-        stored = await uow.persona_members.of_persona(persona_id)
-        joined, left = sorted(now_in - stored), sorted(stored - now_in)
-        await uow.persona_members.add((persona_id, c) for c in joined)
-        await uow.persona_members.remove((persona_id, c) for c in left)
-        return [*(MembershipChange(persona_id, c, True) for c in joined),
-                *(MembershipChange(persona_id, c, False) for c in left)]
+    @staticmethod
+    async def _request_evaluation(uow: UnitOfWork, persona_id: str, now: dt.datetime) -> None:
+        """What the persona selects changed: a new revision, recomputed whole by the workers."""
+        revision = await uow.personas.raise_revision(persona_id)
+        await uow.domain_events.add(uow.tenant_id, PersonaEvaluationRequested(persona_id, revision), now)
+
+    async def on_persona_evaluation_requested(self, uow: UnitOfWork, tenant_id: str,
+                                              event: PersonaEvaluationRequested) -> AfterCommit | None:
+        """Bus handler (persona_full_evaluation): the persona's members over the whole tenant, in chunks of
+        EVALUATION_CHUNK customers, each one INSERT ... SELECT of those the compiled expression selects and
+        one DELETE of those it no longer does. Skipped when a later revision is saved (its own event
+        follows) or this one was done already. The persona's row is held throughout: a save of it waits."""
+        revisions = await uow.personas.hold_revisions(event.persona_id)
+        if revisions is None or revisions[0] != event.revision or revisions[1] >= event.revision:
+            return None
+        persona = await self._persona(uow, event.persona_id)
+        parsed = self._parse(persona.expression, await uow.attribute_definitions.all())
+        after: str | None = None
+        while True:
+            last = await uow.persona_members.chunk_end(after, EVALUATION_CHUNK)
+            joined = await uow.persona_members.join_selected(event.persona_id, parsed, after, last)
+            left = await uow.persona_members.leave_unselected(event.persona_id, parsed, after, last)
+            await self._announce(uow, [*(MembershipChange(event.persona_id, c, True) for c in sorted(joined)),
+                                       *(MembershipChange(event.persona_id, c, False) for c in sorted(left))],
+                                 self._clock())
+            if last is None:
+                break
+            after = last
+        await uow.personas.record_members_revision(event.persona_id, event.revision)
+        log.info("persona_evaluated", tenant=tenant_id, persona=event.persona_id, revision=event.revision)
+        return None
 
     async def _recompute_customers(self, uow: UnitOfWork, customer_ids: set[str]) -> list[MembershipChange]:
         """Every persona for these customers, in memory, against their stored memberships."""

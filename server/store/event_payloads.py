@@ -24,6 +24,7 @@ from server.domain.events import (
     HoldingsChanged,
     MembershipChange,
     Money,
+    PersonaEvaluationRequested,
     PersonaMembershipChanged,
     Posting,
     RecordedBalance,
@@ -103,6 +104,8 @@ def encode(event: DomainEvent) -> tuple[str, Payload]:
         case PersonaMembershipChanged():
             payload = {"changes": [{"persona_id": c.persona_id, "customer_id": c.customer_id, "member": c.member}
                                    for c in event.changes]}
+        case PersonaEvaluationRequested():
+            payload = {"persona_id": event.persona_id, "revision": event.revision}
     return kind_of(type(event)), payload
 
 
@@ -132,6 +135,7 @@ _DECODERS: dict[str, Callable[[Payload], DomainEvent]] = {
         CreatedFeedItem(i["feed_item_id"], i["customer_id"], i["insight_name"], i["period"]) for i in p["items"])),
     kind_of(PersonaMembershipChanged): lambda p: PersonaMembershipChanged(tuple(
         MembershipChange(c["persona_id"], c["customer_id"], bool(c["member"])) for c in p["changes"])),
+    kind_of(PersonaEvaluationRequested): lambda p: PersonaEvaluationRequested(p["persona_id"], int(p["revision"])),
 }
 
 

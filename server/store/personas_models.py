@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.store.models import Base
@@ -55,6 +55,10 @@ class PersonaRow(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(String(2000), default="")
     expression: Mapped[str] = mapped_column(Text)  # canonical text, up to the parser's 10,000 characters
+    # Raised by each change of what the members are (the expression, a named attribute's default); the
+    # revision persona_members was last recomputed whole for. Equal: the kept rows are current.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    members_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 

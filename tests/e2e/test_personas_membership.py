@@ -11,9 +11,12 @@ from sqlalchemy import select
 from engage.ingest.v1 import ingest_service_pb2 as ipb
 from engage.personas.v1 import personas_service_pb2 as pb
 from server.domain.auth import Role
+from server.services import personas as personas_service
 from server.store.models import DomainEventRow
 from server.store.personas_models import PersonaMemberRow
+from server.store.uow import UnitOfWork
 from tests.e2e.test_personas_attributes import definition
+from tests.integration.test_domain_events import run_worker_until_idle
 from tests.support.builders import account, customer, error_details, failure
 
 # Its canonical text: what the persona keeps and answers with.
@@ -177,7 +180,9 @@ async def test_memberships_are_kept_by_events_and_by_expression_changes(server, 
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
         persona = await admin.personas.CreatePersona(pb.CreatePersonaRequest(
             persona_id="globetrotter", persona=pb.Persona(display_name="Globetrotter", expression=GLOBETROTTER)))
-        # Saved: the whole tenant evaluated at once.
+        # Saved: the whole tenant evaluated by the bus, not in the call.
+        assert await _kept(services, tenant) == ([], [])
+        await _handle_pending(services, tenant)
         assert await _kept(services, tenant) == (["c1", "c6"], [("c1", True), ("c6", True)])
 
         # A value changes: the handler of CustomerAttributesChanged moves c2 in (not before it runs).
@@ -201,11 +206,13 @@ async def test_memberships_are_kept_by_events_and_by_expression_changes(server, 
             attribute_definition=pb.AttributeDefinition(name="attributeDefinitions/IsGlobetrotter",
                                                         default_value=pb.AttributeValue(bool_value=True)),
             update_mask=field_mask_pb2.FieldMask(paths=["default_value"])))
+        await _handle_pending(services, tenant)
         members, changes = await _kept(services, tenant)
         assert (members, changes[4:]) == (["c2", "c4", "c6"], [("c4", True)])
         await admin.personas.UpdatePersona(pb.UpdatePersonaRequest(
             persona=pb.Persona(name=persona.name, expression="holds('CARD')"),
             update_mask=field_mask_pb2.FieldMask(paths=["expression"])))
+        await _handle_pending(services, tenant)
         members, changes = await _kept(services, tenant)
         assert (members, changes[5:]) == (["c1"], [("c1", True), ("c2", False), ("c4", False), ("c6", False)])
 
@@ -214,3 +221,56 @@ async def test_memberships_are_kept_by_events_and_by_expression_changes(server, 
         assert (members, changes[9:]) == ([], [("c1", False)])
         # The handlers' events were handled by the bus too (no handler for them yet).
         await _handle_pending(services, tenant)
+
+
+async def _members_current(services, tenant: str, persona_id: str) -> bool | None:  # type: ignore[no-untyped-def]
+    async with UnitOfWork(services.database, tenant) as uow:
+        return await uow.personas.members_current(persona_id)
+
+
+async def test_a_new_expression_is_evaluated_whole_by_the_workers_in_chunks(server, services, settings, tenant,
+                                                                           service_stubs, monkeypatch):
+    monkeypatch.setattr(personas_service, "EVALUATION_CHUNK", 2)  # six customers: three chunks and a last one
+    await _set_up(server, tenant, service_stubs)
+    await run_worker_until_idle(settings)
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        persona = await admin.personas.CreatePersona(pb.CreatePersonaRequest(
+            persona_id="globetrotter", persona=pb.Persona(display_name="Globetrotter", expression=GLOBETROTTER)))
+        assert await _members_current(services, tenant, "globetrotter") is False
+        await run_worker_until_idle(settings)
+        assert await _kept(services, tenant) == (["c1", "c6"], [("c1", True), ("c6", True)])
+        assert await _members_current(services, tenant, "globetrotter") is True
+
+        # Saved twice before the workers run: the kept rows lag, the answers do not.
+        for expression in ("holds('LOAN')", "income >= 5000"):
+            await admin.personas.UpdatePersona(pb.UpdatePersonaRequest(
+                persona=pb.Persona(name=persona.name, expression=expression),
+                update_mask=field_mask_pb2.FieldMask(paths=["expression"])))
+        assert await _members_current(services, tenant, "globetrotter") is False
+        assert (await _kept(services, tenant))[0] == ["c1", "c6"]
+        expected = ["c1", "c2", "c3", "c4", "c6"]
+        assert await _members(admin, persona.name) == expected
+        assert [c for c in ["c1", "c2", "c3", "c4", "c5", "c6"] if (await admin.personas.IsMember(pb.IsMemberRequest(
+            persona=persona.name, customer=f"customers/{c}"))).member] == expected
+
+        # The first request finds a later revision and does nothing; the second recomputes every chunk.
+        await run_worker_until_idle(settings)
+        members, changes = await _kept(services, tenant)
+        assert (members, changes[2:]) == (expected, [("c2", True), ("c3", True), ("c4", True)])
+        assert await _members_current(services, tenant, "globetrotter") is True
+        assert members == await _members(admin, persona.name)
+        async with services.database.sessions() as session:
+            requests = list(await session.scalars(select(DomainEventRow).where(
+                DomainEventRow.tenant_id == tenant, DomainEventRow.kind == "PersonaEvaluationRequested")))
+        assert sorted(r.payload["revision"] for r in requests) == [1, 2, 3]
+        assert all(r.processed_at is not None for r in requests)
+
+        # A new default of an attribute it names: a new revision, recomputed whole again.
+        await admin.personas.UpdateAttributeDefinition(pb.UpdateAttributeDefinitionRequest(
+            attribute_definition=pb.AttributeDefinition(name="attributeDefinitions/income",
+                                                        default_value=pb.AttributeValue(decimal_value="5000")),
+            update_mask=field_mask_pb2.FieldMask(paths=["default_value"])))
+        assert await _members_current(services, tenant, "globetrotter") is False
+        await run_worker_until_idle(settings)
+        assert (await _kept(services, tenant))[0] == ["c1", "c2", "c3", "c4", "c5", "c6"]
+        assert await _members_current(services, tenant, "globetrotter") is True

@@ -22,6 +22,7 @@ from server.domain.events import (
     HoldingsChanged,
     MembershipChange,
     Money,
+    PersonaEvaluationRequested,
     PersonaMembershipChanged,
     Posting,
     RecordedBalance,
@@ -61,6 +62,7 @@ def test_every_other_kind_survives_the_outbox():
         FeedItemsCreated((CreatedFeedItem("f1", "c1", "LARGE_DEPOSIT", "txn:t1"),)),
         PersonaMembershipChanged((MembershipChange("globetrotter", "c1", True),
                                   MembershipChange("globetrotter", "c2", False))),
+        PersonaEvaluationRequested("globetrotter", 3),
     ]
     for event in events:
         assert round_trip(event) == event

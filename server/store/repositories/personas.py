@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, literal, or_, select, update
 
 from server.domain.personas.model import Persona, StoredDefinition, canonical
 from server.domain.segments.attributes import (
@@ -177,6 +177,35 @@ class PersonasRepository(TenantRepository):
             PersonaRow.tenant_id == self.tenant_id, PersonaRow.persona_id == persona_id))
         return rowcount(result) == 1
 
+    async def raise_revision(self, persona_id: str) -> int:
+        """The persona's next revision, its row held until the transaction ends."""
+        revision = await self.session.scalar(update(PersonaRow).where(
+            PersonaRow.tenant_id == self.tenant_id, PersonaRow.persona_id == persona_id
+        ).values(revision=PersonaRow.revision + 1).returning(PersonaRow.revision))
+        assert revision is not None, persona_id
+        return int(revision)
+
+    async def hold_revisions(self, persona_id: str) -> tuple[int, int] | None:
+        """(revision, members_revision), the row held until the transaction ends (a save waits for a
+        whole evaluation to commit, and one evaluation of a persona runs at a time); None: no persona."""
+        if not await self.hold_row(PersonaRow.persona_id, persona_id):
+            return None
+        row = (await self.session.execute(select(PersonaRow.revision, PersonaRow.members_revision).where(
+            PersonaRow.tenant_id == self.tenant_id, PersonaRow.persona_id == persona_id))).one()
+        return int(row.revision), int(row.members_revision)
+
+    async def record_members_revision(self, persona_id: str, revision: int) -> None:
+        await self.session.execute(update(PersonaRow).where(
+            PersonaRow.tenant_id == self.tenant_id, PersonaRow.persona_id == persona_id
+        ).values(members_revision=revision))
+
+    async def members_current(self, persona_id: str) -> bool | None:
+        """Whether persona_members holds the persona's members as its expression selects them now (the
+        bus keeping it so), or a whole evaluation is pending; None: no persona."""
+        row = (await self.session.execute(select(PersonaRow.revision, PersonaRow.members_revision).where(
+            PersonaRow.tenant_id == self.tenant_id, PersonaRow.persona_id == persona_id))).one_or_none()
+        return None if row is None else row.members_revision >= row.revision
+
 
 class SegmentReadsRepository(TenantRepository):
     """What a segment expression reads of customers: one customer's facts, or the members of an
@@ -217,8 +246,8 @@ class SegmentReadsRepository(TenantRepository):
                 kinds[customer_id].add(kind)
         return {customer_id: CustomerFacts(values[customer_id], frozenset(kinds[customer_id])) for customer_id in ids}
 
-    async def members_after(self, expression: Expression, after: str | None, limit: int | None) -> list[str]:
-        """The members after `after` by id, `limit` of them (None: all)."""
+    def selects(self, expression: Expression) -> ColumnElement[bool]:
+        """The expression as a WHERE clause over CustomerRow (correlated with the query's customers)."""
         def attribute(definition: AttributeDefinition) -> ColumnElement[Any]:
             column = getattr(CustomerAttributeValueRow, VALUE_COLUMN[definition.type])
             return select(column).where(
@@ -229,8 +258,12 @@ class SegmentReadsRepository(TenantRepository):
         def holds(kind: str) -> ColumnElement[bool]:
             return self._holds(kind, CustomerRow.customer_id)
 
+        return compile_segment(expression, attribute, holds)
+
+    async def members_after(self, expression: Expression, after: str | None, limit: int | None) -> list[str]:
+        """The members after `after` by id, `limit` of them (None: all)."""
         query = select(CustomerRow.customer_id).where(CustomerRow.tenant_id == self.tenant_id,
-                                                      compile_segment(expression, attribute, holds))
+                                                      self.selects(expression))
         if limit is not None:
             query = keyset_page(query, [CustomerRow.customer_id], None if after is None else (after,), limit)
         return list(await self.session.scalars(query))
@@ -263,6 +296,44 @@ class PersonaMembersRepository(TenantRepository):
             await self.session.execute(delete(PersonaMemberRow).where(
                 PersonaMemberRow.tenant_id == self.tenant_id, PersonaMemberRow.persona_id == persona_id,
                 self.one_of(PersonaMemberRow.customer_id, customer_ids)))
+
+    async def chunk_end(self, after: str | None, size: int) -> str | None:
+        """The id of the `size`th customer after `after` (None: from the first), the last of a chunk;
+        None when fewer are left (the chunk runs to the end)."""
+        query = select(CustomerRow.customer_id).where(CustomerRow.tenant_id == self.tenant_id)
+        if after is not None:
+            query = query.where(CustomerRow.customer_id > after)
+        return await self.session.scalar(query.order_by(CustomerRow.customer_id).offset(size - 1).limit(1))
+
+    @staticmethod
+    def _in_range(column: Any, after: str | None, last: str | None) -> list[ColumnElement[bool]]:
+        return [*([] if after is None else [column > after]), *([] if last is None else [column <= last])]
+
+    async def join_selected(self, persona_id: str, expression: Expression, after: str | None,
+                            last: str | None) -> list[str]:
+        """Adds the customers with ids in (after, last] that the expression selects and that are not
+        members yet, in one INSERT ... SELECT; returns them."""
+        selected = select(literal(self.tenant_id), literal(persona_id), CustomerRow.customer_id).where(
+            CustomerRow.tenant_id == self.tenant_id, *self._in_range(CustomerRow.customer_id, after, last),
+            SegmentReadsRepository(self.session, self.tenant_id).selects(expression),
+            ~exists().where(PersonaMemberRow.tenant_id == self.tenant_id, PersonaMemberRow.persona_id == persona_id,
+                            PersonaMemberRow.customer_id == CustomerRow.customer_id))
+        # ON CONFLICT: a bus handler may add one of these rows meanwhile (PostgreSQL).
+        stmt = self.upsert(PersonaMemberRow).from_select(["tenant_id", "persona_id", "customer_id"], selected)
+        return list(await self.session.scalars(
+            stmt.on_conflict_do_nothing().returning(PersonaMemberRow.customer_id)))
+
+    async def leave_unselected(self, persona_id: str, expression: Expression, after: str | None,
+                               last: str | None) -> list[str]:
+        """Removes the members with ids in (after, last] that the expression no longer selects, in one
+        DELETE; returns them."""
+        still = select(CustomerRow.customer_id).where(
+            CustomerRow.tenant_id == self.tenant_id, CustomerRow.customer_id == PersonaMemberRow.customer_id,
+            SegmentReadsRepository(self.session, self.tenant_id).selects(expression))
+        stmt = delete(PersonaMemberRow).where(
+            PersonaMemberRow.tenant_id == self.tenant_id, PersonaMemberRow.persona_id == persona_id,
+            *self._in_range(PersonaMemberRow.customer_id, after, last), ~still.exists())
+        return list(await self.session.scalars(stmt.returning(PersonaMemberRow.customer_id)))
 
     async def remove_persona(self, persona_id: str) -> None:
         await self.session.execute(delete(PersonaMemberRow).where(
