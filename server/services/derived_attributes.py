@@ -1,0 +1,152 @@
+"""The built-in derived attributes kept fresh (docs/personas.md#built-in-attributes): computed from the
+ingested data (server.domain.personas.derived), stored as customer attribute values under the built-in
+names, and every change announced in a CustomerAttributesChanged, so persona membership follows.
+
+Two ways they move: the bus handlers recompute the customers an ingestion event touches (a salary
+credit, an end-of-day balance, an account, a birth date), live and backfill alike; and time alone
+(age, months as customer, the 6-month and 90-day windows) is caught by a daily refresh of every
+customer. Both compute as of today in the tenant's time zone, from what is committed when they run,
+so a late or repeated run does no harm."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Collection
+
+import structlog
+
+from server.domain.events import (
+    AccountsChanged,
+    AttributeChange,
+    BalancesRecorded,
+    CustomerAttributesChanged,
+    TransactionsPosted,
+)
+from server.domain.goals.funding import is_salary_credit
+from server.domain.personas.derived import BIRTH_DATE_ATTRIBUTE, derive
+from server.domain.segments.attributes import AttributeValue, value_to_text
+from server.services.clock import Clock, utc_now
+from server.services.events import AfterCommit, EventPublisher, announce_committed
+from server.store.db import Database
+from server.store.repositories.derived_attributes import DerivedAttributesRepository
+from server.store.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+# Customers read and written together: a handful of statements per chunk.
+CHUNK = 500
+# The account fields whose change moves an owner's derived attributes.
+_ACCOUNT_FIELDS = frozenset({"customer_id", "open_date", "container"})
+
+
+def _text(values: dict[str, AttributeValue]) -> dict[str, str]:
+    return {name: value_to_text(value) for name, value in values.items()}
+
+
+class DerivedAttributesService:
+    def __init__(self, database: Database, publisher: EventPublisher, clock: Clock = utc_now) -> None:
+        self._database = database
+        self._publisher = publisher
+        self._clock = clock
+
+    async def _today(self, uow: UnitOfWork, tenant_id: str) -> dt.date:
+        tenant = await uow.tenants.get(tenant_id)
+        return self._clock().astimezone(zoneinfo.ZoneInfo(tenant.time_zone if tenant else "UTC")).date()
+
+    async def refresh(self, uow: UnitOfWork, customer_ids: Collection[str], as_of: dt.date) -> int:
+        """Recomputes these customers' derived attributes in `uow` (the caller commits), writes those
+        that changed and announces them in one CustomerAttributesChanged. Returns how many customers changed."""
+        reads = DerivedAttributesRepository(uow.session, uow.tenant_id)
+        ids = sorted(set(customer_ids))
+        changes: list[AttributeChange] = []
+        now = self._clock()
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            inputs = await reads.inputs_of(chunk, as_of)
+            stored = await reads.stored(inputs)
+            values: dict[str, dict[str, AttributeValue]] = {}
+            cleared: dict[str, list[str]] = {}
+            for customer_id, customer_inputs in inputs.items():
+                before, after = stored[customer_id], derive(customer_inputs, as_of)
+                changed = {name: value for name, value in after.items() if before.get(name) != value}
+                gone = sorted(before.keys() - after.keys())
+                if changed or gone:
+                    values[customer_id], cleared[customer_id] = changed, gone
+                    names = sorted({*changed, *gone})
+                    old, new = _text(before), _text(after)
+                    changes.append(AttributeChange(customer_id, {n: old.get(n, "") for n in names},
+                                                   {n: new.get(n, "") for n in names}))
+            await reads.write(values, cleared, now)
+        if changes:
+            await uow.domain_events.add(uow.tenant_id, CustomerAttributesChanged(tuple(changes)), now)
+        return len(changes)
+
+    # -- bus handlers: the customers an ingestion event touches -----------------------------------
+
+    async def _refresh_today(self, uow: UnitOfWork, tenant_id: str, customer_ids: Collection[str]) -> None:
+        if customer_ids:
+            await self.refresh(uow, customer_ids, await self._today(uow, tenant_id))
+
+    async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted
+                                     ) -> AfterCommit | None:
+        """Bus handler (derived_attributes_salary): the owners of salary credits, live or backfill."""
+        await self._refresh_today(uow, tenant_id, {p.customer_id for p in event.postings
+                                                   if is_salary_credit(p.category, p.amount.amount)})
+        return None
+
+    async def on_balances_recorded(self, uow: UnitOfWork, tenant_id: str, event: BalancesRecorded
+                                   ) -> AfterCommit | None:
+        """Bus handler (derived_attributes_balances): the owners of the accounts."""
+        reads = DerivedAttributesRepository(uow.session, tenant_id)
+        await self._refresh_today(uow, tenant_id, await reads.owners_of({b.account_id for b in event.balances}))
+        return None
+
+    async def on_accounts_changed(self, uow: UnitOfWork, tenant_id: str, event: AccountsChanged
+                                  ) -> AfterCommit | None:
+        """Bus handler (derived_attributes_accounts): the owners of new accounts and of accounts whose
+        owner, opening date or kind changed (a former owner is caught by the daily refresh)."""
+        await self._refresh_today(uow, tenant_id, {a.customer_id for a in event.accounts
+                                                   if a.created or _ACCOUNT_FIELDS & set(a.changed_fields)})
+        return None
+
+    async def on_customer_attributes_changed(self, uow: UnitOfWork, tenant_id: str, event: CustomerAttributesChanged
+                                             ) -> AfterCommit | None:
+        """Bus handler (derived_attributes_birth_date): customers whose birth_date attribute changed
+        (this service's own events name only derived attributes, and so stop here)."""
+        await self._refresh_today(uow, tenant_id, {c.customer_id for c in event.changes
+                                                   if BIRTH_DATE_ATTRIBUTE in c.new or BIRTH_DATE_ATTRIBUTE in c.old})
+        return None
+
+    # -- the daily refresh: time moves the values ------------------------------------------------
+
+    async def refresh_new_days(self) -> int:
+        """The hourly cron: the tenants whose day began within the hour (in their own time zone) refreshed
+        as of that day, so each tenant's customers once a day. Returns how many customers' values changed."""
+        now = self._clock()
+        async with UnitOfWork(self._database) as uow:
+            tenants = [t.tenant_id for t in await uow.tenants.list()
+                       if not t.disabled and now.astimezone(zoneinfo.ZoneInfo(t.time_zone)).hour == 0]
+        return sum([await self.refresh_tenant(tenant_id) for tenant_id in tenants])
+
+    async def refresh_all(self, as_of: dt.date | None = None) -> int:
+        """Every enabled tenant's customers, as of today in the tenant's time zone (`as_of` instead when
+        given), a chunk per transaction. Returns how many customers' values changed."""
+        async with UnitOfWork(self._database) as uow:
+            tenants = [t.tenant_id for t in await uow.tenants.list() if not t.disabled]
+        return sum([await self.refresh_tenant(tenant_id, as_of) for tenant_id in tenants])
+
+    async def refresh_tenant(self, tenant_id: str, as_of: dt.date | None = None) -> int:
+        changed, after = 0, None
+        while True:
+            async with UnitOfWork(self._database, tenant_id) as uow:
+                day = as_of or await self._today(uow, tenant_id)
+                ids = await DerivedAttributesRepository(uow.session, tenant_id).customer_ids_after(after, CHUNK)
+                if not ids:
+                    break
+                changed += await self.refresh(uow, ids, day)
+                await uow.commit()
+            await announce_committed(self._publisher, uow.domain_events.added)
+            after = ids[-1]
+        log.info("derived_attributes_refreshed", tenant=tenant_id, changed=changed)
+        return changed
