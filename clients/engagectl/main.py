@@ -15,6 +15,7 @@ from typer._click import exceptions as click_errors  # typer vendors click: its 
 from clients.engagectl import (
     accounts,
     apps,
+    attributes,
     balances,
     campaigns,
     channels,
@@ -33,6 +34,7 @@ from clients.engagectl import (
     ingest_file,
     insights,
     otp,
+    personas,
     reports,
     status,
     subscriptions,
@@ -118,6 +120,8 @@ app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(deliveries.app, name="deliveries")
 app.add_typer(otp.app, name="otp")
 app.add_typer(goals.app, name="goals")
+app.add_typer(attributes.app, name="attributes")
+app.add_typer(personas.app, name="personas")
 app.add_typer(reports.app, name="reports")
 app.command("completion")(completion.completion)
 

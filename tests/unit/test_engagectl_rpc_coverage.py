@@ -113,27 +113,26 @@ COVERED_BY = {
     "engage.engagement.v1.EngagementService.RetryDeliveries": "deliveries retry",
 
     "engage.operations.v1.OperationsService.GetStatus": "status",
+
+    "engage.personas.v1.PersonasService.CreateAttributeDefinition": "attributes create",
+    "engage.personas.v1.PersonasService.GetAttributeDefinition": "attributes show",
+    "engage.personas.v1.PersonasService.ListAttributeDefinitions": "attributes list",
+    "engage.personas.v1.PersonasService.UpdateAttributeDefinition": "attributes update",
+    "engage.personas.v1.PersonasService.DeleteAttributeDefinition": "attributes delete",
+    "engage.personas.v1.PersonasService.UpdateCustomerAttributes": "attributes set",
+    "engage.personas.v1.PersonasService.GetCustomerAttributes": "attributes get",
+    "engage.personas.v1.PersonasService.CreatePersona": "personas create",
+    "engage.personas.v1.PersonasService.GetPersona": "personas show",
+    "engage.personas.v1.PersonasService.ListPersonas": "personas list",
+    "engage.personas.v1.PersonasService.UpdatePersona": "personas update",
+    "engage.personas.v1.PersonasService.DeletePersona": "personas delete",
+    "engage.personas.v1.PersonasService.IsMember": "personas is-member",
+    "engage.personas.v1.PersonasService.ExplainMembership": "personas explain",
+    "engage.personas.v1.PersonasService.ListMembers": "personas members",
 }
 
 # "package.Service.Rpc": why no command calls it.
-_PERSONAS_LATER = "engagectl attributes/personas commands come in the next change (issue 19)"
-LEFT_OUT: dict[str, str] = {
-    "engage.personas.v1.PersonasService.CreateAttributeDefinition": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.GetAttributeDefinition": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.ListAttributeDefinitions": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.UpdateAttributeDefinition": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.DeleteAttributeDefinition": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.UpdateCustomerAttributes": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.GetCustomerAttributes": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.CreatePersona": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.GetPersona": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.ListPersonas": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.UpdatePersona": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.DeletePersona": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.IsMember": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.ExplainMembership": _PERSONAS_LATER,
-    "engage.personas.v1.PersonasService.ListMembers": _PERSONAS_LATER,
-}
+LEFT_OUT: dict[str, str] = {}
 
 
 def _rpcs() -> set[str]:
