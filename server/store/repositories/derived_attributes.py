@@ -142,7 +142,8 @@ class DerivedAttributesRepository(TenantRepository):
                  **{c: None for c in _VALUE_COLUMNS}, VALUE_COLUMN[_DEFINITIONS[name].type]: value}
                 for customer_id, named in values.items() for name, value in named.items()]
         if rows:
-            stmt = self.upsert(CustomerAttributeValueRow)
+            # The Core table, not the ORM entity: an ORM bulk insert splits the rows by which columns are NULL.
+            stmt = self.upsert(CustomerAttributeValueRow.__table__)
             stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "customer_id", "name"],
                                               set_={c: stmt.excluded[c] for c in (*_VALUE_COLUMNS, "updated_at")})
             await self.session.execute(stmt, rows)
