@@ -137,10 +137,11 @@ class DerivedAttributesRepository(TenantRepository):
     async def write(self, values: Mapping[str, Mapping[str, AttributeValue]], cleared: Mapping[str, Collection[str]],
                     now: dt.datetime) -> None:
         """Sets `values` (customer id -> name -> value) in one statement and deletes `cleared`
-        (customer id -> names) in one statement per name."""
+        (customer id -> names) in one statement per name. Rows in key order: two refreshes of the same
+        customers at once lock them in the same order, and so never deadlock."""
         rows = [{"tenant_id": self.tenant_id, "customer_id": customer_id, "name": name, "updated_at": now,
                  **{c: None for c in _VALUE_COLUMNS}, VALUE_COLUMN[_DEFINITIONS[name].type]: value}
-                for customer_id, named in values.items() for name, value in named.items()]
+                for customer_id, named in sorted(values.items()) for name, value in sorted(named.items())]
         if rows:
             # The Core table, not the ORM entity: an ORM bulk insert splits the rows by which columns are NULL.
             stmt = self.upsert(CustomerAttributeValueRow.__table__)
