@@ -67,7 +67,7 @@ class DerivedAttributesService:
             stored = await reads.stored(inputs)
             values: dict[str, dict[str, AttributeValue]] = {}
             cleared: dict[str, list[str]] = {}
-            for customer_id, customer_inputs in inputs.items():
+            for customer_id, customer_inputs in sorted(inputs.items()):
                 before, after = stored[customer_id], derive(customer_inputs, as_of)
                 changed = {name: value for name, value in after.items() if before.get(name) != value}
                 gone = sorted(before.keys() - after.keys())
