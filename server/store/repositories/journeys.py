@@ -88,17 +88,19 @@ class JourneyVersionsRepository(TenantRepository):
         return set(rows)
 
     async def latest_after(self, after: str | None, limit: int) -> list[JourneyVersion]:
-        """Each journey at its latest version, by id."""
-        latest = select(JourneyVersionRow.journey_id, func.max(JourneyVersionRow.version).label("version")).where(
+        """Each journey at its latest version, by id: the page of ids and their highest versions, then
+        those rows, in two statements."""
+        latest = select(JourneyVersionRow.journey_id, func.max(JourneyVersionRow.version)).where(
             JourneyVersionRow.tenant_id == self.tenant_id).group_by(JourneyVersionRow.journey_id)
-        ids = list(await self.session.execute(keyset_page(latest, [JourneyVersionRow.journey_id],
-                                                          None if after is None else (after,), limit)))
-        found: list[JourneyVersion] = []
-        for journey_id, version in ids:
-            stored = await self.get(journey_id, version)
-            assert stored is not None
-            found.append(stored)
-        return found
+        wanted = list(await self.session.execute(keyset_page(latest, [JourneyVersionRow.journey_id],
+                                                             None if after is None else (after,), limit)))
+        if not wanted:
+            return []
+        rows = await self.session.scalars(select(JourneyVersionRow).where(
+            JourneyVersionRow.tenant_id == self.tenant_id,
+            self.one_of(JourneyVersionRow.journey_id, [journey_id for journey_id, _ in wanted])))
+        by_key = {(r.journey_id, r.version): r for r in rows}
+        return [_version(by_key[(journey_id, version)]) for journey_id, version in wanted]
 
 
 def _instance(row: JourneyInstanceRow, types: Mapping[str, AttributeDefinition]) -> JourneyInstance:
