@@ -187,7 +187,13 @@ class JourneysService:
                                                    "state": instance.state.value})
             step = definition.step(step_id)
             custom = await uow.attribute_definitions.all()
-            answers = check_answers(step, field_definitions(definition, custom), values)
+            types = field_definitions(definition, custom)
+            gone = [name for name in step.captures if name not in types]
+            if gone:
+                raise FailedPrecondition(Reason.JOURNEY_VERSION_STALE,
+                                         f"step {step_id} captures attributes deleted since: {', '.join(gone)}",
+                                         metadata={"journey": version.journey_id})
+            answers = check_answers(step, types, values)
             attribute_names = {d.name for d in custom}
             to_customer = {n: v for n, v in answers.items() if n in attribute_names}
             if to_customer:
