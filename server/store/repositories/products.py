@@ -1,0 +1,164 @@
+"""Products and their versions (server.store.products_models); a version's terms are kept as the JSON
+of server.domain.products.codec and read back through it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import and_, select, update
+
+from server.domain.personas.model import canonical
+from server.domain.products.catalog import Product, StoredVersion
+from server.domain.products.codec import terms_from_json, terms_to_json
+from server.domain.products.versions import ProductVersion, VersionStatus
+from server.domain.segments.attributes import AttributeDefinition, AttributeType, AttributeValue, value_from_text
+from server.store.driver import rowcount
+from server.store.keyset import keyset_page
+from server.store.models import CustomerRow
+from server.store.personas_models import AttributeDefinitionRow, CustomerAttributeValueRow, PersonaRow
+from server.store.products_models import ProductRow, ProductVersionRow
+from server.store.repositories.base import TenantRepository
+
+
+def _product(row: ProductRow) -> Product:
+    return Product(row.product_id, row.display_name, row.description, row.latest_version, row.created_at,
+                   row.updated_at)
+
+
+def _version(row: ProductVersionRow) -> StoredVersion:
+    version = ProductVersion(row.product_id, row.number, VersionStatus(row.status), terms_from_json(row.terms),
+                             frozenset(row.authors), row.based_on, row.approver, row.approved_at, row.retired_at)
+    return StoredVersion(version, row.created_at, row.updated_at)
+
+
+class ProductsRepository(TenantRepository):
+    async def add(self, product: Product) -> bool:
+        """False when the tenant has a product of that id already."""
+        stmt = self.upsert(ProductRow).values(
+            tenant_id=self.tenant_id, product_id=product.product_id, display_name=product.display_name,
+            description=product.description, latest_version=product.latest_version,
+            created_at=product.created_at, updated_at=product.updated_at)
+        result = await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["tenant_id", "product_id"]))
+        return rowcount(result) == 1
+
+    async def get(self, product_id: str) -> Product | None:
+        row = await self.session.get(ProductRow, (self.tenant_id, product_id))
+        return None if row is None else _product(row)
+
+    async def hold(self, product_id: str) -> bool:
+        """Holds the product until the transaction ends: one version change of a product at a time
+        (numbering, approval retiring the live one)."""
+        return await self.hold_row(ProductRow.product_id, product_id)
+
+    async def list_after(self, after: str | None, limit: int) -> list[Product]:
+        query = select(ProductRow).where(ProductRow.tenant_id == self.tenant_id)
+        rows = await self.session.scalars(keyset_page(query, [ProductRow.product_id],
+                                                      None if after is None else (after,), limit))
+        return [_product(r) for r in rows]
+
+    async def next_version_number(self, product_id: str, now: dt.datetime) -> int:
+        """Takes the next number (the product is held by the caller)."""
+        await self.session.execute(update(ProductRow).where(
+            ProductRow.tenant_id == self.tenant_id, ProductRow.product_id == product_id
+        ).values(latest_version=ProductRow.latest_version + 1, updated_at=now))
+        number = await self.session.scalar(select(ProductRow.latest_version).where(
+            ProductRow.tenant_id == self.tenant_id, ProductRow.product_id == product_id))
+        assert number is not None
+        return number
+
+
+class ProductVersionsRepository(TenantRepository):
+    async def add(self, version: ProductVersion, now: dt.datetime) -> None:
+        self.session.add(ProductVersionRow(tenant_id=self.tenant_id, product_id=version.product_id,
+                                           number=version.number, created_at=now, **self._fields(version, now)))
+        await self.session.flush()
+
+    @staticmethod
+    def _fields(version: ProductVersion, now: dt.datetime) -> dict[str, Any]:
+        return {"status": version.status.value, "terms": terms_to_json(version.terms),
+                "authors": sorted(version.authors), "based_on": version.based_on, "approver": version.approver,
+                "approved_at": version.approved_at, "retired_at": version.retired_at, "updated_at": now}
+
+    async def get(self, product_id: str, number: int) -> StoredVersion | None:
+        row = await self.session.get(ProductVersionRow, (self.tenant_id, product_id, number))
+        return None if row is None else _version(row)
+
+    async def live(self, product_id: str) -> StoredVersion | None:
+        row = await self.session.scalar(select(ProductVersionRow).where(
+            ProductVersionRow.tenant_id == self.tenant_id, ProductVersionRow.product_id == product_id,
+            ProductVersionRow.status == VersionStatus.APPROVED.value))
+        return None if row is None else _version(row)
+
+    async def list_after(self, product_id: str, after: int | None, limit: int) -> list[StoredVersion]:
+        query = select(ProductVersionRow).where(ProductVersionRow.tenant_id == self.tenant_id,
+                                                ProductVersionRow.product_id == product_id)
+        rows = await self.session.scalars(keyset_page(query, [ProductVersionRow.number],
+                                                      None if after is None else (after,), limit))
+        return [_version(r) for r in rows]
+
+    async def save_draft(self, version: ProductVersion, now: dt.datetime) -> bool:
+        """Rewrites a version that is still a DRAFT in the store; False if it is not (any more): an
+        approved or retired row is never rewritten here, whatever the caller holds."""
+        result = await self.session.execute(update(ProductVersionRow).where(
+            ProductVersionRow.tenant_id == self.tenant_id, ProductVersionRow.product_id == version.product_id,
+            ProductVersionRow.number == version.number,
+            ProductVersionRow.status == VersionStatus.DRAFT.value).values(**self._fields(version, now)))
+        return rowcount(result) == 1
+
+    async def set_status(self, version: ProductVersion, expected: VersionStatus, now: dt.datetime) -> bool:
+        """A transition: only status, approver and their times change; the terms stay as they are."""
+        result = await self.session.execute(update(ProductVersionRow).where(
+            ProductVersionRow.tenant_id == self.tenant_id, ProductVersionRow.product_id == version.product_id,
+            ProductVersionRow.number == version.number, ProductVersionRow.status == expected.value
+        ).values(status=version.status.value, approver=version.approver, approved_at=version.approved_at,
+                 retired_at=version.retired_at, updated_at=now))
+        return rowcount(result) == 1
+
+
+class QuoteReadsRepository(TenantRepository):
+    """What a quote reads of the personas' tables, in few Core statements (no ORM objects): QuoteProduct
+    runs hundreds of times a second. The same values PersonasRepository and SegmentReadsRepository
+    read, in the same forms."""
+
+    async def live_number(self, product_id: str) -> int | None:
+        return await self.session.scalar(select(ProductVersionRow.number).where(
+            ProductVersionRow.tenant_id == self.tenant_id, ProductVersionRow.product_id == product_id,
+            ProductVersionRow.status == VersionStatus.APPROVED.value))
+
+    async def customer_values(self, customer_id: str) -> dict[str, AttributeValue] | None:
+        """The customer's own values by attribute name (derived built-ins too), or None when there is no
+        such customer: one statement."""
+        values = CustomerAttributeValueRow
+        rows = await self.session.execute(select(
+            values.name, values.bool_value, values.int_value, values.decimal_value, values.text_value,
+            values.date_value).select_from(CustomerRow).outerjoin(values, and_(
+                values.tenant_id == CustomerRow.tenant_id, values.customer_id == CustomerRow.customer_id)).where(
+            CustomerRow.tenant_id == self.tenant_id, CustomerRow.customer_id == customer_id))
+        found: dict[str, AttributeValue] | None = None
+        for name, *typed in rows:
+            found = {} if found is None else found
+            value = next((v for v in typed if v is not None), None)
+            if name is not None and value is not None:
+                found[name] = canonical(value)
+        return found
+
+    async def definitions(self) -> tuple[AttributeDefinition, ...]:
+        rows = await self.session.execute(select(
+            AttributeDefinitionRow.name, AttributeDefinitionRow.type, AttributeDefinitionRow.enum_values,
+            AttributeDefinitionRow.default_value, AttributeDefinitionRow.description).where(
+            AttributeDefinitionRow.tenant_id == self.tenant_id).order_by(AttributeDefinitionRow.name))
+        found = []
+        for name, type_text, enum_values, default_text, description in rows:
+            plain = AttributeDefinition(name, AttributeType(type_text), tuple(enum_values or ()), None, description)
+            default = None if default_text is None else value_from_text(plain, default_text)
+            found.append(AttributeDefinition(name, plain.type, plain.values, default, description))
+        return tuple(found)
+
+    async def expressions(self, persona_ids: Collection[str]) -> dict[str, str]:
+        if not persona_ids:
+            return {}
+        rows = await self.session.execute(select(PersonaRow.persona_id, PersonaRow.expression).where(
+            PersonaRow.tenant_id == self.tenant_id, self.one_of(PersonaRow.persona_id, sorted(persona_ids))))
+        return {persona_id: expression for persona_id, expression in rows}
