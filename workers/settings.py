@@ -19,6 +19,7 @@ from workers.channels.egress import EgressPolicy
 from workers.context import WorkerContext, arq_job, cron_task
 from workers.gateway import ChannelSenders
 from workers.rate_limit import RedisRateLimiter
+from workers.tasks.derived_attributes import refresh_derived_attributes
 from workers.tasks.domain_events import process_domain_event, process_ingest_event, relay_lost_domain_events
 from workers.tasks.engagement import (
     apply_early_receipts,
@@ -60,7 +61,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for arq.Worker; tests pass their own settings (queue name, Redis)."""
     return {
         "functions": [process_domain_event, process_ingest_event, evaluate_insight_chunk, run_campaign,
-                      plan_goal_transfers,
+                      plan_goal_transfers, refresh_derived_attributes,
                       # A worker killed mid-send leaves its job to another within about a minute (arq
                       # re-runs it once the longest function timeout + 10 s has passed; the lease is 30 s).
                       func(arq_job(dispatch_delivery), timeout=settings.delivery_lease_seconds),
@@ -82,6 +83,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
             cron(cron_task(plan_goal_transfers), minute=2, second=30, unique=True),
             # Transfers the goal-transfers stream did not take when they were requested (Redis down).
             cron(cron_task(relay_goal_transfers), second={7, 22, 37, 52}, run_at_startup=True),
+            # Hourly, so that each tenant's derived attributes move with its own new day (its time zone).
+            cron(cron_task(refresh_derived_attributes), minute=3, second=40, unique=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,
