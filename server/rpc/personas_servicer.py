@@ -17,15 +17,17 @@ from server.domain.personas.model import Persona, StoredDefinition
 from server.domain.reasons import Reason
 from server.domain.segments.attributes import AttributeType, AttributeValue
 from server.domain.segments.evaluate import Explanation, ValueSource
+from server.rpc.audiences_servicer import AudienceMethods
 from server.rpc.context import current_caller
 from server.rpc.convert import date_from_proto, date_to_proto, enum_from_proto, timestamp_to_proto
+from server.services.audiences import AudiencesService
 from server.services.personas import DEFINITIONS_LIST, MEMBERS_LIST, PERSONAS_LIST, PersonasService
 
 Context = grpc.aio.ServicerContext
 
 _TYPE_BY_NUMBER = {int(number): name for name, number in pb.AttributeType.items()}
 _DEFINITION_PATHS = {"description", "default_value", "enum_values"}
-_PERSONA_PATHS = {"display_name", "description", "expression"}
+_PERSONA_PATHS = {"display_name", "description", "expression", "tokens"}
 
 
 def _mask(paths: list[str], allowed: set[str]) -> list[str]:
@@ -89,7 +91,7 @@ def definition_to_proto(stored: StoredDefinition) -> pb.AttributeDefinition:
 
 def persona_to_proto(persona: Persona) -> pb.Persona:
     return pb.Persona(name=resource_names.PERSONA.format(persona.persona_id), display_name=persona.display_name,
-                      description=persona.description, expression=persona.expression,
+                      description=persona.description, expression=persona.expression, tokens=persona.tokens,
                       create_time=timestamp_to_proto(persona.created_at),
                       update_time=timestamp_to_proto(persona.updated_at))
 
@@ -118,9 +120,10 @@ def _default(definition: pb.AttributeDefinition, name: str) -> AttributeValue | 
                             Reason.ATTRIBUTE_DEFINITION_INVALID)
 
 
-class PersonasServicer(personas_service_pb2_grpc.PersonasServiceServicer):
-    def __init__(self, personas: PersonasService) -> None:
+class PersonasServicer(AudienceMethods, personas_service_pb2_grpc.PersonasServiceServicer):
+    def __init__(self, personas: PersonasService, audiences: AudiencesService) -> None:
         self.personas = personas
+        self.audiences = audiences
 
     # -- attribute definitions ----------------------------------------------------------------------
 
@@ -183,7 +186,8 @@ class PersonasServicer(personas_service_pb2_grpc.PersonasServiceServicer):
     async def CreatePersona(self, request: pb.CreatePersonaRequest, context: Context) -> pb.Persona:
         body = request.persona
         return persona_to_proto(await self.personas.create_persona(
-            current_caller(), request.persona_id, body.display_name, body.description, body.expression))
+            current_caller(), request.persona_id, body.display_name, body.description, body.expression,
+            dict(body.tokens)))
 
     async def GetPersona(self, request: pb.GetPersonaRequest, context: Context) -> pb.Persona:
         persona_id = resource_names.PERSONA.id(request.name, "name")
@@ -202,7 +206,7 @@ class PersonasServicer(personas_service_pb2_grpc.PersonasServiceServicer):
         return persona_to_proto(await self.personas.update_persona(
             current_caller(), persona_id, body.display_name if "display_name" in paths else None,
             body.description if "description" in paths else None,
-            body.expression if "expression" in paths else None))
+            body.expression if "expression" in paths else None, dict(body.tokens) if "tokens" in paths else None))
 
     async def DeletePersona(self, request: pb.DeletePersonaRequest, context: Context) -> empty_pb2.Empty:
         persona_id = resource_names.PERSONA.id(request.name, "name")

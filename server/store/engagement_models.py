@@ -73,6 +73,8 @@ class TemplateRow(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     channel: Mapped[str] = mapped_column(String(8))
     content: Mapped[dict[str, str]] = mapped_column(JSON)
+    # [{"persona": persona id, "content": {...}}], the first that the customer belongs to wins
+    variants: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 

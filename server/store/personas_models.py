@@ -59,6 +59,8 @@ class PersonaRow(Base):
     # revision persona_members was last recomputed whole for. Equal: the kept rows are current.
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     members_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # token name -> value, read by templates as {{ persona.<persona_id>.<token> }}
+    tokens: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 

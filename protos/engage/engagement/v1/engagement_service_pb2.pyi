@@ -989,6 +989,7 @@ class Template(_message.Message):
     CONTENT_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    VARIANTS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`templates/{id}`."""
     display_name: _builtins.str
@@ -999,6 +1000,12 @@ class Template(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def variants(self) -> _containers.RepeatedCompositeFieldContainer[Global___ContentVariant]:
+        """Content for members of personas: a customer gets the first variant (in this order) of a persona
+        they belong to, else `content`. Up to 20, one per persona, each of the template's channel.
+        """
+
     def __init__(
         self,
         *,
@@ -1008,14 +1015,39 @@ class Template(_message.Message):
         content: Global___MessageContent | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        variants: _abc.Iterable[Global___ContentVariant] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "content", b"content", "create_time", b"create_time", "display_name", b"display_name", "name", b"name", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "content", b"content", "create_time", b"create_time", "display_name", b"display_name", "name", b"name", "update_time", b"update_time", "variants", b"variants"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Template: _TypeAlias = Template  # noqa: Y015
+
+@_typing.final
+class ContentVariant(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSONA_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    persona: _builtins.str
+    """`personas/{persona}`."""
+    @_builtins.property
+    def content(self) -> Global___MessageContent: ...
+    def __init__(
+        self,
+        *,
+        persona: _builtins.str = ...,
+        content: Global___MessageContent | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "persona", b"persona"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContentVariant: _TypeAlias = ContentVariant  # noqa: Y015
 
 @_typing.final
 class CreateTemplateRequest(_message.Message):
@@ -1137,6 +1169,7 @@ class EventMessage(_message.Message):
     CHANNEL_FIELD_NUMBER: _builtins.int
     TEMPLATE_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
+    VARIANTS_FIELD_NUMBER: _builtins.int
     channel: Global___Channel.ValueType
     template: _builtins.str
     """The template the content was copied from (`templates/{id}`), if any. Later edits of the template
@@ -1146,16 +1179,21 @@ class EventMessage(_message.Message):
     def content(self) -> Global___MessageContent:
         """On create: empty to copy the template's content; set to use (or edit) it for this event only."""
 
+    @_builtins.property
+    def variants(self) -> _containers.RepeatedCompositeFieldContainer[Global___ContentVariant]:
+        """The template's persona variants (copied with its content), or set for this event only."""
+
     def __init__(
         self,
         *,
         channel: Global___Channel.ValueType = ...,
         template: _builtins.str = ...,
         content: Global___MessageContent | None = ...,
+        variants: _abc.Iterable[Global___ContentVariant] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "content", b"content", "template", b"template"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "content", b"content", "template", b"template", "variants", b"variants"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1719,7 +1757,13 @@ class Audience(_message.Message):
     ALL_CUSTOMERS_FIELD_NUMBER: _builtins.int
     CUSTOMER_LIST_FIELD_NUMBER: _builtins.int
     ATTRIBUTE_FILTER_FIELD_NUMBER: _builtins.int
+    PERSONA_FIELD_NUMBER: _builtins.int
+    NAMED_AUDIENCE_FIELD_NUMBER: _builtins.int
     all_customers: _builtins.bool
+    persona: _builtins.str
+    """The members of a persona (`personas/{persona}`), as kept in Engage's memberships."""
+    named_audience: _builtins.str
+    """The members of an audience (`audiences/{audience}`) of personas."""
     @_builtins.property
     def customer_list(self) -> Global___CustomerList: ...
     @_builtins.property
@@ -1732,12 +1776,14 @@ class Audience(_message.Message):
         all_customers: _builtins.bool = ...,
         customer_list: Global___CustomerList | None = ...,
         attribute_filter: Global___AttributeFilter | None = ...,
+        persona: _builtins.str = ...,
+        named_audience: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["all_customers", b"all_customers", "attribute_filter", b"attribute_filter", "audience", b"audience", "customer_list", b"customer_list"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["all_customers", b"all_customers", "attribute_filter", b"attribute_filter", "audience", b"audience", "customer_list", b"customer_list", "named_audience", b"named_audience", "persona", b"persona"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_customers", b"all_customers", "attribute_filter", b"attribute_filter", "audience", b"audience", "customer_list", b"customer_list"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_customers", b"all_customers", "attribute_filter", b"attribute_filter", "audience", b"audience", "customer_list", b"customer_list", "named_audience", b"named_audience", "persona", b"persona"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_audience: _TypeAlias = _typing.Literal["all_customers", "customer_list", "attribute_filter"]  # noqa: Y015
+    _WhichOneofReturnType_audience: _TypeAlias = _typing.Literal["all_customers", "customer_list", "attribute_filter", "persona", "named_audience"]  # noqa: Y015
     _WhichOneofArgType_audience: _TypeAlias = _typing.Literal["audience", b"audience"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_audience) -> _WhichOneofReturnType_audience | None: ...
 

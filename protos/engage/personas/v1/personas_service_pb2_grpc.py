@@ -34,9 +34,10 @@ class PersonasServiceStub:
     Roles: attribute definitions and personas are written by `bank_admin` and read by `bank_admin` and
     `service`. Customer attribute values are written by `service` and `bank_admin`; they, IsMember and
     ExplainMembership are read by all roles (`user` for their own customer only). ListMembers needs
-    `bank_admin` or `service`. Resource names: `attributeDefinitions/{attribute}` (the attribute's own
-    name, e.g. `attributeDefinitions/IsGlobetrotter`), `customers/{customer}/attributes`,
-    `personas/{persona}`. Error codes are in google.rpc.ErrorInfo.reason (docs/errors.md, "Personas").
+    `bank_admin` or `service`; so do audiences and their members (written by `bank_admin`). Resource
+    names: `attributeDefinitions/{attribute}` (the attribute's own name, e.g.
+    `attributeDefinitions/IsGlobetrotter`), `customers/{customer}/attributes`, `personas/{persona}`,
+    `audiences/{audience}`. Error codes are in google.rpc.ErrorInfo.reason (docs/errors.md, "Personas").
     """
 
     def __init__(self, channel):
@@ -120,6 +121,41 @@ class PersonasServiceStub:
                 request_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.ListMembersRequest.SerializeToString,
                 response_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.ListMembersResponse.FromString,
                 _registered_method=True)
+        self.CreateAudience = channel.unary_unary(
+                '/engage.personas.v1.PersonasService/CreateAudience',
+                request_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.CreateAudienceRequest.SerializeToString,
+                response_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.Audience.FromString,
+                _registered_method=True)
+        self.GetAudience = channel.unary_unary(
+                '/engage.personas.v1.PersonasService/GetAudience',
+                request_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.GetAudienceRequest.SerializeToString,
+                response_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.Audience.FromString,
+                _registered_method=True)
+        self.ListAudiences = channel.unary_unary(
+                '/engage.personas.v1.PersonasService/ListAudiences',
+                request_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.ListAudiencesRequest.SerializeToString,
+                response_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.ListAudiencesResponse.FromString,
+                _registered_method=True)
+        self.UpdateAudience = channel.unary_unary(
+                '/engage.personas.v1.PersonasService/UpdateAudience',
+                request_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.UpdateAudienceRequest.SerializeToString,
+                response_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.Audience.FromString,
+                _registered_method=True)
+        self.DeleteAudience = channel.unary_unary(
+                '/engage.personas.v1.PersonasService/DeleteAudience',
+                request_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.DeleteAudienceRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.ListAudienceMembers = channel.unary_unary(
+                '/engage.personas.v1.PersonasService/ListAudienceMembers',
+                request_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.ListAudienceMembersRequest.SerializeToString,
+                response_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.ListAudienceMembersResponse.FromString,
+                _registered_method=True)
+        self.IsAudienceMember = channel.unary_unary(
+                '/engage.personas.v1.PersonasService/IsAudienceMember',
+                request_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.IsAudienceMemberRequest.SerializeToString,
+                response_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.IsAudienceMemberResponse.FromString,
+                _registered_method=True)
 
 
 class PersonasServiceServicer:
@@ -130,9 +166,10 @@ class PersonasServiceServicer:
     Roles: attribute definitions and personas are written by `bank_admin` and read by `bank_admin` and
     `service`. Customer attribute values are written by `service` and `bank_admin`; they, IsMember and
     ExplainMembership are read by all roles (`user` for their own customer only). ListMembers needs
-    `bank_admin` or `service`. Resource names: `attributeDefinitions/{attribute}` (the attribute's own
-    name, e.g. `attributeDefinitions/IsGlobetrotter`), `customers/{customer}/attributes`,
-    `personas/{persona}`. Error codes are in google.rpc.ErrorInfo.reason (docs/errors.md, "Personas").
+    `bank_admin` or `service`; so do audiences and their members (written by `bank_admin`). Resource
+    names: `attributeDefinitions/{attribute}` (the attribute's own name, e.g.
+    `attributeDefinitions/IsGlobetrotter`), `customers/{customer}/attributes`, `personas/{persona}`,
+    `audiences/{audience}`. Error codes are in google.rpc.ErrorInfo.reason (docs/errors.md, "Personas").
     """
 
     def CreateAttributeDefinition(self, request, context):
@@ -239,6 +276,55 @@ class PersonasServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateAudience(self, request, context):
+        """Audiences: personas and other audiences combined by union, intersection and exclusion, checked
+        when saved (every named persona and audience exists, no audience reaches itself).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAudience(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAudiences(self, request, context):
+        """The tenant's audiences by id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAudience(self, request, context):
+        """Changes `display_name`, `description` or `definition`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAudience(self, request, context):
+        """AUDIENCE_IN_USE while another audience names it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAudienceMembers(self, request, context):
+        """The audience's members by customer id, selected in SQL from the kept persona memberships.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IsAudienceMember(self, request, context):
+        """Whether one customer belongs to the audience now (from the kept persona memberships).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PersonasServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -317,6 +403,41 @@ def add_PersonasServiceServicer_to_server(servicer, server):
                     request_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.ListMembersRequest.FromString,
                     response_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.ListMembersResponse.SerializeToString,
             ),
+            'CreateAudience': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAudience,
+                    request_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.CreateAudienceRequest.FromString,
+                    response_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.Audience.SerializeToString,
+            ),
+            'GetAudience': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAudience,
+                    request_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.GetAudienceRequest.FromString,
+                    response_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.Audience.SerializeToString,
+            ),
+            'ListAudiences': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAudiences,
+                    request_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.ListAudiencesRequest.FromString,
+                    response_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.ListAudiencesResponse.SerializeToString,
+            ),
+            'UpdateAudience': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAudience,
+                    request_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.UpdateAudienceRequest.FromString,
+                    response_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.Audience.SerializeToString,
+            ),
+            'DeleteAudience': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAudience,
+                    request_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.DeleteAudienceRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ListAudienceMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAudienceMembers,
+                    request_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.ListAudienceMembersRequest.FromString,
+                    response_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.ListAudienceMembersResponse.SerializeToString,
+            ),
+            'IsAudienceMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.IsAudienceMember,
+                    request_deserializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.IsAudienceMemberRequest.FromString,
+                    response_serializer=engage_dot_personas_dot_v1_dot_personas__service__pb2.IsAudienceMemberResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'engage.personas.v1.PersonasService', rpc_method_handlers)
@@ -333,9 +454,10 @@ class PersonasService:
     Roles: attribute definitions and personas are written by `bank_admin` and read by `bank_admin` and
     `service`. Customer attribute values are written by `service` and `bank_admin`; they, IsMember and
     ExplainMembership are read by all roles (`user` for their own customer only). ListMembers needs
-    `bank_admin` or `service`. Resource names: `attributeDefinitions/{attribute}` (the attribute's own
-    name, e.g. `attributeDefinitions/IsGlobetrotter`), `customers/{customer}/attributes`,
-    `personas/{persona}`. Error codes are in google.rpc.ErrorInfo.reason (docs/errors.md, "Personas").
+    `bank_admin` or `service`; so do audiences and their members (written by `bank_admin`). Resource
+    names: `attributeDefinitions/{attribute}` (the attribute's own name, e.g.
+    `attributeDefinitions/IsGlobetrotter`), `customers/{customer}/attributes`, `personas/{persona}`,
+    `audiences/{audience}`. Error codes are in google.rpc.ErrorInfo.reason (docs/errors.md, "Personas").
     """
 
     @staticmethod
@@ -733,6 +855,195 @@ class PersonasService:
             '/engage.personas.v1.PersonasService/ListMembers',
             engage_dot_personas_dot_v1_dot_personas__service__pb2.ListMembersRequest.SerializeToString,
             engage_dot_personas_dot_v1_dot_personas__service__pb2.ListMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateAudience(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.personas.v1.PersonasService/CreateAudience',
+            engage_dot_personas_dot_v1_dot_personas__service__pb2.CreateAudienceRequest.SerializeToString,
+            engage_dot_personas_dot_v1_dot_personas__service__pb2.Audience.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAudience(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.personas.v1.PersonasService/GetAudience',
+            engage_dot_personas_dot_v1_dot_personas__service__pb2.GetAudienceRequest.SerializeToString,
+            engage_dot_personas_dot_v1_dot_personas__service__pb2.Audience.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAudiences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.personas.v1.PersonasService/ListAudiences',
+            engage_dot_personas_dot_v1_dot_personas__service__pb2.ListAudiencesRequest.SerializeToString,
+            engage_dot_personas_dot_v1_dot_personas__service__pb2.ListAudiencesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAudience(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.personas.v1.PersonasService/UpdateAudience',
+            engage_dot_personas_dot_v1_dot_personas__service__pb2.UpdateAudienceRequest.SerializeToString,
+            engage_dot_personas_dot_v1_dot_personas__service__pb2.Audience.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAudience(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.personas.v1.PersonasService/DeleteAudience',
+            engage_dot_personas_dot_v1_dot_personas__service__pb2.DeleteAudienceRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAudienceMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.personas.v1.PersonasService/ListAudienceMembers',
+            engage_dot_personas_dot_v1_dot_personas__service__pb2.ListAudienceMembersRequest.SerializeToString,
+            engage_dot_personas_dot_v1_dot_personas__service__pb2.ListAudienceMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IsAudienceMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.personas.v1.PersonasService/IsAudienceMember',
+            engage_dot_personas_dot_v1_dot_personas__service__pb2.IsAudienceMemberRequest.SerializeToString,
+            engage_dot_personas_dot_v1_dot_personas__service__pb2.IsAudienceMemberResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -35,9 +35,10 @@ class PersonasServiceStub:
     Roles: attribute definitions and personas are written by `bank_admin` and read by `bank_admin` and
     `service`. Customer attribute values are written by `service` and `bank_admin`; they, IsMember and
     ExplainMembership are read by all roles (`user` for their own customer only). ListMembers needs
-    `bank_admin` or `service`. Resource names: `attributeDefinitions/{attribute}` (the attribute's own
-    name, e.g. `attributeDefinitions/IsGlobetrotter`), `customers/{customer}/attributes`,
-    `personas/{persona}`. Error codes are in google.rpc.ErrorInfo.reason (docs/errors.md, "Personas").
+    `bank_admin` or `service`; so do audiences and their members (written by `bank_admin`). Resource
+    names: `attributeDefinitions/{attribute}` (the attribute's own name, e.g.
+    `attributeDefinitions/IsGlobetrotter`), `customers/{customer}/attributes`, `personas/{persona}`,
+    `audiences/{audience}`. Error codes are in google.rpc.ErrorInfo.reason (docs/errors.md, "Personas").
     """
 
     @_typing.overload
@@ -74,6 +75,21 @@ class PersonasServiceStub:
     """Which clause held or failed for one customer, with the values each read."""
     ListMembers: _grpc.UnaryUnaryMultiCallable[_personas_service_pb2.ListMembersRequest, _personas_service_pb2.ListMembersResponse]
     """The persona's members, by customer id."""
+    CreateAudience: _grpc.UnaryUnaryMultiCallable[_personas_service_pb2.CreateAudienceRequest, _personas_service_pb2.Audience]
+    """Audiences: personas and other audiences combined by union, intersection and exclusion, checked
+    when saved (every named persona and audience exists, no audience reaches itself).
+    """
+    GetAudience: _grpc.UnaryUnaryMultiCallable[_personas_service_pb2.GetAudienceRequest, _personas_service_pb2.Audience]
+    ListAudiences: _grpc.UnaryUnaryMultiCallable[_personas_service_pb2.ListAudiencesRequest, _personas_service_pb2.ListAudiencesResponse]
+    """The tenant's audiences by id."""
+    UpdateAudience: _grpc.UnaryUnaryMultiCallable[_personas_service_pb2.UpdateAudienceRequest, _personas_service_pb2.Audience]
+    """Changes `display_name`, `description` or `definition`."""
+    DeleteAudience: _grpc.UnaryUnaryMultiCallable[_personas_service_pb2.DeleteAudienceRequest, _empty_pb2.Empty]
+    """AUDIENCE_IN_USE while another audience names it."""
+    ListAudienceMembers: _grpc.UnaryUnaryMultiCallable[_personas_service_pb2.ListAudienceMembersRequest, _personas_service_pb2.ListAudienceMembersResponse]
+    """The audience's members by customer id, selected in SQL from the kept persona memberships."""
+    IsAudienceMember: _grpc.UnaryUnaryMultiCallable[_personas_service_pb2.IsAudienceMemberRequest, _personas_service_pb2.IsAudienceMemberResponse]
+    """Whether one customer belongs to the audience now (from the kept persona memberships)."""
 
 @_typing.type_check_only
 class PersonasServiceAsyncStub(PersonasServiceStub):
@@ -84,9 +100,10 @@ class PersonasServiceAsyncStub(PersonasServiceStub):
     Roles: attribute definitions and personas are written by `bank_admin` and read by `bank_admin` and
     `service`. Customer attribute values are written by `service` and `bank_admin`; they, IsMember and
     ExplainMembership are read by all roles (`user` for their own customer only). ListMembers needs
-    `bank_admin` or `service`. Resource names: `attributeDefinitions/{attribute}` (the attribute's own
-    name, e.g. `attributeDefinitions/IsGlobetrotter`), `customers/{customer}/attributes`,
-    `personas/{persona}`. Error codes are in google.rpc.ErrorInfo.reason (docs/errors.md, "Personas").
+    `bank_admin` or `service`; so do audiences and their members (written by `bank_admin`). Resource
+    names: `attributeDefinitions/{attribute}` (the attribute's own name, e.g.
+    `attributeDefinitions/IsGlobetrotter`), `customers/{customer}/attributes`, `personas/{persona}`,
+    `audiences/{audience}`. Error codes are in google.rpc.ErrorInfo.reason (docs/errors.md, "Personas").
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -120,6 +137,21 @@ class PersonasServiceAsyncStub(PersonasServiceStub):
     """Which clause held or failed for one customer, with the values each read."""
     ListMembers: _aio.UnaryUnaryMultiCallable[_personas_service_pb2.ListMembersRequest, _personas_service_pb2.ListMembersResponse]  # type: ignore[assignment]
     """The persona's members, by customer id."""
+    CreateAudience: _aio.UnaryUnaryMultiCallable[_personas_service_pb2.CreateAudienceRequest, _personas_service_pb2.Audience]  # type: ignore[assignment]
+    """Audiences: personas and other audiences combined by union, intersection and exclusion, checked
+    when saved (every named persona and audience exists, no audience reaches itself).
+    """
+    GetAudience: _aio.UnaryUnaryMultiCallable[_personas_service_pb2.GetAudienceRequest, _personas_service_pb2.Audience]  # type: ignore[assignment]
+    ListAudiences: _aio.UnaryUnaryMultiCallable[_personas_service_pb2.ListAudiencesRequest, _personas_service_pb2.ListAudiencesResponse]  # type: ignore[assignment]
+    """The tenant's audiences by id."""
+    UpdateAudience: _aio.UnaryUnaryMultiCallable[_personas_service_pb2.UpdateAudienceRequest, _personas_service_pb2.Audience]  # type: ignore[assignment]
+    """Changes `display_name`, `description` or `definition`."""
+    DeleteAudience: _aio.UnaryUnaryMultiCallable[_personas_service_pb2.DeleteAudienceRequest, _empty_pb2.Empty]  # type: ignore[assignment]
+    """AUDIENCE_IN_USE while another audience names it."""
+    ListAudienceMembers: _aio.UnaryUnaryMultiCallable[_personas_service_pb2.ListAudienceMembersRequest, _personas_service_pb2.ListAudienceMembersResponse]  # type: ignore[assignment]
+    """The audience's members by customer id, selected in SQL from the kept persona memberships."""
+    IsAudienceMember: _aio.UnaryUnaryMultiCallable[_personas_service_pb2.IsAudienceMemberRequest, _personas_service_pb2.IsAudienceMemberResponse]  # type: ignore[assignment]
+    """Whether one customer belongs to the audience now (from the kept persona memberships)."""
 
 class PersonasServiceServicer(metaclass=_abc_1.ABCMeta):
     """Personas (docs/personas.md): the bank's typed custom attributes of customers, their values per
@@ -129,9 +161,10 @@ class PersonasServiceServicer(metaclass=_abc_1.ABCMeta):
     Roles: attribute definitions and personas are written by `bank_admin` and read by `bank_admin` and
     `service`. Customer attribute values are written by `service` and `bank_admin`; they, IsMember and
     ExplainMembership are read by all roles (`user` for their own customer only). ListMembers needs
-    `bank_admin` or `service`. Resource names: `attributeDefinitions/{attribute}` (the attribute's own
-    name, e.g. `attributeDefinitions/IsGlobetrotter`), `customers/{customer}/attributes`,
-    `personas/{persona}`. Error codes are in google.rpc.ErrorInfo.reason (docs/errors.md, "Personas").
+    `bank_admin` or `service`; so do audiences and their members (written by `bank_admin`). Resource
+    names: `attributeDefinitions/{attribute}` (the attribute's own name, e.g.
+    `attributeDefinitions/IsGlobetrotter`), `customers/{customer}/attributes`, `personas/{persona}`,
+    `audiences/{audience}`. Error codes are in google.rpc.ErrorInfo.reason (docs/errors.md, "Personas").
     """
 
     @_abc_1.abstractmethod
@@ -253,5 +286,62 @@ class PersonasServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_personas_service_pb2.ListMembersResponse, _abc.Awaitable[_personas_service_pb2.ListMembersResponse]]:
         """The persona's members, by customer id."""
+
+    @_abc_1.abstractmethod
+    def CreateAudience(
+        self,
+        request: _personas_service_pb2.CreateAudienceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_personas_service_pb2.Audience, _abc.Awaitable[_personas_service_pb2.Audience]]:
+        """Audiences: personas and other audiences combined by union, intersection and exclusion, checked
+        when saved (every named persona and audience exists, no audience reaches itself).
+        """
+
+    @_abc_1.abstractmethod
+    def GetAudience(
+        self,
+        request: _personas_service_pb2.GetAudienceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_personas_service_pb2.Audience, _abc.Awaitable[_personas_service_pb2.Audience]]: ...
+
+    @_abc_1.abstractmethod
+    def ListAudiences(
+        self,
+        request: _personas_service_pb2.ListAudiencesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_personas_service_pb2.ListAudiencesResponse, _abc.Awaitable[_personas_service_pb2.ListAudiencesResponse]]:
+        """The tenant's audiences by id."""
+
+    @_abc_1.abstractmethod
+    def UpdateAudience(
+        self,
+        request: _personas_service_pb2.UpdateAudienceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_personas_service_pb2.Audience, _abc.Awaitable[_personas_service_pb2.Audience]]:
+        """Changes `display_name`, `description` or `definition`."""
+
+    @_abc_1.abstractmethod
+    def DeleteAudience(
+        self,
+        request: _personas_service_pb2.DeleteAudienceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
+        """AUDIENCE_IN_USE while another audience names it."""
+
+    @_abc_1.abstractmethod
+    def ListAudienceMembers(
+        self,
+        request: _personas_service_pb2.ListAudienceMembersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_personas_service_pb2.ListAudienceMembersResponse, _abc.Awaitable[_personas_service_pb2.ListAudienceMembersResponse]]:
+        """The audience's members by customer id, selected in SQL from the kept persona memberships."""
+
+    @_abc_1.abstractmethod
+    def IsAudienceMember(
+        self,
+        request: _personas_service_pb2.IsAudienceMemberRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_personas_service_pb2.IsAudienceMemberResponse, _abc.Awaitable[_personas_service_pb2.IsAudienceMemberResponse]]:
+        """Whether one customer belongs to the audience now (from the kept persona memberships)."""
 
 def add_PersonasServiceServicer_to_server(servicer: PersonasServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
