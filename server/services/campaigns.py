@@ -14,10 +14,19 @@ import structlog
 from server.domain.auth import Caller, Role
 from server.domain.engagement.audience import CampaignAudience
 from server.domain.engagement.entities import Campaign, CampaignState, Delivery
-from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied, not_found
+from server.domain.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    not_found,
+)
 from server.domain.ids import new_id
 from server.domain.pagination import Page, PageRequest, paginate
+from server.domain.personas.audiences import AudienceMode, Selection
 from server.security.secret_box import SecretBox
+from server.services.audiences import audience_selection, persona_selection
 from server.services.clock import Clock, utc_now
 from server.services.engagement import EngagementService
 from server.services.events import DeliveryQueue
@@ -60,6 +69,7 @@ class CampaignService:
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             if await uow.events.get(event_id) is None:
                 raise not_found("event", event_id)
+            await _selection(uow, audience)  # the persona or audience exists
             await uow.campaigns.save(campaign)
             await uow.commit()
         return campaign
@@ -145,7 +155,12 @@ class CampaignService:
                 if campaign.send_at is not None and campaign.send_at > now:
                     return created_total
                 event = await uow.events.get(campaign.event_id)
-                customers = await uow.campaigns.audience_page(campaign.audience, campaign.cursor, AUDIENCE_PAGE)
+                try:
+                    selection = await _selection(uow, campaign.audience)
+                except NotFound:  # its persona or audience was deleted since: no one is left to send to
+                    selection = Selection((), AudienceMode.ANY)
+                customers = await uow.campaigns.audience_page(campaign.audience, selection, campaign.cursor,
+                                                              AUDIENCE_PAGE)
                 setup = await load_sending_setup(uow, [event] if event else [])
                 contacts = await uow.contacts.get_many([customer_id for customer_id, _ in customers])
                 targeted = 0
@@ -179,6 +194,22 @@ class CampaignService:
                 log.info("campaign_completed", tenant=tenant_id, campaign=campaign_id,
                          deliveries=campaign.deliveries_created)
                 return created_total
+
+
+async def _selection(uow: UnitOfWork, audience: CampaignAudience) -> Selection | None:
+    """The persona or audience a campaign targets, down to personas (None for the other kinds of
+    audience); NOT_FOUND when it does not exist."""
+    if audience.persona_id:
+        selection = await persona_selection(uow, audience.persona_id)
+        if selection is None:
+            raise not_found("persona", audience.persona_id)
+        return selection
+    if audience.audience_id:
+        selection = await audience_selection(uow, audience.audience_id)
+        if selection is None:
+            raise not_found("audience", audience.audience_id)
+        return selection
+    return None
 
 
 def _validate(display_name: str) -> None:

@@ -1,6 +1,7 @@
 """Campaign audiences and transaction alert conditions to and from their stored JSON: the only place that
 knows its shape. The shape is the one the columns have always held (no migration): an audience is one of
-{"all_customers": true}, {"customer_ids": [...]}, {"attributes": {...}}; a condition keeps every key,
+{"all_customers": true}, {"customer_ids": [...]}, {"attributes": {...}}, {"persona": id},
+{"audience": id}; a condition keeps every key,
 with min_amount a decimal string, empty for none."""
 
 from __future__ import annotations
@@ -19,13 +20,18 @@ def audience_to_json(audience: CampaignAudience) -> Json:
         return {"customer_ids": list(audience.customer_ids)}
     if audience.attributes:
         return {"attributes": dict(audience.attributes)}
+    if audience.persona_id:
+        return {"persona": audience.persona_id}
+    if audience.audience_id:
+        return {"audience": audience.audience_id}
     return {"all_customers": audience.all_customers}
 
 
 def audience_from_json(stored: Json) -> CampaignAudience:
     return CampaignAudience(all_customers=bool(stored.get("all_customers")),
                             customer_ids=tuple(stored.get("customer_ids") or ()),
-                            attributes=tuple(sorted((stored.get("attributes") or {}).items())))
+                            attributes=tuple(sorted((stored.get("attributes") or {}).items())),
+                            persona_id=stored.get("persona") or "", audience_id=stored.get("audience") or "")
 
 
 def condition_to_json(condition: AlertCondition) -> Json:

@@ -1,5 +1,6 @@
-"""Who a campaign goes to: every customer, the listed customers, or the customers whose attributes have
-all of the given values."""
+"""Who a campaign goes to: every customer, the listed customers, the customers whose attributes have
+all of the given values, or the members of a persona or of an audience of personas (selected in SQL
+from the kept memberships)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ MAX_LISTED_CUSTOMERS = 100_000
 
 @dataclass(frozen=True)
 class CampaignAudience:
-    """Exactly one of the three is given (campaign_audience checks it)."""
+    """Exactly one of the five is given (campaign_audience checks it)."""
     all_customers: bool = False
     customer_ids: tuple[str, ...] = ()  # sorted, without repeats
     attributes: tuple[tuple[str, str], ...] = ()  # (name, value), sorted by name
+    persona_id: str = ""
+    audience_id: str = ""
 
     @property
     def is_listed(self) -> bool:
@@ -28,14 +31,17 @@ class CampaignAudience:
 
 
 def campaign_audience(*, all_customers: bool = False, customer_ids: Iterable[str] = (),
-                      attributes: Mapping[str, str] | None = None) -> CampaignAudience:
+                      attributes: Mapping[str, str] | None = None, persona_id: str = "",
+                      audience_id: str = "") -> CampaignAudience:
     """The audience from a request's values; raises InvalidArgument CAMPAIGN_INVALID unless exactly one
     kind is given, and a list within MAX_LISTED_CUSTOMERS."""
     audience = CampaignAudience(all_customers, tuple(sorted(set(customer_ids))),
-                                tuple(sorted((attributes or {}).items())))
-    given = [audience.all_customers, bool(audience.customer_ids), bool(audience.attributes)]
+                                tuple(sorted((attributes or {}).items())), persona_id, audience_id)
+    given = [audience.all_customers, bool(audience.customer_ids), bool(audience.attributes), bool(persona_id),
+             bool(audience_id)]
     if given.count(True) != 1:
-        violation = FieldViolation("campaign.audience", "one of all_customers, customer_list, attribute_filter")
+        violation = FieldViolation("campaign.audience",
+                                   "one of all_customers, customer_list, attribute_filter, persona, named_audience")
     elif len(audience.customer_ids) > MAX_LISTED_CUSTOMERS:
         violation = FieldViolation("campaign.audience.customer_list", f"at most {MAX_LISTED_CUSTOMERS}")
     else:

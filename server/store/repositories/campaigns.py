@@ -9,6 +9,8 @@ from sqlalchemy import and_, or_, select
 
 from server.domain.engagement.audience import CampaignAudience
 from server.domain.engagement.entities import Campaign, CampaignState
+from server.domain.personas.audiences import Selection
+from server.store.audience_sql import selection_condition
 from server.store.engagement_models import CampaignRow
 from server.store.engagement_policies import audience_from_json, audience_to_json
 from server.store.keyset import keyset_page
@@ -44,12 +46,18 @@ class CampaignsRepository(IdKeyedRepository):
             customers_targeted=campaign.customers_targeted, deliveries_created=campaign.deliveries_created,
             created_at=campaign.created_at, updated_at=campaign.updated_at))
 
-    async def audience_page(self, audience: CampaignAudience, after: str, limit: int) -> list[tuple[str, dict]]:
-        """(customer id, attributes) of the next customers of the audience, by id."""
+    async def audience_page(self, audience: CampaignAudience, selection: Selection | None, after: str, limit: int
+                            ) -> list[tuple[str, dict]]:
+        """(customer id, attributes) of the next customers of the audience, by id; a persona's or
+        audience's `selection` is joined in SQL with the kept memberships."""
         query = select(CustomerRow.customer_id, CustomerRow.attributes).where(
             CustomerRow.tenant_id == self.tenant_id)
         if audience.is_listed:
             query = query.where(CustomerRow.customer_id.in_(audience.customer_ids))
+        if selection is not None:
+            query = query.where(selection_condition(self.tenant_id, selection, CustomerRow.customer_id))
+        for name, value in audience.attributes:  # in SQL too: a page holds only the filter's customers
+            query = query.where(CustomerRow.attributes[name].as_string() == value)
         rows = await self.session.execute(keyset_page(query, [CustomerRow.customer_id], (after,), limit))
         return [(r.customer_id, dict(r.attributes or {})) for r in rows]
 
