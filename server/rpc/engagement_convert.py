@@ -17,6 +17,7 @@ from server.domain.engagement.entities import (
     Channel,
     ChannelConfig,
     Contact,
+    ContentVariant,
     Delivery,
     DeliveryState,
     Device,
@@ -152,10 +153,23 @@ def content_to_proto(content: dict[str, str], channel: Channel) -> pb.MessageCon
     return pb.MessageContent(**{which: message_type(**parts)})
 
 
+def variants_from_proto(variants: Sequence[pb.ContentVariant], channel: Channel, path: str
+                        ) -> tuple[ContentVariant, ...]:
+    return tuple(ContentVariant(resource_names.PERSONA.id(v.persona, f"{path}[{i}].persona"),
+                                content_from_proto(v.content, channel, f"{path}[{i}].content"))
+                 for i, v in enumerate(variants))
+
+
+def variants_to_proto(variants: tuple[ContentVariant, ...], channel: Channel) -> list[pb.ContentVariant]:
+    return [pb.ContentVariant(persona=resource_names.PERSONA.format(v.persona_id),
+                              content=content_to_proto(v.content, channel)) for v in variants]
+
+
 def template_to_proto(template: Template) -> pb.Template:
     return pb.Template(name=f"templates/{template.template_id}", display_name=template.display_name,
                        channel=channel_to_proto(template.channel),
                        content=content_to_proto(template.content, template.channel),
+                       variants=variants_to_proto(template.variants, template.channel),
                        create_time=timestamp_to_proto(template.created_at),
                        update_time=timestamp_to_proto(template.updated_at))
 
@@ -168,7 +182,8 @@ def event_messages_from_proto(messages: list[pb.EventMessage]) -> list[EventMess
         assert channel is not None
         resolved.append(EventMessage(channel, resource_id(message.template, "templates", f"{path}.template",
                                                           required=False),
-                                     content_from_proto(message.content, channel, f"{path}.content")))
+                                     content_from_proto(message.content, channel, f"{path}.content"),
+                                     variants_from_proto(message.variants, channel, f"{path}.variants")))
     return resolved
 
 
@@ -183,7 +198,8 @@ def event_to_proto(event: Event) -> pb.Event:
         app=f"apps/{event.app_id}", message_class=pb.MessageClass.Value(f"MESSAGE_CLASS_{event.message_class}"),
         messages=[pb.EventMessage(channel=channel_to_proto(m.channel),
                                   template=f"templates/{m.template_id}" if m.template_id else "",
-                                  content=content_to_proto(m.content, m.channel)) for m in event.messages],
+                                  content=content_to_proto(m.content, m.channel),
+                                  variants=variants_to_proto(m.variants, m.channel)) for m in event.messages],
         create_time=timestamp_to_proto(event.created_at), update_time=timestamp_to_proto(event.updated_at))
 
 
@@ -251,6 +267,11 @@ def audience_from_proto(audience: pb.Audience) -> CampaignAudience:
         return campaign_audience(customer_ids=audience.customer_list.customer_ids)
     if which == "attribute_filter":
         return campaign_audience(attributes=audience.attribute_filter.equals)
+    if which == "persona":
+        return campaign_audience(persona_id=resource_names.PERSONA.id(audience.persona, "campaign.audience.persona"))
+    if which == "named_audience":
+        return campaign_audience(audience_id=resource_names.AUDIENCE.id(audience.named_audience,
+                                                                        "campaign.audience.named_audience"))
     return campaign_audience(all_customers=which == "all_customers" and audience.all_customers)
 
 
@@ -260,6 +281,10 @@ def campaign_to_proto(campaign: Campaign) -> pb.Campaign:
         wire_audience = pb.Audience(customer_list=pb.CustomerList(customer_ids=audience.customer_ids))
     elif audience.attributes:
         wire_audience = pb.Audience(attribute_filter=pb.AttributeFilter(equals=dict(audience.attributes)))
+    elif audience.persona_id:
+        wire_audience = pb.Audience(persona=resource_names.PERSONA.format(audience.persona_id))
+    elif audience.audience_id:
+        wire_audience = pb.Audience(named_audience=resource_names.AUDIENCE.format(audience.audience_id))
     else:
         wire_audience = pb.Audience(all_customers=True)
     return pb.Campaign(

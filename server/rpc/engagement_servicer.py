@@ -124,7 +124,8 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
         assert channel is not None
         content = conv.content_from_proto(template.content, channel, "template.content")
         return conv.template_to_proto(await self._setup.create_template(
-            current_caller(), template.display_name, str(channel), content))
+            current_caller(), template.display_name, str(channel), content,
+            conv.variants_from_proto(template.variants, channel, "template.variants")))
 
     async def GetTemplate(self, request: pb.GetTemplateRequest, context: Context) -> pb.Template:
         return conv.template_to_proto(await self._setup.get_template(
@@ -138,16 +139,20 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
                                         next_page_token=page.next_page_token)
 
     async def UpdateTemplate(self, request: pb.UpdateTemplateRequest, context: Context) -> pb.Template:
-        paths = _mask(list(request.update_mask.paths), {"display_name", "content"})
+        paths = _mask(list(request.update_mask.paths), {"display_name", "content", "variants"})
         caller = current_caller()
         template_id = conv.resource_id(request.template.name, "templates", "template.name")
         changes: dict[str, object] = {}
         if "display_name" in paths:
             changes["display_name"] = request.template.display_name
-        if "content" in paths:
+        if "content" in paths or "variants" in paths:
             existing = await self._setup.get_template(caller, template_id)
-            changes["content"] = conv.content_from_proto(request.template.content, existing.channel,
-                                                         "template.content")
+            if "content" in paths:
+                changes["content"] = conv.content_from_proto(request.template.content, existing.channel,
+                                                             "template.content")
+            if "variants" in paths:
+                changes["variants"] = conv.variants_from_proto(request.template.variants, existing.channel,
+                                                               "template.variants")
         return conv.template_to_proto(await self._setup.update_template(caller, template_id, changes))
 
     # -- events ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from server.domain.engagement.entities import (
     Channel,
     ChannelConfig,
     Contact,
+    ContentVariant,
     Event,
     EventMessage,
     EventType,
@@ -197,14 +198,16 @@ class EngagementSetupService:
 
     # -- templates ------------------------------------------------------------------------------
 
-    async def create_template(self, caller: Caller, display_name: str, channel: str, content: dict[str, str]
-                              ) -> Template:
+    async def create_template(self, caller: Caller, display_name: str, channel: str, content: dict[str, str],
+                              variants: tuple[ContentVariant, ...] = ()) -> Template:
         caller.require_role(*SETUP_ROLES)
         _require_channel(channel)
-        rules.validate_template(channel, content, "template.content")
         now = self._clock()
-        template = Template(new_id(), display_name.strip() or channel.lower(), Channel(channel), content, now, now)
+        template = Template(new_id(), display_name.strip() or channel.lower(), Channel(channel), content, now, now,
+                            variants)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            rules.validate_template(channel, content, "template.content", await uow.personas.tokens(), variants,
+                                    "template.variants")
             await uow.templates.save(template)
             await uow.commit()
         return template
@@ -228,8 +231,11 @@ class EngagementSetupService:
             if "channel" in changes and changes["channel"] != str(template.channel):
                 raise InvalidArgument("TEMPLATE_CHANNEL_NOT_MODIFIABLE", "a template's channel cannot be changed",
                                       violations=[FieldViolation("template.channel", "not modifiable")])
-            rules.validate_template(str(template.channel), content, "template.content")
-            template = dataclasses.replace(template, content=content, updated_at=self._clock(),
+            variants = changes.get("variants", template.variants)
+            assert isinstance(variants, tuple)
+            rules.validate_template(str(template.channel), content, "template.content", await uow.personas.tokens(),
+                                    variants, "template.variants")
+            template = dataclasses.replace(template, content=content, variants=variants, updated_at=self._clock(),
                                            display_name=str(changes.get("display_name", template.display_name)))
             await uow.templates.save(template)
             await uow.commit()
@@ -286,25 +292,28 @@ class EngagementSetupService:
         template) and validates what the event will send."""
         resolved: list[EventMessage] = []
         seen: set[Channel] = set()
+        persona_tokens = await uow.personas.tokens()
         for index, message in enumerate(messages):
             field = f"event.messages[{index}]"
             if message.channel in seen:
                 raise InvalidArgument("EVENT_CHANNEL_REPEATED", f"the {message.channel} channel is given twice",
                                       violations=[FieldViolation(f"{field}.channel", "repeated")])
             seen.add(message.channel)
-            content = message.content
+            content, variants = message.content, message.variants
             if message.template_id:
                 template = await _existing(uow.templates.get(message.template_id), "template", message.template_id)
                 if template.channel is not message.channel:
                     raise InvalidArgument("TEMPLATE_CHANNEL_MISMATCH",
                                           f"template '{template.template_id}' is for {template.channel}",
                                           violations=[FieldViolation(f"{field}.template", "another channel")])
-                content = content or dict(template.content)
+                if not content:  # the template's variants come with its content
+                    content, variants = dict(template.content), variants or template.variants
             if not content:
                 raise InvalidArgument("EVENT_MESSAGE_EMPTY", "a message needs a template or content",
                                       violations=[FieldViolation(f"{field}.content", "template or content")])
-            rules.validate_template(str(message.channel), content, f"{field}.content")
-            resolved.append(EventMessage(message.channel, message.template_id, dict(content)))
+            rules.validate_template(str(message.channel), content, f"{field}.content", persona_tokens, variants,
+                                    f"{field}.variants")
+            resolved.append(EventMessage(message.channel, message.template_id, dict(content), variants))
         return resolved
 
     async def _check_references(self, uow: UnitOfWork, event: Event) -> None:

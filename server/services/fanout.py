@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from server.domain.engagement.delivery_outbox import RecordedTrigger
@@ -22,6 +22,7 @@ from server.domain.engagement.entities import (
     EventMessage,
     Platform,
 )
+from server.domain.engagement.persona_content import chosen_content, persona_tokens_context, uses_personas
 from server.domain.engagement.preferences import ChannelPreferences, Decision, MessageClass, decide
 from server.domain.engagement.quiet_hours import QuietHours
 from server.domain.engagement.templates import TemplateRenderError, render_parts
@@ -52,6 +53,8 @@ class Trigger:
     channels: frozenset[Channel] | None = None
     # Content with a secret in it (a one-time password) is stored sealed.
     sensitive: bool = False
+    # The personas the customer belongs to, looked up when the event's messages need them.
+    personas: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,34 @@ class SendingSetup:
     apps: dict[str, App]
     routes: list[ChannelRoute]
     bank_name: str
+    # persona id -> its tokens, read (by record_trigger/s) only when an event sent needs personas.
+    persona_tokens: dict[str, dict[str, str]] | None = None
+
+
+def _uses_personas(event: Event) -> bool:
+    return any(uses_personas(m.content, m.variants) for m in event.messages)
 
 
 async def load_sending_setup(uow: UnitOfWork, events: list[Event]) -> SendingSetup:
     apps = {app.app_id: app for app in await uow.apps.get_many({e.app_id for e in events if e.app_id})}
     tenant = await uow.tenants.get(uow.tenant_id)
     return SendingSetup(apps, await uow.channel_configs.routes(), tenant.display_name if tenant else "")
+
+
+async def _with_personas(uow: UnitOfWork, triggers: list[Trigger], setup: SendingSetup
+                         ) -> tuple[list[Trigger], SendingSetup]:
+    """The triggers with their customers' personas from the kept memberships, and the setup with the
+    personas' tokens, where an event needs them (two reads for all the triggers; none when no event does)."""
+    customers = {t.customer_id for t in triggers if _uses_personas(t.event)}
+    if not customers:
+        return triggers, setup
+    if setup.persona_tokens is None:
+        setup = replace(setup, persona_tokens=await uow.personas.tokens())
+    member_of: dict[str, set[str]] = {}
+    for persona_id, customer_id in await uow.persona_members.of_customers(customers):
+        member_of.setdefault(customer_id, set()).add(persona_id)
+    return [replace(t, personas=frozenset(member_of.get(t.customer_id, ()))) if t.customer_id in customers else t
+            for t in triggers], setup
 
 
 @dataclass
@@ -82,6 +107,7 @@ async def record_trigger(uow: UnitOfWork, trigger: Trigger, setup: SendingSetup,
     """Records the deliveries of one trigger to the customer whose contact is given (None: no
     addresses). Returns them and whether they are new: a trigger key seen before returns the first
     call's deliveries and records nothing, even if the event could no longer be sent now."""
+    [trigger], setup = await _with_personas(uow, [trigger], setup)
     try:
         deliveries = _plan_deliveries(trigger, setup, contact, box, now)
     except (FailedPrecondition, InvalidArgument):
@@ -105,6 +131,7 @@ async def record_triggers(uow: UnitOfWork, triggers: list[Trigger], setup: Sendi
     cannot be sent (nothing of it recorded). A key repeated in the list, or recorded before, gives the
     first trigger's deliveries. Raises when the rendered messages pass `content_limit` characters in
     all: each message is bounded, but a thousand of them at once would hold the shared server's memory."""
+    triggers, setup = await _with_personas(uow, triggers, setup)
     first_of_key: dict[str, int] = {}
     plans: dict[int, list[Delivery]] = {}
     unsendable: dict[int, DomainError] = {}
@@ -157,12 +184,14 @@ def _plan_deliveries(trigger: Trigger, setup: SendingSetup, contact: Contact | N
     contact = contact or Contact(trigger.customer_id)
     context = {"customer": {"id": trigger.customer_id, **trigger.tokens.get("customer", {})},
                "event": {"name": event.display_name}, "bank": {"name": setup.bank_name},
+               "persona": persona_tokens_context(setup.persona_tokens or {}, trigger.personas),
                **{k: v for k, v in trigger.tokens.items() if k != "customer"}}
     deliveries: list[Delivery] = []
     for message in event.messages:
         if trigger.channels is not None and message.channel not in trigger.channels:
             continue
-        content = _render(message, context, event.event_id)
+        content = _render(message, chosen_content(message.content, message.variants, trigger.personas), context,
+                          event.event_id)
         # One delivery per address: Wallet passes of one type on one device share its push token (Apple
         # asks the device which passes changed), and contacts saved before repeats were refused may
         # list a token twice.
@@ -176,9 +205,10 @@ def _plan_deliveries(trigger: Trigger, setup: SendingSetup, contact: Contact | N
     return deliveries
 
 
-def _render(message: EventMessage, context: dict[str, Any], event_id: str) -> dict[str, str]:
+def _render(message: EventMessage, content: dict[str, str], context: dict[str, Any], event_id: str
+            ) -> dict[str, str]:
     try:
-        return render_parts(message.content, context)
+        return render_parts(content, context)
     except TemplateRenderError as exc:
         problem = f"the {message.channel} message cannot be rendered: {exc}"
         if exc.reason == "TOKEN_MISSING":

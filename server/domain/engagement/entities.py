@@ -143,6 +143,14 @@ class ChannelRoute:
     updated_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class ContentVariant:
+    """Content for the members of a persona (server.domain.engagement.persona_content)."""
+
+    persona_id: str
+    content: dict[str, str]
+
+
 @dataclass
 class Template:
     template_id: str
@@ -151,6 +159,7 @@ class Template:
     content: dict[str, str]  # the channel's parts: subject/html/text, title/body/image_url/rich_text, text, ...
     created_at: dt.datetime
     updated_at: dt.datetime
+    variants: tuple[ContentVariant, ...] = ()
 
 
 @dataclass
@@ -158,6 +167,7 @@ class EventMessage:
     channel: Channel
     template_id: str
     content: dict[str, str]
+    variants: tuple[ContentVariant, ...] = ()
 
 
 @dataclass

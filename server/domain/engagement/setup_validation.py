@@ -15,14 +15,15 @@ offending fields:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from server.domain.bounded_json import JsonTooDeep, loads_bounded
 from server.domain.engagement import pem_keys
 from server.domain.engagement.addresses import email_violations, phone_violations
-from server.domain.engagement.entities import PROVIDERS_BY_CHANNEL, Channel
+from server.domain.engagement.entities import PROVIDERS_BY_CHANNEL, Channel, ContentVariant
+from server.domain.engagement.persona_content import variant_violations
 from server.domain.engagement.sms import check_sms_text
 from server.domain.engagement.templates import validate_parts
 from server.domain.errors import FieldViolation, InvalidArgument
@@ -69,7 +70,8 @@ def validate_event(display_name: str, description: str, event_type_id: str) -> N
         _fail("EVENT_TYPE_REQUIRED", "select the event type", [FieldViolation("event.event_type", "is required")])
 
 
-def template_violations(channel: str, content: Mapping[str, str], prefix: str) -> list[FieldViolation]:
+def template_violations(channel: str, content: Mapping[str, str], prefix: str,
+                        persona_tokens: Mapping[str, Collection[str]] | None = None) -> list[FieldViolation]:
     """`prefix`: the request's path to the MessageContent; each part is named as the request names it
     (`template.content.sms.text`)."""
     violations: list[FieldViolation] = []
@@ -101,13 +103,22 @@ def template_violations(channel: str, content: Mapping[str, str], prefix: str) -
         if content.get("pass_type_identifier") and not content["pass_type_identifier"].startswith("pass."):
             violations.append(FieldViolation(f"{prefix}.pass_type_identifier", "starts with 'pass.'"))
     token_parts = {k: v for k, v in content.items() if k not in ("image_url", "pass_type_identifier")}
-    violations += [FieldViolation(f"{prefix}.{v.field}", v.description) for v in validate_parts(token_parts)]
+    violations += [FieldViolation(f"{prefix}.{v.field}", v.description)
+                   for v in validate_parts(token_parts, persona_tokens)]
     return violations
 
 
-def validate_template(channel: str, content: Mapping[str, str], prefix: str) -> None:
-    _fail("TEMPLATE_INVALID", f"the {channel.lower()} message is not valid",
-          template_violations(channel, content, prefix))
+def validate_template(channel: str, content: Mapping[str, str], prefix: str,
+                      persona_tokens: Mapping[str, Collection[str]] | None = None,
+                      variants: tuple[ContentVariant, ...] = (), variants_prefix: str = "") -> None:
+    """The content, and each persona variant's (`variants_prefix`: the request's path to the variants),
+    reading only known tokens; persona tokens only of `persona_tokens` (persona id -> token names)."""
+    violations = template_violations(channel, content, prefix, persona_tokens)
+    violations += variant_violations(variants, set(persona_tokens or {}), variants_prefix)
+    for index, variant in enumerate(variants):
+        violations += template_violations(channel, variant.content, f"{variants_prefix}[{index}].content",
+                                          persona_tokens)
+    _fail("TEMPLATE_INVALID", f"the {channel.lower()} message is not valid", violations)
 
 
 # SMTP sessions a worker process may hold open to one server (setting max_sessions): Postfix, for one,

@@ -11,7 +11,7 @@ MAX_TREE_DEPTH)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -137,10 +137,13 @@ def _dotted(node: nodes.Node) -> str | None:
             return None
 
 
-def _is_known(token: str, loop_names: set[str]) -> bool:
+def _is_known(token: str, loop_names: set[str], persona_tokens: Mapping[str, Collection[str]]) -> bool:
     root, _, rest = token.partition(".")
     if root in loop_names or root == "loop":
         return True
+    if root == "persona":  # {{ persona.<persona_id>.<token> }}: the bank's personas' own tokens
+        persona_id, _, name = rest.partition(".")
+        return name in persona_tokens.get(persona_id, ())
     allowed = TOKEN_CATALOGUE.get(root)
     if allowed is None or not rest:
         return False
@@ -165,7 +168,9 @@ def find_tokens(source: str) -> set[str]:
     return {t for t in tokens if not any(o != t and o.startswith(t + ".") for o in tokens)}
 
 
-def validate_parts(parts: Mapping[str, str]) -> list[FieldViolation]:
+def validate_parts(parts: Mapping[str, str], persona_tokens: Mapping[str, Collection[str]] | None = None
+                   ) -> list[FieldViolation]:
+    """`persona_tokens`: persona id -> its tokens' names, which `persona.<id>.<token>` may read."""
     violations: list[FieldViolation] = []
     for name, source in parts.items():
         try:
@@ -193,7 +198,7 @@ def validate_parts(parts: Mapping[str, str]) -> list[FieldViolation]:
         loop_names = {n.name for f in loops for n in (f.target, *f.target.find_all(nodes.Name))
                       if isinstance(n, nodes.Name)}
         for token in sorted(find_tokens(source)):
-            if not _is_known(token, loop_names):
+            if not _is_known(token, loop_names, persona_tokens or {}):
                 violations.append(FieldViolation(name, f"unknown token '{{{{ {token} }}}}'"))
     return violations
 

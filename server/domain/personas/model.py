@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from server.domain.errors import FieldViolation, InvalidArgument
@@ -41,6 +41,8 @@ class Persona:
     expression: str  # canonical text (render of the parsed expression)
     created_at: dt.datetime
     updated_at: dt.datetime
+    # Read by templates as {{ persona.<persona_id>.<token> }} for the persona's members.
+    tokens: dict[str, str] = field(default_factory=dict)
 
 
 def _invalid(reason: Reason, field: str, message: str, **metadata: str) -> InvalidArgument:
@@ -124,3 +126,20 @@ def check_persona(persona_id: str | None, display_name: str | None, description:
     if description is not None and len(description) > MAX_DESCRIPTION:
         raise _invalid(Reason.PERSONA_INVALID, "persona.description",
                        f"a description is at most {MAX_DESCRIPTION} characters")
+
+
+MAX_TOKENS = 50
+MAX_TOKEN_VALUE = 500
+
+
+def check_tokens(tokens: Mapping[str, str]) -> None:
+    """A persona's token values: named as persona ids, at most MAX_TOKENS of MAX_TOKEN_VALUE characters."""
+    if len(tokens) > MAX_TOKENS:
+        raise _invalid(Reason.PERSONA_INVALID, "persona.tokens", f"at most {MAX_TOKENS} tokens")
+    for name, value in tokens.items():
+        if not PERSONA_ID.match(name):
+            raise _invalid(Reason.PERSONA_INVALID, f"persona.tokens[{name[:40]}]",
+                           "a token's name is a lower-case letter, then up to 39 lower-case letters, digits or _")
+        if len(value) > MAX_TOKEN_VALUE:
+            raise _invalid(Reason.PERSONA_INVALID, f"persona.tokens[{name}]",
+                           f"a token's value is at most {MAX_TOKEN_VALUE} characters")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from server.domain.engagement.entities import (
@@ -10,6 +12,7 @@ from server.domain.engagement.entities import (
     Channel,
     ChannelConfig,
     ChannelRoute,
+    ContentVariant,
     Event,
     EventMessage,
     EventType,
@@ -84,12 +87,20 @@ class TemplatesRepository(IdKeyedRepository):
         await self.session.merge(TemplateRow(
             tenant_id=self.tenant_id, template_id=template.template_id, display_name=template.display_name,
             channel=str(template.channel), content=dict(template.content), created_at=template.created_at,
-            updated_at=template.updated_at))
+            updated_at=template.updated_at, variants=variants_to_json(template.variants)))
+
+
+def variants_to_json(variants: tuple[ContentVariant, ...]) -> list[dict[str, object]]:
+    return [{"persona": v.persona_id, "content": dict(v.content)} for v in variants]
+
+
+def variants_from_json(stored: list[dict[str, Any]] | None) -> tuple[ContentVariant, ...]:
+    return tuple(ContentVariant(str(v["persona"]), dict(v["content"])) for v in stored or ())
 
 
 def _template(row: TemplateRow) -> Template:
     return Template(row.template_id, row.display_name, Channel(row.channel), dict(row.content), row.created_at,
-                    row.updated_at)
+                    row.updated_at, variants_from_json(row.variants))
 
 
 class EventsRepository(IdKeyedRepository):
@@ -112,14 +123,16 @@ class EventsRepository(IdKeyedRepository):
             tenant_id=self.tenant_id, event_id=event.event_id, display_name=event.display_name,
             description=event.description, owner=event.owner, event_type_id=event.event_type_id, app_id=event.app_id,
             message_class=event.message_class,
-            messages=[{"channel": str(m.channel), "template_id": m.template_id, "content": dict(m.content)}
-                      for m in event.messages],
+            messages=[{"channel": str(m.channel), "template_id": m.template_id, "content": dict(m.content),
+                       **({"variants": variants_to_json(m.variants)} if m.variants else {})} for m in event.messages],
             created_at=event.created_at, updated_at=event.updated_at))
 
 
 def event_from_row(row: EventRow) -> Event:
     messages = [EventMessage(Channel(str(m["channel"])), str(m.get("template_id") or ""),
-                             dict(m["content"])) for m in row.messages]  # type: ignore[call-overload]
+                             dict(m["content"]),  # type: ignore[call-overload]
+                             variants_from_json(m.get("variants")))  # type: ignore[arg-type]
+                for m in row.messages]
     return Event(row.event_id, row.display_name, row.description, row.owner, row.event_type_id, row.app_id,
                  row.message_class, messages, row.created_at, row.updated_at)
 
