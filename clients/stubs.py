@@ -12,6 +12,7 @@ from engage.engagement.v1 import engagement_service_pb2_grpc
 from engage.goals.v1 import goals_service_pb2_grpc
 from engage.ingest.v1 import ingest_service_pb2_grpc
 from engage.insights.v1 import insights_service_pb2_grpc
+from engage.journeys.v1 import journeys_service_pb2_grpc
 from engage.operations.v1 import operations_service_pb2_grpc
 from engage.personas.v1 import personas_service_pb2_grpc
 from engage.products.v1 import products_service_pb2_grpc
@@ -78,6 +79,7 @@ class Stubs:
     operations: operations_service_pb2_grpc.OperationsServiceAsyncStub
     goals: goals_service_pb2_grpc.GoalsServiceAsyncStub
     personas: personas_service_pb2_grpc.PersonasServiceAsyncStub
+    journeys: journeys_service_pb2_grpc.JourneysServiceAsyncStub
     products: products_service_pb2_grpc.ProductsServiceAsyncStub
 
     async def close(self) -> None:
@@ -104,4 +106,5 @@ def connect(address: str, token: str | None = None, *, max_message_bytes: int = 
                  operations=operations_service_pb2_grpc.OperationsServiceStub(with_defaults),
                  goals=goals_service_pb2_grpc.GoalsServiceStub(with_defaults),
                  personas=personas_service_pb2_grpc.PersonasServiceStub(with_defaults),
+                 journeys=journeys_service_pb2_grpc.JourneysServiceStub(with_defaults),
                  products=products_service_pb2_grpc.ProductsServiceStub(with_defaults))
