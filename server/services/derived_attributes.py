@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 import structlog
 
@@ -26,6 +26,7 @@ from server.domain.events import (
 from server.domain.goals.funding import is_salary_credit
 from server.domain.personas.derived import BIRTH_DATE_ATTRIBUTE, derive
 from server.domain.segments.attributes import AttributeValue, value_to_text
+from server.domain.tenants import Tenant
 from server.services.clock import Clock, utc_now
 from server.services.events import AfterCommit, EventPublisher, announce_committed
 from server.store.db import Database
@@ -42,6 +43,12 @@ _ACCOUNT_FIELDS = frozenset({"customer_id", "open_date", "container"})
 
 def _text(values: dict[str, AttributeValue]) -> dict[str, str]:
     return {name: value_to_text(value) for name, value in values.items()}
+
+
+def days_begun(tenants: Iterable[Tenant], now: dt.datetime) -> list[str]:
+    """The enabled tenants whose day began within the hour before `now`, in their own time zone."""
+    return [t.tenant_id for t in tenants
+            if not t.disabled and now.astimezone(zoneinfo.ZoneInfo(t.time_zone)).hour == 0]
 
 
 class DerivedAttributesService:
@@ -123,10 +130,8 @@ class DerivedAttributesService:
     async def refresh_new_days(self) -> int:
         """The hourly cron: the tenants whose day began within the hour (in their own time zone) refreshed
         as of that day, so each tenant's customers once a day. Returns how many customers' values changed."""
-        now = self._clock()
         async with UnitOfWork(self._database) as uow:
-            tenants = [t.tenant_id for t in await uow.tenants.list()
-                       if not t.disabled and now.astimezone(zoneinfo.ZoneInfo(t.time_zone)).hour == 0]
+            tenants = days_begun(await uow.tenants.list(), self._clock())
         return sum([await self.refresh_tenant(tenant_id) for tenant_id in tenants])
 
     async def refresh_all(self, as_of: dt.date | None = None) -> int:

@@ -24,6 +24,8 @@ from server.domain.personas.derived import (
     salary_window,
 )
 from server.domain.segments.attributes import BUILT_IN_ATTRIBUTES
+from server.domain.tenants import Tenant
+from server.services.derived_attributes import days_begun
 
 days = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31))
 amounts = st.decimals(min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=2)
@@ -147,3 +149,12 @@ def test_a_birth_date_attribute_that_is_no_date_is_no_birth_date() -> None:
     for text in ("", "15/06/1980", "1980-02-30", "1980-6-15"):
         assert birth_date_of({"birth_date": text}) is None
     assert birth_date_of({}) is None
+
+
+def test_the_hourly_refresh_takes_the_tenants_whose_day_just_began() -> None:
+    created = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    tenants = [Tenant("utc", "UTC", "UTC", created), Tenant("prague", "Prague", "Europe/Prague", created),
+               Tenant("off", "Off", "UTC", created, disabled_at=created)]
+    assert days_begun(tenants, dt.datetime(2024, 6, 1, 0, 3, tzinfo=dt.UTC)) == ["utc"]
+    assert days_begun(tenants, dt.datetime(2024, 6, 1, 22, 3, tzinfo=dt.UTC)) == ["prague"]  # CEST: UTC+2
+    assert days_begun(tenants, dt.datetime(2024, 6, 1, 12, 3, tzinfo=dt.UTC)) == []
