@@ -13,6 +13,7 @@ waiting for the bus to update the kept memberships."""
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 
 from server.domain.auth import Caller, Role
@@ -46,6 +47,7 @@ EVERYONE = (Role.BANK_ADMIN, Role.SERVICE, Role.USER)
 PRODUCTS_LIST = "products"
 VERSIONS_LIST = "product-versions"
 MAX_TERMS_JSON = 200_000  # characters
+DEFINITIONS_SECONDS = 2.0  # how long a quote may read a tenant's definitions and personas as they were
 _CACHED = 1024  # approved versions and parsed expressions kept in memory (emptied when full)
 _NUMERIC = {AttributeType.INT, AttributeType.DECIMAL}
 _CHOICE = {AttributeType.BOOL, AttributeType.STRING, AttributeType.ENUM}
@@ -74,6 +76,7 @@ class ProductsService:
         self._clock = clock
         self._approved_versions: dict[tuple[str, str, int], ProductVersion] = {}
         self._parsed: dict[tuple[str, tuple[AttributeDefinition, ...]], Expression] = {}
+        self._tenant_facts_kept: dict[str, tuple[float, tuple[AttributeDefinition, ...], dict[str, Expression]]] = {}
 
     # -- products ------------------------------------------------------------------------------------
 
@@ -240,30 +243,46 @@ class ProductsService:
 
     async def quote(self, caller: Caller, product_id: str, customer_id: str, amount: Money, term_months: int,
                     version_number: int | None = None) -> Quote:
-        """Four short statements (the live version's number, the customer and their values, the attribute
-        definitions, the expressions of the personas the terms name), a fifth for holdings only when an
-        expression reads them. An approved version never changes, so its parsed terms are kept in memory
-        by number; so are parsed expressions, by their text and the definitions they were parsed with."""
+        """One statement in the steady state: the live version's number with the customer's values. An
+        approved version never changes, so its parsed terms are kept in memory by number; the tenant's
+        attribute definitions and persona expressions (parsed) are kept for DEFINITIONS_SECONDS, so a
+        persona's new expression reaches quotes that much later; a fifth statement reads holdings only
+        when an expression the terms name reads them."""
         caller.require_role(*EVERYONE)
         caller.require_customer_access(customer_id)
         if version_number is not None:
             caller.require_role(*READERS)  # a draft is tried by the bank, never offered to a user
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             reads = QuoteReadsRepository(uow.session, caller.tenant_id)
-            if version_number is None:
-                live = await reads.live_number(product_id)
-                if live is None:
-                    await self._product(uow, product_id)
-                    raise FailedPrecondition(Reason.PRODUCT_NOT_LIVE, f"product '{product_id}' has no approved "
-                                             "version to quote", metadata={"product": product_id})
-                version = await self._approved(uow, product_id, live)
-            else:
+            found = await reads.live_and_values(product_id, customer_id)
+            live = None if found is None else found[0]
+            if version_number is None and live is None:
+                await self._product(uow, product_id)
+                raise FailedPrecondition(Reason.PRODUCT_NOT_LIVE, f"product '{product_id}' has no approved "
+                                         "version to quote", metadata={"product": product_id})
+            if version_number is not None:
                 version = (await self._version(uow, product_id, version_number)).version
-            values = await reads.customer_values(customer_id)
-            if values is None:
+            else:
+                assert live is not None
+                version = await self._approved(uow, product_id, live)
+            if found is None:
                 raise not_found("customer", customer_id)
-            context = await self._context(uow, reads, version, customer_id, values, amount, term_months)
+            context = await self._context(uow, reads, version, customer_id, found[1], amount, term_months)
         return quote(version, context)
+
+    async def _tenant_facts(self, reads: QuoteReadsRepository
+                            ) -> tuple[tuple[AttributeDefinition, ...], dict[str, Expression]]:
+        now = time.monotonic()
+        kept = self._tenant_facts_kept.get(reads.tenant_id)
+        if kept is not None and kept[0] > now:
+            return kept[1], kept[2]
+        definitions = await reads.definitions()
+        parsed = {persona_id: self._parse(text, definitions)
+                  for persona_id, text in (await reads.expressions()).items()}
+        if len(self._tenant_facts_kept) >= _CACHED:
+            self._tenant_facts_kept.clear()
+        self._tenant_facts_kept[reads.tenant_id] = (now + DEFINITIONS_SECONDS, definitions, parsed)
+        return definitions, parsed
 
     async def _approved(self, uow: UnitOfWork, product_id: str, number: int) -> ProductVersion:
         key = (uow.tenant_id, product_id, number)
@@ -288,7 +307,7 @@ class ProductsService:
     async def _context(self, uow: UnitOfWork, reads: QuoteReadsRepository, version: ProductVersion,
                        customer_id: str, values: dict[str, SegmentValue], amount: Money,
                        term_months: int) -> QuoteContext:
-        definitions = await reads.definitions()
+        definitions, expressions = await self._tenant_facts(reads)
         # The own values (built-in derived ones too), else the defaults: what an expression reads. Dates
         # are left out: no product condition tests one.
         attributes: dict[str, ConditionValue] = {
@@ -298,8 +317,7 @@ class ProductsService:
                 attributes[definition.name] = definition.default
         named = {c.persona_id for c in version.terms.all_conditions() if isinstance(c, InPersona)}
         member: set[str] = set()
-        parsed = {persona_id: self._parse(text, definitions)
-                  for persona_id, text in (await reads.expressions(named)).items()}
+        parsed = {persona_id: expressions[persona_id] for persona_id in named if persona_id in expressions}
         if parsed:
             holdings: frozenset[str] = frozenset()
             if any(reads_holdings(expression) for expression in parsed.values()):

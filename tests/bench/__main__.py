@@ -23,7 +23,7 @@ from tests.bench.seed import ALERT_CATEGORY, ALERT_MIN_AMOUNT
 from tests.bench.workload import AMOUNT_PROFILES, Workload
 
 BACKENDS = ("sqlite", "postgresql")
-SUITES = ("ingest", "insights", "goals")
+SUITES = ("ingest", "insights", "goals", "products")
 DEFAULT_INSIGHT_USERS = "10000,100000"
 DEFAULT_BUS = ",".join(f"{backend}={workers}x{jobs}" for backend, (workers, jobs) in DEFAULT_CONCURRENCY.items())
 
@@ -48,7 +48,8 @@ def _concurrency(text: str) -> dict[str, tuple[int, int]]:
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=tests.bench.__doc__)
     parser.add_argument("--suite", default=",".join(SUITES),
-                        help="comma-separated: ingest,insights,goals (default all; goals on PostgreSQL only)")
+                        help="comma-separated: ingest,insights,goals,products (default all; goals on PostgreSQL "
+                             "only)")
     parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated: sqlite,postgresql")
     parser.add_argument("--output", type=Path, default=Path("var/bench.json"))
     ingest = parser.add_argument_group("ingest")
@@ -78,6 +79,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                        help="accounts they are spread over, each a target account with 5 goals (default 2000)")
     goals.add_argument("--tracker-goals", type=int, default=100_000,
                        help="goals the Goal Tracker is generated for (default 100000)")
+    products = parser.add_argument_group("products")
+    products.add_argument("--quote-rate", type=int, default=500, help="QuoteProduct requests a second (default 500)")
+    products.add_argument("--quote-seconds", type=int, default=20, help="how long they are sent (default 20)")
     arguments = parser.parse_args(argv)
     for name, given, known in (("backends", arguments.backends, BACKENDS), ("suite", arguments.suite, SUITES)):
         unknown = set(given.split(",")) - set(known)
@@ -172,6 +176,12 @@ async def _bench(arguments: argparse.Namespace) -> dict[str, Any]:
             document["insights"] = await _insights(arguments, redis_url, run_dir)
         if "goals" in suites and "postgresql" in arguments.backends.split(","):
             document["goals"] = await _goals(arguments, redis_url, run_dir)
+        if "products" in suites:
+            from tests.bench.products import run_products
+
+            document["products"] = await run_products(arguments.backends.split(","), redis_url, run_dir,
+                                                      arguments.quote_rate, arguments.quote_seconds,
+                                                      profile_dir=arguments.profile_server)
     finally:
         if embedded_redis is not None:
             embedded_redis.stop()

@@ -4,7 +4,6 @@ of server.domain.products.codec and read back through it."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import and_, select, update
@@ -127,21 +126,25 @@ class QuoteReadsRepository(TenantRepository):
             ProductVersionRow.tenant_id == self.tenant_id, ProductVersionRow.product_id == product_id,
             ProductVersionRow.status == VersionStatus.APPROVED.value))
 
-    async def customer_values(self, customer_id: str) -> dict[str, AttributeValue] | None:
-        """The customer's own values by attribute name (derived built-ins too), or None when there is no
-        such customer: one statement."""
+    async def live_and_values(self, product_id: str, customer_id: str
+                              ) -> tuple[int | None, dict[str, AttributeValue]] | None:
+        """In one statement: the product's live version number (None: none) and the customer's own values
+        by attribute name (derived built-ins too); None when there is no such customer."""
         values = CustomerAttributeValueRow
+        live = select(ProductVersionRow.number).where(
+            ProductVersionRow.tenant_id == self.tenant_id, ProductVersionRow.product_id == product_id,
+            ProductVersionRow.status == VersionStatus.APPROVED.value).scalar_subquery()
         rows = await self.session.execute(select(
-            values.name, values.bool_value, values.int_value, values.decimal_value, values.text_value,
+            live, values.name, values.bool_value, values.int_value, values.decimal_value, values.text_value,
             values.date_value).select_from(CustomerRow).outerjoin(values, and_(
                 values.tenant_id == CustomerRow.tenant_id, values.customer_id == CustomerRow.customer_id)).where(
             CustomerRow.tenant_id == self.tenant_id, CustomerRow.customer_id == customer_id))
-        found: dict[str, AttributeValue] | None = None
-        for name, *typed in rows:
-            found = {} if found is None else found
+        found: tuple[int | None, dict[str, AttributeValue]] | None = None
+        for number, name, *typed in rows:
+            found = (number, {}) if found is None else found
             value = next((v for v in typed if v is not None), None)
             if name is not None and value is not None:
-                found[name] = canonical(value)
+                found[1][name] = canonical(value)
         return found
 
     async def definitions(self) -> tuple[AttributeDefinition, ...]:
@@ -156,9 +159,8 @@ class QuoteReadsRepository(TenantRepository):
             found.append(AttributeDefinition(name, plain.type, plain.values, default, description))
         return tuple(found)
 
-    async def expressions(self, persona_ids: Collection[str]) -> dict[str, str]:
-        if not persona_ids:
-            return {}
+    async def expressions(self) -> dict[str, str]:
+        """Every persona's expression by persona id."""
         rows = await self.session.execute(select(PersonaRow.persona_id, PersonaRow.expression).where(
-            PersonaRow.tenant_id == self.tenant_id, self.one_of(PersonaRow.persona_id, sorted(persona_ids))))
+            PersonaRow.tenant_id == self.tenant_id))
         return {persona_id: expression for persona_id, expression in rows}

@@ -1,0 +1,149 @@
+"""The products suite (`python -m tests.bench --suite products`): QuoteProduct's latency under a steady
+load. `python -m server` runs as its own process on a fresh database with the reference's globetrotter
+loan approved (tests/support/products.py) and CUSTOMERS customers; this process sends quotes at RATE
+requests a second for SECONDS seconds, open loop: each request is due at its own instant whether or not
+the earlier ones have been answered, and its latency counts from that instant (a server that falls
+behind shows it in the figure instead of slowing the sender down). The requests mix the grid's cases:
+5.3%, 4.5% and ineligible customers. Goal: p99 <= GOAL_P99_MS."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from clients.stubs import connect
+from server.bootstrap import build_services
+from server.config import Settings
+from server.domain.auth import Role
+from server.security.tokens import mint_token
+from tests.bench.databases import BenchDatabase, PostgresServer, drop_sqlite, fresh_sqlite
+from tests.bench.run import JWT_SECRET
+from tests.bench.server_process import ServerProcess
+from tests.support.products import add_customer, approved_reference_loan, define_reference_facts, quote_request
+
+GOAL_P99_MS = 20.0
+RATE = 500
+SECONDS = 20
+CUSTOMERS = 300
+WARM_UP = 500
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
+
+
+def _requests(customers: int) -> list[tuple[str, str]]:
+    """(customer, amount): a third at 15,000 with an income of 6,000 (5.3%), a third at 7,000 with 4,000
+    (4.5%), a third of customers aged 50 (not eligible, the failing rule named)."""
+    chosen = []
+    for index in range(customers):
+        kind = index % 3
+        chosen.append((f"customers/q{index:05d}", "15000" if kind == 0 else "7000" if kind == 1 else "15000"))
+    return chosen
+
+
+async def _seed(address: str, tenant: str, customers: int) -> None:
+    settings = Settings(jwt_secret=JWT_SECRET)
+    ttl = dt.timedelta(hours=1)
+    ana = connect(address, mint_token(settings, tenant=tenant, role=Role.BANK_ADMIN, subject="ana", ttl=ttl))
+    ben = connect(address, mint_token(settings, tenant=tenant, role=Role.BANK_ADMIN, subject="ben", ttl=ttl))
+    service = connect(address, mint_token(settings, tenant=tenant, role=Role.SERVICE, subject="seed", ttl=ttl))
+    async with ana, ben, service:
+        await define_reference_facts(ana)
+        await approved_reference_loan(ana, ben)
+        for index in range(customers):
+            kind = index % 3
+            await add_customer(service, f"q{index:05d}", "6000" if kind == 0 else "4000", age=50 if kind == 2 else 35)
+
+
+async def _load(address: str, token: str, rate: int, seconds: int, customers: int) -> dict[str, Any]:
+    requests = [quote_request(c, a) for c, a in _requests(customers)]
+    async with connect(address, token) as stubs:
+        for index in range(WARM_UP):  # connections, caches and the server's first statements
+            await stubs.products.QuoteProduct(requests[index % len(requests)])
+        latencies: list[float] = []
+        failures: dict[str, int] = {}
+
+        async def one(due: float, index: int) -> None:
+            try:
+                await stubs.products.QuoteProduct(requests[index % len(requests)], timeout=30)
+                latencies.append(time.perf_counter() - due)
+            except grpc.aio.AioRpcError as error:
+                failures[error.code().name] = failures.get(error.code().name, 0) + 1
+
+        total = rate * seconds
+        start = time.perf_counter() + 0.1
+        tasks = []
+        for index in range(total):
+            due = start + index / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(due, index)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    ordered = sorted(latencies)
+    ms = [value * 1000 for value in ordered]
+    return {"requests": total, "answered": len(ordered), "failures": failures, "seconds": round(elapsed, 2),
+            "achieved_rps": round(len(ordered) / elapsed, 1),
+            "p50_ms": round(_percentile(ms, 0.50), 2), "p90_ms": round(_percentile(ms, 0.90), 2),
+            "p99_ms": round(_percentile(ms, 0.99), 2), "max_ms": round(ms[-1], 2) if ms else None}
+
+
+async def run_products(backends: list[str], redis_url: str, run_dir: Path, rate: int = RATE,
+                       seconds: int = SECONDS, customers: int = CUSTOMERS,
+                       profile_dir: Path | None = None) -> dict[str, Any]:
+    print(f"\nEngage products bench: QuoteProduct at {rate} requests/s for {seconds} s, open loop, "
+          f"{customers} customers; `python -m server` and this client as separate processes; goal p99 <= "
+          f"{GOAL_P99_MS:.0f} ms")
+    results: dict[str, Any] = {}
+    for backend in backends:
+        postgres = PostgresServer() if backend == "postgresql" else None
+        if postgres is not None:
+            reason = await postgres.unavailable_reason()
+            if reason:
+                results[backend] = {"skipped": reason}
+                continue
+        database: BenchDatabase = await (postgres.fresh("products") if postgres else fresh_sqlite(run_dir, "products"))
+        try:
+            services = await build_services(Settings(database_url=database.url, jwt_secret=JWT_SECRET,
+                                                     var_dir=run_dir), with_queue=False)
+            try:
+                tenant = (await services.tenants.create("bench-products")).tenant_id
+            finally:
+                await services.close()
+            profile = profile_dir / f"server-products-{backend}.prof" if profile_dir else None
+            server = ServerProcess(database_url=database.url, redis_url=redis_url, jwt_secret=JWT_SECRET,
+                                   queue_name=f"engage:bench:{uuid.uuid4().hex[:12]}",
+                                   log_path=run_dir / f"server-products-{backend}.log",
+                                   profile_path=profile)
+            await server.start()
+            try:
+                await _seed(server.address, tenant, customers)
+                token = mint_token(Settings(jwt_secret=JWT_SECRET), tenant=tenant, role=Role.SERVICE,
+                                   subject="bench", ttl=dt.timedelta(hours=1))
+                cpu_before = server.cpu_seconds()
+                figures = await _load(server.address, token, rate, seconds, customers)
+                figures["server_cpu_ms_per_quote"] = round(
+                    (server.cpu_seconds() - cpu_before) * 1000 / max(figures["answered"], 1), 3)
+            finally:
+                await server.stop()
+        finally:
+            if postgres is not None:
+                await postgres.drop(database)
+            else:
+                drop_sqlite(database)
+        figures["goal_met"] = figures["p99_ms"] <= GOAL_P99_MS and not figures["failures"]
+        results[backend] = figures
+        print(f"== {backend}: p50 {figures['p50_ms']} ms, p90 {figures['p90_ms']} ms, p99 {figures['p99_ms']} ms, "
+              f"max {figures['max_ms']} ms at {figures['achieved_rps']} answered/s; failures {figures['failures']}; "
+              f"server CPU {figures['server_cpu_ms_per_quote']} ms a quote; goal "
+              f"{'met' if figures['goal_met'] else 'NOT met'}")
+    return {"parameters": {"rate": rate, "seconds": seconds, "customers": customers, "goal_p99_ms": GOAL_P99_MS},
+            "results": results}
