@@ -3,10 +3,12 @@ gRPC server uses into ctx."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
 from arq import cron, func
+from arq.cron import CronJob
 
 from server.bootstrap import build_services
 from server.config import Settings
@@ -57,6 +59,15 @@ async def shutdown(ctx: WorkerContext) -> None:
         await services.close()
 
 
+def _of_this_queue(queue_name: str, cron_jobs: list[CronJob]) -> list[CronJob]:
+    """The cron jobs, named after the queue too. arq keys a cron's run by its name and time alone (the
+    in-progress mark `arq:in-progress:cron:<name>:<time>`), for the whole Redis, and keeps a run's mark
+    for a minute after it ends: a worker of another queue on the same Redis (another deployment, a test
+    beside this one) that ran the same cron at the same time kept this queue's run waiting out that
+    minute, and a burst worker with it. Workers of one queue still run each of its crons once."""
+    return [dataclasses.replace(job, name=f"{job.name}@{queue_name}") for job in cron_jobs]
+
+
 def worker_settings(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for arq.Worker; tests pass their own settings (queue name, Redis)."""
     return {
@@ -68,7 +79,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
                       # One job per tenant and dispatch window, draining batches for up to one and a
                       # half leases; no result worth keeping.
                       func(arq_job(dispatch_due), timeout=2 * settings.delivery_lease_seconds, keep_result=0)],
-        "cron_jobs": [
+        "cron_jobs": _of_this_queue(settings.queue_name, [
             # Four times a minute: events announced while Redis was down go out within a sweep of its return.
             cron(cron_task(relay_lost_domain_events), second={0, 15, 30, 45}, run_at_startup=True),
             cron(cron_task(resend_lost_insight_chunks), minute={5, 20, 35, 50}, second=0),
@@ -85,7 +96,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
             cron(cron_task(relay_goal_transfers), second={7, 22, 37, 52}, run_at_startup=True),
             # Hourly, so that each tenant's derived attributes move with its own new day (its time zone).
             cron(cron_task(refresh_derived_attributes), minute=3, second=40, unique=True),
-        ],
+        ]),
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": redis_settings(settings.redis_url or "redis://127.0.0.1:6379/0"),
