@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+import structlog
 
 from clients.stubs import Stubs, connect
 from server.app import SERVICE_NAMES, build_server
@@ -36,6 +37,14 @@ from tests.support.terminal import run_in_terminal
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# The server and workers run in the test's process, where nothing calls configure_logging: structlog's
+# default renders each traceback with every frame's locals (rich), seconds of CPU on the event loop for
+# each error logged, and on a busy machine a batch's answers were recorded only after their lease had
+# run out (tests/integration/test_dispatch_reliability.py). Python's own traceback, as the server and
+# workers write it on a console (server/logging.py).
+structlog.configure(processors=[*structlog.get_config()["processors"][:-1], structlog.dev.ConsoleRenderer(
+    colors=False, exception_formatter=structlog.dev.plain_traceback)])
 
 
 @pytest.fixture(scope="session")
