@@ -75,7 +75,7 @@ class AudiencesService:
     @staticmethod
     async def _check(uow: UnitOfWork, audience_id: str, definition: AudienceDefinition) -> None:
         others = {a: d for a, d in (await uow.audiences.definitions()).items() if a != audience_id}
-        personas = {p.persona_id for p in await uow.personas.all()}
+        personas = await uow.audiences.hold_personas({p.id for p in definition.parts() if p.kind == "personas"})
         check_references(audience_id, definition, personas, others)
 
     async def get(self, caller: Caller, audience_id: str) -> Audience:

@@ -16,6 +16,7 @@ from server.store.audiences_models import AudienceRow
 from server.store.driver import rowcount
 from server.store.keyset import keyset_page
 from server.store.models import CustomerRow
+from server.store.personas_models import PersonaRow
 from server.store.repositories.base import TenantRepository
 
 
@@ -54,6 +55,11 @@ class AudiencesRepository(TenantRepository):
         once cannot together make a cycle, nor a delete leave a name pointing nowhere."""
         await self.session.execute(update(AudienceRow).where(AudienceRow.tenant_id == self.tenant_id).values(
             audience_id=AudienceRow.audience_id), execution_options={"synchronize_session": False})
+
+    async def hold_personas(self, persona_ids: set[str]) -> set[str]:
+        """Holds the named personas' rows until the transaction ends; the ones that exist. A persona's
+        delete then waits for an audience's save naming it (and sees it), or the save sees it gone."""
+        return {p for p in sorted(persona_ids) if await self.hold_row(PersonaRow.persona_id, p)}
 
     async def get(self, audience_id: str) -> Audience | None:
         row = await self.session.get(AudienceRow, (self.tenant_id, audience_id))
