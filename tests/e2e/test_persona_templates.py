@@ -69,7 +69,14 @@ async def test_a_member_gets_their_variant_and_token_a_non_member_the_default(se
         await run_worker(settings)
         sent = {m["To"].split("@")[0]: (m["Subject"], m.get_payload().strip())
                 for m in await smtp_sink.wait_for(3)}
+        # A batch picks the same content, its memberships read once for all its triggers.
+        await service_stubs.engagement.BatchTriggerEvents(pb.BatchTriggerEventsRequest(requests=[
+            pb.TriggerEventRequest(event=event.name, customer_id=c) for c in ("c3", "c2")]))
+        await run_worker(settings)
+        batch = {m["To"].split("@")[0]: (m["Subject"], m.get_payload().strip())
+                 for m in (await smtp_sink.wait_for(5))[3:]}
     # c1 is a saver and a globetrotter: the first variant in the template's order is theirs.
     assert sent == {"c1": ("For savers", "Save more, c1. 4.5%"),
                     "c2": ("For travellers", "Hello c2. Travel at 4.5%."),
                     "c3": ("An offer", "Hello c3.")}
+    assert batch == {c: sent[c] for c in ("c2", "c3")}
