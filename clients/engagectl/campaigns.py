@@ -33,13 +33,18 @@ def create(ctx: typer.Context, name_: str = typer.Option(..., "--name", metavar=
            customer: list[str] = typer.Option([], metavar="CUSTOMER_ID", help="An explicit audience; repeat."),
            attribute: list[str] = typer.Option([], metavar="KEY=VALUE",
                                                help="An attribute the customers must have; repeat."),
+           persona: str = typer.Option("", metavar="PERSONA_ID", help="The members of a persona."),
+           audience_id: str = typer.Option("", "--audience", metavar="AUDIENCE_ID",
+                                           help="The members of an audience of personas."),
            send_at: str | None = typer.Option(None, metavar="TIME", help="ISO 8601 time; default: as soon as allowed."),
            offer: bool = typer.Option(False, help="An offer: waits for another bank admin's approval.")) -> None:
-    """Creates a campaign: an event sent to an audience (give --all-customers, --customer or --attribute).
+    """Creates a campaign: an event sent to an audience (give --all-customers, --customer, --attribute,
+    --persona or --audience).
 
     Examples:
       engagectl campaigns create --name "Savings week" --event 5d1e --all-customers --send-at 2026-12-07T09:00
       engagectl campaigns create --name "Offer" --event 5d1e --attribute segment=retail --offer
+      engagectl campaigns create --name "Travel" --event 5d1e --audience travelling_savers
     """
     cli = cli_context(ctx)
     if all_customers:
@@ -48,8 +53,13 @@ def create(ctx: typer.Context, name_: str = typer.Option(..., "--name", metavar=
         audience = pb.Audience(customer_list=pb.CustomerList(customer_ids=customer))
     elif attribute:
         audience = pb.Audience(attribute_filter=pb.AttributeFilter(equals=pairs(attribute, "--attribute")))
+    elif persona:
+        audience = pb.Audience(persona=name("personas", persona))
+    elif audience_id:
+        audience = pb.Audience(named_audience=name("audiences", audience_id))
     else:
-        raise typer.BadParameter("give --all-customers, --customer or --attribute", param_hint="audience")
+        raise typer.BadParameter("give --all-customers, --customer, --attribute, --persona or --audience",
+                                 param_hint="audience")
     campaign = pb.Campaign(display_name=name_, event=name("events", event), audience=audience, is_offer=offer)
     if send_at:
         try:

@@ -27,4 +27,11 @@ async def test_an_audience_from_the_command_line(engagectl, server, tenant, serv
     assert listed.exit_code == 0 and "travelling_savers" in listed.stdout
     shown = await engagectl("audiences", "show", "travelling_savers", token=admin)
     assert shown.exit_code == 0 and "Travelling savers" in shown.stdout
+    # campaigns create passes the audience on (the e2e campaign tests send to one; no event here).
+    campaign = await engagectl("campaigns", "create", "--name", "Travel", "--event", "nope", "--audience",
+                               "travelling_savers", token=admin)
+    assert campaign.exit_code != 0 and "EVENT_NOT_FOUND" in campaign.stderr
+    unknown = await engagectl("campaigns", "create", "--name", "Travel", "--event", "nope", "--persona", "nobody",
+                              token=admin)
+    assert unknown.exit_code != 0 and "NOT_FOUND" in unknown.stderr
     assert (await engagectl("audiences", "delete", "travelling_savers", token=admin)).exit_code == 0
