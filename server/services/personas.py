@@ -68,6 +68,8 @@ log = structlog.get_logger(__name__)
 # Customers per statement of a whole evaluation: each chunk is one INSERT ... SELECT and one DELETE,
 # and one PersonaMembershipChanged.
 EVALUATION_CHUNK = 10_000
+# What a compiled expression reads, and the kept rows.
+EXPRESSION_TABLES = ("customers", "accounts", "holdings", "customer_attribute_values", "persona_members")
 
 
 def _catalogue(custom: list[AttributeDefinition]) -> AttributeCatalogue:
@@ -308,11 +310,19 @@ class PersonasService:
             return None
         persona = await self._persona(uow, event.persona_id)
         parsed = self._parse(persona.expression, await uow.attribute_definitions.all())
+        # Tables never analyzed are planned as nearly empty: holds() then joined accounts and holdings
+        # by a scan per customer (PostgreSQL; seconds for 2,000 customers instead of milliseconds).
+        analyzed = await self._database.planner_statistics.ensure(*EXPRESSION_TABLES)
+        if analyzed:
+            log.info("planner_statistics_gathered", tables=analyzed)
+        await uow.persona_members.without_jit()
+        had_members = await uow.persona_members.any_of(event.persona_id)  # none: nobody to remove
         after: str | None = None
         while True:
             last = await uow.persona_members.chunk_end(after, EVALUATION_CHUNK)
             joined = await uow.persona_members.join_selected(event.persona_id, parsed, after, last)
-            left = await uow.persona_members.leave_unselected(event.persona_id, parsed, after, last)
+            left = await uow.persona_members.leave_unselected(event.persona_id, parsed, after, last) \
+                if had_members else []
             await self._announce(uow, [*(MembershipChange(event.persona_id, c, True) for c in sorted(joined)),
                                        *(MembershipChange(event.persona_id, c, False) for c in sorted(left))],
                                  self._clock())
