@@ -23,7 +23,7 @@ from tests.bench.seed import ALERT_CATEGORY, ALERT_MIN_AMOUNT
 from tests.bench.workload import AMOUNT_PROFILES, Workload
 
 BACKENDS = ("sqlite", "postgresql")
-SUITES = ("ingest", "insights", "goals", "products")
+SUITES = ("ingest", "insights", "goals", "products", "personas")
 DEFAULT_INSIGHT_USERS = "10000,100000"
 DEFAULT_BUS = ",".join(f"{backend}={workers}x{jobs}" for backend, (workers, jobs) in DEFAULT_CONCURRENCY.items())
 
@@ -48,8 +48,8 @@ def _concurrency(text: str) -> dict[str, tuple[int, int]]:
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=tests.bench.__doc__)
     parser.add_argument("--suite", default=",".join(SUITES),
-                        help="comma-separated: ingest,insights,goals,products (default all; goals on PostgreSQL "
-                             "only)")
+                        help="comma-separated: ingest,insights,goals,products,personas (default all; goals and "
+                             "personas on PostgreSQL only)")
     parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated: sqlite,postgresql")
     parser.add_argument("--output", type=Path, default=Path("var/bench.json"))
     ingest = parser.add_argument_group("ingest")
@@ -82,6 +82,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     products = parser.add_argument_group("products")
     products.add_argument("--quote-rate", type=int, default=500, help="QuoteProduct requests a second (default 500)")
     products.add_argument("--quote-seconds", type=int, default=20, help="how long they are sent (default 20)")
+    personas = parser.add_argument_group("personas")
+    personas.add_argument("--persona-customers", type=int, default=100_000,
+                          help="customers the personas are evaluated over (default 100000)")
+    personas.add_argument("--persona-samples", type=int, default=200,
+                          help="attribute changes timed until membership reflects them (default 200)")
     arguments = parser.parse_args(argv)
     for name, given, known in (("backends", arguments.backends, BACKENDS), ("suite", arguments.suite, SUITES)):
         unknown = set(given.split(",")) - set(known)
@@ -182,6 +187,11 @@ async def _bench(arguments: argparse.Namespace) -> dict[str, Any]:
             document["products"] = await run_products(arguments.backends.split(","), redis_url, run_dir,
                                                       arguments.quote_rate, arguments.quote_seconds,
                                                       profile_dir=arguments.profile_server)
+        if "personas" in suites and "postgresql" in arguments.backends.split(","):
+            from tests.bench.personas import run_personas
+
+            document["personas"] = await run_personas(arguments.persona_customers, arguments.persona_samples,
+                                                      redis_url, run_dir)
     finally:
         if embedded_redis is not None:
             embedded_redis.stop()
