@@ -11,8 +11,10 @@ from engage.engagement.v1 import engagement_service_pb2, engagement_service_pb2_
 from engage.goals.v1 import goals_service_pb2, goals_service_pb2_grpc
 from engage.ingest.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 from engage.insights.v1 import insights_service_pb2, insights_service_pb2_grpc
+from engage.journeys.v1 import journeys_service_pb2, journeys_service_pb2_grpc
 from engage.operations.v1 import operations_service_pb2, operations_service_pb2_grpc
 from engage.personas.v1 import personas_service_pb2, personas_service_pb2_grpc
+from engage.products.v1 import products_service_pb2, products_service_pb2_grpc
 from engage.subscriptions.v1 import subscriptions_service_pb2, subscriptions_service_pb2_grpc
 from server.bootstrap import Services
 from server.health import is_ready
@@ -22,8 +24,10 @@ from server.rpc.goals_servicer import GoalsServicer
 from server.rpc.ingest_servicer import IngestServicer
 from server.rpc.insights_servicer import InsightsServicer
 from server.rpc.interceptor import EngageInterceptor
+from server.rpc.journeys_servicer import JourneysServicer
 from server.rpc.operations_servicer import OperationsServicer
 from server.rpc.personas_servicer import PersonasServicer
+from server.rpc.products_servicer import ProductsServicer
 from server.rpc.subscriptions_servicer import SubscriptionsServicer
 from server.security.tokens import TokenVerifier
 from server.services.operations import OperationsService
@@ -36,6 +40,8 @@ SERVICE_NAMES = [
     operations_service_pb2.DESCRIPTOR.services_by_name["OperationsService"].full_name,
     goals_service_pb2.DESCRIPTOR.services_by_name["GoalsService"].full_name,
     personas_service_pb2.DESCRIPTOR.services_by_name["PersonasService"].full_name,
+    journeys_service_pb2.DESCRIPTOR.services_by_name["JourneysService"].full_name,
+    products_service_pb2.DESCRIPTOR.services_by_name["ProductsService"].full_name,
 ]
 
 
@@ -63,7 +69,10 @@ def build_server(services: Services, address: str) -> tuple[grpc.aio.Server, int
         lambda: is_ready(services))), server)
     goals_service_pb2_grpc.add_GoalsServiceServicer_to_server(GoalsServicer(
         services.goals, services.goal_tracking, services.goal_funding, services.goal_reports), server)
-    personas_service_pb2_grpc.add_PersonasServiceServicer_to_server(PersonasServicer(services.personas), server)
+    personas_service_pb2_grpc.add_PersonasServiceServicer_to_server(
+        PersonasServicer(services.personas, services.audiences), server)
+    products_service_pb2_grpc.add_ProductsServiceServicer_to_server(ProductsServicer(services.products), server)
+    journeys_service_pb2_grpc.add_JourneysServiceServicer_to_server(JourneysServicer(services.journeys), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

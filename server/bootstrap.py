@@ -24,9 +24,11 @@ from server.domain.insights.catalogue import Catalogue, default_catalogue
 from server.queue import ArqPublisher, open_queue
 from server.security.receipt_urls import ReceiptUrls
 from server.security.secret_box import SecretBox
+from server.services.audiences import AudiencesService
 from server.services.bus import EventHandler, EventHandlers, MessageBus
 from server.services.campaigns import CampaignService
 from server.services.delivery_receipts import DeliveryReceiptsService
+from server.services.derived_attributes import DerivedAttributesService
 from server.services.engagement import EngagementService
 from server.services.engagement_setup import EngagementSetupService
 from server.services.events import NoPublisher, Queue
@@ -36,8 +38,10 @@ from server.services.goals.reports import GoalReportsService
 from server.services.goals.tracking import GoalTrackingService
 from server.services.ingestion import IngestionService
 from server.services.insights import InsightsService
+from server.services.journeys import JourneysService
 from server.services.otp import OtpService
 from server.services.personas import PersonasService
+from server.services.products import ProductsService
 from server.services.subscriptions import SubscriptionsService
 from server.services.tenants import TenantService
 from server.store.db import Database, open_database
@@ -68,6 +72,9 @@ class Services:
     goal_funding: GoalFundingService
     goal_reports: GoalReportsService
     personas: PersonasService
+    products: ProductsService
+    audiences: AudiencesService
+    journeys: JourneysService
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -83,7 +90,7 @@ SQLITE_EVENTS_PER_JOB = 10
 
 def event_handlers(insights: InsightsService, engagement: EngagementService,
                    goal_funding: GoalFundingService, goal_tracking: GoalTrackingService,
-                   personas: PersonasService) -> EventHandlers:
+                   personas: PersonasService, derived_attributes: DerivedAttributesService) -> EventHandlers:
     """EVENT_HANDLERS: which use cases react to which domain event, in the order they run. A handler's
     name is its recorded progress (see server.services.bus): keep it when the code moves."""
     return {
@@ -92,15 +99,21 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
             EventHandler("transaction_alerts", engagement.on_transactions_posted),
             EventHandler("goal_allocation", goal_tracking.on_transactions_posted),
             EventHandler("goal_funding_rules", goal_funding.on_transactions_posted),
+            EventHandler("derived_attributes_salary", derived_attributes.on_transactions_posted),
         ],
         FeedItemsCreated: [
             EventHandler("insight_notifications", engagement.on_feed_items_created),
         ],
-        # Written now, handled by the goals, personas and real-time triggers to come.
-        BalancesRecorded: [],
-        AccountsChanged: [],
+        # Written now, handled by the goals and real-time triggers to come; the derived attributes read them.
+        BalancesRecorded: [
+            EventHandler("derived_attributes_balances", derived_attributes.on_balances_recorded),
+        ],
+        AccountsChanged: [
+            EventHandler("derived_attributes_accounts", derived_attributes.on_accounts_changed),
+        ],
         CustomerAttributesChanged: [
             EventHandler("persona_membership", personas.on_customer_attributes_changed),
+            EventHandler("derived_attributes_birth_date", derived_attributes.on_customer_attributes_changed),
         ],
         HoldingsChanged: [
             EventHandler("persona_membership_holdings", personas.on_holdings_changed),
@@ -137,7 +150,9 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
         database, publisher, stream=None if redis is None else RedisTransferStream(redis, settings.queue_name))
     goal_tracking = GoalTrackingService(database, publisher, catalogue=catalogue)
     personas = PersonasService(database, publisher)
-    bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking, personas),
+    derived_attributes = DerivedAttributesService(database, publisher)
+    bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking, personas,
+                                                         derived_attributes),
                      events_per_job=SQLITE_EVENTS_PER_JOB if database.dialect == "sqlite" else 1)
     otp_hash_key = hashlib.sha256(b"engage-otp:" + keys[0].encode()).digest()
     return Services(settings=settings, database=database, redis=redis, publisher=publisher,
@@ -161,4 +176,6 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     goal_tracking=goal_tracking,
                     goal_funding=goal_funding,
                     goal_reports=GoalReportsService(database, publisher),
-                    personas=personas)
+                    personas=personas,
+                    products=ProductsService(database), audiences=AudiencesService(database),
+                    journeys=JourneysService(database, publisher, personas))

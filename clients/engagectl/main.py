@@ -16,6 +16,7 @@ from clients.engagectl import (
     accounts,
     apps,
     attributes,
+    audiences,
     balances,
     campaigns,
     channels,
@@ -33,8 +34,10 @@ from clients.engagectl import (
     import_data,
     ingest_file,
     insights,
+    journeys,
     otp,
     personas,
+    products,
     reports,
     status,
     subscriptions,
@@ -120,8 +123,11 @@ app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(deliveries.app, name="deliveries")
 app.add_typer(otp.app, name="otp")
 app.add_typer(goals.app, name="goals")
+app.add_typer(journeys.app, name="journeys")
 app.add_typer(attributes.app, name="attributes")
 app.add_typer(personas.app, name="personas")
+app.add_typer(audiences.app, name="audiences")
+app.add_typer(products.app, name="products")
 app.add_typer(reports.app, name="reports")
 app.command("completion")(completion.completion)
 

@@ -179,6 +179,8 @@ class Reason(StrEnum):
         "a product version's author may not approve it (four eyes; PERMISSION_DENIED)"
     PRODUCT_NOT_FOUND = "PRODUCT_NOT_FOUND", "no such product (NOT_FOUND)"
     PRODUCT_VERSION_NOT_FOUND = "PRODUCT_VERSION_NOT_FOUND", "no such product version (NOT_FOUND)"
+    PRODUCT_EXISTS = "PRODUCT_EXISTS", "a product of that id exists already (ALREADY_EXISTS)"
+    PRODUCT_NOT_LIVE = "PRODUCT_NOT_LIVE", "quoting a product without an approved version (FAILED_PRECONDITION)"
 
     # -- personas: segment expressions (docs/segments.md) -----------------------------------------
     SEGMENT_EXPRESSION_INVALID = "SEGMENT_EXPRESSION_INVALID", \
@@ -197,6 +199,31 @@ class Reason(StrEnum):
     PERSONA_INVALID = "PERSONA_INVALID", "a persona's id or display name is invalid (INVALID_ARGUMENT)"
     PERSONA_EXISTS = "PERSONA_EXISTS", "a persona of that id exists already (ALREADY_EXISTS)"
     PERSONA_NOT_FOUND = "PERSONA_NOT_FOUND", "no such persona (NOT_FOUND)"
+
+    # -- journeys (docs/journeys.md) ---------------------------------------------------------------
+    JOURNEY_INVALID = "JOURNEY_INVALID", \
+        "a journey's definition is refused: a name, a route, a capture, or a step no end is reachable from " \
+        "(INVALID_ARGUMENT; metadata problem and steps)"
+    JOURNEY_EXISTS = "JOURNEY_EXISTS", "a journey of that id exists already (ALREADY_EXISTS)"
+    JOURNEY_NOT_FOUND = "JOURNEY_NOT_FOUND", "no such journey, or no such version of it (NOT_FOUND)"
+    JOURNEY_INSTANCE_NOT_FOUND = "JOURNEY_INSTANCE_NOT_FOUND", "no such journey instance (NOT_FOUND)"
+    JOURNEY_ANSWER_INVALID = "JOURNEY_ANSWER_INVALID", \
+        "a step's answer misses a value, names one the step does not capture, or is of another type " \
+        "(INVALID_ARGUMENT; metadata field)"
+    JOURNEY_STEP_MISMATCH = "JOURNEY_STEP_MISMATCH", \
+        "answering a step the instance is not at, or an instance that has ended (FAILED_PRECONDITION)"
+    JOURNEY_VERSION_STALE = "JOURNEY_VERSION_STALE", \
+        "the instance's version names an attribute or persona deleted since (FAILED_PRECONDITION)"
+    PERSONA_IN_USE = "PERSONA_IN_USE", "deleting a persona an audience names (FAILED_PRECONDITION)"
+    AUDIENCE_INVALID = "AUDIENCE_INVALID", \
+        "an audience's id, display name or definition is invalid (INVALID_ARGUMENT)"
+    AUDIENCE_EXISTS = "AUDIENCE_EXISTS", "an audience of that id exists already (ALREADY_EXISTS)"
+    AUDIENCE_NOT_FOUND = "AUDIENCE_NOT_FOUND", "no such audience (NOT_FOUND)"
+    AUDIENCE_REFERENCE_UNKNOWN = "AUDIENCE_REFERENCE_UNKNOWN", \
+        "an audience names a persona or audience that does not exist (FAILED_PRECONDITION)"
+    AUDIENCE_CYCLE = "AUDIENCE_CYCLE", \
+        "an audience would contain itself through the audiences it names (FAILED_PRECONDITION)"
+    AUDIENCE_IN_USE = "AUDIENCE_IN_USE", "deleting an audience another audience names (FAILED_PRECONDITION)"
 
     # -- quotas (RESOURCE_EXHAUSTED) --------------------------------------------------------------
     OTP_TOO_MANY_SENDS = "OTP_TOO_MANY_SENDS", "the customer's hourly one-time passwords are used up"

@@ -99,3 +99,12 @@ TRANSFER = ResourcePattern(
 ATTRIBUTE_DEFINITION = ResourcePattern("attributeDefinitions/{attribute_definition}")
 CUSTOMER_ATTRIBUTES = ResourcePattern("customers/{customer}/attributes")
 PERSONA = ResourcePattern("personas/{persona}", max_id_length=40)
+
+# Journeys: journey ids are the bank's; instance ids are Engage's.
+JOURNEY = ResourcePattern("journeys/{journey}", max_id_length=40)
+JOURNEY_INSTANCE = ResourcePattern("customers/{customer}/journeyInstances/{journey_instance}")
+AUDIENCE = ResourcePattern("audiences/{audience}", max_id_length=40)
+
+# Products: the bank's product ids; versions are numbered by Engage (1, 2, ...).
+PRODUCT = ResourcePattern("products/{product}", max_id_length=40)
+PRODUCT_VERSION = ResourcePattern("products/{product}/versions/{version}", max_id_length=40)

@@ -36,6 +36,7 @@ from server.domain.personas.model import (
     canonical,
     changed_definition,
     check_persona,
+    check_tokens,
     check_updates,
     new_definition,
 )
@@ -51,6 +52,7 @@ from server.domain.segments.attributes import (
 from server.domain.segments.evaluate import CustomerFacts, Explanation, evaluate, explain
 from server.domain.segments.expression import Expression, attributes_named, render
 from server.domain.segments.parser import parse_expression
+from server.services.audiences import refuse_if_named
 from server.services.clock import Clock, utc_now
 from server.services.events import AfterCommit, EventPublisher, announce_committed
 from server.store.db import Database
@@ -155,22 +157,29 @@ class PersonasService:
         """Sets and clears only the named attributes; the customer's own values after the change."""
         caller.require_role(*VALUE_WRITERS)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            definitions = {d.name: d for d in await uow.attribute_definitions.all()}
-            check_updates(definitions, values, clear)
-            if not await uow.customers.hold(customer_id):  # one change of a customer at a time
-                raise not_found("customer", customer_id)
-            before = await uow.customer_attribute_values.of_customer(customer_id, definitions)
-            values = {n: canonical(v) for n, v in values.items()}
-            await uow.customer_attribute_values.set_many(
-                customer_id, {name: (definitions[name], value) for name, value in values.items()}, now := self._clock())
-            await uow.customer_attribute_values.clear(customer_id, clear)
-            after = {**{n: v for n, v in before.items() if n not in clear}, **values}
-            change = attribute_changes(customer_id, {n: value_to_text(v) for n, v in before.items()},
-                                       {n: value_to_text(v) for n, v in after.items()})
-            if change is not None:
-                await uow.domain_events.add(caller.tenant_id, CustomerAttributesChanged((change,)), now)
+            after = await self.write_customer_attributes(uow, customer_id, values, clear)
             await uow.commit()
         await announce_committed(self._publisher, uow.domain_events.added)
+        return after
+
+    async def write_customer_attributes(self, uow: UnitOfWork, customer_id: str, values: dict[str, AttributeValue],
+                                        clear: list[str]) -> dict[str, AttributeValue]:
+        """UpdateCustomerAttributes inside the caller's unit of work (a journey's answer is written with
+        its step): the caller checks the role, commits, and announces `uow.domain_events.added`."""
+        definitions = {d.name: d for d in await uow.attribute_definitions.all()}
+        check_updates(definitions, values, clear)
+        if not await uow.customers.hold(customer_id):  # one change of a customer at a time
+            raise not_found("customer", customer_id)
+        before = await uow.customer_attribute_values.of_customer(customer_id, definitions)
+        values = {n: canonical(v) for n, v in values.items()}
+        await uow.customer_attribute_values.set_many(
+            customer_id, {name: (definitions[name], value) for name, value in values.items()}, now := self._clock())
+        await uow.customer_attribute_values.clear(customer_id, clear)
+        after = {**{n: v for n, v in before.items() if n not in clear}, **values}
+        change = attribute_changes(customer_id, {n: value_to_text(v) for n, v in before.items()},
+                                   {n: value_to_text(v) for n, v in after.items()})
+        if change is not None:
+            await uow.domain_events.add(uow.tenant_id, CustomerAttributesChanged((change,)), now)
         return after
 
     async def get_customer_attributes(self, caller: Caller, customer_id: str) -> dict[str, AttributeValue]:
@@ -185,13 +194,14 @@ class PersonasService:
     # -- personas ------------------------------------------------------------------------------------
 
     async def create_persona(self, caller: Caller, persona_id: str, display_name: str, description: str,
-                             expression: str) -> Persona:
+                             expression: str, tokens: dict[str, str] | None = None) -> Persona:
         caller.require_role(*ADMINS)
         check_persona(persona_id, display_name, description)
+        check_tokens(tokens or {})
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             parsed = self._parse(expression, await uow.attribute_definitions.all())
             now = self._clock()
-            persona = Persona(persona_id, display_name, description, render(parsed), now, now)
+            persona = Persona(persona_id, display_name, description, render(parsed), now, now, dict(tokens or {}))
             if not await uow.personas.add(persona):
                 raise AlreadyExists(Reason.PERSONA_EXISTS, f"persona {persona_id} exists already",
                                     metadata={"persona": persona_id})
@@ -223,9 +233,11 @@ class PersonasService:
         return paginate(rows, page, PERSONAS_LIST, lambda p: p.persona_id)
 
     async def update_persona(self, caller: Caller, persona_id: str, display_name: str | None,
-                             description: str | None, expression: str | None) -> Persona:
+                             description: str | None, expression: str | None,
+                             tokens: dict[str, str] | None = None) -> Persona:
         caller.require_role(*ADMINS)
         check_persona(None, display_name, description)
+        check_tokens(tokens or {})
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             persona = await self._persona(uow, persona_id)
             parsed = None
@@ -235,7 +247,7 @@ class PersonasService:
             changed = replace(persona, display_name=persona.display_name if display_name is None else display_name,
                               description=persona.description if description is None else description,
                               expression=persona.expression if expression is None else expression,
-                              updated_at=self._clock())
+                              tokens=persona.tokens if tokens is None else dict(tokens), updated_at=self._clock())
             await uow.personas.replace(changed)
             if parsed is not None and changed.expression != persona.expression:
                 await self._request_evaluation(uow, persona_id, changed.updated_at)
@@ -246,6 +258,7 @@ class PersonasService:
     async def delete_persona(self, caller: Caller, persona_id: str) -> None:
         caller.require_role(*ADMINS)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            await refuse_if_named(uow, persona_id)
             if not await uow.personas.delete(persona_id):
                 raise not_found("persona", persona_id)
             left = [MembershipChange(persona_id, c, False)

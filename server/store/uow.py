@@ -11,6 +11,7 @@ from server.store import driver
 from server.store.db import Database
 from server.store.errors import request_error
 from server.store.repositories.accounts import AccountsRepository
+from server.store.repositories.audiences import AudiencesRepository
 from server.store.repositories.balances import DailyBalancesRepository
 from server.store.repositories.campaigns import CampaignsRepository, CampaignsSweep
 from server.store.repositories.contacts import ContactsRepository
@@ -33,6 +34,7 @@ from server.store.repositories.goal_reports import GoalReportsRepository
 from server.store.repositories.goals import GoalEnrolmentsRepository, GoalHistoryRepository, GoalsRepository
 from server.store.repositories.holdings import HoldingsRepository
 from server.store.repositories.insight_batches import InsightBatchesRepository
+from server.store.repositories.journeys import JourneyInstancesRepository, JourneyVersionsRepository
 from server.store.repositories.month_end_balances import MonthEndBalancesRepository
 from server.store.repositories.otps import OtpsRepository
 from server.store.repositories.personas import (
@@ -42,6 +44,7 @@ from server.store.repositories.personas import (
     PersonasRepository,
     SegmentReadsRepository,
 )
+from server.store.repositories.products import ProductsRepository, ProductVersionsRepository
 from server.store.repositories.subscriptions import SubscriptionsRepository
 from server.store.repositories.tenants import TenantsRepository
 from server.store.repositories.transactions import TransactionsRepository
@@ -110,7 +113,12 @@ class UnitOfWork:
     customer_attribute_values = _Repository[CustomerAttributeValuesRepository](CustomerAttributeValuesRepository)
     personas = _Repository[PersonasRepository](PersonasRepository)
     persona_members = _Repository[PersonaMembersRepository](PersonaMembersRepository)
+    audiences = _Repository[AudiencesRepository](AudiencesRepository)
     segment_reads = _Repository[SegmentReadsRepository](SegmentReadsRepository)
+    journey_versions = _Repository[JourneyVersionsRepository](JourneyVersionsRepository)
+    journey_instances = _Repository[JourneyInstancesRepository](JourneyInstancesRepository)
+    products = _Repository[ProductsRepository](ProductsRepository)
+    product_versions = _Repository[ProductVersionsRepository](ProductVersionsRepository)
 
     def __init__(self, database: Database, tenant_id: str | None = None, *,
                  single_statement_write: bool = False) -> None:

@@ -14,17 +14,21 @@ from engage.engagement.v1 import engagement_service_pb2
 from engage.goals.v1 import goals_service_pb2
 from engage.ingest.v1 import ingest_service_pb2
 from engage.insights.v1 import insights_service_pb2
+from engage.journeys.v1 import journeys_service_pb2
 from engage.operations.v1 import operations_service_pb2
 from engage.personas.v1 import personas_service_pb2
+from engage.products.v1 import products_service_pb2
 from engage.subscriptions.v1 import subscriptions_service_pb2
 from server.domain.auth import Role
 from tests.support.builders import account
+from tests.support.products import approved_reference_loan, define_pricing_attributes, terms_json
 from tests.support.random_messages import STRINGS, random_message
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 SERVICES = ((engagement_service_pb2, "engagement"), (ingest_service_pb2, "ingest"), (insights_service_pb2, "insights"),
             (subscriptions_service_pb2, "subscriptions"), (operations_service_pb2, "operations"),
-            (goals_service_pb2, "goals"), (personas_service_pb2, "personas"))
+            (goals_service_pb2, "goals"), (personas_service_pb2, "personas"), (products_service_pb2, "products"),
+            (journeys_service_pb2, "journeys"))
 CALLS_PER_METHOD_AND_ROLE = 6
 # JSON nested past what Python's parser recurses through, where requests carry JSON: page tokens (base64)
 # and an FCM service account (with the words that make a configuration one).
@@ -80,6 +84,21 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
         await admin.personas.CreatePersona(personas_service_pb2.CreatePersonaRequest(
             persona_id="globetrotter",
             persona=personas_service_pb2.Persona(display_name="G", expression="IsGlobetrotter")))
+        await admin.personas.CreateAudience(personas_service_pb2.CreateAudienceRequest(
+            audience_id="travellers", audience=personas_service_pb2.Audience(
+                display_name="T", definition=personas_service_pb2.AudienceDefinition(
+                    include=["personas/globetrotter"], mode=personas_service_pb2.AUDIENCE_MODE_ANY))))
+        await admin.journeys.CreateJourney(journeys_service_pb2.CreateJourneyRequest(
+            journey_id="travel", journey=journeys_service_pb2.Journey(display_name="T", steps=[
+                journeys_service_pb2.Step(id="ask", captures=["IsGlobetrotter"], rules=[journeys_service_pb2.FlowRule(
+                    expression="persona_globetrotter", route=journeys_service_pb2.Route(step="done"))],
+                    default_route=journeys_service_pb2.Route(step="done")),
+                journeys_service_pb2.Step(id="done", end=True)])))
+        journey_instance = (await service_stubs.journeys.StartJourney(journeys_service_pb2.StartJourneyRequest(
+            parent="customers/lisa-customer", journey="journeys/travel"))).name
+        await define_pricing_attributes(admin)
+        async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "approver")) as approver:
+            loan = (await approved_reference_loan(admin, approver)).product_version.name
         # Names and ids that exist, so that calls get past "not found" into the code behind it.
         strings = [*STRINGS, *NESTED, bank.app, bank.event, bank.notice_event, bank.email_config, bank.sms_config,
                    bank.event_type, "lisa-customer", "lisa-customer-chk", "customers/lisa-customer",
@@ -87,7 +106,11 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
                    programme.name, f"{programme.name}/transfers/{transfer.transfer_id}", "lisa-customer-sav"]
         # Only the personas calls draw from these: the other services' requests stay as they were.
         strings_of = {"personas": [*strings, "IsGlobetrotter", "attributeDefinitions/IsGlobetrotter",
-                                   "personas/globetrotter", "customers/lisa-customer/attributes"]}
+                                   "personas/globetrotter", "customers/lisa-customer/attributes",
+                                   "audiences/travellers"],
+                      "products": [*strings, "products/personal-loan", loan, "products/personal-loan/versions/2",
+                                   terms_json(), "EUR", "terms_json"],
+                      "journeys": [*strings, "journeys/travel", journey_instance, "ask", "done", "IsGlobetrotter"]}
         faults = []
         for module, stub_name in SERVICES:
             for service in module.DESCRIPTOR.services_by_name.values():

@@ -7,10 +7,15 @@ import grpc
 
 from engage.goals.v1 import goals_service_pb2 as goals
 from engage.ingest.v1 import ingest_service_pb2 as pb
+from engage.journeys.v1 import journeys_service_pb2 as journeys
 from engage.personas.v1 import personas_service_pb2 as personas
+from engage.products.v1 import products_service_pb2 as products
 from server.domain.auth import Role
+from tests.integration.test_domain_events import run_worker_until_idle
 from tests.support.builders import amount_of, failure, seed_accounts, stream, transaction
 from tests.support.goal_reports import seed_goal_reports
+from tests.support.products import add_customer as add_loan_customer
+from tests.support.products import approved_reference_loan, define_reference_facts, quote_request, terms_json
 
 
 async def test_other_tenants_resources_are_not_found_and_never_listed(server, services, tenant, service_stubs):
@@ -159,3 +164,116 @@ async def test_another_banks_attributes_and_personas_are_not_found_and_never_lis
         assert not (await intruder.personas.ListMembers(personas.ListMembersRequest(persona=persona))).customers
     ours = await service_stubs.personas.ListMembers(personas.ListMembersRequest(persona="personas/globetrotter"))
     assert list(ours.customers) == ["customers/c1"]
+
+
+async def test_another_banks_audiences_are_not_found_and_never_listed(server, services, tenant, service_stubs):
+    await seed_accounts(service_stubs, "c1")
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        await admin.personas.CreateAttributeDefinition(personas.CreateAttributeDefinitionRequest(
+            attribute_definition_id="IsGlobetrotter",
+            attribute_definition=personas.AttributeDefinition(type=personas.ATTRIBUTE_TYPE_BOOL)))
+        await service_stubs.personas.UpdateCustomerAttributes(personas.UpdateCustomerAttributesRequest(
+            name="customers/c1/attributes", values={"IsGlobetrotter": personas.AttributeValue(bool_value=True)}))
+        await admin.personas.CreatePersona(personas.CreatePersonaRequest(
+            persona_id="globetrotter", persona=personas.Persona(display_name="G", expression="IsGlobetrotter")))
+        travellers = personas.CreateAudienceRequest(audience_id="travellers", audience=personas.Audience(
+            display_name="T", definition=personas.AudienceDefinition(include=["personas/globetrotter"],
+                                                                     mode=personas.AUDIENCE_MODE_ANY)))
+        await admin.personas.CreateAudience(travellers)
+    await run_worker_until_idle(server.settings)  # the persona's members, kept by the workers
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+
+    async with server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as intruder:
+        name = "audiences/travellers"
+        for call in (intruder.personas.GetAudience(personas.GetAudienceRequest(name=name)),
+                     intruder.personas.ListAudienceMembers(personas.ListAudienceMembersRequest(audience=name)),
+                     intruder.personas.IsAudienceMember(personas.IsAudienceMemberRequest(
+                         audience=name, customer="customers/c1")),
+                     intruder.personas.UpdateAudience(personas.UpdateAudienceRequest(
+                         audience=personas.Audience(name=name, display_name="mine"),
+                         update_mask={"paths": ["display_name"]})),
+                     intruder.personas.DeleteAudience(personas.DeleteAudienceRequest(name=name))):
+            assert (await failure(call))[0] == grpc.StatusCode.NOT_FOUND
+        assert not (await intruder.personas.ListAudiences(personas.ListAudiencesRequest())).audiences
+        # Its audiences cannot name our personas.
+        assert (await failure(intruder.personas.CreateAudience(travellers)))[1] == "AUDIENCE_REFERENCE_UNKNOWN"
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        ours = await admin.personas.ListAudienceMembers(personas.ListAudienceMembersRequest(audience=name))
+        assert list(ours.customers) == ["customers/c1"]
+
+
+async def test_another_banks_products_are_not_found_and_never_listed_or_quoted(server, services, tenant,
+                                                                               service_stubs):
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as ana, \
+            server.stubs(server.token(tenant, Role.BANK_ADMIN, "ben")) as ben:
+        await define_reference_facts(ana)
+        version = (await approved_reference_loan(ana, ben)).product_version.name
+    ours = await add_loan_customer(service_stubs, "c1")
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+
+    async with server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as eve, \
+            server.stubs(server.token(other, Role.BANK_ADMIN, "mallory")) as mallory, \
+            server.stubs(server.token(other, Role.SERVICE, "loader")) as loader:
+        product = "products/personal-loan"
+        for call in (eve.products.GetProduct(products.GetProductRequest(name=product)),
+                     eve.products.ListProductVersions(products.ListProductVersionsRequest(parent=product)),
+                     eve.products.GetProductVersion(products.GetProductVersionRequest(name=version)),
+                     eve.products.AnalyzeProductVersion(products.AnalyzeProductVersionRequest(name=version)),
+                     eve.products.UpdateProductVersion(products.UpdateProductVersionRequest(
+                         product_version=products.ProductVersion(name=version, terms_json=terms_json()),
+                         update_mask={"paths": ["terms_json"]})),
+                     eve.products.CreateProductVersion(products.CreateProductVersionRequest(
+                         parent=product, source_version=version)),
+                     mallory.products.ApproveProductVersion(products.ApproveProductVersionRequest(name=version)),
+                     eve.products.RetireProductVersion(products.RetireProductVersionRequest(name=version)),
+                     loader.products.QuoteProduct(quote_request(ours, "15000"))):
+            assert (await failure(call))[0] == grpc.StatusCode.NOT_FOUND
+        assert not (await eve.products.ListProducts(products.ListProductsRequest())).products
+        # The same id is theirs to take; our customer is still not theirs to quote.
+        await eve.products.CreateProduct(products.CreateProductRequest(
+            product_id="personal-loan", product=products.Product(display_name="Theirs")))
+        assert (await failure(loader.products.QuoteProduct(quote_request(ours, "15000"))))[:2] == \
+            (grpc.StatusCode.FAILED_PRECONDITION, "PRODUCT_NOT_LIVE")
+    quoted = await service_stubs.products.QuoteProduct(quote_request(ours, "15000"))
+    assert quoted.product_version == version and quoted.pricing.annual_rate == "5.3"
+
+
+async def test_another_banks_journeys_and_instances_are_not_found_and_never_listed(server, services, tenant,
+                                                                                   service_stubs):
+    await seed_accounts(service_stubs, "c1")
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        await admin.personas.CreateAttributeDefinition(personas.CreateAttributeDefinitionRequest(
+            attribute_definition_id="IsGlobetrotter",
+            attribute_definition=personas.AttributeDefinition(type=personas.ATTRIBUTE_TYPE_BOOL)))
+        travel = journeys.Journey(display_name="T", steps=[
+            journeys.Step(id="ask", captures=["IsGlobetrotter"], default_route=journeys.Route(step="done")),
+            journeys.Step(id="done", end=True)])
+        await admin.journeys.CreateJourney(journeys.CreateJourneyRequest(journey_id="travel", journey=travel))
+    instance = await service_stubs.journeys.StartJourney(journeys.StartJourneyRequest(
+        parent="customers/c1", journey="journeys/travel"))
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+
+    async with server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as intruder:
+        yes = {"IsGlobetrotter": personas.AttributeValue(bool_value=True)}
+        for call in (intruder.journeys.GetJourney(journeys.GetJourneyRequest(name="journeys/travel")),
+                     intruder.journeys.UpdateJourney(journeys.UpdateJourneyRequest(
+                         journey=journeys.Journey(name="journeys/travel", display_name="mine"),
+                         update_mask={"paths": ["display_name"]})),
+                     intruder.journeys.StartJourney(journeys.StartJourneyRequest(
+                         parent="customers/c1", journey="journeys/travel")),
+                     intruder.journeys.GetJourneyState(journeys.GetJourneyStateRequest(name=instance.name)),
+                     intruder.journeys.SubmitStep(journeys.SubmitStepRequest(name=instance.name, step="ask",
+                                                                             values=yes)),
+                     intruder.journeys.ListJourneyRoutes(journeys.ListJourneyRoutesRequest(parent=instance.name))):
+            assert (await failure(call))[0] == grpc.StatusCode.NOT_FOUND
+        assert not (await intruder.journeys.ListJourneys(journeys.ListJourneysRequest())).journeys
+        # Its journeys cannot route to ours, nor capture our attributes.
+        assert (await failure(intruder.journeys.CreateJourney(journeys.CreateJourneyRequest(
+            journey_id="mine", journey=journeys.Journey(display_name="M", steps=[
+                journeys.Step(id="go", default_route=journeys.Route(journey="journeys/travel"))])))))[1] \
+            == "JOURNEY_INVALID"
+        assert (await failure(intruder.journeys.CreateJourney(journeys.CreateJourneyRequest(
+            journey_id="travel", journey=travel))))[1] == "JOURNEY_INVALID"
+    # Ours is untouched: still at its first step, nothing written to the customer.
+    state = await service_stubs.journeys.GetJourneyState(journeys.GetJourneyStateRequest(name=instance.name))
+    assert (state.current_step, dict(state.captured)) == ("ask", {})

@@ -10,9 +10,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.store import (  # noqa: F401  (registers its tables)
+    audiences_models,
     engagement_models,
     goals_models,
+    journeys_models,
     personas_models,
+    products_models,
 )
 from server.store.models import Base
 

@@ -9,9 +9,12 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.store import (  # noqa: F401  (registers its tables)
+    audiences_models,
     engagement_models,
     goals_models,
+    journeys_models,
     personas_models,
+    products_models,
 )
 from server.store.models import Base
 

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, literal, or_, select
 
 from server.domain.personas.model import Persona, StoredDefinition, canonical
 from server.domain.segments.attributes import (
+    BUILT_IN_ATTRIBUTES,
     AttributeDefinition,
     AttributeType,
     AttributeValue,
@@ -36,6 +37,8 @@ VALUE_COLUMN = {AttributeType.BOOL: "bool_value", AttributeType.INT: "int_value"
                 AttributeType.DECIMAL: "decimal_value", AttributeType.STRING: "text_value",
                 AttributeType.ENUM: "text_value", AttributeType.DATE: "date_value"}
 _VALUE_COLUMNS = ("bool_value", "int_value", "decimal_value", "text_value", "date_value")
+# Derived values are stored under these names (server.services.derived_attributes) and read as any other.
+_BUILT_IN = {d.name: d for d in BUILT_IN_ATTRIBUTES}
 
 
 def _definition(row: AttributeDefinitionRow) -> AttributeDefinition:
@@ -100,7 +103,8 @@ class CustomerAttributeValuesRepository(TenantRepository):
 
     async def of_customers(self, customer_ids: Collection[str], definitions: Mapping[str, AttributeDefinition]
                            ) -> dict[str, dict[str, AttributeValue]]:
-        """customer id -> its own values of these attributes (every asked customer present), one statement."""
+        """customer id -> its own values of these attributes and of the built-in derived ones (every asked
+        customer present), one statement."""
         found: dict[str, dict[str, AttributeValue]] = {customer_id: {} for customer_id in customer_ids}
         if not found:
             return found
@@ -108,7 +112,7 @@ class CustomerAttributeValuesRepository(TenantRepository):
             CustomerAttributeValueRow.tenant_id == self.tenant_id,
             self.one_of(CustomerAttributeValueRow.customer_id, sorted(found))))
         for row in rows:
-            definition = definitions.get(row.name)
+            definition = definitions.get(row.name) or _BUILT_IN.get(row.name)
             if definition is not None:
                 value = getattr(row, VALUE_COLUMN[definition.type])
                 if value is not None:
@@ -138,7 +142,7 @@ class CustomerAttributeValuesRepository(TenantRepository):
 
 def _persona(row: PersonaRow) -> Persona:
     return Persona(row.persona_id, row.display_name, row.description, row.expression, row.created_at,
-                   row.updated_at)
+                   row.updated_at, dict(row.tokens or {}))
 
 
 class PersonasRepository(TenantRepository):
@@ -147,9 +151,15 @@ class PersonasRepository(TenantRepository):
         stmt = self.upsert(PersonaRow).values(
             tenant_id=self.tenant_id, persona_id=persona.persona_id, display_name=persona.display_name,
             description=persona.description, expression=persona.expression, created_at=persona.created_at,
-            updated_at=persona.updated_at)
+            updated_at=persona.updated_at, tokens=dict(persona.tokens))
         result = await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["tenant_id", "persona_id"]))
         return rowcount(result) == 1
+
+    async def tokens(self) -> dict[str, dict[str, str]]:
+        """persona id -> its token values, for every persona of the tenant (templates read them)."""
+        rows = await self.session.execute(select(PersonaRow.persona_id, PersonaRow.tokens).where(
+            PersonaRow.tenant_id == self.tenant_id))
+        return {row.persona_id: dict(row.tokens or {}) for row in rows}
 
     async def get(self, persona_id: str) -> Persona | None:
         row = await self.session.get(PersonaRow, (self.tenant_id, persona_id))
@@ -170,7 +180,7 @@ class PersonasRepository(TenantRepository):
         await self.session.execute(update(PersonaRow).where(
             PersonaRow.tenant_id == self.tenant_id, PersonaRow.persona_id == persona.persona_id
         ).values(display_name=persona.display_name, description=persona.description,
-                 expression=persona.expression, updated_at=persona.updated_at))
+                 expression=persona.expression, updated_at=persona.updated_at, tokens=dict(persona.tokens)))
 
     async def delete(self, persona_id: str) -> bool:
         result = await self.session.execute(delete(PersonaRow).where(
