@@ -9,15 +9,12 @@ import typer
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import name, short
+from clients.engagectl.memberships import emit_members, set_given
 from clients.engagectl.output import (
     Column,
     Id,
-    emit_json,
     emit_list,
     emit_record,
-    emit_table,
-    json_wanted,
-    more_results,
 )
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
@@ -112,11 +109,7 @@ def update(ctx: typer.Context, audience: str = _audience_argument(),
       engagectl audiences update travelling_savers --include personas/globetrotter --mode ANY
     """
     changed = pb.Audience(name=name("audiences", audience))
-    paths = []
-    for path, value in (("display_name", display_name), ("description", description)):
-        if value is not None:
-            setattr(changed, path, value)
-            paths.append(path)
+    paths = set_given(changed, (("display_name", display_name), ("description", description)))
     if include:
         changed.definition.CopyFrom(_definition(include, mode, exclude))
         paths.append("definition")
@@ -158,12 +151,7 @@ def members(ctx: typer.Context, audience: str = _audience_argument(),
             audience=resource, page_size=size, page_token=token))
         return list(response.customers), response.next_page_token
 
-    listed = cli.list(page, Paging(limit, page_token, every_page))
-    if json_wanted():
-        emit_json([short(customer) for customer in listed.items])
-    else:
-        emit_table(f"members of {short(resource)}", [Id("customer")], [[short(c)] for c in listed.items])
-    more_results(listed.next_page_token)
+    emit_members(resource, cli.list(page, Paging(limit, page_token, every_page)))
 
 
 @app.command("is-member")

@@ -10,6 +10,7 @@ import typer
 from clients.engagectl.attribute_values import value_text
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import label, name, short
+from clients.engagectl.memberships import emit_members, set_given
 from clients.engagectl.output import (
     Column,
     Id,
@@ -19,7 +20,6 @@ from clients.engagectl.output import (
     emit_record,
     emit_table,
     json_wanted,
-    more_results,
 )
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
@@ -96,11 +96,8 @@ def update(ctx: typer.Context, persona: str = _persona_argument(),
       engagectl personas update globetrotter --expression "IsGlobetrotter = true AND age BETWEEN 25 AND 60"
     """
     changed = pb.Persona(name=name("personas", persona))
-    paths = []
-    for path, value in (("display_name", display_name), ("expression", expression), ("description", description)):
-        if value is not None:
-            setattr(changed, path, value)
-            paths.append(path)
+    paths = set_given(changed, (("display_name", display_name), ("expression", expression),
+                                ("description", description)))
     if not paths:
         raise typer.BadParameter("nothing to change", param_hint="--name/--expression/--description")
     request = pb.UpdatePersonaRequest(persona=changed)
@@ -139,12 +136,7 @@ def members(ctx: typer.Context, persona: str = _persona_argument(),
             persona=resource, page_size=size, page_token=token))
         return list(response.customers), response.next_page_token
 
-    listed = cli.list(page, Paging(limit, page_token, every_page))
-    if json_wanted():
-        emit_json([short(customer) for customer in listed.items])
-    else:
-        emit_table(f"members of {short(resource)}", [Id("customer")], [[short(c)] for c in listed.items])
-    more_results(listed.next_page_token)
+    emit_members(resource, cli.list(page, Paging(limit, page_token, every_page)))
 
 
 @app.command("is-member")
