@@ -153,6 +153,7 @@ class EngagementSetupService:
                                     settings: dict[str, str], secrets: dict[str, str], rate_limit: int
                                     ) -> ChannelConfig:
         caller.require_role(*SETUP_ROLES)
+        rules.validate_display_name(display_name, "channel_config.display_name", "CHANNEL_CONFIG_INVALID")
         rules.validate_channel_config(channel, provider, settings, secrets, creating=True)
         _check_rate_limit(rate_limit)
         await check_provider_host(self._egress, provider, settings)
@@ -187,10 +188,12 @@ class EngagementSetupService:
             rules.validate_channel_config(str(config.channel), config.provider, settings, secrets, creating=True)
             rate_limit = int(changes.get("rate_limit_per_second", config.rate_limit_per_second))  # type: ignore[call-overload]
             _check_rate_limit(rate_limit)
+            display_name = str(changes.get("display_name", config.display_name))
+            rules.validate_display_name(display_name, "channel_config.display_name", "CHANNEL_CONFIG_INVALID")
             if "settings" in changes:  # a host saved earlier is not judged again by a rename
                 await check_provider_host(self._egress, config.provider, settings)
             config = dataclasses.replace(
-                config, display_name=str(changes.get("display_name", config.display_name)), settings=settings,
+                config, display_name=display_name, settings=settings,
                 secret_keys=sorted(secrets), rate_limit_per_second=rate_limit, updated_at=self._clock())
             await uow.channel_configs.save(config, self._box.seal(secrets))
             await uow.commit()
@@ -202,6 +205,7 @@ class EngagementSetupService:
                               variants: tuple[ContentVariant, ...] = ()) -> Template:
         caller.require_role(*SETUP_ROLES)
         _require_channel(channel)
+        rules.validate_display_name(display_name, "template.display_name", "TEMPLATE_INVALID")
         now = self._clock()
         template = Template(new_id(), display_name.strip() or channel.lower(), Channel(channel), content, now, now,
                             variants)
@@ -233,10 +237,12 @@ class EngagementSetupService:
                                       violations=[FieldViolation("template.channel", "not modifiable")])
             variants = changes.get("variants", template.variants)
             assert isinstance(variants, tuple)
+            display_name = str(changes.get("display_name", template.display_name))
+            rules.validate_display_name(display_name, "template.display_name", "TEMPLATE_INVALID")
             rules.validate_template(str(template.channel), content, "template.content", await uow.personas.tokens(),
                                     variants, "template.variants")
             template = dataclasses.replace(template, content=content, variants=variants, updated_at=self._clock(),
-                                           display_name=str(changes.get("display_name", template.display_name)))
+                                           display_name=display_name)
             await uow.templates.save(template)
             await uow.commit()
         return template

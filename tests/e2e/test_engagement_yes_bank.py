@@ -6,6 +6,7 @@ import asyncio
 
 import grpc
 import trustme
+from google.protobuf import field_mask_pb2
 from sqlalchemy import select
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
@@ -142,6 +143,18 @@ async def test_templates_cannot_grow_without_bound_and_render_errors_are_clear(s
                                      content=pb.MessageContent(sms=pb.SmsContent(text=text))))))
             assert (code, reason, fields) == (grpc.StatusCode.INVALID_ARGUMENT, "TEMPLATE_INVALID",
                                               ["template.content.sms.text"]), text
+        # A name longer than its column is refused, not an INTERNAL error from PostgreSQL.
+        long_name = "N" * 101
+        code, reason, fields = await failure(admin.engagement.CreateTemplate(pb.CreateTemplateRequest(
+            template=pb.Template(display_name=long_name, channel=pb.CHANNEL_SMS,
+                                 content=pb.MessageContent(sms=pb.SmsContent(text="Hi"))))))
+        assert (code, reason, fields) == (grpc.StatusCode.INVALID_ARGUMENT, "TEMPLATE_INVALID",
+                                          ["template.display_name"])
+        code, reason, fields = await failure(admin.engagement.UpdateChannelConfig(pb.UpdateChannelConfigRequest(
+            channel_config=pb.ChannelConfig(name=bank.sms_config, display_name=long_name),
+            update_mask=field_mask_pb2.FieldMask(paths=["display_name"]))))
+        assert (code, reason, fields) == (grpc.StatusCode.INVALID_ARGUMENT, "CHANNEL_CONFIG_INVALID",
+                                          ["channel_config.display_name"])
 
         async def event_with(text: str) -> str:
             return (await admin.engagement.CreateEvent(pb.CreateEventRequest(event=pb.Event(

@@ -39,6 +39,13 @@ def _fail(code: str, message: str, violations: list[FieldViolation]) -> None:
         raise InvalidArgument(code, message, violations=violations)
 
 
+def validate_display_name(display_name: str, field: str, code: str) -> None:
+    """An optional name (a default stands in for an empty one) of at most 100 characters, the column's
+    width: a longer one reached the database unchecked."""
+    if len(display_name.strip()) > 100:
+        _fail(code, "the name is too long", [FieldViolation(field, "at most 100 characters")])
+
+
 def validate_app(display_name: str, category: str, platforms: list[str]) -> None:
     if not display_name.strip():
         _fail("APP_NAME_REQUIRED", "an app needs a name", [FieldViolation("app.display_name", "is required")])
