@@ -1,20 +1,31 @@
-"""The reference's walk-through (seeds 001, "Personalize Journeys") in one piece through the gRPC stubs,
-on both databases: the bank extends its data with IsGlobetrotter, defines the Globetrotter persona with
-a token for its content, approves the personal loan priced for the persona (the approver sees the
-grid's gaps), and a customer who answers "yes" in the loan origination journey skips the employment
-step, becomes a Globetrotter, is routed to the premium offer and is quoted its figures."""
+"""The reference's walk-through (seeds 001, "Personalize Journeys") in one piece, through the gRPC
+stubs and through engagectl, on both databases: the bank extends its data with IsGlobetrotter, defines
+the Globetrotter persona (with a token for its content), approves the personal loan priced for the
+persona (the approver sees the grid's gaps), and a customer who answers "yes" in the loan origination
+journey skips the employment step, becomes a Globetrotter, is routed to the premium offer and is
+quoted its figures."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
-from google.protobuf import field_mask_pb2
+from google.protobuf import field_mask_pb2, json_format
 
+from engage.ingest.v1 import ingest_service_pb2 as ipb
 from engage.journeys.v1 import journeys_service_pb2 as jpb
 from engage.personas.v1 import personas_service_pb2 as ppb
 from server.domain.auth import Role
 from server.rpc.convert import money_from_proto
-from tests.support.products import add_customer, approved_reference_loan, define_reference_facts, quote_request
+from tests.support.builders import customer
+from tests.support.products import (
+    AGE,
+    add_customer,
+    approved_reference_loan,
+    define_reference_facts,
+    quote_request,
+    terms_json,
+)
 
 PREMIUM = "persona_globetrotter AND monthly_income > 5000 AND loan_amount > 10000"
 GLOBETROTTER_PRICE = "persona_globetrotter AND monthly_income < 5000 AND loan_amount BETWEEN 5000 AND 10000"
@@ -88,3 +99,48 @@ async def test_the_globetrotter_walkthrough(server, tenant, service_stubs):
     assert quote.eligible and quote.pricing.annual_rate == "5.3" and not quote.pricing.commissions
     assert [i.name for i in quote.pricing.insurances] == ["life insurance"]
     assert money_from_proto(quote.pricing.monthly_instalment)[0] == Decimal("451.59")
+
+
+async def test_the_globetrotter_walkthrough_through_engagectl(engagectl, server, tenant, service_stubs, tmp_path):
+    """The same walk-through as bank admins run it from the command line; only the customer record comes
+    from the bank's core (ingestion)."""
+    ana, ben = server.token(tenant, Role.BANK_ADMIN, "ana"), server.token(tenant, Role.BANK_ADMIN, "ben")
+
+    async def run(*args: str, token: str = ana) -> str:
+        result = await engagectl("--json", *args, token=token)
+        assert result.exit_code == 0, (args, result.stderr)
+        return result.stdout
+
+    await run("attributes", "create", "IsGlobetrotter", "--type", "BOOL", "--description", "likes to travel")
+    await run("attributes", "create", "monthly_income", "--type", "DECIMAL")
+    await run("attributes", "create", "risk_profile", "--type", "ENUM", "--value", "LOW", "--value", "MEDIUM",
+              "--value", "HIGH")
+    await run("attributes", "create", AGE, "--type", "INT")
+    await run("personas", "create", "globetrotter", "--name", "Globetrotter",
+              "--description", "customer looking to travel", "--expression", "IsGlobetrotter")
+    terms = tmp_path / "loan.json"
+    terms.write_text(terms_json())
+    await run("products", "create", "personal-loan", "--name", "Personal loan")
+    await run("products", "versions", "create", "personal-loan", "--terms", str(terms))
+    approved = json.loads(await run("products", "approve", "personal-loan", "1", "--yes", token=ben))
+    assert len(approved["coverage"]["gaps"]) == 3
+    journey = tmp_path / "journey.json"
+    journey.write_text(json_format.MessageToJson(LOAN_ORIGINATION))
+    await run("journeys", "create", "loan_origination", "--file", str(journey))
+
+    await service_stubs.ingest.UpsertCustomer(ipb.UpsertCustomerRequest(customer=customer("lisa")))
+    await run("attributes", "set", "lisa", "monthly_income=6000", "risk_profile=LOW", f"{AGE}=35",
+              "IsGlobetrotter=false")
+    assert json.loads(await run("personas", "is-member", "globetrotter", "lisa"))["member"] is False
+
+    instance = json.loads(await run("journeys", "start", "loan_origination", "lisa"))
+    step = json.loads(await run("journeys", "submit", instance["name"], "--step", "applicant",
+                                "--value", "IsGlobetrotter=true"))
+    assert step["current_step"] == "loan_details"
+    step = json.loads(await run("journeys", "submit", instance["name"], "--step", "loan_details",
+                                "--value", "loan_amount=15000"))
+    assert step["current_step"] == "offer_premium"
+
+    assert json.loads(await run("personas", "is-member", "globetrotter", "lisa"))["member"] is True
+    quote = json.loads(await run("products", "quote", "personal-loan", "lisa", "--amount", "15000", "--term", "36"))
+    assert quote["pricing"]["annual_rate"] == "5.3" and quote["pricing"]["monthly_instalment"]["amount"] == "451.59"
