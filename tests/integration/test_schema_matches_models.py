@@ -16,6 +16,7 @@ from server.store import (  # noqa: F401  (registers its tables)
     journeys_models,
     personas_models,
     products_models,
+    triggers_models,
 )
 from server.store.models import Base
 

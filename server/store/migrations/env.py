@@ -13,8 +13,10 @@ from server.store import (  # noqa: F401  (registers its tables)
     engagement_models,
     goals_models,
     journeys_models,
+    notifications_models,
     personas_models,
     products_models,
+    triggers_models,
 )
 from server.store.models import Base
 
