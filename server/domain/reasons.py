@@ -182,6 +182,16 @@ class Reason(StrEnum):
     PRODUCT_EXISTS = "PRODUCT_EXISTS", "a product of that id exists already (ALREADY_EXISTS)"
     PRODUCT_NOT_LIVE = "PRODUCT_NOT_LIVE", "quoting a product without an approved version (FAILED_PRECONDITION)"
 
+    # -- bank notifications (docs/triggers.md, "Bank notifications") ------------------------------
+    BANK_NOTIFICATION_INVALID = "BANK_NOTIFICATION_INVALID", \
+        "an assignee over 200 characters or with control characters (INVALID_ARGUMENT)"
+    BANK_NOTIFICATION_NOT_FOUND = "BANK_NOTIFICATION_NOT_FOUND", "no such bank notification (NOT_FOUND)"
+    NOTIFICATION_WEBHOOK_INVALID = "NOTIFICATION_WEBHOOK_INVALID", \
+        "a webhook url that is not https (or http), too long or with credentials; a bad secret (INVALID_ARGUMENT)"
+    NOTIFICATION_WEBHOOK_HOST_NOT_ALLOWED = "NOTIFICATION_WEBHOOK_HOST_NOT_ALLOWED", \
+        "a webhook host the workers may not POST to (egress policy; INVALID_ARGUMENT)"
+    NOTIFICATION_WEBHOOK_NOT_FOUND = "NOTIFICATION_WEBHOOK_NOT_FOUND", "the bank set no webhook (NOT_FOUND)"
+
     # -- personas: segment expressions (docs/segments.md) -----------------------------------------
     SEGMENT_EXPRESSION_INVALID = "SEGMENT_EXPRESSION_INVALID", \
         "a segment expression does not parse or does not fit the attribute catalogue (INVALID_ARGUMENT)"

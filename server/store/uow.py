@@ -13,6 +13,7 @@ from server.store.errors import request_error
 from server.store.repositories.accounts import AccountsRepository
 from server.store.repositories.audiences import AudiencesRepository
 from server.store.repositories.balances import DailyBalancesRepository
+from server.store.repositories.bank_notifications import BankNotificationsRepository, WebhookDeliveriesSweep
 from server.store.repositories.campaigns import CampaignsRepository, CampaignsSweep
 from server.store.repositories.contacts import ContactsRepository
 from server.store.repositories.customers import CustomersRepository
@@ -79,6 +80,7 @@ class UnitOfWork:
     outbox = _Repository[OutboxRepository](OutboxRepository, tenant_bound=False)
     early_receipts_sweep = _Repository[EarlyReceiptsSweep](EarlyReceiptsSweep, tenant_bound=False)
     campaigns_sweep = _Repository[CampaignsSweep](CampaignsSweep, tenant_bound=False)
+    webhook_deliveries_sweep = _Repository[WebhookDeliveriesSweep](WebhookDeliveriesSweep, tenant_bound=False)
     # Bound to the unit of work's tenant: reaching one of these without a tenant is a ValueError.
     customers = _Repository[CustomersRepository](CustomersRepository)
     accounts = _Repository[AccountsRepository](AccountsRepository)
@@ -119,6 +121,7 @@ class UnitOfWork:
     journey_instances = _Repository[JourneyInstancesRepository](JourneyInstancesRepository)
     products = _Repository[ProductsRepository](ProductsRepository)
     product_versions = _Repository[ProductVersionsRepository](ProductVersionsRepository)
+    bank_notifications = _Repository[BankNotificationsRepository](BankNotificationsRepository)
 
     def __init__(self, database: Database, tenant_id: str | None = None, *,
                  single_statement_write: bool = False) -> None:
