@@ -210,6 +210,20 @@ class Reason(StrEnum):
     PERSONA_EXISTS = "PERSONA_EXISTS", "a persona of that id exists already (ALREADY_EXISTS)"
     PERSONA_NOT_FOUND = "PERSONA_NOT_FOUND", "no such persona (NOT_FOUND)"
 
+    # -- trigger rules (docs/triggers.md) ---------------------------------------------------------
+    TRIGGER_RULE_INVALID = "TRIGGER_RULE_INVALID", \
+        "a trigger rule's id, names, audience, actions, active window or cool-down is invalid (INVALID_ARGUMENT)"
+    TRIGGER_RULE_EXISTS = "TRIGGER_RULE_EXISTS", "a trigger rule of that id exists already (ALREADY_EXISTS)"
+    TRIGGER_RULE_STATE = "TRIGGER_RULE_STATE", \
+        "a lifecycle step the rule's status does not allow, or an approval of another version (FAILED_PRECONDITION)"
+    TRIGGER_RULE_SELF_APPROVAL = "TRIGGER_RULE_SELF_APPROVAL", \
+        "approving a rule version one edited oneself (PERMISSION_DENIED)"
+    TRIGGER_RULE_REFERENCE_UNKNOWN = "TRIGGER_RULE_REFERENCE_UNKNOWN", \
+        "a rule names a persona, audience, product or event type that does not exist (FAILED_PRECONDITION)"
+    TRIGGER_RULE_NOT_FOUND = "TRIGGER_RULE_NOT_FOUND", "no such trigger rule (NOT_FOUND)"
+    TRIGGER_FIRING_NOT_FOUND = "TRIGGER_FIRING_NOT_FOUND", "no such firing of the rule (NOT_FOUND)"
+    BANNER_NOT_FOUND = "BANNER_NOT_FOUND", "no such banner of the customer (NOT_FOUND)"
+
     # -- journeys (docs/journeys.md) ---------------------------------------------------------------
     JOURNEY_INVALID = "JOURNEY_INVALID", \
         "a journey's definition is refused: a name, a route, a capture, or a step no end is reachable from " \
