@@ -50,6 +50,7 @@ from server.store.repositories.subscriptions import SubscriptionsRepository
 from server.store.repositories.tenants import TenantsRepository
 from server.store.repositories.transactions import TransactionsRepository
 from server.store.repositories.trigger_reads import TriggerReadsRepository
+from server.store.repositories.triggers import BannersRepository, TriggerFiringsRepository, TriggerRulesRepository
 
 Repository = TypeVar("Repository")
 
@@ -121,6 +122,9 @@ class UnitOfWork:
     journey_instances = _Repository[JourneyInstancesRepository](JourneyInstancesRepository)
     products = _Repository[ProductsRepository](ProductsRepository)
     product_versions = _Repository[ProductVersionsRepository](ProductVersionsRepository)
+    trigger_rules = _Repository[TriggerRulesRepository](TriggerRulesRepository)
+    trigger_firings = _Repository[TriggerFiringsRepository](TriggerFiringsRepository)
+    banners = _Repository[BannersRepository](BannersRepository)
     bank_notifications = _Repository[BankNotificationsRepository](BankNotificationsRepository)
 
     def __init__(self, database: Database, tenant_id: str | None = None, *,

@@ -1,0 +1,210 @@
+"""Trigger rules and their versions, firings and banners (server.store.triggers_models). A rule's parts
+are kept as the JSON of server.domain.triggers.rules_codec; every version's snapshot is kept too, so
+a firing of an old version is explained with the condition it had."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from server.domain.triggers.records import Banner, FiringAction, FiringRecord
+from server.domain.triggers.rules import RuleDefinition, RuleStatus, TriggerRule
+from server.domain.triggers.rules_codec import (
+    actions_from_json,
+    actions_to_json,
+    audience_from_json,
+    audience_to_json,
+    version_snapshot,
+)
+from server.store.driver import rowcount
+from server.store.keyset import keyset_page
+from server.store.repositories.base import TenantRepository
+from server.store.triggers_models import BannerRow, TriggerFiringRow, TriggerRuleRow, TriggerRuleVersionRow
+
+
+def _rule(row: TriggerRuleRow) -> TriggerRule:
+    definition = RuleDefinition(row.display_name, row.description, audience_from_json(row.audience), row.condition,
+                                actions_from_json(row.actions), row.active_from, row.active_until,
+                                dt.timedelta(seconds=row.cooldown_seconds))
+    return TriggerRule(row.rule_id, definition, RuleStatus(row.status), row.version, row.created_by, row.updated_by,
+                       row.created_at, row.updated_at, row.approved_by, row.approved_at, row.rejection_reason,
+                       row.latest_backtest)
+
+
+def _rule_fields(rule: TriggerRule) -> dict[str, Any]:
+    d = rule.definition
+    return {"display_name": d.display_name, "description": d.description, "status": rule.status.value,
+            "version": rule.version, "audience": audience_to_json(d.audience), "condition": d.condition,
+            "actions": actions_to_json(d.actions), "active_from": d.active_from, "active_until": d.active_until,
+            "cooldown_seconds": int(d.cooldown.total_seconds()), "created_by": rule.created_by,
+            "updated_by": rule.updated_by, "approved_by": rule.approved_by, "approved_at": rule.approved_at,
+            "rejection_reason": rule.rejection_reason,
+            "latest_backtest": None if rule.latest_backtest is None else dict(rule.latest_backtest),
+            "created_at": rule.created_at, "updated_at": rule.updated_at}
+
+
+class TriggerRulesRepository(TenantRepository):
+    async def add(self, rule: TriggerRule) -> bool:
+        """Inserts the rule and its first version; False when the tenant has a rule of that id."""
+        stmt = self.upsert(TriggerRuleRow).values(tenant_id=self.tenant_id, rule_id=rule.rule_id, **_rule_fields(rule))
+        result = await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["tenant_id", "rule_id"]))
+        if rowcount(result) != 1:
+            return False
+        await self._add_version(rule)
+        return True
+
+    async def get(self, rule_id: str) -> TriggerRule | None:
+        row = await self.session.get(TriggerRuleRow, (self.tenant_id, rule_id))
+        return None if row is None else _rule(row)
+
+    async def hold(self, rule_id: str) -> bool:
+        """Holds the rule until the transaction ends: one lifecycle step or edit of a rule at a time."""
+        return await self.hold_row(TriggerRuleRow.rule_id, rule_id)
+
+    async def save(self, rule: TriggerRule) -> None:
+        """Rewrites the (held) rule; a new version's snapshot is kept as well."""
+        await self.session.execute(update(TriggerRuleRow).where(
+            TriggerRuleRow.tenant_id == self.tenant_id, TriggerRuleRow.rule_id == rule.rule_id
+        ).values(**_rule_fields(rule)), execution_options={"synchronize_session": False})
+        exists = await self.session.scalar(select(func.count()).select_from(TriggerRuleVersionRow).where(
+            TriggerRuleVersionRow.tenant_id == self.tenant_id, TriggerRuleVersionRow.rule_id == rule.rule_id,
+            TriggerRuleVersionRow.version == rule.version))
+        if not exists:
+            await self._add_version(rule)
+
+    async def _add_version(self, rule: TriggerRule) -> None:
+        self.session.add(TriggerRuleVersionRow(tenant_id=self.tenant_id, rule_id=rule.rule_id, version=rule.version,
+                                               snapshot=version_snapshot(rule), created_by=rule.updated_by,
+                                               created_at=rule.updated_at))
+        await self.session.flush()
+
+    async def list_after(self, after: str | None, limit: int) -> list[TriggerRule]:
+        query = select(TriggerRuleRow).where(TriggerRuleRow.tenant_id == self.tenant_id)
+        rows = await self.session.scalars(keyset_page(query, [TriggerRuleRow.rule_id],
+                                                      None if after is None else (after,), limit))
+        return [_rule(r) for r in rows]
+
+    async def active(self) -> list[TriggerRule]:
+        """The tenant's ACTIVE rules (whether each is inside its active window: TriggerRule.is_live)."""
+        rows = await self.session.scalars(select(TriggerRuleRow).where(
+            TriggerRuleRow.tenant_id == self.tenant_id, TriggerRuleRow.status == RuleStatus.ACTIVE.value))
+        return [_rule(r) for r in rows]
+
+    async def version_snapshot(self, rule_id: str, version: int) -> dict[str, Any] | None:
+        """rules_codec.version_snapshot of that version, as it was saved."""
+        return await self.session.scalar(select(TriggerRuleVersionRow.snapshot).where(
+            TriggerRuleVersionRow.tenant_id == self.tenant_id, TriggerRuleVersionRow.rule_id == rule_id,
+            TriggerRuleVersionRow.version == version))
+
+    async def set_latest_backtest(self, rule_id: str, version: int, backtest: dict[str, Any]) -> bool:
+        """Keeps a backtest of the rule's current version; False if the rule is at another version now."""
+        result = await self.session.execute(update(TriggerRuleRow).where(
+            TriggerRuleRow.tenant_id == self.tenant_id, TriggerRuleRow.rule_id == rule_id,
+            TriggerRuleRow.version == version).values(latest_backtest=backtest),
+            execution_options={"synchronize_session": False})
+        return rowcount(result) == 1
+
+
+def _firing(row: TriggerFiringRow) -> FiringRecord:
+    return FiringRecord(row.firing_id, row.rule_id, row.version, row.customer_id, row.account_id, row.fired_at,
+                        row.transaction_id, row.dedupe_key, dict(row.values),
+                        tuple(FiringAction(a["kind"], a.get("resource", ""), a.get("outcome", ""))
+                              for a in row.actions))
+
+
+def _action_json(action: FiringAction) -> dict[str, str]:
+    return {"kind": action.kind, "resource": action.resource, "outcome": action.outcome}
+
+
+class TriggerFiringsRepository(TenantRepository):
+    async def add_firings(self, firings: Sequence[FiringRecord]) -> list[str]:
+        """Inserts the firings, skipping one whose rule, account and dedupe key were fired already (a
+        handler run twice); the ids of those inserted."""
+        inserted: list[str] = []
+        for f in firings:
+            stmt = self.upsert(TriggerFiringRow).values(
+                tenant_id=self.tenant_id, firing_id=f.firing_id, rule_id=f.rule_id, version=f.version,
+                customer_id=f.customer_id, account_id=f.account_id, fired_at=f.fired_at,
+                transaction_id=f.transaction_id, dedupe_key=f.dedupe_key, values=dict(f.values),
+                actions=[_action_json(a) for a in f.actions])
+            result = await self.session.execute(stmt.on_conflict_do_nothing())
+            if rowcount(result) == 1:
+                inserted.append(f.firing_id)
+        return inserted
+
+    async def set_actions(self, firing_id: str, actions: Sequence[FiringAction]) -> None:
+        """What the firing's actions did, once they are done."""
+        await self.session.execute(update(TriggerFiringRow).where(
+            TriggerFiringRow.tenant_id == self.tenant_id, TriggerFiringRow.firing_id == firing_id
+        ).values(actions=[_action_json(a) for a in actions]), execution_options={"synchronize_session": False})
+
+    async def get(self, rule_id: str, firing_id: str) -> FiringRecord | None:
+        row = await self.session.get(TriggerFiringRow, (self.tenant_id, firing_id))
+        return None if row is None or row.rule_id != rule_id else _firing(row)
+
+    async def list_after(self, rule_id: str, customer_id: str | None, after: str | None, limit: int
+                         ) -> list[FiringRecord]:
+        """The rule's firings, newest first (firing ids sort by time: server.domain.ids.new_id)."""
+        query = select(TriggerFiringRow).where(TriggerFiringRow.tenant_id == self.tenant_id,
+                                               TriggerFiringRow.rule_id == rule_id)
+        if customer_id is not None:
+            query = query.where(TriggerFiringRow.customer_id == customer_id)
+        rows = await self.session.scalars(keyset_page(query, [TriggerFiringRow.firing_id],
+                                                      None if after is None else (after,), limit, descending=True))
+        return [_firing(r) for r in rows]
+
+    async def last_fired(self, rule_id: str, customer_ids: Sequence[str]) -> dict[str, dt.datetime]:
+        """Each customer's last firing of the rule (any version): the cool-down's reference."""
+        if not customer_ids:
+            return {}
+        rows = await self.session.execute(
+            select(TriggerFiringRow.customer_id, func.max(TriggerFiringRow.fired_at)).where(
+                TriggerFiringRow.tenant_id == self.tenant_id, TriggerFiringRow.rule_id == rule_id,
+                self.one_of(TriggerFiringRow.customer_id, customer_ids)).group_by(TriggerFiringRow.customer_id))
+        return {customer: at for customer, at in rows.tuples()}
+
+
+def _banner(row: BannerRow) -> Banner:
+    return Banner(row.banner_id, row.customer_id, row.title, row.body, row.cta_label, row.cta_url, row.created_at,
+                  row.expires_at, row.product_id, row.rule_id, row.version, row.firing_id, row.suggestion_id,
+                  row.impressions, row.clicks, row.first_seen_at, row.last_clicked_at)
+
+
+class BannersRepository(TenantRepository):
+    async def add_banners(self, banners: Sequence[Banner]) -> None:
+        """Inserts new banners (ids from server.domain.ids.new_id: lists are newest first by id)."""
+        self.session.add_all([BannerRow(
+            tenant_id=self.tenant_id, banner_id=b.banner_id, customer_id=b.customer_id, rule_id=b.rule_id,
+            version=b.version, firing_id=b.firing_id, suggestion_id=b.suggestion_id, title=b.title, body=b.body,
+            cta_label=b.cta_label, cta_url=b.cta_url, product_id=b.product_id, created_at=b.created_at,
+            expires_at=b.expires_at, impressions=b.impressions, clicks=b.clicks, first_seen_at=b.first_seen_at,
+            last_clicked_at=b.last_clicked_at) for b in banners])
+        await self.session.flush()
+
+    async def get(self, customer_id: str, banner_id: str) -> Banner | None:
+        row = await self.session.get(BannerRow, (self.tenant_id, banner_id))
+        return None if row is None or row.customer_id != customer_id else _banner(row)
+
+    async def list_active(self, customer_id: str, now: dt.datetime, after: str | None, limit: int) -> list[Banner]:
+        """The customer's banners not expired at `now`, newest first."""
+        query = select(BannerRow).where(BannerRow.tenant_id == self.tenant_id, BannerRow.customer_id == customer_id,
+                                        BannerRow.expires_at > now)
+        rows = await self.session.scalars(keyset_page(query, [BannerRow.banner_id],
+                                                      None if after is None else (after,), limit, descending=True))
+        return [_banner(r) for r in rows]
+
+    async def record_impression(self, customer_id: str, banner_id: str, at: dt.datetime) -> bool:
+        return await self._count(customer_id, banner_id, impressions=BannerRow.impressions + 1,
+                                 first_seen_at=func.coalesce(BannerRow.first_seen_at, at))
+
+    async def record_click(self, customer_id: str, banner_id: str, at: dt.datetime) -> bool:
+        return await self._count(customer_id, banner_id, clicks=BannerRow.clicks + 1, last_clicked_at=at)
+
+    async def _count(self, customer_id: str, banner_id: str, **values: Any) -> bool:
+        result = await self.session.execute(update(BannerRow).where(
+            BannerRow.tenant_id == self.tenant_id, BannerRow.banner_id == banner_id,
+            BannerRow.customer_id == customer_id).values(**values), execution_options={"synchronize_session": False})
+        return rowcount(result) == 1
