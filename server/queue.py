@@ -18,6 +18,7 @@ DISPATCH_DUE = "dispatch_due"
 # window instead of per message.
 DISPATCH_WINDOW_SECONDS = 0.05
 RUN_CAMPAIGN = "run_campaign"
+DELIVER_WEBHOOK = "deliver_webhook"
 
 
 def redis_settings(redis_url: str) -> RedisSettings:
@@ -87,3 +88,11 @@ class ArqPublisher:
         await self._redis.enqueue_job(RUN_CAMPAIGN, tenant_id, campaign_id,
                                       _job_id=f"{self._queue_name}:campaign:{campaign_id}:{tag}",
                                       _queue_name=self._queue_name)
+
+    async def enqueue_webhook_deliveries(self, tenant_id: str, delivery_ids: list[str], *,
+                                         defer_seconds: float = 0.0, tag: str = "0") -> None:
+        defer = defer_seconds if defer_seconds > 0 else None
+        for delivery_id in delivery_ids:
+            await self._redis.enqueue_job(DELIVER_WEBHOOK, tenant_id, delivery_id,
+                                          _job_id=f"{self._queue_name}:webhook:{delivery_id}:{tag}",
+                                          _queue_name=self._queue_name, _defer_by=defer)

@@ -17,7 +17,9 @@ from server.config import Settings
 from server.domain.operations import CronOutcome, CronRunRecord
 from server.queue_status import record_cron_finish, record_cron_start, this_worker_id
 from server.services.dispatch import DispatchService
+from server.services.triggers.webhooks import WebhookDeliveryService
 from workers.gateway import ChannelSenders
+from workers.webhook_poster import EgressWebhookPoster
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +35,8 @@ class WorkerContext(TypedDict):
     services: Services
     senders: ChannelSenders
     dispatch: DispatchService
+    webhooks: WebhookDeliveryService
+    webhook_poster: EgressWebhookPoster
     # arq, for each job (the startup and shutdown hooks see none of these).
     job_id: NotRequired[str]
     job_try: NotRequired[int]

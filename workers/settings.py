@@ -13,10 +13,12 @@ from arq.cron import CronJob
 from server.bootstrap import build_services
 from server.config import Settings
 from server.domain.engagement.retry_policy import RetryPolicy
+from server.domain.triggers.notifications import webhook_retry_policy
 from server.metrics import count_recorded
 from server.queue import redis_settings
 from server.queue_status import HEARTBEAT_INTERVAL_SECONDS
 from server.services.dispatch import DispatchService
+from server.services.triggers.webhooks import WebhookDeliveryService
 from workers.channels.egress import EgressPolicy
 from workers.context import WorkerContext, arq_job, cron_task
 from workers.gateway import ChannelSenders
@@ -33,6 +35,8 @@ from workers.tasks.engagement import (
 )
 from workers.tasks.goal_funding import plan_goal_transfers, relay_goal_transfers
 from workers.tasks.insights import evaluate_insight_chunk, resend_lost_insight_chunks, start_due_insight_batches
+from workers.tasks.webhooks import deliver_webhook, relay_lost_webhook_deliveries
+from workers.webhook_poster import EgressWebhookPoster
 
 
 async def startup(ctx: WorkerContext) -> None:
@@ -48,12 +52,19 @@ async def startup(ctx: WorkerContext) -> None:
         dt.timedelta(seconds=settings.delivery_lease_seconds),
         settings.default_rate_limit_per_second, services.receipt_urls if settings.receipts_base_url else None,
         on_recorded=count_recorded, tenant_active=services.tenants.is_active)
+    ctx["webhook_poster"] = EgressWebhookPoster(EgressPolicy.from_setting(settings.provider_networks_allowed))
+    ctx["webhooks"] = WebhookDeliveryService(
+        services.database, services.secret_box, services.publisher, ctx["webhook_poster"],
+        webhook_retry_policy(settings.delivery_max_tries, settings.delivery_retry_base_seconds))
 
 
 async def shutdown(ctx: WorkerContext) -> None:
     senders = ctx.get("senders")
     if senders is not None:
         await senders.aclose()
+    poster = ctx.get("webhook_poster")
+    if poster is not None:
+        await poster.aclose()
     services = ctx.get("services")
     if services is not None:
         await services.close()
@@ -78,7 +89,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
                       func(arq_job(dispatch_delivery), timeout=settings.delivery_lease_seconds),
                       # One job per tenant and dispatch window, draining batches for up to one and a
                       # half leases; no result worth keeping.
-                      func(arq_job(dispatch_due), timeout=2 * settings.delivery_lease_seconds, keep_result=0)],
+                      func(arq_job(dispatch_due), timeout=2 * settings.delivery_lease_seconds, keep_result=0),
+                      deliver_webhook],
         "cron_jobs": _of_this_queue(settings.queue_name, [
             # Four times a minute: events announced while Redis was down go out within a sweep of its return.
             cron(cron_task(relay_lost_domain_events), second={0, 15, 30, 45}, run_at_startup=True),
@@ -96,6 +108,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
             cron(cron_task(relay_goal_transfers), second={7, 22, 37, 52}, run_at_startup=True),
             # Hourly, so that each tenant's derived attributes move with its own new day (its time zone).
             cron(cron_task(refresh_derived_attributes), minute=3, second=40, unique=True),
+            # Bank notifications' webhook deliveries whose job Redis lost.
+            cron(cron_task(relay_lost_webhook_deliveries), second={2, 17, 32, 47}, run_at_startup=True),
         ]),
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -58,7 +58,15 @@ class DeliveryQueue(Protocol):
         """Hands a campaign's fan-out to a worker; the campaign sweep re-sends a lost one."""
 
 
-class Queue(EventPublisher, ChunkQueue, DeliveryQueue, Protocol):
+class WebhookQueue(Protocol):
+    async def enqueue_webhook_deliveries(self, tenant_id: str, delivery_ids: list[str], *,
+                                         defer_seconds: float = 0.0, tag: str = "0") -> None:
+        """Hands bank notifications' webhook deliveries to the workers, each job no earlier than
+        `defer_seconds` from now; the same (delivery, tag) is enqueued once, a lost one is re-sent by
+        the relay sweep."""
+
+
+class Queue(EventPublisher, ChunkQueue, DeliveryQueue, WebhookQueue, Protocol):
     """Every port to the workers at once: what the queue adapter (or NoPublisher) provides."""
 
 
@@ -80,4 +88,8 @@ class NoPublisher:
         return None
 
     async def enqueue_campaign(self, tenant_id: str, campaign_id: str, tag: str) -> None:
+        return None
+
+    async def enqueue_webhook_deliveries(self, tenant_id: str, delivery_ids: list[str], *,
+                                         defer_seconds: float = 0.0, tag: str = "0") -> None:
         return None

@@ -1,0 +1,1 @@
+"""Real-time triggers (issue 20; docs/triggers.md)."""

@@ -1,0 +1,39 @@
+"""The WebhookPoster the webhook deliveries POST through: httpcore (httpx's transport) connecting only
+where the egress policy allows (workers.channels.http), with a timeout; an answer or the reason there
+was none, never an exception."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import httpcore
+
+from server.domain.triggers.notifications import AttemptOutcome
+from workers.channels.egress import EgressDenied, EgressPolicy
+from workers.channels.http import Http2Client
+
+TIMEOUT_SECONDS = 10.0
+SHOWN_ANSWER = 200  # characters of a refusing answer kept in the attempt's error
+
+
+class EgressWebhookPoster:
+    def __init__(self, egress: EgressPolicy, timeout_seconds: float = TIMEOUT_SECONDS) -> None:
+        self._client = Http2Client(timeout_seconds, egress)
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> AttemptOutcome:
+        host = urlsplit(url).netloc
+        try:
+            answer = await self._client.post(url, content=body, headers={"Host": host, **headers})
+        except EgressDenied as exc:
+            return AttemptOutcome(None, f"EGRESS_DENIED: {exc}")
+        except httpcore.TimeoutException as exc:
+            return AttemptOutcome(None, f"TIMEOUT: {type(exc).__name__}")
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError) as exc:
+            return AttemptOutcome(None, f"{type(exc).__name__}: {exc}"[:500])
+        if answer.is_success:
+            return AttemptOutcome(answer.status_code)
+        return AttemptOutcome(answer.status_code,
+                              f"HTTP {answer.status_code} {answer.reason_phrase}: {answer.text[:SHOWN_ANSWER]}")
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
