@@ -17,6 +17,7 @@ from engage.operations.v1 import operations_service_pb2_grpc
 from engage.personas.v1 import personas_service_pb2_grpc
 from engage.products.v1 import products_service_pb2_grpc
 from engage.subscriptions.v1 import subscriptions_service_pb2_grpc
+from engage.triggers.v1 import offers_service_pb2_grpc
 from engage.triggers.v1 import bank_notifications_service_pb2_grpc
 
 DEFAULT_DEADLINE_SECONDS = 30.0
@@ -82,6 +83,7 @@ class Stubs:
     personas: personas_service_pb2_grpc.PersonasServiceAsyncStub
     journeys: journeys_service_pb2_grpc.JourneysServiceAsyncStub
     products: products_service_pb2_grpc.ProductsServiceAsyncStub
+    offers: offers_service_pb2_grpc.OffersServiceAsyncStub
     bank_notifications: bank_notifications_service_pb2_grpc.BankNotificationsServiceAsyncStub
 
     async def close(self) -> None:
@@ -111,4 +113,5 @@ def connect(address: str, token: str | None = None, *, max_message_bytes: int = 
                  journeys=journeys_service_pb2_grpc.JourneysServiceStub(with_defaults),
                  bank_notifications=bank_notifications_service_pb2_grpc.BankNotificationsServiceStub(
                      with_defaults),
-                 products=products_service_pb2_grpc.ProductsServiceStub(with_defaults))
+                 products=products_service_pb2_grpc.ProductsServiceStub(with_defaults),
+                 offers=offers_service_pb2_grpc.OffersServiceStub(with_defaults))

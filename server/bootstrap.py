@@ -44,6 +44,7 @@ from server.services.personas import PersonasService
 from server.services.products import ProductsService
 from server.services.subscriptions import SubscriptionsService
 from server.services.tenants import TenantService
+from server.services.triggers.offers import OffersService
 from server.services.triggers.notifications import BankNotificationsService
 from server.store.db import Database, open_database
 from server.transfer_stream import RedisTransferStream
@@ -76,6 +77,7 @@ class Services:
     products: ProductsService
     audiences: AudiencesService
     journeys: JourneysService
+    offers: OffersService
     bank_notifications: BankNotificationsService
 
     async def close(self) -> None:
@@ -182,4 +184,5 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     products=ProductsService(database), audiences=AudiencesService(database),
                     bank_notifications=BankNotificationsService(
                         database, box, publisher, EgressPolicy.from_setting(settings.provider_networks_allowed)),
-                    journeys=JourneysService(database, publisher, personas))
+                    journeys=JourneysService(database, publisher, personas),
+                    offers=OffersService(database))

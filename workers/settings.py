@@ -35,6 +35,7 @@ from workers.tasks.engagement import (
 )
 from workers.tasks.goal_funding import plan_goal_transfers, relay_goal_transfers
 from workers.tasks.insights import evaluate_insight_chunk, resend_lost_insight_chunks, start_due_insight_batches
+from workers.tasks.offers import recommend_offers
 from workers.tasks.webhooks import deliver_webhook, relay_lost_webhook_deliveries
 from workers.webhook_poster import EgressWebhookPoster
 
@@ -83,7 +84,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for arq.Worker; tests pass their own settings (queue name, Redis)."""
     return {
         "functions": [process_domain_event, process_ingest_event, evaluate_insight_chunk, run_campaign,
-                      plan_goal_transfers, refresh_derived_attributes,
+                      plan_goal_transfers, refresh_derived_attributes, recommend_offers,
                       # A worker killed mid-send leaves its job to another within about a minute (arq
                       # re-runs it once the longest function timeout + 10 s has passed; the lease is 30 s).
                       func(arq_job(dispatch_delivery), timeout=settings.delivery_lease_seconds),
@@ -108,6 +109,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
             cron(cron_task(relay_goal_transfers), second={7, 22, 37, 52}, run_at_startup=True),
             # Hourly, so that each tenant's derived attributes move with its own new day (its time zone).
             cron(cron_task(refresh_derived_attributes), minute=3, second=40, unique=True),
+            # Daily, after the night's derived attributes: suggestions wait for the bank's approval anyway.
+            cron(cron_task(recommend_offers), hour=5, minute=17, second=0, unique=True),
             # Bank notifications' webhook deliveries whose job Redis lost.
             cron(cron_task(relay_lost_webhook_deliveries), second={2, 17, 32, 47}, run_at_startup=True),
         ]),

@@ -182,6 +182,18 @@ class Reason(StrEnum):
     PRODUCT_EXISTS = "PRODUCT_EXISTS", "a product of that id exists already (ALREADY_EXISTS)"
     PRODUCT_NOT_LIVE = "PRODUCT_NOT_LIVE", "quoting a product without an approved version (FAILED_PRECONDITION)"
 
+    # -- recommended offers (docs/triggers.md, "Recommended offers") ------------------------------
+    OFFER_RECOMMENDATION_INVALID = "OFFER_RECOMMENDATION_INVALID", \
+        "an offer recommendation's id, display name, banner or target is invalid (INVALID_ARGUMENT)"
+    OFFER_RECOMMENDATION_EXISTS = "OFFER_RECOMMENDATION_EXISTS", \
+        "an offer recommendation of that id exists already (ALREADY_EXISTS)"
+    OFFER_RECOMMENDATION_NOT_FOUND = "OFFER_RECOMMENDATION_NOT_FOUND", "no such offer recommendation (NOT_FOUND)"
+    SUGGESTED_OFFER_NOT_FOUND = "SUGGESTED_OFFER_NOT_FOUND", "no such suggested offer (NOT_FOUND)"
+    SUGGESTED_OFFER_DECIDED = "SUGGESTED_OFFER_DECIDED", \
+        "approving or rejecting a suggestion that is no longer PENDING (FAILED_PRECONDITION)"
+    OFFER_ALREADY_SHOWN = "OFFER_ALREADY_SHOWN", \
+        "approving a suggestion whose customer has an unexpired banner for the product (FAILED_PRECONDITION)"
+
     # -- bank notifications (docs/triggers.md, "Bank notifications") ------------------------------
     BANK_NOTIFICATION_INVALID = "BANK_NOTIFICATION_INVALID", \
         "an assignee over 200 characters or with control characters (INVALID_ARGUMENT)"

@@ -108,3 +108,7 @@ AUDIENCE = ResourcePattern("audiences/{audience}", max_id_length=40)
 # Products: the bank's product ids; versions are numbered by Engage (1, 2, ...).
 PRODUCT = ResourcePattern("products/{product}", max_id_length=40)
 PRODUCT_VERSION = ResourcePattern("products/{product}/versions/{version}", max_id_length=40)
+
+# Recommended offers: recommendation ids are the bank's; suggestion ids are Engage's.
+OFFER_RECOMMENDATION = ResourcePattern("offerRecommendations/{offer_recommendation}", max_id_length=40)
+SUGGESTED_OFFER = ResourcePattern("suggestedOffers/{suggested_offer}")

@@ -37,6 +37,7 @@ from server.store.repositories.holdings import HoldingsRepository
 from server.store.repositories.insight_batches import InsightBatchesRepository
 from server.store.repositories.journeys import JourneyInstancesRepository, JourneyVersionsRepository
 from server.store.repositories.month_end_balances import MonthEndBalancesRepository
+from server.store.repositories.offers import OfferRecommendationsRepository, OfferSuggestionsRepository
 from server.store.repositories.otps import OtpsRepository
 from server.store.repositories.personas import (
     AttributeDefinitionsRepository,
@@ -125,6 +126,8 @@ class UnitOfWork:
     trigger_rules = _Repository[TriggerRulesRepository](TriggerRulesRepository)
     trigger_firings = _Repository[TriggerFiringsRepository](TriggerFiringsRepository)
     banners = _Repository[BannersRepository](BannersRepository)
+    offer_recommendations = _Repository[OfferRecommendationsRepository](OfferRecommendationsRepository)
+    offer_suggestions = _Repository[OfferSuggestionsRepository](OfferSuggestionsRepository)
     bank_notifications = _Repository[BankNotificationsRepository](BankNotificationsRepository)
 
     def __init__(self, database: Database, tenant_id: str | None = None, *,

@@ -14,6 +14,7 @@ from server.store import (  # noqa: F401  (registers its tables)
     engagement_models,
     goals_models,
     journeys_models,
+    offers_models,
     personas_models,
     products_models,
     triggers_models,
