@@ -17,8 +17,7 @@ from engage.operations.v1 import operations_service_pb2_grpc
 from engage.personas.v1 import personas_service_pb2_grpc
 from engage.products.v1 import products_service_pb2_grpc
 from engage.subscriptions.v1 import subscriptions_service_pb2_grpc
-from engage.triggers.v1 import offers_service_pb2_grpc
-from engage.triggers.v1 import bank_notifications_service_pb2_grpc
+from engage.triggers.v1 import bank_notifications_service_pb2_grpc, offers_service_pb2_grpc
 
 DEFAULT_DEADLINE_SECONDS = 30.0
 # Streams may carry a whole import: they get a longer default.
@@ -83,8 +82,8 @@ class Stubs:
     personas: personas_service_pb2_grpc.PersonasServiceAsyncStub
     journeys: journeys_service_pb2_grpc.JourneysServiceAsyncStub
     products: products_service_pb2_grpc.ProductsServiceAsyncStub
-    offers: offers_service_pb2_grpc.OffersServiceAsyncStub
     bank_notifications: bank_notifications_service_pb2_grpc.BankNotificationsServiceAsyncStub
+    offers: offers_service_pb2_grpc.OffersServiceAsyncStub
 
     async def close(self) -> None:
         await self.channel.close()

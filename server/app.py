@@ -16,8 +16,12 @@ from engage.operations.v1 import operations_service_pb2, operations_service_pb2_
 from engage.personas.v1 import personas_service_pb2, personas_service_pb2_grpc
 from engage.products.v1 import products_service_pb2, products_service_pb2_grpc
 from engage.subscriptions.v1 import subscriptions_service_pb2, subscriptions_service_pb2_grpc
-from engage.triggers.v1 import offers_service_pb2, offers_service_pb2_grpc
-from engage.triggers.v1 import bank_notifications_service_pb2, bank_notifications_service_pb2_grpc
+from engage.triggers.v1 import (
+    bank_notifications_service_pb2,
+    bank_notifications_service_pb2_grpc,
+    offers_service_pb2,
+    offers_service_pb2_grpc,
+)
 from server.bootstrap import Services
 from server.health import is_ready
 from server.queue_status import read_queue
@@ -46,8 +50,8 @@ SERVICE_NAMES = [
     personas_service_pb2.DESCRIPTOR.services_by_name["PersonasService"].full_name,
     journeys_service_pb2.DESCRIPTOR.services_by_name["JourneysService"].full_name,
     products_service_pb2.DESCRIPTOR.services_by_name["ProductsService"].full_name,
-    offers_service_pb2.DESCRIPTOR.services_by_name["OffersService"].full_name,
     bank_notifications_service_pb2.DESCRIPTOR.services_by_name["BankNotificationsService"].full_name,
+    offers_service_pb2.DESCRIPTOR.services_by_name["OffersService"].full_name,
 ]
 
 
@@ -79,9 +83,9 @@ def build_server(services: Services, address: str) -> tuple[grpc.aio.Server, int
         PersonasServicer(services.personas, services.audiences), server)
     products_service_pb2_grpc.add_ProductsServiceServicer_to_server(ProductsServicer(services.products), server)
     journeys_service_pb2_grpc.add_JourneysServiceServicer_to_server(JourneysServicer(services.journeys), server)
-    offers_service_pb2_grpc.add_OffersServiceServicer_to_server(OffersServicer(services.offers), server)
     bank_notifications_service_pb2_grpc.add_BankNotificationsServiceServicer_to_server(
         BankNotificationsServicer(services.bank_notifications), server)
+    offers_service_pb2_grpc.add_OffersServiceServicer_to_server(OffersServicer(services.offers), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

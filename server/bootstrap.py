@@ -44,8 +44,8 @@ from server.services.personas import PersonasService
 from server.services.products import ProductsService
 from server.services.subscriptions import SubscriptionsService
 from server.services.tenants import TenantService
-from server.services.triggers.offers import OffersService
 from server.services.triggers.notifications import BankNotificationsService
+from server.services.triggers.offers import OffersService
 from server.store.db import Database, open_database
 from server.transfer_stream import RedisTransferStream
 
@@ -77,8 +77,8 @@ class Services:
     products: ProductsService
     audiences: AudiencesService
     journeys: JourneysService
-    offers: OffersService
     bank_notifications: BankNotificationsService
+    offers: OffersService
 
     async def close(self) -> None:
         if self.redis is not None:
