@@ -207,6 +207,8 @@ class Reason(StrEnum):
     # -- personas: segment expressions (docs/segments.md) -----------------------------------------
     SEGMENT_EXPRESSION_INVALID = "SEGMENT_EXPRESSION_INVALID", \
         "a segment expression does not parse or does not fit the attribute catalogue (INVALID_ARGUMENT)"
+    TRIGGER_CONDITION_INVALID = "TRIGGER_CONDITION_INVALID", \
+        "a trigger rule's condition does not parse or does not fit the catalogue (INVALID_ARGUMENT; triggers.md)"
     ATTRIBUTE_DEFINITION_INVALID = "ATTRIBUTE_DEFINITION_INVALID", \
         "an attribute definition's name, type, ENUM values or default is invalid (INVALID_ARGUMENT)"
     ATTRIBUTE_DEFINITION_EXISTS = "ATTRIBUTE_DEFINITION_EXISTS", \
