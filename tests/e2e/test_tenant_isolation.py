@@ -10,7 +10,10 @@ from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.journeys.v1 import journeys_service_pb2 as journeys
 from engage.personas.v1 import personas_service_pb2 as personas
 from engage.products.v1 import products_service_pb2 as products
+from engage.triggers.v1 import bank_notifications_service_pb2 as notifications
 from server.domain.auth import Role
+from server.domain.triggers.notifications import NewBankNotification
+from server.store.uow import UnitOfWork
 from tests.integration.test_domain_events import run_worker_until_idle
 from tests.support.builders import amount_of, failure, seed_accounts, stream, transaction
 from tests.support.goal_reports import seed_goal_reports
@@ -277,3 +280,26 @@ async def test_another_banks_journeys_and_instances_are_not_found_and_never_list
     # Ours is untouched: still at its first step, nothing written to the customer.
     state = await service_stubs.journeys.GetJourneyState(journeys.GetJourneyStateRequest(name=instance.name))
     assert (state.current_step, dict(state.captured)) == ("ask", {})
+
+
+async def test_another_banks_notifications_and_webhook_deliveries_are_not_found(server, services, tenant):
+    async with UnitOfWork(services.database, tenant) as uow:
+        notified = await services.bank_notifications.notify(uow, [NewBankNotification(
+            "low_balance", 1, "f1", "c1", "a1", "call the customer", {"balance": "-1.00"})])
+        await uow.commit()
+    name = f"bankNotifications/{notified.notifications[0].notification_id}"
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+
+    async with server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as eve:
+        calls = eve.bank_notifications
+        for call in (calls.AcknowledgeBankNotification(notifications.AcknowledgeBankNotificationRequest(name=name)),
+                     calls.AssignBankNotification(notifications.AssignBankNotificationRequest(name=name,
+                                                                                             assignee="eve")),
+                     calls.ListWebhookDeliveries(notifications.ListWebhookDeliveriesRequest(bank_notification=name))):
+            assert (await failure(call))[:2] == (grpc.StatusCode.NOT_FOUND, "BANK_NOTIFICATION_NOT_FOUND")
+        assert not (await calls.ListBankNotifications(
+            notifications.ListBankNotificationsRequest())).bank_notifications
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as ana:
+        [ours] = (await ana.bank_notifications.ListBankNotifications(
+            notifications.ListBankNotificationsRequest())).bank_notifications
+        assert (ours.status, ours.assignee) == (notifications.BankNotification.NEW, "")
