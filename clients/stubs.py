@@ -17,7 +17,12 @@ from engage.operations.v1 import operations_service_pb2_grpc
 from engage.personas.v1 import personas_service_pb2_grpc
 from engage.products.v1 import products_service_pb2_grpc
 from engage.subscriptions.v1 import subscriptions_service_pb2_grpc
-from engage.triggers.v1 import bank_notifications_service_pb2_grpc, offers_service_pb2_grpc
+from engage.triggers.v1 import (
+    bank_notifications_service_pb2_grpc,
+    banners_service_pb2_grpc,
+    offers_service_pb2_grpc,
+    trigger_rules_service_pb2_grpc,
+)
 
 DEFAULT_DEADLINE_SECONDS = 30.0
 # Streams may carry a whole import: they get a longer default.
@@ -84,6 +89,8 @@ class Stubs:
     products: products_service_pb2_grpc.ProductsServiceAsyncStub
     bank_notifications: bank_notifications_service_pb2_grpc.BankNotificationsServiceAsyncStub
     offers: offers_service_pb2_grpc.OffersServiceAsyncStub
+    trigger_rules: trigger_rules_service_pb2_grpc.TriggerRulesServiceAsyncStub
+    banners: banners_service_pb2_grpc.BannersServiceAsyncStub
 
     async def close(self) -> None:
         await self.channel.close()
@@ -113,4 +120,6 @@ def connect(address: str, token: str | None = None, *, max_message_bytes: int = 
                  bank_notifications=bank_notifications_service_pb2_grpc.BankNotificationsServiceStub(
                      with_defaults),
                  products=products_service_pb2_grpc.ProductsServiceStub(with_defaults),
-                 offers=offers_service_pb2_grpc.OffersServiceStub(with_defaults))
+                 offers=offers_service_pb2_grpc.OffersServiceStub(with_defaults),
+                 trigger_rules=trigger_rules_service_pb2_grpc.TriggerRulesServiceStub(with_defaults),
+                 banners=banners_service_pb2_grpc.BannersServiceStub(with_defaults))

@@ -19,13 +19,18 @@ from engage.subscriptions.v1 import subscriptions_service_pb2, subscriptions_ser
 from engage.triggers.v1 import (
     bank_notifications_service_pb2,
     bank_notifications_service_pb2_grpc,
+    banners_service_pb2,
+    banners_service_pb2_grpc,
     offers_service_pb2,
     offers_service_pb2_grpc,
+    trigger_rules_service_pb2,
+    trigger_rules_service_pb2_grpc,
 )
 from server.bootstrap import Services
 from server.health import is_ready
 from server.queue_status import read_queue
 from server.rpc.bank_notifications_servicer import BankNotificationsServicer
+from server.rpc.banners_servicer import BannersServicer
 from server.rpc.engagement_servicer import EngagementServicer
 from server.rpc.goals_servicer import GoalsServicer
 from server.rpc.ingest_servicer import IngestServicer
@@ -37,6 +42,7 @@ from server.rpc.operations_servicer import OperationsServicer
 from server.rpc.personas_servicer import PersonasServicer
 from server.rpc.products_servicer import ProductsServicer
 from server.rpc.subscriptions_servicer import SubscriptionsServicer
+from server.rpc.triggers_servicer import TriggerRulesServicer
 from server.security.tokens import TokenVerifier
 from server.services.operations import OperationsService
 
@@ -52,6 +58,8 @@ SERVICE_NAMES = [
     products_service_pb2.DESCRIPTOR.services_by_name["ProductsService"].full_name,
     bank_notifications_service_pb2.DESCRIPTOR.services_by_name["BankNotificationsService"].full_name,
     offers_service_pb2.DESCRIPTOR.services_by_name["OffersService"].full_name,
+    trigger_rules_service_pb2.DESCRIPTOR.services_by_name["TriggerRulesService"].full_name,
+    banners_service_pb2.DESCRIPTOR.services_by_name["BannersService"].full_name,
 ]
 
 
@@ -86,6 +94,9 @@ def build_server(services: Services, address: str) -> tuple[grpc.aio.Server, int
     bank_notifications_service_pb2_grpc.add_BankNotificationsServiceServicer_to_server(
         BankNotificationsServicer(services.bank_notifications), server)
     offers_service_pb2_grpc.add_OffersServiceServicer_to_server(OffersServicer(services.offers), server)
+    trigger_rules_service_pb2_grpc.add_TriggerRulesServiceServicer_to_server(
+        TriggerRulesServicer(services.trigger_rules), server)
+    banners_service_pb2_grpc.add_BannersServiceServicer_to_server(BannersServicer(services.banners), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

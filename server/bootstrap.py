@@ -44,8 +44,10 @@ from server.services.personas import PersonasService
 from server.services.products import ProductsService
 from server.services.subscriptions import SubscriptionsService
 from server.services.tenants import TenantService
+from server.services.triggers.banners import BannersService
 from server.services.triggers.notifications import BankNotificationsService
 from server.services.triggers.offers import OffersService
+from server.services.triggers.rules import TriggerRulesService
 from server.store.db import Database, open_database
 from server.transfer_stream import RedisTransferStream
 
@@ -79,6 +81,8 @@ class Services:
     journeys: JourneysService
     bank_notifications: BankNotificationsService
     offers: OffersService
+    trigger_rules: TriggerRulesService
+    banners: BannersService
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -185,4 +189,5 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     bank_notifications=BankNotificationsService(
                         database, box, publisher, EgressPolicy.from_setting(settings.provider_networks_allowed)),
                     journeys=JourneysService(database, publisher, personas),
-                    offers=OffersService(database))
+                    offers=OffersService(database),
+                    trigger_rules=TriggerRulesService(database), banners=BannersService(database))

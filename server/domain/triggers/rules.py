@@ -1,5 +1,5 @@
 """Trigger rules (docs/triggers.md#rules): what a bank admin writes, the checks of each field, and the
-lifecycle as pure functions.
+lifecycle as pure functions. The condition is checked apart, by server.domain.triggers.parser.
 
 DRAFT -(submit)-> PENDING_APPROVAL -(approve, by another admin)-> ACTIVE <-(pause/resume)-> PAUSED;
 a rejection sends a pending rule back to DRAFT with its reason; any status but ARCHIVED may be archived,
@@ -18,9 +18,6 @@ from typing import Any
 
 from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
 from server.domain.reasons import Reason
-from server.domain.segments.attributes import AttributeCatalogue
-from server.domain.triggers.condition import Condition
-from server.domain.triggers.parser import parse_condition
 
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 REFERENCE_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # persona and audience ids
@@ -221,14 +218,6 @@ def check_definition(definition: RuleDefinition, prefix: str = "trigger_rule") -
     if bad:
         summary = "; ".join(f"{v.field}: {v.description}" for v in bad[:5])
         raise InvalidArgument(Reason.TRIGGER_RULE_INVALID, f"invalid trigger rule: {summary}", violations=bad)
-
-
-def check_rule(definition: RuleDefinition, catalogue: AttributeCatalogue, prefix: str = "trigger_rule"
-               ) -> Condition:
-    """The parsed condition of a definition whose fields are all valid: TRIGGER_RULE_INVALID naming
-    every bad field first, then TRIGGER_CONDITION_INVALID naming the bad part of the condition."""
-    check_definition(definition, prefix)
-    return parse_condition(definition.condition, catalogue, field=f"{prefix}.condition")
 
 
 def _audience_violations(audience: Audience, path: str) -> list[FieldViolation]:

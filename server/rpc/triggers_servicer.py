@@ -1,0 +1,114 @@
+"""engage.triggers.v1.TriggerRulesService: proto <-> domain translation only."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import grpc
+
+from engage.triggers.v1 import trigger_rules_service_pb2 as pb
+from engage.triggers.v1 import trigger_rules_service_pb2_grpc
+from server.domain import resource_names
+from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.pagination import page_request
+from server.domain.reasons import Reason
+from server.domain.triggers.rules import RuleDefinition
+from server.rpc.context import current_caller
+from server.rpc.triggers_convert import (
+    FIRING,
+    PARTS,
+    TRIGGER_RULE,
+    definition_from_proto,
+    firing_action_to_proto,
+    firing_to_proto,
+    rule_to_proto,
+)
+from server.services.triggers.rules import FIRINGS_LIST, RULES_LIST, TriggerRulesService
+
+Context = grpc.aio.ServicerContext
+
+
+def _mask(paths: list[str]) -> list[str]:
+    allowed = sorted(PARTS)
+    if not paths:
+        raise InvalidArgument(Reason.UPDATE_MASK_REQUIRED, "update_mask must name the fields to change",
+                              violations=[FieldViolation("update_mask", f"one or more of {allowed}")])
+    unknown = set(paths) - set(PARTS)
+    if unknown:
+        raise InvalidArgument(Reason.UPDATE_MASK_INVALID, f"these fields cannot be changed: {sorted(unknown)}",
+                              violations=[FieldViolation("update_mask", f"allowed: {allowed}")])
+    return paths
+
+
+class TriggerRulesServicer(trigger_rules_service_pb2_grpc.TriggerRulesServiceServicer):
+    def __init__(self, rules: TriggerRulesService) -> None:
+        self.rules = rules
+
+    async def CreateTriggerRule(self, request: pb.CreateTriggerRuleRequest, context: Context) -> pb.TriggerRule:
+        definition = definition_from_proto(request.trigger_rule)
+        return rule_to_proto(await self.rules.create_rule(current_caller(), request.trigger_rule_id, definition))
+
+    async def GetTriggerRule(self, request: pb.GetTriggerRuleRequest, context: Context) -> pb.TriggerRule:
+        return rule_to_proto(await self.rules.get_rule(current_caller(), TRIGGER_RULE.id(request.name, "name")))
+
+    async def ListTriggerRules(self, request: pb.ListTriggerRulesRequest, context: Context
+                               ) -> pb.ListTriggerRulesResponse:
+        page = await self.rules.list_rules(current_caller(),
+                                           page_request(request.page_size, request.page_token, RULES_LIST))
+        return pb.ListTriggerRulesResponse(trigger_rules=[rule_to_proto(r) for r in page.items],
+                                           next_page_token=page.next_page_token)
+
+    async def UpdateTriggerRule(self, request: pb.UpdateTriggerRuleRequest, context: Context) -> pb.TriggerRule:
+        rule_id = TRIGGER_RULE.id(request.trigger_rule.name, "trigger_rule.name")
+        paths = _mask(list(request.update_mask.paths))
+        changes = {path: PARTS[path](request.trigger_rule) for path in paths}
+
+        def change(current: RuleDefinition) -> RuleDefinition:
+            return dataclasses.replace(current, **changes)
+
+        return rule_to_proto(await self.rules.update_rule(current_caller(), rule_id, change))
+
+    async def SubmitTriggerRule(self, request: pb.SubmitTriggerRuleRequest, context: Context) -> pb.TriggerRule:
+        return rule_to_proto(await self.rules.submit(current_caller(), TRIGGER_RULE.id(request.name, "name")))
+
+    async def ApproveTriggerRule(self, request: pb.ApproveTriggerRuleRequest, context: Context) -> pb.TriggerRule:
+        if request.version < 0:
+            raise InvalidArgument(Reason.TRIGGER_RULE_INVALID, "version must not be negative",
+                                  violations=[FieldViolation("version", "the version reviewed, or 0")])
+        return rule_to_proto(await self.rules.approve(current_caller(), TRIGGER_RULE.id(request.name, "name"),
+                                                      request.version))
+
+    async def RejectTriggerRule(self, request: pb.RejectTriggerRuleRequest, context: Context) -> pb.TriggerRule:
+        return rule_to_proto(await self.rules.reject(current_caller(), TRIGGER_RULE.id(request.name, "name"),
+                                                     request.reason))
+
+    async def PauseTriggerRule(self, request: pb.PauseTriggerRuleRequest, context: Context) -> pb.TriggerRule:
+        return rule_to_proto(await self.rules.pause(current_caller(), TRIGGER_RULE.id(request.name, "name")))
+
+    async def ResumeTriggerRule(self, request: pb.ResumeTriggerRuleRequest, context: Context) -> pb.TriggerRule:
+        return rule_to_proto(await self.rules.resume(current_caller(), TRIGGER_RULE.id(request.name, "name")))
+
+    async def ArchiveTriggerRule(self, request: pb.ArchiveTriggerRuleRequest, context: Context) -> pb.TriggerRule:
+        return rule_to_proto(await self.rules.archive(current_caller(), TRIGGER_RULE.id(request.name, "name")))
+
+    async def BacktestTriggerRule(self, request: pb.BacktestTriggerRuleRequest, context: Context
+                                  ) -> pb.TriggerRuleBacktest:
+        # The BACKTEST helper of issue 20 adds it (server/services/triggers/backtest.py); until then it
+        # answers UNIMPLEMENTED rather than a result that was not computed.
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "BacktestTriggerRule is not available yet")
+        raise AssertionError("abort raises")
+
+    async def ListFirings(self, request: pb.ListFiringsRequest, context: Context) -> pb.ListFiringsResponse:
+        rule_id = TRIGGER_RULE.id(request.parent, "parent")
+        customer_id = resource_names.CUSTOMER.id(request.customer, "customer") if request.customer else None
+        page = await self.rules.list_firings(current_caller(), rule_id, customer_id,
+                                             page_request(request.page_size, request.page_token, FIRINGS_LIST))
+        return pb.ListFiringsResponse(firings=[firing_to_proto(f) for f in page.items],
+                                      next_page_token=page.next_page_token)
+
+    async def ExplainFiring(self, request: pb.ExplainFiringRequest, context: Context) -> pb.FiringExplanation:
+        rule_id, firing_id = FIRING.parse(request.name, "name")
+        explanation = await self.rules.explain_firing(current_caller(), rule_id, firing_id)
+        return pb.FiringExplanation(firing=firing_to_proto(explanation.firing), condition=explanation.condition,
+                                    values=dict(explanation.values),
+                                    actions=[firing_action_to_proto(a) for a in explanation.actions])
