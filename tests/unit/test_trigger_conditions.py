@@ -196,7 +196,7 @@ def test_the_examples_of_the_docs_parse() -> None:
     ("change(balance, last_month) > 1 FOR 2 MONTHS", "FOR_NEEDS_LAST_MONTH", 33, "not change(balance, …)"),
     ("deposit > 1 FOR 2 MONTHS", "FOR_NEEDS_LAST_MONTH", 13, "not deposit"),
     ("balance >", "SYNTAX", 10, "ends early; expected a number"),
-    ("overdraft > 3", "SYNTAX", 11, "unexpected '>'"),
+    ("Overdraft < -100", "SYNTAX", 11, "overdraft alone means balance < 0"),
     ("balance > 1 $", "SYNTAX", 13, "unexpected character '$'"),
     ("change(balance 30d) > 1", "SYNTAX", 16, "unexpected '30'"),
     ("month = 3", "SYNTAX", 1, "'month' is a word of the trigger condition language"),

@@ -50,7 +50,7 @@ MAX_LEAVES = 32
 # The words of the language beyond the segment grammar's; an attribute of one of these names cannot be
 # named in a condition (the segment grammar reserves and, or, not, in, between, is, set, true, false,
 # date, holds already).
-METRIC_WORDS = ("balance", "available_balance", "average_collected_balance", "min_balance", "overdraft_count")
+METRIC_WORDS = tuple(name.value for name in MetricName)
 RESERVED_WORDS = frozenset({*METRIC_WORDS, "overdraft", "change", "deposit", "withdrawal", "average_transaction",
                             "of", "for", "months", "month", "last_month"})
 
@@ -92,6 +92,7 @@ PERCENT: "%"
 """
 _SEGMENT_LEAVES = frozenset({"compare", "in_", "between", "is_set", "holds", "bare"})
 _DAYS_WINDOW = re.compile(r"^([0-9]{1,6})d$", re.IGNORECASE)
+_AFTER_OVERDRAFT = re.compile(r"(?<![A-Za-z0-9_])overdraft\s*$", re.IGNORECASE)
 
 
 @functools.cache
@@ -165,8 +166,12 @@ def _syntax_error(text: str, error: UnexpectedInput, field: str) -> InvalidArgum
     expected = _expected({str(name) for name in names})
     if isinstance(error, UnexpectedToken) and error.token.type != "$END":
         token = error.token
-        return condition_error(Problem.SYNTAX, f"unexpected {str(token)!r}; expected {expected}",
-                               _span_at(text, token.start_pos or 0, token.end_pos), field)
+        start = token.start_pos or 0
+        # `overdraft < -100` reads naturally, but overdraft is a whole condition: say what to write instead.
+        hint = (" (overdraft alone means balance < 0: compare balance instead)"
+                if _AFTER_OVERDRAFT.search(text, 0, start) else "")
+        return condition_error(Problem.SYNTAX, f"unexpected {str(token)!r}; expected {expected}{hint}",
+                               _span_at(text, start, token.end_pos), field)
     return condition_error(Problem.SYNTAX, f"the condition ends early; expected {expected}",
                            _span_at(text, len(text)), field)
 
