@@ -19,7 +19,10 @@ from engage.operations.v1 import operations_service_pb2
 from engage.personas.v1 import personas_service_pb2
 from engage.products.v1 import products_service_pb2
 from engage.subscriptions.v1 import subscriptions_service_pb2
+from engage.triggers.v1 import bank_notifications_service_pb2
 from server.domain.auth import Role
+from server.domain.triggers.notifications import NewBankNotification
+from server.store.uow import UnitOfWork
 from tests.support.builders import account
 from tests.support.products import approved_reference_loan, define_pricing_attributes, terms_json
 from tests.support.random_messages import STRINGS, random_message
@@ -28,7 +31,7 @@ from tests.support.yes_bank import add_customer, set_up_yes_bank
 SERVICES = ((engagement_service_pb2, "engagement"), (ingest_service_pb2, "ingest"), (insights_service_pb2, "insights"),
             (subscriptions_service_pb2, "subscriptions"), (operations_service_pb2, "operations"),
             (goals_service_pb2, "goals"), (personas_service_pb2, "personas"), (products_service_pb2, "products"),
-            (journeys_service_pb2, "journeys"))
+            (journeys_service_pb2, "journeys"), (bank_notifications_service_pb2, "bank_notifications"))
 CALLS_PER_METHOD_AND_ROLE = 6
 # JSON nested past what Python's parser recurses through, where requests carry JSON: page tokens (base64)
 # and an FCM service account (with the words that make a configuration one).
@@ -99,6 +102,11 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
         await define_pricing_attributes(admin)
         async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "approver")) as approver:
             loan = (await approved_reference_loan(admin, approver)).product_version.name
+        async with UnitOfWork(server.services.database, tenant) as uow:  # what a trigger rule's firing makes
+            notified = await server.services.bank_notifications.notify(uow, [NewBankNotification(
+                "low_balance", 1, "f1", "lisa-customer", "lisa-customer-chk", "call", {"balance": "-1.00"})])
+            await uow.commit()
+        notification = f"bankNotifications/{notified.notifications[0].notification_id}"
         # Names and ids that exist, so that calls get past "not found" into the code behind it.
         strings = [*STRINGS, *NESTED, bank.app, bank.event, bank.notice_event, bank.email_config, bank.sms_config,
                    bank.event_type, "lisa-customer", "lisa-customer-chk", "customers/lisa-customer",
@@ -110,7 +118,9 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
                                    "audiences/travellers"],
                       "products": [*strings, "products/personal-loan", loan, "products/personal-loan/versions/2",
                                    terms_json(), "EUR", "terms_json"],
-                      "journeys": [*strings, "journeys/travel", journey_instance, "ask", "done", "IsGlobetrotter"]}
+                      "journeys": [*strings, "journeys/travel", journey_instance, "ask", "done", "IsGlobetrotter"],
+                      "bank_notifications": [*strings, notification, f"https://127.0.0.1:{provider_sink.port}/hook",
+                                             provider_sink.base_url, "x" * 40]}
         faults = []
         for module, stub_name in SERVICES:
             for service in module.DESCRIPTOR.services_by_name.values():
