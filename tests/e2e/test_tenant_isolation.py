@@ -10,15 +10,22 @@ from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.journeys.v1 import journeys_service_pb2 as journeys
 from engage.personas.v1 import personas_service_pb2 as personas
 from engage.products.v1 import products_service_pb2 as products
+from engage.triggers.v1 import offers_service_pb2 as offers
 from engage.triggers.v1 import bank_notifications_service_pb2 as notifications
+from engage.triggers.v1 import banners_service_pb2 as banners
+from engage.triggers.v1 import trigger_rules_service_pb2 as rules
 from server.domain.auth import Role
 from server.domain.triggers.notifications import NewBankNotification
+from server.domain.triggers.records import Banner, FiringRecord
 from server.store.uow import UnitOfWork
 from tests.integration.test_domain_events import run_worker_until_idle
 from tests.support.builders import amount_of, failure, seed_accounts, stream, transaction
 from tests.support.goal_reports import seed_goal_reports
+from tests.support.offers import add_customers as add_offer_customers
+from tests.support.offers import add_product, create_recommendation, derive_attributes
 from tests.support.products import add_customer as add_loan_customer
 from tests.support.products import approved_reference_loan, define_reference_facts, quote_request, terms_json
+from tests.support.triggers import low_balance_rule
 
 
 async def test_other_tenants_resources_are_not_found_and_never_listed(server, services, tenant, service_stubs):
@@ -303,3 +310,77 @@ async def test_another_banks_notifications_and_webhook_deliveries_are_not_found(
         [ours] = (await ana.bank_notifications.ListBankNotifications(
             notifications.ListBankNotificationsRequest())).bank_notifications
         assert (ours.status, ours.assignee) == (notifications.BankNotification.NEW, "")
+
+
+async def test_another_banks_trigger_rules_firings_and_banners_are_not_found(server, services, tenant):
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as ana:
+        await ana.trigger_rules.CreateTriggerRule(rules.CreateTriggerRuleRequest(
+            trigger_rule=low_balance_rule(), trigger_rule_id="low_balance"))
+        await ana.trigger_rules.SubmitTriggerRule(rules.SubmitTriggerRuleRequest(name="triggerRules/low_balance"))
+    at = dt.datetime.now(dt.UTC)
+    async with UnitOfWork(services.database, tenant) as uow:
+        await uow.trigger_firings.add_firings([FiringRecord("f1", "low_balance", 1, "c1", "a1", at, None, "day:x")])
+        await uow.banners.add_banners([Banner("b1", "c1", "t", "b", "l", "https://bank.example", at,
+                                              at + dt.timedelta(days=1))])
+        await uow.commit()
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+    name, firing, banner = "triggerRules/low_balance", "triggerRules/low_balance/firings/f1", "customers/c1/banners/b1"
+
+    async with server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as eve, \
+            server.stubs(server.token(other, Role.BANK_ADMIN, "mallory")) as mallory, \
+            server.stubs(server.token(other, Role.SERVICE, "app")) as app, \
+            server.stubs(server.token(other, Role.USER, "c1")) as user:
+        calls = eve.trigger_rules
+        for call in (calls.GetTriggerRule(rules.GetTriggerRuleRequest(name=name)),
+                     calls.UpdateTriggerRule(rules.UpdateTriggerRuleRequest(
+                         trigger_rule=rules.TriggerRule(name=name, display_name="Theirs"),
+                         update_mask={"paths": ["display_name"]})),
+                     calls.SubmitTriggerRule(rules.SubmitTriggerRuleRequest(name=name)),
+                     mallory.trigger_rules.ApproveTriggerRule(rules.ApproveTriggerRuleRequest(name=name)),
+                     calls.RejectTriggerRule(rules.RejectTriggerRuleRequest(name=name, reason="no")),
+                     calls.PauseTriggerRule(rules.PauseTriggerRuleRequest(name=name)),
+                     calls.ResumeTriggerRule(rules.ResumeTriggerRuleRequest(name=name)),
+                     calls.ArchiveTriggerRule(rules.ArchiveTriggerRuleRequest(name=name)),
+                     calls.ListFirings(rules.ListFiringsRequest(parent=name))):
+            assert (await failure(call))[:2] == (grpc.StatusCode.NOT_FOUND, "TRIGGER_RULE_NOT_FOUND")
+        assert (await failure(calls.ExplainFiring(rules.ExplainFiringRequest(name=firing))))[:2] == \
+            (grpc.StatusCode.NOT_FOUND, "TRIGGER_FIRING_NOT_FOUND")
+        assert not (await calls.ListTriggerRules(rules.ListTriggerRulesRequest())).trigger_rules
+        for stubs in (app, user):
+            assert (await failure(stubs.banners.RecordBannerImpression(banners.RecordBannerImpressionRequest(
+                name=banner))))[:2] == (grpc.StatusCode.NOT_FOUND, "BANNER_NOT_FOUND")
+            assert (await failure(stubs.banners.RecordBannerClick(banners.RecordBannerClickRequest(
+                name=banner))))[:2] == (grpc.StatusCode.NOT_FOUND, "BANNER_NOT_FOUND")
+            assert not (await stubs.banners.ListBanners(banners.ListBannersRequest(parent="customers/c1"))).banners
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ben")) as ben:
+        ours = await ben.trigger_rules.ApproveTriggerRule(rules.ApproveTriggerRuleRequest(name=name))
+        assert (ours.status, ours.display_name, ours.version) == (rules.TRIGGER_RULE_STATUS_ACTIVE, "Low balance", 1)
+        listed = await ben.banners.ListBanners(banners.ListBannersRequest(parent="customers/c1"))
+        assert [(b.name, b.impressions, b.clicks) for b in listed.banners] == [(banner, 0, 0)]
+
+
+async def test_another_banks_offer_recommendations_and_suggestions_are_not_found(server, services, tenant,
+                                                                                 service_stubs):
+    await add_offer_customers(service_stubs)
+    await derive_attributes(services, tenant)
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as ana:
+        await add_product(ana)
+        name = (await create_recommendation(ana)).name
+        await ana.offers.RunOfferRecommendations(offers.RunOfferRecommendationsRequest())
+        suggestion = (await ana.offers.ListSuggestedOffers(offers.ListSuggestedOffersRequest())).suggested_offers[0]
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+
+    async with server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as eve:
+        for call in (eve.offers.GetOfferRecommendation(offers.GetOfferRecommendationRequest(name=name)),
+                     eve.offers.DeleteOfferRecommendation(offers.DeleteOfferRecommendationRequest(name=name)),
+                     eve.offers.RunOfferRecommendations(offers.RunOfferRecommendationsRequest(
+                         offer_recommendation=name)),
+                     eve.offers.ApproveSuggestedOffer(offers.ApproveSuggestedOfferRequest(name=suggestion.name)),
+                     eve.offers.RejectSuggestedOffer(offers.RejectSuggestedOfferRequest(name=suggestion.name))):
+            assert (await failure(call))[0] == grpc.StatusCode.NOT_FOUND
+        assert not (await eve.offers.ListOfferRecommendations(
+            offers.ListOfferRecommendationsRequest())).offer_recommendations
+        assert not (await eve.offers.ListSuggestedOffers(offers.ListSuggestedOffersRequest())).suggested_offers
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as ana:
+        ours = (await ana.offers.ListSuggestedOffers(offers.ListSuggestedOffersRequest())).suggested_offers
+        assert suggestion in ours and all(s.status == offers.SUGGESTED_OFFER_STATUS_PENDING for s in ours)

@@ -16,20 +16,9 @@ from server.domain.auth import Role
 from server.domain.triggers.records import Banner, FiringAction, FiringRecord
 from server.store.uow import UnitOfWork
 from tests.support.builders import failure
+from tests.support.triggers import CONDITION, low_balance_rule
 
-CONDITION = "average_collected_balance(30d) < 100 AND balance < 50"
 DAY = duration_pb2.Duration(seconds=86_400)
-THREE_DAYS = duration_pb2.Duration(seconds=3 * 86_400)
-
-
-def low_balance_rule(condition: str = CONDITION) -> pb.TriggerRule:
-    return pb.TriggerRule(
-        display_name="Low balance", description="Offer the overdraft cover",
-        audience=pb.TriggerAudience(all_customers=True), condition=condition,
-        actions=[pb.TriggerAction(banner=pb.BannerAction(
-                     title="Running low?", body="Overdraft cover from 2 EUR a month", call_to_action_label="See",
-                     call_to_action_url="https://bank.example/cover", lifetime=THREE_DAYS)),
-                 pb.TriggerAction(bank_notification=pb.BankNotificationAction(note="call them"))])
 
 
 async def test_a_rule_is_approved_by_another_admin_and_edits_go_back_to_approval(server, tenant):
