@@ -19,11 +19,12 @@ from engage.operations.v1 import operations_service_pb2
 from engage.personas.v1 import personas_service_pb2
 from engage.products.v1 import products_service_pb2
 from engage.subscriptions.v1 import subscriptions_service_pb2
-from engage.triggers.v1 import bank_notifications_service_pb2
+from engage.triggers.v1 import bank_notifications_service_pb2, offers_service_pb2
 from server.domain.auth import Role
 from server.domain.triggers.notifications import NewBankNotification
 from server.store.uow import UnitOfWork
 from tests.support.builders import account
+from tests.support.offers import create_recommendation
 from tests.support.products import approved_reference_loan, define_pricing_attributes, terms_json
 from tests.support.random_messages import STRINGS, random_message
 from tests.support.yes_bank import add_customer, set_up_yes_bank
@@ -31,6 +32,7 @@ from tests.support.yes_bank import add_customer, set_up_yes_bank
 SERVICES = ((engagement_service_pb2, "engagement"), (ingest_service_pb2, "ingest"), (insights_service_pb2, "insights"),
             (subscriptions_service_pb2, "subscriptions"), (operations_service_pb2, "operations"),
             (goals_service_pb2, "goals"), (personas_service_pb2, "personas"), (products_service_pb2, "products"),
+            (offers_service_pb2, "offers"),
             (journeys_service_pb2, "journeys"), (bank_notifications_service_pb2, "bank_notifications"))
 CALLS_PER_METHOD_AND_ROLE = 6
 # JSON nested past what Python's parser recurses through, where requests carry JSON: page tokens (base64)
@@ -102,6 +104,11 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
         await define_pricing_attributes(admin)
         async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "approver")) as approver:
             loan = (await approved_reference_loan(admin, approver)).product_version.name
+        # An offer recommendation of the loan and a suggestion of it, pending.
+        await create_recommendation(admin, criteria="NOT holds('LOAN')", product="products/personal-loan")
+        await admin.offers.RunOfferRecommendations(offers_service_pb2.RunOfferRecommendationsRequest())
+        suggestion = (await admin.offers.ListSuggestedOffers(offers_service_pb2.ListSuggestedOffersRequest()))\
+            .suggested_offers[0].name
         async with UnitOfWork(server.services.database, tenant) as uow:  # what a trigger rule's firing makes
             notified = await server.services.bank_notifications.notify(uow, [NewBankNotification(
                 "low_balance", 1, "f1", "lisa-customer", "lisa-customer-chk", "call", {"balance": "-1.00"})])
@@ -116,6 +123,9 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
         strings_of = {"personas": [*strings, "IsGlobetrotter", "attributeDefinitions/IsGlobetrotter",
                                    "personas/globetrotter", "customers/lisa-customer/attributes",
                                    "audiences/travellers"],
+                      "offers": [*strings, "offerRecommendations/rich_savers", suggestion, "products/personal-loan",
+                                 "avg_collected_balance >= 2500", "personas/globetrotter", "audiences/travellers",
+                                 "https://bank.example/offer"],
                       "products": [*strings, "products/personal-loan", loan, "products/personal-loan/versions/2",
                                    terms_json(), "EUR", "terms_json"],
                       "journeys": [*strings, "journeys/travel", journey_instance, "ask", "done", "IsGlobetrotter"],
