@@ -10,9 +10,9 @@ from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.journeys.v1 import journeys_service_pb2 as journeys
 from engage.personas.v1 import personas_service_pb2 as personas
 from engage.products.v1 import products_service_pb2 as products
-from engage.triggers.v1 import offers_service_pb2 as offers
 from engage.triggers.v1 import bank_notifications_service_pb2 as notifications
 from engage.triggers.v1 import banners_service_pb2 as banners
+from engage.triggers.v1 import offers_service_pb2 as offers
 from engage.triggers.v1 import trigger_rules_service_pb2 as rules
 from server.domain.auth import Role
 from server.domain.triggers.notifications import NewBankNotification
