@@ -25,6 +25,7 @@ from server.domain.triggers.offers import (
 )
 from server.rpc.context import current_caller
 from server.rpc.convert import timestamp_to_proto
+from server.rpc.triggers_convert import BANNER
 from server.services.triggers.offers import RECOMMENDATIONS_LIST, SUGGESTIONS_LIST, OffersService
 
 Context = grpc.aio.ServicerContext
@@ -90,7 +91,7 @@ def suggestion_to_proto(suggestion: SuggestedOffer) -> pb.SuggestedOffer:
         product=resource_names.PRODUCT.format(suggestion.product_id), indicator_values=dict(suggestion.values),
         status=_STATUS_TO_PROTO[suggestion.status], decided_by=suggestion.decided_by,
         decide_time=timestamp_to_proto(suggestion.decided_at), rejection_reason=suggestion.rejection_reason,
-        banner=f"customers/{suggestion.customer_id}/banners/{suggestion.banner_id}" if suggestion.banner_id else "",
+        banner=BANNER.format(suggestion.customer_id, suggestion.banner_id) if suggestion.banner_id else "",
         create_time=timestamp_to_proto(suggestion.created_at))
 
 

@@ -1,10 +1,8 @@
 """Recommended offers through gRPC, on both databases: customers whose average collected balance
 qualifies and who lack the product are suggested it, the others are not; nothing is shown before the
 bank approves; an approval makes the customer's banner, a rejection none and keeps them out for 90
-days; another bank sees none of it.
-
-Banners are read from the store (server.store.triggers_models.BannerRow): the BannersService servicer
-is another helper's and had not landed when these tests were written."""
+days; another bank sees none of it. Banners are read as the bank's app reads them (ListBanners), and
+from the store for what the message does not carry (the suggestion that made it)."""
 
 from __future__ import annotations
 
@@ -14,6 +12,7 @@ import uuid
 import grpc
 from sqlalchemy import select
 
+from engage.triggers.v1 import banners_service_pb2 as bpb
 from engage.triggers.v1 import offers_service_pb2 as pb
 from server.domain.auth import Role
 from server.store.triggers_models import BannerRow
@@ -39,6 +38,10 @@ async def _suggestions(admin, **filters) -> list[pb.SuggestedOffer]:  # type: ig
         token = page.next_page_token
         if not token:
             return found
+
+
+async def _shown(stubs, customer_id: str) -> list[bpb.Banner]:  # type: ignore[no-untyped-def]
+    return list((await stubs.banners.ListBanners(bpb.ListBannersRequest(parent=f"customers/{customer_id}"))).banners)
 
 
 def _customers(suggestions: list[pb.SuggestedOffer]) -> list[str]:
@@ -74,6 +77,7 @@ async def test_qualifying_customers_are_suggested_and_shown_only_once_approved(s
         assert dict(rich.indicator_values) == {"avg_collected_balance": "3000"}
         assert rich.offer_recommendation == created.name and not rich.banner and not rich.decided_by
         assert await _banners(services, tenant) == []  # nothing shown before approval
+        assert await _shown(service_stubs, "rich") == [] and await _shown(service_stubs, "edge") == []
         assert (await ana.offers.GetOfferRecommendation(pb.GetOfferRecommendationRequest(
             name=created.name))).HasField("last_run_time")
 
@@ -91,6 +95,11 @@ async def test_qualifying_customers_are_suggested_and_shown_only_once_approved(s
         assert (banner.title, banner.cta_label, banner.cta_url) == \
             ("Earn more on your savings", "Open now", "https://bank.example/premium")
         assert banner.expires_at - banner.created_at == dt.timedelta(days=14)
+        async with server.stubs(server.token(tenant, Role.USER, "rich")) as customer:
+            [shown] = await _shown(customer, "rich")  # what the bank's app shows the customer
+        assert (shown.name, shown.title, shown.body, shown.call_to_action_url, shown.product, shown.trigger_rule) == \
+            (approved.banner, "Earn more on your savings", "Premium savings pays 3% a year.",
+             "https://bank.example/premium", PRODUCT, "")
         assert (await failure(ben.offers.ApproveSuggestedOffer(pb.ApproveSuggestedOfferRequest(name=rich.name))))[:2] \
             == (grpc.StatusCode.FAILED_PRECONDITION, "SUGGESTED_OFFER_DECIDED")
 
@@ -99,6 +108,7 @@ async def test_qualifying_customers_are_suggested_and_shown_only_once_approved(s
             name=edge.name, reason="balance only just at the line"))
         assert rejected.status == REJECTED and rejected.rejection_reason == "balance only just at the line"
         assert [b.customer_id for b in await _banners(services, tenant)] == ["rich"]  # none for edge
+        assert await _shown(service_stubs, "edge") == []
         assert _customers(await _suggestions(ana, status=APPROVED)) == ["rich"]
         assert _customers(await _suggestions(ana, status=REJECTED)) == ["edge"]
         assert await _suggestions(ana, status=PENDING) == []
