@@ -88,6 +88,10 @@ def _product(name: str, path: str) -> str | None:
     return resource_names.PRODUCT.id(name, path) if name else None
 
 
+def _event(name: str, path: str) -> str:
+    return resource_names.ENGAGEMENT["events"].id(name, path) if name else ""
+
+
 def action_from_proto(message: pb.TriggerAction, path: str) -> Action:
     match message.WhichOneof("kind"):
         case "banner":
@@ -99,7 +103,8 @@ def action_from_proto(message: pb.TriggerAction, path: str) -> Action:
             return BankNotificationAction(message.bank_notification.note)
         case "message":
             m = message.message
-            return MessageAction(m.event_type, dict(m.attributes), _product(m.product, f"{path}.message.product"))
+            return MessageAction(_event(m.event, f"{path}.message.event"), dict(m.attributes),
+                                 _product(m.product, f"{path}.message.product"))
     raise _invalid(path, "is required: banner, bank_notification or message")
 
 
@@ -112,7 +117,7 @@ def action_to_proto(action: Action) -> pb.TriggerAction:
     if isinstance(action, BankNotificationAction):
         return pb.TriggerAction(bank_notification=pb.BankNotificationAction(note=action.note))
     return pb.TriggerAction(message=pb.MessageAction(
-        event_type=action.event_type, attributes=dict(action.attributes),
+        event=resource_names.ENGAGEMENT["events"].format(action.event_id), attributes=dict(action.attributes),
         product="" if action.product_id is None else resource_names.PRODUCT.format(action.product_id)))
 
 

@@ -22,7 +22,7 @@ from server.domain.reasons import Reason
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 REFERENCE_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # persona and audience ids
 PRODUCT_ID = re.compile(r"^[^/\x00-\x1f\x7f]{1,40}$")
-EVENT_TYPE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
+EVENT_ID = re.compile(r"^[^/\x00-\x1f\x7f]{1,40}$")
 CUSTOMER_ID = re.compile(r"^[^/\x00-\x1f\x7f]{1,64}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks are text
 
@@ -88,7 +88,7 @@ class BankNotificationAction:
 
 @dataclass(frozen=True)
 class MessageAction:
-    event_type: str
+    event_id: str  # an Engagement event of the tenant (events/{id}), sent through its templates
     attributes: Mapping[str, str] = field(default_factory=dict)
     product_id: str | None = None
 
@@ -191,8 +191,8 @@ def definition_violations(definition: RuleDefinition, prefix: str = "trigger_rul
         elif isinstance(action, BankNotificationAction):
             text(f"{path}.note", action.note, MAX_NOTE, required=True)
         else:
-            if not EVENT_TYPE.match(action.event_type):
-                bad.append(FieldViolation(f"{prefix}.{path}.event_type", "1 to 64 characters, required"))
+            if not EVENT_ID.match(action.event_id):
+                bad.append(FieldViolation(f"{prefix}.{path}.event", "events/{id}: 1 to 40 characters, required"))
             if len(action.attributes) > MAX_MESSAGE_ATTRIBUTES:
                 bad.append(FieldViolation(f"{prefix}.{path}.attributes",
                                           f"at most {MAX_MESSAGE_ATTRIBUTES} attributes"))

@@ -41,7 +41,7 @@ def action_to_json(action: Action) -> dict[str, Any]:
                 "product_id": action.product_id}
     if isinstance(action, BankNotificationAction):
         return {"kind": kind.value, "note": action.note}
-    return {"kind": kind.value, "event_type": action.event_type, "attributes": dict(action.attributes),
+    return {"kind": kind.value, "event_id": action.event_id, "attributes": dict(action.attributes),
             "product_id": action.product_id}
 
 
@@ -52,7 +52,7 @@ def action_from_json(value: dict[str, Any]) -> Action:
                                 dt.timedelta(seconds=value["lifetime_seconds"]), value.get("product_id"))
         case ActionKind.BANK_NOTIFICATION:
             return BankNotificationAction(value["note"])
-    return MessageAction(value["event_type"], dict(value.get("attributes", {})), value.get("product_id"))
+    return MessageAction(value["event_id"], dict(value.get("attributes", {})), value.get("product_id"))
 
 
 def actions_to_json(actions: tuple[Action, ...]) -> list[dict[str, Any]]:

@@ -154,8 +154,8 @@ class TriggerRulesService:
             if isinstance(action, BannerAction | MessageAction) and action.product_id is not None \
                     and await uow.products.get(action.product_id) is None:
                 missing.append(f"products/{action.product_id}")
-            if isinstance(action, MessageAction) and await uow.event_types.get(action.event_type) is None:
-                missing.append(f"eventTypes/{action.event_type}")
+            if isinstance(action, MessageAction) and not await uow.events.get_many({action.event_id}):
+                missing.append(f"events/{action.event_id}")
         if missing:
             raise FailedPrecondition(Reason.TRIGGER_RULE_REFERENCE_UNKNOWN,
                                      f"the rule names what the bank does not have: {', '.join(missing)}",

@@ -213,11 +213,11 @@ class MessageAction(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-    EVENT_TYPE_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
     ATTRIBUTES_FIELD_NUMBER: _builtins.int
     PRODUCT_FIELD_NUMBER: _builtins.int
-    event_type: _builtins.str
-    """One of the tenant's Engagement event types."""
+    event: _builtins.str
+    """`events/{event}`: one of the tenant's Engagement events, sent with its templates."""
     product: _builtins.str
     """`products/{product}`: optional; makes the rule an offer of the product."""
     @_builtins.property
@@ -227,13 +227,13 @@ class MessageAction(_message.Message):
     def __init__(
         self,
         *,
-        event_type: _builtins.str = ...,
+        event: _builtins.str = ...,
         attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         product: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attributes", b"attributes", "event_type", b"event_type", "product", b"product"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attributes", b"attributes", "event", b"event", "product", b"product"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
