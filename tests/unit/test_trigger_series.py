@@ -68,24 +68,24 @@ def test_average_collected_balance_with_fed_carried_and_unknown_days():
     account, _ = apply_posting(snapshot("0"), posting(NOV[2], "100", "100"))
     account, _ = apply_posting(account, posting(NOV[4], "50", "150"))
     account, _ = apply_fed_balance(account, NOV[4], D("200"))
-    assert average_collected_balance(account.days, NOV[0], NOV[5]) == D("150.0000")
-    assert average_collected_balance(account.days, NOV[0], NOV[1]) is None
-    assert average_collected_balance(account.days, NOV[5], NOV[9]) == D("200.0000")  # carried in
-    assert average_collected_balance(account.days, NOV[3], NOV[5]) == D("166.6667")  # rounded half-up
-    assert collected_balance_on(account.days, NOV[3]) == D("100")
-    assert collected_balance_on(account.days, NOV[1]) is None
+    assert average_collected_balance(account, NOV[0], NOV[5]) == D("150.0000")
+    assert average_collected_balance(account, NOV[0], NOV[1]) is None
+    assert average_collected_balance(account, NOV[5], NOV[9]) == D("200.0000")  # carried in
+    assert average_collected_balance(account, NOV[3], NOV[5]) == D("166.6667")  # rounded half-up
+    assert collected_balance_on(account, NOV[3]) == D("100")
+    assert collected_balance_on(account, NOV[1]) is None
 
 
 def test_min_balance_counts_the_carried_balance_only_when_the_window_starts_quiet():
     account, _ = apply_posting(snapshot("10"), posting(NOV[2], "-20", "-10"))
     account, _ = apply_posting(account, posting(NOV[2], "40", "30", "b"))
     account, _ = apply_posting(account, posting(NOV[6], "-5", "25", "c"))
-    assert min_balance(account.days, NOV[0], NOV[9]) == D("-10")
-    assert min_balance(account.days, NOV[3], NOV[9]) == D("25")  # 30 carried in, 25 on the 7th
-    assert min_balance(account.days, NOV[6], NOV[9]) == D("25")  # the 7th opens at 30
-    assert min_balance(account.days, NOV[0], NOV[1]) is None
+    assert min_balance(account, NOV[0], NOV[9]) == D("-10")
+    assert min_balance(account, NOV[3], NOV[9]) == D("25")  # 30 carried in, 25 on the 7th
+    assert min_balance(account, NOV[6], NOV[9]) == D("25")  # the 7th opens at 30
+    assert min_balance(account, NOV[0], NOV[1]) is None
     account, _ = apply_fed_balance(account, NOV[7], D("24"))
-    assert min_balance(account.days, NOV[7], NOV[9]) == D("24")
+    assert min_balance(account, NOV[7], NOV[9]) == D("24")
 
 
 def test_overdraft_count_counts_the_days_the_balance_went_below_zero():
@@ -94,17 +94,17 @@ def test_overdraft_count_counts_the_days_the_balance_went_below_zero():
     account, _ = apply_posting(account, posting(NOV[3], "-5", "-20", "c"))  # already below: not a new one
     account, _ = apply_posting(account, posting(NOV[4], "40", "20", "d"))
     account, _ = apply_posting(account, posting(NOV[5], "-30", "-10", "e"))
-    assert overdraft_count(account.days, NOV[0], NOV[9]) == 2
-    assert overdraft_count(account.days, NOV[3], NOV[4]) == 0
-    assert overdraft_count(account.days, NOV[0], NOV[1]) is None
-    assert overdraft_count(account.days, NOV[7], NOV[9]) == 0  # balance known (carried), no overdraft
+    assert overdraft_count(account, NOV[0], NOV[9]) == 2
+    assert overdraft_count(account, NOV[3], NOV[4]) == 0
+    assert overdraft_count(account, NOV[0], NOV[1]) is None
+    assert overdraft_count(account, NOV[7], NOV[9]) == 0  # balance known (carried), no overdraft
 
 
 def test_posting_totals():
     account, _ = apply_posting(snapshot("0"), posting(NOV[2], "-20", "-20", "a"))
     account, _ = apply_posting(account, posting(NOV[4], "30", "10", "b"))
-    assert posting_totals(account.days, NOV[0], NOV[9]) == (2, D("50"))
-    assert posting_totals(account.days, NOV[3], NOV[9]) == (1, D("30"))
+    assert posting_totals(account, NOV[0], NOV[9]) == (2, D("50"))
+    assert posting_totals(account, NOV[3], NOV[9]) == (1, D("30"))
 
 
 def test_previous_month():
@@ -165,7 +165,7 @@ def test_average_collected_balance_is_the_mean_of_the_days(events, end_offset, l
     known = _collected_day_by_day(after, fed, end)
     counted = [known[d] for d in known if start <= d <= end]
     expected = (sum(counted) / len(counted)).quantize(D("0.0001"), ROUND_HALF_UP) if counted else None
-    assert average_collected_balance(account.days, start, end) == expected
+    assert average_collected_balance(account, start, end) == expected
 
 
 @settings(max_examples=200, deadline=None)
@@ -188,5 +188,34 @@ def test_min_balance_and_overdraft_count_day_by_day(events, end_offset, length):
             overdrafts += any(a >= 0 > b for a, b in pairwise(todays))
         previous = todays[-1]
         day += dt.timedelta(days=1)
-    assert min_balance(account.days, start, end) == (min(balances) if balances else None)
-    assert overdraft_count(account.days, start, end) == (overdrafts if known_days else None)
+    assert min_balance(account, start, end) == (min(balances) if balances else None)
+    assert overdraft_count(account, start, end) == (overdrafts if known_days else None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(happenings, st.lists(st.tuples(st.integers(0, 70), st.integers(1, 40)), min_size=1, max_size=5))
+def test_running_sums_shared_between_snapshots_agree_with_fresh_ones(events, windows):
+    """Snapshots derived from one another share running sums; querying them in any order, and branching
+    two ways from one snapshot, gives what a snapshot of the same rows computed afresh gives."""
+    account = snapshot("0")
+    balance = D(0)
+    seen = []
+    for n, (offset, is_fed, amount) in enumerate(sorted(events, key=lambda e: e[0])):
+        day = FIRST + dt.timedelta(days=offset)
+        if is_fed:
+            account, _ = apply_fed_balance(account, day, amount)
+        else:
+            balance += amount
+            sibling, _ = apply_posting(account, posting(day + dt.timedelta(days=1), "1", balance + 1, "s"))
+            average_collected_balance(sibling, FIRST, day)  # the sibling extends the shared sums first
+            account, _ = apply_posting(account, posting(day, amount, balance, f"t{n}"))
+            seen.append(sibling)
+        average_collected_balance(account, FIRST, day)  # and the chain itself as it goes
+        seen.append(account)
+    for end_offset, length in windows:
+        end = FIRST + dt.timedelta(days=end_offset)
+        start = end - dt.timedelta(days=length - 1)
+        for shared in reversed(seen):
+            fresh = AccountSnapshot("acc1", "cus1", "USD", shared.balance, shared.balance, shared.days)
+            for metric in (average_collected_balance, overdraft_count, posting_totals, min_balance):
+                assert metric(shared, start, end) == metric(fresh, start, end)

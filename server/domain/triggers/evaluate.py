@@ -1,0 +1,260 @@
+"""A parsed trigger condition evaluated for one account on one day, with the values it read
+(docs/triggers.md#conditions). Pure: the caller hands the account's snapshot after the posting being
+evaluated (apply_posting), the snapshot before it, and the customer's facts.
+
+Cheap by construction, since the live path evaluates every active rule at every posting: the condition is
+parsed once per rule version (never here), AND and OR stop at the first part that decides, and metric
+values are memoised in an AccountMetrics per (snapshot, evaluation day) that the caller may share across
+all the rules evaluated at one posting (one average over 30 days computed once for fifty rules). The values
+read are kept as Decimals and formatted only when `Evaluation.values` is asked for (a firing's
+explanation), not for the many evaluations that fire nothing.
+
+Comparisons with percentages are exact (the sides are cross-multiplied, never divided); the percentages
+shown in `values` are rounded half-up to 4 places. A metric without a value makes every comparison on
+it false and shows as ""."""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+
+from server.domain.events import Posting
+from server.domain.segments.evaluate import CustomerFacts
+from server.domain.segments.evaluate import evaluate as holds_for_customer
+from server.domain.segments.expression import Comparator
+from server.domain.triggers.condition import (
+    AVERAGE_TRANSACTION_DAYS,
+    POSTING_WORDS,
+    AllOf,
+    AnyOf,
+    ChangeCompare,
+    Condition,
+    Metric,
+    MetricCompare,
+    MetricName,
+    Negation,
+    PostingCompare,
+    RelativeTo,
+    SegmentLeaf,
+    Window,
+    WindowKind,
+)
+from server.domain.triggers.series import (
+    EXACT,
+    FOUR_PLACES,
+    AccountSnapshot,
+    average_collected_balance,
+    collected_balance_on,
+    min_balance,
+    overdraft_count,
+    posting_totals,
+    previous_month,
+)
+
+_ONE_DAY = dt.timedelta(days=1)
+_HUNDRED = Decimal(100)
+
+_COMPARE: dict[Comparator, Callable[[Decimal, Decimal], bool]] = {
+    Comparator.EQ: operator.eq, Comparator.NE: operator.ne, Comparator.LT: operator.lt,
+    Comparator.LE: operator.le, Comparator.GT: operator.gt, Comparator.GE: operator.ge,
+}
+
+Reading = Decimal | None
+
+
+def window_bounds(window: Window, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day of a window evaluated on `as_of` (both included)."""
+    if window.kind is WindowKind.DAYS:
+        return as_of - dt.timedelta(days=window.days - 1), as_of
+    if window.kind is WindowKind.MONTH_TO_DATE:
+        return as_of.replace(day=1), as_of
+    return previous_month(as_of)
+
+
+class AccountMetrics:
+    """The metrics of one account snapshot evaluated on one day, each computed at most once. Share one
+    across the rules evaluated for the same snapshot and day; never across snapshots."""
+
+    __slots__ = ("_cache", "as_of", "snapshot")
+
+    def __init__(self, snapshot: AccountSnapshot, as_of: dt.date) -> None:
+        self.snapshot = snapshot
+        self.as_of = as_of
+        self._cache: dict[tuple[MetricName, dt.date, dt.date], Reading] = {}
+
+    def now(self, metric: Metric) -> Reading:
+        """The metric's value on the evaluation day (last_month: over the last complete month)."""
+        if metric.window is None:
+            return self._point_value(metric.name, self.as_of)
+        return self.over(metric.name, *window_bounds(metric.window, self.as_of))
+
+    def at_end_of(self, metric: Metric, day: dt.date) -> Reading:
+        """The metric's value as it stood at the end of `day` (the evaluation day: as it stands now)."""
+        if metric.window is None:
+            return self._point_value(metric.name, day)
+        return self.over(metric.name, *window_bounds(metric.window, day))
+
+    def over(self, name: MetricName, start: dt.date, end: dt.date) -> Reading:
+        """A windowed metric over [start, end]."""
+        key = (name, start, end)
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        snapshot = self.snapshot
+        value: Reading
+        if name is MetricName.AVERAGE_COLLECTED_BALANCE:
+            value = average_collected_balance(snapshot, start, end)
+        elif name is MetricName.MIN_BALANCE:
+            value = min_balance(snapshot, start, end)
+        elif name is MetricName.OVERDRAFT_COUNT:
+            count = overdraft_count(snapshot, start, end)
+            value = None if count is None else Decimal(count)
+        else:
+            raise ValueError(f"{name} has no window")
+        self._cache[key] = value
+        return value
+
+    def _point_value(self, name: MetricName, day: dt.date) -> Reading:
+        if day >= self.as_of:
+            return self.snapshot.balance if name is MetricName.BALANCE else self.snapshot.available_balance
+        if name is MetricName.BALANCE:
+            return collected_balance_on(self.snapshot, day)
+        return None  # the available balance of a past day is not kept
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Whether the condition held, and every metric it read: its canonical text -> value."""
+
+    matched: bool
+    read: Mapping[str, Reading] = field(default_factory=dict)
+
+    @cached_property
+    def values(self) -> Mapping[str, str]:
+        """The values read as plain decimals ("" for a metric without a value): what ExplainFiring shows."""
+        return {key: "" if value is None else format(value, "f") for key, value in self.read.items()}
+
+
+def evaluate(condition: Condition, *, snapshot: AccountSnapshot, as_of: dt.date, posting: Posting | None,
+             before: AccountSnapshot | None, facts: CustomerFacts,
+             metrics: AccountMetrics | None = None) -> Evaluation:
+    """Evaluate on `as_of` (a posting's: the `day` of the row apply_posting returned). `snapshot` is the
+    account after `posting` (already applied); `before` the account just before it (None: derived from
+    snapshot and posting). `posting` None (a re-check without one): every deposit/withdrawal leaf is false.
+    `metrics`: a memo for this very snapshot and day, to share across rules (created when None)."""
+    run = _Run(metrics if metrics is not None else AccountMetrics(snapshot, as_of), posting, before, facts)
+    matched = run.holds(condition)
+    return Evaluation(matched, run.read)
+
+
+class _Run:
+    __slots__ = ("before", "facts", "metrics", "posting", "read")
+
+    def __init__(self, metrics: AccountMetrics, posting: Posting | None, before: AccountSnapshot | None,
+                 facts: CustomerFacts) -> None:
+        self.metrics = metrics
+        self.posting = posting
+        self.before = before
+        self.facts = facts
+        self.read: dict[str, Reading] = {}
+
+    def holds(self, condition: Condition) -> bool:
+        if isinstance(condition, MetricCompare):
+            return self._metric(condition)
+        if isinstance(condition, AllOf):
+            return all(self.holds(part) for part in condition.parts)
+        if isinstance(condition, AnyOf):
+            return any(self.holds(part) for part in condition.parts)
+        if isinstance(condition, PostingCompare):
+            return self._posting(condition)
+        if isinstance(condition, ChangeCompare):
+            return self._change(condition)
+        if isinstance(condition, Negation):
+            return not self.holds(condition.part)
+        if isinstance(condition, SegmentLeaf):
+            return holds_for_customer(condition.expression, self.facts)
+        raise TypeError(f"not a condition: {condition!r}")
+
+    def _metric(self, leaf: MetricCompare) -> bool:
+        metric = leaf.metric
+        compare = _COMPARE[leaf.comparator]
+        if not leaf.months:
+            value = self.metrics.now(metric)
+            self.read[str(metric)] = value
+            return value is not None and compare(value, leaf.amount)
+        # FOR n MONTHS: each of the last n complete calendar months on its own.
+        for back in range(1, leaf.months + 1):
+            start, end = previous_month(self.metrics.as_of, back)
+            value = self.metrics.over(metric.name, start, end)
+            self.read[f"{metric.name.value}({start.year:04d}-{start.month:02d})"] = value
+            if value is None or not compare(value, leaf.amount):
+                return False
+        return True
+
+    def _change(self, leaf: ChangeCompare) -> bool:
+        start, end = window_bounds(leaf.over, self.metrics.as_of)
+        now = self.metrics.at_end_of(leaf.metric, end)
+        then = self.metrics.at_end_of(leaf.metric, start - _ONE_DAY)
+        text = f"{leaf.metric}, {leaf.over})"
+        if now is None or then is None:
+            self.read["change(" + text] = None
+            return False
+        difference = now - then
+        self.read["change(" + text] = difference
+        compare = _COMPARE[leaf.comparator]
+        if not leaf.percent:
+            return compare(difference, leaf.amount)
+        if not then:
+            self.read["change_percent(" + text] = None
+            return False
+        base = abs(then)
+        self.read["change_percent(" + text] = _percent(difference, base)
+        return compare(EXACT.multiply(difference, _HUNDRED), EXACT.multiply(leaf.amount, base))
+
+    def _posting(self, leaf: PostingCompare) -> bool:
+        word = POSTING_WORDS[leaf.direction]
+        posting = self.posting
+        if posting is None or posting.direction != leaf.direction:
+            self.read[word] = None
+            return False
+        magnitude = posting.magnitude
+        self.read[word] = magnitude
+        compare = _COMPARE[leaf.comparator]
+        if leaf.relative_to is None:
+            return compare(magnitude, leaf.amount)
+        if leaf.relative_to is RelativeTo.BALANCE:
+            base = (self.before.balance if self.before is not None
+                    else posting.balance_after.amount - posting.amount.amount)
+            self.read["balance_before_posting"] = base
+            self.read[f"{word}_percent_of_balance"] = _percent(magnitude, base) if base else None
+            return compare(EXACT.multiply(magnitude, _HUNDRED), EXACT.multiply(leaf.amount, base))
+        count, total = self._earlier_postings(magnitude)
+        if count <= 0:
+            self.read["average_transaction"] = None
+            self.read[f"{word}_percent_of_average_transaction"] = None
+            return False
+        self.read["average_transaction"] = EXACT.divide(total, count).quantize(FOUR_PLACES, context=EXACT)
+        self.read[f"{word}_percent_of_average_transaction"] = (
+            _percent(EXACT.multiply(magnitude, count), total) if total else None)
+        # magnitude > P/100 * total/count, cross-multiplied.
+        return compare(EXACT.multiply(EXACT.multiply(magnitude, _HUNDRED), count),
+                       EXACT.multiply(leaf.amount, total))
+
+    def _earlier_postings(self, magnitude: Decimal) -> tuple[int, Decimal]:
+        """The account's postings before this one on the evaluation day and the 90 days before it."""
+        as_of = self.metrics.as_of
+        start = as_of - dt.timedelta(days=AVERAGE_TRANSACTION_DAYS)
+        if self.before is not None:
+            return posting_totals(self.before, start, as_of)
+        count, total = posting_totals(self.metrics.snapshot, start, as_of)
+        return count - 1, total - magnitude
+
+
+def _percent(part: Decimal, whole: Decimal) -> Decimal:
+    """part as a percentage of whole, rounded half-up to 4 places (for showing; comparisons are exact)."""
+    return EXACT.divide(EXACT.multiply(part, _HUNDRED), whole).quantize(FOUR_PLACES, context=EXACT)

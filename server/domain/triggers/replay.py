@@ -1,0 +1,129 @@
+"""The backtest's core: a condition replayed over accounts' histories for a period, firing as live
+evaluation and the daily re-check would have (docs/triggers.md#backtest).
+
+The rule is taken to become active at the period's start (no state before it: the first evaluation in the
+period that finds a state condition true fires), with the customers' facts as they are now. Each
+customer's accounts are replayed together, in time order, because the cool-down is per customer:
+- a posting moves its account's series (apply_posting); one whose evaluation day is in the period is
+  evaluated with the snapshots after and before it, as the live bus handler does;
+- the bank's fed balance for a day is taken to arrive at that day's end: it moves the series, and a state
+  condition is re-checked on that day (as the BalancesRecorded handler does);
+- each day of the period at `daily_at` (UTC), a calendar-dependent state condition is re-checked for
+  every account (the daily cron), before the postings that follow that time.
+History before the period moves the series only, so windows reaching back before the start see it.
+Live evaluation and replay share evaluate, apply_posting, apply_fed_balance and decide_fire."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from server.domain.events import Posting
+from server.domain.segments.evaluate import CustomerFacts
+from server.domain.triggers.condition import Condition, is_calendar_dependent, is_event_condition
+from server.domain.triggers.evaluate import evaluate
+from server.domain.triggers.firing import ConditionKind, Firing, decide_fire
+from server.domain.triggers.series import AccountSnapshot, apply_fed_balance, apply_posting
+
+_ONE_DAY = dt.timedelta(days=1)
+# Order of things happening at the same instant: a day's fed balance (end of that day), then the daily
+# re-check of the next day, then postings.
+_FED, _DAILY, _POSTING = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class AccountHistory:
+    """One account to replay: its state before the first posting given (balance, and the day rows before
+    them), its postings in the order they moved its balance (before and in the period), the end-of-day
+    balances the bank fed (day, balance), and its customer's facts (for segment leaves)."""
+
+    opening: AccountSnapshot
+    postings: Sequence[Posting] = ()
+    fed_balances: Sequence[tuple[dt.date, Decimal]] = ()
+    facts: CustomerFacts = field(default_factory=CustomerFacts)
+
+
+def replay(condition: Condition, histories: Iterable[AccountHistory], *, start: dt.date, end: dt.date,
+           cooldown: dt.timedelta, daily_at: dt.time = dt.time(0)) -> Iterator[Firing]:
+    """The firings in [start, end] (evaluation days), customer by customer (in the order their first account
+    comes), each customer's in time order."""
+    by_customer: dict[str, list[AccountHistory]] = {}
+    for history in histories:
+        by_customer.setdefault(history.opening.customer_id, []).append(history)
+    kind = ConditionKind.of(is_event_condition(condition))
+    daily = kind is ConditionKind.STATE and is_calendar_dependent(condition)
+    for accounts in by_customer.values():
+        yield from _replay_customer(condition, kind, daily, accounts, start, end, cooldown, daily_at)
+
+
+def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, accounts: list[AccountHistory],
+                     start: dt.date, end: dt.date, cooldown: dt.timedelta, daily_at: dt.time) -> Iterator[Firing]:
+    happenings: list[tuple[dt.datetime, int, int, int, object]] = []
+    sequence = 0
+    for index, history in enumerate(accounts):
+        latest: dt.datetime | None = None
+        for posting in history.postings:
+            if posting.booking_date > end:
+                break
+            # A posting keeps its place among its account's own (the order that moved the balance).
+            latest = posting.posted_at if latest is None or posting.posted_at > latest else latest
+            happenings.append((latest, _POSTING, sequence, index, posting))
+            sequence += 1
+        for day, balance in history.fed_balances:
+            if day <= end:
+                happenings.append((_at(day + _ONE_DAY, dt.time(0)), _FED, sequence, index, (day, balance)))
+                sequence += 1
+    if daily:
+        day = start
+        while day <= end:
+            happenings.append((_at(day, daily_at), _DAILY, 0, -1, day))
+            day += _ONE_DAY
+    happenings.sort(key=lambda h: (h[0], h[1], h[2]))
+
+    snapshots = [history.opening for history in accounts]
+    previously_true = [False] * len(accounts)
+    last_fired_at: dt.datetime | None = None
+
+    def decide(index: int, at: dt.datetime, as_of: dt.date, posting: Posting | None,
+               before: AccountSnapshot | None) -> Firing | None:
+        nonlocal last_fired_at
+        snapshot = snapshots[index]
+        evaluation = evaluate(condition, snapshot=snapshot, as_of=as_of, posting=posting, before=before,
+                              facts=accounts[index].facts)
+        fires = decide_fire(kind, previously_true[index], evaluation.matched, last_fired_at, cooldown, at)
+        previously_true[index] = evaluation.matched
+        if not fires:
+            return None
+        last_fired_at = at
+        return Firing(snapshot.account_id, snapshot.customer_id, as_of, at,
+                      posting.transaction_id if posting is not None else None, evaluation.values)
+
+    for at, what, _, index, payload in happenings:
+        firing: Firing | None = None
+        if what == _POSTING:
+            assert isinstance(payload, Posting)
+            before = snapshots[index]
+            snapshots[index], row = apply_posting(before, payload)
+            if start <= row.day <= end:
+                firing = decide(index, at, row.day, payload, before)
+        elif what == _FED:
+            day, balance = payload  # type: ignore[misc]
+            snapshots[index], _ = apply_fed_balance(snapshots[index], day, balance)
+            if kind is ConditionKind.STATE and start <= day <= end:
+                latest_day = snapshots[index].latest_day or day
+                firing = decide(index, at, max(day, latest_day), None, None)
+        else:
+            assert isinstance(payload, dt.date)
+            for account in range(len(accounts)):
+                firing = decide(account, at, payload, None, None)
+                if firing is not None:
+                    yield firing
+            firing = None
+        if firing is not None:
+            yield firing
+
+
+def _at(day: dt.date, time: dt.time) -> dt.datetime:
+    return dt.datetime.combine(day, time, tzinfo=dt.UTC)
