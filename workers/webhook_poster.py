@@ -4,6 +4,7 @@ was none, never an exception."""
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlsplit
 
 import httpcore
@@ -19,15 +20,19 @@ SHOWN_ANSWER = 200  # characters of a refusing answer kept in the attempt's erro
 class EgressWebhookPoster:
     def __init__(self, egress: EgressPolicy, timeout_seconds: float = TIMEOUT_SECONDS) -> None:
         self._client = Http2Client(timeout_seconds, egress)
+        self._timeout = timeout_seconds
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> AttemptOutcome:
         host = urlsplit(url).netloc
         try:
-            answer = await self._client.post(url, content=body, headers={"Host": host, **headers})
+            # The client's timeout bounds each phase (connect, write, read); this one the whole POST, so
+            # that an attempt ends well within its lease (server.services.triggers.webhooks.LEASE).
+            async with asyncio.timeout(self._timeout):
+                answer = await self._client.post(url, content=body, headers={"Host": host, **headers})
         except EgressDenied as exc:
             return AttemptOutcome(None, f"EGRESS_DENIED: {exc}")
-        except httpcore.TimeoutException as exc:
-            return AttemptOutcome(None, f"TIMEOUT: {type(exc).__name__}")
+        except (httpcore.TimeoutException, TimeoutError) as exc:
+            return AttemptOutcome(None, f"TIMEOUT: {type(exc).__name__} after {self._timeout:g} s")
         except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError) as exc:
             return AttemptOutcome(None, f"{type(exc).__name__}: {exc}"[:500])
         if answer.is_success:
