@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from engage.type.v1 import date_pb2 as _date_pb2
+from engage.type.v1 import money_pb2 as _money_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
@@ -618,6 +619,7 @@ class BacktestTriggerRuleRequest(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     START_DATE_FIELD_NUMBER: _builtins.int
     END_DATE_FIELD_NUMBER: _builtins.int
+    UNIT_COSTS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`triggerRules/{rule}`."""
     @_builtins.property
@@ -626,20 +628,92 @@ class BacktestTriggerRuleRequest(_message.Message):
 
     @_builtins.property
     def end_date(self) -> _date_pb2.Date: ...
+    @_builtins.property
+    def unit_costs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelUnitCost]:
+        """What one message costs per channel, to estimate the period's cost; at most one per channel.
+        A channel without one gets a message count and no cost.
+        """
+
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         start_date: _date_pb2.Date | None = ...,
         end_date: _date_pb2.Date | None = ...,
+        unit_costs: _abc.Iterable[Global___ChannelUnitCost] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "start_date", b"start_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "name", b"name", "start_date", b"start_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "name", b"name", "start_date", b"start_date", "unit_costs", b"unit_costs"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BacktestTriggerRuleRequest: _TypeAlias = BacktestTriggerRuleRequest  # noqa: Y015
+
+@_typing.final
+class ChannelUnitCost(_message.Message):
+    """The price of one message on a channel."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    UNIT_COST_FIELD_NUMBER: _builtins.int
+    channel: _builtins.str
+    """`EMAIL`, `SMS`, `PUSH` or `PASS` (engage.engagement.v1.Channel without its prefix), `BANNER` or
+    `BANK_NOTIFICATION`.
+    """
+    @_builtins.property
+    def unit_cost(self) -> _money_pb2.Money:
+        """Not negative."""
+
+    def __init__(
+        self,
+        *,
+        channel: _builtins.str = ...,
+        unit_cost: _money_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["unit_cost", b"unit_cost"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "unit_cost", b"unit_cost"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChannelUnitCost: _TypeAlias = ChannelUnitCost  # noqa: Y015
+
+@_typing.final
+class ChannelEstimate(_message.Message):
+    """What the firings of a backtest would have sent on one channel. A message action sends one message
+    per firing on each channel its Engagement event has a message for; a banner action shows one
+    banner (`BANNER`) and a bank notification action makes one inbox item (`BANK_NOTIFICATION`) per
+    firing. Counts are upper bounds: a customer without a contact for a channel, or opted out of it,
+    gets nothing there.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    COST_FIELD_NUMBER: _builtins.int
+    channel: _builtins.str
+    messages: _builtins.int
+    @_builtins.property
+    def cost(self) -> _money_pb2.Money:
+        """messages x the request's unit cost of the channel; unset without one."""
+
+    def __init__(
+        self,
+        *,
+        channel: _builtins.str = ...,
+        messages: _builtins.int = ...,
+        cost: _money_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cost", b"cost"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "cost", b"cost", "messages", b"messages"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChannelEstimate: _TypeAlias = ChannelEstimate  # noqa: Y015
 
 @_typing.final
 class BacktestDay(_message.Message):
@@ -677,6 +751,7 @@ class TriggerRuleBacktest(_message.Message):
     DAYS_FIELD_NUMBER: _builtins.int
     SAMPLE_FIRINGS_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    CHANNEL_ESTIMATES_FIELD_NUMBER: _builtins.int
     rule_version: _builtins.int
     """The version replayed."""
     firing_count: _builtins.int
@@ -696,6 +771,10 @@ class TriggerRuleBacktest(_message.Message):
 
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def channel_estimates(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelEstimate]:
+        """Expected messages and their cost per channel (see ChannelEstimate), by channel name."""
+
     def __init__(
         self,
         *,
@@ -708,10 +787,11 @@ class TriggerRuleBacktest(_message.Message):
         days: _abc.Iterable[Global___BacktestDay] | None = ...,
         sample_firings: _abc.Iterable[Global___Firing] | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        channel_estimates: _abc.Iterable[Global___ChannelEstimate] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_date", b"end_date", "start_date", b"start_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_count", b"account_count", "create_time", b"create_time", "customer_count", b"customer_count", "days", b"days", "end_date", b"end_date", "firing_count", b"firing_count", "rule_version", b"rule_version", "sample_firings", b"sample_firings", "start_date", b"start_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_count", b"account_count", "channel_estimates", b"channel_estimates", "create_time", b"create_time", "customer_count", b"customer_count", "days", b"days", "end_date", b"end_date", "firing_count", b"firing_count", "rule_version", b"rule_version", "sample_firings", b"sample_firings", "start_date", b"start_date"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
