@@ -19,21 +19,29 @@ from engage.operations.v1 import operations_service_pb2
 from engage.personas.v1 import personas_service_pb2
 from engage.products.v1 import products_service_pb2
 from engage.subscriptions.v1 import subscriptions_service_pb2
-from engage.triggers.v1 import bank_notifications_service_pb2, offers_service_pb2
+from engage.triggers.v1 import (
+    bank_notifications_service_pb2,
+    banners_service_pb2,
+    offers_service_pb2,
+    trigger_rules_service_pb2,
+)
 from server.domain.auth import Role
 from server.domain.triggers.notifications import NewBankNotification
+from server.domain.triggers.records import Banner, FiringRecord
 from server.store.uow import UnitOfWork
 from tests.support.builders import account
 from tests.support.offers import create_recommendation
 from tests.support.products import approved_reference_loan, define_pricing_attributes, terms_json
 from tests.support.random_messages import STRINGS, random_message
+from tests.support.triggers import CONDITION, low_balance_rule
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 SERVICES = ((engagement_service_pb2, "engagement"), (ingest_service_pb2, "ingest"), (insights_service_pb2, "insights"),
             (subscriptions_service_pb2, "subscriptions"), (operations_service_pb2, "operations"),
             (goals_service_pb2, "goals"), (personas_service_pb2, "personas"), (products_service_pb2, "products"),
             (offers_service_pb2, "offers"),
-            (journeys_service_pb2, "journeys"), (bank_notifications_service_pb2, "bank_notifications"))
+            (journeys_service_pb2, "journeys"), (bank_notifications_service_pb2, "bank_notifications"),
+            (trigger_rules_service_pb2, "trigger_rules"), (banners_service_pb2, "banners"))
 CALLS_PER_METHOD_AND_ROLE = 6
 # JSON nested past what Python's parser recurses through, where requests carry JSON: page tokens (base64)
 # and an FCM service account (with the words that make a configuration one).
@@ -114,6 +122,18 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
                 "low_balance", 1, "f1", "lisa-customer", "lisa-customer-chk", "call", {"balance": "-1.00"})])
             await uow.commit()
         notification = f"bankNotifications/{notified.notifications[0].notification_id}"
+        # A trigger rule pending approval, a firing of it and the banner it made.
+        await admin.trigger_rules.CreateTriggerRule(trigger_rules_service_pb2.CreateTriggerRuleRequest(
+            trigger_rule=low_balance_rule(), trigger_rule_id="low_balance"))
+        await admin.trigger_rules.SubmitTriggerRule(trigger_rules_service_pb2.SubmitTriggerRuleRequest(
+            name="triggerRules/low_balance"))
+        now = dt.datetime.now(dt.UTC)
+        async with UnitOfWork(server.services.database, tenant) as uow:
+            await uow.trigger_firings.add_firings([FiringRecord(
+                "f1", "low_balance", 1, "lisa-customer", "lisa-customer-chk", now, None, "day:x", {"balance": "1"})])
+            await uow.banners.add_banners([Banner("b1", "lisa-customer", "t", "b", "l", "https://bank.example", now,
+                                                  now + dt.timedelta(days=1), rule_id="low_balance", version=1)])
+            await uow.commit()
         # Names and ids that exist, so that calls get past "not found" into the code behind it.
         strings = [*STRINGS, *NESTED, bank.app, bank.event, bank.notice_event, bank.email_config, bank.sms_config,
                    bank.event_type, "lisa-customer", "lisa-customer-chk", "customers/lisa-customer",
@@ -130,7 +150,12 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
                                    terms_json(), "EUR", "terms_json"],
                       "journeys": [*strings, "journeys/travel", journey_instance, "ask", "done", "IsGlobetrotter"],
                       "bank_notifications": [*strings, notification, f"https://127.0.0.1:{provider_sink.port}/hook",
-                                             provider_sink.base_url, "x" * 40]}
+                                             provider_sink.base_url, "x" * 40],
+                      "trigger_rules": [*strings, "triggerRules/low_balance", "triggerRules/low_balance/firings/f1",
+                                        "low_balance", CONDITION, "balance < 0", "https://bank.example/x",
+                                        "personas/globetrotter", "audiences/travellers", "products/personal-loan",
+                                        "display_name", "condition", "actions", "cooldown", "active_until"],
+                      "banners": [*strings, "customers/lisa-customer/banners/b1"]}
         faults = []
         for module, stub_name in SERVICES:
             for service in module.DESCRIPTOR.services_by_name.values():
