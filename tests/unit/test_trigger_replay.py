@@ -184,6 +184,8 @@ CONDITIONS = [
     MetricCompare(Metric(MetricName.MIN_BALANCE, Window(WindowKind.MONTH_TO_DATE)), Comparator.LT, D(0)),
     MetricCompare(Metric(MetricName.AVERAGE_COLLECTED_BALANCE, Window(WindowKind.LAST_MONTH)), Comparator.GE,
                   D(300), months=2),
+    AllOf((Negation(SegmentLeaf(Holds("OVERDRAFT_PROTECTION"))),
+           MetricCompare(Metric(MetricName.MIN_BALANCE, Window(WindowKind.LAST_MONTH)), Comparator.LT, D(50)))),
 ]
 FIRST = dt.date(2026, 9, 20)
 steps = st.lists(st.tuples(st.integers(0, 80), st.sampled_from([-1500, -300, -80, -5, 10, 90, 400, 2000]),
@@ -228,7 +230,7 @@ def live(condition, postings, fed, start, end, cooldown):
     return result
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.sampled_from(CONDITIONS), steps, st.integers(0, 40), st.sampled_from([NONE, dt.timedelta(days=3), WEEK]))
 def test_replay_fires_as_live_evaluation_would(condition, moves_, start_offset, cooldown):
     start = FIRST + dt.timedelta(days=start_offset)

@@ -22,7 +22,15 @@ from decimal import Decimal
 
 from server.domain.events import Posting
 from server.domain.segments.evaluate import CustomerFacts
-from server.domain.triggers.condition import Condition, is_calendar_dependent, is_event_condition
+from server.domain.triggers.condition import (
+    Condition,
+    MetricCompare,
+    SegmentLeaf,
+    WindowKind,
+    is_calendar_dependent,
+    is_event_condition,
+    leaves,
+)
 from server.domain.triggers.evaluate import evaluate
 from server.domain.triggers.firing import ConditionKind, Firing, decide_fire
 from server.domain.triggers.series import AccountSnapshot, apply_fed_balance, apply_posting
@@ -54,12 +62,25 @@ def replay(condition: Condition, histories: Iterable[AccountHistory], *, start: 
         by_customer.setdefault(history.opening.customer_id, []).append(history)
     kind = ConditionKind.of(is_event_condition(condition))
     daily = kind is ConditionKind.STATE and is_calendar_dependent(condition)
+    monthly = _changes_monthly_only(condition)
     for accounts in by_customer.values():
-        yield from _replay_customer(condition, kind, daily, accounts, start, end, cooldown, daily_at)
+        yield from _replay_customer(condition, kind, daily, monthly, accounts, start, end, cooldown, daily_at)
 
 
-def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, accounts: list[AccountHistory],
-                     start: dt.date, end: dt.date, cooldown: dt.timedelta, daily_at: dt.time) -> Iterator[Firing]:
+def _changes_monthly_only(condition: Condition) -> bool:
+    """Whether only a new month (or a fed balance) can change the condition's result: every leaf reads
+    complete past months (last_month, FOR n MONTHS) or the customer's facts. Such a condition evaluated
+    again in the same month, with no feed between, gives the same result, which cannot fire a state
+    condition: replay skips those evaluations (the year's daily re-checks are most of a replay's work)."""
+    return all(isinstance(leaf, SegmentLeaf) or (
+        isinstance(leaf, MetricCompare) and leaf.metric.window is not None
+        and leaf.metric.window.kind is WindowKind.LAST_MONTH) for leaf in leaves(condition)) and not all(
+        isinstance(leaf, SegmentLeaf) for leaf in leaves(condition))
+
+
+def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, monthly: bool,
+                     accounts: list[AccountHistory], start: dt.date, end: dt.date, cooldown: dt.timedelta,
+                     daily_at: dt.time) -> Iterator[Firing]:
     happenings: list[tuple[dt.datetime, int, int, int, object]] = []
     sequence = 0
     for index, history in enumerate(accounts):
@@ -84,11 +105,17 @@ def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, acc
 
     snapshots = [history.opening for history in accounts]
     previously_true = [False] * len(accounts)
+    evaluated_month: list[tuple[int, int] | None] = [None] * len(accounts)  # monthly conditions: the last one
     last_fired_at: dt.datetime | None = None
 
     def decide(index: int, at: dt.datetime, as_of: dt.date, posting: Posting | None,
-               before: AccountSnapshot | None) -> Firing | None:
+               before: AccountSnapshot | None, fed: bool = False) -> Firing | None:
         nonlocal last_fired_at
+        if monthly:
+            month = (as_of.year, as_of.month)
+            if evaluated_month[index] == month and not fed:  # a feed may change past months
+                return None  # the same result as the month's last evaluation: no crossing
+            evaluated_month[index] = month
         snapshot = snapshots[index]
         evaluation = evaluate(condition, snapshot=snapshot, as_of=as_of, posting=posting, before=before,
                               facts=accounts[index].facts)
@@ -113,7 +140,7 @@ def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, acc
             snapshots[index], _ = apply_fed_balance(snapshots[index], day, balance)
             if kind is ConditionKind.STATE and start <= day <= end:
                 latest_day = snapshots[index].latest_day or day
-                firing = decide(index, at, max(day, latest_day), None, None)
+                firing = decide(index, at, max(day, latest_day), None, None, fed=True)
         else:
             assert isinstance(payload, dt.date)
             for account in range(len(accounts)):
