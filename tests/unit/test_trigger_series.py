@@ -76,7 +76,7 @@ def test_average_collected_balance_with_fed_carried_and_unknown_days():
     assert collected_balance_on(account, NOV[1]) is None
 
 
-def test_min_balance_counts_the_carried_balance_only_when_the_window_starts_quiet():
+def test_min_balance_counts_the_balance_carried_into_the_window():
     account, _ = apply_posting(snapshot("10"), posting(NOV[2], "-20", "-10"))
     account, _ = apply_posting(account, posting(NOV[2], "40", "30", "b"))
     account, _ = apply_posting(account, posting(NOV[6], "-5", "25", "c"))
@@ -86,6 +86,8 @@ def test_min_balance_counts_the_carried_balance_only_when_the_window_starts_quie
     assert min_balance(account, NOV[0], NOV[1]) is None
     account, _ = apply_fed_balance(account, NOV[7], D("24"))
     assert min_balance(account, NOV[7], NOV[9]) == D("24")
+    account, _ = apply_fed_balance(account, NOV[5], D("5"))  # the bank's end of the 6th: below the postings'
+    assert min_balance(account, NOV[6], NOV[9]) == D("5")
 
 
 def test_overdraft_count_counts_the_days_the_balance_went_below_zero():

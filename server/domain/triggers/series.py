@@ -201,16 +201,13 @@ def posting_totals(snapshot: AccountSnapshot, start: dt.date, end: dt.date) -> t
 
 
 def min_balance(snapshot: AccountSnapshot, start: dt.date, end: dt.date) -> Decimal | None:
-    """The lowest balance the account had in [start, end]: the balance carried into the window (when its
-    first day has no row of its own), each day's opening balance, balance after each posting and fed
-    balance. Quiet days in the window hold an earlier day's balance, which that day already counted.
-    (A walk over the window's rows: a minimum has no running sum.)"""
+    """The lowest balance the account had in [start, end]: the collected balance carried into the window,
+    each day's opening balance, balance after each posting and fed balance. Quiet days in the window hold
+    an earlier day's balance, which that day already counted. (A walk over the window's rows: a minimum
+    has no running sum.)"""
     days = snapshot.days
-    first, stop = bisect_left(days, start, key=_day_of), bisect_right(days, end, key=_day_of)
-    lowest = None
-    if first == stop or days[first].day > start:
-        lowest = _sums_before(snapshot, start.toordinal())[0]
-    for i in range(first, stop):
+    lowest = _sums_before(snapshot, start.toordinal())[0]
+    for i in range(bisect_left(days, start, key=_day_of), bisect_right(days, end, key=_day_of)):
         low = days[i].lowest_balance
         if low is not None and (lowest is None or low < lowest):
             lowest = low
