@@ -20,7 +20,7 @@ from clients.ingest_writer import UPSERT_BATCH
 from clients.stubs import Stubs
 from engage.ingest.v1 import ingest_service_pb2 as pb
 
-app = typer.Typer(no_args_is_help=True, help="Holdings (loans, cards, insurance): list, upsert.")
+app = typer.Typer(no_args_is_help=True, help="Holdings (loans, cards, insurance, overdraft protection): list, upsert.")
 COLUMNS: list[str | Column] = [Id("holding"), Id("customer"), Id("account"), "kind", "amount", "since",
                                Wide("attributes")]
 # The fields of one holding in a file, as the options name them.
@@ -112,7 +112,7 @@ def upsert(ctx: typer.Context,
            file: Path | None = typer.Option(None, "--file", metavar="FILE", dir_okay=False,
                                             help="Holdings from a JSON Lines file (or a JSON array), with the "
                                                  "fields " + ", ".join(FILE_FIELDS) + "."),
-           kind: str = typer.Option("", metavar="KIND", help="LOAN, CARD, INSURANCE or OTHER."),
+           kind: str = typer.Option("", metavar="KIND", help="LOAN, CARD, INSURANCE, OVERDRAFT_PROTECTION or OTHER."),
            customer: str = typer.Option("", metavar="CUSTOMER_ID", help="Who holds it."),
            account: str = typer.Option("", metavar="ACCOUNT_ID", help="The account it is tied to, if any."),
            amount: str = typer.Option("", metavar="AMOUNT", help="A loan's principal, a card's limit."),

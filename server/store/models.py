@@ -109,7 +109,7 @@ class HoldingRow(Base):
 
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     holding_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
     customer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     account_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     amount: Mapped[Decimal | None] = mapped_column(ScaledAmount(), nullable=True)

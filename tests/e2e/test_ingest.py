@@ -259,3 +259,14 @@ async def test_holdings(service_stubs):
     code, reason, _ = await failure(service_stubs.ingest.BatchUpsertHoldings(pb.BatchUpsertHoldingsRequest(
         holdings=[pb.Holding(holding_id="loan-2", kind=pb.HOLDING_KIND_LOAN, customer_id="ghost")])))
     assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "UNKNOWN_CUSTOMER_OR_ACCOUNT")
+
+
+async def test_an_overdraft_protection_holding_is_stored_and_read_back(service_stubs):
+    # Its kind's name is 20 characters: longer than the column held before migration 0020.
+    await seed_accounts(service_stubs, "c1", "a1")
+    await service_stubs.ingest.BatchUpsertHoldings(pb.BatchUpsertHoldingsRequest(holdings=[
+        pb.Holding(holding_id="od-1", kind=pb.HOLDING_KIND_OVERDRAFT_PROTECTION, customer_id="c1", account_id="a1",
+                   amount=money("500", "EUR"))]))
+    listed = await service_stubs.ingest.ListHoldings(pb.ListHoldingsRequest(customer_id="c1"))
+    assert [(h.holding_id, h.kind, h.account_id, amount_of(h.amount)) for h in listed.holdings] == \
+        [("od-1", pb.HOLDING_KIND_OVERDRAFT_PROTECTION, "a1", "500.00")]

@@ -111,6 +111,25 @@ async def test_a_persona_is_saved_and_its_members_listed_and_explained(server, t
             grpc.StatusCode.NOT_FOUND, "PERSONA_NOT_FOUND")
 
 
+async def test_customers_without_overdraft_protection_are_selected(server, tenant, service_stubs):
+    # The reference banner of issue 20 targets them: c2 holds it, c5 on an account of theirs.
+    people = await _set_up(server, tenant, service_stubs)
+    await service_stubs.ingest.UpsertAccount(ipb.UpsertAccountRequest(account=account("a5", "c5")))
+    await service_stubs.ingest.BatchUpsertHoldings(ipb.BatchUpsertHoldingsRequest(holdings=[
+        ipb.Holding(holding_id="od-2", kind=ipb.HOLDING_KIND_OVERDRAFT_PROTECTION, customer_id="c2"),
+        ipb.Holding(holding_id="od-5", kind=ipb.HOLDING_KIND_OVERDRAFT_PROTECTION, account_id="a5")]))
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        persona = await admin.personas.CreatePersona(pb.CreatePersonaRequest(
+            persona_id="unprotected", persona=pb.Persona(
+                display_name="Unprotected", expression="not holds('OVERDRAFT_PROTECTION')")))
+        assert persona.expression == "NOT holds('OVERDRAFT_PROTECTION')"
+        members = await _members(admin, persona.name)
+    assert members == ["c1", "c3", "c4", "c6"]
+    in_memory = [c for c in sorted(people) if (await service_stubs.personas.IsMember(pb.IsMemberRequest(
+        persona=persona.name, customer=f"customers/{c}"))).member]
+    assert in_memory == members
+
+
 async def test_an_invalid_expression_is_refused_with_its_position(server, tenant, service_stubs):
     await _set_up(server, tenant, service_stubs)
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:

@@ -34,6 +34,7 @@ class HoldingKind(enum.StrEnum):
     LOAN = "LOAN"
     CARD = "CARD"
     INSURANCE = "INSURANCE"
+    OVERDRAFT_PROTECTION = "OVERDRAFT_PROTECTION"
     OTHER = "OTHER"
 
 

@@ -100,6 +100,8 @@ class _HoldingKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_HoldingKi
     HOLDING_KIND_CARD: _HoldingKind.ValueType  # 2
     HOLDING_KIND_INSURANCE: _HoldingKind.ValueType  # 3
     HOLDING_KIND_OTHER: _HoldingKind.ValueType  # 4
+    HOLDING_KIND_OVERDRAFT_PROTECTION: _HoldingKind.ValueType  # 5
+    """Cover for an account's overdraft (a linked line of credit or savings sweep)."""
 
 class HoldingKind(_HoldingKind, metaclass=_HoldingKindEnumTypeWrapper): ...
 
@@ -108,6 +110,8 @@ HOLDING_KIND_LOAN: HoldingKind.ValueType  # 1
 HOLDING_KIND_CARD: HoldingKind.ValueType  # 2
 HOLDING_KIND_INSURANCE: HoldingKind.ValueType  # 3
 HOLDING_KIND_OTHER: HoldingKind.ValueType  # 4
+HOLDING_KIND_OVERDRAFT_PROTECTION: HoldingKind.ValueType  # 5
+"""Cover for an account's overdraft (a linked line of credit or savings sweep)."""
 Global___HoldingKind: _TypeAlias = HoldingKind  # noqa: Y015
 
 @_typing.final
