@@ -3,7 +3,8 @@
 evaluated (apply_posting), the snapshot before it, and the customer's facts.
 
 Cheap by construction, since the live path evaluates every active rule at every posting: the condition is
-parsed once per rule version (never here), AND and OR stop at the first part that decides, and metric
+parsed once per rule version (never here) and compiled here once per condition object into closures (no
+type dispatch or string building per evaluation), AND and OR stop at the first part that decides, and metric
 values are memoised in an AccountMetrics per (snapshot, evaluation day) that the caller may share across
 all the rules evaluated at one posting (one average over 30 days computed once for fifty rules). The values
 read are kept as Decimals and formatted only when `Evaluation.values` is asked for (a firing's
@@ -79,12 +80,13 @@ class AccountMetrics:
     """The metrics of one account snapshot evaluated on one day, each computed at most once. Share one
     across the rules evaluated for the same snapshot and day; never across snapshots."""
 
-    __slots__ = ("_cache", "as_of", "snapshot")
+    __slots__ = ("_cache", "as_of", "by_text", "snapshot")
 
     def __init__(self, snapshot: AccountSnapshot, as_of: dt.date) -> None:
         self.snapshot = snapshot
         self.as_of = as_of
         self._cache: dict[tuple[MetricName, dt.date, dt.date], Reading] = {}
+        self.by_text: dict[str, Reading] = {}  # now() by the metric's text: what compiled leaves look up
 
     def now(self, metric: Metric) -> Reading:
         """The metric's value on the evaluation day (last_month: over the last complete month)."""
@@ -148,8 +150,87 @@ def evaluate(condition: Condition, *, snapshot: AccountSnapshot, as_of: dt.date,
     snapshot and posting). `posting` None (a re-check without one): every deposit/withdrawal leaf is false.
     `metrics`: a memo for this very snapshot and day, to share across rules (created when None)."""
     run = _Run(metrics if metrics is not None else AccountMetrics(snapshot, as_of), posting, before, facts)
-    matched = run.holds(condition)
+    matched = _program(condition)(run)
     return Evaluation(matched, run.read)
+
+
+# --- compiled conditions -------------------------------------------------------------------------------
+# A condition becomes a tree of closures once (per condition object: a rule version's parse), so that an
+# evaluation does no type dispatch, no string building and no window arithmetic beyond the day's own.
+
+_Program = Callable[["_Run"], bool]
+_PROGRAMS: dict[int, tuple[Condition, _Program]] = {}  # by id(condition); the tuple keeps the id alive
+_MOST_PROGRAMS = 10_000  # many more live rule versions than any tenant set holds: start afresh
+
+
+def _program(condition: Condition) -> _Program:
+    known = _PROGRAMS.get(id(condition))
+    if known is not None and known[0] is condition:
+        return known[1]
+    if len(_PROGRAMS) >= _MOST_PROGRAMS:
+        _PROGRAMS.clear()
+    program = _compile(condition)
+    _PROGRAMS[id(condition)] = (condition, program)
+    return program
+
+
+def _compile(condition: Condition) -> _Program:
+    if isinstance(condition, AllOf):
+        parts = tuple(_compile(part) for part in condition.parts)
+
+        def all_of(run: _Run) -> bool:
+            for part in parts:
+                if not part(run):
+                    return False
+            return True
+        return all_of
+    if isinstance(condition, AnyOf):
+        options = tuple(_compile(part) for part in condition.parts)
+
+        def any_of(run: _Run) -> bool:
+            for option in options:
+                if option(run):
+                    return True
+            return False
+        return any_of
+    if isinstance(condition, Negation):
+        inner = _compile(condition.part)
+        return lambda run: not inner(run)
+    if isinstance(condition, SegmentLeaf):
+        expression = condition.expression
+        return lambda run: holds_for_customer(expression, run.facts)
+    if isinstance(condition, MetricCompare) and not condition.months:
+        return _compile_metric(condition)
+    if isinstance(condition, MetricCompare | ChangeCompare | PostingCompare):
+        leaf = condition
+        return lambda run: run.holds(leaf)
+    raise TypeError(f"not a condition: {condition!r}")
+
+
+def _compile_metric(leaf: MetricCompare) -> _Program:
+    metric, amount, compare, text = leaf.metric, leaf.amount, _COMPARE[leaf.comparator], str(leaf.metric)
+    if metric.name is MetricName.BALANCE:
+        def balance(run: _Run) -> bool:
+            value = run.metrics.snapshot.balance
+            run.read[text] = value
+            return compare(value, amount)
+        return balance
+    if metric.name is MetricName.AVAILABLE_BALANCE:
+        def available(run: _Run) -> bool:
+            value = run.metrics.snapshot.available_balance
+            run.read[text] = value
+            return compare(value, amount)
+        return available
+
+    def windowed(run: _Run) -> bool:
+        metrics = run.metrics
+        if text in metrics.by_text:
+            value = metrics.by_text[text]
+        else:
+            value = metrics.by_text[text] = metrics.now(metric)
+        run.read[text] = value
+        return value is not None and compare(value, amount)
+    return windowed
 
 
 class _Run:
