@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from server.domain.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from server.domain.reasons import Reason
@@ -15,6 +18,7 @@ from server.domain.triggers.rules import (
     AudienceKind,
     BankNotificationAction,
     BannerAction,
+    MessageAction,
     RuleDefinition,
     RuleStatus,
 )
@@ -79,3 +83,23 @@ def test_every_bad_field_is_named() -> None:
 
 def test_a_definition_survives_its_json() -> None:
     assert definition_from_json(definition_to_json(DEFINITION)) == DEFINITION
+
+
+_text = st.text(max_size=30)
+_instant = st.none() | st.datetimes(timezones=st.just(dt.UTC))
+_product = st.none() | st.from_regex(r"[a-z][a-z0-9_-]{0,20}", fullmatch=True)
+_actions = st.one_of(
+    st.builds(BannerAction, _text, _text, _text, _text, st.timedeltas(dt.timedelta(0), dt.timedelta(days=400))
+              .map(lambda d: dt.timedelta(seconds=int(d.total_seconds()))), _product),
+    st.builds(BankNotificationAction, _text),
+    st.builds(MessageAction, _text, st.dictionaries(_text, _text, max_size=3), _product))
+_audiences = st.one_of(
+    st.just(Audience.everyone()),
+    st.builds(Audience, st.just(AudienceKind.CUSTOMERS), st.lists(_text, max_size=3).map(tuple)),
+    st.builds(Audience, st.sampled_from([AudienceKind.PERSONA, AudienceKind.AUDIENCE]), st.just(()), _text))
+
+
+@given(st.builds(RuleDefinition, _text, _text, _audiences, _text, st.lists(_actions, max_size=3).map(tuple),
+                 _instant, _instant, st.integers(0, 10**8).map(lambda s: dt.timedelta(seconds=s))))
+def test_any_definition_survives_its_json(definition: RuleDefinition) -> None:
+    assert definition_from_json(json.loads(json.dumps(definition_to_json(definition)))) == definition
