@@ -181,11 +181,13 @@ class _Builder:
         return expression_error(problem, message, span, self.field)
 
     def build(self, node: Tree[Token] | Token, depth: int) -> Expression:
-        # The walk recurses only through groups, which the depth bounds; AND and OR chains are flat.
+        # Parentheses around a lone group or condition give chains of one-child nodes (an alias keeps lark
+        # from inlining them): unwrapped in a loop, as thousands can be nested within MAX_LENGTH. The walk
+        # recurses only through AND, OR and NOT, which the depth bounds; AND and OR chains are flat.
+        while isinstance(node, Tree) and node.data in ("or_", "and_") and len(node.children) == 1:
+            node = node.children[0]
         if isinstance(node, Token):  # a lone NAME reduced without its rule cannot happen: `bare` keeps it
             raise self.fail(Problem.SYNTAX, f"unexpected {str(node)!r}", _token_span(node))
-        if node.data in ("or_", "and_") and len(node.children) == 1:  # an alias keeps lark from inlining these
-            return self.build(node.children[0], depth)
         span = _tree_span(node)
         if node.data in ("or_", "and_", "not_") and depth >= MAX_DEPTH:
             raise self.fail(Problem.TOO_DEEP, f"groups and NOTs are nested more than {MAX_DEPTH} deep", span)

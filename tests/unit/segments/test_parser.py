@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.domain.errors import InvalidArgument
 from server.domain.reasons import Reason
@@ -152,6 +153,29 @@ def test_limits() -> None:
     assert where(refused(nested_groups))[0] == "TOO_DEEP"
     assert where(refused("age IN (" + ", ".join(["1"] * 1001) + ")"))[0] == "TOO_MANY_VALUES"
     assert len("holds('LOAN') OR " * 700) > MAX_LENGTH
+
+
+def test_parentheses_nested_as_deep_as_the_length_allows_parse() -> None:
+    # Each pair of them once cost two frames of recursion: about 600 raised RecursionError (INTERNAL).
+    text = "holds('CARD')"
+    most = (MAX_LENGTH - len(text)) // 2
+    assert parse_expression("(" * most + text + ")" * most, BANK) == Holds("CARD")
+    assert where(refused("(" * (most + 1) + text + ")" * (most + 1)))[0] == "TOO_LONG"
+
+
+@settings(max_examples=100)
+@given(expression=expressions, pairs=st.integers(0, 50))
+def test_parentheses_around_an_expression_change_nothing(expression: Expression, pairs: int) -> None:
+    assert parse_expression("(" * pairs + render(expression) + ")" * pairs, CATALOGUE) == expression
+
+
+def test_parentheses_alone_add_no_depth() -> None:
+    def nested(groups: int) -> str:
+        return "(" * 1000 + "holds('LOAN') AND ((" * groups + "holds('CARD')" + "))" * groups + ")" * 1000
+    assert parse_expression(nested(MAX_DEPTH), BANK)
+    assert where(refused(nested(MAX_DEPTH + 1)))[0] == "TOO_DEEP"
+    assert parse_expression("(" * 1000 + "NOT " + "(" * 1000 + "holds('LOAN')" + ")" * 2000, BANK) == \
+        Not(Holds("LOAN"))
 
 
 def test_keywords_are_words_of_any_case_and_names_may_start_with_them() -> None:
