@@ -18,6 +18,7 @@ from clients.engagectl import (
     attributes,
     audiences,
     balances,
+    banners,
     campaigns,
     channels,
     completion,
@@ -35,10 +36,13 @@ from clients.engagectl import (
     ingest_file,
     insights,
     journeys,
+    notifications,
+    offers,
     otp,
     personas,
     products,
     reports,
+    rules,
     status,
     subscriptions,
     templates,
@@ -129,6 +133,10 @@ app.add_typer(personas.app, name="personas")
 app.add_typer(audiences.app, name="audiences")
 app.add_typer(products.app, name="products")
 app.add_typer(reports.app, name="reports")
+app.add_typer(rules.app, name="rules")
+app.add_typer(banners.app, name="banners")
+app.add_typer(notifications.app, name="notifications")
+app.add_typer(offers.app, name="offers")
 app.command("completion")(completion.completion)
 
 
