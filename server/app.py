@@ -45,6 +45,7 @@ from server.rpc.subscriptions_servicer import SubscriptionsServicer
 from server.rpc.triggers_servicer import TriggerRulesServicer
 from server.security.tokens import TokenVerifier
 from server.services.operations import OperationsService
+from server.services.triggers.backtest import TriggerBacktestService
 
 SERVICE_NAMES = [
     ingest_service_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name,
@@ -95,7 +96,7 @@ def build_server(services: Services, address: str) -> tuple[grpc.aio.Server, int
         BankNotificationsServicer(services.bank_notifications), server)
     offers_service_pb2_grpc.add_OffersServiceServicer_to_server(OffersServicer(services.offers), server)
     trigger_rules_service_pb2_grpc.add_TriggerRulesServiceServicer_to_server(
-        TriggerRulesServicer(services.trigger_rules), server)
+        TriggerRulesServicer(services.trigger_rules, TriggerBacktestService(services.database)), server)
     banners_service_pb2_grpc.add_BannersServiceServicer_to_server(BannersServicer(services.banners), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

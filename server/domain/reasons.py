@@ -236,6 +236,9 @@ class Reason(StrEnum):
         "a rule names a persona, audience, product or event type that does not exist (FAILED_PRECONDITION)"
     TRIGGER_RULE_NOT_FOUND = "TRIGGER_RULE_NOT_FOUND", "no such trigger rule (NOT_FOUND)"
     TRIGGER_FIRING_NOT_FOUND = "TRIGGER_FIRING_NOT_FOUND", "no such firing of the rule (NOT_FOUND)"
+    TRIGGER_BACKTEST_INVALID = "TRIGGER_BACKTEST_INVALID", \
+        "a backtest's period (both days, start not after end, at most 366 days) or unit costs are invalid " \
+        "(INVALID_ARGUMENT)"
     BANNER_NOT_FOUND = "BANNER_NOT_FOUND", "no such banner of the customer (NOT_FOUND)"
 
     # -- journeys (docs/journeys.md) ---------------------------------------------------------------

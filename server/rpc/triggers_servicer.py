@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import grpc
+from google.protobuf import json_format
 
 from engage.triggers.v1 import trigger_rules_service_pb2 as pb
 from engage.triggers.v1 import trigger_rules_service_pb2_grpc
@@ -12,8 +13,10 @@ from server.domain import resource_names
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.pagination import page_request
 from server.domain.reasons import Reason
+from server.domain.triggers.backtest import UnitCost
 from server.domain.triggers.rules import RuleDefinition
 from server.rpc.context import current_caller
+from server.rpc.convert import date_field, money_field
 from server.rpc.triggers_convert import (
     FIRING,
     PARTS,
@@ -23,6 +26,7 @@ from server.rpc.triggers_convert import (
     firing_to_proto,
     rule_to_proto,
 )
+from server.services.triggers.backtest import TriggerBacktestService
 from server.services.triggers.rules import FIRINGS_LIST, RULES_LIST, TriggerRulesService
 
 Context = grpc.aio.ServicerContext
@@ -40,9 +44,18 @@ def _mask(paths: list[str]) -> list[str]:
     return paths
 
 
+def _unit_cost(message: pb.ChannelUnitCost, path: str) -> UnitCost:
+    amount, currency = money_field(message, "unit_cost", f"{path}.unit_cost")
+    if amount is None or currency is None:
+        raise InvalidArgument(Reason.TRIGGER_BACKTEST_INVALID, f"{path}.unit_cost is required",
+                              violations=[FieldViolation(f"{path}.unit_cost", "is required")])
+    return UnitCost(message.channel, amount, currency)
+
+
 class TriggerRulesServicer(trigger_rules_service_pb2_grpc.TriggerRulesServiceServicer):
-    def __init__(self, rules: TriggerRulesService) -> None:
+    def __init__(self, rules: TriggerRulesService, backtests: TriggerBacktestService) -> None:
         self.rules = rules
+        self.backtests = backtests
 
     async def CreateTriggerRule(self, request: pb.CreateTriggerRuleRequest, context: Context) -> pb.TriggerRule:
         definition = definition_from_proto(request.trigger_rule)
@@ -93,10 +106,11 @@ class TriggerRulesServicer(trigger_rules_service_pb2_grpc.TriggerRulesServiceSer
 
     async def BacktestTriggerRule(self, request: pb.BacktestTriggerRuleRequest, context: Context
                                   ) -> pb.TriggerRuleBacktest:
-        # The BACKTEST helper of issue 20 adds it (server/services/triggers/backtest.py); until then it
-        # answers UNIMPLEMENTED rather than a result that was not computed.
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "BacktestTriggerRule is not available yet")
-        raise AssertionError("abort raises")
+        rule_id = TRIGGER_RULE.id(request.name, "name")
+        start, end = date_field(request, "start_date", "start_date"), date_field(request, "end_date", "end_date")
+        costs = [_unit_cost(cost, f"unit_costs[{i}]") for i, cost in enumerate(request.unit_costs)]
+        kept = await self.backtests.backtest(current_caller(), rule_id, start, end, costs)
+        return json_format.ParseDict(kept, pb.TriggerRuleBacktest(), ignore_unknown_fields=True)
 
     async def ListFirings(self, request: pb.ListFiringsRequest, context: Context) -> pb.ListFiringsResponse:
         rule_id = TRIGGER_RULE.id(request.parent, "parent")

@@ -1,0 +1,191 @@
+"""Backtest before approval: a rule's current version replayed over the stored history of a period, what it
+would have fired and sent, kept on the rule for its approver (docs/triggers.md#backtest).
+
+Customers are taken a page at a time (CUSTOMERS_PER_CHUNK, in id order) with all their deposit accounts,
+because the cool-down is per customer; each page's transactions and fed balances are read in a few
+statements, replayed, tallied and dropped, so memory holds one page and the tally.
+
+What is read per account: its transactions and fed end-of-day balances from the warm-up's first day (the
+period's start minus the condition's history_days) to the period's end. Its balance at the end of the
+day before the warm-up (the opening balance) is, first of what applies:
+1. its latest fed balance before the warm-up, when no transaction was posted after that balance's day
+   and before the warm-up (the bank's own figure);
+2. the running balance of its first transaction from the warm-up on, minus that transaction's amount,
+   when the transaction carries one;
+3. its current balance minus the sum of every transaction posted from the warm-up on.
+The opening balance counts as that day's collected balance only when the account has a transaction or a
+fed balance before the warm-up; otherwise its balance is unknown until its first posting or fed
+balance, and the days before do not count. A posting's balance after it is its running balance when
+stored, else the previous one plus its amount."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from server.domain.auth import Caller, Role
+from server.domain.errors import not_found
+from server.domain.events import Money, Posting
+from server.domain.ingest.model import Direction
+from server.domain.personas.audiences import AudienceMode, Selection
+from server.domain.segments.attributes import AttributeCatalogue
+from server.domain.segments.evaluate import CustomerFacts
+from server.domain.triggers import backtest
+from server.domain.triggers.backtest import BacktestResult, Tally, UnitCost
+from server.domain.triggers.condition import Condition, SegmentLeaf, history_days, leaves
+from server.domain.triggers.parser import parse_condition
+from server.domain.triggers.replay import AccountHistory, replay
+from server.domain.triggers.rules import AudienceKind, MessageAction, TriggerRule
+from server.domain.triggers.series import AccountDay, AccountSnapshot
+from server.services.audiences import audience_selection
+from server.services.clock import Clock, utc_now
+from server.store.db import Database
+from server.store.repositories.trigger_backtest import (
+    BacktestAccount,
+    StoredPosting,
+    TriggerBacktestRepository,
+)
+from server.store.uow import UnitOfWork
+
+ADMINS = (Role.BANK_ADMIN,)
+CUSTOMERS_PER_CHUNK = 200
+_ONE_DAY = dt.timedelta(days=1)
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Before:
+    """What is known of an account before the warm-up: its latest fed balance (day, balance) and its
+    latest posting time."""
+
+    fed: tuple[dt.date, Decimal] | None = None
+    posted_at: dt.datetime | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.fed is not None or self.posted_at is not None
+
+
+def opening_balance(account: BacktestAccount, stored: Sequence[StoredPosting], later_total: Decimal,
+                    before: Before) -> Decimal:
+    """The account's balance at the end of the day before the warm-up (the module's docstring).
+    `later_total`: the sum of the amounts posted after the last of `stored`."""
+    if before.fed is not None and (before.posted_at is None or before.posted_at.astimezone(dt.UTC).date() <= before.fed[0]):
+        return before.fed[1]
+    if stored and stored[0].running_balance is not None:
+        return stored[0].running_balance - stored[0].signed_amount
+    return account.balance - later_total - sum((p.signed_amount for p in stored), Decimal(0))
+
+
+def account_history(account: BacktestAccount, stored: Sequence[StoredPosting], later_total: Decimal,
+                    fed: Sequence[tuple[dt.date, Decimal]], before: Before, warm_up: dt.date,
+                    facts: CustomerFacts) -> AccountHistory:
+    """One account's history from the warm-up's first day."""
+    opening = opening_balance(account, stored, later_total, before)
+    days = (AccountDay(warm_up - _ONE_DAY, closing_balance=opening, min_balance=opening),) if before.known else ()
+    held = account.balance - account.available_balance  # the holds between balance and available
+    snapshot = AccountSnapshot(account.account_id, account.customer_id, account.currency, opening,
+                               opening - held, days)
+    postings = []
+    balance = opening
+    for p in stored:
+        balance = p.running_balance if p.running_balance is not None else balance + p.signed_amount
+        postings.append(Posting(p.transaction_id, account.account_id, account.customer_id, account.account_type,
+                                "BANK", Money(p.signed_amount, p.currency), Money(balance, p.currency),
+                                p.posted_at, Direction(p.direction), p.category, p.description))
+    return AccountHistory(snapshot, tuple(postings), tuple(fed), facts)
+
+
+class TriggerBacktestService:
+    def __init__(self, database: Database, clock: Clock = utc_now) -> None:
+        self._database = database
+        self._clock = clock
+
+    async def backtest(self, caller: Caller, rule_id: str, start: dt.date | None, end: dt.date | None,
+                       unit_costs: Sequence[UnitCost] = ()) -> dict[str, Any]:
+        """Replays the rule's current version over [start, end] and keeps the result as its latest
+        backtest (unless the rule changed version meanwhile). Returns the result as kept: JSON in the
+        shape of engage.triggers.v1.TriggerRuleBacktest (server.domain.triggers.backtest.to_json)."""
+        caller.require_role(*ADMINS)
+        start, end = backtest.check_period(start, end)
+        costs = backtest.check_unit_costs(unit_costs)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            rule = await uow.trigger_rules.get(rule_id)
+            if rule is None:
+                raise not_found("trigger_rule", rule_id)
+            result = await self._run(uow, rule, start, end, costs)
+        stored = backtest.to_json(result)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            if await uow.trigger_rules.set_latest_backtest(rule_id, rule.version, stored):
+                await uow.commit()
+        return stored
+
+    async def _run(self, uow: UnitOfWork, rule: TriggerRule, start: dt.date, end: dt.date,
+                   costs: Mapping[str, UnitCost]) -> BacktestResult:
+        custom = await uow.attribute_definitions.all()
+        condition = parse_condition(rule.definition.condition, AttributeCatalogue.of(custom))
+        definitions = {d.name: d for d in custom} if _reads_facts(condition) else None
+        tally = Tally()
+        reads = TriggerBacktestRepository(uow.session, uow.tenant_id)
+        async for histories in self._histories(uow, reads, rule, condition, start, end, definitions):
+            for firing in replay(condition, histories, start=start, end=end, cooldown=rule.definition.cooldown):
+                tally.add(firing)
+        sends = backtest.sends_per_firing(rule.definition.actions, await _event_channels(uow, rule))
+        estimates = backtest.estimate(tally.firing_count, sends, costs)
+        return tally.result(rule.rule_id, rule.version, start, end, estimates, self._clock())
+
+    async def _histories(self, uow: UnitOfWork, reads: TriggerBacktestRepository, rule: TriggerRule,
+                         condition: Condition, start: dt.date, end: dt.date,
+                         definitions: Mapping[str, Any] | None) -> AsyncIterator[list[AccountHistory]]:
+        """The audience's accounts' histories, a page of customers at a time."""
+        audience = rule.definition.audience
+        customer_ids = audience.customer_ids if audience.kind is AudienceKind.CUSTOMERS else None
+        selection: Selection | str | None = None
+        if audience.kind is AudienceKind.PERSONA:
+            selection = audience.reference_id
+        elif audience.kind is AudienceKind.AUDIENCE:
+            selection = await audience_selection(uow, audience.reference_id) or Selection((), AudienceMode.ANY)
+        warm_up = start - dt.timedelta(days=history_days(condition))
+        since, until = _midnight(warm_up), _midnight(end + _ONE_DAY)
+        after: str | None = None
+        while True:
+            customers = await reads.customers_after(after, CUSTOMERS_PER_CHUNK, customer_ids=customer_ids,
+                                                    selection=selection)
+            if not customers:
+                return
+            after = customers[-1]
+            accounts = await reads.deposit_accounts(customers)
+            ids = [a.account_id for a in accounts]
+            stored = await reads.postings(ids, since, until)
+            later = await reads.sums_since(ids, until)
+            fed = await reads.fed_balances(ids, warm_up, end)
+            fed_before = await reads.latest_fed_before(ids, warm_up)
+            posted_before = await reads.latest_posted_before(ids, since)
+            facts: Mapping[str, CustomerFacts] = {}
+            if definitions is not None:
+                facts = await uow.segment_reads.facts_of(customers, definitions)
+            yield [account_history(a, stored.get(a.account_id, ()), later.get(a.account_id, Decimal(0)),
+                                   fed.get(a.account_id, ()),
+                                   Before(fed_before.get(a.account_id), posted_before.get(a.account_id)), warm_up,
+                                   facts.get(a.customer_id, CustomerFacts()))
+                   for a in accounts]
+            if len(customers) < CUSTOMERS_PER_CHUNK:
+                return
+
+
+def _reads_facts(condition: Condition) -> bool:
+    return any(isinstance(leaf, SegmentLeaf) for leaf in leaves(condition))
+
+
+async def _event_channels(uow: UnitOfWork, rule: TriggerRule) -> dict[str, set[str]]:
+    """event id -> the channels it has a message for, of the rule's message actions' events."""
+    event_ids = {a.event_id for a in rule.definition.actions if isinstance(a, MessageAction)}
+    if not event_ids:
+        return {}
+    return {event.event_id: {str(m.channel) for m in event.messages} for event in await uow.events.get_many(event_ids)}
