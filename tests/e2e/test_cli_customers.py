@@ -79,15 +79,18 @@ async def test_holdings_upsert_from_options_and_from_a_file(engagectl, server, t
     path = tmp_path / "holdings.jsonl"
     path.write_text(json.dumps({"holding_id": "h-card", "kind": "CARD", "customer_id": "u1", "account_id": "u1-cc",
                                 "amount": "5000", "currency": "USD"}) + "\n\n"
-                    + json.dumps({"holding_id": "h-ins", "kind": "INSURANCE", "customer_id": "u1"}) + "\n")
+                    + json.dumps({"holding_id": "h-ins", "kind": "INSURANCE", "customer_id": "u1"}) + "\n"
+                    + json.dumps({"holding_id": "h-od", "kind": "overdraft_protection", "customer_id": "u1",
+                                  "account_id": "u1-cc"}) + "\n")
     loaded = await engagectl("holdings", "upsert", "--file", str(path), "--json", token=service)
-    assert json.loads(loaded.stdout) == {"upserted": 2}
+    assert json.loads(loaded.stdout) == {"upserted": 3}
 
     listed = await engagectl("holdings", "list", "--customer", "u1", token=service)
     assert [line.split("\t")[:6] for line in listed.stdout.splitlines()[1:]] == [
         ["h-card", "u1", "u1-cc", "CARD", "5,000.00 USD", ""],
         ["h-ins", "u1", "", "INSURANCE", "", ""],
-        ["h-loan", "u1", "", "LOAN", "250,000.00 USD", "2020-02-01"]]
+        ["h-loan", "u1", "", "LOAN", "250,000.00 USD", "2020-02-01"],
+        ["h-od", "u1", "u1-cc", "OVERDRAFT_PROTECTION", "", ""]]
 
     bad_line = tmp_path / "bad.jsonl"
     bad_line.write_text('{"holding_id": "h-x", "kind": "BOAT"}\n')
