@@ -159,6 +159,16 @@ def test_a_fed_balance_re_checks_state_conditions_at_the_end_of_its_day():
     assert [(f.day, f.fired_at, f.transaction_id) for f in firings] == [(NOV[3], at(NOV[4], 0), None)]
 
 
+def test_the_daily_re_check_follows_a_quiet_account_until_its_last_row_leaves_the_window():
+    condition = MetricCompare(Metric(MetricName.AVERAGE_COLLECTED_BALANCE, Window(WindowKind.DAYS, 7)),
+                              Comparator.LT, D(150))
+    firings = fired(condition, [history(moves((NOV[0], "1000"), (NOV[1], "-1000")))])
+    # 1,000 on 1 Nov then 0: 1000/6 = 166.67 on the 6th, 1000/7 = 142.86 on the 7th (the re-check fires),
+    # 0 from the 8th on (still true, no crossing).
+    assert [(f.day, f.transaction_id, f.values) for f in firings] == [
+        (NOV[6], None, {"average_collected_balance(7d)": "142.8571"})]
+
+
 def test_history_before_the_period_moves_the_series_but_fires_nothing():
     postings = moves((dt.date(2026, 10, 5), "-2000"), (NOV[2], "-1500"), start="10000")
     firings = fired(LARGE_WITHDRAWAL, [history(postings, "10000")])

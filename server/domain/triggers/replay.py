@@ -27,6 +27,7 @@ from server.domain.triggers.condition import (
     MetricCompare,
     SegmentLeaf,
     WindowKind,
+    history_days,
     is_calendar_dependent,
     is_event_condition,
     leaves,
@@ -63,8 +64,10 @@ def replay(condition: Condition, histories: Iterable[AccountHistory], *, start: 
     kind = ConditionKind.of(is_event_condition(condition))
     daily = kind is ConditionKind.STATE and is_calendar_dependent(condition)
     monthly = _changes_monthly_only(condition)
+    reach = history_days(condition)
     for accounts in by_customer.values():
-        yield from _replay_customer(condition, kind, daily, monthly, accounts, start, end, cooldown, daily_at)
+        yield from _replay_customer(condition, kind, daily, monthly, reach, accounts, start, end, cooldown,
+                                    daily_at)
 
 
 def _changes_monthly_only(condition: Condition) -> bool:
@@ -78,7 +81,7 @@ def _changes_monthly_only(condition: Condition) -> bool:
         isinstance(leaf, SegmentLeaf) for leaf in leaves(condition))
 
 
-def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, monthly: bool,
+def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, monthly: bool, reach: int,
                      accounts: list[AccountHistory], start: dt.date, end: dt.date, cooldown: dt.timedelta,
                      daily_at: dt.time) -> Iterator[Firing]:
     happenings: list[tuple[dt.datetime, int, int, int, object]] = []
@@ -101,11 +104,14 @@ def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, mon
         while day <= end:
             happenings.append((_at(day, daily_at), _DAILY, 0, -1, day))
             day += _ONE_DAY
-    happenings.sort(key=lambda h: (h[0], h[1], h[2]))
+    happenings.sort()  # (time, what, sequence) never tie: the payloads are never compared
 
     snapshots = [history.opening for history in accounts]
     previously_true = [False] * len(accounts)
     evaluated_month: list[tuple[int, int] | None] = [None] * len(accounts)  # monthly conditions: the last one
+    # A dormant account (no day row in the days the condition reads) reads its carried balance only: the
+    # daily re-check gives the same result every day until its snapshot changes, and is skipped.
+    settled: list[AccountSnapshot | None] = [None] * len(accounts)
     last_fired_at: dt.datetime | None = None
 
     def decide(index: int, at: dt.datetime, as_of: dt.date, posting: Posting | None,
@@ -117,6 +123,12 @@ def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, mon
                 return None  # the same result as the month's last evaluation: no crossing
             evaluated_month[index] = month
         snapshot = snapshots[index]
+        if posting is None and not fed:
+            latest_day = snapshot.latest_day
+            if latest_day is None or (as_of - latest_day).days >= reach:
+                if settled[index] is snapshot:
+                    return None
+                settled[index] = snapshot
         evaluation = evaluate(condition, snapshot=snapshot, as_of=as_of, posting=posting, before=before,
                               facts=accounts[index].facts)
         fires = decide_fire(kind, previously_true[index], evaluation.matched, last_fired_at, cooldown, at)
