@@ -160,19 +160,26 @@ class ActionOptions:
 
 
 def _from_file(path: Path) -> tuple[pb.TriggerRule, list[str]]:
-    """The rule in the file (the API's JSON form of TriggerRule) and the fields it sets."""
+    """The rule in the file (the API's JSON form of TriggerRule) and the fields it sets. Output-only
+    fields are passed over, so that what `rules show --json` printed can be edited and sent back."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-        rule = json_format.ParseDict(document, pb.TriggerRule())
     except OSError as exc:
         raise typer.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="--file") from exc
-    except (ValueError, json_format.ParseError) as exc:  # json's errors are ValueErrors
+    except ValueError as exc:
         raise typer.BadParameter(f"{path}: {exc}", param_hint="--file") from exc
     if not isinstance(document, dict):
         raise typer.BadParameter(f"{path}: a JSON object is expected", param_hint="--file")
-    fields = pb.TriggerRule.DESCRIPTOR.fields
-    given = [f.name for f in fields if f.name in UPDATABLE and (f.name in document or f.json_name in document)]
-    return rule, given
+    keys = {key: field.name for field in pb.TriggerRule.DESCRIPTOR.fields for key in (field.name, field.json_name)}
+    unknown = sorted(key for key in document if key not in keys)
+    if unknown:
+        raise typer.BadParameter(f"{path}: no field of a rule is named {', '.join(unknown)}", param_hint="--file")
+    given = {key: value for key, value in document.items() if keys[key] in UPDATABLE}
+    try:
+        rule = json_format.ParseDict(given, pb.TriggerRule())
+    except (json_format.ParseError, RecursionError) as exc:
+        raise typer.BadParameter(f"{path}: {exc}", param_hint="--file") from exc
+    return rule, list(dict.fromkeys(keys[key] for key in given))
 
 
 def _definition(file: Path | None, display_name: str | None, description: str | None, condition: str | None,

@@ -124,6 +124,19 @@ async def test_a_rule_from_a_file_and_its_firings_explained(engagectl, server, s
     rule = json.loads(narrowed.stdout)
     assert rule["audience"]["customers"]["customers"] == ["customers/lisa", "customers/tom"]
     assert "active_from" not in rule or rule["active_from"] is None
+    # What `show --json` printed, edited and sent back: output-only fields are passed over.
+    shown = json.loads((await engagectl("--json", "rules", "show", "big_withdrawal", token=ana)).stdout)
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(shown | {"condition": "withdrawal > 2000"}))
+    updated = await engagectl("--json", "rules", "update", "big_withdrawal", "--file", str(edited), token=ana)
+    assert updated.exit_code == 0, updated.stderr
+    rule = json.loads(updated.stdout)
+    assert (rule["version"], rule["condition"], rule["audience"], rule["status"]) == \
+        (3, "withdrawal > 2000", shown["audience"], "DRAFT")
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps({"conditon": "withdrawal > 1"}))
+    refused = await engagectl("rules", "update", "big_withdrawal", "--file", str(typo), token=ana)
+    assert refused.exit_code == 2 and "conditon" in refused.stderr
     not_json = tmp_path / "broken.json"
     not_json.write_text("{")
     broken = await engagectl("rules", "create", "broken", "--file", str(not_json), token=ana)
