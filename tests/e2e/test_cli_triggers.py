@@ -10,10 +10,12 @@ import datetime as dt
 import json
 import uuid
 
+from engage.ingest.v1 import ingest_service_pb2 as ipb
 from server.domain.auth import Role
 from server.domain.triggers.notifications import NewBankNotification
 from server.domain.triggers.records import Banner, FiringAction, FiringRecord
 from server.store.uow import UnitOfWork
+from tests.support.builders import account, customer, transaction
 from tests.support.offers import add_customers, add_product, derive_attributes
 
 CONDITION = "average_collected_balance(30d) < 100 AND balance < 50"
@@ -162,6 +164,53 @@ async def test_a_rule_from_a_file_and_its_firings_explained(engagectl, server, s
     as_json = await engagectl("--json", "rules", "explain", "x",
                               f"triggerRules/big_withdrawal/firings/{firing.firing_id}", token=ana)
     assert json.loads(as_json.stdout)["values"] == {"withdrawal": "1200.00"}
+
+
+async def test_a_backtest_through_the_command_line(engagectl, server, tenant, service_stubs):
+    await service_stubs.ingest.UpsertCustomer(ipb.UpsertCustomerRequest(customer=customer("carol")))
+    await service_stubs.ingest.UpsertAccount(ipb.UpsertAccountRequest(account=account("carol-chk", "carol")))
+    january = [dt.date(2024, 1, n) for n in range(1, 32)]
+
+    async def history():  # type: ignore[no-untyped-def]
+        # Overdrawn on the 3rd (fires), back on the 5th, overdrawn again on the 12th (after the cool-down: fires).
+        yield ipb.IngestTransactionsRequest(backfill=True, transactions=[
+            transaction("c01", "carol-chk", "100.00", "CREDIT", january[0]),
+            transaction("c03", "carol-chk", "150.00", "DEBIT", january[2]),
+            transaction("c05", "carol-chk", "100.00", "CREDIT", january[4]),
+            transaction("c12", "carol-chk", "100.00", "DEBIT", january[11])])
+
+    assert (await service_stubs.ingest.IngestTransactions(history())).accepted_count == 4
+    ana = server.token(tenant, Role.BANK_ADMIN, "ana")
+    created = await engagectl("rules", "create", "overdrawn", "--name", "Overdrawn", "--audience", "all",
+                              "--condition", "balance < 0", "--cooldown", "7d", *BANNER_OPTIONS,
+                              "--notify", "call them", token=ana)
+    assert created.exit_code == 0, created.stderr
+
+    shown = await engagectl("rules", "backtest", "overdrawn", "--from", "2024-01-02", "--to", "2024-01-31",
+                            "--unit-cost", "BANNER=0.01", token=ana)
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert {"rule version:\t1", "period:\t2024-01-02 to 2024-01-31", "firings:\t2", "accounts:\t1",
+            "customers:\t1"} <= set(lines)
+    assert lines[lines.index("day\tfirings") + 1:][:2] == ["2024-01-03\t1", "2024-01-12\t1"]
+    samples = [line.split("\t") for line in lines if line.startswith("carol\t")]
+    assert [(s[1], s[3]) for s in samples] == [("carol-chk", "c03"), ("carol-chk", "c12")]
+    assert "balance = -50" in samples[0][4]
+    assert "BANNER\t2\t0.02 EUR" in lines and "BANK_NOTIFICATION\t2\t" in lines
+
+    as_json = json.loads((await engagectl("--json", "rules", "backtest", "overdrawn", "--from", "2024-01-02",
+                                          "--to", "2024-01-31", token=ana)).stdout)
+    assert (as_json["firing_count"], len(as_json["days"])) == (2, 30)
+    assert {e["channel"]: e["messages"] for e in as_json["channel_estimates"]} == \
+        {"BANNER": "2", "BANK_NOTIFICATION": "2"}
+    kept = json.loads((await engagectl("--json", "rules", "show", "overdrawn", token=ana)).stdout)
+    assert kept["latest_backtest"]["firing_count"] == 2
+    wrong = await engagectl("rules", "backtest", "overdrawn", "--from", "2024-01-02", "--to", "2024-01-31",
+                            "--unit-cost", "SMS=cheap", token=ana)
+    assert wrong.exit_code == 2 and "--unit-cost" in wrong.stderr
+    backwards = await engagectl("rules", "backtest", "overdrawn", "--from", "2024-01-31", "--to", "2024-01-02",
+                                token=ana)
+    assert backwards.exit_code == 1 and "TRIGGER_BACKTEST_INVALID" in backwards.stderr
 
 
 async def test_a_customers_banners(engagectl, server, services, tenant):
