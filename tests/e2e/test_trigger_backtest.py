@@ -132,6 +132,15 @@ async def test_a_backtest_counts_crossings_once_within_the_cooldown(server, tena
         assert (again.rule_version, again.firing_count, [f.transaction_id for f in again.sample_firings]) == \
             (2, 2, ["c04", "c12"])  # -60 on the 4th, then again on the 12th, 8 days later
         assert {e.channel: e.HasField("cost") for e in again.channel_estimates}["BANNER"] is False
+        # Only the audience's customers are replayed: carol's firings, not erin's (fred: protected).
+        await lisa.trigger_rules.UpdateTriggerRule(pb.UpdateTriggerRuleRequest(
+            trigger_rule=pb.TriggerRule(name=rule.name, condition="balance < 0 AND NOT holds('OVERDRAFT_PROTECTION')",
+                                        audience=pb.TriggerAudience(customers=pb.TriggerAudience.CustomerList(
+                                            customers=["customers/carol", "customers/fred"]))),
+            update_mask=field_mask_pb2.FieldMask(paths=["condition", "audience"])))
+        chosen = await mark.trigger_rules.BacktestTriggerRule(backtest_request(rule.name, day(2), day(31)))
+        assert (chosen.rule_version, chosen.customer_count, [f.transaction_id for f in chosen.sample_firings]) == \
+            (3, 1, ["c03", "c12"])
 
         refused = {
             "end before start": backtest_request(rule.name, day(5), day(4)),
