@@ -141,6 +141,9 @@ async def test_a_backtest_counts_crossings_once_within_the_cooldown(server, tena
         chosen = await mark.trigger_rules.BacktestTriggerRule(backtest_request(rule.name, day(2), day(31)))
         assert (chosen.rule_version, chosen.customer_count, [f.transaction_id for f in chosen.sample_firings]) == \
             (3, 1, ["c03", "c12"])
+        # Ending before carol's later postings: her opening balance is her current one less all of them.
+        short = await mark.trigger_rules.BacktestTriggerRule(backtest_request(rule.name, day(2), day(5)))
+        assert [(f.transaction_id, f.values["balance"]) for f in short.sample_firings] == [("c03", "-50.0000")]
 
         refused = {
             "end before start": backtest_request(rule.name, day(5), day(4)),
