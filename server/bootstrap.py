@@ -44,7 +44,9 @@ from server.services.personas import PersonasService
 from server.services.products import ProductsService
 from server.services.subscriptions import SubscriptionsService
 from server.services.tenants import TenantService
+from server.services.triggers.actions import TriggerActions
 from server.services.triggers.banners import BannersService
+from server.services.triggers.evaluation import TriggerEvaluationService
 from server.services.triggers.notifications import BankNotificationsService
 from server.services.triggers.offers import OffersService
 from server.services.triggers.rules import TriggerRulesService
@@ -83,6 +85,7 @@ class Services:
     offers: OffersService
     trigger_rules: TriggerRulesService
     banners: BannersService
+    trigger_evaluation: TriggerEvaluationService
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -98,11 +101,14 @@ SQLITE_EVENTS_PER_JOB = 10
 
 def event_handlers(insights: InsightsService, engagement: EngagementService,
                    goal_funding: GoalFundingService, goal_tracking: GoalTrackingService,
-                   personas: PersonasService, derived_attributes: DerivedAttributesService) -> EventHandlers:
+                   personas: PersonasService, derived_attributes: DerivedAttributesService,
+                   triggers: TriggerEvaluationService) -> EventHandlers:
     """EVENT_HANDLERS: which use cases react to which domain event, in the order they run. A handler's
     name is its recorded progress (see server.services.bus): keep it when the code moves."""
     return {
         TransactionsPosted: [
+            # First: its banners are awaited by a customer's session (docs/triggers.md#latency).
+            EventHandler("trigger_rules", triggers.on_transactions_posted),
             EventHandler("event_insights", insights.on_transactions_posted),
             EventHandler("transaction_alerts", engagement.on_transactions_posted),
             EventHandler("goal_allocation", goal_tracking.on_transactions_posted),
@@ -112,8 +118,8 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
         FeedItemsCreated: [
             EventHandler("insight_notifications", engagement.on_feed_items_created),
         ],
-        # Written now, handled by the goals and real-time triggers to come; the derived attributes read them.
         BalancesRecorded: [
+            EventHandler("trigger_rules_balances", triggers.on_balances_recorded),
             EventHandler("derived_attributes_balances", derived_attributes.on_balances_recorded),
         ],
         AccountsChanged: [
@@ -126,7 +132,7 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
         HoldingsChanged: [
             EventHandler("persona_membership_holdings", personas.on_holdings_changed),
         ],
-        # Written now, handled by the audiences and real-time triggers to come.
+        # Written for whoever reacts to joining or leaving: trigger audiences read the kept memberships.
         PersonaMembershipChanged: [],
         PersonaEvaluationRequested: [
             EventHandler("persona_full_evaluation", personas.on_persona_evaluation_requested),
@@ -159,8 +165,11 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
     goal_tracking = GoalTrackingService(database, publisher, catalogue=catalogue)
     personas = PersonasService(database, publisher)
     derived_attributes = DerivedAttributesService(database, publisher)
+    bank_notifications = BankNotificationsService(
+        database, box, publisher, EgressPolicy.from_setting(settings.provider_networks_allowed))
+    trigger_evaluation = TriggerEvaluationService(database, TriggerActions(engagement, bank_notifications))
     bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking, personas,
-                                                         derived_attributes),
+                                                         derived_attributes, trigger_evaluation),
                      events_per_job=SQLITE_EVENTS_PER_JOB if database.dialect == "sqlite" else 1)
     otp_hash_key = hashlib.sha256(b"engage-otp:" + keys[0].encode()).digest()
     return Services(settings=settings, database=database, redis=redis, publisher=publisher,
@@ -186,8 +195,8 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     goal_reports=GoalReportsService(database, publisher),
                     personas=personas,
                     products=ProductsService(database), audiences=AudiencesService(database),
-                    bank_notifications=BankNotificationsService(
-                        database, box, publisher, EgressPolicy.from_setting(settings.provider_networks_allowed)),
+                    bank_notifications=bank_notifications,
                     journeys=JourneysService(database, publisher, personas),
                     offers=OffersService(database),
-                    trigger_rules=TriggerRulesService(database), banners=BannersService(database))
+                    trigger_rules=TriggerRulesService(database), banners=BannersService(database),
+                    trigger_evaluation=trigger_evaluation)

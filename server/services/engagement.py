@@ -200,7 +200,7 @@ class EngagementService:
             bound, account = events.get(alert.event_id), accounts.get(posting.account_id)
             if bound is None or account is None:
                 continue
-            tokens = {"transaction": _transaction_tokens(posting),
+            tokens = {"transaction": transaction_tokens(posting),
                       "account": {"id": account.account_id, "name": account.account_name,
                                   "type": str(account.type), "currency": account.currency}}
             key = f"txn:{alert.alert_id}:{posting.transaction_id}"
@@ -234,6 +234,13 @@ class EngagementService:
         created = await self._record_automatic(uow, tenant_id, triggers, "insight_notification_not_sent")
         return self._announcing(tenant_id, created)
 
+    async def send_rule_messages(self, uow: UnitOfWork, tenant_id: str, triggers: list[Trigger]
+                                 ) -> AfterCommit | None:
+        """The messages real-time trigger rules fired, recorded in the caller's unit of work as the
+        automatic ones are (keys make a re-run send nothing twice); announced once the caller commits."""
+        created = await self._record_automatic(uow, tenant_id, triggers, "trigger_message_not_sent")
+        return self._announcing(tenant_id, created)
+
     async def _record_automatic(self, uow: UnitOfWork, tenant_id: str, triggers: list[Trigger],
                                 not_sent_event: str) -> list[Delivery]:
         """Records the deliveries of triggers that rules fired, a few statements per chunk. One that cannot
@@ -252,7 +259,7 @@ class EngagementService:
             for trigger, result in zip(chunk, results, strict=True):
                 if isinstance(result, DomainError):
                     log.warning(not_sent_event, tenant=tenant_id, trigger=trigger.trigger_key,
-                                event=trigger.event.event_id, reason=result.code, error=str(result))
+                                event_id=trigger.event.event_id, reason=result.code, error=str(result))
                 elif result[1]:
                     created.extend(result[0])
         return created
@@ -380,7 +387,7 @@ def _naming_request(index: int) -> Iterator[None]:
             metadata={**error.metadata, "request_index": str(index)}) from error
 
 
-def _transaction_tokens(posting: Posting) -> dict[str, str]:
+def transaction_tokens(posting: Posting) -> dict[str, str]:
     return {"id": posting.transaction_id, "amount": f"{posting.magnitude:,.2f}", "currency": posting.currency,
             "balance": f"{posting.balance_after.amount:,.2f}",
             "time": posting.posted_at.strftime("%Y-%m-%d %H:%M UTC"), "description": posting.description,

@@ -51,6 +51,7 @@ from server.store.repositories.subscriptions import SubscriptionsRepository
 from server.store.repositories.tenants import TenantsRepository
 from server.store.repositories.transactions import TransactionsRepository
 from server.store.repositories.trigger_reads import TriggerReadsRepository
+from server.store.repositories.trigger_runtime import TriggerRuntimeRepository
 from server.store.repositories.triggers import BannersRepository, TriggerFiringsRepository, TriggerRulesRepository
 
 Repository = TypeVar("Repository")
@@ -126,6 +127,7 @@ class UnitOfWork:
     trigger_rules = _Repository[TriggerRulesRepository](TriggerRulesRepository)
     trigger_firings = _Repository[TriggerFiringsRepository](TriggerFiringsRepository)
     banners = _Repository[BannersRepository](BannersRepository)
+    trigger_runtime = _Repository[TriggerRuntimeRepository](TriggerRuntimeRepository)
     offer_recommendations = _Repository[OfferRecommendationsRepository](OfferRecommendationsRepository)
     offer_suggestions = _Repository[OfferSuggestionsRepository](OfferSuggestionsRepository)
     bank_notifications = _Repository[BankNotificationsRepository](BankNotificationsRepository)

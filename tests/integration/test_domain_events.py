@@ -90,8 +90,9 @@ async def test_a_batch_posts_its_transactions_with_the_balance_after_each(server
     assert worker.jobs_failed == 0
     [row] = await stored(services, TransactionsPosted)
     assert row.processed_at is not None
-    assert await handlings(services, row.event_id) == {"event_insights", "transaction_alerts", "goal_allocation",
-                                                       "goal_funding_rules", "derived_attributes_salary"}
+    assert await handlings(services, row.event_id) == {"trigger_rules", "event_insights", "transaction_alerts",
+                                                       "goal_allocation", "goal_funding_rules",
+                                                       "derived_attributes_salary"}
 
     # Duplicates post nothing new.
     await service_stubs.ingest.IngestTransactions(stream([transaction("t1", "a1", "100.00")]))

@@ -164,7 +164,7 @@ class TriggerFiringsRepository(TenantRepository):
             select(TriggerFiringRow.customer_id, func.max(TriggerFiringRow.fired_at)).where(
                 TriggerFiringRow.tenant_id == self.tenant_id, TriggerFiringRow.rule_id == rule_id,
                 self.one_of(TriggerFiringRow.customer_id, customer_ids)).group_by(TriggerFiringRow.customer_id))
-        return {customer: at for customer, at in rows.tuples()}
+        return {customer: at for customer, at in rows}
 
 
 def _banner(row: BannerRow) -> Banner:

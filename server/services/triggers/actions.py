@@ -1,0 +1,89 @@
+"""What a rule's firing does (docs/triggers.md#actions), in the unit of work that records the firing:
+a banner for the customer, an item in the bank's inbox (and its signed webhook), an Engagement event
+sent through the dispatch. Each firing then records what its actions did, which ExplainFiring shows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from server.domain.events import Posting
+from server.domain.ids import new_id
+from server.domain.triggers.notifications import NewBankNotification
+from server.domain.triggers.records import Banner, FiringAction, FiringRecord
+from server.domain.triggers.rules import ActionKind, BankNotificationAction, BannerAction, MessageAction
+from server.services.engagement import EngagementService, transaction_tokens
+from server.services.events import AfterCommit
+from server.services.fanout import Trigger
+from server.services.triggers.live_rules import LiveRule
+from server.services.triggers.notifications import BankNotificationsService
+from server.store.uow import UnitOfWork
+
+
+class TriggerActions:
+    def __init__(self, engagement: EngagementService, notifications: BankNotificationsService) -> None:
+        self._engagement = engagement
+        self._notifications = notifications
+
+    async def perform(self, uow: UnitOfWork, fired: Sequence[tuple[LiveRule, FiringRecord]],
+                      postings: Mapping[str, Posting]) -> AfterCommit | None:
+        """Every action of these new firings; what each did is recorded on its firing. `postings`: by
+        transaction id, those the firings were made at (their messages' `transaction` tokens)."""
+        done: dict[str, list[FiringAction]] = {record.firing_id: [] for _, record in fired}
+        banners: list[Banner] = []
+        notices: list[NewBankNotification] = []
+        messages: list[tuple[FiringRecord, MessageAction, LiveRule]] = []
+        for live, record in fired:
+            for action in live.rule.definition.actions:
+                if isinstance(action, BannerAction):
+                    banner = Banner(new_id(), record.customer_id, action.title, action.body, action.cta_label,
+                                    action.cta_url, record.fired_at, record.fired_at + action.lifetime,
+                                    action.product_id, record.rule_id, record.version, record.firing_id)
+                    banners.append(banner)
+                    done[record.firing_id].append(FiringAction(
+                        ActionKind.BANNER, f"customers/{record.customer_id}/banners/{banner.banner_id}"))
+                elif isinstance(action, BankNotificationAction):
+                    notices.append(NewBankNotification(record.rule_id, record.version, record.firing_id,
+                                                       record.customer_id, record.account_id, action.note,
+                                                       dict(record.values)))
+                else:
+                    messages.append((record, action, live))
+        await uow.banners.add_banners(banners)
+        notified = await self._notifications.notify(uow, notices)
+        for notification in notified.notifications:
+            done[notification.firing_id].append(FiringAction(
+                ActionKind.BANK_NOTIFICATION, f"bankNotifications/{notification.notification_id}"))
+        announce_messages = await self._send_messages(uow, messages, done, postings)
+        for firing_id, actions in done.items():
+            await uow.trigger_firings.set_actions(firing_id, actions)
+
+        async def after_commit() -> None:
+            await self._notifications.hand_over(notified)
+            if announce_messages is not None:
+                await announce_messages()
+
+        return after_commit
+
+    async def _send_messages(self, uow: UnitOfWork, messages: list[tuple[FiringRecord, MessageAction, LiveRule]],
+                             done: dict[str, list[FiringAction]], postings: Mapping[str, Posting]
+                             ) -> AfterCommit | None:
+        if not messages:
+            return None
+        events = {e.event_id: e for e in await uow.events.get_many({action.event_id for _, action, _ in messages})}
+        triggers = []
+        for record, action, live in messages:
+            event = events.get(action.event_id)
+            if event is None:  # deleted since the rule was approved
+                done[record.firing_id].append(FiringAction(ActionKind.MESSAGE, f"events/{action.event_id}",
+                                                           "skipped: the event no longer exists"))
+                continue
+            # The action's own attributes first: the firing's facts keep their names.
+            tokens: dict[str, Any] = {**action.attributes,
+                                      "rule": {"id": record.rule_id, "name": live.rule.definition.display_name},
+                                      "account": {"id": record.account_id}, "values": dict(record.values)}
+            posting = postings.get(record.transaction_id or "")
+            if posting is not None:  # the same tokens as a transaction alert's
+                tokens["transaction"] = transaction_tokens(posting)
+            triggers.append(Trigger(event, record.customer_id, f"trigger:{record.rule_id}:{record.firing_id}", tokens))
+            done[record.firing_id].append(FiringAction(ActionKind.MESSAGE, f"events/{action.event_id}"))
+        return await self._engagement.send_rule_messages(uow, uow.tenant_id, triggers)

@@ -1,0 +1,262 @@
+"""Real-time trigger evaluation (docs/triggers.md#firing): the bus handler `trigger_rules` on
+TransactionsPosted and BalancesRecorded, and the daily re-check of calendar-dependent rules.
+
+Per batch, a few statements over all its accounts: the live rules (compiled once per version), the
+accounts' day series back as far as the rules read, the state rows, the customers' last firings, who
+of them each audience takes, and their attributes and holdings when a condition names some. Then every
+posting is applied to its account's series in order and each rule evaluated in memory, the series and
+states written back, and the new firings' actions done (server.services.triggers.actions) in the same
+unit of work. History loaded as backfill moves the series and fires nothing.
+
+Only BANK-container accounts are followed: a card's, loan's or investment's balance is a debt or a
+holding, not collected funds (the derived attributes leave them out for the same reason)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from server.domain.events import BalancesRecorded, Posting, TransactionsPosted
+from server.domain.ids import new_id
+from server.domain.segments.evaluate import CustomerFacts
+from server.domain.triggers.evaluate import AccountMetrics, evaluate
+from server.domain.triggers.firing import ConditionKind, Firing, decide_fire
+from server.domain.triggers.records import FiringRecord
+from server.domain.triggers.rules import AudienceKind
+from server.domain.triggers.series import AccountDay, AccountSnapshot, apply_fed_balance, apply_posting
+from server.services.audiences import audience_selection
+from server.services.clock import Clock, utc_now
+from server.services.events import AfterCommit
+from server.services.triggers.actions import TriggerActions
+from server.services.triggers.live_rules import LiveRule, LiveRules
+from server.store.db import Database
+from server.store.repositories.trigger_runtime import StateKey, StoredAccount
+from server.store.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+DEPOSIT_CONTAINER = "BANK"
+RECHECK_CHUNK = 500  # accounts per unit of work of the daily re-check
+NO_FACTS = CustomerFacts()
+
+
+@dataclass
+class _Batch:
+    """One evaluation's working state: what was read, and what is to be written."""
+
+    now: dt.datetime
+    rules: list[LiveRule]
+    snapshots: dict[str, AccountSnapshot]
+    audiences: dict[str, set[str] | None]  # rule id -> customers it takes (None: everyone)
+    facts: dict[str, CustomerFacts]
+    states: set[StateKey]
+    last_fired: dict[tuple[str, str], dt.datetime]
+    changed_days: dict[tuple[str, dt.date], AccountDay] = field(default_factory=dict)
+    became_true: list[StateKey] = field(default_factory=list)
+    became_false: list[StateKey] = field(default_factory=list)
+    firings: list[tuple[LiveRule, Firing]] = field(default_factory=list)
+    postings: dict[str, Posting] = field(default_factory=dict)  # those firings were made at, by transaction id
+
+    def evaluate(self, snapshot: AccountSnapshot, day: dt.date, posting: Posting | None,
+                 before: AccountSnapshot | None) -> None:
+        """Every rule for the account at this point, the firings and state changes recorded."""
+        metrics = AccountMetrics(snapshot, day)
+        customer = snapshot.customer_id
+        for live in self.rules:
+            if posting is None and live.kind is ConditionKind.EVENT:
+                continue
+            takes = self.audiences[live.rule.rule_id]
+            if takes is not None and customer not in takes:
+                continue
+            outcome = evaluate(live.condition, snapshot=snapshot, as_of=day, posting=posting, before=before,
+                               facts=self.facts.get(customer, NO_FACTS), metrics=metrics)
+            key = (live.rule.rule_id, live.rule.version, snapshot.account_id)
+            held = key in self.states
+            cooldown_key = (live.rule.rule_id, customer)
+            if decide_fire(live.kind, held, outcome.matched, self.last_fired.get(cooldown_key),
+                           live.rule.definition.cooldown, self.now):
+                self.firings.append((live, Firing(snapshot.account_id, customer, day, self.now,
+                                                  None if posting is None else posting.transaction_id,
+                                                  dict(outcome.values))))
+                self.last_fired[cooldown_key] = self.now
+                if posting is not None:
+                    self.postings[posting.transaction_id] = posting
+            if live.kind is ConditionKind.STATE and outcome.matched != held:
+                (self.became_true if outcome.matched else self.became_false).append(key)
+                if outcome.matched:
+                    self.states.add(key)
+                else:
+                    self.states.discard(key)
+
+
+class TriggerEvaluationService:
+    def __init__(self, database: Database, actions: TriggerActions, clock: Clock = utc_now) -> None:
+        self._database = database
+        self._actions = actions
+        self._clock = clock
+        self._rules = LiveRules()
+
+    # -- bus handlers ---------------------------------------------------------------------------------
+
+    async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted
+                                     ) -> AfterCommit | None:
+        """Bus handler (trigger_rules): the postings applied to their accounts' day series in order, each
+        live rule evaluated at each posting; backfill moves the series only."""
+        postings = [p for p in event.postings if p.account_container == DEPOSIT_CONTAINER]
+        if not postings:
+            return None
+        now = self._clock()
+        rules = await self._rules.of(uow, now) if event.live else []
+        by_account: dict[str, list[Posting]] = defaultdict(list)
+        for posting in postings:
+            by_account[posting.account_id].append(posting)
+        since = min(p.booking_date for p in postings) - dt.timedelta(days=max((r.history_days for r in rules),
+                                                                              default=1))
+        stored_days = await uow.trigger_runtime.days(by_account.keys(), since)
+        stored = await uow.trigger_runtime.accounts(by_account.keys()) if rules else {}
+        snapshots = {}
+        for account_id, account_postings in by_account.items():
+            first = account_postings[0]
+            opening = first.balance_after.amount - first.amount.amount
+            account = stored.get(account_id)
+            # The hold between current and available balance, as stored now, is taken to hold throughout.
+            available = opening if account is None else opening + (account.available_balance - account.balance)
+            snapshots[account_id] = AccountSnapshot(account_id, first.customer_id, first.currency, opening,
+                                                    available, tuple(stored_days.get(account_id, ())))
+        batch = await self._batch(uow, now, rules, snapshots)
+        for account_id, account_postings in by_account.items():
+            snapshot = snapshots[account_id]
+            for posting in account_postings:
+                before = snapshot
+                snapshot, row = apply_posting(snapshot, posting)
+                batch.changed_days[(account_id, row.day)] = row
+                if rules:
+                    batch.evaluate(snapshot, row.day, posting, before)
+        return await self._write(uow, batch)
+
+    async def on_balances_recorded(self, uow: UnitOfWork, tenant_id: str, event: BalancesRecorded
+                                   ) -> AfterCommit | None:
+        """Bus handler (trigger_rules_balances): fed end-of-day balances into the day series, and the state
+        conditions re-checked as of each fed day (no posting: deposit and withdrawal conditions are false)."""
+        accounts = await uow.trigger_runtime.accounts({b.account_id for b in event.balances})
+        fed = sorted((b for b in event.balances if (a := accounts.get(b.account_id)) is not None
+                      and a.container == DEPOSIT_CONTAINER), key=lambda b: (b.account_id, b.date))
+        if not fed:
+            return None
+        now = self._clock()
+        rules = [r for r in await self._rules.of(uow, now) if r.kind is ConditionKind.STATE]
+        since = min(b.date for b in fed) - dt.timedelta(days=max((r.history_days for r in rules), default=1))
+        stored_days = await uow.trigger_runtime.days({b.account_id for b in fed}, since)
+        snapshots = {a.account_id: _snapshot(a, stored_days.get(a.account_id, ())) for a in accounts.values()
+                     if a.account_id in {b.account_id for b in fed}}
+        batch = await self._batch(uow, now, rules, snapshots)
+        for balance in fed:
+            snapshot, row = apply_fed_balance(snapshots[balance.account_id], balance.date, balance.balance.amount)
+            snapshots[balance.account_id] = snapshot
+            batch.changed_days[(balance.account_id, row.day)] = row
+            if rules:
+                batch.evaluate(snapshot, balance.date, None, None)
+        return await self._write(uow, batch)
+
+    # -- the daily re-check ---------------------------------------------------------------------------
+
+    async def recheck_all(self, as_of: dt.date | None = None) -> int:
+        """The daily cron: every enabled tenant re-checked as of `as_of` (today's UTC date when None, the
+        day postings are booked on). The firings made."""
+        day = as_of or self._clock().astimezone(dt.UTC).date()
+        async with UnitOfWork(self._database) as uow:
+            tenants = [t.tenant_id for t in await uow.tenants.list() if not t.disabled]
+        return sum([await self.recheck(tenant_id, day) for tenant_id in tenants])
+
+    async def recheck(self, tenant_id: str, as_of: dt.date) -> int:
+        """Calendar-dependent state conditions re-checked as of `as_of` for every deposit account (a month
+        ends, a window moves, without a posting), RECHECK_CHUNK accounts per unit of work. A repeated
+        run fires nothing twice (firings of a day are unique per rule and account). The firings made."""
+        fired = 0
+        after: str | None = None
+        while True:
+            async with UnitOfWork(self._database, tenant_id) as uow:
+                now = self._clock()
+                rules = [r for r in await self._rules.of(uow, now)
+                         if r.kind is ConditionKind.STATE and r.calendar_dependent]
+                if not rules:
+                    return fired
+                accounts = await uow.trigger_runtime.deposit_accounts_after(after, RECHECK_CHUNK)
+                if not accounts:
+                    return fired
+                since = as_of - dt.timedelta(days=max(r.history_days for r in rules))
+                stored_days = await uow.trigger_runtime.days([a.account_id for a in accounts], since)
+                snapshots = {a.account_id: _snapshot(a, [d for d in stored_days.get(a.account_id, ())
+                                                         if d.day <= as_of]) for a in accounts}
+                batch = await self._batch(uow, now, rules, snapshots)
+                for snapshot in snapshots.values():
+                    batch.evaluate(snapshot, as_of, None, None)
+                after_commit = await self._write(uow, batch)
+                await uow.commit()
+                fired += len(batch.firings)
+            if after_commit is not None:
+                await after_commit()
+            after = accounts[-1].account_id
+
+    # -- shared steps ---------------------------------------------------------------------------------
+
+    async def _batch(self, uow: UnitOfWork, now: dt.datetime, rules: list[LiveRule],
+                     snapshots: dict[str, AccountSnapshot]) -> _Batch:
+        if not rules:
+            return _Batch(now, rules, snapshots, {}, {}, set(), {})
+        customers = {s.customer_id for s in snapshots.values()}
+        audiences = {live.rule.rule_id: await self._audience(uow, live, customers) for live in rules}
+        facts: dict[str, CustomerFacts] = {}
+        if any(live.reads_facts for live in rules):
+            definitions = {d.name: d for d in await uow.attribute_definitions.all()}
+            facts = await uow.segment_reads.facts_of(customers, definitions)
+        states = await uow.trigger_runtime.states(
+            [live.key for live in rules if live.kind is ConditionKind.STATE], snapshots.keys())
+        last_fired = await uow.trigger_runtime.last_fired([live.rule.rule_id for live in rules], customers)
+        return _Batch(now, rules, snapshots, audiences, facts, states, last_fired)
+
+    @staticmethod
+    async def _audience(uow: UnitOfWork, live: LiveRule, customers: set[str]) -> set[str] | None:
+        audience = live.rule.definition.audience
+        match audience.kind:
+            case AudienceKind.ALL:
+                return None
+            case AudienceKind.CUSTOMERS:
+                return customers & set(audience.customer_ids)
+            case AudienceKind.PERSONA:
+                return await uow.trigger_runtime.selected(audience.reference_id, customers)
+            case AudienceKind.AUDIENCE:
+                selection = await audience_selection(uow, audience.reference_id)
+                return set() if selection is None else await uow.trigger_runtime.selected(selection, customers)
+        return set()
+
+    async def _write(self, uow: UnitOfWork, batch: _Batch) -> AfterCommit | None:
+        await uow.trigger_runtime.save_days((account_id, row) for (account_id, _), row in batch.changed_days.items())
+        # A key that became true and false again within the batch nets out.
+        await uow.trigger_runtime.change_states(_net(batch.became_true, batch.states, True),
+                                                _net(batch.became_false, batch.states, False), batch.now)
+        if not batch.firings:
+            return None
+        records = [(live, FiringRecord(new_id(), live.rule.rule_id, live.rule.version, f.customer_id, f.account_id,
+                                       f.fired_at, f.transaction_id, f.dedupe_key, dict(f.values)))
+                   for live, f in batch.firings]
+        inserted = set(await uow.trigger_firings.add_firings([record for _, record in records]))
+        new = [(live, record) for live, record in records if record.firing_id in inserted]
+        log.info("trigger_rules_fired", tenant=uow.tenant_id, firings=len(new),
+                 rules=len({live.rule.rule_id for live, _ in new}))
+        return await self._actions.perform(uow, new, batch.postings)
+
+
+def _snapshot(account: StoredAccount, days: Iterable[AccountDay]) -> AccountSnapshot:
+    return AccountSnapshot(account.account_id, account.customer_id, account.currency, account.balance,
+                           account.available_balance, tuple(days))
+
+
+def _net(changed: Sequence[StateKey], holding: set[StateKey], now_true: bool) -> list[StateKey]:
+    """The keys whose final state (in `holding`) is the one they changed to."""
+    return sorted({key for key in changed if (key in holding) is now_true})
+

@@ -1,0 +1,143 @@
+"""What the live trigger evaluation reads and writes per batch (server.services.triggers.evaluation): the
+accounts' day series, the "true since" states of state conditions, the customers' last firings of each
+rule (cool-down), and who of a batch's customers an audience takes. A few statements per batch, each
+over all of the batch's accounts or customers, never one per posting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import delete, func, select, tuple_
+
+from server.domain.personas.audiences import Selection
+from server.domain.triggers.series import AccountDay
+from server.store.audience_sql import selection_condition
+from server.store.models import AccountRow, CustomerRow
+from server.store.repositories.base import TenantRepository
+from server.store.triggers_models import TriggerAccountDayRow, TriggerFiringRow, TriggerRuleStateRow
+
+StateKey = tuple[str, int, str]  # rule id, version, account id
+
+
+@dataclass(frozen=True)
+class StoredAccount:
+    account_id: str
+    customer_id: str
+    container: str
+    currency: str
+    balance: Decimal
+    available_balance: Decimal
+
+
+def _day(row: TriggerAccountDayRow) -> AccountDay:
+    return AccountDay(row.day, row.closing_balance, row.fed_balance, row.min_balance, row.postings,
+                      row.posting_total, row.overdraft_began)
+
+
+class TriggerRuntimeRepository(TenantRepository):
+    async def accounts(self, account_ids: Collection[str]) -> dict[str, StoredAccount]:
+        if not account_ids:
+            return {}
+        rows = await self.session.execute(select(
+            AccountRow.account_id, AccountRow.customer_id, AccountRow.container, AccountRow.currency,
+            AccountRow.current_balance, AccountRow.available_balance).where(
+            AccountRow.tenant_id == self.tenant_id, self.one_of(AccountRow.account_id, account_ids)))
+        return {r[0]: StoredAccount(*r) for r in rows}
+
+    async def deposit_accounts_after(self, after: str | None, limit: int) -> list[StoredAccount]:
+        """The tenant's BANK-container accounts by id, a page at a time (the daily re-check)."""
+        query = select(AccountRow.account_id, AccountRow.customer_id, AccountRow.container, AccountRow.currency,
+                       AccountRow.current_balance, AccountRow.available_balance).where(
+            AccountRow.tenant_id == self.tenant_id, AccountRow.container == "BANK")
+        if after is not None:
+            query = query.where(AccountRow.account_id > after)
+        rows = await self.session.execute(query.order_by(AccountRow.account_id).limit(limit))
+        return [StoredAccount(*r) for r in rows]
+
+    async def days(self, account_ids: Collection[str], since: dt.date) -> dict[str, list[AccountDay]]:
+        """Each account's day rows from `since` on, ascending, preceded by its latest row before `since`
+        (whose collected balance carries into the window)."""
+        found: dict[str, list[AccountDay]] = defaultdict(list)
+        if not account_ids:
+            return found
+        earlier = (select(TriggerAccountDayRow.account_id, func.max(TriggerAccountDayRow.day).label("day"))
+                   .where(TriggerAccountDayRow.tenant_id == self.tenant_id,
+                          self.one_of(TriggerAccountDayRow.account_id, account_ids),
+                          TriggerAccountDayRow.day < since)
+                   .group_by(TriggerAccountDayRow.account_id).subquery())
+        before = await self.session.scalars(select(TriggerAccountDayRow).join(
+            earlier, (TriggerAccountDayRow.account_id == earlier.c.account_id)
+            & (TriggerAccountDayRow.day == earlier.c.day)).where(TriggerAccountDayRow.tenant_id == self.tenant_id))
+        for row in before:
+            found[row.account_id].append(_day(row))
+        rows = await self.session.scalars(select(TriggerAccountDayRow).where(
+            TriggerAccountDayRow.tenant_id == self.tenant_id,
+            self.one_of(TriggerAccountDayRow.account_id, account_ids),
+            TriggerAccountDayRow.day >= since).order_by(TriggerAccountDayRow.account_id, TriggerAccountDayRow.day))
+        for row in rows:
+            found[row.account_id].append(_day(row))
+        return found
+
+    async def save_days(self, rows: Iterable[tuple[str, AccountDay]]) -> None:
+        values = [{"tenant_id": self.tenant_id, "account_id": account_id, "day": d.day,
+                   "closing_balance": d.closing_balance, "fed_balance": d.fed_balance, "min_balance": d.min_balance,
+                   "postings": d.postings, "posting_total": d.posting_total, "overdraft_began": d.overdraft_began}
+                  for account_id, d in rows]
+        if not values:
+            return
+        stmt = self.upsert(TriggerAccountDayRow)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["tenant_id", "account_id", "day"],
+            set_={name: getattr(stmt.excluded, name) for name in (
+                "closing_balance", "fed_balance", "min_balance", "postings", "posting_total", "overdraft_began")})
+        await self.session.execute(stmt, values)
+
+    async def states(self, versions: Collection[tuple[str, int]], account_ids: Collection[str]) -> set[StateKey]:
+        """Which (rule, version, account) hold now, of these rule versions and accounts."""
+        if not versions or not account_ids:
+            return set()
+        rows = await self.session.execute(select(
+            TriggerRuleStateRow.rule_id, TriggerRuleStateRow.version, TriggerRuleStateRow.account_id).where(
+            TriggerRuleStateRow.tenant_id == self.tenant_id,
+            self.one_of(TriggerRuleStateRow.rule_id, sorted({rule for rule, _ in versions})),
+            self.one_of(TriggerRuleStateRow.account_id, account_ids)))
+        wanted = set(versions)
+        return {(rule, version, account) for rule, version, account in rows if (rule, version) in wanted}
+
+    async def change_states(self, now_true: Sequence[StateKey], now_false: Sequence[StateKey], at: dt.datetime
+                            ) -> None:
+        if now_false:
+            await self.session.execute(delete(TriggerRuleStateRow).where(
+                TriggerRuleStateRow.tenant_id == self.tenant_id,
+                tuple_(TriggerRuleStateRow.rule_id, TriggerRuleStateRow.version,
+                       TriggerRuleStateRow.account_id).in_(list(now_false))))
+        if now_true:
+            stmt = self.upsert(TriggerRuleStateRow).on_conflict_do_nothing()
+            await self.session.execute(stmt, [
+                {"tenant_id": self.tenant_id, "rule_id": rule, "version": version, "account_id": account,
+                 "true_since": at} for rule, version, account in now_true])
+
+    async def last_fired(self, rule_ids: Collection[str], customer_ids: Collection[str]
+                         ) -> dict[tuple[str, str], dt.datetime]:
+        """(rule, customer) -> the customer's last firing of the rule, any version: the cool-down's start."""
+        if not rule_ids or not customer_ids:
+            return {}
+        rows = await self.session.execute(
+            select(TriggerFiringRow.rule_id, TriggerFiringRow.customer_id, func.max(TriggerFiringRow.fired_at)).where(
+                TriggerFiringRow.tenant_id == self.tenant_id, self.one_of(TriggerFiringRow.rule_id, rule_ids),
+                self.one_of(TriggerFiringRow.customer_id, customer_ids)
+            ).group_by(TriggerFiringRow.rule_id, TriggerFiringRow.customer_id))
+        return {(rule, customer): at for rule, customer, at in rows}
+
+    async def selected(self, selection: Selection | str, customer_ids: Collection[str]) -> set[str]:
+        """Which of these customers the selection (a persona id, or an audience's) takes now."""
+        if not customer_ids:
+            return set()
+        rows = await self.session.scalars(select(CustomerRow.customer_id).where(
+            CustomerRow.tenant_id == self.tenant_id, self.one_of(CustomerRow.customer_id, customer_ids),
+            selection_condition(self.tenant_id, selection, CustomerRow.customer_id)))
+        return set(rows)
