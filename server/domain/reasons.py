@@ -233,7 +233,7 @@ class Reason(StrEnum):
     TRIGGER_RULE_SELF_APPROVAL = "TRIGGER_RULE_SELF_APPROVAL", \
         "approving a rule version one edited oneself (PERMISSION_DENIED)"
     TRIGGER_RULE_REFERENCE_UNKNOWN = "TRIGGER_RULE_REFERENCE_UNKNOWN", \
-        "a rule names a persona, audience, product or event type that does not exist (FAILED_PRECONDITION)"
+        "a rule names a persona, audience, product or event that does not exist (FAILED_PRECONDITION)"
     TRIGGER_RULE_NOT_FOUND = "TRIGGER_RULE_NOT_FOUND", "no such trigger rule (NOT_FOUND)"
     TRIGGER_FIRING_NOT_FOUND = "TRIGGER_FIRING_NOT_FOUND", "no such firing of the rule (NOT_FOUND)"
     TRIGGER_BACKTEST_INVALID = "TRIGGER_BACKTEST_INVALID", \

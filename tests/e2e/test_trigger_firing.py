@@ -12,6 +12,7 @@ import uuid
 from google.protobuf import duration_pb2
 
 from engage.ingest.v1 import ingest_service_pb2 as ipb
+from engage.personas.v1 import personas_service_pb2 as ppb
 from engage.triggers.v1 import bank_notifications_service_pb2 as npb
 from engage.triggers.v1 import banners_service_pb2 as bpb
 from engage.triggers.v1 import trigger_rules_service_pb2 as pb
@@ -222,3 +223,21 @@ async def test_another_banks_postings_fire_nothing_here(server, services, settin
     async with server.stubs(server.token(other_tenant, Role.SERVICE, "loader")) as other:
         assert await banners_of(other, "gina") == []
 
+
+
+async def test_a_persona_audience_takes_its_members_only(server, settings, tenant, service_stubs):
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as ana:
+        await ana.personas.CreatePersona(ppb.CreatePersonaRequest(persona_id="card_holders", persona=ppb.Persona(
+            display_name="Card holders", expression="holds('CARD')")))
+    for who in ("hank", "ivy"):
+        await with_account(service_stubs, who)
+    await service_stubs.ingest.BatchUpsertHoldings(ipb.BatchUpsertHoldingsRequest(holdings=[ipb.Holding(
+        holding_id="hank-card", customer_id="hank", kind=ipb.HOLDING_KIND_CARD)]))
+    await run_worker(settings)  # the persona's kept members
+    name = await active_rule(server, tenant, "card_spend", rule(
+        "withdrawal > 10", banner("Card perks"), audience=pb.TriggerAudience(persona="personas/card_holders")))
+    await ingest(service_stubs, transaction("h1", "hank-chk", "20.00", "DEBIT", TODAY),
+                 transaction("i1", "ivy-chk", "20.00", "DEBIT", TODAY))
+    await run_worker(settings)
+    assert [f.customer for f in await firings_of(server, tenant, name)] == ["customers/hank"]
+    assert await banners_of(service_stubs, "ivy") == []
