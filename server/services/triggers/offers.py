@@ -40,6 +40,7 @@ from server.domain.triggers.offers import (
 from server.domain.triggers.records import Banner
 from server.services.audiences import audience_selection
 from server.services.clock import Clock, utc_now
+from server.services.personas import EXPRESSION_TABLES
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -131,6 +132,9 @@ class OffersService:
         customer's open suggestion once."""
         async with UnitOfWork(self._database, tenant_id) as uow:
             recommendations = await uow.offer_recommendations.all()
+        if recommendations:
+            # Never-analyzed tables are planned as nearly empty on PostgreSQL (see PersonasService).
+            await self._database.planner_statistics.ensure(*EXPRESSION_TABLES, "offer_suggestions", "banners")
         counts = []
         for recommendation in recommendations:
             if recommendation_id is None or recommendation.recommendation_id == recommendation_id:
