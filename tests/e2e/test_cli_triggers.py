@@ -68,6 +68,9 @@ async def test_a_rule_from_draft_to_approval_edits_and_pause(engagectl, server, 
     header, row = listed.stdout.splitlines()
     assert header.split("\t") == ["rule", "status", "version", "name", "condition"]
     assert row.split("\t") == ["low_balance", "ACTIVE", "1", "Low balance", CONDITION]
+    narrow = await engagectl("rules", "list", token=ana, terminal_columns=60)
+    assert "low_balance" in narrow.stdout and "…" not in narrow.stdout
+    assert all(len(line) <= 60 for line in narrow.stdout.splitlines()), narrow.stdout
     wide = await engagectl("rules", "list", "-o", "wide", token=ana)
     assert wide.stdout.splitlines()[1].split("\t")[5:] == \
         ["all", "banner (overdraft-cover), bank_notification", "1d12h", "ana", "ben"]
