@@ -176,7 +176,7 @@ async def test_a_backtest_counts_crossings_once_within_the_cooldown(server, tena
 # -- the real Berka data -------------------------------------------------------------------------------
 
 # Every 10th account with history (by id), the first 5 opened in March 1994 (part of the month counted)
-# and 3 opened after the file's end (no balance in March: never counted): 131 accounts, all of
+# and 3 opened after the file's end (no balance in March: never counted): 129 accounts, all of
 # whose transactions are imported, with the bank's end-of-day balances fed as `engagectl import berka` does.
 EVERY = 10
 MARCH = [dt.date(1994, 3, d) for d in range(1, 32)]
