@@ -15,7 +15,8 @@ from server.domain.auth import Role
 from server.domain.triggers.notifications import NewBankNotification
 from server.domain.triggers.records import Banner, FiringAction, FiringRecord
 from server.store.uow import UnitOfWork
-from tests.support.builders import account, customer, transaction
+from tests.integration.test_insight_batches import run_worker
+from tests.support.builders import account, customer, stream, transaction
 from tests.support.offers import add_customers, add_product, derive_attributes
 
 CONDITION = "average_collected_balance(30d) < 100 AND balance < 50"
@@ -167,6 +168,38 @@ async def test_a_rule_from_a_file_and_its_firings_explained(engagectl, server, s
     as_json = await engagectl("--json", "rules", "explain", "x",
                               f"triggerRules/big_withdrawal/firings/{firing.firing_id}", token=ana)
     assert json.loads(as_json.stdout)["values"] == {"withdrawal": "1200.00"}
+
+
+async def test_a_rule_approved_on_the_command_line_fires_on_a_posting(engagectl, server, settings, tenant,
+                                                                      service_stubs):
+    await service_stubs.ingest.UpsertCustomer(ipb.UpsertCustomerRequest(customer=customer("lisa")))
+    await service_stubs.ingest.UpsertAccount(ipb.UpsertAccountRequest(account=account("lisa-chk", "lisa")))
+    ana, ben = server.token(tenant, Role.BANK_ADMIN, "ana"), server.token(tenant, Role.BANK_ADMIN, "ben")
+    for args, token in ((("create", "big_withdrawal", "--name", "Big withdrawal", "--audience", "customers:lisa",
+                          "--condition", "withdrawal > 1000", *BANNER_OPTIONS, "--notify", "ask about it"), ana),
+                        (("submit", "big_withdrawal"), ana), (("approve", "big_withdrawal", "--version", "1"), ben)):
+        done = await engagectl("rules", *args, token=token)
+        assert done.exit_code == 0, (args, done.stderr)
+
+    today = dt.datetime.now(dt.UTC).date()
+    await service_stubs.ingest.IngestTransactions(stream([
+        transaction("t1", "lisa-chk", "5000.00", "CREDIT", today),
+        transaction("t2", "lisa-chk", "1500.00", "DEBIT", today)]))
+    await run_worker(settings)
+
+    listed = await engagectl("--json", "rules", "firings", "big_withdrawal", token=ana)
+    assert listed.exit_code == 0, listed.stderr
+    [firing] = json.loads(listed.stdout)
+    assert (firing["customer"], firing["account_id"], firing["transaction_id"]) == ("customers/lisa", "lisa-chk", "t2")
+    explained = await engagectl("rules", "explain", "big_withdrawal", firing["name"].rpartition("/")[2], token=ana)
+    assert explained.exit_code == 0, explained.stderr
+    assert "condition:\twithdrawal > 1000" in explained.stdout and "withdrawal\t1500" in explained.stdout
+    banners = await engagectl("banners", "list", "lisa", token=ana)
+    assert [row.split("\t")[1:4] for row in banners.stdout.splitlines()[1:]] == \
+        [["Running low?", "", "big_withdrawal v1"]]
+    inbox = await engagectl("notifications", "list", "--status", "NEW", "-o", "wide", token=ana)
+    [item] = inbox.stdout.splitlines()[1:]
+    assert item.split("\t")[2:6] == ["big_withdrawal v1", "lisa", "lisa-chk", "ask about it"]
 
 
 async def test_a_backtest_through_the_command_line(engagectl, server, tenant, service_stubs):
