@@ -201,6 +201,9 @@ class OffersService:
             now = self._clock()
             decided = decide(suggestion, Decision(SuggestionStatus.APPROVED, caller.subject, now))
             recommendation = await self._recommendation(uow, suggestion.recommendation_id)
+            # Two approvals for one customer at the same moment (two recommendations of one product) see
+            # each other's banner: the second waits here for the first to commit.
+            await uow.customers.hold(suggestion.customer_id)
             if await uow.offer_suggestions.banner_shown(suggestion.customer_id, suggestion.product_id, now):
                 raise FailedPrecondition(Reason.OFFER_ALREADY_SHOWN,
                                          f"customer {suggestion.customer_id} has an unexpired banner for product "
