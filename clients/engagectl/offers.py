@@ -22,6 +22,7 @@ from clients.engagectl.output import (
     emit_table,
     enum_number,
     json_wanted,
+    notice,
 )
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
@@ -162,6 +163,7 @@ def run(ctx: typer.Context,
         return
     emit_table("offer recommendation runs", [Id("recommendation"), "new suggestions"],
                [[short(r.offer_recommendation), str(r.suggestions_created)] for r in result.runs])
+    notice(f"{result.recommendations_run} recommendation(s) run, {result.suggestions_created} suggestion(s) made")
 
 
 @app.command("suggested")

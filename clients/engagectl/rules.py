@@ -93,6 +93,19 @@ def _firing_row(firing: pb.Firing) -> list[str]:
             ", ".join(f"{label(pb.ActionKind, a.kind)}: {a.outcome}" for a in firing.actions)]
 
 
+def emit_rule(rule: pb.TriggerRule) -> None:
+    """Every field; on a table the latest backtest as its counts (its days and sample are in --json and
+    `rules backtest`)."""
+    record = as_dict(rule)
+    if rule.HasField("latest_backtest") and not json_wanted():
+        kept = rule.latest_backtest
+        record["latest_backtest"] = {
+            "rule_version": kept.rule_version, "period": f"{date_text(kept.start_date)} to {date_text(kept.end_date)}",
+            "firings": kept.firing_count, "accounts": kept.account_count, "customers": kept.customer_count,
+            "create_time": time_of(kept.create_time)}
+    emit_record("trigger rule", record)
+
+
 def audience_value(text: str) -> pb.TriggerAudience:
     """`all`, `customers:ID,ID`, `personas/ID` or `audiences/ID`."""
     if text.strip().lower() == "all":
@@ -303,7 +316,7 @@ def create(ctx: typer.Context, rule_id: str = _rule_argument(), file: Path | Non
         del rule.actions[:]
         rule.actions.extend(merged)
     cli = cli_context(ctx)
-    emit_record("trigger rule", cli.call(lambda s: s.trigger_rules.CreateTriggerRule(pb.CreateTriggerRuleRequest(
+    emit_rule(cli.call(lambda s: s.trigger_rules.CreateTriggerRule(pb.CreateTriggerRuleRequest(
         trigger_rule=rule, trigger_rule_id=rule_id.removeprefix("triggerRules/")))))
 
 
@@ -336,7 +349,7 @@ def show(ctx: typer.Context, rule: str = _rule_argument()) -> None:
       engagectl rules show low_balance --json > low_balance.json
     """
     cli = cli_context(ctx)
-    emit_record("trigger rule", cli.call(lambda s: s.trigger_rules.GetTriggerRule(pb.GetTriggerRuleRequest(
+    emit_rule(cli.call(lambda s: s.trigger_rules.GetTriggerRule(pb.GetTriggerRuleRequest(
         name=name("triggerRules", rule)))))
 
 
@@ -382,7 +395,7 @@ def update(ctx: typer.Context, rule: str = _rule_argument(), file: Path | None =
         request.update_mask.paths.extend(dict.fromkeys(paths))
         return await stubs.trigger_rules.UpdateTriggerRule(request)
 
-    emit_record("trigger rule", cli.call(work))
+    emit_rule(cli.call(work))
 
 
 @app.command("submit")
@@ -393,7 +406,7 @@ def submit(ctx: typer.Context, rule: str = _rule_argument()) -> None:
       engagectl rules submit low_balance
     """
     cli = cli_context(ctx)
-    emit_record("trigger rule", cli.call(lambda s: s.trigger_rules.SubmitTriggerRule(pb.SubmitTriggerRuleRequest(
+    emit_rule(cli.call(lambda s: s.trigger_rules.SubmitTriggerRule(pb.SubmitTriggerRuleRequest(
         name=name("triggerRules", rule)))))
 
 
@@ -409,7 +422,7 @@ def approve(ctx: typer.Context, rule: str = _rule_argument(),
       engagectl rules approve low_balance --version 2
     """
     cli = cli_context(ctx)
-    emit_record("trigger rule", cli.call(lambda s: s.trigger_rules.ApproveTriggerRule(pb.ApproveTriggerRuleRequest(
+    emit_rule(cli.call(lambda s: s.trigger_rules.ApproveTriggerRule(pb.ApproveTriggerRuleRequest(
         name=name("triggerRules", rule), version=version))))
 
 
@@ -422,7 +435,7 @@ def reject(ctx: typer.Context, rule: str = _rule_argument(),
       engagectl rules reject low_balance --reason "100 EUR is too low a line"
     """
     cli = cli_context(ctx)
-    emit_record("trigger rule", cli.call(lambda s: s.trigger_rules.RejectTriggerRule(pb.RejectTriggerRuleRequest(
+    emit_rule(cli.call(lambda s: s.trigger_rules.RejectTriggerRule(pb.RejectTriggerRuleRequest(
         name=name("triggerRules", rule), reason=reason))))
 
 
@@ -434,7 +447,7 @@ def pause(ctx: typer.Context, rule: str = _rule_argument()) -> None:
       engagectl rules pause low_balance
     """
     cli = cli_context(ctx)
-    emit_record("trigger rule", cli.call(lambda s: s.trigger_rules.PauseTriggerRule(pb.PauseTriggerRuleRequest(
+    emit_rule(cli.call(lambda s: s.trigger_rules.PauseTriggerRule(pb.PauseTriggerRuleRequest(
         name=name("triggerRules", rule)))))
 
 
@@ -446,7 +459,7 @@ def resume(ctx: typer.Context, rule: str = _rule_argument()) -> None:
       engagectl rules resume low_balance
     """
     cli = cli_context(ctx)
-    emit_record("trigger rule", cli.call(lambda s: s.trigger_rules.ResumeTriggerRule(pb.ResumeTriggerRuleRequest(
+    emit_rule(cli.call(lambda s: s.trigger_rules.ResumeTriggerRule(pb.ResumeTriggerRuleRequest(
         name=name("triggerRules", rule)))))
 
 
@@ -458,7 +471,7 @@ def archive(ctx: typer.Context, rule: str = _rule_argument()) -> None:
       engagectl rules archive low_balance
     """
     cli = cli_context(ctx)
-    emit_record("trigger rule", cli.call(lambda s: s.trigger_rules.ArchiveTriggerRule(pb.ArchiveTriggerRuleRequest(
+    emit_rule(cli.call(lambda s: s.trigger_rules.ArchiveTriggerRule(pb.ArchiveTriggerRuleRequest(
         name=name("triggerRules", rule)))))
 
 

@@ -241,6 +241,9 @@ async def test_a_backtest_through_the_command_line(engagectl, server, tenant, se
         {"BANNER": "2", "BANK_NOTIFICATION": "2"}
     kept = json.loads((await engagectl("--json", "rules", "show", "overdrawn", token=ana)).stdout)
     assert kept["latest_backtest"]["firing_count"] == 2
+    piped = _fields((await engagectl("rules", "show", "overdrawn", token=ana)).stdout)
+    assert (piped["latest_backtest.firings"], piped["latest_backtest.period"]) == ("2", "2024-01-02 to 2024-01-31")
+    assert not any(key.startswith("latest_backtest.days") for key in piped)
     wrong = await engagectl("rules", "backtest", "overdrawn", "--from", "2024-01-02", "--to", "2024-01-31",
                             "--unit-cost", "SMS=cheap", token=ana)
     assert wrong.exit_code == 2 and "--unit-cost" in wrong.stderr
@@ -349,6 +352,7 @@ async def test_offers_recommended_suggested_and_decided(engagectl, server, servi
     run = await engagectl("offers", "run", "--recommendation", "rich_savers", token=ana)
     assert run.exit_code == 0, run.stderr
     assert run.stdout.splitlines()[1:] == ["rich_savers\t2"]
+    assert run.stderr == "1 recommendation(s) run, 2 suggestion(s) made\n"
     pending = await engagectl("--json", "offers", "suggested", "--status", "PENDING", token=ana)
     suggestions = {s["customer"]: s for s in json.loads(pending.stdout)}
     assert sorted(suggestions) == ["customers/edge", "customers/rich"]
