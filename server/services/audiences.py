@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from server.domain.auth import Caller, Role
-from server.domain.errors import AlreadyExists, FailedPrecondition, not_found
+from server.domain.errors import AlreadyExists, not_found
 from server.domain.pagination import Page, PageRequest, paginate
 from server.domain.personas.audiences import (
     Audience,
@@ -21,6 +21,7 @@ from server.domain.personas.audiences import (
 )
 from server.domain.reasons import Reason
 from server.services.clock import Clock, utc_now
+from server.services.references import refuse_audience_delete
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -40,16 +41,6 @@ async def audience_selection(uow: UnitOfWork, audience_id: str) -> Selection | N
 async def persona_selection(uow: UnitOfWork, persona_id: str) -> Selection | None:
     """A persona's members as a selection; None when there is no such persona."""
     return None if await uow.personas.get(persona_id) is None else of_persona(persona_id)
-
-
-async def refuse_if_named(uow: UnitOfWork, persona_id: str) -> None:
-    """PERSONA_IN_USE while an audience names the persona (the audiences held until the delete commits)."""
-    await uow.audiences.hold_all()
-    users = sorted(a for a, d in (await uow.audiences.definitions()).items()
-                   if any(p.kind == "personas" and p.id == persona_id for p in d.parts()))
-    if users:
-        raise FailedPrecondition(Reason.PERSONA_IN_USE, f"audiences name {persona_id}: {', '.join(users[:10])}",
-                                 metadata={"persona": persona_id, "audiences": ",".join(users[:10])})
 
 
 class AudiencesService:
@@ -116,13 +107,7 @@ class AudiencesService:
     async def delete(self, caller: Caller, audience_id: str) -> None:
         caller.require_role(*ADMINS)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            await uow.audiences.hold_all()
-            users = sorted(a for a, d in (await uow.audiences.definitions()).items()
-                           if any(p.kind == "audiences" and p.id == audience_id for p in d.parts()))
-            if users:
-                raise FailedPrecondition(Reason.AUDIENCE_IN_USE, f"audiences name {audience_id}: "
-                                         f"{', '.join(users[:10])}",
-                                         metadata={"audience": audience_id, "audiences": ",".join(users[:10])})
+            await refuse_audience_delete(uow, audience_id)
             if not await uow.audiences.delete(audience_id):
                 raise not_found("audience", audience_id)
             await uow.commit()

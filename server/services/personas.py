@@ -19,7 +19,7 @@ from dataclasses import replace
 import structlog
 
 from server.domain.auth import Caller, Role
-from server.domain.errors import AlreadyExists, FailedPrecondition, not_found
+from server.domain.errors import AlreadyExists, not_found
 from server.domain.events import (
     CustomerAttributesChanged,
     HoldingsChanged,
@@ -52,9 +52,9 @@ from server.domain.segments.attributes import (
 from server.domain.segments.evaluate import CustomerFacts, Explanation, evaluate, explain
 from server.domain.segments.expression import Expression, attributes_named, render
 from server.domain.segments.parser import parse_expression
-from server.services.audiences import refuse_if_named
 from server.services.clock import Clock, utc_now
 from server.services.events import AfterCommit, EventPublisher, announce_committed
+from server.services.references import refuse_attribute_delete, refuse_persona_delete
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -138,14 +138,9 @@ class PersonasService:
     async def delete_definition(self, caller: Caller, name: str) -> None:
         caller.require_role(*ADMINS)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            await refuse_attribute_delete(uow, name)
             if await uow.attribute_definitions.get(name) is None:
                 raise not_found("attribute_definition", name)
-            catalogue = _catalogue(await uow.attribute_definitions.all())
-            users = [p.persona_id for p in await uow.personas.all()
-                     if name in attributes_named(parse_expression(p.expression, catalogue))]
-            if users:
-                raise FailedPrecondition(Reason.ATTRIBUTE_IN_USE, f"personas name {name}: {', '.join(users[:10])}",
-                                         metadata={"attribute": name, "personas": ",".join(users[:10])})
             await uow.attribute_definitions.delete(name)
             await uow.commit()
 
@@ -258,7 +253,7 @@ class PersonasService:
     async def delete_persona(self, caller: Caller, persona_id: str) -> None:
         caller.require_role(*ADMINS)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            await refuse_if_named(uow, persona_id)
+            await refuse_persona_delete(uow, persona_id)
             if not await uow.personas.delete(persona_id):
                 raise not_found("persona", persona_id)
             left = [MembershipChange(persona_id, c, False)

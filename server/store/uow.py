@@ -47,6 +47,7 @@ from server.store.repositories.personas import (
     SegmentReadsRepository,
 )
 from server.store.repositories.products import ProductsRepository, ProductVersionsRepository
+from server.store.repositories.references import ReferencesRepository
 from server.store.repositories.subscriptions import SubscriptionsRepository
 from server.store.repositories.tenants import TenantsRepository
 from server.store.repositories.transactions import TransactionsRepository
@@ -131,6 +132,7 @@ class UnitOfWork:
     offer_recommendations = _Repository[OfferRecommendationsRepository](OfferRecommendationsRepository)
     offer_suggestions = _Repository[OfferSuggestionsRepository](OfferSuggestionsRepository)
     bank_notifications = _Repository[BankNotificationsRepository](BankNotificationsRepository)
+    references = _Repository[ReferencesRepository](ReferencesRepository)
 
     def __init__(self, database: Database, tenant_id: str | None = None, *,
                  single_statement_write: bool = False) -> None:
