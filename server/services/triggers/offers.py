@@ -14,7 +14,7 @@ from dataclasses import replace
 import structlog
 
 from server.domain.auth import Caller, Role
-from server.domain.errors import AlreadyExists, FailedPrecondition, not_found
+from server.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, not_found
 from server.domain.ids import new_id
 from server.domain.pagination import Page, PageRequest, paginate
 from server.domain.personas.audiences import Selection
@@ -145,7 +145,14 @@ class OffersService:
     async def _run_one(self, tenant_id: str, recommendation: OfferRecommendation) -> int:
         async with UnitOfWork(self._database, tenant_id) as uow:
             custom = await uow.attribute_definitions.all()
-            criteria = _parse(recommendation.criteria, custom)
+            try:
+                criteria = _parse(recommendation.criteria, custom)
+            except InvalidArgument as error:
+                # Criteria that no longer parse (an attribute they name gone): this one suggests nobody,
+                # the tenant's others and the other tenants still run.
+                log.warning("offer_recommendation_criteria_invalid", tenant=tenant_id,
+                            recommendation=recommendation.recommendation_id, error=error.message)
+                return 0
             catalogue = AttributeCatalogue.of(custom)
             named = {name: definition for name in sorted(attributes_named(criteria))
                      if (definition := catalogue.get(name)) is not None}
