@@ -9,7 +9,7 @@ import typer
 
 from clients.engagectl.attribute_values import value_text
 from clients.engagectl.context import cli_context
-from clients.engagectl.engagement_common import label, name, short
+from clients.engagectl.engagement_common import label, name, pairs, short
 from clients.engagectl.memberships import emit_members, set_given
 from clients.engagectl.output import (
     Column,
@@ -37,21 +37,31 @@ def _persona_argument() -> Any:
     return typer.Argument(..., metavar="PERSONA_ID", help="Id or personas/ID.")
 
 
+def _tokens_option(help_text: str) -> Any:
+    # Named after Persona.tokens; the root's --token (the JWT) goes before the command group.
+    return typer.Option([], "--token", metavar="NAME=VALUE", help=help_text)
+
+
 @app.command("create")
 def create(ctx: typer.Context, persona: str = _persona_argument(),
            display_name: str = typer.Option(..., "--name", metavar="NAME"),
            expression: str = typer.Option(..., "--expression", metavar="EXPRESSION",
                                           help="A segment expression (docs/segments.md)."),
-           description: str = typer.Option("", "--description", metavar="TEXT")) -> None:
+           description: str = typer.Option("", "--description", metavar="TEXT"),
+           token: list[str] = _tokens_option("A value templates read as {{ persona.PERSONA_ID.NAME }} "
+                                             "for the persona's members; repeat.")) -> None:
     """Creates a persona; an invalid expression is refused with the position and the reason.
 
     Examples:
       engagectl personas create globetrotter --name Globetrotter --expression "IsGlobetrotter = true"
       engagectl personas create affluent --name Affluent --expression "avg_monthly_salary > 5000 AND NOT holds('LOAN')"
+      engagectl personas create globetrotter --name Globetrotter --expression IsGlobetrotter --token offer_rate=4.5%
     """
+    tokens = pairs(token, "--token")
     cli = cli_context(ctx)
     emit_record("persona", cli.call(lambda s: s.personas.CreatePersona(pb.CreatePersonaRequest(
-        persona=pb.Persona(display_name=display_name, expression=expression, description=description),
+        persona=pb.Persona(display_name=display_name, expression=expression, description=description,
+                           tokens=tokens),
         persona_id=persona))))
 
 
@@ -89,17 +99,27 @@ def show(ctx: typer.Context, persona: str = _persona_argument()) -> None:
 def update(ctx: typer.Context, persona: str = _persona_argument(),
            display_name: str | None = typer.Option(None, "--name", metavar="NAME"),
            expression: str | None = typer.Option(None, "--expression", metavar="EXPRESSION"),
-           description: str | None = typer.Option(None, "--description", metavar="TEXT")) -> None:
+           description: str | None = typer.Option(None, "--description", metavar="TEXT"),
+           token: list[str] = _tokens_option("Replaces all the persona's tokens; repeat."),
+           clear_tokens: bool = typer.Option(False, "--clear-tokens", help="Removes the persona's tokens.")
+           ) -> None:
     """Changes a persona; a new expression makes its members be worked out again.
 
     Examples:
       engagectl personas update globetrotter --expression "IsGlobetrotter = true AND age BETWEEN 25 AND 60"
+      engagectl personas update globetrotter --token offer_rate=4.2% --token offer_name="Travel loan"
+      engagectl personas update globetrotter --clear-tokens
     """
-    changed = pb.Persona(name=name("personas", persona))
+    if token and clear_tokens:
+        raise typer.BadParameter("give --token or --clear-tokens, not both", param_hint="--clear-tokens")
+    changed = pb.Persona(name=name("personas", persona), tokens=pairs(token, "--token"))
     paths = set_given(changed, (("display_name", display_name), ("expression", expression),
                                 ("description", description)))
+    if token or clear_tokens:
+        paths.append("tokens")
     if not paths:
-        raise typer.BadParameter("nothing to change", param_hint="--name/--expression/--description")
+        raise typer.BadParameter("nothing to change",
+                                 param_hint="--name/--expression/--description/--token/--clear-tokens")
     request = pb.UpdatePersonaRequest(persona=changed)
     request.update_mask.paths.extend(paths)
     cli = cli_context(ctx)

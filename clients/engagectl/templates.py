@@ -10,6 +10,7 @@ from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import channel, channel_name, name, short
 from clients.engagectl.output import Column, Id, emit_list, emit_record
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
+from clients.engagectl.template_variants import CONTENT_FIELDS, option_spelling, variants
 from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
@@ -63,6 +64,10 @@ HTML = typer.Option(None, "--html", metavar="HTML", help="EMAIL: the HTML part."
 HTML_FILE = typer.Option(None, "--html-file", metavar="FILE", help="EMAIL: the HTML part from a file.")
 PASS_TYPE = typer.Option(None, "--pass-type", metavar="PASS_TYPE_ID", help="PASS: the pass type identifier.")
 MESSAGE = typer.Option(None, "--message", metavar="TEXT", help="PASS: the message.")
+VARIANT = typer.Option([], "--variant", metavar="PERSONA=CONTENT",
+                       help="Content for a persona's members: a JSON object of the content options above "
+                            "without their dashes, e.g. {\"text\": \"...\"}, or @FILE holding one; repeat "
+                            "(a member of several gets the first).")
 
 
 @app.command("create")
@@ -72,17 +77,20 @@ def create(ctx: typer.Context,
            title: str | None = TITLE, body: str | None = BODY, image_url: str | None = IMAGE_URL,
            rich_text: str | None = RICH_TEXT, text: str | None = TEXT, subject: str | None = SUBJECT,
            html: str | None = HTML, html_file: Path | None = HTML_FILE, pass_type: str | None = PASS_TYPE,
-           message: str | None = MESSAGE) -> None:
-    """Creates a template; text may use tokens such as {{ transaction.amount }} and {{ data.KEY }}.
+           message: str | None = MESSAGE, variant: list[str] = VARIANT) -> None:
+    """Creates a template; text may use tokens such as {{ transaction.amount }} and {{ data.KEY }}, and
+    {{ persona.PERSONA.TOKEN }}; --variant gives a persona's members other content.
 
     Examples:
       engagectl templates create --channel SMS --name "ATM SMS" --text "Withdrawal of {{ data.amount }}"
       engagectl templates create --channel EMAIL --name "ATM email" --subject "Withdrawal" --html-file atm.html
+      engagectl templates create --channel SMS --name "Loan" --text "A loan" --variant 'globetrotter={"text": "4.5%"}'
     """
     cli = cli_context(ctx)
     number = channel(channel_)
     template = pb.Template(display_name=name_, channel=number, content=content_options(
-        number, title, body, image_url, rich_text, text, subject, html, html_file, pass_type, message))
+        number, title, body, image_url, rich_text, text, subject, html, html_file, pass_type, message),
+        variants=variants(variant, number))
     emit_record("template", cli.call(lambda s: s.engagement.CreateTemplate(pb.CreateTemplateRequest(
         template=template))))
 
@@ -127,15 +135,10 @@ def get(ctx: typer.Context, template_id: str = typer.Argument(..., metavar="TEMP
 def _overlay(content: pb.MessageContent, channel_number: pb.Channel.ValueType, given: dict[str, str | None]) -> bool:
     """Sets the given fields of the channel's part of `content`, keeping the rest; True when any was given.
     `given` is keyed by the create options' names."""
-    fields = {pb.CHANNEL_PUSH: ("push", {"title": "title", "body": "body", "image_url": "image_url",
-                                         "rich_text": "rich_text"}),
-              pb.CHANNEL_SMS: ("sms", {"text": "text"}),
-              pb.CHANNEL_EMAIL: ("email", {"subject": "subject", "html": "html", "text": "text"}),
-              pb.CHANNEL_PASS: ("pass", {"pass_type": "pass_type_identifier", "message": "message"})}
-    part_name, names = fields[channel_number]
+    part_name, names = CONTENT_FIELDS[channel_number]
     wrong = sorted(option for option, value in given.items() if value is not None and option not in names)
     if wrong:
-        options = ", ".join("--" + option.replace("_", "-") for option in wrong)
+        options = ", ".join("--" + option_spelling(option) for option in wrong)
         raise typer.BadParameter(f"{options}: not for this template's channel, {channel_name(channel_number)}")
     part = getattr(content, part_name)
     changed = False
@@ -153,31 +156,45 @@ def update(ctx: typer.Context,
            title: str | None = TITLE, body: str | None = BODY, image_url: str | None = IMAGE_URL,
            rich_text: str | None = RICH_TEXT, text: str | None = TEXT, subject: str | None = SUBJECT,
            html: str | None = HTML, html_file: Path | None = HTML_FILE, pass_type: str | None = PASS_TYPE,
-           message: str | None = MESSAGE) -> None:
-    """Changes what is given of a template's name and content; the rest stays. Events made from it
-    earlier keep their copy.
+           message: str | None = MESSAGE,
+           variant: list[str] = typer.Option([], "--variant", metavar="PERSONA=CONTENT",
+                                             help="Replaces all the persona variants (as create takes them); "
+                                                  "repeat."),
+           clear_variants: bool = typer.Option(False, "--clear-variants",
+                                               help="Removes the persona variants.")) -> None:
+    """Changes what is given of a template's name, content and persona variants; the rest stays. Events
+    made from it earlier keep their copy.
 
     Examples:
       engagectl templates update 8e0b --name "ATM SMS (short)"
       engagectl templates update 8e0b --text "Withdrawal: {{ data.amount }}"
+      engagectl templates update 8e0b --variant globetrotter=@globetrotter.json --variant saver=@saver.json
+      engagectl templates update 8e0b --clear-variants
     """
     cli = cli_context(ctx)
     given = {"title": title, "body": body, "image_url": image_url, "rich_text": rich_text, "text": text,
              "subject": subject, "html": html_file.read_text() if html_file else html, "pass_type": pass_type,
              "message": message}
-    if name_ is None and all(value is None for value in given.values()):
-        raise typer.BadParameter("nothing to change: give --name or a content option")
+    if variant and clear_variants:
+        raise typer.BadParameter("give --variant or --clear-variants, not both", param_hint="--clear-variants")
+    content_given = any(value is not None for value in given.values())
+    if name_ is None and not content_given and not variant and not clear_variants:
+        raise typer.BadParameter("nothing to change: give --name, a content option, --variant or --clear-variants")
     template_name = name("templates", template_id)
 
     async def run(stubs: Stubs) -> pb.Template:
         request = pb.UpdateTemplateRequest(template=pb.Template(name=template_name, display_name=name_ or ""))
         if name_ is not None:
             request.update_mask.paths.append("display_name")
-        if any(value is not None for value in given.values()):
+        if content_given or variant:
             existing = await stubs.engagement.GetTemplate(pb.GetTemplateRequest(name=template_name))
-            request.template.content.CopyFrom(existing.content)
-            if _overlay(request.template.content, existing.channel, given):
-                request.update_mask.paths.append("content")
+            if content_given:
+                request.template.content.CopyFrom(existing.content)
+                if _overlay(request.template.content, existing.channel, given):
+                    request.update_mask.paths.append("content")
+            request.template.variants.extend(variants(variant, existing.channel))
+        if variant or clear_variants:
+            request.update_mask.paths.append("variants")
         return await stubs.engagement.UpdateTemplate(request)
 
     emit_record("template", cli.call(run))

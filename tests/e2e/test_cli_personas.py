@@ -72,3 +72,72 @@ async def test_attributes_and_a_persona_from_the_command_line(engagectl, server,
     assert (await engagectl("attributes", "delete", "IsGlobetrotter", token=admin)).exit_code == 0
     gone = await engagectl("personas", "show", "globetrotter", token=admin)
     assert gone.exit_code != 0 and "NOT_FOUND" in gone.stderr.upper()
+
+
+async def test_persona_tokens_and_template_variants_from_the_command_line(engagectl, server, tenant, tmp_path):
+    admin = server.token(tenant, Role.BANK_ADMIN, "ops")
+
+    async def ok(*args: str):  # type: ignore[no-untyped-def]
+        result = await engagectl("--json", *args, token=admin)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    await ok("attributes", "create", "IsGlobetrotter", "--type", "BOOL", "--default", "false")
+    created = await ok("personas", "create", "globetrotter", "--name", "Globetrotter", "--expression",
+                       "IsGlobetrotter", "--token", "offer_rate=4.5%", "--token", "offer_name=Travel loan")
+    assert created["tokens"] == {"offer_rate": "4.5%", "offer_name": "Travel loan"}
+    await ok("personas", "create", "saver", "--name", "Saver", "--expression", "NOT IsGlobetrotter")
+    shown = await engagectl("personas", "show", "globetrotter", token=admin)
+    assert "tokens.offer_rate:\t4.5%" in shown.stdout and "tokens.offer_name:\tTravel loan" in shown.stdout
+    replaced = await ok("personas", "update", "globetrotter", "--token", "offer_rate=4.2%")
+    assert (replaced["tokens"], replaced["expression"]) == ({"offer_rate": "4.2%"}, "IsGlobetrotter = true")
+    both = await engagectl("personas", "update", "globetrotter", "--token", "a=b", "--clear-tokens", token=admin)
+    assert both.exit_code == 2 and "not both" in both.stderr
+    not_a_pair = await engagectl("personas", "update", "globetrotter", "--token", "offer_rate", token=admin)
+    assert not_a_pair.exit_code == 2 and "is not KEY=VALUE" in not_a_pair.stderr
+
+    sms = await ok("templates", "create", "--channel", "SMS", "--name", "Loan offer", "--text", "A loan for you",
+                   "--variant", 'globetrotter={"text": "Travel loans at {{ persona.globetrotter.offer_rate }}"}')
+    assert [(v["persona"], v["content"]["sms"]["text"]) for v in sms["variants"]] == [
+        ("personas/globetrotter", "Travel loans at {{ persona.globetrotter.offer_rate }}")]
+    template_id = sms["name"].rpartition("/")[2]
+    read = await engagectl("templates", "get", template_id, token=admin)
+    assert "variants[0].persona:\tpersonas/globetrotter" in read.stdout
+    assert "variants[0].content.sms.text:\tTravel loans at {{ persona.globetrotter.offer_rate }}" in read.stdout
+
+    unknown = await engagectl("templates", "create", "--channel", "SMS", "--name", "Nobody's", "--text", "Hi",
+                              "--variant", 'nobody={"text": "Hi, nobody"}', token=admin)
+    assert unknown.exit_code == 1 and unknown.stderr.startswith("error: INVALID_ARGUMENT"), unknown.stderr
+    assert "TEMPLATE_INVALID" in unknown.stderr and "template.variants[0].persona" in unknown.stderr
+    unknown_token = await engagectl("templates", "update", template_id, "--variant",
+                                    'saver={"text": "{{ persona.saver.offer_rate }}"}', token=admin)
+    assert unknown_token.exit_code == 1 and "TEMPLATE_INVALID" in unknown_token.stderr, unknown_token.stderr
+    wrong_part = await engagectl("templates", "update", template_id, "--variant", 'saver={"subject": "Hi"}',
+                                 token=admin)
+    assert wrong_part.exit_code == 2 and "subject: not for this template's channel, SMS" in wrong_part.stderr
+    not_json = await engagectl("templates", "update", template_id, "--variant", "saver=Hi", token=admin)
+    assert not_json.exit_code == 2 and "not a JSON object" in not_json.stderr
+
+    saver_file = tmp_path / "saver.json"
+    saver_file.write_text(json.dumps({"text": "Savings at 3%"}))
+    both_variants = await ok("templates", "update", template_id, "--variant", f"saver=@{saver_file}",
+                             "--variant", 'globetrotter={"text": "Travel loans"}')
+    assert [(v["persona"], v["content"]["sms"]["text"]) for v in both_variants["variants"]] == [
+        ("personas/saver", "Savings at 3%"), ("personas/globetrotter", "Travel loans")]
+    assert both_variants["content"]["sms"]["text"] == "A loan for you"
+    renamed = await ok("templates", "update", template_id, "--name", "Loan offers")
+    assert len(renamed["variants"]) == 2
+    cleared = await ok("templates", "update", template_id, "--clear-variants")
+    assert (cleared["variants"], cleared["display_name"]) == ([], "Loan offers")
+
+    email_file = tmp_path / "globetrotter.json"
+    email_file.write_text(json.dumps({"subject": "Travel loans", "html": "<p>{{ persona.globetrotter.offer_rate }}</p>",
+                                      "text": "{{ persona.globetrotter.offer_rate }}"}))
+    email = await ok("templates", "create", "--channel", "EMAIL", "--name", "Loan email", "--subject", "A loan",
+                     "--text", "For you", "--variant", f"globetrotter=@{email_file}")
+    assert email["variants"][0]["content"]["email"] == {
+        "subject": "Travel loans", "html": "<p>{{ persona.globetrotter.offer_rate }}</p>",
+        "text": "{{ persona.globetrotter.offer_rate }}"}
+
+    cleared_tokens = await ok("personas", "update", "globetrotter", "--clear-tokens")
+    assert cleared_tokens["tokens"] == {}
