@@ -23,13 +23,13 @@ PENDING, APPROVED, REJECTED = (pb.SUGGESTED_OFFER_STATUS_PENDING, pb.SUGGESTED_O
                                pb.SUGGESTED_OFFER_STATUS_REJECTED)
 
 
-async def _banners(services, tenant: str) -> list[BannerRow]:  # type: ignore[no-untyped-def]
+async def _banners(services, tenant: str) -> list[BannerRow]:
     async with services.database.sessions() as session:
         return list(await session.scalars(select(BannerRow).where(BannerRow.tenant_id == tenant)
                                           .order_by(BannerRow.customer_id)))
 
 
-async def _suggestions(admin, **filters) -> list[pb.SuggestedOffer]:  # type: ignore[no-untyped-def]
+async def _suggestions(admin, **filters) -> list[pb.SuggestedOffer]:
     found, token = [], ""
     while True:
         page = await admin.offers.ListSuggestedOffers(pb.ListSuggestedOffersRequest(
@@ -40,7 +40,7 @@ async def _suggestions(admin, **filters) -> list[pb.SuggestedOffer]:  # type: ig
             return found
 
 
-async def _shown(stubs, customer_id: str) -> list[bpb.Banner]:  # type: ignore[no-untyped-def]
+async def _shown(stubs, customer_id: str) -> list[bpb.Banner]:
     return list((await stubs.banners.ListBanners(bpb.ListBannersRequest(parent=f"customers/{customer_id}"))).banners)
 
 
@@ -48,7 +48,7 @@ def _customers(suggestions: list[pb.SuggestedOffer]) -> list[str]:
     return sorted(s.customer.removeprefix("customers/") for s in suggestions)
 
 
-async def _bank(server, services, tenant, service_stubs):  # type: ignore[no-untyped-def]
+async def _bank(server, services, tenant, service_stubs):
     await add_customers(service_stubs)
     await derive_attributes(services, tenant)
     ana = server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana"))
