@@ -227,13 +227,10 @@ async def test_an_answer_of_the_wrong_type_is_refused_naming_the_field(server, t
         grpc.StatusCode.INVALID_ARGUMENT, "JOURNEY_ANSWER_INVALID", ["values[loan_amount]"])
     # Nothing was routed by the refused answers.
     assert len(await _routes(service_stubs, started.name)) == 1
-    # An attribute the version's rules read, deleted since: the instance cannot route any more.
+    # An attribute the version's rules read is kept while the journey names it.
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
-        await admin.personas.DeleteAttributeDefinition(ppb.DeleteAttributeDefinitionRequest(
-            name="attributeDefinitions/income"))
-    assert (await failure(service_stubs.journeys.SubmitStep(pb.SubmitStepRequest(
-        name=started.name, step="loan_details", values=amount("10")))))[:2] == (
-        grpc.StatusCode.FAILED_PRECONDITION, "JOURNEY_VERSION_STALE")
+        assert (await failure(admin.personas.DeleteAttributeDefinition(ppb.DeleteAttributeDefinitionRequest(
+            name="attributeDefinitions/income"))))[:2] == (grpc.StatusCode.FAILED_PRECONDITION, "ATTRIBUTE_IN_USE")
 
 
 async def test_running_instances_stay_on_their_version(server, tenant, service_stubs):
