@@ -29,9 +29,11 @@ USER_KINDS = ("personas", "audiences", "journeys", "templates", "events", "campa
               "offer_recommendations", "products")
 
 
-def message_personas(content: Mapping[str, str], variants: Iterable[ContentVariant]) -> set[str]:
+def message_personas(content: Mapping[str, str], variants: Iterable[ContentVariant],
+                     known: Collection[str] | None = None) -> set[str]:
     """The personas a message reads: its variants' and those whose tokens (`{{ persona.<id>.<token> }}`)
-    its default content or a variant's content reads."""
+    its default content or a variant's content reads; of the tokens, only `known` personas' when given
+    (a loop variable may be called `persona` too)."""
     variants = tuple(variants)
     named = {v.persona_id for v in variants}
     for parts in (content, *(v.content for v in variants)):
@@ -40,7 +42,8 @@ def message_personas(content: Mapping[str, str], variants: Iterable[ContentVaria
                 tokens = find_tokens(source)
             except TemplateSyntaxError:  # checked when saved; content that no longer parses reads nothing
                 continue
-            named |= {t.split(".")[1] for t in tokens if t.startswith("persona.") and t.count(".") >= 1}
+            named |= {t.split(".")[1] for t in tokens if t.startswith("persona.") and t.count(".") >= 1
+                      and (known is None or t.split(".")[1] in known)}
     return named
 
 

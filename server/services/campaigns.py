@@ -31,6 +31,7 @@ from server.services.clock import Clock, utc_now
 from server.services.engagement import EngagementService
 from server.services.events import DeliveryQueue
 from server.services.fanout import Trigger, load_sending_setup, record_trigger
+from server.services.references import hold_named
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -69,7 +70,9 @@ class CampaignService:
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             if await uow.events.get(event_id) is None:
                 raise not_found("event", event_id)
-            await _selection(uow, audience)  # the persona or audience exists
+            # Held until the save commits: a delete of the persona or audience waits, then sees this campaign.
+            await hold_named(uow, personas=[audience.persona_id] if audience.persona_id else [],
+                             audiences=[audience.audience_id] if audience.audience_id else [])
             await uow.campaigns.save(campaign)
             await uow.commit()
         return campaign

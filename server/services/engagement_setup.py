@@ -31,9 +31,11 @@ from server.domain.errors import FieldViolation, InvalidArgument, not_found
 from server.domain.ids import new_id
 from server.domain.insights.catalogue import Catalogue
 from server.domain.pagination import Page, PageRequest, paginate
+from server.domain.references import message_personas
 from server.security.secret_box import SecretBox
 from server.services.clock import Clock, utc_now
 from server.services.provider_hosts import check_provider_host
+from server.services.references import hold_named
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -210,8 +212,10 @@ class EngagementSetupService:
         template = Template(new_id(), display_name.strip() or channel.lower(), Channel(channel), content, now, now,
                             variants)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            rules.validate_template(channel, content, "template.content", await uow.personas.tokens(), variants,
-                                    "template.variants")
+            persona_tokens = await uow.personas.tokens()
+            rules.validate_template(channel, content, "template.content", persona_tokens, variants, "template.variants")
+            # see server.services.references
+            await hold_named(uow, personas=message_personas(content, variants, persona_tokens))
             await uow.templates.save(template)
             await uow.commit()
         return template
@@ -239,8 +243,11 @@ class EngagementSetupService:
             assert isinstance(variants, tuple)
             display_name = str(changes.get("display_name", template.display_name))
             rules.validate_display_name(display_name, "template.display_name", "TEMPLATE_INVALID")
-            rules.validate_template(str(template.channel), content, "template.content", await uow.personas.tokens(),
+            persona_tokens = await uow.personas.tokens()
+            rules.validate_template(str(template.channel), content, "template.content", persona_tokens,
                                     variants, "template.variants")
+            # see server.services.references
+            await hold_named(uow, personas=message_personas(content, variants, persona_tokens))
             template = dataclasses.replace(template, content=content, variants=variants, updated_at=self._clock(),
                                            display_name=display_name)
             await uow.templates.save(template)
@@ -320,6 +327,9 @@ class EngagementSetupService:
             rules.validate_template(str(message.channel), content, f"{field}.content", persona_tokens, variants,
                                     f"{field}.variants")
             resolved.append(EventMessage(message.channel, message.template_id, dict(content), variants))
+        # Held until the save commits: a delete of a persona the messages read waits, then sees this event.
+        await hold_named(uow, personas=set().union(*(message_personas(m.content, m.variants, persona_tokens)
+                                                     for m in resolved)))
         return resolved
 
     async def _check_references(self, uow: UnitOfWork, event: Event) -> None:

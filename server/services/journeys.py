@@ -33,6 +33,7 @@ from server.domain.journeys.routing import (
 from server.domain.journeys.validate import check_definition, check_journey_id, parsed_rules
 from server.domain.pagination import Page, PageRequest, paginate
 from server.domain.reasons import Reason
+from server.domain.references import journey_names
 from server.domain.segments.attributes import AttributeCatalogue, AttributeDefinition, AttributeValue
 from server.domain.segments.evaluate import evaluate
 from server.domain.segments.expression import attributes_named
@@ -40,6 +41,7 @@ from server.domain.segments.parser import parse_expression
 from server.services.clock import Clock, utc_now
 from server.services.events import EventPublisher, announce_committed
 from server.services.personas import PersonasService
+from server.services.references import hold_named
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -75,9 +77,15 @@ class JourneysService:
 
     @staticmethod
     async def _checked(uow: UnitOfWork, journey_id: str, definition: JourneyDefinition) -> JourneyDefinition:
-        return check_definition(journey_id, definition, await uow.attribute_definitions.all(),
-                                [p.persona_id for p in await uow.personas.all()],
-                                await uow.journey_versions.ids())
+        custom = await uow.attribute_definitions.all()
+        persona_ids = [p.persona_id for p in await uow.personas.all()]
+        checked = check_definition(journey_id, definition, custom, persona_ids, await uow.journey_versions.ids())
+        # Held until the save commits: a delete of what the journey names waits, then sees this version.
+        named = journey_names(checked, custom, persona_ids)
+        attributes = named & {d.name for d in custom}
+        await hold_named(uow, personas=[p for p in persona_ids if PERSONA_PREFIX + p in named - attributes],
+                         attributes=attributes)
+        return checked
 
     async def create_journey(self, caller: Caller, journey_id: str, definition: JourneyDefinition) -> JourneyVersion:
         caller.require_role(*ADMINS)

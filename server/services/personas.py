@@ -54,7 +54,7 @@ from server.domain.segments.expression import Expression, attributes_named, rend
 from server.domain.segments.parser import parse_expression
 from server.services.clock import Clock, utc_now
 from server.services.events import AfterCommit, EventPublisher, announce_committed
-from server.services.references import refuse_attribute_delete, refuse_persona_delete
+from server.services.references import hold_named, refuse_attribute_delete, refuse_persona_delete
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -194,7 +194,7 @@ class PersonasService:
         check_persona(persona_id, display_name, description)
         check_tokens(tokens or {})
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            parsed = self._parse(expression, await uow.attribute_definitions.all())
+            parsed = await self._parse_held(uow, expression)
             now = self._clock()
             persona = Persona(persona_id, display_name, description, render(parsed), now, now, dict(tokens or {}))
             if not await uow.personas.add(persona):
@@ -204,6 +204,14 @@ class PersonasService:
             await uow.commit()
         await announce_committed(self._publisher, uow.domain_events.added)
         return persona
+
+    async def _parse_held(self, uow: UnitOfWork, expression: str) -> Expression:
+        """The expression parsed; the custom attributes it names held until the save commits, so that a
+        delete of one waits, then sees this persona (server.services.references)."""
+        custom = await uow.attribute_definitions.all()
+        parsed = self._parse(expression, custom)
+        await hold_named(uow, attributes=attributes_named(parsed) & {d.name for d in custom})
+        return parsed
 
     @staticmethod
     def _parse(expression: str, custom: list[AttributeDefinition]) -> Expression:
@@ -237,7 +245,7 @@ class PersonasService:
             persona = await self._persona(uow, persona_id)
             parsed = None
             if expression is not None:
-                parsed = self._parse(expression, await uow.attribute_definitions.all())
+                parsed = await self._parse_held(uow, expression)
                 expression = render(parsed)
             changed = replace(persona, display_name=persona.display_name if display_name is None else display_name,
                               description=persona.description if description is None else description,

@@ -31,12 +31,14 @@ from server.domain.products.quote import Quote, quote
 from server.domain.products.terms import ProductTerms
 from server.domain.products.versions import ProductVersion, VersionStatus
 from server.domain.reasons import Reason
+from server.domain.references import terms_names
 from server.domain.segments.attributes import AttributeCatalogue, AttributeDefinition, AttributeType
 from server.domain.segments.attributes import AttributeValue as SegmentValue
 from server.domain.segments.evaluate import CustomerFacts, evaluate
 from server.domain.segments.expression import Expression, reads_holdings
 from server.domain.segments.parser import parse_expression
 from server.services.clock import Clock, utc_now
+from server.services.references import hold_named
 from server.store.db import Database
 from server.store.repositories.products import QuoteReadsRepository
 from server.store.uow import UnitOfWork
@@ -238,6 +240,9 @@ class ProductsService:
         if unique:
             raise InvalidArgument(Reason.PRODUCT_INVALID, f"{unique[0].field}: {unique[0].description}",
                                   violations=unique)
+        # Held until the save commits: a delete of what the terms name waits, then sees this version.
+        named_personas, named_attributes = terms_names(terms)
+        await hold_named(uow, personas=named_personas, attributes=named_attributes & {d.name for d in custom})
 
     # -- quotes --------------------------------------------------------------------------------------
 

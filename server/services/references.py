@@ -9,9 +9,10 @@ first. Audiences' saves hold every audience, and so does a persona's or an audie
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Iterable
 
 from server.domain.engagement.audience import CampaignAudience
+from server.domain.errors import not_found
 from server.domain.journeys.model import PERSONA_PREFIX
 from server.domain.reasons import Reason
 from server.domain.references import (
@@ -28,14 +29,21 @@ from server.domain.triggers.rules import AudienceKind
 from server.store.uow import UnitOfWork
 
 
-async def hold_named(uow: UnitOfWork, *, personas: Collection[str] = (), audiences: Collection[str] = ()
-                     ) -> tuple[set[str], set[str]]:
-    """Holds the named personas' and audiences' rows until the transaction ends, for a save that names
-    them: a delete of one of them then waits for the save (and sees it), or the save finds it gone.
-    The (personas, audiences) that exist."""
-    held_personas = {p for p in sorted(personas) if await uow.references.hold_persona(p)}
-    held_audiences = {a for a in sorted(audiences) if await uow.references.hold_audience(a)}
-    return held_personas, held_audiences
+async def hold_named(uow: UnitOfWork, *, personas: Iterable[str] = (), audiences: Iterable[str] = (),
+                     attributes: Iterable[str] = ()) -> None:
+    """For a save naming these personas, audiences and custom attributes (checked to exist): holds their
+    rows until the transaction ends, so a delete of one waits for the save and then sees it, or the
+    save waits for the delete and answers NOT_FOUND for what it took away. Always in this order
+    (personas, audiences, attributes; each sorted), so that two saves cannot wait for each other."""
+    for persona_id in sorted(set(personas)):
+        if not await uow.references.hold_persona(persona_id):
+            raise not_found("persona", persona_id)
+    for audience_id in sorted(set(audiences)):
+        if not await uow.references.hold_audience(audience_id):
+            raise not_found("audience", audience_id)
+    for name in sorted(set(attributes)):
+        if not await uow.references.hold_attribute(name):
+            raise not_found("attribute_definition", name)
 
 
 async def refuse_persona_delete(uow: UnitOfWork, persona_id: str) -> None:

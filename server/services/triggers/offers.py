@@ -41,6 +41,7 @@ from server.domain.triggers.records import Banner
 from server.services.audiences import audience_selection
 from server.services.clock import Clock, utc_now
 from server.services.personas import EXPRESSION_TABLES
+from server.services.references import hold_named
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -69,13 +70,14 @@ class OffersService:
         caller.require_role(*ADMINS)
         check_recommendation(recommendation_id, display_name, banner)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            parsed = _parse(criteria, await uow.attribute_definitions.all())
+            custom = await uow.attribute_definitions.all()
+            parsed = _parse(criteria, custom)
             if await uow.products.get(product_id) is None:
                 raise not_found("product", product_id)
-            if target.kind is TargetKind.PERSONA and await uow.personas.get(target.id) is None:
-                raise not_found("persona", target.id)
-            if target.kind is TargetKind.AUDIENCE and await uow.audiences.get(target.id) is None:
-                raise not_found("audience", target.id)
+            # Held until the save commits: a delete of what it names waits, then sees this recommendation.
+            await hold_named(uow, personas=[target.id] if target.kind is TargetKind.PERSONA else [],
+                             audiences=[target.id] if target.kind is TargetKind.AUDIENCE else [],
+                             attributes=attributes_named(parsed) & {d.name for d in custom})
             recommendation = OfferRecommendation(recommendation_id, display_name, product_id, render(parsed), target,
                                                  banner, caller.subject, self._clock())
             if not await uow.offer_recommendations.add(recommendation):

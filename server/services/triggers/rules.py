@@ -13,6 +13,7 @@ from server.domain.auth import Caller, Role
 from server.domain.errors import AlreadyExists, FailedPrecondition, not_found
 from server.domain.pagination import Page, PageRequest, paginate
 from server.domain.reasons import Reason
+from server.domain.references import condition_attributes
 from server.domain.segments.attributes import AttributeCatalogue
 from server.domain.triggers import rules
 from server.domain.triggers.parser import parse_condition
@@ -142,14 +143,18 @@ class TriggerRulesService:
     async def _check(uow: UnitOfWork, definition: RuleDefinition) -> None:
         """The condition parses against the bank's attributes, and what the rule names exists."""
         rules.check_definition(definition)  # every bad field named at once, then the condition's bad part
-        parse_condition(definition.condition, AttributeCatalogue.of(await uow.attribute_definitions.all()),
-                        field="trigger_rule.condition")
+        custom = await uow.attribute_definitions.all()
+        catalogue = AttributeCatalogue.of(custom)
+        parse_condition(definition.condition, catalogue, field="trigger_rule.condition")
         audience = definition.audience
         missing: list[str] = []
-        if audience.kind is AudienceKind.PERSONA and await uow.personas.get(audience.reference_id) is None:
+        # What the rule names is held until the save commits: its delete waits, then sees this rule.
+        if audience.kind is AudienceKind.PERSONA and not await uow.references.hold_persona(audience.reference_id):
             missing.append(f"personas/{audience.reference_id}")
-        if audience.kind is AudienceKind.AUDIENCE and await uow.audiences.get(audience.reference_id) is None:
+        if audience.kind is AudienceKind.AUDIENCE and not await uow.references.hold_audience(audience.reference_id):
             missing.append(f"audiences/{audience.reference_id}")
+        named = condition_attributes(definition.condition, catalogue) & {d.name for d in custom}
+        missing += [f"attributeDefinitions/{n}" for n in sorted(named) if not await uow.references.hold_attribute(n)]
         for action in definition.actions:
             if isinstance(action, BannerAction | MessageAction) and action.product_id is not None \
                     and await uow.products.get(action.product_id) is None:
