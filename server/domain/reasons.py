@@ -215,7 +215,7 @@ class Reason(StrEnum):
         "an attribute of that name is defined already, or is built in (ALREADY_EXISTS)"
     ATTRIBUTE_DEFINITION_NOT_FOUND = "ATTRIBUTE_DEFINITION_NOT_FOUND", "no such attribute definition (NOT_FOUND)"
     ATTRIBUTE_IN_USE = "ATTRIBUTE_IN_USE", \
-        "deleting an attribute a persona's expression names (FAILED_PRECONDITION)"
+        "deleting an attribute a persona, journey, trigger rule, offer or product names (FAILED_PRECONDITION)"
     ATTRIBUTE_UNKNOWN = "ATTRIBUTE_UNKNOWN", \
         "setting an attribute that is not defined, or a built-in one (INVALID_ARGUMENT)"
     ATTRIBUTE_VALUE_INVALID = "ATTRIBUTE_VALUE_INVALID", \
@@ -255,7 +255,8 @@ class Reason(StrEnum):
         "answering a step the instance is not at, or an instance that has ended (FAILED_PRECONDITION)"
     JOURNEY_VERSION_STALE = "JOURNEY_VERSION_STALE", \
         "the instance's version names an attribute or persona deleted since (FAILED_PRECONDITION)"
-    PERSONA_IN_USE = "PERSONA_IN_USE", "deleting a persona an audience names (FAILED_PRECONDITION)"
+    PERSONA_IN_USE = "PERSONA_IN_USE", \
+        "deleting a persona an audience, journey, message, campaign, rule, offer or product names (FAILED_PRECONDITION)"
     AUDIENCE_INVALID = "AUDIENCE_INVALID", \
         "an audience's id, display name or definition is invalid (INVALID_ARGUMENT)"
     AUDIENCE_EXISTS = "AUDIENCE_EXISTS", "an audience of that id exists already (ALREADY_EXISTS)"
@@ -264,7 +265,8 @@ class Reason(StrEnum):
         "an audience names a persona or audience that does not exist (FAILED_PRECONDITION)"
     AUDIENCE_CYCLE = "AUDIENCE_CYCLE", \
         "an audience would contain itself through the audiences it names (FAILED_PRECONDITION)"
-    AUDIENCE_IN_USE = "AUDIENCE_IN_USE", "deleting an audience another audience names (FAILED_PRECONDITION)"
+    AUDIENCE_IN_USE = "AUDIENCE_IN_USE", \
+        "deleting an audience an audience, campaign, trigger rule or offer names (FAILED_PRECONDITION)"
 
     # -- quotas (RESOURCE_EXHAUSTED) --------------------------------------------------------------
     OTP_TOO_MANY_SENDS = "OTP_TOO_MANY_SENDS", "the customer's hourly one-time passwords are used up"
