@@ -187,3 +187,21 @@ async def test_an_attribute_is_kept_while_anything_names_it(server, tenant, serv
             ("ATTRIBUTE_IN_USE", {"attribute": "IsSaver", "trigger_rules": "savers"})
         await admin.trigger_rules.ArchiveTriggerRule(tpb.ArchiveTriggerRuleRequest(name=rule.name))
         await admin.personas.DeleteAttributeDefinition(delete)
+
+
+async def test_a_journey_version_an_instance_is_on_keeps_what_it_names(server, tenant, service_stubs):
+    await set_up_personas(server, tenant, service_stubs)
+    delete = pb.DeletePersonaRequest(name="personas/saver")
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        await admin.journeys.CreateJourney(jpb.CreateJourneyRequest(journey_id="savers",
+                                                                    journey=journey("persona_saver")))
+        started = await service_stubs.journeys.StartJourney(jpb.StartJourneyRequest(
+            parent="customers/c1", journey="journeys/savers"))
+        await admin.journeys.UpdateJourney(jpb.UpdateJourneyRequest(
+            journey=jpb.Journey(name="journeys/savers", steps=journey(None).steps), update_mask=mask("steps")))
+        # The latest version no longer names it; the instance's version 1 still does.
+        assert await refusal(admin.personas.DeletePersona(delete)) == \
+            ("PERSONA_IN_USE", {"persona": "saver", "journeys": "savers"})
+        ended = await service_stubs.journeys.SubmitStep(jpb.SubmitStepRequest(name=started.name, step="ask"))
+        assert ended.state == jpb.JOURNEY_STATE_COMPLETED
+        await admin.personas.DeletePersona(delete)
