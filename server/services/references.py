@@ -61,10 +61,10 @@ async def refuse_persona_delete(uow: UnitOfWork, persona_id: str) -> None:
         if PERSONA_PREFIX + persona_id in journey_names(version.definition, custom, persona_ids):
             users["journeys"].append(version.journey_id)
     for template_id, content, variants in await uow.references.templates():
-        if persona_id in message_personas(content, variants):
+        if persona_id in message_personas(content, variants, persona_ids):
             users["templates"].append(template_id)
     for event_id, messages in await uow.references.event_messages():
-        if any(persona_id in message_personas(m.content, m.variants) for m in messages):
+        if any(persona_id in message_personas(m.content, m.variants, persona_ids) for m in messages):
             users["events"].append(event_id)
     users["campaigns"] = await _campaigns(uow, lambda a: a.persona_id == persona_id)
     users["trigger_rules"] = [rule_id for rule_id, audience, _ in await uow.references.trigger_rules()
