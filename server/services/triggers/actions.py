@@ -54,8 +54,7 @@ class TriggerActions:
             done[notification.firing_id].append(FiringAction(
                 ActionKind.BANK_NOTIFICATION, f"bankNotifications/{notification.notification_id}"))
         announce_messages = await self._send_messages(uow, messages, done, postings)
-        for firing_id, actions in done.items():
-            await uow.trigger_firings.set_actions(firing_id, actions)
+        await uow.trigger_firings.set_actions(done)
 
         async def after_commit() -> None:
             await self._notifications.hand_over(notified)

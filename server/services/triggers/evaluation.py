@@ -26,7 +26,7 @@ from server.domain.segments.evaluate import CustomerFacts
 from server.domain.triggers.evaluate import AccountMetrics, evaluate
 from server.domain.triggers.firing import ConditionKind, Firing, decide_fire
 from server.domain.triggers.records import FiringRecord
-from server.domain.triggers.rules import AudienceKind
+from server.domain.triggers.rules import Audience, AudienceKind
 from server.domain.triggers.series import AccountDay, AccountSnapshot, apply_fed_balance, apply_posting
 from server.services.audiences import audience_selection
 from server.services.clock import Clock, utc_now
@@ -114,6 +114,7 @@ class TriggerEvaluationService:
         by_account: dict[str, list[Posting]] = defaultdict(list)
         for posting in postings:
             by_account[posting.account_id].append(posting)
+        await uow.trigger_runtime.lock_accounts(by_account.keys())
         since = min(p.booking_date for p in postings) - dt.timedelta(days=max((r.history_days for r in rules),
                                                                               default=1))
         stored_days = await uow.trigger_runtime.days(by_account.keys(), since)
@@ -148,6 +149,7 @@ class TriggerEvaluationService:
         if not fed:
             return None
         now = self._clock()
+        await uow.trigger_runtime.lock_accounts({b.account_id for b in fed})
         rules = [r for r in await self._rules.of(uow, now) if r.kind is ConditionKind.STATE]
         since = min(b.date for b in fed) - dt.timedelta(days=max((r.history_days for r in rules), default=1))
         stored_days = await uow.trigger_runtime.days({b.account_id for b in fed}, since)
@@ -209,7 +211,13 @@ class TriggerEvaluationService:
         if not rules:
             return _Batch(now, rules, snapshots, {}, {}, set(), {})
         customers = {s.customer_id for s in snapshots.values()}
-        audiences = {live.rule.rule_id: await self._audience(uow, live, customers) for live in rules}
+        # One read per distinct audience: rules often share a persona.
+        taken: dict[Audience, set[str] | None] = {}
+        for live in rules:
+            audience = live.rule.definition.audience
+            if audience not in taken:
+                taken[audience] = await self._audience(uow, live, customers)
+        audiences = {live.rule.rule_id: taken[live.rule.definition.audience] for live in rules}
         facts: dict[str, CustomerFacts] = {}
         if any(live.reads_facts for live in rules):
             definitions = {d.name: d for d in await uow.attribute_definitions.all()}

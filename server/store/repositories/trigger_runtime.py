@@ -10,12 +10,14 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select, text, tuple_
 
 from server.domain.personas.audiences import Selection
 from server.domain.triggers.series import AccountDay
 from server.store.audience_sql import selection_condition
+from server.store.driver import dialect_of
 from server.store.models import AccountRow, CustomerRow
 from server.store.repositories.base import TenantRepository
 from server.store.triggers_models import TriggerAccountDayRow, TriggerFiringRow, TriggerRuleStateRow
@@ -33,9 +35,14 @@ class StoredAccount:
     available_balance: Decimal
 
 
-def _day(row: TriggerAccountDayRow) -> AccountDay:
-    return AccountDay(row.day, row.closing_balance, row.fed_balance, row.min_balance, row.postings,
-                      row.posting_total, row.overdraft_began)
+_DAY_COLUMNS = (TriggerAccountDayRow.account_id, TriggerAccountDayRow.day, TriggerAccountDayRow.closing_balance,
+                TriggerAccountDayRow.fed_balance, TriggerAccountDayRow.min_balance, TriggerAccountDayRow.postings,
+                TriggerAccountDayRow.posting_total, TriggerAccountDayRow.overdraft_began)
+
+
+def _day(row: Any) -> AccountDay:
+    """From a row of _DAY_COLUMNS: plain columns, not ORM objects (a batch reads tens of thousands)."""
+    return AccountDay(row[1], row[2], row[3], row[4], row[5], row[6], row[7])
 
 
 class TriggerRuntimeRepository(TenantRepository):
@@ -58,6 +65,18 @@ class TriggerRuntimeRepository(TenantRepository):
         rows = await self.session.execute(query.order_by(AccountRow.account_id).limit(limit))
         return [StoredAccount(*r) for r in rows]
 
+    async def lock_accounts(self, account_ids: Collection[str]) -> None:
+        """Takes a lock per account, held until the transaction ends (PostgreSQL advisory locks, in one
+        order, so that two batches never deadlock): batches that move one account's day series are
+        evaluated one after the other, the later reading what the earlier wrote. Taken before the reads.
+        SQLite has one writer at a time: nothing to take."""
+        if not account_ids or dialect_of(self.session).name != "postgresql":
+            return
+        await self.session.execute(text(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(:tenant || '/' || a, 20) AS k "
+            "FROM unnest(CAST(:ids AS text[])) AS a ORDER BY k) AS keys"),
+            {"tenant": self.tenant_id, "ids": sorted(account_ids)})
+
     async def days(self, account_ids: Collection[str], since: dt.date) -> dict[str, list[AccountDay]]:
         """Each account's day rows from `since` on, ascending, preceded by its latest row before `since`
         (whose collected balance carries into the window)."""
@@ -69,24 +88,24 @@ class TriggerRuntimeRepository(TenantRepository):
                           self.one_of(TriggerAccountDayRow.account_id, account_ids),
                           TriggerAccountDayRow.day < since)
                    .group_by(TriggerAccountDayRow.account_id).subquery())
-        before = await self.session.scalars(select(TriggerAccountDayRow).join(
+        before = await self.session.execute(select(*_DAY_COLUMNS).join(
             earlier, (TriggerAccountDayRow.account_id == earlier.c.account_id)
             & (TriggerAccountDayRow.day == earlier.c.day)).where(TriggerAccountDayRow.tenant_id == self.tenant_id))
         for row in before:
-            found[row.account_id].append(_day(row))
-        rows = await self.session.scalars(select(TriggerAccountDayRow).where(
+            found[row[0]].append(_day(row))
+        rows = await self.session.execute(select(*_DAY_COLUMNS).where(
             TriggerAccountDayRow.tenant_id == self.tenant_id,
             self.one_of(TriggerAccountDayRow.account_id, account_ids),
             TriggerAccountDayRow.day >= since).order_by(TriggerAccountDayRow.account_id, TriggerAccountDayRow.day))
         for row in rows:
-            found[row.account_id].append(_day(row))
+            found[row[0]].append(_day(row))
         return found
 
     async def save_days(self, rows: Iterable[tuple[str, AccountDay]]) -> None:
         values = [{"tenant_id": self.tenant_id, "account_id": account_id, "day": d.day,
                    "closing_balance": d.closing_balance, "fed_balance": d.fed_balance, "min_balance": d.min_balance,
                    "postings": d.postings, "posting_total": d.posting_total, "overdraft_began": d.overdraft_began}
-                  for account_id, d in rows]
+                  for account_id, d in sorted(rows, key=lambda row: (row[0], row[1].day))]
         if not values:
             return
         stmt = self.upsert(TriggerAccountDayRow)

@@ -5,10 +5,10 @@ a firing of an old version is explained with the condition it had."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from server.domain.triggers.records import Banner, FiringAction, FiringRecord
 from server.domain.triggers.rules import RuleDefinition, RuleStatus, TriggerRule
@@ -119,27 +119,35 @@ def _action_json(action: FiringAction) -> dict[str, str]:
     return {"kind": action.kind, "resource": action.resource, "outcome": action.outcome}
 
 
+# Rows per INSERT of firings: SQLite binds at most 32,766 parameters a statement (11 a row here).
+FIRINGS_PER_INSERT = 1_000
+
+
 class TriggerFiringsRepository(TenantRepository):
     async def add_firings(self, firings: Sequence[FiringRecord]) -> list[str]:
-        """Inserts the firings, skipping one whose rule, account and dedupe key were fired already (a
-        handler run twice); the ids of those inserted."""
-        inserted: list[str] = []
-        for f in firings:
-            stmt = self.upsert(TriggerFiringRow).values(
-                tenant_id=self.tenant_id, firing_id=f.firing_id, rule_id=f.rule_id, version=f.version,
-                customer_id=f.customer_id, account_id=f.account_id, fired_at=f.fired_at,
-                transaction_id=f.transaction_id, dedupe_key=f.dedupe_key, values=dict(f.values),
-                actions=[_action_json(a) for a in f.actions])
-            result = await self.session.execute(stmt.on_conflict_do_nothing())
-            if rowcount(result) == 1:
-                inserted.append(f.firing_id)
-        return inserted
+        """Inserts the firings in one statement, skipping one whose rule, account and dedupe key were
+        fired already (a handler run twice); the ids of those inserted."""
+        table = TriggerFiringRow.__table__
+        inserted: set[str] = set()
+        for start in range(0, len(firings), FIRINGS_PER_INSERT):
+            inserted |= set(await self.session.scalars(self.upsert(table).values([
+                {"tenant_id": self.tenant_id, "firing_id": f.firing_id, "rule_id": f.rule_id, "version": f.version,
+                 "customer_id": f.customer_id, "account_id": f.account_id, "fired_at": f.fired_at,
+                 "transaction_id": f.transaction_id, "dedupe_key": f.dedupe_key, "values": dict(f.values),
+                 "actions": [_action_json(a) for a in f.actions]} for f in firings[start:start + FIRINGS_PER_INSERT]]
+            ).on_conflict_do_nothing().returning(table.c.firing_id)))
+        return list(dict.fromkeys(f.firing_id for f in firings if f.firing_id in inserted))
 
-    async def set_actions(self, firing_id: str, actions: Sequence[FiringAction]) -> None:
-        """What the firing's actions did, once they are done."""
-        await self.session.execute(update(TriggerFiringRow).where(
-            TriggerFiringRow.tenant_id == self.tenant_id, TriggerFiringRow.firing_id == firing_id
-        ).values(actions=[_action_json(a) for a in actions]), execution_options={"synchronize_session": False})
+    async def set_actions(self, actions: Mapping[str, Sequence[FiringAction]]) -> None:
+        """What each firing's actions did (firing id -> actions), once they are done: one statement
+        executed for them all."""
+        if not actions:
+            return
+        table = TriggerFiringRow.__table__
+        await self.session.execute(
+            update(table).where(table.c.tenant_id == self.tenant_id, table.c.firing_id == bindparam("fid"))
+            .values(actions=bindparam("done")),
+            [{"fid": firing_id, "done": [_action_json(a) for a in done]} for firing_id, done in actions.items()])
 
     async def get(self, rule_id: str, firing_id: str) -> FiringRecord | None:
         row = await self.session.get(TriggerFiringRow, (self.tenant_id, firing_id))
