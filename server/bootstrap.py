@@ -36,6 +36,7 @@ from server.services.goals.funding import GoalFundingService
 from server.services.goals.management import GoalsService
 from server.services.goals.reports import GoalReportsService
 from server.services.goals.tracking import GoalTrackingService
+from server.services.in_process import InProcessHandlers
 from server.services.ingestion import IngestionService
 from server.services.insights import InsightsService
 from server.services.journeys import JourneysService
@@ -86,8 +87,11 @@ class Services:
     trigger_rules: TriggerRulesService
     banners: BannersService
     trigger_evaluation: TriggerEvaluationService
+    in_process: InProcessHandlers | None = None
 
     async def close(self) -> None:
+        if self.in_process is not None:
+            await self.in_process.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.dispose()
@@ -171,11 +175,16 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
     bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking, personas,
                                                          derived_attributes, trigger_evaluation),
                      events_per_job=SQLITE_EVENTS_PER_JOB if database.dialect == "sqlite" else 1)
+    # The server's own run of trigger_rules after an ingest commit (docs/triggers.md#latency). Not on
+    # SQLite: its one writer would make the next batch's commit wait for it.
+    in_process = (InProcessHandlers(bus, ["trigger_rules"])
+                  if with_queue and settings.triggers_in_process and database.dialect == "postgresql" else None)
     otp_hash_key = hashlib.sha256(b"engage-otp:" + keys[0].encode()).digest()
     return Services(settings=settings, database=database, redis=redis, publisher=publisher,
                     tenants=TenantService(database,
                                           cache_lifetime=dt.timedelta(seconds=settings.tenant_cache_seconds)),
-                    ingestion=IngestionService(database, publisher, live_window=settings.live_window()),
+                    ingestion=IngestionService(database, publisher, live_window=settings.live_window(),
+                                               committed=None if in_process is None else in_process.committed),
                     bus=bus,
                     catalogue=catalogue, insights=insights,
                     subscriptions=SubscriptionsService(database, catalogue), secret_box=box,
@@ -199,4 +208,4 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     journeys=JourneysService(database, publisher, personas),
                     offers=OffersService(database),
                     trigger_rules=TriggerRulesService(database), banners=BannersService(database),
-                    trigger_evaluation=trigger_evaluation)
+                    trigger_evaluation=trigger_evaluation, in_process=in_process)

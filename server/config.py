@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # How long an idle worker waits before looking at the queue again (arq's default, 0.5 s, caps a
     # worker at max_jobs per half second and adds up to that much latency to every message).
     worker_poll_delay_seconds: float = 0.05
+    # The server runs the trigger_rules handler of each ingested batch itself, right after the commit, so
+    # that banners are readable within milliseconds; the workers' job stays the safety net
+    # (docs/triggers.md#latency). false: the queue alone.
+    triggers_in_process: bool = True
     # On SIGTERM/SIGINT a worker takes no new job and lets the running ones finish for up to this long
     # (a batch of sends ends within its lease) before it cancels them; 0 = cancel at once.
     worker_shutdown_wait_seconds: int = Field(default=25, ge=0)

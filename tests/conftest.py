@@ -99,7 +99,10 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
                     # Tests post on fixed dates (2024) and expect them live; the window has tests of its own.
                     live_window_days=0,
                     queue_name=f"engage:test:{uuid.uuid4().hex}", log_format="console", max_concurrent_rpcs=64,
-                    provider_networks_allowed=LOCAL_NETWORKS)
+                    provider_networks_allowed=LOCAL_NETWORKS,
+                    # The queue path alone, as the bus tests count on; tests/e2e/test_trigger_in_process.py
+                    # turns the server's own run of trigger_rules on.
+                    triggers_in_process=False)
 
 
 @pytest_asyncio.fixture

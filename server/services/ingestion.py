@@ -132,10 +132,14 @@ class TransactionStream:
 
 class IngestionService:
     def __init__(self, database: Database, publisher: EventPublisher, clock: Clock = utc_now,
-                 live_window: dt.timedelta | None = None) -> None:
-        """`live_window`: a posting older than this is backfill even in a live batch (None: none is)."""
+                 live_window: dt.timedelta | None = None,
+                 committed: Callable[[list[int]], None] | None = None) -> None:
+        """`live_window`: a posting older than this is backfill even in a live batch (None: none is).
+        `committed`: told the TransactionsPosted events of each stored batch right after its commit, before
+        they are announced (the server's in-process handlers: server.services.in_process)."""
         self._database = database
         self._publisher = publisher
+        self._committed = committed
         self._clock = clock
         self._live_window = live_window
 
@@ -319,6 +323,8 @@ is history (see server.domain.ingest.freshness)."""
             progress.inserted.set()
             progress.ended.set()
         if event_ids:
+            if self._committed is not None:
+                self._committed(event_ids)
             await announce_committed(self._publisher, event_ids)
         if outcome.accepted:
             await self._ensure_statistics("transactions")

@@ -1,0 +1,57 @@
+"""Bus handlers run by the server itself, right after the commit that wrote their event: the path of
+real-time triggers (docs/triggers.md#latency). A banner must be readable within tens of milliseconds of
+a transaction's acceptance, and the queue alone takes longer (a worker's poll delay, then the job's
+hop through Redis, then every handler before the one awaited).
+
+Durability is the queue's: the event is in the outbox and announced to the workers as always, so a
+server that dies before (or while) running the handler leaves it to the event's job, and a handler
+that fails here is only logged. Nothing runs twice: the bus records each (event, handler) it finished in
+the handler's own transaction (server.services.bus), so whichever of this path and the job claims it
+first runs it and the other skips it. Bounded: when MAX_RUNNING runs are under way (a bulk load), new
+events are left to the workers, and ingestion does not wait for any of it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import structlog
+
+from server.services.bus import MessageBus
+
+log = structlog.get_logger(__name__)
+
+MAX_RUNNING = 2
+
+
+class InProcessHandlers:
+    def __init__(self, bus: MessageBus, names: Sequence[str], max_running: int = MAX_RUNNING) -> None:
+        self._bus = bus
+        self._names = tuple(names)
+        self._max_running = max_running
+        self._running: set[asyncio.Task[None]] = set()
+        self.skipped = 0  # events left to the queue because enough runs were under way
+
+    def committed(self, event_ids: Sequence[int]) -> None:
+        """Called after the commit that wrote these events; returns at once."""
+        if not event_ids:
+            return
+        if len(self._running) >= self._max_running:
+            self.skipped += len(event_ids)
+            return
+        task = asyncio.create_task(self._run(list(event_ids)))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, event_ids: list[int]) -> None:
+        for event_id in event_ids:
+            for name in self._names:
+                try:
+                    await self._bus.run_handler(event_id, name)
+                except Exception as exc:  # the event's job runs it again
+                    log.warning("in_process_handler_failed", event_id=event_id, handler=name, error=repr(exc))
+
+    async def close(self) -> None:
+        """Lets the runs under way finish (the server is stopping)."""
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
