@@ -23,7 +23,8 @@ from tests.bench.seed import ALERT_CATEGORY, ALERT_MIN_AMOUNT
 from tests.bench.workload import AMOUNT_PROFILES, Workload
 
 BACKENDS = ("sqlite", "postgresql")
-SUITES = ("ingest", "insights", "goals", "products", "personas")
+SUITES = ("ingest", "insights", "goals", "products", "personas", "triggers")
+TRIGGER_PARTS = ("throughput", "latency", "backtest")
 DEFAULT_INSIGHT_USERS = "10000,100000"
 DEFAULT_BUS = ",".join(f"{backend}={workers}x{jobs}" for backend, (workers, jobs) in DEFAULT_CONCURRENCY.items())
 
@@ -48,8 +49,8 @@ def _concurrency(text: str) -> dict[str, tuple[int, int]]:
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=tests.bench.__doc__)
     parser.add_argument("--suite", default=",".join(SUITES),
-                        help="comma-separated: ingest,insights,goals,products,personas (default all; goals and "
-                             "personas on PostgreSQL only)")
+                        help="comma-separated: ingest,insights,goals,products,personas,triggers (default all; goals, "
+                             "personas and triggers on PostgreSQL only)")
     parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated: sqlite,postgresql")
     parser.add_argument("--output", type=Path, default=Path("var/bench.json"))
     ingest = parser.add_argument_group("ingest")
@@ -87,6 +88,21 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                           help="customers the personas are evaluated over (default 100000)")
     personas.add_argument("--persona-samples", type=int, default=200,
                           help="attribute changes timed until membership reflects them (default 200)")
+    triggers = parser.add_argument_group("triggers")
+    triggers.add_argument("--trigger-customers", type=int, default=100_000,
+                          help="customers (one deposit account each) the 50 rules watch (default 100000)")
+    triggers.add_argument("--trigger-transactions", type=int, default=100_000,
+                          help="postings ingested and drained for the throughput (default 100000)")
+    triggers.add_argument("--trigger-rates", default="200,1000", metavar="N,N",
+                          help="transactions a second offered while the banner latency is sampled, one pair of "
+                               "runs (server in-process, queue only) each (default 200,1000)")
+    triggers.add_argument("--trigger-seconds", type=float, default=20.0,
+                          help="how long they are offered, each of the two latency runs (default 20)")
+    triggers.add_argument("--trigger-backtest-customers", type=int, default=10_000,
+                          help="customers with a year of history the backtest replays (default 10000; the goal "
+                               "is stated for 100000, which takes about 30 million rows and half an hour here)")
+    triggers.add_argument("--trigger-parts", default=",".join(TRIGGER_PARTS),
+                          help="comma-separated: throughput,latency,backtest (default all)")
     arguments = parser.parse_args(argv)
     for name, given, known in (("backends", arguments.backends, BACKENDS), ("suite", arguments.suite, SUITES)):
         unknown = set(given.split(",")) - set(known)
@@ -192,6 +208,13 @@ async def _bench(arguments: argparse.Namespace) -> dict[str, Any]:
 
             document["personas"] = await run_personas(arguments.persona_customers, arguments.persona_samples,
                                                       redis_url, run_dir)
+        if "triggers" in suites and "postgresql" in arguments.backends.split(","):
+            from tests.bench.triggers import run_triggers
+
+            document["triggers"] = await run_triggers(
+                arguments.trigger_customers, arguments.trigger_transactions, _numbers(arguments.trigger_rates),
+                arguments.trigger_seconds, arguments.trigger_backtest_customers,
+                set(arguments.trigger_parts.split(",")), redis_url, run_dir, arguments.profile_server)
     finally:
         if embedded_redis is not None:
             embedded_redis.stop()

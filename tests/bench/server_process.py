@@ -41,6 +41,7 @@ class ServerProcess:
     log_path: Path
     # `python -m cProfile -o PATH -m server`: the profile is written when the server exits cleanly.
     profile_path: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)  # settings of one run (ENGAGE_...)
     port: int = field(default_factory=free_port)
     _process: asyncio.subprocess.Process | None = None
     _sampled_peak_rss: int = 0
@@ -67,7 +68,7 @@ class ServerProcess:
                        "ENGAGE_LIVE_WINDOW_DAYS": "0",
                        # The provider sinks listen on this machine: the server refuses channel
                        # configurations pointing here unless loopback is allowed, as the workers do.
-                       "ENGAGE_PROVIDER_NETWORKS_ALLOWED": "127.0.0.0/8"}
+                       "ENGAGE_PROVIDER_NETWORKS_ALLOWED": "127.0.0.0/8", **self.extra_env}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self._process = await asyncio.create_subprocess_exec(
