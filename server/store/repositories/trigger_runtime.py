@@ -19,6 +19,7 @@ from server.domain.triggers.series import AccountDay
 from server.store.audience_sql import selection_condition
 from server.store.driver import dialect_of
 from server.store.models import AccountRow, CustomerRow
+from server.store.personas_models import PersonaMemberRow
 from server.store.repositories.base import TenantRepository
 from server.store.triggers_models import TriggerAccountDayRow, TriggerFiringRow, TriggerRuleStateRow
 
@@ -156,6 +157,12 @@ class TriggerRuntimeRepository(TenantRepository):
         """Which of these customers the selection (a persona id, or an audience's) takes now."""
         if not customer_ids:
             return set()
+        if isinstance(selection, str):
+            # A persona: its kept rows by their key. (The general EXISTS below got a scan of the members
+            # from the planner, 70 ms with 100,000 customers, before the tables had statistics.)
+            return set(await self.session.scalars(select(PersonaMemberRow.customer_id).where(
+                PersonaMemberRow.tenant_id == self.tenant_id, PersonaMemberRow.persona_id == selection,
+                self.one_of(PersonaMemberRow.customer_id, customer_ids))))
         rows = await self.session.scalars(select(CustomerRow.customer_id).where(
             CustomerRow.tenant_id == self.tenant_id, self.one_of(CustomerRow.customer_id, customer_ids),
             selection_condition(self.tenant_id, selection, CustomerRow.customer_id)))
