@@ -93,9 +93,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                           help="customers (one deposit account each) the 50 rules watch (default 100000)")
     triggers.add_argument("--trigger-transactions", type=int, default=100_000,
                           help="postings ingested and drained for the throughput (default 100000)")
-    triggers.add_argument("--trigger-rates", default="200,1000", metavar="N,N",
+    triggers.add_argument("--trigger-rates", default="100,1000", metavar="N,N",
                           help="transactions a second offered while the banner latency is sampled, one pair of "
-                               "runs (server in-process, queue only) each (default 200,1000)")
+                               "runs (server in-process, queue only) each (default 100,1000)")
     triggers.add_argument("--trigger-seconds", type=float, default=20.0,
                           help="how long they are offered, each of the two latency runs (default 20)")
     triggers.add_argument("--trigger-backtest-customers", type=int, default=10_000,
