@@ -7,8 +7,8 @@ Durability is the queue's: the event is in the outbox and announced to the worke
 server that dies before (or while) running the handler leaves it to the event's job, and a handler
 that fails here is only logged. Nothing runs twice: the bus records each (event, handler) it finished in
 the handler's own transaction (server.services.bus), so whichever of this path and the job claims it
-first runs it and the other skips it. Bounded: MAX_RUNNING runs at once, and when MAX_WAITING more
-events wait for them (a bulk load) new ones are left to the workers; ingestion waits for none of it."""
+first runs it and the other skips it. Bounded: when MAX_RUNNING runs are under way (a bulk load), new
+events are left to the workers, and ingestion does not wait for any of it."""
 
 from __future__ import annotations
 
@@ -22,24 +22,21 @@ from server.services.bus import MessageBus
 log = structlog.get_logger(__name__)
 
 MAX_RUNNING = 2
-MAX_WAITING = 16
 
 
 class InProcessHandlers:
-    def __init__(self, bus: MessageBus, names: Sequence[str], max_running: int = MAX_RUNNING,
-                 max_waiting: int = MAX_WAITING) -> None:
+    def __init__(self, bus: MessageBus, names: Sequence[str], max_running: int = MAX_RUNNING) -> None:
         self._bus = bus
         self._names = tuple(names)
-        self._slots = asyncio.Semaphore(max_running)
-        self._max_tasks = max_running + max_waiting
-        self._running: set[asyncio.Task[None]] = set()  # running or waiting for a slot
-        self.skipped = 0  # events left to the queue because enough were running and waiting
+        self._max_running = max_running
+        self._running: set[asyncio.Task[None]] = set()
+        self.skipped = 0  # events left to the queue because enough runs were under way
 
     def committed(self, event_ids: Sequence[int]) -> None:
         """Called after the commit that wrote these events; returns at once."""
         if not event_ids:
             return
-        if len(self._running) >= self._max_tasks:
+        if len(self._running) >= self._max_running:
             self.skipped += len(event_ids)
             return
         task = asyncio.create_task(self._run(list(event_ids)))
@@ -47,10 +44,6 @@ class InProcessHandlers:
         task.add_done_callback(self._running.discard)
 
     async def _run(self, event_ids: list[int]) -> None:
-        async with self._slots:
-            await self._handle(event_ids)
-
-    async def _handle(self, event_ids: list[int]) -> None:
         for event_id in event_ids:
             for name in self._names:
                 try:
