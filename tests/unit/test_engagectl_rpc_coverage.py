@@ -157,10 +157,47 @@ COVERED_BY = {
     "engage.journeys.v1.JourneysService.SubmitStep": "journeys submit",
     "engage.journeys.v1.JourneysService.GetJourneyState": "journeys state",
     "engage.journeys.v1.JourneysService.ListJourneyRoutes": "journeys routes",
+
+    "engage.triggers.v1.BankNotificationsService.ListBankNotifications": "notifications list",
+    "engage.triggers.v1.BankNotificationsService.AcknowledgeBankNotification": "notifications ack",
+    "engage.triggers.v1.BankNotificationsService.AssignBankNotification": "notifications assign",
+    "engage.triggers.v1.BankNotificationsService.SetNotificationWebhook": "notifications webhook set",
+    "engage.triggers.v1.BankNotificationsService.GetNotificationWebhook": "notifications webhook show",
+    "engage.triggers.v1.BankNotificationsService.ListWebhookDeliveries": "notifications deliveries",
+
+    "engage.triggers.v1.BannersService.ListBanners": "banners list",
+
+    "engage.triggers.v1.OffersService.CreateOfferRecommendation": "offers recommendations create",
+    "engage.triggers.v1.OffersService.GetOfferRecommendation": "offers recommendations show",
+    "engage.triggers.v1.OffersService.ListOfferRecommendations": "offers recommendations list",
+    "engage.triggers.v1.OffersService.DeleteOfferRecommendation": "offers recommendations delete",
+    "engage.triggers.v1.OffersService.RunOfferRecommendations": "offers run",
+    "engage.triggers.v1.OffersService.ListSuggestedOffers": "offers suggested",
+    "engage.triggers.v1.OffersService.ApproveSuggestedOffer": "offers approve",
+    "engage.triggers.v1.OffersService.RejectSuggestedOffer": "offers reject",
+
+    "engage.triggers.v1.TriggerRulesService.CreateTriggerRule": "rules create",
+    "engage.triggers.v1.TriggerRulesService.GetTriggerRule": "rules show",
+    "engage.triggers.v1.TriggerRulesService.ListTriggerRules": "rules list",
+    "engage.triggers.v1.TriggerRulesService.UpdateTriggerRule": "rules update",
+    "engage.triggers.v1.TriggerRulesService.SubmitTriggerRule": "rules submit",
+    "engage.triggers.v1.TriggerRulesService.ApproveTriggerRule": "rules approve",
+    "engage.triggers.v1.TriggerRulesService.RejectTriggerRule": "rules reject",
+    "engage.triggers.v1.TriggerRulesService.PauseTriggerRule": "rules pause",
+    "engage.triggers.v1.TriggerRulesService.ResumeTriggerRule": "rules resume",
+    "engage.triggers.v1.TriggerRulesService.ArchiveTriggerRule": "rules archive",
+    "engage.triggers.v1.TriggerRulesService.BacktestTriggerRule": "rules backtest",
+    "engage.triggers.v1.TriggerRulesService.ListFirings": "rules firings",
+    "engage.triggers.v1.TriggerRulesService.ExplainFiring": "rules explain",
 }
 
 # "package.Service.Rpc": why no command calls it.
-LEFT_OUT: dict[str, str] = {}
+LEFT_OUT: dict[str, str] = {
+    "engage.triggers.v1.BannersService.RecordBannerImpression":
+        "the bank's app counts a customer's showing of a banner; an operator has nothing to count",
+    "engage.triggers.v1.BannersService.RecordBannerClick":
+        "the bank's app counts a customer's tap on a banner; an operator has nothing to count",
+}
 
 
 def _rpcs() -> set[str]:
