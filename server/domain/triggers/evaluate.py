@@ -201,9 +201,15 @@ def _compile(condition: Condition) -> _Program:
         return lambda run: holds_for_customer(expression, run.facts)
     if isinstance(condition, MetricCompare) and not condition.months:
         return _compile_metric(condition)
-    if isinstance(condition, MetricCompare | ChangeCompare | PostingCompare):
-        leaf = condition
-        return lambda run: run.holds(leaf)
+    if isinstance(condition, MetricCompare):
+        monthly = condition
+        return lambda run: run.for_months(monthly)
+    if isinstance(condition, ChangeCompare):
+        change = condition
+        return lambda run: run.change(change)
+    if isinstance(condition, PostingCompare):
+        posting = condition
+        return lambda run: run.posting_holds(posting)
     raise TypeError(f"not a condition: {condition!r}")
 
 
@@ -244,31 +250,10 @@ class _Run:
         self.facts = facts
         self.read: dict[str, Reading] = {}
 
-    def holds(self, condition: Condition) -> bool:
-        if isinstance(condition, MetricCompare):
-            return self._metric(condition)
-        if isinstance(condition, AllOf):
-            return all(self.holds(part) for part in condition.parts)
-        if isinstance(condition, AnyOf):
-            return any(self.holds(part) for part in condition.parts)
-        if isinstance(condition, PostingCompare):
-            return self._posting(condition)
-        if isinstance(condition, ChangeCompare):
-            return self._change(condition)
-        if isinstance(condition, Negation):
-            return not self.holds(condition.part)
-        if isinstance(condition, SegmentLeaf):
-            return holds_for_customer(condition.expression, self.facts)
-        raise TypeError(f"not a condition: {condition!r}")
-
-    def _metric(self, leaf: MetricCompare) -> bool:
+    def for_months(self, leaf: MetricCompare) -> bool:
+        """FOR n MONTHS: each of the last n complete calendar months on its own."""
         metric = leaf.metric
         compare = _COMPARE[leaf.comparator]
-        if not leaf.months:
-            value = self.metrics.now(metric)
-            self.read[str(metric)] = value
-            return value is not None and compare(value, leaf.amount)
-        # FOR n MONTHS: each of the last n complete calendar months on its own.
         for back in range(1, leaf.months + 1):
             start, end = previous_month(self.metrics.as_of, back)
             value = self.metrics.over(metric.name, start, end)
@@ -277,7 +262,7 @@ class _Run:
                 return False
         return True
 
-    def _change(self, leaf: ChangeCompare) -> bool:
+    def change(self, leaf: ChangeCompare) -> bool:
         start, end = window_bounds(leaf.over, self.metrics.as_of)
         now = self.metrics.at_end_of(leaf.metric, end)
         then = self.metrics.at_end_of(leaf.metric, start - _ONE_DAY)
@@ -297,7 +282,7 @@ class _Run:
         self.read["change_percent(" + text] = _percent(difference, base)
         return compare(EXACT.multiply(difference, _HUNDRED), EXACT.multiply(leaf.amount, base))
 
-    def _posting(self, leaf: PostingCompare) -> bool:
+    def posting_holds(self, leaf: PostingCompare) -> bool:
         word = POSTING_WORDS[leaf.direction]
         posting = self.posting
         if posting is None or posting.direction != leaf.direction:
