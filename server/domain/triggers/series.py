@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 from server.domain.events import Posting
+from server.domain.goals.months import add_months, month_length
 
 ZERO = Decimal(0)
 FOUR_PLACES = Decimal("0.0001")
 # Wide enough that sums and quotients of account balances are exact before the one rounding to 4 places.
 EXACT = Context(prec=80, rounding=ROUND_HALF_UP)
-_ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,13 +291,7 @@ def _next_entry(previous: _Entry, previous_ordinal: int, previous_row: AccountDa
 # --- calendar ----------------------------------------------------------------------------------------
 
 
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
 def previous_month(day: dt.date, months: int = 1) -> tuple[dt.date, dt.date]:
     """The first and last day of the calendar month `months` before the month of `day`."""
-    index = day.year * 12 + day.month - 1 - months
-    first = dt.date(index // 12, index % 12 + 1, 1)
-    following = dt.date((index + 1) // 12, (index + 1) % 12 + 1, 1)
-    return first, following - _ONE_DAY
+    first = add_months(day.replace(day=1), -months)
+    return first, dt.date(first.year, first.month, month_length(first.year, first.month))
