@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from server.domain.engagement.entities import Channel
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.money import decimal_to_units_nanos
 from server.domain.reasons import Reason
@@ -24,7 +25,7 @@ MAX_PERIOD_DAYS = 366
 SAMPLE_SIZE = 20
 BANNER = "BANNER"
 BANK_NOTIFICATION = "BANK_NOTIFICATION"
-MESSAGE_CHANNELS = ("EMAIL", "SMS", "PUSH", "PASS")  # server.domain.engagement.entities.Channel
+MESSAGE_CHANNELS = tuple(channel.value for channel in Channel)
 CHANNELS = (*MESSAGE_CHANNELS, BANNER, BANK_NOTIFICATION)
 
 

@@ -75,10 +75,10 @@ def _changes_monthly_only(condition: Condition) -> bool:
     complete past months (last_month, FOR n MONTHS) or the customer's facts. Such a condition evaluated
     again in the same month, with no feed between, gives the same result, which cannot fire a state
     condition: replay skips those evaluations (the year's daily re-checks are most of a replay's work)."""
-    return all(isinstance(leaf, SegmentLeaf) or (
+    metric_leaves = [leaf for leaf in leaves(condition) if not isinstance(leaf, SegmentLeaf)]
+    return bool(metric_leaves) and all(
         isinstance(leaf, MetricCompare) and leaf.metric.window is not None
-        and leaf.metric.window.kind is WindowKind.LAST_MONTH) for leaf in leaves(condition)) and not all(
-        isinstance(leaf, SegmentLeaf) for leaf in leaves(condition))
+        and leaf.metric.window.kind is WindowKind.LAST_MONTH for leaf in metric_leaves)
 
 
 def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, monthly: bool, reach: int,
