@@ -1,7 +1,7 @@
 """A backtest's history for many customers, fast: customers and accounts through the ORM, their
-transactions by PostgreSQL's COPY, a chunk of accounts at a time (memory holds one chunk). The same shape
-as tests/bench/trigger_backtest.py's seed_history: each account a salary of 2,000 on the 1st and zero to
-two debits of 5-120 on other days (about 290 postings a year), running balances stored."""
+transactions by PostgreSQL's COPY, a chunk of accounts at a time (memory holds one chunk). Each account a
+salary of 2,000 on the 1st and zero to two debits of 5-120 a day (about 290 postings a year), running
+balances stored."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ random, through `python -m server` (IngestTransactions, batches of 500), then dr
 workers` processes (every TransactionsPosted handler, trigger_rules first) until the outbox is empty.
 Figure: transactions / (ingest seconds + bus seconds) (goal >= GOAL_TX_PER_SECOND).
 
-Latency: with the server and the workers running, --trigger-rate transactions a second offered for
+Latency: with the server and the workers running, each of --trigger-rates transactions a second offered for
 --trigger-seconds (as BATCHES_PER_SECOND IngestTransactions calls a second), and every SAMPLE_EVERY s one
 withdrawal over SAMPLE_AMOUNT on a fresh customer, which the rule `sample` turns into a banner; from its
 IngestTransactions response, the time until BannersService.ListBanners returns the banner (goal p99 <=
