@@ -29,7 +29,7 @@ async def check_provider_host(policy: EgressPolicy, provider: str, settings: Map
     found = provider_host(provider, settings)
     if found is None:
         return
-    addresses = [found.address] if found.address else await _resolve(found.host, timeout_seconds)
+    addresses = [found.address] if found.address else await resolve_addresses(found.host, timeout_seconds)
     if addresses is None:
         log.warning("provider_host_unresolved", host=found.host, field=found.field, provider=provider,
                     note="saved unchecked: the workers check the addresses they connect to")
@@ -39,12 +39,12 @@ async def check_provider_host(policy: EgressPolicy, provider: str, settings: Map
         raise refused
 
 
-async def _resolve(host: str, timeout_seconds: float) -> list[str] | None:
-    """The host's addresses (the resolver runs off the event loop, in the loop's executor); None when
-    it does not resolve in time."""
+async def resolve_addresses(host: str, timeout_seconds: float = RESOLVE_TIMEOUT_SECONDS) -> list[str] | None:
+    """The host's addresses, each once (the resolver runs off the event loop, in the loop's executor);
+    None when it does not resolve in time. For the checks made when a host is saved."""
     try:
         async with asyncio.timeout(timeout_seconds):
             infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, TimeoutError, UnicodeError):  # gaierror is an OSError; a label past 63 characters a UnicodeError
         return None
-    return [str(sockaddr[0]) for _, _, _, _, sockaddr in infos]
+    return list(dict.fromkeys(str(sockaddr[0]) for _, _, _, _, sockaddr in infos))

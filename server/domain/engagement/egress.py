@@ -40,13 +40,22 @@ class EgressPolicy:
         return cls(tuple(networks))
 
     def allows(self, address: str) -> bool:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone (fe80::1%eth0)
-        # ::ffff:127.0.0.1 is 127.0.0.1: judged as such, and allowed by a network written either way.
-        mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
-        if any(form in network for form in (ip, mapped) if form is not None for network in self.allowed_networks):
+        if self.lists(address):
             return True
+        ip, mapped = _forms(address)
         judged = mapped or ip
         return judged.is_global and not judged.is_multicast
+
+    def lists(self, address: str) -> bool:
+        """Whether the address is inside a network the operator lists."""
+        return any(form in network for form in _forms(address) if form is not None for network in self.allowed_networks)
+
+
+def _forms(address: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ipaddress.IPv4Address | None]:
+    """The address (without an IPv6 zone: fe80::1%eth0), and the IPv4 address it maps when it is one
+    (::ffff:127.0.0.1 is 127.0.0.1: judged as such, and allowed by a network written either way)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return ip, ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
 
 
 @dataclass(frozen=True)

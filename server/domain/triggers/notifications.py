@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import ipaddress
 import json
 import random
 from collections.abc import Mapping
@@ -155,7 +154,7 @@ def host_refusal(policy: EgressPolicy, target: WebhookTarget, addresses: list[st
     allows (public, or in a listed network); plain http one in a network the operator listed."""
     if not addresses:
         return None
-    allowed = [a for a in addresses if (_listed(policy, a) if target.plain_http else policy.allows(a))]
+    allowed = [a for a in addresses if (policy.lists(a) if target.plain_http else policy.allows(a))]
     if allowed:
         return None
     rule = ("http is allowed only to the networks the operator lists in ENGAGE_PROVIDER_NETWORKS_ALLOWED"
@@ -164,12 +163,6 @@ def host_refusal(policy: EgressPolicy, target: WebhookTarget, addresses: list[st
     return InvalidArgument(Reason.NOTIFICATION_WEBHOOK_HOST_NOT_ALLOWED,
                            f"{target.host} ({', '.join(addresses)}) is not an address the workers may POST to: {rule}",
                            violations=[FieldViolation("url", "a host the workers may reach")])
-
-
-def _listed(policy: EgressPolicy, address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
-    return any(form in network for form in (ip, mapped) if form is not None for network in policy.allowed_networks)
 
 
 def check_secret(secret: str) -> str:

@@ -9,10 +9,8 @@ Redis loses them, the relay sweep (server.services.triggers.webhooks) finds them
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import secrets
-import socket
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +40,7 @@ from server.security.secret_box import SecretBox
 from server.services.clock import Clock, utc_now
 from server.services.events import WebhookQueue
 from server.services.events import hand_over as hand_over_to_queue
+from server.services.provider_hosts import resolve_addresses
 from server.store.db import Database
 from server.store.repositories.bank_notifications import StoredWebhook, WebhookDelivery
 from server.store.uow import UnitOfWork
@@ -51,9 +50,6 @@ log = structlog.get_logger(__name__)
 ADMINS = (Role.BANK_ADMIN,)
 NOTIFICATIONS_LIST = "bank-notifications"
 DELIVERIES_LIST = "webhook-deliveries"
-# A save waits at most this long for the resolver; past it the name counts as unresolved (saved: the
-# workers check the addresses they connect to).
-RESOLVE_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -127,9 +123,7 @@ class BankNotificationsService:
     async def _change(self, tenant_id: str, notification_id: str,
                       change: Callable[[BankNotification], BankNotification]) -> BankNotification:
         async with UnitOfWork(self._database, tenant_id) as uow:
-            if not await uow.bank_notifications.hold(notification_id):
-                raise not_found("bank_notification", notification_id)
-            current = await uow.bank_notifications.get(notification_id)
+            current = await uow.bank_notifications.hold(notification_id)
             if current is None:
                 raise not_found("bank_notification", notification_id)
             changed = change(current)
@@ -150,7 +144,7 @@ class BankNotificationsService:
             return None, ""
         target = parse_webhook_url(url)
         secret = check_secret(secret) if secret else secrets.token_urlsafe(32)
-        addresses = await _resolve(target.host)
+        addresses = await resolve_addresses(target.host)
         if addresses is None:
             log.warning("webhook_host_unresolved", host=target.host,
                         note="saved unchecked: the workers check the addresses they connect to")
@@ -187,13 +181,3 @@ def _after(key: Any) -> tuple[dt.datetime, str] | None:
     """A page token's key ([instant, id], checked by pagination.instant_and_text_key) as the keyset's."""
     return None if key is None else (dt.datetime.fromisoformat(key[0]), key[1])
 
-
-async def _resolve(host: str) -> list[str] | None:
-    """The host's addresses; None when it does not resolve in time (the resolver runs in the loop's
-    executor)."""
-    try:
-        async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (OSError, TimeoutError, UnicodeError):
-        return None
-    return list(dict.fromkeys(str(sockaddr[0]) for _, _, _, _, sockaddr in infos))

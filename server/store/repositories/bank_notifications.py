@@ -90,8 +90,11 @@ class BankNotificationsRepository(TenantRepository):
                     acknowledged_by=notification.acknowledged_by, acknowledged_at=notification.acknowledged_at),
             execution_options={"synchronize_session": False})
 
-    async def hold(self, notification_id: str) -> bool:
-        return await self.hold_row(BankNotificationRow.notification_id, notification_id)
+    async def hold(self, notification_id: str) -> BankNotification | None:
+        """The item, its row held until the transaction ends (one change at a time); None when there is none."""
+        if not await self.hold_row(BankNotificationRow.notification_id, notification_id):
+            return None
+        return await self.get(notification_id)
 
     async def list_newest(self, status: NotificationStatus | None, after: tuple[dt.datetime, str] | None,
                           limit: int) -> list[BankNotification]:
