@@ -9,7 +9,7 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
@@ -169,9 +169,8 @@ def decide(suggestion: SuggestedOffer, decision: Decision) -> SuggestedOffer:
                                  f"suggestion {suggestion.suggestion_id} is {suggestion.status} already",
                                  metadata={"suggested_offer": suggestion.suggestion_id,
                                            "status": str(suggestion.status)})
-    return SuggestedOffer(suggestion.suggestion_id, suggestion.recommendation_id, suggestion.customer_id,
-                          suggestion.product_id, suggestion.values, decision.status, suggestion.created_at,
-                          decision.decided_by, decision.decided_at, decision.rejection_reason, suggestion.banner_id)
+    return replace(suggestion, status=decision.status, decided_by=decision.decided_by,
+                   decided_at=decision.decided_at, rejection_reason=decision.rejection_reason)
 
 
 def banner_expiry(banner: OfferBanner, approved_at: dt.datetime) -> dt.datetime:

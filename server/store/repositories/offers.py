@@ -117,9 +117,13 @@ class OfferSuggestionsRepository(TenantRepository):
             (OfferSuggestionRow.status.in_([s.value for s in OPEN_STATUSES]))
             | and_(OfferSuggestionRow.status == SuggestionStatus.REJECTED.value,
                    OfferSuggestionRow.decided_at > rejected_since))
-        shown = exists().where(BannerRow.tenant_id == self.tenant_id, BannerRow.customer_id == CustomerRow.customer_id,
-                               BannerRow.product_id == recommendation.product_id, BannerRow.expires_at > now)
-        return suggested | shown
+        return suggested | self._banner_shown(CustomerRow.customer_id, recommendation.product_id, now)
+
+    def _banner_shown(self, customer_id: Any, product_id: str, now: dt.datetime) -> ColumnElement[bool]:
+        """An unexpired banner for the product (a rule's or an approved offer's) shown to the customer (an id,
+        or the outer query's column)."""
+        return exists().where(BannerRow.tenant_id == self.tenant_id, BannerRow.customer_id == customer_id,
+                              BannerRow.product_id == product_id, BannerRow.expires_at > now)
 
     async def chunk_end(self, after: str | None, size: int) -> str | None:
         """The id of the `size`th customer after `after`, the last of a chunk; None when fewer are left."""
@@ -220,6 +224,4 @@ class OfferSuggestionsRepository(TenantRepository):
 
     async def banner_shown(self, customer_id: str, product_id: str, now: dt.datetime) -> bool:
         """Whether the customer has an unexpired banner for the product."""
-        return bool(await self.session.scalar(select(exists().where(
-            BannerRow.tenant_id == self.tenant_id, BannerRow.customer_id == customer_id,
-            BannerRow.product_id == product_id, BannerRow.expires_at > now))))
+        return bool(await self.session.scalar(select(self._banner_shown(customer_id, product_id, now))))
