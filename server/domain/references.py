@@ -42,8 +42,8 @@ def message_personas(content: Mapping[str, str], variants: Iterable[ContentVaria
                 tokens = find_tokens(source)
             except TemplateSyntaxError:  # checked when saved; content that no longer parses reads nothing
                 continue
-            named |= {t.split(".")[1] for t in tokens if t.startswith("persona.") and t.count(".") >= 1
-                      and (known is None or t.split(".")[1] in known)}
+            read = {t.split(".")[1] for t in tokens if t.startswith("persona.")}
+            named |= read if known is None else read & set(known)
     return named
 
 
