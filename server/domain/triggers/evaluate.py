@@ -90,9 +90,7 @@ class AccountMetrics:
 
     def now(self, metric: Metric) -> Reading:
         """The metric's value on the evaluation day (last_month: over the last complete month)."""
-        if metric.window is None:
-            return self._point_value(metric.name, self.as_of)
-        return self.over(metric.name, *window_bounds(metric.window, self.as_of))
+        return self.at_end_of(metric, self.as_of)
 
     def at_end_of(self, metric: Metric, day: dt.date) -> Reading:
         """The metric's value as it stood at the end of `day` (the evaluation day: as it stands now)."""
