@@ -191,10 +191,6 @@ class OfferSuggestionsRepository(TenantRepository):
                 found[(customer_id, name)] = canonical(value)  # a DECIMAL reads back with 4 places
         return found
 
-    async def get(self, suggestion_id: str) -> SuggestedOffer | None:
-        row = await self.session.get(OfferSuggestionRow, (self.tenant_id, suggestion_id))
-        return None if row is None else _suggestion(row)
-
     async def hold(self, suggestion_id: str) -> SuggestedOffer | None:
         """The suggestion, its row held until the transaction ends (one decision at a time)."""
         if not await self.hold_row(OfferSuggestionRow.suggestion_id, suggestion_id):
