@@ -9,16 +9,13 @@ the customer's own value only. The SQL compiler (server/store/segments_sql.py) k
 from __future__ import annotations
 
 import enum
-import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from server.domain.segments.attributes import AttributeDefinition, AttributeValue
 from server.domain.segments.expression import (
     And,
     Between,
-    Comparator,
     Comparison,
     Expression,
     Holds,
@@ -63,11 +60,6 @@ class Explanation:
     children: tuple[Explanation, ...] = ()
 
 
-_COMPARE: dict[Comparator, Callable[[Any, Any], bool]] = {
-    Comparator.EQ: operator.eq, Comparator.NE: operator.ne, Comparator.LT: operator.lt,
-    Comparator.LE: operator.le, Comparator.GT: operator.gt, Comparator.GE: operator.ge,
-}
-
 
 def seen_value(definition: AttributeDefinition, facts: CustomerFacts) -> SeenValue:
     own = facts.attributes.get(definition.name)
@@ -86,7 +78,7 @@ def _condition_holds(expression: Comparison | InSet | Between | IsSet, seen: See
         return False
     match expression:
         case Comparison(_, comparator, literal):
-            return _COMPARE[comparator](value, literal)
+            return comparator.test(value, literal)
         case InSet(_, values, negated):
             return (value in values) != negated
         case Between(_, low, high, negated):

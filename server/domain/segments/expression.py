@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from server.domain.segments.attributes import AttributeDefinition, AttributeValue
 
@@ -36,6 +39,17 @@ class Comparator(enum.StrEnum):
     @property
     def ordering(self) -> bool:
         return self not in (Comparator.EQ, Comparator.NE)
+
+    @property
+    def test(self) -> Callable[[Any, Any], bool]:
+        """The comparison as a function of (left, right)."""
+        return _OPERATORS[self]
+
+
+_OPERATORS: dict[Comparator, Callable[[Any, Any], bool]] = {
+    Comparator.EQ: operator.eq, Comparator.NE: operator.ne, Comparator.LT: operator.lt,
+    Comparator.LE: operator.le, Comparator.GT: operator.gt, Comparator.GE: operator.ge,
+}
 
 
 # compare=False: two trees are equal whatever text they came from (a parse of `render(tree)` equals tree).

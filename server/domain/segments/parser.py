@@ -41,6 +41,7 @@ from server.domain.segments.expression import (
     Or,
     Span,
 )
+from server.domain.segments.positions import SEGMENT_WORDS, expected_in_words, span_at, token_span, tree_span
 
 MAX_LENGTH = 10_000  # characters
 MAX_DEPTH = 32  # NOT, AND and OR nested in one another
@@ -91,13 +92,6 @@ def _parser() -> Lark:
     return Lark(GRAMMAR, parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=False)
 
 
-# What the parser expected, in words (lark names the terminals).
-_EXPECTED_WORDS = {
-    "NAME": "an attribute", "NUMBER": "a number", "STRING": "a quoted string", "TRUE": "true",
-    "FALSE": "false", "DATE": "DATE '…'", "COMPARATOR": "a comparison (= != < <= > >=)", "NOT": "NOT",
-    "_OR": "OR", "_AND": "AND", "_IN": "IN", "_BETWEEN": "BETWEEN", "_IS": "IS", "_SET": "SET",
-    "_HOLDS": "holds(…)", "_LPAR": "'('", "_RPAR": "')'", "_COMMA": "','", "$END": "the end",
-}
 
 
 class Problem(enum.StrEnum):
@@ -129,7 +123,7 @@ def parse_expression(text: str, catalogue: AttributeCatalogue, *, field: str = "
     """The typed AST of `text`, or InvalidArgument(SEGMENT_EXPRESSION_INVALID) naming `field`."""
     if len(text) > MAX_LENGTH:
         raise expression_error(Problem.TOO_LONG, f"the expression is over {MAX_LENGTH} characters",
-                               _span_at(text, MAX_LENGTH), field)
+                               span_at(text, MAX_LENGTH), field)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as error:
@@ -137,38 +131,26 @@ def parse_expression(text: str, catalogue: AttributeCatalogue, *, field: str = "
     return _Builder(text, catalogue, field).build(tree.children[0], 0)
 
 
-def _span_at(text: str, offset: int, end: int | None = None) -> Span:
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return Span(offset, offset if end is None else end, line, column)
 
 
 def _syntax_error(text: str, error: UnexpectedInput, field: str) -> InvalidArgument:
     if isinstance(error, UnexpectedCharacters):
         offset = error.pos_in_stream or 0
-        return expression_error(Problem.SYNTAX, f"unexpected character {text[offset]!r}", _span_at(text, offset), field)
+        return expression_error(Problem.SYNTAX, f"unexpected character {text[offset]!r}", span_at(text, offset), field)
     names = error.expected if isinstance(error, UnexpectedToken | UnexpectedEOF) else ()
-    expected = _expected({str(name) for name in names})
+    expected = expected_in_words({str(name) for name in names}, SEGMENT_WORDS)
     if isinstance(error, UnexpectedToken) and error.token.type != "$END":
         token = error.token
         return expression_error(Problem.SYNTAX, f"unexpected {str(token)!r}; expected {expected}",
-                                _span_at(text, token.start_pos or 0, token.end_pos), field)
+                                span_at(text, token.start_pos or 0, token.end_pos), field)
     return expression_error(Problem.SYNTAX, f"the expression ends early; expected {expected}",
-                            _span_at(text, len(text)), field)
+                            span_at(text, len(text)), field)
 
 
-def _expected(names: set[str]) -> str:
-    words = sorted({_EXPECTED_WORDS.get(name, name) for name in names})
-    return " or ".join(words) if len(words) <= 2 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _token_span(token: Token) -> Span:
-    return Span(token.start_pos or 0, token.end_pos or 0, token.line or 1, token.column or 1)
 
 
-def _tree_span(tree: Tree[Token]) -> Span:
-    meta = tree.meta
-    return Span(meta.start_pos, meta.end_pos, meta.line, meta.column)
 
 
 class _Builder:
@@ -187,8 +169,8 @@ class _Builder:
         while isinstance(node, Tree) and node.data in ("or_", "and_") and len(node.children) == 1:
             node = node.children[0]
         if isinstance(node, Token):  # a lone NAME reduced without its rule cannot happen: `bare` keeps it
-            raise self.fail(Problem.SYNTAX, f"unexpected {str(node)!r}", _token_span(node))
-        span = _tree_span(node)
+            raise self.fail(Problem.SYNTAX, f"unexpected {str(node)!r}", token_span(node))
+        span = tree_span(node)
         if node.data in ("or_", "and_", "not_") and depth >= MAX_DEPTH:
             raise self.fail(Problem.TOO_DEEP, f"groups and NOTs are nested more than {MAX_DEPTH} deep", span)
         match node.data:
@@ -205,7 +187,7 @@ class _Builder:
         if definition is None:
             close = difflib.get_close_matches(str(token), list(self.catalogue.attributes), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise self.fail(Problem.UNKNOWN_ATTRIBUTE, f"unknown attribute {str(token)!r}{hint}", _token_span(token))
+            raise self.fail(Problem.UNKNOWN_ATTRIBUTE, f"unknown attribute {str(token)!r}{hint}", token_span(token))
         return definition
 
     def condition(self, node: Tree[Token], span: Span) -> Expression:
@@ -219,7 +201,7 @@ class _Builder:
                 if kind not in self.catalogue.holdings:
                     known = ", ".join(sorted(self.catalogue.holdings))
                     raise self.fail(Problem.UNKNOWN_HOLDING, f"unknown holding {kind!r} (one of {known})",
-                                    _token_span(tokens[0]))
+                                    token_span(tokens[0]))
                 return Holds(kind, span)
             case "bare":
                 definition = self.attribute(tokens[0])
@@ -235,7 +217,7 @@ class _Builder:
                 comparator = Comparator(str(tokens[1]))
                 if comparator.ordering and not definition.type.ordered:
                     raise self.fail(Problem.OPERATOR_NOT_ALLOWED, f"{definition.name} is {definition.type}: "
-                                    f"{comparator.value} applies to INT, DECIMAL and DATE only", _token_span(tokens[1]))
+                                    f"{comparator.value} applies to INT, DECIMAL and DATE only", token_span(tokens[1]))
                 return Comparison(definition, comparator, self.literal(definition, literals[0]), span)
             case "in_":
                 if len(literals) > MAX_IN_VALUES:
@@ -247,13 +229,13 @@ class _Builder:
                             "BETWEEN applies to INT, DECIMAL and DATE only", span)
         low, high = (self.literal(definition, lit) for lit in literals)
         if _greater(low, high):
-            raise self.fail(Problem.EMPTY_RANGE, "BETWEEN's low bound is above its high bound", _tree_span(literals[0]))
+            raise self.fail(Problem.EMPTY_RANGE, "BETWEEN's low bound is above its high bound", tree_span(literals[0]))
         return Between(definition, low, high, negated, span)
 
     def literal(self, definition: AttributeDefinition, node: Tree[Token]) -> AttributeValue:
         """The literal as a value of the attribute's type, or TYPE_MISMATCH / VALUE_* at the literal."""
         tokens = [c for c in node.children if isinstance(c, Token)]
-        span = _tree_span(node)
+        span = tree_span(node)
         kind, text = tokens[0].type, str(tokens[-1])
         expected = definition.type
         given = {"NUMBER": "DECIMAL" if "." in text else "INT", "STRING": "STRING", "TRUE": "BOOL",

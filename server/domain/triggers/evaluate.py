@@ -17,7 +17,6 @@ it false and shows as ""."""
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,7 +25,6 @@ from functools import cached_property
 from server.domain.events import Posting
 from server.domain.segments.evaluate import CustomerFacts
 from server.domain.segments.evaluate import evaluate as holds_for_customer
-from server.domain.segments.expression import Comparator
 from server.domain.triggers.condition import (
     AVERAGE_TRANSACTION_DAYS,
     POSTING_WORDS,
@@ -58,11 +56,6 @@ from server.domain.triggers.series import (
 
 _ONE_DAY = dt.timedelta(days=1)
 _HUNDRED = Decimal(100)
-
-_COMPARE: dict[Comparator, Callable[[Decimal, Decimal], bool]] = {
-    Comparator.EQ: operator.eq, Comparator.NE: operator.ne, Comparator.LT: operator.lt,
-    Comparator.LE: operator.le, Comparator.GT: operator.gt, Comparator.GE: operator.ge,
-}
 
 Reading = Decimal | None
 
@@ -212,7 +205,7 @@ def _compile(condition: Condition) -> _Program:
 
 
 def _compile_metric(leaf: MetricCompare) -> _Program:
-    metric, amount, compare, text = leaf.metric, leaf.amount, _COMPARE[leaf.comparator], str(leaf.metric)
+    metric, amount, compare, text = leaf.metric, leaf.amount, leaf.comparator.test, str(leaf.metric)
     if metric.name is MetricName.BALANCE:
         def balance(run: _Run) -> bool:
             value = run.metrics.snapshot.balance
@@ -251,7 +244,7 @@ class _Run:
     def for_months(self, leaf: MetricCompare) -> bool:
         """FOR n MONTHS: each of the last n complete calendar months on its own."""
         metric = leaf.metric
-        compare = _COMPARE[leaf.comparator]
+        compare = leaf.comparator.test
         for back in range(1, leaf.months + 1):
             start, end = previous_month(self.metrics.as_of, back)
             value = self.metrics.over(metric.name, start, end)
@@ -270,7 +263,7 @@ class _Run:
             return False
         difference = now - then
         self.read["change(" + text] = difference
-        compare = _COMPARE[leaf.comparator]
+        compare = leaf.comparator.test
         if not leaf.percent:
             return compare(difference, leaf.amount)
         if not then:
@@ -288,7 +281,7 @@ class _Run:
             return False
         magnitude = posting.magnitude
         self.read[word] = magnitude
-        compare = _COMPARE[leaf.comparator]
+        compare = leaf.comparator.test
         if leaf.relative_to is None:
             return compare(magnitude, leaf.amount)
         if leaf.relative_to is RelativeTo.BALANCE:

@@ -25,6 +25,7 @@ from server.domain.segments.attributes import AttributeCatalogue, decimal_fits
 from server.domain.segments.expression import Comparator, Span
 from server.domain.segments.parser import GRAMMAR as SEGMENT_GRAMMAR
 from server.domain.segments.parser import parse_expression
+from server.domain.segments.positions import SEGMENT_WORDS, expected_in_words, span_at, token_span, tree_span
 from server.domain.triggers.condition import (
     MAX_FOR_MONTHS,
     MAX_WINDOW_DAYS,
@@ -102,12 +103,9 @@ def _parser() -> Lark:
 
 
 _A_WINDOW = "a window (Nd, month or last_month)"
-# What the parser expected, in words (lark names the terminals).
+# What the parser expected, in words: the segment grammar's terminals and the metrics'.
 _EXPECTED_WORDS = {
-    "NAME": "an attribute", "NUMBER": "a number", "STRING": "a quoted string", "TRUE": "true",
-    "FALSE": "false", "DATE": "DATE '…'", "COMPARATOR": "a comparison (= != < <= > >=)", "NOT": "NOT",
-    "_OR": "OR", "_AND": "AND", "_IN": "IN", "_BETWEEN": "BETWEEN", "_IS": "IS", "_SET": "SET",
-    "_HOLDS": "holds(…)", "_LPAR": "'('", "_RPAR": "')'", "_COMMA": "','", "$END": "the end",
+    **SEGMENT_WORDS,
     "BALANCE": "balance", "AVAILABLE_BALANCE": "a metric", "AVERAGE_COLLECTED_BALANCE": "a metric",
     "MIN_BALANCE": "a metric", "OVERDRAFT_COUNT": "a metric", "OVERDRAFT": "overdraft", "_CHANGE": "change(…)",
     "DEPOSIT": "deposit", "WITHDRAWAL": "withdrawal", "AVERAGE_TRANSACTION": "average_transaction", "_OF": "OF",
@@ -144,7 +142,7 @@ def parse_condition(text: str, catalogue: AttributeCatalogue, *, field: str = "c
     """The typed AST of `text`, or InvalidArgument(TRIGGER_CONDITION_INVALID) naming `field`."""
     if len(text) > MAX_LENGTH:
         raise condition_error(Problem.TOO_LONG, f"the condition is over {MAX_LENGTH} characters",
-                              _span_at(text, MAX_LENGTH), field)
+                              span_at(text, MAX_LENGTH), field)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as error:
@@ -152,18 +150,14 @@ def parse_condition(text: str, catalogue: AttributeCatalogue, *, field: str = "c
     return _Builder(text, catalogue, field).build(tree.children[0], 0)
 
 
-def _span_at(text: str, offset: int, end: int | None = None) -> Span:
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return Span(offset, offset if end is None else end, line, column)
 
 
 def _syntax_error(text: str, error: UnexpectedInput, field: str) -> InvalidArgument:
     if isinstance(error, UnexpectedCharacters):
         offset = error.pos_in_stream or 0
-        return condition_error(Problem.SYNTAX, f"unexpected character {text[offset]!r}", _span_at(text, offset), field)
+        return condition_error(Problem.SYNTAX, f"unexpected character {text[offset]!r}", span_at(text, offset), field)
     names = error.expected if isinstance(error, UnexpectedToken | UnexpectedEOF) else ()
-    expected = _expected({str(name) for name in names})
+    expected = expected_in_words({str(name) for name in names}, _EXPECTED_WORDS)
     if isinstance(error, UnexpectedToken) and error.token.type != "$END":
         token = error.token
         start = token.start_pos or 0
@@ -171,27 +165,19 @@ def _syntax_error(text: str, error: UnexpectedInput, field: str) -> InvalidArgum
         hint = (" (overdraft alone means balance < 0: compare balance instead)"
                 if _AFTER_OVERDRAFT.search(text, 0, start) else "")
         return condition_error(Problem.SYNTAX, f"unexpected {str(token)!r}; expected {expected}{hint}",
-                               _span_at(text, start, token.end_pos), field)
+                               span_at(text, start, token.end_pos), field)
     return condition_error(Problem.SYNTAX, f"the condition ends early; expected {expected}",
-                           _span_at(text, len(text)), field)
+                           span_at(text, len(text)), field)
 
 
-def _expected(names: set[str]) -> str:
-    words = sorted({_EXPECTED_WORDS.get(name, name) for name in names})
-    return " or ".join(words) if len(words) <= 2 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _token_span(token: Token) -> Span:
-    return Span(token.start_pos or 0, token.end_pos or 0, token.line or 1, token.column or 1)
 
 
-def _tree_span(tree: Tree[Token]) -> Span:
-    meta = tree.meta
-    return Span(meta.start_pos, meta.end_pos, meta.line, meta.column)
 
 
 def _span(node: Tree[Token] | Token) -> Span:
-    return _token_span(node) if isinstance(node, Token) else _tree_span(node)
+    return token_span(node) if isinstance(node, Token) else tree_span(node)
 
 
 def _trees(node: Tree[Token], data: str) -> list[Tree[Token]]:
@@ -215,8 +201,8 @@ class _Builder:
         while isinstance(node, Tree) and node.data in ("or_", "and_") and len(node.children) == 1:
             node = node.children[0]
         if isinstance(node, Token):  # a lone NAME reduced without its rule cannot happen: `bare` keeps it
-            raise self.fail(Problem.SYNTAX, f"unexpected {str(node)!r}", _token_span(node))
-        span = _tree_span(node)
+            raise self.fail(Problem.SYNTAX, f"unexpected {str(node)!r}", token_span(node))
+        span = tree_span(node)
         if node.data in ("or_", "and_", "not_") and depth >= MAX_DEPTH:
             raise self.fail(Problem.TOO_DEEP, f"groups and NOTs are nested more than {MAX_DEPTH} deep", span)
         match node.data:
@@ -248,7 +234,7 @@ class _Builder:
         names = [c for c in node.children if isinstance(c, Token) and c.type == "NAME"]
         if names and str(names[0]).lower() in RESERVED_WORDS:
             raise self.fail(Problem.SYNTAX, f"{str(names[0])!r} is a word of the trigger condition language, "
-                            "not an attribute", _token_span(names[0]))
+                            "not an attribute", token_span(names[0]))
         blanked = re.sub(r"[^\n]", " ", self.text[:span.offset]) + self.text[span.offset:span.end]
         try:
             expression = parse_expression(blanked, self.catalogue, field=self.field)
@@ -265,16 +251,16 @@ class _Builder:
         amount, percent = self.amount(amount_node)
         if percent:
             raise self.fail(Problem.BAD_PERCENT, f"{metric} compares with an amount, not a percent",
-                            _tree_span(amount_node))
+                            tree_span(amount_node))
         if metric.name is MetricName.OVERDRAFT_COUNT and (amount < 0 or amount != amount.to_integral_value()):
             raise self.fail(Problem.BAD_AMOUNT, f"{metric} counts days: compare it with a whole number "
-                            "0 or more", _tree_span(amount_node))
+                            "0 or more", tree_span(amount_node))
         months = 0
         for clause in _trees(node, "for_months"):
             if metric.window is None or metric.window.kind is not WindowKind.LAST_MONTH:
                 example = f"{metric.name.value}(last_month)" if metric.window else "min_balance(last_month)"
                 raise self.fail(Problem.FOR_NEEDS_LAST_MONTH, f"FOR … MONTHS needs a metric over last_month, "
-                                f"as in {example}, not {metric}", _tree_span(clause))
+                                f"as in {example}, not {metric}", tree_span(clause))
             months = self.months(clause)
         return MetricCompare(metric, comparator, amount, months, span)
 
@@ -282,11 +268,11 @@ class _Builder:
         of, window, comparator, amount_node = node.children[:4]
         if isinstance(of, Token):  # a NAME
             raise self.fail(Problem.UNKNOWN_METRIC, f"change() reads balance or average_collected_balance(…), "
-                            f"not {str(of)!r}", _token_span(of))
+                            f"not {str(of)!r}", token_span(of))
         metric = self.metric(of)
         if metric.name not in (MetricName.BALANCE, MetricName.AVERAGE_COLLECTED_BALANCE):
             raise self.fail(Problem.UNKNOWN_METRIC, f"change() reads balance or average_collected_balance(…), "
-                            f"not {metric}", _tree_span(of))
+                            f"not {metric}", tree_span(of))
         assert isinstance(window, Tree) and isinstance(amount_node, Tree)
         self.reject_for(node, f"change({metric}, …)")
         amount, percent = self.amount(amount_node)
@@ -304,20 +290,20 @@ class _Builder:
             relative_to = RelativeTo.BALANCE if relative[0].type == "BALANCE" else RelativeTo.AVERAGE_TRANSACTION
             if not percent:
                 raise self.fail(Problem.BAD_PERCENT, f"write the share as a percent: {word} {comparator} "
-                                f"{amount_node.children[0]}% OF {str(relative[0]).lower()}", _tree_span(amount_node))
+                                f"{amount_node.children[0]}% OF {str(relative[0]).lower()}", tree_span(amount_node))
         elif percent:
             raise self.fail(Problem.BAD_PERCENT, f"a percent of what? write {word} {comparator} "
                             f"{amount_node.children[0]}% OF balance (or OF average_transaction)",
-                            _tree_span(amount_node))
+                            tree_span(amount_node))
         if amount < 0:
             raise self.fail(Problem.BAD_PERCENT if percent else Problem.BAD_AMOUNT, f"{str(word).lower()} "
-                            "compares the posting's magnitude: the amount is never negative", _tree_span(amount_node))
+                            "compares the posting's magnitude: the amount is never negative", tree_span(amount_node))
         return PostingCompare(direction, Comparator(str(comparator)), amount, relative_to, span)
 
     def reject_for(self, node: Tree[Token], what: str) -> None:
         for clause in _trees(node, "for_months"):
             raise self.fail(Problem.FOR_NEEDS_LAST_MONTH, f"FOR … MONTHS follows a metric over last_month, "
-                            f"not {what}", _tree_span(clause))
+                            f"not {what}", tree_span(clause))
 
     def metric(self, node: Tree[Token] | Token) -> Metric:
         assert isinstance(node, Tree) and node.data == "metric", node
@@ -327,14 +313,14 @@ class _Builder:
         if word.type == "NAME":
             close = difflib.get_close_matches(str(word).lower(), METRIC_WORDS, n=1)
             hint = f"did you mean {close[0]}?" if close else "one of " + ", ".join(METRIC_WORDS)
-            raise self.fail(Problem.UNKNOWN_METRIC, f"unknown metric {str(word)!r} ({hint})", _token_span(word))
+            raise self.fail(Problem.UNKNOWN_METRIC, f"unknown metric {str(word)!r} ({hint})", token_span(word))
         name = MetricName(str(word).lower())
         if name.windowed and not windows:
             raise self.fail(Problem.BAD_WINDOW, f"{name.value} needs a window, as in {name.value}(30d), "
-                            f"{name.value}(month) or {name.value}(last_month)", _tree_span(node))
+                            f"{name.value}(month) or {name.value}(last_month)", tree_span(node))
         if not name.windowed and windows:
             raise self.fail(Problem.BAD_WINDOW, f"{name.value} is the balance now: it takes no window",
-                            _tree_span(windows[0]))
+                            tree_span(windows[0]))
         return Metric(name, self.window(windows[0]) if windows else None)
 
     def window(self, node: Tree[Token]) -> Window:
@@ -347,10 +333,10 @@ class _Builder:
         days = _DAYS_WINDOW.match(str(token))
         if days is None:
             raise self.fail(Problem.BAD_WINDOW, f"unknown window {str(token)!r} (write Nd for the last N days, "
-                            "month or last_month)", _token_span(token))
+                            "month or last_month)", token_span(token))
         if not 1 <= int(days.group(1)) <= MAX_WINDOW_DAYS:
             raise self.fail(Problem.BAD_WINDOW, f"window {str(token)!r} is not 1d to {MAX_WINDOW_DAYS}d",
-                            _token_span(token))
+                            token_span(token))
         return Window(WindowKind.DAYS, int(days.group(1)))
 
     def amount(self, node: Tree[Token]) -> tuple[Decimal, bool]:
@@ -361,7 +347,7 @@ class _Builder:
         if not decimal_fits(value):
             raise self.fail(Problem.BAD_PERCENT if percent else Problem.BAD_AMOUNT,
                             f"{number}{'%' if percent else ''} has more than 4 decimal places or is too large",
-                            _tree_span(node))
+                            tree_span(node))
         return value, percent
 
     def months(self, clause: Tree[Token]) -> int:
@@ -370,5 +356,5 @@ class _Builder:
         text = str(number)
         if not re.fullmatch(r"[0-9]{1,2}", text) or not 1 <= int(text) <= MAX_FOR_MONTHS:
             raise self.fail(Problem.BAD_WINDOW, f"FOR takes 1 to {MAX_FOR_MONTHS} months, not {text}",
-                            _token_span(number))
+                            token_span(number))
         return int(text)
