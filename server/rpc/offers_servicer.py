@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import grpc
-from google.protobuf import duration_pb2, empty_pb2
+from google.protobuf import empty_pb2
 
 from engage.triggers.v1 import offers_service_pb2 as pb
 from engage.triggers.v1 import offers_service_pb2_grpc
@@ -25,7 +25,7 @@ from server.domain.triggers.offers import (
 )
 from server.rpc.context import current_caller
 from server.rpc.convert import timestamp_to_proto
-from server.rpc.triggers_convert import BANNER
+from server.rpc.triggers_convert import BANNER, duration_to_proto
 from server.services.triggers.offers import RECOMMENDATIONS_LIST, SUGGESTIONS_LIST, OffersService
 
 Context = grpc.aio.ServicerContext
@@ -65,12 +65,6 @@ def _lifetime(banner: pb.OfferBanner) -> dt.timedelta:
     return dt.timedelta(seconds=banner.lifetime.seconds, microseconds=banner.lifetime.nanos // 1000)
 
 
-def _duration(value: dt.timedelta) -> duration_pb2.Duration:
-    duration = duration_pb2.Duration()
-    duration.FromTimedelta(value)
-    return duration
-
-
 def recommendation_to_proto(recommendation: OfferRecommendation) -> pb.OfferRecommendation:
     banner = recommendation.banner
     return pb.OfferRecommendation(
@@ -78,7 +72,8 @@ def recommendation_to_proto(recommendation: OfferRecommendation) -> pb.OfferReco
         display_name=recommendation.display_name, product=resource_names.PRODUCT.format(recommendation.product_id),
         criteria=recommendation.criteria, audience=_target_name(recommendation.target),
         banner=pb.OfferBanner(title=banner.title, body=banner.body, call_to_action_label=banner.call_to_action_label,
-                              call_to_action_url=banner.call_to_action_url, lifetime=_duration(banner.lifetime)),
+                              call_to_action_url=banner.call_to_action_url,
+                              lifetime=duration_to_proto(banner.lifetime)),
         created_by=recommendation.created_by, create_time=timestamp_to_proto(recommendation.created_at),
         last_run_time=timestamp_to_proto(recommendation.last_run_at))
 
