@@ -149,12 +149,12 @@ class TriggerEvaluationService:
         if not fed:
             return None
         now = self._clock()
-        await uow.trigger_runtime.lock_accounts({b.account_id for b in fed})
+        fed_accounts = {b.account_id for b in fed}
+        await uow.trigger_runtime.lock_accounts(fed_accounts)
         rules = [r for r in await self._rules.of(uow, now) if r.kind is ConditionKind.STATE]
         since = min(b.date for b in fed) - dt.timedelta(days=max((r.history_days for r in rules), default=1))
-        stored_days = await uow.trigger_runtime.days({b.account_id for b in fed}, since)
-        snapshots = {a.account_id: _snapshot(a, stored_days.get(a.account_id, ())) for a in accounts.values()
-                     if a.account_id in {b.account_id for b in fed}}
+        stored_days = await uow.trigger_runtime.days(fed_accounts, since)
+        snapshots = {a: _snapshot(accounts[a], stored_days.get(a, ())) for a in fed_accounts}
         batch = await self._batch(uow, now, rules, snapshots)
         for balance in fed:
             snapshot, row = apply_fed_balance(snapshots[balance.account_id], balance.date, balance.balance.amount)

@@ -36,6 +36,8 @@ class StoredAccount:
     available_balance: Decimal
 
 
+_ACCOUNT_COLUMNS = (AccountRow.account_id, AccountRow.customer_id, AccountRow.container, AccountRow.currency,
+                    AccountRow.current_balance, AccountRow.available_balance)  # StoredAccount's fields
 _DAY_COLUMNS = (TriggerAccountDayRow.account_id, TriggerAccountDayRow.day, TriggerAccountDayRow.closing_balance,
                 TriggerAccountDayRow.fed_balance, TriggerAccountDayRow.min_balance, TriggerAccountDayRow.postings,
                 TriggerAccountDayRow.posting_total, TriggerAccountDayRow.overdraft_began)
@@ -50,17 +52,13 @@ class TriggerRuntimeRepository(TenantRepository):
     async def accounts(self, account_ids: Collection[str]) -> dict[str, StoredAccount]:
         if not account_ids:
             return {}
-        rows = await self.session.execute(select(
-            AccountRow.account_id, AccountRow.customer_id, AccountRow.container, AccountRow.currency,
-            AccountRow.current_balance, AccountRow.available_balance).where(
+        rows = await self.session.execute(select(*_ACCOUNT_COLUMNS).where(
             AccountRow.tenant_id == self.tenant_id, self.one_of(AccountRow.account_id, account_ids)))
         return {r[0]: StoredAccount(*r) for r in rows}
 
     async def deposit_accounts_after(self, after: str | None, limit: int) -> list[StoredAccount]:
         """The tenant's BANK-container accounts by id, a page at a time (the daily re-check)."""
-        query = select(AccountRow.account_id, AccountRow.customer_id, AccountRow.container, AccountRow.currency,
-                       AccountRow.current_balance, AccountRow.available_balance).where(
-            AccountRow.tenant_id == self.tenant_id, AccountRow.container == "BANK")
+        query = select(*_ACCOUNT_COLUMNS).where(AccountRow.tenant_id == self.tenant_id, AccountRow.container == "BANK")
         if after is not None:
             query = query.where(AccountRow.account_id > after)
         rows = await self.session.execute(query.order_by(AccountRow.account_id).limit(limit))

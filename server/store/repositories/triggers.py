@@ -164,16 +164,6 @@ class TriggerFiringsRepository(TenantRepository):
                                                       None if after is None else (after,), limit, descending=True))
         return [_firing(r) for r in rows]
 
-    async def last_fired(self, rule_id: str, customer_ids: Sequence[str]) -> dict[str, dt.datetime]:
-        """Each customer's last firing of the rule (any version): the cool-down's reference."""
-        if not customer_ids:
-            return {}
-        rows = await self.session.execute(
-            select(TriggerFiringRow.customer_id, func.max(TriggerFiringRow.fired_at)).where(
-                TriggerFiringRow.tenant_id == self.tenant_id, TriggerFiringRow.rule_id == rule_id,
-                self.one_of(TriggerFiringRow.customer_id, customer_ids)).group_by(TriggerFiringRow.customer_id))
-        return {customer: at for customer, at in rows}
-
 
 def _banner(row: BannerRow) -> Banner:
     return Banner(row.banner_id, row.customer_id, row.title, row.body, row.cta_label, row.cta_url, row.created_at,
