@@ -112,3 +112,8 @@ PRODUCT_VERSION = ResourcePattern("products/{product}/versions/{version}", max_i
 # Recommended offers: recommendation ids are the bank's; suggestion ids are Engage's.
 OFFER_RECOMMENDATION = ResourcePattern("offerRecommendations/{offer_recommendation}", max_id_length=40)
 SUGGESTED_OFFER = ResourcePattern("suggestedOffers/{suggested_offer}")
+
+# Real-time triggers: rule ids are the bank's; firing and banner ids are Engage's.
+TRIGGER_RULE = ResourcePattern("triggerRules/{trigger_rule}", max_id_length=40)
+FIRING = ResourcePattern("triggerRules/{trigger_rule}/firings/{firing}", max_id_length=40)
+BANNER = ResourcePattern("customers/{customer}/banners/{banner}")

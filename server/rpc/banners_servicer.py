@@ -9,7 +9,7 @@ from engage.triggers.v1 import banners_service_pb2_grpc
 from server.domain import resource_names
 from server.domain.pagination import page_request
 from server.rpc.context import current_caller
-from server.rpc.triggers_convert import BANNER, banner_to_proto
+from server.rpc.triggers_convert import banner_to_proto
 from server.services.triggers.banners import BANNERS_LIST, BannersService
 
 Context = grpc.aio.ServicerContext
@@ -28,9 +28,9 @@ class BannersServicer(banners_service_pb2_grpc.BannersServiceServicer):
 
     async def RecordBannerImpression(self, request: pb.RecordBannerImpressionRequest, context: Context
                                      ) -> pb.Banner:
-        customer_id, banner_id = BANNER.parse(request.name, "name")
+        customer_id, banner_id = resource_names.BANNER.parse(request.name, "name")
         return banner_to_proto(await self.banners.record_impression(current_caller(), customer_id, banner_id))
 
     async def RecordBannerClick(self, request: pb.RecordBannerClickRequest, context: Context) -> pb.Banner:
-        customer_id, banner_id = BANNER.parse(request.name, "name")
+        customer_id, banner_id = resource_names.BANNER.parse(request.name, "name")
         return banner_to_proto(await self.banners.record_click(current_caller(), customer_id, banner_id))

@@ -13,7 +13,7 @@ from engage.triggers.v1 import trigger_rules_service_pb2 as pb
 from server.domain import resource_names
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.reasons import Reason
-from server.domain.resource_names import ResourcePattern
+from server.domain.resource_names import BANNER, FIRING, TRIGGER_RULE
 from server.domain.triggers.records import Banner, FiringAction, FiringRecord
 from server.domain.triggers.rules import (
     DEFAULT_COOLDOWN,
@@ -29,9 +29,6 @@ from server.domain.triggers.rules import (
 )
 from server.rpc.convert import timestamp_from_proto, timestamp_to_proto
 
-TRIGGER_RULE = ResourcePattern("triggerRules/{trigger_rule}", max_id_length=40)
-FIRING = ResourcePattern("triggerRules/{trigger_rule}/firings/{firing}", max_id_length=40)
-BANNER = ResourcePattern("customers/{customer}/banners/{banner}")
 PREFIX = "trigger_rule"
 # The most a Duration may say here: past it, timedelta overflows (and every limit is far below it).
 _MAX_DURATION_SECONDS = 10 * 366 * 86_400

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from server.domain import resource_names
 from server.domain.events import Posting
 from server.domain.ids import new_id
 from server.domain.triggers.notifications import NewBankNotification
@@ -41,7 +42,7 @@ class TriggerActions:
                                     action.product_id, record.rule_id, record.version, record.firing_id)
                     banners.append(banner)
                     done[record.firing_id].append(FiringAction(
-                        ActionKind.BANNER, f"customers/{record.customer_id}/banners/{banner.banner_id}"))
+                        ActionKind.BANNER, resource_names.BANNER.format(record.customer_id, banner.banner_id)))
                 elif isinstance(action, BankNotificationAction):
                     notices.append(NewBankNotification(record.rule_id, record.version, record.firing_id,
                                                        record.customer_id, record.account_id, action.note,
@@ -72,8 +73,9 @@ class TriggerActions:
         triggers = []
         for record, action, live in messages:
             event = events.get(action.event_id)
+            event_name = resource_names.ENGAGEMENT["events"].format(action.event_id)
             if event is None:  # deleted since the rule was approved
-                done[record.firing_id].append(FiringAction(ActionKind.MESSAGE, f"events/{action.event_id}",
+                done[record.firing_id].append(FiringAction(ActionKind.MESSAGE, event_name,
                                                            "skipped: the event no longer exists"))
                 continue
             # The action's own attributes first: the firing's facts keep their names.
@@ -84,5 +86,5 @@ class TriggerActions:
             if posting is not None:  # the same tokens as a transaction alert's
                 tokens["transaction"] = transaction_tokens(posting)
             triggers.append(Trigger(event, record.customer_id, f"trigger:{record.rule_id}:{record.firing_id}", tokens))
-            done[record.firing_id].append(FiringAction(ActionKind.MESSAGE, f"events/{action.event_id}"))
+            done[record.firing_id].append(FiringAction(ActionKind.MESSAGE, event_name))
         return await self._engagement.send_rule_messages(uow, uow.tenant_id, triggers)
