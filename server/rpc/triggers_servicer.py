@@ -13,14 +13,13 @@ from server.domain import resource_names
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.pagination import page_request
 from server.domain.reasons import Reason
+from server.domain.resource_names import FIRING, TRIGGER_RULE
 from server.domain.triggers.backtest import UnitCost
 from server.domain.triggers.rules import RuleDefinition
 from server.rpc.context import current_caller
 from server.rpc.convert import date_field, money_field
 from server.rpc.triggers_convert import (
-    FIRING,
     PARTS,
-    TRIGGER_RULE,
     definition_from_proto,
     firing_action_to_proto,
     firing_to_proto,
@@ -123,6 +122,7 @@ class TriggerRulesServicer(trigger_rules_service_pb2_grpc.TriggerRulesServiceSer
     async def ExplainFiring(self, request: pb.ExplainFiringRequest, context: Context) -> pb.FiringExplanation:
         rule_id, firing_id = FIRING.parse(request.name, "name")
         explanation = await self.rules.explain_firing(current_caller(), rule_id, firing_id)
-        return pb.FiringExplanation(firing=firing_to_proto(explanation.firing), condition=explanation.condition,
-                                    values=dict(explanation.values),
-                                    actions=[firing_action_to_proto(a) for a in explanation.actions])
+        firing = explanation.firing
+        return pb.FiringExplanation(firing=firing_to_proto(firing), condition=explanation.condition,
+                                    values=dict(firing.values),
+                                    actions=[firing_action_to_proto(a) for a in firing.actions])

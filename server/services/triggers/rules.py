@@ -6,7 +6,7 @@ that versions are numbered once and a lifecycle step sees the status the previou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.domain.auth import Caller, Role
@@ -17,7 +17,7 @@ from server.domain.references import condition_attributes
 from server.domain.segments.attributes import AttributeCatalogue
 from server.domain.triggers import rules
 from server.domain.triggers.parser import parse_condition
-from server.domain.triggers.records import FiringAction, FiringRecord
+from server.domain.triggers.records import FiringRecord
 from server.domain.triggers.rules import (
     AudienceKind,
     BannerAction,
@@ -36,10 +36,8 @@ FIRINGS_LIST = "trigger-firings"
 
 @dataclass(frozen=True)
 class FiringExplanation:
-    firing: FiringRecord
+    firing: FiringRecord  # its values and what its actions did
     condition: str  # the condition of the version that fired, as it was then
-    values: Mapping[str, str]
-    actions: tuple[FiringAction, ...]
 
 
 class TriggerRulesService:
@@ -117,7 +115,7 @@ class TriggerRulesService:
                 raise not_found("trigger_firing", firing_id)
             snapshot = await uow.trigger_rules.version_snapshot(rule_id, firing.version)
         condition = "" if snapshot is None else str(snapshot["definition"]["condition"])
-        return FiringExplanation(firing, condition, firing.values, firing.actions)
+        return FiringExplanation(firing, condition)
 
     async def _step(self, caller: Caller, rule_id: str, step: Callable[[TriggerRule], TriggerRule]) -> TriggerRule:
         caller.require_role(*ADMINS)
