@@ -210,22 +210,21 @@ class MessageBus:
             await after_commit()
         return list(objects.items())
 
-    async def run_handler(self, event_id: int, name: str) -> bool:
+    async def run_handler(self, event_id: int, name: str) -> None:
         """Runs one handler of an event now, unless it finished the event already (or the event has no
         handler of that name): the server runs `trigger_rules` right after an ingest commit this way
         (server.services.in_process). Its progress is recorded as the queue's job would record it, so the
-        job skips it; the job still runs the others and marks the event processed. True if it ran."""
+        job skips it; the job still runs the others and marks the event processed."""
         async with UnitOfWork(self._database) as uow:
             stored = await uow.domain_events.get_unprocessed(event_id)
         if stored is None or name in stored.handled_by:
-            return False
+            return
         handler = next((h for h in self._handlers.get(type(stored.event), ()) if h.name == name), None)
         if handler is None:
-            return False
+            return
         raised = await self._run(handler, {event_id: stored.event}, stored.tenant_id, finishes=False)
         # What it raised is in the outbox: announced to the queue rather than handled on this path.
         await announce_committed(self._publisher, [raised_id for raised_id, _ in raised])
-        return True
 
     async def resend_lost(self, limit: int = 1000) -> list[int]:
         """The relay sweep: re-announces events that Redis lost or that no worker finished. Returns

@@ -30,14 +30,12 @@ class InProcessHandlers:
         self._names = tuple(names)
         self._max_running = max_running
         self._running: set[asyncio.Task[None]] = set()
-        self.skipped = 0  # events left to the queue because enough runs were under way
 
     def committed(self, event_ids: Sequence[int]) -> None:
         """Called after the commit that wrote these events; returns at once."""
         if not event_ids:
             return
-        if len(self._running) >= self._max_running:
-            self.skipped += len(event_ids)
+        if len(self._running) >= self._max_running:  # the events' jobs run them
             return
         task = asyncio.create_task(self._run(list(event_ids)))
         self._running.add(task)

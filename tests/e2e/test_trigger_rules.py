@@ -8,6 +8,7 @@ import datetime as dt
 import uuid
 
 import grpc
+import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
 from engage.triggers.v1 import banners_service_pb2 as banners_pb
@@ -89,11 +90,10 @@ async def test_bad_conditions_and_fields_are_named(server, tenant):
             trigger_rule=low_balance_rule("average_collected_balance(45x) < 100"), trigger_rule_id="bad")))
         assert (code, reason, fields) == \
             (grpc.StatusCode.INVALID_ARGUMENT, "TRIGGER_CONDITION_INVALID", ["trigger_rule.condition"])
-        try:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
             await ana.trigger_rules.CreateTriggerRule(pb.CreateTriggerRuleRequest(
                 trigger_rule=low_balance_rule("average_collected_balance(45x) < 100"), trigger_rule_id="bad"))
-        except grpc.aio.AioRpcError as error:
-            assert "'45x'" in (error.details() or "")
+        assert "'45x'" in (refused.value.details() or "")
 
         rule = low_balance_rule()
         rule.display_name = ""
