@@ -151,6 +151,7 @@ async def test_a_backtest_counts_crossings_once_within_the_cooldown(server, tena
             "no end": pb.BacktestTriggerRuleRequest(name=rule.name, start_date=date_message(day(1))),
             "unknown channel": backtest_request(rule.name, day(1), day(2), FAX="1"),
             "negative cost": backtest_request(rule.name, day(1), day(2), SMS="-1"),
+            "the calendar's last day": backtest_request(rule.name, dt.date(9999, 12, 31), dt.date(9999, 12, 31)),
         }
         fields = {why: (await failure(mark.trigger_rules.BacktestTriggerRule(request)))
                   for why, request in refused.items()}
@@ -162,6 +163,7 @@ async def test_a_backtest_counts_crossings_once_within_the_cooldown(server, tena
                                 ["unit_costs[0].channel"]),
             "negative cost": (grpc.StatusCode.INVALID_ARGUMENT, "TRIGGER_BACKTEST_INVALID",
                               ["unit_costs[0].unit_cost"]),
+            "the calendar's last day": (grpc.StatusCode.INVALID_ARGUMENT, "TRIGGER_BACKTEST_INVALID", ["end_date"]),
         }
         # 366 days is allowed.
         await mark.trigger_rules.BacktestTriggerRule(backtest_request(rule.name, day(1), day(366)))

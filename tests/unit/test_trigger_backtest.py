@@ -31,7 +31,9 @@ def field_of(error: InvalidArgument) -> str:
 
 @pytest.mark.parametrize(("start", "end", "field"), [
     (None, DAY, "start_date"), (DAY, None, "end_date"), (DAY, DAY - dt.timedelta(days=1), "end_date"),
-    (DAY, DAY + dt.timedelta(days=366), "end_date")])
+    (DAY, DAY + dt.timedelta(days=366), "end_date"),
+    # The calendar's ends: the warm-up before the start and the day after the end must exist.
+    (dt.date(1, 1, 1), dt.date(1, 1, 2), "start_date"), (dt.date(9999, 12, 31), dt.date(9999, 12, 31), "end_date")])
 def test_a_bad_period_is_refused(start, end, field):
     with pytest.raises(InvalidArgument) as refused:
         backtest.check_period(start, end)

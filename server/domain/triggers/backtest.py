@@ -22,6 +22,10 @@ from server.domain.triggers.firing import Firing
 from server.domain.triggers.rules import Action, BankNotificationAction, BannerAction, MessageAction
 
 MAX_PERIOD_DAYS = 366
+# The days a period may cover: a condition reads up to a few years before the start, and the replay
+# runs to the day after the end, so neither may reach the calendar's ends.
+EARLIEST_DAY = dt.date(1900, 1, 1)
+LATEST_DAY = dt.date(9999, 12, 30)
 SAMPLE_SIZE = 20
 BANNER = "BANNER"
 BANK_NOTIFICATION = "BANK_NOTIFICATION"
@@ -69,6 +73,10 @@ def check_period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, d
         raise _invalid("start_date", "is required")
     if end is None:
         raise _invalid("end_date", "is required")
+    if start < EARLIEST_DAY:
+        raise _invalid("start_date", f"{EARLIEST_DAY} or later")
+    if end > LATEST_DAY:
+        raise _invalid("end_date", f"{LATEST_DAY} or earlier")
     if start > end:
         raise _invalid("end_date", "must not be before start_date")
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
