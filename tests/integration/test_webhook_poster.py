@@ -1,5 +1,5 @@
 """The workers' webhook poster against a local endpoint: an answer's status, a hung endpoint cut at the
-timeout, and an address the egress rule refuses never connected to."""
+timeout, an address the egress rule refuses never connected to, and plain http kept to listed networks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,13 @@ from server.embedded_redis import free_port
 from tests.support.egress import LOCAL_EGRESS
 from workers.channels.egress import EgressPolicy
 from workers.webhook_poster import EgressWebhookPoster
+
+
+class EveryAddressPublic(EgressPolicy):
+    """The general rule as if the local endpoint were a public address; no network listed."""
+
+    def allows(self, address: str) -> bool:
+        return True
 
 
 async def _endpoint(handler) -> tuple[web.AppRunner, str]:
@@ -49,6 +56,13 @@ async def test_answers_timeouts_and_refused_addresses():
         await strict.aclose()
         assert denied.http_status is None and denied.error.startswith("EGRESS_DENIED")
         assert len(seen) == 3  # never connected
+
+        # Plain http goes only to listed networks, even to an address the general rule would allow.
+        everywhere = EgressWebhookPoster(EveryAddressPublic(), timeout_seconds=0.5)
+        plain = await everywhere.post(url, b"{}", {})
+        await everywhere.aclose()
+        assert plain.http_status is None and plain.error.startswith("EGRESS_DENIED")
+        assert len(seen) == 3
     finally:
         await poster.aclose()
         await runner.cleanup()
