@@ -12,21 +12,30 @@ import typer
 from clients.engagectl.times import duration_value
 
 
-def title_option() -> Any:
-    return typer.Option(None, "--banner-title", metavar="TEXT", help="The banner's title (up to 100 characters).")
+def _default(required: bool) -> Any:
+    """Required (an offer recommendation's banner has every field), or None, "not given" (a rule's banner
+    action changes only the fields given)."""
+    return ... if required else None
 
 
-def body_option() -> Any:
-    return typer.Option(None, "--banner-body", metavar="TEXT", help="The banner's text (up to 500 characters).")
+def title_option(required: bool = False) -> Any:
+    return typer.Option(_default(required), "--banner-title", metavar="TEXT",
+                        help="The banner's title (up to 100 characters).")
 
 
-def cta_label_option() -> Any:
-    return typer.Option(None, "--banner-cta-label", metavar="TEXT",
+def body_option(required: bool = False) -> Any:
+    return typer.Option(_default(required), "--banner-body", metavar="TEXT",
+                        help="The banner's text (up to 500 characters).")
+
+
+def cta_label_option(required: bool = False) -> Any:
+    return typer.Option(_default(required), "--banner-cta-label", metavar="TEXT",
                         help="The call to action's label (up to 40 characters).")
 
 
-def cta_url_option() -> Any:
-    return typer.Option(None, "--banner-cta-url", metavar="URL", help="Where the call to action leads (https://).")
+def cta_url_option(required: bool = False) -> Any:
+    return typer.Option(_default(required), "--banner-cta-url", metavar="URL",
+                        help="Where the call to action leads (https://).")
 
 
 def lifetime_option(default_text: str) -> Any:

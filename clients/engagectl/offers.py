@@ -8,7 +8,14 @@ from typing import Any
 
 import typer
 
-from clients.engagectl.banner_options import BannerOptions, lifetime_option
+from clients.engagectl.banner_options import (
+    BannerOptions,
+    body_option,
+    cta_label_option,
+    cta_url_option,
+    lifetime_option,
+    title_option,
+)
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import label, name, short, time_of
 from clients.engagectl.output import (
@@ -70,14 +77,9 @@ def create(ctx: typer.Context, recommendation: str = _recommendation_argument(),
                                         help="A segment expression over key indicators (docs/segments.md)."),
            audience: str = typer.Option("", "--audience", metavar="AUDIENCE",
                                         help="personas/ID or audiences/ID: only their members (default: anyone)."),
-           banner_title: str = typer.Option(..., "--banner-title", metavar="TEXT",
-                                            help="The banner's title (up to 100 characters)."),
-           banner_body: str = typer.Option(..., "--banner-body", metavar="TEXT",
-                                           help="The banner's text (up to 500 characters)."),
-           banner_cta_label: str = typer.Option(..., "--banner-cta-label", metavar="TEXT",
-                                                help="The call to action's label (up to 40 characters)."),
-           banner_cta_url: str = typer.Option(..., "--banner-cta-url", metavar="URL",
-                                              help="Where the call to action leads (https://)."),
+           banner_title: str = title_option(required=True), banner_body: str = body_option(required=True),
+           banner_cta_label: str = cta_label_option(required=True),
+           banner_cta_url: str = cta_url_option(required=True),
            banner_lifetime: str | None = lifetime_option("default 30d")) -> None:
     """Creates a recommendation; criteria the server cannot read are refused with the position and reason.
 
