@@ -8,12 +8,10 @@ from google.protobuf import empty_pb2
 
 from engage.personas.v1 import personas_service_pb2 as pb
 from server.domain import resource_names
-from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.pagination import page_request
 from server.domain.personas.audiences import Audience, AudienceDefinition, AudienceMode, audience_definition
-from server.domain.reasons import Reason
 from server.rpc.context import current_caller
-from server.rpc.convert import timestamp_to_proto
+from server.rpc.convert import timestamp_to_proto, update_mask_paths
 from server.services.audiences import AUDIENCE_MEMBERS_LIST, AUDIENCES_LIST, AudiencesService
 
 Context = grpc.aio.ServicerContext
@@ -23,15 +21,6 @@ _MODES = {pb.AUDIENCE_MODE_ALL: AudienceMode.ALL, pb.AUDIENCE_MODE_ANY: Audience
 _MODE_NUMBERS = {mode: number for number, mode in _MODES.items()}
 
 
-def _mask(paths: list[str], allowed: set[str]) -> list[str]:
-    if not paths:
-        raise InvalidArgument(Reason.UPDATE_MASK_REQUIRED, "update_mask must name the fields to change",
-                              violations=[FieldViolation("update_mask", f"one or more of {sorted(allowed)}")])
-    unknown = set(paths) - allowed
-    if unknown:
-        raise InvalidArgument(Reason.UPDATE_MASK_INVALID, f"these fields cannot be changed: {sorted(unknown)}",
-                              violations=[FieldViolation("update_mask", f"allowed: {sorted(allowed)}")])
-    return paths
 
 
 def definition_from_proto(definition: pb.AudienceDefinition) -> AudienceDefinition:
@@ -72,7 +61,7 @@ class AudienceMethods:
     async def UpdateAudience(self, request: pb.UpdateAudienceRequest, context: Context) -> pb.Audience:
         body = request.audience
         audience_id = resource_names.AUDIENCE.id(body.name, "audience.name")
-        paths = _mask(list(request.update_mask.paths), _AUDIENCE_PATHS)
+        paths = update_mask_paths(request.update_mask, _AUDIENCE_PATHS)
         return audience_to_proto(await self.audiences.update(
             current_caller(), audience_id, body.display_name if "display_name" in paths else None,
             body.description if "description" in paths else None,

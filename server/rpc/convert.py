@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Collection
 from decimal import Decimal
 from typing import TypeVar
 
-from google.protobuf import timestamp_pb2
+from google.protobuf import field_mask_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
 from engage.type.v1 import date_pb2, money_pb2
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.money import AmountError, decimal_to_units_nanos, units_nanos_to_decimal
+from server.domain.reasons import Reason
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -93,3 +95,16 @@ def enum_from_proto(enum_type: type[E], prefix: str, number: int, names: dict[in
 
 def enum_to_proto(value: enum.Enum, prefix: str, numbers: dict[str, int]) -> int:
     return numbers[prefix + str(value.value)]
+
+
+def update_mask_paths(mask: field_mask_pb2.FieldMask, allowed: Collection[str]) -> list[str]:
+    """The fields an update names (AIP-134): at least one, each one the update may change."""
+    paths = list(mask.paths)
+    if not paths:
+        raise InvalidArgument(Reason.UPDATE_MASK_REQUIRED, "update_mask must name the fields to change",
+                              violations=[FieldViolation("update_mask", f"one or more of {sorted(allowed)}")])
+    unknown = set(paths) - set(allowed)
+    if unknown:
+        raise InvalidArgument(Reason.UPDATE_MASK_INVALID, f"these fields cannot be changed: {sorted(unknown)}",
+                              violations=[FieldViolation("update_mask", f"allowed: {sorted(allowed)}")])
+    return paths

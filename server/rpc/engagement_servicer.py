@@ -6,11 +6,10 @@ import grpc
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from engage.engagement.v1 import engagement_service_pb2_grpc as pb_grpc
-from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.pagination import page_request
 from server.rpc import engagement_convert as conv
 from server.rpc.context import current_caller
-from server.rpc.convert import timestamp_to_proto
+from server.rpc.convert import timestamp_to_proto, update_mask_paths
 from server.services.campaigns import CampaignService
 from server.services.engagement import EngagementService, TriggerRequest
 from server.services.engagement_setup import EngagementSetupService
@@ -19,15 +18,6 @@ from server.services.otp import OtpService
 Context = grpc.aio.ServicerContext
 
 
-def _mask(paths: list[str], allowed: set[str]) -> set[str]:
-    if not paths:
-        raise InvalidArgument("UPDATE_MASK_REQUIRED", "update_mask must name the fields to change",
-                              violations=[FieldViolation("update_mask", f"one or more of {sorted(allowed)}")])
-    unknown = set(paths) - allowed
-    if unknown:
-        raise InvalidArgument("UPDATE_MASK_INVALID", f"these fields cannot be changed: {sorted(unknown)}",
-                              violations=[FieldViolation("update_mask", f"allowed: {sorted(allowed)}")])
-    return set(paths)
 
 
 class EngagementServicer(pb_grpc.EngagementServiceServicer):
@@ -56,7 +46,7 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
                                    next_page_token=page.next_page_token)
 
     async def UpdateApp(self, request: pb.UpdateAppRequest, context: Context) -> pb.App:
-        paths = _mask(list(request.update_mask.paths), {"display_name", "category", "platforms"})
+        paths = set(update_mask_paths(request.update_mask, {"display_name", "category", "platforms"}))
         values = {"display_name": request.app.display_name, "category": request.app.category,
                   "platforms": conv.platform_names(list(request.app.platforms))}
         return conv.app_to_proto(await self._setup.update_app(
@@ -107,8 +97,8 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
                                              next_page_token=page.next_page_token)
 
     async def UpdateChannelConfig(self, request: pb.UpdateChannelConfigRequest, context: Context) -> pb.ChannelConfig:
-        paths = _mask(list(request.update_mask.paths), {"display_name", "settings", "secrets",
-                                                        "rate_limit_per_second"})
+        paths = set(update_mask_paths(request.update_mask, {"display_name", "settings", "secrets",
+                                                        "rate_limit_per_second"}))
         config = request.channel_config
         values = {"display_name": config.display_name, "settings": dict(config.settings),
                   "secrets": dict(config.secrets), "rate_limit_per_second": config.rate_limit_per_second}
@@ -139,7 +129,7 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
                                         next_page_token=page.next_page_token)
 
     async def UpdateTemplate(self, request: pb.UpdateTemplateRequest, context: Context) -> pb.Template:
-        paths = _mask(list(request.update_mask.paths), {"display_name", "content", "variants"})
+        paths = set(update_mask_paths(request.update_mask, {"display_name", "content", "variants"}))
         caller = current_caller()
         template_id = conv.resource_id(request.template.name, "templates", "template.name")
         changes: dict[str, object] = {}
@@ -176,8 +166,8 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
                                      next_page_token=page.next_page_token)
 
     async def UpdateEvent(self, request: pb.UpdateEventRequest, context: Context) -> pb.Event:
-        paths = _mask(list(request.update_mask.paths), {"display_name", "description", "event_type",
-                                                        "message_class", "messages"})
+        paths = set(update_mask_paths(request.update_mask, {"display_name", "description", "event_type",
+                                                        "message_class", "messages"}))
         event = request.event
         changes: dict[str, object] = {}
         if "display_name" in paths:

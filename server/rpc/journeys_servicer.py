@@ -23,7 +23,7 @@ from server.domain.pagination import int64_key, page_request
 from server.domain.reasons import Reason
 from server.domain.segments.attributes import AttributeDefinition, AttributeType
 from server.rpc.context import current_caller
-from server.rpc.convert import enum_from_proto, timestamp_to_proto
+from server.rpc.convert import enum_from_proto, timestamp_to_proto, update_mask_paths
 from server.rpc.personas_servicer import value_from_proto, value_to_proto
 from server.services.journeys import JOURNEYS_LIST, ROUTES_LIST, InstanceView, JourneysService
 
@@ -102,15 +102,6 @@ def route_to_proto(customer_id: str, route: RecordedRoute) -> pb.JourneyRoute:
     return message
 
 
-def _mask(paths: list[str]) -> list[str]:
-    if not paths:
-        raise InvalidArgument(Reason.UPDATE_MASK_REQUIRED, "update_mask must name the fields to change",
-                              violations=[FieldViolation("update_mask", f"one or more of {sorted(_JOURNEY_PATHS)}")])
-    unknown = set(paths) - _JOURNEY_PATHS
-    if unknown:
-        raise InvalidArgument(Reason.UPDATE_MASK_INVALID, f"these fields cannot be changed: {sorted(unknown)}",
-                              violations=[FieldViolation("update_mask", f"allowed: {sorted(_JOURNEY_PATHS)}")])
-    return paths
 
 
 class JourneysServicer(journeys_service_pb2_grpc.JourneysServiceServicer):
@@ -140,7 +131,7 @@ class JourneysServicer(journeys_service_pb2_grpc.JourneysServiceServicer):
     async def UpdateJourney(self, request: pb.UpdateJourneyRequest, context: Context) -> pb.Journey:
         body = request.journey
         journey_id = resource_names.JOURNEY.id(body.name, "journey.name")
-        paths = _mask(list(request.update_mask.paths))
+        paths = update_mask_paths(request.update_mask, _JOURNEY_PATHS)
         return journey_to_proto(await self.journeys.update_journey(
             current_caller(), journey_id, body.display_name if "display_name" in paths else None,
             _fields_from_proto(list(body.fields)) if "fields" in paths else None,

@@ -19,7 +19,7 @@ from server.domain.segments.attributes import AttributeType, AttributeValue
 from server.domain.segments.evaluate import Explanation, ValueSource
 from server.rpc.audiences_servicer import AudienceMethods
 from server.rpc.context import current_caller
-from server.rpc.convert import date_from_proto, date_to_proto, enum_from_proto, timestamp_to_proto
+from server.rpc.convert import date_from_proto, date_to_proto, enum_from_proto, timestamp_to_proto, update_mask_paths
 from server.services.audiences import AudiencesService
 from server.services.personas import DEFINITIONS_LIST, MEMBERS_LIST, PERSONAS_LIST, PersonasService
 
@@ -30,15 +30,6 @@ _DEFINITION_PATHS = {"description", "default_value", "enum_values"}
 _PERSONA_PATHS = {"display_name", "description", "expression", "tokens"}
 
 
-def _mask(paths: list[str], allowed: set[str]) -> list[str]:
-    if not paths:
-        raise InvalidArgument(Reason.UPDATE_MASK_REQUIRED, "update_mask must name the fields to change",
-                              violations=[FieldViolation("update_mask", f"one or more of {sorted(allowed)}")])
-    unknown = set(paths) - allowed
-    if unknown:
-        raise InvalidArgument(Reason.UPDATE_MASK_INVALID, f"these fields cannot be changed: {sorted(unknown)}",
-                              violations=[FieldViolation("update_mask", f"allowed: {sorted(allowed)}")])
-    return paths
 
 
 def value_from_proto(message: pb.AttributeValue, field: str, attribute: str, reason: Reason) -> AttributeValue:
@@ -152,7 +143,7 @@ class PersonasServicer(AudienceMethods, personas_service_pb2_grpc.PersonasServic
                                         ) -> pb.AttributeDefinition:
         body = request.attribute_definition
         name = resource_names.ATTRIBUTE_DEFINITION.id(body.name, "attribute_definition.name")
-        paths = _mask(list(request.update_mask.paths), _DEFINITION_PATHS)
+        paths = update_mask_paths(request.update_mask, _DEFINITION_PATHS)
         return definition_to_proto(await self.personas.update_definition(
             current_caller(), name, tuple(body.enum_values) if "enum_values" in paths else None,
             body.description if "description" in paths else None, change_default="default_value" in paths,
@@ -202,7 +193,7 @@ class PersonasServicer(AudienceMethods, personas_service_pb2_grpc.PersonasServic
     async def UpdatePersona(self, request: pb.UpdatePersonaRequest, context: Context) -> pb.Persona:
         body = request.persona
         persona_id = resource_names.PERSONA.id(body.name, "persona.name")
-        paths = _mask(list(request.update_mask.paths), _PERSONA_PATHS)
+        paths = update_mask_paths(request.update_mask, _PERSONA_PATHS)
         return persona_to_proto(await self.personas.update_persona(
             current_caller(), persona_id, body.display_name if "display_name" in paths else None,
             body.description if "description" in paths else None,

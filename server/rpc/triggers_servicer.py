@@ -17,7 +17,7 @@ from server.domain.resource_names import FIRING, TRIGGER_RULE
 from server.domain.triggers.backtest import UnitCost
 from server.domain.triggers.rules import RuleDefinition
 from server.rpc.context import current_caller
-from server.rpc.convert import date_field, money_field
+from server.rpc.convert import date_field, money_field, update_mask_paths
 from server.rpc.triggers_convert import (
     PARTS,
     definition_from_proto,
@@ -31,16 +31,6 @@ from server.services.triggers.rules import FIRINGS_LIST, RULES_LIST, TriggerRule
 Context = grpc.aio.ServicerContext
 
 
-def _mask(paths: list[str]) -> list[str]:
-    allowed = sorted(PARTS)
-    if not paths:
-        raise InvalidArgument(Reason.UPDATE_MASK_REQUIRED, "update_mask must name the fields to change",
-                              violations=[FieldViolation("update_mask", f"one or more of {allowed}")])
-    unknown = set(paths) - set(PARTS)
-    if unknown:
-        raise InvalidArgument(Reason.UPDATE_MASK_INVALID, f"these fields cannot be changed: {sorted(unknown)}",
-                              violations=[FieldViolation("update_mask", f"allowed: {allowed}")])
-    return paths
 
 
 def _unit_cost(message: pb.ChannelUnitCost, path: str) -> UnitCost:
@@ -72,7 +62,7 @@ class TriggerRulesServicer(trigger_rules_service_pb2_grpc.TriggerRulesServiceSer
 
     async def UpdateTriggerRule(self, request: pb.UpdateTriggerRuleRequest, context: Context) -> pb.TriggerRule:
         rule_id = TRIGGER_RULE.id(request.trigger_rule.name, "trigger_rule.name")
-        paths = _mask(list(request.update_mask.paths))
+        paths = update_mask_paths(request.update_mask, PARTS)
         changes = {path: PARTS[path](request.trigger_rule) for path in paths}
 
         def change(current: RuleDefinition) -> RuleDefinition:
