@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import typer
-from google.protobuf import timestamp_pb2
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import label, name, pairs, short, time_of
 from clients.engagectl.output import Column, Id, Wide, emit_list, emit_record
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
+from clients.engagectl.times import timestamp_value
 from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
@@ -62,13 +60,7 @@ def create(ctx: typer.Context, name_: str = typer.Option(..., "--name", metavar=
                                  param_hint="audience")
     campaign = pb.Campaign(display_name=name_, event=name("events", event), audience=audience, is_offer=offer)
     if send_at:
-        try:
-            when = dt.datetime.fromisoformat(send_at)
-        except ValueError as exc:
-            raise typer.BadParameter(f"{send_at!r} is not an ISO 8601 time", param_hint="--send-at") from exc
-        stamp = timestamp_pb2.Timestamp()
-        stamp.FromDatetime(when if when.tzinfo else when.replace(tzinfo=dt.UTC))
-        campaign.send_time.CopyFrom(stamp)
+        campaign.send_time.CopyFrom(timestamp_value(send_at, "--send-at"))
     emit_record("campaign", cli.call(lambda s: s.engagement.CreateCampaign(pb.CreateCampaignRequest(
         campaign=campaign))))
 
