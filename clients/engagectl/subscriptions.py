@@ -76,6 +76,9 @@ def set_subscription(
     threshold: list[str] = typer.Option([], metavar="NAME=VALUE",
                                         help="Type taken from the catalogue, e.g. CHANGE=15; repeat."),
     title: str | None = typer.Option(None, metavar="TEXT", help="Bank level: the insight's title."),
+    account_link_template: str | None = typer.Option(
+        None, metavar="TEMPLATE", help="Bank level: the URL of each account's link in the insight's feed items, "
+                                       "with the token {accountId}, e.g. /accounts?accountId={accountId}."),
     body: Path | None = typer.Option(None, metavar="FILE",
                                      help="A JSON body in the reference's shape instead of the options."),
 ) -> None:
@@ -84,6 +87,8 @@ def set_subscription(
     Examples:
       engagectl subscriptions set --insight SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE --threshold CHANGE=12.5
       engagectl subscriptions set --insight LARGE_DEPOSIT --customer demo-c0001 --unsubscribed
+      engagectl subscriptions set --insight SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE \\
+        --account-link-template 'https://app.yesbank.example/accounts/{accountId}'
     """
     cli = cli_context(ctx)
     level = "userSubscription" if customer is not None else "customerSubscription"
@@ -95,7 +100,8 @@ def set_subscription(
         except RecursionError:  # Python's JSON parser recurses once per level
             raise typer.BadParameter("cannot read a JSON body: nested too deeply", param_hint="--body") from None
     else:
-        document = {level: [_element(cli, insight, customer, subscribed, duration, threshold, title)]}
+        document = {level: [_element(cli, insight, customer, subscribed, duration, threshold, title,
+                                     account_link_template)]}
     try:
         if customer is None:
             request: Any = ParseDict(document, pb.UpdateBankSubscriptionsRequest())
@@ -114,7 +120,7 @@ def set_subscription(
 
 
 def _element(cli: Any, insight: str, customer: str | None, subscribed: bool | None, duration: str | None,
-             thresholds: list[str], title: str | None) -> dict[str, Any]:
+             thresholds: list[str], title: str | None, account_link_template: str | None) -> dict[str, Any]:
     configuration: dict[str, Any] = {"entityType": "ACCOUNT"}
     if subscribed is not None:
         configuration["isSubscribed"] = subscribed
@@ -131,6 +137,8 @@ def _element(cli: Any, insight: str, customer: str | None, subscribed: bool | No
     element: dict[str, Any] = {"insightName": insight}
     if title is not None:
         element["insightTitle"] = title
+    if account_link_template is not None:
+        element["accountLinkTemplate"] = account_link_template
     if len(configuration) > 1:
         element["userConfiguration" if customer is not None else "customerConfiguration"] = [configuration]
     return element

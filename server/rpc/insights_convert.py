@@ -44,6 +44,10 @@ def _money(data: dict[str, str] | None) -> Any:
     return None if not data else money_to_proto(Decimal(data["amount"]), data["currency"])
 
 
+def _link(data: dict[str, str] | None) -> pb.Link | None:
+    return None if not data else pb.Link(entity_name=data["entityName"], url=data["url"])
+
+
 def feed_item_to_proto(item: FeedItem) -> pb.FeedItem:
     content = item.payload
     snapshot = content.get("subscription") or {}
@@ -64,8 +68,12 @@ def feed_item_to_proto(item: FeedItem) -> pb.FeedItem:
         accounts=[pb.BasicAccount(account_id=a["accountId"], provider_name=a["providerName"],
                                   account_name=a["accountName"],
                                   account_type=_enum(ingest_pb.AccountType, "ACCOUNT_TYPE_", a["accountType"]),
-                                  container=_enum(ingest_pb.Container, "CONTAINER_", a["container"]))
+                                  container=_enum(ingest_pb.Container, "CONTAINER_", a["container"]),
+                                  link=_link(a.get("link")))
                   for a in content.get("accounts", [])],
+        suggested_actions=[pb.SuggestedAction(action_type=s["actionType"], amount=_money(s["amount"]),
+                                              from_account_id=s["fromAccountId"], to_account_id=s["toAccountId"])
+                           for s in content.get("suggestedActions", [])],
         change_values=[pb.ChangeValue(change_type=c["changeType"], change_amount=_money(c["changeAmount"]),
                                       change_percent=c["changePercent"]) for c in content.get("changeValue", [])],
         last_interaction=_enum(pb.InteractionType, "INTERACTION_TYPE_",
@@ -101,7 +109,8 @@ def subscription_to_proto(definition: InsightDefinition, bank: EffectiveSubscrip
         insight_name=definition.name, insight_title=bank.insight_title, insight_type=definition.insight_type.value,
         trigger_type=definition.trigger_type.value, containers=[c.value for c in definition.containers],
         description=definition.description, applicable_entity=[e.value for e in definition.applicable_entity],
-        customer_configuration=[_configuration(definition, bank)])
+        customer_configuration=[_configuration(definition, bank)],
+        account_link_template=bank.account_link_template)
     if user is not None:
         message.user_configuration.append(_configuration(definition, user))
     return message

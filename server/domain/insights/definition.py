@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from server.domain.ingest.model import Container
+from server.domain.insights.links import DEFAULT_ACCOUNT_LINK_TEMPLATE
 
 
 class InsightType(enum.StrEnum):
@@ -87,6 +88,9 @@ class SubscriptionSettings:
     insight_title: str | None = None  # bank level only
     duration: Duration | None = None
     thresholds: dict[str, Decimal] = field(default_factory=dict)
+    # Bank level only: the URL of an account's link in feed items, with the token {accountId}
+    # (server.domain.insights.links).
+    account_link_template: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class EffectiveSubscription:
     is_subscribed: bool
     duration: Duration | None
     thresholds: dict[str, Decimal]
+    account_link_template: str = DEFAULT_ACCOUNT_LINK_TEMPLATE
 
 
 def effective_subscription(definition: InsightDefinition, bank: SubscriptionSettings | None,
@@ -115,4 +120,5 @@ def effective_subscription(definition: InsightDefinition, bank: SubscriptionSett
         is_subscribed=subscribed,
         duration=user.duration or bank.duration or definition.default_duration,
         thresholds=thresholds,
+        account_link_template=bank.account_link_template or DEFAULT_ACCOUNT_LINK_TEMPLATE,
     )

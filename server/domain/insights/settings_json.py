@@ -18,6 +18,8 @@ def settings_to_json(settings: SubscriptionSettings) -> dict[str, Any]:
         data["duration"] = settings.duration.value
     if settings.thresholds:
         data["thresholds"] = {name: str(value) for name, value in sorted(settings.thresholds.items())}
+    if settings.account_link_template is not None:
+        data["accountLinkTemplate"] = settings.account_link_template
     return data
 
 
@@ -26,7 +28,8 @@ def settings_from_json(data: dict[str, Any] | None) -> SubscriptionSettings:
     return SubscriptionSettings(
         is_subscribed=data.get("isSubscribed"), insight_title=data.get("insightTitle"),
         duration=Duration(data["duration"]) if data.get("duration") else None,
-        thresholds={name: Decimal(value) for name, value in (data.get("thresholds") or {}).items()})
+        thresholds={name: Decimal(value) for name, value in (data.get("thresholds") or {}).items()},
+        account_link_template=data.get("accountLinkTemplate"))
 
 
 def merge_settings(current: SubscriptionSettings, patch: SubscriptionSettings) -> SubscriptionSettings:
@@ -35,4 +38,6 @@ def merge_settings(current: SubscriptionSettings, patch: SubscriptionSettings) -
         is_subscribed=patch.is_subscribed if patch.is_subscribed is not None else current.is_subscribed,
         insight_title=patch.insight_title if patch.insight_title is not None else current.insight_title,
         duration=patch.duration or current.duration,
-        thresholds={**current.thresholds, **patch.thresholds})
+        thresholds={**current.thresholds, **patch.thresholds},
+        account_link_template=(patch.account_link_template if patch.account_link_template is not None
+                               else current.account_link_template))

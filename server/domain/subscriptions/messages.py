@@ -32,6 +32,8 @@ ENTITY_TYPE_REQUIRED = Reason("Y813", "entityType should be provided")
 ENTITY_TYPE_ONLY = Reason("Y803", "At least one additional attribute is required in addition to entityType.")
 IS_SUBSCRIBED = Reason("Y800", "Invalid value for isSubscribed; Supported values are true, false")
 THRESHOLD_INCOMPLETE = Reason("Y813", "Invalid request. The entire object within threshold should be provided")
+# Engage's own attribute (the feed items' account links), worded as the reference words its Y800 rows.
+LINK_TEMPLATE = Reason("Y800", "Invalid value for accountLinkTemplate")
 
 
 def invalid_input(*, bank: bool) -> Reason:

@@ -47,6 +47,10 @@ Condition -> row, where the brief or the reference leaves a choice:
    frequency) are refused when present at all, whatever their value; frequency also at element level.
  - insightTitle (bank): not a string, or containing ><\\"'%{}|^~[] or a control/surrogate character -> Y800;
    then fewer than 3 or more than 100 characters, or only spaces -> Y801.
+ - accountLinkTemplate (bank; Engage's own, not the reference's): the URL of each account's link in the
+   insight's feed items, with the token {accountId}. Not a valid template (server.domain.insights.links)
+   -> Y800 "Invalid value for accountLinkTemplate"; at user level it is an unknown key (Y800 input param).
+   At bank level it is enough on its own, as insightTitle is (no Y803).
  - Threshold values: a JSON number, or a string of plain decimal digits with an optional minus sign and
    fraction ("11", "11.5", "-0.01"); numbers are read as Decimal, never through binary floating point (a
    float in an already parsed body is read from its shortest repr). NaN/Infinity are not numbers. A JSON
@@ -66,6 +70,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.insights.definition import Duration, InsightDefinition, SubscriptionSettings, ThresholdDefinition
+from server.domain.insights.links import link_template_problem
 from server.domain.subscriptions.messages import (
     EMPTY_BODY,
     ENTITY_TYPE_ONLY,
@@ -74,6 +79,7 @@ from server.domain.subscriptions.messages import (
     INVALID_INSIGHT_NAME,
     INVALID_JSON,
     IS_SUBSCRIBED,
+    LINK_TEMPLATE,
     MISSING_INSIGHT_NAME,
     THRESHOLD_INCOMPLETE,
     TITLE_LENGTH,
@@ -216,6 +222,7 @@ def _insight_patch(item: object, path: str, catalogue: Catalogue, level: _Level,
         _fail(invalid_input(bank=level.bank), f"{path}.insightName", "each insight may appear once per request")
     seen.add(definition.name)
     title: str | None = None
+    link_template: str | None = None
     settings = SubscriptionSettings()
     for key, value in item.items():
         where = _child(path, key)
@@ -223,15 +230,18 @@ def _insight_patch(item: object, path: str, catalogue: Catalogue, level: _Level,
             continue
         if key == "insightTitle":
             title = _title(value, where, level)
+        elif key == "accountLinkTemplate" and level.bank:
+            link_template = _link_template(value, where)
         elif key == level.config_key:
             settings = _configurations(value, where, definition, level)
         else:
             _reject_element_attribute(key, where, definition, level)
-    if level.bank and "insightTitle" not in item and level.config_key not in item:
-        _fail(TITLE_OR_CONFIGURATION, path, "needs insightTitle or customerConfiguration")
+    if level.bank and not any(key in item for key in ("insightTitle", "accountLinkTemplate", level.config_key)):
+        _fail(TITLE_OR_CONFIGURATION, path, "needs insightTitle, accountLinkTemplate or customerConfiguration")
     if not level.bank and level.config_key not in item:
         _fail(invalid_configuration(level.config_key, bank=False), f"{path}.{level.config_key}", "is required")
-    return SubscriptionPatch(definition.name, replace(settings, insight_title=title))
+    return SubscriptionPatch(definition.name, replace(settings, insight_title=title,
+                                                      account_link_template=link_template))
 
 
 def _reject_repeated_element_keys(item: dict[str, object], path: str, level: _Level) -> None:
@@ -270,6 +280,14 @@ def _title(value: object, where: str, level: _Level) -> str:
         _fail(TITLE_SPECIAL_CHARACTERS, where, "must be text without ><\\\"'%{}|^~[] or control characters")
     if not TITLE_MIN_LENGTH <= len(value) <= TITLE_MAX_LENGTH or not value.strip():
         _fail(TITLE_LENGTH, where, f"must be {TITLE_MIN_LENGTH}-{TITLE_MAX_LENGTH} characters, not only spaces")
+    return value
+
+
+def _link_template(value: object, where: str) -> str:
+    problem = link_template_problem(value)
+    if problem is not None:
+        _fail(LINK_TEMPLATE, where, problem)
+    assert isinstance(value, str)
     return value
 
 

@@ -28,29 +28,29 @@ from engage.type.v1 import money_pb2 as engage_dot_type_dot_v1_dot_money__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)engage/insights/v1/insights_service.proto\x12\x12\x65ngage.insights.v1\x1a%engage/ingest/v1/ingest_service.proto\x1a\x19\x65ngage/type/v1/date.proto\x1a\x1a\x65ngage/type/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x01\n\x13ThresholdDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x04type\x18\x02 \x01(\x0e\x32!.engage.insights.v1.ThresholdType\x12\x0f\n\x07minimum\x18\x03 \x01(\t\x12\x0f\n\x07maximum\x18\x04 \x01(\t\x12\x15\n\rdefault_value\x18\x05 \x01(\t\"\x8d\x04\n\x11InsightDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0cinsight_name\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x35\n\x0cinsight_type\x18\x05 \x01(\x0e\x32\x1f.engage.insights.v1.InsightType\x12\x35\n\x0ctrigger_type\x18\x06 \x01(\x0e\x32\x1f.engage.insights.v1.TriggerType\x12/\n\ncontainers\x18\x07 \x03(\x0e\x32\x1b.engage.ingest.v1.Container\x12\x39\n\x11\x61pplicable_entity\x18\x08 \x03(\x0e\x32\x1e.engage.insights.v1.EntityType\x12\x30\n\tfrequency\x18\t \x01(\x0e\x32\x1d.engage.insights.v1.Frequency\x12/\n\tdurations\x18\n \x03(\x0e\x32\x1c.engage.insights.v1.Duration\x12\x36\n\x10\x64\x65\x66\x61ult_duration\x18\x0b \x01(\x0e\x32\x1c.engage.insights.v1.Duration\x12;\n\nthresholds\x18\x0c \x03(\x0b\x32\'.engage.insights.v1.ThresholdDefinition\"\x1f\n\x1dListInsightDefinitionsRequest\"d\n\x1eListInsightDefinitionsResponse\x12\x42\n\x13insight_definitions\x18\x01 \x03(\x0b\x32%.engage.insights.v1.InsightDefinition\"^\n\x0eThresholdValue\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x04type\x18\x02 \x01(\x0e\x32!.engage.insights.v1.ThresholdType\x12\r\n\x05value\x18\x03 \x01(\t\"\xe5\x01\n\x14SubscriptionSnapshot\x12\x33\n\x0b\x65ntity_type\x18\x01 \x01(\x0e\x32\x1e.engage.insights.v1.EntityType\x12\x30\n\tfrequency\x18\x02 \x01(\x0e\x32\x1d.engage.insights.v1.Frequency\x12.\n\x08\x64uration\x18\x03 \x01(\x0e\x32\x1c.engage.insights.v1.Duration\x12\x36\n\nthresholds\x18\x04 \x03(\x0b\x32\".engage.insights.v1.ThresholdValue\"\xb4\x01\n\x0c\x42\x61sicAccount\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x15\n\rprovider_name\x18\x02 \x01(\t\x12\x14\n\x0c\x61\x63\x63ount_name\x18\x03 \x01(\t\x12\x33\n\x0c\x61\x63\x63ount_type\x18\x04 \x01(\x0e\x32\x1d.engage.ingest.v1.AccountType\x12.\n\tcontainer\x18\x05 \x01(\x0e\x32\x1b.engage.ingest.v1.Container\"\x82\x01\n\x0e\x41\x63\x63ountDerived\x12\x36\n\x17total_available_balance\x18\x01 \x01(\x0b\x32\x15.engage.type.v1.Money\x12\x38\n\x19\x61verage_available_balance\x18\x02 \x01(\x0b\x32\x15.engage.type.v1.Money\"h\n\x0b\x43hangeValue\x12\x13\n\x0b\x63hange_type\x18\x01 \x01(\t\x12,\n\rchange_amount\x18\x02 \x01(\x0b\x32\x15.engage.type.v1.Money\x12\x16\n\x0e\x63hange_percent\x18\x03 \x01(\t\"\xbf\x01\n\x12TransactionDerived\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12%\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x15.engage.type.v1.Money\x12.\n\tdirection\x18\x04 \x01(\x0e\x32\x1b.engage.ingest.v1.Direction\x12&\n\x07\x62\x61lance\x18\x05 \x01(\x0b\x32\x15.engage.type.v1.Money\"\xb5\x05\n\x08\x46\x65\x65\x64Item\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x66\x65\x65\x64_item_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x14\n\x0cinsight_name\x18\x04 \x01(\t\x12\x15\n\rinsight_title\x18\x05 \x01(\t\x12\x35\n\x0cinsight_type\x18\x06 \x01(\x0e\x32\x1f.engage.insights.v1.InsightType\x12\x35\n\x0ctrigger_type\x18\x07 \x01(\x0e\x32\x1f.engage.insights.v1.TriggerType\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06period\x18\n \x01(\t\x12>\n\x0csubscription\x18\x0b \x01(\x0b\x32(.engage.insights.v1.SubscriptionSnapshot\x12\x32\n\x08\x61\x63\x63ounts\x18\x0c \x03(\x0b\x32 .engage.insights.v1.BasicAccount\x12;\n\x0f\x61\x63\x63ount_derived\x18\r \x01(\x0b\x32\".engage.insights.v1.AccountDerived\x12\x36\n\rchange_values\x18\x0e \x03(\x0b\x32\x1f.engage.insights.v1.ChangeValue\x12;\n\x0btransaction\x18\x0f \x01(\x0b\x32&.engage.insights.v1.TransactionDerived\x12=\n\x10last_interaction\x18\x10 \x01(\x0e\x32#.engage.insights.v1.InteractionType\"i\n\x16TriggerInsightsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x15\n\rinsight_names\x18\x02 \x03(\t\x12#\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x14.engage.type.v1.Date\"\x83\x01\n\x17TriggerInsightsResponse\x12/\n\tgenerated\x18\x01 \x03(\x0b\x32\x1c.engage.insights.v1.FeedItem\x12\x37\n\rnot_generated\x18\x02 \x03(\x0b\x32 .engage.insights.v1.NotGenerated\"D\n\x0cNotGenerated\x12\x14\n\x0cinsight_name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06period\x18\x03 \x01(\t\"\x99\x01\n\x0eGetFeedRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x15\n\rinsight_names\x18\x02 \x03(\t\x12\x34\n\x11\x63reate_date_range\x18\x03 \x01(\x0b\x32\x19.engage.type.v1.DateRange\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"V\n\x0fGetFeedResponse\x12*\n\x04\x66\x65\x65\x64\x18\x01 \x03(\x0b\x32\x1c.engage.insights.v1.FeedItem\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"`\n\x18RecordInteractionRequest\x12\x11\n\tfeed_item\x18\x01 \x01(\t\x12\x31\n\x04type\x18\x02 \x01(\x0e\x32#.engage.insights.v1.InteractionType\"\x95\x01\n\x0bInteraction\x12\x11\n\tfeed_item\x18\x01 \x01(\t\x12\x31\n\x04type\x18\x02 \x01(\x0e\x32#.engage.insights.v1.InteractionType\x12\x0f\n\x07subject\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Q\n\x16RunInsightBatchRequest\x12#\n\x05\x61s_of\x18\x01 \x01(\x0b\x32\x14.engage.type.v1.Date\x12\x12\n\nchunk_size\x18\x02 \x01(\x05\"\xc1\x02\n\x0cInsightBatch\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x02 \x01(\t\x12#\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x14.engage.type.v1.Date\x12-\n\x05state\x18\x04 \x01(\x0e\x32\x1e.engage.insights.v1.BatchState\x12\x14\n\x0ctotal_chunks\x18\x05 \x01(\x05\x12\x13\n\x0b\x64one_chunks\x18\x06 \x01(\x05\x12\x17\n\x0fusers_evaluated\x18\x07 \x01(\x03\x12\x17\n\x0fitems_generated\x18\x08 \x01(\x03\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"&\n\x16GetInsightBatchRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"B\n\x19ListInsightBatchesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"p\n\x1aListInsightBatchesResponse\x12\x39\n\x0finsight_batches\x18\x01 \x03(\x0b\x32 .engage.insights.v1.InsightBatch\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*|\n\x0bInsightType\x12\x1c\n\x18INSIGHT_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n\x16INSIGHT_TYPE_AGGREGATE\x10\x01\x12\x1c\n\x18INSIGHT_TYPE_TRANSACTION\x10\x02\x12\x15\n\x11INSIGHT_TYPE_GOAL\x10\x03*^\n\x0bTriggerType\x12\x1c\n\x18TRIGGER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15TRIGGER_TYPE_SCHEDULE\x10\x01\x12\x16\n\x12TRIGGER_TYPE_EVENT\x10\x02*l\n\tFrequency\x12\x19\n\x15\x46REQUENCY_UNSPECIFIED\x10\x00\x12\x15\n\x11\x46REQUENCY_MONTHLY\x10\x01\x12\x13\n\x0f\x46REQUENCY_DAILY\x10\x02\x12\x18\n\x14\x46REQUENCY_EACH_EVENT\x10\x03*\x83\x01\n\x08\x44uration\x12\x18\n\x14\x44URATION_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x44URATION_LAST_THREE_MONTHS\x10\x01\x12\x1c\n\x18\x44URATION_LAST_SIX_MONTHS\x10\x02\x12\x1f\n\x1b\x44URATION_LAST_TWELVE_MONTHS\x10\x03*\x80\x01\n\rThresholdType\x12\x1e\n\x1aTHRESHOLD_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n\x16THRESHOLD_TYPE_PERCENT\x10\x01\x12\x19\n\x15THRESHOLD_TYPE_AMOUNT\x10\x02\x12\x18\n\x14THRESHOLD_TYPE_COUNT\x10\x03*X\n\nEntityType\x12\x1b\n\x17\x45NTITY_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45NTITY_TYPE_ACCOUNT\x10\x01\x12\x14\n\x10\x45NTITY_TYPE_GOAL\x10\x02*\xaa\x01\n\x0fInteractionType\x12 \n\x1cINTERACTION_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17INTERACTION_TYPE_VIEWED\x10\x01\x12\x1c\n\x18INTERACTION_TYPE_CLICKED\x10\x02\x12\x1e\n\x1aINTERACTION_TYPE_DISMISSED\x10\x03\x12\x1a\n\x16INTERACTION_TYPE_ACTED\x10\x04*]\n\nBatchState\x12\x1b\n\x17\x42\x41TCH_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x42\x41TCH_STATE_RUNNING\x10\x01\x12\x19\n\x15\x42\x41TCH_STATE_SUCCEEDED\x10\x02\x32\xed\x05\n\x0fInsightsService\x12\x7f\n\x16ListInsightDefinitions\x12\x31.engage.insights.v1.ListInsightDefinitionsRequest\x1a\x32.engage.insights.v1.ListInsightDefinitionsResponse\x12j\n\x0fTriggerInsights\x12*.engage.insights.v1.TriggerInsightsRequest\x1a+.engage.insights.v1.TriggerInsightsResponse\x12R\n\x07GetFeed\x12\".engage.insights.v1.GetFeedRequest\x1a#.engage.insights.v1.GetFeedResponse\x12\x62\n\x11RecordInteraction\x12,.engage.insights.v1.RecordInteractionRequest\x1a\x1f.engage.insights.v1.Interaction\x12_\n\x0fRunInsightBatch\x12*.engage.insights.v1.RunInsightBatchRequest\x1a .engage.insights.v1.InsightBatch\x12_\n\x0fGetInsightBatch\x12*.engage.insights.v1.GetInsightBatchRequest\x1a .engage.insights.v1.InsightBatch\x12s\n\x12ListInsightBatches\x12-.engage.insights.v1.ListInsightBatchesRequest\x1a..engage.insights.v1.ListInsightBatchesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)engage/insights/v1/insights_service.proto\x12\x12\x65ngage.insights.v1\x1a%engage/ingest/v1/ingest_service.proto\x1a\x19\x65ngage/type/v1/date.proto\x1a\x1a\x65ngage/type/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x01\n\x13ThresholdDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x04type\x18\x02 \x01(\x0e\x32!.engage.insights.v1.ThresholdType\x12\x0f\n\x07minimum\x18\x03 \x01(\t\x12\x0f\n\x07maximum\x18\x04 \x01(\t\x12\x15\n\rdefault_value\x18\x05 \x01(\t\"\x8d\x04\n\x11InsightDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0cinsight_name\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x35\n\x0cinsight_type\x18\x05 \x01(\x0e\x32\x1f.engage.insights.v1.InsightType\x12\x35\n\x0ctrigger_type\x18\x06 \x01(\x0e\x32\x1f.engage.insights.v1.TriggerType\x12/\n\ncontainers\x18\x07 \x03(\x0e\x32\x1b.engage.ingest.v1.Container\x12\x39\n\x11\x61pplicable_entity\x18\x08 \x03(\x0e\x32\x1e.engage.insights.v1.EntityType\x12\x30\n\tfrequency\x18\t \x01(\x0e\x32\x1d.engage.insights.v1.Frequency\x12/\n\tdurations\x18\n \x03(\x0e\x32\x1c.engage.insights.v1.Duration\x12\x36\n\x10\x64\x65\x66\x61ult_duration\x18\x0b \x01(\x0e\x32\x1c.engage.insights.v1.Duration\x12;\n\nthresholds\x18\x0c \x03(\x0b\x32\'.engage.insights.v1.ThresholdDefinition\"\x1f\n\x1dListInsightDefinitionsRequest\"d\n\x1eListInsightDefinitionsResponse\x12\x42\n\x13insight_definitions\x18\x01 \x03(\x0b\x32%.engage.insights.v1.InsightDefinition\"^\n\x0eThresholdValue\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x04type\x18\x02 \x01(\x0e\x32!.engage.insights.v1.ThresholdType\x12\r\n\x05value\x18\x03 \x01(\t\"\xe5\x01\n\x14SubscriptionSnapshot\x12\x33\n\x0b\x65ntity_type\x18\x01 \x01(\x0e\x32\x1e.engage.insights.v1.EntityType\x12\x30\n\tfrequency\x18\x02 \x01(\x0e\x32\x1d.engage.insights.v1.Frequency\x12.\n\x08\x64uration\x18\x03 \x01(\x0e\x32\x1c.engage.insights.v1.Duration\x12\x36\n\nthresholds\x18\x04 \x03(\x0b\x32\".engage.insights.v1.ThresholdValue\"(\n\x04Link\x12\x13\n\x0b\x65ntity_name\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\"\xdc\x01\n\x0c\x42\x61sicAccount\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x15\n\rprovider_name\x18\x02 \x01(\t\x12\x14\n\x0c\x61\x63\x63ount_name\x18\x03 \x01(\t\x12\x33\n\x0c\x61\x63\x63ount_type\x18\x04 \x01(\x0e\x32\x1d.engage.ingest.v1.AccountType\x12.\n\tcontainer\x18\x05 \x01(\x0e\x32\x1b.engage.ingest.v1.Container\x12&\n\x04link\x18\x06 \x01(\x0b\x32\x18.engage.insights.v1.Link\"}\n\x0fSuggestedAction\x12\x13\n\x0b\x61\x63tion_type\x18\x01 \x01(\t\x12%\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x15.engage.type.v1.Money\x12\x17\n\x0f\x66rom_account_id\x18\x03 \x01(\t\x12\x15\n\rto_account_id\x18\x04 \x01(\t\"\x82\x01\n\x0e\x41\x63\x63ountDerived\x12\x36\n\x17total_available_balance\x18\x01 \x01(\x0b\x32\x15.engage.type.v1.Money\x12\x38\n\x19\x61verage_available_balance\x18\x02 \x01(\x0b\x32\x15.engage.type.v1.Money\"h\n\x0b\x43hangeValue\x12\x13\n\x0b\x63hange_type\x18\x01 \x01(\t\x12,\n\rchange_amount\x18\x02 \x01(\x0b\x32\x15.engage.type.v1.Money\x12\x16\n\x0e\x63hange_percent\x18\x03 \x01(\t\"\xbf\x01\n\x12TransactionDerived\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12%\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x15.engage.type.v1.Money\x12.\n\tdirection\x18\x04 \x01(\x0e\x32\x1b.engage.ingest.v1.Direction\x12&\n\x07\x62\x61lance\x18\x05 \x01(\x0b\x32\x15.engage.type.v1.Money\"\xf5\x05\n\x08\x46\x65\x65\x64Item\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x66\x65\x65\x64_item_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x14\n\x0cinsight_name\x18\x04 \x01(\t\x12\x15\n\rinsight_title\x18\x05 \x01(\t\x12\x35\n\x0cinsight_type\x18\x06 \x01(\x0e\x32\x1f.engage.insights.v1.InsightType\x12\x35\n\x0ctrigger_type\x18\x07 \x01(\x0e\x32\x1f.engage.insights.v1.TriggerType\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06period\x18\n \x01(\t\x12>\n\x0csubscription\x18\x0b \x01(\x0b\x32(.engage.insights.v1.SubscriptionSnapshot\x12\x32\n\x08\x61\x63\x63ounts\x18\x0c \x03(\x0b\x32 .engage.insights.v1.BasicAccount\x12;\n\x0f\x61\x63\x63ount_derived\x18\r \x01(\x0b\x32\".engage.insights.v1.AccountDerived\x12\x36\n\rchange_values\x18\x0e \x03(\x0b\x32\x1f.engage.insights.v1.ChangeValue\x12;\n\x0btransaction\x18\x0f \x01(\x0b\x32&.engage.insights.v1.TransactionDerived\x12=\n\x10last_interaction\x18\x10 \x01(\x0e\x32#.engage.insights.v1.InteractionType\x12>\n\x11suggested_actions\x18\x11 \x03(\x0b\x32#.engage.insights.v1.SuggestedAction\"i\n\x16TriggerInsightsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x15\n\rinsight_names\x18\x02 \x03(\t\x12#\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x14.engage.type.v1.Date\"\x83\x01\n\x17TriggerInsightsResponse\x12/\n\tgenerated\x18\x01 \x03(\x0b\x32\x1c.engage.insights.v1.FeedItem\x12\x37\n\rnot_generated\x18\x02 \x03(\x0b\x32 .engage.insights.v1.NotGenerated\"D\n\x0cNotGenerated\x12\x14\n\x0cinsight_name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06period\x18\x03 \x01(\t\"\x99\x01\n\x0eGetFeedRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x15\n\rinsight_names\x18\x02 \x03(\t\x12\x34\n\x11\x63reate_date_range\x18\x03 \x01(\x0b\x32\x19.engage.type.v1.DateRange\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"V\n\x0fGetFeedResponse\x12*\n\x04\x66\x65\x65\x64\x18\x01 \x03(\x0b\x32\x1c.engage.insights.v1.FeedItem\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"`\n\x18RecordInteractionRequest\x12\x11\n\tfeed_item\x18\x01 \x01(\t\x12\x31\n\x04type\x18\x02 \x01(\x0e\x32#.engage.insights.v1.InteractionType\"\x95\x01\n\x0bInteraction\x12\x11\n\tfeed_item\x18\x01 \x01(\t\x12\x31\n\x04type\x18\x02 \x01(\x0e\x32#.engage.insights.v1.InteractionType\x12\x0f\n\x07subject\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Q\n\x16RunInsightBatchRequest\x12#\n\x05\x61s_of\x18\x01 \x01(\x0b\x32\x14.engage.type.v1.Date\x12\x12\n\nchunk_size\x18\x02 \x01(\x05\"\xc1\x02\n\x0cInsightBatch\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x02 \x01(\t\x12#\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x14.engage.type.v1.Date\x12-\n\x05state\x18\x04 \x01(\x0e\x32\x1e.engage.insights.v1.BatchState\x12\x14\n\x0ctotal_chunks\x18\x05 \x01(\x05\x12\x13\n\x0b\x64one_chunks\x18\x06 \x01(\x05\x12\x17\n\x0fusers_evaluated\x18\x07 \x01(\x03\x12\x17\n\x0fitems_generated\x18\x08 \x01(\x03\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"&\n\x16GetInsightBatchRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"B\n\x19ListInsightBatchesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"p\n\x1aListInsightBatchesResponse\x12\x39\n\x0finsight_batches\x18\x01 \x03(\x0b\x32 .engage.insights.v1.InsightBatch\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*|\n\x0bInsightType\x12\x1c\n\x18INSIGHT_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n\x16INSIGHT_TYPE_AGGREGATE\x10\x01\x12\x1c\n\x18INSIGHT_TYPE_TRANSACTION\x10\x02\x12\x15\n\x11INSIGHT_TYPE_GOAL\x10\x03*^\n\x0bTriggerType\x12\x1c\n\x18TRIGGER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15TRIGGER_TYPE_SCHEDULE\x10\x01\x12\x16\n\x12TRIGGER_TYPE_EVENT\x10\x02*l\n\tFrequency\x12\x19\n\x15\x46REQUENCY_UNSPECIFIED\x10\x00\x12\x15\n\x11\x46REQUENCY_MONTHLY\x10\x01\x12\x13\n\x0f\x46REQUENCY_DAILY\x10\x02\x12\x18\n\x14\x46REQUENCY_EACH_EVENT\x10\x03*\x83\x01\n\x08\x44uration\x12\x18\n\x14\x44URATION_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x44URATION_LAST_THREE_MONTHS\x10\x01\x12\x1c\n\x18\x44URATION_LAST_SIX_MONTHS\x10\x02\x12\x1f\n\x1b\x44URATION_LAST_TWELVE_MONTHS\x10\x03*\x80\x01\n\rThresholdType\x12\x1e\n\x1aTHRESHOLD_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n\x16THRESHOLD_TYPE_PERCENT\x10\x01\x12\x19\n\x15THRESHOLD_TYPE_AMOUNT\x10\x02\x12\x18\n\x14THRESHOLD_TYPE_COUNT\x10\x03*X\n\nEntityType\x12\x1b\n\x17\x45NTITY_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45NTITY_TYPE_ACCOUNT\x10\x01\x12\x14\n\x10\x45NTITY_TYPE_GOAL\x10\x02*\xaa\x01\n\x0fInteractionType\x12 \n\x1cINTERACTION_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17INTERACTION_TYPE_VIEWED\x10\x01\x12\x1c\n\x18INTERACTION_TYPE_CLICKED\x10\x02\x12\x1e\n\x1aINTERACTION_TYPE_DISMISSED\x10\x03\x12\x1a\n\x16INTERACTION_TYPE_ACTED\x10\x04*]\n\nBatchState\x12\x1b\n\x17\x42\x41TCH_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x42\x41TCH_STATE_RUNNING\x10\x01\x12\x19\n\x15\x42\x41TCH_STATE_SUCCEEDED\x10\x02\x32\xed\x05\n\x0fInsightsService\x12\x7f\n\x16ListInsightDefinitions\x12\x31.engage.insights.v1.ListInsightDefinitionsRequest\x1a\x32.engage.insights.v1.ListInsightDefinitionsResponse\x12j\n\x0fTriggerInsights\x12*.engage.insights.v1.TriggerInsightsRequest\x1a+.engage.insights.v1.TriggerInsightsResponse\x12R\n\x07GetFeed\x12\".engage.insights.v1.GetFeedRequest\x1a#.engage.insights.v1.GetFeedResponse\x12\x62\n\x11RecordInteraction\x12,.engage.insights.v1.RecordInteractionRequest\x1a\x1f.engage.insights.v1.Interaction\x12_\n\x0fRunInsightBatch\x12*.engage.insights.v1.RunInsightBatchRequest\x1a .engage.insights.v1.InsightBatch\x12_\n\x0fGetInsightBatch\x12*.engage.insights.v1.GetInsightBatchRequest\x1a .engage.insights.v1.InsightBatch\x12s\n\x12ListInsightBatches\x12-.engage.insights.v1.ListInsightBatchesRequest\x1a..engage.insights.v1.ListInsightBatchesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'engage.insights.v1.insights_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INSIGHTTYPE']._serialized_start=4073
-  _globals['_INSIGHTTYPE']._serialized_end=4197
-  _globals['_TRIGGERTYPE']._serialized_start=4199
-  _globals['_TRIGGERTYPE']._serialized_end=4293
-  _globals['_FREQUENCY']._serialized_start=4295
-  _globals['_FREQUENCY']._serialized_end=4403
-  _globals['_DURATION']._serialized_start=4406
-  _globals['_DURATION']._serialized_end=4537
-  _globals['_THRESHOLDTYPE']._serialized_start=4540
-  _globals['_THRESHOLDTYPE']._serialized_end=4668
-  _globals['_ENTITYTYPE']._serialized_start=4670
-  _globals['_ENTITYTYPE']._serialized_end=4758
-  _globals['_INTERACTIONTYPE']._serialized_start=4761
-  _globals['_INTERACTIONTYPE']._serialized_end=4931
-  _globals['_BATCHSTATE']._serialized_start=4933
-  _globals['_BATCHSTATE']._serialized_end=5026
+  _globals['_INSIGHTTYPE']._serialized_start=4346
+  _globals['_INSIGHTTYPE']._serialized_end=4470
+  _globals['_TRIGGERTYPE']._serialized_start=4472
+  _globals['_TRIGGERTYPE']._serialized_end=4566
+  _globals['_FREQUENCY']._serialized_start=4568
+  _globals['_FREQUENCY']._serialized_end=4676
+  _globals['_DURATION']._serialized_start=4679
+  _globals['_DURATION']._serialized_end=4810
+  _globals['_THRESHOLDTYPE']._serialized_start=4813
+  _globals['_THRESHOLDTYPE']._serialized_end=4941
+  _globals['_ENTITYTYPE']._serialized_start=4943
+  _globals['_ENTITYTYPE']._serialized_end=5031
+  _globals['_INTERACTIONTYPE']._serialized_start=5034
+  _globals['_INTERACTIONTYPE']._serialized_end=5204
+  _globals['_BATCHSTATE']._serialized_start=5206
+  _globals['_BATCHSTATE']._serialized_end=5299
   _globals['_THRESHOLDDEFINITION']._serialized_start=193
   _globals['_THRESHOLDDEFINITION']._serialized_end=334
   _globals['_INSIGHTDEFINITION']._serialized_start=337
@@ -63,40 +63,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_THRESHOLDVALUE']._serialized_end=1093
   _globals['_SUBSCRIPTIONSNAPSHOT']._serialized_start=1096
   _globals['_SUBSCRIPTIONSNAPSHOT']._serialized_end=1325
-  _globals['_BASICACCOUNT']._serialized_start=1328
-  _globals['_BASICACCOUNT']._serialized_end=1508
-  _globals['_ACCOUNTDERIVED']._serialized_start=1511
-  _globals['_ACCOUNTDERIVED']._serialized_end=1641
-  _globals['_CHANGEVALUE']._serialized_start=1643
-  _globals['_CHANGEVALUE']._serialized_end=1747
-  _globals['_TRANSACTIONDERIVED']._serialized_start=1750
-  _globals['_TRANSACTIONDERIVED']._serialized_end=1941
-  _globals['_FEEDITEM']._serialized_start=1944
-  _globals['_FEEDITEM']._serialized_end=2637
-  _globals['_TRIGGERINSIGHTSREQUEST']._serialized_start=2639
-  _globals['_TRIGGERINSIGHTSREQUEST']._serialized_end=2744
-  _globals['_TRIGGERINSIGHTSRESPONSE']._serialized_start=2747
-  _globals['_TRIGGERINSIGHTSRESPONSE']._serialized_end=2878
-  _globals['_NOTGENERATED']._serialized_start=2880
-  _globals['_NOTGENERATED']._serialized_end=2948
-  _globals['_GETFEEDREQUEST']._serialized_start=2951
-  _globals['_GETFEEDREQUEST']._serialized_end=3104
-  _globals['_GETFEEDRESPONSE']._serialized_start=3106
-  _globals['_GETFEEDRESPONSE']._serialized_end=3192
-  _globals['_RECORDINTERACTIONREQUEST']._serialized_start=3194
-  _globals['_RECORDINTERACTIONREQUEST']._serialized_end=3290
-  _globals['_INTERACTION']._serialized_start=3293
-  _globals['_INTERACTION']._serialized_end=3442
-  _globals['_RUNINSIGHTBATCHREQUEST']._serialized_start=3444
-  _globals['_RUNINSIGHTBATCHREQUEST']._serialized_end=3525
-  _globals['_INSIGHTBATCH']._serialized_start=3528
-  _globals['_INSIGHTBATCH']._serialized_end=3849
-  _globals['_GETINSIGHTBATCHREQUEST']._serialized_start=3851
-  _globals['_GETINSIGHTBATCHREQUEST']._serialized_end=3889
-  _globals['_LISTINSIGHTBATCHESREQUEST']._serialized_start=3891
-  _globals['_LISTINSIGHTBATCHESREQUEST']._serialized_end=3957
-  _globals['_LISTINSIGHTBATCHESRESPONSE']._serialized_start=3959
-  _globals['_LISTINSIGHTBATCHESRESPONSE']._serialized_end=4071
-  _globals['_INSIGHTSSERVICE']._serialized_start=5029
-  _globals['_INSIGHTSSERVICE']._serialized_end=5778
+  _globals['_LINK']._serialized_start=1327
+  _globals['_LINK']._serialized_end=1367
+  _globals['_BASICACCOUNT']._serialized_start=1370
+  _globals['_BASICACCOUNT']._serialized_end=1590
+  _globals['_SUGGESTEDACTION']._serialized_start=1592
+  _globals['_SUGGESTEDACTION']._serialized_end=1717
+  _globals['_ACCOUNTDERIVED']._serialized_start=1720
+  _globals['_ACCOUNTDERIVED']._serialized_end=1850
+  _globals['_CHANGEVALUE']._serialized_start=1852
+  _globals['_CHANGEVALUE']._serialized_end=1956
+  _globals['_TRANSACTIONDERIVED']._serialized_start=1959
+  _globals['_TRANSACTIONDERIVED']._serialized_end=2150
+  _globals['_FEEDITEM']._serialized_start=2153
+  _globals['_FEEDITEM']._serialized_end=2910
+  _globals['_TRIGGERINSIGHTSREQUEST']._serialized_start=2912
+  _globals['_TRIGGERINSIGHTSREQUEST']._serialized_end=3017
+  _globals['_TRIGGERINSIGHTSRESPONSE']._serialized_start=3020
+  _globals['_TRIGGERINSIGHTSRESPONSE']._serialized_end=3151
+  _globals['_NOTGENERATED']._serialized_start=3153
+  _globals['_NOTGENERATED']._serialized_end=3221
+  _globals['_GETFEEDREQUEST']._serialized_start=3224
+  _globals['_GETFEEDREQUEST']._serialized_end=3377
+  _globals['_GETFEEDRESPONSE']._serialized_start=3379
+  _globals['_GETFEEDRESPONSE']._serialized_end=3465
+  _globals['_RECORDINTERACTIONREQUEST']._serialized_start=3467
+  _globals['_RECORDINTERACTIONREQUEST']._serialized_end=3563
+  _globals['_INTERACTION']._serialized_start=3566
+  _globals['_INTERACTION']._serialized_end=3715
+  _globals['_RUNINSIGHTBATCHREQUEST']._serialized_start=3717
+  _globals['_RUNINSIGHTBATCHREQUEST']._serialized_end=3798
+  _globals['_INSIGHTBATCH']._serialized_start=3801
+  _globals['_INSIGHTBATCH']._serialized_end=4122
+  _globals['_GETINSIGHTBATCHREQUEST']._serialized_start=4124
+  _globals['_GETINSIGHTBATCHREQUEST']._serialized_end=4162
+  _globals['_LISTINSIGHTBATCHESREQUEST']._serialized_start=4164
+  _globals['_LISTINSIGHTBATCHESREQUEST']._serialized_end=4230
+  _globals['_LISTINSIGHTBATCHESRESPONSE']._serialized_start=4232
+  _globals['_LISTINSIGHTBATCHESRESPONSE']._serialized_end=4344
+  _globals['_INSIGHTSSERVICE']._serialized_start=5302
+  _globals['_INSIGHTSSERVICE']._serialized_end=6051
 # @@protoc_insertion_point(module_scope)

@@ -354,6 +354,34 @@ class SubscriptionSnapshot(_message.Message):
 Global___SubscriptionSnapshot: _TypeAlias = SubscriptionSnapshot  # noqa: Y015
 
 @_typing.final
+class Link(_message.Message):
+    """Where the bank's app shows an entity (the reference's link {entityName, url})."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTITY_NAME_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    entity_name: _builtins.str
+    """e.g. "account"."""
+    url: _builtins.str
+    """From the bank's template for the insight (its bank subscription's account_link_template, with the
+    token {accountId}); by default "/accounts?accountId={accountId}", as in the reference.
+    """
+    def __init__(
+        self,
+        *,
+        entity_name: _builtins.str = ...,
+        url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entity_name", b"entity_name", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Link: _TypeAlias = Link  # noqa: Y015
+
+@_typing.final
 class BasicAccount(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -362,11 +390,16 @@ class BasicAccount(_message.Message):
     ACCOUNT_NAME_FIELD_NUMBER: _builtins.int
     ACCOUNT_TYPE_FIELD_NUMBER: _builtins.int
     CONTAINER_FIELD_NUMBER: _builtins.int
+    LINK_FIELD_NUMBER: _builtins.int
     account_id: _builtins.str
     provider_name: _builtins.str
     account_name: _builtins.str
     account_type: _ingest_service_pb2.AccountType.ValueType
     container: _ingest_service_pb2.Container.ValueType
+    @_builtins.property
+    def link(self) -> Global___Link:
+        """Unset on items generated before links were kept."""
+
     def __init__(
         self,
         *,
@@ -375,14 +408,51 @@ class BasicAccount(_message.Message):
         account_name: _builtins.str = ...,
         account_type: _ingest_service_pb2.AccountType.ValueType = ...,
         container: _ingest_service_pb2.Container.ValueType = ...,
+        link: Global___Link | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["link", b"link"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "account_name", b"account_name", "account_type", b"account_type", "container", b"container", "provider_name", b"provider_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "account_name", b"account_name", "account_type", b"account_type", "container", b"container", "link", b"link", "provider_name", b"provider_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BasicAccount: _TypeAlias = BasicAccount  # noqa: Y015
+
+@_typing.final
+class SuggestedAction(_message.Message):
+    """What the item suggests the user do (the reference's "Suggested Action")."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_TYPE_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    FROM_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    TO_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    action_type: _builtins.str
+    """MOVE_EXCESS_TO_SAVINGS (SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE): move `amount`, the savings
+    above their average and at most what the account holds, from the user's current account holding
+    the most to their savings or investment account holding the most.
+    """
+    from_account_id: _builtins.str
+    to_account_id: _builtins.str
+    """Empty when the user has no savings or investment account: the bank's app offers one."""
+    @_builtins.property
+    def amount(self) -> _money_pb2.Money: ...
+    def __init__(
+        self,
+        *,
+        action_type: _builtins.str = ...,
+        amount: _money_pb2.Money | None = ...,
+        from_account_id: _builtins.str = ...,
+        to_account_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_type", b"action_type", "amount", b"amount", "from_account_id", b"from_account_id", "to_account_id", b"to_account_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SuggestedAction: _TypeAlias = SuggestedAction  # noqa: Y015
 
 @_typing.final
 class AccountDerived(_message.Message):
@@ -493,6 +563,7 @@ class FeedItem(_message.Message):
     CHANGE_VALUES_FIELD_NUMBER: _builtins.int
     TRANSACTION_FIELD_NUMBER: _builtins.int
     LAST_INTERACTION_FIELD_NUMBER: _builtins.int
+    SUGGESTED_ACTIONS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     feed_item_id: _builtins.str
     customer_id: _builtins.str
@@ -518,6 +589,10 @@ class FeedItem(_message.Message):
     def change_values(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChangeValue]: ...
     @_builtins.property
     def transaction(self) -> Global___TransactionDerived: ...
+    @_builtins.property
+    def suggested_actions(self) -> _containers.RepeatedCompositeFieldContainer[Global___SuggestedAction]:
+        """Empty when the insight suggests nothing (or the user has no current account to move money from)."""
+
     def __init__(
         self,
         *,
@@ -537,10 +612,11 @@ class FeedItem(_message.Message):
         change_values: _abc.Iterable[Global___ChangeValue] | None = ...,
         transaction: Global___TransactionDerived | None = ...,
         last_interaction: Global___InteractionType.ValueType = ...,
+        suggested_actions: _abc.Iterable[Global___SuggestedAction] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["account_derived", b"account_derived", "create_time", b"create_time", "expire_time", b"expire_time", "subscription", b"subscription", "transaction", b"transaction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_derived", b"account_derived", "accounts", b"accounts", "change_values", b"change_values", "create_time", b"create_time", "customer_id", b"customer_id", "expire_time", b"expire_time", "feed_item_id", b"feed_item_id", "insight_name", b"insight_name", "insight_title", b"insight_title", "insight_type", b"insight_type", "last_interaction", b"last_interaction", "name", b"name", "period", b"period", "subscription", b"subscription", "transaction", b"transaction", "trigger_type", b"trigger_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_derived", b"account_derived", "accounts", b"accounts", "change_values", b"change_values", "create_time", b"create_time", "customer_id", b"customer_id", "expire_time", b"expire_time", "feed_item_id", b"feed_item_id", "insight_name", b"insight_name", "insight_title", b"insight_title", "insight_type", b"insight_type", "last_interaction", b"last_interaction", "name", b"name", "period", b"period", "subscription", b"subscription", "suggested_actions", b"suggested_actions", "transaction", b"transaction", "trigger_type", b"trigger_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n3engage/subscriptions/v1/subscriptions_service.proto\x12\x17\x65ngage.subscriptions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"a\n\tThreshold\x12\x11\n\x04name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04type\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05value\x18\x03 \x01(\tH\x02\x88\x01\x01\x42\x07\n\x05_nameB\x07\n\x05_typeB\x08\n\x06_value\"\x8e\x02\n\rConfiguration\x12\x18\n\x0b\x65ntity_type\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x16\n\tentity_id\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x1a\n\ris_subscribed\x18\x03 \x01(\x08H\x02\x88\x01\x01\x12\x16\n\tfrequency\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x15\n\x08\x64uration\x18\x05 \x01(\tH\x04\x88\x01\x01\x12\x35\n\tthreshold\x18\x06 \x03(\x0b\x32\".engage.subscriptions.v1.ThresholdB\x0e\n\x0c_entity_typeB\x0c\n\n_entity_idB\x10\n\x0e_is_subscribedB\x0c\n\n_frequencyB\x0b\n\t_duration\"\xac\x03\n\x13InsightSubscription\x12\x19\n\x0cinsight_name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1a\n\rinsight_title\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x19\n\x0cinsight_type\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x19\n\x0ctrigger_type\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x12\n\ncontainers\x18\x05 \x03(\t\x12\x18\n\x0b\x64\x65scription\x18\x06 \x01(\tH\x04\x88\x01\x01\x12\x19\n\x11\x61pplicable_entity\x18\x07 \x03(\t\x12\x46\n\x16\x63ustomer_configuration\x18\x08 \x03(\x0b\x32&.engage.subscriptions.v1.Configuration\x12\x42\n\x12user_configuration\x18\t \x03(\x0b\x32&.engage.subscriptions.v1.ConfigurationB\x0f\n\r_insight_nameB\x10\n\x0e_insight_titleB\x0f\n\r_insight_typeB\x0f\n\r_trigger_typeB\x0e\n\x0c_description\"4\n\x1bGetBankSubscriptionsRequest\x12\x15\n\rinsight_names\x18\x01 \x03(\t\"`\n\x11\x42\x61nkSubscriptions\x12K\n\x15\x63ustomer_subscription\x18\x01 \x03(\x0b\x32,.engage.subscriptions.v1.InsightSubscription\"m\n\x1eUpdateBankSubscriptionsRequest\x12K\n\x15\x63ustomer_subscription\x18\x01 \x03(\x0b\x32,.engage.subscriptions.v1.InsightSubscription\"I\n\x1bGetUserSubscriptionsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x15\n\rinsight_names\x18\x02 \x03(\t\"\\\n\x11UserSubscriptions\x12G\n\x11user_subscription\x18\x01 \x03(\x0b\x32,.engage.subscriptions.v1.InsightSubscription\"~\n\x1eUpdateUserSubscriptionsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12G\n\x11user_subscription\x18\x02 \x03(\x0b\x32,.engage.subscriptions.v1.InsightSubscription\"\xc6\x01\n\x12SubscriptionChange\x12\x14\n\x0cinsight_name\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x12\n\nchanged_by\x18\x03 \x01(\t\x12\x17\n\x0f\x63hanged_by_role\x18\x04 \x01(\t\x12/\n\x0b\x63hange_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x62\x65\x66ore_json\x18\x06 \x01(\t\x12\x12\n\nafter_json\x18\x07 \x01(\t\"\\\n\x1eListSubscriptionChangesRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"x\n\x1fListSubscriptionChangesResponse\x12<\n\x07\x63hanges\x18\x01 \x03(\x0b\x32+.engage.subscriptions.v1.SubscriptionChange\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x99\x05\n\x14SubscriptionsService\x12x\n\x14GetBankSubscriptions\x12\x34.engage.subscriptions.v1.GetBankSubscriptionsRequest\x1a*.engage.subscriptions.v1.BankSubscriptions\x12~\n\x17UpdateBankSubscriptions\x12\x37.engage.subscriptions.v1.UpdateBankSubscriptionsRequest\x1a*.engage.subscriptions.v1.BankSubscriptions\x12x\n\x14GetUserSubscriptions\x12\x34.engage.subscriptions.v1.GetUserSubscriptionsRequest\x1a*.engage.subscriptions.v1.UserSubscriptions\x12~\n\x17UpdateUserSubscriptions\x12\x37.engage.subscriptions.v1.UpdateUserSubscriptionsRequest\x1a*.engage.subscriptions.v1.UserSubscriptions\x12\x8c\x01\n\x17ListSubscriptionChanges\x12\x37.engage.subscriptions.v1.ListSubscriptionChangesRequest\x1a\x38.engage.subscriptions.v1.ListSubscriptionChangesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n3engage/subscriptions/v1/subscriptions_service.proto\x12\x17\x65ngage.subscriptions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"a\n\tThreshold\x12\x11\n\x04name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04type\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05value\x18\x03 \x01(\tH\x02\x88\x01\x01\x42\x07\n\x05_nameB\x07\n\x05_typeB\x08\n\x06_value\"\x8e\x02\n\rConfiguration\x12\x18\n\x0b\x65ntity_type\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x16\n\tentity_id\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x1a\n\ris_subscribed\x18\x03 \x01(\x08H\x02\x88\x01\x01\x12\x16\n\tfrequency\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x15\n\x08\x64uration\x18\x05 \x01(\tH\x04\x88\x01\x01\x12\x35\n\tthreshold\x18\x06 \x03(\x0b\x32\".engage.subscriptions.v1.ThresholdB\x0e\n\x0c_entity_typeB\x0c\n\n_entity_idB\x10\n\x0e_is_subscribedB\x0c\n\n_frequencyB\x0b\n\t_duration\"\xea\x03\n\x13InsightSubscription\x12\x19\n\x0cinsight_name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1a\n\rinsight_title\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x19\n\x0cinsight_type\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x19\n\x0ctrigger_type\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x12\n\ncontainers\x18\x05 \x03(\t\x12\x18\n\x0b\x64\x65scription\x18\x06 \x01(\tH\x04\x88\x01\x01\x12\x19\n\x11\x61pplicable_entity\x18\x07 \x03(\t\x12\x46\n\x16\x63ustomer_configuration\x18\x08 \x03(\x0b\x32&.engage.subscriptions.v1.Configuration\x12\x42\n\x12user_configuration\x18\t \x03(\x0b\x32&.engage.subscriptions.v1.Configuration\x12\"\n\x15\x61\x63\x63ount_link_template\x18\n \x01(\tH\x05\x88\x01\x01\x42\x0f\n\r_insight_nameB\x10\n\x0e_insight_titleB\x0f\n\r_insight_typeB\x0f\n\r_trigger_typeB\x0e\n\x0c_descriptionB\x18\n\x16_account_link_template\"4\n\x1bGetBankSubscriptionsRequest\x12\x15\n\rinsight_names\x18\x01 \x03(\t\"`\n\x11\x42\x61nkSubscriptions\x12K\n\x15\x63ustomer_subscription\x18\x01 \x03(\x0b\x32,.engage.subscriptions.v1.InsightSubscription\"m\n\x1eUpdateBankSubscriptionsRequest\x12K\n\x15\x63ustomer_subscription\x18\x01 \x03(\x0b\x32,.engage.subscriptions.v1.InsightSubscription\"I\n\x1bGetUserSubscriptionsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x15\n\rinsight_names\x18\x02 \x03(\t\"\\\n\x11UserSubscriptions\x12G\n\x11user_subscription\x18\x01 \x03(\x0b\x32,.engage.subscriptions.v1.InsightSubscription\"~\n\x1eUpdateUserSubscriptionsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12G\n\x11user_subscription\x18\x02 \x03(\x0b\x32,.engage.subscriptions.v1.InsightSubscription\"\xc6\x01\n\x12SubscriptionChange\x12\x14\n\x0cinsight_name\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x12\n\nchanged_by\x18\x03 \x01(\t\x12\x17\n\x0f\x63hanged_by_role\x18\x04 \x01(\t\x12/\n\x0b\x63hange_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x62\x65\x66ore_json\x18\x06 \x01(\t\x12\x12\n\nafter_json\x18\x07 \x01(\t\"\\\n\x1eListSubscriptionChangesRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"x\n\x1fListSubscriptionChangesResponse\x12<\n\x07\x63hanges\x18\x01 \x03(\x0b\x32+.engage.subscriptions.v1.SubscriptionChange\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x99\x05\n\x14SubscriptionsService\x12x\n\x14GetBankSubscriptions\x12\x34.engage.subscriptions.v1.GetBankSubscriptionsRequest\x1a*.engage.subscriptions.v1.BankSubscriptions\x12~\n\x17UpdateBankSubscriptions\x12\x37.engage.subscriptions.v1.UpdateBankSubscriptionsRequest\x1a*.engage.subscriptions.v1.BankSubscriptions\x12x\n\x14GetUserSubscriptions\x12\x34.engage.subscriptions.v1.GetUserSubscriptionsRequest\x1a*.engage.subscriptions.v1.UserSubscriptions\x12~\n\x17UpdateUserSubscriptions\x12\x37.engage.subscriptions.v1.UpdateUserSubscriptionsRequest\x1a*.engage.subscriptions.v1.UserSubscriptions\x12\x8c\x01\n\x17ListSubscriptionChanges\x12\x37.engage.subscriptions.v1.ListSubscriptionChangesRequest\x1a\x38.engage.subscriptions.v1.ListSubscriptionChangesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,25 +37,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONFIGURATION']._serialized_start=213
   _globals['_CONFIGURATION']._serialized_end=483
   _globals['_INSIGHTSUBSCRIPTION']._serialized_start=486
-  _globals['_INSIGHTSUBSCRIPTION']._serialized_end=914
-  _globals['_GETBANKSUBSCRIPTIONSREQUEST']._serialized_start=916
-  _globals['_GETBANKSUBSCRIPTIONSREQUEST']._serialized_end=968
-  _globals['_BANKSUBSCRIPTIONS']._serialized_start=970
-  _globals['_BANKSUBSCRIPTIONS']._serialized_end=1066
-  _globals['_UPDATEBANKSUBSCRIPTIONSREQUEST']._serialized_start=1068
-  _globals['_UPDATEBANKSUBSCRIPTIONSREQUEST']._serialized_end=1177
-  _globals['_GETUSERSUBSCRIPTIONSREQUEST']._serialized_start=1179
-  _globals['_GETUSERSUBSCRIPTIONSREQUEST']._serialized_end=1252
-  _globals['_USERSUBSCRIPTIONS']._serialized_start=1254
-  _globals['_USERSUBSCRIPTIONS']._serialized_end=1346
-  _globals['_UPDATEUSERSUBSCRIPTIONSREQUEST']._serialized_start=1348
-  _globals['_UPDATEUSERSUBSCRIPTIONSREQUEST']._serialized_end=1474
-  _globals['_SUBSCRIPTIONCHANGE']._serialized_start=1477
-  _globals['_SUBSCRIPTIONCHANGE']._serialized_end=1675
-  _globals['_LISTSUBSCRIPTIONCHANGESREQUEST']._serialized_start=1677
-  _globals['_LISTSUBSCRIPTIONCHANGESREQUEST']._serialized_end=1769
-  _globals['_LISTSUBSCRIPTIONCHANGESRESPONSE']._serialized_start=1771
-  _globals['_LISTSUBSCRIPTIONCHANGESRESPONSE']._serialized_end=1891
-  _globals['_SUBSCRIPTIONSSERVICE']._serialized_start=1894
-  _globals['_SUBSCRIPTIONSSERVICE']._serialized_end=2559
+  _globals['_INSIGHTSUBSCRIPTION']._serialized_end=976
+  _globals['_GETBANKSUBSCRIPTIONSREQUEST']._serialized_start=978
+  _globals['_GETBANKSUBSCRIPTIONSREQUEST']._serialized_end=1030
+  _globals['_BANKSUBSCRIPTIONS']._serialized_start=1032
+  _globals['_BANKSUBSCRIPTIONS']._serialized_end=1128
+  _globals['_UPDATEBANKSUBSCRIPTIONSREQUEST']._serialized_start=1130
+  _globals['_UPDATEBANKSUBSCRIPTIONSREQUEST']._serialized_end=1239
+  _globals['_GETUSERSUBSCRIPTIONSREQUEST']._serialized_start=1241
+  _globals['_GETUSERSUBSCRIPTIONSREQUEST']._serialized_end=1314
+  _globals['_USERSUBSCRIPTIONS']._serialized_start=1316
+  _globals['_USERSUBSCRIPTIONS']._serialized_end=1408
+  _globals['_UPDATEUSERSUBSCRIPTIONSREQUEST']._serialized_start=1410
+  _globals['_UPDATEUSERSUBSCRIPTIONSREQUEST']._serialized_end=1536
+  _globals['_SUBSCRIPTIONCHANGE']._serialized_start=1539
+  _globals['_SUBSCRIPTIONCHANGE']._serialized_end=1737
+  _globals['_LISTSUBSCRIPTIONCHANGESREQUEST']._serialized_start=1739
+  _globals['_LISTSUBSCRIPTIONCHANGESREQUEST']._serialized_end=1831
+  _globals['_LISTSUBSCRIPTIONCHANGESRESPONSE']._serialized_start=1833
+  _globals['_LISTSUBSCRIPTIONCHANGESRESPONSE']._serialized_end=1953
+  _globals['_SUBSCRIPTIONSSERVICE']._serialized_start=1956
+  _globals['_SUBSCRIPTIONSSERVICE']._serialized_end=2621
 # @@protoc_insertion_point(module_scope)

@@ -124,6 +124,7 @@ class InsightSubscription(_message.Message):
     APPLICABLE_ENTITY_FIELD_NUMBER: _builtins.int
     CUSTOMER_CONFIGURATION_FIELD_NUMBER: _builtins.int
     USER_CONFIGURATION_FIELD_NUMBER: _builtins.int
+    ACCOUNT_LINK_TEMPLATE_FIELD_NUMBER: _builtins.int
     insight_name: _builtins.str
     insight_title: _builtins.str
     """Bank level only."""
@@ -133,6 +134,12 @@ class InsightSubscription(_message.Message):
     """
     trigger_type: _builtins.str
     description: _builtins.str
+    account_link_template: _builtins.str
+    """Bank level only, Engage's own (not the reference's): the URL of each account's link in the
+    insight's feed items, a path in the app ("/...") or an https URL with the token {accountId}, at
+    most 500 characters. Reads show the one in force: "/accounts?accountId={accountId}" unless set.
+    Y800 when it is not such a template.
+    """
     @_builtins.property
     def containers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -153,11 +160,14 @@ class InsightSubscription(_message.Message):
         applicable_entity: _abc.Iterable[_builtins.str] | None = ...,
         customer_configuration: _abc.Iterable[Global___Configuration] | None = ...,
         user_configuration: _abc.Iterable[Global___Configuration] | None = ...,
+        account_link_template: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_insight_name", b"_insight_name", "_insight_title", b"_insight_title", "_insight_type", b"_insight_type", "_trigger_type", b"_trigger_type", "description", b"description", "insight_name", b"insight_name", "insight_title", b"insight_title", "insight_type", b"insight_type", "trigger_type", b"trigger_type"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_account_link_template", b"_account_link_template", "_description", b"_description", "_insight_name", b"_insight_name", "_insight_title", b"_insight_title", "_insight_type", b"_insight_type", "_trigger_type", b"_trigger_type", "account_link_template", b"account_link_template", "description", b"description", "insight_name", b"insight_name", "insight_title", b"insight_title", "insight_type", b"insight_type", "trigger_type", b"trigger_type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_insight_name", b"_insight_name", "_insight_title", b"_insight_title", "_insight_type", b"_insight_type", "_trigger_type", b"_trigger_type", "applicable_entity", b"applicable_entity", "containers", b"containers", "customer_configuration", b"customer_configuration", "description", b"description", "insight_name", b"insight_name", "insight_title", b"insight_title", "insight_type", b"insight_type", "trigger_type", b"trigger_type", "user_configuration", b"user_configuration"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_account_link_template", b"_account_link_template", "_description", b"_description", "_insight_name", b"_insight_name", "_insight_title", b"_insight_title", "_insight_type", b"_insight_type", "_trigger_type", b"_trigger_type", "account_link_template", b"account_link_template", "applicable_entity", b"applicable_entity", "containers", b"containers", "customer_configuration", b"customer_configuration", "description", b"description", "insight_name", b"insight_name", "insight_title", b"insight_title", "insight_type", b"insight_type", "trigger_type", b"trigger_type", "user_configuration", b"user_configuration"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__account_link_template: _TypeAlias = _typing.Literal["account_link_template"]  # noqa: Y015
+    _WhichOneofArgType__account_link_template: _TypeAlias = _typing.Literal["_account_link_template", b"_account_link_template"]  # noqa: Y015
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
     _WhichOneofReturnType__insight_name: _TypeAlias = _typing.Literal["insight_name"]  # noqa: Y015
@@ -168,6 +178,8 @@ class InsightSubscription(_message.Message):
     _WhichOneofArgType__insight_type: _TypeAlias = _typing.Literal["_insight_type", b"_insight_type"]  # noqa: Y015
     _WhichOneofReturnType__trigger_type: _TypeAlias = _typing.Literal["trigger_type"]  # noqa: Y015
     _WhichOneofArgType__trigger_type: _TypeAlias = _typing.Literal["_trigger_type", b"_trigger_type"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__account_link_template) -> _WhichOneofReturnType__account_link_template | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
     @_typing.overload

@@ -1,13 +1,19 @@
 """SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE: the user's savings (BANK and INVESTMENT balances) are
-above their average month-end total over the chosen duration by more than the CHANGE threshold."""
+above their average month-end total over the chosen duration by more than the CHANGE threshold.
+
+Each account listed carries its link (the bank's template, server.domain.insights.links), and the item
+the reference's suggested action, "move any excess into an account that earns higher returns", as
+MOVE_EXCESS_TO_SAVINGS: the excess (the change amount, at most what the account holds) from the user's
+current account holding the most, to their savings or investment account holding the most; with no
+such account the destination is empty, for the bank's app to offer one (the reference's cross-sell)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from server.domain.ingest.model import Container
+from server.domain.ingest.model import AccountType, Container
 from server.domain.insights.definition import (
     Duration,
     EffectiveSubscription,
@@ -19,10 +25,14 @@ from server.domain.insights.definition import (
     ThresholdType,
     TriggerType,
 )
+from server.domain.insights.links import account_link
 from server.domain.money import STORAGE_SCALE, from_scaled
 
 NAME = "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE"
 CENT = Decimal("0.01")
+MOVE_EXCESS_TO_SAVINGS = "MOVE_EXCESS_TO_SAVINGS"
+# Where the excess is suggested to go: accounts that earn more than a current account.
+_SAVINGS_TYPES = frozenset({AccountType.SAVINGS.value, AccountType.INVESTMENT.value})
 
 DEFINITION = InsightDefinition(
     name=NAME,
@@ -101,7 +111,8 @@ def evaluate(accounts: list[SavingsAccount], subscription: EffectiveSubscription
         return None
     return {
         "accounts": [{"accountId": a.account_id, "providerName": a.provider_name, "accountName": a.account_name,
-                      "accountType": a.account_type, "container": a.container} for a in eligible],
+                      "accountType": a.account_type, "container": a.container,
+                      "link": account_link(subscription.account_link_template, a.account_id)} for a in eligible],
         "accountDerived": {
             "totalAvailableBalance": {"amount": str(round_money(figures.total)), "currency": currency},
             "averageAvailableBalance": {"amount": str(figures.average), "currency": currency},
@@ -109,7 +120,26 @@ def evaluate(accounts: list[SavingsAccount], subscription: EffectiveSubscription
         "changeValue": [{"changeType": "SAVINGS_AMOUNT",
                          "changeAmount": {"amount": str(round_money(figures.change_amount)), "currency": currency},
                          "changePercent": str(figures.change_percent)}],
+        "suggestedActions": move_excess_actions(eligible, figures.change_amount, currency),
     }
+
+
+def move_excess_actions(accounts: list[SavingsAccount], excess: Decimal, currency: str) -> list[dict[str, Any]]:
+    """The suggested move of the excess: none when no current account holds money to move. Largest
+    balance first, then the smallest account id, so that the choice does not depend on the order read."""
+    def largest(candidates: list[SavingsAccount]) -> SavingsAccount | None:
+        return min(candidates, key=lambda a: (-a.balance, a.account_id), default=None)
+
+    source = largest([a for a in accounts if a.account_type == AccountType.CHECKING.value and a.balance > 0])
+    if source is None:
+        return []
+    destination = largest([a for a in accounts if a.account_type in _SAVINGS_TYPES
+                           or a.container == Container.INVESTMENT.value])
+    amount = min(round_money(excess), from_scaled(source.balance).quantize(CENT, rounding=ROUND_DOWN))
+    if amount <= 0:
+        return []
+    return [{"actionType": MOVE_EXCESS_TO_SAVINGS, "amount": {"amount": str(amount), "currency": currency},
+             "fromAccountId": source.account_id, "toAccountId": destination.account_id if destination else ""}]
 
 
 def _may_have_grown(total: int, month_totals_sum: int, months: int) -> bool:
