@@ -16,6 +16,7 @@ from server.config import Settings
 from server.health import watch_readiness
 from server.logging import configure_logging
 from server.metrics import serve_metrics
+from server.pass_web_service import pass_web_service_app
 from server.process_tuning import new_event_loop, tune_garbage_collector
 from server.receipts import receipts_app
 
@@ -37,6 +38,12 @@ async def serve(settings: Settings) -> None:
         await receipts.setup()
         await web.TCPSite(receipts, settings.grpc_host, settings.receipts_port).start()
         log.info("receipts_endpoint_started", port=settings.receipts_port)
+    wallet = None
+    if settings.pass_web_service_port:
+        wallet = web.AppRunner(pass_web_service_app(services), access_log=None)
+        await wallet.setup()
+        await web.TCPSite(wallet, settings.grpc_host, settings.pass_web_service_port).start()
+        log.info("pass_web_service_started", port=settings.pass_web_service_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -47,6 +54,8 @@ async def serve(settings: Settings) -> None:
     await server.stop(settings.shutdown_grace_seconds)
     if receipts is not None:
         await receipts.cleanup()
+    if wallet is not None:
+        await wallet.cleanup()
     if stop_metrics is not None:
         stop_metrics()
     watcher.cancel()

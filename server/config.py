@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     # local port the server listens on for them; 0 = no receipt endpoint.
     receipts_base_url: str | None = None
     receipts_port: int = 0
+    # The local port of the pass web service Apple Wallet calls (register devices, fetch updated passes,
+    # download new ones); 0 = off. Wallets reach it at an apple_pass configuration's web_service_url.
+    # `make run` turns it on at the gRPC port + 2 when it is not set.
+    pass_web_service_port: int = Field(default=0, ge=0, le=65535)
     # Networks the workers may send to although they are not public (loopback, private, link-local),
     # comma-separated, e.g. a bank's own mail relay: '10.1.2.3/32'. Public addresses are always allowed.
     provider_networks_allowed: str = ""

@@ -29,6 +29,8 @@ from server.domain.engagement.templates import TemplateRenderError, render_parts
 from server.domain.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument
 from server.domain.ids import new_id
 from server.security.secret_box import SecretBox
+from server.services import wallet_sending
+from server.services.wallet_sending import PassPlan, WalletView
 from server.store.uow import UnitOfWork
 
 # Deliveries due within this horizon are handed to Redis right after their transaction commits (a job
@@ -108,18 +110,24 @@ async def record_trigger(uow: UnitOfWork, trigger: Trigger, setup: SendingSetup,
     addresses). Returns them and whether they are new: a trigger key seen before returns the first
     call's deliveries and records nothing, even if the event could no longer be sent now."""
     [trigger], setup = await _with_personas(uow, [trigger], setup)
+    wallet = await _load_wallet(uow, box, [trigger])
     try:
+        trigger, contact, passes = _plan_passes(trigger, setup, contact, wallet, box, now)
         deliveries = _plan_deliveries(trigger, setup, contact, box, now)
     except (FailedPrecondition, InvalidArgument):
         if await uow.deliveries.trigger_recorded(trigger.trigger_key):
             return await uow.deliveries.of_trigger(trigger.trigger_key), False
         raise
+    wallet_sending.attach(deliveries, passes)
+    if passes.writes:
+        uow.writes_more()  # the passes are written with the deliveries, in one transaction
     # Recorded as handed to the queue: the caller enqueues them once this is committed, and should that
     # fail the relay sweep finds them not picked up after its grace period. So enqueuing costs no second
     # write per trigger.
     if not await uow.deliveries.add_trigger(trigger.trigger_key, trigger.event.event_id, trigger.customer_id, now,
                                             deliveries, queued_until=now + PARK_HORIZON):
         return await uow.deliveries.of_trigger(trigger.trigger_key), False
+    await wallet_sending.save(uow, passes)
     return deliveries, True
 
 
@@ -132,6 +140,8 @@ async def record_triggers(uow: UnitOfWork, triggers: list[Trigger], setup: Sendi
     first trigger's deliveries. Raises when the rendered messages pass `content_limit` characters in
     all: each message is bounded, but a thousand of them at once would hold the shared server's memory."""
     triggers, setup = await _with_personas(uow, triggers, setup)
+    wallet = await _load_wallet(uow, box, triggers)
+    pass_plans: dict[int, PassPlan] = {}
     first_of_key: dict[str, int] = {}
     plans: dict[int, list[Delivery]] = {}
     unsendable: dict[int, DomainError] = {}
@@ -143,10 +153,13 @@ async def record_triggers(uow: UnitOfWork, triggers: list[Trigger], setup: Sendi
             continue
         first_of_key[trigger.trigger_key] = index
         try:
-            plans[index] = _plan_deliveries(trigger, setup, contacts.get(trigger.customer_id), box, now)
+            planned, contact, pass_plans[index] = _plan_passes(trigger, setup, contacts.get(trigger.customer_id),
+                                                                wallet, box, now)
+            plans[index] = _plan_deliveries(planned, setup, contact, box, now)
         except (FailedPrecondition, InvalidArgument) as exc:
             unsendable[index] = exc
             continue
+        wallet_sending.attach(plans[index], pass_plans[index])
         rendered += sum(len(part) for d in plans[index] for part in d.content.values())
         if rendered > content_limit:
             raise InvalidArgument("BATCH_CONTENT_TOO_LARGE", f"the rendered messages of these triggers pass "
@@ -155,6 +168,9 @@ async def record_triggers(uow: UnitOfWork, triggers: list[Trigger], setup: Sendi
     new_keys = await uow.deliveries.add_triggers(
         [RecordedTrigger(triggers[i].trigger_key, triggers[i].event.event_id, triggers[i].customer_id, plan)
          for i, plan in plans.items()], now, queued_until=now + PARK_HORIZON)
+    for index in plans:
+        if triggers[index].trigger_key in new_keys:
+            await wallet_sending.save(uow, pass_plans[index])
     # Keys recorded before this call, sendable now or not: the first call's deliveries answer them.
     recorded_before = {triggers[i].trigger_key for i in plans} - new_keys
     recorded_before |= await uow.deliveries.recorded_trigger_keys({triggers[i].trigger_key for i in unsendable})
@@ -182,10 +198,7 @@ def _plan_deliveries(trigger: Trigger, setup: SendingSetup, contact: Contact | N
         raise FailedPrecondition("APP_NOT_PUBLISHED", f"app '{event.app_id}' is not published: it cannot send",
                                  metadata={"app": event.app_id})
     contact = contact or Contact(trigger.customer_id)
-    context = {"customer": {"id": trigger.customer_id, **trigger.tokens.get("customer", {})},
-               "event": {"name": event.display_name}, "bank": {"name": setup.bank_name},
-               "persona": persona_tokens_context(setup.persona_tokens or {}, trigger.personas),
-               **{k: v for k, v in trigger.tokens.items() if k != "customer"}}
+    context = _context(trigger, setup)
     deliveries: list[Delivery] = []
     for message in event.messages:
         if trigger.channels is not None and message.channel not in trigger.channels:
@@ -203,6 +216,44 @@ def _plan_deliveries(trigger: Trigger, setup: SendingSetup, contact: Contact | N
             deliveries.append(_delivery(trigger, message.channel, target, {**content, **target.extra}, contact,
                                         box, now))
     return deliveries
+
+
+def _context(trigger: Trigger, setup: SendingSetup) -> dict[str, Any]:
+    """The values a trigger's messages may read as tokens."""
+    return {"customer": {"id": trigger.customer_id, **trigger.tokens.get("customer", {})},
+            "event": {"name": trigger.event.display_name}, "bank": {"name": setup.bank_name},
+            "persona": persona_tokens_context(setup.persona_tokens or {}, trigger.personas),
+            **{k: v for k, v in trigger.tokens.items() if k != "customer"}}
+
+
+def _sent_pass_types(trigger: Trigger) -> set[str]:
+    return wallet_sending.pass_types(trigger.channels, [(m.channel, m.content) for m in trigger.event.messages])
+
+
+async def _load_wallet(uow: UnitOfWork, box: SecretBox, triggers: list[Trigger]) -> WalletView:
+    wanted: dict[str, set[str]] = {}
+    for trigger in triggers:
+        types = _sent_pass_types(trigger)
+        if types:
+            wanted.setdefault(trigger.customer_id, set()).update(types)
+    return await wallet_sending.load_wallet(uow, box, wanted)
+
+
+def _plan_passes(trigger: Trigger, setup: SendingSetup, contact: Contact | None, wallet: WalletView, box: SecretBox,
+                 now: dt.datetime) -> tuple[Trigger, Contact | None, PassPlan]:
+    """The trigger's PASS messages (server.services.wallet_sending): the trigger with its `pass` tokens,
+    the contact with the devices registered for its passes, and what it writes to them."""
+    if not _sent_pass_types(trigger):
+        return trigger, contact, PassPlan()
+    context = _context(trigger, setup)
+    allowed = [m for m in trigger.event.messages if trigger.channels is None or m.channel in trigger.channels]
+    rendered = [_render(m, chosen_content(m.content, m.variants, trigger.personas), context, trigger.event.event_id)
+                for m in allowed if m.channel is Channel.PASS]
+    carried = any(m.channel in wallet_sending.CARRIERS for m in allowed)
+    plan = wallet_sending.plan_passes(trigger.customer_id, rendered, carried, wallet, box, now,
+                                      organization=setup.bank_name, description=trigger.event.display_name)
+    return (replace(trigger, tokens={**trigger.tokens, "pass": plan.tokens}),
+            wallet_sending.with_devices(contact, trigger.customer_id, plan), plan)
 
 
 def _render(message: EventMessage, content: dict[str, str], context: dict[str, Any], event_id: str

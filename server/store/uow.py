@@ -54,6 +54,7 @@ from server.store.repositories.transactions import TransactionsRepository
 from server.store.repositories.trigger_reads import TriggerReadsRepository
 from server.store.repositories.trigger_runtime import TriggerRuntimeRepository
 from server.store.repositories.triggers import BannersRepository, TriggerFiringsRepository, TriggerRulesRepository
+from server.store.repositories.wallet_passes import WalletPassesRepository, WalletRegistrationsRepository
 
 Repository = TypeVar("Repository")
 
@@ -133,6 +134,8 @@ class UnitOfWork:
     offer_suggestions = _Repository[OfferSuggestionsRepository](OfferSuggestionsRepository)
     bank_notifications = _Repository[BankNotificationsRepository](BankNotificationsRepository)
     references = _Repository[ReferencesRepository](ReferencesRepository)
+    wallet_passes = _Repository[WalletPassesRepository](WalletPassesRepository)
+    wallet_registrations = _Repository[WalletRegistrationsRepository](WalletRegistrationsRepository)
 
     def __init__(self, database: Database, tenant_id: str | None = None, *,
                  single_statement_write: bool = False) -> None:
@@ -163,6 +166,11 @@ class UnitOfWork:
         refused = request_error(exc)
         if refused is not None:
             raise refused from exc
+
+    def writes_more(self) -> None:
+        """The caller writes more than the one statement it declared (single_statement_write): its
+        writes join one transaction again."""
+        self.session.info.pop(driver.SINGLE_STATEMENT_WRITE, None)
 
     async def commit(self) -> None:
         await self.session.commit()

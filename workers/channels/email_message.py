@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import email.utils
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.charset import QP, Charset
 from email.message import Message
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import Compat32
@@ -42,8 +45,17 @@ def one_line(value: str) -> str:
     return " ".join(value.splitlines()).strip()
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with the message, of an application/* type."""
+
+    filename: str
+    subtype: str  # of application/: "vnd.apple.pkpass"
+    data: bytes
+
+
 def email_bytes(*, from_header: str, to: str, subject: str, message_id: str, delivery_id: str, text: str,
-                html: str) -> bytes:
+                html: str, attachments: Sequence[Attachment] = ()) -> bytes:
     plain = MIMEText(text or HTML_ONLY_TEXT, "plain", _UTF8)  # type: ignore[arg-type]
     mail: Message
     if html:
@@ -54,6 +66,13 @@ def email_bytes(*, from_header: str, to: str, subject: str, message_id: str, del
         mail.attach(MIMEText(html, "html", _UTF8))  # type: ignore[arg-type]
     else:
         mail = plain
+    if attachments:
+        body, mail = mail, MIMEMultipart("mixed", boundary=f"=_engage_{secrets.token_hex(16)}")
+        mail.attach(body)
+        for attachment in attachments:
+            part = MIMEApplication(attachment.data, attachment.subtype)  # base64
+            part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+            mail.attach(part)
     mail["From"] = from_header
     mail["To"] = one_line(to)
     mail["Subject"] = one_line(subject)

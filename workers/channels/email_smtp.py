@@ -5,14 +5,17 @@ and reused (workers.channels.smtp_sessions)."""
 
 from __future__ import annotations
 
+import base64
 import email.utils
+from collections.abc import Mapping
 
 import aiosmtplib
 
 from server.domain.engagement.sending import EGRESS_DENIED
+from server.domain.engagement.wallet_passes import ATTACHMENT_PREFIX
 from workers.channels.base import OutgoingMessage, ProviderConfig, SendResult, permanent, sent, temporary
 from workers.channels.egress import EgressDenied, EgressPolicy
-from workers.channels.email_message import email_bytes
+from workers.channels.email_message import Attachment, email_bytes
 from workers.channels.http import stable_uuid
 from workers.channels.smtp_sessions import DEFAULT_SESSIONS, SmtpSessions
 
@@ -54,7 +57,7 @@ class SmtpSender:
         return message_id, email_bytes(
             from_header=self._from, to=message.address, subject=message.content.get("subject", ""),
             message_id=message_id, delivery_id=message.delivery_id, text=message.content.get("text", ""),
-            html=message.content.get("html", ""))
+            html=message.content.get("html", ""), attachments=_passes(message.content))
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         message_id, data = self.build(message)
@@ -78,3 +81,10 @@ class SmtpSender:
 
     async def aclose(self) -> None:
         await self._sessions.aclose()
+
+
+def _passes(content: Mapping[str, str]) -> list[Attachment]:
+    """The Wallet passes a delivery carries (server.services.wallet_sending): .pkpass attachments."""
+    return [Attachment("pass.pkpass" if key == f"{ATTACHMENT_PREFIX}1" else f"pass-{key.rsplit('.', 1)[-1]}.pkpass",
+                       "vnd.apple.pkpass", base64.b64decode(value))
+            for key, value in sorted(content.items()) if key.startswith(ATTACHMENT_PREFIX)]

@@ -214,7 +214,15 @@ def _provider_rules(provider: str, settings: Mapping[str, str], secrets: Mapping
     elif provider == "apple_pass":
         if settings.get("pass_type_identifier") and not settings["pass_type_identifier"].startswith("pass."):
             found.append(FieldViolation("channel_config.settings.pass_type_identifier", "starts with 'pass.'"))
+        if settings.get("web_service_url") and not _HTTP_URL.match(settings["web_service_url"]):
+            found.append(FieldViolation("channel_config.settings.web_service_url",
+                                        "the pass web service's public http(s) URL (Wallet takes https only)"))
+        if settings.get("team_identifier") and len(settings["team_identifier"]) != 10:
+            found.append(FieldViolation("channel_config.settings.team_identifier", "10 characters"))
         found += _pass_certificate_violations(secrets)
+        if secrets.get("wwdr_certificate_pem") and pem_keys.certificate(secrets["wwdr_certificate_pem"]) is None:
+            found.append(FieldViolation("channel_config.secrets.wwdr_certificate_pem",
+                                        "Apple's WWDR intermediate certificate, PEM"))
     return found
 
 

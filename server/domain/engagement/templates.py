@@ -31,6 +31,8 @@ TOKEN_CATALOGUE: dict[str, frozenset[str]] = {
     "otp": frozenset({"code", "expires_minutes"}),
     "event": frozenset({"name"}),
     "bank": frozenset({"name"}),
+    # A new Wallet pass an event's PASS message issued: its download link (for an SMS) and serial number.
+    "pass": frozenset({"url", "serial_number"}),
     "data": frozenset({"*"}),
 }
 ALLOWED_FILTERS = frozenset({"default", "upper", "lower", "title", "capitalize", "trim", "round", "truncate"})

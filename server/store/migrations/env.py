@@ -18,6 +18,7 @@ from server.store import (  # noqa: F401  (registers its tables)
     personas_models,
     products_models,
     triggers_models,
+    wallet_models,
 )
 from server.store.models import Base
 

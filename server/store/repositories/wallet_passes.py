@@ -1,0 +1,115 @@
+"""The passes Engage issued and the devices registered for their updates, of one tenant."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+
+from sqlalchemy import delete, select, update
+
+from server.domain.engagement.wallet_passes import IssuedPass
+from server.store.driver import rowcount
+from server.store.repositories.base import TenantRepository
+from server.store.wallet_models import WalletPassRow, WalletRegistrationRow
+
+
+class WalletPassesRepository(TenantRepository):
+    async def get(self, pass_type_identifier: str, serial_number: str) -> IssuedPass | None:
+        row = await self.session.get(WalletPassRow, (self.tenant_id, pass_type_identifier, serial_number))
+        return _issued(row) if row else None
+
+    async def of_customers(self, customer_ids: Collection[str], pass_types: Collection[str]) -> list[IssuedPass]:
+        """The passes of these types the customers hold, in one query."""
+        if not customer_ids or not pass_types:
+            return []
+        rows = await self.session.scalars(select(WalletPassRow).where(
+            WalletPassRow.tenant_id == self.tenant_id, WalletPassRow.customer_id.in_(list(customer_ids)),
+            WalletPassRow.pass_type_identifier.in_(list(pass_types))).order_by(WalletPassRow.serial_number))
+        return [_issued(r) for r in rows]
+
+    async def by_download(self, token_hash: str) -> IssuedPass | None:
+        row = await self.session.scalar(select(WalletPassRow).where(
+            WalletPassRow.tenant_id == self.tenant_id, WalletPassRow.download_token_hash == token_hash))
+        return _issued(row) if row else None
+
+    async def add(self, issued: IssuedPass) -> None:
+        self.session.add(WalletPassRow(
+            tenant_id=self.tenant_id, pass_type_identifier=issued.pass_type_identifier,
+            serial_number=issued.serial_number, customer_id=issued.customer_id, sealed_token=issued.sealed_token,
+            parts=dict(issued.parts), download_token_hash=issued.download_token_hash,
+            download_expires_at=issued.download_expires_at, created_at=issued.created_at,
+            updated_at=issued.updated_at))
+        await self.session.flush()
+
+    async def update_parts(self, pass_type_identifier: str, serial_number: str, parts: dict[str, str],
+                           now: dt.datetime) -> bool:
+        """New content and lastUpdated; False when there is no such pass."""
+        result = await self.session.execute(update(WalletPassRow).where(
+            WalletPassRow.tenant_id == self.tenant_id, WalletPassRow.pass_type_identifier == pass_type_identifier,
+            WalletPassRow.serial_number == serial_number).values(parts=parts, updated_at=now))
+        return bool(rowcount(result))
+
+
+class WalletRegistrationsRepository(TenantRepository):
+    async def register(self, device: str, pass_type_identifier: str, serial_number: str, push_token: str,
+                       now: dt.datetime) -> bool:
+        """Registers the device for the pass's updates; True when it was not yet. The push token given
+        replaces the device's earlier one for every pass it holds (Apple gives a device one)."""
+        await self.session.execute(update(WalletRegistrationRow).where(
+            WalletRegistrationRow.tenant_id == self.tenant_id,
+            WalletRegistrationRow.device_library_identifier == device,
+            WalletRegistrationRow.push_token != push_token).values(push_token=push_token))
+        key = (self.tenant_id, device, pass_type_identifier, serial_number)
+        if await self.session.get(WalletRegistrationRow, key) is not None:
+            return False
+        self.session.add(WalletRegistrationRow(
+            tenant_id=self.tenant_id, device_library_identifier=device, pass_type_identifier=pass_type_identifier,
+            serial_number=serial_number, push_token=push_token, created_at=now))
+        await self.session.flush()
+        return True
+
+    async def unregister(self, device: str, pass_type_identifier: str, serial_number: str) -> bool:
+        result = await self.session.execute(delete(WalletRegistrationRow).where(
+            WalletRegistrationRow.tenant_id == self.tenant_id,
+            WalletRegistrationRow.device_library_identifier == device,
+            WalletRegistrationRow.pass_type_identifier == pass_type_identifier,
+            WalletRegistrationRow.serial_number == serial_number))
+        return bool(rowcount(result))
+
+    async def updated_since(self, device: str, pass_type_identifier: str, since: dt.datetime | None
+                            ) -> list[tuple[str, dt.datetime]]:
+        """(serial number, lastUpdated) of the passes of this type the device is registered for,
+        changed after `since` (all of them for None)."""
+        query = select(WalletPassRow.serial_number, WalletPassRow.updated_at).join(
+            WalletRegistrationRow, (WalletRegistrationRow.tenant_id == WalletPassRow.tenant_id)
+            & (WalletRegistrationRow.pass_type_identifier == WalletPassRow.pass_type_identifier)
+            & (WalletRegistrationRow.serial_number == WalletPassRow.serial_number)).where(
+            WalletRegistrationRow.tenant_id == self.tenant_id,
+            WalletRegistrationRow.device_library_identifier == device,
+            WalletRegistrationRow.pass_type_identifier == pass_type_identifier)
+        if since is not None:
+            query = query.where(WalletPassRow.updated_at > since)
+        return [(serial, updated) for serial, updated in await self.session.execute(
+            query.order_by(WalletPassRow.serial_number))]
+
+    async def push_tokens(self, passes: Collection[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+        """(pass type, serial) -> the push tokens of the devices registered for the pass."""
+        if not passes:
+            return {}
+        serials = {serial for _, serial in passes}
+        rows = await self.session.execute(select(
+            WalletRegistrationRow.pass_type_identifier, WalletRegistrationRow.serial_number,
+            WalletRegistrationRow.push_token).where(
+            WalletRegistrationRow.tenant_id == self.tenant_id, WalletRegistrationRow.serial_number.in_(serials))
+            .order_by(WalletRegistrationRow.device_library_identifier))
+        wanted = set(passes)
+        found: dict[tuple[str, str], list[str]] = {}
+        for pass_type, serial, token in rows:
+            if (pass_type, serial) in wanted:
+                found.setdefault((pass_type, serial), []).append(token)
+        return found
+
+
+def _issued(row: WalletPassRow) -> IssuedPass:
+    return IssuedPass(row.pass_type_identifier, row.serial_number, row.customer_id, row.sealed_token, dict(row.parts),
+                      row.created_at, row.updated_at, row.download_token_hash, row.download_expires_at)
