@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 from typing import Any
 
@@ -70,11 +71,12 @@ def _script() -> dict[str, Any]:
     ]}
 
 
-async def _run_node_client(address: str, token: str, script: dict[str, Any],
-                           timeout: float = 120) -> tuple[int, dict[str, Any], str]:
+async def _run_node_client(address: str, token: str, script: dict[str, Any], timeout: float = 120,
+                           tokens: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
+    """`tokens`: more tokens by environment variable name, for steps that name one (`token_env`)."""
     node = _node_or_fail()
     # The token travels in the environment rather than argv, which other processes can read.
-    environment = {**os.environ, "ENGAGE_TOKEN": token}
+    environment = {**os.environ, **(tokens or {}), "ENGAGE_TOKEN": token}
     # A subprocess awaited on the loop: the server under test serves from this same loop.
     process = await asyncio.create_subprocess_exec(
         node, str(NODE_CLIENT_DIR / "client.js"), "--address", address, json.dumps(script),
@@ -122,3 +124,75 @@ async def test_node_grpc_js_client_speaks_the_contract(server, tenant):
     assert results["bad name"]["code"] == 3  # INVALID_ARGUMENT
     assert results["no token"]["code"] == 16  # UNAUTHENTICATED
     assert "Bearer" in results["no token"]["details"]
+
+
+def _services_in_protos() -> set[str]:
+    """engage.<area>.v1.<Service> for every service declared under protos/engage."""
+    found = set()
+    for proto in (REPO_ROOT / "protos" / "engage").rglob("*_service.proto"):
+        text = proto.read_text()
+        package = re.search(r"^package ([\w.]+);", text, re.MULTILINE).group(1)
+        found.update(f"{package}.{name}" for name in re.findall(r"^service (\w+)", text, re.MULTILINE))
+    return found
+
+
+ADMIN = "ENGAGE_ADMIN_TOKEN"
+USER = "ENGAGE_USER_TOKEN"
+
+
+def _every_service_script() -> dict[str, Any]:
+    """One call of each service, as the role that may make it."""
+    def step(service: str, call: str, request: dict[str, Any], token_env: str | None = None) -> dict[str, Any]:
+        return {"name": service.rsplit(".", 1)[1], "service": service, "call": call, "request": request,
+                **({"token_env": token_env} if token_env else {})}
+
+    return {"steps": [
+        step("engage.ingest.v1.IngestService", "UpsertCustomer",
+             {"customer": {"customer_id": "c1", "attributes": {"segment": "retail"}}}),
+        step("engage.engagement.v1.EngagementService", "CreateApp",
+             {"app": {"display_name": "Yes Bank", "category": "BANKING", "platforms": ["PLATFORM_ANDROID"]}}, ADMIN),
+        step("engage.insights.v1.InsightsService", "ListInsightDefinitions", {}),
+        step("engage.subscriptions.v1.SubscriptionsService", "GetBankSubscriptions",
+             {"insight_names": ["LARGE_DEPOSIT"]}, ADMIN),
+        {"name": "account", "call": "UpsertAccount",
+         "request": {"account": _account("a1", type="ACCOUNT_TYPE_SAVINGS")}},
+        step("engage.goals.v1.GoalsService", "EnrollInGoals", {"parent": "customers/c1", "account_id": "a1"}),
+        step("engage.personas.v1.PersonasService", "ListAttributeDefinitions", {}, ADMIN),
+        step("engage.products.v1.ProductsService", "ListProducts", {}, ADMIN),
+        step("engage.journeys.v1.JourneysService", "ListJourneys", {}, ADMIN),
+        step("engage.operations.v1.OperationsService", "GetStatus", {}, ADMIN),
+        step("engage.triggers.v1.TriggerRulesService", "ListTriggerRules", {}, ADMIN),
+        step("engage.triggers.v1.BankNotificationsService", "ListBankNotifications", {}, ADMIN),
+        step("engage.triggers.v1.BannersService", "ListBanners", {"parent": "customers/c1"}, USER),
+        step("engage.triggers.v1.OffersService", "ListOfferRecommendations", {}, ADMIN),
+    ]}
+
+
+async def test_node_client_calls_each_service(server, tenant):
+    script = _every_service_script()
+    assert {s.get("service", "engage.ingest.v1.IngestService") for s in script["steps"]} == _services_in_protos(), \
+        "a service without a call here"
+    exit_code, report, stderr = await _run_node_client(
+        server.address, server.token(tenant, Role.SERVICE), script,
+        tokens={ADMIN: server.token(tenant, Role.BANK_ADMIN, "ops"), USER: server.token(tenant, Role.USER, "c1")})
+    results = {r["name"]: r for r in report["results"]}
+    unexpected = {name: (r["status"], r["details"]) for name, r in results.items() if not r["as_expected"]}
+    assert exit_code == 0 and report["ok"], f"unexpected outcomes {unexpected}; stderr: {stderr}"
+
+    app = results["EngagementService"]["response"]
+    assert (app["display_name"], app["state"], app["platforms"]) == ("Yes Bank", "UNPUBLISHED", ["PLATFORM_ANDROID"])
+    assert app["name"] == f"apps/{app['application_id']}"
+    definitions = {d["insight_name"]: d for d in results["InsightsService"]["response"]["insight_definitions"]}
+    savings = definitions["SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE"]
+    assert (savings["insight_type"], savings["frequency"]) == ("INSIGHT_TYPE_AGGREGATE", "FREQUENCY_MONTHLY")
+    assert savings["thresholds"][0]["default_value"] == "10.00"
+    [subscription] = results["SubscriptionsService"]["response"]["customer_subscription"]
+    assert (subscription["insight_name"], subscription["customer_configuration"][0]["is_subscribed"]) == (
+        "LARGE_DEPOSIT", True)
+    enrolment = results["GoalsService"]["response"]
+    assert (enrolment["name"], enrolment["account_id"], enrolment["state"]) == (
+        "customers/c1/goalsEnrolment", "a1", "ENROLMENT_STATE_ACTIVE")
+    assert enrolment["settings"] == {"tracker_insights": True, "milestone_insights": True, "at_risk_insights": True}
+    assert results["BannersService"]["response"]["banners"] == []
+    status = results["OperationsService"]["response"]
+    assert status["serving"] is True and status["queue"]["queue_name"] == server.settings.queue_name

@@ -9,8 +9,10 @@
 // @path/to/script.json): {"steps": [STEP, ...]} where a STEP is
 //   {"name": "...", "call": "UpsertCustomer", "request": {...}}           unary
 //   {"name": "...", "call": "IngestTransactions", "requests": [{...}]}    client streaming
-// with optional "service" (default engage.ingest.v1.IngestService), "auth": false (send no
-// authorization metadata) and "expect": a status name such as "UNAUTHENTICATED" (default "OK").
+// with optional "service" (default engage.ingest.v1.IngestService; every *_service.proto under
+// protos/engage is loaded), "auth": false (send no authorization metadata), "token_env": the name of
+// an environment variable holding this step's token instead (another role's), and "expect": a status
+// name such as "UNAUTHENTICATED" (default "OK").
 // Exit status: 0 when every step ended as expected, 1 when one did not, 2 on a usage or setup error.
 "use strict";
 
@@ -23,7 +25,6 @@ const protoLoader = require("@grpc/proto-loader");
 
 const DEFAULT_PROTOS = path.resolve(__dirname, "..", "..", "..", "protos");
 const DEFAULT_SERVICE = "engage.ingest.v1.IngestService";
-const PROTO_FILES = ["engage/ingest/v1/ingest_service.proto"];
 const DEADLINE_MS = 30000;
 // grpc.status maps names to numbers; the report carries both.
 const STATUS_NAMES = Object.fromEntries(Object.entries(grpc.status).map(([name, code]) => [code, name]));
@@ -42,10 +43,27 @@ function readScript(text) {
   return script;
 }
 
+// Every service's .proto, as a path relative to the protos directory (engage/<area>/v1/<name>_service.proto).
+function serviceProtos(protosDir) {
+  const found = [];
+  const walk = (relative) => {
+    for (const entry of fs.readdirSync(path.join(protosDir, relative), { withFileTypes: true })) {
+      const child = path.posix.join(relative, entry.name);
+      if (entry.isDirectory()) {
+        walk(child);
+      } else if (entry.name.endsWith("_service.proto")) {
+        found.push(child);
+      }
+    }
+  };
+  walk("engage");
+  return found.sort();
+}
+
 function loadServices(protosDir) {
   // The options every non-Python client of ours is expected to use: field names as in the .proto,
   // int64 as decimal strings (JavaScript numbers lose precision past 2^53), enums by name.
-  const definition = protoLoader.loadSync(PROTO_FILES, {
+  const definition = protoLoader.loadSync(serviceProtos(protosDir), {
     includeDirs: [protosDir], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true,
   });
   return { definition, loaded: grpc.loadPackageDefinition(definition) };
@@ -61,8 +79,9 @@ function serviceConstructor(loaded, fullName) {
 
 function metadataFor(step, token) {
   const metadata = new grpc.Metadata();
-  if (step.auth !== false && token) {
-    metadata.set("authorization", `Bearer ${token}`);
+  const stepToken = step.token_env ? process.env[step.token_env] || "" : token;
+  if (step.auth !== false && stepToken) {
+    metadata.set("authorization", `Bearer ${stepToken}`);
   }
   return metadata;
 }
@@ -110,7 +129,8 @@ async function run(address, token, script, services) {
     const status = STATUS_NAMES[outcome.code] || String(outcome.code);
     const expected = step.expect || "OK";
     results.push({
-      name: step.name || `${position}:${step.call}`, call: step.call, code: outcome.code, status, expected,
+      name: step.name || `${position}:${step.call}`, service: serviceName, call: step.call, code: outcome.code,
+      status, expected,
       as_expected: status === expected, response: outcome.response ?? null, details: outcome.details ?? null,
     });
   }
