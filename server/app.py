@@ -77,12 +77,14 @@ def build_server(services: Services, address: str) -> tuple[grpc.aio.Server, int
             ("grpc.so_reuseport", 0),
         ],
     )
-    ingest_service_pb2_grpc.add_IngestServiceServicer_to_server(IngestServicer(services.ingestion), server)
+    ingest_service_pb2_grpc.add_IngestServiceServicer_to_server(
+        IngestServicer(services.ingestion, services.statements), server)
     insights_service_pb2_grpc.add_InsightsServiceServicer_to_server(InsightsServicer(services.insights), server)
     subscriptions_service_pb2_grpc.add_SubscriptionsServiceServicer_to_server(
         SubscriptionsServicer(services.subscriptions), server)
     engagement_service_pb2_grpc.add_EngagementServiceServicer_to_server(EngagementServicer(
-        services.engagement_setup, services.engagement, services.campaigns, services.otp), server)
+        services.engagement_setup, services.engagement, services.campaigns, services.otp, services.payment_alerts),
+        server)
     operations_service_pb2_grpc.add_OperationsServiceServicer_to_server(OperationsServicer(OperationsService(
         services.database, services.bus, lambda now: read_queue(services.redis, settings.queue_name, now),
         lambda: is_ready(services))), server)

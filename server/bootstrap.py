@@ -18,6 +18,7 @@ from server.domain.events import (
     HoldingsChanged,
     PersonaEvaluationRequested,
     PersonaMembershipChanged,
+    ScheduledPaymentsChanged,
     TransactionsPosted,
 )
 from server.domain.insights.catalogue import Catalogue, default_catalogue
@@ -41,8 +42,10 @@ from server.services.ingestion import IngestionService
 from server.services.insights import InsightsService
 from server.services.journeys import JourneysService
 from server.services.otp import OtpService
+from server.services.payment_alerts import PaymentAlertsService
 from server.services.personas import PersonasService
 from server.services.products import ProductsService
+from server.services.statements import StatementsService
 from server.services.subscriptions import SubscriptionsService
 from server.services.tenants import TenantService
 from server.services.triggers.actions import TriggerActions
@@ -87,6 +90,8 @@ class Services:
     trigger_rules: TriggerRulesService
     banners: BannersService
     trigger_evaluation: TriggerEvaluationService
+    statements: StatementsService
+    payment_alerts: PaymentAlertsService
     in_process: InProcessHandlers | None = None
 
     async def close(self) -> None:
@@ -106,7 +111,7 @@ SQLITE_EVENTS_PER_JOB = 10
 def event_handlers(insights: InsightsService, engagement: EngagementService,
                    goal_funding: GoalFundingService, goal_tracking: GoalTrackingService,
                    personas: PersonasService, derived_attributes: DerivedAttributesService,
-                   triggers: TriggerEvaluationService) -> EventHandlers:
+                   triggers: TriggerEvaluationService, payment_alerts: PaymentAlertsService) -> EventHandlers:
     """EVENT_HANDLERS: which use cases react to which domain event, in the order they run. A handler's
     name is its recorded progress (see server.services.bus): keep it when the code moves."""
     return {
@@ -141,6 +146,9 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
         PersonaEvaluationRequested: [
             EventHandler("persona_full_evaluation", personas.on_persona_evaluation_requested),
         ],
+        ScheduledPaymentsChanged: [
+            EventHandler("payment_notices", payment_alerts.on_scheduled_payments_changed),
+        ],
     }
 
 
@@ -172,19 +180,21 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
     bank_notifications = BankNotificationsService(
         database, box, publisher, EgressPolicy.from_setting(settings.provider_networks_allowed))
     trigger_evaluation = TriggerEvaluationService(database, TriggerActions(engagement, bank_notifications))
+    payment_alerts = PaymentAlertsService(database, engagement)
     bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking, personas,
-                                                         derived_attributes, trigger_evaluation),
+                                                         derived_attributes, trigger_evaluation, payment_alerts),
                      events_per_job=SQLITE_EVENTS_PER_JOB if database.dialect == "sqlite" else 1)
     # The server's own run of trigger_rules after an ingest commit (docs/triggers.md#latency). Not on
     # SQLite: its one writer would make the next batch's commit wait for it.
     in_process = (InProcessHandlers(bus, ["trigger_rules"])
                   if with_queue and settings.triggers_in_process and database.dialect == "postgresql" else None)
+    ingestion = IngestionService(database, publisher, live_window=settings.live_window(),
+                                 committed=None if in_process is None else in_process.committed)
     otp_hash_key = hashlib.sha256(b"engage-otp:" + keys[0].encode()).digest()
     return Services(settings=settings, database=database, redis=redis, publisher=publisher,
                     tenants=TenantService(database,
                                           cache_lifetime=dt.timedelta(seconds=settings.tenant_cache_seconds)),
-                    ingestion=IngestionService(database, publisher, live_window=settings.live_window(),
-                                               committed=None if in_process is None else in_process.committed),
+                    ingestion=ingestion,
                     bus=bus,
                     catalogue=catalogue, insights=insights,
                     subscriptions=SubscriptionsService(database, catalogue), secret_box=box,
@@ -208,4 +218,6 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     journeys=JourneysService(database, publisher, personas),
                     offers=OffersService(database),
                     trigger_rules=TriggerRulesService(database), banners=BannersService(database),
-                    trigger_evaluation=trigger_evaluation, in_process=in_process)
+                    trigger_evaluation=trigger_evaluation,
+                    statements=StatementsService(database, publisher, ingestion), payment_alerts=payment_alerts,
+                    in_process=in_process)

@@ -36,6 +36,7 @@ from workers.tasks.engagement import (
 from workers.tasks.goal_funding import plan_goal_transfers, relay_goal_transfers
 from workers.tasks.insights import evaluate_insight_chunk, resend_lost_insight_chunks, start_due_insight_batches
 from workers.tasks.offers import recommend_offers
+from workers.tasks.payment_alerts import send_payment_reminders
 from workers.tasks.triggers import recheck_trigger_rules
 from workers.tasks.webhooks import deliver_webhook, relay_lost_webhook_deliveries
 from workers.webhook_poster import EgressWebhookPoster
@@ -86,6 +87,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
     return {
         "functions": [process_domain_event, process_ingest_event, evaluate_insight_chunk, run_campaign,
                       plan_goal_transfers, refresh_derived_attributes, recommend_offers, recheck_trigger_rules,
+                      send_payment_reminders,
                       # A worker killed mid-send leaves its job to another within about a minute (arq
                       # re-runs it once the longest function timeout + 10 s has passed; the lease is 30 s).
                       func(arq_job(dispatch_delivery), timeout=settings.delivery_lease_seconds),
@@ -114,6 +116,9 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
             cron(cron_task(recommend_offers), hour=5, minute=17, second=0, unique=True),
             # Daily, just after midnight UTC (the day postings are booked on): months end without postings.
             cron(cron_task(recheck_trigger_rules), hour=0, minute=4, second=50, unique=True),
+            # Hourly, so that each tenant's reminders go out early in its own day (its time zone); once per
+            # statement and alert by their trigger keys.
+            cron(cron_task(send_payment_reminders), minute=6, second=20, unique=True),
             # Bank notifications' webhook deliveries whose job Redis lost.
             cron(cron_task(relay_lost_webhook_deliveries), second={2, 17, 32, 47}, run_at_startup=True),
         ]),

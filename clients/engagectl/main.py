@@ -39,10 +39,12 @@ from clients.engagectl import (
     notifications,
     offers,
     otp,
+    payment_alerts,
     personas,
     products,
     reports,
     rules,
+    statements,
     status,
     subscriptions,
     templates,
@@ -110,6 +112,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(customers.app, name="customers")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(holdings.app, name="holdings")
+app.add_typer(statements.app, name="statements")
+app.add_typer(statements.payments_app, name="scheduled-payments")
 app.add_typer(balances.app, name="balances")
 app.add_typer(transactions.app, name="transactions")
 app.add_typer(demo.app, name="demo")
@@ -123,6 +127,7 @@ app.add_typer(contacts.app, name="contacts")
 app.add_typer(channels.app, name="channels")
 app.add_typer(templates.app, name="templates")
 app.add_typer(events.app, name="events")
+app.add_typer(payment_alerts.app, name="payment-alerts")
 app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(deliveries.app, name="deliveries")
 app.add_typer(otp.app, name="otp")

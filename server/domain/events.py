@@ -159,12 +159,30 @@ class PersonaEvaluationRequested:
     revision: int
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduledPaymentChange:
+    payment_id: str
+    account_id: str
+    customer_id: str  # the account's owner when the change was stored
+    state: str  # SCHEDULED, PROCESSED, FAILED, CANCELLED (server.domain.ingest.statements.PaymentState)
+    amount: Money
+    scheduled_date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledPaymentsChanged:
+    """Scheduled payments that are new or changed state (docs/services/ingest.md#scheduled-payments)."""
+
+    changes: tuple[ScheduledPaymentChange, ...]
+
+
 DomainEvent = (TransactionsPosted | BalancesRecorded | AccountsChanged | CustomerAttributesChanged
-               | HoldingsChanged | FeedItemsCreated | PersonaMembershipChanged | PersonaEvaluationRequested)
+               | HoldingsChanged | FeedItemsCreated | PersonaMembershipChanged | PersonaEvaluationRequested
+               | ScheduledPaymentsChanged)
 
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     TransactionsPosted, BalancesRecorded, AccountsChanged, CustomerAttributesChanged, HoldingsChanged,
-    FeedItemsCreated, PersonaMembershipChanged, PersonaEvaluationRequested)
+    FeedItemsCreated, PersonaMembershipChanged, PersonaEvaluationRequested, ScheduledPaymentsChanged)
 
 
 def kind_of(event_type: type[DomainEvent]) -> str:

@@ -74,6 +74,15 @@ class Reason(StrEnum):
     UNKNOWN_CUSTOMER = "UNKNOWN_CUSTOMER", "an account names a customer not ingested yet (FAILED_PRECONDITION)"
     UNKNOWN_CUSTOMER_OR_ACCOUNT = "UNKNOWN_CUSTOMER_OR_ACCOUNT", \
         "a holding names a customer or account not ingested yet (FAILED_PRECONDITION)"
+    INVALID_STATEMENT = "INVALID_STATEMENT", "a statement's fields are invalid (INVALID_ARGUMENT)"
+    INVALID_SCHEDULED_PAYMENT = "INVALID_SCHEDULED_PAYMENT", \
+        "a scheduled payment's fields are invalid (INVALID_ARGUMENT)"
+    UNKNOWN_ACCOUNT = "UNKNOWN_ACCOUNT", \
+        "a statement or scheduled payment names an account not ingested yet (FAILED_PRECONDITION)"
+    ACCOUNT_NOT_PAYABLE = "ACCOUNT_NOT_PAYABLE", \
+        "a statement or scheduled payment of an account that is no credit card or loan (FAILED_PRECONDITION)"
+    PAYMENT_STATE_FINAL = "PAYMENT_STATE_FINAL", \
+        "a scheduled payment processed, failed or cancelled sent with another state (FAILED_PRECONDITION)"
 
     # -- insights (INVALID_ARGUMENT) --------------------------------------------------------------
     AS_OF_OUT_OF_RANGE = "AS_OF_OUT_OF_RANGE", "an evaluation as of a date before 1900-01-01"
@@ -109,6 +118,7 @@ class Reason(StrEnum):
                                        "a channel configuration's host is one the egress policy refuses")
     CONTACT_INVALID = "CONTACT_INVALID", "a contact's fields are invalid"
     TRANSACTION_ALERT_INVALID = "TRANSACTION_ALERT_INVALID", "a transaction alert's condition is invalid"
+    PAYMENT_ALERT_INVALID = "PAYMENT_ALERT_INVALID", "a payment alert's days_before_due out of range or misplaced"
     CAMPAIGN_INVALID = "CAMPAIGN_INVALID", "a campaign's fields are invalid"
 
     # -- sending (INVALID_ARGUMENT) ---------------------------------------------------------------
@@ -289,6 +299,7 @@ class Reason(StrEnum):
     OTP_NOT_FOUND = "OTP_NOT_FOUND", "no such one-time password"
     TRANSACTION_ALERT_NOT_FOUND = "TRANSACTION_ALERT_NOT_FOUND", "no such transaction alert"
     INSIGHT_NOTIFICATION_NOT_FOUND = "INSIGHT_NOTIFICATION_NOT_FOUND", "no such insight notification"
+    PAYMENT_ALERT_NOT_FOUND = "PAYMENT_ALERT_NOT_FOUND", "no such payment alert"
     GOAL_NOT_FOUND = "GOAL_NOT_FOUND", "no such goal"
     ENROLMENT_NOT_FOUND = "ENROLMENT_NOT_FOUND", "the customer never enrolled in the goals programme"
     FUNDING_PROGRAMME_NOT_FOUND = "FUNDING_PROGRAMME_NOT_FOUND", "no such funding programme"

@@ -83,7 +83,7 @@ ENGAGEMENT: dict[str, ResourcePattern] = {
         ("apps", "app"), ("channelConfigs", "channel_config"), ("templates", "template"), ("events", "event"),
         ("eventTypes", "event_type"), ("transactionAlerts", "transaction_alert"),
         ("insightNotifications", "insight_notification"), ("campaigns", "campaign"), ("otps", "otp"),
-        ("deliveries", "delivery"),
+        ("deliveries", "delivery"), ("paymentAlerts", "payment_alert"),
     ]
 }
 

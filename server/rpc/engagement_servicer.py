@@ -10,10 +10,12 @@ from server.domain.pagination import page_request
 from server.rpc import engagement_convert as conv
 from server.rpc.context import current_caller
 from server.rpc.convert import timestamp_to_proto, update_mask_paths
+from server.rpc.payment_alerts_convert import payment_alert_kind_from_proto, payment_alert_to_proto
 from server.services.campaigns import CampaignService
 from server.services.engagement import EngagementService, TriggerRequest
 from server.services.engagement_setup import EngagementSetupService
 from server.services.otp import OtpService
+from server.services.payment_alerts import PaymentAlertsService
 
 Context = grpc.aio.ServicerContext
 
@@ -22,11 +24,12 @@ Context = grpc.aio.ServicerContext
 
 class EngagementServicer(pb_grpc.EngagementServiceServicer):
     def __init__(self, setup: EngagementSetupService, engagement: EngagementService, campaigns: CampaignService,
-                 otp: OtpService) -> None:
+                 otp: OtpService, payment_alerts: PaymentAlertsService) -> None:
         self._setup = setup
         self._engagement = engagement
         self._campaigns = campaigns
         self._otp = otp
+        self._payment_alerts = payment_alerts
 
     # -- apps -----------------------------------------------------------------------------------
 
@@ -218,6 +221,23 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
                                      ) -> pb.DeleteResponse:
         await self._setup.delete_transaction_alert(current_caller(), conv.resource_id(request.name,
                                                                                       "transactionAlerts", "name"))
+        return pb.DeleteResponse()
+
+    async def CreatePaymentAlert(self, request: pb.CreatePaymentAlertRequest, context: Context) -> pb.PaymentAlert:
+        alert = request.payment_alert
+        return payment_alert_to_proto(await self._payment_alerts.create(
+            current_caller(), conv.resource_id(alert.event, "events", "payment_alert.event"),
+            payment_alert_kind_from_proto(alert.kind), alert.days_before_due))
+
+    async def ListPaymentAlerts(self, request: pb.ListPaymentAlertsRequest, context: Context
+                                ) -> pb.ListPaymentAlertsResponse:
+        page = await self._payment_alerts.list(
+            current_caller(), page_request(request.page_size, request.page_token, "paymentAlerts"))
+        return pb.ListPaymentAlertsResponse(payment_alerts=[payment_alert_to_proto(a) for a in page.items],
+                                            next_page_token=page.next_page_token)
+
+    async def DeletePaymentAlert(self, request: pb.DeletePaymentAlertRequest, context: Context) -> pb.DeleteResponse:
+        await self._payment_alerts.delete(current_caller(), conv.resource_id(request.name, "paymentAlerts", "name"))
         return pb.DeleteResponse()
 
     async def CreateInsightNotification(self, request: pb.CreateInsightNotificationRequest, context: Context

@@ -29,7 +29,15 @@ from server.rpc.ingest_convert import (
     transaction_from_proto,
     transaction_to_proto,
 )
+from server.rpc.statements_convert import (
+    date_and_text_key,
+    scheduled_payment_from_proto,
+    scheduled_payment_to_proto,
+    statement_from_proto,
+    statement_to_proto,
+)
 from server.services.ingestion import IngestionService
+from server.services.statements import StatementsService
 
 # Rejections echoed back in one response; the count covers all of them.
 MAX_REPORTED_REJECTIONS = 1000
@@ -65,8 +73,9 @@ def _add_outcome(response: pb.IngestTransactionsResponse, outcome: BatchOutcome)
 
 
 class IngestServicer(pb_grpc.IngestServiceServicer):
-    def __init__(self, ingestion: IngestionService) -> None:
+    def __init__(self, ingestion: IngestionService, statements: StatementsService) -> None:
         self._ingestion = ingestion
+        self._statements = statements
 
     async def UpsertCustomer(self, request: pb.UpsertCustomerRequest, context: grpc.aio.ServicerContext) -> pb.Customer:
         customer = customer_from_proto(request.customer)
@@ -172,3 +181,38 @@ class IngestServicer(pb_grpc.IngestServiceServicer):
             page_request(request.page_size, request.page_token, "balances"))
         return pb.ListBalancesResponse(balances=[balance_to_proto(b) for b in page.items],
                                        next_page_token=page.next_page_token)
+
+    # -- statements and scheduled payments ------------------------------------------------------
+
+    async def BatchUpsertStatements(self, request: pb.BatchUpsertStatementsRequest,
+                                    context: grpc.aio.ServicerContext) -> pb.BatchUpsertStatementsResponse:
+        statements = [statement_from_proto(s, f"statements[{i}]") for i, s in enumerate(request.statements)]
+        return pb.BatchUpsertStatementsResponse(
+            upserted_count=await self._statements.upsert_statements(current_caller(), statements))
+
+    async def ListStatements(self, request: pb.ListStatementsRequest,
+                             context: grpc.aio.ServicerContext) -> pb.ListStatementsResponse:
+        account_id = resource_names.ACCOUNT.id(request.parent, "parent")
+        page = await self._statements.list_statements(
+            current_caller(), account_id,
+            page_request(request.page_size, request.page_token, "statements", date_and_text_key))
+        return pb.ListStatementsResponse(statements=[statement_to_proto(s) for s in page.items],
+                                         next_page_token=page.next_page_token)
+
+    async def BatchUpsertScheduledPayments(self, request: pb.BatchUpsertScheduledPaymentsRequest,
+                                           context: grpc.aio.ServicerContext
+                                           ) -> pb.BatchUpsertScheduledPaymentsResponse:
+        payments = [scheduled_payment_from_proto(p, f"scheduled_payments[{i}]")
+                    for i, p in enumerate(request.scheduled_payments)]
+        return pb.BatchUpsertScheduledPaymentsResponse(
+            upserted_count=await self._statements.upsert_scheduled_payments(current_caller(), payments))
+
+    async def ListScheduledPayments(self, request: pb.ListScheduledPaymentsRequest,
+                                    context: grpc.aio.ServicerContext) -> pb.ListScheduledPaymentsResponse:
+        account_id = resource_names.ACCOUNT.id(request.parent, "parent")
+        page = await self._statements.list_scheduled_payments(
+            current_caller(), account_id,
+            page_request(request.page_size, request.page_token, "scheduledPayments", date_and_text_key))
+        return pb.ListScheduledPaymentsResponse(
+            scheduled_payments=[scheduled_payment_to_proto(p) for p in page.items],
+            next_page_token=page.next_page_token)

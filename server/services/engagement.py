@@ -241,6 +241,13 @@ class EngagementService:
         created = await self._record_automatic(uow, tenant_id, triggers, "trigger_message_not_sent")
         return self._announcing(tenant_id, created)
 
+    async def send_automatic(self, uow: UnitOfWork, tenant_id: str, triggers: list[Trigger], not_sent_event: str
+                             ) -> AfterCommit | None:
+        """Other rules' automatic triggers (payment alerts), recorded in the caller's unit of work as the
+        alerts here are (keys make a re-run send nothing twice); announced once the caller commits."""
+        created = await self._record_automatic(uow, tenant_id, triggers, not_sent_event)
+        return self._announcing(tenant_id, created)
+
     async def _record_automatic(self, uow: UnitOfWork, tenant_id: str, triggers: list[Trigger],
                                 not_sent_event: str) -> list[Delivery]:
         """Records the deliveries of triggers that rules fired, a few statements per chunk. One that cannot

@@ -28,6 +28,8 @@ from server.domain.events import (
     PersonaMembershipChanged,
     Posting,
     RecordedBalance,
+    ScheduledPaymentChange,
+    ScheduledPaymentsChanged,
     TransactionsPosted,
     kind_of,
 )
@@ -106,6 +108,10 @@ def encode(event: DomainEvent) -> tuple[str, Payload]:
                                    for c in event.changes]}
         case PersonaEvaluationRequested():
             payload = {"persona_id": event.persona_id, "revision": event.revision}
+        case ScheduledPaymentsChanged():
+            payload = {"changes": [{"payment_id": c.payment_id, "account_id": c.account_id,
+                                    "customer_id": c.customer_id, "state": c.state, "amount": _money(c.amount),
+                                    "scheduled_date": c.scheduled_date.isoformat()} for c in event.changes]}
     return kind_of(type(event)), payload
 
 
@@ -136,6 +142,10 @@ _DECODERS: dict[str, Callable[[Payload], DomainEvent]] = {
     kind_of(PersonaMembershipChanged): lambda p: PersonaMembershipChanged(tuple(
         MembershipChange(c["persona_id"], c["customer_id"], bool(c["member"])) for c in p["changes"])),
     kind_of(PersonaEvaluationRequested): lambda p: PersonaEvaluationRequested(p["persona_id"], int(p["revision"])),
+    kind_of(ScheduledPaymentsChanged): lambda p: ScheduledPaymentsChanged(tuple(
+        ScheduledPaymentChange(c["payment_id"], c["account_id"], c["customer_id"], c["state"],
+                               _from_money(c["amount"]), dt.date.fromisoformat(c["scheduled_date"]))
+        for c in p["changes"])),
 }
 
 

@@ -39,6 +39,11 @@ from server.store.repositories.journeys import JourneyInstancesRepository, Journ
 from server.store.repositories.month_end_balances import MonthEndBalancesRepository
 from server.store.repositories.offers import OfferRecommendationsRepository, OfferSuggestionsRepository
 from server.store.repositories.otps import OtpsRepository
+from server.store.repositories.payments import (
+    PaymentAlertsRepository,
+    ScheduledPaymentsRepository,
+    StatementsRepository,
+)
 from server.store.repositories.personas import (
     AttributeDefinitionsRepository,
     CustomerAttributeValuesRepository,
@@ -136,6 +141,9 @@ class UnitOfWork:
     references = _Repository[ReferencesRepository](ReferencesRepository)
     wallet_passes = _Repository[WalletPassesRepository](WalletPassesRepository)
     wallet_registrations = _Repository[WalletRegistrationsRepository](WalletRegistrationsRepository)
+    statements = _Repository[StatementsRepository](StatementsRepository)
+    scheduled_payments = _Repository[ScheduledPaymentsRepository](ScheduledPaymentsRepository)
+    payment_alerts = _Repository[PaymentAlertsRepository](PaymentAlertsRepository)
 
     def __init__(self, database: Database, tenant_id: str | None = None, *,
                  single_statement_write: bool = False) -> None:

@@ -134,11 +134,29 @@ async def test_no_request_is_answered_with_a_fault_of_ours(server, tenant, servi
             await uow.banners.add_banners([Banner("b1", "lisa-customer", "t", "b", "l", "https://bank.example", now,
                                                   now + dt.timedelta(days=1), rule_id="low_balance", version=1)])
             await uow.commit()
+        # A credit card with a statement, a scheduled payment and a payment alert (payment reminders).
+        await service_stubs.ingest.UpsertAccount(ingest_service_pb2.UpsertAccountRequest(account=account(
+            "lisa-customer-card", "lisa-customer", "CZK", type=ingest_service_pb2.ACCOUNT_TYPE_CREDIT)))
+        await service_stubs.ingest.BatchUpsertStatements(ingest_service_pb2.BatchUpsertStatementsRequest(statements=[
+            ingest_service_pb2.Statement(statement_id="st-1", account_id="lisa-customer-card",
+                                         statement_date={"year": 2024, "month": 3, "day": 1},
+                                         due_date={"year": 2024, "month": 3, "day": 20},
+                                         minimum_due={"currency_code": "CZK", "units": 500},
+                                         statement_balance={"currency_code": "CZK", "units": 5000})]))
+        await service_stubs.ingest.BatchUpsertScheduledPayments(ingest_service_pb2.BatchUpsertScheduledPaymentsRequest(
+            scheduled_payments=[ingest_service_pb2.ScheduledPayment(
+                payment_id="pay-1", account_id="lisa-customer-card", amount={"currency_code": "CZK", "units": 500},
+                scheduled_date={"year": 2024, "month": 3, "day": 18},
+                state=ingest_service_pb2.SCHEDULED_PAYMENT_STATE_SCHEDULED)]))
+        payment_alert = (await admin.engagement.CreatePaymentAlert(engagement_service_pb2.CreatePaymentAlertRequest(
+            payment_alert=engagement_service_pb2.PaymentAlert(
+                event=bank.event, kind=engagement_service_pb2.PAYMENT_ALERT_KIND_OVERDUE)))).name
         # Names and ids that exist, so that calls get past "not found" into the code behind it.
         strings = [*STRINGS, *NESTED, bank.app, bank.event, bank.notice_event, bank.email_config, bank.sms_config,
                    bank.event_type, "lisa-customer", "lisa-customer-chk", "customers/lisa-customer",
                    "accounts/lisa-customer-chk", goal.name, "customers/lisa-customer/goalsEnrolment",
                    programme.name, f"{programme.name}/transfers/{transfer.transfer_id}", "lisa-customer-sav"]
+        strings += ["lisa-customer-card", "accounts/lisa-customer-card", "st-1", "pay-1", payment_alert]
         # Only the personas calls draw from these: the other services' requests stay as they were.
         strings_of = {"personas": [*strings, "IsGlobetrotter", "attributeDefinitions/IsGlobetrotter",
                                    "personas/globetrotter", "customers/lisa-customer/attributes",

@@ -5,6 +5,7 @@ import uuid
 
 import grpc
 
+from engage.engagement.v1 import engagement_service_pb2 as engagement
 from engage.goals.v1 import goals_service_pb2 as goals
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.journeys.v1 import journeys_service_pb2 as journeys
@@ -384,3 +385,77 @@ async def test_another_banks_offer_recommendations_and_suggestions_are_not_found
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as ana:
         ours = (await ana.offers.ListSuggestedOffers(offers.ListSuggestedOffersRequest())).suggested_offers
         assert suggestion in ours and all(s.status == offers.SUGGESTED_OFFER_STATUS_PENDING for s in ours)
+
+
+async def test_another_banks_statements_payments_and_payment_alerts_are_not_found(server, services, tenant,
+                                                                                  service_stubs):
+    await service_stubs.ingest.UpsertCustomer(pb.UpsertCustomerRequest(customer=pb.Customer(customer_id="c1")))
+    await service_stubs.ingest.UpsertAccount(pb.UpsertAccountRequest(account=pb.Account(
+        account_id="card-1", customer_id="c1", currency_code="EUR", type=pb.ACCOUNT_TYPE_CREDIT,
+        container=pb.CONTAINER_CREDIT_CARD)))
+    await service_stubs.ingest.BatchUpsertStatements(pb.BatchUpsertStatementsRequest(statements=[pb.Statement(
+        statement_id="s-1", account_id="card-1", statement_date={"year": 2024, "month": 3, "day": 1},
+        due_date={"year": 2024, "month": 3, "day": 20}, minimum_due={"currency_code": "EUR", "units": 50},
+        statement_balance={"currency_code": "EUR", "units": 500})]))
+    await service_stubs.ingest.BatchUpsertScheduledPayments(pb.BatchUpsertScheduledPaymentsRequest(
+        scheduled_payments=[pb.ScheduledPayment(
+            payment_id="p-1", account_id="card-1", amount={"currency_code": "EUR", "units": 50},
+            scheduled_date={"year": 2024, "month": 3, "day": 18}, state=pb.SCHEDULED_PAYMENT_STATE_SCHEDULED)]))
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        app = await admin.engagement.CreateApp(engagement.CreateAppRequest(app=engagement.App(
+            display_name="Bank", category="BANKING", platforms=[engagement.PLATFORM_WEB])))
+        kind = await admin.engagement.CreateEventType(engagement.CreateEventTypeRequest(
+            event_type=engagement.EventType(display_name="Payments")))
+        event = await admin.engagement.CreateEvent(engagement.CreateEventRequest(event=engagement.Event(
+            display_name="Due", description="Payment due", event_type=kind.name, app=app.name,
+            messages=[engagement.EventMessage(channel=engagement.CHANNEL_SMS, content=engagement.MessageContent(
+                sms=engagement.SmsContent(text="{{ statement.minimum_due }} due")))])))
+        alert = await admin.engagement.CreatePaymentAlert(engagement.CreatePaymentAlertRequest(
+            payment_alert=engagement.PaymentAlert(event=event.name, kind=engagement.PAYMENT_ALERT_KIND_DUE,
+                                                  days_before_due=2)))
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+
+    async with server.stubs(server.token(other)) as intruder, \
+            server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as intruding_admin:
+        for call in (intruder.ingest.ListStatements(pb.ListStatementsRequest(parent="accounts/card-1")),
+                     intruder.ingest.ListScheduledPayments(pb.ListScheduledPaymentsRequest(parent="accounts/card-1")),
+                     intruding_admin.engagement.DeletePaymentAlert(engagement.DeletePaymentAlertRequest(
+                         name=alert.name)),
+                     intruding_admin.engagement.CreatePaymentAlert(engagement.CreatePaymentAlertRequest(
+                         payment_alert=engagement.PaymentAlert(event=event.name,
+                                                               kind=engagement.PAYMENT_ALERT_KIND_OVERDUE)))):
+            assert (await failure(call))[0] == grpc.StatusCode.NOT_FOUND
+        assert not (await intruding_admin.engagement.ListPaymentAlerts(engagement.ListPaymentAlertsRequest())
+                    ).payment_alerts
+        # Writing statements or payments of another bank's account: for this tenant it does not exist.
+        code, reason, _ = await failure(intruder.ingest.BatchUpsertStatements(pb.BatchUpsertStatementsRequest(
+            statements=[pb.Statement(statement_id="s-1", account_id="card-1",
+                                     statement_date={"year": 2024, "month": 3, "day": 1},
+                                     due_date={"year": 2024, "month": 3, "day": 20},
+                                     minimum_due={"currency_code": "EUR", "units": 1},
+                                     statement_balance={"currency_code": "EUR", "units": 1})])))
+        assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "UNKNOWN_ACCOUNT")
+    listed = await service_stubs.ingest.ListStatements(pb.ListStatementsRequest(parent="accounts/card-1"))
+    assert [(s.statement_id, amount_of(s.minimum_due)) for s in listed.statements] == [("s-1", "50.00")]
+    assert len((await service_stubs.ingest.ListScheduledPayments(pb.ListScheduledPaymentsRequest(
+        parent="accounts/card-1"))).scheduled_payments) == 1
+
+
+async def test_another_banks_wallet_passes_are_never_listed(server, services, tenant):
+    from engage.engagement.v1 import engagement_service_pb2 as wallet_pb
+    from server.domain.engagement.wallet_passes import IssuedPass
+
+    now = dt.datetime.now(dt.UTC)
+    async with UnitOfWork(services.database, tenant) as uow:
+        await uow.wallet_passes.add(IssuedPass("pass.com.yesbank.store", "card-1", "c1",
+                                               services.secret_box.seal({"token": "t" * 32}), {"message": "m"},
+                                               now, now))
+        await uow.wallet_registrations.register("iphone", "pass.com.yesbank.store", "card-1", "push", now)
+        await uow.commit()
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as owner, \
+            server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as intruder:
+        [listed] = (await owner.engagement.ListWalletPasses(wallet_pb.ListWalletPassesRequest())).wallet_passes
+        assert (listed.serial_number, listed.registered_devices) == ("card-1", 1)
+        for request in (wallet_pb.ListWalletPassesRequest(), wallet_pb.ListWalletPassesRequest(customer_id="c1")):
+            assert not (await intruder.engagement.ListWalletPasses(request)).wallet_passes

@@ -15,6 +15,7 @@ from server.store import (  # noqa: F401  (registers its tables)
     goals_models,
     journeys_models,
     offers_models,
+    payments_models,
     personas_models,
     products_models,
     triggers_models,

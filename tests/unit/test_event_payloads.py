@@ -75,3 +75,14 @@ def test_postings_are_read_by_column_name_when_the_stored_order_differs():
     columns = [*reversed(POSTING_COLUMNS), "merchant"]
     rows = [[*reversed(row), "ACME"] for row in payload["rows"]]
     assert decode(kind, {"live": True, "columns": columns, "rows": rows}) == event
+
+
+@given(st.lists(st.tuples(st.sampled_from(["SCHEDULED", "PROCESSED", "FAILED", "CANCELLED"]), amounts,
+                          st.dates()), max_size=10))
+def test_scheduled_payment_changes_survive_the_outbox_exactly(changes):
+    from server.domain.events import ScheduledPaymentChange, ScheduledPaymentsChanged
+
+    event = ScheduledPaymentsChanged(tuple(ScheduledPaymentChange(f"p{n}", "card-1", "c1", state,
+                                                                  Money(amount, "CZK"), day)
+                                           for n, (state, amount, day) in enumerate(changes)))
+    assert round_trip(event) == event

@@ -31,6 +31,10 @@ TOKEN_CATALOGUE: dict[str, frozenset[str]] = {
     "otp": frozenset({"code", "expires_minutes"}),
     "event": frozenset({"name"}),
     "bank": frozenset({"name"}),
+    # Payment alerts (server.services.payment_alerts): a statement's reminder, a scheduled payment's notice.
+    "statement": frozenset({"id", "due_date", "statement_date", "minimum_due", "balance", "currency", "paid",
+                            "remaining", "days_left"}),
+    "payment": frozenset({"id", "amount", "currency", "scheduled_date", "state"}),
     # A new Wallet pass an event's PASS message issued: its download link (for an SMS) and serial number.
     "pass": frozenset({"url", "serial_number"}),
     "data": frozenset({"*"}),

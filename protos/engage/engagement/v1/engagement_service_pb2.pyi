@@ -89,6 +89,43 @@ MESSAGE_CLASS_OTP: MessageClass.ValueType  # 3
 """One-time passwords: despite opt-outs and quiet hours (SendOtp only)."""
 Global___MessageClass: _TypeAlias = MessageClass  # noqa: Y015
 
+class _PaymentAlertKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PaymentAlertKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PaymentAlertKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PAYMENT_ALERT_KIND_UNSPECIFIED: _PaymentAlertKind.ValueType  # 0
+    PAYMENT_ALERT_KIND_DUE: _PaymentAlertKind.ValueType  # 1
+    """From days_before_due days before a statement's due date until the due date, in the tenant's
+    time zone, unless the minimum is paid: once per statement.
+    """
+    PAYMENT_ALERT_KIND_OVERDUE: _PaymentAlertKind.ValueType  # 2
+    """From the day after the due date (up to 7 days after), unless the minimum is paid: once per statement."""
+    PAYMENT_ALERT_KIND_SCHEDULED: _PaymentAlertKind.ValueType  # 3
+    """A scheduled payment was ingested as SCHEDULED."""
+    PAYMENT_ALERT_KIND_PROCESSED: _PaymentAlertKind.ValueType  # 4
+    """A scheduled payment was ingested as PROCESSED."""
+    PAYMENT_ALERT_KIND_FAILED: _PaymentAlertKind.ValueType  # 5
+    """A scheduled payment was ingested as FAILED."""
+
+class PaymentAlertKind(_PaymentAlertKind, metaclass=_PaymentAlertKindEnumTypeWrapper): ...
+
+PAYMENT_ALERT_KIND_UNSPECIFIED: PaymentAlertKind.ValueType  # 0
+PAYMENT_ALERT_KIND_DUE: PaymentAlertKind.ValueType  # 1
+"""From days_before_due days before a statement's due date until the due date, in the tenant's
+time zone, unless the minimum is paid: once per statement.
+"""
+PAYMENT_ALERT_KIND_OVERDUE: PaymentAlertKind.ValueType  # 2
+"""From the day after the due date (up to 7 days after), unless the minimum is paid: once per statement."""
+PAYMENT_ALERT_KIND_SCHEDULED: PaymentAlertKind.ValueType  # 3
+"""A scheduled payment was ingested as SCHEDULED."""
+PAYMENT_ALERT_KIND_PROCESSED: PaymentAlertKind.ValueType  # 4
+"""A scheduled payment was ingested as PROCESSED."""
+PAYMENT_ALERT_KIND_FAILED: PaymentAlertKind.ValueType  # 5
+"""A scheduled payment was ingested as FAILED."""
+Global___PaymentAlertKind: _TypeAlias = PaymentAlertKind  # noqa: Y015
+
 class _DeliveryState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -1632,6 +1669,125 @@ class DeleteTransactionAlertRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteTransactionAlertRequest: _TypeAlias = DeleteTransactionAlertRequest  # noqa: Y015
+
+@_typing.final
+class PaymentAlert(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DAYS_BEFORE_DUE_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`paymentAlerts/{id}`."""
+    event: _builtins.str
+    """`events/{id}` to trigger; its messages pick the channels (SMS, push, ...)."""
+    kind: Global___PaymentAlertKind.ValueType
+    days_before_due: _builtins.int
+    """PAYMENT_ALERT_KIND_DUE only: how many days before the due date, 0-60 (0: on the day)."""
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        event: _builtins.str = ...,
+        kind: Global___PaymentAlertKind.ValueType = ...,
+        days_before_due: _builtins.int = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "days_before_due", b"days_before_due", "event", b"event", "kind", b"kind", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentAlert: _TypeAlias = PaymentAlert  # noqa: Y015
+
+@_typing.final
+class CreatePaymentAlertRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAYMENT_ALERT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def payment_alert(self) -> Global___PaymentAlert: ...
+    def __init__(
+        self,
+        *,
+        payment_alert: Global___PaymentAlert | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["payment_alert", b"payment_alert"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["payment_alert", b"payment_alert"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatePaymentAlertRequest: _TypeAlias = CreatePaymentAlertRequest  # noqa: Y015
+
+@_typing.final
+class ListPaymentAlertsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPaymentAlertsRequest: _TypeAlias = ListPaymentAlertsRequest  # noqa: Y015
+
+@_typing.final
+class ListPaymentAlertsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAYMENT_ALERTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def payment_alerts(self) -> _containers.RepeatedCompositeFieldContainer[Global___PaymentAlert]: ...
+    def __init__(
+        self,
+        *,
+        payment_alerts: _abc.Iterable[Global___PaymentAlert] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "payment_alerts", b"payment_alerts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPaymentAlertsResponse: _TypeAlias = ListPaymentAlertsResponse  # noqa: Y015
+
+@_typing.final
+class DeletePaymentAlertRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeletePaymentAlertRequest: _TypeAlias = DeletePaymentAlertRequest  # noqa: Y015
 
 @_typing.final
 class InsightNotification(_message.Message):

@@ -175,6 +175,21 @@ class EngagementServiceStub:
                 request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteTransactionAlertRequest.SerializeToString,
                 response_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteResponse.FromString,
                 _registered_method=True)
+        self.CreatePaymentAlert = channel.unary_unary(
+                '/engage.engagement.v1.EngagementService/CreatePaymentAlert',
+                request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.CreatePaymentAlertRequest.SerializeToString,
+                response_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.PaymentAlert.FromString,
+                _registered_method=True)
+        self.ListPaymentAlerts = channel.unary_unary(
+                '/engage.engagement.v1.EngagementService/ListPaymentAlerts',
+                request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListPaymentAlertsRequest.SerializeToString,
+                response_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListPaymentAlertsResponse.FromString,
+                _registered_method=True)
+        self.DeletePaymentAlert = channel.unary_unary(
+                '/engage.engagement.v1.EngagementService/DeletePaymentAlert',
+                request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeletePaymentAlertRequest.SerializeToString,
+                response_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteResponse.FromString,
+                _registered_method=True)
         self.CreateInsightNotification = channel.unary_unary(
                 '/engage.engagement.v1.EngagementService/CreateInsightNotification',
                 request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.CreateInsightNotificationRequest.SerializeToString,
@@ -424,6 +439,27 @@ class EngagementServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreatePaymentAlert(self, request, context):
+        """Payment reminders (due, overdue) from ingested statements and notices of scheduled payments
+        (scheduled, processed, failed) for credit cards and loans: each triggers its event for the
+        account's owner (docs/services/engagement.md#payment-alerts).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPaymentAlerts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePaymentAlert(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateInsightNotification(self, request, context):
         """Each new feed item of the insight also triggers the event, with the item's figures as tokens.
         """
@@ -642,6 +678,21 @@ def add_EngagementServiceServicer_to_server(servicer, server):
             'DeleteTransactionAlert': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteTransactionAlert,
                     request_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteTransactionAlertRequest.FromString,
+                    response_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteResponse.SerializeToString,
+            ),
+            'CreatePaymentAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePaymentAlert,
+                    request_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.CreatePaymentAlertRequest.FromString,
+                    response_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.PaymentAlert.SerializeToString,
+            ),
+            'ListPaymentAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPaymentAlerts,
+                    request_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListPaymentAlertsRequest.FromString,
+                    response_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListPaymentAlertsResponse.SerializeToString,
+            ),
+            'DeletePaymentAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePaymentAlert,
+                    request_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeletePaymentAlertRequest.FromString,
                     response_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteResponse.SerializeToString,
             ),
             'CreateInsightNotification': grpc.unary_unary_rpc_method_handler(
@@ -1427,6 +1478,87 @@ class EngagementService:
             target,
             '/engage.engagement.v1.EngagementService/DeleteTransactionAlert',
             engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteTransactionAlertRequest.SerializeToString,
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePaymentAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.engagement.v1.EngagementService/CreatePaymentAlert',
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.CreatePaymentAlertRequest.SerializeToString,
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.PaymentAlert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPaymentAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.engagement.v1.EngagementService/ListPaymentAlerts',
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListPaymentAlertsRequest.SerializeToString,
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListPaymentAlertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePaymentAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.engagement.v1.EngagementService/DeletePaymentAlert',
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeletePaymentAlertRequest.SerializeToString,
             engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteResponse.FromString,
             options,
             channel_credentials,

@@ -78,6 +78,13 @@ class EngagementServiceStub:
     """Every matching transaction accepted by ingestion triggers the event for the account's customer."""
     ListTransactionAlerts: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.ListTransactionAlertsRequest, _engagement_service_pb2.ListTransactionAlertsResponse]
     DeleteTransactionAlert: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.DeleteTransactionAlertRequest, _engagement_service_pb2.DeleteResponse]
+    CreatePaymentAlert: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.CreatePaymentAlertRequest, _engagement_service_pb2.PaymentAlert]
+    """Payment reminders (due, overdue) from ingested statements and notices of scheduled payments
+    (scheduled, processed, failed) for credit cards and loans: each triggers its event for the
+    account's owner (docs/services/engagement.md#payment-alerts).
+    """
+    ListPaymentAlerts: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.ListPaymentAlertsRequest, _engagement_service_pb2.ListPaymentAlertsResponse]
+    DeletePaymentAlert: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.DeletePaymentAlertRequest, _engagement_service_pb2.DeleteResponse]
     CreateInsightNotification: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.CreateInsightNotificationRequest, _engagement_service_pb2.InsightNotification]
     """Each new feed item of the insight also triggers the event, with the item's figures as tokens."""
     ListInsightNotifications: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.ListInsightNotificationsRequest, _engagement_service_pb2.ListInsightNotificationsResponse]
@@ -146,6 +153,13 @@ class EngagementServiceAsyncStub(EngagementServiceStub):
     """Every matching transaction accepted by ingestion triggers the event for the account's customer."""
     ListTransactionAlerts: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.ListTransactionAlertsRequest, _engagement_service_pb2.ListTransactionAlertsResponse]  # type: ignore[assignment]
     DeleteTransactionAlert: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.DeleteTransactionAlertRequest, _engagement_service_pb2.DeleteResponse]  # type: ignore[assignment]
+    CreatePaymentAlert: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.CreatePaymentAlertRequest, _engagement_service_pb2.PaymentAlert]  # type: ignore[assignment]
+    """Payment reminders (due, overdue) from ingested statements and notices of scheduled payments
+    (scheduled, processed, failed) for credit cards and loans: each triggers its event for the
+    account's owner (docs/services/engagement.md#payment-alerts).
+    """
+    ListPaymentAlerts: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.ListPaymentAlertsRequest, _engagement_service_pb2.ListPaymentAlertsResponse]  # type: ignore[assignment]
+    DeletePaymentAlert: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.DeletePaymentAlertRequest, _engagement_service_pb2.DeleteResponse]  # type: ignore[assignment]
     CreateInsightNotification: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.CreateInsightNotificationRequest, _engagement_service_pb2.InsightNotification]  # type: ignore[assignment]
     """Each new feed item of the insight also triggers the event, with the item's figures as tokens."""
     ListInsightNotifications: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.ListInsightNotificationsRequest, _engagement_service_pb2.ListInsightNotificationsResponse]  # type: ignore[assignment]
@@ -365,6 +379,31 @@ class EngagementServiceServicer(metaclass=_abc_1.ABCMeta):
     def DeleteTransactionAlert(
         self,
         request: _engagement_service_pb2.DeleteTransactionAlertRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engagement_service_pb2.DeleteResponse, _abc.Awaitable[_engagement_service_pb2.DeleteResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CreatePaymentAlert(
+        self,
+        request: _engagement_service_pb2.CreatePaymentAlertRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engagement_service_pb2.PaymentAlert, _abc.Awaitable[_engagement_service_pb2.PaymentAlert]]:
+        """Payment reminders (due, overdue) from ingested statements and notices of scheduled payments
+        (scheduled, processed, failed) for credit cards and loans: each triggers its event for the
+        account's owner (docs/services/engagement.md#payment-alerts).
+        """
+
+    @_abc_1.abstractmethod
+    def ListPaymentAlerts(
+        self,
+        request: _engagement_service_pb2.ListPaymentAlertsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engagement_service_pb2.ListPaymentAlertsResponse, _abc.Awaitable[_engagement_service_pb2.ListPaymentAlertsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DeletePaymentAlert(
+        self,
+        request: _engagement_service_pb2.DeletePaymentAlertRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_engagement_service_pb2.DeleteResponse, _abc.Awaitable[_engagement_service_pb2.DeleteResponse]]: ...
 

@@ -114,6 +114,33 @@ HOLDING_KIND_OVERDRAFT_PROTECTION: HoldingKind.ValueType  # 5
 """Cover for an account's overdraft (a linked line of credit or savings sweep)."""
 Global___HoldingKind: _TypeAlias = HoldingKind  # noqa: Y015
 
+class _ScheduledPaymentState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ScheduledPaymentStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ScheduledPaymentState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SCHEDULED_PAYMENT_STATE_UNSPECIFIED: _ScheduledPaymentState.ValueType  # 0
+    SCHEDULED_PAYMENT_STATE_SCHEDULED: _ScheduledPaymentState.ValueType  # 1
+    SCHEDULED_PAYMENT_STATE_PROCESSED: _ScheduledPaymentState.ValueType  # 2
+    """Final: the money was paid into the account."""
+    SCHEDULED_PAYMENT_STATE_FAILED: _ScheduledPaymentState.ValueType  # 3
+    """Final: the payment was attempted and did not go through."""
+    SCHEDULED_PAYMENT_STATE_CANCELLED: _ScheduledPaymentState.ValueType  # 4
+    """Final: withdrawn before it was made."""
+
+class ScheduledPaymentState(_ScheduledPaymentState, metaclass=_ScheduledPaymentStateEnumTypeWrapper): ...
+
+SCHEDULED_PAYMENT_STATE_UNSPECIFIED: ScheduledPaymentState.ValueType  # 0
+SCHEDULED_PAYMENT_STATE_SCHEDULED: ScheduledPaymentState.ValueType  # 1
+SCHEDULED_PAYMENT_STATE_PROCESSED: ScheduledPaymentState.ValueType  # 2
+"""Final: the money was paid into the account."""
+SCHEDULED_PAYMENT_STATE_FAILED: ScheduledPaymentState.ValueType  # 3
+"""Final: the payment was attempted and did not go through."""
+SCHEDULED_PAYMENT_STATE_CANCELLED: ScheduledPaymentState.ValueType  # 4
+"""Final: withdrawn before it was made."""
+Global___ScheduledPaymentState: _TypeAlias = ScheduledPaymentState  # noqa: Y015
+
 @_typing.final
 class Customer(_message.Message):
     """A customer of the bank. Resource name: customers/{customer_id}."""
@@ -1042,3 +1069,300 @@ class ListBalancesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListBalancesResponse: _TypeAlias = ListBalancesResponse  # noqa: Y015
+
+@_typing.final
+class Statement(_message.Message):
+    """A credit card or loan account's statement. Resource name:
+    accounts/{account_id}/statements/{statement_id}.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    STATEMENT_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    STATEMENT_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    MINIMUM_DUE_FIELD_NUMBER: _builtins.int
+    STATEMENT_BALANCE_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    statement_id: _builtins.str
+    """The bank's own id, unique within the bank: re-sending it replaces the statement."""
+    account_id: _builtins.str
+    """The card or loan account (type CREDIT or LOAN, or container CREDIT_CARD or LOAN)."""
+    @_builtins.property
+    def statement_date(self) -> _date_pb2.Date:
+        """The day the statement closed; payments after it count towards it."""
+
+    @_builtins.property
+    def due_date(self) -> _date_pb2.Date:
+        """The last day to pay the minimum without being overdue; on or after statement_date."""
+
+    @_builtins.property
+    def minimum_due(self) -> _money_pb2.Money:
+        """In the account's currency; zero or more. Zero: nothing is due, no reminder is sent."""
+
+    @_builtins.property
+    def statement_balance(self) -> _money_pb2.Money:
+        """The statement's closing balance owed, in the account's currency; zero or more."""
+
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When Engage last stored it (output only)."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        statement_id: _builtins.str = ...,
+        account_id: _builtins.str = ...,
+        statement_date: _date_pb2.Date | None = ...,
+        due_date: _date_pb2.Date | None = ...,
+        minimum_due: _money_pb2.Money | None = ...,
+        statement_balance: _money_pb2.Money | None = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_date", b"due_date", "minimum_due", b"minimum_due", "statement_balance", b"statement_balance", "statement_date", b"statement_date", "update_time", b"update_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "due_date", b"due_date", "minimum_due", b"minimum_due", "name", b"name", "statement_balance", b"statement_balance", "statement_date", b"statement_date", "statement_id", b"statement_id", "update_time", b"update_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Statement: _TypeAlias = Statement  # noqa: Y015
+
+@_typing.final
+class ScheduledPayment(_message.Message):
+    """A payment towards a card or loan account. Resource name:
+    accounts/{account_id}/scheduledPayments/{payment_id}.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PAYMENT_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    SCHEDULED_DATE_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SETTLE_TIME_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    payment_id: _builtins.str
+    """The bank's own id, unique within the bank."""
+    account_id: _builtins.str
+    """The card or loan account it pays."""
+    state: Global___ScheduledPaymentState.ValueType
+    @_builtins.property
+    def amount(self) -> _money_pb2.Money:
+        """More than zero, in the account's currency."""
+
+    @_builtins.property
+    def scheduled_date(self) -> _date_pb2.Date: ...
+    @_builtins.property
+    def settle_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was processed, failed or was cancelled; unset: when Engage stored that state."""
+
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When Engage last stored it (output only)."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        payment_id: _builtins.str = ...,
+        account_id: _builtins.str = ...,
+        amount: _money_pb2.Money | None = ...,
+        scheduled_date: _date_pb2.Date | None = ...,
+        state: Global___ScheduledPaymentState.ValueType = ...,
+        settle_time: _timestamp_pb2.Timestamp | None = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "scheduled_date", b"scheduled_date", "settle_time", b"settle_time", "update_time", b"update_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "amount", b"amount", "name", b"name", "payment_id", b"payment_id", "scheduled_date", b"scheduled_date", "settle_time", b"settle_time", "state", b"state", "update_time", b"update_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScheduledPayment: _TypeAlias = ScheduledPayment  # noqa: Y015
+
+@_typing.final
+class BatchUpsertStatementsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATEMENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def statements(self) -> _containers.RepeatedCompositeFieldContainer[Global___Statement]: ...
+    def __init__(
+        self,
+        *,
+        statements: _abc.Iterable[Global___Statement] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["statements", b"statements"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchUpsertStatementsRequest: _TypeAlias = BatchUpsertStatementsRequest  # noqa: Y015
+
+@_typing.final
+class BatchUpsertStatementsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPSERTED_COUNT_FIELD_NUMBER: _builtins.int
+    upserted_count: _builtins.int
+    def __init__(
+        self,
+        *,
+        upserted_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["upserted_count", b"upserted_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchUpsertStatementsResponse: _TypeAlias = BatchUpsertStatementsResponse  # noqa: Y015
+
+@_typing.final
+class ListStatementsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """accounts/{account_id}"""
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "parent", b"parent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStatementsRequest: _TypeAlias = ListStatementsRequest  # noqa: Y015
+
+@_typing.final
+class ListStatementsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATEMENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def statements(self) -> _containers.RepeatedCompositeFieldContainer[Global___Statement]:
+        """Latest due date first."""
+
+    def __init__(
+        self,
+        *,
+        statements: _abc.Iterable[Global___Statement] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "statements", b"statements"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStatementsResponse: _TypeAlias = ListStatementsResponse  # noqa: Y015
+
+@_typing.final
+class BatchUpsertScheduledPaymentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCHEDULED_PAYMENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def scheduled_payments(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScheduledPayment]: ...
+    def __init__(
+        self,
+        *,
+        scheduled_payments: _abc.Iterable[Global___ScheduledPayment] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["scheduled_payments", b"scheduled_payments"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchUpsertScheduledPaymentsRequest: _TypeAlias = BatchUpsertScheduledPaymentsRequest  # noqa: Y015
+
+@_typing.final
+class BatchUpsertScheduledPaymentsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPSERTED_COUNT_FIELD_NUMBER: _builtins.int
+    upserted_count: _builtins.int
+    def __init__(
+        self,
+        *,
+        upserted_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["upserted_count", b"upserted_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchUpsertScheduledPaymentsResponse: _TypeAlias = BatchUpsertScheduledPaymentsResponse  # noqa: Y015
+
+@_typing.final
+class ListScheduledPaymentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """accounts/{account_id}"""
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "parent", b"parent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListScheduledPaymentsRequest: _TypeAlias = ListScheduledPaymentsRequest  # noqa: Y015
+
+@_typing.final
+class ListScheduledPaymentsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCHEDULED_PAYMENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def scheduled_payments(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScheduledPayment]:
+        """Latest scheduled date first."""
+
+    def __init__(
+        self,
+        *,
+        scheduled_payments: _abc.Iterable[Global___ScheduledPayment] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "scheduled_payments", b"scheduled_payments"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListScheduledPaymentsResponse: _TypeAlias = ListScheduledPaymentsResponse  # noqa: Y015

@@ -108,6 +108,26 @@ class IngestServiceStub:
                 request_serializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListBalancesRequest.SerializeToString,
                 response_deserializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListBalancesResponse.FromString,
                 _registered_method=True)
+        self.BatchUpsertStatements = channel.unary_unary(
+                '/engage.ingest.v1.IngestService/BatchUpsertStatements',
+                request_serializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.BatchUpsertStatementsRequest.SerializeToString,
+                response_deserializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.BatchUpsertStatementsResponse.FromString,
+                _registered_method=True)
+        self.ListStatements = channel.unary_unary(
+                '/engage.ingest.v1.IngestService/ListStatements',
+                request_serializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListStatementsRequest.SerializeToString,
+                response_deserializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListStatementsResponse.FromString,
+                _registered_method=True)
+        self.BatchUpsertScheduledPayments = channel.unary_unary(
+                '/engage.ingest.v1.IngestService/BatchUpsertScheduledPayments',
+                request_serializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.BatchUpsertScheduledPaymentsRequest.SerializeToString,
+                response_deserializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.BatchUpsertScheduledPaymentsResponse.FromString,
+                _registered_method=True)
+        self.ListScheduledPayments = channel.unary_unary(
+                '/engage.ingest.v1.IngestService/ListScheduledPayments',
+                request_serializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListScheduledPaymentsRequest.SerializeToString,
+                response_deserializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListScheduledPaymentsResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServiceServicer:
@@ -210,6 +230,34 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchUpsertStatements(self, request, context):
+        """Statements of credit card and loan accounts: the minimum due and its due date, which payment
+        reminders are sent about (docs/services/ingest.md#statements). All of a batch or none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStatements(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchUpsertScheduledPayments(self, request, context):
+        """Payments towards a card or loan account, as scheduled and then processed, failed or cancelled.
+        All of a batch or none; a payment that reached a final state keeps it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListScheduledPayments(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -282,6 +330,26 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.ListBalances,
                     request_deserializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListBalancesRequest.FromString,
                     response_serializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListBalancesResponse.SerializeToString,
+            ),
+            'BatchUpsertStatements': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchUpsertStatements,
+                    request_deserializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.BatchUpsertStatementsRequest.FromString,
+                    response_serializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.BatchUpsertStatementsResponse.SerializeToString,
+            ),
+            'ListStatements': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStatements,
+                    request_deserializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListStatementsRequest.FromString,
+                    response_serializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListStatementsResponse.SerializeToString,
+            ),
+            'BatchUpsertScheduledPayments': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchUpsertScheduledPayments,
+                    request_deserializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.BatchUpsertScheduledPaymentsRequest.FromString,
+                    response_serializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.BatchUpsertScheduledPaymentsResponse.SerializeToString,
+            ),
+            'ListScheduledPayments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListScheduledPayments,
+                    request_deserializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListScheduledPaymentsRequest.FromString,
+                    response_serializer=engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListScheduledPaymentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -666,6 +734,114 @@ class IngestService:
             '/engage.ingest.v1.IngestService/ListBalances',
             engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListBalancesRequest.SerializeToString,
             engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListBalancesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchUpsertStatements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.ingest.v1.IngestService/BatchUpsertStatements',
+            engage_dot_ingest_dot_v1_dot_ingest__service__pb2.BatchUpsertStatementsRequest.SerializeToString,
+            engage_dot_ingest_dot_v1_dot_ingest__service__pb2.BatchUpsertStatementsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStatements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.ingest.v1.IngestService/ListStatements',
+            engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListStatementsRequest.SerializeToString,
+            engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListStatementsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchUpsertScheduledPayments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.ingest.v1.IngestService/BatchUpsertScheduledPayments',
+            engage_dot_ingest_dot_v1_dot_ingest__service__pb2.BatchUpsertScheduledPaymentsRequest.SerializeToString,
+            engage_dot_ingest_dot_v1_dot_ingest__service__pb2.BatchUpsertScheduledPaymentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListScheduledPayments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.ingest.v1.IngestService/ListScheduledPayments',
+            engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListScheduledPaymentsRequest.SerializeToString,
+            engage_dot_ingest_dot_v1_dot_ingest__service__pb2.ListScheduledPaymentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -61,6 +61,16 @@ class IngestServiceStub:
     RecordBalances: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.RecordBalancesRequest, _ingest_service_pb2.RecordBalancesResponse]
     """Records end-of-day balances (a later value for the same account and day replaces the earlier)."""
     ListBalances: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ListBalancesRequest, _ingest_service_pb2.ListBalancesResponse]
+    BatchUpsertStatements: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.BatchUpsertStatementsRequest, _ingest_service_pb2.BatchUpsertStatementsResponse]
+    """Statements of credit card and loan accounts: the minimum due and its due date, which payment
+    reminders are sent about (docs/services/ingest.md#statements). All of a batch or none.
+    """
+    ListStatements: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ListStatementsRequest, _ingest_service_pb2.ListStatementsResponse]
+    BatchUpsertScheduledPayments: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.BatchUpsertScheduledPaymentsRequest, _ingest_service_pb2.BatchUpsertScheduledPaymentsResponse]
+    """Payments towards a card or loan account, as scheduled and then processed, failed or cancelled.
+    All of a batch or none; a payment that reached a final state keeps it.
+    """
+    ListScheduledPayments: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ListScheduledPaymentsRequest, _ingest_service_pb2.ListScheduledPaymentsResponse]
 
 @_typing.type_check_only
 class IngestServiceAsyncStub(IngestServiceStub):
@@ -95,6 +105,16 @@ class IngestServiceAsyncStub(IngestServiceStub):
     RecordBalances: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.RecordBalancesRequest, _ingest_service_pb2.RecordBalancesResponse]  # type: ignore[assignment]
     """Records end-of-day balances (a later value for the same account and day replaces the earlier)."""
     ListBalances: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ListBalancesRequest, _ingest_service_pb2.ListBalancesResponse]  # type: ignore[assignment]
+    BatchUpsertStatements: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.BatchUpsertStatementsRequest, _ingest_service_pb2.BatchUpsertStatementsResponse]  # type: ignore[assignment]
+    """Statements of credit card and loan accounts: the minimum due and its due date, which payment
+    reminders are sent about (docs/services/ingest.md#statements). All of a batch or none.
+    """
+    ListStatements: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ListStatementsRequest, _ingest_service_pb2.ListStatementsResponse]  # type: ignore[assignment]
+    BatchUpsertScheduledPayments: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.BatchUpsertScheduledPaymentsRequest, _ingest_service_pb2.BatchUpsertScheduledPaymentsResponse]  # type: ignore[assignment]
+    """Payments towards a card or loan account, as scheduled and then processed, failed or cancelled.
+    All of a batch or none; a payment that reached a final state keeps it.
+    """
+    ListScheduledPayments: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ListScheduledPaymentsRequest, _ingest_service_pb2.ListScheduledPaymentsResponse]  # type: ignore[assignment]
 
 class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
     """Ingestion of the bank's customers, accounts, holdings, end-of-day balances and transactions:
@@ -210,5 +230,39 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ingest_service_pb2.ListBalancesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ingest_service_pb2.ListBalancesResponse, _abc.Awaitable[_ingest_service_pb2.ListBalancesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def BatchUpsertStatements(
+        self,
+        request: _ingest_service_pb2.BatchUpsertStatementsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.BatchUpsertStatementsResponse, _abc.Awaitable[_ingest_service_pb2.BatchUpsertStatementsResponse]]:
+        """Statements of credit card and loan accounts: the minimum due and its due date, which payment
+        reminders are sent about (docs/services/ingest.md#statements). All of a batch or none.
+        """
+
+    @_abc_1.abstractmethod
+    def ListStatements(
+        self,
+        request: _ingest_service_pb2.ListStatementsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.ListStatementsResponse, _abc.Awaitable[_ingest_service_pb2.ListStatementsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def BatchUpsertScheduledPayments(
+        self,
+        request: _ingest_service_pb2.BatchUpsertScheduledPaymentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.BatchUpsertScheduledPaymentsResponse, _abc.Awaitable[_ingest_service_pb2.BatchUpsertScheduledPaymentsResponse]]:
+        """Payments towards a card or loan account, as scheduled and then processed, failed or cancelled.
+        All of a batch or none; a payment that reached a final state keeps it.
+        """
+
+    @_abc_1.abstractmethod
+    def ListScheduledPayments(
+        self,
+        request: _ingest_service_pb2.ListScheduledPaymentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_service_pb2.ListScheduledPaymentsResponse, _abc.Awaitable[_ingest_service_pb2.ListScheduledPaymentsResponse]]: ...
 
 def add_IngestServiceServicer_to_server(servicer: IngestServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
