@@ -403,8 +403,9 @@ def transaction_tokens(posting: Posting) -> dict[str, str]:
 
 def _figures(payload: dict[str, object]) -> dict[str, str]:
     """An insight item's figures as strings for the message tokens: every number in accountDerived,
-    changeValue and transaction under its path (e.g. changeValue_changePercent), plus short names for
-    the usual ones (total, average, change_amount, change_percent, amount, currency)."""
+    changeValue, transaction and suggestedActions under its path (e.g. changeValue_changePercent), plus
+    short names for the usual ones (total, average, change_amount, change_percent, amount, currency,
+    and the suggested move's suggested_amount, suggested_from, suggested_to)."""
     figures: dict[str, str] = {}
 
     def walk(prefix: str, value: object) -> None:
@@ -417,14 +418,16 @@ def _figures(payload: dict[str, object]) -> dict[str, str]:
         elif isinstance(value, str | int | Decimal) and not isinstance(value, bool):
             figures[prefix] = str(value)
 
-    for key in ("accountDerived", "changeValue", "transaction"):
+    for key in ("accountDerived", "changeValue", "transaction", "suggestedActions"):
         if key in payload:
             walk(key, payload[key])
     aliases = {"total": "accountDerived_totalAvailableBalance_amount",
                "average": "accountDerived_averageAvailableBalance_amount",
                "currency": "accountDerived_totalAvailableBalance_currency",
                "change_amount": "changeValue_changeAmount_amount", "change_percent": "changeValue_changePercent",
-               "amount": "transaction_amount_amount", "balance": "transaction_balance_amount"}
+               "amount": "transaction_amount_amount", "balance": "transaction_balance_amount",
+               "suggested_amount": "suggestedActions_amount_amount",
+               "suggested_from": "suggestedActions_fromAccountId", "suggested_to": "suggestedActions_toAccountId"}
     figures.update({short: figures[long] for short, long in aliases.items() if long in figures})
     if "currency" not in figures and "transaction_amount_currency" in figures:
         figures["currency"] = figures["transaction_amount_currency"]

@@ -89,7 +89,9 @@ async def test_the_campaign_and_insight_crons_start_what_is_due_on_the_worker(se
             display_name="Savings grew", description="Push for the savings insight", event_type=bank.event_type,
             app=bank.app, messages=[pb.EventMessage(channel=pb.CHANNEL_PUSH, content=pb.MessageContent(
                 push=pb.PushContent(title="Your savings grew",
-                                    body="Up {{ insight.figures.change_percent }}% on your average")))])))
+                                    body="Up {{ insight.figures.change_percent }}% on your average: move "
+                                         "{{ insight.figures.suggested_amount }} {{ insight.figures.currency }} "
+                                         "to {{ insight.figures.suggested_to }}?")))])))
         await admin.engagement.CreateInsightNotification(pb.CreateInsightNotificationRequest(
             insight_notification=pb.InsightNotification(insight_name="SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE",
                                                         event=event.name)))
@@ -103,8 +105,8 @@ async def test_the_campaign_and_insight_crons_start_what_is_due_on_the_worker(se
         assert (batch.as_of, batch.state, batch.users_evaluated, batch.items_generated) == (
             day(first.date()), insights.BATCH_STATE_SUCCEEDED, 2, 1)
         [push] = await provider_sink.wait_for("fcm", 1)
-        assert push.body["message"]["notification"] == {"title": "Your savings grew",
-                                                        "body": "Up 11.88% on your average"}
+        assert push.body["message"]["notification"] == {
+            "title": "Your savings grew", "body": "Up 11.88% on your average: move 26555.01 USD to u1-sav?"}
         # The month's item is there: a trigger later in July finds it.
         later = await service_stubs.insights.TriggerInsights(insights.TriggerInsightsRequest(
             customer_id="u1", as_of=day(dt.date(2021, 7, 3))))

@@ -90,6 +90,12 @@ async def test_feed_items_carry_account_links_and_the_move_to_savings(server, se
     [u2_item] = (await service_stubs.insights.GetFeed(pb.GetFeedRequest(customer_id="u2"))).feed
     assert links(u2_item)["u2-chk"] == ("account", "https://app.yesbank.example/accounts/u2-chk?from=insights")
     assert actions(u2_item) == [("MOVE_EXCESS_TO_SAVINGS", "26555.01", "USD", "u2-chk", "u2-sav")]
+    shown = json.loads((await engagectl("--json", "insights", "feed", "--customer", "u2",
+                                        token=server.token(tenant))).stdout)
+    assert {a["account_id"]: a["link"]["url"] for a in shown[0]["accounts"]}["u2-chk"] == \
+        "https://app.yesbank.example/accounts/u2-chk?from=insights"
+    assert [(a["action_type"], a["from_account_id"], a["to_account_id"]) for a in shown[0]["suggested_actions"]] == [
+        ("MOVE_EXCESS_TO_SAVINGS", "u2-chk", "u2-sav")]
     [u3_item] = (await service_stubs.insights.GetFeed(pb.GetFeedRequest(customer_id="u3"))).feed
     assert [c.change_percent for c in u3_item.change_values] == ["50.00"]
     assert actions(u3_item) == [("MOVE_EXCESS_TO_SAVINGS", "666.67", "EUR", "u3-chk", "")]

@@ -44,7 +44,7 @@ def test_the_default_link_is_the_references_with_the_id_encoded(account_id: str)
 
 @given(url_text, url_text, st.booleans())
 def test_a_path_or_https_url_with_the_token_is_a_template(before: str, after: str, https: bool) -> None:
-    template = ("https://app.example/" if https else "/") + before + "{accountId}" + after
+    template = ("https://app.example/" if https else "/app/") + before + "{accountId}" + after
     assert (link_template_problem(template) is None) == (len(template) <= MAX_LINK_TEMPLATE_LENGTH)
     assert account_link(template, "a b")["url"] == template.replace("{accountId}", "a%20b")
 
