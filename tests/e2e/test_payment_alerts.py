@@ -11,12 +11,16 @@ import uuid
 from decimal import Decimal
 
 import grpc
+from sqlalchemy import select
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from engage.ingest.v1 import ingest_service_pb2 as ipb
 from engage.type.v1 import date_pb2
 from server.domain.auth import Role
 from server.rpc.convert import money_to_proto
+from server.store.event_payloads import decode
+from server.store.models import DomainEventRow
+from server.store.uow import UnitOfWork
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import account, failure, stream, transaction
 from tests.support.yes_bank import add_customer, set_up_yes_bank
@@ -156,6 +160,18 @@ async def test_due_and_overdue_reminders_once_per_statement_unless_paid(server, 
         assert sorted((d.channel, d.state) for d in sent.deliveries) == [
             *[(pb.CHANNEL_SMS, pb.SENT)] * 3, *[(pb.CHANNEL_PUSH, pb.SENT)] * 3]
 
+        # The customer reads their own card's statements; another customer learns nothing of them.
+        async with server.stubs(server.token(tenant, Role.USER, "lisa-customer")) as lisa, \
+                server.stubs(server.token(tenant, Role.USER, "someone-else")) as other:
+            mine = await lisa.ingest.ListStatements(ipb.ListStatementsRequest(parent="accounts/card-3"))
+            assert [s.statement_id for s in mine.statements] == ["s-3"]
+            code, _, _ = await failure(other.ingest.ListStatements(ipb.ListStatementsRequest(
+                parent="accounts/card-3")))
+            assert code == grpc.StatusCode.NOT_FOUND
+            code, reason, _ = await failure(lisa.ingest.BatchUpsertStatements(ipb.BatchUpsertStatementsRequest(
+                statements=[statement("s-9", "card-3", "2024-04-20", "1")])))
+            assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED")
+
         # Read back as ingested, latest due date first.
         listed = await service_stubs.ingest.ListStatements(ipb.ListStatementsRequest(parent="accounts/card-1",
                                                                                      page_size=1))
@@ -242,6 +258,26 @@ async def test_scheduled_and_processed_payments_are_told_once(server, services, 
                                         "scheduled: 1,200.00 CZK on 2024-03-18 to loan-1"]
         assert pushes(provider_sink) == ["p-1 PROCESSED", "p-1 SCHEDULED"]
 
+        # The bus handler run again on the stored event (a retried job) records nothing new.
+        async with services.database.sessions() as session:
+            stored_events = list(await session.scalars(select(DomainEventRow).where(
+                DomainEventRow.tenant_id == tenant, DomainEventRow.kind == "ScheduledPaymentsChanged")))
+        assert len(stored_events) == 2  # SCHEDULED, then PROCESSED: the repeats changed nothing
+        for row in stored_events:
+            async with UnitOfWork(services.database, tenant) as uow:
+                assert await services.payment_alerts.on_scheduled_payments_changed(
+                    uow, tenant, decode(row.kind, row.payload)) is None
+                await uow.commit()
+
+        # A payment that failed is told too, with its own alert.
+        await service_stubs.ingest.BatchUpsertScheduledPayments(ipb.BatchUpsertScheduledPaymentsRequest(
+            scheduled_payments=[payment("p-2", "loan-1", "80", ipb.SCHEDULED_PAYMENT_STATE_FAILED,
+                                        scheduled="2024-03-19")]))
+        await run_worker(settings)
+        await provider_sink.wait_for("twilio", 3)
+        assert "failed: 80.00 CZK on 2024-03-19 to loan-1" in texts(provider_sink)
+        assert "p-2 FAILED" in pushes(provider_sink)
+
         # A processed payment is final.
         code, reason, _ = await failure(service_stubs.ingest.BatchUpsertScheduledPayments(
             ipb.BatchUpsertScheduledPaymentsRequest(scheduled_payments=[
@@ -251,11 +287,12 @@ async def test_scheduled_and_processed_payments_are_told_once(server, services, 
         # The processed payment covers the minimum: the due reminder is not sent.
         await remind_at(services, settings, "2024-03-18T12:00:00+00:00")
         await settle()
-        assert len(provider_sink.received("twilio")) == 2
+        assert len(provider_sink.received("twilio")) == 3
 
         listed = await service_stubs.ingest.ListScheduledPayments(ipb.ListScheduledPaymentsRequest(
             parent="accounts/loan-1"))
-        [stored] = listed.scheduled_payments
+        assert [p.payment_id for p in listed.scheduled_payments] == ["p-2", "p-1"]  # latest scheduled first
+        stored = listed.scheduled_payments[1]
         assert (stored.name, stored.state, stored.settle_time.ToDatetime(dt.UTC)) == (
             "accounts/loan-1/scheduledPayments/p-1", ipb.SCHEDULED_PAYMENT_STATE_PROCESSED,
             dt.datetime(2024, 3, 16, 9, tzinfo=dt.UTC))
