@@ -39,6 +39,7 @@ from clients.engagectl import (
     notifications,
     offers,
     otp,
+    passes,
     payment_alerts,
     personas,
     products,
@@ -131,6 +132,7 @@ app.add_typer(payment_alerts.app, name="payment-alerts")
 app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(deliveries.app, name="deliveries")
 app.add_typer(otp.app, name="otp")
+app.add_typer(passes.app, name="passes")
 app.add_typer(goals.app, name="goals")
 app.add_typer(journeys.app, name="journeys")
 app.add_typer(attributes.app, name="attributes")

@@ -33,6 +33,7 @@ from server.domain.engagement.entities import (
     WalletPass,
 )
 from server.domain.engagement.sms import sms_segments
+from server.domain.engagement.wallet_passes import PassSummary
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.rpc.convert import timestamp_from_proto, timestamp_to_proto
 
@@ -298,3 +299,12 @@ def campaign_to_proto(campaign: Campaign) -> pb.Campaign:
 
 def optional_timestamp(message: Message, field_name: str, path: str) -> dt.datetime | None:
     return timestamp_from_proto(getattr(message, field_name), path) if message.HasField(field_name) else None
+
+
+def wallet_pass_to_proto(summary: PassSummary) -> pb.WalletPassRecord:
+    issued = summary.issued
+    return pb.WalletPassRecord(
+        name=f"walletPasses/{issued.serial_number}", customer_id=issued.customer_id,
+        pass_type_identifier=issued.pass_type_identifier, serial_number=issued.serial_number,
+        message=issued.parts.get("message", ""), registered_devices=summary.registered_devices,
+        create_time=timestamp_to_proto(issued.created_at), update_time=timestamp_to_proto(issued.updated_at))

@@ -326,6 +326,15 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
         ids = [conv.resource_id(n, "deliveries", f"names[{i}]") for i, n in enumerate(request.names)]
         return pb.RetryDeliveriesResponse(requeued=await self._engagement.retry_deliveries(current_caller(), ids))
 
+    # -- Wallet passes --------------------------------------------------------------------------
+
+    async def ListWalletPasses(self, request: pb.ListWalletPassesRequest, context: Context
+                               ) -> pb.ListWalletPassesResponse:
+        page = await self._setup.list_wallet_passes(
+            current_caller(), request.customer_id, page_request(request.page_size, request.page_token, "walletPasses"))
+        return pb.ListWalletPassesResponse(wallet_passes=[conv.wallet_pass_to_proto(p) for p in page.items],
+                                           next_page_token=page.next_page_token)
+
 
 def _message_class(number: pb.MessageClass.ValueType) -> str:
     name = conv.message_class_name(number)

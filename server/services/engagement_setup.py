@@ -27,6 +27,7 @@ from server.domain.engagement.entities import (
     Template,
     TransactionAlert,
 )
+from server.domain.engagement.wallet_passes import PassSummary
 from server.domain.errors import FieldViolation, InvalidArgument, not_found
 from server.domain.ids import new_id
 from server.domain.insights.catalogue import Catalogue
@@ -387,6 +388,16 @@ class EngagementSetupService:
             if not await uow.insight_notifications.delete(notification_id):
                 raise not_found("insight_notification", notification_id)
             await uow.commit()
+
+    async def list_wallet_passes(self, caller: Caller, customer_id: str, page: PageRequest) -> Page[PassSummary]:
+        """The Wallet passes issued (one customer's, when given), with the devices registered for each."""
+        caller.require_role(*READ_ROLES)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            found = await uow.wallet_passes.page(customer_id, page.after, page.size + 1)
+            counts = await uow.wallet_registrations.counts(
+                {(p.pass_type_identifier, p.serial_number) for p in found})
+        summaries = [PassSummary(p, counts.get((p.pass_type_identifier, p.serial_number), 0)) for p in found]
+        return _page(summaries, page, "walletPasses", lambda s: s.issued.serial_number)
 
 
 async def _existing(lookup: Awaitable[T | None], kind: str, identifier: str) -> T:

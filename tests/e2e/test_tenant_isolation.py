@@ -459,3 +459,23 @@ async def test_another_banks_wallet_passes_are_never_listed(server, services, te
         assert (listed.serial_number, listed.registered_devices) == ("card-1", 1)
         for request in (wallet_pb.ListWalletPassesRequest(), wallet_pb.ListWalletPassesRequest(customer_id="c1")):
             assert not (await intruder.engagement.ListWalletPasses(request)).wallet_passes
+
+
+async def test_another_banks_wallet_passes_are_never_listed(server, services, tenant):
+    from engage.engagement.v1 import engagement_service_pb2 as wallet_pb
+    from server.domain.engagement.wallet_passes import IssuedPass
+
+    now = dt.datetime.now(dt.UTC)
+    async with UnitOfWork(services.database, tenant) as uow:
+        await uow.wallet_passes.add(IssuedPass("pass.com.yesbank.store", "card-1", "c1",
+                                               services.secret_box.seal({"token": "t" * 32}), {"message": "m"},
+                                               now, now))
+        await uow.wallet_registrations.register("iphone", "pass.com.yesbank.store", "card-1", "push", now)
+        await uow.commit()
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as owner, \
+            server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as intruder:
+        [listed] = (await owner.engagement.ListWalletPasses(wallet_pb.ListWalletPassesRequest())).wallet_passes
+        assert (listed.serial_number, listed.registered_devices) == ("card-1", 1)
+        for request in (wallet_pb.ListWalletPassesRequest(), wallet_pb.ListWalletPassesRequest(customer_id="c1")):
+            assert not (await intruder.engagement.ListWalletPasses(request)).wallet_passes

@@ -8,6 +8,7 @@ unregisters."""
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -83,7 +84,7 @@ async def set_up_store_cards(admin, provider_sink, smtp_sink, web_service: str) 
 
 
 async def test_a_new_pass_arrives_by_email_and_sms_and_its_update_is_fetched_by_the_device(
-        server, settings, tenant, service_stubs, provider_sink, smtp_sink, pass_web_service):
+        server, settings, tenant, service_stubs, provider_sink, smtp_sink, pass_web_service, engagectl):
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
         cards = await set_up_store_cards(admin, provider_sink, smtp_sink, pass_web_service)
     await add_customer(service_stubs, "", push_token="")
@@ -138,6 +139,13 @@ async def test_a_new_pass_arrives_by_email_and_sms_and_its_update_is_fetched_by_
                                  params={"passesUpdatedSince": tag})).status_code == 204
         first = await wallet.get(f"/v1/passes/{PASS_TYPE}/{serial}", headers=auth)
         assert first.status_code == 200
+        # The bank sees the pass issued and the device that holds it.
+        shown = await engagectl("passes", "list", "--customer", "lisa-customer", "-o", "json",
+                                token=server.token(tenant, Role.BANK_ADMIN, "lisa"))
+        assert shown.exit_code == 0, shown.stderr
+        [record] = json.loads(shown.stdout)
+        assert (record["serial_number"], record["registered_devices"], record["message"]) == (
+            serial, 1, "Balance 120 CZK")
         unchanged = await wallet.get(f"/v1/passes/{PASS_TYPE}/{serial}",
                                      headers={**auth, "If-Modified-Since": first.headers["Last-Modified"]})
         assert unchanged.status_code == 304

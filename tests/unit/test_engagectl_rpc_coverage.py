@@ -117,6 +117,7 @@ COVERED_BY = {
     "engage.engagement.v1.EngagementService.VerifyOtp": "otp verify",
     "engage.engagement.v1.EngagementService.GetDelivery": "deliveries get",
     "engage.engagement.v1.EngagementService.ListDeliveries": "deliveries list",
+    "engage.engagement.v1.EngagementService.ListWalletPasses": "passes list",
     "engage.engagement.v1.EngagementService.RetryDeliveries": "deliveries retry",
 
     "engage.operations.v1.OperationsService.GetStatus": "status",

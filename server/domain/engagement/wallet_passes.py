@@ -170,6 +170,14 @@ class IssuedPass:
     download_expires_at: dt.datetime | None = None
 
 
+@dataclass(frozen=True)
+class PassSummary:
+    """A pass as ListWalletPasses shows it."""
+
+    issued: IssuedPass
+    registered_devices: int
+
+
 def download_token_hash(token: str) -> str:
     """What the store keeps of a download link's token: its SHA-256 (the token is 32 random bytes, so a
     plain hash cannot be searched back)."""

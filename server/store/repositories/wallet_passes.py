@@ -27,6 +27,16 @@ class WalletPassesRepository(TenantRepository):
             WalletPassRow.pass_type_identifier.in_(list(pass_types))).order_by(WalletPassRow.serial_number))
         return [_issued(r) for r in rows]
 
+    async def page(self, customer_id: str, after: str | None, limit: int) -> list[IssuedPass]:
+        """The tenant's passes (one customer's, when given) in serial number order, after `after`."""
+        query = select(WalletPassRow).where(WalletPassRow.tenant_id == self.tenant_id)
+        if customer_id:
+            query = query.where(WalletPassRow.customer_id == customer_id)
+        if after is not None:
+            query = query.where(WalletPassRow.serial_number > after)
+        rows = await self.session.scalars(query.order_by(WalletPassRow.serial_number).limit(limit))
+        return [_issued(r) for r in rows]
+
     async def by_download(self, token_hash: str) -> IssuedPass | None:
         row = await self.session.scalar(select(WalletPassRow).where(
             WalletPassRow.tenant_id == self.tenant_id, WalletPassRow.download_token_hash == token_hash))
@@ -91,6 +101,10 @@ class WalletRegistrationsRepository(TenantRepository):
             query = query.where(WalletPassRow.updated_at > since)
         return [(serial, updated) for serial, updated in await self.session.execute(
             query.order_by(WalletPassRow.serial_number))]
+
+    async def counts(self, passes: Collection[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """(pass type, serial) -> how many devices are registered for the pass."""
+        return {key: len(tokens) for key, tokens in (await self.push_tokens(passes)).items()}
 
     async def push_tokens(self, passes: Collection[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
         """(pass type, serial) -> the push tokens of the devices registered for the pass."""

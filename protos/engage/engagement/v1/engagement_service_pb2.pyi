@@ -2539,3 +2539,101 @@ class RetryDeliveriesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RetryDeliveriesResponse: _TypeAlias = RetryDeliveriesResponse  # noqa: Y015
+
+@_typing.final
+class WalletPassRecord(_message.Message):
+    """---- Wallet passes ----"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    PASS_TYPE_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    SERIAL_NUMBER_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    REGISTERED_DEVICES_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`walletPasses/{serial_number}`."""
+    customer_id: _builtins.str
+    pass_type_identifier: _builtins.str
+    serial_number: _builtins.str
+    message: _builtins.str
+    """The rendered pass message the pass shows now."""
+    registered_devices: _builtins.int
+    """Devices registered for its updates through the pass web service."""
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """The pass's lastUpdated: when its content last changed."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        pass_type_identifier: _builtins.str = ...,
+        serial_number: _builtins.str = ...,
+        message: _builtins.str = ...,
+        registered_devices: _builtins.int = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "customer_id", b"customer_id", "message", b"message", "name", b"name", "pass_type_identifier", b"pass_type_identifier", "registered_devices", b"registered_devices", "serial_number", b"serial_number", "update_time", b"update_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WalletPassRecord: _TypeAlias = WalletPassRecord  # noqa: Y015
+
+@_typing.final
+class ListWalletPassesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    customer_id: _builtins.str
+    """Optional: only this customer's passes."""
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        customer_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWalletPassesRequest: _TypeAlias = ListWalletPassesRequest  # noqa: Y015
+
+@_typing.final
+class ListWalletPassesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WALLET_PASSES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def wallet_passes(self) -> _containers.RepeatedCompositeFieldContainer[Global___WalletPassRecord]: ...
+    def __init__(
+        self,
+        *,
+        wallet_passes: _abc.Iterable[Global___WalletPassRecord] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "wallet_passes", b"wallet_passes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWalletPassesResponse: _TypeAlias = ListWalletPassesResponse  # noqa: Y015

@@ -260,6 +260,11 @@ class EngagementServiceStub:
                 request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.RetryDeliveriesRequest.SerializeToString,
                 response_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.RetryDeliveriesResponse.FromString,
                 _registered_method=True)
+        self.ListWalletPasses = channel.unary_unary(
+                '/engage.engagement.v1.EngagementService/ListWalletPasses',
+                request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListWalletPassesRequest.SerializeToString,
+                response_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListWalletPassesResponse.FromString,
+                _registered_method=True)
 
 
 class EngagementServiceServicer:
@@ -547,6 +552,14 @@ class EngagementServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListWalletPasses(self, request, context):
+        """The Wallet passes issued to customers (docs/wallet-passes.md): an event's PASS message issues and
+        updates them; wallets fetch them from the pass web service.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EngagementServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -764,6 +777,11 @@ def add_EngagementServiceServicer_to_server(servicer, server):
                     servicer.RetryDeliveries,
                     request_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.RetryDeliveriesRequest.FromString,
                     response_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.RetryDeliveriesResponse.SerializeToString,
+            ),
+            'ListWalletPasses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWalletPasses,
+                    request_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListWalletPassesRequest.FromString,
+                    response_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListWalletPassesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1938,6 +1956,33 @@ class EngagementService:
             '/engage.engagement.v1.EngagementService/RetryDeliveries',
             engage_dot_engagement_dot_v1_dot_engagement__service__pb2.RetryDeliveriesRequest.SerializeToString,
             engage_dot_engagement_dot_v1_dot_engagement__service__pb2.RetryDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWalletPasses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.engagement.v1.EngagementService/ListWalletPasses',
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListWalletPassesRequest.SerializeToString,
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListWalletPassesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -102,6 +102,10 @@ class EngagementServiceStub:
     ListDeliveries: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.ListDeliveriesRequest, _engagement_service_pb2.ListDeliveriesResponse]
     RetryDeliveries: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.RetryDeliveriesRequest, _engagement_service_pb2.RetryDeliveriesResponse]
     """Re-drives dead-lettered (or failed) deliveries: tries start again from zero."""
+    ListWalletPasses: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.ListWalletPassesRequest, _engagement_service_pb2.ListWalletPassesResponse]
+    """The Wallet passes issued to customers (docs/wallet-passes.md): an event's PASS message issues and
+    updates them; wallets fetch them from the pass web service.
+    """
 
 @_typing.type_check_only
 class EngagementServiceAsyncStub(EngagementServiceStub):
@@ -177,6 +181,10 @@ class EngagementServiceAsyncStub(EngagementServiceStub):
     ListDeliveries: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.ListDeliveriesRequest, _engagement_service_pb2.ListDeliveriesResponse]  # type: ignore[assignment]
     RetryDeliveries: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.RetryDeliveriesRequest, _engagement_service_pb2.RetryDeliveriesResponse]  # type: ignore[assignment]
     """Re-drives dead-lettered (or failed) deliveries: tries start again from zero."""
+    ListWalletPasses: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.ListWalletPassesRequest, _engagement_service_pb2.ListWalletPassesResponse]  # type: ignore[assignment]
+    """The Wallet passes issued to customers (docs/wallet-passes.md): an event's PASS message issues and
+    updates them; wallets fetch them from the pass web service.
+    """
 
 class EngagementServiceServicer(metaclass=_abc_1.ABCMeta):
     """Engagement: what a bank sets up to reach its customers (apps, event types, contacts and their
@@ -507,5 +515,15 @@ class EngagementServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_engagement_service_pb2.RetryDeliveriesResponse, _abc.Awaitable[_engagement_service_pb2.RetryDeliveriesResponse]]:
         """Re-drives dead-lettered (or failed) deliveries: tries start again from zero."""
+
+    @_abc_1.abstractmethod
+    def ListWalletPasses(
+        self,
+        request: _engagement_service_pb2.ListWalletPassesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engagement_service_pb2.ListWalletPassesResponse, _abc.Awaitable[_engagement_service_pb2.ListWalletPassesResponse]]:
+        """The Wallet passes issued to customers (docs/wallet-passes.md): an event's PASS message issues and
+        updates them; wallets fetch them from the pass web service.
+        """
 
 def add_EngagementServiceServicer_to_server(servicer: EngagementServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
