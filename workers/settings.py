@@ -32,6 +32,7 @@ from workers.tasks.engagement import (
     relay_lost_deliveries,
     run_campaign,
     start_due_campaigns,
+    sweep_fallbacks,
 )
 from workers.tasks.goal_funding import plan_goal_transfers, relay_goal_transfers
 from workers.tasks.insights import evaluate_insight_chunk, resend_lost_insight_chunks, start_due_insight_batches
@@ -54,7 +55,8 @@ async def startup(ctx: WorkerContext) -> None:
         RetryPolicy(max_tries=settings.delivery_max_tries, base_delay_seconds=settings.delivery_retry_base_seconds),
         dt.timedelta(seconds=settings.delivery_lease_seconds),
         settings.default_rate_limit_per_second, services.receipt_urls if settings.receipts_base_url else None,
-        on_recorded=count_recorded, tenant_active=services.tenants.is_active)
+        on_recorded=count_recorded, tenant_active=services.tenants.is_active,
+        fallback_step_failed=services.engagement.advance_fallbacks)
     ctx["webhook_poster"] = EgressWebhookPoster(EgressPolicy.from_setting(settings.provider_networks_allowed))
     ctx["webhooks"] = WebhookDeliveryService(
         services.database, services.secret_box, services.publisher, ctx["webhook_poster"],
@@ -105,6 +107,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
             cron(cron_task(relay_lost_deliveries), second={5, 20, 35, 50}, run_at_startup=True),
             # Delivery reports that came before their message was recorded as sent.
             cron(cron_task(apply_early_receipts), second={12, 27, 42, 57}, run_at_startup=True),
+            # The channel fallback's timer: chains whose step was not delivered by its stored deadline.
+            cron(cron_task(sweep_fallbacks), second=set(range(0, 60, 5)), run_at_startup=True),
             cron(cron_task(start_due_campaigns), second=10, unique=True),
             # Hourly, so that each tenant's day starts in its own time zone; idempotent per programme and period.
             cron(cron_task(plan_goal_transfers), minute=2, second=30, unique=True),

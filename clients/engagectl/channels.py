@@ -14,11 +14,12 @@ from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Channel configurations: create, list, get, update.")
-COLUMNS: list[str | Column] = [Id("id"), "name", "channel", "provider", "rate/s", "secrets set", "settings"]
+COLUMNS: list[str | Column] = [Id("id"), "name", "channel", "provider", "app", "rate/s", "secrets set", "settings"]
+APP_HELP = "Push only: the app (id or apps/ID) whose pushes these credentials send; unset = every app without its own."
 
 
 def _row(c: pb.ChannelConfig) -> list[str]:
-    return [short(c.name), c.display_name, channel_name(c.channel), c.provider,
+    return [short(c.name), c.display_name, channel_name(c.channel), c.provider, short(c.app) if c.app else "",
             str(c.rate_limit_per_second or "default"), ", ".join(c.secret_keys),
             ", ".join(f"{k}={v}" for k, v in sorted(c.settings.items()))]
 
@@ -42,7 +43,8 @@ def create(ctx: typer.Context,
            setting: list[str] = typer.Option([], metavar="KEY=VALUE", help="A provider setting; repeat."),
            secret: list[str] = typer.Option([], metavar="KEY=VALUE", help="Repeat. Stored sealed, never shown."),
            secret_file: list[str] = typer.Option([], metavar="KEY=PATH", help="The secret is the file's text."),
-           rate_limit: int = typer.Option(0, metavar="N", help="Messages per second (0 = default).")) -> None:
+           rate_limit: int = typer.Option(0, metavar="N", help="Messages per second (0 = default)."),
+           app_: str = typer.Option("", "--app", metavar="APP_ID", help=APP_HELP)) -> None:
     """Creates a channel configuration: how messages of one channel reach a provider.
 
     Examples:
@@ -50,11 +52,13 @@ def create(ctx: typer.Context,
           --setting security=NONE --setting from_address=alerts@bank.example
       engagectl channels create --channel SMS --provider twilio \\
           --setting account_sid=AC0123456789abcdef0123456789abcdef --secret auth_token=xyz
+      engagectl channels create --channel PUSH --provider fcm --app 7d1e --setting project_id=wallet-app \
+          --secret-file service_account_json=wallet-app.json
     """
     cli = cli_context(ctx)
     config = pb.ChannelConfig(display_name=name_, channel=channel(channel_), provider=provider,
                               settings=pairs(setting, "--setting"), secrets=_secrets(secret, secret_file),
-                              rate_limit_per_second=rate_limit)
+                              rate_limit_per_second=rate_limit, app=name("apps", app_) if app_ else "")
     emit_record("channel configuration", cli.call(lambda s: s.engagement.CreateChannelConfig(
         pb.CreateChannelConfigRequest(channel_config=config))))
 
@@ -99,20 +103,22 @@ def update(ctx: typer.Context,
            secret: list[str] = typer.Option([], metavar="KEY=VALUE",
                                             help="Replaces these secrets, keeps the others; repeat."),
            secret_file: list[str] = typer.Option([], metavar="KEY=PATH", help="The secret is the file's text."),
-           rate_limit: int | None = typer.Option(None, metavar="N", help="Messages per second (0 = default).")
-           ) -> None:
+           rate_limit: int | None = typer.Option(None, metavar="N", help="Messages per second (0 = default)."),
+           app_: str | None = typer.Option(None, "--app", metavar="APP_ID",
+                                           help=APP_HELP + " An empty value makes it tenant-wide.")) -> None:
     """Changes what is given of a channel configuration.
 
     Examples:
       engagectl channels update 41c0 --secret password=new-secret
       engagectl channels update 41c0 --rate-limit 20
+      engagectl channels update 41c0 --app 7d1e
     """
     cli = cli_context(ctx)
     secrets = _secrets(secret, secret_file)
     paths = [p for p, v in (("display_name", name_), ("settings", setting), ("secrets", secrets),
-                            ("rate_limit_per_second", rate_limit is not None)) if v]
+                            ("rate_limit_per_second", rate_limit is not None), ("app", app_ is not None)) if v]
     request = pb.UpdateChannelConfigRequest(channel_config=pb.ChannelConfig(
         name=name("channelConfigs", config_id), display_name=name_ or "", settings=pairs(setting, "--setting"),
-        secrets=secrets, rate_limit_per_second=rate_limit or 0))
+        secrets=secrets, rate_limit_per_second=rate_limit or 0, app=name("apps", app_) if app_ else ""))
     request.update_mask.paths.extend(paths)
     emit_record("channel configuration", cli.call(lambda s: s.engagement.UpdateChannelConfig(request)))

@@ -14,13 +14,20 @@ from engage.engagement.v1 import engagement_service_pb2 as pb
 app = typer.Typer(no_args_is_help=True, help="Deliveries: list, get, retry.")
 COLUMNS: list[str | Column] = [
     Id("delivery id"), Id("customer"), "channel", "state", "error / reason", "attempts", "created", "sent", "address",
-    Wide("provider"), Wide("error message")]
+    Wide("provider"), Wide("error message"), Wide("fallback")]
 
 
 def row(d: pb.Delivery) -> list[str]:
     return [short(d.name), d.customer_id, channel_name(d.channel), label(pb.DeliveryState, d.state),
             d.error_code or d.skip_reason, str(d.attempts), time_of(d.create_time), time_of(d.sent_time), d.address,
-            d.provider, d.error_message]
+            d.provider, d.error_message, fallback_text(d)]
+
+
+def fallback_text(d: pb.Delivery) -> str:
+    """`2 TIMED_OUT`: the delivery's step in its fallback chain and what became of it."""
+    if not d.HasField("fallback"):
+        return ""
+    return f"{d.fallback.step} {label(pb.FallbackStepState, d.fallback.state).removeprefix('FALLBACK_STEP_')}"
 
 
 @app.command("list")

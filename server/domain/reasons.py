@@ -116,6 +116,8 @@ class Reason(StrEnum):
     CHANNEL_CONFIG_INVALID = "CHANNEL_CONFIG_INVALID", "a channel configuration's fields are invalid"
     CHANNEL_CONFIG_HOST_NOT_ALLOWED = ("CHANNEL_CONFIG_HOST_NOT_ALLOWED",
                                        "a channel configuration's host is one the egress policy refuses")
+    CHANNEL_CONFIG_APP_NOT_PUSH = "CHANNEL_CONFIG_APP_NOT_PUSH", "an app named for a configuration of another channel"
+    FALLBACK_POLICY_INVALID = "FALLBACK_POLICY_INVALID", "an event type's fallback policy is invalid"
     CONTACT_INVALID = "CONTACT_INVALID", "a contact's fields are invalid"
     TRANSACTION_ALERT_INVALID = "TRANSACTION_ALERT_INVALID", "a transaction alert's condition is invalid"
     PAYMENT_ALERT_INVALID = "PAYMENT_ALERT_INVALID", "a payment alert's days_before_due out of range or misplaced"

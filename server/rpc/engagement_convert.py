@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from google.protobuf import duration_pb2
 from google.protobuf.message import Message
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
@@ -24,6 +25,9 @@ from server.domain.engagement.entities import (
     Event,
     EventMessage,
     EventType,
+    FallbackMark,
+    FallbackPolicy,
+    FallbackStep,
     InsightNotification,
     Platform,
     Preferences,
@@ -78,8 +82,39 @@ def app_to_proto(app: App) -> pb.App:
 
 
 def event_type_to_proto(event_type: EventType) -> pb.EventType:
+    policy = event_type.fallback
     return pb.EventType(name=f"eventTypes/{event_type.event_type_id}", display_name=event_type.display_name,
-                        description=event_type.description, create_time=timestamp_to_proto(event_type.created_at))
+                        description=event_type.description, create_time=timestamp_to_proto(event_type.created_at),
+                        fallback_policy=pb.FallbackPolicy(steps=[pb.FallbackStep(
+                            channel=channel_to_proto(s.channel),
+                            wait=duration_pb2.Duration(seconds=int(s.wait.total_seconds())) if s.wait else None)
+                            for s in policy.steps]) if policy.steps else None)
+
+
+def fallback_policy_from_proto(message: pb.FallbackPolicy, path: str) -> FallbackPolicy:
+    """The wire policy as given (server.domain.engagement.fallback.validate_policy judges it)."""
+    steps = []
+    for index, step in enumerate(message.steps):
+        channel = channel_from_proto(step.channel, f"{path}.steps[{index}].channel")
+        assert channel is not None
+        wait = None
+        if step.HasField("wait"):
+            if step.wait.seconds < 0 or step.wait.nanos < 0:
+                raise InvalidArgument("FALLBACK_POLICY_INVALID", "a wait cannot be negative",
+                                      violations=[FieldViolation(f"{path}.steps[{index}].wait", "not negative")])
+            wait = dt.timedelta(seconds=step.wait.seconds, microseconds=step.wait.nanos // 1000)
+            if step.wait.nanos and not wait.microseconds:
+                wait += dt.timedelta(microseconds=1)  # a fraction of a second is refused, not rounded away
+        steps.append(FallbackStep(channel, wait))
+    return FallbackPolicy(tuple(steps))
+
+
+def fallback_status_to_proto(mark: FallbackMark | None) -> pb.FallbackStatus | None:
+    if mark is None:
+        return None
+    return pb.FallbackStatus(step=mark.step, state=pb.FallbackStepState.Value(f"FALLBACK_STEP_{mark.state}"),
+                             start_time=timestamp_to_proto(mark.started_at),
+                             deadline=timestamp_to_proto(mark.deadline), end_time=timestamp_to_proto(mark.ended_at))
 
 
 def contact_from_proto(message: pb.Contact) -> Contact:
@@ -127,6 +162,7 @@ def channel_config_to_proto(config: ChannelConfig) -> pb.ChannelConfig:
                             channel=channel_to_proto(config.channel), provider=config.provider,
                             settings=config.settings, secret_keys=config.secret_keys,
                             rate_limit_per_second=config.rate_limit_per_second,
+                            app=f"apps/{config.app_id}" if config.app_id else "",
                             create_time=timestamp_to_proto(config.created_at),
                             update_time=timestamp_to_proto(config.updated_at))
 
@@ -228,7 +264,7 @@ def delivery_to_proto(delivery: Delivery) -> pb.Delivery:
         else None, provider_message_id=delivery.provider_message_id, error_code=delivery.error_code,
         error_message=delivery.error_message, create_time=timestamp_to_proto(delivery.created_at),
         sent_time=timestamp_to_proto(delivery.sent_at), delivered_time=timestamp_to_proto(delivery.delivered_at),
-        update_time=timestamp_to_proto(delivery.updated_at))
+        update_time=timestamp_to_proto(delivery.updated_at), fallback=fallback_status_to_proto(delivery.fallback))
 
 
 def delivery_state_from_proto(number: pb.DeliveryState.ValueType) -> DeliveryState | None:

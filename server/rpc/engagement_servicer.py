@@ -63,8 +63,23 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
     # -- event types, contacts ------------------------------------------------------------------
 
     async def CreateEventType(self, request: pb.CreateEventTypeRequest, context: Context) -> pb.EventType:
+        kind = request.event_type
         return conv.event_type_to_proto(await self._setup.create_event_type(
-            current_caller(), request.event_type.display_name, request.event_type.description))
+            current_caller(), kind.display_name, kind.description,
+            conv.fallback_policy_from_proto(kind.fallback_policy, "event_type.fallback_policy")))
+
+    async def UpdateEventType(self, request: pb.UpdateEventTypeRequest, context: Context) -> pb.EventType:
+        paths = set(update_mask_paths(request.update_mask, {"display_name", "description", "fallback_policy"}))
+        kind = request.event_type
+        changes: dict[str, object] = {}
+        if "display_name" in paths:
+            changes["display_name"] = kind.display_name
+        if "description" in paths:
+            changes["description"] = kind.description
+        if "fallback_policy" in paths:
+            changes["fallback"] = conv.fallback_policy_from_proto(kind.fallback_policy, "event_type.fallback_policy")
+        return conv.event_type_to_proto(await self._setup.update_event_type(
+            current_caller(), conv.resource_id(kind.name, "eventTypes", "event_type.name"), changes))
 
     async def ListEventTypes(self, request: pb.ListEventTypesRequest, context: Context) -> pb.ListEventTypesResponse:
         page = await self._setup.list_event_types(current_caller(), page_request(request.page_size,
@@ -86,7 +101,8 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
         channel = conv.channel_from_proto(config.channel, "channel_config.channel")
         return conv.channel_config_to_proto(await self._setup.create_channel_config(
             current_caller(), config.display_name, str(channel), config.provider, dict(config.settings),
-            dict(config.secrets), config.rate_limit_per_second))
+            dict(config.secrets), config.rate_limit_per_second,
+            conv.resource_id(config.app, "apps", "channel_config.app", required=False)))
 
     async def GetChannelConfig(self, request: pb.GetChannelConfigRequest, context: Context) -> pb.ChannelConfig:
         return conv.channel_config_to_proto(await self._setup.get_channel_config(
@@ -101,10 +117,14 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
 
     async def UpdateChannelConfig(self, request: pb.UpdateChannelConfigRequest, context: Context) -> pb.ChannelConfig:
         paths = set(update_mask_paths(request.update_mask, {"display_name", "settings", "secrets",
-                                                        "rate_limit_per_second"}))
+                                                        "rate_limit_per_second", "app"}))
         config = request.channel_config
-        values = {"display_name": config.display_name, "settings": dict(config.settings),
-                  "secrets": dict(config.secrets), "rate_limit_per_second": config.rate_limit_per_second}
+        values: dict[str, object] = {
+            "display_name": config.display_name, "settings": dict(config.settings), "secrets": dict(config.secrets),
+            "rate_limit_per_second": config.rate_limit_per_second}
+        if "app" in paths:
+            values["app_id"] = conv.resource_id(config.app, "apps", "channel_config.app", required=False)
+            paths.add("app_id")
         return conv.channel_config_to_proto(await self._setup.update_channel_config(
             current_caller(), conv.resource_id(config.name, "channelConfigs", "channel_config.name"),
             {k: v for k, v in values.items() if k in paths}))

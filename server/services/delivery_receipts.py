@@ -6,6 +6,7 @@ the request in between: the token and the configuration are checked before it re
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -74,6 +75,8 @@ class DeliveryReceiptsService:
             if not twilio_signature_valid(secrets.get("auth_token", ""), url, form, signature):
                 return Refusal.BAD_SIGNATURE
         receipt = parse_receipt(endpoint.provider, fields)
+        if receipt is not None and receipt.delivery_id:  # a push app's report names its configuration by the URL
+            receipt = dataclasses.replace(receipt, config_id=endpoint.config_id)
         if receipt is not None:
             matched = await self._engagement.record_receipt(endpoint.tenant_id, receipt)
             log.info("delivery_receipt", tenant=endpoint.tenant_id, provider=receipt.provider, status=receipt.status,

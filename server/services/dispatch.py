@@ -105,10 +105,13 @@ class DispatchService:
                  limiter: RateLimiter, policy: RetryPolicy, lease: dt.timedelta, default_rate_limit: int,
                  receipt_urls: ReceiptUrls | None = None, clock: Clock = utc_now,
                  on_recorded: Callable[[Delivery, DeliveryState], None] = lambda delivery, state: None, *,
-                 tenant_active: Callable[[str], Awaitable[bool]]) -> None:
+                 tenant_active: Callable[[str], Awaitable[bool]],
+                 fallback_step_failed: Callable[[str, list[str]], Awaitable[int]] | None = None) -> None:
         """`on_recorded` hears each recorded outcome (for metrics): the delivery as claimed and its new
         state (QUEUED again for a retry, or SENT / FAILED / DEAD_LETTER). `tenant_active` says whether a
-        tenant's deliveries may go (TenantService.is_active): a disabled tenant's are not claimed."""
+        tenant's deliveries may go (TenantService.is_active): a disabled tenant's are not claimed.
+        `fallback_step_failed` hears the trigger keys of fallback chains whose deliveries failed for good
+        (EngagementService.advance_fallbacks), to move them on at once rather than at their deadline."""
         self._database = database
         self._box = box
         self._queue = queue
@@ -121,6 +124,7 @@ class DispatchService:
         self._clock = clock
         self._on_recorded = on_recorded
         self._tenant_active = tenant_active
+        self._fallback_step_failed = fallback_step_failed
         self._random = random.Random()
         # One claim at a time from this process; sends of claimed batches still overlap. Many jobs of
         # one tenant claiming at once (a busy queue, 50 jobs per worker) each ran the same due-rows scan
@@ -331,6 +335,7 @@ class DispatchService:
                 else:
                     recorded.append(answer)
             answers = recorded
+        await self._move_failed_chains(tenant_id, answers)
         for answer in answers:
             delivery, report = answer.delivery, answer.report
             if answer.retry_at is not None and answer.retry_at - now <= PARK_HORIZON:
@@ -345,6 +350,16 @@ class DispatchService:
                 channel=str(delivery.channel), provider=delivery.provider, attempt=delivery.attempts,
                 state=str(answer.state), error_code=report.error_code or None)
         return answers
+
+    async def _move_failed_chains(self, tenant_id: str, answers: list[_Answer]) -> None:
+        keys = [a.delivery.trigger_key for a in answers if a.delivery.fallback is not None
+                and a.state in (DeliveryState.FAILED, DeliveryState.DEAD_LETTER)]
+        if not keys or self._fallback_step_failed is None:
+            return
+        try:
+            await self._fallback_step_failed(tenant_id, keys)
+        except Exception as exc:  # the sweep moves the chain on at its deadline
+            log.error("fallback_not_moved", tenant=tenant_id, count=len(keys), exc_info=exc)
 
     async def _store_answers(self, tenant_id: str, answers: list[_Answer], now: dt.datetime) -> None:
         # Final answers only (the usual group): one statement, which commits on its own on PostgreSQL,

@@ -15,6 +15,7 @@ import structlog
 from server.domain.auth import Caller, Role
 from server.domain.engagement.alerts import matches
 from server.domain.engagement.entities import Delivery, DeliveryState, Event, TransactionAlert
+from server.domain.engagement.fallback import next_moves
 from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt, could_name_a_message
 from server.domain.errors import DomainError, FieldViolation, InvalidArgument, not_found
 from server.domain.events import FeedItemsCreated, Posting, TransactionsPosted
@@ -91,7 +92,8 @@ class EngagementService:
                 raise not_found("customer", customer_id)
             key = f"req:{request_id}" if request_id else f"call:{now.timestamp():.6f}:{event_id}:{customer_id}"
             trigger = _called_trigger(reads.event, reads.customer, data, key)
-            setup = SendingSetup({reads.app.app_id: reads.app} if reads.app else {}, reads.routes, reads.bank_name)
+            setup = SendingSetup({reads.app.app_id: reads.app} if reads.app else {}, reads.routes, reads.bank_name,
+                                 fallbacks={reads.event.event_type_id: reads.fallback} if reads.fallback.steps else {})
             deliveries, new = await record_trigger(uow, trigger, setup, reads.contact, self._box, now)
             await uow.commit()
         if new:
@@ -315,8 +317,52 @@ class EngagementService:
             matched = await uow.deliveries.record_receipt(receipt, now)
             if matched is None and could_name_a_message(receipt.provider_message_id):
                 await uow.early_receipts.keep(receipt, now)
+            released = await self._receipt_moves_chain(uow, matched, now)
             await uow.commit()
+        if released:
+            await self.announce(tenant_id, released)
         return matched
+
+    # -- channel fallback -----------------------------------------------------------------------
+
+    async def _receipt_moves_chain(self, uow: UnitOfWork, delivery_id: str | None, now: dt.datetime
+                                   ) -> list[Delivery]:
+        """After a receipt: the fallback chain of the delivery it matched, if any, ends (DELIVERED) or
+        moves on (every delivery of the current step FAILED)."""
+        if delivery_id is None:
+            return []
+        delivery = await uow.deliveries.get(delivery_id)
+        if delivery is None or delivery.fallback is None:
+            return []
+        return await _move_chain(uow, delivery.trigger_key, now)
+
+    async def advance_fallbacks(self, tenant_id: str, trigger_keys: list[str]) -> int:
+        """The chains of these triggers, after their current step's sends were answered (a permanent
+        failure, out of tries): moved on when the whole step failed. Returns the deliveries released."""
+        now = self._clock()
+        async with UnitOfWork(self._database, tenant_id) as uow:
+            released = [d for key in dict.fromkeys(trigger_keys) for d in await _move_chain(uow, key, now)]
+            await uow.commit()
+        if released:
+            await self.announce(tenant_id, released)
+        return len(released)
+
+    async def sweep_fallbacks(self, limit: int = 1000) -> int:
+        """The fallback timer (a cron): chains whose current step was not delivered by its deadline move
+        on to their next step. The deadlines are stored, so a chain's timer outlives any worker and Redis;
+        a chain swept twice moves once. Returns the deliveries released."""
+        now = self._clock()
+        async with UnitOfWork(self._database) as uow:
+            due = await uow.outbox.fallbacks_due(now, limit)
+        by_tenant: dict[str, list[str]] = {}
+        for tenant_id, trigger_key in due:
+            by_tenant.setdefault(tenant_id, []).append(trigger_key)
+        released = 0
+        for tenant_id, keys in by_tenant.items():
+            released += await self.advance_fallbacks(tenant_id, keys)
+        if due:
+            log.info("fallbacks_swept", chains=len(due), released=released)
+        return released
 
     async def apply_early_receipts(self, limit: int = 1000) -> int:
         """The sweep of kept reports: each one whose message is now recorded as sent is applied as if it
@@ -331,10 +377,14 @@ class EngagementService:
             by_tenant.setdefault(early.tenant_id, []).append(early)
         for tenant_id, kept in by_tenant.items():
             async with UnitOfWork(self._database, tenant_id) as uow:
+                released = []
                 for early in kept:
-                    await uow.deliveries.record_receipt(early.receipt, now)
+                    matched = await uow.deliveries.record_receipt(early.receipt, now)
+                    released += await self._receipt_moves_chain(uow, matched, now)
                 await uow.early_receipts.forget([early.receipt_id for early in kept])
                 await uow.commit()
+            if released:
+                await self.announce(tenant_id, released)
         if found or dropped:
             log.info("early_receipts_swept", applied=len(found), dropped=dropped)
         return len(found)
@@ -356,6 +406,22 @@ class EngagementService:
         if lost:
             log.info("deliveries_relayed", count=len(lost))
         return len(lost)
+
+
+async def _move_chain(uow: UnitOfWork, trigger_key: str, now: dt.datetime) -> list[Delivery]:
+    """Decides and applies a trigger's fallback chain's next moves; the deliveries it released, as they
+    are now (QUEUED), to announce once committed."""
+    chain = await uow.deliveries.chain(trigger_key)
+    moves = next_moves(chain, now)
+    if not moves:
+        return []
+    released = set(await uow.deliveries.move_chain(moves, now, now + PARK_HORIZON))
+    by_id = {d.delivery_id: d for d in chain}
+    found = [dataclasses.replace(by_id[m.delivery_id], state=DeliveryState.QUEUED, next_attempt_at=m.due,
+                                 fallback=m.mark) for m in moves if m.delivery_id in released and m.due is not None]
+    log.info("fallback_moved", trigger=trigger_key, moves=[f"{m.delivery_id}:{m.move}:{m.mark.state}" for m in moves],
+             released=len(found))
+    return found
 
 
 def _called_trigger(event: Event, customer: Customer, data: dict[str, str], key: str) -> Trigger:

@@ -22,12 +22,14 @@ from server.domain.engagement.entities import (
     Event,
     EventMessage,
     EventType,
+    FallbackPolicy,
     InsightNotification,
     Platform,
     Template,
     TransactionAlert,
 )
 from server.domain.engagement.wallet_passes import PassSummary
+from server.domain.engagement.fallback import validate_policy
 from server.domain.errors import FieldViolation, InvalidArgument, not_found
 from server.domain.ids import new_id
 from server.domain.insights.catalogue import Catalogue
@@ -109,14 +111,35 @@ class EngagementSetupService:
 
     # -- event types ----------------------------------------------------------------------------
 
-    async def create_event_type(self, caller: Caller, display_name: str, description: str) -> EventType:
+    async def create_event_type(self, caller: Caller, display_name: str, description: str,
+                                fallback: FallbackPolicy | None = None) -> EventType:
         caller.require_role(*SETUP_ROLES)
         rules.validate_event_type(display_name)
-        event_type = EventType(new_id(), display_name.strip(), description, self._clock())
+        policy = validate_policy(fallback or FallbackPolicy(), "event_type.fallback_policy")
+        event_type = EventType(new_id(), display_name.strip(), description, self._clock(), policy)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             await uow.event_types.add(event_type)
             await uow.commit()
         return event_type
+
+    async def update_event_type(self, caller: Caller, event_type_id: str, changes: dict[str, object]) -> EventType:
+        """Paths display_name, description, fallback (a FallbackPolicy; no steps removes it). Chains
+        already running keep the steps they were planned with."""
+        caller.require_role(*SETUP_ROLES)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            event_type = await _existing(uow.event_types.get(event_type_id), "event_type", event_type_id)
+            display_name = str(changes.get("display_name", event_type.display_name))
+            rules.validate_event_type(display_name)
+            fallback = changes.get("fallback", event_type.fallback)
+            assert isinstance(fallback, FallbackPolicy)
+            event_type = dataclasses.replace(
+                event_type, display_name=display_name.strip(),
+                description=str(changes.get("description", event_type.description)),
+                fallback=validate_policy(fallback, "event_type.fallback_policy"))
+            await uow.event_types.save(event_type)
+            await uow.commit()
+        return event_type
+
 
     async def list_event_types(self, caller: Caller, page: PageRequest) -> Page[EventType]:
         caller.require_role(*READ_ROLES)
@@ -153,17 +176,21 @@ class EngagementSetupService:
     # -- channel configurations -----------------------------------------------------------------
 
     async def create_channel_config(self, caller: Caller, display_name: str, channel: str, provider: str,
-                                    settings: dict[str, str], secrets: dict[str, str], rate_limit: int
-                                    ) -> ChannelConfig:
+                                    settings: dict[str, str], secrets: dict[str, str], rate_limit: int,
+                                    app_id: str = "") -> ChannelConfig:
+        """`app_id`: push only, the app whose pushes it sends (its own credentials); "" = tenant-wide."""
         caller.require_role(*SETUP_ROLES)
         rules.validate_display_name(display_name, "channel_config.display_name", "CHANNEL_CONFIG_INVALID")
         rules.validate_channel_config(channel, provider, settings, secrets, creating=True)
         _check_rate_limit(rate_limit)
+        _check_app_binding(channel, app_id)
         await check_provider_host(self._egress, provider, settings)
         now = self._clock()
         config = ChannelConfig(new_id(), display_name.strip() or provider, Channel(channel), provider, dict(settings),
-                               sorted(secrets), rate_limit, now, now)
+                               sorted(secrets), rate_limit, now, now, app_id)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            if app_id and await uow.apps.get(app_id) is None:
+                raise not_found("app", app_id)
             await uow.channel_configs.save(config, self._box.seal(secrets))
             await uow.commit()
         return config
@@ -195,8 +222,12 @@ class EngagementSetupService:
             rules.validate_display_name(display_name, "channel_config.display_name", "CHANNEL_CONFIG_INVALID")
             if "settings" in changes:  # a host saved earlier is not judged again by a rename
                 await check_provider_host(self._egress, config.provider, settings)
+            app_id = str(changes.get("app_id", config.app_id))
+            _check_app_binding(str(config.channel), app_id)
+            if app_id and app_id != config.app_id and await uow.apps.get(app_id) is None:
+                raise not_found("app", app_id)
             config = dataclasses.replace(
-                config, display_name=display_name, settings=settings,
+                config, display_name=display_name, settings=settings, app_id=app_id,
                 secret_keys=sorted(secrets), rate_limit_per_second=rate_limit, updated_at=self._clock())
             await uow.channel_configs.save(config, self._box.seal(secrets))
             await uow.commit()
@@ -411,6 +442,13 @@ def _require_channel(channel: str) -> None:
     if channel not in Channel.__members__:
         raise InvalidArgument("CHANNEL_REQUIRED", "channel must be EMAIL, SMS, PUSH or PASS",
                               violations=[FieldViolation("channel", "EMAIL, SMS, PUSH or PASS")])
+
+
+def _check_app_binding(channel: str, app_id: str) -> None:
+    """Only push credentials belong to an app (its FCM project, its APNs key and topic)."""
+    if app_id and channel != str(Channel.PUSH):
+        raise InvalidArgument("CHANNEL_CONFIG_APP_NOT_PUSH", "only a push configuration can be bound to an app",
+                              violations=[FieldViolation("channel_config.app", "only for CHANNEL_PUSH")])
 
 
 def _check_rate_limit(rate_limit: int) -> None:

@@ -20,8 +20,10 @@ from server.domain.engagement.entities import (
     DeliveryState,
     Event,
     EventMessage,
+    FallbackPolicy,
     Platform,
 )
+from server.domain.engagement.fallback import plan_chain
 from server.domain.engagement.persona_content import chosen_content, persona_tokens_context, uses_personas
 from server.domain.engagement.preferences import ChannelPreferences, Decision, MessageClass, decide
 from server.domain.engagement.quiet_hours import QuietHours
@@ -69,6 +71,8 @@ class SendingSetup:
     bank_name: str
     # persona id -> its tokens, read (by record_trigger/s) only when an event sent needs personas.
     persona_tokens: dict[str, dict[str, str]] | None = None
+    # event type id -> its fallback policy, for the event types that have one.
+    fallbacks: dict[str, FallbackPolicy] = field(default_factory=dict)
 
 
 def _uses_personas(event: Event) -> bool:
@@ -78,7 +82,9 @@ def _uses_personas(event: Event) -> bool:
 async def load_sending_setup(uow: UnitOfWork, events: list[Event]) -> SendingSetup:
     apps = {app.app_id: app for app in await uow.apps.get_many({e.app_id for e in events if e.app_id})}
     tenant = await uow.tenants.get(uow.tenant_id)
-    return SendingSetup(apps, await uow.channel_configs.routes(), tenant.display_name if tenant else "")
+    kinds = await uow.event_types.get_many({e.event_type_id for e in events if e.event_type_id})
+    return SendingSetup(apps, await uow.channel_configs.routes(), tenant.display_name if tenant else "",
+                        fallbacks={k.event_type_id: k.fallback for k in kinds if k.fallback.steps})
 
 
 async def _with_personas(uow: UnitOfWork, triggers: list[Trigger], setup: SendingSetup
@@ -215,7 +221,9 @@ def _plan_deliveries(trigger: Trigger, setup: SendingSetup, contact: Contact | N
             addresses.add(target.address)
             deliveries.append(_delivery(trigger, message.channel, target, {**content, **target.extra}, contact,
                                         box, now))
-    return deliveries
+    policy = setup.fallbacks.get(event.event_type_id)
+    # A trigger limited to some channels (a one-time password) picked its channel itself.
+    return plan_chain(deliveries, policy, now) if policy is not None and trigger.channels is None else deliveries
 
 
 def _context(trigger: Trigger, setup: SendingSetup) -> dict[str, Any]:
@@ -282,17 +290,21 @@ def _targets(message: EventMessage, contact: Contact, app: App | None, configs: 
     if message.channel is Channel.PUSH:
         devices = [d for d in contact.devices if app and d.app_id == app.app_id and d.platform in app.platforms]
         return [Target(d.push_token, _config(configs, Channel.PUSH, {"apns"} if d.platform is Platform.APPLE
-                                             else {"fcm"}), {"platform": str(d.platform)})
+                                             else {"fcm"}, app.app_id if app else ""), {"platform": str(d.platform)})
                 for d in devices] or [Target("", None)]
     passes = [p for p in contact.passes if p.pass_type_identifier == message.content.get("pass_type_identifier")]
     return [Target(p.push_token, _config(configs, Channel.PASS, {"apple_pass"}),
                    {"serial_number": p.serial_number}) for p in passes] or [Target("", None)]
 
 
-def _config(configs: list[ChannelRoute], channel: Channel, providers: set[str]) -> ChannelRoute | None:
-    # The most recently updated configuration of the channel (and provider family) is the active one.
+def _config(configs: list[ChannelRoute], channel: Channel, providers: set[str], app_id: str = ""
+            ) -> ChannelRoute | None:
+    """The most recently updated configuration of the channel (and provider family) is the active one:
+    of those bound to the app when it has any (its own push credentials), else of the tenant-wide ones.
+    A configuration bound to one app never sends another app's messages."""
     matching = [c for c in configs if c.channel is channel and c.provider in providers]
-    return max(matching, key=lambda c: (c.updated_at, c.config_id)) if matching else None
+    own = [c for c in matching if app_id and c.app_id == app_id] or [c for c in matching if not c.app_id]
+    return max(own, key=lambda c: (c.updated_at, c.config_id)) if own else None
 
 
 def _preferences(contact: Contact) -> ChannelPreferences:

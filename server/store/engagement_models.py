@@ -33,6 +33,8 @@ class EventTypeRow(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # {"steps": [{"channel": "PUSH", "wait_seconds": 600}, ...]}; NULL: no fallback, every channel at once.
+    fallback: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
 
 
 class ContactRow(Base):
@@ -63,6 +65,8 @@ class ChannelConfigRow(Base):
     rate_limit_per_second: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Push only: the app whose pushes this configuration sends; "" = the tenant-wide one.
+    app_id: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
 class TemplateRow(Base):
@@ -119,6 +123,7 @@ class DeliveryRow(Base):
         Index("ix_deliveries_tenant_customer", "tenant_id", "customer_id", "created_at"),
         Index("ix_deliveries_tenant_due", "tenant_id", "state", "next_attempt_at"),
         Index("ix_deliveries_provider_message", "provider", "provider_message_id"),
+        Index("ix_deliveries_fallback_deadline", "fallback_deadline"),
     )
 
     delivery_id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -149,6 +154,14 @@ class DeliveryRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Its place in a fallback chain (server.domain.engagement.fallback): step 0 = not in one. Only the
+    # current step of a running chain has a deadline, which the sweep looks for.
+    fallback_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    fallback_state: Mapped[str] = mapped_column(String(12), default="", server_default="")
+    fallback_wait_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    fallback_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    fallback_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    fallback_ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class TransactionAlertRow(Base):

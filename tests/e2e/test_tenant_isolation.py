@@ -55,6 +55,41 @@ async def test_other_tenants_resources_are_not_found_and_never_listed(server, se
     assert (amount_of(ours.current_balance), amount_of(theirs.current_balance)) == ("10.00", "3.00")
 
 
+async def test_another_banks_fallback_policies_and_app_push_configs_are_not_found(server, services, tenant):
+    from engage.engagement.v1 import engagement_service_pb2 as epb
+
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        app = await admin.engagement.CreateApp(epb.CreateAppRequest(app=epb.App(
+            display_name="Wallet", category="BANKING", platforms=[epb.PLATFORM_ANDROID])))
+        kind = await admin.engagement.CreateEventType(epb.CreateEventTypeRequest(event_type=epb.EventType(
+            display_name="Payments", fallback_policy=epb.FallbackPolicy(steps=[
+                epb.FallbackStep(channel=epb.CHANNEL_PUSH, wait={"seconds": 600}),
+                epb.FallbackStep(channel=epb.CHANNEL_SMS)]))))
+        config = await admin.engagement.CreateChannelConfig(epb.CreateChannelConfigRequest(
+            channel_config=epb.ChannelConfig(channel=epb.CHANNEL_PUSH, provider="fcm", app=app.name,
+                                             settings={"project_id": "wallet"}, secrets={"access_token": "t"})))
+    other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
+    async with server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as intruder:
+        e = intruder.engagement
+        assert (await failure(e.UpdateEventType(epb.UpdateEventTypeRequest(
+            event_type=epb.EventType(name=kind.name), update_mask={"paths": ["fallback_policy"]}))))[:2] == \
+            (grpc.StatusCode.NOT_FOUND, "EVENT_TYPE_NOT_FOUND")
+        # Another bank's app cannot be given credentials, nor another bank's configuration bound.
+        assert (await failure(e.CreateChannelConfig(epb.CreateChannelConfigRequest(channel_config=epb.ChannelConfig(
+            channel=epb.CHANNEL_PUSH, provider="fcm", app=app.name, settings={"project_id": "x"},
+            secrets={"access_token": "t"})))))[:2] == (grpc.StatusCode.NOT_FOUND, "APP_NOT_FOUND")
+        assert (await failure(e.UpdateChannelConfig(epb.UpdateChannelConfigRequest(
+            channel_config=epb.ChannelConfig(name=config.name), update_mask={"paths": ["app"]}))))[:2] == \
+            (grpc.StatusCode.NOT_FOUND, "CHANNEL_CONFIG_NOT_FOUND")
+        assert not (await e.ListEventTypes(epb.ListEventTypesRequest())).event_types
+        assert not (await e.ListChannelConfigs(epb.ListChannelConfigsRequest())).channel_configs
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        [ours] = (await admin.engagement.ListEventTypes(epb.ListEventTypesRequest())).event_types
+        assert ours.fallback_policy == kind.fallback_policy
+        assert (await admin.engagement.GetChannelConfig(epb.GetChannelConfigRequest(name=config.name))).app == \
+            app.name
+
+
 async def test_other_tenants_goals_are_not_found_and_never_listed(server, services, tenant, service_stubs):
     await seed_accounts(service_stubs, "c1", "a1")
     await service_stubs.goals.EnrollInGoals(goals.EnrollInGoalsRequest(parent="customers/c1", account_id="a1"))

@@ -82,6 +82,7 @@ COVERED_BY = {
     "engage.engagement.v1.EngagementService.PublishApp": "apps publish",
     "engage.engagement.v1.EngagementService.CreateEventType": "event-types create",
     "engage.engagement.v1.EngagementService.ListEventTypes": "event-types list",
+    "engage.engagement.v1.EngagementService.UpdateEventType": "event-types update",
     "engage.engagement.v1.EngagementService.UpsertContact": "contacts set",
     "engage.engagement.v1.EngagementService.GetContact": "contacts get",
     "engage.engagement.v1.EngagementService.CreateChannelConfig": "channels create",

@@ -41,6 +41,8 @@ class ApnsSender:
         content = message.content
         aps: dict[str, object] = {"alert": {"title": content.get("title", ""), "body": content.get("body", "")}}
         payload: dict[str, object] = {"aps": aps, "delivery_id": message.delivery_id}
+        if message.callback_url:  # where the app reports the push delivered (channel fallback)
+            payload["receipt_url"] = message.callback_url
         if content.get("image_url"):
             aps["mutable-content"] = 1
             payload["image_url"] = content["image_url"]

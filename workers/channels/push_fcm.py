@@ -63,6 +63,8 @@ class FcmSender:
             notification["image"] = content["image_url"]
         payload: dict[str, object] = {"token": message.address, "notification": notification}
         data = {"delivery_id": message.delivery_id}
+        if message.callback_url:  # where the app reports the push delivered (channel fallback)
+            data["receipt_url"] = message.callback_url
         if content.get("rich_text"):
             data["rich_text"] = content["rich_text"]
         payload["data"] = data

@@ -26,6 +26,10 @@ async def apply_early_receipts(ctx: WorkerContext) -> int:
     return await ctx["services"].engagement.apply_early_receipts()
 
 
+async def sweep_fallbacks(ctx: WorkerContext) -> int:
+    return await ctx["services"].engagement.sweep_fallbacks()
+
+
 async def run_campaign(ctx: WorkerContext, tenant_id: str, campaign_id: str) -> int:
     return await with_retries(ctx, lambda: ctx["services"].campaigns.run(tenant_id, campaign_id), MAX_TRIES)
 

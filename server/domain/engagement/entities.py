@@ -38,6 +38,7 @@ class DeliveryState(StrEnum):
     FAILED = "FAILED"
     DEAD_LETTER = "DEAD_LETTER"
     SKIPPED = "SKIPPED"
+    HELD = "HELD"  # a later step of a fallback chain, sent only if the earlier ones are not delivered
 
 
 FINAL_DELIVERY_STATES = frozenset({DeliveryState.SENT, DeliveryState.DELIVERED, DeliveryState.FAILED,
@@ -73,12 +74,55 @@ class App:
     updated_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class FallbackStep:
+    channel: Channel
+    wait: dt.timedelta | None = None  # None: the last step (nothing to wait for)
+
+
+@dataclass(frozen=True)
+class FallbackPolicy:
+    """An event type's channels tried one after another (server.domain.engagement.fallback)."""
+
+    steps: tuple[FallbackStep, ...] = ()
+
+    def step_of(self, channel: Channel) -> int:
+        """The 1-based position of the channel in the policy; 0 when it is not one of its steps."""
+        for number, step in enumerate(self.steps, start=1):
+            if step.channel is channel:
+                return number
+        return 0
+
+
+class FallbackState(StrEnum):
+    WAITING = "WAITING"  # a later step, its deliveries HELD
+    CURRENT = "CURRENT"  # the step being tried
+    DELIVERED = "DELIVERED"  # a DELIVERED receipt for it ended the chain
+    TIMED_OUT = "TIMED_OUT"  # moved on: not delivered by the deadline
+    FAILED = "FAILED"  # moved on: every delivery of the step failed
+    SKIPPED = "SKIPPED"  # moved on at once: nowhere to send
+    NOT_NEEDED = "NOT_NEEDED"  # never sent: an earlier step was delivered
+
+
+@dataclass(frozen=True)
+class FallbackMark:
+    """A delivery's place in its trigger's fallback chain."""
+
+    step: int  # 1-based position of its channel in the policy
+    state: FallbackState
+    wait_seconds: int  # how long this step waits for a DELIVERED receipt once started (0: the last)
+    started_at: dt.datetime | None = None
+    deadline: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+
+
 @dataclass
 class EventType:
     event_type_id: str
     display_name: str
     description: str
     created_at: dt.datetime
+    fallback: FallbackPolicy = field(default_factory=FallbackPolicy)
 
 
 @dataclass
@@ -131,6 +175,7 @@ class ChannelConfig:
     rate_limit_per_second: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    app_id: str = ""  # push only: the app whose pushes it sends; empty = the tenant-wide one
 
 
 @dataclass(frozen=True)
@@ -141,6 +186,7 @@ class ChannelRoute:
     channel: Channel
     provider: str
     updated_at: dt.datetime
+    app_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -209,6 +255,7 @@ class Delivery:
     sent_at: dt.datetime | None = None
     delivered_at: dt.datetime | None = None
     sealed_content: bytes | None = None
+    fallback: FallbackMark | None = None  # a step of a fallback chain
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """Providers' delivery reports (callbacks) read into one shape. Twilio posts a form with MessageSid and
 MessageStatus; Vonage posts a delivery receipt with messageId and status (JSON or query string);
 Clickatell posts JSON with apiMessageId and status (or messageStatus codes). Twilio signs its
-requests (X-Twilio-Signature), which is checked with the configuration's auth token."""
+requests (X-Twilio-Signature), which is checked with the configuration's auth token. Push providers
+report nothing: the app that got a push reports it, with the delivery id and the receipt URL the push
+carried (FCM data / APNs payload `delivery_id` and `receipt_url`)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,10 @@ class DeliveryReceipt:
     status: str  # DELIVERED | FAILED
     error_code: str = ""
     error_message: str = ""
+    # Push: the app names the message by the delivery id the push carried (its data's delivery_id), and
+    # the receipt URL by its configuration; SMS providers name it by provider_message_id instead.
+    delivery_id: str = ""
+    config_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,18 @@ _CLICKATELL = {"RECEIVED_BY_RECIPIENT": "DELIVERED", "004": "DELIVERED", "ERROR_
                "CANCELLED": "FAILED", "006": "FAILED", "007": "FAILED"}
 
 
+# A push app's report (channel fallback): {"delivery_id": ..., "status": "DELIVERED" | "FAILED"}.
+_PUSH = {"DELIVERED": "DELIVERED", "FAILED": "FAILED"}
+
+
 def parse_receipt(provider: str, fields: Mapping[str, object]) -> DeliveryReceipt | None:
     """None for reports that do not change a delivery (queued, sent, accepted, buffered ...)."""
+    if provider in ("fcm", "apns"):
+        status = _PUSH.get(str(fields.get("status", "")).upper())
+        delivery_id = str(fields.get("delivery_id", ""))
+        if status is None or not could_name_a_message(delivery_id):
+            return None
+        return DeliveryReceipt(provider, "", status, delivery_id=delivery_id)
     if provider == "twilio":
         status = _TWILIO.get(str(fields.get("MessageStatus", "")))
         message_id, code = str(fields.get("MessageSid", "")), str(fields.get("ErrorCode", "") or "")

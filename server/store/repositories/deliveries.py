@@ -11,7 +11,8 @@ from sqlalchemy import Insert, String, Update, and_, bindparam, case, func, inse
 from sqlalchemy.dialects import postgresql
 
 from server.domain.engagement.delivery_outbox import FinishedSend, RecordedTrigger
-from server.domain.engagement.entities import Channel, Delivery, DeliveryState
+from server.domain.engagement.entities import Channel, Delivery, DeliveryState, FallbackMark, FallbackState
+from server.domain.engagement.fallback import NOT_NEEDED, ChainMove, Move
 from server.domain.engagement.receipts import DeliveryReceipt, could_name_a_message, receipt_applies
 from server.store import driver
 from server.store.engagement_models import DeliveryRow, TriggerRow
@@ -33,7 +34,7 @@ def _insert_trigger(dialect: str) -> Insert:
         index_elements=["tenant_id", "trigger_key"])
 
 
-# A customer with many devices has many deliveries per trigger; past this many (26 parameters each,
+# A customer with many devices has many deliveries per trigger; past this many (32 parameters each,
 # PostgreSQL takes at most 32,767 per statement) the trigger is written with two statements instead.
 _MOST_DELIVERIES_IN_ONE_STATEMENT = 100
 
@@ -181,6 +182,40 @@ class DeliveriesRepository(TenantRepository):
         ).order_by(DeliveryRow.delivery_id))
         return [_delivery(r) for r in rows]
 
+    async def chain(self, trigger_key: str) -> list[Delivery]:
+        """The deliveries of a trigger's fallback chain, by step."""
+        rows = await self.session.scalars(select(DeliveryRow).where(
+            DeliveryRow.tenant_id == self.tenant_id, DeliveryRow.trigger_key == trigger_key,
+            DeliveryRow.fallback_step > 0).order_by(DeliveryRow.fallback_step, DeliveryRow.delivery_id),
+            execution_options={"populate_existing": True})
+        return [_delivery(r) for r in rows]
+
+    async def move_chain(self, moves: list[ChainMove], now: dt.datetime, queued_until: dt.datetime) -> list[str]:
+        """Applies a chain's moves, each only if its delivery is still in the fallback state it was decided
+        from (and a held one still HELD): of two processes deciding at once, one moves each delivery.
+        Returns the deliveries released (QUEUED now); those due by `queued_until` count as enqueued (the
+        caller enqueues them after commit)."""
+        released: list[str] = []
+        for move in moves:
+            mark = move.mark
+            values: dict[str, Any] = {"fallback_state": str(mark.state), "fallback_started_at": mark.started_at,
+                                      "fallback_deadline": mark.deadline, "fallback_ended_at": mark.ended_at}
+            conditions = [DeliveryRow.delivery_id == move.delivery_id, DeliveryRow.tenant_id == self.tenant_id,
+                          DeliveryRow.fallback_state == str(move.expected)]
+            if move.move is Move.RELEASE:
+                assert move.due is not None
+                values.update(state=DeliveryState.QUEUED.value, next_attempt_at=move.due, updated_at=now,
+                              enqueued_at=move.due if move.due <= queued_until else None)
+                conditions.append(DeliveryRow.state == DeliveryState.HELD.value)
+            elif move.move is Move.DROP:
+                values.update(state=DeliveryState.SKIPPED.value, skip_reason=NOT_NEEDED, content={}, updated_at=now)
+                conditions.append(DeliveryRow.state == DeliveryState.HELD.value)
+            result = await self.session.execute(update(DeliveryRow).where(*conditions).values(**values),
+                                                execution_options=_NO_SYNC)
+            if move.move is Move.RELEASE and driver.rowcount(result):
+                released.append(move.delivery_id)
+        return released
+
     async def get(self, delivery_id: str) -> Delivery | None:
         row = await self.session.get(DeliveryRow, delivery_id)
         return _delivery(row) if row is not None and row.tenant_id == self.tenant_id else None
@@ -304,11 +339,18 @@ class DeliveriesRepository(TenantRepository):
 
     async def record_receipt(self, receipt: DeliveryReceipt, now: dt.datetime) -> str | None:
         """A provider's delivery report; returns the delivery id it matched, if any."""
-        if not could_name_a_message(receipt.provider_message_id):  # and PostgreSQL refuses to compare a NUL
+        if receipt.delivery_id:  # a push app's report: the delivery the push carried, sent through this config
+            row = (await self.session.scalars(select(DeliveryRow).where(
+                DeliveryRow.delivery_id == receipt.delivery_id, DeliveryRow.tenant_id == self.tenant_id,
+                DeliveryRow.provider == receipt.provider, DeliveryRow.config_id == receipt.config_id))).first()
+            if row is None:
+                return None
+        elif not could_name_a_message(receipt.provider_message_id):  # and PostgreSQL refuses to compare a NUL
             return None
-        row = (await self.session.scalars(select(DeliveryRow).where(
-            DeliveryRow.tenant_id == self.tenant_id, DeliveryRow.provider == receipt.provider,
-            DeliveryRow.provider_message_id == receipt.provider_message_id).limit(1))).first()
+        else:
+            row = (await self.session.scalars(select(DeliveryRow).where(
+                DeliveryRow.tenant_id == self.tenant_id, DeliveryRow.provider == receipt.provider,
+                DeliveryRow.provider_message_id == receipt.provider_message_id).limit(1))).first()
         if row is None:
             return None
         state = DeliveryState(receipt.status)
@@ -329,6 +371,13 @@ class OutboxRepository:
 
     def __init__(self, session: Any) -> None:
         self.session = session
+
+    async def fallbacks_due(self, now: dt.datetime, limit: int) -> list[tuple[str, str]]:
+        """(tenant, trigger key) of fallback chains whose current step's deadline has passed."""
+        rows = await self.session.execute(select(DeliveryRow.tenant_id, DeliveryRow.trigger_key).where(
+            DeliveryRow.fallback_deadline <= now, DeliveryRow.tenant_id.not_in(disabled_tenant_ids()),
+        ).order_by(DeliveryRow.fallback_deadline).limit(limit))
+        return list(dict.fromkeys((r.tenant_id, r.trigger_key) for r in rows))
 
     async def lost(self, now: dt.datetime, grace: dt.timedelta, limit: int) -> list[tuple[str, str, int]]:
         """(tenant, delivery id, attempts) of deliveries due but not picked up within `grace`, never
@@ -375,7 +424,23 @@ def _outbox_row(tenant_id: str, d: Delivery, queued_until: dt.datetime) -> dict[
             "enqueued_at": d.next_attempt_at if due_soon else None,
             "provider_message_id": d.provider_message_id, "error_code": d.error_code,
             "error_message": d.error_message, "created_at": d.created_at, "updated_at": d.updated_at,
-            "sent_at": d.sent_at, "delivered_at": d.delivered_at}
+            "sent_at": d.sent_at, "delivered_at": d.delivered_at, **_fallback_columns(d.fallback)}
+
+
+def _fallback_columns(mark: FallbackMark | None) -> dict[str, Any]:
+    if mark is None:
+        return {"fallback_step": 0, "fallback_state": "", "fallback_wait_seconds": 0, "fallback_started_at": None,
+                "fallback_deadline": None, "fallback_ended_at": None}
+    return {"fallback_step": mark.step, "fallback_state": str(mark.state), "fallback_wait_seconds": mark.wait_seconds,
+            "fallback_started_at": mark.started_at, "fallback_deadline": mark.deadline,
+            "fallback_ended_at": mark.ended_at}
+
+
+def _fallback_mark(row: Any) -> FallbackMark | None:
+    if not row.fallback_step:
+        return None
+    return FallbackMark(row.fallback_step, FallbackState(row.fallback_state), row.fallback_wait_seconds,
+                        row.fallback_started_at, row.fallback_deadline, row.fallback_ended_at)
 
 
 def _delivery(row: Any) -> Delivery:
@@ -388,4 +453,4 @@ def _delivery(row: Any) -> Delivery:
         next_attempt_at=row.next_attempt_at, provider_message_id=row.provider_message_id,
         error_code=row.error_code, error_message=row.error_message, created_at=row.created_at,
         updated_at=row.updated_at, sent_at=row.sent_at, delivered_at=row.delivered_at,
-        sealed_content=row.sealed_content)
+        sealed_content=row.sealed_content, fallback=_fallback_mark(row))

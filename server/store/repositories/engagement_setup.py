@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +17,8 @@ from server.domain.engagement.entities import (
     Event,
     EventMessage,
     EventType,
+    FallbackPolicy,
+    FallbackStep,
     Platform,
     Template,
 )
@@ -58,17 +61,40 @@ class EventTypesRepository(IdKeyedRepository):
         row = await self._row(event_type_id)
         return _event_type(row) if row else None
 
+    async def get_many(self, event_type_ids: set[str]) -> list[EventType]:
+        return [_event_type(r) for r in await self._rows(event_type_ids)]
+
     async def page(self, after: str | None, limit: int) -> list[EventType]:
         return [_event_type(r) for r in await self._page(after, limit)]
 
     async def add(self, event_type: EventType) -> None:
         self.session.add(EventTypeRow(tenant_id=self.tenant_id, event_type_id=event_type.event_type_id,
                                       display_name=event_type.display_name, description=event_type.description,
-                                      created_at=event_type.created_at))
+                                      created_at=event_type.created_at, fallback=fallback_to_json(event_type.fallback)))
+
+    async def save(self, event_type: EventType) -> None:
+        await self.session.merge(EventTypeRow(
+            tenant_id=self.tenant_id, event_type_id=event_type.event_type_id, display_name=event_type.display_name,
+            description=event_type.description, created_at=event_type.created_at,
+            fallback=fallback_to_json(event_type.fallback)))
 
 
 def _event_type(row: EventTypeRow) -> EventType:
-    return EventType(row.event_type_id, row.display_name, row.description, row.created_at)
+    return EventType(row.event_type_id, row.display_name, row.description, row.created_at,
+                     fallback_from_json(row.fallback))
+
+
+def fallback_to_json(policy: FallbackPolicy) -> dict[str, object] | None:
+    if not policy.steps:
+        return None
+    return {"steps": [{"channel": str(s.channel), "wait_seconds": int(s.wait.total_seconds()) if s.wait else 0}
+                      for s in policy.steps]}
+
+
+def fallback_from_json(stored: dict[str, Any] | None) -> FallbackPolicy:
+    steps = (stored or {}).get("steps") or []
+    return FallbackPolicy(tuple(FallbackStep(Channel(str(s["channel"])), dt.timedelta(seconds=int(s["wait_seconds"]))
+                                             if int(s.get("wait_seconds") or 0) > 0 else None) for s in steps))
 
 
 class TemplatesRepository(IdKeyedRepository):
@@ -161,9 +187,9 @@ class ChannelConfigsRepository(IdKeyedRepository):
         settings or the sealed secrets (only the worker that sends opens those)."""
         rows = await self.session.execute(select(
             ChannelConfigRow.config_id, ChannelConfigRow.channel, ChannelConfigRow.provider,
-            ChannelConfigRow.updated_at).where(ChannelConfigRow.tenant_id == self.tenant_id))
-        return [ChannelRoute(config_id, Channel(channel), provider, updated_at)
-                for config_id, channel, provider, updated_at in rows]
+            ChannelConfigRow.updated_at, ChannelConfigRow.app_id).where(ChannelConfigRow.tenant_id == self.tenant_id))
+        return [ChannelRoute(config_id, Channel(channel), provider, updated_at, app_id or "")
+                for config_id, channel, provider, updated_at, app_id in rows]
 
     async def save(self, config: ChannelConfig, sealed_secrets: bytes) -> None:
         await self.session.merge(ChannelConfigRow(
@@ -171,9 +197,10 @@ class ChannelConfigsRepository(IdKeyedRepository):
             channel=str(config.channel), provider=config.provider, settings=dict(config.settings),
             sealed_secrets=sealed_secrets, secret_keys=sorted(config.secret_keys),
             rate_limit_per_second=config.rate_limit_per_second, created_at=config.created_at,
-            updated_at=config.updated_at))
+            updated_at=config.updated_at, app_id=config.app_id))
 
 
 def _config(row: ChannelConfigRow) -> ChannelConfig:
     return ChannelConfig(row.config_id, row.display_name, Channel(row.channel), row.provider, dict(row.settings),
-                         list(row.secret_keys), row.rate_limit_per_second, row.created_at, row.updated_at)
+                         list(row.secret_keys), row.rate_limit_per_second, row.created_at, row.updated_at,
+                         row.app_id or "")

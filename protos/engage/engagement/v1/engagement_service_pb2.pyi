@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -147,6 +148,8 @@ class _DeliveryStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Deliver
     """Temporary errors on every try: re-driven only by RetryDeliveries."""
     SKIPPED: _DeliveryState.ValueType  # 7
     """Not sent, see skip_reason (opted out, no address)."""
+    HELD: _DeliveryState.ValueType  # 8
+    """A later step of a fallback chain: sent only if the earlier steps are not delivered (see fallback)."""
 
 class DeliveryState(_DeliveryState, metaclass=_DeliveryStateEnumTypeWrapper):
     """---- Deliveries ----"""
@@ -166,7 +169,51 @@ DEAD_LETTER: DeliveryState.ValueType  # 6
 """Temporary errors on every try: re-driven only by RetryDeliveries."""
 SKIPPED: DeliveryState.ValueType  # 7
 """Not sent, see skip_reason (opted out, no address)."""
+HELD: DeliveryState.ValueType  # 8
+"""A later step of a fallback chain: sent only if the earlier steps are not delivered (see fallback)."""
 Global___DeliveryState: _TypeAlias = DeliveryState  # noqa: Y015
+
+class _FallbackStepState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FallbackStepStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FallbackStepState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FALLBACK_STEP_STATE_UNSPECIFIED: _FallbackStepState.ValueType  # 0
+    FALLBACK_STEP_WAITING: _FallbackStepState.ValueType  # 1
+    """A later step, waiting for the earlier ones (the delivery is HELD)."""
+    FALLBACK_STEP_CURRENT: _FallbackStepState.ValueType  # 2
+    """The step being tried: sent or on its way, waiting for a DELIVERED receipt until deadline."""
+    FALLBACK_STEP_DELIVERED: _FallbackStepState.ValueType  # 3
+    """A DELIVERED receipt for this step ended the chain."""
+    FALLBACK_STEP_TIMED_OUT: _FallbackStepState.ValueType  # 4
+    """Moved on: no DELIVERED receipt by the deadline."""
+    FALLBACK_STEP_FAILED: _FallbackStepState.ValueType  # 5
+    """Moved on: every delivery of the step failed (a FAILED receipt, a permanent error, out of tries)."""
+    FALLBACK_STEP_SKIPPED: _FallbackStepState.ValueType  # 6
+    """Moved on at once: nowhere to send (see the delivery's skip_reason)."""
+    FALLBACK_STEP_NOT_NEEDED: _FallbackStepState.ValueType  # 7
+    """Never sent: an earlier step was delivered (skip_reason FALLBACK_NOT_NEEDED)."""
+
+class FallbackStepState(_FallbackStepState, metaclass=_FallbackStepStateEnumTypeWrapper):
+    """What became of one step of a fallback chain (the event type's FallbackPolicy)."""
+
+FALLBACK_STEP_STATE_UNSPECIFIED: FallbackStepState.ValueType  # 0
+FALLBACK_STEP_WAITING: FallbackStepState.ValueType  # 1
+"""A later step, waiting for the earlier ones (the delivery is HELD)."""
+FALLBACK_STEP_CURRENT: FallbackStepState.ValueType  # 2
+"""The step being tried: sent or on its way, waiting for a DELIVERED receipt until deadline."""
+FALLBACK_STEP_DELIVERED: FallbackStepState.ValueType  # 3
+"""A DELIVERED receipt for this step ended the chain."""
+FALLBACK_STEP_TIMED_OUT: FallbackStepState.ValueType  # 4
+"""Moved on: no DELIVERED receipt by the deadline."""
+FALLBACK_STEP_FAILED: FallbackStepState.ValueType  # 5
+"""Moved on: every delivery of the step failed (a FAILED receipt, a permanent error, out of tries)."""
+FALLBACK_STEP_SKIPPED: FallbackStepState.ValueType  # 6
+"""Moved on at once: nowhere to send (see the delivery's skip_reason)."""
+FALLBACK_STEP_NOT_NEEDED: FallbackStepState.ValueType  # 7
+"""Never sent: an earlier step was delivered (skip_reason FALLBACK_NOT_NEEDED)."""
+Global___FallbackStepState: _TypeAlias = FallbackStepState  # noqa: Y015
 
 @_typing.final
 class DeleteResponse(_message.Message):
@@ -384,12 +431,19 @@ class EventType(_message.Message):
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    FALLBACK_POLICY_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`eventTypes/{id}`."""
     display_name: _builtins.str
     description: _builtins.str
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def fallback_policy(self) -> Global___FallbackPolicy:
+        """Unset (no steps): every message of an event of this type is sent at once. Set: the channels it
+        lists are tried one after another (docs/services/engagement.md#channel-fallback).
+        """
+
     def __init__(
         self,
         *,
@@ -397,14 +451,97 @@ class EventType(_message.Message):
         display_name: _builtins.str = ...,
         description: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        fallback_policy: Global___FallbackPolicy | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "fallback_policy", b"fallback_policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "description", b"description", "display_name", b"display_name", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "description", b"description", "display_name", b"display_name", "fallback_policy", b"fallback_policy", "name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EventType: _TypeAlias = EventType  # noqa: Y015
+
+@_typing.final
+class FallbackPolicy(_message.Message):
+    """Channels tried in order for one trigger: the first step whose message can go is sent; the next one
+    only if the step is not DELIVERED within its wait, or every delivery of the step fails. A step with
+    nowhere to send (no mobile number, no push token of the event's app, opted out, no channel
+    configuration) is passed over at once. A DELIVERED receipt for any step ends the chain. The
+    event's messages of channels the policy does not list are sent at once, as without a policy.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STEPS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___FallbackStep]:
+        """1 to 3 steps, each channel (EMAIL, SMS or PUSH) at most once."""
+
+    def __init__(
+        self,
+        *,
+        steps: _abc.Iterable[Global___FallbackStep] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["steps", b"steps"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FallbackPolicy: _TypeAlias = FallbackPolicy  # noqa: Y015
+
+@_typing.final
+class FallbackStep(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    WAIT_FIELD_NUMBER: _builtins.int
+    channel: Global___Channel.ValueType
+    @_builtins.property
+    def wait(self) -> _duration_pb2.Duration:
+        """How long to wait for a DELIVERED receipt before the next step: 1 second to 7 days; required for
+        every step but the last (ignored there).
+        """
+
+    def __init__(
+        self,
+        *,
+        channel: Global___Channel.ValueType = ...,
+        wait: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["wait", b"wait"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "wait", b"wait"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FallbackStep: _TypeAlias = FallbackStep  # noqa: Y015
+
+@_typing.final
+class UpdateEventTypeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_TYPE_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def event_type(self) -> Global___EventType: ...
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Paths: display_name, description, fallback_policy (an empty policy removes it)."""
+
+    def __init__(
+        self,
+        *,
+        event_type: Global___EventType | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event_type", b"event_type", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_type", b"event_type", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateEventTypeRequest: _TypeAlias = UpdateEventTypeRequest  # noqa: Y015
 
 @_typing.final
 class CreateEventTypeRequest(_message.Message):
@@ -719,6 +856,7 @@ class ChannelConfig(_message.Message):
     RATE_LIMIT_PER_SECOND_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    APP_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`channelConfigs/{id}`."""
     display_name: _builtins.str
@@ -727,6 +865,11 @@ class ChannelConfig(_message.Message):
     """smtp | twilio | vonage | clickatell | fcm | apns | apple_pass"""
     rate_limit_per_second: _builtins.int
     """Messages per second this provider accepts from us; 0 = the default."""
+    app: _builtins.str
+    """Push only: `apps/{id}` to send this app's pushes with these credentials (the app's own FCM project
+    or APNs key). Empty: the tenant-wide configuration, used for apps that have none of their own.
+    Of several that fit, the most recently updated is used.
+    """
     @_builtins.property
     def settings(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Non-secret settings, e.g. host, port, security, from_address, base_url (README lists each provider's)."""
@@ -756,10 +899,11 @@ class ChannelConfig(_message.Message):
         rate_limit_per_second: _builtins.int = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        app: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "create_time", b"create_time", "display_name", b"display_name", "name", b"name", "provider", b"provider", "rate_limit_per_second", b"rate_limit_per_second", "secret_keys", b"secret_keys", "secrets", b"secrets", "settings", b"settings", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app", b"app", "channel", b"channel", "create_time", b"create_time", "display_name", b"display_name", "name", b"name", "provider", b"provider", "rate_limit_per_second", b"rate_limit_per_second", "secret_keys", b"secret_keys", "secrets", b"secrets", "settings", b"settings", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -859,7 +1003,7 @@ class UpdateChannelConfigRequest(_message.Message):
     def channel_config(self) -> Global___ChannelConfig: ...
     @_builtins.property
     def update_mask(self) -> _field_mask_pb2.FieldMask:
-        """Paths: display_name, settings, secrets, rate_limit_per_second. A secret sent replaces that one
+        """Paths: display_name, settings, secrets, rate_limit_per_second, app. A secret sent replaces that one
         secret; secrets not sent are kept.
         """
 
@@ -2346,6 +2490,47 @@ class VerifyOtpResponse(_message.Message):
 Global___VerifyOtpResponse: _TypeAlias = VerifyOtpResponse  # noqa: Y015
 
 @_typing.final
+class FallbackStatus(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STEP_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    step: _builtins.int
+    """1-based position of this delivery's channel in the policy."""
+    state: Global___FallbackStepState.ValueType
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """When the step was started (its message released to be sent)."""
+
+    @_builtins.property
+    def deadline(self) -> _timestamp_pb2.Timestamp:
+        """When the chain moves on without a DELIVERED receipt; unset for the last step and once decided."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """When the step's outcome was decided (delivered, timed out, failed, skipped, not needed)."""
+
+    def __init__(
+        self,
+        *,
+        step: _builtins.int = ...,
+        state: Global___FallbackStepState.ValueType = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        deadline: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "end_time", b"end_time", "start_time", b"start_time", "state", b"state", "step", b"step"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FallbackStatus: _TypeAlias = FallbackStatus  # noqa: Y015
+
+@_typing.final
 class Delivery(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -2367,6 +2552,7 @@ class Delivery(_message.Message):
     SENT_TIME_FIELD_NUMBER: _builtins.int
     DELIVERED_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    FALLBACK_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`deliveries/{id}`."""
     event: _builtins.str
@@ -2392,6 +2578,10 @@ class Delivery(_message.Message):
     def delivered_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def fallback(self) -> Global___FallbackStatus:
+        """Set when the delivery is a step of a fallback chain (its event type's FallbackPolicy)."""
+
     def __init__(
         self,
         *,
@@ -2413,10 +2603,11 @@ class Delivery(_message.Message):
         sent_time: _timestamp_pb2.Timestamp | None = ...,
         delivered_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        fallback: Global___FallbackStatus | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "delivered_time", b"delivered_time", "next_attempt_time", b"next_attempt_time", "sent_time", b"sent_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "delivered_time", b"delivered_time", "fallback", b"fallback", "next_attempt_time", b"next_attempt_time", "sent_time", b"sent_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "attempts", b"attempts", "campaign", b"campaign", "channel", b"channel", "create_time", b"create_time", "customer_id", b"customer_id", "delivered_time", b"delivered_time", "error_code", b"error_code", "error_message", b"error_message", "event", b"event", "name", b"name", "next_attempt_time", b"next_attempt_time", "provider", b"provider", "provider_message_id", b"provider_message_id", "sent_time", b"sent_time", "skip_reason", b"skip_reason", "state", b"state", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "attempts", b"attempts", "campaign", b"campaign", "channel", b"channel", "create_time", b"create_time", "customer_id", b"customer_id", "delivered_time", b"delivered_time", "error_code", b"error_code", "error_message", b"error_message", "event", b"event", "fallback", b"fallback", "name", b"name", "next_attempt_time", b"next_attempt_time", "provider", b"provider", "provider_message_id", b"provider_message_id", "sent_time", b"sent_time", "skip_reason", b"skip_reason", "state", b"state", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

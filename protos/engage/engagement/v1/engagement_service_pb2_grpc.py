@@ -80,6 +80,11 @@ class EngagementServiceStub:
                 request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListEventTypesRequest.SerializeToString,
                 response_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListEventTypesResponse.FromString,
                 _registered_method=True)
+        self.UpdateEventType = channel.unary_unary(
+                '/engage.engagement.v1.EngagementService/UpdateEventType',
+                request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.UpdateEventTypeRequest.SerializeToString,
+                response_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.EventType.FromString,
+                _registered_method=True)
         self.UpsertContact = channel.unary_unary(
                 '/engage.engagement.v1.EngagementService/UpsertContact',
                 request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.UpsertContactRequest.SerializeToString,
@@ -320,6 +325,14 @@ class EngagementServiceServicer:
 
     def ListEventTypes(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateEventType(self, request, context):
+        """Paths: display_name, description, fallback_policy. A new fallback policy applies to triggers
+        from then on; chains already running keep the steps they started with.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -597,6 +610,11 @@ def add_EngagementServiceServicer_to_server(servicer, server):
                     servicer.ListEventTypes,
                     request_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListEventTypesRequest.FromString,
                     response_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListEventTypesResponse.SerializeToString,
+            ),
+            'UpdateEventType': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateEventType,
+                    request_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.UpdateEventTypeRequest.FromString,
+                    response_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.EventType.SerializeToString,
             ),
             'UpsertContact': grpc.unary_unary_rpc_method_handler(
                     servicer.UpsertContact,
@@ -984,6 +1002,33 @@ class EngagementService:
             '/engage.engagement.v1.EngagementService/ListEventTypes',
             engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListEventTypesRequest.SerializeToString,
             engage_dot_engagement_dot_v1_dot_engagement__service__pb2.ListEventTypesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateEventType(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.engagement.v1.EngagementService/UpdateEventType',
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.UpdateEventTypeRequest.SerializeToString,
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.EventType.FromString,
             options,
             channel_credentials,
             insecure,

@@ -52,6 +52,10 @@ class EngagementServiceStub:
     """UNPUBLISHED -> PUBLISHED; only published apps can send."""
     CreateEventType: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.CreateEventTypeRequest, _engagement_service_pb2.EventType]
     ListEventTypes: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.ListEventTypesRequest, _engagement_service_pb2.ListEventTypesResponse]
+    UpdateEventType: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.UpdateEventTypeRequest, _engagement_service_pb2.EventType]
+    """Paths: display_name, description, fallback_policy. A new fallback policy applies to triggers
+    from then on; chains already running keep the steps they started with.
+    """
     UpsertContact: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.UpsertContactRequest, _engagement_service_pb2.Contact]
     """A customer's addresses, devices and channel preferences (replaces the whole contact)."""
     GetContact: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.GetContactRequest, _engagement_service_pb2.Contact]
@@ -131,6 +135,10 @@ class EngagementServiceAsyncStub(EngagementServiceStub):
     """UNPUBLISHED -> PUBLISHED; only published apps can send."""
     CreateEventType: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.CreateEventTypeRequest, _engagement_service_pb2.EventType]  # type: ignore[assignment]
     ListEventTypes: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.ListEventTypesRequest, _engagement_service_pb2.ListEventTypesResponse]  # type: ignore[assignment]
+    UpdateEventType: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.UpdateEventTypeRequest, _engagement_service_pb2.EventType]  # type: ignore[assignment]
+    """Paths: display_name, description, fallback_policy. A new fallback policy applies to triggers
+    from then on; chains already running keep the steps they started with.
+    """
     UpsertContact: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.UpsertContactRequest, _engagement_service_pb2.Contact]  # type: ignore[assignment]
     """A customer's addresses, devices and channel preferences (replaces the whole contact)."""
     GetContact: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.GetContactRequest, _engagement_service_pb2.Contact]  # type: ignore[assignment]
@@ -249,6 +257,16 @@ class EngagementServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _engagement_service_pb2.ListEventTypesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_engagement_service_pb2.ListEventTypesResponse, _abc.Awaitable[_engagement_service_pb2.ListEventTypesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateEventType(
+        self,
+        request: _engagement_service_pb2.UpdateEventTypeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engagement_service_pb2.EventType, _abc.Awaitable[_engagement_service_pb2.EventType]]:
+        """Paths: display_name, description, fallback_policy. A new fallback policy applies to triggers
+        from then on; chains already running keep the steps they started with.
+        """
 
     @_abc_1.abstractmethod
     def UpsertContact(
