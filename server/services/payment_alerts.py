@@ -13,6 +13,8 @@ handler repeated, or two at the same moment, sends nothing twice."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -126,13 +128,20 @@ class PaymentAlertsService:
 
     async def send_reminders(self, now: dt.datetime | None = None) -> int:
         """Every enabled tenant's due and overdue reminders as of its own day at `now` (the clock's now
-        when None). Returns how many reminders were due: sent now, or before (their keys were taken)."""
+        when None). Returns how many reminders were recorded now. A tenant whose run fails does not hold
+        the others back: the first failure is raised once all have run (the next run catches it up)."""
         now = now or self._clock()
         async with UnitOfWork(self._database) as uow:
             tenants = [t for t in await uow.tenants.list() if not t.disabled]
-        sent = 0
+        sent, failed = 0, None
         for tenant in tenants:
-            sent += await self.send_tenant_reminders(tenant, now)
+            try:
+                sent += await self.send_tenant_reminders(tenant, now)
+            except Exception as exc:  # raised below, once the other tenants have run
+                log.exception("payment_reminders_failed", tenant=tenant.tenant_id)
+                failed = failed or exc
+        if failed is not None:
+            raise failed
         return sent
 
     async def send_tenant_reminders(self, tenant: Tenant, now: dt.datetime) -> int:
@@ -148,18 +157,20 @@ class PaymentAlertsService:
             statements = [s for s in statements if s.due_date is not None and s.due_date == latest.get(s.account_id)]
             wanted = [(a, s) for a in alerts for s in statements
                       if s.due_date is not None and is_reminder_day(a.kind, a.days_before_due, s.due_date, today)]
+            # Those sent already are passed over before anything is read for them: a reminder is due on
+            # every run of its window, and is recorded on the first.
+            taken = await uow.payment_alerts.taken_keys({reminder_key(a.alert_id, s.statement_id) for a, s in wanted})
+            wanted = [(a, s) for a, s in wanted if reminder_key(a.alert_id, s.statement_id) not in taken]
             if not wanted:
                 return 0
             events = {e.event_id: e for e in await uow.events.get_many({a.event_id for a, _ in wanted})}
             accounts = {a.account_id: a for a in await uow.accounts.get_many({s.account_id for _, s in wanted})}
-            paid: dict[str, Any] = {}
+            paid = await self._paid(uow, list({s.statement_id: s for _, s in wanted}.values()), tenant.time_zone)
             triggers = []
             for alert, statement in wanted:
                 bound, account = events.get(alert.event_id), accounts.get(statement.account_id)
                 if bound is None or account is None:
                     continue
-                if statement.statement_id not in paid:
-                    paid[statement.statement_id] = await self._paid(uow, statement, tenant.time_zone)
                 if is_covered(statement.minimum_due, paid[statement.statement_id]):
                     continue
                 triggers.append(Trigger(bound, account.customer_id,
@@ -177,14 +188,25 @@ class PaymentAlertsService:
         return len(triggers)
 
     @staticmethod
-    async def _paid(uow: UnitOfWork, statement: Statement, time_zone: str) -> Any:
-        assert statement.statement_date is not None
-        since = payments_counted_from(statement.statement_date, time_zone)
-        return amount_paid(await uow.scheduled_payments.credits_since(statement.account_id, since),
-                           await uow.scheduled_payments.processed_since(statement.account_id, since))
+    async def _paid(uow: UnitOfWork, statements: Sequence[Statement], time_zone: str) -> dict[str, Decimal]:
+        """statement id -> what was paid towards it. Two queries per statement date (a bank's cards close
+        on a few dates a month), not per statement."""
+        by_date: dict[dt.date, list[Statement]] = {}
+        for statement in statements:
+            assert statement.statement_date is not None
+            by_date.setdefault(statement.statement_date, []).append(statement)
+        paid: dict[str, Decimal] = {}
+        for closed, closing in by_date.items():
+            since, accounts = payments_counted_from(closed, time_zone), {s.account_id for s in closing}
+            credits = await uow.scheduled_payments.credits_since(accounts, since)
+            processed = await uow.scheduled_payments.processed_since(accounts, since)
+            for statement in closing:
+                paid[statement.statement_id] = amount_paid(credits.get(statement.account_id, Decimal(0)),
+                                                           processed.get(statement.account_id, Decimal(0)))
+        return paid
 
     @staticmethod
-    def _statement_tokens(statement: Statement, paid: Any, today: dt.date) -> dict[str, str]:
+    def _statement_tokens(statement: Statement, paid: Decimal, today: dt.date) -> dict[str, str]:
         assert statement.due_date is not None and statement.statement_date is not None
         return {"id": statement.statement_id, "due_date": statement.due_date.isoformat(),
                 "statement_date": statement.statement_date.isoformat(),

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from server.domain.engagement.payment_alerts import PaymentAlert, PaymentAlertKind
 from server.domain.ingest.model import Direction
 from server.domain.ingest.statements import PaymentState, ScheduledPayment, Statement
+from server.store.engagement_models import TriggerRow
 from server.store.models import TransactionRow
 from server.store.payments_models import PaymentAlertRow, ScheduledPaymentRow, StatementRow
 from server.store.repositories.base import TenantRepository
@@ -92,19 +93,30 @@ class ScheduledPaymentsRepository(TenantRepository):
                                                          ScheduledPaymentRow.payment_id.desc()).limit(limit))
         return [_payment(r) for r in rows]
 
-    async def processed_since(self, account_id: str, since: dt.datetime) -> Decimal:
-        """The total of the account's payments processed at or after `since`."""
-        total = await self.session.scalar(select(func.sum(ScheduledPaymentRow.amount)).where(
-            ScheduledPaymentRow.tenant_id == self.tenant_id, ScheduledPaymentRow.account_id == account_id,
-            ScheduledPaymentRow.state == PaymentState.PROCESSED.value, ScheduledPaymentRow.settled_at >= since))
-        return _sum(total)
+    async def processed_since(self, account_ids: Collection[str], since: dt.datetime) -> dict[str, Decimal]:
+        """account id -> the total of its payments processed at or after `since` (accounts without any
+        are absent). One query for all the accounts."""
+        if not account_ids:
+            return {}
+        rows = await self.session.execute(
+            select(ScheduledPaymentRow.account_id, func.sum(ScheduledPaymentRow.amount)).where(
+                ScheduledPaymentRow.tenant_id == self.tenant_id,
+                self.one_of(ScheduledPaymentRow.account_id, account_ids),
+                ScheduledPaymentRow.state == PaymentState.PROCESSED.value, ScheduledPaymentRow.settled_at >= since,
+            ).group_by(ScheduledPaymentRow.account_id))
+        return {account_id: _sum(total) for account_id, total in rows}
 
-    async def credits_since(self, account_id: str, since: dt.datetime) -> Decimal:
-        """The total of the credit transactions posted to the account at or after `since`."""
-        total = await self.session.scalar(select(func.sum(TransactionRow.signed_amount)).where(
-            TransactionRow.tenant_id == self.tenant_id, TransactionRow.account_id == account_id,
-            TransactionRow.direction == Direction.CREDIT.value, TransactionRow.posted_at >= since))
-        return _sum(total)
+    async def credits_since(self, account_ids: Collection[str], since: dt.datetime) -> dict[str, Decimal]:
+        """account id -> the total of the credit transactions posted to it at or after `since` (booked
+        ones: `transactions` holds no other). One query for all the accounts."""
+        if not account_ids:
+            return {}
+        rows = await self.session.execute(
+            select(TransactionRow.account_id, func.sum(TransactionRow.signed_amount)).where(
+                TransactionRow.tenant_id == self.tenant_id, self.one_of(TransactionRow.account_id, account_ids),
+                TransactionRow.direction == Direction.CREDIT.value, TransactionRow.posted_at >= since,
+            ).group_by(TransactionRow.account_id))
+        return {account_id: _sum(total) for account_id, total in rows}
 
 
 class PaymentAlertsRepository(IdKeyedRepository):
@@ -124,6 +136,13 @@ class PaymentAlertsRepository(IdKeyedRepository):
 
     async def delete(self, alert_id: str) -> bool:
         return await self._delete(alert_id)
+
+    async def taken_keys(self, trigger_keys: Collection[str]) -> set[str]:
+        """Those of these trigger keys already recorded (their reminder went out)."""
+        if not trigger_keys:
+            return set()
+        return set(await self.session.scalars(select(TriggerRow.trigger_key).where(
+            TriggerRow.tenant_id == self.tenant_id, self.one_of(TriggerRow.trigger_key, trigger_keys))))
 
 
 def _statement(row: StatementRow) -> Statement:
