@@ -13,12 +13,24 @@ import time
 
 from server.config import Settings
 from server.domain.engagement.egress import EgressPolicy
-from server.embedded_redis import EmbeddedRedis
+from server.embedded_redis import EmbeddedRedis, free_port
 from server.store.migrate import upgrade
 from server.supervision import Child, Supervisor, say
 
 LISTENING_TIMEOUT_SECONDS = 60.0
 DEFAULT_CLIENT_ADDRESS = "127.0.0.1:50051"  # engagectl's --address when ENGAGE_ADDRESS is unset
+
+
+def pass_web_service_port(settings: Settings) -> int:
+    """The gRPC port + 2 when it is free on the gRPC host, else any free port (said in the hints): a port
+    taken by something else would stop the server from starting at all."""
+    wanted = settings.grpc_port + 2
+    with socket.socket() as probe:
+        try:
+            probe.bind((settings.grpc_host, wanted))
+        except (OSError, OverflowError):  # taken, or past 65535
+            return free_port()
+    return wanted
 
 
 def main() -> int:
@@ -45,7 +57,7 @@ def main() -> int:
     say(f"database at {database_url.split('@')[-1]} is migrated")
     settings.hmac_secret()  # creates the development secret once, so server and engagectl agree
     if not settings.pass_web_service_port:  # the pass web service Wallet calls, beside gRPC
-        env["ENGAGE_PASS_WEB_SERVICE_PORT"] = str(settings.grpc_port + 2)
+        env["ENGAGE_PASS_WEB_SERVICE_PORT"] = str(pass_web_service_port(settings))
 
     children += [Child("server", lambda: subprocess.Popen([sys.executable, "-m", "server"], env=env)),
                  Child("worker", lambda: subprocess.Popen([sys.executable, "-m", "workers"], env=env))]

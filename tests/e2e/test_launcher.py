@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 
+import httpx
 import psutil
 import pytest
 from grpc_health.v1 import health_pb2
@@ -67,6 +68,11 @@ async def test_make_run_serves_sends_and_stops_cleanly(tmp_path, smtp_sink, prov
             assert "make run works" in email.get_body(("plain",)).get_content()
             [sms] = await provider_sink.wait_for("twilio", 1, timeout=30)
             assert sms.body["Body"] == "Notice: make run works"
+
+            # The pass web service Wallet calls runs beside gRPC (a device with no passes: 204).
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port + 2}") as wallet:
+                listed = await wallet.get("/passes/launcher-bank/v1/devices/iphone/registrations/pass.com.x")
+            assert listed.status_code == 204
 
             # A worker killed outright is started again, and what is triggered meanwhile is sent.
             worker = _child(launcher.pid, "workers")

@@ -201,3 +201,27 @@ async def test_another_tenant_cannot_reach_a_pass_with_its_token(
         assert (await wallet.post(registration, json={"pushToken": "p"}, headers=auth)).status_code == 401
     async with httpx.AsyncClient(base_url=f"{pass_web_service}/passes/no-such-tenant") as wallet:
         assert (await wallet.get(f"/v1/passes/{PASS_TYPE}/{card['serialNumber']}", headers=auth)).status_code == 401
+
+
+async def test_a_batch_issues_one_pass_per_customer_once(server, settings, tenant, service_stubs, provider_sink,
+                                                         smtp_sink, pass_web_service):
+    """BatchTriggerEvents (the path of transaction alerts and insight notifications too): each customer
+    gets their own pass; the batch sent again issues none."""
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        cards = await set_up_store_cards(admin, provider_sink, smtp_sink, pass_web_service)
+    for customer in ("c-1", "c-2"):
+        await add_customer(service_stubs, "", customer, email=f"{customer}@example.com", phone="", push_token="")
+    batch = pb.BatchTriggerEventsRequest(requests=[
+        pb.TriggerEventRequest(event=cards.new_card, customer_id=customer, data={"balance": "5 CZK"},
+                               request_id=f"cards-{customer}") for customer in ("c-1", "c-2")])
+    await service_stubs.engagement.BatchTriggerEvents(batch)
+    await service_stubs.engagement.BatchTriggerEvents(batch)
+    await run_worker(settings)
+    mails = await smtp_sink.wait_for(2)
+    cards_by_customer = {str(mail["To"]): open_pkpass(next(mail.iter_attachments()).get_content(),
+                                                      cards.certificate).pass_json for mail in mails}
+    assert sorted(cards_by_customer) == ["c-1@example.com", "c-2@example.com"]
+    assert len({card["serialNumber"] for card in cards_by_customer.values()}) == 2
+    listed = await service_stubs.engagement.ListWalletPasses(pb.ListWalletPassesRequest())
+    assert sorted(p.customer_id for p in listed.wallet_passes) == ["c-1", "c-2"]
+

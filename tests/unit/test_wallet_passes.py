@@ -2,6 +2,7 @@
 (a root, a WWDR intermediate, a pass certificate it issued), unzipped, their manifest digests checked
 and their detached PKCS #7 signature verified with the pass certificate's public key."""
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -14,7 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.domain.engagement import wallet_passes
+from server.domain.engagement.setup_validation import validate_channel_config
 from server.domain.engagement.wallet_passes import PassContent, PassSigner, PassSigningError
+from server.domain.errors import InvalidArgument
 from tests.support.pkpass import open_pkpass
 
 PASS_TYPE = "pass.com.yesbank.store"
@@ -92,3 +95,32 @@ def test_a_configured_team_wins_and_keys_that_cannot_sign_are_refused():
 def test_the_manifest_names_every_file_with_its_sha1(files):
     manifest = json.loads(wallet_passes.manifest(files))
     assert manifest == {name: hashlib.sha1(data).hexdigest() for name, data in files.items()}
+
+
+@given(st.datetimes(min_value=dt.datetime(1971, 1, 1), max_value=dt.datetime(9999, 1, 1),
+                    timezones=st.just(dt.UTC)))
+def test_an_updated_tag_stands_for_its_moment_to_the_microsecond(moment):
+    assert wallet_passes.since_tag(wallet_passes.updated_tag(moment)) == moment
+
+
+@pytest.mark.parametrize("tag", ["", "abc", "-5", "1" * 21, "12.5"])
+def test_a_tag_that_is_not_ours_means_every_pass(tag):
+    assert wallet_passes.since_tag(tag) is None
+
+
+def test_an_apple_pass_configuration_checks_its_web_service_url_team_and_wwdr_certificate():
+    wwdr, leaf = chain(trustme.KeyType.RSA)
+    secrets = {"certificate_pem": leaf.cert_chain_pems[0].bytes().decode(),
+               "private_key_pem": leaf.private_key_pem.bytes().decode()}
+    settings = {"pass_type_identifier": PASS_TYPE, "web_service_url": "https://wallet.yesbank.example",
+                "team_identifier": "A1B2C3D4E5"}
+    with_wwdr = {**secrets, "wwdr_certificate_pem": wwdr.cert_pem.bytes().decode()}
+    validate_channel_config("PASS", "apple_pass", settings, with_wwdr, creating=True)
+    with pytest.raises(InvalidArgument) as refused:
+        validate_channel_config("PASS", "apple_pass",
+                                {**settings, "web_service_url": "wallet", "team_identifier": "A1"},
+                                {**secrets, "wwdr_certificate_pem": "not a certificate"}, creating=True)
+    assert sorted(v.field for v in refused.value.violations) == [
+        "channel_config.secrets.wwdr_certificate_pem", "channel_config.settings.team_identifier",
+        "channel_config.settings.web_service_url"]
+
