@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from server.config import Settings
 from server.domain.auth import Role
 from server.health import is_ready
 from server.security.tokens import mint_token
+from tests.support.cli_zygote import CliZygote
 from tests.support.databases import PostgresDatabases, SqliteDatabases, postgres_admin_url
 from tests.support.egress import LOCAL_NETWORKS
 from tests.support.redis import existing_redis_url, start_redis
@@ -175,9 +176,20 @@ class CliResult:
     stderr: str
 
 
+@pytest.fixture(scope="session")
+def cli_zygote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliZygote]:
+    environment = {**os.environ, "COLUMNS": "200"}  # rich reads the width when engagectl is imported
+    environment.pop("ENGAGE_TOKEN", None)
+    zygote = CliZygote(tmp_path_factory.mktemp("engagectl"), environment, REPO_ROOT)
+    zygote.start()
+    yield zygote
+    zygote.stop()
+
+
 @pytest.fixture
-def engagectl(server: RunningServer) -> Callable[..., object]:
-    """Runs engagectl as its own process against the test server (awaitable)."""
+def engagectl(server: RunningServer, cli_zygote: CliZygote) -> Callable[..., object]:
+    """Runs engagectl as its own process against the test server (awaitable): forked from one that has
+    imported it (tests/support/cli_zygote.py), or under a pseudo-terminal as a fresh interpreter."""
 
     async def run(*args: str, token: str | None = None, env: dict[str, str] | None = None,
                   timeout: float = 600, terminal_columns: int | None = None) -> CliResult:
@@ -194,10 +206,7 @@ def engagectl(server: RunningServer) -> Callable[..., object]:
                 run_in_terminal, [sys.executable, "-m", "clients.engagectl.main", *args], environment, REPO_ROOT,
                 terminal_columns, timeout)
             return CliResult(code, shown, "")
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "clients.engagectl.main", *args, cwd=REPO_ROOT, env=environment,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(process.communicate(), timeout)
-        return CliResult(process.returncode or 0, out.decode(), err.decode())
+        forked = await asyncio.to_thread(cli_zygote.run, list(args), environment, timeout)
+        return CliResult(forked.exit_code, forked.stdout, forked.stderr)
 
     return run
