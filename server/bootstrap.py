@@ -12,6 +12,7 @@ from server.config import Settings
 from server.domain.engagement.egress import EgressPolicy
 from server.domain.events import (
     AccountsChanged,
+    AuthorizationsRecorded,
     BalancesRecorded,
     CustomerAttributesChanged,
     FeedItemsCreated,
@@ -123,6 +124,10 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
             EventHandler("goal_allocation", goal_tracking.on_transactions_posted),
             EventHandler("goal_funding_rules", goal_funding.on_transactions_posted),
             EventHandler("derived_attributes_salary", derived_attributes.on_transactions_posted),
+        ],
+        # PENDING and DECLINED transactions: no balance moved, so only alerts that ask for them.
+        AuthorizationsRecorded: [
+            EventHandler("transaction_alerts_authorizations", engagement.on_authorizations_recorded),
         ],
         FeedItemsCreated: [
             EventHandler("insight_notifications", engagement.on_feed_items_created),

@@ -193,13 +193,16 @@ def _customer_ids(path: Path) -> list[str]:
 
 
 def _alert_row(a: pb.TransactionAlert) -> list[str]:
+    baseline = (f"p{a.baseline.percentile} of {a.baseline.days} days (min {a.baseline.min_history})"
+                if a.HasField("baseline") else "")
     return [short(a.name), short(a.event), a.operation or ", ".join(a.categories), ", ".join(a.directions),
-            a.min_amount, ", ".join(a.account_types), ", ".join(a.description_contains)]
+            a.min_amount, ", ".join(a.account_types), ", ".join(a.description_contains),
+            ", ".join(a.statuses) or "BOOKED", a.balance_below, baseline]
 
 
 ALERT_COLUMNS: list[str | Column] = [
     Id("alert id"), Id("event"), "operation/categories", "directions", "min amount", "account types",
-    "description contains"]
+    "description contains", "statuses", "balance below", "baseline"]
 
 
 @app.command("alert")
@@ -210,21 +213,57 @@ def alert(ctx: typer.Context, event_id: str = EVENT_ID,
           operation: str = typer.Option("", metavar="OPERATION",
                                         help="ATM_WITHDRAWAL, CASH_DEPOSIT, ONLINE_DEPOSIT, CARD_PAYMENT."),
           min_amount: str = typer.Option("", metavar="AMOUNT", help="Only transactions of at least this much."),
-          account_type: list[str] = typer.Option([], metavar="ACCOUNT_TYPE", help="CHECKING, SAVINGS...; repeat.")
+          account_type: list[str] = typer.Option([], metavar="ACCOUNT_TYPE",
+                                                 help="CHECKING, SAVINGS, GIFT_CARD, PREPAID_CARD...; repeat."),
+          status: list[str] = typer.Option([], metavar="STATUS",
+                                           help="BOOKED, PENDING or DECLINED; repeat (none: BOOKED only)."),
+          balance_below: str = typer.Option("", metavar="AMOUNT",
+                                            help="Only a transaction that takes the balance below this."),
+          baseline: bool = typer.Option(False, "--baseline",
+                                        help="Unusual activity: only amounts above the customer's own baseline."),
+          baseline_percentile: str = typer.Option("", metavar="PERCENT", help="With --baseline (default 99)."),
+          baseline_days: int = typer.Option(0, metavar="DAYS", help="With --baseline (default 90)."),
+          baseline_min_history: int = typer.Option(0, metavar="COUNT", help="With --baseline (default 10).")
           ) -> None:
     """Binds the event to matching ingested transactions (a transaction alert).
 
     Examples:
       engagectl events alert 5d1e --operation ATM_WITHDRAWAL --min-amount 100
       engagectl events alert 5d1e --direction DEBIT --category GROCERIES
+      engagectl events alert 5d1e --direction DEBIT --status DECLINED
+      engagectl events alert 5d1e --operation ATM_WITHDRAWAL --baseline --baseline-percentile 99
+      engagectl events alert 5d1e --account-type GIFT_CARD --balance-below 20
     """
     cli = cli_context(ctx)
+    if not baseline and (baseline_percentile or baseline_days or baseline_min_history):
+        raise typer.BadParameter("the --baseline-* options need --baseline", param_hint="--baseline")
+    judged = pb.UnusualActivityBaseline(percentile=baseline_percentile, days=baseline_days,
+                                        min_history=baseline_min_history) if baseline else None
     created = cli.call(lambda s: s.engagement.CreateTransactionAlert(pb.CreateTransactionAlertRequest(
         transaction_alert=pb.TransactionAlert(
             event=name("events", event_id), directions=[d.upper() for d in direction], categories=category,
             description_contains=description_contains, operation=operation.upper(), min_amount=min_amount,
-            account_types=[t.upper() for t in account_type]))))
+            account_types=[t.upper() for t in account_type], statuses=[x.upper() for x in status],
+            balance_below=balance_below, baseline=judged))))
     emit_record("transaction alert", created)
+
+
+@app.command("send-balance")
+def send_balance(ctx: typer.Context, event_id: str = EVENT_ID,
+                 account: str = typer.Option(..., metavar="ACCOUNT_ID", help="The account's id."),
+                 request_id: str = typer.Option("", metavar="REQUEST_ID",
+                                                help="Makes a repeated call a no-op.")) -> None:
+    """Sends the account's current balance to its owner now, through the event's messages
+    ({{ account.current_balance }}, {{ account.available_balance }}, ...); shows the deliveries.
+
+    Examples:
+      engagectl events send-balance 5d1e --account demo-c0001-chk
+    """
+    cli = cli_context(ctx)
+    response = cli.call(lambda s: s.engagement.SendBalance(pb.SendBalanceRequest(
+        account=f"accounts/{account.removeprefix('accounts/')}", event=name("events", event_id),
+        request_id=request_id)))
+    emit_list("deliveries", DELIVERY_COLUMNS, list(response.deliveries), delivery_row)
 
 
 @app.command("alerts")

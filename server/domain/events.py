@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from server.domain.ingest.model import Account, Direction
+from server.domain.ingest.model import Account, AccountHolder, Direction, IncomingTransaction
+from server.domain.money import from_scaled
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,9 @@ class Posting:
     direction: Direction
     category: str = ""
     description: str = ""
+    # BOOKED for every posting of TransactionsPosted; PENDING or DECLINED in AuthorizationsRecorded, whose
+    # balance_after is the account's balance as it stands (a not-booked transaction moves none).
+    status: str = "BOOKED"
 
     @property
     def magnitude(self) -> Decimal:
@@ -64,6 +68,16 @@ class TransactionsPosted:
 
     postings: tuple[Posting, ...]
     live: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationsRecorded:
+    """PENDING and DECLINED transactions one ingested batch kept (new ones, and PENDING ones now
+    DECLINED), each as a Posting with its status (docs/services/ingest.md#transaction-status). They move no
+    balance, so nothing that reads balances or booked money handles this event: only transaction alerts
+    that ask for these statuses. History (backfill) is not announced."""
+
+    postings: tuple[Posting, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,11 +192,12 @@ class ScheduledPaymentsChanged:
 
 DomainEvent = (TransactionsPosted | BalancesRecorded | AccountsChanged | CustomerAttributesChanged
                | HoldingsChanged | FeedItemsCreated | PersonaMembershipChanged | PersonaEvaluationRequested
-               | ScheduledPaymentsChanged)
+               | AuthorizationsRecorded | ScheduledPaymentsChanged)
 
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     TransactionsPosted, BalancesRecorded, AccountsChanged, CustomerAttributesChanged, HoldingsChanged,
-    FeedItemsCreated, PersonaMembershipChanged, PersonaEvaluationRequested, ScheduledPaymentsChanged)
+    FeedItemsCreated, PersonaMembershipChanged, PersonaEvaluationRequested, AuthorizationsRecorded,
+    ScheduledPaymentsChanged)
 
 
 def kind_of(event_type: type[DomainEvent]) -> str:
@@ -221,3 +236,13 @@ def account_change(before: Account | None, incoming: Account) -> AccountChange |
     if not changed:
         return None
     return AccountChange(incoming.account_id, incoming.customer_id, False, tuple(changed))
+
+
+def unbooked_posting(txn: IncomingTransaction, holder: AccountHolder, current_balance: int) -> Posting:
+    """A PENDING or DECLINED transaction as AuthorizationsRecorded carries it: `current_balance` (whole
+    ten-thousandths) is its account's balance as it stands, which the transaction did not move."""
+    assert txn.amount is not None and txn.direction is not None and txn.posted_at is not None
+    return Posting(txn.transaction_id, txn.account_id, holder.customer_id, holder.type, holder.container,
+                   Money(from_scaled(txn.signed_amount), txn.currency),
+                   Money(from_scaled(current_balance), txn.currency), txn.posted_at, txn.direction, txn.category,
+                   txn.description, txn.status.value)

@@ -280,7 +280,10 @@ def delivery_state_from_proto(number: pb.DeliveryState.ValueType) -> DeliverySta
 def alert_condition_from_proto(alert: pb.TransactionAlert) -> AlertCondition:
     return alert_condition(operation=alert.operation, directions=alert.directions, categories=alert.categories,
                            description_contains=alert.description_contains, min_amount=alert.min_amount,
-                           account_types=alert.account_types)
+                           account_types=alert.account_types, statuses=alert.statuses,
+                           balance_below=alert.balance_below,
+                           baseline=(alert.baseline.percentile, alert.baseline.days, alert.baseline.min_history)
+                           if alert.HasField("baseline") else None)
 
 
 def alert_to_proto(alert: TransactionAlert) -> pb.TransactionAlert:
@@ -289,7 +292,10 @@ def alert_to_proto(alert: TransactionAlert) -> pb.TransactionAlert:
         name=f"transactionAlerts/{alert.alert_id}", event=f"events/{alert.event_id}",
         directions=c.directions, categories=c.categories, description_contains=c.description_contains,
         operation=c.operation, min_amount="" if c.min_amount is None else str(c.min_amount),
-        account_types=c.account_types, create_time=timestamp_to_proto(alert.created_at))
+        account_types=c.account_types, create_time=timestamp_to_proto(alert.created_at), statuses=c.statuses,
+        balance_below="" if c.balance_below is None else str(c.balance_below),
+        baseline=None if c.baseline is None else pb.UnusualActivityBaseline(
+            percentile=str(c.baseline.percentile), days=c.baseline.days, min_history=c.baseline.min_history))
 
 
 def insight_notification_to_proto(notification: InsightNotification) -> pb.InsightNotification:

@@ -6,6 +6,7 @@ import grpc
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from engage.engagement.v1 import engagement_service_pb2_grpc as pb_grpc
+from server.domain import resource_names
 from server.domain.pagination import page_request
 from server.rpc import engagement_convert as conv
 from server.rpc.context import current_caller
@@ -242,6 +243,12 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
         await self._setup.delete_transaction_alert(current_caller(), conv.resource_id(request.name,
                                                                                       "transactionAlerts", "name"))
         return pb.DeleteResponse()
+
+    async def SendBalance(self, request: pb.SendBalanceRequest, context: Context) -> pb.SendBalanceResponse:
+        deliveries = await self._engagement.send_balance(
+            current_caller(), resource_names.ACCOUNT.id(request.account, "account"),
+            conv.resource_id(request.event, "events", "event"), request.request_id)
+        return pb.SendBalanceResponse(deliveries=[conv.delivery_to_proto(d) for d in deliveries])
 
     async def CreatePaymentAlert(self, request: pb.CreatePaymentAlertRequest, context: Context) -> pb.PaymentAlert:
         alert = request.payment_alert

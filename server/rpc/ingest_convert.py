@@ -19,6 +19,7 @@ from server.domain.ingest.model import (
     IncomingTransaction,
     Rejection,
     Transaction,
+    TransactionStatus,
 )
 from server.domain.money import AmountError, check_units_nanos, units_nanos_to_scaled
 from server.rpc.convert import (
@@ -39,6 +40,8 @@ _CONTAINERS = dict(pb.Container.items())
 _DIRECTIONS = dict(pb.Direction.items())
 _HOLDING_KINDS = dict(pb.HoldingKind.items())
 _DIRECTION_BY_NUMBER = {_DIRECTIONS["DIRECTION_" + d.value]: d for d in Direction}
+_STATUS_BY_NUMBER = {pb.TransactionStatus.Value("TRANSACTION_STATUS_" + s.value): s for s in TransactionStatus}
+_STATUS_BY_NUMBER[pb.TRANSACTION_STATUS_UNSPECIFIED] = TransactionStatus.BOOKED
 
 
 def _zero_if_none(amount: Decimal | None) -> Decimal:
@@ -140,9 +143,12 @@ def transaction_from_proto(message: pb.Transaction, index: int) -> IncomingTrans
         posted = timestamp_from_proto(message.post_time, "post_time") if message.HasField("post_time") else None
     except InvalidArgument as exc:
         return Rejection(index, txn_id, "INVALID_POST_TIME", exc.message)
+    status = _STATUS_BY_NUMBER.get(message.status)
+    if status is None:
+        return Rejection(index, txn_id, "INVALID_STATUS", "status must be BOOKED, PENDING or DECLINED")
     return IncomingTransaction(txn_id, message.account_id, scaled, amount.currency_code,
                                _DIRECTION_BY_NUMBER.get(message.direction), posted, message.description,
-                               message.category, running_scaled, amount_error, running_error)
+                               message.category, running_scaled, amount_error, running_error, status)
 
 
 def transaction_to_proto(txn: Transaction) -> pb.Transaction:
@@ -152,7 +158,7 @@ def transaction_to_proto(txn: Transaction) -> pb.Transaction:
         direction=_DIRECTIONS["DIRECTION_" + txn.direction.value], post_time=timestamp_to_proto(txn.posted_at),
         description=txn.description, category=txn.category,
         running_balance=None if txn.running_balance is None else money_to_proto(txn.running_balance, txn.currency),
-        ingest_time=timestamp_to_proto(txn.ingested_at))
+        ingest_time=timestamp_to_proto(txn.ingested_at), status=pb.TRANSACTION_STATUS_BOOKED)
 
 
 def balance_from_proto(message: pb.DailyBalance, index: int) -> DailyBalance | Rejection:

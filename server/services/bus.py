@@ -28,6 +28,7 @@ import structlog
 
 from server.domain.events import (
     AccountsChanged,
+    AuthorizationsRecorded,
     BalancesRecorded,
     CustomerAttributesChanged,
     DomainEvent,
@@ -35,6 +36,7 @@ from server.domain.events import (
     HoldingsChanged,
     PersonaEvaluationRequested,
     PersonaMembershipChanged,
+    ScheduledPaymentsChanged,
     TransactionsPosted,
     kind_of,
 )
@@ -110,6 +112,10 @@ def size_of(event: DomainEvent) -> int:
             return len(event.changes)
         case PersonaEvaluationRequested():
             return 1
+        case AuthorizationsRecorded():
+            return len(event.postings)
+        case ScheduledPaymentsChanged():
+            return len(event.changes)
 
 
 class MessageBus:

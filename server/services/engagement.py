@@ -14,12 +14,14 @@ import structlog
 
 from server.domain.auth import Caller, Role
 from server.domain.engagement.alerts import matches
+from server.domain.engagement.baseline import above_baseline
 from server.domain.engagement.entities import Delivery, DeliveryState, Event, TransactionAlert
-from server.domain.engagement.fallback import next_moves
+from server.domain.engagement.fallback import ChainMove, Move, next_moves
+from server.domain.engagement.preferences import MessageClass, decide
 from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt, could_name_a_message
 from server.domain.errors import DomainError, FieldViolation, InvalidArgument, not_found
-from server.domain.events import FeedItemsCreated, Posting, TransactionsPosted
-from server.domain.ingest.model import Customer
+from server.domain.events import AuthorizationsRecorded, FeedItemsCreated, Posting, TransactionsPosted
+from server.domain.ingest.model import Account, Customer
 from server.domain.pagination import Page, PageRequest, paginate
 from server.security.secret_box import SecretBox
 from server.services.clock import Clock, utc_now
@@ -28,6 +30,7 @@ from server.services.fanout import (
     PARK_HORIZON,
     SendingSetup,
     Trigger,
+    channel_preferences,
     load_sending_setup,
     record_trigger,
     record_triggers,
@@ -92,6 +95,36 @@ class EngagementService:
                 raise not_found("customer", customer_id)
             key = f"req:{request_id}" if request_id else f"call:{now.timestamp():.6f}:{event_id}:{customer_id}"
             trigger = _called_trigger(reads.event, reads.customer, data, key)
+            setup = SendingSetup({reads.app.app_id: reads.app} if reads.app else {}, reads.routes, reads.bank_name,
+                                 fallbacks={reads.event.event_type_id: reads.fallback} if reads.fallback.steps else {})
+            deliveries, new = await record_trigger(uow, trigger, setup, reads.contact, self._box, now)
+            await uow.commit()
+        if new:
+            await self.announce(caller.tenant_id, deliveries)
+        return deliveries
+
+    async def send_balance(self, caller: Caller, account_id: str, event_id: str, request_id: str) -> list[Delivery]:
+        """Current balance on request: triggers the event now for the account's owner (for role `user`:
+        the caller, who must own or be allowed to use the account), with the account's balances as
+        tokens; the workers send it like any trigger. An account the caller may not see is NOT_FOUND."""
+        caller.require_role(Role.SERVICE, Role.BANK_ADMIN, Role.USER)
+        _check_trigger_request("-", request_id)
+        now = self._clock()
+        async with UnitOfWork(self._database, caller.tenant_id, single_statement_write=True) as uow:
+            account = await uow.accounts.get(account_id)
+            if account is None or (caller.is_user and not await uow.accounts.is_party(account_id, caller.subject)):
+                raise not_found("account", account_id)
+            recipient = caller.subject if caller.is_user else account.customer_id
+            reads = await uow.trigger_reads.read(event_id, recipient)
+            if reads.event is None:
+                raise not_found("event", event_id)
+            if reads.customer is None:
+                raise not_found("customer", recipient)
+            key = (f"balance:req:{request_id}" if request_id
+                   else f"balance:call:{now.timestamp():.6f}:{event_id}:{account_id}:{recipient}")
+            trigger = Trigger(reads.event, recipient, key, {
+                "account": balance_tokens(account, now),
+                "customer": {"attributes": dict(reads.customer.attributes)}})
             setup = SendingSetup({reads.app.app_id: reads.app} if reads.app else {}, reads.routes, reads.bank_name,
                                  fallbacks={reads.event.event_type_id: reads.fallback} if reads.fallback.steps else {})
             deliveries, new = await record_trigger(uow, trigger, setup, reads.contact, self._box, now)
@@ -185,13 +218,24 @@ class EngagementService:
         (backfill) alerts no one."""
         if not event.live:
             return None
+        return await self._alert(uow, tenant_id, event.postings)
+
+    async def on_authorizations_recorded(self, uow: UnitOfWork, tenant_id: str, event: AuthorizationsRecorded
+                                         ) -> AfterCommit | None:
+        """Bus handler: PENDING and DECLINED transactions trigger the alerts that ask for their status (a
+        declined card payment, an authorization held). Only live ones are ever announced."""
+        return await self._alert(uow, tenant_id, event.postings)
+
+    async def _alert(self, uow: UnitOfWork, tenant_id: str, postings: tuple[Posting, ...]) -> AfterCommit | None:
         alerts = await uow.transaction_alerts.all()
-        if not alerts or not event.postings:
+        if not alerts or not postings:
             return None
         conditions = [(alert, alert.condition.effective()) for alert in alerts]
         matched: list[tuple[TransactionAlert, Posting]] = []
-        for posting in event.postings:
+        for posting in postings:
             matched.extend((alert, posting) for alert, condition in conditions if matches(condition, posting))
+        if any(alert.condition.baseline is not None for alert, _ in matched):
+            matched = await self._above_baselines(uow, matched)
         if not matched:
             return None
         events = {e.event_id: e for e in await uow.events.get_many({alert.event_id for alert, _ in matched})}
@@ -205,10 +249,45 @@ class EngagementService:
             tokens = {"transaction": transaction_tokens(posting),
                       "account": {"id": account.account_id, "name": account.account_name,
                                   "type": str(account.type), "currency": account.currency}}
+            # A PENDING alert and the BOOKED one of the same transaction are two messages.
             key = f"txn:{alert.alert_id}:{posting.transaction_id}"
+            if posting.status != "BOOKED":
+                key += f":{posting.status}"
             triggers.append(Trigger(bound, posting.customer_id, key, tokens))
         created = await self._record_automatic(uow, tenant_id, triggers, "transaction_alert_not_sent")
         return self._announcing(tenant_id, created)
+
+    async def _above_baselines(self, uow: UnitOfWork, matched: list[tuple[TransactionAlert, Posting]]
+                               ) -> list[tuple[TransactionAlert, Posting]]:
+        """Keeps the matches of alerts without a baseline, and those whose amount is above the customer's
+        baseline (docs/services/engagement.md#unusual-activity): one history query per alert with a baseline, for all
+        the customers its matches concern."""
+        kept = [(alert, posting) for alert, posting in matched if alert.condition.baseline is None]
+        by_alert: dict[str, list[Posting]] = {}
+        alerts: dict[str, TransactionAlert] = {}
+        for alert, posting in matched:
+            if alert.condition.baseline is not None:
+                by_alert.setdefault(alert.alert_id, []).append(posting)
+                alerts[alert.alert_id] = alert
+        for alert_id, postings in by_alert.items():
+            alert = alerts[alert_id]
+            condition, baseline = alert.condition.effective(), alert.condition.baseline
+            assert baseline is not None
+            window = dt.timedelta(days=baseline.days)
+            history = await uow.transactions.customers_debits(
+                {p.customer_id for p in postings}, min(p.posted_at for p in postings) - window,
+                max(p.posted_at for p in postings), condition.categories, condition.directions,
+                condition.account_types)
+            for posting in postings:
+                amounts = [amount for customer_id, transaction_id, posted_at, amount, description in history
+                           if customer_id == posting.customer_id and transaction_id != posting.transaction_id
+                           and posting.posted_at - window <= posted_at < posting.posted_at
+                           and (not condition.description_contains
+                                or any(p in description.lower() for p in condition.description_contains))]
+                judged = above_baseline(posting.magnitude, amounts, baseline)
+                if judged or (judged is None and condition.min_amount is not None):
+                    kept.append((alert, posting))
+        return kept
 
     async def on_feed_items_created(self, uow: UnitOfWork, tenant_id: str, event: FeedItemsCreated
                                     ) -> AfterCommit | None:
@@ -415,6 +494,8 @@ async def _move_chain(uow: UnitOfWork, trigger_key: str, now: dt.datetime) -> li
     moves = next_moves(chain, now)
     if not moves:
         return []
+    if any(m.move is Move.RELEASE for m in moves):
+        moves = await _after_quiet_hours(uow, chain, moves, now)
     released = set(await uow.deliveries.move_chain(moves, now, now + PARK_HORIZON))
     by_id = {d.delivery_id: d for d in chain}
     found = [dataclasses.replace(by_id[m.delivery_id], state=DeliveryState.QUEUED, next_attempt_at=m.due,
@@ -422,6 +503,32 @@ async def _move_chain(uow: UnitOfWork, trigger_key: str, now: dt.datetime) -> li
     log.info("fallback_moved", trigger=trigger_key, moves=[f"{m.delivery_id}:{m.move}:{m.mark.state}" for m in moves],
              released=len(found))
     return found
+
+
+async def _after_quiet_hours(uow: UnitOfWork, chain: list[Delivery], moves: list[ChainMove], now: dt.datetime
+                             ) -> list[ChainMove]:
+    """The released steps wait out the customer's quiet hours as they are now (the chain may move on
+    hours after the trigger, into the night): their due time, and their deadline with it, move to the
+    end of the quiet hours."""
+    first = chain[0]
+    contact = await uow.contacts.get(first.customer_id)
+    if contact is None or contact.preferences.quiet_hours is None:
+        return moves
+    event = await uow.events.get(first.event_id)
+    preferences = channel_preferences(contact)
+    by_id = {d.delivery_id: d for d in chain}
+    waited = []
+    for move in moves:
+        delivery = by_id[move.delivery_id]
+        if move.move is Move.RELEASE and move.due is not None:
+            decision = decide(str(delivery.channel), event.event_type_id if event else None,
+                              MessageClass(delivery.message_class), preferences, delivery.address or None, now)
+            if decision.defer_until is not None and decision.defer_until > move.due:
+                late = decision.defer_until - move.due
+                move = dataclasses.replace(move, due=decision.defer_until, mark=dataclasses.replace(
+                    move.mark, deadline=move.mark.deadline + late if move.mark.deadline else None))
+        waited.append(move)
+    return waited
 
 
 def _called_trigger(event: Event, customer: Customer, data: dict[str, str], key: str) -> Trigger:
@@ -464,7 +571,15 @@ def transaction_tokens(posting: Posting) -> dict[str, str]:
     return {"id": posting.transaction_id, "amount": f"{posting.magnitude:,.2f}", "currency": posting.currency,
             "balance": f"{posting.balance_after.amount:,.2f}",
             "time": posting.posted_at.strftime("%Y-%m-%d %H:%M UTC"), "description": posting.description,
-            "direction": posting.direction.value, "category": posting.category}
+            "direction": posting.direction.value, "category": posting.category, "status": posting.status}
+
+
+def balance_tokens(account: Account, now: dt.datetime) -> dict[str, str]:
+    """An account's balances as SendBalance's tokens offer them (money as transaction alerts show it)."""
+    return {"id": account.account_id, "name": account.account_name, "type": str(account.type),
+            "currency": account.currency, "current_balance": f"{account.current_balance or 0:,.2f}",
+            "available_balance": f"{account.available_balance or 0:,.2f}",
+            "as_of": now.strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def _figures(payload: dict[str, object]) -> dict[str, str]:

@@ -16,6 +16,7 @@ from server.domain.date_ranges import day_bounds
 from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, not_found
 from server.domain.events import (
     AccountsChanged,
+    AuthorizationsRecorded,
     BalancesRecorded,
     CustomerAttributesChanged,
     HoldingChange,
@@ -24,6 +25,7 @@ from server.domain.events import (
     RecordedBalance,
     account_change,
     attribute_changes,
+    unbooked_posting,
 )
 from server.domain.ingest.balances import move_balances
 from server.domain.ingest.freshness import is_live
@@ -36,6 +38,7 @@ from server.domain.ingest.model import (
     IncomingTransaction,
     Rejection,
     Transaction,
+    TransactionStatus,
 )
 from server.domain.ingest.validation import (
     balance_rejection_reason,
@@ -353,6 +356,11 @@ is history (see server.domain.ingest.freshness)."""
                         f"amount is in {txn.currency} but account '{txn.account_id}' is in {currency}"))
                 else:
                     storable.append((index, txn))
+            # Only BOOKED rows are postings: PENDING and DECLINED ones are kept apart and move nothing
+            # (docs/services/ingest.md#transaction-status).
+            unbooked = [(i, t) for i, t in storable if t.status is not TransactionStatus.BOOKED]
+            if unbooked:
+                storable = [(i, t) for i, t in storable if t.status is TransactionStatus.BOOKED]
             if previous is not None:
                 await previous.inserted.wait()
                 if previous.failed:
@@ -367,11 +375,23 @@ is history (see server.domain.ingest.freshness)."""
                 await previous.ended.wait()
                 if previous.failed:
                     raise _PreviousBatchFailed
-            if accepted:
+            # Read only now, after the batch before committed: its PENDING rows are visible.
+            authorized = await uow.transactions.authorization_statuses([t.transaction_id for _, t in accepted])
+            if authorized:
+                # A DECLINED id stays taken: booking it again is a duplicate (its row just inserted goes).
+                declined = [t.transaction_id for _, t in accepted
+                            if authorized.get(t.transaction_id) is TransactionStatus.DECLINED]
+                if declined:
+                    await uow.transactions.delete_ids(declined)
+                    outcome.duplicate += len(declined)
+                    accepted = [(i, t) for i, t in accepted if t.transaction_id not in set(declined)]
+            kept_unbooked = await self._keep_unbooked(uow, unbooked, outcome, now)
+            if accepted or kept_unbooked:
                 # Locks the accounts in id order: batches stored at the same time (other streams) wait
                 # for each other here instead of deadlocking. The balances read under the lock decide
                 # which rows fit; a row that does not is taken out again (it was inserted just now).
-                balances, holders = await uow.accounts.lock_balances({t.account_id for _, t in accepted})
+                balances, holders = await uow.accounts.lock_balances(
+                    {t.account_id for _, t in accepted} | {t.account_id for t in kept_unbooked})
                 moves = move_balances(balances, accepted)
                 if moves.rejected:
                     await uow.transactions.delete_ids([r.item_id for r in moves.rejected])
@@ -379,8 +399,12 @@ is history (see server.domain.ingest.freshness)."""
                     refused = {r.item_id for r in moves.rejected}
                     accepted = [(i, t) for i, t in accepted if t.transaction_id not in refused]
                 await uow.accounts.add_to_balances(moves.deltas, now)
-            outcome.accepted_ids = [t.transaction_id for _, t in accepted]
-            outcome.accepted = len(accepted)
+                # PENDING rows of transactions booked now leave (the booked row took their place).
+                pending = TransactionStatus.PENDING
+                await uow.transactions.forget_pending([t.transaction_id for _, t in accepted
+                                                       if authorized.get(t.transaction_id) is pending])
+            outcome.accepted_ids = [t.transaction_id for _, t in accepted] + [t.transaction_id for t in kept_unbooked]
+            outcome.accepted = len(accepted) + len(kept_unbooked)
             outcome.rejected.sort(key=lambda r: r.index)
             # The one place that tells news from history: backfill moves the balances above like any
             # posting, and is announced apart (live=False): what derives state from balances (goal
@@ -398,8 +422,39 @@ is history (see server.domain.ingest.freshness)."""
                 if postings:
                     event_ids.append(await uow.domain_events.add_transactions_posted(
                         prepared.tenant_id, postings, holders, moves.current_after, now, live=is_news))
+            news = [t for t in kept_unbooked
+                    if t.posted_at is not None and is_live(prepared.backfill, t.posted_at, now, self._live_window)]
+            if news:
+                # Each with its account's current balance as this batch leaves it (they moved none of it).
+                current = {a: balance + moves.deltas.get(a, 0) for a, (balance, _) in balances.items()}
+                event_ids.append(await uow.domain_events.add(prepared.tenant_id, AuthorizationsRecorded(tuple(
+                    unbooked_posting(t, holders[t.account_id], current[t.account_id]) for t in news)), now))
             await uow.commit()
         return outcome, event_ids
+
+    async def _keep_unbooked(self, uow: UnitOfWork, unbooked: list[tuple[int, IncomingTransaction]],
+                             outcome: BatchOutcome, now: dt.datetime) -> list[IncomingTransaction]:
+        """Stores a batch's PENDING and DECLINED rows; returns those kept or changed (news). An id booked
+        before, or already kept, is a duplicate, except a PENDING one sent now as DECLINED: it is declined."""
+        if not unbooked:
+            return []
+        ids = [t.transaction_id for _, t in unbooked]
+        booked = await uow.transactions.existing_ids(ids)
+        known = await uow.transactions.authorization_statuses(ids)
+        new: list[IncomingTransaction] = []
+        declined: list[IncomingTransaction] = []
+        for _, t in unbooked:
+            if t.transaction_id in booked:
+                outcome.duplicate += 1
+            elif t.transaction_id not in known:
+                new.append(t)
+            elif known[t.transaction_id] is TransactionStatus.PENDING and t.status is TransactionStatus.DECLINED:
+                declined.append(t)
+            else:
+                outcome.duplicate += 1
+        await uow.transactions.add_authorizations(new, now)
+        await uow.transactions.decline_pending([t.transaction_id for t in declined], now)
+        return new + declined
 
     async def list_transactions(self, caller: Caller, account_id: str, since: dt.date | None,
                                 until: dt.date | None, page: PageRequest) -> Page[Transaction]:

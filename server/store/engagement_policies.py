@@ -11,6 +11,7 @@ from typing import Any
 
 from server.domain.engagement.alerts import AlertCondition
 from server.domain.engagement.audience import CampaignAudience
+from server.domain.engagement.baseline import Baseline
 
 Json = dict[str, Any]
 
@@ -35,10 +36,19 @@ def audience_from_json(stored: Json) -> CampaignAudience:
 
 
 def condition_to_json(condition: AlertCondition) -> Json:
-    return {"directions": list(condition.directions), "categories": list(condition.categories),
-            "description_contains": list(condition.description_contains), "operation": condition.operation,
-            "min_amount": "" if condition.min_amount is None else str(condition.min_amount),
-            "account_types": list(condition.account_types)}
+    stored: Json = {"directions": list(condition.directions), "categories": list(condition.categories),
+                    "description_contains": list(condition.description_contains), "operation": condition.operation,
+                    "min_amount": "" if condition.min_amount is None else str(condition.min_amount),
+                    "account_types": list(condition.account_types)}
+    # Later criteria only when given: a condition without them keeps the shape the column always held.
+    if condition.statuses:
+        stored["statuses"] = list(condition.statuses)
+    if condition.balance_below is not None:
+        stored["balance_below"] = str(condition.balance_below)
+    if condition.baseline is not None:
+        stored["baseline"] = {"percentile": str(condition.baseline.percentile), "days": condition.baseline.days,
+                              "min_history": condition.baseline.min_history}
+    return stored
 
 
 def condition_from_json(stored: Json) -> AlertCondition:
@@ -48,4 +58,9 @@ def condition_from_json(stored: Json) -> AlertCondition:
                           categories=tuple(stored.get("categories") or ()),
                           description_contains=tuple(stored.get("description_contains") or ()),
                           min_amount=Decimal(str(min_amount)) if min_amount else None,
-                          account_types=tuple(stored.get("account_types") or ()))
+                          account_types=tuple(stored.get("account_types") or ()),
+                          statuses=tuple(stored.get("statuses") or ()),
+                          balance_below=Decimal(str(stored["balance_below"])) if stored.get("balance_below") else None,
+                          baseline=None if not stored.get("baseline") else Baseline(
+                              Decimal(str(stored["baseline"]["percentile"])), int(stored["baseline"]["days"]),
+                              int(stored["baseline"]["min_history"])))

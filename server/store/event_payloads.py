@@ -6,6 +6,7 @@ are exact: integers of ten-thousandths for postings, decimal strings elsewhere (
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
@@ -15,6 +16,7 @@ from server.domain.events import (
     AccountChange,
     AccountsChanged,
     AttributeChange,
+    AuthorizationsRecorded,
     BalancesRecorded,
     CreatedFeedItem,
     CustomerAttributesChanged,
@@ -112,6 +114,9 @@ def encode(event: DomainEvent) -> tuple[str, Payload]:
             payload = {"changes": [{"payment_id": c.payment_id, "account_id": c.account_id,
                                     "customer_id": c.customer_id, "state": c.state, "amount": _money(c.amount),
                                     "scheduled_date": c.scheduled_date.isoformat()} for c in event.changes]}
+        case AuthorizationsRecorded():
+            payload = {"columns": [*POSTING_COLUMNS, "status"],
+                       "rows": [[*posting_row(p), p.status] for p in event.postings]}
     return kind_of(type(event)), payload
 
 
@@ -122,6 +127,13 @@ def _transactions_posted(payload: Payload) -> TransactionsPosted:
     else:
         rows = payload["rows"]
     return TransactionsPosted(tuple(_posting(row) for row in rows), bool(payload["live"]))
+
+
+def _authorizations_recorded(payload: Payload) -> AuthorizationsRecorded:
+    index = {name: payload["columns"].index(name) for name in [*POSTING_COLUMNS, "status"]}
+    return AuthorizationsRecorded(tuple(
+        dataclasses.replace(_posting([row[index[name]] for name in POSTING_COLUMNS]), status=row[index["status"]])
+        for row in payload["rows"]))
 
 
 _DECODERS: dict[str, Callable[[Payload], DomainEvent]] = {
@@ -146,6 +158,7 @@ _DECODERS: dict[str, Callable[[Payload], DomainEvent]] = {
         ScheduledPaymentChange(c["payment_id"], c["account_id"], c["customer_id"], c["state"],
                                _from_money(c["amount"]), dt.date.fromisoformat(c["scheduled_date"]))
         for c in p["changes"])),
+    kind_of(AuthorizationsRecorded): _authorizations_recorded,
 }
 
 

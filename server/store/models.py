@@ -141,6 +141,30 @@ class TransactionRow(Base):
     ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+class TransactionAuthorizationRow(Base):
+    """PENDING and DECLINED transactions (docs/services/ingest.md#transaction-status), kept apart from
+    `transactions`, which holds only the booked ones that balances, insights, goals and triggers read. A
+    PENDING row leaves when its transaction is booked; a DECLINED one stays, and its id stays taken."""
+
+    __tablename__ = "transaction_authorizations"
+    __table_args__ = (
+        Index("ix_transaction_authorizations_tenant_account_posted", "tenant_id", "account_id", "posted_at"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # PENDING or DECLINED
+    signed_amount: Mapped[Decimal] = mapped_column(ScaledAmount())
+    direction: Mapped[str] = mapped_column(String(6))
+    currency: Mapped[str] = mapped_column(String(3))
+    posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(128), default="")
+    ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class DailyBalanceRow(Base):
     __tablename__ = "daily_balances"
     __table_args__ = (

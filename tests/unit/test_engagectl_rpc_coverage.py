@@ -105,6 +105,7 @@ COVERED_BY = {
     "engage.engagement.v1.EngagementService.CreatePaymentAlert": "payment-alerts create",
     "engage.engagement.v1.EngagementService.ListPaymentAlerts": "payment-alerts list",
     "engage.engagement.v1.EngagementService.DeletePaymentAlert": "payment-alerts delete",
+    "engage.engagement.v1.EngagementService.SendBalance": "events send-balance",
     "engage.engagement.v1.EngagementService.CreateInsightNotification": "events notify-insight",
     "engage.engagement.v1.EngagementService.ListInsightNotifications": "events insight-notifications",
     "engage.engagement.v1.EngagementService.DeleteInsightNotification": "events unnotify-insight",

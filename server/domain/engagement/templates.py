@@ -24,9 +24,10 @@ from server.domain.errors import FieldViolation
 # root -> allowed attributes; "*" = any attribute name (free-form maps).
 TOKEN_CATALOGUE: dict[str, frozenset[str]] = {
     "customer": frozenset({"id", "attributes.*"}),
-    "account": frozenset({"id", "name", "type", "currency"}),
+    # current_balance, available_balance, as_of: SendBalance's (the current balance on request).
+    "account": frozenset({"id", "name", "type", "currency", "current_balance", "available_balance", "as_of"}),
     "transaction": frozenset({"id", "amount", "currency", "balance", "time", "description", "direction",
-                              "category"}),
+                              "category", "status"}),
     "insight": frozenset({"name", "title", "figures.*"}),
     "otp": frozenset({"code", "expires_minutes"}),
     "event": frozenset({"name"}),

@@ -16,6 +16,8 @@ class AccountType(enum.StrEnum):
     LOAN = "LOAN"
     INVESTMENT = "INVESTMENT"
     OTHER = "OTHER"
+    GIFT_CARD = "GIFT_CARD"  # a stored-value card: its balance is what is left to spend
+    PREPAID_CARD = "PREPAID_CARD"
 
 
 class Container(enum.StrEnum):
@@ -28,6 +30,17 @@ class Container(enum.StrEnum):
 class Direction(enum.StrEnum):
     CREDIT = "CREDIT"  # money in
     DEBIT = "DEBIT"  # money out
+
+
+class TransactionStatus(enum.StrEnum):
+    """Where a transaction stands at the bank (docs/services/ingest.md#transaction-status). Only BOOKED
+    transactions are postings: they move balances and every consumer sees them. PENDING (an
+    authorization not yet booked) and DECLINED ones are kept apart and move nothing; a PENDING one
+    becomes BOOKED or DECLINED when the bank sends the same transaction id again with that status."""
+
+    BOOKED = "BOOKED"
+    PENDING = "PENDING"
+    DECLINED = "DECLINED"
 
 
 class HoldingKind(enum.StrEnum):
@@ -121,6 +134,7 @@ class IncomingTransaction:
     running_balance: int | None = None
     amount_error: str = ""  # why amount cannot be stored exactly ("" when it can)
     running_balance_error: str = ""
+    status: TransactionStatus = TransactionStatus.BOOKED
 
     @property
     def signed_amount(self) -> int:

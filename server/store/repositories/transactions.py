@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 
-from server.domain.ingest.model import Direction, IncomingTransaction, Transaction
+from server.domain.ingest.model import Direction, IncomingTransaction, Transaction, TransactionStatus
+from server.domain.money import from_scaled
 from server.store.keyset import keyset_page
-from server.store.models import TransactionRow
+from server.store.models import AccountRow, TransactionAuthorizationRow, TransactionRow
 from server.store.repositories.base import TenantRepository
 from server.store.repositories.transaction_bulk import insert_new
 
@@ -52,3 +54,80 @@ class TransactionsRepository(TenantRepository):
         rows = await self.session.scalars(keyset_page(
             query, [TransactionRow.posted_at, TransactionRow.transaction_id], before, limit, descending=True))
         return [_to_domain(row) for row in rows]
+
+    # -- PENDING and DECLINED transactions (docs/services/ingest.md#transaction-status) ------------------
+
+    async def authorization_statuses(self, transaction_ids: list[str]) -> dict[str, TransactionStatus]:
+        """transaction id -> PENDING or DECLINED, for the ids kept as not booked."""
+        if not transaction_ids:
+            return {}
+        # On the ingestion hot path (every booked batch): one statement, one array parameter.
+        rows = await self.session.execute(select(
+            TransactionAuthorizationRow.transaction_id, TransactionAuthorizationRow.status).where(
+            TransactionAuthorizationRow.tenant_id == self.tenant_id,
+            self.one_of(TransactionAuthorizationRow.transaction_id, transaction_ids)))
+        return {transaction_id: TransactionStatus(status) for transaction_id, status in rows}
+
+    async def add_authorizations(self, transactions: list[IncomingTransaction], now: dt.datetime) -> None:
+        """Keeps new PENDING or DECLINED transactions (their ids are in neither table)."""
+        for t in transactions:
+            assert t.amount is not None and t.direction is not None and t.posted_at is not None
+            self.session.add(TransactionAuthorizationRow(
+                tenant_id=self.tenant_id, transaction_id=t.transaction_id, account_id=t.account_id,
+                status=t.status.value, signed_amount=from_scaled(t.signed_amount), direction=t.direction.value,
+                currency=t.currency, posted_at=t.posted_at, description=t.description, category=t.category,
+                ingested_at=now, updated_at=now))
+        await self.session.flush()
+
+    async def decline_pending(self, transaction_ids: list[str], now: dt.datetime) -> None:
+        if transaction_ids:
+            await self.session.execute(update(TransactionAuthorizationRow).where(
+                TransactionAuthorizationRow.tenant_id == self.tenant_id,
+                TransactionAuthorizationRow.transaction_id.in_(transaction_ids),
+                TransactionAuthorizationRow.status == TransactionStatus.PENDING.value,
+            ).values(status=TransactionStatus.DECLINED.value, updated_at=now))
+
+    async def forget_pending(self, transaction_ids: list[str]) -> None:
+        """The PENDING rows of transactions now booked."""
+        if transaction_ids:
+            await self.session.execute(delete(TransactionAuthorizationRow).where(
+                TransactionAuthorizationRow.tenant_id == self.tenant_id,
+                TransactionAuthorizationRow.transaction_id.in_(transaction_ids),
+                TransactionAuthorizationRow.status == TransactionStatus.PENDING.value))
+
+    async def list_authorizations(self, account_id: str) -> list[tuple[str, TransactionStatus, Decimal]]:
+        """(transaction id, status, signed amount) of the account's not-booked transactions, by id."""
+        rows = await self.session.execute(select(
+            TransactionAuthorizationRow.transaction_id, TransactionAuthorizationRow.status,
+            TransactionAuthorizationRow.signed_amount).where(
+            TransactionAuthorizationRow.tenant_id == self.tenant_id,
+            TransactionAuthorizationRow.account_id == account_id).order_by(TransactionAuthorizationRow.transaction_id))
+        return [(transaction_id, TransactionStatus(status), amount) for transaction_id, status, amount in rows]
+
+    # -- the history an unusual-activity baseline is judged against (server.domain.engagement.baseline)
+
+    async def customers_debits(self, customer_ids: set[str], since: dt.datetime, until: dt.datetime,
+                               categories: frozenset[str], directions: frozenset[str],
+                               account_types: frozenset[str]) -> list[tuple[str, str, dt.datetime, Decimal, str]]:
+        """(customer id, transaction id, posted at, amount without sign, description) of the booked
+        transactions on accounts the customers own, posted in [since, until), of the given directions,
+        categories (upper-cased; empty: any) and account types (empty: any). One statement for every
+        customer of a batch; the accounts index (tenant, customer) and the transactions index (tenant,
+        account, posted_at) bound it to those customers' window."""
+        if not customer_ids:
+            return []
+        query = (select(AccountRow.customer_id, TransactionRow.transaction_id, TransactionRow.posted_at,
+                        TransactionRow.signed_amount, TransactionRow.description)
+                 .join(AccountRow, (AccountRow.tenant_id == TransactionRow.tenant_id)
+                       & (AccountRow.account_id == TransactionRow.account_id))
+                 .where(TransactionRow.tenant_id == self.tenant_id, AccountRow.customer_id.in_(sorted(customer_ids)),
+                        TransactionRow.posted_at >= since, TransactionRow.posted_at < until))
+        if directions:
+            query = query.where(TransactionRow.direction.in_(sorted(directions)))
+        if categories:
+            query = query.where(func.upper(TransactionRow.category).in_(sorted(categories)))
+        if account_types:
+            query = query.where(AccountRow.account_type.in_(sorted(account_types)))
+        rows = await self.session.execute(query)
+        return [(customer_id, transaction_id, posted_at, abs(amount), description)
+                for customer_id, transaction_id, posted_at, amount, description in rows]

@@ -1683,6 +1683,9 @@ class TransactionAlert(_message.Message):
     MIN_AMOUNT_FIELD_NUMBER: _builtins.int
     ACCOUNT_TYPES_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    STATUSES_FIELD_NUMBER: _builtins.int
+    BALANCE_BELOW_FIELD_NUMBER: _builtins.int
+    BASELINE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`transactionAlerts/{id}`."""
     event: _builtins.str
@@ -1691,6 +1694,10 @@ class TransactionAlert(_message.Message):
     """A named operation preset instead of the three fields above: ATM_WITHDRAWAL, ONLINE_DEPOSIT, ..."""
     min_amount: _builtins.str
     """Decimal string; the transaction's absolute amount must be at least this. Empty = any amount."""
+    balance_below: _builtins.str
+    """Decimal string: only a transaction that takes its account's balance from this amount or more to
+    below it (e.g. a gift card running low). Empty = any balance.
+    """
     @_builtins.property
     def directions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """CREDIT / DEBIT; empty = either."""
@@ -1705,10 +1712,22 @@ class TransactionAlert(_message.Message):
 
     @_builtins.property
     def account_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """CHECKING / SAVINGS / CREDIT / LOAN / INVESTMENT / OTHER; empty = any."""
+        """CHECKING / SAVINGS / CREDIT / LOAN / INVESTMENT / OTHER / GIFT_CARD / PREPAID_CARD; empty = any."""
 
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def statuses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """BOOKED / PENDING / DECLINED (ingest's TransactionStatus); empty = BOOKED only. DECLINED alerts on
+        transactions the bank refused; they move no balance (docs/services/ingest.md#transaction-status).
+        """
+
+    @_builtins.property
+    def baseline(self) -> Global___UnusualActivityBaseline:
+        """Unusual activity: only an amount above the customer's own baseline of the same kind of
+        transaction (docs/services/engagement.md#unusual-activity). Unset = no baseline.
+        """
+
     def __init__(
         self,
         *,
@@ -1721,14 +1740,51 @@ class TransactionAlert(_message.Message):
         min_amount: _builtins.str = ...,
         account_types: _abc.Iterable[_builtins.str] | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        statuses: _abc.Iterable[_builtins.str] | None = ...,
+        balance_below: _builtins.str = ...,
+        baseline: Global___UnusualActivityBaseline | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["baseline", b"baseline", "create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_types", b"account_types", "categories", b"categories", "create_time", b"create_time", "description_contains", b"description_contains", "directions", b"directions", "event", b"event", "min_amount", b"min_amount", "name", b"name", "operation", b"operation"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_types", b"account_types", "balance_below", b"balance_below", "baseline", b"baseline", "categories", b"categories", "create_time", b"create_time", "description_contains", b"description_contains", "directions", b"directions", "event", b"event", "min_amount", b"min_amount", "name", b"name", "operation", b"operation", "statuses", b"statuses"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TransactionAlert: _TypeAlias = TransactionAlert  # noqa: Y015
+
+@_typing.final
+class UnusualActivityBaseline(_message.Message):
+    """Matches an amount strictly above the `percentile` of the customer's booked transactions that match the
+    alert's other criteria (except min_amount), posted in the `days` before it on accounts they own. With
+    fewer than `min_history` such transactions there is no baseline: the alert then matches only if it
+    has a min_amount (and the amount reaches it).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERCENTILE_FIELD_NUMBER: _builtins.int
+    DAYS_FIELD_NUMBER: _builtins.int
+    MIN_HISTORY_FIELD_NUMBER: _builtins.int
+    percentile: _builtins.str
+    """Decimal string above 0 and at most 100, at most 2 decimal places; empty = 99."""
+    days: _builtins.int
+    """1-730; 0 = 90."""
+    min_history: _builtins.int
+    """1-1000; 0 = 10."""
+    def __init__(
+        self,
+        *,
+        percentile: _builtins.str = ...,
+        days: _builtins.int = ...,
+        min_history: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days", "min_history", b"min_history", "percentile", b"percentile"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UnusualActivityBaseline: _TypeAlias = UnusualActivityBaseline  # noqa: Y015
 
 @_typing.final
 class CreateTransactionAlertRequest(_message.Message):
@@ -1813,6 +1869,57 @@ class DeleteTransactionAlertRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteTransactionAlertRequest: _TypeAlias = DeleteTransactionAlertRequest  # noqa: Y015
+
+@_typing.final
+class SendBalanceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    account: _builtins.str
+    """`accounts/{account_id}`."""
+    event: _builtins.str
+    """`events/{id}` to trigger; its messages may use {{ account.id }}, {{ account.name }},
+    {{ account.type }}, {{ account.currency }}, {{ account.current_balance }},
+    {{ account.available_balance }} and {{ account.as_of }}.
+    """
+    request_id: _builtins.str
+    """Makes a repeated call a no-op that answers the first call's deliveries (AIP-155)."""
+    def __init__(
+        self,
+        *,
+        account: _builtins.str = ...,
+        event: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "event", b"event", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendBalanceRequest: _TypeAlias = SendBalanceRequest  # noqa: Y015
+
+@_typing.final
+class SendBalanceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___Delivery]: ...
+    def __init__(
+        self,
+        *,
+        deliveries: _abc.Iterable[Global___Delivery] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deliveries", b"deliveries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendBalanceResponse: _TypeAlias = SendBalanceResponse  # noqa: Y015
 
 @_typing.final
 class PaymentAlert(_message.Message):

@@ -180,6 +180,11 @@ class EngagementServiceStub:
                 request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteTransactionAlertRequest.SerializeToString,
                 response_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteResponse.FromString,
                 _registered_method=True)
+        self.SendBalance = channel.unary_unary(
+                '/engage.engagement.v1.EngagementService/SendBalance',
+                request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.SendBalanceRequest.SerializeToString,
+                response_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.SendBalanceResponse.FromString,
+                _registered_method=True)
         self.CreatePaymentAlert = channel.unary_unary(
                 '/engage.engagement.v1.EngagementService/CreatePaymentAlert',
                 request_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.CreatePaymentAlertRequest.SerializeToString,
@@ -457,6 +462,16 @@ class EngagementServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendBalance(self, request, context):
+        """"Current balance on request": triggers the event now for an account's owner, with the account's
+        current and available balance as tokens ({{ account.current_balance }}, ...), through the workers
+        like any trigger. Roles `service`, `bank_admin`, and `user` for an account they own or may use
+        (the message then goes to the user).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreatePaymentAlert(self, request, context):
         """Payment reminders (due, overdue) from ingested statements and notices of scheduled payments
         (scheduled, processed, failed) for credit cards and loans: each triggers its event for the
@@ -710,6 +725,11 @@ def add_EngagementServiceServicer_to_server(servicer, server):
                     servicer.DeleteTransactionAlert,
                     request_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteTransactionAlertRequest.FromString,
                     response_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteResponse.SerializeToString,
+            ),
+            'SendBalance': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendBalance,
+                    request_deserializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.SendBalanceRequest.FromString,
+                    response_serializer=engage_dot_engagement_dot_v1_dot_engagement__service__pb2.SendBalanceResponse.SerializeToString,
             ),
             'CreatePaymentAlert': grpc.unary_unary_rpc_method_handler(
                     servicer.CreatePaymentAlert,
@@ -1542,6 +1562,33 @@ class EngagementService:
             '/engage.engagement.v1.EngagementService/DeleteTransactionAlert',
             engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteTransactionAlertRequest.SerializeToString,
             engage_dot_engagement_dot_v1_dot_engagement__service__pb2.DeleteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendBalance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.engagement.v1.EngagementService/SendBalance',
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.SendBalanceRequest.SerializeToString,
+            engage_dot_engagement_dot_v1_dot_engagement__service__pb2.SendBalanceResponse.FromString,
             options,
             channel_credentials,
             insecure,

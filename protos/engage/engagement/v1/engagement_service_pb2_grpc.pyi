@@ -82,6 +82,12 @@ class EngagementServiceStub:
     """Every matching transaction accepted by ingestion triggers the event for the account's customer."""
     ListTransactionAlerts: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.ListTransactionAlertsRequest, _engagement_service_pb2.ListTransactionAlertsResponse]
     DeleteTransactionAlert: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.DeleteTransactionAlertRequest, _engagement_service_pb2.DeleteResponse]
+    SendBalance: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.SendBalanceRequest, _engagement_service_pb2.SendBalanceResponse]
+    """"Current balance on request": triggers the event now for an account's owner, with the account's
+    current and available balance as tokens ({{ account.current_balance }}, ...), through the workers
+    like any trigger. Roles `service`, `bank_admin`, and `user` for an account they own or may use
+    (the message then goes to the user).
+    """
     CreatePaymentAlert: _grpc.UnaryUnaryMultiCallable[_engagement_service_pb2.CreatePaymentAlertRequest, _engagement_service_pb2.PaymentAlert]
     """Payment reminders (due, overdue) from ingested statements and notices of scheduled payments
     (scheduled, processed, failed) for credit cards and loans: each triggers its event for the
@@ -165,6 +171,12 @@ class EngagementServiceAsyncStub(EngagementServiceStub):
     """Every matching transaction accepted by ingestion triggers the event for the account's customer."""
     ListTransactionAlerts: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.ListTransactionAlertsRequest, _engagement_service_pb2.ListTransactionAlertsResponse]  # type: ignore[assignment]
     DeleteTransactionAlert: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.DeleteTransactionAlertRequest, _engagement_service_pb2.DeleteResponse]  # type: ignore[assignment]
+    SendBalance: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.SendBalanceRequest, _engagement_service_pb2.SendBalanceResponse]  # type: ignore[assignment]
+    """"Current balance on request": triggers the event now for an account's owner, with the account's
+    current and available balance as tokens ({{ account.current_balance }}, ...), through the workers
+    like any trigger. Roles `service`, `bank_admin`, and `user` for an account they own or may use
+    (the message then goes to the user).
+    """
     CreatePaymentAlert: _aio.UnaryUnaryMultiCallable[_engagement_service_pb2.CreatePaymentAlertRequest, _engagement_service_pb2.PaymentAlert]  # type: ignore[assignment]
     """Payment reminders (due, overdue) from ingested statements and notices of scheduled payments
     (scheduled, processed, failed) for credit cards and loans: each triggers its event for the
@@ -407,6 +419,18 @@ class EngagementServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _engagement_service_pb2.DeleteTransactionAlertRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_engagement_service_pb2.DeleteResponse, _abc.Awaitable[_engagement_service_pb2.DeleteResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SendBalance(
+        self,
+        request: _engagement_service_pb2.SendBalanceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engagement_service_pb2.SendBalanceResponse, _abc.Awaitable[_engagement_service_pb2.SendBalanceResponse]]:
+        """"Current balance on request": triggers the event now for an account's owner, with the account's
+        current and available balance as tokens ({{ account.current_balance }}, ...), through the workers
+        like any trigger. Roles `service`, `bank_admin`, and `user` for an account they own or may use
+        (the message then goes to the user).
+        """
 
     @_abc_1.abstractmethod
     def CreatePaymentAlert(

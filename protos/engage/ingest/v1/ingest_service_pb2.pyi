@@ -35,6 +35,10 @@ class _AccountTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AccountTy
     ACCOUNT_TYPE_LOAN: _AccountType.ValueType  # 4
     ACCOUNT_TYPE_INVESTMENT: _AccountType.ValueType  # 5
     ACCOUNT_TYPE_OTHER: _AccountType.ValueType  # 6
+    ACCOUNT_TYPE_GIFT_CARD: _AccountType.ValueType  # 7
+    """A stored-value gift card: its current balance is what is left to spend."""
+    ACCOUNT_TYPE_PREPAID_CARD: _AccountType.ValueType  # 8
+    """A prepaid (reloadable) card."""
 
 class AccountType(_AccountType, metaclass=_AccountTypeEnumTypeWrapper): ...
 
@@ -45,6 +49,10 @@ ACCOUNT_TYPE_CREDIT: AccountType.ValueType  # 3
 ACCOUNT_TYPE_LOAN: AccountType.ValueType  # 4
 ACCOUNT_TYPE_INVESTMENT: AccountType.ValueType  # 5
 ACCOUNT_TYPE_OTHER: AccountType.ValueType  # 6
+ACCOUNT_TYPE_GIFT_CARD: AccountType.ValueType  # 7
+"""A stored-value gift card: its current balance is what is left to spend."""
+ACCOUNT_TYPE_PREPAID_CARD: AccountType.ValueType  # 8
+"""A prepaid (reloadable) card."""
 Global___AccountType: _TypeAlias = AccountType  # noqa: Y015
 
 class _Container:
@@ -88,6 +96,42 @@ DIRECTION_CREDIT: Direction.ValueType  # 1
 DIRECTION_DEBIT: Direction.ValueType  # 2
 """Money out of the account."""
 Global___Direction: _TypeAlias = Direction  # noqa: Y015
+
+class _TransactionStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TransactionStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TransactionStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TRANSACTION_STATUS_UNSPECIFIED: _TransactionStatus.ValueType  # 0
+    """Read as BOOKED."""
+    TRANSACTION_STATUS_BOOKED: _TransactionStatus.ValueType  # 1
+    """Posted: moves the account's balances; every insight, goal, trigger and alert sees it."""
+    TRANSACTION_STATUS_PENDING: _TransactionStatus.ValueType  # 2
+    """Authorized, not yet booked: kept apart, moves no balance, seen only by transaction alerts that ask
+    for PENDING. Re-sending its id as BOOKED books it; as DECLINED declines it.
+    """
+    TRANSACTION_STATUS_DECLINED: _TransactionStatus.ValueType  # 3
+    """Refused by the bank: kept apart, never moves a balance, seen only by transaction alerts that ask for
+    DECLINED.
+    """
+
+class TransactionStatus(_TransactionStatus, metaclass=_TransactionStatusEnumTypeWrapper):
+    """Where a transaction stands at the bank (docs/services/ingest.md#transaction-status)."""
+
+TRANSACTION_STATUS_UNSPECIFIED: TransactionStatus.ValueType  # 0
+"""Read as BOOKED."""
+TRANSACTION_STATUS_BOOKED: TransactionStatus.ValueType  # 1
+"""Posted: moves the account's balances; every insight, goal, trigger and alert sees it."""
+TRANSACTION_STATUS_PENDING: TransactionStatus.ValueType  # 2
+"""Authorized, not yet booked: kept apart, moves no balance, seen only by transaction alerts that ask
+for PENDING. Re-sending its id as BOOKED books it; as DECLINED declines it.
+"""
+TRANSACTION_STATUS_DECLINED: TransactionStatus.ValueType  # 3
+"""Refused by the bank: kept apart, never moves a balance, seen only by transaction alerts that ask for
+DECLINED.
+"""
+Global___TransactionStatus: _TypeAlias = TransactionStatus  # noqa: Y015
 
 class _HoldingKind:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -379,6 +423,7 @@ class Transaction(_message.Message):
     CATEGORY_FIELD_NUMBER: _builtins.int
     RUNNING_BALANCE_FIELD_NUMBER: _builtins.int
     INGEST_TIME_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     transaction_id: _builtins.str
     """The bank's own id, unique within the bank: re-sending it is a no-op."""
@@ -386,6 +431,10 @@ class Transaction(_message.Message):
     direction: Global___Direction.ValueType
     description: _builtins.str
     category: _builtins.str
+    status: Global___TransactionStatus.ValueType
+    """BOOKED when unset. A PENDING or DECLINED transaction moves no balance; only BOOKED ones are listed
+    by ListTransactions.
+    """
     @_builtins.property
     def amount(self) -> _money_pb2.Money:
         """Always positive or zero; direction gives the sign."""
@@ -413,10 +462,11 @@ class Transaction(_message.Message):
         category: _builtins.str = ...,
         running_balance: _money_pb2.Money | None = ...,
         ingest_time: _timestamp_pb2.Timestamp | None = ...,
+        status: Global___TransactionStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "ingest_time", b"ingest_time", "post_time", b"post_time", "running_balance", b"running_balance"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "amount", b"amount", "category", b"category", "description", b"description", "direction", b"direction", "ingest_time", b"ingest_time", "name", b"name", "post_time", b"post_time", "running_balance", b"running_balance", "transaction_id", b"transaction_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "amount", b"amount", "category", b"category", "description", b"description", "direction", b"direction", "ingest_time", b"ingest_time", "name", b"name", "post_time", b"post_time", "running_balance", b"running_balance", "status", b"status", "transaction_id", b"transaction_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -204,8 +204,9 @@ class IngestServiceServicer:
 
     def IngestTransactions(self, request_iterator, context):
         """Accepts a stream of transaction batches. Each batch is stored in one database transaction;
-        a transaction id seen before is a duplicate and changes nothing; a row that cannot be stored
-        (unknown account, bad amount, ...) is rejected with a reason and nothing of it is kept.
+        a transaction id seen before is a duplicate and changes nothing (except a PENDING one sent again as
+        BOOKED or DECLINED: see TransactionStatus); a row that cannot be stored (unknown account, bad
+        amount, ...) is rejected with a reason and nothing of it is kept.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

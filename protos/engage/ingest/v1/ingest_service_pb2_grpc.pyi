@@ -54,8 +54,9 @@ class IngestServiceStub:
     ListHoldings: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ListHoldingsRequest, _ingest_service_pb2.ListHoldingsResponse]
     IngestTransactions: _grpc.StreamUnaryMultiCallable[_ingest_service_pb2.IngestTransactionsRequest, _ingest_service_pb2.IngestTransactionsResponse]
     """Accepts a stream of transaction batches. Each batch is stored in one database transaction;
-    a transaction id seen before is a duplicate and changes nothing; a row that cannot be stored
-    (unknown account, bad amount, ...) is rejected with a reason and nothing of it is kept.
+    a transaction id seen before is a duplicate and changes nothing (except a PENDING one sent again as
+    BOOKED or DECLINED: see TransactionStatus); a row that cannot be stored (unknown account, bad
+    amount, ...) is rejected with a reason and nothing of it is kept.
     """
     ListTransactions: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.ListTransactionsRequest, _ingest_service_pb2.ListTransactionsResponse]
     RecordBalances: _grpc.UnaryUnaryMultiCallable[_ingest_service_pb2.RecordBalancesRequest, _ingest_service_pb2.RecordBalancesResponse]
@@ -98,8 +99,9 @@ class IngestServiceAsyncStub(IngestServiceStub):
     ListHoldings: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ListHoldingsRequest, _ingest_service_pb2.ListHoldingsResponse]  # type: ignore[assignment]
     IngestTransactions: _aio.StreamUnaryMultiCallable[_ingest_service_pb2.IngestTransactionsRequest, _ingest_service_pb2.IngestTransactionsResponse]  # type: ignore[assignment]
     """Accepts a stream of transaction batches. Each batch is stored in one database transaction;
-    a transaction id seen before is a duplicate and changes nothing; a row that cannot be stored
-    (unknown account, bad amount, ...) is rejected with a reason and nothing of it is kept.
+    a transaction id seen before is a duplicate and changes nothing (except a PENDING one sent again as
+    BOOKED or DECLINED: see TransactionStatus); a row that cannot be stored (unknown account, bad
+    amount, ...) is rejected with a reason and nothing of it is kept.
     """
     ListTransactions: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.ListTransactionsRequest, _ingest_service_pb2.ListTransactionsResponse]  # type: ignore[assignment]
     RecordBalances: _aio.UnaryUnaryMultiCallable[_ingest_service_pb2.RecordBalancesRequest, _ingest_service_pb2.RecordBalancesResponse]  # type: ignore[assignment]
@@ -205,8 +207,9 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ingest_service_pb2.IngestTransactionsResponse, _abc.Awaitable[_ingest_service_pb2.IngestTransactionsResponse]]:
         """Accepts a stream of transaction batches. Each batch is stored in one database transaction;
-        a transaction id seen before is a duplicate and changes nothing; a row that cannot be stored
-        (unknown account, bad amount, ...) is rejected with a reason and nothing of it is kept.
+        a transaction id seen before is a duplicate and changes nothing (except a PENDING one sent again as
+        BOOKED or DECLINED: see TransactionStatus); a row that cannot be stored (unknown account, bad
+        amount, ...) is rejected with a reason and nothing of it is kept.
         """
 
     @_abc_1.abstractmethod
