@@ -307,7 +307,7 @@ def _config(configs: list[ChannelRoute], channel: Channel, providers: set[str], 
     return max(own, key=lambda c: (c.updated_at, c.config_id)) if own else None
 
 
-def _preferences(contact: Contact) -> ChannelPreferences:
+def channel_preferences(contact: Contact) -> ChannelPreferences:
     quiet = contact.preferences.quiet_hours
     return ChannelPreferences(
         opted_out_channels=frozenset(str(c) for c in contact.preferences.opted_out_channels),
@@ -323,7 +323,7 @@ def _delivery(trigger: Trigger, channel: Channel, target: Target, content: dict[
         state, skip_reason = DeliveryState.SKIPPED, "NO_CHANNEL_CONFIG"
     else:
         decision: Decision = decide(str(channel), trigger.event.event_type_id, trigger.message_class,
-                                    _preferences(contact), target.address or None, now)
+                                    channel_preferences(contact), target.address or None, now)
         if decision.skip_reason:
             state, skip_reason = DeliveryState.SKIPPED, decision.skip_reason
         elif decision.defer_until is not None:

@@ -216,6 +216,67 @@ async def test_failures_move_on_at_once_and_a_late_receipt_sends_nothing_more(
     await admin.close()
 
 
+async def test_a_push_the_provider_refuses_falls_back_in_the_same_run(server, settings, tenant, service_stubs,
+                                                                       smtp_sink, provider_sink, receipts_endpoint):
+    """FCM answers 404 UNREGISTERED (the app was uninstalled): the push fails for good when it is sent,
+    and dispatch hands the chain to the SMS step at once, not at the push step's deadline an hour on."""
+    admin, bank = await _bank(server, tenant, smtp_sink, provider_sink,
+                              policy((pb.CHANNEL_PUSH, LONG), (pb.CHANNEL_SMS, LONG), (pb.CHANNEL_EMAIL, None)))
+    await add_customer(service_stubs, bank.app)
+    provider_sink.script("fcm", [404])
+    planned = await _trigger(service_stubs, bank)
+    await run_worker(settings)
+    assert _counts(provider_sink, smtp_sink) == (1, 1, 0)
+    now = await _now(admin, planned)
+    assert (now[pb.CHANNEL_PUSH].state, now[pb.CHANNEL_PUSH].error_code, now[pb.CHANNEL_PUSH].fallback.state) == \
+        (pb.FAILED, "FCM_UNREGISTERED", pb.FALLBACK_STEP_FAILED)
+    assert (now[pb.CHANNEL_SMS].state, now[pb.CHANNEL_SMS].fallback.state) == (pb.SENT, pb.FALLBACK_STEP_CURRENT)
+    await admin.close()
+
+
+async def test_a_step_released_in_the_customers_quiet_hours_waits_them_out(
+        server, settings, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint):
+    admin, bank = await _bank(server, tenant, smtp_sink, provider_sink,
+                              policy((pb.CHANNEL_PUSH, SHORT), (pb.CHANNEL_SMS, LONG), (pb.CHANNEL_EMAIL, None)))
+    await add_customer(service_stubs, bank.app)
+    planned = await _trigger(service_stubs, bank)
+    # After the trigger, the customer's night begins: quiet hours from an hour ago to an hour from now.
+    now = dt.datetime.now(dt.UTC)
+    quiet = pb.QuietHours(start=f"{now - dt.timedelta(hours=1):%H:%M}", end=f"{now + dt.timedelta(hours=1):%H:%M}",
+                          time_zone="UTC")
+    await add_customer(service_stubs, bank.app, preferences=pb.Preferences(quiet_hours=quiet), with_account=False)
+    await _past_deadline(planned[pb.CHANNEL_PUSH])
+    await run_worker(settings)
+    assert _counts(provider_sink, smtp_sink) == (1, 0, 0)
+    sms = (await _now(admin, planned))[pb.CHANNEL_SMS]
+    assert (sms.state, sms.fallback.state) == (pb.QUEUED, pb.FALLBACK_STEP_CURRENT)
+    due = sms.next_attempt_time.ToDatetime(dt.UTC)
+    assert (due.hour, due.minute) == ((now + dt.timedelta(hours=1)).hour, (now + dt.timedelta(hours=1)).minute)
+    assert due > now and sms.fallback.deadline.ToDatetime(dt.UTC) == due + dt.timedelta(hours=1)
+    await admin.close()
+
+
+async def test_batch_triggers_plan_a_chain_each(server, settings, tenant, service_stubs, smtp_sink, provider_sink,
+                                                receipts_endpoint):
+    admin, bank = await _bank(server, tenant, smtp_sink, provider_sink,
+                              policy((pb.CHANNEL_SMS, LONG), (pb.CHANNEL_EMAIL, None)))
+    await add_customer(service_stubs, bank.app)
+    await add_customer(service_stubs, bank.app, "no-phone-customer", phone="", push_token="")
+    answer = await service_stubs.engagement.BatchTriggerEvents(pb.BatchTriggerEventsRequest(requests=[
+        pb.TriggerEventRequest(event=bank.notice_event, customer_id=customer, data={"note": "n"})
+        for customer in ("lisa-customer", "no-phone-customer")]))
+    states = [sorted((d.channel, d.state, d.fallback.state) for d in r.deliveries) for r in answer.responses]
+    assert states == [
+        [(pb.CHANNEL_EMAIL, pb.HELD, pb.FALLBACK_STEP_WAITING), (pb.CHANNEL_SMS, pb.QUEUED, pb.FALLBACK_STEP_CURRENT),
+         (pb.CHANNEL_PUSH, pb.QUEUED, 0)],
+        [(pb.CHANNEL_EMAIL, pb.QUEUED, pb.FALLBACK_STEP_CURRENT),
+         (pb.CHANNEL_SMS, pb.SKIPPED, pb.FALLBACK_STEP_SKIPPED), (pb.CHANNEL_PUSH, pb.SKIPPED, 0)]]
+    await run_worker(settings)
+    assert _counts(provider_sink, smtp_sink) == (1, 1, 1)
+    assert [recipients for _, recipients in smtp_sink.envelopes] == [["lisa@example.com"]]
+    await admin.close()
+
+
 async def test_a_late_push_receipt_after_the_timeout_sends_nothing_more(
         server, settings, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint):
     admin, bank = await _bank(server, tenant, smtp_sink, provider_sink,
