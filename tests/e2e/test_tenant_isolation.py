@@ -496,21 +496,39 @@ async def test_another_banks_wallet_passes_are_never_listed(server, services, te
             assert not (await intruder.engagement.ListWalletPasses(request)).wallet_passes
 
 
-async def test_another_banks_wallet_passes_are_never_listed(server, services, tenant):
-    from engage.engagement.v1 import engagement_service_pb2 as wallet_pb
-    from server.domain.engagement.wallet_passes import IssuedPass
-
-    now = dt.datetime.now(dt.UTC)
-    async with UnitOfWork(services.database, tenant) as uow:
-        await uow.wallet_passes.add(IssuedPass("pass.com.yesbank.store", "card-1", "c1",
-                                               services.secret_box.seal({"token": "t" * 32}), {"message": "m"},
-                                               now, now))
-        await uow.wallet_registrations.register("iphone", "pass.com.yesbank.store", "card-1", "push", now)
-        await uow.commit()
+async def test_another_banks_balances_and_not_booked_transactions_stay_its_own(server, services, tenant,
+                                                                             service_stubs):
+    """SendBalance never reaches another bank's account or event, and a PENDING or DECLINED id of one bank
+    neither takes nor books the same id at another."""
+    await seed_accounts(service_stubs, "c1", "a1")
+    await service_stubs.ingest.IngestTransactions(stream([
+        transaction("t1", "a1", "10.00"),
+        transaction("t-held", "a1", "4.00", "DEBIT", status=pb.TRANSACTION_STATUS_PENDING)]))
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        app = await admin.engagement.CreateApp(engagement.CreateAppRequest(app=engagement.App(
+            display_name="Bank", category="BANKING", platforms=[engagement.PLATFORM_WEB])))
+        kind = await admin.engagement.CreateEventType(engagement.CreateEventTypeRequest(
+            event_type=engagement.EventType(display_name="Balances")))
+        event = await admin.engagement.CreateEvent(engagement.CreateEventRequest(event=engagement.Event(
+            display_name="Balance", description="On request", event_type=kind.name, app=app.name,
+            messages=[engagement.EventMessage(channel=engagement.CHANNEL_SMS, content=engagement.MessageContent(
+                sms=engagement.SmsContent(text="{{ account.current_balance }}")))])))
     other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
-    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as owner, \
-            server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as intruder:
-        [listed] = (await owner.engagement.ListWalletPasses(wallet_pb.ListWalletPassesRequest())).wallet_passes
-        assert (listed.serial_number, listed.registered_devices) == ("card-1", 1)
-        for request in (wallet_pb.ListWalletPassesRequest(), wallet_pb.ListWalletPassesRequest(customer_id="c1")):
-            assert not (await intruder.engagement.ListWalletPasses(request)).wallet_passes
+
+    async with server.stubs(server.token(other)) as intruder:
+        code, reason, _ = await failure(intruder.engagement.SendBalance(engagement.SendBalanceRequest(
+            account="accounts/a1", event=event.name)))
+        assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "ACCOUNT_NOT_FOUND")
+        await seed_accounts(intruder, "c1", "a1")
+        code, reason, _ = await failure(intruder.engagement.SendBalance(engagement.SendBalanceRequest(
+            account="accounts/a1", event=event.name)))
+        assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "EVENT_NOT_FOUND")
+        # The other bank books its own t-held: no pending row of ours is consumed, no balance of ours moves.
+        response = await intruder.ingest.IngestTransactions(stream([transaction("t-held", "a1", "4.00", "DEBIT")]))
+        assert response.accepted_count == 1
+        assert amount_of((await intruder.ingest.GetAccount(pb.GetAccountRequest(
+            name="accounts/a1"))).current_balance) == "-4.00"
+    async with UnitOfWork(services.database, tenant) as uow:
+        assert [t for t, _, _ in await uow.transactions.list_authorizations("a1")] == ["t-held"]
+    ours = await service_stubs.ingest.GetAccount(pb.GetAccountRequest(name="accounts/a1"))
+    assert amount_of(ours.current_balance) == "10.00"
