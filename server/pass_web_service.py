@@ -44,6 +44,8 @@ async def _json_body(request: web.Request) -> dict[str, object] | None:
 
 
 def _pass_response(request: web.Request, found: PassFile) -> web.Response:
+    # Versions of a pass are whole seconds apart (server.services.wallet_sending), so a date of whole
+    # seconds tells them apart.
     modified = found.last_modified.replace(microsecond=0)
     since = request.headers.get("If-Modified-Since", "")
     if since:
@@ -58,7 +60,7 @@ def _pass_response(request: web.Request, found: PassFile) -> web.Response:
 
 
 def pass_web_service_app(services: Services) -> web.Application:
-    wallet = WalletPassService(services.database, services.secret_box)
+    wallet = WalletPassService(services.database, services.secret_box, tenant_active=services.tenants.is_active)
 
     async def register(request: web.Request) -> web.Response:
         body = await _json_body(request)

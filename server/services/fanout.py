@@ -124,7 +124,7 @@ async def record_trigger(uow: UnitOfWork, trigger: Trigger, setup: SendingSetup,
         if await uow.deliveries.trigger_recorded(trigger.trigger_key):
             return await uow.deliveries.of_trigger(trigger.trigger_key), False
         raise
-    wallet_sending.attach(deliveries, passes)
+    wallet_sending.attach(deliveries, passes, box)
     if passes.writes:
         uow.writes_more()  # the passes are written with the deliveries, in one transaction
     # Recorded as handed to the queue: the caller enqueues them once this is committed, and should that
@@ -165,7 +165,7 @@ async def record_triggers(uow: UnitOfWork, triggers: list[Trigger], setup: Sendi
         except (FailedPrecondition, InvalidArgument) as exc:
             unsendable[index] = exc
             continue
-        wallet_sending.attach(plans[index], pass_plans[index])
+        wallet_sending.attach(plans[index], pass_plans[index], box)
         rendered += sum(len(part) for d in plans[index] for part in d.content.values())
         if rendered > content_limit:
             raise InvalidArgument("BATCH_CONTENT_TOO_LARGE", f"the rendered messages of these triggers pass "

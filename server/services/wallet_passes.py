@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -23,6 +24,7 @@ from server.store.uow import UnitOfWork
 log = structlog.get_logger(__name__)
 
 # Longest identifiers the web service takes in its paths (the store's column widths).
+MAX_TENANT = 64
 MAX_PASS_TYPE = 255
 MAX_SERIAL = 64
 MAX_DEVICE = 128
@@ -97,14 +99,22 @@ class UpdatedSerials:
 
 
 def _bounded(*values: tuple[str, int]) -> bool:
-    return all(0 < len(value) <= limit for value, limit in values)
+    """Each value within its column's width, and without NUL (which PostgreSQL's text cannot hold)."""
+    return all(0 < len(value) <= limit and "\x00" not in value for value, limit in values)
 
 
 class WalletPassService:
-    def __init__(self, database: Database, box: SecretBox, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, box: SecretBox, *, tenant_active: Callable[[str], Awaitable[bool]],
+                 clock: Clock = utc_now) -> None:
+        """`tenant_active`: whether a tenant exists and is enabled (TenantService.is_active): a disabled
+        bank's passes are neither served nor registered."""
         self._database = database
         self._box = box
+        self._tenant_active = tenant_active
         self._clock = clock
+
+    async def _serves(self, tenant_id: str) -> bool:
+        return _bounded((tenant_id, MAX_TENANT)) and await self._tenant_active(tenant_id)
 
     def _authorized(self, issued: IssuedPass | None, authorization: str) -> bool:
         """Whether `Authorization: ApplePass <token>` carries the pass's token (compared in constant time)."""
@@ -125,7 +135,7 @@ class WalletPassService:
     async def register(self, tenant_id: str, device: str, pass_type: str, serial: str, push_token: str,
                        authorization: str) -> bool | Refusal:
         """True: newly registered (201); False: it already was (200)."""
-        if not tenant_id or not _bounded((device, MAX_DEVICE), (push_token, MAX_PUSH_TOKEN)):
+        if not _bounded((device, MAX_DEVICE), (push_token, MAX_PUSH_TOKEN)) or not await self._serves(tenant_id):
             return Refusal.UNAUTHORIZED
         async with UnitOfWork(self._database, tenant_id) as uow:
             if not self._authorized(await self._pass(uow, pass_type, serial), authorization):
@@ -137,7 +147,7 @@ class WalletPassService:
 
     async def unregister(self, tenant_id: str, device: str, pass_type: str, serial: str,
                          authorization: str) -> Refusal | None:
-        if not tenant_id:
+        if not _bounded((device, MAX_DEVICE)) or not await self._serves(tenant_id):
             return Refusal.UNAUTHORIZED
         async with UnitOfWork(self._database, tenant_id) as uow:
             if not self._authorized(await self._pass(uow, pass_type, serial), authorization):
@@ -148,7 +158,7 @@ class WalletPassService:
 
     async def updated_serials(self, tenant_id: str, device: str, pass_type: str, since: str) -> UpdatedSerials | None:
         """The passes of the type the device is registered for, changed after the tag; None: none."""
-        if not tenant_id or not _bounded((device, MAX_DEVICE), (pass_type, MAX_PASS_TYPE)):
+        if not _bounded((device, MAX_DEVICE), (pass_type, MAX_PASS_TYPE)) or not await self._serves(tenant_id):
             return None
         async with UnitOfWork(self._database, tenant_id) as uow:
             changed = await uow.wallet_registrations.updated_since(device, pass_type, wallet_passes.since_tag(since))
@@ -158,7 +168,7 @@ class WalletPassService:
                               wallet_passes.updated_tag(max(updated for _, updated in changed)))
 
     async def latest(self, tenant_id: str, pass_type: str, serial: str, authorization: str) -> PassFile | Refusal:
-        if not tenant_id:
+        if not await self._serves(tenant_id):
             return Refusal.UNAUTHORIZED
         async with UnitOfWork(self._database, tenant_id) as uow:
             issued = await self._pass(uow, pass_type, serial)
@@ -169,7 +179,7 @@ class WalletPassService:
 
     async def download(self, tenant_id: str, token: str) -> PassFile | Refusal:
         """A new pass by the link its SMS carried, until the link expires."""
-        if not tenant_id or not 0 < len(token) <= 100:
+        if not 0 < len(token) <= 100 or not await self._serves(tenant_id):
             return Refusal.NOT_FOUND
         async with UnitOfWork(self._database, tenant_id) as uow:
             issued = await uow.wallet_passes.by_download(wallet_passes.download_token_hash(token))

@@ -78,7 +78,7 @@ def plan_passes(customer_id: str, rendered: Sequence[Mapping[str, str]], carried
                  "description": description}
         held = [p for p in wallet.held.get(customer_id, ()) if p.pass_type_identifier == pass_type]
         for issued in held:
-            plan.writes.append((replace(issued, parts=parts, updated_at=now), False))
+            plan.writes.append((replace(issued, parts=parts, updated_at=_next_version(issued.updated_at, now)), False))
             plan.devices += [WalletPass(pass_type, issued.serial_number, token)
                              for token in wallet.tokens.get((pass_type, issued.serial_number), ())]
         if held:
@@ -106,6 +106,13 @@ def plan_passes(customer_id: str, rendered: Sequence[Mapping[str, str]], carried
     return plan
 
 
+def _next_version(previous: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """A pass's new lastUpdated: now, but in a later whole second than the version before. Wallet asks
+    with If-Modified-Since, an HTTP date of whole seconds: two versions within one second would
+    answer the second one's fetch with 304 Not Modified."""
+    return max(now, previous.replace(microsecond=0) + dt.timedelta(seconds=1))
+
+
 def with_devices(contact: Contact | None, customer_id: str, plan: PassPlan) -> Contact | None:
     """The contact with the devices registered for the customer's passes among its Wallet passes, which
     fan-out sends a PASS message's update push to."""
@@ -115,15 +122,19 @@ def with_devices(contact: Contact | None, customer_id: str, plan: PassPlan) -> C
     return replace(contact, passes=[*contact.passes, *plan.devices])
 
 
-def attach(deliveries: list[Delivery], plan: PassPlan) -> None:
-    """Puts the new passes' files into the trigger's queued emails."""
+def attach(deliveries: list[Delivery], plan: PassPlan, box: SecretBox) -> None:
+    """Puts the new passes' files into the trigger's queued emails. The emails and SMS that carry a new
+    pass are stored sealed, as one-time passwords are, and wiped once sent: a pass holds its
+    authentication token, and a download link is as good as the pass while it works."""
     if not plan.attachments:
         return
     files = {f"{ATTACHMENT_PREFIX}{n}": base64.b64encode(data).decode()
              for n, data in enumerate(plan.attachments, start=1)}
     for delivery in deliveries:
-        if delivery.channel is Channel.EMAIL and delivery.state is DeliveryState.QUEUED and delivery.content:
-            delivery.content = {**delivery.content, **files}
+        if delivery.channel not in CARRIERS or delivery.state is not DeliveryState.QUEUED or not delivery.content:
+            continue
+        content = {**delivery.content, **files} if delivery.channel is Channel.EMAIL else delivery.content
+        delivery.sealed_content, delivery.content = box.seal(content), {}
 
 
 async def save(uow: UnitOfWork, plan: PassPlan) -> None:

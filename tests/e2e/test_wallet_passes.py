@@ -18,10 +18,12 @@ import pytest_asyncio
 import trustme
 from aiohttp import web
 from cryptography import x509
+from sqlalchemy import select
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
 from server.pass_web_service import pass_web_service_app
+from server.store.engagement_models import DeliveryRow
 from tests.integration.test_insight_batches import run_worker
 from tests.support.pkpass import open_pkpass
 from tests.support.yes_bank import add_customer, published_app
@@ -112,6 +114,11 @@ async def test_a_new_pass_arrives_by_email_and_sms_and_its_update_is_fetched_by_
     assert card["organizationName"] == tenant and card["description"] == "Store card"
     assert card["storeCard"]["primaryFields"][0]["value"] == "Balance 120 CZK"
     assert len(token) >= 16
+    # The pass (its token) and the link were kept sealed until sent, and are wiped now.
+    async with server.services.database.sessions() as session:
+        carriers = (await session.execute(select(DeliveryRow.content, DeliveryRow.sealed_content).where(
+            DeliveryRow.tenant_id == tenant, DeliveryRow.channel.in_(["EMAIL", "SMS"])))).all()
+    assert sorted(map(tuple, carriers)) == [({}, None), ({}, None)]
 
     # By SMS: a link the pass web service serves the same pass at.
     [sms] = await provider_sink.wait_for("twilio", 1)
@@ -224,4 +231,40 @@ async def test_a_batch_issues_one_pass_per_customer_once(server, settings, tenan
     assert len({card["serialNumber"] for card in cards_by_customer.values()}) == 2
     listed = await service_stubs.engagement.ListWalletPasses(pb.ListWalletPassesRequest())
     assert sorted(p.customer_id for p in listed.wallet_passes) == ["c-1", "c-2"]
+
+
+async def test_the_pass_web_service_refuses_what_no_wallet_sends(server, settings, tenant, service_stubs,
+                                                                 provider_sink, smtp_sink, pass_web_service):
+    """Bodies that are not a wallet's, identifiers PostgreSQL's text cannot hold or too long for their
+    columns, and a disabled bank: a clear 4xx each, never a 500."""
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        cards = await set_up_store_cards(admin, provider_sink, smtp_sink, pass_web_service)
+    await add_customer(service_stubs, "", push_token="")
+    await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+        event=cards.new_card, customer_id="lisa-customer", data={"balance": "1 CZK"}))
+    await run_worker(settings)
+    [mail] = await smtp_sink.wait_for(1)
+    card = open_pkpass(next(mail.iter_attachments()).get_content(), cards.certificate).pass_json
+    serial, auth = card["serialNumber"], {"Authorization": f"ApplePass {card['authenticationToken']}"}
+    registration = f"/v1/devices/iphone/registrations/{PASS_TYPE}/{serial}"
+    async with httpx.AsyncClient(base_url=card["webServiceURL"]) as wallet:
+        for body in (b"", b"[1]", b"{", b'{"pushToken": 5}', b"[" * 10_000, b'{"pushToken": "a\\u0000b"}'):
+            answer = await wallet.post(registration, content=body, headers=auth)
+            assert answer.status_code in (400, 401), (body[:20], answer.status_code)
+        assert (await wallet.post(registration, content=b"x" * 70_000, headers=auth)).status_code == 413
+        for path in (f"/v1/devices/ip%00hone/registrations/{PASS_TYPE}/{serial}",
+                     f"/v1/devices/{'d' * 200}/registrations/{PASS_TYPE}/{serial}",
+                     f"/v1/devices/iphone/registrations/{PASS_TYPE}/{serial}%00"):
+            assert (await wallet.post(path, json={"pushToken": "p"}, headers=auth)).status_code == 401
+            assert (await wallet.delete(path, headers=auth)).status_code == 401
+        assert (await wallet.get(f"/v1/passes/{PASS_TYPE}%00/{serial}", headers=auth)).status_code == 401
+        assert (await wallet.get(f"/v1/devices/ip%00hone/registrations/{PASS_TYPE}")).status_code == 204
+        assert (await wallet.get("/downloads/%00")).status_code == 404
+        assert (await wallet.post("/v1/log", content=b"[]")).status_code == 400
+        assert (await wallet.get(f"/v1/passes/{PASS_TYPE}/{serial}", headers=auth)).status_code == 200
+        await server.services.tenants.disable(tenant)
+        assert (await wallet.get(f"/v1/passes/{PASS_TYPE}/{serial}", headers=auth)).status_code == 401
+        assert (await wallet.post(registration, json={"pushToken": "p"}, headers=auth)).status_code == 401
+    async with httpx.AsyncClient(base_url=f"{pass_web_service}/passes/%00") as wallet:
+        assert (await wallet.get(f"/v1/passes/{PASS_TYPE}/{serial}", headers=auth)).status_code == 401
 
