@@ -340,3 +340,38 @@ async def test_fallback_policies_are_checked_with_stable_codes(server, tenant, s
         assert (await failure(service.engagement.UpdateEventType(pb.UpdateEventTypeRequest(
             event_type=pb.EventType(name=kind.name, display_name="x"),
             update_mask={"paths": ["display_name"]}))))[0] == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_an_apps_report_counts_only_for_its_own_configurations_pushes(
+        server, settings, services, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint):
+    """A push receipt URL belongs to one configuration of one bank: a report there naming a delivery sent
+    through another configuration, or another bank's URL naming ours, changes nothing and sends nothing."""
+    admin, bank = await _bank(server, tenant, smtp_sink, provider_sink,
+                              policy((pb.CHANNEL_PUSH, LONG), (pb.CHANNEL_SMS, None)))
+    await add_customer(service_stubs, bank.app)
+    planned = await _trigger(service_stubs, bank)
+    await run_worker(settings)
+    data = provider_sink.received("fcm")[0].body["message"]["data"]
+    report = {"delivery_id": data["delivery_id"], "status": "FAILED"}
+    # The bank's SMS configuration's URL (Twilio), and another bank's push configuration's.
+    sms_url = services.receipt_urls.url(tenant, bank.sms_config.split("/")[1])
+    other = (await services.tenants.create("bank-other-push-receipts")).tenant_id
+    async with server.stubs(server.token(other, Role.BANK_ADMIN, "eve")) as eve:
+        theirs = (await eve.engagement.CreateChannelConfig(pb.CreateChannelConfigRequest(
+            channel_config=pb.ChannelConfig(channel=pb.CHANNEL_PUSH, provider="fcm", settings={
+                "base_url": provider_sink.base_url, "project_id": "other"}, secrets={"access_token": "t"})))).name
+    other_url = services.receipt_urls.url(other, theirs.split("/")[1])
+    async with httpx.AsyncClient() as client:
+        # Twilio signs its reports: an unsigned one is refused before it is read.
+        assert (await client.post(sms_url, json=report)).status_code == 403
+        assert (await client.post(other_url, json=report)).status_code == 204
+        for odd in ({"delivery_id": data["delivery_id"], "status": "opened"}, {"status": "FAILED"},
+                    {"delivery_id": "x" * 500, "status": "FAILED"}, {"delivery_id": "a\x00b", "status": "FAILED"}):
+            assert (await client.post(data["receipt_url"], json=odd)).status_code == 204
+    await run_worker(settings)
+    now = await _now(admin, planned)
+    assert (now[pb.CHANNEL_PUSH].state, now[pb.CHANNEL_PUSH].fallback.state) == (pb.SENT, pb.FALLBACK_STEP_CURRENT)
+    assert now[pb.CHANNEL_SMS].state == pb.HELD
+    assert _counts(provider_sink, smtp_sink) == (1, 0, 1)  # the email is not in the policy: sent at once
+    await admin.close()
+
