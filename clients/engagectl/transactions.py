@@ -16,13 +16,16 @@ from clients.stubs import Stubs
 from engage.ingest.v1 import ingest_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Transactions ingested from the bank.")
-COLUMNS: list[str | Column] = [Id("id"), "posted", "direction", "amount", "balance after", "description", "category"]
+COLUMNS: list[str | Column] = [Id("id"), "posted", "direction", "amount", "balance after", "description", "category",
+                               "status"]
+STATUSES = ("BOOKED", "PENDING", "DECLINED")
 
 
 def row(t: pb.Transaction) -> list[str]:
     return [t.transaction_id, t.post_time.ToDatetime(tzinfo=dt.UTC).isoformat(timespec="minutes"),
             label(pb.Direction, t.direction), show_money(t.amount),
-            show_money(t.running_balance) if t.HasField("running_balance") else "", t.description, t.category]
+            show_money(t.running_balance) if t.HasField("running_balance") else "", t.description, t.category,
+            label(pb.TransactionStatus, t.status) if t.status else "BOOKED"]
 
 
 @app.command("list")
@@ -32,6 +35,8 @@ def list_transactions(ctx: typer.Context,
                                                        help="First posting date, YYYY-MM-DD."),
                       until: str | None = typer.Option(None, "--to", metavar="DATE",
                                                        help="Last posting date, YYYY-MM-DD."),
+                      status: str = typer.Option("BOOKED", metavar="STATUS",
+                                                 help="BOOKED, or PENDING / DECLINED: those that moved no balance."),
                       limit: int = limit_option(50, "transactions, newest first"),
                       page_token: str = page_token_option(), every_page: bool = all_option()) -> None:
     """Lists an account's transactions, newest first.
@@ -39,12 +44,17 @@ def list_transactions(ctx: typer.Context,
     Examples:
       engagectl transactions list --account demo-a0001-chk
       engagectl transactions list --account demo-a0001-chk --from 2026-01-01 --to 2026-01-31 --all
+      engagectl transactions list --account demo-a0001-chk --status DECLINED
     """
     cli = cli_context(ctx)
     start, end = date_value(since, "--from"), date_value(until, "--to")
+    if status.upper() not in STATUSES:
+        raise typer.BadParameter(f"one of {', '.join(STATUSES)}", param_hint="--status")
+    wanted = pb.TransactionStatus.Value(f"TRANSACTION_STATUS_{status.upper()}")
 
     async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.Transaction], str]:
-        request = pb.ListTransactionsRequest(parent=f"accounts/{account}", page_size=size, page_token=token)
+        request = pb.ListTransactionsRequest(parent=f"accounts/{account}", page_size=size, page_token=token,
+                                             status=wanted)
         if start:
             request.date_range.start_date.CopyFrom(start)
         if end:

@@ -40,7 +40,8 @@ _CONTAINERS = dict(pb.Container.items())
 _DIRECTIONS = dict(pb.Direction.items())
 _HOLDING_KINDS = dict(pb.HoldingKind.items())
 _DIRECTION_BY_NUMBER = {_DIRECTIONS["DIRECTION_" + d.value]: d for d in Direction}
-_STATUS_BY_NUMBER = {pb.TransactionStatus.Value("TRANSACTION_STATUS_" + s.value): s for s in TransactionStatus}
+_STATUS_BY_NUMBER: dict[int, TransactionStatus] = {
+    pb.TransactionStatus.Value("TRANSACTION_STATUS_" + s.value): s for s in TransactionStatus}
 _STATUS_BY_NUMBER[pb.TRANSACTION_STATUS_UNSPECIFIED] = TransactionStatus.BOOKED
 
 
@@ -158,7 +159,17 @@ def transaction_to_proto(txn: Transaction) -> pb.Transaction:
         direction=_DIRECTIONS["DIRECTION_" + txn.direction.value], post_time=timestamp_to_proto(txn.posted_at),
         description=txn.description, category=txn.category,
         running_balance=None if txn.running_balance is None else money_to_proto(txn.running_balance, txn.currency),
-        ingest_time=timestamp_to_proto(txn.ingested_at), status=pb.TRANSACTION_STATUS_BOOKED)
+        ingest_time=timestamp_to_proto(txn.ingested_at),
+        status=pb.TransactionStatus.Value("TRANSACTION_STATUS_" + txn.status.value))
+
+
+def status_from_proto(number: int, path: str) -> TransactionStatus:
+    """A request's status filter: unset reads as BOOKED; an unknown number is INVALID_ARGUMENT."""
+    status = _STATUS_BY_NUMBER.get(number)
+    if status is None:
+        raise InvalidArgument("INVALID_ENUM", f"{path} must be BOOKED, PENDING or DECLINED",
+                              violations=[FieldViolation(path, "must be BOOKED, PENDING or DECLINED")])
+    return status
 
 
 def balance_from_proto(message: pb.DailyBalance, index: int) -> DailyBalance | Rejection:

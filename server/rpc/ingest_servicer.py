@@ -26,6 +26,7 @@ from server.rpc.ingest_convert import (
     holding_to_proto,
     rejection_to_balance_proto,
     rejection_to_transaction_proto,
+    status_from_proto,
     transaction_from_proto,
     transaction_to_proto,
 )
@@ -158,9 +159,10 @@ class IngestServicer(pb_grpc.IngestServiceServicer):
                                context: grpc.aio.ServicerContext) -> pb.ListTransactionsResponse:
         account_id = resource_names.ACCOUNT.id(request.parent, "parent")
         since, until = _date_range(request)
+        status = status_from_proto(request.status, "status")
         page = await self._ingestion.list_transactions(
             current_caller(), account_id, since, until,
-            page_request(request.page_size, request.page_token, "transactions", instant_and_text_key))
+            page_request(request.page_size, request.page_token, "transactions", instant_and_text_key), status)
         return pb.ListTransactionsResponse(transactions=[transaction_to_proto(t) for t in page.items],
                                            next_page_token=page.next_page_token)
 

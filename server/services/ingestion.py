@@ -457,13 +457,19 @@ is history (see server.domain.ingest.freshness)."""
         return new + declined
 
     async def list_transactions(self, caller: Caller, account_id: str, since: dt.date | None,
-                                until: dt.date | None, page: PageRequest) -> Page[Transaction]:
+                                until: dt.date | None, page: PageRequest,
+                                status: TransactionStatus = TransactionStatus.BOOKED) -> Page[Transaction]:
+        """The booked transactions, or (status PENDING or DECLINED) those kept apart, newest first."""
         await self.get_account(caller, account_id)  # existence and visibility
         start, end = day_bounds(since, until)
         before = _cursor(page, lambda after: (dt.datetime.fromisoformat(after[0]), str(after[1])))
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            found = await uow.transactions.list_newest_first(account_id, since=start, until=end, before=before,
-                                                             limit=page.size + 1)
+            if status is TransactionStatus.BOOKED:
+                found = await uow.transactions.list_newest_first(account_id, since=start, until=end, before=before,
+                                                                 limit=page.size + 1)
+            else:
+                found = await uow.transactions.list_authorizations_newest_first(
+                    account_id, status, since=start, until=end, before=before, limit=page.size + 1)
         return paginate(found, page, "transactions", lambda t: [t.posted_at.isoformat(), t.transaction_id])
 
     # -- balances -------------------------------------------------------------------------------

@@ -47,6 +47,10 @@ async def test_alerts_on_statuses_and_the_balance_on_request_through_engagectl(
         transaction("t1", "lisa-customer-chk", "800.00", "CREDIT", currency="CZK"),
         transaction("t2", "lisa-customer-chk", "99.00", "DEBIT", currency="CZK",
                     status=ingest.TRANSACTION_STATUS_DECLINED)]))
+    declined_rows = await ok("transactions", "list", "--account", "lisa-customer-chk", "--status", "DECLINED")
+    assert [(t["transaction_id"], t["status"]) for t in declined_rows] == [("t2", "DECLINED")]
+    table = await engagectl("transactions", "list", "--account", "lisa-customer-chk", token=lisa)
+    assert "t1" in table.stdout and "t2" not in table.stdout
     async with server.stubs(lisa) as admin:
         balance_event = await admin.engagement.CreateEvent(pb.CreateEventRequest(event=pb.Event(
             display_name="Balance", description="On request", event_type=bank.event_type, app=bank.app,

@@ -76,6 +76,14 @@ async def test_declined_and_pending_transactions_move_nothing_and_a_declined_one
         listed = await service_stubs.ingest.ListTransactions(ingest.ListTransactionsRequest(
             parent=f"accounts/{ACCOUNT}"))
         assert [(t.transaction_id, t.status) for t in listed.transactions] == [("t-salary", BOOKED)]
+        for status, expected in ((DECLINED, [("t-declined", "900.00")]), (PENDING, [("t-pending", "300.00")])):
+            listed = await service_stubs.ingest.ListTransactions(ingest.ListTransactionsRequest(
+                parent=f"accounts/{ACCOUNT}", status=status))
+            assert [(t.transaction_id, amount_of(t.amount)) for t in listed.transactions] == expected
+            assert {t.status for t in listed.transactions} == {status}
+        code, reason, fields = await failure(service_stubs.ingest.ListTransactions(ingest.ListTransactionsRequest(
+            parent=f"accounts/{ACCOUNT}", status=9)))
+        assert (code, reason, fields) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ENUM", ["status"])
 
         await run_worker(settings)
         [sms] = await provider_sink.wait_for("twilio", 1)

@@ -110,6 +110,7 @@ class Transaction:
     category: str = ""
     running_balance: Decimal | None = None
     ingested_at: dt.datetime | None = None
+    status: TransactionStatus = TransactionStatus.BOOKED
 
     @property
     def signed_amount(self) -> Decimal:

@@ -104,6 +104,24 @@ class TransactionsRepository(TenantRepository):
             TransactionAuthorizationRow.account_id == account_id).order_by(TransactionAuthorizationRow.transaction_id))
         return [(transaction_id, TransactionStatus(status), amount) for transaction_id, status, amount in rows]
 
+    async def list_authorizations_newest_first(
+            self, account_id: str, status: TransactionStatus, *, since: dt.datetime | None,
+            until: dt.datetime | None, before: tuple[dt.datetime, str] | None, limit: int) -> list[Transaction]:
+        """The account's PENDING (or DECLINED) transactions, as list_newest_first pages the booked ones."""
+        row = TransactionAuthorizationRow
+        query = select(row).where(row.tenant_id == self.tenant_id, row.account_id == account_id,
+                                  row.status == status.value)
+        if since is not None:
+            query = query.where(row.posted_at >= since)
+        if until is not None:
+            query = query.where(row.posted_at < until)
+        rows = await self.session.scalars(keyset_page(
+            query, [row.posted_at, row.transaction_id], before, limit, descending=True))
+        return [Transaction(
+            transaction_id=r.transaction_id, account_id=r.account_id, amount=abs(r.signed_amount), currency=r.currency,
+            direction=Direction(r.direction), posted_at=r.posted_at, description=r.description, category=r.category,
+            ingested_at=r.ingested_at, status=TransactionStatus(r.status)) for r in rows]
+
     # -- the history an unusual-activity baseline is judged against (server.domain.engagement.baseline)
 
     async def customers_debits(self, customer_ids: set[str], since: dt.datetime, until: dt.datetime,

@@ -942,10 +942,15 @@ class ListTransactionsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     DATE_RANGE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """accounts/{account_id}"""
     page_size: _builtins.int
     page_token: _builtins.str
+    status: Global___TransactionStatus.ValueType
+    """Which transactions: BOOKED (unset) lists the booked ones; PENDING or DECLINED lists those kept apart
+    (docs/services/ingest.md#transaction-status), which moved no balance.
+    """
     @_builtins.property
     def date_range(self) -> _date_pb2.DateRange:
         """Posting dates (UTC) to include."""
@@ -957,10 +962,11 @@ class ListTransactionsRequest(_message.Message):
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
         date_range: _date_pb2.DateRange | None = ...,
+        status: Global___TransactionStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["date_range", b"date_range"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["date_range", b"date_range", "page_size", b"page_size", "page_token", b"page_token", "parent", b"parent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date_range", b"date_range", "page_size", b"page_size", "page_token", b"page_token", "parent", b"parent", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
