@@ -25,6 +25,7 @@ from server.domain.auth import Role
 from server.pass_web_service import pass_web_service_app
 from server.store.engagement_models import DeliveryRow
 from tests.integration.test_insight_batches import run_worker
+from tests.support.builders import stream, transaction
 from tests.support.pkpass import open_pkpass
 from tests.support.yes_bank import add_customer, published_app
 
@@ -267,4 +268,42 @@ async def test_the_pass_web_service_refuses_what_no_wallet_sends(server, setting
         assert (await wallet.post(registration, json={"pushToken": "p"}, headers=auth)).status_code == 401
     async with httpx.AsyncClient(base_url=f"{pass_web_service}/passes/%00") as wallet:
         assert (await wallet.get(f"/v1/passes/{PASS_TYPE}/{serial}", headers=auth)).status_code == 401
+
+
+async def test_a_card_payment_ingested_updates_the_pass_on_the_device(server, settings, tenant, service_stubs,
+                                                                      provider_sink, smtp_sink, pass_web_service):
+    """A transaction alert bound to a PASS-only event: the payment ingested goes through the worker (the
+    bus handler records the update, dispatch pushes), and the device fetches the pass with its new
+    balance."""
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        cards = await set_up_store_cards(admin, provider_sink, smtp_sink, pass_web_service)
+        like = await admin.engagement.GetEvent(pb.GetEventRequest(name=cards.balance))
+        card = pb.PassContent(pass_type_identifier=PASS_TYPE,
+                              message="Balance {{ transaction.balance }} {{ transaction.currency }}")
+        balance = await admin.engagement.CreateEvent(pb.CreateEventRequest(event=pb.Event(
+            display_name="Card payment", description="Paid with the card", event_type=like.event_type, app=like.app,
+            messages=[pb.EventMessage(channel=pb.CHANNEL_PASS, content=pb.MessageContent(**{"pass": card}))])))
+        await admin.engagement.CreateTransactionAlert(pb.CreateTransactionAlertRequest(
+            transaction_alert=pb.TransactionAlert(event=balance.name, directions=["DEBIT"])))
+    await add_customer(service_stubs, "", push_token="")
+    await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+        event=cards.new_card, customer_id="lisa-customer", data={"balance": "0 CZK"}))
+    await run_worker(settings)
+    [mail] = await smtp_sink.wait_for(1)
+    card = open_pkpass(next(mail.iter_attachments()).get_content(), cards.certificate).pass_json
+    serial, auth = card["serialNumber"], {"Authorization": f"ApplePass {card['authenticationToken']}"}
+    async with httpx.AsyncClient(base_url=card["webServiceURL"]) as wallet:
+        registered = await wallet.post(f"/v1/devices/iphone/registrations/{PASS_TYPE}/{serial}",
+                                       json={"pushToken": "iphone-push"}, headers=auth)
+        assert registered.status_code == 201
+        await service_stubs.ingest.IngestTransactions(stream([
+            transaction("t-1", "lisa-customer-chk", "1000.00", "CREDIT", currency="CZK"),
+            transaction("t-2", "lisa-customer-chk", "250.00", "DEBIT", currency="CZK")]))
+        await run_worker(settings)
+        [push] = await provider_sink.wait_for("apple_pass", 1)
+        assert push.path.endswith("/3/device/iphone-push")
+        fetched = await wallet.get(f"/v1/passes/{PASS_TYPE}/{serial}", headers=auth)
+        assert fetched.status_code == 200
+        shown = open_pkpass(fetched.content, cards.certificate).pass_json["storeCard"]["primaryFields"][0]["value"]
+        assert shown == "Balance 750.00 CZK"
 
