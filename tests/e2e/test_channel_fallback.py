@@ -132,6 +132,26 @@ async def test_push_delivered_ends_the_chain_before_sms(server, settings, tenant
     await admin.close()
 
 
+async def test_an_app_reporting_before_the_push_is_recorded_as_sent_still_ends_the_chain(
+        server, settings, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint):
+    admin, bank = await _bank(server, tenant, smtp_sink, provider_sink,
+                              policy((pb.CHANNEL_PUSH, SHORT), (pb.CHANNEL_SMS, None)))
+    await add_customer(service_stubs, bank.app)
+    provider_sink.report_before_answering("fcm", "DELIVERED")  # while the worker waits on FCM's answer
+    planned = await _trigger(service_stubs, bank)
+    await run_worker(settings)
+    assert provider_sink.early_report_answers == [204]
+    await _past_deadline(planned[pb.CHANNEL_PUSH])
+    await run_worker(settings)
+    now = await _now(admin, planned)
+    push = now[pb.CHANNEL_PUSH]
+    assert (push.state, push.fallback.state) == (pb.DELIVERED, pb.FALLBACK_STEP_DELIVERED)
+    assert push.HasField("sent_time") and push.HasField("delivered_time")
+    assert (now[pb.CHANNEL_SMS].state, now[pb.CHANNEL_SMS].skip_reason) == (pb.SKIPPED, "FALLBACK_NOT_NEEDED")
+    assert provider_sink.requests.get("twilio", 0) == 0
+    await admin.close()
+
+
 async def test_push_not_delivered_in_time_falls_back_to_sms_and_its_delivery_ends_the_chain(
         server, settings, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint):
     admin, bank = await _bank(server, tenant, smtp_sink, provider_sink,

@@ -21,6 +21,7 @@ from server.domain.engagement.entities import (
     FallbackStep,
 )
 from server.domain.engagement.fallback import NOT_NEEDED, Move, next_moves, plan_chain, validate_policy
+from server.domain.engagement.receipts import parse_receipt, push_receipt_applies
 from server.domain.errors import InvalidArgument
 
 T0 = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
@@ -153,3 +154,24 @@ def test_random_histories_never_send_twice_or_after_a_delivery(order, waits, add
     assert started == sorted(started)
     for earlier in (d for d in chain.values() if d.fallback and d.fallback.step < max(started, default=0)):
         assert earlier.fallback.state is not FallbackState.WAITING
+
+
+@pytest.mark.parametrize(("current", "reported", "applies"), [
+    (DeliveryState.SENDING, DeliveryState.DELIVERED, True),  # the app reports before the send is recorded
+    (DeliveryState.SENDING, DeliveryState.FAILED, False),  # the provider's answer decides that
+    (DeliveryState.SENT, DeliveryState.FAILED, True), (DeliveryState.FAILED, DeliveryState.DELIVERED, True),
+    (DeliveryState.DELIVERED, DeliveryState.FAILED, False), (DeliveryState.QUEUED, DeliveryState.DELIVERED, False),
+    (DeliveryState.HELD, DeliveryState.DELIVERED, False),
+])
+def test_which_app_reports_change_a_push(current, reported, applies):
+    assert push_receipt_applies(current, reported) is applies
+
+
+def test_an_apps_report_is_read_by_delivery_id():
+    report = parse_receipt("fcm", {"delivery_id": "d1", "status": "delivered"})
+    assert (report.delivery_id, report.status, report.provider_message_id) == ("d1", "DELIVERED", "")
+    assert parse_receipt("apns", {"delivery_id": "d1", "status": "FAILED"}).status == "FAILED"
+    assert parse_receipt("fcm", {"delivery_id": "d1", "status": "opened"}) is None
+    assert parse_receipt("fcm", {"status": "DELIVERED"}) is None
+    assert parse_receipt("fcm", {"delivery_id": "a\x00b", "status": "DELIVERED"}) is None
+

@@ -100,6 +100,15 @@ def receipt_applies(current: DeliveryState, reported: DeliveryState) -> bool:
     return False
 
 
+def push_receipt_applies(current: DeliveryState, reported: DeliveryState) -> bool:
+    """An app's report of a push (channel fallback): as receipt_applies, and a DELIVERED one also while
+    the worker still waits on the provider's answer (SENDING), as a fast push's app can report: the app
+    has the message in hand, whatever the provider then answers. The send's answer, recorded only for a
+    delivery still SENDING, then leaves it DELIVERED."""
+    return receipt_applies(current, reported) or (current is DeliveryState.SENDING
+                                                  and reported is DeliveryState.DELIVERED)
+
+
 def twilio_signature(auth_token: str, url: str, form: Mapping[str, str]) -> str:
     """Twilio's scheme: HMAC-SHA1 over the full URL followed by each form key and value, keys sorted."""
     payload = url + "".join(f"{key}{form[key]}" for key in sorted(form))

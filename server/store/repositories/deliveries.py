@@ -13,7 +13,12 @@ from sqlalchemy.dialects import postgresql
 from server.domain.engagement.delivery_outbox import FinishedSend, RecordedTrigger
 from server.domain.engagement.entities import Channel, Delivery, DeliveryState, FallbackMark, FallbackState
 from server.domain.engagement.fallback import NOT_NEEDED, ChainMove, Move
-from server.domain.engagement.receipts import DeliveryReceipt, could_name_a_message, receipt_applies
+from server.domain.engagement.receipts import (
+    DeliveryReceipt,
+    could_name_a_message,
+    push_receipt_applies,
+    receipt_applies,
+)
 from server.store import driver
 from server.store.engagement_models import DeliveryRow, TriggerRow
 from server.store.keyset import keyset_page
@@ -354,11 +359,13 @@ class DeliveriesRepository(TenantRepository):
         if row is None:
             return None
         state = DeliveryState(receipt.status)
-        if receipt_applies(DeliveryState(row.state), state):
+        applies = push_receipt_applies if receipt.delivery_id else receipt_applies
+        if applies(DeliveryState(row.state), state):
             row.state = state.value
             row.updated_at = now
             if state is DeliveryState.DELIVERED:
                 row.delivered_at = now
+                row.sent_at = row.sent_at or now  # a push's app can report before the send's answer is recorded
                 row.error_code, row.error_message = "", ""  # an earlier failure report no longer holds
             if receipt.error_code or receipt.error_message:
                 row.error_code = storable(receipt.error_code, 64)

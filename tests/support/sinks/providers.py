@@ -92,7 +92,8 @@ class ProviderSink:
 
     def report_before_answering(self, provider: str, status: str) -> None:
         """Be a fast provider (Vonage or Clickatell): report each accepted message's delivery to its
-        callback URL before answering the request that sent it."""
+        callback URL before answering the request that sent it; for FCM, be the app that got the push
+        and reports it to the push's receipt URL before FCM answers."""
         self._early_reports[provider] = status
 
     def delay(self, provider: str, seconds: float) -> None:
@@ -158,6 +159,10 @@ class ProviderSink:
             if provider == "vonage":
                 answer = await session.get(record.body["callback"], params={
                     "messageId": record.response_id, "status": status, "err-code": "0"})
+            elif provider == "fcm":  # the app that got the push reports it, to the URL the push carried
+                data = record.body["message"]["data"]
+                answer = await session.post(data["receipt_url"], json={"delivery_id": data["delivery_id"],
+                                                                       "status": status})
             else:
                 answer = await session.post(record.body["callbackUrl"], json={
                     "apiMessageId": record.response_id, "status": status})
