@@ -6,9 +6,11 @@ configuration bound to one app never sends another app's pushes, however recentl
 import grpc
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
+from engage.ingest.v1 import ingest_service_pb2 as ingest
 from server.domain.auth import Role
 from tests.integration.test_insight_batches import run_worker
-from tests.support.builders import failure
+from tests.support.builders import customer, failure
+from tests.support.keys import apns_key_pem
 from tests.support.yes_bank import add_customer, published_app
 
 
@@ -51,6 +53,45 @@ async def test_each_apps_push_goes_with_its_own_credentials(server, settings, te
     assert sent == {"device-0": ("/v1/projects/wallet-project/messages:send", "Bearer wallet-token"),
                     "device-1": ("/v1/projects/cards-project/messages:send", "Bearer cards-token"),
                     "device-2": ("/v1/projects/bank-project/messages:send", "Bearer bank-token")}
+
+
+def apns(provider_sink, topic: str, app: str = "") -> pb.CreateChannelConfigRequest:
+    return pb.CreateChannelConfigRequest(channel_config=pb.ChannelConfig(
+        channel=pb.CHANNEL_PUSH, provider="apns", app=app,
+        settings={"base_url": provider_sink.base_url, "topic": topic, "team_id": "TEAM123456", "key_id": "KEY1234567"},
+        secrets={"private_key": apns_key_pem()}))
+
+
+async def test_an_app_with_its_own_apns_key_keeps_the_tenants_fcm(server, settings, tenant, service_stubs,
+                                                                  provider_sink):
+    """Credentials are per app and per provider: the wallet app's iPhones get its own APNs topic, its
+    Android phones the bank's FCM project (it has no FCM configuration of its own), and another app's
+    iPhones the bank's APNs topic."""
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        e = admin.engagement
+        wallet, kind = await published_app(e, "Wallet", [pb.PLATFORM_APPLE, pb.PLATFORM_ANDROID], "Notices")
+        cards = await e.CreateApp(pb.CreateAppRequest(app=pb.App(display_name="Cards", category="BANKING",
+                                                                 platforms=[pb.PLATFORM_APPLE])))
+        await e.PublishApp(pb.PublishAppRequest(name=cards.name))
+        await e.CreateChannelConfig(apns(provider_sink, "com.bank.wallet", wallet.name))
+        await e.CreateChannelConfig(apns(provider_sink, "com.bank.app"))
+        await e.CreateChannelConfig(fcm(provider_sink, "bank-project", "bank-token"))
+        events = {app.name: await _push_event(e, app, kind) for app in (wallet, cards)}
+    await service_stubs.ingest.UpsertCustomer(ingest.UpsertCustomerRequest(customer=customer("c1")))
+    await service_stubs.ingest.UpsertCustomer(ingest.UpsertCustomerRequest(customer=customer("c2")))
+    await service_stubs.engagement.UpsertContact(pb.UpsertContactRequest(contact=pb.Contact(customer_id="c1", devices=[
+        pb.Device(app=wallet.name, platform=pb.PLATFORM_APPLE, push_token="wallet-iphone"),
+        pb.Device(app=wallet.name, platform=pb.PLATFORM_ANDROID, push_token="wallet-android")])))
+    await service_stubs.engagement.UpsertContact(pb.UpsertContactRequest(contact=pb.Contact(customer_id="c2", devices=[
+        pb.Device(app=cards.name, platform=pb.PLATFORM_APPLE, push_token="cards-iphone")])))
+    for customer_id, app in (("c1", wallet), ("c2", cards)):
+        await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+            event=events[app.name], customer_id=customer_id, data={"note": "hello"}))
+    await run_worker(settings)
+    assert sorted((r.path.rsplit("/", 1)[1], r.headers["apns-topic"]) for r in provider_sink.received("apns")) == \
+        [("cards-iphone", "com.bank.app"), ("wallet-iphone", "com.bank.wallet")]
+    assert [(r.body["message"]["token"], r.path) for r in provider_sink.received("fcm")] == \
+        [("wallet-android", "/v1/projects/bank-project/messages:send")]
 
 
 async def test_binding_a_configuration_to_an_app_is_checked(server, tenant, provider_sink):
