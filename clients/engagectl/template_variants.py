@@ -22,7 +22,7 @@ CONTENT_FIELDS: dict[int, tuple[str, dict[str, str]]] = {
                                "rich_text": "rich_text"}),
     pb.CHANNEL_SMS: ("sms", {"text": "text"}),
     pb.CHANNEL_EMAIL: ("email", {"subject": "subject", "html": "html", "text": "text"}),
-    pb.CHANNEL_PASS: ("pass", {"pass_type": "pass_type_identifier", "message": "message"}),
+    pb.CHANNEL_PASS: ("pass", {"pass_type": "pass_type_identifier", "message": "message", "label": "label"}),
 }
 OPTION = "--variant"
 

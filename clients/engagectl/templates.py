@@ -39,7 +39,8 @@ def _row(t: pb.Template) -> list[str]:
 
 def content_options(channel_number: int, title: str | None, body: str | None, image_url: str | None,
                     rich_text: str | None, text: str | None, subject: str | None, html: str | None,
-                    html_file: Path | None, pass_type: str | None, message: str | None) -> pb.MessageContent:
+                    html_file: Path | None, pass_type: str | None, message: str | None,
+                    label: str | None = None) -> pb.MessageContent:
     if channel_number == pb.CHANNEL_PUSH:
         return pb.MessageContent(push=pb.PushContent(title=title or "", body=body or "", image_url=image_url or "",
                                                      rich_text=rich_text or ""))
@@ -49,7 +50,8 @@ def content_options(channel_number: int, title: str | None, body: str | None, im
         html_text = html_file.read_text() if html_file else html or ""
         return pb.MessageContent(email=pb.EmailContent(subject=subject or "", html=html_text, text=text or ""))
     content = pb.MessageContent()
-    getattr(content, "pass").CopyFrom(pb.PassContent(pass_type_identifier=pass_type or "", message=message or ""))
+    getattr(content, "pass").CopyFrom(pb.PassContent(pass_type_identifier=pass_type or "", message=message or "",
+                                                     label=label or ""))
     return content
 
 
@@ -64,6 +66,7 @@ HTML = typer.Option(None, "--html", metavar="HTML", help="EMAIL: the HTML part."
 HTML_FILE = typer.Option(None, "--html-file", metavar="FILE", help="EMAIL: the HTML part from a file.")
 PASS_TYPE = typer.Option(None, "--pass-type", metavar="PASS_TYPE_ID", help="PASS: the pass type identifier.")
 MESSAGE = typer.Option(None, "--message", metavar="TEXT", help="PASS: the message.")
+LABEL = typer.Option(None, "--label", metavar="TEXT", help="PASS: the label above the message, e.g. Balance.")
 VARIANT = typer.Option([], "--variant", metavar="PERSONA=CONTENT",
                        help="Content for a persona's members: a JSON object of the content options above "
                             "without their dashes, e.g. {\"text\": \"...\"}, or @FILE holding one; repeat "
@@ -77,7 +80,7 @@ def create(ctx: typer.Context,
            title: str | None = TITLE, body: str | None = BODY, image_url: str | None = IMAGE_URL,
            rich_text: str | None = RICH_TEXT, text: str | None = TEXT, subject: str | None = SUBJECT,
            html: str | None = HTML, html_file: Path | None = HTML_FILE, pass_type: str | None = PASS_TYPE,
-           message: str | None = MESSAGE, variant: list[str] = VARIANT) -> None:
+           message: str | None = MESSAGE, label: str | None = LABEL, variant: list[str] = VARIANT) -> None:
     """Creates a template; text may use tokens such as {{ transaction.amount }} and {{ data.KEY }}, and
     {{ persona.PERSONA.TOKEN }}; --variant gives a persona's members other content.
 
@@ -89,7 +92,7 @@ def create(ctx: typer.Context,
     cli = cli_context(ctx)
     number = channel(channel_)
     template = pb.Template(display_name=name_, channel=number, content=content_options(
-        number, title, body, image_url, rich_text, text, subject, html, html_file, pass_type, message),
+        number, title, body, image_url, rich_text, text, subject, html, html_file, pass_type, message, label),
         variants=variants(variant, number))
     emit_record("template", cli.call(lambda s: s.engagement.CreateTemplate(pb.CreateTemplateRequest(
         template=template))))
@@ -156,7 +159,7 @@ def update(ctx: typer.Context,
            title: str | None = TITLE, body: str | None = BODY, image_url: str | None = IMAGE_URL,
            rich_text: str | None = RICH_TEXT, text: str | None = TEXT, subject: str | None = SUBJECT,
            html: str | None = HTML, html_file: Path | None = HTML_FILE, pass_type: str | None = PASS_TYPE,
-           message: str | None = MESSAGE,
+           message: str | None = MESSAGE, label: str | None = LABEL,
            variant: list[str] = typer.Option([], "--variant", metavar="PERSONA=CONTENT",
                                              help="Replaces all the persona variants (as create takes them); "
                                                   "repeat."),
@@ -174,7 +177,7 @@ def update(ctx: typer.Context,
     cli = cli_context(ctx)
     given = {"title": title, "body": body, "image_url": image_url, "rich_text": rich_text, "text": text,
              "subject": subject, "html": html_file.read_text() if html_file else html, "pass_type": pass_type,
-             "message": message}
+             "message": message, "label": label}
     if variant and clear_variants:
         raise typer.BadParameter("give --variant or --clear-variants, not both", param_hint="--clear-variants")
     content_given = any(value is not None for value in given.values())

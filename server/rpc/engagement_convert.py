@@ -43,7 +43,7 @@ from server.rpc.convert import timestamp_from_proto, timestamp_to_proto
 
 CONTENT_FIELD = {Channel.PUSH: "push", Channel.SMS: "sms", Channel.EMAIL: "email", Channel.PASS: "pass"}
 CONTENT_PARTS = {"push": ("title", "body", "image_url", "rich_text"), "sms": ("text",),
-                 "email": ("subject", "html", "text"), "pass": ("pass_type_identifier", "message")}
+                 "email": ("subject", "html", "text"), "pass": ("pass_type_identifier", "message", "label")}
 
 
 def resource_id(name: str, collection: str, path: str, required: bool = True) -> str:

@@ -74,8 +74,8 @@ def plan_passes(customer_id: str, rendered: Sequence[Mapping[str, str]], carried
     plan = PassPlan()
     for content in rendered:
         pass_type = content.get("pass_type_identifier", "")
-        parts = {"message": content.get("message", ""), "organization_name": organization,
-                 "description": description}
+        parts = {"message": content.get("message", ""), "label": content.get("label", ""),
+                 "organization_name": organization, "description": description}
         held = [p for p in wallet.held.get(customer_id, ()) if p.pass_type_identifier == pass_type]
         for issued in held:
             plan.writes.append((replace(issued, parts=parts, updated_at=_next_version(issued.updated_at, now)), False))

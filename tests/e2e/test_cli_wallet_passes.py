@@ -49,7 +49,7 @@ async def test_a_store_card_through_engagectl(engagectl, server, settings, tenan
              "--setting", f"base_url={provider_sink.base_url}", "--setting", "account_sid=AC" + "0" * 32,
              "--setting", "from_number=+15005550006", "--secret", "auth_token=twilio-token")
     card = await ok("templates", "create", "--channel", "PASS", "--name", "Store card", "--pass-type", PASS_TYPE,
-                    "--message", "Balance {{ data.balance }}")
+                    "--message", "{{ data.balance }}", "--label", "Balance")
     event_of = ("--event-type", kind["name"], "--app", app["application_id"], "--message", f"PASS={card['name']}")
     new_card = await ok("events", "create", "--name", "Store card", "--description", "A new store card", *event_of,
                         "--email-subject", "Your store card", "--email-text", "Open the attached card in Wallet.",
@@ -65,12 +65,13 @@ async def test_a_store_card_through_engagectl(engagectl, server, settings, tenan
     certificate = x509.load_pem_x509_certificate(files["certificate_pem"])
     issued = open_pkpass(attachment.get_content(), certificate).pass_json
     assert issued["webServiceURL"] == f"https://wallet.yesbank.example/passes/{tenant}"
-    assert issued["storeCard"]["primaryFields"][0]["value"] == "Balance 120 CZK"
+    [field] = issued["storeCard"]["primaryFields"]
+    assert (field["label"], field["value"]) == ("Balance", "120 CZK")
     [sms] = await provider_sink.wait_for("twilio", 1)
     assert sms.body["Body"].startswith(f"Your store card: https://wallet.yesbank.example/passes/{tenant}/downloads/")
     await ok("events", "trigger", balance["event_id"], "--customer", "lisa-customer", "--data", "balance=80 CZK")
     [listed] = await ok("passes", "list", "--customer", "lisa-customer")
     assert (listed["serial_number"], listed["pass_type_identifier"], listed["message"]) == (
-        issued["serialNumber"], PASS_TYPE, "Balance 80 CZK")
+        issued["serialNumber"], PASS_TYPE, "80 CZK")
     shown = await engagectl("passes", "list", token=lisa)
     assert shown.exit_code == 0 and issued["serialNumber"] in shown.stdout

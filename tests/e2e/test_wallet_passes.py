@@ -72,7 +72,7 @@ async def set_up_store_cards(admin, provider_sink, smtp_sink, web_service: str) 
         settings={"base_url": provider_sink.base_url, "account_sid": "AC" + "0" * 32, "from_number": "+15005550006"},
         secrets={"auth_token": "twilio-token"})))
     card = pb.EventMessage(channel=pb.CHANNEL_PASS, content=pb.MessageContent(**{"pass": pb.PassContent(
-        pass_type_identifier=PASS_TYPE, message="Balance {{ data.balance }}")}))
+        pass_type_identifier=PASS_TYPE, message="{{ data.balance }}", label="Balance")}))
     new_card = await e.CreateEvent(pb.CreateEventRequest(event=pb.Event(
         display_name="Store card", description="A new Yes Bank store card", event_type=kind.name, app=app.name,
         messages=[card,
@@ -113,7 +113,8 @@ async def test_a_new_pass_arrives_by_email_and_sms_and_its_update_is_fetched_by_
     assert card["passTypeIdentifier"] == PASS_TYPE and card["teamIdentifier"] == "A1B2C3D4E5"
     assert card["webServiceURL"] == f"{pass_web_service}/passes/{tenant}"
     assert card["organizationName"] == tenant and card["description"] == "Store card"
-    assert card["storeCard"]["primaryFields"][0]["value"] == "Balance 120 CZK"
+    assert card["storeCard"]["primaryFields"][0] == {"key": "message", "label": "Balance", "value": "120 CZK",
+                                                     "changeMessage": "%@"}
     assert len(token) >= 16
     # The pass (its token) and the link were kept sealed until sent, and are wiped now.
     async with server.services.database.sessions() as session:
@@ -152,8 +153,7 @@ async def test_a_new_pass_arrives_by_email_and_sms_and_its_update_is_fetched_by_
                                 token=server.token(tenant, Role.BANK_ADMIN, "lisa"))
         assert shown.exit_code == 0, shown.stderr
         [record] = json.loads(shown.stdout)
-        assert (record["serial_number"], record["registered_devices"], record["message"]) == (
-            serial, 1, "Balance 120 CZK")
+        assert (record["serial_number"], record["registered_devices"], record["message"]) == (serial, 1, "120 CZK")
         unchanged = await wallet.get(f"/v1/passes/{PASS_TYPE}/{serial}",
                                      headers={**auth, "If-Modified-Since": first.headers["Last-Modified"]})
         assert unchanged.status_code == 304
@@ -177,7 +177,7 @@ async def test_a_new_pass_arrives_by_email_and_sms_and_its_update_is_fetched_by_
         assert fetched.status_code == 200
         new = open_pkpass(fetched.content, cards.certificate).pass_json
         assert new["serialNumber"] == serial and new["authenticationToken"] == token
-        assert new["storeCard"]["primaryFields"][0]["value"] == "Balance 80 CZK"
+        assert new["storeCard"]["primaryFields"][0]["value"] == "80 CZK"
         assert (await wallet.get(f"/v1/passes/{PASS_TYPE}/{serial}",
                                  headers={"Authorization": "ApplePass nope"})).status_code == 401
         assert (await wallet.post("/v1/log", json={"logs": ["Web service error: none"]})).status_code == 200

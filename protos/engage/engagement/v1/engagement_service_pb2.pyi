@@ -1109,17 +1109,22 @@ class PassContent(_message.Message):
 
     PASS_TYPE_IDENTIFIER_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
     pass_type_identifier: _builtins.str
     message: _builtins.str
+    """What the pass shows (a store card's one field); Wallet shows a new one on the lock screen."""
+    label: _builtins.str
+    """Optional: the field's label above the message, e.g. "Balance"."""
     def __init__(
         self,
         *,
         pass_type_identifier: _builtins.str = ...,
         message: _builtins.str = ...,
+        label: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "pass_type_identifier", b"pass_type_identifier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["label", b"label", "message", b"message", "pass_type_identifier", b"pass_type_identifier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
