@@ -16,7 +16,7 @@ from server.domain.auth import Caller, Role
 from server.domain.engagement.alerts import matches
 from server.domain.engagement.baseline import above_baseline
 from server.domain.engagement.entities import Delivery, DeliveryState, Event, TransactionAlert
-from server.domain.engagement.fallback import ChainMove, Move, next_moves
+from server.domain.engagement.fallback import Gate, Move, Verdict, next_moves
 from server.domain.engagement.preferences import MessageClass, decide
 from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt, could_name_a_message
 from server.domain.errors import DomainError, FieldViolation, InvalidArgument, not_found
@@ -495,7 +495,7 @@ async def _move_chain(uow: UnitOfWork, trigger_key: str, now: dt.datetime) -> li
     if not moves:
         return []
     if any(m.move is Move.RELEASE for m in moves):
-        moves = await _after_quiet_hours(uow, chain, moves, now)
+        moves = next_moves(chain, now, await _customer_gate(uow, chain))
     released = set(await uow.deliveries.move_chain(moves, now, now + PARK_HORIZON))
     by_id = {d.delivery_id: d for d in chain}
     found = [dataclasses.replace(by_id[m.delivery_id], state=DeliveryState.QUEUED, next_attempt_at=m.due,
@@ -505,30 +505,23 @@ async def _move_chain(uow: UnitOfWork, trigger_key: str, now: dt.datetime) -> li
     return found
 
 
-async def _after_quiet_hours(uow: UnitOfWork, chain: list[Delivery], moves: list[ChainMove], now: dt.datetime
-                             ) -> list[ChainMove]:
-    """The released steps wait out the customer's quiet hours as they are now (the chain may move on
-    hours after the trigger, into the night): their due time, and their deadline with it, move to the
-    end of the quiet hours."""
+async def _customer_gate(uow: UnitOfWork, chain: list[Delivery]) -> Gate:
+    """The customer's preferences as they are now, for the held deliveries of a step that starts: the
+    chain may move on hours after the trigger, after the customer opted out of a channel, or into the
+    night (quiet hours)."""
     first = chain[0]
     contact = await uow.contacts.get(first.customer_id)
-    if contact is None or contact.preferences.quiet_hours is None:
-        return moves
+    if contact is None:
+        return lambda delivery, now: Verdict()
     event = await uow.events.get(first.event_id)
     preferences = channel_preferences(contact)
-    by_id = {d.delivery_id: d for d in chain}
-    waited = []
-    for move in moves:
-        delivery = by_id[move.delivery_id]
-        if move.move is Move.RELEASE and move.due is not None:
-            decision = decide(str(delivery.channel), event.event_type_id if event else None,
-                              MessageClass(delivery.message_class), preferences, delivery.address or None, now)
-            if decision.defer_until is not None and decision.defer_until > move.due:
-                late = decision.defer_until - move.due
-                move = dataclasses.replace(move, due=decision.defer_until, mark=dataclasses.replace(
-                    move.mark, deadline=move.mark.deadline + late if move.mark.deadline else None))
-        waited.append(move)
-    return waited
+
+    def gate(delivery: Delivery, now: dt.datetime) -> Verdict:
+        decision = decide(str(delivery.channel), event.event_type_id if event else None,
+                          MessageClass(delivery.message_class), preferences, delivery.address or None, now)
+        return Verdict(decision.skip_reason or "", decision.defer_until)
+
+    return gate
 
 
 def _called_trigger(event: Event, customer: Customer, data: dict[str, str], key: str) -> Trigger:

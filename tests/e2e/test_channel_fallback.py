@@ -276,6 +276,24 @@ async def test_a_step_released_in_the_customers_quiet_hours_waits_them_out(
     await admin.close()
 
 
+async def test_a_step_the_customer_opted_out_of_since_the_trigger_is_passed_over(
+        server, settings, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint):
+    admin, bank = await _bank(server, tenant, smtp_sink, provider_sink,
+                              policy((pb.CHANNEL_PUSH, SHORT), (pb.CHANNEL_SMS, LONG), (pb.CHANNEL_EMAIL, None)))
+    await add_customer(service_stubs, bank.app)
+    planned = await _trigger(service_stubs, bank)
+    await add_customer(service_stubs, bank.app, preferences=pb.Preferences(opted_out_channels=[pb.CHANNEL_SMS]),
+                       with_account=False)
+    await _past_deadline(planned[pb.CHANNEL_PUSH])
+    await run_worker(settings)
+    assert _counts(provider_sink, smtp_sink) == (1, 0, 1)
+    now = await _now(admin, planned)
+    assert (now[pb.CHANNEL_SMS].state, now[pb.CHANNEL_SMS].skip_reason, now[pb.CHANNEL_SMS].fallback.state) == \
+        (pb.SKIPPED, "OPTED_OUT_CHANNEL", pb.FALLBACK_STEP_SKIPPED)
+    assert (now[pb.CHANNEL_EMAIL].state, now[pb.CHANNEL_EMAIL].fallback.state) == (pb.SENT, pb.FALLBACK_STEP_CURRENT)
+    await admin.close()
+
+
 async def test_batch_triggers_plan_a_chain_each(server, settings, tenant, service_stubs, smtp_sink, provider_sink,
                                                 receipts_endpoint):
     admin, bank = await _bank(server, tenant, smtp_sink, provider_sink,

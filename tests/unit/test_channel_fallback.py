@@ -20,7 +20,7 @@ from server.domain.engagement.entities import (
     FallbackState,
     FallbackStep,
 )
-from server.domain.engagement.fallback import NOT_NEEDED, Move, next_moves, plan_chain, validate_policy
+from server.domain.engagement.fallback import NOT_NEEDED, Move, Verdict, next_moves, plan_chain, validate_policy
 from server.domain.engagement.receipts import parse_receipt, push_receipt_applies
 from server.domain.errors import InvalidArgument
 
@@ -116,8 +116,9 @@ CHANNELS = [Channel.PUSH, Channel.SMS, Channel.EMAIL]
 @given(st.permutations(CHANNELS), st.lists(st.integers(1, 60), min_size=3, max_size=3),
        st.lists(st.tuples(st.sampled_from(CHANNELS), st.integers(0, 2)), min_size=1, max_size=5),
        st.lists(st.tuples(st.sampled_from(["DELIVERED", "FAILED", "DEAD", "TICK", "SENT"]), st.integers(0, 9),
-                          st.integers(0, 90)), max_size=12))
-def test_random_histories_never_send_twice_or_after_a_delivery(order, waits, addresses, history):
+                          st.integers(0, 90)), max_size=12),
+       st.sets(st.integers(0, 4)))
+def test_random_histories_never_send_twice_or_after_a_delivery(order, waits, addresses, history, opted_out):
     policy = FallbackPolicy(tuple(FallbackStep(c, dt.timedelta(minutes=w)) for c, w in zip(order, waits, strict=True)))
     planned_input = []
     for index, (channel, kind) in enumerate(addresses):  # kind 0: no address; 1-2: one address each
@@ -126,6 +127,11 @@ def test_random_histories_never_send_twice_or_after_a_delivery(order, waits, add
     planned = plan_chain(planned_input, policy, T0)
     chain = {d.delivery_id: d for d in planned}
     sent = [d.delivery_id for d in planned if d.state is DeliveryState.QUEUED]
+    planned_sent = list(sent)
+
+    def gate(d: Delivery, now: dt.datetime) -> Verdict:  # the customer opted out of these since the trigger
+        return Verdict("OPTED_OUT_CHANNEL") if int(d.delivery_id[1:]) in opted_out else Verdict()
+
     assert len({chain[i].fallback.step for i in sent}) <= 1  # one step goes at once
     now, delivered_at = T0, None
     for event, pick, minutes in history:
@@ -140,15 +146,16 @@ def test_random_histories_never_send_twice_or_after_a_delivery(order, waits, add
                 if new is DeliveryState.DELIVERED and delivered_at is None:
                     delivered_at = len(sent)
         before = len(sent)
-        moves = next_moves(list(chain.values()), now)
+        moves = next_moves(list(chain.values()), now, gate)
         _apply(chain, moves, sent)
         if delivered_at is not None:
             assert len(sent) == before, "nothing is sent once a message of the chain was delivered"
         # Deciding again at once changes nothing.
-        assert next_moves(list(chain.values()), now) == []
+        assert next_moves(list(chain.values()), now, gate) == []
         currents = {d.fallback.step for d in chain.values() if d.fallback.state is FallbackState.CURRENT}
         assert len(currents) <= 1
     assert len(sent) == len(set(sent)), "no delivery is released twice"
+    assert not {f"d{i}" for i in opted_out} & set(sent[len(planned_sent):]), "the gate's refusals never go"
     # Steps start in the policy's order, each after the one before it ended.
     started = sorted({chain[i].fallback.step for i in sent})
     assert started == sorted(started)
@@ -174,4 +181,20 @@ def test_an_apps_report_is_read_by_delivery_id():
     assert parse_receipt("fcm", {"delivery_id": "d1", "status": "opened"}) is None
     assert parse_receipt("fcm", {"status": "DELIVERED"}) is None
     assert parse_receipt("fcm", {"delivery_id": "a\x00b", "status": "DELIVERED"}) is None
+
+
+def test_a_step_the_customer_opted_out_of_since_the_trigger_is_passed_over():
+    planned = plan_chain([delivery("p", Channel.PUSH), delivery("s", Channel.SMS), delivery("e", Channel.EMAIL)],
+                         PUSH_SMS_EMAIL, T0)
+    later = T0 + 11 * MINUTE
+    quiet_until = later + 60 * MINUTE
+
+    def gate(d: Delivery, now: dt.datetime) -> Verdict:
+        return Verdict("OPTED_OUT_CHANNEL") if d.channel is Channel.SMS else Verdict(due=quiet_until)
+
+    moves = {m.delivery_id: m for m in next_moves(planned, later, gate)}
+    assert (moves["p"].move, moves["p"].mark.state) == (Move.CLOSE, FallbackState.TIMED_OUT)
+    assert (moves["s"].move, moves["s"].mark.state, moves["s"].skip_reason) == \
+        (Move.DROP, FallbackState.SKIPPED, "OPTED_OUT_CHANNEL")
+    assert (moves["e"].move, moves["e"].due, moves["e"].mark.deadline) == (Move.RELEASE, quiet_until, None)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -103,7 +104,7 @@ def _deadline(due: dt.datetime, now: dt.datetime, wait_seconds: int) -> dt.datet
 class Move(StrEnum):
     CLOSE = "CLOSE"  # the step's outcome is decided (fallback state and end time)
     RELEASE = "RELEASE"  # a held delivery goes: QUEUED, its step CURRENT
-    DROP = "DROP"  # a held delivery is never sent: SKIPPED (FALLBACK_NOT_NEEDED)
+    DROP = "DROP"  # a held delivery is never sent: SKIPPED (FALLBACK_NOT_NEEDED, or the gate's reason)
     KEEP_UNTIL_DONE = "KEEP_UNTIL_DONE"  # the current step no longer times out (an earlier one was delivered)
 
 
@@ -117,13 +118,31 @@ class ChainMove:
     expected: FallbackState
     mark: FallbackMark
     due: dt.datetime | None = None  # RELEASE: when it may be sent
+    skip_reason: str = NOT_NEEDED  # DROP: why it is not sent
 
 
-def next_moves(chain: list[Delivery], now: dt.datetime) -> list[ChainMove]:
+@dataclass(frozen=True)
+class Verdict:
+    """What the customer's preferences, as they are when a held delivery's step starts, say of it."""
+
+    skip_reason: str = ""  # not sent after all (OPTED_OUT_CHANNEL, ...): its step is passed over
+    due: dt.datetime | None = None  # not before (quiet hours)
+
+
+Gate = Callable[[Delivery, dt.datetime], Verdict]
+
+
+def _open_gate(delivery: Delivery, now: dt.datetime) -> Verdict:
+    return Verdict()
+
+
+def next_moves(chain: list[Delivery], now: dt.datetime, gate: Gate = _open_gate) -> list[ChainMove]:
     """What a trigger's chain does now, given its deliveries (those with a fallback mark): nothing, or
     the moves that end it (a DELIVERED receipt) or take it to its next step (the current step timed
-    out or failed). Deciding again after the moves are applied gives nothing: a late receipt or a
-    repeated sweep sends nothing twice."""
+    out or failed): the next step with a held delivery that `gate` lets go, the held deliveries it
+    stops passed over as SKIPPED; a released step waits until the gate's `due`, its deadline with it.
+    Deciding again after the moves are applied gives nothing: a late receipt or a repeated sweep sends
+    nothing twice."""
     chain = [d for d in chain if d.fallback is not None]
     moves: list[ChainMove] = []
     marks = {d.delivery_id: d.fallback for d in chain}
@@ -163,14 +182,25 @@ def next_moves(chain: list[Delivery], now: dt.datetime) -> list[ChainMove]:
                       and m.step > step})
     if not waiting:
         return moves
-    released, further = waiting[0], waiting[1:]
-    for d in chain:
-        mark = marks[d.delivery_id]
-        assert mark is not None
-        if mark.step != released or mark.state is not FallbackState.WAITING:
-            continue
-        due = max(d.next_attempt_at, now)
-        deadline = _deadline(due, now, mark.wait_seconds) if further else None
-        moves.append(ChainMove(d.delivery_id, Move.RELEASE, mark.state, dataclasses.replace(
-            mark, state=FallbackState.CURRENT, started_at=now, deadline=deadline), due))
+    for index, number in enumerate(waiting):
+        going: list[tuple[Delivery, FallbackMark, dt.datetime]] = []
+        for d in chain:
+            mark = marks[d.delivery_id]
+            assert mark is not None
+            if mark.step != number or mark.state is not FallbackState.WAITING:
+                continue
+            verdict = gate(d, now)
+            if verdict.skip_reason:  # e.g. the customer opted out of the channel since the trigger
+                moves.append(ChainMove(d.delivery_id, Move.DROP, mark.state, dataclasses.replace(
+                    mark, state=FallbackState.SKIPPED, ended_at=now), skip_reason=verdict.skip_reason))
+            else:
+                going.append((d, mark, max(d.next_attempt_at, now, verdict.due or now)))
+        if not going:
+            continue  # nowhere to send at this step now: on to the next one
+        further = index + 1 < len(waiting)
+        for d, mark, due in going:
+            deadline = due + dt.timedelta(seconds=mark.wait_seconds) if further else None
+            moves.append(ChainMove(d.delivery_id, Move.RELEASE, mark.state, dataclasses.replace(
+                mark, state=FallbackState.CURRENT, started_at=now, deadline=deadline), due))
+        break
     return moves

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 from server.domain.engagement.delivery_outbox import FinishedSend, RecordedTrigger
 from server.domain.engagement.entities import Channel, Delivery, DeliveryState, FallbackMark, FallbackState
-from server.domain.engagement.fallback import NOT_NEEDED, ChainMove, Move
+from server.domain.engagement.fallback import ChainMove, Move
 from server.domain.engagement.receipts import (
     DeliveryReceipt,
     could_name_a_message,
@@ -213,7 +213,8 @@ class DeliveriesRepository(TenantRepository):
                               enqueued_at=move.due if move.due <= queued_until else None)
                 conditions.append(DeliveryRow.state == DeliveryState.HELD.value)
             elif move.move is Move.DROP:
-                values.update(state=DeliveryState.SKIPPED.value, skip_reason=NOT_NEEDED, content={}, updated_at=now)
+                values.update(state=DeliveryState.SKIPPED.value, skip_reason=move.skip_reason, content={},
+                              updated_at=now)
                 conditions.append(DeliveryRow.state == DeliveryState.HELD.value)
             result = await self.session.execute(update(DeliveryRow).where(*conditions).values(**values),
                                                 execution_options=_NO_SYNC)
