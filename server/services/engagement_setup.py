@@ -28,8 +28,8 @@ from server.domain.engagement.entities import (
     Template,
     TransactionAlert,
 )
-from server.domain.engagement.wallet_passes import PassSummary
 from server.domain.engagement.fallback import validate_policy
+from server.domain.engagement.wallet_passes import PassSummary
 from server.domain.errors import FieldViolation, InvalidArgument, not_found
 from server.domain.ids import new_id
 from server.domain.insights.catalogue import Catalogue
@@ -139,7 +139,6 @@ class EngagementSetupService:
             await uow.event_types.save(event_type)
             await uow.commit()
         return event_type
-
 
     async def list_event_types(self, caller: Caller, page: PageRequest) -> Page[EventType]:
         caller.require_role(*READ_ROLES)
@@ -444,13 +443,6 @@ def _require_channel(channel: str) -> None:
                               violations=[FieldViolation("channel", "EMAIL, SMS, PUSH or PASS")])
 
 
-def _check_app_binding(channel: str, app_id: str) -> None:
-    """Only push credentials belong to an app (its FCM project, its APNs key and topic)."""
-    if app_id and channel != str(Channel.PUSH):
-        raise InvalidArgument("CHANNEL_CONFIG_APP_NOT_PUSH", "only a push configuration can be bound to an app",
-                              violations=[FieldViolation("channel_config.app", "only for CHANNEL_PUSH")])
-
-
 def _check_rate_limit(rate_limit: int) -> None:
     if not 0 <= rate_limit <= 100_000:
         raise InvalidArgument("CHANNEL_CONFIG_INVALID", "rate_limit_per_second must be 0-100000",
@@ -464,3 +456,10 @@ def _message_class(value: str) -> str:
         return "LEGAL"
     raise InvalidArgument("EVENT_MESSAGE_CLASS_INVALID", "message_class must be REGULAR or LEGAL",
                           violations=[FieldViolation("event.message_class", "REGULAR or LEGAL")])
+
+
+def _check_app_binding(channel: str, app_id: str) -> None:
+    """Only push credentials belong to an app (its FCM project, its APNs key and topic)."""
+    if app_id and channel != str(Channel.PUSH):
+        raise InvalidArgument("CHANNEL_CONFIG_APP_NOT_PUSH", "only a push configuration can be bound to an app",
+                              violations=[FieldViolation("channel_config.app", "only for CHANNEL_PUSH")])
