@@ -28,10 +28,12 @@ pytestmark = pytest.mark.faults
 
 
 async def test_make_run_serves_sends_and_stops_cleanly(tmp_path, smtp_sink, provider_sink):
-    port = free_port()
+    port, wallet_port = free_port(), free_port()
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
     env |= {"ENGAGE_VAR_DIR": str(tmp_path), "ENGAGE_GRPC_PORT": str(port), "ENGAGE_JWT_SECRET": TEST_JWT_SECRET,
-            "ENGAGE_PROVIDER_NETWORKS_ALLOWED": "127.0.0.0/8", "ENGAGE_LOG_LEVEL": "WARNING"}
+            "ENGAGE_PROVIDER_NETWORKS_ALLOWED": "127.0.0.0/8", "ENGAGE_LOG_LEVEL": "WARNING",
+            # Named, not left to the launcher's default (gRPC + 2), which another test may hold meanwhile.
+            "ENGAGE_PASS_WEB_SERVICE_PORT": str(wallet_port)}
     launcher = await asyncio.create_subprocess_exec(sys.executable, "-m", "server.launcher", cwd=REPO_ROOT,
                                                     env=env, stdout=asyncio.subprocess.DEVNULL,
                                                     stderr=asyncio.subprocess.PIPE)
@@ -70,7 +72,7 @@ async def test_make_run_serves_sends_and_stops_cleanly(tmp_path, smtp_sink, prov
             assert sms.body["Body"] == "Notice: make run works"
 
             # The pass web service Wallet calls runs beside gRPC (a device with no passes: 204).
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port + 2}") as wallet:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{wallet_port}") as wallet:
                 listed = await wallet.get("/passes/launcher-bank/v1/devices/iphone/registrations/pass.com.x")
             assert listed.status_code == 204
 
