@@ -139,6 +139,7 @@ class Reason(StrEnum):
     OTP_ALREADY_USED = "OTP_ALREADY_USED", "the one-time password was verified already"
     OTP_TOO_MANY_ATTEMPTS = "OTP_TOO_MANY_ATTEMPTS", "too many wrong codes: ask for a new one"
     CAMPAIGN_STATE_INVALID = "CAMPAIGN_STATE_INVALID", "the campaign's state does not allow this"
+    PASS_SIGNING_FAILED = "PASS_SIGNING_FAILED", "a new Wallet pass cannot be signed with its type's configuration"
 
     # -- goals ------------------------------------------------------------------------------------
     GOAL_TARGET_NOT_POSITIVE = "GOAL_TARGET_NOT_POSITIVE", \
