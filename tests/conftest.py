@@ -49,12 +49,15 @@ structlog.configure(processors=[*structlog.get_config()["processors"][:-1], stru
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test marked `one_backend` checks a client (engagectl's arguments, output and exit codes), whose
-    subject does not change with the store behind the server: it runs on PostgreSQL where that runs and
-    on SQLite otherwise. The server's behaviour on each backend is the gRPC tests' to check."""
+    """The store tests (tests/integration) run on both backends. The end-to-end tests (tests/e2e) run on
+    PostgreSQL, what a bank deploys, and a module marked `sqlite_too` on SQLite as well: those whose path
+    goes through SQLite's own code (the ingest and bus writes, day series, deliveries, the feed, the goal,
+    persona and offer stores, table locks) or through what `make run` stores into by default. Where
+    PostgreSQL does not answer, every test runs on SQLite."""
     if postgres_admin_url() is None:
         return
-    dropped = [item for item in items if item.get_closest_marker("one_backend")
+    e2e = REPO_ROOT / "tests" / "e2e"
+    dropped = [item for item in items if e2e in item.path.parents and not item.get_closest_marker("sqlite_too")
                and getattr(item, "callspec", None) is not None
                and item.callspec.params.get("database_url") == "sqlite"]
     if dropped:

@@ -23,6 +23,9 @@ from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import amount_of, stream, transaction
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
+# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_too
+
 
 @pytest.fixture
 def settings(settings):  # type: ignore[no-untyped-def]

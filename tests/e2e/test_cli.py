@@ -3,12 +3,8 @@
 import json
 import uuid
 
-import pytest
-
 from server.security.tokens import TokenVerifier
 from tests.support.builders import seed_accounts, stream, transaction
-
-pytestmark = pytest.mark.one_backend
 
 
 async def test_tenants_create_and_list(engagectl):

@@ -3,12 +3,8 @@ personas created, a cycle refused, its members listed and one membership asked f
 
 import json
 
-import pytest
-
 from server.domain.auth import Role
 from tests.e2e.test_personas_audiences import set_up_personas
-
-pytestmark = pytest.mark.one_backend
 
 
 async def test_an_audience_from_the_command_line(engagectl, server, tenant, service_stubs):

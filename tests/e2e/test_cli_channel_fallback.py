@@ -3,14 +3,10 @@ create/update --fallback, channels create/update --app, and the chain read back 
 
 import json
 
-import pytest
-
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
 from tests.integration.test_insight_batches import run_worker
 from tests.support.yes_bank import add_customer
-
-pytestmark = pytest.mark.one_backend
 
 
 async def test_fallback_and_app_credentials_through_engagectl(engagectl, server, settings, tenant, service_stubs,

@@ -10,8 +10,6 @@ import os
 import re
 import sys
 
-import pytest
-
 from engage.engagement.v1 import engagement_service_pb2 as epb
 from engage.ingest.v1 import ingest_service_pb2 as ipb
 from server.domain.auth import Role
@@ -19,8 +17,6 @@ from tests.conftest import REPO_ROOT
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import seed_accounts
 from tests.support.yes_bank import add_customer, set_up_yes_bank
-
-pytestmark = pytest.mark.one_backend
 
 # Two ids of 30 characters: in a terminal 80 columns wide they fit only if other columns give way.
 CUSTOMER = "customer-" + "7" * 21

@@ -6,16 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pytest
-
 from engage.ingest.v1 import ingest_service_pb2 as ingest
 from engage.insights.v1 import insights_service_pb2 as insights
 from engage.type.v1 import date_pb2
 from server.domain.auth import Role
 from tests.e2e.test_insights_savings import seed_reference_customer
 from tests.support.builders import stream, transaction
-
-pytestmark = pytest.mark.one_backend
 
 
 async def _seed(service_stubs) -> None:  # type: ignore[no-untyped-def]

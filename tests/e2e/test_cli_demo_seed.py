@@ -6,9 +6,14 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+import pytest
+
 from clients.demo_data import DemoSpec, generate
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from server.domain.money import units_nanos_to_decimal
+
+# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_too
 
 SEED_ARGS = ("demo", "seed", "--customers", "5", "--months", "3", "--seed", "7", "--until", "2026-10-31")
 

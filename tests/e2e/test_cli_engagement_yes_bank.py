@@ -3,13 +3,9 @@ contacts/campaigns/deliveries/otp against the real server, and the worker sendin
 
 import json
 
-import pytest
-
 from server.domain.auth import Role
 from tests.integration.test_insight_batches import run_worker
 from tests.support.yes_bank import add_customer
-
-pytestmark = pytest.mark.one_backend
 
 
 async def test_yes_bank_through_engagectl(engagectl, server, settings, tenant, service_stubs, smtp_sink,

@@ -2,13 +2,9 @@
 
 import json
 
-import pytest
-
 from engage.goals.v1 import goals_service_pb2 as pb
 from server.domain.auth import Role
 from tests.e2e.test_goals_management import enrolled
-
-pytestmark = pytest.mark.one_backend
 
 
 async def test_enrol_create_update_archive_and_history(engagectl, server, tenant, service_stubs):

@@ -6,8 +6,13 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from server.domain.money import units_nanos_to_decimal
+
+# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_too
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "records"
 

@@ -2,13 +2,9 @@
 
 import json
 
-import pytest
-
 from server.domain.auth import Role
 from tests.e2e.test_insights_savings import seed_reference_customer
 from tests.integration.test_insight_batches import run_worker
-
-pytestmark = pytest.mark.one_backend
 
 
 async def test_subscriptions_get_set_and_history(engagectl, server, tenant, service_stubs):

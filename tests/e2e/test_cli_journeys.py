@@ -3,14 +3,11 @@ one refused for a loop, a customer taken through it with typed answers, its stat
 
 import json
 
-import pytest
 from google.protobuf import json_format
 
 from engage.journeys.v1 import journeys_service_pb2 as pb
 from server.domain.auth import Role
 from tests.e2e.test_journeys import _set_up, loan_origination, to_step
-
-pytestmark = pytest.mark.one_backend
 
 
 async def test_create_start_submit_state_and_routes(engagectl, server, tenant, service_stubs, tmp_path):

@@ -3,15 +3,11 @@ statement and a payment fed as a bank's loader would, a payment alert set up and
 
 import json
 
-import pytest
-
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from engage.ingest.v1 import ingest_service_pb2 as ipb
 from server.domain.auth import Role
 from tests.support.builders import account, customer
 from tests.support.yes_bank import published_app
-
-pytestmark = pytest.mark.one_backend
 
 
 async def test_statements_payments_and_payment_alerts_from_the_command_line(engagectl, server, tenant,

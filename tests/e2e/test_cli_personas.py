@@ -4,13 +4,9 @@ one membership explained."""
 
 import json
 
-import pytest
-
 from engage.ingest.v1 import ingest_service_pb2 as ipb
 from server.domain.auth import Role
 from tests.support.builders import customer
-
-pytestmark = pytest.mark.one_backend
 
 
 async def test_attributes_and_a_persona_from_the_command_line(engagectl, server, tenant, service_stubs):

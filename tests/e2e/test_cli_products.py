@@ -4,12 +4,8 @@ quote of the reference's figures."""
 
 import json
 
-import pytest
-
 from server.domain.auth import Role
 from tests.support.products import add_customer, define_reference_facts, terms_json
-
-pytestmark = pytest.mark.one_backend
 
 GAPS = ["monthly_income < 5000, amount in (10000, 50000]", "monthly_income = 5000",
         "monthly_income > 5000, amount in [5000, 10000]"]

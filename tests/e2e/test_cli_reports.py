@@ -10,16 +10,12 @@ import os
 import sys
 from decimal import Decimal
 
-import pytest
-
 from clients.engagectl.reports import REPORTS, View
 from server.domain.auth import Role
 from server.store.goals_models import GoalRow
 from server.store.uow import UnitOfWork
 from tests.conftest import REPO_ROOT
 from tests.support.goal_reports import seed_goal_reports
-
-pytestmark = pytest.mark.one_backend
 
 GOALS_CSV = """\
 customer_id,account_id,goal_id,display_name,category,target,saved,currency,percent,state,create_time,achieve_time,\

@@ -20,8 +20,6 @@ from tests.conftest import REPO_ROOT, TEST_JWT_SECRET
 from tests.support.processes import process_env
 from tests.support.stack import running_worker
 
-pytestmark = pytest.mark.one_backend
-
 HOUR = dt.timedelta(hours=1)
 
 

@@ -3,11 +3,7 @@ be refused at its first call, far from the mistake (usually another ENGAGE_HOME 
 
 from __future__ import annotations
 
-import pytest
-
 from server.security.tokens import TokenVerifier
-
-pytestmark = pytest.mark.one_backend
 
 
 async def test_an_unknown_tenant_is_refused_naming_the_store(engagectl, server, tenant):

@@ -3,16 +3,12 @@ and `events send-balance`, against the real server, with the worker sending what
 
 import json
 
-import pytest
-
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from engage.ingest.v1 import ingest_service_pb2 as ingest
 from server.domain.auth import Role
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import stream, transaction
 from tests.support.yes_bank import add_customer, set_up_yes_bank
-
-pytestmark = pytest.mark.one_backend
 
 
 async def test_alerts_on_statuses_and_the_balance_on_request_through_engagectl(

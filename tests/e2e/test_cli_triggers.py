@@ -10,8 +10,6 @@ import datetime as dt
 import json
 import uuid
 
-import pytest
-
 from engage.ingest.v1 import ingest_service_pb2 as ipb
 from server.domain.auth import Role
 from server.domain.triggers.notifications import NewBankNotification
@@ -20,8 +18,6 @@ from server.store.uow import UnitOfWork
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import account, customer, stream, transaction
 from tests.support.offers import add_customers, add_product, derive_attributes
-
-pytestmark = pytest.mark.one_backend
 
 CONDITION = "average_collected_balance(30d) < 100 AND balance < 50"
 BANNER_OPTIONS = ("--banner-title", "Running low?", "--banner-body", "Overdraft cover from 2 EUR a month",

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from engage.insights.v1 import insights_service_pb2 as insights
 from engage.type.v1 import date_pb2
 from server.domain.auth import Role
 from tests.e2e.test_insights_savings import seed_reference_customer
-
-pytestmark = pytest.mark.one_backend
 
 
 async def test_templates_and_events_change_only_what_is_given(engagectl, server, tenant):

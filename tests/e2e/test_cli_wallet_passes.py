@@ -5,7 +5,6 @@ worker emails the signed pass and texts its link, and `engagectl passes list` sh
 
 import json
 
-import pytest
 import trustme
 from cryptography import x509
 
@@ -14,7 +13,6 @@ from tests.integration.test_insight_batches import run_worker
 from tests.support.pkpass import open_pkpass
 from tests.support.yes_bank import add_customer
 
-pytestmark = pytest.mark.one_backend
 PASS_TYPE = "pass.com.yesbank.store"
 
 

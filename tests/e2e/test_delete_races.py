@@ -29,6 +29,9 @@ from server.store.uow import UnitOfWork
 from tests.e2e.test_deletes_in_use import refusal, rule_for
 from tests.support.builders import failure
 
+# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_too
+
 
 @pytest.fixture
 def postgres_only(settings: Any) -> None:

@@ -5,6 +5,7 @@ real SMTP server, and SMS and push requests on provider endpoints, with the deli
 import asyncio
 
 import grpc
+import pytest
 import trustme
 from google.protobuf import field_mask_pb2
 from sqlalchemy import select
@@ -17,6 +18,9 @@ from server.store.uow import UnitOfWork
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import failure, stream, transaction
 from tests.support.yes_bank import add_customer, published_app, set_up_yes_bank
+
+# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_too
 
 
 async def deliveries_of(stubs, **filters) -> list[pb.Delivery]:

@@ -11,6 +11,7 @@ import uuid
 from decimal import Decimal
 
 import grpc
+import pytest
 from sqlalchemy import select
 
 from engage.engagement.v1 import engagement_service_pb2 as epb
@@ -24,6 +25,9 @@ from server.store.models import FeedItemRow
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import failure, transaction
 from tests.support.yes_bank import add_customer, set_up_yes_bank
+
+# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_too
 
 CUSTOMER = "u1"
 ACCOUNT = "u1-chk"

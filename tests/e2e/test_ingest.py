@@ -11,6 +11,9 @@ from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.type.v1 import date_pb2, money_pb2
 from tests.support.builders import account, amount_of, customer, failure, seed_accounts, stream, transaction
 
+# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_too
+
 
 async def balance_of(stubs, account_id: str) -> str:
     return amount_of((await stubs.ingest.GetAccount(pb.GetAccountRequest(name=f"accounts/{account_id}")))

@@ -5,6 +5,7 @@ one customer evaluated in memory (IsMember, ExplainMembership) and the members l
 from __future__ import annotations
 
 import grpc
+import pytest
 from google.protobuf import field_mask_pb2
 from sqlalchemy import select
 
@@ -18,6 +19,9 @@ from server.store.uow import UnitOfWork
 from tests.e2e.test_personas_attributes import definition
 from tests.integration.test_domain_events import run_worker_until_idle
 from tests.support.builders import account, customer, error_details, failure
+
+# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_too
 
 # Its canonical text: what the persona keeps and answers with.
 GLOBETROTTER = "IsGlobetrotter = true AND income > 5000 AND NOT holds('LOAN')"

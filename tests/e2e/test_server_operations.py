@@ -18,6 +18,9 @@ from tests.conftest import REPO_ROOT
 from tests.support.builders import customer, failure, seed_accounts, transaction
 from tests.support.processes import process_env
 
+# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_too
+
 
 async def test_health_needs_no_token_and_reports_serving(server):
     async with connect(server.address) as stubs:

@@ -1,4 +1,9 @@
+import pytest
+
 from engage.ingest.v1 import ingest_service_pb2 as pb
+
+# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_too
 
 
 async def test_upsert_and_read_customer(service_stubs):

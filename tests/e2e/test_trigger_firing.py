@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
 from google.protobuf import duration_pb2
 
 from engage.ingest.v1 import ingest_service_pb2 as ipb
@@ -20,6 +21,9 @@ from server.domain.auth import Role
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import account, customer, stream, transaction
 from tests.support.yes_bank import add_customer, set_up_yes_bank
+
+# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_too
 
 WEEK = duration_pb2.Duration(seconds=7 * 86_400)
 NO_COOLDOWN = duration_pb2.Duration(seconds=0)
