@@ -26,7 +26,9 @@ LIST_KEYS = {"ListApps": ("apps", TEXT), "ListEventTypes": ("eventTypes", TEXT),
              "ListFundingProgrammes": ("funding_programmes", TEXT), "ListTransfers": ("goal_transfers", DATED_PAIR),
              "ListGoalReportRows": ("goal-report-rows", CUSTOMER_TRIPLE),
              "ListCustomerHistoryReportRows": ("customer-history-report-rows", PAIR),
-             "ListTransferReportRows": ("transfer-report-rows", PAIR)}
+             "ListTransferReportRows": ("transfer-report-rows", PAIR),
+             "ListPaymentAlerts": ("paymentAlerts", TEXT), "ListWalletPasses": ("walletPasses", TEXT),
+             "ListStatements": ("statements", DATED_PAIR), "ListScheduledPayments": ("scheduledPayments", DATED_PAIR)}
 NOT_TEXT = [{"x": 1}, [1, 2, 3], 2**70, -1, 1e308, True, ["a"]]
 NOT_A_PAIR = [{"x": 1}, "x", 7, ["2026-01-01T00:00:00"], ["2026-01-01T00:00:00", "a", "b"],
               ["2026-01-01T00:00:00", {}], [1, "a"], ["not a time", "a"], [["2026-01-01T00:00:00"], "a"]]
