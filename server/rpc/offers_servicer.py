@@ -15,6 +15,7 @@ from server.domain.pagination import page_request
 from server.domain.reasons import Reason
 from server.domain.triggers.offers import (
     DEFAULT_LIFETIME,
+    MAX_LIFETIME,
     OfferBanner,
     OfferRecommendation,
     OfferTarget,
@@ -61,8 +62,14 @@ def _target_name(target: OfferTarget) -> str:
 def _lifetime(banner: pb.OfferBanner) -> dt.timedelta:
     if not banner.HasField("lifetime"):
         return DEFAULT_LIFETIME
-    # Within a Duration's range a timedelta never overflows; the domain checks 1 hour to 366 days.
-    return dt.timedelta(seconds=banner.lifetime.seconds, microseconds=banner.lifetime.nanos // 1000)
+    # The domain checks 1 hour to 366 days; a Duration past that (even past the range Duration documents,
+    # which the wire does not enforce) is refused here, before timedelta overflows on it.
+    seconds, nanos = banner.lifetime.seconds, banner.lifetime.nanos
+    if not 0 <= seconds <= MAX_LIFETIME.total_seconds() or not 0 <= nanos < 10**9:
+        path = "offer_recommendation.banner.lifetime"
+        raise InvalidArgument(Reason.OFFER_RECOMMENDATION_INVALID, f"{path}: from 1 hour to 366 days",
+                              violations=[FieldViolation(path, "from 1 hour to 366 days")], metadata={"field": path})
+    return dt.timedelta(seconds=seconds, microseconds=nanos // 1000)
 
 
 def recommendation_to_proto(recommendation: OfferRecommendation) -> pb.OfferRecommendation:

@@ -194,6 +194,15 @@ async def test_recommendations_are_checked_when_saved(server, services, tenant, 
             assert (await failure(ana.offers.CreateOfferRecommendation(pb.CreateOfferRecommendationRequest(
                 offer_recommendation_id="other", offer_recommendation=bad))))[:2] == \
                 (grpc.StatusCode.INVALID_ARGUMENT, "OFFER_RECOMMENDATION_INVALID"), change
+        # Past what a Duration may say (the wire does not enforce it) and past what a timedelta holds.
+        for seconds, nanos in ((-(2**63), 1), (2**63 - 1, 0), (10**12, 0), (3600, -1), (3600, 10**9)):
+            bad = pb.OfferRecommendation()
+            bad.CopyFrom(body)
+            bad.banner.lifetime.seconds, bad.banner.lifetime.nanos = seconds, nanos
+            assert (await failure(ana.offers.CreateOfferRecommendation(pb.CreateOfferRecommendationRequest(
+                offer_recommendation_id="other", offer_recommendation=bad)))) == \
+                (grpc.StatusCode.INVALID_ARGUMENT, "OFFER_RECOMMENDATION_INVALID",
+                 ["offer_recommendation.banner.lifetime"]), (seconds, nanos)
         for bad_id in ("Rich", "1rich", "x" * 41, ""):
             assert (await failure(create_recommendation(ana, bad_id)))[:2] == \
                 (grpc.StatusCode.INVALID_ARGUMENT, "OFFER_RECOMMENDATION_INVALID"), bad_id
