@@ -23,7 +23,7 @@ Minor units are ISO 4217's: 2 decimals unless the currency is listed below.
 from __future__ import annotations
 
 import decimal
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 # ISO 4217 currencies whose minor unit is not the cent.
 _MINOR_DIGITS = {
@@ -59,4 +59,11 @@ def exact_instalment(principal: Decimal, annual_rate: Decimal, months: int) -> D
 
 def monthly_instalment(principal: Decimal, annual_rate: Decimal, months: int, currency: str) -> Decimal:
     """The quoted instalment: the exact annuity rounded up to the currency's minor unit."""
-    return exact_instalment(principal, annual_rate, months).quantize(minor_unit(currency), rounding=ROUND_CEILING)
+    unit = minor_unit(currency)
+    with decimal.localcontext() as context:
+        context.prec = _PRECISION
+        # The last digits of the 40 carry the power's rounding: 100.00 at 0.24 % over one month computes
+        # as 100.0200…0102, which rounded up would quote 100.03 for an exact 100.02. Settled to 10^-12 of
+        # the minor unit first, far below any amount and far above that noise.
+        settled = exact_instalment(principal, annual_rate, months).quantize(unit.scaleb(-12), rounding=ROUND_HALF_EVEN)
+        return settled.quantize(unit, rounding=ROUND_CEILING)

@@ -1,6 +1,6 @@
 """The annuity instalment: known figures, rounding up to the minor unit, and its properties."""
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pytest
 from hypothesis import given
@@ -39,7 +39,15 @@ def test_n_instalments_repay_at_least_the_principal(principal, rate, months):
 @given(principals, rates, terms)
 def test_the_quoted_instalment_is_the_exact_one_rounded_up_by_less_than_a_cent(principal, rate, months):
     exact = exact_instalment(principal, rate, months)
-    assert Decimal(0) <= monthly_instalment(principal, rate, months, "EUR") - exact < Decimal("0.01")
+    with localcontext() as context:
+        context.prec = 60  # the difference exactly, not rounded to the default 28 digits
+        # At most the computation's noise below the exact value (a quote of exactly 100.02 for 100.0200…0102).
+        assert Decimal("-1e-20") < monthly_instalment(principal, rate, months, "EUR") - exact < Decimal("0.01")
+
+
+def test_an_exact_instalment_is_quoted_as_it_is():
+    # 100.00 at 0.24 % a year over one month is 100.02 exactly; the 40-digit power makes it 100.0200…0102.
+    assert monthly_instalment(Decimal("100.00"), Decimal("0.240"), 1, "EUR") == Decimal("100.02")
 
 
 @given(principals, terms)
