@@ -23,9 +23,6 @@ from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import amount_of, stream, transaction
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
-# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
-pytestmark = pytest.mark.sqlite_too
-
 
 @pytest.fixture
 def settings(settings):  # type: ignore[no-untyped-def]
@@ -68,6 +65,7 @@ def withdrawal(transaction_id: str, day: dt.date, amount: str = "5000.00") -> pb
                        description="ATM withdrawal Prague 1", category="VYBER")
 
 
+@pytest.mark.sqlite_too  # the bus's own SQLite path; the Berka import below is PostgreSQL's
 async def test_ingest_backfill_moves_balances_and_sends_nothing(server, services, settings, tenant, service_stubs,
                                                                 engagectl, smtp_sink, provider_sink, tmp_path: Path):
     await alerted_bank(server, tenant, service_stubs, smtp_sink, provider_sink)
@@ -92,6 +90,7 @@ async def test_ingest_backfill_moves_balances_and_sends_nothing(server, services
     assert amount_of(account.current_balance) == "-5300.00"
 
 
+@pytest.mark.sqlite_too
 async def test_live_stream_announces_fresh_postings_only(server, services, settings, tenant, service_stubs,
                                                          smtp_sink, provider_sink):
     await alerted_bank(server, tenant, service_stubs, smtp_sink, provider_sink)

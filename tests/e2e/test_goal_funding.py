@@ -9,7 +9,6 @@ import json
 import uuid
 
 import grpc
-import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 from sqlalchemy import select
 
@@ -22,9 +21,6 @@ from server.store.goals_models import GoalHistoryRow, GoalTransferRow
 from server.transfer_stream import PAYMENTS_GROUP, RedisTransferStream, stream_name
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import account, amount_of, failure, seed_accounts, stream, transaction
-
-# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
-pytestmark = pytest.mark.sqlite_too
 
 FAILED_PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
 INVALID_ARGUMENT = grpc.StatusCode.INVALID_ARGUMENT

@@ -4,7 +4,6 @@ figures, the duplicate check across batch and on-demand trigger, feed and intera
 import datetime as dt
 
 import grpc
-import pytest
 
 from clients.engagectl.money import money
 from engage.ingest.v1 import ingest_service_pb2 as ingest
@@ -12,9 +11,6 @@ from engage.insights.v1 import insights_service_pb2 as pb
 from engage.type.v1 import date_pb2
 from server.domain.auth import Role
 from tests.support.builders import account, amount_of, customer, failure
-
-# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
-pytestmark = pytest.mark.sqlite_too
 
 
 def day(value: dt.date) -> date_pb2.Date:

@@ -10,7 +10,6 @@ import datetime as dt
 import uuid
 
 import grpc
-import pytest
 from sqlalchemy import select
 
 from engage.triggers.v1 import banners_service_pb2 as bpb
@@ -19,9 +18,6 @@ from server.domain.auth import Role
 from server.store.triggers_models import BannerRow
 from tests.support.builders import failure
 from tests.support.offers import PRODUCT, add_customers, add_product, create_recommendation, derive_attributes
-
-# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
-pytestmark = pytest.mark.sqlite_too
 
 PENDING, APPROVED, REJECTED = (pb.SUGGESTED_OFFER_STATUS_PENDING, pb.SUGGESTED_OFFER_STATUS_APPROVED,
                                pb.SUGGESTED_OFFER_STATUS_REJECTED)

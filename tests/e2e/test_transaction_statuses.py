@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 import grpc
-import pytest
 from sqlalchemy import select
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
@@ -23,9 +22,6 @@ from server.store.uow import UnitOfWork
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import account, amount_of, failure, stream, transaction
 from tests.support.yes_bank import add_customer, set_up_yes_bank
-
-# Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
-pytestmark = pytest.mark.sqlite_too
 
 ACCOUNT = "lisa-customer-chk"
 DECLINED = ingest.TRANSACTION_STATUS_DECLINED
