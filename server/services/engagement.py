@@ -36,6 +36,7 @@ from server.services.fanout import (
     record_triggers,
 )
 from server.store.db import Database
+from server.store.repositories.trigger_reads import TriggerReads
 from server.store.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -95,8 +96,7 @@ class EngagementService:
                 raise not_found("customer", customer_id)
             key = f"req:{request_id}" if request_id else f"call:{now.timestamp():.6f}:{event_id}:{customer_id}"
             trigger = _called_trigger(reads.event, reads.customer, data, key)
-            setup = SendingSetup({reads.app.app_id: reads.app} if reads.app else {}, reads.routes, reads.bank_name,
-                                 fallbacks={reads.event.event_type_id: reads.fallback} if reads.fallback.steps else {})
+            setup = _setup_of(reads, reads.event)
             deliveries, new = await record_trigger(uow, trigger, setup, reads.contact, self._box, now)
             await uow.commit()
         if new:
@@ -125,8 +125,7 @@ class EngagementService:
             trigger = Trigger(reads.event, recipient, key, {
                 "account": balance_tokens(account, now),
                 "customer": {"attributes": dict(reads.customer.attributes)}})
-            setup = SendingSetup({reads.app.app_id: reads.app} if reads.app else {}, reads.routes, reads.bank_name,
-                                 fallbacks={reads.event.event_type_id: reads.fallback} if reads.fallback.steps else {})
+            setup = _setup_of(reads, reads.event)
             deliveries, new = await record_trigger(uow, trigger, setup, reads.contact, self._box, now)
             await uow.commit()
         if new:
@@ -522,6 +521,12 @@ async def _customer_gate(uow: UnitOfWork, chain: list[Delivery]) -> Gate:
         return Verdict(decision.skip_reason or "", decision.defer_until)
 
     return gate
+
+
+def _setup_of(reads: TriggerReads, event: Event) -> SendingSetup:
+    """What sending the event to one customer needs, from what trigger_reads read for it."""
+    return SendingSetup({reads.app.app_id: reads.app} if reads.app else {}, reads.routes, reads.bank_name,
+                        fallbacks={event.event_type_id: reads.fallback} if reads.fallback.steps else {})
 
 
 def _called_trigger(event: Event, customer: Customer, data: dict[str, str], key: str) -> Trigger:
