@@ -55,9 +55,15 @@ class SqliteDatabases:
 
 
 class PostgresDatabases:
+    """A database per test, cloned from a migrated template. The next test's database is cloned, and the
+    last test's dropped, in the background while a test runs: each costs PostgreSQL a few hundred
+    milliseconds of writing and syncing files, which would otherwise sit between every two tests."""
+
     def __init__(self, admin_url: str) -> None:
         self.admin_url = admin_url.replace("postgresql+asyncpg://", "postgresql://")
         self.template_name = f"engage_template_{uuid.uuid4().hex[:10]}"
+        self._spare: asyncio.Task[str] | None = None
+        self._drops: set[asyncio.Task[None]] = set()
 
     async def admin(self, sql: str) -> None:
         connection = await asyncpg.connect(self.admin_url)
@@ -70,14 +76,30 @@ class PostgresDatabases:
         await self.admin(f'CREATE DATABASE "{self.template_name}"')
         await asyncio.to_thread(upgrade, _with_database(self.admin_url, self.template_name))
 
-    async def fresh(self) -> str:
+    async def _clone(self) -> str:
         name = f"engage_test_{uuid.uuid4().hex[:16]}"
         await self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template_name}"')
         return _with_database(self.admin_url, name).replace("postgresql://", "postgresql+asyncpg://")
 
-    async def drop(self, url: str) -> None:
+    async def fresh(self) -> str:
+        spare, self._spare = self._spare, asyncio.ensure_future(self._clone())
+        return await (spare if spare is not None else self._clone())
+
+    async def _drop(self, url: str) -> None:
         name = urlsplit(url).path.lstrip("/")
         await self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    async def drop(self, url: str) -> None:
+        task = asyncio.ensure_future(self._drop(url))
+        self._drops.add(task)
+        task.add_done_callback(self._forget_dropped)
+
+    def _forget_dropped(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self._drops.discard(task)  # a failed one stays, for close() to raise
+
     async def close(self) -> None:
+        await asyncio.gather(*self._drops)
+        if self._spare is not None:
+            await self._drop(await self._spare)
         await self.admin(f'DROP DATABASE IF EXISTS "{self.template_name}" WITH (FORCE)')
