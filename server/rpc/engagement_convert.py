@@ -36,6 +36,7 @@ from server.domain.engagement.entities import (
     TransactionAlert,
     WalletPass,
 )
+from server.domain.engagement.fallback import MAX_WAIT
 from server.domain.engagement.sms import sms_segments
 from server.domain.engagement.wallet_passes import PassSummary
 from server.domain.errors import FieldViolation, InvalidArgument
@@ -102,7 +103,10 @@ def fallback_policy_from_proto(message: pb.FallbackPolicy, path: str) -> Fallbac
             if step.wait.seconds < 0 or step.wait.nanos < 0:
                 raise InvalidArgument("FALLBACK_POLICY_INVALID", "a wait cannot be negative",
                                       violations=[FieldViolation(f"{path}.steps[{index}].wait", "not negative")])
-            wait = dt.timedelta(seconds=step.wait.seconds, microseconds=step.wait.nanos // 1000)
+            # Past the longest wait it is refused as too long (the wire allows ~10,000 years, past timedelta's
+            # range): taken as one second over it, before timedelta overflows on it.
+            seconds = min(step.wait.seconds, int(MAX_WAIT.total_seconds()) + 1)
+            wait = dt.timedelta(seconds=seconds, microseconds=step.wait.nanos // 1000)
             if step.wait.nanos and not wait.microseconds:
                 wait += dt.timedelta(microseconds=1)  # a fraction of a second is refused, not rounded away
         steps.append(FallbackStep(channel, wait))

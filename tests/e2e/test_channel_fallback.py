@@ -346,6 +346,9 @@ async def test_fallback_policies_are_checked_with_stable_codes(server, tenant, s
             (policy((pb.CHANNEL_PASS, LONG), (pb.CHANNEL_SMS, None)), "event_type.fallback_policy.steps[0].channel"),
             (policy((pb.CHANNEL_PUSH, duration_pb2.Duration(seconds=8 * 86400)), (pb.CHANNEL_SMS, None)),
              "event_type.fallback_policy.steps[0].wait"),
+            # The longest a Duration may be: refused as too long, not an INTERNAL overflow.
+            (policy((pb.CHANNEL_PUSH, duration_pb2.Duration(seconds=315_576_000_000)), (pb.CHANNEL_SMS, None)),
+             "event_type.fallback_policy.steps[0].wait"),
             (policy((pb.CHANNEL_PUSH, duration_pb2.Duration(seconds=1, nanos=500_000_000)), (pb.CHANNEL_SMS, None)),
              "event_type.fallback_policy.steps[0].wait"),
             (policy((pb.CHANNEL_PUSH, duration_pb2.Duration(seconds=-5)), (pb.CHANNEL_SMS, None)),
