@@ -23,6 +23,7 @@ from server.rpc.convert import (
     money_field,
     money_to_proto,
     timestamp_to_proto,
+    update_mask_paths,
 )
 from server.services.goals.management import (
     GOALS_LIST,
@@ -43,17 +44,6 @@ _HISTORY_KIND_BY_NUMBER = {int(number): name for name, number in pb.HistoryKind.
 _GOAL_PATHS = {"display_name": "name", "category": "category", "target": "target", "target_date": "target_date",
                "priority": "priority", "state": "status"}
 _SETTINGS_PATHS = {"settings": SETTINGS_FIELDS, **{f"settings.{name}": (name,) for name in SETTINGS_FIELDS}}
-
-
-def _mask(paths: list[str], allowed: set[str]) -> list[str]:
-    if not paths:
-        raise InvalidArgument("UPDATE_MASK_REQUIRED", "update_mask must name the fields to change",
-                              violations=[FieldViolation("update_mask", f"one or more of {sorted(allowed)}")])
-    unknown = set(paths) - allowed
-    if unknown:
-        raise InvalidArgument("UPDATE_MASK_INVALID", f"these fields cannot be changed: {sorted(unknown)}",
-                              violations=[FieldViolation("update_mask", f"allowed: {sorted(allowed)}")])
-    return paths
 
 
 def _goals_key(after: Any) -> list[Any]:
@@ -140,7 +130,7 @@ class ManagementRpcs:
     async def UpdateGoalsEnrolment(self, request: pb.UpdateGoalsEnrolmentRequest, context: Context
                                    ) -> pb.GoalsEnrolment:
         customer_id = resource_names.GOALS_ENROLMENT.id(request.goals_enrolment.name, "goals_enrolment.name")
-        paths = _mask(list(request.update_mask.paths), {*_SETTINGS_PATHS, "account_id"})
+        paths = update_mask_paths(request.update_mask, {*_SETTINGS_PATHS, "account_id"})
         body = request.goals_enrolment
         settings = {name: getattr(body.settings, name) for path in paths for name in _SETTINGS_PATHS.get(path, ())}
         account_id = body.account_id if "account_id" in paths else None
@@ -175,7 +165,7 @@ class ManagementRpcs:
 
     async def UpdateGoal(self, request: pb.UpdateGoalRequest, context: Context) -> pb.Goal:
         customer_id, goal_id = resource_names.GOAL.parse(request.goal.name, "goal.name")
-        paths = _mask(list(request.update_mask.paths), set(_GOAL_PATHS))
+        paths = update_mask_paths(request.update_mask, _GOAL_PATHS)
         goal = request.goal
         fields: dict[str, Any] = {}
         for path in paths:
