@@ -159,7 +159,8 @@ class PaymentAlertsService:
                       if s.due_date is not None and is_reminder_day(a.kind, a.days_before_due, s.due_date, today)]
             # Those sent already are passed over before anything is read for them: a reminder is due on
             # every run of its window, and is recorded on the first.
-            taken = await uow.payment_alerts.taken_keys({reminder_key(a.alert_id, s.statement_id) for a, s in wanted})
+            taken = await uow.deliveries.recorded_trigger_keys(
+                {reminder_key(a.alert_id, s.statement_id) for a, s in wanted})
             wanted = [(a, s) for a, s in wanted if reminder_key(a.alert_id, s.statement_id) not in taken]
             if not wanted:
                 return 0

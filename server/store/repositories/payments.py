@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from server.domain.engagement.payment_alerts import PaymentAlert, PaymentAlertKind
 from server.domain.ingest.model import Direction
 from server.domain.ingest.statements import PaymentState, ScheduledPayment, Statement
-from server.store.engagement_models import TriggerRow
 from server.store.models import TransactionRow
 from server.store.payments_models import PaymentAlertRow, ScheduledPaymentRow, StatementRow
 from server.store.repositories.base import TenantRepository
@@ -136,13 +135,6 @@ class PaymentAlertsRepository(IdKeyedRepository):
 
     async def delete(self, alert_id: str) -> bool:
         return await self._delete(alert_id)
-
-    async def taken_keys(self, trigger_keys: Collection[str]) -> set[str]:
-        """Those of these trigger keys already recorded (their reminder went out)."""
-        if not trigger_keys:
-            return set()
-        return set(await self.session.scalars(select(TriggerRow.trigger_key).where(
-            TriggerRow.tenant_id == self.tenant_id, self.one_of(TriggerRow.trigger_key, trigger_keys))))
 
 
 def _statement(row: StatementRow) -> Statement:
