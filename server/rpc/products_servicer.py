@@ -16,7 +16,7 @@ from server.domain.products.coverage import CoverageReport, Region
 from server.domain.products.quote import ChargeLine, Quote
 from server.domain.reasons import Reason
 from server.rpc.context import current_caller
-from server.rpc.convert import money_from_proto, money_to_proto, timestamp_to_proto
+from server.rpc.convert import money_from_proto, money_to_proto, timestamp_to_proto, update_mask_paths
 from server.services.products import (
     PRODUCTS_LIST,
     VERSIONS_LIST,
@@ -166,13 +166,7 @@ class ProductsServicer(products_service_pb2_grpc.ProductsServiceServicer):
                                    ) -> pb.ProductVersion:
         body = request.product_version
         ids = _version_ids(body.name, "product_version.name")
-        paths = list(request.update_mask.paths)
-        if not paths:
-            raise InvalidArgument(Reason.UPDATE_MASK_REQUIRED, "update_mask must name the fields to change",
-                                  violations=[FieldViolation("update_mask", "terms_json")])
-        if set(paths) - _VERSION_PATHS:
-            raise InvalidArgument(Reason.UPDATE_MASK_INVALID, f"only terms_json can be changed, not {paths}",
-                                  violations=[FieldViolation("update_mask", "allowed: ['terms_json']")])
+        update_mask_paths(request.update_mask, _VERSION_PATHS)
         terms = parse_terms(body.terms_json)
         return version_to_proto(await self.products.update_version(current_caller(), *ids, terms))
 

@@ -132,6 +132,11 @@ async def test_approved_versions_never_change_and_four_eyes_hold(server, service
             (grpc.StatusCode.PERMISSION_DENIED, "PRODUCT_SELF_APPROVAL")
         cheaper = json.loads(draft.terms_json)
         cheaper["interest_lists"][0]["annual_rate"] = "5.1"
+        # Only terms_json may change, and the mask must say so.
+        for paths, reason in (([], "UPDATE_MASK_REQUIRED"), (["terms_json", "state"], "UPDATE_MASK_INVALID")):
+            assert (await failure(ben.products.UpdateProductVersion(pb.UpdateProductVersionRequest(
+                product_version=pb.ProductVersion(name=draft.name, terms_json=json.dumps(cheaper)),
+                update_mask=field_mask_pb2.FieldMask(paths=paths)))))[:2] == (grpc.StatusCode.INVALID_ARGUMENT, reason)
         edited = await ben.products.UpdateProductVersion(pb.UpdateProductVersionRequest(
             product_version=pb.ProductVersion(name=draft.name, terms_json=json.dumps(cheaper)),
             update_mask=field_mask_pb2.FieldMask(paths=["terms_json"])))
