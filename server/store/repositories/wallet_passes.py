@@ -23,8 +23,8 @@ class WalletPassesRepository(TenantRepository):
         if not customer_ids or not pass_types:
             return []
         rows = await self.session.scalars(select(WalletPassRow).where(
-            WalletPassRow.tenant_id == self.tenant_id, WalletPassRow.customer_id.in_(list(customer_ids)),
-            WalletPassRow.pass_type_identifier.in_(list(pass_types))).order_by(WalletPassRow.serial_number))
+            WalletPassRow.tenant_id == self.tenant_id, self.one_of(WalletPassRow.customer_id, customer_ids),
+            self.one_of(WalletPassRow.pass_type_identifier, pass_types)).order_by(WalletPassRow.serial_number))
         return [_issued(r) for r in rows]
 
     async def page(self, customer_id: str, after: str | None, limit: int) -> list[IssuedPass]:
@@ -114,7 +114,8 @@ class WalletRegistrationsRepository(TenantRepository):
         rows = await self.session.execute(select(
             WalletRegistrationRow.pass_type_identifier, WalletRegistrationRow.serial_number,
             WalletRegistrationRow.push_token).where(
-            WalletRegistrationRow.tenant_id == self.tenant_id, WalletRegistrationRow.serial_number.in_(serials))
+            WalletRegistrationRow.tenant_id == self.tenant_id,
+            self.one_of(WalletRegistrationRow.serial_number, serials))
             .order_by(WalletRegistrationRow.device_library_identifier))
         wanted = set(passes)
         found: dict[tuple[str, str], list[str]] = {}
