@@ -14,6 +14,7 @@ from clients.engagectl.engagement_common import label
 from clients.engagectl.money import money, show_money
 from clients.engagectl.output import Column, Id, emit_list, emit_record, enum_number
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
+from clients.engagectl.times import timestamp_value
 from clients.stubs import Stubs
 from engage.ingest.v1 import ingest_service_pb2 as pb
 
@@ -38,7 +39,7 @@ def payment_row(p: pb.ScheduledPayment) -> list[str]:
 def _amount(text: str, currency: str, option: str) -> object:
     try:
         return money(Decimal(text), currency)
-    except InvalidOperation as exc:
+    except (InvalidOperation, ValueError, OverflowError) as exc:  # not a number; NaN, Infinity, out of range
         raise typer.BadParameter(f"{text!r} is not a decimal number", param_hint=option) from exc
 
 
@@ -117,10 +118,7 @@ def upsert_payment(ctx: typer.Context,
                                scheduled_date=date_value(scheduled, "--scheduled-date"), state=number)
     made.amount.CopyFrom(_amount(amount, currency, "--amount"))  # type: ignore[arg-type]
     if settled:
-        try:
-            made.settle_time.FromDatetime(dt.datetime.fromisoformat(settled))
-        except ValueError as exc:
-            raise typer.BadParameter(f"{settled!r} is not an ISO 8601 time", param_hint="--settle-time") from exc
+        made.settle_time.CopyFrom(timestamp_value(settled, "--settle-time"))
     response = cli.call(lambda s: s.ingest.BatchUpsertScheduledPayments(pb.BatchUpsertScheduledPaymentsRequest(
         scheduled_payments=[made])))
     emit_record("scheduled payments upserted", {"upserted": response.upserted_count})

@@ -30,14 +30,19 @@ async def test_statements_payments_and_payment_alerts_from_the_command_line(enga
                               "--currency", "CZK", token=loader)
     assert refused.exit_code == 1 and "INVALID_STATEMENT" in refused.stderr
 
-    for state in ("SCHEDULED", "PROCESSED"):
+    not_a_number = await engagectl("scheduled-payments", "upsert", "pay-1", "--account", "card-1", "--amount", "NaN",
+                                   "--currency", "CZK", "--scheduled-date", "2024-03-18", token=loader)
+    assert not_a_number.exit_code == 2 and "--amount" in not_a_number.stderr
+    for state, settled in (("SCHEDULED", []), ("PROCESSED", ["--settle-time", "2024-03-16T10:00:00+01:00"])):
         paid = await engagectl("scheduled-payments", "upsert", "pay-1", "--account", "card-1", "--amount", "500",
-                               "--currency", "CZK", "--scheduled-date", "2024-03-18", "--state", state, token=loader)
+                               "--currency", "CZK", "--scheduled-date", "2024-03-18", "--state", state, *settled,
+                               token=loader)
         assert paid.exit_code == 0, paid.stderr
     payments = await engagectl("--json", "scheduled-payments", "list", "--account", "card-1", token=loader)
     assert payments.exit_code == 0, payments.stderr
     [stored] = json.loads(payments.stdout)
-    assert (stored["payment_id"], stored["state"]) == ("pay-1", "PROCESSED")
+    assert (stored["payment_id"], stored["state"], stored["settle_time"]) == ("pay-1", "PROCESSED",
+                                                                              "2024-03-16T09:00:00Z")
     final = await engagectl("scheduled-payments", "upsert", "pay-1", "--account", "card-1", "--amount", "500",
                             "--currency", "CZK", "--scheduled-date", "2024-03-18", "--state", "CANCELLED",
                             token=loader)
