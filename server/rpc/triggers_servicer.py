@@ -31,8 +31,6 @@ from server.services.triggers.rules import FIRINGS_LIST, RULES_LIST, TriggerRule
 Context = grpc.aio.ServicerContext
 
 
-
-
 def _unit_cost(message: pb.ChannelUnitCost, path: str) -> UnitCost:
     amount, currency = money_field(message, "unit_cost", f"{path}.unit_cost")
     if amount is None or currency is None:

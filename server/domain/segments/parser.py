@@ -85,13 +85,10 @@ _COMMA: ","
 """
 
 
-
 @functools.cache
 def _parser() -> Lark:
     # Built on first use, not at import: compiling the grammar takes a tenth of a second.
     return Lark(GRAMMAR, parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=False)
-
-
 
 
 class Problem(enum.StrEnum):
@@ -131,8 +128,6 @@ def parse_expression(text: str, catalogue: AttributeCatalogue, *, field: str = "
     return _Builder(text, catalogue, field).build(tree.children[0], 0)
 
 
-
-
 def _syntax_error(text: str, error: UnexpectedInput, field: str) -> InvalidArgument:
     if isinstance(error, UnexpectedCharacters):
         offset = error.pos_in_stream or 0
@@ -145,12 +140,6 @@ def _syntax_error(text: str, error: UnexpectedInput, field: str) -> InvalidArgum
                                 span_at(text, token.start_pos or 0, token.end_pos), field)
     return expression_error(Problem.SYNTAX, f"the expression ends early; expected {expected}",
                             span_at(text, len(text)), field)
-
-
-
-
-
-
 
 
 class _Builder:

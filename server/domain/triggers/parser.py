@@ -150,8 +150,6 @@ def parse_condition(text: str, catalogue: AttributeCatalogue, *, field: str = "c
     return _Builder(text, catalogue, field).build(tree.children[0], 0)
 
 
-
-
 def _syntax_error(text: str, error: UnexpectedInput, field: str) -> InvalidArgument:
     if isinstance(error, UnexpectedCharacters):
         offset = error.pos_in_stream or 0
@@ -168,12 +166,6 @@ def _syntax_error(text: str, error: UnexpectedInput, field: str) -> InvalidArgum
                                span_at(text, start, token.end_pos), field)
     return condition_error(Problem.SYNTAX, f"the condition ends early; expected {expected}",
                            span_at(text, len(text)), field)
-
-
-
-
-
-
 
 
 def _span(node: Tree[Token] | Token) -> Span:

@@ -180,4 +180,3 @@ class BankNotificationsService:
 def _after(key: Any) -> tuple[dt.datetime, str] | None:
     """A page token's key ([instant, id], checked by pagination.instant_and_text_key) as the keyset's."""
     return None if key is None else (dt.datetime.fromisoformat(key[0]), key[1])
-
