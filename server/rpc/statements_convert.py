@@ -8,6 +8,7 @@ from decimal import Decimal
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.ingest.statements import PaymentState, ScheduledPayment, Statement
+from server.domain.pagination import text_key
 from server.rpc.convert import (
     date_field,
     date_to_proto,
@@ -74,9 +75,9 @@ def scheduled_payment_to_proto(payment: ScheduledPayment) -> pb.ScheduledPayment
 
 
 def date_and_text_key(after: object) -> tuple[str, str]:
-    """The page key of statements and scheduled payments: [an ISO date, an id]."""
-    if not (isinstance(after, list) and len(after) == 2 and all(isinstance(v, str) and "\x00" not in v
-                                                                 for v in after)):
+    """The page key of statements and scheduled payments: [an ISO date, an id] (as
+    server.domain.pagination.instant_and_text_key, with a date)."""
+    if not (isinstance(after, list) and len(after) == 2):
         raise TypeError("not a [date, id] key")
-    dt.date.fromisoformat(after[0])
-    return after[0], after[1]
+    dt.date.fromisoformat(text_key(after[0]))
+    return after[0], text_key(after[1])
