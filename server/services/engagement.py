@@ -15,7 +15,7 @@ import structlog
 from server.domain.auth import Caller, Role
 from server.domain.engagement.alerts import matches
 from server.domain.engagement.baseline import above_baseline
-from server.domain.engagement.entities import Delivery, DeliveryState, Event, TransactionAlert
+from server.domain.engagement.entities import Contact, Delivery, DeliveryState, Event, TransactionAlert
 from server.domain.engagement.fallback import Gate, Move, Verdict, next_moves
 from server.domain.engagement.preferences import MessageClass, decide
 from server.domain.engagement.receipts import DeliveryReceipt, EarlyReceipt, could_name_a_message
@@ -395,7 +395,7 @@ class EngagementService:
             matched = await uow.deliveries.record_receipt(receipt, now)
             if matched is None and could_name_a_message(receipt.provider_message_id):
                 await uow.early_receipts.keep(receipt, now)
-            released = await self._receipt_moves_chain(uow, matched, now)
+            released = await _move_chains(uow, await _chains_of(uow, [matched]), now)
             await uow.commit()
         if released:
             await self.announce(tenant_id, released)
@@ -403,23 +403,12 @@ class EngagementService:
 
     # -- channel fallback -----------------------------------------------------------------------
 
-    async def _receipt_moves_chain(self, uow: UnitOfWork, delivery_id: str | None, now: dt.datetime
-                                   ) -> list[Delivery]:
-        """After a receipt: the fallback chain of the delivery it matched, if any, ends (DELIVERED) or
-        moves on (every delivery of the current step FAILED)."""
-        if delivery_id is None:
-            return []
-        delivery = await uow.deliveries.get(delivery_id)
-        if delivery is None or delivery.fallback is None:
-            return []
-        return await _move_chain(uow, delivery.trigger_key, now)
-
     async def advance_fallbacks(self, tenant_id: str, trigger_keys: list[str]) -> int:
         """The chains of these triggers, after their current step's sends were answered (a permanent
         failure, out of tries): moved on when the whole step failed. Returns the deliveries released."""
         now = self._clock()
         async with UnitOfWork(self._database, tenant_id) as uow:
-            released = [d for key in dict.fromkeys(trigger_keys) for d in await _move_chain(uow, key, now)]
+            released = await _move_chains(uow, trigger_keys, now)
             await uow.commit()
         if released:
             await self.announce(tenant_id, released)
@@ -455,10 +444,8 @@ class EngagementService:
             by_tenant.setdefault(early.tenant_id, []).append(early)
         for tenant_id, kept in by_tenant.items():
             async with UnitOfWork(self._database, tenant_id) as uow:
-                released = []
-                for early in kept:
-                    matched = await uow.deliveries.record_receipt(early.receipt, now)
-                    released += await self._receipt_moves_chain(uow, matched, now)
+                matched = [await uow.deliveries.record_receipt(early.receipt, now) for early in kept]
+                released = await _move_chains(uow, await _chains_of(uow, matched), now)
                 await uow.early_receipts.forget([early.receipt_id for early in kept])
                 await uow.commit()
             if released:
@@ -486,33 +473,56 @@ class EngagementService:
         return len(lost)
 
 
-async def _move_chain(uow: UnitOfWork, trigger_key: str, now: dt.datetime) -> list[Delivery]:
-    """Decides and applies a trigger's fallback chain's next moves; the deliveries it released, as they
-    are now (QUEUED), to announce once committed."""
-    chain = await uow.deliveries.chain(trigger_key)
-    moves = next_moves(chain, now)
+async def _chains_of(uow: UnitOfWork, delivery_ids: list[str | None]) -> list[str]:
+    """The trigger keys of the fallback chains of the deliveries receipts matched (None: matched none).
+    The receipts loaded them: read from the session, not again from the database."""
+    found = [await uow.deliveries.get(delivery_id) for delivery_id in delivery_ids if delivery_id is not None]
+    return [d.trigger_key for d in found if d is not None and d.fallback is not None]
+
+
+async def _move_chains(uow: UnitOfWork, trigger_keys: list[str], now: dt.datetime) -> list[Delivery]:
+    """Decides and applies these triggers' fallback chains' next moves, however many: one read of the
+    chains, and one of the customers' preferences for those that start a step. The deliveries released,
+    as they are now (QUEUED), to announce once committed."""
+    if not trigger_keys:
+        return []
+    chains = await uow.deliveries.chains(trigger_keys)
+    decided = {key: next_moves(chain, now) for key, chain in chains.items()}
+    starting = [chains[key] for key, moves in decided.items() if any(m.move is Move.RELEASE for m in moves)]
+    for chain, gate in zip(starting, await _customer_gates(uow, starting), strict=True):
+        decided[chain[0].trigger_key] = next_moves(chain, now, gate)
+    moves = [move for chain_moves in decided.values() for move in chain_moves]
     if not moves:
         return []
-    if any(m.move is Move.RELEASE for m in moves):
-        moves = next_moves(chain, now, await _customer_gate(uow, chain))
     released = set(await uow.deliveries.move_chain(moves, now, now + PARK_HORIZON))
-    by_id = {d.delivery_id: d for d in chain}
-    found = [dataclasses.replace(by_id[m.delivery_id], state=DeliveryState.QUEUED, next_attempt_at=m.due,
-                                 fallback=m.mark) for m in moves if m.delivery_id in released and m.due is not None]
-    log.info("fallback_moved", trigger=trigger_key, moves=[f"{m.delivery_id}:{m.move}:{m.mark.state}" for m in moves],
-             released=len(found))
+    by_id = {d.delivery_id: d for chain in chains.values() for d in chain}
+    found: list[Delivery] = []
+    for key, chain_moves in decided.items():
+        if not chain_moves:
+            continue
+        going = [dataclasses.replace(by_id[m.delivery_id], state=DeliveryState.QUEUED, next_attempt_at=m.due,
+                                     fallback=m.mark)
+                 for m in chain_moves if m.delivery_id in released and m.due is not None]
+        log.info("fallback_moved", trigger=key, moves=[f"{m.delivery_id}:{m.move}:{m.mark.state}" for m in chain_moves],
+                 released=len(going))
+        found += going
     return found
 
 
-async def _customer_gate(uow: UnitOfWork, chain: list[Delivery]) -> Gate:
-    """The customer's preferences as they are now, for the held deliveries of a step that starts: the
-    chain may move on hours after the trigger, after the customer opted out of a channel, or into the
-    night (quiet hours)."""
-    first = chain[0]
-    contact = await uow.contacts.get(first.customer_id)
+async def _customer_gates(uow: UnitOfWork, chains: list[list[Delivery]]) -> list[Gate]:
+    """Each chain's customer's preferences as they are now, for the held deliveries of a step that
+    starts: the chain may move on hours after the trigger, after the customer opted out of a channel,
+    or into the night (quiet hours)."""
+    if not chains:
+        return []
+    contacts = await uow.contacts.get_many(list({chain[0].customer_id for chain in chains}))
+    events = {e.event_id: e for e in await uow.events.get_many({chain[0].event_id for chain in chains})}
+    return [_customer_gate(contacts.get(chain[0].customer_id), events.get(chain[0].event_id)) for chain in chains]
+
+
+def _customer_gate(contact: Contact | None, event: Event | None) -> Gate:
     if contact is None:
         return lambda delivery, now: Verdict()
-    event = await uow.events.get(first.event_id)
     preferences = channel_preferences(contact)
 
     def gate(delivery: Delivery, now: dt.datetime) -> Verdict:

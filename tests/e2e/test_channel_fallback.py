@@ -294,6 +294,36 @@ async def test_a_step_the_customer_opted_out_of_since_the_trigger_is_passed_over
     await admin.close()
 
 
+async def test_one_sweep_moves_many_chains_each_by_its_own_customers_preferences(
+        server, settings, tenant, service_stubs, smtp_sink, provider_sink, receipts_endpoint):
+    """The chains timed out at once are moved by one sweep (one read of them all): each releases its next
+    step as its own customer's preferences say, not another customer's."""
+    admin, bank = await _bank(server, tenant, smtp_sink, provider_sink,
+                              policy((pb.CHANNEL_PUSH, SHORT), (pb.CHANNEL_SMS, LONG), (pb.CHANNEL_EMAIL, None)))
+    await add_customer(service_stubs, bank.app)
+    await add_customer(service_stubs, bank.app, "mark-customer", email="mark@example.com", phone="+420601234568",
+                       push_token="fcm-device-token-2")
+    planned = {}
+    for customer in ("lisa-customer", "mark-customer"):
+        sent = await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+            event=bank.notice_event, customer_id=customer, data={"note": "card blocked"}))
+        planned[customer] = {d.channel: d for d in sent.deliveries}
+    await add_customer(service_stubs, bank.app, "mark-customer", email="mark@example.com", phone="+420601234568",
+                       push_token="fcm-device-token-2", with_account=False,
+                       preferences=pb.Preferences(opted_out_channels=[pb.CHANNEL_SMS]))
+    await _past_deadline(max((p[pb.CHANNEL_PUSH] for p in planned.values()),
+                             key=lambda d: d.fallback.deadline.ToDatetime(dt.UTC)))
+    await run_worker(settings)
+    assert _counts(provider_sink, smtp_sink) == (2, 1, 1)
+    assert [recipients for _, recipients in smtp_sink.envelopes] == [["mark@example.com"]]
+    lisa, mark = await _now(admin, planned["lisa-customer"]), await _now(admin, planned["mark-customer"])
+    assert [(d.state, d.fallback.state) for d in (lisa[pb.CHANNEL_SMS], lisa[pb.CHANNEL_EMAIL])] == \
+        [(pb.SENT, pb.FALLBACK_STEP_CURRENT), (pb.HELD, pb.FALLBACK_STEP_WAITING)]
+    assert [(d.state, d.skip_reason, d.fallback.state) for d in (mark[pb.CHANNEL_SMS], mark[pb.CHANNEL_EMAIL])] == \
+        [(pb.SKIPPED, "OPTED_OUT_CHANNEL", pb.FALLBACK_STEP_SKIPPED), (pb.SENT, "", pb.FALLBACK_STEP_CURRENT)]
+    await admin.close()
+
+
 async def test_batch_triggers_plan_a_chain_each(server, settings, tenant, service_stubs, smtp_sink, provider_sink,
                                                 receipts_endpoint):
     admin, bank = await _bank(server, tenant, smtp_sink, provider_sink,

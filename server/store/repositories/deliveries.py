@@ -187,13 +187,17 @@ class DeliveriesRepository(TenantRepository):
         ).order_by(DeliveryRow.delivery_id))
         return [_delivery(r) for r in rows]
 
-    async def chain(self, trigger_key: str) -> list[Delivery]:
-        """The deliveries of a trigger's fallback chain, by step."""
+    async def chains(self, trigger_keys: list[str]) -> dict[str, list[Delivery]]:
+        """trigger key -> the deliveries of its fallback chain, by step; one statement for them all."""
         rows = await self.session.scalars(select(DeliveryRow).where(
-            DeliveryRow.tenant_id == self.tenant_id, DeliveryRow.trigger_key == trigger_key,
-            DeliveryRow.fallback_step > 0).order_by(DeliveryRow.fallback_step, DeliveryRow.delivery_id),
+            DeliveryRow.tenant_id == self.tenant_id, self.one_of(DeliveryRow.trigger_key, sorted(set(trigger_keys))),
+            DeliveryRow.fallback_step > 0).order_by(DeliveryRow.trigger_key, DeliveryRow.fallback_step,
+                                                    DeliveryRow.delivery_id),
             execution_options={"populate_existing": True})
-        return [_delivery(r) for r in rows]
+        chains: dict[str, list[Delivery]] = {}
+        for row in rows:
+            chains.setdefault(row.trigger_key, []).append(_delivery(row))
+        return chains
 
     async def move_chain(self, moves: list[ChainMove], now: dt.datetime, queued_until: dt.datetime) -> list[str]:
         """Applies a chain's moves, each only if its delivery is still in the fallback state it was decided
