@@ -174,9 +174,7 @@ async def record_triggers(uow: UnitOfWork, triggers: list[Trigger], setup: Sendi
     new_keys = await uow.deliveries.add_triggers(
         [RecordedTrigger(triggers[i].trigger_key, triggers[i].event.event_id, triggers[i].customer_id, plan)
          for i, plan in plans.items()], now, queued_until=now + PARK_HORIZON)
-    for index in plans:
-        if triggers[index].trigger_key in new_keys:
-            await wallet_sending.save(uow, pass_plans[index])
+    await wallet_sending.save(uow, *[pass_plans[i] for i in plans if triggers[i].trigger_key in new_keys])
     # Keys recorded before this call, sendable now or not: the first call's deliveries answer them.
     recorded_before = {triggers[i].trigger_key for i in plans} - new_keys
     recorded_before |= await uow.deliveries.recorded_trigger_keys({triggers[i].trigger_key for i in unsendable})

@@ -137,10 +137,9 @@ def attach(deliveries: list[Delivery], plan: PassPlan, box: SecretBox) -> None:
         delivery.sealed_content, delivery.content = box.seal(content), {}
 
 
-async def save(uow: UnitOfWork, plan: PassPlan) -> None:
-    for issued, new in plan.writes:
-        if new:
-            await uow.wallet_passes.add(issued)
-        else:
-            await uow.wallet_passes.update_parts(issued.pass_type_identifier, issued.serial_number, issued.parts,
-                                                 issued.updated_at)
+async def save(uow: UnitOfWork, *plans: PassPlan) -> None:
+    """Writes the plans' passes (of triggers recorded now): the new ones in one flush, the changed ones
+    in one statement."""
+    writes = [write for plan in plans for write in plan.writes]
+    await uow.wallet_passes.add(*[issued for issued, new in writes if new])
+    await uow.wallet_passes.update_parts(*[issued for issued, new in writes if not new])

@@ -214,7 +214,7 @@ async def test_another_tenant_cannot_reach_a_pass_with_its_token(
 async def test_a_batch_issues_one_pass_per_customer_once(server, settings, tenant, service_stubs, provider_sink,
                                                          smtp_sink, pass_web_service):
     """BatchTriggerEvents (the path of transaction alerts and insight notifications too): each customer
-    gets their own pass; the batch sent again issues none."""
+    gets their own pass; the batch sent again issues none; a batch of updates changes each pass."""
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
         cards = await set_up_store_cards(admin, provider_sink, smtp_sink, pass_web_service)
     for customer in ("c-1", "c-2"):
@@ -232,6 +232,12 @@ async def test_a_batch_issues_one_pass_per_customer_once(server, settings, tenan
     assert len({card["serialNumber"] for card in cards_by_customer.values()}) == 2
     listed = await service_stubs.engagement.ListWalletPasses(pb.ListWalletPassesRequest())
     assert sorted(p.customer_id for p in listed.wallet_passes) == ["c-1", "c-2"]
+    # A batch of balances changes every customer's pass, each with its own.
+    await service_stubs.engagement.BatchTriggerEvents(pb.BatchTriggerEventsRequest(requests=[
+        pb.TriggerEventRequest(event=cards.balance, customer_id=customer, data={"balance": f"{n} CZK"})
+        for n, customer in ((7, "c-1"), (9, "c-2"))]))
+    listed = await service_stubs.engagement.ListWalletPasses(pb.ListWalletPassesRequest())
+    assert sorted((p.customer_id, p.message) for p in listed.wallet_passes) == [("c-1", "7 CZK"), ("c-2", "9 CZK")]
 
 
 async def test_the_pass_web_service_refuses_what_no_wallet_sends(server, settings, tenant, service_stubs,

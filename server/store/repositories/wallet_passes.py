@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from server.domain.engagement.wallet_passes import IssuedPass
 from server.store.driver import rowcount
@@ -42,22 +42,30 @@ class WalletPassesRepository(TenantRepository):
             WalletPassRow.tenant_id == self.tenant_id, WalletPassRow.download_token_hash == token_hash))
         return _issued(row) if row else None
 
-    async def add(self, issued: IssuedPass) -> None:
-        self.session.add(WalletPassRow(
+    async def add(self, *passes: IssuedPass) -> None:
+        """Records new passes, in one flush."""
+        if not passes:
+            return
+        self.session.add_all([WalletPassRow(
             tenant_id=self.tenant_id, pass_type_identifier=issued.pass_type_identifier,
             serial_number=issued.serial_number, customer_id=issued.customer_id, sealed_token=issued.sealed_token,
             parts=dict(issued.parts), download_token_hash=issued.download_token_hash,
             download_expires_at=issued.download_expires_at, created_at=issued.created_at,
-            updated_at=issued.updated_at))
+            updated_at=issued.updated_at) for issued in passes])
         await self.session.flush()
 
-    async def update_parts(self, pass_type_identifier: str, serial_number: str, parts: dict[str, str],
-                           now: dt.datetime) -> bool:
-        """New content and lastUpdated; False when there is no such pass."""
-        result = await self.session.execute(update(WalletPassRow).where(
-            WalletPassRow.tenant_id == self.tenant_id, WalletPassRow.pass_type_identifier == pass_type_identifier,
-            WalletPassRow.serial_number == serial_number).values(parts=parts, updated_at=now))
-        return bool(rowcount(result))
+    async def update_parts(self, *passes: IssuedPass) -> None:
+        """Each pass's new content and lastUpdated, in one statement (executed for each, in order)."""
+        if not passes:
+            return
+        table = WalletPassRow.__table__
+        stmt = update(table).where(
+            table.c.tenant_id == self.tenant_id, table.c.pass_type_identifier == bindparam("b_pass_type"),
+            table.c.serial_number == bindparam("b_serial")).values(
+            parts=bindparam("b_parts"), updated_at=bindparam("b_updated_at"))
+        await self.session.execute(stmt, [
+            {"b_pass_type": p.pass_type_identifier, "b_serial": p.serial_number, "b_parts": dict(p.parts),
+             "b_updated_at": p.updated_at} for p in passes], execution_options={"synchronize_session": False})
 
 
 class WalletRegistrationsRepository(TenantRepository):
