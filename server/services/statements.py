@@ -6,6 +6,7 @@ payment alerts to tell the customer."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from server.domain.auth import Caller
 from server.domain.errors import FailedPrecondition, InvalidArgument
@@ -19,6 +20,7 @@ from server.domain.ingest.statements import (
     check_statement,
     check_transition,
     is_payable,
+    settled_at,
 )
 from server.domain.ingest.validation import check_batch_size
 from server.domain.pagination import Page, PageRequest, paginate
@@ -88,19 +90,8 @@ class StatementsService:
             stored = await uow.scheduled_payments.get_many({p.payment_id for p in payments})
             for payment in payments:
                 check_transition(stored.get(payment.payment_id), payment)
-            news = [p for p in payments if changed(stored.get(p.payment_id), p)]
-            # A final state's time: as the bank gave it, or now; kept when the state was stored before.
-            settled = []
-            for p in news:
-                before = stored.get(p.payment_id)
-                if not p.state.final:
-                    settled_at = None
-                elif before is not None and before.state is p.state:
-                    settled_at = before.settled_at
-                else:
-                    settled_at = p.settled_at or now
-                settled.append(ScheduledPayment(p.payment_id, p.account_id, p.amount, p.currency, p.scheduled_date,
-                                                p.state, settled_at))
+            settled = [replace(p, settled_at=settled_at(stored.get(p.payment_id), p, now))
+                       for p in payments if changed(stored.get(p.payment_id), p)]
             if settled:
                 await uow.scheduled_payments.upsert_many(settled, now)
             state_changes = tuple(

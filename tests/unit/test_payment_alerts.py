@@ -33,6 +33,7 @@ from server.domain.ingest.statements import (
     check_scheduled_payment,
     check_statement,
     check_transition,
+    settled_at,
 )
 
 ZONES = st.sampled_from(["UTC", "Europe/Prague", "Asia/Tokyo", "America/Los_Angeles", "Pacific/Kiritimati",
@@ -151,3 +152,20 @@ def test_a_final_state_is_kept(before, after):
         assert allowed
     except DomainError as error:
         assert not allowed and isinstance(error, FailedPrecondition) and error.code == "PAYMENT_STATE_FINAL"
+
+
+@given(st.none() | st.sampled_from(list(PaymentState)), st.sampled_from(list(PaymentState)), st.booleans())
+def test_a_final_state_is_timed_once(before, after, bank_gave_time):
+    stored_time, given_time, now = (dt.datetime(2024, 3, day, tzinfo=dt.UTC) for day in (1, 2, 3))
+
+    def made(state: PaymentState, settled: dt.datetime | None) -> ScheduledPayment:
+        return ScheduledPayment("p-1", "card-1", Decimal(5), "CZK", dt.date(2024, 3, 1), state, settled)
+
+    stored = None if before is None else made(before, stored_time if before.final else None)
+    when = settled_at(stored, made(after, given_time if bank_gave_time else None), now)
+    if after is PaymentState.SCHEDULED:
+        assert when is None
+    elif before is after:
+        assert when == stored_time
+    else:
+        assert when == (given_time if bank_gave_time else now)

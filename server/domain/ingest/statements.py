@@ -117,3 +117,13 @@ def changed(stored: ScheduledPayment | None, incoming: ScheduledPayment) -> bool
         return True
     return (stored.account_id, stored.amount, stored.currency, stored.scheduled_date, stored.state) != (
         incoming.account_id, incoming.amount, incoming.currency, incoming.scheduled_date, incoming.state)
+
+
+def settled_at(stored: ScheduledPayment | None, incoming: ScheduledPayment, now: dt.datetime) -> dt.datetime | None:
+    """When `incoming` reached its final state: as the bank gave it, or `now`; kept when that state was
+    stored before. None while SCHEDULED."""
+    if not incoming.state.final:
+        return None
+    if stored is not None and stored.state is incoming.state:
+        return stored.settled_at
+    return incoming.settled_at or now
