@@ -143,15 +143,11 @@ def next_moves(chain: list[Delivery], now: dt.datetime, gate: Gate = _open_gate)
     stops passed over as SKIPPED; a released step waits until the gate's `due`, its deadline with it.
     Deciding again after the moves are applied gives nothing: a late receipt or a repeated sweep sends
     nothing twice."""
-    chain = [d for d in chain if d.fallback is not None]
+    marked = [(d, d.fallback) for d in chain if d.fallback is not None]
+    delivered_steps = {mark.step for d, mark in marked if d.state is DeliveryState.DELIVERED}
     moves: list[ChainMove] = []
-    marks = {d.delivery_id: d.fallback for d in chain}
-    if any(d.state is DeliveryState.DELIVERED for d in chain):
-        delivered_steps = {m.step for d in chain if d.state is DeliveryState.DELIVERED for m in [marks[d.delivery_id]]
-                           if m is not None}
-        for d in chain:
-            mark = marks[d.delivery_id]
-            assert mark is not None
+    if delivered_steps:
+        for d, mark in marked:
             if mark.state is FallbackState.WAITING:
                 moves.append(ChainMove(d.delivery_id, Move.DROP, mark.state, dataclasses.replace(
                     mark, state=FallbackState.NOT_NEEDED, ended_at=now)))
@@ -162,31 +158,23 @@ def next_moves(chain: list[Delivery], now: dt.datetime, gate: Gate = _open_gate)
                 moves.append(ChainMove(d.delivery_id, Move.KEEP_UNTIL_DONE, mark.state,
                                        dataclasses.replace(mark, deadline=None)))
         return moves
-    current = [d for d in chain if marks[d.delivery_id].state is FallbackState.CURRENT]  # type: ignore[union-attr]
+    current = [(d, mark) for d, mark in marked if mark.state is FallbackState.CURRENT]
     if not current:
         return []
-    if all(d.state in _GIVEN_UP for d in current):
+    if all(d.state in _GIVEN_UP for d, _ in current):
         outcome = FallbackState.FAILED
-    elif any(m.deadline is not None and m.deadline <= now for d in current for m in [marks[d.delivery_id]]
-             if m is not None):
+    elif any(mark.deadline is not None and mark.deadline <= now for _, mark in current):
         outcome = FallbackState.TIMED_OUT
     else:
         return []
-    for d in current:
-        mark = marks[d.delivery_id]
-        assert mark is not None
+    for d, mark in current:
         moves.append(ChainMove(d.delivery_id, Move.CLOSE, mark.state, dataclasses.replace(
             mark, state=outcome, deadline=None, ended_at=now)))
-    step = max(marks[d.delivery_id].step for d in current)  # type: ignore[union-attr]
-    waiting = sorted({m.step for m in marks.values() if m is not None and m.state is FallbackState.WAITING
-                      and m.step > step})
-    if not waiting:
-        return moves
+    step = max(mark.step for _, mark in current)
+    waiting = sorted({mark.step for _, mark in marked if mark.state is FallbackState.WAITING and mark.step > step})
     for index, number in enumerate(waiting):
         going: list[tuple[Delivery, FallbackMark, dt.datetime]] = []
-        for d in chain:
-            mark = marks[d.delivery_id]
-            assert mark is not None
+        for d, mark in marked:
             if mark.step != number or mark.state is not FallbackState.WAITING:
                 continue
             verdict = gate(d, now)
