@@ -15,7 +15,7 @@ import datetime as dt
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -115,16 +115,13 @@ class BerkaFacts:
     closings: dict[str, list[tuple[dt.date, Decimal]]]  # account -> end-of-day balances, date order
     accounts_without_rows: list[str]
     opened: dict[str, dt.date]  # account -> the day it was opened
-    closing_days: dict[str, list[dt.date]] = field(default_factory=dict)  # the closings' dates, searched
-
-    def __post_init__(self) -> None:
-        self.closing_days = {a: [when for when, _ in rows] for a, rows in self.closings.items()}
 
     def balance(self, account_id: str, day: dt.date, *, before: bool) -> Decimal:
         """The latest closing on (before: strictly before) the day; 0 when there is none yet."""
-        days = self.closing_days.get(account_id, [])
-        count = bisect.bisect_left(days, day) if before else bisect.bisect_right(days, day)
-        return self.closings[account_id][count - 1][1] if count else Decimal(0)
+        rows = self.closings.get(account_id, [])
+        search = bisect.bisect_left if before else bisect.bisect_right
+        count = search(rows, day, key=lambda row: row[0])
+        return rows[count - 1][1] if count else Decimal(0)
 
     def figures(self, customer_id: str, months: int, as_of: dt.date = AS_OF) -> Figures | None:
         accounts = self.owned.get(customer_id, [])
