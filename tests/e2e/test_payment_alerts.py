@@ -12,8 +12,6 @@ import uuid
 from decimal import Decimal
 
 import grpc
-from arq import Worker
-from arq.jobs import Job
 from sqlalchemy import select
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
@@ -27,9 +25,8 @@ from server.store.models import DomainEventRow
 from server.store.uow import UnitOfWork
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import account, failure, stream, transaction
+from tests.support.crons import run_cron_once
 from tests.support.yes_bank import add_customer, set_up_yes_bank
-from workers.context import WorkerContext
-from workers.settings import startup, worker_settings
 
 SMS = "{{ bank.name }}: {{ statement.remaining }} {{ statement.currency }} due {{ statement.due_date }} ({{ kind }})"
 
@@ -187,18 +184,25 @@ async def test_due_and_overdue_reminders_once_per_statement_unless_paid(server, 
         assert [s.statement_id for s in rest.statements] == ["s-old"] and not rest.next_page_token
 
 
+async def card_with_a_due_alert(admin, service, smtp_sink, provider_sink, kind: str, days_before_due: int,
+                                minimum: str) -> None:
+    """The bank set up, lisa-customer's card-1 with statement s-1 due 2024-03-20, and a DUE alert."""
+    bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                 provider_base_url=provider_sink.base_url)
+    await add_customer(service, bank.app)
+    await add_card(service, "lisa-customer", "card-1")
+    await admin.engagement.CreatePaymentAlert(pb.CreatePaymentAlertRequest(payment_alert=pb.PaymentAlert(
+        event=await reminder_event(admin, bank, kind), kind=pb.PAYMENT_ALERT_KIND_DUE,
+        days_before_due=days_before_due)))
+    await service.ingest.BatchUpsertStatements(ipb.BatchUpsertStatementsRequest(statements=[
+        statement("s-1", "card-1", "2024-03-20", minimum)]))
+
+
 async def _zone_bank(server, services, time_zone: str, smtp_sink, provider_sink) -> str:
     tenant = (await services.tenants.create(f"bank-{uuid.uuid4().hex[:12]}", time_zone=time_zone)).tenant_id
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ops")) as admin, \
             server.stubs(server.token(tenant, Role.SERVICE, "loader")) as service:
-        bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
-                                     provider_base_url=provider_sink.base_url)
-        await add_customer(service, bank.app)
-        await add_card(service, "lisa-customer", "card-1")
-        await admin.engagement.CreatePaymentAlert(pb.CreatePaymentAlertRequest(payment_alert=pb.PaymentAlert(
-            event=await reminder_event(admin, bank, "today"), kind=pb.PAYMENT_ALERT_KIND_DUE, days_before_due=0)))
-        await service.ingest.BatchUpsertStatements(ipb.BatchUpsertStatementsRequest(statements=[
-            statement("s-1", "card-1", "2024-03-20", "250")]))
+        await card_with_a_due_alert(admin, service, smtp_sink, provider_sink, "today", 0, "250")
     return tenant
 
 
@@ -360,44 +364,17 @@ async def test_bad_statements_payments_and_alerts_are_refused_with_stable_codes(
 
 
 async def run_reminder_cron(settings, now: dt.datetime) -> object:
-    """The deployment's cron send_payment_reminders, run once at the start of a burst worker of
-    workers.settings whose payment alerts service reads `now` from its clock (as
-    tests/e2e/test_crons_on_worker.py drives the other crons); returns what the run returned."""
-    base = worker_settings(settings)
-    name = f"cron:send_payment_reminders@{settings.queue_name}"
-
-    async def clocked_startup(ctx: WorkerContext) -> None:
-        await startup(ctx)
-        s = ctx["services"]
-        ctx["services"] = dataclasses.replace(
-            s, payment_alerts=PaymentAlertsService(s.database, s.engagement, clock=lambda: now))
-
-    job_id = f"{name}:{uuid.uuid4().hex}"
-    jobs = [dataclasses.replace(job, run_at_startup=True, keep_result_s=60, job_id=job_id) if job.name == name
-            else job for job in base["cron_jobs"]]
-    assert job_id in [job.job_id for job in jobs]
-    worker = Worker(**(base | {"cron_jobs": jobs, "on_startup": clocked_startup, "burst": True, "poll_delay": 0,
-                               "handle_signals": False}))
-    try:
-        await worker.main()
-        run = await Job(job_id, worker.pool).result_info()
-    finally:
-        await worker.close()
-    assert run is not None and run.success, run
-    return run.result
+    """The deployment's cron send_payment_reminders, run once on a burst worker whose payment alerts
+    service reads `now` from its clock (tests.support.crons, as tests/e2e/test_crons_on_worker.py drives
+    the other crons); returns what the run returned."""
+    return await run_cron_once(settings, "send_payment_reminders", lambda s: dataclasses.replace(
+        s, payment_alerts=PaymentAlertsService(s.database, s.engagement, clock=lambda: now)))
 
 
 async def test_the_hourly_cron_sends_a_reminder_once_on_the_worker(server, settings, tenant, service_stubs,
                                                                   smtp_sink, provider_sink):
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
-        bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
-                                     provider_base_url=provider_sink.base_url)
-        await add_customer(service_stubs, bank.app)
-        await add_card(service_stubs, "lisa-customer", "card-1")
-        await admin.engagement.CreatePaymentAlert(pb.CreatePaymentAlertRequest(payment_alert=pb.PaymentAlert(
-            event=await reminder_event(admin, bank, "due"), kind=pb.PAYMENT_ALERT_KIND_DUE, days_before_due=5)))
-        await service_stubs.ingest.BatchUpsertStatements(ipb.BatchUpsertStatementsRequest(statements=[
-            statement("s-1", "card-1", "2024-03-20", "500")]))
+        await card_with_a_due_alert(admin, service_stubs, smtp_sink, provider_sink, "due", 5, "500")
 
     assert await run_reminder_cron(settings, dt.datetime(2024, 3, 14, 12, tzinfo=dt.UTC)) == 0  # 6 days before
     assert await run_reminder_cron(settings, dt.datetime(2024, 3, 15, 0, 30, tzinfo=dt.UTC)) == 1
