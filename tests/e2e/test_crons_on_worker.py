@@ -5,50 +5,29 @@ SMTP and push sinks, which count every request."""
 
 import dataclasses
 import datetime as dt
-import uuid
-
-from arq import Worker
-from arq.jobs import Job
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from engage.insights.v1 import insights_service_pb2 as insights
+from server.bootstrap import Services
 from server.domain.auth import Role
 from server.services.campaigns import CampaignService
 from server.services.clock import Clock
 from server.services.insights import InsightsService
 from tests.e2e.test_insights_savings import day, seed_reference_customer
+from tests.support.crons import run_cron_once
 from tests.support.yes_bank import add_customer, set_up_yes_bank
-from workers.context import WorkerContext
-from workers.settings import startup, worker_settings
 
 
-async def run_cron_once(settings, cron: str, clock: Clock) -> object:
-    """A burst worker of the deployment's settings whose cron `cron` runs at its start, with the campaign
-    and insight services on `clock`; returns what the cron run returned."""
-    base = worker_settings(settings)
-    name = f"cron:{cron}@{settings.queue_name}"
-    assert name in [job.name for job in base["cron_jobs"]]
+async def run_clocked(settings, cron: str, clock: Clock) -> object:
+    """The deployment's cron `cron` run once on a burst worker whose campaign and insight services are on
+    `clock`; returns what the cron run returned."""
 
-    async def clocked_startup(ctx: WorkerContext) -> None:
-        await startup(ctx)
-        s = ctx["services"]
-        ctx["services"] = dataclasses.replace(
+    def clocked(s: Services) -> Services:
+        return dataclasses.replace(
             s, campaigns=CampaignService(s.database, s.secret_box, s.publisher, s.engagement, clock=clock),
             insights=InsightsService(s.database, s.catalogue, s.publisher, s.publisher, clock=clock))
 
-    # Its result kept (crons keep none) under a job id of its own, to be read back.
-    job_id = f"{name}:{uuid.uuid4().hex}"
-    jobs = [dataclasses.replace(job, run_at_startup=True, keep_result_s=60, job_id=job_id) if job.name == name
-            else job for job in base["cron_jobs"]]
-    worker = Worker(**(base | {"cron_jobs": jobs, "on_startup": clocked_startup, "burst": True, "poll_delay": 0,
-                               "handle_signals": False}))
-    try:
-        await worker.main()
-        run = await Job(job_id, worker.pool).result_info()
-    finally:
-        await worker.close()
-    assert run is not None and run.success, run
-    return run.result
+    return await run_cron_once(settings, cron, clocked)
 
 
 async def test_the_campaign_and_insight_crons_start_what_is_due_on_the_worker(server, settings, tenant,
@@ -71,11 +50,11 @@ async def test_the_campaign_and_insight_crons_start_what_is_due_on_the_worker(se
             display_name="Timed notice", event=notice.name, send_time=send_time,
             audience=pb.Audience(customer_list=pb.CustomerList(customer_ids=["c1"])))))
         assert campaign.send_time.ToDatetime(dt.UTC) == send_time
-        assert await run_cron_once(settings, "start_due_campaigns", lambda: send_time - dt.timedelta(hours=1)) == 0
+        assert await run_clocked(settings, "start_due_campaigns", lambda: send_time - dt.timedelta(hours=1)) == 0
         waiting = await admin.engagement.GetCampaign(pb.GetCampaignRequest(name=campaign.name))
         assert (waiting.state, waiting.deliveries_created) == (pb.Campaign.SCHEDULED, 0)
         assert smtp_sink.messages == []
-        assert await run_cron_once(settings, "start_due_campaigns", lambda: send_time + dt.timedelta(minutes=1)) == 1
+        assert await run_clocked(settings, "start_due_campaigns", lambda: send_time + dt.timedelta(minutes=1)) == 1
         [email] = await smtp_sink.wait_for(1)
         assert (email["To"], email["Subject"]) == ("c1@example.com", "Notice for c1")
         done = await admin.engagement.GetCampaign(pb.GetCampaignRequest(name=campaign.name))
@@ -96,11 +75,11 @@ async def test_the_campaign_and_insight_crons_start_what_is_due_on_the_worker(se
             insight_notification=pb.InsightNotification(insight_name="SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE",
                                                         event=event.name)))
         second = dt.datetime(2021, 7, 2, 10, tzinfo=dt.UTC)
-        assert await run_cron_once(settings, "start_due_insight_batches", lambda: second) == 0
+        assert await run_clocked(settings, "start_due_insight_batches", lambda: second) == 0
         assert list((await admin.insights.ListInsightBatches(insights.ListInsightBatchesRequest())).insight_batches
                     ) == []
         first = dt.datetime(2021, 7, 1, 10, tzinfo=dt.UTC)
-        assert await run_cron_once(settings, "start_due_insight_batches", lambda: first) == 1
+        assert await run_clocked(settings, "start_due_insight_batches", lambda: first) == 1
         [batch] = (await admin.insights.ListInsightBatches(insights.ListInsightBatchesRequest())).insight_batches
         assert (batch.as_of, batch.state, batch.users_evaluated, batch.items_generated) == (
             day(first.date()), insights.BATCH_STATE_SUCCEEDED, 2, 1)

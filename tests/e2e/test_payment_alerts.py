@@ -12,8 +12,6 @@ import uuid
 from decimal import Decimal
 
 import grpc
-from arq import Worker
-from arq.jobs import Job
 from sqlalchemy import select
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
@@ -27,9 +25,8 @@ from server.store.models import DomainEventRow
 from server.store.uow import UnitOfWork
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import account, failure, stream, transaction
+from tests.support.crons import run_cron_once
 from tests.support.yes_bank import add_customer, set_up_yes_bank
-from workers.context import WorkerContext
-from workers.settings import startup, worker_settings
 
 SMS = "{{ bank.name }}: {{ statement.remaining }} {{ statement.currency }} due {{ statement.due_date }} ({{ kind }})"
 
@@ -367,31 +364,11 @@ async def test_bad_statements_payments_and_alerts_are_refused_with_stable_codes(
 
 
 async def run_reminder_cron(settings, now: dt.datetime) -> object:
-    """The deployment's cron send_payment_reminders, run once at the start of a burst worker of
-    workers.settings whose payment alerts service reads `now` from its clock (as
-    tests/e2e/test_crons_on_worker.py drives the other crons); returns what the run returned."""
-    base = worker_settings(settings)
-    name = f"cron:send_payment_reminders@{settings.queue_name}"
-
-    async def clocked_startup(ctx: WorkerContext) -> None:
-        await startup(ctx)
-        s = ctx["services"]
-        ctx["services"] = dataclasses.replace(
-            s, payment_alerts=PaymentAlertsService(s.database, s.engagement, clock=lambda: now))
-
-    job_id = f"{name}:{uuid.uuid4().hex}"
-    jobs = [dataclasses.replace(job, run_at_startup=True, keep_result_s=60, job_id=job_id) if job.name == name
-            else job for job in base["cron_jobs"]]
-    assert job_id in [job.job_id for job in jobs]
-    worker = Worker(**(base | {"cron_jobs": jobs, "on_startup": clocked_startup, "burst": True, "poll_delay": 0,
-                               "handle_signals": False}))
-    try:
-        await worker.main()
-        run = await Job(job_id, worker.pool).result_info()
-    finally:
-        await worker.close()
-    assert run is not None and run.success, run
-    return run.result
+    """The deployment's cron send_payment_reminders, run once on a burst worker whose payment alerts
+    service reads `now` from its clock (tests.support.crons, as tests/e2e/test_crons_on_worker.py drives
+    the other crons); returns what the run returned."""
+    return await run_cron_once(settings, "send_payment_reminders", lambda s: dataclasses.replace(
+        s, payment_alerts=PaymentAlertsService(s.database, s.engagement, clock=lambda: now)))
 
 
 async def test_the_hourly_cron_sends_a_reminder_once_on_the_worker(server, settings, tenant, service_stubs,
