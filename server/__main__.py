@@ -32,18 +32,13 @@ async def serve(settings: Settings) -> None:
     watcher = asyncio.create_task(watch_readiness(services, health_servicer, SERVICE_NAMES,
                                                   settings.health_interval_seconds, settings.health_timeout_seconds))
     stop_metrics = serve_metrics(settings.grpc_host, settings.metrics_port) if settings.metrics_port else None
-    receipts = None
+    endpoints: list[web.AppRunner] = []  # the HTTP endpoints beside gRPC, each on its own port when it has one
     if settings.receipts_port:
-        receipts = web.AppRunner(receipts_app(services), access_log=None)
-        await receipts.setup()
-        await web.TCPSite(receipts, settings.grpc_host, settings.receipts_port).start()
-        log.info("receipts_endpoint_started", port=settings.receipts_port)
-    wallet = None
+        endpoints.append(await _serve_http(receipts_app(services), settings.grpc_host, settings.receipts_port,
+                                           "receipts_endpoint_started"))
     if settings.pass_web_service_port:
-        wallet = web.AppRunner(pass_web_service_app(services), access_log=None)
-        await wallet.setup()
-        await web.TCPSite(wallet, settings.grpc_host, settings.pass_web_service_port).start()
-        log.info("pass_web_service_started", port=settings.pass_web_service_port)
+        endpoints.append(await _serve_http(pass_web_service_app(services), settings.grpc_host,
+                                           settings.pass_web_service_port, "pass_web_service_started"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -52,10 +47,8 @@ async def serve(settings: Settings) -> None:
     log.info("server_stopping", grace_seconds=settings.shutdown_grace_seconds)
     await health_servicer.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)
-    if receipts is not None:
-        await receipts.cleanup()
-    if wallet is not None:
-        await wallet.cleanup()
+    for endpoint in endpoints:
+        await endpoint.cleanup()
     if stop_metrics is not None:
         stop_metrics()
     watcher.cancel()
@@ -63,6 +56,14 @@ async def serve(settings: Settings) -> None:
         await watcher
     await services.close()
     log.info("server_stopped")
+
+
+async def _serve_http(app: web.Application, host: str, port: int, started: str) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info(started, port=port)
+    return runner
 
 
 def main() -> None:
