@@ -375,8 +375,10 @@ is history (see server.domain.ingest.freshness)."""
                 await previous.ended.wait()
                 if previous.failed:
                     raise _PreviousBatchFailed
-            # Read only now, after the batch before committed: its PENDING rows are visible.
-            authorized = await uow.transactions.authorization_statuses([t.transaction_id for _, t in accepted])
+            # Read only now, after the batch before committed: its PENDING rows are visible. One read for
+            # the booked rows and the PENDING or DECLINED ones.
+            authorized = await uow.transactions.authorization_statuses(
+                [t.transaction_id for _, t in accepted] + [t.transaction_id for _, t in unbooked])
             if authorized:
                 # A DECLINED id stays taken: booking it again is a duplicate (its row just inserted goes).
                 declined = [t.transaction_id for _, t in accepted
@@ -384,8 +386,9 @@ is history (see server.domain.ingest.freshness)."""
                 if declined:
                     await uow.transactions.delete_ids(declined)
                     outcome.duplicate += len(declined)
-                    accepted = [(i, t) for i, t in accepted if t.transaction_id not in set(declined)]
-            kept_unbooked = await self._keep_unbooked(uow, unbooked, outcome, now)
+                    taken = set(declined)
+                    accepted = [(i, t) for i, t in accepted if t.transaction_id not in taken]
+            kept_unbooked = await self._keep_unbooked(uow, unbooked, authorized, outcome, now)
             if accepted or kept_unbooked:
                 # Locks the accounts in id order: batches stored at the same time (other streams) wait
                 # for each other here instead of deadlocking. The balances read under the lock decide
@@ -433,14 +436,14 @@ is history (see server.domain.ingest.freshness)."""
         return outcome, event_ids
 
     async def _keep_unbooked(self, uow: UnitOfWork, unbooked: list[tuple[int, IncomingTransaction]],
-                             outcome: BatchOutcome, now: dt.datetime) -> list[IncomingTransaction]:
-        """Stores a batch's PENDING and DECLINED rows; returns those kept or changed (news). An id booked
-        before, or already kept, is a duplicate, except a PENDING one sent now as DECLINED: it is declined."""
+                             known: dict[str, TransactionStatus], outcome: BatchOutcome, now: dt.datetime
+                             ) -> list[IncomingTransaction]:
+        """Stores a batch's PENDING and DECLINED rows, `known` the statuses of those kept before; returns
+        those kept or changed (news). An id booked before, or already kept, is a duplicate, except a
+        PENDING one sent now as DECLINED: it is declined."""
         if not unbooked:
             return []
-        ids = [t.transaction_id for _, t in unbooked]
-        booked = await uow.transactions.existing_ids(ids)
-        known = await uow.transactions.authorization_statuses(ids)
+        booked = await uow.transactions.existing_ids([t.transaction_id for _, t in unbooked])
         new: list[IncomingTransaction] = []
         declined: list[IncomingTransaction] = []
         for _, t in unbooked:
