@@ -9,9 +9,9 @@ import grpc
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from engage.ingest.v1 import ingest_service_pb2 as ingest
 from server.domain.auth import Role
-from tests.e2e.test_engagement_setup_rpcs import every_page
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import customer, failure
+from tests.support.pages import every_page
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 CUSTOMERS = {"c1": {"segment": "retail", "city": "Prague"}, "c2": {"segment": "premium", "city": "Brno"},

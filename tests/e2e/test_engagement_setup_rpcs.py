@@ -11,24 +11,12 @@ from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import failure, stream, transaction
+from tests.support.pages import every_page
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 
 def mask(*paths: str) -> field_mask_pb2.FieldMask:
     return field_mask_pb2.FieldMask(paths=list(paths))
-
-
-async def every_page(list_call, request_type, field: str, page_size: int) -> tuple[list, int]:
-    """Every item of a paged List RPC, `page_size` at a time, and the number of pages it took."""
-    items, token, pages = [], "", 0
-    while True:
-        answer = await list_call(request_type(page_size=page_size, page_token=token))
-        items.extend(getattr(answer, field))
-        pages += 1
-        assert len(getattr(answer, field)) <= page_size
-        token = answer.next_page_token
-        if not token:
-            return items, pages
 
 
 async def test_apps_event_types_contacts_templates_and_events_read_and_change(server, settings, tenant,
