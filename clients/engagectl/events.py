@@ -261,7 +261,7 @@ def send_balance(ctx: typer.Context, event_id: str = EVENT_ID,
     """
     cli = cli_context(ctx)
     response = cli.call(lambda s: s.engagement.SendBalance(pb.SendBalanceRequest(
-        account=f"accounts/{account.removeprefix('accounts/')}", event=name("events", event_id),
+        account=name("accounts", account), event=name("events", event_id),
         request_id=request_id)))
     emit_list("deliveries", DELIVERY_COLUMNS, list(response.deliveries), delivery_row)
 
