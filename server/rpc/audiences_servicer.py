@@ -21,8 +21,6 @@ _MODES = {pb.AUDIENCE_MODE_ALL: AudienceMode.ALL, pb.AUDIENCE_MODE_ANY: Audience
 _MODE_NUMBERS = {mode: number for number, mode in _MODES.items()}
 
 
-
-
 def definition_from_proto(definition: pb.AudienceDefinition) -> AudienceDefinition:
     return audience_definition(list(definition.include), _MODES.get(definition.mode), list(definition.exclude))
 

@@ -21,8 +21,6 @@ from server.services.payment_alerts import PaymentAlertsService
 Context = grpc.aio.ServicerContext
 
 
-
-
 class EngagementServicer(pb_grpc.EngagementServiceServicer):
     def __init__(self, setup: EngagementSetupService, engagement: EngagementService, campaigns: CampaignService,
                  otp: OtpService, payment_alerts: PaymentAlertsService) -> None:

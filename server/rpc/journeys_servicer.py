@@ -102,8 +102,6 @@ def route_to_proto(customer_id: str, route: RecordedRoute) -> pb.JourneyRoute:
     return message
 
 
-
-
 class JourneysServicer(journeys_service_pb2_grpc.JourneysServiceServicer):
     def __init__(self, journeys: JourneysService) -> None:
         self.journeys = journeys

@@ -30,8 +30,6 @@ _DEFINITION_PATHS = {"description", "default_value", "enum_values"}
 _PERSONA_PATHS = {"display_name", "description", "expression", "tokens"}
 
 
-
-
 def value_from_proto(message: pb.AttributeValue, field: str, attribute: str, reason: Reason) -> AttributeValue:
     """The value in the oneof's field; its type is checked against the attribute's by the domain."""
     def invalid(message_text: str) -> InvalidArgument:
