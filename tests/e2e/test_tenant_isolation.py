@@ -19,6 +19,8 @@ from server.domain.auth import Role
 from server.domain.triggers.notifications import NewBankNotification
 from server.domain.triggers.records import Banner, FiringRecord
 from server.store.uow import UnitOfWork
+from tests.e2e.test_payment_alerts import payment as scheduled_payment
+from tests.e2e.test_payment_alerts import statement as due_statement
 from tests.integration.test_domain_events import run_worker_until_idle
 from tests.support.builders import amount_of, failure, seed_accounts, stream, transaction
 from tests.support.goal_reports import seed_goal_reports
@@ -27,6 +29,7 @@ from tests.support.offers import add_product, create_recommendation, derive_attr
 from tests.support.products import add_customer as add_loan_customer
 from tests.support.products import approved_reference_loan, define_reference_facts, quote_request, terms_json
 from tests.support.triggers import low_balance_rule
+from tests.support.yes_bank import published_app
 
 
 async def test_other_tenants_resources_are_not_found_and_never_listed(server, services, tenant, service_stubs):
@@ -428,19 +431,13 @@ async def test_another_banks_statements_payments_and_payment_alerts_are_not_foun
     await service_stubs.ingest.UpsertAccount(pb.UpsertAccountRequest(account=pb.Account(
         account_id="card-1", customer_id="c1", currency_code="EUR", type=pb.ACCOUNT_TYPE_CREDIT,
         container=pb.CONTAINER_CREDIT_CARD)))
-    await service_stubs.ingest.BatchUpsertStatements(pb.BatchUpsertStatementsRequest(statements=[pb.Statement(
-        statement_id="s-1", account_id="card-1", statement_date={"year": 2024, "month": 3, "day": 1},
-        due_date={"year": 2024, "month": 3, "day": 20}, minimum_due={"currency_code": "EUR", "units": 50},
-        statement_balance={"currency_code": "EUR", "units": 500})]))
+    await service_stubs.ingest.BatchUpsertStatements(pb.BatchUpsertStatementsRequest(statements=[
+        due_statement("s-1", "card-1", "2024-03-20", "50", balance="500", currency="EUR")]))
     await service_stubs.ingest.BatchUpsertScheduledPayments(pb.BatchUpsertScheduledPaymentsRequest(
-        scheduled_payments=[pb.ScheduledPayment(
-            payment_id="p-1", account_id="card-1", amount={"currency_code": "EUR", "units": 50},
-            scheduled_date={"year": 2024, "month": 3, "day": 18}, state=pb.SCHEDULED_PAYMENT_STATE_SCHEDULED)]))
+        scheduled_payments=[scheduled_payment("p-1", "card-1", "50", pb.SCHEDULED_PAYMENT_STATE_SCHEDULED,
+                                              currency="EUR")]))
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
-        app = await admin.engagement.CreateApp(engagement.CreateAppRequest(app=engagement.App(
-            display_name="Bank", category="BANKING", platforms=[engagement.PLATFORM_WEB])))
-        kind = await admin.engagement.CreateEventType(engagement.CreateEventTypeRequest(
-            event_type=engagement.EventType(display_name="Payments")))
+        app, kind = await published_app(admin.engagement, "Bank", [engagement.PLATFORM_WEB], "Payments")
         event = await admin.engagement.CreateEvent(engagement.CreateEventRequest(event=engagement.Event(
             display_name="Due", description="Payment due", event_type=kind.name, app=app.name,
             messages=[engagement.EventMessage(channel=engagement.CHANNEL_SMS, content=engagement.MessageContent(
@@ -464,11 +461,7 @@ async def test_another_banks_statements_payments_and_payment_alerts_are_not_foun
                     ).payment_alerts
         # Writing statements or payments of another bank's account: for this tenant it does not exist.
         code, reason, _ = await failure(intruder.ingest.BatchUpsertStatements(pb.BatchUpsertStatementsRequest(
-            statements=[pb.Statement(statement_id="s-1", account_id="card-1",
-                                     statement_date={"year": 2024, "month": 3, "day": 1},
-                                     due_date={"year": 2024, "month": 3, "day": 20},
-                                     minimum_due={"currency_code": "EUR", "units": 1},
-                                     statement_balance={"currency_code": "EUR", "units": 1})])))
+            statements=[due_statement("s-1", "card-1", "2024-03-20", "1", balance="1", currency="EUR")])))
         assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "UNKNOWN_ACCOUNT")
     listed = await service_stubs.ingest.ListStatements(pb.ListStatementsRequest(parent="accounts/card-1"))
     assert [(s.statement_id, amount_of(s.minimum_due)) for s in listed.statements] == [("s-1", "50.00")]
