@@ -86,6 +86,19 @@ async def set_up_store_cards(admin, provider_sink, smtp_sink, web_service: str) 
     return StoreCards(x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes()), new_card.name, balance.name)
 
 
+async def issue_card(server, settings, tenant, service_stubs, provider_sink, smtp_sink, web_service: str,
+                     balance: str) -> tuple[StoreCards, dict]:
+    """The store cards set up, and the pass.json of the card a "new card" event emailed to lisa-customer."""
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
+        cards = await set_up_store_cards(admin, provider_sink, smtp_sink, web_service)
+    await add_customer(service_stubs, "", push_token="")
+    await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
+        event=cards.new_card, customer_id="lisa-customer", data={"balance": balance}))
+    await run_worker(settings)
+    [mail] = await smtp_sink.wait_for(1)
+    return cards, open_pkpass(next(mail.iter_attachments()).get_content(), cards.certificate).pass_json
+
+
 async def test_a_new_pass_arrives_by_email_and_sms_and_its_update_is_fetched_by_the_device(
         server, settings, tenant, service_stubs, provider_sink, smtp_sink, pass_web_service, engagectl):
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
@@ -192,14 +205,8 @@ async def test_a_new_pass_arrives_by_email_and_sms_and_its_update_is_fetched_by_
 
 async def test_another_tenant_cannot_reach_a_pass_with_its_token(
         server, settings, tenant, service_stubs, provider_sink, smtp_sink, pass_web_service):
-    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
-        cards = await set_up_store_cards(admin, provider_sink, smtp_sink, pass_web_service)
-    await add_customer(service_stubs, "", push_token="")
-    await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
-        event=cards.new_card, customer_id="lisa-customer", data={"balance": "1 CZK"}))
-    await run_worker(settings)
-    [mail] = await smtp_sink.wait_for(1)
-    card = open_pkpass(next(mail.iter_attachments()).get_content(), cards.certificate).pass_json
+    _, card = await issue_card(server, settings, tenant, service_stubs, provider_sink, smtp_sink, pass_web_service,
+                               "1 CZK")
     other = (await server.services.tenants.create("bank-other-wallet")).tenant_id
     auth = {"Authorization": f"ApplePass {card['authenticationToken']}"}
     async with httpx.AsyncClient(base_url=f"{pass_web_service}/passes/{other}") as wallet:
@@ -244,14 +251,8 @@ async def test_the_pass_web_service_refuses_what_no_wallet_sends(server, setting
                                                                  provider_sink, smtp_sink, pass_web_service):
     """Bodies that are not a wallet's, identifiers PostgreSQL's text cannot hold or too long for their
     columns, and a disabled bank: a clear 4xx each, never a 500."""
-    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
-        cards = await set_up_store_cards(admin, provider_sink, smtp_sink, pass_web_service)
-    await add_customer(service_stubs, "", push_token="")
-    await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
-        event=cards.new_card, customer_id="lisa-customer", data={"balance": "1 CZK"}))
-    await run_worker(settings)
-    [mail] = await smtp_sink.wait_for(1)
-    card = open_pkpass(next(mail.iter_attachments()).get_content(), cards.certificate).pass_json
+    _, card = await issue_card(server, settings, tenant, service_stubs, provider_sink, smtp_sink, pass_web_service,
+                               "1 CZK")
     serial, auth = card["serialNumber"], {"Authorization": f"ApplePass {card['authenticationToken']}"}
     registration = f"/v1/devices/iphone/registrations/{PASS_TYPE}/{serial}"
     async with httpx.AsyncClient(base_url=card["webServiceURL"]) as wallet:
@@ -281,22 +282,17 @@ async def test_a_card_payment_ingested_updates_the_pass_on_the_device(server, se
     """A transaction alert bound to a PASS-only event: the payment ingested goes through the worker (the
     bus handler records the update, dispatch pushes), and the device fetches the pass with its new
     balance."""
+    cards, card = await issue_card(server, settings, tenant, service_stubs, provider_sink, smtp_sink,
+                                   pass_web_service, "0 CZK")
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
-        cards = await set_up_store_cards(admin, provider_sink, smtp_sink, pass_web_service)
         like = await admin.engagement.GetEvent(pb.GetEventRequest(name=cards.balance))
-        card = pb.PassContent(pass_type_identifier=PASS_TYPE,
-                              message="Balance {{ transaction.balance }} {{ transaction.currency }}")
+        content = pb.PassContent(pass_type_identifier=PASS_TYPE,
+                                 message="Balance {{ transaction.balance }} {{ transaction.currency }}")
         balance = await admin.engagement.CreateEvent(pb.CreateEventRequest(event=pb.Event(
             display_name="Card payment", description="Paid with the card", event_type=like.event_type, app=like.app,
-            messages=[pb.EventMessage(channel=pb.CHANNEL_PASS, content=pb.MessageContent(**{"pass": card}))])))
+            messages=[pb.EventMessage(channel=pb.CHANNEL_PASS, content=pb.MessageContent(**{"pass": content}))])))
         await admin.engagement.CreateTransactionAlert(pb.CreateTransactionAlertRequest(
             transaction_alert=pb.TransactionAlert(event=balance.name, directions=["DEBIT"])))
-    await add_customer(service_stubs, "", push_token="")
-    await service_stubs.engagement.TriggerEvent(pb.TriggerEventRequest(
-        event=cards.new_card, customer_id="lisa-customer", data={"balance": "0 CZK"}))
-    await run_worker(settings)
-    [mail] = await smtp_sink.wait_for(1)
-    card = open_pkpass(next(mail.iter_attachments()).get_content(), cards.certificate).pass_json
     serial, auth = card["serialNumber"], {"Authorization": f"ApplePass {card['authenticationToken']}"}
     async with httpx.AsyncClient(base_url=card["webServiceURL"]) as wallet:
         registered = await wallet.post(f"/v1/devices/iphone/registrations/{PASS_TYPE}/{serial}",
