@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
+import pytest
 import pytest_asyncio
 import trustme
 from aiohttp import web
@@ -30,6 +31,8 @@ from tests.support.pkpass import open_pkpass
 from tests.support.yes_bank import add_customer, published_app
 
 PASS_TYPE = "pass.com.yesbank.store"
+# The pass web service runs under `make run`, which stores into SQLite by default.
+pytestmark = pytest.mark.sqlite_too
 
 
 @pytest_asyncio.fixture
