@@ -9,9 +9,9 @@ import enum
 from dataclasses import dataclass
 from decimal import Decimal
 
-from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from server.domain.errors import FailedPrecondition, FieldViolation
 from server.domain.ingest.model import AccountType, Container
-from server.domain.ingest.validation import amount_violation, id_violation
+from server.domain.ingest.validation import _raise_if, amount_violation, id_violation
 from server.domain.money import is_currency_code
 
 
@@ -57,13 +57,6 @@ PAYABLE_CONTAINERS = frozenset({Container.CREDIT_CARD, Container.LOAN})
 
 def is_payable(account_type: str, container: str) -> bool:
     return account_type in PAYABLE_TYPES or container in PAYABLE_CONTAINERS
-
-
-def _raise_if(violations: list[FieldViolation | None], code: str, what: str) -> None:
-    real = [v for v in violations if v is not None]
-    if real:
-        raise InvalidArgument(code, f"{what} is invalid: " + "; ".join(f"{v.field} {v.description}" for v in real),
-                              violations=real)
 
 
 def check_statement(statement: Statement, prefix: str = "statement") -> None:
