@@ -21,73 +21,71 @@ CUSTOMERS = {"c1": {"segment": "retail", "city": "Prague"}, "c2": {"segment": "p
 async def test_campaigns_to_all_customers_and_by_attributes_and_a_rejected_offer(server, settings, tenant,
                                                                                  service_stubs, smtp_sink,
                                                                                  provider_sink):
-    lisa = server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa"))
-    raj = server.stubs(server.token(tenant, Role.BANK_ADMIN, "raj"))
-    bank = await set_up_yes_bank(lisa, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
-                                 provider_base_url=provider_sink.base_url)
-    for customer_id, attributes in CUSTOMERS.items():
-        await service_stubs.ingest.UpsertCustomer(ingest.UpsertCustomerRequest(customer=customer(customer_id,
-                                                                                                 **attributes)))
-        await service_stubs.engagement.UpsertContact(pb.UpsertContactRequest(contact=pb.Contact(
-            customer_id=customer_id, email=f"{customer_id}@example.com")))
-    news = await lisa.engagement.CreateEvent(pb.CreateEventRequest(event=pb.Event(
-        display_name="News", description="The bank's news", event_type=bank.event_type, app=bank.app,
-        messages=[pb.EventMessage(channel=pb.CHANNEL_EMAIL, content=pb.MessageContent(email=pb.EmailContent(
-            subject="News for {{ customer.id }}",
-            text="For our {{ customer.attributes.segment }} customers in {{ customer.attributes.city }}.")))])))
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as lisa, \
+            server.stubs(server.token(tenant, Role.BANK_ADMIN, "raj")) as raj:
+        bank = await set_up_yes_bank(lisa, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                     provider_base_url=provider_sink.base_url)
+        for customer_id, attributes in CUSTOMERS.items():
+            await service_stubs.ingest.UpsertCustomer(ingest.UpsertCustomerRequest(customer=customer(customer_id,
+                                                                                                     **attributes)))
+            await service_stubs.engagement.UpsertContact(pb.UpsertContactRequest(contact=pb.Contact(
+                customer_id=customer_id, email=f"{customer_id}@example.com")))
+        news = await lisa.engagement.CreateEvent(pb.CreateEventRequest(event=pb.Event(
+            display_name="News", description="The bank's news", event_type=bank.event_type, app=bank.app,
+            messages=[pb.EventMessage(channel=pb.CHANNEL_EMAIL, content=pb.MessageContent(email=pb.EmailContent(
+                subject="News for {{ customer.id }}",
+                text="For our {{ customer.attributes.segment }} customers in {{ customer.attributes.city }}.")))])))
 
-    everyone = await lisa.engagement.CreateCampaign(pb.CreateCampaignRequest(campaign=pb.Campaign(
-        display_name="Everyone", event=news.name, audience=pb.Audience(all_customers=True))))
-    premium_prague = await lisa.engagement.CreateCampaign(pb.CreateCampaignRequest(campaign=pb.Campaign(
-        display_name="Premium in Prague", event=news.name, audience=pb.Audience(attribute_filter=pb.AttributeFilter(
-            equals={"segment": "premium", "city": "Prague"})))))
-    offer = await lisa.engagement.CreateCampaign(pb.CreateCampaignRequest(campaign=pb.Campaign(
-        display_name="Premium card offer", event=news.name, is_offer=True,
-        audience=pb.Audience(attribute_filter=pb.AttributeFilter(equals={"segment": "premium"})))))
-    assert (everyone.state, premium_prague.state, offer.state) == (
-        pb.Campaign.SCHEDULED, pb.Campaign.SCHEDULED, pb.Campaign.PENDING_APPROVAL)
-    assert everyone.audience.all_customers and everyone.creator == "lisa"
-    assert dict(premium_prague.audience.attribute_filter.equals) == {"segment": "premium", "city": "Prague"}
+        everyone = await lisa.engagement.CreateCampaign(pb.CreateCampaignRequest(campaign=pb.Campaign(
+            display_name="Everyone", event=news.name, audience=pb.Audience(all_customers=True))))
+        premium_prague = await lisa.engagement.CreateCampaign(pb.CreateCampaignRequest(campaign=pb.Campaign(
+            display_name="Premium in Prague", event=news.name, audience=pb.Audience(attribute_filter=pb.AttributeFilter(
+                equals={"segment": "premium", "city": "Prague"})))))
+        offer = await lisa.engagement.CreateCampaign(pb.CreateCampaignRequest(campaign=pb.Campaign(
+            display_name="Premium card offer", event=news.name, is_offer=True,
+            audience=pb.Audience(attribute_filter=pb.AttributeFilter(equals={"segment": "premium"})))))
+        assert (everyone.state, premium_prague.state, offer.state) == (
+            pb.Campaign.SCHEDULED, pb.Campaign.SCHEDULED, pb.Campaign.PENDING_APPROVAL)
+        assert everyone.audience.all_customers and everyone.creator == "lisa"
+        assert dict(premium_prague.audience.attribute_filter.equals) == {"segment": "premium", "city": "Prague"}
 
-    # An offer is rejected by another admin, with the reason; it cannot be rejected or approved again.
-    code, reason, _ = await failure(lisa.engagement.RejectCampaign(pb.RejectCampaignRequest(name=offer.name)))
-    assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "CAMPAIGN_SELF_APPROVAL")
-    rejected = await raj.engagement.RejectCampaign(pb.RejectCampaignRequest(name=offer.name,
-                                                                            reason="Not this quarter"))
-    assert (rejected.state, rejected.approver, rejected.rejection_reason) == (pb.Campaign.REJECTED, "raj",
-                                                                             "Not this quarter")
-    for again in (raj.engagement.RejectCampaign(pb.RejectCampaignRequest(name=offer.name)),
-                  raj.engagement.ApproveCampaign(pb.ApproveCampaignRequest(name=offer.name))):
-        code, reason, _ = await failure(again)
-        assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CAMPAIGN_STATE_INVALID")
+        # An offer is rejected by another admin, with the reason; it cannot be rejected or approved again.
+        code, reason, _ = await failure(lisa.engagement.RejectCampaign(pb.RejectCampaignRequest(name=offer.name)))
+        assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "CAMPAIGN_SELF_APPROVAL")
+        rejected = await raj.engagement.RejectCampaign(pb.RejectCampaignRequest(name=offer.name,
+                                                                                reason="Not this quarter"))
+        assert (rejected.state, rejected.approver, rejected.rejection_reason) == (pb.Campaign.REJECTED, "raj",
+                                                                                 "Not this quarter")
+        for again in (raj.engagement.RejectCampaign(pb.RejectCampaignRequest(name=offer.name)),
+                      raj.engagement.ApproveCampaign(pb.ApproveCampaignRequest(name=offer.name))):
+            code, reason, _ = await failure(again)
+            assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CAMPAIGN_STATE_INVALID")
 
-    # The sweep hands the two scheduled campaigns to the worker; the rejected offer stays unsent.
-    assert await server.services.campaigns.start_due() == 2
-    await run_worker(settings)
-    messages = await smtp_sink.wait_for(4)
-    assert sorted((m["To"], m["Subject"]) for m in messages) == [
-        ("c1@example.com", "News for c1"), ("c2@example.com", "News for c2"), ("c3@example.com", "News for c3"),
-        ("c3@example.com", "News for c3")]
-    assert sorted(m.get_body(("plain",)).get_content().strip() for m in messages if m["To"] == "c2@example.com") == [
-        "For our premium customers in Brno."]
-    campaigns, pages = await every_page(service_stubs.engagement.ListCampaigns, pb.ListCampaignsRequest,
-                                        "campaigns", 2)
-    assert pages == 2
-    assert {c.name: (c.display_name, c.state, c.customers_targeted, c.deliveries_created) for c in campaigns} == {
-        everyone.name: ("Everyone", pb.Campaign.COMPLETED, 3, 3),
-        premium_prague.name: ("Premium in Prague", pb.Campaign.COMPLETED, 1, 1),
-        offer.name: ("Premium card offer", pb.Campaign.REJECTED, 0, 0)}
-    sent = await lisa.engagement.ListDeliveries(pb.ListDeliveriesRequest(campaign=premium_prague.name))
-    assert [(d.customer_id, d.channel, d.state) for d in sent.deliveries] == [("c3", pb.CHANNEL_EMAIL, pb.SENT)]
+        # The sweep hands the two scheduled campaigns to the worker; the rejected offer stays unsent.
+        assert await server.services.campaigns.start_due() == 2
+        await run_worker(settings)
+        messages = await smtp_sink.wait_for(4)
+        assert sorted((m["To"], m["Subject"]) for m in messages) == [
+            ("c1@example.com", "News for c1"), ("c2@example.com", "News for c2"), ("c3@example.com", "News for c3"),
+            ("c3@example.com", "News for c3")]
+        assert sorted(m.get_body(("plain",)).get_content().strip() for m in messages
+                      if m["To"] == "c2@example.com") == ["For our premium customers in Brno."]
+        campaigns, pages = await every_page(service_stubs.engagement.ListCampaigns, pb.ListCampaignsRequest,
+                                            "campaigns", 2)
+        assert pages == 2
+        assert {c.name: (c.display_name, c.state, c.customers_targeted, c.deliveries_created) for c in campaigns} == {
+            everyone.name: ("Everyone", pb.Campaign.COMPLETED, 3, 3),
+            premium_prague.name: ("Premium in Prague", pb.Campaign.COMPLETED, 1, 1),
+            offer.name: ("Premium card offer", pb.Campaign.REJECTED, 0, 0)}
+        sent = await lisa.engagement.ListDeliveries(pb.ListDeliveriesRequest(campaign=premium_prague.name))
+        assert [(d.customer_id, d.channel, d.state) for d in sent.deliveries] == [("c3", pb.CHANNEL_EMAIL, pb.SENT)]
 
-    # A customer who joins the filter later is not sent a completed campaign; the sweep sends nothing more.
-    await service_stubs.ingest.UpsertCustomer(ingest.UpsertCustomerRequest(customer=customer(
-        "c4", segment="premium", city="Prague")))
-    assert await server.services.campaigns.start_due() == 0
-    await run_worker(settings)
-    assert len(smtp_sink.messages) == 4
-    await lisa.close()
-    await raj.close()
+        # A customer who joins the filter later is not sent a completed campaign; the sweep sends nothing more.
+        await service_stubs.ingest.UpsertCustomer(ingest.UpsertCustomerRequest(customer=customer(
+            "c4", segment="premium", city="Prague")))
+        assert await server.services.campaigns.start_due() == 0
+        await run_worker(settings)
+        assert len(smtp_sink.messages) == 4
 
 
 async def test_a_one_time_password_by_push_reaches_the_device_and_verifies_once(server, settings, tenant,
