@@ -118,12 +118,13 @@ class WalletRegistrationsRepository(TenantRepository):
         """(pass type, serial) -> the push tokens of the devices registered for the pass."""
         if not passes:
             return {}
-        serials = {serial for _, serial in passes}
+        # Both key columns narrowed, so that ix_wallet_registrations_pass (tenant, type, serial) serves it.
         rows = await self.session.execute(select(
             WalletRegistrationRow.pass_type_identifier, WalletRegistrationRow.serial_number,
             WalletRegistrationRow.push_token).where(
             WalletRegistrationRow.tenant_id == self.tenant_id,
-            self.one_of(WalletRegistrationRow.serial_number, serials))
+            self.one_of(WalletRegistrationRow.pass_type_identifier, {pass_type for pass_type, _ in passes}),
+            self.one_of(WalletRegistrationRow.serial_number, {serial for _, serial in passes}))
             .order_by(WalletRegistrationRow.device_library_identifier))
         wanted = set(passes)
         found: dict[tuple[str, str], list[str]] = {}
