@@ -214,7 +214,7 @@ class DeliveriesRepository(TenantRepository):
             if move.move is Move.RELEASE:
                 assert move.due is not None
                 values.update(state=DeliveryState.QUEUED.value, next_attempt_at=move.due, updated_at=now,
-                              enqueued_at=move.due if move.due <= queued_until else None)
+                              enqueued_at=_enqueued_at(move.due, queued_until))
                 conditions.append(DeliveryRow.state == DeliveryState.HELD.value)
             elif move.move is Move.DROP:
                 values.update(state=DeliveryState.SKIPPED.value, skip_reason=move.skip_reason, content={},
@@ -426,17 +426,22 @@ class OutboxRepository:
 
 def _outbox_row(tenant_id: str, d: Delivery, queued_until: dt.datetime) -> dict[str, Any]:
     """A new delivery's row; queued ones due by `queued_until` count as enqueued for their due time."""
-    due_soon = d.state is DeliveryState.QUEUED and d.next_attempt_at <= queued_until
     return {"delivery_id": d.delivery_id, "tenant_id": tenant_id, "trigger_key": d.trigger_key,
             "event_id": d.event_id, "campaign_id": d.campaign_id, "customer_id": d.customer_id,
             "channel": str(d.channel), "provider": d.provider, "config_id": d.config_id, "address": d.address,
             "message_class": d.message_class, "content": d.content, "sealed_content": d.sealed_content,
             "state": str(d.state), "skip_reason": d.skip_reason, "attempts": d.attempts,
             "next_attempt_at": d.next_attempt_at, "lease_until": None,
-            "enqueued_at": d.next_attempt_at if due_soon else None,
+            "enqueued_at": _enqueued_at(d.next_attempt_at, queued_until) if d.state is DeliveryState.QUEUED else None,
             "provider_message_id": d.provider_message_id, "error_code": d.error_code,
             "error_message": d.error_message, "created_at": d.created_at, "updated_at": d.updated_at,
             "sent_at": d.sent_at, "delivered_at": d.delivered_at, **_fallback_columns(d.fallback)}
+
+
+def _enqueued_at(due: dt.datetime, queued_until: dt.datetime) -> dt.datetime | None:
+    """When a delivery queued now counts as handed to Redis: at its due time if that is by `queued_until`
+    (the caller enqueues it once committed); later ones are left to the relay sweep."""
+    return due if due <= queued_until else None
 
 
 def _fallback_columns(mark: FallbackMark | None) -> dict[str, Any]:
