@@ -5,6 +5,7 @@ payment alerts to tell the customer."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -69,7 +70,7 @@ class StatementsService:
 
     async def list_statements(self, caller: Caller, account_id: str, page: PageRequest) -> Page[Statement]:
         await self._ingestion.get_account(caller, account_id)  # existence and visibility
-        after = _cursor(page, lambda key: (str(key[0]), str(key[1])))
+        after = _cursor(page, lambda key: (dt.date.fromisoformat(key[0]), str(key[1])))
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             found = await uow.statements.of_account(account_id, after, page.size + 1)
         return paginate(found, page, "statements", lambda s: [s.due_date.isoformat() if s.due_date else "",
@@ -108,7 +109,7 @@ class StatementsService:
     async def list_scheduled_payments(self, caller: Caller, account_id: str, page: PageRequest
                                       ) -> Page[ScheduledPayment]:
         await self._ingestion.get_account(caller, account_id)
-        after = _cursor(page, lambda key: (str(key[0]), str(key[1])))
+        after = _cursor(page, lambda key: (dt.date.fromisoformat(key[0]), str(key[1])))
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             found = await uow.scheduled_payments.of_account(account_id, after, page.size + 1)
         return paginate(found, page, "scheduledPayments",

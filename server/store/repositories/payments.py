@@ -33,12 +33,12 @@ class StatementsRepository(TenantRepository):
              "statement_balance": s.statement_balance, "currency": s.currency, "updated_at": now}
             for s in statements])
 
-    async def of_account(self, account_id: str, after: tuple[str, str] | None, limit: int) -> list[Statement]:
+    async def of_account(self, account_id: str, after: tuple[dt.date, str] | None, limit: int) -> list[Statement]:
         """An account's statements, latest due date first (then by id, descending)."""
         query = select(StatementRow).where(StatementRow.tenant_id == self.tenant_id,
                                            StatementRow.account_id == account_id)
         if after is not None:
-            due, statement_id = dt.date.fromisoformat(after[0]), after[1]
+            due, statement_id = after
             query = query.where((StatementRow.due_date < due)
                                 | ((StatementRow.due_date == due) & (StatementRow.statement_id < statement_id)))
         rows = await self.session.scalars(query.order_by(StatementRow.due_date.desc(),
@@ -79,12 +79,13 @@ class ScheduledPaymentsRepository(TenantRepository):
              "currency": p.currency, "scheduled_date": p.scheduled_date, "state": p.state.value,
              "settled_at": p.settled_at, "updated_at": now} for p in payments])
 
-    async def of_account(self, account_id: str, after: tuple[str, str] | None, limit: int) -> list[ScheduledPayment]:
+    async def of_account(self, account_id: str, after: tuple[dt.date, str] | None, limit: int
+                         ) -> list[ScheduledPayment]:
         """An account's scheduled payments, latest scheduled date first (then by id, descending)."""
         query = select(ScheduledPaymentRow).where(ScheduledPaymentRow.tenant_id == self.tenant_id,
                                                   ScheduledPaymentRow.account_id == account_id)
         if after is not None:
-            day, payment_id = dt.date.fromisoformat(after[0]), after[1]
+            day, payment_id = after
             query = query.where((ScheduledPaymentRow.scheduled_date < day)
                                 | ((ScheduledPaymentRow.scheduled_date == day)
                                    & (ScheduledPaymentRow.payment_id < payment_id)))
