@@ -1,12 +1,12 @@
 import datetime as dt
 
 import pytest
-from google.protobuf import timestamp_pb2
+from google.protobuf import field_mask_pb2, timestamp_pb2
 from hypothesis import given
 from hypothesis import strategies as st
 
 from server.domain.errors import InvalidArgument
-from server.rpc.convert import timestamp_from_proto
+from server.rpc.convert import timestamp_from_proto, update_mask_paths
 
 
 @given(st.integers(min_value=-62_135_596_800, max_value=253_402_300_799), st.integers(0, 999_999_999))
@@ -31,3 +31,19 @@ def test_timestamps_protobuf_refuses_are_invalid_arguments_naming_the_field(seco
     assert [v.field for v in raised.value.violations] == ["campaign.send_time"]
     with pytest.raises(ValueError):
         timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos).ToDatetime()
+
+
+PATHS = st.lists(st.sampled_from(["display_name", "description", "state", "settings.x", "name"]), max_size=6)
+
+
+@given(PATHS, st.sets(st.sampled_from(["display_name", "description", "settings.x"])))
+def test_an_update_mask_names_one_or_more_fields_the_update_may_change(paths: list[str], allowed: set[str]) -> None:
+    mask = field_mask_pb2.FieldMask(paths=paths)
+    if paths and set(paths) <= allowed:
+        assert update_mask_paths(mask, allowed) == paths
+        return
+    with pytest.raises(InvalidArgument) as raised:
+        update_mask_paths(mask, allowed)
+    assert raised.value.code == ("UPDATE_MASK_INVALID" if paths else "UPDATE_MASK_REQUIRED")
+    assert [v.field for v in raised.value.violations] == ["update_mask"]
+    assert all(path in raised.value.message for path in set(paths) - allowed)
