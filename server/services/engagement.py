@@ -108,7 +108,7 @@ class EngagementService:
         the caller, who must own or be allowed to use the account), with the account's balances as
         tokens; the workers send it like any trigger. An account the caller may not see is NOT_FOUND."""
         caller.require_role(Role.SERVICE, Role.BANK_ADMIN, Role.USER)
-        _check_trigger_request("-", request_id)
+        _check_request_id(request_id)
         now = self._clock()
         async with UnitOfWork(self._database, caller.tenant_id, single_statement_write=True) as uow:
             account = await uow.accounts.get(account_id)
@@ -550,6 +550,10 @@ def _check_trigger_request(customer_id: str, request_id: str) -> None:
     if not customer_id:
         raise InvalidArgument("MISSING_CUSTOMER_ID", "customer_id is required",
                               violations=[FieldViolation("customer_id", "is required")])
+    _check_request_id(request_id)
+
+
+def _check_request_id(request_id: str) -> None:
     if len(request_id) > 120:
         raise InvalidArgument("REQUEST_ID_TOO_LONG", "request_id must be at most 120 characters",
                               violations=[FieldViolation("request_id", "at most 120 characters")])

@@ -243,6 +243,9 @@ async def test_the_current_balance_is_sent_on_request(server, settings, tenant, 
     code, reason, fields = await failure(service_stubs.engagement.SendBalance(pb.SendBalanceRequest(
         account="customers/x", event=event.name)))
     assert (code, reason, fields) == (grpc.StatusCode.INVALID_ARGUMENT, "RESOURCE_NAME_INVALID", ["account"])
+    code, reason, fields = await failure(service_stubs.engagement.SendBalance(pb.SendBalanceRequest(
+        account=f"accounts/{ACCOUNT}", event=event.name, request_id="r" * 121)))
+    assert (code, reason, fields) == (grpc.StatusCode.INVALID_ARGUMENT, "REQUEST_ID_TOO_LONG", ["request_id"])
 
     await run_worker(settings)
     messages = await provider_sink.wait_for("twilio", 2)
