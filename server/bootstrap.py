@@ -55,6 +55,7 @@ from server.services.triggers.evaluation import TriggerEvaluationService
 from server.services.triggers.notifications import BankNotificationsService
 from server.services.triggers.offers import OffersService
 from server.services.triggers.rules import TriggerRulesService
+from server.services.wallet_passes import WalletPassService
 from server.store.db import Database, open_database
 from server.transfer_stream import RedisTransferStream
 
@@ -74,6 +75,7 @@ class Services:
     secret_box: SecretBox
     receipt_urls: ReceiptUrls
     delivery_receipts: DeliveryReceiptsService
+    wallet_passes: WalletPassService
     engagement_setup: EngagementSetupService
     engagement: EngagementService
     campaigns: CampaignService
@@ -196,9 +198,8 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
     ingestion = IngestionService(database, publisher, live_window=settings.live_window(),
                                  committed=None if in_process is None else in_process.committed)
     otp_hash_key = hashlib.sha256(b"engage-otp:" + keys[0].encode()).digest()
-    return Services(settings=settings, database=database, redis=redis, publisher=publisher,
-                    tenants=TenantService(database,
-                                          cache_lifetime=dt.timedelta(seconds=settings.tenant_cache_seconds)),
+    tenants = TenantService(database, cache_lifetime=dt.timedelta(seconds=settings.tenant_cache_seconds))
+    return Services(settings=settings, database=database, redis=redis, publisher=publisher, tenants=tenants,
                     ingestion=ingestion,
                     bus=bus,
                     catalogue=catalogue, insights=insights,
@@ -206,6 +207,7 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     receipt_urls=ReceiptUrls(settings.receipts_base_url or "", keys),
                     delivery_receipts=DeliveryReceiptsService(
                         database, box, ReceiptUrls(settings.receipts_base_url or "", keys), engagement),
+                    wallet_passes=WalletPassService(database, box, tenant_active=tenants.is_active),
                     engagement_setup=EngagementSetupService(
                         database, box, catalogue, EgressPolicy.from_setting(settings.provider_networks_allowed)),
                     engagement=engagement,

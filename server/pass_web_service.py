@@ -22,7 +22,7 @@ from aiohttp import web
 from server.bootstrap import Services
 from server.domain.bounded_json import JsonTooDeep, loads_bounded
 from server.domain.engagement.wallet_passes import MEDIA_TYPE
-from server.services.wallet_passes import PassFile, Refusal, WalletPassService
+from server.services.wallet_passes import PassFile, Refusal
 
 log = structlog.get_logger("engage.wallet")
 
@@ -60,7 +60,7 @@ def _pass_response(request: web.Request, found: PassFile) -> web.Response:
 
 
 def pass_web_service_app(services: Services) -> web.Application:
-    wallet = WalletPassService(services.database, services.secret_box, tenant_active=services.tenants.is_active)
+    wallet = services.wallet_passes
 
     async def register(request: web.Request) -> web.Response:
         body = await _json_body(request)
