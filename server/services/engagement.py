@@ -277,12 +277,16 @@ class EngagementService:
                 {p.customer_id for p in postings}, min(p.posted_at for p in postings) - window,
                 max(p.posted_at for p in postings), condition.categories, condition.directions,
                 condition.account_types)
+            # Each customer's history apart: a posting is judged by its own customer's rows only.
+            of_customer: dict[str, list[tuple[str, dt.datetime, Decimal]]] = {}
+            for customer_id, transaction_id, posted_at, amount, description in history:
+                if not condition.description_contains or any(
+                        p in description.lower() for p in condition.description_contains):
+                    of_customer.setdefault(customer_id, []).append((transaction_id, posted_at, amount))
             for posting in postings:
-                amounts = [amount for customer_id, transaction_id, posted_at, amount, description in history
-                           if customer_id == posting.customer_id and transaction_id != posting.transaction_id
-                           and posting.posted_at - window <= posted_at < posting.posted_at
-                           and (not condition.description_contains
-                                or any(p in description.lower() for p in condition.description_contains))]
+                since = posting.posted_at - window
+                amounts = [amount for transaction_id, posted_at, amount in of_customer.get(posting.customer_id, ())
+                           if transaction_id != posting.transaction_id and since <= posted_at < posting.posted_at]
                 judged = above_baseline(posting.magnitude, amounts, baseline)
                 if judged or (judged is None and condition.min_amount is not None):
                     kept.append((alert, posting))
