@@ -56,8 +56,9 @@ def main() -> int:
     upgrade(database_url)
     say(f"database at {database_url.split('@')[-1]} is migrated")
     settings.hmac_secret()  # creates the development secret once, so server and engagectl agree
-    if not settings.pass_web_service_port:  # the pass web service Wallet calls, beside gRPC
-        env["ENGAGE_PASS_WEB_SERVICE_PORT"] = str(pass_web_service_port(settings))
+    # The pass web service Wallet calls, beside gRPC.
+    wallet_port = settings.pass_web_service_port or pass_web_service_port(settings)
+    env["ENGAGE_PASS_WEB_SERVICE_PORT"] = str(wallet_port)
 
     children += [Child("server", lambda: subprocess.Popen([sys.executable, "-m", "server"], env=env)),
                  Child("worker", lambda: subprocess.Popen([sys.executable, "-m", "workers"], env=env))]
@@ -68,7 +69,7 @@ def main() -> int:
     if not _wait_until_listening(client_address(settings), supervisor, LISTENING_TIMEOUT_SECONDS):
         say(f"the server does not take connections on {client_address(settings)} yet; see its log above")
     say(f"gRPC on {settings.grpc_host}:{settings.grpc_port}; the pass web service on "
-        f"{settings.grpc_host}:{env['ENGAGE_PASS_WEB_SERVICE_PORT']}; one arq worker. Ctrl-C stops everything.")
+        f"{settings.grpc_host}:{wallet_port}; one arq worker. Ctrl-C stops everything.")
     for line in hints(settings):
         say(line)
 

@@ -32,8 +32,9 @@ async def test_make_run_serves_sends_and_stops_cleanly(tmp_path, smtp_sink, prov
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
     env |= {"ENGAGE_VAR_DIR": str(tmp_path), "ENGAGE_GRPC_PORT": str(port), "ENGAGE_JWT_SECRET": TEST_JWT_SECRET,
             "ENGAGE_PROVIDER_NETWORKS_ALLOWED": "127.0.0.0/8", "ENGAGE_LOG_LEVEL": "WARNING",
-            # Named, not left to the launcher's default (gRPC + 2), which another test may hold meanwhile.
-            "ENGAGE_PASS_WEB_SERVICE_PORT": str(wallet_port)}
+            # Named, not left to the launcher's default (gRPC + 2), which another test may hold meanwhile;
+            # in lower case, which the settings accept too: the launcher passes on the port it read.
+            "engage_pass_web_service_port": str(wallet_port)}
     launcher = await asyncio.create_subprocess_exec(sys.executable, "-m", "server.launcher", cwd=REPO_ROOT,
                                                     env=env, stdout=asyncio.subprocess.DEVNULL,
                                                     stderr=asyncio.subprocess.PIPE)
