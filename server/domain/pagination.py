@@ -49,6 +49,20 @@ def int64_key(after: Any) -> int:
     return after
 
 
+K = TypeVar("K")  # the key a page token carries
+
+
+def page_key(page: PageRequest, parse: Callable[[Any], K]) -> K | None:
+    """The key inside a page token, parsed; a token that decodes but does not parse is still invalid."""
+    if page.after is None:
+        return None
+    try:
+        return parse(page.after)
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this list returned",
+                              violations=[FieldViolation("page_token", "not a token of this list")]) from exc
+
+
 def page_request(page_size: int, page_token: str, list_name: str,
                  key: Callable[[Any], Any] = text_key) -> PageRequest:
     """`key` checks the token's key has the shape of the list's keys (raising ValueError or TypeError):

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
 import structlog
 
 from server.domain.auth import Caller, Role
 from server.domain.date_ranges import day_bounds
-from server.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, not_found
+from server.domain.errors import FailedPrecondition, not_found
 from server.domain.events import (
     AccountsChanged,
     AuthorizationsRecorded,
@@ -46,15 +45,14 @@ from server.domain.ingest.validation import (
     check_batch_size,
     check_customer,
     check_holding,
+    reject_repeated_ids,
     transaction_rejection_reason,
 )
-from server.domain.pagination import Page, PageRequest, paginate
+from server.domain.pagination import Page, PageRequest, page_key, paginate
 from server.services.clock import Clock, utc_now
 from server.services.events import EventPublisher, announce_committed
 from server.store.db import Database
 from server.store.uow import UnitOfWork
-
-K = TypeVar("K")  # the key a page token carries
 
 log = structlog.get_logger(__name__)
 
@@ -159,7 +157,7 @@ class IngestionService:
         check_batch_size(len(customers), MAX_UPSERT_BATCH, "customers")
         for position, customer in enumerate(customers):
             check_customer(customer, f"customers[{position}]" if len(customers) > 1 else "customer")
-        _reject_repeated_ids([c.customer_id for c in customers], "customer_id")
+        reject_repeated_ids([c.customer_id for c in customers], "customer_id")
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             now = self._clock()
             before = await uow.customers.get_many({c.customer_id for c in customers}, for_update=True)
@@ -195,7 +193,7 @@ class IngestionService:
         check_batch_size(len(accounts), MAX_UPSERT_BATCH, "accounts")
         for position, account in enumerate(accounts):
             check_account(account, f"accounts[{position}]" if len(accounts) > 1 else "account")
-        _reject_repeated_ids([a.account_id for a in accounts], "account_id")
+        reject_repeated_ids([a.account_id for a in accounts], "account_id")
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             named = {c for a in accounts for c in [a.customer_id, *a.authorized_customer_ids]}
             missing = sorted(named - await uow.customers.existing_ids(named))
@@ -242,7 +240,7 @@ class IngestionService:
         check_batch_size(len(holdings), MAX_UPSERT_BATCH, "holdings")
         for position, holding in enumerate(holdings):
             check_holding(holding, f"holdings[{position}]")
-        _reject_repeated_ids([h.holding_id for h in holdings], "holding_id")
+        reject_repeated_ids([h.holding_id for h in holdings], "holding_id")
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             customers = {h.customer_id for h in holdings if h.customer_id}
             missing = sorted(customers - await uow.customers.existing_ids(customers))
@@ -465,7 +463,7 @@ is history (see server.domain.ingest.freshness)."""
         """The booked transactions, or (status PENDING or DECLINED) those kept apart, newest first."""
         await self.get_account(caller, account_id)  # existence and visibility
         start, end = day_bounds(since, until)
-        before = _cursor(page, lambda after: (dt.datetime.fromisoformat(after[0]), str(after[1])))
+        before = page_key(page, lambda after: (dt.datetime.fromisoformat(after[0]), str(after[1])))
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             if status is TransactionStatus.BOOKED:
                 found = await uow.transactions.list_newest_first(account_id, since=start, until=end, before=before,
@@ -519,27 +517,8 @@ is history (see server.domain.ingest.freshness)."""
     async def list_balances(self, caller: Caller, account_id: str, since: dt.date | None, until: dt.date | None,
                             page: PageRequest) -> Page[DailyBalance]:
         await self.get_account(caller, account_id)
-        after = _cursor(page, dt.date.fromisoformat)
+        after = page_key(page, dt.date.fromisoformat)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             found = await uow.balances.list_oldest_first(account_id, since=since, until=until, after=after,
                                                          limit=page.size + 1)
         return paginate(found, page, "balances", lambda b: b.date.isoformat())
-
-
-def _cursor(page: PageRequest, parse: Callable[[Any], K]) -> K | None:
-    """Parses the key inside a page token; a token that decodes but does not parse is still invalid."""
-    if page.after is None:
-        return None
-    try:
-        return parse(page.after)
-    except (ValueError, TypeError, IndexError, KeyError) as exc:
-        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this list returned",
-                              violations=[FieldViolation("page_token", "not a token of this list")]) from exc
-
-
-def _reject_repeated_ids(ids: list[str], field_name: str) -> None:
-    repeated = sorted(i for i, count in Counter(ids).items() if count > 1)
-    if repeated:
-        raise InvalidArgument("REPEATED_ID", f"{field_name} repeated in one request: {', '.join(repeated[:10])}",
-                              violations=[FieldViolation(field_name, f"'{r}' appears more than once")
-                                          for r in repeated[:10]])

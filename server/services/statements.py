@@ -23,11 +23,11 @@ from server.domain.ingest.statements import (
     is_payable,
     settled_at,
 )
-from server.domain.ingest.validation import check_batch_size
-from server.domain.pagination import Page, PageRequest, paginate
+from server.domain.ingest.validation import check_batch_size, reject_repeated_ids
+from server.domain.pagination import Page, PageRequest, page_key, paginate
 from server.services.clock import Clock, utc_now
 from server.services.events import EventPublisher, announce_committed
-from server.services.ingestion import MAX_UPSERT_BATCH, WRITERS, IngestionService, _cursor, _reject_repeated_ids
+from server.services.ingestion import MAX_UPSERT_BATCH, WRITERS, IngestionService
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -60,7 +60,7 @@ class StatementsService:
         check_batch_size(len(statements), MAX_UPSERT_BATCH, "statements")
         for position, statement in enumerate(statements):
             check_statement(statement, f"statements[{position}]")
-        _reject_repeated_ids([s.statement_id for s in statements], "statement_id")
+        reject_repeated_ids([s.statement_id for s in statements], "statement_id")
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             accounts = {a.account_id: a for a in await uow.accounts.get_many({s.account_id for s in statements})}
             _check_accounts(accounts, statements, "statements")
@@ -70,7 +70,7 @@ class StatementsService:
 
     async def list_statements(self, caller: Caller, account_id: str, page: PageRequest) -> Page[Statement]:
         await self._ingestion.get_account(caller, account_id)  # existence and visibility
-        after = _cursor(page, lambda key: (dt.date.fromisoformat(key[0]), str(key[1])))
+        after = page_key(page, lambda key: (dt.date.fromisoformat(key[0]), str(key[1])))
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             found = await uow.statements.of_account(account_id, after, page.size + 1)
         return paginate(found, page, "statements", lambda s: [s.due_date.isoformat() if s.due_date else "",
@@ -83,7 +83,7 @@ class StatementsService:
         check_batch_size(len(payments), MAX_UPSERT_BATCH, "scheduled_payments")
         for position, payment in enumerate(payments):
             check_scheduled_payment(payment, f"scheduled_payments[{position}]")
-        _reject_repeated_ids([p.payment_id for p in payments], "payment_id")
+        reject_repeated_ids([p.payment_id for p in payments], "payment_id")
         now = self._clock()
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             accounts = {a.account_id: a for a in await uow.accounts.get_many({p.account_id for p in payments})}
@@ -109,7 +109,7 @@ class StatementsService:
     async def list_scheduled_payments(self, caller: Caller, account_id: str, page: PageRequest
                                       ) -> Page[ScheduledPayment]:
         await self._ingestion.get_account(caller, account_id)
-        after = _cursor(page, lambda key: (dt.date.fromisoformat(key[0]), str(key[1])))
+        after = page_key(page, lambda key: (dt.date.fromisoformat(key[0]), str(key[1])))
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             found = await uow.scheduled_payments.of_account(account_id, after, page.size + 1)
         return paginate(found, page, "scheduledPayments",

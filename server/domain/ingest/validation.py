@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from decimal import Decimal
 
 from server.domain.errors import FieldViolation, InvalidArgument
@@ -98,6 +99,14 @@ def check_holding(holding: Holding, prefix: str = "holding") -> None:
     if holding.amount is not None and not (holding.currency and is_currency_code(holding.currency)):
         violations.append(FieldViolation(f"{prefix}.amount.currency_code", "must be a three-letter ISO 4217 code"))
     _raise_if(violations, "INVALID_HOLDING", "holding")
+
+
+def reject_repeated_ids(ids: list[str], field_name: str) -> None:
+    repeated = sorted(i for i, count in Counter(ids).items() if count > 1)
+    if repeated:
+        raise InvalidArgument("REPEATED_ID", f"{field_name} repeated in one request: {', '.join(repeated[:10])}",
+                              violations=[FieldViolation(field_name, f"'{r}' appears more than once")
+                                          for r in repeated[:10]])
 
 
 def check_batch_size(count: int, limit: int, what: str) -> None:
