@@ -590,12 +590,18 @@ def transaction_tokens(posting: Posting) -> dict[str, str]:
             "direction": posting.direction.value, "category": posting.category, "status": posting.status}
 
 
+def account_tokens(account: Account) -> dict[str, str]:
+    """An account as the `{{ account.* }}` tokens name it."""
+    return {"id": account.account_id, "name": account.account_name, "type": str(account.type),
+            "currency": account.currency}
+
+
 def balance_tokens(account: Account, now: dt.datetime) -> dict[str, str]:
     """An account's balances as SendBalance's tokens offer them (money as transaction alerts show it)."""
-    return {"id": account.account_id, "name": account.account_name, "type": str(account.type),
-            "currency": account.currency, "current_balance": f"{account.current_balance or 0:,.2f}",
-            "available_balance": f"{account.available_balance or 0:,.2f}",
-            "as_of": now.strftime("%Y-%m-%d %H:%M UTC")}
+    return account_tokens(account) | {
+        "current_balance": f"{account.current_balance or 0:,.2f}",
+        "available_balance": f"{account.available_balance or 0:,.2f}",
+        "as_of": now.strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def _figures(payload: dict[str, object]) -> dict[str, str]:

@@ -38,12 +38,11 @@ from server.domain.engagement.payment_alerts import (
 from server.domain.errors import not_found
 from server.domain.events import ScheduledPaymentsChanged
 from server.domain.ids import new_id
-from server.domain.ingest.model import Account
 from server.domain.ingest.statements import Statement
 from server.domain.pagination import Page, PageRequest, paginate
 from server.domain.tenants import Tenant
 from server.services.clock import Clock, utc_now
-from server.services.engagement import EngagementService
+from server.services.engagement import EngagementService, account_tokens
 from server.services.engagement_setup import READ_ROLES, SETUP_ROLES
 from server.services.events import AfterCommit
 from server.services.fanout import Trigger
@@ -55,11 +54,6 @@ log = structlog.get_logger(__name__)
 
 def _amount(value: Any) -> str:
     return f"{value:,.2f}"
-
-
-def _account_tokens(account: Account) -> dict[str, str]:
-    return {"id": account.account_id, "name": account.account_name, "type": str(account.type),
-            "currency": account.currency}
 
 
 class PaymentAlertsService:
@@ -118,7 +112,7 @@ class PaymentAlertsService:
                 tokens = {"payment": {"id": change.payment_id, "amount": _amount(change.amount.amount),
                                       "currency": change.amount.currency,
                                       "scheduled_date": change.scheduled_date.isoformat(), "state": change.state},
-                          "account": _account_tokens(account)}
+                          "account": account_tokens(account)}
                 triggers.append(Trigger(bound, change.customer_id,
                                         notice_key(alert.alert_id, change.payment_id, NOTICE_STATES[alert.kind]),
                                         tokens))
@@ -178,7 +172,7 @@ class PaymentAlertsService:
                                         reminder_key(alert.alert_id, statement.statement_id),
                                         {"statement": self._statement_tokens(statement, paid[statement.statement_id],
                                                                              today),
-                                         "account": _account_tokens(account)}))
+                                         "account": account_tokens(account)}))
             announce = await self._engagement.send_automatic(uow, tenant.tenant_id, triggers,
                                                              "payment_reminder_not_sent")
             await uow.commit()
