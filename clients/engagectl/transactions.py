@@ -10,7 +10,7 @@ from clients.engagectl.context import cli_context
 from clients.engagectl.dates import date_value
 from clients.engagectl.engagement_common import label
 from clients.engagectl.money import show_money
-from clients.engagectl.output import Column, Id, emit_list
+from clients.engagectl.output import Column, Id, emit_list, enum_number
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.ingest.v1 import ingest_service_pb2 as pb
@@ -18,7 +18,6 @@ from engage.ingest.v1 import ingest_service_pb2 as pb
 app = typer.Typer(no_args_is_help=True, help="Transactions ingested from the bank.")
 COLUMNS: list[str | Column] = [Id("id"), "posted", "direction", "amount", "balance after", "description", "category",
                                "status"]
-STATUSES = ("BOOKED", "PENDING", "DECLINED")
 
 
 def row(t: pb.Transaction) -> list[str]:
@@ -48,9 +47,10 @@ def list_transactions(ctx: typer.Context,
     """
     cli = cli_context(ctx)
     start, end = date_value(since, "--from"), date_value(until, "--to")
-    if status.upper() not in STATUSES:
-        raise typer.BadParameter(f"one of {', '.join(STATUSES)}", param_hint="--status")
-    wanted = pb.TransactionStatus.Value(f"TRANSACTION_STATUS_{status.upper()}")
+    try:
+        wanted = enum_number(pb.TransactionStatus, status)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--status") from exc
 
     async def page(stubs: Stubs, size: int, token: str) -> tuple[list[pb.Transaction], str]:
         request = pb.ListTransactionsRequest(parent=f"accounts/{account}", page_size=size, page_token=token,
