@@ -15,6 +15,7 @@ from engage.journeys.v1 import journeys_service_pb2, journeys_service_pb2_grpc
 from engage.operations.v1 import operations_service_pb2, operations_service_pb2_grpc
 from engage.personas.v1 import personas_service_pb2, personas_service_pb2_grpc
 from engage.products.v1 import products_service_pb2, products_service_pb2_grpc
+from engage.reporting.v1 import reporting_service_pb2, reporting_service_pb2_grpc
 from engage.subscriptions.v1 import subscriptions_service_pb2, subscriptions_service_pb2_grpc
 from engage.triggers.v1 import (
     bank_notifications_service_pb2,
@@ -41,6 +42,7 @@ from server.rpc.offers_servicer import OffersServicer
 from server.rpc.operations_servicer import OperationsServicer
 from server.rpc.personas_servicer import PersonasServicer
 from server.rpc.products_servicer import ProductsServicer
+from server.rpc.reporting_servicer import ReportingServicer
 from server.rpc.subscriptions_servicer import SubscriptionsServicer
 from server.rpc.triggers_servicer import TriggerRulesServicer
 from server.security.tokens import TokenVerifier
@@ -61,6 +63,7 @@ SERVICE_NAMES = [
     offers_service_pb2.DESCRIPTOR.services_by_name["OffersService"].full_name,
     trigger_rules_service_pb2.DESCRIPTOR.services_by_name["TriggerRulesService"].full_name,
     banners_service_pb2.DESCRIPTOR.services_by_name["BannersService"].full_name,
+    reporting_service_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name,
 ]
 
 
@@ -100,6 +103,7 @@ def build_server(services: Services, address: str) -> tuple[grpc.aio.Server, int
     trigger_rules_service_pb2_grpc.add_TriggerRulesServiceServicer_to_server(
         TriggerRulesServicer(services.trigger_rules, TriggerBacktestService(services.database)), server)
     banners_service_pb2_grpc.add_BannersServiceServicer_to_server(BannersServicer(services.banners), server)
+    reporting_service_pb2_grpc.add_ReportingServiceServicer_to_server(ReportingServicer(services), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -1,0 +1,1 @@
+"""engage.reporting.v1.ReportingService: one mixin of RPCs per view (docs/reporting.md)."""
