@@ -92,6 +92,7 @@ class MetricsRow(_message.Message):
     DISMISSAL_RATE_FIELD_NUMBER: _builtins.int
     CONVERSION_RATE_FIELD_NUMBER: _builtins.int
     COST_FIELD_NUMBER: _builtins.int
+    DELIVERY_OUTCOMES_FIELD_NUMBER: _builtins.int
     dimension: Global___MetricDimension.ValueType
     value: _builtins.str
     """The insight, campaign, rule, persona or channel, e.g. "insights/low-balance", "CHANNEL_EMAIL"."""
@@ -115,6 +116,12 @@ class MetricsRow(_message.Message):
     def cost(self) -> _containers.RepeatedCompositeFieldContainer[_money_pb2.Money]:
         """Per currency; empty where no channel cost is configured."""
 
+    @_builtins.property
+    def delivery_outcomes(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeliveryOutcome]:
+        """The row's deliveries (made in the period) by state and reason, e.g. how many FAILED with
+        `INVALID_NUMBER` on CHANNEL_SMS: what the HTML report draws and lists as "what went wrong".
+        """
+
     def __init__(
         self,
         *,
@@ -133,14 +140,46 @@ class MetricsRow(_message.Message):
         dismissal_rate: _builtins.str = ...,
         conversion_rate: _builtins.str = ...,
         cost: _abc.Iterable[_money_pb2.Money] | None = ...,
+        delivery_outcomes: _abc.Iterable[Global___DeliveryOutcome] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["period_start", b"period_start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["click_through_rate", b"click_through_rate", "clicked", b"clicked", "conversion_rate", b"conversion_rate", "converted", b"converted", "cost", b"cost", "delivered", b"delivered", "delivery_rate", b"delivery_rate", "dimension", b"dimension", "dismissal_rate", b"dismissal_rate", "dismissed", b"dismissed", "generated", b"generated", "period_start", b"period_start", "value", b"value", "viewed", b"viewed", "viewed_rate", b"viewed_rate"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["click_through_rate", b"click_through_rate", "clicked", b"clicked", "conversion_rate", b"conversion_rate", "converted", b"converted", "cost", b"cost", "delivered", b"delivered", "delivery_outcomes", b"delivery_outcomes", "delivery_rate", b"delivery_rate", "dimension", b"dimension", "dismissal_rate", b"dismissal_rate", "dismissed", b"dismissed", "generated", b"generated", "period_start", b"period_start", "value", b"value", "viewed", b"viewed", "viewed_rate", b"viewed_rate"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MetricsRow: _TypeAlias = MetricsRow  # noqa: Y015
+
+@_typing.final
+class DeliveryOutcome(_message.Message):
+    """How many deliveries of a metrics row ended in one state, for one reason."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DELIVERIES_FIELD_NUMBER: _builtins.int
+    state: _builtins.str
+    """The delivery's state: QUEUED, SENDING, SENT, DELIVERED, FAILED, DEAD_LETTER, SKIPPED or HELD
+    (engage.engagement.v1.DeliveryState's names).
+    """
+    reason: _builtins.str
+    """FAILED and DEAD_LETTER: the delivery's error code; SKIPPED: its skip reason; otherwise empty."""
+    deliveries: _builtins.int
+    def __init__(
+        self,
+        *,
+        state: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        deliveries: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deliveries", b"deliveries", "reason", b"reason", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeliveryOutcome: _TypeAlias = DeliveryOutcome  # noqa: Y015
 
 @_typing.final
 class QueryMetricsRequest(_message.Message):
