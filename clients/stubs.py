@@ -16,6 +16,7 @@ from engage.journeys.v1 import journeys_service_pb2_grpc
 from engage.operations.v1 import operations_service_pb2_grpc
 from engage.personas.v1 import personas_service_pb2_grpc
 from engage.products.v1 import products_service_pb2_grpc
+from engage.reporting.v1 import reporting_service_pb2_grpc
 from engage.subscriptions.v1 import subscriptions_service_pb2_grpc
 from engage.triggers.v1 import (
     bank_notifications_service_pb2_grpc,
@@ -91,6 +92,7 @@ class Stubs:
     offers: offers_service_pb2_grpc.OffersServiceAsyncStub
     trigger_rules: trigger_rules_service_pb2_grpc.TriggerRulesServiceAsyncStub
     banners: banners_service_pb2_grpc.BannersServiceAsyncStub
+    reporting: reporting_service_pb2_grpc.ReportingServiceAsyncStub
 
     async def close(self) -> None:
         await self.channel.close()
@@ -122,4 +124,5 @@ def connect(address: str, token: str | None = None, *, max_message_bytes: int = 
                  products=products_service_pb2_grpc.ProductsServiceStub(with_defaults),
                  offers=offers_service_pb2_grpc.OffersServiceStub(with_defaults),
                  trigger_rules=trigger_rules_service_pb2_grpc.TriggerRulesServiceStub(with_defaults),
-                 banners=banners_service_pb2_grpc.BannersServiceStub(with_defaults))
+                 banners=banners_service_pb2_grpc.BannersServiceStub(with_defaults),
+                 reporting=reporting_service_pb2_grpc.ReportingServiceStub(with_defaults))
