@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@# The HTML report's browser test drives Debian's chromium (root installs it; elsewhere the test says so).
+	@test -x /usr/bin/chromium || [ "$$(id -u)" != 0 ] || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation)
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -46,6 +46,7 @@ from server.services.otp import OtpService
 from server.services.payment_alerts import PaymentAlertsService
 from server.services.personas import PersonasService
 from server.services.products import ProductsService
+from server.services.reporting.metrics import MetricsService
 from server.services.statements import StatementsService
 from server.services.subscriptions import SubscriptionsService
 from server.services.tenants import TenantService
@@ -95,6 +96,7 @@ class Services:
     trigger_evaluation: TriggerEvaluationService
     statements: StatementsService
     payment_alerts: PaymentAlertsService
+    metrics: MetricsService
     in_process: InProcessHandlers | None = None
 
     async def close(self) -> None:
@@ -227,4 +229,5 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     trigger_rules=TriggerRulesService(database), banners=BannersService(database),
                     trigger_evaluation=trigger_evaluation,
                     statements=StatementsService(database, publisher, ingestion), payment_alerts=payment_alerts,
+                    metrics=MetricsService(database),
                     in_process=in_process)

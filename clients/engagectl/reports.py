@@ -18,6 +18,7 @@ from typing import IO, Any
 import typer
 from google.protobuf.message import Message
 
+from clients.engagectl import report_html
 from clients.engagectl.context import cli_context
 from clients.engagectl.dates import date_range
 from clients.engagectl.output import amount_text, enum_label_of, enum_number
@@ -28,6 +29,7 @@ from engage.type.v1 import date_pb2, money_pb2
 from server.domain.money import units_nanos_to_decimal
 
 app = typer.Typer(no_args_is_help=True, help="Reporting views and their exports.")
+app.command("html")(report_html.html)
 
 
 class View(enum.StrEnum):

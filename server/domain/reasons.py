@@ -281,6 +281,13 @@ class Reason(StrEnum):
     AUDIENCE_IN_USE = "AUDIENCE_IN_USE", \
         "deleting an audience an audience, campaign, trigger rule or offer names (FAILED_PRECONDITION)"
 
+    # -- reporting metrics (docs/reporting-metrics.md; INVALID_ARGUMENT) --------------------------
+    METRICS_DATE_RANGE_INVALID = "METRICS_DATE_RANGE_INVALID", \
+        "QueryMetrics without both ends of its date range, ending before it starts, outside 1900-01-01..9999-11-30 " \
+        "or over 3,660 periods"
+    METRICS_CONVERSION_DAYS_INVALID = "METRICS_CONVERSION_DAYS_INVALID", "QueryMetrics' conversion_days over 365 " \
+        "or negative"
+
     # -- quotas (RESOURCE_EXHAUSTED) --------------------------------------------------------------
     OTP_TOO_MANY_SENDS = "OTP_TOO_MANY_SENDS", "the customer's hourly one-time passwords are used up"
 

@@ -31,6 +31,7 @@ from server.store.repositories.engagement_setup import (
 from server.store.repositories.feed import FeedRepository
 from server.store.repositories.funding import FundingProgrammesRepository, GoalTransfersRepository
 from server.store.repositories.goal_cash_flows import GoalCashFlowsRepository
+from server.store.repositories.engagement_metrics import EngagementMetricsRepository
 from server.store.repositories.goal_reports import GoalReportsRepository
 from server.store.repositories.goals import GoalEnrolmentsRepository, GoalHistoryRepository, GoalsRepository
 from server.store.repositories.holdings import HoldingsRepository
@@ -121,6 +122,7 @@ class UnitOfWork:
     funding_programmes = _Repository[FundingProgrammesRepository](FundingProgrammesRepository)
     goal_transfers = _Repository[GoalTransfersRepository](GoalTransfersRepository)
     goal_reports = _Repository[GoalReportsRepository](GoalReportsRepository)
+    engagement_metrics = _Repository[EngagementMetricsRepository](EngagementMetricsRepository)
     attribute_definitions = _Repository[AttributeDefinitionsRepository](AttributeDefinitionsRepository)
     customer_attribute_values = _Repository[CustomerAttributeValuesRepository](CustomerAttributeValuesRepository)
     personas = _Repository[PersonasRepository](PersonasRepository)

@@ -10,8 +10,8 @@ import os
 import sys
 from decimal import Decimal
 
-from clients.engagectl.reports import REPORTS, View
 from server.domain.auth import Role
+from server.domain.reporting.export_tables import CUSTOMER_HISTORY, TRANSFERS
 from server.store.goals_models import GoalRow
 from server.store.uow import UnitOfWork
 from tests.conftest import REPO_ROOT
@@ -20,12 +20,12 @@ from tests.support.goal_reports import seed_goal_reports
 GOALS_CSV = """\
 customer_id,account_id,goal_id,display_name,category,target,saved,currency,percent,state,create_time,achieve_time,\
 archive_time,target_date,milestones_reached
-c1,c1-sav,g-a,Holiday,TRAVEL,1000.00,250.00,EUR,25.0,ACTIVE,2025-01-10T09:00:00Z,,,,percent:25
+c1,c1-sav,g-a,Holiday,TRAVEL,1000.00,250.00,EUR,25.0,ACTIVE,2025-01-10T09:00:00Z,,,,"[""percent:25""]"
 c1,c1-sav,g-b,Rainy day,EMERGENCY,500.00,500.00,EUR,100.0,ACHIEVED,2025-01-12T09:00:00Z,2025-02-01T10:00:00Z,,\
-2026-06-30,percent:25;percent:50;percent:75;percent:100
-c1,c1-sav,g-c,Car,CAR,8000.00,0.00,EUR,0.0,ARCHIVED,2025-01-15T09:00:00Z,,2025-03-01T10:00:00Z,,
-c2,c2-chk,g-d,Flat,HOME,20000.00,1234.50,USD,6.2,PAUSED,2025-01-11T23:30:00Z,,,,
-c2,c2-chk,g-e,Wedding,WEDDING,3000.00,2999.99,USD,99.9,ACTIVE,2025-02-20T09:00:00Z,,,,
+2026-06-30,"[""percent:25"",""percent:50"",""percent:75"",""percent:100""]"
+c1,c1-sav,g-c,Car,CAR,8000.00,0.00,EUR,0.0,ARCHIVED,2025-01-15T09:00:00Z,,2025-03-01T10:00:00Z,,[]
+c2,c2-chk,g-d,Flat,HOME,20000.00,1234.50,USD,6.2,PAUSED,2025-01-11T23:30:00Z,,,,[]
+c2,c2-chk,g-e,Wedding,WEDDING,3000.00,2999.99,USD,99.9,ACTIVE,2025-02-20T09:00:00Z,,,,[]
 """
 
 
@@ -50,7 +50,7 @@ async def test_customer_history_export_as_json_lines(engagectl, server, services
                             token=server.token(tenant, Role.SERVICE, "warehouse"))
     assert shown.exit_code == 0, shown.stderr
     rows = [json.loads(line) for line in shown.stdout.splitlines()]
-    assert [list(row) for row in rows] == [list(REPORTS[View.customer_history].columns)] * 4
+    assert [list(row) for row in rows] == [list(CUSTOMER_HISTORY.names)] * 4
     assert rows[0] == {"customer_id": "c1", "entry_id": "h01", "kind": "SIGNUP", "actor": "CUSTOMER",
                        "actor_id": "c1", "create_time": "2025-01-10T08:00:00Z", "goal_id": "",
                        "resource": "customers/c1/goalsEnrolment", "before": {},
@@ -67,7 +67,7 @@ async def test_transfers_export_with_filters(engagectl, server, services, tenant
     shown = await engagectl("reports", "export", "transfers", "--page-size", "3", token=admin)
     assert shown.exit_code == 0, shown.stderr
     rows = list(csv.DictReader(io.StringIO(shown.stdout)))
-    assert shown.stdout.splitlines()[0] == ",".join(REPORTS[View.transfers].columns)
+    assert shown.stdout.splitlines()[0] == ",".join(TRANSFERS.names)
     assert [(r["kind"], r["programme_state"], r["transfer_state"]) for r in rows] == [
         ("PROGRAMME_CREATED", "ACTIVE", ""), ("PROGRAMME_CHANGED", "PAUSED", ""), ("PROGRAMME_CHANGED", "ACTIVE", ""),
         ("TRANSFER_REQUESTED", "ACTIVE", "REQUESTED"), ("TRANSFER_EXECUTED", "ACTIVE", "EXECUTED"),

@@ -24,7 +24,13 @@ from server.domain.goals.reports import (
 from server.domain.pagination import instant_and_text_key, page_request, text_key
 from server.rpc.context import current_caller
 from server.rpc.convert import date_field, date_to_proto, enum_from_proto, money_to_proto, timestamp_to_proto
-from server.services.goals.reports import GOALS_REPORT, HISTORY_REPORT, TRANSFERS_REPORT, GoalReportsService
+from server.services.goals.reports import (
+    GOALS_REPORT,
+    HISTORY_REPORT,
+    TRANSFERS_REPORT,
+    Dates,
+    GoalReportsService,
+)
 
 Context = grpc.aio.ServicerContext
 
@@ -33,7 +39,7 @@ _GOAL_STATE_BY_NUMBER = {int(number): name for name, number in pb.GoalState.item
 _HISTORY_KIND_BY_NUMBER = {int(number): name for name, number in pb.HistoryKind.items()}
 
 
-def _goals_key(after: Any) -> list[str]:
+def goals_key(after: Any) -> list[str]:
     """A Goals view page token's key: [customer id, created ISO instant, goal id]."""
     if not (isinstance(after, list) and len(after) == 3):
         raise TypeError("not a [customer, instant, id] key")
@@ -57,6 +63,26 @@ def _kinds(numbers: Any, allowed: tuple[str, ...] | None = None) -> tuple[str, .
                                   violations=[FieldViolation(f"kinds[{index}]", f"one of {', '.join(allowed)}")])
         kinds.append(kind.value)
     return tuple(kinds)
+
+
+def goal_report_filters(request: pb.ListGoalReportRowsRequest) -> tuple[GoalReportFilter, Dates]:
+    """The goals view's filters in a request (its List RPC's, or an export's)."""
+    status = enum_from_proto(GoalStatus, "GOAL_STATE_", request.state, _GOAL_STATE_BY_NUMBER, "state").value \
+        if request.state else ""
+    category = enum_from_proto(GoalCategory, "GOAL_CATEGORY_", request.category, _CATEGORY_BY_NUMBER,
+                               "category").value if request.category else ""
+    return GoalReportFilter(request.customer_id, status, category), _dates(request, "create_date_range")
+
+
+def history_report_filters(request: pb.ListCustomerHistoryReportRowsRequest
+                           ) -> tuple[HistoryReportFilter, Dates]:
+    return (HistoryReportFilter(request.customer_id, _kinds(request.kinds)),
+            _dates(request, "create_date_range"))
+
+
+def transfer_report_filters(request: pb.ListTransferReportRowsRequest) -> tuple[TransferReportFilter, Dates]:
+    return (TransferReportFilter(request.customer_id, _kinds(request.kinds, FUNDING_KINDS)),
+            _dates(request, "event_date_range"))
 
 
 def goal_report_row(line: GoalReportLine) -> pb.GoalReportRow:
@@ -111,22 +137,16 @@ class ReportRpcs:
 
     async def ListGoalReportRows(self, request: pb.ListGoalReportRowsRequest, context: Context
                                  ) -> pb.ListGoalReportRowsResponse:
-        status = enum_from_proto(GoalStatus, "GOAL_STATE_", request.state, _GOAL_STATE_BY_NUMBER, "state").value \
-            if request.state else ""
-        category = enum_from_proto(GoalCategory, "GOAL_CATEGORY_", request.category, _CATEGORY_BY_NUMBER,
-                                   "category").value if request.category else ""
         page = await self.reports.goals(
-            current_caller(), GoalReportFilter(request.customer_id, status, category),
-            _dates(request, "create_date_range"),
-            page_request(request.page_size, request.page_token, GOALS_REPORT, _goals_key))
+            current_caller(), *goal_report_filters(request),
+            page_request(request.page_size, request.page_token, GOALS_REPORT, goals_key))
         return pb.ListGoalReportRowsResponse(rows=[goal_report_row(line) for line in page.items],
                                              next_page_token=page.next_page_token)
 
     async def ListCustomerHistoryReportRows(self, request: pb.ListCustomerHistoryReportRowsRequest, context: Context
                                             ) -> pb.ListCustomerHistoryReportRowsResponse:
         page = await self.reports.history(
-            current_caller(), HistoryReportFilter(request.customer_id, _kinds(request.kinds)),
-            _dates(request, "create_date_range"),
+            current_caller(), *history_report_filters(request),
             page_request(request.page_size, request.page_token, HISTORY_REPORT, instant_and_text_key))
         return pb.ListCustomerHistoryReportRowsResponse(rows=[history_report_row(line) for line in page.items],
                                                         next_page_token=page.next_page_token)
@@ -134,8 +154,7 @@ class ReportRpcs:
     async def ListTransferReportRows(self, request: pb.ListTransferReportRowsRequest, context: Context
                                      ) -> pb.ListTransferReportRowsResponse:
         page = await self.reports.transfers(
-            current_caller(), TransferReportFilter(request.customer_id, _kinds(request.kinds, FUNDING_KINDS)),
-            _dates(request, "event_date_range"),
+            current_caller(), *transfer_report_filters(request),
             page_request(request.page_size, request.page_token, TRANSFERS_REPORT, instant_and_text_key))
         return pb.ListTransferReportRowsResponse(rows=[transfer_report_row(line) for line in page.items],
                                                  next_page_token=page.next_page_token)

@@ -82,6 +82,23 @@ class GoalReportsService:
         return paginate(found, page, TRANSFERS_REPORT, lambda line: [line.at.isoformat(), line.entry_id])
 
 
+    async def count_goals(self, caller: Caller, wanted: GoalReportFilter, created: Dates) -> int:
+        """The rows the goals view holds (one COUNT over the tenant's goals), for an export's progress."""
+        self._authorize(caller)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            return await uow.goal_reports.count_goals(replace(wanted, created=await self._period(uow, created)))
+
+    async def count_history(self, caller: Caller, wanted: HistoryReportFilter, created: Dates) -> int:
+        self._authorize(caller)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            return await uow.goal_reports.count_history(replace(wanted, created=await self._period(uow, created)))
+
+    async def count_transfers(self, caller: Caller, wanted: TransferReportFilter, happened: Dates) -> int:
+        self._authorize(caller)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            return await uow.goal_reports.count_transfer_events(
+                replace(wanted, happened=await self._period(uow, happened)))
+
 def goals_page_key(line: GoalReportLine) -> list[str]:
     return [line.customer_id, line.created_at.isoformat(), line.goal_id]
 

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.domain.goals.reports import (
@@ -42,19 +42,18 @@ def _within(column: Any, period: Period) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _funding_history(wanted: TransferReportFilter) -> HistoryReportFilter:
+    """The history entries the funding view is made of."""
+    return HistoryReportFilter(wanted.customer_id, wanted.kinds or FUNDING_KINDS, wanted.happened)
+
+
 class GoalReportsRepository(TenantRepository):
     async def goals(self, wanted: GoalReportFilter, after: tuple[str, dt.datetime, str] | None,
                     limit: int) -> list[GoalReportLine]:
         """By customer, then oldest goal first (the goal id breaks a tie)."""
-        query = select(GoalRow).where(GoalRow.tenant_id == self.tenant_id, *_within(GoalRow.created_at, wanted.created))
-        if wanted.customer_id:
-            query = query.where(GoalRow.customer_id == wanted.customer_id)
-        if wanted.status:
-            query = query.where(GoalRow.status == wanted.status)
-        if wanted.category:
-            query = query.where(GoalRow.category == wanted.category)
         rows = await self.session.scalars(keyset_page(
-            query, [GoalRow.customer_id, GoalRow.created_at, GoalRow.goal_id], after, limit))
+            select(GoalRow).where(*self._goals_wanted(wanted)),
+            [GoalRow.customer_id, GoalRow.created_at, GoalRow.goal_id], after, limit))
         return [GoalReportLine(
             customer_id=r.customer_id, account_id=r.account_id, goal_id=r.goal_id, name=r.name, category=r.category,
             target=r.target, saved=r.saved, currency=r.currency, status=r.status, created_at=r.created_at,
@@ -64,14 +63,8 @@ class GoalReportsRepository(TenantRepository):
     async def history(self, wanted: HistoryReportFilter, after: tuple[dt.datetime, str] | None,
                       limit: int) -> list[HistoryReportLine]:
         """Oldest first (the entry id breaks a tie)."""
-        query = select(GoalHistoryRow).where(GoalHistoryRow.tenant_id == self.tenant_id,
-                                             *_within(GoalHistoryRow.at, wanted.created))
-        if wanted.customer_id:
-            query = query.where(GoalHistoryRow.customer_id == wanted.customer_id)
-        if wanted.kinds:
-            query = query.where(self.one_of(GoalHistoryRow.kind, wanted.kinds))
-        rows = await self.session.scalars(keyset_page(query, [GoalHistoryRow.at, GoalHistoryRow.entry_id], after,
-                                                      limit))
+        rows = await self.session.scalars(keyset_page(select(GoalHistoryRow).where(*self._history_wanted(wanted)),
+                                                      [GoalHistoryRow.at, GoalHistoryRow.entry_id], after, limit))
         return [HistoryReportLine(
             customer_id=r.customer_id, entry_id=r.entry_id, kind=r.kind, actor=r.actor, actor_id=r.actor_id, at=r.at,
             goal_id=r.goal_id or "", resource=r.resource, before=dict(r.before or {}), after=dict(r.after or {}))
@@ -81,12 +74,41 @@ class GoalReportsRepository(TenantRepository):
                               limit: int) -> list[TransferReportLine]:
         """The history's programme and transfer events, oldest first, each with its transfer (one query
         per page) and its programme's status just after it."""
-        kinds = wanted.kinds or FUNDING_KINDS
-        entries = await self.history(HistoryReportFilter(wanted.customer_id, kinds, wanted.happened), after, limit)
+        entries = await self.history(_funding_history(wanted), after, limit)
         transfers = await self._transfers({transfer_id_of(e.resource) for e in entries if e.kind in TRANSFER_KINDS})
         lines = [transfer_line(e, transfers.get(transfer_id_of(e.resource))) for e in entries]
         return with_programme_status(lines, await self._programme_events(lines),
                                      await self._programme_statuses(lines))
+
+    async def count_goals(self, wanted: GoalReportFilter) -> int:
+        return await self._count(GoalRow, self._goals_wanted(wanted))
+
+    async def count_history(self, wanted: HistoryReportFilter) -> int:
+        return await self._count(GoalHistoryRow, self._history_wanted(wanted))
+
+    async def count_transfer_events(self, wanted: TransferReportFilter) -> int:
+        return await self._count(GoalHistoryRow, self._history_wanted(_funding_history(wanted)))
+
+    async def _count(self, table: Any, conditions: list[ColumnElement[bool]]) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(table).where(*conditions)) or 0)
+
+    def _goals_wanted(self, wanted: GoalReportFilter) -> list[ColumnElement[bool]]:
+        conditions = [GoalRow.tenant_id == self.tenant_id, *_within(GoalRow.created_at, wanted.created)]
+        if wanted.customer_id:
+            conditions.append(GoalRow.customer_id == wanted.customer_id)
+        if wanted.status:
+            conditions.append(GoalRow.status == wanted.status)
+        if wanted.category:
+            conditions.append(GoalRow.category == wanted.category)
+        return conditions
+
+    def _history_wanted(self, wanted: HistoryReportFilter) -> list[ColumnElement[bool]]:
+        conditions = [GoalHistoryRow.tenant_id == self.tenant_id, *_within(GoalHistoryRow.at, wanted.created)]
+        if wanted.customer_id:
+            conditions.append(GoalHistoryRow.customer_id == wanted.customer_id)
+        if wanted.kinds:
+            conditions.append(self.one_of(GoalHistoryRow.kind, wanted.kinds))
+        return conditions
 
     async def _transfers(self, ids: set[str]) -> dict[str, TransferFacts]:
         ids.discard("")

@@ -26,23 +26,23 @@ from engage.type.v1 import date_pb2 as engage_dot_type_dot_v1_dot_date__pb2
 from engage.type.v1 import money_pb2 as engage_dot_type_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!engage/reporting/v1/metrics.proto\x12\x13\x65ngage.reporting.v1\x1a\x19\x65ngage/type/v1/date.proto\x1a\x1a\x65ngage/type/v1/money.proto\"\xcc\x03\n\nMetricsRow\x12\x37\n\tdimension\x18\x01 \x01(\x0e\x32$.engage.reporting.v1.MetricDimension\x12\r\n\x05value\x18\x02 \x01(\t\x12*\n\x0cperiod_start\x18\x03 \x01(\x0b\x32\x14.engage.type.v1.Date\x12\x11\n\tgenerated\x18\x04 \x01(\x03\x12\x11\n\tdelivered\x18\x05 \x01(\x03\x12\x0e\n\x06viewed\x18\x06 \x01(\x03\x12\x0f\n\x07\x63licked\x18\x07 \x01(\x03\x12\x11\n\tdismissed\x18\x08 \x01(\x03\x12\x11\n\tconverted\x18\t \x01(\x03\x12\x15\n\rdelivery_rate\x18\n \x01(\t\x12\x13\n\x0bviewed_rate\x18\x0b \x01(\t\x12\x1a\n\x12\x63lick_through_rate\x18\x0c \x01(\t\x12\x16\n\x0e\x64ismissal_rate\x18\r \x01(\t\x12\x17\n\x0f\x63onversion_rate\x18\x0e \x01(\t\x12#\n\x04\x63ost\x18\x0f \x03(\x0b\x32\x15.engage.type.v1.Money\x12?\n\x11\x64\x65livery_outcomes\x18\x10 \x03(\x0b\x32$.engage.reporting.v1.DeliveryOutcome\"D\n\x0f\x44\x65liveryOutcome\x12\r\n\x05state\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x12\n\ndeliveries\x18\x03 \x01(\x03\"\xeb\x01\n\x13QueryMetricsRequest\x12\x37\n\tdimension\x18\x01 \x01(\x0e\x32$.engage.reporting.v1.MetricDimension\x12\x35\n\x0bgranularity\x18\x02 \x01(\x0e\x32 .engage.reporting.v1.Granularity\x12-\n\ndate_range\x18\x03 \x01(\x0b\x32\x19.engage.type.v1.DateRange\x12\x0e\n\x06values\x18\x04 \x03(\t\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"^\n\x14QueryMetricsResponse\x12-\n\x04rows\x18\x01 \x03(\x0b\x32\x1f.engage.reporting.v1.MetricsRow\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xc7\x01\n\x0fMetricDimension\x12 \n\x1cMETRIC_DIMENSION_UNSPECIFIED\x10\x00\x12\x1c\n\x18METRIC_DIMENSION_INSIGHT\x10\x01\x12\x1d\n\x19METRIC_DIMENSION_CAMPAIGN\x10\x02\x12\x19\n\x15METRIC_DIMENSION_RULE\x10\x03\x12\x1c\n\x18METRIC_DIMENSION_PERSONA\x10\x04\x12\x1c\n\x18METRIC_DIMENSION_CHANNEL\x10\x05*\x83\x01\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x13\n\x0fGRANULARITY_DAY\x10\x01\x12\x14\n\x10GRANULARITY_WEEK\x10\x02\x12\x15\n\x11GRANULARITY_MONTH\x10\x03\x12\x15\n\x11GRANULARITY_TOTAL\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!engage/reporting/v1/metrics.proto\x12\x13\x65ngage.reporting.v1\x1a\x19\x65ngage/type/v1/date.proto\x1a\x1a\x65ngage/type/v1/money.proto\"\xdd\x03\n\nMetricsRow\x12\x37\n\tdimension\x18\x01 \x01(\x0e\x32$.engage.reporting.v1.MetricDimension\x12\r\n\x05value\x18\x02 \x01(\t\x12*\n\x0cperiod_start\x18\x03 \x01(\x0b\x32\x14.engage.type.v1.Date\x12\x11\n\tgenerated\x18\x04 \x01(\x03\x12\x11\n\tdelivered\x18\x05 \x01(\x03\x12\x0e\n\x06viewed\x18\x06 \x01(\x03\x12\x0f\n\x07\x63licked\x18\x07 \x01(\x03\x12\x11\n\tdismissed\x18\x08 \x01(\x03\x12\x11\n\tconverted\x18\t \x01(\x03\x12\x15\n\rdelivery_rate\x18\n \x01(\t\x12\x13\n\x0bviewed_rate\x18\x0b \x01(\t\x12\x1a\n\x12\x63lick_through_rate\x18\x0c \x01(\t\x12\x16\n\x0e\x64ismissal_rate\x18\r \x01(\t\x12\x17\n\x0f\x63onversion_rate\x18\x0e \x01(\t\x12#\n\x04\x63ost\x18\x0f \x03(\x0b\x32\x15.engage.type.v1.Money\x12?\n\x11\x64\x65livery_outcomes\x18\x10 \x03(\x0b\x32$.engage.reporting.v1.DeliveryOutcome\x12\x0f\n\x07\x66irings\x18\x11 \x01(\x03\"D\n\x0f\x44\x65liveryOutcome\x12\r\n\x05state\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x12\n\ndeliveries\x18\x03 \x01(\x03\"\x84\x02\n\x13QueryMetricsRequest\x12\x37\n\tdimension\x18\x01 \x01(\x0e\x32$.engage.reporting.v1.MetricDimension\x12\x35\n\x0bgranularity\x18\x02 \x01(\x0e\x32 .engage.reporting.v1.Granularity\x12-\n\ndate_range\x18\x03 \x01(\x0b\x32\x19.engage.type.v1.DateRange\x12\x0e\n\x06values\x18\x04 \x03(\t\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\x12\x17\n\x0f\x63onversion_days\x18\x07 \x01(\x05\"^\n\x14QueryMetricsResponse\x12-\n\x04rows\x18\x01 \x03(\x0b\x32\x1f.engage.reporting.v1.MetricsRow\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xc7\x01\n\x0fMetricDimension\x12 \n\x1cMETRIC_DIMENSION_UNSPECIFIED\x10\x00\x12\x1c\n\x18METRIC_DIMENSION_INSIGHT\x10\x01\x12\x1d\n\x19METRIC_DIMENSION_CAMPAIGN\x10\x02\x12\x19\n\x15METRIC_DIMENSION_RULE\x10\x03\x12\x1c\n\x18METRIC_DIMENSION_PERSONA\x10\x04\x12\x1c\n\x18METRIC_DIMENSION_CHANNEL\x10\x05*\x83\x01\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x13\n\x0fGRANULARITY_DAY\x10\x01\x12\x14\n\x10GRANULARITY_WEEK\x10\x02\x12\x15\n\x11GRANULARITY_MONTH\x10\x03\x12\x15\n\x11GRANULARITY_TOTAL\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'engage.reporting.v1.metrics_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_METRICDIMENSION']._serialized_start=981
-  _globals['_METRICDIMENSION']._serialized_end=1180
-  _globals['_GRANULARITY']._serialized_start=1183
-  _globals['_GRANULARITY']._serialized_end=1314
+  _globals['_METRICDIMENSION']._serialized_start=1023
+  _globals['_METRICDIMENSION']._serialized_end=1222
+  _globals['_GRANULARITY']._serialized_start=1225
+  _globals['_GRANULARITY']._serialized_end=1356
   _globals['_METRICSROW']._serialized_start=114
-  _globals['_METRICSROW']._serialized_end=574
-  _globals['_DELIVERYOUTCOME']._serialized_start=576
-  _globals['_DELIVERYOUTCOME']._serialized_end=644
-  _globals['_QUERYMETRICSREQUEST']._serialized_start=647
-  _globals['_QUERYMETRICSREQUEST']._serialized_end=882
-  _globals['_QUERYMETRICSRESPONSE']._serialized_start=884
-  _globals['_QUERYMETRICSRESPONSE']._serialized_end=978
+  _globals['_METRICSROW']._serialized_end=591
+  _globals['_DELIVERYOUTCOME']._serialized_start=593
+  _globals['_DELIVERYOUTCOME']._serialized_end=661
+  _globals['_QUERYMETRICSREQUEST']._serialized_start=664
+  _globals['_QUERYMETRICSREQUEST']._serialized_end=924
+  _globals['_QUERYMETRICSRESPONSE']._serialized_start=926
+  _globals['_QUERYMETRICSRESPONSE']._serialized_end=1020
 # @@protoc_insertion_point(module_scope)

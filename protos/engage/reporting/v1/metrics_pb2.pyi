@@ -73,7 +73,10 @@ Global___Granularity: _TypeAlias = Granularity  # noqa: Y015
 
 @_typing.final
 class MetricsRow(_message.Message):
-    """The metrics of one dimension value in one period."""
+    """The metrics of one dimension value in one period. Counted are units: feed items, deliveries (one
+    message to one address) and banners, each in the period it was created in; every rate is over the
+    delivered units. What each dimension counts: docs/reporting-metrics.md.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -93,9 +96,10 @@ class MetricsRow(_message.Message):
     CONVERSION_RATE_FIELD_NUMBER: _builtins.int
     COST_FIELD_NUMBER: _builtins.int
     DELIVERY_OUTCOMES_FIELD_NUMBER: _builtins.int
+    FIRINGS_FIELD_NUMBER: _builtins.int
     dimension: Global___MetricDimension.ValueType
     value: _builtins.str
-    """The insight, campaign, rule, persona or channel, e.g. "insights/low-balance", "CHANNEL_EMAIL"."""
+    """The insight name, campaign id, rule id, persona id or channel, e.g. "LOW_BALANCE", "EMAIL"."""
     generated: _builtins.int
     delivered: _builtins.int
     viewed: _builtins.int
@@ -108,6 +112,8 @@ class MetricsRow(_message.Message):
     click_through_rate: _builtins.str
     dismissal_rate: _builtins.str
     conversion_rate: _builtins.str
+    firings: _builtins.int
+    """RULE only: the rule's firings in the period (what they caused is counted above)."""
     @_builtins.property
     def period_start(self) -> _date_pb2.Date:
         """The first day of the period (the tenant's time zone)."""
@@ -141,10 +147,11 @@ class MetricsRow(_message.Message):
         conversion_rate: _builtins.str = ...,
         cost: _abc.Iterable[_money_pb2.Money] | None = ...,
         delivery_outcomes: _abc.Iterable[Global___DeliveryOutcome] | None = ...,
+        firings: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["period_start", b"period_start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["click_through_rate", b"click_through_rate", "clicked", b"clicked", "conversion_rate", b"conversion_rate", "converted", b"converted", "cost", b"cost", "delivered", b"delivered", "delivery_outcomes", b"delivery_outcomes", "delivery_rate", b"delivery_rate", "dimension", b"dimension", "dismissal_rate", b"dismissal_rate", "dismissed", b"dismissed", "generated", b"generated", "period_start", b"period_start", "value", b"value", "viewed", b"viewed", "viewed_rate", b"viewed_rate"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["click_through_rate", b"click_through_rate", "clicked", b"clicked", "conversion_rate", b"conversion_rate", "converted", b"converted", "cost", b"cost", "delivered", b"delivered", "delivery_outcomes", b"delivery_outcomes", "delivery_rate", b"delivery_rate", "dimension", b"dimension", "dismissal_rate", b"dismissal_rate", "dismissed", b"dismissed", "firings", b"firings", "generated", b"generated", "period_start", b"period_start", "value", b"value", "viewed", b"viewed", "viewed_rate", b"viewed_rate"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -191,6 +198,7 @@ class QueryMetricsRequest(_message.Message):
     VALUES_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    CONVERSION_DAYS_FIELD_NUMBER: _builtins.int
     dimension: Global___MetricDimension.ValueType
     """Required."""
     granularity: Global___Granularity.ValueType
@@ -198,6 +206,10 @@ class QueryMetricsRequest(_message.Message):
     page_size: _builtins.int
     """At most 1000; 0 means 100."""
     page_token: _builtins.str
+    conversion_days: _builtins.int
+    """Days after a banner's first impression in which a holding of its product counts as its
+    conversion: 1 to 365; 0 means 30.
+    """
     @_builtins.property
     def date_range(self) -> _date_pb2.DateRange:
         """Required: the dates counted (the tenant's time zone), both ends set."""
@@ -215,10 +227,11 @@ class QueryMetricsRequest(_message.Message):
         values: _abc.Iterable[_builtins.str] | None = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        conversion_days: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["date_range", b"date_range"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["date_range", b"date_range", "dimension", b"dimension", "granularity", b"granularity", "page_size", b"page_size", "page_token", b"page_token", "values", b"values"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversion_days", b"conversion_days", "date_range", b"date_range", "dimension", b"dimension", "granularity", b"granularity", "page_size", b"page_size", "page_token", b"page_token", "values", b"values"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

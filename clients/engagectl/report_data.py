@@ -1,0 +1,202 @@
+"""The HTML report's data, read from the server through the reporting and trigger-rule RPCs and turned
+into clients.html_report's plain values. Every list is followed to its last page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import grpc
+import jwt
+
+from clients.html_report.model import (
+    BacktestComparison,
+    DeliveryOutcomeCount,
+    InsightFunnel,
+    MilestonesReached,
+    PersonaClickThrough,
+    ProgressBand,
+    ReportData,
+    RuleFirings,
+)
+from clients.html_report.period import granularity_for
+from clients.stubs import Stubs
+from engage.reporting.v1 import goals_summary_pb2, metrics_pb2
+from engage.triggers.v1 import trigger_rules_service_pb2 as rules_pb
+from engage.type.v1 import date_pb2
+
+# The most days one backtest replays (TriggerRulesService's limit): a longer report replays its last ones.
+BACKTEST_MOST_DAYS = 366
+_PAGE_SIZE = 1000
+_GRANULARITIES = {"day": metrics_pb2.GRANULARITY_DAY, "week": metrics_pb2.GRANULARITY_WEEK,
+                  "month": metrics_pb2.GRANULARITY_MONTH}
+RULE_PREFIX = "triggerRules/"
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    start: dt.date
+    end: dt.date
+    # The rule replayed beside its live firings; None: the one that fired most in the period.
+    rule: str | None
+    token: str | None
+
+
+def _date(day: dt.date) -> date_pb2.Date:
+    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
+
+
+def _day(value: date_pb2.Date) -> dt.date:
+    return dt.date(value.year, value.month, value.day)
+
+
+def _dates(start: dt.date, end: dt.date) -> date_pb2.DateRange:
+    return date_pb2.DateRange(start_date=_date(start), end_date=_date(end))
+
+
+def tenant_of(token: str | None) -> str:
+    """The tenant the token is for (its `tenant` claim, read without checking the signature: the server
+    checks it on every call, and only the report's heading uses it)."""
+    if not token:
+        return "(no token)"
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return "(unreadable token)"
+    return str(claims.get("tenant") or "(no tenant in token)")
+
+
+def rule_name(value: str) -> str:
+    return value if value.startswith(RULE_PREFIX) else RULE_PREFIX + value
+
+
+def rule_id(value: str) -> str:
+    return value.removeprefix(RULE_PREFIX)
+
+
+class ReportReader:
+    def __init__(self, stubs: Stubs, request: ReportRequest) -> None:
+        self._stubs = stubs
+        self._request = request
+        self._granularity = granularity_for(request.start, request.end)
+        self._remarks: list[str] = []
+
+    async def _metrics(self, dimension: metrics_pb2.MetricDimension.ValueType,
+                       granularity: metrics_pb2.Granularity.ValueType, start: dt.date, end: dt.date,
+                       values: tuple[str, ...] = ()) -> list[metrics_pb2.MetricsRow]:
+        rows: list[metrics_pb2.MetricsRow] = []
+        token = ""
+        while True:
+            response = await self._stubs.reporting.QueryMetrics(metrics_pb2.QueryMetricsRequest(
+                dimension=dimension, granularity=granularity, date_range=_dates(start, end), values=values,
+                page_size=_PAGE_SIZE, page_token=token))
+            rows.extend(response.rows)
+            token = response.next_page_token
+            if not token:
+                return rows
+
+    async def funnels(self) -> tuple[InsightFunnel, ...]:
+        rows = await self._metrics(metrics_pb2.METRIC_DIMENSION_INSIGHT, metrics_pb2.GRANULARITY_TOTAL,
+                                   self._request.start, self._request.end)
+        return tuple(InsightFunnel(r.value, r.generated, r.delivered, r.viewed, r.clicked, r.converted) for r in rows)
+
+    async def delivery_outcomes(self) -> tuple[DeliveryOutcomeCount, ...]:
+        rows = await self._metrics(metrics_pb2.METRIC_DIMENSION_CHANNEL, _GRANULARITIES[self._granularity],
+                                   self._request.start, self._request.end)
+        outcomes: list[DeliveryOutcomeCount] = []
+        for row in rows:
+            start = _day(row.period_start)
+            if row.delivery_outcomes:
+                outcomes.extend(DeliveryOutcomeCount(start, row.value, o.state, o.reason, o.deliveries)
+                                for o in row.delivery_outcomes)
+            elif row.generated:
+                # A server that does not count by state: what it does say, delivered or not.
+                outcomes.append(DeliveryOutcomeCount(start, row.value, "DELIVERED", "", row.delivered))
+                outcomes.append(DeliveryOutcomeCount(start, row.value, "NOT_DELIVERED", "",
+                                                     row.generated - row.delivered))
+                self._remark("The server gave no per-state delivery counts: the deliveries chart shows "
+                             "delivered and not delivered only, and the table below cannot list failures.")
+        return tuple(outcomes)
+
+    async def personas(self) -> tuple[PersonaClickThrough, ...]:
+        rows = await self._metrics(metrics_pb2.METRIC_DIMENSION_PERSONA, metrics_pb2.GRANULARITY_TOTAL,
+                                   self._request.start, self._request.end)
+        return tuple(PersonaClickThrough(r.value, r.delivered, r.clicked,
+                                         Decimal(r.click_through_rate) if r.click_through_rate else None)
+                     for r in rows)
+
+    async def rule_firings(self) -> tuple[RuleFirings, ...]:
+        rows = await self._metrics(metrics_pb2.METRIC_DIMENSION_RULE, _GRANULARITIES[self._granularity],
+                                   self._request.start, self._request.end)
+        return tuple(RuleFirings(_day(r.period_start), r.value, _firings(r)) for r in rows if _firings(r))
+
+    async def goals(self) -> goals_summary_pb2.GoalsSummary:
+        return await self._stubs.reporting.SummarizeGoals(goals_summary_pb2.SummarizeGoalsRequest(
+            date_range=_dates(self._request.start, self._request.end)))
+
+    async def backtest(self, firings: tuple[RuleFirings, ...]) -> BacktestComparison | None:
+        chosen = self._request.rule or _most_fired(firings)
+        if chosen is None:
+            return None
+        start = max(self._request.start, self._request.end - dt.timedelta(days=BACKTEST_MOST_DAYS - 1))
+        try:
+            replayed = await self._stubs.trigger_rules.BacktestTriggerRule(rules_pb.BacktestTriggerRuleRequest(
+                name=rule_name(chosen), start_date=_date(start), end_date=_date(self._request.end)))
+        except grpc.aio.AioRpcError as error:
+            if self._request.rule:
+                raise  # the rule asked for by name: its refusal is the command's error
+            self._remark(f"The backtest of {rule_name(chosen)} was refused ({error.code().name}: "
+                         f"{error.details()}); its chart is empty.")
+            return None
+        live_rows = await self._metrics(metrics_pb2.METRIC_DIMENSION_RULE, metrics_pb2.GRANULARITY_DAY, start,
+                                        self._request.end, values=(rule_id(chosen),))
+        live = {_day(r.period_start): _firings(r) for r in live_rows}
+        days = [start + dt.timedelta(days=n) for n in range((self._request.end - start).days + 1)]
+        if start > self._request.start:
+            self._remark(f"The backtest replays the period's last {BACKTEST_MOST_DAYS} days.")
+        return BacktestComparison(
+            rule=rule_name(chosen), rule_version=replayed.rule_version,
+            backtest=tuple((_day(d.date), d.firings) for d in replayed.days),
+            live=tuple((day, live.get(day, 0)) for day in days))
+
+    def _remark(self, text: str) -> None:
+        if text not in self._remarks:
+            self._remarks.append(text)
+
+    async def read(self, now: Callable[[], dt.datetime]) -> ReportData:
+        funnels = await self.funnels()
+        outcomes = await self.delivery_outcomes()
+        personas = await self.personas()
+        firings = await self.rule_firings()
+        summary = await self.goals()
+        compared = await self.backtest(firings)
+        return ReportData(
+            tenant=tenant_of(self._request.token), period_start=self._request.start,
+            period_end=self._request.end, built_at=now(), granularity=self._granularity, funnels=funnels,
+            delivery_outcomes=outcomes, personas=personas, goals=summary.goals,
+            progress=tuple(ProgressBand(b.lower_percent, b.upper_percent, b.goals) for b in summary.progress),
+            milestones=tuple(MilestonesReached(_day(m.period_start), m.milestone, m.reached)
+                             for m in summary.milestones),
+            rule_firings=firings, backtest=compared, remarks=tuple(self._remarks))
+
+
+def _firings(row: metrics_pb2.MetricsRow) -> int:
+    # TODO(metrics): MetricsRow.firings once metrics.proto has it; until then a rule's units.
+    return int(getattr(row, "firings", row.generated))
+
+
+def _most_fired(firings: tuple[RuleFirings, ...]) -> str | None:
+    totals: dict[str, int] = {}
+    for row in firings:
+        totals[row.rule] = totals.get(row.rule, 0) + row.firings
+    if not totals:
+        return None
+    return min(totals, key=lambda rule: (-totals[rule], rule))
+
+
+async def read_report(stubs: Stubs, request: ReportRequest,
+                      now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> ReportData:
+    return await ReportReader(stubs, request).read(now)
+

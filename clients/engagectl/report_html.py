@@ -1,0 +1,73 @@
+"""engagectl reports html: the programme's report as one HTML file that opens offline in any browser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import typer
+
+from clients.engagectl.context import cli_context
+from clients.engagectl.output import emit_json, json_wanted, notice
+from clients.engagectl.report_data import ReportRequest, read_report
+from clients.html_report.page import report_html
+from clients.html_report.period import parse_period
+from clients.stubs import Stubs
+
+
+def _period(text: str) -> tuple[dt.date, dt.date]:
+    try:
+        return parse_period(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--period") from exc
+
+
+def _write(path: Path, text: str) -> int:
+    """Written beside and renamed into place: an interrupted build leaves no half a report."""
+    data = text.encode("utf-8")
+    folder = path.resolve().parent
+    with tempfile.NamedTemporaryFile("wb", dir=folder, prefix=f".{path.name}.", delete=False) as out:
+        out.write(data)
+    os.replace(out.name, path)
+    return len(data)
+
+
+def html(ctx: typer.Context,
+         period: str = typer.Option(..., metavar="START..END",
+                                    help="Months (2026-01..2026-06) or days (2026-01-15..2026-02-14), both "
+                                         "included, in the bank's time zone."),
+         destination: Path = typer.Option(..., "-o", "--output", metavar="FILE", dir_okay=False,
+                                          help="The HTML file to write (replaced if it exists)."),
+         rule: str | None = typer.Option(None, metavar="RULE",
+                                         help="The trigger rule (its id or triggerRules/ID) whose backtest is "
+                                              "drawn beside its live firings; default: the one that fired most."),
+         ) -> None:
+    """Writes the programme's report as one self-contained HTML file (scripts inlined, opens offline):
+    the engagement funnel per insight, deliveries by channel and state over time, click-through by
+    persona, goal progress and milestones, trigger firings per rule, a rule's backtest beside its live
+    firings, and a table of what went wrong. Needs a bank_admin token (a service token gets every chart
+    but the backtest). Charts and columns: docs/html-report.md.
+
+    Examples:
+      engagectl reports html --period 2026-01..2026-06 -o report.html
+      engagectl reports html --period 2026-03-01..2026-03-31 --rule low-balance -o march.html
+    """
+    cli = cli_context(ctx)
+    start, end = _period(period)
+    request = ReportRequest(start=start, end=end, rule=rule, token=cli.token)
+
+    async def run(stubs: Stubs) -> None:
+        data = await read_report(stubs, request)
+        size = _write(destination, report_html(data))
+        if json_wanted():
+            emit_json({"file": str(destination), "bytes": size, "tenant": data.tenant,
+                       "period_start": start.isoformat(), "period_end": end.isoformat(),
+                       "remarks": list(data.remarks)})
+            return
+        for remark in data.remarks:
+            notice(remark)
+        print(f"wrote {destination} ({size:,} bytes) for {data.tenant}, {start} to {end}")
+
+    cli.call(run)

@@ -1,0 +1,88 @@
+"""What an export's columns are (docs/exports.md): a name, a kind that says how each format writes it,
+and how to read the value off a view's line. Shared by every view's export table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+L = TypeVar("L")  # a view's line
+
+
+class ColumnKind(enum.Enum):
+    TEXT = "text"  # ids, names, enums by name; "" when absent
+    TIMESTAMP = "timestamp"  # an aware datetime or None
+    DATE = "date"  # a date or None
+    AMOUNT = "amount"  # a Decimal of money (its currency in a column of its own) or None
+    DECIMAL = "decimal"  # a Decimal that is not money (a percentage, a rate) or None
+    INTEGER = "integer"  # a count
+    LIST = "list"  # a sequence of text
+    MAP = "map"  # a mapping of text to text
+
+
+@dataclass(frozen=True, slots=True)
+class Column(Generic[L]):
+    name: str
+    kind: ColumnKind
+    value: Callable[[L], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportTable(Generic[L]):
+    """One view's export: its columns, in order."""
+
+    view: str
+    columns: tuple[Column[L], ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    def values(self, lines: Sequence[L]) -> list[list[Any]]:
+        """The page's values column by column: each format converts a whole column at once."""
+        return [[column.value(line) for line in lines] for column in self.columns]
+
+
+def timestamp_text(instant: dt.datetime | None) -> str:
+    """RFC 3339 in UTC with a Z, and as many fraction digits as protobuf's JSON form gives a Timestamp
+    (none, 3 or 6): the text the List RPCs' clients see."""
+    if instant is None:
+        return ""
+    if instant.tzinfo is not dt.UTC:
+        instant = instant.astimezone(dt.UTC)
+    micro = instant.microsecond
+    if micro == 0:
+        text = instant.isoformat(timespec="seconds")
+    elif micro % 1000 == 0:
+        text = instant.isoformat(timespec="milliseconds")
+    else:
+        text = instant.isoformat(timespec="microseconds")
+    return text[:-6] + "Z"
+
+
+def date_text(day: dt.date | None) -> str:
+    return "" if day is None else day.isoformat()
+
+
+_CENT = Decimal("0.01")
+
+
+def amount_text(amount: Decimal | None) -> str:
+    """At least two decimal places, more only when the amount has them: 0.00, 12.50, 0.1234."""
+    if amount is None:
+        return ""
+    cents = amount.quantize(_CENT)
+    return format(cents if cents == amount else amount.normalize(), "f")
+
+
+def decimal_text(value: Decimal | None) -> str:
+    return "" if value is None else str(value)
+
+
+def text_map(values: Mapping[str, str | None]) -> dict[str, str]:
+    """A map's values as text, keys sorted; a value None (a field that had none) is "" as on the wire."""
+    return {key: values[key] or "" for key in sorted(values)}

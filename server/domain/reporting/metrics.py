@@ -1,0 +1,207 @@
+"""Engagement metrics (docs/reporting-metrics.md): counts and rates per insight, campaign, rule, persona or
+channel and period, over whole days of the tenant's time zone.
+
+What is counted are *units*: a feed item, a delivery (one message to one address) or a banner. Each unit
+counts once as generated, once as delivered when it reached the customer, and once for each interaction
+it had (viewed, clicked, dismissed) and for a conversion; every rate is such a count over the delivered
+units, so it lies between 0 and 1. A unit counts in the period of its creation (a cohort): the clicks
+on January's banners are January's, whenever they came.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
+
+from server.domain.errors import FieldViolation, InvalidArgument
+
+RATE_PLACES = Decimal("0.0001")
+DEFAULT_CONVERSION_DAYS = 30
+MAX_CONVERSION_DAYS = 365
+# Periods one query may answer for: ten years of days.
+MAX_PERIODS = 3660
+# The dates a range may hold: their midnights (and a month after) are instants in every zone.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(9999, 11, 30)
+
+
+class Dimension(enum.StrEnum):
+    INSIGHT = "INSIGHT"
+    CAMPAIGN = "CAMPAIGN"
+    RULE = "RULE"
+    PERSONA = "PERSONA"
+    CHANNEL = "CHANNEL"
+
+
+class Granularity(enum.StrEnum):
+    DAY = "DAY"
+    WEEK = "WEEK"  # ISO weeks, Monday first
+    MONTH = "MONTH"
+    TOTAL = "TOTAL"  # one period: the whole range
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsQuery:
+    dimension: Dimension
+    granularity: Granularity
+    since: dt.date  # both ends included, the tenant's dates
+    until: dt.date
+    values: tuple[str, ...] = ()  # only these dimension values; empty: all
+    conversion_days: int = DEFAULT_CONVERSION_DAYS
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsLine:
+    value: str
+    period_start: dt.date
+    generated: int = 0
+    delivered: int = 0
+    viewed: int = 0
+    clicked: int = 0
+    dismissed: int = 0
+    converted: int = 0
+    firings: int = 0  # RULE only: the rule's firings in the period
+    cost: tuple[tuple[Decimal, str], ...] = ()  # (amount, currency), by currency
+    outcomes: tuple[DeliveryOutcome, ...] = ()  # the deliveries by state and reason
+
+    @property
+    def delivery_rate(self) -> str:
+        return rate(self.delivered, self.generated)
+
+    @property
+    def viewed_rate(self) -> str:
+        return rate(self.viewed, self.delivered)
+
+    @property
+    def click_through_rate(self) -> str:
+        return rate(self.clicked, self.delivered)
+
+    @property
+    def dismissal_rate(self) -> str:
+        return rate(self.dismissed, self.delivered)
+
+    @property
+    def conversion_rate(self) -> str:
+        return rate(self.converted, self.delivered)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    state: str
+    reason: str  # FAILED and DEAD_LETTER: the error code; SKIPPED: the skip reason; otherwise ""
+    deliveries: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryDetail:
+    """Deliveries of one value, period, state and reason; `cost` what those sent cost, by currency."""
+
+    value: str
+    period_start: dt.date
+    state: str
+    reason: str
+    deliveries: int
+    cost: tuple[tuple[Decimal, str], ...] = ()
+
+
+def with_details(lines: Sequence[MetricsLine], details: Iterable[DeliveryDetail]) -> list[MetricsLine]:
+    """Each line with its deliveries' outcomes (by state, then reason) and their cost summed by currency."""
+    outcomes: dict[tuple[str, dt.date], list[DeliveryOutcome]] = defaultdict(list)
+    costs: dict[tuple[str, dt.date], dict[str, Decimal]] = defaultdict(dict)
+    for detail in details:
+        key = (detail.value, detail.period_start)
+        outcomes[key].append(DeliveryOutcome(detail.state, detail.reason, detail.deliveries))
+        for amount, currency in detail.cost:
+            costs[key][currency] = costs[key].get(currency, Decimal(0)) + amount
+    return [replace(line, outcomes=tuple(sorted(outcomes.get(key, ()), key=lambda o: (o.state, o.reason))),
+                    cost=tuple((amount, currency) for currency, amount in sorted(costs.get(key, {}).items())))
+            for line in lines for key in [(line.value, line.period_start)]]
+
+
+def rate(numerator: int, denominator: int) -> str:
+    """numerator / denominator as a decimal string with four places, half-up; "" when the denominator is 0."""
+    if denominator == 0:
+        return ""
+    return str((Decimal(numerator) / Decimal(denominator)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP))
+
+
+def period_start(day: dt.date, granularity: Granularity, since: dt.date) -> dt.date:
+    """The first day of `day`'s period; TOTAL's one period starts on the range's first day."""
+    if granularity is Granularity.DAY:
+        return day
+    if granularity is Granularity.WEEK:
+        return day - dt.timedelta(days=day.weekday())
+    if granularity is Granularity.MONTH:
+        return day.replace(day=1)
+    return since
+
+
+def _next_start(start: dt.date, granularity: Granularity) -> dt.date:
+    if granularity is Granularity.DAY:
+        return start + dt.timedelta(days=1)
+    if granularity is Granularity.WEEK:
+        return start + dt.timedelta(days=7)
+    return dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodBounds:
+    """One period, cut to the range: its first day, and the instants [start, end) of its days there."""
+
+    first_day: dt.date
+    start: dt.datetime
+    end: dt.datetime
+
+
+def _midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
+
+
+def periods(query: MetricsQuery, zone: dt.tzinfo) -> Iterator[PeriodBounds]:
+    """The periods of the range in order, each as UTC instants of its local midnights (a day of a clock
+    change is 23 or 25 hours). The first and last periods are cut to the range; their first day stays
+    the period's own (a week starting before the range is still named by its Monday)."""
+    after_range = query.until + dt.timedelta(days=1)
+    if query.granularity is Granularity.TOTAL:
+        yield PeriodBounds(query.since, _midnight(query.since, zone), _midnight(after_range, zone))
+        return
+    start = period_start(query.since, query.granularity, query.since)
+    while start <= query.until:
+        following = _next_start(start, query.granularity)
+        yield PeriodBounds(start, _midnight(max(start, query.since), zone),
+                           _midnight(min(following, after_range), zone))
+        start = following
+
+
+def period_count(query: MetricsQuery) -> int:
+    days = (query.until - query.since).days + 1
+    if query.granularity is Granularity.DAY:
+        return days
+    if query.granularity is Granularity.WEEK:
+        return (days + 13) // 7
+    if query.granularity is Granularity.MONTH:
+        return (query.until.year - query.since.year) * 12 + query.until.month - query.since.month + 1
+    return 1
+
+
+def check_query(query: MetricsQuery) -> None:
+    """A range read in one query: it runs forwards, its midnights are instants in any zone, and it has
+    at most MAX_PERIODS periods."""
+    if query.until < query.since:
+        raise InvalidArgument("METRICS_DATE_RANGE_INVALID", "date_range ends before it starts",
+                              violations=[FieldViolation("date_range", "end_date is before start_date")])
+    if query.since < FIRST_DAY or query.until > LAST_DAY:
+        raise InvalidArgument("METRICS_DATE_RANGE_INVALID", f"date_range must lie in {FIRST_DAY}..{LAST_DAY}",
+                              violations=[FieldViolation("date_range", f"within {FIRST_DAY}..{LAST_DAY}")])
+    if period_count(query) > MAX_PERIODS:
+        raise InvalidArgument("METRICS_DATE_RANGE_INVALID", f"at most {MAX_PERIODS} periods",
+                              violations=[FieldViolation("date_range", f"at most {MAX_PERIODS} periods of "
+                                                                       f"{query.granularity.value}")])
+    if not 0 < query.conversion_days <= MAX_CONVERSION_DAYS:
+        raise InvalidArgument("METRICS_CONVERSION_DAYS_INVALID", f"conversion_days must be 1 to {MAX_CONVERSION_DAYS}",
+                              violations=[FieldViolation("conversion_days", f"1 to {MAX_CONVERSION_DAYS}; 0 means "
+                                                                            f"{DEFAULT_CONVERSION_DAYS}")])

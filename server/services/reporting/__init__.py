@@ -1,0 +1,1 @@
+"""The reporting views (docs/reports.md) and their exports (docs/exports.md)."""

@@ -1,0 +1,89 @@
+"""Streamed exports of the reporting views (docs/exports.md): a view read page after page through its own
+service's `page` call (the one its List RPC makes, with larger pages), each page formatted as one chunk and
+dropped, so that an export of any size holds one page in memory. Each chunk carries the view's page token
+after it: passed back, the export goes on from there."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from server.domain.auth import Caller, Role
+from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.pagination import Page, PageRequest, page_request
+from server.domain.reporting.arrow_chunks import arrow_chunk
+from server.domain.reporting.export_columns import ExportTable
+from server.domain.reporting.export_formats import csv_chunk, jsonl_chunk
+
+L = TypeVar("L")
+
+# Rows per chunk unless the request asks for another number (up to the most).
+DEFAULT_CHUNK_ROWS = 5000
+MAX_CHUNK_ROWS = 10_000
+
+
+class ExportFormat(enum.Enum):
+    CSV = "csv"
+    JSONL = "jsonl"
+    ARROW = "arrow"  # Parquet's chunks: the client writes them into the Parquet file
+
+
+_ENCODERS: dict[ExportFormat, Callable[[ExportTable[Any], Sequence[Any], bool], bytes]] = {
+    ExportFormat.CSV: csv_chunk, ExportFormat.JSONL: jsonl_chunk, ExportFormat.ARROW: arrow_chunk}
+
+
+@dataclass(frozen=True)
+class ExportSource(Generic[L]):
+    """One view with its filters bound: how to read a page of it, how to count it, and its columns.
+    `list_name` and `key` are the view's page token's (its List RPC reads tokens the same way)."""
+
+    table: ExportTable[L]
+    list_name: str
+    key: Callable[[Any], Any]
+    page: Callable[[Caller, PageRequest], Awaitable[Page[L]]]
+    count: Callable[[Caller], Awaitable[int]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportChunk:
+    data: bytes
+    row_count: int
+    resume_token: str  # "" on the last chunk
+    total_rows: int  # 0 when the view is not counted
+
+
+def chunk_rows(asked: int) -> int:
+    """Rows per chunk: the asked number (0: the default), at most MAX_CHUNK_ROWS."""
+    return min(asked or DEFAULT_CHUNK_ROWS, MAX_CHUNK_ROWS)
+
+
+class ExportService:
+    async def export(self, caller: Caller, source: ExportSource[L], export_format: ExportFormat,
+                     resume_token: str, rows_per_chunk: int = DEFAULT_CHUNK_ROWS) -> AsyncIterator[ExportChunk]:
+        """The view's chunks from the first row, or from the row after `resume_token` (a chunk's token of the
+        same view; another view's or a forged one is INVALID_ARGUMENT INVALID_PAGE_TOKEN). Only a fresh
+        export's first chunk opens with the format's header (the CSV header row, the Arrow schema)."""
+        caller.require_role(Role.BANK_ADMIN, Role.SERVICE)
+        try:
+            page = self._page(source, rows_per_chunk, resume_token)
+        except InvalidArgument as refused:
+            raise InvalidArgument(refused.code, "resume_token is not one this view's export returned",
+                                  violations=[FieldViolation("resume_token", "not a token of this view")]) from None
+        total = await source.count(caller) if source.count is not None else 0
+        encode = _ENCODERS[export_format]
+        header = not resume_token
+        while True:
+            found = await source.page(caller, page)
+            yield ExportChunk(encode(source.table, found.items, header), len(found.items), found.next_page_token,
+                              total)
+            if not found.next_page_token:
+                return
+            header = False
+            page = self._page(source, rows_per_chunk, found.next_page_token)
+
+    @staticmethod
+    def _page(source: ExportSource[Any], size: int, token: str) -> PageRequest:
+        # page_request reads and checks the token as the List RPC does; its size cap is the List RPCs'.
+        return PageRequest(size, page_request(1, token, source.list_name, source.key).after)

@@ -1,0 +1,230 @@
+"""Read-side query of the engagement metrics (server.domain.reporting.metrics): one GROUP BY on the database
+over the units (feed items, deliveries, banners) and firings of a dimension, cut into the tenant's periods,
+one keyset page of (value, period) rows at a time. It writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from server.domain.reporting.metrics import DeliveryDetail, Dimension, MetricsLine, MetricsQuery, PeriodBounds
+from server.store.driver import dialect_of
+from server.store.engagement_models import ChannelConfigRow, DeliveryRow, InsightNotificationRow
+from server.store.models import FeedInteractionRow, FeedItemRow, HoldingRow
+from server.store.personas_models import PersonaMemberRow
+from server.store.repositories.base import TenantRepository
+from server.store.triggers_models import BannerRow, TriggerFiringRow
+from server.store.types import UTCDateTime
+
+_FEED = FeedItemRow.__table__
+_INTERACTIONS = FeedInteractionRow.__table__
+_DELIVERIES = DeliveryRow.__table__
+_NOTIFICATIONS = InsightNotificationRow.__table__
+_FIRINGS = TriggerFiringRow.__table__
+_BANNERS = BannerRow.__table__
+_MEMBERS = PersonaMemberRow.__table__
+_HOLDINGS = HoldingRow.__table__
+_CONFIGS = ChannelConfigRow.__table__
+
+COUNTS = ("generated", "delivered", "viewed", "clicked", "dismissed", "converted", "firings")
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+def _unit(value: Any, at: Any, **counts: Any) -> list[Any]:
+    """A union member's columns: the dimension value, the time that places it in a period, the counts."""
+    return [cast(value, String).label("value"), at.label("at"),
+            *(literal_column(str(counts.get(name, 0))).label(name) if isinstance(counts.get(name, 0), int)
+              else counts[name].label(name) for name in COUNTS)]
+
+
+class EngagementMetricsRepository(TenantRepository):
+    async def page(self, query: MetricsQuery, bounds: Sequence[PeriodBounds], zone: str,
+                   after: tuple[str, str] | None, limit: int) -> list[MetricsLine]:
+        """The (value, period) rows after `after`, by value then period (ISO dates order as days do)."""
+        postgres = dialect_of(self.session).name == "postgresql"
+        start, end = bounds[0].start, bounds[-1].end
+        units = union_all(*self._units(query, start, end, postgres, zone)).subquery("units")
+        period = self._period(units.c.at, query, bounds, postgres, zone).label("period")
+        grouped = (select(units.c.value, period, *(func.sum(units.c[name]).label(name) for name in COUNTS))
+                   .group_by(units.c.value, period).subquery("grouped"))
+        statement = select(grouped)
+        if after is not None:
+            statement = statement.where(tuple_(grouped.c.value, grouped.c.period) > tuple_(*after))
+        rows = (await self.session.execute(
+            statement.order_by(grouped.c.value, grouped.c.period).limit(limit))).all()
+        return [MetricsLine(value=row.value, period_start=dt.date.fromisoformat(row.period),
+                            generated=int(row.generated), delivered=int(row.delivered), viewed=int(row.viewed),
+                            clicked=int(row.clicked), dismissed=int(row.dismissed), converted=int(row.converted),
+                            firings=int(row.firings)) for row in rows]
+
+    async def delivery_details(self, query: MetricsQuery, bounds: Sequence[PeriodBounds], zone: str,
+                               values: Collection[str]) -> list[DeliveryDetail]:
+        """The deliveries of `values` by period, state and reason (FAILED and DEAD_LETTER: the error
+        code; SKIPPED: the skip reason), with the cost of those sent by currency."""
+        if not values:
+            return []
+        postgres = dialect_of(self.session).name == "postgresql"
+        statement, value = self._deliveries(query, bounds[0].start, bounds[-1].end)
+        d = _DELIVERIES.c
+        period = self._period(d.created_at, query, bounds, postgres, zone).label("period")
+        reason = case((d.state.in_(("FAILED", "DEAD_LETTER")), d.error_code), (d.state == "SKIPPED", d.skip_reason),
+                      else_="").label("reason")
+        statement = statement.where(self.one_of(value, values)).with_only_columns(
+            value.label("value"), period, d.state, reason, func.count().label("deliveries"))
+        rows = await self.session.execute(statement.group_by(value, period, d.state, reason))
+        return [DeliveryDetail(row.value, dt.date.fromisoformat(row.period), row.state, row.reason or "",
+                               int(row.deliveries)) for row in rows]
+
+    # -- the units of each dimension ---------------------------------------------------------------
+
+    def _units(self, query: MetricsQuery, start: dt.datetime, end: dt.datetime, postgres: bool,
+               zone: str) -> list[Select[Any]]:
+        dimension = query.dimension
+        parts: list[Select[Any]] = []
+        if dimension in (Dimension.INSIGHT, Dimension.PERSONA):
+            parts.append(self._feed_units(query, start, end))
+        parts.append(self._delivery_units(query, start, end))
+        if dimension in (Dimension.RULE, Dimension.PERSONA):
+            parts.append(self._banner_units(query, start, end, postgres, zone))
+        if dimension is Dimension.RULE:
+            parts.append(self._firing_units(query, start, end))
+        return parts
+
+    def _within(self, column: Any, start: dt.datetime, end: dt.datetime) -> list[ColumnElement[bool]]:
+        return [column >= literal(start, UTCDateTime()), column < literal(end, UTCDateTime())]
+
+    def _values(self, value: Any, query: MetricsQuery) -> list[ColumnElement[bool]]:
+        return [self.one_of(value, query.values)] if query.values else []
+
+    def _members(self, statement: Select[Any], customer: Any, query: MetricsQuery) -> tuple[Select[Any], Any]:
+        """PERSONA: the unit once per persona its customer is a member of now."""
+        statement = statement.join(_MEMBERS, and_(_MEMBERS.c.tenant_id == self.tenant_id,
+                                                  _MEMBERS.c.customer_id == customer))
+        return statement.where(*self._values(_MEMBERS.c.persona_id, query)), _MEMBERS.c.persona_id
+
+    def _feed_units(self, query: MetricsQuery, start: dt.datetime, end: dt.datetime) -> Select[Any]:
+        """A feed item is delivered when generated (it is in the feed); its interactions, once each:
+        viewed is any interaction at all (a click or a dismissal was seen first)."""
+        i = _INTERACTIONS.c
+        interactions = (select(i.feed_item_id,
+                               func.max(_flag(i.interaction == "CLICKED")).label("clicked"),
+                               func.max(_flag(i.interaction == "DISMISSED")).label("dismissed"))
+                        .where(i.tenant_id == self.tenant_id).group_by(i.feed_item_id).subquery("interactions"))
+        f = _FEED.c
+        seen = interactions.c.feed_item_id.is_not(None)
+        columns = dict(generated=1, delivered=1, viewed=_flag(seen),
+                       clicked=func.coalesce(interactions.c.clicked, 0),
+                       dismissed=func.coalesce(interactions.c.dismissed, 0))
+        statement = (select(_FEED).outerjoin(interactions, interactions.c.feed_item_id == f.feed_item_id)
+                     .where(f.tenant_id == self.tenant_id, *self._within(f.created_at, start, end)))
+        if query.dimension is Dimension.PERSONA:
+            statement, value = self._members(statement, f.customer_id, query)
+        else:
+            statement, value = statement.where(*self._values(f.insight_name, query)), f.insight_name
+        return statement.with_only_columns(*_unit(value, f.created_at, **columns))
+
+    def _deliveries(self, query: MetricsQuery, start: dt.datetime, end: dt.datetime) -> tuple[Select[Any], Any]:
+        """The dimension's deliveries created in [start, end) but those still held back by a fallback
+        chain, and the expression of their dimension value."""
+        d = _DELIVERIES.c
+        statement = select(_DELIVERIES).where(d.tenant_id == self.tenant_id, d.state != "HELD",
+                                              *self._within(d.created_at, start, end))
+        dimension = query.dimension
+        if dimension is Dimension.INSIGHT:
+            n = _NOTIFICATIONS.c
+            statement = statement.join(_NOTIFICATIONS, and_(
+                n.tenant_id == self.tenant_id, n.event_id == d.event_id,
+                d.trigger_key.like(literal("insight:") + n.notification_id + literal(":%"))))
+            return statement.where(*self._values(n.insight_name, query)), n.insight_name
+        if dimension is Dimension.CAMPAIGN:
+            return statement.where(d.campaign_id != "", *self._values(d.campaign_id, query)), d.campaign_id
+        if dimension is Dimension.RULE:
+            r = _FIRINGS.c
+            statement = statement.join(_FIRINGS, and_(
+                r.tenant_id == self.tenant_id,
+                d.trigger_key == literal("trigger:") + r.rule_id + literal(":") + r.firing_id))
+            return statement.where(d.trigger_key.like("trigger:%"), *self._values(r.rule_id, query)), r.rule_id
+        if dimension is Dimension.PERSONA:
+            return self._members(statement, d.customer_id, query)
+        return statement.where(*self._values(d.channel, query)), d.channel
+
+    def _delivery_units(self, query: MetricsQuery, start: dt.datetime, end: dt.datetime) -> Select[Any]:
+        """Delivered when its provider reported it DELIVERED."""
+        statement, value = self._deliveries(query, start, end)
+        d = _DELIVERIES.c
+        return statement.with_only_columns(*_unit(value, d.created_at, generated=1,
+                                                  delivered=_flag(d.state == "DELIVERED")))
+
+    def _banner_units(self, query: MetricsQuery, start: dt.datetime, end: dt.datetime, postgres: bool,
+                      zone: str) -> Select[Any]:
+        """A banner is delivered when made (the customer's app shows it); viewed once it had an impression
+        (or a click), clicked once clicked, converted as _converted says."""
+        b = _BANNERS.c
+        statement = select(_BANNERS).where(b.tenant_id == self.tenant_id, *self._within(b.created_at, start, end))
+        if query.dimension is Dimension.PERSONA:
+            statement, value = self._members(statement, b.customer_id, query)
+        else:
+            statement = statement.where(b.rule_id.is_not(None), *self._values(b.rule_id, query))
+            value = b.rule_id
+        columns = dict(generated=1, delivered=1, viewed=_flag(or_(b.impressions > 0, b.clicks > 0)),
+                       clicked=_flag(b.clicks > 0), converted=_flag(self._converted(query, postgres, zone)))
+        return statement.with_only_columns(*_unit(value, b.created_at, **columns))
+
+    def _converted(self, query: MetricsQuery, postgres: bool, zone: str) -> ColumnElement[bool]:
+        """An offer banner (one naming a product) converts when its customer gains a holding of that
+        product (`product_id` among the holding's attributes) starting on the day of the banner's first
+        impression or one of the `conversion_days` after it (the tenant's dates)."""
+        b, h = _BANNERS.c, _HOLDINGS.c
+        if postgres:
+            seen_day = func.date(func.timezone(zone, b.first_seen_at))
+            last_day = seen_day + query.conversion_days
+        else:
+            # SQLite knows no time zones: the date of the first impression in UTC.
+            seen_day = func.date(b.first_seen_at)
+            last_day = func.date(b.first_seen_at, f"+{query.conversion_days} days")
+        return and_(b.product_id.is_not(None), b.first_seen_at.is_not(None), exists().where(
+            h.tenant_id == self.tenant_id, h.customer_id == b.customer_id,
+            h.attributes["product_id"].as_string() == b.product_id,
+            h.start_date >= seen_day, h.start_date <= last_day))
+
+    def _firing_units(self, query: MetricsQuery, start: dt.datetime, end: dt.datetime) -> Select[Any]:
+        r = _FIRINGS.c
+        statement = select(_FIRINGS).where(r.tenant_id == self.tenant_id, *self._within(r.fired_at, start, end),
+                                           *self._values(r.rule_id, query))
+        return statement.with_only_columns(*_unit(r.rule_id, r.fired_at, firings=1))
+
+    # -- periods -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _period(at: Any, query: MetricsQuery, bounds: Sequence[PeriodBounds], postgres: bool,
+                zone: str) -> ColumnElement[str]:
+        """The first day of the unit's period as ISO text. PostgreSQL truncates in the tenant's zone;
+        SQLite (no zones) compares with each period's end instant, computed here with the zone's rules."""
+        if len(bounds) == 1:
+            return literal(bounds[0].first_day.isoformat())
+        if postgres:
+            unit = {"DAY": "day", "WEEK": "week", "MONTH": "month"}[query.granularity.value]
+            return func.to_char(func.date_trunc(unit, func.timezone(zone, at)), "YYYY-MM-DD")
+        return case(*((at < literal(b.end, UTCDateTime()), b.first_day.isoformat()) for b in bounds[:-1]),
+                    else_=bounds[-1].first_day.isoformat())
