@@ -16,6 +16,7 @@ from server.config import Settings
 from server.health import watch_readiness
 from server.logging import configure_logging
 from server.metrics import serve_metrics
+from server.metrics_sources import server_figures
 from server.pass_web_service import pass_web_service_app
 from server.process_tuning import new_event_loop, tune_garbage_collector
 from server.receipts import receipts_app
@@ -31,7 +32,8 @@ async def serve(settings: Settings) -> None:
     log.info("server_started", address=f"{settings.grpc_host}:{port}")
     watcher = asyncio.create_task(watch_readiness(services, health_servicer, SERVICE_NAMES,
                                                   settings.health_interval_seconds, settings.health_timeout_seconds))
-    stop_metrics = serve_metrics(settings.grpc_host, settings.metrics_port) if settings.metrics_port else None
+    metrics = serve_metrics(settings.grpc_host, settings.metrics_port, [server_figures(services)]) \
+        if settings.metrics_port else None
     endpoints: list[web.AppRunner] = []  # the HTTP endpoints beside gRPC, each on its own port when it has one
     if settings.receipts_port:
         endpoints.append(await _serve_http(receipts_app(services), settings.grpc_host, settings.receipts_port,
@@ -49,8 +51,8 @@ async def serve(settings: Settings) -> None:
     await server.stop(settings.shutdown_grace_seconds)
     for endpoint in endpoints:
         await endpoint.cleanup()
-    if stop_metrics is not None:
-        stop_metrics()
+    if metrics is not None:
+        metrics.stop()
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher

@@ -23,6 +23,7 @@ from server.domain.events import (
     TransactionsPosted,
 )
 from server.domain.insights.catalogue import Catalogue, default_catalogue
+from server.metrics import PrometheusActivityMetrics
 from server.queue import ArqPublisher, open_queue
 from server.security.receipt_urls import ReceiptUrls
 from server.security.secret_box import SecretBox
@@ -177,18 +178,20 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
         redis = await open_queue(settings.redis_url)
         publisher = ArqPublisher(redis, settings.queue_name)
     catalogue = default_catalogue()
-    insights = InsightsService(database, catalogue, publisher, publisher)
+    metrics = PrometheusActivityMetrics()
+    insights = InsightsService(database, catalogue, publisher, publisher, metrics=metrics)
     keys = settings.secret_keys()
     box = SecretBox.from_keys(keys)
     engagement = EngagementService(database, box, publisher)
     goal_funding = GoalFundingService(
         database, publisher, stream=None if redis is None else RedisTransferStream(redis, settings.queue_name))
-    goal_tracking = GoalTrackingService(database, publisher, catalogue=catalogue)
+    goal_tracking = GoalTrackingService(database, publisher, catalogue=catalogue, metrics=metrics)
     personas = PersonasService(database, publisher)
     derived_attributes = DerivedAttributesService(database, publisher)
     bank_notifications = BankNotificationsService(
         database, box, publisher, EgressPolicy.from_setting(settings.provider_networks_allowed))
-    trigger_evaluation = TriggerEvaluationService(database, TriggerActions(engagement, bank_notifications))
+    trigger_evaluation = TriggerEvaluationService(database, TriggerActions(engagement, bank_notifications),
+                                                  metrics=metrics)
     payment_alerts = PaymentAlertsService(database, engagement)
     bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking, personas,
                                                          derived_attributes, trigger_evaluation, payment_alerts),

@@ -18,13 +18,12 @@ def main() -> None:
     asyncio.set_event_loop(new_event_loop(settings.event_loop))
     worker = EngageWorker(**worker_settings(settings))
     tune_garbage_collector()
-    stop_metrics = serve_metrics(settings.grpc_host, settings.worker_metrics_port) \
-        if settings.worker_metrics_port else None
+    metrics = serve_metrics(settings.grpc_host, settings.worker_metrics_port) if settings.worker_metrics_port else None
     try:
         worker.run()
     finally:
-        if stop_metrics is not None:
-            stop_metrics()
+        if metrics is not None:
+            metrics.stop()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from server.bootstrap import build_services
 from server.config import Settings
 from server.domain.engagement.retry_policy import RetryPolicy
 from server.domain.triggers.notifications import webhook_retry_policy
-from server.metrics import count_recorded
+from server.metrics import PrometheusActivityMetrics, count_recorded
 from server.queue import redis_settings
 from server.queue_status import HEARTBEAT_INTERVAL_SECONDS
 from server.services.dispatch import DispatchService
@@ -60,7 +60,8 @@ async def startup(ctx: WorkerContext) -> None:
     ctx["webhook_poster"] = EgressWebhookPoster(EgressPolicy.from_setting(settings.provider_networks_allowed))
     ctx["webhooks"] = WebhookDeliveryService(
         services.database, services.secret_box, services.publisher, ctx["webhook_poster"],
-        webhook_retry_policy(settings.delivery_max_tries, settings.delivery_retry_base_seconds))
+        webhook_retry_policy(settings.delivery_max_tries, settings.delivery_retry_base_seconds),
+        metrics=PrometheusActivityMetrics())
 
 
 async def shutdown(ctx: WorkerContext) -> None:

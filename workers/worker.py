@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import time
 from signal import Signals
@@ -12,11 +13,13 @@ from typing import Any
 
 import structlog
 from arq import Worker
+from arq.jobs import deserialize_result
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import WatchError
 
 from server.domain.operations import WorkerBeat
 from server.queue_status import record_heartbeat, remove_heartbeat, this_worker_id
+from workers.job_metrics import CURRENT_JOB, UNKNOWN_FUNCTION, JobRun, function_label, note_counted, timed
 from workers.redis_faults import REDIS_UNREACHABLE, RedisOutage
 
 log = structlog.get_logger("engage.worker")
@@ -25,10 +28,59 @@ log = structlog.get_logger("engage.worker")
 class EngageWorker(Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.functions = {name: dataclasses.replace(function, coroutine=timed(name, function.coroutine))
+                          for name, function in self.functions.items()}
         self._redis_outage = RedisOutage()
         self._worker_id = this_worker_id()
         self._started_at = dt.datetime.now(dt.UTC)
         self._more_due = False  # the last poll read more due jobs than it had free slots
+
+    # arq's own counters, the one place where it decides each job's outcome: job_metrics counts them.
+    @property
+    def jobs_complete(self) -> int:
+        return self._jobs_complete
+
+    @jobs_complete.setter
+    def jobs_complete(self, value: int) -> None:
+        note_counted("complete", value - getattr(self, "_jobs_complete", value))
+        self._jobs_complete = value
+
+    @property
+    def jobs_retried(self) -> int:
+        return self._jobs_retried
+
+    @jobs_retried.setter
+    def jobs_retried(self, value: int) -> None:
+        note_counted("retried", value - getattr(self, "_jobs_retried", value))
+        self._jobs_retried = value
+
+    @property
+    def jobs_failed(self) -> int:
+        return self._jobs_failed
+
+    @jobs_failed.setter
+    def jobs_failed(self, value: int) -> None:
+        note_counted("failed", value - getattr(self, "_jobs_failed", value))
+        self._jobs_failed = value
+
+    async def run_job(self, job_id: str, score: int) -> None:
+        job = JobRun()
+        token = CURRENT_JOB.set(job)
+        try:
+            await super().run_job(job_id, score)
+        finally:
+            CURRENT_JOB.reset(token)
+            job.report()
+
+    async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None:
+        # The paths where the function never ran (expired, out of tries) know its name only in what
+        # arq stores as the job's result.
+        job = CURRENT_JOB.get()
+        if job is not None and job.function == UNKNOWN_FUNCTION and result_data:
+            with contextlib.suppress(Exception):
+                job.function = function_label(deserialize_result(result_data, deserializer=self.job_deserializer)
+                                              .function)
+        await super().finish_failed_job(job_id, result_data)
 
     async def record_health(self) -> None:
         # arq's health key is one per queue, which every worker overwrites: each worker also beats under

@@ -21,6 +21,19 @@ class QueueFigures:
 
 
 @dataclass(frozen=True)
+class OutboxFigures:
+    """The outbox of domain events across tenants: `pending` events not yet handled by every handler
+    (counted up to a cap, so that reading a backlog stays cheap), the age of the oldest of them, and
+    `abandoned` ones given up after their resends. `readable` False: the database did not answer."""
+
+    readable: bool
+    error: str = ""
+    pending: int = 0
+    oldest_pending_age: dt.timedelta = dt.timedelta(0)
+    abandoned: int = 0
+
+
+@dataclass(frozen=True)
 class WorkerBeat:
     worker_id: str
     started_at: dt.datetime

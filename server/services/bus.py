@@ -40,6 +40,7 @@ from server.domain.events import (
     TransactionsPosted,
     kind_of,
 )
+from server.domain.operations import OutboxFigures
 from server.services.clock import Clock, utc_now
 from server.services.events import AfterCommit, EventPublisher, announce_committed
 from server.store.db import Database
@@ -58,6 +59,8 @@ MAX_RESENDS = 10
 # (restarted empty) or never had it (down when the event was committed). So an outage's backlog
 # drains within a sweep of Redis coming back instead of waiting LOST_AFTER.
 ANNOUNCE_AGAIN_AFTER = dt.timedelta(seconds=15)
+# The outbox's figures (outbox_figures) count up to this many events: a backlog past it reads as this.
+OUTBOX_COUNT_CAP = 100_000
 # A job that handles several events at once (events_per_job) stops adding them at this many postings.
 POSTINGS_PER_JOB = 5_000
 
@@ -259,6 +262,14 @@ class MessageBus:
             log.error("domain_events_abandoned", event_ids=given_up, resends=MAX_RESENDS,
                       detail="their handlers kept failing; see event_handler_failed in the workers' logs")
         return lost_ids
+
+    async def outbox_figures(self) -> OutboxFigures:
+        """The outbox across tenants, for the operator's metrics: what waits for its handlers (abandoned
+        events apart, counted on their own), and how long the oldest of it has waited."""
+        async with UnitOfWork(self._database) as uow:
+            pending, oldest, abandoned = await uow.domain_events.outbox_figures(MAX_RESENDS + 1, OUTBOX_COUNT_CAP)
+        age = max(dt.timedelta(0), self._clock() - oldest) if oldest is not None else dt.timedelta(0)
+        return OutboxFigures(readable=True, pending=pending, oldest_pending_age=age, abandoned=abandoned)
 
     async def abandoned_count(self, tenant_id: str | None = None) -> int:
         """Events given up after MAX_RESENDS (of one tenant, when given): what an operator has to look at."""

@@ -19,6 +19,7 @@ from server.domain.insights.definition import InsightDefinition, TriggerType
 from server.domain.insights.feed import FeedItem, Interaction
 from server.domain.insights.periods import check_as_of
 from server.domain.pagination import Page, PageRequest, paginate
+from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics, InsightOrigin
 from server.services.clock import Clock, utc_now
 from server.services.events import ChunkQueue, EventPublisher, announce_committed, hand_over
 from server.services.insight_evaluation import EvaluationResult, evaluate_postings, evaluate_scheduled
@@ -37,17 +38,21 @@ CHUNK_LOST_AFTER = dt.timedelta(minutes=10)
 
 class InsightsService:
     def __init__(self, database: Database, catalogue: Catalogue, queue: ChunkQueue, events: EventPublisher,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, metrics: ActivityMetrics = NO_ACTIVITY_METRICS) -> None:
         self._database = database
         self._catalogue = catalogue
         self._queue = queue
         self._events = events
         self._clock = clock
+        self._metrics = metrics
 
-    async def _raise_feed_items_created(self, uow: UnitOfWork, tenant_id: str, items: list[FeedItem]) -> None:
+    async def _raise_feed_items_created(self, uow: UnitOfWork, tenant_id: str, items: list[FeedItem],
+                                        origin: InsightOrigin) -> None:
         """New feed items are news (insight notifications react to them): the event is written in the
-        transaction that writes the items."""
+        transaction that writes the items, and they are counted once it commits."""
         if items:
+            names = [i.insight_name for i in items]
+            uow.after_commit(lambda: self._metrics.insights_generated(origin, names))
             created = tuple(CreatedFeedItem(i.feed_item_id, i.customer_id, i.insight_name, i.period) for i in items)
             await uow.domain_events.add(tenant_id, FeedItemsCreated(created), self._clock())
 
@@ -86,7 +91,7 @@ class InsightsService:
             as_of = as_of or await self._today(uow, caller.tenant_id)
             result = await evaluate_scheduled(uow, self._catalogue, as_of=as_of, now=self._clock(),
                                               customer_ids=[customer_id], names=names or None, explain=True)
-            await self._raise_feed_items_created(uow, caller.tenant_id, result.generated)
+            await self._raise_feed_items_created(uow, caller.tenant_id, result.generated, InsightOrigin.ON_DEMAND)
             await uow.commit()
         await announce_committed(self._events, uow.domain_events.added)
         return result
@@ -158,7 +163,7 @@ class InsightsService:
                                               id_range=(chunk.first_customer_id, chunk.last_customer_id))
             await uow.insight_batches.complete_chunk(batch_id, chunk_number, result.users_evaluated,
                                                      len(result.generated), self._clock())
-            await self._raise_feed_items_created(uow, tenant_id, result.generated)
+            await self._raise_feed_items_created(uow, tenant_id, result.generated, InsightOrigin.SCHEDULE)
             await uow.commit()
         await announce_committed(self._events, uow.domain_events.added)
         return len(result.generated)
@@ -233,7 +238,7 @@ class InsightsService:
         if not event.live:
             return
         generated = await evaluate_postings(uow, self._catalogue, event.postings, self._clock())
-        await self._raise_feed_items_created(uow, tenant_id, generated)
+        await self._raise_feed_items_created(uow, tenant_id, generated, InsightOrigin.EVENT)
         if generated:
             log.info("event_insights_generated", tenant=tenant_id, count=len(generated))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -154,6 +155,7 @@ class UnitOfWork:
         self._database = database
         self._tenant_id = tenant_id
         self._single_statement_write = single_statement_write
+        self._after_commit: list[Callable[[], None]] = []
 
     @property
     def tenant_id(self) -> str:
@@ -182,5 +184,13 @@ class UnitOfWork:
         writes join one transaction again."""
         self.session.info.pop(driver.SINGLE_STATEMENT_WRITE, None)
 
+    def after_commit(self, call: Callable[[], None]) -> None:
+        """`call` runs once this unit of work has committed, never if it rolls back: counts of what it
+        wrote (server.services.activity_metrics) move with what is really stored."""
+        self._after_commit.append(call)
+
     async def commit(self) -> None:
         await self.session.commit()
+        calls, self._after_commit = self._after_commit, []
+        for call in calls:
+            call()

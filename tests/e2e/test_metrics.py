@@ -34,9 +34,8 @@ def value(samples, name: str, **labels: str) -> float:
 
 
 async def test_calls_and_sends_are_counted(server, settings, tenant, service_stubs, smtp_sink, provider_sink):
-    port = free_port()
-    stop_metrics = serve_metrics("127.0.0.1", port)
-    url = f"http://127.0.0.1:{port}/metrics"
+    metrics = serve_metrics("127.0.0.1", 0)
+    url = f"http://127.0.0.1:{metrics.port}/metrics"
     try:
         async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as admin:
             bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
@@ -50,7 +49,7 @@ async def test_calls_and_sends_are_counted(server, settings, tenant, service_stu
             await run_worker(settings)
             after = await scrape(url)
     finally:
-        stop_metrics()
+        metrics.stop()
 
     def grew(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)

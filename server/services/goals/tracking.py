@@ -39,6 +39,7 @@ from server.domain.insights.feed import FeedItem
 from server.domain.insights.plugins.goals import milestone_period, milestone_policy
 from server.domain.resource_names import GOAL
 from server.domain.subscriptions.levels import BANK_LEVEL
+from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics, InsightOrigin
 from server.services.clock import Clock, utc_now
 from server.services.events import Queue
 from server.services.goals.inputs import DEFAULT_PACE_MONTHS, goals_inputs, local_midnight
@@ -93,11 +94,12 @@ class GoalTrackingService:
     """Recalculation after every posting, milestones, tracker, forecast and at-risk insights."""
 
     def __init__(self, database: Database, publisher: Queue, clock: Clock = utc_now,
-                 catalogue: Catalogue | None = None) -> None:
+                 catalogue: Catalogue | None = None, metrics: ActivityMetrics = NO_ACTIVITY_METRICS) -> None:
         self._database = database
         self._publisher = publisher
         self._clock = clock
         self._catalogue = catalogue or default_catalogue()
+        self._metrics = metrics
 
     # -- the calculation after postings ---------------------------------------------------------
 
@@ -138,6 +140,8 @@ class GoalTrackingService:
             if created:
                 await uow.domain_events.add(tenant_id, FeedItemsCreated(created), now)
                 log.info("goal_milestones_announced", tenant=tenant_id, count=len(created))
+                names = [item.insight_name for item in created]
+                uow.after_commit(lambda: self._metrics.insights_generated(InsightOrigin.EVENT, names))
 
     async def _milestones(self, uow: UnitOfWork, policy: MilestonePolicy, settled: Settlement,
                           stored: dict[tuple[str, str], SubscriptionSettings], changed: dict[str, HeldGoal],

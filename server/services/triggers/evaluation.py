@@ -28,6 +28,7 @@ from server.domain.triggers.firing import ConditionKind, Firing, decide_fire
 from server.domain.triggers.records import FiringRecord
 from server.domain.triggers.rules import Audience, AudienceKind
 from server.domain.triggers.series import AccountDay, AccountSnapshot, apply_fed_balance, apply_posting
+from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics
 from server.services.audiences import audience_selection
 from server.services.clock import Clock, utc_now
 from server.services.events import AfterCommit
@@ -94,10 +95,12 @@ class _Batch:
 
 
 class TriggerEvaluationService:
-    def __init__(self, database: Database, actions: TriggerActions, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, actions: TriggerActions, clock: Clock = utc_now,
+                 metrics: ActivityMetrics = NO_ACTIVITY_METRICS) -> None:
         self._database = database
         self._actions = actions
         self._clock = clock
+        self._metrics = metrics
         self._rules = LiveRules()
 
     # -- bus handlers ---------------------------------------------------------------------------------
@@ -254,6 +257,8 @@ class TriggerEvaluationService:
                    for live, f in batch.firings]
         inserted = set(await uow.trigger_firings.add_firings([record for _, record in records]))
         new = [(live, record) for live, record in records if record.firing_id in inserted]
+        tenant_id, fired_rules = uow.tenant_id, [record.rule_id for _, record in new]
+        uow.after_commit(lambda: self._metrics.rules_fired(tenant_id, fired_rules))
         log.info("trigger_rules_fired", tenant=uow.tenant_id, firings=len(new),
                  rules=len({live.rule.rule_id for live, _ in new}))
         return await self._actions.perform(uow, new, batch.postings)

@@ -18,6 +18,7 @@ import structlog
 from server.domain.engagement.retry_policy import RetryPolicy
 from server.domain.triggers.notifications import AttemptOutcome, after_attempt, signed_headers
 from server.security.secret_box import SecretBox, SecretBoxError
+from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics
 from server.services.clock import Clock, utc_now
 from server.services.events import WebhookQueue, hand_over
 from server.store.db import Database
@@ -38,8 +39,10 @@ class WebhookPoster(Protocol):
 
 class WebhookDeliveryService:
     def __init__(self, database: Database, box: SecretBox, queue: WebhookQueue, poster: WebhookPoster,
-                 policy: RetryPolicy, clock: Clock = utc_now, rng: random.Random | None = None) -> None:
+                 policy: RetryPolicy, clock: Clock = utc_now, rng: random.Random | None = None,
+                 metrics: ActivityMetrics = NO_ACTIVITY_METRICS) -> None:
         self._database = database
+        self._metrics = metrics
         self._box = box
         self._queue = queue
         self._poster = poster
@@ -64,6 +67,7 @@ class WebhookDeliveryService:
         async with UnitOfWork(self._database, tenant_id) as uow:
             await uow.bank_notifications.record_attempt(delivery_id, attempt, outcome.http_status, outcome.error,
                                                         step.status, step.next_attempt_at, now)
+            uow.after_commit(lambda: self._metrics.webhook_attempted(step.status.value))
             await uow.commit()
         log.info("webhook_attempt", tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempt,
                  http_status=outcome.http_status, status=step.status.value)

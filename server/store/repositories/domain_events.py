@@ -152,6 +152,22 @@ class DomainEventsRepository:
             query = query.where(DomainEventRow.tenant_id == tenant_id)
         return int(await self.session.scalar(query) or 0)
 
+    async def outbox_figures(self, below_attempts: int, count_cap: int
+                             ) -> tuple[int, dt.datetime | None, int]:
+        """(unprocessed events re-sent fewer than `below_attempts` times, the creation time of the oldest
+        of them, unprocessed events re-sent at least that often), the counts stopping at `count_cap`:
+        all three read through the pending index, however many events the outbox has handled."""
+        unprocessed = DomainEventRow.processed_at.is_(None)
+        live = (unprocessed, DomainEventRow.attempts < below_attempts)
+        given_up = (unprocessed, DomainEventRow.attempts >= below_attempts)
+        pending = await self.session.scalar(select(func.count()).select_from(
+            select(DomainEventRow.event_id).where(*live).limit(count_cap).subquery()))
+        oldest = await self.session.scalar(select(DomainEventRow.created_at).where(*live)
+                                           .order_by(DomainEventRow.created_at).limit(1))
+        abandoned = await self.session.scalar(select(func.count()).select_from(
+            select(DomainEventRow.event_id).where(*given_up).limit(count_cap).subquery()))
+        return int(pending or 0), oldest, int(abandoned or 0)
+
     async def never_resent_ids(self, cutoff: dt.datetime, limit: int) -> list[int]:
         """Unprocessed events created before the cutoff and announced only by their own commit."""
         rows = await self.session.scalars(
