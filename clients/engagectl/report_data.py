@@ -130,11 +130,19 @@ class ReportReader:
     async def rule_firings(self) -> tuple[RuleFirings, ...]:
         rows = await self._metrics(metrics_pb2.METRIC_DIMENSION_RULE, _GRANULARITIES[self._granularity],
                                    self._request.start, self._request.end)
-        return tuple(RuleFirings(_day(r.period_start), r.value, _firings(r)) for r in rows if _firings(r))
+        return tuple(RuleFirings(_day(r.period_start), r.value, r.firings) for r in rows if r.firings)
 
     async def goals(self) -> goals_summary_pb2.GoalsSummary:
-        return await self._stubs.reporting.SummarizeGoals(goals_summary_pb2.SummarizeGoalsRequest(
-            date_range=_dates(self._request.start, self._request.end)))
+        try:
+            return await self._stubs.reporting.SummarizeGoals(goals_summary_pb2.SummarizeGoalsRequest(
+                date_range=_dates(self._request.start, self._request.end)))
+        except grpc.aio.AioRpcError as error:
+            if error.code() is not grpc.StatusCode.UNIMPLEMENTED:
+                raise
+            # A server older than the goals summary: the rest of the report still stands.
+            self._remark("This server does not summarise goals (SummarizeGoals is not implemented): "
+                         "the goal charts are empty.")
+            return goals_summary_pb2.GoalsSummary()
 
     async def backtest(self, firings: tuple[RuleFirings, ...]) -> BacktestComparison | None:
         chosen = self._request.rule or _most_fired(firings)
@@ -152,7 +160,7 @@ class ReportReader:
             return None
         live_rows = await self._metrics(metrics_pb2.METRIC_DIMENSION_RULE, metrics_pb2.GRANULARITY_DAY, start,
                                         self._request.end, values=(rule_id(chosen),))
-        live = {_day(r.period_start): _firings(r) for r in live_rows}
+        live = {_day(r.period_start): r.firings for r in live_rows}
         days = [start + dt.timedelta(days=n) for n in range((self._request.end - start).days + 1)]
         if start > self._request.start:
             self._remark(f"The backtest replays the period's last {BACKTEST_MOST_DAYS} days.")
@@ -180,11 +188,6 @@ class ReportReader:
             milestones=tuple(MilestonesReached(_day(m.period_start), m.milestone, m.reached)
                              for m in summary.milestones),
             rule_firings=firings, backtest=compared, remarks=tuple(self._remarks))
-
-
-def _firings(row: metrics_pb2.MetricsRow) -> int:
-    # TODO(metrics): MetricsRow.firings once metrics.proto has it; until then a rule's units.
-    return int(getattr(row, "firings", row.generated))
 
 
 def _most_fired(firings: tuple[RuleFirings, ...]) -> str | None:

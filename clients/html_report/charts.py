@@ -16,6 +16,7 @@ FUNNEL_STAGES = ("generated", "delivered", "viewed", "clicked", "converted")
 # Bad ends first, so that they sit at the bottom of each stack where they are easiest to compare.
 DELIVERY_STATES = ("FAILED", "DEAD_LETTER", "SKIPPED", "HELD", "QUEUED", "SENDING", "SENT", "DELIVERED")
 _WIDTH = 640
+_MOST_POINTED_DAYS = 62
 
 
 @dataclass(frozen=True)
@@ -141,11 +142,12 @@ def _series(name: str, days: Iterable[tuple[dt.date, int]]) -> list[dict[str, An
 def backtest_chart(data: ReportData) -> Chart:
     compared = data.backtest
     values = _series("backtest", compared.backtest) + _series("live", compared.live) if compared else []
-    chart = alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
+    # A point a day reads well for a month or two; over a year the points bury the lines.
+    chart = alt.Chart(alt.Data(values=values)).mark_line(point=len(values) <= 2 * _MOST_POINTED_DAYS).encode(
         x=alt.X("day:T", timeUnit="yearmonthdate", title="day"),
         y=alt.Y("firings:Q", title="firings"),
         color=alt.Color("series:N", scale=alt.Scale(domain=["backtest", "live"])),
-        strokeDash=alt.StrokeDash("series:N"),
+        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=["backtest", "live"])),
         tooltip=["series:N", alt.Tooltip("day:T"), "firings:Q"],
     ).properties(width=_WIDTH)
     title = (f"Backtest of {compared.rule} (version {compared.rule_version}) beside its live firings"
