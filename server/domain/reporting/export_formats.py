@@ -55,13 +55,22 @@ _JSONL: dict[ColumnKind, Convert] = {
 
 def csv_chunk(table: ExportTable[Any], lines: Sequence[Any], header: bool) -> bytes:
     """RFC 4180 with `\\n` line ends, UTF-8; the header row of column names when `header`."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    if header:
-        writer.writerow(table.names)
     columns = [_CSV[column.kind](values) for column, values in zip(table.columns, table.values(lines), strict=True)]
+    text = _csv_text(table.names if header else None, columns, csv.QUOTE_MINIMAL)
+    if "\r" in text:
+        # The csv module quotes a field holding a character of its line end (\n) but not a lone \r, which
+        # readers take for a line end: a chunk with one anywhere quotes every field.
+        text = _csv_text(table.names if header else None, columns, csv.QUOTE_ALL)
+    return text.encode()
+
+
+def _csv_text(names: Sequence[str] | None, columns: list[list[Any]], quoting: int) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n", quoting=quoting)
+    if names is not None:
+        writer.writerow(names)
     writer.writerows(zip(*columns, strict=True))
-    return out.getvalue().encode()
+    return out.getvalue()
 
 
 def jsonl_chunk(table: ExportTable[Any], lines: Sequence[Any], header: bool) -> bytes:
