@@ -97,7 +97,7 @@ class Services:
     trigger_evaluation: TriggerEvaluationService
     statements: StatementsService
     payment_alerts: PaymentAlertsService
-    metrics: MetricsService
+    engagement_metrics: MetricsService
     in_process: InProcessHandlers | None = None
 
     async def close(self) -> None:
@@ -232,5 +232,5 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     trigger_rules=TriggerRulesService(database), banners=BannersService(database),
                     trigger_evaluation=trigger_evaluation,
                     statements=StatementsService(database, publisher, ingestion), payment_alerts=payment_alerts,
-                    metrics=MetricsService(database),
+                    engagement_metrics=MetricsService(database),
                     in_process=in_process)

@@ -18,7 +18,7 @@ from typing import IO, Any
 import typer
 from google.protobuf.message import Message
 
-from clients.engagectl import report_html
+from clients.engagectl import report_html, report_metrics
 from clients.engagectl.context import cli_context
 from clients.engagectl.dates import date_range
 from clients.engagectl.output import amount_text, enum_label_of, enum_number
@@ -30,6 +30,8 @@ from server.domain.money import units_nanos_to_decimal
 
 app = typer.Typer(no_args_is_help=True, help="Reporting views and their exports.")
 app.command("html")(report_html.html)
+app.command("metrics")(report_metrics.metrics)
+app.command("goals-summary")(report_metrics.goals_summary)
 
 
 class View(enum.StrEnum):

@@ -22,6 +22,7 @@ from server.store.repositories.deliveries import DeliveriesRepository, OutboxRep
 from server.store.repositories.domain_events import DomainEventsRepository
 from server.store.repositories.early_receipts import EarlyReceiptsRepository, EarlyReceiptsSweep
 from server.store.repositories.engagement_bindings import InsightNotificationsRepository, TransactionAlertsRepository
+from server.store.repositories.engagement_metrics import EngagementMetricsRepository
 from server.store.repositories.engagement_setup import (
     AppsRepository,
     ChannelConfigsRepository,
@@ -32,7 +33,6 @@ from server.store.repositories.engagement_setup import (
 from server.store.repositories.feed import FeedRepository
 from server.store.repositories.funding import FundingProgrammesRepository, GoalTransfersRepository
 from server.store.repositories.goal_cash_flows import GoalCashFlowsRepository
-from server.store.repositories.engagement_metrics import EngagementMetricsRepository
 from server.store.repositories.goal_reports import GoalReportsRepository
 from server.store.repositories.goals import GoalEnrolmentsRepository, GoalHistoryRepository, GoalsRepository
 from server.store.repositories.holdings import HoldingsRepository

@@ -23,7 +23,7 @@ async def bank(services):
 
 async def _lines(services, tenant, dimension, granularity=Granularity.TOTAL, dates=JAN_FEB, size=100, **fields):
     query = MetricsQuery(dimension, granularity, *dates, **fields)
-    page = await services.metrics.page(Caller(tenant, "lisa", Role.BANK_ADMIN), query, PageRequest(size, None))
+    page = await services.engagement_metrics.page(Caller(tenant, "lisa", Role.BANK_ADMIN), query, PageRequest(size, None))
     return page.items
 
 
@@ -111,10 +111,10 @@ async def test_periods_are_the_tenants_days(services):
 async def test_pages_follow_value_then_period(services, bank):
     query = MetricsQuery(Dimension.INSIGHT, Granularity.MONTH, *JAN_FEB)
     caller = Caller(bank, "lisa", Role.SERVICE)
-    first = await services.metrics.page(caller, query, PageRequest(2, None))
+    first = await services.engagement_metrics.page(caller, query, PageRequest(2, None))
     assert [(line.value, line.period_start.isoformat()) for line in first.items] == [
         ("LOW_BALANCE", "2026-01-01"), ("LOW_BALANCE", "2026-02-01")]
     assert first.next_page_token
-    second = await services.metrics.page(caller, query, PageRequest(2, ["LOW_BALANCE", "2026-02-01"]))
+    second = await services.engagement_metrics.page(caller, query, PageRequest(2, ["LOW_BALANCE", "2026-02-01"]))
     assert [(line.value, line.period_start.isoformat()) for line in second.items] == [("SAVINGS_UP", "2026-02-01")]
     assert second.next_page_token == ""

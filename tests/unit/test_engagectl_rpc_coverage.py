@@ -122,6 +122,8 @@ COVERED_BY = {
     "engage.operations.v1.OperationsService.GetStatus": "status",
 
     "engage.reporting.v1.ReportingService.ExportView": "reports export",
+    "engage.reporting.v1.ReportingService.QueryMetrics": "reports metrics",
+    "engage.reporting.v1.ReportingService.SummarizeGoals": "reports goals-summary",
 
     "engage.personas.v1.PersonasService.CreateAttributeDefinition": "attributes create",
     "engage.personas.v1.PersonasService.GetAttributeDefinition": "attributes show",

@@ -161,19 +161,18 @@ def _midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
 
 
-def periods(query: MetricsQuery, zone: dt.tzinfo) -> Iterator[PeriodBounds]:
-    """The periods of the range in order, each as UTC instants of its local midnights (a day of a clock
-    change is 23 or 25 hours). The first and last periods are cut to the range; their first day stays
-    the period's own (a week starting before the range is still named by its Monday)."""
-    after_range = query.until + dt.timedelta(days=1)
-    if query.granularity is Granularity.TOTAL:
-        yield PeriodBounds(query.since, _midnight(query.since, zone), _midnight(after_range, zone))
+def periods(granularity: Granularity, since: dt.date, until: dt.date, zone: dt.tzinfo) -> Iterator[PeriodBounds]:
+    """The periods of the dates since..until in order, each as UTC instants of its local midnights (a day
+    of a clock change is 23 or 25 hours). The first and last periods are cut to the range; their first day
+    stays the period's own (a week starting before the range is still named by its Monday)."""
+    after_range = until + dt.timedelta(days=1)
+    if granularity is Granularity.TOTAL:
+        yield PeriodBounds(since, _midnight(since, zone), _midnight(after_range, zone))
         return
-    start = period_start(query.since, query.granularity, query.since)
-    while start <= query.until:
-        following = _next_start(start, query.granularity)
-        yield PeriodBounds(start, _midnight(max(start, query.since), zone),
-                           _midnight(min(following, after_range), zone))
+    start = period_start(since, granularity, since)
+    while start <= until:
+        following = _next_start(start, granularity)
+        yield PeriodBounds(start, _midnight(max(start, since), zone), _midnight(min(following, after_range), zone))
         start = following
 
 

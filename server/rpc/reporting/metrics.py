@@ -60,7 +60,7 @@ class MetricsRpcs:
 
     async def QueryMetrics(self, request: pb.QueryMetricsRequest,
                            context: grpc.aio.ServicerContext) -> pb.QueryMetricsResponse:
-        page = await self.services.metrics.page(
+        page = await self.services.engagement_metrics.page(
             current_caller(), metrics_query(request),
             page_request(request.page_size, request.page_token, METRICS, _metrics_key))
         return pb.QueryMetricsResponse(rows=[metrics_row(request.dimension, line) for line in page.items],

@@ -26,7 +26,7 @@ class MetricsService:
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             tenant = await uow.tenants.get(uow.tenant_id)
             zone = tenant.time_zone if tenant else "UTC"
-            bounds = list(periods(filters, zoneinfo.ZoneInfo(zone)))
+            bounds = list(periods(filters.granularity, filters.since, filters.until, zoneinfo.ZoneInfo(zone)))
             found = paginate(await uow.engagement_metrics.page(filters, bounds, zone, _key(page.after), page.size + 1),
                              page, METRICS, metrics_page_key)
             details = await uow.engagement_metrics.delivery_details(

@@ -28,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from server.domain.reporting.metrics import DeliveryDetail, Dimension, MetricsLine, MetricsQuery, PeriodBounds
 from server.store.driver import dialect_of
 from server.store.engagement_models import ChannelConfigRow, DeliveryRow, InsightNotificationRow
+from server.store.local_periods import period_start_text
 from server.store.models import FeedInteractionRow, FeedItemRow, HoldingRow
 from server.store.personas_models import PersonaMemberRow
 from server.store.repositories.base import TenantRepository
@@ -65,7 +66,7 @@ class EngagementMetricsRepository(TenantRepository):
         postgres = dialect_of(self.session).name == "postgresql"
         start, end = bounds[0].start, bounds[-1].end
         units = union_all(*self._units(query, start, end, postgres, zone)).subquery("units")
-        period = self._period(units.c.at, query, bounds, postgres, zone).label("period")
+        period = period_start_text(units.c.at, query.granularity, bounds, postgres, zone).label("period")
         grouped = (select(units.c.value, period, *(func.sum(units.c[name]).label(name) for name in COUNTS))
                    .group_by(units.c.value, period).subquery("grouped"))
         statement = select(grouped)
@@ -87,7 +88,7 @@ class EngagementMetricsRepository(TenantRepository):
         postgres = dialect_of(self.session).name == "postgresql"
         statement, value = self._deliveries(query, bounds[0].start, bounds[-1].end)
         d = _DELIVERIES.c
-        period = self._period(d.created_at, query, bounds, postgres, zone).label("period")
+        period = period_start_text(d.created_at, query.granularity, bounds, postgres, zone).label("period")
         reason = case((d.state.in_(("FAILED", "DEAD_LETTER")), d.error_code), (d.state == "SKIPPED", d.skip_reason),
                       else_="").label("reason")
         statement = statement.where(self.one_of(value, values)).with_only_columns(
@@ -213,18 +214,3 @@ class EngagementMetricsRepository(TenantRepository):
         statement = select(_FIRINGS).where(r.tenant_id == self.tenant_id, *self._within(r.fired_at, start, end),
                                            *self._values(r.rule_id, query))
         return statement.with_only_columns(*_unit(r.rule_id, r.fired_at, firings=1))
-
-    # -- periods -----------------------------------------------------------------------------------
-
-    @staticmethod
-    def _period(at: Any, query: MetricsQuery, bounds: Sequence[PeriodBounds], postgres: bool,
-                zone: str) -> ColumnElement[str]:
-        """The first day of the unit's period as ISO text. PostgreSQL truncates in the tenant's zone;
-        SQLite (no zones) compares with each period's end instant, computed here with the zone's rules."""
-        if len(bounds) == 1:
-            return literal(bounds[0].first_day.isoformat())
-        if postgres:
-            unit = {"DAY": "day", "WEEK": "week", "MONTH": "month"}[query.granularity.value]
-            return func.to_char(func.date_trunc(unit, func.timezone(zone, at)), "YYYY-MM-DD")
-        return case(*((at < literal(b.end, UTCDateTime()), b.first_day.isoformat()) for b in bounds[:-1]),
-                    else_=bounds[-1].first_day.isoformat())

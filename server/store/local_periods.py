@@ -1,0 +1,28 @@
+"""Which period of the tenant's calendar an instant falls in, computed by the database: the period's first
+day as ISO text (`2026-01-01`), so that it groups, orders and compares alike on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import case, func, literal
+from sqlalchemy.sql.elements import ColumnElement
+
+from server.domain.reporting.metrics import Granularity, PeriodBounds
+from server.store.types import UTCDateTime
+
+_TRUNCATE = {Granularity.DAY: "day", Granularity.WEEK: "week", Granularity.MONTH: "month"}
+
+
+def period_start_text(at: Any, granularity: Granularity, bounds: Sequence[PeriodBounds], postgres: bool,
+                      zone: str) -> ColumnElement[str]:
+    """`at`'s period among `bounds` (every instant asked about lies in one of them). PostgreSQL truncates
+    in the tenant's zone (date_trunc's weeks start on Monday, as ISO's); SQLite, which knows no zones,
+    compares with each period's end instant, computed in Python with the zone's rules."""
+    if len(bounds) == 1:
+        return literal(bounds[0].first_day.isoformat())
+    if postgres:
+        return func.to_char(func.date_trunc(_TRUNCATE[granularity], func.timezone(zone, at)), "YYYY-MM-DD")
+    return case(*((at < literal(b.end, UTCDateTime()), b.first_day.isoformat()) for b in bounds[:-1]),
+                else_=bounds[-1].first_day.isoformat())
