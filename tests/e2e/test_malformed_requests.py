@@ -18,6 +18,7 @@ from engage.journeys.v1 import journeys_service_pb2
 from engage.operations.v1 import operations_service_pb2
 from engage.personas.v1 import personas_service_pb2
 from engage.products.v1 import products_service_pb2
+from engage.reporting.v1 import reporting_service_pb2
 from engage.subscriptions.v1 import subscriptions_service_pb2
 from engage.triggers.v1 import (
     bank_notifications_service_pb2,
@@ -41,7 +42,8 @@ SERVICES = ((engagement_service_pb2, "engagement"), (ingest_service_pb2, "ingest
             (goals_service_pb2, "goals"), (personas_service_pb2, "personas"), (products_service_pb2, "products"),
             (offers_service_pb2, "offers"),
             (journeys_service_pb2, "journeys"), (bank_notifications_service_pb2, "bank_notifications"),
-            (trigger_rules_service_pb2, "trigger_rules"), (banners_service_pb2, "banners"))
+            (trigger_rules_service_pb2, "trigger_rules"), (banners_service_pb2, "banners"),
+            (reporting_service_pb2, "reporting"))
 CALLS_PER_METHOD_AND_ROLE = 6
 # JSON nested past what Python's parser recurses through, where requests carry JSON: page tokens (base64)
 # and an FCM service account (with the words that make a configuration one).

@@ -17,6 +17,7 @@ from engage.engagement.v1 import engagement_service_pb2 as pb
 from engage.goals.v1 import goals_service_pb2
 from engage.ingest.v1 import ingest_service_pb2
 from engage.insights.v1 import insights_service_pb2
+from engage.reporting.v1 import exports_pb2
 from engage.subscriptions.v1 import subscriptions_service_pb2
 from server.domain.auth import Role
 from tests.support.builders import failure
@@ -73,6 +74,24 @@ async def test_a_page_token_nested_too_deeply_is_invalid(server, tenant, module,
             code, reason, fields = await failure(call(list_request(module, method, page_token)))
             assert (code, reason, fields) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_PAGE_TOKEN",
                                               ["page_token"]), name
+
+
+# ExportView's views (its oneof), each with its own resume tokens.
+EXPORT_VIEWS = ["goals", "customer_history", "transfers"]
+
+
+@pytest.mark.parametrize("view", EXPORT_VIEWS)
+async def test_a_resume_token_nested_too_deeply_is_invalid(server, tenant, view):
+    async with server.stubs(server.token(tenant, Role.SERVICE, "lisa")) as stubs:
+        for name, resume_token in DEEP_TOKENS.items():
+            request = exports_pb2.ExportViewRequest(format=exports_pb2.EXPORT_FORMAT_CSV, resume_token=resume_token)
+            getattr(request, view).SetInParent()
+
+            async def export(request=request):
+                return [chunk async for chunk in stubs.reporting.ExportView(request)]
+
+            assert await failure(export()) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_PAGE_TOKEN",
+                                               ["resume_token"]), name
 
 
 RSA_KEY = pkcs8_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
