@@ -178,20 +178,20 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
         redis = await open_queue(settings.redis_url)
         publisher = ArqPublisher(redis, settings.queue_name)
     catalogue = default_catalogue()
-    metrics = PrometheusActivityMetrics()
-    insights = InsightsService(database, catalogue, publisher, publisher, metrics=metrics)
+    activity_metrics = PrometheusActivityMetrics()
+    insights = InsightsService(database, catalogue, publisher, publisher, metrics=activity_metrics)
     keys = settings.secret_keys()
     box = SecretBox.from_keys(keys)
     engagement = EngagementService(database, box, publisher)
     goal_funding = GoalFundingService(
         database, publisher, stream=None if redis is None else RedisTransferStream(redis, settings.queue_name))
-    goal_tracking = GoalTrackingService(database, publisher, catalogue=catalogue, metrics=metrics)
+    goal_tracking = GoalTrackingService(database, publisher, catalogue=catalogue, metrics=activity_metrics)
     personas = PersonasService(database, publisher)
     derived_attributes = DerivedAttributesService(database, publisher)
     bank_notifications = BankNotificationsService(
         database, box, publisher, EgressPolicy.from_setting(settings.provider_networks_allowed))
     trigger_evaluation = TriggerEvaluationService(database, TriggerActions(engagement, bank_notifications),
-                                                  metrics=metrics)
+                                                  metrics=activity_metrics)
     payment_alerts = PaymentAlertsService(database, engagement)
     bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking, personas,
                                                          derived_attributes, trigger_evaluation, payment_alerts),

@@ -19,15 +19,35 @@ from server.supervision import Child, Supervisor, say
 
 LISTENING_TIMEOUT_SECONDS = 60.0
 DEFAULT_CLIENT_ADDRESS = "127.0.0.1:50051"  # engagectl's --address when ENGAGE_ADDRESS is unset
+# /metrics of the server and of the worker when ENGAGE_METRICS_PORT / ENGAGE_WORKER_METRICS_PORT are not
+# set: fixed, so that a local Prometheus can be pointed at them once (9464 is the customary port of
+# OpenTelemetry's Prometheus exporter).
+DEFAULT_METRICS_PORT = 9464
+DEFAULT_WORKER_METRICS_PORT = 9465
 
 
 def pass_web_service_port(settings: Settings) -> int:
     """The gRPC port + 2 when it is free on the gRPC host, else any free port (said in the hints): a port
     taken by something else would stop the server from starting at all."""
-    wanted = settings.grpc_port + 2
+    return _free_or_any(settings.grpc_host, settings.grpc_port + 2)
+
+
+def metrics_ports(settings: Settings) -> tuple[int, int]:
+    """The server's and the worker's metrics ports: those configured, else the defaults when free on the
+    gRPC host, else any free ones (printed by the launcher either way)."""
+    return (settings.metrics_port or _free_or_any(settings.grpc_host, DEFAULT_METRICS_PORT),
+            settings.worker_metrics_port or _free_or_any(settings.grpc_host, DEFAULT_WORKER_METRICS_PORT))
+
+
+def metrics_addresses(settings: Settings, server_port: int, worker_port: int) -> str:
+    host = reachable_host(settings)
+    return f"metrics: server http://{host}:{server_port}/metrics, worker http://{host}:{worker_port}/metrics"
+
+
+def _free_or_any(host: str, wanted: int) -> int:
     with socket.socket() as probe:
         try:
-            probe.bind((settings.grpc_host, wanted))
+            probe.bind((host, wanted))
         except (OSError, OverflowError):  # taken, or past 65535
             return free_port()
     return wanted
@@ -59,6 +79,8 @@ def main() -> int:
     # The pass web service Wallet calls, beside gRPC.
     wallet_port = settings.pass_web_service_port or pass_web_service_port(settings)
     env["ENGAGE_PASS_WEB_SERVICE_PORT"] = str(wallet_port)
+    server_metrics, worker_metrics = metrics_ports(settings)
+    env |= {"ENGAGE_METRICS_PORT": str(server_metrics), "ENGAGE_WORKER_METRICS_PORT": str(worker_metrics)}
 
     children += [Child("server", lambda: subprocess.Popen([sys.executable, "-m", "server"], env=env)),
                  Child("worker", lambda: subprocess.Popen([sys.executable, "-m", "workers"], env=env))]
@@ -70,6 +92,7 @@ def main() -> int:
         say(f"the server does not take connections on {client_address(settings)} yet; see its log above")
     say(f"gRPC on {settings.grpc_host}:{settings.grpc_port}; the pass web service on "
         f"{settings.grpc_host}:{wallet_port}; one arq worker. Ctrl-C stops everything.")
+    say(metrics_addresses(settings, server_metrics, worker_metrics))
     for line in hints(settings):
         say(line)
 
@@ -130,11 +153,17 @@ def _wait_until_listening(address: str, supervisor: Supervisor, timeout: float) 
 
 
 def client_address(settings: Settings) -> str:
-    """Where engagectl on this machine reaches the server (a wildcard listen address is reached on loopback)."""
+    """Where engagectl on this machine reaches the server."""
+    return f"{reachable_host(settings)}:{settings.grpc_port}"
+
+
+def reachable_host(settings: Settings) -> str:
+    """The gRPC host as reached from this machine (a wildcard listen address is reached on loopback), in
+    brackets when it is IPv6."""
     host = "127.0.0.1" if settings.grpc_host in ("", "0.0.0.0", "::", "[::]") else settings.grpc_host
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
-    return f"{host}:{settings.grpc_port}"
+    return host
 
 
 if __name__ == "__main__":

@@ -28,13 +28,14 @@ pytestmark = pytest.mark.faults
 
 
 async def test_make_run_serves_sends_and_stops_cleanly(tmp_path, smtp_sink, provider_sink):
-    port, wallet_port = free_port(), free_port()
+    port, wallet_port, server_metrics, worker_metrics = free_port(), free_port(), free_port(), free_port()
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
     env |= {"ENGAGE_VAR_DIR": str(tmp_path), "ENGAGE_GRPC_PORT": str(port), "ENGAGE_JWT_SECRET": TEST_JWT_SECRET,
             "ENGAGE_PROVIDER_NETWORKS_ALLOWED": "127.0.0.0/8", "ENGAGE_LOG_LEVEL": "WARNING",
             # Named, not left to the launcher's default (gRPC + 2), which another test may hold meanwhile;
             # in lower case, which the settings accept too: the launcher passes on the port it read.
-            "engage_pass_web_service_port": str(wallet_port)}
+            "engage_pass_web_service_port": str(wallet_port),
+            "ENGAGE_METRICS_PORT": str(server_metrics), "ENGAGE_WORKER_METRICS_PORT": str(worker_metrics)}
     launcher = await asyncio.create_subprocess_exec(sys.executable, "-m", "server.launcher", cwd=REPO_ROOT,
                                                     env=env, stdout=asyncio.subprocess.DEVNULL,
                                                     stderr=asyncio.subprocess.PIPE)
@@ -76,6 +77,12 @@ async def test_make_run_serves_sends_and_stops_cleanly(tmp_path, smtp_sink, prov
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{wallet_port}") as wallet:
                 listed = await wallet.get("/passes/launcher-bank/v1/devices/iphone/registrations/pass.com.x")
             assert listed.status_code == 204
+            # Each process serves its /metrics, where the launcher says: the server with the queue's
+            # figures, the worker with its jobs.
+            async with httpx.AsyncClient() as scraper:
+                served = (await scraper.get(f"http://127.0.0.1:{server_metrics}/metrics")).text
+                worked = (await scraper.get(f"http://127.0.0.1:{worker_metrics}/metrics")).text
+            assert "engage_queue_up{" in served and "engage_jobs_total{" in worked
 
             # A worker killed outright is started again, and what is triggered meanwhile is sent.
             worker = _child(launcher.pid, "workers")
@@ -103,6 +110,8 @@ async def test_make_run_serves_sends_and_stops_cleanly(tmp_path, smtp_sink, prov
         print(stderr.decode()[-8000:])  # shown when the test fails: the children's logs
     assert launcher.returncode == 0, stderr.decode()[-3000:]
     assert "[engage] stopped" in stderr.decode()
+    assert (f"[engage] metrics: server http://127.0.0.1:{server_metrics}/metrics, "
+            f"worker http://127.0.0.1:{worker_metrics}/metrics") in stderr.decode()
     assert "[engage] restarting worker (restart 1)" in stderr.decode()
     assert "[engage] restarting redis-server (restart 1)" in stderr.decode()
     # Its hints name the port it runs on (not engagectl's default) and the loopback it was allowed.

@@ -1,5 +1,6 @@
 """Prometheus metrics as an operator's scraper reads them: the server's /metrics counts gRPC calls by
-method and status code and times them; the workers' counts sends by channel, provider and outcome."""
+method and status code and times them; the workers' counts sends by channel, provider and outcome; the
+Grafana dashboard in docs/ names only metrics the two processes expose."""
 
 import asyncio
 import signal
@@ -16,6 +17,7 @@ from server.metrics import serve_metrics
 from tests.conftest import REPO_ROOT
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import failure
+from tests.support.grafana import exposed_names, expressions, selected_metrics
 from tests.support.processes import process_env
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
@@ -85,7 +87,15 @@ async def test_the_server_and_worker_processes_serve_their_metrics(server, tenan
         served = await scrape(f"http://127.0.0.1:{server_metrics}/metrics")
         assert value(served, "engage_rpc_requests_total",
                      method="/engage.engagement.v1.EngagementService/ListApps", code="OK") == 1
-        assert "engage_delivery_sends" in await _scrape_when_up(f"http://127.0.0.1:{worker_metrics}/metrics")
+        worker_text = await _scrape_when_up(f"http://127.0.0.1:{worker_metrics}/metrics")
+        assert "engage_delivery_sends" in worker_text
+        async with httpx.AsyncClient() as client:
+            server_text = (await client.get(f"http://127.0.0.1:{server_metrics}/metrics")).text
+        # The Grafana dashboard graphs only what these two processes expose.
+        exposed = exposed_names([*text_string_to_metric_families(server_text),
+                                 *text_string_to_metric_families(worker_text)])
+        for title, expr in expressions():
+            assert selected_metrics(expr) <= exposed, (title, expr, selected_metrics(expr) - exposed)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
