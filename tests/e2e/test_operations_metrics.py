@@ -11,15 +11,16 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from arq import Retry, func
+from arq import ArqRedis, Retry, func
 from sqlalchemy import func as sql_func
 from sqlalchemy import select
 
 from engage.engagement.v1 import engagement_service_pb2 as epb
 from engage.insights.v1 import insights_service_pb2 as ipb
 from server.domain.auth import Role
-from server.metrics import serve_metrics
+from server.metrics import ScrapeTimeFigures, serve_metrics
 from server.metrics_sources import server_figures
+from server.queue_status import read_queue_figures
 from server.store.models import DomainEventRow
 from tests.e2e.test_metrics import scrape, value
 from tests.e2e.test_trigger_firing import active_rule, banner, firings_of, ingest, rule, with_account
@@ -154,3 +155,37 @@ async def test_queue_outbox_jobs_deliveries_insights_and_firings(server, service
     assert value(after, "engage_outbox_pending_events") == 0
     assert value(after, "engage_outbox_oldest_pending_age_seconds") == 0
     assert value(after, "engage_queue_jobs", queue=queue, state="queued") == 0
+
+
+async def test_a_redis_that_does_not_answer_does_not_hold_the_scrape(services, settings):
+    """A Redis that takes the connection and never answers: the scrape still answers, within the read's
+    bound, with the queue reported down and the outbox's figures read all the same."""
+
+    connections: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)  # reads nothing, answers nothing
+
+    silent_redis = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = silent_redis.sockets[0].getsockname()[1]
+    unanswering = ArqRedis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    figures = ScrapeTimeFigures(asyncio.get_running_loop(), settings.queue_name,
+                                lambda: read_queue_figures(unanswering, settings.queue_name, dt.datetime.now(dt.UTC)),
+                                services.bus.outbox_figures)
+    metrics = serve_metrics("127.0.0.1", 0, [figures])
+    try:
+        scraped = await scrape(f"http://127.0.0.1:{metrics.port}/metrics")
+    finally:
+        metrics.stop()
+        await unanswering.aclose()
+        for connection in connections:
+            connection.close()
+            await connection.wait_closed()
+        silent_redis.close()
+        await silent_redis.wait_closed()
+    assert value(scraped, "engage_queue_up", queue=settings.queue_name) == 0
+    assert (settings.queue_name, "queued") not in {
+        (dict(labels).get("queue"), dict(labels).get("state")) for name, labels in scraped
+        if name == "engage_queue_jobs"}
+    assert value(scraped, "engage_outbox_up") == 1
+    assert ("engage_outbox_pending_events", frozenset()) in scraped
