@@ -64,10 +64,12 @@ test: install node-deps check
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist worksteal -m "not faults" --durations=25
 	$(PY) -m pytest -q -p no:cacheprovider -m faults --durations=10
 
-# Ingest and insight batches (var/bench.json), then engagement dispatch (var/bench-dispatch.json).
+# Ingest and insight batches (var/bench.json), then engagement dispatch (var/bench-dispatch.json), then
+# the export of a reporting view to CSV (var/bench-export.json).
 bench: install
 	$(PY) -m tests.bench
 	$(PY) -m tests.bench.dispatch
+	$(PY) -m tests.bench.exports
 
 clean:
 	rm -rf $(VENV) var $(NODE_CONTRACT)/node_modules

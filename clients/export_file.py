@@ -21,9 +21,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from engage.reporting.v1 import exports_pb2 as pb
 
 STATE_SUFFIX = ".resume"
@@ -137,6 +134,9 @@ class ExportFile:
 def spool_to_parquet(spool: Path, destination: Path) -> None:
     """The spooled Arrow IPC stream as a Parquet file, one row group per record batch (one chunk), read
     and written one batch at a time."""
+    import pyarrow as pa  # here: engagectl starts without it unless a Parquet file is written
+    import pyarrow.parquet as pq
+
     written = destination.with_name(destination.name + ".tmp")
     with pa.OSFile(str(spool), "rb") as source:
         reader = pa.ipc.open_stream(source)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -36,7 +36,9 @@ def _json_text(value: Any) -> str:
 
 
 def _map_json_text(value: Any) -> str:
-    return orjson.dumps(text_map(value)).decode()
+    # text_map (a value None as "") only where a value is None: most maps have none, and sorting in orjson is
+    # cheaper than a new dict.
+    return orjson.dumps(text_map(value) if None in value.values() else value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 # A cell of CSV is text: lists and maps as compact JSON (a list of text can hold any separator).
@@ -64,7 +66,7 @@ def csv_chunk(table: ExportTable[Any], lines: Sequence[Any], header: bool) -> by
     return text.encode()
 
 
-def _csv_text(names: Sequence[str] | None, columns: list[list[Any]], quoting: int) -> str:
+def _csv_text(names: Sequence[str] | None, columns: list[list[Any]], quoting: Literal[0, 1]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n", quoting=quoting)
     if names is not None:

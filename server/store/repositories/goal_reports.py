@@ -62,13 +62,14 @@ class GoalReportsRepository(TenantRepository):
 
     async def history(self, wanted: HistoryReportFilter, after: tuple[dt.datetime, str] | None,
                       limit: int) -> list[HistoryReportLine]:
-        """Oldest first (the entry id breaks a tie)."""
-        rows = await self.session.scalars(keyset_page(select(GoalHistoryRow).where(*self._history_wanted(wanted)),
-                                                      [GoalHistoryRow.at, GoalHistoryRow.entry_id], after, limit))
-        return [HistoryReportLine(
-            customer_id=r.customer_id, entry_id=r.entry_id, kind=r.kind, actor=r.actor, actor_id=r.actor_id, at=r.at,
-            goal_id=r.goal_id or "", resource=r.resource, before=dict(r.before or {}), after=dict(r.after or {}))
-            for r in rows]
+        """Oldest first (the entry id breaks a tie). Columns, not ORM objects: exports read millions of these."""
+        h = GoalHistoryRow
+        rows = await self.session.execute(keyset_page(
+            select(h.customer_id, h.entry_id, h.kind, h.actor, h.actor_id, h.at, h.goal_id, h.resource, h.before,
+                   h.after).where(*self._history_wanted(wanted)), [h.at, h.entry_id], after, limit))
+        return [HistoryReportLine(customer_id, entry_id, kind, actor, actor_id, at, goal_id or "", resource,
+                                  before or {}, after or {})
+                for customer_id, entry_id, kind, actor, actor_id, at, goal_id, resource, before, after in rows]
 
     async def transfer_events(self, wanted: TransferReportFilter, after: tuple[dt.datetime, str] | None,
                               limit: int) -> list[TransferReportLine]:
