@@ -2,7 +2,8 @@
 with prometheus_client's parser: the queue's depth and oldest job read from Redis at scrape time, the
 outbox's pending events and lag read from the database, and, after real work on the real arq worker
 (EngageWorker, as `python -m workers` runs it), jobs by function and outcome, deliveries retried and
-dead-lettered, insights generated and rule firings, each moved by exactly what was done."""
+dead-lettered, webhook attempts retried, insights generated and rule firings, each moved by exactly what
+was done."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from server.metrics import ScrapeTimeFigures, serve_metrics
 from server.metrics_sources import server_figures
 from server.queue_status import read_queue_figures
 from server.store.models import DomainEventRow
+from tests.e2e.test_bank_notifications import _set_webhook, sink  # noqa: F401  (the bank's webhook endpoint)
 from tests.e2e.test_metrics import scrape, value
-from tests.e2e.test_trigger_firing import active_rule, banner, firings_of, ingest, rule, with_account
+from tests.e2e.test_trigger_firing import active_rule, banner, firings_of, ingest, notify, rule, with_account
 from tests.support.builders import failure, transaction
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 from workers.settings import worker_settings
@@ -71,7 +73,7 @@ async def unprocessed_events(services) -> int:  # type: ignore[no-untyped-def]
 
 
 async def test_queue_outbox_jobs_deliveries_insights_and_firings(server, services, settings, tenant, service_stubs,
-                                                                 smtp_sink, provider_sink):
+                                                                 smtp_sink, provider_sink, sink):  # noqa: F811
     metrics = serve_metrics("127.0.0.1", 0, [server_figures(services)])
     url = f"http://127.0.0.1:{metrics.port}/metrics"
     queue = settings.queue_name
@@ -80,7 +82,10 @@ async def test_queue_outbox_jobs_deliveries_insights_and_firings(server, service
             bank = await set_up_yes_bank(admin, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
                                          provider_base_url=provider_sink.base_url)
         await add_customer(service_stubs, bank.app, email="", push_token="")
-        rule_name = await active_rule(server, tenant, "below_fifty", rule("balance < 50", banner("Running low")))
+        rule_name = await active_rule(server, tenant, "below_fifty", rule("balance < 50", banner("Running low"),
+                                                                          notify("call them")))
+        await _set_webhook(server, tenant, sink.url)
+        sink.statuses = [503]  # the bank's endpoint refuses the firing's notification once
         account_id = await with_account(service_stubs, "alice")
         # The setup's domain events (customer and account changes), each announced as a job of its own.
         set_up = await unprocessed_events(services)
@@ -151,6 +156,11 @@ async def test_queue_outbox_jobs_deliveries_insights_and_firings(server, service
         assert grew("engage_insights_generated_total", insight=name, origin="EVENT") == generated.count(name)
     assert len(firings) == 1
     assert grew("engage_rule_firings_total", tenant=tenant, rule="below_fifty") == 1
+    # Its notification to the bank's webhook: refused, retried, delivered.
+    assert len(sink.requests) == 2
+    assert grew("engage_webhook_attempts_total", status="PENDING") == 1
+    assert grew("engage_webhook_attempts_total", status="DELIVERED") == 1
+    assert grew("engage_webhook_attempts_total", status="FAILED") == 0
     # All handled: nothing waits.
     assert value(after, "engage_outbox_pending_events") == 0
     assert value(after, "engage_outbox_oldest_pending_age_seconds") == 0
