@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from arq import ArqRedis
 
@@ -47,6 +47,7 @@ from server.services.otp import OtpService
 from server.services.payment_alerts import PaymentAlertsService
 from server.services.personas import PersonasService
 from server.services.products import ProductsService
+from server.services.reporting.exports import ExportService
 from server.services.reporting.metrics import MetricsService
 from server.services.statements import StatementsService
 from server.services.subscriptions import SubscriptionsService
@@ -99,6 +100,7 @@ class Services:
     payment_alerts: PaymentAlertsService
     engagement_metrics: MetricsService
     in_process: InProcessHandlers | None = None
+    exports: ExportService = field(default_factory=ExportService)
 
     async def close(self) -> None:
         if self.in_process is not None:

@@ -56,6 +56,7 @@ class Reason(StrEnum):
     INVALID_PAGE_SIZE = "INVALID_PAGE_SIZE", "a negative page_size"
     INVALID_PAGE_TOKEN = "INVALID_PAGE_TOKEN", "a page_token this list did not return"
     MESSAGE_MALFORMED = "MESSAGE_MALFORMED", "the request bytes are not a message of the method's type"
+    EXPORT_VIEW_REQUIRED = "EXPORT_VIEW_REQUIRED", "ExportView without a view to export"
 
     # -- batches (INVALID_ARGUMENT) ---------------------------------------------------------------
     EMPTY_BATCH = "EMPTY_BATCH", "a batch with nothing in it"
