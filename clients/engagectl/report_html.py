@@ -12,7 +12,6 @@ import typer
 from clients.engagectl.context import cli_context
 from clients.engagectl.output import emit_json, json_wanted, notice
 from clients.engagectl.report_data import ReportRequest, read_report
-from clients.html_report.page import report_html
 from clients.html_report.period import parse_period
 from clients.stubs import Stubs
 
@@ -43,6 +42,8 @@ def html(ctx: typer.Context,
          rule: str | None = typer.Option(None, metavar="RULE",
                                          help="The trigger rule (its id or triggerRules/ID) whose backtest is "
                                               "drawn beside its live firings; default: the one that fired most."),
+         backtest: bool = typer.Option(True, "--backtest/--no-backtest",
+                                       help="Replay the rule over the period (minutes on a large bank) or not."),
          ) -> None:
     """Writes the programme's report as one self-contained HTML file (scripts inlined, opens offline):
     the engagement funnel per insight, deliveries by channel and state over time, click-through by
@@ -56,7 +57,10 @@ def html(ctx: typer.Context,
     """
     cli = cli_context(ctx)
     start, end = _period(period)
-    request = ReportRequest(start=start, end=end, rule=rule, token=cli.token)
+    request = ReportRequest(start=start, end=end, rule=rule, token=cli.token, backtest=backtest)
+
+    # Vega-Altair takes a quarter of a second to import: only this command pays for it.
+    from clients.html_report.page import report_html
 
     async def run(stubs: Stubs) -> None:
         data = await read_report(stubs, request)

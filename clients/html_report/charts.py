@@ -153,7 +153,7 @@ def backtest_chart(data: ReportData) -> Chart:
     title = (f"Backtest of {compared.rule} (version {compared.rule_version}) beside its live firings"
              if compared else "Backtest of a rule beside its live firings")
     return Chart("chart-backtest", title, _spec(chart),
-                 "" if values else "No trigger rule to replay in this period.")
+                 "" if values else "No rule replayed: none fired in this period, or --no-backtest.")
 
 
 def report_charts(data: ReportData) -> tuple[Chart, ...]:
