@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +30,12 @@ from server.config import Settings
 from server.domain.auth import Role
 from server.health import is_ready
 from server.security.tokens import mint_token
+from tests.support.berka_template import (  # noqa: F401  (the fixtures)
+    RUN_DIR_VARIABLE,
+    berka_database_url,
+    berka_template,
+    drop_berka_template,
+)
 from tests.support.cli_zygote import CliZygote
 from tests.support.databases import PostgresDatabases, SqliteDatabases, postgres_admin_url
 from tests.support.egress import LOCAL_NETWORKS
@@ -46,6 +54,20 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # workers write it on a console (server/logging.py).
 structlog.configure(processors=[*structlog.get_config()["processors"][:-1], structlog.dev.ConsoleRenderer(
     colors=False, exception_formatter=structlog.dev.plain_traceback)])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's own folder, which its xdist workers share (they inherit the variable): what is built once
+    per run and shared between them, the imported Berka template (tests/support/berka_template.py)."""
+    if not hasattr(config, "workerinput"):
+        os.environ[RUN_DIR_VARIABLE] = tempfile.mkdtemp(prefix="engage-test-run-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run_dir = os.environ.get(RUN_DIR_VARIABLE)
+    if not hasattr(config, "workerinput") and run_dir:
+        drop_berka_template(Path(run_dir))
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,6 +1,8 @@
-"""SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE on the real Berka data set, end to end: engagectl import,
-bank default and per-user durations and thresholds through SubscriptionsService, the monthly batch on
-the real arq worker, and every customer's feed compared with figures computed here.
+"""SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE on the real Berka data set, end to end: the data set as
+`engagectl import berka` loads it (imported once per run, tests/support/berka_template.py; the import
+itself is tests/e2e/test_berka_import.py's subject), bank default and per-user durations and thresholds
+through SubscriptionsService, the monthly batch on the real arq worker, and every customer's feed
+compared with figures computed here.
 
 The expectation is computed straight from the .asc files, independently of clients.berka and of the
 server's code: each account's end-of-day balance is the balance of the day's last row in the bank's
@@ -22,18 +24,17 @@ from typing import Any
 
 import pytest
 from arq import Worker
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engage.insights.v1 import insights_service_pb2 as pb
 from engage.subscriptions.v1 import subscriptions_service_pb2 as subs
 from engage.type.v1 import date_pb2
 from server.domain.auth import Role
-from server.store.models import AccountRow, CustomerRow, DailyBalanceRow, FeedItemRow
-from tests.conftest import REPO_ROOT
+from server.store.models import AccountRow, DailyBalanceRow, FeedItemRow
+from tests.support.berka_template import BERKA, BERKA_TENANT
 from tests.support.builders import amount_of
 from workers.settings import worker_settings
 
-BERKA = REPO_ROOT.parent / "shared" / "data" / "berka"
 NAME = "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE"
 AS_OF = dt.date(1994, 4, 1)
 # customer id % 3 -> months of the duration; 0 keeps the bank default (set to three months).
@@ -48,6 +49,17 @@ CONCURRENCY = 50
 
 pytestmark = pytest.mark.skipif(not (BERKA / "trans.asc").is_file(),
                                 reason=f"the Berka data set is not at {BERKA}")
+
+
+@pytest.fixture
+def database_url(berka_database_url: str) -> str:
+    """PostgreSQL, with the Berka data set imported (tenant BERKA_TENANT)."""
+    return berka_database_url
+
+
+@pytest.fixture
+def tenant() -> str:
+    return BERKA_TENANT
 
 
 # -- the expectation, from the raw files ---------------------------------------------------------------
@@ -205,19 +217,6 @@ async def stored_items(services: Any, tenant: str) -> dict[str, list[FeedItemRow
     return found
 
 
-async def customers_loaded(services: Any, tenant: str, count: int, importing: asyncio.Task[Any]) -> None:
-    """Waits until the import has stored every customer (or has ended)."""
-    while not importing.done():
-        async with services.database.sessions() as session:
-            stored = await session.scalar(select(func.count()).select_from(CustomerRow).where(
-                CustomerRow.tenant_id == tenant))
-        if stored == count:
-            return
-        await asyncio.sleep(0.2)
-    imported = importing.result()
-    assert imported.exit_code == 0, imported.stderr
-
-
 def pick_threshold_overrides(facts: BerkaFacts, months_of: dict[str, int]) -> dict[str, str]:
     """Per duration, customers whose figures sit where the threshold decides: 0 < % <= 10 with 0.00
     (generated), 10 < % <= 50 with 50.00 (not), and one with exactly their percent (not: the
@@ -238,7 +237,7 @@ def pick_threshold_overrides(facts: BerkaFacts, months_of: dict[str, int]) -> di
 # -- the test ------------------------------------------------------------------------------------------
 
 
-async def test_savings_insight_on_the_berka_data_set(server, services, settings, tenant, engagectl):
+async def test_savings_insight_on_the_berka_data_set(server, services, settings, tenant):
     started = time.monotonic()
     facts = read_facts()
     months_of = {c: MONTHS_BY_REMAINDER[int(c) % 3] for c in facts.customers}
@@ -257,10 +256,6 @@ async def test_savings_insight_on_the_berka_data_set(server, services, settings,
         [saved] = bank.customer_subscription
         assert [c.duration for c in saved.customer_configuration] == ["LAST_THREE_MONTHS"]
 
-        # The import runs on while the users' settings are changed: customers come first in it.
-        importing = asyncio.create_task(engagectl("--json", "import", "berka", str(BERKA), token=service_token))
-        await customers_loaded(services, tenant, len(facts.customers), importing)
-
         def update_user(customer_id: str, months: int | None, threshold: str | None) -> Awaitable[Any]:
             return service.subscriptions.UpdateUserSubscriptions(subs.UpdateUserSubscriptionsRequest(
                 customer_id=customer_id, user_subscription=[subs.InsightSubscription(
@@ -276,9 +271,6 @@ async def test_savings_insight_on_the_berka_data_set(server, services, settings,
             assert (config.duration, [t.value for t in config.threshold]) == (
                 DURATION_NAMES[months_of[customer_id]], [thresholds[customer_id]])
         timings = {"subscriptions": time.monotonic() - started}
-        imported = await importing
-        assert imported.exit_code == 0, imported.stderr
-        timings["import"] = time.monotonic() - started
 
         # Accounts without a single row (this trans.asc ends on 1994-03-31) were opened on the as-of date or
         # later: no balance yet. The importer stores them with balance 0 and no history, so they count 0.
