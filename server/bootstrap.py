@@ -47,7 +47,9 @@ from server.services.otp import OtpService
 from server.services.payment_alerts import PaymentAlertsService
 from server.services.personas import PersonasService
 from server.services.products import ProductsService
+from server.services.reporting.event_history import EventHistoryService
 from server.services.reporting.exports import ExportService
+from server.services.reporting.insight_history import InsightHistoryService
 from server.services.reporting.metrics import MetricsService
 from server.services.statements import StatementsService
 from server.services.subscriptions import SubscriptionsService
@@ -87,6 +89,8 @@ class Services:
     goal_tracking: GoalTrackingService
     goal_funding: GoalFundingService
     goal_reports: GoalReportsService
+    insight_history: InsightHistoryService
+    event_history: EventHistoryService
     personas: PersonasService
     products: ProductsService
     audiences: AudiencesService
@@ -226,6 +230,7 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     goal_tracking=goal_tracking,
                     goal_funding=goal_funding,
                     goal_reports=GoalReportsService(database, publisher),
+                    insight_history=InsightHistoryService(database), event_history=EventHistoryService(database),
                     personas=personas,
                     products=ProductsService(database), audiences=AudiencesService(database),
                     bank_notifications=bank_notifications,

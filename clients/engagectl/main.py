@@ -43,6 +43,7 @@ from clients.engagectl import (
     payment_alerts,
     personas,
     products,
+    report_views,
     reports,
     rules,
     statements,
@@ -139,6 +140,7 @@ app.add_typer(attributes.app, name="attributes")
 app.add_typer(personas.app, name="personas")
 app.add_typer(audiences.app, name="audiences")
 app.add_typer(products.app, name="products")
+report_views.register(reports.app)
 app.add_typer(reports.app, name="reports")
 app.add_typer(rules.app, name="rules")
 app.add_typer(banners.app, name="banners")

@@ -55,6 +55,8 @@ class Reason(StrEnum):
     TEXT_NUL_CHARACTER = "TEXT_NUL_CHARACTER", "a string holds U+0000, which PostgreSQL cannot store"
     INVALID_PAGE_SIZE = "INVALID_PAGE_SIZE", "a negative page_size"
     INVALID_PAGE_TOKEN = "INVALID_PAGE_TOKEN", "a page_token this list did not return"
+    INVALID_ORDER_BY = "INVALID_ORDER_BY", "an order_by that is none of the orders the list offers"
+    INVALID_DATE_RANGE = "INVALID_DATE_RANGE", "a date range filter whose start is after its end"
     MESSAGE_MALFORMED = "MESSAGE_MALFORMED", "the request bytes are not a message of the method's type"
     EXPORT_VIEW_REQUIRED = "EXPORT_VIEW_REQUIRED", "ExportView without a view to export"
 

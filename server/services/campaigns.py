@@ -74,6 +74,7 @@ class CampaignService:
             await hold_named(uow, personas=[audience.persona_id] if audience.persona_id else [],
                              audiences=[audience.audience_id] if audience.audience_id else [])
             await uow.campaigns.save(campaign)
+            await uow.campaigns.record_step(campaign, "", caller.subject, now)
             await uow.commit()
         return campaign
 
@@ -119,8 +120,10 @@ class CampaignService:
             if "approver" in changes and changes["approver"] == campaign.creator:
                 raise PermissionDenied("CAMPAIGN_SELF_APPROVAL", "a campaign is approved by someone other than "
                                        "its creator")
+            previous_state = str(campaign.state)
             campaign = dataclasses.replace(campaign, state=to, updated_at=self._clock(), **changes)
             await uow.campaigns.save(campaign)
+            await uow.campaigns.record_step(campaign, previous_state, caller.subject, campaign.updated_at)
             await uow.commit()
         return campaign
 
@@ -183,12 +186,15 @@ class CampaignService:
                     if new:
                         created.extend(deliveries)
                 done = len(customers) < AUDIENCE_PAGE
+                previous_state = campaign.state
                 campaign = dataclasses.replace(
                     campaign, state=CampaignState.COMPLETED if done else CampaignState.RUNNING,
                     cursor=customers[-1][0] if customers else campaign.cursor, updated_at=now,
                     customers_targeted=campaign.customers_targeted + targeted,
                     deliveries_created=campaign.deliveries_created + len(created))
                 await uow.campaigns.save(campaign)
+                if campaign.state is not previous_state:  # started, or finished: not each page
+                    await uow.campaigns.record_step(campaign, str(previous_state), "", now)
                 await uow.commit()
             cursor = campaign.cursor
             await self._engagement.announce(tenant_id, created)

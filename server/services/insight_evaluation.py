@@ -20,7 +20,7 @@ from server.domain.insights.definition import (
     SubscriptionSettings,
     effective_subscription,
 )
-from server.domain.insights.feed import FeedItem, NotGenerated, NotGeneratedReason
+from server.domain.insights.feed import FeedItem, NotGenerated, NotGeneratedReason, Origin
 from server.domain.insights.periods import month_period, previous_month_ends
 from server.domain.insights.plugins import goals as goal_insights
 from server.domain.subscriptions.levels import BANK_LEVEL
@@ -74,11 +74,13 @@ def subscriptions(definition: InsightDefinition, customer_ids: list[str],
 
 async def evaluate_scheduled(uow: UnitOfWork, catalogue: Catalogue, *, as_of: dt.date, now: dt.datetime,
                              customer_ids: list[str], names: list[str] | None = None,
-                             id_range: tuple[str, str] | None = None, explain: bool = False) -> EvaluationResult:
+                             id_range: tuple[str, str] | None = None, explain: bool = False,
+                             origin: Origin = Origin.SCHEDULE) -> EvaluationResult:
     """Evaluates the SCHEDULE insights for the customers (all of id_range when given) as of a date and
     stores what is new; the caller commits. Items already there for the period are not generated again.
     `explain`: also say, for each customer and insight that generated nothing, why (the on-demand
-    trigger answers with it; a batch of thousands has no one to tell)."""
+    trigger answers with it; a batch of thousands has no one to tell). `origin`: a batch's chunk
+    (SCHEDULE) or TriggerInsights (ON_DEMAND), stored with the items."""
     plugins = [p for p in catalogue.scheduled() if not names or p.definition.name in names]
     plugin_names = [p.definition.name for p in plugins]
     if id_range is not None:
@@ -97,7 +99,7 @@ async def evaluate_scheduled(uow: UnitOfWork, catalogue: Catalogue, *, as_of: dt
         if explain:
             subscribed = subscriptions(plugin.definition, customer_ids, stored)
             unsubscribed += [(c, plugin.definition.name) for c in customer_ids if c not in subscribed]
-    inserted = await uow.feed.insert_new(candidates)
+    inserted = await uow.feed.insert_new(candidates, origin)
     result = EvaluationResult(len(customer_ids), [i for i in candidates if i.feed_item_id in inserted])
     if explain:
         result.not_generated = _why_not(customer_ids, plugin_names, month_period(as_of), candidates, inserted,
@@ -240,5 +242,5 @@ async def evaluate_postings(uow: UnitOfWork, catalogue: Catalogue, postings: Seq
     unique: dict[tuple[str, str, str], FeedItem] = {}
     for item in candidates:
         unique.setdefault((item.customer_id, item.insight_name, item.period), item)
-    inserted = await uow.feed.insert_new(list(unique.values()))
+    inserted = await uow.feed.insert_new(list(unique.values()), Origin.EVENT)
     return [i for i in unique.values() if i.feed_item_id in inserted]

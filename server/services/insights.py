@@ -16,7 +16,7 @@ from server.domain.events import CreatedFeedItem, FeedItemsCreated, Transactions
 from server.domain.insights.batches import Batch
 from server.domain.insights.catalogue import Catalogue
 from server.domain.insights.definition import InsightDefinition, TriggerType
-from server.domain.insights.feed import FeedItem, Interaction
+from server.domain.insights.feed import FeedItem, Interaction, Origin
 from server.domain.insights.periods import check_as_of
 from server.domain.pagination import Page, PageRequest, paginate
 from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics, InsightOrigin
@@ -90,7 +90,8 @@ class InsightsService:
                 raise not_found("customer", customer_id)
             as_of = as_of or await self._today(uow, caller.tenant_id)
             result = await evaluate_scheduled(uow, self._catalogue, as_of=as_of, now=self._clock(),
-                                              customer_ids=[customer_id], names=names or None, explain=True)
+                                              customer_ids=[customer_id], names=names or None, explain=True,
+                                              origin=Origin.ON_DEMAND)
             await self._raise_feed_items_created(uow, caller.tenant_id, result.generated, InsightOrigin.ON_DEMAND)
             await uow.commit()
         await announce_committed(self._events, uow.domain_events.added)

@@ -124,6 +124,8 @@ class DeliveryRow(Base):
         Index("ix_deliveries_tenant_due", "tenant_id", "state", "next_attempt_at"),
         Index("ix_deliveries_provider_message", "provider", "provider_message_id"),
         Index("ix_deliveries_fallback_deadline", "fallback_deadline"),
+        # The event history: the tenant's deliveries in time order.
+        Index("ix_deliveries_tenant_created", "tenant_id", "created_at", "delivery_id"),
     )
 
     delivery_id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -205,6 +207,22 @@ class CampaignRow(Base):
     deliveries_created: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class CampaignStepRow(Base):
+    """A campaign entering a state (the event history's campaign steps), written with the change."""
+
+    __tablename__ = "campaign_steps"
+    __table_args__ = (Index("ix_campaign_steps_tenant_occurred", "tenant_id", "occurred_at", "step_id"),)
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20))
+    previous_state: Mapped[str] = mapped_column(String(20), default="")  # "" for the creation
+    actor: Mapped[str] = mapped_column(String(128), default="")  # "" for the worker's run
+    reason: Mapped[str] = mapped_column(Text, default="")
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class OtpRow(Base):

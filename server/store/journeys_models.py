@@ -51,6 +51,8 @@ class JourneyRouteRow(Base):
     """A route an instance took, numbered from 1 per instance (reporting reads these)."""
 
     __tablename__ = "journey_routes"
+    # The event history: the tenant's routes in time order.
+    __table_args__ = (Index("ix_journey_routes_tenant_taken", "tenant_id", "taken_at", "instance_id", "sequence"),)
 
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     instance_id: Mapped[str] = mapped_column(String(40), primary_key=True)

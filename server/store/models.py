@@ -246,6 +246,8 @@ class FeedItemRow(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "customer_id", "insight_name", "period", name="uq_feed_items_period"),
         Index("ix_feed_items_tenant_customer_created", "tenant_id", "customer_id", "created_at"),
+        # The insight history: the tenant's items in time order.
+        Index("ix_feed_items_tenant_created", "tenant_id", "created_at", "feed_item_id"),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -257,6 +259,8 @@ class FeedItemRow(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     payload: Mapped[dict[str, object]] = mapped_column(JSON)
     last_interaction: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # server.domain.insights.feed.Origin; NULL: generated before origins were recorded (0025).
+    origin: Mapped[str | None] = mapped_column(String(12), nullable=True)
 
 
 class FeedInteractionRow(Base):

@@ -97,6 +97,9 @@ class TriggerFiringRow(Base):
         Index("ix_trigger_firings_cooldown", "tenant_id", "rule_id", "customer_id", "fired_at"),
         # ListFirings: a rule's firings, newest first (ids sort by time).
         Index("ix_trigger_firings_rule", "tenant_id", "rule_id", "firing_id"),
+        # The event history: the tenant's firings in time order, and one customer's.
+        Index("ix_trigger_firings_tenant_fired", "tenant_id", "fired_at", "firing_id"),
+        Index("ix_trigger_firings_tenant_customer", "tenant_id", "customer_id", "fired_at"),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -136,3 +139,25 @@ class BannerRow(Base):
     clicks: Mapped[int] = mapped_column(Integer, default=0)
     first_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_clicked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class BannerEventRow(Base):
+    """One impression or click of a banner (the counters above sum them), written with the count."""
+
+    __tablename__ = "banner_events"
+    __table_args__ = (
+        # The event history: each kind in time order, and one customer's.
+        Index("ix_banner_events_tenant_kind_occurred", "tenant_id", "kind", "occurred_at", "event_id"),
+        Index("ix_banner_events_tenant_customer", "tenant_id", "customer_id", "occurred_at"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # IMPRESSION or CLICK
+    banner_id: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str] = mapped_column(String(64))
+    # The banner's rule version and firing, copied: the history filters on the rule.
+    rule_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    firing_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

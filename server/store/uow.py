@@ -30,6 +30,7 @@ from server.store.repositories.engagement_setup import (
     EventTypesRepository,
     TemplatesRepository,
 )
+from server.store.repositories.event_history import EventHistoryRepository
 from server.store.repositories.feed import FeedRepository
 from server.store.repositories.funding import FundingProgrammesRepository, GoalTransfersRepository
 from server.store.repositories.goal_cash_flows import GoalCashFlowsRepository
@@ -37,6 +38,7 @@ from server.store.repositories.goal_reports import GoalReportsRepository
 from server.store.repositories.goals import GoalEnrolmentsRepository, GoalHistoryRepository, GoalsRepository
 from server.store.repositories.holdings import HoldingsRepository
 from server.store.repositories.insight_batches import InsightBatchesRepository
+from server.store.repositories.insight_history import InsightHistoryRepository
 from server.store.repositories.journeys import JourneyInstancesRepository, JourneyVersionsRepository
 from server.store.repositories.month_end_balances import MonthEndBalancesRepository
 from server.store.repositories.offers import OfferRecommendationsRepository, OfferSuggestionsRepository
@@ -123,6 +125,8 @@ class UnitOfWork:
     funding_programmes = _Repository[FundingProgrammesRepository](FundingProgrammesRepository)
     goal_transfers = _Repository[GoalTransfersRepository](GoalTransfersRepository)
     goal_reports = _Repository[GoalReportsRepository](GoalReportsRepository)
+    insight_history = _Repository[InsightHistoryRepository](InsightHistoryRepository)
+    event_history = _Repository[EventHistoryRepository](EventHistoryRepository)
     engagement_metrics = _Repository[EngagementMetricsRepository](EngagementMetricsRepository)
     attribute_definitions = _Repository[AttributeDefinitionsRepository](AttributeDefinitionsRepository)
     customer_attribute_values = _Repository[CustomerAttributeValuesRepository](CustomerAttributeValuesRepository)

@@ -80,10 +80,10 @@ async def test_a_crash_mid_batch_is_retried_without_duplicates(server, services,
     real_insert = FeedRepository.insert_new
     calls = {"n": 0}
 
-    async def crash_on_second_chunk(self, items):
+    async def crash_on_second_chunk(self, items, origin):
         calls["n"] += 1
         this_call = calls["n"]
-        inserted = await real_insert(self, items)
+        inserted = await real_insert(self, items, origin)
         if this_call == 2:  # after writing the chunk's items, before its commit
             raise ConnectionError("database connection lost")
         return inserted

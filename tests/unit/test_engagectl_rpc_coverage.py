@@ -121,6 +121,8 @@ COVERED_BY = {
 
     "engage.operations.v1.OperationsService.GetStatus": "status",
 
+    "engage.reporting.v1.ReportingService.ListInsightHistory": "reports insight-history",
+    "engage.reporting.v1.ReportingService.ListEventHistory": "reports event-history",
     "engage.reporting.v1.ReportingService.ExportView": "reports export",
     "engage.reporting.v1.ReportingService.QueryMetrics": "reports metrics",
     "engage.reporting.v1.ReportingService.SummarizeGoals": "reports goals-summary",

@@ -15,6 +15,14 @@ class Interaction(enum.StrEnum):
     ACTED = "ACTED"
 
 
+class Origin(enum.StrEnum):
+    """How a feed item came to be generated, as stored with it (the insight history reports it)."""
+
+    SCHEDULE = "SCHEDULE"  # a chunk of a scheduled batch (RunInsightBatch, the monthly cron)
+    EVENT = "EVENT"  # an ingested posting: an event-driven insight or a goal milestone
+    ON_DEMAND = "ON_DEMAND"  # TriggerInsights
+
+
 @dataclass(frozen=True)
 class FeedItem:
     feed_item_id: str

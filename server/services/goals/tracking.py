@@ -35,7 +35,7 @@ from server.domain.goals.model import Goal, GoalStatus
 from server.domain.goals.tracker import TrackerLine, tracker
 from server.domain.insights.catalogue import Catalogue, default_catalogue
 from server.domain.insights.definition import SubscriptionSettings, effective_subscription
-from server.domain.insights.feed import FeedItem
+from server.domain.insights.feed import FeedItem, Origin
 from server.domain.insights.plugins.goals import milestone_period, milestone_policy
 from server.domain.resource_names import GOAL
 from server.domain.subscriptions.levels import BANK_LEVEL
@@ -134,7 +134,7 @@ class GoalTrackingService:
         items = await self._milestones(uow, policy, settled, stored, changed, event.live, now)
         await uow.goal_cash_flows.save_milestones(list(changed.values()), now)
         if items:
-            inserted = await uow.feed.insert_new(items)
+            inserted = await uow.feed.insert_new(items, Origin.EVENT)
             created = tuple(CreatedFeedItem(i.feed_item_id, i.customer_id, i.insight_name, i.period)
                             for i in items if i.feed_item_id in inserted)
             if created:

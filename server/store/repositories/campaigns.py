@@ -9,9 +9,10 @@ from sqlalchemy import and_, or_, select
 
 from server.domain.engagement.audience import CampaignAudience
 from server.domain.engagement.entities import Campaign, CampaignState
+from server.domain.ids import new_id
 from server.domain.personas.audiences import Selection
 from server.store.audience_sql import selection_condition
-from server.store.engagement_models import CampaignRow
+from server.store.engagement_models import CampaignRow, CampaignStepRow
 from server.store.engagement_policies import audience_from_json, audience_to_json
 from server.store.keyset import keyset_page
 from server.store.models import CustomerRow
@@ -45,6 +46,13 @@ class CampaignsRepository(IdKeyedRepository):
             approver=campaign.approver, rejection_reason=campaign.rejection_reason, cursor=campaign.cursor,
             customers_targeted=campaign.customers_targeted, deliveries_created=campaign.deliveries_created,
             created_at=campaign.created_at, updated_at=campaign.updated_at))
+
+    async def record_step(self, campaign: Campaign, previous_state: str, actor: str, at: dt.datetime) -> None:
+        """The campaign's entry into its state (the event history's campaign steps), with the change."""
+        self.session.add(CampaignStepRow(
+            tenant_id=self.tenant_id, step_id=new_id(), campaign_id=campaign.campaign_id, state=str(campaign.state),
+            previous_state=previous_state, actor=actor, reason=campaign.rejection_reason
+            if campaign.state is CampaignState.REJECTED else "", occurred_at=at))
 
     async def audience_page(self, audience: CampaignAudience, selection: Selection | None, after: str, limit: int
                             ) -> list[tuple[str, dict]]:

@@ -5,15 +5,16 @@ import datetime as dt
 import orjson
 from sqlalchemy import and_, or_, select, update
 
-from server.domain.insights.feed import FeedItem, Interaction
+from server.domain.insights.feed import FeedItem, Interaction, Origin
 from server.store.keyset import keyset_page
 from server.store.models import FeedInteractionRow, FeedItemRow
 from server.store.repositories.base import TenantRepository
 from server.store.types import sqlite_datetime_text
 
 _POSTGRES_INSERT = """
-INSERT INTO feed_items (tenant_id, feed_item_id, customer_id, insight_name, period, created_at, expires_at, payload)
-SELECT $1, t.feed_item_id, t.customer_id, t.insight_name, t.period, t.created_at, t.expires_at, t.payload::json
+INSERT INTO feed_items (tenant_id, feed_item_id, customer_id, insight_name, period, created_at, expires_at, payload,
+                        origin)
+SELECT $1, t.feed_item_id, t.customer_id, t.insight_name, t.period, t.created_at, t.expires_at, t.payload::json, $9
 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[])
      AS t(feed_item_id, customer_id, insight_name, period, created_at, expires_at, payload)
 ON CONFLICT (tenant_id, customer_id, insight_name, period) DO NOTHING
@@ -21,8 +22,9 @@ RETURNING feed_item_id
 """
 
 _SQLITE_INSERT = """
-INSERT INTO feed_items (tenant_id, feed_item_id, customer_id, insight_name, period, created_at, expires_at, payload)
-SELECT ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value -> 6
+INSERT INTO feed_items (tenant_id, feed_item_id, customer_id, insight_name, period, created_at, expires_at, payload,
+                        origin)
+SELECT ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value -> 6, ?
 FROM json_each(?) AS j WHERE true
 ON CONFLICT (tenant_id, customer_id, insight_name, period) DO NOTHING
 RETURNING feed_item_id
@@ -36,9 +38,9 @@ def _to_domain(row: FeedItemRow) -> FeedItem:
 
 
 class FeedRepository(TenantRepository):
-    async def insert_new(self, items: list[FeedItem]) -> set[str]:
+    async def insert_new(self, items: list[FeedItem], origin: Origin) -> set[str]:
         """Inserts the items whose (customer, insight, period) has none yet: the duplicate check.
-        Returns the ids inserted."""
+        Returns the ids inserted. `origin`: what generated them, kept for the insight history."""
         if not items:
             return set()
         connection = await self.session.connection()  # Core: no ORM bookkeeping for a bulk insert
@@ -48,12 +50,12 @@ class FeedRepository(TenantRepository):
             result = await connection.exec_driver_sql(_POSTGRES_INSERT, (
                 self.tenant_id, [i.feed_item_id for i in items], [i.customer_id for i in items],
                 [i.insight_name for i in items], [i.period for i in items], [i.created_at for i in items],
-                [i.expires_at for i in items], [orjson.dumps(i.payload).decode() for i in items]))
+                [i.expires_at for i in items], [orjson.dumps(i.payload).decode() for i in items], origin.value))
             return {row[0] for row in result}
         # SQLite: the rows as one JSON parameter, so that the statement's text (and the prepared statement
         # sqlite3 caches for it) is the same whatever the number of items. Each payload is a JSON value
         # inside it, taken out as JSON text by `->` (not encoded twice, as a string of JSON).
-        result = await connection.exec_driver_sql(_SQLITE_INSERT, (self.tenant_id, orjson.dumps([
+        result = await connection.exec_driver_sql(_SQLITE_INSERT, (self.tenant_id, origin.value, orjson.dumps([
             [i.feed_item_id, i.customer_id, i.insight_name, i.period, sqlite_datetime_text(i.created_at),
              sqlite_datetime_text(i.expires_at), i.payload] for i in items]).decode()))
         return {row[0] for row in result}

@@ -8,8 +8,9 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 
+from server.domain.ids import new_id
 from server.domain.triggers.records import Banner, FiringAction, FiringRecord
 from server.domain.triggers.rules import RuleDefinition, RuleStatus, TriggerRule
 from server.domain.triggers.rules_codec import (
@@ -22,7 +23,13 @@ from server.domain.triggers.rules_codec import (
 from server.store.driver import rowcount
 from server.store.keyset import keyset_page
 from server.store.repositories.base import TenantRepository
-from server.store.triggers_models import BannerRow, TriggerFiringRow, TriggerRuleRow, TriggerRuleVersionRow
+from server.store.triggers_models import (
+    BannerEventRow,
+    BannerRow,
+    TriggerFiringRow,
+    TriggerRuleRow,
+    TriggerRuleVersionRow,
+)
 
 
 def _rule(row: TriggerRuleRow) -> TriggerRule:
@@ -195,11 +202,28 @@ class BannersRepository(TenantRepository):
         return [_banner(r) for r in rows]
 
     async def record_impression(self, customer_id: str, banner_id: str, at: dt.datetime) -> bool:
-        return await self._count(customer_id, banner_id, impressions=BannerRow.impressions + 1,
-                                 first_seen_at=func.coalesce(BannerRow.first_seen_at, at))
+        counted = await self._count(customer_id, banner_id, impressions=BannerRow.impressions + 1,
+                                    first_seen_at=func.coalesce(BannerRow.first_seen_at, at))
+        if counted:
+            await self._record_event("IMPRESSION", banner_id, at)
+        return counted
 
     async def record_click(self, customer_id: str, banner_id: str, at: dt.datetime) -> bool:
-        return await self._count(customer_id, banner_id, clicks=BannerRow.clicks + 1, last_clicked_at=at)
+        counted = await self._count(customer_id, banner_id, clicks=BannerRow.clicks + 1, last_clicked_at=at)
+        if counted:
+            await self._record_event("CLICK", banner_id, at)
+        return counted
+
+    async def _record_event(self, kind: str, banner_id: str, at: dt.datetime) -> None:
+        """The impression or click as a row of its own (the event history's), in the count's transaction,
+        with the banner's customer, rule and firing copied from it."""
+        await self.session.execute(insert(BannerEventRow).from_select(
+            ["tenant_id", "event_id", "kind", "banner_id", "customer_id", "rule_id", "version", "firing_id",
+             "occurred_at"],
+            select(BannerRow.tenant_id, literal(new_id()), literal(kind), BannerRow.banner_id, BannerRow.customer_id,
+                   BannerRow.rule_id, BannerRow.version, BannerRow.firing_id,
+                   literal(at, BannerEventRow.occurred_at.type))
+            .where(BannerRow.tenant_id == self.tenant_id, BannerRow.banner_id == banner_id)))
 
     async def _count(self, customer_id: str, banner_id: str, **values: Any) -> bool:
         result = await self.session.execute(update(BannerRow).where(

@@ -22,23 +22,24 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from engage.engagement.v1 import engagement_service_pb2 as engage_dot_engagement_dot_v1_dot_engagement__service__pb2
 from engage.type.v1 import date_pb2 as engage_dot_type_dot_v1_dot_date__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'engage/reporting/v1/event_history.proto\x12\x13\x65ngage.reporting.v1\x1a\x19\x65ngage/type/v1/date.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x01\n\x0f\x45ventHistoryRow\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.engage.reporting.v1.EventKind\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12.\n\noccur_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\"\xcb\x01\n\x17ListEventHistoryRequest\x12-\n\x05kinds\x18\x01 \x03(\x0e\x32\x1e.engage.reporting.v1.EventKind\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x33\n\x10occur_date_range\x18\x03 \x01(\x0b\x32\x19.engage.type.v1.DateRange\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"g\n\x18ListEventHistoryResponse\x12\x32\n\x04rows\x18\x01 \x03(\x0b\x32$.engage.reporting.v1.EventHistoryRow\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xd6\x01\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45VENT_KIND_DELIVERY\x10\x01\x12 \n\x1c\x45VENT_KIND_BANNER_IMPRESSION\x10\x02\x12\x1b\n\x17\x45VENT_KIND_BANNER_CLICK\x10\x03\x12\x1a\n\x16\x45VENT_KIND_RULE_FIRING\x10\x04\x12\x1c\n\x18\x45VENT_KIND_CAMPAIGN_STEP\x10\x05\x12\x1b\n\x17\x45VENT_KIND_JOURNEY_STEP\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'engage/reporting/v1/event_history.proto\x12\x13\x65ngage.reporting.v1\x1a-engage/engagement/v1/engagement_service.proto\x1a\x19\x65ngage/type/v1/date.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x08\n\x0f\x45ventHistoryRow\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.engage.reporting.v1.EventKind\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12.\n\noccur_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12.\n\x07\x63hannel\x18\x05 \x01(\x0e\x32\x1d.engage.engagement.v1.Channel\x12\x10\n\x08provider\x18\x06 \x01(\t\x12;\n\x0e\x64\x65livery_state\x18\x07 \x01(\x0e\x32#.engage.engagement.v1.DeliveryState\x12\x1b\n\x13\x65ngagement_event_id\x18\x08 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\t \x01(\t\x12\x10\n\x08\x61ttempts\x18\n \x01(\x05\x12-\n\tsend_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64\x65liver_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nerror_code\x18\x0e \x01(\t\x12\x15\n\rerror_message\x18\x0f \x01(\t\x12\x13\n\x0bskip_reason\x18\x10 \x01(\t\x12\x15\n\rfallback_step\x18\x11 \x01(\x05\x12?\n\x0e\x66\x61llback_state\x18\x12 \x01(\x0e\x32\'.engage.engagement.v1.FallbackStepState\x12\x11\n\tbanner_id\x18\x13 \x01(\t\x12\x0f\n\x07rule_id\x18\x14 \x01(\t\x12\x14\n\x0crule_version\x18\x15 \x01(\x05\x12\x11\n\tfiring_id\x18\x16 \x01(\t\x12\x12\n\naccount_id\x18\x17 \x01(\t\x12\x16\n\x0etransaction_id\x18\x18 \x01(\t\x12<\n\x0e\x63\x61mpaign_state\x18\x19 \x01(\x0e\x32$.engage.engagement.v1.Campaign.State\x12\x45\n\x17previous_campaign_state\x18\x1a \x01(\x0e\x32$.engage.engagement.v1.Campaign.State\x12\r\n\x05\x61\x63tor\x18\x1b \x01(\t\x12\x0e\n\x06reason\x18\x1c \x01(\t\x12\x12\n\njourney_id\x18\x1d \x01(\t\x12\x17\n\x0fjourney_version\x18\x1e \x01(\x05\x12\x1b\n\x13journey_instance_id\x18\x1f \x01(\t\x12\x11\n\tfrom_step\x18  \x01(\t\x12\x0f\n\x07to_step\x18! \x01(\t\x12\x19\n\x11handed_to_journey\x18\" \x01(\t\"\x91\x03\n\x17ListEventHistoryRequest\x12-\n\x05kinds\x18\x01 \x03(\x0e\x32\x1e.engage.reporting.v1.EventKind\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x33\n\x10occur_date_range\x18\x03 \x01(\x0b\x32\x19.engage.type.v1.DateRange\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\x12<\n\x0f\x64\x65livery_states\x18\x07 \x03(\x0e\x32#.engage.engagement.v1.DeliveryState\x12/\n\x08\x63hannels\x18\x08 \x03(\x0e\x32\x1d.engage.engagement.v1.Channel\x12\x13\n\x0b\x63\x61mpaign_id\x18\t \x01(\t\x12\x0f\n\x07rule_id\x18\n \x01(\t\x12\x1b\n\x13\x65ngagement_event_id\x18\x0b \x01(\t\x12\x12\n\njourney_id\x18\x0c \x01(\t\"g\n\x18ListEventHistoryResponse\x12\x32\n\x04rows\x18\x01 \x03(\x0b\x32$.engage.reporting.v1.EventHistoryRow\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xd6\x01\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45VENT_KIND_DELIVERY\x10\x01\x12 \n\x1c\x45VENT_KIND_BANNER_IMPRESSION\x10\x02\x12\x1b\n\x17\x45VENT_KIND_BANNER_CLICK\x10\x03\x12\x1a\n\x16\x45VENT_KIND_RULE_FIRING\x10\x04\x12\x1c\n\x18\x45VENT_KIND_CAMPAIGN_STEP\x10\x05\x12\x1b\n\x17\x45VENT_KIND_JOURNEY_STEP\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'engage.reporting.v1.event_history_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVENTKIND']._serialized_start=589
-  _globals['_EVENTKIND']._serialized_end=803
-  _globals['_EVENTHISTORYROW']._serialized_start=125
-  _globals['_EVENTHISTORYROW']._serialized_end=275
-  _globals['_LISTEVENTHISTORYREQUEST']._serialized_start=278
-  _globals['_LISTEVENTHISTORYREQUEST']._serialized_end=481
-  _globals['_LISTEVENTHISTORYRESPONSE']._serialized_start=483
-  _globals['_LISTEVENTHISTORYRESPONSE']._serialized_end=586
+  _globals['_EVENTKIND']._serialized_start=1749
+  _globals['_EVENTKIND']._serialized_end=1963
+  _globals['_EVENTHISTORYROW']._serialized_start=172
+  _globals['_EVENTHISTORYROW']._serialized_end=1237
+  _globals['_LISTEVENTHISTORYREQUEST']._serialized_start=1240
+  _globals['_LISTEVENTHISTORYREQUEST']._serialized_end=1641
+  _globals['_LISTEVENTHISTORYRESPONSE']._serialized_start=1643
+  _globals['_LISTEVENTHISTORYRESPONSE']._serialized_end=1746
 # @@protoc_insertion_point(module_scope)

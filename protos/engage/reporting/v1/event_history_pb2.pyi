@@ -4,6 +4,7 @@ isort:skip_file
 """
 
 from collections import abc as _abc
+from engage.engagement.v1 import engagement_service_pb2 as _engagement_service_pb2
 from engage.type.v1 import date_pb2 as _date_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -35,12 +36,16 @@ class _EventKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventKind.V
     EVENT_KIND_RULE_FIRING: _EventKind.ValueType  # 4
     """A trigger rule fired for a customer's account."""
     EVENT_KIND_CAMPAIGN_STEP: _EventKind.ValueType  # 5
-    """A campaign moved a step: created, submitted, approved, rejected, started, finished."""
+    """A campaign entered a state: created (pending approval or scheduled), approved (scheduled), rejected,
+    started (running), finished (completed) or cancelled.
+    """
     EVENT_KIND_JOURNEY_STEP: _EventKind.ValueType  # 6
     """A customer's journey instance moved from one step to the next."""
 
 class EventKind(_EventKind, metaclass=_EventKindEnumTypeWrapper):
-    """What kind of thing happened."""
+    """What kind of thing happened. The numbers order events of one instant (kind comes after occur_time
+    in the view's order).
+    """
 
 EVENT_KIND_UNSPECIFIED: EventKind.ValueType  # 0
 EVENT_KIND_DELIVERY: EventKind.ValueType  # 1
@@ -50,14 +55,18 @@ EVENT_KIND_BANNER_CLICK: EventKind.ValueType  # 3
 EVENT_KIND_RULE_FIRING: EventKind.ValueType  # 4
 """A trigger rule fired for a customer's account."""
 EVENT_KIND_CAMPAIGN_STEP: EventKind.ValueType  # 5
-"""A campaign moved a step: created, submitted, approved, rejected, started, finished."""
+"""A campaign entered a state: created (pending approval or scheduled), approved (scheduled), rejected,
+started (running), finished (completed) or cancelled.
+"""
 EVENT_KIND_JOURNEY_STEP: EventKind.ValueType  # 6
 """A customer's journey instance moved from one step to the next."""
 Global___EventKind: _TypeAlias = EventKind  # noqa: Y015
 
 @_typing.final
 class EventHistoryRow(_message.Message):
-    """One thing that happened. Columns that do not apply to a kind are empty."""
+    """One thing that happened: flat, typed columns; those that do not apply to a kind are empty (0, "",
+    unset). Column by column: docs/reporting.md#event-history.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -65,13 +74,102 @@ class EventHistoryRow(_message.Message):
     EVENT_ID_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    PROVIDER_FIELD_NUMBER: _builtins.int
+    DELIVERY_STATE_FIELD_NUMBER: _builtins.int
+    ENGAGEMENT_EVENT_ID_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    SEND_TIME_FIELD_NUMBER: _builtins.int
+    DELIVER_TIME_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    ERROR_CODE_FIELD_NUMBER: _builtins.int
+    ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
+    SKIP_REASON_FIELD_NUMBER: _builtins.int
+    FALLBACK_STEP_FIELD_NUMBER: _builtins.int
+    FALLBACK_STATE_FIELD_NUMBER: _builtins.int
+    BANNER_ID_FIELD_NUMBER: _builtins.int
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    RULE_VERSION_FIELD_NUMBER: _builtins.int
+    FIRING_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_STATE_FIELD_NUMBER: _builtins.int
+    PREVIOUS_CAMPAIGN_STATE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    JOURNEY_ID_FIELD_NUMBER: _builtins.int
+    JOURNEY_VERSION_FIELD_NUMBER: _builtins.int
+    JOURNEY_INSTANCE_ID_FIELD_NUMBER: _builtins.int
+    FROM_STEP_FIELD_NUMBER: _builtins.int
+    TO_STEP_FIELD_NUMBER: _builtins.int
+    HANDED_TO_JOURNEY_FIELD_NUMBER: _builtins.int
     kind: Global___EventKind.ValueType
     event_id: _builtins.str
-    """Unique within the tenant and kind: the delivery, impression, click, firing or step id."""
+    """Unique within the tenant and kind: the delivery id, impression or click id, firing id, campaign
+    step id, or `{journey instance id}:{route number}`.
+    """
     customer_id: _builtins.str
     """Empty for campaign steps."""
+    channel: _engagement_service_pb2.Channel.ValueType
+    """Deliveries."""
+    provider: _builtins.str
+    """e.g. "smtp", "twilio", "fcm"; empty until a channel configuration was chosen."""
+    delivery_state: _engagement_service_pb2.DeliveryState.ValueType
+    """The delivery's state now."""
+    engagement_event_id: _builtins.str
+    """The engagement event (`events/{id}`) the delivery sent, as a bare id; "otp" for a one-time password."""
+    campaign_id: _builtins.str
+    """Deliveries and campaign steps: the campaign (bare id); empty for a delivery not of a campaign."""
+    attempts: _builtins.int
+    error_code: _builtins.str
+    """The last error: our code or the provider's (docs/services/engagement.md#delivery-errors)."""
+    error_message: _builtins.str
+    skip_reason: _builtins.str
+    """Why it was not sent (SKIPPED), e.g. OPTED_OUT, NO_ADDRESS, FALLBACK_NOT_NEEDED."""
+    fallback_step: _builtins.int
+    """Its 1-based step in a fallback chain; 0 when not in one."""
+    fallback_state: _engagement_service_pb2.FallbackStepState.ValueType
+    banner_id: _builtins.str
+    """Banner impressions and clicks."""
+    rule_id: _builtins.str
+    """Rule firings, and banners a rule made: the rule (bare id) and its version."""
+    rule_version: _builtins.int
+    firing_id: _builtins.str
+    """Rule firings: the firing's own id (= event_id); banners: the firing that made the banner."""
+    account_id: _builtins.str
+    """Rule firings: the account the rule was evaluated on, and the posting that fired it (empty for a
+    daily re-check).
+    """
+    transaction_id: _builtins.str
+    campaign_state: _engagement_service_pb2.Campaign.State.ValueType
+    """Campaign steps: the state entered and the state left (unset for the creation)."""
+    previous_campaign_state: _engagement_service_pb2.Campaign.State.ValueType
+    actor: _builtins.str
+    """Who moved it: the token's subject (creator, approver, canceller); empty for the worker's run."""
+    reason: _builtins.str
+    """A rejection's reason."""
+    journey_id: _builtins.str
+    """Journey steps."""
+    journey_version: _builtins.int
+    journey_instance_id: _builtins.str
+    from_step: _builtins.str
+    to_step: _builtins.str
+    """The step moved to; empty when the instance was handed to another journey."""
+    handed_to_journey: _builtins.str
+    """The journey the instance was handed to, if it was."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """Deliveries: when the delivery was created (queued); others: when it happened."""
+
+    @_builtins.property
+    def send_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def deliver_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When the delivery's row last changed (its state, an attempt, a receipt)."""
+
     def __init__(
         self,
         *,
@@ -79,10 +177,40 @@ class EventHistoryRow(_message.Message):
         event_id: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         customer_id: _builtins.str = ...,
+        channel: _engagement_service_pb2.Channel.ValueType = ...,
+        provider: _builtins.str = ...,
+        delivery_state: _engagement_service_pb2.DeliveryState.ValueType = ...,
+        engagement_event_id: _builtins.str = ...,
+        campaign_id: _builtins.str = ...,
+        attempts: _builtins.int = ...,
+        send_time: _timestamp_pb2.Timestamp | None = ...,
+        deliver_time: _timestamp_pb2.Timestamp | None = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+        error_code: _builtins.str = ...,
+        error_message: _builtins.str = ...,
+        skip_reason: _builtins.str = ...,
+        fallback_step: _builtins.int = ...,
+        fallback_state: _engagement_service_pb2.FallbackStepState.ValueType = ...,
+        banner_id: _builtins.str = ...,
+        rule_id: _builtins.str = ...,
+        rule_version: _builtins.int = ...,
+        firing_id: _builtins.str = ...,
+        account_id: _builtins.str = ...,
+        transaction_id: _builtins.str = ...,
+        campaign_state: _engagement_service_pb2.Campaign.State.ValueType = ...,
+        previous_campaign_state: _engagement_service_pb2.Campaign.State.ValueType = ...,
+        actor: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        journey_id: _builtins.str = ...,
+        journey_version: _builtins.int = ...,
+        journey_instance_id: _builtins.str = ...,
+        from_step: _builtins.str = ...,
+        to_step: _builtins.str = ...,
+        handed_to_journey: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deliver_time", b"deliver_time", "occur_time", b"occur_time", "send_time", b"send_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "event_id", b"event_id", "kind", b"kind", "occur_time", b"occur_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "actor", b"actor", "attempts", b"attempts", "banner_id", b"banner_id", "campaign_id", b"campaign_id", "campaign_state", b"campaign_state", "channel", b"channel", "customer_id", b"customer_id", "deliver_time", b"deliver_time", "delivery_state", b"delivery_state", "engagement_event_id", b"engagement_event_id", "error_code", b"error_code", "error_message", b"error_message", "event_id", b"event_id", "fallback_state", b"fallback_state", "fallback_step", b"fallback_step", "firing_id", b"firing_id", "from_step", b"from_step", "handed_to_journey", b"handed_to_journey", "journey_id", b"journey_id", "journey_instance_id", b"journey_instance_id", "journey_version", b"journey_version", "kind", b"kind", "occur_time", b"occur_time", "previous_campaign_state", b"previous_campaign_state", "provider", b"provider", "reason", b"reason", "rule_id", b"rule_id", "rule_version", b"rule_version", "send_time", b"send_time", "skip_reason", b"skip_reason", "to_step", b"to_step", "transaction_id", b"transaction_id", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -90,7 +218,9 @@ Global___EventHistoryRow: _TypeAlias = EventHistoryRow  # noqa: Y015
 
 @_typing.final
 class ListEventHistoryRequest(_message.Message):
-    """Lists the tenant's event history; every filter is optional and they combine (AND)."""
+    """Lists the tenant's event history, ordered by (occur_time, kind, event_id); every filter is optional
+    and they combine (AND). A filter on a column only some kinds have keeps only those kinds.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -100,12 +230,28 @@ class ListEventHistoryRequest(_message.Message):
     ORDER_BY_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    DELIVERY_STATES_FIELD_NUMBER: _builtins.int
+    CHANNELS_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    ENGAGEMENT_EVENT_ID_FIELD_NUMBER: _builtins.int
+    JOURNEY_ID_FIELD_NUMBER: _builtins.int
     customer_id: _builtins.str
     order_by: _builtins.str
-    """"occur_time" (oldest first, the default) or "occur_time desc"."""
+    """"occur_time" (oldest first, the default) or "occur_time desc"; anything else is INVALID_ORDER_BY.
+    A page token belongs to its order: one from the other order is INVALID_PAGE_TOKEN.
+    """
     page_size: _builtins.int
     """At most 1000; 0 means 100."""
     page_token: _builtins.str
+    campaign_id: _builtins.str
+    """Deliveries and campaign steps of this campaign (bare id)."""
+    rule_id: _builtins.str
+    """Rule firings and banner impressions and clicks of this rule (bare id)."""
+    engagement_event_id: _builtins.str
+    """Deliveries of this engagement event (bare id)."""
+    journey_id: _builtins.str
+    """Journey steps of this journey."""
     @_builtins.property
     def kinds(self) -> _containers.RepeatedScalarFieldContainer[Global___EventKind.ValueType]:
         """Empty: every kind."""
@@ -113,6 +259,14 @@ class ListEventHistoryRequest(_message.Message):
     @_builtins.property
     def occur_date_range(self) -> _date_pb2.DateRange:
         """Only events on these dates (the tenant's time zone)."""
+
+    @_builtins.property
+    def delivery_states(self) -> _containers.RepeatedScalarFieldContainer[_engagement_service_pb2.DeliveryState.ValueType]:
+        """Deliveries only, in any of these states (e.g. FAILED, DEAD_LETTER, SKIPPED: what went wrong)."""
+
+    @_builtins.property
+    def channels(self) -> _containers.RepeatedScalarFieldContainer[_engagement_service_pb2.Channel.ValueType]:
+        """Deliveries only, through any of these channels."""
 
     def __init__(
         self,
@@ -123,10 +277,16 @@ class ListEventHistoryRequest(_message.Message):
         order_by: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        delivery_states: _abc.Iterable[_engagement_service_pb2.DeliveryState.ValueType] | None = ...,
+        channels: _abc.Iterable[_engagement_service_pb2.Channel.ValueType] | None = ...,
+        campaign_id: _builtins.str = ...,
+        rule_id: _builtins.str = ...,
+        engagement_event_id: _builtins.str = ...,
+        journey_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_date_range", b"occur_date_range"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "kinds", b"kinds", "occur_date_range", b"occur_date_range", "order_by", b"order_by", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "channels", b"channels", "customer_id", b"customer_id", "delivery_states", b"delivery_states", "engagement_event_id", b"engagement_event_id", "journey_id", b"journey_id", "kinds", b"kinds", "occur_date_range", b"occur_date_range", "order_by", b"order_by", "page_size", b"page_size", "page_token", b"page_token", "rule_id", b"rule_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

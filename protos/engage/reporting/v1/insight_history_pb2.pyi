@@ -28,10 +28,11 @@ class _InsightOrigin:
 class _InsightOriginEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_InsightOrigin.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     INSIGHT_ORIGIN_UNSPECIFIED: _InsightOrigin.ValueType  # 0
+    """Not recorded: a scheduled insight generated before origins were recorded (migration 0025)."""
     INSIGHT_ORIGIN_SCHEDULE: _InsightOrigin.ValueType  # 1
     """A scheduled (monthly, daily, ...) batch evaluation."""
     INSIGHT_ORIGIN_EVENT: _InsightOrigin.ValueType  # 2
-    """An event (an ingested transaction or balance) triggered it."""
+    """An event (an ingested posting: an event-driven insight or a goal milestone) triggered it."""
     INSIGHT_ORIGIN_ON_DEMAND: _InsightOrigin.ValueType  # 3
     """TriggerInsight, on demand."""
 
@@ -39,10 +40,11 @@ class InsightOrigin(_InsightOrigin, metaclass=_InsightOriginEnumTypeWrapper):
     """How an insight came to be generated."""
 
 INSIGHT_ORIGIN_UNSPECIFIED: InsightOrigin.ValueType  # 0
+"""Not recorded: a scheduled insight generated before origins were recorded (migration 0025)."""
 INSIGHT_ORIGIN_SCHEDULE: InsightOrigin.ValueType  # 1
 """A scheduled (monthly, daily, ...) batch evaluation."""
 INSIGHT_ORIGIN_EVENT: InsightOrigin.ValueType  # 2
-"""An event (an ingested transaction or balance) triggered it."""
+"""An event (an ingested posting: an event-driven insight or a goal milestone) triggered it."""
 INSIGHT_ORIGIN_ON_DEMAND: InsightOrigin.ValueType  # 3
 """TriggerInsight, on demand."""
 Global___InsightOrigin: _TypeAlias = InsightOrigin  # noqa: Y015
@@ -112,7 +114,7 @@ class InsightHistoryRow(_message.Message):
     feed_item_id: _builtins.str
     """The feed item."""
     insight: _builtins.str
-    """The insight definition, e.g. "insights/low-balance"."""
+    """The insight definition's name, e.g. "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE"."""
     origin: Global___InsightOrigin.ValueType
     period: _builtins.str
     """The frequency period it was generated for (its duplicate-check key), e.g. "2026-01"."""
@@ -160,12 +162,14 @@ class ListInsightHistoryRequest(_message.Message):
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     customer_id: _builtins.str
     insight: _builtins.str
-    """e.g. "insights/low-balance"."""
+    """An insight definition's name, e.g. "SAVINGS_INCREASED_COMPARED_TO_YOUR_AVERAGE"."""
     origin: Global___InsightOrigin.ValueType
     interaction: Global___InteractionKind.ValueType
     """Only insights with at least one interaction of this kind."""
     order_by: _builtins.str
-    """"create_time" (oldest first, the default) or "create_time desc"."""
+    """"create_time" (oldest first, the default) or "create_time desc"; anything else is INVALID_ORDER_BY.
+    A page token belongs to its order: one from the other order is INVALID_PAGE_TOKEN.
+    """
     page_size: _builtins.int
     """At most 1000; 0 means 100."""
     page_token: _builtins.str

@@ -1,0 +1,64 @@
+"""Read-side query of the insight history view (server.domain.reporting.insight_history): the tenant's
+feed items in time order with their interactions, one keyset page at a time. Core rows, no ORM objects:
+an export reads millions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import exists, select
+
+from server.domain.goals.reports import Period
+from server.domain.reporting.insight_history import InsightHistoryFilter, InsightHistoryLine, InteractionLine
+from server.store.keyset import keyset_page
+from server.store.models import FeedInteractionRow, FeedItemRow
+from server.store.repositories.base import TenantRepository
+
+_ITEM_COLUMNS = (FeedItemRow.customer_id, FeedItemRow.feed_item_id, FeedItemRow.insight_name, FeedItemRow.origin,
+                 FeedItemRow.period, FeedItemRow.created_at, FeedItemRow.expires_at)
+
+
+class InsightHistoryRepository(TenantRepository):
+    async def page(self, wanted: InsightHistoryFilter, created: Period, after: tuple[dt.datetime, str] | None,
+                   limit: int) -> list[InsightHistoryLine]:
+        """By creation time (the item id breaks a tie), oldest or newest first; two queries a page."""
+        items = FeedItemRow.__table__
+        query = select(*_ITEM_COLUMNS).where(FeedItemRow.tenant_id == self.tenant_id)
+        if created.start is not None:
+            query = query.where(FeedItemRow.created_at >= created.start)
+        if created.end is not None:
+            query = query.where(FeedItemRow.created_at < created.end)
+        if wanted.customer_id:
+            query = query.where(FeedItemRow.customer_id == wanted.customer_id)
+        if wanted.insight_name:
+            query = query.where(FeedItemRow.insight_name == wanted.insight_name)
+        if wanted.origin:
+            query = query.where(FeedItemRow.origin == wanted.origin)
+        if wanted.interaction:
+            query = query.where(exists().where(
+                FeedInteractionRow.tenant_id == self.tenant_id,
+                FeedInteractionRow.feed_item_id == items.c.feed_item_id,
+                FeedInteractionRow.interaction == wanted.interaction))
+        rows = (await self.session.execute(keyset_page(
+            query, [FeedItemRow.created_at, FeedItemRow.feed_item_id], after, limit,
+            descending=wanted.newest_first))).all()
+        interactions = await self._interactions([row.feed_item_id for row in rows])
+        return [InsightHistoryLine(
+            customer_id=row.customer_id, feed_item_id=row.feed_item_id, insight_name=row.insight_name,
+            origin=row.origin or "", period=row.period, created_at=row.created_at, expires_at=row.expires_at,
+            interactions=tuple(interactions.get(row.feed_item_id, ()))) for row in rows]
+
+    async def _interactions(self, feed_item_ids: list[str]) -> dict[str, list[InteractionLine]]:
+        """Each item's interactions, oldest first (their numbering breaks a tie)."""
+        if not feed_item_ids:
+            return {}
+        rows = await self.session.execute(
+            select(FeedInteractionRow.feed_item_id, FeedInteractionRow.interaction, FeedInteractionRow.created_at)
+            .where(FeedInteractionRow.tenant_id == self.tenant_id,
+                   self.one_of(FeedInteractionRow.feed_item_id, feed_item_ids))
+            .order_by(FeedInteractionRow.created_at, FeedInteractionRow.interaction_id))
+        found: dict[str, list[InteractionLine]] = defaultdict(list)
+        for feed_item_id, interaction, at in rows:
+            found[feed_item_id].append(InteractionLine(interaction, at))
+        return found
