@@ -3,9 +3,6 @@ an amount and a `currency` column, enums by name."""
 
 from __future__ import annotations
 
-from operator import attrgetter
-from typing import Any
-
 from server.domain.goals.reports import GoalReportLine, HistoryReportLine, TransferReportLine
 from server.domain.reporting.export_columns import Column, ColumnKind, ExportTable
 
@@ -13,41 +10,42 @@ TEXT, TIMESTAMP, DATE = ColumnKind.TEXT, ColumnKind.TIMESTAMP, ColumnKind.DATE
 AMOUNT, DECIMAL, LIST, MAP = ColumnKind.AMOUNT, ColumnKind.DECIMAL, ColumnKind.LIST, ColumnKind.MAP
 
 
-def _texts(kind: ColumnKind, *names: str) -> list[Column[Any]]:
-    return [Column(name, kind, attrgetter(name)) for name in names]
+def _texts(kind: ColumnKind, *names: str) -> list[Column]:
+    """Columns named as the line's attributes."""
+    return [Column(name, kind, name) for name in names]
 
 
 GOALS: ExportTable[GoalReportLine] = ExportTable("goals", (
     *_texts(TEXT, "customer_id", "account_id", "goal_id"),
-    Column("display_name", TEXT, attrgetter("name")),
-    Column("category", TEXT, attrgetter("category")),
-    Column("target", AMOUNT, attrgetter("target")),
-    Column("saved", AMOUNT, attrgetter("saved")),
-    Column("currency", TEXT, attrgetter("currency")),
-    Column("percent", DECIMAL, attrgetter("percent")),
-    Column("state", TEXT, attrgetter("status")),
-    Column("create_time", TIMESTAMP, attrgetter("created_at")),
-    Column("achieve_time", TIMESTAMP, attrgetter("achieved_at")),
-    Column("archive_time", TIMESTAMP, attrgetter("archived_at")),
-    Column("target_date", DATE, attrgetter("target_date")),
-    Column("milestones_reached", LIST, attrgetter("milestones_reached")),
+    Column("display_name", TEXT, "name"),
+    Column("category", TEXT, "category"),
+    Column("target", AMOUNT, "target"),
+    Column("saved", AMOUNT, "saved"),
+    Column("currency", TEXT, "currency"),
+    Column("percent", DECIMAL, "percent"),
+    Column("state", TEXT, "status"),
+    Column("create_time", TIMESTAMP, "created_at"),
+    Column("achieve_time", TIMESTAMP, "achieved_at"),
+    Column("archive_time", TIMESTAMP, "archived_at"),
+    Column("target_date", DATE, "target_date"),
+    Column("milestones_reached", LIST, "milestones_reached"),
 ))
 
 CUSTOMER_HISTORY: ExportTable[HistoryReportLine] = ExportTable("customer-history", (
     *_texts(TEXT, "customer_id", "entry_id", "kind", "actor", "actor_id"),
-    Column("create_time", TIMESTAMP, attrgetter("at")),
+    Column("create_time", TIMESTAMP, "at"),
     *_texts(TEXT, "goal_id", "resource"),
     *_texts(MAP, "before", "after"),
 ))
 
 TRANSFERS: ExportTable[TransferReportLine] = ExportTable("transfers", (
     *_texts(TEXT, "customer_id", "goal_id"),
-    Column("funding_programme_id", TEXT, attrgetter("programme_id")),
+    Column("funding_programme_id", TEXT, "programme_id"),
     *_texts(TEXT, "transfer_id", "kind", "actor"),
-    Column("event_time", TIMESTAMP, attrgetter("at")),
-    Column("programme_state", TEXT, attrgetter("programme_status")),
-    Column("amount", AMOUNT, attrgetter("amount")),
+    Column("event_time", TIMESTAMP, "at"),
+    Column("programme_state", TEXT, "programme_status"),
+    Column("amount", AMOUNT, "amount"),
     *_texts(TEXT, "currency", "source_account_id", "target_account_id"),
-    Column("transfer_state", TEXT, attrgetter("transfer_status")),
+    Column("transfer_state", TEXT, "transfer_status"),
     *_texts(TEXT, "period_key", "failure_reason", "transaction_id"),
 ))

@@ -5,6 +5,8 @@ after it: passed back, the export goes on from there."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -74,14 +76,26 @@ class ExportService:
         total = await source.count(caller) if source.count is not None else 0
         encode = _ENCODERS[export_format]
         header = not resume_token
+        found = await source.page(caller, page)
         while True:
-            found = await source.page(caller, page)
-            yield ExportChunk(encode(source.table, found.items, header), len(found.items), found.next_page_token,
-                              total)
-            if not found.next_page_token:
+            # The next page is read while this one is formatted and sent: the database's time then overlaps
+            # ours. One page ahead at most, so the memory stays two pages.
+            following = asyncio.ensure_future(source.page(caller, self._page(
+                source, rows_per_chunk, found.next_page_token))) if found.next_page_token else None
+            await asyncio.sleep(0)  # lets it send its query before this page's formatting holds the loop
+            try:
+                yield ExportChunk(encode(source.table, found.items, header), len(found.items),
+                                  found.next_page_token, total)
+            except BaseException:
+                if following is not None:
+                    following.cancel()
+                    with contextlib.suppress(BaseException):
+                        await following
+                raise
+            if following is None:
                 return
             header = False
-            page = self._page(source, rows_per_chunk, found.next_page_token)
+            found = await following
 
     @staticmethod
     def _page(source: ExportSource[Any], size: int, token: str) -> PageRequest:

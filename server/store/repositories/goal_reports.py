@@ -64,7 +64,10 @@ class GoalReportsRepository(TenantRepository):
                       limit: int) -> list[HistoryReportLine]:
         """Oldest first (the entry id breaks a tie). Columns, not ORM objects: exports read millions of these."""
         h = GoalHistoryRow
-        rows = await self.session.execute(keyset_page(
+        # On the session's connection: a Core result, without the ORM's per-row bookkeeping for a select
+        # of columns.
+        connection = await self.session.connection()
+        rows = await connection.execute(keyset_page(
             select(h.customer_id, h.entry_id, h.kind, h.actor, h.actor_id, h.at, h.goal_id, h.resource, h.before,
                    h.after).where(*self._history_wanted(wanted)), [h.at, h.entry_id], after, limit))
         return [HistoryReportLine(customer_id, entry_id, kind, actor, actor_id, at, goal_id or "", resource,
