@@ -13,13 +13,18 @@ import pytest
 import pytest_asyncio
 
 from server.domain.auth import Caller, Role
+from server.domain.engagement.audience import CampaignAudience
+from server.domain.engagement.entities import Campaign, CampaignState
 from server.domain.errors import InvalidArgument, PermissionDenied
+from server.domain.insights.feed import FeedItem, Origin
 from server.domain.reporting.event_history import EventHistoryFilter, EventKind
 from server.domain.reporting.insight_history import InsightHistoryFilter
+from server.domain.triggers.records import Banner
 from server.services.reporting.event_history import EventHistoryService
 from server.services.reporting.insight_history import InsightHistoryService
 from server.services.tenants import TenantService
 from server.store.db import Database, open_database
+from server.store.uow import UnitOfWork
 from tests.support.history_seed import EVENT_ORDER, INSIGHT_ORDER, T0, seed_history
 
 
@@ -192,3 +197,36 @@ async def test_the_insight_history_filters(database: Database) -> None:
     for changes, expected in INSIGHT_FILTERS:
         lines = await every_insight(view, replace(InsightHistoryFilter(), **changes))
         assert [line.feed_item_id for line in lines] == expected, changes
+
+
+async def test_the_writes_the_views_read(database: Database) -> None:
+    """Where things happen, on each database: a feed item keeps its origin, a banner's impression and
+    click are rows with its rule copied, a campaign's state change is a step."""
+    now = dt.datetime(2026, 4, 1, 8, 0, tzinfo=dt.UTC)
+    async with UnitOfWork(database, "other") as uow:
+        inserted = await uow.feed.insert_new([FeedItem("fi9", "c9", "LARGE_DEPOSIT", "t9", now,
+                                                        now + dt.timedelta(days=30), {"a": 1})], Origin.EVENT)
+        await uow.banners.add_banners([Banner("b9", "c9", "t", "b", "l", "https://bank.example", now,
+                                              now + dt.timedelta(days=1), rule_id="r9", version=4, firing_id="f9")])
+        assert await uow.banners.record_impression("c9", "b9", now)
+        assert await uow.banners.record_click("c9", "b9", now + dt.timedelta(seconds=1))
+        assert not await uow.banners.record_click("c1", "b9", now)  # not the customer's: nothing counted
+        campaign = Campaign("k9", "Spring", "e1", CampaignAudience(customer_ids=("c9",)), None, True,
+                            CampaignState.REJECTED, "lisa", "raj", "too generous", "", 0, 0, now, now)
+        await uow.campaigns.save(campaign)
+        await uow.campaigns.record_step(campaign, "PENDING_APPROVAL", "raj", now)
+        await uow.commit()
+    assert inserted == {"fi9"}
+    other = Caller("other", "warehouse", Role.SERVICE)
+    insights = InsightHistoryService(database)
+    wanted = InsightHistoryFilter(origin="EVENT", customer_id="c9")
+    [item] = (await insights.page(other, wanted, insights.page_request(wanted, 10, ""))).items
+    assert (item.feed_item_id, item.origin) == ("fi9", "EVENT")
+    events = EventHistoryService(database)
+    wanted_events = EventHistoryFilter(occur_dates=(dt.date(2026, 4, 1), None))
+    lines = (await events.page(other, wanted_events, events.page_request(wanted_events, 10, ""))).items
+    assert [(line.kind, line.banner_id or line.campaign_id, line.rule_id, line.rule_version, line.firing_id,
+             line.campaign_state, line.previous_campaign_state, line.actor, line.reason) for line in lines] == [
+        (EventKind.BANNER_IMPRESSION, "b9", "r9", 4, "f9", "", "", "", ""),
+        (EventKind.CAMPAIGN_STEP, "k9", "", 0, "", "REJECTED", "PENDING_APPROVAL", "raj", "too generous"),
+        (EventKind.BANNER_CLICK, "b9", "r9", 4, "f9", "", "", "", "")]
