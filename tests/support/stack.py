@@ -1,5 +1,5 @@
-"""Engage's own processes for the fault tests: `python -m server` answering health, `python -m workers`,
-each stopped (SIGTERM, then SIGKILL) when the test ends. A process's log goes to a file (`log` beside
+"""Engage's own processes for the fault tests: `python -m server` answering health, `python -m workers`
+polling its queue, each stopped (SIGTERM, then SIGKILL) when the test ends. A process's log goes to a file (`log` beside
 it), not a pipe that a talkative process could fill and stall on."""
 
 from __future__ import annotations
@@ -7,15 +7,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import sys
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from grpc_health.v1 import health_pb2
+from redis.asyncio import Redis
 
 from clients.stubs import connect
 from server.embedded_redis import free_port
+from server.queue_status import workers_key
 from tests.conftest import REPO_ROOT
 
 
@@ -78,10 +81,27 @@ async def running_server(env: dict[str, str]) -> AsyncIterator[tuple[EngageProce
         process.log.unlink(missing_ok=True)
 
 
+async def wait_until_polling(worker: EngageProcess, env: dict[str, str], timeout: float = 60.0) -> None:
+    """Until the worker has beaten in Redis, which it does from its first poll of the queue: connected
+    and taking jobs (a loaded machine takes seconds to start one, and a test that cut Redis or counted on
+    it meanwhile tested its start instead)."""
+    redis = Redis.from_url(env["REDIS_URL"])
+    beat = f"{socket.gethostname()}:{worker.pid}"
+    try:
+        async with asyncio.timeout(timeout):
+            while not await redis.hexists(workers_key(env["ENGAGE_QUEUE_NAME"]), beat):
+                assert worker.returncode is None, worker.output()[-3000:]
+                await asyncio.sleep(0.1)
+    finally:
+        await redis.aclose()
+
+
 @contextlib.asynccontextmanager
 async def running_worker(env: dict[str, str]) -> AsyncIterator[EngageProcess]:
+    """`python -m workers`, once it polls its queue."""
     process = await start_process("workers", env)
     try:
+        await wait_until_polling(process, env)
         yield process
     finally:
         await stop_process(process)
