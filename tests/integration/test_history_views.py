@@ -134,6 +134,11 @@ async def test_dates_are_days_in_the_tenants_time_zone(database: Database) -> No
     events = await every_event(EventHistoryService(database), EventHistoryFilter(
         occur_dates=(dt.date(2026, 3, 2), dt.date(2026, 3, 2))), caller=tokyo)
     assert events == [("RULE_FIRING", "f2")]
+    # From the first day there is: in Tokyo it begins before 0001-01-01 in UTC, so the range has no start.
+    since_ever = await every_event(EventHistoryService(database), EventHistoryFilter(
+        occur_dates=(dt.date(1, 1, 1), dt.date(2026, 3, 1))), 100, caller=tokyo)
+    assert since_ever == [(kind, f"tokyo-{event_id}" if kind == "DELIVERY" else event_id)
+                          for kind, event_id in EVENT_ORDER[:-1]]
     view = InsightHistoryService(database)
     wanted = InsightHistoryFilter(create_dates=(dt.date(2026, 3, 1), dt.date(2026, 3, 1)))
     page = await view.page(tokyo, wanted, view.page_request(wanted, 10, ""))

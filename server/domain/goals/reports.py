@@ -37,8 +37,12 @@ class Period:
 
 def local_days(since: dt.date | None, until: dt.date | None, zone: dt.tzinfo) -> Period:
     """The instants of the dates `since` to `until` (both inclusive) in `zone`. The day after 9999-12-31
-    is no date, and nothing comes after it: a range to then has no end."""
-    start = dt.datetime.combine(since, dt.time(), zone).astimezone(dt.UTC) if since else None
+    is no date, and nothing comes after it: a range to then has no end. Nor is there anything before
+    0001-01-01 in UTC, where that day begins in a zone ahead of UTC: a range from then has no start."""
+    try:
+        start = dt.datetime.combine(since, dt.time(), zone).astimezone(dt.UTC) if since else None
+    except OverflowError:
+        start = None
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC) \
         if until and until < dt.date.max else None
     return Period(start, end)
