@@ -80,7 +80,7 @@ async def test_a_page_token_nested_too_deeply_is_invalid(server, tenant, module,
 
 
 # ExportView's views (its oneof), each with its own resume tokens.
-EXPORT_VIEWS = ["goals", "customer_history", "transfers"]
+EXPORT_VIEWS = ["goals", "customer_history", "transfers", "insight_history", "event_history"]
 
 
 @pytest.mark.parametrize("view", EXPORT_VIEWS)

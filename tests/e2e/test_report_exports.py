@@ -186,3 +186,72 @@ async def test_the_progress_bar_shows_on_a_terminal(engagectl, server, services,
     assert shown.exit_code == 0, shown.stdout
     assert f"{HISTORY_ROWS}/{HISTORY_ROWS}" in shown.stdout
     assert len(list(csv.reader(io.StringIO(written.read_text())))) == HISTORY_ROWS + 1
+
+
+async def test_the_history_views_and_metrics_export_as_their_lists_read(server, services, tenant):
+    from engage.reporting.v1 import event_history_pb2, insight_history_pb2, metrics_pb2
+    from tests.support.history_seed import EVENT_ORDER, INSIGHT_ORDER, seed_history
+    from tests.support.metrics_seed import seed_metrics
+
+    await seed_history(services.database, tenant)
+    measured = (await services.tenants.create(f"bank-{tenant}-m")).tenant_id
+    await seed_metrics(services.database, measured)
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "lisa")) as stubs, \
+            server.stubs(server.token(measured, Role.BANK_ADMIN, "lisa")) as measured_stubs:
+        events = await _chunks(stubs, pb.ExportViewRequest(
+            event_history=event_history_pb2.ListEventHistoryRequest(page_size=4), format=pb.EXPORT_FORMAT_JSONL))
+        assert [c.row_count for c in events] == [4, 4, 3]
+        rows = [json.loads(line) for c in events for line in c.data.splitlines()]
+        assert [(r["kind"], r["event_id"]) for r in rows] == EVENT_ORDER
+        failed = next(r for r in rows if r["event_id"] == "d2")
+        assert {k: failed[k] for k in ("occur_time", "customer_id", "channel", "provider", "delivery_state",
+                                       "campaign_id", "attempts", "error_code", "error_message")} == {
+            "occur_time": "2026-03-01T10:00:00Z", "customer_id": "c2", "channel": "SMS", "provider": "twilio",
+            "delivery_state": "FAILED", "campaign_id": "k1", "attempts": 1, "error_code": "21211",
+            "error_message": "invalid number"}
+        # Newest first resumes in its own order; a token of the other order is refused.
+        newest = pb.ExportViewRequest(event_history=event_history_pb2.ListEventHistoryRequest(
+            page_size=5, order_by="occur_time desc"), format=pb.EXPORT_FORMAT_CSV)
+        first = (await _chunks(stubs, newest))[0]
+        newest.resume_token = first.resume_token
+        rest = list(csv.reader(io.StringIO(b"".join(c.data for c in await _chunks(stubs, newest)).decode())))
+        assert [row[1] for row in rest] == [event_id for _, event_id in reversed(EVENT_ORDER)][5:]
+        assert await failure(_chunks(stubs, pb.ExportViewRequest(
+            event_history=event_history_pb2.ListEventHistoryRequest(), format=pb.EXPORT_FORMAT_CSV,
+            resume_token=first.resume_token))) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_PAGE_TOKEN",
+                                                   ["resume_token"])
+
+        insights = b"".join(c.data for c in await _chunks(stubs, pb.ExportViewRequest(
+            insight_history=insight_history_pb2.ListInsightHistoryRequest(), format=pb.EXPORT_FORMAT_CSV)))
+        table = list(csv.DictReader(io.StringIO(insights.decode())))
+        assert [row["feed_item_id"] for row in table] == INSIGHT_ORDER
+        assert (table[0]["origin"], table[0]["interactions"]) == (
+            "SCHEDULE", '["VIEWED 2026-03-01T09:01:00Z","CLICKED 2026-03-01T09:02:00Z"]')
+
+        asked = metrics_pb2.QueryMetricsRequest(dimension=metrics_pb2.METRIC_DIMENSION_CHANNEL,
+                                                date_range={"start_date": {"year": 2026, "month": 1, "day": 1},
+                                                            "end_date": {"year": 2026, "month": 12, "day": 31}})
+        listed = await measured_stubs.reporting.QueryMetrics(asked)
+        exported = [json.loads(line) for c in await _chunks(measured_stubs, pb.ExportViewRequest(
+            metrics=asked, format=pb.EXPORT_FORMAT_JSONL)) for line in c.data.splitlines()]
+        assert [(r["value"], r["generated"], r["delivered"], r["delivery_rate"]) for r in exported] == [
+            (row.value, row.generated, row.delivered, row.delivery_rate) for row in listed.rows]
+        assert listed.rows
+
+
+async def test_engagectl_exports_the_event_history_and_refuses_filters_a_view_has_not(engagectl, server, services,
+                                                                                       tenant):
+    from tests.support.history_seed import seed_history
+
+    await seed_history(services.database, tenant)
+    admin = server.token(tenant, Role.BANK_ADMIN, "lisa")
+    failed = await engagectl("reports", "export", "event-history", "--state", "FAILED", "--state", "SKIPPED",
+                             "--newest-first", "--format", "jsonl", token=admin)
+    assert failed.exit_code == 0, failed.stderr
+    assert [(row["event_id"], row["delivery_state"]) for row in map(json.loads, failed.stdout.splitlines())] == [
+        ("d2", "FAILED"), ("d3", "SKIPPED")]
+    for arguments in (["goals", "--channel", "EMAIL"], ["event-history", "--category", "TRAVEL"],
+                      ["metrics", "--period", "2026-03"], ["goals", "--state", "ACTIVE", "--state", "PAUSED"],
+                      ["insight-history", "--origin", "SOMETIMES"]):
+        refused = await engagectl("reports", "export", *arguments, token=admin)
+        assert refused.exit_code == 2, (arguments, refused.stderr)

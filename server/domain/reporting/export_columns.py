@@ -30,6 +30,8 @@ class Column:
     name: str
     kind: ColumnKind
     attribute: str  # the line's attribute (or property) that holds the value
+    # Turns the attribute's value into the kind's (a tuple of records into a LIST of text, say); None: as is.
+    convert: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +53,12 @@ class ExportTable(Generic[L]):
     def values(self, lines: Sequence[L]) -> list[list[Any]]:
         """The page's values column by column: each format converts a whole column at once."""
         if len(self.columns) == 1:
-            return [list(map(self._row, lines))]
+            convert = self.columns[0].convert
+            return [[convert(value) if convert else value for value in map(self._row, lines)]]
         if not lines:
             return [[] for _ in self.columns]
-        return [list(column) for column in zip(*map(self._row, lines), strict=True)]
+        return [list(values) if column.convert is None else list(map(column.convert, values))
+                for column, values in zip(self.columns, zip(*map(self._row, lines), strict=True), strict=True)]
 
 
 def timestamp_text(instant: dt.datetime | None) -> str:

@@ -10,7 +10,7 @@ import grpc
 
 from engage.reporting.v1 import exports_pb2 as pb
 from server.domain.errors import FieldViolation, InvalidArgument
-from server.domain.pagination import instant_and_text_key
+from server.domain.pagination import instant_and_text_key, page_request
 from server.domain.reporting import export_tables
 from server.rpc.context import current_caller
 from server.rpc.goals.reports import (
@@ -19,8 +19,12 @@ from server.rpc.goals.reports import (
     history_report_filters,
     transfer_report_filters,
 )
+from server.rpc.reporting.event_history import event_history_filter
+from server.rpc.reporting.insight_history import insight_history_filter
+from server.rpc.reporting.metrics import metrics_key, metrics_query
 from server.services.goals.reports import GOALS_REPORT, HISTORY_REPORT, TRANSFERS_REPORT
 from server.services.reporting.exports import ExportFormat, ExportSource, chunk_rows
+from server.services.reporting.metrics import METRICS
 
 if TYPE_CHECKING:
     from server.bootstrap import Services
@@ -37,32 +41,50 @@ def _format(request: pb.ExportViewRequest) -> ExportFormat:
     return found
 
 
-def _source(services: Services, request: pb.ExportViewRequest) -> tuple[ExportSource[Any], int] | None:
-    """The asked view with its filters read, and the rows per chunk its request asks for; None for a view
-    whose service is not built yet."""
+def _source(services: Services, request: pb.ExportViewRequest) -> tuple[ExportSource[Any], int]:
+    """The asked view with its filters read by its List RPC's code, and the rows per chunk asked for (the
+    page_size of the view's request)."""
     view = request.WhichOneof("view")
     reports = services.goal_reports
     if view == "goals":
         goals, created = goal_report_filters(request.goals)
-        return ExportSource(export_tables.GOALS, GOALS_REPORT, goals_key,
+        return ExportSource(export_tables.GOALS, lambda token: page_request(1, token, GOALS_REPORT, goals_key),
                             lambda caller, page: reports.goals(caller, goals, created, page),
                             lambda caller: reports.count_goals(caller, goals, created)), request.goals.page_size
     if view == "customer_history":
         history, created = history_report_filters(request.customer_history)
-        return ExportSource(export_tables.CUSTOMER_HISTORY, HISTORY_REPORT, instant_and_text_key,
+        return ExportSource(export_tables.CUSTOMER_HISTORY,
+                            lambda token: page_request(1, token, HISTORY_REPORT, instant_and_text_key),
                             lambda caller, page: reports.history(caller, history, created, page),
                             lambda caller: reports.count_history(caller, history, created)
                             ), request.customer_history.page_size
     if view == "transfers":
         transfers, happened = transfer_report_filters(request.transfers)
-        return ExportSource(export_tables.TRANSFERS, TRANSFERS_REPORT, instant_and_text_key,
+        return ExportSource(export_tables.TRANSFERS,
+                            lambda token: page_request(1, token, TRANSFERS_REPORT, instant_and_text_key),
                             lambda caller, page: reports.transfers(caller, transfers, happened, page),
                             lambda caller: reports.count_transfers(caller, transfers, happened)
                             ), request.transfers.page_size
-    if view is None:
-        raise InvalidArgument("EXPORT_VIEW_REQUIRED", "name the view to export",
-                              violations=[FieldViolation("view", "one of the views is required")])
-    return None
+    if view == "insight_history":
+        insights = services.insight_history
+        wanted_insights = insight_history_filter(request.insight_history)
+        return ExportSource(export_tables.INSIGHT_HISTORY,
+                            lambda token: insights.page_request(wanted_insights, 1, token),
+                            lambda caller, page: insights.page(caller, wanted_insights, page)
+                            ), request.insight_history.page_size
+    if view == "event_history":
+        events = services.event_history
+        wanted_events = event_history_filter(request.event_history)
+        return ExportSource(export_tables.EVENT_HISTORY, lambda token: events.page_request(wanted_events, 1, token),
+                            lambda caller, page: events.page(caller, wanted_events, page)
+                            ), request.event_history.page_size
+    if view == "metrics":
+        metrics = services.engagement_metrics
+        query = metrics_query(request.metrics)
+        return ExportSource(export_tables.METRICS, lambda token: page_request(1, token, METRICS, metrics_key),
+                            lambda caller, page: metrics.page(caller, query, page)), request.metrics.page_size
+    raise InvalidArgument("EXPORT_VIEW_REQUIRED", "name the view to export",
+                          violations=[FieldViolation("view", "one of the views is required")])
 
 
 class ExportRpcs:
@@ -71,12 +93,7 @@ class ExportRpcs:
     async def ExportView(self, request: pb.ExportViewRequest, context: grpc.aio.ServicerContext
                          ) -> AsyncIterator[pb.ExportChunk]:
         caller = current_caller()
-        found = _source(self.services, request)
-        if found is None:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"the {request.WhichOneof('view')} view's export is "
-                                                               "not built yet")
-            return
-        source, asked_rows = found
+        source, asked_rows = _source(self.services, request)
         if asked_rows < 0:
             raise InvalidArgument("INVALID_PAGE_SIZE", "page_size (rows per chunk) must not be negative",
                                   violations=[FieldViolation(f"{request.WhichOneof('view')}.page_size",

@@ -21,7 +21,7 @@ _DIMENSION_BY_NUMBER = {int(number): name for name, number in pb.MetricDimension
 _GRANULARITY_BY_NUMBER = {int(number): name for name, number in pb.Granularity.items()}
 
 
-def _metrics_key(after: Any) -> list[str]:
+def metrics_key(after: Any) -> list[str]:
     """A metrics page token's key: [dimension value, period's first day as ISO date]."""
     if not (isinstance(after, list) and len(after) == 2):
         raise TypeError("not a [value, date] key")
@@ -62,6 +62,6 @@ class MetricsRpcs:
                            context: grpc.aio.ServicerContext) -> pb.QueryMetricsResponse:
         page = await self.services.engagement_metrics.page(
             current_caller(), metrics_query(request),
-            page_request(request.page_size, request.page_token, METRICS, _metrics_key))
+            page_request(request.page_size, request.page_token, METRICS, metrics_key))
         return pb.QueryMetricsResponse(rows=[metrics_row(request.dimension, line) for line in page.items],
                                        next_page_token=page.next_page_token)

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from server.domain.auth import Caller, Role
 from server.domain.errors import FieldViolation, InvalidArgument
-from server.domain.pagination import Page, PageRequest, page_request
+from server.domain.pagination import Page, PageRequest
 from server.domain.reporting.arrow_chunks import arrow_chunk
 from server.domain.reporting.export_columns import ExportTable
 from server.domain.reporting.export_formats import csv_chunk, jsonl_chunk
@@ -38,12 +38,11 @@ _ENCODERS: dict[ExportFormat, Callable[[ExportTable[Any], Sequence[Any], bool], 
 
 @dataclass(frozen=True)
 class ExportSource(Generic[L]):
-    """One view with its filters bound: how to read a page of it, how to count it, and its columns.
-    `list_name` and `key` are the view's page token's (its List RPC reads tokens the same way)."""
+    """One view with its filters bound: its columns, how to read a page of it (and a page token, as its List
+    RPC reads one: the size it gives does not matter), and how to count it."""
 
     table: ExportTable[L]
-    list_name: str
-    key: Callable[[Any], Any]
+    page_request: Callable[[str], PageRequest]
     page: Callable[[Caller, PageRequest], Awaitable[Page[L]]]
     count: Callable[[Caller], Awaitable[int]] | None = None
 
@@ -99,5 +98,5 @@ class ExportService:
 
     @staticmethod
     def _page(source: ExportSource[Any], size: int, token: str) -> PageRequest:
-        # page_request reads and checks the token as the List RPC does; its size cap is the List RPCs'.
-        return PageRequest(size, page_request(1, token, source.list_name, source.key).after)
+        # The token read and checked as the List RPC reads it; the size is the export's, not capped at theirs.
+        return PageRequest(size, source.page_request(token).after)
