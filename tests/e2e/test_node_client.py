@@ -165,6 +165,8 @@ def _every_service_script() -> dict[str, Any]:
         step("engage.triggers.v1.BankNotificationsService", "ListBankNotifications", {}, ADMIN),
         step("engage.triggers.v1.BannersService", "ListBanners", {"parent": "customers/c1"}, USER),
         step("engage.triggers.v1.OffersService", "ListOfferRecommendations", {}, ADMIN),
+        step("engage.reporting.v1.ReportingService", "ListEventHistory",
+             {"kinds": ["EVENT_KIND_DELIVERY"], "order_by": "occur_time desc"}, ADMIN),
     ]}
 
 
@@ -194,5 +196,6 @@ async def test_node_client_calls_each_service(server, tenant):
         "customers/c1/goalsEnrolment", "a1", "ENROLMENT_STATE_ACTIVE")
     assert enrolment["settings"] == {"tracker_insights": True, "milestone_insights": True, "at_risk_insights": True}
     assert results["BannersService"]["response"]["banners"] == []
+    assert results["ReportingService"]["response"]["rows"] == []
     status = results["OperationsService"]["response"]
     assert status["serving"] is True and status["queue"]["queue_name"] == server.settings.queue_name
