@@ -49,6 +49,7 @@ from server.services.personas import PersonasService
 from server.services.products import ProductsService
 from server.services.reporting.event_history import EventHistoryService
 from server.services.reporting.exports import ExportService
+from server.services.reporting.goals_summary import GoalsSummaryService
 from server.services.reporting.insight_history import InsightHistoryService
 from server.services.reporting.metrics import MetricsService
 from server.services.statements import StatementsService
@@ -103,6 +104,7 @@ class Services:
     statements: StatementsService
     payment_alerts: PaymentAlertsService
     engagement_metrics: MetricsService
+    goals_summary: GoalsSummaryService
     in_process: InProcessHandlers | None = None
     exports: ExportService = field(default_factory=ExportService)
 
@@ -239,5 +241,5 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                     trigger_rules=TriggerRulesService(database), banners=BannersService(database),
                     trigger_evaluation=trigger_evaluation,
                     statements=StatementsService(database, publisher, ingestion), payment_alerts=payment_alerts,
-                    engagement_metrics=MetricsService(database),
+                    engagement_metrics=MetricsService(database), goals_summary=GoalsSummaryService(database),
                     in_process=in_process)

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import typer
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import channel, channel_name, name, pairs, short
+from clients.engagectl.money import money
 from clients.engagectl.output import Column, Id, emit_list, emit_record
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as pb
+from engage.type.v1 import money_pb2
 
 app = typer.Typer(no_args_is_help=True, help="Channel configurations: create, list, get, update.")
 COLUMNS: list[str | Column] = [Id("id"), "name", "channel", "provider", "app", "rate/s", "secrets set", "settings"]
 APP_HELP = "Push only: the app (id or apps/ID) whose pushes these credentials send; unset = every app without its own."
+COST_HELP = "What one message sent through it costs, e.g. '0.05 EUR' (up to 4 decimal places): the reports' cost."
+
+
+def _cost(text: str) -> money_pb2.Money | None:
+    """'AMOUNT CURRENCY' as Money; None for ""."""
+    if not text.strip():
+        return None
+    amount, _, currency = text.strip().partition(" ")
+    try:
+        return money(Decimal(amount), currency.strip().upper())
+    except (InvalidOperation, ValueError) as exc:
+        raise typer.BadParameter(f"{text!r} is not AMOUNT CURRENCY, e.g. '0.05 EUR'",
+                                 param_hint="--cost-per-message") from exc
 
 
 def _row(c: pb.ChannelConfig) -> list[str]:
@@ -44,21 +60,23 @@ def create(ctx: typer.Context,
            secret: list[str] = typer.Option([], metavar="KEY=VALUE", help="Repeat. Stored sealed, never shown."),
            secret_file: list[str] = typer.Option([], metavar="KEY=PATH", help="The secret is the file's text."),
            rate_limit: int = typer.Option(0, metavar="N", help="Messages per second (0 = default)."),
-           app_: str = typer.Option("", "--app", metavar="APP_ID", help=APP_HELP)) -> None:
+           app_: str = typer.Option("", "--app", metavar="APP_ID", help=APP_HELP),
+           cost_per_message: str = typer.Option("", metavar="'AMOUNT CURRENCY'", help=COST_HELP)) -> None:
     """Creates a channel configuration: how messages of one channel reach a provider.
 
     Examples:
       engagectl channels create --channel EMAIL --provider smtp --setting host=127.0.0.1 --setting port=1025 \\
           --setting security=NONE --setting from_address=alerts@bank.example
       engagectl channels create --channel SMS --provider twilio \\
-          --setting account_sid=AC0123456789abcdef0123456789abcdef --secret auth_token=xyz
+          --setting account_sid=AC0123456789abcdef0123456789abcdef --secret auth_token=xyz --cost-per-message "0.05 EUR"
       engagectl channels create --channel PUSH --provider fcm --app 7d1e --setting project_id=wallet-app \
           --secret-file service_account_json=wallet-app.json
     """
     cli = cli_context(ctx)
     config = pb.ChannelConfig(display_name=name_, channel=channel(channel_), provider=provider,
                               settings=pairs(setting, "--setting"), secrets=_secrets(secret, secret_file),
-                              rate_limit_per_second=rate_limit, app=name("apps", app_) if app_ else "")
+                              rate_limit_per_second=rate_limit, app=name("apps", app_) if app_ else "",
+                              cost_per_message=_cost(cost_per_message))
     emit_record("channel configuration", cli.call(lambda s: s.engagement.CreateChannelConfig(
         pb.CreateChannelConfigRequest(channel_config=config))))
 
@@ -105,20 +123,25 @@ def update(ctx: typer.Context,
            secret_file: list[str] = typer.Option([], metavar="KEY=PATH", help="The secret is the file's text."),
            rate_limit: int | None = typer.Option(None, metavar="N", help="Messages per second (0 = default)."),
            app_: str | None = typer.Option(None, "--app", metavar="APP_ID",
-                                           help=APP_HELP + " An empty value makes it tenant-wide.")) -> None:
+                                           help=APP_HELP + " An empty value makes it tenant-wide."),
+           cost_per_message: str | None = typer.Option(None, metavar="'AMOUNT CURRENCY'",
+                                                       help=COST_HELP + " An empty value removes it.")) -> None:
     """Changes what is given of a channel configuration.
 
     Examples:
       engagectl channels update 41c0 --secret password=new-secret
       engagectl channels update 41c0 --rate-limit 20
       engagectl channels update 41c0 --app 7d1e
+      engagectl channels update 41c0 --cost-per-message "0.0400 EUR"
     """
     cli = cli_context(ctx)
     secrets = _secrets(secret, secret_file)
     paths = [p for p, v in (("display_name", name_), ("settings", setting), ("secrets", secrets),
-                            ("rate_limit_per_second", rate_limit is not None), ("app", app_ is not None)) if v]
+                            ("rate_limit_per_second", rate_limit is not None), ("app", app_ is not None),
+                            ("cost_per_message", cost_per_message is not None)) if v]
     request = pb.UpdateChannelConfigRequest(channel_config=pb.ChannelConfig(
         name=name("channelConfigs", config_id), display_name=name_ or "", settings=pairs(setting, "--setting"),
-        secrets=secrets, rate_limit_per_second=rate_limit or 0, app=name("apps", app_) if app_ else ""))
+        secrets=secrets, rate_limit_per_second=rate_limit or 0, app=name("apps", app_) if app_ else "",
+        cost_per_message=_cost(cost_per_message or "")))
     request.update_mask.paths.extend(paths)
     emit_record("channel configuration", cli.call(lambda s: s.engagement.UpdateChannelConfig(request)))

@@ -287,7 +287,7 @@ class Reason(StrEnum):
     # -- reporting metrics (docs/reporting-metrics.md; INVALID_ARGUMENT) --------------------------
     METRICS_DATE_RANGE_INVALID = "METRICS_DATE_RANGE_INVALID", \
         "QueryMetrics without both ends of its date range, ending before it starts, outside 1900-01-01..9999-11-30 " \
-        "or over 3,660 periods"
+        "or over 3,660 periods; SummarizeGoals with a date range ending before it starts"
     METRICS_CONVERSION_DAYS_INVALID = "METRICS_CONVERSION_DAYS_INVALID", "QueryMetrics' conversion_days over 365 " \
         "or negative"
 

@@ -29,6 +29,7 @@ from server.domain.engagement.entities import (
     FallbackPolicy,
     FallbackStep,
     InsightNotification,
+    MessageCost,
     Platform,
     Preferences,
     QuietHoursSetting,
@@ -40,7 +41,7 @@ from server.domain.engagement.fallback import MAX_WAIT
 from server.domain.engagement.sms import sms_segments
 from server.domain.engagement.wallet_passes import PassSummary
 from server.domain.errors import FieldViolation, InvalidArgument
-from server.rpc.convert import timestamp_from_proto, timestamp_to_proto
+from server.rpc.convert import money_field, money_to_proto, timestamp_from_proto, timestamp_to_proto
 
 CONTENT_FIELD = {Channel.PUSH: "push", Channel.SMS: "sms", Channel.EMAIL: "email", Channel.PASS: "pass"}
 CONTENT_PARTS = {"push": ("title", "body", "image_url", "rich_text"), "sms": ("text",),
@@ -160,6 +161,12 @@ def contact_to_proto(contact: Contact) -> pb.Contact:
         update_time=timestamp_to_proto(contact.updated_at))
 
 
+def message_cost(config: pb.ChannelConfig) -> MessageCost | None:
+    """The configuration's cost per message; None when unset."""
+    amount, currency = money_field(config, "cost_per_message", "channel_config.cost_per_message")
+    return None if amount is None else MessageCost(amount, currency or "")
+
+
 def channel_config_to_proto(config: ChannelConfig) -> pb.ChannelConfig:
     # Secrets never leave the server: only the names of those that are set.
     return pb.ChannelConfig(name=f"channelConfigs/{config.config_id}", display_name=config.display_name,
@@ -167,6 +174,9 @@ def channel_config_to_proto(config: ChannelConfig) -> pb.ChannelConfig:
                             settings=config.settings, secret_keys=config.secret_keys,
                             rate_limit_per_second=config.rate_limit_per_second,
                             app=f"apps/{config.app_id}" if config.app_id else "",
+                            cost_per_message=money_to_proto(config.cost_per_message.amount,
+                                                            config.cost_per_message.currency)
+                            if config.cost_per_message else None,
                             create_time=timestamp_to_proto(config.created_at),
                             update_time=timestamp_to_proto(config.updated_at))
 

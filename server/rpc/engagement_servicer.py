@@ -101,7 +101,7 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
         return conv.channel_config_to_proto(await self._setup.create_channel_config(
             current_caller(), config.display_name, str(channel), config.provider, dict(config.settings),
             dict(config.secrets), config.rate_limit_per_second,
-            conv.resource_id(config.app, "apps", "channel_config.app", required=False)))
+            conv.resource_id(config.app, "apps", "channel_config.app", required=False), conv.message_cost(config)))
 
     async def GetChannelConfig(self, request: pb.GetChannelConfigRequest, context: Context) -> pb.ChannelConfig:
         return conv.channel_config_to_proto(await self._setup.get_channel_config(
@@ -116,11 +116,13 @@ class EngagementServicer(pb_grpc.EngagementServiceServicer):
 
     async def UpdateChannelConfig(self, request: pb.UpdateChannelConfigRequest, context: Context) -> pb.ChannelConfig:
         paths = set(update_mask_paths(request.update_mask, {"display_name", "settings", "secrets",
-                                                        "rate_limit_per_second", "app"}))
+                                                        "rate_limit_per_second", "app", "cost_per_message"}))
         config = request.channel_config
         values: dict[str, object] = {
             "display_name": config.display_name, "settings": dict(config.settings), "secrets": dict(config.secrets),
             "rate_limit_per_second": config.rate_limit_per_second}
+        if "cost_per_message" in paths:  # unset in the request: no cost any more
+            values["cost_per_message"] = conv.message_cost(config)
         if "app" in paths:
             values["app_id"] = conv.resource_id(config.app, "apps", "channel_config.app", required=False)
             paths.add("app_id")

@@ -24,6 +24,7 @@ from server.domain.engagement.entities import (
     EventType,
     FallbackPolicy,
     InsightNotification,
+    MessageCost,
     Platform,
     Template,
     TransactionAlert,
@@ -176,17 +177,19 @@ class EngagementSetupService:
 
     async def create_channel_config(self, caller: Caller, display_name: str, channel: str, provider: str,
                                     settings: dict[str, str], secrets: dict[str, str], rate_limit: int,
-                                    app_id: str = "") -> ChannelConfig:
-        """`app_id`: push only, the app whose pushes it sends (its own credentials); "" = tenant-wide."""
+                                    app_id: str = "", cost_per_message: MessageCost | None = None) -> ChannelConfig:
+        """`app_id`: push only, the app whose pushes it sends (its own credentials); "" = tenant-wide.
+        `cost_per_message`: what a message sent through it costs the bank (the metrics' cost)."""
         caller.require_role(*SETUP_ROLES)
         rules.validate_display_name(display_name, "channel_config.display_name", "CHANNEL_CONFIG_INVALID")
         rules.validate_channel_config(channel, provider, settings, secrets, creating=True)
         _check_rate_limit(rate_limit)
         _check_app_binding(channel, app_id)
+        rules.validate_message_cost(cost_per_message)
         await check_provider_host(self._egress, provider, settings)
         now = self._clock()
         config = ChannelConfig(new_id(), display_name.strip() or provider, Channel(channel), provider, dict(settings),
-                               sorted(secrets), rate_limit, now, now, app_id)
+                               sorted(secrets), rate_limit, now, now, app_id, cost_per_message)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             if app_id and await uow.apps.get(app_id) is None:
                 raise not_found("app", app_id)
@@ -225,8 +228,11 @@ class EngagementSetupService:
             _check_app_binding(str(config.channel), app_id)
             if app_id and app_id != config.app_id and await uow.apps.get(app_id) is None:
                 raise not_found("app", app_id)
+            cost = changes.get("cost_per_message", config.cost_per_message)
+            assert cost is None or isinstance(cost, MessageCost)
+            rules.validate_message_cost(cost)
             config = dataclasses.replace(
-                config, display_name=display_name, settings=settings, app_id=app_id,
+                config, display_name=display_name, settings=settings, app_id=app_id, cost_per_message=cost,
                 secret_keys=sorted(secrets), rate_limit_per_second=rate_limit, updated_at=self._clock())
             await uow.channel_configs.save(config, self._box.seal(secrets))
             await uow.commit()

@@ -4,12 +4,13 @@ carries its tenant and every key starts with it."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import JSON, Boolean, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.store.models import Base
-from server.store.types import UTCDateTime
+from server.store.types import ScaledAmount, UTCDateTime
 
 
 class AppRow(Base):
@@ -67,6 +68,9 @@ class ChannelConfigRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # Push only: the app whose pushes this configuration sends; "" = the tenant-wide one.
     app_id: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # What the bank pays its provider per message sent (the metrics' cost); NULL when not configured.
+    cost_per_message: Mapped[Decimal | None] = mapped_column(ScaledAmount(), nullable=True)
+    cost_currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
 
 
 class TemplateRow(Base):

@@ -62,6 +62,19 @@ class GoalRow(Base):
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
+class GoalMilestoneRow(Base):
+    """A milestone a goal reached, and when Engage recorded it (the goals summary counts them by month);
+    the goal's `milestones` keeps their order."""
+
+    __tablename__ = "goal_milestones"
+    __table_args__ = (Index("ix_goal_milestones_tenant_reached", "tenant_id", "reached_at"),)
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    goal_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    milestone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reached_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class GoalCashFlowRow(Base):
     """One change of a goal's saved amount and the posting that caused it. Keyed by goal and
     transaction: recalculating a posting again writes nothing new."""

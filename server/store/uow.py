@@ -36,6 +36,7 @@ from server.store.repositories.funding import FundingProgrammesRepository, GoalT
 from server.store.repositories.goal_cash_flows import GoalCashFlowsRepository
 from server.store.repositories.goal_reports import GoalReportsRepository
 from server.store.repositories.goals import GoalEnrolmentsRepository, GoalHistoryRepository, GoalsRepository
+from server.store.repositories.goals_summary import GoalsSummaryRepository
 from server.store.repositories.holdings import HoldingsRepository
 from server.store.repositories.insight_batches import InsightBatchesRepository
 from server.store.repositories.insight_history import InsightHistoryRepository
@@ -128,6 +129,7 @@ class UnitOfWork:
     insight_history = _Repository[InsightHistoryRepository](InsightHistoryRepository)
     event_history = _Repository[EventHistoryRepository](EventHistoryRepository)
     engagement_metrics = _Repository[EngagementMetricsRepository](EngagementMetricsRepository)
+    goals_summary = _Repository[GoalsSummaryRepository](GoalsSummaryRepository)
     attribute_definitions = _Repository[AttributeDefinitionsRepository](AttributeDefinitionsRepository)
     customer_attribute_values = _Repository[CustomerAttributeValuesRepository](CustomerAttributeValuesRepository)
     personas = _Repository[PersonasRepository](PersonasRepository)

@@ -1,14 +1,17 @@
 """QueryMetrics through gRPC, as the bank's reporting reads it: the seeded bank's figures (worked out by hand
 in tests/integration/test_engagement_metrics_store.py) on the wire, pages that join up, bad requests,
-nobody but the bank (or its systems) reading them, and no other bank's rows."""
+nobody but the bank (or its systems) reading them, and no other bank's rows; and the channel
+configurations' cost per message the metrics count."""
 
+import json
 import uuid
 
 import grpc
 import pytest
 
+from engage.engagement.v1 import engagement_service_pb2 as engagement_pb2
 from engage.reporting.v1 import metrics_pb2 as pb
-from engage.type.v1 import date_pb2
+from engage.type.v1 import date_pb2, money_pb2
 from server.domain.auth import Role
 from tests.support.builders import failure
 from tests.support.metrics_seed import seed_metrics
@@ -37,7 +40,9 @@ async def test_rows_carry_counts_rates_and_delivery_outcomes(admin):
             january.conversion_rate) == ("0.7500", "0.6667", "0.3333", "0.3333", "0.0000")
     assert [(o.state, o.reason, o.deliveries) for o in january.delivery_outcomes] == [
         ("DELIVERED", "", 1), ("FAILED", "INVALID_NUMBER", 1)]
-    assert list(january.cost) == [] and response.next_page_token == ""
+    # d1, sent by email at 0.0010 EUR a message.
+    assert [(m.units, m.nanos, m.currency_code) for m in january.cost] == [(0, 1_000_000, "EUR")]
+    assert response.next_page_token == ""
 
     rules = await admin.QueryMetrics(pb.QueryMetricsRequest(dimension=pb.METRIC_DIMENSION_RULE, date_range=JAN_FEB,
                                                             values=["r1"]))
@@ -99,3 +104,30 @@ async def test_only_the_bank_reads_its_own_metrics(server, services, tenant, adm
     other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
     async with server.stubs(server.token(other, Role.BANK_ADMIN, "olga")) as stranger:
         assert list((await stranger.reporting.QueryMetrics(request)).rows) == []
+
+
+async def test_a_channel_configuration_carries_its_cost_per_message(server, tenant, engagectl):
+    admin_token = server.token(tenant, Role.BANK_ADMIN, "lisa")
+    created = await engagectl("channels", "create", "--channel", "EMAIL", "--provider", "smtp",
+                              "--setting", "host=127.0.0.1", "--setting", "port=2525", "--setting", "security=NONE",
+                              "--setting", "from_address=alerts@bank.example", "--cost-per-message", "0.0015 eur",
+                              "--json", token=admin_token)
+    assert created.exit_code == 0, created.stderr
+    name = json.loads(created.stdout)["name"]
+    async with server.stubs(admin_token) as admin:
+        config = await admin.engagement.GetChannelConfig(engagement_pb2.GetChannelConfigRequest(name=name))
+        assert (config.cost_per_message.units, config.cost_per_message.nanos,
+                config.cost_per_message.currency_code) == (0, 1_500_000, "EUR")
+
+        def update(cost):
+            request = engagement_pb2.UpdateChannelConfigRequest(channel_config=engagement_pb2.ChannelConfig(
+                name=name, cost_per_message=cost))
+            request.update_mask.paths.append("cost_per_message")
+            return admin.engagement.UpdateChannelConfig(request)
+
+        refused = grpc.StatusCode.INVALID_ARGUMENT, "CHANNEL_CONFIG_INVALID"
+        assert (await failure(update(money_pb2.Money(units=-1, currency_code="EUR"))))[:2] == refused
+        assert (await failure(update(money_pb2.Money(units=1, currency_code="euro"))))[:2] == refused
+        assert (await failure(update(money_pb2.Money(nanos=1, currency_code="EUR"))))[:2] == refused
+        cleared = await update(None)
+        assert not cleared.HasField("cost_per_message")

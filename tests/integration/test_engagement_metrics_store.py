@@ -3,6 +3,7 @@
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 import pytest
 
@@ -23,7 +24,8 @@ async def bank(services):
 
 async def _lines(services, tenant, dimension, granularity=Granularity.TOTAL, dates=JAN_FEB, size=100, **fields):
     query = MetricsQuery(dimension, granularity, *dates, **fields)
-    page = await services.engagement_metrics.page(Caller(tenant, "lisa", Role.BANK_ADMIN), query, PageRequest(size, None))
+    caller = Caller(tenant, "lisa", Role.BANK_ADMIN)
+    page = await services.engagement_metrics.page(caller, query, PageRequest(size, None))
     return page.items
 
 
@@ -42,6 +44,7 @@ async def test_every_dimension_counts_its_units(services, bank):
     assert (low.delivery_rate, low.viewed_rate, low.click_through_rate, low.dismissal_rate, low.conversion_rate) == (
         "0.8000", "0.5000", "0.2500", "0.2500", "0.0000")
     assert low.outcomes == (DeliveryOutcome("DELIVERED", "", 1), DeliveryOutcome("FAILED", "INVALID_NUMBER", 1))
+    assert low.cost == ((Decimal("0.0010"), "EUR"),)  # d1 was sent; d2 failed before it was
 
     # cmp1: d3 DELIVERED, d4 SENT, d5 SKIPPED.
     [campaign] = await _lines(services, bank, Dimension.CAMPAIGN)
@@ -56,6 +59,7 @@ async def test_every_dimension_counts_its_units(services, bank):
     assert [_counts(line) for line in rule] == [
         ("r1", "2026-01-01", 2, 2, 1, 1, 0, 1, 2), ("r2", "2026-01-01", 1, 1, 0, 0, 0, 0, 1)]
     assert (rule[0].conversion_rate, rule[1].viewed_rate) == ("0.5000", "0.0000")
+    assert (rule[0].cost, rule[1].cost) == (((Decimal("0.0500"), "EUR"),), ())
 
     # rich = c2: f2, d2, d4, b3 (seen, not converted in 30 days); young adds c1: f1, f4, d1, d3, d6, b1.
     persona = await _lines(services, bank, Dimension.PERSONA)
@@ -63,12 +67,15 @@ async def test_every_dimension_counts_its_units(services, bank):
         ("rich", "2026-01-01", 4, 2, 2, 0, 1, 0, 0), ("young", "2026-01-01", 10, 8, 5, 3, 1, 1, 0)]
     assert (persona[1].delivery_rate, persona[1].viewed_rate, persona[1].click_through_rate) == (
         "0.8000", "0.6250", "0.3750")
+    # young's sent messages: d1 by email, d3 and d4 by push (no cost), d6 by SMS.
+    assert (persona[0].cost, persona[1].cost) == ((), ((Decimal("0.0510"), "EUR"),))
 
     channel = await _lines(services, bank, Dimension.CHANNEL)
     assert [_counts(line) for line in channel] == [
         ("EMAIL", "2026-01-01", 2, 1, 0, 0, 0, 0, 0), ("PUSH", "2026-01-01", 3, 1, 0, 0, 0, 0, 0),
         ("SMS", "2026-01-01", 2, 1, 0, 0, 0, 0, 0)]
     assert channel[0].outcomes == (DeliveryOutcome("DEAD_LETTER", "SMTP_550", 1), DeliveryOutcome("DELIVERED", "", 1))
+    assert [line.cost for line in channel] == [((Decimal("0.0010"), "EUR"),), (), ((Decimal("0.0500"), "EUR"),)]
 
 
 async def test_a_longer_conversion_window_and_a_filter_on_values(services, bank):

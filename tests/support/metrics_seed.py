@@ -9,13 +9,16 @@ Customers c1, c2, c3; personas young = {c1, c2} and rich = {c2}; everything in J
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from server.store.db import Database
-from server.store.engagement_models import DeliveryRow, InsightNotificationRow
+from server.store.engagement_models import ChannelConfigRow, DeliveryRow, InsightNotificationRow
+from server.store.goals_models import GoalMilestoneRow, GoalRow
 from server.store.models import FeedInteractionRow, FeedItemRow, HoldingRow
 from server.store.personas_models import PersonaMemberRow
 from server.store.triggers_models import BannerRow, TriggerFiringRow
 from server.store.uow import UnitOfWork
+from tests.support.goal_reports import seed_goal_reports
 
 
 def at(text: str) -> dt.datetime:
@@ -62,8 +65,19 @@ def _holding(holding_id: str, customer: str, product: str, start: dt.date | None
                       start_date=start, updated_at=at("2026-03-31T00:00:00"))
 
 
+def _config(config_id: str, channel: str, cost: str | None) -> ChannelConfigRow:
+    return ChannelConfigRow(config_id=config_id, display_name=config_id, channel=channel, provider="p", settings={},
+                            sealed_secrets=b"", secret_keys=[], rate_limit_per_second=0,
+                            created_at=at("2025-12-01T00:00:00"), updated_at=at("2025-12-01T00:00:00"), app_id="",
+                            cost_per_message=Decimal(cost) if cost else None, cost_currency="EUR" if cost else None)
+
+
 def rows() -> list[object]:
     return [
+        # A message sent costs 0.0010 EUR by email, 0.0500 EUR by SMS; push has no cost configured.
+        _config("cfg-email", "EMAIL", "0.0010"),
+        _config("cfg-sms", "SMS", "0.0500"),
+        _config("cfg-push", "PUSH", None),
         _feed("f1", "LOW_BALANCE", "c1", "2026-01-05T10:00:00"),
         _feed("f2", "LOW_BALANCE", "c2", "2026-01-20T10:00:00"),
         _feed("f3", "LOW_BALANCE", "c3", "2026-02-03T10:00:00"),
@@ -93,6 +107,9 @@ def rows() -> list[object]:
         _delivery("d7", "trigger:r1:fr2", "c2", "SMS", "HELD", "2026-02-02T09:00:01", config="cfg-sms"),
         _delivery("d8", "event:x:c3", "c3", "EMAIL", "DEAD_LETTER", "2026-02-05T12:00:00", config="cfg-email",
                   error="SMTP_550"),
+        # A fallback chain's second step, not needed once the first was delivered: not a message at all.
+        _delivery("d9", "trigger:r1:fr1", "c1", "EMAIL", "SKIPPED", "2026-02-02T09:00:01", config="cfg-email",
+                  skip="FALLBACK_NOT_NEEDED"),
         _firing("fr1", "r1", "c1", "2026-02-02T09:00:00"),
         _firing("fr2", "r1", "c2", "2026-02-02T09:00:00"),
         _firing("fr3", "r2", "c3", "2026-01-10T09:00:00"),
@@ -117,5 +134,31 @@ async def seed_metrics(database: Database, tenant_id: str) -> None:
             row.tenant_id = tenant_id  # type: ignore[attr-defined]
             if isinstance(row, DeliveryRow):  # delivery ids are unique across tenants
                 row.delivery_id = f"{tenant_id[:30]}-{row.delivery_id}"
+            uow.session.add(row)
+        await uow.commit()
+
+
+def _milestone(goal_id: str, key: str, when: str) -> GoalMilestoneRow:
+    return GoalMilestoneRow(goal_id=goal_id, milestone=key, reached_at=at(when))
+
+
+async def seed_goals_summary(database: Database, tenant_id: str) -> None:
+    """tests/support/goal_reports.py's goals (not archived: g-a 25.0%, g-b 100.0%, g-d 6.2%, g-e 99.9%),
+    g-f at 9.96% (shown as 10.0%), g-g at 0, and when their milestones were reached."""
+    await seed_goal_reports(database, tenant_id)
+    async with UnitOfWork(database, tenant_id) as uow:
+        for goal_id, saved in (("g-f", "99.60"), ("g-g", "0")):
+            uow.session.add(GoalRow(tenant_id=tenant_id, goal_id=goal_id, customer_id="c3", account_id="c3-sav",
+                                    name=goal_id, category="CUSTOM", target=Decimal(1000), saved=Decimal(saved),
+                                    currency="EUR", priority=1, status="ACTIVE", milestones=[],
+                                    created_at=at("2026-01-02T09:00:00"), updated_at=at("2026-01-02T09:00:00")))
+        for row in (_milestone("g-c", "percent:25", "2025-12-31T10:00:00"),
+                    _milestone("g-a", "percent:25", "2026-01-10T09:00:00"),
+                    _milestone("g-b", "percent:25", "2026-01-12T09:00:00"),
+                    # 08:30 on 1 February in Tokyo.
+                    _milestone("g-b", "percent:50", "2026-01-31T23:30:00"),
+                    _milestone("g-b", "percent:75", "2026-02-15T09:00:00"),
+                    _milestone("g-b", "percent:100", "2026-03-01T10:00:00")):
+            row.tenant_id = tenant_id
             uow.session.add(row)
         await uow.commit()

@@ -22,11 +22,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from server.domain.bounded_json import JsonTooDeep, loads_bounded
 from server.domain.engagement import pem_keys
 from server.domain.engagement.addresses import email_violations, phone_violations
-from server.domain.engagement.entities import PROVIDERS_BY_CHANNEL, Channel, ContentVariant
+from server.domain.engagement.entities import PROVIDERS_BY_CHANNEL, Channel, ContentVariant, MessageCost
 from server.domain.engagement.persona_content import variant_violations
 from server.domain.engagement.sms import check_sms_text
 from server.domain.engagement.templates import validate_parts
 from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.money import AmountError, is_currency_code, to_scaled
 
 APP_CATEGORIES = frozenset({"BANKING", "FINANCE", "PAYMENTS", "INSURANCE", "LIFESTYLE", "OTHER"})
 PLATFORMS = frozenset({"APPLE", "ANDROID", "WINDOWS", "WEB"})
@@ -238,3 +239,21 @@ def _pass_certificate_violations(secrets: Mapping[str, str]) -> list[FieldViolat
     if certificate is not None and key is not None and not pem_keys.belong_together(certificate, key):
         found.append(FieldViolation("channel_config.secrets.private_key_pem", "the key of certificate_pem"))
     return found
+
+
+def validate_message_cost(cost: MessageCost | None) -> None:
+    """A configuration's cost per message: not negative, in a currency code, storable (4 places)."""
+    if cost is None:
+        return
+    path = "channel_config.cost_per_message"
+    if not is_currency_code(cost.currency):
+        raise InvalidArgument("CHANNEL_CONFIG_INVALID", "cost_per_message needs an ISO 4217 currency code",
+                              violations=[FieldViolation(f"{path}.currency_code", "three capital letters")])
+    if cost.amount < 0:
+        raise InvalidArgument("CHANNEL_CONFIG_INVALID", "cost_per_message must not be negative",
+                              violations=[FieldViolation(path, "zero or more")])
+    try:
+        to_scaled(cost.amount)
+    except AmountError as exc:
+        raise InvalidArgument("CHANNEL_CONFIG_INVALID", f"cost_per_message: {exc}",
+                              violations=[FieldViolation(path, str(exc))]) from exc

@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from server.domain.errors import FieldViolation, InvalidArgument
@@ -97,29 +97,49 @@ class DeliveryOutcome:
 
 
 @dataclass(frozen=True, slots=True)
-class DeliveryDetail:
-    """Deliveries of one value, period, state and reason; `cost` what those sent cost, by currency."""
+class MetricsGroup:
+    """The units of one value and period that share a delivery state, reason and cost currency (all ""
+    for feed items, banners and firings): what the database sums, before lines are made of them."""
 
     value: str
     period_start: dt.date
     state: str
     reason: str
+    currency: str
+    generated: int
+    delivered: int
+    viewed: int
+    clicked: int
+    dismissed: int
+    converted: int
+    firings: int
     deliveries: int
-    cost: tuple[tuple[Decimal, str], ...] = ()
+    cost: Decimal | None  # of the deliveries sent, in `currency`; None: none sent at a cost
 
 
-def with_details(lines: Sequence[MetricsLine], details: Iterable[DeliveryDetail]) -> list[MetricsLine]:
-    """Each line with its deliveries' outcomes (by state, then reason) and their cost summed by currency."""
-    outcomes: dict[tuple[str, dt.date], list[DeliveryOutcome]] = defaultdict(list)
+def lines_of(groups: Iterable[MetricsGroup]) -> list[MetricsLine]:
+    """One line per value and period (in the groups' order): the counts summed, the deliveries' outcomes by
+    state then reason, and their cost by currency."""
+    counts: dict[tuple[str, dt.date], list[int]] = {}
+    outcomes: dict[tuple[str, dt.date], dict[tuple[str, str], int]] = defaultdict(dict)
     costs: dict[tuple[str, dt.date], dict[str, Decimal]] = defaultdict(dict)
-    for detail in details:
-        key = (detail.value, detail.period_start)
-        outcomes[key].append(DeliveryOutcome(detail.state, detail.reason, detail.deliveries))
-        for amount, currency in detail.cost:
-            costs[key][currency] = costs[key].get(currency, Decimal(0)) + amount
-    return [replace(line, outcomes=tuple(sorted(outcomes.get(key, ()), key=lambda o: (o.state, o.reason))),
-                    cost=tuple((amount, currency) for currency, amount in sorted(costs.get(key, {}).items())))
-            for line in lines for key in [(line.value, line.period_start)]]
+    for group in groups:
+        key = (group.value, group.period_start)
+        summed = counts.setdefault(key, [0] * 7)
+        for index, count in enumerate((group.generated, group.delivered, group.viewed, group.clicked,
+                                       group.dismissed, group.converted, group.firings)):
+            summed[index] += count
+        if group.deliveries:
+            outcome = (group.state, group.reason)
+            outcomes[key][outcome] = outcomes[key].get(outcome, 0) + group.deliveries
+        if group.cost is not None and group.currency:
+            costs[key][group.currency] = costs[key].get(group.currency, Decimal(0)) + group.cost
+    return [MetricsLine(value, period, generated=summed[0], delivered=summed[1], viewed=summed[2], clicked=summed[3],
+                        dismissed=summed[4], converted=summed[5], firings=summed[6],
+                        cost=tuple((amount, currency) for currency, amount in sorted(costs[(value, period)].items())),
+                        outcomes=tuple(DeliveryOutcome(state, reason, deliveries) for (state, reason), deliveries
+                                       in sorted(outcomes[(value, period)].items())))
+            for (value, period), summed in counts.items()]
 
 
 def rate(numerator: int, denominator: int) -> str:

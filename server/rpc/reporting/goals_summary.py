@@ -1,13 +1,45 @@
-"""ReportingService.SummarizeGoals: proto <-> domain translation only. Not built yet."""
+"""ReportingService.SummarizeGoals: proto <-> domain translation only."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import grpc
 
 from engage.reporting.v1 import goals_summary_pb2 as pb
+from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.reporting.goals_summary import GoalsSummary, GoalsSummaryFilter
+from server.rpc.context import current_caller
+from server.rpc.convert import date_field, date_to_proto
+
+if TYPE_CHECKING:
+    from server.bootstrap import Services
+
+
+def summary_filter(request: pb.SummarizeGoalsRequest) -> GoalsSummaryFilter:
+    if not request.HasField("date_range"):
+        return GoalsSummaryFilter()
+    since = date_field(request.date_range, "start_date", "date_range.start_date")
+    until = date_field(request.date_range, "end_date", "date_range.end_date")
+    if since is not None and until is not None and until < since:
+        raise InvalidArgument("METRICS_DATE_RANGE_INVALID", "date_range ends before it starts",
+                              violations=[FieldViolation("date_range", "end_date is before start_date")])
+    return GoalsSummaryFilter(since, until)
+
+
+def summary_message(summary: GoalsSummary) -> pb.GoalsSummary:
+    return pb.GoalsSummary(
+        goals=summary.goals,
+        progress=[pb.ProgressBucket(lower_percent=b.lower_percent, upper_percent=b.upper_percent, goals=b.goals)
+                  for b in summary.progress],
+        milestones=[pb.MilestonesInPeriod(period_start=date_to_proto(m.month), milestone=m.milestone,
+                                          reached=m.reached) for m in summary.milestones])
 
 
 class GoalsSummaryRpcs:
+    services: Services
+
     async def SummarizeGoals(self, request: pb.SummarizeGoalsRequest,
-                  context: grpc.aio.ServicerContext) -> pb.GoalsSummary:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "SummarizeGoals is not built yet")
+                             context: grpc.aio.ServicerContext) -> pb.GoalsSummary:
+        return summary_message(await self.services.goals_summary.summarize(current_caller(),
+                                                                           summary_filter(request)))

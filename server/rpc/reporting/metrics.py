@@ -60,8 +60,8 @@ class MetricsRpcs:
 
     async def QueryMetrics(self, request: pb.QueryMetricsRequest,
                            context: grpc.aio.ServicerContext) -> pb.QueryMetricsResponse:
-        page = await self.services.engagement_metrics.page(
-            current_caller(), metrics_query(request),
-            page_request(request.page_size, request.page_token, METRICS, metrics_key))
+        # The page token first: a forged one is INVALID_PAGE_TOKEN whatever else the request holds.
+        page_asked = page_request(request.page_size, request.page_token, METRICS, metrics_key)
+        page = await self.services.engagement_metrics.page(current_caller(), metrics_query(request), page_asked)
         return pb.QueryMetricsResponse(rows=[metrics_row(request.dimension, line) for line in page.items],
                                        next_page_token=page.next_page_token)

@@ -7,7 +7,7 @@ from typing import Any
 
 from server.domain.auth import Caller, Role
 from server.domain.pagination import Page, PageRequest, paginate
-from server.domain.reporting.metrics import MetricsLine, MetricsQuery, check_query, periods, with_details
+from server.domain.reporting.metrics import MetricsLine, MetricsQuery, check_query, lines_of, periods
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -27,11 +27,8 @@ class MetricsService:
             tenant = await uow.tenants.get(uow.tenant_id)
             zone = tenant.time_zone if tenant else "UTC"
             bounds = list(periods(filters.granularity, filters.since, filters.until, zoneinfo.ZoneInfo(zone)))
-            found = paginate(await uow.engagement_metrics.page(filters, bounds, zone, _key(page.after), page.size + 1),
-                             page, METRICS, metrics_page_key)
-            details = await uow.engagement_metrics.delivery_details(
-                filters, bounds, zone, {line.value for line in found.items})
-        return Page(with_details(found.items, details), found.next_page_token)
+            groups = await uow.engagement_metrics.page(filters, bounds, zone, _key(page.after), page.size + 1)
+        return paginate(lines_of(groups), page, METRICS, metrics_page_key)
 
 
 def metrics_page_key(line: MetricsLine) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from server.domain.engagement.entities import (
     EventType,
     FallbackPolicy,
     FallbackStep,
+    MessageCost,
     Platform,
     Template,
 )
@@ -197,10 +199,16 @@ class ChannelConfigsRepository(IdKeyedRepository):
             channel=str(config.channel), provider=config.provider, settings=dict(config.settings),
             sealed_secrets=sealed_secrets, secret_keys=sorted(config.secret_keys),
             rate_limit_per_second=config.rate_limit_per_second, created_at=config.created_at,
-            updated_at=config.updated_at, app_id=config.app_id))
+            updated_at=config.updated_at, app_id=config.app_id,
+            cost_per_message=config.cost_per_message.amount if config.cost_per_message else None,
+            cost_currency=config.cost_per_message.currency if config.cost_per_message else None))
 
 
 def _config(row: ChannelConfigRow) -> ChannelConfig:
     return ChannelConfig(row.config_id, row.display_name, Channel(row.channel), row.provider, dict(row.settings),
                          list(row.secret_keys), row.rate_limit_per_second, row.created_at, row.updated_at,
-                         row.app_id or "")
+                         row.app_id or "", _cost(row.cost_per_message, row.cost_currency))
+
+
+def _cost(amount: Decimal | None, currency: str | None) -> MessageCost | None:
+    return None if amount is None or not currency else MessageCost(amount, currency)

@@ -22,7 +22,7 @@ from server.domain.goals.milestones import MilestonePolicy
 from server.domain.goals.model import Goal, GoalCategory, GoalStatus
 from server.domain.ids import new_id
 from server.domain.money import from_scaled, to_scaled
-from server.store.goals_models import GoalCashFlowRow, GoalEnrolmentRow, GoalHistoryRow, GoalRow
+from server.store.goals_models import GoalCashFlowRow, GoalEnrolmentRow, GoalHistoryRow, GoalMilestoneRow, GoalRow
 from server.store.models import AccountRow, TransactionRow
 from server.store.repositories.base import TenantRepository
 from server.store.repositories.goals import ALLOCATION_ORDER, goal_from_row, settings_from_json
@@ -341,9 +341,14 @@ class GoalCashFlowsRepository(TenantRepository):
         return settlement
 
     async def save_milestones(self, goals: Sequence[HeldGoal], now: dt.datetime) -> None:
-        """Stores the goals' milestone keys (what they reached, in the order reached)."""
+        """Stores the goals' milestone keys (what they reached, in the order reached), and dates the new
+        ones `now` in goal_milestones (the keys already there keep their date)."""
         if not goals:
             return
+        reached = [{"tenant_id": self.tenant_id, "goal_id": g.goal.goal_id, "milestone": key, "reached_at": now}
+                   for g in goals for key in dict.fromkeys(g.milestones)]
+        if reached:
+            await self.session.execute(self.upsert(GoalMilestoneRow.__table__).on_conflict_do_nothing(), reached)
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql":
             await connection.exec_driver_sql(_SAVE_MILESTONES, (

@@ -4,6 +4,7 @@ isort:skip_file
 """
 
 from collections import abc as _abc
+from engage.type.v1 import money_pb2 as _money_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
@@ -857,6 +858,7 @@ class ChannelConfig(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     APP_FIELD_NUMBER: _builtins.int
+    COST_PER_MESSAGE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`channelConfigs/{id}`."""
     display_name: _builtins.str
@@ -886,6 +888,12 @@ class ChannelConfig(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def cost_per_message(self) -> _money_pb2.Money:
+        """What the bank pays the provider per message sent (at most four decimal places, not negative):
+        QueryMetrics' cost of the deliveries sent through this configuration. Unset: no cost counted.
+        """
+
     def __init__(
         self,
         *,
@@ -900,10 +908,11 @@ class ChannelConfig(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         app: _builtins.str = ...,
+        cost_per_message: _money_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cost_per_message", b"cost_per_message", "create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["app", b"app", "channel", b"channel", "create_time", b"create_time", "display_name", b"display_name", "name", b"name", "provider", b"provider", "rate_limit_per_second", b"rate_limit_per_second", "secret_keys", b"secret_keys", "secrets", b"secrets", "settings", b"settings", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app", b"app", "channel", b"channel", "cost_per_message", b"cost_per_message", "create_time", b"create_time", "display_name", b"display_name", "name", b"name", "provider", b"provider", "rate_limit_per_second", b"rate_limit_per_second", "secret_keys", b"secret_keys", "secrets", b"secrets", "settings", b"settings", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
