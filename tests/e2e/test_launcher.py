@@ -23,8 +23,9 @@ from server.security.tokens import mint_token
 from tests.conftest import REPO_ROOT, TEST_JWT_SECRET
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
-# Kills and restarts real processes and times their recovery: run alone, after the parallel part.
-pytestmark = pytest.mark.faults
+# Kills and restarts real processes and times their recovery: after the parallel part, beside the other
+# fault test that mostly waits (the Makefile's test target says why).
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults-waiting")]
 
 
 async def test_make_run_serves_sends_and_stops_cleanly(tmp_path, smtp_sink, provider_sink):

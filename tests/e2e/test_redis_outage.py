@@ -31,7 +31,7 @@ from tests.support.processes import process_env
 from tests.support.stack import running_server, running_worker
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
-pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(600), pytest.mark.xdist_group("faults-waiting")]
 
 # Past what the length of an outage changes: the worker's reconnect backoff reaches its 5 s cap within
 # 7 s, and a delivery's lease (30 s) and a worker's heartbeat (dropped after 30 s silent) run out.

@@ -18,7 +18,7 @@ from tests.support.processes import process_env
 from tests.support.stack import running_server, running_worker
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults-timed")]
 
 TRIGGERS = 40
 SMS_PER_SECOND = 5

@@ -32,7 +32,7 @@ from tests.support.outage import (
     wait_for_health,
 )
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults-timed")]
 
 # Short bounds, so that the outages here last seconds (the defaults are measured by
 # tests/bench/store_outage.py, see docs/faults.md).

@@ -28,7 +28,7 @@ from tests.conftest import REPO_ROOT
 from tests.support.processes import process_env
 from tests.support.yes_bank import set_up_yes_bank, store_reachable_customers
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults-timed")]
 
 CUSTOMERS = 1000
 MESSAGES = 2 * CUSTOMERS
