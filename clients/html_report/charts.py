@@ -15,6 +15,10 @@ from clients.html_report.model import ReportData
 FUNNEL_STAGES = ("generated", "delivered", "viewed", "clicked", "converted")
 # Bad ends first, so that they sit at the bottom of each stack where they are easiest to compare.
 DELIVERY_STATES = ("FAILED", "DEAD_LETTER", "SKIPPED", "HELD", "QUEUED", "SENDING", "SENT", "DELIVERED")
+# Failures in reds, waiting in greys and yellows, sent and delivered in greens: read without the legend.
+STATE_COLOURS = {"FAILED": "#d62728", "DEAD_LETTER": "#8c1c13", "SKIPPED": "#9e9e9e", "HELD": "#cfcfcf",
+                 "QUEUED": "#f2c12e", "SENDING": "#f28e2b", "SENT": "#a1d99b", "DELIVERED": "#31a354",
+                 "NOT_DELIVERED": "#bdbdbd"}
 _WIDTH = 640
 _MOST_POINTED_DAYS = 62
 
@@ -69,7 +73,8 @@ def deliveries_chart(data: ReportData) -> Chart:
     base = alt.Chart(alt.Data(values=values)).mark_bar().encode(
         x=alt.X("period:O", timeUnit=_time_unit(data.granularity), title=f"{data.granularity} starting"),
         y=alt.Y("sum(deliveries):Q", title="deliveries"),
-        color=alt.Color("state:N", sort=states, scale=alt.Scale(domain=states)),
+        color=alt.Color("state:N", sort=states,
+                        scale=alt.Scale(domain=states, range=[STATE_COLOURS.get(s, "#6b6ecf") for s in states])),
         order=alt.Order("state_rank:Q"),
         tooltip=["channel:N", "state:N", alt.Tooltip("period:T", title="from"), "sum(deliveries):Q"],
     ).transform_calculate(
