@@ -58,11 +58,13 @@ typecheck: install
 check: lint protos-check typecheck
 
 # Two workers (CI has two cores, and the tests mostly wait on processes, sockets and databases), then
-# the fault tests alone: they time real processes killed and cut off, and load beside them skews that.
+# the fault tests apart: they time real processes killed and cut off, and load beside them skews that.
+# Those timed closely (xdist_group "faults-timed") run one after another; beside them, on the second
+# worker, the two that mostly wait with generous bounds ("faults-waiting": the Redis outage, make run).
 # The slowest tests are listed at the end of each part, where a run that grew shows why.
 test: install node-deps check
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist worksteal -m "not faults" --durations=25
-	$(PY) -m pytest -q -p no:cacheprovider -m faults --durations=10
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup -m faults --durations=10
 
 # Ingest and insight batches (var/bench.json), then engagement dispatch (var/bench-dispatch.json), then
 # the export of a reporting view to CSV (var/bench-export.json).
