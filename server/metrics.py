@@ -16,8 +16,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from server.domain.engagement.entities import Delivery, DeliveryState
+from server.domain.insights.feed import Origin
 from server.domain.operations import OutboxFigures, QueueFigures
-from server.services.activity_metrics import InsightOrigin, tally
+from server.services.activity_metrics import tally
 
 RPC_REQUESTS = Counter("engage_rpc_requests", "gRPC calls answered, by method and status code",
                        ["method", "code"])
@@ -62,7 +63,7 @@ def count_job(function: str, outcome: str, seconds: float | None) -> None:
 class PrometheusActivityMetrics:
     """server.services.activity_metrics.ActivityMetrics, counted in this process's registry."""
 
-    def insights_generated(self, origin: InsightOrigin, insight_names: Iterable[str]) -> None:
+    def insights_generated(self, origin: Origin, insight_names: Iterable[str]) -> None:
         for name, count in tally(insight_names).items():
             INSIGHTS_GENERATED.labels(name, origin.value).inc(count)
 

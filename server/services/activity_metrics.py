@@ -4,23 +4,15 @@ happens, after their transaction committed (UnitOfWork.after_commit), and know n
 
 from __future__ import annotations
 
-import enum
 from collections import Counter
 from collections.abc import Iterable
 from typing import Protocol
 
-
-class InsightOrigin(enum.StrEnum):
-    """How an insight came to be generated, in the words the insight history uses: a chunk of a scheduled
-    batch, an ingested posting (EVENT insights and goal milestones), or TriggerInsights."""
-
-    SCHEDULE = "SCHEDULE"
-    EVENT = "EVENT"
-    ON_DEMAND = "ON_DEMAND"
+from server.domain.insights.feed import Origin
 
 
 class ActivityMetrics(Protocol):
-    def insights_generated(self, origin: InsightOrigin, insight_names: Iterable[str]) -> None:
+    def insights_generated(self, origin: Origin, insight_names: Iterable[str]) -> None:
         """Feed items committed, one name per item."""
 
     def rules_fired(self, tenant_id: str, rule_ids: Iterable[str]) -> None:
@@ -31,7 +23,7 @@ class ActivityMetrics(Protocol):
 
 
 class NoActivityMetrics:
-    def insights_generated(self, origin: InsightOrigin, insight_names: Iterable[str]) -> None:
+    def insights_generated(self, origin: Origin, insight_names: Iterable[str]) -> None:
         pass
 
     def rules_fired(self, tenant_id: str, rule_ids: Iterable[str]) -> None:

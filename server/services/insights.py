@@ -19,7 +19,7 @@ from server.domain.insights.definition import InsightDefinition, TriggerType
 from server.domain.insights.feed import FeedItem, Interaction, Origin
 from server.domain.insights.periods import check_as_of
 from server.domain.pagination import Page, PageRequest, paginate
-from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics, InsightOrigin
+from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics
 from server.services.clock import Clock, utc_now
 from server.services.events import ChunkQueue, EventPublisher, announce_committed, hand_over
 from server.services.insight_evaluation import EvaluationResult, evaluate_postings, evaluate_scheduled
@@ -47,7 +47,7 @@ class InsightsService:
         self._metrics = metrics
 
     async def _raise_feed_items_created(self, uow: UnitOfWork, tenant_id: str, items: list[FeedItem],
-                                        origin: InsightOrigin) -> None:
+                                        origin: Origin) -> None:
         """New feed items are news (insight notifications react to them): the event is written in the
         transaction that writes the items, and they are counted once it commits."""
         if items:
@@ -92,7 +92,7 @@ class InsightsService:
             result = await evaluate_scheduled(uow, self._catalogue, as_of=as_of, now=self._clock(),
                                               customer_ids=[customer_id], names=names or None, explain=True,
                                               origin=Origin.ON_DEMAND)
-            await self._raise_feed_items_created(uow, caller.tenant_id, result.generated, InsightOrigin.ON_DEMAND)
+            await self._raise_feed_items_created(uow, caller.tenant_id, result.generated, Origin.ON_DEMAND)
             await uow.commit()
         await announce_committed(self._events, uow.domain_events.added)
         return result
@@ -164,7 +164,7 @@ class InsightsService:
                                               id_range=(chunk.first_customer_id, chunk.last_customer_id))
             await uow.insight_batches.complete_chunk(batch_id, chunk_number, result.users_evaluated,
                                                      len(result.generated), self._clock())
-            await self._raise_feed_items_created(uow, tenant_id, result.generated, InsightOrigin.SCHEDULE)
+            await self._raise_feed_items_created(uow, tenant_id, result.generated, Origin.SCHEDULE)
             await uow.commit()
         await announce_committed(self._events, uow.domain_events.added)
         return len(result.generated)
@@ -239,7 +239,7 @@ class InsightsService:
         if not event.live:
             return
         generated = await evaluate_postings(uow, self._catalogue, event.postings, self._clock())
-        await self._raise_feed_items_created(uow, tenant_id, generated, InsightOrigin.EVENT)
+        await self._raise_feed_items_created(uow, tenant_id, generated, Origin.EVENT)
         if generated:
             log.info("event_insights_generated", tenant=tenant_id, count=len(generated))
 

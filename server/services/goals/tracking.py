@@ -39,7 +39,7 @@ from server.domain.insights.feed import FeedItem, Origin
 from server.domain.insights.plugins.goals import milestone_period, milestone_policy
 from server.domain.resource_names import GOAL
 from server.domain.subscriptions.levels import BANK_LEVEL
-from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics, InsightOrigin
+from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics
 from server.services.clock import Clock, utc_now
 from server.services.events import Queue
 from server.services.goals.inputs import DEFAULT_PACE_MONTHS, goals_inputs, local_midnight
@@ -141,7 +141,7 @@ class GoalTrackingService:
                 await uow.domain_events.add(tenant_id, FeedItemsCreated(created), now)
                 log.info("goal_milestones_announced", tenant=tenant_id, count=len(created))
                 names = [item.insight_name for item in created]
-                uow.after_commit(lambda: self._metrics.insights_generated(InsightOrigin.EVENT, names))
+                uow.after_commit(lambda: self._metrics.insights_generated(Origin.EVENT, names))
 
     async def _milestones(self, uow: UnitOfWork, policy: MilestonePolicy, settled: Settlement,
                           stored: dict[tuple[str, str], SubscriptionSettings], changed: dict[str, HeldGoal],
