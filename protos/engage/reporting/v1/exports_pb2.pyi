@@ -43,7 +43,10 @@ Global___ExportFormat: _TypeAlias = ExportFormat  # noqa: Y015
 
 @_typing.final
 class ExportViewRequest(_message.Message):
-    """Exports one view: its filters are the view's List request (page_size and page_token ignored)."""
+    """Exports one view (docs/exports.md): its filters are the view's List request, read as its List RPC reads
+    them. That request's page_size is the rows per chunk (0 means 5000, at most 10000; not capped at the List
+    RPCs' 1000); its page_token is ignored (resume_token says where to start).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -57,7 +60,9 @@ class ExportViewRequest(_message.Message):
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
     format: Global___ExportFormat.ValueType
     resume_token: _builtins.str
-    """The resume_token of the last chunk written; empty starts at the first row."""
+    """The resume_token of the last chunk written; empty starts at the first row. A token of another view or
+    order is INVALID_ARGUMENT INVALID_PAGE_TOKEN.
+    """
     @_builtins.property
     def insight_history(self) -> _insight_history_pb2.ListInsightHistoryRequest: ...
     @_builtins.property
@@ -103,13 +108,19 @@ class ExportChunk(_message.Message):
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_ROWS_FIELD_NUMBER: _builtins.int
     data: _builtins.bytes
-    """Bytes in the asked format (docs/reporting.md says how chunks join into one file)."""
+    """Bytes in the asked format; the chunks joined in order are the file. CSV: rows, after the header row in
+    a fresh export's first chunk. JSONL: one object a row. PARQUET: an Arrow IPC record batch message, after
+    the schema message in a fresh export's first chunk, so that the chunks make one Arrow IPC stream (the
+    client writes its batches as a Parquet file's row groups). docs/exports.md.
+    """
     row_count: _builtins.int
     """Rows in this chunk."""
     resume_token: _builtins.str
-    """Pass back to resume after this chunk."""
+    """Pass back to resume after this chunk; empty on the last chunk."""
     total_rows: _builtins.int
-    """Rows the whole export will hold (counted when it starts; 0 when unknown), for a progress bar."""
+    """Rows the whole export will hold (counted when it starts; 0 for a view that is not counted), for a
+    progress bar.
+    """
     def __init__(
         self,
         *,
