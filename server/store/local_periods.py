@@ -26,3 +26,19 @@ def period_start_text(at: Any, granularity: Granularity, bounds: Sequence[Period
         return func.to_char(func.date_trunc(_TRUNCATE[granularity], func.timezone(zone, at)), "YYYY-MM-DD")
     return case(*((at < literal(b.end, UTCDateTime()), b.first_day.isoformat()) for b in bounds[:-1]),
                 else_=bounds[-1].first_day.isoformat())
+
+
+def period_bucket(at: Any, granularity: Granularity, bounds: Sequence[PeriodBounds], postgres: bool,
+                  zone: str) -> ColumnElement[Any]:
+    """`at`'s period as cheaply as the database can group by it: PostgreSQL's truncated local time (a
+    timestamp; turned into text once grouped, by bucket_text), or what period_start_text gives elsewhere."""
+    if postgres and len(bounds) > 1:
+        return func.date_trunc(_TRUNCATE[granularity], func.timezone(zone, at))
+    return period_start_text(at, granularity, bounds, postgres, zone)
+
+
+def bucket_text(bucket: Any, bounds: Sequence[PeriodBounds], postgres: bool) -> ColumnElement[str]:
+    """A period_bucket, grouped, as its first day's ISO text."""
+    if postgres and len(bounds) > 1:
+        return func.to_char(bucket, "YYYY-MM-DD")
+    return bucket

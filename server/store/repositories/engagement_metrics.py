@@ -33,7 +33,7 @@ from server.domain.money import from_scaled
 from server.domain.reporting.metrics import Dimension, MetricsGroup, MetricsQuery, PeriodBounds
 from server.store.driver import dialect_of
 from server.store.engagement_models import ChannelConfigRow, DeliveryRow, InsightNotificationRow
-from server.store.local_periods import period_start_text
+from server.store.local_periods import bucket_text, period_bucket
 from server.store.models import FeedInteractionRow, FeedItemRow, HoldingRow
 from server.store.personas_models import PersonaMemberRow
 from server.store.repositories.base import TenantRepository
@@ -80,8 +80,17 @@ class EngagementMetricsRepository(TenantRepository):
             # on a million deliveries (4 of 12 s); its expressions are simple sums.
             await self.session.execute(text("SET LOCAL jit = off"))
         start, end = bounds[0].start, bounds[-1].end
-        units = union_all(*self._units(query, start, end, postgres, zone)).subquery("units")
-        period = period_start_text(units.c.at, query.granularity, bounds, postgres, zone).label("period")
+        # Each table's units summed by value, period and details first (grouping on the truncated time, the
+        # cheapest to compute per row), then those few sums by the period's text.
+        parts = []
+        for part in self._units(query, start, end, postgres, zone):
+            unit = part.subquery()
+            bucket = period_bucket(unit.c.at, query.granularity, bounds, postgres, zone).label("bucket")
+            grouping = [unit.c.value, bucket, unit.c.state, unit.c.reason, unit.c.currency]
+            parts.append(select(*grouping, *(func.sum(unit.c[name]).label(name) for name in COUNTS),
+                                func.sum(unit.c.cost).label("cost")).group_by(*grouping))
+        units = union_all(*parts).subquery("units")
+        period = bucket_text(units.c.bucket, bounds, postgres).label("period")
         details = [units.c.state, units.c.reason, units.c.currency]
         groups = (select(units.c.value, period, *details, *(func.sum(units.c[name]).label(name) for name in COUNTS),
                          func.sum(units.c.cost).label("cost"))
