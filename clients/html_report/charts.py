@@ -115,13 +115,20 @@ def progress_chart(data: ReportData) -> Chart:
                  "" if has_goals else "No goal is open.")
 
 
+def _milestone_order(key: str) -> tuple[str, int, str]:
+    """`percent:25` before `percent:100`: the kind, then the number, then the rest."""
+    kind, _, rest = key.partition(":")
+    return (kind, int(rest), "") if rest.isdigit() else (kind, -1, rest)
+
+
 def milestones_chart(data: ReportData) -> Chart:
     values = [{"month": _day(m.period_start), "milestone": m.milestone, "reached": m.reached}
               for m in data.milestones]
+    milestones = sorted({m.milestone for m in data.milestones}, key=_milestone_order)
     chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
         x=alt.X("month:O", timeUnit="yearmonth", title="month"),
         y=alt.Y("sum(reached):Q", title="milestones reached"),
-        color=alt.Color("milestone:N"),
+        color=alt.Color("milestone:N", sort=milestones, scale=alt.Scale(domain=milestones)),
         tooltip=["milestone:N", alt.Tooltip("month:T", format="%Y-%m"), "sum(reached):Q"],
     ).properties(width=_WIDTH)
     return Chart("chart-milestones", "Goal milestones reached over time", _spec(chart),
@@ -130,8 +137,10 @@ def milestones_chart(data: ReportData) -> Chart:
 
 def rule_firings_chart(data: ReportData) -> Chart:
     values = [{"period": _day(r.period_start), "rule": r.rule, "firings": r.firings} for r in data.rule_firings]
-    chart = alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
-        x=alt.X("period:T", timeUnit=_time_unit(data.granularity), title=f"{data.granularity} starting"),
+    # Bars side by side: a rule that fired in one period only still shows, where a line would be a dot.
+    chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
+        x=alt.X("period:O", timeUnit=_time_unit(data.granularity), title=f"{data.granularity} starting"),
+        xOffset=alt.XOffset("rule:N"),
         y=alt.Y("firings:Q", title="firings"),
         color=alt.Color("rule:N"),
         tooltip=["rule:N", alt.Tooltip("period:T", title="from"), "firings:Q"],

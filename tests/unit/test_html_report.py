@@ -10,11 +10,12 @@ from decimal import Decimal
 
 import pytest
 
-from clients.html_report.charts import report_charts
+from clients.html_report.charts import milestones_chart, report_charts
 from clients.html_report.model import (
     BacktestComparison,
     DeliveryOutcomeCount,
     InsightFunnel,
+    MilestonesReached,
     PersonaClickThrough,
     ReportData,
 )
@@ -102,3 +103,9 @@ def test_the_charts_carry_the_values_they_are_given():
         {"day": "2026-01-05", "series": "live", "firings": 1}]
     assert charts["chart-backtest"].title == "Backtest of triggerRules/low (version 3) beside its live firings"
     assert not charts["chart-funnel"].empty_note and charts["chart-deliveries"].empty_note
+
+
+def test_milestones_are_coloured_in_their_numbers_order():
+    reached = tuple(MilestonesReached(D(2025, 1, 1), key, 1) for key in ("percent:100", "percent:25", "first_deposit"))
+    chart = milestones_chart(_data(milestones=reached))
+    assert chart.spec["encoding"]["color"]["scale"]["domain"] == ["first_deposit", "percent:25", "percent:100"]
