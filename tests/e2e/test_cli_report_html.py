@@ -92,3 +92,15 @@ async def test_the_report_opens_in_chromium_with_every_chart_drawn(engagectl, se
     assert list(rendered.marks) == CHARTS
     assert [chart for chart, marks in rendered.marks.items() if marks == 0] == []
     assert ARTIFACT.stat().st_size > 0
+
+    # A service token reads every view but may not replay a rule: the report says so and goes on. A
+    # customer's token reads none of it.
+    service = await engagectl("reports", "html", "--period", "2025-01..2026-02", "-o", str(tmp_path / "s.html"),
+                              "--json", token=server.token(tenant, Role.SERVICE, "warehouse"))
+    assert service.exit_code == 0, service.stderr
+    [remark] = [r for r in json.loads(service.stdout)["remarks"] if "refused" in r]
+    assert remark.startswith(f"The backtest of triggerRules/{rule_id} was refused (PERMISSION_DENIED")
+    customer = await engagectl("reports", "html", "--period", "2026-01", "-o", str(tmp_path / "c.html"),
+                               token=server.token(tenant, Role.USER, "c1"))
+    assert (customer.exit_code, customer.stdout) == (1, "")
+    assert "PERMISSION_DENIED" in customer.stderr and not (tmp_path / "c.html").exists()
