@@ -9,7 +9,7 @@ at most its size of index entries per kind, wherever it starts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,11 @@ from server.store.repositories.base import TenantRepository
 from server.store.triggers_models import BannerEventRow, TriggerFiringRow
 
 BANNER_EVENT_KINDS = {EventKind.BANNER_IMPRESSION: "IMPRESSION", EventKind.BANNER_CLICK: "CLICK"}
+
+
+# Restricts a kind's select of its columns to the rows wanted (by ids, or by the view's filters and page).
+AnySelect = Select[*tuple[Any, ...]]
+Narrow = Callable[[AnySelect], AnySelect]
 
 
 @dataclass
@@ -61,22 +66,47 @@ class EventHistoryRepository(TenantRepository):
         kinds = kinds_to_read(wanted)
         if not kinds:
             return []
-        keys = await self._keys(wanted, kinds, occurred, after, limit)
-        by_kind: dict[EventKind, list[str]] = {}
-        for key in keys:
-            by_kind.setdefault(key.kind, []).append(key.event_id)
-        found: dict[tuple[EventKind, str], EventHistoryLine] = {}
-        for kind, ids in by_kind.items():
-            for line in await _LOADERS[kind](self, kind, ids):
-                found[(kind, line.event_id)] = line
+        if len(kinds) == 1:  # one kind (an export of deliveries): its rows in one query, no union
+            return await self._one_kind(kinds[0], wanted, occurred, after, limit)
+        keys = await self._rows(self.keys_query(wanted, kinds, occurred, after, limit))
+        by_kind: dict[int, list[str]] = {}
+        for _, rank, event_id in keys:
+            by_kind.setdefault(rank, []).append(event_id)
+        found: dict[tuple[int, str], EventHistoryLine] = {}
+        for rank, ids in by_kind.items():
+            kind = _BY_RANK[rank]
+            for line in await _LOADERS[kind](self, kind, self._by_ids(kind, ids)):
+                found[(rank, line.event_id)] = line
         # A row deleted between the two steps (a tenant being deleted) is left out, not failed on.
-        return [found[(key.kind, key.event_id)] for key in keys if (key.kind, key.event_id) in found]
+        return [line for line in (found.get((rank, event_id)) for _, rank, event_id in keys) if line is not None]
 
-    async def _keys(self, wanted: EventHistoryFilter, kinds: list[EventKind], occurred: Period,
-                    after: EventKey | None, limit: int) -> list[EventKey]:
-        rows = await self.session.execute(self.keys_query(wanted, kinds, occurred, after, limit))
-        ranks = {kind.rank: kind for kind in EventKind}
-        return [EventKey(at, ranks[rank], event_id) for at, rank, event_id in rows]
+    async def _one_kind(self, kind: EventKind, wanted: EventHistoryFilter, occurred: Period,
+                        after: EventKey | None, limit: int) -> list[EventHistoryLine]:
+        branch = self._branch(kind, wanted)  # its joins are the loader's own
+        descending = wanted.newest_first
+
+        def narrow(query: AnySelect) -> AnySelect:
+            query = query.where(*branch.conditions, *_within(branch.time, occurred))
+            if after is not None:
+                query = query.where(_after(branch, bound_for(kind, after, descending), after, descending))
+            order = [branch.time, branch.event_id]
+            return query.order_by(*(column.desc() if descending else column for column in order)).limit(limit)
+
+        return await _LOADERS[kind](self, kind, narrow)
+
+    def _by_ids(self, kind: EventKind, ids: list[str]) -> Narrow:
+        """The rows of these ids; journey steps by their instances (a page keeps only its own routes)."""
+        if kind is EventKind.JOURNEY_STEP:
+            instances = {step[0] for step in map(split_journey_step_id, ids) if step is not None}
+            return lambda query: query.where(self.one_of(JourneyRouteRow.instance_id, instances))
+        column = _ID_COLUMNS[kind]
+        return lambda query: query.where(self.one_of(column, ids))
+
+    async def _rows(self, query: Any) -> Sequence[Any]:
+        """Plain Core rows: the session's connection, without the ORM's result machinery (an export pages
+        through millions of rows)."""
+        connection = await self.session.connection()
+        return (await connection.execute(query)).all()
 
     def keys_query(self, wanted: EventHistoryFilter, kinds: list[EventKind], occurred: Period,
                    after: EventKey | None, limit: int) -> Select[tuple[Any, int, str]]:
@@ -140,60 +170,54 @@ class EventHistoryRepository(TenantRepository):
 
     # -- the rows of a page, by kind ------------------------------------------------------------
 
-    async def _deliveries(self, kind: EventKind, ids: list[str]) -> list[EventHistoryLine]:
+    async def _deliveries(self, kind: EventKind, narrow: Narrow) -> list[EventHistoryLine]:
         d = DeliveryRow
-        rows = await self.session.execute(select(
+        # The columns in EventHistoryLine's order after its kind: the most numerous kind, built positionally.
+        rows = await self._rows(narrow(select(
             d.delivery_id, d.created_at, d.customer_id, d.channel, d.provider, d.state, d.event_id, d.campaign_id,
             d.attempts, d.sent_at, d.delivered_at, d.updated_at, d.error_code, d.error_message, d.skip_reason,
-            d.fallback_step, d.fallback_state).where(d.tenant_id == self.tenant_id, self.one_of(d.delivery_id, ids)))
-        return [EventHistoryLine(
-            kind, r.delivery_id, r.created_at, r.customer_id, channel=r.channel, provider=r.provider,
-            delivery_state=r.state, engagement_event_id=r.event_id, campaign_id=r.campaign_id, attempts=r.attempts,
-            sent_at=r.sent_at, delivered_at=r.delivered_at, updated_at=r.updated_at, error_code=r.error_code,
-            error_message=r.error_message, skip_reason=r.skip_reason, fallback_step=r.fallback_step,
-            fallback_state=r.fallback_state) for r in rows]
+            d.fallback_step, d.fallback_state).where(d.tenant_id == self.tenant_id)))
+        return [EventHistoryLine(kind, *row) for row in rows]
 
-    async def _banner_events(self, kind: EventKind, ids: list[str]) -> list[EventHistoryLine]:
+    async def _banner_events(self, kind: EventKind, narrow: Narrow) -> list[EventHistoryLine]:
         b = BannerEventRow
-        rows = await self.session.execute(select(
+        rows = await self._rows(narrow(select(
             b.event_id, b.occurred_at, b.customer_id, b.banner_id, b.rule_id, b.version, b.firing_id).where(
-            b.tenant_id == self.tenant_id, self.one_of(b.event_id, ids)))
+            b.tenant_id == self.tenant_id)))
         return [EventHistoryLine(kind, r.event_id, r.occurred_at, r.customer_id, banner_id=r.banner_id,
                                  rule_id=r.rule_id or "", rule_version=r.version or 0, firing_id=r.firing_id or "")
                 for r in rows]
 
-    async def _firings(self, kind: EventKind, ids: list[str]) -> list[EventHistoryLine]:
+    async def _firings(self, kind: EventKind, narrow: Narrow) -> list[EventHistoryLine]:
         f = TriggerFiringRow
-        rows = await self.session.execute(select(
+        rows = await self._rows(narrow(select(
             f.firing_id, f.fired_at, f.customer_id, f.rule_id, f.version, f.account_id, f.transaction_id).where(
-            f.tenant_id == self.tenant_id, self.one_of(f.firing_id, ids)))
+            f.tenant_id == self.tenant_id)))
         return [EventHistoryLine(kind, r.firing_id, r.fired_at, r.customer_id, rule_id=r.rule_id,
                                  rule_version=r.version, firing_id=r.firing_id, account_id=r.account_id,
                                  transaction_id=r.transaction_id or "") for r in rows]
 
-    async def _campaign_steps(self, kind: EventKind, ids: list[str]) -> list[EventHistoryLine]:
+    async def _campaign_steps(self, kind: EventKind, narrow: Narrow) -> list[EventHistoryLine]:
         c = CampaignStepRow
-        rows = await self.session.execute(select(
+        rows = await self._rows(narrow(select(
             c.step_id, c.occurred_at, c.campaign_id, c.state, c.previous_state, c.actor, c.reason).where(
-            c.tenant_id == self.tenant_id, self.one_of(c.step_id, ids)))
+            c.tenant_id == self.tenant_id)))
         return [EventHistoryLine(kind, r.step_id, r.occurred_at, campaign_id=r.campaign_id, campaign_state=r.state,
                                  previous_campaign_state=r.previous_state, actor=r.actor, reason=r.reason)
                 for r in rows]
 
-    async def _journey_steps(self, kind: EventKind, ids: list[str]) -> list[EventHistoryLine]:
+    async def _journey_steps(self, kind: EventKind, narrow: Narrow) -> list[EventHistoryLine]:
         r, i = JourneyRouteRow, JourneyInstanceRow
-        steps = {step for step in map(split_journey_step_id, ids) if step is not None}
-        # By instance (an instance has a few routes), then only the page's.
-        rows = await self.session.execute(select(
+        rows = await self._rows(narrow(select(
             r.instance_id, r.sequence, r.taken_at, r.from_step, r.to_step, r.to_journey,
             i.customer_id, i.journey_id, i.version)
             .join_from(r, i, and_(i.tenant_id == r.tenant_id, i.instance_id == r.instance_id))
-            .where(r.tenant_id == self.tenant_id, self.one_of(r.instance_id, {step[0] for step in steps})))
+            .where(r.tenant_id == self.tenant_id)))
         return [EventHistoryLine(
             kind, journey_step_id(row.instance_id, row.sequence), row.taken_at, row.customer_id,
             journey_id=row.journey_id, journey_version=row.version, journey_instance_id=row.instance_id,
             from_step=row.from_step, to_step=row.to_step or "", handed_to_journey=row.to_journey or "")
-            for row in rows if (row.instance_id, row.sequence) in steps]
+            for row in rows]
 
 
 def _equal(branch: _Branch, column: Any, value: str) -> None:
@@ -210,7 +234,12 @@ def _after(branch: _Branch, bound: Bound, after: EventKey, descending: bool) -> 
     return key < value if descending else key > value
 
 
-Loader = Callable[[EventHistoryRepository, EventKind, list[str]], Any]
+_BY_RANK = {kind.rank: kind for kind in EventKind}
+_ID_COLUMNS: dict[EventKind, Any] = {
+    EventKind.DELIVERY: DeliveryRow.delivery_id, EventKind.BANNER_IMPRESSION: BannerEventRow.event_id,
+    EventKind.BANNER_CLICK: BannerEventRow.event_id, EventKind.RULE_FIRING: TriggerFiringRow.firing_id,
+    EventKind.CAMPAIGN_STEP: CampaignStepRow.step_id}
+Loader = Callable[[EventHistoryRepository, EventKind, Narrow], Any]
 _LOADERS: dict[EventKind, Loader] = {
     EventKind.DELIVERY: EventHistoryRepository._deliveries,
     EventKind.BANNER_IMPRESSION: EventHistoryRepository._banner_events,

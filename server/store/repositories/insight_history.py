@@ -40,7 +40,8 @@ class InsightHistoryRepository(TenantRepository):
                 FeedInteractionRow.tenant_id == self.tenant_id,
                 FeedInteractionRow.feed_item_id == items.c.feed_item_id,
                 FeedInteractionRow.interaction == wanted.interaction))
-        rows = (await self.session.execute(keyset_page(
+        connection = await self.session.connection()  # Core rows: no ORM result machinery
+        rows = (await connection.execute(keyset_page(
             query, [FeedItemRow.created_at, FeedItemRow.feed_item_id], after, limit,
             descending=wanted.newest_first))).all()
         interactions = await self._interactions([row.feed_item_id for row in rows])
@@ -53,7 +54,8 @@ class InsightHistoryRepository(TenantRepository):
         """Each item's interactions, oldest first (their numbering breaks a tie)."""
         if not feed_item_ids:
             return {}
-        rows = await self.session.execute(
+        connection = await self.session.connection()
+        rows = await connection.execute(
             select(FeedInteractionRow.feed_item_id, FeedInteractionRow.interaction, FeedInteractionRow.created_at)
             .where(FeedInteractionRow.tenant_id == self.tenant_id,
                    self.one_of(FeedInteractionRow.feed_item_id, feed_item_ids))
