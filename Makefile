@@ -66,8 +66,9 @@ test: install node-deps check
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist worksteal -m "not faults" --durations=25
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup -m faults --durations=10
 
-# Ingest and insight batches (var/bench.json), then engagement dispatch (var/bench-dispatch.json), then
-# the export of a reporting view to CSV (var/bench-export.json).
+# Ingest and insight batches (var/bench.json), engagement dispatch (var/bench-dispatch.json), the HTML
+# report over a million deliveries (var/bench-report.json), the event history's CSV export
+# (var/bench-export.json).
 bench: install
 	$(PY) -m tests.bench
 	$(PY) -m tests.bench.dispatch
