@@ -16,7 +16,7 @@ import psutil
 from grpc_health.v1 import health_pb2
 
 from clients.stubs import connect
-from server.embedded_redis import free_port
+from tests.support.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60.0

@@ -24,11 +24,11 @@ from server.domain.triggers.notifications import (
     NewBankNotification,
     verify,
 )
-from server.embedded_redis import free_port
 from server.services.triggers import webhooks
 from server.store.uow import UnitOfWork
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import failure
+from tests.support.ports import free_port
 
 SECRET = "s" * 16 + uuid.uuid4().hex
 

@@ -18,10 +18,10 @@ from google.protobuf import duration_pb2
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
 from server.domain.engagement.receipts import twilio_signature
-from server.embedded_redis import free_port
 from server.receipts import receipts_app
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import failure
+from tests.support.ports import free_port
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 LONG = duration_pb2.Duration(seconds=3600)

@@ -16,11 +16,11 @@ from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
 from server.domain.engagement.entities import DeliveryState
 from server.domain.engagement.receipts import parse_receipt, receipt_applies, twilio_signature
-from server.embedded_redis import free_port
 from server.receipts import receipts_app
 from server.services.engagement import EARLY_RECEIPT_KEPT, EngagementService
 from server.store.engagement_models import EarlyReceiptRow
 from tests.integration.test_insight_batches import run_worker
+from tests.support.ports import free_port
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 # Where each provider's send request names the callback URL.

@@ -18,9 +18,9 @@ from clients.stubs import connect
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.config import Settings
 from server.domain.auth import Role
-from server.embedded_redis import free_port
 from server.security.tokens import mint_token
 from tests.conftest import REPO_ROOT, TEST_JWT_SECRET
+from tests.support.ports import free_port
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 # Kills and restarts real processes and times their recovery: after the parallel part, beside the other

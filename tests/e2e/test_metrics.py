@@ -12,12 +12,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from clients.stubs import connect
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
-from server.embedded_redis import free_port
 from server.metrics import serve_metrics
 from tests.conftest import REPO_ROOT
 from tests.integration.test_insight_batches import run_worker
 from tests.support.builders import failure
 from tests.support.grafana import exposed_names, expressions, selected_metrics
+from tests.support.ports import free_port
 from tests.support.processes import process_env
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 

@@ -7,8 +7,8 @@ from aiohttp import web
 
 from engage.engagement.v1 import engagement_service_pb2 as pb
 from server.domain.auth import Role
-from server.embedded_redis import free_port
 from tests.integration.test_insight_batches import run_worker
+from tests.support.ports import free_port
 from tests.support.yes_bank import add_customer, set_up_yes_bank
 
 

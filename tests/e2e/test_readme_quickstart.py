@@ -10,8 +10,8 @@ import re
 import signal
 from pathlib import Path
 
-from server.embedded_redis import free_port
 from tests.conftest import REPO_ROOT
+from tests.support.ports import free_port
 
 README = REPO_ROOT / "README.md"
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```\n", re.MULTILINE | re.DOTALL)

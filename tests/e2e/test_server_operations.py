@@ -13,9 +13,9 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from clients.stubs import connect
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from server.app import build_server
-from server.embedded_redis import free_port
 from tests.conftest import REPO_ROOT
 from tests.support.builders import customer, failure, seed_accounts, transaction
+from tests.support.ports import free_port
 from tests.support.processes import process_env
 
 # Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).

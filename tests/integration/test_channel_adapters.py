@@ -8,9 +8,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from server.embedded_redis import free_port
 from tests.support.egress import LOCAL_EGRESS
 from tests.support.keys import pkcs8_pem
+from tests.support.ports import free_port
 from workers.channels import build_sender
 from workers.channels.base import ChannelKind, Outcome, OutgoingMessage, ProviderConfig
 

@@ -11,9 +11,9 @@ import pytest
 from arq import ArqRedis
 from redis.exceptions import RedisError
 
-from server.embedded_redis import free_port
 from server.queue import ArqPublisher, open_queue
 from tests.bench.redis_queue import clear_queue
+from tests.support.ports import free_port
 
 
 async def test_concurrent_triggers_of_one_window_ask_redis_once(redis_url: str) -> None:

@@ -12,10 +12,10 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from server.embedded_redis import free_port
 from server.faults import Fault, fault_of
 from server.store.db import DRIVER_TIMEOUT_MARGIN_SECONDS, open_database
 from tests.support.outage import through
+from tests.support.ports import free_port
 from tests.support.tcp_proxy import TcpProxy
 
 SLACK_SECONDS = 0.5

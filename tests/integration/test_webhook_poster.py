@@ -7,8 +7,8 @@ import asyncio
 
 from aiohttp import web
 
-from server.embedded_redis import free_port
 from tests.support.egress import LOCAL_EGRESS
+from tests.support.ports import free_port
 from workers.channels.egress import EgressPolicy
 from workers.webhook_poster import EgressWebhookPoster
 

@@ -17,9 +17,9 @@ from grpc_health.v1 import health_pb2
 from redis.asyncio import Redis
 
 from clients.stubs import connect
-from server.embedded_redis import free_port
 from server.queue_status import workers_key
 from tests.conftest import REPO_ROOT
+from tests.support.ports import free_port
 
 
 async def wait_until_serving(address: str, timeout: float = 60.0) -> None:

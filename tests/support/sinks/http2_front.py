@@ -15,7 +15,7 @@ import trustme
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from server.embedded_redis import free_port
+from tests.support.ports import free_port
 from tests.support.sinks.providers import ProviderSink
 
 # Set by the client or the transport, not passed on.

@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-from server.embedded_redis import free_port
+from tests.support.ports import free_port
 
 E164 = "+"
 

@@ -13,7 +13,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from server.embedded_redis import free_port
+from tests.support.ports import free_port
 
 
 class _Handler:
