@@ -62,6 +62,10 @@ def list_request(module, method_name: str, page_token: str):
         request.parent = "customers/lisa-customer" if module is goals_service_pb2 else "accounts/lisa-customer-chk"
     if "customer_id" in fields:
         request.customer_id = "lisa-customer"
+    if "dimension" in fields:  # QueryMetrics: a dimension and a date range are required
+        request.dimension = 1
+        for end in (request.date_range.start_date, request.date_range.end_date):
+            end.year, end.month, end.day = 2026, 1, 1
     return request
 
 

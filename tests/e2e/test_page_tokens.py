@@ -13,6 +13,7 @@ from tests.support.builders import failure
 # Each list's name in its tokens, and the shape of its key.
 TEXT, PAIR, INTEGER, DATE = "text", "pair", "integer", "date"
 DATED_PAIR, RANKED, CUSTOMER_TRIPLE = "dated pair", "ranked", "customer triple"
+EVENT_TRIPLE, VALUE_AND_DATE = "event triple", "value and date"
 LIST_KEYS = {"ListApps": ("apps", TEXT), "ListEventTypes": ("eventTypes", TEXT),
              "ListChannelConfigs": ("channelConfigs", TEXT), "ListTemplates": ("templates", TEXT),
              "ListEvents": ("events", TEXT), "ListTransactionAlerts": ("transactionAlerts", TEXT),
@@ -28,7 +29,9 @@ LIST_KEYS = {"ListApps": ("apps", TEXT), "ListEventTypes": ("eventTypes", TEXT),
              "ListCustomerHistoryReportRows": ("customer-history-report-rows", PAIR),
              "ListTransferReportRows": ("transfer-report-rows", PAIR),
              "ListPaymentAlerts": ("paymentAlerts", TEXT), "ListWalletPasses": ("walletPasses", TEXT),
-             "ListStatements": ("statements", DATED_PAIR), "ListScheduledPayments": ("scheduledPayments", DATED_PAIR)}
+             "ListStatements": ("statements", DATED_PAIR), "ListScheduledPayments": ("scheduledPayments", DATED_PAIR),
+             "ListInsightHistory": ("insight-history", PAIR), "ListEventHistory": ("event-history", EVENT_TRIPLE),
+             "QueryMetrics": ("metrics-rows", VALUE_AND_DATE)}
 NOT_TEXT = [{"x": 1}, [1, 2, 3], 2**70, -1, 1e308, True, ["a"]]
 NOT_A_PAIR = [{"x": 1}, "x", 7, ["2026-01-01T00:00:00"], ["2026-01-01T00:00:00", "a", "b"],
               ["2026-01-01T00:00:00", {}], [1, "a"], ["not a time", "a"], [["2026-01-01T00:00:00"], "a"]]
@@ -42,11 +45,20 @@ NOT_A_CUSTOMER_TRIPLE = [{"x": 1}, "x", ["c", "2026-01-01T00:00:00+00:00"], [1, 
                          ["c", "not a time", "g"], ["c", "2026-01-01T00:00:00+00:00", {}], ["c\x00", "x", "g"]]
 NOT_A_DATED_PAIR = [{"x": 1}, "x", 7, ["2026-01-01"], ["2026-01-01", "a", "b"], ["2026-13-01", "a"],
                     ["not a date", "a"], [["2026-01-01"], "a"], ["2026-01-01", {}]]
-WRONG |= {RANKED: NOT_RANKED, CUSTOMER_TRIPLE: NOT_A_CUSTOMER_TRIPLE, DATED_PAIR: NOT_A_DATED_PAIR}
+# Event history: [instant, kind, event id]; metrics: [dimension value, period's first day].
+NOT_AN_EVENT_TRIPLE = [{"x": 1}, "x", ["2026-01-01T00:00:00+00:00", "DELIVERY"],
+                       ["2026-01-01T00:00:00", "DELIVERY", "d"], ["not a time", "DELIVERY", "d"],
+                       ["2026-01-01T00:00:00+00:00", "PARCEL", "d"], ["2026-01-01T00:00:00+00:00", "DELIVERY", {}],
+                       [1, "DELIVERY", "d"]]
+NOT_A_VALUE_AND_DATE = [{"x": 1}, "x", ["v"], ["v", "2026-01-01", "x"], [1, "2026-01-01"], ["v", "not a date"],
+                        ["v", {}], ["v\x00", "2026-01-01"]]
+WRONG |= {RANKED: NOT_RANKED, CUSTOMER_TRIPLE: NOT_A_CUSTOMER_TRIPLE, DATED_PAIR: NOT_A_DATED_PAIR,
+          EVENT_TRIPLE: NOT_AN_EVENT_TRIPLE, VALUE_AND_DATE: NOT_A_VALUE_AND_DATE}
 RIGHT = {RANKED: [[1, "2026-01-01T00:00:00+00:00", "g"]],
          CUSTOMER_TRIPLE: [["c", "2026-01-01T00:00:00+00:00", "g"]], DATED_PAIR: [["2026-01-01", "t"]],
          TEXT: ["x", ""], PAIR: [["2026-01-01T00:00:00+00:00", "x"]], INTEGER: [1, 2**63 - 1],
-         DATE: ["2026-01-01", "0001-01-01"]}
+         DATE: ["2026-01-01", "0001-01-01"], EVENT_TRIPLE: [["2026-01-01T00:00:00+00:00", "DELIVERY", "d"]],
+         VALUE_AND_DATE: [["v", "2026-01-01"]]}
 
 
 def test_every_list_is_covered():

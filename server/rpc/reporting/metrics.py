@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -25,7 +26,9 @@ def metrics_key(after: Any) -> list[str]:
     """A metrics page token's key: [dimension value, period's first day as ISO date]."""
     if not (isinstance(after, list) and len(after) == 2):
         raise TypeError("not a [value, date] key")
-    return [text_key(after[0]), text_key(after[1])]
+    period = text_key(after[1])
+    dt.date.fromisoformat(period)  # the rows' periods are ISO dates, compared as text
+    return [text_key(after[0]), period]
 
 
 def metrics_query(request: pb.QueryMetricsRequest) -> MetricsQuery:
