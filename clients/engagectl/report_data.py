@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 import grpc
 import jwt
 
+from clients.engagectl.paging import collect
 from clients.html_report.model import (
     BacktestComparison,
     DeliveryOutcomeCount,
@@ -32,7 +33,6 @@ from engage.type.v1 import date_pb2
 BACKTEST_MOST_DAYS = 366
 # A replay reads every account's days of the period: minutes on a large bank, not the usual 30 s.
 BACKTEST_DEADLINE_SECONDS = 1800.0
-_PAGE_SIZE = 1000
 # The report's reads are a GROUP BY each over the whole period: two at a time keep a 2-core database
 # busy; all five at once slowed each other past the server's 5 s statement timeout on a busy machine.
 CALLS_AT_ONCE = 2
@@ -95,17 +95,14 @@ class ReportReader:
     async def _metrics(self, dimension: metrics_pb2.MetricDimension.ValueType,
                        granularity: metrics_pb2.Granularity.ValueType, start: dt.date, end: dt.date,
                        values: tuple[str, ...] = ()) -> list[metrics_pb2.MetricsRow]:
-        rows: list[metrics_pb2.MetricsRow] = []
-        token = ""
-        while True:
+        async def page(size: int, token: str) -> tuple[Sequence[metrics_pb2.MetricsRow], str]:
             async with self._in_flight:
                 response = await self._stubs.reporting.QueryMetrics(metrics_pb2.QueryMetricsRequest(
                     dimension=dimension, granularity=granularity, date_range=_dates(start, end), values=values,
-                    page_size=_PAGE_SIZE, page_token=token))
-            rows.extend(response.rows)
-            token = response.next_page_token
-            if not token:
-                return rows
+                    page_size=size, page_token=token))
+            return response.rows, response.next_page_token
+
+        return (await collect(page, None)).items
 
     async def funnels(self) -> tuple[InsightFunnel, ...]:
         rows = await self._metrics(metrics_pb2.METRIC_DIMENSION_INSIGHT, metrics_pb2.GRANULARITY_TOTAL,
