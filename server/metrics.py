@@ -7,6 +7,7 @@ the outbox in the database (the server's ScrapeTimeFigures). docs/operations-met
 from __future__ import annotations
 
 import asyncio
+from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -18,7 +19,6 @@ from prometheus_client.registry import Collector
 from server.domain.engagement.entities import Delivery, DeliveryState
 from server.domain.insights.feed import Origin
 from server.domain.operations import OutboxFigures, QueueFigures
-from server.services.activity_metrics import tally
 
 RPC_REQUESTS = Counter("engage_rpc_requests", "gRPC calls answered, by method and status code",
                        ["method", "code"])
@@ -64,11 +64,11 @@ class PrometheusActivityMetrics:
     """server.services.activity_metrics.ActivityMetrics, counted in this process's registry."""
 
     def insights_generated(self, origin: Origin, insight_names: Iterable[str]) -> None:
-        for name, count in tally(insight_names).items():
+        for name, count in Tally(insight_names).items():
             INSIGHTS_GENERATED.labels(name, origin.value).inc(count)
 
     def rules_fired(self, tenant_id: str, rule_ids: Iterable[str]) -> None:
-        for rule_id, count in tally(rule_ids).items():
+        for rule_id, count in Tally(rule_ids).items():
             RULE_FIRINGS.labels(tenant_id, rule_id).inc(count)
 
     def webhook_attempted(self, status: str) -> None:

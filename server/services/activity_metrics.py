@@ -4,7 +4,6 @@ happens, after their transaction committed (UnitOfWork.after_commit), and know n
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -34,8 +33,3 @@ class NoActivityMetrics:
 
 
 NO_ACTIVITY_METRICS = NoActivityMetrics()
-
-
-def tally(names: Iterable[str]) -> dict[str, int]:
-    """How many of each name, for adapters that count in batches."""
-    return dict(Counter(names))
