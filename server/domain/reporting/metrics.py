@@ -207,12 +207,17 @@ def period_count(query: MetricsQuery) -> int:
     return 1
 
 
+def check_date_order(since: dt.date | None, until: dt.date | None) -> None:
+    """A reporting date_range runs forwards (an open end always does)."""
+    if since is not None and until is not None and until < since:
+        raise InvalidArgument("METRICS_DATE_RANGE_INVALID", "date_range ends before it starts",
+                              violations=[FieldViolation("date_range", "end_date is before start_date")])
+
+
 def check_query(query: MetricsQuery) -> None:
     """A range read in one query: it runs forwards, its midnights are instants in any zone, and it has
     at most MAX_PERIODS periods."""
-    if query.until < query.since:
-        raise InvalidArgument("METRICS_DATE_RANGE_INVALID", "date_range ends before it starts",
-                              violations=[FieldViolation("date_range", "end_date is before start_date")])
+    check_date_order(query.since, query.until)
     if query.since < FIRST_DAY or query.until > LAST_DAY:
         raise InvalidArgument("METRICS_DATE_RANGE_INVALID", f"date_range must lie in {FIRST_DAY}..{LAST_DAY}",
                               violations=[FieldViolation("date_range", f"within {FIRST_DAY}..{LAST_DAY}")])

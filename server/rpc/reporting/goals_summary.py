@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import grpc
 
 from engage.reporting.v1 import goals_summary_pb2 as pb
-from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.reporting.goals_summary import GoalsSummary, GoalsSummaryFilter
+from server.domain.reporting.metrics import check_date_order
 from server.rpc.context import current_caller
 from server.rpc.convert import date_field, date_to_proto
 
@@ -21,9 +21,7 @@ def summary_filter(request: pb.SummarizeGoalsRequest) -> GoalsSummaryFilter:
         return GoalsSummaryFilter()
     since = date_field(request.date_range, "start_date", "date_range.start_date")
     until = date_field(request.date_range, "end_date", "date_range.end_date")
-    if since is not None and until is not None and until < since:
-        raise InvalidArgument("METRICS_DATE_RANGE_INVALID", "date_range ends before it starts",
-                              violations=[FieldViolation("date_range", "end_date is before start_date")])
+    check_date_order(since, until)
     return GoalsSummaryFilter(since, until)
 
 
