@@ -112,20 +112,8 @@ class ReportReader:
     async def delivery_outcomes(self) -> tuple[DeliveryOutcomeCount, ...]:
         rows = await self._metrics(metrics_pb2.METRIC_DIMENSION_CHANNEL, _GRANULARITIES[self._granularity],
                                    self._request.start, self._request.end)
-        outcomes: list[DeliveryOutcomeCount] = []
-        for row in rows:
-            start = _day(row.period_start)
-            if row.delivery_outcomes:
-                outcomes.extend(DeliveryOutcomeCount(start, row.value, o.state, o.reason, o.deliveries)
-                                for o in row.delivery_outcomes)
-            elif row.generated:
-                # A server that does not count by state: what it does say, delivered or not.
-                outcomes.append(DeliveryOutcomeCount(start, row.value, "DELIVERED", "", row.delivered))
-                outcomes.append(DeliveryOutcomeCount(start, row.value, "NOT_DELIVERED", "",
-                                                     row.generated - row.delivered))
-                self._remark("The server gave no per-state delivery counts: the deliveries chart shows "
-                             "delivered and not delivered only, and the table below cannot list failures.")
-        return tuple(outcomes)
+        return tuple(DeliveryOutcomeCount(_day(row.period_start), row.value, o.state, o.reason, o.deliveries)
+                     for row in rows for o in row.delivery_outcomes)
 
     async def personas(self) -> tuple[PersonaClickThrough, ...]:
         rows = await self._metrics(metrics_pb2.METRIC_DIMENSION_PERSONA, metrics_pb2.GRANULARITY_TOTAL,
@@ -140,17 +128,9 @@ class ReportReader:
         return tuple(RuleFirings(_day(r.period_start), r.value, r.firings) for r in rows if r.firings)
 
     async def goals(self) -> goals_summary_pb2.GoalsSummary:
-        try:
-            async with self._in_flight:
-                return await self._stubs.reporting.SummarizeGoals(goals_summary_pb2.SummarizeGoalsRequest(
-                    date_range=_dates(self._request.start, self._request.end)))
-        except grpc.aio.AioRpcError as error:
-            if error.code() is not grpc.StatusCode.UNIMPLEMENTED:
-                raise
-            # A server older than the goals summary: the rest of the report still stands.
-            self._remark("This server does not summarise goals (SummarizeGoals is not implemented): "
-                         "the goal charts are empty.")
-            return goals_summary_pb2.GoalsSummary()
+        async with self._in_flight:
+            return await self._stubs.reporting.SummarizeGoals(goals_summary_pb2.SummarizeGoalsRequest(
+                date_range=_dates(self._request.start, self._request.end)))
 
     async def backtest(self, firings: tuple[RuleFirings, ...]) -> BacktestComparison | None:
         chosen = self._request.rule or _most_fired(firings)

@@ -17,8 +17,7 @@ FUNNEL_STAGES = ("generated", "delivered", "viewed", "clicked", "converted")
 DELIVERY_STATES = ("FAILED", "DEAD_LETTER", "SKIPPED", "HELD", "QUEUED", "SENDING", "SENT", "DELIVERED")
 # Failures in reds, waiting in greys and yellows, sent and delivered in greens: read without the legend.
 STATE_COLOURS = {"FAILED": "#d62728", "DEAD_LETTER": "#8c1c13", "SKIPPED": "#9e9e9e", "HELD": "#cfcfcf",
-                 "QUEUED": "#f2c12e", "SENDING": "#f28e2b", "SENT": "#a1d99b", "DELIVERED": "#31a354",
-                 "NOT_DELIVERED": "#bdbdbd"}
+                 "QUEUED": "#f2c12e", "SENDING": "#f28e2b", "SENT": "#a1d99b", "DELIVERED": "#31a354"}
 _WIDTH = 640
 _MOST_POINTED_DAYS = 62
 
