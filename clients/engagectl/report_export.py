@@ -18,11 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.dates import date_range
-from clients.engagectl.output import enum_number, errors, notice
-from clients.engagectl.report_metrics import _dates as period_dates
-from clients.engagectl.report_views import _number as enum_or_none
-from clients.engagectl.report_views import _numbers as enum_numbers
-from clients.engagectl.report_views import _order as order_by
+from clients.engagectl.output import errors, notice
+from clients.engagectl.report_options import enum_option, enum_options, metrics_request, order_by
 from clients.export_file import ExportFile, ExportOutcome, ResumeRefused
 from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as engagement_pb
@@ -30,7 +27,6 @@ from engage.goals.v1 import goals_service_pb2 as goals_pb
 from engage.reporting.v1 import event_history_pb2 as event_pb
 from engage.reporting.v1 import exports_pb2 as pb
 from engage.reporting.v1 import insight_history_pb2 as insight_pb
-from engage.reporting.v1 import metrics_pb2
 from engage.type.v1 import date_pb2
 
 MAX_CHUNK_ROWS = 10_000
@@ -53,15 +49,6 @@ class ExportFormat(enum.StrEnum):
 
 _FORMATS = {ExportFormat.csv: pb.EXPORT_FORMAT_CSV, ExportFormat.jsonl: pb.EXPORT_FORMAT_JSONL,
             ExportFormat.parquet: pb.EXPORT_FORMAT_PARQUET}
-
-
-def _enum_option(enum_type: Any, text: str | None, option: str) -> int:
-    if not text:
-        return 0
-    try:
-        return enum_number(enum_type, text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=option) from exc
 
 
 @dataclass(frozen=True)
@@ -124,34 +111,15 @@ def _goals_request(view: View, given: Filters, chunk_rows: int) -> pb.ExportView
     if view is View.goals:
         return pb.ExportViewRequest(goals=goals_pb.ListGoalReportRowsRequest(
             customer_id=given.customer,
-            state=goals_pb.GoalState.ValueType(_enum_option(goals_pb.GoalState, next(iter(given.state), None),
-                                                            "--state")),
-            category=goals_pb.GoalCategory.ValueType(_enum_option(goals_pb.GoalCategory, given.category,
-                                                                  "--category")),
+            state=enum_option(goals_pb.GoalState, next(iter(given.state), None), "--state"),
+            category=enum_option(goals_pb.GoalCategory, given.category, "--category"),
             create_date_range=dates, page_size=chunk_rows))
-    kind_numbers = [goals_pb.HistoryKind.ValueType(_enum_option(goals_pb.HistoryKind, k, "--kind"))
-                    for k in given.kind]
+    kind_numbers = enum_options(goals_pb.HistoryKind, list(given.kind), "--kind")
     if view is View.customer_history:
         return pb.ExportViewRequest(customer_history=goals_pb.ListCustomerHistoryReportRowsRequest(
             customer_id=given.customer, kinds=kind_numbers, create_date_range=dates, page_size=chunk_rows))
     return pb.ExportViewRequest(transfers=goals_pb.ListTransferReportRowsRequest(
         customer_id=given.customer, kinds=kind_numbers, event_date_range=dates, page_size=chunk_rows))
-
-
-def metrics_request(dimension: str, period: str, granularity: str, values: list[str], conversion_days: int,
-                    chunk_rows: int) -> metrics_pb2.QueryMetricsRequest:
-    """QueryMetrics' request as `engagectl reports metrics` reads its options."""
-    try:
-        dimension_number = enum_number(metrics_pb2.MetricDimension, f"METRIC_DIMENSION_{dimension.upper()}")
-    except ValueError as exc:
-        raise typer.BadParameter("one of insight, campaign, rule, persona, channel", param_hint="--dimension") from exc
-    try:
-        granularity_number = enum_number(metrics_pb2.Granularity, f"GRANULARITY_{granularity.upper()}")
-    except ValueError as exc:
-        raise typer.BadParameter("one of day, week, month, total", param_hint="--granularity") from exc
-    return metrics_pb2.QueryMetricsRequest(dimension=dimension_number, granularity=granularity_number,
-                                           date_range=period_dates(period, "--period"), values=values,
-                                           conversion_days=conversion_days, page_size=chunk_rows)
 
 
 def view_request(view: View, given: Filters, chunk_rows: int) -> pb.ExportViewRequest:
@@ -163,15 +131,15 @@ def view_request(view: View, given: Filters, chunk_rows: int) -> pb.ExportViewRe
     if view is View.insight_history:
         insights = insight_pb.ListInsightHistoryRequest(
             customer_id=given.customer, insight=given.insight, order_by=order_by(given.newest_first, "create_time"),
-            origin=enum_or_none(insight_pb.InsightOrigin, given.origin, "--origin"),
-            interaction=enum_or_none(insight_pb.InteractionKind, given.interaction, "--interaction"),
+            origin=enum_option(insight_pb.InsightOrigin, given.origin, "--origin"),
+            interaction=enum_option(insight_pb.InteractionKind, given.interaction, "--interaction"),
             create_date_range=_dates(given), page_size=chunk_rows)
         return pb.ExportViewRequest(insight_history=insights)
     if view is View.event_history:
         events = event_pb.ListEventHistoryRequest(
-            kinds=enum_numbers(event_pb.EventKind, list(given.kind), "--kind"), customer_id=given.customer,
-            delivery_states=enum_numbers(engagement_pb.DeliveryState, list(given.state), "--state"),
-            channels=enum_numbers(engagement_pb.Channel, list(given.channel), "--channel"),
+            kinds=enum_options(event_pb.EventKind, list(given.kind), "--kind"), customer_id=given.customer,
+            delivery_states=enum_options(engagement_pb.DeliveryState, list(given.state), "--state"),
+            channels=enum_options(engagement_pb.Channel, list(given.channel), "--channel"),
             campaign_id=given.campaign, rule_id=given.rule, engagement_event_id=given.event, journey_id=given.journey,
             order_by=order_by(given.newest_first, "occur_time"), occur_date_range=_dates(given),
             page_size=chunk_rows)

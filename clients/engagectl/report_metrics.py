@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import typer
 
 from clients.engagectl.context import cli_context
@@ -16,31 +14,17 @@ from clients.engagectl.output import (
     emit_json,
     emit_list,
     emit_table,
-    enum_number,
     json_wanted,
 )
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
-from clients.html_report.period import parse_period
+from clients.engagectl.report_options import metrics_request, period_range
 from clients.stubs import Stubs
 from engage.reporting.v1 import goals_summary_pb2, metrics_pb2
-from engage.type.v1 import date_pb2
 from server.domain.money import units_nanos_to_decimal
 
 METRICS_COLUMNS: list[str | Column] = [
     Id("value"), "period", "generated", "delivered", "viewed", "clicked", "dismissed", "converted", "firings",
     "delivery rate", "viewed rate", "click-through", "dismissal rate", "conversion rate", "cost", Wide("outcomes")]
-
-
-def _date(day: dt.date) -> date_pb2.Date:
-    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
-
-
-def _dates(period: str, option: str) -> date_pb2.DateRange:
-    try:
-        start, end = parse_period(period)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=option) from exc
-    return date_pb2.DateRange(start_date=_date(start), end_date=_date(end))
 
 
 def _cost(row: metrics_pb2.MetricsRow) -> str:
@@ -82,20 +66,11 @@ def metrics(ctx: typer.Context,
       engagectl reports metrics --dimension rule --value low-balance --granularity week --period 2026-01..2026-03
     """
     cli = cli_context(ctx)
-    try:
-        dimension_number = enum_number(metrics_pb2.MetricDimension, f"METRIC_DIMENSION_{dimension.upper()}")
-    except ValueError as exc:
-        raise typer.BadParameter("one of insight, campaign, rule, persona, channel", param_hint="--dimension") from exc
-    try:
-        granularity_number = enum_number(metrics_pb2.Granularity, f"GRANULARITY_{granularity.upper()}")
-    except ValueError as exc:
-        raise typer.BadParameter("one of day, week, month, total", param_hint="--granularity") from exc
-    dates = _dates(period, "--period")
+    request = metrics_request(dimension, period, granularity, value, conversion_days, 0)
 
     async def page(stubs: Stubs, size: int, token: str) -> tuple[list[metrics_pb2.MetricsRow], str]:
-        response = await stubs.reporting.QueryMetrics(metrics_pb2.QueryMetricsRequest(
-            dimension=dimension_number, granularity=granularity_number, date_range=dates, values=value,
-            conversion_days=conversion_days, page_size=size, page_token=token))
+        request.page_size, request.page_token = size, token
+        response = await stubs.reporting.QueryMetrics(request)
         return list(response.rows), response.next_page_token
 
     listed = cli.list(page, Paging(limit, page_token, every_page))
@@ -116,7 +91,7 @@ def goals_summary(ctx: typer.Context,
     cli = cli_context(ctx)
     request = goals_summary_pb2.SummarizeGoalsRequest()
     if period:
-        request.date_range.CopyFrom(_dates(period, "--period"))
+        request.date_range.CopyFrom(period_range(period, "--period"))
 
     async def run(stubs: Stubs) -> None:
         summary = await stubs.reporting.SummarizeGoals(request)

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.dates import date_range
 from clients.engagectl.engagement_common import label, time_of
-from clients.engagectl.output import Column, Id, Wide, emit_list, enum_number
+from clients.engagectl.output import Column, Id, Wide, emit_list
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
+from clients.engagectl.report_options import enum_option, enum_options, order_by
 from clients.stubs import Stubs
 from engage.engagement.v1 import engagement_service_pb2 as engagement
 from engage.reporting.v1 import event_history_pb2 as events
@@ -22,22 +21,6 @@ INSIGHT_COLUMNS: list[str | Column] = [
 EVENT_COLUMNS: list[str | Column] = [
     "time", "kind", Id("event id"), Id("customer"), "what", "state", "error / reason", Wide("attempts"),
     Wide("error message")]
-
-
-def _numbers(enum_type: Any, texts: list[str] | None, option: str) -> list[Any]:
-    try:
-        return [enum_number(enum_type, text) for text in texts or []]
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=option) from exc
-
-
-def _number(enum_type: Any, text: str | None, option: str) -> Any:
-    """The enum value an option names; 0 (unspecified: no filter) when not given."""
-    return _numbers(enum_type, [text], option)[0] if text else 0
-
-
-def _order(newest_first: bool, column: str) -> str:
-    return f"{column} desc" if newest_first else column
 
 
 def insight_row(row: insights.InsightHistoryRow) -> list[str]:
@@ -94,9 +77,9 @@ def insight_history(
     """
     cli = cli_context(ctx)
     request = insights.ListInsightHistoryRequest(
-        customer_id=customer, insight=insight, order_by=_order(newest_first, "create_time"),
-        origin=_number(insights.InsightOrigin, origin, "--origin"),
-        interaction=_number(insights.InteractionKind, interaction, "--interaction"))
+        customer_id=customer, insight=insight, order_by=order_by(newest_first, "create_time"),
+        origin=enum_option(insights.InsightOrigin, origin, "--origin"),
+        interaction=enum_option(insights.InteractionKind, interaction, "--interaction"))
     if since or until:
         date_range(request.create_date_range, since, until)
 
@@ -136,10 +119,10 @@ def event_history(
     """
     cli = cli_context(ctx)
     request = events.ListEventHistoryRequest(
-        kinds=_numbers(events.EventKind, kind, "--kind"), customer_id=customer,
-        delivery_states=_numbers(engagement.DeliveryState, state, "--state"),
-        channels=_numbers(engagement.Channel, channel, "--channel"), campaign_id=campaign, rule_id=rule,
-        engagement_event_id=event, journey_id=journey, order_by=_order(newest_first, "occur_time"))
+        kinds=enum_options(events.EventKind, kind, "--kind"), customer_id=customer,
+        delivery_states=enum_options(engagement.DeliveryState, state, "--state"),
+        channels=enum_options(engagement.Channel, channel, "--channel"), campaign_id=campaign, rule_id=rule,
+        engagement_event_id=event, journey_id=journey, order_by=order_by(newest_first, "occur_time"))
     if since or until:
         date_range(request.occur_date_range, since, until)
 
