@@ -58,6 +58,15 @@ def date_field(message: Message, field_name: str, path: str) -> dt.date | None:
                               violations=[FieldViolation(path, "not a calendar date")]) from exc
 
 
+def date_range_field(message: Message, field_name: str) -> tuple[dt.date | None, dt.date | None]:
+    """A DateRange field as (start, end); an unset field or end is open (None)."""
+    if not message.HasField(field_name):
+        return None, None
+    dates: date_pb2.DateRange = getattr(message, field_name)
+    return (date_field(dates, "start_date", f"{field_name}.start_date"),
+            date_field(dates, "end_date", f"{field_name}.end_date"))
+
+
 def timestamp_to_proto(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
     if value is None:
         return None

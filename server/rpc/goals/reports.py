@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import grpc
 
 from engage.goals.v1 import goals_service_pb2 as pb
-from engage.type.v1 import date_pb2
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.goals.history import HistoryKind
 from server.domain.goals.model import GoalCategory, GoalStatus
@@ -23,7 +21,7 @@ from server.domain.goals.reports import (
 )
 from server.domain.pagination import instant_and_text_key, page_request, text_key
 from server.rpc.context import current_caller
-from server.rpc.convert import date_field, date_to_proto, enum_from_proto, money_to_proto, timestamp_to_proto
+from server.rpc.convert import date_range_field, date_to_proto, enum_from_proto, money_to_proto, timestamp_to_proto
 from server.services.goals.reports import (
     GOALS_REPORT,
     HISTORY_REPORT,
@@ -46,14 +44,6 @@ def goals_key(after: Any) -> list[str]:
     return [text_key(after[0]), *instant_and_text_key(after[1:])]
 
 
-def _dates(message: Any, field_name: str) -> tuple[dt.date | None, dt.date | None]:
-    if not message.HasField(field_name):
-        return None, None
-    dates: date_pb2.DateRange = getattr(message, field_name)
-    return (date_field(dates, "start_date", f"{field_name}.start_date"),
-            date_field(dates, "end_date", f"{field_name}.end_date"))
-
-
 def _kinds(numbers: Any, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
     kinds = []
     for index, number in enumerate(numbers):
@@ -71,18 +61,18 @@ def goal_report_filters(request: pb.ListGoalReportRowsRequest) -> tuple[GoalRepo
         if request.state else ""
     category = enum_from_proto(GoalCategory, "GOAL_CATEGORY_", request.category, _CATEGORY_BY_NUMBER,
                                "category").value if request.category else ""
-    return GoalReportFilter(request.customer_id, status, category), _dates(request, "create_date_range")
+    return GoalReportFilter(request.customer_id, status, category), date_range_field(request, "create_date_range")
 
 
 def history_report_filters(request: pb.ListCustomerHistoryReportRowsRequest
                            ) -> tuple[HistoryReportFilter, Dates]:
     return (HistoryReportFilter(request.customer_id, _kinds(request.kinds)),
-            _dates(request, "create_date_range"))
+            date_range_field(request, "create_date_range"))
 
 
 def transfer_report_filters(request: pb.ListTransferReportRowsRequest) -> tuple[TransferReportFilter, Dates]:
     return (TransferReportFilter(request.customer_id, _kinds(request.kinds, FUNDING_KINDS)),
-            _dates(request, "event_date_range"))
+            date_range_field(request, "event_date_range"))
 
 
 def goal_report_row(line: GoalReportLine) -> pb.GoalReportRow:

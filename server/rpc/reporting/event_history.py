@@ -12,8 +12,7 @@ from server.domain.engagement.entities import Channel, DeliveryState
 from server.domain.reporting.event_history import OCCUR_TIME, EventHistoryFilter, EventHistoryLine, EventKind
 from server.domain.reporting.ordering import check_dates, newest_first
 from server.rpc.context import current_caller
-from server.rpc.convert import enum_from_proto, timestamp_to_proto
-from server.rpc.reporting.dates import date_range
+from server.rpc.convert import date_range_field, enum_from_proto, timestamp_to_proto
 
 if TYPE_CHECKING:
     from server.bootstrap import Services
@@ -40,7 +39,7 @@ def event_history_filter(request: pb.ListEventHistoryRequest) -> EventHistoryFil
     return EventHistoryFilter(
         kinds=tuple(EventKind(kind) for kind in _each(EventKind, "EVENT_KIND_", request.kinds, _KIND_NAMES, "kinds")),
         customer_id=request.customer_id,
-        occur_dates=check_dates(date_range(request, "occur_date_range"), "occur_date_range"),
+        occur_dates=check_dates(date_range_field(request, "occur_date_range"), "occur_date_range"),
         delivery_states=_each(DeliveryState, "", request.delivery_states, _STATE_NAMES, "delivery_states"),
         channels=_each(Channel, "CHANNEL_", request.channels, _CHANNEL_NAMES, "channels"),
         campaign_id=request.campaign_id, rule_id=request.rule_id, engagement_event_id=request.engagement_event_id,

@@ -11,8 +11,7 @@ from server.domain.insights.feed import Interaction, Origin
 from server.domain.reporting.insight_history import CREATE_TIME, InsightHistoryFilter, InsightHistoryLine
 from server.domain.reporting.ordering import check_dates, newest_first
 from server.rpc.context import current_caller
-from server.rpc.convert import enum_from_proto, timestamp_to_proto
-from server.rpc.reporting.dates import date_range
+from server.rpc.convert import date_range_field, enum_from_proto, timestamp_to_proto
 
 if TYPE_CHECKING:
     from server.bootstrap import Services
@@ -31,7 +30,7 @@ def insight_history_filter(request: pb.ListInsightHistoryRequest) -> InsightHist
                                   "interaction").value if request.interaction else ""
     return InsightHistoryFilter(
         customer_id=request.customer_id, insight_name=request.insight, origin=origin, interaction=interaction,
-        create_dates=check_dates(date_range(request, "create_date_range"), "create_date_range"),
+        create_dates=check_dates(date_range_field(request, "create_date_range"), "create_date_range"),
         newest_first=newest_first(request.order_by, CREATE_TIME))
 
 
