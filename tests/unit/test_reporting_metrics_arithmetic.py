@@ -47,9 +47,9 @@ def test_a_rate_is_the_ratio_rounded_half_up_to_four_places(numerator, denominat
 
 @given(DAYS, st.sampled_from([Granularity.DAY, Granularity.WEEK, Granularity.MONTH]))
 def test_a_day_lies_in_the_period_its_first_day_names(day, granularity):
-    start = period_start(day, granularity, day)
+    start = period_start(day, granularity)
     assert start <= day
-    assert period_start(start, granularity, start) == start
+    assert period_start(start, granularity) == start
     if granularity is Granularity.WEEK:
         assert start.weekday() == 0 and (day - start).days < 7
     if granularity is Granularity.MONTH:
@@ -71,7 +71,7 @@ def test_periods_cover_the_range_once_in_the_tenants_zone(since, length, granula
         # A period's first instant is the local midnight of its first day, or of the range's first day.
         assert bounds.start == midnight(max(bounds.first_day, since))
         expected = since if granularity is Granularity.TOTAL else period_start(max(bounds.first_day, since),
-                                                                               granularity, since)
+                                                                               granularity)
         assert bounds.first_day == expected
 
 

@@ -149,15 +149,13 @@ def rate(numerator: int, denominator: int) -> str:
     return str((Decimal(numerator) / Decimal(denominator)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP))
 
 
-def period_start(day: dt.date, granularity: Granularity, since: dt.date) -> dt.date:
-    """The first day of `day`'s period; TOTAL's one period starts on the range's first day."""
+def period_start(day: dt.date, granularity: Granularity) -> dt.date:
+    """The first day of `day`'s DAY, WEEK or MONTH (TOTAL's one period is the range: periods() says it)."""
     if granularity is Granularity.DAY:
         return day
     if granularity is Granularity.WEEK:
         return day - dt.timedelta(days=day.weekday())
-    if granularity is Granularity.MONTH:
-        return day.replace(day=1)
-    return since
+    return day.replace(day=1)
 
 
 def _next_start(start: dt.date, granularity: Granularity) -> dt.date:
@@ -189,7 +187,7 @@ def periods(granularity: Granularity, since: dt.date, until: dt.date, zone: dt.t
     if granularity is Granularity.TOTAL:
         yield PeriodBounds(since, _midnight(since, zone), _midnight(after_range, zone))
         return
-    start = period_start(since, granularity, since)
+    start = period_start(since, granularity)
     while start <= until:
         following = _next_start(start, granularity)
         yield PeriodBounds(start, _midnight(max(start, since), zone), _midnight(min(following, after_range), zone))
