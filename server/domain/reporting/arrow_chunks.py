@@ -42,5 +42,7 @@ def arrow_chunk(table: ExportTable[Any], lines: Sequence[Any], header: bool) -> 
     batch = pa.record_batch([_array(column.kind, values) for column, values
                              in zip(table.columns, table.values(lines), strict=True)], schema=schema)
     body: bytes = batch.serialize().to_pybytes()
+    if not header:
+        return body
     schema_message: bytes = schema.serialize().to_pybytes()
-    return schema_message + body if header else body
+    return schema_message + body
