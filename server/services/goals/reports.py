@@ -4,24 +4,23 @@ bank, so roles `bank_admin` and `service` only (a `user` token is PERMISSION_DEN
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import replace
 from typing import Any
 
-from server.domain.auth import Caller, Role
+from server.domain.auth import Caller
 from server.domain.goals.reports import (
     GoalReportFilter,
     GoalReportLine,
     HistoryReportFilter,
     HistoryReportLine,
-    Period,
     TransferReportFilter,
     TransferReportLine,
-    local_days,
 )
 from server.domain.pagination import Page, PageRequest, paginate
+from server.domain.reporting.ordering import Dates
 from server.services.clock import Clock, utc_now
 from server.services.events import Queue
+from server.services.reporting.history_common import authorize, period_of
 from server.store.db import Database
 from server.store.uow import UnitOfWork
 
@@ -29,8 +28,6 @@ from server.store.uow import UnitOfWork
 GOALS_REPORT = "goal-report-rows"
 HISTORY_REPORT = "customer-history-report-rows"
 TRANSFERS_REPORT = "transfer-report-rows"
-
-Dates = tuple[dt.date | None, dt.date | None]
 
 
 class GoalReportsService:
@@ -41,63 +38,51 @@ class GoalReportsService:
         self._publisher = publisher
         self._clock = clock
 
-    @staticmethod
-    def _authorize(caller: Caller) -> None:
-        caller.require_role(Role.BANK_ADMIN, Role.SERVICE)
-
-    @staticmethod
-    async def _period(uow: UnitOfWork, dates: Dates) -> Period:
-        """The dates asked for as instants: whole days in the tenant's time zone."""
-        if dates == (None, None):
-            return Period()
-        tenant = await uow.tenants.get(uow.tenant_id)
-        return local_days(*dates, zoneinfo.ZoneInfo(tenant.time_zone if tenant else "UTC"))
-
     async def goals(self, caller: Caller, wanted: GoalReportFilter, created: Dates, page: PageRequest
                     ) -> Page[GoalReportLine]:
         """By customer, then oldest goal first; the page token holds [customer, created, goal id]."""
-        self._authorize(caller)
+        authorize(caller)
         after = None if page.after is None else (page.after[0], _instant(page.after[1]), page.after[2])
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            wanted = replace(wanted, created=await self._period(uow, created))
+            wanted = replace(wanted, created=await period_of(uow, created))
             found = await uow.goal_reports.goals(wanted, after, page.size + 1)
         return paginate(found, page, GOALS_REPORT, goals_page_key)
 
     async def history(self, caller: Caller, wanted: HistoryReportFilter, created: Dates, page: PageRequest
                       ) -> Page[HistoryReportLine]:
         """Oldest first; the page token holds [created, entry id]."""
-        self._authorize(caller)
+        authorize(caller)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            wanted = replace(wanted, created=await self._period(uow, created))
+            wanted = replace(wanted, created=await period_of(uow, created))
             found = await uow.goal_reports.history(wanted, _instant_key(page.after), page.size + 1)
         return paginate(found, page, HISTORY_REPORT, lambda line: [line.at.isoformat(), line.entry_id])
 
     async def transfers(self, caller: Caller, wanted: TransferReportFilter, happened: Dates, page: PageRequest
                         ) -> Page[TransferReportLine]:
         """Programme and transfer events, oldest first; the page token holds [time, entry id]."""
-        self._authorize(caller)
+        authorize(caller)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            wanted = replace(wanted, happened=await self._period(uow, happened))
+            wanted = replace(wanted, happened=await period_of(uow, happened))
             found = await uow.goal_reports.transfer_events(wanted, _instant_key(page.after), page.size + 1)
         return paginate(found, page, TRANSFERS_REPORT, lambda line: [line.at.isoformat(), line.entry_id])
 
-
     async def count_goals(self, caller: Caller, wanted: GoalReportFilter, created: Dates) -> int:
         """The rows the goals view holds (one COUNT over the tenant's goals), for an export's progress."""
-        self._authorize(caller)
+        authorize(caller)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            return await uow.goal_reports.count_goals(replace(wanted, created=await self._period(uow, created)))
+            return await uow.goal_reports.count_goals(replace(wanted, created=await period_of(uow, created)))
 
     async def count_history(self, caller: Caller, wanted: HistoryReportFilter, created: Dates) -> int:
-        self._authorize(caller)
+        authorize(caller)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
-            return await uow.goal_reports.count_history(replace(wanted, created=await self._period(uow, created)))
+            return await uow.goal_reports.count_history(replace(wanted, created=await period_of(uow, created)))
 
     async def count_transfers(self, caller: Caller, wanted: TransferReportFilter, happened: Dates) -> int:
-        self._authorize(caller)
+        authorize(caller)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             return await uow.goal_reports.count_transfer_events(
-                replace(wanted, happened=await self._period(uow, happened)))
+                replace(wanted, happened=await period_of(uow, happened)))
+
 
 def goals_page_key(line: GoalReportLine) -> list[str]:
     return [line.customer_id, line.created_at.isoformat(), line.goal_id]
