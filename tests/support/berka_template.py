@@ -22,9 +22,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 import pytest_asyncio
 from arq import Worker
@@ -36,7 +34,7 @@ from server.domain.auth import Role
 from server.security.tokens import mint_token
 from server.store.migrate import head_revision
 from tests.support.cli_zygote import CliZygote
-from tests.support.databases import PostgresDatabases
+from tests.support.databases import PostgresDatabases, admin_sql, async_database_url
 from tests.support.egress import LOCAL_NETWORKS
 from workers.settings import worker_settings
 
@@ -53,19 +51,6 @@ def template_key() -> str:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(str(head_revision()).encode())
     return digest.hexdigest()[:12]
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-async def _admin(admin_url: str, sql: str) -> None:
-    connection = await asyncpg.connect(admin_url)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 async def run_worker(settings: Settings) -> None:
@@ -125,12 +110,12 @@ async def built_berka_template(databases: PostgresDatabases, redis_url: str, jwt
             if state is not None and state["key"] == key and state["built"]:
                 return BerkaTemplate(state["name"], state["import_report"])
             if state is not None:  # a build that failed, or of other data: not to be cloned
-                await _admin(state["admin_url"], f'DROP DATABASE IF EXISTS "{state["name"]}" WITH (FORCE)')
+                await admin_sql(state["admin_url"], f'DROP DATABASE IF EXISTS "{state["name"]}" WITH (FORCE)')
             name = f"engage_berka_{key}_{uuid.uuid4().hex[:8]}"
             state = {"key": key, "name": name, "admin_url": databases.admin_url, "built": False}
             state_path.write_text(json.dumps(state))  # written first: the run drops it even if the build fails
-            await _admin(databases.admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{databases.template_name}"')
-            url = _with_database(databases.admin_url, name).replace("postgresql://", "postgresql+asyncpg://")
+            await admin_sql(databases.admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{databases.template_name}"')
+            url = async_database_url(databases.admin_url, name)
             report = await _import_into(url, redis_url, jwt_secret, scratch, cli_zygote)
             state_path.write_text(json.dumps(state | {"built": True, "import_report": report}))
             return BerkaTemplate(name, report)
@@ -144,7 +129,7 @@ def drop_berka_template(run_dir: Path) -> None:
     if not state_path.exists():
         return
     state = json.loads(state_path.read_text())
-    asyncio.run(_admin(state["admin_url"], f'DROP DATABASE IF EXISTS "{state["name"]}" WITH (FORCE)'))
+    asyncio.run(admin_sql(state["admin_url"], f'DROP DATABASE IF EXISTS "{state["name"]}" WITH (FORCE)'))
 
 
 # -- fixtures (imported by the modules that use them) -----------------------------------------------------
@@ -169,6 +154,6 @@ async def berka_database_url(postgres_databases: PostgresDatabases, berka_templa
     """A database of this test's own holding the imported Berka data set (tenant BERKA_TENANT)."""
     name = f"engage_test_{uuid.uuid4().hex[:16]}"
     await postgres_databases.admin(f'CREATE DATABASE "{name}" TEMPLATE "{berka_template.name}"')
-    url = _with_database(postgres_databases.admin_url, name).replace("postgresql://", "postgresql+asyncpg://")
+    url = async_database_url(postgres_databases.admin_url, name)
     yield url
     await postgres_databases.drop(url)

@@ -29,9 +29,23 @@ def postgres_admin_url() -> str | None:
         return None
 
 
-def _with_database(url: str, name: str) -> str:
+def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+def async_database_url(admin_url: str, name: str) -> str:
+    """Database `name` on the admin URL's server, as the application connects to it (asyncpg)."""
+    return with_database(admin_url, name).replace("postgresql://", "postgresql+asyncpg://")
+
+
+async def admin_sql(admin_url: str, sql: str) -> None:
+    """One statement on its own connection (CREATE / DROP DATABASE cannot run in a transaction)."""
+    connection = await asyncpg.connect(admin_url)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
 
 
 class SqliteDatabases:
@@ -66,20 +80,16 @@ class PostgresDatabases:
         self._drops: set[asyncio.Task[None]] = set()
 
     async def admin(self, sql: str) -> None:
-        connection = await asyncpg.connect(self.admin_url)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
+        await admin_sql(self.admin_url, sql)
 
     async def prepare(self) -> None:
         await self.admin(f'CREATE DATABASE "{self.template_name}"')
-        await asyncio.to_thread(upgrade, _with_database(self.admin_url, self.template_name))
+        await asyncio.to_thread(upgrade, with_database(self.admin_url, self.template_name))
 
     async def _clone(self) -> str:
         name = f"engage_test_{uuid.uuid4().hex[:16]}"
         await self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template_name}"')
-        return _with_database(self.admin_url, name).replace("postgresql://", "postgresql+asyncpg://")
+        return async_database_url(self.admin_url, name)
 
     async def fresh(self) -> str:
         spare, self._spare = self._spare, asyncio.ensure_future(self._clone())
