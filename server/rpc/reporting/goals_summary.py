@@ -10,17 +10,14 @@ from engage.reporting.v1 import goals_summary_pb2 as pb
 from server.domain.reporting.goals_summary import GoalsSummary, GoalsSummaryFilter
 from server.domain.reporting.metrics import check_date_order
 from server.rpc.context import current_caller
-from server.rpc.convert import date_field, date_to_proto
+from server.rpc.convert import date_range_field, date_to_proto
 
 if TYPE_CHECKING:
     from server.bootstrap import Services
 
 
 def summary_filter(request: pb.SummarizeGoalsRequest) -> GoalsSummaryFilter:
-    if not request.HasField("date_range"):
-        return GoalsSummaryFilter()
-    since = date_field(request.date_range, "start_date", "date_range.start_date")
-    until = date_field(request.date_range, "end_date", "date_range.end_date")
+    since, until = date_range_field(request, "date_range")
     check_date_order(since, until)
     return GoalsSummaryFilter(since, until)
 

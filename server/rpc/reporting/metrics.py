@@ -12,7 +12,7 @@ from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.pagination import page_request, text_key
 from server.domain.reporting.metrics import DEFAULT_CONVERSION_DAYS, Dimension, Granularity, MetricsLine, MetricsQuery
 from server.rpc.context import current_caller
-from server.rpc.convert import date_field, date_to_proto, enum_from_proto, money_to_proto
+from server.rpc.convert import date_range_field, date_to_proto, enum_from_proto, money_to_proto
 from server.services.reporting.metrics import METRICS
 
 if TYPE_CHECKING:
@@ -35,10 +35,7 @@ def metrics_query(request: pb.QueryMetricsRequest) -> MetricsQuery:
     dimension = enum_from_proto(Dimension, "METRIC_DIMENSION_", request.dimension, _DIMENSION_BY_NUMBER, "dimension")
     granularity = enum_from_proto(Granularity, "GRANULARITY_", request.granularity, _GRANULARITY_BY_NUMBER,
                                   "granularity") if request.granularity else Granularity.TOTAL
-    since = date_field(request.date_range, "start_date", "date_range.start_date") \
-        if request.HasField("date_range") else None
-    until = date_field(request.date_range, "end_date", "date_range.end_date") \
-        if request.HasField("date_range") else None
+    since, until = date_range_field(request, "date_range")
     if since is None or until is None:
         raise InvalidArgument("METRICS_DATE_RANGE_INVALID", "date_range needs both a start_date and an end_date",
                               violations=[FieldViolation("date_range", "start_date and end_date are required")])
