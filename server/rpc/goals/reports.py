@@ -20,13 +20,13 @@ from server.domain.goals.reports import (
     TransferReportLine,
 )
 from server.domain.pagination import instant_and_text_key, page_request, text_key
+from server.domain.reporting.ordering import Dates
 from server.rpc.context import current_caller
 from server.rpc.convert import date_range_field, date_to_proto, enum_from_proto, money_to_proto, timestamp_to_proto
 from server.services.goals.reports import (
     GOALS_REPORT,
     HISTORY_REPORT,
     TRANSFERS_REPORT,
-    Dates,
     GoalReportsService,
 )
 
