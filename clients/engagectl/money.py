@@ -11,5 +11,5 @@ def money(amount: Decimal | str, currency: str) -> money_pb2.Money:
     return money_pb2.Money(currency_code=currency, units=units, nanos=nanos)
 
 
-def show_money(value: money_pb2.Money) -> str:
-    return f"{units_nanos_to_decimal(value.units, value.nanos):,.2f} {value.currency_code}"
+def show_money(value: money_pb2.Money, places: int = 2) -> str:
+    return f"{units_nanos_to_decimal(value.units, value.nanos):,.{places}f} {value.currency_code}"

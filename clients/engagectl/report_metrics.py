@@ -6,6 +6,7 @@ import typer
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.dates import date_text
+from clients.engagectl.money import show_money
 from clients.engagectl.output import (
     Column,
     Id,
@@ -20,7 +21,6 @@ from clients.engagectl.paging import Paging, all_option, limit_option, page_toke
 from clients.engagectl.report_options import metrics_request, period_range
 from clients.stubs import Stubs
 from engage.reporting.v1 import goals_summary_pb2, metrics_pb2
-from server.domain.money import units_nanos_to_decimal
 
 METRICS_COLUMNS: list[str | Column] = [
     Id("value"), "period", "generated", "delivered", "viewed", "clicked", "dismissed", "converted", "firings",
@@ -29,7 +29,7 @@ METRICS_COLUMNS: list[str | Column] = [
 
 def _cost(row: metrics_pb2.MetricsRow) -> str:
     # Unit costs run to fractions of a cent: four places, as stored.
-    return ", ".join(f"{units_nanos_to_decimal(m.units, m.nanos):,.4f} {m.currency_code}" for m in row.cost)
+    return ", ".join(show_money(m, places=4) for m in row.cost)
 
 
 def metrics_row(row: metrics_pb2.MetricsRow) -> list[str]:
