@@ -67,7 +67,10 @@ def test_periods_cover_the_range_once_in_the_tenants_zone(since, length, granula
     for earlier, later in itertools.pairwise(found):
         assert earlier.end == later.start and earlier.first_day < later.first_day
     for bounds in found:
-        assert bounds.start < bounds.end
+        # Empty only for a day its zone skipped (Pacific/Kiritimati had no 31 December 1994).
+        assert bounds.start < bounds.end or (
+            granularity is Granularity.DAY and bounds.start == bounds.end
+            and bounds.start.astimezone(zone).date() != bounds.first_day)
         # A period's first instant is the local midnight of its first day, or of the range's first day.
         assert bounds.start == midnight(max(bounds.first_day, since))
         expected = since if granularity is Granularity.TOTAL else period_start(max(bounds.first_day, since),
