@@ -9,6 +9,14 @@ import typer
 from engage.type.v1 import date_pb2
 
 
+def date_message(day: dt.date) -> date_pb2.Date:
+    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
+
+
+def day_of(value: date_pb2.Date) -> dt.date:
+    return dt.date(value.year, value.month, value.day)
+
+
 def date_value(text: str | None, option: str) -> date_pb2.Date | None:
     """None when not given; a usage error naming the option when it is not a date."""
     if not text:
@@ -17,7 +25,7 @@ def date_value(text: str | None, option: str) -> date_pb2.Date | None:
         day = dt.date.fromisoformat(text)
     except ValueError as exc:
         raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint=option) from exc
-    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
+    return date_message(day)
 
 
 def date_range(request_range: date_pb2.DateRange, since: str | None, until: str | None) -> None:
@@ -30,4 +38,4 @@ def date_range(request_range: date_pb2.DateRange, since: str | None, until: str 
 
 
 def date_text(value: date_pb2.Date) -> str:
-    return dt.date(value.year, value.month, value.day).isoformat() if value.year else ""
+    return day_of(value).isoformat() if value.year else ""

@@ -12,6 +12,7 @@ from decimal import Decimal
 import grpc
 import jwt
 
+from clients.engagectl.dates import date_message, day_of
 from clients.engagectl.paging import collect
 from clients.html_report.model import (
     BacktestComparison,
@@ -52,16 +53,8 @@ class ReportRequest:
     backtest: bool = True
 
 
-def _date(day: dt.date) -> date_pb2.Date:
-    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
-
-
-def _day(value: date_pb2.Date) -> dt.date:
-    return dt.date(value.year, value.month, value.day)
-
-
 def _dates(start: dt.date, end: dt.date) -> date_pb2.DateRange:
-    return date_pb2.DateRange(start_date=_date(start), end_date=_date(end))
+    return date_pb2.DateRange(start_date=date_message(start), end_date=date_message(end))
 
 
 def tenant_of(token: str | None) -> str:
@@ -112,7 +105,7 @@ class ReportReader:
     async def delivery_outcomes(self) -> tuple[DeliveryOutcomeCount, ...]:
         rows = await self._metrics(metrics_pb2.METRIC_DIMENSION_CHANNEL, _GRANULARITIES[self._granularity],
                                    self._request.start, self._request.end)
-        return tuple(DeliveryOutcomeCount(_day(row.period_start), row.value, o.state, o.reason, o.deliveries)
+        return tuple(DeliveryOutcomeCount(day_of(row.period_start), row.value, o.state, o.reason, o.deliveries)
                      for row in rows for o in row.delivery_outcomes)
 
     async def personas(self) -> tuple[PersonaClickThrough, ...]:
@@ -125,7 +118,7 @@ class ReportReader:
     async def rule_firings(self) -> tuple[RuleFirings, ...]:
         rows = await self._metrics(metrics_pb2.METRIC_DIMENSION_RULE, _GRANULARITIES[self._granularity],
                                    self._request.start, self._request.end)
-        return tuple(RuleFirings(_day(r.period_start), r.value, r.firings) for r in rows if r.firings)
+        return tuple(RuleFirings(day_of(r.period_start), r.value, r.firings) for r in rows if r.firings)
 
     async def goals(self) -> goals_summary_pb2.GoalsSummary:
         async with self._in_flight:
@@ -139,7 +132,7 @@ class ReportReader:
         start = max(self._request.start, self._request.end - dt.timedelta(days=BACKTEST_MOST_DAYS - 1))
         try:
             replayed = await self._stubs.trigger_rules.BacktestTriggerRule(rules_pb.BacktestTriggerRuleRequest(
-                name=rule_name(chosen), start_date=_date(start), end_date=_date(self._request.end)),
+                name=rule_name(chosen), start_date=date_message(start), end_date=date_message(self._request.end)),
                 timeout=BACKTEST_DEADLINE_SECONDS)
         except grpc.aio.AioRpcError as error:
             if self._request.rule:
@@ -149,13 +142,13 @@ class ReportReader:
             return None
         live_rows = await self._metrics(metrics_pb2.METRIC_DIMENSION_RULE, metrics_pb2.GRANULARITY_DAY, start,
                                         self._request.end, values=(rule_id(chosen),))
-        live = {_day(r.period_start): r.firings for r in live_rows}
+        live = {day_of(r.period_start): r.firings for r in live_rows}
         days = [start + dt.timedelta(days=n) for n in range((self._request.end - start).days + 1)]
         if start > self._request.start:
             self._remark(f"The backtest replays the period's last {BACKTEST_MOST_DAYS} days.")
         return BacktestComparison(
             rule=rule_name(chosen), rule_version=replayed.rule_version,
-            backtest=tuple((_day(d.date), d.firings) for d in replayed.days),
+            backtest=tuple((day_of(d.date), d.firings) for d in replayed.days),
             live=tuple((day, live.get(day, 0)) for day in days))
 
     def _remark(self, text: str) -> None:
@@ -171,7 +164,7 @@ class ReportReader:
             period_end=self._request.end, built_at=now(), granularity=self._granularity, funnels=funnels,
             delivery_outcomes=outcomes, personas=personas, goals=summary.goals,
             progress=tuple(ProgressBand(b.lower_percent, b.upper_percent, b.goals) for b in summary.progress),
-            milestones=tuple(MilestonesReached(_day(m.period_start), m.milestone, m.reached)
+            milestones=tuple(MilestonesReached(day_of(m.period_start), m.milestone, m.reached)
                              for m in summary.milestones),
             rule_firings=firings, backtest=compared, remarks=tuple(self._remarks))
 
