@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from server.domain.money import units_nanos_to_decimal
+from server.domain.money import amount_text, units_nanos_to_decimal
 
 if TYPE_CHECKING:
     from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
@@ -125,12 +125,6 @@ def enum_number(enum_wrapper: _EnumTypeWrapper[V], text: str) -> V:
             return enum_wrapper.Value(value.name)
     labels = ", ".join(enum_label(enum_type, v.name) for v in enum_type.values if v.number)
     raise ValueError(f"{text!r} is none of {labels}")
-
-
-def amount_text(amount: Decimal) -> str:
-    """At least two decimal places, more only when the amount has them: 0.00, 12.50, 0.1234."""
-    cents = amount.quantize(Decimal("0.01"))
-    return format(cents if cents == amount else amount.normalize(), "f")
 
 
 def _money(value: Mapping[str, Any]) -> dict[str, str]:

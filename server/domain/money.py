@@ -93,3 +93,12 @@ def decimal_to_units_nanos(amount: Decimal) -> tuple[int, int]:
     units = int(amount)  # truncates toward zero, so the remainder keeps the sign
     nanos = int(((amount - units) * 1_000_000_000).to_integral_value())
     return units, nanos
+
+
+_CENT = Decimal("0.01")
+
+
+def amount_text(amount: Decimal) -> str:
+    """At least two decimal places, more only when the amount has them: 0.00, 12.50, 0.1234."""
+    cents = amount.quantize(_CENT)
+    return format(cents if cents == amount else amount.normalize(), "f")

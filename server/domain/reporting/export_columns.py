@@ -11,6 +11,8 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
+from server.domain.money import amount_text as money_amount_text
+
 L = TypeVar("L")  # a view's line
 
 
@@ -82,15 +84,9 @@ def date_text(day: dt.date | None) -> str:
     return "" if day is None else day.isoformat()
 
 
-_CENT = Decimal("0.01")
-
-
 def amount_text(amount: Decimal | None) -> str:
-    """At least two decimal places, more only when the amount has them: 0.00, 12.50, 0.1234."""
-    if amount is None:
-        return ""
-    cents = amount.quantize(_CENT)
-    return format(cents if cents == amount else amount.normalize(), "f")
+    """server.domain.money's amount text (0.00, 12.50, 0.1234); "" when absent."""
+    return "" if amount is None else money_amount_text(amount)
 
 
 def decimal_text(value: Decimal | None) -> str:
