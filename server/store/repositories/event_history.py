@@ -83,16 +83,8 @@ class EventHistoryRepository(TenantRepository):
     async def _one_kind(self, kind: EventKind, wanted: EventHistoryFilter, occurred: Period,
                         after: EventKey | None, limit: int) -> list[EventHistoryLine]:
         branch = self._branch(kind, wanted)  # its joins are the loader's own
-        descending = wanted.newest_first
-
-        def narrow(query: AnySelect) -> AnySelect:
-            query = query.where(*branch.conditions, *_within(branch.time, occurred))
-            if after is not None:
-                query = query.where(_after(branch, bound_for(kind, after, descending), after, descending))
-            order = [branch.time, branch.event_id]
-            return query.order_by(*(column.desc() if descending else column for column in order)).limit(limit)
-
-        return await _LOADERS[kind](self, kind, narrow)
+        return await _LOADERS[kind](
+            self, kind, lambda query: _page_of(query, kind, branch, occurred, after, wanted.newest_first, limit))
 
     def _by_ids(self, kind: EventKind, ids: list[str]) -> Narrow:
         """The rows of these ids; journey steps by their instances (a page keeps only its own routes)."""
@@ -119,12 +111,7 @@ class EventHistoryRepository(TenantRepository):
                            branch.event_id.label("event_id"))
             for table, on in branch.joins:
                 query = query.join(table, on)
-            query = query.where(*branch.conditions, *_within(branch.time, occurred))
-            if after is not None:
-                query = query.where(_after(branch, bound_for(kind, after, descending), after, descending))
-            order = [branch.time, branch.event_id]
-            query = query.order_by(*(column.desc() if descending else column for column in order)).limit(limit)
-            selects.append(select(query.subquery()))
+            selects.append(select(_page_of(query, kind, branch, occurred, after, descending, limit).subquery()))
         merged = (selects[0] if len(selects) == 1 else union_all(*selects)).subquery()
         columns = [merged.c.at, merged.c.kind, merged.c.event_id]
         return select(*columns).order_by(*(column.desc() if descending else column for column in columns)).limit(limit)
@@ -223,6 +210,16 @@ class EventHistoryRepository(TenantRepository):
 def _equal(branch: _Branch, column: Any, value: str) -> None:
     if value:
         branch.conditions.append(column == value)
+
+
+def _page_of(query: AnySelect, kind: EventKind, branch: _Branch, occurred: Period, after: EventKey | None,
+             descending: bool, limit: int) -> AnySelect:
+    """A kind's rows cut to the view's filters, its dates and the page: at most `limit`, in the view's order."""
+    query = query.where(*branch.conditions, *_within(branch.time, occurred))
+    if after is not None:
+        query = query.where(_after(branch, bound_for(kind, after, descending), after, descending))
+    order = [branch.time, branch.event_id]
+    return query.order_by(*(column.desc() if descending else column for column in order)).limit(limit)
 
 
 def _after(branch: _Branch, bound: Bound, after: EventKey, descending: bool) -> ColumnElement[bool]:
