@@ -3,11 +3,11 @@ command and `engagectl reports export` of the same view read them alike."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import typer
 
+from clients.engagectl.dates import date_message
 from clients.engagectl.output import enum_number
 from clients.html_report.period import parse_period
 from engage.reporting.v1 import metrics_pb2
@@ -31,17 +31,13 @@ def order_by(newest_first: bool, column: str) -> str:
     return f"{column} desc" if newest_first else column
 
 
-def _date(day: dt.date) -> date_pb2.Date:
-    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
-
-
 def period_range(period: str, option: str) -> date_pb2.DateRange:
     """A --period (months 2026-01..2026-06 or days, both included) as a DateRange."""
     try:
         start, end = parse_period(period)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from exc
-    return date_pb2.DateRange(start_date=_date(start), end_date=_date(end))
+    return date_pb2.DateRange(start_date=date_message(start), end_date=date_message(end))
 
 
 def metrics_request(dimension: str, period: str, granularity: str, values: list[str], conversion_days: int,
