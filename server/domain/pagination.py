@@ -42,6 +42,11 @@ def instant_and_text_key(after: Any) -> list[str]:
     return [after[0], text_key(after[1])]
 
 
+def instant_and_text_after(after: Any) -> tuple[dt.datetime, str] | None:
+    """A page's checked [instant, id] key (instant_and_text_key's) as (a UTC instant, the id)."""
+    return None if after is None else (dt.datetime.fromisoformat(after[0]).astimezone(dt.UTC), after[1])
+
+
 def int64_key(after: Any) -> int:
     """The key of lists numbered by the database (subscription changes)."""
     if isinstance(after, bool) or not isinstance(after, int) or not -(2**63) <= after < 2**63:

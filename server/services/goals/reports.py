@@ -16,7 +16,7 @@ from server.domain.goals.reports import (
     TransferReportFilter,
     TransferReportLine,
 )
-from server.domain.pagination import Page, PageRequest, paginate
+from server.domain.pagination import Page, PageRequest, instant_and_text_after, paginate
 from server.domain.reporting.ordering import Dates
 from server.services.clock import Clock, utc_now
 from server.services.events import Queue
@@ -54,7 +54,7 @@ class GoalReportsService:
         authorize(caller)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             wanted = replace(wanted, created=await period_of(uow, created))
-            found = await uow.goal_reports.history(wanted, _instant_key(page.after), page.size + 1)
+            found = await uow.goal_reports.history(wanted, instant_and_text_after(page.after), page.size + 1)
         return paginate(found, page, HISTORY_REPORT, lambda line: [line.at.isoformat(), line.entry_id])
 
     async def transfers(self, caller: Caller, wanted: TransferReportFilter, happened: Dates, page: PageRequest
@@ -63,7 +63,7 @@ class GoalReportsService:
         authorize(caller)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             wanted = replace(wanted, happened=await period_of(uow, happened))
-            found = await uow.goal_reports.transfer_events(wanted, _instant_key(page.after), page.size + 1)
+            found = await uow.goal_reports.transfer_events(wanted, instant_and_text_after(page.after), page.size + 1)
         return paginate(found, page, TRANSFERS_REPORT, lambda line: [line.at.isoformat(), line.entry_id])
 
     async def count_goals(self, caller: Caller, wanted: GoalReportFilter, created: Dates) -> int:
@@ -91,7 +91,3 @@ def goals_page_key(line: GoalReportLine) -> list[str]:
 def _instant(text: Any) -> dt.datetime:
     """A page token's instant (checked when the token was read: ISO 8601 with an offset)."""
     return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
-
-
-def _instant_key(after: Any) -> tuple[dt.datetime, str] | None:
-    return None if after is None else (_instant(after[0]), after[1])

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from server.domain.auth import Caller
-from server.domain.pagination import Page, PageRequest, instant_and_text_key, page_request, paginate
+from server.domain.pagination import (
+    Page,
+    PageRequest,
+    instant_and_text_after,
+    instant_and_text_key,
+    page_request,
+    paginate,
+)
 from server.domain.reporting.insight_history import InsightHistoryFilter, InsightHistoryLine, page_key
 from server.services.reporting.history_common import authorize, period_of
 from server.store.db import Database
@@ -32,9 +37,7 @@ class InsightHistoryService:
     async def page(self, caller: Caller, wanted: InsightHistoryFilter, page: PageRequest) -> Page[InsightHistoryLine]:
         """By creation time, oldest (or newest) first; the page token holds [created, feed item id]."""
         authorize(caller)
-        after = None if page.after is None else (
-            dt.datetime.fromisoformat(page.after[0]).astimezone(dt.UTC), page.after[1])
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             created = await period_of(uow, wanted.create_dates)
-            found = await uow.insight_history.page(wanted, created, after, page.size + 1)
+            found = await uow.insight_history.page(wanted, created, instant_and_text_after(page.after), page.size + 1)
         return paginate(found, page, list_name(wanted), page_key)
