@@ -70,7 +70,8 @@ def _source(services: Services, request: pb.ExportViewRequest) -> tuple[ExportSo
         wanted_insights = insight_history_filter(request.insight_history)
         return ExportSource(export_tables.INSIGHT_HISTORY,
                             lambda token: insights.page_request(wanted_insights, 1, token),
-                            lambda caller, page: insights.page(caller, wanted_insights, page)
+                            lambda caller, page: insights.page(caller, wanted_insights, page),
+                            lambda caller: insights.count(caller, wanted_insights)
                             ), request.insight_history.page_size
     if view == "event_history":
         events = services.event_history

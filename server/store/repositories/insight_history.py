@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, func, select
 
 from server.domain.goals.reports import Period
 from server.domain.reporting.insight_history import InsightHistoryFilter, InsightHistoryLine, InteractionLine
@@ -23,23 +23,7 @@ class InsightHistoryRepository(TenantRepository):
     async def page(self, wanted: InsightHistoryFilter, created: Period, after: tuple[dt.datetime, str] | None,
                    limit: int) -> list[InsightHistoryLine]:
         """By creation time (the item id breaks a tie), oldest or newest first; two queries a page."""
-        items = FeedItemRow.__table__
-        query = select(*_ITEM_COLUMNS).where(FeedItemRow.tenant_id == self.tenant_id)
-        if created.start is not None:
-            query = query.where(FeedItemRow.created_at >= created.start)
-        if created.end is not None:
-            query = query.where(FeedItemRow.created_at < created.end)
-        if wanted.customer_id:
-            query = query.where(FeedItemRow.customer_id == wanted.customer_id)
-        if wanted.insight_name:
-            query = query.where(FeedItemRow.insight_name == wanted.insight_name)
-        if wanted.origin:
-            query = query.where(FeedItemRow.origin == wanted.origin)
-        if wanted.interaction:
-            query = query.where(exists().where(
-                FeedInteractionRow.tenant_id == self.tenant_id,
-                FeedInteractionRow.feed_item_id == items.c.feed_item_id,
-                FeedInteractionRow.interaction == wanted.interaction))
+        query = select(*_ITEM_COLUMNS).where(*self._wanted(wanted, created))
         connection = await self.session.connection()  # Core rows: no ORM result machinery
         rows = (await connection.execute(keyset_page(
             query, [FeedItemRow.created_at, FeedItemRow.feed_item_id], after, limit,
@@ -49,6 +33,32 @@ class InsightHistoryRepository(TenantRepository):
             customer_id=row.customer_id, feed_item_id=row.feed_item_id, insight_name=row.insight_name,
             origin=row.origin or "", period=row.period, created_at=row.created_at, expires_at=row.expires_at,
             interactions=tuple(interactions.get(row.feed_item_id, ()))) for row in rows]
+
+    async def count(self, wanted: InsightHistoryFilter, created: Period) -> int:
+        """The items `page` reads with these filters: one COUNT over the tenant-and-time index (an interaction
+        asked for adds a semi-join on the interactions' item index), for an export's progress."""
+        return int(await self.session.scalar(
+            select(func.count()).select_from(FeedItemRow).where(*self._wanted(wanted, created))) or 0)
+
+    def _wanted(self, wanted: InsightHistoryFilter, created: Period) -> list[ColumnElement[bool]]:
+        """The filters as conditions on the feed items: one set for the pages and their count."""
+        conditions = [FeedItemRow.tenant_id == self.tenant_id]
+        if created.start is not None:
+            conditions.append(FeedItemRow.created_at >= created.start)
+        if created.end is not None:
+            conditions.append(FeedItemRow.created_at < created.end)
+        if wanted.customer_id:
+            conditions.append(FeedItemRow.customer_id == wanted.customer_id)
+        if wanted.insight_name:
+            conditions.append(FeedItemRow.insight_name == wanted.insight_name)
+        if wanted.origin:
+            conditions.append(FeedItemRow.origin == wanted.origin)
+        if wanted.interaction:
+            conditions.append(exists().where(
+                FeedInteractionRow.tenant_id == self.tenant_id,
+                FeedInteractionRow.feed_item_id == FeedItemRow.feed_item_id,
+                FeedInteractionRow.interaction == wanted.interaction))
+        return conditions
 
     async def _interactions(self, feed_item_ids: list[str]) -> dict[str, list[InteractionLine]]:
         """Each item's interactions, oldest first (their numbering breaks a tie)."""
