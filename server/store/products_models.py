@@ -22,6 +22,11 @@ class ProductRow(Base):
     description: Mapped[str] = mapped_column(String(2000), default="")
     # The highest version number given so far: the next version is this + 1.
     latest_version: Mapped[int] = mapped_column(Integer, default=0)
+    # The conversion match (server.domain.products.catalog.ConversionMatch): NULL parts match anything,
+    # all three NULL when the product has none.
+    conversion_category: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    conversion_description: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    conversion_direction: Mapped[str | None] = mapped_column(String(6), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 

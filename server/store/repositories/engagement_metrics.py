@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    DateTime,
     Select,
     String,
     and_,
@@ -34,8 +35,9 @@ from server.domain.reporting.metrics import Dimension, MetricsGroup, MetricsQuer
 from server.store.driver import dialect_of
 from server.store.engagement_models import ChannelConfigRow, DeliveryRow, InsightNotificationRow
 from server.store.local_periods import bucket_text, period_bucket
-from server.store.models import FeedInteractionRow, FeedItemRow, HoldingRow
+from server.store.models import AccountRow, FeedInteractionRow, FeedItemRow, HoldingRow, TransactionRow
 from server.store.personas_models import PersonaMemberRow
+from server.store.products_models import ProductRow
 from server.store.repositories.base import TenantRepository
 from server.store.triggers_models import BannerRow, TriggerFiringRow
 from server.store.types import UTCDateTime
@@ -49,6 +51,9 @@ _BANNERS = BannerRow.__table__
 _MEMBERS = PersonaMemberRow.__table__
 _HOLDINGS = HoldingRow.__table__
 _CONFIGS = ChannelConfigRow.__table__
+_ACCOUNTS = AccountRow.__table__
+_TRANSACTIONS = TransactionRow.__table__
+_PRODUCTS = ProductRow.__table__
 
 COUNTS = ("generated", "delivered", "viewed", "clicked", "dismissed", "converted", "firings", "deliveries")
 DETAILS = ("state", "reason", "currency", "cost")
@@ -216,21 +221,43 @@ class EngagementMetricsRepository(TenantRepository):
         return statement.with_only_columns(*_unit(value, b.created_at, **columns))
 
     def _converted(self, query: MetricsQuery, postgres: bool, zone: str) -> ColumnElement[bool]:
-        """An offer banner (one naming a product) converts when its customer gains a holding of that
-        product (`product_id` among the holding's attributes) starting on the day of the banner's first
-        impression or one of the `conversion_days` after it (the tenant's dates)."""
+        """An offer banner (one naming a product) converts when, on the day of its first impression or one
+        of the `conversion_days` after it (the tenant's dates), its customer gains a holding of that
+        product (`product_id` among the holding's attributes) or books a transaction on an account of
+        theirs that the product's conversion match accepts (docs/reporting-metrics.md, "Conversion").
+        A flag: a banner converted both ways counts once."""
         b, h = _BANNERS.c, _HOLDINGS.c
+        days = query.conversion_days
         if postgres:
             seen_day = func.date(func.timezone(zone, b.first_seen_at))
-            last_day = seen_day + query.conversion_days
+            last_day = seen_day + days
+            # The instants the window's tenant days start and end: posted_at compared bare, as its index has it.
+            window_start = func.timezone(zone, cast(seen_day, DateTime))
+            window_end = func.timezone(zone, cast(seen_day + (days + 1), DateTime))
         else:
-            # SQLite knows no time zones: the date of the first impression in UTC.
+            # SQLite knows no time zones: the date of the first impression in UTC. Its instants are naive UTC
+            # text, which `datetime()`'s midnights ('2026-02-03 00:00:00') order with.
             seen_day = func.date(b.first_seen_at)
-            last_day = func.date(b.first_seen_at, f"+{query.conversion_days} days")
-        return and_(b.product_id.is_not(None), b.first_seen_at.is_not(None), exists().where(
+            last_day = func.date(b.first_seen_at, f"+{days} days")
+            window_start = func.datetime(seen_day)
+            window_end = func.datetime(func.date(b.first_seen_at, f"+{days + 1} days"))
+        holding = exists().where(
             h.tenant_id == self.tenant_id, h.customer_id == b.customer_id,
             h.attributes["product_id"].as_string() == b.product_id,
-            h.start_date >= seen_day, h.start_date <= last_day))
+            h.start_date >= seen_day, h.start_date <= last_day)
+        a, t, p = _ACCOUNTS.c, _TRANSACTIONS.c, _PRODUCTS.c
+        contains = func.strpos if postgres else func.instr
+        transaction = exists().where(
+            p.tenant_id == self.tenant_id, p.product_id == b.product_id,
+            or_(p.conversion_category.is_not(None), p.conversion_description.is_not(None)),
+            a.tenant_id == self.tenant_id, a.customer_id == b.customer_id,
+            t.tenant_id == self.tenant_id, t.account_id == a.account_id,
+            t.posted_at >= window_start, t.posted_at < window_end,
+            or_(p.conversion_category.is_(None), func.lower(t.category) == func.lower(p.conversion_category)),
+            or_(p.conversion_description.is_(None),
+                contains(func.lower(t.description), func.lower(p.conversion_description)) > 0),
+            or_(p.conversion_direction.is_(None), t.direction == p.conversion_direction))
+        return and_(b.product_id.is_not(None), b.first_seen_at.is_not(None), or_(holding, transaction))
 
     def _firing_units(self, query: MetricsQuery, start: dt.datetime, end: dt.datetime) -> Select[Any]:
         r = _FIRINGS.c
