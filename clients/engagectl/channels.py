@@ -9,7 +9,7 @@ import typer
 
 from clients.engagectl.context import cli_context
 from clients.engagectl.engagement_common import channel, channel_name, name, pairs, short
-from clients.engagectl.money import money
+from clients.engagectl.money import money, show_money
 from clients.engagectl.output import Column, Id, emit_list, emit_record
 from clients.engagectl.paging import Paging, all_option, limit_option, page_token_option
 from clients.stubs import Stubs
@@ -17,7 +17,8 @@ from engage.engagement.v1 import engagement_service_pb2 as pb
 from engage.type.v1 import money_pb2
 
 app = typer.Typer(no_args_is_help=True, help="Channel configurations: create, list, get, update.")
-COLUMNS: list[str | Column] = [Id("id"), "name", "channel", "provider", "app", "rate/s", "secrets set", "settings"]
+COLUMNS: list[str | Column] = [Id("id"), "name", "channel", "provider", "app", "rate/s", "cost/message", "secrets set",
+                               "settings"]
 APP_HELP = "Push only: the app (id or apps/ID) whose pushes these credentials send; unset = every app without its own."
 COST_HELP = "What one message sent through it costs, e.g. '0.05 EUR' (up to 4 decimal places): the reports' cost."
 
@@ -36,7 +37,10 @@ def _cost(text: str) -> money_pb2.Money | None:
 
 def _row(c: pb.ChannelConfig) -> list[str]:
     return [short(c.name), c.display_name, channel_name(c.channel), c.provider, short(c.app) if c.app else "",
-            str(c.rate_limit_per_second or "default"), ", ".join(c.secret_keys),
+            str(c.rate_limit_per_second or "default"),
+            # Costs run to fractions of a cent: four places, as stored.
+            show_money(c.cost_per_message, places=4) if c.HasField("cost_per_message") else "",
+            ", ".join(c.secret_keys),
             ", ".join(f"{k}={v}" for k, v in sorted(c.settings.items()))]
 
 

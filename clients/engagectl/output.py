@@ -261,7 +261,10 @@ def _is_money(value: Any) -> bool:
 
 def _scalar(value: Any) -> str:
     if _is_money(value):
-        return f"{Decimal(value['amount']):,.2f} {value['currency_code']}".strip()
+        # Every place the amount has, at least two: a cost of 0.0015 is not 0.00.
+        amount = Decimal(value["amount"])
+        places = max(2, -int(amount.as_tuple().exponent))
+        return f"{amount:,.{places}f} {value['currency_code']}".strip()
     if isinstance(value, bool):
         return "true" if value else "false"
     return _cell(value)

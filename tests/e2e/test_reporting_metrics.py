@@ -114,6 +114,21 @@ async def test_a_channel_configuration_carries_its_cost_per_message(server, tena
                               "--json", token=admin_token)
     assert created.exit_code == 0, created.stderr
     name = json.loads(created.stdout)["name"]
+    assert json.loads(created.stdout)["cost_per_message"] == {"amount": "0.0015", "currency_code": "EUR"}
+
+    # Every engagectl view shows it, its fractions of a cent kept.
+    listed = await engagectl("channels", "list", token=admin_token)
+    assert listed.exit_code == 0, listed.stderr
+    header, row = (line.split("\t") for line in listed.stdout.splitlines())
+    assert dict(zip(header, row, strict=True))["cost/message"] == "0.0015 EUR"
+    listed_json = await engagectl("--json", "channels", "list", token=admin_token)
+    assert [c["cost_per_message"] for c in json.loads(listed_json.stdout)] == [
+        {"amount": "0.0015", "currency_code": "EUR"}]
+    shown = await engagectl("channels", "get", name, token=admin_token)
+    assert "cost_per_message:\t0.0015 EUR" in shown.stdout.splitlines()
+    shown_json = await engagectl("--json", "channels", "get", name, token=admin_token)
+    assert json.loads(shown_json.stdout)["cost_per_message"] == {"amount": "0.0015", "currency_code": "EUR"}
+
     async with server.stubs(admin_token) as admin:
         config = await admin.engagement.GetChannelConfig(engagement_pb2.GetChannelConfigRequest(name=name))
         assert (config.cost_per_message.units, config.cost_per_message.nanos,
@@ -131,3 +146,6 @@ async def test_a_channel_configuration_carries_its_cost_per_message(server, tena
         assert (await failure(update(money_pb2.Money(nanos=1, currency_code="EUR"))))[:2] == refused
         cleared = await update(None)
         assert not cleared.HasField("cost_per_message")
+    listed = await engagectl("channels", "list", token=admin_token)
+    header, row = (line.split("\t") for line in listed.stdout.splitlines())
+    assert dict(zip(header, row, strict=True))["cost/message"] == ""

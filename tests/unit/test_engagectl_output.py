@@ -73,7 +73,8 @@ def test_an_enum_is_read_in_either_spelling() -> None:
 
 def test_a_record_flattens_to_dotted_keys() -> None:
     record = {"name": "events/e1", "messages": [{"channel": "SMS", "content": {"sms": {"text": "hi"}}}],
-              "tags": ["a", "b"], "balance": {"amount": "1234.50", "currency_code": "EUR"}, "done": False}
+              "tags": ["a", "b"], "balance": {"amount": "1234.50", "currency_code": "EUR"}, "done": False,
+              "cost": {"amount": "0.0015", "currency_code": "EUR"}}
     assert list(record_fields(record)) == [
         ("name", "events/e1"), ("messages[0].channel", "SMS"), ("messages[0].content.sms.text", "hi"),
-        ("tags", "a, b"), ("balance", "1,234.50 EUR"), ("done", "false")]
+        ("tags", "a, b"), ("balance", "1,234.50 EUR"), ("done", "false"), ("cost", "0.0015 EUR")]
