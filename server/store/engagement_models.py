@@ -217,7 +217,11 @@ class CampaignStepRow(Base):
     """A campaign entering a state (the event history's campaign steps), written with the change."""
 
     __tablename__ = "campaign_steps"
-    __table_args__ = (Index("ix_campaign_steps_tenant_occurred", "tenant_id", "occurred_at", "step_id"),)
+    __table_args__ = (
+        Index("ix_campaign_steps_tenant_occurred", "tenant_id", "occurred_at", "step_id"),
+        # One campaign's steps in the event history's order (its campaign filter, by time and step id).
+        Index("ix_campaign_steps_tenant_campaign", "tenant_id", "campaign_id", "occurred_at", "step_id"),
+    )
 
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     step_id: Mapped[str] = mapped_column(String(32), primary_key=True)
