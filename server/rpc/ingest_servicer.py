@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 
 import grpc
@@ -14,7 +13,7 @@ from server.domain import resource_names
 from server.domain.ingest.model import BatchOutcome, DailyBalance, IncomingTransaction, Rejection
 from server.domain.pagination import instant_and_text_key, page_request
 from server.rpc.context import current_caller
-from server.rpc.convert import date_field
+from server.rpc.convert import date_range_field
 from server.rpc.ingest_convert import (
     account_from_proto,
     account_to_proto,
@@ -44,13 +43,6 @@ from server.services.statements import StatementsService
 MAX_REPORTED_REJECTIONS = 1000
 # Rows converted between two yields to the event loop (about a millisecond of work).
 CONVERSION_SLICE = 100
-
-
-def _date_range(request: pb.ListTransactionsRequest | pb.ListBalancesRequest) -> tuple[dt.date | None, dt.date | None]:
-    if not request.HasField("date_range"):
-        return None, None
-    return (date_field(request.date_range, "start_date", "date_range.start_date"),
-            date_field(request.date_range, "end_date", "date_range.end_date"))
 
 
 async def _converted(messages: Sequence[pb.Transaction], first_index: int) -> list[IncomingTransaction | Rejection]:
@@ -158,7 +150,7 @@ class IngestServicer(pb_grpc.IngestServiceServicer):
     async def ListTransactions(self, request: pb.ListTransactionsRequest,
                                context: grpc.aio.ServicerContext) -> pb.ListTransactionsResponse:
         account_id = resource_names.ACCOUNT.id(request.parent, "parent")
-        since, until = _date_range(request)
+        since, until = date_range_field(request, "date_range")
         status = status_from_proto(request.status, "status")
         page = await self._ingestion.list_transactions(
             current_caller(), account_id, since, until,
@@ -177,7 +169,7 @@ class IngestServicer(pb_grpc.IngestServiceServicer):
     async def ListBalances(self, request: pb.ListBalancesRequest,
                            context: grpc.aio.ServicerContext) -> pb.ListBalancesResponse:
         account_id = resource_names.ACCOUNT.id(request.parent, "parent")
-        since, until = _date_range(request)
+        since, until = date_range_field(request, "date_range")
         page = await self._ingestion.list_balances(
             current_caller(), account_id, since, until,
             page_request(request.page_size, request.page_token, "balances"))

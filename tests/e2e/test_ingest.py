@@ -167,6 +167,23 @@ async def test_transactions_pages_newest_first_with_date_filter(service_stubs):
     assert [t.transaction_id for t in to_the_end.transactions] == ["t20", "t19"]
 
 
+async def test_a_date_range_that_is_no_calendar_date_is_refused(service_stubs):
+    await seed_accounts(service_stubs, "c1", "a1")
+    february_30 = date_pb2.Date(year=2024, month=2, day=30)
+    for call, request in ((service_stubs.ingest.ListTransactions, pb.ListTransactionsRequest),
+                          (service_stubs.ingest.ListBalances, pb.ListBalancesRequest)):
+        for end in ("start_date", "end_date"):
+            try:
+                await call(request(parent="accounts/a1", date_range={end: february_30}))
+            except grpc.aio.AioRpcError as error:
+                assert (error.code(), error.details()) == (grpc.StatusCode.INVALID_ARGUMENT,
+                                                           f"date_range.{end} is not a calendar date")
+            else:
+                raise AssertionError("February 30 was read as a date")
+            assert await failure(call(request(parent="accounts/a1", date_range={end: february_30}))) == (
+                grpc.StatusCode.INVALID_ARGUMENT, "INVALID_DATE", [f"date_range.{end}"])
+
+
 async def test_balances_recorded_replaced_and_listed(service_stubs):
     await seed_accounts(service_stubs, "c1", "a1")
 
