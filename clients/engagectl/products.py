@@ -86,18 +86,86 @@ def _show_coverage(report: pb.CoverageReport) -> None:
 
 # -- products -------------------------------------------------------------------------------------
 
+MATCH_DIRECTIONS = ("CREDIT", "DEBIT")
+
+
+def _match_category_option() -> Any:
+    return typer.Option(None, "--match-category", metavar="CATEGORY",
+                        help="Conversion match: a booked transaction of this category (case-blind) shows the "
+                             "customer took the product up (docs/products.md, \"Conversion match\").")
+
+
+def _match_description_option() -> Any:
+    return typer.Option(None, "--match-description", metavar="TEXT",
+                        help="Conversion match: the transaction's description contains this (case-blind).")
+
+
+def _match_direction_option() -> Any:
+    return typer.Option(None, "--match-direction", metavar="CREDIT|DEBIT",
+                        help="Conversion match: only transactions of this direction (default: either).")
+
+
+def _conversion_match(category: str | None, description: str | None, direction: str | None
+                      ) -> pb.ConversionMatch | None:
+    """The match the options give, None when they give none."""
+    if category is None and description is None and direction is None:
+        return None
+    if direction is not None and direction.upper() not in MATCH_DIRECTIONS:
+        raise typer.BadParameter("CREDIT or DEBIT", param_hint="--match-direction")
+    wire_direction = f"DIRECTION_{(direction or 'UNSPECIFIED').upper()}"
+    return pb.ConversionMatch(category=category or "", description_contains=description or "",
+                              direction=pb.ConversionMatch.Direction.Value(wire_direction))
+
+
 @app.command("create")
 def create(ctx: typer.Context, product: str = _product_argument(),
            display_name: str = typer.Option(..., "--name", metavar="NAME"),
-           description: str = typer.Option("", "--description", metavar="TEXT")) -> None:
+           description: str = typer.Option("", "--description", metavar="TEXT"),
+           match_category: str | None = _match_category_option(),
+           match_description: str | None = _match_description_option(),
+           match_direction: str | None = _match_direction_option()) -> None:
     """Creates a product, without versions yet (`products versions create` adds the first).
 
     Examples:
       engagectl products create personal-loan --name "Personal loan" --description "for globetrotters"
+      engagectl products create gold-card --name "Gold card" --match-category CARD_FEE --match-direction DEBIT
     """
     cli = cli_context(ctx)
+    body = pb.Product(display_name=display_name, description=description,
+                      conversion_match=_conversion_match(match_category, match_description, match_direction))
     emit_record("product", cli.call(lambda s: s.products.CreateProduct(pb.CreateProductRequest(
-        product_id=product, product=pb.Product(display_name=display_name, description=description)))))
+        product_id=product, product=body))))
+
+
+@app.command("update")
+def update(ctx: typer.Context, product: str = _product_argument(),
+           display_name: str | None = typer.Option(None, "--name", metavar="NAME"),
+           description: str | None = typer.Option(None, "--description", metavar="TEXT"),
+           match_category: str | None = _match_category_option(),
+           match_description: str | None = _match_description_option(),
+           match_direction: str | None = _match_direction_option(),
+           no_match: bool = typer.Option(False, "--no-conversion-match",
+                                         help="Removes the conversion match: only holdings convert offers.")
+           ) -> None:
+    """Changes what is given of a product. The --match-* options replace the whole conversion match: give
+    every part it should have.
+
+    Examples:
+      engagectl products update gold-card --match-category CARD_FEE --match-direction DEBIT
+      engagectl products update savings-plus --match-description "savings plan"
+      engagectl products update gold-card --no-conversion-match
+    """
+    match = _conversion_match(match_category, match_description, match_direction)
+    if no_match and match is not None:
+        raise typer.BadParameter("either this or --match-* options", param_hint="--no-conversion-match")
+    paths = [p for p, given in (("display_name", display_name is not None), ("description", description is not None),
+                                ("conversion_match", no_match or match is not None)) if given]
+    request = pb.UpdateProductRequest(product=pb.Product(
+        name=name("products", product), display_name=display_name or "", description=description or "",
+        conversion_match=match))
+    request.update_mask.paths.extend(paths)
+    cli = cli_context(ctx)
+    emit_record("product", cli.call(lambda s: s.products.UpdateProduct(request)))
 
 
 @app.command("list")

@@ -197,6 +197,8 @@ class Reason(StrEnum):
     PRODUCT_VERSION_NOT_FOUND = "PRODUCT_VERSION_NOT_FOUND", "no such product version (NOT_FOUND)"
     PRODUCT_EXISTS = "PRODUCT_EXISTS", "a product of that id exists already (ALREADY_EXISTS)"
     PRODUCT_NOT_LIVE = "PRODUCT_NOT_LIVE", "quoting a product without an approved version (FAILED_PRECONDITION)"
+    PRODUCT_CONVERSION_MATCH_INVALID = "PRODUCT_CONVERSION_MATCH_INVALID", \
+        "a conversion match without category or description, or with a part too long (INVALID_ARGUMENT)"
 
     # -- recommended offers (docs/triggers.md, "Recommended offers") ------------------------------
     OFFER_RECOMMENDATION_INVALID = "OFFER_RECOMMENDATION_INVALID", \

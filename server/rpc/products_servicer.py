@@ -11,7 +11,7 @@ from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.events import Money
 from server.domain.money import AmountError
 from server.domain.pagination import page_request
-from server.domain.products.catalog import Product, StoredVersion
+from server.domain.products.catalog import ConversionMatch, Product, StoredVersion
 from server.domain.products.coverage import CoverageReport, Region
 from server.domain.products.quote import ChargeLine, Quote
 from server.domain.reasons import Reason
@@ -30,6 +30,8 @@ from server.services.products import (
 Context = grpc.aio.ServicerContext
 
 _VERSION_PATHS = {"terms_json"}
+_PRODUCT_PATHS = {"display_name", "description", "conversion_match"}
+_DIRECTIONS = set(pb.ConversionMatch.Direction.values())
 
 
 def _version_ids(name: str, field: str) -> tuple[str, int]:
@@ -42,12 +44,27 @@ def _version_name(product_id: str, number: int) -> str:
 
 
 def product_to_proto(product: Product, live: StoredVersion | None) -> pb.Product:
+    match = product.conversion_match
+    direction = f"DIRECTION_{match.direction or 'UNSPECIFIED'}" if match is not None else ""
     return pb.Product(name=resource_names.PRODUCT.format(product.product_id), display_name=product.display_name,
                       description=product.description,
                       live_version="" if live is None else _version_name(product.product_id, live.version.number),
                       latest_version_number=product.latest_version,
                       create_time=timestamp_to_proto(product.created_at),
-                      update_time=timestamp_to_proto(product.updated_at))
+                      update_time=timestamp_to_proto(product.updated_at),
+                      conversion_match=None if match is None else pb.ConversionMatch(
+                          category=match.category, description_contains=match.description_contains,
+                          direction=pb.ConversionMatch.Direction.Value(direction)))
+
+
+def conversion_match_from_proto(product: pb.Product) -> ConversionMatch | None:
+    """The product's match, None when unset; a direction number the proto does not know is refused."""
+    if not product.HasField("conversion_match"):
+        return None
+    match = product.conversion_match
+    direction = pb.ConversionMatch.Direction.Name(match.direction) if match.direction in _DIRECTIONS else "?"
+    return ConversionMatch(match.category, match.description_contains,
+                           "" if match.direction == 0 else direction.removeprefix("DIRECTION_"))
 
 
 def version_to_proto(stored: StoredVersion) -> pb.ProductVersion:
@@ -122,8 +139,16 @@ class ProductsServicer(products_service_pb2_grpc.ProductsServiceServicer):
     async def CreateProduct(self, request: pb.CreateProductRequest, context: Context) -> pb.Product:
         body = request.product
         product = await self.products.create_product(current_caller(), request.product_id, body.display_name,
-                                                     body.description)
+                                                     body.description, conversion_match_from_proto(body))
         return product_to_proto(product, None)
+
+    async def UpdateProduct(self, request: pb.UpdateProductRequest, context: Context) -> pb.Product:
+        body = request.product
+        product_id = resource_names.PRODUCT.id(body.name, "product.name")
+        paths = update_mask_paths(request.update_mask, _PRODUCT_PATHS)
+        return product_to_proto(*await self.products.update_product(
+            current_caller(), product_id, paths, body.display_name, body.description,
+            conversion_match_from_proto(body)))
 
     async def GetProduct(self, request: pb.GetProductRequest, context: Context) -> pb.Product:
         product_id = resource_names.PRODUCT.id(request.name, "name")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Collection
+from dataclasses import replace
 from decimal import Decimal
 
 from server.domain.auth import Caller, Role
@@ -22,7 +24,13 @@ from server.domain.errors import AlreadyExists, FailedPrecondition, FieldViolati
 from server.domain.events import Money
 from server.domain.pagination import Page, PageRequest, paginate
 from server.domain.products import versions
-from server.domain.products.catalog import Product, StoredVersion, check_product
+from server.domain.products.catalog import (
+    ConversionMatch,
+    Product,
+    StoredVersion,
+    check_conversion_match,
+    check_product,
+)
 from server.domain.products.codec import terms_from_json, terms_to_json
 from server.domain.products.conditions import AttributeValue as ConditionValue
 from server.domain.products.conditions import InPersona, NumberIn, QuoteContext, ValueIn
@@ -82,11 +90,14 @@ class ProductsService:
 
     # -- products ------------------------------------------------------------------------------------
 
-    async def create_product(self, caller: Caller, product_id: str, display_name: str, description: str) -> Product:
+    async def create_product(self, caller: Caller, product_id: str, display_name: str, description: str,
+                             conversion_match: ConversionMatch | None = None) -> Product:
         caller.require_role(*ADMINS)
         check_product(product_id, display_name, description)
+        if conversion_match is not None:
+            conversion_match = check_conversion_match(conversion_match)
         now = self._clock()
-        product = Product(product_id, display_name, description, 0, now, now)
+        product = Product(product_id, display_name, description, 0, now, now, conversion_match)
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             if not await uow.products.add(product):
                 raise AlreadyExists(Reason.PRODUCT_EXISTS, f"product {product_id} exists already",
@@ -100,6 +111,29 @@ class ProductsService:
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             product = await self._product(uow, product_id)
             return product, await uow.product_versions.live(product_id)
+
+    async def update_product(self, caller: Caller, product_id: str, paths: Collection[str], display_name: str,
+                             description: str, conversion_match: ConversionMatch | None
+                             ) -> tuple[Product, StoredVersion | None]:
+        """Changes the fields `paths` names (display_name, description, conversion_match) to the values
+        given; the product and its live version, if any."""
+        caller.require_role(*ADMINS)
+        if "conversion_match" in paths and conversion_match is not None:
+            conversion_match = check_conversion_match(conversion_match)
+        async with UnitOfWork(self._database, caller.tenant_id) as uow:
+            if not await uow.products.hold(product_id):
+                raise not_found("product", product_id)
+            product = await self._product(uow, product_id)
+            changed = replace(
+                product, updated_at=self._clock(),
+                display_name=display_name if "display_name" in paths else product.display_name,
+                description=description if "description" in paths else product.description,
+                conversion_match=conversion_match if "conversion_match" in paths else product.conversion_match)
+            check_product(product_id, changed.display_name, changed.description)
+            await uow.products.save(changed)
+            live = await uow.product_versions.live(product_id)
+            await uow.commit()
+        return changed, live
 
     async def list_products(self, caller: Caller, page: PageRequest
                             ) -> Page[tuple[Product, StoredVersion | None]]:

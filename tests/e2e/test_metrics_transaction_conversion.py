@@ -8,27 +8,30 @@ from 3 February to 5 March inclusive.
 """
 
 import datetime as dt
+import json
 import uuid
 
+import grpc
 import pytest
 
 from engage.ingest.v1 import ingest_service_pb2 as ingest_pb2
+from engage.products.v1 import products_service_pb2 as products_pb2
 from engage.reporting.v1 import metrics_pb2 as pb
 from engage.type.v1 import date_pb2
 from server.domain.auth import Role
 from server.store.models import HoldingRow
-from server.store.products_models import ProductRow
 from server.store.triggers_models import BannerRow
 from server.store.uow import UnitOfWork
-from tests.support.builders import seed_accounts, stream, transaction
+from tests.support.builders import failure, seed_accounts, stream, transaction
 from tests.support.metrics_seed import at
 
 pytestmark = pytest.mark.sqlite_too  # the conversion SQL has a SQLite form of its own
 
 FEBRUARY = date_pb2.DateRange(start_date=date_pb2.Date(year=2026, month=2, day=1),
                               end_date=date_pb2.Date(year=2026, month=2, day=28))
-CARD_FEE = {"category": "card fee", "direction": "DEBIT"}
-SAVINGS_PLAN = {"description": "Savings Plan"}
+CARD_FEE = products_pb2.ConversionMatch(category="Card Fee",
+                                        direction=products_pb2.ConversionMatch.DIRECTION_DEBIT)
+SAVINGS_PLAN = products_pb2.ConversionMatch(description_contains="savings PLAN")
 
 
 def _banner(rule: str, customer: str, product: str, first_seen: str = "2026-02-03T08:00:00") -> BannerRow:
@@ -38,12 +41,11 @@ def _banner(rule: str, customer: str, product: str, first_seen: str = "2026-02-0
                      clicks=0, first_seen_at=at(first_seen))
 
 
-def _product(product_id: str, category: str | None = None, description: str | None = None,
-             direction: str | None = None) -> ProductRow:
-    return ProductRow(product_id=product_id, display_name=product_id, description="", latest_version=0,
-                      conversion_category=category, conversion_description=description,
-                      conversion_direction=direction, created_at=at("2026-01-01T00:00:00"),
-                      updated_at=at("2026-01-01T00:00:00"))
+async def _create_product(server, tenant: str, product_id: str, match: products_pb2.ConversionMatch | None = None
+                          ) -> products_pb2.Product:
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        return await admin.products.CreateProduct(products_pb2.CreateProductRequest(
+            product_id=product_id, product=products_pb2.Product(display_name=product_id, conversion_match=match)))
 
 
 async def _store(services, tenant: str, *rows: object) -> None:
@@ -76,8 +78,9 @@ async def _converted(server, tenant: str, **fields) -> dict[str, int]:
 
 @pytest.fixture
 async def bank(server, services, tenant):
-    await _store(services, tenant, _product("gold-card", category="Card Fee", direction="DEBIT"),
-                 _product("savings-plus", description="savings PLAN"), _product("plain"))
+    await _create_product(server, tenant, "gold-card", CARD_FEE)
+    await _create_product(server, tenant, "savings-plus", SAVINGS_PLAN)
+    await _create_product(server, tenant, "plain")
     async with server.stubs(server.token(tenant, Role.SERVICE, "loader")) as stubs:
         for number in range(1, 14):
             await seed_accounts(stubs, f"c{number}", f"c{number}-chk", f"c{number}-sav")
@@ -124,7 +127,7 @@ async def test_other_customers_other_banks_and_other_transactions_do_not_convert
                   _posted("2026-02-10T12:00:00", "c4-chk", "t4", description="savings"))
     # Another bank with the same ids: c5's matching fee there is not this bank's c5's.
     other = (await services.tenants.create(f"other-{uuid.uuid4().hex[:8]}")).tenant_id
-    await _store(services, other, _product("gold-card", category="Card Fee"))
+    await _create_product(server, other, "gold-card", CARD_FEE)
     async with server.stubs(server.token(other, Role.SERVICE, "loader")) as stubs:
         await seed_accounts(stubs, "c5", "c5-chk")
         await _ingest(stubs, _posted("2026-02-10T12:00:00", "c5-chk", "t5", category="Card Fee"))
@@ -151,3 +154,80 @@ async def test_a_product_without_a_match_converts_by_holdings_only(server, servi
     await _ingest(bank, _posted("2026-02-10T12:00:00", "c2-chk", "t1", category="plain", description="plain"),
                   _posted("2026-02-10T12:00:00", "c2-sav", "t2"))
     assert await _converted(server, tenant) == {"plain-held": 1, "plain-paid": 0}
+
+
+async def test_the_match_is_set_read_changed_and_removed_through_the_api(server, services, tenant, bank):
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        got = await admin.products.GetProduct(products_pb2.GetProductRequest(name="products/gold-card"))
+        assert (got.conversion_match.category, got.conversion_match.description_contains,
+                got.conversion_match.direction) == ("Card Fee", "", products_pb2.ConversionMatch.DIRECTION_DEBIT)
+        assert not (await admin.products.GetProduct(products_pb2.GetProductRequest(
+            name="products/plain"))).HasField("conversion_match")
+
+        def update(match: products_pb2.ConversionMatch | None, *paths: str):
+            return admin.products.UpdateProduct(products_pb2.UpdateProductRequest(
+                product=products_pb2.Product(name="products/plain", display_name="Plain account",
+                                             conversion_match=match), update_mask={"paths": list(paths)}))
+
+        # Blanks around the texts go; the display name stays unless the mask names it.
+        changed = await update(products_pb2.ConversionMatch(description_contains="  plain fee "), "conversion_match")
+        assert (changed.display_name, changed.conversion_match.description_contains) == ("plain", "plain fee")
+        await _store(services, tenant, _banner("plain-paid", "c2", "plain"))
+        await _ingest(bank, _posted("2026-02-10T12:00:00", "c2-chk", "t1", description="PLAIN FEE February"))
+        assert await _converted(server, tenant) == {"plain-paid": 1}
+
+        removed = await update(None, "conversion_match", "display_name")
+        assert (removed.display_name, removed.HasField("conversion_match")) == ("Plain account", False)
+        assert await _converted(server, tenant) == {"plain-paid": 0}
+
+
+async def test_a_match_that_would_accept_any_payment_is_refused(server, tenant):
+    invalid = grpc.StatusCode.INVALID_ARGUMENT, "PRODUCT_CONVERSION_MATCH_INVALID"
+    match = products_pb2.ConversionMatch
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        async def refused(conversion_match: products_pb2.ConversionMatch) -> tuple[object, ...]:
+            return await failure(admin.products.CreateProduct(products_pb2.CreateProductRequest(
+                product_id="gold-card", product=products_pb2.Product(display_name="Gold",
+                                                                      conversion_match=conversion_match))))
+
+        assert await refused(match()) == (*invalid, ["product.conversion_match"])
+        assert await refused(match(category="   ", direction=match.DIRECTION_DEBIT)) == (
+            *invalid, ["product.conversion_match"])
+        assert await refused(match(category="x" * 129, description_contains="y" * 201)) == (
+            *invalid, ["product.conversion_match.category", "product.conversion_match.description_contains"])
+        assert await refused(match(category="fee", direction=7)) == (*invalid, ["product.conversion_match.direction"])
+        assert await refused(match(category="fee\x00")) == (*invalid, ["product.conversion_match.category"])
+        # Nothing was created by the refusals; on update the same rule holds.
+        created = await admin.products.CreateProduct(products_pb2.CreateProductRequest(
+            product_id="gold-card", product=products_pb2.Product(display_name="Gold")))
+        assert not created.HasField("conversion_match")
+        assert await failure(admin.products.UpdateProduct(products_pb2.UpdateProductRequest(
+            product=products_pb2.Product(name="products/gold-card", conversion_match=match(
+                direction=match.DIRECTION_CREDIT)), update_mask={"paths": ["conversion_match"]}))) == (
+            *invalid, ["product.conversion_match"])
+        assert (await failure(admin.products.UpdateProduct(products_pb2.UpdateProductRequest(
+            product=products_pb2.Product(name="products/gold-card"), update_mask={"paths": ["latest_version_number"]}
+        ))))[:2] == (grpc.StatusCode.INVALID_ARGUMENT, "UPDATE_MASK_INVALID")
+    async with server.stubs(server.token(tenant, Role.SERVICE, "loader")) as service:
+        assert (await failure(service.products.UpdateProduct(products_pb2.UpdateProductRequest(
+            product=products_pb2.Product(name="products/gold-card", display_name="Mine"),
+            update_mask={"paths": ["display_name"]}))))[:2] == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED")
+
+
+async def test_engagectl_sets_and_removes_the_match(server, tenant, engagectl):
+    token = server.token(tenant, Role.BANK_ADMIN, "ana")
+    created = await engagectl("products", "create", "gold-card", "--name", "Gold card", "--match-category",
+                              "CARD_FEE", "--match-direction", "debit", "--json", token=token)
+    assert created.exit_code == 0, created.stderr
+    assert json.loads(created.stdout)["conversion_match"] == {
+        "category": "CARD_FEE", "description_contains": "", "direction": "DEBIT"}
+    changed = await engagectl("products", "update", "gold-card", "--match-description", "gold card", "--json",
+                              token=token)
+    assert changed.exit_code == 0, changed.stderr
+    assert json.loads(changed.stdout)["conversion_match"] == {
+        "category": "", "description_contains": "gold card", "direction": "UNSPECIFIED"}
+    removed = await engagectl("products", "update", "gold-card", "--no-conversion-match", "--json", token=token)
+    assert removed.exit_code == 0, removed.stderr
+    assert "conversion_match" not in json.loads(removed.stdout)
+    wrong = await engagectl("products", "update", "gold-card", "--match-direction", "sideways", token=token)
+    assert wrong.exit_code == 2

@@ -265,6 +265,9 @@ async def test_another_banks_products_are_not_found_and_never_listed_or_quoted(s
             server.stubs(server.token(other, Role.SERVICE, "loader")) as loader:
         product = "products/personal-loan"
         for call in (eve.products.GetProduct(products.GetProductRequest(name=product)),
+                     eve.products.UpdateProduct(products.UpdateProductRequest(
+                         product=products.Product(name=product, display_name="Mine"),
+                         update_mask={"paths": ["display_name"]})),
                      eve.products.ListProductVersions(products.ListProductVersionsRequest(parent=product)),
                      eve.products.GetProductVersion(products.GetProductVersionRequest(name=version)),
                      eve.products.AnalyzeProductVersion(products.AnalyzeProductVersionRequest(name=version)),

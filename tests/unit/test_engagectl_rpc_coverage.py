@@ -152,6 +152,7 @@ COVERED_BY = {
 
     "engage.products.v1.ProductsService.CreateProduct": "products create",
     "engage.products.v1.ProductsService.GetProduct": "products show",
+    "engage.products.v1.ProductsService.UpdateProduct": "products update",
     "engage.products.v1.ProductsService.ListProducts": "products list",
     "engage.products.v1.ProductsService.CreateProductVersion": "products versions create",
     "engage.products.v1.ProductsService.GetProductVersion": "products versions show",

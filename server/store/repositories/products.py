@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 
 from server.domain.personas.model import canonical
-from server.domain.products.catalog import Product, StoredVersion
+from server.domain.products.catalog import ConversionMatch, Product, StoredVersion
 from server.domain.products.codec import terms_from_json, terms_to_json
 from server.domain.products.versions import ProductVersion, VersionStatus
 from server.domain.segments.attributes import AttributeDefinition, AttributeType, AttributeValue, value_from_text
@@ -22,8 +22,21 @@ from server.store.repositories.base import TenantRepository
 
 
 def _product(row: ProductRow) -> Product:
+    match = None
+    if row.conversion_category is not None or row.conversion_description is not None:
+        match = ConversionMatch(row.conversion_category or "", row.conversion_description or "",
+                                row.conversion_direction or "")
     return Product(row.product_id, row.display_name, row.description, row.latest_version, row.created_at,
-                   row.updated_at)
+                   row.updated_at, match)
+
+
+def _match_columns(match: ConversionMatch | None) -> dict[str, str | None]:
+    """NULL for each part that accepts anything, as the metrics query reads them."""
+    if match is None:
+        return {"conversion_category": None, "conversion_description": None, "conversion_direction": None}
+    return {"conversion_category": match.category or None,
+            "conversion_description": match.description_contains or None,
+            "conversion_direction": match.direction or None}
 
 
 def _version(row: ProductVersionRow) -> StoredVersion:
@@ -38,13 +51,21 @@ class ProductsRepository(TenantRepository):
         stmt = self.upsert(ProductRow).values(
             tenant_id=self.tenant_id, product_id=product.product_id, display_name=product.display_name,
             description=product.description, latest_version=product.latest_version,
-            created_at=product.created_at, updated_at=product.updated_at)
+            created_at=product.created_at, updated_at=product.updated_at,
+            **_match_columns(product.conversion_match))
         result = await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["tenant_id", "product_id"]))
         return rowcount(result) == 1
 
     async def get(self, product_id: str) -> Product | None:
         row = await self.session.get(ProductRow, (self.tenant_id, product_id))
         return None if row is None else _product(row)
+
+    async def save(self, product: Product) -> None:
+        """Its display name, description and conversion match as given (the caller holds it)."""
+        await self.session.execute(update(ProductRow).where(
+            ProductRow.tenant_id == self.tenant_id, ProductRow.product_id == product.product_id
+        ).values(display_name=product.display_name, description=product.description,
+                 updated_at=product.updated_at, **_match_columns(product.conversion_match)))
 
     async def hold(self, product_id: str) -> bool:
         """Holds the product until the transaction ends: one version change of a product at a time

@@ -54,6 +54,7 @@ class Product(_message.Message):
     LATEST_VERSION_NUMBER_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    CONVERSION_MATCH_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`products/{product}`: an id of 1 to 40 characters."""
     display_name: _builtins.str
@@ -66,6 +67,14 @@ class Product(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def conversion_match(self) -> Global___ConversionMatch:
+        """Which booked transaction shows a customer took the product up: an offer banner of the product then
+        counts as converted (QueryMetrics; docs/reporting-metrics.md, "Conversion"). Unset: only a holding
+        of the product converts. PRODUCT_CONVERSION_MATCH_INVALID when neither category nor
+        description_contains is given.
+        """
+
     def __init__(
         self,
         *,
@@ -76,14 +85,95 @@ class Product(_message.Message):
         latest_version_number: _builtins.int = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        conversion_match: Global___ConversionMatch | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conversion_match", b"conversion_match", "create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "description", b"description", "display_name", b"display_name", "latest_version_number", b"latest_version_number", "live_version", b"live_version", "name", b"name", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversion_match", b"conversion_match", "create_time", b"create_time", "description", b"description", "display_name", b"display_name", "latest_version_number", b"latest_version_number", "live_version", b"live_version", "name", b"name", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Product: _TypeAlias = Product  # noqa: Y015
+
+@_typing.final
+class ConversionMatch(_message.Message):
+    """A booked transaction matches when every part given matches; empty parts match anything, and at least
+    one of `category` and `description_contains` is given. Surrounding blanks are removed.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _Direction:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _DirectionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[ConversionMatch._Direction.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        DIRECTION_UNSPECIFIED: ConversionMatch._Direction.ValueType  # 0
+        """Either direction."""
+        DIRECTION_CREDIT: ConversionMatch._Direction.ValueType  # 1
+        """Money into the account."""
+        DIRECTION_DEBIT: ConversionMatch._Direction.ValueType  # 2
+        """Money out of the account."""
+
+    class Direction(_Direction, metaclass=_DirectionEnumTypeWrapper): ...
+    DIRECTION_UNSPECIFIED: ConversionMatch.Direction.ValueType  # 0
+    """Either direction."""
+    DIRECTION_CREDIT: ConversionMatch.Direction.ValueType  # 1
+    """Money into the account."""
+    DIRECTION_DEBIT: ConversionMatch.Direction.ValueType  # 2
+    """Money out of the account."""
+
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_CONTAINS_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    category: _builtins.str
+    """Equal to the transaction's category, case-blind (e.g. `CARD_FEE`). At most 128 characters."""
+    description_contains: _builtins.str
+    """Contained in the transaction's description, case-blind (e.g. `gold card`). At most 200 characters."""
+    direction: Global___ConversionMatch.Direction.ValueType
+    def __init__(
+        self,
+        *,
+        category: _builtins.str = ...,
+        description_contains: _builtins.str = ...,
+        direction: Global___ConversionMatch.Direction.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "description_contains", b"description_contains", "direction", b"direction"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConversionMatch: _TypeAlias = ConversionMatch  # noqa: Y015
+
+@_typing.final
+class UpdateProductRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCT_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def product(self) -> Global___Product:
+        """Its `name` says which product."""
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """`display_name`, `description`, `conversion_match`."""
+
+    def __init__(
+        self,
+        *,
+        product: Global___Product | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["product", b"product", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["product", b"product", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateProductRequest: _TypeAlias = UpdateProductRequest  # noqa: Y015
 
 @_typing.final
 class CreateProductRequest(_message.Message):

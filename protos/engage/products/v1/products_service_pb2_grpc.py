@@ -55,6 +55,11 @@ class ProductsServiceStub:
                 request_serializer=engage_dot_products_dot_v1_dot_products__service__pb2.GetProductRequest.SerializeToString,
                 response_deserializer=engage_dot_products_dot_v1_dot_products__service__pb2.Product.FromString,
                 _registered_method=True)
+        self.UpdateProduct = channel.unary_unary(
+                '/engage.products.v1.ProductsService/UpdateProduct',
+                request_serializer=engage_dot_products_dot_v1_dot_products__service__pb2.UpdateProductRequest.SerializeToString,
+                response_deserializer=engage_dot_products_dot_v1_dot_products__service__pb2.Product.FromString,
+                _registered_method=True)
         self.ListProducts = channel.unary_unary(
                 '/engage.products.v1.ProductsService/ListProducts',
                 request_serializer=engage_dot_products_dot_v1_dot_products__service__pb2.ListProductsRequest.SerializeToString,
@@ -125,6 +130,14 @@ class ProductsServiceServicer:
 
     def GetProduct(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateProduct(self, request, context):
+        """Changes the fields `update_mask` names: `display_name`, `description`, `conversion_match` (named
+        with `conversion_match` unset, it removes the match).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -209,6 +222,11 @@ def add_ProductsServiceServicer_to_server(servicer, server):
             'GetProduct': grpc.unary_unary_rpc_method_handler(
                     servicer.GetProduct,
                     request_deserializer=engage_dot_products_dot_v1_dot_products__service__pb2.GetProductRequest.FromString,
+                    response_serializer=engage_dot_products_dot_v1_dot_products__service__pb2.Product.SerializeToString,
+            ),
+            'UpdateProduct': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateProduct,
+                    request_deserializer=engage_dot_products_dot_v1_dot_products__service__pb2.UpdateProductRequest.FromString,
                     response_serializer=engage_dot_products_dot_v1_dot_products__service__pb2.Product.SerializeToString,
             ),
             'ListProducts': grpc.unary_unary_rpc_method_handler(
@@ -321,6 +339,33 @@ class ProductsService:
             target,
             '/engage.products.v1.ProductsService/GetProduct',
             engage_dot_products_dot_v1_dot_products__service__pb2.GetProductRequest.SerializeToString,
+            engage_dot_products_dot_v1_dot_products__service__pb2.Product.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateProduct(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engage.products.v1.ProductsService/UpdateProduct',
+            engage_dot_products_dot_v1_dot_products__service__pb2.UpdateProductRequest.SerializeToString,
             engage_dot_products_dot_v1_dot_products__service__pb2.Product.FromString,
             options,
             channel_credentials,

@@ -47,6 +47,10 @@ class ProductsServiceStub:
     CreateProduct: _grpc.UnaryUnaryMultiCallable[_products_service_pb2.CreateProductRequest, _products_service_pb2.Product]
     """Creates a product without versions; PRODUCT_EXISTS when the id is taken."""
     GetProduct: _grpc.UnaryUnaryMultiCallable[_products_service_pb2.GetProductRequest, _products_service_pb2.Product]
+    UpdateProduct: _grpc.UnaryUnaryMultiCallable[_products_service_pb2.UpdateProductRequest, _products_service_pb2.Product]
+    """Changes the fields `update_mask` names: `display_name`, `description`, `conversion_match` (named
+    with `conversion_match` unset, it removes the match).
+    """
     ListProducts: _grpc.UnaryUnaryMultiCallable[_products_service_pb2.ListProductsRequest, _products_service_pb2.ListProductsResponse]
     """The tenant's products by id."""
     CreateProductVersion: _grpc.UnaryUnaryMultiCallable[_products_service_pb2.CreateProductVersionRequest, _products_service_pb2.ProductVersion]
@@ -94,6 +98,10 @@ class ProductsServiceAsyncStub(ProductsServiceStub):
     CreateProduct: _aio.UnaryUnaryMultiCallable[_products_service_pb2.CreateProductRequest, _products_service_pb2.Product]  # type: ignore[assignment]
     """Creates a product without versions; PRODUCT_EXISTS when the id is taken."""
     GetProduct: _aio.UnaryUnaryMultiCallable[_products_service_pb2.GetProductRequest, _products_service_pb2.Product]  # type: ignore[assignment]
+    UpdateProduct: _aio.UnaryUnaryMultiCallable[_products_service_pb2.UpdateProductRequest, _products_service_pb2.Product]  # type: ignore[assignment]
+    """Changes the fields `update_mask` names: `display_name`, `description`, `conversion_match` (named
+    with `conversion_match` unset, it removes the match).
+    """
     ListProducts: _aio.UnaryUnaryMultiCallable[_products_service_pb2.ListProductsRequest, _products_service_pb2.ListProductsResponse]  # type: ignore[assignment]
     """The tenant's products by id."""
     CreateProductVersion: _aio.UnaryUnaryMultiCallable[_products_service_pb2.CreateProductVersionRequest, _products_service_pb2.ProductVersion]  # type: ignore[assignment]
@@ -150,6 +158,16 @@ class ProductsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _products_service_pb2.GetProductRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_products_service_pb2.Product, _abc.Awaitable[_products_service_pb2.Product]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateProduct(
+        self,
+        request: _products_service_pb2.UpdateProductRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_products_service_pb2.Product, _abc.Awaitable[_products_service_pb2.Product]]:
+        """Changes the fields `update_mask` names: `display_name`, `description`, `conversion_match` (named
+        with `conversion_match` unset, it removes the match).
+        """
 
     @_abc_1.abstractmethod
     def ListProducts(
