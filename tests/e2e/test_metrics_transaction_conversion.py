@@ -231,3 +231,22 @@ async def test_engagectl_sets_and_removes_the_match(server, tenant, engagectl):
     assert "conversion_match" not in json.loads(removed.stdout)
     wrong = await engagectl("products", "update", "gold-card", "--match-direction", "sideways", token=token)
     assert wrong.exit_code == 2
+
+
+async def test_the_window_is_the_tenants_days(server, services, database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite knows no time zones: its days are UTC's (docs/reporting-metrics.md)")
+    new_york = (await services.tenants.create(f"ny-{uuid.uuid4().hex[:8]}", None, "America/New_York")).tenant_id
+    await _create_product(server, new_york, "gold-card", CARD_FEE)
+    # First seen at 22:00 on 2 February in New York: the window is 2 February to 4 March there.
+    await _store(services, new_york, *(_banner(rule, customer, "gold-card", first_seen="2026-02-03T03:00:00")
+                                       for rule, customer in (("morning", "c1"), ("last-evening", "c2"),
+                                                              ("next-midnight", "c3"))))
+    async with server.stubs(server.token(new_york, Role.SERVICE, "loader")) as stubs:
+        for customer in ("c1", "c2", "c3"):
+            await seed_accounts(stubs, customer, f"{customer}-chk")
+        await _ingest(stubs,
+                      _posted("2026-02-02T12:00:00", "c1-chk", "t1", category="Card Fee"),  # 07:00, 2 February
+                      _posted("2026-03-05T04:59:00", "c2-chk", "t2", category="Card Fee"),  # 23:59, 4 March
+                      _posted("2026-03-05T05:00:00", "c3-chk", "t3", category="Card Fee"))  # midnight, 5 March
+    assert await _converted(server, new_york) == {"morning": 1, "last-evening": 1, "next-midnight": 0}
