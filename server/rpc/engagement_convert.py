@@ -29,7 +29,6 @@ from server.domain.engagement.entities import (
     FallbackPolicy,
     FallbackStep,
     InsightNotification,
-    MessageCost,
     Platform,
     Preferences,
     QuietHoursSetting,
@@ -41,6 +40,7 @@ from server.domain.engagement.fallback import MAX_WAIT
 from server.domain.engagement.sms import sms_segments
 from server.domain.engagement.wallet_passes import PassSummary
 from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.events import Money
 from server.rpc.convert import money_field, money_to_proto, timestamp_from_proto, timestamp_to_proto
 
 CONTENT_FIELD = {Channel.PUSH: "push", Channel.SMS: "sms", Channel.EMAIL: "email", Channel.PASS: "pass"}
@@ -161,10 +161,10 @@ def contact_to_proto(contact: Contact) -> pb.Contact:
         update_time=timestamp_to_proto(contact.updated_at))
 
 
-def message_cost(config: pb.ChannelConfig) -> MessageCost | None:
+def message_cost(config: pb.ChannelConfig) -> Money | None:
     """The configuration's cost per message; None when unset."""
     amount, currency = money_field(config, "cost_per_message", "channel_config.cost_per_message")
-    return None if amount is None else MessageCost(amount, currency or "")
+    return None if amount is None else Money(amount, currency or "")
 
 
 def channel_config_to_proto(config: ChannelConfig) -> pb.ChannelConfig:

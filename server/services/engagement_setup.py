@@ -24,7 +24,6 @@ from server.domain.engagement.entities import (
     EventType,
     FallbackPolicy,
     InsightNotification,
-    MessageCost,
     Platform,
     Template,
     TransactionAlert,
@@ -32,6 +31,7 @@ from server.domain.engagement.entities import (
 from server.domain.engagement.fallback import validate_policy
 from server.domain.engagement.wallet_passes import PassSummary
 from server.domain.errors import FieldViolation, InvalidArgument, not_found
+from server.domain.events import Money
 from server.domain.ids import new_id
 from server.domain.insights.catalogue import Catalogue
 from server.domain.pagination import Page, PageRequest, paginate
@@ -177,7 +177,7 @@ class EngagementSetupService:
 
     async def create_channel_config(self, caller: Caller, display_name: str, channel: str, provider: str,
                                     settings: dict[str, str], secrets: dict[str, str], rate_limit: int,
-                                    app_id: str = "", cost_per_message: MessageCost | None = None) -> ChannelConfig:
+                                    app_id: str = "", cost_per_message: Money | None = None) -> ChannelConfig:
         """`app_id`: push only, the app whose pushes it sends (its own credentials); "" = tenant-wide.
         `cost_per_message`: what a message sent through it costs the bank (the metrics' cost)."""
         caller.require_role(*SETUP_ROLES)
@@ -229,7 +229,7 @@ class EngagementSetupService:
             if app_id and app_id != config.app_id and await uow.apps.get(app_id) is None:
                 raise not_found("app", app_id)
             cost = changes.get("cost_per_message", config.cost_per_message)
-            assert cost is None or isinstance(cost, MessageCost)
+            assert cost is None or isinstance(cost, Money)
             rules.validate_message_cost(cost)
             config = dataclasses.replace(
                 config, display_name=display_name, settings=settings, app_id=app_id, cost_per_message=cost,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
 from enum import StrEnum
 
 from server.domain.engagement.alerts import AlertCondition
 from server.domain.engagement.audience import CampaignAudience
+from server.domain.events import Money
 
 
 class Channel(StrEnum):
@@ -165,12 +165,6 @@ class Contact:
     updated_at: dt.datetime | None = None
 
 
-@dataclass(frozen=True)
-class MessageCost:
-    amount: Decimal
-    currency: str
-
-
 @dataclass
 class ChannelConfig:
     config_id: str
@@ -183,7 +177,7 @@ class ChannelConfig:
     created_at: dt.datetime
     updated_at: dt.datetime
     app_id: str = ""  # push only: the app whose pushes it sends; empty = the tenant-wide one
-    cost_per_message: MessageCost | None = None  # what one message sent costs; None: not configured
+    cost_per_message: Money | None = None  # what one message sent costs; None: not configured
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from server.domain.bounded_json import JsonTooDeep, loads_bounded
 from server.domain.engagement import pem_keys
 from server.domain.engagement.addresses import email_violations, phone_violations
-from server.domain.engagement.entities import PROVIDERS_BY_CHANNEL, Channel, ContentVariant, MessageCost
+from server.domain.engagement.entities import PROVIDERS_BY_CHANNEL, Channel, ContentVariant
 from server.domain.engagement.persona_content import variant_violations
 from server.domain.engagement.sms import check_sms_text
 from server.domain.engagement.templates import validate_parts
 from server.domain.errors import FieldViolation, InvalidArgument
+from server.domain.events import Money
 from server.domain.money import AmountError, is_currency_code, to_scaled
 
 APP_CATEGORIES = frozenset({"BANKING", "FINANCE", "PAYMENTS", "INSURANCE", "LIFESTYLE", "OTHER"})
@@ -241,7 +242,7 @@ def _pass_certificate_violations(secrets: Mapping[str, str]) -> list[FieldViolat
     return found
 
 
-def validate_message_cost(cost: MessageCost | None) -> None:
+def validate_message_cost(cost: Money | None) -> None:
     """A configuration's cost per message: not negative, in a currency code, storable (4 places)."""
     if cost is None:
         return

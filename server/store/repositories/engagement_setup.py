@@ -20,10 +20,10 @@ from server.domain.engagement.entities import (
     EventType,
     FallbackPolicy,
     FallbackStep,
-    MessageCost,
     Platform,
     Template,
 )
+from server.domain.events import Money
 from server.store.engagement_models import AppRow, ChannelConfigRow, EventRow, EventTypeRow, TemplateRow
 from server.store.repositories.engagement_base import IdKeyedRepository
 
@@ -210,5 +210,5 @@ def _config(row: ChannelConfigRow) -> ChannelConfig:
                          row.app_id or "", _cost(row.cost_per_message, row.cost_currency))
 
 
-def _cost(amount: Decimal | None, currency: str | None) -> MessageCost | None:
-    return None if amount is None or not currency else MessageCost(amount, currency)
+def _cost(amount: Decimal | None, currency: str | None) -> Money | None:
+    return None if amount is None or not currency else Money(amount, currency)
