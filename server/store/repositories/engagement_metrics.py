@@ -209,8 +209,11 @@ class EngagementMetricsRepository(TenantRepository):
                       zone: str) -> Select[Any]:
         """A banner is delivered when made (the customer's app shows it); viewed once it had an impression
         (or a click), clicked once clicked, converted as _converted says."""
-        b = _BANNERS.c
-        statement = select(_BANNERS).where(b.tenant_id == self.tenant_id, *self._within(b.created_at, start, end))
+        b, p = _BANNERS.c, _PRODUCTS.c
+        # The product's conversion match, read once per banner for _converted.
+        statement = (select(_BANNERS).outerjoin(_PRODUCTS, and_(p.tenant_id == self.tenant_id,
+                                                                p.product_id == b.product_id))
+                     .where(b.tenant_id == self.tenant_id, *self._within(b.created_at, start, end)))
         if query.dimension is Dimension.PERSONA:
             statement, value = self._members(statement, b.customer_id, query)
         else:
@@ -245,18 +248,18 @@ class EngagementMetricsRepository(TenantRepository):
             h.tenant_id == self.tenant_id, h.customer_id == b.customer_id,
             h.attributes["product_id"].as_string() == b.product_id,
             h.start_date >= seen_day, h.start_date <= last_day)
+        # The banner's product (joined by _banner_units): without a match, no transaction is looked at.
         a, t, p = _ACCOUNTS.c, _TRANSACTIONS.c, _PRODUCTS.c
         contains = func.strpos if postgres else func.instr
-        transaction = exists().where(
-            p.tenant_id == self.tenant_id, p.product_id == b.product_id,
-            or_(p.conversion_category.is_not(None), p.conversion_description.is_not(None)),
+        has_match = or_(p.conversion_category.is_not(None), p.conversion_description.is_not(None))
+        transaction = and_(has_match, exists().where(
             a.tenant_id == self.tenant_id, a.customer_id == b.customer_id,
             t.tenant_id == self.tenant_id, t.account_id == a.account_id,
             t.posted_at >= window_start, t.posted_at < window_end,
             or_(p.conversion_category.is_(None), func.lower(t.category) == func.lower(p.conversion_category)),
             or_(p.conversion_description.is_(None),
                 contains(func.lower(t.description), func.lower(p.conversion_description)) > 0),
-            or_(p.conversion_direction.is_(None), t.direction == p.conversion_direction))
+            or_(p.conversion_direction.is_(None), t.direction == p.conversion_direction)))
         return and_(b.product_id.is_not(None), b.first_seen_at.is_not(None), or_(holding, transaction))
 
     def _firing_units(self, query: MetricsQuery, start: dt.datetime, end: dt.datetime) -> Select[Any]:
