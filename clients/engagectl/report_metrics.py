@@ -53,7 +53,8 @@ def metrics(ctx: typer.Context,
                                             help="Only this insight, campaign, rule, persona or channel; repeat."),
             conversion_days: int = typer.Option(0, min=0, max=365, metavar="DAYS",
                                                 help="Days after a banner's first impression in which a holding of "
-                                                     "its product converts it (0: the server's 30)."),
+                                                     "its product, or a transaction its conversion match accepts, "
+                                                     "converts it (0: the server's 30)."),
             limit: int = limit_option(100, "rows"), page_token: str = page_token_option(),
             every_page: bool = all_option()) -> None:
     """Engagement metrics: generated, delivered, viewed, clicked, dismissed and converted units, their rates,

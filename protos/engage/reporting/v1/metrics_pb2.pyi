@@ -207,8 +207,9 @@ class QueryMetricsRequest(_message.Message):
     """At most 1000; 0 means 100."""
     page_token: _builtins.str
     conversion_days: _builtins.int
-    """Days after a banner's first impression in which a holding of its product counts as its
-    conversion: 1 to 365; 0 means 30.
+    """Days after a banner's first impression in which a holding of its product, or a booked transaction
+    its product's conversion match accepts, counts as its conversion: 1 to 365; 0 means 30
+    (docs/reporting-metrics.md, "Conversion").
     """
     @_builtins.property
     def date_range(self) -> _date_pb2.DateRange:
