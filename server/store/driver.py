@@ -14,7 +14,10 @@ and otherwise joins the unit of work's transaction, through the session if none 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import re
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -60,15 +63,19 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     known = by_statement.get(id(statement))
     if known is not None and known[0] is statement:
         return known[1]
+    made = _compile_now(statement, dialect)
+    by_statement[id(statement)] = (statement, made)
+    return made
+
+
+def _compile_now(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     compiled = cast(SQLCompiler, statement.compile(dialect=dialect))  # what a statement compiles to
     binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
                    _REQUIRED if compiled.binds[name].required else compiled.binds[name].effective_value)
                   for name in compiled.positiontup or ())
     columns = list(getattr(statement, "selected_columns", None) or ())
     results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
-    made = _Compiled(compiled.string, binds, results)
-    by_statement[id(statement)] = (statement, made)
-    return made
+    return _Compiled(compiled.string, binds, results)
 
 
 @contextlib.asynccontextmanager
@@ -132,3 +139,67 @@ async def execute(session: AsyncSession, statement: Executable, params: Mapping[
         status: str = await driver.execute(compiled.sql, *compiled.arguments(params))
     # asyncpg answers with the command tag, e.g. "INSERT 0 3" or "UPDATE 2".
     return int(status.rsplit(" ", 1)[-1])
+
+
+# COPY's statements, compiled: a few shapes per export (each view's filters, the page's bound kinds), kept
+# for the most recent ones only (filters name customers, campaigns: the shapes are many over a server's life).
+_copy_compiled: OrderedDict[tuple[int, int], tuple[ClauseElement, _Compiled]] = OrderedDict()
+_COPY_COMPILED_KEPT = 64
+
+
+async def copy_csv(session: AsyncSession, statement: ClauseElement, params: Mapping[str, Any]) -> tuple[bytes, int]:
+    """The rows of a SELECT as CSV that PostgreSQL writes itself (COPY ... TO STDOUT WITH CSV): the bytes and
+    the number of rows. PostgreSQL only. COPY takes no parameters: each is written into the statement as a
+    literal (_literal), from the values bound to it and `params`. Build the statement once per shape, with
+    bindparams for what changes from page to page: its compilation is then kept."""
+    if not _on_driver(session):
+        raise RuntimeError("COPY is PostgreSQL's")
+    dialect = dialect_of(session)
+    key = (id(dialect), id(statement))
+    known = _copy_compiled.get(key)
+    if known is None or known[0] is not statement:
+        known = (statement, _compile_now(statement, dialect))
+        _copy_compiled[key] = known
+        if len(_copy_compiled) > _COPY_COMPILED_KEPT:
+            _copy_compiled.popitem(last=False)
+    else:
+        _copy_compiled.move_to_end(key)
+    compiled = known[1]
+    values = compiled.arguments(params)
+    sql = _PLACEHOLDER.sub(lambda found: _literal(values[int(found.group(1)) - 1]), compiled.sql)
+    parts: list[bytes] = []
+
+    async def collect(data: bytes) -> None:
+        parts.append(data)
+
+    async with _driver_connection(session) as driver:
+        status: str = await driver.copy_from_query(sql, output=collect, format="csv")
+    # The command tag: "COPY 5000".
+    return b"".join(parts), int(status.rsplit(" ", 1)[-1])
+
+
+# A statement compiled for asyncpg names its parameters $1, $2, ...; every value in it is one (SQLAlchemy
+# writes no literal of its own), so each $n outside an identifier is a parameter.
+_PLACEHOLDER = re.compile(r"\$(\d+)\b")
+
+
+def _literal(value: Any) -> str:
+    """A bound value as an SQL literal, by its Python type. Text is an escape string (E'...', backslash and
+    quote doubled): the same whatever standard_conforming_strings says."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not written: give a timezone")
+        return f"'{value.isoformat()}'::timestamptz"
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("PostgreSQL's text cannot hold NUL")
+        return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+    if isinstance(value, list | tuple):
+        return "ARRAY[" + ", ".join(map(_literal, value)) + "]::text[]" if value else "'{}'::text[]"
+    raise TypeError(f"no SQL literal for a {type(value).__name__}")

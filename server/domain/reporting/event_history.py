@@ -88,14 +88,24 @@ class Bound(enum.Enum):
 def bound_for(kind: EventKind, after: EventKey, newest_first: bool) -> Bound:
     """(time, kind, id) after `after` for rows of one kind, in either direction: the kind is fixed within
     its rows, so the three-column comparison is a comparison on the time alone, or on (time, id)."""
-    if kind is after.kind:
+    return bound_after_kind(kind, after.kind, newest_first)
+
+
+def bound_after_kind(kind: EventKind, after_kind: EventKind, newest_first: bool) -> Bound:
+    """bound_for, which depends on the key's kind alone."""
+    if kind is after_kind:
         return Bound.AFTER_ID
-    later_kind = kind.rank > after.kind.rank
+    later_kind = kind.rank > after_kind.rank
     return Bound.FROM_INSTANT if later_kind != newest_first else Bound.AFTER_INSTANT
 
 
 def page_key(line: EventHistoryLine) -> list[str]:
-    return [line.occurred_at.isoformat(), str(line.kind), line.event_id]
+    return key_of(EventKey(line.occurred_at, line.kind, line.event_id))
+
+
+def key_of(key: EventKey) -> list[str]:
+    """A page token's key (parse_key reads it back)."""
+    return [key.at.isoformat(), str(key.kind), key.event_id]
 
 
 def parse_key(after: Any) -> EventKey:

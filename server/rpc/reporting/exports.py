@@ -76,9 +76,12 @@ def _source(services: Services, request: pb.ExportViewRequest) -> tuple[ExportSo
     if view == "event_history":
         events = services.event_history
         wanted_events = event_history_filter(request.event_history)
-        return ExportSource(export_tables.EVENT_HISTORY, lambda token: events.page_request(wanted_events, 1, token),
-                            lambda caller, page: events.page(caller, wanted_events, page)
-                            ), request.event_history.page_size
+        table = export_tables.EVENT_HISTORY
+        return ExportSource(table, lambda token: events.page_request(wanted_events, 1, token),
+                            lambda caller, page: events.page(caller, wanted_events, page),
+                            lambda caller: events.count(caller, wanted_events),
+                            (lambda caller, page: events.csv_page(caller, wanted_events, page, table))
+                            if events.writes_csv else None), request.event_history.page_size
     if view == "metrics":
         metrics = services.engagement_metrics
         query = metrics_query(request.metrics)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, and_, cast, literal, select, tuple_, union_all
+from sqlalchemy import Integer, Select, String, and_, bindparam, cast, func, literal, select, tuple_, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.domain.goals.reports import Period
@@ -23,11 +23,14 @@ from server.domain.reporting.event_history import (
     EventHistoryLine,
     EventKey,
     EventKind,
+    bound_after_kind,
     bound_for,
-    journey_step_id,
     kinds_to_read,
     split_journey_step_id,
 )
+from server.domain.reporting.export_columns import ExportTable
+from server.store.csv_cells import absent_cell, csv_cell
+from server.store.driver import copy_csv
 from server.store.engagement_models import CampaignStepRow, DeliveryRow
 from server.store.journeys_models import JourneyInstanceRow, JourneyRouteRow
 from server.store.repositories.base import TenantRepository
@@ -75,7 +78,7 @@ class EventHistoryRepository(TenantRepository):
         found: dict[tuple[int, str], EventHistoryLine] = {}
         for rank, ids in by_kind.items():
             kind = _BY_RANK[rank]
-            for line in await _LOADERS[kind](self, kind, self._by_ids(kind, ids)):
+            for line in await self._lines(kind, self._by_ids(kind, ids)):
                 found[(rank, line.event_id)] = line
         # A row deleted between the two steps (a tenant being deleted) is left out, not failed on.
         return [line for line in (found.get((rank, event_id)) for _, rank, event_id in keys) if line is not None]
@@ -83,8 +86,8 @@ class EventHistoryRepository(TenantRepository):
     async def _one_kind(self, kind: EventKind, wanted: EventHistoryFilter, occurred: Period,
                         after: EventKey | None, limit: int) -> list[EventHistoryLine]:
         branch = self._branch(kind, wanted)  # its joins are the loader's own
-        return await _LOADERS[kind](
-            self, kind, lambda query: _page_of(query, kind, branch, occurred, after, wanted.newest_first, limit))
+        return await self._lines(
+            kind, lambda query: _page_of(query, kind, branch, occurred, after, wanted.newest_first, limit))
 
     def _by_ids(self, kind: EventKind, ids: list[str]) -> Narrow:
         """The rows of these ids; journey steps by their instances (a page keeps only its own routes)."""
@@ -147,7 +150,7 @@ class EventHistoryRepository(TenantRepository):
             _equal(branch, c.campaign_id, wanted.campaign_id)
             return branch
         r, i = JourneyRouteRow, JourneyInstanceRow
-        branch = _Branch(r.taken_at, r.instance_id + literal(":") + cast(r.sequence, String),
+        branch = _Branch(r.taken_at, _JOURNEY_STEP_ID,
                          [r.tenant_id == self.tenant_id])
         if wanted.customer_id or wanted.journey_id:
             branch.joins.append((i, and_(i.tenant_id == r.tenant_id, i.instance_id == r.instance_id)))
@@ -157,54 +160,128 @@ class EventHistoryRepository(TenantRepository):
 
     # -- the rows of a page, by kind ------------------------------------------------------------
 
-    async def _deliveries(self, kind: EventKind, narrow: Narrow) -> list[EventHistoryLine]:
-        d = DeliveryRow
-        # The columns in EventHistoryLine's order after its kind: the most numerous kind, built positionally.
-        rows = await self._rows(narrow(select(
-            d.delivery_id, d.created_at, d.customer_id, d.channel, d.provider, d.state, d.event_id, d.campaign_id,
-            d.attempts, d.sent_at, d.delivered_at, d.updated_at, d.error_code, d.error_message, d.skip_reason,
-            d.fallback_step, d.fallback_state).where(d.tenant_id == self.tenant_id)))
-        return [EventHistoryLine(kind, *row) for row in rows]
+    async def _lines(self, kind: EventKind, narrow: Narrow) -> list[EventHistoryLine]:
+        """The kind's rows as lines: its columns (_KIND_COLUMNS) read positionally."""
+        columns = _KIND_COLUMNS[kind]
+        rows = await self._rows(narrow(self._kind_select(kind, list(columns.values()))))
+        if kind is EventKind.DELIVERY:  # the most numerous kind: its columns are the line's, in order
+            return [EventHistoryLine(kind, *row) for row in rows]
+        names = list(columns)
+        return [EventHistoryLine(kind, **dict(zip(names, row, strict=True))) for row in rows]
 
-    async def _banner_events(self, kind: EventKind, narrow: Narrow) -> list[EventHistoryLine]:
-        b = BannerEventRow
-        rows = await self._rows(narrow(select(
-            b.event_id, b.occurred_at, b.customer_id, b.banner_id, b.rule_id, b.version, b.firing_id).where(
-            b.tenant_id == self.tenant_id)))
-        return [EventHistoryLine(kind, r.event_id, r.occurred_at, r.customer_id, banner_id=r.banner_id,
-                                 rule_id=r.rule_id or "", rule_version=r.version or 0, firing_id=r.firing_id or "")
-                for r in rows]
+    def _kind_select(self, kind: EventKind, columns: Sequence[Any]) -> AnySelect:
+        """These columns of the kind's rows of this tenant (a journey step's with its instance's)."""
+        if kind is EventKind.JOURNEY_STEP:
+            r, i = JourneyRouteRow, JourneyInstanceRow
+            return (select(*columns).join_from(r, i, and_(i.tenant_id == r.tenant_id, i.instance_id == r.instance_id))
+                    .where(r.tenant_id == self.tenant_id))
+        table = _TABLES[kind]
+        query: AnySelect = select(*columns).select_from(table).where(table.tenant_id == self.tenant_id)
+        if kind in BANNER_EVENT_KINDS:
+            query = query.where(BannerEventRow.kind == BANNER_EVENT_KINDS[kind])
+        return query
 
-    async def _firings(self, kind: EventKind, narrow: Narrow) -> list[EventHistoryLine]:
-        f = TriggerFiringRow
-        rows = await self._rows(narrow(select(
-            f.firing_id, f.fired_at, f.customer_id, f.rule_id, f.version, f.account_id, f.transaction_id).where(
-            f.tenant_id == self.tenant_id)))
-        return [EventHistoryLine(kind, r.firing_id, r.fired_at, r.customer_id, rule_id=r.rule_id,
-                                 rule_version=r.version, firing_id=r.firing_id, account_id=r.account_id,
-                                 transaction_id=r.transaction_id or "") for r in rows]
+    async def count(self, wanted: EventHistoryFilter, occurred: Period) -> int:
+        """The rows `page` reads with these filters: one COUNT per kind over its (tenant, time) index, for an
+        export's progress."""
+        total = 0
+        for kind in kinds_to_read(wanted):
+            branch = self._branch(kind, wanted)
+            query = self._kind_select(kind, [func.count()]).where(*branch.conditions, *_within(branch.time, occurred))
+            total += int(await self.session.scalar(query) or 0)
+        return total
 
-    async def _campaign_steps(self, kind: EventKind, narrow: Narrow) -> list[EventHistoryLine]:
-        c = CampaignStepRow
-        rows = await self._rows(narrow(select(
-            c.step_id, c.occurred_at, c.campaign_id, c.state, c.previous_state, c.actor, c.reason).where(
-            c.tenant_id == self.tenant_id)))
-        return [EventHistoryLine(kind, r.step_id, r.occurred_at, campaign_id=r.campaign_id, campaign_state=r.state,
-                                 previous_campaign_state=r.previous_state, actor=r.actor, reason=r.reason)
-                for r in rows]
+    # -- pages written as CSV by PostgreSQL --------------------------------------------------------
 
-    async def _journey_steps(self, kind: EventKind, narrow: Narrow) -> list[EventHistoryLine]:
-        r, i = JourneyRouteRow, JourneyInstanceRow
-        rows = await self._rows(narrow(select(
-            r.instance_id, r.sequence, r.taken_at, r.from_step, r.to_step, r.to_journey,
-            i.customer_id, i.journey_id, i.version)
-            .join_from(r, i, and_(i.tenant_id == r.tenant_id, i.instance_id == r.instance_id))
-            .where(r.tenant_id == self.tenant_id)))
-        return [EventHistoryLine(
-            kind, journey_step_id(row.instance_id, row.sequence), row.taken_at, row.customer_id,
-            journey_id=row.journey_id, journey_version=row.version, journey_instance_id=row.instance_id,
-            from_step=row.from_step, to_step=row.to_step or "", handed_to_journey=row.to_journey or "")
-            for row in rows]
+    async def copy_csv_page(self, wanted: EventHistoryFilter, occurred: Period, after: EventKey | None,
+                            limit: int, table: ExportTable[EventHistoryLine]) -> CopiedPage:
+        """Up to `limit` rows after `after` as CSV rows in `table`'s columns, written by the database (COPY;
+        PostgreSQL only), and the key of the page's last row when more rows follow it. First the page's end:
+        the keys at `limit` and `limit + 1` (an index range scan); then the rows from `after` to that end."""
+        kinds = tuple(kinds_to_read(wanted))
+        if not kinds:
+            return CopiedPage(b"", 0, None)
+        ends = await self._rows(
+            self.keys_query(wanted, list(kinds), occurred, after, limit + 1).offset(limit - 1).limit(2))
+        last = _key(ends[0]) if len(ends) == 2 else None  # None: the rest of the view fits in this page
+        after_kind, last_kind = (after.kind if after else None), (last.kind if last else None)
+        shape = (self.tenant_id, wanted, kinds, occurred, table, after_kind, last_kind)
+        statement = _COPY_STATEMENTS.get(shape)
+        if statement is None:
+            statement = self._copy_statement(wanted, kinds, occurred, table, after_kind, last_kind)
+            _COPY_STATEMENTS[shape] = statement
+            if len(_COPY_STATEMENTS) > _COPY_STATEMENTS_KEPT:
+                del _COPY_STATEMENTS[next(iter(_COPY_STATEMENTS))]
+        params: dict[str, Any] = {}
+        if after is not None:
+            params |= {"after_at": after.at, "after_id": after.event_id}
+        if last is not None:
+            params |= {"last_at": last.at, "last_id": last.event_id}
+        data, rows = await copy_csv(self.session, statement, params)
+        return CopiedPage(data, rows, last)
+
+    def _copy_statement(self, wanted: EventHistoryFilter, kinds: tuple[EventKind, ...], occurred: Period,
+                        table: ExportTable[EventHistoryLine], after_kind: EventKind | None,
+                        last_kind: EventKind | None) -> AnySelect:
+        """The rows between two keys (bindparams after_at, after_id, last_at, last_id; either end open when its
+        kind is None) in the view's order, each as the table's cells: one statement for every page of an
+        export whose ends are of the same kinds, compiled once."""
+        descending = wanted.newest_first
+        branches = []
+        for kind in kinds:
+            branch = self._branch(kind, wanted)
+            query = self._kind_select(kind, [*_csv_cells(kind, table), branch.time.label("at"),
+                                             literal(kind.rank, Integer).label("kind_rank"),
+                                             branch.event_id.label("ordering_id")])
+            query = query.where(*branch.conditions, *_within(branch.time, occurred))
+            if after_kind is not None:
+                query = query.where(_after(branch, bound_after_kind(kind, after_kind, descending),
+                                           bindparam("after_at", type_=branch.time.type),
+                                           bindparam("after_id", type_=String), descending))
+            if last_kind is not None:
+                query = query.where(_up_to(branch, bound_after_kind(kind, last_kind, descending),
+                                           bindparam("last_at", type_=branch.time.type),
+                                           bindparam("last_id", type_=String), descending))
+            branches.append(query)
+        merged = (branches[0] if len(branches) == 1 else union_all(*branches)).subquery()
+        order = [merged.c.at, merged.c.kind_rank, merged.c.ordering_id]
+        return select(*(merged.c[f"cell_{index}"] for index in range(len(table.columns)))).order_by(
+            *(column.desc() if descending else column for column in order))
+
+
+# The COPY statements of the exports running now, by shape (copy_csv_page): the most recent few.
+_COPY_STATEMENTS: dict[tuple[Any, ...], AnySelect] = {}
+_COPY_STATEMENTS_KEPT = 64
+
+
+@dataclass(frozen=True, slots=True)
+class CopiedPage:
+    data: bytes  # CSV rows, no header
+    row_count: int
+    last: EventKey | None  # the key of the page's last row when more rows follow; None on the view's last page
+
+
+def _key(row: Any) -> EventKey:
+    at, rank, event_id = row
+    return EventKey(at, _BY_RANK[rank], event_id)
+
+
+def _csv_cells(kind: EventKind, table: ExportTable[EventHistoryLine]) -> list[Any]:
+    """The export's columns for a row of this kind, as the database writes them (its columns the line's,
+    the others' empty defaults), labelled cell_0, cell_1, ... in the table's order."""
+    columns = _KIND_COLUMNS[kind]
+    cells = []
+    for index, column in enumerate(table.columns):
+        if column.convert is not None:
+            raise ValueError(f"column {column.name} is converted in Python")
+        if column.attribute == "kind":
+            cell = csv_cell(column.kind, literal(str(kind), String))
+        elif column.attribute in columns:
+            cell = csv_cell(column.kind, columns[column.attribute])
+        else:
+            cell = absent_cell(column.kind)
+        cells.append(cell.label(f"cell_{index}"))
+    return cells
 
 
 def _equal(branch: _Branch, column: Any, value: str) -> None:
@@ -217,18 +294,36 @@ def _page_of(query: AnySelect, kind: EventKind, branch: _Branch, occurred: Perio
     """A kind's rows cut to the view's filters, its dates and the page: at most `limit`, in the view's order."""
     query = query.where(*branch.conditions, *_within(branch.time, occurred))
     if after is not None:
-        query = query.where(_after(branch, bound_for(kind, after, descending), after, descending))
+        query = query.where(_after(branch, bound_for(kind, after, descending), literal(after.at, branch.time.type),
+                                   literal(after.event_id, String), descending))
     order = [branch.time, branch.event_id]
     return query.order_by(*(column.desc() if descending else column for column in order)).limit(limit)
 
 
-def _after(branch: _Branch, bound: Bound, after: EventKey, descending: bool) -> ColumnElement[bool]:
+def _after(branch: _Branch, bound: Bound, at: Any, event_id: Any, descending: bool) -> ColumnElement[bool]:
+    """A kind's rows after the key (at, event_id) in the view's order; `at` and `event_id` are SQL values."""
     if bound is Bound.FROM_INSTANT:
-        return branch.time <= after.at if descending else branch.time >= after.at
+        return branch.time <= at if descending else branch.time >= at
     if bound is Bound.AFTER_INSTANT:
-        return branch.time < after.at if descending else branch.time > after.at
-    key, value = tuple_(branch.time, branch.event_id), tuple_(literal(after.at, branch.time.type), after.event_id)
-    return key < value if descending else key > value
+        return branch.time < at if descending else branch.time > at
+    # The time's own bound beside the row comparison: PostgreSQL estimates a range of one column, not of a row
+    # (its guess of a third of the table made pages of an export costly enough to be JIT-compiled, 60-90 ms).
+    key, value = tuple_(branch.time, branch.event_id), tuple_(at, event_id)
+    if descending:
+        return and_(branch.time <= at, key < value)
+    return and_(branch.time >= at, key > value)
+
+
+def _up_to(branch: _Branch, bound: Bound, at: Any, event_id: Any, descending: bool) -> ColumnElement[bool]:
+    """A kind's rows at or before the key (at, event_id) in the view's order: those not _after it."""
+    if bound is Bound.FROM_INSTANT:  # this kind's rows of the key's instant come after it
+        return branch.time > at if descending else branch.time < at
+    if bound is Bound.AFTER_INSTANT:  # they come before it
+        return branch.time >= at if descending else branch.time <= at
+    key, value = tuple_(branch.time, branch.event_id), tuple_(at, event_id)  # with the time's bound, as _after
+    if descending:
+        return and_(branch.time >= at, key >= value)
+    return and_(branch.time <= at, key <= value)
 
 
 _BY_RANK = {kind.rank: kind for kind in EventKind}
@@ -236,12 +331,57 @@ _ID_COLUMNS: dict[EventKind, Any] = {
     EventKind.DELIVERY: DeliveryRow.delivery_id, EventKind.BANNER_IMPRESSION: BannerEventRow.event_id,
     EventKind.BANNER_CLICK: BannerEventRow.event_id, EventKind.RULE_FIRING: TriggerFiringRow.firing_id,
     EventKind.CAMPAIGN_STEP: CampaignStepRow.step_id}
-Loader = Callable[[EventHistoryRepository, EventKind, Narrow], Any]
-_LOADERS: dict[EventKind, Loader] = {
-    EventKind.DELIVERY: EventHistoryRepository._deliveries,
-    EventKind.BANNER_IMPRESSION: EventHistoryRepository._banner_events,
-    EventKind.BANNER_CLICK: EventHistoryRepository._banner_events,
-    EventKind.RULE_FIRING: EventHistoryRepository._firings,
-    EventKind.CAMPAIGN_STEP: EventHistoryRepository._campaign_steps,
-    EventKind.JOURNEY_STEP: EventHistoryRepository._journey_steps,
-}
+_TABLES: dict[EventKind, Any] = {
+    EventKind.DELIVERY: DeliveryRow, EventKind.BANNER_IMPRESSION: BannerEventRow,
+    EventKind.BANNER_CLICK: BannerEventRow, EventKind.RULE_FIRING: TriggerFiringRow,
+    EventKind.CAMPAIGN_STEP: CampaignStepRow}
+
+
+def _deliveries() -> dict[str, Any]:
+    # In EventHistoryLine's order after its kind: the loader builds the most numerous kind positionally.
+    d = DeliveryRow
+    return {"event_id": d.delivery_id, "occurred_at": d.created_at, "customer_id": d.customer_id,
+            "channel": d.channel, "provider": d.provider, "delivery_state": d.state,
+            "engagement_event_id": d.event_id, "campaign_id": d.campaign_id, "attempts": d.attempts,
+            "sent_at": d.sent_at, "delivered_at": d.delivered_at, "updated_at": d.updated_at,
+            "error_code": d.error_code, "error_message": d.error_message, "skip_reason": d.skip_reason,
+            "fallback_step": d.fallback_step, "fallback_state": d.fallback_state}
+
+
+def _banner_events() -> dict[str, Any]:
+    b = BannerEventRow
+    return {"event_id": b.event_id, "occurred_at": b.occurred_at, "customer_id": b.customer_id,
+            "banner_id": b.banner_id, "rule_id": func.coalesce(b.rule_id, ""),
+            "rule_version": func.coalesce(b.version, 0), "firing_id": func.coalesce(b.firing_id, "")}
+
+
+def _firings() -> dict[str, Any]:
+    f = TriggerFiringRow
+    return {"event_id": f.firing_id, "occurred_at": f.fired_at, "customer_id": f.customer_id,
+            "rule_id": f.rule_id, "rule_version": f.version, "firing_id": f.firing_id,
+            "account_id": f.account_id, "transaction_id": func.coalesce(f.transaction_id, "")}
+
+
+def _campaign_steps() -> dict[str, Any]:
+    c = CampaignStepRow
+    return {"event_id": c.step_id, "occurred_at": c.occurred_at, "campaign_id": c.campaign_id,
+            "campaign_state": c.state, "previous_campaign_state": c.previous_state, "actor": c.actor,
+            "reason": c.reason}
+
+
+def _journey_steps() -> dict[str, Any]:
+    r, i = JourneyRouteRow, JourneyInstanceRow
+    return {"event_id": _JOURNEY_STEP_ID, "occurred_at": r.taken_at, "customer_id": i.customer_id,
+            "journey_id": i.journey_id, "journey_version": i.version, "journey_instance_id": r.instance_id,
+            "from_step": r.from_step, "to_step": func.coalesce(r.to_step, ""),
+            "handed_to_journey": func.coalesce(r.to_journey, "")}
+
+
+# A journey step's id: its instance and its sequence (journey_step_id).
+_JOURNEY_STEP_ID = JourneyRouteRow.instance_id + literal(":") + cast(JourneyRouteRow.sequence, String)
+# Each kind's columns: the line's attribute, and the expression that holds it. One map for the List RPC's
+# lines and the database's CSV.
+_KIND_COLUMNS: dict[EventKind, dict[str, Any]] = {
+    EventKind.DELIVERY: _deliveries(), EventKind.BANNER_IMPRESSION: _banner_events(),
+    EventKind.BANNER_CLICK: _banner_events(), EventKind.RULE_FIRING: _firings(),
+    EventKind.CAMPAIGN_STEP: _campaign_steps(), EventKind.JOURNEY_STEP: _journey_steps()}
