@@ -10,7 +10,9 @@ import pytest
 from server.domain.auth import Caller, Role
 from server.domain.pagination import PageRequest
 from server.domain.reporting.metrics import DeliveryOutcome, Dimension, Granularity, MetricsQuery
-from tests.support.metrics_seed import seed_metrics
+from server.store.engagement_models import InsightNotificationRow
+from server.store.uow import UnitOfWork
+from tests.support.metrics_seed import _delivery, _interaction, at, seed_metrics
 
 JAN_FEB = (dt.date(2026, 1, 1), dt.date(2026, 2, 28))
 
@@ -125,3 +127,34 @@ async def test_pages_follow_value_then_period(services, bank):
     second = await services.engagement_metrics.page(caller, query, PageRequest(2, ["LOW_BALANCE", "2026-02-01"]))
     assert [(line.value, line.period_start.isoformat()) for line in second.items] == [("SAVINGS_UP", "2026-02-01")]
     assert second.next_page_token == ""
+
+
+async def test_an_insights_interactions_and_deliveries_fall_on_its_items_local_day(services):
+    # f5 (SAVINGS_UP), at 23:00 UTC on 31 December, came on Thursday 1 January in Prague (week of Monday
+    # 29 December): its click two days later, and the message its notification n2 sent a minute after it,
+    # count on that day and in that week. A delivery whose key names n2 but that another event sent is not
+    # n2's message.
+    prague = (await services.tenants.create(f"prague-{uuid.uuid4().hex[:8]}", None, "Europe/Prague")).tenant_id
+    await seed_metrics(services.database, prague)
+    async with UnitOfWork(services.database, prague) as uow:
+        for row in (
+                InsightNotificationRow(notification_id="n2", insight_name="SAVINGS_UP", event_id="ev-save",
+                                       created_at=at("2025-12-01T00:00:00")),
+                _interaction("f5", "CLICKED", "2026-01-02T09:00:00"),
+                _delivery(f"{prague[:30]}-d10", "insight:n2:f5", "c2", "PUSH", "DELIVERED", "2025-12-31T23:01:00",
+                          config="cfg-push", sent=True, event="ev-save"),
+                _delivery(f"{prague[:30]}-d11", "insight:n2:f5", "c2", "EMAIL", "DELIVERED",
+                          "2025-12-31T23:01:00", config="cfg-email", sent=True, event="ev-other")):
+            row.tenant_id = prague  # type: ignore[attr-defined]
+            uow.session.add(row)
+        await uow.commit()
+    first_days = (dt.date(2026, 1, 1), dt.date(2026, 1, 4))
+    by_day = await _lines(services, prague, Dimension.INSIGHT, Granularity.DAY, first_days, values=("SAVINGS_UP",))
+    assert [_counts(line) for line in by_day] == [("SAVINGS_UP", "2026-01-01", 2, 2, 1, 1, 0, 0, 0)]
+    assert by_day[0].outcomes == (DeliveryOutcome("DELIVERED", "", 1),)
+    by_week = await _lines(services, prague, Dimension.INSIGHT, Granularity.WEEK, first_days)
+    assert [_counts(line) for line in by_week] == [("SAVINGS_UP", "2025-12-29", 2, 2, 1, 1, 0, 0, 0)]
+    # c2 is young and rich: the same units, by persona.
+    by_persona = await _lines(services, prague, Dimension.PERSONA, Granularity.DAY, first_days)
+    assert [_counts(line) for line in by_persona] == [
+        ("rich", "2026-01-01", 3, 3, 1, 1, 0, 0, 0), ("young", "2026-01-01", 3, 3, 1, 1, 0, 0, 0)]
