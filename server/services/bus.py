@@ -219,19 +219,17 @@ class MessageBus:
             await after_commit()
         return list(objects.items())
 
-    async def run_handler(self, event_id: int, name: str) -> None:
-        """Runs one handler of an event now, unless it finished the event already (or the event has no
-        handler of that name): the server runs `trigger_rules` right after an ingest commit this way
-        (server.services.in_process). Its progress is recorded as the queue's job would record it, so the
-        job skips it; the job still runs the others and marks the event processed."""
-        async with UnitOfWork(self._database) as uow:
-            stored = await uow.domain_events.get_unprocessed(event_id)
-        if stored is None or name in stored.handled_by:
-            return
-        handler = next((h for h in self._handlers.get(type(stored.event), ()) if h.name == name), None)
+    async def run_handler(self, event_id: int, tenant_id: str, event: DomainEvent, name: str) -> None:
+        """Runs one handler of an event just committed, given as written (no read of the outbox): the
+        server runs `trigger_rules` right after an ingest commit this way (server.services.in_process).
+        Its claim is the guard: when a job of the event finished the handler already, the claim finds its
+        row and nothing runs (and while a job is running it, the claim waits for that job to end). Its
+        progress is recorded as the queue's job would record it, so the job skips it; the job still runs
+        the others and marks the event processed."""
+        handler = next((h for h in self._handlers.get(type(event), ()) if h.name == name), None)
         if handler is None:
             return
-        raised = await self._run(handler, {event_id: stored.event}, stored.tenant_id, finishes=False)
+        raised = await self._run(handler, {event_id: event}, tenant_id, finishes=False)
         # What it raised is in the outbox: announced to the queue rather than handled on this path.
         await announce_committed(self._publisher, [raised_id for raised_id, _ in raised])
 

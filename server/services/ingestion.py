@@ -52,6 +52,7 @@ from server.domain.pagination import Page, PageRequest, page_key, paginate
 from server.services.clock import Clock, utc_now
 from server.services.events import EventPublisher, announce_committed
 from server.store.db import Database
+from server.store.repositories.domain_events import WrittenEvents
 from server.store.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -134,10 +135,10 @@ class TransactionStream:
 class IngestionService:
     def __init__(self, database: Database, publisher: EventPublisher, clock: Clock = utc_now,
                  live_window: dt.timedelta | None = None,
-                 committed: Callable[[list[int]], None] | None = None) -> None:
+                 committed: Callable[[str, WrittenEvents], None] | None = None) -> None:
         """`live_window`: a posting older than this is backfill even in a live batch (None: none is).
-        `committed`: told the TransactionsPosted events of each stored batch right after its commit, before
-        they are announced (the server's in-process handlers: server.services.in_process)."""
+        `committed`: told the tenant and the events of each stored batch, as written, right after its
+        commit, before they are announced (the server's in-process handlers: server.services.in_process)."""
         self._database = database
         self._publisher = publisher
         self._committed = committed
@@ -316,30 +317,30 @@ is history (see server.domain.ingest.freshness)."""
         nothing sent after a batch that failed is kept; `progress` tells the next batch the same."""
         progress = progress or StoreProgress()
         try:
-            outcome, event_ids = await self._store(prepared, previous, progress)
+            outcome, written = await self._store(prepared, previous, progress)
         except BaseException:
             progress.failed = True
             raise
         finally:
             progress.inserted.set()
             progress.ended.set()
-        if event_ids:
+        if written:
             if self._committed is not None:
-                self._committed(event_ids)
-            await announce_committed(self._publisher, event_ids)
+                self._committed(prepared.tenant_id, written)
+            await announce_committed(self._publisher, list(written))
         if outcome.accepted:
             await self._ensure_statistics("transactions")
         return outcome
 
     async def _store(self, prepared: PreparedBatch, previous: StoreProgress | None,
-                     progress: StoreProgress) -> tuple[BatchOutcome, list[int]]:
-        """The outcome, and the outbox events that announce the accepted rows: one of the live rows, one
-        of the backfill rows (each only when there are such rows)."""
+                     progress: StoreProgress) -> tuple[BatchOutcome, WrittenEvents]:
+        """The outcome, and the outbox events that announce the accepted rows, as written: one of the live
+        rows, one of the backfill rows (each only when there are such rows)."""
         outcome = prepared.outcome
         candidates = prepared.candidates
         event_ids: list[int] = []
         if not candidates:
-            return outcome, event_ids
+            return outcome, {}
         async with UnitOfWork(self._database, prepared.tenant_id) as uow:
             currencies = await uow.accounts.currencies({t.account_id for _, t in candidates})
             storable: list[tuple[int, IncomingTransaction]] = []
@@ -431,7 +432,7 @@ is history (see server.domain.ingest.freshness)."""
                 event_ids.append(await uow.domain_events.add(prepared.tenant_id, AuthorizationsRecorded(tuple(
                     unbooked_posting(t, holders[t.account_id], current[t.account_id]) for t in news)), now))
             await uow.commit()
-        return outcome, event_ids
+        return outcome, {event_id: uow.domain_events.written[event_id] for event_id in event_ids}
 
     async def _keep_unbooked(self, uow: UnitOfWork, unbooked: list[tuple[int, IncomingTransaction]],
                              known: dict[str, TransactionStatus], outcome: BatchOutcome, now: dt.datetime

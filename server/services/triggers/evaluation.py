@@ -22,6 +22,7 @@ import structlog
 
 from server.domain.events import BalancesRecorded, Posting, TransactionsPosted
 from server.domain.ids import new_id
+from server.domain.segments.attributes import AttributeDefinition
 from server.domain.segments.evaluate import CustomerFacts
 from server.domain.triggers.evaluate import AccountMetrics, evaluate
 from server.domain.triggers.firing import ConditionKind, Firing, decide_fire
@@ -113,7 +114,7 @@ class TriggerEvaluationService:
         if not postings:
             return None
         now = self._clock()
-        rules = await self._rules.of(uow, now) if event.live else []
+        rules, definitions = await self._rules.with_definitions(uow, now) if event.live else ([], ())
         by_account: dict[str, list[Posting]] = defaultdict(list)
         for posting in postings:
             by_account[posting.account_id].append(posting)
@@ -131,7 +132,7 @@ class TriggerEvaluationService:
             available = opening if account is None else opening + (account.available_balance - account.balance)
             snapshots[account_id] = AccountSnapshot(account_id, first.customer_id, first.currency, opening,
                                                     available, tuple(stored_days.get(account_id, ())))
-        batch = await self._batch(uow, now, rules, snapshots)
+        batch = await self._batch(uow, now, rules, definitions, snapshots)
         for account_id, account_postings in by_account.items():
             snapshot = snapshots[account_id]
             for posting in account_postings:
@@ -154,11 +155,12 @@ class TriggerEvaluationService:
         now = self._clock()
         fed_accounts = {b.account_id for b in fed}
         await uow.trigger_runtime.lock_accounts(fed_accounts)
-        rules = [r for r in await self._rules.of(uow, now) if r.kind is ConditionKind.STATE]
+        live, definitions = await self._rules.with_definitions(uow, now)
+        rules = [r for r in live if r.kind is ConditionKind.STATE]
         since = min(b.date for b in fed) - dt.timedelta(days=max((r.history_days for r in rules), default=1))
         stored_days = await uow.trigger_runtime.days(fed_accounts, since)
         snapshots = {a: _snapshot(accounts[a], stored_days.get(a, ())) for a in fed_accounts}
-        batch = await self._batch(uow, now, rules, snapshots)
+        batch = await self._batch(uow, now, rules, definitions, snapshots)
         for balance in fed:
             snapshot, row = apply_fed_balance(snapshots[balance.account_id], balance.date, balance.balance.amount)
             snapshots[balance.account_id] = snapshot
@@ -186,8 +188,8 @@ class TriggerEvaluationService:
         while True:
             async with UnitOfWork(self._database, tenant_id) as uow:
                 now = self._clock()
-                rules = [r for r in await self._rules.of(uow, now)
-                         if r.kind is ConditionKind.STATE and r.calendar_dependent]
+                live, definitions = await self._rules.with_definitions(uow, now)
+                rules = [r for r in live if r.kind is ConditionKind.STATE and r.calendar_dependent]
                 if not rules:
                     return fired
                 accounts = await uow.trigger_runtime.deposit_accounts_after(after, RECHECK_CHUNK)
@@ -197,7 +199,7 @@ class TriggerEvaluationService:
                 stored_days = await uow.trigger_runtime.days([a.account_id for a in accounts], since)
                 snapshots = {a.account_id: _snapshot(a, [d for d in stored_days.get(a.account_id, ())
                                                          if d.day <= as_of]) for a in accounts}
-                batch = await self._batch(uow, now, rules, snapshots)
+                batch = await self._batch(uow, now, rules, definitions, snapshots)
                 for snapshot in snapshots.values():
                     batch.evaluate(snapshot, as_of, None, None)
                 after_commit = await self._write(uow, batch)
@@ -210,7 +212,8 @@ class TriggerEvaluationService:
     # -- shared steps ---------------------------------------------------------------------------------
 
     async def _batch(self, uow: UnitOfWork, now: dt.datetime, rules: list[LiveRule],
-                     snapshots: dict[str, AccountSnapshot]) -> _Batch:
+                     definitions: Sequence[AttributeDefinition], snapshots: dict[str, AccountSnapshot]) -> _Batch:
+        """`definitions`: the tenant's attribute definitions, as the rules were compiled with."""
         if not rules:
             return _Batch(now, rules, snapshots, {}, {}, set(), {})
         customers = {s.customer_id for s in snapshots.values()}
@@ -223,8 +226,7 @@ class TriggerEvaluationService:
         audiences = {live.rule.rule_id: taken[live.rule.definition.audience] for live in rules}
         facts: dict[str, CustomerFacts] = {}
         if any(live.reads_facts for live in rules):
-            definitions = {d.name: d for d in await uow.attribute_definitions.all()}
-            facts = await uow.segment_reads.facts_of(customers, definitions)
+            facts = await uow.segment_reads.facts_of(customers, {d.name: d for d in definitions})
         states = await uow.trigger_runtime.states(
             [live.key for live in rules if live.kind is ConditionKind.STATE], snapshots.keys())
         last_fired = await uow.trigger_runtime.last_fired([live.rule.rule_id for live in rules], customers)

@@ -55,9 +55,15 @@ class LiveRules:
 
     async def of(self, uow: UnitOfWork, at: dt.datetime) -> list[LiveRule]:
         """The tenant's ACTIVE rules inside their active window at `at`, compiled."""
+        return (await self.with_definitions(uow, at))[0]
+
+    async def with_definitions(self, uow: UnitOfWork, at: dt.datetime
+                               ) -> tuple[list[LiveRule], tuple[AttributeDefinition, ...]]:
+        """The rules as `of` gives them, and the tenant's attribute definitions they were compiled with
+        (none read when no rule is live): an evaluation reading customers' facts needs them again."""
         rules = [rule for rule in await uow.trigger_rules.active() if rule.is_live(at)]
         if not rules:
-            return []
+            return [], ()
         custom = tuple(await uow.attribute_definitions.all())
         catalogue: AttributeCatalogue | None = None
         compiled = []
@@ -73,4 +79,4 @@ class LiveRules:
             else:
                 self._compiled.move_to_end(key)
             compiled.append(live)
-        return compiled
+        return compiled, custom

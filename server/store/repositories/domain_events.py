@@ -37,6 +37,16 @@ _UNTOUCHED_AFTER = (
     .order_by(DomainEventRow.event_id).limit(bindparam("limit")))
 
 
+# Events a unit of work wrote, as written: event id -> (kind, payload).
+WrittenEvents = dict[int, tuple[str, dict[str, Any]]]
+
+
+def written_event(kind: str, payload: dict[str, Any]) -> DomainEvent:
+    """An event as the outbox will read it back, from the payload it was written with (through JSON, as
+    the column stores it): the server's in-process handlers take it from memory, without a read."""
+    return decode(kind, orjson.loads(orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)))
+
+
 @dataclass(frozen=True)
 class StoredEvent:
     event_id: int
@@ -50,6 +60,7 @@ class DomainEventsRepository:
         self.session = session
         self.added: list[int] = []  # ids of the events this unit of work wrote, for the caller to announce
         self.added_events: dict[int, DomainEvent] = {}  # those of them added as objects, by id
+        self.written: WrittenEvents = {}  # all of them as written
 
     async def add(self, tenant_id: str, event: DomainEvent, now: dt.datetime) -> int:
         kind, payload = encode(event)
@@ -64,6 +75,7 @@ class DomainEventsRepository:
         ).returning(DomainEventRow.event_id))
         assert event_id is not None
         self.added.append(int(event_id))
+        self.written[int(event_id)] = (kind, payload)
         return int(event_id)
 
     async def add_transactions_posted(self, tenant_id: str, postings: list[IncomingTransaction],

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, tuple_
+from sqlalchemy import delete, func, select, text, tuple_, union_all
 
 from server.domain.personas.audiences import Selection
 from server.domain.triggers.series import AccountDay
@@ -87,16 +87,16 @@ class TriggerRuntimeRepository(TenantRepository):
                           self.one_of(TriggerAccountDayRow.account_id, account_ids),
                           TriggerAccountDayRow.day < since)
                    .group_by(TriggerAccountDayRow.account_id).subquery())
-        before = await self.session.execute(select(*_DAY_COLUMNS).join(
+        before = select(*_DAY_COLUMNS).join(
             earlier, (TriggerAccountDayRow.account_id == earlier.c.account_id)
-            & (TriggerAccountDayRow.day == earlier.c.day)).where(TriggerAccountDayRow.tenant_id == self.tenant_id))
-        for row in before:
-            found[row[0]].append(_day(row))
-        rows = await self.session.execute(select(*_DAY_COLUMNS).where(
+            & (TriggerAccountDayRow.day == earlier.c.day)).where(TriggerAccountDayRow.tenant_id == self.tenant_id)
+        within = select(*_DAY_COLUMNS).where(
             TriggerAccountDayRow.tenant_id == self.tenant_id,
             self.one_of(TriggerAccountDayRow.account_id, account_ids),
-            TriggerAccountDayRow.day >= since).order_by(TriggerAccountDayRow.account_id, TriggerAccountDayRow.day))
-        for row in rows:
+            TriggerAccountDayRow.day >= since)
+        # One statement (a round trip fewer on the banner's path); the row before `since` sorts first.
+        both = union_all(before, within).subquery()
+        for row in await self.session.execute(select(*both.c).order_by(both.c.account_id, both.c.day)):
             found[row[0]].append(_day(row))
         return found
 
