@@ -93,6 +93,13 @@ def _notification_id(trigger_key: Any, postgres: bool) -> ColumnElement[str]:
     return func.substr(rest, 1, func.instr(rest, ":") - 1)
 
 
+def _rows(statement: Select[Any], postgres: bool) -> Any:
+    """A statement's rows as a subquery to group by its columns. On PostgreSQL kept apart (OFFSET 0): the
+    planner then guesses a few hundred periods for the computed bucket instead of one per distinct instant,
+    and hashes the groups instead of sorting every row (which spilled to disk)."""
+    return (statement.offset(0) if postgres else statement).subquery()
+
+
 class EngagementMetricsRepository(TenantRepository):
     async def page(self, query: MetricsQuery, bounds: Sequence[PeriodBounds], zone: str,
                    after: tuple[str, str] | None, limit: int) -> list[MetricsGroup]:
@@ -104,6 +111,11 @@ class EngagementMetricsRepository(TenantRepository):
             # The plan's cost makes PostgreSQL compile it (JIT), which took longer than the query itself
             # on a million deliveries (4 of 12 s); its expressions are simple sums.
             await self.session.execute(text("SET LOCAL jit = off"))
+            # One process per query and room to hash in memory: on a small shared machine parallel workers
+            # only competed for the same cores (a CHANNEL DAY took twice as long at a load of 5), and the
+            # per-item interaction flags need some 45 MB of hash table.
+            await self.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+            await self.session.execute(text("SET LOCAL work_mem = '32MB'"))
         start, end = bounds[0].start, bounds[-1].end
 
         def bucket(at: Any) -> ColumnElement[Any]:
@@ -147,15 +159,14 @@ class EngagementMetricsRepository(TenantRepository):
         sums: list[Select[Any]] = []
         if dimension in (Dimension.INSIGHT, Dimension.PERSONA):
             units.append(self._feed_units(query, start, end))
-            sums.append(self._interaction_sums(query, start, end, bucket))
         sums.append(self._delivery_sums(query, start, end, bucket, postgres))
         if dimension in (Dimension.RULE, Dimension.PERSONA):
             units.append(self._banner_units(query, start, end, postgres, zone))
         if dimension is Dimension.RULE:
             units.append(self._firing_units(query, start, end))
         for part in units:
-            unit = part.subquery()
-            grouping = [unit.c.value, bucket(unit.c.at), unit.c.state, unit.c.reason, unit.c.currency]
+            unit = _rows(part.add_columns(bucket(part.selected_columns.at).label("bucket")), postgres)
+            grouping = [unit.c.value, unit.c.bucket, unit.c.state, unit.c.reason, unit.c.currency]
             sums.append(select(*_sum(*grouping[:2], details=(*grouping[2:], func.sum(unit.c.cost)),
                                      **{name: func.sum(unit.c[name]) for name in COUNTS})).group_by(*grouping))
         return sums
@@ -181,26 +192,20 @@ class EngagementMetricsRepository(TenantRepository):
         return statement.where(*self._values(f.insight_name, query)), f.insight_name
 
     def _feed_units(self, query: MetricsQuery, start: dt.datetime, end: dt.datetime) -> Select[Any]:
-        """A feed item is delivered when generated (it is in the feed); its interactions: _interaction_sums."""
+        """A feed item is delivered when generated (it is in the feed); its interactions, once each:
+        viewed is any interaction at all (a click or a dismissal was seen first)."""
+        i = _INTERACTIONS.c
+        interactions = (select(i.feed_item_id,
+                               func.max(_flag(i.interaction == "CLICKED")).label("clicked"),
+                               func.max(_flag(i.interaction == "DISMISSED")).label("dismissed"))
+                        .where(i.tenant_id == self.tenant_id).group_by(i.feed_item_id).subquery("interactions"))
         statement, value = self._feed_items(query, start, end)
-        return statement.with_only_columns(*_unit(value, _FEED.c.created_at, generated=1, delivered=1))
-
-    def _interaction_sums(self, query: MetricsQuery, start: dt.datetime, end: dt.datetime,
-                          bucket: _Bucket) -> Select[Any]:
-        """The feed items' interactions, each item once: viewed is any interaction at all (a click or a
-        dismissal was seen first). Counted from the interactions joined to their items, apart from the
-        items themselves (_feed_units): the items without any cost nothing here."""
-        statement, value = self._feed_items(query, start, end)
-        f, i = _FEED.c, _INTERACTIONS.c
-        statement = statement.join(_INTERACTIONS, and_(i.tenant_id == self.tenant_id,
-                                                       i.feed_item_id == f.feed_item_id))
-        # Each item's flags first, then the items counted: both steps hash (a COUNT(DISTINCT) sorts).
-        grouping = [cast(value, String).label("value"), bucket(f.created_at).label("bucket"), i.feed_item_id]
-        flags = (statement.with_only_columns(
-            *grouping[:2], func.max(_flag(i.interaction == "CLICKED")).label("clicked"),
-            func.max(_flag(i.interaction == "DISMISSED")).label("dismissed")).group_by(*grouping).subquery("flags"))
-        return select(*_sum(flags.c.value, flags.c.bucket, viewed=func.count(), clicked=func.sum(flags.c.clicked),
-                            dismissed=func.sum(flags.c.dismissed))).group_by(flags.c.value, flags.c.bucket)
+        seen = interactions.c.feed_item_id.is_not(None)
+        columns: dict[str, Any] = dict(generated=1, delivered=1, viewed=_flag(seen),
+                       clicked=func.coalesce(interactions.c.clicked, 0),
+                       dismissed=func.coalesce(interactions.c.dismissed, 0))
+        statement = statement.outerjoin(interactions, interactions.c.feed_item_id == _FEED.c.feed_item_id)
+        return statement.with_only_columns(*_unit(value, _FEED.c.created_at, **columns))
 
     def _deliveries(self, query: MetricsQuery, start: dt.datetime, end: dt.datetime,
                     postgres: bool) -> tuple[Select[Any], Any]:
@@ -238,11 +243,14 @@ class EngagementMetricsRepository(TenantRepository):
         statement, value = self._deliveries(query, start, end, postgres)
         d, c, n = _DELIVERIES.c, _CONFIGS.c, _NOTIFICATIONS.c
         insight = query.dimension is Dimension.INSIGHT
-        grouping = [cast(value, String).label("value"), bucket(d.created_at).label("bucket"), d.state, d.error_code,
-                    d.skip_reason, d.config_id, *([d.event_id] if insight else [])]
-        summed = statement.with_only_columns(
-            *grouping, func.count().label("deliveries"), func.sum(_flag(d.state == "DELIVERED")).label("delivered"),
-            func.sum(_flag(d.sent_at.is_not(None))).label("sent")).group_by(*grouping)
+        rows = _rows(statement.with_only_columns(
+            cast(value, String).label("value"), bucket(d.created_at).label("bucket"), d.state, d.error_code,
+            d.skip_reason, d.config_id, d.event_id, _flag(d.state == "DELIVERED").label("delivered"),
+            _flag(d.sent_at.is_not(None)).label("sent")), postgres)
+        grouping = [rows.c.value, rows.c.bucket, rows.c.state, rows.c.error_code, rows.c.skip_reason,
+                    rows.c.config_id, *([rows.c.event_id] if insight else [])]
+        summed = select(*grouping, func.count().label("deliveries"), func.sum(rows.c.delivered).label("delivered"),
+                        func.sum(rows.c.sent).label("sent")).group_by(*grouping)
         table = summed.cte("delivery_sums").prefix_with("MATERIALIZED") if postgres else summed.subquery()
         s = table.c
         reason = case((s.state.in_(("FAILED", "DEAD_LETTER")), s.error_code), (s.state == "SKIPPED", s.skip_reason),
