@@ -12,14 +12,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
+import structlog
+
 from server.domain.auth import Caller, Role
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.pagination import Page, PageRequest
 from server.domain.reporting.arrow_chunks import arrow_chunk
 from server.domain.reporting.export_columns import ExportTable
 from server.domain.reporting.export_formats import csv_chunk, jsonl_chunk
+from server.faults import Fault, fault_of
 
 L = TypeVar("L")
+log = structlog.get_logger(__name__)
 
 # Rows per chunk unless the request asks for another number (up to the most).
 DEFAULT_CHUNK_ROWS = 5000
@@ -77,6 +81,14 @@ def chunk_rows(asked: int) -> int:
     return min(asked or DEFAULT_CHUNK_ROWS, MAX_CHUNK_ROWS)
 
 
+async def _settle(task: asyncio.Future[Any]) -> None:
+    """A task this export no longer waits for, cancelled if still running and its outcome dropped."""
+    if not task.done():
+        task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+
+
 class ExportService:
     async def export(self, caller: Caller, source: ExportSource[L], export_format: ExportFormat,
                      resume_token: str, rows_per_chunk: int = DEFAULT_CHUNK_ROWS) -> AsyncIterator[ExportChunk]:
@@ -89,12 +101,16 @@ class ExportService:
         except InvalidArgument as refused:
             raise InvalidArgument(refused.code, "resume_token is not one this view's export returned",
                                   violations=[FieldViolation("resume_token", "not a token of this view")]) from None
-        total = await source.count(caller) if source.count is not None else 0
         if export_format is ExportFormat.CSV and source.csv_page is not None:
             read = self._csv_reader(source.table, source.csv_page)
         else:
             read = self._line_reader(source, _ENCODERS[export_format])
-        found = await read(caller, page, not resume_token)
+        counting = asyncio.ensure_future(self._count(caller, source))  # beside the first page
+        try:
+            found = await read(caller, page, not resume_token)
+            total = await counting
+        finally:
+            await _settle(counting)
         while True:
             # The next page is read while this one is sent: the database's time then overlaps ours. One page
             # ahead at most, so the memory stays two pages.
@@ -105,13 +121,26 @@ class ExportService:
                 yield ExportChunk(found.data, found.row_count, found.next_page_token, total)
             except BaseException:
                 if following is not None:
-                    following.cancel()
-                    with contextlib.suppress(BaseException):
-                        await following
+                    await _settle(following)
                 raise
             if following is None:
                 return
             found = await following
+
+    @staticmethod
+    async def _count(caller: Caller, source: ExportSource[Any]) -> int:
+        """The view's rows for the chunks' total_rows, counted beside the first page; 0 when the view has no
+        count or its count ran past the statement timeout (tens of millions of rows on a busy database):
+        a progress bar's total is not worth failing the export for."""
+        if source.count is None:
+            return 0
+        try:
+            return await source.count(caller)
+        except Exception as error:
+            if fault_of(error) is not Fault.STORE_TIMEOUT:
+                raise
+            log.warning("export_count_timed_out", view=source.table.view)
+            return 0
 
     @staticmethod
     def _line_reader(source: ExportSource[L], encode: Encoder) -> PageReader:
