@@ -130,10 +130,10 @@ class DomainEventsRepository:
         meanwhile), and the caller handles only the others."""
         table = DomainEventHandlingRow.__table__
         upsert = pg_insert if driver.dialect_of(self.session).name == "postgresql" else sqlite_insert
+        # The rows as parameters, not in the statement's VALUES: compiled once, not at every claim.
         inserted = await self.session.scalars(
-            upsert(table).values([{"event_id": event_id, "handler": handler, "finished_at": now}
-                                  for event_id in event_ids])
-            .on_conflict_do_nothing().returning(table.c.event_id))
+            upsert(table).on_conflict_do_nothing().returning(table.c.event_id),
+            [{"event_id": event_id, "handler": handler, "finished_at": now} for event_id in event_ids])
         claimed = set(inserted)
         return [event_id for event_id in event_ids if event_id in claimed]
 

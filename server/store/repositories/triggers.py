@@ -136,13 +136,15 @@ class TriggerFiringsRepository(TenantRepository):
         fired already (a handler run twice); the ids of those inserted."""
         table = TriggerFiringRow.__table__
         inserted: set[str] = set()
+        # The rows as parameters of one statement (SQLAlchemy sends them as multi-row INSERTs): a statement
+        # with the rows in its VALUES would be compiled afresh every time, milliseconds on a banner's path.
+        insert_new = self.upsert(table).on_conflict_do_nothing().returning(table.c.firing_id)
         for start in range(0, len(firings), FIRINGS_PER_INSERT):
-            inserted |= set(await self.session.scalars(self.upsert(table).values([
+            inserted |= set(await self.session.scalars(insert_new, [
                 {"tenant_id": self.tenant_id, "firing_id": f.firing_id, "rule_id": f.rule_id, "version": f.version,
                  "customer_id": f.customer_id, "account_id": f.account_id, "fired_at": f.fired_at,
                  "transaction_id": f.transaction_id, "dedupe_key": f.dedupe_key, "values": dict(f.values),
-                 "actions": [_action_json(a) for a in f.actions]} for f in firings[start:start + FIRINGS_PER_INSERT]]
-            ).on_conflict_do_nothing().returning(table.c.firing_id)))
+                 "actions": [_action_json(a) for a in f.actions]} for f in firings[start:start + FIRINGS_PER_INSERT]]))
         return list(dict.fromkeys(f.firing_id for f in firings if f.firing_id in inserted))
 
     async def set_actions(self, actions: Mapping[str, Sequence[FiringAction]]) -> None:
