@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -61,9 +63,23 @@ def html(ctx: typer.Context,
 
     # Vega-Altair takes a quarter of a second to import: only this command pays for it.
     from clients.html_report.page import report_html
+    from clients.html_report.vega_script import is_cached
 
     async def run(stubs: Stubs) -> None:
-        data = await read_report(stubs, request)
+        # A first run bundles the Vega script (seconds, holding the interpreter): in a process of its own
+        # while the server reads, into the cache report_html then reads it from.
+        bundling = None if is_cached() else await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "clients.html_report.vega_script", stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL)
+        try:
+            data = await read_report(stubs, request)
+        except BaseException:
+            if bundling is not None and bundling.returncode is None:
+                bundling.kill()  # no report to draw
+            raise
+        finally:
+            if bundling is not None:
+                await bundling.wait()  # failed or not: report_html bundles itself when the cache lacks it
         size = _write(destination, report_html(data))
         if json_wanted():
             emit_json({"file": str(destination), "bytes": size, "tenant": data.tenant,

@@ -28,6 +28,11 @@ def _inline_safe(script: str) -> str:
     return script.replace("</script", "<\\/script")
 
 
+def is_cached() -> bool:
+    """Whether vega_embed_script reads the script from the cache (else it bundles it, seconds)."""
+    return _bundle_path().is_file()
+
+
 def vega_embed_script() -> str:
     """The script that defines `vegaEmbed`, from the cache when there; bundled (and cached) when not."""
     path = _bundle_path()
@@ -48,3 +53,9 @@ def vega_embed_script() -> str:
     except OSError:
         pass  # a read-only home: the next report bundles again
     return script
+
+
+if __name__ == "__main__":
+    # `python -m clients.html_report.vega_script`: bundles into the cache (engagectl reports html runs it
+    # beside its reads on a first run: vl-convert holds the interpreter while it bundles).
+    vega_embed_script()
