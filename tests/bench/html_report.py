@@ -161,16 +161,22 @@ async def _engagectl_html(address: str, token: str, output: Path, cache: Path,
     return seconds, json.loads(stdout)
 
 
+DIMENSIONS = ("INSIGHT", "CAMPAIGN", "RULE", "PERSONA", "CHANNEL")
+GRANULARITIES = ("DAY", "WEEK", "MONTH", "TOTAL")
+
+
 async def _rpc_seconds(address: str, token: str, rule_id: str) -> dict[str, float | str]:
-    """Each call the report makes, alone and one after the other: where the server's time goes."""
+    """Each call the report makes, and QueryMetrics for every dimension x granularity, alone and one after
+    the other (every page): where the server's time goes, and how far each stays from its 5 s timeout."""
     period = date_pb2.DateRange(start_date=date_pb2.Date(year=2026, month=1, day=1),
                                 end_date=date_pb2.Date(year=2026, month=6, day=30))
-    metrics = {"QueryMetrics INSIGHT TOTAL": (metrics_pb2.METRIC_DIMENSION_INSIGHT, metrics_pb2.GRANULARITY_TOTAL, ()),
-               "QueryMetrics CHANNEL WEEK": (metrics_pb2.METRIC_DIMENSION_CHANNEL, metrics_pb2.GRANULARITY_WEEK, ()),
-               "QueryMetrics PERSONA TOTAL": (metrics_pb2.METRIC_DIMENSION_PERSONA, metrics_pb2.GRANULARITY_TOTAL, ()),
-               "QueryMetrics RULE WEEK": (metrics_pb2.METRIC_DIMENSION_RULE, metrics_pb2.GRANULARITY_WEEK, ()),
-               "QueryMetrics RULE DAY, one rule": (metrics_pb2.METRIC_DIMENSION_RULE, metrics_pb2.GRANULARITY_DAY,
-                                                   (rule_id,))}
+    no_values: tuple[str, ...] = ()
+    metrics = {f"QueryMetrics {dimension} {granularity}": (
+        metrics_pb2.MetricDimension.Value(f"METRIC_DIMENSION_{dimension}"),
+        metrics_pb2.Granularity.Value(f"GRANULARITY_{granularity}"), no_values)
+        for dimension in DIMENSIONS for granularity in GRANULARITIES}
+    metrics["QueryMetrics RULE DAY, one rule"] = (metrics_pb2.METRIC_DIMENSION_RULE, metrics_pb2.GRANULARITY_DAY,
+                                                  (rule_id,))
     seconds: dict[str, float | str] = {}
 
     async def timed(label: str, call: Awaitable[object]) -> None:
@@ -183,8 +189,15 @@ async def _rpc_seconds(address: str, token: str, rule_id: str) -> dict[str, floa
         seconds[label] = round(time.perf_counter() - started, 2)
 
     async with connect(address, token) as stubs:
+        async def every_page(request: metrics_pb2.QueryMetricsRequest) -> None:
+            while True:
+                response = await stubs.reporting.QueryMetrics(request)
+                if not response.next_page_token:
+                    return
+                request.page_token = response.next_page_token
+
         for label, (dimension, granularity, values) in metrics.items():
-            await timed(label, stubs.reporting.QueryMetrics(metrics_pb2.QueryMetricsRequest(
+            await timed(label, every_page(metrics_pb2.QueryMetricsRequest(
                 dimension=dimension, granularity=granularity, date_range=period, values=values, page_size=1000)))
         await timed("SummarizeGoals", stubs.reporting.SummarizeGoals(
             goals_summary_pb2.SummarizeGoalsRequest(date_range=period)))
@@ -252,12 +265,15 @@ def main() -> None:
                         help="run the second (cached) engagectl under cProfile and write FILE")
     arguments = parser.parse_args()
     speed = machine_speed_ms()
+    load_before = os.getloadavg()
     run_dir = (REPO_ROOT / "var" / "bench" / f"html-report-{dt.datetime.now():%Y%m%d-%H%M%S}").resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     figures = asyncio.run(run(arguments.deliveries, run_dir, arguments.profile_client,
                               arguments.db_statement_timeout))
     figures["db_statement_timeout_seconds"] = arguments.db_statement_timeout or "the server's default"
     figures["machine_speed_ms"] = speed
+    figures["load_average_1_5_15"] = {"before": [round(x, 2) for x in load_before],
+                                      "after": [round(x, 2) for x in os.getloadavg()]}
     verdict = {True: "met", False: "NOT MET"}
     goals = figures["goals"]
     print(f"engagectl reports html --period {PERIOD} over {figures['deliveries']:,} deliveries (PostgreSQL):")
@@ -266,9 +282,15 @@ def main() -> None:
           f"{GOAL_SECONDS:.0f} s: {verdict[goals['seconds']['met']]}; {figures['seconds_with_an_empty_cache']} s "
           f"with an empty cache ({verdict[goals['seconds']['met_with_an_empty_cache']]})")
     print(f"  file {figures['bytes']:,} bytes   goal <= {GOAL_BYTES:,}: {verdict[goals['bytes']['met']]}")
-    print("  each RPC alone (s): " + ", ".join(f"{call} {seconds}" for call, seconds in figures["rpc_seconds"].items()))
+    rpc = figures["rpc_seconds"]
+    print("  QueryMetrics alone (s), all pages:  " + "".join(f"{g:>8}" for g in GRANULARITIES))
+    for dimension in DIMENSIONS:
+        print(f"    {dimension:<32}" + "".join(f"{rpc[f'QueryMetrics {dimension} {g}']!s:>8}" for g in GRANULARITIES))
+    print("  other RPCs alone (s): " + ", ".join(f"{call} {seconds}" for call, seconds in rpc.items()
+                                                 if not call.startswith("QueryMetrics ") or "one rule" in call))
     print(f"  server peak RSS {figures['server_peak_rss_bytes'] / 2**20:.0f} MiB; machine speed {speed} ms "
-          "(tests/bench/cpu.py; lower is faster)")
+          "(tests/bench/cpu.py; lower is faster); load average (1, 5, 15 min) "
+          f"{figures['load_average_1_5_15']['before']} before, {figures['load_average_1_5_15']['after']} after")
     write_json(arguments.output, {"finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                                   "backend": "postgresql", "results": figures})
     print(f"wrote {arguments.output}")
