@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.triggers.notifications import BankNotification, NotificationStatus, WebhookDeliveryStatus
@@ -68,13 +68,15 @@ class BankNotificationsRepository(TenantRepository):
     # -- the inbox -----------------------------------------------------------------------------------
 
     async def add_all(self, notifications: Sequence[BankNotification]) -> None:
-        self.session.add_all([BankNotificationRow(
+        """As rows of one cached INSERT, not ORM objects: written with a firing's banners, on their path."""
+        if not notifications:
+            return
+        await self.session.execute(insert(BankNotificationRow.__table__), [dict(
             tenant_id=self.tenant_id, notification_id=n.notification_id, rule_id=n.rule_id,
             rule_version=n.rule_version, firing_id=n.firing_id, customer_id=n.customer_id, account_id=n.account_id,
             note=n.note, values=dict(n.values), status=n.status.value, assignee=n.assignee,
             acknowledged_by=n.acknowledged_by, acknowledged_at=n.acknowledged_at, created_at=n.created_at)
             for n in notifications])
-        await self.session.flush()
 
     async def get(self, notification_id: str) -> BankNotification | None:
         row = await self.session.get(BankNotificationRow, (self.tenant_id, notification_id))

@@ -182,14 +182,16 @@ def _banner(row: BannerRow) -> Banner:
 
 class BannersRepository(TenantRepository):
     async def add_banners(self, banners: Sequence[Banner]) -> None:
-        """Inserts new banners (ids from server.domain.ids.new_id: lists are newest first by id)."""
-        self.session.add_all([BannerRow(
+        """Inserts new banners (ids from server.domain.ids.new_id: lists are newest first by id), as rows
+        of one cached INSERT: no ORM objects to flush on the banner's path, where nothing reads them back."""
+        if not banners:
+            return
+        await self.session.execute(insert(BannerRow.__table__), [dict(
             tenant_id=self.tenant_id, banner_id=b.banner_id, customer_id=b.customer_id, rule_id=b.rule_id,
             version=b.version, firing_id=b.firing_id, suggestion_id=b.suggestion_id, title=b.title, body=b.body,
             cta_label=b.cta_label, cta_url=b.cta_url, product_id=b.product_id, created_at=b.created_at,
             expires_at=b.expires_at, impressions=b.impressions, clicks=b.clicks, first_seen_at=b.first_seen_at,
             last_clicked_at=b.last_clicked_at) for b in banners])
-        await self.session.flush()
 
     async def get(self, customer_id: str, banner_id: str) -> Banner | None:
         row = await self.session.get(BannerRow, (self.tenant_id, banner_id))
