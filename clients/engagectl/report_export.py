@@ -210,7 +210,7 @@ def export(ctx: typer.Context,
            resume: bool = typer.Option(False, "--resume",
                                        help="Go on with an interrupted export into FILE (same arguments)."),
            page_size: int = typer.Option(0, min=0, max=MAX_CHUNK_ROWS, metavar="N",
-                                         help="Rows per chunk (default: the server's, 5000)."),
+                                         help="Rows per chunk (default: the server's, 10000)."),
            ) -> None:
     """Exports a reporting view, every row, chunk after chunk as the server streams it: CSV with a header
     row, JSON Lines (one object a row) or Parquet. Needs a bank_admin or service token. Into a FILE, an

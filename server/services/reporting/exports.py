@@ -26,7 +26,7 @@ L = TypeVar("L")
 log = structlog.get_logger(__name__)
 
 # Rows per chunk unless the request asks for another number (up to the most).
-DEFAULT_CHUNK_ROWS = 5000
+DEFAULT_CHUNK_ROWS = 10_000
 MAX_CHUNK_ROWS = 10_000
 
 

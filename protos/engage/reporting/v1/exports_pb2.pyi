@@ -44,7 +44,7 @@ Global___ExportFormat: _TypeAlias = ExportFormat  # noqa: Y015
 @_typing.final
 class ExportViewRequest(_message.Message):
     """Exports one view (docs/exports.md): its filters are the view's List request, read as its List RPC reads
-    them. That request's page_size is the rows per chunk (0 means 5000, at most 10000; not capped at the List
+    them. That request's page_size is the rows per chunk (0 means 10000, at most 10000; not capped at the List
     RPCs' 1000); its page_token is ignored (resume_token says where to start).
     """
 
