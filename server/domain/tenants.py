@@ -25,6 +25,11 @@ class Tenant:
     def disabled(self) -> bool:
         return self.disabled_at is not None
 
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The tenant's time zone: its days (dates asked for, today, periods) are counted in it."""
+        return zoneinfo.ZoneInfo(self.time_zone)
+
 
 def check_new_tenant(tenant_id: str, display_name: str, time_zone: str) -> None:
     violations = []

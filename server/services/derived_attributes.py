@@ -58,8 +58,7 @@ class DerivedAttributesService:
         self._clock = clock
 
     async def _today(self, uow: UnitOfWork, tenant_id: str) -> dt.date:
-        tenant = await uow.tenants.get(tenant_id)
-        return self._clock().astimezone(zoneinfo.ZoneInfo(tenant.time_zone if tenant else "UTC")).date()
+        return self._clock().astimezone(await uow.tenants.zone(tenant_id)).date()
 
     async def refresh(self, uow: UnitOfWork, customer_ids: Collection[str], as_of: dt.date) -> int:
         """Recomputes these customers' derived attributes in `uow` (the caller commits), writes those

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,8 +169,7 @@ class _GoalsInputs:
     async def get(self, months: int) -> dict[str, CustomerInputs]:
         """Read again only when an insight asks for more months than read before (each uses its last ones)."""
         if months > self._months:
-            tenant = await self._uow.tenants.get(self._uow.tenant_id)
-            zone = zoneinfo.ZoneInfo(tenant.time_zone if tenant else "UTC")
+            zone = await self._uow.tenants.zone(self._uow.tenant_id)
             self._found = await goals_inputs(self._uow, as_of=self._as_of, months=months, zone=zone,
                                              customer_ids=None if self._id_range else self._customer_ids,
                                              id_range=self._id_range)

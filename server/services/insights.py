@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-import zoneinfo
 
 import structlog
 
@@ -70,9 +69,7 @@ class InsightsService:
         return names
 
     async def _today(self, uow: UnitOfWork, tenant_id: str) -> dt.date:
-        tenant = await uow.tenants.get(tenant_id)
-        zone = zoneinfo.ZoneInfo(tenant.time_zone if tenant else "UTC")
-        return self._clock().astimezone(zone).date()
+        return self._clock().astimezone(await uow.tenants.zone(tenant_id)).date()
 
     # -- on demand ------------------------------------------------------------------------------
 
@@ -175,7 +172,7 @@ class InsightsService:
             tenants = [t for t in await uow.tenants.list() if not t.disabled]
         started = []
         for tenant in tenants:
-            today = self._clock().astimezone(zoneinfo.ZoneInfo(tenant.time_zone)).date()
+            today = self._clock().astimezone(tenant.zone).date()
             if today.day == 1:
                 started.append((await self.start_batch(tenant.tenant_id, today)).batch_id)
         return started

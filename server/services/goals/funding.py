@@ -10,7 +10,6 @@ ConfirmTransfer or with a posting that names the transfer (TRANSFER_MARKER)."""
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -292,7 +291,7 @@ class GoalFundingService:
             tenants = [t for t in await uow.tenants.list() if not t.disabled]
         requested = 0
         for tenant in tenants:
-            today = as_of or self._clock().astimezone(zoneinfo.ZoneInfo(tenant.time_zone)).date()
+            today = as_of or self._clock().astimezone(tenant.zone).date()
             requested += len(await self.plan_tenant(tenant.tenant_id, today))
         return requested
 
@@ -464,9 +463,7 @@ class GoalFundingService:
                                                              f"must be in {goal.currency}")])
 
     async def _today(self, uow: UnitOfWork) -> dt.date:
-        tenant = await uow.tenants.get(uow.tenant_id)
-        zone = zoneinfo.ZoneInfo(tenant.time_zone) if tenant is not None else dt.UTC
-        return self._clock().astimezone(zone).date()
+        return self._clock().astimezone(await uow.tenants.zone(uow.tenant_id)).date()
 
     async def _record(self, uow: UnitOfWork, caller: Caller, programme: Programme, kind: HistoryKind,
                       before: dict[str, str | None], after: dict[str, str | None], now: dt.datetime) -> None:

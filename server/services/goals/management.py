@@ -146,8 +146,7 @@ class GoalsService:
                             before=before, after=after)
 
     async def _time_zone(self, uow: UnitOfWork) -> zoneinfo.ZoneInfo:
-        tenant = await uow.tenants.get(uow.tenant_id)
-        return zoneinfo.ZoneInfo(tenant.time_zone if tenant else "UTC")
+        return await uow.tenants.zone(uow.tenant_id)
 
     @staticmethod
     async def _require_customer(uow: UnitOfWork, customer_id: str) -> None:

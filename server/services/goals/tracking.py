@@ -11,7 +11,6 @@ only, announced as GOAL_MILESTONE feed items."""
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -206,8 +205,7 @@ class GoalTrackingService:
             if enrolment is None or enrolment.status == EnrolmentStatus.CANCELLED:
                 require_enrolled(None, customer_id)
             assert enrolment is not None
-            tenant = await uow.tenants.get(caller.tenant_id)
-            zone = zoneinfo.ZoneInfo(tenant.time_zone if tenant else "UTC")
+            zone = await uow.tenants.zone(caller.tenant_id)
             now = self._clock()
             today = now.astimezone(zone).date()
             first, last = period or (today.replace(day=1), today)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
 from server.domain.auth import Caller, Role
 from server.domain.goals.reports import Period, local_days
 from server.domain.reporting.ordering import Dates
@@ -19,5 +17,4 @@ async def period_of(uow: UnitOfWork, dates: Dates) -> Period:
     """The dates asked for as instants: whole days in the tenant's time zone."""
     if dates == (None, None):
         return Period()
-    tenant = await uow.tenants.get(uow.tenant_id)
-    return local_days(*dates, zoneinfo.ZoneInfo(tenant.time_zone if tenant else "UTC"))
+    return local_days(*dates, await uow.tenants.zone(uow.tenant_id))

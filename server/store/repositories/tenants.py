@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, delete, select, update
@@ -55,6 +56,11 @@ class TenantsRepository:
     async def get(self, tenant_id: str) -> Tenant | None:
         row = await self.session.get(TenantRow, tenant_id)
         return None if row is None else _to_domain(row)
+
+    async def zone(self, tenant_id: str) -> zoneinfo.ZoneInfo:
+        """The tenant's time zone; UTC for a tenant not (or no longer) here."""
+        tenant = await self.get(tenant_id)
+        return tenant.zone if tenant is not None else zoneinfo.ZoneInfo("UTC")
 
     async def list(self) -> list[Tenant]:
         rows = await self.session.scalars(select(TenantRow).order_by(TenantRow.tenant_id))
