@@ -118,10 +118,6 @@ def parse_key(after: Any) -> EventKey:
     return EventKey(instant.astimezone(dt.UTC), EventKind(text_key(after[1])), text_key(after[2]))
 
 
-def journey_step_id(instance_id: str, sequence: int) -> str:
-    return f"{instance_id}:{sequence}"
-
-
 def split_journey_step_id(event_id: str) -> tuple[str, int] | None:
     instance_id, _, sequence = event_id.rpartition(":")
     return (instance_id, int(sequence)) if instance_id and sequence.isdigit() else None

@@ -9,7 +9,18 @@ from sqlalchemy import ColumnElement, any_, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.domain.goals.reports import Period
 from server.store.driver import dialect_of, rowcount
+
+
+def within(column: Any, period: Period) -> list[ColumnElement[bool]]:
+    """`column` in [start, end): the conditions of the ends the period has (none when open)."""
+    conditions = []
+    if period.start is not None:
+        conditions.append(column >= period.start)
+    if period.end is not None:
+        conditions.append(column < period.end)
+    return conditions
 
 
 class TenantRepository:

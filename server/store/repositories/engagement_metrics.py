@@ -110,12 +110,13 @@ class EngagementMetricsRepository(TenantRepository):
         if postgres:
             # The plan's cost makes PostgreSQL compile it (JIT), which took longer than the query itself
             # on a million deliveries (4 of 12 s); its expressions are simple sums.
-            await self.session.execute(text("SET LOCAL jit = off"))
             # One process per query and room to hash in memory: on a small shared machine parallel workers
             # only competed for the same cores (a CHANNEL DAY took twice as long at a load of 5), and the
-            # per-item interaction flags need some 45 MB of hash table.
-            await self.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-            await self.session.execute(text("SET LOCAL work_mem = '32MB'"))
+            # per-item interaction flags need some 45 MB of hash table. The three in one round trip
+            # (set_config(..., true) is SET LOCAL).
+            await self.session.execute(text(
+                "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true), "
+                "set_config('work_mem', '32MB', true)"))
         start, end = bounds[0].start, bounds[-1].end
 
         def bucket(at: Any) -> ColumnElement[Any]:

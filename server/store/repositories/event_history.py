@@ -33,7 +33,7 @@ from server.store.csv_cells import absent_cell, csv_cell
 from server.store.driver import copy_csv
 from server.store.engagement_models import CampaignStepRow, DeliveryRow
 from server.store.journeys_models import JourneyInstanceRow, JourneyRouteRow
-from server.store.repositories.base import TenantRepository
+from server.store.repositories.base import TenantRepository, within
 from server.store.triggers_models import BannerEventRow, TriggerFiringRow
 
 BANNER_EVENT_KINDS = {EventKind.BANNER_IMPRESSION: "IMPRESSION", EventKind.BANNER_CLICK: "CLICK"}
@@ -53,14 +53,6 @@ class _Branch:
     conditions: list[ColumnElement[bool]] = field(default_factory=list)
     joins: list[tuple[Any, Any]] = field(default_factory=list)
 
-
-def _within(column: Any, period: Period) -> list[ColumnElement[bool]]:
-    found = []
-    if period.start is not None:
-        found.append(column >= period.start)
-    if period.end is not None:
-        found.append(column < period.end)
-    return found
 
 
 class EventHistoryRepository(TenantRepository):
@@ -187,7 +179,7 @@ class EventHistoryRepository(TenantRepository):
         total = 0
         for kind in kinds_to_read(wanted):
             branch = self._branch(kind, wanted)
-            query = self._kind_select(kind, [func.count()]).where(*branch.conditions, *_within(branch.time, occurred))
+            query = self._kind_select(kind, [func.count()]).where(*branch.conditions, *within(branch.time, occurred))
             total += int(await self.session.scalar(query) or 0)
         return total
 
@@ -233,7 +225,7 @@ class EventHistoryRepository(TenantRepository):
             query = self._kind_select(kind, [*_csv_cells(kind, table), branch.time.label("at"),
                                              literal(kind.rank, Integer).label("kind_rank"),
                                              branch.event_id.label("ordering_id")])
-            query = query.where(*branch.conditions, *_within(branch.time, occurred))
+            query = query.where(*branch.conditions, *within(branch.time, occurred))
             if after_kind is not None:
                 query = query.where(_after(branch, bound_after_kind(kind, after_kind, descending),
                                            bindparam("after_at", type_=branch.time.type),
@@ -292,7 +284,7 @@ def _equal(branch: _Branch, column: Any, value: str) -> None:
 def _page_of(query: AnySelect, kind: EventKind, branch: _Branch, occurred: Period, after: EventKey | None,
              descending: bool, limit: int) -> AnySelect:
     """A kind's rows cut to the view's filters, its dates and the page: at most `limit`, in the view's order."""
-    query = query.where(*branch.conditions, *_within(branch.time, occurred))
+    query = query.where(*branch.conditions, *within(branch.time, occurred))
     if after is not None:
         query = query.where(_after(branch, bound_for(kind, after, descending), literal(after.at, branch.time.type),
                                    literal(after.event_id, String), descending))
@@ -377,7 +369,7 @@ def _journey_steps() -> dict[str, Any]:
             "handed_to_journey": func.coalesce(r.to_journey, "")}
 
 
-# A journey step's id: its instance and its sequence (journey_step_id).
+# A journey step's id: its instance and its sequence, `instance:sequence` (split_journey_step_id reads it).
 _JOURNEY_STEP_ID = JourneyRouteRow.instance_id + literal(":") + cast(JourneyRouteRow.sequence, String)
 # Each kind's columns: the line's attribute, and the expression that holds it. One map for the List RPC's
 # lines and the database's CSV.

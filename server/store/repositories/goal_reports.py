@@ -18,7 +18,6 @@ from server.domain.goals.reports import (
     GoalReportLine,
     HistoryReportFilter,
     HistoryReportLine,
-    Period,
     ProgrammeEvent,
     TransferFacts,
     TransferReportFilter,
@@ -30,16 +29,7 @@ from server.domain.goals.reports import (
 )
 from server.store.goals_models import FundingProgrammeRow, GoalHistoryRow, GoalRow, GoalTransferRow
 from server.store.keyset import keyset_page
-from server.store.repositories.base import TenantRepository
-
-
-def _within(column: Any, period: Period) -> list[ColumnElement[bool]]:
-    conditions = []
-    if period.start is not None:
-        conditions.append(column >= period.start)
-    if period.end is not None:
-        conditions.append(column < period.end)
-    return conditions
+from server.store.repositories.base import TenantRepository, within
 
 
 def _funding_history(wanted: TransferReportFilter) -> HistoryReportFilter:
@@ -97,7 +87,7 @@ class GoalReportsRepository(TenantRepository):
         return int(await self.session.scalar(select(func.count()).select_from(table).where(*conditions)) or 0)
 
     def _goals_wanted(self, wanted: GoalReportFilter) -> list[ColumnElement[bool]]:
-        conditions = [GoalRow.tenant_id == self.tenant_id, *_within(GoalRow.created_at, wanted.created)]
+        conditions = [GoalRow.tenant_id == self.tenant_id, *within(GoalRow.created_at, wanted.created)]
         if wanted.customer_id:
             conditions.append(GoalRow.customer_id == wanted.customer_id)
         if wanted.status:
@@ -107,7 +97,7 @@ class GoalReportsRepository(TenantRepository):
         return conditions
 
     def _history_wanted(self, wanted: HistoryReportFilter) -> list[ColumnElement[bool]]:
-        conditions = [GoalHistoryRow.tenant_id == self.tenant_id, *_within(GoalHistoryRow.at, wanted.created)]
+        conditions = [GoalHistoryRow.tenant_id == self.tenant_id, *within(GoalHistoryRow.at, wanted.created)]
         if wanted.customer_id:
             conditions.append(GoalHistoryRow.customer_id == wanted.customer_id)
         if wanted.kinds:

@@ -13,7 +13,7 @@ from server.domain.goals.reports import Period
 from server.domain.reporting.insight_history import InsightHistoryFilter, InsightHistoryLine, InteractionLine
 from server.store.keyset import keyset_page
 from server.store.models import FeedInteractionRow, FeedItemRow
-from server.store.repositories.base import TenantRepository
+from server.store.repositories.base import TenantRepository, within
 
 _ITEM_COLUMNS = (FeedItemRow.customer_id, FeedItemRow.feed_item_id, FeedItemRow.insight_name, FeedItemRow.origin,
                  FeedItemRow.period, FeedItemRow.created_at, FeedItemRow.expires_at)
@@ -42,11 +42,7 @@ class InsightHistoryRepository(TenantRepository):
 
     def _wanted(self, wanted: InsightHistoryFilter, created: Period) -> list[ColumnElement[bool]]:
         """The filters as conditions on the feed items: one set for the pages and their count."""
-        conditions = [FeedItemRow.tenant_id == self.tenant_id]
-        if created.start is not None:
-            conditions.append(FeedItemRow.created_at >= created.start)
-        if created.end is not None:
-            conditions.append(FeedItemRow.created_at < created.end)
+        conditions = [FeedItemRow.tenant_id == self.tenant_id, *within(FeedItemRow.created_at, created)]
         if wanted.customer_id:
             conditions.append(FeedItemRow.customer_id == wanted.customer_id)
         if wanted.insight_name:
