@@ -117,7 +117,7 @@ class AttributeChange:
 @dataclass(frozen=True, slots=True)
 class CustomerAttributesChanged:
     """Customers whose attributes changed: old and new values of the changed attributes only. A new
-    customer's attributes all change (from absent)."""
+    customer's attributes all change (from absent); a new customer without any is named too, with none."""
 
     changes: tuple[AttributeChange, ...]
 
@@ -207,12 +207,14 @@ def kind_of(event_type: type[DomainEvent]) -> str:
 
 def attribute_changes(customer_id: str, before: Mapping[str, str] | None, after: Mapping[str, str]
                       ) -> AttributeChange | None:
-    """The attributes that differ between before (None: a new customer) and after; None when none do."""
-    before = before or {}
-    names = sorted(name for name in before.keys() | after.keys() if before.get(name, "") != after.get(name, ""))
-    if not names:
+    """The attributes that differ between before (None: a new customer) and after; None when none do and
+    the customer is not new. A new customer is always a change, even without attributes: the personas
+    their attribute defaults satisfy take them in (docs/personas.md#kept-memberships)."""
+    known = before or {}
+    names = sorted(name for name in known.keys() | after.keys() if known.get(name, "") != after.get(name, ""))
+    if not names and before is not None:
         return None
-    return AttributeChange(customer_id, {n: before.get(n, "") for n in names}, {n: after.get(n, "") for n in names})
+    return AttributeChange(customer_id, {n: known.get(n, "") for n in names}, {n: after.get(n, "") for n in names})
 
 
 _ACCOUNT_FIELDS = ("customer_id", "type", "container", "currency", "provider_name", "account_name", "open_date",

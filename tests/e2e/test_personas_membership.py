@@ -246,6 +246,25 @@ async def test_memberships_are_kept_by_events_and_by_expression_changes(server, 
         await _handle_pending(services, tenant)
 
 
+async def test_a_new_customer_without_attributes_joins_the_personas_their_defaults_satisfy(
+        server, services, tenant, service_stubs):
+    await _set_up(server, tenant, service_stubs)
+    async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
+        await admin.personas.CreatePersona(pb.CreatePersonaRequest(
+            persona_id="globetrotter", persona=pb.Persona(display_name="Stay-at-home",
+                                                          expression="IsGlobetrotter = false")))
+        await _handle_pending(services, tenant)
+        assert (await _kept(services, tenant))[0] == ["c4"]  # the only one left at the default
+        # A customer ingested with no attribute at all: the default holds for them too, without a full
+        # evaluation; a second upsert of the same customer is no news.
+        for _ in range(2):
+            await service_stubs.ingest.UpsertCustomer(ipb.UpsertCustomerRequest(customer=customer("c7")))
+        await _handle_pending(services, tenant)
+        members, changes = await _kept(services, tenant)
+        assert (members, changes[1:]) == (["c4", "c7"], [("c7", True)])
+        assert members == await _members(admin, "personas/globetrotter")
+
+
 async def _members_current(services, tenant: str, persona_id: str) -> bool | None:  # type: ignore[no-untyped-def]
     async with UnitOfWork(services.database, tenant) as uow:
         return await uow.personas.members_current(persona_id)
