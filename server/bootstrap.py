@@ -58,6 +58,7 @@ from server.services.tenants import TenantService
 from server.services.triggers.actions import TriggerActions
 from server.services.triggers.banners import BannersService
 from server.services.triggers.evaluation import TriggerEvaluationService
+from server.services.triggers.live_rules import InProcessTriggers
 from server.services.triggers.notifications import BankNotificationsService
 from server.services.triggers.offers import OffersService
 from server.services.triggers.rules import TriggerRulesService
@@ -206,7 +207,7 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                      events_per_job=SQLITE_EVENTS_PER_JOB if database.dialect == "sqlite" else 1)
     # The server's own run of trigger_rules after an ingest commit (docs/triggers.md#latency). Not on
     # SQLite: its one writer would make the next batch's commit wait for it.
-    in_process = (InProcessHandlers(bus, ["trigger_rules"])
+    in_process = (InProcessHandlers(bus, ["trigger_rules"], gate=InProcessTriggers(database))
                   if with_queue and settings.triggers_in_process and database.dialect == "postgresql" else None)
     ingestion = IngestionService(database, publisher, live_window=settings.live_window(),
                                  committed=None if in_process is None else in_process.committed)

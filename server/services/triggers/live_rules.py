@@ -4,9 +4,12 @@ catalogue: a changed attribute default is read by the next parse), never per pos
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from server.domain.events import TransactionsPosted, kind_of
 from server.domain.segments.attributes import AttributeCatalogue, AttributeDefinition
 from server.domain.triggers.condition import (
     Condition,
@@ -18,10 +21,15 @@ from server.domain.triggers.condition import (
 )
 from server.domain.triggers.firing import ConditionKind
 from server.domain.triggers.parser import parse_condition
-from server.domain.triggers.rules import TriggerRule
+from server.domain.triggers.rules import RuleStatus, TriggerRule
+from server.services.clock import utc_now
+from server.store.db import Database
+from server.store.event_payloads import posting_count
+from server.store.repositories.domain_events import WrittenEvents
 from server.store.uow import UnitOfWork
 
 CACHED_VERSIONS = 10_000
+TRANSACTIONS_POSTED = kind_of(TransactionsPosted)
 
 
 @dataclass(frozen=True)
@@ -80,3 +88,52 @@ class LiveRules:
                 self._compiled.move_to_end(key)
             compiled.append(live)
         return compiled, custom
+
+
+IN_PROCESS_MAX_POSTINGS = 100  # a batch above this is a bulk load: no banner waits on it
+LIVE_TENANT_SECONDS = 5.0  # how long whether a tenant has live rules is taken as known
+
+
+class InProcessTriggers:
+    """The server's gate of its own trigger_rules runs (server.services.in_process, docs/triggers.md#latency):
+    only for live batches of at most IN_PROCESS_MAX_POSTINGS postings of a tenant with a live rule. The
+    rest is the workers' (the bus runs it as always): a tenant without rules has no banner to hurry, and a
+    bulk load must not be slowed by a path for latency. Whether a tenant has a live rule is read once per
+    LIVE_TENANT_SECONDS (the rules' active windows kept, so a window opening or closing counts at once): a
+    rule approved meanwhile fires through the queue until then."""
+
+    def __init__(self, database: Database, clock: Callable[[], dt.datetime] = utc_now,
+                 monotonic: Callable[[], float] = time.monotonic, max_postings: int = IN_PROCESS_MAX_POSTINGS,
+                 lifetime_seconds: float = LIVE_TENANT_SECONDS) -> None:
+        self._database = database
+        self._clock = clock
+        self._monotonic = monotonic
+        self._max_postings = max_postings
+        self._lifetime = lifetime_seconds
+        # tenant -> (read at, the active rules' windows)
+        self._windows: dict[str, tuple[float, tuple[tuple[dt.datetime | None, dt.datetime | None], ...]]] = {}
+
+    def declines(self, tenant_id: str, written: WrittenEvents) -> bool:
+        postings = [posting_count(payload) for kind, payload in written.values()
+                    if kind == TRANSACTIONS_POSTED and payload.get("live")]
+        if not postings or sum(postings) > self._max_postings:
+            return True
+        known = self._known(tenant_id)
+        return known is not None and not known
+
+    async def wants(self, tenant_id: str) -> bool:
+        known = self._known(tenant_id)
+        if known is not None:
+            return known
+        async with UnitOfWork(self._database, tenant_id) as uow:
+            rules = await uow.trigger_rules.active()
+        self._windows[tenant_id] = (self._monotonic(), tuple(
+            (r.definition.active_from, r.definition.active_until) for r in rules if r.status is RuleStatus.ACTIVE))
+        return bool(self._known(tenant_id))
+
+    def _known(self, tenant_id: str) -> bool | None:
+        cached = self._windows.get(tenant_id)
+        if cached is None or self._monotonic() - cached[0] > self._lifetime:
+            return None
+        now = self._clock()
+        return any((start is None or start <= now) and (end is None or now < end) for start, end in cached[1])
