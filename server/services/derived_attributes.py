@@ -24,7 +24,16 @@ from server.domain.events import (
     TransactionsPosted,
 )
 from server.domain.goals.funding import is_salary_credit
-from server.domain.personas.derived import BIRTH_DATE_ATTRIBUTE, derive
+from server.domain.ingest.model import Container
+from server.domain.personas.derived import (
+    AVG_COLLECTED_BALANCE,
+    AVG_MONTHLY_SALARY,
+    BIRTH_DATE_ATTRIBUTE,
+    DERIVED_NAMES,
+    OVERDRAFTS_90D,
+    derive,
+    salary_window,
+)
 from server.domain.segments.attributes import AttributeValue, value_to_text
 from server.domain.tenants import Tenant
 from server.services.clock import Clock, utc_now
@@ -39,6 +48,9 @@ log = structlog.get_logger(__name__)
 CHUNK = 500
 # The account fields whose change moves an owner's derived attributes.
 _ACCOUNT_FIELDS = frozenset({"customer_id", "open_date", "container"})
+# What a salary credit moves; the attributes read from end-of-day balances.
+SALARY_NAMES = frozenset({AVG_MONTHLY_SALARY})
+BALANCE_NAMES = frozenset({AVG_COLLECTED_BALANCE, OVERDRAFTS_90D})
 
 
 def _text(values: dict[str, AttributeValue]) -> dict[str, str]:
@@ -60,21 +72,25 @@ class DerivedAttributesService:
     async def _today(self, uow: UnitOfWork, tenant_id: str) -> dt.date:
         return self._clock().astimezone(await uow.tenants.zone(tenant_id)).date()
 
-    async def refresh(self, uow: UnitOfWork, customer_ids: Collection[str], as_of: dt.date) -> int:
+    async def refresh(self, uow: UnitOfWork, customer_ids: Collection[str], as_of: dt.date,
+                      names: Collection[str] = DERIVED_NAMES) -> int:
         """Recomputes these customers' derived attributes in `uow` (the caller commits), writes those
-        that changed and announces them in one CustomerAttributesChanged. Returns how many customers changed."""
+        that changed and announces them in one CustomerAttributesChanged. Returns how many customers changed.
+        `names`: only these attributes (the others are neither read nor compared nor written)."""
         reads = DerivedAttributesRepository(uow.session, uow.tenant_id)
         ids = sorted(set(customer_ids))
         changes: list[AttributeChange] = []
         now = self._clock()
+        wanted = frozenset(names)
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start:start + CHUNK]
-            inputs = await reads.inputs_of(chunk, as_of)
-            stored = await reads.stored(inputs)
+            inputs = await reads.inputs_of(chunk, as_of, balances=not wanted.isdisjoint(BALANCE_NAMES))
+            stored = await reads.stored(inputs, wanted)
             values: dict[str, dict[str, AttributeValue]] = {}
             cleared: dict[str, list[str]] = {}
             for customer_id, customer_inputs in sorted(inputs.items()):
-                before, after = stored[customer_id], derive(customer_inputs, as_of)
+                before = stored[customer_id]
+                after = {name: value for name, value in derive(customer_inputs, as_of).items() if name in wanted}
                 changed = {name: value for name, value in after.items() if before.get(name) != value}
                 gone = sorted(before.keys() - after.keys())
                 if changed or gone:
@@ -96,9 +112,19 @@ class DerivedAttributesService:
 
     async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted
                                      ) -> AfterCommit | None:
-        """Bus handler (derived_attributes_salary): the owners of salary credits, live or backfill."""
-        await self._refresh_today(uow, tenant_id, {p.customer_id for p in event.postings
-                                                   if is_salary_credit(p.category, p.amount.amount)})
+        """Bus handler (derived_attributes_salary): the owners of salary credits, live or backfill, their
+        average monthly salary only: the one derived attribute a salary credit moves. Only credits that
+        count for it: on a deposit (BANK) account, booked in the salary window as of today (an older one,
+        or a later one, changes no average today; time moving the window is the daily refresh's)."""
+        credits = [p for p in event.postings
+                   if p.account_container == Container.BANK and is_salary_credit(p.category, p.amount.amount)]
+        if not credits:
+            return None
+        today = await self._today(uow, tenant_id)
+        first, last = salary_window(today)
+        owners = {p.customer_id for p in credits if first <= p.booking_date <= last}
+        if owners:
+            await self.refresh(uow, owners, today, SALARY_NAMES)
         return None
 
     async def on_balances_recorded(self, uow: UnitOfWork, tenant_id: str, event: BalancesRecorded

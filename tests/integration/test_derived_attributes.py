@@ -4,14 +4,18 @@ statements, on both databases; and a refresh that changes nothing writes and ann
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import event
 
 from clients.berka.records import date_message
 from clients.engagectl.money import money
 from engage.ingest.v1 import ingest_service_pb2 as pb
+from server.domain.events import AttributeChange, CustomerAttributesChanged, Money, Posting, TransactionsPosted
+from server.domain.ingest.model import Direction
 from server.services.derived_attributes import DerivedAttributesService
 from server.services.events import NoPublisher
+from server.store.repositories.derived_attributes import DerivedAttributesRepository
 from server.store.uow import UnitOfWork
 from tests.support.builders import account, customer, stream, transaction
 
@@ -60,3 +64,49 @@ async def test_a_refresh_reads_and_writes_a_chunk_in_the_same_statements(service
     # Nothing changed since: read, and neither written nor announced.
     again, changed = await _statements(services, tenant, ids)
     assert changed == 0 and again < many
+
+
+def _salary(customer_id: str, day: dt.date, container: str = "BANK", amount: str = "2000.00") -> Posting:
+    return Posting(f"s-{customer_id}-{day}-{container}", f"a{customer_id}", customer_id, "CHECKING", container,
+                   Money(Decimal(amount), "EUR"), Money(Decimal(amount), "EUR"),
+                   dt.datetime.combine(day, dt.time(12), dt.UTC), Direction.CREDIT, "SALARY")
+
+
+async def _on_postings(services, tenant: str, postings: tuple[Posting, ...]  # type: ignore[no-untyped-def]
+                       ) -> tuple[int, list[object]]:
+    """(statements run, events raised) by the salary handler on these postings, committed, as of AS_OF."""
+    derived = DerivedAttributesService(services.database, NoPublisher(),
+                                       clock=lambda: dt.datetime.combine(AS_OF, dt.time(12), dt.UTC))
+    executed: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        executed.append(statement)
+
+    engine = services.database.engine.sync_engine
+    async with UnitOfWork(services.database, tenant) as uow:
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            await derived.on_transactions_posted(uow, tenant, TransactionsPosted(postings))
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        raised = list(uow.domain_events.added_events.values())
+        await uow.commit()
+    return len(executed), raised
+
+
+async def test_a_salary_credit_refreshes_the_average_salary_alone(services, tenant, service_stubs):
+    ids = await _seed(service_stubs, 2)
+    # A credit card's "salary", one booked before the 6-month window, one after today: none counts
+    # for an average as of today, so nothing is read but the tenant's time zone (what today is).
+    statements, raised = await _on_postings(services, tenant, (
+        _salary(ids[0], dt.date(2024, 3, 1), container="CREDIT_CARD"), _salary(ids[0], dt.date(2023, 9, 30)),
+        _salary(ids[1], dt.date(2024, 4, 1))))
+    assert (statements, raised) == (1, [])
+    # One that counts: the owner's average salary (the seeded 2000 of 1 March / 6), and nothing else,
+    # though the other derived attributes (age, months as customer, balances) were never computed.
+    _, raised = await _on_postings(services, tenant, (_salary(ids[0], dt.date(2024, 3, 1)),))
+    assert raised == [CustomerAttributesChanged((AttributeChange(
+        ids[0], {"avg_monthly_salary": ""}, {"avg_monthly_salary": "333.3333"}),))]
+    async with UnitOfWork(services.database, tenant) as uow:
+        stored = await DerivedAttributesRepository(uow.session, tenant).stored(ids)
+    assert stored == {ids[0]: {"avg_monthly_salary": Decimal("333.3333")}, ids[1]: {}}

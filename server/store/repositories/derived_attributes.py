@@ -51,9 +51,11 @@ class DerivedAttributesRepository(TenantRepository):
         return set(await self.session.scalars(select(AccountRow.customer_id).distinct().where(
             AccountRow.tenant_id == self.tenant_id, self.one_of(AccountRow.account_id, sorted(account_ids)))))
 
-    async def inputs_of(self, customer_ids: Collection[str], as_of: dt.date) -> dict[str, DerivedInputs]:
+    async def inputs_of(self, customer_ids: Collection[str], as_of: dt.date, *, balances: bool = True
+                        ) -> dict[str, DerivedInputs]:
         """customer id -> what their derived attributes read as of `as_of`, for the customers that exist;
-        four statements: customers, their accounts, salary credits, end-of-day balances."""
+        four statements: customers, their accounts, salary credits, end-of-day balances (balances=False:
+        not read, the inputs have none)."""
         ids = sorted(set(customer_ids))
         if not ids:
             return {}
@@ -71,12 +73,12 @@ class DerivedAttributesRepository(TenantRepository):
             if container == Container.BANK.value:
                 owner_of_deposit[account_id] = customer_id
         credits = await self._salary_credits(owner_of_deposit, as_of)
-        balances = await self._balances(owner_of_deposit, as_of)
+        found_balances = await self._balances(owner_of_deposit, as_of) if balances else {}
         deposit_owners = set(owner_of_deposit.values())
         return {customer_id: DerivedInputs(
             birth_date=birth_date, opening_dates=tuple(openings.get(customer_id, ())),
             has_deposit_account=customer_id in deposit_owners,
-            salary_credits=tuple(credits.get(customer_id, ())), balances=balances.get(customer_id, {}))
+            salary_credits=tuple(credits.get(customer_id, ())), balances=found_balances.get(customer_id, {}))
             for customer_id, birth_date in birth_dates.items()}
 
     async def _salary_credits(self, owner_of: Mapping[str, str], as_of: dt.date) -> dict[str, list[SalaryCredit]]:
@@ -119,15 +121,17 @@ class DerivedAttributesRepository(TenantRepository):
                 found[owner_of[account_id]][account_id].append((day, balance))
         return found
 
-    async def stored(self, customer_ids: Collection[str]) -> dict[str, dict[str, AttributeValue]]:
-        """customer id -> its stored derived values (every asked customer present), one statement."""
+    async def stored(self, customer_ids: Collection[str], names: Collection[str] = DERIVED_NAMES
+                     ) -> dict[str, dict[str, AttributeValue]]:
+        """customer id -> its stored derived values (every asked customer present), of the attributes
+        named (all the derived ones by default), one statement."""
         found: dict[str, dict[str, AttributeValue]] = {customer_id: {} for customer_id in customer_ids}
         if not found:
             return found
         rows = await self.session.scalars(select(CustomerAttributeValueRow).where(
             CustomerAttributeValueRow.tenant_id == self.tenant_id,
             self.one_of(CustomerAttributeValueRow.customer_id, sorted(found)),
-            CustomerAttributeValueRow.name.in_(DERIVED_NAMES)))
+            CustomerAttributeValueRow.name.in_(sorted(names))))
         for row in rows:
             value = getattr(row, VALUE_COLUMN[_DEFINITIONS[row.name].type])
             if value is not None:
