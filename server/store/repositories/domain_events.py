@@ -36,6 +36,17 @@ _UNTOUCHED_AFTER = (
            .where(DomainEventHandlingRow.event_id == DomainEventRow.event_id).exists())
     .order_by(DomainEventRow.event_id).limit(bindparam("limit")))
 
+# A handler's claim on events (claim_handling), by dialect: built once, not at every handler of every event.
+_HANDLINGS = DomainEventHandlingRow.__table__
+_CLAIM_MANY = {name: upsert(_HANDLINGS).on_conflict_do_nothing().returning(_HANDLINGS.c.event_id)
+               for name, upsert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_CLAIM_ONE = {name: upsert(_HANDLINGS).values(event_id=bindparam("event_id"), handler=bindparam("handler"),
+                                              finished_at=bindparam("finished_at"))
+              .on_conflict_do_nothing().returning(_HANDLINGS.c.event_id)
+              for name, upsert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_MARK_PROCESSED = update(DomainEventRow.__table__).where(
+    DomainEventRow.__table__.c.event_id.in_(bindparam("event_ids", expanding=True))).values(
+    processed_at=bindparam("processed_at"))
 
 # Events a unit of work wrote, as written: event id -> (kind, payload).
 WrittenEvents = dict[int, tuple[str, dict[str, Any]]]
@@ -128,18 +139,22 @@ class DomainEventsRepository:
         """Records that the handler finished the events, in the handler's own transaction. Returns those it
         recorded: an event missing had been finished by the handler already (a job that handled it
         meanwhile), and the caller handles only the others."""
-        table = DomainEventHandlingRow.__table__
-        upsert = pg_insert if driver.dialect_of(self.session).name == "postgresql" else sqlite_insert
+        dialect = driver.dialect_of(self.session).name
+        if len(event_ids) == 1:  # PostgreSQL's jobs: one event each
+            # One row: a plain execute of a statement built once (its compilation is cached), not the
+            # executemany path of several rows.
+            found = await self.session.scalar(_CLAIM_ONE[dialect], {"event_id": event_ids[0], "handler": handler,
+                                                                     "finished_at": now})
+            return event_ids if found is not None else []
         # The rows as parameters, not in the statement's VALUES: compiled once, not at every claim.
         inserted = await self.session.scalars(
-            upsert(table).on_conflict_do_nothing().returning(table.c.event_id),
-            [{"event_id": event_id, "handler": handler, "finished_at": now} for event_id in event_ids])
+            _CLAIM_MANY[dialect], [{"event_id": event_id, "handler": handler, "finished_at": now}
+                                   for event_id in event_ids])
         claimed = set(inserted)
         return [event_id for event_id in event_ids if event_id in claimed]
 
     async def mark_processed(self, event_ids: list[int], now: dt.datetime) -> None:
-        table = DomainEventRow.__table__
-        await self.session.execute(update(table).where(table.c.event_id.in_(event_ids)).values(processed_at=now))
+        await self.session.execute(_MARK_PROCESSED, {"event_ids": event_ids, "processed_at": now})
 
     async def mark_enqueued(self, event_ids: list[int], now: dt.datetime) -> None:
         await self.session.execute(update(DomainEventRow).where(DomainEventRow.event_id.in_(event_ids))
