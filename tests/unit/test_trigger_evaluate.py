@@ -26,7 +26,13 @@ from server.domain.triggers.condition import (
     Window,
     WindowKind,
 )
-from server.domain.triggers.evaluate import AccountMetrics, evaluate, window_bounds
+from server.domain.triggers.evaluate import (
+    AccountMetrics,
+    PointEvaluation,
+    evaluate,
+    required_direction,
+    window_bounds,
+)
 from server.domain.triggers.series import AccountSnapshot, apply_fed_balance, apply_posting
 from tests.unit.trigger_helpers import D, posting, snapshot
 
@@ -234,3 +240,35 @@ def test_average_transaction_with_and_without_the_snapshot_before(moves, percent
     without = at_posting(account, condition, last, give_before=False)
     assert (with_before.matched, with_before.values) == (without.matched, without.values)
     Decimal(with_before.values["average_transaction"] or 0)  # a plain decimal or ""
+
+
+SHARED = [  # conditions evaluated at one point with one PointEvaluation, in this order
+    AllOf((PostingCompare(Direction.DEBIT, Comparator.GT, D(100)), Negation(SegmentLeaf(Holds("LOAN"))))),
+    PostingCompare(Direction.CREDIT, Comparator.GT, D(50), RelativeTo.BALANCE),
+    OVERDRAFT,
+    MetricCompare(ACB_30, Comparator.LT, D(500)),
+    AnyOf((PostingCompare(Direction.CREDIT, Comparator.GE, D(1)), OVERDRAFT)),
+    ChangeCompare(BALANCE, DAYS_30, Comparator.LT, D(-10), percent=True),
+    AllOf((MetricCompare(ACB_30, Comparator.GT, D(0)), PostingCompare(Direction.CREDIT, Comparator.LT, D(10_000)))),
+]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.integers(0, 40), amounts), min_size=1, max_size=12), st.booleans())
+def test_one_point_evaluation_for_many_conditions_reads_as_evaluate_does_each(moves, holds_loan):
+    start = dt.date(2026, 10, 1)
+    account, balance = snapshot("0"), D(0)
+    for offset, amount in moves[:-1]:
+        balance += amount
+        account, _ = apply_posting(account, posting(start + dt.timedelta(days=offset), amount, balance))
+    offset, amount = moves[-1]
+    p = posting(start + dt.timedelta(days=offset), amount, balance + amount, "last")
+    after, row = apply_posting(account, p)
+    facts = CustomerFacts(holdings=frozenset({"LOAN"}) if holds_loan else frozenset())
+    point = PointEvaluation(after, row.day, p, account, facts)
+    for condition in SHARED:
+        alone = evaluate(condition, snapshot=after, as_of=row.day, posting=p, before=account, facts=facts)
+        assert point.test(condition) == (alone.matched, dict(alone.read))
+        needed = required_direction(condition)
+        if needed is not None and needed is not p.direction:
+            assert not alone.matched  # what the live evaluation skips cannot hold

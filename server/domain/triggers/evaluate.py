@@ -23,6 +23,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from server.domain.events import Posting
+from server.domain.ingest.model import Direction
 from server.domain.segments.evaluate import CustomerFacts
 from server.domain.segments.evaluate import evaluate as holds_for_customer
 from server.domain.triggers.condition import (
@@ -143,6 +144,39 @@ def evaluate(condition: Condition, *, snapshot: AccountSnapshot, as_of: dt.date,
     run = _Run(metrics if metrics is not None else AccountMetrics(snapshot, as_of), posting, before, facts)
     matched = _program(condition)(run)
     return Evaluation(matched, run.read)
+
+
+class PointEvaluation:
+    """One account at one point (a posting, or a re-check without one) evaluated for many conditions, as
+    `evaluate` would each: the metrics and the posting's context made once, each condition's readings
+    kept apart. `test` answers whether a condition holds and what it read, without an Evaluation (made
+    only for the few that fire)."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, snapshot: AccountSnapshot, as_of: dt.date, posting: Posting | None,
+                 before: AccountSnapshot | None, facts: CustomerFacts) -> None:
+        self._run = _Run(AccountMetrics(snapshot, as_of), posting, before, facts)
+
+    def test(self, condition: Condition) -> tuple[bool, dict[str, Reading]]:
+        run = self._run
+        read: dict[str, Reading] = {}
+        run.read = read
+        return _program(condition)(run), read
+
+
+def required_direction(condition: Condition) -> Direction | None:
+    """The direction a posting must go for the condition to hold at all (a `deposit`/`withdrawal`
+    comparison it requires: itself, or a part of an AND), else None. A posting the other way, or no
+    posting, makes the condition false without evaluating it."""
+    if isinstance(condition, PostingCompare):
+        return condition.direction
+    if isinstance(condition, AllOf):
+        for part in condition.parts:
+            direction = required_direction(part)
+            if direction is not None:
+                return direction
+    return None
 
 
 # --- compiled conditions -------------------------------------------------------------------------------

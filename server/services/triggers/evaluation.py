@@ -22,9 +22,11 @@ import structlog
 
 from server.domain.events import BalancesRecorded, Posting, TransactionsPosted
 from server.domain.ids import new_id
+from server.domain.ingest.model import Direction
 from server.domain.segments.attributes import AttributeDefinition
 from server.domain.segments.evaluate import CustomerFacts
-from server.domain.triggers.evaluate import AccountMetrics, evaluate
+from server.domain.triggers.condition import Condition
+from server.domain.triggers.evaluate import Evaluation, PointEvaluation
 from server.domain.triggers.firing import ConditionKind, Firing, decide_fire
 from server.domain.triggers.records import FiringRecord
 from server.domain.triggers.rules import Audience, AudienceKind
@@ -62,37 +64,53 @@ class _Batch:
     became_false: list[StateKey] = field(default_factory=list)
     firings: list[tuple[LiveRule, Firing]] = field(default_factory=list)
     postings: dict[str, Posting] = field(default_factory=dict)  # those firings were made at, by transaction id
+    # Per rule, what `evaluate` looks at, made at its first call: (rule, condition, is an event condition,
+    # the direction it needs, who its audience takes, rule id, version).
+    plan: list[tuple[LiveRule, Condition, bool, Direction | None, set[str] | None, str, int]] | None = None
 
     def evaluate(self, snapshot: AccountSnapshot, day: dt.date, posting: Posting | None,
                  before: AccountSnapshot | None) -> None:
-        """Every rule for the account at this point, the firings and state changes recorded."""
-        metrics = AccountMetrics(snapshot, day)
+        """Every rule for the account at this point, the firings and state changes recorded. A rule whose
+        audience does not take the customer, or an event rule at a posting going the other way (or at no
+        posting), cannot hold: it is not evaluated. The rest share one PointEvaluation (each metric
+        computed once for all of them)."""
         customer = snapshot.customer_id
-        for live in self.rules:
-            if posting is None and live.kind is ConditionKind.EVENT:
-                continue
-            takes = self.audiences[live.rule.rule_id]
+        direction = None if posting is None else posting.direction
+        point = PointEvaluation(snapshot, day, posting, before, self.facts.get(customer, NO_FACTS))
+        states = self.states
+        if self.plan is None:
+            self.plan = [(live, live.condition, live.kind is ConditionKind.EVENT, live.direction,
+                          self.audiences[live.rule.rule_id], live.rule.rule_id, live.rule.version)
+                         for live in self.rules]
+        for live, condition, is_event, needs, takes, rule_id, version in self.plan:
+            if is_event:
+                if posting is None or (needs is not None and needs is not direction):
+                    continue
+                state = False
             if takes is not None and customer not in takes:
                 continue
-            outcome = evaluate(live.condition, snapshot=snapshot, as_of=day, posting=posting, before=before,
-                               facts=self.facts.get(customer, NO_FACTS), metrics=metrics)
-            key = (live.rule.rule_id, live.rule.version, snapshot.account_id)
-            held = key in self.states
-            cooldown_key = (live.rule.rule_id, customer)
-            if decide_fire(live.kind, held, outcome.matched, self.last_fired.get(cooldown_key),
+            matched, read = point.test(condition)
+            if not is_event:
+                key = (rule_id, version, snapshot.account_id)
+                held = key in states
+                if matched != held:
+                    (self.became_true if matched else self.became_false).append(key)
+                    if matched:
+                        states.add(key)
+                    else:
+                        states.discard(key)
+                state = held
+            if not matched or state:  # (decide_fire's first two checks, without the call)
+                continue
+            cooldown_key = (rule_id, customer)
+            if decide_fire(live.kind, state, matched, self.last_fired.get(cooldown_key),
                            live.rule.definition.cooldown, self.now):
                 self.firings.append((live, Firing(snapshot.account_id, customer, day, self.now,
                                                   None if posting is None else posting.transaction_id,
-                                                  dict(outcome.values))))
+                                                  dict(Evaluation(matched, read).values))))
                 self.last_fired[cooldown_key] = self.now
                 if posting is not None:
                     self.postings[posting.transaction_id] = posting
-            if live.kind is ConditionKind.STATE and outcome.matched != held:
-                (self.became_true if outcome.matched else self.became_false).append(key)
-                if outcome.matched:
-                    self.states.add(key)
-                else:
-                    self.states.discard(key)
 
 
 class TriggerEvaluationService:

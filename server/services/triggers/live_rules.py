@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.domain.events import TransactionsPosted, kind_of
+from server.domain.ingest.model import Direction
 from server.domain.segments.attributes import AttributeCatalogue, AttributeDefinition
 from server.domain.triggers.condition import (
     Condition,
@@ -19,6 +20,7 @@ from server.domain.triggers.condition import (
     is_event_condition,
     leaves,
 )
+from server.domain.triggers.evaluate import required_direction
 from server.domain.triggers.firing import ConditionKind
 from server.domain.triggers.parser import parse_condition
 from server.domain.triggers.rules import RuleStatus, TriggerRule
@@ -40,6 +42,7 @@ class LiveRule:
     calendar_dependent: bool  # re-checked daily: a window or FOR months moves with the date alone
     history_days: int  # the days of series the condition reads, the evaluation day included
     reads_facts: bool  # names attributes or holdings (segment leaves)
+    direction: Direction | None = None  # an event condition holds only at a posting going this way
 
     @property
     def key(self) -> tuple[str, int]:
@@ -50,7 +53,7 @@ def compile_rule(rule: TriggerRule, catalogue: AttributeCatalogue) -> LiveRule:
     condition = parse_condition(rule.definition.condition, catalogue, field="trigger_rule.condition")
     return LiveRule(rule, condition, ConditionKind.of(is_event_condition(condition)),
                     is_calendar_dependent(condition), max(history_days(condition), 1),
-                    any(isinstance(leaf, SegmentLeaf) for leaf in leaves(condition)))
+                    any(isinstance(leaf, SegmentLeaf) for leaf in leaves(condition)), required_direction(condition))
 
 
 class LiveRules:
