@@ -123,6 +123,10 @@ class Services:
 SQLITE_EVENTS_PER_JOB = 10
 
 
+def is_live(event: TransactionsPosted) -> bool:
+    return event.live
+
+
 def event_handlers(insights: InsightsService, engagement: EngagementService,
                    goal_funding: GoalFundingService, goal_tracking: GoalTrackingService,
                    personas: PersonasService, derived_attributes: DerivedAttributesService,
@@ -133,11 +137,14 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
         TransactionsPosted: [
             # First: its banners are awaited by a customer's session (docs/triggers.md#latency).
             EventHandler("trigger_rules", triggers.on_transactions_posted),
-            EventHandler("event_insights", insights.on_transactions_posted),
-            EventHandler("transaction_alerts", engagement.on_transactions_posted),
+            # History (backfill) is no news: it concerns only the handlers below that keep state.
+            EventHandler("event_insights", insights.on_transactions_posted, wants=is_live),
+            EventHandler("transaction_alerts", engagement.on_transactions_posted, wants=is_live),
             EventHandler("goal_allocation", goal_tracking.on_transactions_posted),
-            EventHandler("goal_funding_rules", goal_funding.on_transactions_posted),
-            EventHandler("derived_attributes_salary", derived_attributes.on_transactions_posted),
+            EventHandler("goal_funding_rules", goal_funding.on_transactions_posted,
+                         wants=goal_funding.wants_transactions_posted),
+            EventHandler("derived_attributes_salary", derived_attributes.on_transactions_posted,
+                         wants=derived_attributes.wants_transactions_posted),
         ],
         # PENDING and DECLINED transactions: no balance moved, so only alerts that ask for them.
         AuthorizationsRecorded: [
@@ -151,11 +158,13 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
             EventHandler("derived_attributes_balances", derived_attributes.on_balances_recorded),
         ],
         AccountsChanged: [
-            EventHandler("derived_attributes_accounts", derived_attributes.on_accounts_changed),
+            EventHandler("derived_attributes_accounts", derived_attributes.on_accounts_changed,
+                         wants=derived_attributes.wants_accounts_changed),
         ],
         CustomerAttributesChanged: [
             EventHandler("persona_membership", personas.on_customer_attributes_changed),
-            EventHandler("derived_attributes_birth_date", derived_attributes.on_customer_attributes_changed),
+            EventHandler("derived_attributes_birth_date", derived_attributes.on_customer_attributes_changed,
+                         wants=derived_attributes.wants_customer_attributes_changed),
         ],
         HoldingsChanged: [
             EventHandler("persona_membership_holdings", personas.on_holdings_changed),

@@ -67,10 +67,17 @@ POSTINGS_PER_JOB = 5_000
 
 @dataclass(frozen=True)
 class EventHandler:
-    """`name` is recorded as the handler's progress: renaming a handler runs it again on unfinished events."""
+    """`name` is recorded as the handler's progress: renaming a handler runs it again on unfinished events.
+
+    `wants`: whether an event may concern the handler at all, judged from the event alone (and the time),
+    never from the store. An event it does not want is one the handler would do nothing with, now or on
+    any retry: the handler is not run for it and records no progress (a unit of work, a claim and a commit
+    fewer; history for the handlers that tell a customer something, an event with no salary credit for
+    the salary attributes...). None: every event."""
 
     name: str
     handle: HandlerFunction
+    wants: Callable[[Any], bool] | None = None
 
 
 EventHandlers = Mapping[type[DomainEvent], Sequence[EventHandler]]
@@ -168,6 +175,9 @@ class MessageBus:
         """`events`: one event, or several TransactionsPosted that no handler touched yet (handled_by empty)."""
         event_id, event = next(iter(events.items()))
         pending = [h for h in self._handlers.get(type(event), ()) if h.name not in handled_by]
+        if any(h.wants is not None for h in pending):
+            whole = _together(list(events.values()))
+            pending = [h for h in pending if h.wants is None or h.wants(whole)]
         failed: dict[str, BaseException] = {}
         raised: list[tuple[int, DomainEvent]] = []
         for number, handler in enumerate(pending, 1):
@@ -181,7 +191,7 @@ class MessageBus:
                             handler=handler.name, tenant=tenant_id, error=repr(exc),
                             **({"event_ids": list(events)} if len(events) > 1 else {}))
                 failed[handler.name] = exc
-        if not pending:  # no handler for its type, or the last one's mark was lost with its job
+        if not pending:  # no handler for its type or wanting it, or the last one's mark was lost with its job
             async with UnitOfWork(self._database) as uow:
                 await uow.domain_events.mark_processed(list(events), self._clock())
                 await uow.commit()
@@ -227,7 +237,7 @@ class MessageBus:
         progress is recorded as the queue's job would record it, so the job skips it; the job still runs
         the others and marks the event processed."""
         handler = next((h for h in self._handlers.get(type(event), ()) if h.name == name), None)
-        if handler is None:
+        if handler is None or (handler.wants is not None and not handler.wants(event)):
             return
         raised = await self._run(handler, {event_id: event}, tenant_id, finishes=False)
         # What it raised is in the outbox: announced to the queue rather than handled on this path.

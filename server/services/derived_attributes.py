@@ -110,6 +110,23 @@ class DerivedAttributesService:
         if customer_ids:
             await self.refresh(uow, customer_ids, await self._today(uow, tenant_id))
 
+    def wants_transactions_posted(self, event: TransactionsPosted) -> bool:
+        """Whether the event has a salary credit on a deposit account booked in the salary window as of
+        today in some time zone (the handler reads the tenant's, and keeps only those of its today)."""
+        utc_today = self._clock().astimezone(dt.UTC).date()
+        first = salary_window(utc_today - dt.timedelta(days=1))[0]
+        last = utc_today + dt.timedelta(days=1)
+        return any(p.account_container == Container.BANK and first <= p.booking_date <= last
+                   and is_salary_credit(p.category, p.amount.amount) for p in event.postings)
+
+    @staticmethod
+    def wants_accounts_changed(event: AccountsChanged) -> bool:
+        return any(a.created or _ACCOUNT_FIELDS & set(a.changed_fields) for a in event.accounts)
+
+    @staticmethod
+    def wants_customer_attributes_changed(event: CustomerAttributesChanged) -> bool:
+        return any(BIRTH_DATE_ATTRIBUTE in c.new or BIRTH_DATE_ATTRIBUTE in c.old for c in event.changes)
+
     async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted
                                      ) -> AfterCommit | None:
         """Bus handler (derived_attributes_salary): the owners of salary credits, live or backfill, their

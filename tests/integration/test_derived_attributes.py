@@ -102,6 +102,13 @@ async def test_a_salary_credit_refreshes_the_average_salary_alone(services, tena
         _salary(ids[0], dt.date(2024, 3, 1), container="CREDIT_CARD"), _salary(ids[0], dt.date(2023, 9, 30)),
         _salary(ids[1], dt.date(2024, 4, 1))))
     assert (statements, raised) == (1, [])
+    # So the bus does not even run the handler for them (EventHandler.wants): only for one that counts.
+    derived = DerivedAttributesService(services.database, NoPublisher(),
+                                       clock=lambda: dt.datetime.combine(AS_OF, dt.time(12), dt.UTC))
+    assert not derived.wants_transactions_posted(TransactionsPosted((
+        _salary(ids[0], dt.date(2024, 3, 1), container="CREDIT_CARD"), _salary(ids[0], dt.date(2023, 9, 30)),
+        _salary(ids[1], dt.date(2024, 4, 2)))))
+    assert derived.wants_transactions_posted(TransactionsPosted((_salary(ids[0], dt.date(2023, 10, 1)),)))
     # One that counts: the owner's average salary (the seeded 2000 of 1 March / 6), and nothing else,
     # though the other derived attributes (age, months as customer, balances) were never computed.
     _, raised = await _on_postings(services, tenant, (_salary(ids[0], dt.date(2024, 3, 1)),))

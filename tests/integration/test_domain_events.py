@@ -90,9 +90,9 @@ async def test_a_batch_posts_its_transactions_with_the_balance_after_each(server
     assert worker.jobs_failed == 0
     [row] = await stored(services, TransactionsPosted)
     assert row.processed_at is not None
+    # derived_attributes_salary did not want it: no salary credit, so it ran not and recorded nothing.
     assert await handlings(services, row.event_id) == {"trigger_rules", "event_insights", "transaction_alerts",
-                                                       "goal_allocation", "goal_funding_rules",
-                                                       "derived_attributes_salary"}
+                                                       "goal_allocation", "goal_funding_rules"}
 
     # Duplicates post nothing new.
     await service_stubs.ingest.IngestTransactions(stream([transaction("t1", "a1", "100.00")]))
@@ -341,6 +341,38 @@ async def test_a_job_handles_the_next_untouched_events_of_its_tenant_with_its_ow
     assert await bus.process(ids[5]) == 1  # live and backfill are not handled together
     assert await bus.process(ids[6]) == 1 and await bus.process(ids[7]) == 1
     assert seen["first"][1:] == [["t6", "t7", "t8", "t9", "t10"], ["t11"], ["t12"], ["t13"]]
+    assert all(row.processed_at is not None for row in await stored(services, TransactionsPosted))
+
+
+async def test_a_handler_that_does_not_want_an_event_is_not_run_and_records_nothing(services, tenant):
+    """EventHandler.wants, judged from the event alone: an unwanted event costs the handler no unit of
+    work; the wanting handlers run once as ever, and the event is processed by them (or alone)."""
+    seen: dict[str, list[list[str]]] = {"live_only": [], "always": []}
+
+    def recording(name: str):
+        async def handle(uow, tenant_id, event):
+            seen[name].append([p.transaction_id for p in event.postings])
+        return handle
+
+    def live(event: TransactionsPosted) -> bool:
+        return event.live
+
+    bus = MessageBus(services.database, services.publisher, {TransactionsPosted: [
+        EventHandler("live_only", recording("live_only"), wants=live), EventHandler("always", recording("always"))]})
+    history, news = await outbox(services, tenant, posted("t1", live=False), posted("t2"))
+    assert await bus.process(history) == 1 and await bus.process(news) == 1
+    assert seen == {"live_only": [["t2"]], "always": [["t1"], ["t2"]]}
+    assert await handlings(services, history) == {"always"}
+    assert await handlings(services, news) == {"live_only", "always"}
+    assert [await bus.process(i) for i in (history, news)] == [0, 0]
+
+    # No handler wants it: processed all the same, with no progress.
+    only = MessageBus(services.database, services.publisher, {TransactionsPosted: [
+        EventHandler("live_only", recording("live_only"), wants=live)]})
+    [quiet] = await outbox(services, tenant, posted("t3", live=False))
+    assert await only.process(quiet) == 1 and await only.process(quiet) == 0
+    assert await handlings(services, quiet) == set()
+    assert seen["live_only"] == [["t2"]]
     assert all(row.processed_at is not None for row in await stored(services, TransactionsPosted))
 
 

@@ -317,6 +317,11 @@ class GoalFundingService:
         await self._publish(tenant_id, created)
         return created
 
+    @staticmethod
+    def wants_transactions_posted(event: TransactionsPosted) -> bool:
+        """Live postings (the rules), or a posting naming a transfer (its confirmation)."""
+        return event.live or any(marked_transfer_ids(p.transaction_id, p.description) for p in event.postings)
+
     async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted
                                      ) -> AfterCommit | None:
         """Bus handler: live postings of a rule programme's source account request its transfers (one per
