@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import gc
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from server.config import Settings
 from server.domain.auth import Role
 from server.process_tuning import tune_garbage_collector
 from server.security.tokens import mint_token
+from tests.bench.cpu import cpu_seconds_by_pid, machine_busy_seconds
 from tests.bench.databases import BenchDatabase, PostgresServer, drop_sqlite, fresh_sqlite
 from tests.bench.run import JWT_SECRET
 from tests.bench.server_process import ServerProcess
@@ -112,7 +115,27 @@ async def _seed(address: str, tenant: str, customers: int) -> None:
             await add_customer(service, f"q{index:05d}", "6000" if kind == 0 else "4000", age=50 if kind == 2 else 35)
 
 
-async def _load(address: str, token: str, rate: int, seconds: int, customers: int) -> dict[str, Any]:
+async def _cpu_seconds(server: ServerProcess, postgres: PostgresServer | None,
+                       database: BenchDatabase) -> dict[str, float]:
+    """Cumulative CPU seconds: the server, PostgreSQL's backends for the bench's database, the machine (all
+    cores, everyone's work). The client reads its own with time.process_time()."""
+    backends = cpu_seconds_by_pid(await postgres.backend_pids(database)) if postgres is not None else {}
+    return {"server": server.cpu_seconds(), "machine": machine_busy_seconds(),
+            **{f"postgresql:{pid}": seconds for pid, seconds in backends.items()}}
+
+
+def _cores(before: dict[str, float], after: dict[str, float], client: float, elapsed: float) -> dict[str, float]:
+    """Cores busy during the run, by whom: what is left of the machine's busy time after the server, the
+    client and PostgreSQL's backends is other work on the machine (other benches, the kernel)."""
+    server = after["server"] - before["server"]
+    database = sum(value - before.get(key, 0.0) for key, value in after.items() if key.startswith("postgresql:"))
+    machine = after["machine"] - before["machine"]
+    return {"machine": machine / elapsed, "server": server / elapsed, "client": client / elapsed,
+            "postgresql": database / elapsed, "other": max(0.0, machine - server - client - database) / elapsed}
+
+
+async def _load(address: str, token: str, rate: int, seconds: int, customers: int,
+                cpu_seconds: Callable[[], Awaitable[dict[str, float]]]) -> dict[str, Any]:
     requests = [quote_request(c, a) for c, a in _requests(customers)]
     async with connect(address, token) as stubs:
         for index in range(WARM_UP):  # connections, caches and the server's first statements
@@ -124,13 +147,18 @@ async def _load(address: str, token: str, rate: int, seconds: int, customers: in
         pauses = _ClientPauses()
         pauses.start()
         cpu_before = time.process_time()
+        cpu_others_before = await cpu_seconds()
         latencies: list[float] = []
+        late_at: list[float] = []  # due instants (from the start) of the requests answered past the goal
         failures: dict[str, int] = {}
 
         async def one(due: float, index: int) -> None:
             try:
                 await stubs.products.QuoteProduct(requests[index % len(requests)], timeout=30)
-                latencies.append(time.perf_counter() - due)
+                latency = time.perf_counter() - due
+                latencies.append(latency)
+                if latency * 1000 > GOAL_P99_MS:
+                    late_at.append(due - start)
             except grpc.aio.AioRpcError as error:
                 failures[error.code().name] = failures.get(error.code().name, 0) + 1
 
@@ -146,6 +174,7 @@ async def _load(address: str, token: str, rate: int, seconds: int, customers: in
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
         client_cpu = time.process_time() - cpu_before
+        cores = _cores(cpu_others_before, await cpu_seconds(), client_cpu, elapsed)
         await pauses.stop()
         gc.unfreeze()
         gc.set_threshold(*thresholds)
@@ -156,6 +185,11 @@ async def _load(address: str, token: str, rate: int, seconds: int, customers: in
             "p50_ms": round(_percentile(ms, 0.50), 2), "p90_ms": round(_percentile(ms, 0.90), 2),
             "p99_ms": round(_percentile(ms, 0.99), 2), "max_ms": round(ms[-1], 2) if ms else None,
             "client_cpu_ms_per_quote": round(client_cpu * 1000 / max(len(ordered), 1), 3),
+            "postgresql_cpu_ms_per_quote": round(cores["postgresql"] * elapsed * 1000 / max(len(ordered), 1), 3),
+            "cores_busy": {who: round(value, 2) for who, value in cores.items()},
+            # Late requests bunched in a few tenths of a second are a stall (a pause, the machine's other
+            # work taking the cores); spread over many, a queue that the server does not drain fast enough.
+            "late_requests": len(late_at), "late_in_tenths_of_a_second": len({int(at * 10) for at in late_at}),
             "client_longest_loop_stall_ms": round(pauses.longest_stall * 1000, 1),
             "client_loop_stalls_over_5ms": pauses.stalls_over_5ms,
             "client_longest_gc_ms": round(pauses.longest_collection * 1000, 1)}
@@ -194,7 +228,8 @@ async def run_products(backends: list[str], redis_url: str, run_dir: Path, rate:
                 token = mint_token(Settings(jwt_secret=JWT_SECRET), tenant=tenant, role=Role.SERVICE,
                                    subject="bench", ttl=dt.timedelta(hours=1))
                 cpu_before = server.cpu_seconds()
-                figures = await _load(server.address, token, rate, seconds, customers)
+                figures = await _load(server.address, token, rate, seconds, customers,
+                                      functools.partial(_cpu_seconds, server, postgres, database))
                 figures["server_cpu_ms_per_quote"] = round(
                     (server.cpu_seconds() - cpu_before) * 1000 / max(figures["answered"], 1), 3)
             finally:
@@ -211,7 +246,10 @@ async def run_products(backends: list[str], redis_url: str, run_dir: Path, rate:
               f"server CPU {figures['server_cpu_ms_per_quote']} ms a quote; client CPU "
               f"{figures['client_cpu_ms_per_quote']} ms a quote, its longest loop stall "
               f"{figures['client_longest_loop_stall_ms']} ms ({figures['client_loop_stalls_over_5ms']} over 5 ms), "
-              f"longest GC {figures['client_longest_gc_ms']} ms; goal "
+              f"longest GC {figures['client_longest_gc_ms']} ms; PostgreSQL CPU "
+              f"{figures['postgresql_cpu_ms_per_quote']} ms a quote; cores busy {figures['cores_busy']}; "
+              f"{figures['late_requests']} late (> {GOAL_P99_MS:.0f} ms) in "
+              f"{figures['late_in_tenths_of_a_second']} tenths of a second; goal "
               f"{'met' if figures['goal_met'] else 'NOT met'}")
     return {"parameters": {"rate": rate, "seconds": seconds, "customers": customers, "goal_p99_ms": GOAL_P99_MS},
             "results": results}
