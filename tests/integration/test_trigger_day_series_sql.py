@@ -80,3 +80,17 @@ async def test_one_statement_moves_the_series_as_apply_posting_does(services: Se
     async with UnitOfWork(services.database, tenant) as uow:
         found = await uow.trigger_runtime.days(list(renamed), EPOCH)
     assert dict(found) == _in_python(renamed, postings)
+
+
+async def test_the_days_read_are_the_window_and_the_latest_row_before_it(services: Services, tenant: str) -> None:
+    rows = {a: [AccountDay(START + dt.timedelta(days=d), Decimal(d), None if d % 3 else Decimal(-d), Decimal(-1),
+                           d, Decimal("0.0001") * d, d == 5) for d in days]
+            for a, days in {"x": [1, 3, 5, 7], "y": [2], "z": []}.items()}
+    async with UnitOfWork(services.database, tenant) as uow:
+        await uow.trigger_runtime.save_days((a, row) for a, account_rows in rows.items() for row in account_rows)
+        await uow.commit()
+    async with UnitOfWork(services.database, tenant) as uow:
+        for since, expected in [(START + dt.timedelta(days=4), {"x": rows["x"][1:], "y": rows["y"]}),
+                                (START, {"x": rows["x"], "y": rows["y"]}),
+                                (START + dt.timedelta(days=9), {"x": rows["x"][-1:], "y": rows["y"]})]:
+            assert dict(await uow.trigger_runtime.days(["x", "y", "z", "w"], since)) == expected

@@ -136,14 +136,18 @@ class TriggerEvaluationService:
         by_account: dict[str, list[Posting]] = defaultdict(list)
         for posting in postings:
             by_account[posting.account_id].append(posting)
-        await uow.trigger_runtime.lock_accounts(by_account.keys())
         if not rules:  # nothing reads the series now: moved in one statement, none of it read back
+            await uow.trigger_runtime.lock_accounts(by_account.keys())
             await uow.trigger_runtime.apply_postings([p for ps in by_account.values() for p in ps])
             return None
+        # What the account locks do not guard (other handlers change it without them) is read before they
+        # are taken: the locks are held to the commit, and batches that share an account wait on them.
+        stored = await uow.trigger_runtime.accounts(by_account.keys())
+        who = await self._who(uow, rules, definitions, {ps[0].customer_id for ps in by_account.values()})
+        await uow.trigger_runtime.lock_accounts(by_account.keys())
         since = min(p.booking_date for p in postings) - dt.timedelta(days=max((r.history_days for r in rules),
                                                                               default=1))
         stored_days = await uow.trigger_runtime.days(by_account.keys(), since)
-        stored = await uow.trigger_runtime.accounts(by_account.keys())
         snapshots = {}
         for account_id, account_postings in by_account.items():
             first = account_postings[0]
@@ -153,7 +157,7 @@ class TriggerEvaluationService:
             available = opening if account is None else opening + (account.available_balance - account.balance)
             snapshots[account_id] = AccountSnapshot(account_id, first.customer_id, first.currency, opening,
                                                     available, tuple(stored_days.get(account_id, ())))
-        batch = await self._batch(uow, now, rules, definitions, snapshots)
+        batch = await self._batch(uow, now, rules, snapshots, who)
         for account_id, account_postings in by_account.items():
             snapshot = snapshots[account_id]
             for posting in account_postings:
@@ -180,7 +184,8 @@ class TriggerEvaluationService:
         since = min(b.date for b in fed) - dt.timedelta(days=max((r.history_days for r in rules), default=1))
         stored_days = await uow.trigger_runtime.days(fed_accounts, since)
         snapshots = {a: _snapshot(accounts[a], stored_days.get(a, ())) for a in fed_accounts}
-        batch = await self._batch(uow, now, rules, definitions, snapshots)
+        batch = await self._batch(uow, now, rules, snapshots,
+                                  await self._who(uow, rules, definitions, _customers(snapshots)))
         for balance in fed:
             snapshot, row = apply_fed_balance(snapshots[balance.account_id], balance.date, balance.balance.amount)
             snapshots[balance.account_id] = snapshot
@@ -219,7 +224,8 @@ class TriggerEvaluationService:
                 stored_days = await uow.trigger_runtime.days([a.account_id for a in accounts], since)
                 snapshots = {a.account_id: _snapshot(a, [d for d in stored_days.get(a.account_id, ())
                                                          if d.day <= as_of]) for a in accounts}
-                batch = await self._batch(uow, now, rules, definitions, snapshots)
+                batch = await self._batch(uow, now, rules, snapshots,
+                                          await self._who(uow, rules, definitions, _customers(snapshots)))
                 for snapshot in snapshots.values():
                     batch.evaluate(snapshot, as_of, None, None)
                 after_commit = await self._write(uow, batch)
@@ -231,12 +237,13 @@ class TriggerEvaluationService:
 
     # -- shared steps ---------------------------------------------------------------------------------
 
-    async def _batch(self, uow: UnitOfWork, now: dt.datetime, rules: list[LiveRule],
-                     definitions: Sequence[AttributeDefinition], snapshots: dict[str, AccountSnapshot]) -> _Batch:
-        """`definitions`: the tenant's attribute definitions, as the rules were compiled with."""
+    async def _who(self, uow: UnitOfWork, rules: list[LiveRule], definitions: Sequence[AttributeDefinition],
+                   customers: set[str]) -> tuple[dict[str, set[str] | None], dict[str, CustomerFacts]]:
+        """Who of these customers each rule's audience takes (rule id -> customers, None: everyone), and
+        their facts when a condition reads some. `definitions`: the tenant's attribute definitions, as the
+        rules were compiled with."""
         if not rules:
-            return _Batch(now, rules, snapshots, {}, {}, set(), {})
-        customers = {s.customer_id for s in snapshots.values()}
+            return {}, {}
         # One read per distinct audience: rules often share a persona.
         taken: dict[Audience, set[str] | None] = {}
         for live in rules:
@@ -247,9 +254,19 @@ class TriggerEvaluationService:
         facts: dict[str, CustomerFacts] = {}
         if any(live.reads_facts for live in rules):
             facts = await uow.segment_reads.facts_of(customers, {d.name: d for d in definitions})
+        return audiences, facts
+
+    async def _batch(self, uow: UnitOfWork, now: dt.datetime, rules: list[LiveRule],
+                     snapshots: dict[str, AccountSnapshot],
+                     who: tuple[dict[str, set[str] | None], dict[str, CustomerFacts]]) -> _Batch:
+        """`who`: what _who read of the snapshots' customers."""
+        if not rules:
+            return _Batch(now, rules, snapshots, {}, {}, set(), {})
+        audiences, facts = who
         states = await uow.trigger_runtime.states(
             [live.key for live in rules if live.kind is ConditionKind.STATE], snapshots.keys())
-        last_fired = await uow.trigger_runtime.last_fired([live.rule.rule_id for live in rules], customers)
+        last_fired = await uow.trigger_runtime.last_fired([live.rule.rule_id for live in rules],
+                                                          _customers(snapshots))
         return _Batch(now, rules, snapshots, audiences, facts, states, last_fired)
 
     @staticmethod
@@ -284,6 +301,10 @@ class TriggerEvaluationService:
         log.info("trigger_rules_fired", tenant=uow.tenant_id, firings=len(new),
                  rules=len({live.rule.rule_id for live, _ in new}))
         return await self._actions.perform(uow, new, batch.postings)
+
+
+def _customers(snapshots: dict[str, AccountSnapshot]) -> set[str]:
+    return {s.customer_id for s in snapshots.values()}
 
 
 def _snapshot(account: StoredAccount, days: Iterable[AccountDay]) -> AccountSnapshot:
