@@ -15,6 +15,7 @@ from server.bootstrap import build_services
 from server.config import Settings
 from server.health import watch_readiness
 from server.logging import configure_logging
+from server.loop_watch import watch_loop
 from server.metrics import serve_metrics
 from server.metrics_sources import server_figures
 from server.pass_web_service import pass_web_service_app
@@ -30,6 +31,7 @@ async def serve(settings: Settings) -> None:
     await server.start()
     tune_garbage_collector()
     log.info("server_started", address=f"{settings.grpc_host}:{port}")
+    loop_watch = asyncio.create_task(watch_loop())
     watcher = asyncio.create_task(watch_readiness(services, health_servicer, SERVICE_NAMES,
                                                   settings.health_interval_seconds, settings.health_timeout_seconds))
     metrics = serve_metrics(settings.grpc_host, settings.metrics_port, [server_figures(services)]) \
@@ -53,9 +55,10 @@ async def serve(settings: Settings) -> None:
         await endpoint.cleanup()
     if metrics is not None:
         metrics.stop()
-    watcher.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await watcher
+    for task in (watcher, loop_watch):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await services.close()
     log.info("server_stopped")
 

@@ -24,6 +24,12 @@ RPC_REQUESTS = Counter("engage_rpc_requests", "gRPC calls answered, by method an
                        ["method", "code"])
 RPC_SECONDS = Histogram("engage_rpc_duration_seconds", "Time to answer a gRPC call, by method", ["method"],
                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+LOOP_LAG_SECONDS = Histogram("engage_event_loop_lag_seconds", "How much later than due the server's event loop ran "
+                             "a timer: what every call waits behind the work before it (server.loop_watch)",
+                             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+GC_PAUSE_SECONDS = Histogram("engage_gc_pause_seconds", "Garbage collections of the process and how long each "
+                             "stopped it, by generation (server.loop_watch)", ["generation"],
+                             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25))
 SENDS = Counter("engage_delivery_sends", "Sends to a provider, by channel, provider and outcome (SENT, "
                 "TEMPORARY_FAILURE: tried again later, PERMANENT_FAILURE)", ["channel", "provider", "outcome"])
 DELIVERIES_RECORDED = Counter(

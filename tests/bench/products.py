@@ -21,6 +21,7 @@ import contextlib
 import datetime as dt
 import functools
 import gc
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -124,6 +125,23 @@ async def _cpu_seconds(server: ServerProcess, postgres: PostgresServer | None,
             **{f"postgresql:{pid}": seconds for pid, seconds in backends.items()}}
 
 
+def _server_stalls(log_path: Path, window: tuple[float, float]) -> dict[str, Any]:
+    """The server's own event-loop stalls of 100 ms or more while the load ran (server/loop_watch.py logs
+    them at WARNING, the level the bench runs it at)."""
+    stalls = []
+    with contextlib.suppress(OSError):
+        for line in log_path.read_text(errors="replace").splitlines():
+            if "event_loop_stalled" in line:
+                with contextlib.suppress(ValueError, KeyError):
+                    stall = json.loads(line)
+                    if window[0] <= dt.datetime.fromisoformat(stall["timestamp"]).timestamp() <= window[1]:
+                        stalls.append(stall)
+    return {"server_loop_stalls_over_100ms": len(stalls),
+            "server_longest_loop_stall_ms": max((float(stall.get("ms", 0)) for stall in stalls), default=0.0),
+            "server_longest_gc_in_a_stall_ms": max((float(stall.get("longest_gc_ms", 0)) for stall in stalls),
+                                                   default=0.0)}
+
+
 def _cores(before: dict[str, float], after: dict[str, float], client: float, elapsed: float) -> dict[str, float]:
     """Cores busy during the run, by whom: what is left of the machine's busy time after the server, the
     client and PostgreSQL's backends is other work on the machine (other benches, the kernel)."""
@@ -163,6 +181,7 @@ async def _load(address: str, token: str, rate: int, seconds: int, customers: in
                 failures[error.code().name] = failures.get(error.code().name, 0) + 1
 
         total = rate * seconds
+        window_start = time.time()
         start = time.perf_counter() + 0.1
         tasks = []
         for index in range(total):
@@ -174,6 +193,7 @@ async def _load(address: str, token: str, rate: int, seconds: int, customers: in
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
         client_cpu = time.process_time() - cpu_before
+        window = (window_start, time.time())
         cores = _cores(cpu_others_before, await cpu_seconds(), client_cpu, elapsed)
         await pauses.stop()
         gc.unfreeze()
@@ -189,7 +209,8 @@ async def _load(address: str, token: str, rate: int, seconds: int, customers: in
             "cores_busy": {who: round(value, 2) for who, value in cores.items()},
             # Late requests bunched in a few tenths of a second are a stall (a pause, the machine's other
             # work taking the cores); spread over many, a queue that the server does not drain fast enough.
-            "late_requests": len(late_at), "late_in_tenths_of_a_second": len({int(at * 10) for at in late_at}),
+            "window": window, "late_requests": len(late_at),
+            "late_in_tenths_of_a_second": len({int(at * 10) for at in late_at}),
             "client_longest_loop_stall_ms": round(pauses.longest_stall * 1000, 1),
             "client_loop_stalls_over_5ms": pauses.stalls_over_5ms,
             "client_longest_gc_ms": round(pauses.longest_collection * 1000, 1)}
@@ -234,6 +255,7 @@ async def run_products(backends: list[str], redis_url: str, run_dir: Path, rate:
                     (server.cpu_seconds() - cpu_before) * 1000 / max(figures["answered"], 1), 3)
             finally:
                 await server.stop()
+            figures.update(_server_stalls(server.log_path, figures.pop("window")))
         finally:
             if postgres is not None:
                 await postgres.drop(database)
@@ -249,7 +271,9 @@ async def run_products(backends: list[str], redis_url: str, run_dir: Path, rate:
               f"longest GC {figures['client_longest_gc_ms']} ms; PostgreSQL CPU "
               f"{figures['postgresql_cpu_ms_per_quote']} ms a quote; cores busy {figures['cores_busy']}; "
               f"{figures['late_requests']} late (> {GOAL_P99_MS:.0f} ms) in "
-              f"{figures['late_in_tenths_of_a_second']} tenths of a second; goal "
+              f"{figures['late_in_tenths_of_a_second']} tenths of a second; server loop stalls >= 100 ms "
+              f"{figures['server_loop_stalls_over_100ms']} (longest {figures['server_longest_loop_stall_ms']} ms); "
+              f"goal "
               f"{'met' if figures['goal_met'] else 'NOT met'}")
     return {"parameters": {"rate": rate, "seconds": seconds, "customers": customers, "goal_p99_ms": GOAL_P99_MS},
             "results": results}
