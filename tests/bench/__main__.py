@@ -83,6 +83,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     products = parser.add_argument_group("products")
     products.add_argument("--quote-rate", type=int, default=500, help="QuoteProduct requests a second (default 500)")
     products.add_argument("--quote-seconds", type=int, default=20, help="how long they are sent (default 20)")
+    products.add_argument("--quote-servers", type=int, default=1,
+                          help="`python -m server` processes on the one database, each on its own port, the "
+                               "client sending to them in turn (a load balancer's round robin; default 1)")
     personas = parser.add_argument_group("personas")
     personas.add_argument("--persona-customers", type=int, default=100_000,
                           help="customers the personas are evaluated over (default 100000)")
@@ -202,7 +205,8 @@ async def _bench(arguments: argparse.Namespace) -> dict[str, Any]:
 
             document["products"] = await run_products(arguments.backends.split(","), redis_url, run_dir,
                                                       arguments.quote_rate, arguments.quote_seconds,
-                                                      profile_dir=arguments.profile_server)
+                                                      profile_dir=arguments.profile_server,
+                                                      processes=arguments.quote_servers)
         if "personas" in suites and "postgresql" in arguments.backends.split(","):
             from tests.bench.personas import run_personas
 

@@ -116,21 +116,29 @@ async def _seed(address: str, tenant: str, customers: int) -> None:
             await add_customer(service, f"q{index:05d}", "6000" if kind == 0 else "4000", age=50 if kind == 2 else 35)
 
 
-async def _cpu_seconds(server: ServerProcess, postgres: PostgresServer | None,
+async def _cpu_seconds(servers: list[ServerProcess], postgres: PostgresServer | None,
                        database: BenchDatabase) -> dict[str, float]:
     """Cumulative CPU seconds: the server, PostgreSQL's backends for the bench's database, the machine (all
     cores, everyone's work). The client reads its own with time.process_time()."""
     backends = cpu_seconds_by_pid(await postgres.backend_pids(database)) if postgres is not None else {}
-    return {"server": server.cpu_seconds(), "machine": machine_busy_seconds(),
+    return {"server": sum(server.cpu_seconds() for server in servers), "machine": machine_busy_seconds(),
             **{f"postgresql:{pid}": seconds for pid, seconds in backends.items()}}
 
 
-def _server_stalls(log_path: Path, window: tuple[float, float]) -> dict[str, Any]:
-    """The server's own event-loop stalls of 100 ms or more while the load ran (server/loop_watch.py logs
-    them at WARNING, the level the bench runs it at)."""
+def _nth(number: int, processes: int) -> str:
+    return f"-{number + 1}" if processes > 1 else ""
+
+
+def _server_stalls(log_paths: list[Path], window: tuple[float, float]) -> dict[str, Any]:
+    """The server processes' own event-loop stalls of 100 ms or more while the load ran
+    (server/loop_watch.py logs them at WARNING, the level the bench runs them at)."""
     stalls = []
-    with contextlib.suppress(OSError):
-        for line in log_path.read_text(errors="replace").splitlines():
+    for log_path in log_paths:
+        try:
+            lines = log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
             if "event_loop_stalled" in line:
                 with contextlib.suppress(ValueError, KeyError):
                     stall = json.loads(line)
@@ -152,12 +160,15 @@ def _cores(before: dict[str, float], after: dict[str, float], client: float, ela
             "postgresql": database / elapsed, "other": max(0.0, machine - server - client - database) / elapsed}
 
 
-async def _load(address: str, token: str, rate: int, seconds: int, customers: int,
+async def _load(addresses: list[str], token: str, rate: int, seconds: int, customers: int,
                 cpu_seconds: Callable[[], Awaitable[dict[str, float]]]) -> dict[str, Any]:
+    """One channel to each server process; request i goes to server i mod N (a load balancer's round
+    robin, done by the client)."""
     requests = [quote_request(c, a) for c, a in _requests(customers)]
-    async with connect(address, token) as stubs:
-        for index in range(WARM_UP):  # connections, caches and the server's first statements
-            await stubs.products.QuoteProduct(requests[index % len(requests)])
+    async with contextlib.AsyncExitStack() as channels:
+        each = [await channels.enter_async_context(connect(address, token)) for address in addresses]
+        for index in range(WARM_UP * len(each)):  # connections, caches and each server's first statements
+            await each[index % len(each)].products.QuoteProduct(requests[index % len(requests)])
         # Everything imported and seeded so far out of the collector's sight, collections rarer: see the
         # module's docstring. Undone after the run for the suites that follow in this process.
         thresholds = gc.get_threshold()
@@ -172,7 +183,7 @@ async def _load(address: str, token: str, rate: int, seconds: int, customers: in
 
         async def one(due: float, index: int) -> None:
             try:
-                await stubs.products.QuoteProduct(requests[index % len(requests)], timeout=30)
+                await each[index % len(each)].products.QuoteProduct(requests[index % len(requests)], timeout=30)
                 latency = time.perf_counter() - due
                 latencies.append(latency)
                 if latency * 1000 > GOAL_P99_MS:
@@ -218,10 +229,12 @@ async def _load(address: str, token: str, rate: int, seconds: int, customers: in
 
 async def run_products(backends: list[str], redis_url: str, run_dir: Path, rate: int = RATE,
                        seconds: int = SECONDS, customers: int = CUSTOMERS,
-                       profile_dir: Path | None = None) -> dict[str, Any]:
+                       profile_dir: Path | None = None, processes: int = 1) -> dict[str, Any]:
+    """`processes`: `python -m server` processes on the one database, each on its own port, the client
+    sending to them in turn over one channel each (what a load balancer in front of them would do)."""
     print(f"\nEngage products bench: QuoteProduct at {rate} requests/s for {seconds} s, open loop, "
-          f"{customers} customers; `python -m server` and this client as separate processes; goal p99 <= "
-          f"{GOAL_P99_MS:.0f} ms")
+          f"{customers} customers; {processes} `python -m server` process{'es' if processes > 1 else ''} and "
+          f"this client as separate processes; goal p99 <= {GOAL_P99_MS:.0f} ms")
     results: dict[str, Any] = {}
     for backend in backends:
         postgres = PostgresServer() if backend == "postgresql" else None
@@ -238,24 +251,29 @@ async def run_products(backends: list[str], redis_url: str, run_dir: Path, rate:
                 tenant = (await services.tenants.create("bench-products")).tenant_id
             finally:
                 await services.close()
-            profile = profile_dir / f"server-products-{backend}.prof" if profile_dir else None
-            server = ServerProcess(database_url=database.url, redis_url=redis_url, jwt_secret=JWT_SECRET,
-                                   queue_name=f"engage:bench:{uuid.uuid4().hex[:12]}",
-                                   log_path=run_dir / f"server-products-{backend}.log",
-                                   profile_path=profile)
-            await server.start()
+            queue_name = f"engage:bench:{uuid.uuid4().hex[:12]}"
+            names = [f"server-products-{backend}{_nth(number, processes)}" for number in range(processes)]
+            servers = [ServerProcess(database_url=database.url, redis_url=redis_url, jwt_secret=JWT_SECRET,
+                                     queue_name=queue_name, log_path=run_dir / f"{name}.log",
+                                     profile_path=profile_dir / f"{name}.prof" if profile_dir else None)
+                       for name in names]
             try:
-                await _seed(server.address, tenant, customers)
+                for server in servers:
+                    await server.start()
+                await _seed(servers[0].address, tenant, customers)
                 token = mint_token(Settings(jwt_secret=JWT_SECRET), tenant=tenant, role=Role.SERVICE,
                                    subject="bench", ttl=dt.timedelta(hours=1))
-                cpu_before = server.cpu_seconds()
-                figures = await _load(server.address, token, rate, seconds, customers,
-                                      functools.partial(_cpu_seconds, server, postgres, database))
+                cpu_before = sum(server.cpu_seconds() for server in servers)
+                figures = await _load([server.address for server in servers], token, rate, seconds, customers,
+                                      functools.partial(_cpu_seconds, servers, postgres, database))
                 figures["server_cpu_ms_per_quote"] = round(
-                    (server.cpu_seconds() - cpu_before) * 1000 / max(figures["answered"], 1), 3)
+                    (sum(server.cpu_seconds() for server in servers) - cpu_before) * 1000
+                    / max(figures["answered"], 1), 3)
             finally:
-                await server.stop()
-            figures.update(_server_stalls(server.log_path, figures.pop("window")))
+                for server in servers:
+                    await server.stop()
+            figures.update(_server_stalls([server.log_path for server in servers], figures.pop("window")))
+            figures["server_processes"] = processes
         finally:
             if postgres is not None:
                 await postgres.drop(database)
@@ -275,5 +293,6 @@ async def run_products(backends: list[str], redis_url: str, run_dir: Path, rate:
               f"{figures['server_loop_stalls_over_100ms']} (longest {figures['server_longest_loop_stall_ms']} ms); "
               f"goal "
               f"{'met' if figures['goal_met'] else 'NOT met'}")
-    return {"parameters": {"rate": rate, "seconds": seconds, "customers": customers, "goal_p99_ms": GOAL_P99_MS},
+    return {"parameters": {"rate": rate, "seconds": seconds, "customers": customers, "goal_p99_ms": GOAL_P99_MS,
+                           "server_processes": processes},
             "results": results}
