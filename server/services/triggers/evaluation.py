@@ -45,6 +45,7 @@ log = structlog.get_logger(__name__)
 
 DEPOSIT_CONTAINER = "BANK"
 RECHECK_CHUNK = 500  # accounts per unit of work of the daily re-check
+EVALUATED_UNDER_LOCKS = 100  # postings: a batch up to this many is evaluated once, under its accounts' locks
 NO_FACTS = CustomerFacts()
 
 
@@ -150,6 +151,12 @@ class TriggerEvaluationService:
         # Evaluated first without the locks, then again under them only for the customers whose series,
         # states or last firings another batch changed meanwhile: a batch holds its locks for its reads
         # and writes, not for the evaluation (docs/triggers.md#when-rules-are-evaluated).
+        # A small batch (the banner's path: docs/triggers.md#latency) is quick to evaluate: it takes the
+        # locks first and reads once.
+        if len(postings) <= EVALUATED_UNDER_LOCKS:
+            await uow.trigger_runtime.lock_accounts(by_account.keys())
+            reads = await self._posted_reads(uow, rules, by_account.keys(), customers, since)
+            return await self._write(uow, self._posted_batch(now, rules, who, stored, by_account, reads))
         first = await self._posted_reads(uow, rules, by_account.keys(), customers, since)
         batch = self._posted_batch(now, rules, who, stored, by_account, first)
         await uow.trigger_runtime.lock_accounts(by_account.keys())
