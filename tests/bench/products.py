@@ -175,40 +175,42 @@ async def _load(addresses: list[str], token: str, rate: int, seconds: int, custo
         tune_garbage_collector()
         pauses = _ClientPauses()
         pauses.start()
-        cpu_before = time.process_time()
-        cpu_others_before = await cpu_seconds()
-        latencies: list[float] = []
-        late_at: list[float] = []  # due instants (from the start) of the requests answered past the goal
-        failures: dict[str, int] = {}
+        try:
+            cpu_before = time.process_time()
+            cpu_others_before = await cpu_seconds()
+            latencies: list[float] = []
+            late_at: list[float] = []  # due instants (from the start) of the requests answered past the goal
+            failures: dict[str, int] = {}
 
-        async def one(due: float, index: int) -> None:
-            try:
-                await each[index % len(each)].products.QuoteProduct(requests[index % len(requests)], timeout=30)
-                latency = time.perf_counter() - due
-                latencies.append(latency)
-                if latency * 1000 > GOAL_P99_MS:
-                    late_at.append(due - start)
-            except grpc.aio.AioRpcError as error:
-                failures[error.code().name] = failures.get(error.code().name, 0) + 1
+            async def one(due: float, index: int) -> None:
+                try:
+                    await each[index % len(each)].products.QuoteProduct(requests[index % len(requests)], timeout=30)
+                    latency = time.perf_counter() - due
+                    latencies.append(latency)
+                    if latency * 1000 > GOAL_P99_MS:
+                        late_at.append(due - start)
+                except grpc.aio.AioRpcError as error:
+                    failures[error.code().name] = failures.get(error.code().name, 0) + 1
 
-        total = rate * seconds
-        window_start = time.time()
-        start = time.perf_counter() + 0.1
-        tasks = []
-        for index in range(total):
-            due = start + index / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(due, index)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-        client_cpu = time.process_time() - cpu_before
-        window = (window_start, time.time())
-        cores = _cores(cpu_others_before, await cpu_seconds(), client_cpu, elapsed)
-        await pauses.stop()
-        gc.unfreeze()
-        gc.set_threshold(*thresholds)
+            total = rate * seconds
+            window_start = time.time()
+            start = time.perf_counter() + 0.1
+            tasks = []
+            for index in range(total):
+                due = start + index / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(due, index)))
+            await asyncio.gather(*tasks)
+            elapsed = time.perf_counter() - start
+            client_cpu = time.process_time() - cpu_before
+            window = (window_start, time.time())
+            cores = _cores(cpu_others_before, await cpu_seconds(), client_cpu, elapsed)
+        finally:
+            await pauses.stop()
+            gc.unfreeze()
+            gc.set_threshold(*thresholds)
     ordered = sorted(latencies)
     ms = [value * 1000 for value in ordered]
     return {"requests": total, "answered": len(ordered), "failures": failures, "seconds": round(elapsed, 2),
