@@ -25,15 +25,6 @@ from tests.support.yes_bank import add_customer, set_up_yes_bank
 # Also on SQLite: this path goes through SQLite's own store code (tests/conftest.py).
 pytestmark = pytest.mark.sqlite_too
 
-
-@pytest.fixture(autouse=True, params=["under_locks", "before_locks"])
-def evaluation_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test twice: batches this small are evaluated once under their accounts' locks; a bulk batch
-    is evaluated before them and again for what changed (server.services.triggers.evaluation)."""
-    if request.param == "before_locks":
-        monkeypatch.setattr("server.services.triggers.evaluation.EVALUATED_UNDER_LOCKS", 0)
-    return str(request.param)
-
 WEEK = duration_pb2.Duration(seconds=7 * 86_400)
 NO_COOLDOWN = duration_pb2.Duration(seconds=0)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -45,7 +45,6 @@ log = structlog.get_logger(__name__)
 
 DEPOSIT_CONTAINER = "BANK"
 RECHECK_CHUNK = 500  # accounts per unit of work of the daily re-check
-EVALUATED_UNDER_LOCKS = 100  # postings: a batch up to this many is evaluated once, under its accounts' locks
 NO_FACTS = CustomerFacts()
 
 
@@ -144,44 +143,11 @@ class TriggerEvaluationService:
         # What the account locks do not guard (other handlers change it without them) is read before they
         # are taken: the locks are held to the commit, and batches that share an account wait on them.
         stored = await uow.trigger_runtime.accounts(by_account.keys())
-        customers = {ps[0].customer_id for ps in by_account.values()}
-        who = await self._who(uow, rules, definitions, customers)
+        who = await self._who(uow, rules, definitions, {ps[0].customer_id for ps in by_account.values()})
+        await uow.trigger_runtime.lock_accounts(by_account.keys())
         since = min(p.booking_date for p in postings) - dt.timedelta(days=max((r.history_days for r in rules),
                                                                               default=1))
-        # Evaluated first without the locks, then again under them only for the customers whose series,
-        # states or last firings another batch changed meanwhile: a batch holds its locks for its reads
-        # and writes, not for the evaluation (docs/triggers.md#when-rules-are-evaluated).
-        # A small batch (the banner's path: docs/triggers.md#latency) is quick to evaluate: it takes the
-        # locks first and reads once.
-        if len(postings) <= EVALUATED_UNDER_LOCKS:
-            await uow.trigger_runtime.lock_accounts(by_account.keys())
-            reads = await self._posted_reads(uow, rules, by_account.keys(), customers, since)
-            return await self._write(uow, self._posted_batch(now, rules, who, stored, by_account, reads))
-        first = await self._posted_reads(uow, rules, by_account.keys(), customers, since)
-        batch = self._posted_batch(now, rules, who, stored, by_account, first)
-        await uow.trigger_runtime.lock_accounts(by_account.keys())
-        again = await self._posted_reads(uow, rules, by_account.keys(), customers, since)
-        changed = _changed_customers(by_account, first, again)
-        if changed:
-            redone = {a: ps for a, ps in by_account.items() if ps[0].customer_id in changed}
-            batch = _merged(batch, self._posted_batch(now, rules, who, stored, redone, again), redone, changed)
-        return await self._write(uow, batch)
-
-    @staticmethod
-    async def _posted_reads(uow: UnitOfWork, rules: list[LiveRule], accounts: Collection[str], customers: set[str],
-                            since: dt.date) -> _Reads:
-        """What an evaluation of postings reads that another batch of these accounts may change."""
-        days = await uow.trigger_runtime.days(accounts, since)
-        states = await uow.trigger_runtime.states(
-            [live.key for live in rules if live.kind is ConditionKind.STATE], accounts)
-        last_fired = await uow.trigger_runtime.last_fired([live.rule.rule_id for live in rules], customers)
-        return _Reads(days, states, last_fired)
-
-    @staticmethod
-    def _posted_batch(now: dt.datetime, rules: list[LiveRule],
-                      who: tuple[dict[str, set[str] | None], dict[str, CustomerFacts]],
-                      stored: dict[str, StoredAccount], by_account: dict[str, list[Posting]], reads: _Reads) -> _Batch:
-        """The postings applied to their accounts' series in order and every rule evaluated at each."""
+        stored_days = await uow.trigger_runtime.days(by_account.keys(), since)
         snapshots = {}
         for account_id, account_postings in by_account.items():
             first = account_postings[0]
@@ -190,8 +156,8 @@ class TriggerEvaluationService:
             # The hold between current and available balance, as stored now, is taken to hold throughout.
             available = opening if account is None else opening + (account.available_balance - account.balance)
             snapshots[account_id] = AccountSnapshot(account_id, first.customer_id, first.currency, opening,
-                                                    available, tuple(reads.days.get(account_id, ())))
-        batch = _Batch(now, rules, snapshots, who[0], who[1], set(reads.states), dict(reads.last_fired))
+                                                    available, tuple(stored_days.get(account_id, ())))
+        batch = await self._batch(uow, now, rules, snapshots, who)
         for account_id, account_postings in by_account.items():
             snapshot = snapshots[account_id]
             for posting in account_postings:
@@ -199,7 +165,7 @@ class TriggerEvaluationService:
                 snapshot, row = apply_posting(snapshot, posting)
                 batch.changed_days[(account_id, row.day)] = row
                 batch.evaluate(snapshot, row.day, posting, before)
-        return batch
+        return await self._write(uow, batch)
 
     async def on_balances_recorded(self, uow: UnitOfWork, tenant_id: str, event: BalancesRecorded
                                    ) -> AfterCommit | None:
@@ -335,54 +301,6 @@ class TriggerEvaluationService:
         log.info("trigger_rules_fired", tenant=uow.tenant_id, firings=len(new),
                  rules=len({live.rule.rule_id for live, _ in new}))
         return await self._actions.perform(uow, new, batch.postings)
-
-
-@dataclass(frozen=True)
-class _Reads:
-    days: dict[str, list[AccountDay]]
-    states: set[StateKey]
-    last_fired: dict[tuple[str, str], dt.datetime]
-
-
-def _changed_customers(by_account: dict[str, list[Posting]], first: _Reads, again: _Reads) -> set[str]:
-    """The customers any of whose accounts' day rows or states, or whose last firings, differ between the
-    two reads: their evaluation is redone (a customer's accounts together, as the cool-down is theirs)."""
-    def states_by_account(reads: _Reads) -> dict[str, set[StateKey]]:
-        grouped: dict[str, set[StateKey]] = defaultdict(set)
-        for key in reads.states:
-            grouped[key[2]].add(key)
-        return grouped
-
-    def fired_by_customer(reads: _Reads) -> dict[str, set[tuple[str, dt.datetime]]]:
-        grouped: dict[str, set[tuple[str, dt.datetime]]] = defaultdict(set)
-        for (rule_id, customer), at in reads.last_fired.items():
-            grouped[customer].add((rule_id, at))
-        return grouped
-
-    states_first, states_again = states_by_account(first), states_by_account(again)
-    fired_first, fired_again = fired_by_customer(first), fired_by_customer(again)
-    changed = set()
-    for account_id, postings in by_account.items():
-        customer = postings[0].customer_id
-        if (first.days.get(account_id, []) != again.days.get(account_id, [])
-                or states_first.get(account_id, set()) != states_again.get(account_id, set())
-                or fired_first.get(customer, set()) != fired_again.get(customer, set())):
-            changed.add(customer)
-    return changed
-
-
-def _merged(batch: _Batch, redone: _Batch, accounts: dict[str, list[Posting]], customers: set[str]) -> _Batch:
-    """`batch` with everything of these accounts and customers taken from `redone` instead."""
-    merged = _Batch(batch.now, batch.rules, batch.snapshots, batch.audiences, batch.facts,
-                    {key for key in batch.states if key[2] not in accounts}
-                    | {key for key in redone.states if key[2] in accounts}, batch.last_fired)
-    merged.changed_days = {key: row for key, row in batch.changed_days.items() if key[0] not in accounts}
-    merged.changed_days.update(redone.changed_days)
-    merged.became_true = [key for key in batch.became_true if key[2] not in accounts] + redone.became_true
-    merged.became_false = [key for key in batch.became_false if key[2] not in accounts] + redone.became_false
-    merged.firings = [(live, f) for live, f in batch.firings if f.customer_id not in customers] + redone.firings
-    merged.postings = {**batch.postings, **redone.postings}
-    return merged
 
 
 def _customers(snapshots: dict[str, AccountSnapshot]) -> set[str]:
