@@ -109,6 +109,17 @@ FROM (SELECT * FROM w WHERE w.achieved OR w.watched) AS r
 LEFT JOIN goal_enrolments e ON e.tenant_id = $1 AND e.customer_id = r.customer_id
 ORDER BY r.account_id, r.priority, r.created_at, r.goal_id
 """
+# The settle counter of target accounts (goal_account_settles; PostgreSQL only, see settle_epochs).
+_SETTLE_EPOCHS = ("SELECT account_id, epoch FROM goal_account_settles "
+                  "WHERE tenant_id = $1 AND account_id = ANY($2::text[])")
+# Under the hold: counts a settle of each account not settled twice since its epoch was `seen` ($3) and
+# returns those accounts (the others are left alone). A missing row was seen as 0 and becomes 1.
+_CLAIM_SETTLES = """
+INSERT INTO goal_account_settles AS s (tenant_id, account_id, epoch)
+SELECT $1, x.account_id, x.seen + 1 FROM unnest($2::text[], $3::bigint[]) AS x(account_id, seen)
+ON CONFLICT (tenant_id, account_id) DO UPDATE SET epoch = s.epoch + 1 WHERE s.epoch < excluded.epoch + 1
+RETURNING account_id
+"""
 _SAVE_MILESTONES = """
 UPDATE goals AS g SET milestones = u.milestones::json, updated_at = $2
 FROM unnest($3::text[], $4::text[]) AS u(goal_id, milestones)
@@ -273,6 +284,32 @@ class GoalCashFlowsRepository(TenantRepository):
                           for goal_id, amount in moves.items()]
         await self._insert_cash_flows(flows, {h.goal.goal_id: h.goal for goals in held.values() for h in goals}, now)
         return {account_id: {h.goal.customer_id for h in goals} for account_id, goals in held.items()}
+
+    async def settle_epochs(self, account_ids: Collection[str]) -> dict[str, int]:
+        """account id -> how many times it was settled, as committed (missing: never). PostgreSQL only;
+        SQLite (one writer, nothing skipped) gets {}. Read it after the event's postings were committed
+        and before the hold, and hand it to claim_settles under the hold."""
+        connection = await self.session.connection()
+        if not account_ids or connection.dialect.name != "postgresql":
+            return {}
+        rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(
+            _SETTLE_EPOCHS, (self.tenant_id, sorted(account_ids)))
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def claim_settles(self, account_ids: Collection[str], seen: Mapping[str, int]) -> set[str]:
+        """Under the hold (GoalsRepository.hold_accounts): the accounts this transaction must still settle,
+        their settle counted (committed with the settle). An account settled twice since `seen` (the
+        epochs settle_epochs read after the postings' commit) is skipped: the first of those settles may
+        have read its balance before the postings were committed, but it committed after `seen` was read,
+        and the second took the hold after that commit, so it read a balance with the postings in and
+        handed back what it moved. Settles of one account are serialised by the hold. SQLite: all."""
+        connection = await self.session.connection()
+        if not account_ids or connection.dialect.name != "postgresql":
+            return set(account_ids)
+        ordered = sorted(account_ids)
+        rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(_CLAIM_SETTLES, (
+            self.tenant_id, ordered, [seen.get(account_id, 0) for account_id in ordered]))
+        return {row[0] for row in rows}
 
     async def settle_accounts(self, account_ids: Collection[str], now: dt.datetime,
                               policy: MilestonePolicy | None) -> Settlement:
