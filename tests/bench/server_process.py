@@ -7,10 +7,12 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 from grpc_health.v1 import health_pb2
@@ -21,6 +23,20 @@ from tests.support.ports import free_port
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
+PORT_ATTEMPTS = 5
+
+
+class _PortTaken(Exception):
+    """The server exited, and another process holds the port it was given."""
+
+
+def _taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 def _high_water_mark(pid: int) -> int | None:
@@ -61,6 +77,20 @@ class ServerProcess:
         return [sys.executable, "-m", "cProfile", "-o", str(self.profile_path), "-m", "server"]
 
     async def start(self) -> None:
+        """Starts the server and waits until it answers SERVING. The port is free when picked, but another
+        process may bind it first (every bench process on the machine picks from the same range, from its
+        start): the server then fails to bind and exits while the other answers on the port. So SERVING
+        counts only once this process listens on the port itself, and a port taken meanwhile is replaced."""
+        for _ in range(PORT_ATTEMPTS):
+            await self._spawn()
+            try:
+                await self._wait_serving()
+                return
+            except _PortTaken:
+                self.port = free_port()
+        raise RuntimeError(f"the server found no free port in {PORT_ATTEMPTS} attempts: {self._log_tail()}")
+
+    async def _spawn(self) -> None:
         environment = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
                        "ENGAGE_GRPC_PORT": str(self.port), "ENGAGE_JWT_SECRET": self.jwt_secret,
                        "ENGAGE_LOG_LEVEL": "WARNING", "ENGAGE_QUEUE_NAME": self.queue_name,
@@ -73,21 +103,34 @@ class ServerProcess:
         with self.log_path.open("wb") as log:
             self._process = await asyncio.create_subprocess_exec(
                 *self._command(), cwd=REPO_ROOT, env=environment, stdout=log, stderr=asyncio.subprocess.STDOUT)
-        await self._wait_serving()
+
+    def _listening(self) -> bool:
+        """Whether this server process (not another on the machine) listens on its port."""
+        with contextlib.suppress(psutil.Error):
+            return any(connection.status == psutil.CONN_LISTEN and connection.laddr.port == self.port
+                       for connection in psutil.Process(self.pid).net_connections(kind="tcp"))
+        return False
 
     async def _wait_serving(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         async with connect(self.address) as stubs:
             while time.monotonic() < deadline:
                 if self._process is not None and self._process.returncode is not None:
+                    if _taken(self.port):
+                        raise _PortTaken(self.port)
                     raise RuntimeError(f"the server exited with {self._process.returncode}: {self._log_tail()}")
-                with contextlib.suppress(Exception):
-                    answer = await stubs.health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                    if answer.status == health_pb2.HealthCheckResponse.SERVING:
-                        return
+                if self._listening() and await self._answers(stubs):
+                    return
                 await asyncio.sleep(0.2)
         await self.stop()
         raise RuntimeError(f"the server was not SERVING within {START_TIMEOUT_SECONDS:.0f}s: {self._log_tail()}")
+
+    @staticmethod
+    async def _answers(stubs: Any) -> bool:
+        with contextlib.suppress(Exception):
+            answer = await stubs.health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+            return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+        return False
 
     def _log_tail(self, lines: int = 20) -> str:
         with contextlib.suppress(OSError):
