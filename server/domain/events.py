@@ -100,6 +100,7 @@ class AccountChange:
     customer_id: str
     created: bool  # new to Engage, or an update of a known account
     changed_fields: tuple[str, ...] = ()  # the fields whose stored value changed (all for a new one)
+    former_customer_id: str | None = None  # the owner before, when the upsert gave the account to another
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +238,8 @@ def account_change(before: Account | None, incoming: Account) -> AccountChange |
                     if value != stored]
     if not changed:
         return None
-    return AccountChange(incoming.account_id, incoming.customer_id, False, tuple(changed))
+    former = before.customer_id if before.customer_id != incoming.customer_id else None
+    return AccountChange(incoming.account_id, incoming.customer_id, False, tuple(changed), former)
 
 
 def unbooked_posting(txn: IncomingTransaction, holder: AccountHolder, current_balance: int) -> Posting:

@@ -154,9 +154,10 @@ class DerivedAttributesService:
     async def on_accounts_changed(self, uow: UnitOfWork, tenant_id: str, event: AccountsChanged
                                   ) -> AfterCommit | None:
         """Bus handler (derived_attributes_accounts): the owners of new accounts and of accounts whose
-        owner, opening date or kind changed (a former owner is caught by the daily refresh)."""
-        await self._refresh_today(uow, tenant_id, {a.customer_id for a in event.accounts
-                                                   if a.created or _ACCOUNT_FIELDS & set(a.changed_fields)})
+        owner, opening date or kind changed, and the former owners of accounts given to another."""
+        owners = {a.customer_id for a in event.accounts if a.created or _ACCOUNT_FIELDS & set(a.changed_fields)}
+        former = {a.former_customer_id for a in event.accounts if a.former_customer_id is not None}
+        await self._refresh_today(uow, tenant_id, owners | former)
         return None
 
     async def on_customer_attributes_changed(self, uow: UnitOfWork, tenant_id: str, event: CustomerAttributesChanged

@@ -95,7 +95,9 @@ def encode(event: DomainEvent) -> tuple[str, Payload]:
                                      "balance": _money(b.balance)} for b in event.balances]}
         case AccountsChanged():
             payload = {"accounts": [{"account_id": a.account_id, "customer_id": a.customer_id, "created": a.created,
-                                     "changed_fields": list(a.changed_fields)} for a in event.accounts]}
+                                     "changed_fields": list(a.changed_fields),
+                                     **({"former_customer_id": a.former_customer_id} if a.former_customer_id else {})}
+                                    for a in event.accounts]}
         case CustomerAttributesChanged():
             payload = {"changes": [{"customer_id": c.customer_id, "old": dict(c.old), "new": dict(c.new)}
                                    for c in event.changes]}
@@ -142,7 +144,8 @@ _DECODERS: dict[str, Callable[[Payload], DomainEvent]] = {
         RecordedBalance(b["account_id"], dt.date.fromisoformat(b["date"]), _from_money(b["balance"]))
         for b in p["balances"])),
     kind_of(AccountsChanged): lambda p: AccountsChanged(tuple(
-        AccountChange(a["account_id"], a["customer_id"], bool(a["created"]), tuple(a["changed_fields"]))
+        AccountChange(a["account_id"], a["customer_id"], bool(a["created"]), tuple(a["changed_fields"]),
+                      a.get("former_customer_id"))  # absent in events written before it was kept
         for a in p["accounts"])),
     kind_of(CustomerAttributesChanged): lambda p: CustomerAttributesChanged(tuple(
         AttributeChange(c["customer_id"], dict(c["old"]), dict(c["new"])) for c in p["changes"])),

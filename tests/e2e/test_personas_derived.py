@@ -112,3 +112,18 @@ async def test_derived_attributes_follow_ingestion_and_time(server, services, se
         "overdrafts_90d": 90}
     assert (await _attributes(service_stubs, "c3"))["age"] == 30
     assert await _memberships(server, services, tenant, service_stubs) == ([], [], [])
+
+
+async def test_an_account_given_to_another_customer_leaves_its_former_owner_at_once(server, settings, service_stubs):
+    await _ingest(service_stubs)
+    await run_worker_until_idle(settings)
+    assert await _attributes(service_stubs, "c2") == {"months_as_customer": 3, "avg_monthly_salary": "0"}
+    assert await _attributes(service_stubs, "c3") == {"age": 29}
+
+    # c2's only account goes to c3: both owners' values follow through the bus, not at the next daily
+    # refresh (the event names the former owner).
+    await service_stubs.ingest.UpsertAccount(ipb.UpsertAccountRequest(account=account(
+        "a2", "c3", open_date=date_message(add_months(TODAY, -3)))))
+    await run_worker_until_idle(settings)
+    assert await _attributes(service_stubs, "c2") == {}
+    assert await _attributes(service_stubs, "c3") == {"age": 29, "months_as_customer": 3, "avg_monthly_salary": "0"}

@@ -57,6 +57,7 @@ def test_every_other_kind_survives_the_outbox():
     events = [
         BalancesRecorded((RecordedBalance("a1", dt.date(2024, 2, 29), Money(Decimal("10.50"), "EUR")),)),
         AccountsChanged((AccountChange("a1", "c1", True, ("account_name", "currency")),)),
+        AccountsChanged((AccountChange("a1", "c2", False, ("customer_id",), former_customer_id="c1"),)),
         CustomerAttributesChanged((AttributeChange("c1", {"city": ""}, {"city": "Brno"}),)),
         HoldingsChanged((HoldingChange("h1", "c1", None, False),)),
         FeedItemsCreated((CreatedFeedItem("f1", "c1", "LARGE_DEPOSIT", "txn:t1"),)),
