@@ -15,6 +15,7 @@ from server.domain.events import (
     AuthorizationsRecorded,
     BalancesRecorded,
     CustomerAttributesChanged,
+    DerivedAttributesRefreshRequested,
     FeedItemsCreated,
     HoldingsChanged,
     PersonaEvaluationRequested,
@@ -173,6 +174,9 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
         PersonaMembershipChanged: [],
         PersonaEvaluationRequested: [
             EventHandler("persona_full_evaluation", personas.on_persona_evaluation_requested),
+        ],
+        DerivedAttributesRefreshRequested: [
+            EventHandler("derived_attributes_refresh", derived_attributes.on_refresh_requested),
         ],
         ScheduledPaymentsChanged: [
             EventHandler("payment_notices", payment_alerts.on_scheduled_payments_changed),

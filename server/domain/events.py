@@ -175,6 +175,16 @@ class PersonaEvaluationRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class DerivedAttributesRefreshRequested:
+    """Time alone moved the built-in derived attributes: the tenant's customers after `after` (in id order;
+    None: from the first) are to be refreshed as of `as_of`, a chunk per event, each chunk's handler
+    requesting the next (docs/personas.md#built-in-attributes)."""
+
+    as_of: dt.date
+    after: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduledPaymentChange:
     payment_id: str
     account_id: str
@@ -193,12 +203,12 @@ class ScheduledPaymentsChanged:
 
 DomainEvent = (TransactionsPosted | BalancesRecorded | AccountsChanged | CustomerAttributesChanged
                | HoldingsChanged | FeedItemsCreated | PersonaMembershipChanged | PersonaEvaluationRequested
-               | AuthorizationsRecorded | ScheduledPaymentsChanged)
+               | AuthorizationsRecorded | ScheduledPaymentsChanged | DerivedAttributesRefreshRequested)
 
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     TransactionsPosted, BalancesRecorded, AccountsChanged, CustomerAttributesChanged, HoldingsChanged,
     FeedItemsCreated, PersonaMembershipChanged, PersonaEvaluationRequested, AuthorizationsRecorded,
-    ScheduledPaymentsChanged)
+    ScheduledPaymentsChanged, DerivedAttributesRefreshRequested)
 
 
 def kind_of(event_type: type[DomainEvent]) -> str:

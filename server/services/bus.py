@@ -31,6 +31,7 @@ from server.domain.events import (
     AuthorizationsRecorded,
     BalancesRecorded,
     CustomerAttributesChanged,
+    DerivedAttributesRefreshRequested,
     DomainEvent,
     FeedItemsCreated,
     HoldingsChanged,
@@ -120,7 +121,7 @@ def size_of(event: DomainEvent) -> int:
             return len(event.items)
         case PersonaMembershipChanged():
             return len(event.changes)
-        case PersonaEvaluationRequested():
+        case PersonaEvaluationRequested() | DerivedAttributesRefreshRequested():
             return 1
         case AuthorizationsRecorded():
             return len(event.postings)

@@ -21,6 +21,7 @@ from server.domain.events import (
     AttributeChange,
     BalancesRecorded,
     CustomerAttributesChanged,
+    DerivedAttributesRefreshRequested,
     TransactionsPosted,
 )
 from server.domain.goals.funding import is_salary_credit
@@ -171,30 +172,60 @@ class DerivedAttributesService:
     # -- the daily refresh: time moves the values ------------------------------------------------
 
     async def refresh_new_days(self) -> int:
-        """The hourly cron: the tenants whose day began within the hour (in their own time zone) refreshed
-        as of that day, so each tenant's customers once a day. Returns how many customers' values changed."""
+        """The hourly cron: the tenants whose day began within the hour (in their own time zone) get their
+        refresh as of that day requested, so each tenant's customers once a day. Returns how many tenants."""
         async with UnitOfWork(self._database) as uow:
             tenants = days_begun(await uow.tenants.list(), self._clock())
-        return sum([await self.refresh_tenant(tenant_id) for tenant_id in tenants])
+        for tenant_id in tenants:
+            await self.request_refresh(tenant_id)
+        return len(tenants)
 
-    async def refresh_all(self, as_of: dt.date | None = None) -> int:
-        """Every enabled tenant's customers, as of today in the tenant's time zone (`as_of` instead when
-        given), a chunk per transaction. Returns how many customers' values changed."""
+    async def request_all(self, as_of: dt.date | None = None) -> int:
+        """Every enabled tenant's refresh requested, as of today in the tenant's time zone (`as_of` instead
+        when given). Returns how many tenants."""
         async with UnitOfWork(self._database) as uow:
             tenants = [t.tenant_id for t in await uow.tenants.list() if not t.disabled]
-        return sum([await self.refresh_tenant(tenant_id, as_of) for tenant_id in tenants])
+        for tenant_id in tenants:
+            await self.request_refresh(tenant_id, as_of)
+        return len(tenants)
 
-    async def refresh_tenant(self, tenant_id: str, as_of: dt.date | None = None) -> int:
-        changed, after = 0, None
+    async def request_refresh(self, tenant_id: str, as_of: dt.date | None = None) -> None:
+        """The tenant's whole refresh, as of `as_of` (None: today in its time zone), through the bus: a
+        DerivedAttributesRefreshRequested per chunk of customers, each its own job, so a refresh of any
+        size is bounded jobs, each retried alone, and the outbox keeps the place when a worker dies."""
+        async with UnitOfWork(self._database, tenant_id) as uow:
+            day = as_of or await self._today(uow, tenant_id)
+            await uow.domain_events.add(tenant_id, DerivedAttributesRefreshRequested(day), self._clock())
+            await uow.commit()
+        await announce_committed(self._publisher, uow.domain_events.added)
+
+    async def on_refresh_requested(self, uow: UnitOfWork, tenant_id: str, event: DerivedAttributesRefreshRequested
+                                   ) -> AfterCommit | None:
+        """Bus handler (derived_attributes_refresh): the chunk of customers after `event.after`, and the
+        request of the next chunk when this one was full, in the same transaction."""
+        last = await self._refresh_chunk(uow, tenant_id, event.as_of, event.after)
+        if last is not None:
+            await uow.domain_events.add_for_queue(tenant_id, DerivedAttributesRefreshRequested(event.as_of, last),
+                                                  self._clock())
+        return None
+
+    async def refresh_tenant(self, tenant_id: str, as_of: dt.date | None = None) -> None:
+        """The tenant's whole refresh here and now, chunk by chunk, each its own transaction (for callers
+        that need it done on return; the workers go through request_refresh)."""
+        after: str | None = None
         while True:
             async with UnitOfWork(self._database, tenant_id) as uow:
                 day = as_of or await self._today(uow, tenant_id)
-                ids = await DerivedAttributesRepository(uow.session, tenant_id).customer_ids_after(after, CHUNK)
-                if not ids:
-                    break
-                changed += await self.refresh(uow, ids, day)
+                after = await self._refresh_chunk(uow, tenant_id, day, after)
                 await uow.commit()
             await announce_committed(self._publisher, uow.domain_events.added)
-            after = ids[-1]
-        log.info("derived_attributes_refreshed", tenant=tenant_id, changed=changed)
-        return changed
+            if after is None:
+                return
+
+    async def _refresh_chunk(self, uow: UnitOfWork, tenant_id: str, as_of: dt.date, after: str | None) -> str | None:
+        """Refreshes the CHUNK customers after `after`; returns the last of them when more may follow."""
+        ids = await DerivedAttributesRepository(uow.session, tenant_id).customer_ids_after(after, CHUNK)
+        changed = await self.refresh(uow, ids, as_of) if ids else 0
+        log.info("derived_attributes_refreshed", tenant=tenant_id, as_of=as_of.isoformat(), customers=len(ids),
+                 changed=changed)
+        return ids[-1] if len(ids) == CHUNK else None

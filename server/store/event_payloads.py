@@ -20,6 +20,7 @@ from server.domain.events import (
     BalancesRecorded,
     CreatedFeedItem,
     CustomerAttributesChanged,
+    DerivedAttributesRefreshRequested,
     DomainEvent,
     FeedItemsCreated,
     HoldingChange,
@@ -112,6 +113,8 @@ def encode(event: DomainEvent) -> tuple[str, Payload]:
                                    for c in event.changes]}
         case PersonaEvaluationRequested():
             payload = {"persona_id": event.persona_id, "revision": event.revision}
+        case DerivedAttributesRefreshRequested():
+            payload = {"as_of": event.as_of.isoformat(), "after": event.after}
         case ScheduledPaymentsChanged():
             payload = {"changes": [{"payment_id": c.payment_id, "account_id": c.account_id,
                                     "customer_id": c.customer_id, "state": c.state, "amount": _money(c.amount),
@@ -157,6 +160,8 @@ _DECODERS: dict[str, Callable[[Payload], DomainEvent]] = {
     kind_of(PersonaMembershipChanged): lambda p: PersonaMembershipChanged(tuple(
         MembershipChange(c["persona_id"], c["customer_id"], bool(c["member"])) for c in p["changes"])),
     kind_of(PersonaEvaluationRequested): lambda p: PersonaEvaluationRequested(p["persona_id"], int(p["revision"])),
+    kind_of(DerivedAttributesRefreshRequested): lambda p: DerivedAttributesRefreshRequested(
+        dt.date.fromisoformat(p["as_of"]), p["after"]),
     kind_of(ScheduledPaymentsChanged): lambda p: ScheduledPaymentsChanged(tuple(
         ScheduledPaymentChange(c["payment_id"], c["account_id"], c["customer_id"], c["state"],
                                _from_money(c["amount"]), dt.date.fromisoformat(c["scheduled_date"]))

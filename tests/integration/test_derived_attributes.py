@@ -11,12 +11,23 @@ from sqlalchemy import event
 from clients.berka.records import date_message
 from clients.engagectl.money import money
 from engage.ingest.v1 import ingest_service_pb2 as pb
-from server.domain.events import AttributeChange, CustomerAttributesChanged, Money, Posting, TransactionsPosted
+from engage.personas.v1 import personas_service_pb2 as ppb
+from server.domain.events import (
+    AttributeChange,
+    CustomerAttributesChanged,
+    DerivedAttributesRefreshRequested,
+    Money,
+    Posting,
+    TransactionsPosted,
+)
 from server.domain.ingest.model import Direction
+from server.services import derived_attributes as derived_attributes_service
 from server.services.derived_attributes import DerivedAttributesService
 from server.services.events import NoPublisher
+from server.store.event_payloads import decode
 from server.store.repositories.derived_attributes import DerivedAttributesRepository
 from server.store.uow import UnitOfWork
+from tests.integration.test_domain_events import run_worker_until_idle, stored
 from tests.support.builders import account, customer, stream, transaction
 
 AS_OF = dt.date(2024, 3, 31)
@@ -117,3 +128,27 @@ async def test_a_salary_credit_refreshes_the_average_salary_alone(services, tena
     async with UnitOfWork(services.database, tenant) as uow:
         stored = await DerivedAttributesRepository(uow.session, tenant).stored(ids)
     assert stored == {ids[0]: {"avg_monthly_salary": Decimal("333.3333")}, ids[1]: {}}
+
+
+async def test_a_refresh_is_requested_and_runs_a_chunk_per_job_each_requesting_the_next(
+        services, settings, tenant, service_stubs, monkeypatch):
+    ids = await _seed(service_stubs, 5)
+    await run_worker_until_idle(settings)  # the seeding's own events: values as of today
+    monkeypatch.setattr(derived_attributes_service, "CHUNK", 2)
+
+    # What an operator enqueues (the hourly cron requests the same for the tenants whose day began).
+    await services.redis.enqueue_job("refresh_derived_attributes", AS_OF.isoformat(), tenant,
+                                     _queue_name=settings.queue_name)
+    worker = await run_worker_until_idle(settings)
+
+    rows = await stored(services, DerivedAttributesRefreshRequested)
+    assert [decode(r.kind, r.payload) for r in rows] == [
+        DerivedAttributesRefreshRequested(AS_OF), DerivedAttributesRefreshRequested(AS_OF, ids[1]),
+        DerivedAttributesRefreshRequested(AS_OF, ids[3])]
+    assert all(r.processed_at is not None for r in rows)
+    assert worker.jobs_complete >= 1 + len(rows)  # the task, then each chunk in a job of its own
+    for customer_id in ids:  # every chunk refreshed as of the requested day, not today
+        got = await service_stubs.personas.GetCustomerAttributes(ppb.GetCustomerAttributesRequest(
+            name=f"customers/{customer_id}/attributes"))
+        assert got.values["months_as_customer"].int_value == 50  # January 2020 to March 2024
+        assert got.values["avg_monthly_salary"].decimal_value == "333.3333"  # 2,000 of 1 March over 6 months

@@ -17,6 +17,7 @@ from server.domain.events import (
     BalancesRecorded,
     CreatedFeedItem,
     CustomerAttributesChanged,
+    DerivedAttributesRefreshRequested,
     FeedItemsCreated,
     HoldingChange,
     HoldingsChanged,
@@ -64,6 +65,8 @@ def test_every_other_kind_survives_the_outbox():
         PersonaMembershipChanged((MembershipChange("globetrotter", "c1", True),
                                   MembershipChange("globetrotter", "c2", False))),
         PersonaEvaluationRequested("globetrotter", 3),
+        DerivedAttributesRefreshRequested(dt.date(2024, 2, 29)),
+        DerivedAttributesRefreshRequested(dt.date(2024, 2, 29), "c0500"),
     ]
     for event in events:
         assert round_trip(event) == event

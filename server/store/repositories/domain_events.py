@@ -79,6 +79,12 @@ class DomainEventsRepository:
         self.added_events[event_id] = event
         return event_id
 
+    async def add_for_queue(self, tenant_id: str, event: DomainEvent, now: dt.datetime) -> int:
+        """An event that the job whose handler raised it does not handle itself: after the commit it goes to
+        the queue as its own job (a chain of chunks, each its own job, bounded in time and retried alone)."""
+        kind, payload = encode(event)
+        return await self.add_encoded(tenant_id, kind, payload, now)
+
     async def add_encoded(self, tenant_id: str, kind: str, payload: dict[str, Any], now: dt.datetime) -> int:
         # Core, not the ORM's unit of work: one per ingested batch on the hot path.
         event_id = await self.session.scalar(insert(DomainEventRow).values(
