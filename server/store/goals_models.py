@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.store.models import Base
@@ -60,18 +60,6 @@ class GoalRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     achieved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-
-
-class GoalAccountSettleRow(Base):
-    """How many times the goal calculation has settled a target account (PostgreSQL only). An event whose
-    account was settled twice since the event's postings were committed skips it: the second of those
-    settles read a balance with the postings in (docs/goals-tracking.md, "Hold, then allocate")."""
-
-    __tablename__ = "goal_account_settles"
-
-    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    epoch: Mapped[int] = mapped_column(BigInteger)
 
 
 class GoalMilestoneRow(Base):

@@ -120,15 +120,10 @@ class GoalTrackingService:
             stored = await uow.subscriptions.settings_of([BANK_LEVEL, *sorted(customers)], [plugin.definition.name])
             policy = milestone_policy(effective_subscription(
                 plugin.definition, stored.get((BANK_LEVEL, plugin.definition.name)), None))
-        # The allocation derives from the balance, so a settle of an account that began after this event's
-        # postings were committed covers them: read each account's settle counter now (this job runs after
-        # that commit), and under the hold skip the accounts settled twice since (settle_accounts says why
-        # twice). Events of large batches queue on the hold; the later ones find many accounts covered.
-        seen = await uow.goal_cash_flows.settle_epochs(accounts)
         # From here to the commit the accounts are held: the allocation from the latest committed balance,
         # then what it changed.
         await uow.goals.hold_accounts(accounts)
-        settled = await uow.goal_cash_flows.settle_accounts(accounts, now, policy, seen=seen)
+        settled = await uow.goal_cash_flows.settle_accounts(accounts, now, policy)
         await uow.goal_cash_flows.append_history([
             (goal.customer_id, achieved_entry(goal.goal_id, status_before, SERVICE_ACTOR_ID, now),
              GOAL.format(goal.customer_id, goal.goal_id)) for goal, status_before in settled.achieved])

@@ -109,21 +109,6 @@ FROM (SELECT * FROM w WHERE w.achieved OR w.watched) AS r
 LEFT JOIN goal_enrolments e ON e.tenant_id = $1 AND e.customer_id = r.customer_id
 ORDER BY r.account_id, r.priority, r.created_at, r.goal_id
 """
-# The settle counter of target accounts (goal_account_settles; PostgreSQL only, see settle_epochs).
-_SETTLE_EPOCHS = ("SELECT account_id, epoch FROM goal_account_settles "
-                  "WHERE tenant_id = $1 AND account_id = ANY($2::text[])")
-# _SETTLE for the accounts still to settle (settle_accounts' `seen`, $7): first counts a settle of each
-# account not settled twice since its epoch was seen, and settles those only (the others are left alone).
-# A missing row was seen as 0 and becomes 1. One statement: one round trip fewer under the hold.
-_CLAIM_SETTLES = """
-INSERT INTO goal_account_settles AS c (tenant_id, account_id, epoch)
-SELECT $1, x.account_id, x.seen + 1 FROM unnest($2::text[], $7::bigint[]) AS x(account_id, seen)
-ON CONFLICT (tenant_id, account_id) DO UPDATE SET epoch = c.epoch + 1 WHERE c.epoch < excluded.epoch + 1
-RETURNING account_id
-"""
-_SETTLE_CLAIMED = (_SETTLE.replace("WITH s AS (", f"WITH claimed AS ({_CLAIM_SETTLES}), s AS (", 1)
-                   .replace("FROM unnest($2::text[]) AS x(account_id)", "FROM claimed AS x", 1))
-assert _SETTLE_CLAIMED.count("claimed") == 2
 _SAVE_MILESTONES = """
 UPDATE goals AS g SET milestones = u.milestones::json, updated_at = $2
 FROM unnest($3::text[], $4::text[]) AS u(goal_id, milestones)
@@ -289,32 +274,13 @@ class GoalCashFlowsRepository(TenantRepository):
         await self._insert_cash_flows(flows, {h.goal.goal_id: h.goal for goals in held.values() for h in goals}, now)
         return {account_id: {h.goal.customer_id for h in goals} for account_id, goals in held.items()}
 
-    async def settle_epochs(self, account_ids: Collection[str]) -> dict[str, int]:
-        """account id -> how many times it was settled, as committed (missing: never). PostgreSQL only;
-        SQLite (one writer, nothing skipped) gets {}. Read it after the event's postings were committed
-        and before the hold, and hand it to settle_accounts under the hold."""
-        connection = await self.session.connection()
-        if not account_ids or connection.dialect.name != "postgresql":
-            return {}
-        rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(
-            _SETTLE_EPOCHS, (self.tenant_id, sorted(account_ids)))
-        return {row[0]: int(row[1]) for row in rows}
-
     async def settle_accounts(self, account_ids: Collection[str], now: dt.datetime,
-                              policy: MilestonePolicy | None, *, seen: Mapping[str, int] | None = None
-                              ) -> Settlement:
+                              policy: MilestonePolicy | None) -> Settlement:
         """Allocates each account's current balance to its goals and stores what changed (saved amounts;
         ACTIVE goals filled become ACHIEVED at `now`): allocation.allocate and settle. The caller holds the
         accounts (GoalsRepository.hold_accounts), so the balance read here is the latest committed.
         `policy`: the milestones to watch for; the result's `moved` has the accounts whose allocation
-        moved and that may have reached one of them (None: none).
-
-        `seen` (PostgreSQL; SQLite settles all): the epochs settle_epochs read after the postings were
-        committed. An account settled twice since is skipped, the others have their settle counted
-        (committed with it). Why twice: the first of those settles may have read the balance before the
-        postings were committed, but it committed after `seen` was read, and the second took the hold after
-        that commit, so it read a balance with the postings in and handed back what it moved. Settles of
-        one account are serialised by the hold."""
+        moved and that may have reached one of them (None: none)."""
         if not account_ids:
             return Settlement([], [], {})
         connection = await self.session.connection()
@@ -322,13 +288,8 @@ class GoalCashFlowsRepository(TenantRepository):
             watch_all = policy is not None and (policy.amount_step is not None
                                                 or policy.all_goals_amount_step is not None)
             percentages = list(policy.percentages) if policy is not None else []
-            ordered = sorted(account_ids)
-            arguments: tuple[Any, ...] = (self.tenant_id, ordered, now, watch_all, percentages,
-                                          min(percentages, default=101))
-            if seen is not None:
-                arguments += ([seen.get(account_id, 0) for account_id in ordered],)
-            rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(
-                _SETTLE if seen is None else _SETTLE_CLAIMED, arguments)
+            rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(_SETTLE, (
+                self.tenant_id, sorted(account_ids), now, watch_all, percentages, min(percentages, default=101)))
             settlement = Settlement([], [], {})
             current: tuple[list[HeldGoal], dict[str, Decimal]] | None = None
             for row in rows:
