@@ -187,6 +187,11 @@ class _Guard:
         await context.abort_with_status(status_for(code_pb2.INTERNAL, "INTERNAL",
                                                    f"internal error (request id {self._request_id})"))
 
+    def _succeed(self, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        log.info("rpc", outcome="OK", ms=round(elapsed * 1000, 2))
+        self._measure(grpc.StatusCode.OK, elapsed)
+
     async def unary(self, behaviour: Callable[..., Awaitable[Any]], read: Callable[[Any], Any], request: Any,
                     context: grpc.aio.ServicerContext) -> Any:
         started = time.perf_counter()
@@ -197,9 +202,7 @@ class _Guard:
             raise
         except Exception as exc:
             await self._fail(exc, context, started)
-        elapsed = time.perf_counter() - started
-        log.info("rpc", outcome="OK", ms=round(elapsed * 1000, 2))
-        self._measure(grpc.StatusCode.OK, elapsed)
+        self._succeed(started)
         return response
 
     async def streaming(self, behaviour: Callable[..., AsyncIterator[Any]], read: Callable[[Any], Any],
@@ -213,6 +216,4 @@ class _Guard:
             raise
         except Exception as exc:
             await self._fail(exc, context, started)
-        elapsed = time.perf_counter() - started
-        log.info("rpc", outcome="OK", ms=round(elapsed * 1000, 2))
-        self._measure(grpc.StatusCode.OK, elapsed)
+        self._succeed(started)

@@ -3,7 +3,9 @@ statements, on both databases; and a refresh that changes nothing writes and ann
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 
 from sqlalchemy import event
@@ -47,21 +49,28 @@ async def _seed(stubs, count: int) -> list[str]:  # type: ignore[no-untyped-def]
     return ids
 
 
-async def _statements(services, tenant: str, customer_ids: list[str]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    """(statements run, customers changed) by one refresh of these customers, committed."""
-    derived = DerivedAttributesService(services.database, NoPublisher())
+@contextlib.contextmanager
+def _counting(services) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    """The statements run on the database while inside."""
     executed: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         executed.append(statement)
 
     engine = services.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield executed
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def _statements(services, tenant: str, customer_ids: list[str]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(statements run, customers changed) by one refresh of these customers, committed."""
+    derived = DerivedAttributesService(services.database, NoPublisher())
     async with UnitOfWork(services.database, tenant) as uow:
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with _counting(services) as executed:
             changed = await derived.refresh(uow, customer_ids, AS_OF)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
         await uow.commit()
     return len(executed), changed
 
@@ -88,18 +97,9 @@ async def _on_postings(services, tenant: str, postings: tuple[Posting, ...]  # t
     """(statements run, events raised) by the salary handler on these postings, committed, as of AS_OF."""
     derived = DerivedAttributesService(services.database, NoPublisher(),
                                        clock=lambda: dt.datetime.combine(AS_OF, dt.time(12), dt.UTC))
-    executed: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        executed.append(statement)
-
-    engine = services.database.engine.sync_engine
     async with UnitOfWork(services.database, tenant) as uow:
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with _counting(services) as executed:
             await derived.on_transactions_posted(uow, tenant, TransactionsPosted(postings))
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
         raised = list(uow.domain_events.added_events.values())
         await uow.commit()
     return len(executed), raised
