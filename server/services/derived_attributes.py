@@ -22,6 +22,7 @@ from server.domain.events import (
     BalancesRecorded,
     CustomerAttributesChanged,
     DerivedAttributesRefreshRequested,
+    Posting,
     TransactionsPosted,
 )
 from server.domain.goals.funding import is_salary_credit
@@ -56,6 +57,12 @@ BALANCE_NAMES = frozenset({AVG_COLLECTED_BALANCE, OVERDRAFTS_90D})
 
 def _text(values: dict[str, AttributeValue]) -> dict[str, str]:
     return {name: value_to_text(value) for name, value in values.items()}
+
+
+def _salary_credits(postings: Iterable[Posting]) -> list[Posting]:
+    """The salary credits on deposit (BANK) accounts: the postings that may move an average salary."""
+    return [p for p in postings
+            if p.account_container == Container.BANK and is_salary_credit(p.category, p.amount.amount)]
 
 
 def days_begun(tenants: Iterable[Tenant], now: dt.datetime) -> list[str]:
@@ -117,8 +124,7 @@ class DerivedAttributesService:
         utc_today = self._clock().astimezone(dt.UTC).date()
         first = salary_window(utc_today - dt.timedelta(days=1))[0]
         last = utc_today + dt.timedelta(days=1)
-        return any(p.account_container == Container.BANK and first <= p.booking_date <= last
-                   and is_salary_credit(p.category, p.amount.amount) for p in event.postings)
+        return any(first <= p.booking_date <= last for p in _salary_credits(event.postings))
 
     @staticmethod
     def wants_accounts_changed(event: AccountsChanged) -> bool:
@@ -134,8 +140,7 @@ class DerivedAttributesService:
         average monthly salary only: the one derived attribute a salary credit moves. Only credits that
         count for it: on a deposit (BANK) account, booked in the salary window as of today (an older one,
         or a later one, changes no average today; time moving the window is the daily refresh's)."""
-        credits = [p for p in event.postings
-                   if p.account_container == Container.BANK and is_salary_credit(p.category, p.amount.amount)]
+        credits = _salary_credits(event.postings)
         if not credits:
             return None
         today = await self._today(uow, tenant_id)
@@ -176,15 +181,16 @@ class DerivedAttributesService:
         refresh as of that day requested, so each tenant's customers once a day. Returns how many tenants."""
         async with UnitOfWork(self._database) as uow:
             tenants = days_begun(await uow.tenants.list(), self._clock())
-        for tenant_id in tenants:
-            await self.request_refresh(tenant_id)
-        return len(tenants)
+        return await self._request(tenants, None)
 
     async def request_all(self, as_of: dt.date | None = None) -> int:
         """Every enabled tenant's refresh requested, as of today in the tenant's time zone (`as_of` instead
         when given). Returns how many tenants."""
         async with UnitOfWork(self._database) as uow:
             tenants = [t.tenant_id for t in await uow.tenants.list() if not t.disabled]
+        return await self._request(tenants, as_of)
+
+    async def _request(self, tenants: list[str], as_of: dt.date | None) -> int:
         for tenant_id in tenants:
             await self.request_refresh(tenant_id, as_of)
         return len(tenants)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from server.domain.triggers.rules import Audience, AudienceKind, RuleDefinition, RuleStatus, TriggerRule
 from server.services.triggers.live_rules import IN_PROCESS_MAX_POSTINGS, InProcessTriggers
 from server.store.event_payloads import transactions_posted_payload
 
@@ -16,11 +17,17 @@ def _written(postings: int, live: bool = True) -> dict[int, tuple[str, dict[str,
     return {1: ("TransactionsPosted", transactions_posted_payload([[]] * postings, live))}
 
 
+def _active(window: tuple[dt.datetime | None, dt.datetime | None]) -> TriggerRule:
+    definition = RuleDefinition("r", "", Audience(AudienceKind.ALL), "balance < 100", (), *window)
+    return TriggerRule("r", definition, RuleStatus.ACTIVE, 1, "ana", "ana", NOW, NOW)
+
+
 def _gate(windows: tuple[tuple[dt.datetime | None, dt.datetime | None], ...] | None,
           elapsed: float = 0.0) -> InProcessTriggers:
+    """A gate that read, at monotonic 0, the tenant's ACTIVE rules with these windows (None: read none)."""
     gate = InProcessTriggers(database=None, clock=lambda: NOW, monotonic=lambda: elapsed)  # type: ignore[arg-type]
     if windows is not None:
-        gate._windows["bank-1"] = (0.0, windows)
+        gate._rules["bank-1"] = (0.0, tuple(_active(window) for window in windows))
     return gate
 
 

@@ -27,7 +27,7 @@ from server.domain.segments.attributes import AttributeDefinition
 from server.domain.segments.evaluate import CustomerFacts
 from server.domain.triggers.condition import Condition
 from server.domain.triggers.evaluate import Evaluation, PointEvaluation
-from server.domain.triggers.firing import ConditionKind, Firing, decide_fire
+from server.domain.triggers.firing import ConditionKind, Firing, cooled_down
 from server.domain.triggers.records import FiringRecord
 from server.domain.triggers.rules import Audience, AudienceKind
 from server.domain.triggers.series import AccountDay, AccountSnapshot, apply_fed_balance, apply_posting
@@ -100,11 +100,10 @@ class _Batch:
                     else:
                         states.discard(key)
                 state = held
-            if not matched or state:  # (decide_fire's first two checks, without the call)
+            if not matched or state:  # decide_fire's rule, written out on this hot path: no change, no firing
                 continue
             cooldown_key = (rule_id, customer)
-            if decide_fire(live.kind, state, matched, self.last_fired.get(cooldown_key),
-                           live.rule.definition.cooldown, self.now):
+            if cooled_down(self.last_fired.get(cooldown_key), live.rule.definition.cooldown, self.now):
                 self.firings.append((live, Firing(snapshot.account_id, customer, day, self.now,
                                                   None if posting is None else posting.transaction_id,
                                                   dict(Evaluation(matched, read).values))))

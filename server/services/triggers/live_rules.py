@@ -23,7 +23,7 @@ from server.domain.triggers.condition import (
 from server.domain.triggers.evaluate import required_direction
 from server.domain.triggers.firing import ConditionKind
 from server.domain.triggers.parser import parse_condition
-from server.domain.triggers.rules import RuleStatus, TriggerRule
+from server.domain.triggers.rules import TriggerRule
 from server.services.clock import utc_now
 from server.store.db import Database
 from server.store.event_payloads import posting_count
@@ -113,8 +113,7 @@ class InProcessTriggers:
         self._monotonic = monotonic
         self._max_postings = max_postings
         self._lifetime = lifetime_seconds
-        # tenant -> (read at, the active rules' windows)
-        self._windows: dict[str, tuple[float, tuple[tuple[dt.datetime | None, dt.datetime | None], ...]]] = {}
+        self._rules: dict[str, tuple[float, tuple[TriggerRule, ...]]] = {}  # tenant -> (read at, its ACTIVE rules)
 
     def declines(self, tenant_id: str, written: WrittenEvents) -> bool:
         postings = [posting_count(payload) for kind, payload in written.values()
@@ -130,13 +129,12 @@ class InProcessTriggers:
             return known
         async with UnitOfWork(self._database, tenant_id) as uow:
             rules = await uow.trigger_rules.active()
-        self._windows[tenant_id] = (self._monotonic(), tuple(
-            (r.definition.active_from, r.definition.active_until) for r in rules if r.status is RuleStatus.ACTIVE))
+        self._rules[tenant_id] = (self._monotonic(), tuple(rules))
         return bool(self._known(tenant_id))
 
     def _known(self, tenant_id: str) -> bool | None:
-        cached = self._windows.get(tenant_id)
+        cached = self._rules.get(tenant_id)
         if cached is None or self._monotonic() - cached[0] > self._lifetime:
             return None
         now = self._clock()
-        return any((start is None or start <= now) and (end is None or now < end) for start, end in cached[1])
+        return any(rule.is_live(now) for rule in cached[1])
