@@ -28,7 +28,10 @@ async def test_two_servers_and_two_workers_send_once_within_one_rate_limit(datab
                                                                           smtp_sink, provider_sink):
     if not database_url.startswith("postgresql"):
         pytest.skip("scale-out runs on PostgreSQL, as deployments do")
-    env = process_env(settings, ENGAGE_LOG_LEVEL="INFO")
+    # One job at a time per worker: while one waits out its SMS turns under the limit, the next window's
+    # dispatch job must go to the other. With many slots either worker could take every job (the first to
+    # poll after each window wins), and now and then one did: then the shared limit went untested.
+    env = process_env(settings, ENGAGE_LOG_LEVEL="INFO", ENGAGE_WORKER_MAX_JOBS="1")
     hour = dt.timedelta(hours=1)
     admin_token = mint_token(settings, tenant=tenant, role=Role.BANK_ADMIN, subject="ops", ttl=hour)
     service_token = mint_token(settings, tenant=tenant, role=Role.SERVICE, subject="core", ttl=hour)
