@@ -26,11 +26,13 @@ from clients.stubs import Stubs
 from engage.personas.v1 import personas_service_pb2 as pb
 
 app = typer.Typer(no_args_is_help=True, help="Personas: segment expressions, members, explanations.")
-COLUMNS: list[str | Column] = [Id("persona"), "name", "expression", "description"]
+COLUMNS: list[str | Column] = [Id("persona"), "name", "expression", "members", "description"]
 
 
 def _row(persona: pb.Persona) -> list[str]:
-    return [short(persona.name), persona.display_name, persona.expression, persona.description]
+    # members: CURRENT, or PENDING while the whole evaluation after a change runs
+    return [short(persona.name), persona.display_name, persona.expression,
+            label(pb.MembersState, persona.members_state), persona.description]
 
 
 def _persona_argument() -> Any:

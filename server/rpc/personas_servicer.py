@@ -82,7 +82,8 @@ def persona_to_proto(persona: Persona) -> pb.Persona:
     return pb.Persona(name=resource_names.PERSONA.format(persona.persona_id), display_name=persona.display_name,
                       description=persona.description, expression=persona.expression, tokens=persona.tokens,
                       create_time=timestamp_to_proto(persona.created_at),
-                      update_time=timestamp_to_proto(persona.updated_at))
+                      update_time=timestamp_to_proto(persona.updated_at),
+                      members_state=pb.MEMBERS_STATE_CURRENT if persona.members_current else pb.MEMBERS_STATE_PENDING)
 
 
 def _attributes_to_proto(customer_id: str, values: dict[str, AttributeValue]) -> pb.CustomerAttributes:

@@ -196,7 +196,8 @@ class PersonasService:
         async with UnitOfWork(self._database, caller.tenant_id) as uow:
             parsed = await self._parse_held(uow, expression)
             now = self._clock()
-            persona = Persona(persona_id, display_name, description, render(parsed), now, now, dict(tokens or {}))
+            persona = Persona(persona_id, display_name, description, render(parsed), now, now, dict(tokens or {}),
+                              members_current=False)  # its whole evaluation is requested below
             if not await uow.personas.add(persona):
                 raise AlreadyExists(Reason.PERSONA_EXISTS, f"persona {persona_id} exists already",
                                     metadata={"persona": persona_id})
@@ -254,6 +255,7 @@ class PersonasService:
             await uow.personas.replace(changed)
             if parsed is not None and changed.expression != persona.expression:
                 await self._request_evaluation(uow, persona_id, changed.updated_at)
+                changed = replace(changed, members_current=False)
             await uow.commit()
         await announce_committed(self._publisher, uow.domain_events.added)
         return changed

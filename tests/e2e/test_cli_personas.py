@@ -66,6 +66,8 @@ async def test_attributes_and_a_persona_from_the_command_line(engagectl, server,
     assert widened_persona.exit_code == 0, widened_persona.stderr
     table = await engagectl("personas", "list", token=admin)
     assert "Globetrotter" in table.stdout and "IsGlobetrotter = true" in table.stdout
+    assert "PENDING" in table.stdout  # no worker here: the whole evaluation after the update waits
+    assert json.loads(widened_persona.stdout)["members_state"] == "PENDING"
     in_use = await engagectl("attributes", "delete", "IsGlobetrotter", token=admin)
     assert in_use.exit_code != 0 and "ATTRIBUTE_IN_USE" in in_use.stderr
     assert (await engagectl("personas", "delete", "globetrotter", token=admin)).exit_code == 0

@@ -15,7 +15,6 @@ from server.domain.auth import Role
 from server.services import personas as personas_service
 from server.store.models import DomainEventRow
 from server.store.personas_models import PersonaMemberRow
-from server.store.uow import UnitOfWork
 from tests.e2e.test_personas_attributes import definition
 from tests.integration.test_domain_events import run_worker_until_idle
 from tests.support.builders import account, customer, error_details, failure
@@ -265,9 +264,11 @@ async def test_a_new_customer_without_attributes_joins_the_personas_their_defaul
         assert members == await _members(admin, "personas/globetrotter")
 
 
-async def _members_current(services, tenant: str, persona_id: str) -> bool | None:  # type: ignore[no-untyped-def]
-    async with UnitOfWork(services.database, tenant) as uow:
-        return await uow.personas.members_current(persona_id)
+async def _members_current(admin, name: str) -> bool:  # type: ignore[no-untyped-def]
+    """What GetPersona says of the kept members: current, or a whole evaluation pending."""
+    state = (await admin.personas.GetPersona(pb.GetPersonaRequest(name=name))).members_state
+    assert state in (pb.MEMBERS_STATE_CURRENT, pb.MEMBERS_STATE_PENDING)
+    return state == pb.MEMBERS_STATE_CURRENT
 
 
 async def test_a_new_expression_is_evaluated_whole_by_the_workers_in_chunks(server, services, settings, tenant,
@@ -278,17 +279,19 @@ async def test_a_new_expression_is_evaluated_whole_by_the_workers_in_chunks(serv
     async with server.stubs(server.token(tenant, Role.BANK_ADMIN, "ana")) as admin:
         persona = await admin.personas.CreatePersona(pb.CreatePersonaRequest(
             persona_id="globetrotter", persona=pb.Persona(display_name="Globetrotter", expression=GLOBETROTTER)))
-        assert await _members_current(services, tenant, "globetrotter") is False
+        assert persona.members_state == pb.MEMBERS_STATE_PENDING
+        assert await _members_current(admin, persona.name) is False
         await run_worker_until_idle(settings)
         assert await _kept(services, tenant) == (["c1", "c6"], [("c1", True), ("c6", True)])
-        assert await _members_current(services, tenant, "globetrotter") is True
+        assert await _members_current(admin, persona.name) is True
 
         # Saved twice before the workers run: the kept rows lag, the answers do not.
         for expression in ("holds('LOAN')", "income >= 5000"):
-            await admin.personas.UpdatePersona(pb.UpdatePersonaRequest(
+            updated = await admin.personas.UpdatePersona(pb.UpdatePersonaRequest(
                 persona=pb.Persona(name=persona.name, expression=expression),
                 update_mask=field_mask_pb2.FieldMask(paths=["expression"])))
-        assert await _members_current(services, tenant, "globetrotter") is False
+            assert updated.members_state == pb.MEMBERS_STATE_PENDING
+        assert await _members_current(admin, persona.name) is False
         assert (await _kept(services, tenant))[0] == ["c1", "c6"]
         expected = ["c1", "c2", "c3", "c4", "c6"]
         assert await _members(admin, persona.name) == expected
@@ -299,8 +302,12 @@ async def test_a_new_expression_is_evaluated_whole_by_the_workers_in_chunks(serv
         await run_worker_until_idle(settings)
         members, changes = await _kept(services, tenant)
         assert (members, changes[2:]) == (expected, [("c2", True), ("c3", True), ("c4", True)])
-        assert await _members_current(services, tenant, "globetrotter") is True
+        assert await _members_current(admin, persona.name) is True
         assert members == await _members(admin, persona.name)
+        renamed = await admin.personas.UpdatePersona(pb.UpdatePersonaRequest(  # nothing to re-evaluate
+            persona=pb.Persona(name=persona.name, display_name="Globetrotters"),
+            update_mask=field_mask_pb2.FieldMask(paths=["display_name"])))
+        assert renamed.members_state == pb.MEMBERS_STATE_CURRENT
         async with services.database.sessions() as session:
             requests = list(await session.scalars(select(DomainEventRow).where(
                 DomainEventRow.tenant_id == tenant, DomainEventRow.kind == "PersonaEvaluationRequested")))
@@ -312,7 +319,7 @@ async def test_a_new_expression_is_evaluated_whole_by_the_workers_in_chunks(serv
             attribute_definition=pb.AttributeDefinition(name="attributeDefinitions/income",
                                                         default_value=pb.AttributeValue(decimal_value="5000")),
             update_mask=field_mask_pb2.FieldMask(paths=["default_value"])))
-        assert await _members_current(services, tenant, "globetrotter") is False
+        assert await _members_current(admin, persona.name) is False
         await run_worker_until_idle(settings)
         assert (await _kept(services, tenant))[0] == ["c1", "c2", "c3", "c4", "c5", "c6"]
-        assert await _members_current(services, tenant, "globetrotter") is True
+        assert await _members_current(admin, persona.name) is True

@@ -43,6 +43,9 @@ class Persona:
     updated_at: dt.datetime
     # Read by templates as {{ persona.<persona_id>.<token> }} for the persona's members.
     tokens: dict[str, str] = field(default_factory=dict)
+    # False while the whole evaluation after a create or a change of what selects the members is pending:
+    # the kept members (persona_members) still lag the expression. Derived from the stored revisions.
+    members_current: bool = True
 
 
 def _invalid(reason: Reason, field: str, message: str, **metadata: str) -> InvalidArgument:

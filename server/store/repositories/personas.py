@@ -142,7 +142,7 @@ class CustomerAttributeValuesRepository(TenantRepository):
 
 def _persona(row: PersonaRow) -> Persona:
     return Persona(row.persona_id, row.display_name, row.description, row.expression, row.created_at,
-                   row.updated_at, dict(row.tokens or {}))
+                   row.updated_at, dict(row.tokens or {}), members_current=row.members_revision >= row.revision)
 
 
 class PersonasRepository(TenantRepository):
@@ -208,13 +208,6 @@ class PersonasRepository(TenantRepository):
         await self.session.execute(update(PersonaRow).where(
             PersonaRow.tenant_id == self.tenant_id, PersonaRow.persona_id == persona_id
         ).values(members_revision=revision))
-
-    async def members_current(self, persona_id: str) -> bool | None:
-        """Whether persona_members holds the persona's members as its expression selects them now (the
-        bus keeping it so), or a whole evaluation is pending; None: no persona."""
-        row = (await self.session.execute(select(PersonaRow.revision, PersonaRow.members_revision).where(
-            PersonaRow.tenant_id == self.tenant_id, PersonaRow.persona_id == persona_id))).one_or_none()
-        return None if row is None else row.members_revision >= row.revision
 
 
 class SegmentReadsRepository(TenantRepository):

@@ -53,6 +53,27 @@ ATTRIBUTE_TYPE_ENUM: AttributeType.ValueType  # 5
 ATTRIBUTE_TYPE_DATE: AttributeType.ValueType  # 6
 Global___AttributeType: _TypeAlias = AttributeType  # noqa: Y015
 
+class _MembersState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _MembersStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MembersState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MEMBERS_STATE_UNSPECIFIED: _MembersState.ValueType  # 0
+    MEMBERS_STATE_CURRENT: _MembersState.ValueType  # 1
+    """The kept members are what the expression selects; the bus keeps them so as customers change."""
+    MEMBERS_STATE_PENDING: _MembersState.ValueType  # 2
+    """A whole evaluation is queued or running (docs/personas.md)."""
+
+class MembersState(_MembersState, metaclass=_MembersStateEnumTypeWrapper): ...
+
+MEMBERS_STATE_UNSPECIFIED: MembersState.ValueType  # 0
+MEMBERS_STATE_CURRENT: MembersState.ValueType  # 1
+"""The kept members are what the expression selects; the bus keeps them so as customers change."""
+MEMBERS_STATE_PENDING: MembersState.ValueType  # 2
+"""A whole evaluation is queued or running (docs/personas.md)."""
+Global___MembersState: _TypeAlias = MembersState  # noqa: Y015
+
 class _ValueSource:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -474,6 +495,7 @@ class Persona(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     TOKENS_FIELD_NUMBER: _builtins.int
+    MEMBERS_STATE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`personas/{persona}`."""
     display_name: _builtins.str
@@ -481,6 +503,12 @@ class Persona(_message.Message):
     expression: _builtins.str
     """A segment expression (docs/segments.md), e.g. `IsGlobetrotter AND avg_monthly_salary > 5000`.
     Output: its canonical text.
+    """
+    members_state: Global___MembersState.ValueType
+    """Output only: whether the members kept for the persona (read in bulk by audiences, campaigns and
+    reports) are those its expression selects now, or the whole evaluation after a create or a change of
+    the expression (or of a default it reads) is still pending. `IsMember`, `ExplainMembership` and
+    `ListMembers` evaluate the saved expression at the call and are current either way.
     """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
@@ -502,10 +530,11 @@ class Persona(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         tokens: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        members_state: Global___MembersState.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "description", b"description", "display_name", b"display_name", "expression", b"expression", "name", b"name", "tokens", b"tokens", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "description", b"description", "display_name", b"display_name", "expression", b"expression", "members_state", b"members_state", "name", b"name", "tokens", b"tokens", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
