@@ -34,6 +34,7 @@ from server.domain.triggers.condition import (
 )
 from server.domain.triggers.evaluate import evaluate
 from server.domain.triggers.firing import ConditionKind, Firing, decide_fire
+from server.domain.triggers.prefilter import last_possible_day
 from server.domain.triggers.series import AccountSnapshot, apply_fed_balance, apply_posting
 
 _ONE_DAY = dt.timedelta(days=1)
@@ -55,12 +56,21 @@ class AccountHistory:
 
 
 def replay(condition: Condition, histories: Iterable[AccountHistory], *, start: dt.date, end: dt.date,
-           cooldown: dt.timedelta, daily_at: dt.time = dt.time(0)) -> Iterator[Firing]:
+           cooldown: dt.timedelta, daily_at: dt.time = dt.time(0), prefilter: bool = True) -> Iterator[Firing]:
     """The firings in [start, end] (evaluation days), customer by customer (in the order their first account
-    comes), each customer's in time order."""
-    by_customer: dict[str, list[AccountHistory]] = {}
+    comes), each customer's in time order.
+
+    An account is replayed up to the last day its condition can hold (server.domain.triggers.prefilter), and
+    left out when that is before the period: the evaluations after it are false, and a false evaluation
+    fires nothing and changes no other account's state (only a firing moves the customer's cool-down).
+    `prefilter=False` replays every account to the end (what the tests compare the pre-filter with)."""
+    by_customer: dict[str, list[tuple[AccountHistory, dt.date]]] = {}
     for history in histories:
-        by_customer.setdefault(history.opening.customer_id, []).append(history)
+        last = last_possible_day(condition, history) if prefilter else None
+        until = end if last is None else min(end, last)
+        by_customer.setdefault(history.opening.customer_id, [])
+        if until >= start:
+            by_customer[history.opening.customer_id].append((history, until))
     kind = ConditionKind.of(is_event_condition(condition))
     daily = kind is ConditionKind.STATE and is_calendar_dependent(condition)
     monthly = _changes_monthly_only(condition)
@@ -82,26 +92,31 @@ def _changes_monthly_only(condition: Condition) -> bool:
 
 
 def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, monthly: bool, reach: int,
-                     accounts: list[AccountHistory], start: dt.date, end: dt.date, cooldown: dt.timedelta,
-                     daily_at: dt.time) -> Iterator[Firing]:
+                     replayed: list[tuple[AccountHistory, dt.date]], start: dt.date, end: dt.date,
+                     cooldown: dt.timedelta, daily_at: dt.time) -> Iterator[Firing]:
+    """`replayed`: the customer's accounts, each with the last day to replay it to (at most `end`)."""
+    if not replayed:
+        return
+    accounts = [history for history, _ in replayed]
+    until = [last for _, last in replayed]
     happenings: list[tuple[dt.datetime, int, int, int, object]] = []
     sequence = 0
     for index, history in enumerate(accounts):
         latest: dt.datetime | None = None
         for posting in history.postings:
-            if posting.booking_date > end:
+            if posting.booking_date > until[index]:
                 break
             # A posting keeps its place among its account's own (the order that moved the balance).
             latest = posting.posted_at if latest is None or posting.posted_at > latest else latest
             happenings.append((latest, _POSTING, sequence, index, posting))
             sequence += 1
         for day, balance in history.fed_balances:
-            if day <= end:
+            if day <= until[index]:
                 happenings.append((_at(day + _ONE_DAY, dt.time(0)), _FED, sequence, index, (day, balance)))
                 sequence += 1
     if daily:
         day = start
-        while day <= end:
+        while day <= max(until):
             happenings.append((_at(day, daily_at), _DAILY, 0, -1, day))
             day += _ONE_DAY
     happenings.sort()  # (time, what, sequence) never tie: the payloads are never compared
@@ -156,6 +171,8 @@ def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, mon
         else:
             assert isinstance(payload, dt.date)
             for account in range(len(accounts)):
+                if payload > until[account]:
+                    continue
                 firing = decide(account, at, payload, None, None)
                 if firing is not None:
                     yield firing
