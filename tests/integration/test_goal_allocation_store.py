@@ -6,6 +6,7 @@ milestone is among those it hands back to be checked."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
 from decimal import Decimal
@@ -13,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import insert, select
 
 from server.bootstrap import Services
-from server.domain.events import Direction, Money, Posting
+from server.domain.events import Direction, Money, Posting, TransactionsPosted
 from server.domain.goals.allocation import allocate, allocation_order, cash_flows, settle
 from server.domain.goals.milestones import MilestonePolicy, ReachedMilestones, new_milestones
 from server.domain.goals.model import Goal, GoalCategory, GoalStatus
@@ -129,3 +130,90 @@ async def test_cash_flows_and_settlement_follow_the_domain_rule(services: Servic
         assert [h.goal.saved for h in held] == [allocation[h.goal.goal_id] for h in held]
         assert [h.milestones for h in held] == [dict((g.goal_id, k) for g, k in goals[account_id])[h.goal.goal_id]
                                                 for h in held]
+
+
+async def _one_account_with_goals(services: Services, tenant: str, accounts: list[str], balances: list[Decimal],
+                                  targets: tuple[Decimal, ...]) -> None:
+    async with services.database.sessions() as session:
+        await session.execute(insert(CustomerRow), [
+            {"tenant_id": tenant, "customer_id": f"c{a}", "attributes": {}, "created_at": NOW, "updated_at": NOW}
+            for a in accounts])
+        await session.execute(insert(AccountRow), [
+            {"tenant_id": tenant, "account_id": a, "customer_id": f"c{a}", "authorized_customer_ids": [],
+             "account_type": "CHECKING", "container": "BANK", "currency": "EUR", "current_balance": balance,
+             "available_balance": balance, "attributes": {}, "created_at": NOW, "updated_at": NOW}
+            for a, balance in zip(accounts, balances, strict=True)])
+        await session.execute(insert(GoalRow), [
+            {"tenant_id": tenant, "goal_id": f"{a}-g{n}", "customer_id": f"c{a}", "account_id": a, "name": f"Goal {n}",
+             "category": "CUSTOM", "target": target, "currency": "EUR", "target_date": None, "priority": n + 1,
+             "status": "ACTIVE", "saved": Decimal(0), "milestones": [], "request_id": None, "created_at": NOW,
+             "updated_at": NOW, "achieved_at": None, "archived_at": None}
+            for a in accounts for n, target in enumerate(targets)])
+        await session.commit()
+
+
+def _posted(*postings: tuple[str, str, str, str]) -> TransactionsPosted:
+    """(transaction, account, amount, balance after) each, in the order they moved the balances."""
+    return TransactionsPosted(tuple(
+        Posting(transaction_id, account_id, f"c{account_id}", "CHECKING", "BANK", Money(Decimal(amount), "EUR"),
+                Money(Decimal(after), "EUR"), NOW, Direction.CREDIT if Decimal(amount) > 0 else Direction.DEBIT)
+        for transaction_id, account_id, amount, after in postings))
+
+
+async def _saved(services: Services, tenant: str) -> dict[str, Decimal]:
+    async with services.database.sessions() as session:
+        return {row.goal_id: row.saved for row in await session.scalars(select(GoalRow).where(
+            GoalRow.tenant_id == tenant))}
+
+
+async def _handle(services: Services, tenant: str, event: TransactionsPosted) -> None:
+    async with UnitOfWork(services.database, tenant) as uow:
+        await services.goal_tracking.on_transactions_posted(uow, tenant, event)
+        await uow.commit()
+
+
+async def test_an_account_a_later_batch_moved_is_left_to_that_batchs_event(services: Services, tenant: str) -> None:
+    """Two committed batches on one account: the first's event finds the balance moved since and leaves
+    the allocation to the second's (which reads a balance at least as new), in either order."""
+    await _one_account_with_goals(services, tenant, ["a1"], [Decimal(1500)], (Decimal(1000), Decimal(2000)))
+    first, second = _posted(("t1", "a1", "600", "600")), _posted(("t2", "a1", "900", "1500"))
+
+    await _handle(services, tenant, first)
+    assert await _saved(services, tenant) == {"a1-g0": Decimal(0), "a1-g1": Decimal(0)}  # not its to settle
+    await _handle(services, tenant, second)
+    assert await _saved(services, tenant) == {"a1-g0": Decimal(1000), "a1-g1": Decimal(500)}
+    await _handle(services, tenant, first)  # late or again: nothing moves back
+    assert await _saved(services, tenant) == {"a1-g0": Decimal(1000), "a1-g1": Decimal(500)}
+    async with services.database.sessions() as session:  # each posting's own effect is still recorded
+        flows = set((await session.execute(select(GoalCashFlowRow.transaction_id, GoalCashFlowRow.goal_id,
+                                                  GoalCashFlowRow.amount))).all())
+    assert flows == {("t1", "a1-g0", Decimal(600)), ("t2", "a1-g0", Decimal(400)), ("t2", "a1-g1", Decimal(500))}
+
+
+async def test_concurrent_events_on_overlapping_accounts_end_on_the_final_balances(services: Services,
+                                                                                  tenant: str) -> None:
+    """Batches over overlapping accounts, their events handled all at once in a shuffled order: each account
+    ends allocated from its final balance, whichever events settled it."""
+    rng = random.Random(84)
+    accounts = [f"a{n}" for n in range(6)]
+    targets = (Decimal(300), Decimal(700), Decimal(2000))
+    running = dict.fromkeys(accounts, Decimal(0))
+    events = []
+    for batch in range(12):
+        postings = []
+        for i, account_id in enumerate(rng.sample(accounts, 4)):
+            amount = Decimal(rng.choice([-500, -120, 80, 250, 640, 1100]))
+            running[account_id] += amount
+            postings.append((f"b{batch}-{i}", account_id, str(amount), str(running[account_id])))
+        events.append(_posted(*postings))
+    await _one_account_with_goals(services, tenant, accounts, [running[a] for a in accounts], targets)
+    rng.shuffle(events)
+
+    await asyncio.gather(*(_handle(services, tenant, event) for event in events))
+
+    saved = await _saved(services, tenant)
+    for account_id in accounts:
+        left = max(running[account_id], Decimal(0))
+        for n, target in enumerate(targets):
+            assert saved[f"{account_id}-g{n}"] == min(target, left)
+            left -= min(target, left)
