@@ -55,8 +55,9 @@ _DAY_COLUMNS = (TriggerAccountDayRow.account_id, TriggerAccountDayRow.day, Trigg
 _APPLY_POSTINGS = """
 WITH p AS ({postings}),
 latest AS (
-  SELECT d.account_id, max(d.day) AS day FROM trigger_account_days AS d
-  WHERE d.tenant_id = {tenant} AND d.account_id IN (SELECT DISTINCT account_id FROM p) GROUP BY d.account_id
+  SELECT a.account_id, (SELECT max(d.day) FROM trigger_account_days AS d
+                        WHERE d.tenant_id = {tenant} AND d.account_id = a.account_id) AS day
+  FROM (SELECT DISTINCT account_id FROM p) AS a
 ),
 e AS (
   SELECT p.account_id, p.n, p.bal, p.bal - p.amount AS opening, abs(p.amount) AS magnitude, l.day AS latest,
