@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from engage.triggers.v1 import trigger_rules_service_pb2 as pb
 from server.domain.errors import InvalidArgument
+from server.domain.money import to_scaled
 from server.domain.triggers import backtest
 from server.domain.triggers.backtest import Tally, UnitCost
 from server.domain.triggers.firing import Firing
@@ -90,8 +91,8 @@ AT = dt.datetime(2024, 1, 3, 12, tzinfo=dt.UTC)
 
 
 def posting(amount: str, running: str | None = None) -> StoredPosting:
-    return StoredPosting("t", Decimal(amount), "DEBIT", "EUR", AT, None if running is None else Decimal(running),
-                         "", "")
+    return StoredPosting("t", to_scaled(Decimal(amount)), "DEBIT", "EUR", AT,
+                         None if running is None else to_scaled(Decimal(running)), "", "")
 
 
 def test_the_opening_balance_prefers_the_fed_balance_then_the_running_balance_then_the_current_one():

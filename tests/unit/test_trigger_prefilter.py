@@ -24,7 +24,8 @@ from server.domain.triggers.condition import (
     Window,
     WindowKind,
 )
-from server.domain.triggers.prefilter import last_possible_day
+from server.domain.triggers.prefilter import last_possible_day as bound_of_trail
+from server.domain.triggers.prefilter import trail_of
 from server.domain.triggers.replay import AccountHistory, replay
 from server.domain.triggers.series import AccountDay, AccountSnapshot
 from tests.unit.trigger_helpers import D, at, posting
@@ -86,6 +87,10 @@ def account_history(number: int, customer_id: str, opening: str, with_row: bool,
                                 customer_id=customer_id, minute=n))
     facts = CustomerFacts(holdings=frozenset({"OVERDRAFT_PROTECTION"})) if number % 2 else CustomerFacts()
     return AccountHistory(snapshot, tuple(postings), tuple(sorted(fed.items())), facts)
+
+
+def last_possible_day(condition, history: AccountHistory) -> dt.date | None:
+    return bound_of_trail(condition, trail_of(history))
 
 
 def firings(condition, histories, start, end, cooldown, prefilter):
@@ -179,5 +184,11 @@ def test_the_balance_before_a_posting_counts_when_its_running_balance_disagrees(
 def test_a_posting_counted_on_a_later_day_than_its_own():
     # t1 was posted before t0 but comes after it: it counts on day 10, and its 50 is carried into day 11.
     history = opened("1000", posting(day(10), D(0), D(1000), "t0"), posting(day(3), D(-950), D(50), "t1"),
-                     posting(day(12), D(950), D(1000), "t2"))
+                     posting(day(12), D(0), D(1000), "t2"))
     same_firings(average(1, "100"), history, day(11), day(13))
+
+
+def test_a_fed_balance_below_the_threshold_among_postings_above_it():
+    history = AccountHistory(opened("1000").opening, (posting(day(2), D(0), D(1000), "t0"),
+                                                      posting(day(8), D(0), D(1000), "t1")), ((day(5), D(50)),))
+    same_firings(average(1, "100"), history, day(0), day(10))

@@ -20,12 +20,16 @@ With no posting after T there is no bound.
 
 This holds when each posting counts on its own booking date, which apply_posting guarantees when the
 account's postings come in posted_at order and none is booked before the opening's latest row; otherwise
-the account gets no bound (full replay)."""
+the account gets no bound (full replay). The backtest service bounds an account from the stored rows
+(scaled integers) before it builds any Posting, the replay from the history it is given: both describe
+the account as a BalanceTrail and get the same day."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -42,75 +46,89 @@ from server.domain.triggers.condition import (
 if TYPE_CHECKING:
     from server.domain.triggers.replay import AccountHistory
 
+Number = Decimal | int
 _ROUNDING = Decimal("0.0001")  # the average's rounding, taken whole to be safe
 _BOUNDED = (MetricName.BALANCE, MetricName.MIN_BALANCE, MetricName.AVERAGE_COLLECTED_BALANCE)
-_TESTS: dict[Comparator, Callable[[Decimal, Decimal], bool]] = {
-    Comparator.LT: lambda value, x: value < x, Comparator.LE: lambda value, x: value <= x,
-    Comparator.GT: lambda value, x: value > x, Comparator.GE: lambda value, x: value >= x}
+_TESTS: dict[Comparator, Callable[[Number, Number], bool]] = {
+    Comparator.LT: operator.lt, Comparator.LE: operator.le, Comparator.GT: operator.gt, Comparator.GE: operator.ge}
 
 
-def last_possible_day(condition: Condition, history: AccountHistory) -> dt.date | None:
+@dataclass(frozen=True)
+class BalanceTrail:
+    """What the pre-filter reads of an account, every amount in units of 1/`scale` (1 for Decimals, 10,000
+    for the store's scaled integers): the values its opening snapshot holds with the day each counts on,
+    the day of the opening's latest row, each posting's (posted_at, booking day, balance after, signed
+    amount) in the order they moved the balance, and the fed balances (day, balance)."""
+
+    opening: Sequence[tuple[dt.date, Number]]
+    opening_latest_day: dt.date | None
+    postings: Sequence[tuple[dt.datetime, dt.date, Number, Number]]
+    fed: Sequence[tuple[dt.date, Number]] = ()
+    scale: int = 1
+
+
+def trail_of(history: AccountHistory) -> BalanceTrail:
+    opening = history.opening
+    values: list[tuple[dt.date, Number]] = [(opening.latest_day or dt.date.min, opening.balance)]
+    for row in opening.days:
+        values += [(row.day, value) for value in (row.closing_balance, row.fed_balance, row.min_balance)
+                   if value is not None]
+    postings = [(p.posted_at, p.booking_date, p.balance_after.amount, p.amount.amount) for p in history.postings]
+    return BalanceTrail(values, opening.latest_day, postings, history.fed_balances)
+
+
+def last_possible_day(condition: Condition, trail: BalanceTrail) -> dt.date | None:
     """The last evaluation day on which `condition` can hold for the account; None: no bound is known."""
-    if not _in_booking_order(history):
+    if not _in_booking_order(trail):
         return None
-    return _bound(condition, history)
+    return _bound(condition, trail)
 
 
-def _bound(condition: Condition, history: AccountHistory) -> dt.date | None:
+def can_bound(condition: Condition) -> bool:
+    """Whether the condition gives a bound at all (for an account with no balance passing, the earliest day)."""
+    return _bound(condition, BalanceTrail((), None, ())) is not None
+
+
+def _bound(condition: Condition, trail: BalanceTrail) -> dt.date | None:
     match condition:
         case MetricCompare(metric, comparator, amount) if metric.name in _BOUNDED and comparator in _TESTS:
-            threshold = amount
             if metric.name is MetricName.AVERAGE_COLLECTED_BALANCE:
-                threshold = amount + _ROUNDING if comparator in (Comparator.LT, Comparator.LE) else amount - _ROUNDING
-            test = _TESTS[comparator]
-            return _leaf_bound(history, lambda value: test(value, threshold), max(1, history_days(condition)))
+                amount = amount + _ROUNDING if comparator in (Comparator.LT, Comparator.LE) else amount - _ROUNDING
+            return _leaf_bound(trail, _TESTS[comparator], amount * trail.scale, max(1, history_days(condition)))
         case AllOf(parts):
-            bounds = [b for b in (_bound(p, history) for p in parts) if b is not None]
+            bounds = [b for b in (_bound(p, trail) for p in parts) if b is not None]
             return min(bounds) if bounds else None
         case AnyOf(parts):
-            found = [_bound(p, history) for p in parts]
+            found = [_bound(p, trail) for p in parts]
             return None if any(b is None for b in found) else max(b for b in found if b is not None)
     return None
 
 
-def _leaf_bound(history: AccountHistory, passes: Callable[[Decimal], bool], reach: int) -> dt.date | None:
-    last_passing: dt.date | None = None
-    for day, value in _values(history):
-        if passes(value) and (last_passing is None or day > last_passing):
-            last_passing = day
-    if last_passing is None:
+def _leaf_bound(trail: BalanceTrail, test: Callable[[Number, Number], bool], threshold: Number, reach: int
+                ) -> dt.date | None:
+    last: dt.date | None = None  # the last day holding a value that passes
+    for day, value in (*trail.opening, *trail.fed):
+        if test(value, threshold) and (last is None or day > last):
+            last = day
+    for _, day, after, amount in trail.postings:
+        if (test(after, threshold) or test(after - amount, threshold)) and (last is None or day > last):
+            last = day
+    if last is None:
         return dt.date.min  # never: before any period
-    for posting in history.postings:
-        day = posting.booking_date
-        if day > last_passing:
+    for _, day, _, _ in trail.postings:
+        if day > last:
             return day + dt.timedelta(days=reach - 1)
     return None
 
 
-def _values(history: AccountHistory) -> Iterator[tuple[dt.date, Decimal]]:
-    """Every balance value the account's series or current balance can hold, with the day it counts on."""
-    opening = history.opening
-    opening_day = opening.latest_day or dt.date.min
-    yield opening_day, opening.balance
-    for row in opening.days:
-        for value in (row.closing_balance, row.fed_balance, row.min_balance):
-            if value is not None:
-                yield row.day, value
-    for posting in history.postings:
-        after = posting.balance_after.amount
-        yield posting.booking_date, after
-        yield posting.booking_date, after - posting.amount.amount
-    yield from history.fed_balances
-
-
-def _in_booking_order(history: AccountHistory) -> bool:
+def _in_booking_order(trail: BalanceTrail) -> bool:
     """Whether each posting counts on its own booking date (see the module's docstring)."""
-    previous = None
-    latest = history.opening.latest_day
-    for posting in history.postings:
-        if previous is not None and posting.posted_at < previous:
+    previous: dt.datetime | None = None
+    latest = trail.opening_latest_day
+    for posted_at, day, _, _ in trail.postings:
+        if previous is not None and posted_at < previous:
             return False
-        if latest is not None and posting.booking_date < latest:
+        if latest is not None and day < latest:
             return False
-        previous = posting.posted_at
+        previous = posted_at
     return True

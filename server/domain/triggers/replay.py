@@ -34,7 +34,7 @@ from server.domain.triggers.condition import (
 )
 from server.domain.triggers.evaluate import evaluate
 from server.domain.triggers.firing import ConditionKind, Firing, decide_fire
-from server.domain.triggers.prefilter import last_possible_day
+from server.domain.triggers.prefilter import last_possible_day, trail_of
 from server.domain.triggers.series import AccountSnapshot, apply_fed_balance, apply_posting
 
 _ONE_DAY = dt.timedelta(days=1)
@@ -66,7 +66,7 @@ def replay(condition: Condition, histories: Iterable[AccountHistory], *, start: 
     `prefilter=False` replays every account to the end (what the tests compare the pre-filter with)."""
     by_customer: dict[str, list[tuple[AccountHistory, dt.date]]] = {}
     for history in histories:
-        last = last_possible_day(condition, history) if prefilter else None
+        last = last_possible_day(condition, trail_of(history)) if prefilter else None
         until = end if last is None else min(end, last)
         by_customer.setdefault(history.opening.customer_id, [])
         if until >= start:

@@ -21,6 +21,7 @@ stored, else the previous one plus its amount."""
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,6 +31,7 @@ from server.domain.auth import Caller, Role
 from server.domain.errors import not_found
 from server.domain.events import Money, Posting
 from server.domain.ingest.model import Direction
+from server.domain.money import STORAGE_SCALE, from_scaled, to_scaled
 from server.domain.personas.audiences import AudienceMode, Selection
 from server.domain.segments.attributes import AttributeCatalogue
 from server.domain.segments.evaluate import CustomerFacts
@@ -37,6 +39,7 @@ from server.domain.triggers import backtest
 from server.domain.triggers.backtest import BacktestResult, Tally, UnitCost
 from server.domain.triggers.condition import Condition, SegmentLeaf, history_days, leaves
 from server.domain.triggers.parser import parse_condition
+from server.domain.triggers.prefilter import BalanceTrail, can_bound, last_possible_day
 from server.domain.triggers.replay import AccountHistory, replay
 from server.domain.triggers.rules import AudienceKind, MessageAction, TriggerRule
 from server.domain.triggers.series import AccountDay, AccountSnapshot
@@ -53,6 +56,7 @@ from server.store.uow import UnitOfWork
 ADMINS = (Role.BANK_ADMIN,)
 CUSTOMERS_PER_CHUNK = 200
 _ONE_DAY = dt.timedelta(days=1)
+_SCALE = 10**STORAGE_SCALE
 _DIRECTIONS = {d.value: d for d in Direction}  # a dict look-up: Direction(text) costs a tenth of the history
 
 
@@ -80,34 +84,57 @@ def opening_balance(account: BacktestAccount, stored: Sequence[StoredPosting], l
     fed = before.fed
     if fed is not None and (before.posted_at is None or before.posted_at.astimezone(dt.UTC).date() <= fed[0]):
         return fed[1]
-    if stored and stored[0].running_balance is not None:
-        return stored[0].running_balance - stored[0].signed_amount
-    return account.balance - later_total - sum((p.signed_amount for p in stored), Decimal(0))
+    if stored and stored[0].running_scaled is not None:
+        return from_scaled(stored[0].running_scaled - stored[0].signed_scaled)
+    return account.balance - later_total - from_scaled(sum(p.signed_scaled for p in stored))
 
 
 def account_history(account: BacktestAccount, stored: Sequence[StoredPosting], later_total: Decimal,
                     fed: Sequence[tuple[dt.date, Decimal]], before: Before, warm_up: dt.date,
-                    facts: CustomerFacts) -> AccountHistory:
-    """One account's history from the warm-up's first day."""
+                    facts: CustomerFacts, bound: tuple[Condition, dt.date] | None = None) -> AccountHistory | None:
+    """One account's history from the warm-up's first day. With `bound` (the condition and the period's
+    start), its postings end at the last day the condition can hold (server.domain.triggers.prefilter, on
+    the stored integers, before any Posting is made: replay would stop there anyway), and an account
+    that cannot fire in the period has none (None)."""
     opening = opening_balance(account, stored, later_total, before)
     days = (AccountDay(warm_up - _ONE_DAY, closing_balance=opening, min_balance=opening),) if before.known else ()
     held = account.balance - account.available_balance  # the holds between balance and available
     snapshot = AccountSnapshot(account.account_id, account.customer_id, account.currency, opening,
                                opening - held, days)
-    postings = []
-    balance = opening
+    afters = []  # the balance after each posting, in ten-thousandths
+    balance = to_scaled(opening)
+    opening_scaled = balance
     for p in stored:
-        balance = p.running_balance if p.running_balance is not None else balance + p.signed_amount
-        postings.append(Posting(p.transaction_id, account.account_id, account.customer_id, account.account_type,
-                                "BANK", Money(p.signed_amount, p.currency), Money(balance, p.currency),
-                                p.posted_at, _DIRECTIONS[p.direction], p.category, p.description))
+        balance = p.running_scaled if p.running_scaled is not None else balance + p.signed_scaled
+        afters.append(balance)
+    booked = [p.posted_at.astimezone(dt.UTC).date() for p in stored]
+    cut = len(stored)
+    if bound is not None:
+        condition, start = bound
+        latest = snapshot.latest_day
+        rows = [(p.posted_at, day, after, p.signed_scaled)
+                for p, day, after in zip(stored, booked, afters, strict=True)]
+        trail = BalanceTrail(((latest or dt.date.min, opening_scaled),), latest, rows,
+                             [(day, value * _SCALE) for day, value in fed], _SCALE)
+        last = last_possible_day(condition, trail)
+        if last is not None:
+            if last < start:
+                return None
+            cut = bisect_right(booked, last)  # booking days ascend when there is a bound
+    postings = [Posting(p.transaction_id, account.account_id, account.customer_id, account.account_type, "BANK",
+                        Money(from_scaled(p.signed_scaled), p.currency), Money(from_scaled(after), p.currency),
+                        p.posted_at, _DIRECTIONS[p.direction], p.category, p.description)
+                for p, after in zip(stored[:cut], afters[:cut], strict=True)]
     return AccountHistory(snapshot, tuple(postings), tuple(fed), facts)
 
 
 class TriggerBacktestService:
-    def __init__(self, database: Database, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, clock: Clock = utc_now, *, prefilter: bool = True) -> None:
+        """`prefilter=False`: every account read and replayed whole (what the tests compare the pre-filter
+        with)."""
         self._database = database
         self._clock = clock
+        self._prefilter = prefilter
 
     async def backtest(self, caller: Caller, rule_id: str, start: dt.date | None, end: dt.date | None,
                        unit_costs: Sequence[UnitCost] = ()) -> dict[str, Any]:
@@ -136,7 +163,8 @@ class TriggerBacktestService:
         tally = Tally()
         reads = TriggerBacktestRepository(uow.session, uow.tenant_id)
         async for histories in self._histories(uow, reads, rule, condition, start, end, definitions):
-            for firing in replay(condition, histories, start=start, end=end, cooldown=rule.definition.cooldown):
+            for firing in replay(condition, histories, start=start, end=end, cooldown=rule.definition.cooldown,
+                                 prefilter=self._prefilter):
                 tally.add(firing)
         sends = backtest.sends_per_firing(rule.definition.actions, await _event_channels(uow, rule))
         estimates = backtest.estimate(tally.firing_count, sends, costs)
@@ -154,6 +182,7 @@ class TriggerBacktestService:
         elif audience.kind is AudienceKind.AUDIENCE:
             selection = await audience_selection(uow, audience.reference_id) or Selection((), AudienceMode.ANY)
         warm_up = start - dt.timedelta(days=history_days(condition))
+        bound = (condition, start) if self._prefilter and can_bound(condition) else None
         since, until = _midnight(warm_up), _midnight(end + _ONE_DAY)
         after: str | None = None
         while True:
@@ -172,11 +201,12 @@ class TriggerBacktestService:
             facts: Mapping[str, CustomerFacts] = {}
             if definitions is not None:
                 facts = await uow.segment_reads.facts_of(customers, definitions)
-            yield [account_history(a, stored.get(a.account_id, ()), later.get(a.account_id, Decimal(0)),
-                                   fed.get(a.account_id, ()),
-                                   Before(fed_before.get(a.account_id), posted_before.get(a.account_id)), warm_up,
-                                   facts.get(a.customer_id, CustomerFacts()))
-                   for a in accounts]
+            histories = (account_history(a, stored.get(a.account_id, ()), later.get(a.account_id, Decimal(0)),
+                                         fed.get(a.account_id, ()),
+                                         Before(fed_before.get(a.account_id), posted_before.get(a.account_id)),
+                                         warm_up, facts.get(a.customer_id, CustomerFacts()), bound)
+                         for a in accounts)
+            yield [history for history in histories if history is not None]
             if len(customers) < CUSTOMERS_PER_CHUNK:
                 return
 

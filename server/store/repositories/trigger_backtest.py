@@ -9,8 +9,9 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, func, select, type_coerce
 
 from server.domain.personas.audiences import Selection
 from server.store.audience_sql import selection_condition
@@ -30,14 +31,16 @@ class BacktestAccount:
     available_balance: Decimal
 
 
-@dataclass(frozen=True)
-class StoredPosting:
+class StoredPosting(NamedTuple):
+    """A stored transaction as read, its amounts left in whole ten-thousandths (server.store.types.
+    ScaledAmount): the backtest turns into Decimals only the postings it replays."""
+
     transaction_id: str
-    signed_amount: Decimal
+    signed_scaled: int
     direction: str
     currency: str
     posted_at: dt.datetime
-    running_balance: Decimal | None
+    running_scaled: int | None
     category: str
     description: str
 
@@ -69,12 +72,16 @@ class TriggerBacktestRepository(TenantRepository):
 
     async def postings(self, account_ids: Collection[str], since: dt.datetime, until: dt.datetime
                        ) -> dict[str, list[StoredPosting]]:
-        """Each account's transactions posted in [since, until), in posting order (time, then id)."""
+        """Each account's transactions posted in [since, until), in posting order (time, then id). Read as
+        plain rows on the session's connection: the ORM's row handling and a Decimal per amount were a
+        third of a backtest's time, for postings most of which the pre-filter leaves out."""
         found: dict[str, list[StoredPosting]] = defaultdict(list)
-        rows = await self.session.execute(select(
-            TransactionRow.account_id, TransactionRow.transaction_id, TransactionRow.signed_amount,
-            TransactionRow.direction, TransactionRow.currency, TransactionRow.posted_at,
-            TransactionRow.running_balance, TransactionRow.category, TransactionRow.description).where(
+        connection = await self.session.connection()
+        rows = await connection.execute(select(
+            TransactionRow.account_id, TransactionRow.transaction_id,
+            type_coerce(TransactionRow.signed_amount, BigInteger), TransactionRow.direction,
+            TransactionRow.currency, TransactionRow.posted_at, type_coerce(TransactionRow.running_balance, BigInteger),
+            TransactionRow.category, TransactionRow.description).where(
             TransactionRow.tenant_id == self.tenant_id, self.one_of(TransactionRow.account_id, account_ids),
             TransactionRow.posted_at >= since, TransactionRow.posted_at < until).order_by(
             TransactionRow.account_id, TransactionRow.posted_at, func.length(TransactionRow.transaction_id),
