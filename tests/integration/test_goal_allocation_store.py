@@ -132,8 +132,8 @@ async def test_cash_flows_and_settlement_follow_the_domain_rule(services: Servic
                                                 for h in held]
 
 
-async def _one_account_with_goals(services: Services, tenant: str, accounts: list[str], balances: list[Decimal],
-                                  targets: tuple[Decimal, ...]) -> None:
+async def _accounts_with_goals(services: Services, tenant: str, accounts: list[str], balances: list[Decimal],
+                               targets: tuple[Decimal, ...]) -> None:
     async with services.database.sessions() as session:
         await session.execute(insert(CustomerRow), [
             {"tenant_id": tenant, "customer_id": f"c{a}", "attributes": {}, "created_at": NOW, "updated_at": NOW}
@@ -172,28 +172,10 @@ async def _handle(services: Services, tenant: str, event: TransactionsPosted) ->
         await uow.commit()
 
 
-async def test_an_account_a_later_batch_moved_is_left_to_that_batchs_event(services: Services, tenant: str) -> None:
-    """Two committed batches on one account: the first's event finds the balance moved since and leaves
-    the allocation to the second's (which reads a balance at least as new), in either order."""
-    await _one_account_with_goals(services, tenant, ["a1"], [Decimal(1500)], (Decimal(1000), Decimal(2000)))
-    first, second = _posted(("t1", "a1", "600", "600")), _posted(("t2", "a1", "900", "1500"))
-
-    await _handle(services, tenant, first)
-    assert await _saved(services, tenant) == {"a1-g0": Decimal(0), "a1-g1": Decimal(0)}  # not its to settle
-    await _handle(services, tenant, second)
-    assert await _saved(services, tenant) == {"a1-g0": Decimal(1000), "a1-g1": Decimal(500)}
-    await _handle(services, tenant, first)  # late or again: nothing moves back
-    assert await _saved(services, tenant) == {"a1-g0": Decimal(1000), "a1-g1": Decimal(500)}
-    async with services.database.sessions() as session:  # each posting's own effect is still recorded
-        flows = set((await session.execute(select(GoalCashFlowRow.transaction_id, GoalCashFlowRow.goal_id,
-                                                  GoalCashFlowRow.amount))).all())
-    assert flows == {("t1", "a1-g0", Decimal(600)), ("t2", "a1-g0", Decimal(400)), ("t2", "a1-g1", Decimal(500))}
-
-
 async def test_concurrent_events_on_overlapping_accounts_end_on_the_final_balances(services: Services,
                                                                                   tenant: str) -> None:
-    """Batches over overlapping accounts, their events handled all at once in a shuffled order: each account
-    ends allocated from its final balance, whichever events settled it."""
+    """Batches over overlapping accounts, all committed, their events handled all at once in a shuffled
+    order (their holds wait for each other): each account ends allocated from its final balance."""
     rng = random.Random(84)
     accounts = [f"a{n}" for n in range(6)]
     targets = (Decimal(300), Decimal(700), Decimal(2000))
@@ -206,7 +188,7 @@ async def test_concurrent_events_on_overlapping_accounts_end_on_the_final_balanc
             running[account_id] += amount
             postings.append((f"b{batch}-{i}", account_id, str(amount), str(running[account_id])))
         events.append(_posted(*postings))
-    await _one_account_with_goals(services, tenant, accounts, [running[a] for a in accounts], targets)
+    await _accounts_with_goals(services, tenant, accounts, [running[a] for a in accounts], targets)
     rng.shuffle(events)
 
     await asyncio.gather(*(_handle(services, tenant, event) for event in events))

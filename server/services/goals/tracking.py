@@ -110,13 +110,6 @@ class GoalTrackingService:
         # Each posting's cash flows come from its own balance after, so they need no hold: stored first,
         # they keep the time the accounts are held short (events of overlapping accounts wait there).
         accounts = await uow.goal_cash_flows.record_cash_flows(event.postings, now)
-        # Only the accounts this event left at their current balance: where a later batch moved one since,
-        # that batch's event (per account, events are written in commit order, postings in the order they
-        # moved the balance) settles it from a balance at least as new, whenever it is handled. So a backlog
-        # settles each account once, and events that overlap in accounts seldom overlap in holds.
-        last = {p.account_id: p.balance_after.amount for p in event.postings if p.account_id in accounts}
-        latest = await uow.goal_cash_flows.still_at(last)
-        accounts = {account_id: owners for account_id, owners in accounts.items() if account_id in latest}
         if not accounts:
             return
         plugin = self._catalogue.goal_milestones()

@@ -37,9 +37,6 @@ _TRACKED_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, targ
 _TRACKED_GOALS_OF_IDS = _TRACKED_GOALS.format(scope="customer_id = ANY($2::text[])")
 _TRACKED_GOALS_IN_RANGE = _TRACKED_GOALS.format(scope="customer_id BETWEEN $2 AND $3")
 _BALANCES = "SELECT account_id, current_balance FROM accounts WHERE tenant_id = $1 AND account_id = ANY($2::text[])"
-# The accounts whose current balance is still the one given (whole ten-thousandths).
-_STILL_AT = ("SELECT a.account_id FROM unnest($2::text[], $3::bigint[]) AS x(account_id, balance) "
-             "JOIN accounts AS a ON a.tenant_id = $1 AND a.account_id = x.account_id AND a.current_balance = x.balance")
 # The allocation rule of server.domain.goals.allocation in SQL (PostgreSQL's hot path; SQLite runs the
 # domain functions): a goal's share of a balance B is min(target, max(0, max(B, 0) - the targets of the
 # goals before it in allocation order)). Amounts are whole ten-thousandths (BIGINT) throughout.
@@ -222,20 +219,6 @@ class GoalCashFlowsRepository(TenantRepository):
         found = await self.session.execute(select(AccountRow.account_id, AccountRow.current_balance).where(
             AccountRow.tenant_id == self.tenant_id, self.one_of(AccountRow.account_id, sorted(account_ids))))
         return {account_id: balance for account_id, balance in found}
-
-    async def still_at(self, balances: Mapping[str, Decimal]) -> set[str]:
-        """The accounts (of `balances`: account id -> balance) whose current balance as committed is the one
-        given: no later batch moved it since."""
-        if not balances:
-            return set()
-        connection = await self.session.connection()
-        if connection.dialect.name == "postgresql":
-            accounts = sorted(balances)
-            rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(
-                _STILL_AT, (self.tenant_id, accounts, [to_scaled(balances[a]) for a in accounts]))
-            return {row[0] for row in rows}
-        current = await self.current_balances(balances)
-        return {account_id for account_id, balance in balances.items() if current.get(account_id) == balance}
 
     async def _insert_cash_flows(self, flows: Sequence[CashFlow], goals: Mapping[str, Goal],
                                  now: dt.datetime) -> None:
