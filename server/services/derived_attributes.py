@@ -65,10 +65,9 @@ def _salary_credits(postings: Iterable[Posting]) -> list[Posting]:
             if p.account_container == Container.BANK and is_salary_credit(p.category, p.amount.amount)]
 
 
-def days_begun(tenants: Iterable[Tenant], now: dt.datetime) -> list[str]:
-    """The enabled tenants whose day began within the hour before `now`, in their own time zone."""
-    return [t.tenant_id for t in tenants
-            if not t.disabled and now.astimezone(zoneinfo.ZoneInfo(t.time_zone)).hour == 0]
+def local_days(tenants: Iterable[Tenant], now: dt.datetime) -> dict[str, dt.date]:
+    """The enabled tenants' days at `now`, each in its own time zone."""
+    return {t.tenant_id: now.astimezone(zoneinfo.ZoneInfo(t.time_zone)).date() for t in tenants if not t.disabled}
 
 
 class DerivedAttributesService:
@@ -177,11 +176,21 @@ class DerivedAttributesService:
     # -- the daily refresh: time moves the values ------------------------------------------------
 
     async def refresh_new_days(self) -> int:
-        """The hourly cron: the tenants whose day began within the hour (in their own time zone) get their
-        refresh as of that day requested, so each tenant's customers once a day. Returns how many tenants."""
+        """The hourly cron: each tenant whose day (in its own time zone) has begun since its last requested
+        refresh gets its refresh as of that day requested, once: in the hour the day begins, or on the
+        first run after the workers missed that hour. Returns how many tenants."""
         async with UnitOfWork(self._database) as uow:
-            tenants = days_begun(await uow.tenants.list(), self._clock())
-        return await self._request(tenants, None)
+            days = local_days(await uow.tenants.list(), self._clock())
+        requested = 0
+        for tenant_id, day in days.items():
+            async with UnitOfWork(self._database, tenant_id) as uow:
+                if not await DerivedAttributesRepository(uow.session, tenant_id).claim_refresh_day(day):
+                    continue
+                await uow.domain_events.add(tenant_id, DerivedAttributesRefreshRequested(day), self._clock())
+                await uow.commit()
+            await announce_committed(self._publisher, uow.domain_events.added)
+            requested += 1
+        return requested
 
     async def request_all(self, as_of: dt.date | None = None) -> int:
         """Every enabled tenant's refresh requested, as of today in the tenant's time zone (`as_of` instead

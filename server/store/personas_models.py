@@ -75,3 +75,14 @@ class PersonaMemberRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     persona_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class DerivedRefreshDayRow(Base):
+    """The last day whose derived-attribute refresh was requested for a tenant, so that the hourly cron
+    requests each local day once, and catches up on the first run after the workers missed the hour
+    the day began."""
+
+    __tablename__ = "derived_refresh_days"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_requested: Mapped[dt.date] = mapped_column(Date)

@@ -152,3 +152,24 @@ async def test_a_refresh_is_requested_and_runs_a_chunk_per_job_each_requesting_t
             name=f"customers/{customer_id}/attributes"))
         assert got.values["months_as_customer"].int_value == 50  # January 2020 to March 2024
         assert got.values["avg_monthly_salary"].decimal_value == "333.3333"  # 2,000 of 1 March over 6 months
+
+
+async def test_the_hourly_cron_requests_each_local_day_once_and_catches_up_a_missed_hour(services, tenant):
+    async def requested_days() -> list[dt.date]:
+        rows = await stored(services, DerivedAttributesRefreshRequested)
+        return [decode(r.kind, r.payload).as_of for r in rows if r.tenant_id == tenant]
+
+    def cron_at(hour: dt.datetime) -> DerivedAttributesService:
+        return DerivedAttributesService(services.database, NoPublisher(), clock=lambda: hour)
+
+    afternoon = dt.datetime.combine(AS_OF, dt.time(15, 3, 40), dt.UTC)
+    # The day's first hour was missed (no run at 00:03): the afternoon's run requests the day.
+    await cron_at(afternoon).refresh_new_days()
+    assert await requested_days() == [AS_OF]
+    for hour in (afternoon + dt.timedelta(hours=1), afternoon - dt.timedelta(days=1)):  # no repeat, no going back
+        await cron_at(hour).refresh_new_days()
+    assert await requested_days() == [AS_OF]
+    next_day = dt.datetime.combine(AS_OF + dt.timedelta(days=1), dt.time(0, 3, 40), dt.UTC)
+    await cron_at(next_day).refresh_new_days()
+    await cron_at(next_day).refresh_new_days()
+    assert await requested_days() == [AS_OF, AS_OF + dt.timedelta(days=1)]

@@ -24,8 +24,9 @@ from server.domain.personas.derived import (
 )
 from server.domain.personas.model import canonical
 from server.domain.segments.attributes import BUILT_IN_ATTRIBUTES, AttributeValue
+from server.store.driver import rowcount
 from server.store.models import AccountRow, CustomerRow, DailyBalanceRow, TransactionRow
-from server.store.personas_models import CustomerAttributeValueRow
+from server.store.personas_models import CustomerAttributeValueRow, DerivedRefreshDayRow
 from server.store.repositories.base import TenantRepository
 from server.store.repositories.personas import VALUE_COLUMN
 
@@ -44,6 +45,17 @@ class DerivedAttributesRepository(TenantRepository):
         if after is not None:
             query = query.where(CustomerRow.customer_id > after)
         return list(await self.session.scalars(query.order_by(CustomerRow.customer_id).limit(limit)))
+
+    async def claim_refresh_day(self, day: dt.date) -> bool:
+        """Records `day` as the tenant's last requested refresh day, when it is later than the one
+        recorded (or none is): True when this call moved it, so concurrent or repeated runs of the
+        hourly cron request each day once."""
+        stmt = self.upsert(DerivedRefreshDayRow).values(tenant_id=self.tenant_id, last_requested=day)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[DerivedRefreshDayRow.tenant_id],
+            set_={"last_requested": stmt.excluded.last_requested},
+            where=DerivedRefreshDayRow.last_requested < stmt.excluded.last_requested)
+        return bool(rowcount(await self.session.execute(stmt)))
 
     async def owners_of(self, account_ids: Collection[str]) -> set[str]:
         if not account_ids:

@@ -25,7 +25,7 @@ from server.domain.personas.derived import (
 )
 from server.domain.segments.attributes import BUILT_IN_ATTRIBUTES
 from server.domain.tenants import Tenant
-from server.services.derived_attributes import days_begun
+from server.services.derived_attributes import local_days
 
 days = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31))
 amounts = st.decimals(min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=2)
@@ -151,10 +151,11 @@ def test_a_birth_date_attribute_that_is_no_date_is_no_birth_date() -> None:
     assert birth_date_of({}) is None
 
 
-def test_the_hourly_refresh_takes_the_tenants_whose_day_just_began() -> None:
+def test_each_enabled_tenants_day_is_its_own_time_zones() -> None:
     created = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     tenants = [Tenant("utc", "UTC", "UTC", created), Tenant("prague", "Prague", "Europe/Prague", created),
                Tenant("off", "Off", "UTC", created, disabled_at=created)]
-    assert days_begun(tenants, dt.datetime(2024, 6, 1, 0, 3, tzinfo=dt.UTC)) == ["utc"]
-    assert days_begun(tenants, dt.datetime(2024, 6, 1, 22, 3, tzinfo=dt.UTC)) == ["prague"]  # CEST: UTC+2
-    assert days_begun(tenants, dt.datetime(2024, 6, 1, 12, 3, tzinfo=dt.UTC)) == []
+    assert local_days(tenants, dt.datetime(2024, 6, 1, 12, 3, tzinfo=dt.UTC)) == {
+        "utc": dt.date(2024, 6, 1), "prague": dt.date(2024, 6, 1)}
+    assert local_days(tenants, dt.datetime(2024, 6, 1, 22, 3, tzinfo=dt.UTC)) == {  # CEST: UTC+2
+        "utc": dt.date(2024, 6, 1), "prague": dt.date(2024, 6, 2)}
