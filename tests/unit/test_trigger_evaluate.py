@@ -250,11 +250,25 @@ SHARED = [  # conditions evaluated at one point with one PointEvaluation, in thi
     AnyOf((PostingCompare(Direction.CREDIT, Comparator.GE, D(1)), OVERDRAFT)),
     ChangeCompare(BALANCE, DAYS_30, Comparator.LT, D(-10), percent=True),
     AllOf((MetricCompare(ACB_30, Comparator.GT, D(0)), PostingCompare(Direction.CREDIT, Comparator.LT, D(10_000)))),
+    # Leaves of one shape with other thresholds, windows or months: what one computed is shared with the
+    # next at the same point only where it reads the same.
+    ChangeCompare(BALANCE, DAYS_30, Comparator.GT, D(5), percent=True),
+    ChangeCompare(BALANCE, DAYS_30, Comparator.LT, D(-20)),
+    ChangeCompare(BALANCE, Window(WindowKind.DAYS, 7), Comparator.LT, D(-20), percent=True),
+    ChangeCompare(ACB_30, LAST_MONTH, Comparator.GT, D(0)),
+    MetricCompare(Metric(MetricName.AVERAGE_COLLECTED_BALANCE, LAST_MONTH), Comparator.GT, D(-50), months=2),
+    MetricCompare(Metric(MetricName.AVERAGE_COLLECTED_BALANCE, LAST_MONTH), Comparator.GT, D(-80), months=3),
+    MetricCompare(Metric(MetricName.MIN_BALANCE, LAST_MONTH), Comparator.GT, D(-80), months=2),
+    PostingCompare(Direction.CREDIT, Comparator.GT, D(10), RelativeTo.BALANCE),
+    PostingCompare(Direction.DEBIT, Comparator.GT, D(10), RelativeTo.BALANCE),
+    PostingCompare(Direction.CREDIT, Comparator.GT, D(150), RelativeTo.AVERAGE_TRANSACTION),
+    PostingCompare(Direction.CREDIT, Comparator.LT, D(300), RelativeTo.AVERAGE_TRANSACTION),
+    PostingCompare(Direction.DEBIT, Comparator.GT, D(80), RelativeTo.AVERAGE_TRANSACTION),
 ]
 
 
 @settings(max_examples=200)
-@given(st.lists(st.tuples(st.integers(0, 40), amounts), min_size=1, max_size=12), st.booleans())
+@given(st.lists(st.tuples(st.integers(0, 100), amounts), min_size=1, max_size=12), st.booleans())
 def test_one_point_evaluation_for_many_conditions_reads_as_evaluate_does_each(moves, holds_loan):
     start = dt.date(2026, 10, 1)
     account, balance = snapshot("0"), D(0)

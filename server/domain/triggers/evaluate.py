@@ -6,7 +6,9 @@ Cheap by construction, since the live path evaluates every active rule at every 
 parsed once per rule version (never here) and compiled here once per condition object into closures (no
 type dispatch or string building per evaluation), AND and OR stop at the first part that decides, and metric
 values are memoised in an AccountMetrics per (snapshot, evaluation day) that the caller may share across
-all the rules evaluated at one posting (one average over 30 days computed once for fifty rules). The values
+all the rules evaluated at one posting (one average over 30 days computed once for fifty rules); what
+leaves of one shape compute alike whatever their threshold (a change and its percentage, the months of FOR
+n MONTHS, a relative posting's base and percentage) is kept for the others at the same point. The values
 read are kept as Decimals and formatted only when `Evaluation.values` is asked for (a firing's
 explanation), not for the many evaluations that fire nothing.
 
@@ -21,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from typing import Any
 
 from server.domain.events import Posting
 from server.domain.ingest.model import Direction
@@ -230,12 +233,44 @@ def _compile(condition: Condition) -> _Program:
         monthly = condition
         return lambda run: run.for_months(monthly)
     if isinstance(condition, ChangeCompare):
-        change = condition
-        return lambda run: run.change(change)
+        return _compile_change(condition)
     if isinstance(condition, PostingCompare):
         posting = condition
         return lambda run: run.posting_holds(posting)
     raise TypeError(f"not a condition: {condition!r}")
+
+
+def _compile_change(leaf: ChangeCompare) -> _Program:
+    text = f"{leaf.metric}, {leaf.over})"
+    change_text, percent_text = "change(" + text, "change_percent(" + text
+    compare, amount, percent = leaf.comparator.test, leaf.amount, leaf.percent
+
+    def change(run: _Run) -> bool:
+        # The difference and its base are the same for every rule at this point that names this change.
+        shared = run.shared
+        key = ("change", text)
+        if key in shared:
+            difference, then = shared[key]
+        else:
+            difference, then = shared[key] = run.change_of(leaf)
+        read = run.read
+        read[change_text] = difference
+        if difference is None:
+            return False
+        if not percent:
+            return compare(difference, amount)
+        if not then:
+            read[percent_text] = None
+            return False
+        base = abs(then)
+        percent_key = ("change_percent", text)
+        if percent_key in shared:
+            shown, scaled = shared[percent_key]
+        else:
+            shown, scaled = shared[percent_key] = _percent(difference, base), EXACT.multiply(difference, _HUNDRED)
+        read[percent_text] = shown
+        return compare(scaled, EXACT.multiply(amount, base))
+    return change
 
 
 def _compile_metric(leaf: MetricCompare) -> _Program:
@@ -265,7 +300,7 @@ def _compile_metric(leaf: MetricCompare) -> _Program:
 
 
 class _Run:
-    __slots__ = ("before", "facts", "metrics", "posting", "read")
+    __slots__ = ("before", "facts", "metrics", "posting", "read", "shared")
 
     def __init__(self, metrics: AccountMetrics, posting: Posting | None, before: AccountSnapshot | None,
                  facts: CustomerFacts) -> None:
@@ -274,38 +309,40 @@ class _Run:
         self.before = before
         self.facts = facts
         self.read: dict[str, Reading] = {}
+        # What leaves compute alike whatever their threshold (a change, the months of FOR n MONTHS, a
+        # posting's base), kept for the other rules evaluated at this point.
+        self.shared: dict[tuple[object, ...], Any] = {}
 
     def for_months(self, leaf: MetricCompare) -> bool:
         """FOR n MONTHS: each of the last n complete calendar months on its own."""
         metric = leaf.metric
         compare = leaf.comparator.test
-        for back in range(1, leaf.months + 1):
-            start, end = previous_month(self.metrics.as_of, back)
+        key = ("months", metric.name, leaf.months)
+        months = self.shared.get(key)
+        if months is None:
+            months = self.shared[key] = self._months(metric.name, leaf.months)
+        for label, start, end in months:
             value = self.metrics.over(metric.name, start, end)
-            self.read[f"{metric.name.value}({start.year:04d}-{start.month:02d})"] = value
+            self.read[label] = value
             if value is None or not compare(value, leaf.amount):
                 return False
         return True
 
-    def change(self, leaf: ChangeCompare) -> bool:
+    def _months(self, name: MetricName, months: int) -> list[tuple[str, dt.date, dt.date]]:
+        found = []
+        for back in range(1, months + 1):
+            start, end = previous_month(self.metrics.as_of, back)
+            found.append((f"{name.value}({start.year:04d}-{start.month:02d})", start, end))
+        return found
+
+    def change_of(self, leaf: ChangeCompare) -> tuple[Reading, Reading]:
+        """The change's difference (None: an end without a value) and the value it started from."""
         start, end = window_bounds(leaf.over, self.metrics.as_of)
         now = self.metrics.at_end_of(leaf.metric, end)
         then = self.metrics.at_end_of(leaf.metric, start - _ONE_DAY)
-        text = f"{leaf.metric}, {leaf.over})"
         if now is None or then is None:
-            self.read["change(" + text] = None
-            return False
-        difference = now - then
-        self.read["change(" + text] = difference
-        compare = leaf.comparator.test
-        if not leaf.percent:
-            return compare(difference, leaf.amount)
-        if not then:
-            self.read["change_percent(" + text] = None
-            return False
-        base = abs(then)
-        self.read["change_percent(" + text] = _percent(difference, base)
-        return compare(EXACT.multiply(difference, _HUNDRED), EXACT.multiply(leaf.amount, base))
+            return None, then
+        return now - then, then
 
     def posting_holds(self, leaf: PostingCompare) -> bool:
         word = POSTING_WORDS[leaf.direction]
@@ -318,30 +355,41 @@ class _Run:
         compare = leaf.comparator.test
         if leaf.relative_to is None:
             return compare(magnitude, leaf.amount)
-        if leaf.relative_to is RelativeTo.BALANCE:
+        key = ("posting", word, leaf.relative_to)
+        shared = self.shared.get(key)
+        if shared is None:
+            shared = self.shared[key] = self._posting_base(word, leaf.relative_to, magnitude)
+        readings, scaled, base = shared
+        self.read.update(readings)
+        # magnitude > P/100 * base (the balance before, or total/count), cross-multiplied.
+        return scaled is not None and compare(scaled, EXACT.multiply(leaf.amount, base))
+
+    def _posting_base(self, word: str, relative_to: RelativeTo, magnitude: Decimal
+                      ) -> tuple[dict[str, Reading], Decimal | None, Decimal]:
+        """What a posting compared relative to `relative_to` reads, the magnitude's side of the comparison
+        (None: it cannot hold) and the base the percentage multiplies."""
+        posting = self.posting
+        assert posting is not None
+        if relative_to is RelativeTo.BALANCE:
             base = (self.before.balance if self.before is not None
                     else posting.balance_after.amount - posting.amount.amount)
-            self.read["balance_before_posting"] = base
-            self.read[f"{word}_percent_of_balance"] = _percent(magnitude, base) if base else None
-            return compare(EXACT.multiply(magnitude, _HUNDRED), EXACT.multiply(leaf.amount, base))
+            return ({"balance_before_posting": base,
+                     f"{word}_percent_of_balance": _percent(magnitude, base) if base else None},
+                    EXACT.multiply(magnitude, _HUNDRED), base)
         count, total = self._earlier_postings(magnitude)
         if count <= 0:
-            self.read["average_transaction"] = None
-            self.read[f"{word}_percent_of_average_transaction"] = None
-            return False
-        self.read["average_transaction"] = EXACT.divide(total, count).quantize(FOUR_PLACES, context=EXACT)
-        self.read[f"{word}_percent_of_average_transaction"] = (
-            _percent(EXACT.multiply(magnitude, count), total) if total else None)
-        # magnitude > P/100 * total/count, cross-multiplied.
-        return compare(EXACT.multiply(EXACT.multiply(magnitude, _HUNDRED), count),
-                       EXACT.multiply(leaf.amount, total))
+            return {"average_transaction": None, f"{word}_percent_of_average_transaction": None}, None, total
+        return ({"average_transaction": EXACT.divide(total, count).quantize(FOUR_PLACES, context=EXACT),
+                 f"{word}_percent_of_average_transaction": (
+                     _percent(EXACT.multiply(magnitude, count), total) if total else None)},
+                EXACT.multiply(EXACT.multiply(magnitude, _HUNDRED), count), total)
 
     def _earlier_postings(self, magnitude: Decimal) -> tuple[int, Decimal]:
-        """The account's postings before this one on the evaluation day and the 90 days before it."""
+        """The account's postings before this one on the evaluation day and the 90 days before it: those
+        of the snapshot after it, less itself (it counts on the evaluation day). Not read of the snapshot
+        before it even when given: that one's running sums would be built a second time."""
         as_of = self.metrics.as_of
         start = as_of - dt.timedelta(days=AVERAGE_TRANSACTION_DAYS)
-        if self.before is not None:
-            return posting_totals(self.before, start, as_of)
         count, total = posting_totals(self.metrics.snapshot, start, as_of)
         return count - 1, total - magnitude
 
