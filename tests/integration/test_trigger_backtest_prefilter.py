@@ -128,17 +128,3 @@ async def test_a_balance_carried_into_the_periods_first_re_check(services: Servi
                             [(0, [(0, 9, -5_000, "stored"), (1, 12, 700, "off_500")], [])], 1, 3)
     assert full["firingCount"] == 1
     assert cut == full
-
-
-async def test_the_postings_read_end_on_the_last_day_the_rule_can_hold(services: Services, tenant: str) -> None:
-    # The postings are read only up to each account's last possible day, from its moves read first: here
-    # day 3. -50 on day 0 is carried into day 1, whose posting's stored running balance jumps to 500 (200
-    # before it), so the 3-day minimum holds until day 3, when a withdrawal of 200 fires. Reading a day
-    # less loses it.
-    # A second account has no bound (its postings never stop passing), a third none that pass (dropped).
-    cut, full = await _both(services, tenant, "withdrawal > 100 AND min_balance(3d) < 0", [
-        (0, [(0, 9, -5_000, "stored"), (1, 12, 30_000, "off_500"), (3, 9, -20_000, "stored")], []),
-        (-100, [(1, 9, -500, "stored"), (4, 9, -500, "stored")], []),
-        (1_000, [(3, 9, -20_000, "stored"), (5, 9, -500, "stored")], [])], 0, 20)
-    assert full["firingCount"] == 1
-    assert cut == full

@@ -16,11 +16,7 @@ day before the warm-up (the opening balance) is, first of what applies:
 The opening balance counts as that day's collected balance only when the account has a transaction or a
 fed balance before the warm-up; otherwise its balance is unknown until its first posting or fed
 balance, and the days before do not count. A posting's balance after it is its running balance when
-stored, else the previous one plus its amount.
-
-When the condition gives a bound (server.domain.triggers.prefilter), a page's transactions are read
-twice: first as (time, amount, running balance), which gives each account's opening balance and last
-possible day, then whole only up to that day."""
+stored, else the previous one plus its amount."""
 
 from __future__ import annotations
 
@@ -52,7 +48,6 @@ from server.services.clock import Clock, utc_now
 from server.store.db import Database
 from server.store.repositories.trigger_backtest import (
     BacktestAccount,
-    StoredMove,
     StoredPosting,
     TriggerBacktestRepository,
 )
@@ -82,7 +77,7 @@ class Before:
         return self.fed is not None or self.posted_at is not None
 
 
-def opening_balance(account: BacktestAccount, stored: Sequence[StoredMove | StoredPosting], later_total: Decimal,
+def opening_balance(account: BacktestAccount, stored: Sequence[StoredPosting], later_total: Decimal,
                     before: Before) -> Decimal:
     """The account's balance at the end of the day before the warm-up (the module's docstring).
     `later_total`: the sum of the amounts posted after the last of `stored`."""
@@ -96,65 +91,41 @@ def opening_balance(account: BacktestAccount, stored: Sequence[StoredMove | Stor
 
 def account_history(account: BacktestAccount, stored: Sequence[StoredPosting], later_total: Decimal,
                     fed: Sequence[tuple[dt.date, Decimal]], before: Before, warm_up: dt.date,
-                    facts: CustomerFacts, bound: tuple[Condition, dt.date] | None = None,
-                    opening: Decimal | None = None) -> AccountHistory | None:
+                    facts: CustomerFacts, bound: tuple[Condition, dt.date] | None = None) -> AccountHistory | None:
     """One account's history from the warm-up's first day. With `bound` (the condition and the period's
     start), its postings end at the last day the condition can hold (server.domain.triggers.prefilter, on
     the stored integers, before any Posting is made: replay would stop there anyway), and an account
-    that cannot fire in the period has none (None). `opening`: the opening balance when already known
-    (from the whole of the account's postings, where `stored` may end early)."""
-    if opening is None:
-        opening = opening_balance(account, stored, later_total, before)
+    that cannot fire in the period has none (None)."""
+    opening = opening_balance(account, stored, later_total, before)
     days = (AccountDay(warm_up - _ONE_DAY, closing_balance=opening, min_balance=opening),) if before.known else ()
     held = account.balance - account.available_balance  # the holds between balance and available
     snapshot = AccountSnapshot(account.account_id, account.customer_id, account.currency, opening,
                                opening - held, days)
-    afters = _afters(opening, stored)
+    afters = []  # the balance after each posting, in ten-thousandths
+    balance = to_scaled(opening)
+    opening_scaled = balance
+    for p in stored:
+        balance = p.running_scaled if p.running_scaled is not None else balance + p.signed_scaled
+        afters.append(balance)
+    booked = [p.posted_at.astimezone(dt.UTC).date() for p in stored]
     cut = len(stored)
     if bound is not None:
-        last = _last_day(stored, afters, opening, fed, snapshot.latest_day, bound[0])
+        condition, start = bound
+        latest = snapshot.latest_day
+        rows = [(p.posted_at, day, after, p.signed_scaled)
+                for p, day, after in zip(stored, booked, afters, strict=True)]
+        trail = BalanceTrail(((latest or dt.date.min, opening_scaled),), latest, rows,
+                             [(day, value * _SCALE) for day, value in fed], _SCALE)
+        last = last_possible_day(condition, trail)
         if last is not None:
-            if last < bound[1]:
+            if last < start:
                 return None
-            cut = bisect_right([p.posted_at.astimezone(dt.UTC).date() for p in stored], last)  # days ascend
+            cut = bisect_right(booked, last)  # booking days ascend when there is a bound
     postings = [Posting(p.transaction_id, account.account_id, account.customer_id, account.account_type, "BANK",
                         Money(from_scaled(p.signed_scaled), p.currency), Money(from_scaled(after), p.currency),
                         p.posted_at, _DIRECTIONS[p.direction], p.category, p.description)
                 for p, after in zip(stored[:cut], afters[:cut], strict=True)]
     return AccountHistory(snapshot, tuple(postings), tuple(fed), facts)
-
-
-def reading_end(account: BacktestAccount, moves: Sequence[StoredMove], later_total: Decimal,
-                fed: Sequence[tuple[dt.date, Decimal]], before: Before, warm_up: dt.date,
-                bound: tuple[Condition, dt.date]) -> tuple[Decimal, dt.date | None] | None:
-    """From an account's moves alone, before any posting is read: its opening balance and the last day whose
-    postings its history needs (None: all of them), or None when it cannot fire in the period. The
-    history then built from the postings up to that day cuts at the same day: the values after it fail."""
-    opening = opening_balance(account, moves, later_total, before)
-    latest = warm_up - _ONE_DAY if before.known else None
-    last = _last_day(moves, _afters(opening, moves), opening, fed, latest, bound[0])
-    if last is not None and last < bound[1]:
-        return None
-    return opening, last
-
-
-def _afters(opening: Decimal, stored: Sequence[StoredMove | StoredPosting]) -> list[int]:
-    """The balance after each posting, in ten-thousandths."""
-    afters = []
-    balance = to_scaled(opening)
-    for p in stored:
-        balance = p.running_scaled if p.running_scaled is not None else balance + p.signed_scaled
-        afters.append(balance)
-    return afters
-
-
-def _last_day(stored: Sequence[StoredMove | StoredPosting], afters: Sequence[int], opening: Decimal,
-              fed: Sequence[tuple[dt.date, Decimal]], latest: dt.date | None, condition: Condition) -> dt.date | None:
-    rows = [(p.posted_at, p.posted_at.astimezone(dt.UTC).date(), after, p.signed_scaled)
-            for p, after in zip(stored, afters, strict=True)]
-    trail = BalanceTrail(((latest or dt.date.min, to_scaled(opening)),), latest, rows,
-                         [(day, value * _SCALE) for day, value in fed], _SCALE)
-    return last_possible_day(condition, trail)
 
 
 class TriggerBacktestService:
@@ -222,35 +193,18 @@ class TriggerBacktestService:
             after = customers[-1]
             accounts = await reads.deposit_accounts(customers)
             ids = [a.account_id for a in accounts]
+            stored = await reads.postings(ids, since, until)
             later = await reads.sums_since(ids, until)
             fed = await reads.fed_balances(ids, warm_up, end)
             fed_before = await reads.latest_fed_before(ids, warm_up)
             posted_before = await reads.latest_posted_before(ids, since)
-            befores = {a.account_id: Before(fed_before.get(a.account_id), posted_before.get(a.account_id))
-                       for a in accounts}
-            openings: dict[str, Decimal] = {}
-            if bound is None:
-                stored = await reads.postings(ids, since, until)
-            else:
-                # The bound first, from the moves (time, amount, running balance): then only the postings
-                # up to each account's last possible day are read whole.
-                moves = await reads.moves(ids, since, until)
-                ends: dict[str, dt.datetime] = {}
-                for a in accounts:
-                    found = reading_end(a, moves.get(a.account_id, ()), later.get(a.account_id, Decimal(0)),
-                                        fed.get(a.account_id, ()), befores[a.account_id], warm_up, bound)
-                    if found is not None:
-                        openings[a.account_id] = found[0]
-                        ends[a.account_id] = until if found[1] is None else min(until, _midnight(found[1] + _ONE_DAY))
-                accounts = [a for a in accounts if a.account_id in ends]
-                stored = await reads.postings_until(ends, since)
             facts: Mapping[str, CustomerFacts] = {}
             if definitions is not None:
                 facts = await uow.segment_reads.facts_of(customers, definitions)
-            # With a bound, the accounts and postings read are already cut (reading_end).
             histories = (account_history(a, stored.get(a.account_id, ()), later.get(a.account_id, Decimal(0)),
-                                         fed.get(a.account_id, ()), befores[a.account_id], warm_up,
-                                         facts.get(a.customer_id, CustomerFacts()), None, openings.get(a.account_id))
+                                         fed.get(a.account_id, ()),
+                                         Before(fed_before.get(a.account_id), posted_before.get(a.account_id)),
+                                         warm_up, facts.get(a.customer_id, CustomerFacts()), bound)
                          for a in accounts)
             yield [history for history in histories if history is not None]
             if len(customers) < CUSTOMERS_PER_CHUNK:

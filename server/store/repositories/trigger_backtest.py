@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import BigInteger, and_, func, or_, select, type_coerce
+from sqlalchemy import BigInteger, func, select, type_coerce
 
 from server.domain.personas.audiences import Selection
 from server.store.audience_sql import selection_condition
@@ -45,14 +45,6 @@ class StoredPosting(NamedTuple):
     description: str
 
 
-class StoredMove(NamedTuple):
-    """What the pre-filter reads of a stored transaction (the leading fields of StoredPosting's meaning)."""
-
-    posted_at: dt.datetime
-    signed_scaled: int
-    running_scaled: int | None
-
-
 class TriggerBacktestRepository(TenantRepository):
     async def customers_after(self, after: str | None, limit: int, *, customer_ids: Collection[str] | None = None,
                               selection: Selection | str | None = None) -> list[str]:
@@ -83,48 +75,19 @@ class TriggerBacktestRepository(TenantRepository):
         """Each account's transactions posted in [since, until), in posting order (time, then id). Read as
         plain rows on the session's connection: the ORM's row handling and a Decimal per amount were a
         third of a backtest's time, for postings most of which the pre-filter leaves out."""
-        return await self.postings_until({account_id: until for account_id in account_ids}, since)
-
-    async def postings_until(self, until: Mapping[str, dt.datetime], since: dt.datetime
-                             ) -> dict[str, list[StoredPosting]]:
-        """Each account's transactions posted in [since, until[account]), in posting order: one statement,
-        the accounts sharing an end taken together."""
         found: dict[str, list[StoredPosting]] = defaultdict(list)
-        if not until:
-            return found
-        by_end: dict[dt.datetime, list[str]] = defaultdict(list)
-        for account_id, end in until.items():
-            by_end[end].append(account_id)
         connection = await self.session.connection()
         rows = await connection.execute(select(
             TransactionRow.account_id, TransactionRow.transaction_id,
             type_coerce(TransactionRow.signed_amount, BigInteger), TransactionRow.direction,
             TransactionRow.currency, TransactionRow.posted_at, type_coerce(TransactionRow.running_balance, BigInteger),
             TransactionRow.category, TransactionRow.description).where(
-            TransactionRow.tenant_id == self.tenant_id, TransactionRow.posted_at >= since,
-            or_(*(and_(self.one_of(TransactionRow.account_id, ids), TransactionRow.posted_at < end)
-                  for end, ids in by_end.items()))).order_by(
-            TransactionRow.account_id, TransactionRow.posted_at, func.length(TransactionRow.transaction_id),
-            TransactionRow.transaction_id))
-        for row in rows:
-            found[row[0]].append(StoredPosting(*row[1:]))
-        return found
-
-    async def moves(self, account_ids: Collection[str], since: dt.datetime, until: dt.datetime
-                    ) -> dict[str, list[StoredMove]]:
-        """Each account's transactions posted in [since, until) as the pre-filter reads them (time, amount,
-        running balance), in posting order: a third of the columns, and no text but the account's id."""
-        found: dict[str, list[StoredMove]] = defaultdict(list)
-        connection = await self.session.connection()
-        rows = await connection.execute(select(
-            TransactionRow.account_id, TransactionRow.posted_at, type_coerce(TransactionRow.signed_amount, BigInteger),
-            type_coerce(TransactionRow.running_balance, BigInteger)).where(
             TransactionRow.tenant_id == self.tenant_id, self.one_of(TransactionRow.account_id, account_ids),
             TransactionRow.posted_at >= since, TransactionRow.posted_at < until).order_by(
             TransactionRow.account_id, TransactionRow.posted_at, func.length(TransactionRow.transaction_id),
             TransactionRow.transaction_id))
-        for account_id, posted_at, signed, running in rows:
-            found[account_id].append(StoredMove(posted_at, signed, running))
+        for row in rows:
+            found[row[0]].append(StoredPosting(*row[1:]))
         return found
 
     async def sums_since(self, account_ids: Collection[str], since: dt.datetime) -> dict[str, Decimal]:
