@@ -12,6 +12,7 @@ import random
 from decimal import Decimal
 
 from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.bootstrap import Services
 from server.domain.events import Direction, Money, Posting, TransactionsPosted
@@ -44,20 +45,25 @@ def _goals(rng: random.Random, customer_id: str, account_id: str) -> list[tuple[
     return goals
 
 
+async def _insert_accounts(session: AsyncSession, tenant: str, balances: dict[str, Decimal]) -> None:
+    """A checking account of each balance, account `a` owned by customer `ca`."""
+    await session.execute(insert(CustomerRow), [
+        {"tenant_id": tenant, "customer_id": f"c{a}", "attributes": {}, "created_at": NOW, "updated_at": NOW}
+        for a in balances])
+    await session.execute(insert(AccountRow), [
+        {"tenant_id": tenant, "account_id": a, "customer_id": f"c{a}", "authorized_customer_ids": [],
+         "account_type": "CHECKING", "container": "BANK", "currency": "EUR", "current_balance": balance,
+         "available_balance": balance, "attributes": {}, "created_at": NOW, "updated_at": NOW}
+        for a, balance in balances.items()])
+
+
 async def test_cash_flows_and_settlement_follow_the_domain_rule(services: Services, tenant: str) -> None:
     rng = random.Random(18)
     balances = {f"a{n:02d}": Decimal(rng.choice([-300, 0, 1, 250, 1000, 1250, 2500, 5000, 20000]))
                 + Decimal("0.0001") * rng.randint(0, 9) for n in range(ACCOUNTS)}
     goals = {account_id: _goals(rng, f"c{account_id}", account_id) for account_id in balances}
     async with services.database.sessions() as session:
-        await session.execute(insert(CustomerRow), [
-            {"tenant_id": tenant, "customer_id": f"c{a}", "attributes": {}, "created_at": NOW, "updated_at": NOW}
-            for a in balances])
-        await session.execute(insert(AccountRow), [
-            {"tenant_id": tenant, "account_id": a, "customer_id": f"c{a}", "authorized_customer_ids": [],
-             "account_type": "CHECKING", "container": "BANK", "currency": "EUR", "current_balance": balance,
-             "available_balance": balance, "attributes": {}, "created_at": NOW, "updated_at": NOW}
-            for a, balance in balances.items()])
+        await _insert_accounts(session, tenant, balances)
         await session.execute(insert(GoalRow), [
             {"tenant_id": tenant, "goal_id": g.goal_id, "customer_id": g.customer_id, "account_id": g.account_id,
              "name": g.name, "category": g.category.value, "target": g.target.amount, "currency": "EUR",
@@ -135,14 +141,7 @@ async def test_cash_flows_and_settlement_follow_the_domain_rule(services: Servic
 async def _accounts_with_goals(services: Services, tenant: str, accounts: list[str], balances: list[Decimal],
                                targets: tuple[Decimal, ...]) -> None:
     async with services.database.sessions() as session:
-        await session.execute(insert(CustomerRow), [
-            {"tenant_id": tenant, "customer_id": f"c{a}", "attributes": {}, "created_at": NOW, "updated_at": NOW}
-            for a in accounts])
-        await session.execute(insert(AccountRow), [
-            {"tenant_id": tenant, "account_id": a, "customer_id": f"c{a}", "authorized_customer_ids": [],
-             "account_type": "CHECKING", "container": "BANK", "currency": "EUR", "current_balance": balance,
-             "available_balance": balance, "attributes": {}, "created_at": NOW, "updated_at": NOW}
-            for a, balance in zip(accounts, balances, strict=True)])
+        await _insert_accounts(session, tenant, dict(zip(accounts, balances, strict=True)))
         await session.execute(insert(GoalRow), [
             {"tenant_id": tenant, "goal_id": f"{a}-g{n}", "customer_id": f"c{a}", "account_id": a, "name": f"Goal {n}",
              "category": "CUSTOM", "target": target, "currency": "EUR", "target_date": None, "priority": n + 1,
