@@ -128,3 +128,12 @@ async def test_a_balance_carried_into_the_periods_first_re_check(services: Servi
                             [(0, [(0, 9, -5_000, "stored"), (1, 12, 700, "off_500")], [])], 1, 3)
     assert full["firingCount"] == 1
     assert cut == full
+
+
+async def test_a_withdrawal_on_the_last_day_the_condition_can_hold(services: Services, tenant: str) -> None:
+    # Day 1 is the last day min_balance(1d) < 0 can hold: its lowest balance is the -50 carried from day 0
+    # (the stored running balance after its withdrawal jumps to 500), so that withdrawal fires.
+    cut, full = await _both(services, tenant, "min_balance(1d) < 0 AND withdrawal > 100",
+                            [(0, [(0, 9, -5_000, "stored"), (1, 12, -20_000, "off_500")], [])], 1, 3)
+    assert full["firingCount"] == 1
+    assert cut == full

@@ -3,6 +3,7 @@ without it fires, on random histories and rules, and it does cut accounts short.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from hypothesis import given, settings
@@ -192,3 +193,13 @@ def test_a_fed_balance_below_the_threshold_among_postings_above_it():
     history = AccountHistory(opened("1000").opening, (posting(day(2), D(0), D(1000), "t0"),
                                                       posting(day(8), D(0), D(1000), "t1")), ((day(5), D(50)),))
     same_firings(average(1, "100"), history, day(0), day(10))
+
+
+def test_replay_stops_at_the_last_day_a_history_carries_without_bounding_it_again():
+    # The balance is below 100 from day 0 on: without the day it carries, day 5's re-check fires.
+    history = opened("0", posting(day(0), D(0), D(0), "t0"))
+    condition = average(1, "100")
+    assert firings(condition, [history], day(5), day(6), dt.timedelta(0), False)
+    carried = dataclasses.replace(history, last_day=day(4))
+    assert firings(condition, [carried], day(5), day(6), dt.timedelta(0), False) == []
+    assert firings(condition, [carried], day(5), day(6), dt.timedelta(0), True) == []

@@ -21,8 +21,8 @@ With no posting after T there is no bound.
 This holds when each posting counts on its own booking date, which apply_posting guarantees when the
 account's postings come in posted_at order and none is booked before the opening's latest row; otherwise
 the account gets no bound (full replay). The backtest service bounds an account from the stored rows
-(scaled integers) before it builds any Posting, the replay from the history it is given: both describe
-the account as a BalanceTrail and get the same day."""
+(scaled integers) before it builds any Posting and hands replay the day with the history; replay bounds
+a history that comes without one. Both describe the account as a BalanceTrail."""
 
 from __future__ import annotations
 

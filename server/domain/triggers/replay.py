@@ -47,12 +47,15 @@ _FED, _DAILY, _POSTING = 0, 1, 2
 class AccountHistory:
     """One account to replay: its state before the first posting given (balance, and the day rows before
     them), its postings in the order they moved its balance (before and in the period), the end-of-day
-    balances the bank fed (day, balance), and its customer's facts (for segment leaves)."""
+    balances the bank fed (day, balance), its customer's facts (for segment leaves), and the last day its
+    condition can hold when the caller has already found it (the backtest service bounds accounts on the
+    stored rows and gives only the postings up to that day)."""
 
     opening: AccountSnapshot
     postings: Sequence[Posting] = ()
     fed_balances: Sequence[tuple[dt.date, Decimal]] = ()
     facts: CustomerFacts = field(default_factory=CustomerFacts)
+    last_day: dt.date | None = None
 
 
 def replay(condition: Condition, histories: Iterable[AccountHistory], *, start: dt.date, end: dt.date,
@@ -60,13 +63,16 @@ def replay(condition: Condition, histories: Iterable[AccountHistory], *, start: 
     """The firings in [start, end] (evaluation days), customer by customer (in the order their first account
     comes), each customer's in time order.
 
-    An account is replayed up to the last day its condition can hold (server.domain.triggers.prefilter), and
-    left out when that is before the period: the evaluations after it are false, and a false evaluation
-    fires nothing and changes no other account's state (only a firing moves the customer's cool-down).
-    `prefilter=False` replays every account to the end (what the tests compare the pre-filter with)."""
+    An account is replayed up to the last day its condition can hold (its `last_day` when given, else
+    server.domain.triggers.prefilter), and left out when that is before the period: the evaluations after
+    it are false, and a false evaluation fires nothing and changes no other account's state (only a firing
+    moves the customer's cool-down). `prefilter=False`: no bound is looked for, so an account without a
+    `last_day` is replayed to the end (what the tests compare the pre-filter with)."""
     by_customer: dict[str, list[tuple[AccountHistory, dt.date]]] = {}
     for history in histories:
-        last = last_possible_day(condition, trail_of(history)) if prefilter else None
+        last = history.last_day
+        if last is None and prefilter:
+            last = last_possible_day(condition, trail_of(history))
         until = end if last is None else min(end, last)
         by_customer.setdefault(history.opening.customer_id, [])
         if until >= start:

@@ -94,8 +94,8 @@ def account_history(account: BacktestAccount, stored: Sequence[StoredPosting], l
                     facts: CustomerFacts, bound: tuple[Condition, dt.date] | None = None) -> AccountHistory | None:
     """One account's history from the warm-up's first day. With `bound` (the condition and the period's
     start), its postings end at the last day the condition can hold (server.domain.triggers.prefilter, on
-    the stored integers, before any Posting is made: replay would stop there anyway), and an account
-    that cannot fire in the period has none (None)."""
+    the stored integers, before any Posting is made), which it carries for replay to stop at, and an
+    account that cannot fire in the period has none (None)."""
     opening = opening_balance(account, stored, later_total, before)
     days = (AccountDay(warm_up - _ONE_DAY, closing_balance=opening, min_balance=opening),) if before.known else ()
     held = account.balance - account.available_balance  # the holds between balance and available
@@ -109,6 +109,7 @@ def account_history(account: BacktestAccount, stored: Sequence[StoredPosting], l
         afters.append(balance)
     booked = [p.posted_at.astimezone(dt.UTC).date() for p in stored]
     cut = len(stored)
+    last: dt.date | None = None
     if bound is not None:
         condition, start = bound
         latest = snapshot.latest_day
@@ -125,13 +126,14 @@ def account_history(account: BacktestAccount, stored: Sequence[StoredPosting], l
                         Money(from_scaled(p.signed_scaled), p.currency), Money(from_scaled(after), p.currency),
                         p.posted_at, _DIRECTIONS[p.direction], p.category, p.description)
                 for p, after in zip(stored[:cut], afters[:cut], strict=True)]
-    return AccountHistory(snapshot, tuple(postings), tuple(fed), facts)
+    return AccountHistory(snapshot, tuple(postings), tuple(fed), facts, last)
 
 
 class TriggerBacktestService:
     def __init__(self, database: Database, clock: Clock = utc_now, *, prefilter: bool = True) -> None:
         """`prefilter=False`: every account read and replayed whole (what the tests compare the pre-filter
-        with)."""
+        with). Either way replay looks for no bound of its own: with the pre-filter, each account's history
+        comes cut and carries its last day (account_history)."""
         self._database = database
         self._clock = clock
         self._prefilter = prefilter
@@ -164,7 +166,7 @@ class TriggerBacktestService:
         reads = TriggerBacktestRepository(uow.session, uow.tenant_id)
         async for histories in self._histories(uow, reads, rule, condition, start, end, definitions):
             for firing in replay(condition, histories, start=start, end=end, cooldown=rule.definition.cooldown,
-                                 prefilter=self._prefilter):
+                                 prefilter=False):
                 tally.add(firing)
         sends = backtest.sends_per_firing(rule.definition.actions, await _event_channels(uow, rule))
         estimates = backtest.estimate(tally.firing_count, sends, costs)
