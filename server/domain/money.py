@@ -9,8 +9,9 @@ from decimal import Decimal, InvalidOperation
 # in SQL on PostgreSQL and SQLite alike. An amount finer than that is rejected, never rounded.
 STORAGE_SCALE = 4
 _SCALE_FACTOR = Decimal(10) ** STORAGE_SCALE
-# int: typeshed types an int power with a variable exponent as Any (a negative one gives a float).
-_SCALE: int = 10**STORAGE_SCALE
+# Whole ten-thousandths in one unit. int: typeshed types an int power with a variable exponent as Any
+# (a negative one gives a float).
+SCALED_PER_UNIT: int = 10**STORAGE_SCALE
 _NANOS_PER_SCALED: int = 10 ** (9 - STORAGE_SCALE)
 # 18 digits left for the whole part keeps every value inside a signed 64-bit integer.
 MAX_ABS_AMOUNT = Decimal("99999999999999.9999")
@@ -81,7 +82,7 @@ def units_nanos_to_scaled(units: int, nanos: int) -> int:
     amount (the ingestion hot path converts each transaction's amount)."""
     if (nanos % _NANOS_PER_SCALED == 0 and -999_999_999 <= nanos <= 999_999_999
             and not ((units > 0 and nanos < 0) or (units < 0 and nanos > 0))):
-        scaled = units * _SCALE + nanos // _NANOS_PER_SCALED  # same signs: the sum is the exact value
+        scaled = units * SCALED_PER_UNIT + nanos // _NANOS_PER_SCALED  # same signs: the sum is the exact value
         if -_MAX_ABS_SCALED <= scaled <= _MAX_ABS_SCALED:
             return scaled
     # Finer than storage, too large or inconsistent: Decimal gives the usual error and message.

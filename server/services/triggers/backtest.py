@@ -31,7 +31,7 @@ from server.domain.auth import Caller, Role
 from server.domain.errors import not_found
 from server.domain.events import Money, Posting
 from server.domain.ingest.model import Direction
-from server.domain.money import STORAGE_SCALE, from_scaled, to_scaled
+from server.domain.money import SCALED_PER_UNIT, from_scaled, to_scaled
 from server.domain.personas.audiences import AudienceMode, Selection
 from server.domain.segments.attributes import AttributeCatalogue
 from server.domain.segments.evaluate import CustomerFacts
@@ -56,7 +56,6 @@ from server.store.uow import UnitOfWork
 ADMINS = (Role.BANK_ADMIN,)
 CUSTOMERS_PER_CHUNK = 200
 _ONE_DAY = dt.timedelta(days=1)
-_SCALE = 10**STORAGE_SCALE
 _DIRECTIONS = {d.value: d for d in Direction}  # a dict look-up: Direction(text) costs a tenth of the history
 
 
@@ -116,7 +115,7 @@ def account_history(account: BacktestAccount, stored: Sequence[StoredPosting], l
         rows = [(p.posted_at, day, after, p.signed_scaled)
                 for p, day, after in zip(stored, booked, afters, strict=True)]
         trail = BalanceTrail(((latest or dt.date.min, opening_scaled),), latest, rows,
-                             [(day, value * _SCALE) for day, value in fed], _SCALE)
+                             [(day, value * SCALED_PER_UNIT) for day, value in fed], SCALED_PER_UNIT)
         last = last_possible_day(condition, trail)
         if last is not None:
             if last < start:
