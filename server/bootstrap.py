@@ -118,10 +118,10 @@ class Services:
         await self.database.dispose()
 
 
-# SQLite has one writer, so its workers run one job at a time: a job there handles the tenant's next
-# pending TransactionsPosted with its own, each handler once for them all (server.services.bus), which
-# shares each handler's transaction and reads between events.
-SQLITE_EVENTS_PER_JOB = 10
+# A bus job handles the tenant's next pending TransactionsPosted with its own, each handler once for them
+# all (server.services.bus): each handler's transaction, claims and reads are shared between events,
+# half of the bus's work when each event had a job of its own (docs/events.md#costs).
+EVENTS_PER_JOB = 10
 
 
 def is_live(event: TransactionsPosted) -> bool:
@@ -217,7 +217,7 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
     payment_alerts = PaymentAlertsService(database, engagement)
     bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking, personas,
                                                          derived_attributes, trigger_evaluation, payment_alerts),
-                     events_per_job=SQLITE_EVENTS_PER_JOB if database.dialect == "sqlite" else 1)
+                     events_per_job=EVENTS_PER_JOB)
     # The server's own run of trigger_rules after an ingest commit (docs/triggers.md#latency). Not on
     # SQLite: its one writer would make the next batch's commit wait for it.
     in_process = (InProcessHandlers(bus, ["trigger_rules"], gate=InProcessTriggers(database))

@@ -64,6 +64,9 @@ ANNOUNCE_AGAIN_AFTER = dt.timedelta(seconds=15)
 OUTBOX_COUNT_CAP = 100_000
 # A job that handles several events at once (events_per_job) stops adding them at this many postings.
 POSTINGS_PER_JOB = 5_000
+# How long the events a job takes are its own: other jobs leave them alone meanwhile. Shorter than
+# LOST_AFTER, so that the events of a job that died are free again when the relay sweep sends them.
+TAKEN_FOR = dt.timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -133,10 +136,12 @@ class MessageBus:
     def __init__(self, database: Database, publisher: EventPublisher, handlers: EventHandlers,
                  clock: Clock = utc_now, *, events_per_job: int = 1,
                  postings_per_job: int = POSTINGS_PER_JOB) -> None:
-        """`events_per_job` above 1: a job handles, with its own TransactionsPosted, up to that many
-        (and `postings_per_job` postings) of the tenant's next ones that no handler touched yet, each
-        handler once for all of them. Where one job runs at a time (SQLite's one writer) each handler's
-        transaction and reads are then shared by several events; their own jobs later find them processed."""
+        """`events_per_job` above 1: a job takes, with its own TransactionsPosted, up to that many (and
+        `postings_per_job` postings) of the tenant's next ones that no handler touched yet and no other job
+        has taken, and runs each handler once for all of them: each handler's transaction and reads are
+        shared by several events. Their own jobs find them taken (or processed) and end; concurrent jobs
+        take disjoint events. A job holds what it took for TAKEN_FOR, and gives back what a failing
+        handler left unprocessed."""
         self._database = database
         self._publisher = publisher
         self._handlers = handlers
@@ -147,30 +152,45 @@ class MessageBus:
     async def process(self, event_id: int) -> int:
         """Runs every registered handler that has not finished the event, then marks it processed.
         Returns how many facts it carried, with those of the events it took in (0 when it was processed
-        already: jobs may run twice). Raises HandlersFailed when a handler failed, after the others ran."""
+        already, jobs may run twice, or when another job has taken it). Raises HandlersFailed when a
+        handler failed, after the others ran."""
+        takes = self._events_per_job > 1
         async with UnitOfWork(self._database) as uow:
+            now = self._clock()
+            if takes and not await uow.domain_events.take(event_id, now, now + TAKEN_FOR):
+                return 0  # processed, or another job took it: that job handles it, or gives it back
             stored = await uow.domain_events.get_unprocessed(event_id)
             if stored is None:
                 return 0
             events: dict[int, DomainEvent] = {event_id: stored.event}
-            if self._events_per_job > 1 and not stored.handled_by and isinstance(stored.event, TransactionsPosted):
-                events |= await self._followers(uow, event_id, stored.tenant_id, stored.event)
-        return await self._handle(events, stored.tenant_id, stored.handled_by)
+            if takes and not stored.handled_by and isinstance(stored.event, TransactionsPosted):
+                room = self._postings_per_job - len(stored.event.postings)
+                if room > 0:
+                    events |= dict(await uow.domain_events.take_untouched_after(
+                        event_id, stored.tenant_id, self._events_per_job - 1, room, stored.event.live,
+                        now, now + TAKEN_FOR))
+            await uow.commit()
+        try:
+            return await self._handle(events, stored.tenant_id, stored.handled_by)
+        except Exception:
+            if takes:
+                await self._give_back(event_id, list(events))
+            raise
 
-    async def _followers(self, uow: UnitOfWork, event_id: int, tenant_id: str,
-                         first: TransactionsPosted) -> dict[int, DomainEvent]:
-        """The tenant's next untouched TransactionsPosted that fit in this job: as live (or not) as the
-        first, in id order, up to the job's bounds."""
-        room = self._postings_per_job - len(first.postings)
-        if room <= 0:
-            return {}
-        followers: dict[int, DomainEvent] = {}
-        for follower_id, follower in await uow.domain_events.untouched_postings_after(
-                event_id, tenant_id, self._events_per_job - 1, room):
-            if follower.live != first.live:
-                break
-            followers[follower_id] = follower
-        return followers
+    async def _give_back(self, job: int, event_ids: list[int]) -> None:
+        """After a handler failed: the events the job took and left unprocessed are free again, and those
+        it took in get jobs of their own (theirs found them taken and ended). Its own event is retried by
+        the queue. When this fails too (the database is down), the hold runs out (TAKEN_FOR) and the relay
+        sweep sends them again (LOST_AFTER), or the retry of this job takes them back."""
+        try:
+            async with UnitOfWork(self._database) as uow:
+                unfinished = await uow.domain_events.give_back(job, event_ids)
+                await uow.commit()
+            followers = [i for i in unfinished if i != job]
+            if followers:
+                await self._publisher.announce_events(followers, resend=int(self._clock().timestamp()))
+        except Exception as exc:
+            log.warning("domain_events_not_given_back", event_id=job, event_ids=event_ids, error=repr(exc))
 
     async def _handle(self, events: dict[int, DomainEvent], tenant_id: str, handled_by: frozenset[str]) -> int:
         """`events`: one event, or several TransactionsPosted that no handler touched yet (handled_by empty)."""

@@ -195,6 +195,10 @@ class DomainEventRow(Base):
     enqueued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # every handler done
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The bus job that took the event to handle it with others (its first event's id), and until when:
+    # meanwhile other jobs leave it alone (server.services.bus).
+    taken_by: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), nullable=True)
+    taken_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class DomainEventHandlingRow(Base):

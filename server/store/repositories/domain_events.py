@@ -26,15 +26,32 @@ _UNPROCESSED_EVENT = select(DomainEventRow.tenant_id, DomainEventRow.kind, Domai
     DomainEventRow.event_id == bindparam("event_id"), DomainEventRow.processed_at.is_(None))
 _FINISHED_HANDLERS = select(DomainEventHandlingRow.handler).where(
     DomainEventHandlingRow.event_id == bindparam("event_id"))
-# The payloads as text: parsed one by one, only as far as the caller's bound of postings reaches.
-_UNTOUCHED_AFTER = (
-    select(DomainEventRow.event_id, cast(DomainEventRow.payload, Text))
-    .where(DomainEventRow.event_id > bindparam("event_id"), DomainEventRow.processed_at.is_(None),
-           DomainEventRow.tenant_id == bindparam("tenant_id"),
-           DomainEventRow.kind == kind_of(TransactionsPosted),
+# Taking events for a bus job (take, take_untouched_after): one not processed that no other job has, or
+# whose taker's time ran out, or that this job (its first event's id: a retry of it) took before.
+_EVENTS = DomainEventRow.__table__
+_FREE_FOR_JOB = (_EVENTS.c.processed_at.is_(None),
+                 _EVENTS.c.taken_until.is_(None) | (_EVENTS.c.taken_until <= bindparam("now"))
+                 | (_EVENTS.c.taken_by == bindparam("job")))
+_TAKEN: dict[str, Any] = {"taken_by": bindparam("job"), "taken_until": bindparam("until")}
+_TAKE_ONE = (update(_EVENTS).where(_EVENTS.c.event_id == bindparam("job"), *_FREE_FOR_JOB).values(**_TAKEN)
+             .returning(_EVENTS.c.event_id))
+# Rows another job is taking at this instant are skipped (SKIP LOCKED), not waited for; SQLite has one
+# writer and no row locks. The pick is materialized: as a plain subquery PostgreSQL may run it again
+# for each row it updates, skipping the rows this statement has just taken and taking more than the limit.
+_PICK_UNTOUCHED_AFTER = (
+    select(_EVENTS.c.event_id)
+    .where(_EVENTS.c.event_id > bindparam("job"), _EVENTS.c.tenant_id == bindparam("tenant"),
+           _EVENTS.c.kind == kind_of(TransactionsPosted), *_FREE_FOR_JOB,
            ~select(DomainEventHandlingRow.event_id)
-           .where(DomainEventHandlingRow.event_id == DomainEventRow.event_id).exists())
-    .order_by(DomainEventRow.event_id).limit(bindparam("limit")))
+           .where(DomainEventHandlingRow.event_id == _EVENTS.c.event_id).exists())
+    .order_by(_EVENTS.c.event_id).limit(bindparam("limit")).with_for_update(skip_locked=True)
+    .cte("picked").prefix_with("MATERIALIZED"))
+_TAKE_UNTOUCHED_AFTER = (
+    update(_EVENTS).where(_EVENTS.c.event_id.in_(select(_PICK_UNTOUCHED_AFTER.c.event_id)), *_FREE_FOR_JOB)
+    .values(**_TAKEN).returning(_EVENTS.c.event_id, cast(_EVENTS.c.payload, Text)))
+_GIVE_BACK = (update(_EVENTS).where(_EVENTS.c.event_id.in_(bindparam("event_ids", expanding=True)),
+                                    _EVENTS.c.processed_at.is_(None), _EVENTS.c.taken_by == bindparam("job"))
+              .values(taken_by=None, taken_until=None).returning(_EVENTS.c.event_id))
 
 # A handler's claim on events (claim_handling), by dialect: built once, not at every handler of every event.
 _HANDLINGS = DomainEventHandlingRow.__table__
@@ -123,23 +140,38 @@ class DomainEventsRepository:
         handled = await driver.fetch_all(self.session, _FINISHED_HANDLERS, {"event_id": event_id})
         return StoredEvent(event_id, tenant_id, decode(kind, payload), frozenset(handler for handler, in handled))
 
-    async def untouched_postings_after(self, event_id: int, tenant_id: str, limit: int, max_postings: int
-                                       ) -> list[tuple[int, TransactionsPosted]]:
-        """Up to `limit` unprocessed TransactionsPosted of the tenant after `event_id`, in id order, that
-        no handler has finished yet, and no more of them than fit in `max_postings` postings: the bus may
-        handle them with that one in a single job."""
-        rows = await driver.fetch_all(self.session, _UNTOUCHED_AFTER,
-                                      {"event_id": event_id, "tenant_id": tenant_id, "limit": limit})
+    async def take(self, event_id: int, now: dt.datetime, until: dt.datetime) -> bool:
+        """Takes the event for the bus job of that event until `until`: False when it is processed, or
+        another job has it (see _FREE_FOR_JOB). The caller commits."""
+        taken = await self.session.scalar(_TAKE_ONE, {"job": event_id, "now": now, "until": until})
+        return taken is not None
+
+    async def take_untouched_after(self, event_id: int, tenant_id: str, limit: int, max_postings: int, live: bool,
+                                   now: dt.datetime, until: dt.datetime) -> list[tuple[int, TransactionsPosted]]:
+        """Takes, for the job of `event_id`, up to `limit` unprocessed TransactionsPosted of the tenant after
+        it, in id order, that no handler has finished yet and no other job has, as `live` as it, and no more
+        of them than fit in `max_postings` postings: the bus handles them with that one in a single job. The
+        caller commits."""
+        rows = sorted((await self.session.execute(_TAKE_UNTOUCHED_AFTER, {
+            "job": event_id, "tenant": tenant_id, "limit": limit, "now": now, "until": until})).all())
         found: list[tuple[int, TransactionsPosted]] = []
-        for found_id, text in rows:
+        for number, (found_id, text) in enumerate(rows):
             payload = orjson.loads(text)
             max_postings -= posting_count(payload)
-            if max_postings < 0:
+            event = decode(kind_of(TransactionsPosted), payload) if max_postings >= 0 else None
+            if event is None or not isinstance(event, TransactionsPosted) or event.live != live:
+                # Given back at once: the first that does not fit, and every later one (ids stay in order).
+                await self.give_back(event_id, [int(i) for i, _ in rows[number:]])
                 break
-            event = decode(kind_of(TransactionsPosted), payload)
-            assert isinstance(event, TransactionsPosted)
             found.append((int(found_id), event))
         return found
+
+    async def give_back(self, job: int, event_ids: list[int]) -> list[int]:
+        """Ends the job's hold on those of the events it still has unprocessed, and returns them."""
+        if not event_ids:
+            return []
+        given = await self.session.scalars(_GIVE_BACK, {"job": job, "event_ids": event_ids})
+        return sorted(int(i) for i in given)
 
     async def claim_handling(self, event_ids: list[int], handler: str, now: dt.datetime) -> list[int]:
         """Records that the handler finished the events, in the handler's own transaction. Returns those it
