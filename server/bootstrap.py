@@ -217,7 +217,7 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
     payment_alerts = PaymentAlertsService(database, engagement)
     bus = MessageBus(database, publisher, event_handlers(insights, engagement, goal_funding, goal_tracking, personas,
                                                          derived_attributes, trigger_evaluation, payment_alerts),
-                     events_per_job=EVENTS_PER_JOB)
+                     events_per_job=EVENTS_PER_JOB, jobs_at_once=settings.bus_jobs_per_worker)
     # The server's own run of trigger_rules after an ingest commit (docs/triggers.md#latency). Not on
     # SQLite: its one writer would make the next batch's commit wait for it.
     in_process = (InProcessHandlers(bus, ["trigger_rules"], gate=InProcessTriggers(database))

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
 
     queue_name: str = "engage:queue"
     worker_max_jobs: int = 20
+    # Domain-event jobs one process handles at once (the rest of its jobs wait their turn): their handlers
+    # are CPU-bound Python, and a job holding its accounts' locks would wait for the others' CPU meanwhile.
+    bus_jobs_per_worker: int = Field(default=2, ge=1)
     # How long an idle worker waits before looking at the queue again (arq's default, 0.5 s, caps a
     # worker at max_jobs per half second and adds up to that much latency to every message).
     worker_poll_delay_seconds: float = 0.05

@@ -19,6 +19,7 @@ store guarantees (per account, event ids rise in commit order) is there for whoe
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -135,19 +136,25 @@ def size_of(event: DomainEvent) -> int:
 class MessageBus:
     def __init__(self, database: Database, publisher: EventPublisher, handlers: EventHandlers,
                  clock: Clock = utc_now, *, events_per_job: int = 1,
-                 postings_per_job: int = POSTINGS_PER_JOB) -> None:
+                 postings_per_job: int = POSTINGS_PER_JOB, jobs_at_once: int | None = None) -> None:
         """`events_per_job` above 1: a job takes, with its own TransactionsPosted, up to that many (and
         `postings_per_job` postings) of the tenant's next ones that no handler touched yet and no other job
         has taken, and runs each handler once for all of them: each handler's transaction and reads are
         shared by several events. Their own jobs find them taken (or processed) and end; concurrent jobs
         take disjoint events. A job holds what it took for TAKEN_FOR, and gives back what a failing
-        handler left unprocessed."""
+        handler left unprocessed.
+
+        `jobs_at_once`: how many jobs this process handles at a time (None: no bound). Its jobs share one
+        event loop: a job holding locks (its accounts' in `trigger_rules`, its new feed items' keys) waits
+        for the CPU the other jobs' handlers take, and every job of another process touching those accounts
+        waits with it. Bounded, a job's locks are held as long as its own work takes."""
         self._database = database
         self._publisher = publisher
         self._handlers = handlers
         self._clock = clock
         self._events_per_job = events_per_job
         self._postings_per_job = postings_per_job
+        self._turns = asyncio.Semaphore(jobs_at_once) if jobs_at_once is not None else None
 
     async def process(self, event_id: int) -> int:
         """Runs every registered handler that has not finished the event, then marks it processed.
@@ -155,6 +162,17 @@ class MessageBus:
         already, jobs may run twice, or when another job has taken it). Raises HandlersFailed when a
         handler failed, after the others ran."""
         takes = self._events_per_job > 1
+        if self._turns is None:
+            return await self._process(event_id, takes)
+        if takes:
+            # Most jobs find their event taken in by a job before them: they end without waiting a turn.
+            async with UnitOfWork(self._database) as uow:
+                if not await uow.domain_events.free_for(event_id, self._clock()):
+                    return 0
+        async with self._turns:
+            return await self._process(event_id, takes)
+
+    async def _process(self, event_id: int, takes: bool) -> int:
         async with UnitOfWork(self._database) as uow:
             now = self._clock()
             if takes and not await uow.domain_events.take(event_id, now, now + TAKEN_FOR):

@@ -474,3 +474,32 @@ async def test_a_job_retried_takes_back_the_events_it_took(services, tenant):
                                                                 now + TAKEN_FOR)) == 2
         await uow.commit()
     assert await bus.process(ids[0]) == 3 and handled == [["t1", "t2", "t3"]]
+
+
+async def test_a_process_handles_its_jobs_one_at_a_time_when_bounded(services, tenant):
+    """jobs_at_once (ENGAGE_BUS_JOBS_PER_WORKER): the process's jobs take turns; one whose event a running
+    job took in ends without waiting for a turn."""
+    running, most, handled = [0], [0], []
+    gate, started = asyncio.Event(), asyncio.Event()
+
+    async def slow(uow, tenant_id, event):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        started.set()
+        await gate.wait()
+        handled.extend(p.transaction_id for p in event.postings)
+        running[0] -= 1
+
+    bus = MessageBus(services.database, services.publisher, {TransactionsPosted: [EventHandler("slow", slow)]},
+                     events_per_job=3, jobs_at_once=1)
+    ids = await outbox(services, tenant, *(posted(f"t{n}") for n in range(1, 8)))
+    first = asyncio.create_task(bus.process(ids[0]))
+    await started.wait()  # the first job took t1-t3 and waits in its handler, holding the turn
+    assert await asyncio.wait_for(bus.process(ids[1]), timeout=30) == 0
+    others = [asyncio.create_task(bus.process(i)) for i in ids[2:]]
+    await asyncio.sleep(0.1)
+    gate.set()
+    results = [await first, *[await job for job in others]]
+    assert most[0] == 1 and sorted(handled) == sorted(f"t{n}" for n in range(1, 8))
+    assert results[0] == 3 and sum(results) == 7
+    assert all(row.processed_at is not None for row in await stored(services, TransactionsPosted))

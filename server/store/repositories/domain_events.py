@@ -33,6 +33,7 @@ _FREE_FOR_JOB = (_EVENTS.c.processed_at.is_(None),
                  _EVENTS.c.taken_until.is_(None) | (_EVENTS.c.taken_until <= bindparam("now"))
                  | (_EVENTS.c.taken_by == bindparam("job")))
 _TAKEN: dict[str, Any] = {"taken_by": bindparam("job"), "taken_until": bindparam("until")}
+_FREE = select(_EVENTS.c.event_id).where(_EVENTS.c.event_id == bindparam("job"), *_FREE_FOR_JOB)
 _TAKE_ONE = (update(_EVENTS).where(_EVENTS.c.event_id == bindparam("job"), *_FREE_FOR_JOB).values(**_TAKEN)
              .returning(_EVENTS.c.event_id))
 # Rows another job is taking at this instant are skipped (SKIP LOCKED), not waited for; SQLite has one
@@ -139,6 +140,10 @@ class DomainEventsRepository:
         tenant_id, kind, payload = found[0]
         handled = await driver.fetch_all(self.session, _FINISHED_HANDLERS, {"event_id": event_id})
         return StoredEvent(event_id, tenant_id, decode(kind, payload), frozenset(handler for handler, in handled))
+
+    async def free_for(self, event_id: int, now: dt.datetime) -> bool:
+        """Whether the job of the event may take it (see take), read without taking it."""
+        return bool(await driver.fetch_all(self.session, _FREE, {"job": event_id, "now": now}))
 
     async def take(self, event_id: int, now: dt.datetime, until: dt.datetime) -> bool:
         """Takes the event for the bus job of that event until `until`: False when it is processed, or
