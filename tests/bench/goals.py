@@ -64,6 +64,8 @@ class StreamRun:
     handler_failures: int
     feed_items: int
     cash_flows: int
+    bus_worker_cpu_seconds: float
+    bus_database_cpu_seconds: float | None
 
     @property
     def seconds(self) -> float:
@@ -81,7 +83,9 @@ class StreamRun:
                 "bus_seconds": round(self.bus_seconds, 3), "seconds": round(self.seconds, 3),
                 "transactions_per_second": round(self.per_second), "drained": self.drained,
                 "handler_failures": self.handler_failures, "feed_items": self.feed_items,
-                "goal_cash_flows": self.cash_flows}
+                "goal_cash_flows": self.cash_flows, "bus_worker_cpu_seconds": round(self.bus_worker_cpu_seconds, 3),
+                "bus_database_cpu_seconds": None if self.bus_database_cpu_seconds is None
+                else round(self.bus_database_cpu_seconds, 3)}
 
 
 async def _insert(database_url: str, rows_by_table: list[tuple[Any, list[dict[str, Any]]]]) -> None:
@@ -143,7 +147,8 @@ async def stream_run(label: str, postgres: PostgresServer, options: BenchOptions
         bus = await drain(database, options.redis_url, queue_name, workers, jobs, options.run_dir, postgres,
                           log_label=f"goals-{label}")
         return StreamRun(label, ingest.transactions, ingest.seconds, bus.wall_seconds, bus.seconds, bus.drained,
-                         bus.handler_failures, bus.feed_items, await _count(database.url, GoalCashFlowRow))
+                         bus.handler_failures, bus.feed_items, await _count(database.url, GoalCashFlowRow),
+                         bus.worker_cpu_seconds, bus.database_cpu_seconds)
     finally:
         await clear_queue(options.redis_url, queue_name)
         await postgres.drop(database)
@@ -268,5 +273,6 @@ async def run_goals(options: BenchOptions, tracker_goals: int) -> dict[str, Any]
 def _print_stream(run: StreamRun) -> None:
     print(f"  {run.label:<11} ingest {run.ingest_seconds:6.2f} s + bus {run.bus_seconds:6.2f} s = "
           f"{run.seconds:6.2f} s: {run.per_second:,.0f} tx/s; {run.feed_items:,} feed items, "
-          f"{run.cash_flows:,} goal cash flows{'' if run.drained else ', NOT drained'}"
+          f"{run.cash_flows:,} goal cash flows; bus CPU: workers {run.bus_worker_cpu_seconds:.2f} s, PostgreSQL "
+          f"{run.bus_database_cpu_seconds or 0:.2f} s{'' if run.drained else ', NOT drained'}"
           f"{f', {run.handler_failures} handler failures (retried)' if run.handler_failures else ''}")
