@@ -183,13 +183,7 @@ class DerivedAttributesService:
             days = local_days(await uow.tenants.list(), self._clock())
         requested = 0
         for tenant_id, day in days.items():
-            async with UnitOfWork(self._database, tenant_id) as uow:
-                if not await DerivedAttributesRepository(uow.session, tenant_id).claim_refresh_day(day):
-                    continue
-                await uow.domain_events.add(tenant_id, DerivedAttributesRefreshRequested(day), self._clock())
-                await uow.commit()
-            await announce_committed(self._publisher, uow.domain_events.added)
-            requested += 1
+            requested += await self.request_refresh(tenant_id, day, once_a_day=True)
         return requested
 
     async def request_all(self, as_of: dt.date | None = None) -> int:
@@ -197,22 +191,25 @@ class DerivedAttributesService:
         when given). Returns how many tenants."""
         async with UnitOfWork(self._database) as uow:
             tenants = [t.tenant_id for t in await uow.tenants.list() if not t.disabled]
-        return await self._request(tenants, as_of)
-
-    async def _request(self, tenants: list[str], as_of: dt.date | None) -> int:
         for tenant_id in tenants:
             await self.request_refresh(tenant_id, as_of)
         return len(tenants)
 
-    async def request_refresh(self, tenant_id: str, as_of: dt.date | None = None) -> None:
+    async def request_refresh(self, tenant_id: str, as_of: dt.date | None = None, *, once_a_day: bool = False
+                              ) -> bool:
         """The tenant's whole refresh, as of `as_of` (None: today in its time zone), through the bus: a
         DerivedAttributesRefreshRequested per chunk of customers, each its own job, so a refresh of any
-        size is bounded jobs, each retried alone, and the outbox keeps the place when a worker dies."""
+        size is bounded jobs, each retried alone, and the outbox keeps the place when a worker dies.
+        `once_a_day`: only when that day is later than the tenant's last requested one (the hourly cron),
+        recorded in the same transaction. Returns whether it was requested."""
         async with UnitOfWork(self._database, tenant_id) as uow:
             day = as_of or await self._today(uow, tenant_id)
+            if once_a_day and not await DerivedAttributesRepository(uow.session, tenant_id).claim_refresh_day(day):
+                return False
             await uow.domain_events.add(tenant_id, DerivedAttributesRefreshRequested(day), self._clock())
             await uow.commit()
         await announce_committed(self._publisher, uow.domain_events.added)
+        return True
 
     async def on_refresh_requested(self, uow: UnitOfWork, tenant_id: str, event: DerivedAttributesRefreshRequested
                                    ) -> AfterCommit | None:

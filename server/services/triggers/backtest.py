@@ -106,11 +106,11 @@ def account_history(account: BacktestAccount, stored: Sequence[StoredPosting], l
     for p in stored:
         balance = p.running_scaled if p.running_scaled is not None else balance + p.signed_scaled
         afters.append(balance)
-    booked = [p.posted_at.astimezone(dt.UTC).date() for p in stored]
     cut = len(stored)
     last: dt.date | None = None
     if bound is not None:
         condition, start = bound
+        booked = [p.posted_at.astimezone(dt.UTC).date() for p in stored]
         latest = snapshot.latest_day
         rows = [(p.posted_at, day, after, p.signed_scaled)
                 for p, day, after in zip(stored, booked, afters, strict=True)]
