@@ -34,6 +34,7 @@ class EngageWorker(Worker):
         self._worker_id = this_worker_id()
         self._started_at = dt.datetime.now(dt.UTC)
         self._more_due = False  # the last poll read more due jobs than it had free slots
+        self._started_in_poll = 0  # jobs the last poll started here
 
     # arq's own counters, the one place where it decides each job's outcome: job_metrics counts them.
     @property
@@ -99,16 +100,20 @@ class EngageWorker(Worker):
         # slots: each poll walks the queue's head, where the jobs running (here and in other workers)
         # stay until they finish, with a Redis round trip each, and doing that at every job's end cost
         # PostgreSQL's bus more CPU than the poll delay's wait.
+        # A job started by a poll can also end within it (while the heartbeat waits on Redis): its slot
+        # is free again and the next poll starts at once. A poll that started nothing (the jobs it read
+        # run in other workers) leaves the wait to the poll delay.
         deadline = time.monotonic() + self.poll_delay_s
         await self._poll_once()
         while self._more_due and self.max_jobs == 1 and self.allow_pick_jobs:
             running = [task for task in self.tasks.values() if not task.done()]
-            left = deadline - time.monotonic()
-            if not running or left <= 0:
+            if time.monotonic() >= deadline or not (running or self._started_in_poll):
                 return
-            await asyncio.wait(running, timeout=left, return_when=asyncio.FIRST_COMPLETED)
-            if self.job_counter >= self.max_jobs:
-                return
+            if running:
+                await asyncio.wait(running, timeout=deadline - time.monotonic(),
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if self.job_counter >= self.max_jobs:
+                    return
             await self._poll_once()
 
     async def _poll_once(self) -> None:
@@ -117,6 +122,7 @@ class EngageWorker(Worker):
         # resumes, with backoff, once Redis answers. Jobs Redis lost meanwhile are re-sent by the relay
         # sweeps from the database.
         self._more_due = False
+        self._started_in_poll = 0
         try:
             await super()._poll_iteration()
         except REDIS_UNREACHABLE as exc:
@@ -127,6 +133,7 @@ class EngageWorker(Worker):
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         # More due jobs read than free slots: the rest wait for the next poll.
         self._more_due = len(job_ids) > self.max_jobs - self.job_counter
+        tasks_before = set(self.tasks)
         try:
             await super().start_jobs(job_ids)
         except (*REDIS_UNREACHABLE, WatchError) as exc:
@@ -139,6 +146,8 @@ class EngageWorker(Worker):
                 # came from the WATCHed reads, where redis-py reports a lost connection as WatchError.
                 raise RedisConnectionError(f"connection lost while starting a job: {exc}") from exc
             raise
+        finally:
+            self._started_in_poll = len(self.tasks.keys() - tasks_before)
 
     def handle_sig_wait_for_completion(self, signum: Signals) -> None:
         # Before arq waits for the running jobs: dispatch finishes the batches it is sending and claims no

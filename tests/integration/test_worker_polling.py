@@ -4,7 +4,9 @@ instead of waiting out arq's poll delay: a worker of one slot (SQLite's) ran one
 import asyncio
 import uuid
 
+import pytest
 from arq import create_pool, func
+from arq.constants import in_progress_key_prefix
 
 from server.queue import redis_settings
 from tests.bench.redis_queue import clear_queue
@@ -15,7 +17,17 @@ POLL_DELAY = 30
 JOBS = 10
 
 
-async def test_a_worker_of_one_slot_runs_queued_short_jobs_back_to_back(redis_url):
+class SlowBeatingWorker(EngageWorker):
+    """A worker whose poll ends after its job has: the heartbeat's Redis round trip outlasts the job, as
+    it can on a loaded machine. The job's slot is free again before the poll looks at it."""
+
+    async def record_health(self) -> None:
+        await asyncio.sleep(0.2)
+        await super().record_health()
+
+
+@pytest.mark.parametrize("worker_class", [EngageWorker, SlowBeatingWorker])
+async def test_a_worker_of_one_slot_runs_queued_short_jobs_back_to_back(redis_url, worker_class):
     queue = f"engage:test:polling:{uuid.uuid4().hex[:8]}"
     ran: list[int] = []
 
@@ -23,7 +35,7 @@ async def test_a_worker_of_one_slot_runs_queued_short_jobs_back_to_back(redis_ur
         ran.append(number)
 
     pool = await create_pool(redis_settings(redis_url))
-    worker = EngageWorker(functions=[func(quick, name="quick")], redis_settings=redis_settings(redis_url),
+    worker = worker_class(functions=[func(quick, name="quick")], redis_settings=redis_settings(redis_url),
                           queue_name=queue, handle_signals=False, poll_delay=POLL_DELAY, max_jobs=1)
     try:
         for number in range(JOBS):
@@ -37,4 +49,41 @@ async def test_a_worker_of_one_slot_runs_queued_short_jobs_back_to_back(redis_ur
     finally:
         await worker.close()
         await clear_queue(redis_url, queue)
+        await pool.aclose()
+
+
+class CountingPollsWorker(EngageWorker):
+    polls = 0
+
+    async def _poll_once(self) -> None:
+        self.polls += 1
+        await super()._poll_once()
+
+
+async def test_a_poll_whose_jobs_run_elsewhere_waits_for_the_next_poll(redis_url):
+    # The jobs at the queue's head are in progress in another worker: nothing here can start, and polling
+    # again at once would only read them again, over and over until the poll delay ends.
+    queue = f"engage:test:polling:{uuid.uuid4().hex[:8]}"
+
+    async def quick(ctx, number):
+        raise AssertionError("the job runs in another worker")
+
+    pool = await create_pool(redis_settings(redis_url))
+    worker = CountingPollsWorker(functions=[func(quick, name="quick")], redis_pool=pool, queue_name=queue,
+                                 handle_signals=False, poll_delay=POLL_DELAY, max_jobs=1)
+    elsewhere: list[str] = []
+    try:
+        for number in range(2):
+            job = await pool.enqueue_job("quick", number, _queue_name=queue)
+            await pool.psetex(in_progress_key_prefix + job.job_id, 60_000, b"1")
+            elsewhere.append(in_progress_key_prefix + job.job_id)
+        async with asyncio.timeout(POLL_DELAY / 2):
+            await worker._poll_iteration()
+        assert worker.polls == 1
+        assert not worker.tasks
+    finally:
+        await worker.close()
+        await clear_queue(redis_url, queue)
+        if elsewhere:
+            await pool.delete(*elsewhere)
         await pool.aclose()
