@@ -20,7 +20,7 @@ from server.domain.money import from_scaled, to_scaled
 from server.domain.personas.audiences import Selection
 from server.domain.triggers.series import AccountDay
 from server.store.audience_sql import selection_condition
-from server.store.driver import dialect_of
+from server.store.driver import dialect_of, fetch_sql
 from server.store.models import AccountRow, CustomerRow
 from server.store.personas_models import PersonaMemberRow
 from server.store.repositories.base import TenantRepository
@@ -128,10 +128,6 @@ def _scaled(amount: Decimal | None) -> int | None:
     return None if amount is None else to_scaled(amount)
 
 
-def _amount(scaled: int | None) -> Decimal | None:
-    return None if scaled is None else from_scaled(scaled)
-
-
 def _day(row: Any) -> AccountDay:
     """From a row of _DAY_COLUMNS: plain columns, not ORM objects (a batch reads tens of thousands)."""
     return AccountDay(row[1], row[2], row[3], row[4], row[5], row[6], row[7])
@@ -171,13 +167,17 @@ class TriggerRuntimeRepository(TenantRepository):
         found: dict[str, list[AccountDay]] = defaultdict(list)
         if not account_ids:
             return found
-        connection = await self.session.connection()
-        if connection.dialect.name == "postgresql":
-            result = await connection.exec_driver_sql(_POSTGRES_DAYS, (self.tenant_id, sorted(set(account_ids)), since))
-            rows: list[Any] = list(result)
-            for row in rows:
-                found[row[0]].append(AccountDay(row[1], _amount(row[2]), _amount(row[3]), _amount(row[4]), row[5],
-                                                from_scaled(row[6]), row[7]))
+        if dialect_of(self.session).name == "postgresql":
+            # The driver's records, decoded here: SQLAlchemy's result rows over them cost a third of the read.
+            last_account, rows = None, []
+            for account_id, day, closing, fed, low, postings, total, overdraft in await fetch_sql(
+                    self.session, _POSTGRES_DAYS, self.tenant_id, sorted(set(account_ids)), since):
+                if account_id != last_account:
+                    last_account, rows = account_id, found[account_id]
+                rows.append(AccountDay(day, None if closing is None else from_scaled(closing),
+                                       None if fed is None else from_scaled(fed),
+                                       None if low is None else from_scaled(low), postings, from_scaled(total),
+                                       overdraft))
             return found
         earlier = (select(TriggerAccountDayRow.account_id, func.max(TriggerAccountDayRow.day).label("day"))
                    .where(TriggerAccountDayRow.tenant_id == self.tenant_id,
