@@ -23,14 +23,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from server.domain.events import Posting
 from server.domain.ingest.model import Direction
 from server.domain.segments.evaluate import CustomerFacts
 from server.domain.segments.evaluate import evaluate as holds_for_customer
+from server.domain.segments.expression import Holds
 from server.domain.triggers.condition import (
     AVERAGE_TRANSACTION_DAYS,
+    MAX_WINDOW_DAYS,
     POSTING_WORDS,
     AllOf,
     AnyOf,
@@ -60,6 +62,9 @@ from server.domain.triggers.series import (
 
 _ONE_DAY = dt.timedelta(days=1)
 _HUNDRED = Decimal(100)
+# A DAYS window's reach back from its last day, made once (a timedelta per evaluation adds up).
+_BACK = tuple(dt.timedelta(days=n) for n in range(MAX_WINDOW_DAYS))
+_MISSING = object()
 
 Reading = Decimal | None
 
@@ -67,7 +72,7 @@ Reading = Decimal | None
 def window_bounds(window: Window, as_of: dt.date) -> tuple[dt.date, dt.date]:
     """The first and last day of a window evaluated on `as_of` (both included)."""
     if window.kind is WindowKind.DAYS:
-        return as_of - dt.timedelta(days=window.days - 1), as_of
+        return as_of - _BACK[window.days - 1], as_of
     if window.kind is WindowKind.MONTH_TO_DATE:
         return as_of.replace(day=1), as_of
     return previous_month(as_of)
@@ -98,10 +103,9 @@ class AccountMetrics:
     def over(self, name: MetricName, start: dt.date, end: dt.date) -> Reading:
         """A windowed metric over [start, end]."""
         key = (name, start, end)
-        try:
-            return self._cache[key]
-        except KeyError:
-            pass
+        cached = self._cache.get(key, _MISSING)  # not try/except: most look-ups miss, and a raise costs
+        if cached is not _MISSING:
+            return cast(Reading, cached)
         snapshot = self.snapshot
         value: Reading
         if name is MetricName.AVERAGE_COLLECTED_BALANCE:
@@ -162,10 +166,14 @@ class PointEvaluation:
         self._run = _Run(AccountMetrics(snapshot, as_of), posting, before, facts)
 
     def test(self, condition: Condition) -> tuple[bool, dict[str, Reading]]:
+        return self.run(_program(condition))
+
+    def run(self, program: Program) -> tuple[bool, dict[str, Reading]]:
+        """`test` of the condition `program` was compiled from (`compiled`: looked up once, not per point)."""
         run = self._run
         read: dict[str, Reading] = {}
         run.read = read
-        return _program(condition)(run), read
+        return program(run), read
 
 
 def required_direction(condition: Condition) -> Direction | None:
@@ -186,9 +194,15 @@ def required_direction(condition: Condition) -> Direction | None:
 # A condition becomes a tree of closures once (per condition object: a rule version's parse), so that an
 # evaluation does no type dispatch, no string building and no window arithmetic beyond the day's own.
 
-_Program = Callable[["_Run"], bool]
+Program = Callable[["_Run"], bool]
+_Program = Program
 _PROGRAMS: dict[int, tuple[Condition, _Program]] = {}  # by id(condition); the tuple keeps the id alive
 _MOST_PROGRAMS = 10_000  # many more live rule versions than any tenant set holds: start afresh
+
+
+def compiled(condition: Condition) -> Program:
+    """The condition compiled, for PointEvaluation.run (made once per condition object, then kept)."""
+    return _program(condition)
 
 
 def _program(condition: Condition) -> _Program:
@@ -226,6 +240,9 @@ def _compile(condition: Condition) -> _Program:
         return lambda run: not inner(run)
     if isinstance(condition, SegmentLeaf):
         expression = condition.expression
+        if isinstance(expression, Holds):  # what holds_for_customer does for it, without its dispatch
+            kind = expression.kind
+            return lambda run: kind in run.facts.holdings
         return lambda run: holds_for_customer(expression, run.facts)
     if isinstance(condition, MetricCompare) and not condition.months:
         return _compile_metric(condition)

@@ -25,8 +25,7 @@ from server.domain.ids import new_id
 from server.domain.ingest.model import Direction
 from server.domain.segments.attributes import AttributeDefinition
 from server.domain.segments.evaluate import CustomerFacts
-from server.domain.triggers.condition import Condition
-from server.domain.triggers.evaluate import Evaluation, PointEvaluation
+from server.domain.triggers.evaluate import Evaluation, PointEvaluation, Program, compiled
 from server.domain.triggers.firing import ConditionKind, Firing, cooled_down
 from server.domain.triggers.records import FiringRecord
 from server.domain.triggers.rules import Audience, AudienceKind
@@ -64,9 +63,9 @@ class _Batch:
     became_false: list[StateKey] = field(default_factory=list)
     firings: list[tuple[LiveRule, Firing]] = field(default_factory=list)
     postings: dict[str, Posting] = field(default_factory=dict)  # those firings were made at, by transaction id
-    # Per rule, what `evaluate` looks at, made at its first call: (rule, condition, is an event condition,
-    # the direction it needs, who its audience takes, rule id, version).
-    plan: list[tuple[LiveRule, Condition, bool, Direction | None, set[str] | None, str, int]] | None = None
+    # Per rule, what `evaluate` looks at, made at its first call: (rule, its condition compiled, is an event
+    # condition, the direction it needs, who its audience takes, rule id, version).
+    plan: list[tuple[LiveRule, Program, bool, Direction | None, set[str] | None, str, int]] | None = None
 
     def evaluate(self, snapshot: AccountSnapshot, day: dt.date, posting: Posting | None,
                  before: AccountSnapshot | None) -> None:
@@ -79,17 +78,17 @@ class _Batch:
         point = PointEvaluation(snapshot, day, posting, before, self.facts.get(customer, NO_FACTS))
         states = self.states
         if self.plan is None:
-            self.plan = [(live, live.condition, live.kind is ConditionKind.EVENT, live.direction,
+            self.plan = [(live, compiled(live.condition), live.kind is ConditionKind.EVENT, live.direction,
                           self.audiences[live.rule.rule_id], live.rule.rule_id, live.rule.version)
                          for live in self.rules]
-        for live, condition, is_event, needs, takes, rule_id, version in self.plan:
+        for live, program, is_event, needs, takes, rule_id, version in self.plan:
             if is_event:
                 if posting is None or (needs is not None and needs is not direction):
                     continue
                 state = False
             if takes is not None and customer not in takes:
                 continue
-            matched, read = point.test(condition)
+            matched, read = point.run(program)
             if not is_event:
                 key = (rule_id, version, snapshot.account_id)
                 held = key in states
