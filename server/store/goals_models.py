@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, Index, Integer, PrimaryKeyConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.store.models import Base
@@ -76,15 +76,16 @@ class GoalMilestoneRow(Base):
 
 
 class GoalCashFlowRow(Base):
-    """One change of a goal's saved amount and the posting that caused it. Keyed by goal and
-    transaction: recalculating a posting again writes nothing new."""
+    """One change of a goal's saved amount and the posting that caused it. Keyed by goal, posting time and
+    transaction (a transaction has one posting time): recalculating a posting again writes nothing new,
+    and the key alone serves a goal's entries of a period."""
 
     __tablename__ = "goal_cash_flows"
-    __table_args__ = (Index("ix_goal_cash_flows_goal_time", "tenant_id", "goal_id", "posted_at"),)
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "goal_id", "posted_at", "transaction_id"),)
 
-    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    goal_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    transaction_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    goal_id: Mapped[str] = mapped_column(String(40))
+    transaction_id: Mapped[str] = mapped_column(String(64))
     customer_id: Mapped[str] = mapped_column(String(64))
     account_id: Mapped[str] = mapped_column(String(64))
     amount: Mapped[Decimal] = mapped_column(ScaledAmount())  # signed: negative when money left the goal
