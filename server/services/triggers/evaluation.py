@@ -138,6 +138,7 @@ class TriggerEvaluationService:
             await uow.trigger_runtime.lock_accounts(by_account.keys())
             await uow.trigger_runtime.apply_postings([p for ps in by_account.values() for p in ps])
             return None
+        await uow.trigger_runtime.plan_for_values()
         # What the account locks do not guard (other handlers change it without them) is read before they
         # are taken: the locks are held to the commit, and batches that share an account wait on them.
         stored = await uow.trigger_runtime.accounts(by_account.keys())
@@ -176,6 +177,7 @@ class TriggerEvaluationService:
             return None
         now = self._clock()
         fed_accounts = {b.account_id for b in fed}
+        await uow.trigger_runtime.plan_for_values()
         await uow.trigger_runtime.lock_accounts(fed_accounts)
         live, definitions = await self._rules.with_definitions(uow, now)
         rules = [r for r in live if r.kind is ConditionKind.STATE]
@@ -215,6 +217,7 @@ class TriggerEvaluationService:
                 rules = [r for r in live if r.kind is ConditionKind.STATE and r.calendar_dependent]
                 if not rules:
                     return fired
+                await uow.trigger_runtime.plan_for_values()
                 accounts = await uow.trigger_runtime.deposit_accounts_after(after, RECHECK_CHUNK)
                 if not accounts:
                     return fired
