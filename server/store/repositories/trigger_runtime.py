@@ -123,6 +123,20 @@ SELECT c.customer_id FROM unnest($3::text[]) AS c(customer_id)
 CROSS JOIN LATERAL (SELECT 1 FROM persona_members AS m
                     WHERE m.tenant_id = $1 AND m.persona_id = $2 AND m.customer_id = c.customer_id LIMIT 1) AS kept
 """
+# PostgreSQL: the states that changed, given as arrays and joined on their primary key (one probe each), not
+# as `(rule_id, version, account_id) IN ((...), ...)`, which PostgreSQL compares with every row it scans and
+# SQLAlchemy renders three parameters a key for.
+_POSTGRES_STATES_FALSE = """
+DELETE FROM trigger_rule_states AS s
+USING unnest($2::text[], $3::int[], $4::text[]) AS f(rule_id, version, account_id)
+WHERE s.tenant_id = $1 AND s.rule_id = f.rule_id AND s.version = f.version AND s.account_id = f.account_id
+"""
+_POSTGRES_STATES_TRUE = """
+INSERT INTO trigger_rule_states (tenant_id, rule_id, version, account_id, true_since)
+SELECT $1, t.rule_id, t.version, t.account_id, $5
+FROM unnest($2::text[], $3::int[], $4::text[]) AS t(rule_id, version, account_id)
+ON CONFLICT DO NOTHING
+"""
 _POSTGRES_SAVE_DAYS = """
 INSERT INTO trigger_account_days (tenant_id, account_id, day, closing_balance, fed_balance, min_balance, postings,
                                   posting_total, overdraft_began)
@@ -141,6 +155,10 @@ def _scaled(amount: Decimal | None) -> int | None:
 def _day(row: Any) -> AccountDay:
     """From a row of _DAY_COLUMNS: plain columns, not ORM objects (a batch reads tens of thousands)."""
     return AccountDay(row[1], row[2], row[3], row[4], row[5], row[6], row[7])
+
+
+def _key_columns(keys: Sequence[StateKey]) -> tuple[list[str], list[int], list[str]]:
+    return [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
 
 
 class TriggerRuntimeRepository(TenantRepository):
@@ -274,6 +292,13 @@ class TriggerRuntimeRepository(TenantRepository):
 
     async def change_states(self, now_true: Sequence[StateKey], now_false: Sequence[StateKey], at: dt.datetime
                             ) -> None:
+        if (now_true or now_false) and dialect_of(self.session).name == "postgresql":
+            connection = await self.session.connection()
+            if now_false:
+                await connection.exec_driver_sql(_POSTGRES_STATES_FALSE, (self.tenant_id, *_key_columns(now_false)))
+            if now_true:
+                await connection.exec_driver_sql(_POSTGRES_STATES_TRUE, (self.tenant_id, *_key_columns(now_true), at))
+            return
         if now_false:
             await self.session.execute(delete(TriggerRuleStateRow).where(
                 TriggerRuleStateRow.tenant_id == self.tenant_id,
