@@ -21,7 +21,7 @@ from server.domain.goals.history import HistoryEntry
 from server.domain.goals.milestones import MilestonePolicy
 from server.domain.goals.model import Goal, GoalCategory, GoalStatus
 from server.domain.ids import new_id
-from server.domain.money import from_scaled, to_scaled
+from server.domain.money import MAX_ABS_AMOUNT, from_scaled, to_scaled
 from server.store.goals_models import GoalCashFlowRow, GoalEnrolmentRow, GoalHistoryRow, GoalMilestoneRow, GoalRow
 from server.store.models import AccountRow, TransactionRow
 from server.store.repositories.base import TenantRepository
@@ -36,12 +36,16 @@ _TRACKED_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, targ
                   "ORDER BY customer_id, priority, created_at, goal_id")
 _TRACKED_GOALS_OF_IDS = _TRACKED_GOALS.format(scope="customer_id = ANY($2::text[])")
 _TRACKED_GOALS_IN_RANGE = _TRACKED_GOALS.format(scope="customer_id BETWEEN $2 AND $3")
+_BEYOND_BALANCES = 10 ** 18
+assert to_scaled(MAX_ABS_AMOUNT) < _BEYOND_BALANCES
 _BALANCES = "SELECT account_id, current_balance FROM accounts WHERE tenant_id = $1 AND account_id = ANY($2::text[])"
 # The allocation rule of server.domain.goals.allocation in SQL (PostgreSQL's hot path; SQLite runs the
 # domain functions): a goal's share of a balance B is min(target, max(0, max(B, 0) - the targets of the
-# goals before it in allocation order)). Amounts are whole ten-thousandths (BIGINT) throughout.
-_AHEAD = ("COALESCE(SUM({g}target) OVER (PARTITION BY {g}account_id ORDER BY {g}priority, {g}created_at, {g}goal_id "
-          "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)")
+# goals before it in allocation order)). Amounts are whole ten-thousandths (BIGINT) throughout. SUM of
+# BIGINT is NUMERIC, which made every share NUMERIC arithmetic (a fifth of the cash-flow statement); the
+# sum is capped at 10^18, past every storable balance (money.MAX_ABS_AMOUNT), so that no share changes.
+_AHEAD = ("LEAST(COALESCE(SUM({g}target) OVER (PARTITION BY {g}account_id ORDER BY {g}priority, {g}created_at, "
+          f"{{g}}goal_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), {_BEYOND_BALANCES})::bigint")
 # Each posting's own effect on each goal of its account (allocation after it minus before it), stored
 # when not zero and not stored already; returns the accounts that host goals, with their goals'
 # customers. No hold: it reads the goals as committed and the balances the event carries.
