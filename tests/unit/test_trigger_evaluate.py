@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from server.domain.ingest.model import Direction
 from server.domain.segments.evaluate import CustomerFacts
+from server.domain.segments.evaluate import evaluate as holds_for_customer
 from server.domain.segments.expression import Comparator, Holds
 from server.domain.triggers.condition import (
     AllOf,
@@ -286,3 +287,14 @@ def test_one_point_evaluation_for_many_conditions_reads_as_evaluate_does_each(mo
         needed = required_direction(condition)
         if needed is not None and needed is not p.direction:
             assert not alone.matched  # what the live evaluation skips cannot hold
+
+
+@given(st.frozensets(st.sampled_from(["LOAN", "SAVINGS", "OVERDRAFT_PROTECTION"]), max_size=3),
+       st.sampled_from(["LOAN", "SAVINGS", "CARD"]))
+def test_a_holds_leaf_is_compiled_to_what_the_segment_evaluator_answers(holdings, kind):
+    # The compiled leaf tests the holdings itself (not through holds_for_customer's dispatch): the same answer.
+    facts = CustomerFacts(holdings=holdings)
+    account = snapshot("10")
+    for condition, expected in [(SegmentLeaf(Holds(kind)), holds_for_customer(Holds(kind), facts)),
+                                (Negation(SegmentLeaf(Holds(kind))), not holds_for_customer(Holds(kind), facts))]:
+        assert at_state(account, condition, dt.date(2026, 10, 1), facts).matched is expected
