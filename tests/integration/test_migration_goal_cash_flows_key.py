@@ -9,25 +9,16 @@ import datetime as dt
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.store.migrate import alembic_config, upgrade
+from tests.support.sql import execute_sql
 
 POSTED = dt.datetime(2025, 3, 4, 10, 30, tzinfo=dt.UTC)
 INSERT = ("INSERT INTO goal_cash_flows (tenant_id, goal_id, transaction_id, customer_id, account_id, amount, "
           "currency, posted_at, recorded_at) VALUES ('bank', :goal, :tx, 'c1', 'a1', 100, 'EUR', :at, :at)")
-
-
-async def _execute(url: str, sql: str, parameters: dict[str, object] | None = None) -> list[tuple]:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as connection:
-            result = await connection.execute(text(sql), parameters or {})
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        await engine.dispose()
 
 
 async def _key_and_indexes(url: str) -> tuple[list[str], set[str]]:
@@ -46,18 +37,18 @@ async def test_entries_stay_and_a_goal_keeps_one_entry_per_transaction(database_
     assert await _key_and_indexes(database_url) == (
         ["tenant_id", "goal_id", "transaction_id"], {"ix_goal_cash_flows_goal_time"})
     for goal, tx in (("g1", "t1"), ("g1", "t2"), ("g2", "t1")):
-        await _execute(database_url, INSERT, {"goal": goal, "tx": tx, "at": POSTED})
+        await execute_sql(database_url, INSERT, {"goal": goal, "tx": tx, "at": POSTED})
 
     await asyncio.to_thread(upgrade, database_url)
     assert await _key_and_indexes(database_url) == (
         ["tenant_id", "goal_id", "posted_at", "transaction_id"], set())
-    assert sorted(await _execute(database_url, "SELECT goal_id, transaction_id FROM goal_cash_flows")) == [
+    assert sorted(await execute_sql(database_url, "SELECT goal_id, transaction_id FROM goal_cash_flows")) == [
         ("g1", "t1"), ("g1", "t2"), ("g2", "t1")]
     with pytest.raises(IntegrityError):  # the same posting's entry again
-        await _execute(database_url, INSERT, {"goal": "g1", "tx": "t1", "at": POSTED})
+        await execute_sql(database_url, INSERT, {"goal": "g1", "tx": "t1", "at": POSTED})
 
     await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0030")
     assert await _key_and_indexes(database_url) == (
         ["tenant_id", "goal_id", "transaction_id"], {"ix_goal_cash_flows_goal_time"})
-    assert len(await _execute(database_url, "SELECT goal_id FROM goal_cash_flows")) == 3
+    assert len(await execute_sql(database_url, "SELECT goal_id FROM goal_cash_flows")) == 3
     await asyncio.to_thread(upgrade, database_url)

@@ -7,22 +7,13 @@ import asyncio
 import datetime as dt
 
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.store.migrate import alembic_config, upgrade
+from tests.support.sql import execute_sql
 
 MATCH = ["conversion_category", "conversion_description", "conversion_direction"]
-
-
-async def _execute(url: str, sql: str, parameters: dict[str, object] | None = None) -> list[tuple[object, ...]]:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as connection:
-            result = await connection.execute(text(sql), parameters or {})
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        await engine.dispose()
 
 
 async def _columns(url: str) -> list[str]:
@@ -38,16 +29,17 @@ async def _columns(url: str) -> list[str]:
 async def test_products_gain_an_empty_match_and_keep_themselves_without_it(database_url: str) -> None:
     await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0027")
     assert not set(MATCH) & set(await _columns(database_url))
-    await _execute(database_url,
-                   "INSERT INTO products (tenant_id, product_id, display_name, description, latest_version, "
-                   "created_at, updated_at) VALUES ('bank', 'gold-card', 'Gold card', '', 0, :at, :at)",
-                   {"at": dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)})
+    await execute_sql(database_url,
+                      "INSERT INTO products (tenant_id, product_id, display_name, description, latest_version, "
+                      "created_at, updated_at) VALUES ('bank', 'gold-card', 'Gold card', '', 0, :at, :at)",
+                      {"at": dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)})
     await asyncio.to_thread(upgrade, database_url)
-    assert await _execute(database_url, f"SELECT product_id, {', '.join(MATCH)} FROM products") == [
+    assert await execute_sql(database_url, f"SELECT product_id, {', '.join(MATCH)} FROM products") == [
         ("gold-card", None, None, None)]
 
-    await _execute(database_url, "UPDATE products SET conversion_category = 'CARD_FEE'")
+    await execute_sql(database_url, "UPDATE products SET conversion_category = 'CARD_FEE'")
     await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0027")
     assert not set(MATCH) & set(await _columns(database_url))
-    assert await _execute(database_url, "SELECT product_id, display_name FROM products") == [("gold-card", "Gold card")]
+    products = await execute_sql(database_url, "SELECT product_id, display_name FROM products")
+    assert products == [("gold-card", "Gold card")]
     await asyncio.to_thread(upgrade, database_url)
