@@ -149,7 +149,7 @@ def evaluate(condition: Condition, *, snapshot: AccountSnapshot, as_of: dt.date,
     snapshot and posting). `posting` None (a re-check without one): every deposit/withdrawal leaf is false.
     `metrics`: a memo for this very snapshot and day, to share across rules (created when None)."""
     run = _Run(metrics if metrics is not None else AccountMetrics(snapshot, as_of), posting, before, facts)
-    matched = _program(condition)(run)
+    matched = compiled(condition)(run)
     return Evaluation(matched, run.read)
 
 
@@ -166,7 +166,7 @@ class PointEvaluation:
         self._run = _Run(AccountMetrics(snapshot, as_of), posting, before, facts)
 
     def test(self, condition: Condition) -> tuple[bool, dict[str, Reading]]:
-        return self.run(_program(condition))
+        return self.run(compiled(condition))
 
     def run(self, program: Program) -> tuple[bool, dict[str, Reading]]:
         """`test` of the condition `program` was compiled from (`compiled`: looked up once, not per point)."""
@@ -195,17 +195,12 @@ def required_direction(condition: Condition) -> Direction | None:
 # evaluation does no type dispatch, no string building and no window arithmetic beyond the day's own.
 
 Program = Callable[["_Run"], bool]
-_Program = Program
-_PROGRAMS: dict[int, tuple[Condition, _Program]] = {}  # by id(condition); the tuple keeps the id alive
+_PROGRAMS: dict[int, tuple[Condition, Program]] = {}  # by id(condition); the tuple keeps the id alive
 _MOST_PROGRAMS = 10_000  # many more live rule versions than any tenant set holds: start afresh
 
 
 def compiled(condition: Condition) -> Program:
     """The condition compiled, for PointEvaluation.run (made once per condition object, then kept)."""
-    return _program(condition)
-
-
-def _program(condition: Condition) -> _Program:
     known = _PROGRAMS.get(id(condition))
     if known is not None and known[0] is condition:
         return known[1]
@@ -216,7 +211,7 @@ def _program(condition: Condition) -> _Program:
     return program
 
 
-def _compile(condition: Condition) -> _Program:
+def _compile(condition: Condition) -> Program:
     if isinstance(condition, AllOf):
         parts = tuple(_compile(part) for part in condition.parts)
 
@@ -257,7 +252,7 @@ def _compile(condition: Condition) -> _Program:
     raise TypeError(f"not a condition: {condition!r}")
 
 
-def _compile_change(leaf: ChangeCompare) -> _Program:
+def _compile_change(leaf: ChangeCompare) -> Program:
     text = f"{leaf.metric}, {leaf.over})"
     change_text, percent_text = "change(" + text, "change_percent(" + text
     compare, amount, percent = leaf.comparator.test, leaf.amount, leaf.percent
@@ -290,7 +285,7 @@ def _compile_change(leaf: ChangeCompare) -> _Program:
     return change
 
 
-def _compile_metric(leaf: MetricCompare) -> _Program:
+def _compile_metric(leaf: MetricCompare) -> Program:
     metric, amount, compare, text = leaf.metric, leaf.amount, leaf.comparator.test, str(leaf.metric)
     if metric.name is MetricName.BALANCE:
         def balance(run: _Run) -> bool:
