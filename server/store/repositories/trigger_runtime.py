@@ -113,16 +113,6 @@ CROSS JOIN LATERAL (
 ) AS d
 ORDER BY d.account_id, d.day
 """
-# PostgreSQL: which of these customers a persona keeps, one primary-key probe per customer. Not
-# `customer_id = ANY($3)`: a prepared statement's generic plan (chosen after five executions on one
-# connection, and tables without statistics, as after a first load, make it look as cheap) scans every
-# member of the persona and compares each with the whole array, which cannot be hashed there: 950 ms for
-# 5,000 customers against 6,800 members, where this takes 15 ms with or without statistics.
-_POSTGRES_PERSONA_MEMBERS = """
-SELECT c.customer_id FROM unnest($3::text[]) AS c(customer_id)
-CROSS JOIN LATERAL (SELECT 1 FROM persona_members AS m
-                    WHERE m.tenant_id = $1 AND m.persona_id = $2 AND m.customer_id = c.customer_id LIMIT 1) AS kept
-"""
 # PostgreSQL: the states that changed, given as arrays and joined on their primary key (one probe each), not
 # as `(rule_id, version, account_id) IN ((...), ...)`, which PostgreSQL compares with every row it scans and
 # SQLAlchemy renders three parameters a key for.
@@ -323,13 +313,11 @@ class TriggerRuntimeRepository(TenantRepository):
         return {(rule, customer): at for rule, customer, at in rows}
 
     async def selected(self, selection: Selection | str, customer_ids: Collection[str]) -> set[str]:
-        """Which of these customers the selection (a persona id, or an audience's) takes now."""
+        """Which of these customers the selection (a persona id, or an audience's) takes now. Its callers
+        plan for values first (plan_for_values): a generic plan compared every member with the whole array."""
         if not customer_ids:
             return set()
         if isinstance(selection, str):
-            if dialect_of(self.session).name == "postgresql":
-                return {row[0] for row in await fetch_sql(self.session, _POSTGRES_PERSONA_MEMBERS, self.tenant_id,
-                                                          selection, sorted(customer_ids))}
             # A persona: its kept rows by their key. (The general EXISTS below got a scan of the members
             # from the planner, 70 ms with 100,000 customers, before the tables had statistics.)
             return set(await self.session.scalars(select(PersonaMemberRow.customer_id).where(
