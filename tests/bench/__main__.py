@@ -59,6 +59,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     ingest.add_argument("--batch-size", type=int, default=500, help="transactions per stream message (default 500)")
     ingest.add_argument("--profile-server", type=Path, default=None, metavar="DIR",
                         help="run the server under cProfile and write DIR/server-<backend>.prof")
+    ingest.add_argument("--bus-alongside", action="store_true",
+                        help="also stream each amount profile with the bus's workers running alongside the server, "
+                             "as deployed, and report whether the backlog of events grows")
     ingest.add_argument("--bus", default=DEFAULT_BUS, metavar="BACKEND=WxJ,...",
                         help="by backend, the `python -m workers` processes (W) and jobs each (J) that drain the "
                              f"stream's domain events through the bus afterwards (default {DEFAULT_BUS}; "
@@ -79,7 +82,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     goals.add_argument("--goal-accounts", type=int, default=2_000,
                        help="accounts they are spread over, each a target account with 5 goals (default 2000)")
     goals.add_argument("--tracker-goals", type=int, default=100_000,
-                       help="goals the Goal Tracker is generated for (default 100000)")
+                       help="goals the Goal Tracker is generated for (default 100000; 0: none)")
+    goals.add_argument("--goal-modes", default="alongside,after",
+                       help="alongside: the bus's workers run while the server ingests (the goals are judged on "
+                            "it); after: they start once it has stopped (default both)")
     products = parser.add_argument_group("products")
     products.add_argument("--quote-rate", type=int, default=500, help="QuoteProduct requests a second (default 500)")
     products.add_argument("--quote-seconds", type=int, default=20, help="how long they are sent (default 20)")
@@ -136,7 +142,7 @@ async def _ingest(arguments: argparse.Namespace, redis_url: str, run_dir: Path) 
         arguments.profile_server.mkdir(parents=True, exist_ok=True)
     options = BenchOptions(workload=workload, batch_size=arguments.batch_size, redis_url=redis_url, run_dir=run_dir,
                            profile_dir=arguments.profile_server, bus_concurrency=arguments.bus,
-                           more_amounts=more_amounts)
+                           more_amounts=more_amounts, bus_alongside=arguments.bus_alongside)
     print(f"Engage ingest bench: {workload.transactions:,} transactions in batches of {arguments.batch_size} over "
           f"{workload.accounts:,} accounts; `python -m server` and this client as separate processes "
           f"on {os.cpu_count()} cores; every batch writes a TransactionsPosted domain event (postings live); "
@@ -180,7 +186,7 @@ async def _goals(arguments: argparse.Namespace, redis_url: str, run_dir: Path) -
     workload = Workload(transactions=arguments.goal_transactions, accounts=arguments.goal_accounts,
                         accounts_per_customer=1, amounts="realistic")
     options = BenchOptions(workload=workload, batch_size=arguments.batch_size, redis_url=redis_url, run_dir=run_dir)
-    return await run_goals(options, arguments.tracker_goals)
+    return await run_goals(options, arguments.tracker_goals, tuple(arguments.goal_modes.split(",")))
 
 
 async def _bench(arguments: argparse.Namespace) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The message bus after the ingest stream: what the stream wrote to the outbox, then how fast `python -m
 workers` processes drain it through today's handlers (server.bootstrap.event_handlers). The jobs are the
 ones the server announced while ingesting, left in its queue; the workers start once the server has
-stopped, so neither takes CPU from the other. The drain ends when no domain event is unprocessed,
+stopped, so neither takes CPU from the other. `BusWorkers` also runs them alongside ingestion, as
+deployed: started and `ready` before the stream. The drain ends when no domain event is unprocessed,
 including the FeedItemsCreated events the EVENT insights raise on the way."""
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import datetime as dt
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy import func, select, text
 
 from server.domain.events import FeedItemsCreated, TransactionsPosted, kind_of
+from server.queue_status import workers_key
 from server.store.db import Database, open_database
 from server.store.engagement_models import DeliveryRow, TriggerRow
 from server.store.models import DomainEventHandlingRow, DomainEventRow, FeedItemRow
@@ -27,10 +31,12 @@ from tests.bench.databases import BenchDatabase, PostgresServer
 from tests.bench.server_process import REPO_ROOT, _high_water_mark
 
 POLL_SECONDS = 0.1
+BACKLOG_SAMPLE_SECONDS = 0.25
 DRAIN_TIMEOUT_SECONDS = 1800.0
 # No event processed for this long: the bus is stuck (on SQLite, concurrent handlers fail with "database
 # is locked" and are retried, over and over); the figures so far are reported as not drained.
 STALL_SECONDS = 90.0
+READY_TIMEOUT_SECONDS = 120.0  # imports and connections of a worker on a loaded machine
 STOP_TIMEOUT_SECONDS = 40.0  # the workers finish their jobs on SIGTERM (ENGAGE_WORKER_SHUTDOWN_WAIT_SECONDS)
 # Worker processes and jobs each, by backend. SQLite has one writer: handlers running at once read, then
 # fail to write once another committed ("database is locked"), so it gets one job at a time, as
@@ -88,6 +94,7 @@ class BusFigures:
     worker_cpu_seconds: float  # from the first handler's claim on
     worker_peak_rss_bytes: list[int]
     database_cpu_seconds: float | None  # PostgreSQL's processes serving the workers; None on SQLite
+    last_processed_at: dt.datetime | None = None
 
     @property
     def postings_per_second(self) -> float:
@@ -152,38 +159,96 @@ def _count_in_logs(paths: list[Path], needle: str) -> int:
     return sum(path.read_text(errors="replace").count(needle) for path in paths if path.exists())
 
 
-async def drain(database: BenchDatabase, redis_url: str, queue_name: str, workers: int, jobs_per_worker: int,
-                run_dir: Path, postgres: PostgresServer | None = None, log_label: str = "") -> BusFigures:
-    """Starts the workers on the queue the server announced the events to and waits until every
-    domain event is processed (or none was for STALL_SECONDS)."""
-    store = open_database(database.url, pool_size=2)
-    env = _worker_env(database, redis_url, queue_name, jobs_per_worker, run_dir)
-    label = f"{database.backend}-{log_label}" if log_label else database.backend
-    logs = [run_dir / f"bus-worker-{label}-{number}.log" for number in range(workers)]
-    processes: list[asyncio.subprocess.Process] = []
-    unprocessed = select(func.count()).select_from(DomainEventRow).where(DomainEventRow.processed_at.is_(None))
-    claims = select(func.count()).select_from(DomainEventHandlingRow)
-    try:
-        started = time.perf_counter()
-        for log_path in logs:
-            with log_path.open("wb") as log:
-                processes.append(await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "workers", cwd=REPO_ROOT, env=env, stdout=log,
-                    stderr=asyncio.subprocess.STDOUT))
-        pids = [p.pid for p in processes]
+class BusWorkers:
+    """`python -m workers` processes on the queue the server announces the events to, from entering the
+    context to leaving it (they finish their jobs on SIGTERM, or are killed after STOP_TIMEOUT_SECONDS)."""
+
+    def __init__(self, database: BenchDatabase, redis_url: str, queue_name: str, workers: int, jobs_per_worker: int,
+                 run_dir: Path, postgres: PostgresServer | None = None, log_label: str = "") -> None:
+        self.database, self.redis_url, self.queue_name = database, redis_url, queue_name
+        self.workers, self.jobs_per_worker, self.run_dir, self.postgres = workers, jobs_per_worker, run_dir, postgres
+        label = f"{database.backend}-{log_label}" if log_label else database.backend
+        self.logs = [run_dir / f"bus-worker-{label}-{number}.log" for number in range(workers)]
+        self.processes: list[asyncio.subprocess.Process] = []
+        self.store = open_database(database.url, pool_size=2)
+        self.started = 0.0
+        self._worker_cpu_before: float | None = None
+        self._database_cpu_before: dict[int, float] = {}
+
+    async def __aenter__(self) -> BusWorkers:
+        env = _worker_env(self.database, self.redis_url, self.queue_name, self.jobs_per_worker, self.run_dir)
+        self.started = time.perf_counter()
+        try:
+            for log_path in self.logs:
+                with log_path.open("wb") as log:
+                    self.processes.append(await asyncio.create_subprocess_exec(
+                        sys.executable, "-m", "workers", cwd=REPO_ROOT, env=env, stdout=log,
+                        stderr=asyncio.subprocess.STDOUT))
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for process in self.processes:
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+        for process in self.processes:
+            try:
+                await asyncio.wait_for(process.wait(), STOP_TIMEOUT_SECONDS)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        await self.store.dispose()
+
+    def _check_alive(self) -> None:
+        if any(p.returncode is not None for p in self.processes):
+            raise RuntimeError(f"a bus worker exited (see {self.logs[0].parent}/bus-worker-*.log)")
+
+    async def ready(self) -> None:
+        """Until every worker has beaten once: its imports and start-up done, it polls the queue."""
+        redis = Redis.from_url(self.redis_url)
+        try:
+            deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+            while await redis.hlen(workers_key(self.queue_name)) < self.workers:
+                self._check_alive()
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the bus workers did not start within {READY_TIMEOUT_SECONDS:.0f} s")
+                await asyncio.sleep(POLL_SECONDS)
+        finally:
+            await redis.aclose()
+        # Ingestion runs alongside from here: the workers' CPU counts from now, their start-up left out.
+        await self._mark_cpu()
+
+    async def _mark_cpu(self) -> None:
+        self._worker_cpu_before = sum(cpu_seconds_by_pid(p.pid for p in self.processes).values())
+        self._database_cpu_before = await self._database_cpu()
+
+    async def _database_cpu(self) -> dict[int, float]:
+        return cpu_seconds_by_pid(await self.postgres.backend_pids(self.database)) if self.postgres else {}
+
+    async def unprocessed_postings(self) -> int:
+        """The postings of the TransactionsPosted events no job has finished yet: the bus's backlog."""
+        processed = await outbox_figures(self.database, processed_only=True)
+        written = await outbox_figures(self.database)
+        return written.postings - processed.postings
+
+    async def wait_drained(self) -> BusFigures:
+        """Waits until every domain event is processed (or none was for STALL_SECONDS); the workers' and
+        their PostgreSQL processes' CPU counts from the first handler's claim on (from `ready`, if awaited)."""
+        store = self.store
+        pids = [p.pid for p in self.processes]
+        unprocessed = select(func.count()).select_from(DomainEventRow).where(DomainEventRow.processed_at.is_(None))
+        claims = select(func.count()).select_from(DomainEventHandlingRow)
         deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
-        worker_cpu: float | None = None
-        database_before: dict[int, float] = {}
         left, progressed = -1, time.monotonic()
         while True:
-            if any(p.returncode is not None for p in processes):
-                raise RuntimeError(f"a bus worker exited (see {logs[0].parent}/bus-worker-*.log)")
+            self._check_alive()
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the bus did not drain within {DRAIN_TIMEOUT_SECONDS:.0f} s")
-            if worker_cpu is None and await _scalar(store, claims):
+            if self._worker_cpu_before is None and await _scalar(store, claims):
                 # The first handler has started: from here on the workers' CPU is the bus's, not their start-up's.
-                worker_cpu = sum(cpu_seconds_by_pid(pids).values())
-                database_before = cpu_seconds_by_pid(await postgres.backend_pids(database)) if postgres else {}
+                await self._mark_cpu()
             now_left = await _scalar(store, unprocessed)
             if not now_left:
                 break
@@ -192,19 +257,20 @@ async def drain(database: BenchDatabase, redis_url: str, queue_name: str, worker
             elif time.monotonic() - progressed > STALL_SECONDS:
                 break
             await asyncio.sleep(POLL_SECONDS)
-        wall_seconds = time.perf_counter() - started
-        worker_cpu = sum(cpu_seconds_by_pid(pids).values()) - (worker_cpu or 0.0)
+        wall_seconds = time.perf_counter() - self.started
+        worker_cpu = sum(cpu_seconds_by_pid(pids).values()) - (self._worker_cpu_before or 0.0)
         database_cpu = None
-        if postgres:
-            after = cpu_seconds_by_pid(await postgres.backend_pids(database))
-            database_cpu = sum(total - database_before.get(pid, 0.0) for pid, total in after.items())
+        if self.postgres:
+            # Processes that ended meanwhile (a server's, when ingestion ran alongside) are left out.
+            after = await self._database_cpu()
+            database_cpu = sum(total - self._database_cpu_before.get(pid, 0.0) for pid, total in after.items())
         peaks = [_high_water_mark(pid) or 0 for pid in pids]
         first_claim: dt.datetime | None = await _scalar(store, select(func.min(DomainEventHandlingRow.finished_at)))
         last_processed: dt.datetime | None = await _scalar(store, select(func.max(DomainEventRow.processed_at)))
-        processed = await outbox_figures(database, processed_only=True)
+        processed = await outbox_figures(self.database, processed_only=True)
         still_left = await _scalar(store, unprocessed)
         return BusFigures(
-            workers=workers, jobs_per_worker=jobs_per_worker,
+            workers=self.workers, jobs_per_worker=self.jobs_per_worker,
             events=await _scalar(store, select(func.count()).select_from(DomainEventRow)),
             posted_events=processed.events, postings=processed.postings,
             seconds=(last_processed - first_claim).total_seconds() if first_claim and last_processed else 0.0,
@@ -217,16 +283,48 @@ async def drain(database: BenchDatabase, redis_url: str, queue_name: str, worker
             resent_events=await _scalar(store, select(func.count()).select_from(DomainEventRow)
                                         .where(DomainEventRow.attempts > 0)),
             drained=not still_left, unprocessed_events=still_left,
-            handler_failures=_count_in_logs(logs, "event_handler_failed"),
-            worker_cpu_seconds=worker_cpu, worker_peak_rss_bytes=peaks, database_cpu_seconds=database_cpu)
-    finally:
-        for process in processes:
-            with contextlib.suppress(ProcessLookupError):
-                process.terminate()
-        for process in processes:
-            try:
-                await asyncio.wait_for(process.wait(), STOP_TIMEOUT_SECONDS)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        await store.dispose()
+            handler_failures=_count_in_logs(self.logs, "event_handler_failed"),
+            worker_cpu_seconds=worker_cpu, worker_peak_rss_bytes=peaks, database_cpu_seconds=database_cpu,
+            last_processed_at=last_processed)
+
+
+class BacklogSampler:
+    """While ingestion runs alongside the bus: every BACKLOG_SAMPLE_SECONDS, how many TransactionsPosted
+    events no job has finished yet (seconds since the first sample, events behind)."""
+
+    def __init__(self, workers: BusWorkers) -> None:
+        self.workers = workers
+        self.samples: list[tuple[float, int]] = []
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._sample())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self.samples.append((self._elapsed(), await self._behind()))  # at the stream's end
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._started
+
+    async def _behind(self) -> int:
+        return int(await _scalar(self.workers.store, select(func.count()).select_from(DomainEventRow).where(
+            DomainEventRow.processed_at.is_(None), DomainEventRow.kind == POSTED)))
+
+    async def _sample(self) -> None:
+        self._started = time.perf_counter()
+        while True:
+            self.samples.append((self._elapsed(), await self._behind()))
+            await asyncio.sleep(BACKLOG_SAMPLE_SECONDS)
+
+
+async def drain(database: BenchDatabase, redis_url: str, queue_name: str, workers: int, jobs_per_worker: int,
+                run_dir: Path, postgres: PostgresServer | None = None, log_label: str = "") -> BusFigures:
+    """Starts the workers on the queue the server announced the events to and waits until every
+    domain event is processed (or none was for STALL_SECONDS)."""
+    async with BusWorkers(database, redis_url, queue_name, workers, jobs_per_worker, run_dir, postgres,
+                          log_label) as bus:
+        return await bus.wait_drained()

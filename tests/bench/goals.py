@@ -2,11 +2,16 @@
 scenes costs ingestion, and how fast the Goal Tracker is generated.
 
 Recalculation: the same realistic stream (tests/bench/workload.py) is ingested through `python -m server`
-twice, each into a fresh database, then drained through the bus by `python -m workers` processes until the
-outbox is empty: once into accounts without goals, once into the same accounts each enrolled as a target
-account with 5 goals. Figure: transactions / (ingest seconds + bus seconds, from the first handler's claim
-to the last event processed), and the ratio of the two times (goal: with goals >= GOAL_TX_PER_SECOND and
-<= GOAL_RATIO of the time without).
+into a fresh database each time, once into accounts without goals, once into the same accounts each
+enrolled as a target account with 5 goals, and the bus's `python -m workers` processes handle its events
+until the outbox is empty. Two ways (--goal-modes):
+- alongside (as deployed): the workers run while the server ingests. Figure: transactions / (from the
+  stream's first request to the last event processed): the rate at which transactions are ingested with
+  their goals recalculated, the server, the workers and PostgreSQL sharing the machine.
+- after: the workers start once the server has stopped, so neither takes CPU from the other. Figure:
+  transactions / (ingest seconds + bus seconds, from the first handler's claim to the last event
+  processed): what each part costs alone, the bus working on a backlog.
+Each mode is judged on its own: with goals >= GOAL_TX_PER_SECOND and <= GOAL_RATIO of the time without.
 
 Tracker: --tracker-goals goals (5 per customer, each customer one enrolled account with six months of
 salary and spending) through the monthly insight batch on its workers, GOAL_TRACKER the one SCHEDULE insight
@@ -35,7 +40,7 @@ from server.store.db import open_database
 from server.store.goals_models import GoalCashFlowRow, GoalEnrolmentRow, GoalRow
 from server.store.models import AccountRow, CustomerRow, TransactionRow
 from server.store.uow import UnitOfWork
-from tests.bench.bus import DEFAULT_CONCURRENCY, drain
+from tests.bench.bus import DEFAULT_CONCURRENCY, BusWorkers
 from tests.bench.databases import BenchDatabase, PostgresServer
 from tests.bench.insights_batch import AS_OF, JOBS_PER_WORKER, WORKERS, run_batch
 from tests.bench.redis_queue import clear_queue
@@ -50,16 +55,20 @@ TARGETS = (Decimal(500), Decimal(1500), Decimal(3000), Decimal(6000), Decimal(20
 GOAL_TX_PER_SECOND = 10_000
 GOAL_RATIO = 1.5
 GOAL_TRACKER_GOALS_PER_SECOND = 20_000
+MODES = ("alongside", "after")
 INSERT_ROWS = 5_000
 
 
 @dataclass
 class StreamRun:
     label: str
+    mode: str  # one of MODES
     transactions: int
     ingest_seconds: float
     drain_seconds: float  # workers started to outbox empty
     bus_seconds: float  # first handler claim to last event processed
+    alongside_seconds: float | None  # alongside: the stream's first request to the last event processed
+    server_cpu_seconds: float
     drained: bool
     handler_failures: int
     feed_items: int
@@ -69,8 +78,11 @@ class StreamRun:
 
     @property
     def seconds(self) -> float:
-        """Ingesting, then the bus from its first handler's claim to the last event processed (the
-        workers' start-up, a few seconds of imports, is not the calculation's)."""
+        """Alongside: from the stream's first request to the last event processed. After: ingesting, then
+        the bus from its first handler's claim to the last event processed. Neither counts the workers'
+        start-up, a few seconds of imports, which is not the calculation's."""
+        if self.alongside_seconds is not None:
+            return self.alongside_seconds
         return self.ingest_seconds + self.bus_seconds
 
     @property
@@ -78,12 +90,13 @@ class StreamRun:
         return self.transactions / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"transactions": self.transactions, "ingest_seconds": round(self.ingest_seconds, 3),
+        return {"mode": self.mode, "transactions": self.transactions, "ingest_seconds": round(self.ingest_seconds, 3),
                 "drain_seconds_with_worker_start": round(self.drain_seconds, 3),
                 "bus_seconds": round(self.bus_seconds, 3), "seconds": round(self.seconds, 3),
                 "transactions_per_second": round(self.per_second), "drained": self.drained,
                 "handler_failures": self.handler_failures, "feed_items": self.feed_items,
-                "goal_cash_flows": self.cash_flows, "bus_worker_cpu_seconds": round(self.bus_worker_cpu_seconds, 3),
+                "goal_cash_flows": self.cash_flows, "server_cpu_seconds": round(self.server_cpu_seconds, 3),
+                "bus_worker_cpu_seconds": round(self.bus_worker_cpu_seconds, 3),
                 "bus_database_cpu_seconds": None if self.bus_database_cpu_seconds is None
                 else round(self.bus_database_cpu_seconds, 3)}
 
@@ -135,20 +148,34 @@ async def _count(database_url: str, model: Any) -> int:
         await store.dispose()
 
 
-async def stream_run(label: str, postgres: PostgresServer, options: BenchOptions, with_goals: bool) -> StreamRun:
+async def stream_run(label: str, mode: str, postgres: PostgresServer, options: BenchOptions,
+                     with_goals: bool) -> StreamRun:
     database = await postgres.fresh(f"goals_{label}")
     queue_name = f"engage:bench:{uuid.uuid4().hex[:12]}"
+    workers, jobs = DEFAULT_CONCURRENCY["postgresql"]
     try:
         await create_tenant(database.url, TENANT_ID, JWT_SECRET, options.run_dir)
         if with_goals:
             await seed_targets(database.url, options.workload, dt.datetime.now(dt.UTC))
-        ingest = await _ingest_through_server("postgresql", database, queue_name, options)
-        workers, jobs = DEFAULT_CONCURRENCY["postgresql"]
-        bus = await drain(database, options.redis_url, queue_name, workers, jobs, options.run_dir, postgres,
-                          log_label=f"goals-{label}")
-        return StreamRun(label, ingest.transactions, ingest.seconds, bus.wall_seconds, bus.seconds, bus.drained,
-                         bus.handler_failures, bus.feed_items, await _count(database.url, GoalCashFlowRow),
-                         bus.worker_cpu_seconds, bus.database_cpu_seconds)
+        bus_workers = BusWorkers(database, options.redis_url, queue_name, workers, jobs, options.run_dir, postgres,
+                                 log_label=f"goals-{label}-{mode}")
+        if mode == "alongside":
+            async with bus_workers:
+                await bus_workers.ready()
+                ingest = await _ingest_through_server("postgresql", database, queue_name, options)
+                bus = await bus_workers.wait_drained()
+            assert ingest.stream_started_at is not None
+            alongside = ((bus.last_processed_at - ingest.stream_started_at).total_seconds()
+                         if bus.last_processed_at else None)
+        else:
+            ingest = await _ingest_through_server("postgresql", database, queue_name, options)
+            async with bus_workers:
+                bus = await bus_workers.wait_drained()
+            alongside = None
+        return StreamRun(label, mode, ingest.transactions, ingest.seconds, bus.wall_seconds, bus.seconds, alongside,
+                         ingest.server_cpu_seconds, bus.drained, bus.handler_failures, bus.feed_items,
+                         await _count(database.url, GoalCashFlowRow), bus.worker_cpu_seconds,
+                         bus.database_cpu_seconds)
     finally:
         await clear_queue(options.redis_url, queue_name)
         await postgres.drop(database)
@@ -230,49 +257,61 @@ async def tracker_run(postgres: PostgresServer, goals: int, redis_url: str, run_
                      "met": per_second >= GOAL_TRACKER_GOALS_PER_SECOND}}
 
 
-async def run_goals(options: BenchOptions, tracker_goals: int) -> dict[str, Any]:
+async def run_goals(options: BenchOptions, tracker_goals: int, modes: tuple[str, ...] = MODES) -> dict[str, Any]:
     postgres = PostgresServer()
     reason = await postgres.unavailable_reason()
     if reason:
         print(f"\n== goals: skipped: {reason}")
         return {"skipped": reason}
     workload = options.workload
+    workers, jobs = DEFAULT_CONCURRENCY["postgresql"]
     print(f"\nEngage goals bench (PostgreSQL): {workload.transactions:,} realistic transactions over "
-          f"{workload.accounts:,} accounts, ingested by `python -m server` then drained by the bus "
-          f"({DEFAULT_CONCURRENCY['postgresql'][0]} `python -m workers` x {DEFAULT_CONCURRENCY['postgresql'][1]} "
-          f"jobs) until the outbox is empty; without goals, then with every account a target account with "
-          f"{GOALS_PER_ACCOUNT} goals; {os.cpu_count()} cores")
-    plain = await stream_run("plain", postgres, options, with_goals=False)
-    _print_stream(plain)
-    with_goals = await stream_run("with_goals", postgres, options, with_goals=True)
-    _print_stream(with_goals)
-    ratio = with_goals.seconds / plain.seconds if plain.seconds else 0.0
-    print(f"  ratio with goals / without: {ratio:.2f}x (goal <= {GOAL_RATIO}x); with goals "
-          f"{with_goals.per_second:,.0f} tx/s (goal >= {GOAL_TX_PER_SECOND:,})")
-    print(f"\nGoal Tracker: {tracker_goals:,} goals ({GOALS_PER_ACCOUNT} per customer), the monthly batch with "
-          f"GOAL_TRACKER subscribed only, chunks of {DEFAULT_CHUNK_SIZE:,} customers, {WORKERS} `python -m workers` "
-          f"x {JOBS_PER_WORKER} jobs")
-    tracker = await tracker_run(postgres, tracker_goals, options.redis_url, options.run_dir)
-    print(f"  {tracker['seconds']:.2f} s: {tracker['goals_per_second']:,} goals/s "
-          f"(goal >= {GOAL_TRACKER_GOALS_PER_SECOND:,}; {'met' if tracker['goal']['met'] else 'NOT met'}); "
-          f"{tracker['items_generated']:,} items")
+          f"{workload.accounts:,} accounts, ingested by `python -m server`, their events handled by the bus "
+          f"({workers} `python -m workers` x {jobs} jobs) until the outbox is empty; without goals, then with every "
+          f"account a target account with {GOALS_PER_ACCOUNT} goals; {os.cpu_count()} cores")
+    recalculation: dict[str, Any] = {}
+    for mode in modes:
+        print(f"  {mode}: " + ("the workers run while the server ingests; time from the stream's first request to "
+                               "the last event processed" if mode == "alongside" else
+                               "the workers start once the server has stopped; time ingesting + the bus's"))
+        plain = await stream_run("plain", mode, postgres, options, with_goals=False)
+        _print_stream(plain)
+        with_goals = await stream_run("with_goals", mode, postgres, options, with_goals=True)
+        _print_stream(with_goals)
+        ratio = with_goals.seconds / plain.seconds if plain.seconds else 0.0
+        rate_met, ratio_met = with_goals.per_second >= GOAL_TX_PER_SECOND, ratio <= GOAL_RATIO
+        print(f"    ratio with goals / without: {ratio:.2f}x (goal <= {GOAL_RATIO}x: "
+              f"{'met' if ratio_met else 'NOT met'}); with goals {with_goals.per_second:,.0f} tx/s "
+              f"(goal >= {GOAL_TX_PER_SECOND:,}: "
+              f"{'met' if rate_met else 'NOT met'})")
+        recalculation[mode] = {
+            "without_goals": plain.as_dict(), "with_goals": with_goals.as_dict(), "ratio": round(ratio, 2),
+            "goals": {"with_goals_transactions_per_second": {
+                "goal": GOAL_TX_PER_SECOND, "value": round(with_goals.per_second), "met": rate_met},
+                "ratio": {"goal": GOAL_RATIO, "value": round(ratio, 2), "met": ratio_met}}}
+    tracker: dict[str, Any] = {"skipped": "--tracker-goals 0"}
+    if tracker_goals:
+        print(f"\nGoal Tracker: {tracker_goals:,} goals ({GOALS_PER_ACCOUNT} per customer), the monthly batch with "
+              f"GOAL_TRACKER subscribed only, chunks of {DEFAULT_CHUNK_SIZE:,} customers, {WORKERS} `python -m "
+              f"workers` x {JOBS_PER_WORKER} jobs")
+        tracker = await tracker_run(postgres, tracker_goals, options.redis_url, options.run_dir)
+        print(f"  {tracker['seconds']:.2f} s: {tracker['goals_per_second']:,} goals/s "
+              f"(goal >= {GOAL_TRACKER_GOALS_PER_SECOND:,}; {'met' if tracker['goal']['met'] else 'NOT met'}); "
+              f"{tracker['items_generated']:,} items")
     return {"parameters": {"transactions": workload.transactions, "accounts": workload.accounts,
                            "amounts": workload.amounts, "batch_size": options.batch_size,
                            "goals_per_account": GOALS_PER_ACCOUNT, "targets": [str(t) for t in TARGETS],
-                           "bus_workers_and_jobs": DEFAULT_CONCURRENCY["postgresql"],
+                           "bus_workers_and_jobs": DEFAULT_CONCURRENCY["postgresql"], "modes": list(modes),
                            "tracker_goals": tracker_goals},
-            "recalculation": {"without_goals": plain.as_dict(), "with_goals": with_goals.as_dict(),
-                              "ratio": round(ratio, 2),
-                              "goals": {"with_goals_transactions_per_second": {
-                                  "goal": GOAL_TX_PER_SECOND, "value": round(with_goals.per_second),
-                                  "met": with_goals.per_second >= GOAL_TX_PER_SECOND},
-                                  "ratio": {"goal": GOAL_RATIO, "value": round(ratio, 2), "met": ratio <= GOAL_RATIO}}},
-            "tracker": tracker}
+            "recalculation": recalculation, "tracker": tracker}
 
 
 def _print_stream(run: StreamRun) -> None:
-    print(f"  {run.label:<11} ingest {run.ingest_seconds:6.2f} s + bus {run.bus_seconds:6.2f} s = "
-          f"{run.seconds:6.2f} s: {run.per_second:,.0f} tx/s; {run.feed_items:,} feed items, "
-          f"{run.cash_flows:,} goal cash flows; bus CPU: workers {run.bus_worker_cpu_seconds:.2f} s, PostgreSQL "
-          f"{run.bus_database_cpu_seconds or 0:.2f} s{'' if run.drained else ', NOT drained'}"
+    timing = (f"stream + bus alongside {run.seconds:6.2f} s (ingest alone took {run.ingest_seconds:.2f} s)"
+              if run.alongside_seconds is not None else
+              f"ingest {run.ingest_seconds:6.2f} s + bus {run.bus_seconds:6.2f} s = {run.seconds:6.2f} s")
+    print(f"    {run.label:<11} {timing}: {run.per_second:,.0f} tx/s; {run.feed_items:,} feed items, "
+          f"{run.cash_flows:,} goal cash flows; CPU: server {run.server_cpu_seconds:.2f} s, bus workers "
+          f"{run.bus_worker_cpu_seconds:.2f} s, their PostgreSQL {run.bus_database_cpu_seconds or 0:.2f} s"
+          f"{'' if run.drained else ', NOT drained'}"
           f"{f', {run.handler_failures} handler failures (retried)' if run.handler_failures else ''}")

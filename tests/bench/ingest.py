@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ class IngestFigures:
     machine_busy_cpu_seconds: float
     # PostgreSQL's own CPU for this database's connections; None on SQLite (it runs inside the server).
     database_cpu_seconds: float | None = None
+    stream_started_at: dt.datetime | None = None  # wall clock, to set beside the bus's recorded times
     first_rejections: list[str] = field(default_factory=list)
 
     @property
@@ -77,7 +79,7 @@ async def run_ingest(server: ServerProcess, token: str, workload: Workload, batc
         database_before = cpu_seconds_by_pid(await database_pids()) if database_pids else {}
         server_cpu, client_cpu, machine_busy = server.cpu_seconds(), time.process_time(), machine_busy_seconds()
         sampler = asyncio.create_task(_sample_rss(server))
-        started = time.perf_counter()
+        started, stream_started_at = time.perf_counter(), dt.datetime.now(dt.UTC)
         try:
             response = await writer.transactions(messages, batch_size=batch_size)
         finally:
@@ -97,4 +99,4 @@ async def run_ingest(server: ServerProcess, token: str, workload: Workload, batc
         accepted=response.accepted_count, duplicate=response.duplicate_count, rejected=response.rejected_count,
         server_cpu_seconds=server_cpu, client_cpu_seconds=client_cpu, server_peak_rss_bytes=server.peak_rss_bytes(),
         machine_busy_cpu_seconds=machine_busy, database_cpu_seconds=database_cpu,
-        first_rejections=writer.summary.rejections[:5])
+        stream_started_at=stream_started_at, first_rejections=writer.summary.rejections[:5])

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.bench.bus import BusFigures, OutboxFigures
+from tests.bench.bus import BACKLOG_SAMPLE_SECONDS, BusFigures, OutboxFigures
 from tests.bench.ingest import IngestFigures
 from tests.bench.insights_batch import BatchFigures
 
@@ -29,6 +29,54 @@ BARE_METHODS = {"postgresql": "COPY (asyncpg copy_records_to_table), one transac
 
 
 @dataclass
+class AlongsideRun:
+    """The same stream ingested while the bus's workers ran (tests.bench.run._stream_alongside)."""
+
+    ingest: IngestFigures  # slower than alone: the workers share the machine
+    bus: BusFigures  # its CPU counts from the workers' start-up done
+    backlog: list[tuple[float, int]]  # (seconds into the stream, TransactionsPosted events unfinished)
+
+    @property
+    def lag_seconds(self) -> float | None:
+        """From the stream's last response to the last event processed."""
+        started, last = self.ingest.stream_started_at, self.bus.last_processed_at
+        if started is None or last is None:
+            return None
+        return (last - started).total_seconds() - self.ingest.seconds
+
+    @property
+    def per_second(self) -> float:
+        """Transactions over the time from the stream's first request to the last event processed."""
+        lag = self.lag_seconds
+        return self.ingest.transactions / (self.ingest.seconds + max(lag or 0.0, 0.0))
+
+    @property
+    def keeps_up(self) -> bool:
+        """The backlog did not grow over the stream: at its end no more events waited than at some point of
+        its first half, give or take the batch just committed. A bus slower than ingestion falls further
+        behind with every batch."""
+        if not self.bus.drained or not self.backlog:
+            return False
+        half = self.backlog[-1][0] / 2
+        first_half = [behind for at, behind in self.backlog if at <= half] or [0]
+        return self.backlog[-1][1] <= max(first_half) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        bus, ingest = self.bus, self.ingest
+        return {"ingest_transactions_per_second": round(ingest.per_second),
+                "ingest_seconds": round(self.ingest.seconds, 3),
+                "lag_seconds": None if self.lag_seconds is None else round(self.lag_seconds, 3),
+                "transactions_per_second_with_bus": round(self.per_second),
+                "backlog_events": [[round(at, 2), behind] for at, behind in self.backlog],
+                "keeps_up_with_ingest": self.keeps_up, "drained": bus.drained,
+                "server_cpu_us_per_transaction": round(ingest.microseconds_per_row(ingest.server_cpu_seconds), 1),
+                "worker_cpu_us_per_posting": round(bus.microseconds_per_posting(bus.worker_cpu_seconds), 1),
+                "database_cpu_us_per_posting_workers": None if bus.database_cpu_seconds is None
+                else round(bus.microseconds_per_posting(bus.database_cpu_seconds), 1),
+                "feed_items": bus.feed_items, "handler_failures": bus.handler_failures}
+
+
+@dataclass
 class AmountsRun:
     """One amount profile's stream and, after it, its bus run."""
 
@@ -37,6 +85,7 @@ class AmountsRun:
     outbox: OutboxFigures | None = None  # the domain events the stream wrote
     bus: BusFigures | None = None  # None: the run had no bus workers
     load_average: float | None = None  # the machine's 1-minute load average as the bus started
+    alongside: AlongsideRun | None = None  # with --bus-alongside
 
     @property
     def bus_keeps_up(self) -> bool | None:
@@ -62,7 +111,8 @@ class AmountsRun:
                 "load_average_at_bus_start": None if self.load_average is None else round(self.load_average, 2),
                 "outbox": None if self.outbox is None else self.outbox.as_dict(),
                 "bus": None if self.bus is None else self.bus.as_dict() | {"keeps_up_with_ingest": self.bus_keeps_up},
-                "per_posting": per_posting}
+                "per_posting": per_posting,
+                "alongside": None if self.alongside is None else self.alongside.as_dict()}
 
 
 @dataclass
@@ -107,6 +157,10 @@ class BackendResult:
                 name = "bus_keeps_up_with_ingest" if run is self.runs[0] else f"bus_keeps_up_with_ingest_{run.amounts}"
                 goals[name] = {"goal": round(run.ingest.per_second), "value": round(run.bus.postings_per_second),
                                "met": bool(run.bus_keeps_up)}
+            if run.alongside is not None:
+                goals[f"bus_keeps_up_alongside_{run.amounts}"] = {
+                    "goal": "backlog not growing", "value": run.alongside.backlog[-1][1] if run.alongside.backlog
+                    else None, "met": run.alongside.keeps_up}
         return goals
 
     def as_dict(self) -> dict[str, Any]:
@@ -215,6 +269,22 @@ def _print_bus(result: AmountsRun, bus: BusFigures) -> None:
     load = "" if result.load_average is None else f"; load average {result.load_average:.1f} as it started"
     print(f"          {cost}{load}; {bus.wall_seconds:.1f} s with the workers' start-up; resent by the sweep "
           f"{bus.resent_events:,}, handler failures {bus.handler_failures:,}")
+    if result.alongside is not None:
+        _print_alongside(result.alongside)
+
+
+def _print_alongside(run: AlongsideRun) -> None:
+    bus, lag = run.bus, run.lag_seconds
+    behind = [b for _, b in run.backlog]
+    verdict = "kept up (backlog not growing)" if run.keeps_up else "did NOT keep up (backlog growing)"
+    database = "" if bus.database_cpu_seconds is None else \
+        f" + PostgreSQL {bus.microseconds_per_posting(bus.database_cpu_seconds):.0f}"
+    print(f"  alongside: the same stream with the bus's workers running: ingest {run.ingest.per_second:,.0f} tx/s "
+          f"({run.ingest.seconds:.2f} s), the last event processed {lag or 0:.2f} s after the stream's end: "
+          f"{run.per_second:,.0f} tx/s with the bus; events behind (every {BACKLOG_SAMPLE_SECONDS} s): "
+          f"max {max(behind, default=0)}, at the end {behind[-1] if behind else '-'}: {verdict}; workers "
+          f"{bus.microseconds_per_posting(bus.worker_cpu_seconds):.0f}{database} us CPU per posting"
+          f"{'' if bus.drained else ', NOT drained'}")
 
 
 def _print_amounts_side_by_side(runs: list[AmountsRun]) -> None:

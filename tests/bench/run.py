@@ -17,12 +17,13 @@ from server.config import Settings
 from server.domain.auth import Role
 from server.security.tokens import mint_token
 from tests.bench.bare import bare_load
-from tests.bench.bus import drain, outbox_figures
+from tests.bench.bus import BacklogSampler, BusWorkers, drain, outbox_figures
 from tests.bench.databases import BenchDatabase, PostgresServer, drop_sqlite, fresh_sqlite
 from tests.bench.ingest import IngestFigures, run_ingest
 from tests.bench.insights_batch import BatchFigures, insights_figures
 from tests.bench.redis_queue import clear_queue
 from tests.bench.report import (
+    AlongsideRun,
     AmountsRun,
     BackendResult,
     insights_goals,
@@ -53,6 +54,9 @@ class BenchOptions:
     # Further amount profiles (tests.bench.workload.AMOUNT_PROFILES) streamed and drained through the bus
     # on fresh databases after the workload's own; the bare load is of the workload's profile only.
     more_amounts: tuple[str, ...] = ()
+    # Also stream each amount profile once more into a fresh database with the bus's workers running
+    # alongside the server, as deployed: does the backlog of events stay bounded?
+    bus_alongside: bool = False
 
 
 @dataclass
@@ -139,7 +143,30 @@ async def _stream_and_drain(backend: str, options: BenchOptions, databases: _Dat
                           databases.postgres, log_label=amounts) if concurrency else None
     finally:
         await clear_queue(options.redis_url, queue_name)
-    return AmountsRun(amounts, figures, outbox, bus, load_average)
+    alongside = await _stream_alongside(backend, options, databases, concurrency) \
+        if concurrency and options.bus_alongside else None
+    return AmountsRun(amounts, figures, outbox, bus, load_average, alongside)
+
+
+async def _stream_alongside(backend: str, options: BenchOptions, databases: _Databases,
+                            concurrency: tuple[int, int]) -> AlongsideRun:
+    """The same stream into a fresh database while the bus's workers run, its backlog sampled."""
+    amounts = options.workload.amounts
+    database = await databases.fresh(f"alongside_{amounts}")
+    await create_tenant(database.url, TENANT_ID, JWT_SECRET, options.run_dir)
+    queue_name = f"engage:bench:{uuid.uuid4().hex[:12]}"
+    try:
+        async with BusWorkers(database, options.redis_url, queue_name, *concurrency, options.run_dir,
+                              databases.postgres, log_label=f"{amounts}-alongside") as workers:
+            await workers.ready()
+            sampler = BacklogSampler(workers)
+            async with sampler.running():
+                figures = await _ingest_through_server(backend, database, queue_name,
+                                                       dataclasses.replace(options, postgres=None))
+            bus = await workers.wait_drained()
+    finally:
+        await clear_queue(options.redis_url, queue_name)
+    return AlongsideRun(figures, bus, sampler.samples)
 
 
 async def _ingest_through_server(backend: str, database: BenchDatabase, queue_name: str,
