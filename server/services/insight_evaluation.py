@@ -11,7 +11,7 @@ from typing import Any
 
 from server.domain.events import Posting
 from server.domain.goals.enrolment import GoalSettings
-from server.domain.ids import uuid4_hexes
+from server.domain.ids import time_ordered_hexes
 from server.domain.insights.catalogue import Catalogue, GoalsPlugin, MonthEndBalancesPlugin, Payload
 from server.domain.insights.definition import (
     EffectiveSubscription,
@@ -237,9 +237,10 @@ async def evaluate_postings(uow: UnitOfWork, catalogue: Catalogue, postings: Seq
                                  (plugin.definition, payload, subscription))
     headers: dict[int, dict[str, Any]] = {}  # by subscription object: one per distinct configuration
     unique = []
-    # The items' ids from one read of the random source: one read per id was a tenth of the handler's time.
+    # The items' ids from one read of the random source (one read per id was a tenth of the handler's time),
+    # in time order: the feed's primary key takes them at its end.
     for ((customer_id, _, period), (definition, payload, subscription)), feed_item_id in zip(
-            found.items(), uuid4_hexes(len(found)), strict=True):
+            found.items(), time_ordered_hexes(len(found)), strict=True):
         header = headers.get(id(subscription))
         if header is None:
             header = headers[id(subscription)] = content_header(definition, subscription)
