@@ -11,12 +11,15 @@ from server.store.models import FeedInteractionRow, FeedItemRow
 from server.store.repositories.base import TenantRepository
 from server.store.types import sqlite_datetime_text
 
+# An item's insight name and times are its kind's: $5 to $7 hold each distinct (insight, created, expires)
+# once and t.kind numbers it, since asyncpg encodes a timestamp about five times as slowly as an integer.
 _POSTGRES_INSERT = """
 INSERT INTO feed_items (tenant_id, feed_item_id, customer_id, insight_name, period, created_at, expires_at, payload,
                         origin)
-SELECT $1, t.feed_item_id, t.customer_id, t.insight_name, t.period, t.created_at, t.expires_at, t.payload::json, $9
-FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[])
-     AS t(feed_item_id, customer_id, insight_name, period, created_at, expires_at, payload)
+SELECT $1, t.feed_item_id, t.customer_id, ($5::text[])[t.kind], t.period, ($6::timestamptz[])[t.kind],
+       ($7::timestamptz[])[t.kind], t.payload::json, $9
+FROM unnest($2::text[], $3::text[], $4::text[], $8::text[], $10::int[])
+     AS t(feed_item_id, customer_id, period, payload, kind)
 ON CONFLICT (tenant_id, customer_id, insight_name, period) DO NOTHING
 RETURNING feed_item_id
 """
@@ -45,19 +48,28 @@ class FeedRepository(TenantRepository):
             return set()
         connection = await self.session.connection()  # Core: no ORM bookkeeping for a bulk insert
         if connection.dialect.name == "postgresql":
-            # One array per column: the same prepared statement whatever the number of items (a batch
-            # chunk writes hundreds).
+            # Arrays: the same prepared statement whatever the number of items (a batch chunk writes
+            # hundreds). Items of one call share a few kinds (numbered from 1, as PostgreSQL's arrays are).
+            kinds: dict[tuple[str, dt.datetime, dt.datetime], int] = {}
+            kind = [kinds.setdefault((i.insight_name, i.created_at, i.expires_at), len(kinds) + 1) for i in items]
             result = await connection.exec_driver_sql(_POSTGRES_INSERT, (
                 self.tenant_id, [i.feed_item_id for i in items], [i.customer_id for i in items],
-                [i.insight_name for i in items], [i.period for i in items], [i.created_at for i in items],
-                [i.expires_at for i in items], [orjson.dumps(i.payload).decode() for i in items], origin.value))
+                [i.period for i in items], [name for name, _, _ in kinds], [created for _, created, _ in kinds],
+                [expires for _, _, expires in kinds], [orjson.dumps(i.payload).decode() for i in items],
+                origin.value, kind))
             return {row[0] for row in result}
         # SQLite: the rows as one JSON parameter, so that the statement's text (and the prepared statement
         # sqlite3 caches for it) is the same whatever the number of items. Each payload is a JSON value
         # inside it, taken out as JSON text by `->` (not encoded twice, as a string of JSON).
+        # Items of one call share a few times: each is written as text once.
+        texts: dict[dt.datetime, str] = {}
+        for i in items:
+            for at in (i.created_at, i.expires_at):
+                if at not in texts:
+                    texts[at] = sqlite_datetime_text(at)
         result = await connection.exec_driver_sql(_SQLITE_INSERT, (self.tenant_id, origin.value, orjson.dumps([
-            [i.feed_item_id, i.customer_id, i.insight_name, i.period, sqlite_datetime_text(i.created_at),
-             sqlite_datetime_text(i.expires_at), i.payload] for i in items]).decode()))
+            [i.feed_item_id, i.customer_id, i.insight_name, i.period, texts[i.created_at], texts[i.expires_at],
+             i.payload] for i in items]).decode()))
         return {row[0] for row in result}
 
     async def in_periods(self, customer_id: str, keys: list[tuple[str, str]]) -> list[FeedItem]:
