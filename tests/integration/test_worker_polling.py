@@ -5,7 +5,7 @@ import asyncio
 import uuid
 
 import pytest
-from arq import create_pool, func
+from arq import Worker, create_pool, func
 from arq.constants import in_progress_key_prefix
 
 from server.queue import redis_settings
@@ -81,6 +81,49 @@ async def test_a_poll_whose_jobs_run_elsewhere_waits_for_the_next_poll(redis_url
             await worker._poll_iteration()
         assert worker.polls == 1
         assert not worker.tasks
+    finally:
+        await worker.close()
+        await clear_queue(redis_url, queue)
+        if elsewhere:
+            await pool.delete(*elsewhere)
+        await pool.aclose()
+
+
+async def test_a_poll_checks_only_the_due_jobs_not_running_anywhere(redis_url, monkeypatch):
+    # arq checks each due job it reads with a WATCHed transaction of four round trips; the jobs running
+    # (here or in another worker) stay at the queue's head, so every poll used to check them again.
+    queue = f"engage:test:polling:{uuid.uuid4().hex[:8]}"
+    ran: list[int] = []
+
+    async def quick(ctx, number):
+        ran.append(number)
+
+    checked: list[bytes] = []
+    arq_start_jobs = Worker.start_jobs
+
+    async def recording_start_jobs(self, job_ids):
+        checked.extend(job_ids)
+        await arq_start_jobs(self, job_ids)
+
+    monkeypatch.setattr(Worker, "start_jobs", recording_start_jobs)
+    pool = await create_pool(redis_settings(redis_url))
+    worker = EngageWorker(functions=[func(quick, name="quick")], redis_pool=pool, queue_name=queue,
+                          handle_signals=False, poll_delay=POLL_DELAY, max_jobs=5)
+    elsewhere: list[str] = []
+    free: list[bytes] = []
+    try:
+        for number in range(5):
+            job = await pool.enqueue_job("quick", number, _queue_name=queue)
+            if number < 3:
+                await pool.psetex(in_progress_key_prefix + job.job_id, 60_000, b"1")
+                elsewhere.append(in_progress_key_prefix + job.job_id)
+            else:
+                free.append(job.job_id.encode())
+        async with asyncio.timeout(POLL_DELAY / 2):
+            await worker._poll_iteration()
+            await asyncio.gather(*worker.tasks.values())
+        assert checked == free
+        assert sorted(ran) == [3, 4]
     finally:
         await worker.close()
         await clear_queue(redis_url, queue)
