@@ -66,9 +66,10 @@ test: install node-deps check
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist worksteal -m "not faults" --durations=25
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup -m faults --durations=10
 
-# Ingest and insight batches (var/bench.json), engagement dispatch (var/bench-dispatch.json), the HTML
-# report over a million deliveries (var/bench-report.json), the event history's CSV export
-# (var/bench-export.json).
+# Every suite of tests/bench (ingest and the bus, insight batches, goals, products, personas, triggers:
+# var/bench.json), engagement dispatch (var/bench-dispatch.json), the HTML report over a million
+# deliveries (var/bench-report.json), the event history's CSV export (var/bench-export.json).
+# docs/benchmarks.md says what each measures and how to run one alone.
 bench: install
 	$(PY) -m tests.bench
 	$(PY) -m tests.bench.dispatch

@@ -1,4 +1,4 @@
-"""Whether an evaluation fires, and what a firing records (docs/triggers.md#firing).
+"""Whether an evaluation fires, and what a firing records (docs/triggers.md#firings).
 
 An event condition (one naming deposit or withdrawal) fires on every posting that makes it true. A state
 condition fires on the crossing: true now and not true at the rule version's last evaluation for that

@@ -1,4 +1,4 @@
-"""What a rule's firing does (docs/triggers.md#actions), in the unit of work that records the firing:
+"""What a rule's firing does (docs/triggers.md#rules), in the unit of work that records the firing:
 a banner for the customer, an item in the bank's inbox (and its signed webhook), an Engagement event
 sent through the dispatch. Each firing then records what its actions did, which ExplainFiring shows."""
 

@@ -1,4 +1,4 @@
-"""Real-time trigger evaluation (docs/triggers.md#firing): the bus handler `trigger_rules` on
+"""Real-time trigger evaluation (docs/triggers.md#firings): the bus handler `trigger_rules` on
 TransactionsPosted and BalancesRecorded, and the daily re-check of calendar-dependent rules.
 
 Per batch, a few statements over all its accounts: the live rules (compiled once per version), the
