@@ -223,7 +223,8 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
     in_process = (InProcessHandlers(bus, ["trigger_rules"], gate=InProcessTriggers(database))
                   if with_queue and settings.triggers_in_process and database.dialect == "postgresql" else None)
     ingestion = IngestionService(database, publisher, live_window=settings.live_window(),
-                                 committed=None if in_process is None else in_process.committed)
+                                 committed=None if in_process is None else in_process.committed,
+                                 gather_seconds=settings.bus_gather_seconds)
     otp_hash_key = hashlib.sha256(b"engage-otp:" + keys[0].encode()).digest()
     tenants = TenantService(database, cache_lifetime=dt.timedelta(seconds=settings.tenant_cache_seconds))
     return Services(settings=settings, database=database, redis=redis, publisher=publisher, tenants=tenants,

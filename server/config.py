@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # Domain-event jobs one process handles at once (the rest of its jobs wait their turn): their handlers
     # are CPU-bound Python, and a job holding its accounts' locks would wait for the others' CPU meanwhile.
     bus_jobs_per_worker: int = Field(default=2, ge=1)
+    # How long after an ingested batch's commit its TransactionsPosted job starts: the job takes in the
+    # batches committed meanwhile (up to ten events), so a live stream's handlers run once for several
+    # batches instead of once each; their set-up reads and commits cost as much as a few hundred
+    # postings' work (docs/events.md#costs). 0: at once.
+    bus_gather_seconds: float = Field(default=0.1, ge=0, le=5)
     # How long an idle worker waits before looking at the queue again (arq's default, 0.5 s, caps a
     # worker at max_jobs per half second and adds up to that much latency to every message).
     worker_poll_delay_seconds: float = 0.05

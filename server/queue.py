@@ -38,14 +38,15 @@ class ArqPublisher:
         self._queue_name = queue_name
         self._due_windows: dict[str, int] = {}  # tenant -> the last dispatch window enqueued from here
 
-    async def announce_events(self, event_ids: list[int], resend: int = 0) -> None:
+    async def announce_events(self, event_ids: list[int], resend: int = 0, *, defer_seconds: float = 0.0) -> None:
+        defer = defer_seconds if defer_seconds > 0 else None
         for event_id in event_ids:
             # The job id makes a repeated announcement a no-op while its job is queued or kept. A resend
             # gets a new id: Redis may have lost the queue entry but kept the job key. Ids name the queue
             # because they are global to the Redis database.
             await self._redis.enqueue_job(PROCESS_DOMAIN_EVENT, event_id,
                                           _job_id=f"{self._queue_name}:domain-event:{event_id}:{resend}",
-                                          _queue_name=self._queue_name)
+                                          _queue_name=self._queue_name, _defer_by=defer)
 
     async def enqueue_insight_chunks(self, tenant_id: str, batch_id: str, chunk_numbers: list[int],
                                      resend: int = 0) -> None:

@@ -23,19 +23,21 @@ async def hand_over(enqueue: Awaitable[None], failed_event: str, **fields: Any) 
         log.warning(failed_event, error=repr(exc), **fields)
 
 
-async def announce_committed(publisher: EventPublisher, event_ids: list[int]) -> None:
+async def announce_committed(publisher: EventPublisher, event_ids: list[int], *, gather_seconds: float = 0.0
+                             ) -> None:
     """After the commit that wrote them: hands domain events to the workers; when Redis cannot take
-    them, the relay sweep does later (they are in the database)."""
+    them, the relay sweep does later (they are in the database). `gather_seconds`: their jobs start that
+    much later, so that the first takes in the events committed meanwhile (MessageBus, events_per_job)."""
     if event_ids:
-        await hand_over(publisher.announce_events(list(event_ids)), "domain_events_not_enqueued",
-                        event_ids=event_ids)
+        await hand_over(publisher.announce_events(list(event_ids), defer_seconds=gather_seconds),
+                        "domain_events_not_enqueued", event_ids=event_ids)
 
 
 class EventPublisher(Protocol):
-    async def announce_events(self, event_ids: list[int], resend: int = 0) -> None:
-        """Hands committed domain events to the workers. May fail or lose them: the outbox sweep
-        re-sends, each time with a new `resend` number (jobs run at least once; the bus runs each
-        handler once per event)."""
+    async def announce_events(self, event_ids: list[int], resend: int = 0, *, defer_seconds: float = 0.0) -> None:
+        """Hands committed domain events to the workers, their jobs due `defer_seconds` from now. May fail
+        or lose them: the outbox sweep re-sends, each time with a new `resend` number (jobs run at least
+        once; the bus runs each handler once per event)."""
 
 
 class ChunkQueue(Protocol):
@@ -73,7 +75,7 @@ class Queue(EventPublisher, ChunkQueue, DeliveryQueue, WebhookQueue, Protocol):
 class NoPublisher:
     """For operator commands that run without a queue: the workers' sweeps pick the work up."""
 
-    async def announce_events(self, event_ids: list[int], resend: int = 0) -> None:
+    async def announce_events(self, event_ids: list[int], resend: int = 0, *, defer_seconds: float = 0.0) -> None:
         return None
 
     async def enqueue_insight_chunks(self, tenant_id: str, batch_id: str, chunk_numbers: list[int],

@@ -53,17 +53,20 @@ class InProcessHandlers:
         self._gate = gate
         self._running: set[asyncio.Task[None]] = set()
 
-    def committed(self, tenant_id: str, written: WrittenEvents) -> None:
-        """Called after the commit that wrote these events of the tenant; returns at once."""
+    def committed(self, tenant_id: str, written: WrittenEvents) -> bool:
+        """Called after the commit that wrote these events of the tenant; returns at once whether it left
+        to the workers events it would have run here (its runs were all under way): their jobs should
+        then start without gathering others first (IngestionService)."""
         if not written:
-            return
-        if len(self._running) >= self._max_running:  # the events' jobs run them
-            return
+            return False
         if self._gate is not None and self._gate.declines(tenant_id, written):
-            return
+            return False
+        if len(self._running) >= self._max_running:  # the events' jobs run them
+            return True
         task = asyncio.create_task(self._run(tenant_id, dict(written)))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
+        return False
 
     async def _run(self, tenant_id: str, written: WrittenEvents) -> None:
         try:

@@ -135,12 +135,16 @@ class TransactionStream:
 class IngestionService:
     def __init__(self, database: Database, publisher: EventPublisher, clock: Clock = utc_now,
                  live_window: dt.timedelta | None = None,
-                 committed: Callable[[str, WrittenEvents], None] | None = None) -> None:
+                 committed: Callable[[str, WrittenEvents], bool] | None = None, gather_seconds: float = 0.0) -> None:
         """`live_window`: a posting older than this is backfill even in a live batch (None: none is).
         `committed`: told the tenant and the events of each stored batch, as written, right after its
-        commit, before they are announced (the server's in-process handlers: server.services.in_process)."""
+        commit, before they are announced (the server's in-process handlers: server.services.in_process);
+        True when their jobs should start at once.
+        `gather_seconds`: how much later the job of a stored batch's TransactionsPosted starts otherwise, so
+        that it takes in the batches committed meanwhile (Settings.bus_gather_seconds)."""
         self._database = database
         self._publisher = publisher
+        self._gather_seconds = gather_seconds
         self._committed = committed
         self._clock = clock
         self._live_window = live_window
@@ -325,9 +329,10 @@ is history (see server.domain.ingest.freshness)."""
             progress.inserted.set()
             progress.ended.set()
         if written:
-            if self._committed is not None:
-                self._committed(prepared.tenant_id, written)
-            await announce_committed(self._publisher, list(written))
+            # Urgent: the server's own run of trigger_rules was wanted but busy, so a banner waits for the job.
+            urgent = self._committed is not None and self._committed(prepared.tenant_id, written)
+            await announce_committed(self._publisher, list(written),
+                                     gather_seconds=0.0 if urgent else self._gather_seconds)
         if outcome.accepted:
             await self._ensure_statistics("transactions")
         return outcome

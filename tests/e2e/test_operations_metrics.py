@@ -114,7 +114,12 @@ async def test_queue_outbox_jobs_deliveries_insights_and_firings(server, service
         lagging = await scrape(url)
         assert value(lagging, "engage_outbox_pending_events") == pending
         assert value(lagging, "engage_outbox_oldest_pending_age_seconds") > 0
-        assert value(lagging, "engage_queue_jobs", queue=queue, state="queued") == pending + 3
+        # The batch's job waits ENGAGE_BUS_GATHER_SECONDS (deferred) before it is due (queued).
+        assert (value(lagging, "engage_queue_jobs", queue=queue, state="queued")
+                + value(lagging, "engage_queue_jobs", queue=queue, state="deferred")) == pending + 3
+        await asyncio.sleep(settings.bus_gather_seconds)
+        gathered = await scrape(url)
+        assert value(gathered, "engage_queue_jobs", queue=queue, state="queued") == pending + 3
 
         # A delivery whose both tries the provider refuses for now, and a call refused.
         provider_sink.script("twilio", [503, 503])

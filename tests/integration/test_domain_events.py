@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from arq import Worker
+from arq.jobs import Job
 from sqlalchemy import select, update
 
 from clients.engagectl.money import money
@@ -147,6 +148,44 @@ async def test_a_job_redis_lost_is_resent_by_the_sweep_and_processed_once(server
     [event] = await stored(services, TransactionsPosted)
     assert event.processed_at is not None and event.attempts == 1
     assert await sweep.resend_lost() == []
+
+
+async def test_an_ingested_batch_is_announced_for_when_the_gathering_ends(server, services, settings,
+                                                                          service_stubs):
+    # Its job is due ENGAGE_BUS_GATHER_SECONDS after the commit, so that it takes in the batches committed
+    # meanwhile; the events of the set-up (customers, accounts) are announced at once.
+    assert settings.bus_gather_seconds > 0
+    await seed_accounts(service_stubs, "c1", "a1")
+    await service_stubs.ingest.IngestTransactions(stream([transaction("t1", "a1", "1.00")]))
+    [posted] = await stored(services, TransactionsPosted)
+    others = [row for row in await stored(services) if row.event_id != posted.event_id]
+    assert others
+    for row, gathered in [(posted, True)] + [(row, False) for row in others]:
+        job = await Job(f"{settings.queue_name}:domain-event:{row.event_id}:0", services.redis,
+                        _queue_name=settings.queue_name).info()
+        assert job is not None and job.score is not None
+        due_after_ms = job.score - int(job.enqueue_time.timestamp() * 1000)
+        assert abs(due_after_ms - (settings.bus_gather_seconds * 1000 if gathered else 0)) <= 1
+
+
+async def test_a_batch_the_busy_server_left_to_the_workers_is_announced_at_once(server, services, settings,
+                                                                                 service_stubs):
+    # The server's own run of trigger_rules was wanted but all its runs were under way: a banner now
+    # waits for the job, which must not wait for others to gather.
+    left_to_the_workers = []
+
+    def busy(tenant_id, written):
+        left_to_the_workers.append(list(written))
+        return True
+
+    services.ingestion._committed = busy
+    await seed_accounts(service_stubs, "c1", "a1")
+    await service_stubs.ingest.IngestTransactions(stream([transaction("t1", "a1", "1.00")]))
+    [posted] = await stored(services, TransactionsPosted)
+    assert left_to_the_workers == [[posted.event_id]]
+    job = await Job(f"{settings.queue_name}:domain-event:{posted.event_id}:0", services.redis,
+                    _queue_name=settings.queue_name).info()
+    assert job is not None and job.score == int(job.enqueue_time.timestamp() * 1000)
 
 
 async def test_an_event_redis_never_had_is_announced_again_within_a_sweep(server, services, settings,
