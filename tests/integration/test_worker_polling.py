@@ -52,6 +52,14 @@ async def test_a_worker_of_one_slot_runs_queued_short_jobs_back_to_back(redis_ur
         await pool.aclose()
 
 
+async def _close(worker, pool, redis_url: str, queue: str, running_elsewhere: list[str]) -> None:
+    await worker.close()
+    await clear_queue(redis_url, queue)
+    if running_elsewhere:
+        await pool.delete(*running_elsewhere)
+    await pool.aclose()
+
+
 class CountingPollsWorker(EngageWorker):
     polls = 0
 
@@ -82,11 +90,7 @@ async def test_a_poll_whose_jobs_run_elsewhere_waits_for_the_next_poll(redis_url
         assert worker.polls == 1
         assert not worker.tasks
     finally:
-        await worker.close()
-        await clear_queue(redis_url, queue)
-        if elsewhere:
-            await pool.delete(*elsewhere)
-        await pool.aclose()
+        await _close(worker, pool, redis_url, queue, elsewhere)
 
 
 async def test_a_poll_checks_only_the_due_jobs_not_running_anywhere(redis_url, monkeypatch):
@@ -125,8 +129,4 @@ async def test_a_poll_checks_only_the_due_jobs_not_running_anywhere(redis_url, m
         assert checked == free
         assert sorted(ran) == [3, 4]
     finally:
-        await worker.close()
-        await clear_queue(redis_url, queue)
-        if elsewhere:
-            await pool.delete(*elsewhere)
-        await pool.aclose()
+        await _close(worker, pool, redis_url, queue, elsewhere)
