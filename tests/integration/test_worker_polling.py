@@ -126,7 +126,8 @@ async def test_a_poll_checks_only_the_due_jobs_not_running_anywhere(redis_url, m
         async with asyncio.timeout(POLL_DELAY / 2):
             await worker._poll_iteration()
             await asyncio.gather(*worker.tasks.values())
-        assert checked == free
+        # Jobs enqueued within one millisecond share a score, and Redis orders them by id.
+        assert sorted(checked) == sorted(free)
         assert sorted(ran) == [3, 4]
     finally:
         await _close(worker, pool, redis_url, queue, elsewhere)
