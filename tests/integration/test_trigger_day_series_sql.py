@@ -94,3 +94,5 @@ async def test_the_days_read_are_the_window_and_the_latest_row_before_it(service
                                 (START, {"x": rows["x"], "y": rows["y"]}),
                                 (START + dt.timedelta(days=9), {"x": rows["x"][-1:], "y": rows["y"]})]:
             assert dict(await uow.trigger_runtime.days(["x", "y", "z", "w"], since)) == expected
+            # The same rows from the read of an evaluation (on PostgreSQL one statement with states and firings).
+            assert dict((await uow.trigger_runtime.series(["x", "y", "z", "w"], since, [], [], [])).days) == expected

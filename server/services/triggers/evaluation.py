@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 import structlog
 
@@ -37,7 +37,7 @@ from server.services.events import AfterCommit
 from server.services.triggers.actions import TriggerActions
 from server.services.triggers.live_rules import LiveRule, LiveRules
 from server.store.db import Database
-from server.store.repositories.trigger_runtime import StateKey, StoredAccount
+from server.store.repositories.trigger_runtime import SeriesRead, StateKey, StoredAccount
 from server.store.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -138,15 +138,16 @@ class TriggerEvaluationService:
             await uow.trigger_runtime.lock_accounts(by_account.keys())
             await uow.trigger_runtime.apply_postings([p for ps in by_account.values() for p in ps])
             return None
-        await uow.trigger_runtime.plan_for_values()
+        # Planned for values since the rule set's stamp was read (TriggerRuntimeRepository.rule_set_stamp).
         # What the account locks do not guard (other handlers change it without them) is read before they
-        # are taken: the locks are held to the commit, and batches that share an account wait on them.
-        stored = await uow.trigger_runtime.accounts(by_account.keys())
+        # are taken (the accounts with them, in their statement): the locks are held to the commit, and
+        # batches that share an account wait on them.
         who = await self._who(uow, rules, definitions, {ps[0].customer_id for ps in by_account.values()})
-        await uow.trigger_runtime.lock_accounts(by_account.keys())
+        stored = await uow.trigger_runtime.lock_accounts_and_read(by_account.keys())
         since = min(p.booking_date for p in postings) - dt.timedelta(days=max((r.history_days for r in rules),
                                                                               default=1))
-        stored_days = await uow.trigger_runtime.days(by_account.keys(), since)
+        read = await self._series(uow, rules, by_account.keys(), since,
+                                  {ps[0].customer_id for ps in by_account.values()})
         snapshots = {}
         for account_id, account_postings in by_account.items():
             first = account_postings[0]
@@ -155,8 +156,8 @@ class TriggerEvaluationService:
             # The hold between current and available balance, as stored now, is taken to hold throughout.
             available = opening if account is None else opening + (account.available_balance - account.balance)
             snapshots[account_id] = AccountSnapshot(account_id, first.customer_id, first.currency, opening,
-                                                    available, tuple(stored_days.get(account_id, ())))
-        batch = await self._batch(uow, now, rules, snapshots, who)
+                                                    available, tuple(read.days.get(account_id, ())))
+        batch = _Batch(now, rules, snapshots, *who, read.states, read.last_fired)
         for account_id, account_postings in by_account.items():
             snapshot = snapshots[account_id]
             for posting in account_postings:
@@ -177,15 +178,15 @@ class TriggerEvaluationService:
             return None
         now = self._clock()
         fed_accounts = {b.account_id for b in fed}
-        await uow.trigger_runtime.plan_for_values()
         await uow.trigger_runtime.lock_accounts(fed_accounts)
-        live, definitions = await self._rules.with_definitions(uow, now)
+        live, definitions = await self._rules.with_definitions(uow, now)  # and planned for values from here
         rules = [r for r in live if r.kind is ConditionKind.STATE]
         since = min(b.date for b in fed) - dt.timedelta(days=max((r.history_days for r in rules), default=1))
-        stored_days = await uow.trigger_runtime.days(fed_accounts, since)
-        snapshots = {a: _snapshot(accounts[a], stored_days.get(a, ())) for a in fed_accounts}
-        batch = await self._batch(uow, now, rules, snapshots,
-                                  await self._who(uow, rules, definitions, _customers(snapshots)))
+        customers = {accounts[a].customer_id for a in fed_accounts}
+        read = await self._series(uow, rules, fed_accounts, since, customers)
+        snapshots = {a: _snapshot(accounts[a], read.days.get(a, ())) for a in fed_accounts}
+        batch = _Batch(now, rules, snapshots, *await self._who(uow, rules, definitions, customers), read.states,
+                       read.last_fired)
         for balance in fed:
             snapshot, row = apply_fed_balance(snapshots[balance.account_id], balance.date, balance.balance.amount)
             snapshots[balance.account_id] = snapshot
@@ -217,16 +218,16 @@ class TriggerEvaluationService:
                 rules = [r for r in live if r.kind is ConditionKind.STATE and r.calendar_dependent]
                 if not rules:
                     return fired
-                await uow.trigger_runtime.plan_for_values()
                 accounts = await uow.trigger_runtime.deposit_accounts_after(after, RECHECK_CHUNK)
                 if not accounts:
                     return fired
                 since = as_of - dt.timedelta(days=max(r.history_days for r in rules))
-                stored_days = await uow.trigger_runtime.days([a.account_id for a in accounts], since)
-                snapshots = {a.account_id: _snapshot(a, [d for d in stored_days.get(a.account_id, ())
+                customers = {a.customer_id for a in accounts}
+                read = await self._series(uow, rules, [a.account_id for a in accounts], since, customers)
+                snapshots = {a.account_id: _snapshot(a, [d for d in read.days.get(a.account_id, ())
                                                          if d.day <= as_of]) for a in accounts}
-                batch = await self._batch(uow, now, rules, snapshots,
-                                          await self._who(uow, rules, definitions, _customers(snapshots)))
+                batch = _Batch(now, rules, snapshots, *await self._who(uow, rules, definitions, customers),
+                               read.states, read.last_fired)
                 for snapshot in snapshots.values():
                     batch.evaluate(snapshot, as_of, None, None)
                 after_commit = await self._write(uow, batch)
@@ -253,22 +254,20 @@ class TriggerEvaluationService:
                 taken[audience] = await self._audience(uow, live, customers)
         audiences = {live.rule.rule_id: taken[live.rule.definition.audience] for live in rules}
         facts: dict[str, CustomerFacts] = {}
-        if any(live.reads_facts for live in rules):
-            facts = await uow.segment_reads.facts_of(customers, {d.name: d for d in definitions})
+        values, holdings = any(r.reads_attributes for r in rules), any(r.reads_holdings for r in rules)
+        if values or holdings:  # only the kinds of fact some condition names
+            facts = await uow.segment_reads.facts_of(customers, {d.name: d for d in definitions}, values=values,
+                                                     holdings=holdings)
         return audiences, facts
 
-    async def _batch(self, uow: UnitOfWork, now: dt.datetime, rules: list[LiveRule],
-                     snapshots: dict[str, AccountSnapshot],
-                     who: tuple[dict[str, set[str] | None], dict[str, CustomerFacts]]) -> _Batch:
-        """`who`: what _who read of the snapshots' customers."""
-        if not rules:
-            return _Batch(now, rules, snapshots, {}, {}, set(), {})
-        audiences, facts = who
-        states = await uow.trigger_runtime.states(
-            [live.key for live in rules if live.kind is ConditionKind.STATE], snapshots.keys())
-        last_fired = await uow.trigger_runtime.last_fired([live.rule.rule_id for live in rules],
-                                                          _customers(snapshots))
-        return _Batch(now, rules, snapshots, audiences, facts, states, last_fired)
+    @staticmethod
+    async def _series(uow: UnitOfWork, rules: list[LiveRule], account_ids: Collection[str], since: dt.date,
+                      customers: set[str]) -> SeriesRead:
+        """Under the accounts' locks: their day series from `since`, the states of the rules' state conditions
+        there, and the customers' last firings of the rules."""
+        return await uow.trigger_runtime.series(account_ids, since,
+                                                [live.key for live in rules if live.kind is ConditionKind.STATE],
+                                                [live.rule.rule_id for live in rules], customers)
 
     @staticmethod
     async def _audience(uow: UnitOfWork, live: LiveRule, customers: set[str]) -> set[str] | None:
@@ -286,26 +285,24 @@ class TriggerEvaluationService:
         return set()
 
     async def _write(self, uow: UnitOfWork, batch: _Batch) -> AfterCommit | None:
-        await uow.trigger_runtime.save_days((account_id, row) for (account_id, _), row in batch.changed_days.items())
         # A key that became true and false again within the batch nets out.
-        await uow.trigger_runtime.change_states(_net(batch.became_true, batch.states, True),
-                                                _net(batch.became_false, batch.states, False), batch.now)
+        await uow.trigger_runtime.save_series(
+            ((account_id, row) for (account_id, _), row in batch.changed_days.items()),
+            _net(batch.became_true, batch.states, True), _net(batch.became_false, batch.states, False), batch.now)
         if not batch.firings:
             return None
         records = [(live, FiringRecord(new_id(), live.rule.rule_id, live.rule.version, f.customer_id, f.account_id,
                                        f.fired_at, f.transaction_id, f.dedupe_key, dict(f.values)))
                    for live, f in batch.firings]
-        inserted = set(await uow.trigger_firings.add_firings([record for _, record in records]))
+        planned = await self._actions.plan(uow, records, batch.postings)
+        inserted = set(await uow.trigger_firings.add_firings(
+            [replace(record, actions=planned.done[record.firing_id]) for _, record in records]))
         new = [(live, record) for live, record in records if record.firing_id in inserted]
         tenant_id, fired_rules = uow.tenant_id, [record.rule_id for _, record in new]
         uow.after_commit(lambda: self._metrics.rules_fired(tenant_id, fired_rules))
         log.info("trigger_rules_fired", tenant=uow.tenant_id, firings=len(new),
                  rules=len({live.rule.rule_id for live, _ in new}))
-        return await self._actions.perform(uow, new, batch.postings)
-
-
-def _customers(snapshots: dict[str, AccountSnapshot]) -> set[str]:
-    return {s.customer_id for s in snapshots.values()}
+        return await self._actions.perform(uow, planned, inserted)
 
 
 def _snapshot(account: StoredAccount, days: Iterable[AccountDay]) -> AccountSnapshot:

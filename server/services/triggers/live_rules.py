@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from server.domain.events import TransactionsPosted, kind_of
 from server.domain.ingest.model import Direction
 from server.domain.segments.attributes import AttributeCatalogue, AttributeDefinition
+from server.domain.segments.expression import Holds
 from server.domain.triggers.condition import (
     Condition,
     SegmentLeaf,
@@ -28,6 +29,7 @@ from server.services.clock import utc_now
 from server.store.db import Database
 from server.store.event_payloads import posting_count
 from server.store.repositories.domain_events import WrittenEvents
+from server.store.repositories.trigger_runtime import RuleSetStamp
 from server.store.uow import UnitOfWork
 
 CACHED_VERSIONS = 10_000
@@ -41,7 +43,8 @@ class LiveRule:
     kind: ConditionKind
     calendar_dependent: bool  # re-checked daily: a window or FOR months moves with the date alone
     history_days: int  # the days of series the condition reads, the evaluation day included
-    reads_facts: bool  # names attributes or holdings (segment leaves)
+    reads_attributes: bool  # names attributes (segment leaves other than holds())
+    reads_holdings: bool  # names holds()
     direction: Direction | None = None  # an event condition holds only at a posting going this way
 
     @property
@@ -51,18 +54,31 @@ class LiveRule:
 
 def compile_rule(rule: TriggerRule, catalogue: AttributeCatalogue) -> LiveRule:
     condition = parse_condition(rule.definition.condition, catalogue, field="trigger_rule.condition")
+    segments = [leaf.expression for leaf in leaves(condition) if isinstance(leaf, SegmentLeaf)]
     return LiveRule(rule, condition, ConditionKind.of(is_event_condition(condition)),
                     is_calendar_dependent(condition), max(history_days(condition), 1),
-                    any(isinstance(leaf, SegmentLeaf) for leaf in leaves(condition)), required_direction(condition))
+                    any(not isinstance(e, Holds) for e in segments), any(isinstance(e, Holds) for e in segments),
+                    required_direction(condition))
+
+
+@dataclass(frozen=True)
+class _RuleSet:
+    stamp: RuleSetStamp
+    active: tuple[TriggerRule, ...]  # the ACTIVE rules, live or not yet
+    definitions: tuple[AttributeDefinition, ...]  # () when no rule is ACTIVE (none needed)
 
 
 class LiveRules:
-    """Compiled rule versions, kept across batches (a bounded cache: least recently used out first)."""
+    """Compiled rule versions, kept across batches (a bounded cache: least recently used out first), and each
+    tenant's rule set as last read. A batch reads only the set's stamp (RuleSetStamp: one small statement)
+    and reads the rules and attribute definitions again only when it changed: never stale, as every batch
+    sees what was committed when it began, as a full read would."""
 
     def __init__(self, capacity: int = CACHED_VERSIONS) -> None:
         self._compiled: OrderedDict[tuple[str, str, int, str, tuple[AttributeDefinition, ...]], LiveRule] = (
             OrderedDict())
         self._capacity = capacity
+        self._sets: dict[str, _RuleSet] = {}
 
     async def of(self, uow: UnitOfWork, at: dt.datetime) -> list[LiveRule]:
         """The tenant's ACTIVE rules inside their active window at `at`, compiled."""
@@ -72,10 +88,11 @@ class LiveRules:
                                ) -> tuple[list[LiveRule], tuple[AttributeDefinition, ...]]:
         """The rules as `of` gives them, and the tenant's attribute definitions they were compiled with
         (none read when no rule is live): an evaluation reading customers' facts needs them again."""
-        rules = [rule for rule in await uow.trigger_rules.active() if rule.is_live(at)]
+        rule_set = await self._rule_set(uow)
+        rules = [rule for rule in rule_set.active if rule.is_live(at)]
         if not rules:
             return [], ()
-        custom = tuple(await uow.attribute_definitions.all())
+        custom = rule_set.definitions
         catalogue: AttributeCatalogue | None = None
         compiled = []
         for rule in rules:
@@ -91,6 +108,18 @@ class LiveRules:
                 self._compiled.move_to_end(key)
             compiled.append(live)
         return compiled, custom
+
+    async def _rule_set(self, uow: UnitOfWork) -> _RuleSet:
+        stamp = await uow.trigger_runtime.rule_set_stamp()
+        kept = self._sets.get(uow.tenant_id)
+        if kept is not None and kept.stamp == stamp:
+            return kept
+        # Read after the stamp: a change committed in between is in what is kept, and the next stamp,
+        # differing, reads it all again.
+        active = tuple(await uow.trigger_rules.active())
+        rule_set = _RuleSet(stamp, active, tuple(await uow.attribute_definitions.all()) if active else ())
+        self._sets[uow.tenant_id] = rule_set
+        return rule_set
 
 
 IN_PROCESS_MAX_POSTINGS = 100  # a batch above this is a bulk load: no banner waits on it

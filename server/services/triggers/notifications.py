@@ -81,18 +81,26 @@ class BankNotificationsService:
     async def notify(self, uow: UnitOfWork, items: Sequence[NewBankNotification]) -> Notified:
         """Creates the inbox items (and webhook deliveries) in the caller's unit of work; the caller
         commits, then calls `hand_over(notified)`."""
-        if not items:
-            return Notified(uow.tenant_id, (), ())
+        return await self.add(uow, self.new(items))
+
+    def new(self, items: Sequence[NewBankNotification]) -> tuple[BankNotification, ...]:
+        """The inbox items, their ids chosen, nothing written yet (`add` writes them)."""
         now = self._clock()
-        notifications = tuple(new_notification(self._new_id(), item, now) for item in items)
+        return tuple(new_notification(self._new_id(), item, now) for item in items)
+
+    async def add(self, uow: UnitOfWork, notifications: Sequence[BankNotification]) -> Notified:
+        """Writes items made by `new` (and their webhook deliveries), as `notify` does."""
+        if not notifications:
+            return Notified(uow.tenant_id, (), ())
         await uow.bank_notifications.add_all(notifications)
         webhook = await uow.bank_notifications.webhook()
         deliveries: list[WebhookDelivery] = []
         if webhook is not None:
+            now = self._clock()
             deliveries = [WebhookDelivery(self._new_id(), n.notification_id, webhook.url, webhook_body(n), 0,
                                           WebhookDeliveryStatus.PENDING, now, now, None) for n in notifications]
             await uow.bank_notifications.add_deliveries(deliveries)
-        return Notified(uow.tenant_id, notifications, tuple(d.delivery_id for d in deliveries))
+        return Notified(uow.tenant_id, tuple(notifications), tuple(d.delivery_id for d in deliveries))
 
     async def hand_over(self, notified: Notified) -> None:
         """After the commit that wrote them: the deliveries to the queue; a failure is logged, not raised

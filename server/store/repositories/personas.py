@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, literal, or_, select, text, true, update
+from sqlalchemy import ColumnElement, and_, delete, exists, literal, or_, select, text, true, union, update
 
 from server.domain.personas.model import Persona, StoredDefinition, canonical
 from server.domain.segments.attributes import (
@@ -237,26 +237,28 @@ class SegmentReadsRepository(TenantRepository):
     async def facts(self, customer_id: str, definitions: Mapping[str, AttributeDefinition]) -> CustomerFacts:
         return (await self.facts_of({customer_id}, definitions))[customer_id]
 
-    async def facts_of(self, customer_ids: Collection[str], definitions: Mapping[str, AttributeDefinition]
-                       ) -> dict[str, CustomerFacts]:
-        """customer id -> its facts (every asked customer present), in three statements whatever their number:
-        the values, the customers' own holdings, the holdings on their accounts."""
+    async def facts_of(self, customer_ids: Collection[str], definitions: Mapping[str, AttributeDefinition], *,
+                       values: bool = True, holdings: bool = True) -> dict[str, CustomerFacts]:
+        """customer id -> its facts (every asked customer present), in two statements whatever their number:
+        the values, and the holdings (the customers' own and those on their accounts). `values`, `holdings`:
+        False leaves that part empty, unread (a caller whose conditions name no attribute, or no holding)."""
         ids = sorted(set(customer_ids))
         if not ids:
             return {}
-        values = await CustomerAttributeValuesRepository(self.session, self.tenant_id).of_customers(ids, definitions)
+        found = (await CustomerAttributeValuesRepository(self.session, self.tenant_id).of_customers(ids, definitions)
+                 if values else {customer_id: {} for customer_id in ids})
         kinds: dict[str, set[str]] = {customer_id: set() for customer_id in ids}
-        own = select(HoldingRow.customer_id, HoldingRow.kind).distinct().where(
-            HoldingRow.tenant_id == self.tenant_id, self.one_of(HoldingRow.customer_id, ids))
-        on_accounts = select(AccountRow.customer_id, HoldingRow.kind).distinct().join(
-            AccountRow, and_(AccountRow.tenant_id == HoldingRow.tenant_id,
-                             AccountRow.account_id == HoldingRow.account_id)).where(
-            HoldingRow.tenant_id == self.tenant_id, self.one_of(AccountRow.customer_id, ids))
-        for query in (own, on_accounts):
-            for customer_id, kind in await self.session.execute(query):
-                assert customer_id is not None  # selected by customer id
+        if holdings:
+            own = select(HoldingRow.customer_id, HoldingRow.kind).where(
+                HoldingRow.tenant_id == self.tenant_id, self.one_of(HoldingRow.customer_id, ids))
+            on_accounts = select(AccountRow.customer_id, HoldingRow.kind).join(
+                AccountRow, and_(AccountRow.tenant_id == HoldingRow.tenant_id,
+                                 AccountRow.account_id == HoldingRow.account_id)).where(
+                HoldingRow.tenant_id == self.tenant_id, self.one_of(AccountRow.customer_id, ids))
+            rows: Any = await self.session.execute(union(own, on_accounts))
+            for customer_id, kind in rows:
                 kinds[customer_id].add(kind)
-        return {customer_id: CustomerFacts(values[customer_id], frozenset(kinds[customer_id])) for customer_id in ids}
+        return {customer_id: CustomerFacts(found[customer_id], frozenset(kinds[customer_id])) for customer_id in ids}
 
     def selects(self, expression: Expression) -> ColumnElement[bool]:
         """The expression as a WHERE clause over CustomerRow (correlated with the query's customers)."""

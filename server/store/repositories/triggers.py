@@ -5,10 +5,10 @@ a firing of an old version is explained with the condition it had."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, literal, select, update
+from sqlalchemy import func, insert, literal, select, update
 
 from server.domain.ids import new_id
 from server.domain.triggers.records import Banner, FiringAction, FiringRecord
@@ -146,17 +146,6 @@ class TriggerFiringsRepository(TenantRepository):
                  "transaction_id": f.transaction_id, "dedupe_key": f.dedupe_key, "values": dict(f.values),
                  "actions": [_action_json(a) for a in f.actions]} for f in firings[start:start + FIRINGS_PER_INSERT]]))
         return list(dict.fromkeys(f.firing_id for f in firings if f.firing_id in inserted))
-
-    async def set_actions(self, actions: Mapping[str, Sequence[FiringAction]]) -> None:
-        """What each firing's actions did (firing id -> actions), once they are done: one statement
-        executed for them all."""
-        if not actions:
-            return
-        table = TriggerFiringRow.__table__
-        await self.session.execute(
-            update(table).where(table.c.tenant_id == self.tenant_id, table.c.firing_id == bindparam("fid"))
-            .values(actions=bindparam("done")),
-            [{"fid": firing_id, "done": [_action_json(a) for a in done]} for firing_id, done in actions.items()])
 
     async def get(self, rule_id: str, firing_id: str) -> FiringRecord | None:
         row = await self.session.get(TriggerFiringRow, (self.tenant_id, firing_id))
