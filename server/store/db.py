@@ -119,7 +119,7 @@ def _drop_connection_after_driver_timeout(context: ExceptionContext) -> None:
             driver_connection.terminate()
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
     """JSON columns through orjson: the outbox writes a batch's postings (5,000 rows) on the ingestion hot
     path, where the standard library took ten times as long. Datetimes are written in ISO 8601."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
@@ -135,7 +135,7 @@ def open_database(url: str, *, pool_size: int = 20,
     up on a statement `driver_margin` seconds after PostgreSQL would have cancelled it."""
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, json_serializer=_json_text, json_deserializer=orjson.loads)
+        engine = create_async_engine(url, json_serializer=json_text, json_deserializer=orjson.loads)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
     else:
         # No overflow: SQLAlchemy closes an overflow connection as soon as it is back, so under a steady
@@ -143,7 +143,7 @@ def open_database(url: str, *, pool_size: int = 20,
         # connection of its own. Requests beyond the pool wait their turn for one instead.
         pool_arguments: dict[str, Any] = {} if pool_timeout is None else {"pool_timeout": pool_timeout}
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, **pool_arguments,
-                                     json_serializer=_json_text, json_deserializer=orjson.loads,
+                                     json_serializer=json_text, json_deserializer=orjson.loads,
                                      connect_args=_postgres_bounds(connect_timeout, statement_timeout,
                                                                    driver_margin))
         _ping_when_idle(engine, idle_seconds_before_ping)

@@ -11,13 +11,14 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+import pytest
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.bootstrap import Services
 from server.domain.events import Direction, Money, Posting, TransactionsPosted
 from server.domain.goals.allocation import allocate, allocation_order, cash_flows, settle
-from server.domain.goals.milestones import MilestonePolicy, ReachedMilestones, new_milestones
+from server.domain.goals.milestones import Milestone, MilestonePolicy, ReachedMilestones, new_milestones
 from server.domain.goals.model import Goal, GoalCategory, GoalStatus
 from server.store.goals_models import GoalCashFlowRow, GoalRow
 from server.store.models import AccountRow, CustomerRow
@@ -57,7 +58,10 @@ async def _insert_accounts(session: AsyncSession, tenant: str, balances: dict[st
         for a, balance in balances.items()])
 
 
-async def test_cash_flows_and_settlement_follow_the_domain_rule(services: Services, tenant: str) -> None:
+@pytest.mark.parametrize("policy", [MilestonePolicy(), MilestonePolicy(amount_step=Decimal(100))],
+                         ids=["percentages", "amount_steps"])
+async def test_cash_flows_and_settlement_follow_the_domain_rule(services: Services, tenant: str,
+                                                                 policy: MilestonePolicy) -> None:
     rng = random.Random(18)
     balances = {f"a{n:02d}": Decimal(rng.choice([-300, 0, 1, 250, 1000, 1250, 2500, 5000, 20000]))
                 + Decimal("0.0001") * rng.randint(0, 9) for n in range(ACCOUNTS)}
@@ -81,7 +85,6 @@ async def test_cash_flows_and_settlement_follow_the_domain_rule(services: Servic
                                     Direction.CREDIT if amount > 0 else Direction.DEBIT))
     postings.append(Posting("t-none", "no-goals", "cx", "CHECKING", "BANK", Money(Decimal(5), "EUR"),
                             Money(Decimal(5), "EUR"), NOW, Direction.CREDIT))
-    policy = MilestonePolicy()
 
     async with UnitOfWork(services.database, tenant) as uow:
         owners = await uow.goal_cash_flows.record_cash_flows(postings, NOW)
@@ -112,7 +115,7 @@ async def test_cash_flows_and_settlement_follow_the_domain_rule(services: Servic
     assert stored_flows == expected_flows
 
     expected_achieved = []
-    must_check = set()
+    must_check: dict[str, list[Milestone]] = {}
     for account_id, plain in live.items():
         allocation = allocate(balances[account_id], plain)
         changes = settle(plain, allocation, NOW)
@@ -125,17 +128,24 @@ async def test_cash_flows_and_settlement_follow_the_domain_rule(services: Servic
                 assert stored[updated.goal_id].achieved_at == NOW
         reached = ReachedMilestones({g.goal_id: frozenset(k) for g, k in goals[account_id]})
         if changes and new_milestones(policy, plain, reached, saved=allocation):
-            must_check.add(account_id)
+            must_check[account_id] = new_milestones(policy, plain, reached, saved=allocation)
     assert sorted((g.goal_id, before) for g, before in settled.achieved) == sorted(expected_achieved)
     assert {g.goal_id for g, _ in settled.achieved} and must_check  # the data exercises both
     handed = {held[0].goal.account_id: (held, allocation) for held, allocation in settled.moved}
-    assert must_check <= set(handed)
+    assert set(must_check) <= set(handed)
     for account_id, (held, allocation) in handed.items():
-        assert [h.goal.goal_id for h in held] == [g.goal_id for g in live[account_id]]  # allocation order
-        assert allocation == allocate(balances[account_id], live[account_id])
+        order = [g.goal_id for g in live[account_id]]
+        assert [h.goal.goal_id for h in held] == [i for i in order if i in allocation]  # allocation order
+        assert allocation.items() <= allocate(balances[account_id], live[account_id]).items()
         assert [h.goal.saved for h in held] == [allocation[h.goal.goal_id] for h in held]
         assert [h.milestones for h in held] == [dict((g.goal_id, k) for g, k in goals[account_id])[h.goal.goal_id]
                                                 for h in held]
+        if policy.amount_step is not None:  # amount steps: every goal of the account
+            assert [h.goal.goal_id for h in held] == order
+        # The goals handed are enough: the milestones found in them are those of all the account's goals.
+        reached = ReachedMilestones({h.goal.goal_id: frozenset(h.milestones) for h in held})
+        assert new_milestones(policy, [h.goal for h in held], reached, saved=allocation) == must_check.get(
+            account_id, [])
 
 
 async def _accounts_with_goals(services: Services, tenant: str, accounts: list[str], balances: list[Decimal],
@@ -169,6 +179,25 @@ async def _handle(services: Services, tenant: str, event: TransactionsPosted) ->
     async with UnitOfWork(services.database, tenant) as uow:
         await services.goal_tracking.on_transactions_posted(uow, tenant, event)
         await uow.commit()
+
+
+async def test_a_settle_hands_back_only_the_goals_past_a_new_percentage(services: Services, tenant: str) -> None:
+    """Without amount steps a goal's milestones are its own: PostgreSQL hands back the goal that crossed a
+    percentage it has no key for, not the one whose key is there (SQLite hands back the account's goals)."""
+    await _accounts_with_goals(services, tenant, ["a1"], [Decimal(150)], (Decimal(100), Decimal(100)))
+    async with services.database.sessions() as session:
+        await session.execute(update(GoalRow).where(GoalRow.tenant_id == tenant, GoalRow.goal_id == "a1-g0")
+                              .values(milestones=["percent:100"]))
+        await session.commit()
+    async with UnitOfWork(services.database, tenant) as uow:
+        await uow.goals.hold_accounts(["a1"])
+        settled = await uow.goal_cash_flows.settle_accounts(["a1"], NOW, MilestonePolicy())
+        await uow.commit()
+    [(held, allocation)] = settled.moved
+    handed = ["a1-g1"] if services.database.dialect == "postgresql" else ["a1-g0", "a1-g1"]
+    assert [h.goal.goal_id for h in held] == handed
+    assert allocation == {goal_id: {"a1-g0": Decimal(100), "a1-g1": Decimal(50)}[goal_id] for goal_id in handed}
+    assert [g.goal_id for g, _ in settled.achieved] == ["a1-g0"]
 
 
 async def test_concurrent_events_on_overlapping_accounts_end_on_the_final_balances(services: Services,

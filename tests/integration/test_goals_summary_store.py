@@ -72,9 +72,9 @@ async def test_saving_milestones_dates_only_the_new_ones(services, bank):
     async with UnitOfWork(services.database, bank) as uow:
         goal = goal_from_row(await uow.session.scalar(select(GoalRow).where(
             GoalRow.tenant_id == bank, GoalRow.goal_id == "g-g")))
-        await uow.goal_cash_flows.save_milestones([HeldGoal(goal, ["percent:25"])], at("2026-04-01T10:00:00"))
-        await uow.goal_cash_flows.save_milestones([HeldGoal(goal, ["percent:25", "percent:50"])],
-                                                  at("2026-05-01T10:00:00"))
+        await uow.goal_cash_flows.save_changes([], [HeldGoal(goal, ["percent:25"])], at("2026-04-01T10:00:00"))
+        await uow.goal_cash_flows.save_changes([], [HeldGoal(goal, ["percent:25", "percent:50"])],
+                                               at("2026-05-01T10:00:00"))
         await uow.commit()
     async with UnitOfWork(services.database, bank) as uow:
         rows = (await uow.session.execute(

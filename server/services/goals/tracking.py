@@ -124,14 +124,14 @@ class GoalTrackingService:
         # then what it changed.
         await uow.goals.hold_accounts(accounts)
         settled = await uow.goal_cash_flows.settle_accounts(accounts, now, policy)
-        await uow.goal_cash_flows.append_history([
-            (goal.customer_id, achieved_entry(goal.goal_id, status_before, SERVICE_ACTOR_ID, now),
-             GOAL.format(goal.customer_id, goal.goal_id)) for goal, status_before in settled.achieved])
-        if policy is None or not settled.moved:
-            return
         changed: dict[str, HeldGoal] = {}
-        items = await self._milestones(uow, policy, settled, stored, changed, event.live, now)
-        await uow.goal_cash_flows.save_milestones(list(changed.values()), now)
+        items: list[FeedItem] = []
+        if policy is not None and settled.moved:
+            items = await self._milestones(uow, policy, settled, stored, changed, event.live, now)
+        await uow.goal_cash_flows.save_changes([
+            (goal.customer_id, achieved_entry(goal.goal_id, status_before, SERVICE_ACTOR_ID, now),
+             GOAL.format(goal.customer_id, goal.goal_id)) for goal, status_before in settled.achieved],
+            list(changed.values()), now)
         if items:
             inserted = await uow.feed.insert_new(items, Origin.EVENT)
             created = tuple(CreatedFeedItem(i.feed_item_id, i.customer_id, i.insight_name, i.period)
