@@ -1,7 +1,8 @@
-"""The backtest's pre-filter on the stored rows (server.services.triggers.backtest: postings read as
-integers, each account cut at the last day its rule can hold) gives the same result as reading and
-replaying every account whole, on random stored histories and rules, on SQLite and PostgreSQL: running
-balances stored or not (or not matching the amounts), fed balances, history before the warm-up."""
+"""The backtest's pre-filter in the database (server.services.triggers.backtest: each account's last day
+computed in SQL, its postings read up to it) gives the same result as reading and replaying every account
+whole, and the same last days as the pre-filter on the whole history, on random stored histories and rules,
+on SQLite and PostgreSQL: running balances stored or not (or not matching the amounts), fed balances,
+history before the warm-up."""
 
 from __future__ import annotations
 
@@ -15,10 +16,15 @@ from sqlalchemy import insert
 
 from server.bootstrap import Services
 from server.domain.auth import Caller, Role
+from server.domain.segments.attributes import AttributeCatalogue
+from server.domain.triggers.parser import parse_condition
+from server.domain.triggers.prefilter import can_bound, last_possible_day, trail_of
+from server.domain.triggers.replay import AccountHistory
 from server.domain.triggers.rules import Audience, AudienceKind, BankNotificationAction, RuleDefinition
 from server.services.triggers.backtest import TriggerBacktestService
 from server.services.triggers.rules import TriggerRulesService
 from server.store.models import AccountRow, CustomerRow, DailyBalanceRow, TransactionRow
+from server.store.repositories.trigger_backtest import TriggerBacktestRepository
 from server.store.uow import UnitOfWork
 
 FIRST = dt.date(2026, 3, 1)
@@ -137,3 +143,42 @@ async def test_a_withdrawal_on_the_last_day_the_condition_can_hold(services: Ser
                             [(0, [(0, 9, -5_000, "stored"), (1, 12, -20_000, "off_500")], [])], 1, 3)
     assert full["firingCount"] == 1
     assert cut == full
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(condition=conditions, customers_=customers, start_offset=st.integers(0, 40), length=st.integers(0, 45))
+async def test_the_database_cuts_each_account_where_the_pre_filter_does(
+        services: Services, tenant: str, condition: str, customers_: list,  # type: ignore[type-arg]
+        start_offset: int, length: int) -> None:
+    # The bound the store computes in SQL (TriggerBacktestRepository.threshold_days) against the pre-filter's
+    # own on the whole history read: the same last day for every account, no posting read after it, and
+    # no account read whose last day is before the period.
+    prefix = uuid.uuid4().hex[:8]
+    customer_ids = await _store(services, tenant, prefix, customers_)
+    admin = Caller(tenant_id=tenant, subject="admin", role=Role.BANK_ADMIN)
+    rule_id = f"r{prefix}"
+    await TriggerRulesService(services.database).create_rule(admin, rule_id, RuleDefinition(
+        display_name="Bound", description="", audience=Audience(AudienceKind.CUSTOMERS, tuple(customer_ids)),
+        condition=condition, actions=(BankNotificationAction("note"),)))
+    start = FIRST + dt.timedelta(days=start_offset)
+    end = start + dt.timedelta(days=length)
+    read: list[dict[str, AccountHistory]] = []
+    async with UnitOfWork(services.database, tenant) as uow:
+        rule = await uow.trigger_rules.get(rule_id)
+        assert rule is not None
+        parsed = parse_condition(condition, AttributeCatalogue.of(()))
+        for prefilter in (True, False):
+            service = TriggerBacktestService(services.database, lambda: NOW, prefilter=prefilter)
+            reads = TriggerBacktestRepository(uow.session, tenant)
+            read.append({h.opening.account_id: h async for page in service._histories(
+                uow, reads, rule, parsed, start, end, None) for h in page})
+    cut, full = read
+    for account_id, history in full.items():
+        last = last_possible_day(parsed, trail_of(history)) if can_bound(parsed) else None
+        if last is not None and last < start:
+            assert account_id not in cut
+            continue
+        assert cut[account_id].last_day == last
+        until = end if last is None else min(end, last)
+        assert cut[account_id].postings == tuple(p for p in history.postings if p.booking_date <= until)
+        assert cut[account_id].opening == history.opening

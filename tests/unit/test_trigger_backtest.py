@@ -20,7 +20,7 @@ from server.domain.triggers.backtest import Tally, UnitCost
 from server.domain.triggers.firing import Firing
 from server.domain.triggers.rules import BankNotificationAction, BannerAction, MessageAction
 from server.services.triggers.backtest import Before, opening_balance
-from server.store.repositories.trigger_backtest import BacktestAccount, StoredPosting
+from server.store.repositories.trigger_backtest import BacktestAccount, FirstPosting
 
 DAY = dt.date(2024, 1, 1)
 WEEK = dt.timedelta(days=7)
@@ -87,20 +87,18 @@ def test_the_tally_counts_days_accounts_customers_and_keeps_a_sample():
 
 
 ACCOUNT = BacktestAccount("a", "c", "CHECKING", "EUR", Decimal("-60"), Decimal("-60"))
-AT = dt.datetime(2024, 1, 3, 12, tzinfo=dt.UTC)
 
 
-def posting(amount: str, running: str | None = None) -> StoredPosting:
-    return StoredPosting("t", to_scaled(Decimal(amount)), "DEBIT", "EUR", AT,
-                         None if running is None else to_scaled(Decimal(running)), "", "")
+def first(amount: str, running: str | None = None) -> FirstPosting:
+    return FirstPosting(to_scaled(Decimal(amount)), None if running is None else to_scaled(Decimal(running)))
 
 
 def test_the_opening_balance_prefers_the_fed_balance_then_the_running_balance_then_the_current_one():
-    later = Decimal("-100")
-    stored = [posting("-150", "-50"), posting("90")]
+    total = Decimal("-160")  # -150 + 90 in the span read, -100 after it
     fed = Before((dt.date(2024, 1, 1), Decimal("100")), dt.datetime(2024, 1, 1, 9, tzinfo=dt.UTC))
-    assert opening_balance(ACCOUNT, stored, later, fed) == Decimal("100")
+    assert opening_balance(ACCOUNT, first("-150", "-50"), None, fed) == Decimal("100")
     stale = Before((dt.date(2023, 12, 31), Decimal("7")), dt.datetime(2024, 1, 1, 9, tzinfo=dt.UTC))
-    assert opening_balance(ACCOUNT, stored, later, stale) == Decimal("100")  # -50 - (-150)
-    assert opening_balance(ACCOUNT, [posting("-150"), posting("90")], later, Before()) == \
-        Decimal("-60") + 100 + 150 - 90
+    assert opening_balance(ACCOUNT, first("-150", "-50"), None, stale) == Decimal("100")  # -50 - (-150)
+    assert opening_balance(ACCOUNT, first("-150"), None, Before()) is None  # the total is needed
+    assert opening_balance(ACCOUNT, first("-150"), total, Before()) == Decimal("-60") + 100 + 150 - 90
+    assert opening_balance(ACCOUNT, None, Decimal(0), Before()) == Decimal("-60")

@@ -20,18 +20,20 @@ With no posting after T there is no bound.
 
 This holds when each posting counts on its own booking date, which apply_posting guarantees when the
 account's postings come in posted_at order and none is booked before the opening's latest row; otherwise
-the account gets no bound (full replay). The backtest service bounds an account from the stored rows
-(scaled integers) before it builds any Posting and hands replay the day with the history; replay bounds
-a history that comes without one. Both describe the account as a BalanceTrail."""
+the account gets no bound (full replay). The backtest service has the database find, for each leaf's
+test, T and C from the stored rows (TriggerBacktestRepository.threshold_days) and combines them here
+(leaf_bound, combined_bound), so that only the postings up to the day are read; replay bounds a history
+that comes without a day from its BalanceTrail."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from server.domain.segments.expression import Comparator
 from server.domain.triggers.condition import (
@@ -49,22 +51,41 @@ if TYPE_CHECKING:
 Number = Decimal | int
 _ROUNDING = Decimal("0.0001")  # the average's rounding, taken whole to be safe
 _BOUNDED = (MetricName.BALANCE, MetricName.MIN_BALANCE, MetricName.AVERAGE_COLLECTED_BALANCE)
-_TESTS: dict[Comparator, Callable[[Number, Number], bool]] = {
+# What each comparator does to two numbers, or to two SQL expressions (the store's bound).
+COMPARISONS: dict[Comparator, Callable[[Any, Any], Any]] = {
     Comparator.LT: operator.lt, Comparator.LE: operator.le, Comparator.GT: operator.gt, Comparator.GE: operator.ge}
 
 
 @dataclass(frozen=True)
+class ThresholdTest:
+    """What a bounded leaf asks of one balance value: that it passes `comparator` against `threshold` (the
+    leaf's amount, moved for the average's rounding). `reach`: the days the leaf's window reads (at least 1)."""
+
+    comparator: Comparator
+    threshold: Decimal
+    reach: int
+
+    def passes(self, value: Number) -> bool:
+        return bool(COMPARISONS[self.comparator](value, self.threshold))
+
+    def scaled_threshold(self, scale: int) -> int:
+        """The whole number t such that, for every whole v, `v comparator t` exactly when `v comparator
+        threshold * scale` (for values counted in 1/scale units, as the store's scaled integers)."""
+        exact = self.threshold * scale
+        below = math.floor(exact)
+        return below if self.comparator in (Comparator.LE, Comparator.GT) else math.ceil(exact)
+
+
+@dataclass(frozen=True)
 class BalanceTrail:
-    """What the pre-filter reads of an account, every amount in units of 1/`scale` (1 for Decimals, 10,000
-    for the store's scaled integers): the values its opening snapshot holds with the day each counts on,
-    the day of the opening's latest row, each posting's (posted_at, booking day, balance after, signed
-    amount) in the order they moved the balance, and the fed balances (day, balance)."""
+    """What the pre-filter reads of an account: the values its opening snapshot holds with the day each
+    counts on, the day of the opening's latest row, each posting's (posted_at, booking day, balance after,
+    signed amount) in the order they moved the balance, and the fed balances (day, balance)."""
 
     opening: Sequence[tuple[dt.date, Number]]
     opening_latest_day: dt.date | None
     postings: Sequence[tuple[dt.datetime, dt.date, Number, Number]]
     fed: Sequence[tuple[dt.date, Number]] = ()
-    scale: int = 1
 
 
 def trail_of(history: AccountHistory) -> BalanceTrail:
@@ -81,44 +102,69 @@ def last_possible_day(condition: Condition, trail: BalanceTrail) -> dt.date | No
     """The last evaluation day on which `condition` can hold for the account; None: no bound is known."""
     if not _in_booking_order(trail):
         return None
-    return _bound(condition, trail)
+    return combined_bound(condition, lambda test: _leaf_bound(trail, test))
 
 
 def can_bound(condition: Condition) -> bool:
     """Whether the condition gives a bound at all (for an account with no balance passing, the earliest day)."""
-    return _bound(condition, BalanceTrail((), None, ())) is not None
+    return combined_bound(condition, lambda test: dt.date.min) is not None
 
 
-def _bound(condition: Condition, trail: BalanceTrail) -> dt.date | None:
+def threshold_tests(condition: Condition) -> tuple[ThresholdTest, ...]:
+    """The distinct tests of the leaves under AND and OR, the ones combined_bound may ask the bound of."""
+    test = _test_of(condition)
+    if test is not None:
+        return (test,)
+    if isinstance(condition, AllOf | AnyOf):
+        return tuple(dict.fromkeys(test for part in condition.parts for test in threshold_tests(part)))
+    return ()
+
+
+def leaf_bound(last: dt.date | None, first_after: dt.date | None, reach: int) -> dt.date | None:
+    """A leaf's bound from the last day holding a value that passes its test (None: no such day) and the
+    booking day of the first posting after that day (None: no such posting); see the module's docstring."""
+    if last is None:
+        return dt.date.min  # never: before any period
+    if first_after is None:
+        return None
+    return first_after + dt.timedelta(days=reach - 1)
+
+
+def combined_bound(condition: Condition, bound_of: Callable[[ThresholdTest], dt.date | None]) -> dt.date | None:
+    """The condition's bound from its leaves' (`bound_of` a leaf's test): AND the earliest, OR the latest when
+    every part has one."""
+    test = _test_of(condition)
+    if test is not None:
+        return bound_of(test)
     match condition:
-        case MetricCompare(metric, comparator, amount) if metric.name in _BOUNDED and comparator in _TESTS:
-            if metric.name is MetricName.AVERAGE_COLLECTED_BALANCE:
-                amount = amount + _ROUNDING if comparator in (Comparator.LT, Comparator.LE) else amount - _ROUNDING
-            return _leaf_bound(trail, _TESTS[comparator], amount * trail.scale, max(1, history_days(condition)))
         case AllOf(parts):
-            bounds = [b for b in (_bound(p, trail) for p in parts) if b is not None]
+            bounds = [b for b in (combined_bound(p, bound_of) for p in parts) if b is not None]
             return min(bounds) if bounds else None
         case AnyOf(parts):
-            found = [_bound(p, trail) for p in parts]
+            found = [combined_bound(p, bound_of) for p in parts]
             return None if any(b is None for b in found) else max(b for b in found if b is not None)
     return None
 
 
-def _leaf_bound(trail: BalanceTrail, test: Callable[[Number, Number], bool], threshold: Number, reach: int
-                ) -> dt.date | None:
+def _test_of(condition: Condition) -> ThresholdTest | None:
+    match condition:
+        case MetricCompare(metric, comparator, amount) if metric.name in _BOUNDED and comparator in COMPARISONS:
+            if metric.name is MetricName.AVERAGE_COLLECTED_BALANCE:
+                amount = amount + _ROUNDING if comparator in (Comparator.LT, Comparator.LE) else amount - _ROUNDING
+            return ThresholdTest(comparator, amount, max(1, history_days(condition)))
+    return None
+
+
+def _leaf_bound(trail: BalanceTrail, test: ThresholdTest) -> dt.date | None:
     last: dt.date | None = None  # the last day holding a value that passes
     for day, value in (*trail.opening, *trail.fed):
-        if test(value, threshold) and (last is None or day > last):
+        if test.passes(value) and (last is None or day > last):
             last = day
     for _, day, after, amount in trail.postings:
-        if (test(after, threshold) or test(after - amount, threshold)) and (last is None or day > last):
+        if (test.passes(after) or test.passes(after - amount)) and (last is None or day > last):
             last = day
-    if last is None:
-        return dt.date.min  # never: before any period
-    for _, day, _, _ in trail.postings:
-        if day > last:
-            return day + dt.timedelta(days=reach - 1)
-    return None
+    first_after = None if last is None else next((day for _, day, _, _ in trail.postings if day > last), None)
+    return leaf_bound(last, first_after, test.reach)
 
 
 def _in_booking_order(trail: BalanceTrail) -> bool:

@@ -6,8 +6,10 @@ because the cool-down is per customer; each page's transactions and fed balances
 statements, replayed, tallied and dropped, so memory holds one page and the tally.
 
 What is read per account: its transactions and fed end-of-day balances from the warm-up's first day (the
-period's start minus the condition's history_days) to the period's end. Its balance at the end of the
-day before the warm-up (the opening balance) is, first of what applies:
+period's start minus the condition's history_days) to the period's end. When the pre-filter bounds the
+condition, the database first finds each account's last day the condition can hold (_last_days): only the
+postings up to that day are read, and an account whose day is before the period is not read. Its balance
+at the end of the day before the warm-up (the opening balance) is, first of what applies:
 1. its latest fed balance before the warm-up, when no transaction was posted after that balance's day
    and before the warm-up (the bank's own figure);
 2. the running balance of its first transaction from the warm-up on, minus that transaction's amount,
@@ -21,7 +23,6 @@ stored, else the previous one plus its amount."""
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_right
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,7 +40,7 @@ from server.domain.triggers import backtest
 from server.domain.triggers.backtest import BacktestResult, Tally, UnitCost
 from server.domain.triggers.condition import Condition, SegmentLeaf, history_days, leaves
 from server.domain.triggers.parser import parse_condition
-from server.domain.triggers.prefilter import BalanceTrail, can_bound, last_possible_day
+from server.domain.triggers.prefilter import ThresholdTest, can_bound, combined_bound, leaf_bound, threshold_tests
 from server.domain.triggers.replay import AccountHistory, replay
 from server.domain.triggers.rules import AudienceKind, MessageAction, TriggerRule
 from server.domain.triggers.series import AccountDay, AccountSnapshot
@@ -48,6 +49,7 @@ from server.services.clock import Clock, utc_now
 from server.store.db import Database
 from server.store.repositories.trigger_backtest import (
     BacktestAccount,
+    FirstPosting,
     StoredPosting,
     TriggerBacktestRepository,
 )
@@ -76,56 +78,38 @@ class Before:
         return self.fed is not None or self.posted_at is not None
 
 
-def opening_balance(account: BacktestAccount, stored: Sequence[StoredPosting], later_total: Decimal,
-                    before: Before) -> Decimal:
-    """The account's balance at the end of the day before the warm-up (the module's docstring).
-    `later_total`: the sum of the amounts posted after the last of `stored`."""
+def opening_balance(account: BacktestAccount, first: FirstPosting | None, total: Decimal | None, before: Before
+                    ) -> Decimal | None:
+    """The account's balance at the end of the day before the warm-up (the module's docstring), from its first
+    posting in the span read and `total`, the sum of the amounts posted from the warm-up on; None when it
+    needs the total, not given."""
     fed = before.fed
     if fed is not None and (before.posted_at is None or before.posted_at.astimezone(dt.UTC).date() <= fed[0]):
         return fed[1]
-    if stored and stored[0].running_scaled is not None:
-        return from_scaled(stored[0].running_scaled - stored[0].signed_scaled)
-    return account.balance - later_total - from_scaled(sum(p.signed_scaled for p in stored))
+    if first is not None and first.running_scaled is not None:
+        return from_scaled(first.running_scaled - first.signed_scaled)
+    return None if total is None else account.balance - total
 
 
-def account_history(account: BacktestAccount, stored: Sequence[StoredPosting], later_total: Decimal,
-                    fed: Sequence[tuple[dt.date, Decimal]], before: Before, warm_up: dt.date,
-                    facts: CustomerFacts, bound: tuple[Condition, dt.date] | None = None) -> AccountHistory | None:
-    """One account's history from the warm-up's first day. With `bound` (the condition and the period's
-    start), its postings end at the last day the condition can hold (server.domain.triggers.prefilter, on
-    the stored integers, before any Posting is made), which it carries for replay to stop at, and an
-    account that cannot fire in the period has none (None)."""
-    opening = opening_balance(account, stored, later_total, before)
-    days = (AccountDay(warm_up - _ONE_DAY, closing_balance=opening, min_balance=opening),) if before.known else ()
+def account_history(account: BacktestAccount, stored: Sequence[StoredPosting], opening: Decimal,
+                    fed: Sequence[tuple[dt.date, Decimal]], known: bool, warm_up: dt.date, facts: CustomerFacts,
+                    last_day: dt.date | None = None) -> AccountHistory:
+    """One account's history from the warm-up's first day: `known`, whether the opening balance counts as
+    the collected balance of the day before the warm-up; `last_day`, the last day the condition can hold,
+    for replay to stop at (the postings read end with it)."""
+    days = (AccountDay(warm_up - _ONE_DAY, closing_balance=opening, min_balance=opening),) if known else ()
     held = account.balance - account.available_balance  # the holds between balance and available
     snapshot = AccountSnapshot(account.account_id, account.customer_id, account.currency, opening,
                                opening - held, days)
-    afters = []  # the balance after each posting, in ten-thousandths
-    balance = to_scaled(opening)
-    opening_scaled = balance
+    postings = []
+    balance = to_scaled(opening)  # the balance after each posting, in ten-thousandths
     for p in stored:
         balance = p.running_scaled if p.running_scaled is not None else balance + p.signed_scaled
-        afters.append(balance)
-    cut = len(stored)
-    last: dt.date | None = None
-    if bound is not None:
-        condition, start = bound
-        booked = [p.posted_at.astimezone(dt.UTC).date() for p in stored]
-        latest = snapshot.latest_day
-        rows = [(p.posted_at, day, after, p.signed_scaled)
-                for p, day, after in zip(stored, booked, afters, strict=True)]
-        trail = BalanceTrail(((latest or dt.date.min, opening_scaled),), latest, rows,
-                             [(day, value * SCALED_PER_UNIT) for day, value in fed], SCALED_PER_UNIT)
-        last = last_possible_day(condition, trail)
-        if last is not None:
-            if last < start:
-                return None
-            cut = bisect_right(booked, last)  # booking days ascend when there is a bound
-    postings = [Posting(p.transaction_id, account.account_id, account.customer_id, account.account_type, "BANK",
-                        Money(from_scaled(p.signed_scaled), p.currency), Money(from_scaled(after), p.currency),
-                        p.posted_at, _DIRECTIONS[p.direction], p.category, p.description)
-                for p, after in zip(stored[:cut], afters[:cut], strict=True)]
-    return AccountHistory(snapshot, tuple(postings), tuple(fed), facts, last)
+        postings.append(Posting(p.transaction_id, account.account_id, account.customer_id, account.account_type,
+                                "BANK", Money(from_scaled(p.signed_scaled), p.currency),
+                                Money(from_scaled(balance), p.currency), p.posted_at, _DIRECTIONS[p.direction],
+                                p.category, p.description))
+    return AccountHistory(snapshot, tuple(postings), tuple(fed), facts, last_day)
 
 
 class TriggerBacktestService:
@@ -183,7 +167,7 @@ class TriggerBacktestService:
         elif audience.kind is AudienceKind.AUDIENCE:
             selection = await audience_selection(uow, audience.reference_id) or Selection((), AudienceMode.ANY)
         warm_up = start - dt.timedelta(days=history_days(condition))
-        bound = (condition, start) if self._prefilter and can_bound(condition) else None
+        tests = threshold_tests(condition) if self._prefilter and can_bound(condition) else None
         since, until = _midnight(warm_up), _midnight(end + _ONE_DAY)
         after: str | None = None
         while True:
@@ -194,22 +178,67 @@ class TriggerBacktestService:
             after = customers[-1]
             accounts = await reads.deposit_accounts(customers)
             ids = [a.account_id for a in accounts]
-            stored = await reads.postings(ids, since, until)
-            later = await reads.sums_since(ids, until)
-            fed = await reads.fed_balances(ids, warm_up, end)
             fed_before = await reads.latest_fed_before(ids, warm_up)
             posted_before = await reads.latest_posted_before(ids, since)
+            before = {i: Before(fed_before.get(i), posted_before.get(i)) for i in ids}
+            openings = await _openings(reads, accounts, before, since, until)
+            limits = dict.fromkeys(ids, until)  # each account's postings are read up to its limit
+            last_days: dict[str, dt.date] = {}
+            if tests is not None:
+                last_days = await _last_days(reads, condition, tests, openings, before, warm_up, since, until, end)
+                limits = {i: _midnight(min(last_days[i], end) + _ONE_DAY) if i in last_days else until
+                          for i in ids if i not in last_days or last_days[i] >= start}
+            stored = await reads.postings(limits, since)
+            fed = await reads.fed_balances(list(limits), warm_up, end)
             facts: Mapping[str, CustomerFacts] = {}
             if definitions is not None:
                 facts = await uow.segment_reads.facts_of(customers, definitions)
-            histories = (account_history(a, stored.get(a.account_id, ()), later.get(a.account_id, Decimal(0)),
-                                         fed.get(a.account_id, ()),
-                                         Before(fed_before.get(a.account_id), posted_before.get(a.account_id)),
-                                         warm_up, facts.get(a.customer_id, CustomerFacts()), bound)
-                         for a in accounts)
-            yield [history for history in histories if history is not None]
+            yield [account_history(a, stored.get(a.account_id, ()), openings[a.account_id], fed.get(a.account_id, ()),
+                                   before[a.account_id].known, warm_up, facts.get(a.customer_id, CustomerFacts()),
+                                   last_days.get(a.account_id))
+                   for a in accounts if a.account_id in limits]
             if len(customers) < CUSTOMERS_PER_CHUNK:
                 return
+
+
+async def _openings(reads: TriggerBacktestRepository, accounts: Sequence[BacktestAccount], before: Mapping[str, Before],
+                    since: dt.datetime, until: dt.datetime) -> dict[str, Decimal]:
+    """Each account's opening balance; the sums of what was posted from the warm-up on are read only for the
+    accounts that need them."""
+    firsts = await reads.first_postings([a.account_id for a in accounts], since, until)
+    found = {a.account_id: opening_balance(a, firsts.get(a.account_id), None, before[a.account_id]) for a in accounts}
+    wanting = [a for a in accounts if found[a.account_id] is None]
+    if wanting:
+        totals = await reads.sums_since([a.account_id for a in wanting], since)
+        for a in wanting:
+            found[a.account_id] = opening_balance(a, firsts.get(a.account_id), totals.get(a.account_id, Decimal(0)),
+                                                  before[a.account_id])
+    return {account_id: opening for account_id, opening in found.items() if opening is not None}
+
+
+async def _last_days(reads: TriggerBacktestRepository, condition: Condition, tests: Sequence[ThresholdTest],
+                     openings: Mapping[str, Decimal], before: Mapping[str, Before], warm_up: dt.date,
+                     since: dt.datetime, until: dt.datetime, end: dt.date) -> dict[str, dt.date]:
+    """The last day the condition can hold, of each account that has one (server.domain.triggers.prefilter),
+    computed by the database from the rows it would read. The opening counts on the day before the warm-up
+    when known, else before any day. The postings read come in time order, each booked on or after the
+    warm-up's first day, so every account is in booking order."""
+    values = {account_id: (to_scaled(opening), warm_up - _ONE_DAY if before[account_id].known else dt.date.min)
+              for account_id, opening in openings.items()}
+    found = await reads.threshold_days(values, [(t.comparator, t.scaled_threshold(SCALED_PER_UNIT)) for t in tests],
+                                       since, until, warm_up, end)
+    index = {test: n for n, test in enumerate(tests)}
+    last_days = {}
+    for account_id, days in found.items():
+
+        def bound_of(test: ThresholdTest, days: list[tuple[dt.date | None, dt.date | None]] = days) -> dt.date | None:
+            last, first_after = days[index[test]]
+            return leaf_bound(last, first_after, test.reach)
+
+        last = combined_bound(condition, bound_of)
+        if last is not None:
+            last_days[account_id] = last
+    return last_days
 
 
 def _reads_facts(condition: Condition) -> bool:

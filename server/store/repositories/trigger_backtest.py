@@ -6,17 +6,38 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, func, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Select,
+    String,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+    values,
+)
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import CTE
 
 from server.domain.personas.audiences import Selection
+from server.domain.segments.expression import Comparator
+from server.domain.triggers.prefilter import COMPARISONS
 from server.store.audience_sql import selection_condition
+from server.store.driver import dialect_of
 from server.store.models import AccountRow, DailyBalanceRow, TransactionRow
 from server.store.repositories.base import TenantRepository
+from server.store.types import UTCDateTime
 
 DEPOSIT = "BANK"  # the container whose balances trigger conditions read
 
@@ -45,6 +66,17 @@ class StoredPosting(NamedTuple):
     description: str
 
 
+class FirstPosting(NamedTuple):
+    signed_scaled: int
+    running_scaled: int | None
+
+
+_SIGNED = type_coerce(TransactionRow.signed_amount, BigInteger)
+_RUNNING = type_coerce(TransactionRow.running_balance, BigInteger)
+# Posting order within an account: time, then id (ids as the ingest numbers them: shorter first).
+_POSTING_ORDER = (TransactionRow.posted_at, func.length(TransactionRow.transaction_id), TransactionRow.transaction_id)
+
+
 class TriggerBacktestRepository(TenantRepository):
     async def customers_after(self, after: str | None, limit: int, *, customer_ids: Collection[str] | None = None,
                               selection: Selection | str | None = None) -> list[str]:
@@ -70,25 +102,140 @@ class TriggerBacktestRepository(TenantRepository):
             self.one_of(AccountRow.customer_id, customer_ids)).order_by(AccountRow.account_id))
         return [BacktestAccount(*r) for r in rows]
 
-    async def postings(self, account_ids: Collection[str], since: dt.datetime, until: dt.datetime
-                       ) -> dict[str, list[StoredPosting]]:
-        """Each account's transactions posted in [since, until), in posting order (time, then id). Read as
+    async def postings(self, limits: Mapping[str, dt.datetime], since: dt.datetime) -> dict[str, list[StoredPosting]]:
+        """Each account's transactions posted in [since, its limit), in posting order (time, then id). Read as
         plain rows on the session's connection: the ORM's row handling and a Decimal per amount were a
         third of a backtest's time, for postings most of which the pre-filter leaves out."""
         found: dict[str, list[StoredPosting]] = defaultdict(list)
+        if not limits:
+            return found
+        query = select(
+            TransactionRow.account_id, TransactionRow.transaction_id, _SIGNED, TransactionRow.direction,
+            TransactionRow.currency, TransactionRow.posted_at, _RUNNING, TransactionRow.category,
+            TransactionRow.description).where(
+            TransactionRow.tenant_id == self.tenant_id, self.one_of(TransactionRow.account_id, list(limits)),
+            TransactionRow.posted_at >= since, TransactionRow.posted_at < max(limits.values()))
+        if len(set(limits.values())) > 1:
+            until = values(column("account_id", String), column("until", UTCDateTime()), name="limits").data(
+                list(limits.items())).cte()
+            query = query.join(until, (until.c.account_id == TransactionRow.account_id)
+                               & (TransactionRow.posted_at < until.c.until))
         connection = await self.session.connection()
-        rows = await connection.execute(select(
-            TransactionRow.account_id, TransactionRow.transaction_id,
-            type_coerce(TransactionRow.signed_amount, BigInteger), TransactionRow.direction,
-            TransactionRow.currency, TransactionRow.posted_at, type_coerce(TransactionRow.running_balance, BigInteger),
-            TransactionRow.category, TransactionRow.description).where(
-            TransactionRow.tenant_id == self.tenant_id, self.one_of(TransactionRow.account_id, account_ids),
-            TransactionRow.posted_at >= since, TransactionRow.posted_at < until).order_by(
-            TransactionRow.account_id, TransactionRow.posted_at, func.length(TransactionRow.transaction_id),
-            TransactionRow.transaction_id))
+        rows = await connection.execute(query.order_by(TransactionRow.account_id, *_POSTING_ORDER))
         for row in rows:
             found[row[0]].append(StoredPosting(*row[1:]))
         return found
+
+    async def first_postings(self, account_ids: Collection[str], since: dt.datetime, until: dt.datetime
+                             ) -> dict[str, FirstPosting]:
+        """Each account's first transaction posted in [since, until), in posting order (accounts without one
+        left out)."""
+        t = TransactionRow
+        earliest = select(t.account_id, func.min(t.posted_at).label("at")).where(
+            t.tenant_id == self.tenant_id, self.one_of(t.account_id, account_ids), t.posted_at >= since,
+            t.posted_at < until).group_by(t.account_id).subquery()
+        # The postings at each account's earliest time, the first of them first (no sort of the whole span).
+        rows = await self.session.execute(select(t.account_id, _SIGNED, _RUNNING).join(
+            earliest, (t.account_id == earliest.c.account_id) & (t.posted_at == earliest.c.at)).where(
+            t.tenant_id == self.tenant_id).order_by(t.account_id, *_POSTING_ORDER[1:]))
+        found: dict[str, FirstPosting] = {}
+        for account_id, signed, running in rows:
+            found.setdefault(account_id, FirstPosting(signed, running))
+        return found
+
+    async def threshold_days(self, openings: Mapping[str, tuple[int, dt.date]], tests: Sequence[tuple[Comparator, int]],
+                             since: dt.datetime, until: dt.datetime, fed_since: dt.date, fed_until: dt.date
+                             ) -> dict[str, list[tuple[dt.date | None, dt.date | None]]]:
+        """For each account (its opening balance, scaled, and the day it counts on) and each test (a comparator
+        and a scaled threshold): the last day holding a balance value that passes the test, and the booking day
+        of the first posting after that day (server.domain.triggers.prefilter: its values are the opening, each
+        posting in [since, until)'s balance after and before it, and each fed balance in [fed_since,
+        fed_until]). A posting's balance after it is its running balance when stored, else the previous one
+        plus its amount. Every account is first read as if each of its postings stored its running balance,
+        which needs no ordering of the rows; an account with a posting that does not is read again in posting
+        order (balances_in_order)."""
+        if not openings:
+            return {}
+        ids = list(openings)
+        found, missing = await self._threshold_days(self._balances_as_stored(ids, since, until), ids,
+                                                    _opening_values(openings), tests, fed_since, fed_until)
+        if missing:
+            opening = _opening_values({account_id: openings[account_id] for account_id in missing})
+            again, _ = await self._threshold_days(self._balances_in_order(missing, opening, since, until), missing,
+                                                  opening, tests, fed_since, fed_until)
+            found.update(again)
+        return found
+
+    def _booking_day(self, at: Any) -> ColumnElement[Any]:
+        if dialect_of(self.session).name == "postgresql":
+            return cast(func.timezone("UTC", at), Date)
+        return func.date(at)  # SQLite keeps naive UTC text
+
+    def _balances_as_stored(self, account_ids: list[str], since: dt.datetime, until: dt.datetime) -> Select[Any]:
+        """Each posting's (account, booking day, balance after, balance before, whether its running balance is
+        missing), the balances its running balance gives (none when it is missing)."""
+        t = TransactionRow
+        return select(t.account_id, self._booking_day(t.posted_at).label("day"), _RUNNING.label("after"),
+                      (_RUNNING - _SIGNED).label("before"), case((_RUNNING.is_(None), 1), else_=0).label("missing")
+                      ).where(t.tenant_id == self.tenant_id, self.one_of(t.account_id, account_ids),
+                              t.posted_at >= since, t.posted_at < until)
+
+    def _balances_in_order(self, account_ids: list[str], opening: CTE, since: dt.datetime, until: dt.datetime
+                           ) -> Select[Any]:
+        """What _balances_as_stored gives, each posting's balance after it carried from the previous one when its
+        running balance is missing: the postings after each stored running balance (or from the first, the
+        opening) make a group, whose balances are that group's start plus the amounts summed so far."""
+        t = TransactionRow
+        moves = select(
+            t.account_id, self._booking_day(t.posted_at).label("day"), _SIGNED.label("amount"),
+            _RUNNING.label("running"),
+            func.count(_RUNNING).over(partition_by=t.account_id, order_by=_POSTING_ORDER, rows=(None, 0)).label("grp"),
+            func.row_number().over(partition_by=t.account_id, order_by=_POSTING_ORDER).label("n")).where(
+            t.tenant_id == self.tenant_id, self.one_of(t.account_id, account_ids), t.posted_at >= since,
+            t.posted_at < until).subquery("moves")
+        m = moves.c
+        group = (m.account_id, m.grp)
+        after = (func.coalesce(func.max(m.running).over(partition_by=group), opening.c.balance)
+                 + cast(func.sum(case((m.running.is_(None), m.amount), else_=0)).over(
+                     partition_by=group, order_by=m.n, rows=(None, 0)), BigInteger))  # PostgreSQL sums to numeric
+        balances = select(m.account_id, m.day, after.label("after"), m.amount).join(
+            opening, opening.c.account_id == m.account_id).subquery("balances")
+        b = balances.c
+        return select(b.account_id, b.day, b.after, (b.after - b.amount).label("before"), literal(0).label("missing"))
+
+    async def _threshold_days(self, postings: Select[Any], account_ids: list[str], opening: CTE,
+                              tests: Sequence[tuple[Comparator, int]], fed_since: dt.date, fed_until: dt.date
+                              ) -> tuple[dict[str, list[tuple[dt.date | None, dt.date | None]]], list[str]]:
+        """threshold_days from `postings` (a _balances_ select), and the accounts with a posting whose running
+        balance is missing."""
+        d = DailyBalanceRow
+        fed = type_coerce(d.balance, BigInteger)
+        candidates = union_all(
+            postings.add_columns(literal(1).label("posting")),
+            select(d.account_id, d.balance_date, fed, fed, literal(0), literal(0)).where(
+                d.tenant_id == self.tenant_id, self.one_of(d.account_id, account_ids), d.balance_date >= fed_since,
+                d.balance_date <= fed_until),
+            select(opening.c.account_id, opening.c.day, opening.c.balance, opening.c.balance, literal(0), literal(0))
+        ).subquery("candidates")
+        c = candidates.c
+        marked = select(c.account_id, c.day, c.posting, c.missing, *(
+            func.max(case((or_(COMPARISONS[comparator](c.after, threshold),
+                               COMPARISONS[comparator](c.before, threshold)), c.day))
+                     ).over(partition_by=c.account_id).label(f"last_{n}")
+            for n, (comparator, threshold) in enumerate(tests))).subquery("marked")
+        k = marked.c
+        query = select(k.account_id, func.sum(k.missing), *(
+            column for last in (k[f"last_{n}"] for n in range(len(tests)))
+            for column in (type_coerce(func.max(last), Date),
+                           type_coerce(func.min(case(((k.posting == 1) & (k.day > last), k.day))), Date)))
+        ).group_by(k.account_id)
+        found: dict[str, list[tuple[dt.date | None, dt.date | None]]] = {}
+        missing = []
+        for row in await self.session.execute(query):
+            found[row[0]] = [(row[2 + 2 * n], row[3 + 2 * n]) for n in range(len(tests))]
+            if row[1]:
+                missing.append(row[0])
+        return found, missing
 
     async def sums_since(self, account_ids: Collection[str], since: dt.datetime) -> dict[str, Decimal]:
         """Each account's sum of the signed amounts posted from `since` on (accounts without any left out)."""
@@ -130,3 +277,10 @@ class TriggerBacktestRepository(TenantRepository):
             TransactionRow.tenant_id == self.tenant_id, self.one_of(TransactionRow.account_id, account_ids),
             TransactionRow.posted_at < before).group_by(TransactionRow.account_id))
         return {account_id: at for account_id, at in rows}
+
+
+def _opening_values(openings: Mapping[str, tuple[int, dt.date]]) -> CTE:
+    """The accounts' opening balances (scaled) and the days they count on, as a table (a WITH, which SQLite
+    takes where it takes no VALUES with column names)."""
+    return values(column("account_id", String), column("balance", BigInteger), column("day", Date),
+                  name="opening").data([(account_id, *opening) for account_id, opening in openings.items()]).cte()
