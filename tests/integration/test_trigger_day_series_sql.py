@@ -21,6 +21,7 @@ from tests.unit.trigger_helpers import posting
 
 START = dt.date(2026, 11, 1)
 EPOCH = dt.date(1900, 1, 1)
+NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)  # no state changes: when does not matter
 cents = st.integers(min_value=-50_000, max_value=50_000).map(lambda n: Decimal(n) / 100)
 maybe_cents = st.none() | cents
 
@@ -74,11 +75,11 @@ async def test_one_statement_moves_the_series_as_apply_posting_does(services: Se
     postings = [posting(p.booking_date, p.amount.amount, p.balance_after.amount, p.transaction_id,
                         account_id=f"{prefix}{p.account_id}", hour=p.posted_at.hour) for p in postings]
     async with UnitOfWork(services.database, tenant) as uow:
-        await uow.trigger_runtime.save_days((a, row) for a, rows in renamed.items() for row in rows)
+        await uow.trigger_runtime.save_series(((a, row) for a, rows in renamed.items() for row in rows), [], [], NOW)
         await uow.trigger_runtime.apply_postings(postings)
         await uow.commit()
     async with UnitOfWork(services.database, tenant) as uow:
-        found = await uow.trigger_runtime.days(list(renamed), EPOCH)
+        found = (await uow.trigger_runtime.series(list(renamed), EPOCH, [], [], [])).days
     assert dict(found) == _in_python(renamed, postings)
 
 
@@ -87,12 +88,12 @@ async def test_the_days_read_are_the_window_and_the_latest_row_before_it(service
                            d, Decimal("0.0001") * d, d == 5) for d in days]
             for a, days in {"x": [1, 3, 5, 7], "y": [2], "z": []}.items()}
     async with UnitOfWork(services.database, tenant) as uow:
-        await uow.trigger_runtime.save_days((a, row) for a, account_rows in rows.items() for row in account_rows)
+        await uow.trigger_runtime.save_series(
+            ((a, row) for a, account_rows in rows.items() for row in account_rows), [], [], NOW)
         await uow.commit()
     async with UnitOfWork(services.database, tenant) as uow:
         for since, expected in [(START + dt.timedelta(days=4), {"x": rows["x"][1:], "y": rows["y"]}),
                                 (START, {"x": rows["x"], "y": rows["y"]}),
                                 (START + dt.timedelta(days=9), {"x": rows["x"][-1:], "y": rows["y"]})]:
-            assert dict(await uow.trigger_runtime.days(["x", "y", "z", "w"], since)) == expected
-            # The same rows from the read of an evaluation (on PostgreSQL one statement with states and firings).
+            # The read of an evaluation (on PostgreSQL one statement with the states and firings).
             assert dict((await uow.trigger_runtime.series(["x", "y", "z", "w"], since, [], [], [])).days) == expected

@@ -1,4 +1,4 @@
-"""The state conditions' "true since" rows (TriggerRuntimeRepository.change_states, states_and_last_fired and
+"""The state conditions' "true since" rows (TriggerRuntimeRepository.save_series, states_and_last_fired and
 series) on both databases: PostgreSQL writes them as arrays joined on the key and reads them in the
 evaluation's one statement after its locks, SQLite through SQLAlchemy's statements; the same states, and
 the same last firings, come back either way."""
@@ -27,19 +27,19 @@ async def test_states_become_true_and_false_as_written(services: Services, tenan
     now = dt.datetime.now(dt.UTC)
     held: set[StateKey] = {("rule_a", 1, f"acc{n}") for n in range(5)} | {("rule_b", 2, "acc0"), ("rule_a", 2, "acc0")}
     async with UnitOfWork(services.database, tenant) as uow:
-        await uow.trigger_runtime.change_states(sorted(held), [], now)
+        await uow.trigger_runtime.save_series([], sorted(held), [], now)
         await uow.commit()
     assert await _states(services, tenant) == held
     async with UnitOfWork(services.database, tenant) as uow:
         # One already true (kept once), one new; two that held and one that never did become false.
-        await uow.trigger_runtime.change_states([("rule_a", 1, "acc0"), ("rule_a", 1, "acc5")],
-                                                [("rule_a", 1, "acc1"), ("rule_b", 2, "acc0"), ("rule_b", 1, "acc0")],
-                                                now)
+        await uow.trigger_runtime.save_series([], [("rule_a", 1, "acc0"), ("rule_a", 1, "acc5")],
+                                              [("rule_a", 1, "acc1"), ("rule_b", 2, "acc0"), ("rule_b", 1, "acc0")],
+                                              now)
         await uow.commit()
     assert await _states(services, tenant) == (held - {("rule_a", 1, "acc1"), ("rule_b", 2, "acc0")}) | {
         ("rule_a", 1, "acc5")}
     async with UnitOfWork(services.database, tenant) as uow:
-        await uow.trigger_runtime.change_states([], [("rule_a", 2, "acc0")], now)
+        await uow.trigger_runtime.save_series([], [], [("rule_a", 2, "acc0")], now)
         # not committed: the unit of work rolls back
     assert ("rule_a", 2, "acc0") in await _states(services, tenant)
 
@@ -51,7 +51,7 @@ async def test_the_last_firing_of_each_rule_and_customer_any_version(services: S
                                                               ("rule_b", 2, "c2"), ("rule_c", 1, "c1")])]
     async with UnitOfWork(services.database, tenant) as uow:
         await uow.trigger_firings.add_firings(firings)
-        await uow.trigger_runtime.change_states([("rule_a", 1, "acc0")], [], at)
+        await uow.trigger_runtime.save_series([], [("rule_a", 1, "acc0")], [], at)
         await uow.commit()
     expected = {("rule_a", "c1"): at + dt.timedelta(hours=1), ("rule_b", "c2"): at + dt.timedelta(hours=2)}
     async with UnitOfWork(services.database, tenant) as uow:

@@ -227,15 +227,11 @@ async def _last_days(reads: TriggerBacktestRepository, condition: Condition, tes
               for account_id, opening in openings.items()}
     found = await reads.threshold_days(values, [(t.comparator, t.scaled_threshold(SCALED_PER_UNIT)) for t in tests],
                                        since, until, warm_up, end)
-    index = {test: n for n, test in enumerate(tests)}
     last_days = {}
     for account_id, days in found.items():
-
-        def bound_of(test: ThresholdTest, days: list[tuple[dt.date | None, dt.date | None]] = days) -> dt.date | None:
-            last, first_after = days[index[test]]
-            return leaf_bound(last, first_after, test.reach)
-
-        last = combined_bound(condition, bound_of)
+        bounds = {test: leaf_bound(last, first_after, test.reach)
+                  for test, (last, first_after) in zip(tests, days, strict=True)}
+        last = combined_bound(condition, bounds.__getitem__)
         if last is not None:
             last_days[account_id] = last
     return last_days

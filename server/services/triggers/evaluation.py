@@ -142,12 +142,12 @@ class TriggerEvaluationService:
         # What the account locks do not guard (other handlers change it without them) is read before they
         # are taken (the accounts with them, in their statement): the locks are held to the commit, and
         # batches that share an account wait on them.
-        who = await self._who(uow, rules, definitions, {ps[0].customer_id for ps in by_account.values()})
+        customers = {ps[0].customer_id for ps in by_account.values()}
+        who = await self._who(uow, rules, definitions, customers)
         stored = await uow.trigger_runtime.lock_accounts_and_read(by_account.keys())
         since = min(p.booking_date for p in postings) - dt.timedelta(days=max((r.history_days for r in rules),
                                                                               default=1))
-        read = await self._series(uow, rules, by_account.keys(), since,
-                                  {ps[0].customer_id for ps in by_account.values()})
+        read = await self._series(uow, rules, by_account.keys(), since, customers)
         snapshots = {}
         for account_id, account_postings in by_account.items():
             first = account_postings[0]

@@ -104,24 +104,15 @@ _SQLITE_APPLY_POSTINGS = _APPLY_POSTINGS.format(tenant="?1", postings=(
     "j.key AS n FROM json_each(?2) AS j"))
 
 
+# PostgreSQL: the advisory lock keys of the accounts :ids of :tenant, each once, in one order (two batches
+# taking theirs never deadlock).
+_LOCK_KEYS = ("SELECT DISTINCT hashtextextended(:tenant || '/' || a, 20) AS k "
+              "FROM unnest(CAST(:ids AS text[])) AS a ORDER BY k")
 # PostgreSQL, on the driver (the evaluation holds its accounts' locks meanwhile; SQLAlchemy's per-value
-# processing of thousands of rows cost tens of milliseconds): per account two index probes, its latest
-# row before the window and the window's rows.
-_POSTGRES_DAYS = """
-SELECT d.account_id, d.day, d.closing_balance, d.fed_balance, d.min_balance, d.postings, d.posting_total,
-       d.overdraft_began
-FROM unnest($2::text[]) AS a(account_id)
-CROSS JOIN LATERAL (
-  (SELECT x.* FROM trigger_account_days AS x
-   WHERE x.tenant_id = $1 AND x.account_id = a.account_id AND x.day < $3 ORDER BY x.day DESC LIMIT 1)
-  UNION ALL
-  (SELECT x.* FROM trigger_account_days AS x WHERE x.tenant_id = $1 AND x.account_id = a.account_id AND x.day >= $3)
-) AS d
-ORDER BY d.account_id, d.day
-"""
-# PostgreSQL, on the driver: _POSTGRES_DAYS, then the states and the last firings (states_and_last_fired) in
-# the same statement, a round trip fewer after the locks. Part 0: a day row (keyed by account); part 1: a
-# state that holds (account, rule, version); part 2: a last firing (customer, rule, time).
+# processing of thousands of rows cost tens of milliseconds): the day rows, per account two index probes (its
+# latest row before the window and the window's rows), then the states and the last firings
+# (states_and_last_fired) in the same statement, a round trip fewer after the locks. Part 0: a day row (keyed
+# by account); part 1: a state that holds (account, rule, version); part 2: a last firing (customer, rule, time).
 _POSTGRES_SERIES = """
 SELECT * FROM (
   SELECT 0 AS part, d.account_id AS key, NULL AS rule_id, NULL::int AS version, d.day, d.closing_balance,
@@ -146,32 +137,11 @@ SELECT * FROM (
 ) AS r
 ORDER BY r.part, r.key, r.day
 """
-# PostgreSQL: the states that changed, given as arrays and joined on their primary key (one probe each), not
-# as `(rule_id, version, account_id) IN ((...), ...)`, which PostgreSQL compares with every row it scans and
-# SQLAlchemy renders three parameters a key for.
-_POSTGRES_STATES_FALSE = """
-DELETE FROM trigger_rule_states AS s
-USING unnest($2::text[], $3::int[], $4::text[]) AS f(rule_id, version, account_id)
-WHERE s.tenant_id = $1 AND s.rule_id = f.rule_id AND s.version = f.version AND s.account_id = f.account_id
-"""
-_POSTGRES_STATES_TRUE = """
-INSERT INTO trigger_rule_states (tenant_id, rule_id, version, account_id, true_since)
-SELECT $1, t.rule_id, t.version, t.account_id, $5
-FROM unnest($2::text[], $3::int[], $4::text[]) AS t(rule_id, version, account_id)
-ON CONFLICT DO NOTHING
-"""
-_POSTGRES_SAVE_DAYS = """
-INSERT INTO trigger_account_days (tenant_id, account_id, day, closing_balance, fed_balance, min_balance, postings,
-                                  posting_total, overdraft_began)
-SELECT $1, t.* FROM unnest($2::text[], $3::date[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::bigint[],
-                           $9::bool[]) AS t
-ON CONFLICT (tenant_id, account_id, day) DO UPDATE SET
-  closing_balance = excluded.closing_balance, fed_balance = excluded.fed_balance, min_balance = excluded.min_balance,
-  postings = excluded.postings, posting_total = excluded.posting_total, overdraft_began = excluded.overdraft_began
-"""
-
-# PostgreSQL: an evaluation's writes of the series and the states in one statement (save_series), each part
-# as above; a key is in at most one of the states' lists, so the order of the parts does not matter.
+# PostgreSQL: an evaluation's writes of the series and the states in one statement (save_series), each given
+# as arrays, one per column. The states that changed are joined on their primary key (one probe each), not
+# matched by `(rule_id, version, account_id) IN ((...), ...)`, which PostgreSQL compares with every row it
+# scans and SQLAlchemy renders three parameters a key for. A key is in at most one of the states' lists, so
+# the order of the parts does not matter.
 _POSTGRES_SAVE_SERIES = """
 WITH days AS (
   INSERT INTO trigger_account_days (tenant_id, account_id, day, closing_balance, fed_balance, min_balance,
@@ -278,10 +248,8 @@ class TriggerRuntimeRepository(TenantRepository):
         SQLite has one writer at a time: nothing to take."""
         if not account_ids or dialect_of(self.session).name != "postgresql":
             return
-        await self.session.execute(text(
-            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(:tenant || '/' || a, 20) AS k "
-            "FROM unnest(CAST(:ids AS text[])) AS a ORDER BY k) AS keys"),
-            {"tenant": self.tenant_id, "ids": sorted(account_ids)})
+        await self.session.execute(text(f"SELECT pg_advisory_xact_lock(k) FROM ({_LOCK_KEYS}) AS keys"),
+                                   {"tenant": self.tenant_id, "ids": sorted(account_ids)})
 
     async def lock_accounts_and_read(self, account_ids: Collection[str]) -> dict[str, StoredAccount]:
         """`lock_accounts`, then `accounts`; on PostgreSQL in one statement (the accounts are not what the
@@ -292,22 +260,15 @@ class TriggerRuntimeRepository(TenantRepository):
         # The locks' side is kept whatever the accounts' (LEFT JOIN): every lock is taken, in order.
         rows = await self.session.execute(text(
             "SELECT a.account_id, a.customer_id, a.container, a.currency, a.current_balance, a.available_balance "
-            "FROM (SELECT count(pg_advisory_xact_lock(k)) AS taken FROM (SELECT DISTINCT "
-            "hashtextextended(:tenant || '/' || x, 20) AS k FROM unnest(CAST(:ids AS text[])) AS x ORDER BY k) "
-            "AS keys) AS locks LEFT JOIN accounts AS a ON a.tenant_id = :tenant AND a.account_id = ANY(:ids)"
+            f"FROM (SELECT count(pg_advisory_xact_lock(k)) AS taken FROM ({_LOCK_KEYS}) AS keys) AS locks "
+            "LEFT JOIN accounts AS a ON a.tenant_id = :tenant AND a.account_id = ANY(:ids)"
         ).columns(*_ACCOUNT_COLUMNS), {"tenant": self.tenant_id, "ids": sorted(account_ids)})
         return {r[0]: StoredAccount(*r) for r in rows if r[0] is not None}
 
-    async def days(self, account_ids: Collection[str], since: dt.date) -> dict[str, list[AccountDay]]:
-        """Each account's day rows from `since` on, ascending, preceded by its latest row before `since`
-        (whose collected balance carries into the window)."""
+    async def _sqlite_days(self, account_ids: Collection[str], since: dt.date) -> dict[str, list[AccountDay]]:
+        """`series`' day rows on SQLite."""
         found: dict[str, list[AccountDay]] = defaultdict(list)
         if not account_ids:
-            return found
-        if dialect_of(self.session).name == "postgresql":
-            # The driver's records, decoded here: SQLAlchemy's result rows over them cost a third of the read.
-            _add_days(found, await fetch_sql(self.session, _POSTGRES_DAYS, self.tenant_id, sorted(set(account_ids)),
-                                             since))
             return found
         earlier = (select(TriggerAccountDayRow.account_id, func.max(TriggerAccountDayRow.day).label("day"))
                    .where(TriggerAccountDayRow.tenant_id == self.tenant_id,
@@ -329,10 +290,11 @@ class TriggerRuntimeRepository(TenantRepository):
 
     async def series(self, account_ids: Collection[str], since: dt.date, versions: Collection[tuple[str, int]],
                      rule_ids: Collection[str], customer_ids: Collection[str]) -> SeriesRead:
-        """What an evaluation reads under its accounts' locks: `days` of these accounts, and
-        `states_and_last_fired`; on PostgreSQL in one statement."""
+        """What an evaluation reads under its accounts' locks: each account's day rows from `since` on,
+        ascending, preceded by its latest row before `since` (whose collected balance carries into the
+        window); and `states_and_last_fired`. On PostgreSQL in one statement."""
         if dialect_of(self.session).name != "postgresql":
-            return SeriesRead(await self.days(account_ids, since),
+            return SeriesRead(await self._sqlite_days(account_ids, since),
                               *await self.states_and_last_fired(versions, account_ids, rule_ids, customer_ids))
         read = SeriesRead(defaultdict(list), set(), {})
         if not account_ids:
@@ -355,40 +317,39 @@ class TriggerRuntimeRepository(TenantRepository):
 
     async def save_series(self, rows: Iterable[tuple[str, AccountDay]], now_true: Sequence[StateKey],
                           now_false: Sequence[StateKey], at: dt.datetime) -> None:
-        """An evaluation's writes: `save_days` and `change_states`, on PostgreSQL in one statement."""
+        """An evaluation's writes: the changed day rows (upserted), the states that became true (since `at`)
+        and those that became false; on PostgreSQL in one statement."""
         rows = sorted(rows, key=lambda row: (row[0], row[1].day))
-        if dialect_of(self.session).name != "postgresql":
-            await self.save_days(rows)
-            await self.change_states(now_true, now_false, at)
+        if dialect_of(self.session).name == "postgresql":
+            if rows or now_true or now_false:
+                connection = await self.session.connection()
+                await connection.exec_driver_sql(_POSTGRES_SAVE_SERIES, (
+                    *self._day_columns(rows), *_key_columns(now_false), *_key_columns(now_true), at))
             return
-        if rows or now_true or now_false:
-            connection = await self.session.connection()
-            await connection.exec_driver_sql(_POSTGRES_SAVE_SERIES, (
-                *self._day_columns(rows), *_key_columns(now_false), *_key_columns(now_true), at))
-
-    async def save_days(self, rows: Iterable[tuple[str, AccountDay]]) -> None:
-        rows = sorted(rows, key=lambda row: (row[0], row[1].day))
-        if not rows:
-            return
-        connection = await self.session.connection()
-        if connection.dialect.name == "postgresql":
-            await connection.exec_driver_sql(_POSTGRES_SAVE_DAYS, self._day_columns(rows))
-            return
-        values = [{"tenant_id": self.tenant_id, "account_id": account_id, "day": d.day,
-                   "closing_balance": d.closing_balance, "fed_balance": d.fed_balance, "min_balance": d.min_balance,
-                   "postings": d.postings, "posting_total": d.posting_total, "overdraft_began": d.overdraft_began}
-                  for account_id, d in sorted(rows, key=lambda row: (row[0], row[1].day))]
-        if not values:
-            return
-        stmt = self.upsert(TriggerAccountDayRow)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["tenant_id", "account_id", "day"],
-            set_={name: getattr(stmt.excluded, name) for name in (
-                "closing_balance", "fed_balance", "min_balance", "postings", "posting_total", "overdraft_began")})
-        await self.session.execute(stmt, values)
+        if rows:
+            stmt = self.upsert(TriggerAccountDayRow)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["tenant_id", "account_id", "day"],
+                set_={name: getattr(stmt.excluded, name) for name in (
+                    "closing_balance", "fed_balance", "min_balance", "postings", "posting_total", "overdraft_began")})
+            await self.session.execute(stmt, [
+                {"tenant_id": self.tenant_id, "account_id": account_id, "day": d.day,
+                 "closing_balance": d.closing_balance, "fed_balance": d.fed_balance, "min_balance": d.min_balance,
+                 "postings": d.postings, "posting_total": d.posting_total, "overdraft_began": d.overdraft_began}
+                for account_id, d in rows])
+        if now_false:
+            await self.session.execute(delete(TriggerRuleStateRow).where(
+                TriggerRuleStateRow.tenant_id == self.tenant_id,
+                tuple_(TriggerRuleStateRow.rule_id, TriggerRuleStateRow.version,
+                       TriggerRuleStateRow.account_id).in_(list(now_false))))
+        if now_true:
+            stmt = self.upsert(TriggerRuleStateRow).on_conflict_do_nothing()
+            await self.session.execute(stmt, [
+                {"tenant_id": self.tenant_id, "rule_id": rule, "version": version, "account_id": account,
+                 "true_since": at} for rule, version, account in now_true])
 
     def _day_columns(self, rows: Sequence[tuple[str, AccountDay]]) -> tuple[Any, ...]:
-        """The parameters $1..$9 of _POSTGRES_SAVE_DAYS: the tenant, then one array per column."""
+        """The parameters $1..$9 of _POSTGRES_SAVE_SERIES: the tenant, then one array per column of the days."""
         return (self.tenant_id, [a for a, _ in rows], [d.day for _, d in rows],
                 [_scaled(d.closing_balance) for _, d in rows], [_scaled(d.fed_balance) for _, d in rows],
                 [_scaled(d.min_balance) for _, d in rows], [d.postings for _, d in rows],
@@ -441,26 +402,6 @@ class TriggerRuntimeRepository(TenantRepository):
             elif (rule, version) in wanted:
                 states.add((rule, version, key))
         return states, last_fired
-
-    async def change_states(self, now_true: Sequence[StateKey], now_false: Sequence[StateKey], at: dt.datetime
-                            ) -> None:
-        if (now_true or now_false) and dialect_of(self.session).name == "postgresql":
-            connection = await self.session.connection()
-            if now_false:
-                await connection.exec_driver_sql(_POSTGRES_STATES_FALSE, (self.tenant_id, *_key_columns(now_false)))
-            if now_true:
-                await connection.exec_driver_sql(_POSTGRES_STATES_TRUE, (self.tenant_id, *_key_columns(now_true), at))
-            return
-        if now_false:
-            await self.session.execute(delete(TriggerRuleStateRow).where(
-                TriggerRuleStateRow.tenant_id == self.tenant_id,
-                tuple_(TriggerRuleStateRow.rule_id, TriggerRuleStateRow.version,
-                       TriggerRuleStateRow.account_id).in_(list(now_false))))
-        if now_true:
-            stmt = self.upsert(TriggerRuleStateRow).on_conflict_do_nothing()
-            await self.session.execute(stmt, [
-                {"tenant_id": self.tenant_id, "rule_id": rule, "version": version, "account_id": account,
-                 "true_since": at} for rule, version, account in now_true])
 
     async def selected(self, selection: Selection | str, customer_ids: Collection[str]) -> set[str]:
         """Which of these customers the selection (a persona id, or an audience's) takes now. Its callers
