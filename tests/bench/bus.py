@@ -172,12 +172,15 @@ class BusWorkers:
         self.processes: list[asyncio.subprocess.Process] = []
         self.store = open_database(database.url, pool_size=2)
         self.started = 0.0
+        # Handling rows from before the workers (a seed that processed its own events) are not the bus's.
+        self.started_at = dt.datetime.now(dt.UTC)
         self._worker_cpu_before: float | None = None
         self._database_cpu_before: dict[int, float] = {}
 
     async def __aenter__(self) -> BusWorkers:
         env = _worker_env(self.database, self.redis_url, self.queue_name, self.jobs_per_worker, self.run_dir)
         self.started = time.perf_counter()
+        self.started_at = dt.datetime.now(dt.UTC)
         try:
             for log_path in self.logs:
                 with log_path.open("wb") as log:
@@ -239,7 +242,8 @@ class BusWorkers:
         store = self.store
         pids = [p.pid for p in self.processes]
         unprocessed = select(func.count()).select_from(DomainEventRow).where(DomainEventRow.processed_at.is_(None))
-        claims = select(func.count()).select_from(DomainEventHandlingRow)
+        claims = select(func.count()).select_from(DomainEventHandlingRow).where(
+            DomainEventHandlingRow.finished_at >= self.started_at)
         deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
         left, progressed = -1, time.monotonic()
         while True:
@@ -265,7 +269,8 @@ class BusWorkers:
             after = await self._database_cpu()
             database_cpu = sum(total - self._database_cpu_before.get(pid, 0.0) for pid, total in after.items())
         peaks = [_high_water_mark(pid) or 0 for pid in pids]
-        first_claim: dt.datetime | None = await _scalar(store, select(func.min(DomainEventHandlingRow.finished_at)))
+        first_claim: dt.datetime | None = await _scalar(store, select(func.min(DomainEventHandlingRow.finished_at))
+                                                        .where(DomainEventHandlingRow.finished_at >= self.started_at))
         last_processed: dt.datetime | None = await _scalar(store, select(func.max(DomainEventRow.processed_at)))
         processed = await outbox_figures(self.database, processed_only=True)
         still_left = await _scalar(store, unprocessed)
