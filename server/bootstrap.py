@@ -24,6 +24,7 @@ from server.domain.events import (
     TransactionsPosted,
 )
 from server.domain.insights.catalogue import Catalogue, default_catalogue
+from server.domain.triggers.parts import PARTS
 from server.metrics import PrometheusActivityMetrics
 from server.queue import ArqPublisher, open_queue
 from server.security.receipt_urls import ReceiptUrls
@@ -122,6 +123,10 @@ class Services:
 # all (server.services.bus): each handler's transaction, claims and reads are shared between events,
 # half of the bus's work when each event had a job of its own (docs/events.md#costs).
 EVENTS_PER_JOB = 10
+# trigger_rules in parts, by customer (server.domain.triggers.parts): each part a handler of its own, so
+# that busy jobs overlap part by part instead of waiting for each other's accounts whole. The names are
+# recorded progress; the one handler of before is taken as having done every part.
+TRIGGER_RULES_HANDLERS = tuple(f"trigger_rules_{part + 1}_of_{PARTS}" for part in range(PARTS))
 
 
 def is_live(event: TransactionsPosted) -> bool:
@@ -137,7 +142,8 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
     return {
         TransactionsPosted: [
             # First: its banners are awaited by a customer's session (docs/triggers.md#latency).
-            EventHandler("trigger_rules", triggers.on_transactions_posted),
+            *(EventHandler(name, *triggers.part_handler(part), replaces=("trigger_rules",))
+              for part, name in enumerate(TRIGGER_RULES_HANDLERS)),
             # History (backfill) is no news: it concerns only the handlers below that keep state.
             EventHandler("event_insights", insights.on_transactions_posted, wants=is_live),
             EventHandler("transaction_alerts", engagement.on_transactions_posted, wants=is_live),
@@ -220,7 +226,7 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                      events_per_job=EVENTS_PER_JOB, jobs_at_once=settings.bus_jobs_per_worker)
     # The server's own run of trigger_rules after an ingest commit (docs/triggers.md#latency). Not on
     # SQLite: its one writer would make the next batch's commit wait for it.
-    in_process = (InProcessHandlers(bus, ["trigger_rules"], gate=InProcessTriggers(database))
+    in_process = (InProcessHandlers(bus, TRIGGER_RULES_HANDLERS, gate=InProcessTriggers(database))
                   if with_queue and settings.triggers_in_process and database.dialect == "postgresql" else None)
     ingestion = IngestionService(database, publisher, live_window=settings.live_window(),
                                  committed=None if in_process is None else in_process.committed,

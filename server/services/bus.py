@@ -78,11 +78,18 @@ class EventHandler:
     never from the store. An event it does not want is one the handler would do nothing with, now or on
     any retry: the handler is not run for it and records no progress (a unit of work, a claim and a commit
     fewer; history for the handlers that tell a customer something, an event with no salary credit for
-    the salary attributes...). None: every event."""
+    the salary attributes...). None: every event.
+
+    `replaces`: names the handler's work was recorded under before (a handler split in parts): an event
+    one of them finished is finished for this handler too."""
 
     name: str
     handle: HandlerFunction
     wants: Callable[[Any], bool] | None = None
+    replaces: tuple[str, ...] = ()
+
+    def finished(self, handled_by: frozenset[str]) -> bool:
+        return self.name in handled_by or not handled_by.isdisjoint(self.replaces)
 
 
 EventHandlers = Mapping[type[DomainEvent], Sequence[EventHandler]]
@@ -213,7 +220,7 @@ class MessageBus:
     async def _handle(self, events: dict[int, DomainEvent], tenant_id: str, handled_by: frozenset[str]) -> int:
         """`events`: one event, or several TransactionsPosted that no handler touched yet (handled_by empty)."""
         event_id, event = next(iter(events.items()))
-        pending = [h for h in self._handlers.get(type(event), ()) if h.name not in handled_by]
+        pending = [h for h in self._handlers.get(type(event), ()) if not h.finished(handled_by)]
         if any(h.wants is not None for h in pending):
             whole = _together(list(events.values()))
             pending = [h for h in pending if h.wants is None or h.wants(whole)]

@@ -24,6 +24,7 @@ from typing import Protocol
 
 import structlog
 
+from server.domain.events import DomainEvent
 from server.services.bus import MessageBus
 from server.store.repositories.domain_events import WrittenEvents, written_event
 
@@ -45,6 +46,8 @@ class InProcessGate(Protocol):
 
 
 class InProcessHandlers:
+    """`names`: handlers independent of one another, run at once for each event."""
+
     def __init__(self, bus: MessageBus, names: Sequence[str], max_running: int = MAX_RUNNING,
                  gate: InProcessGate | None = None) -> None:
         self._bus = bus
@@ -77,11 +80,16 @@ class InProcessHandlers:
             return
         for event_id, (kind, payload) in written.items():
             event = written_event(kind, payload)
-            for name in self._names:
-                try:
-                    await self._bus.run_handler(event_id, tenant_id, event, name)
-                except Exception as exc:  # the event's job runs it again
-                    log.warning("in_process_handler_failed", event_id=event_id, handler=name, error=repr(exc))
+            # At once, each in its own transaction: the handlers named are independent of one another
+            # (the parts of trigger_rules, which share no customer), so a batch's banners wait for the
+            # slowest part rather than for all of them one after the other.
+            await asyncio.gather(*(self._run_handler(event_id, tenant_id, event, name) for name in self._names))
+
+    async def _run_handler(self, event_id: int, tenant_id: str, event: DomainEvent, name: str) -> None:
+        try:
+            await self._bus.run_handler(event_id, tenant_id, event, name)
+        except Exception as exc:  # the event's job runs it again
+            log.warning("in_process_handler_failed", event_id=event_id, handler=name, error=repr(exc))
 
     async def close(self) -> None:
         """Lets the runs under way finish (the server is stopping)."""

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from clients.engagectl.money import money
 from engage.ingest.v1 import ingest_service_pb2 as pb
 from engage.type.v1 import date_pb2
+from server.bootstrap import TRIGGER_RULES_HANDLERS
 from server.domain.events import (
     AccountsChanged,
     BalancesRecorded,
@@ -26,6 +27,7 @@ from server.domain.events import (
     TransactionsPosted,
 )
 from server.domain.ingest.model import Direction
+from server.domain.triggers.parts import part_of
 from server.services.bus import (
     ANNOUNCE_AGAIN_AFTER,
     LOST_AFTER,
@@ -93,8 +95,9 @@ async def test_a_batch_posts_its_transactions_with_the_balance_after_each(server
     [row] = await stored(services, TransactionsPosted)
     assert row.processed_at is not None
     # derived_attributes_salary did not want it: no salary credit, so it ran not and recorded nothing.
-    assert await handlings(services, row.event_id) == {"trigger_rules", "event_insights", "transaction_alerts",
-                                                       "goal_allocation", "goal_funding_rules"}
+    # trigger_rules ran only in the part of c1's postings (server.domain.triggers.parts).
+    assert await handlings(services, row.event_id) == {TRIGGER_RULES_HANDLERS[part_of("c1")], "event_insights",
+                                                       "transaction_alerts", "goal_allocation", "goal_funding_rules"}
 
     # Duplicates post nothing new.
     await service_stubs.ingest.IngestTransactions(stream([transaction("t1", "a1", "100.00")]))
@@ -414,6 +417,37 @@ async def test_a_handler_that_does_not_want_an_event_is_not_run_and_records_noth
     assert await handlings(services, quiet) == set()
     assert seen["live_only"] == [["t2"]]
     assert all(row.processed_at is not None for row in await stored(services, TransactionsPosted))
+
+
+async def test_a_handler_split_in_parts_takes_the_whole_ones_progress_as_its_own(services, tenant):
+    """EventHandler.replaces: an event the handler of before finished (trigger_rules before its parts) is
+    finished for each part; the other handlers still run, and an event it did not finish runs the parts."""
+    seen: list[str] = []
+
+    def recording(name: str, fails: bool = False):
+        async def handle(uow, tenant_id, event):
+            seen.append(name)
+            if fails:
+                raise RuntimeError("down")
+        return handle
+
+    before = MessageBus(services.database, services.publisher, {TransactionsPosted: [
+        EventHandler("whole", recording("whole")), EventHandler("later", recording("later", fails=True))]})
+    [event] = await outbox(services, tenant, posted("t1"))
+    with pytest.raises(HandlersFailed):
+        await before.process(event)
+    assert await handlings(services, event) == {"whole"}
+
+    after = MessageBus(services.database, services.publisher, {TransactionsPosted: [
+        EventHandler("part_1", recording("part_1"), replaces=("whole",)),
+        EventHandler("part_2", recording("part_2"), replaces=("whole",)), EventHandler("later", recording("later"))]})
+    seen.clear()
+    assert await after.process(event) == 1
+    assert seen == ["later"]
+    [fresh] = await outbox(services, tenant, posted("t2"))
+    seen.clear()
+    assert await after.process(fresh) == 1
+    assert seen == ["part_1", "part_2", "later"]
 
 
 async def test_a_handler_failing_for_events_handled_together_is_retried_by_each_event_alone(services, settings,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import structlog
@@ -27,11 +27,13 @@ from server.domain.segments.attributes import AttributeDefinition
 from server.domain.segments.evaluate import CustomerFacts
 from server.domain.triggers.evaluate import Evaluation, PointEvaluation, Program, compiled
 from server.domain.triggers.firing import ConditionKind, Firing, cooled_down
+from server.domain.triggers.parts import part_of
 from server.domain.triggers.records import FiringRecord
 from server.domain.triggers.rules import Audience, AudienceKind
 from server.domain.triggers.series import AccountDay, AccountSnapshot, apply_fed_balance, apply_posting
 from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics
 from server.services.audiences import audience_selection
+from server.services.bus import HandlerFunction
 from server.services.clock import Clock, utc_now
 from server.services.events import AfterCommit
 from server.services.triggers.actions import TriggerActions
@@ -122,11 +124,23 @@ class TriggerEvaluationService:
 
     # -- bus handlers ---------------------------------------------------------------------------------
 
-    async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted
-                                     ) -> AfterCommit | None:
+    def part_handler(self, part: int) -> tuple[HandlerFunction, Callable[[TransactionsPosted], bool]]:
+        """The bus handler of one part (server.domain.triggers.parts) and whether an event concerns it."""
+        async def handle(uow: UnitOfWork, tenant_id: str, event: TransactionsPosted) -> AfterCommit | None:
+            return await self.on_transactions_posted(uow, tenant_id, event, part)
+
+        def wants(event: TransactionsPosted) -> bool:
+            return any(p.account_container == DEPOSIT_CONTAINER and part_of(p.customer_id) == part
+                       for p in event.postings)
+        return handle, wants
+
+    async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted,
+                                     part: int | None = None) -> AfterCommit | None:
         """Bus handler (trigger_rules): the postings applied to their accounts' day series in order, each
-        live rule evaluated at each posting; backfill moves the series only."""
-        postings = [p for p in event.postings if p.account_container == DEPOSIT_CONTAINER]
+        live rule evaluated at each posting; backfill moves the series only. `part`: only the postings of
+        that part's customers (server.domain.triggers.parts); None: all of them."""
+        postings = [p for p in event.postings if p.account_container == DEPOSIT_CONTAINER
+                    and (part is None or part_of(p.customer_id) == part)]
         if not postings:
             return None
         now = self._clock()
