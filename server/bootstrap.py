@@ -226,7 +226,9 @@ async def build_services(settings: Settings, *, with_queue: bool = True,
                      events_per_job=EVENTS_PER_JOB, jobs_at_once=settings.bus_jobs_per_worker)
     # The server's own run of trigger_rules after an ingest commit (docs/triggers.md#latency). Not on
     # SQLite: its one writer would make the next batch's commit wait for it.
-    in_process = (InProcessHandlers(bus, TRIGGER_RULES_HANDLERS, gate=InProcessTriggers(database))
+    in_process = (InProcessHandlers(bus, TRIGGER_RULES_HANDLERS,
+                                    trigger_evaluation.parts_together(TRIGGER_RULES_HANDLERS),
+                                    gate=InProcessTriggers(database))
                   if with_queue and settings.triggers_in_process and database.dialect == "postgresql" else None)
     ingestion = IngestionService(database, publisher, live_window=settings.live_window(),
                                  committed=None if in_process is None else in_process.committed,

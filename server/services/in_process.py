@@ -24,8 +24,7 @@ from typing import Protocol
 
 import structlog
 
-from server.domain.events import DomainEvent
-from server.services.bus import MessageBus
+from server.services.bus import MessageBus, TogetherFunction
 from server.store.repositories.domain_events import WrittenEvents, written_event
 
 log = structlog.get_logger(__name__)
@@ -46,12 +45,14 @@ class InProcessGate(Protocol):
 
 
 class InProcessHandlers:
-    """`names`: handlers independent of one another, run at once for each event."""
+    """`names`: handlers whose work `handle` does in one unit of work for the names it is given (those
+    claimed: MessageBus.run_together), as one evaluation of trigger_rules' parts."""
 
-    def __init__(self, bus: MessageBus, names: Sequence[str], max_running: int = MAX_RUNNING,
-                 gate: InProcessGate | None = None) -> None:
+    def __init__(self, bus: MessageBus, names: Sequence[str], handle: TogetherFunction,
+                 max_running: int = MAX_RUNNING, gate: InProcessGate | None = None) -> None:
         self._bus = bus
         self._names = tuple(names)
+        self._handle = handle
         self._max_running = max_running
         self._gate = gate
         self._running: set[asyncio.Task[None]] = set()
@@ -79,17 +80,11 @@ class InProcessHandlers:
             log.warning("in_process_gate_failed", tenant=tenant_id, error=repr(exc))
             return
         for event_id, (kind, payload) in written.items():
-            event = written_event(kind, payload)
-            # At once, each in its own transaction: the handlers named are independent of one another
-            # (the parts of trigger_rules, which share no customer), so a batch's banners wait for the
-            # slowest part rather than for all of them one after the other.
-            await asyncio.gather(*(self._run_handler(event_id, tenant_id, event, name) for name in self._names))
-
-    async def _run_handler(self, event_id: int, tenant_id: str, event: DomainEvent, name: str) -> None:
-        try:
-            await self._bus.run_handler(event_id, tenant_id, event, name)
-        except Exception as exc:  # the event's job runs it again
-            log.warning("in_process_handler_failed", event_id=event_id, handler=name, error=repr(exc))
+            try:
+                await self._bus.run_together(event_id, tenant_id, written_event(kind, payload), self._names,
+                                             self._handle)
+            except Exception as exc:  # the event's job runs them again
+                log.warning("in_process_handler_failed", event_id=event_id, handlers=self._names, error=repr(exc))
 
     async def close(self) -> None:
         """Lets the runs under way finish (the server is stopping)."""

@@ -59,3 +59,32 @@ async def test_the_banner_is_there_before_any_worker_and_fires_once(server, serv
     assert erins_part in handlers and "event_insights" in handlers and processed
     assert await banners_of(service_stubs, "erin") == ["Talk to us"]
     assert len(await firings_of(server, tenant, name)) == 1
+
+
+async def test_a_batch_of_several_parts_is_evaluated_at_once_and_records_each_part(server, services, settings,
+                                                                                   tenant, service_stubs):
+    """The server evaluates the postings of every part of a batch in one unit of work
+    (MessageBus.run_together) and records each part's progress, so the job skips them all."""
+    await active_rule(server, tenant, "big_withdrawal", rule("withdrawal > 500", banner("Talk to us")))
+    owners = ["erin", "c1"]
+    assert part_of("erin") != part_of("c1")
+    for owner in owners:
+        await with_account(service_stubs, owner)
+    await ingest(service_stubs, *(transaction(f"{o}-t", f"{o}-chk", "600.00", "DEBIT", TODAY) for o in owners))
+
+    waited = 0.0
+    while [await banners_of(service_stubs, o) for o in owners] != [["Talk to us"]] * 2:
+        assert waited < WAIT_SECONDS, "the server did not run trigger_rules itself"
+        await asyncio.sleep(0.05)
+        waited += 0.05
+    handlers, processed = await _handlers_of_the_last_posting(services)
+    assert handlers == {TRIGGER_RULES_HANDLERS[part_of(o)] for o in owners} and not processed
+    async with services.database.sessions() as session:  # claimed in one unit of work: one time
+        times = set(await session.scalars(select(DomainEventHandlingRow.finished_at).where(
+            DomainEventHandlingRow.handler.in_(handlers))))
+    assert len(times) == 1
+
+    await run_worker(settings)
+    handlers, processed = await _handlers_of_the_last_posting(services)
+    assert "event_insights" in handlers and processed
+    assert [await banners_of(service_stubs, o) for o in owners] == [["Talk to us"]] * 2

@@ -450,6 +450,34 @@ async def test_a_handler_split_in_parts_takes_the_whole_ones_progress_as_its_own
     assert seen == ["part_1", "part_2", "later"]
 
 
+async def test_handlers_run_together_claim_only_what_no_job_finished(services, tenant):
+    """MessageBus.run_together (the server's run of trigger_rules' parts): one call does the work of the
+    handlers wanting the event that no job finished, and their progress is recorded."""
+    async def nothing(uow, tenant_id, event):
+        return None
+
+    def never(event) -> bool:
+        return False
+
+    bus = MessageBus(services.database, services.publisher, {TransactionsPosted: [
+        EventHandler("part_1", nothing), EventHandler("part_2", nothing),
+        EventHandler("part_3", nothing, wants=never)]})
+    given: list[frozenset[str]] = []
+
+    async def together(uow, tenant_id, event, claimed):
+        given.append(claimed)
+
+    [event] = await outbox(services, tenant, posted("t1"))
+    async with UnitOfWork(services.database, tenant) as uow:  # a job finished part_1
+        await uow.domain_events.claim_handling([event], "part_1", dt.datetime.now(dt.UTC))
+        await uow.commit()
+    await bus.run_together(event, tenant, posted("t1"), ["part_1", "part_2", "part_3"], together)
+    assert given == [frozenset({"part_2"})]
+    assert await handlings(services, event) == {"part_1", "part_2"}
+    await bus.run_together(event, tenant, posted("t1"), ["part_1", "part_2", "part_3"], together)
+    assert given == [frozenset({"part_2"})]  # all finished: nothing runs
+
+
 async def test_a_handler_failing_for_events_handled_together_is_retried_by_each_event_alone(services, settings,
                                                                                            tenant):
     """The job gives back the events it took in, unprocessed, and sends them as jobs of their own: theirs

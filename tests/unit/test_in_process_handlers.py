@@ -5,11 +5,12 @@ import asyncio
 from typing import cast
 
 from server.domain.events import TransactionsPosted
-from server.services.bus import MessageBus
+from server.services.bus import MessageBus, TogetherFunction
 from server.services.in_process import InProcessHandlers
 from server.store.event_payloads import encode
 
 NO_BUS = cast(MessageBus, None)  # no run gets as far as a handler: Gate.wants says no
+NO_HANDLE = cast(TogetherFunction, None)
 
 
 class Gate:
@@ -27,20 +28,20 @@ WRITTEN = {7: ("TransactionsPosted", {})}
 
 
 async def test_a_declined_batch_is_the_workers_and_not_urgent():
-    handlers = InProcessHandlers(NO_BUS, names=["trigger_rules"], gate=Gate(declines=True))
+    handlers = InProcessHandlers(NO_BUS, ["trigger_rules"], NO_HANDLE, gate=Gate(declines=True))
     assert handlers.committed("bank-1", WRITTEN) is False
     assert not handlers._running
 
 
 async def test_a_wanted_batch_runs_here_and_is_not_urgent():
-    handlers = InProcessHandlers(NO_BUS, names=["trigger_rules"], gate=Gate(declines=False))
+    handlers = InProcessHandlers(NO_BUS, ["trigger_rules"], NO_HANDLE, gate=Gate(declines=False))
     assert handlers.committed("bank-1", WRITTEN) is False
     assert len(handlers._running) == 1
     await handlers.close()
 
 
 async def test_a_wanted_batch_while_every_run_is_under_way_is_urgent():
-    handlers = InProcessHandlers(NO_BUS, names=["trigger_rules"], max_running=1, gate=Gate(declines=False))
+    handlers = InProcessHandlers(NO_BUS, ["trigger_rules"], NO_HANDLE, max_running=1, gate=Gate(declines=False))
     assert handlers.committed("bank-1", WRITTEN) is False
     assert handlers.committed("bank-1", WRITTEN) is True
     await handlers.close()
@@ -53,30 +54,23 @@ class Always(Gate):
         return True
 
 
-class OverlapBus:
-    """Records which handlers ran, and lets them finish only once all of them have started."""
 
-    def __init__(self, names: list[str], failing: str) -> None:
-        self.started: list[str] = []
-        self.finished: list[str] = []
-        self._all_started = asyncio.Event()
-        self._names, self._failing = names, failing
+class RecordingBus:
+    def __init__(self, fails: bool) -> None:
+        self.calls: list[tuple[int, str, tuple[str, ...]]] = []
+        self._fails = fails
 
-    async def run_handler(self, event_id, tenant_id, event, name) -> None:
-        self.started.append(name)
-        if len(self.started) == len(self._names):
-            self._all_started.set()
-        await asyncio.wait_for(self._all_started.wait(), 5)
-        if name == self._failing:
+    async def run_together(self, event_id, tenant_id, event, names, handle) -> None:
+        self.calls.append((event_id, tenant_id, tuple(names)))
+        if self._fails:
             raise RuntimeError("down")
-        self.finished.append(name)
 
 
-async def test_the_handlers_named_run_at_once_and_one_failing_stops_none_of_the_others():
-    names = ["trigger_rules_1_of_4", "trigger_rules_2_of_4", "trigger_rules_3_of_4"]
-    bus = OverlapBus(names, failing="trigger_rules_2_of_4")
-    handlers = InProcessHandlers(cast(MessageBus, bus), names=names, gate=Always(declines=False))
-    assert handlers.committed("bank-1", {7: encode(TransactionsPosted((), live=True))}) is False
+async def test_each_event_runs_its_handlers_together_and_one_failing_stops_no_other_event():
+    names = ["trigger_rules_1_of_4", "trigger_rules_2_of_4"]
+    bus = RecordingBus(fails=True)
+    handlers = InProcessHandlers(cast(MessageBus, bus), names, NO_HANDLE, gate=Always(declines=False))
+    written = {7: encode(TransactionsPosted((), live=True)), 8: encode(TransactionsPosted((), live=True))}
+    assert handlers.committed("bank-1", written) is False
     await handlers.close()
-    assert sorted(bus.started) == names  # one after the other, the first would time out waiting for the rest
-    assert sorted(bus.finished) == ["trigger_rules_1_of_4", "trigger_rules_3_of_4"]
+    assert bus.calls == [(7, "bank-1", tuple(names)), (8, "bank-1", tuple(names))]

@@ -33,7 +33,7 @@ from server.domain.triggers.rules import Audience, AudienceKind
 from server.domain.triggers.series import AccountDay, AccountSnapshot, apply_fed_balance, apply_posting
 from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics
 from server.services.audiences import audience_selection
-from server.services.bus import HandlerFunction
+from server.services.bus import HandlerFunction, TogetherFunction
 from server.services.clock import Clock, utc_now
 from server.services.events import AfterCommit
 from server.services.triggers.actions import TriggerActions
@@ -127,20 +127,29 @@ class TriggerEvaluationService:
     def part_handler(self, part: int) -> tuple[HandlerFunction, Callable[[TransactionsPosted], bool]]:
         """The bus handler of one part (server.domain.triggers.parts) and whether an event concerns it."""
         async def handle(uow: UnitOfWork, tenant_id: str, event: TransactionsPosted) -> AfterCommit | None:
-            return await self.on_transactions_posted(uow, tenant_id, event, part)
+            return await self.on_transactions_posted(uow, tenant_id, event, frozenset({part}))
 
         def wants(event: TransactionsPosted) -> bool:
             return any(p.account_container == DEPOSIT_CONTAINER and part_of(p.customer_id) == part
                        for p in event.postings)
         return handle, wants
 
+    def parts_together(self, names: Sequence[str]) -> TogetherFunction:
+        """The server's own run of the parts (MessageBus.run_together): one evaluation of the postings of
+        every part claimed, `names[k]` being part k's handler."""
+        async def handle(uow: UnitOfWork, tenant_id: str, event: TransactionsPosted,
+                         claimed: frozenset[str]) -> AfterCommit | None:
+            return await self.on_transactions_posted(
+                uow, tenant_id, event, frozenset(part for part, name in enumerate(names) if name in claimed))
+        return handle
+
     async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted,
-                                     part: int | None = None) -> AfterCommit | None:
+                                     parts: Collection[int] | None = None) -> AfterCommit | None:
         """Bus handler (trigger_rules): the postings applied to their accounts' day series in order, each
-        live rule evaluated at each posting; backfill moves the series only. `part`: only the postings of
-        that part's customers (server.domain.triggers.parts); None: all of them."""
+        live rule evaluated at each posting; backfill moves the series only. `parts`: only the postings of
+        those parts' customers (server.domain.triggers.parts); None: all of them."""
         postings = [p for p in event.postings if p.account_container == DEPOSIT_CONTAINER
-                    and (part is None or part_of(p.customer_id) == part)]
+                    and (parts is None or part_of(p.customer_id) in parts)]
         if not postings:
             return None
         now = self._clock()
