@@ -144,12 +144,12 @@ class TriggerEvaluationService:
         return handle
 
     async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted,
-                                     parts: Collection[int] | None = None) -> AfterCommit | None:
-        """Bus handler (trigger_rules): the postings applied to their accounts' day series in order, each
-        live rule evaluated at each posting; backfill moves the series only. `parts`: only the postings of
-        those parts' customers (server.domain.triggers.parts); None: all of them."""
-        postings = [p for p in event.postings if p.account_container == DEPOSIT_CONTAINER
-                    and (parts is None or part_of(p.customer_id) in parts)]
+                                     parts: Collection[int]) -> AfterCommit | None:
+        """Bus handler (trigger_rules, the parts given: server.domain.triggers.parts): the postings of those
+        parts' customers applied to their accounts' day series in order, each live rule evaluated at each
+        posting; backfill moves the series only."""
+        postings = [p for p in event.postings
+                    if p.account_container == DEPOSIT_CONTAINER and part_of(p.customer_id) in parts]
         if not postings:
             return None
         now = self._clock()
