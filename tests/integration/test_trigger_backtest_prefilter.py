@@ -1,8 +1,8 @@
 """The backtest's pre-filter in the database (server.services.triggers.backtest: each account's last day
-computed in SQL, its postings read up to it) gives the same result as reading and replaying every account
-whole, and the same last days as the pre-filter on the whole history, on random stored histories and rules,
-on SQLite and PostgreSQL: running balances stored or not (or not matching the amounts), fed balances,
-history before the warm-up."""
+computed in SQL, its postings read up to it), with the scaled replay of balance conditions, gives the same
+result as reading every account whole and replaying it with the general replay, and the same last days as
+the pre-filter on the whole history, on random stored histories and rules, on SQLite and PostgreSQL:
+running balances stored or not (or not matching the amounts), fed balances, history before the warm-up."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ comparators = st.sampled_from(["<", "<=", ">", ">="])
 windows = st.sampled_from(["1d", "3d", "10d", "month", "last_month"])
 leaf = st.one_of(
     st.builds("average_collected_balance({}) {} {}".format, windows, comparators, thresholds),
+    st.builds("available_balance {} {}".format, st.sampled_from(["<", "=", "!="]), thresholds),
+    st.builds("min_balance(last_month) {} {} FOR 3 MONTHS".format, comparators, thresholds),
     st.builds("min_balance({}) {} {}".format, windows, comparators, thresholds),
     st.builds("balance {} {}".format, comparators, thresholds),
     st.builds("average_collected_balance(last_month) {} {} FOR 2 MONTHS".format, comparators, thresholds),
@@ -101,8 +103,9 @@ async def test_the_pre_filtered_backtest_gives_the_full_backtests_result(
         condition=condition, actions=(BankNotificationAction("note"),), cooldown=dt.timedelta(days=cooldown_days)))
     start = FIRST + dt.timedelta(days=start_offset)
     end = start + dt.timedelta(days=length)
-    results = [await TriggerBacktestService(services.database, lambda: NOW, prefilter=prefilter).backtest(
-        admin, rule_id, start, end) for prefilter in (True, False)]
+    # Pre-filtered with the scaled replay where the condition allows it, against whole and general.
+    results = [await TriggerBacktestService(services.database, lambda: NOW, prefilter=fast, scaled=fast).backtest(
+        admin, rule_id, start, end) for fast in (True, False)]
     assert results[0] == results[1]
 
 
@@ -114,9 +117,9 @@ async def _both(services: Services, tenant: str, condition: str, accounts_: list
     await TriggerRulesService(services.database).create_rule(admin, f"r{prefix}", RuleDefinition(
         display_name="Edge", description="", audience=Audience(AudienceKind.CUSTOMERS, tuple(customer_ids)),
         condition=condition, actions=(BankNotificationAction("note"),)))
-    return [await TriggerBacktestService(services.database, lambda: NOW, prefilter=prefilter).backtest(
+    return [await TriggerBacktestService(services.database, lambda: NOW, prefilter=fast, scaled=fast).backtest(
         admin, f"r{prefix}", FIRST + dt.timedelta(days=start), FIRST + dt.timedelta(days=end))
-        for prefilter in (True, False)]
+        for fast in (True, False)]
 
 
 async def test_a_fed_balance_above_the_threshold_among_balances_below_it(services: Services, tenant: str) -> None:

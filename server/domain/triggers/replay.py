@@ -79,14 +79,14 @@ def replay(condition: Condition, histories: Iterable[AccountHistory], *, start: 
             by_customer[history.opening.customer_id].append((history, until))
     kind = ConditionKind.of(is_event_condition(condition))
     daily = kind is ConditionKind.STATE and is_calendar_dependent(condition)
-    monthly = _changes_monthly_only(condition)
+    monthly = changes_monthly_only(condition)
     reach = history_days(condition)
     for accounts in by_customer.values():
         yield from _replay_customer(condition, kind, daily, monthly, reach, accounts, start, end, cooldown,
                                     daily_at)
 
 
-def _changes_monthly_only(condition: Condition) -> bool:
+def changes_monthly_only(condition: Condition) -> bool:
     """Whether only a new month (or a fed balance) can change the condition's result: every leaf reads
     complete past months (last_month, FOR n MONTHS) or the customer's facts. Such a condition evaluated
     again in the same month, with no feed between, gives the same result, which cannot fire a state

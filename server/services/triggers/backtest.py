@@ -43,12 +43,14 @@ from server.domain.triggers.parser import parse_condition
 from server.domain.triggers.prefilter import ThresholdTest, can_bound, combined_bound, leaf_bound, threshold_tests
 from server.domain.triggers.replay import AccountHistory, replay
 from server.domain.triggers.rules import AudienceKind, MessageAction, TriggerRule
+from server.domain.triggers.scaled_replay import ScaledHistory, ScaledPosting, scaled_replay, supports
 from server.domain.triggers.series import AccountDay, AccountSnapshot
 from server.services.audiences import audience_selection
 from server.services.clock import Clock, utc_now
 from server.store.db import Database
 from server.store.repositories.trigger_backtest import (
     BacktestAccount,
+    BalancePosting,
     FirstPosting,
     StoredPosting,
     TriggerBacktestRepository,
@@ -112,14 +114,31 @@ def account_history(account: BacktestAccount, stored: Sequence[StoredPosting], o
     return AccountHistory(snapshot, tuple(postings), tuple(fed), facts, last_day)
 
 
+def scaled_history(account: BacktestAccount, stored: Sequence[BalancePosting], opening: Decimal,
+                   fed: Sequence[tuple[dt.date, Decimal]], known: bool, warm_up: dt.date,
+                   last_day: dt.date | None = None) -> ScaledHistory:
+    """account_history for scaled_replay: the same account in whole ten-thousandths, no Posting objects."""
+    postings = []
+    balance = to_scaled(opening)
+    for transaction_id, posted_at, signed, running in stored:
+        balance = running if running is not None else balance + signed
+        postings.append(ScaledPosting(transaction_id, posted_at, posted_at.astimezone(dt.UTC).date(), balance, signed))
+    return ScaledHistory(account.account_id, account.customer_id, to_scaled(opening),
+                         to_scaled(account.balance - account.available_balance), warm_up - _ONE_DAY if known else None,
+                         postings, [(day, to_scaled(balance)) for day, balance in fed], last_day)
+
+
 class TriggerBacktestService:
-    def __init__(self, database: Database, clock: Clock = utc_now, *, prefilter: bool = True) -> None:
-        """`prefilter=False`: every account read and replayed whole (what the tests compare the pre-filter
-        with). Either way replay looks for no bound of its own: with the pre-filter, each account's history
-        comes cut and carries its last day (account_history)."""
+    def __init__(self, database: Database, clock: Clock = utc_now, *, prefilter: bool = True,
+                 scaled: bool = True) -> None:
+        """`prefilter=False`: every account read and replayed whole; `scaled=False`: a balance condition
+        replayed by the general replay too (what the tests compare the pre-filter and scaled_replay with).
+        Either way replay looks for no bound of its own: with the pre-filter, each account's history comes
+        cut and carries its last day (account_history)."""
         self._database = database
         self._clock = clock
         self._prefilter = prefilter
+        self._scaled = scaled
 
     async def backtest(self, caller: Caller, rule_id: str, start: dt.date | None, end: dt.date | None,
                        unit_costs: Sequence[UnitCost] = ()) -> dict[str, Any]:
@@ -147,9 +166,15 @@ class TriggerBacktestService:
         definitions = {d.name: d for d in custom} if _reads_facts(condition) else None
         tally = Tally()
         reads = TriggerBacktestRepository(uow.session, uow.tenant_id)
-        async for histories in self._histories(uow, reads, rule, condition, start, end, definitions):
-            for firing in replay(condition, histories, start=start, end=end, cooldown=rule.definition.cooldown,
-                                 prefilter=False):
+        scaled = self._scaled and supports(condition)  # balance conditions: the fast replay, the same firings
+        async for histories in self._histories(uow, reads, rule, condition, start, end, definitions, scaled=scaled):
+            if scaled:
+                firings = scaled_replay(condition, histories,  # type: ignore[arg-type]
+                                        start=start, end=end, cooldown=rule.definition.cooldown)
+            else:
+                firings = replay(condition, histories,  # type: ignore[arg-type]
+                                 start=start, end=end, cooldown=rule.definition.cooldown, prefilter=False)
+            for firing in firings:
                 tally.add(firing)
         sends = backtest.sends_per_firing(rule.definition.actions, await _event_channels(uow, rule))
         estimates = backtest.estimate(tally.firing_count, sends, costs)
@@ -157,8 +182,10 @@ class TriggerBacktestService:
 
     async def _histories(self, uow: UnitOfWork, reads: TriggerBacktestRepository, rule: TriggerRule,
                          condition: Condition, start: dt.date, end: dt.date,
-                         definitions: Mapping[str, Any] | None) -> AsyncIterator[list[AccountHistory]]:
-        """The audience's accounts' histories, a page of customers at a time."""
+                         definitions: Mapping[str, Any] | None, *, scaled: bool = False
+                         ) -> AsyncIterator[list[AccountHistory] | list[ScaledHistory]]:
+        """The audience's accounts' histories, a page of customers at a time; `scaled`: as scaled_replay takes
+        them (a balance condition's, which reads no facts)."""
         audience = rule.definition.audience
         customer_ids = audience.customer_ids if audience.kind is AudienceKind.CUSTOMERS else None
         selection: Selection | str | None = None
@@ -188,8 +215,17 @@ class TriggerBacktestService:
                 last_days = await _last_days(reads, condition, tests, openings, before, warm_up, since, until, end)
                 limits = {i: _midnight(min(last_days[i], end) + _ONE_DAY) if i in last_days else until
                           for i in ids if i not in last_days or last_days[i] >= start}
-            stored = await reads.postings(limits, since)
             fed = await reads.fed_balances(list(limits), warm_up, end)
+            if scaled:
+                balances = await reads.posting_balances(limits, since)
+                yield [scaled_history(a, balances.get(a.account_id, ()), openings[a.account_id],
+                                      fed.get(a.account_id, ()), before[a.account_id].known, warm_up,
+                                      last_days.get(a.account_id))
+                       for a in accounts if a.account_id in limits]
+                if len(customers) < CUSTOMERS_PER_CHUNK:
+                    return
+                continue
+            stored = await reads.postings(limits, since)
             facts: Mapping[str, CustomerFacts] = {}
             if definitions is not None:
                 facts = await uow.segment_reads.facts_of(customers, definitions)

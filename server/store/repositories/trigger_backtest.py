@@ -14,8 +14,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     BigInteger,
     Date,
+    DateTime,
     Select,
     String,
+    bindparam,
     case,
     cast,
     column,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     union_all,
     values,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CTE
 
@@ -64,6 +67,15 @@ class StoredPosting(NamedTuple):
     running_scaled: int | None
     category: str
     description: str
+
+
+class BalancePosting(NamedTuple):
+    """What a balance condition reads of a stored transaction: its amounts in whole ten-thousandths."""
+
+    transaction_id: str
+    posted_at: dt.datetime
+    signed_scaled: int
+    running_scaled: int | None
 
 
 class FirstPosting(NamedTuple):
@@ -125,6 +137,40 @@ class TriggerBacktestRepository(TenantRepository):
         for row in rows:
             found[row[0]].append(StoredPosting(*row[1:]))
         return found
+
+    async def posting_balances(self, limits: Mapping[str, dt.datetime], since: dt.datetime
+                               ) -> dict[str, list[BalancePosting]]:
+        """postings() for a condition that reads balances only: each account's (transaction id, posted_at,
+        signed amount, running balance) posted in [since, its limit), in posting order."""
+        found: dict[str, list[BalancePosting]] = defaultdict(list)
+        if not limits:
+            return found
+        t = TransactionRow
+        query = self._within_limits(select(t.account_id, t.transaction_id, t.posted_at, _SIGNED, _RUNNING), limits,
+                                    since)
+        connection = await self.session.connection()
+        for row in await connection.execute(query.order_by(t.account_id, *_POSTING_ORDER)):
+            found[row[0]].append(BalancePosting(*row[1:]))
+        return found
+
+    def _within_limits(self, query: Any, limits: Mapping[str, dt.datetime], since: dt.datetime) -> Any:
+        """`query` of transactions narrowed to each account's posted in [since, its limit). On PostgreSQL the
+        limits are two array parameters (unnest), which compile once, not a VALUES list of a row each."""
+        t = TransactionRow
+        query = query.where(t.tenant_id == self.tenant_id, self.one_of(t.account_id, list(limits)),
+                            t.posted_at >= since, t.posted_at < max(limits.values()))
+        if len(set(limits.values())) == 1:
+            return query
+        until: Any
+        if dialect_of(self.session).name == "postgresql":
+            until = func.unnest(bindparam("limit_accounts", list(limits), type_=postgresql.ARRAY(String)),
+                                bindparam("limit_times", list(limits.values()),
+                                          type_=postgresql.ARRAY(DateTime(timezone=True)))
+                                ).table_valued("account_id", "until").render_derived(name="limits")
+        else:
+            until = values(column("account_id", String), column("until", UTCDateTime()), name="limits").data(
+                list(limits.items())).cte()
+        return query.join(until, (until.c.account_id == t.account_id) & (t.posted_at < until.c.until))
 
     async def first_postings(self, account_ids: Collection[str], since: dt.datetime, until: dt.datetime
                              ) -> dict[str, FirstPosting]:
