@@ -120,7 +120,7 @@ def scaled_history(account: BacktestAccount, stored: Sequence[BalancePosting], o
     """account_history for scaled_replay: the same account in whole ten-thousandths, no Posting objects."""
     postings = []
     balance = to_scaled(opening)
-    for transaction_id, posted_at, signed, running in stored:
+    for _, transaction_id, posted_at, signed, running in stored:
         balance = running if running is not None else balance + signed
         postings.append(ScaledPosting(transaction_id, posted_at, posted_at.astimezone(dt.UTC).date(), balance, signed))
     return ScaledHistory(account.account_id, account.customer_id, to_scaled(opening),
