@@ -223,8 +223,10 @@ class MessageBus:
         """`events`: one event, or several TransactionsPosted that no handler touched yet (handled_by empty)."""
         event_id, event = next(iter(events.items()))
         pending = [h for h in self._handlers.get(type(event), ()) if not h.finished(handled_by)]
+        # The events as one, built once for every handler that claims them all (a job's usual case):
+        # rebuilt per handler it cost a tenth of the job's own work on a job of ten events.
+        whole = _together(list(events.values()))
         if any(h.wants is not None for h in pending):
-            whole = _together(list(events.values()))
             pending = [h for h in pending if h.wants is None or h.wants(whole)]
         failed: dict[str, BaseException] = {}
         raised: list[tuple[int, DomainEvent]] = []
@@ -233,7 +235,7 @@ class MessageBus:
             # transaction: one unit of work fewer per event.
             finishes = number == len(pending) and not failed
             try:
-                raised += await self._run(handler, events, tenant_id, finishes)
+                raised += await self._run(handler, events, whole, tenant_id, finishes)
             except Exception as exc:
                 log.warning("event_handler_failed", event_id=event_id, kind=kind_of(type(event)),
                             handler=handler.name, tenant=tenant_id, error=repr(exc),
@@ -255,9 +257,10 @@ class MessageBus:
                  **({"event_ids": list(events)} if len(events) > 1 else {}))
         return size
 
-    async def _run(self, handler: EventHandler, events: dict[int, DomainEvent], tenant_id: str,
+    async def _run(self, handler: EventHandler, events: dict[int, DomainEvent], whole: DomainEvent, tenant_id: str,
                    finishes: bool) -> list[tuple[int, DomainEvent]]:
-        """Runs one handler in its own unit of work; returns the events it raised to be handled next."""
+        """Runs one handler in its own unit of work; returns the events it raised to be handled next.
+        `whole`: `events` as one (_together)."""
         async with UnitOfWork(self._database, tenant_id) as uow:
             # Claimed first, in the handler's own transaction: a job of the same event running this
             # handler at the same time waits here until this one ends, then finds it finished.
@@ -266,7 +269,8 @@ class MessageBus:
             claimed = await uow.domain_events.claim_handling(list(events), handler.name, now)
             if not claimed:
                 return []
-            after_commit = await handler.handle(uow, tenant_id, _together([events[i] for i in claimed]))
+            given = whole if len(claimed) == len(events) else _together([events[i] for i in claimed])
+            after_commit = await handler.handle(uow, tenant_id, given)
             if finishes:
                 await uow.domain_events.mark_processed(claimed, now)
             await uow.commit()

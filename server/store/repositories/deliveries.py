@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 from typing import Any
 
+import orjson
 from sqlalchemy import Insert, String, Update, and_, bindparam, case, func, insert, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql
 
@@ -24,6 +25,7 @@ from server.store.engagement_models import DeliveryRow, TriggerRow
 from server.store.keyset import keyset_page
 from server.store.repositories.base import TenantRepository, dialect_insert, storable
 from server.store.repositories.tenants import disabled_tenant_ids
+from server.store.types import sqlite_datetime_text
 
 # The dispatch hot path changes rows it never loaded into the session: nothing there to keep in step.
 _NO_SYNC = {"synchronize_session": False}
@@ -109,8 +111,28 @@ def _finish_by_arrays() -> Update:
              sent_at=case((sent, now), else_=table.c.sent_at))
 
 
-# Triggers of a batch per INSERT (5 parameters each: SQLite takes at most 32,766 per statement).
+# Triggers of a batch per INSERT, with their deliveries after it.
 _TRIGGERS_PER_STATEMENT = 1000
+
+# add_triggers' insert: the keys, events and customers as arrays (PostgreSQL) or one JSON array
+# (SQLite), so the statement's text is the same whatever the number of triggers. A multi-row VALUES
+# was compiled by SQLAlchemy anew for every call (its text changes with the count): 5 parameters a
+# trigger, a tenth of the transaction alerts' CPU on the newsworthy bench. Rows go in in the order given.
+_POSTGRES_INSERT_TRIGGERS = """
+INSERT INTO event_triggers (tenant_id, trigger_key, event_id, customer_id, created_at)
+SELECT $1, t.trigger_key, t.event_id, t.customer_id, $5
+FROM unnest($2::text[], $3::text[], $4::text[]) AS t(trigger_key, event_id, customer_id)
+ON CONFLICT (tenant_id, trigger_key) DO NOTHING
+RETURNING trigger_key
+"""
+
+_SQLITE_INSERT_TRIGGERS = """
+INSERT INTO event_triggers (tenant_id, trigger_key, event_id, customer_id, created_at)
+SELECT ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, ?
+FROM json_each(?) AS j WHERE true
+ON CONFLICT (tenant_id, trigger_key) DO NOTHING
+RETURNING trigger_key
+"""
 
 
 class DeliveriesRepository(TenantRepository):
@@ -142,18 +164,22 @@ class DeliveriesRepository(TenantRepository):
         statements per chunk; returns the keys that were new. The deliveries of a key recorded before
         are not recorded again."""
         new_keys: set[str] = set()
-        statement = dialect_insert(driver.dialect_of(self.session).name)(TriggerRow.__table__)
+        connection = await self.session.connection()
+        postgres = connection.dialect.name == "postgresql"
         # In key order: two batches sharing keys (a caller and its retry) then wait for each other's keys
         # one way only. In the order given, each could hold a key the other waits for (PostgreSQL: a deadlock).
         triggers = sorted(triggers, key=lambda t: t.trigger_key)
         for start in range(0, len(triggers), _TRIGGERS_PER_STATEMENT):
             chunk = triggers[start:start + _TRIGGERS_PER_STATEMENT]
-            inserted = await self.session.scalars(
-                statement.values([{"tenant_id": self.tenant_id, "trigger_key": t.trigger_key, "event_id": t.event_id,
-                                   "customer_id": t.customer_id, "created_at": now} for t in chunk])
-                .on_conflict_do_nothing(index_elements=["tenant_id", "trigger_key"])
-                .returning(TriggerRow.__table__.c.trigger_key))
-            chunk_new = set(inserted)
+            if postgres:
+                result = await connection.exec_driver_sql(_POSTGRES_INSERT_TRIGGERS, (
+                    self.tenant_id, [t.trigger_key for t in chunk], [t.event_id for t in chunk],
+                    [t.customer_id for t in chunk], now))
+            else:
+                result = await connection.exec_driver_sql(_SQLITE_INSERT_TRIGGERS, (
+                    self.tenant_id, sqlite_datetime_text(now),
+                    orjson.dumps([[t.trigger_key, t.event_id, t.customer_id] for t in chunk]).decode()))
+            chunk_new = {row[0] for row in result}
             rows = [_outbox_row(self.tenant_id, d, queued_until)
                     for t in chunk if t.trigger_key in chunk_new for d in t.deliveries]
             if rows:
