@@ -234,14 +234,31 @@ class TriggerBacktestRepository(TenantRepository):
         if not openings:
             return {}
         ids = list(openings)
-        found, missing = await self._threshold_days(self._balances_as_stored(ids, since, until), ids,
-                                                    _opening_values(openings), tests, fed_since, fed_until)
+        if dialect_of(self.session).name == "postgresql":
+            found, missing = await self._threshold_days_as_stored(openings, tests, since, until, fed_since, fed_until)
+        else:
+            found, missing = await self._threshold_days(self._balances_as_stored(ids, since, until), ids,
+                                                        _opening_values(openings), tests, fed_since, fed_until)
         if missing:
             opening = _opening_values({account_id: openings[account_id] for account_id in missing})
             again, _ = await self._threshold_days(self._balances_in_order(missing, opening, since, until), missing,
                                                   opening, tests, fed_since, fed_until)
             found.update(again)
         return found
+
+    async def _threshold_days_as_stored(self, openings: Mapping[str, tuple[int, dt.date]],
+                                        tests: Sequence[tuple[Comparator, int]], since: dt.datetime,
+                                        until: dt.datetime, fed_since: dt.date, fed_until: dt.date
+                                        ) -> tuple[dict[str, list[tuple[dt.date | None, dt.date | None]]], list[str]]:
+        """threshold_days' first read on PostgreSQL, as _threshold_days(_balances_as_stored) gives it: each
+        test's last day by one aggregate over the rows (no window, so no sort of them), then the first posting
+        after it by one probe of the (tenant, account, posted_at) index per account and test."""
+        rows = await fetch_sql(
+            self.session, _threshold_days_sql(tuple(comparator for comparator, _ in tests)), self.tenant_id,
+            list(openings), [balance for balance, _ in openings.values()], [day for _, day in openings.values()],
+            since, until, fed_since, fed_until, *(threshold for _, threshold in tests))
+        found = {row[0]: [(row[2 + 2 * n], row[3 + 2 * n]) for n in range(len(tests))] for row in rows}
+        return found, [row[0] for row in rows if row[1]]
 
     def _booking_day(self, at: Any) -> ColumnElement[Any]:
         if dialect_of(self.session).name == "postgresql":
@@ -354,6 +371,39 @@ class TriggerBacktestRepository(TenantRepository):
             TransactionRow.tenant_id == self.tenant_id, self.one_of(TransactionRow.account_id, account_ids),
             TransactionRow.posted_at < before).group_by(TransactionRow.account_id))
         return {account_id: at for account_id, at in rows}
+
+
+def _threshold_days_sql(comparators: tuple[Comparator, ...]) -> str:
+    """The statement of _threshold_days_as_stored for tests of these comparators (their thresholds from $9 on).
+    $1 tenant, $2..$4 the openings (account, scaled balance, day), [$5, $6) the postings' span, [$7, $8] the
+    fed balances'. The comparators are the enum's own operators, never text from outside."""
+    lasts = ",\n  ".join(
+        f"max(day) FILTER (WHERE after {c.value} ${9 + n} OR before {c.value} ${9 + n}) AS last_{n}"
+        for n, c in enumerate(comparators))
+    firsts = ",\n  ".join(
+        f"l.last_{n}, (SELECT (min(f.posted_at) AT TIME ZONE 'UTC')::date FROM transactions f "
+        f"WHERE f.tenant_id = $1 AND f.account_id = l.account_id AND f.posted_at >= $5 AND f.posted_at < $6 "
+        f"AND f.posted_at >= (l.last_{n} + 1)::timestamp AT TIME ZONE 'UTC')"
+        for n in range(len(comparators)))
+    return f"""
+WITH candidates AS (
+  SELECT t.account_id, (t.posted_at AT TIME ZONE 'UTC')::date AS day, t.running_balance AS after,
+         t.running_balance - t.signed_amount AS before, (t.running_balance IS NULL)::int AS missing
+  FROM transactions t
+  WHERE t.tenant_id = $1 AND t.account_id = ANY($2::text[]) AND t.posted_at >= $5 AND t.posted_at < $6
+  UNION ALL
+  SELECT d.account_id, d.balance_date, d.balance, d.balance, 0 FROM daily_balances d
+  WHERE d.tenant_id = $1 AND d.account_id = ANY($2::text[]) AND d.balance_date >= $7 AND d.balance_date <= $8
+  UNION ALL
+  SELECT o.account_id, o.day, o.balance, o.balance, 0
+  FROM unnest($2::text[], $3::bigint[], $4::date[]) AS o(account_id, balance, day)),
+lasts AS (
+  SELECT account_id, sum(missing) AS missing,
+  {lasts}
+  FROM candidates GROUP BY account_id)
+SELECT l.account_id, l.missing,
+  {firsts}
+FROM lasts l"""
 
 
 def _opening_values(openings: Mapping[str, tuple[int, dt.date]]) -> CTE:
