@@ -11,5 +11,5 @@ from server.domain.events import Posting
 def transaction_payload(posting: Posting) -> dict[str, Any]:
     return {"transaction": {"transactionId": posting.transaction_id, "accountId": posting.account_id,
                             "amount": {"amount": str(posting.magnitude), "currency": posting.currency},
-                            "direction": posting.direction.value,
+                            "direction": str(posting.direction),  # a StrEnum: its value, without .value's lookup
                             "balance": {"amount": str(posting.balance_after.amount), "currency": posting.currency}}}

@@ -41,8 +41,12 @@ def period(posting: Posting) -> str:
     return f"{posting.posted_at.date().isoformat()}:{posting.account_id}"
 
 
+# An enum member's .value is a property lookup: read once, not for every posting.
+_BANK = Container.BANK.value
+
+
 def evaluate(posting: Posting, subscription: EffectiveSubscription) -> dict[str, Any] | None:
-    if posting.account_container != Container.BANK.value or posting.direction != "DEBIT":
+    if posting.account_container != _BANK or posting.direction != "DEBIT":
         return None
     if posting.balance_after.amount >= subscription.thresholds["BALANCE"]:
         return None
