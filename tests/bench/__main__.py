@@ -86,6 +86,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     goals.add_argument("--goal-modes", default="alongside,after",
                        help="alongside: the bus's workers run while the server ingests (the goals are judged on "
                             "it); after: they start once it has stopped (default both)")
+    goals.add_argument("--goal-repeats", type=int, default=1,
+                       help="pairs of runs (without goals, then with) per mode, judged on their medians (default 1)")
     products = parser.add_argument_group("products")
     products.add_argument("--quote-rate", type=int, default=500, help="QuoteProduct requests a second (default 500)")
     products.add_argument("--quote-seconds", type=int, default=20, help="how long they are sent (default 20)")
@@ -186,7 +188,8 @@ async def _goals(arguments: argparse.Namespace, redis_url: str, run_dir: Path) -
     workload = Workload(transactions=arguments.goal_transactions, accounts=arguments.goal_accounts,
                         accounts_per_customer=1, amounts="realistic")
     options = BenchOptions(workload=workload, batch_size=arguments.batch_size, redis_url=redis_url, run_dir=run_dir)
-    return await run_goals(options, arguments.tracker_goals, tuple(arguments.goal_modes.split(",")))
+    return await run_goals(options, arguments.tracker_goals, tuple(arguments.goal_modes.split(",")),
+                           max(1, arguments.goal_repeats))
 
 
 async def _bench(arguments: argparse.Namespace) -> dict[str, Any]:
