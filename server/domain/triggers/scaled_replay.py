@@ -37,6 +37,7 @@ from server.domain.triggers.condition import (
     MetricCompare,
     MetricName,
     Negation,
+    WindowKind,
     history_days,
     is_calendar_dependent,
 )
@@ -127,8 +128,7 @@ class _Account:
     balance of its postings), and the running sums of the closed rows (every row but the latest) that make
     a window's average two look-ups (series._RunningSums)."""
 
-    __slots__ = ("available_offset", "balance", "closing", "counted", "days", "fed", "low", "sums", "totals",
-                 "valid", "version")
+    __slots__ = ("available_offset", "balance", "closing", "days", "entries", "fed", "latest", "low", "version")
 
     def __init__(self, history: ScaledHistory) -> None:
         self.balance = history.opening
@@ -139,11 +139,10 @@ class _Account:
         self.fed: list[int | None] = [] if day is None else [None]
         self.low: list[int | None] = [] if day is None else [history.opening]
         # Entry i, for row i: the collected balance in effect from its day, and the sum of counted days'
-        # collected balances and the counted days before it. Valid for the first `valid` rows, all closed.
-        self.sums: list[int | None] = []
-        self.totals: list[int] = []
-        self.counted: list[int] = []
-        self.valid = 0
+        # collected balances and the counted days before it; kept for closed rows only (their entries no
+        # longer change), the latest row's made afresh at each version (`latest`).
+        self.entries: list[_Entry] = []
+        self.latest: tuple[int, _Entry] | None = None
         self.version = 0  # moves with every change: a re-check of an unchanged dormant account is skipped
 
     def latest_day(self) -> int | None:
@@ -180,71 +179,75 @@ class _Account:
             self.closing.insert(index, None)
             self.fed.insert(index, balance)
             self.low.insert(index, None)
-        if self.valid > index:  # entries from the row changed on depend on it
-            self.valid = index
-            del self.sums[index:], self.totals[index:], self.counted[index:]
+        del self.entries[index:]  # the entries from the row changed on depend on it
         self.version += 1
 
-    def _collected(self, index: int) -> int | None:
+    def _entry(self, index: int) -> _Entry:
+        """Entry `index`: kept (with those before it) when its row is closed."""
+        entries = self.entries
+        if index < len(entries):
+            return entries[index]
+        latest = len(self.days) - 1
+        if index == latest:
+            known = self.latest
+            if known is not None and known[0] == self.version:
+                return known[1]
+        while len(entries) <= index and len(entries) < latest:
+            entries.append(self._next_entry(len(entries)))
+        if index < latest:
+            return entries[index]
+        entry = self._next_entry(index)  # the latest row's, which its postings keep changing
+        self.latest = (self.version, entry)
+        return entry
+
+    def _next_entry(self, index: int) -> _Entry:
+        """Entry `index` from entry index - 1 (which must be kept)."""
         fed = self.fed[index]
-        return fed if fed is not None else self.closing[index]
-
-    def _entry(self, index: int) -> tuple[int | None, int, int]:
-        """Entry `index`, cached (with those before it) when its row is closed."""
-        if index < self.valid:
-            return self.sums[index], self.totals[index], self.counted[index]
-        closed = len(self.days) - 1
-        while self.valid < index:
-            self._append_entry()
-        if index < closed:
-            self._append_entry()
-            return self.sums[index], self.totals[index], self.counted[index]
-        return self._next_entry(index)  # the latest row's, which its postings keep changing
-
-    def _append_entry(self) -> None:
-        carried, total, counted = self._next_entry(self.valid)
-        self.sums.append(carried)
-        self.totals.append(total)
-        self.counted.append(counted)
-        self.valid += 1
-
-    def _next_entry(self, index: int) -> tuple[int | None, int, int]:
-        """Entry `index` from entry index - 1 (which must be cached)."""
-        own = self._collected(index)
+        own = fed if fed is not None else self.closing[index]
         if index == 0:
             return own, 0, 0
-        carried, total, counted = self.sums[index - 1], self.totals[index - 1], self.counted[index - 1]
+        carried, total, counted = self.entries[index - 1]
         if carried is not None:
             gap = self.days[index] - self.days[index - 1]
             total += carried * gap
             counted += gap
         return (own if own is not None else carried), total, counted
 
-    def sums_before(self, ordinal: int) -> tuple[int | None, int, int]:
+    def sums_before(self, ordinal: int) -> _Entry:
         """Over the days before the day `ordinal`: the collected balance in effect on the last of them, the
         sum of the counted days' collected balances and the counted days (series._sums_before)."""
         days = self.days
-        if not days or days[0] >= ordinal:
+        latest = len(days) - 1
+        if latest < 0 or days[0] >= ordinal:
             return None, 0, 0
-        index = bisect_left(days, ordinal) - 1
-        carried, total, counted = self._entry(index)
+        index = latest if days[latest] < ordinal else bisect_left(days, ordinal, 0, latest) - 1
+        carried, total, counted = self.entries[index] if index < len(self.entries) else self._entry(index)
         if carried is not None:
             span = ordinal - days[index]
             total += carried * span
             counted += span
         return carried, total, counted
 
-    def average(self, first: dt.date, last: dt.date) -> int | None:
-        _, total_before, counted_before = self.sums_before(first.toordinal())
-        _, total, counted = self.sums_before(last.toordinal() + 1)
-        if counted == counted_before:
+    def average(self, first: int, last: int) -> int | None:
+        """The average collected balance over the days [first, last] (ordinals), rounded half away from zero
+        to a whole ten-thousandth: the Decimal average's rounding to 4 places (EXACT's 80 digits leave no
+        second rounding for a divisor of a few hundred days)."""
+        _, total_before, counted_before = self.sums_before(first)
+        _, total, counted = self.sums_before(last + 1)
+        count = counted - counted_before
+        if not count:
             return None
-        return _divide_half_up(total - total_before, counted - counted_before)
+        total -= total_before
+        quotient, remainder = divmod(total if total >= 0 else -total, count)
+        if 2 * remainder >= count:
+            quotient += 1
+        return quotient if total >= 0 else -quotient
 
-    def minimum(self, first: dt.date, last: dt.date) -> int | None:
-        lowest = self.sums_before(first.toordinal())[0]
+    def minimum(self, first: int, last: int) -> int | None:
+        """The lowest balance over the days [first, last] (ordinals), as series.min_balance."""
+        lowest = self.sums_before(first)[0]
         days = self.days
-        for index in range(bisect_left(days, first.toordinal()), bisect_right(days, last.toordinal())):
+        for index in range(bisect_left(days, first), bisect_right(days, last)):
             low, fed = self.low[index], self.fed[index]
             value = fed if low is None else low if fed is None or low < fed else fed
             if value is not None and (lowest is None or value < lowest):
@@ -252,43 +255,37 @@ class _Account:
         return lowest
 
 
-def _divide_half_up(total: int, count: int) -> int:
-    """total / count rounded half away from zero to a whole number: the average's rounding to 4 places of
-    Decimals with 4 (EXACT's 80 digits leave no second rounding for a divisor of a few hundred)."""
-    quotient, remainder = divmod(abs(total), count)
-    if 2 * remainder >= count:
-        quotient += 1
-    return quotient if total >= 0 else -quotient
-
+_Entry = tuple[int | None, int, int]
 
 # --- the condition compiled over _Account -------------------------------------------------------------
+# (account, evaluation day, its ordinal, the values read: None when only the result is wanted)
 
 _Reads = dict[str, int | None]
-_Program = Callable[[_Account, dt.date, _Reads], bool]
+_Program = Callable[[_Account, dt.date, int, _Reads | None], bool]
 
 
 def _compile(condition: Condition) -> _Program:
     if isinstance(condition, AllOf):
         parts = tuple(_compile(part) for part in condition.parts)
 
-        def all_of(account: _Account, as_of: dt.date, read: _Reads) -> bool:
+        def all_of(account: _Account, as_of: dt.date, ordinal: int, read: _Reads | None) -> bool:
             for part in parts:
-                if not part(account, as_of, read):
+                if not part(account, as_of, ordinal, read):
                     return False
             return True
         return all_of
     if isinstance(condition, AnyOf):
         options = tuple(_compile(part) for part in condition.parts)
 
-        def any_of(account: _Account, as_of: dt.date, read: _Reads) -> bool:
+        def any_of(account: _Account, as_of: dt.date, ordinal: int, read: _Reads | None) -> bool:
             for option in options:
-                if option(account, as_of, read):
+                if option(account, as_of, ordinal, read):
                     return True
             return False
         return any_of
     if isinstance(condition, Negation):
         inner = _compile(condition.part)
-        return lambda account, as_of, read: not inner(account, as_of, read)
+        return lambda account, as_of, ordinal, read: not inner(account, as_of, ordinal, read)
     assert isinstance(condition, MetricCompare)
     return _compile_leaf(condition)
 
@@ -296,33 +293,46 @@ def _compile(condition: Condition) -> _Program:
 def _compile_leaf(leaf: MetricCompare) -> _Program:
     passes = _scaled_test(leaf.comparator, leaf.amount)
     metric, text = leaf.metric, str(leaf.metric)
-    if metric.name is MetricName.BALANCE:
-        def balance(account: _Account, as_of: dt.date, read: _Reads) -> bool:
-            read[text] = account.balance
-            return passes(account.balance)
-        return balance
-    if metric.name is MetricName.AVAILABLE_BALANCE:
-        def available(account: _Account, as_of: dt.date, read: _Reads) -> bool:
-            value = read[text] = account.balance - account.available_offset
+    if metric.name in (MetricName.BALANCE, MetricName.AVAILABLE_BALANCE):
+        offset = metric.name is MetricName.AVAILABLE_BALANCE
+
+        def balance(account: _Account, as_of: dt.date, ordinal: int, read: _Reads | None) -> bool:
+            value = account.balance - account.available_offset if offset else account.balance
+            if read is not None:
+                read[text] = value
             return passes(value)
-        return available
+        return balance
     over = _Account.average if metric.name is MetricName.AVERAGE_COLLECTED_BALANCE else _Account.minimum
     window = metric.window
     assert window is not None
     if leaf.months:
         months, name = leaf.months, metric.name.value
 
-        def for_months(account: _Account, as_of: dt.date, read: _Reads) -> bool:
+        def for_months(account: _Account, as_of: dt.date, ordinal: int, read: _Reads | None) -> bool:
             for back in range(1, months + 1):
                 first, last = previous_month(as_of, back)
-                value = read[f"{name}({first.year:04d}-{first.month:02d})"] = over(account, first, last)
+                value = over(account, first.toordinal(), last.toordinal())
+                if read is not None:
+                    read[f"{name}({first.year:04d}-{first.month:02d})"] = value
                 if value is None or not passes(value):
                     return False
             return True
         return for_months
+    if window.kind is WindowKind.DAYS:
+        back = window.days - 1
 
-    def windowed(account: _Account, as_of: dt.date, read: _Reads) -> bool:
-        value = read[text] = over(account, *window_bounds(window, as_of))
+        def last_days(account: _Account, as_of: dt.date, ordinal: int, read: _Reads | None) -> bool:
+            value = over(account, ordinal - back, ordinal)
+            if read is not None:
+                read[text] = value
+            return value is not None and passes(value)
+        return last_days
+
+    def windowed(account: _Account, as_of: dt.date, ordinal: int, read: _Reads | None) -> bool:
+        first, last = window_bounds(window, as_of)
+        value = over(account, first.toordinal(), last.toordinal())
+        if read is not None:
+            read[text] = value
         return value is not None and passes(value)
     return windowed
 
@@ -395,13 +405,15 @@ def _replay_customer(plan: _Plan, replayed: list[tuple[ScaledHistory, dt.date]])
                 if settled[index] == account.version:
                     return None
                 settled[index] = account.version
-        read: _Reads = {}
-        matched = program(account, as_of, read)
+        ordinal = as_of.toordinal()
+        matched = program(account, as_of, ordinal, None)
         fires = decide_fire(ConditionKind.STATE, previously_true[index], matched, last_fired_at, plan.cooldown, at)
         previously_true[index] = matched
         if not fires:
             return None
         last_fired_at = at
+        read: _Reads = {}  # the same evaluation again, for the values it read (a few firings, many evaluations)
+        program(account, as_of, ordinal, read)
         history = histories[index]
         return Firing(history.account_id, history.customer_id, as_of, at, transaction_id,
                       {text: "" if value is None else format(from_scaled(value), "f") for text, value in read.items()})

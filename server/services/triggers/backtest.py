@@ -22,8 +22,10 @@ stored, else the previous one plus its amount."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -59,6 +61,7 @@ from server.store.uow import UnitOfWork
 
 ADMINS = (Role.BANK_ADMIN,)
 CUSTOMERS_PER_CHUNK = 200
+CUSTOMERS_PER_REPLAY = 1  # the replay hands the loop back after each customer (the next page's reads go on)
 _ONE_DAY = dt.timedelta(days=1)
 _DIRECTIONS = {d.value: d for d in Direction}  # a dict look-up: Direction(text) costs a tenth of the history
 
@@ -167,15 +170,30 @@ class TriggerBacktestService:
         tally = Tally()
         reads = TriggerBacktestRepository(uow.session, uow.tenant_id)
         scaled = self._scaled and supports(condition)  # balance conditions: the fast replay, the same firings
-        async for histories in self._histories(uow, reads, rule, condition, start, end, definitions, scaled=scaled):
-            if scaled:
-                firings = scaled_replay(condition, histories,  # type: ignore[arg-type]
-                                        start=start, end=end, cooldown=rule.definition.cooldown)
-            else:
-                firings = replay(condition, histories,  # type: ignore[arg-type]
-                                 start=start, end=end, cooldown=rule.definition.cooldown, prefilter=False)
-            for firing in firings:
-                tally.add(firing)
+        pages = self._histories(uow, reads, rule, condition, start, end, definitions, scaled=scaled)
+        # The next page is read while this one replays: the database works on one core, the replay on the
+        # other. Only that read uses the session meanwhile; the replay hands the loop back between groups of
+        # customers (a customer's accounts never apart) so that its statements go out and come back.
+        upcoming = asyncio.ensure_future(anext(pages, None))
+        try:
+            while (histories := await upcoming) is not None:
+                upcoming = asyncio.ensure_future(anext(pages, None))
+                for group in _customer_groups(histories, CUSTOMERS_PER_REPLAY):
+                    if scaled:
+                        firings = scaled_replay(condition, group,  # type: ignore[arg-type]
+                                                start=start, end=end, cooldown=rule.definition.cooldown)
+                    else:
+                        firings = replay(condition, group,  # type: ignore[arg-type]
+                                         start=start, end=end, cooldown=rule.definition.cooldown, prefilter=False)
+                    for firing in firings:
+                        tally.add(firing)
+                    await asyncio.sleep(0)
+        finally:
+            if not upcoming.done():
+                upcoming.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await upcoming
+            await pages.aclose()
         sends = backtest.sends_per_firing(rule.definition.actions, await _event_channels(uow, rule))
         estimates = backtest.estimate(tally.firing_count, sends, costs)
         return tally.result(rule.rule_id, rule.version, start, end, estimates, self._clock())
@@ -183,7 +201,7 @@ class TriggerBacktestService:
     async def _histories(self, uow: UnitOfWork, reads: TriggerBacktestRepository, rule: TriggerRule,
                          condition: Condition, start: dt.date, end: dt.date,
                          definitions: Mapping[str, Any] | None, *, scaled: bool = False
-                         ) -> AsyncIterator[list[AccountHistory] | list[ScaledHistory]]:
+                         ) -> AsyncGenerator[list[AccountHistory] | list[ScaledHistory]]:
         """The audience's accounts' histories, a page of customers at a time; `scaled`: as scaled_replay takes
         them (a balance condition's, which reads no facts)."""
         audience = rule.definition.audience
@@ -271,6 +289,19 @@ async def _last_days(reads: TriggerBacktestRepository, condition: Condition, tes
         if last is not None:
             last_days[account_id] = last
     return last_days
+
+
+def _customer_groups(histories: Sequence[AccountHistory | ScaledHistory], size: int
+                     ) -> Iterator[list[AccountHistory | ScaledHistory]]:
+    """The histories in groups of `size` customers, each customer's accounts in one group, customers in the
+    order their first account comes (replay's order)."""
+    by_customer: dict[str, list[AccountHistory | ScaledHistory]] = {}
+    for history in histories:
+        customer_id = history.opening.customer_id if isinstance(history, AccountHistory) else history.customer_id
+        by_customer.setdefault(customer_id, []).append(history)
+    customers = list(by_customer.values())
+    for first in range(0, len(customers), size):
+        yield [history for accounts in customers[first:first + size] for history in accounts]
 
 
 def _reads_facts(condition: Condition) -> bool:
