@@ -3,7 +3,9 @@ would have fired and sent, kept on the rule for its approver (docs/triggers.md#b
 
 Customers are taken a page at a time (CUSTOMERS_PER_CHUNK, in id order) with all their deposit accounts,
 because the cool-down is per customer; each page's transactions and fed balances are read in a few
-statements, replayed, tallied and dropped, so memory holds one page and the tally.
+statements, replayed, tallied and dropped, so memory holds two pages (the one replayed, the next being
+read meanwhile) and the tally. A balance condition is replayed by scaled_replay (whole ten-thousandths),
+any other by replay.
 
 What is read per account: its transactions and fed end-of-day balances from the warm-up's first day (the
 period's start minus the condition's history_days) to the period's end. When the pre-filter bounds the
