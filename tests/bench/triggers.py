@@ -48,6 +48,7 @@ from server.bootstrap import build_services
 from server.config import Settings
 from server.domain.auth import Caller, Role
 from server.domain.triggers.rules import Audience, AudienceKind, BankNotificationAction, BannerAction, RuleDefinition
+from server.process_tuning import tune_garbage_collector
 from server.security.tokens import mint_token
 from server.store.db import open_database
 from server.store.models import AccountRow, CustomerRow, DomainEventRow, HoldingRow
@@ -444,6 +445,8 @@ async def backtest_run(postgres: PostgresServer, customers: int, run_dir: Path) 
         seed_seconds = time.perf_counter() - began
         store = open_database(database.url, pool_size=2)
         try:
+            # The backtest runs in `python -m server`, whose collector is tuned at start: so here.
+            tune_garbage_collector()
             load_before = os.getloadavg()[0]
             figures = await time_backtest(store, TENANT_ID, start=start, end=end)
         finally:
