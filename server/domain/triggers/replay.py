@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol, cast
 
 from server.domain.events import Posting
 from server.domain.segments.evaluate import CustomerFacts
@@ -40,7 +41,7 @@ from server.domain.triggers.series import AccountSnapshot, apply_fed_balance, ap
 _ONE_DAY = dt.timedelta(days=1)
 # Order of things happening at the same instant: a day's fed balance (end of that day), then the daily
 # re-check of the next day, then postings.
-_FED, _DAILY, _POSTING = 0, 1, 2
+FED_BALANCE, DAILY_RECHECK, POSTING_MADE = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -105,27 +106,7 @@ def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, mon
         return
     accounts = [history for history, _ in replayed]
     until = [last for _, last in replayed]
-    happenings: list[tuple[dt.datetime, int, int, int, object]] = []
-    sequence = 0
-    for index, history in enumerate(accounts):
-        latest: dt.datetime | None = None
-        for posting in history.postings:
-            if posting.booking_date > until[index]:
-                break
-            # A posting keeps its place among its account's own (the order that moved the balance).
-            latest = posting.posted_at if latest is None or posting.posted_at > latest else latest
-            happenings.append((latest, _POSTING, sequence, index, posting))
-            sequence += 1
-        for day, balance in history.fed_balances:
-            if day <= until[index]:
-                happenings.append((_at(day + _ONE_DAY, dt.time(0)), _FED, sequence, index, (day, balance)))
-                sequence += 1
-    if daily:
-        day = start
-        while day <= max(until):
-            happenings.append((_at(day, daily_at), _DAILY, 0, -1, day))
-            day += _ONE_DAY
-    happenings.sort()  # (time, what, sequence) never tie: the payloads are never compared
+    happenings = ordered_happenings(accounts, until, start, daily_at if daily else None)
 
     snapshots = [history.opening for history in accounts]
     previously_true = [False] * len(accounts)
@@ -162,14 +143,14 @@ def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, mon
 
     for at, what, _, index, payload in happenings:
         firing: Firing | None = None
-        if what == _POSTING:
+        if what == POSTING_MADE:
             assert isinstance(payload, Posting)
             before = snapshots[index]
             snapshots[index], row = apply_posting(before, payload)
             if start <= row.day <= end:
                 firing = decide(index, at, row.day, payload, before)
-        elif what == _FED:
-            day, balance = payload  # type: ignore[misc]
+        elif what == FED_BALANCE:
+            day, balance = cast(tuple[dt.date, Decimal], payload)
             snapshots[index], _ = apply_fed_balance(snapshots[index], day, balance)
             if kind is ConditionKind.STATE and start <= day <= end:
                 latest_day = snapshots[index].latest_day or day
@@ -185,6 +166,55 @@ def _replay_customer(condition: Condition, kind: ConditionKind, daily: bool, mon
             firing = None
         if firing is not None:
             yield firing
+
+
+class _Timed(Protocol):
+    @property
+    def posted_at(self) -> dt.datetime: ...
+
+    @property
+    def booking_date(self) -> dt.date: ...
+
+
+class _Replayed(Protocol):
+    @property
+    def postings(self) -> Sequence[_Timed]: ...
+
+    @property
+    def fed_balances(self) -> Sequence[tuple[dt.date, object]]: ...
+
+
+Happening = tuple[dt.datetime, int, int, int, object]  # time, what, sequence, account index, payload
+
+
+def ordered_happenings(accounts: Sequence[_Replayed], until: Sequence[dt.date], start: dt.date,
+                       daily_at: dt.time | None) -> list[Happening]:
+    """A customer's accounts' postings (up to each account's `until`), fed balances and, with `daily_at`,
+    the daily re-checks from `start`, in the order replay takes them (the module's docstring): a posting
+    at its account's running latest posted_at, so it keeps its place among its account's own (the order
+    that moved the balance); a fed balance at the end of its day; the same instant: fed, daily, postings.
+    The scaled replay (server.domain.triggers.scaled_replay) takes them in this order too."""
+    happenings: list[Happening] = []
+    sequence = 0
+    for index, history in enumerate(accounts):
+        latest: dt.datetime | None = None
+        for posting in history.postings:
+            if posting.booking_date > until[index]:
+                break
+            latest = posting.posted_at if latest is None or posting.posted_at > latest else latest
+            happenings.append((latest, POSTING_MADE, sequence, index, posting))
+            sequence += 1
+        for day, balance in history.fed_balances:
+            if day <= until[index]:
+                happenings.append((_at(day + _ONE_DAY, dt.time(0)), FED_BALANCE, sequence, index, (day, balance)))
+                sequence += 1
+    if daily_at is not None:
+        day = start
+        while day <= max(until):
+            happenings.append((_at(day, daily_at), DAILY_RECHECK, 0, -1, day))
+            day += _ONE_DAY
+    happenings.sort()  # (time, what, sequence) never tie: the payloads are never compared
+    return happenings
 
 
 def _at(day: dt.date, time: dt.time) -> dt.datetime:

@@ -43,11 +43,9 @@ from server.domain.triggers.condition import (
 )
 from server.domain.triggers.evaluate import window_bounds
 from server.domain.triggers.firing import ConditionKind, Firing, decide_fire
-from server.domain.triggers.replay import changes_monthly_only
+from server.domain.triggers.replay import FED_BALANCE, POSTING_MADE, changes_monthly_only, ordered_happenings
 from server.domain.triggers.series import previous_month
 
-_ONE_DAY = dt.timedelta(days=1)
-_FED, _DAILY, _POSTING = 0, 1, 2  # replay's order of things happening at the same instant
 _READ = (MetricName.BALANCE, MetricName.AVAILABLE_BALANCE, MetricName.MIN_BALANCE,
          MetricName.AVERAGE_COLLECTED_BALANCE)
 
@@ -379,27 +377,8 @@ def _scaled_test(comparator: Comparator, amount: Decimal) -> Callable[[int], boo
 def _replay_customer(plan: _Plan, replayed: list[tuple[ScaledHistory, dt.date]]) -> Iterator[Firing]:
     histories = [history for history, _ in replayed]
     until = [last for _, last in replayed]
-    happenings: list[tuple[dt.datetime, int, int, int, object]] = []
-    sequence = 0
-    for index, history in enumerate(histories):
-        latest: dt.datetime | None = None
-        for posting in history.postings:
-            if posting.booking_date > until[index]:
-                break
-            latest = posting.posted_at if latest is None or posting.posted_at > latest else latest
-            happenings.append((latest, _POSTING, sequence, index, posting))
-            sequence += 1
-        for day, balance in history.fed_balances:
-            if day <= until[index]:
-                happenings.append((_at(day + _ONE_DAY, dt.time(0)), _FED, sequence, index, (day, balance)))
-                sequence += 1
+    happenings = ordered_happenings(histories, until, plan.start, plan.daily_at if plan.daily else None)
     start, end, reach, monthly, program = plan.start, plan.end, plan.reach, plan.monthly, plan.program
-    if plan.daily:
-        day = start
-        while day <= max(until):
-            happenings.append((_at(day, plan.daily_at), _DAILY, 0, -1, day))
-            day += _ONE_DAY
-    happenings.sort()  # (time, what, sequence) never tie
 
     accounts = [_Account(history) for history in histories]
     previously_true = [False] * len(accounts)
@@ -437,12 +416,12 @@ def _replay_customer(plan: _Plan, replayed: list[tuple[ScaledHistory, dt.date]])
 
     for at, what, _, index, payload in happenings:
         firing: Firing | None = None
-        if what == _POSTING:
+        if what == POSTING_MADE:
             assert isinstance(payload, ScaledPosting)
             day = dt.date.fromordinal(accounts[index].apply_posting(payload))
             if start <= day <= end:
                 firing = decide(index, at, day, payload.transaction_id)
-        elif what == _FED:
+        elif what == FED_BALANCE:
             fed_day, balance = cast(tuple[dt.date, int], payload)
             account = accounts[index]
             account.apply_fed_balance(fed_day, balance)
@@ -461,7 +440,3 @@ def _replay_customer(plan: _Plan, replayed: list[tuple[ScaledHistory, dt.date]])
             firing = None
         if firing is not None:
             yield firing
-
-
-def _at(day: dt.date, time: dt.time) -> dt.datetime:
-    return dt.datetime.combine(day, time, tzinfo=dt.UTC)
