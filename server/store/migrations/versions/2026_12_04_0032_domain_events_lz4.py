@@ -28,14 +28,18 @@ END $$
 """
 
 
-def upgrade() -> None:
-    bind = op.get_bind()
+def _has_set_compression() -> bool:
     # SET COMPRESSION came with PostgreSQL 14.
-    if bind.dialect.name == 'postgresql' and bind.dialect.server_version_info >= (14,):
+    bind = op.get_bind()
+    version = bind.dialect.server_version_info
+    return bind.dialect.name == 'postgresql' and version is not None and version >= (14,)
+
+
+def upgrade() -> None:
+    if _has_set_compression():
         op.execute(_SET_LZ4)
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == 'postgresql' and bind.dialect.server_version_info >= (14,):
+    if _has_set_compression():
         op.execute("ALTER TABLE domain_events ALTER COLUMN payload SET COMPRESSION default")
