@@ -246,18 +246,14 @@ async def evaluate_postings(uow: UnitOfWork, catalogue: Catalogue, postings: Seq
                 if key not in found:
                     found[key] = (definition, payload, subscription)
     headers: dict[int, dict[str, Any]] = {}  # by subscription object: one per distinct configuration
-    expiries: dict[str, dt.datetime] = {}  # by insight: now + its validity
     unique = []
     # The items' ids from one read of the random source (one read per id was a tenth of the handler's time),
     # in time order: the feed's primary key takes them at its end.
-    for ((customer_id, name, period), (definition, payload, subscription)), feed_item_id in zip(
+    for ((customer_id, _, period), (definition, payload, subscription)), feed_item_id in zip(
             found.items(), time_ordered_hexes(len(found)), strict=True):
         header = headers.get(id(subscription))
         if header is None:
             header = headers[id(subscription)] = content_header(definition, subscription)
-        expires = expiries.get(name)
-        if expires is None:
-            expires = expiries[name] = now + VALIDITY[definition.frequency]
-        unique.append(FeedItem(feed_item_id, customer_id, name, period, now, expires, {**header, **payload}))
+        unique.append(new_item(definition, customer_id, period, payload, subscription, now, header, feed_item_id))
     inserted = await uow.feed.insert_new(unique, Origin.EVENT)
     return [i for i in unique if i.feed_item_id in inserted]

@@ -54,7 +54,6 @@ class Always(Gate):
         return True
 
 
-
 class RecordingBus:
     def __init__(self, fails: bool) -> None:
         self.calls: list[tuple[int, str, tuple[str, ...]]] = []

@@ -89,40 +89,39 @@ def supports(condition: Condition) -> bool:
     return False
 
 
-def scaled_replay(condition: Condition, histories: Iterable[ScaledHistory], *, start: dt.date, end: dt.date,
-                  cooldown: dt.timedelta, daily_at: dt.time = dt.time(0)) -> Iterator[Firing]:
-    """replay(condition, the same histories, prefilter=False) for a condition `supports` takes."""
-    program, daily, monthly, reach = _prepared(condition)
+@dataclass(frozen=True)
+class Prepared:
+    """A condition made ready for scaled_replay (prepare): compiled, whether it is re-checked daily, whether
+    only a new month changes it, and the days it reads."""
+
+    program: _Program
+    daily: bool
+    monthly: bool
+    reach: int
+
+
+def prepare(condition: Condition) -> Prepared:
+    """Once per backtest: the backtest replays a customer at a time, each with the same condition."""
+    if not supports(condition):
+        raise ValueError("scaled_replay replays balance conditions only")
+    return Prepared(_compile(condition), is_calendar_dependent(condition), changes_monthly_only(condition),
+                    history_days(condition))
+
+
+def scaled_replay(condition: Condition | Prepared, histories: Iterable[ScaledHistory], *, start: dt.date,
+                  end: dt.date, cooldown: dt.timedelta, daily_at: dt.time = dt.time(0)) -> Iterator[Firing]:
+    """replay(condition, the same histories, prefilter=False) for a condition `supports` takes (or prepared)."""
+    prepared = condition if isinstance(condition, Prepared) else prepare(condition)
     by_customer: dict[str, list[tuple[ScaledHistory, dt.date]]] = {}
     for history in histories:
         until = end if history.last_day is None else min(end, history.last_day)
         replayed = by_customer.setdefault(history.customer_id, [])
         if until >= start:
             replayed.append((history, until))
-    plan = _Plan(program, daily, monthly, reach, start, end, cooldown, daily_at)
+    plan = _Plan(prepared.program, prepared.daily, prepared.monthly, prepared.reach, start, end, cooldown, daily_at)
     for replayed in by_customer.values():
         if replayed:
             yield from _replay_customer(plan, replayed)
-
-
-_PREPARED: dict[int, tuple[Condition, tuple[_Program, bool, bool, int]]] = {}  # by id(condition), kept alive
-_MOST_PREPARED = 1_000
-
-
-def _prepared(condition: Condition) -> tuple[_Program, bool, bool, int]:
-    """The condition compiled, whether it is re-checked daily, whether only a new month changes it, and the
-    days it reads: made once per condition object (the backtest replays a customer at a time)."""
-    known = _PREPARED.get(id(condition))
-    if known is not None and known[0] is condition:
-        return known[1]
-    if not supports(condition):
-        raise ValueError("scaled_replay replays balance conditions only")
-    if len(_PREPARED) >= _MOST_PREPARED:
-        _PREPARED.clear()
-    made = (_compile(condition), is_calendar_dependent(condition), changes_monthly_only(condition),
-            history_days(condition))
-    _PREPARED[id(condition)] = (condition, made)
-    return made
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from server.domain.triggers.parser import parse_condition
 from server.domain.triggers.prefilter import ThresholdTest, can_bound, combined_bound, leaf_bound, threshold_tests
 from server.domain.triggers.replay import AccountHistory, replay
 from server.domain.triggers.rules import AudienceKind, MessageAction, TriggerRule
-from server.domain.triggers.scaled_replay import ScaledHistory, ScaledPosting, scaled_replay, supports
+from server.domain.triggers.scaled_replay import ScaledHistory, ScaledPosting, prepare, scaled_replay, supports
 from server.domain.triggers.series import AccountDay, AccountSnapshot
 from server.services.audiences import audience_selection
 from server.services.clock import Clock, utc_now
@@ -171,7 +171,9 @@ class TriggerBacktestService:
         definitions = {d.name: d for d in custom} if _reads_facts(condition) else None
         tally = Tally()
         reads = TriggerBacktestRepository(uow.session, uow.tenant_id)
-        scaled = self._scaled and supports(condition)  # balance conditions: the fast replay, the same firings
+        # Balance conditions: the fast replay, the same firings.
+        prepared = prepare(condition) if self._scaled and supports(condition) else None
+        scaled = prepared is not None
         pages = self._histories(uow, reads, rule, condition, start, end, definitions, scaled=scaled)
         # The next page is read while this one replays: the database works on one core, the replay on the
         # other. Only that read uses the session meanwhile; the replay hands the loop back between groups of
@@ -181,8 +183,8 @@ class TriggerBacktestService:
             while (histories := await upcoming) is not None:
                 upcoming = asyncio.ensure_future(anext(pages, None))
                 for group in _customer_groups(histories, CUSTOMERS_PER_REPLAY):
-                    if scaled:
-                        firings = scaled_replay(condition, group,  # type: ignore[arg-type]
+                    if prepared is not None:
+                        firings = scaled_replay(prepared, group,  # type: ignore[arg-type]
                                                 start=start, end=end, cooldown=rule.definition.cooldown)
                     else:
                         firings = replay(condition, group,  # type: ignore[arg-type]

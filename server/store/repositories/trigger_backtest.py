@@ -142,17 +142,9 @@ class TriggerBacktestRepository(TenantRepository):
         found: dict[str, list[StoredPosting]] = defaultdict(list)
         if not limits:
             return found
-        query = select(
-            TransactionRow.account_id, TransactionRow.transaction_id, _SIGNED, TransactionRow.direction,
-            TransactionRow.currency, TransactionRow.posted_at, _RUNNING, TransactionRow.category,
-            TransactionRow.description).where(
-            TransactionRow.tenant_id == self.tenant_id, self.one_of(TransactionRow.account_id, list(limits)),
-            TransactionRow.posted_at >= since, TransactionRow.posted_at < max(limits.values()))
-        if len(set(limits.values())) > 1:
-            until = values(column("account_id", String), column("until", UTCDateTime()), name="limits").data(
-                list(limits.items())).cte()
-            query = query.join(until, (until.c.account_id == TransactionRow.account_id)
-                               & (TransactionRow.posted_at < until.c.until))
+        t = TransactionRow
+        query = self._within_limits(select(t.account_id, t.transaction_id, _SIGNED, t.direction, t.currency,
+                                           t.posted_at, _RUNNING, t.category, t.description), limits, since)
         connection = await self.session.connection()
         rows = await connection.execute(query.order_by(TransactionRow.account_id, *_POSTING_ORDER))
         for row in rows:
