@@ -1,9 +1,11 @@
-"""The backtest's fast replay for balance conditions: the same firings as replay() (server.domain.triggers.
-replay), for a condition whose every leaf is `balance`, `available_balance`, `min_balance(w)` or
-`average_collected_balance(w)` compared with any comparator (also FOR n MONTHS), under AND, OR and NOT
-(`supports`). Such a condition reads balances only, so an account is kept as whole ten-thousandths
-(server.domain.money) in a few mutable lists, not as Posting objects and immutable Decimal snapshots: the
-general replay's cost was those objects, a Decimal sum per window and a snapshot per posting.
+"""The step-by-step replay of balance conditions, the reference for the backtest's array replay
+(server.domain.triggers.vector_replay, which falls back to it for histories it does not cover): the same
+firings as replay() (server.domain.triggers.replay), for a condition whose every leaf is `balance`,
+`available_balance`, `min_balance(w)` or `average_collected_balance(w)` compared with any comparator (also
+FOR n MONTHS), under AND, OR and NOT (`supports`). Such a condition reads balances only, so an account is
+kept as whole ten-thousandths (server.domain.money) in a few mutable lists, not as Posting objects and
+immutable Decimal snapshots: the general replay's cost was those objects, a Decimal sum per window and a
+snapshot per posting.
 
 What it mirrors, step for step, so that a divergence is a bug (tests/unit/test_trigger_scaled_replay.py
 and tests/integration/test_trigger_backtest_prefilter.py compare the two on random histories and rules):
@@ -92,12 +94,13 @@ def supports(condition: Condition) -> bool:
 @dataclass(frozen=True)
 class Prepared:
     """A condition made ready for scaled_replay (prepare): compiled, whether it is re-checked daily, whether
-    only a new month changes it, and the days it reads."""
+    only a new month changes it, the days it reads, and itself (what vector_replay compiles)."""
 
     program: _Program
     daily: bool
     monthly: bool
     reach: int
+    condition: Condition
 
 
 def prepare(condition: Condition) -> Prepared:
@@ -105,7 +108,7 @@ def prepare(condition: Condition) -> Prepared:
     if not supports(condition):
         raise ValueError("scaled_replay replays balance conditions only")
     return Prepared(_compile(condition), is_calendar_dependent(condition), changes_monthly_only(condition),
-                    history_days(condition))
+                    history_days(condition), condition)
 
 
 def scaled_replay(condition: Condition | Prepared, histories: Iterable[ScaledHistory], *, start: dt.date,

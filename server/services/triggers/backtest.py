@@ -4,7 +4,7 @@ would have fired and sent, kept on the rule for its approver (docs/triggers.md#b
 Customers are taken a page at a time (CUSTOMERS_PER_CHUNK, in id order) with all their deposit accounts,
 because the cool-down is per customer; each page's transactions and fed balances are read in a few
 statements, replayed, tallied and dropped, so memory holds two pages (the one replayed, the next being
-read meanwhile) and the tally. A balance condition is replayed by scaled_replay (whole ten-thousandths),
+read meanwhile) and the tally. A balance condition is replayed by vector_replay (a page as arrays),
 any other by replay.
 
 What is read per account: its transactions and fed end-of-day balances from the warm-up's first day (the
@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from server.domain.auth import Caller, Role
 from server.domain.errors import not_found
 from server.domain.events import Money, Posting
@@ -47,15 +49,16 @@ from server.domain.triggers.parser import parse_condition
 from server.domain.triggers.prefilter import ThresholdTest, can_bound, combined_bound, leaf_bound, threshold_tests
 from server.domain.triggers.replay import AccountHistory, replay
 from server.domain.triggers.rules import AudienceKind, MessageAction, TriggerRule
-from server.domain.triggers.scaled_replay import ScaledHistory, ScaledPosting, prepare, scaled_replay, supports
+from server.domain.triggers.scaled_replay import prepare, supports
 from server.domain.triggers.series import AccountDay, AccountSnapshot
+from server.domain.triggers.vector_replay import Page, balances_after, vector_replay
 from server.services.audiences import audience_selection
 from server.services.clock import Clock, utc_now
 from server.store.db import Database
 from server.store.repositories.trigger_backtest import (
     BacktestAccount,
-    BalancePosting,
     FirstPosting,
+    PostingColumns,
     StoredPosting,
     TriggerBacktestRepository,
 )
@@ -119,25 +122,33 @@ def account_history(account: BacktestAccount, stored: Sequence[StoredPosting], o
     return AccountHistory(snapshot, tuple(postings), tuple(fed), facts, last_day)
 
 
-def scaled_history(account: BacktestAccount, stored: Sequence[BalancePosting], opening: Decimal,
-                   fed: Sequence[tuple[dt.date, Decimal]], known: bool, warm_up: dt.date,
-                   last_day: dt.date | None = None) -> ScaledHistory:
-    """account_history for scaled_replay: the same account in whole ten-thousandths, no Posting objects."""
-    postings = []
-    balance = to_scaled(opening)
-    for _, transaction_id, posted_at, signed, running in stored:
-        balance = running if running is not None else balance + signed
-        postings.append(ScaledPosting(transaction_id, posted_at, posted_at.astimezone(dt.UTC).date(), balance, signed))
-    return ScaledHistory(account.account_id, account.customer_id, to_scaled(opening),
-                         to_scaled(account.balance - account.available_balance), warm_up - _ONE_DAY if known else None,
-                         postings, [(day, to_scaled(balance)) for day, balance in fed], last_day)
+def balance_page(accounts: Sequence[BacktestAccount], columns: PostingColumns, openings: Mapping[str, Decimal],
+                 fed: Mapping[str, Sequence[tuple[dt.date, Decimal]]], before: Mapping[str, Before], warm_up: dt.date,
+                 last_days: Mapping[str, dt.date]) -> Page:
+    """A page for vector_replay: the accounts (those the postings' columns were read for, in that order) as
+    account_history gives them, in whole ten-thousandths, as columns."""
+    opening = np.array([to_scaled(openings[a.account_id]) for a in accounts], np.int64)
+    account = np.array(columns.account, np.int64)
+    after = balances_after(account, opening, np.array(columns.signed_scaled, np.int64),
+                           np.array(columns.running_scaled, np.int64), np.array(columns.stored, np.bool_))
+    fed_rows = [(n, day.toordinal(), to_scaled(balance)) for n, a in enumerate(accounts)
+                for day, balance in fed.get(a.account_id, ())]
+    opening_day = (warm_up - _ONE_DAY).toordinal()
+    return Page([a.account_id for a in accounts], [a.customer_id for a in accounts], opening,
+                np.array([to_scaled(a.balance - a.available_balance) for a in accounts], np.int64),
+                np.array([opening_day if before[a.account_id].known else 0 for a in accounts], np.int64),
+                np.array([last_days[a.account_id].toordinal() if a.account_id in last_days else 0 for a in accounts],
+                         np.int64),
+                account, np.array(columns.micros, np.int64), after, np.array(columns.signed_scaled, np.int64),
+                columns.transaction_id, np.array([f[0] for f in fed_rows], np.int64),
+                np.array([f[1] for f in fed_rows], np.int64), np.array([f[2] for f in fed_rows], np.int64))
 
 
 class TriggerBacktestService:
     def __init__(self, database: Database, clock: Clock = utc_now, *, prefilter: bool = True,
                  scaled: bool = True) -> None:
         """`prefilter=False`: every account read and replayed whole; `scaled=False`: a balance condition
-        replayed by the general replay too (what the tests compare the pre-filter and scaled_replay with).
+        replayed by the general replay too (what the tests compare the pre-filter and vector_replay with).
         Either way replay looks for no bound of its own: with the pre-filter, each account's history comes
         cut and carries its last day (account_history)."""
         self._database = database
@@ -171,7 +182,7 @@ class TriggerBacktestService:
         definitions = {d.name: d for d in custom} if _reads_facts(condition) else None
         tally = Tally()
         reads = TriggerBacktestRepository(uow.session, uow.tenant_id)
-        # Balance conditions: the fast replay, the same firings.
+        # Balance conditions: the replay on arrays, the same firings.
         prepared = prepare(condition) if self._scaled and supports(condition) else None
         scaled = prepared is not None
         pages = self._histories(uow, reads, rule, condition, start, end, definitions, scaled=scaled)
@@ -182,14 +193,17 @@ class TriggerBacktestService:
         try:
             while (histories := await upcoming) is not None:
                 upcoming = asyncio.ensure_future(anext(pages, None))
+                if isinstance(histories, Page):
+                    assert prepared is not None
+                    # In a thread: numpy lets go of the interpreter in its loops, so the next page's
+                    # statements go out and come back meanwhile.
+                    for firing in await asyncio.to_thread(vector_replay, prepared, histories, start=start, end=end,
+                                                          cooldown=rule.definition.cooldown):
+                        tally.add(firing)
+                    continue
                 for group in _customer_groups(histories, CUSTOMERS_PER_REPLAY):
-                    if prepared is not None:
-                        firings = scaled_replay(prepared, group,  # type: ignore[arg-type]
-                                                start=start, end=end, cooldown=rule.definition.cooldown)
-                    else:
-                        firings = replay(condition, group,  # type: ignore[arg-type]
-                                         start=start, end=end, cooldown=rule.definition.cooldown, prefilter=False)
-                    for firing in firings:
+                    for firing in replay(condition, group, start=start, end=end, cooldown=rule.definition.cooldown,
+                                         prefilter=False):
                         tally.add(firing)
                     await asyncio.sleep(0)
         finally:
@@ -205,8 +219,8 @@ class TriggerBacktestService:
     async def _histories(self, uow: UnitOfWork, reads: TriggerBacktestRepository, rule: TriggerRule,
                          condition: Condition, start: dt.date, end: dt.date,
                          definitions: Mapping[str, Any] | None, *, scaled: bool = False
-                         ) -> AsyncGenerator[list[AccountHistory] | list[ScaledHistory]]:
-        """The audience's accounts' histories, a page of customers at a time; `scaled`: as scaled_replay takes
+                         ) -> AsyncGenerator[list[AccountHistory] | Page]:
+        """The audience's accounts' histories, a page of customers at a time; `scaled`: as vector_replay takes
         them (a balance condition's, which reads no facts)."""
         audience = rule.definition.audience
         customer_ids = audience.customer_ids if audience.kind is AudienceKind.CUSTOMERS else None
@@ -239,11 +253,9 @@ class TriggerBacktestService:
                           for i in ids if i not in last_days or last_days[i] >= start}
             fed = await reads.fed_balances(list(limits), warm_up, end)
             if scaled:
-                balances = await reads.posting_balances(limits, since)
-                yield [scaled_history(a, balances.get(a.account_id, ()), openings[a.account_id],
-                                      fed.get(a.account_id, ()), before[a.account_id].known, warm_up,
-                                      last_days.get(a.account_id))
-                       for a in accounts if a.account_id in limits]
+                replayed = [a for a in accounts if a.account_id in limits]
+                columns = await reads.posting_columns({a.account_id: limits[a.account_id] for a in replayed}, since)
+                yield balance_page(replayed, columns, openings, fed, before, warm_up, last_days)
                 if len(customers) < CUSTOMERS_PER_CHUNK:
                     return
                 continue
@@ -295,14 +307,12 @@ async def _last_days(reads: TriggerBacktestRepository, condition: Condition, tes
     return last_days
 
 
-def _customer_groups(histories: Sequence[AccountHistory | ScaledHistory], size: int
-                     ) -> Iterator[list[AccountHistory | ScaledHistory]]:
+def _customer_groups(histories: Sequence[AccountHistory], size: int) -> Iterator[list[AccountHistory]]:
     """The histories in groups of `size` customers, each customer's accounts in one group, customers in the
     order their first account comes (replay's order)."""
-    by_customer: dict[str, list[AccountHistory | ScaledHistory]] = {}
+    by_customer: dict[str, list[AccountHistory]] = {}
     for history in histories:
-        customer_id = history.opening.customer_id if isinstance(history, AccountHistory) else history.customer_id
-        by_customer.setdefault(customer_id, []).append(history)
+        by_customer.setdefault(history.opening.customer_id, []).append(history)
     customers = list(by_customer.values())
     for first in range(0, len(customers), size):
         yield [history for accounts in customers[first:first + size] for history in accounts]
