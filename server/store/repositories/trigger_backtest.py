@@ -377,31 +377,44 @@ class TriggerBacktestRepository(TenantRepository):
 def _threshold_days_sql(comparators: tuple[Comparator, ...]) -> str:
     """The statement of _threshold_days_as_stored for tests of these comparators (their thresholds from $9 on).
     $1 tenant, $2..$4 the openings (account, scaled balance, day), [$5, $6) the postings' span, [$7, $8] the
-    fed balances'. The comparators are the enum's own operators, never text from outside."""
-    lasts = ",\n  ".join(
-        f"max(day) FILTER (WHERE after {c.value} ${9 + n} OR before {c.value} ${9 + n}) AS last_{n}"
+    fed balances'. The comparators are the enum's own operators, never text from outside.
+
+    The postings are aggregated on their own, by time: the latest passing posted_at gives the same day as the
+    latest passing day, and a row's day is then made once per account, not once per row (with a UNION ALL of
+    the fed balances and openings in front, the aggregate took two thirds more time)."""
+    posted = ",\n    ".join(
+        f"max(t.posted_at) FILTER (WHERE t.running_balance {c.value} ${9 + n} "
+        f"OR t.running_balance - t.signed_amount {c.value} ${9 + n}) AS at_{n}"
         for n, c in enumerate(comparators))
+    others = ",\n    ".join(f"max(v.day) FILTER (WHERE v.balance {c.value} ${9 + n}) AS last_{n}"
+                            for n, c in enumerate(comparators))
+    lasts = ",\n    ".join(f"greatest((p.at_{n} AT TIME ZONE 'UTC')::date, o.last_{n}) AS last_{n}"
+                           for n in range(len(comparators)))
     firsts = ",\n  ".join(
         f"l.last_{n}, (SELECT (min(f.posted_at) AT TIME ZONE 'UTC')::date FROM transactions f "
         f"WHERE f.tenant_id = $1 AND f.account_id = l.account_id AND f.posted_at >= $5 AND f.posted_at < $6 "
         f"AND f.posted_at >= (l.last_{n} + 1)::timestamp AT TIME ZONE 'UTC')"
         for n in range(len(comparators)))
     return f"""
-WITH candidates AS (
-  SELECT t.account_id, (t.posted_at AT TIME ZONE 'UTC')::date AS day, t.running_balance AS after,
-         t.running_balance - t.signed_amount AS before, (t.running_balance IS NULL)::int AS missing
+WITH posted AS (
+  SELECT t.account_id, sum((t.running_balance IS NULL)::int) AS missing,
+    {posted}
   FROM transactions t
   WHERE t.tenant_id = $1 AND t.account_id = ANY($2::text[]) AND t.posted_at >= $5 AND t.posted_at < $6
-  UNION ALL
-  SELECT d.account_id, d.balance_date, d.balance, d.balance, 0 FROM daily_balances d
-  WHERE d.tenant_id = $1 AND d.account_id = ANY($2::text[]) AND d.balance_date >= $7 AND d.balance_date <= $8
-  UNION ALL
-  SELECT o.account_id, o.day, o.balance, o.balance, 0
-  FROM unnest($2::text[], $3::bigint[], $4::date[]) AS o(account_id, balance, day)),
+  GROUP BY t.account_id),
+others AS (
+  SELECT v.account_id,
+    {others}
+  FROM (SELECT d.account_id, d.balance_date AS day, d.balance FROM daily_balances d
+        WHERE d.tenant_id = $1 AND d.account_id = ANY($2::text[]) AND d.balance_date >= $7 AND d.balance_date <= $8
+        UNION ALL
+        SELECT o.account_id, o.day, o.balance FROM unnest($2::text[], $3::bigint[], $4::date[])
+          AS o(account_id, balance, day)) v
+  GROUP BY v.account_id),
 lasts AS (
-  SELECT account_id, sum(missing) AS missing,
-  {lasts}
-  FROM candidates GROUP BY account_id)
+  SELECT o.account_id, coalesce(p.missing, 0) AS missing,
+    {lasts}
+  FROM others o LEFT JOIN posted p ON p.account_id = o.account_id)
 SELECT l.account_id, l.missing,
   {firsts}
 FROM lasts l"""
