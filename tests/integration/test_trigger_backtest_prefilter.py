@@ -7,6 +7,7 @@ running balances stored or not (or not matching the amounts), fed balances, hist
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from decimal import Decimal
 
@@ -21,7 +22,7 @@ from server.domain.triggers.parser import parse_condition
 from server.domain.triggers.prefilter import can_bound, last_possible_day, trail_of
 from server.domain.triggers.replay import AccountHistory
 from server.domain.triggers.rules import Audience, AudienceKind, BankNotificationAction, RuleDefinition
-from server.services.triggers.backtest import TriggerBacktestService
+from server.services.triggers.backtest import TriggerBacktestService, _Audience, _Pager
 from server.services.triggers.rules import TriggerRulesService
 from server.store.models import AccountRow, CustomerRow, DailyBalanceRow, TransactionRow
 from server.store.repositories.trigger_backtest import TriggerBacktestRepository
@@ -173,8 +174,9 @@ async def test_the_database_cuts_each_account_where_the_pre_filter_does(
         for prefilter in (True, False):
             service = TriggerBacktestService(services.database, lambda: NOW, prefilter=prefilter)
             reads = TriggerBacktestRepository(uow.session, tenant)
+            pager = _Pager(await _Audience.of(uow, rule))
             read.append({h.opening.account_id: h async for page in service._histories(
-                uow, reads, rule, parsed, start, end, None) for h in page})
+                uow, reads, pager, itertools.count(), parsed, start, end, None) for h in page})
     cut, full = read
     for account_id, history in full.items():
         last = last_possible_day(parsed, trail_of(history)) if can_bound(parsed) else None

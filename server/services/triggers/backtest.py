@@ -3,9 +3,9 @@ would have fired and sent, kept on the rule for its approver (docs/triggers.md#b
 
 Customers are taken a page at a time (CUSTOMERS_PER_CHUNK, in id order) with all their deposit accounts,
 because the cool-down is per customer; each page's transactions and fed balances are read in a few
-statements, replayed, tallied and dropped, so memory holds two pages (the one replayed, the next being
-read meanwhile) and the tally. A balance condition is replayed by vector_replay (a page as arrays),
-any other by replay.
+statements, replayed, tallied and dropped. READING_LANES sessions read pages in turn while the replay goes
+on, so memory holds a page per lane, the one replayed, the customer ids of PAGES_LISTED pages and the
+tally. A balance condition is replayed by vector_replay (a page as arrays), any other by replay.
 
 What is read per account: its transactions and fed end-of-day balances from the warm-up's first day (the
 period's start minus the condition's history_days) to the period's end. When the pre-filter bounds the
@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -66,6 +67,8 @@ from server.store.uow import UnitOfWork
 
 ADMINS = (Role.BANK_ADMIN,)
 CUSTOMERS_PER_CHUNK = 200
+PAGES_LISTED = 10  # customer pages listed in one statement
+READING_LANES = 2  # sessions reading pages at once (each on its own database connection)
 CUSTOMERS_PER_REPLAY = 1  # the replay hands the loop back after each customer (the next page's reads go on)
 _ONE_DAY = dt.timedelta(days=1)
 _DIRECTIONS = {d.value: d for d in Direction}  # a dict look-up: Direction(text) costs a tenth of the history
@@ -181,64 +184,69 @@ class TriggerBacktestService:
         condition = parse_condition(rule.definition.condition, AttributeCatalogue.of(custom))
         definitions = {d.name: d for d in custom} if _reads_facts(condition) else None
         tally = Tally()
-        reads = TriggerBacktestRepository(uow.session, uow.tenant_id)
         # Balance conditions: the replay on arrays, the same firings.
         prepared = prepare(condition) if self._scaled and supports(condition) else None
         scaled = prepared is not None
-        pages = self._histories(uow, reads, rule, condition, start, end, definitions, scaled=scaled)
-        # The next page is read while this one replays: the database works on one core, the replay on the
-        # other. Only that read uses the session meanwhile; the replay hands the loop back between groups of
-        # customers (a customer's accounts never apart) so that its statements go out and come back.
-        upcoming = asyncio.ensure_future(anext(pages, None))
-        try:
-            while (histories := await upcoming) is not None:
-                upcoming = asyncio.ensure_future(anext(pages, None))
-                if isinstance(histories, Page):
-                    assert prepared is not None
-                    # In a thread: numpy lets go of the interpreter in its loops, so the next page's
-                    # statements go out and come back meanwhile.
-                    for firing in await asyncio.to_thread(vector_replay, prepared, histories, start=start, end=end,
-                                                          cooldown=rule.definition.cooldown):
-                        tally.add(firing)
-                    continue
-                for group in _customer_groups(histories, CUSTOMERS_PER_REPLAY):
-                    for firing in replay(condition, group, start=start, end=end, cooldown=rule.definition.cooldown,
-                                         prefilter=False):
-                        tally.add(firing)
-                    await asyncio.sleep(0)
-        finally:
-            if not upcoming.done():
-                upcoming.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await upcoming
-            await pages.aclose()
+        audience = await _Audience.of(uow, rule)
+        async with contextlib.AsyncExitStack() as stack:
+            # READING_LANES sessions read pages in turn (page n on lane n mod READING_LANES), each a page ahead
+            # of the replay: PostgreSQL answers on one core per session, the replay runs on what is left.
+            # Each statement reads its own snapshot either way (read committed).
+            sessions = [uow] + [await stack.enter_async_context(UnitOfWork(self._database, uow.tenant_id))
+                                for _ in range(1, READING_LANES)]
+            pager = _Pager(audience)
+            lanes = [self._histories(lane, TriggerBacktestRepository(lane.session, lane.tenant_id), pager,
+                                     itertools.count(n, READING_LANES), condition, start, end, definitions,
+                                     scaled=scaled)
+                     for n, lane in enumerate(sessions)]
+            upcoming = [asyncio.ensure_future(anext(lane, None)) for lane in lanes]
+            try:
+                for page in itertools.count():
+                    histories = await upcoming[page % len(lanes)]
+                    if histories is None:
+                        break
+                    upcoming[page % len(lanes)] = asyncio.ensure_future(anext(lanes[page % len(lanes)], None))
+                    if isinstance(histories, Page):
+                        assert prepared is not None
+                        # In a thread: numpy lets go of the interpreter in its loops, so the next pages'
+                        # statements go out and come back meanwhile.
+                        for firing in await asyncio.to_thread(vector_replay, prepared, histories, start=start,
+                                                              end=end, cooldown=rule.definition.cooldown):
+                            tally.add(firing)
+                        continue
+                    # The general replay hands the loop back between customers (a customer's accounts never
+                    # apart) so that the next pages' statements go out and come back.
+                    for group in _customer_groups(histories, CUSTOMERS_PER_REPLAY):
+                        for firing in replay(condition, group, start=start, end=end,
+                                             cooldown=rule.definition.cooldown, prefilter=False):
+                            tally.add(firing)
+                        await asyncio.sleep(0)
+            finally:
+                for task in upcoming:
+                    if not task.done():
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+                for lane in lanes:
+                    await lane.aclose()
         sends = backtest.sends_per_firing(rule.definition.actions, await _event_channels(uow, rule))
         estimates = backtest.estimate(tally.firing_count, sends, costs)
         return tally.result(rule.rule_id, rule.version, start, end, estimates, self._clock())
 
-    async def _histories(self, uow: UnitOfWork, reads: TriggerBacktestRepository, rule: TriggerRule,
-                         condition: Condition, start: dt.date, end: dt.date,
+    async def _histories(self, uow: UnitOfWork, reads: TriggerBacktestRepository, pager: _Pager,
+                         pages: Iterator[int], condition: Condition, start: dt.date, end: dt.date,
                          definitions: Mapping[str, Any] | None, *, scaled: bool = False
                          ) -> AsyncGenerator[list[AccountHistory] | Page]:
-        """The audience's accounts' histories, a page of customers at a time; `scaled`: as vector_replay takes
-        them (a balance condition's, which reads no facts)."""
-        audience = rule.definition.audience
-        customer_ids = audience.customer_ids if audience.kind is AudienceKind.CUSTOMERS else None
-        selection: Selection | str | None = None
-        if audience.kind is AudienceKind.PERSONA:
-            selection = audience.reference_id
-        elif audience.kind is AudienceKind.AUDIENCE:
-            selection = await audience_selection(uow, audience.reference_id) or Selection((), AudienceMode.ANY)
+        """The audience's accounts' histories, a page of customers at a time: the pager's `pages` (up to the
+        first empty one), read on this unit of work; `scaled`: as vector_replay takes them (a balance
+        condition's, which reads no facts)."""
         warm_up = start - dt.timedelta(days=history_days(condition))
         tests = threshold_tests(condition) if self._prefilter and can_bound(condition) else None
         since, until = _midnight(warm_up), _midnight(end + _ONE_DAY)
-        after: str | None = None
-        while True:
-            customers = await reads.customers_after(after, CUSTOMERS_PER_CHUNK, customer_ids=customer_ids,
-                                                    selection=selection)
+        for page in pages:
+            customers = await pager.page(page, reads)
             if not customers:
                 return
-            after = customers[-1]
             accounts = await reads.deposit_accounts(customers)
             ids = [a.account_id for a in accounts]
             fed_before = await reads.latest_fed_before(ids, warm_up)
@@ -256,8 +264,6 @@ class TriggerBacktestService:
                 replayed = [a for a in accounts if a.account_id in limits]
                 columns = await reads.posting_columns({a.account_id: limits[a.account_id] for a in replayed}, since)
                 yield balance_page(replayed, columns, openings, fed, before, warm_up, last_days)
-                if len(customers) < CUSTOMERS_PER_CHUNK:
-                    return
                 continue
             stored = await reads.postings(limits, since)
             facts: Mapping[str, CustomerFacts] = {}
@@ -267,8 +273,53 @@ class TriggerBacktestService:
                                    before[a.account_id].known, warm_up, facts.get(a.customer_id, CustomerFacts()),
                                    last_days.get(a.account_id))
                    for a in accounts if a.account_id in limits]
-            if len(customers) < CUSTOMERS_PER_CHUNK:
-                return
+
+
+@dataclass(frozen=True)
+class _Audience:
+    """Whom the rule's audience takes: the customers named, or a selection (a persona id, or an audience's)."""
+
+    customer_ids: Sequence[str] | None = None
+    selection: Selection | str | None = None
+
+    @classmethod
+    async def of(cls, uow: UnitOfWork, rule: TriggerRule) -> _Audience:
+        audience = rule.definition.audience
+        if audience.kind is AudienceKind.CUSTOMERS:
+            return cls(customer_ids=audience.customer_ids)
+        if audience.kind is AudienceKind.PERSONA:
+            return cls(selection=audience.reference_id)
+        if audience.kind is AudienceKind.AUDIENCE:
+            return cls(selection=await audience_selection(uow, audience.reference_id)
+                       or Selection((), AudienceMode.ANY))
+        return cls()
+
+
+class _Pager:
+    """The audience's customers in pages of CUSTOMERS_PER_CHUNK, in id order, listed a few pages at a time by
+    whichever reading lane first needs them (one lane lists at a time); each page handed out once."""
+
+    def __init__(self, audience: _Audience) -> None:
+        self._audience = audience
+        self._pages: dict[int, list[str]] = {}
+        self._listed = 0  # pages listed so far
+        self._after: str | None = None
+        self._exhausted = False
+        self._lock = asyncio.Lock()
+
+    async def page(self, page: int, reads: TriggerBacktestRepository) -> list[str]:
+        async with self._lock:
+            while page >= self._listed and not self._exhausted:
+                customers = await reads.customers_after(
+                    self._after, CUSTOMERS_PER_CHUNK * PAGES_LISTED, customer_ids=self._audience.customer_ids,
+                    selection=self._audience.selection)
+                for first in range(0, len(customers), CUSTOMERS_PER_CHUNK):
+                    self._pages[self._listed] = customers[first:first + CUSTOMERS_PER_CHUNK]
+                    self._listed += 1
+                self._exhausted = len(customers) < CUSTOMERS_PER_CHUNK * PAGES_LISTED
+                if customers:
+                    self._after = customers[-1]
+        return self._pages.pop(page, [])
 
 
 async def _openings(reads: TriggerBacktestRepository, accounts: Sequence[BacktestAccount], before: Mapping[str, Before],
