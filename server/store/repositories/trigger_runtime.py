@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from server.domain.events import Posting
 from server.domain.money import from_scaled, to_scaled
 from server.domain.personas.audiences import Selection
 from server.domain.triggers.rules import RuleStatus
+from server.domain.triggers.scaled_series import ScaledDay
 from server.domain.triggers.series import AccountDay
 from server.store.audience_sql import selection_condition
 from server.store.driver import dialect_of, fetch_sql
@@ -177,6 +178,11 @@ def _day(row: Any) -> AccountDay:
     return AccountDay(row[1], row[2], row[3], row[4], row[5], row[6], row[7])
 
 
+def _scaled_day(day: AccountDay) -> ScaledDay:
+    return (day.day, _scaled(day.closing_balance), _scaled(day.fed_balance), _scaled(day.min_balance), day.postings,
+            to_scaled(day.posting_total), day.overdraft_began)
+
+
 def _key_columns(keys: Sequence[StateKey]) -> tuple[list[str], list[int], list[str]]:
     return [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
 
@@ -200,6 +206,8 @@ class SeriesRead:
     days: dict[str, list[AccountDay]]
     states: set[StateKey]
     last_fired: dict[tuple[str, str], dt.datetime]
+    # series(scaled=True): the day rows as the store holds them (amounts scaled), in `days`' stead.
+    scaled_days: dict[str, list[ScaledDay]] = field(default_factory=dict)
 
 
 class TriggerRuntimeRepository(TenantRepository):
@@ -289,30 +297,39 @@ class TriggerRuntimeRepository(TenantRepository):
         return found
 
     async def series(self, account_ids: Collection[str], since: dt.date, versions: Collection[tuple[str, int]],
-                     rule_ids: Collection[str], customer_ids: Collection[str]) -> SeriesRead:
+                     rule_ids: Collection[str], customer_ids: Collection[str], *, scaled: bool = False) -> SeriesRead:
         """What an evaluation reads under its accounts' locks: each account's day rows from `since` on,
         ascending, preceded by its latest row before `since` (whose collected balance carries into the
-        window); and `states_and_last_fired`. On PostgreSQL in one statement."""
+        window); and `states_and_last_fired`. On PostgreSQL in one statement. `scaled`: the rows in
+        `scaled_days`, as stored (no Decimal made), not in `days`."""
         if dialect_of(self.session).name != "postgresql":
-            return SeriesRead(await self._sqlite_days(account_ids, since),
-                              *await self.states_and_last_fired(versions, account_ids, rule_ids, customer_ids))
-        read = SeriesRead(defaultdict(list), set(), {})
+            days = await self._sqlite_days(account_ids, since)
+            states, last_fired = await self.states_and_last_fired(versions, account_ids, rule_ids, customer_ids)
+            if scaled:
+                return SeriesRead({}, states, last_fired, {account: [_scaled_day(d) for d in rows]
+                                                           for account, rows in days.items()})
+            return SeriesRead(days, states, last_fired)
+        read = SeriesRead(defaultdict(list), set(), {}, defaultdict(list))
         if not account_ids:
             return read
         wanted = set(versions)
         rows = await fetch_sql(self.session, _POSTGRES_SERIES, self.tenant_id, sorted(set(account_ids)), since,
                                sorted({rule for rule, _ in wanted}), sorted(set(rule_ids)), sorted(set(customer_ids)))
-        days = []
+        found: list[tuple[Any, ...]] = []
+        scaled_days = read.scaled_days
         for row in rows:
             part = row[0]
             if part == 0:
-                days.append((row[1], *row[4:11]))
+                if scaled:
+                    scaled_days[row[1]].append(row[4:11])
+                else:
+                    found.append((row[1], *row[4:11]))
             elif part == 1:
                 if (row[2], row[3]) in wanted:
                     read.states.add((row[2], row[3], row[1]))
             else:
                 read.last_fired[(row[2], row[1])] = row[11]
-        _add_days(read.days, days)
+        _add_days(read.days, found)
         return read
 
     async def save_series(self, rows: Iterable[tuple[str, AccountDay]], now_true: Sequence[StateKey],

@@ -1,0 +1,264 @@
+"""Whether a condition holds for an account at a posting, decided on its ScaledAccount (whole
+ten-thousandths): what server.domain.triggers.evaluate decides, without its Decimals. The live evaluation
+asks this of every rule at every posting, and builds the Decimal snapshot only for a rule that fires, whose
+values `evaluate` then reads (the very values and text it always showed: ScaledPoint.readings).
+
+Compiled once per condition object into closures, as `evaluate.compiled`: AND and OR stop at the first part
+that decides, and what leaves of one shape compute alike (a metric over a window, a change, the months of
+FOR n MONTHS, a posting's base) is computed once per point for every rule. Every comparison is exact: an
+amount (at most 4 decimal places, as the parser takes it) is scaled to a whole number, and percentages
+are cross-multiplied in integers, as evaluate does in Decimals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from server.domain.ingest.model import Direction
+from server.domain.money import SCALED_PER_UNIT, to_scaled
+from server.domain.segments.evaluate import CustomerFacts
+from server.domain.segments.evaluate import evaluate as holds_for_customer
+from server.domain.segments.expression import Holds
+from server.domain.triggers.condition import (
+    AVERAGE_TRANSACTION_DAYS,
+    AllOf,
+    AnyOf,
+    ChangeCompare,
+    Condition,
+    Metric,
+    MetricCompare,
+    MetricName,
+    Negation,
+    PostingCompare,
+    RelativeTo,
+    SegmentLeaf,
+    WindowKind,
+)
+from server.domain.triggers.evaluate import PointEvaluation, Program, Reading, window_bounds
+from server.domain.triggers.scaled_series import ScaledAccount
+from server.domain.triggers.series import previous_month
+
+ScaledProgram = Callable[["ScaledPoint"], bool]
+_PERCENT_SCALE = 100 * SCALED_PER_UNIT  # magnitude x 100 against percent x base, both sides scaled
+_PROGRAMS: dict[int, tuple[Condition, ScaledProgram]] = {}  # by id(condition); the tuple keeps the id alive
+_MOST_PROGRAMS = 10_000
+_MONTHS: dict[tuple[dt.date, int], tuple[tuple[int, int], ...]] = {}  # _month_bounds' by (day, months)
+
+
+class ScaledPoint:
+    """One account at one posting, for every rule evaluated there: the account after the posting, the
+    evaluation day, the posting's scaled magnitude and the balance before it, the customer's facts and what
+    leaves of one shape share. `readings`: the Decimal evaluation of a condition at the same point (made
+    on first use, from `decimal_point`), for the values a firing shows."""
+
+    __slots__ = ("_decimal", "_decimal_point", "account", "as_of", "before", "direction", "facts", "magnitude",
+                 "ordinal", "shared")
+
+    def __init__(self, account: ScaledAccount, as_of: dt.date, direction: Direction, magnitude: int, before: int,
+                 facts: CustomerFacts, decimal_point: Callable[[], PointEvaluation]) -> None:
+        self.account = account
+        self.as_of = as_of
+        self.ordinal = as_of.toordinal()
+        self.direction = direction  # the posting's, and its magnitude and the balance before it, scaled
+        self.magnitude = magnitude
+        self.before = before
+        self.facts = facts
+        self.shared: dict[object, Any] = {}
+        self._decimal_point = decimal_point
+        self._decimal: PointEvaluation | None = None
+
+    def holds(self, program: ScaledProgram) -> bool:
+        return program(self)
+
+    def readings(self, program: Program) -> tuple[bool, dict[str, Reading]]:
+        """The Decimal evaluation of the condition `program` was compiled from (evaluate.compiled), at this
+        point: whether it holds and the values it read. The Decimal point is made once, on first use."""
+        if self._decimal is None:
+            self._decimal = self._decimal_point()
+        return self._decimal.run(program)
+
+    def over(self, name: MetricName, first: int, last: int) -> int | None:
+        """A windowed metric over the days [first, last] (ordinals), once per point."""
+        key = (name, first, last)
+        shared = self.shared
+        if key in shared:
+            return shared[key]  # type: ignore[no-any-return]
+        account = self.account
+        if name is MetricName.AVERAGE_COLLECTED_BALANCE:
+            value = account.average(first, last)
+        elif name is MetricName.MIN_BALANCE:
+            value = account.minimum(first, last)
+        else:
+            value = account.overdraft_count(first, last)
+        shared[key] = value
+        return value
+
+    def at_end_of(self, metric: Metric, day: dt.date) -> int | None:
+        """evaluate.AccountMetrics.at_end_of: the metric as it stood at the end of `day` (now, for the
+        evaluation day); scaled, or a count for overdraft_count."""
+        if metric.window is None:
+            if day >= self.as_of:
+                account = self.account
+                return account.balance if metric.name is MetricName.BALANCE else account.available
+            return self.account.collected_on(day.toordinal()) if metric.name is MetricName.BALANCE else None
+        first, last = window_bounds(metric.window, day)
+        return self.over(metric.name, first.toordinal(), last.toordinal())
+
+
+def scaled_compiled(condition: Condition) -> ScaledProgram:
+    """The condition compiled for ScaledPoint.holds (made once per condition object, then kept)."""
+    known = _PROGRAMS.get(id(condition))
+    if known is not None and known[0] is condition:
+        return known[1]
+    if len(_PROGRAMS) >= _MOST_PROGRAMS:
+        _PROGRAMS.clear()
+    program = _compile(condition)
+    _PROGRAMS[id(condition)] = (condition, program)
+    return program
+
+
+def _compile(condition: Condition) -> ScaledProgram:
+    if isinstance(condition, AllOf):
+        parts = tuple(_compile(part) for part in condition.parts)
+
+        def all_of(point: ScaledPoint) -> bool:
+            for part in parts:
+                if not part(point):
+                    return False
+            return True
+        return all_of
+    if isinstance(condition, AnyOf):
+        options = tuple(_compile(part) for part in condition.parts)
+
+        def any_of(point: ScaledPoint) -> bool:
+            for option in options:
+                if option(point):
+                    return True
+            return False
+        return any_of
+    if isinstance(condition, Negation):
+        inner = _compile(condition.part)
+        return lambda point: not inner(point)
+    if isinstance(condition, SegmentLeaf):
+        expression = condition.expression
+        if isinstance(expression, Holds):
+            kind = expression.kind
+            return lambda point: kind in point.facts.holdings
+        return lambda point: holds_for_customer(expression, point.facts)
+    if isinstance(condition, MetricCompare):
+        return _compile_months(condition) if condition.months else _compile_metric(condition)
+    if isinstance(condition, ChangeCompare):
+        return _compile_change(condition)
+    if isinstance(condition, PostingCompare):
+        return _compile_posting(condition)
+    raise TypeError(f"not a condition: {condition!r}")
+
+
+def _threshold(leaf: MetricCompare) -> tuple[Callable[[Any, Any], bool], int]:
+    """The leaf's comparison and the number it compares a value with: a count for overdraft_count, else the
+    amount scaled (exact: the amount has at most 4 decimal places)."""
+    compare = leaf.comparator.test
+    if leaf.metric.name is MetricName.OVERDRAFT_COUNT:
+        return compare, int(leaf.amount)  # a whole number (the parser's rule)
+    return compare, to_scaled(leaf.amount)
+
+
+def _compile_metric(leaf: MetricCompare) -> ScaledProgram:
+    compare, threshold = _threshold(leaf)
+    metric = leaf.metric
+    if metric.name is MetricName.BALANCE:
+        return lambda point: compare(point.account.balance, threshold)
+    if metric.name is MetricName.AVAILABLE_BALANCE:
+        return lambda point: compare(point.account.available, threshold)
+    window, name = metric.window, metric.name
+    assert window is not None
+    if window.kind is WindowKind.DAYS:
+        back = window.days - 1
+
+        def last_days(point: ScaledPoint) -> bool:
+            value = point.over(name, point.ordinal - back, point.ordinal)
+            return value is not None and compare(value, threshold)
+        return last_days
+
+    def windowed(point: ScaledPoint) -> bool:
+        first, last = window_bounds(window, point.as_of)
+        value = point.over(name, first.toordinal(), last.toordinal())
+        return value is not None and compare(value, threshold)
+    return windowed
+
+
+def _compile_months(leaf: MetricCompare) -> ScaledProgram:
+    """FOR n MONTHS: each of the last n complete calendar months on its own."""
+    compare, threshold = _threshold(leaf)
+    name, months = leaf.metric.name, leaf.months
+
+    def for_months(point: ScaledPoint) -> bool:
+        for first, last in _month_bounds(point.as_of, months):
+            value = point.over(name, first, last)
+            if value is None or not compare(value, threshold):
+                return False
+        return True
+    return for_months
+
+
+def _month_bounds(as_of: dt.date, months: int) -> tuple[tuple[int, int], ...]:
+    """The first and last days (ordinals) of the `months` complete months before as_of's, latest first: kept
+    per day (a batch's postings fall on a day or two, and the calendar's arithmetic is slow)."""
+    key = (as_of, months)
+    known = _MONTHS.get(key)
+    if known is None:
+        if len(_MONTHS) >= _MOST_PROGRAMS:
+            _MONTHS.clear()
+        known = _MONTHS[key] = tuple((first.toordinal(), last.toordinal())
+                                     for first, last in (previous_month(as_of, back) for back in range(1, months + 1)))
+    return known
+
+
+def _compile_change(leaf: ChangeCompare) -> ScaledProgram:
+    compare, amount, percent = leaf.comparator.test, to_scaled(leaf.amount), leaf.percent
+    metric, over, key = leaf.metric, leaf.over, ("change", str(leaf.metric), str(leaf.over))
+
+    def change(point: ScaledPoint) -> bool:
+        shared = point.shared
+        known = shared.get(key)
+        if known is None:
+            first, last = window_bounds(over, point.as_of)
+            now = point.at_end_of(metric, last)
+            then = point.at_end_of(metric, first - dt.timedelta(days=1))
+            known = shared[key] = (None if now is None or then is None else now - then, then)
+        difference, then = known
+        if difference is None:
+            return False
+        if not percent:
+            return compare(difference, amount)
+        if not then:
+            return False
+        # difference x 100 <cmp> P x |then|, each side times 10^8 (both values and P scaled)
+        return compare(difference * _PERCENT_SCALE, amount * (then if then >= 0 else -then))
+    return change
+
+
+def _compile_posting(leaf: PostingCompare) -> ScaledProgram:
+    direction, compare, amount, relative_to = leaf.direction, leaf.comparator.test, to_scaled(leaf.amount), \
+        leaf.relative_to
+    if relative_to is None:
+        return lambda point: point.direction is direction and compare(point.magnitude, amount)
+    if relative_to is RelativeTo.BALANCE:
+        # magnitude x 100 <cmp> P x the balance before, each side times 10^8
+        return lambda point: point.direction is direction and compare(point.magnitude * _PERCENT_SCALE,
+                                                                      amount * point.before)
+
+    def of_average(point: ScaledPoint) -> bool:
+        if point.direction is not direction:
+            return False
+        shared = point.shared
+        earlier = shared.get("earlier postings")
+        if earlier is None:
+            # The account's postings before this one in the evaluation day and the 90 days before it.
+            count, total = point.account.posting_totals(point.ordinal - AVERAGE_TRANSACTION_DAYS, point.ordinal)
+            earlier = shared["earlier postings"] = (count - 1, total - point.magnitude)
+        count, total = earlier
+        # magnitude x 100 x count <cmp> P x total, each side times 10^8
+        return count > 0 and compare(point.magnitude * _PERCENT_SCALE * count, amount * total)
+    return of_average
