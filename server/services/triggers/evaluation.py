@@ -28,7 +28,7 @@ from server.domain.ingest.model import Direction
 from server.domain.money import to_scaled
 from server.domain.segments.attributes import AttributeDefinition
 from server.domain.segments.evaluate import CustomerFacts
-from server.domain.triggers.evaluate import Evaluation, PointEvaluation, Program, Reading, compiled
+from server.domain.triggers.evaluate import Evaluation, PointEvaluation, Program, compiled
 from server.domain.triggers.firing import ConditionKind, Firing, cooled_down
 from server.domain.triggers.parts import part_of
 from server.domain.triggers.records import FiringRecord
@@ -54,6 +54,11 @@ RECHECK_CHUNK = 500  # accounts per unit of work of the daily re-check
 NO_FACTS = CustomerFacts()
 
 
+# A rule as evaluate_scaled looks at it: the rule, its condition compiled for a Decimal and for a scaled point,
+# whether it is an event condition, who its audience takes, its id and version.
+_ScaledPlan = tuple[LiveRule, Program, ScaledProgram, bool, set[str] | None, str, int]
+
+
 @dataclass
 class _Batch:
     """One evaluation's working state: what was read, and what is to be written."""
@@ -65,55 +70,42 @@ class _Batch:
     states: set[StateKey]
     last_fired: dict[tuple[str, str], dt.datetime]
     changed_days: dict[tuple[str, dt.date], AccountDay] = field(default_factory=dict)
+    changed_rows: list[tuple[str, ScaledDay]] = field(default_factory=list)  # evaluate_scaled's, as stored
     became_true: list[StateKey] = field(default_factory=list)
     became_false: list[StateKey] = field(default_factory=list)
     firings: list[tuple[LiveRule, Firing]] = field(default_factory=list)
     postings: dict[str, Posting] = field(default_factory=dict)  # those firings were made at, by transaction id
-    # Per rule, what `evaluate` looks at, made at its first call: (rule, its condition compiled for a Decimal
-    # and for a scaled point, is an event condition, the direction it needs, who its audience takes, rule id,
-    # version).
-    plan: list[tuple[LiveRule, Program, ScaledProgram, bool, Direction | None, set[str] | None, str, int]] | None = (
-        None)
+    # Per rule, what `evaluate` looks at, made at its first call: (rule, its condition compiled, is an event
+    # condition, the direction it needs, who its audience takes, rule id, version).
+    plan: list[tuple[LiveRule, Program, bool, Direction | None, set[str] | None, str, int]] | None = None
+    # For evaluate_scaled, by the posting's direction: the state rules and the event rules it can make hold,
+    # in the rules' order.
+    by_direction: dict[Direction, list[_ScaledPlan]] | None = None
 
     def evaluate(self, snapshot: AccountSnapshot, day: dt.date, posting: Posting | None,
                  before: AccountSnapshot | None) -> None:
-        """Every rule for the account at this point (a fed balance or a re-check), on its Decimal snapshot."""
-        point = PointEvaluation(snapshot, day, posting, before, self.facts.get(snapshot.customer_id, NO_FACTS))
-        self._evaluate(snapshot.account_id, snapshot.customer_id, day, posting, point, None)
-
-    def evaluate_scaled(self, account_id: str, customer: str, day: dt.date, posting: Posting,
-                        point: ScaledPoint) -> None:
-        """Every rule for the account at a posting, decided on its scaled series; the Decimal snapshot made
-        only for a rule that fires, for the values it shows."""
-        self._evaluate(account_id, customer, day, posting, None, point)
-
-    def _evaluate(self, account_id: str, customer: str, day: dt.date, posting: Posting | None,
-                  point: PointEvaluation | None, scaled: ScaledPoint | None) -> None:
-        """The firings and state changes of every rule at this point. A rule whose audience does not take the
-        customer, or an event rule at a posting going the other way (or at no posting), cannot hold: it is
-        not evaluated. The rest share one point (each metric computed once for all of them)."""
+        """Every rule for the account at this point, the firings and state changes recorded. A rule whose
+        audience does not take the customer, or an event rule at a posting going the other way (or at no
+        posting), cannot hold: it is not evaluated. The rest share one PointEvaluation (each metric
+        computed once for all of them)."""
+        customer = snapshot.customer_id
         direction = None if posting is None else posting.direction
+        point = PointEvaluation(snapshot, day, posting, before, self.facts.get(customer, NO_FACTS))
         states = self.states
         if self.plan is None:
-            self.plan = [(live, compiled(live.condition), scaled_compiled(live.condition),
-                          live.kind is ConditionKind.EVENT, live.direction, self.audiences[live.rule.rule_id],
-                          live.rule.rule_id, live.rule.version)
+            self.plan = [(live, compiled(live.condition), live.kind is ConditionKind.EVENT, live.direction,
+                          self.audiences[live.rule.rule_id], live.rule.rule_id, live.rule.version)
                          for live in self.rules]
-        read: dict[str, Reading] | None = None
-        for live, program, scaled_program, is_event, needs, takes, rule_id, version in self.plan:
+        for live, program, is_event, needs, takes, rule_id, version in self.plan:
             if is_event:
                 if posting is None or (needs is not None and needs is not direction):
                     continue
                 state = False
             if takes is not None and customer not in takes:
                 continue
-            if scaled is not None:
-                matched = scaled_program(scaled)
-            else:
-                assert point is not None
-                matched, read = point.run(program)
+            matched, read = point.run(program)
             if not is_event:
-                key = (rule_id, version, account_id)
+                key = (rule_id, version, snapshot.account_id)
                 held = key in states
                 if matched != held:
                     (self.became_true if matched else self.became_false).append(key)
@@ -125,21 +117,58 @@ class _Batch:
             if not matched or state:  # decide_fire's rule, written out on this hot path: no change, no firing
                 continue
             cooldown_key = (rule_id, customer)
+            if cooled_down(self.last_fired.get(cooldown_key), live.rule.definition.cooldown, self.now):
+                self.firings.append((live, Firing(snapshot.account_id, customer, day, self.now,
+                                                  None if posting is None else posting.transaction_id,
+                                                  dict(Evaluation(matched, read).values))))
+                self.last_fired[cooldown_key] = self.now
+                if posting is not None:
+                    self.postings[posting.transaction_id] = posting
+
+    def evaluate_scaled(self, account_id: str, customer: str, day: dt.date, posting: Posting,
+                        point: ScaledPoint) -> None:
+        """Every rule for the account at a posting, decided on its scaled series; the Decimal snapshot made
+        only for a rule that fires, for the values it shows. As `evaluate`, with the rules a posting of this
+        direction can make hold picked once per batch (this loop runs fifty rules at every posting)."""
+        by_direction = self.by_direction
+        if by_direction is None:
+            by_direction = self.by_direction = {
+                direction: [(live, compiled(live.condition), scaled_compiled(live.condition),
+                             live.kind is ConditionKind.EVENT, self.audiences[live.rule.rule_id], live.rule.rule_id,
+                             live.rule.version)
+                            for live in self.rules
+                            if live.kind is ConditionKind.STATE or live.direction in (None, direction)]
+                for direction in Direction}
+        states = self.states
+        for live, program, scaled_program, is_event, takes, rule_id, version in by_direction[posting.direction]:
+            if takes is not None and customer not in takes:
+                continue
+            matched = scaled_program(point)
+            if not is_event:
+                key = (rule_id, version, account_id)
+                if matched == (key in states):  # no crossing: no change, no firing
+                    continue
+                if matched:
+                    self.became_true.append(key)
+                    states.add(key)
+                else:
+                    self.became_false.append(key)
+                    states.discard(key)
+                    continue
+            elif not matched:
+                continue
+            cooldown_key = (rule_id, customer)
             if not cooled_down(self.last_fired.get(cooldown_key), live.rule.definition.cooldown, self.now):
                 continue
-            if scaled is not None:
-                confirmed, read = scaled.readings(program)
-                if not confirmed:  # a bug: the two evaluations are to agree (tests compare them)
-                    log.error("trigger_scaled_evaluation_differs", rule=rule_id, account=account_id,
-                              transaction=None if posting is None else posting.transaction_id)
-                    continue
-            assert read is not None
-            self.firings.append((live, Firing(account_id, customer, day, self.now,
-                                              None if posting is None else posting.transaction_id,
-                                              dict(Evaluation(matched, read).values))))
+            confirmed, read = point.readings(program)
+            if not confirmed:  # a bug: the two evaluations are to agree (tests compare them)
+                log.error("trigger_scaled_evaluation_differs", rule=rule_id, account=account_id,
+                          transaction=posting.transaction_id)
+                continue
+            self.firings.append((live, Firing(account_id, customer, day, self.now, posting.transaction_id,
+                                              dict(Evaluation(True, read).values))))
             self.last_fired[cooldown_key] = self.now
-            if posting is not None:
-                self.postings[posting.transaction_id] = posting
+            self.postings[posting.transaction_id] = posting
 
 
 class TriggerEvaluationService:
@@ -325,7 +354,8 @@ class TriggerEvaluationService:
         # A key that became true and false again within the batch nets out.
         await uow.trigger_runtime.save_series(
             ((account_id, row) for (account_id, _), row in batch.changed_days.items()),
-            _net(batch.became_true, batch.states, True), _net(batch.became_false, batch.states, False), batch.now)
+            _net(batch.became_true, batch.states, True), _net(batch.became_false, batch.states, False), batch.now,
+            scaled_rows=batch.changed_rows)
         if not batch.firings:
             return None
         records = [(live, FiringRecord(new_id(), live.rule.rule_id, live.rule.version, f.customer_id, f.account_id,
@@ -370,9 +400,7 @@ def _evaluate_postings(batch: _Batch, by_account: dict[str, list[Posting]], stor
                            account_postings[:number + 1], facts)
             batch.evaluate_scaled(account_id, first.customer_id, day, posting,
                                   ScaledPoint(series, day, posting.direction, abs(amount), before, facts, made))
-        for index in range(changed_from, len(series.days)):
-            row = decimal_day(series.row(index))
-            batch.changed_days[(account_id, row.day)] = row
+        batch.changed_rows.extend((account_id, series.row(index)) for index in range(changed_from, len(series.days)))
 
 
 def _decimal_point(account_id: str, currency: str, opening: Decimal, available: Decimal, rows: Sequence[ScaledDay],

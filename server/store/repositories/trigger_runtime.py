@@ -19,7 +19,7 @@ from server.domain.events import Posting
 from server.domain.money import from_scaled, to_scaled
 from server.domain.personas.audiences import Selection
 from server.domain.triggers.rules import RuleStatus
-from server.domain.triggers.scaled_series import ScaledDay
+from server.domain.triggers.scaled_series import ScaledDay, decimal_day, scaled_day
 from server.domain.triggers.series import AccountDay
 from server.store.audience_sql import selection_condition
 from server.store.driver import dialect_of, fetch_sql
@@ -169,18 +169,13 @@ WITH days AS (
 SELECT (SELECT count(*) FROM days), (SELECT count(*) FROM now_false), (SELECT count(*) FROM now_true)
 """
 
-def _scaled(amount: Decimal | None) -> int | None:
-    return None if amount is None else to_scaled(amount)
-
-
 def _day(row: Any) -> AccountDay:
     """From a row of _DAY_COLUMNS: plain columns, not ORM objects (a batch reads tens of thousands)."""
     return AccountDay(row[1], row[2], row[3], row[4], row[5], row[6], row[7])
 
 
-def _scaled_day(day: AccountDay) -> ScaledDay:
-    return (day.day, _scaled(day.closing_balance), _scaled(day.fed_balance), _scaled(day.min_balance), day.postings,
-            to_scaled(day.posting_total), day.overdraft_began)
+def _account_and_day(row: tuple[str, ScaledDay]) -> tuple[str, dt.date]:
+    return row[0], row[1][0]
 
 
 def _key_columns(keys: Sequence[StateKey]) -> tuple[list[str], list[int], list[str]]:
@@ -306,7 +301,7 @@ class TriggerRuntimeRepository(TenantRepository):
             days = await self._sqlite_days(account_ids, since)
             states, last_fired = await self.states_and_last_fired(versions, account_ids, rule_ids, customer_ids)
             if scaled:
-                return SeriesRead({}, states, last_fired, {account: [_scaled_day(d) for d in rows]
+                return SeriesRead({}, states, last_fired, {account: [scaled_day(d) for d in rows]
                                                            for account, rows in days.items()})
             return SeriesRead(days, states, last_fired)
         read = SeriesRead(defaultdict(list), set(), {}, defaultdict(list))
@@ -333,16 +328,20 @@ class TriggerRuntimeRepository(TenantRepository):
         return read
 
     async def save_series(self, rows: Iterable[tuple[str, AccountDay]], now_true: Sequence[StateKey],
-                          now_false: Sequence[StateKey], at: dt.datetime) -> None:
-        """An evaluation's writes: the changed day rows (upserted), the states that became true (since `at`)
-        and those that became false; on PostgreSQL in one statement."""
-        rows = sorted(rows, key=lambda row: (row[0], row[1].day))
+                          now_false: Sequence[StateKey], at: dt.datetime, *,
+                          scaled_rows: Iterable[tuple[str, ScaledDay]] = ()) -> None:
+        """An evaluation's writes: the changed day rows (upserted; `scaled_rows`: more, as stored), the states
+        that became true (since `at`) and those that became false; on PostgreSQL in one statement."""
         if dialect_of(self.session).name == "postgresql":
-            if rows or now_true or now_false:
+            stored = sorted([*((account_id, scaled_day(row)) for account_id, row in rows), *scaled_rows],
+                            key=_account_and_day)
+            if stored or now_true or now_false:
                 connection = await self.session.connection()
                 await connection.exec_driver_sql(_POSTGRES_SAVE_SERIES, (
-                    *self._day_columns(rows), *_key_columns(now_false), *_key_columns(now_true), at))
+                    *self._day_columns(stored), *_key_columns(now_false), *_key_columns(now_true), at))
             return
+        rows = sorted([*rows, *((account_id, decimal_day(row)) for account_id, row in scaled_rows)],
+                      key=lambda row: (row[0], row[1].day))
         if rows:
             stmt = self.upsert(TriggerAccountDayRow)
             stmt = stmt.on_conflict_do_update(
@@ -365,12 +364,10 @@ class TriggerRuntimeRepository(TenantRepository):
                 {"tenant_id": self.tenant_id, "rule_id": rule, "version": version, "account_id": account,
                  "true_since": at} for rule, version, account in now_true])
 
-    def _day_columns(self, rows: Sequence[tuple[str, AccountDay]]) -> tuple[Any, ...]:
+    def _day_columns(self, rows: Sequence[tuple[str, ScaledDay]]) -> tuple[Any, ...]:
         """The parameters $1..$9 of _POSTGRES_SAVE_SERIES: the tenant, then one array per column of the days."""
-        return (self.tenant_id, [a for a, _ in rows], [d.day for _, d in rows],
-                [_scaled(d.closing_balance) for _, d in rows], [_scaled(d.fed_balance) for _, d in rows],
-                [_scaled(d.min_balance) for _, d in rows], [d.postings for _, d in rows],
-                [to_scaled(d.posting_total) for _, d in rows], [d.overdraft_began for _, d in rows])
+        columns = list(zip(*(day for _, day in rows), strict=True)) or [()] * 7
+        return (self.tenant_id, [account_id for account_id, _ in rows], *(list(column) for column in columns))
 
     async def apply_postings(self, postings: Sequence[Posting]) -> None:
         """Each posting applied to its account's day series as apply_posting would, in their order, in one
