@@ -11,19 +11,23 @@ import itertools
 import uuid
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert
 
 from server.bootstrap import Services
+from server.config import Settings
 from server.domain.auth import Caller, Role
 from server.domain.segments.attributes import AttributeCatalogue
 from server.domain.triggers.parser import parse_condition
 from server.domain.triggers.prefilter import can_bound, last_possible_day, trail_of
 from server.domain.triggers.replay import AccountHistory
 from server.domain.triggers.rules import Audience, AudienceKind, BankNotificationAction, RuleDefinition
+from server.services.triggers import backtest as backtest_service
 from server.services.triggers.backtest import TriggerBacktestService, _Audience, _Pager
 from server.services.triggers.rules import TriggerRulesService
+from server.store.db import open_database
 from server.store.models import AccountRow, CustomerRow, DailyBalanceRow, TransactionRow
 from server.store.repositories.trigger_backtest import TriggerBacktestRepository
 from server.store.uow import UnitOfWork
@@ -187,3 +191,32 @@ async def test_the_database_cuts_each_account_where_the_pre_filter_does(
         until = end if last is None else min(end, last)
         assert cut[account_id].postings == tuple(p for p in history.postings if p.booking_date <= until)
         assert cut[account_id].opening == history.opening
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(condition=conditions, customers_=st.lists(st.lists(accounts, min_size=1, max_size=2), min_size=4, max_size=7))
+async def test_pages_read_on_two_sessions_or_one_give_one_result(
+        services: Services, settings: Settings, tenant: str, condition: str, customers_: list,  # type: ignore[type-arg]
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A page a customer and the ids listed two pages at a time: pages alternate between the two sessions, a
+    # lane's listing serves the other's pages. With a pool of one connection the backtest reads on one
+    # session (no wait for a second connection it could never get) and gives the same result.
+    monkeypatch.setattr(backtest_service, "CUSTOMERS_PER_CHUNK", 1)
+    monkeypatch.setattr(backtest_service, "PAGES_LISTED", 2)
+    prefix = uuid.uuid4().hex[:8]
+    customer_ids = await _store(services, tenant, prefix, customers_)
+    admin = Caller(tenant_id=tenant, subject="admin", role=Role.BANK_ADMIN)
+    rule_id = f"r{prefix}"
+    await TriggerRulesService(services.database).create_rule(admin, rule_id, RuleDefinition(
+        display_name="Lanes", description="", audience=Audience(AudienceKind.CUSTOMERS, tuple(customer_ids)),
+        condition=condition, actions=(BankNotificationAction("note"),), cooldown=dt.timedelta(days=3)))
+    start, end = FIRST, FIRST + dt.timedelta(days=60)
+    lanes = await TriggerBacktestService(services.database, lambda: NOW).backtest(admin, rule_id, start, end)
+    whole = await TriggerBacktestService(services.database, lambda: NOW, prefilter=False, scaled=False).backtest(
+        admin, rule_id, start, end)
+    single = open_database(settings.database_url, pool_size=1, pool_timeout=0.2)
+    try:
+        one = await TriggerBacktestService(single, lambda: NOW).backtest(admin, rule_id, start, end)
+    finally:
+        await single.dispose()
+    assert lanes == whole == one

@@ -189,16 +189,20 @@ class TriggerBacktestService:
         scaled = prepared is not None
         audience = await _Audience.of(uow, rule)
         async with contextlib.AsyncExitStack() as stack:
-            # READING_LANES sessions read pages in turn (page n on lane n mod READING_LANES), each a page ahead
-            # of the replay: PostgreSQL answers on one core per session, the replay runs on what is left.
-            # Each statement reads its own snapshot either way (read committed).
-            sessions = [uow] + [await stack.enter_async_context(UnitOfWork(self._database, uow.tenant_id))
-                                for _ in range(1, READING_LANES)]
+            # Up to READING_LANES sessions read pages in turn (page n on lane n mod their number), each a page
+            # ahead of the replay: PostgreSQL answers on one core per session, the replay runs on what is
+            # left. Each statement reads its own snapshot either way (read committed).
+            sessions = [(uow, TriggerBacktestRepository(uow.session, uow.tenant_id))]
+            while len(sessions) < READING_LANES:
+                lane = await stack.enter_async_context(UnitOfWork(self._database, uow.tenant_id))
+                reads = TriggerBacktestRepository(lane.session, lane.tenant_id)
+                if not await reads.connected():
+                    break  # the pool has no connection to spare: fewer lanes
+                sessions.append((lane, reads))
             pager = _Pager(audience)
-            lanes = [self._histories(lane, TriggerBacktestRepository(lane.session, lane.tenant_id), pager,
-                                     itertools.count(n, READING_LANES), condition, start, end, definitions,
-                                     scaled=scaled)
-                     for n, lane in enumerate(sessions)]
+            lanes = [self._histories(lane, reads, pager, itertools.count(n, len(sessions)), condition, start, end,
+                                     definitions, scaled=scaled)
+                     for n, (lane, reads) in enumerate(sessions)]
             upcoming = [asyncio.ensure_future(anext(lane, None)) for lane in lanes]
             try:
                 for page in itertools.count():
@@ -227,8 +231,8 @@ class TriggerBacktestService:
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
-                for lane in lanes:
-                    await lane.aclose()
+                for pages in lanes:
+                    await pages.aclose()
         sends = backtest.sends_per_firing(rule.definition.actions, await _event_channels(uow, rule))
         estimates = backtest.estimate(tally.firing_count, sends, costs)
         return tally.result(rule.rule_id, rule.version, start, end, estimates, self._clock())

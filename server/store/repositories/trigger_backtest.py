@@ -30,6 +30,7 @@ from sqlalchemy import (
     values,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CTE
 
@@ -118,6 +119,15 @@ ORDER BY t.account_id, length(t.transaction_id), t.transaction_id"""
 
 
 class TriggerBacktestRepository(TenantRepository):
+    async def connected(self) -> bool:
+        """Whether the session has (or could take from the pool in its wait) a connection: a backtest reads on
+        a second session only when one is free, never holding one while it waits for another for long."""
+        try:
+            await self.session.connection()
+        except PoolTimeout:
+            return False
+        return True
+
     async def customers_after(self, after: str | None, limit: int, *, customer_ids: Collection[str] | None = None,
                               selection: Selection | str | None = None) -> list[str]:
         """The next `limit` customers by id who own a deposit account: of `customer_ids` when given, taken
