@@ -20,7 +20,7 @@ SELECT $1, t.feed_item_id, t.customer_id, ($5::text[])[t.kind], t.period, ($6::t
        ($7::timestamptz[])[t.kind], t.payload::json, $9
 FROM unnest($2::text[], $3::text[], $4::text[], $8::text[], $10::int[])
      AS t(feed_item_id, customer_id, period, payload, kind)
-ON CONFLICT (tenant_id, customer_id, insight_name, period) DO NOTHING
+ON CONFLICT (tenant_id, insight_name, period, customer_id) DO NOTHING
 RETURNING feed_item_id
 """
 
@@ -29,7 +29,7 @@ INSERT INTO feed_items (tenant_id, feed_item_id, customer_id, insight_name, peri
                         origin)
 SELECT ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value -> 6, ?
 FROM json_each(?) AS j WHERE true
-ON CONFLICT (tenant_id, customer_id, insight_name, period) DO NOTHING
+ON CONFLICT (tenant_id, insight_name, period, customer_id) DO NOTHING
 RETURNING feed_item_id
 """
 
