@@ -250,7 +250,7 @@ class FeedItemRow(Base):
     __table_args__ = (
         # Insight and period before the customer: the items written together (a day's warnings, a month's
         # batch) share them, so their keys land on a few adjacent index pages, not one random page each
-        # (migration 0034). Readers of one customer's items use ix_feed_items_tenant_customer_created.
+        # (migration 0033). Readers of one customer's items use ix_feed_items_tenant_customer_created.
         UniqueConstraint("tenant_id", "insight_name", "period", "customer_id", name="uq_feed_items_period"),
         Index("ix_feed_items_tenant_customer_created", "tenant_id", "customer_id", "created_at"),
         # The insight history: the tenant's items in time order.

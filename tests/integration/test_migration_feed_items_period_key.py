@@ -1,4 +1,4 @@
-"""Migration 0034 orders feed_items' unique period key (tenant, insight, period, customer): the items stored
+"""Migration 0033 orders feed_items' unique period key (tenant, insight, period, customer): the items stored
 before it stay, the key still refuses a second item for one customer, insight and period, the other
 indexes stay; its downgrade restores the former order."""
 

@@ -6,7 +6,7 @@ commit cost it 52-72 us an item before, 31-42 after; PostgreSQL 18-25 and 19-21 
 No reader used the key's customer prefix: one customer's items are read through
 ix_feed_items_tenant_customer_created.
 
-Revision ID: 0034
+Revision ID: 0033
 Revises: 0032
 Create Date: 2026-12-04 19:00:00.000000
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0034'
+revision = '0033'
 down_revision = '0032'
 branch_labels = None
 depends_on = None
