@@ -56,6 +56,15 @@ def from_scaled(scaled: int) -> Decimal:
     return Decimal(scaled) * _ONE_SCALED
 
 
+def scaled_mean(total: int, count: int) -> int:
+    """The mean of `count` scaled amounts summing to `total`, rounded half away from zero to a whole
+    ten-thousandth: what quantizing the exact Decimal mean to 4 places half-up gives."""
+    quotient, remainder = divmod(total if total >= 0 else -total, count)
+    if 2 * remainder >= count:
+        quotient += 1
+    return quotient if total >= 0 else -quotient
+
+
 def parse_decimal(text: str) -> Decimal:
     """Parses a decimal string such as '-12.50'; raises AmountError on anything else."""
     try:

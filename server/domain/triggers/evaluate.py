@@ -28,23 +28,19 @@ from typing import Any, cast
 from server.domain.events import Posting
 from server.domain.ingest.model import Direction
 from server.domain.segments.evaluate import CustomerFacts
-from server.domain.segments.evaluate import evaluate as holds_for_customer
-from server.domain.segments.expression import Holds
+from server.domain.triggers.compiling import Programs, composed
 from server.domain.triggers.condition import (
     AVERAGE_TRANSACTION_DAYS,
     MAX_WINDOW_DAYS,
     POSTING_WORDS,
     AllOf,
-    AnyOf,
     ChangeCompare,
     Condition,
     Metric,
     MetricCompare,
     MetricName,
-    Negation,
     PostingCompare,
     RelativeTo,
-    SegmentLeaf,
     Window,
     WindowKind,
 )
@@ -195,50 +191,7 @@ def required_direction(condition: Condition) -> Direction | None:
 # evaluation does no type dispatch, no string building and no window arithmetic beyond the day's own.
 
 Program = Callable[["_Run"], bool]
-_PROGRAMS: dict[int, tuple[Condition, Program]] = {}  # by id(condition); the tuple keeps the id alive
-_MOST_PROGRAMS = 10_000  # many more live rule versions than any tenant set holds: start afresh
-
-
-def compiled(condition: Condition) -> Program:
-    """The condition compiled, for PointEvaluation.run (made once per condition object, then kept)."""
-    known = _PROGRAMS.get(id(condition))
-    if known is not None and known[0] is condition:
-        return known[1]
-    if len(_PROGRAMS) >= _MOST_PROGRAMS:
-        _PROGRAMS.clear()
-    program = _compile(condition)
-    _PROGRAMS[id(condition)] = (condition, program)
-    return program
-
-
-def _compile(condition: Condition) -> Program:
-    if isinstance(condition, AllOf):
-        parts = tuple(_compile(part) for part in condition.parts)
-
-        def all_of(run: _Run) -> bool:
-            for part in parts:
-                if not part(run):
-                    return False
-            return True
-        return all_of
-    if isinstance(condition, AnyOf):
-        options = tuple(_compile(part) for part in condition.parts)
-
-        def any_of(run: _Run) -> bool:
-            for option in options:
-                if option(run):
-                    return True
-            return False
-        return any_of
-    if isinstance(condition, Negation):
-        inner = _compile(condition.part)
-        return lambda run: not inner(run)
-    if isinstance(condition, SegmentLeaf):
-        expression = condition.expression
-        if isinstance(expression, Holds):  # what holds_for_customer does for it, without its dispatch
-            kind = expression.kind
-            return lambda run: kind in run.facts.holdings
-        return lambda run: holds_for_customer(expression, run.facts)
+def _compile_leaf(condition: Condition) -> Program:
     if isinstance(condition, MetricCompare) and not condition.months:
         return _compile_metric(condition)
     if isinstance(condition, MetricCompare):
@@ -250,6 +203,10 @@ def _compile(condition: Condition) -> Program:
         posting = condition
         return lambda run: run.posting_holds(posting)
     raise TypeError(f"not a condition: {condition!r}")
+
+
+compiled: Programs[Program] = Programs(lambda condition: composed(condition, _compile_leaf))
+"""The condition compiled, for PointEvaluation.run (made once per condition object, then kept)."""
 
 
 def _compile_change(leaf: ChangeCompare) -> Program:

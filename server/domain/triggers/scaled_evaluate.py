@@ -18,21 +18,16 @@ from typing import Any
 from server.domain.ingest.model import Direction
 from server.domain.money import SCALED_PER_UNIT, to_scaled
 from server.domain.segments.evaluate import CustomerFacts
-from server.domain.segments.evaluate import evaluate as holds_for_customer
-from server.domain.segments.expression import Holds
+from server.domain.triggers.compiling import MOST_PROGRAMS, Programs, composed
 from server.domain.triggers.condition import (
     AVERAGE_TRANSACTION_DAYS,
-    AllOf,
-    AnyOf,
     ChangeCompare,
     Condition,
     Metric,
     MetricCompare,
     MetricName,
-    Negation,
     PostingCompare,
     RelativeTo,
-    SegmentLeaf,
     WindowKind,
 )
 from server.domain.triggers.evaluate import PointEvaluation, Program, Reading, window_bounds
@@ -41,8 +36,6 @@ from server.domain.triggers.series import previous_month
 
 ScaledProgram = Callable[["ScaledPoint"], bool]
 _PERCENT_SCALE = 100 * SCALED_PER_UNIT  # magnitude x 100 against percent x base, both sides scaled
-_PROGRAMS: dict[int, tuple[Condition, ScaledProgram]] = {}  # by id(condition); the tuple keeps the id alive
-_MOST_PROGRAMS = 10_000
 _MONTHS: dict[tuple[dt.date, int], tuple[tuple[int, int], ...]] = {}  # _month_bounds' by (day, months)
 
 
@@ -106,46 +99,7 @@ class ScaledPoint:
         return self.over(metric.name, first.toordinal(), last.toordinal())
 
 
-def scaled_compiled(condition: Condition) -> ScaledProgram:
-    """The condition compiled for ScaledPoint.holds (made once per condition object, then kept)."""
-    known = _PROGRAMS.get(id(condition))
-    if known is not None and known[0] is condition:
-        return known[1]
-    if len(_PROGRAMS) >= _MOST_PROGRAMS:
-        _PROGRAMS.clear()
-    program = _compile(condition)
-    _PROGRAMS[id(condition)] = (condition, program)
-    return program
-
-
-def _compile(condition: Condition) -> ScaledProgram:
-    if isinstance(condition, AllOf):
-        parts = tuple(_compile(part) for part in condition.parts)
-
-        def all_of(point: ScaledPoint) -> bool:
-            for part in parts:
-                if not part(point):
-                    return False
-            return True
-        return all_of
-    if isinstance(condition, AnyOf):
-        options = tuple(_compile(part) for part in condition.parts)
-
-        def any_of(point: ScaledPoint) -> bool:
-            for option in options:
-                if option(point):
-                    return True
-            return False
-        return any_of
-    if isinstance(condition, Negation):
-        inner = _compile(condition.part)
-        return lambda point: not inner(point)
-    if isinstance(condition, SegmentLeaf):
-        expression = condition.expression
-        if isinstance(expression, Holds):
-            kind = expression.kind
-            return lambda point: kind in point.facts.holdings
-        return lambda point: holds_for_customer(expression, point.facts)
+def _compile_leaf(condition: Condition) -> ScaledProgram:
     if isinstance(condition, MetricCompare):
         return _compile_months(condition) if condition.months else _compile_metric(condition)
     if isinstance(condition, ChangeCompare):
@@ -153,6 +107,10 @@ def _compile(condition: Condition) -> ScaledProgram:
     if isinstance(condition, PostingCompare):
         return _compile_posting(condition)
     raise TypeError(f"not a condition: {condition!r}")
+
+
+scaled_compiled: Programs[ScaledProgram] = Programs(lambda condition: composed(condition, _compile_leaf))
+"""The condition compiled for ScaledPoint.holds (made once per condition object, then kept)."""
 
 
 def _threshold(leaf: MetricCompare) -> tuple[Callable[[Any, Any], bool], int]:
@@ -208,7 +166,7 @@ def _month_bounds(as_of: dt.date, months: int) -> tuple[tuple[int, int], ...]:
     key = (as_of, months)
     known = _MONTHS.get(key)
     if known is None:
-        if len(_MONTHS) >= _MOST_PROGRAMS:
+        if len(_MONTHS) >= MOST_PROGRAMS:
             _MONTHS.clear()
         known = _MONTHS[key] = tuple((first.toordinal(), last.toordinal())
                                      for first, last in (previous_month(as_of, back) for back in range(1, months + 1)))

@@ -28,9 +28,9 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
-from server.domain.money import SCALED_PER_UNIT, from_scaled
+from server.domain.money import SCALED_PER_UNIT, from_scaled, scaled_mean
 from server.domain.segments.expression import Comparator
 from server.domain.triggers.condition import (
     AllOf,
@@ -254,11 +254,7 @@ class _Account:
         count = counted - counted_before
         if not count:
             return None
-        total -= total_before
-        quotient, remainder = divmod(total if total >= 0 else -total, count)
-        if 2 * remainder >= count:
-            quotient += 1
-        return quotient if total >= 0 else -quotient
+        return scaled_mean(total - total_before, count)
 
     def minimum(self, first: int, last: int) -> int | None:
         """The lowest balance over the days [first, last] (ordinals), as series.min_balance."""
@@ -308,7 +304,7 @@ def _compile(condition: Condition) -> _Program:
 
 
 def _compile_leaf(leaf: MetricCompare) -> _Program:
-    passes = _scaled_test(leaf.comparator, leaf.amount)
+    passes: Callable[[int], bool] = scaled_test(leaf.comparator, leaf.amount)
     metric, text = leaf.metric, str(leaf.metric)
     if metric.name in (MetricName.BALANCE, MetricName.AVAILABLE_BALANCE):
         offset = metric.name is MetricName.AVAILABLE_BALANCE
@@ -354,9 +350,10 @@ def _compile_leaf(leaf: MetricCompare) -> _Program:
     return windowed
 
 
-def _scaled_test(comparator: Comparator, amount: Decimal) -> Callable[[int], bool]:
+def scaled_test(comparator: Comparator, amount: Decimal) -> Callable[[Any], Any]:
     """The comparison of a scaled value with `amount`, exact: against a whole number t such that `v cmp t`
-    exactly when `v cmp amount * 10^4` for every whole v."""
+    exactly when `v cmp amount * 10^4` for every whole v. Bitwise & and | rather than `and`/`or`, so that it
+    takes a numpy array of values as well (vector_replay) as one int."""
     exact = amount * SCALED_PER_UNIT
     below, above = math.floor(exact), math.ceil(exact)
     match comparator:
@@ -369,8 +366,8 @@ def _scaled_test(comparator: Comparator, amount: Decimal) -> Callable[[int], boo
         case Comparator.GE:
             return lambda value: value >= above
         case Comparator.EQ:
-            return lambda value: below == above and value == below
-    return lambda value: below != above or value != below
+            return lambda value: (value == below) & (below == above)
+    return lambda value: (value != below) | (below != above)
 
 
 # --- the replay of one customer ----------------------------------------------------------------------

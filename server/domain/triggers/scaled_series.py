@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left, bisect_right
 
-from server.domain.money import from_scaled, to_scaled
+from server.domain.money import from_scaled, scaled_mean, to_scaled
 from server.domain.triggers.series import AccountDay
 
 # A day row as the store reads it: day, closing, fed and lowest balance (scaled, None: none), postings, the
@@ -114,11 +114,7 @@ class ScaledAccount:
         count = counted - counted_before
         if not count:
             return None
-        total -= total_before
-        quotient, remainder = divmod(total if total >= 0 else -total, count)
-        if 2 * remainder >= count:
-            quotient += 1
-        return quotient if total >= 0 else -quotient
+        return scaled_mean(total - total_before, count)
 
     def minimum(self, first: int, last: int) -> int | None:
         """series.min_balance."""

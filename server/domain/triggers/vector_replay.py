@@ -34,7 +34,6 @@ import numpy as np
 import numpy.typing as npt
 
 from server.domain.money import from_scaled
-from server.domain.segments.expression import Comparator
 from server.domain.triggers.condition import (
     AllOf,
     AnyOf,
@@ -45,7 +44,7 @@ from server.domain.triggers.condition import (
     WindowKind,
 )
 from server.domain.triggers.firing import Firing
-from server.domain.triggers.scaled_replay import Prepared, ScaledHistory, ScaledPosting, scaled_replay
+from server.domain.triggers.scaled_replay import Prepared, ScaledHistory, ScaledPosting, scaled_replay, scaled_test
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -486,7 +485,7 @@ def _compile(condition: Condition) -> _Node:
         return _Not(_compile(condition.part))
     assert isinstance(condition, MetricCompare)
     metric = condition.metric
-    passes = _passes(condition.comparator, condition)
+    passes = scaled_test(condition.comparator, condition.amount)
     if condition.months:
         months = tuple(("back", n) for n in range(1, condition.months + 1))
         return _Leaf(metric.name, (f"{metric.name.value}({{}})",) * condition.months, months, passes)
@@ -529,28 +528,6 @@ def _bounds(key: tuple[str, int], day: Ints) -> tuple[Ints, Ints]:
     first = (month - n).astype("datetime64[D]").astype(np.int64) + EPOCH_ORDINAL
     last = (month - n + 1).astype("datetime64[D]").astype(np.int64) + EPOCH_ORDINAL - 1
     return first, last
-
-
-def _passes(comparator: Comparator, leaf: MetricCompare) -> Callable[[Ints], Bools]:
-    """scaled_replay's exact comparison with the leaf's amount, on arrays of scaled values."""
-    from math import ceil, floor
-
-    from server.domain.money import SCALED_PER_UNIT
-
-    exact = leaf.amount * SCALED_PER_UNIT
-    below, above = floor(exact), ceil(exact)
-    match comparator:
-        case Comparator.LT:
-            return lambda value: value < above
-        case Comparator.LE:
-            return lambda value: value <= below
-        case Comparator.GT:
-            return lambda value: value > below
-        case Comparator.GE:
-            return lambda value: value >= above
-        case Comparator.EQ:
-            return lambda value: (value == below) & (below == above)
-    return lambda value: (value != below) | (below != above)
 
 
 # --- array helpers -----------------------------------------------------------------------------------------
