@@ -12,7 +12,7 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from server.store.statistics import PlannerStatistics
 
@@ -80,6 +80,15 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def has_spare_connection(self) -> bool:
+        """Whether the pool would hand out one more connection now, without waiting for one to come back (a
+        pool without a bound always would). A task that could use a second connection asks first, so it
+        never holds one while it waits for another."""
+        pool = self.engine.pool
+        if not isinstance(pool, QueuePool):
+            return True
+        return pool.checkedout() < pool.size()  # open_database allows no overflow
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -193,11 +193,11 @@ class TriggerBacktestService:
             # ahead of the replay: PostgreSQL answers on one core per session, the replay runs on what is
             # left. Each statement reads its own snapshot either way (read committed).
             sessions = [(uow, TriggerBacktestRepository(uow.session, uow.tenant_id))]
-            while len(sessions) < READING_LANES:
+            while len(sessions) < READING_LANES and self._database.has_spare_connection():
                 lane = await stack.enter_async_context(UnitOfWork(self._database, uow.tenant_id))
                 reads = TriggerBacktestRepository(lane.session, lane.tenant_id)
                 if not await reads.connected():
-                    break  # the pool has no connection to spare: fewer lanes
+                    break  # another task took the spare connection meanwhile: fewer lanes
                 sessions.append((lane, reads))
             pager = _Pager(audience)
             lanes = [self._histories(lane, reads, pager, itertools.count(n, len(sessions)), condition, start, end,
