@@ -23,7 +23,13 @@ from server.domain.segments.attributes import AttributeCatalogue
 from server.domain.triggers.parser import parse_condition
 from server.domain.triggers.prefilter import can_bound, last_possible_day, trail_of
 from server.domain.triggers.replay import AccountHistory
-from server.domain.triggers.rules import Audience, AudienceKind, BankNotificationAction, RuleDefinition
+from server.domain.triggers.rules import (
+    DEFAULT_COOLDOWN,
+    Audience,
+    AudienceKind,
+    BankNotificationAction,
+    RuleDefinition,
+)
 from server.services.triggers import backtest as backtest_service
 from server.services.triggers.backtest import TriggerBacktestService, _Audience, _Pager
 from server.services.triggers.rules import TriggerRulesService
@@ -93,19 +99,29 @@ async def _store(services: Services, tenant: str, prefix: str, customers_: list)
     return [row["customer_id"] for row in customer_rows]
 
 
+
+async def _rule(services: Services, tenant: str, customers_: list, condition: str,  # type: ignore[type-arg]
+                name: str, cooldown: dt.timedelta = DEFAULT_COOLDOWN) -> tuple[Caller, str]:
+    """The customers stored under a prefix of their own (each example its own in the one tenant) and a rule
+    over them: the admin who made it and its id."""
+    prefix = uuid.uuid4().hex[:8]
+    customer_ids = await _store(services, tenant, prefix, customers_)
+    admin = Caller(tenant_id=tenant, subject="admin", role=Role.BANK_ADMIN)
+    rule_id = f"r{prefix}"
+    await TriggerRulesService(services.database).create_rule(admin, rule_id, RuleDefinition(
+        display_name=name, description="", audience=Audience(AudienceKind.CUSTOMERS, tuple(customer_ids)),
+        condition=condition, actions=(BankNotificationAction("note"),), cooldown=cooldown))
+    return admin, rule_id
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(condition=conditions, customers_=customers, start_offset=st.integers(0, 40), length=st.integers(0, 45),
        cooldown_days=st.sampled_from([0, 3, 20]))
 async def test_the_pre_filtered_backtest_gives_the_full_backtests_result(
         services: Services, tenant: str, condition: str, customers_: list,  # type: ignore[type-arg]
         start_offset: int, length: int, cooldown_days: int) -> None:
-    prefix = uuid.uuid4().hex[:8]  # each example its own customers and rule in the one tenant
-    customer_ids = await _store(services, tenant, prefix, customers_)
-    admin = Caller(tenant_id=tenant, subject="admin", role=Role.BANK_ADMIN)
-    rule_id = f"r{prefix}"
-    await TriggerRulesService(services.database).create_rule(admin, rule_id, RuleDefinition(
-        display_name="Pre-filter", description="", audience=Audience(AudienceKind.CUSTOMERS, tuple(customer_ids)),
-        condition=condition, actions=(BankNotificationAction("note"),), cooldown=dt.timedelta(days=cooldown_days)))
+    admin, rule_id = await _rule(services, tenant, customers_, condition, "Pre-filter",
+                                 dt.timedelta(days=cooldown_days))
     start = FIRST + dt.timedelta(days=start_offset)
     end = start + dt.timedelta(days=length)
     # Pre-filtered with the scaled replay where the condition allows it, against whole and general.
@@ -116,14 +132,9 @@ async def test_the_pre_filtered_backtest_gives_the_full_backtests_result(
 
 async def _both(services: Services, tenant: str, condition: str, accounts_: list, start: int, end: int  # type: ignore[type-arg]
                 ) -> list[dict]:  # type: ignore[type-arg]
-    prefix = uuid.uuid4().hex[:8]
-    customer_ids = await _store(services, tenant, prefix, [accounts_])
-    admin = Caller(tenant_id=tenant, subject="admin", role=Role.BANK_ADMIN)
-    await TriggerRulesService(services.database).create_rule(admin, f"r{prefix}", RuleDefinition(
-        display_name="Edge", description="", audience=Audience(AudienceKind.CUSTOMERS, tuple(customer_ids)),
-        condition=condition, actions=(BankNotificationAction("note"),)))
+    admin, rule_id = await _rule(services, tenant, [accounts_], condition, "Edge")
     return [await TriggerBacktestService(services.database, lambda: NOW, prefilter=fast, scaled=fast).backtest(
-        admin, f"r{prefix}", FIRST + dt.timedelta(days=start), FIRST + dt.timedelta(days=end))
+        admin, rule_id, FIRST + dt.timedelta(days=start), FIRST + dt.timedelta(days=end))
         for fast in (True, False)]
 
 
@@ -161,13 +172,7 @@ async def test_the_database_cuts_each_account_where_the_pre_filter_does(
     # The bound the store computes in SQL (TriggerBacktestRepository.threshold_days) against the pre-filter's
     # own on the whole history read: the same last day for every account, no posting read after it, and
     # no account read whose last day is before the period.
-    prefix = uuid.uuid4().hex[:8]
-    customer_ids = await _store(services, tenant, prefix, customers_)
-    admin = Caller(tenant_id=tenant, subject="admin", role=Role.BANK_ADMIN)
-    rule_id = f"r{prefix}"
-    await TriggerRulesService(services.database).create_rule(admin, rule_id, RuleDefinition(
-        display_name="Bound", description="", audience=Audience(AudienceKind.CUSTOMERS, tuple(customer_ids)),
-        condition=condition, actions=(BankNotificationAction("note"),)))
+    _, rule_id = await _rule(services, tenant, customers_, condition, "Bound")
     start = FIRST + dt.timedelta(days=start_offset)
     end = start + dt.timedelta(days=length)
     read: list[dict[str, AccountHistory]] = []
@@ -203,13 +208,7 @@ async def test_pages_read_on_two_sessions_or_one_give_one_result(
     # session (no wait for a second connection it could never get) and gives the same result.
     monkeypatch.setattr(backtest_service, "CUSTOMERS_PER_CHUNK", 1)
     monkeypatch.setattr(backtest_service, "PAGES_LISTED", 2)
-    prefix = uuid.uuid4().hex[:8]
-    customer_ids = await _store(services, tenant, prefix, customers_)
-    admin = Caller(tenant_id=tenant, subject="admin", role=Role.BANK_ADMIN)
-    rule_id = f"r{prefix}"
-    await TriggerRulesService(services.database).create_rule(admin, rule_id, RuleDefinition(
-        display_name="Lanes", description="", audience=Audience(AudienceKind.CUSTOMERS, tuple(customer_ids)),
-        condition=condition, actions=(BankNotificationAction("note"),), cooldown=dt.timedelta(days=3)))
+    admin, rule_id = await _rule(services, tenant, customers_, condition, "Lanes", dt.timedelta(days=3))
     start, end = FIRST, FIRST + dt.timedelta(days=60)
     lanes = await TriggerBacktestService(services.database, lambda: NOW).backtest(admin, rule_id, start, end)
     whole = await TriggerBacktestService(services.database, lambda: NOW, prefilter=False, scaled=False).backtest(
