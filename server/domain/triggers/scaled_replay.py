@@ -3,8 +3,8 @@
 firings as replay() (server.domain.triggers.replay), for a condition whose every leaf is `balance`,
 `available_balance`, `min_balance(w)` or `average_collected_balance(w)` compared with any comparator (also
 FOR n MONTHS), under AND, OR and NOT (`supports`). Such a condition reads balances only, so an account is
-kept as whole ten-thousandths (server.domain.money) in a few mutable lists, not as Posting objects and
-immutable Decimal snapshots: the general replay's cost was those objects, a Decimal sum per window and a
+kept as whole ten-thousandths (server.domain.money) in the live evaluation's ScaledAccount
+(server.domain.triggers.scaled_series), not as Posting objects and immutable Decimal snapshots: the general replay's cost was those objects, a Decimal sum per window and a
 snapshot per posting.
 
 What it mirrors, step for step, so that a divergence is a bug (tests/unit/test_trigger_scaled_replay.py
@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
-from server.domain.money import SCALED_PER_UNIT, from_scaled, scaled_mean
+from server.domain.money import SCALED_PER_UNIT, from_scaled
 from server.domain.segments.expression import Comparator
 from server.domain.triggers.condition import (
     AllOf,
@@ -46,6 +45,7 @@ from server.domain.triggers.condition import (
 from server.domain.triggers.evaluate import window_bounds
 from server.domain.triggers.firing import ConditionKind, Firing, decide_fire
 from server.domain.triggers.replay import FED_BALANCE, POSTING_MADE, changes_monthly_only, ordered_happenings
+from server.domain.triggers.scaled_series import ScaledAccount, ScaledDay
 from server.domain.triggers.series import previous_month
 
 _READ = (MetricName.BALANCE, MetricName.AVAILABLE_BALANCE, MetricName.MIN_BALANCE,
@@ -139,136 +139,18 @@ class _Plan:
     daily_at: dt.time
 
 
-class _Account:
-    """One account's day series as apply_posting and apply_fed_balance keep it, mutable and scaled: a row per
-    day with a posting or a fed balance (its ordinal, balance after its last posting, fed balance, lowest
-    balance of its postings), and the running sums of the closed rows (every row but the latest) that make
-    a window's average two look-ups (series._RunningSums)."""
+class _Account(ScaledAccount):
+    """One account's day series as apply_posting and apply_fed_balance keep it (the live evaluation's
+    ScaledAccount), from the history's opening: a row for the day before the period with the opening
+    balance when that balance is known."""
 
-    __slots__ = ("available_offset", "balance", "closing", "days", "entries", "fed", "latest", "low", "version")
+    __slots__ = ()
 
     def __init__(self, history: ScaledHistory) -> None:
-        self.balance = history.opening
-        self.available_offset = history.held
         day = history.opening_day
-        self.days: list[int] = [] if day is None else [day.toordinal()]
-        self.closing: list[int | None] = [] if day is None else [history.opening]
-        self.fed: list[int | None] = [] if day is None else [None]
-        self.low: list[int | None] = [] if day is None else [history.opening]
-        # Entry i, for row i: the collected balance in effect from its day, and the sum of counted days'
-        # collected balances and the counted days before it; kept for closed rows only (their entries no
-        # longer change), the latest row's made afresh at each version (`latest`).
-        self.entries: list[_Entry] = []
-        self.latest: tuple[int, _Entry] | None = None
-        self.version = 0  # moves with every change: a re-check of an unchanged dormant account is skipped
-
-    def latest_day(self) -> int | None:
-        return self.days[-1] if self.days else None
-
-    def apply_posting(self, posting: ScaledPosting) -> int:
-        """The posting applied (apply_posting); returns the ordinal of the day it counts on."""
-        after = posting.after
-        opening = after - posting.amount
-        low = opening if opening < after else after
-        days = self.days
-        day = posting.booking_date.toordinal()
-        if days and days[-1] >= day:
-            day = days[-1]
-            last = self.low[-1]
-            self.low[-1] = last if last is not None and last < low else low
-            self.closing[-1] = after
-        else:
-            days.append(day)
-            self.closing.append(after)
-            self.fed.append(None)
-            self.low.append(low)
-        self.balance = after
-        self.version += 1
-        return day
-
-    def apply_fed_balance(self, day: dt.date, balance: int) -> None:
-        ordinal = day.toordinal()
-        index = bisect_left(self.days, ordinal)
-        if index < len(self.days) and self.days[index] == ordinal:
-            self.fed[index] = balance
-        else:
-            self.days.insert(index, ordinal)
-            self.closing.insert(index, None)
-            self.fed.insert(index, balance)
-            self.low.insert(index, None)
-        del self.entries[index:]  # the entries from the row changed on depend on it
-        self.version += 1
-
-    def _entry(self, index: int) -> _Entry:
-        """Entry `index`: kept (with those before it) when its row is closed."""
-        entries = self.entries
-        if index < len(entries):
-            return entries[index]
-        latest = len(self.days) - 1
-        if index == latest:
-            known = self.latest
-            if known is not None and known[0] == self.version:
-                return known[1]
-        while len(entries) <= index and len(entries) < latest:
-            entries.append(self._next_entry(len(entries)))
-        if index < latest:
-            return entries[index]
-        entry = self._next_entry(index)  # the latest row's, which its postings keep changing
-        self.latest = (self.version, entry)
-        return entry
-
-    def _next_entry(self, index: int) -> _Entry:
-        """Entry `index` from entry index - 1 (which must be kept)."""
-        fed = self.fed[index]
-        own = fed if fed is not None else self.closing[index]
-        if index == 0:
-            return own, 0, 0
-        carried, total, counted = self.entries[index - 1]
-        if carried is not None:
-            gap = self.days[index] - self.days[index - 1]
-            total += carried * gap
-            counted += gap
-        return (own if own is not None else carried), total, counted
-
-    def sums_before(self, ordinal: int) -> _Entry:
-        """Over the days before the day `ordinal`: the collected balance in effect on the last of them, the
-        sum of the counted days' collected balances and the counted days (series._sums_before)."""
-        days = self.days
-        latest = len(days) - 1
-        if latest < 0 or days[0] >= ordinal:
-            return None, 0, 0
-        index = latest if days[latest] < ordinal else bisect_left(days, ordinal, 0, latest) - 1
-        carried, total, counted = self.entries[index] if index < len(self.entries) else self._entry(index)
-        if carried is not None:
-            span = ordinal - days[index]
-            total += carried * span
-            counted += span
-        return carried, total, counted
-
-    def average(self, first: int, last: int) -> int | None:
-        """The average collected balance over the days [first, last] (ordinals), rounded half away from zero
-        to a whole ten-thousandth: the Decimal average's rounding to 4 places (EXACT's 80 digits leave no
-        second rounding for a divisor of a few hundred days)."""
-        _, total_before, counted_before = self.sums_before(first)
-        _, total, counted = self.sums_before(last + 1)
-        count = counted - counted_before
-        if not count:
-            return None
-        return scaled_mean(total - total_before, count)
-
-    def minimum(self, first: int, last: int) -> int | None:
-        """The lowest balance over the days [first, last] (ordinals), as series.min_balance."""
-        lowest = self.sums_before(first)[0]
-        days = self.days
-        for index in range(bisect_left(days, first), bisect_right(days, last)):
-            low, fed = self.low[index], self.fed[index]
-            value = fed if low is None else low if fed is None or low < fed else fed
-            if value is not None and (lowest is None or value < lowest):
-                lowest = value
-        return lowest
-
-
-_Entry = tuple[int | None, int, int]
+        rows: list[ScaledDay] = ([] if day is None else
+                                 [(day, history.opening, None, history.opening, 0, 0, False)])
+        super().__init__(history.opening, -history.held, rows)
 
 # --- the condition compiled over _Account -------------------------------------------------------------
 # (account, evaluation day, its ordinal, the values read: None when only the result is wanted)
@@ -310,7 +192,7 @@ def _compile_leaf(leaf: MetricCompare) -> _Program:
         offset = metric.name is MetricName.AVAILABLE_BALANCE
 
         def balance(account: _Account, as_of: dt.date, ordinal: int, read: _Reads | None) -> bool:
-            value = account.balance - account.available_offset if offset else account.balance
+            value = account.available if offset else account.balance
             if read is not None:
                 read[text] = value
             return passes(value)
@@ -417,13 +299,14 @@ def _replay_customer(plan: _Plan, replayed: list[tuple[ScaledHistory, dt.date]])
         firing: Firing | None = None
         if what == POSTING_MADE:
             assert isinstance(payload, ScaledPosting)
-            day = dt.date.fromordinal(accounts[index].apply_posting(payload))
+            day = dt.date.fromordinal(accounts[index].apply_posting(payload.after, payload.amount,
+                                                                     payload.booking_date.toordinal()))
             if start <= day <= end:
                 firing = decide(index, at, day, payload.transaction_id)
         elif what == FED_BALANCE:
             fed_day, balance = cast(tuple[dt.date, int], payload)
             account = accounts[index]
-            account.apply_fed_balance(fed_day, balance)
+            account.apply_fed_balance(fed_day.toordinal(), balance)
             if start <= fed_day <= end:
                 row_day = account.latest_day()
                 as_of = fed_day if row_day is None else max(fed_day, dt.date.fromordinal(row_day))

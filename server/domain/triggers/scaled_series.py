@@ -11,8 +11,9 @@ What it mirrors, so that a divergence is a bug (tests/unit/test_trigger_scaled_e
 two on random series and conditions): series.apply_posting (a posting booked before the latest row counts
 on that row), the running sums over the closed rows (every row but the latest), the collected balance
 carried over quiet days, days before the first known balance not counted, the average rounded half-up to
-4 places (away from zero) and the minimum over each day's lowest balances and the carried balance. Fed
-balances are not applied here: their handler keeps the Decimal series."""
+4 places (away from zero) and the minimum over each day's lowest balances and the carried balance. The live
+evaluation applies no fed balance here (their handler keeps the Decimal series); the backtest's scaled
+replay does."""
 
 from __future__ import annotations
 
@@ -99,6 +100,28 @@ class ScaledAccount:
         self.balance = after
         self.version += 1
         return day
+
+    def apply_fed_balance(self, day: int, balance: int) -> None:
+        """The bank's end-of-day balance for the day (an ordinal) as series.apply_fed_balance records it: a
+        later feed of a day replaces the earlier one; the current balance does not move. (The backtest's
+        scaled replay feeds them; the live evaluation leaves fed balances to the Decimal series.)"""
+        days = self.days
+        index = bisect_left(days, day)
+        if index < len(days) and days[index] == day:
+            self.fed[index] = balance
+        else:
+            days.insert(index, day)
+            self.closing.insert(index, None)
+            self.fed.insert(index, balance)
+            self.low.insert(index, None)
+            self.postings.insert(index, 0)
+            self.totals.insert(index, 0)
+            self.overdraft.insert(index, False)
+        del self.entries[index:]  # the entries from the row changed on depend on it
+        self.version += 1
+
+    def latest_day(self) -> int | None:
+        return self.days[-1] if self.days else None
 
     def row(self, index: int) -> ScaledDay:
         return (dt.date.fromordinal(self.days[index]), self.closing[index], self.fed[index], self.low[index],
