@@ -4,8 +4,8 @@ firings as replay() (server.domain.triggers.replay), for a condition whose every
 `available_balance`, `min_balance(w)` or `average_collected_balance(w)` compared with any comparator (also
 FOR n MONTHS), under AND, OR and NOT (`supports`). Such a condition reads balances only, so an account is
 kept as whole ten-thousandths (server.domain.money) in the live evaluation's ScaledAccount
-(server.domain.triggers.scaled_series), not as Posting objects and immutable Decimal snapshots: the general replay's cost was those objects, a Decimal sum per window and a
-snapshot per posting.
+(server.domain.triggers.scaled_series), not as Posting objects and immutable Decimal snapshots: the
+general replay's cost was those objects, a Decimal sum per window and a snapshot per posting.
 
 What it mirrors, step for step, so that a divergence is a bug (tests/unit/test_trigger_scaled_replay.py
 and tests/integration/test_trigger_backtest_prefilter.py compare the two on random histories and rules):
