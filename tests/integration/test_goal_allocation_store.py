@@ -87,17 +87,16 @@ async def test_cash_flows_and_settlement_follow_the_domain_rule(services: Servic
                             Money(Decimal(5), "EUR"), NOW, Direction.CREDIT))
 
     async with UnitOfWork(services.database, tenant) as uow:
-        owners = await uow.goal_cash_flows.record_cash_flows(postings, NOW)
-        accounts = set(owners)
+        accounts = await uow.goal_cash_flows.accounts_with_goals({p.account_id for p in postings})
         await uow.goals.hold_accounts(accounts)
-        settled = await uow.goal_cash_flows.settle_accounts(accounts, NOW, policy)
+        settled = await uow.goal_cash_flows.record_and_settle(postings, accounts, NOW, policy)
         await uow.commit()
     async with UnitOfWork(services.database, tenant) as uow:  # again: nothing new, nothing moves
-        assert await uow.goal_cash_flows.record_cash_flows(postings, NOW) == owners
-        again = await uow.goal_cash_flows.settle_accounts(accounts, NOW, policy)
+        assert await uow.goal_cash_flows.accounts_with_goals({p.account_id for p in postings}) == accounts
+        await uow.goals.hold_accounts(accounts)
+        again = await uow.goal_cash_flows.record_and_settle(postings, accounts, NOW, policy)
         await uow.commit()
     assert (again.achieved, again.moved) == ([], [])
-    assert owners == {a: {f"c{a}"} for a in accounts}
 
     live = {a: allocation_order([g for g, _ in account_goals]) for a, account_goals in goals.items()}
     assert accounts == {a for a, account_goals in live.items() if account_goals}
@@ -191,7 +190,7 @@ async def test_a_settle_hands_back_only_the_goals_past_a_new_percentage(services
         await session.commit()
     async with UnitOfWork(services.database, tenant) as uow:
         await uow.goals.hold_accounts(["a1"])
-        settled = await uow.goal_cash_flows.settle_accounts(["a1"], NOW, MilestonePolicy())
+        settled = await uow.goal_cash_flows.record_and_settle([], ["a1"], NOW, MilestonePolicy())
         await uow.commit()
     [(held, allocation)] = settled.moved
     handed = ["a1-g1"] if services.database.dialect == "postgresql" else ["a1-g0", "a1-g1"]

@@ -107,23 +107,20 @@ class GoalTrackingService:
         every target account in the batch from its current balance. Backfill updates allocations, cash
         flows and reached milestones, and announces nothing."""
         now = self._clock()
-        # Each posting's cash flows come from its own balance after, so they need no hold: stored first,
-        # they keep the time the accounts are held short (events of overlapping accounts wait there).
-        accounts = await uow.goal_cash_flows.record_cash_flows(event.postings, now)
+        accounts = await uow.goal_cash_flows.accounts_with_goals({p.account_id for p in event.postings})
         if not accounts:
             return
         plugin = self._catalogue.goal_milestones()
         policy = None
         stored: dict[tuple[str, str], SubscriptionSettings] = {}
-        if plugin is not None:  # read before the hold: who is subscribed needs no hold
-            customers = {customer_id for owners in accounts.values() for customer_id in owners}
-            stored = await uow.subscriptions.settings_of([BANK_LEVEL, *sorted(customers)], [plugin.definition.name])
+        if plugin is not None:  # the bank's thresholds; who is subscribed is read for the goals that moved
+            stored = await uow.subscriptions.settings_of([BANK_LEVEL], [plugin.definition.name])
             policy = milestone_policy(effective_subscription(
                 plugin.definition, stored.get((BANK_LEVEL, plugin.definition.name)), None))
-        # From here to the commit the accounts are held: the allocation from the latest committed balance,
-        # then what it changed.
+        # From here to the commit the accounts are held: the postings' cash flows and the allocation from the
+        # latest committed balance in one statement, then what it changed.
         await uow.goals.hold_accounts(accounts)
-        settled = await uow.goal_cash_flows.settle_accounts(accounts, now, policy)
+        settled = await uow.goal_cash_flows.record_and_settle(event.postings, accounts, now, policy)
         changed: dict[str, HeldGoal] = {}
         items: list[FeedItem] = []
         if policy is not None and settled.moved:
@@ -152,6 +149,7 @@ class GoalTrackingService:
         assert plugin is not None
         definition = plugin.definition
         customers = sorted({goals[0].goal.customer_id for goals, _ in settled.moved})
+        stored = stored | await uow.subscriptions.settings_of(customers, [definition.name])
         subscribed = subscriptions(definition, customers, stored)
         enrolments = settled.enrolments
         items: list[FeedItem] = []

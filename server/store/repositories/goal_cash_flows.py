@@ -56,15 +56,41 @@ _AHEAD = ("LEAST(COALESCE(SUM({g}target) OVER (PARTITION BY {g}account_id ORDER 
 _ACCOUNTS_WITH_GOALS = ("SELECT x.account_id FROM unnest($2::text[]) AS x(account_id) "
                         "CROSS JOIN LATERAL (SELECT FROM goals WHERE tenant_id = $1 AND account_id = x.account_id "
                         "AND status <> 'ARCHIVED' LIMIT 1) AS g")
-# Each posting's own effect on each goal of its account (allocation after it minus before it), stored
-# when not zero and not stored already; returns the accounts that host goals, with their goals'
-# customers. No hold: it reads the goals as committed and the balances the event carries.
-_RECORD_CASH_FLOWS = f"""
+# Under the hold of the accounts (GoalsRepository.hold_accounts), one statement that reads each account's
+# goals once: each posting's own effect on each goal of its account (the allocation of the balance after
+# it minus that of the balance before it, from the balances the event carries: $4..$8), stored when not
+# zero and not stored already; then every goal's share of its account's current balance, stored where it
+# changed, ACTIVE goals it fills marked ACHIEVED (allocation.settle). Returns the goals achieved now, and
+# the goals of the accounts whose allocation moved that may have reached a milestone, with the customer's
+# enrolment; the caller decides which milestones are new, in Python. With amount steps set ($9: they count
+# a customer's goals together) every goal of such an account with a share above 0; else each goal past a
+# percentage ($10, increasing) whose key it has not: the highest one crossed,
+# $10[width_bucket(floor(share * 100 / target), $10)] (`div` is exact), the only one new_milestones may
+# announce. The goals' columns are as before the update, `share` the new saved amount. Each account's
+# goals are allocated and tested together in its LATERAL read (windows over the account alone, no sort of
+# the event's goals); the columns the allocation does not need, and the enrolment, are read by key for the
+# goals handed back only (LATERAL ... OFFSET 0: a probe a row, not a hash of every goal and enrolment of
+# the tenant, which the planner picks while `goals` has no statistics). The cash flows were a statement of
+# their own before the hold, which read the same goals again (docs/goals-tracking.md, Costs). Under the
+# hold a duplicate of the event waits, then sees these entries: `NOT EXISTS` (a key probe a row, OFFSET 0:
+# not a hash of the tenant's every entry) suffices where ON CONFLICT cost a speculative insertion a row.
+# The update finds the changed goals by the `ctid` read above (TID scan), not by a hash of every goal of
+# the tenant; nobody else writes them while the accounts are held.
+_RECORD_AND_SETTLE = f"""
 WITH g AS (
-  SELECT g.* FROM unnest($3::text[]) AS x(account_id)
-  CROSS JOIN LATERAL (SELECT goal_id, customer_id, account_id, currency, target, {_AHEAD.format(g="")} AS ahead
-                      FROM goals WHERE tenant_id = $1 AND account_id = x.account_id AND status <> 'ARCHIVED'
-                      OFFSET 0) AS g
+  SELECT x.account_id, g.* FROM unnest($3::text[]) AS x(account_id)
+  CROSS JOIN LATERAL (SELECT GREATEST(COALESCE(max(current_balance), 0), 0) AS balance FROM accounts
+                      WHERE tenant_id = $1 AND account_id = x.account_id) AS b
+  CROSS JOIN LATERAL (
+    SELECT c.*, bool_or(c.changed) OVER () AS moved, bool_or(c.share > 0) OVER () AS any_share
+    FROM (SELECT a.*, a.status = 'ACTIVE' AND a.share >= a.target AS achieved,
+                 a.share <> a.saved OR (a.status = 'ACTIVE' AND a.share >= a.target) AS changed
+          FROM (SELECT s.*, LEAST(s.target, GREATEST(b.balance - s.ahead, 0)) AS share
+                FROM (SELECT ctid AS tid, goal_id, customer_id, currency, target, priority, status, saved, milestones,
+                             created_at, {_AHEAD.format(g="")} AS ahead
+                      FROM goals WHERE tenant_id = $1 AND account_id = x.account_id AND status <> 'ARCHIVED') AS s
+                ) AS a) AS c
+    OFFSET 0) AS g
 ), f AS (
   SELECT g.goal_id, p.transaction_id, g.customer_id, g.account_id, g.currency, p.posted_at,
          LEAST(g.target, GREATEST(GREATEST(p.after, 0) - g.ahead, 0))
@@ -76,51 +102,23 @@ WITH g AS (
   INSERT INTO goal_cash_flows (tenant_id, goal_id, transaction_id, customer_id, account_id, amount, currency,
                                posted_at, recorded_at)
   SELECT $1, goal_id, transaction_id, customer_id, account_id, amount, currency, posted_at, $2 FROM f
-  WHERE amount <> 0
-  ON CONFLICT (tenant_id, goal_id, posted_at, transaction_id) DO NOTHING
-)
-SELECT DISTINCT account_id, customer_id FROM g
-"""
-# Under the hold of the accounts (GoalsRepository.hold_accounts): every goal's share of its account's
-# current balance, stored where it changed, ACTIVE goals it fills marked ACHIEVED (allocation.settle).
-# Returns the goals achieved now, and the goals of the accounts whose allocation moved that may have
-# reached a milestone, with the customer's enrolment; the caller decides which milestones are new, in
-# Python. With amount steps set ($4: they count a customer's goals together) every goal of such an
-# account with a share above 0; else each goal past a percentage ($5, increasing) whose key it has not:
-# the highest one crossed, $5[width_bucket(floor(share * 100 / target), $5)] (`div` is exact), the only
-# one new_milestones may announce. The goals' columns are as before the update, `share` the new saved
-# amount. Each account's goals are allocated and tested together in its LATERAL read (windows over the
-# account alone, no sort of the event's goals); the columns the allocation does not need, and the
-# enrolment, are read by key for the goals handed back only (LATERAL ... OFFSET 0: a probe a row, not a
-# hash of every goal and enrolment of the tenant, which the planner picks while `goals` has no statistics).
-_SETTLE = f"""
-WITH w AS (
-  SELECT x.account_id, g.*, g.moved AND CASE WHEN $4 THEN g.any_share
-         ELSE g.share > 0 AND COALESCE(position('"percent:' || ($5::int[])[width_bucket(
-           div(g.share::numeric * 100, NULLIF(g.target, 0)::numeric)::int, $5::int[])] || '"'
-           IN COALESCE(g.milestones::text, '')) = 0, false) END AS watched
-  FROM unnest($2::text[]) AS x(account_id)
-  CROSS JOIN LATERAL (SELECT GREATEST(COALESCE(max(current_balance), 0), 0) AS balance FROM accounts
-                      WHERE tenant_id = $1 AND account_id = x.account_id) AS b
-  CROSS JOIN LATERAL (
-    SELECT c.*, bool_or(c.changed) OVER () AS moved, bool_or(c.share > 0) OVER () AS any_share
-    FROM (SELECT a.*, a.status = 'ACTIVE' AND a.share >= a.target AS achieved,
-                 a.share <> a.saved OR (a.status = 'ACTIVE' AND a.share >= a.target) AS changed
-          FROM (SELECT goal_id, customer_id, target, priority, status, saved, milestones, created_at,
-                       LEAST(target, GREATEST(b.balance - {_AHEAD.format(g="")}, 0)) AS share
-                FROM goals WHERE tenant_id = $1 AND account_id = x.account_id AND status <> 'ARCHIVED') AS a) AS c
-    OFFSET 0) AS g
+  WHERE amount <> 0 AND NOT EXISTS (SELECT FROM goal_cash_flows AS c WHERE c.tenant_id = $1 AND c.goal_id = f.goal_id
+                                    AND c.posted_at = f.posted_at AND c.transaction_id = f.transaction_id OFFSET 0)
 ), u AS (
-  UPDATE goals AS g
-  SET saved = w.share, status = CASE WHEN w.achieved THEN 'ACHIEVED' ELSE g.status END,
-      achieved_at = CASE WHEN w.achieved THEN $3 ELSE g.achieved_at END, updated_at = $3
-  FROM w WHERE w.changed AND g.tenant_id = $1 AND g.goal_id = w.goal_id
+  UPDATE goals AS t
+  SET saved = g.share, status = CASE WHEN g.achieved THEN 'ACHIEVED' ELSE t.status END,
+      achieved_at = CASE WHEN g.achieved THEN $2 ELSE t.achieved_at END, updated_at = $2
+  FROM g WHERE t.ctid = ANY(ARRAY(SELECT tid FROM g WHERE changed)) AND t.ctid = g.tid AND g.changed
 )
-SELECT r.goal_id, r.customer_id, r.account_id, d.name, d.category, r.target, d.currency, d.target_date, r.priority,
+SELECT r.goal_id, r.customer_id, r.account_id, d.name, d.category, r.target, r.currency, d.target_date, r.priority,
        r.status, r.share, r.milestones, r.created_at, d.achieved_at, r.achieved, r.watched,
        e.account_id, e.status, e.settings, e.milestones
-FROM (SELECT * FROM w WHERE w.achieved OR w.watched) AS r
-CROSS JOIN LATERAL (SELECT name, category, currency, target_date, achieved_at FROM goals
+FROM (SELECT * FROM (SELECT g.*, g.moved AND CASE WHEN $9 THEN g.any_share
+        ELSE g.share > 0 AND COALESCE(position('"percent:' || ($10::int[])[width_bucket(
+          div(g.share::numeric * 100, NULLIF(g.target, 0)::numeric)::int, $10::int[])] || '"'
+          IN COALESCE(g.milestones::text, '')) = 0, false) END AS watched FROM g) AS v
+      WHERE v.achieved OR v.watched) AS r
+CROSS JOIN LATERAL (SELECT name, category, target_date, achieved_at FROM goals
                     WHERE tenant_id = $1 AND goal_id = r.goal_id OFFSET 0) AS d
 LEFT JOIN LATERAL (SELECT account_id, status, settings, milestones FROM goal_enrolments
                    WHERE tenant_id = $1 AND customer_id = r.customer_id OFFSET 0) AS e ON true
@@ -163,7 +161,7 @@ class HeldGoal:
 
 @dataclass(frozen=True, slots=True)
 class Settlement:
-    """What a recalculation from the current balances changed (GoalCashFlowsRepository.settle_accounts)."""
+    """What a recalculation from the current balances changed (GoalCashFlowsRepository.record_and_settle)."""
 
     # The goals achieved now, as they are after it, each with its status before.
     achieved: list[tuple[Goal, str]]
@@ -269,33 +267,69 @@ class GoalCashFlowsRepository(TenantRepository):
         await self.session.execute(self.upsert(GoalCashFlowRow).on_conflict_do_nothing(
             index_elements=["tenant_id", "goal_id", "posted_at", "transaction_id"]), rows)
 
-    async def record_cash_flows(self, postings: Sequence[Posting], now: dt.datetime) -> dict[str, set[str]]:
-        """Stores each posting's goal cash flows (allocation.cash_flows of the allocations of its balance
-        after and before it) that are not stored yet, and returns the accounts of the postings that host
-        goals, each with its goals' customers. Needs no hold: each entry is the posting's own effect, from
-        the balance the posting carries."""
+    async def accounts_with_goals(self, account_ids: Collection[str]) -> set[str]:
+        """Those of the accounts that host goals (not archived). Most postings land in accounts without
+        goals: this plain lookup, and the recalculation (record_and_settle) only for the accounts found."""
+        if not account_ids:
+            return set()
+        connection = await self.session.connection()
+        if connection.dialect.name == "postgresql":
+            return {row[0] for row in await connection.exec_driver_sql(
+                _ACCOUNTS_WITH_GOALS, (self.tenant_id, sorted(account_ids)))}
+        return set(await self._read_goals(account_ids))
+
+    async def record_and_settle(self, postings: Sequence[Posting], account_ids: Collection[str], now: dt.datetime,
+                                policy: MilestonePolicy | None) -> Settlement:
+        """The recalculation of the accounts (GoalsRepository.hold_accounts held: the balance read here is
+        the latest committed), postings of other accounts ignored:
+        - stores each posting's goal cash flows (allocation.cash_flows of the allocations of its balance
+          after and before it) that are not stored yet: each entry is the posting's own effect, from the
+          balance the posting carries, so handling the postings again stores nothing;
+        - allocates each account's current balance to its goals and stores what changed (saved amounts;
+          ACTIVE goals filled become ACHIEVED at `now`): allocation.allocate and settle.
+        `policy`: the milestones to watch for; the result's `moved` has the accounts whose allocation
+        moved and that may have reached one of them (None: none). One statement on PostgreSQL."""
+        if not account_ids:
+            return Settlement([], [], {})
+        postings = [p for p in postings if p.account_id in account_ids]
+        connection = await self.session.connection()
+        if connection.dialect.name != "postgresql":
+            await self._record_cash_flows(postings, now)
+            return await self._settle(account_ids, now, policy)
+        watch_all = policy is not None and (policy.amount_step is not None or policy.all_goals_amount_step is not None)
+        rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(_RECORD_AND_SETTLE, (
+            self.tenant_id, now, sorted(account_ids), [p.transaction_id for p in postings],
+            [p.account_id for p in postings], [to_scaled(p.amount.amount) for p in postings],
+            [to_scaled(p.balance_after.amount) for p in postings], [p.posted_at for p in postings],
+            watch_all, list(policy.percentages) if policy is not None else []))
+        settlement = Settlement([], [], {})
+        current: tuple[list[HeldGoal], dict[str, Decimal]] | None = None
+        for row in rows:
+            share, achieved = from_scaled(int(row[10])), row[14]
+            goal = Goal(goal_id=row[0], customer_id=row[1], account_id=row[2], name=row[3],
+                        category=_CATEGORIES[row[4]], target=Money(from_scaled(int(row[5])), row[6]),
+                        target_date=row[7], priority=row[8],
+                        status=GoalStatus.ACHIEVED if achieved else _STATUSES[row[9]], saved=share,
+                        created_at=row[12], achieved_at=now if achieved else row[13], archived_at=None)
+            if achieved:
+                settlement.achieved.append((goal, row[9]))
+            if row[15]:
+                if row[16] is not None and goal.customer_id not in settlement.enrolments:
+                    settlement.enrolments[goal.customer_id] = EnrolmentState(
+                        goal.customer_id, row[16], EnrolmentStatus(row[17]), settings_from_json(row[18]),
+                        tuple(row[19] or ()))
+                if current is None or current[0][0].goal.account_id != goal.account_id:
+                    current = ([], {})
+                    settlement.moved.append(current)
+                current[0].append(HeldGoal(goal, list(row[11] or ())))
+                current[1][goal.goal_id] = share
+        return settlement
+
+    async def _record_cash_flows(self, postings: Sequence[Posting], now: dt.datetime) -> None:
+        """SQLite's path of record_and_settle's cash flows."""
         by_account: dict[str, list[Posting]] = defaultdict(list)
         for posting in postings:
             by_account[posting.account_id].append(posting)
-        if not by_account:
-            return {}
-        connection = await self.session.connection()
-        if connection.dialect.name == "postgresql":
-            # Most postings land in accounts without goals: one plain lookup, and the statement below
-            # (a posting array per column) only for the postings of accounts that host goals.
-            hosting = {row[0] for row in await connection.exec_driver_sql(
-                _ACCOUNTS_WITH_GOALS, (self.tenant_id, sorted(by_account)))}
-            if not hosting:
-                return {}
-            postings = [p for p in postings if p.account_id in hosting]
-            rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(_RECORD_CASH_FLOWS, (
-                self.tenant_id, now, sorted(hosting), [p.transaction_id for p in postings],
-                [p.account_id for p in postings], [to_scaled(p.amount.amount) for p in postings],
-                [to_scaled(p.balance_after.amount) for p in postings], [p.posted_at for p in postings]))
-            found: dict[str, set[str]] = defaultdict(set)
-            for account_id, customer_id in rows:
-                found[account_id].add(customer_id)
-            return dict(found)
         held = await self._read_goals(by_account)
         flows: list[CashFlow] = []
         for account_id, goals in held.items():
@@ -306,46 +340,10 @@ class GoalCashFlowsRepository(TenantRepository):
                 flows += [CashFlow(goal_id, amount, posting.transaction_id, posting.posted_at)
                           for goal_id, amount in moves.items()]
         await self._insert_cash_flows(flows, {h.goal.goal_id: h.goal for goals in held.values() for h in goals}, now)
-        return {account_id: {h.goal.customer_id for h in goals} for account_id, goals in held.items()}
 
-    async def settle_accounts(self, account_ids: Collection[str], now: dt.datetime,
-                              policy: MilestonePolicy | None) -> Settlement:
-        """Allocates each account's current balance to its goals and stores what changed (saved amounts;
-        ACTIVE goals filled become ACHIEVED at `now`): allocation.allocate and settle. The caller holds the
-        accounts (GoalsRepository.hold_accounts), so the balance read here is the latest committed.
-        `policy`: the milestones to watch for; the result's `moved` has the accounts whose allocation
-        moved and that may have reached one of them (None: none)."""
-        if not account_ids:
-            return Settlement([], [], {})
-        connection = await self.session.connection()
-        if connection.dialect.name == "postgresql":
-            watch_all = policy is not None and (policy.amount_step is not None
-                                                or policy.all_goals_amount_step is not None)
-            percentages = list(policy.percentages) if policy is not None else []
-            rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(_SETTLE, (
-                self.tenant_id, sorted(account_ids), now, watch_all, percentages))
-            settlement = Settlement([], [], {})
-            current: tuple[list[HeldGoal], dict[str, Decimal]] | None = None
-            for row in rows:
-                share, achieved = from_scaled(int(row[10])), row[14]
-                goal = Goal(goal_id=row[0], customer_id=row[1], account_id=row[2], name=row[3],
-                            category=_CATEGORIES[row[4]], target=Money(from_scaled(int(row[5])), row[6]),
-                            target_date=row[7], priority=row[8],
-                            status=GoalStatus.ACHIEVED if achieved else _STATUSES[row[9]], saved=share,
-                            created_at=row[12], achieved_at=now if achieved else row[13], archived_at=None)
-                if achieved:
-                    settlement.achieved.append((goal, row[9]))
-                if row[15]:
-                    if row[16] is not None and goal.customer_id not in settlement.enrolments:
-                        settlement.enrolments[goal.customer_id] = EnrolmentState(
-                            goal.customer_id, row[16], EnrolmentStatus(row[17]), settings_from_json(row[18]),
-                            tuple(row[19] or ()))
-                    if current is None or current[0][0].goal.account_id != goal.account_id:
-                        current = ([], {})
-                        settlement.moved.append(current)
-                    current[0].append(HeldGoal(goal, list(row[11] or ())))
-                    current[1][goal.goal_id] = share
-            return settlement
+    async def _settle(self, account_ids: Collection[str], now: dt.datetime,
+                      policy: MilestonePolicy | None) -> Settlement:
+        """SQLite's path of record_and_settle's allocation."""
         held = await self._read_goals(account_ids)
         balances = await self.current_balances(held)
         settlement = Settlement([], [], {})
