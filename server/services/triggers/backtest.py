@@ -199,6 +199,8 @@ class TriggerBacktestService:
                 if not await reads.connected():
                     break  # another task took the spare connection meanwhile: fewer lanes
                 sessions.append((lane, reads))
+            for _, reads in sessions:
+                await reads.within_plans()
             pager = _Pager(audience)
             lanes = [self._histories(lane, reads, pager, itertools.count(n, len(sessions)), condition, start, end,
                                      definitions, scaled=scaled)
@@ -251,19 +253,17 @@ class TriggerBacktestService:
             customers = await pager.page(page, reads)
             if not customers:
                 return
-            accounts = await reads.deposit_accounts(customers)
+            read = await reads.page_accounts(customers, warm_up, since, until, end)
+            accounts, fed = read.accounts, read.fed
             ids = [a.account_id for a in accounts]
-            fed_before = await reads.latest_fed_before(ids, warm_up)
-            posted_before = await reads.latest_posted_before(ids, since)
-            before = {i: Before(fed_before.get(i), posted_before.get(i)) for i in ids}
-            openings = await _openings(reads, accounts, before, since, until)
+            before = {i: Before(read.fed_before.get(i), read.posted_before.get(i)) for i in ids}
+            openings = await _openings(reads, accounts, read.firsts, before, since)
             limits = dict.fromkeys(ids, until)  # each account's postings are read up to its limit
             last_days: dict[str, dt.date] = {}
             if tests is not None:
                 last_days = await _last_days(reads, condition, tests, openings, before, warm_up, since, until, end)
                 limits = {i: _midnight(min(last_days[i], end) + _ONE_DAY) if i in last_days else until
                           for i in ids if i not in last_days or last_days[i] >= start}
-            fed = await reads.fed_balances(list(limits), warm_up, end)
             if scaled:
                 replayed = [a for a in accounts if a.account_id in limits]
                 columns = await reads.posting_columns({a.account_id: limits[a.account_id] for a in replayed}, since)
@@ -326,11 +326,11 @@ class _Pager:
         return self._pages.pop(page, [])
 
 
-async def _openings(reads: TriggerBacktestRepository, accounts: Sequence[BacktestAccount], before: Mapping[str, Before],
-                    since: dt.datetime, until: dt.datetime) -> dict[str, Decimal]:
-    """Each account's opening balance; the sums of what was posted from the warm-up on are read only for the
-    accounts that need them."""
-    firsts = await reads.first_postings([a.account_id for a in accounts], since, until)
+async def _openings(reads: TriggerBacktestRepository, accounts: Sequence[BacktestAccount],
+                    firsts: Mapping[str, FirstPosting], before: Mapping[str, Before], since: dt.datetime
+                    ) -> dict[str, Decimal]:
+    """Each account's opening balance, from its first posting in the span (`firsts`); the sums of what was
+    posted from the warm-up on are read only for the accounts that need them."""
     found = {a.account_id: opening_balance(a, firsts.get(a.account_id), None, before[a.account_id]) for a in accounts}
     wanting = [a for a in accounts if found[a.account_id] is None]
     if wanting:

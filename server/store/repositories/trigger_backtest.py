@@ -34,6 +34,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CTE
 
+from server.domain.money import from_scaled
 from server.domain.personas.audiences import Selection
 from server.domain.segments.expression import Comparator
 from server.domain.triggers.prefilter import COMPARISONS
@@ -90,6 +91,20 @@ class FirstPosting(NamedTuple):
     running_scaled: int | None
 
 
+@dataclass(frozen=True)
+class PageAccounts:
+    """What a backtest reads of a page's deposit accounts before their postings (page_accounts): the accounts,
+    in id order; of each, its latest fed balance (day, balance) for a day before the warm-up and its latest
+    posting time before the span, its first posting in the span, and its fed balances for the days of the
+    warm-up and the period, ascending (accounts without one left out of each)."""
+
+    accounts: list[BacktestAccount]
+    fed_before: dict[str, tuple[dt.date, Decimal]]
+    posted_before: dict[str, dt.datetime]
+    firsts: dict[str, FirstPosting]
+    fed: dict[str, list[tuple[dt.date, Decimal]]]
+
+
 _SIGNED = type_coerce(TransactionRow.signed_amount, BigInteger)
 _RUNNING = type_coerce(TransactionRow.running_balance, BigInteger)
 # Posting order within an account: time, then id (ids as the ingest numbers them: shorter first).
@@ -105,6 +120,33 @@ FROM unnest($2::text[], $3::timestamptz[]) WITH ORDINALITY AS l(account_id, unti
 JOIN transactions t ON t.tenant_id = $1 AND t.account_id = l.account_id AND t.posted_at >= $4
   AND t.posted_at < l.until
 ORDER BY l.n, t.posted_at, length(t.transaction_id), t.transaction_id"""
+
+# page_accounts on PostgreSQL, one statement: each account's latest fed balance before the warm-up, latest posting
+# before the span and first posting in it are each one probe of their index (an aggregate over a page's rows
+# before the span would read all its history); its fed balances as two arrays. $3 the warm-up's first day,
+# [$4, $5) the span, [$3, $6] the fed balances' days.
+_PAGE_ACCOUNTS = """
+SELECT a.account_id, a.customer_id, a.account_type, a.currency, a.current_balance, a.available_balance,
+  fed_before.balance_date, fed_before.balance,
+  (SELECT e.posted_at FROM transactions e
+   WHERE e.tenant_id = $1 AND e.account_id = a.account_id AND e.posted_at < $4
+   ORDER BY e.posted_at DESC LIMIT 1),
+  first.signed_amount, first.running_balance,
+  fed.days, fed.balances
+FROM accounts a
+LEFT JOIN LATERAL (SELECT d.balance_date, d.balance FROM daily_balances d
+                   WHERE d.tenant_id = $1 AND d.account_id = a.account_id AND d.balance_date < $3
+                   ORDER BY d.balance_date DESC LIMIT 1) AS fed_before ON true
+LEFT JOIN LATERAL (SELECT t.signed_amount, t.running_balance FROM transactions t
+                   WHERE t.tenant_id = $1 AND t.account_id = a.account_id AND t.posted_at >= $4 AND t.posted_at < $5
+                   ORDER BY t.posted_at, length(t.transaction_id), t.transaction_id LIMIT 1) AS first ON true
+LEFT JOIN LATERAL (SELECT array_agg(d.balance_date ORDER BY d.balance_date) AS days,
+                          array_agg(d.balance ORDER BY d.balance_date) AS balances
+                   FROM daily_balances d
+                   WHERE d.tenant_id = $1 AND d.account_id = a.account_id AND d.balance_date >= $3
+                     AND d.balance_date <= $6) AS fed ON true
+WHERE a.tenant_id = $1 AND a.container = 'BANK' AND a.customer_id = ANY($2::text[])
+ORDER BY a.account_id"""
 
 # first_postings on PostgreSQL: each account's earliest time is one probe of the (tenant, account, posted_at)
 # index, not an aggregate over every row of the span; the first of the postings at that time.
@@ -143,6 +185,42 @@ class TriggerBacktestRepository(TenantRepository):
         if after is not None:
             query = query.where(AccountRow.customer_id > after)
         return list(await self.session.scalars(query.order_by(AccountRow.customer_id).limit(limit)))
+
+    async def within_plans(self) -> None:
+        """Plans this unit of work's statements without PostgreSQL's JIT compilation: a page's aggregate over
+        its year of postings is estimated just over jit_above_cost, and compiling it took about as long as
+        running it, every page."""
+        if dialect_of(self.session).name == "postgresql":
+            await self.session.execute(select(func.set_config("jit", "off", True)))
+
+    async def page_accounts(self, customer_ids: Collection[str], warm_up: dt.date, since: dt.datetime,
+                            until: dt.datetime, fed_until: dt.date) -> PageAccounts:
+        """The customers' deposit accounts and what the backtest reads of each before its postings (PageAccounts):
+        the latest fed balance for a day before `warm_up`, the latest posting before `since`, the first posting in
+        [since, until) and the fed balances for the days in [warm_up, fed_until]."""
+        if dialect_of(self.session).name != "postgresql":
+            accounts = await self.deposit_accounts(customer_ids)
+            ids = [a.account_id for a in accounts]
+            return PageAccounts(accounts, await self.latest_fed_before(ids, warm_up),
+                                await self.latest_posted_before(ids, since),
+                                await self.first_postings(ids, since, until),
+                                await self.fed_balances(ids, warm_up, fed_until))
+        page = PageAccounts([], {}, {}, {}, {})
+        for (account_id, customer_id, account_type, currency, balance, available, fed_day, fed_balance, posted_before,
+             first_signed, first_running, fed_days, fed_balances) in await fetch_sql(
+                self.session, _PAGE_ACCOUNTS, self.tenant_id, list(customer_ids), warm_up, since, until, fed_until):
+            page.accounts.append(BacktestAccount(account_id, customer_id, account_type, currency, from_scaled(balance),
+                                                 from_scaled(available)))
+            if fed_day is not None:
+                page.fed_before[account_id] = (fed_day, from_scaled(fed_balance))
+            if posted_before is not None:
+                page.posted_before[account_id] = posted_before
+            if first_signed is not None:  # the amount is never NULL: a first posting was found
+                page.firsts[account_id] = FirstPosting(first_signed, first_running)
+            if fed_days is not None:
+                page.fed[account_id] = [(day, from_scaled(value)) for day, value in zip(fed_days, fed_balances,
+                                                                                           strict=True)]
+        return page
 
     async def deposit_accounts(self, customer_ids: Collection[str]) -> list[BacktestAccount]:
         rows = await self.session.execute(select(
