@@ -131,9 +131,10 @@ def balance_page(accounts: Sequence[BacktestAccount], columns: PostingColumns, o
     """A page for vector_replay: the accounts (those the postings' columns were read for, in that order) as
     account_history gives them, in whole ten-thousandths, as columns."""
     opening = np.array([to_scaled(openings[a.account_id]) for a in accounts], np.int64)
-    account = np.array(columns.account, np.int64)
-    after = balances_after(account, opening, np.array(columns.signed_scaled, np.int64),
-                           np.array(columns.running_scaled, np.int64), np.array(columns.stored, np.bool_))
+    account = np.asarray(columns.account, np.int64)
+    signed = np.asarray(columns.signed_scaled, np.int64)
+    after = balances_after(account, opening, signed, np.asarray(columns.running_scaled, np.int64),
+                           np.asarray(columns.stored, np.bool_))
     fed_rows = [(n, day.toordinal(), to_scaled(balance)) for n, a in enumerate(accounts)
                 for day, balance in fed.get(a.account_id, ())]
     opening_day = (warm_up - _ONE_DAY).toordinal()
@@ -142,7 +143,7 @@ def balance_page(accounts: Sequence[BacktestAccount], columns: PostingColumns, o
                 np.array([opening_day if before[a.account_id].known else 0 for a in accounts], np.int64),
                 np.array([last_days[a.account_id].toordinal() if a.account_id in last_days else 0 for a in accounts],
                          np.int64),
-                account, np.array(columns.micros, np.int64), after, np.array(columns.signed_scaled, np.int64),
+                account, np.asarray(columns.micros, np.int64), after, signed,
                 columns.transaction_id, np.array([f[0] for f in fed_rows], np.int64),
                 np.array([f[1] for f in fed_rows], np.int64), np.array([f[2] for f in fed_rows], np.int64))
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import (
     BigInteger,
     Date,
@@ -76,14 +78,15 @@ class StoredPosting(NamedTuple):
 class PostingColumns(NamedTuple):
     """What a balance condition reads of a page's stored transactions, as columns in posting order: each
     row's account (its place in the limits given), id, posted_at in microseconds since 1970 UTC, signed
-    amount and running balance (0 where none is stored, `stored` False) in whole ten-thousandths."""
+    amount and running balance (0 where none is stored, `stored` False) in whole ten-thousandths (numpy arrays
+    as PostgreSQL's are read)."""
 
-    account: Sequence[int]
+    account: Sequence[int] | npt.NDArray[np.int64]
     transaction_id: Sequence[str]
-    micros: Sequence[int]
-    signed_scaled: Sequence[int]
-    running_scaled: Sequence[int]
-    stored: Sequence[bool]
+    micros: Sequence[int] | npt.NDArray[np.int64]
+    signed_scaled: Sequence[int] | npt.NDArray[np.int64]
+    running_scaled: Sequence[int] | npt.NDArray[np.int64]
+    stored: Sequence[bool] | npt.NDArray[np.bool_]
 
 
 class FirstPosting(NamedTuple):
@@ -111,15 +114,22 @@ _RUNNING = type_coerce(TransactionRow.running_balance, BigInteger)
 _POSTING_ORDER = (TransactionRow.posted_at, func.length(TransactionRow.transaction_id), TransactionRow.transaction_id)
 
 
-# posting_columns on PostgreSQL: each account's limit from two arrays, rows in posting order, each with its
-# account's place in them; times as whole microseconds (no datetime object per row).
-_POSTING_COLUMNS = """
-SELECT l.n - 1, t.transaction_id, (extract(epoch FROM t.posted_at) * 1000000)::bigint, t.signed_amount,
-       coalesce(t.running_balance, 0), t.running_balance IS NOT NULL
+# posting_columns on PostgreSQL: each account's limit from two arrays; one row, the postings in posting order
+# as packed records (_PACKED_POSTING, each value in its binary send form) and their ids. A row per posting cost
+# the driver and the interpreter more than the statement cost the database.
+_POSTING_ORDER_SQL = "l.n, t.posted_at, length(t.transaction_id), t.transaction_id"
+_POSTING_COLUMNS = f"""
+SELECT string_agg(int4send((l.n - 1)::int4) || timestamptz_send(t.posted_at) || int8send(t.signed_amount)
+                  || int8send(coalesce(t.running_balance, 0)) || boolsend(t.running_balance IS NOT NULL), ''
+                  ORDER BY {_POSTING_ORDER_SQL}),
+       array_agg(t.transaction_id ORDER BY {_POSTING_ORDER_SQL})
 FROM unnest($2::text[], $3::timestamptz[]) WITH ORDINALITY AS l(account_id, until, n)
 JOIN transactions t ON t.tenant_id = $1 AND t.account_id = l.account_id AND t.posted_at >= $4
-  AND t.posted_at < l.until
-ORDER BY l.n, t.posted_at, length(t.transaction_id), t.transaction_id"""
+  AND t.posted_at < l.until"""
+# A timestamptz is sent as microseconds since 2000-01-01 00:00 UTC.
+_PACKED_POSTING = np.dtype([("account", ">i4"), ("micros_since_2000", ">i8"), ("signed", ">i8"), ("running", ">i8"),
+                            ("stored", "?")])
+_MICROS_1970_TO_2000 = (dt.datetime(2000, 1, 1, tzinfo=dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // _MICROSECOND
 
 # page_accounts on PostgreSQL, one statement: each account's latest fed balance before the warm-up, latest posting
 # before the span and first posting in it are each one probe of their index (an aggregate over a page's rows
@@ -252,11 +262,16 @@ class TriggerBacktestRepository(TenantRepository):
         if not limits:
             return PostingColumns((), (), (), (), (), ())
         if dialect_of(self.session).name == "postgresql":
-            # The driver's records turned into columns at once: SQLAlchemy's rows, or a tuple per row, cost
-            # more than the statement for the hundreds of thousands of rows a year's backtest reads.
-            rows = await fetch_sql(self.session, _POSTING_COLUMNS, self.tenant_id, list(limits), list(limits.values()),
-                                   since)
-            return PostingColumns(*zip(*rows, strict=True)) if rows else PostingColumns((), (), (), (), (), ())
+            # Packed by the database, unpacked by numpy: no Python object per posting but its id.
+            [(packed, transaction_ids)] = await fetch_sql(self.session, _POSTING_COLUMNS, self.tenant_id, list(limits),
+                                                          list(limits.values()), since)
+            if packed is None:
+                return PostingColumns((), (), (), (), (), ())
+            postings = np.frombuffer(packed, _PACKED_POSTING)
+            return PostingColumns(postings["account"].astype(np.int64), transaction_ids,
+                                  postings["micros_since_2000"].astype(np.int64) + _MICROS_1970_TO_2000,
+                                  postings["signed"].astype(np.int64), postings["running"].astype(np.int64),
+                                  postings["stored"].copy())
         t = TransactionRow
         place = {account_id: n for n, account_id in enumerate(limits)}
         query = self._within_limits(select(t.account_id, t.transaction_id, t.posted_at, _SIGNED, _RUNNING), limits,
