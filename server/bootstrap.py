@@ -142,7 +142,8 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
     return {
         TransactionsPosted: [
             # First: its banners are awaited by a customer's session (docs/triggers.md#latency).
-            *(EventHandler(name, *triggers.part_handler(part), replaces=("trigger_rules",))
+            # In order: an account's day series depends on the order its postings are applied in.
+            *(EventHandler(name, *triggers.part_handler(part), replaces=("trigger_rules",), in_order=True)
               for part, name in enumerate(TRIGGER_RULES_HANDLERS)),
             # History (backfill) is no news: it concerns only the handlers below that keep state.
             EventHandler("event_insights", insights.on_transactions_posted, wants=is_live),

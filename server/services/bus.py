@@ -13,9 +13,11 @@ after that handler commits, as cosmicpython's bus does, rather than through a jo
 the outbox all the same, so when its handling fails (or the worker dies first) it is announced to the
 queue, by this job or by the relay sweep, like any other.
 
-Ordering: handlers rely on no order between events. An event carries the state as committed (a
-posting's balance right after it), so a handler derives everything from the event itself; what the
-store guarantees (per account, event ids rise in commit order) is there for whoever needs a sequence."""
+Ordering: most handlers rely on no order between events. An event carries the state as committed (a
+posting's balance right after it), so a handler derives everything from the event itself. The store
+guarantees that per account event ids rise in commit order; a handler whose work depends on the order
+postings reach it (trigger_rules' day series) is kept in order (EventHandler.in_order): it finishes a
+tenant's earlier events before its own, whichever job or process runs them."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
@@ -70,6 +72,11 @@ POSTINGS_PER_JOB = 5_000
 # How long the events a job takes are its own: other jobs leave them alone meanwhile. Shorter than
 # LOST_AFTER, so that the events of a job that died are free again when the relay sweep sends them.
 TAKEN_FOR = dt.timedelta(seconds=60)
+# A handler kept in order (EventHandler.in_order) waits for an earlier event of the tenant until the relay
+# sweep has re-sent that event this many times (its jobs failed or were lost for some LOST_AFTER x 2):
+# then it goes on without it, and that event is handled out of order when it is, rather than one failing
+# event holding the tenant's later ones back until it is given up.
+KEEPS_ORDER_BELOW_RESENDS = 2
 
 
 @dataclass(frozen=True)
@@ -83,18 +90,30 @@ class EventHandler:
     the salary attributes...). None: every event.
 
     `replaces`: names the handler's work was recorded under before (a handler split in parts): an event
-    one of them finished is finished for this handler too."""
+    one of them finished is finished for this handler too.
+
+    `in_order`: the handler's work on a tenant's TransactionsPosted must be done in event id order (per
+    account, commit order), because what it keeps depends on the order postings reach it (trigger_rules'
+    day series). Before its own events it claims the tenant's earlier ones it has not finished: one that
+    another job is handling makes it wait for that job's transaction, and one that nobody has claimed it
+    handles first, in the same unit of work (MessageBus._claim_in_order)."""
 
     name: str
     handle: HandlerFunction
     wants: Callable[[Any], bool] | None = None
     replaces: tuple[str, ...] = ()
+    in_order: bool = False
 
     def finished(self, handled_by: frozenset[str]) -> bool:
         return self.name in handled_by or not handled_by.isdisjoint(self.replaces)
 
 
 EventHandlers = Mapping[type[DomainEvent], Sequence[EventHandler]]
+
+
+class EarlierEventsPending(Exception):
+    """A handler kept in order found more unfinished earlier postings than a job takes: it leaves them to
+    their own jobs (announced again by the relay sweep when lost) and its job is retried after them."""
 
 
 class HandlersFailed(Exception):
@@ -115,6 +134,19 @@ def _together(events: list[DomainEvent]) -> DomainEvent:
     assert isinstance(first, TransactionsPosted)
     return TransactionsPosted(tuple(p for e in events if isinstance(e, TransactionsPosted) for p in e.postings),
                               first.live)
+
+
+def _in_runs(events: list[DomainEvent]) -> list[DomainEvent]:
+    """TransactionsPosted in id order as few events as keep their order: one per run of equally live ones
+    (a handler is given live postings and history apart)."""
+    runs: list[list[DomainEvent]] = []
+    for event in events:
+        assert isinstance(event, TransactionsPosted)
+        if runs and cast(TransactionsPosted, runs[-1][-1]).live == event.live:
+            runs[-1].append(event)
+        else:
+            runs.append([event])
+    return [_together(run) for run in runs]
 
 
 def size_of(event: DomainEvent) -> int:
@@ -265,21 +297,62 @@ class MessageBus:
             # Claimed first, in the handler's own transaction: a job of the same event running this
             # handler at the same time waits here until this one ends, then finds it finished.
             now = self._clock()
-            # Those lost to another job: that job's last handler (or its retry) marks them processed.
-            claimed = await uow.domain_events.claim_handling(list(events), handler.name, now)
-            if not claimed:
+            earlier: list[DomainEvent] = []
+            if handler.in_order:
+                claimed, earlier = await self._claim_in_order(uow, handler, tenant_id, events, now)
+            else:
+                claimed = await uow.domain_events.claim_handling(list(events), handler.name, now)
+            if not claimed and not earlier:  # another job finished the handler's work on them
+                if finishes:
+                    await uow.domain_events.mark_processed(list(events), now)
+                    await uow.commit()
                 return []
-            given = whole if len(claimed) == len(events) else _together([events[i] for i in claimed])
-            after_commit = await handler.handle(uow, tenant_id, given)
-            if finishes:
-                await uow.domain_events.mark_processed(claimed, now)
+            if earlier:  # the earlier events first, then the job's own, live postings and history apart
+                givens = _in_runs([*earlier, *(events[i] for i in claimed)])
+            else:
+                givens = [whole if len(claimed) == len(events) else _together([events[i] for i in claimed])]
+            after_commits = [await handler.handle(uow, tenant_id, given) for given in givens]
+            if finishes:  # those another job claimed it finished first: every handler is done with them
+                await uow.domain_events.mark_processed(list(events), now)
             await uow.commit()
             added, objects = list(uow.domain_events.added), dict(uow.domain_events.added_events)
         # Events raised without their object (none today) go to the queue.
         await announce_committed(self._publisher, [i for i in added if i not in objects])
-        if after_commit is not None:
-            await after_commit()
+        for after_commit in after_commits:
+            if after_commit is not None:
+                await after_commit()
         return list(objects.items())
+
+    async def _claim_in_order(self, uow: UnitOfWork, handler: EventHandler, tenant_id: str,
+                              events: Mapping[int, DomainEvent], now: dt.datetime
+                              ) -> tuple[list[int], list[DomainEvent]]:
+        """For a handler kept in order (EventHandler.in_order): claims, in id order, the tenant's earlier
+        TransactionsPosted that the handler has not finished, then `events`. Returns those of `events`
+        claimed, and the earlier events claimed that the handler wants, in id order, to be handled first.
+
+        Claims are taken in ascending id order by every transaction of the handler, so two jobs waiting for
+        each other's claims cannot wait in a circle: the later job waits at the first event the earlier one
+        holds, and takes the accounts' locks only once it has every claim. Raises EarlierEventsPending when
+        the earlier events claimed carry more postings than a job takes (their transaction is rolled back)."""
+        own = sorted(events)
+        names = [handler.name, *handler.replaces]
+        earlier = [i for i in await uow.domain_events.unfinished_before(
+            tenant_id, own[-1], names, KEEPS_ORDER_BELOW_RESENDS) if i not in events]
+        claimed = await uow.domain_events.claim_handling([*earlier, *own], handler.name, now)
+        taken_in = [i for i in claimed if i not in events]
+        own_claimed = [i for i in claimed if i in events]
+        if not taken_in:
+            return own_claimed, []
+        found = await uow.domain_events.events(taken_in)
+        wanted = [found[i] for i in taken_in if i in found and isinstance(found[i], TransactionsPosted)
+                  and (handler.wants is None or handler.wants(found[i]))]
+        postings = sum(size_of(event) for event in wanted)
+        if postings > self._postings_per_job:
+            raise EarlierEventsPending(f"{handler.name}: {len(wanted)} earlier events of tenant {tenant_id} "
+                                       f"({postings} postings) are not handled yet")
+        log.info("domain_events_taken_in_order", handler=handler.name, tenant=tenant_id, event_ids=taken_in,
+                 before=own[0])
+        return own_claimed, wanted
 
     async def run_together(self, event_id: int, tenant_id: str, event: DomainEvent, names: Sequence[str],
                            handle: TogetherFunction) -> None:
@@ -289,24 +362,40 @@ class MessageBus:
         `names` that wants the event, `handle` does the work of those claimed, and the commit records them
         all, as the queue's job would: the job skips them, still runs the others and marks the event
         processed. The claims are the guard: a part a job finished is not claimed (nor run here), and one a
-        job is running makes the claim wait for that job to end."""
-        wanted = [h.name for h in self._handlers.get(type(event), ())
+        job is running makes the claim wait for that job to end. A handler kept in order claims the tenant's
+        earlier events it has not finished as well, and handles those nobody had before this one."""
+        wanted = [h for h in self._handlers.get(type(event), ())
                   if h.name in names and (h.wants is None or h.wants(event))]
         if not wanted:
             return
         async with UnitOfWork(self._database, tenant_id) as uow:
             now = self._clock()
-            claimed = frozenset([name for name in wanted
-                                 if await uow.domain_events.claim_handling([event_id], name, now)])
-            if not claimed:
+            # Every claim before any work (and its locks), in the handlers' order, as jobs take them.
+            claimed: list[str] = []
+            earlier: dict[str, list[DomainEvent]] = {}
+            for handler in wanted:
+                if handler.in_order:
+                    own, earlier[handler.name] = await self._claim_in_order(uow, handler, tenant_id,
+                                                                            {event_id: event}, now)
+                else:
+                    own = await uow.domain_events.claim_handling([event_id], handler.name, now)
+                if own:
+                    claimed.append(handler.name)
+            if not claimed and not any(earlier.values()):
                 return
-            after_commit = await handle(uow, tenant_id, event, claimed)
+            # Each handler's earlier events before this one (the handlers' work is their own: one handler's
+            # earlier events may come before another's).
+            after_commits = [await handle(uow, tenant_id, given, frozenset({name}))
+                             for name, events in earlier.items() for given in _in_runs(events)]
+            if claimed:
+                after_commits.append(await handle(uow, tenant_id, event, frozenset(claimed)))
             await uow.commit()
             added = list(uow.domain_events.added)
         # What it raised is in the outbox: announced to the queue rather than handled on this path.
         await announce_committed(self._publisher, added)
-        if after_commit is not None:
-            await after_commit()
+        for after_commit in after_commits:
+            if after_commit is not None:
+                await after_commit()
 
     async def resend_lost(self, limit: int = 1000) -> list[int]:
         """The relay sweep: re-announces events that Redis lost or that no worker finished. Returns

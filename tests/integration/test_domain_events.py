@@ -30,9 +30,11 @@ from server.domain.ingest.model import Direction
 from server.domain.triggers.parts import part_of
 from server.services.bus import (
     ANNOUNCE_AGAIN_AFTER,
+    KEEPS_ORDER_BELOW_RESENDS,
     LOST_AFTER,
     MAX_RESENDS,
     TAKEN_FOR,
+    EarlierEventsPending,
     EventHandler,
     HandlersFailed,
     MessageBus,
@@ -321,8 +323,6 @@ async def test_concurrent_batches_on_the_same_accounts_post_a_consistent_chain(s
         assert stored_account.current_balance.units == int(balance)
 
 
-@pytest.mark.xfail(strict=True, reason="open defect, docs/triggers.md#events-out-of-order: trigger_rules "
-                   "applies an account's postings in the order its jobs run, not in commit order")
 async def test_an_accounts_day_closes_on_its_last_posting_whatever_order_its_events_are_handled_in(
         server, services, service_stubs):
     """Two jobs may handle one account's events out of commit order (the later one taking the account's
@@ -337,6 +337,62 @@ async def test_an_accounts_day_closes_on_its_last_posting_whatever_order_its_eve
         closing = await session.scalar(select(TriggerAccountDayRow.closing_balance)
                                        .where(TriggerAccountDayRow.account_id == "a1"))
     assert closing == Decimal("130.00")
+
+
+def ordered_bus(services, seen: list[str], *, pause: float = 0.0, **options) -> MessageBus:
+    """A bus whose one handler is kept in order and notes the transactions in the order it is given them."""
+    async def note(uow, tenant_id, event):
+        seen.extend(p.transaction_id for p in event.postings)
+        await asyncio.sleep(pause)
+
+    return MessageBus(services.database, services.publisher,
+                      {TransactionsPosted: [EventHandler("ordered", note, in_order=True)]}, **options)
+
+
+async def test_jobs_of_a_tenants_events_run_at_once_give_an_in_order_handler_its_events_in_id_order(
+        server, services, service_stubs):
+    seen: list[str] = []
+    bus = ordered_bus(services, seen, pause=0.2)
+    await seed_accounts(service_stubs, "c1", "a1")
+    for number in range(4):
+        await service_stubs.ingest.IngestTransactions(stream([transaction(f"t{number}", "a1", "1.00")]))
+    ids = [row.event_id for row in await stored(services, TransactionsPosted)]
+    # The latest event's job first: it takes the earlier ones in; the others wait for it, then find them done.
+    await asyncio.gather(*[bus.process(event_id) for event_id in reversed(ids)])
+    assert seen == ["t0", "t1", "t2", "t3"]
+    assert all(row.processed_at is not None for row in await stored(services, TransactionsPosted))
+
+
+async def test_an_in_order_handler_goes_on_without_an_earlier_event_the_sweep_had_to_resend_often(
+        server, services, service_stubs):
+    seen: list[str] = []
+    bus = ordered_bus(services, seen)
+    await seed_accounts(service_stubs, "c1", "a1")
+    for number in range(2):
+        await service_stubs.ingest.IngestTransactions(stream([transaction(f"t{number}", "a1", "1.00")]))
+    failing, later_one = [row.event_id for row in await stored(services, TransactionsPosted)]
+    async with services.database.sessions() as session:
+        await session.execute(update(DomainEventRow).where(DomainEventRow.event_id == failing)
+                              .values(attempts=KEEPS_ORDER_BELOW_RESENDS))
+        await session.commit()
+    assert await bus.process(later_one) == 1
+    assert seen == ["t1"] and await handlings(services, failing) == set()
+
+
+async def test_an_in_order_handler_leaves_more_earlier_postings_than_a_job_takes_to_their_own_jobs(
+        server, services, service_stubs):
+    seen: list[str] = []
+    bus = ordered_bus(services, seen, postings_per_job=2)
+    await seed_accounts(service_stubs, "c1", "a1")
+    await service_stubs.ingest.IngestTransactions(stream([transaction(f"t{i}", "a1", "1.00") for i in range(3)]))
+    await service_stubs.ingest.IngestTransactions(stream([transaction("t3", "a1", "1.00")]))
+    earlier, own = [row.event_id for row in await stored(services, TransactionsPosted)]
+    with pytest.raises(HandlersFailed) as failed:
+        await bus.process(own)
+    assert isinstance(failed.value.failed["ordered"], EarlierEventsPending)
+    assert seen == [] and await handlings(services, earlier) == set() and await handlings(services, own) == set()
+    assert await bus.process(earlier) == 3 and await bus.process(own) == 1
+    assert seen == ["t0", "t1", "t2", "t3"]
 
 
 async def test_an_event_whose_handlers_keep_failing_is_given_up_after_its_resends(server, services, service_stubs):

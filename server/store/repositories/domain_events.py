@@ -62,6 +62,20 @@ _CLAIM_ONE = {name: upsert(_HANDLINGS).values(event_id=bindparam("event_id"), ha
                                               finished_at=bindparam("finished_at"))
               .on_conflict_do_nothing().returning(_HANDLINGS.c.event_id)
               for name, upsert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+# A tenant's TransactionsPosted before an event, unprocessed, that none of the handler's names finished and
+# that were re-sent fewer than `below_attempts` times (MessageBus, a handler kept in order): read through
+# ix_domain_events_unprocessed, a range of the tenant's unprocessed events, not the whole outbox.
+_UNFINISHED_BEFORE = (
+    select(_EVENTS.c.event_id)
+    .where(_EVENTS.c.tenant_id == bindparam("tenant"), _EVENTS.c.processed_at.is_(None),
+           _EVENTS.c.event_id < bindparam("before"), _EVENTS.c.kind == kind_of(TransactionsPosted),
+           _EVENTS.c.attempts < bindparam("below_attempts"),
+           ~select(_HANDLINGS.c.event_id)
+           .where(_HANDLINGS.c.event_id == _EVENTS.c.event_id,
+                  _HANDLINGS.c.handler.in_(bindparam("handlers", expanding=True))).exists())
+    .order_by(_EVENTS.c.event_id))
+_EVENTS_BY_ID = select(_EVENTS.c.event_id, _EVENTS.c.kind, _EVENTS.c.payload).where(
+    _EVENTS.c.event_id.in_(bindparam("event_ids", expanding=True)))
 _MARK_PROCESSED = update(DomainEventRow.__table__).where(
     DomainEventRow.__table__.c.event_id.in_(bindparam("event_ids", expanding=True))).values(
     processed_at=bindparam("processed_at"))
@@ -195,6 +209,20 @@ class DomainEventsRepository:
                                    for event_id in event_ids])
         claimed = set(inserted)
         return [event_id for event_id in event_ids if event_id in claimed]
+
+    async def unfinished_before(self, tenant_id: str, event_id: int, handlers: list[str],
+                                below_attempts: int) -> list[int]:
+        """Ids, ascending, of the tenant's unprocessed TransactionsPosted before `event_id` that no one of
+        `handlers` (a handler's names) has finished, re-sent fewer than `below_attempts` times. A claim
+        another transaction is holding is not seen as finished until it commits."""
+        rows = await self.session.scalars(_UNFINISHED_BEFORE, {
+            "tenant": tenant_id, "before": event_id, "below_attempts": below_attempts, "handlers": handlers})
+        return list(rows)
+
+    async def events(self, event_ids: list[int]) -> dict[int, DomainEvent]:
+        """The events with these ids (processed or not), by id."""
+        rows = await self.session.execute(_EVENTS_BY_ID, {"event_ids": event_ids})
+        return {int(event_id): decode(kind, payload) for event_id, kind, payload in rows}
 
     async def mark_processed(self, event_ids: list[int], now: dt.datetime) -> None:
         await self.session.execute(_MARK_PROCESSED, {"event_ids": event_ids, "processed_at": now})
