@@ -77,6 +77,10 @@ TAKEN_FOR = dt.timedelta(seconds=60)
 # then it goes on without it, and that event is handled out of order when it is, rather than one failing
 # event holding the tenant's later ones back until it is given up.
 KEEPS_ORDER_BELOW_RESENDS = 2
+# A handler kept in order handles the earlier events nobody has claimed with its own, up to this many
+# postings (a few seconds of trigger evaluation): jobs started out of id order catch up, and a backlog
+# that Redis lost is left to the jobs the relay sweep sends rather than taken in whole.
+EARLIER_POSTINGS_AT_MOST = 50_000
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ EventHandlers = Mapping[type[DomainEvent], Sequence[EventHandler]]
 
 
 class EarlierEventsPending(Exception):
-    """A handler kept in order found more unfinished earlier postings than a job takes: it leaves them to
+    """A handler kept in order found more unfinished earlier postings than it takes in: it leaves them to
     their own jobs (announced again by the relay sweep when lost) and its job is retried after them."""
 
 
@@ -177,7 +181,8 @@ def size_of(event: DomainEvent) -> int:
 class MessageBus:
     def __init__(self, database: Database, publisher: EventPublisher, handlers: EventHandlers,
                  clock: Clock = utc_now, *, events_per_job: int = 1,
-                 postings_per_job: int = POSTINGS_PER_JOB, jobs_at_once: int | None = None) -> None:
+                 postings_per_job: int = POSTINGS_PER_JOB, jobs_at_once: int | None = None,
+                 earlier_postings_at_most: int = EARLIER_POSTINGS_AT_MOST) -> None:
         """`events_per_job` above 1: a job takes, with its own TransactionsPosted, up to that many (and
         `postings_per_job` postings) of the tenant's next ones that no handler touched yet and no other job
         has taken, and runs each handler once for all of them: each handler's transaction and reads are
@@ -196,6 +201,7 @@ class MessageBus:
         self._events_per_job = events_per_job
         self._postings_per_job = postings_per_job
         self._turns = asyncio.Semaphore(jobs_at_once) if jobs_at_once is not None else None
+        self._earlier_postings_at_most = earlier_postings_at_most
 
     async def process(self, event_id: int) -> int:
         """Runs every registered handler that has not finished the event, then marks it processed.
@@ -333,7 +339,8 @@ class MessageBus:
         Claims are taken in ascending id order by every transaction of the handler, so two jobs waiting for
         each other's claims cannot wait in a circle: the later job waits at the first event the earlier one
         holds, and takes the accounts' locks only once it has every claim. Raises EarlierEventsPending when
-        the earlier events claimed carry more postings than a job takes (their transaction is rolled back)."""
+        the earlier events claimed carry more than `earlier_postings_at_most` postings (their transaction is
+        rolled back)."""
         own = sorted(events)
         names = [handler.name, *handler.replaces]
         earlier = [i for i in await uow.domain_events.unfinished_before(
@@ -347,7 +354,7 @@ class MessageBus:
         wanted = [found[i] for i in taken_in if i in found and isinstance(found[i], TransactionsPosted)
                   and (handler.wants is None or handler.wants(found[i]))]
         postings = sum(size_of(event) for event in wanted)
-        if postings > self._postings_per_job:
+        if postings > self._earlier_postings_at_most:
             raise EarlierEventsPending(f"{handler.name}: {len(wanted)} earlier events of tenant {tenant_id} "
                                        f"({postings} postings) are not handled yet")
         log.info("domain_events_taken_in_order", handler=handler.name, tenant=tenant_id, event_ids=taken_in,

@@ -379,10 +379,10 @@ async def test_an_in_order_handler_goes_on_without_an_earlier_event_the_sweep_ha
     assert seen == ["t1"] and await handlings(services, failing) == set()
 
 
-async def test_an_in_order_handler_leaves_more_earlier_postings_than_a_job_takes_to_their_own_jobs(
+async def test_an_in_order_handler_leaves_a_large_backlog_of_earlier_postings_to_their_own_jobs(
         server, services, service_stubs):
     seen: list[str] = []
-    bus = ordered_bus(services, seen, postings_per_job=2)
+    bus = ordered_bus(services, seen, earlier_postings_at_most=2)
     await seed_accounts(service_stubs, "c1", "a1")
     await service_stubs.ingest.IngestTransactions(stream([transaction(f"t{i}", "a1", "1.00") for i in range(3)]))
     await service_stubs.ingest.IngestTransactions(stream([transaction("t3", "a1", "1.00")]))
