@@ -303,18 +303,18 @@ class MessageBus:
             # Claimed first, in the handler's own transaction: a job of the same event running this
             # handler at the same time waits here until this one ends, then finds it finished.
             now = self._clock()
-            earlier: list[DomainEvent] = []
+            in_order: list[DomainEvent] = []
             if handler.in_order:
-                claimed, earlier = await self._claim_in_order(uow, handler, tenant_id, events, now)
+                claimed, in_order = await self._claim_in_order(uow, handler, tenant_id, events, now)
             else:
                 claimed = await uow.domain_events.claim_handling(list(events), handler.name, now)
-            if not claimed and not earlier:  # another job finished the handler's work on them
+            if not claimed and not in_order:  # another job finished the handler's work on them
                 if finishes:
                     await uow.domain_events.mark_processed(list(events), now)
                     await uow.commit()
                 return []
-            if earlier:  # the earlier events first, then the job's own, live postings and history apart
-                givens = _in_runs([*earlier, *(events[i] for i in claimed)])
+            if in_order:  # other events taken in: all in id order, live postings and history apart
+                givens = _in_runs(in_order)
             else:
                 givens = [whole if len(claimed) == len(events) else _together([events[i] for i in claimed])]
             after_commits = [await handler.handle(uow, tenant_id, given) for given in givens]
@@ -332,34 +332,35 @@ class MessageBus:
     async def _claim_in_order(self, uow: UnitOfWork, handler: EventHandler, tenant_id: str,
                               events: Mapping[int, DomainEvent], now: dt.datetime
                               ) -> tuple[list[int], list[DomainEvent]]:
-        """For a handler kept in order (EventHandler.in_order): claims, in id order, the tenant's earlier
-        TransactionsPosted that the handler has not finished, then `events`. Returns those of `events`
-        claimed, and the earlier events claimed that the handler wants, in id order, to be handled first.
+        """For a handler kept in order (EventHandler.in_order): claims, in ascending id order, `events` with
+        the tenant's TransactionsPosted before the last of them that the handler has not finished. Returns
+        the ids of `events` claimed, and, when it claimed others (taken in), every event claimed that the
+        handler wants, in id order, to be handled so; an empty list when it took none in.
 
-        Claims are taken in ascending id order by every transaction of the handler, so two jobs waiting for
-        each other's claims cannot wait in a circle: the later job waits at the first event the earlier one
-        holds, and takes the accounts' locks only once it has every claim. Raises EarlierEventsPending when
-        the earlier events claimed carry more than `earlier_postings_at_most` postings (their transaction is
-        rolled back)."""
+        Every transaction of the handler claims in ascending id order, so two jobs waiting for each other's
+        claims cannot wait in a circle: the later one waits at the first event the earlier one holds, and
+        takes the accounts' locks only once it has every claim. Raises EarlierEventsPending when the events
+        taken in carry more than `earlier_postings_at_most` postings (the transaction is rolled back)."""
         own = sorted(events)
         names = [handler.name, *handler.replaces]
-        earlier = [i for i in await uow.domain_events.unfinished_before(
+        others = [i for i in await uow.domain_events.unfinished_before(
             tenant_id, own[-1], names, KEEPS_ORDER_BELOW_RESENDS) if i not in events]
-        claimed = await uow.domain_events.claim_handling([*earlier, *own], handler.name, now)
-        taken_in = [i for i in claimed if i not in events]
+        claimed = await uow.domain_events.claim_handling(sorted([*others, *own]), handler.name, now)
         own_claimed = [i for i in claimed if i in events]
+        taken_in = [i for i in claimed if i not in events]
         if not taken_in:
             return own_claimed, []
         found = await uow.domain_events.events(taken_in)
-        wanted = [found[i] for i in taken_in if i in found and isinstance(found[i], TransactionsPosted)
-                  and (handler.wants is None or handler.wants(found[i]))]
-        postings = sum(size_of(event) for event in wanted)
+        wanted = {i: found[i] for i in taken_in if i in found and isinstance(found[i], TransactionsPosted)
+                  and (handler.wants is None or handler.wants(found[i]))}
+        postings = sum(size_of(event) for event in wanted.values())
         if postings > self._earlier_postings_at_most:
             raise EarlierEventsPending(f"{handler.name}: {len(wanted)} earlier events of tenant {tenant_id} "
                                        f"({postings} postings) are not handled yet")
         log.info("domain_events_taken_in_order", handler=handler.name, tenant=tenant_id, event_ids=taken_in,
-                 before=own[0])
-        return own_claimed, wanted
+                 before=own[-1])
+        return own_claimed, [wanted[i] if i in wanted else events[i]
+                             for i in sorted([*wanted, *own_claimed])]
 
     async def run_together(self, event_id: int, tenant_id: str, event: DomainEvent, names: Sequence[str],
                            handle: TogetherFunction) -> None:
@@ -379,21 +380,20 @@ class MessageBus:
             now = self._clock()
             # Every claim before any work (and its locks), in the handlers' order, as jobs take them.
             claimed: list[str] = []
-            earlier: dict[str, list[DomainEvent]] = {}
+            in_order: dict[str, list[DomainEvent]] = {}  # a handler's events when it took earlier ones in
             for handler in wanted:
                 if handler.in_order:
-                    own, earlier[handler.name] = await self._claim_in_order(uow, handler, tenant_id,
-                                                                            {event_id: event}, now)
+                    own, in_order[handler.name] = await self._claim_in_order(uow, handler, tenant_id,
+                                                                             {event_id: event}, now)
                 else:
                     own = await uow.domain_events.claim_handling([event_id], handler.name, now)
-                if own:
+                if own and not in_order.get(handler.name):
                     claimed.append(handler.name)
-            if not claimed and not any(earlier.values()):
+            if not claimed and not any(in_order.values()):
                 return
-            # Each handler's earlier events before this one (the handlers' work is their own: one handler's
-            # earlier events may come before another's).
+            # A handler that took earlier events in does its work alone, in id order; the others together.
             after_commits = [await handle(uow, tenant_id, given, frozenset({name}))
-                             for name, events in earlier.items() for given in _in_runs(events)]
+                             for name, events in in_order.items() for given in _in_runs(events)]
             if claimed:
                 after_commits.append(await handle(uow, tenant_id, event, frozenset(claimed)))
             await uow.commit()

@@ -277,6 +277,26 @@ async def _until_drained(database: BenchDatabase, bound: float = DRAIN_BOUND_SEC
         await store.dispose()
 
 
+async def _days_closing_off(database: BenchDatabase) -> int:
+    """Accounts whose latest day with a posting does not close on the account's balance now: the day series
+    took an earlier posting after a later one (the bench feeds no end-of-day balance). 0 when trigger_rules
+    applied every account's postings in commit order."""
+    latest = (select(TriggerAccountDayRow.account_id, func.max(TriggerAccountDayRow.day).label("day"))
+              .where(TriggerAccountDayRow.closing_balance.is_not(None))
+              .group_by(TriggerAccountDayRow.account_id).subquery())
+    query = (select(func.count()).select_from(TriggerAccountDayRow)
+             .join(latest, (latest.c.account_id == TriggerAccountDayRow.account_id)
+                   & (latest.c.day == TriggerAccountDayRow.day))
+             .join(AccountRow, AccountRow.account_id == TriggerAccountDayRow.account_id)
+             .where(TriggerAccountDayRow.closing_balance != AccountRow.current_balance))
+    store = open_database(database.url, pool_size=1)
+    try:
+        async with store.sessions() as session:
+            return int(await session.scalar(query) or 0)
+    finally:
+        await store.dispose()
+
+
 def _token() -> str:
     return mint_token(Settings(jwt_secret=JWT_SECRET), tenant=TENANT_ID, role=Role.SERVICE, subject="bench",
                       ttl=dt.timedelta(hours=4))
@@ -325,6 +345,7 @@ async def throughput_run(database: BenchDatabase, postgres: PostgresServer, tran
             "worker_cpu_seconds": round(bus.worker_cpu_seconds, 3),
             "database_cpu_seconds": None if bus.database_cpu_seconds is None else round(bus.database_cpu_seconds, 3),
             "firings": await _count(database, TriggerFiringRow), "banners": await _count(database, BannerRow),
+            "days_closing_off": await _days_closing_off(database),
             "load_average_at_start": round(load_before, 2),
             "goal": {"goal": GOAL_TX_PER_SECOND, "value": round(per_second), "met": per_second >= GOAL_TX_PER_SECOND}}
 
@@ -488,7 +509,8 @@ async def run_triggers(customers: int, transactions: int, rates: list[int], seco
                 print(f"  throughput: {transactions:,} postings, ingest {figures['ingest_seconds']:.2f} s + bus "
                       f"{figures['bus_seconds']:.2f} s: {figures['transactions_per_second']:,} tx/s (goal >= "
                       f"{GOAL_TX_PER_SECOND:,}: {'met' if figures['goal']['met'] else 'NOT met'}); "
-                      f"{figures['firings']:,} firings, {figures['banners']:,} banners; load "
+                      f"{figures['firings']:,} firings, {figures['banners']:,} banners; "
+                      f"{figures['days_closing_off']:,} days closing off the balance (must be 0); load "
                       f"{figures['load_average_at_start']}")
             if "latency" in parts:
                 document["latency"] = {}

@@ -363,6 +363,23 @@ async def test_jobs_of_a_tenants_events_run_at_once_give_an_in_order_handler_its
     assert all(row.processed_at is not None for row in await stored(services, TransactionsPosted))
 
 
+async def test_an_in_order_handler_puts_an_event_another_job_holds_between_its_own_in_id_order(
+        server, services, service_stubs):
+    seen: list[str] = []
+    bus = ordered_bus(services, seen, events_per_job=10)
+    await seed_accounts(service_stubs, "c1", "a1")
+    for number in range(3):
+        await service_stubs.ingest.IngestTransactions(stream([transaction(f"t{number}", "a1", "1.00")]))
+    first, held, last = [row.event_id for row in await stored(services, TransactionsPosted)]
+    async with services.database.sessions() as session:  # a job that has not started its handlers yet
+        await session.execute(update(DomainEventRow).where(DomainEventRow.event_id == held).values(
+            taken_by=held, taken_until=dt.datetime.now(dt.UTC) + TAKEN_FOR))
+        await session.commit()
+    assert await bus.process(first) == 2  # its own event and the last one, taken with it
+    assert seen == ["t0", "t1", "t2"]
+    assert await handlings(services, held) == {"ordered"}
+
+
 async def test_an_in_order_handler_goes_on_without_an_earlier_event_the_sweep_had_to_resend_often(
         server, services, service_stubs):
     seen: list[str] = []
