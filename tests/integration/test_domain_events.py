@@ -370,7 +370,7 @@ async def test_an_in_order_handler_puts_an_event_another_job_holds_between_its_o
     await seed_accounts(service_stubs, "c1", "a1")
     for number in range(3):
         await service_stubs.ingest.IngestTransactions(stream([transaction(f"t{number}", "a1", "1.00")]))
-    first, held, last = [row.event_id for row in await stored(services, TransactionsPosted)]
+    first, held, _ = [row.event_id for row in await stored(services, TransactionsPosted)]
     async with services.database.sessions() as session:  # a job that has not started its handlers yet
         await session.execute(update(DomainEventRow).where(DomainEventRow.event_id == held).values(
             taken_by=held, taken_until=dt.datetime.now(dt.UTC) + TAKEN_FOR))
@@ -378,6 +378,27 @@ async def test_an_in_order_handler_puts_an_event_another_job_holds_between_its_o
     assert await bus.process(first) == 2  # its own event and the last one, taken with it
     assert seen == ["t0", "t1", "t2"]
     assert await handlings(services, held) == {"ordered"}
+
+
+async def test_the_servers_own_run_of_an_in_order_handler_takes_in_only_earlier_events_sharing_accounts(
+        server, services, service_stubs, tenant):
+    seen: list[str] = []
+    bus = ordered_bus(services, seen)
+
+    async def together(uow, tenant_id, event, claimed):
+        assert claimed == frozenset({"ordered"})
+        seen.extend(p.transaction_id for p in event.postings)
+
+    await seed_accounts(service_stubs, "c1", "a1", "a2", "a3")
+    for number, accounts in enumerate([["a1"], ["a2"], ["a3", "a1"], ["a3"]]):
+        await service_stubs.ingest.IngestTransactions(stream([
+            transaction(f"t{number}-{account_id}", account_id, "1.00") for account_id in accounts]))
+    rows = await stored(services, TransactionsPosted)
+    latest = rows[-1]
+    await bus.run_together(latest.event_id, tenant, decode(latest.kind, latest.payload), ["ordered"], together)
+    # a3's earlier posting, and a1's before that event; a2's event shares no account with them.
+    assert seen == ["t0-a1", "t2-a3", "t2-a1", "t3-a3"]
+    assert await handlings(services, rows[1].event_id) == set()
 
 
 async def test_an_in_order_handler_goes_on_without_an_earlier_event_the_sweep_had_to_resend_often(
