@@ -81,6 +81,9 @@ KEEPS_ORDER_BELOW_RESENDS = 2
 # postings (a few seconds of trigger evaluation): jobs started out of id order catch up, and a backlog
 # that Redis lost is left to the jobs the relay sweep sends rather than taken in whole.
 EARLIER_POSTINGS_AT_MOST = 50_000
+# Work of at most this many postings kept in order waits only for the earlier events sharing its accounts
+# (MessageBus._claim_in_order): the server's own runs and the jobs of small live batches.
+SHARING_READ_UP_TO = 500
 
 
 @dataclass(frozen=True)
@@ -345,8 +348,8 @@ class MessageBus:
         return list(objects.items())
 
     async def _claim_in_order(self, uow: UnitOfWork, handler: EventHandler, tenant_id: str,
-                              events: Mapping[int, DomainEvent], now: dt.datetime, *, by_account: bool = False
-                              ) -> tuple[list[int], list[DomainEvent]]:
+                              events: Mapping[int, DomainEvent], now: dt.datetime,
+                              read: dict[int, DomainEvent] | None = None) -> tuple[list[int], list[DomainEvent]]:
         """For a handler kept in order (EventHandler.in_order): claims, in ascending id order, `events` with
         the tenant's TransactionsPosted before the last of them that the handler has not finished. Returns
         the ids of `events` claimed, and, when it claimed others (taken in), every event claimed that the
@@ -357,25 +360,26 @@ class MessageBus:
         takes the accounts' locks only once it has every claim. Raises EarlierEventsPending when the events
         taken in carry more than `earlier_postings_at_most` postings (the transaction is rolled back).
 
-        `by_account`: only the earlier events that share an account with `events`, or with an event so
-        taken (order is per account): read and compared, worth it for the few small events of the server's
-        own runs, which then wait for none of the tenant's other work; a job's hundreds of postings share
-        accounts with nearly every earlier event anyway."""
+        Events of at most SHARING_READ_UP_TO postings (the server's own runs, a small live batch's job) wait
+        for and take in only the earlier events that share an account with them, or with an event so taken
+        (order is per account): the earlier events are read and compared, so that a customer's banner does
+        not wait for the tenant's other work. Larger ones take every earlier event: their postings share
+        accounts with nearly all of them, and reading them all would cost more than it frees. `read`: events
+        read already by id (the server's run of several handlers reads each once), added to."""
         own = sorted(events)
         names = [handler.name, *handler.replaces]
         others = [i for i in await uow.domain_events.unfinished_before(
             tenant_id, own[-1], names, KEEPS_ORDER_BELOW_RESENDS) if i not in events]
-        found: dict[int, DomainEvent] = {}
-        if by_account and others:
-            found = await uow.domain_events.events(others)
+        found = read if read is not None else {}
+        if others and sum(size_of(event) for event in events.values()) <= SHARING_READ_UP_TO:
+            await self._read_into(uow, found, others)
             others = _sharing_accounts(events.values(), others, found)
         claimed = await uow.domain_events.claim_handling(sorted([*others, *own]), handler.name, now)
         own_claimed = [i for i in claimed if i in events]
         taken_in = [i for i in claimed if i not in events]
         if not taken_in:
             return own_claimed, []
-        if not found:
-            found = await uow.domain_events.events(taken_in)
+        await self._read_into(uow, found, taken_in)
         wanted = {i: found[i] for i in taken_in if i in found and isinstance(found[i], TransactionsPosted)
                   and (handler.wants is None or handler.wants(found[i]))}
         postings = sum(size_of(event) for event in wanted.values())
@@ -386,6 +390,12 @@ class MessageBus:
                  before=own[-1])
         return own_claimed, [wanted[i] if i in wanted else events[i]
                              for i in sorted([*wanted, *own_claimed])]
+
+    @staticmethod
+    async def _read_into(uow: UnitOfWork, found: dict[int, DomainEvent], event_ids: list[int]) -> None:
+        missing = [i for i in event_ids if i not in found]
+        if missing:
+            found.update(await uow.domain_events.events(missing))
 
     async def run_together(self, event_id: int, tenant_id: str, event: DomainEvent, names: Sequence[str],
                            handle: TogetherFunction) -> None:
@@ -406,10 +416,11 @@ class MessageBus:
             # Every claim before any work (and its locks), in the handlers' order, as jobs take them.
             claimed: list[str] = []
             in_order: dict[str, list[DomainEvent]] = {}  # a handler's events when it took earlier ones in
+            read: dict[int, DomainEvent] = {}
             for handler in wanted:
                 if handler.in_order:
-                    own, in_order[handler.name] = await self._claim_in_order(
-                        uow, handler, tenant_id, {event_id: event}, now, by_account=True)
+                    own, in_order[handler.name] = await self._claim_in_order(uow, handler, tenant_id,
+                                                                             {event_id: event}, now, read)
                 else:
                     own = await uow.domain_events.claim_handling([event_id], handler.name, now)
                 if own and not in_order.get(handler.name):
