@@ -2,7 +2,7 @@
 finds the earlier events it has not finished without reading the whole outbox (server.services.bus,
 docs/events.md#order)
 
-Revision ID: 0036
+Revision ID: 0034
 Revises: 0033
 Create Date: 2026-12-04 21:30:00.000000
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0036'
+revision = '0034'
 down_revision = '0033'
 branch_labels = None
 depends_on = None
