@@ -1,6 +1,6 @@
 """ix_domain_events_unprocessed: a tenant's unprocessed events by id, so that a handler kept in order
 finds the earlier events it has not finished without reading the whole outbox (server.services.bus,
-docs/events.md#order)
+docs/events.md)
 
 Revision ID: 0034
 Revises: 0033
