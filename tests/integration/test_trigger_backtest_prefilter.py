@@ -20,6 +20,7 @@ from server.bootstrap import Services
 from server.config import Settings
 from server.domain.auth import Caller, Role
 from server.domain.segments.attributes import AttributeCatalogue
+from server.domain.triggers import backtest as backtest_domain
 from server.domain.triggers.parser import parse_condition
 from server.domain.triggers.prefilter import can_bound, last_possible_day, trail_of
 from server.domain.triggers.replay import AccountHistory
@@ -205,9 +206,11 @@ async def test_pages_read_on_two_sessions_or_one_give_one_result(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # A page a customer and the ids listed two pages at a time: pages alternate between the two sessions, a
     # lane's listing serves the other's pages. With a pool of one connection the backtest reads on one
-    # session (no wait for a second connection it could never get) and gives the same result.
+    # session (no wait for a second connection it could never get) and gives the same result. A sample of
+    # two firings: the pages read once it is full come without their transaction ids, counted only.
     monkeypatch.setattr(backtest_service, "CUSTOMERS_PER_CHUNK", 1)
     monkeypatch.setattr(backtest_service, "PAGES_LISTED", 2)
+    monkeypatch.setattr(backtest_domain, "SAMPLE_SIZE", 2)
     admin, rule_id = await _rule(services, tenant, customers_, condition, "Lanes", dt.timedelta(days=3))
     start, end = FIRST, FIRST + dt.timedelta(days=60)
     lanes = await TriggerBacktestService(services.database, lambda: NOW).backtest(admin, rule_id, start, end)

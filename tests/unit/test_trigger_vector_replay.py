@@ -6,8 +6,10 @@ months, FOR n MONTHS, NOT and OR, thresholds met exactly, cool-downs."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +17,7 @@ from server.domain.segments.attributes import AttributeCatalogue
 from server.domain.triggers.parser import parse_condition
 from server.domain.triggers.replay import replay
 from server.domain.triggers.scaled_replay import ScaledHistory, ScaledPosting, prepare, scaled_replay
-from server.domain.triggers.vector_replay import histories_of, page_of, vector_replay
+from server.domain.triggers.vector_replay import histories_of, page_of, vector_fired, vector_replay
 from tests.unit.test_trigger_scaled_replay import FIRST, _histories, conditions, customers
 
 # Thresholds a balance reaches exactly (the openings and stored balances below) besides the generated ones.
@@ -36,9 +38,13 @@ def _compare(text: str, customers_: list, **options: object) -> None:  # type: i
     condition = parse_condition(text, AttributeCatalogue.of(()))
     general, scaled = _histories(customers_)
     prepared = prepare(condition)
-    vector = vector_replay(prepared, page_of(scaled), **options)  # type: ignore[arg-type]
+    page = page_of(scaled)
+    vector = vector_replay(prepared, page, **options)  # type: ignore[arg-type]
     assert vector == list(scaled_replay(prepared, scaled, **options))  # type: ignore[arg-type]
     assert vector == list(replay(condition, general, prefilter=False, **options))  # type: ignore[arg-type]
+    # Counted only, on a page read without its transaction ids (a backtest's sample full): the same firings.
+    assert vector_fired(prepared, dataclasses.replace(page, transaction_ids=None), **options) == [  # type: ignore[arg-type]
+        (f.account_id, f.customer_id, f.day) for f in vector]
 
 
 @settings(max_examples=500, deadline=None)
@@ -76,7 +82,16 @@ def test_a_rechecked_day_at_another_hour_falls_back_to_the_step_replay() -> None
              **{**_OPTIONS, "start": FIRST, "daily_at": dt.time(9)})
 
 
+def test_a_page_without_its_transaction_ids_is_only_counted() -> None:
+    prepared = prepare(parse_condition("balance < 0", AttributeCatalogue.of(())))
+    with pytest.raises(ValueError, match="without its transaction ids"):
+        vector_replay(prepared, dataclasses.replace(page_of([]), transaction_ids=None), start=FIRST, end=FIRST,
+                      cooldown=dt.timedelta(0))
+
+
 def test_an_empty_page_fires_nothing() -> None:
+    assert vector_fired(prepare(parse_condition("balance < 0", AttributeCatalogue.of(()))), page_of([]),
+                        start=FIRST, end=FIRST, cooldown=dt.timedelta(0)) == []
     assert vector_replay(prepare(parse_condition("balance < 0", AttributeCatalogue.of(()))), page_of([]),
                          **_OPTIONS) == []  # type: ignore[arg-type]
 

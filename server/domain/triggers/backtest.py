@@ -141,13 +141,22 @@ class Tally:
     per_day: Counter[dt.date] = field(default_factory=Counter)
     sample: list[Firing] = field(default_factory=list)
 
+    @property
+    def sampling(self) -> bool:
+        """Whether the next firing is kept whole: once the sample is full, the firings are only counted."""
+        return len(self.sample) < SAMPLE_SIZE
+
     def add(self, firing: Firing) -> None:
-        self.firing_count += 1
-        self.accounts.add(firing.account_id)
-        self.customers.add(firing.customer_id)
-        self.per_day[firing.day] += 1
-        if len(self.sample) < SAMPLE_SIZE:
+        self.count(firing.account_id, firing.customer_id, firing.day)
+        if self.sampling:
             self.sample.append(firing)
+
+    def count(self, account_id: str, customer_id: str, day: dt.date) -> None:
+        """A firing counted, not kept (the sample is full)."""
+        self.firing_count += 1
+        self.accounts.add(account_id)
+        self.customers.add(customer_id)
+        self.per_day[day] += 1
 
     def result(self, rule_id: str, rule_version: int, start: dt.date, end: dt.date,
                estimates: tuple[ChannelEstimate, ...], created_at: dt.datetime) -> BacktestResult:

@@ -26,6 +26,7 @@ the two)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +64,8 @@ class Page:
     accounts together) its ids, opening balance, holds, the ordinal of the day its opening counts on (0:
     unknown) and of the last day to replay (0: the period's end); its postings, account by account, each
     account's in the order they moved its balance (posted_at in microseconds since 1970 UTC, balance after,
-    signed amount, all scaled); its fed balances (account, day ordinal, balance)."""
+    signed amount, all scaled), and their transaction ids unless not read (None: the page's firings can only
+    be counted, vector_fired); its fed balances (account, day ordinal, balance)."""
 
     account_ids: Sequence[str]
     customer_ids: Sequence[str]
@@ -75,7 +77,7 @@ class Page:
     posting_micros: Ints
     posting_after: Ints
     posting_amount: Ints
-    transaction_ids: Sequence[str]
+    transaction_ids: Sequence[str] | None
     fed_account: Ints
     fed_day: Ints
     fed_value: Ints
@@ -113,11 +115,13 @@ def balances_after(account: Ints, opening: Ints, signed: Ints, running: Ints, st
 
 
 def histories_of(page: Page) -> list[ScaledHistory]:
-    """The page as scaled_replay takes it (the fallback)."""
+    """The page as scaled_replay takes it (the fallback). A page read without its transaction ids gives each
+    posting an empty one: its firings are only counted (vector_fired)."""
     postings: list[list[ScaledPosting]] = [[] for _ in page.account_ids]
     for n, account in enumerate(page.posting_account.tolist()):
         at = _at(int(page.posting_micros[n]))
-        postings[account].append(ScaledPosting(page.transaction_ids[n], at, at.date(), int(page.posting_after[n]),
+        transaction_id = "" if page.transaction_ids is None else page.transaction_ids[n]
+        postings[account].append(ScaledPosting(transaction_id, at, at.date(), int(page.posting_after[n]),
                                                int(page.posting_amount[n])))
     fed: list[list[tuple[dt.date, int]]] = [[] for _ in page.account_ids]
     for account, day, value in zip(page.fed_account.tolist(), page.fed_day.tolist(), page.fed_value.tolist(),
@@ -130,14 +134,37 @@ def histories_of(page: Page) -> list[ScaledHistory]:
 
 def vector_replay(prepared: Prepared, page: Page, *, start: dt.date, end: dt.date, cooldown: dt.timedelta,
                   daily_at: dt.time = dt.time(0)) -> list[Firing]:
-    """scaled_replay(prepared, histories_of(page), ...) as a list, computed on arrays when it can."""
-    grid = None
-    if daily_at == dt.time(0) or not prepared.daily:
-        grid = _Grid.build(prepared, page, start.toordinal(), end.toordinal())
+    """scaled_replay(prepared, histories_of(page), ...) as a list, computed on arrays when it can. The page
+    must carry its transaction ids (a firing at a posting names it)."""
+    if page.transaction_ids is None:
+        raise ValueError("the page was read without its transaction ids: vector_fired counts its firings")
+    grid = _grid(prepared, page, start, end, daily_at)
     if grid is None:
         return list(scaled_replay(prepared, histories_of(page), start=start, end=end, cooldown=cooldown,
                                   daily_at=daily_at))
-    return grid.firings(cooldown)
+    return [grid.firing(evaluation) for evaluation in grid.fired(cooldown)]
+
+
+def vector_fired(prepared: Prepared, page: Page, *, start: dt.date, end: dt.date, cooldown: dt.timedelta,
+                 daily_at: dt.time = dt.time(0)) -> list[tuple[str, str, dt.date]]:
+    """vector_replay's firings as (account id, customer id, evaluation day), in the same order, without the
+    values or the posting of each: what a backtest counts once its sample is full (the page need not carry
+    its transaction ids)."""
+    grid = _grid(prepared, page, start, end, daily_at)
+    if grid is None:
+        return [(f.account_id, f.customer_id, f.day) for f in scaled_replay(
+            prepared, histories_of(page), start=start, end=end, cooldown=cooldown, daily_at=daily_at)]
+    fired = grid.fired(cooldown)
+    if not len(fired):
+        return []  # an empty page's grid has no evaluations at all
+    return [(page.account_ids[account], page.customer_ids[account], dt.date.fromordinal(day))
+            for account, day in zip(grid.e_account[fired].tolist(), grid.e_day[fired].tolist(), strict=True)]
+
+
+def _grid(prepared: Prepared, page: Page, start: dt.date, end: dt.date, daily_at: dt.time) -> _Grid | None:
+    if daily_at == dt.time(0) or not prepared.daily:
+        return _Grid.build(prepared, page, start.toordinal(), end.toordinal())
+    return None
 
 
 # --- the grid of final end-of-day values, and the evaluations -----------------------------------------
@@ -172,6 +199,11 @@ class _Grid:
     def __init__(self, prepared: Prepared, page: Page) -> None:
         self.prepared = prepared
         self.page = page
+        self._cache: dict[Any, tuple[Ints, Bools]] = {}  # the condition's parts over every evaluation
+
+    @functools.cached_property
+    def _program(self) -> _Node:
+        return _compile(self.prepared.condition)
 
     @classmethod
     def build(cls, prepared: Prepared, page: Page, start: int, end: int) -> _Grid | None:
@@ -337,12 +369,13 @@ class _Grid:
 
     # --- firing ---------------------------------------------------------------------------------------
 
-    def firings(self, cooldown: dt.timedelta) -> list[Firing]:
+    def fired(self, cooldown: dt.timedelta) -> Ints:
+        """The evaluations that fire, in replay's order of firings (customers in the page's order): the
+        crossings that the customer's cool-down lets through."""
+        none: Ints = np.zeros(0, np.int64)
         if self.size == 0 or len(self.e_account) == 0:
-            return []
-        program = _compile(self.prepared.condition)
-        cache: dict[Any, tuple[Ints, Bools]] = {}
-        matched = program.matched(self, cache)
+            return none
+        matched = self._program.matched(self, self._cache)
         order = np.lexsort((self.e_order, self.e_what, self.e_time, self.e_account))
         in_order = matched[order]
         account = self.e_account[order]
@@ -350,13 +383,13 @@ class _Grid:
         before = np.r_[False, in_order[:-1]] & ~first
         crossing = order[in_order & ~before]
         if not len(crossing):
-            return []
+            return none
         customers = {customer: n for n, customer in enumerate(dict.fromkeys(self.page.customer_ids))}
         customer_rank = np.array([customers[c] for c in self.page.customer_ids], np.int64)
         e_account = self.e_account[crossing]
         ranked = crossing[np.lexsort((self.e_order[crossing], e_account, self.e_what[crossing],
                                       self.e_time[crossing], customer_rank[e_account]))]
-        firings = []
+        fired = []
         wait = cooldown // dt.timedelta(microseconds=1)
         last_customer, last_fired = -1, 0
         for evaluation, customer, at in zip(ranked.tolist(), customer_rank[self.e_account[ranked]].tolist(),
@@ -364,12 +397,14 @@ class _Grid:
             if customer == last_customer and at - last_fired < wait:
                 continue
             last_customer, last_fired = customer, at
-            firings.append(self._firing(program, cache, evaluation))
-        return firings
+            fired.append(evaluation)
+        return np.array(fired, np.int64)
 
-    def _firing(self, program: _Node, cache: dict[Any, tuple[Ints, Bools]], evaluation: int) -> Firing:
+    def firing(self, evaluation: int) -> Firing:
+        """Evaluation `evaluation`'s firing, with the values it read and its posting (the page's ids needed)."""
+        assert self.page.transaction_ids is not None
         read: dict[str, int | None] = {}
-        program.read(self, cache, evaluation, read)
+        self._program.read(self, self._cache, evaluation, read)
         account = int(self.e_account[evaluation])
         transaction = int(self.e_transaction[evaluation])
         return Firing(self.page.account_ids[account], self.page.customer_ids[account],

@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import itertools
-from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -52,7 +52,7 @@ from server.domain.triggers.replay import AccountHistory, replay
 from server.domain.triggers.rules import AudienceKind, MessageAction, TriggerRule
 from server.domain.triggers.scaled_replay import prepare, supports
 from server.domain.triggers.series import AccountDay, AccountSnapshot
-from server.domain.triggers.vector_replay import Page, balances_after, vector_replay
+from server.domain.triggers.vector_replay import Page, balances_after, vector_fired, vector_replay
 from server.services.audiences import audience_selection
 from server.services.clock import Clock, utc_now
 from server.store.db import Database
@@ -204,7 +204,7 @@ class TriggerBacktestService:
                 await reads.within_plans()
             pager = _Pager(audience)
             lanes = [self._histories(lane, reads, pager, itertools.count(n, len(sessions)), condition, start, end,
-                                     definitions, scaled=scaled)
+                                     definitions, scaled=scaled, sampling=lambda: tally.sampling)
                      for n, (lane, reads) in enumerate(sessions)]
             upcoming = [asyncio.ensure_future(anext(lane, None)) for lane in lanes]
             try:
@@ -217,6 +217,12 @@ class TriggerBacktestService:
                         assert prepared is not None
                         # In a thread: numpy lets go of the interpreter in its loops, so the next pages'
                         # statements go out and come back meanwhile.
+                        if histories.transaction_ids is None:  # read once the sample was full: counted only
+                            assert not tally.sampling
+                            for fired in await asyncio.to_thread(vector_fired, prepared, histories, start=start,
+                                                                 end=end, cooldown=rule.definition.cooldown):
+                                tally.count(*fired)
+                            continue
                         for firing in await asyncio.to_thread(vector_replay, prepared, histories, start=start,
                                                               end=end, cooldown=rule.definition.cooldown):
                             tally.add(firing)
@@ -242,11 +248,13 @@ class TriggerBacktestService:
 
     async def _histories(self, uow: UnitOfWork, reads: TriggerBacktestRepository, pager: _Pager,
                          pages: Iterator[int], condition: Condition, start: dt.date, end: dt.date,
-                         definitions: Mapping[str, Any] | None, *, scaled: bool = False
-                         ) -> AsyncGenerator[list[AccountHistory] | Page]:
+                         definitions: Mapping[str, Any] | None, *, scaled: bool = False,
+                         sampling: Callable[[], bool] = lambda: True) -> AsyncGenerator[list[AccountHistory] | Page]:
         """The audience's accounts' histories, a page of customers at a time: the pager's `pages` (up to the
         first empty one), read on this unit of work; `scaled`: as vector_replay takes them (a balance
-        condition's, which reads no facts)."""
+        condition's, which reads no facts), their postings' transaction ids only while `sampling()` (the
+        tally still keeps firings whole: once it does not, it never does again, so a page read then is
+        only counted)."""
         warm_up = start - dt.timedelta(days=history_days(condition))
         tests = threshold_tests(condition) if self._prefilter and can_bound(condition) else None
         since, until = _midnight(warm_up), _midnight(end + _ONE_DAY)
@@ -267,7 +275,8 @@ class TriggerBacktestService:
                           for i in ids if i not in last_days or last_days[i] >= start}
             if scaled:
                 replayed = [a for a in accounts if a.account_id in limits]
-                columns = await reads.posting_columns({a.account_id: limits[a.account_id] for a in replayed}, since)
+                columns = await reads.posting_columns({a.account_id: limits[a.account_id] for a in replayed}, since,
+                                                      with_ids=sampling())
                 yield balance_page(replayed, columns, openings, fed, before, warm_up, last_days)
                 continue
             stored = await reads.postings(limits, since)
