@@ -349,14 +349,19 @@ def ordered_bus(services, seen: list[str], *, pause: float = 0.0, **options) -> 
                       {TransactionsPosted: [EventHandler("ordered", note, in_order=True)]}, **options)
 
 
+async def one_posting_each(services, service_stubs, batches: int) -> list[int]:
+    """Batches of one posting each on account a1 (t0, t1...), ingested one after the other: their event ids."""
+    await seed_accounts(service_stubs, "c1", "a1")
+    for number in range(batches):
+        await service_stubs.ingest.IngestTransactions(stream([transaction(f"t{number}", "a1", "1.00")]))
+    return [row.event_id for row in await stored(services, TransactionsPosted)]
+
+
 async def test_jobs_of_a_tenants_events_run_at_once_give_an_in_order_handler_its_events_in_id_order(
         server, services, service_stubs):
     seen: list[str] = []
     bus = ordered_bus(services, seen, pause=0.2)
-    await seed_accounts(service_stubs, "c1", "a1")
-    for number in range(4):
-        await service_stubs.ingest.IngestTransactions(stream([transaction(f"t{number}", "a1", "1.00")]))
-    ids = [row.event_id for row in await stored(services, TransactionsPosted)]
+    ids = await one_posting_each(services, service_stubs, 4)
     # The latest event's job first: it takes the earlier ones in; the others wait for it, then find them done.
     await asyncio.gather(*[bus.process(event_id) for event_id in reversed(ids)])
     assert seen == ["t0", "t1", "t2", "t3"]
@@ -367,10 +372,7 @@ async def test_an_in_order_handler_puts_an_event_another_job_holds_between_its_o
         server, services, service_stubs):
     seen: list[str] = []
     bus = ordered_bus(services, seen, events_per_job=10)
-    await seed_accounts(service_stubs, "c1", "a1")
-    for number in range(3):
-        await service_stubs.ingest.IngestTransactions(stream([transaction(f"t{number}", "a1", "1.00")]))
-    first, held, _ = [row.event_id for row in await stored(services, TransactionsPosted)]
+    first, held, _ = await one_posting_each(services, service_stubs, 3)
     async with services.database.sessions() as session:  # a job that has not started its handlers yet
         await session.execute(update(DomainEventRow).where(DomainEventRow.event_id == held).values(
             taken_by=held, taken_until=dt.datetime.now(dt.UTC) + TAKEN_FOR))
@@ -405,10 +407,7 @@ async def test_an_in_order_handler_goes_on_without_an_earlier_event_the_sweep_ha
         server, services, service_stubs):
     seen: list[str] = []
     bus = ordered_bus(services, seen)
-    await seed_accounts(service_stubs, "c1", "a1")
-    for number in range(2):
-        await service_stubs.ingest.IngestTransactions(stream([transaction(f"t{number}", "a1", "1.00")]))
-    failing, later_one = [row.event_id for row in await stored(services, TransactionsPosted)]
+    failing, later_one = await one_posting_each(services, service_stubs, 2)
     async with services.database.sessions() as session:
         await session.execute(update(DomainEventRow).where(DomainEventRow.event_id == failing)
                               .values(attempts=KEEPS_ORDER_BELOW_RESENDS))
