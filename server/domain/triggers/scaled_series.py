@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left, bisect_right
+from typing import NamedTuple
 
 from server.domain.money import from_scaled, scaled_mean, to_scaled
 from server.domain.triggers.series import AccountDay
@@ -30,6 +31,30 @@ ScaledDay = tuple[dt.date, int | None, int | None, int | None, int, int, bool]
 # days' collected balances, counted days, postings, their magnitudes, overdraft days.
 _Sums = tuple[int | None, int, int, int, int, int]
 _NOTHING: _Sums = (None, 0, 0, 0, 0, 0)
+
+
+class ScaledColumns(NamedTuple):
+    """An account's day rows as columns, ascending by day: each day's ordinal, then ScaledDay's other
+    fields (how PostgreSQL hands them over: one row of arrays per account, not a row per day)."""
+
+    days: list[int]
+    closing: list[int | None]
+    fed: list[int | None]
+    low: list[int | None]
+    postings: list[int]
+    totals: list[int]
+    overdraft: list[bool]
+
+    def copy(self) -> ScaledColumns:
+        return ScaledColumns(self.days.copy(), self.closing.copy(), self.fed.copy(), self.low.copy(),
+                             self.postings.copy(), self.totals.copy(), self.overdraft.copy())
+
+    def rows(self) -> list[ScaledDay]:
+        return [(dt.date.fromordinal(day), *rest)
+                for day, *rest in zip(*self, strict=True)]
+
+
+NO_COLUMNS = ScaledColumns([], [], [], [], [], [], [])  # no rows (never changed: ScaledAccount copies)
 
 
 def scaled_day(day: AccountDay) -> ScaledDay:
@@ -56,16 +81,22 @@ class ScaledAccount:
                  "postings", "totals", "version")
 
     def __init__(self, balance: int, held: int, rows: list[ScaledDay]) -> None:
+        days, closing, fed, low, postings, totals, overdraft = (
+            tuple(zip(*rows, strict=True)) if rows else ((),) * 7)  # the rows' columns, at C speed
+        self._take(balance, held, ScaledColumns([day.toordinal() for day in days], list(closing), list(fed),
+                                                list(low), list(postings), list(totals), list(overdraft)))
+
+    @classmethod
+    def of_columns(cls, balance: int, held: int, columns: ScaledColumns) -> ScaledAccount:
+        """From the rows' columns as read (copied: postings change the series, not the caller's)."""
+        account = cls.__new__(cls)
+        account._take(balance, held, columns.copy())
+        return account
+
+    def _take(self, balance: int, held: int, columns: ScaledColumns) -> None:
         self.balance = balance
         self.held = held  # available balance minus balance, constant over the batch
-        columns = tuple(zip(*rows, strict=True)) if rows else ((),) * 7  # the rows' columns, at C speed
-        self.days: list[int] = [day.toordinal() for day in columns[0]]
-        self.closing: list[int | None] = list(columns[1])
-        self.fed: list[int | None] = list(columns[2])
-        self.low: list[int | None] = list(columns[3])
-        self.postings: list[int] = list(columns[4])
-        self.totals: list[int] = list(columns[5])
-        self.overdraft: list[bool] = list(columns[6])
+        self.days, self.closing, self.fed, self.low, self.postings, self.totals, self.overdraft = columns
         self.entries: list[_Sums] = []
         self.latest: tuple[int, _Sums] | None = None  # the latest row's entry, made afresh per version
         self.version = 0

@@ -34,7 +34,7 @@ from server.domain.triggers.parts import part_of
 from server.domain.triggers.records import FiringRecord
 from server.domain.triggers.rules import Audience, AudienceKind
 from server.domain.triggers.scaled_evaluate import ScaledPoint, ScaledProgram, scaled_compiled
-from server.domain.triggers.scaled_series import ScaledAccount, ScaledDay, decimal_day
+from server.domain.triggers.scaled_series import NO_COLUMNS, ScaledAccount, ScaledColumns, ScaledDay, decimal_day
 from server.domain.triggers.series import AccountDay, AccountSnapshot, apply_fed_balance, apply_posting
 from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics
 from server.services.audiences import audience_selection
@@ -230,7 +230,7 @@ class TriggerEvaluationService:
                                                                               default=1))
         read = await self._series(uow, rules, by_account.keys(), since, customers, scaled=True)
         batch = _Batch(now, rules, *who, read.states, read.last_fired)
-        _evaluate_postings(batch, by_account, stored, read.scaled_days)
+        _evaluate_postings(batch, by_account, stored, read.scaled_columns)
         return await self._write(uow, batch)
 
     async def on_balances_recorded(self, uow: UnitOfWork, tenant_id: str, event: BalancesRecorded
@@ -378,7 +378,7 @@ def _snapshot(account: StoredAccount, days: Iterable[AccountDay]) -> AccountSnap
 
 
 def _evaluate_postings(batch: _Batch, by_account: dict[str, list[Posting]], stored: dict[str, StoredAccount],
-                       rows_of: dict[str, list[ScaledDay]]) -> None:
+                       columns_of: dict[str, ScaledColumns]) -> None:
     """Each account's postings applied to its scaled series in order and every rule evaluated at each; the
     rows they changed recorded for the write."""
     for account_id, account_postings in by_account.items():
@@ -387,28 +387,28 @@ def _evaluate_postings(batch: _Batch, by_account: dict[str, list[Posting]], stor
         account = stored.get(account_id)
         # The hold between current and available balance, as stored now, is taken to hold throughout.
         available = opening if account is None else opening + (account.available_balance - account.balance)
-        rows = rows_of.get(account_id, [])
-        series = ScaledAccount(to_scaled(opening), to_scaled(available - opening), rows)
+        columns = columns_of.get(account_id, NO_COLUMNS)  # as read: the series changes copies
+        series = ScaledAccount.of_columns(to_scaled(opening), to_scaled(available - opening), columns)
         facts = batch.facts.get(first.customer_id, NO_FACTS)
-        changed_from = len(rows)
+        changed_from = len(series.days)
         for number, posting in enumerate(account_postings):
             before, amount = series.balance, to_scaled(posting.amount.amount)
             day = dt.date.fromordinal(series.apply_posting(to_scaled(posting.balance_after.amount), amount,
                                                            posting.booking_date.toordinal()))
             changed_from = min(changed_from, len(series.days) - 1)
-            made = partial(_decimal_point, account_id, first.currency, opening, available, rows,
+            made = partial(_decimal_point, account_id, first.currency, opening, available, columns,
                            account_postings[:number + 1], facts)
             batch.evaluate_scaled(account_id, first.customer_id, day, posting,
                                   ScaledPoint(series, day, posting.direction, abs(amount), before, facts, made))
         batch.changed_rows.extend((account_id, series.row(index)) for index in range(changed_from, len(series.days)))
 
 
-def _decimal_point(account_id: str, currency: str, opening: Decimal, available: Decimal, rows: Sequence[ScaledDay],
+def _decimal_point(account_id: str, currency: str, opening: Decimal, available: Decimal, columns: ScaledColumns,
                    postings: Sequence[Posting], facts: CustomerFacts) -> PointEvaluation:
     """The account at its last posting of `postings` as the Decimal series sees it: its rows as read, each
     posting applied in turn (what a firing's values are read from)."""
     snapshot = before = AccountSnapshot(account_id, postings[0].customer_id, currency, opening, available,
-                                        tuple(decimal_day(row) for row in rows))
+                                        tuple(decimal_day(row) for row in columns.rows()))
     day = None
     for posting in postings:
         before = snapshot

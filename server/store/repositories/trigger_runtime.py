@@ -19,7 +19,7 @@ from server.domain.events import Posting
 from server.domain.money import from_scaled, to_scaled
 from server.domain.personas.audiences import Selection
 from server.domain.triggers.rules import RuleStatus
-from server.domain.triggers.scaled_series import ScaledDay, decimal_day, scaled_day
+from server.domain.triggers.scaled_series import ScaledColumns, ScaledDay, decimal_day, scaled_day
 from server.domain.triggers.series import AccountDay
 from server.store.audience_sql import selection_condition
 from server.store.driver import dialect_of, fetch_sql
@@ -112,31 +112,38 @@ _LOCK_KEYS = ("SELECT DISTINCT hashtextextended(:tenant || '/' || a, 20) AS k "
 # PostgreSQL, on the driver (the evaluation holds its accounts' locks meanwhile; SQLAlchemy's per-value
 # processing of thousands of rows cost tens of milliseconds): the day rows, per account two index probes (its
 # latest row before the window and the window's rows), then the states and the last firings
-# (states_and_last_fired) in the same statement, a round trip fewer after the locks. Part 0: a day row (keyed
-# by account); part 1: a state that holds (account, rule, version); part 2: a last firing (customer, rule, time).
+# (states_and_last_fired) in the same statement, a round trip fewer after the locks. Part 0: an account's day
+# rows (keyed by account) as one row of arrays, one per column in day order, the days as Python's ordinals
+# (0001-01-01 is 1): a batch reads some fifteen rows a posting, and a record and a tuple per row read were a
+# tenth of the evaluation's CPU. Part 1: a state that holds (account, rule, version); part 2: a last firing
+# (customer, rule, time).
 _POSTGRES_SERIES = """
-SELECT * FROM (
-  SELECT 0 AS part, d.account_id AS key, NULL AS rule_id, NULL::int AS version, d.day, d.closing_balance,
-         d.fed_balance, d.min_balance, d.postings, d.posting_total, d.overdraft_began, NULL::timestamptz AS at
-  FROM unnest($2::text[]) AS a(account_id)
-  CROSS JOIN LATERAL (
-    (SELECT x.* FROM trigger_account_days AS x
-     WHERE x.tenant_id = $1 AND x.account_id = a.account_id AND x.day < $3 ORDER BY x.day DESC LIMIT 1)
+SELECT 0 AS part, a.account_id AS key, NULL AS rule_id, NULL::int AS version, d.days, d.closing, d.fed, d.low,
+       d.postings, d.totals, d.overdraft, NULL::timestamptz AS at
+FROM unnest($2::text[]) AS a(account_id)
+CROSS JOIN LATERAL (
+  SELECT array_agg(x.day - DATE '0001-01-01' + 1) AS days, array_agg(x.closing_balance) AS closing,
+         array_agg(x.fed_balance) AS fed, array_agg(x.min_balance) AS low, array_agg(x.postings) AS postings,
+         array_agg(x.posting_total) AS totals, array_agg(x.overdraft_began) AS overdraft
+  FROM (
+    (SELECT y.* FROM trigger_account_days AS y
+     WHERE y.tenant_id = $1 AND y.account_id = a.account_id AND y.day < $3 ORDER BY y.day DESC LIMIT 1)
     UNION ALL
-    (SELECT x.* FROM trigger_account_days AS x
-     WHERE x.tenant_id = $1 AND x.account_id = a.account_id AND x.day >= $3)
-  ) AS d
-  UNION ALL
-  SELECT 1, s.account_id, s.rule_id, s.version, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM trigger_rule_states AS s
-  WHERE s.tenant_id = $1 AND s.rule_id = ANY($4::text[]) AND s.account_id = ANY($2::text[])
-  UNION ALL
-  SELECT 2, f.customer_id, f.rule_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, max(f.fired_at)
-  FROM trigger_firings AS f
-  WHERE f.tenant_id = $1 AND f.rule_id = ANY($5::text[]) AND f.customer_id = ANY($6::text[])
-  GROUP BY f.rule_id, f.customer_id
-) AS r
-ORDER BY r.part, r.key, r.day
+    (SELECT y.* FROM trigger_account_days AS y
+     WHERE y.tenant_id = $1 AND y.account_id = a.account_id AND y.day >= $3)
+    ORDER BY day
+  ) AS x
+) AS d
+WHERE d.days IS NOT NULL
+UNION ALL
+SELECT 1, s.account_id, s.rule_id, s.version, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM trigger_rule_states AS s
+WHERE s.tenant_id = $1 AND s.rule_id = ANY($4::text[]) AND s.account_id = ANY($2::text[])
+UNION ALL
+SELECT 2, f.customer_id, f.rule_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, max(f.fired_at)
+FROM trigger_firings AS f
+WHERE f.tenant_id = $1 AND f.rule_id = ANY($5::text[]) AND f.customer_id = ANY($6::text[])
+GROUP BY f.rule_id, f.customer_id
 """
 # PostgreSQL: an evaluation's writes of the series and the states in one statement (save_series), each given
 # as arrays, one per column. The states that changed are joined on their primary key (one probe each), not
@@ -174,6 +181,14 @@ def _day(row: Any) -> AccountDay:
     return AccountDay(row[1], row[2], row[3], row[4], row[5], row[6], row[7])
 
 
+def _columns(rows: Sequence[ScaledDay]) -> ScaledColumns:
+    """The rows (ascending by day) as the columns PostgreSQL's read gives."""
+    if not rows:
+        return ScaledColumns([], [], [], [], [], [], [])
+    days, *rest = zip(*rows, strict=True)
+    return ScaledColumns([day.toordinal() for day in days], *map(list, rest))
+
+
 def _account_and_day(row: tuple[str, ScaledDay]) -> tuple[str, dt.date]:
     return row[0], row[1][0]
 
@@ -201,8 +216,8 @@ class SeriesRead:
     days: dict[str, list[AccountDay]]
     states: set[StateKey]
     last_fired: dict[tuple[str, str], dt.datetime]
-    # series(scaled=True): the day rows as the store holds them (amounts scaled), in `days`' stead.
-    scaled_days: dict[str, list[ScaledDay]] = field(default_factory=dict)
+    # series(scaled=True): the day rows as the store holds them (amounts scaled), as columns, in `days`' stead.
+    scaled_columns: dict[str, ScaledColumns] = field(default_factory=dict)
 
 
 class TriggerRuntimeRepository(TenantRepository):
@@ -301,24 +316,25 @@ class TriggerRuntimeRepository(TenantRepository):
             days = await self._sqlite_days(account_ids, since)
             states, last_fired = await self.states_and_last_fired(versions, account_ids, rule_ids, customer_ids)
             if scaled:
-                return SeriesRead({}, states, last_fired, {account: [scaled_day(d) for d in rows]
+                return SeriesRead({}, states, last_fired, {account: _columns([scaled_day(d) for d in rows])
                                                            for account, rows in days.items()})
             return SeriesRead(days, states, last_fired)
-        read = SeriesRead(defaultdict(list), set(), {}, defaultdict(list))
+        read = SeriesRead(defaultdict(list), set(), {}, {})
         if not account_ids:
             return read
         wanted = set(versions)
         rows = await fetch_sql(self.session, _POSTGRES_SERIES, self.tenant_id, sorted(set(account_ids)), since,
                                sorted({rule for rule, _ in wanted}), sorted(set(rule_ids)), sorted(set(customer_ids)))
         found: list[tuple[Any, ...]] = []
-        scaled_days = read.scaled_days
+        scaled_columns = read.scaled_columns
         for row in rows:
             part = row[0]
             if part == 0:
+                columns = ScaledColumns(*row[4:11])
                 if scaled:
-                    scaled_days[row[1]].append(row[4:11])
+                    scaled_columns[row[1]] = columns
                 else:
-                    found.append((row[1], *row[4:11]))
+                    found.extend((row[1], *day) for day in columns.rows())
             elif part == 1:
                 if (row[2], row[3]) in wanted:
                     read.states.add((row[2], row[3], row[1]))
