@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -189,6 +190,17 @@ def _columns(rows: Sequence[ScaledDay]) -> ScaledColumns:
     return ScaledColumns([day.toordinal() for day in days], *map(list, rest))
 
 
+def _by_day(columns: ScaledColumns) -> ScaledColumns:
+    """The columns in day order. PostgreSQL aggregates the rows in the order its subquery sorted them, as it
+    does in practice but does not promise (an ORDER BY in each array_agg would sort seven times on 15): a
+    check of the days, and a sort should they ever come otherwise."""
+    days = columns.days
+    if all(earlier < later for earlier, later in pairwise(days)):
+        return columns
+    order = sorted(range(len(days)), key=days.__getitem__)
+    return ScaledColumns._make([column[i] for i in order] for column in columns)
+
+
 def _account_and_day(row: tuple[str, ScaledDay]) -> tuple[str, dt.date]:
     return row[0], row[1][0]
 
@@ -330,7 +342,7 @@ class TriggerRuntimeRepository(TenantRepository):
         for row in rows:
             part = row[0]
             if part == 0:
-                columns = ScaledColumns(*row[4:11])
+                columns = _by_day(ScaledColumns(*row[4:11]))
                 if scaled:
                     scaled_columns[row[1]] = columns
                 else:
