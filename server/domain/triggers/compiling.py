@@ -32,6 +32,9 @@ def composed(condition: Condition, leaf: Callable[[Condition], Callable[[Subject
     metric, change and posting comparisons."""
     if isinstance(condition, AllOf):
         parts = tuple(composed(part, leaf) for part in condition.parts)
+        if len(parts) == 2:  # the usual AND, without the loop (every rule runs at every posting)
+            first, second = parts
+            return lambda subject: first(subject) and second(subject)
 
         def all_of(subject: Subject) -> bool:
             for part in parts:

@@ -37,6 +37,7 @@ from server.domain.triggers.series import previous_month
 ScaledProgram = Callable[["ScaledPoint"], bool]
 _PERCENT_SCALE = 100 * SCALED_PER_UNIT  # magnitude x 100 against percent x base, both sides scaled
 _MONTHS: dict[tuple[dt.date, int], tuple[tuple[int, int], ...]] = {}  # _month_bounds' by (day, months)
+_UNKNOWN = object()  # not yet in ScaledPoint.shared (where None is a value)
 
 
 class ScaledPoint:
@@ -132,10 +133,13 @@ def _compile_metric(leaf: MetricCompare) -> ScaledProgram:
     window, name = metric.window, metric.name
     assert window is not None
     if window.kind is WindowKind.DAYS:
-        back = window.days - 1
+        back, key = window.days - 1, ("last days", name, window.days)
 
         def last_days(point: ScaledPoint) -> bool:
-            value = point.over(name, point.ordinal - back, point.ordinal)
+            shared = point.shared  # by a key made once here, not a window's bounds per call
+            value = shared.get(key, _UNKNOWN)
+            if value is _UNKNOWN:
+                value = shared[key] = point.over(name, point.ordinal - back, point.ordinal)
             return value is not None and compare(value, threshold)
         return last_days
 
@@ -150,9 +154,14 @@ def _compile_months(leaf: MetricCompare) -> ScaledProgram:
     """FOR n MONTHS: each of the last n complete calendar months on its own."""
     compare, threshold = _threshold(leaf)
     name, months = leaf.metric.name, leaf.months
+    key = ("month bounds", months)
 
     def for_months(point: ScaledPoint) -> bool:
-        for first, last in _month_bounds(point.as_of, months):
+        shared = point.shared
+        bounds = shared.get(key)
+        if bounds is None:  # once per point for the rules of this shape
+            bounds = shared[key] = _month_bounds(point.as_of, months)
+        for first, last in bounds:
             value = point.over(name, first, last)
             if value is None or not compare(value, threshold):
                 return False

@@ -55,8 +55,9 @@ NO_FACTS = CustomerFacts()
 
 
 # A rule as evaluate_scaled looks at it: the rule, its condition compiled for a Decimal and for a scaled point,
-# whether it is an event condition, who its audience takes, its id and version.
-_ScaledPlan = tuple[LiveRule, Program, ScaledProgram, bool, set[str] | None, str, int]
+# whether it is an event condition, who its audience takes, its id, and its id and version.
+_ScaledPlan = tuple[LiveRule, Program, ScaledProgram, bool, set[str] | None, str, tuple[str, int]]
+_NONE_HELD: frozenset[tuple[str, int]] = frozenset()
 
 
 @dataclass
@@ -81,6 +82,9 @@ class _Batch:
     # For evaluate_scaled, by the posting's direction: the state rules and the event rules it can make hold,
     # in the rules' order.
     by_direction: dict[Direction, list[_ScaledPlan]] | None = None
+    # For evaluate_scaled, `states` by account: the (rule id, version) of each state holding there, so that a
+    # rule's state is looked up without a key made per rule and posting (kept with `states`).
+    held_by_account: dict[str, set[tuple[str, int]]] | None = None
 
     def evaluate(self, snapshot: AccountSnapshot, day: dt.date, posting: Posting | None,
                  before: AccountSnapshot | None) -> None:
@@ -135,25 +139,33 @@ class _Batch:
             by_direction = self.by_direction = {
                 direction: [(live, compiled(live.condition), scaled_compiled(live.condition),
                              live.kind is ConditionKind.EVENT, self.audiences[live.rule.rule_id], live.rule.rule_id,
-                             live.rule.version)
+                             (live.rule.rule_id, live.rule.version))
                             for live in self.rules
                             if live.kind is ConditionKind.STATE or live.direction in (None, direction)]
                 for direction in Direction}
-        states = self.states
-        for live, program, scaled_program, is_event, takes, rule_id, version in by_direction[posting.direction]:
+        held_by_account = self.held_by_account
+        if held_by_account is None:
+            held_by_account = self.held_by_account = defaultdict(set)
+            for rule_id, version, state_account in self.states:
+                held_by_account[state_account].add((rule_id, version))
+        held = held_by_account.get(account_id, _NONE_HELD)
+        for live, program, scaled_program, is_event, takes, rule_id, rule_key in by_direction[posting.direction]:
             if takes is not None and customer not in takes:
                 continue
             matched = scaled_program(point)
             if not is_event:
-                key = (rule_id, version, account_id)
-                if matched == (key in states):  # no crossing: no change, no firing
+                if matched == (rule_key in held):  # no crossing: no change, no firing
                     continue
+                key = (rule_id, rule_key[1], account_id)
                 if matched:
                     self.became_true.append(key)
-                    states.add(key)
+                    self.states.add(key)
+                    held = held_by_account[account_id]
+                    held.add(rule_key)
                 else:
                     self.became_false.append(key)
-                    states.discard(key)
+                    self.states.discard(key)
+                    held_by_account[account_id].discard(rule_key)
                     continue
             elif not matched:
                 continue
