@@ -154,15 +154,17 @@ def _compile_months(leaf: MetricCompare) -> ScaledProgram:
     """FOR n MONTHS: each of the last n complete calendar months on its own."""
     compare, threshold = _threshold(leaf)
     name, months = leaf.metric.name, leaf.months
-    key = ("month bounds", months)
+    # Month k back's value by a key made once here (the rules of this shape share them at a point), the
+    # months' bounds worked out only by the first of them to ask.
+    keys = tuple(enumerate(("month", name, back) for back in range(1, months + 1)))
 
     def for_months(point: ScaledPoint) -> bool:
         shared = point.shared
-        bounds = shared.get(key)
-        if bounds is None:  # once per point for the rules of this shape
-            bounds = shared[key] = _month_bounds(point.as_of, months)
-        for first, last in bounds:
-            value = point.over(name, first, last)
+        for index, key in keys:
+            value = shared.get(key, _UNKNOWN)
+            if value is _UNKNOWN:
+                first, last = _month_bounds(point.as_of, months)[index]
+                value = shared[key] = point.over(name, first, last)
             if value is None or not compare(value, threshold):
                 return False
         return True

@@ -172,9 +172,18 @@ class ScaledAccount:
 
     def minimum(self, first: int, last: int) -> int | None:
         """series.min_balance."""
-        lowest = self.sums_before(first)[0]
-        days, lows, feds = self.days, self.low, self.fed
-        for index in range(bisect_left(days, first), bisect_right(days, last)):
+        days, lows, feds, closing = self.days, self.low, self.fed, self.closing
+        start = bisect_left(days, first)
+        # The collected balance in effect before the window (sums_before(first)'s, without its sums: the
+        # latest row before it with a balance; a few rule windows ask at every posting).
+        lowest = None
+        for index in range(start - 1, -1, -1):
+            lowest = feds[index]
+            if lowest is None:
+                lowest = closing[index]
+            if lowest is not None:
+                break
+        for index in range(start, bisect_right(days, last)):
             low, fed = lows[index], feds[index]
             value = fed if low is None else low if fed is None or low < fed else fed
             if value is not None and (lowest is None or value < lowest):
