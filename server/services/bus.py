@@ -25,6 +25,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any, cast
 
 import structlog
@@ -146,14 +147,13 @@ def _together(events: list[DomainEvent]) -> DomainEvent:
 def _in_runs(events: list[DomainEvent]) -> list[DomainEvent]:
     """TransactionsPosted in id order as few events as keep their order: one per run of equally live ones
     (a handler is given live postings and history apart)."""
-    runs: list[list[DomainEvent]] = []
-    for event in events:
-        assert isinstance(event, TransactionsPosted)
-        if runs and cast(TransactionsPosted, runs[-1][-1]).live == event.live:
-            runs[-1].append(event)
-        else:
-            runs.append([event])
-    return [_together(run) for run in runs]
+    return [_together(list(run)) for _, run in groupby(events, key=lambda e: cast(TransactionsPosted, e).live)]
+
+
+async def _run_after_commit(after_commits: list[AfterCommit | None]) -> None:
+    for after_commit in after_commits:
+        if after_commit is not None:
+            await after_commit()
 
 
 def _sharing_accounts(events: Iterable[DomainEvent], earlier: list[int], found: Mapping[int, DomainEvent]
@@ -342,9 +342,7 @@ class MessageBus:
             added, objects = list(uow.domain_events.added), dict(uow.domain_events.added_events)
         # Events raised without their object (none today) go to the queue.
         await announce_committed(self._publisher, [i for i in added if i not in objects])
-        for after_commit in after_commits:
-            if after_commit is not None:
-                await after_commit()
+        await _run_after_commit(after_commits)
         return list(objects.items())
 
     async def _claim_in_order(self, uow: UnitOfWork, handler: EventHandler, tenant_id: str,
@@ -436,9 +434,7 @@ class MessageBus:
             added = list(uow.domain_events.added)
         # What it raised is in the outbox: announced to the queue rather than handled on this path.
         await announce_committed(self._publisher, added)
-        for after_commit in after_commits:
-            if after_commit is not None:
-                await after_commit()
+        await _run_after_commit(after_commits)
 
     async def resend_lost(self, limit: int = 1000) -> list[int]:
         """The relay sweep: re-announces events that Redis lost or that no worker finished. Returns

@@ -117,6 +117,7 @@ class _Batch:
                         states.add(key)
                     else:
                         states.discard(key)
+                    self.held_by_account = None  # derived from `states`: rebuilt when next needed
                 state = held
             if not matched or state:  # decide_fire's rule, written out on this hot path: no change, no firing
                 continue
