@@ -52,6 +52,7 @@ from server.domain.pagination import Page, PageRequest, page_key, paginate
 from server.services.clock import Clock, utc_now
 from server.services.events import EventPublisher, announce_committed
 from server.store.db import Database
+from server.store.repositories.balance_months import CoveredMonths, MonthBounds, month_bounds
 from server.store.repositories.domain_events import WrittenEvents
 from server.store.uow import UnitOfWork
 
@@ -148,6 +149,8 @@ class IngestionService:
         self._committed = committed
         self._clock = clock
         self._live_window = live_window
+        # The account months this process committed (account_balance_months): a batch writes only the others.
+        self._covered_months = CoveredMonths()
 
     async def _ensure_statistics(self, *tables: str) -> None:
         """After a write: the tables it filled get planner statistics if they never had any."""
@@ -334,7 +337,7 @@ is history (see server.domain.ingest.freshness)."""
             await announce_committed(self._publisher, list(written),
                                      gather_seconds=0.0 if urgent else self._gather_seconds)
         if outcome.accepted:
-            await self._ensure_statistics("transactions")
+            await self._ensure_statistics("transactions", "account_balance_months")
         return outcome
 
     async def _store(self, prepared: PreparedBatch, previous: StoreProgress | None,
@@ -344,6 +347,7 @@ is history (see server.domain.ingest.freshness)."""
         outcome = prepared.outcome
         candidates = prepared.candidates
         event_ids: list[int] = []
+        months: MonthBounds = {}
         if not candidates:
             return outcome, {}
         async with UnitOfWork(self._database, prepared.tenant_id) as uow:
@@ -406,6 +410,9 @@ is history (see server.domain.ingest.freshness)."""
                     refused = {r.item_id for r in moves.rejected}
                     accepted = [(i, t) for i, t in accepted if t.transaction_id not in refused]
                 await uow.accounts.add_to_balances(moves.deltas, now)
+                # The backtest's month bounds (server.store.repositories.balance_months), after the accounts.
+                months = month_bounds(t for _, t in accepted)
+                await uow.transactions.summarize(self._covered_months.not_covered(prepared.tenant_id, months))
                 # PENDING rows of transactions booked now leave (the booked row took their place).
                 pending = TransactionStatus.PENDING
                 await uow.transactions.forget_pending([t.transaction_id for _, t in accepted
@@ -437,6 +444,7 @@ is history (see server.domain.ingest.freshness)."""
                 event_ids.append(await uow.domain_events.add(prepared.tenant_id, AuthorizationsRecorded(tuple(
                     unbooked_posting(t, holders[t.account_id], current[t.account_id]) for t in news)), now))
             await uow.commit()
+        self._covered_months.remember(prepared.tenant_id, months)
         return outcome, {event_id: uow.domain_events.written[event_id] for event_id in event_ids}
 
     async def _keep_unbooked(self, uow: UnitOfWork, unbooked: list[tuple[int, IncomingTransaction]],

@@ -142,6 +142,26 @@ class TransactionRow(Base):
     ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+class AccountBalanceMonthRow(Base):
+    """Of each account and calendar month (UTC, its first day), bounds of every balance value a stored
+    posting of that month shows: its running balance after it and the balance before it (running balance
+    minus signed amount), whole ten-thousandths as `transactions` stores them. A bound, not the exact range:
+    `low` is at most and `high` at least each of those values, and may be wider (rows deleted after they
+    were counted are not taken out). `uncovered`: 1 when a posting of the month stored no running balance
+    (it counts as 0 in the bounds), so that they say nothing. Written with the transactions in the same unit of work
+    (server.store.repositories.balance_months); the backtest's pre-filter reads it
+    (docs/triggers.md#backtest)."""
+
+    __tablename__ = "account_balance_months"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    low: Mapped[int] = mapped_column(BigInteger)
+    high: Mapped[int] = mapped_column(BigInteger)
+    uncovered: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class TransactionAuthorizationRow(Base):
     """PENDING and DECLINED transactions (docs/services/ingest.md#transaction-status), kept apart from
     `transactions`, which holds only the booked ones that balances, insights, goals and triggers read. A

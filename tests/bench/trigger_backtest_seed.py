@@ -1,7 +1,7 @@
 """A backtest's history for many customers, fast: customers and accounts through the ORM, their
 transactions by PostgreSQL's COPY, a chunk of accounts at a time (memory holds one chunk). Each account a
 salary of 2,000 on the 1st and zero to two debits of 5-120 a day (about 290 postings a year), running
-balances stored."""
+balances stored; their accounts' month bounds (account_balance_months) filled after, as the migration fills them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import insert
 
 from server.store.db import open_database
 from server.store.models import AccountRow, CustomerRow
+from server.store.repositories.balance_months import fill_statement
 
 ACCOUNTS_PER_CHUNK = 2_000
 SCALE = 10_000  # server.store.types.ScaledAmount: whole ten-thousandths
@@ -72,7 +73,11 @@ async def copy_history(dsn: str, database_url: str, tenant_id: str, *, accounts:
                 await session.commit()
             await connection.copy_records_to_table("transactions", records=rows, columns=COLUMNS)
             written += len(rows)
-        await connection.execute("ANALYZE transactions; ANALYZE accounts; ANALYZE customers")
+        # The month bounds the app keeps with every write of transactions (COPY writes none), as the migration
+        # fills them.
+        await connection.execute(fill_statement("postgresql"))
+        await connection.execute("ANALYZE transactions; ANALYZE accounts; ANALYZE customers; "
+                                 "ANALYZE account_balance_months")
     finally:
         await connection.close()
         await store.dispose()

@@ -9,6 +9,7 @@ from server.domain.ingest.model import Direction, IncomingTransaction, Transacti
 from server.domain.money import from_scaled
 from server.store.keyset import keyset_page
 from server.store.models import AccountRow, TransactionAuthorizationRow, TransactionRow
+from server.store.repositories.balance_months import MonthBounds, summarize_postings
 from server.store.repositories.base import TenantRepository
 from server.store.repositories.transaction_bulk import insert_new
 
@@ -26,6 +27,12 @@ class TransactionsRepository(TenantRepository):
         """Inserts the transactions whose id is not stored yet; returns the ids inserted. Bulk
         statements: this is the ingestion hot path."""
         return await insert_new(await self.session.connection(), self.tenant_id, transactions, now)
+
+    async def summarize(self, months: MonthBounds) -> None:
+        """Widens the stored account months (account_balance_months) by those of postings just stored
+        (balance_months.month_bounds); called once the batch's accounts are locked and their balances moved, so
+        that months are locked after accounts."""
+        await summarize_postings(await self.session.connection(), self.tenant_id, months)
 
     async def delete_ids(self, transaction_ids: list[str]) -> None:
         """Removes rows this unit of work inserted and then refused (their balance move did not fit)."""
