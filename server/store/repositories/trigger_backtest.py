@@ -175,6 +175,10 @@ ORDER BY t.account_id, length(t.transaction_id), t.transaction_id"""
 
 
 class TriggerBacktestRepository(TenantRepository):
+    # Whether threshold_days on PostgreSQL reads of each account only the postings of its last month that can
+    # pass, as account_balance_months bounds them; False: the aggregate over every posting (tests compare them).
+    by_month = True
+
     async def connected(self) -> bool:
         """Whether the session has (or could take from the pool in its wait) a connection: a backtest reads on
         a second session only when one is free, never holding one while it waits for another for long."""
@@ -345,7 +349,15 @@ class TriggerBacktestRepository(TenantRepository):
         if not openings:
             return {}
         ids = list(openings)
-        if dialect_of(self.session).name == "postgresql":
+        if dialect_of(self.session).name == "postgresql" and self.by_month:
+            found, whole = await self._threshold_days_by_month(openings, tests, since, until, fed_since, fed_until)
+            missing: list[str] = []
+            if whole:
+                again, missing = await self._threshold_days_as_stored(
+                    {account_id: openings[account_id] for account_id in whole}, tests, since, until, fed_since,
+                    fed_until)
+                found.update(again)
+        elif dialect_of(self.session).name == "postgresql":
             found, missing = await self._threshold_days_as_stored(openings, tests, since, until, fed_since, fed_until)
         else:
             found, missing = await self._threshold_days(self._balances_as_stored(ids, since, until), ids,
@@ -370,6 +382,29 @@ class TriggerBacktestRepository(TenantRepository):
             since, until, fed_since, fed_until, *(threshold for _, threshold in tests))
         found = {row[0]: [(row[2 + 2 * n], row[3 + 2 * n]) for n in range(len(tests))] for row in rows}
         return found, [row[0] for row in rows if row[1]]
+
+    async def _threshold_days_by_month(self, openings: Mapping[str, tuple[int, dt.date]],
+                                       tests: Sequence[tuple[Comparator, int]], since: dt.datetime,
+                                       until: dt.datetime, fed_since: dt.date, fed_until: dt.date
+                                       ) -> tuple[dict[str, list[tuple[dt.date | None, dt.date | None]]], list[str]]:
+        """threshold_days' first read on PostgreSQL with account_balance_months: each test's last passing posting
+        looked for only in the account's last month whose bounds can pass (a probe of the (tenant, account,
+        posted_at) index over that month), then the first posting after the day as _threshold_days_as_stored
+        finds it. Also the accounts to read whole instead (_threshold_days_as_stored): those with a month in the
+        span whose bounds do not cover every posting (one without a running balance), and those whose month
+        holds no passing posting in the span (the bounds were wider, or the passing postings are outside it)."""
+        rows = await fetch_sql(
+            self.session, _threshold_days_by_month_sql(tuple(comparator for comparator, _ in tests)), self.tenant_id,
+            list(openings), [balance for balance, _ in openings.values()], [day for _, day in openings.values()],
+            since, until, fed_since, fed_until, *(threshold for _, threshold in tests))
+        found: dict[str, list[tuple[dt.date | None, dt.date | None]]] = {}
+        whole = []
+        for row in rows:
+            if row[1]:
+                whole.append(row[0])
+            else:
+                found[row[0]] = [(row[2 + 2 * n], row[3 + 2 * n]) for n in range(len(tests))]
+        return found, whole
 
     def _booking_day(self, at: Any) -> ColumnElement[Any]:
         if dialect_of(self.session).name == "postgresql":
@@ -529,6 +564,61 @@ lasts AS (
     {lasts}
   FROM others o LEFT JOIN posted p ON p.account_id = o.account_id)
 SELECT l.account_id, l.missing,
+  {firsts}
+FROM lasts l"""
+
+
+def _threshold_days_by_month_sql(comparators: tuple[Comparator, ...]) -> str:
+    """The statement of _threshold_days_by_month, with the parameters of _threshold_days_sql. A value passes
+    `< X` or `<= X` only if its month's low does, `> X` or `>= X` only if its month's high does, so no posting
+    after the last month whose bound passes can pass; of that month, only the postings in the span are read.
+    An account is read whole (`whole`) when a month of the span has a posting without a running balance, or
+    when its last month whose bound passes holds no passing posting in the span."""
+    bound = {Comparator.LT: "low", Comparator.LE: "low", Comparator.GT: "high", Comparator.GE: "high"}
+    months = ",\n    ".join(f"max(s.month) FILTER (WHERE s.{bound[c]} {c.value} ${9 + n}) AS month_{n}"
+                            for n, c in enumerate(comparators))
+    posted = ",\n    ".join(
+        f"(SELECT max(t.posted_at) FROM transactions t WHERE t.tenant_id = $1 AND t.account_id = m.account_id "
+        f"AND t.posted_at >= $5 AND t.posted_at < $6 AND t.posted_at >= m.month_{n}::timestamp AT TIME ZONE 'UTC' "
+        f"AND t.posted_at < (m.month_{n} + interval '1 month') AT TIME ZONE 'UTC' "
+        f"AND (t.running_balance {c.value} ${9 + n} OR t.running_balance - t.signed_amount {c.value} ${9 + n})"
+        f") AS at_{n}" for n, c in enumerate(comparators))
+    others = ",\n    ".join(f"max(v.day) FILTER (WHERE v.balance {c.value} ${9 + n}) AS last_{n}"
+                            for n, c in enumerate(comparators))
+    lasts = ",\n    ".join(f"greatest((p.at_{n} AT TIME ZONE 'UTC')::date, o.last_{n}) AS last_{n}"
+                           for n in range(len(comparators)))
+    unfound = " OR ".join(f"(p.month_{n} IS NOT NULL AND p.at_{n} IS NULL)" for n in range(len(comparators)))
+    firsts = ",\n  ".join(
+        f"l.last_{n}, CASE WHEN NOT l.whole THEN (SELECT (min(f.posted_at) AT TIME ZONE 'UTC')::date "
+        f"FROM transactions f WHERE f.tenant_id = $1 AND f.account_id = l.account_id AND f.posted_at >= $5 "
+        f"AND f.posted_at < $6 AND f.posted_at >= (l.last_{n} + 1)::timestamp AT TIME ZONE 'UTC') END"
+        for n in range(len(comparators)))
+    return f"""
+WITH months AS (
+  SELECT s.account_id, bool_or(s.uncovered > 0) AS uncovered,
+    {months}
+  FROM account_balance_months s
+  WHERE s.tenant_id = $1 AND s.account_id = ANY($2::text[])
+    AND s.month >= date_trunc('month', $5 AT TIME ZONE 'UTC')::date AND s.month < ($6 AT TIME ZONE 'UTC')
+  GROUP BY s.account_id),
+posted AS (
+  SELECT m.*,
+    {posted}
+  FROM months m WHERE NOT m.uncovered),
+others AS (
+  SELECT v.account_id,
+    {others}
+  FROM (SELECT d.account_id, d.balance_date AS day, d.balance FROM daily_balances d
+        WHERE d.tenant_id = $1 AND d.account_id = ANY($2::text[]) AND d.balance_date >= $7 AND d.balance_date <= $8
+        UNION ALL
+        SELECT o.account_id, o.day, o.balance FROM unnest($2::text[], $3::bigint[], $4::date[])
+          AS o(account_id, balance, day)) v
+  GROUP BY v.account_id),
+lasts AS (
+  SELECT o.account_id, coalesce(m.uncovered OR {unfound}, false) AS whole,
+    {lasts}
+  FROM others o LEFT JOIN months m ON m.account_id = o.account_id LEFT JOIN posted p ON p.account_id = o.account_id)
+SELECT l.account_id, l.whole,
   {firsts}
 FROM lasts l"""
 
