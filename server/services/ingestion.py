@@ -411,8 +411,8 @@ is history (see server.domain.ingest.freshness)."""
                     accepted = [(i, t) for i, t in accepted if t.transaction_id not in refused]
                 await uow.accounts.add_to_balances(moves.deltas, now)
                 # The backtest's month bounds (server.store.repositories.balance_months), after the accounts.
-                months = month_bounds(t for _, t in accepted)
-                await uow.transactions.summarize(self._covered_months.not_covered(prepared.tenant_id, months))
+                months = self._covered_months.not_covered(prepared.tenant_id, month_bounds(t for _, t in accepted))
+                await uow.transactions.summarize(months)
                 # PENDING rows of transactions booked now leave (the booked row took their place).
                 pending = TransactionStatus.PENDING
                 await uow.transactions.forget_pending([t.transaction_id for _, t in accepted

@@ -126,8 +126,8 @@ class CoveredMonths:
         return found
 
     def remember(self, tenant_id: str, bounds: MonthBounds) -> None:
-        """A committed batch's months (those it wrote, and those it found covered): the stored rows cover them
-        and what was known of them before."""
+        """A committed batch's months that were not known covered (those known are so already): the stored rows
+        cover them and what was known of them before."""
         known = self._known
         if len(known) + len(bounds) > self._limit:
             known.clear()
