@@ -396,7 +396,7 @@ class MessageBus:
             found.update(await uow.domain_events.events(missing))
 
     async def run_together(self, event_id: int, tenant_id: str, event: DomainEvent, names: Sequence[str],
-                           handle: TogetherFunction) -> None:
+                           handle: TogetherFunction, known: Mapping[int, DomainEvent] | None = None) -> None:
         """Runs handlers of an event just committed, given as written (no read of the outbox), whose work
         one call does at once: the server runs trigger_rules' parts this way right after an ingest commit
         (server.services.in_process), one evaluation instead of four. One unit of work claims each of
@@ -404,7 +404,8 @@ class MessageBus:
         all, as the queue's job would: the job skips them, still runs the others and marks the event
         processed. The claims are the guard: a part a job finished is not claimed (nor run here), and one a
         job is running makes the claim wait for that job to end. A handler kept in order claims the tenant's
-        earlier events it has not finished as well, and handles those nobody had before this one."""
+        earlier events it has not finished as well, and handles those nobody had before this one. `known`:
+        events at hand by id (as the outbox would give them back), not read again when one is needed."""
         wanted = [h for h in self._handlers.get(type(event), ())
                   if h.name in names and (h.wants is None or h.wants(event))]
         if not wanted:
@@ -414,7 +415,7 @@ class MessageBus:
             # Every claim before any work (and its locks), in the handlers' order, as jobs take them.
             claimed: list[str] = []
             in_order: dict[str, list[DomainEvent]] = {}  # a handler's events when it took earlier ones in
-            read: dict[int, DomainEvent] = {}
+            read: dict[int, DomainEvent] = dict(known) if known else {}
             for handler in wanted:
                 if handler.in_order:
                     own, in_order[handler.name] = await self._claim_in_order(uow, handler, tenant_id,

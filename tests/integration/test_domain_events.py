@@ -41,6 +41,7 @@ from server.services.bus import (
 )
 from server.store.event_payloads import decode
 from server.store.models import DomainEventHandlingRow, DomainEventRow
+from server.store.repositories.domain_events import DomainEventsRepository
 from server.store.triggers_models import TriggerAccountDayRow
 from server.store.uow import UnitOfWork
 from tests.support.builders import account, customer, seed_accounts, stream, transaction
@@ -401,6 +402,35 @@ async def test_the_servers_own_run_of_an_in_order_handler_takes_in_only_earlier_
     # a3's earlier posting, and a1's before that event; a2's event shares no account with them.
     assert seen == ["t0-a1", "t2-a3", "t2-a1", "t3-a3"]
     assert await handlings(services, rows[1].event_id) == set()
+
+
+async def test_the_servers_own_run_does_not_read_again_the_earlier_events_it_has_at_hand(
+        server, services, service_stubs, tenant, monkeypatch):
+    """InProcessHandlers hands run_together the events of its runs under way (`known`): the earlier events
+    it compares and takes in are those, in the same order as when read from the outbox."""
+    seen: list[str] = []
+    bus = ordered_bus(services, seen)
+
+    async def together(uow, tenant_id, event, claimed):
+        seen.extend(p.transaction_id for p in event.postings)
+
+    await seed_accounts(service_stubs, "c1", "a1", "a2")
+    for number, account_id in enumerate(["a1", "a2", "a1"]):
+        await service_stubs.ingest.IngestTransactions(stream([transaction(f"t{number}", account_id, "1.00")]))
+    rows = await stored(services, TransactionsPosted)
+    read: list[int] = []
+    reads = DomainEventsRepository.events
+
+    async def events(self, event_ids):
+        read.extend(event_ids)
+        return await reads(self, event_ids)
+
+    monkeypatch.setattr(DomainEventsRepository, "events", events)
+    known = {row.event_id: decode(row.kind, row.payload) for row in rows}
+    latest = rows[-1]
+    await bus.run_together(latest.event_id, tenant, known[latest.event_id], ["ordered"], together, known=known)
+    assert seen == ["t0", "t2"]
+    assert read == []
 
 
 async def test_an_in_order_handler_goes_on_without_an_earlier_event_the_sweep_had_to_resend_often(

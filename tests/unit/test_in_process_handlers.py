@@ -24,7 +24,8 @@ class Gate:
         return False  # nothing runs: the tests look at what committed() decides
 
 
-WRITTEN = {7: ("TransactionsPosted", {})}
+WRITTEN = {7: ("TransactionsPosted", {"rows": [{}] * 50})}  # only its postings' count is read
+SMALL = {8: ("TransactionsPosted", {"rows": [{}]})}
 
 
 async def test_a_declined_batch_is_the_workers_and_not_urgent():
@@ -49,6 +50,17 @@ async def test_a_wanted_batch_while_every_run_is_under_way_is_urgent():
     assert handlers.committed("bank-1", {}) is False
 
 
+async def test_a_small_batch_has_a_run_more_than_the_others():
+    handlers = InProcessHandlers(NO_BUS, ["trigger_rules"], NO_HANDLE, max_running=1, gate=Gate(declines=False),
+                                 small_postings=10, small_running=1)
+    assert handlers.committed("bank-1", WRITTEN) is False
+    assert handlers.committed("bank-1", WRITTEN) is True  # the big batch is the workers'
+    assert handlers.committed("bank-1", SMALL) is False  # the small one still runs here
+    assert len(handlers._running) == 2
+    assert handlers.committed("bank-1", SMALL) is True  # beyond its extra run: the workers'
+    await handlers.close()
+
+
 class Always(Gate):
     async def wants(self, tenant_id) -> bool:
         return True
@@ -59,7 +71,7 @@ class RecordingBus:
         self.calls: list[tuple[int, str, tuple[str, ...]]] = []
         self._fails = fails
 
-    async def run_together(self, event_id, tenant_id, event, names, handle) -> None:
+    async def run_together(self, event_id, tenant_id, event, names, handle, known=None) -> None:
         self.calls.append((event_id, tenant_id, tuple(names)))
         if self._fails:
             raise RuntimeError("down")
