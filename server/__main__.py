@@ -27,6 +27,7 @@ log = structlog.get_logger("engage.server")
 
 async def serve(settings: Settings) -> None:
     services = await build_services(settings)
+    await services.warm_up()  # before the collector freezes what start-up made
     server, port, health_servicer = build_server(services, f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()
     tune_garbage_collector()

@@ -13,6 +13,7 @@ from server.bootstrap import Services
 from server.domain.auth import Caller, Role
 from server.domain.segments.attributes import AttributeType
 from server.domain.triggers.rules import Audience, BannerAction, RuleDefinition
+from server.services.triggers import live_rules
 from server.services.triggers.live_rules import LiveRules
 from server.store.repositories.triggers import TriggerRulesRepository
 from server.store.uow import UnitOfWork
@@ -80,3 +81,23 @@ async def test_each_batch_sees_every_change_committed_before_it(services: Servic
 
     await rules.archive(ana, "low")
     assert set(await live()) == {"gold"}
+
+
+async def test_a_warm_up_compiles_each_tenants_live_rules_before_its_first_batch(
+        services: Services, tenant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server warms up at start (Services.warm_up, docs/triggers.md#latency): its first live batch finds
+    the rules compiled and compiles nothing on its banner's path."""
+    ana = Caller(tenant_id=tenant, subject="ana", role=Role.BANK_ADMIN)
+    ben = Caller(tenant_id=tenant, subject="ben", role=Role.BANK_ADMIN)
+    await services.trigger_rules.create_rule(ana, "low", _definition("balance < 100"))
+    await services.trigger_rules.submit(ana, "low")
+    await services.trigger_rules.approve(ben, "low")
+    evaluation = services.trigger_evaluation
+    await evaluation.warm_up([tenant])
+
+    def no_compiling(*args: object) -> None:
+        raise AssertionError("compiled on the batch's path")
+
+    monkeypatch.setattr(live_rules, "compile_rule", no_compiling)
+    async with UnitOfWork(services.database, tenant) as uow:
+        assert [r.rule.rule_id for r in await evaluation._rules.of(uow, dt.datetime.now(dt.UTC))] == ["low"]

@@ -193,6 +193,12 @@ class TriggerEvaluationService:
         self._metrics = metrics
         self._rules = LiveRules()
 
+    async def warm_up(self, tenant_ids: Iterable[str]) -> None:
+        """The live rules of these tenants compiled and kept, as the first batch of each would have them."""
+        for tenant_id in tenant_ids:
+            async with UnitOfWork(self._database, tenant_id) as uow:
+                await self._rules.with_definitions(uow, self._clock())
+
     # -- bus handlers ---------------------------------------------------------------------------------
 
     def part_handler(self, part: int) -> tuple[HandlerFunction, Callable[[TransactionsPosted], bool]]:
