@@ -573,7 +573,8 @@ def _threshold_days_by_month_sql(comparators: tuple[Comparator, ...]) -> str:
     `< X` or `<= X` only if its month's low does, `> X` or `>= X` only if its month's high does, so no posting
     after the last month whose bound passes can pass; of that month, only the postings in the span are read.
     An account is read whole (`whole`) when a month of the span has a posting without a running balance, or
-    when its last month whose bound passes holds no passing posting in the span."""
+    when its last month whose bound passes holds no passing posting in the span, or when it has no month in the
+    span but a posting there (written past the bounds' upkeep: read, not taken for absent)."""
     bound = {Comparator.LT: "low", Comparator.LE: "low", Comparator.GT: "high", Comparator.GE: "high"}
     months = ",\n    ".join(f"max(s.month) FILTER (WHERE s.{bound[c]} {c.value} ${9 + n}) AS month_{n}"
                             for n, c in enumerate(comparators))
@@ -615,7 +616,9 @@ others AS (
           AS o(account_id, balance, day)) v
   GROUP BY v.account_id),
 lasts AS (
-  SELECT o.account_id, coalesce(m.uncovered OR {unfound}, false) AS whole,
+  SELECT o.account_id, coalesce(m.uncovered OR {unfound}, EXISTS (
+      SELECT 1 FROM transactions t WHERE t.tenant_id = $1 AND t.account_id = o.account_id
+        AND t.posted_at >= $5 AND t.posted_at < $6)) AS whole,
     {lasts}
   FROM others o LEFT JOIN months m ON m.account_id = o.account_id LEFT JOIN posted p ON p.account_id = o.account_id)
 SELECT l.account_id, l.whole,
