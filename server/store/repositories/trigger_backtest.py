@@ -519,6 +519,22 @@ class TriggerBacktestRepository(TenantRepository):
         return {account_id: at for account_id, at in rows}
 
 
+def _fed_and_opening_lasts(comparators: tuple[Comparator, ...]) -> str:
+    """The `others` WITH of both threshold statements: of each account, per test, the last day a fed balance
+    or the opening passes (parameters as _threshold_days_sql's)."""
+    others = ",\n    ".join(f"max(v.day) FILTER (WHERE v.balance {c.value} ${9 + n}) AS last_{n}"
+                            for n, c in enumerate(comparators))
+    return f"""others AS (
+  SELECT v.account_id,
+    {others}
+  FROM (SELECT d.account_id, d.balance_date AS day, d.balance FROM daily_balances d
+        WHERE d.tenant_id = $1 AND d.account_id = ANY($2::text[]) AND d.balance_date >= $7 AND d.balance_date <= $8
+        UNION ALL
+        SELECT o.account_id, o.day, o.balance FROM unnest($2::text[], $3::bigint[], $4::date[])
+          AS o(account_id, balance, day)) v
+  GROUP BY v.account_id)"""
+
+
 def _threshold_days_sql(comparators: tuple[Comparator, ...]) -> str:
     """The statement of _threshold_days_as_stored for tests of these comparators (their thresholds from $9 on).
     $1 tenant, $2..$4 the openings (account, scaled balance, day), [$5, $6) the postings' span, [$7, $8] the
@@ -533,8 +549,6 @@ def _threshold_days_sql(comparators: tuple[Comparator, ...]) -> str:
     # Only the postings that pass a test, or store no running balance, reach the aggregate: the others count
     # in none of its columns, and skipping them in the scan costs less than passing each to the aggregate.
     wanted = " OR ".join(["t.running_balance IS NULL", *passes])
-    others = ",\n    ".join(f"max(v.day) FILTER (WHERE v.balance {c.value} ${9 + n}) AS last_{n}"
-                            for n, c in enumerate(comparators))
     lasts = ",\n    ".join(f"greatest((p.at_{n} AT TIME ZONE 'UTC')::date, o.last_{n}) AS last_{n}"
                            for n in range(len(comparators)))
     firsts = ",\n  ".join(
@@ -550,15 +564,7 @@ WITH posted AS (
   WHERE t.tenant_id = $1 AND t.account_id = ANY($2::text[]) AND t.posted_at >= $5 AND t.posted_at < $6
     AND ({wanted})
   GROUP BY t.account_id),
-others AS (
-  SELECT v.account_id,
-    {others}
-  FROM (SELECT d.account_id, d.balance_date AS day, d.balance FROM daily_balances d
-        WHERE d.tenant_id = $1 AND d.account_id = ANY($2::text[]) AND d.balance_date >= $7 AND d.balance_date <= $8
-        UNION ALL
-        SELECT o.account_id, o.day, o.balance FROM unnest($2::text[], $3::bigint[], $4::date[])
-          AS o(account_id, balance, day)) v
-  GROUP BY v.account_id),
+{_fed_and_opening_lasts(comparators)},
 lasts AS (
   SELECT o.account_id, coalesce(p.missing, 0) AS missing,
     {lasts}
@@ -584,8 +590,6 @@ def _threshold_days_by_month_sql(comparators: tuple[Comparator, ...]) -> str:
         f"AND t.posted_at < (m.month_{n} + interval '1 month') AT TIME ZONE 'UTC' "
         f"AND (t.running_balance {c.value} ${9 + n} OR t.running_balance - t.signed_amount {c.value} ${9 + n})"
         f") AS at_{n}" for n, c in enumerate(comparators))
-    others = ",\n    ".join(f"max(v.day) FILTER (WHERE v.balance {c.value} ${9 + n}) AS last_{n}"
-                            for n, c in enumerate(comparators))
     lasts = ",\n    ".join(f"greatest((p.at_{n} AT TIME ZONE 'UTC')::date, o.last_{n}) AS last_{n}"
                            for n in range(len(comparators)))
     unfound = " OR ".join(f"(p.month_{n} IS NOT NULL AND p.at_{n} IS NULL)" for n in range(len(comparators)))
@@ -606,15 +610,7 @@ posted AS (
   SELECT m.*,
     {posted}
   FROM months m WHERE NOT m.uncovered),
-others AS (
-  SELECT v.account_id,
-    {others}
-  FROM (SELECT d.account_id, d.balance_date AS day, d.balance FROM daily_balances d
-        WHERE d.tenant_id = $1 AND d.account_id = ANY($2::text[]) AND d.balance_date >= $7 AND d.balance_date <= $8
-        UNION ALL
-        SELECT o.account_id, o.day, o.balance FROM unnest($2::text[], $3::bigint[], $4::date[])
-          AS o(account_id, balance, day)) v
-  GROUP BY v.account_id),
+{_fed_and_opening_lasts(comparators)},
 lasts AS (
   SELECT o.account_id, coalesce(m.uncovered OR {unfound}, EXISTS (
       SELECT 1 FROM transactions t WHERE t.tenant_id = $1 AND t.account_id = o.account_id
