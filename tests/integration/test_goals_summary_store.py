@@ -8,7 +8,7 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from server.domain.auth import Caller, Role
 from server.domain.reporting.goals_summary import GoalsSummaryFilter, band_of
@@ -83,6 +83,27 @@ async def test_saving_milestones_dates_only_the_new_ones(services, bank):
             .order_by(GoalMilestoneRow.reached_at))).all()
     assert [(key, when.isoformat()) for key, when in rows] == [
         ("percent:25", "2026-04-01T10:00:00+00:00"), ("percent:50", "2026-05-01T10:00:00+00:00")]
+
+
+async def test_saving_milestones_finds_a_goal_whose_row_moved(services, bank):
+    """save_changes finds a goal by the row the settle left (PostgreSQL: its ctid); a row rewritten since
+    (here: the ctid of another goal) still gets its keys, by goal id, and the other goal keeps its own."""
+    async with UnitOfWork(services.database, bank) as uow:
+        rows = {row.goal_id: row for row in await uow.session.scalars(select(GoalRow).where(
+            GoalRow.tenant_id == bank, GoalRow.goal_id.in_(["g-a", "g-g"])))}
+        other_keys = list(rows["g-a"].milestones or ())
+        moved_to = (0, 1)
+        if uow.session.bind.dialect.name == "postgresql":
+            moved_to = tuple(int(n) for n in (await uow.session.scalar(
+                text("SELECT ctid::text FROM goals WHERE tenant_id = :t AND goal_id = 'g-a'"), {"t": bank})
+            ).strip("()").split(","))
+        await uow.goal_cash_flows.save_changes(
+            [], [HeldGoal(goal_from_row(rows["g-g"]), ["percent:25"], moved_to)], at("2026-04-01T10:00:00"))
+        await uow.commit()
+    async with UnitOfWork(services.database, bank) as uow:
+        kept = dict((await uow.session.execute(select(GoalRow.goal_id, GoalRow.milestones).where(
+            GoalRow.tenant_id == bank, GoalRow.goal_id.in_(["g-a", "g-g"])))).all())
+    assert (list(kept["g-g"]), list(kept["g-a"] or ())) == (["percent:25"], other_keys)
 
 
 async def test_the_database_bands_goals_as_band_of_does(services):
