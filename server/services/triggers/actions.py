@@ -1,8 +1,8 @@
 """What a rule's firing does (docs/triggers.md#rules), in the unit of work that records the firing:
 a banner for the customer, an item in the bank's inbox (and its signed webhook), an Engagement event
 sent through the dispatch. Each firing is written with what its actions did, which ExplainFiring shows:
-the actions are planned first (ids chosen), then the firings inserted, then the actions of those inserted
-(not fired before) done."""
+the actions are planned first (ids chosen), then the firings inserted with the banners of those inserted
+(not fired before), then those firings' other actions done."""
 
 from __future__ import annotations
 
@@ -74,8 +74,8 @@ class TriggerActions:
 
     async def perform(self, uow: UnitOfWork, planned: PlannedActions, inserted: Collection[str]
                       ) -> AfterCommit | None:
-        """The planned actions of the firings written (`inserted`: their ids; the others were fired before)."""
-        await uow.banners.add_banners([b for b in planned.banners if b.firing_id in inserted])
+        """The planned actions of the firings written (`inserted`: their ids; the others were fired before),
+        but their banners: those are written with the firings (TriggerFiringsRepository.add_firings)."""
         notified = await self._notifications.add(
             uow, [n for n in planned.notifications if n.firing_id in inserted])
         triggers = [trigger for firing_id, trigger in planned.messages if firing_id in inserted]

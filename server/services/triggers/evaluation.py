@@ -382,7 +382,7 @@ class TriggerEvaluationService:
                    for live, f in batch.firings]
         planned = await self._actions.plan(uow, records, batch.postings)
         inserted = set(await uow.trigger_firings.add_firings(
-            [replace(record, actions=planned.done[record.firing_id]) for _, record in records]))
+            [replace(record, actions=planned.done[record.firing_id]) for _, record in records], planned.banners))
         new = [(live, record) for live, record in records if record.firing_id in inserted]
         tenant_id, fired_rules = uow.tenant_id, [record.rule_id for _, record in new]
         uow.after_commit(lambda: self._metrics.rules_fired(tenant_id, fired_rules))

@@ -20,7 +20,8 @@ from server.domain.triggers.rules_codec import (
     audience_to_json,
     version_snapshot,
 )
-from server.store.driver import rowcount
+from server.store.db import json_text
+from server.store.driver import dialect_of, rowcount
 from server.store.keyset import keyset_page
 from server.store.repositories.base import TenantRepository
 from server.store.triggers_models import (
@@ -126,18 +127,85 @@ def _action_json(action: FiringAction) -> dict[str, str]:
     return {"kind": action.kind, "resource": action.resource, "outcome": action.outcome}
 
 
+def _firing_columns(firings: Sequence[FiringRecord]) -> tuple[list[Any], ...]:
+    """The parameters $2..$11 of _POSTGRES_ADD_FIRINGS: one array per column, the JSON ones as text."""
+    return ([f.firing_id for f in firings], [f.rule_id for f in firings], [f.version for f in firings],
+            [f.customer_id for f in firings], [f.account_id for f in firings],
+            [f.fired_at.astimezone(dt.UTC) for f in firings], [f.transaction_id for f in firings],
+            [f.dedupe_key for f in firings], [json_text(dict(f.values)) for f in firings],
+            [json_text([_action_json(a) for a in f.actions]) for f in firings])
+
+
+def _banner_columns(banners: Sequence[Banner]) -> tuple[list[Any], ...]:
+    """The parameters $12..$28 of _POSTGRES_ADD_FIRINGS."""
+    def utc(at: dt.datetime | None) -> dt.datetime | None:
+        return None if at is None else at.astimezone(dt.UTC)
+    return ([b.banner_id for b in banners], [b.customer_id for b in banners], [b.rule_id for b in banners],
+            [b.version for b in banners], [b.firing_id for b in banners], [b.suggestion_id for b in banners],
+            [b.title for b in banners], [b.body for b in banners], [b.cta_label for b in banners],
+            [b.cta_url for b in banners], [b.product_id for b in banners], [utc(b.created_at) for b in banners],
+            [utc(b.expires_at) for b in banners], [b.impressions for b in banners], [b.clicks for b in banners],
+            [utc(b.first_seen_at) for b in banners], [utc(b.last_clicked_at) for b in banners])
+
+
 # Rows per INSERT of firings: SQLite binds at most 32,766 parameters a statement (11 a row here).
 FIRINGS_PER_INSERT = 1_000
 
+# The firings (ON CONFLICT of their dedupe key: skipped) and the banners of those inserted, in one statement
+# of one text whatever the count, the rows as one array per column: one round trip on a banner's path, and a
+# statement PostgreSQL and the driver prepare once per connection (a multi-row VALUES has a text per count).
+_POSTGRES_ADD_FIRINGS = """
+WITH firings AS (
+  INSERT INTO trigger_firings (tenant_id, firing_id, rule_id, version, customer_id, account_id, fired_at,
+                               transaction_id, dedupe_key, "values", actions)
+  SELECT $1, t.firing_id, t.rule_id, t.version, t.customer_id, t.account_id, t.fired_at, t.transaction_id,
+         t.dedupe_key, t.firing_values::json, t.actions::json
+  FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[], $8::text[],
+              $9::text[], $10::text[], $11::text[])
+       AS t(firing_id, rule_id, version, customer_id, account_id, fired_at, transaction_id, dedupe_key,
+            firing_values, actions)
+  ON CONFLICT DO NOTHING
+  RETURNING firing_id
+), banners AS (
+  INSERT INTO banners (tenant_id, banner_id, customer_id, rule_id, version, firing_id, suggestion_id, title, body,
+                       cta_label, cta_url, product_id, created_at, expires_at, impressions, clicks, first_seen_at,
+                       last_clicked_at)
+  SELECT $1, b.*
+  FROM unnest($12::text[], $13::text[], $14::text[], $15::int[], $16::text[], $17::text[], $18::text[],
+              $19::text[], $20::text[], $21::text[], $22::text[], $23::timestamptz[], $24::timestamptz[],
+              $25::int[], $26::int[], $27::timestamptz[], $28::timestamptz[])
+       AS b(banner_id, customer_id, rule_id, version, firing_id, suggestion_id, title, body, cta_label, cta_url,
+            product_id, created_at, expires_at, impressions, clicks, first_seen_at, last_clicked_at)
+  WHERE b.firing_id IN (SELECT firing_id FROM firings)
+  RETURNING 1
+)
+SELECT firing_id FROM firings
+"""
+
 
 class TriggerFiringsRepository(TenantRepository):
-    async def add_firings(self, firings: Sequence[FiringRecord]) -> list[str]:
-        """Inserts the firings in one statement, skipping one whose rule, account and dedupe key were
-        fired already (a handler run twice); the ids of those inserted."""
+    async def add_firings(self, firings: Sequence[FiringRecord], banners: Sequence[Banner] = ()) -> list[str]:
+        """Inserts the firings, skipping one whose rule, account and dedupe key were fired already (a handler
+        run twice), and the banners (new, each of one of these firings: `Banner.firing_id`) of those inserted;
+        the ids of those inserted. On PostgreSQL in one statement."""
+        if not firings:
+            return []
+        if dialect_of(self.session).name == "postgresql":
+            connection = await self.session.connection()  # Core: no ORM bookkeeping
+            rows = await connection.exec_driver_sql(_POSTGRES_ADD_FIRINGS, (
+                self.tenant_id, *_firing_columns(firings), *_banner_columns(banners)))
+            inserted = {row[0] for row in rows}
+        else:
+            inserted = await self._insert_firings(firings)
+            await BannersRepository(self.session, self.tenant_id).add_banners(
+                [b for b in banners if b.firing_id in inserted])
+        return list(dict.fromkeys(f.firing_id for f in firings if f.firing_id in inserted))
+
+    async def _insert_firings(self, firings: Sequence[FiringRecord]) -> set[str]:
         table = TriggerFiringRow.__table__
         inserted: set[str] = set()
         # The rows as parameters of one statement (SQLAlchemy sends them as multi-row INSERTs): a statement
-        # with the rows in its VALUES would be compiled afresh every time, milliseconds on a banner's path.
+        # with the rows in its VALUES would be compiled afresh every time.
         insert_new = self.upsert(table).on_conflict_do_nothing().returning(table.c.firing_id)
         for start in range(0, len(firings), FIRINGS_PER_INSERT):
             inserted |= set(await self.session.scalars(insert_new, [
@@ -145,7 +213,7 @@ class TriggerFiringsRepository(TenantRepository):
                  "customer_id": f.customer_id, "account_id": f.account_id, "fired_at": f.fired_at,
                  "transaction_id": f.transaction_id, "dedupe_key": f.dedupe_key, "values": dict(f.values),
                  "actions": [_action_json(a) for a in f.actions]} for f in firings[start:start + FIRINGS_PER_INSERT]]))
-        return list(dict.fromkeys(f.firing_id for f in firings if f.firing_id in inserted))
+        return inserted
 
     async def get(self, rule_id: str, firing_id: str) -> FiringRecord | None:
         row = await self.session.get(TriggerFiringRow, (self.tenant_id, firing_id))
