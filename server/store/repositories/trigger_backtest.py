@@ -519,6 +519,21 @@ class TriggerBacktestRepository(TenantRepository):
         return {account_id: at for account_id, at in rows}
 
 
+def _passing_lasts(count: int) -> str:
+    """The `lasts` columns of both threshold statements: per test, the later of the last passing posting's day
+    (`p.at_n`) and the last passing fed balance's or opening's (`o.last_n`)."""
+    return ",\n    ".join(f"greatest((p.at_{n} AT TIME ZONE 'UTC')::date, o.last_{n}) AS last_{n}"
+                           for n in range(count))
+
+
+def _first_day_after_last(n: int) -> str:
+    """Of test n, the day of the account's first posting in the span after its last passing day (`l.last_n`):
+    one probe of the (tenant, account, posted_at) index."""
+    return ("(SELECT (min(f.posted_at) AT TIME ZONE 'UTC')::date FROM transactions f "
+            "WHERE f.tenant_id = $1 AND f.account_id = l.account_id AND f.posted_at >= $5 AND f.posted_at < $6 "
+            f"AND f.posted_at >= (l.last_{n} + 1)::timestamp AT TIME ZONE 'UTC')")
+
+
 def _fed_and_opening_lasts(comparators: tuple[Comparator, ...]) -> str:
     """The `others` WITH of both threshold statements: of each account, per test, the last day a fed balance
     or the opening passes (parameters as _threshold_days_sql's)."""
@@ -549,13 +564,8 @@ def _threshold_days_sql(comparators: tuple[Comparator, ...]) -> str:
     # Only the postings that pass a test, or store no running balance, reach the aggregate: the others count
     # in none of its columns, and skipping them in the scan costs less than passing each to the aggregate.
     wanted = " OR ".join(["t.running_balance IS NULL", *passes])
-    lasts = ",\n    ".join(f"greatest((p.at_{n} AT TIME ZONE 'UTC')::date, o.last_{n}) AS last_{n}"
-                           for n in range(len(comparators)))
-    firsts = ",\n  ".join(
-        f"l.last_{n}, (SELECT (min(f.posted_at) AT TIME ZONE 'UTC')::date FROM transactions f "
-        f"WHERE f.tenant_id = $1 AND f.account_id = l.account_id AND f.posted_at >= $5 AND f.posted_at < $6 "
-        f"AND f.posted_at >= (l.last_{n} + 1)::timestamp AT TIME ZONE 'UTC')"
-        for n in range(len(comparators)))
+    lasts = _passing_lasts(len(comparators))
+    firsts = ",\n  ".join(f"l.last_{n}, {_first_day_after_last(n)}" for n in range(len(comparators)))
     return f"""
 WITH posted AS (
   SELECT t.account_id, sum((t.running_balance IS NULL)::int) AS missing,
@@ -590,14 +600,10 @@ def _threshold_days_by_month_sql(comparators: tuple[Comparator, ...]) -> str:
         f"AND t.posted_at < (m.month_{n} + interval '1 month') AT TIME ZONE 'UTC' "
         f"AND (t.running_balance {c.value} ${9 + n} OR t.running_balance - t.signed_amount {c.value} ${9 + n})"
         f") AS at_{n}" for n, c in enumerate(comparators))
-    lasts = ",\n    ".join(f"greatest((p.at_{n} AT TIME ZONE 'UTC')::date, o.last_{n}) AS last_{n}"
-                           for n in range(len(comparators)))
+    lasts = _passing_lasts(len(comparators))
     unfound = " OR ".join(f"(p.month_{n} IS NOT NULL AND p.at_{n} IS NULL)" for n in range(len(comparators)))
-    firsts = ",\n  ".join(
-        f"l.last_{n}, CASE WHEN NOT l.whole THEN (SELECT (min(f.posted_at) AT TIME ZONE 'UTC')::date "
-        f"FROM transactions f WHERE f.tenant_id = $1 AND f.account_id = l.account_id AND f.posted_at >= $5 "
-        f"AND f.posted_at < $6 AND f.posted_at >= (l.last_{n} + 1)::timestamp AT TIME ZONE 'UTC') END"
-        for n in range(len(comparators)))
+    firsts = ",\n  ".join(f"l.last_{n}, CASE WHEN NOT l.whole THEN {_first_day_after_last(n)} END"
+                           for n in range(len(comparators)))
     return f"""
 WITH months AS (
   SELECT s.account_id, bool_or(s.uncovered > 0) AS uncovered,
