@@ -11,7 +11,9 @@ fifth with the persona as audience), created, submitted and approved through Tri
 Throughput: --trigger-transactions postings dated over the last day, in time order, accounts drawn at
 random, through `python -m server` (IngestTransactions, batches of 500), then drained by `python -m
 workers` processes (every TransactionsPosted handler, trigger_rules first) until the outbox is empty.
-Figure: transactions / (ingest seconds + bus seconds) (goal >= GOAL_TX_PER_SECOND).
+Figure: transactions / (ingest seconds + bus seconds) (goal >= GOAL_TX_PER_SECOND). Alongside (as deployed),
+on a database seeded afresh: the workers run while the server ingests; figure: transactions / (from the
+stream's first request to the last event processed).
 
 Latency: with the server and the workers running, each of --trigger-rates transactions a second offered for
 --trigger-seconds (as BATCHES_PER_SECOND IngestTransactions calls a second), and every SAMPLE_EVERY s one
@@ -53,7 +55,7 @@ from server.security.tokens import mint_token
 from server.store.db import open_database
 from server.store.models import AccountRow, CustomerRow, DomainEventRow, HoldingRow
 from server.store.triggers_models import BannerRow, TriggerAccountDayRow, TriggerFiringRow
-from tests.bench.bus import DEFAULT_CONCURRENCY, drain
+from tests.bench.bus import DEFAULT_CONCURRENCY, BusFigures, BusWorkers
 from tests.bench.databases import BenchDatabase, PostgresServer
 from tests.bench.personas import _percentiles, _start_workers, _stop
 from tests.bench.redis_queue import clear_queue
@@ -303,20 +305,26 @@ def _token() -> str:
 
 
 async def throughput_run(database: BenchDatabase, postgres: PostgresServer, transactions: int,
-                         levels: dict[str, Decimal],
-                         redis_url: str, run_dir: Path, profile_dir: Path | None) -> dict[str, Any]:
+                         levels: dict[str, Decimal], redis_url: str, run_dir: Path, profile_dir: Path | None,
+                         alongside: bool = False) -> dict[str, Any]:
+    """The stream ingested, then the bus drained (`alongside`: the bus's workers running meanwhile)."""
     queue_name = f"engage:bench:{uuid.uuid4().hex[:12]}"
     first = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     step = dt.timedelta(days=1) / transactions
     postings = Postings(levels, 31, "tt")
     messages = [postings.next(first + step * n) for n in range(transactions)]
+    mode = "alongside" if alongside else "after"
     server = ServerProcess(database_url=database.url, redis_url=redis_url, jwt_secret=JWT_SECRET,
-                           queue_name=queue_name, log_path=run_dir / "triggers-server.log",
-                           profile_path=profile_dir / "triggers-server.prof" if profile_dir else None,
+                           queue_name=queue_name, log_path=run_dir / f"triggers-server-{mode}.log",
+                           profile_path=profile_dir / f"triggers-server-{mode}.prof" if profile_dir else None,
                            # The queue does all: the figure is the bus's (the server's own runs would overlap
                            # the stream and blur ingest + bus apart; under a bulk load they mostly give way).
                            extra_env={"ENGAGE_TRIGGERS_IN_PROCESS": "false"})
-    try:
+    workers, jobs = DEFAULT_CONCURRENCY["postgresql"]
+    bus_workers = BusWorkers(database, redis_url, queue_name, workers, jobs, run_dir, postgres,
+                             log_label=f"triggers-{mode}")
+
+    async def ingest() -> tuple[ipb.IngestTransactionsResponse, float, dt.datetime, float]:
         await server.start()
         try:
             async with connect(server.address, _token()) as stubs:
@@ -326,18 +334,30 @@ async def throughput_run(database: BenchDatabase, postgres: PostgresServer, tran
                         yield ipb.IngestTransactionsRequest(transactions=messages[start:start + BATCH_SIZE])
 
                 load_before = os.getloadavg()[0]
-                began = time.perf_counter()
+                started_at, began = dt.datetime.now(dt.UTC), time.perf_counter()
                 response = await stubs.ingest.IngestTransactions(requests())
-                ingest_seconds = time.perf_counter() - began
+                return response, time.perf_counter() - began, started_at, load_before
         finally:
             await server.stop()
-        workers, jobs = DEFAULT_CONCURRENCY["postgresql"]
-        bus = await drain(database, redis_url, queue_name, workers, jobs, run_dir, postgres, log_label="triggers")
+
+    bus: BusFigures
+    try:
+        if alongside:
+            async with bus_workers:
+                await bus_workers.ready()
+                response, ingest_seconds, started_at, load_before = await ingest()
+                bus = await bus_workers.wait_drained()
+            seconds = ((bus.last_processed_at - started_at).total_seconds() if bus.last_processed_at
+                       else ingest_seconds)
+        else:
+            response, ingest_seconds, started_at, load_before = await ingest()
+            async with bus_workers:
+                bus = await bus_workers.wait_drained()
+            seconds = ingest_seconds + bus.seconds
     finally:
         await clear_queue(redis_url, queue_name)
-    seconds = ingest_seconds + bus.seconds
     per_second = transactions / seconds if seconds else 0.0
-    return {"transactions": transactions, "accepted": response.accepted_count,
+    return {"mode": mode, "transactions": transactions, "accepted": response.accepted_count,
             "rejected": response.rejected_count, "ingest_seconds": round(ingest_seconds, 3),
             "bus_seconds": round(bus.seconds, 3), "bus_wall_seconds_with_worker_start": round(bus.wall_seconds, 3),
             "seconds": round(seconds, 3), "transactions_per_second": round(per_second),
@@ -348,6 +368,19 @@ async def throughput_run(database: BenchDatabase, postgres: PostgresServer, tran
             "days_closing_off": await _days_closing_off(database),
             "load_average_at_start": round(load_before, 2),
             "goal": {"goal": GOAL_TX_PER_SECOND, "value": round(per_second), "met": per_second >= GOAL_TX_PER_SECOND}}
+
+
+def _print_throughput(figures: dict[str, Any]) -> None:
+    timing = (f"stream + bus alongside {figures['seconds']:.2f} s (ingest alone took {figures['ingest_seconds']:.2f} s)"
+              if figures["mode"] == "alongside" else
+              f"ingest {figures['ingest_seconds']:.2f} s + bus {figures['bus_seconds']:.2f} s")
+    cpu = figures["database_cpu_seconds"]
+    print(f"  throughput ({figures['mode']}): {figures['transactions']:,} postings, {timing}: "
+          f"{figures['transactions_per_second']:,} tx/s (goal >= {GOAL_TX_PER_SECOND:,}: "
+          f"{'met' if figures['goal']['met'] else 'NOT met'}); workers' CPU {figures['worker_cpu_seconds']:.2f} s, "
+          f"their PostgreSQL's {'-' if cpu is None else f'{cpu:.2f}'} s; {figures['firings']:,} firings, "
+          f"{figures['banners']:,} banners; {figures['days_closing_off']:,} days closing off the balance (must be 0); "
+          f"load {figures['load_average_at_start']}")
 
 
 async def _banner_count(stubs: Any, customer_id: str) -> int:
@@ -503,15 +536,9 @@ async def run_triggers(customers: int, transactions: int, rates: list[int], seco
             levels, persona_seconds = await seed(database, customers, run_dir)
             print(f"  seeded in {time.perf_counter() - began:.1f} s (persona {persona_seconds:.1f} s)")
             if "throughput" in parts:
-                figures = await throughput_run(database, postgres, transactions, levels, redis_url, run_dir,
-                                               profile_dir)
-                document["throughput"] = figures
-                print(f"  throughput: {transactions:,} postings, ingest {figures['ingest_seconds']:.2f} s + bus "
-                      f"{figures['bus_seconds']:.2f} s: {figures['transactions_per_second']:,} tx/s (goal >= "
-                      f"{GOAL_TX_PER_SECOND:,}: {'met' if figures['goal']['met'] else 'NOT met'}); "
-                      f"{figures['firings']:,} firings, {figures['banners']:,} banners; "
-                      f"{figures['days_closing_off']:,} days closing off the balance (must be 0); load "
-                      f"{figures['load_average_at_start']}")
+                document["throughput"] = figures = await throughput_run(
+                    database, postgres, transactions, levels, redis_url, run_dir, profile_dir)
+                _print_throughput(figures)
             if "latency" in parts:
                 document["latency"] = {}
                 for rate_now, in_process in [(r, mode) for r in rates for mode in (True, False)]:
@@ -525,6 +552,15 @@ async def run_triggers(customers: int, transactions: int, rates: list[int], seco
                           f"{figures['p99_ms']:.1f} ms, max {figures['max_ms']:.1f} ms (goal p99 <= "
                           f"{GOAL_P99_MS:.0f} ms: {'met' if figures['goal']['met'] else 'NOT met'}); load "
                           f"{figures['load_average_at_start']}")
+        finally:
+            await postgres.drop(database)
+    if "alongside" in parts:  # on a database of its own: the stream above would have moved its series
+        database = await postgres.fresh("triggers")
+        try:
+            levels, _ = await seed(database, customers, run_dir)
+            document["throughput_alongside"] = figures = await throughput_run(
+                database, postgres, transactions, levels, redis_url, run_dir, profile_dir, alongside=True)
+            _print_throughput(figures)
         finally:
             await postgres.drop(database)
     if "backtest" in parts:
