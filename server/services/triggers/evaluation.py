@@ -342,7 +342,7 @@ class TriggerEvaluationService:
         values, holdings = any(r.reads_attributes for r in rules), any(r.reads_holdings for r in rules)
         if values or holdings:  # only the kinds of fact some condition names
             facts = await uow.segment_reads.facts_of(customers, {d.name: d for d in definitions}, values=values,
-                                                     holdings=holdings)
+                                                     holdings=holdings, by_customer=True)
         return audiences, facts
 
     @staticmethod

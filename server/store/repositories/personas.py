@@ -20,7 +20,7 @@ from server.domain.segments.attributes import (
 )
 from server.domain.segments.evaluate import CustomerFacts
 from server.domain.segments.expression import Expression
-from server.store.driver import dialect_of, rowcount
+from server.store.driver import dialect_of, fetch_sql, rowcount
 from server.store.keyset import keyset_page
 from server.store.models import AccountRow, CustomerRow, HoldingRow
 from server.store.personas_models import (
@@ -39,6 +39,19 @@ VALUE_COLUMN = {AttributeType.BOOL: "bool_value", AttributeType.INT: "int_value"
 _VALUE_COLUMNS = ("bool_value", "int_value", "decimal_value", "text_value", "date_value")
 # Derived values are stored under these names (server.services.derived_attributes) and read as any other.
 _BUILT_IN = {d.name: d for d in BUILT_IN_ATTRIBUTES}
+# PostgreSQL (facts_of, by_customer): the holdings of customers $2 of tenant $1, probed customer by customer:
+# each customer's own (ix_holdings_tenant_customer), and those on each of its accounts
+# (ix_accounts_tenant_customer, then ix_holdings_tenant_account). A (customer, kind) may come twice.
+_POSTGRES_HOLDINGS_BY_CUSTOMER = """
+SELECT c.customer_id, h.kind
+FROM unnest($2::text[]) AS c(customer_id)
+CROSS JOIN LATERAL (
+  SELECT o.kind FROM holdings AS o WHERE o.tenant_id = $1 AND o.customer_id = c.customer_id
+  UNION ALL
+  SELECT t.kind FROM accounts AS a JOIN holdings AS t ON t.tenant_id = $1 AND t.account_id = a.account_id
+  WHERE a.tenant_id = $1 AND a.customer_id = c.customer_id
+) AS h
+"""
 
 
 def _definition(row: AttributeDefinitionRow) -> AttributeDefinition:
@@ -238,17 +251,28 @@ class SegmentReadsRepository(TenantRepository):
         return (await self.facts_of({customer_id}, definitions))[customer_id]
 
     async def facts_of(self, customer_ids: Collection[str], definitions: Mapping[str, AttributeDefinition], *,
-                       values: bool = True, holdings: bool = True) -> dict[str, CustomerFacts]:
+                       values: bool = True, holdings: bool = True, by_customer: bool = False
+                       ) -> dict[str, CustomerFacts]:
         """customer id -> its facts (every asked customer present), in two statements whatever their number:
         the values, and the holdings (the customers' own and those on their accounts). `values`, `holdings`:
-        False leaves that part empty, unread (a caller whose conditions name no attribute, or no holding)."""
+        False leaves that part empty, unread (a caller whose conditions name no attribute, or no holding).
+
+        `by_customer`: on PostgreSQL the holdings are read customer by customer through the indexes
+        (_POSTGRES_HOLDINGS_BY_CUSTOMER), for a few thousand customers of a large tenant (a trigger batch's):
+        given all of them in `= ANY`, the planner scans the tenant's accounts and holdings whole, as it should
+        for a large share of its customers (a persona's evaluation, a backtest). 1,400 of 100,000 customers:
+        10-11 ms against 23-24 (the bench's seed, analyzed)."""
         ids = sorted(set(customer_ids))
         if not ids:
             return {}
         found = (await CustomerAttributeValuesRepository(self.session, self.tenant_id).of_customers(ids, definitions)
                  if values else {customer_id: {} for customer_id in ids})
         kinds: dict[str, set[str]] = {customer_id: set() for customer_id in ids}
-        if holdings:
+        if holdings and by_customer and dialect_of(self.session).name == "postgresql":
+            for customer_id, kind in await fetch_sql(self.session, _POSTGRES_HOLDINGS_BY_CUSTOMER, self.tenant_id,
+                                                     ids):
+                kinds[customer_id].add(kind)
+        elif holdings:
             own = select(HoldingRow.customer_id, HoldingRow.kind).where(
                 HoldingRow.tenant_id == self.tenant_id, self.one_of(HoldingRow.customer_id, ids))
             on_accounts = select(AccountRow.customer_id, HoldingRow.kind).join(

@@ -177,6 +177,18 @@ WITH days AS (
 SELECT (SELECT count(*) FROM days), (SELECT count(*) FROM now_false), (SELECT count(*) FROM now_true)
 """
 
+# PostgreSQL (TriggerRuntimeRepository.selected): which of customers $3 are members of persona $2 of tenant $1,
+# each probed on its own (LIMIT 1: not merged into a join the planner may choose).
+_POSTGRES_MEMBERS = """
+SELECT m.customer_id
+FROM unnest($3::text[]) AS c(customer_id)
+CROSS JOIN LATERAL (
+  SELECT m.customer_id FROM persona_members AS m
+  WHERE m.tenant_id = $1 AND m.persona_id = $2 AND m.customer_id = c.customer_id LIMIT 1
+) AS m
+"""
+
+
 def _day(row: Any) -> AccountDay:
     """From a row of _DAY_COLUMNS: plain columns, not ORM objects (a batch reads tens of thousands)."""
     return AccountDay(row[1], row[2], row[3], row[4], row[5], row[6], row[7])
@@ -287,11 +299,16 @@ class TriggerRuntimeRepository(TenantRepository):
         if not account_ids or dialect_of(self.session).name != "postgresql":
             await self.lock_accounts(account_ids)
             return await self.accounts(account_ids)
-        # The locks' side is kept whatever the accounts' (LEFT JOIN): every lock is taken, in order.
+        # The locks' side is kept whatever the accounts' (LEFT JOIN): every lock is taken, in order. The
+        # accounts probed one by one on the key (LIMIT 1: not merged into a join the planner may choose): given
+        # them in `= ANY`, it scanned the tenant's accounts, as many pages as some thousand probes would read
+        # by its costs, twice as long (1,400 of 100,000 accounts: 11 against 6 ms with the locks).
         rows = await self.session.execute(text(
             "SELECT a.account_id, a.customer_id, a.container, a.currency, a.current_balance, a.available_balance "
             f"FROM (SELECT count(pg_advisory_xact_lock(k)) AS taken FROM ({_LOCK_KEYS}) AS keys) AS locks "
-            "LEFT JOIN accounts AS a ON a.tenant_id = :tenant AND a.account_id = ANY(:ids)"
+            "LEFT JOIN LATERAL (SELECT a.* FROM unnest(CAST(:ids AS text[])) AS i(account_id) CROSS JOIN LATERAL ("
+            "SELECT a.account_id, a.customer_id, a.container, a.currency, a.current_balance, a.available_balance "
+            "FROM accounts AS a WHERE a.tenant_id = :tenant AND a.account_id = i.account_id LIMIT 1) AS a) AS a ON true"
         ).columns(*_ACCOUNT_COLUMNS), {"tenant": self.tenant_id, "ids": sorted(account_ids)})
         return {r[0]: StoredAccount(*r) for r in rows if r[0] is not None}
 
@@ -452,7 +469,12 @@ class TriggerRuntimeRepository(TenantRepository):
             return set()
         if isinstance(selection, str):
             # A persona: its kept rows by their key. (The general EXISTS below got a scan of the members
-            # from the planner, 70 ms with 100,000 customers, before the tables had statistics.)
+            # from the planner, 70 ms with 100,000 customers, before the tables had statistics.) On PostgreSQL
+            # probed customer by customer: given them in `= ANY`, the planner read the persona's whole range of
+            # the key, 1,400 customers against 33,000 members: 6.7 ms against 2.9.
+            if dialect_of(self.session).name == "postgresql":
+                return {row[0] for row in await fetch_sql(self.session, _POSTGRES_MEMBERS, self.tenant_id, selection,
+                                                          sorted(set(customer_ids)))}
             return set(await self.session.scalars(select(PersonaMemberRow.customer_id).where(
                 PersonaMemberRow.tenant_id == self.tenant_id, PersonaMemberRow.persona_id == selection,
                 self.one_of(PersonaMemberRow.customer_id, customer_ids))))
