@@ -55,8 +55,8 @@ NO_FACTS = CustomerFacts()
 
 
 # A rule as evaluate_scaled looks at it: the rule, its condition compiled for a Decimal and for a scaled point,
-# whether it is an event condition, who its audience takes, its id, and its id and version.
-_ScaledPlan = tuple[LiveRule, Program, ScaledProgram, bool, set[str] | None, str, tuple[str, int]]
+# whether it is an event condition, its id, and its id and version.
+_ScaledPlan = tuple[LiveRule, Program, ScaledProgram, bool, str, tuple[str, int]]
 _NONE_HELD: frozenset[tuple[str, int]] = frozenset()
 
 
@@ -79,9 +79,10 @@ class _Batch:
     # Per rule, what `evaluate` looks at, made at its first call: (rule, its condition compiled, is an event
     # condition, the direction it needs, who its audience takes, rule id, version).
     plan: list[tuple[LiveRule, Program, bool, Direction | None, set[str] | None, str, int]] | None = None
-    # For evaluate_scaled, by the posting's direction: the state rules and the event rules it can make hold,
-    # in the rules' order.
-    by_direction: dict[Direction, list[_ScaledPlan]] | None = None
+    # For evaluate_scaled, by the posting's direction and which of the batch's distinct audiences (`taking`)
+    # take its customer: the state rules and the event rules it can make hold, in the rules' order.
+    by_direction: dict[tuple[Direction, tuple[bool, ...]], list[_ScaledPlan]] | None = None
+    taking: list[set[str]] = field(default_factory=list)
     # For evaluate_scaled, `states` by account: the (rule id, version) of each state holding there, so that a
     # rule's state is looked up without a key made per rule and posting (kept with `states`).
     held_by_account: dict[str, set[tuple[str, int]]] | None = None
@@ -134,25 +135,30 @@ class _Batch:
                         point: ScaledPoint) -> None:
         """Every rule for the account at a posting, decided on its scaled series; the Decimal snapshot made
         only for a rule that fires, for the values it shows. As `evaluate`, with the rules a posting of this
-        direction can make hold picked once per batch (this loop runs fifty rules at every posting)."""
+        direction can make hold, and whose audiences take the customer, picked once per batch for each
+        direction and set of audiences taking (this loop runs fifty rules at every posting)."""
         by_direction = self.by_direction
         if by_direction is None:
-            by_direction = self.by_direction = {
-                direction: [(live, compiled(live.condition), scaled_compiled(live.condition),
-                             live.kind is ConditionKind.EVENT, self.audiences[live.rule.rule_id], live.rule.rule_id,
-                             (live.rule.rule_id, live.rule.version))
-                            for live in self.rules
-                            if live.kind is ConditionKind.STATE or live.direction in (None, direction)]
-                for direction in Direction}
+            by_direction = self.by_direction = {}
+            self.taking = list({id(taken): taken for taken in self.audiences.values() if taken is not None}.values())
+        taking = self.taking
+        which = (posting.direction, tuple([customer in taken for taken in taking]) if taking else ())
+        plans = by_direction.get(which)
+        if plans is None:
+            direction = posting.direction
+            plans = by_direction[which] = [
+                (live, compiled(live.condition), scaled_compiled(live.condition), live.kind is ConditionKind.EVENT,
+                 live.rule.rule_id, (live.rule.rule_id, live.rule.version))
+                for live in self.rules
+                if (live.kind is ConditionKind.STATE or live.direction in (None, direction))
+                and ((takes := self.audiences[live.rule.rule_id]) is None or customer in takes)]
         held_by_account = self.held_by_account
         if held_by_account is None:
             held_by_account = self.held_by_account = defaultdict(set)
             for rule_id, version, state_account in self.states:
                 held_by_account[state_account].add((rule_id, version))
         held = held_by_account.get(account_id, _NONE_HELD)
-        for live, program, scaled_program, is_event, takes, rule_id, rule_key in by_direction[posting.direction]:
-            if takes is not None and customer not in takes:
-                continue
+        for live, program, scaled_program, is_event, rule_id, rule_key in plans:
             matched = scaled_program(point)
             if not is_event:
                 if matched == (rule_key in held):  # no crossing: no change, no firing

@@ -10,7 +10,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import pairwise
+from itertools import islice
+from operator import lt
 from typing import Any
 
 import orjson
@@ -207,7 +208,7 @@ def _by_day(columns: ScaledColumns) -> ScaledColumns:
     does in practice but does not promise (an ORDER BY in each array_agg would sort seven times on 15): a
     check of the days, and a sort should they ever come otherwise."""
     days = columns.days
-    if all(earlier < later for earlier, later in pairwise(days)):
+    if all(map(lt, days, islice(days, 1, None))):  # each day before the next, compared at C speed
         return columns
     order = sorted(range(len(days)), key=days.__getitem__)
     return ScaledColumns._make([column[i] for i in order] for column in columns)
@@ -375,11 +376,14 @@ class TriggerRuntimeRepository(TenantRepository):
     async def save_series(self, rows: Iterable[tuple[str, AccountDay]], now_true: Sequence[StateKey],
                           now_false: Sequence[StateKey], at: dt.datetime, *,
                           scaled_rows: Iterable[tuple[str, ScaledDay]] = ()) -> None:
-        """An evaluation's writes: the changed day rows (upserted; `scaled_rows`: more, as stored), the states
-        that became true (since `at`) and those that became false; on PostgreSQL in one statement."""
+        """An evaluation's writes: the changed day rows (upserted; `scaled_rows`: more, as stored, at most one
+        per account and day), the states that became true (since `at`) and those that became false; on
+        PostgreSQL in one statement."""
         if dialect_of(self.session).name == "postgresql":
-            stored = sorted([*((account_id, scaled_day(row)) for account_id, row in rows), *scaled_rows],
-                            key=_account_and_day)
+            converted = [(account_id, scaled_day(row)) for account_id, row in rows]
+            # Scaled rows alone (the live evaluation's) sort as tuples, by account and then day (ScaledDay's
+            # first field), compared in C: no key called per row.
+            stored = sorted([*converted, *scaled_rows], key=_account_and_day) if converted else sorted(scaled_rows)
             if stored or now_true or now_false:
                 connection = await self.session.connection()
                 await connection.exec_driver_sql(_POSTGRES_SAVE_SERIES, (
@@ -411,8 +415,10 @@ class TriggerRuntimeRepository(TenantRepository):
 
     def _day_columns(self, rows: Sequence[tuple[str, ScaledDay]]) -> tuple[Any, ...]:
         """The parameters $1..$9 of _POSTGRES_SAVE_SERIES: the tenant, then one array per column of the days."""
-        columns = list(zip(*(day for _, day in rows), strict=True)) or [()] * 7
-        return (self.tenant_id, [account_id for account_id, _ in rows], *(list(column) for column in columns))
+        if not rows:
+            return (self.tenant_id, [], *([] for _ in range(7)))
+        accounts, days = zip(*rows, strict=True)
+        return (self.tenant_id, list(accounts), *map(list, zip(*days, strict=True)))
 
     async def apply_postings(self, postings: Sequence[Posting]) -> None:
         """Each posting applied to its account's day series as apply_posting would, in their order, in one
