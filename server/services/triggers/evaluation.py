@@ -25,7 +25,7 @@ import structlog
 from server.domain.events import BalancesRecorded, Posting, TransactionsPosted
 from server.domain.ids import new_id
 from server.domain.ingest.model import Direction
-from server.domain.money import to_scaled
+from server.domain.money import from_scaled, to_scaled
 from server.domain.segments.attributes import AttributeDefinition
 from server.domain.segments.evaluate import CustomerFacts
 from server.domain.triggers.evaluate import Evaluation, PointEvaluation, Program, compiled
@@ -250,12 +250,12 @@ class TriggerEvaluationService:
         # batches that share an account wait on them.
         customers = {ps[0].customer_id for ps in by_account.values()}
         who = await self._who(uow, rules, definitions, customers)
-        stored = await uow.trigger_runtime.lock_accounts_and_read(by_account.keys())
+        held = await uow.trigger_runtime.lock_accounts_and_held(by_account.keys())
         since = min(p.booking_date for p in postings) - dt.timedelta(days=max((r.history_days for r in rules),
                                                                               default=1))
         read = await self._series(uow, rules, by_account.keys(), since, customers, scaled=True)
         batch = _Batch(now, rules, *who, read.states, read.last_fired)
-        _evaluate_postings(batch, by_account, stored, read.scaled_columns)
+        _evaluate_postings(batch, by_account, held, read.scaled_columns)
         return await self._write(uow, batch)
 
     async def on_balances_recorded(self, uow: UnitOfWork, tenant_id: str, event: BalancesRecorded
@@ -402,18 +402,18 @@ def _snapshot(account: StoredAccount, days: Iterable[AccountDay]) -> AccountSnap
                            account.available_balance, tuple(days))
 
 
-def _evaluate_postings(batch: _Batch, by_account: dict[str, list[Posting]], stored: dict[str, StoredAccount],
+def _evaluate_postings(batch: _Batch, by_account: dict[str, list[Posting]], held_of: dict[str, int],
                        columns_of: dict[str, ScaledColumns]) -> None:
     """Each account's postings applied to its scaled series in order and every rule evaluated at each; the
-    rows they changed recorded for the write."""
+    rows they changed recorded for the write. `held_of`: each account's available minus current balance,
+    scaled, as stored now (taken to hold throughout; none for an account not found)."""
     for account_id, account_postings in by_account.items():
         first = account_postings[0]
         opening = first.balance_after.amount - first.amount.amount
-        account = stored.get(account_id)
-        # The hold between current and available balance, as stored now, is taken to hold throughout.
-        available = opening if account is None else opening + (account.available_balance - account.balance)
+        held = held_of.get(account_id)
+        available = opening if held is None else opening + from_scaled(held)
         columns = columns_of.get(account_id, NO_COLUMNS)  # as read: the series changes copies
-        series = ScaledAccount.of_columns(to_scaled(opening), to_scaled(available - opening), columns)
+        series = ScaledAccount.of_columns(to_scaled(opening), held or 0, columns)
         facts = batch.facts.get(first.customer_id, NO_FACTS)
         changed_from = len(series.days)
         for number, posting in enumerate(account_postings):
