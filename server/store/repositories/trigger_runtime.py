@@ -107,17 +107,17 @@ _SQLITE_APPLY_POSTINGS = _APPLY_POSTINGS.format(tenant="?1", postings=(
     "j.key AS n FROM json_each(?2) AS j"))
 
 
-# PostgreSQL: the advisory lock keys of the accounts :ids of :tenant, each once, in one order (two batches
-# taking theirs never deadlock).
-_LOCK_KEYS = ("SELECT DISTINCT hashtextextended(:tenant || '/' || a, 20) AS k "
-              "FROM unnest(CAST(:ids AS text[])) AS a ORDER BY k")
-# PostgreSQL (lock_accounts_and_held): the locks of _LOCK_KEYS taken, then each account's hold (scaled, as
-# stored).
-_POSTGRES_LOCK_AND_HELD = """
+# PostgreSQL: the advisory lock keys of a tenant's accounts, each once, in one order (two batches taking theirs
+# never deadlock). One text for every statement that takes them, whatever its placeholders: a key derived
+# otherwise would not exclude.
+_LOCK_KEYS_OF = ("SELECT DISTINCT hashtextextended({tenant} || '/' || a, 20) AS k "
+                 "FROM unnest({ids}) AS a ORDER BY k")
+_LOCK_KEYS = _LOCK_KEYS_OF.format(tenant=":tenant", ids="CAST(:ids AS text[])")  # for SQLAlchemy's text()
+# PostgreSQL (lock_accounts_and_held): the locks taken, then each account's hold (scaled, as stored).
+_POSTGRES_LOCK_AND_HELD = f"""
 SELECT a.account_id, a.held
 FROM (SELECT count(pg_advisory_xact_lock(k)) AS taken
-      FROM (SELECT DISTINCT hashtextextended($1::text || '/' || a, 20) AS k
-            FROM unnest($2::text[]) AS a ORDER BY k) AS keys) AS locks
+      FROM ({_LOCK_KEYS_OF.format(tenant="$1::text", ids="$2::text[]")}) AS keys) AS locks
 LEFT JOIN LATERAL (
   SELECT a.* FROM unnest($2::text[]) AS i(account_id) CROSS JOIN LATERAL (
     SELECT a.account_id, a.available_balance - a.current_balance AS held
@@ -320,6 +320,8 @@ class TriggerRuntimeRepository(TenantRepository):
         # accounts probed one by one on the key (LIMIT 1: not merged into a join the planner may choose): given
         # them in `= ANY`, it scanned the tenant's accounts, as many pages as some thousand probes would read
         # by its costs, twice as long (1,400 of 100,000 accounts: 11 against 6 ms with the locks).
+        # Transaction-scoped locks on the driver's connection: held only inside the transaction the session
+        # opened with an earlier statement (the evaluation reads the rule set's stamp first).
         rows = await fetch_sql(self.session, _POSTGRES_LOCK_AND_HELD, self.tenant_id, sorted(account_ids))
         return {account_id: held for account_id, held in rows if account_id is not None}
 
