@@ -79,6 +79,8 @@ class TriggerRuleStateRow(Base):
     that finds it true does not fire again (it fires on the crossing)."""
 
     __tablename__ = "trigger_rule_states"
+    # An evaluation's accounts' states, account by account (the key leads with the rule).
+    __table_args__ = (Index("ix_trigger_rule_states_account", "tenant_id", "account_id"),)
 
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     rule_id: Mapped[str] = mapped_column(String(40), primary_key=True)
