@@ -56,6 +56,7 @@ from server.store.db import open_database
 from server.store.models import AccountRow, CustomerRow, DomainEventRow, HoldingRow
 from server.store.triggers_models import BannerRow, TriggerAccountDayRow, TriggerFiringRow
 from tests.bench.bus import DEFAULT_CONCURRENCY, BusFigures, BusWorkers
+from tests.bench.cpu import machine_busy_seconds
 from tests.bench.databases import BenchDatabase, PostgresServer
 from tests.bench.personas import _percentiles, _start_workers, _stop
 from tests.bench.redis_queue import clear_queue
@@ -324,6 +325,11 @@ async def throughput_run(database: BenchDatabase, postgres: PostgresServer, tran
     bus_workers = BusWorkers(database, redis_url, queue_name, workers, jobs, run_dir, postgres,
                              log_label=f"triggers-{mode}")
 
+    # The server's CPU over the stream, and the whole machine's from the stream's start to the drain's end:
+    # how much of the two cores the run kept busy (other processes' load included).
+    server_cpu: list[float] = []  # at the stream's start and end
+    machine_before: list[float] = []  # busy CPU seconds and perf_counter at the stream's start
+
     async def ingest() -> tuple[ipb.IngestTransactionsResponse, float, dt.datetime, float]:
         await server.start()
         try:
@@ -334,10 +340,13 @@ async def throughput_run(database: BenchDatabase, postgres: PostgresServer, tran
                         yield ipb.IngestTransactionsRequest(transactions=messages[start:start + BATCH_SIZE])
 
                 load_before = os.getloadavg()[0]
+                machine_before.extend((machine_busy_seconds(), time.perf_counter()))
+                server_cpu.append(server.cpu_seconds())
                 started_at, began = dt.datetime.now(dt.UTC), time.perf_counter()
                 response = await stubs.ingest.IngestTransactions(requests())
                 return response, time.perf_counter() - began, started_at, load_before
         finally:
+            server_cpu.append(server.cpu_seconds())
             await server.stop()
 
     bus: BusFigures
@@ -354,6 +363,8 @@ async def throughput_run(database: BenchDatabase, postgres: PostgresServer, tran
             async with bus_workers:
                 bus = await bus_workers.wait_drained()
             seconds = ingest_seconds + bus.seconds
+        machine_cpu = machine_busy_seconds() - machine_before[0]
+        machine_cores = machine_cpu / (time.perf_counter() - machine_before[1])
     finally:
         await clear_queue(redis_url, queue_name)
     per_second = transactions / seconds if seconds else 0.0
@@ -363,6 +374,9 @@ async def throughput_run(database: BenchDatabase, postgres: PostgresServer, tran
             "seconds": round(seconds, 3), "transactions_per_second": round(per_second),
             "drained": bus.drained, "handler_failures": bus.handler_failures,
             "worker_cpu_seconds": round(bus.worker_cpu_seconds, 3),
+            "server_cpu_seconds": round(server_cpu[1] - server_cpu[0], 3),
+            # From the stream's first request to the last event processed (after: with the workers' start between).
+            "machine_busy_cpu_seconds": round(machine_cpu, 3), "machine_busy_cores": round(machine_cores, 2),
             "database_cpu_seconds": None if bus.database_cpu_seconds is None else round(bus.database_cpu_seconds, 3),
             "firings": await _count(database, TriggerFiringRow), "banners": await _count(database, BannerRow),
             "days_closing_off": await _days_closing_off(database),
@@ -378,7 +392,9 @@ def _print_throughput(figures: dict[str, Any]) -> None:
     print(f"  throughput ({figures['mode']}): {figures['transactions']:,} postings, {timing}: "
           f"{figures['transactions_per_second']:,} tx/s (goal >= {GOAL_TX_PER_SECOND:,}: "
           f"{'met' if figures['goal']['met'] else 'NOT met'}); workers' CPU {figures['worker_cpu_seconds']:.2f} s, "
-          f"their PostgreSQL's {'-' if cpu is None else f'{cpu:.2f}'} s; {figures['firings']:,} firings, "
+          f"their PostgreSQL's {'-' if cpu is None else f'{cpu:.2f}'} s, the server's "
+          f"{figures['server_cpu_seconds']:.2f} s, the machine's {figures['machine_busy_cpu_seconds']:.2f} s "
+          f"({figures['machine_busy_cores']:.2f} of {os.cpu_count()} cores busy); {figures['firings']:,} firings, "
           f"{figures['banners']:,} banners; {figures['days_closing_off']:,} days closing off the balance (must be 0); "
           f"load {figures['load_average_at_start']}")
 
