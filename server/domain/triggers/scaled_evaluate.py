@@ -38,6 +38,10 @@ ScaledProgram = Callable[["ScaledPoint"], bool]
 _PERCENT_SCALE = 100 * SCALED_PER_UNIT  # magnitude x 100 against percent x base, both sides scaled
 _MONTHS: dict[tuple[dt.date, int], tuple[tuple[int, int], ...]] = {}  # _month_bounds' by (day, months)
 _UNKNOWN = object()  # not yet in ScaledPoint.shared (where None is a value)
+# The windowed metrics over the days [first, last] (ordinals), by name (the others are counts).
+_WINDOWED: dict[MetricName, Callable[[ScaledAccount, int, int], int | None]] = {
+    MetricName.AVERAGE_COLLECTED_BALANCE: ScaledAccount.average, MetricName.MIN_BALANCE: ScaledAccount.minimum,
+    MetricName.OVERDRAFT_COUNT: ScaledAccount.overdraft_count}
 
 
 class ScaledPoint:
@@ -78,13 +82,7 @@ class ScaledPoint:
         shared = self.shared
         if key in shared:
             return shared[key]  # type: ignore[no-any-return]
-        account = self.account
-        if name is MetricName.AVERAGE_COLLECTED_BALANCE:
-            value = account.average(first, last)
-        elif name is MetricName.MIN_BALANCE:
-            value = account.minimum(first, last)
-        else:
-            value = account.overdraft_count(first, last)
+        value = _WINDOWED[name](self.account, first, last)
         shared[key] = value
         return value
 
@@ -133,13 +131,16 @@ def _compile_metric(leaf: MetricCompare) -> ScaledProgram:
     window, name = metric.window, metric.name
     assert window is not None
     if window.kind is WindowKind.DAYS:
-        back, key = window.days - 1, ("last days", name, window.days)
+        back, key, measure = window.days - 1, ("last days", name, window.days), _WINDOWED[name]
 
         def last_days(point: ScaledPoint) -> bool:
-            shared = point.shared  # by a key made once here, not a window's bounds per call
+            # Kept by a key made once here (not a window's bounds per call), the metric asked of the account
+            # directly: `over` would keep it again.
+            shared = point.shared
             value = shared.get(key, _UNKNOWN)
             if value is _UNKNOWN:
-                value = shared[key] = point.over(name, point.ordinal - back, point.ordinal)
+                ordinal = point.ordinal
+                value = shared[key] = measure(point.account, ordinal - back, ordinal)
             return value is not None and compare(value, threshold)
         return last_days
 

@@ -45,16 +45,14 @@ class ScaledColumns(NamedTuple):
     totals: list[int]
     overdraft: list[bool]
 
-    def copy(self) -> ScaledColumns:
-        return ScaledColumns(self.days.copy(), self.closing.copy(), self.fed.copy(), self.low.copy(),
-                             self.postings.copy(), self.totals.copy(), self.overdraft.copy())
+    @classmethod
+    def empty(cls) -> ScaledColumns:
+        """No rows, in lists of its own."""
+        return cls([], [], [], [], [], [], [])
 
     def rows(self) -> list[ScaledDay]:
         return [(dt.date.fromordinal(day), *rest)
                 for day, *rest in zip(*self, strict=True)]
-
-
-NO_COLUMNS = ScaledColumns([], [], [], [], [], [], [])  # no rows (never changed: ScaledAccount copies)
 
 
 def scaled_day(day: AccountDay) -> ScaledDay:
@@ -88,9 +86,10 @@ class ScaledAccount:
 
     @classmethod
     def of_columns(cls, balance: int, held: int, columns: ScaledColumns) -> ScaledAccount:
-        """From the rows' columns as read (copied: postings change the series, not the caller's)."""
+        """From the rows' columns as read, taken over, not copied: postings change them (a batch makes a
+        series for every account it reads, and the read's columns serve nothing else)."""
         account = cls.__new__(cls)
-        account._take(balance, held, columns.copy())
+        account._take(balance, held, columns)
         return account
 
     def _take(self, balance: int, held: int, columns: ScaledColumns) -> None:

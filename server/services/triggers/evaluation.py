@@ -17,8 +17,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from functools import partial
+from itertools import repeat
+from operator import contains
 
 import structlog
 
@@ -34,7 +35,7 @@ from server.domain.triggers.parts import part_of
 from server.domain.triggers.records import FiringRecord
 from server.domain.triggers.rules import Audience, AudienceKind
 from server.domain.triggers.scaled_evaluate import ScaledPoint, ScaledProgram, scaled_compiled
-from server.domain.triggers.scaled_series import NO_COLUMNS, ScaledAccount, ScaledColumns, ScaledDay, decimal_day
+from server.domain.triggers.scaled_series import ScaledAccount, ScaledColumns, ScaledDay, decimal_day
 from server.domain.triggers.series import AccountDay, AccountSnapshot, apply_fed_balance, apply_posting
 from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics
 from server.services.audiences import audience_selection
@@ -54,9 +55,9 @@ RECHECK_CHUNK = 500  # accounts per unit of work of the daily re-check
 NO_FACTS = CustomerFacts()
 
 
-# A rule as evaluate_scaled looks at it: the rule, its condition compiled for a Decimal and for a scaled point,
-# whether it is an event condition, its id, and its id and version.
-_ScaledPlan = tuple[LiveRule, Program, ScaledProgram, bool, str, tuple[str, int]]
+# A rule as evaluate_scaled looks at it: its condition compiled for a scaled point; for a state condition its
+# id and version (None: an event condition); then the rule, its condition compiled for a Decimal, its id.
+_ScaledPlan = tuple[ScaledProgram, tuple[str, int] | None, tuple[LiveRule, Program, str]]
 _NONE_HELD: frozenset[tuple[str, int]] = frozenset()
 
 
@@ -142,13 +143,14 @@ class _Batch:
             by_direction = self.by_direction = {}
             self.taking = list({id(taken): taken for taken in self.audiences.values() if taken is not None}.values())
         taking = self.taking
-        which = (posting.direction, tuple([customer in taken for taken in taking]) if taking else ())
+        # Which audiences take the customer, tested at C speed (this runs at every posting).
+        which = (posting.direction, tuple(map(contains, taking, repeat(customer))) if taking else ())
         plans = by_direction.get(which)
         if plans is None:
             direction = posting.direction
             plans = by_direction[which] = [
-                (live, compiled(live.condition), scaled_compiled(live.condition), live.kind is ConditionKind.EVENT,
-                 live.rule.rule_id, (live.rule.rule_id, live.rule.version))
+                (scaled_compiled(live.condition), None if live.kind is ConditionKind.EVENT else live.key,
+                 (live, compiled(live.condition), live.rule.rule_id))
                 for live in self.rules
                 if (live.kind is ConditionKind.STATE or live.direction in (None, direction))
                 and ((takes := self.audiences[live.rule.rule_id]) is None or customer in takes)]
@@ -158,12 +160,13 @@ class _Batch:
             for rule_id, version, state_account in self.states:
                 held_by_account[state_account].add((rule_id, version))
         held = held_by_account.get(account_id, _NONE_HELD)
-        for live, program, scaled_program, is_event, rule_id, rule_key in plans:
+        # Three names a rule (what each one needs), the rest unpacked only for a rule that acts.
+        for scaled_program, rule_key, rule in plans:
             matched = scaled_program(point)
-            if not is_event:
+            if rule_key is not None:  # a state condition
                 if matched == (rule_key in held):  # no crossing: no change, no firing
                     continue
-                key = (rule_id, rule_key[1], account_id)
+                key = (*rule_key, account_id)
                 if matched:
                     self.became_true.append(key)
                     self.states.add(key)
@@ -176,6 +179,7 @@ class _Batch:
                     continue
             elif not matched:
                 continue
+            live, program, rule_id = rule
             cooldown_key = (rule_id, customer)
             if not cooled_down(self.last_fired.get(cooldown_key), live.rule.definition.cooldown, self.now):
                 continue
@@ -406,41 +410,57 @@ def _evaluate_postings(batch: _Batch, by_account: dict[str, list[Posting]], held
                        columns_of: dict[str, ScaledColumns]) -> None:
     """Each account's postings applied to its scaled series in order and every rule evaluated at each; the
     rows they changed recorded for the write. `held_of`: each account's available minus current balance,
-    scaled, as stored now (taken to hold throughout; none for an account not found)."""
+    scaled, as stored now (taken to hold throughout; none for an account not found). The series take the
+    columns read over (postings change them)."""
     for account_id, account_postings in by_account.items():
         first = account_postings[0]
-        opening = first.balance_after.amount - first.amount.amount
-        held = held_of.get(account_id)
-        available = opening if held is None else opening + from_scaled(held)
-        columns = columns_of.get(account_id, NO_COLUMNS)  # as read: the series changes copies
-        series = ScaledAccount.of_columns(to_scaled(opening), held or 0, columns)
-        facts = batch.facts.get(first.customer_id, NO_FACTS)
+        customer = first.customer_id
+        after, amount = to_scaled(first.balance_after.amount), to_scaled(first.amount.amount)
+        columns = columns_of.get(account_id)
+        series = ScaledAccount.of_columns(after - amount, held_of.get(account_id, 0),
+                                          ScaledColumns.empty() if columns is None else columns)
+        facts = batch.facts.get(customer, NO_FACTS)
+        # What a firing's Decimal point is made from (once per account, not per posting: most fire nothing).
+        decimal_point = _decimal_points(account_id, first.currency, held_of.get(account_id), series,
+                                        account_postings, facts)
         changed_from = len(series.days)
         for number, posting in enumerate(account_postings):
-            before, amount = series.balance, to_scaled(posting.amount.amount)
-            day = dt.date.fromordinal(series.apply_posting(to_scaled(posting.balance_after.amount), amount,
-                                                           posting.booking_date.toordinal()))
+            if number:
+                after, amount = to_scaled(posting.balance_after.amount), to_scaled(posting.amount.amount)
+            before = series.balance
+            day = dt.date.fromordinal(series.apply_posting(after, amount, posting.booking_date.toordinal()))
             changed_from = min(changed_from, len(series.days) - 1)
-            made = partial(_decimal_point, account_id, first.currency, opening, available, columns,
-                           account_postings[:number + 1], facts)
-            batch.evaluate_scaled(account_id, first.customer_id, day, posting,
-                                  ScaledPoint(series, day, posting.direction, abs(amount), before, facts, made))
+            batch.evaluate_scaled(account_id, customer, day, posting,
+                                  ScaledPoint(series, day, posting.direction, amount if amount >= 0 else -amount,
+                                              before, facts, partial(decimal_point, number)))
         batch.changed_rows.extend((account_id, series.row(index)) for index in range(changed_from, len(series.days)))
 
 
-def _decimal_point(account_id: str, currency: str, opening: Decimal, available: Decimal, columns: ScaledColumns,
-                   postings: Sequence[Posting], facts: CustomerFacts) -> PointEvaluation:
-    """The account at its last posting of `postings` as the Decimal series sees it: its rows as read, each
-    posting applied in turn (what a firing's values are read from)."""
-    snapshot = before = AccountSnapshot(account_id, postings[0].customer_id, currency, opening, available,
-                                        tuple(decimal_day(row) for row in columns.rows()))
-    day = None
-    for posting in postings:
-        before = snapshot
-        snapshot, row = apply_posting(snapshot, posting)
-        day = row.day
-    assert day is not None
-    return PointEvaluation(snapshot, day, postings[-1], before, facts)
+def _decimal_points(account_id: str, currency: str, held: int | None, series: ScaledAccount,
+                    postings: Sequence[Posting], facts: CustomerFacts) -> Callable[[int], PointEvaluation]:
+    """The Decimal point at posting `number` of `postings` (counted from 0), as the Decimal series sees it:
+    the account's rows as read, each posting up to it applied in turn (what a firing's values are read
+    from). `series`: the account's, before the postings; they change only its latest row and append rows
+    after it, so the rows as read are the series' own but for that row's values, kept here."""
+    read = len(series.days)
+    latest_read = series.row(read - 1) if read else None
+
+    def point_at(number: int) -> PointEvaluation:
+        rows = [decimal_day(series.row(index)) for index in range(read - 1)]
+        if latest_read is not None:
+            rows.append(decimal_day(latest_read))
+        first = postings[0]
+        opening = first.balance_after.amount - first.amount.amount
+        available = opening if held is None else opening + from_scaled(held)
+        snapshot = before = AccountSnapshot(account_id, first.customer_id, currency, opening, available, tuple(rows))
+        day = None
+        for posting in postings[:number + 1]:
+            before = snapshot
+            snapshot, changed = apply_posting(snapshot, posting)
+            day = changed.day
+        assert day is not None
+        return PointEvaluation(snapshot, day, postings[number], before, facts)
+    return point_at
 
 
 def _net(changed: Sequence[StateKey], holding: set[StateKey], now_true: bool) -> list[StateKey]:
