@@ -136,3 +136,21 @@ def test_an_average_of_exactly_half_a_ten_thousandth_rounds_away_from_zero() -> 
 def test_a_first_posting_has_no_average_transaction() -> None:
     for comparator in ("<=", ">=", "="):
         assert _one_posting([], 5_000, 5_000, f"deposit {comparator} 0% OF average_transaction") == (False, False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(stored_row, max_size=10), st.lists(st.tuples(st.integers(-150, 5), st.integers(0, 60)), min_size=1,
+                                                   max_size=6))
+def test_the_metrics_over_a_windows_rows_equal_the_running_sums(drawn_rows: list[Any],
+                                                                 windows: list[tuple[int, int]]) -> None:
+    """average_of_rows, posting_totals and collected_on, read off a window's rows, give what the running sums
+    (sums_before, as `average` reads them) give, for windows before, across and after the rows."""
+    account = ScaledAccount(0, 0, _rows(drawn_rows))
+    today = TODAY.toordinal()
+    for back, length in windows:
+        first, last = today + back - length, today + back
+        assert account.average_of_rows(first, last) == account.average(first, last)
+        _, _, _, postings_before, magnitude_before, _ = account.sums_before(first)
+        _, _, _, postings, magnitude, _ = account.sums_before(last + 1)
+        assert account.posting_totals(first, last) == (postings - postings_before, magnitude - magnitude_before)
+        assert account.collected_on(last) == account.sums_before(last + 1)[0]

@@ -38,9 +38,10 @@ ScaledProgram = Callable[["ScaledPoint"], bool]
 _PERCENT_SCALE = 100 * SCALED_PER_UNIT  # magnitude x 100 against percent x base, both sides scaled
 _MONTHS: dict[tuple[dt.date, int], tuple[tuple[int, int], ...]] = {}  # _month_bounds' by (day, months)
 _UNKNOWN = object()  # not yet in ScaledPoint.shared (where None is a value)
-# The windowed metrics over the days [first, last] (ordinals), by name (the others are counts).
+# The windowed metrics over the days [first, last] (ordinals), by name. The average summed over the window's
+# rows: a point's account is read for a posting or two, and its running sums would cost more to build.
 _WINDOWED: dict[MetricName, Callable[[ScaledAccount, int, int], int | None]] = {
-    MetricName.AVERAGE_COLLECTED_BALANCE: ScaledAccount.average, MetricName.MIN_BALANCE: ScaledAccount.minimum,
+    MetricName.AVERAGE_COLLECTED_BALANCE: ScaledAccount.average_of_rows, MetricName.MIN_BALANCE: ScaledAccount.minimum,
     MetricName.OVERDRAFT_COUNT: ScaledAccount.overdraft_count}
 
 

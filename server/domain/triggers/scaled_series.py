@@ -169,6 +169,31 @@ class ScaledAccount:
             return None
         return scaled_mean(total - total_before, count)
 
+    def average_of_rows(self, first: int, last: int) -> int | None:
+        """`average`, summed over the window's rows alone. For a series read for a posting or two (the live
+        evaluation: some fifteen rows an account), where `average` would build the running sums of every
+        row for a window or two; the backtest's replay, asking at every day of a year, keeps to them."""
+        days, fed, closing = self.days, self.fed, self.closing
+        start = bisect_left(days, first)
+        carried = self._collected_before(start)
+        total = counted = 0
+        since = first  # each balance counts from its row's day to the next row's (or past the window)
+        for index in range(start, bisect_right(days, last)):
+            day = days[index]
+            if carried is not None:
+                total += carried * (day - since)
+                counted += day - since
+            since = day
+            own = fed[index]
+            if own is None:
+                own = closing[index]
+            if own is not None:
+                carried = own
+        if carried is not None:
+            total += carried * (last + 1 - since)
+            counted += last + 1 - since
+        return scaled_mean(total, counted) if counted else None
+
     def minimum(self, first: int, last: int) -> int | None:
         """series.min_balance."""
         days, lows, feds, closing = self.days, self.low, self.fed, self.closing
@@ -196,14 +221,26 @@ class ScaledAccount:
         return None if counted == counted_before else overdrafts - overdrafts_before
 
     def posting_totals(self, first: int, last: int) -> tuple[int, int]:
-        """series.posting_totals: the postings in the days and the sum of their magnitudes."""
-        _, _, _, postings_before, magnitude_before, _ = self.sums_before(first)
-        _, _, _, postings, magnitude, _ = self.sums_before(last + 1)
-        return postings - postings_before, magnitude - magnitude_before
+        """series.posting_totals: the postings in the days and the sum of their magnitudes (summed over the
+        days' rows in C, not from the running sums: the live evaluation asks once an account)."""
+        start, end = bisect_left(self.days, first), bisect_right(self.days, last)
+        return sum(self.postings[start:end]), sum(self.totals[start:end])
 
     def collected_on(self, day: int) -> int | None:
-        """series.collected_balance_on."""
-        return self.sums_before(day + 1)[0]
+        """series.collected_balance_on (the latest row's to that day with a balance, not the running sums':
+        the live evaluation asks once an account)."""
+        return self._collected_before(bisect_right(self.days, day))
+
+    def _collected_before(self, index: int) -> int | None:
+        """The collected balance in effect before row `index`: the latest row before it with a balance."""
+        fed, closing = self.fed, self.closing
+        for row in range(index - 1, -1, -1):
+            own = fed[row]
+            if own is None:
+                own = closing[row]
+            if own is not None:
+                return own
+        return None
 
     # --- running sums -----------------------------------------------------------------------------------
 
