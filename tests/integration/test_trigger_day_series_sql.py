@@ -98,7 +98,7 @@ async def test_the_days_read_are_the_window_and_the_latest_row_before_it(service
                                 (START + dt.timedelta(days=9), {"x": rows["x"][-1:], "y": rows["y"]})]:
             # The read of an evaluation (on PostgreSQL one statement with the states and firings).
             assert dict((await uow.trigger_runtime.series(["x", "y", "z", "w"], since, [], [], [])).days) == expected
-            # The live evaluation's: the rows as stored, as columns (on PostgreSQL one array of rows an account).
+            # The live evaluation's: the rows as stored, as columns (on PostgreSQL one row of arrays an account).
             scaled = (await uow.trigger_runtime.series(["x", "y", "z", "w"], since, [], [], [], scaled=True))
             assert {a: columns.rows() for a, columns in scaled.scaled_columns.items()} == {
                 a: [scaled_day(row) for row in account_rows] for a, account_rows in expected.items()}

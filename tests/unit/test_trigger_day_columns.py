@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from server.domain.triggers.scaled_series import ScaledColumns
-from server.store.repositories.trigger_runtime import _by_day, _day_rows_as_columns
+from server.store.repositories.trigger_runtime import _by_day
 
 
 def columns_of(days: list[int]) -> ScaledColumns:
@@ -24,10 +24,3 @@ def test_day_columns_come_out_in_day_order_with_their_rows_whole(days, shuffler)
 def test_day_columns_already_in_order_are_kept_as_they_are():
     columns = columns_of([3, 5, 9])
     assert _by_day(columns) is columns
-
-
-def test_day_rows_of_seven_numbers_become_the_columns_with_overdraft_as_booleans():
-    columns = _day_rows_as_columns([[740_000, 100, None, -5, 2, 30, 0], [740_002, None, 7, None, 0, 0, 1]])
-    assert columns == ScaledColumns([740_000, 740_002], [100, None], [None, 7], [-5, None], [2, 0], [30, 0],
-                                    [False, True])
-    assert [type(flag) for flag in columns.overdraft] == [bool, bool]

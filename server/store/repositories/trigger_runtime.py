@@ -130,24 +130,25 @@ LEFT JOIN LATERAL (
 # probed account by account or customer by customer on an index, so that it reads what the batch needs:
 # given the ids in `= ANY`, the planner scanned all the tenant's states and firings, and firings are kept
 # forever (at the bench's end, 1,250 accounts against 3,300 states and 11,300 firings, the probes cost
-# 1.5 and 2.8 ms, the scans 0.6 and 3.1). Part 0: an account's day rows (keyed by account) as one
-# two-dimensional array, a row of seven numbers per day, in day order: the day as Python's ordinal (0001-01-01
-# is 1), the amounts scaled, the posting count, overdraft_began as 0 or 1. A batch reads some fifteen rows a
-# posting: a record and a tuple per row read were a tenth of the evaluation's CPU, and one array per column
-# cost more to aggregate and to decode than one array of rows (21 against 19 ms executed, 29 against 27
-# fetched). The rows are one forward range scan from the account's latest row before the window on (found by
-# a backward probe): no union of two scans to sort. Part 1: a state that holds (account, rule, version);
+# 1.7 and 2.2 ms, the scans 0.6 and 3.3). Part 0: an account's day rows (keyed by account) as one row of
+# arrays, one per column in day order, the days as Python's ordinals (0001-01-01 is 1): a batch reads some
+# fifteen rows a posting, and a record and a tuple per row read were a tenth of the evaluation's CPU. (One
+# two-dimensional array of the rows saved PostgreSQL 2 ms a batch but cost the worker 12-16 more to decode and
+# transpose.) The rows are one forward range scan from the account's latest row before the window on (found
+# by a backward probe): no union of two scans to sort. Part 1: a state that holds (account, rule, version);
 # part 2: a customer's last firing of a rule (customer, rule, time). Each probe is a LATERAL subquery that the
 # planner cannot merge into a join of its choosing (OFFSET 0), on the account or customer alone, the rules
 # filtered outside: the tables often have no statistics when the first batches come, and given the rules
 # too, or grouping by them inside, the planner chose to walk all the tenant's firings in rule order
 # (ix_trigger_firings_rule) for every customer (170 ms a batch in a replay of the bench's postings).
 _POSTGRES_SERIES = """
-SELECT 0 AS part, a.account_id AS key, NULL AS rule_id, NULL::int AS version, d.days, NULL::timestamptz AS at
+SELECT 0 AS part, a.account_id AS key, NULL AS rule_id, NULL::int AS version, d.days, d.closing, d.fed, d.low,
+       d.postings, d.totals, d.overdraft, NULL::timestamptz AS at
 FROM unnest($2::text[]) AS a(account_id)
 CROSS JOIN LATERAL (
-  SELECT array_agg(ARRAY[x.day - DATE '0001-01-01' + 1, x.closing_balance, x.fed_balance, x.min_balance,
-                         x.postings, x.posting_total, x.overdraft_began::int]) AS days
+  SELECT array_agg(x.day - DATE '0001-01-01' + 1) AS days, array_agg(x.closing_balance) AS closing,
+         array_agg(x.fed_balance) AS fed, array_agg(x.min_balance) AS low, array_agg(x.postings) AS postings,
+         array_agg(x.posting_total) AS totals, array_agg(x.overdraft_began) AS overdraft
   FROM (
     SELECT y.* FROM trigger_account_days AS y
     WHERE y.tenant_id = $1 AND y.account_id = a.account_id
@@ -159,7 +160,7 @@ CROSS JOIN LATERAL (
   HAVING count(*) > 0
 ) AS d
 UNION ALL
-SELECT 1, a.account_id, s.rule_id, s.version, NULL, NULL
+SELECT 1, a.account_id, s.rule_id, s.version, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM unnest($2::text[]) AS a(account_id)
 CROSS JOIN LATERAL (
   SELECT s.rule_id, s.version FROM trigger_rule_states AS s
@@ -167,7 +168,7 @@ CROSS JOIN LATERAL (
 ) AS s
 WHERE s.rule_id = ANY($4::text[])
 UNION ALL
-(SELECT 2, c.customer_id, f.rule_id, NULL, NULL, max(f.fired_at)
+(SELECT 2, c.customer_id, f.rule_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, max(f.fired_at)
  FROM unnest($6::text[]) AS c(customer_id)
  CROSS JOIN LATERAL (
    SELECT f.rule_id, f.fired_at FROM trigger_firings AS f
@@ -232,16 +233,10 @@ def _columns(rows: Sequence[ScaledDay]) -> ScaledColumns:
     return ScaledColumns([day.toordinal() for day in days], *map(list, rest))
 
 
-def _day_rows_as_columns(rows: Sequence[Sequence[int | None]]) -> ScaledColumns:
-    """_POSTGRES_SERIES' part 0 (a row of seven numbers per day) as columns, transposed in C."""
-    days, closing, fed, low, postings, totals, overdraft = map(list, zip(*rows, strict=True))
-    return ScaledColumns(days, closing, fed, low, postings, totals, list(map(bool, overdraft)))
-
-
 def _by_day(columns: ScaledColumns) -> ScaledColumns:
     """The columns in day order. PostgreSQL aggregates the rows in the order its subquery's index scan gave
-    them, as it does in practice but does not promise (an ORDER BY in the array_agg would sort again what
-    the index has sorted): a check of the days, and a sort should they ever come otherwise."""
+    them, as it does in practice but does not promise (an ORDER BY in each array_agg would sort seven times
+    what the index has sorted): a check of the days, and a sort should they ever come otherwise."""
     days = columns.days
     if all(map(lt, days, islice(days, 1, None))):  # each day before the next, compared at C speed
         return columns
@@ -391,18 +386,19 @@ class TriggerRuntimeRepository(TenantRepository):
                                sorted({rule for rule, _ in wanted}), sorted(set(rule_ids)), sorted(set(customer_ids)))
         found: list[tuple[Any, ...]] = []
         scaled_columns = read.scaled_columns
-        for part, key, rule_id, version, days, at in rows:
+        for row in rows:
+            part = row[0]
             if part == 0:
-                columns = _by_day(_day_rows_as_columns(days))
+                columns = _by_day(ScaledColumns(*row[4:11]))
                 if scaled:
-                    scaled_columns[key] = columns
+                    scaled_columns[row[1]] = columns
                 else:
-                    found.extend((key, *day) for day in columns.rows())
+                    found.extend((row[1], *day) for day in columns.rows())
             elif part == 1:
-                if (rule_id, version) in wanted:
-                    read.states.add((rule_id, version, key))
+                if (row[2], row[3]) in wanted:
+                    read.states.add((row[2], row[3], row[1]))
             else:
-                read.last_fired[(rule_id, key)] = at
+                read.last_fired[(row[2], row[1])] = row[11]
         _add_days(read.days, found)
         return read
 
