@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from server.domain.ingest.model import Direction
@@ -28,6 +29,7 @@ from server.domain.triggers.condition import (
     MetricName,
     PostingCompare,
     RelativeTo,
+    Window,
     WindowKind,
 )
 from server.domain.triggers.evaluate import PointEvaluation, Program, Reading, window_bounds
@@ -190,14 +192,14 @@ def _compile_change(leaf: ChangeCompare) -> ScaledProgram:
     compare, amount, percent = leaf.comparator.test, to_scaled(leaf.amount), leaf.percent
     metric, over, key = leaf.metric, leaf.over, ("change", str(leaf.metric), str(leaf.over))
 
+    measured = _balance_change(over.days) if over.kind is WindowKind.DAYS and metric.name is MetricName.BALANCE \
+        else partial(_metric_change, metric, over)
+
     def change(point: ScaledPoint) -> bool:
         shared = point.shared
         known = shared.get(key)
         if known is None:
-            first, last = window_bounds(over, point.as_of)
-            now = point.at_end_of(metric, last)
-            then = point.at_end_of(metric, first - dt.timedelta(days=1))
-            known = shared[key] = (None if now is None or then is None else now - then, then)
+            known = shared[key] = measured(point)
         difference, then = known
         if difference is None:
             return False
@@ -208,6 +210,24 @@ def _compile_change(leaf: ChangeCompare) -> ScaledProgram:
         # difference x 100 <cmp> P x |then|, each side times 10^8 (both values and P scaled)
         return compare(difference * _PERCENT_SCALE, amount * (then if then >= 0 else -then))
     return change
+
+
+def _metric_change(metric: Metric, over: Window, point: ScaledPoint) -> tuple[int | None, int | None]:
+    """The metric's change over the window (None: a value unknown) and its value before the window."""
+    first, last = window_bounds(over, point.as_of)
+    now = point.at_end_of(metric, last)
+    then = point.at_end_of(metric, first - dt.timedelta(days=1))
+    return None if now is None or then is None else now - then, then
+
+
+def _balance_change(days: int) -> Callable[[ScaledPoint], tuple[int | None, int | None]]:
+    """_metric_change of the balance over the last `days` days, in ordinals (the usual change; no dates
+    made at every posting): the balance now, and the collected balance the day before the window."""
+    def balance_change(point: ScaledPoint) -> tuple[int | None, int | None]:
+        account = point.account
+        then = account.collected_on(point.ordinal - days)
+        return None if then is None else account.balance - then, then
+    return balance_change
 
 
 def _compile_posting(leaf: PostingCompare) -> ScaledProgram:
