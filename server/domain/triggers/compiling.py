@@ -52,7 +52,11 @@ def composed(condition: Condition, leaf: Callable[[Condition], Callable[[Subject
             return False
         return any_of
     if isinstance(condition, Negation):
-        inner = composed(condition.part, leaf)
+        part = condition.part
+        if isinstance(part, SegmentLeaf) and isinstance(part.expression, Holds):  # NOT holds(...), in one call
+            kind = part.expression.kind
+            return lambda subject: kind not in subject.facts.holdings
+        inner = composed(part, leaf)
         return lambda subject: not inner(subject)
     if isinstance(condition, SegmentLeaf):
         expression = condition.expression
