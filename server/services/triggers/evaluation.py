@@ -416,13 +416,12 @@ def _evaluate_postings(batch: _Batch, by_account: dict[str, list[Posting]], held
         first = account_postings[0]
         customer = first.customer_id
         after, amount = to_scaled(first.balance_after.amount), to_scaled(first.amount.amount)
-        columns = columns_of.get(account_id)
-        series = ScaledAccount.of_columns(after - amount, held_of.get(account_id, 0),
+        columns, held = columns_of.get(account_id), held_of.get(account_id)
+        series = ScaledAccount.of_columns(after - amount, 0 if held is None else held,
                                           ScaledColumns.empty() if columns is None else columns)
         facts = batch.facts.get(customer, NO_FACTS)
         # What a firing's Decimal point is made from (once per account, not per posting: most fire nothing).
-        decimal_point = _decimal_points(account_id, first.currency, held_of.get(account_id), series,
-                                        account_postings, facts)
+        decimal_point = _decimal_points(account_id, first.currency, held, series, account_postings, facts)
         changed_from = len(series.days)
         for number, posting in enumerate(account_postings):
             if number:
