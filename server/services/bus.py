@@ -220,6 +220,9 @@ class MessageBus:
         self._postings_per_job = postings_per_job
         self._turns = asyncio.Semaphore(jobs_at_once) if jobs_at_once is not None else None
         self._earlier_postings_at_most = earlier_postings_at_most
+        # The events this process's jobs are handling, by id: a job of this process taking one of them in
+        # (_claim_in_order) has it at hand rather than reading and decoding it again. Events never change.
+        self._in_hand: dict[int, DomainEvent] = {}
 
     async def process(self, event_id: int) -> int:
         """Runs every registered handler that has not finished the event, then marks it processed.
@@ -253,12 +256,16 @@ class MessageBus:
                         event_id, stored.tenant_id, self._events_per_job - 1, room, stored.event.live,
                         now, now + TAKEN_FOR))
             await uow.commit()
+        self._in_hand.update(events)
         try:
             return await self._handle(events, stored.tenant_id, stored.handled_by)
         except Exception:
             if takes:
                 await self._give_back(event_id, list(events))
             raise
+        finally:
+            for handled_id in events:
+                self._in_hand.pop(handled_id, None)
 
     async def _give_back(self, job: int, event_ids: list[int]) -> None:
         """After a handler failed: the events the job took and left unprocessed are free again, and those
@@ -286,12 +293,13 @@ class MessageBus:
             pending = [h for h in pending if h.wants is None or h.wants(whole)]
         failed: dict[str, BaseException] = {}
         raised: list[tuple[int, DomainEvent]] = []
+        read: dict[int, DomainEvent] = {}  # other events read by a handler kept in order, for the next ones
         for number, handler in enumerate(pending, 1):
             # The last handler, when every other one finished, marks the events processed in its own
             # transaction: one unit of work fewer per event.
             finishes = number == len(pending) and not failed
             try:
-                raised += await self._run(handler, events, whole, tenant_id, finishes)
+                raised += await self._run(handler, events, whole, tenant_id, finishes, read)
             except Exception as exc:
                 log.warning("event_handler_failed", event_id=event_id, kind=kind_of(type(event)),
                             handler=handler.name, tenant=tenant_id, error=repr(exc),
@@ -314,16 +322,16 @@ class MessageBus:
         return size
 
     async def _run(self, handler: EventHandler, events: dict[int, DomainEvent], whole: DomainEvent, tenant_id: str,
-                   finishes: bool) -> list[tuple[int, DomainEvent]]:
+                   finishes: bool, read: dict[int, DomainEvent]) -> list[tuple[int, DomainEvent]]:
         """Runs one handler in its own unit of work; returns the events it raised to be handled next.
-        `whole`: `events` as one (_together)."""
+        `whole`: `events` as one (_together); `read`: other events read by id so far, added to."""
         async with UnitOfWork(self._database, tenant_id) as uow:
             # Claimed first, in the handler's own transaction: a job of the same event running this
             # handler at the same time waits here until this one ends, then finds it finished.
             now = self._clock()
             in_order: list[DomainEvent] = []
             if handler.in_order:
-                claimed, in_order = await self._claim_in_order(uow, handler, tenant_id, events, now)
+                claimed, in_order = await self._claim_in_order(uow, handler, tenant_id, events, now, read)
             else:
                 claimed = await uow.domain_events.claim_handling(list(events), handler.name, now)
             if not claimed and not in_order:  # another job finished the handler's work on them
@@ -389,9 +397,16 @@ class MessageBus:
         return own_claimed, [wanted[i] if i in wanted else events[i]
                              for i in sorted([*wanted, *own_claimed])]
 
-    @staticmethod
-    async def _read_into(uow: UnitOfWork, found: dict[int, DomainEvent], event_ids: list[int]) -> None:
-        missing = [i for i in event_ids if i not in found]
+    async def _read_into(self, uow: UnitOfWork, found: dict[int, DomainEvent], event_ids: list[int]) -> None:
+        """`found` given the events of these ids: those this process's jobs hold, the rest read."""
+        in_hand = self._in_hand
+        missing = []
+        for event_id in event_ids:
+            if event_id not in found:
+                if (event := in_hand.get(event_id)) is not None:
+                    found[event_id] = event
+                else:
+                    missing.append(event_id)
         if missing:
             found.update(await uow.domain_events.events(missing))
 
