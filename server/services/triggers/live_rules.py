@@ -8,6 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import is_
 
 from server.domain.events import TransactionsPosted, kind_of
 from server.domain.ingest.model import Direction
@@ -79,6 +80,10 @@ class LiveRules:
             OrderedDict())
         self._capacity = capacity
         self._sets: dict[str, _RuleSet] = {}
+        # Per tenant, the last answer: its rule set, the rules live then and them compiled. While the set
+        # is the same object and the same rules are live, the answer stands without a look-up per rule
+        # (a key hashing the tenant's attribute definitions, a rule compared field by field).
+        self._last: dict[str, tuple[_RuleSet, list[TriggerRule], list[LiveRule]]] = {}
 
     async def of(self, uow: UnitOfWork, at: dt.datetime) -> list[LiveRule]:
         """The tenant's ACTIVE rules inside their active window at `at`, compiled."""
@@ -93,6 +98,9 @@ class LiveRules:
         if not rules:
             return [], ()
         custom = rule_set.definitions
+        last = self._last.get(uow.tenant_id)
+        if last is not None and last[0] is rule_set and len(last[1]) == len(rules) and all(map(is_, last[1], rules)):
+            return list(last[2]), custom
         catalogue: AttributeCatalogue | None = None
         compiled = []
         for rule in rules:
@@ -107,7 +115,8 @@ class LiveRules:
             else:
                 self._compiled.move_to_end(key)
             compiled.append(live)
-        return compiled, custom
+        self._last[uow.tenant_id] = (rule_set, rules, compiled)
+        return list(compiled), custom
 
     async def _rule_set(self, uow: UnitOfWork) -> _RuleSet:
         stamp = await uow.trigger_runtime.rule_set_stamp()
