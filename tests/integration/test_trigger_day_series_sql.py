@@ -103,3 +103,28 @@ async def test_the_days_read_are_the_window_and_the_latest_row_before_it(service
             assert {a: columns.rows() for a, columns in scaled.scaled_columns.items()} == {
                 a: [scaled_day(row) for row in account_rows] for a, account_rows in expected.items()}
             assert all(type(flag) is bool for columns in scaled.scaled_columns.values() for flag in columns.overdraft)
+
+
+async def test_a_save_after_a_read_writes_new_days_and_changes_the_others(services: Services, tenant: str) -> None:
+    """After a `series` read, a day after an account's latest row is inserted as new and any other upserted
+    (on PostgreSQL in two parts of one statement): a row read, a day between two rows (a fed balance), a
+    day of an account with no rows and of one the read did not take all land as written."""
+    def row(day: int, closing: int) -> AccountDay:
+        return AccountDay(START + dt.timedelta(days=day), Decimal(closing), None, Decimal(closing), 1, Decimal(1),
+                          False)
+
+    async with UnitOfWork(services.database, tenant) as uow:
+        await uow.trigger_runtime.save_series([("x", row(1, 1)), ("x", row(5, 5)), ("y", row(2, 2))], [], [], NOW)
+        await uow.commit()
+    written = [("x", row(3, 30)), ("x", row(5, 50)), ("x", row(6, 60)), ("y", row(2, 20)), ("z", row(4, 40)),
+               ("w", row(7, 70))]
+    async with UnitOfWork(services.database, tenant) as uow:
+        await uow.trigger_runtime.series(["x", "y", "z"], START, [], [], [])
+        await uow.trigger_runtime.save_series(written, [], [], NOW)
+        # The read was spent by that save: a second save upserts all it is given.
+        await uow.trigger_runtime.save_series([("x", row(6, 61))], [], [], NOW)
+        await uow.commit()
+    async with UnitOfWork(services.database, tenant) as uow:
+        found = (await uow.trigger_runtime.series(["x", "y", "z", "w"], EPOCH, [], [], [])).days
+    assert dict(found) == {"x": [row(1, 1), row(3, 30), row(5, 50), row(6, 61)], "y": [row(2, 20)],
+                           "z": [row(4, 40)], "w": [row(7, 70)]}

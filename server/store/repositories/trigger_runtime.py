@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Integer, delete, func, literal, null, select, text, true, tuple_, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.events import Posting
 from server.domain.money import from_scaled, to_scaled
@@ -181,17 +182,25 @@ UNION ALL
 # as arrays, one per column. The states that changed are joined on their primary key (one probe each), not
 # matched by `(rule_id, version, account_id) IN ((...), ...)`, which PostgreSQL compares with every row it
 # scans and SQLAlchemy renders three parameters a key for. A key is in at most one of the states' lists, so
-# the order of the parts does not matter.
-_POSTGRES_SAVE_SERIES = """
-WITH days AS (
+# the order of the parts does not matter. The day rows known to be new ($17: after the latest row the
+# evaluation read of the account under its lock) are inserted plainly; the others upserted. An upsert's row
+# costs a probe of the key for a conflict before the insertion's own descent of the index: 1,250 new rows on
+# the triggers bench's seed, 10.9 ms upserted against 7.0 inserted; most of a live batch's rows are new days.
+_POSTGRES_DAYS = """
   INSERT INTO trigger_account_days (tenant_id, account_id, day, closing_balance, fed_balance, min_balance,
                                     postings, posting_total, overdraft_began)
-  SELECT $1, t.* FROM unnest($2::text[], $3::date[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[],
-                             $8::bigint[], $9::bool[]) AS t
+  SELECT $1, t.account_id, t.day, t.closing, t.fed, t.low, t.postings, t.total, t.overdraft
+  FROM unnest($2::text[], $3::date[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::bigint[],
+              $9::bool[], $17::bool[]) AS t(account_id, day, closing, fed, low, postings, total, overdraft, new)
+  WHERE {which}"""
+_POSTGRES_SAVE_SERIES = f"""
+WITH days AS ({_POSTGRES_DAYS.format(which="NOT t.new")}
   ON CONFLICT (tenant_id, account_id, day) DO UPDATE SET
     closing_balance = excluded.closing_balance, fed_balance = excluded.fed_balance,
     min_balance = excluded.min_balance, postings = excluded.postings, posting_total = excluded.posting_total,
     overdraft_began = excluded.overdraft_began
+  RETURNING 1
+), new_days AS ({_POSTGRES_DAYS.format(which="t.new")}
   RETURNING 1
 ), now_false AS (
   DELETE FROM trigger_rule_states AS s
@@ -205,7 +214,8 @@ WITH days AS (
   ON CONFLICT DO NOTHING
   RETURNING 1
 )
-SELECT (SELECT count(*) FROM days), (SELECT count(*) FROM now_false), (SELECT count(*) FROM now_true)
+SELECT (SELECT count(*) FROM days), (SELECT count(*) FROM new_days), (SELECT count(*) FROM now_false),
+       (SELECT count(*) FROM now_true)
 """
 
 # PostgreSQL (TriggerRuntimeRepository.selected): which of customers $3 are members of persona $2 of tenant $1,
@@ -276,6 +286,12 @@ class SeriesRead:
 
 
 class TriggerRuntimeRepository(TenantRepository):
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        super().__init__(session, tenant_id)
+        # PostgreSQL: the accounts of the last `series` read, each with the day of its latest row (None: it has
+        # none), for the `save_series` that follows it (see there); emptied by that save.
+        self._latest_read: dict[str, dt.date | None] = {}
+
     async def accounts(self, account_ids: Collection[str]) -> dict[str, StoredAccount]:
         if not account_ids:
             return {}
@@ -382,14 +398,18 @@ class TriggerRuntimeRepository(TenantRepository):
         if not account_ids:
             return read
         wanted = set(versions)
-        rows = await fetch_sql(self.session, _POSTGRES_SERIES, self.tenant_id, sorted(set(account_ids)), since,
+        asked = sorted(set(account_ids))
+        rows = await fetch_sql(self.session, _POSTGRES_SERIES, self.tenant_id, asked, since,
                                sorted({rule for rule, _ in wanted}), sorted(set(rule_ids)), sorted(set(customer_ids)))
         found: list[tuple[Any, ...]] = []
         scaled_columns = read.scaled_columns
+        latest: dict[str, dt.date | None] = dict.fromkeys(asked)
+        self._latest_read = latest
         for row in rows:
             part = row[0]
             if part == 0:
                 columns = _by_day(ScaledColumns(*row[4:11]))
+                latest[row[1]] = dt.date.fromordinal(columns.days[-1])  # the rows run to the account's latest
                 if scaled:
                     scaled_columns[row[1]] = columns
                 else:
@@ -407,16 +427,24 @@ class TriggerRuntimeRepository(TenantRepository):
                           scaled_rows: Iterable[tuple[str, ScaledDay]] = ()) -> None:
         """An evaluation's writes: the changed day rows (upserted; `scaled_rows`: more, as stored, at most one
         per account and day), the states that became true (since `at`) and those that became false; on
-        PostgreSQL in one statement."""
+        PostgreSQL in one statement.
+
+        On PostgreSQL, a row of an account that the `series` read just before took, dated after the latest
+        row it found there (or of an account with none), is inserted as new, not upserted: the caller holds
+        the account's lock (lock_accounts) from before that read to the commit, and only holders of the lock
+        write an account's rows. Any other row is upserted."""
         if dialect_of(self.session).name == "postgresql":
+            latest_read, self._latest_read = self._latest_read, {}
             converted = [(account_id, scaled_day(row)) for account_id, row in rows]
             # Scaled rows alone (the live evaluation's) sort as tuples, by account and then day (ScaledDay's
             # first field), compared in C: no key called per row.
             stored = sorted([*converted, *scaled_rows], key=_account_and_day) if converted else sorted(scaled_rows)
             if stored or now_true or now_false:
+                new = [account_id in latest_read and ((latest := latest_read[account_id]) is None or row[0] > latest)
+                       for account_id, row in stored]
                 connection = await self.session.connection()
                 await connection.exec_driver_sql(_POSTGRES_SAVE_SERIES, (
-                    *self._day_columns(stored), *_key_columns(now_false), *_key_columns(now_true), at))
+                    *self._day_columns(stored), *_key_columns(now_false), *_key_columns(now_true), at, new))
             return
         rows = sorted([*rows, *((account_id, decimal_day(row)) for account_id, row in scaled_rows)],
                       key=lambda row: (row[0], row[1].day))
@@ -454,6 +482,7 @@ class TriggerRuntimeRepository(TenantRepository):
         statement (docs/triggers.md: the path of a tenant without live rules, which reads no series)."""
         if not postings:
             return
+        self._latest_read = {}  # rows written outside save_series: what the last read found may be past
         connection = await self.session.connection()  # Core: no ORM bookkeeping
         accounts = [p.account_id for p in postings]
         amounts = [to_scaled(p.amount.amount) for p in postings]
