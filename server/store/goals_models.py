@@ -39,6 +39,8 @@ class GoalRow(Base):
         Index("ix_goals_tenant_account", "tenant_id", "account_id"),
         Index("ix_goals_tenant_customer", "tenant_id", "customer_id"),
         UniqueConstraint("tenant_id", "customer_id", "request_id", name="uq_goals_request"),
+        # Room for the recalculation's heap-only updates (migration 0037).
+        {"postgresql_with": {"fillfactor": 70}},
     )
 
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
