@@ -111,7 +111,13 @@ def _compile_leaf(condition: Condition) -> ScaledProgram:
     raise TypeError(f"not a condition: {condition!r}")
 
 
-scaled_compiled: Programs[ScaledProgram] = Programs(lambda condition: composed(condition, _compile_leaf))
+def scaled_program(condition: Condition) -> ScaledProgram:
+    """The condition compiled for ScaledPoint.holds, afresh: for one made on the fly (a family's loosest
+    leaf, server.domain.triggers.guards), which the cache below would keep for nothing."""
+    return composed(condition, _compile_leaf)
+
+
+scaled_compiled: Programs[ScaledProgram] = Programs(scaled_program)
 """The condition compiled for ScaledPoint.holds (made once per condition object, then kept)."""
 
 

@@ -31,10 +31,11 @@ from server.domain.segments.attributes import AttributeDefinition
 from server.domain.segments.evaluate import CustomerFacts
 from server.domain.triggers.evaluate import Evaluation, PointEvaluation, Program, compiled
 from server.domain.triggers.firing import ConditionKind, Firing, cooled_down
+from server.domain.triggers.guards import families
 from server.domain.triggers.parts import part_of
 from server.domain.triggers.records import FiringRecord
 from server.domain.triggers.rules import Audience, AudienceKind
-from server.domain.triggers.scaled_evaluate import ScaledPoint, ScaledProgram, scaled_compiled
+from server.domain.triggers.scaled_evaluate import ScaledPoint, ScaledProgram, scaled_compiled, scaled_program
 from server.domain.triggers.scaled_series import ScaledAccount, ScaledColumns, ScaledDay, decimal_day
 from server.domain.triggers.series import AccountDay, AccountSnapshot, apply_fed_balance, apply_posting
 from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics
@@ -58,7 +59,13 @@ NO_FACTS = CustomerFacts()
 # A rule as evaluate_scaled looks at it: its condition compiled for a scaled point; for a state condition its
 # id and version (None: an event condition); then the rule, its condition compiled for a Decimal, its id.
 _ScaledPlan = tuple[ScaledProgram, tuple[str, int] | None, tuple[LiveRule, Program, str]]
+# A guard family's plans: its loosest guard (None: a rule alone), its state rules' (rule id, version), its rules.
+_ScaledGroup = tuple[ScaledProgram | None, frozenset[tuple[str, int]], list[_ScaledPlan]]
 _NONE_HELD: frozenset[tuple[str, int]] = frozenset()
+# Guard families of the rules a posting can make hold, by those rules (their LiveRules' ids, in order: the
+# same objects while the rule set stands, server.services.triggers.live_rules), kept across batches.
+_GROUPS: dict[tuple[int, ...], tuple[list[LiveRule], list[_ScaledGroup]]] = {}
+_MOST_GROUPS = 256
 
 
 @dataclass
@@ -82,11 +89,19 @@ class _Batch:
     plan: list[tuple[LiveRule, Program, bool, Direction | None, set[str] | None, str, int]] | None = None
     # For evaluate_scaled, by the posting's direction and which of the batch's distinct audiences (`taking`)
     # take its customer: the state rules and the event rules it can make hold, in the rules' order.
-    by_direction: dict[tuple[Direction, tuple[bool, ...]], list[_ScaledPlan]] | None = None
+    by_direction: dict[tuple[Direction, tuple[bool, ...]], list[_ScaledGroup]] | None = None
     taking: list[set[str]] = field(default_factory=list)
     # For evaluate_scaled, `states` by account: the (rule id, version) of each state holding there, so that a
     # rule's state is looked up without a key made per rule and posting (kept with `states`).
     held_by_account: dict[str, set[tuple[str, int]]] | None = None
+    # Each rule's position (by its LiveRule's id), made when a posting first fires two rules at once.
+    positions: dict[int, int] | None = None
+
+    @property
+    def rule_order(self) -> dict[int, int]:
+        if self.positions is None:
+            self.positions = {id(live): position for position, live in enumerate(self.rules)}
+        return self.positions
 
     def evaluate(self, snapshot: AccountSnapshot, day: dt.date, posting: Posting | None,
                  before: AccountSnapshot | None) -> None:
@@ -137,7 +152,9 @@ class _Batch:
         """Every rule for the account at a posting, decided on its scaled series; the Decimal snapshot made
         only for a rule that fires, for the values it shows. As `evaluate`, with the rules a posting of this
         direction can make hold, and whose audiences take the customer, picked once per batch for each
-        direction and set of audiences taking (this loop runs fifty rules at every posting)."""
+        direction and set of audiences taking (this loop runs fifty rules at every posting). Rules of one
+        guard family (server.domain.triggers.guards) are passed over together where their loosest guard
+        fails and none of their states holds: none of them can hold, or change state."""
         by_direction = self.by_direction
         if by_direction is None:
             by_direction = self.by_direction = {}
@@ -147,51 +164,74 @@ class _Batch:
         which = (posting.direction, tuple(map(contains, taking, repeat(customer))) if taking else ())
         plans = by_direction.get(which)
         if plans is None:
-            direction = posting.direction
-            plans = by_direction[which] = [
-                (scaled_compiled(live.condition), None if live.kind is ConditionKind.EVENT else live.key,
-                 (live, compiled(live.condition), live.rule.rule_id))
-                for live in self.rules
-                if (live.kind is ConditionKind.STATE or live.direction in (None, direction))
-                and ((takes := self.audiences[live.rule.rule_id]) is None or customer in takes)]
+            plans = by_direction[which] = self._scaled_plans(posting.direction, customer)
         held_by_account = self.held_by_account
         if held_by_account is None:
             held_by_account = self.held_by_account = defaultdict(set)
             for rule_id, version, state_account in self.states:
                 held_by_account[state_account].add((rule_id, version))
         held = held_by_account.get(account_id, _NONE_HELD)
-        # Three names a rule (what each one needs), the rest unpacked only for a rule that acts.
-        for scaled_program, rule_key, rule in plans:
-            matched = scaled_program(point)
-            if rule_key is not None:  # a state condition
-                if matched == (rule_key in held):  # no crossing: no change, no firing
+        fired_before = len(self.firings)
+        for guard, guarded_states, members in plans:
+            if guard is not None and not guard(point) and held.isdisjoint(guarded_states):
+                continue
+            # Three names a rule (what each one needs), the rest unpacked only for a rule that acts.
+            for decide, rule_key, rule in members:
+                matched = decide(point)
+                if rule_key is not None:  # a state condition
+                    if matched == (rule_key in held):  # no crossing: no change, no firing
+                        continue
+                    key = (*rule_key, account_id)
+                    if matched:
+                        self.became_true.append(key)
+                        self.states.add(key)
+                        held = held_by_account[account_id]
+                        held.add(rule_key)
+                    else:
+                        self.became_false.append(key)
+                        self.states.discard(key)
+                        held_by_account[account_id].discard(rule_key)
+                        continue
+                elif not matched:
                     continue
-                key = (*rule_key, account_id)
-                if matched:
-                    self.became_true.append(key)
-                    self.states.add(key)
-                    held = held_by_account[account_id]
-                    held.add(rule_key)
-                else:
-                    self.became_false.append(key)
-                    self.states.discard(key)
-                    held_by_account[account_id].discard(rule_key)
+                live, program, rule_id = rule
+                cooldown_key = (rule_id, customer)
+                if not cooled_down(self.last_fired.get(cooldown_key), live.rule.definition.cooldown, self.now):
                     continue
-            elif not matched:
-                continue
-            live, program, rule_id = rule
-            cooldown_key = (rule_id, customer)
-            if not cooled_down(self.last_fired.get(cooldown_key), live.rule.definition.cooldown, self.now):
-                continue
-            confirmed, read = point.readings(program)
-            if not confirmed:  # a bug: the two evaluations are to agree (tests compare them)
-                log.error("trigger_scaled_evaluation_differs", rule=rule_id, account=account_id,
-                          transaction=posting.transaction_id)
-                continue
-            self.firings.append((live, Firing(account_id, customer, day, self.now, posting.transaction_id,
-                                              dict(Evaluation(True, read).values))))
-            self.last_fired[cooldown_key] = self.now
-            self.postings[posting.transaction_id] = posting
+                confirmed, read = point.readings(program)
+                if not confirmed:  # a bug: the two evaluations are to agree (tests compare them)
+                    log.error("trigger_scaled_evaluation_differs", rule=rule_id, account=account_id,
+                              transaction=posting.transaction_id)
+                    continue
+                self.firings.append((live, Firing(account_id, customer, day, self.now, posting.transaction_id,
+                                                  dict(Evaluation(True, read).values))))
+                self.last_fired[cooldown_key] = self.now
+                self.postings[posting.transaction_id] = posting
+        if len(self.firings) > fired_before + 1:  # a posting's firings in the rules' order, as `evaluate` makes them
+            order = self.rule_order
+            self.firings[fired_before:] = sorted(self.firings[fired_before:], key=lambda fired: order[id(fired[0])])
+
+    def _scaled_plans(self, direction: Direction, customer: str) -> list[_ScaledGroup]:
+        """The rules a posting of this direction can make hold whose audiences take the customer, in guard
+        families (a family's loosest guard compiled, and its state rules' keys), in the rules' order."""
+        eligible = [live for live in self.rules
+                    if (live.kind is ConditionKind.STATE or live.direction in (None, direction))
+                    and ((takes := self.audiences[live.rule.rule_id]) is None or customer in takes)]
+        by_rules = tuple(map(id, eligible))
+        known = _GROUPS.get(by_rules)
+        if known is not None:
+            return known[1]
+        groups: list[_ScaledGroup] = []
+        for loosest, positions in families([live.condition for live in eligible]):
+            members = [(scaled_compiled(live.condition), None if live.kind is ConditionKind.EVENT else live.key,
+                        (live, compiled(live.condition), live.rule.rule_id))
+                       for live in (eligible[position] for position in positions)]
+            groups.append((None if loosest is None else scaled_program(loosest),
+                           frozenset(key for _, key, _ in members if key is not None), members))
+        if len(_GROUPS) >= _MOST_GROUPS:
+            _GROUPS.clear()
+        _GROUPS[by_rules] = (eligible, groups)  # the rules kept with it, so that their ids stay theirs
+        return groups
 
 
 class TriggerEvaluationService:
