@@ -9,12 +9,16 @@ And/Or/Not: the trigger language composes leaves itself). Reference: docs/trigge
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from server.domain.ingest.model import Direction
 from server.domain.segments.expression import NO_SPAN, Comparator, Expression, Span
 from server.domain.segments.expression import render as render_expression
+
+T = TypeVar("T")
 
 MAX_WINDOW_DAYS = 366
 MAX_FOR_MONTHS = 12
@@ -194,6 +198,18 @@ def leaves(condition: Condition) -> tuple[Leaf, ...]:
         case AllOf(parts) | AnyOf(parts):
             return tuple(leaf for p in parts for leaf in leaves(p))
     return (condition,)  # every other member of Condition is a Leaf
+
+
+def first_required(condition: Condition, found: Callable[[Condition], T | None]) -> T | None:
+    """What `found` gives of a part the condition cannot hold without: the condition itself, else the first
+    part of a top-level AND (and so on down) that gives something; None when none does."""
+    if isinstance(condition, AllOf):
+        for part in condition.parts:
+            value = first_required(part, found)
+            if value is not None:
+                return value
+        return None
+    return found(condition)
 
 
 def is_event_condition(condition: Condition) -> bool:

@@ -33,7 +33,6 @@ from server.domain.triggers.condition import (
     AVERAGE_TRANSACTION_DAYS,
     MAX_WINDOW_DAYS,
     POSTING_WORDS,
-    AllOf,
     ChangeCompare,
     Condition,
     Metric,
@@ -43,6 +42,7 @@ from server.domain.triggers.condition import (
     RelativeTo,
     Window,
     WindowKind,
+    first_required,
 )
 from server.domain.triggers.series import (
     EXACT,
@@ -176,14 +176,7 @@ def required_direction(condition: Condition) -> Direction | None:
     """The direction a posting must go for the condition to hold at all (a `deposit`/`withdrawal`
     comparison it requires: itself, or a part of an AND), else None. A posting the other way, or no
     posting, makes the condition false without evaluating it."""
-    if isinstance(condition, PostingCompare):
-        return condition.direction
-    if isinstance(condition, AllOf):
-        for part in condition.parts:
-            direction = required_direction(part)
-            if direction is not None:
-                return direction
-    return None
+    return first_required(condition, lambda part: part.direction if isinstance(part, PostingCompare) else None)
 
 
 # --- compiled conditions -------------------------------------------------------------------------------

@@ -18,7 +18,14 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 
 from server.domain.segments.expression import Comparator
-from server.domain.triggers.condition import AllOf, ChangeCompare, Condition, MetricCompare, PostingCompare, RelativeTo
+from server.domain.triggers.condition import (
+    ChangeCompare,
+    Condition,
+    MetricCompare,
+    PostingCompare,
+    RelativeTo,
+    first_required,
+)
 
 GuardLeaf = MetricCompare | ChangeCompare | PostingCompare
 _BELOW = (Comparator.LT, Comparator.LE)
@@ -34,12 +41,10 @@ class Guard:
 def guard_of(condition: Condition) -> Guard | None:
     """The condition's guard: the condition when it is a guard leaf, else the first guard among the parts of
     a top-level AND (each of them must hold); None when it has none."""
-    if isinstance(condition, AllOf):
-        for part in condition.parts:
-            guard = guard_of(part)
-            if guard is not None:
-                return guard
-        return None
+    return first_required(condition, _leaf_guard)
+
+
+def _leaf_guard(condition: Condition) -> Guard | None:
     if not isinstance(condition, MetricCompare | ChangeCompare | PostingCompare):
         return None
     if condition.comparator in _BELOW:
