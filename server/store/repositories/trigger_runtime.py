@@ -59,10 +59,10 @@ _DAY_COLUMNS = (TriggerAccountDayRow.account_id, TriggerAccountDayRow.day, Trigg
 # The day series moved by a batch's postings in one statement (TriggerRuntimeRepository.apply_postings):
 # what apply_posting does posting by posting, aggregated per account and day. A posting counts on its
 # booking date, or on the account's latest day when that is later (its stored latest row, or an earlier
-# posting's day): the running maximum. Per account and day: the balance after its last posting, the
+# posting's day): the running maximum. Per account and day (d): the balance after its last posting, the
 # lowest of each posting's opening and after balances, the count, the magnitudes' sum, whether one took
 # the balance from >= 0 to < 0; merged into the day's row when it exists (only the latest can).
-_APPLY_POSTINGS = """
+_DAYS_OF_POSTINGS = """
 WITH p AS ({postings}),
 latest AS (
   SELECT a.account_id, (SELECT max(d.day) FROM trigger_account_days AS d
@@ -75,21 +75,26 @@ e AS (
   FROM p LEFT JOIN latest AS l ON l.account_id = p.account_id
 ),
 f AS (
-  SELECT account_id, n, bal, opening, magnitude,
+  SELECT account_id, n, bal, opening, magnitude, latest,
          CASE WHEN latest IS NOT NULL AND latest > booked THEN latest ELSE booked END AS day
   FROM e
 ),
 g AS (
-  SELECT account_id, day, bal, opening, magnitude,
+  SELECT account_id, day, latest, bal, opening, magnitude,
          row_number() OVER (PARTITION BY account_id, day ORDER BY n DESC) AS from_last
   FROM f
-)
-INSERT INTO trigger_account_days (tenant_id, account_id, day, closing_balance, fed_balance, min_balance, postings,
-                                  posting_total, overdraft_began)
-SELECT {tenant}, account_id, day, max(CASE WHEN from_last = 1 THEN bal END), NULL,
-       min(CASE WHEN opening < bal THEN opening ELSE bal END), count(*), sum(magnitude),
-       max(CASE WHEN opening >= 0 AND bal < 0 THEN 1 ELSE 0 END) = 1
-FROM g WHERE true GROUP BY account_id, day ORDER BY account_id, day
+),
+d AS (
+  SELECT account_id, day, max(latest) AS latest, max(CASE WHEN from_last = 1 THEN bal END) AS closing,
+         min(CASE WHEN opening < bal THEN opening ELSE bal END) AS low, count(*) AS postings,
+         sum(magnitude) AS total, max(CASE WHEN opening >= 0 AND bal < 0 THEN 1 ELSE 0 END) = 1 AS overdraft
+  FROM g GROUP BY account_id, day
+)"""
+_INSERT_DAYS = """INSERT INTO trigger_account_days (tenant_id, account_id, day, closing_balance, fed_balance,
+                                  min_balance, postings, posting_total, overdraft_began)
+SELECT {tenant}, account_id, day, closing, NULL, low, postings, total, overdraft FROM d WHERE {which}
+ORDER BY account_id, day"""
+_MERGE_DAY = """
 ON CONFLICT (tenant_id, account_id, day) DO UPDATE SET
   closing_balance = excluded.closing_balance,
   min_balance = CASE WHEN trigger_account_days.min_balance IS NULL
@@ -99,13 +104,22 @@ ON CONFLICT (tenant_id, account_id, day) DO UPDATE SET
   posting_total = trigger_account_days.posting_total + excluded.posting_total,
   overdraft_began = trigger_account_days.overdraft_began OR excluded.overdraft_began
 """
-_POSTGRES_APPLY_POSTINGS = _APPLY_POSTINGS.format(tenant="$1", postings=(
-    "SELECT t.account_id, t.day, t.amount, t.bal, t.n FROM unnest($2::text[], $3::date[], $4::bigint[], "
-    "$5::bigint[]) WITH ORDINALITY AS t(account_id, day, amount, bal, n)"))
-# SQLite: the postings as one JSON parameter (one statement text, one cached prepared statement).
-_SQLITE_APPLY_POSTINGS = _APPLY_POSTINGS.format(tenant="?1", postings=(
-    "SELECT j.value ->> 0 AS account_id, j.value ->> 1 AS day, j.value ->> 2 AS amount, j.value ->> 3 AS bal, "
-    "j.key AS n FROM json_each(?2) AS j"))
+# PostgreSQL: a day after the account's latest row (or of an account without one) cannot exist, as the
+# caller holds the account's lock (lock_accounts) and only holders of it write its rows: it is inserted
+# plainly, without the probe of the key an upsert makes first; the latest day's row is merged.
+_POSTGRES_APPLY_POSTINGS = (
+    _DAYS_OF_POSTINGS.format(tenant="$1", postings=(
+        "SELECT t.account_id, t.day, t.amount, t.bal, t.n FROM unnest($2::text[], $3::date[], $4::bigint[], "
+        "$5::bigint[]) WITH ORDINALITY AS t(account_id, day, amount, bal, n)"))
+    + ",\nfresh AS (" + _INSERT_DAYS.format(tenant="$1", which="latest IS NULL OR day > latest") + ")\n"
+    + _INSERT_DAYS.format(tenant="$1", which="day = latest") + _MERGE_DAY)
+# SQLite: the postings as one JSON parameter (one statement text, one cached prepared statement); every day
+# upserted (`WHERE true`: SQLite's parser needs it before ON CONFLICT).
+_SQLITE_APPLY_POSTINGS = (
+    _DAYS_OF_POSTINGS.format(tenant="?1", postings=(
+        "SELECT j.value ->> 0 AS account_id, j.value ->> 1 AS day, j.value ->> 2 AS amount, j.value ->> 3 AS bal, "
+        "j.key AS n FROM json_each(?2) AS j"))
+    + "\n" + _INSERT_DAYS.format(tenant="?1", which="true") + _MERGE_DAY)
 
 
 # PostgreSQL: the advisory lock keys of a tenant's accounts, each once, in one order (two batches taking theirs
