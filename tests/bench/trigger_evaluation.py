@@ -57,10 +57,13 @@ def accounts(count: int, draw: random.Random) -> tuple[dict[str, ScaledColumns],
         day = today - dt.timedelta(days=HISTORY_DAYS)
         while day < today - dt.timedelta(days=1):
             closing = level * (1 + draw.uniform(-0.1, 0.1))
-            for column, value in zip(rows, (day.toordinal(), _cents(closing), None,
-                                            _cents(closing - level * draw.uniform(0, 0.1)), 3,
-                                            _cents(level * draw.uniform(0.1, 0.5)), False), strict=True):
-                column.append(value)  # type: ignore[attr-defined]
+            rows.days.append(day.toordinal())
+            rows.closing.append(_cents(closing))
+            rows.fed.append(None)
+            rows.low.append(_cents(closing - level * draw.uniform(0, 0.1)))
+            rows.postings.append(3)
+            rows.totals.append(_cents(level * draw.uniform(0.1, 0.5)))
+            rows.overdraft.append(False)
             day += dt.timedelta(days=draw.randrange(5, 10))
         columns[account] = rows
         held = {kind for kind, share in (("OVERDRAFT_PROTECTION", 4), ("SAVINGS", 3)) if draw.randrange(share) == 0}

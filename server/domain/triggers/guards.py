@@ -73,16 +73,18 @@ def loosest(leaves: Sequence[GuardLeaf]) -> GuardLeaf:
 def families(conditions: Sequence[Condition]) -> list[tuple[GuardLeaf | None, list[int]]]:
     """The conditions' positions grouped: each family of two or more guards with its loosest leaf, and each
     other condition alone with None; in the order of each group's first position."""
-    by_family: dict[Hashable, list[int]] = {}
-    guards: list[Guard | None] = [guard_of(condition) for condition in conditions]
-    for position, guard in enumerate(guards):
+    by_family: dict[Hashable, list[tuple[int, GuardLeaf]]] = {}
+    family_of: list[Hashable | None] = []
+    for position, condition in enumerate(conditions):
+        guard = guard_of(condition)
+        family_of.append(None if guard is None else guard.family)
         if guard is not None:
-            by_family.setdefault(guard.family, []).append(position)
+            by_family.setdefault(guard.family, []).append((position, guard.leaf))
     grouped: list[tuple[GuardLeaf | None, list[int]]] = []
-    for position, guard in enumerate(guards):
-        members = by_family.get(guard.family, []) if guard is not None else []
+    for position, family in enumerate(family_of):
+        members = by_family.get(family, []) if family is not None else []
         if len(members) < 2:
             grouped.append((None, [position]))
-        elif members[0] == position:
-            grouped.append((loosest([g.leaf for g in (guards[m] for m in members) if g is not None]), members))
+        elif members[0][0] == position:
+            grouped.append((loosest([leaf for _, leaf in members]), [member for member, _ in members]))
     return grouped
