@@ -108,7 +108,9 @@ async def test_a_database_gone_silent_is_store_timeout_and_its_connection_is_dro
 
 async def test_a_reset_connection_is_store_unavailable_and_the_pool_recovers(postgres_url):
     proxy = await TcpProxy("127.0.0.1", 5432).start()
-    database = open_database(through(postgres_url, proxy), connect_timeout=0.5)
+    # A refused connection fails at once, whatever the timeout; the reconnect afterwards is a fresh
+    # PostgreSQL session through the proxy, which on a busy CI machine took more than half a second.
+    database = open_database(through(postgres_url, proxy), connect_timeout=5)
     try:
         assert await _count(database) == 2
         await proxy.set_mode("refuse")
