@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left, bisect_right
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from server.domain.money import from_scaled, scaled_mean, to_scaled
 from server.domain.triggers.series import AccountDay
@@ -31,6 +31,8 @@ ScaledDay = tuple[dt.date, int | None, int | None, int | None, int, int, bool]
 # days' collected balances, counted days, postings, their magnitudes, overdraft days.
 _Sums = tuple[int | None, int, int, int, int, int]
 _NOTHING: _Sums = (None, 0, 0, 0, 0, 0)
+# ScaledColumns.mark: how many rows, and the latest one's values (day ordinal first; empty when none).
+ColumnsMark = tuple[int, tuple[Any, ...]]
 
 
 class ScaledColumns(NamedTuple):
@@ -53,6 +55,25 @@ class ScaledColumns(NamedTuple):
     def rows(self) -> list[ScaledDay]:
         return [(dt.date.fromordinal(day), *rest)
                 for day, *rest in zip(*self, strict=True)]
+
+    def mark(self) -> ColumnsMark:
+        """What `restore` puts back after postings were applied (ScaledAccount.apply_posting changes only
+        the latest row and appends rows): the number of rows and the latest one's values (its day an
+        ordinal)."""
+        days = self.days
+        if not days:
+            return 0, ()
+        return len(days), (days[-1], self.closing[-1], self.fed[-1], self.low[-1], self.postings[-1],
+                           self.totals[-1], self.overdraft[-1])
+
+    def restore(self, mark: ColumnsMark) -> None:
+        rows, latest = mark
+        columns: tuple[list[Any], ...] = self
+        for column in columns:
+            del column[rows:]
+        if rows:
+            for column, value in zip(columns, latest, strict=True):
+                column[-1] = value
 
 
 def scaled_day(day: AccountDay) -> ScaledDay:

@@ -14,7 +14,7 @@ holding, not collected funds (the derived attributes leave them out for the same
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -31,13 +31,14 @@ from server.domain.segments.attributes import AttributeDefinition
 from server.domain.segments.evaluate import CustomerFacts
 from server.domain.triggers.evaluate import Evaluation, PointEvaluation, Program, compiled
 from server.domain.triggers.firing import ConditionKind, Firing, cooled_down
-from server.domain.triggers.guards import families
+from server.domain.triggers.guards import families, guard_of
 from server.domain.triggers.parts import part_of
 from server.domain.triggers.records import FiringRecord
 from server.domain.triggers.rules import Audience, AudienceKind
 from server.domain.triggers.scaled_evaluate import ScaledPoint, ScaledProgram, scaled_compiled, scaled_program
-from server.domain.triggers.scaled_series import ScaledAccount, ScaledColumns, ScaledDay, decimal_day
+from server.domain.triggers.scaled_series import ColumnsMark, ScaledAccount, ScaledColumns, ScaledDay, decimal_day
 from server.domain.triggers.series import AccountDay, AccountSnapshot, apply_fed_balance, apply_posting
+from server.domain.triggers.unread_facts import UNREAD_FACTS, FactsNotRead
 from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetrics
 from server.services.audiences import audience_selection
 from server.services.bus import HandlerFunction, TogetherFunction
@@ -78,11 +79,16 @@ class _Batch:
     facts: dict[str, CustomerFacts]
     states: set[StateKey]
     last_fired: dict[tuple[str, str], dt.datetime]
+    # The facts of a customer absent from `facts`: none (NO_FACTS), or not read yet (UNREAD_FACTS: a rule
+    # that reads them raises FactsNotRead, and _evaluate_postings undoes the account's work).
+    absent_facts: CustomerFacts = NO_FACTS
     changed_days: dict[tuple[str, dt.date], AccountDay] = field(default_factory=dict)
     changed_rows: list[tuple[str, ScaledDay]] = field(default_factory=list)  # evaluate_scaled's, as stored
     became_true: list[StateKey] = field(default_factory=list)
     became_false: list[StateKey] = field(default_factory=list)
     firings: list[tuple[LiveRule, Firing]] = field(default_factory=list)
+    # Each firing's cool-down key and its last firing before it, in order: what `undo` puts back.
+    cooled: list[tuple[tuple[str, str], dt.datetime | None]] = field(default_factory=list)
     postings: dict[str, Posting] = field(default_factory=dict)  # those firings were made at, by transaction id
     # Per rule, what `evaluate` looks at, made at its first call: (rule, its condition compiled, is an event
     # condition, the direction it needs, who its audience takes, rule id, version).
@@ -96,6 +102,38 @@ class _Batch:
     held_by_account: dict[str, set[tuple[str, int]]] | None = None
     # Each rule's position (by its LiveRule's id), made when a posting first fires two rules at once.
     positions: dict[int, int] | None = None
+
+    def mark(self) -> tuple[int, int, int, int]:
+        """Where the firings, state changes and cool-downs stand, for `undo`."""
+        return len(self.firings), len(self.became_true), len(self.became_false), len(self.cooled)
+
+    def undo(self, mark: tuple[int, int, int, int]) -> None:
+        """Takes back what evaluate_scaled recorded since `mark` (one account's postings, cut short): its
+        firings, the cool-downs they started and the states they changed. Postings noted for the firings
+        stay: they are looked up by the firings kept."""
+        fired, became_true, became_false, cooled = mark
+        for key, before in reversed(self.cooled[cooled:]):
+            if before is None:
+                del self.last_fired[key]
+            else:
+                self.last_fired[key] = before
+        del self.cooled[cooled:], self.firings[fired:]
+        # A key's changes alternate: more to true than to false means it did not hold at the mark.
+        net = Counter(self.became_true[became_true:])
+        net.subtract(self.became_false[became_false:])
+        del self.became_true[became_true:], self.became_false[became_false:]
+        held_by_account = self.held_by_account
+        for state, changes in net.items():
+            if changes:
+                rule_id, version, account_id = state
+                if changes > 0:
+                    self.states.discard(state)
+                    if held_by_account is not None:
+                        held_by_account[account_id].discard((rule_id, version))
+                else:
+                    self.states.add(state)
+                    if held_by_account is not None:
+                        held_by_account[account_id].add((rule_id, version))
 
     @property
     def rule_order(self) -> dict[int, int]:
@@ -111,7 +149,7 @@ class _Batch:
         computed once for all of them)."""
         customer = snapshot.customer_id
         direction = None if posting is None else posting.direction
-        point = PointEvaluation(snapshot, day, posting, before, self.facts.get(customer, NO_FACTS))
+        point = PointEvaluation(snapshot, day, posting, before, self.facts.get(customer, self.absent_facts))
         states = self.states
         if self.plan is None:
             self.plan = [(live, compiled(live.condition), live.kind is ConditionKind.EVENT, live.direction,
@@ -196,7 +234,8 @@ class _Batch:
                     continue
                 live, program, rule_id = rule
                 cooldown_key = (rule_id, customer)
-                if not cooled_down(self.last_fired.get(cooldown_key), live.rule.definition.cooldown, self.now):
+                last_fired = self.last_fired.get(cooldown_key)
+                if not cooled_down(last_fired, live.rule.definition.cooldown, self.now):
                     continue
                 confirmed, read = point.readings(program)
                 if not confirmed:  # a bug: the two evaluations are to agree (tests compare them)
@@ -205,6 +244,7 @@ class _Batch:
                     continue
                 self.firings.append((live, Firing(account_id, customer, day, self.now, posting.transaction_id,
                                                   dict(Evaluation(True, read).values))))
+                self.cooled.append((cooldown_key, last_fired))
                 self.last_fired[cooldown_key] = self.now
                 self.postings[posting.transaction_id] = posting
         if len(self.firings) > fired_before + 1:  # a posting's firings in the rules' order, as `evaluate` makes them
@@ -293,13 +333,24 @@ class TriggerEvaluationService:
         # are taken (the accounts with them, in their statement): the locks are held to the commit, and
         # batches that share an account wait on them.
         customers = {ps[0].customer_id for ps in by_account.values()}
-        who = await self._who(uow, rules, definitions, customers)
+        # Facts that only guarded rules read are read for the customers whose rules come to ask (few: the
+        # guard fails at most postings); an unguarded rule would ask at every posting.
+        reading = [live for live in rules if live.reads_attributes or live.reads_holdings]
+        on_demand = bool(reading) and all(guard_of(live.condition) is not None for live in reading)
+        audiences, facts = await self._who(uow, rules, definitions, customers, with_facts=not on_demand)
         held = await uow.trigger_runtime.lock_accounts_and_held(by_account.keys())
         since = min(p.booking_date for p in postings) - dt.timedelta(days=max((r.history_days for r in rules),
                                                                               default=1))
         read = await self._series(uow, rules, by_account.keys(), since, customers, scaled=True)
-        batch = _Batch(now, rules, *who, read.states, read.last_fired)
-        _evaluate_postings(batch, by_account, held, read.scaled_columns)
+        batch = _Batch(now, rules, audiences, facts, read.states, read.last_fired,
+                       absent_facts=UNREAD_FACTS if on_demand else NO_FACTS)
+        unread = _evaluate_postings(batch, by_account, held, read.scaled_columns)
+        if unread:  # read under the accounts' locks, which do not guard them: as current as read before
+            batch.facts = await self._facts(uow, reading, definitions,
+                                            {by_account[account_id][0].customer_id for account_id in unread})
+            batch.absent_facts = NO_FACTS
+            _evaluate_postings(batch, {account_id: by_account[account_id] for account_id in unread}, held,
+                               read.scaled_columns)
         return await self._write(uow, batch)
 
     async def on_balances_recorded(self, uow: UnitOfWork, tenant_id: str, event: BalancesRecorded
@@ -375,10 +426,11 @@ class TriggerEvaluationService:
     # -- shared steps ---------------------------------------------------------------------------------
 
     async def _who(self, uow: UnitOfWork, rules: list[LiveRule], definitions: Sequence[AttributeDefinition],
-                   customers: set[str]) -> tuple[dict[str, set[str] | None], dict[str, CustomerFacts]]:
+                   customers: set[str], *, with_facts: bool = True
+                   ) -> tuple[dict[str, set[str] | None], dict[str, CustomerFacts]]:
         """Who of these customers each rule's audience takes (rule id -> customers, None: everyone), and
-        their facts when a condition reads some. `definitions`: the tenant's attribute definitions, as the
-        rules were compiled with."""
+        (`with_facts`) their facts when a condition reads some. `definitions`: the tenant's attribute
+        definitions, as the rules were compiled with."""
         if not rules:
             return {}, {}
         # One read per distinct audience: rules often share a persona.
@@ -388,12 +440,17 @@ class TriggerEvaluationService:
             if audience not in taken:
                 taken[audience] = await self._audience(uow, live, customers)
         audiences = {live.rule.rule_id: taken[live.rule.definition.audience] for live in rules}
-        facts: dict[str, CustomerFacts] = {}
+        return audiences, await self._facts(uow, rules, definitions, customers) if with_facts else {}
+
+    @staticmethod
+    async def _facts(uow: UnitOfWork, rules: list[LiveRule], definitions: Sequence[AttributeDefinition],
+                     customers: set[str]) -> dict[str, CustomerFacts]:
+        """The customers' facts of the kinds the rules' conditions name (none read when they name none)."""
         values, holdings = any(r.reads_attributes for r in rules), any(r.reads_holdings for r in rules)
-        if values or holdings:  # only the kinds of fact some condition names
-            facts = await uow.segment_reads.facts_of(customers, {d.name: d for d in definitions}, values=values,
-                                                     holdings=holdings, by_customer=True)
-        return audiences, facts
+        if not (values or holdings):
+            return {}
+        return await uow.segment_reads.facts_of(customers, {d.name: d for d in definitions}, values=values,
+                                                holdings=holdings, by_customer=True)
 
     @staticmethod
     async def _series(uow: UnitOfWork, rules: list[LiveRule], account_ids: Collection[str], since: dt.date,
@@ -447,47 +504,82 @@ def _snapshot(account: StoredAccount, days: Iterable[AccountDay]) -> AccountSnap
 
 
 def _evaluate_postings(batch: _Batch, by_account: dict[str, list[Posting]], held_of: dict[str, int],
-                       columns_of: dict[str, ScaledColumns]) -> None:
+                       columns_of: dict[str, ScaledColumns]) -> list[str]:
     """Each account's postings applied to its scaled series in order and every rule evaluated at each; the
     rows they changed recorded for the write. `held_of`: each account's available minus current balance,
     scaled, as stored now (taken to hold throughout; none for an account not found). The series take the
-    columns read over (postings change them)."""
+    columns read over (postings change them).
+
+    Where a customer's facts are not read (the batch's absent facts UNREAD_FACTS), an account at which a rule
+    reads them is undone, its series included, and left with the customer's later accounts (one customer's
+    accounts are evaluated in order: the cool-down counts across them) for a call once they are read. The
+    accounts left, in order."""
+    unread: list[str] = []
+    waiting: set[str] = set()  # customers whose facts a rule read
     for account_id, account_postings in by_account.items():
         first = account_postings[0]
         customer = first.customer_id
-        after, amount = to_scaled(first.balance_after.amount), to_scaled(first.amount.amount)
+        if customer in waiting:
+            unread.append(account_id)
+            continue
         columns, held = columns_of.get(account_id), held_of.get(account_id)
-        series = ScaledAccount.of_columns(after - amount, 0 if held is None else held,
-                                          ScaledColumns.empty() if columns is None else columns)
-        facts = batch.facts.get(customer, NO_FACTS)
-        # What a firing's Decimal point is made from (once per account, not per posting: most fire nothing).
-        decimal_point = _decimal_points(account_id, first.currency, held, series, account_postings, facts)
-        changed_from = len(series.days)
-        for number, posting in enumerate(account_postings):
-            if number:
-                after, amount = to_scaled(posting.balance_after.amount), to_scaled(posting.amount.amount)
-            before = series.balance
-            day = dt.date.fromordinal(series.apply_posting(after, amount, posting.booking_date.toordinal()))
-            changed_from = min(changed_from, len(series.days) - 1)
-            batch.evaluate_scaled(account_id, customer, day, posting,
-                                  ScaledPoint(series, day, posting.direction, amount if amount >= 0 else -amount,
-                                              before, facts, partial(decimal_point, number)))
+        if columns is None:
+            columns = ScaledColumns.empty()
+        facts = batch.facts.get(customer, batch.absent_facts)
+        as_read = columns.mark()
+        if facts is UNREAD_FACTS:
+            decided = batch.mark()
+            try:
+                series, changed_from = _apply_postings(batch, account_id, customer, columns, as_read, held,
+                                                       account_postings, facts)
+            except FactsNotRead:
+                batch.undo(decided)
+                columns.restore(as_read)
+                waiting.add(customer)
+                unread.append(account_id)
+                continue
+        else:
+            series, changed_from = _apply_postings(batch, account_id, customer, columns, as_read, held,
+                                                   account_postings, facts)
         batch.changed_rows.extend((account_id, series.row(index)) for index in range(changed_from, len(series.days)))
+    return unread
+
+
+def _apply_postings(batch: _Batch, account_id: str, customer: str, columns: ScaledColumns, as_read: ColumnsMark,
+                    held: int | None, postings: list[Posting], facts: CustomerFacts) -> tuple[ScaledAccount, int]:
+    """The account's postings applied to its series (taking `columns` over, `as_read` their mark) in order,
+    every rule evaluated at each; the series, and the index of the first row they changed."""
+    first = postings[0]
+    after, amount = to_scaled(first.balance_after.amount), to_scaled(first.amount.amount)
+    series = ScaledAccount.of_columns(after - amount, 0 if held is None else held, columns)
+    # What a firing's Decimal point is made from (once per account, not per posting: most fire nothing).
+    decimal_point = _decimal_points(account_id, first.currency, held, series, postings, facts, as_read)
+    changed_from = len(series.days)
+    for number, posting in enumerate(postings):
+        if number:
+            after, amount = to_scaled(posting.balance_after.amount), to_scaled(posting.amount.amount)
+        before = series.balance
+        day = dt.date.fromordinal(series.apply_posting(after, amount, posting.booking_date.toordinal()))
+        changed_from = min(changed_from, len(series.days) - 1)
+        batch.evaluate_scaled(account_id, customer, day, posting,
+                              ScaledPoint(series, day, posting.direction, amount if amount >= 0 else -amount,
+                                          before, facts, partial(decimal_point, number)))
+    return series, changed_from
 
 
 def _decimal_points(account_id: str, currency: str, held: int | None, series: ScaledAccount,
-                    postings: Sequence[Posting], facts: CustomerFacts) -> Callable[[int], PointEvaluation]:
+                    postings: Sequence[Posting], facts: CustomerFacts, as_read: ColumnsMark
+                    ) -> Callable[[int], PointEvaluation]:
     """The Decimal point at posting `number` of `postings` (counted from 0), as the Decimal series sees it:
     the account's rows as read, each posting up to it applied in turn (what a firing's values are read
     from). `series`: the account's, before the postings; they change only its latest row and append rows
-    after it, so the rows as read are the series' own but for that row's values, kept here."""
-    read = len(series.days)
-    latest_read = series.row(read - 1) if read else None
+    after it, so the rows as read are the series' own but for that row's values, kept in `as_read`."""
+    read, latest = as_read
 
     def point_at(number: int) -> PointEvaluation:
         rows = [decimal_day(series.row(index)) for index in range(read - 1)]
-        if latest_read is not None:
-            rows.append(decimal_day(latest_read))
+        if read:
+            rows.append(decimal_day((dt.date.fromordinal(latest[0]), *latest[1:])))
         first = postings[0]
         opening = first.balance_after.amount - first.amount.amount
         available = opening if held is None else opening + from_scaled(held)
