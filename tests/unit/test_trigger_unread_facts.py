@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.domain.money import to_scaled
+from server.domain.segments.attributes import AttributeCatalogue, AttributeDefinition, AttributeType
 from server.domain.segments.evaluate import CustomerFacts
 from server.domain.triggers.firing import ConditionKind
 from server.domain.triggers.rules import Audience, BannerAction, RuleDefinition, RuleStatus, TriggerRule
@@ -146,4 +147,30 @@ def test_an_account_cut_short_by_unread_facts_is_undone_before_it_is_evaluated_a
     assert read["acc1"] == _columns(Decimal(100))
     on_demand.facts, on_demand.absent_facts = {"cus1": facts["cus1"]}, NO_FACTS
     assert _evaluate_postings(on_demand, {a: by_account[a] for a in ("acc1", "acc3")}, {}, read) == []
+    assert _decided(on_demand) == _decided(every)
+
+
+def test_a_rule_on_an_attribute_reads_it_on_demand_too() -> None:
+    catalogue = AttributeCatalogue.of([AttributeDefinition("income", AttributeType.DECIMAL)])
+    banner = BannerAction("Title", "Body", "See", "https://bank.example/offer", dt.timedelta(days=1))
+    definition = RuleDefinition(display_name="Earners", description="", audience=Audience.everyone(),
+                                condition="balance < 0 AND income > 1000", actions=(banner,),
+                                cooldown=dt.timedelta(0))
+    live = [compile_rule(TriggerRule("r00", definition, RuleStatus.ACTIVE, 1, "ana", "ana", NOW, NOW), catalogue)]
+    by_account = {account: [posting(START, Decimal(-300), Decimal(-200), f"{account}-t", account_id=account,
+                                    customer_id=customer)]
+                  for account, customer in (("acc1", "cus1"), ("acc2", "cus2"), ("acc4", "cus3"))}
+    facts = {"cus1": CustomerFacts({"income": Decimal(2000)}), "cus2": CustomerFacts({"income": Decimal(500)}),
+             "cus3": CustomerFacts()}
+
+    def batch(known: dict[str, CustomerFacts], absent: CustomerFacts) -> _Batch:
+        return _Batch(NOW, live, {"r00": None}, known, set(), {}, absent_facts=absent)
+
+    every = batch(facts, NO_FACTS)
+    _evaluate_postings(every, by_account, {}, {})
+    on_demand = batch({}, UNREAD_FACTS)
+    assert _evaluate_postings(on_demand, by_account, {}, {}) == ["acc1", "acc2", "acc4"]
+    on_demand.facts, on_demand.absent_facts = facts, NO_FACTS
+    assert _evaluate_postings(on_demand, by_account, {}, {}) == []
+    assert [f.customer_id for _, f in on_demand.firings] == ["cus1"]
     assert _decided(on_demand) == _decided(every)
