@@ -527,20 +527,17 @@ def _evaluate_postings(batch: _Batch, by_account: dict[str, list[Posting]], held
             columns = ScaledColumns.empty()
         facts = batch.facts.get(customer, batch.absent_facts)
         as_read = columns.mark()
-        if facts is UNREAD_FACTS:
-            decided = batch.mark()
-            try:
-                series, changed_from = _apply_postings(batch, account_id, customer, columns, as_read, held,
-                                                       account_postings, facts)
-            except FactsNotRead:
-                batch.undo(decided)
-                columns.restore(as_read)
-                waiting.add(customer)
-                unread.append(account_id)
-                continue
-        else:
+        decided = batch.mark() if facts is UNREAD_FACTS else None  # only those facts raise FactsNotRead
+        try:
             series, changed_from = _apply_postings(batch, account_id, customer, columns, as_read, held,
                                                    account_postings, facts)
+        except FactsNotRead:
+            assert decided is not None
+            batch.undo(decided)
+            columns.restore(as_read)
+            waiting.add(customer)
+            unread.append(account_id)
+            continue
         batch.changed_rows.extend((account_id, series.row(index)) for index in range(changed_from, len(series.days)))
     return unread
 
