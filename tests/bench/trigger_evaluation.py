@@ -31,7 +31,7 @@ from server.domain.segments.evaluate import CustomerFacts
 from server.domain.triggers.rules import Audience, BannerAction, RuleDefinition, RuleStatus, TriggerRule
 from server.domain.triggers.scaled_series import ScaledColumns
 from server.domain.triggers.unread_facts import UNREAD_FACTS
-from server.services.triggers.evaluation import NO_FACTS, _Batch, _evaluate_postings
+from server.services.triggers.evaluation import _Batch, _customers_of, _evaluate_postings, _evaluate_with_facts
 from server.services.triggers.live_rules import LiveRule, compile_rule
 from tests.bench.triggers import HISTORY_DAYS, rule_conditions
 
@@ -154,10 +154,9 @@ def _on_demand(rules: list[LiveRule], facts: dict[str, CustomerFacts], by_accoun
     began = time.process_time()
     unread = _evaluate_postings(batch, by_account, held, read)
     spent = time.process_time() - began
-    batch.facts = {by_account[account][0].customer_id: facts[by_account[account][0].customer_id] for account in unread}
-    batch.absent_facts = NO_FACTS
+    asked = {customer: facts[customer] for customer in _customers_of(by_account, unread)}
     began = time.process_time()
-    _evaluate_postings(batch, {account: by_account[account] for account in unread}, held, read)
+    _evaluate_with_facts(batch, by_account, unread, asked, held, read)
     return batch, spent + time.process_time() - began, len(unread)
 
 

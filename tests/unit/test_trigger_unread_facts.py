@@ -174,3 +174,10 @@ def test_a_rule_on_an_attribute_reads_it_on_demand_too() -> None:
     assert _evaluate_postings(on_demand, by_account, {}, {}) == []
     assert [f.customer_id for _, f in on_demand.firings] == ["cus1"]
     assert _decided(on_demand) == _decided(every)
+
+
+def test_a_rule_is_compiled_with_whether_it_has_a_guard() -> None:
+    """What decides whether a batch reads facts on demand, found once per rule version."""
+    assert _live(0, "NOT holds('OVERDRAFT_PROTECTION') AND average_collected_balance(30d) < 100", 0).guarded
+    assert not _live(1, "holds('LOAN') OR balance < 0", 0).guarded
+    assert not _live(2, "holds('SAVINGS')", 0).guarded

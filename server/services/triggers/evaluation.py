@@ -31,7 +31,7 @@ from server.domain.segments.attributes import AttributeDefinition
 from server.domain.segments.evaluate import CustomerFacts
 from server.domain.triggers.evaluate import Evaluation, PointEvaluation, Program, compiled
 from server.domain.triggers.firing import ConditionKind, Firing, cooled_down
-from server.domain.triggers.guards import families, guard_of
+from server.domain.triggers.guards import families
 from server.domain.triggers.parts import part_of
 from server.domain.triggers.records import FiringRecord
 from server.domain.triggers.rules import Audience, AudienceKind
@@ -336,7 +336,7 @@ class TriggerEvaluationService:
         # Facts that only guarded rules read are read for the customers whose rules come to ask (few: the
         # guard fails at most postings); an unguarded rule would ask at every posting.
         reading = [live for live in rules if live.reads_attributes or live.reads_holdings]
-        on_demand = bool(reading) and all(guard_of(live.condition) is not None for live in reading)
+        on_demand = bool(reading) and all(live.guarded for live in reading)
         audiences, facts = await self._who(uow, rules, definitions, customers, with_facts=not on_demand)
         held = await uow.trigger_runtime.lock_accounts_and_held(by_account.keys())
         since = min(p.booking_date for p in postings) - dt.timedelta(days=max((r.history_days for r in rules),
@@ -346,11 +346,8 @@ class TriggerEvaluationService:
                        absent_facts=UNREAD_FACTS if on_demand else NO_FACTS)
         unread = _evaluate_postings(batch, by_account, held, read.scaled_columns)
         if unread:  # read under the accounts' locks, which do not guard them: as current as read before
-            batch.facts = await self._facts(uow, reading, definitions,
-                                            {by_account[account_id][0].customer_id for account_id in unread})
-            batch.absent_facts = NO_FACTS
-            _evaluate_postings(batch, {account_id: by_account[account_id] for account_id in unread}, held,
-                               read.scaled_columns)
+            facts = await self._facts(uow, reading, definitions, _customers_of(by_account, unread))
+            _evaluate_with_facts(batch, by_account, unread, facts, held, read.scaled_columns)
         return await self._write(uow, batch)
 
     async def on_balances_recorded(self, uow: UnitOfWork, tenant_id: str, event: BalancesRecorded
@@ -517,8 +514,7 @@ def _evaluate_postings(batch: _Batch, by_account: dict[str, list[Posting]], held
     unread: list[str] = []
     waiting: set[str] = set()  # customers whose facts a rule read
     for account_id, account_postings in by_account.items():
-        first = account_postings[0]
-        customer = first.customer_id
+        customer = account_postings[0].customer_id
         if customer in waiting:
             unread.append(account_id)
             continue
@@ -540,6 +536,18 @@ def _evaluate_postings(batch: _Batch, by_account: dict[str, list[Posting]], held
             continue
         batch.changed_rows.extend((account_id, series.row(index)) for index in range(changed_from, len(series.days)))
     return unread
+
+
+def _customers_of(by_account: dict[str, list[Posting]], account_ids: Iterable[str]) -> set[str]:
+    return {by_account[account_id][0].customer_id for account_id in account_ids}
+
+
+def _evaluate_with_facts(batch: _Batch, by_account: dict[str, list[Posting]], unread: list[str],
+                         facts: dict[str, CustomerFacts], held_of: dict[str, int],
+                         columns_of: dict[str, ScaledColumns]) -> None:
+    """The accounts _evaluate_postings left (`unread`) evaluated again, with their customers' facts read since."""
+    batch.facts, batch.absent_facts = facts, NO_FACTS
+    _evaluate_postings(batch, {account_id: by_account[account_id] for account_id in unread}, held_of, columns_of)
 
 
 def _apply_postings(batch: _Batch, account_id: str, customer: str, columns: ScaledColumns, as_read: ColumnsMark,

@@ -24,6 +24,7 @@ from server.domain.triggers.condition import (
 )
 from server.domain.triggers.evaluate import required_direction
 from server.domain.triggers.firing import ConditionKind
+from server.domain.triggers.guards import guard_of
 from server.domain.triggers.parser import parse_condition
 from server.domain.triggers.rules import TriggerRule
 from server.services.clock import utc_now
@@ -47,6 +48,7 @@ class LiveRule:
     reads_attributes: bool  # names attributes (segment leaves other than holds())
     reads_holdings: bool  # names holds()
     direction: Direction | None = None  # an event condition holds only at a posting going this way
+    guarded: bool = False  # has a guard (server.domain.triggers.guards): asked only where the guard holds
 
     @property
     def key(self) -> tuple[str, int]:
@@ -59,7 +61,7 @@ def compile_rule(rule: TriggerRule, catalogue: AttributeCatalogue) -> LiveRule:
     return LiveRule(rule, condition, ConditionKind.of(is_event_condition(condition)),
                     is_calendar_dependent(condition), max(history_days(condition), 1),
                     any(not isinstance(e, Holds) for e in segments), any(isinstance(e, Holds) for e in segments),
-                    required_direction(condition))
+                    required_direction(condition), guard_of(condition) is not None)
 
 
 @dataclass(frozen=True)
