@@ -164,7 +164,7 @@ def event_handlers(insights: InsightsService, engagement: EngagementService,
             # History (backfill) is no news: it concerns only the handlers below that keep state.
             EventHandler("event_insights", insights.on_transactions_posted, wants=is_live),
             EventHandler("transaction_alerts", engagement.on_transactions_posted, wants=is_live),
-            EventHandler("goal_allocation", goal_tracking.on_transactions_posted),
+            EventHandler("goal_allocation", goal_tracking.on_transactions_posted, hold=goal_tracking.hold_for_postings),
             EventHandler("goal_funding_rules", goal_funding.on_transactions_posted,
                          wants=goal_funding.wants_transactions_posted),
             EventHandler("derived_attributes_salary", derived_attributes.on_transactions_posted,

@@ -56,6 +56,8 @@ log = structlog.get_logger(__name__)
 HandlerFunction = Callable[[UnitOfWork, str, Any], Awaitable[AfterCommit | None]]
 # Several handlers' work at once (MessageBus.run_together): also given the names of those claimed.
 TogetherFunction = Callable[[UnitOfWork, str, Any, frozenset[str]], Awaitable[AfterCommit | None]]
+# What a handler holds for its unit of work, taken before its claim (EventHandler.hold).
+HoldFunction = Callable[[UnitOfWork, str, Any], Awaitable[None]]
 
 # An event the queue has not finished after this long is taken as lost and sent again.
 LOST_AFTER = dt.timedelta(minutes=2)
@@ -104,13 +106,19 @@ class EventHandler:
     account, commit order), because what it keeps depends on the order postings reach it (trigger_rules'
     day series). Before its own events it claims the tenant's earlier ones it has not finished: one that
     another job is handling makes it wait for that job's transaction, and one that nobody has claimed it
-    handles first, in the same unit of work (MessageBus._claim_in_order)."""
+    handles first, in the same unit of work (MessageBus._claim_in_order).
+
+    `hold`: takes what the handler's work holds until its commit (goal_allocation: its target accounts),
+    first in the unit of work, before the claim writes anything: so a handler that waits its turn there
+    waits in a transaction that has written nothing (GoalsRepository.hold_accounts_before_writing). Given
+    the events as the handler would be; the handler finds what was held in the unit of work."""
 
     name: str
     handle: HandlerFunction
     wants: Callable[[Any], bool] | None = None
     replaces: tuple[str, ...] = ()
     in_order: bool = False
+    hold: HoldFunction | None = None
 
     def finished(self, handled_by: frozenset[str]) -> bool:
         return self.name in handled_by or not handled_by.isdisjoint(self.replaces)
@@ -326,6 +334,8 @@ class MessageBus:
         """Runs one handler in its own unit of work; returns the events it raised to be handled next.
         `whole`: `events` as one (_together); `read`: other events read by id so far, added to."""
         async with UnitOfWork(self._database, tenant_id) as uow:
+            if handler.hold is not None:
+                await handler.hold(uow, tenant_id, whole)
             # Claimed first, in the handler's own transaction: a job of the same event running this
             # handler at the same time waits here until this one ends, then finds it finished.
             now = self._clock()

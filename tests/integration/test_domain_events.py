@@ -561,6 +561,29 @@ async def test_a_handler_that_does_not_want_an_event_is_not_run_and_records_noth
     assert all(row.processed_at is not None for row in await stored(services, TransactionsPosted))
 
 
+async def test_a_handlers_hold_is_taken_before_its_claim_in_the_same_unit_of_work(services, tenant):
+    """EventHandler.hold runs first in the handler's unit of work: nothing of the job is written yet (no
+    claim), and the handler then runs in that unit of work with the events the hold was given."""
+    seen: list[tuple[str, object, list[str], set[str]]] = []
+
+    async def hold(uow, tenant_id, event):
+        claims = set(await uow.session.scalars(select(DomainEventHandlingRow.handler)))
+        seen.append(("hold", uow, [p.transaction_id for p in event.postings], claims))
+
+    async def handle(uow, tenant_id, event):
+        claims = set(await uow.session.scalars(select(DomainEventHandlingRow.handler)))
+        seen.append(("handle", uow, [p.transaction_id for p in event.postings], claims))
+
+    bus = MessageBus(services.database, services.publisher, {TransactionsPosted: [
+        EventHandler("held", handle, hold=hold)]}, events_per_job=3)
+    ids = await outbox(services, tenant, posted("t1"), posted("t2", "t3"))
+    assert await bus.process(ids[0]) == 3
+    assert [(step, postings, claims) for step, _, postings, claims in seen] == [
+        ("hold", ["t1", "t2", "t3"], set()), ("handle", ["t1", "t2", "t3"], {"held"})]
+    assert seen[0][1] is seen[1][1]
+    assert await handlings(services, ids[0]) == await handlings(services, ids[1]) == {"held"}
+
+
 async def test_a_handler_split_in_parts_takes_the_whole_ones_progress_as_its_own(services, tenant):
     """EventHandler.replaces: an event the handler of before finished (trigger_rules before its parts) is
     finished for each part; the other handlers still run, and an event it did not finish runs the parts."""

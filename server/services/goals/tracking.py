@@ -102,12 +102,22 @@ class GoalTrackingService:
 
     # -- the calculation after postings ---------------------------------------------------------
 
+    async def hold_for_postings(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted) -> None:
+        """The bus handler's hold (EventHandler.hold), before its claim: the batch's target accounts."""
+        accounts = await uow.goal_cash_flows.accounts_with_goals({p.account_id for p in event.postings})
+        await uow.goals.hold_accounts_before_writing(accounts)
+
     async def on_transactions_posted(self, uow: UnitOfWork, tenant_id: str, event: TransactionsPosted) -> None:
         """Bus handler (goal_allocation), for live and backfill postings alike: recalculates the goals of
         every target account in the batch from its current balance. Backfill updates allocations, cash
         flows and reached milestones, and announces nothing."""
         now = self._clock()
-        accounts = await uow.goal_cash_flows.accounts_with_goals({p.account_id for p in event.postings})
+        touched = {p.account_id for p in event.postings}
+        held = uow.goals.held_before_writing
+        if held is None:  # not run by the bus, whose hold_for_postings found and held them first
+            accounts = await uow.goal_cash_flows.accounts_with_goals(touched)
+        else:  # the events held for, or those of them this job claimed
+            accounts = set(held & touched)
         if not accounts:
             return
         plugin = self._catalogue.goal_milestones()
@@ -119,7 +129,8 @@ class GoalTrackingService:
                 plugin.definition, stored.get((BANK_LEVEL, plugin.definition.name)), None))
         # From here to the commit the accounts are held: the postings' cash flows and the allocation from the
         # latest committed balance in one statement, then what it changed.
-        await uow.goals.hold_accounts(accounts)
+        if held is None:
+            await uow.goals.hold_accounts(accounts)
         settled = await uow.goal_cash_flows.record_and_settle(event.postings, accounts, now, policy)
         changed: dict[str, HeldGoal] = {}
         items: list[FeedItem] = []

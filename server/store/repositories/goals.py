@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 from collections import defaultdict
@@ -11,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.events import Money
 from server.domain.goals.enrolment import Enrolment, EnrolmentStatus, GoalSettings
@@ -108,6 +110,14 @@ def _goal_values(goal: Goal) -> dict[str, Any]:
 _ACCOUNT_HOLD_CLASS = 0x60A1
 HOLD_SLOTS = 64
 _HOLD_ACCOUNTS = "SELECT count(pg_advisory_xact_lock($1::int, k)) FROM unnest($2::int[]) AS k"
+# hold_accounts_before_writing: every slot or none, without waiting (a slot taken stays taken until the
+# rollback that follows a refusal).
+_TRY_HOLD_ACCOUNTS = "SELECT bool_and(pg_try_advisory_xact_lock($1::int, k)) FROM unnest($2::int[]) AS k"
+# How hold_accounts_before_writing waits between its tries: doubling from the first pause to the last, and
+# after this long in all it waits in PostgreSQL's lock queue, where holders' turns are kept in order.
+FIRST_HOLD_PAUSE_SECONDS = 0.002
+LAST_HOLD_PAUSE_SECONDS = 0.025
+POLITE_HOLD_SECONDS = 2.0
 
 
 def _hash32(text: str) -> int:
@@ -124,6 +134,11 @@ ALLOCATION_ORDER = (GoalRow.priority, GoalRow.created_at, GoalRow.goal_id)
 
 class GoalsRepository(TenantRepository):
     """Goals, by customer and by target account."""
+
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        super().__init__(session, tenant_id)
+        # The target accounts held by hold_accounts_before_writing in this unit of work (None: none held so).
+        self.held_before_writing: frozenset[str] | None = None
 
     async def add(self, goal: Goal, *, request_id: str | None = None) -> None:
         self.session.add(GoalRow(tenant_id=self.tenant_id, goal_id=goal.goal_id, customer_id=goal.customer_id,
@@ -183,6 +198,33 @@ class GoalsRepository(TenantRepository):
         keys = sorted({_hold_key(self.tenant_id, account_id) for account_id in account_ids})
         connection = await self.session.connection()
         await connection.exec_driver_sql(_HOLD_ACCOUNTS, (_ACCOUNT_HOLD_CLASS, keys))
+
+    async def hold_accounts_before_writing(self, account_ids: Collection[str], *,
+                                           polite_seconds: float = POLITE_HOLD_SECONDS) -> None:
+        """hold_accounts, for a unit of work that has only read so far, waiting so that it keeps back no
+        other transaction's cleanup: PostgreSQL prunes no row version that the oldest running transaction or
+        statement may still see, and one waiting in pg_advisory_xact_lock is both (while goal jobs queued
+        for each other's holds, ingestion's balance updates of `accounts` went unpruned and the table grew
+        ninefold: docs/goals-tracking.md#costs). It tries for every slot at once; refused, it rolls back
+        (freeing the slots it got; what was read stays read) and tries again after a pause spent outside
+        any transaction. After `polite_seconds` it waits in the lock queue as hold_accounts does, where
+        turns are kept in order. Remembered in `held_before_writing`."""
+        if account_ids and dialect_of(self.session).name == "postgresql":
+            keys = sorted({_hold_key(self.tenant_id, account_id) for account_id in account_ids})
+            loop = asyncio.get_running_loop()
+            give_up_at = loop.time() + polite_seconds
+            pause = FIRST_HOLD_PAUSE_SECONDS
+            while True:
+                connection = await self.session.connection()
+                if loop.time() >= give_up_at:
+                    await connection.exec_driver_sql(_HOLD_ACCOUNTS, (_ACCOUNT_HOLD_CLASS, keys))
+                    break
+                if (await connection.exec_driver_sql(_TRY_HOLD_ACCOUNTS, (_ACCOUNT_HOLD_CLASS, keys))).scalar():
+                    break
+                await self.session.rollback()
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, LAST_HOLD_PAUSE_SECONDS)
+        self.held_before_writing = frozenset(account_ids)
 
     async def count_active(self, customer_id: str) -> int:
         return await self.session.scalar(select(func.count()).select_from(GoalRow).where(
