@@ -336,8 +336,9 @@ class MessageBus:
         async with UnitOfWork(self._database, tenant_id) as uow:
             if handler.hold is not None:
                 await handler.hold(uow, tenant_id, whole)
-            # Claimed first, in the handler's own transaction: a job of the same event running this
-            # handler at the same time waits here until this one ends, then finds it finished.
+            # Claimed first (after the hold, which writes nothing), in the handler's own transaction: a job of
+            # the same event running this handler at the same time waits here until this one ends, then
+            # finds it finished.
             now = self._clock()
             in_order: list[DomainEvent] = []
             if handler.in_order:
