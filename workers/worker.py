@@ -121,12 +121,14 @@ class EngageWorker(Worker):
         # arq lets a Redis error out of its poll (a WATCH in start_jobs, the heartbeat, a finished job's
         # result), which ended the process and every job running in it. Running jobs go on; polling
         # resumes, with backoff, once Redis answers. Jobs Redis lost meanwhile are re-sent by the relay
-        # sweeps from the database.
+        # sweeps from the database. A WatchError is one too: arq catches the one of EXEC (another worker
+        # took the job, a cron job was enqueued meanwhile); one that escapes came from the WATCHed reads
+        # (start_jobs, the heartbeat's cron enqueue), where redis-py reports a lost connection so.
         self._more_due = False
         self._started_in_poll = 0
         try:
             await super()._poll_iteration()
-        except REDIS_UNREACHABLE as exc:
+        except (*REDIS_UNREACHABLE, WatchError) as exc:
             await self._redis_outage.wait_after(exc)
         else:
             self._redis_outage.answered()

@@ -6,7 +6,7 @@ import contextlib
 import uuid
 
 import pytest
-from arq import create_pool, func
+from arq import create_pool, cron, func
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.embedded_redis import EmbeddedRedis
@@ -83,14 +83,10 @@ async def test_a_job_start_that_fails_on_redis_gives_its_slot_back(own_redis):
         worker._pool = None
 
 
-async def test_redis_lost_between_watch_and_read_is_an_outage_not_a_crash(own_redis):
-    # redis-py reports a connection lost while a key is WATCHed as WatchError, which arq's start_jobs
-    # lets out (it catches only the one of EXEC): the worker exited on it under `make run`.
-    worker = _worker(own_redis.url, f"engage:test:outage:{uuid.uuid4().hex[:8]}", [])
-    worker._pool = await create_pool(redis_settings(own_redis.url))
-    open_pipeline = worker._pool.pipeline
+def _pipeline_whose_redis_dies_after_watch(pool, own_redis):
+    open_pipeline = pool.pipeline
 
-    def pipeline_whose_redis_dies_after_watch(*args, **kwargs):
+    def pipeline(*args, **kwargs):
         pipe = open_pipeline(*args, **kwargs)
         watch = pipe.watch
 
@@ -103,7 +99,34 @@ async def test_redis_lost_between_watch_and_read_is_an_outage_not_a_crash(own_re
         pipe.watch = watch_then_lose_redis
         return pipe
 
-    worker._pool.pipeline = pipeline_whose_redis_dies_after_watch
+    return pipeline
+
+
+async def test_redis_lost_while_the_heartbeat_enqueues_a_cron_job_is_an_outage_not_a_crash(own_redis):
+    # arq's heartbeat enqueues due cron jobs with a WATCH too: Redis dying there ended the worker under
+    # `make run` (the launcher's fault test), as it did in start_jobs.
+    async def tick(ctx):
+        return None
+
+    worker = EngageWorker(functions=[], cron_jobs=[cron(tick, name="tick", run_at_startup=True)],
+                          redis_settings=redis_settings(own_redis.url), queue_name=f"engage:test:outage:"
+                          f"{uuid.uuid4().hex[:8]}", handle_signals=False, poll_delay=0.01, max_jobs=MAX_JOBS)
+    worker._pool = await create_pool(redis_settings(own_redis.url))
+    worker._pool.pipeline = _pipeline_whose_redis_dies_after_watch(worker._pool, own_redis)
+    try:
+        await worker._poll_once()  # waits out the first failure instead of raising it
+        assert own_redis.process.poll() is not None  # Redis did die in the cron's enqueue
+        assert worker._redis_outage._since is not None
+    finally:
+        worker._pool = None
+
+
+async def test_redis_lost_between_watch_and_read_is_an_outage_not_a_crash(own_redis):
+    # redis-py reports a connection lost while a key is WATCHed as WatchError, which arq's start_jobs
+    # lets out (it catches only the one of EXEC): the worker exited on it under `make run`.
+    worker = _worker(own_redis.url, f"engage:test:outage:{uuid.uuid4().hex[:8]}", [])
+    worker._pool = await create_pool(redis_settings(own_redis.url))
+    worker._pool.pipeline = _pipeline_whose_redis_dies_after_watch(worker._pool, own_redis)
     try:
         with pytest.raises(RedisConnectionError):
             await worker.start_jobs([b"some-job"])
