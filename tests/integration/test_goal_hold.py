@@ -82,3 +82,15 @@ async def test_a_hold_before_writing_of_free_accounts_is_taken_at_once_and_kept_
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() "
                 "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
             assert taken.scalar() == 1
+
+
+async def test_a_hold_before_writing_refuses_to_roll_back_what_its_unit_of_work_wrote(
+        services: Services, tenant: str, postgres_only: None) -> None:
+    async with UnitOfWork(services.database, tenant) as holder:
+        await holder.goals.hold_accounts(["a1"])
+        async with UnitOfWork(services.database, tenant) as writer:
+            connection = await writer.session.connection()
+            await connection.exec_driver_sql("CREATE TEMPORARY TABLE written (n int)")
+            with pytest.raises(RuntimeError, match="after a write"):
+                await asyncio.wait_for(writer.goals.hold_accounts_before_writing(["a1"]), 10)
+            assert (await connection.exec_driver_sql("SELECT count(*) FROM written")).scalar() == 0

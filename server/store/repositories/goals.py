@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import CursorResult, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.events import Money
@@ -111,8 +111,9 @@ _ACCOUNT_HOLD_CLASS = 0x60A1
 HOLD_SLOTS = 64
 _HOLD_ACCOUNTS = "SELECT count(pg_advisory_xact_lock($1::int, k)) FROM unnest($2::int[]) AS k"
 # hold_accounts_before_writing: every slot or none, without waiting (a slot taken stays taken until the
-# rollback that follows a refusal).
-_TRY_HOLD_ACCOUNTS = "SELECT bool_and(pg_try_advisory_xact_lock($1::int, k)) FROM unnest($2::int[]) AS k"
+# rollback that follows a refusal); and whether the transaction has written, which that rollback would undo.
+_TRY_HOLD_ACCOUNTS = ("SELECT bool_and(pg_try_advisory_xact_lock($1::int, k)), "
+                      "pg_current_xact_id_if_assigned() IS NOT NULL FROM unnest($2::int[]) AS k")
 # How hold_accounts_before_writing waits between its tries: doubling from the first pause to the last, and
 # after this long in all it waits in PostgreSQL's lock queue, where holders' turns are kept in order.
 FIRST_HOLD_PAUSE_SECONDS = 0.002
@@ -219,8 +220,13 @@ class GoalsRepository(TenantRepository):
                 if loop.time() >= give_up_at:
                     await connection.exec_driver_sql(_HOLD_ACCOUNTS, (_ACCOUNT_HOLD_CLASS, keys))
                     break
-                if (await connection.exec_driver_sql(_TRY_HOLD_ACCOUNTS, (_ACCOUNT_HOLD_CLASS, keys))).scalar():
+                tried: CursorResult[*tuple[Any, ...]]  # exec_driver_sql() is typed as giving one-column rows
+                tried = await connection.exec_driver_sql(_TRY_HOLD_ACCOUNTS, (_ACCOUNT_HOLD_CLASS, keys))
+                taken, wrote = tried.one()
+                if taken:
                     break
+                if wrote:
+                    raise RuntimeError("hold_accounts_before_writing after a write: its rollback would undo it")
                 await self.session.rollback()
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, LAST_HOLD_PAUSE_SECONDS)
