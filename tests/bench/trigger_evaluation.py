@@ -119,7 +119,7 @@ def main() -> None:
             read = {account: ScaledColumns._make(map(list, columns[account])) for account in by_account}
             held = dict.fromkeys(by_account, 0)
             if arguments.facts == "read":
-                batch = _Batch(NOW, rules, {live.rule.rule_id: None for live in rules}, facts, set(), {})
+                batch = _Batch(NOW, rules, _everyone(rules), facts, set(), {})
                 began = time.process_time()
                 _evaluate_postings(batch, by_account, held, read)
                 spent += time.process_time() - began
@@ -127,7 +127,7 @@ def main() -> None:
                 batch, cpu, again = _on_demand(rules, facts, by_account, held, read)
                 spent += cpu
                 asked += again
-                every = _Batch(NOW, rules, {live.rule.rule_id: None for live in rules}, facts, set(), {})
+                every = _Batch(NOW, rules, _everyone(rules), facts, set(), {})
                 _evaluate_postings(every, by_account, held, {account: ScaledColumns._make(map(list, columns[account]))
                                                              for account in by_account})
                 same = same and _decisions(batch) == _decisions(every)
@@ -149,7 +149,7 @@ def _on_demand(rules: list[LiveRule], facts: dict[str, CustomerFacts], by_accoun
                held: dict[str, int], read: dict[str, ScaledColumns]) -> tuple[_Batch, float, int]:
     """The batch decided as the handler does with facts read on demand; its CPU (the read between the passes
     left out) and the accounts evaluated again."""
-    batch = _Batch(NOW, rules, {live.rule.rule_id: None for live in rules}, {}, set(), {},
+    batch = _Batch(NOW, rules, _everyone(rules), {}, set(), {},
                    absent_facts=UNREAD_FACTS)
     began = time.process_time()
     unread = _evaluate_postings(batch, by_account, held, read)
@@ -158,6 +158,11 @@ def _on_demand(rules: list[LiveRule], facts: dict[str, CustomerFacts], by_accoun
     began = time.process_time()
     _evaluate_with_facts(batch, by_account, unread, asked, held, read)
     return batch, spent + time.process_time() - began, len(unread)
+
+
+def _everyone(rules: list[LiveRule]) -> dict[str, set[str] | None]:
+    """Each rule's audience as the batch takes it: everyone (None)."""
+    return {live.rule.rule_id: None for live in rules}
 
 
 def _decisions(batch: _Batch) -> tuple[object, ...]:
