@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, or_, select
 
 from server.domain.ingest.model import Account, AccountHolder, AccountType, Container
+from server.store.array_literals import integer_array, text_array
 from server.store.keyset import keyset_page
 from server.store.models import AccountPartyRow, AccountRow
 from server.store.repositories.base import TenantRepository
@@ -20,7 +21,7 @@ _DESCRIPTIVE_COLUMNS = ("customer_id", "authorized_customer_ids", "account_type"
 _LOCK_IN_ID_ORDER = ("SELECT account_id, current_balance, available_balance, customer_id, account_type, container "
                      "FROM accounts "
                      "WHERE tenant_id = $1 "
-                     "AND account_id = ANY($2::text[]) ORDER BY account_id FOR NO KEY UPDATE")
+                     "AND account_id = ANY($2::text::text[]) ORDER BY account_id FOR NO KEY UPDATE")
 _SQLITE_BALANCES = ("SELECT account_id, current_balance, available_balance, customer_id, account_type, container "
                     "FROM accounts "
                     "WHERE tenant_id = ? AND "
@@ -28,7 +29,7 @@ _SQLITE_BALANCES = ("SELECT account_id, current_balance, available_balance, cust
 _ADD_TO_BALANCES = """
 UPDATE accounts AS a
 SET current_balance = a.current_balance + d.delta, available_balance = a.available_balance + d.delta, updated_at = $2
-FROM unnest($3::text[], $4::bigint[]) AS d(account_id, delta)
+FROM unnest($3::text::text[], $4::text::bigint[]) AS d(account_id, delta)
 WHERE a.tenant_id = $1 AND a.account_id = d.account_id
 """
 _SQLITE_ADD_TO_BALANCE = ("UPDATE accounts SET current_balance = current_balance + ?, available_balance = "
@@ -98,8 +99,8 @@ class AccountsRepository(TenantRepository):
         rows: CursorResult[*tuple[Any, ...]]
         if connection.dialect.name == "postgresql":
             rows = await connection.exec_driver_sql(
-                "SELECT account_id, currency FROM accounts WHERE tenant_id = $1 AND account_id = ANY($2::text[])",
-                (self.tenant_id, list(account_ids)))
+                "SELECT account_id, currency FROM accounts WHERE tenant_id = $1 AND account_id = ANY($2::text::text[])",
+                (self.tenant_id, text_array(list(account_ids))))
         else:
             # The ids as one JSON parameter: one statement text (and one prepared statement in sqlite3's
             # cache) whatever their number.
@@ -120,7 +121,8 @@ class AccountsRepository(TenantRepository):
         connection = await self.session.connection()
         rows: CursorResult[*tuple[Any, ...]]  # (account_id, current, available, customer_id, type, container)
         if connection.dialect.name == "postgresql":
-            rows = await connection.exec_driver_sql(_LOCK_IN_ID_ORDER, (self.tenant_id, sorted(account_ids)))
+            rows = await connection.exec_driver_sql(_LOCK_IN_ID_ORDER,
+                                                    (self.tenant_id, text_array(sorted(account_ids))))
         else:
             rows = await connection.exec_driver_sql(_SQLITE_BALANCES, (self.tenant_id, json.dumps(sorted(account_ids))))
         balances: dict[str, tuple[int, int]] = {}
@@ -139,7 +141,8 @@ class AccountsRepository(TenantRepository):
         ids = sorted(deltas)
         amounts = [deltas[i] for i in ids]
         if connection.dialect.name == "postgresql":
-            await connection.exec_driver_sql(_ADD_TO_BALANCES, (self.tenant_id, now, ids, amounts))
+            await connection.exec_driver_sql(_ADD_TO_BALANCES,
+                                             (self.tenant_id, now, text_array(ids), integer_array(amounts)))
         else:
             stamp = sqlite_datetime_text(now)
             await connection.exec_driver_sql(_SQLITE_ADD_TO_BALANCE, [

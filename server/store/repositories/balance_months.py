@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.ingest.model import IncomingTransaction
+from server.store.array_literals import integer_array, text_array
 
 _COLUMNS = "tenant_id, account_id, month, low, high, uncovered"
 # A month's bounds only widen. A posting without a running balance counts as 0 (its values are unknown here) and
@@ -46,7 +47,8 @@ _GREATEST = {"postgresql": "greatest", "sqlite": "max"}
 _POSTGRES_UPSERT = f"""
 INSERT INTO account_balance_months AS s ({_COLUMNS})
 SELECT $1::text, m.account_id, m.month, m.low, m.high, m.uncovered
-FROM unnest($2::text[], $3::date[], $4::bigint[], $5::bigint[], $6::int[]) AS m(account_id, month, low, high, uncovered)
+FROM unnest($2::text::text[], $3::date[], $4::text::bigint[], $5::text::bigint[], $6::text::int[])
+     AS m(account_id, month, low, high, uncovered)
 LEFT JOIN LATERAL (SELECT c.low, c.high, c.uncovered FROM account_balance_months c
                    WHERE c.tenant_id = $1::text AND c.account_id = m.account_id AND c.month = m.month LIMIT 1) c ON true
 WHERE c.low IS NULL OR c.low > m.low OR c.high < m.high OR c.uncovered < m.uncovered
@@ -146,9 +148,9 @@ async def summarize_postings(connection: AsyncConnection, tenant_id: str, months
         return
     if connection.dialect.name == "postgresql":
         await connection.exec_driver_sql(_POSTGRES_UPSERT, (
-            tenant_id, [account_id for (account_id, _), _ in bounds], [month for (_, month), _ in bounds],
-            [low for _, (low, _, _) in bounds], [high for _, (_, high, _) in bounds],
-            [uncovered for _, (_, _, uncovered) in bounds]))
+            tenant_id, text_array([account_id for (account_id, _), _ in bounds]), [month for (_, month), _ in bounds],
+            integer_array([low for _, (low, _, _) in bounds]), integer_array([high for _, (_, high, _) in bounds]),
+            integer_array([uncovered for _, (_, _, uncovered) in bounds])))
         return
     for start in range(0, len(bounds), _SQLITE_ROWS_PER_STATEMENT):
         part = bounds[start:start + _SQLITE_ROWS_PER_STATEMENT]

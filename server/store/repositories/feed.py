@@ -6,19 +6,21 @@ import orjson
 from sqlalchemy import and_, or_, select, update
 
 from server.domain.insights.feed import FeedItem, Interaction, Origin
+from server.store.array_literals import integer_array, text_array
 from server.store.keyset import keyset_page
 from server.store.models import FeedInteractionRow, FeedItemRow
 from server.store.repositories.base import TenantRepository
 from server.store.types import sqlite_datetime_text
 
 # An item's insight name and times are its kind's: $5 to $7 hold each distinct (insight, created, expires)
-# once and t.kind numbers it, since asyncpg encodes a timestamp about five times as slowly as an integer.
+# once and t.kind numbers it, since asyncpg encodes a timestamp about five times as slowly as an integer. The
+# ids and kinds are array literals (server.store.array_literals), the payloads a list.
 _POSTGRES_INSERT = """
 INSERT INTO feed_items (tenant_id, feed_item_id, customer_id, insight_name, period, created_at, expires_at, payload,
                         origin)
-SELECT $1, t.feed_item_id, t.customer_id, ($5::text[])[t.kind], t.period, ($6::timestamptz[])[t.kind],
+SELECT $1, t.feed_item_id, t.customer_id, ($5::text::text[])[t.kind], t.period, ($6::timestamptz[])[t.kind],
        ($7::timestamptz[])[t.kind], t.payload::json, $9
-FROM unnest($2::text[], $3::text[], $4::text[], $8::text[], $10::int[])
+FROM unnest($2::text::text[], $3::text::text[], $4::text::text[], $8::text[], $10::text::int[])
      AS t(feed_item_id, customer_id, period, payload, kind)
 ON CONFLICT (tenant_id, insight_name, period, customer_id) DO NOTHING
 RETURNING feed_item_id
@@ -53,10 +55,10 @@ class FeedRepository(TenantRepository):
             kinds: dict[tuple[str, dt.datetime, dt.datetime], int] = {}
             kind = [kinds.setdefault((i.insight_name, i.created_at, i.expires_at), len(kinds) + 1) for i in items]
             result = await connection.exec_driver_sql(_POSTGRES_INSERT, (
-                self.tenant_id, [i.feed_item_id for i in items], [i.customer_id for i in items],
-                [i.period for i in items], [name for name, _, _ in kinds], [created for _, created, _ in kinds],
-                [expires for _, _, expires in kinds], [orjson.dumps(i.payload).decode() for i in items],
-                origin.value, kind))
+                self.tenant_id, text_array([i.feed_item_id for i in items]), text_array([i.customer_id for i in items]),
+                text_array([i.period for i in items]), text_array([name for name, _, _ in kinds]),
+                [created for _, created, _ in kinds], [expires for _, _, expires in kinds],
+                [orjson.dumps(i.payload).decode() for i in items], origin.value, integer_array(kind)))
             return {row[0] for row in result}
         # SQLite: the rows as one JSON parameter, so that the statement's text (and the prepared statement
         # sqlite3 caches for it) is the same whatever the number of items. Each payload is a JSON value

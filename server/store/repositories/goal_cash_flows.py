@@ -22,6 +22,7 @@ from server.domain.goals.milestones import MilestonePolicy
 from server.domain.goals.model import Goal, GoalCategory, GoalStatus
 from server.domain.ids import new_id
 from server.domain.money import MAX_ABS_AMOUNT, from_scaled, to_scaled
+from server.store.array_literals import integer_array, text_array
 from server.store.db import json_text
 from server.store.goals_models import GoalCashFlowRow, GoalEnrolmentRow, GoalHistoryRow, GoalMilestoneRow, GoalRow
 from server.store.models import AccountRow, TransactionRow
@@ -35,11 +36,12 @@ _TRACKED_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, targ
                   "status, saved, NULL, created_at, achieved_at FROM goals "
                   "WHERE tenant_id = $1 AND status <> 'ARCHIVED' AND {scope} "
                   "ORDER BY customer_id, priority, created_at, goal_id")
-_TRACKED_GOALS_OF_IDS = _TRACKED_GOALS.format(scope="customer_id = ANY($2::text[])")
+_TRACKED_GOALS_OF_IDS = _TRACKED_GOALS.format(scope="customer_id = ANY($2::text::text[])")
 _TRACKED_GOALS_IN_RANGE = _TRACKED_GOALS.format(scope="customer_id BETWEEN $2 AND $3")
 _BEYOND_BALANCES = 10 ** 18
 assert to_scaled(MAX_ABS_AMOUNT) < _BEYOND_BALANCES
-_BALANCES = "SELECT account_id, current_balance FROM accounts WHERE tenant_id = $1 AND account_id = ANY($2::text[])"
+_BALANCES = ("SELECT account_id, current_balance FROM accounts "
+             "WHERE tenant_id = $1 AND account_id = ANY($2::text::text[])")
 # The allocation rule of server.domain.goals.allocation in SQL (PostgreSQL's hot path; SQLite runs the
 # domain functions): a goal's share of a balance B is min(target, max(0, max(B, 0) - the targets of the
 # goals before it in allocation order)). Amounts are whole ten-thousandths (BIGINT) throughout. SUM of
@@ -53,7 +55,7 @@ _AHEAD = ("LEAST(COALESCE(SUM({g}target) OVER (PARTITION BY {g}account_id ORDER 
 # every goal of the tenant with every account of the event in PostgreSQL's generic plan (a connection's
 # sixth execution on) while `goals` had no statistics (never analyzed: goals loaded at once, autovacuum
 # off): 76 ms for 800 accounts of 1,000 against 3.4.
-_ACCOUNTS_WITH_GOALS = ("SELECT x.account_id FROM unnest($2::text[]) AS x(account_id) "
+_ACCOUNTS_WITH_GOALS = ("SELECT x.account_id FROM unnest($2::text::text[]) AS x(account_id) "
                         "CROSS JOIN LATERAL (SELECT FROM goals WHERE tenant_id = $1 AND account_id = x.account_id "
                         "AND status <> 'ARCHIVED' LIMIT 1) AS g")
 # Under the hold of the accounts (GoalsRepository.hold_accounts), one statement that reads each account's
@@ -81,7 +83,7 @@ _ACCOUNTS_WITH_GOALS = ("SELECT x.account_id FROM unnest($2::text[]) AS x(accoun
 # update's rows, neither counted by the planner, was a nested loop: the settle 31 -> 60 ms a job).
 _RECORD_AND_SETTLE = f"""
 WITH g AS (
-  SELECT x.account_id, g.* FROM unnest($3::text[]) AS x(account_id)
+  SELECT x.account_id, g.* FROM unnest($3::text::text[]) AS x(account_id)
   CROSS JOIN LATERAL (SELECT GREATEST(COALESCE(max(current_balance), 0), 0) AS balance FROM accounts
                       WHERE tenant_id = $1 AND account_id = x.account_id) AS b
   CROSS JOIN LATERAL (
@@ -98,7 +100,7 @@ WITH g AS (
   SELECT g.goal_id, p.transaction_id, g.customer_id, g.account_id, g.currency, p.posted_at,
          LEAST(g.target, GREATEST(GREATEST(p.after, 0) - g.ahead, 0))
          - LEAST(g.target, GREATEST(GREATEST(p.after - p.amount, 0) - g.ahead, 0)) AS amount
-  FROM unnest($4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[])
+  FROM unnest($4::text::text[], $5::text::text[], $6::text::bigint[], $7::text::bigint[], $8::timestamptz[])
        AS p(transaction_id, account_id, amount, after, posted_at)
   JOIN g ON g.account_id = p.account_id
 ), i AS (
@@ -266,7 +268,7 @@ class GoalCashFlowsRepository(TenantRepository):
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql":
             balances: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(
-                _BALANCES, (self.tenant_id, sorted(account_ids)))
+                _BALANCES, (self.tenant_id, text_array(sorted(account_ids))))
             return {row[0]: from_scaled(int(row[1])) for row in balances}
         found = await self.session.execute(select(AccountRow.account_id, AccountRow.current_balance).where(
             AccountRow.tenant_id == self.tenant_id, self.one_of(AccountRow.account_id, sorted(account_ids))))
@@ -295,7 +297,7 @@ class GoalCashFlowsRepository(TenantRepository):
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql":
             return {row[0] for row in await connection.exec_driver_sql(
-                _ACCOUNTS_WITH_GOALS, (self.tenant_id, sorted(account_ids)))}
+                _ACCOUNTS_WITH_GOALS, (self.tenant_id, text_array(sorted(account_ids))))}
         return set(await self._read_goals(account_ids))
 
     async def record_and_settle(self, postings: Sequence[Posting], account_ids: Collection[str], now: dt.datetime,
@@ -321,9 +323,9 @@ class GoalCashFlowsRepository(TenantRepository):
         # read each), and compiling took a third of the statement's time: it runs in tens of milliseconds.
         await connection.exec_driver_sql("SET LOCAL jit = off")
         rows: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(_RECORD_AND_SETTLE, (
-            self.tenant_id, now, sorted(account_ids), [p.transaction_id for p in postings],
-            [p.account_id for p in postings], [to_scaled(p.amount.amount) for p in postings],
-            [to_scaled(p.balance_after.amount) for p in postings], [p.posted_at for p in postings],
+            self.tenant_id, now, text_array(sorted(account_ids)), text_array([p.transaction_id for p in postings]),
+            text_array([p.account_id for p in postings]), integer_array([to_scaled(p.amount.amount) for p in postings]),
+            integer_array([to_scaled(p.balance_after.amount) for p in postings]), [p.posted_at for p in postings],
             watch_all, list(policy.percentages) if policy is not None else []))
         settlement = Settlement([], [], {})
         current: tuple[list[HeldGoal], dict[str, Decimal]] | None = None
@@ -525,7 +527,8 @@ class GoalCashFlowsRepository(TenantRepository):
             # Plain SQL for the chunk's goals (five or so per customer): the driver's values as they are.
             rows: CursorResult[*tuple[Any, ...]]
             if customer_ids is not None:
-                rows = await connection.exec_driver_sql(_TRACKED_GOALS_OF_IDS, (self.tenant_id, sorted(customer_ids)))
+                rows = await connection.exec_driver_sql(_TRACKED_GOALS_OF_IDS,
+                                                        (self.tenant_id, text_array(sorted(customer_ids))))
             else:
                 assert id_range is not None
                 rows = await connection.exec_driver_sql(_TRACKED_GOALS_IN_RANGE, (self.tenant_id, *id_range))

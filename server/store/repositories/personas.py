@@ -20,6 +20,7 @@ from server.domain.segments.attributes import (
 )
 from server.domain.segments.evaluate import CustomerFacts
 from server.domain.segments.expression import Expression
+from server.store.array_literals import text_array
 from server.store.driver import dialect_of, fetch_sql, rowcount
 from server.store.keyset import keyset_page
 from server.store.models import AccountRow, CustomerRow, HoldingRow
@@ -44,7 +45,7 @@ _BUILT_IN = {d.name: d for d in BUILT_IN_ATTRIBUTES}
 # (ix_accounts_tenant_customer, then ix_holdings_tenant_account). A (customer, kind) may come twice.
 _POSTGRES_HOLDINGS_BY_CUSTOMER = """
 SELECT c.customer_id, h.kind
-FROM unnest($2::text[]) AS c(customer_id)
+FROM unnest($2::text::text[]) AS c(customer_id)
 CROSS JOIN LATERAL (
   SELECT o.kind FROM holdings AS o WHERE o.tenant_id = $1 AND o.customer_id = c.customer_id
   UNION ALL
@@ -270,7 +271,7 @@ class SegmentReadsRepository(TenantRepository):
         kinds: dict[str, set[str]] = {customer_id: set() for customer_id in ids}
         if holdings and by_customer and dialect_of(self.session).name == "postgresql":
             for customer_id, kind in await fetch_sql(self.session, _POSTGRES_HOLDINGS_BY_CUSTOMER, self.tenant_id,
-                                                     ids):
+                                                     text_array(ids)):
                 kinds[customer_id].add(kind)
         elif holdings:
             own = select(HoldingRow.customer_id, HoldingRow.kind).where(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.ingest.model import IncomingTransaction
+from server.store.array_literals import integer_array, text_array
 from server.store.types import sqlite_datetime_text
 
 _COLUMNS = ("tenant_id, transaction_id, account_id, signed_amount, direction, currency, posted_at, description, "
@@ -19,8 +20,8 @@ _POSTGRES = f"""
 INSERT INTO transactions ({_COLUMNS})
 SELECT $1, t.transaction_id, t.account_id, t.signed_amount, t.direction, t.currency, t.posted_at, t.description,
        t.category, t.running_balance, $2
-FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::text[],
-            $10::text[], $11::bigint[])
+FROM unnest($3::text::text[], $4::text::text[], $5::text::bigint[], $6::text::text[], $7::text::text[],
+            $8::timestamptz[], $9::text::text[], $10::text::text[], $11::text::bigint[])
      AS t(transaction_id, account_id, signed_amount, direction, currency, posted_at, description, category,
           running_balance)
 ON CONFLICT (tenant_id, transaction_id) DO NOTHING
@@ -45,13 +46,15 @@ async def insert_new(connection: AsyncConnection, tenant_id: str, transactions: 
 
 async def _postgres(connection: AsyncConnection, tenant_id: str, transactions: list[IncomingTransaction],
                     now: dt.datetime) -> set[str]:
-    # One array per column (valid rows: amount is an int, direction and posted_at are set).
+    # One array per column (valid rows: amount is an int, direction and posted_at are set), the times a list and
+    # the others literals (server.store.array_literals).
     columns = (
-        [t.transaction_id for t in transactions], [t.account_id for t in transactions],
-        [t.signed_amount for t in transactions], [t.direction.value for t in transactions],  # type: ignore[union-attr]
-        [t.currency for t in transactions], [t.posted_at for t in transactions],
-        [t.description for t in transactions], [t.category for t in transactions],
-        [t.running_balance for t in transactions])
+        text_array([t.transaction_id for t in transactions]), text_array([t.account_id for t in transactions]),
+        integer_array([t.signed_amount for t in transactions]),
+        text_array([t.direction.value for t in transactions]),  # type: ignore[union-attr]
+        text_array([t.currency for t in transactions]), [t.posted_at for t in transactions],
+        text_array([t.description for t in transactions]), text_array([t.category for t in transactions]),
+        integer_array([t.running_balance for t in transactions]))
     result = await connection.exec_driver_sql(_POSTGRES, (tenant_id, now, *columns))
     return {row[0] for row in result}
 
