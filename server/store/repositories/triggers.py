@@ -20,6 +20,7 @@ from server.domain.triggers.rules_codec import (
     audience_to_json,
     version_snapshot,
 )
+from server.store.array_literals import integer_array, text_array
 from server.store.db import json_text
 from server.store.driver import dialect_of, rowcount
 from server.store.keyset import keyset_page
@@ -127,24 +128,29 @@ def _action_json(action: FiringAction) -> dict[str, str]:
     return {"kind": action.kind, "resource": action.resource, "outcome": action.outcome}
 
 
-def _firing_columns(firings: Sequence[FiringRecord]) -> tuple[list[Any], ...]:
-    """The parameters $2..$11 of _POSTGRES_ADD_FIRINGS: one array per column, the JSON ones as text."""
-    return ([f.firing_id for f in firings], [f.rule_id for f in firings], [f.version for f in firings],
-            [f.customer_id for f in firings], [f.account_id for f in firings],
-            [f.fired_at.astimezone(dt.UTC) for f in firings], [f.transaction_id for f in firings],
-            [f.dedupe_key for f in firings], [json_text(dict(f.values)) for f in firings],
+def _firing_columns(firings: Sequence[FiringRecord]) -> tuple[Any, ...]:
+    """The parameters $2..$11 of _POSTGRES_ADD_FIRINGS: one array per column, the ids and versions as literals
+    (server.store.array_literals), the times and the JSON ones (as text) as lists."""
+    return (text_array([f.firing_id for f in firings]), text_array([f.rule_id for f in firings]),
+            integer_array([f.version for f in firings]), text_array([f.customer_id for f in firings]),
+            text_array([f.account_id for f in firings]), [f.fired_at.astimezone(dt.UTC) for f in firings],
+            text_array([f.transaction_id for f in firings]), text_array([f.dedupe_key for f in firings]),
+            [json_text(dict(f.values)) for f in firings],
             [json_text([_action_json(a) for a in f.actions]) for f in firings])
 
 
-def _banner_columns(banners: Sequence[Banner]) -> tuple[list[Any], ...]:
-    """The parameters $12..$28 of _POSTGRES_ADD_FIRINGS."""
+def _banner_columns(banners: Sequence[Banner]) -> tuple[Any, ...]:
+    """The parameters $12..$28 of _POSTGRES_ADD_FIRINGS: the ids and counts as literals, the texts and times
+    as lists."""
     def utc(at: dt.datetime | None) -> dt.datetime | None:
         return None if at is None else at.astimezone(dt.UTC)
-    return ([b.banner_id for b in banners], [b.customer_id for b in banners], [b.rule_id for b in banners],
-            [b.version for b in banners], [b.firing_id for b in banners], [b.suggestion_id for b in banners],
+    return (text_array([b.banner_id for b in banners]), text_array([b.customer_id for b in banners]),
+            text_array([b.rule_id for b in banners]), integer_array([b.version for b in banners]),
+            text_array([b.firing_id for b in banners]), text_array([b.suggestion_id for b in banners]),
             [b.title for b in banners], [b.body for b in banners], [b.cta_label for b in banners],
-            [b.cta_url for b in banners], [b.product_id for b in banners], [utc(b.created_at) for b in banners],
-            [utc(b.expires_at) for b in banners], [b.impressions for b in banners], [b.clicks for b in banners],
+            [b.cta_url for b in banners], text_array([b.product_id for b in banners]),
+            [utc(b.created_at) for b in banners], [utc(b.expires_at) for b in banners],
+            integer_array([b.impressions for b in banners]), integer_array([b.clicks for b in banners]),
             [utc(b.first_seen_at) for b in banners], [utc(b.last_clicked_at) for b in banners])
 
 
@@ -160,8 +166,8 @@ WITH firings AS (
                                transaction_id, dedupe_key, "values", actions)
   SELECT $1, t.firing_id, t.rule_id, t.version, t.customer_id, t.account_id, t.fired_at, t.transaction_id,
          t.dedupe_key, t.firing_values::json, t.actions::json
-  FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[], $8::text[],
-              $9::text[], $10::text[], $11::text[])
+  FROM unnest($2::text::text[], $3::text::text[], $4::text::int[], $5::text::text[], $6::text::text[],
+              $7::timestamptz[], $8::text::text[], $9::text::text[], $10::text[], $11::text[])
        AS t(firing_id, rule_id, version, customer_id, account_id, fired_at, transaction_id, dedupe_key,
             firing_values, actions)
   ON CONFLICT DO NOTHING
@@ -171,9 +177,10 @@ WITH firings AS (
                        cta_label, cta_url, product_id, created_at, expires_at, impressions, clicks, first_seen_at,
                        last_clicked_at)
   SELECT $1, b.*
-  FROM unnest($12::text[], $13::text[], $14::text[], $15::int[], $16::text[], $17::text[], $18::text[],
-              $19::text[], $20::text[], $21::text[], $22::text[], $23::timestamptz[], $24::timestamptz[],
-              $25::int[], $26::int[], $27::timestamptz[], $28::timestamptz[])
+  FROM unnest($12::text::text[], $13::text::text[], $14::text::text[], $15::text::int[], $16::text::text[],
+              $17::text::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text::text[],
+              $23::timestamptz[], $24::timestamptz[], $25::text::int[], $26::text::int[], $27::timestamptz[],
+              $28::timestamptz[])
        AS b(banner_id, customer_id, rule_id, version, firing_id, suggestion_id, title, body, cta_label, cta_url,
             product_id, created_at, expires_at, impressions, clicks, first_seen_at, last_clicked_at)
   WHERE b.firing_id IN (SELECT firing_id FROM firings)
