@@ -30,7 +30,7 @@ def text_array(values: Sequence[str | None]) -> str:
     if joined.count(_SEPARATOR) != len(values) - 1:  # a value holds NUL: PostgreSQL refuses it, as it would
         return _quoted_one_by_one(values)
     if '"' in joined or "\\" in joined:
-        joined = joined.replace("\\", "\\\\").replace('"', '\\"')
+        joined = _escaped(joined)
     return '{"' + joined.replace(_SEPARATOR, '","') + '"}'
 
 
@@ -48,5 +48,9 @@ def boolean_array(values: Sequence[bool | None]) -> str:
 
 
 def _quoted_one_by_one(values: Sequence[str | None]) -> str:
-    return "{" + ",".join("NULL" if value is None else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for value in values) + "}"
+    return "{" + ",".join("NULL" if value is None else '"' + _escaped(value) + '"' for value in values) + "}"
+
+
+def _escaped(text: str) -> str:
+    """The text as it stands between an array literal's quotes: its backslashes and quotes escaped."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
