@@ -21,7 +21,7 @@ _DESCRIPTIVE_COLUMNS = ("customer_id", "authorized_customer_ids", "account_type"
 _LOCK_IN_ID_ORDER = ("SELECT account_id, current_balance, available_balance, customer_id, account_type, container "
                      "FROM accounts "
                      "WHERE tenant_id = $1 "
-                     "AND account_id = ANY($2::text::text[]) ORDER BY account_id FOR NO KEY UPDATE")
+                     "AND account_id = ANY($2::text[]) ORDER BY account_id FOR NO KEY UPDATE")
 _SQLITE_BALANCES = ("SELECT account_id, current_balance, available_balance, customer_id, account_type, container "
                     "FROM accounts "
                     "WHERE tenant_id = ? AND "
@@ -99,8 +99,8 @@ class AccountsRepository(TenantRepository):
         rows: CursorResult[*tuple[Any, ...]]
         if connection.dialect.name == "postgresql":
             rows = await connection.exec_driver_sql(
-                "SELECT account_id, currency FROM accounts WHERE tenant_id = $1 AND account_id = ANY($2::text::text[])",
-                (self.tenant_id, text_array(list(account_ids))))
+                "SELECT account_id, currency FROM accounts WHERE tenant_id = $1 AND account_id = ANY($2::text[])",
+                (self.tenant_id, list(account_ids)))
         else:
             # The ids as one JSON parameter: one statement text (and one prepared statement in sqlite3's
             # cache) whatever their number.
@@ -122,7 +122,7 @@ class AccountsRepository(TenantRepository):
         rows: CursorResult[*tuple[Any, ...]]  # (account_id, current, available, customer_id, type, container)
         if connection.dialect.name == "postgresql":
             rows = await connection.exec_driver_sql(_LOCK_IN_ID_ORDER,
-                                                    (self.tenant_id, text_array(sorted(account_ids))))
+                                                    (self.tenant_id, sorted(account_ids)))
         else:
             rows = await connection.exec_driver_sql(_SQLITE_BALANCES, (self.tenant_id, json.dumps(sorted(account_ids))))
         balances: dict[str, tuple[int, int]] = {}

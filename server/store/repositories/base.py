@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, Text, any_, bindparam, cast, update
+from sqlalchemy import ColumnElement, any_, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.goals.reports import Period
-from server.store.array_literals import text_array
 from server.store.driver import dialect_of, rowcount
 
 
@@ -48,14 +47,10 @@ class TenantRepository:
     def one_of(self, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
         """`column IN values`. On PostgreSQL as `= ANY(array)`, one parameter: the statement then
         compiles once, where IN renders (and SQLAlchemy re-renders on every call) a parameter per value,
-        which for hundreds of ids cost more than the query. Text values go as one array literal
-        (server.store.array_literals), cast to text[] whatever the column's length: an id longer than the
-        column is then simply not found, as it is in a list."""
+        which for hundreds of ids cost more than the query. The array is a bound list, never a cast text
+        literal: see server.store.array_literals for why a literal stays out of WHERE."""
         if dialect_of(self.session).name != "postgresql":
             return column.in_(values)
-        if type(column.type) in (String, Text):
-            literal = bindparam(None, text_array(list(values)), type_=Text())
-            return column == any_(cast(literal, postgresql.ARRAY(Text())))
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
 
     def upsert(self, table: Any) -> Any:

@@ -18,7 +18,7 @@ from server.store.types import sqlite_datetime_text
 _POSTGRES_INSERT = """
 INSERT INTO feed_items (tenant_id, feed_item_id, customer_id, insight_name, period, created_at, expires_at, payload,
                         origin)
-SELECT $1, t.feed_item_id, t.customer_id, ($5::text::text[])[t.kind], t.period, ($6::timestamptz[])[t.kind],
+SELECT $1, t.feed_item_id, t.customer_id, ($5::text[])[t.kind], t.period, ($6::timestamptz[])[t.kind],
        ($7::timestamptz[])[t.kind], t.payload::json, $9
 FROM unnest($2::text::text[], $3::text::text[], $4::text::text[], $8::text[], $10::text::int[])
      AS t(feed_item_id, customer_id, period, payload, kind)
@@ -56,7 +56,7 @@ class FeedRepository(TenantRepository):
             kind = [kinds.setdefault((i.insight_name, i.created_at, i.expires_at), len(kinds) + 1) for i in items]
             result = await connection.exec_driver_sql(_POSTGRES_INSERT, (
                 self.tenant_id, text_array([i.feed_item_id for i in items]), text_array([i.customer_id for i in items]),
-                text_array([i.period for i in items]), text_array([name for name, _, _ in kinds]),
+                text_array([i.period for i in items]), [name for name, _, _ in kinds],
                 [created for _, created, _ in kinds], [expires for _, _, expires in kinds],
                 [orjson.dumps(i.payload).decode() for i in items], origin.value, integer_array(kind)))
             return {row[0] for row in result}

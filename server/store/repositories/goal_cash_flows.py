@@ -36,12 +36,12 @@ _TRACKED_GOALS = ("SELECT goal_id, customer_id, account_id, name, category, targ
                   "status, saved, NULL, created_at, achieved_at FROM goals "
                   "WHERE tenant_id = $1 AND status <> 'ARCHIVED' AND {scope} "
                   "ORDER BY customer_id, priority, created_at, goal_id")
-_TRACKED_GOALS_OF_IDS = _TRACKED_GOALS.format(scope="customer_id = ANY($2::text::text[])")
+_TRACKED_GOALS_OF_IDS = _TRACKED_GOALS.format(scope="customer_id = ANY($2::text[])")
 _TRACKED_GOALS_IN_RANGE = _TRACKED_GOALS.format(scope="customer_id BETWEEN $2 AND $3")
 _BEYOND_BALANCES = 10 ** 18
 assert to_scaled(MAX_ABS_AMOUNT) < _BEYOND_BALANCES
 _BALANCES = ("SELECT account_id, current_balance FROM accounts "
-             "WHERE tenant_id = $1 AND account_id = ANY($2::text::text[])")
+             "WHERE tenant_id = $1 AND account_id = ANY($2::text[])")
 # The allocation rule of server.domain.goals.allocation in SQL (PostgreSQL's hot path; SQLite runs the
 # domain functions): a goal's share of a balance B is min(target, max(0, max(B, 0) - the targets of the
 # goals before it in allocation order)). Amounts are whole ten-thousandths (BIGINT) throughout. SUM of
@@ -268,7 +268,7 @@ class GoalCashFlowsRepository(TenantRepository):
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql":
             balances: CursorResult[*tuple[Any, ...]] = await connection.exec_driver_sql(
-                _BALANCES, (self.tenant_id, text_array(sorted(account_ids))))
+                _BALANCES, (self.tenant_id, sorted(account_ids)))
             return {row[0]: from_scaled(int(row[1])) for row in balances}
         found = await self.session.execute(select(AccountRow.account_id, AccountRow.current_balance).where(
             AccountRow.tenant_id == self.tenant_id, self.one_of(AccountRow.account_id, sorted(account_ids))))
@@ -528,7 +528,7 @@ class GoalCashFlowsRepository(TenantRepository):
             rows: CursorResult[*tuple[Any, ...]]
             if customer_ids is not None:
                 rows = await connection.exec_driver_sql(_TRACKED_GOALS_OF_IDS,
-                                                        (self.tenant_id, text_array(sorted(customer_ids))))
+                                                        (self.tenant_id, sorted(customer_ids)))
             else:
                 assert id_range is not None
                 rows = await connection.exec_driver_sql(_TRACKED_GOALS_IN_RANGE, (self.tenant_id, *id_range))

@@ -182,7 +182,7 @@ CROSS JOIN LATERAL (
   SELECT s.rule_id, s.version FROM trigger_rule_states AS s
   WHERE s.tenant_id = $1 AND s.account_id = a.account_id OFFSET 0
 ) AS s
-WHERE s.rule_id = ANY($4::text::text[])
+WHERE s.rule_id = ANY($4::text[])
 UNION ALL
 (SELECT 2, c.customer_id, f.rule_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, max(f.fired_at)
  FROM unnest($6::text::text[]) AS c(customer_id)
@@ -190,7 +190,7 @@ UNION ALL
    SELECT f.rule_id, f.fired_at FROM trigger_firings AS f
    WHERE f.tenant_id = $1 AND f.customer_id = c.customer_id OFFSET 0
  ) AS f
- WHERE f.rule_id = ANY($5::text::text[])
+ WHERE f.rule_id = ANY($5::text[])
  GROUP BY c.customer_id, f.rule_id)
 """
 # PostgreSQL: an evaluation's writes of the series and the states in one statement (save_series), each given
@@ -418,7 +418,7 @@ class TriggerRuntimeRepository(TenantRepository):
         wanted = set(versions)
         asked = sorted(set(account_ids))
         rows = await fetch_sql(self.session, _POSTGRES_SERIES, self.tenant_id, text_array(asked), since,
-                               text_array(sorted({rule for rule, _ in wanted})), text_array(sorted(set(rule_ids))),
+                               sorted({rule for rule, _ in wanted}), sorted(set(rule_ids)),
                                text_array(sorted(set(customer_ids))))
         found: list[tuple[Any, ...]] = []
         scaled_columns = read.scaled_columns
