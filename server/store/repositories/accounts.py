@@ -121,8 +121,7 @@ class AccountsRepository(TenantRepository):
         connection = await self.session.connection()
         rows: CursorResult[*tuple[Any, ...]]  # (account_id, current, available, customer_id, type, container)
         if connection.dialect.name == "postgresql":
-            rows = await connection.exec_driver_sql(_LOCK_IN_ID_ORDER,
-                                                    (self.tenant_id, sorted(account_ids)))
+            rows = await connection.exec_driver_sql(_LOCK_IN_ID_ORDER, (self.tenant_id, sorted(account_ids)))
         else:
             rows = await connection.exec_driver_sql(_SQLITE_BALANCES, (self.tenant_id, json.dumps(sorted(account_ids))))
         balances: dict[str, tuple[int, int]] = {}

@@ -14,7 +14,8 @@ from server.store.types import sqlite_datetime_text
 
 # An item's insight name and times are its kind's: $5 to $7 hold each distinct (insight, created, expires)
 # once and t.kind numbers it, since asyncpg encodes a timestamp about five times as slowly as an integer. The
-# ids and kinds are array literals (server.store.array_literals), the payloads a list.
+# ids, periods and kind numbers are array literals (server.store.array_literals); the names, times and payloads
+# lists.
 _POSTGRES_INSERT = """
 INSERT INTO feed_items (tenant_id, feed_item_id, customer_id, insight_name, period, created_at, expires_at, payload,
                         origin)

@@ -40,8 +40,7 @@ _TRACKED_GOALS_OF_IDS = _TRACKED_GOALS.format(scope="customer_id = ANY($2::text[
 _TRACKED_GOALS_IN_RANGE = _TRACKED_GOALS.format(scope="customer_id BETWEEN $2 AND $3")
 _BEYOND_BALANCES = 10 ** 18
 assert to_scaled(MAX_ABS_AMOUNT) < _BEYOND_BALANCES
-_BALANCES = ("SELECT account_id, current_balance FROM accounts "
-             "WHERE tenant_id = $1 AND account_id = ANY($2::text[])")
+_BALANCES = "SELECT account_id, current_balance FROM accounts WHERE tenant_id = $1 AND account_id = ANY($2::text[])"
 # The allocation rule of server.domain.goals.allocation in SQL (PostgreSQL's hot path; SQLite runs the
 # domain functions): a goal's share of a balance B is min(target, max(0, max(B, 0) - the targets of the
 # goals before it in allocation order)). Amounts are whole ten-thousandths (BIGINT) throughout. SUM of
@@ -527,8 +526,7 @@ class GoalCashFlowsRepository(TenantRepository):
             # Plain SQL for the chunk's goals (five or so per customer): the driver's values as they are.
             rows: CursorResult[*tuple[Any, ...]]
             if customer_ids is not None:
-                rows = await connection.exec_driver_sql(_TRACKED_GOALS_OF_IDS,
-                                                        (self.tenant_id, sorted(customer_ids)))
+                rows = await connection.exec_driver_sql(_TRACKED_GOALS_OF_IDS, (self.tenant_id, sorted(customer_ids)))
             else:
                 assert id_range is not None
                 rows = await connection.exec_driver_sql(_TRACKED_GOALS_IN_RANGE, (self.tenant_id, *id_range))
