@@ -112,6 +112,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     triggers.add_argument("--trigger-backtest-customers", type=int, default=10_000,
                           help="customers with a year of history the backtest replays (default 10000; the goal "
                                "is stated for 100000, which takes about 30 million rows and half an hour here)")
+    triggers.add_argument("--trigger-backtest-repeats", type=int, default=1,
+                          help="times the backtest is timed over the one seeded history, judged on the median "
+                               "(default 1)")
     triggers.add_argument("--trigger-parts", default=",".join(TRIGGER_PARTS),
                           help="comma-separated: throughput,alongside,latency,backtest (default all; alongside: the "
                                "throughput with the bus running during the stream, on a database seeded afresh)")
@@ -122,6 +125,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"unknown {name}: {', '.join(sorted(unknown))}")
     if min(arguments.transactions, arguments.accounts, arguments.batch_size) < 1:
         parser.error("--transactions, --accounts and --batch-size must be positive")
+    if arguments.trigger_backtest_repeats < 1:
+        parser.error("--trigger-backtest-repeats must be positive")
     try:
         arguments.bus = _concurrency(arguments.bus)
     except ValueError:
@@ -228,7 +233,8 @@ async def _bench(arguments: argparse.Namespace) -> dict[str, Any]:
             document["triggers"] = await run_triggers(
                 arguments.trigger_customers, arguments.trigger_transactions, _numbers(arguments.trigger_rates),
                 arguments.trigger_seconds, arguments.trigger_backtest_customers,
-                set(arguments.trigger_parts.split(",")), redis_url, run_dir, arguments.profile_server)
+                set(arguments.trigger_parts.split(",")), redis_url, run_dir, arguments.profile_server,
+                arguments.trigger_backtest_repeats)
     finally:
         if embedded_redis is not None:
             embedded_redis.stop()
