@@ -111,7 +111,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                           help="how long they are offered, each of the two latency runs (default 20)")
     triggers.add_argument("--trigger-backtest-customers", type=int, default=10_000,
                           help="customers with a year of history the backtest replays (default 10000; the goal "
-                               "is stated for 100000, which takes about 30 million rows and half an hour here)")
+                               "is stated for 100000, about 30 million rows, seeded in some 4 minutes when quiet)")
     triggers.add_argument("--trigger-backtest-repeats", type=int, default=1,
                           help="times the backtest is timed over the one seeded history, judged on the median "
                                "(default 1)")
