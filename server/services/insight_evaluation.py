@@ -51,6 +51,23 @@ def content_header(definition: InsightDefinition, subscription: EffectiveSubscri
             "triggerType": definition.trigger_type.value, "subscription": snapshot}
 
 
+class ItemMaker:
+    """Makes one evaluation's feed items, each distinct configuration's header once: customers who override
+    nothing share one EffectiveSubscription (`subscriptions`), so a batch of thousands makes a few headers."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self._now = now
+        # By the subscription object's id; the object is kept with its header, so that its id is not reused.
+        self._headers: dict[int, tuple[EffectiveSubscription, dict[str, Any]]] = {}
+
+    def item(self, definition: InsightDefinition, customer_id: str, period: str, payload: Payload,
+             subscription: EffectiveSubscription, feed_item_id: str | None = None) -> FeedItem:
+        known = self._headers.get(id(subscription))
+        if known is None:
+            known = self._headers[id(subscription)] = (subscription, content_header(definition, subscription))
+        return new_item(definition, customer_id, period, payload, subscription, self._now, known[1], feed_item_id)
+
+
 # Postings in the order they were posted (a transaction id breaks ties), as evaluate_postings judges them.
 _IN_TIME_ORDER = attrgetter("posted_at", "transaction_id")
 
@@ -148,15 +165,12 @@ async def _evaluate_month_end_plugin(uow: UnitOfWork, plugin: MonthEndBalancesPl
         containers=[c.value for c in definition.containers], as_of=as_of,
         month_ends=previous_month_ends(as_of, months), **scope)
     period = month_period(as_of)
-    headers: dict[int, dict[str, Any]] = {}  # by subscription object: one per distinct configuration
+    maker = ItemMaker(now)
     items = []
     for customer_id, subscription in subscribed.items():
         payload = plugin.evaluate(accounts.get(customer_id, []), subscription)
         if payload is not None:
-            header = headers.get(id(subscription))
-            if header is None:
-                header = headers[id(subscription)] = content_header(definition, subscription)
-            items.append(new_item(definition, customer_id, period, payload, subscription, now, header))
+            items.append(maker.item(definition, customer_id, period, payload, subscription))
     return items
 
 
@@ -200,7 +214,7 @@ async def _evaluate_goals_plugin(plugin: GoalsPlugin, inputs: _GoalsInputs, as_o
     found = await inputs.get(max((s.duration.months for s in subscribed.values() if s.duration),
                                  default=DEFAULT_PACE_MONTHS))
     period = month_period(as_of)
-    headers: dict[int, dict[str, Any]] = {}
+    maker = ItemMaker(now)
     items = []
     for customer_id, subscription in subscribed.items():
         customer = found.get(customer_id)
@@ -211,10 +225,7 @@ async def _evaluate_goals_plugin(plugin: GoalsPlugin, inputs: _GoalsInputs, as_o
             continue
         payload = plugin.evaluate(customer.customer, subscription)
         if payload is not None:
-            header = headers.get(id(subscription))
-            if header is None:
-                header = headers[id(subscription)] = content_header(definition, subscription)
-            items.append(new_item(definition, customer_id, period, payload, subscription, now, header))
+            items.append(maker.item(definition, customer_id, period, payload, subscription))
     return items
 
 
@@ -245,15 +256,11 @@ async def evaluate_postings(uow: UnitOfWork, catalogue: Catalogue, postings: Seq
                 key = (customer_id, name, period_of(posting))
                 if key not in found:
                     found[key] = (definition, payload, subscription)
-    headers: dict[int, dict[str, Any]] = {}  # by subscription object: one per distinct configuration
-    unique = []
+    maker = ItemMaker(now)
     # The items' ids from one read of the random source (one read per id was a tenth of the handler's time),
     # in time order: the feed's primary key takes them at its end.
-    for ((customer_id, _, period), (definition, payload, subscription)), feed_item_id in zip(
-            found.items(), time_ordered_hexes(len(found)), strict=True):
-        header = headers.get(id(subscription))
-        if header is None:
-            header = headers[id(subscription)] = content_header(definition, subscription)
-        unique.append(new_item(definition, customer_id, period, payload, subscription, now, header, feed_item_id))
+    unique = [maker.item(definition, customer_id, period, payload, subscription, feed_item_id)
+              for ((customer_id, _, period), (definition, payload, subscription)), feed_item_id
+              in zip(found.items(), time_ordered_hexes(len(found)), strict=True)]
     inserted = await uow.feed.insert_new(unique, Origin.EVENT)
     return [i for i in unique if i.feed_item_id in inserted]

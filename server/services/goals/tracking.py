@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import structlog
 
@@ -32,8 +33,9 @@ from server.domain.goals.history import achieved_entry
 from server.domain.goals.milestones import Milestone, MilestonePolicy, ReachedMilestones, new_milestones
 from server.domain.goals.model import Goal, GoalStatus
 from server.domain.goals.tracker import TrackerLine, tracker
+from server.domain.ids import time_ordered_hexes
 from server.domain.insights.catalogue import Catalogue, default_catalogue
-from server.domain.insights.definition import SubscriptionSettings, effective_subscription
+from server.domain.insights.definition import EffectiveSubscription, SubscriptionSettings, effective_subscription
 from server.domain.insights.feed import FeedItem, Origin
 from server.domain.insights.plugins.goals import milestone_period, milestone_policy
 from server.domain.resource_names import GOAL
@@ -42,7 +44,7 @@ from server.services.activity_metrics import NO_ACTIVITY_METRICS, ActivityMetric
 from server.services.clock import Clock, utc_now
 from server.services.events import Queue
 from server.services.goals.inputs import DEFAULT_PACE_MONTHS, goals_inputs, local_midnight
-from server.services.insight_evaluation import new_item, subscriptions
+from server.services.insight_evaluation import ItemMaker, subscriptions
 from server.store.db import Database
 from server.store.repositories.goal_cash_flows import HeldGoal, Settlement
 from server.store.uow import UnitOfWork
@@ -163,7 +165,7 @@ class GoalTrackingService:
         stored = stored | await uow.subscriptions.settings_of(customers, [definition.name])
         subscribed = subscriptions(definition, customers, stored)
         enrolments = settled.enrolments
-        items: list[FeedItem] = []
+        announced: list[tuple[str, str, dict[str, Any], EffectiveSubscription]] = []  # customer, period, ...
         for goals, allocation in settled.moved:
             customer_id = goals[0].goal.customer_id
             enrolment = enrolments.get(customer_id)
@@ -180,10 +182,14 @@ class GoalTrackingService:
             subscription = subscribed.get(customer_id)
             if (live and enrolment is not None and enrolment.receives_insights
                     and enrolment.settings.milestone_insights and subscription is not None):
-                items += [new_item(definition, customer_id, milestone_period(m),
-                                   plugin.evaluate(m, plain, allocation, subscription), subscription, now)
-                          for m in found]
-        return items
+                announced += [(customer_id, milestone_period(m), plugin.evaluate(m, plain, allocation, subscription),
+                               subscription) for m in found]
+        # EVENT items get time-ordered ids, as evaluate_postings gives its own: the feed's primary key takes
+        # them at its end.
+        maker = ItemMaker(now)
+        return [maker.item(definition, customer_id, period, payload, subscription, feed_item_id)
+                for (customer_id, period, payload, subscription), feed_item_id
+                in zip(announced, time_ordered_hexes(len(announced)), strict=True)]
 
     @staticmethod
     def _record(found: list[Milestone], goals: list[HeldGoal], changed: dict[str, HeldGoal]) -> None:
