@@ -62,22 +62,18 @@ class ItemMaker:
 
     def item(self, definition: InsightDefinition, customer_id: str, period: str, payload: Payload,
              subscription: EffectiveSubscription, feed_item_id: str | None = None) -> FeedItem:
+        """`feed_item_id`: None for a new version-4 id (batch and on-demand items; EVENT items come with
+        time-ordered ones)."""
         known = self._headers.get(id(subscription))
         if known is None:
             known = self._headers[id(subscription)] = (subscription, content_header(definition, subscription))
-        return new_item(definition, customer_id, period, payload, subscription, self._now, known[1], feed_item_id)
+        now = self._now
+        return FeedItem(feed_item_id or uuid.uuid4().hex, customer_id, definition.name, period, now,
+                        now + VALIDITY[definition.frequency], {**known[1], **payload})
 
 
 # Postings in the order they were posted (a transaction id breaks ties), as evaluate_postings judges them.
 _IN_TIME_ORDER = attrgetter("posted_at", "transaction_id")
-
-
-def new_item(definition: InsightDefinition, customer_id: str, period: str, payload: Payload,
-             subscription: EffectiveSubscription, now: dt.datetime, header: dict[str, Any] | None = None,
-             feed_item_id: str | None = None) -> FeedItem:
-    content = {**(header or content_header(definition, subscription)), **payload}
-    return FeedItem(feed_item_id or uuid.uuid4().hex, customer_id, definition.name, period, now,
-                    now + VALIDITY[definition.frequency], content)
 
 
 def subscriptions(definition: InsightDefinition, customer_ids: list[str],

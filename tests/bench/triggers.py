@@ -498,8 +498,8 @@ async def latency_run(database: BenchDatabase, levels: dict[str, Decimal], rate:
 
 
 async def backtest_run(postgres: PostgresServer, customers: int, run_dir: Path, repeats: int = 1) -> dict[str, Any]:
-    """Seeds the history once, then times the backtest `repeats` times over it (the seed takes most of the
-    half hour): judged on the median run, every run reported."""
+    """Seeds the history once, then times the backtest `repeats` times over it (the seed takes far longer
+    than a backtest): judged on the median run, every run reported."""
     from tests.bench.trigger_backtest import time_backtest
     from tests.bench.trigger_backtest_seed import copy_history
 

@@ -165,7 +165,8 @@ class GoalTrackingService:
         stored = stored | await uow.subscriptions.settings_of(customers, [definition.name])
         subscribed = subscriptions(definition, customers, stored)
         enrolments = settled.enrolments
-        announced: list[tuple[str, str, dict[str, Any], EffectiveSubscription]] = []  # customer, period, ...
+        # (customer, period, payload, subscription) of each milestone to announce
+        announced: list[tuple[str, str, dict[str, Any], EffectiveSubscription]] = []
         for goals, allocation in settled.moved:
             customer_id = goals[0].goal.customer_id
             enrolment = enrolments.get(customer_id)
