@@ -1,13 +1,15 @@
 """Where the store's SQL casts an array literal (server.store.array_literals): only as an argument of
 `unnest(...)` in a FROM or USING clause, which PostgreSQL evaluates once a statement. Anywhere else the cast
 runs at every row the statement reads. The statements are read as the modules hold them (module constants,
-their templates filled in), every module of server.store."""
+their templates filled in), every module of server.store; a cast written inside a function fails too."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 import re
+from pathlib import Path
 
 import server.store
 
@@ -52,6 +54,32 @@ def test_every_literal_cast_of_the_store_is_an_argument_of_unnest_in_from() -> N
     assert any(LITERAL_CAST.search(text) for text in statements.values())  # the check reads the statements
     misplaced = {name: found for name, text in statements.items() if (found := _misplaced(text))}
     assert misplaced == {}
+
+
+def _casts_inside_functions(source: str) -> list[str]:
+    """The literal casts written in a function's body, which the module-level check cannot read."""
+    found = []
+    for function in ast.walk(ast.parse(source)):
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            for node in ast.walk(function):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and (
+                        cast := LITERAL_CAST.search(node.value)):
+                    found.append(f"line {node.lineno}: {cast.group()}")
+    return found
+
+
+def test_no_literal_cast_is_written_inside_a_function() -> None:
+    """Statements that cast a literal stay module constants, so that the test above reads them all."""
+    root = Path(server.store.__path__[0])
+    inside = {str(path.relative_to(root)): found for path in sorted(root.rglob("*.py"))
+              if (found := _casts_inside_functions(path.read_text()))}
+    assert inside == {}
+
+
+def test_the_function_check_finds_a_cast_in_a_function() -> None:
+    assert _casts_inside_functions("async def f(c):\n    await c.execute('SELECT 1 WHERE a = ANY($2::text::text[])')\n"
+                                   ) == ["line 2: $2::text::text[]"]
+    assert _casts_inside_functions("S = 'SELECT a FROM unnest($2::text::text[]) AS t(a)'\n") == []
 
 
 def test_the_check_finds_a_cast_in_a_filter_or_a_select_list() -> None:
